@@ -1,0 +1,103 @@
+use serde::{Deserialize, Serialize};
+
+/// What happened. A closed set, so every audited operation is named in one place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuditAction {
+    SignIn,
+    SignOut,
+    SetupLinkIssued,
+    SetupCompleted,
+    AccessDenied,
+    TicketCreated,
+    TicketUpdated,
+    MessageAdded,
+    AttachmentAdded,
+    CollaboratorAdded,
+    TagsChanged,
+    UserCreated,
+    UserUpdated,
+    TeamCreated,
+    TeamMemberAdded,
+    CompanyCreated,
+    AuditRead,
+    CheckpointSigned,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::SignIn => "auth.sign_in",
+            AuditAction::SignOut => "auth.sign_out",
+            AuditAction::SetupLinkIssued => "auth.setup_link_issued",
+            AuditAction::SetupCompleted => "auth.setup_completed",
+            AuditAction::AccessDenied => "access.denied",
+            AuditAction::TicketCreated => "ticket.created",
+            AuditAction::TicketUpdated => "ticket.updated",
+            AuditAction::MessageAdded => "ticket.message_added",
+            AuditAction::AttachmentAdded => "ticket.attachment_added",
+            AuditAction::CollaboratorAdded => "ticket.collaborator_added",
+            AuditAction::TagsChanged => "ticket.tags_changed",
+            AuditAction::UserCreated => "directory.user_created",
+            AuditAction::UserUpdated => "directory.user_updated",
+            AuditAction::TeamCreated => "directory.team_created",
+            AuditAction::TeamMemberAdded => "directory.team_member_added",
+            AuditAction::CompanyCreated => "directory.company_created",
+            AuditAction::AuditRead => "audit.read",
+            AuditAction::CheckpointSigned => "audit.checkpoint_signed",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    Success,
+    Failure,
+    Denied,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Denied => "denied",
+        }
+    }
+}
+
+/// Who and from where: filled by the web layer from the request.
+#[derive(Clone, Debug, Default)]
+pub struct AuditContext {
+    /// A user id, or "anonymous" / "system".
+    pub actor: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub session: String,
+}
+
+impl AuditContext {
+    pub fn system() -> Self {
+        Self { actor: "system".into(), ..Self::default() }
+    }
+}
+
+/// One thing to record. `detail` is a small JSON object with ids and reasons, never
+/// message content or personal data in clear.
+#[derive(Clone, Debug)]
+pub struct AuditEvent {
+    pub action: AuditAction,
+    pub object: String,
+    pub outcome: Outcome,
+    pub detail: serde_json::Value,
+}
+
+impl AuditEvent {
+    pub fn new(action: AuditAction, object: impl Into<String>, outcome: Outcome) -> Self {
+        Self { action, object: object.into(), outcome, detail: serde_json::Value::Null }
+    }
+
+    pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = detail;
+        self
+    }
+}

@@ -1,0 +1,15 @@
+//! The tamper-evident audit trail, as pure logic: what an entry says, how it is
+//! hash-chained to the one before (SHA-256), how the chain head is signed into
+//! checkpoints (Ed25519), and how a whole trail is verified offline. Persistence lives
+//! in `palisade-store`, which appends entries in the same transaction as the change
+//! they record.
+
+mod chain;
+mod error;
+mod event;
+mod verify;
+
+pub use chain::{AuditEntry, Checkpoint, GENESIS_HASH, sign_checkpoint};
+pub use error::AuditError;
+pub use event::{AuditAction, AuditContext, AuditEvent, Outcome};
+pub use verify::{VerifyReport, Verifier};

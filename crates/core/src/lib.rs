@@ -1,0 +1,17 @@
+//! Palisade's domain vocabulary: identifiers, roles, principals, validated values
+//! (email addresses, ticket states) and secret wrappers. No I/O lives here, so every
+//! other crate can depend on it without pulling in a runtime.
+
+mod error;
+mod ids;
+mod principal;
+mod secret;
+mod time;
+mod values;
+
+pub use error::CoreError;
+pub use ids::{AttachmentId, AuditSeq, CompanyId, MessageId, SessionId, TeamId, TicketId, UserId};
+pub use principal::{Principal, Role};
+pub use secret::{SecretBytes, SecretString};
+pub use time::UnixMillis;
+pub use values::{EmailAddress, TagName, TicketStatus, Visibility};

@@ -1,0 +1,59 @@
+use serde::{Deserialize, Serialize};
+
+use crate::{CompanyId, CoreError, SessionId, TeamId, UserId};
+
+/// What an account may be. Access rules live in the Cedar policies, not here: the role
+/// is only an attribute those policies read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Supervisor,
+    Agent,
+    LightAgent,
+    Auditor,
+    Customer,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Admin,
+        Role::Supervisor,
+        Role::Agent,
+        Role::LightAgent,
+        Role::Auditor,
+        Role::Customer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Supervisor => "supervisor",
+            Role::Agent => "agent",
+            Role::LightAgent => "light_agent",
+            Role::Auditor => "auditor",
+            Role::Customer => "customer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, CoreError> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| CoreError::UnknownVariant { kind: "role", value: s.chars().take(32).collect() })
+    }
+
+    pub fn is_staff(self) -> bool {
+        !matches!(self, Role::Customer)
+    }
+}
+
+/// The authenticated caller of one request, built by the web layer from a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: UserId,
+    pub role: Role,
+    pub teams: Vec<TeamId>,
+    pub company: Option<CompanyId>,
+    pub session: Option<SessionId>,
+}

@@ -1,0 +1,187 @@
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::CoreError;
+
+/// A normalised email address: trimmed, domain lower-cased, local part kept as
+/// written except for case (treated case-insensitively, as every real provider does).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(raw: &str) -> Result<Self, CoreError> {
+        let s = raw.trim();
+        if s.is_empty() || s.len() > 254 {
+            return Err(CoreError::InvalidEmail);
+        }
+        let (local, domain) = s.split_once('@').ok_or(CoreError::InvalidEmail)?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b));
+        let domain_ok = domain.len() >= 3
+            && domain.contains('.')
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !local_ok || !domain_ok {
+            return Err(CoreError::InvalidEmail);
+        }
+        Ok(Self(format!("{}@{}", local.to_ascii_lowercase(), domain.to_ascii_lowercase())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for EmailAddress {
+    // Addresses are personal data: keep them out of debug output and logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EmailAddress(<redacted>@{})", self.domain())
+    }
+}
+
+impl Serialize for EmailAddress {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for EmailAddress {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Result<Self, CoreError> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(CoreError::UnknownVariant { kind: $kind, value: s.chars().take(32).collect() }),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Life cycle of a ticket.
+    TicketStatus, "status", {
+        New => "new",
+        Open => "open",
+        Pending => "pending",
+        Solved => "solved",
+        Closed => "closed",
+    }
+);
+
+string_enum!(
+    /// Who may see a message: public replies reach the customer, internal notes never do.
+    Visibility, "visibility", {
+        Public => "public",
+        Internal => "internal",
+    }
+);
+
+/// A ticket tag: short, plain, case-folded.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct TagName(String);
+
+impl TagName {
+    pub fn parse(raw: &str) -> Result<Self, CoreError> {
+        let s = raw.trim().to_lowercase();
+        let ok = !s.is_empty()
+            && s.chars().count() <= 64
+            && s.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+        if ok { Ok(Self(s)) } else { Err(CoreError::InvalidTag) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for TagName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_normalised() {
+        let e = EmailAddress::parse("  Alice.Smith@Example.COM ").unwrap();
+        assert_eq!(e.as_str(), "alice.smith@example.com");
+        assert_eq!(e.domain(), "example.com");
+    }
+
+    #[test]
+    fn ambiguous_or_malformed_emails_are_rejected() {
+        for bad in [
+            "",
+            "no-at-sign",
+            "a@b@example.com",
+            "\"quoted@evil\"@example.com",
+            "a b@example.com",
+            "a@example",
+            "a@-example.com",
+            "a@exa mple.com",
+            ".a@example.com",
+            "a@example.com\r\nBcc: x@y.z",
+        ] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn debug_hides_local_part() {
+        let e = EmailAddress::parse("secret.person@example.com").unwrap();
+        assert!(!format!("{e:?}").contains("secret.person"));
+    }
+
+    #[test]
+    fn status_round_trips() {
+        for s in TicketStatus::ALL {
+            assert_eq!(TicketStatus::parse(s.as_str()), Ok(*s));
+        }
+        assert!(TicketStatus::parse("deleted").is_err());
+    }
+
+    #[test]
+    fn tags_are_validated() {
+        assert_eq!(TagName::parse("Billing").unwrap().as_str(), "billing");
+        assert!(TagName::parse("a b").is_err());
+        assert!(TagName::parse("<script>").is_err());
+    }
+}

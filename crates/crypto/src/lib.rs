@@ -1,0 +1,19 @@
+//! Palisade's key hierarchy and every cryptographic operation on stored data.
+//!
+//! One master key (a file outside the database) derives, through HKDF, a key-encryption
+//! key that wraps per-customer data keys, the blind-index and search-token keys and the
+//! audit signing key. Field values are sealed with XChaCha20-Poly1305 under a data key,
+//! with associated data naming the table, column and row so a ciphertext moved to
+//! another place no longer opens. Nothing here touches the database or the network.
+
+mod aead;
+mod error;
+mod index;
+mod keys;
+mod token;
+
+pub use aead::{FieldAad, open_field, seal_field};
+pub use error::CryptoError;
+pub use index::{BlindIndex, search_terms};
+pub use keys::{DataKey, Keyring, MasterKey, WrappedDataKey};
+pub use token::{RandomToken, TokenHash, sha256_hex};

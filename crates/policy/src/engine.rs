@@ -1,0 +1,179 @@
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+
+use cedar_policy::{
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicySet, Request,
+    RestrictedExpression, Schema, ValidationMode, Validator,
+};
+use palisade_core::{CompanyId, Principal, TeamId, UserId};
+
+use crate::{Action, PolicyError, Resource, TicketFacts, UserFacts};
+
+const SCHEMA: &str = include_str!("../cedar/palisade.cedarschema");
+const POLICIES: &str = include_str!("../cedar/palisade.cedar");
+
+/// Proof that one action on one resource was permitted. Only [`PolicyEngine`] makes
+/// them, so a write path that demands one cannot be reached without a decision.
+#[derive(Debug)]
+pub struct Authorized {
+    action: Action,
+    resource: String,
+}
+
+impl Authorized {
+    pub fn action(&self) -> Action {
+        self.action
+    }
+
+    /// True when this proof covers `action` on the resource with reference `resource`.
+    pub fn covers(&self, action: Action, resource: &str) -> bool {
+        self.action == action && self.resource == resource
+    }
+}
+
+pub struct PolicyEngine {
+    schema: Schema,
+    policies: PolicySet,
+    authorizer: Authorizer,
+    types: Types,
+}
+
+struct Types {
+    user: EntityTypeName,
+    team: EntityTypeName,
+    company: EntityTypeName,
+    ticket: EntityTypeName,
+    directory: EntityTypeName,
+    audit: EntityTypeName,
+    action: EntityTypeName,
+}
+
+fn type_name(name: &str) -> Result<EntityTypeName, PolicyError> {
+    EntityTypeName::from_str(name).map_err(|e| PolicyError::InvalidPolicies(e.to_string()))
+}
+
+impl PolicyEngine {
+    /// Parses and validates the embedded schema and policies. Fails (and the server
+    /// refuses to start) if any policy does not type-check against the schema.
+    pub fn load() -> Result<Self, PolicyError> {
+        let (schema, _warnings) =
+            Schema::from_cedarschema_str(SCHEMA).map_err(|e| PolicyError::InvalidPolicies(e.to_string()))?;
+        let policies = PolicySet::from_str(POLICIES).map_err(|e| PolicyError::InvalidPolicies(e.to_string()))?;
+        let validation = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
+        if !validation.validation_passed() {
+            let problems: Vec<String> = validation.validation_errors().map(|e| e.to_string()).collect();
+            return Err(PolicyError::InvalidPolicies(problems.join("; ")));
+        }
+        let types = Types {
+            user: type_name("Palisade::User")?,
+            team: type_name("Palisade::Team")?,
+            company: type_name("Palisade::Company")?,
+            ticket: type_name("Palisade::Ticket")?,
+            directory: type_name("Palisade::Directory")?,
+            audit: type_name("Palisade::AuditTrail")?,
+            action: type_name("Palisade::Action")?,
+        };
+        Ok(Self { schema, policies, authorizer: Authorizer::new(), types })
+    }
+
+    /// The one access decision. Any error on the way (building entities, validating the
+    /// request, evaluating a policy) is a denial: this function never fails open.
+    pub fn authorize(
+        &self,
+        principal: &Principal,
+        action: Action,
+        resource: &Resource,
+    ) -> Result<Authorized, PolicyError> {
+        match self.evaluate(principal, action, resource) {
+            Some(true) => Ok(Authorized { action, resource: resource.audit_ref() }),
+            _ => Err(PolicyError::Denied),
+        }
+    }
+
+    /// `Some(true)` only for a clean Allow with no evaluation errors.
+    fn evaluate(&self, principal: &Principal, action: Action, resource: &Resource) -> Option<bool> {
+        let principal_entity = self.user_entity(&principal.user_id, principal.role.as_str(), principal.company.as_ref(), &principal.teams)?;
+        let principal_uid = principal_entity.uid();
+        let mut entities = vec![principal_entity];
+        let resource_uid = match resource {
+            Resource::Ticket(ticket) => {
+                let entity = self.ticket_entity(ticket)?;
+                let uid = entity.uid();
+                entities.push(entity);
+                uid
+            }
+            Resource::User(user) => {
+                let uid = self.uid(&self.types.user, user.id.as_str());
+                if uid != principal_uid {
+                    entities.push(self.user_facts_entity(user)?);
+                }
+                uid
+            }
+            Resource::Company(id) => self.uid(&self.types.company, id.as_str()),
+            Resource::Team(id) => self.uid(&self.types.team, id.as_str()),
+            Resource::Directory => self.uid(&self.types.directory, "directory"),
+            Resource::AuditTrail => self.uid(&self.types.audit, "audit-trail"),
+        };
+        let action_uid = self.uid(&self.types.action, action.cedar_id());
+        let request =
+            Request::new(principal_uid, action_uid, resource_uid, Context::empty(), Some(&self.schema)).ok()?;
+        let entities = Entities::from_entities(entities, Some(&self.schema)).ok()?;
+        let response = self.authorizer.is_authorized(&request, &self.policies, &entities);
+        if response.diagnostics().errors().next().is_some() {
+            return Some(false);
+        }
+        Some(response.decision() == Decision::Allow)
+    }
+
+    fn uid(&self, ty: &EntityTypeName, id: &str) -> EntityUid {
+        EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(id))
+    }
+
+    fn user_entity(
+        &self,
+        id: &UserId,
+        role: &str,
+        company: Option<&CompanyId>,
+        teams: &[TeamId],
+    ) -> Option<Entity> {
+        let mut attrs = HashMap::new();
+        attrs.insert("role".to_owned(), RestrictedExpression::new_string(role.to_owned()));
+        if let Some(company) = company {
+            attrs.insert(
+                "company".to_owned(),
+                RestrictedExpression::new_entity_uid(self.uid(&self.types.company, company.as_str())),
+            );
+        }
+        let parents: HashSet<EntityUid> = teams.iter().map(|t| self.uid(&self.types.team, t.as_str())).collect();
+        Entity::new(self.uid(&self.types.user, id.as_str()), attrs, parents).ok()
+    }
+
+    fn user_facts_entity(&self, user: &UserFacts) -> Option<Entity> {
+        self.user_entity(&user.id, user.role.as_str(), user.company.as_ref(), &user.teams)
+    }
+
+    fn ticket_entity(&self, ticket: &TicketFacts) -> Option<Entity> {
+        let user = |id: &UserId| RestrictedExpression::new_entity_uid(self.uid(&self.types.user, id.as_str()));
+        let mut attrs = HashMap::new();
+        attrs.insert("requester".to_owned(), user(&ticket.requester));
+        attrs.insert(
+            "collaborators".to_owned(),
+            RestrictedExpression::new_set(ticket.collaborators.iter().map(user)),
+        );
+        attrs.insert(
+            "team".to_owned(),
+            RestrictedExpression::new_entity_uid(self.uid(&self.types.team, ticket.team.as_str())),
+        );
+        if let Some(assignee) = &ticket.assignee {
+            attrs.insert("assignee".to_owned(), user(assignee));
+        }
+        if let Some(company) = &ticket.company {
+            attrs.insert(
+                "company".to_owned(),
+                RestrictedExpression::new_entity_uid(self.uid(&self.types.company, company.as_str())),
+            );
+        }
+        attrs.insert("company_sharing".to_owned(), RestrictedExpression::new_bool(ticket.company_sharing));
+        Entity::new(self.uid(&self.types.ticket, ticket.id.as_str()), attrs, HashSet::new()).ok()
+    }
+}

@@ -1,0 +1,14 @@
+//! The one place access is decided. [`PolicyEngine::authorize`] evaluates the Cedar
+//! policies in `cedar/` (validated against `cedar/palisade.cedarschema` at start-up)
+//! for a principal, an [`Action`] and a [`Resource`], and denies by default: a missing
+//! policy, a validation problem or an evaluation error all come back as a denial.
+
+mod action;
+mod engine;
+mod error;
+mod resource;
+
+pub use action::Action;
+pub use engine::{Authorized, PolicyEngine};
+pub use error::PolicyError;
+pub use resource::{Resource, TicketFacts, UserFacts};

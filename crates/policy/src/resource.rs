@@ -1,0 +1,47 @@
+use palisade_core::{CompanyId, Role, TeamId, TicketId, UserId};
+
+/// What the policies need to know about a ticket: relationships, never content.
+#[derive(Clone, Debug)]
+pub struct TicketFacts {
+    pub id: TicketId,
+    pub requester: UserId,
+    pub collaborators: Vec<UserId>,
+    pub team: TeamId,
+    pub assignee: Option<UserId>,
+    pub company: Option<CompanyId>,
+    pub company_sharing: bool,
+}
+
+/// What the policies need to know about an account being acted on.
+#[derive(Clone, Debug)]
+pub struct UserFacts {
+    pub id: UserId,
+    pub role: Role,
+    pub company: Option<CompanyId>,
+    pub teams: Vec<TeamId>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Resource {
+    Ticket(TicketFacts),
+    User(UserFacts),
+    Company(CompanyId),
+    Team(TeamId),
+    /// The directory of people, teams and companies, for list and create actions.
+    Directory,
+    AuditTrail,
+}
+
+impl Resource {
+    /// A short reference for the audit trail.
+    pub fn audit_ref(&self) -> String {
+        match self {
+            Resource::Ticket(t) => t.id.to_string(),
+            Resource::User(u) => u.id.to_string(),
+            Resource::Company(c) => c.to_string(),
+            Resource::Team(t) => t.to_string(),
+            Resource::Directory => "directory".into(),
+            Resource::AuditTrail => "audit-trail".into(),
+        }
+    }
+}

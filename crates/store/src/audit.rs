@@ -1,0 +1,158 @@
+//! Appending to and reading the hash-chained audit trail. The head row is locked
+//! (`FOR UPDATE` on PostgreSQL; SQLite has a single writer) so appends from every node
+//! form one chain.
+
+use palisade_audit::{AuditContext, AuditEntry, AuditEvent, Checkpoint, sign_checkpoint};
+use palisade_core::UnixMillis;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Dialect, Store, StoreError, Tx};
+
+/// A checkpoint is signed into the same transaction every this many entries, besides
+/// the periodic ones `serve` makes.
+const CHECKPOINT_EVERY: i64 = 256;
+
+impl Store {
+    /// Appends one entry inside `tx`: if the change it records rolls back, so does it.
+    pub async fn append_audit(&self, tx: &mut Tx, ctx: &AuditContext, event: &AuditEvent) -> Result<i64, StoreError> {
+        let head_sql = match tx.dialect {
+            Dialect::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+            Dialect::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
+        };
+        let head = sqlx::query(head_sql).fetch_one(tx.conn()).await?;
+        let prev_seq: i64 = head.try_get("seq")?;
+        let prev_hash: String = head.try_get("hash")?;
+        let entry = AuditEntry {
+            seq: prev_seq + 1,
+            at: UnixMillis::now().0,
+            actor: ctx.actor.clone(),
+            action: event.action.as_str().to_owned(),
+            object: event.object.clone(),
+            outcome: event.outcome.as_str().to_owned(),
+            ip: ctx.ip.clone(),
+            user_agent: ctx.user_agent.chars().take(256).collect(),
+            session: ctx.session.clone(),
+            detail: if event.detail.is_null() { String::new() } else { event.detail.to_string() },
+            prev_hash,
+            hash: String::new(),
+        }
+        .seal();
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor, action, object, outcome, ip, user_agent, session_id, detail, \
+             prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(entry.seq)
+        .bind(entry.at)
+        .bind(&entry.actor)
+        .bind(&entry.action)
+        .bind(&entry.object)
+        .bind(&entry.outcome)
+        .bind(&entry.ip)
+        .bind(&entry.user_agent)
+        .bind(&entry.session)
+        .bind(&entry.detail)
+        .bind(&entry.prev_hash)
+        .bind(&entry.hash)
+        .execute(tx.conn())
+        .await?;
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(entry.seq)
+            .bind(&entry.hash)
+            .execute(tx.conn())
+            .await?;
+        if entry.seq % CHECKPOINT_EVERY == 0 {
+            self.insert_checkpoint(tx, entry.seq, &entry.hash).await?;
+        }
+        Ok(entry.seq)
+    }
+
+    /// Records one event in a transaction of its own (for denials and sign-in
+    /// failures, which change nothing else).
+    pub async fn audit(&self, ctx: &AuditContext, event: &AuditEvent) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        let seq = self.append_audit(&mut tx, ctx, event).await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    async fn insert_checkpoint(&self, tx: &mut Tx, seq: i64, hash: &str) -> Result<(), StoreError> {
+        let cp = sign_checkpoint(self.keys.audit_signing_key(), seq, hash, UnixMillis::now().0);
+        sqlx::query(
+            "INSERT INTO audit_checkpoints (seq, hash, at, signature) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(cp.seq)
+        .bind(&cp.hash)
+        .bind(cp.at)
+        .bind(&cp.signature)
+        .execute(tx.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Signs the current head unless it is already checkpointed. Returns the seq signed.
+    pub async fn checkpoint_audit_head(&self) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.begin().await?;
+        let head_sql = match tx.dialect {
+            Dialect::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+            Dialect::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
+        };
+        let head = sqlx::query(head_sql).fetch_one(tx.conn()).await?;
+        let seq: i64 = head.try_get("seq")?;
+        let hash: String = head.try_get("hash")?;
+        let latest = sqlx::query("SELECT MAX(seq) FROM audit_checkpoints").fetch_one(tx.conn()).await?;
+        let latest: Option<i64> = latest.try_get(0)?;
+        if seq == 0 || latest == Some(seq) {
+            return Ok(None);
+        }
+        self.insert_checkpoint(&mut tx, seq, &hash).await?;
+        tx.commit().await?;
+        Ok(Some(seq))
+    }
+
+    /// Entries with `seq > after`, in order, at most `limit`.
+    pub async fn audit_entries(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, object, outcome, ip, user_agent, session_id, detail, prev_hash, hash \
+             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(entry_from_row).collect()
+    }
+
+    pub async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
+        let rows = sqlx::query("SELECT seq, hash, at, signature FROM audit_checkpoints ORDER BY seq")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Checkpoint {
+                    seq: r.try_get("seq")?,
+                    hash: r.try_get("hash")?,
+                    at: r.try_get("at")?,
+                    signature: r.try_get("signature")?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn entry_from_row(r: &AnyRow) -> Result<AuditEntry, StoreError> {
+    Ok(AuditEntry {
+        seq: r.try_get("seq")?,
+        at: r.try_get("at")?,
+        actor: r.try_get("actor")?,
+        action: r.try_get("action")?,
+        object: r.try_get("object")?,
+        outcome: r.try_get("outcome")?,
+        ip: r.try_get("ip")?,
+        user_agent: r.try_get("user_agent")?,
+        session: r.try_get("session_id")?,
+        detail: r.try_get("detail")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}

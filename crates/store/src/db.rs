@@ -1,0 +1,132 @@
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use palisade_crypto::Keyring;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, ConnectOptions, Executor, Transaction};
+
+use crate::StoreError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// Handle to the database and the keys that seal what goes into it. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) read: AnyPool,
+    /// SQLite allows one writer at a time; funnelling writes through one connection
+    /// avoids lock-upgrade failures. On PostgreSQL this is the same pool as `read`.
+    pub(crate) write: AnyPool,
+    pub(crate) dialect: Dialect,
+    pub(crate) keys: Arc<Keyring>,
+}
+
+/// A write transaction. Dropping it without `commit` rolls everything back, audit
+/// entries included.
+pub struct Tx {
+    pub(crate) inner: Transaction<'static, Any>,
+    pub(crate) dialect: Dialect,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.inner.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.inner
+    }
+}
+
+impl Store {
+    /// Opens the database at `url` (`sqlite://path` or `postgres://…`), applies pending
+    /// migrations (safe when several nodes start at once) and checks that `keys` opens
+    /// the database's data keys.
+    pub async fn connect(url: &str, keys: Arc<Keyring>) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let dialect = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Dialect::Postgres
+        } else if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else {
+            return Err(StoreError::Corrupt("database URL must start with sqlite: or postgres://".into()));
+        };
+        let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+        let (read, write) = match dialect {
+            Dialect::Sqlite => {
+                let write = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|c, _| Box::pin(sqlite_pragmas(c)))
+                    .connect_with(options.clone())
+                    .await?;
+                let read = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|c, _| Box::pin(sqlite_pragmas(c)))
+                    .connect_with(options)
+                    .await?;
+                (read, write)
+            }
+            Dialect::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await?;
+                (pool.clone(), pool)
+            }
+        };
+        let store = Self { read, write, dialect, keys };
+        crate::migrate::run(&store).await?;
+        store.ensure_org_key().await?;
+        Ok(store)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub fn keys(&self) -> &Keyring {
+        &self.keys
+    }
+
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(Tx { inner: self.write.begin().await?, dialect: self.dialect })
+    }
+
+    /// Readiness probe: one round trip to the database.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+/// `$1, $2, …` starting after `offset` existing parameters; both SQLite and PostgreSQL
+/// accept numbered parameters, so one statement text serves both.
+pub(crate) fn placeholders(offset: usize, count: usize) -> String {
+    (1..=count).map(|i| format!("${}", offset + i)).collect::<Vec<_>>().join(", ")
+}
+
+pub(crate) fn flag(v: bool) -> i64 {
+    i64::from(v)
+}
+
+/// WAL lets readers proceed during a write; FULL sync keeps an acknowledged write across
+/// power loss; foreign keys are off by default in SQLite.
+async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    conn.execute(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+    )
+    .await?;
+    Ok(())
+}

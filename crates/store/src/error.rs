@@ -1,0 +1,37 @@
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored data could not be decrypted: {0}")]
+    Crypto(#[from] palisade_crypto::CryptoError),
+    #[error("not found")]
+    NotFound,
+    #[error("already exists")]
+    Conflict,
+    #[error("invalid stored value: {0}")]
+    Corrupt(String),
+    #[error("write was not authorised for this object")]
+    Unauthorized,
+    #[error("invalid cursor")]
+    InvalidCursor,
+    #[error("the master key does not open this database's keys (wrong key file?)")]
+    WrongMasterKey,
+}
+
+impl StoreError {
+    /// Unique-constraint violations surface as `Conflict` so callers can answer 409.
+    pub(crate) fn from_insert(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+impl From<palisade_core::CoreError> for StoreError {
+    fn from(e: palisade_core::CoreError) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}

@@ -1,0 +1,27 @@
+//! Persistence for SQLite (embedded, single node) and PostgreSQL (shared by several
+//! nodes), through one set of SQL statements over sqlx's `Any` driver.
+//!
+//! Every sensitive value is sealed with `palisade-crypto` on its way in and opened on its
+//! way out, so no caller can store plaintext by mistake. Audit entries are appended in
+//! the same transaction as the change they record. Ticket writes demand an
+//! [`palisade_policy::Authorized`] proof covering the ticket.
+
+mod audit;
+mod db;
+mod error;
+mod keys;
+mod migrate;
+mod page;
+mod sessions;
+mod tickets;
+mod users;
+
+pub use db::{Dialect, Store, Tx};
+pub use error::StoreError;
+pub use page::{Cursor, Page};
+pub use sessions::{NewSession, SessionRecord};
+pub use tickets::{
+    AttachmentContent, AttachmentRecord, MessageRecord, NewAttachment, NewTicket, TicketRecord, TicketScope,
+    TicketUpdate,
+};
+pub use users::{CompanyRecord, NewUser, TeamRecord, UserKind, UserRecord};

@@ -1,0 +1,65 @@
+//! Embedded migrations. Each is applied once, in order, inside a transaction. On
+//! PostgreSQL an advisory lock makes nodes that start together take turns, so exactly
+//! one applies each migration.
+
+use sqlx::{Executor, Row};
+
+use crate::{Dialect, Store, StoreError};
+
+struct Migration {
+    version: i64,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+    postgres: include_str!("../migrations/postgres/0001_init.sql"),
+}];
+
+// The number is arbitrary ("palisade" in ASCII); it names Palisade's migration lock
+// among other advisory locks.
+const PG_LOCK: &str = "SELECT pg_advisory_lock(8097872805151990885)";
+const PG_UNLOCK: &str = "SELECT pg_advisory_unlock(8097872805151990885)";
+
+pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
+    let mut conn = store.write.acquire().await?;
+    if store.dialect == Dialect::Postgres {
+        conn.execute(PG_LOCK).await?;
+    }
+    let result = apply_pending(store.dialect, &mut conn).await;
+    if store.dialect == Dialect::Postgres {
+        conn.execute(PG_UNLOCK).await?;
+    }
+    result
+}
+
+async fn apply_pending(dialect: Dialect, conn: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS palisade_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )
+    .await?;
+    let applied: Vec<i64> = sqlx::query("SELECT version FROM palisade_migrations")
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<i64, _>(0))
+        .collect::<Result<_, _>>()?;
+    for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+        let sql = match dialect {
+            Dialect::Sqlite => m.sqlite,
+            Dialect::Postgres => m.postgres,
+        };
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO palisade_migrations (version, applied_at) VALUES ($1, $2)")
+            .bind(m.version)
+            .bind(palisade_core::UnixMillis::now().0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(version = m.version, "applied database migration");
+    }
+    Ok(())
+}

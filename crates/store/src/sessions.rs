@@ -1,0 +1,152 @@
+//! Server-side sessions and one-time setup links. Only SHA-256 hashes of the bearer
+//! tokens are stored, so a copy of the database cannot be used to sign in.
+
+use palisade_core::{SessionId, UnixMillis, UserId};
+use palisade_crypto::TokenHash;
+use sqlx::Row;
+
+use crate::{Store, StoreError, Tx};
+
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub user: UserId,
+    pub token_hash: TokenHash,
+    pub idle_timeout_secs: i64,
+    pub absolute_timeout_secs: i64,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct SessionRecord {
+    pub id: SessionId,
+    pub user: UserId,
+    pub last_seen_at: UnixMillis,
+    pub idle_expires_at: UnixMillis,
+    pub expires_at: UnixMillis,
+}
+
+impl Store {
+    pub async fn create_session(&self, tx: &mut Tx, new: &NewSession) -> Result<SessionId, StoreError> {
+        let id = SessionId::generate();
+        let now = UnixMillis::now();
+        sqlx::query(
+            "INSERT INTO sessions (id, token_hash, user_id, created_at, last_seen_at, idle_expires_at, expires_at, \
+             ip, user_agent, revoked_at) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, NULL)",
+        )
+        .bind(id.as_str())
+        .bind(&new.token_hash.0)
+        .bind(new.user.as_str())
+        .bind(now.0)
+        .bind(now.plus_secs(new.idle_timeout_secs).0)
+        .bind(now.plus_secs(new.absolute_timeout_secs).0)
+        .bind(&new.ip)
+        .bind(&new.user_agent)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_insert)?;
+        Ok(id)
+    }
+
+    /// A live session for the presented token hash: not revoked, not idle too long, not
+    /// past its absolute lifetime, and its account not disabled.
+    pub async fn find_live_session(&self, token_hash: &TokenHash) -> Result<Option<SessionRecord>, StoreError> {
+        let now = UnixMillis::now().0;
+        let row = sqlx::query(
+            "SELECT s.id, s.user_id, s.last_seen_at, s.idle_expires_at, s.expires_at, s.token_hash \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.idle_expires_at > $2 AND s.expires_at > $2 \
+             AND u.disabled = 0",
+        )
+        .bind(&token_hash.0)
+        .bind(now)
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        // The lookup used the hash as a key; compare again in constant time so the
+        // decision never rests on a short-circuiting string comparison.
+        let stored = TokenHash(row.try_get("token_hash")?);
+        if !stored.ct_eq(token_hash) {
+            return Ok(None);
+        }
+        Ok(Some(SessionRecord {
+            id: SessionId::parse(&row.try_get::<String, _>("id")?)?,
+            user: UserId::parse(&row.try_get::<String, _>("user_id")?)?,
+            last_seen_at: UnixMillis(row.try_get("last_seen_at")?),
+            idle_expires_at: UnixMillis(row.try_get("idle_expires_at")?),
+            expires_at: UnixMillis(row.try_get("expires_at")?),
+        }))
+    }
+
+    /// Extends the idle deadline. Callers throttle this so reads do not all become writes.
+    pub async fn touch_session(&self, id: &SessionId, idle_timeout_secs: i64) -> Result<(), StoreError> {
+        let now = UnixMillis::now();
+        sqlx::query(
+            "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(now.plus_secs(idle_timeout_secs).0)
+        .bind(id.as_str())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn revoke_session(&self, tx: &mut Tx, id: &SessionId) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(UnixMillis::now().0)
+            .bind(id.as_str())
+            .execute(tx.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn revoke_user_sessions(&self, tx: &mut Tx, user: &UserId) -> Result<u64, StoreError> {
+        let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            .bind(UnixMillis::now().0)
+            .bind(user.as_str())
+            .execute(tx.conn())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    pub async fn create_setup_token(&self, tx: &mut Tx, user: &UserId, hash: &TokenHash, ttl_secs: i64) -> Result<(), StoreError> {
+        let now = UnixMillis::now();
+        sqlx::query(
+            "INSERT INTO setup_tokens (token_hash, user_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, NULL)",
+        )
+        .bind(&hash.0)
+        .bind(user.as_str())
+        .bind(now.0)
+        .bind(now.plus_secs(ttl_secs).0)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_insert)?;
+        Ok(())
+    }
+
+    /// Marks a setup token used and returns its user, atomically: of two concurrent
+    /// redemptions exactly one succeeds.
+    pub async fn redeem_setup_token(&self, tx: &mut Tx, hash: &TokenHash) -> Result<Option<UserId>, StoreError> {
+        let now = UnixMillis::now().0;
+        let row = sqlx::query(
+            "UPDATE setup_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+             RETURNING user_id",
+        )
+        .bind(now)
+        .bind(&hash.0)
+        .fetch_optional(tx.conn())
+        .await?;
+        row.map(|r| Ok(UserId::parse(&r.try_get::<String, _>(0)?)?)).transpose()
+    }
+
+    /// Whether a setup token is currently redeemable (for showing the form).
+    pub async fn setup_token_valid(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
+            .bind(&hash.0)
+            .bind(UnixMillis::now().0)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.is_some())
+    }
+}

@@ -1,0 +1,591 @@
+//! Tickets, their messages, tags, collaborators, attachments and search terms.
+//! Subjects, bodies, file names and contents are sealed under the requester's data key.
+
+use std::collections::HashMap;
+
+use palisade_core::{
+    AttachmentId, CompanyId, MessageId, TagName, TeamId, TicketId, TicketStatus, UnixMillis, UserId, Visibility,
+};
+use palisade_crypto::{DataKey, search_terms};
+use palisade_policy::{Action, Authorized, TicketFacts};
+use sqlx::{AssertSqlSafe, Row};
+use sqlx::any::AnyRow;
+
+use crate::db::placeholders;
+use crate::keys::{open_bytes, open_text, seal};
+use crate::users::paginate;
+use crate::{Cursor, Page, Store, StoreError, Tx};
+
+#[derive(Clone, Debug)]
+pub struct NewTicket {
+    pub requester: UserId,
+    pub team: TeamId,
+    pub subject: String,
+    pub first_message: String,
+    /// The author of the first message (the requester, or the agent opening it for them).
+    pub author: UserId,
+}
+
+#[derive(Clone, Debug)]
+pub struct TicketRecord {
+    pub id: TicketId,
+    pub number: i64,
+    pub requester: UserId,
+    pub company: Option<CompanyId>,
+    pub company_sharing: bool,
+    pub team: TeamId,
+    pub assignee: Option<UserId>,
+    pub status: TicketStatus,
+    pub subject: String,
+    pub collaborators: Vec<UserId>,
+    pub tags: Vec<TagName>,
+    pub created_at: UnixMillis,
+    pub updated_at: UnixMillis,
+    pub(crate) data_key_id: String,
+}
+
+impl TicketRecord {
+    /// The relationships the policies decide on.
+    pub fn facts(&self) -> TicketFacts {
+        TicketFacts {
+            id: self.id.clone(),
+            requester: self.requester.clone(),
+            collaborators: self.collaborators.clone(),
+            team: self.team.clone(),
+            assignee: self.assignee.clone(),
+            company: self.company.clone(),
+            company_sharing: self.company_sharing,
+        }
+    }
+}
+
+/// Which tickets a list may even consider; computed from the principal by the caller
+/// and mirrored by the policies (every listed ticket is still authorised one by one).
+#[derive(Clone, Debug)]
+pub enum TicketScope {
+    All,
+    Teams { teams: Vec<TeamId>, assignee: Option<UserId> },
+    Customer { user: UserId, shared_company: Option<CompanyId> },
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TicketUpdate {
+    pub status: Option<TicketStatus>,
+    pub assignee: Option<Option<UserId>>,
+    pub team: Option<TeamId>,
+}
+
+#[derive(Clone, Debug)]
+pub struct MessageRecord {
+    pub id: MessageId,
+    pub ticket: TicketId,
+    pub author: UserId,
+    pub visibility: Visibility,
+    pub body: String,
+    pub created_at: UnixMillis,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewAttachment {
+    pub uploader: UserId,
+    pub visibility: Visibility,
+    pub filename: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AttachmentRecord {
+    pub id: AttachmentId,
+    pub ticket: TicketId,
+    pub uploader: UserId,
+    pub visibility: Visibility,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub created_at: UnixMillis,
+}
+
+pub struct AttachmentContent {
+    pub record: AttachmentRecord,
+    pub content: Vec<u8>,
+}
+
+const TICKET_SELECT: &str = "SELECT t.id, t.number, t.requester_id, t.company_id, t.team_id, t.assignee_id, \
+     t.status, t.data_key_id, t.subject_enc, t.created_at, t.updated_at, dk.wrapped, \
+     COALESCE(c.share_tickets, 0) AS share_tickets \
+     FROM tickets t JOIN data_keys dk ON dk.id = t.data_key_id LEFT JOIN companies c ON c.id = t.company_id";
+
+const SEARCH_DOMAIN: &str = "tickets.terms";
+
+fn require(proof: &Authorized, action: Action, ticket: &TicketId) -> Result<(), StoreError> {
+    if proof.covers(action, ticket.as_str()) { Ok(()) } else { Err(StoreError::Unauthorized) }
+}
+
+/// Builds a WHERE fragment and its parameters for a scope; parameters are numbered
+/// from `offset + 1`.
+fn scope_sql(scope: &TicketScope, offset: usize) -> (String, Vec<String>) {
+    match scope {
+        TicketScope::All => ("1 = 1".into(), vec![]),
+        TicketScope::Teams { teams, assignee } => {
+            let mut params: Vec<String> = teams.iter().map(|t| t.to_string()).collect();
+            let teams_sql =
+                if teams.is_empty() { "1 = 0".into() } else { format!("t.team_id IN ({})", placeholders(offset, teams.len())) };
+            match assignee {
+                Some(a) => {
+                    params.push(a.to_string());
+                    (format!("({teams_sql} OR t.assignee_id = ${})", offset + params.len()), params)
+                }
+                None => (format!("({teams_sql})"), params),
+            }
+        }
+        TicketScope::Customer { user, shared_company } => {
+            let mut sql = format!(
+                "(t.requester_id = ${0} OR t.id IN (SELECT ticket_id FROM ticket_collaborators WHERE user_id = ${0})",
+                offset + 1
+            );
+            let mut params = vec![user.to_string()];
+            if let Some(company) = shared_company {
+                sql.push_str(&format!(" OR t.company_id = ${}", offset + 2));
+                params.push(company.to_string());
+            }
+            sql.push(')');
+            (sql, params)
+        }
+    }
+}
+
+impl Store {
+    async fn next_ticket_number(&self, tx: &mut Tx) -> Result<i64, StoreError> {
+        let row = sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value")
+            .fetch_one(tx.conn())
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    async fn requester_key(&self, tx: &mut Tx, requester: &UserId) -> Result<(String, DataKey, Option<CompanyId>), StoreError> {
+        let row = sqlx::query("SELECT data_key_id, company_id FROM users WHERE id = $1")
+            .bind(requester.as_str())
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let key_id: String = row.try_get("data_key_id")?;
+        let company: Option<String> = row.try_get("company_id")?;
+        let key = self.load_key_tx(tx, &key_id).await?;
+        Ok((key_id, key, company.map(|c| CompanyId::parse(&c)).transpose()?))
+    }
+
+    /// Creates a ticket and its first public message. `ticket_id` must be the id the
+    /// creation was authorised for.
+    pub async fn create_ticket(
+        &self,
+        tx: &mut Tx,
+        proof: &Authorized,
+        ticket_id: &TicketId,
+        new: &NewTicket,
+    ) -> Result<(i64, MessageId), StoreError> {
+        require(proof, Action::TicketCreate, ticket_id)?;
+        let number = self.next_ticket_number(tx).await?;
+        let (key_id, key, company) = self.requester_key(tx, &new.requester).await?;
+        let now = UnixMillis::now().0;
+        let subject_enc = seal(&key, "tickets", "subject", ticket_id.as_str(), new.subject.as_bytes())?;
+        sqlx::query(
+            "INSERT INTO tickets (id, number, requester_id, company_id, team_id, assignee_id, status, data_key_id, \
+             subject_enc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $9)",
+        )
+        .bind(ticket_id.as_str())
+        .bind(number)
+        .bind(new.requester.as_str())
+        .bind(company.as_ref().map(|c| c.to_string()))
+        .bind(new.team.as_str())
+        .bind(TicketStatus::New.as_str())
+        .bind(&key_id)
+        .bind(subject_enc)
+        .bind(now)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_insert)?;
+        self.index_terms(tx, ticket_id, Visibility::Public, &new.subject).await?;
+        let message = self.insert_message(tx, &key, ticket_id, &new.author, Visibility::Public, &new.first_message).await?;
+        Ok((number, message))
+    }
+
+    pub async fn get_ticket(&self, id: &TicketId) -> Result<TicketRecord, StoreError> {
+        let sql = format!("{TICKET_SELECT} WHERE t.id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(&self.read).await?.ok_or(StoreError::NotFound)?;
+        let mut tickets = self.tickets_from_rows(&[row]).await?;
+        tickets.pop().ok_or(StoreError::NotFound)
+    }
+
+    async fn tickets_from_rows(&self, rows: &[AnyRow]) -> Result<Vec<TicketRecord>, StoreError> {
+        let ids: Vec<String> = rows.iter().map(|r| r.try_get::<String, _>("id")).collect::<Result<_, _>>()?;
+        let mut collaborators = self.related(&ids, "SELECT ticket_id, user_id FROM ticket_collaborators").await?;
+        let mut tags = self.related(&ids, "SELECT ticket_id, tag FROM ticket_tags").await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                let key_id: String = row.try_get("data_key_id")?;
+                let key = self.unwrap_key(&key_id, row.try_get("wrapped")?)?;
+                let company: Option<String> = row.try_get("company_id")?;
+                let assignee: Option<String> = row.try_get("assignee_id")?;
+                Ok(TicketRecord {
+                    number: row.try_get("number")?,
+                    requester: UserId::parse(&row.try_get::<String, _>("requester_id")?)?,
+                    company: company.map(|c| CompanyId::parse(&c)).transpose()?,
+                    company_sharing: row.try_get::<i64, _>("share_tickets")? != 0,
+                    team: TeamId::parse(&row.try_get::<String, _>("team_id")?)?,
+                    assignee: assignee.map(|a| UserId::parse(&a)).transpose()?,
+                    status: TicketStatus::parse(&row.try_get::<String, _>("status")?)?,
+                    subject: open_text(&key, "tickets", "subject", &id, &row.try_get::<Vec<u8>, _>("subject_enc")?)?,
+                    collaborators: collaborators
+                        .remove(&id)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|u| UserId::parse(u))
+                        .collect::<Result<_, _>>()?,
+                    tags: tags.remove(&id).unwrap_or_default().iter().map(|t| TagName::parse(t)).collect::<Result<_, _>>()?,
+                    created_at: UnixMillis(row.try_get("created_at")?),
+                    updated_at: UnixMillis(row.try_get("updated_at")?),
+                    id: TicketId::parse(&id)?,
+                    data_key_id: key_id,
+                })
+            })
+            .collect()
+    }
+
+    /// Loads (ticket_id, value) pairs of a side table for a batch of tickets.
+    async fn related(&self, ids: &[String], select: &str) -> Result<HashMap<String, Vec<String>>, StoreError> {
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let sql = format!("{select} WHERE ticket_id IN ({}) ORDER BY 2", placeholders(0, ids.len()));
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for id in ids {
+            q = q.bind(id.as_str());
+        }
+        for row in q.fetch_all(&self.read).await? {
+            out.entry(row.try_get(0)?).or_default().push(row.try_get(1)?);
+        }
+        Ok(out)
+    }
+
+    /// Tickets within `scope`, newest first.
+    pub async fn list_tickets(
+        &self,
+        scope: &TicketScope,
+        status: Option<TicketStatus>,
+        after: Option<&Cursor>,
+        limit: u32,
+    ) -> Result<Page<TicketRecord>, StoreError> {
+        let (scope_where, mut params) = scope_sql(scope, 0);
+        let mut sql = format!("{TICKET_SELECT} WHERE {scope_where}");
+        if let Some(s) = status {
+            params.push(s.as_str().to_owned());
+            sql.push_str(&format!(" AND t.status = ${}", params.len()));
+        }
+        let cursor_at = after.map(|c| c.created_at);
+        if let Some(c) = after {
+            params.push(c.id.clone());
+            let n = params.len();
+            sql.push_str(&format!(" AND (t.created_at < ${} OR (t.created_at = ${} AND t.id < ${n}))", n + 1, n + 1));
+        }
+        sql.push_str(&format!(" ORDER BY t.created_at DESC, t.id DESC LIMIT {}", limit + 1));
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for p in &params {
+            q = q.bind(p.as_str());
+        }
+        if let Some(at) = cursor_at {
+            q = q.bind(at);
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        let mut items = self.tickets_from_rows(&rows).await?;
+        Ok(paginate(&mut items, limit, |t| Cursor { created_at: t.created_at.0, id: t.id.to_string() }))
+    }
+
+    /// Tickets within `scope` containing every word of `query`. Words from internal
+    /// notes only count when `include_internal` is set.
+    pub async fn search_tickets(
+        &self,
+        scope: &TicketScope,
+        query: &str,
+        include_internal: bool,
+        limit: u32,
+    ) -> Result<Vec<TicketRecord>, StoreError> {
+        let terms: Vec<String> =
+            search_terms(query).iter().take(16).map(|t| self.keys.search_index().compute(SEARCH_DOMAIN, t)).collect();
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let visibility = if include_internal { "" } else { " AND s.visibility = 'public'" };
+        let (scope_where, scope_params) = scope_sql(scope, terms.len());
+        let sql = format!(
+            "{TICKET_SELECT} WHERE t.id IN (SELECT s.ticket_id FROM search_terms s WHERE s.term IN ({}){visibility} \
+             GROUP BY s.ticket_id HAVING COUNT(DISTINCT s.term) = {}) AND {scope_where} \
+             ORDER BY t.created_at DESC, t.id DESC LIMIT {limit}",
+            placeholders(0, terms.len()),
+            terms.len()
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for p in terms.iter().chain(scope_params.iter()) {
+            q = q.bind(p.as_str());
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        self.tickets_from_rows(&rows).await
+    }
+
+    async fn index_terms(&self, tx: &mut Tx, ticket: &TicketId, visibility: Visibility, text: &str) -> Result<(), StoreError> {
+        for term in search_terms(text).iter().take(2000) {
+            sqlx::query(
+                "INSERT INTO search_terms (term, ticket_id, visibility) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(self.keys.search_index().compute(SEARCH_DOMAIN, term))
+            .bind(ticket.as_str())
+            .bind(visibility.as_str())
+            .execute(tx.conn())
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_message(
+        &self,
+        tx: &mut Tx,
+        key: &DataKey,
+        ticket: &TicketId,
+        author: &UserId,
+        visibility: Visibility,
+        body: &str,
+    ) -> Result<MessageId, StoreError> {
+        let id = MessageId::generate();
+        let body_enc = seal(key, "messages", "body", id.as_str(), body.as_bytes())?;
+        let now = UnixMillis::now().0;
+        sqlx::query(
+            "INSERT INTO messages (id, ticket_id, author_id, visibility, body_enc, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id.as_str())
+        .bind(ticket.as_str())
+        .bind(author.as_str())
+        .bind(visibility.as_str())
+        .bind(body_enc)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+        sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(ticket.as_str())
+            .execute(tx.conn())
+            .await?;
+        self.index_terms(tx, ticket, visibility, body).await?;
+        Ok(id)
+    }
+
+    /// Adds a public reply (needs a `TicketReply` proof) or an internal note (needs
+    /// `TicketNote`).
+    pub async fn add_message(
+        &self,
+        tx: &mut Tx,
+        proof: &Authorized,
+        ticket: &TicketRecord,
+        author: &UserId,
+        visibility: Visibility,
+        body: &str,
+    ) -> Result<MessageId, StoreError> {
+        let needed = match visibility {
+            Visibility::Public => Action::TicketReply,
+            Visibility::Internal => Action::TicketNote,
+        };
+        require(proof, needed, &ticket.id)?;
+        let key = self.load_key_tx(tx, &ticket.data_key_id).await?;
+        self.insert_message(tx, &key, &ticket.id, author, visibility, body).await
+    }
+
+    /// Messages of a ticket, oldest first. Internal notes are left out in SQL unless
+    /// `include_internal`, so a customer's query never even reads them.
+    pub async fn list_messages(&self, ticket: &TicketRecord, include_internal: bool) -> Result<Vec<MessageRecord>, StoreError> {
+        let filter = if include_internal { "" } else { " AND visibility = 'public'" };
+        let sql = format!(
+            "SELECT id, ticket_id, author_id, visibility, body_enc, created_at FROM messages \
+             WHERE ticket_id = $1{filter} ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(ticket.id.as_str()).fetch_all(&self.read).await?;
+        let key = self.load_key(&ticket.data_key_id).await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                Ok(MessageRecord {
+                    body: open_text(&key, "messages", "body", &id, &row.try_get::<Vec<u8>, _>("body_enc")?)?,
+                    ticket: TicketId::parse(&row.try_get::<String, _>("ticket_id")?)?,
+                    author: UserId::parse(&row.try_get::<String, _>("author_id")?)?,
+                    visibility: Visibility::parse(&row.try_get::<String, _>("visibility")?)?,
+                    created_at: UnixMillis(row.try_get("created_at")?),
+                    id: MessageId::parse(&id)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn update_ticket(
+        &self,
+        tx: &mut Tx,
+        proofs: &[Authorized],
+        ticket: &TicketId,
+        update: &TicketUpdate,
+    ) -> Result<(), StoreError> {
+        let allowed = |a: Action| proofs.iter().any(|p| p.covers(a, ticket.as_str()));
+        if update.status.is_some() && !allowed(Action::TicketSetStatus) {
+            return Err(StoreError::Unauthorized);
+        }
+        if (update.assignee.is_some() || update.team.is_some()) && !allowed(Action::TicketAssign) {
+            return Err(StoreError::Unauthorized);
+        }
+        let now = UnixMillis::now().0;
+        if let Some(status) = update.status {
+            sqlx::query("UPDATE tickets SET status = $1, updated_at = $2 WHERE id = $3")
+                .bind(status.as_str())
+                .bind(now)
+                .bind(ticket.as_str())
+                .execute(tx.conn())
+                .await?;
+        }
+        if let Some(assignee) = &update.assignee {
+            sqlx::query("UPDATE tickets SET assignee_id = $1, updated_at = $2 WHERE id = $3")
+                .bind(assignee.as_ref().map(|a| a.to_string()))
+                .bind(now)
+                .bind(ticket.as_str())
+                .execute(tx.conn())
+                .await?;
+        }
+        if let Some(team) = &update.team {
+            sqlx::query("UPDATE tickets SET team_id = $1, updated_at = $2 WHERE id = $3")
+                .bind(team.as_str())
+                .bind(now)
+                .bind(ticket.as_str())
+                .execute(tx.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn set_tags(&self, tx: &mut Tx, proof: &Authorized, ticket: &TicketId, tags: &[TagName]) -> Result<(), StoreError> {
+        require(proof, Action::TicketTag, ticket)?;
+        sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = $1").bind(ticket.as_str()).execute(tx.conn()).await?;
+        for tag in tags {
+            sqlx::query("INSERT INTO ticket_tags (ticket_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(ticket.as_str())
+                .bind(tag.as_str())
+                .execute(tx.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn add_collaborator(&self, tx: &mut Tx, proof: &Authorized, ticket: &TicketId, user: &UserId) -> Result<(), StoreError> {
+        require(proof, Action::TicketManageCollaborators, ticket)?;
+        sqlx::query("INSERT INTO ticket_collaborators (ticket_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(ticket.as_str())
+            .bind(user.as_str())
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::from_insert)?;
+        Ok(())
+    }
+
+    pub async fn remove_collaborator(&self, tx: &mut Tx, proof: &Authorized, ticket: &TicketId, user: &UserId) -> Result<(), StoreError> {
+        require(proof, Action::TicketManageCollaborators, ticket)?;
+        sqlx::query("DELETE FROM ticket_collaborators WHERE ticket_id = $1 AND user_id = $2")
+            .bind(ticket.as_str())
+            .bind(user.as_str())
+            .execute(tx.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn add_attachment(
+        &self,
+        tx: &mut Tx,
+        proof: &Authorized,
+        ticket: &TicketRecord,
+        new: &NewAttachment,
+    ) -> Result<AttachmentId, StoreError> {
+        require(proof, Action::TicketAttach, &ticket.id)?;
+        let id = AttachmentId::generate();
+        let key = self.load_key_tx(tx, &ticket.data_key_id).await?;
+        sqlx::query(
+            "INSERT INTO attachments (id, ticket_id, uploader_id, visibility, filename_enc, content_type, size_bytes, \
+             content_enc, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(id.as_str())
+        .bind(ticket.id.as_str())
+        .bind(new.uploader.as_str())
+        .bind(new.visibility.as_str())
+        .bind(seal(&key, "attachments", "filename", id.as_str(), new.filename.as_bytes())?)
+        .bind(&new.content_type)
+        .bind(i64::try_from(new.content.len()).unwrap_or(i64::MAX))
+        .bind(seal(&key, "attachments", "content", id.as_str(), &new.content)?)
+        .bind(UnixMillis::now().0)
+        .execute(tx.conn())
+        .await?;
+        Ok(id)
+    }
+
+    fn attachment_from_row(&self, key: &DataKey, row: &AnyRow) -> Result<AttachmentRecord, StoreError> {
+        let id: String = row.try_get("id")?;
+        Ok(AttachmentRecord {
+            filename: open_text(key, "attachments", "filename", &id, &row.try_get::<Vec<u8>, _>("filename_enc")?)?,
+            ticket: TicketId::parse(&row.try_get::<String, _>("ticket_id")?)?,
+            uploader: UserId::parse(&row.try_get::<String, _>("uploader_id")?)?,
+            visibility: Visibility::parse(&row.try_get::<String, _>("visibility")?)?,
+            content_type: row.try_get("content_type")?,
+            size: row.try_get("size_bytes")?,
+            created_at: UnixMillis(row.try_get("created_at")?),
+            id: AttachmentId::parse(&id)?,
+        })
+    }
+
+    pub async fn list_attachments(&self, ticket: &TicketRecord, include_internal: bool) -> Result<Vec<AttachmentRecord>, StoreError> {
+        let filter = if include_internal { "" } else { " AND visibility = 'public'" };
+        let sql = format!(
+            "SELECT id, ticket_id, uploader_id, visibility, filename_enc, content_type, size_bytes, created_at \
+             FROM attachments WHERE ticket_id = $1{filter} ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(ticket.id.as_str()).fetch_all(&self.read).await?;
+        let key = self.load_key(&ticket.data_key_id).await?;
+        rows.iter().map(|r| self.attachment_from_row(&key, r)).collect()
+    }
+
+    /// The ticket an attachment belongs to, so the caller can authorise before anything
+    /// else about the attachment is read.
+    pub async fn attachment_ticket(&self, id: &AttachmentId) -> Result<TicketId, StoreError> {
+        let row = sqlx::query("SELECT ticket_id FROM attachments WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(TicketId::parse(&row.try_get::<String, _>(0)?)?)
+    }
+
+    /// Reads and decrypts an attachment. Requires a `TicketRead` proof for its ticket.
+    pub async fn read_attachment(
+        &self,
+        proof: &Authorized,
+        ticket: &TicketRecord,
+        id: &AttachmentId,
+    ) -> Result<AttachmentContent, StoreError> {
+        require(proof, Action::TicketRead, &ticket.id)?;
+        let row = sqlx::query(
+            "SELECT id, ticket_id, uploader_id, visibility, filename_enc, content_type, size_bytes, created_at, \
+             content_enc FROM attachments WHERE id = $1 AND ticket_id = $2",
+        )
+        .bind(id.as_str())
+        .bind(ticket.id.as_str())
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let key = self.load_key(&ticket.data_key_id).await?;
+        let record = self.attachment_from_row(&key, &row)?;
+        let content = open_bytes(&key, "attachments", "content", id.as_str(), &row.try_get::<Vec<u8>, _>("content_enc")?)?;
+        Ok(AttachmentContent { record, content })
+    }
+}

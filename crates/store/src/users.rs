@@ -1,0 +1,315 @@
+//! People, teams and customer companies. Names, email addresses and phone numbers are
+//! sealed; email lookups go through a keyed blind index.
+
+use palisade_core::{CompanyId, EmailAddress, Role, SecretString, TeamId, UnixMillis, UserId};
+use sqlx::{AssertSqlSafe, Row};
+use sqlx::any::AnyRow;
+
+use crate::db::{flag, placeholders};
+use crate::keys::{ORG_KEY_ID, open_text, seal};
+use crate::{Cursor, Page, Store, StoreError, Tx};
+
+const EMAIL_INDEX_DOMAIN: &str = "users.email";
+
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub role: Role,
+    pub email: EmailAddress,
+    pub name: String,
+    pub phone: Option<String>,
+    pub company: Option<CompanyId>,
+    /// An argon2 PHC string, or `None` for an account that has not set a password yet.
+    pub password_hash: Option<SecretString>,
+}
+
+#[derive(Clone, Debug)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub role: Role,
+    pub email: EmailAddress,
+    pub name: String,
+    pub phone: Option<String>,
+    pub company: Option<CompanyId>,
+    pub disabled: bool,
+    pub created_at: UnixMillis,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserKind {
+    Customers,
+    Staff,
+}
+
+#[derive(Clone, Debug)]
+pub struct TeamRecord {
+    pub id: TeamId,
+    pub name: String,
+    pub created_at: UnixMillis,
+}
+
+#[derive(Clone, Debug)]
+pub struct CompanyRecord {
+    pub id: CompanyId,
+    pub name: String,
+    pub share_tickets: bool,
+    pub created_at: UnixMillis,
+}
+
+const USER_COLUMNS: &str = "u.id, u.role, u.data_key_id, u.email_enc, u.name_enc, u.phone_enc, u.company_id, \
+     u.disabled, u.created_at, dk.wrapped";
+
+impl Store {
+    pub fn email_index(&self, email: &EmailAddress) -> String {
+        self.keys.blind_index().compute(EMAIL_INDEX_DOMAIN, email.as_str())
+    }
+
+    pub async fn create_user(&self, tx: &mut Tx, new: &NewUser) -> Result<UserId, StoreError> {
+        let id = UserId::generate();
+        // Each customer gets a data key of their own; staff share the organisation's.
+        let (key_id, key) = if new.role == Role::Customer {
+            self.create_key(tx, id.as_str()).await?
+        } else {
+            (ORG_KEY_ID.to_owned(), self.load_key_tx(tx, ORG_KEY_ID).await?)
+        };
+        let row = id.as_str();
+        let email_enc = seal(&key, "users", "email", row, new.email.as_str().as_bytes())?;
+        let name_enc = seal(&key, "users", "name", row, new.name.as_bytes())?;
+        let phone_enc = match &new.phone {
+            Some(p) => Some(seal(&key, "users", "phone", row, p.as_bytes())?),
+            None => None,
+        };
+        sqlx::query(
+            "INSERT INTO users (id, role, data_key_id, email_index, email_enc, name_enc, phone_enc, company_id, \
+             password_hash, disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10)",
+        )
+        .bind(row)
+        .bind(new.role.as_str())
+        .bind(&key_id)
+        .bind(self.email_index(&new.email))
+        .bind(email_enc)
+        .bind(name_enc)
+        .bind(phone_enc)
+        .bind(new.company.as_ref().map(|c| c.to_string()))
+        .bind(new.password_hash.as_ref().map(|h| h.expose().to_owned()))
+        .bind(UnixMillis::now().0)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_insert)?;
+        Ok(id)
+    }
+
+    fn user_from_row(&self, row: &AnyRow) -> Result<UserRecord, StoreError> {
+        let id: String = row.try_get("id")?;
+        let key = self.unwrap_key(&row.try_get::<String, _>("data_key_id")?, row.try_get("wrapped")?)?;
+        let phone: Option<Vec<u8>> = row.try_get("phone_enc")?;
+        let company: Option<String> = row.try_get("company_id")?;
+        Ok(UserRecord {
+            role: Role::parse(&row.try_get::<String, _>("role")?)?,
+            email: EmailAddress::parse(&open_text(&key, "users", "email", &id, &row.try_get::<Vec<u8>, _>("email_enc")?)?)?,
+            name: open_text(&key, "users", "name", &id, &row.try_get::<Vec<u8>, _>("name_enc")?)?,
+            phone: phone.map(|p| open_text(&key, "users", "phone", &id, &p)).transpose()?,
+            company: company.map(|c| CompanyId::parse(&c)).transpose()?,
+            disabled: row.try_get::<i64, _>("disabled")? != 0,
+            created_at: UnixMillis(row.try_get("created_at")?),
+            id: UserId::parse(&id)?,
+        })
+    }
+
+    pub async fn get_user(&self, id: &UserId) -> Result<UserRecord, StoreError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u JOIN data_keys dk ON dk.id = u.data_key_id WHERE u.id = $1"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(&self.read).await?.ok_or(StoreError::NotFound)?;
+        self.user_from_row(&row)
+    }
+
+    pub async fn find_user_by_email(&self, email: &EmailAddress) -> Result<Option<UserRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u JOIN data_keys dk ON dk.id = u.data_key_id WHERE u.email_index = $1"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(self.email_index(email)).fetch_optional(&self.read).await?;
+        row.map(|r| self.user_from_row(&r)).transpose()
+    }
+
+    /// The stored password hash (PHC string) of an account, if it has one.
+    pub async fn password_hash(&self, id: &UserId) -> Result<Option<SecretString>, StoreError> {
+        let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(row.try_get::<Option<String>, _>("password_hash")?.map(SecretString::new))
+    }
+
+    pub async fn set_password_hash(&self, tx: &mut Tx, id: &UserId, hash: &SecretString) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash.expose())
+            .bind(id.as_str())
+            .execute(tx.conn())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn set_user_disabled(&self, tx: &mut Tx, id: &UserId, disabled: bool) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(flag(disabled))
+            .bind(id.as_str())
+            .execute(tx.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn list_users(
+        &self,
+        kind: UserKind,
+        after: Option<&Cursor>,
+        limit: u32,
+    ) -> Result<Page<UserRecord>, StoreError> {
+        let role_filter = match kind {
+            UserKind::Customers => "u.role = 'customer'",
+            UserKind::Staff => "u.role <> 'customer'",
+        };
+        let (cursor_sql, at, id) = match after {
+            Some(c) => ("AND (u.created_at > $1 OR (u.created_at = $1 AND u.id > $2))", c.created_at, c.id.clone()),
+            None => ("AND $1 = $1 AND $2 = $2", 0, String::new()),
+        };
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u JOIN data_keys dk ON dk.id = u.data_key_id \
+             WHERE {role_filter} {cursor_sql} ORDER BY u.created_at, u.id LIMIT $3"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(at).bind(id).bind(i64::from(limit) + 1).fetch_all(&self.read).await?;
+        let mut items = rows.iter().map(|r| self.user_from_row(r)).collect::<Result<Vec<_>, _>>()?;
+        Ok(paginate(&mut items, limit, |u| Cursor { created_at: u.created_at.0, id: u.id.to_string() }))
+    }
+
+    pub async fn user_teams(&self, id: &UserId) -> Result<Vec<TeamId>, StoreError> {
+        let rows = sqlx::query("SELECT team_id FROM team_members WHERE user_id = $1 ORDER BY team_id")
+            .bind(id.as_str())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|r| Ok(TeamId::parse(&r.try_get::<String, _>(0)?)?)).collect()
+    }
+
+    pub async fn create_team(&self, tx: &mut Tx, name: &str) -> Result<TeamId, StoreError> {
+        let id = TeamId::generate();
+        sqlx::query("INSERT INTO teams (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(id.as_str())
+            .bind(name)
+            .bind(UnixMillis::now().0)
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::from_insert)?;
+        Ok(id)
+    }
+
+    pub async fn add_team_member(&self, tx: &mut Tx, team: &TeamId, user: &UserId) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(team.as_str())
+            .bind(user.as_str())
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::from_insert)?;
+        Ok(())
+    }
+
+    pub async fn list_teams(&self) -> Result<Vec<TeamRecord>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM teams ORDER BY name").fetch_all(&self.read).await?;
+        rows.iter().map(team_from_row).collect()
+    }
+
+    pub async fn get_team(&self, id: &TeamId) -> Result<TeamRecord, StoreError> {
+        let row = sqlx::query("SELECT id, name, created_at FROM teams WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        team_from_row(&row)
+    }
+
+    pub async fn team_members(&self, id: &TeamId) -> Result<Vec<UserId>, StoreError> {
+        let rows = sqlx::query("SELECT user_id FROM team_members WHERE team_id = $1 ORDER BY user_id")
+            .bind(id.as_str())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|r| Ok(UserId::parse(&r.try_get::<String, _>(0)?)?)).collect()
+    }
+
+    pub async fn create_company(&self, tx: &mut Tx, name: &str, share_tickets: bool) -> Result<CompanyId, StoreError> {
+        let id = CompanyId::generate();
+        let key = self.load_key_tx(tx, ORG_KEY_ID).await?;
+        let name_enc = seal(&key, "companies", "name", id.as_str(), name.as_bytes())?;
+        sqlx::query("INSERT INTO companies (id, name_enc, share_tickets, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(id.as_str())
+            .bind(name_enc)
+            .bind(flag(share_tickets))
+            .bind(UnixMillis::now().0)
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::from_insert)?;
+        Ok(id)
+    }
+
+    pub async fn get_company(&self, id: &CompanyId) -> Result<CompanyRecord, StoreError> {
+        let row = sqlx::query("SELECT id, name_enc, share_tickets, created_at FROM companies WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let key = self.load_key(ORG_KEY_ID).await?;
+        self.company_from_row(&key, &row)
+    }
+
+    pub async fn list_companies(&self) -> Result<Vec<CompanyRecord>, StoreError> {
+        let rows = sqlx::query("SELECT id, name_enc, share_tickets, created_at FROM companies ORDER BY created_at, id")
+            .fetch_all(&self.read)
+            .await?;
+        let key = self.load_key(ORG_KEY_ID).await?;
+        rows.iter().map(|r| self.company_from_row(&key, r)).collect()
+    }
+
+    fn company_from_row(&self, key: &palisade_crypto::DataKey, row: &AnyRow) -> Result<CompanyRecord, StoreError> {
+        let id: String = row.try_get("id")?;
+        Ok(CompanyRecord {
+            name: open_text(key, "companies", "name", &id, &row.try_get::<Vec<u8>, _>("name_enc")?)?,
+            share_tickets: row.try_get::<i64, _>("share_tickets")? != 0,
+            created_at: UnixMillis(row.try_get("created_at")?),
+            id: CompanyId::parse(&id)?,
+        })
+    }
+
+    /// Users by id, for showing authors and participants; unknown ids are skipped.
+    pub async fn users_by_ids(&self, ids: &[UserId]) -> Result<Vec<UserRecord>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u JOIN data_keys dk ON dk.id = u.data_key_id WHERE u.id IN ({})",
+            placeholders(0, ids.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for id in ids {
+            q = q.bind(id.as_str());
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        rows.iter().map(|r| self.user_from_row(r)).collect()
+    }
+}
+
+fn team_from_row(row: &AnyRow) -> Result<TeamRecord, StoreError> {
+    Ok(TeamRecord {
+        id: TeamId::parse(&row.try_get::<String, _>("id")?)?,
+        name: row.try_get("name")?,
+        created_at: UnixMillis(row.try_get("created_at")?),
+    })
+}
+
+/// Trims the look-ahead item fetched to learn whether another page exists.
+pub(crate) fn paginate<T>(items: &mut Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> Cursor) -> Page<T> {
+    let has_more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_cursor = if has_more { items.last().map(|i| cursor_of(i).encode()) } else { None };
+    Page { items: std::mem::take(items), next_cursor }
+}
