@@ -1,1 +1,11 @@
-//! placeholder
+//! Who is calling: password hashing (argon2id, bounded concurrency), sign-in with
+//! uniform failures, server-side sessions and one-time setup links. Every sign-in and
+//! setup outcome is written to the audit trail here, so no caller can forget it.
+
+mod error;
+mod password;
+mod service;
+
+pub use error::IdentityError;
+pub use password::{PasswordHasherPool, validate_new_password};
+pub use service::{Identity, SessionLimits, SignedIn};

@@ -1,1 +1,36 @@
-//! placeholder
+//! The HTTP face of Palisade: the axum router with the REST API under `/api/v1`, the
+//! server-rendered UI, security headers and cross-site checks. Handlers authenticate
+//! through the [`Caller`] extractor, authorise only through [`AppState::authorize`] (and
+//! its ticket helpers in `authz`), and map every failure through [`AppError`].
+
+mod api;
+mod authz;
+mod caller;
+mod error;
+mod layers;
+mod routes;
+mod service;
+mod state;
+mod ui;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+
+pub use api::ApiDoc;
+pub use caller::{Caller, CredentialSource, RequestMeta, SESSION_COOKIE};
+pub use error::{AppError, Problem};
+pub use layers::CONTENT_SECURITY_POLICY;
+pub use routes::route_list;
+pub use state::{AppState, WebConfig};
+
+/// The complete application. Body size is capped for every route (attachments have
+/// their own, larger cap); unknown paths get a problem+json 404.
+pub fn router(state: AppState) -> Router {
+    routes::build(&state)
+        .fallback(|| async { AppError::NotFound })
+        .layer(DefaultBodyLimit::max(state.config.max_json_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), layers::cross_site_guard))
+        .layer(middleware::from_fn(layers::security_headers))
+        .with_state(state)
+}

@@ -1,0 +1,19 @@
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum IdentityError {
+    /// Unknown account, wrong password or disabled account: one variant on purpose, so
+    /// callers cannot reveal which.
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("this link is invalid, expired or already used")]
+    InvalidLink,
+    #[error("password rejected: {0}")]
+    WeakPassword(&'static str),
+    #[error(transparent)]
+    Store(#[from] palisade_store::StoreError),
+    #[error(transparent)]
+    Crypto(#[from] palisade_crypto::CryptoError),
+    #[error("password hashing failed")]
+    Hashing,
+}

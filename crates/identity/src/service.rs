@@ -1,0 +1,204 @@
+use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
+use palisade_core::{EmailAddress, Principal, Role, SecretString, SessionId, UnixMillis, UserId};
+use palisade_crypto::RandomToken;
+use palisade_store::{NewSession, Store, UserRecord};
+use serde_json::json;
+
+use crate::{IdentityError, PasswordHasherPool, validate_new_password};
+
+/// Idle and absolute session lifetimes, per kind of account.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionLimits {
+    pub staff_idle_secs: i64,
+    pub staff_absolute_secs: i64,
+    pub customer_idle_secs: i64,
+    pub customer_absolute_secs: i64,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self {
+            staff_idle_secs: 30 * 60,
+            staff_absolute_secs: 10 * 3600,
+            customer_idle_secs: 2 * 3600,
+            customer_absolute_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+impl SessionLimits {
+    pub fn for_role(&self, role: Role) -> (i64, i64) {
+        if role.is_staff() {
+            (self.staff_idle_secs, self.staff_absolute_secs)
+        } else {
+            (self.customer_idle_secs, self.customer_absolute_secs)
+        }
+    }
+}
+
+/// A new session: the bearer token goes to the client once and is never stored.
+pub struct SignedIn {
+    pub token: RandomToken,
+    pub session: SessionId,
+    pub user: UserRecord,
+}
+
+/// The setup link lifetime: long enough to open an email, short enough to expire
+/// before it leaks far.
+pub const SETUP_LINK_SECS: i64 = 30 * 60;
+
+/// Do not write `last_seen` more often than this per session.
+const TOUCH_INTERVAL_MS: i64 = 60_000;
+
+#[derive(Clone)]
+pub struct Identity {
+    store: Store,
+    hasher: PasswordHasherPool,
+    limits: SessionLimits,
+}
+
+impl Identity {
+    pub fn new(store: Store, hasher: PasswordHasherPool, limits: SessionLimits) -> Self {
+        Self { store, hasher, limits }
+    }
+
+    pub fn hasher(&self) -> &PasswordHasherPool {
+        &self.hasher
+    }
+
+    /// Checks the password and opens a session. Every failure is the same error after
+    /// the same work (an argon2 verification), and is audited with the real reason.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &SecretString,
+        ctx: &AuditContext,
+    ) -> Result<SignedIn, IdentityError> {
+        let user = match EmailAddress::parse(email) {
+            Ok(e) => self.store.find_user_by_email(&e).await?,
+            Err(_) => None,
+        };
+        let stored = match &user {
+            Some(u) => self.store.password_hash(&u.id).await?,
+            None => None,
+        };
+        let matched = self.hasher.verify(password, stored.as_ref()).await?;
+        let failure = match &user {
+            None => Some("unknown_account"),
+            Some(_) if stored.is_none() => Some("no_password_set"),
+            Some(_) if !matched => Some("wrong_password"),
+            Some(u) if u.disabled => Some("account_disabled"),
+            Some(_) => None,
+        };
+        let (Some(user), None) = (user, failure) else {
+            let object = "account";
+            let event = AuditEvent::new(AuditAction::SignIn, object, Outcome::Failure)
+                .with_detail(json!({ "reason": failure.unwrap_or("unknown") }));
+            self.store.audit(ctx, &event).await?;
+            return Err(IdentityError::InvalidCredentials);
+        };
+        let token = RandomToken::generate()?;
+        let (idle, absolute) = self.limits.for_role(user.role);
+        let mut tx = self.store.begin().await?;
+        let session = self
+            .store
+            .create_session(
+                &mut tx,
+                &NewSession {
+                    user: user.id.clone(),
+                    token_hash: token.hash(),
+                    idle_timeout_secs: idle,
+                    absolute_timeout_secs: absolute,
+                    ip: ctx.ip.clone(),
+                    user_agent: ctx.user_agent.chars().take(256).collect(),
+                },
+            )
+            .await?;
+        let ctx = AuditContext { actor: user.id.to_string(), session: session.to_string(), ..ctx.clone() };
+        self.store
+            .append_audit(&mut tx, &ctx, &AuditEvent::new(AuditAction::SignIn, user.id.to_string(), Outcome::Success))
+            .await?;
+        tx.commit().await?;
+        Ok(SignedIn { token, session, user })
+    }
+
+    /// Resolves a presented bearer token to a principal, or `None` for anything that is
+    /// not a live session of an enabled account.
+    pub async fn authenticate(&self, presented: &str) -> Result<Option<(Principal, UserRecord)>, IdentityError> {
+        let Some(token) = RandomToken::from_presented(presented) else { return Ok(None) };
+        let Some(session) = self.store.find_live_session(&token.hash()).await? else { return Ok(None) };
+        let user = self.store.get_user(&session.user).await?;
+        if user.disabled {
+            return Ok(None);
+        }
+        let teams = self.store.user_teams(&user.id).await?;
+        if UnixMillis::now().0 - session.last_seen_at.0 > TOUCH_INTERVAL_MS {
+            let (idle, _) = self.limits.for_role(user.role);
+            self.store.touch_session(&session.id, idle).await?;
+        }
+        let principal = Principal {
+            user_id: user.id.clone(),
+            role: user.role,
+            teams,
+            company: user.company.clone(),
+            session: Some(session.id),
+        };
+        Ok(Some((principal, user)))
+    }
+
+    pub async fn sign_out(&self, session: &SessionId, ctx: &AuditContext) -> Result<(), IdentityError> {
+        let mut tx = self.store.begin().await?;
+        self.store.revoke_session(&mut tx, session).await?;
+        self.store
+            .append_audit(&mut tx, ctx, &AuditEvent::new(AuditAction::SignOut, session.to_string(), Outcome::Success))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Issues a single-use link token for `user` to choose a password.
+    pub async fn issue_setup_link(&self, user: &UserId, ctx: &AuditContext) -> Result<RandomToken, IdentityError> {
+        let token = RandomToken::generate()?;
+        let mut tx = self.store.begin().await?;
+        self.store.create_setup_token(&mut tx, user, &token.hash(), SETUP_LINK_SECS).await?;
+        self.store
+            .append_audit(&mut tx, ctx, &AuditEvent::new(AuditAction::SetupLinkIssued, user.to_string(), Outcome::Success))
+            .await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    pub async fn setup_link_valid(&self, presented: &str) -> Result<bool, IdentityError> {
+        let Some(token) = RandomToken::from_presented(presented) else { return Ok(false) };
+        Ok(self.store.setup_token_valid(&token.hash()).await?)
+    }
+
+    /// Redeems a setup link: sets the password, ends any existing sessions of the
+    /// account. The link works once; a second use fails as an invalid link.
+    pub async fn complete_setup(
+        &self,
+        presented: &str,
+        password: &SecretString,
+        ctx: &AuditContext,
+    ) -> Result<UserId, IdentityError> {
+        validate_new_password(password.expose())?;
+        let token = RandomToken::from_presented(presented).ok_or(IdentityError::InvalidLink)?;
+        let hash = self.hasher.hash(password).await?;
+        let mut tx = self.store.begin().await?;
+        let Some(user) = self.store.redeem_setup_token(&mut tx, &token.hash()).await? else {
+            drop(tx);
+            let event = AuditEvent::new(AuditAction::SetupCompleted, "setup-link", Outcome::Failure)
+                .with_detail(json!({ "reason": "invalid_or_used_link" }));
+            self.store.audit(ctx, &event).await?;
+            return Err(IdentityError::InvalidLink);
+        };
+        self.store.set_password_hash(&mut tx, &user, &hash).await?;
+        self.store.revoke_user_sessions(&mut tx, &user).await?;
+        let ctx = AuditContext { actor: user.to_string(), ..ctx.clone() };
+        self.store
+            .append_audit(&mut tx, &ctx, &AuditEvent::new(AuditAction::SetupCompleted, user.to_string(), Outcome::Success))
+            .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+}

@@ -1,0 +1,333 @@
+//! JSON shapes of the API. Inputs reject unknown fields, so a typo is a 400 rather than
+//! a silently ignored setting.
+
+use palisade_audit::AuditEntry;
+use palisade_store::{AttachmentRecord, CompanyRecord, MessageRecord, TeamRecord, TicketRecord, UserRecord};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub fn rfc3339(ms: i64) -> String {
+    let nanos = i128::from(ms) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TicketView {
+    pub id: String,
+    /// Display only; never accepted as a reference.
+    pub number: i64,
+    pub subject: String,
+    pub status: String,
+    pub requester_id: String,
+    pub team_id: String,
+    pub assignee_id: Option<String>,
+    pub company_id: Option<String>,
+    pub collaborator_ids: Vec<String>,
+    pub tags: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&TicketRecord> for TicketView {
+    fn from(t: &TicketRecord) -> Self {
+        Self {
+            id: t.id.to_string(),
+            number: t.number,
+            subject: t.subject.clone(),
+            status: t.status.as_str().into(),
+            requester_id: t.requester.to_string(),
+            team_id: t.team.to_string(),
+            assignee_id: t.assignee.as_ref().map(|a| a.to_string()),
+            company_id: t.company.as_ref().map(|c| c.to_string()),
+            collaborator_ids: t.collaborators.iter().map(|c| c.to_string()).collect(),
+            tags: t.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            created_at: rfc3339(t.created_at.0),
+            updated_at: rfc3339(t.updated_at.0),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TicketPage {
+    pub items: Vec<TicketView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageView {
+    pub id: String,
+    pub author_id: String,
+    pub visibility: String,
+    pub body: String,
+    pub created_at: String,
+}
+
+impl From<&MessageRecord> for MessageView {
+    fn from(m: &MessageRecord) -> Self {
+        Self {
+            id: m.id.to_string(),
+            author_id: m.author.to_string(),
+            visibility: m.visibility.as_str().into(),
+            body: m.body.clone(),
+            created_at: rfc3339(m.created_at.0),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttachmentView {
+    pub id: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub visibility: String,
+    pub created_at: String,
+    pub download_url: String,
+}
+
+impl From<&AttachmentRecord> for AttachmentView {
+    fn from(a: &AttachmentRecord) -> Self {
+        Self {
+            id: a.id.to_string(),
+            filename: a.filename.clone(),
+            content_type: a.content_type.clone(),
+            size: a.size,
+            visibility: a.visibility.as_str().into(),
+            created_at: rfc3339(a.created_at.0),
+            download_url: format!("/api/v1/attachments/{}", a.id),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub role: String,
+    pub email: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub company_id: Option<String>,
+    pub disabled: bool,
+    pub created_at: String,
+}
+
+impl From<&UserRecord> for UserView {
+    fn from(u: &UserRecord) -> Self {
+        Self {
+            id: u.id.to_string(),
+            role: u.role.as_str().into(),
+            email: u.email.as_str().into(),
+            name: u.name.clone(),
+            phone: u.phone.clone(),
+            company_id: u.company.as_ref().map(|c| c.to_string()),
+            disabled: u.disabled,
+            created_at: rfc3339(u.created_at.0),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserPage {
+    pub items: Vec<UserView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TeamView {
+    pub id: String,
+    pub name: String,
+}
+
+impl From<&TeamRecord> for TeamView {
+    fn from(t: &TeamRecord) -> Self {
+        Self { id: t.id.to_string(), name: t.name.clone() }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CompanyView {
+    pub id: String,
+    pub name: String,
+    pub share_tickets: bool,
+}
+
+impl From<&CompanyRecord> for CompanyView {
+    fn from(c: &CompanyRecord) -> Self {
+        Self { id: c.id.to_string(), name: c.name.clone(), share_tickets: c.share_tickets }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditEntryView {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub object: String,
+    pub outcome: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub session: String,
+    pub detail: String,
+    pub hash: String,
+}
+
+impl From<&AuditEntry> for AuditEntryView {
+    fn from(e: &AuditEntry) -> Self {
+        Self {
+            seq: e.seq,
+            at: rfc3339(e.at),
+            actor: e.actor.clone(),
+            action: e.action.clone(),
+            object: e.object.clone(),
+            outcome: e.outcome.clone(),
+            ip: e.ip.clone(),
+            user_agent: e.user_agent.clone(),
+            session: e.session.clone(),
+            detail: e.detail.clone(),
+            hash: e.hash.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInRequest {
+    pub email: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: palisade_core::SecretString,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SignInResponse {
+    /// Bearer token for `Authorization: Bearer …`; also set as an HttpOnly cookie.
+    pub token: String,
+    pub user: UserView,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicketRequest {
+    pub subject: String,
+    pub body: String,
+    pub requester_id: Option<String>,
+    pub team_id: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTicketRequest {
+    pub status: Option<String>,
+    /// A user id to assign, or `null` to unassign; leave out to keep.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub assignee_id: Option<Option<String>>,
+    pub team_id: Option<String>,
+}
+
+fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMessageRequest {
+    pub body: String,
+    /// `public` (reaches the customer) or `internal` (staff only).
+    pub visibility: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedMessage {
+    pub id: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetTagsRequest {
+    pub tags: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddCollaboratorRequest {
+    pub user_id: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCustomerRequest {
+    pub email: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub company_id: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateStaffRequest {
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    #[serde(default)]
+    pub team_ids: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedAccount {
+    pub user: UserView,
+    /// Single-use link (30 minutes) for the new account to choose a password.
+    pub setup_path: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTeamRequest {
+    pub name: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMemberRequest {
+    pub user_id: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCompanyRequest {
+    pub name: String,
+    #[serde(default)]
+    pub share_tickets: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+    pub status: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    pub q: String,
+    pub limit: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    pub after: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    pub filename: String,
+    pub visibility: Option<String>,
+}

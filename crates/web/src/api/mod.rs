@@ -1,0 +1,34 @@
+//! The REST API under `/api/v1`: JSON in and out, problem+json errors, cursor
+//! pagination, and an OpenAPI 3.1 document generated from these handlers.
+
+pub mod dto;
+pub mod extract;
+pub mod people;
+pub mod session;
+pub mod tickets;
+
+use axum::Json;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Palisade API", version = "1", description = "Help desk API. Authenticate with POST /api/v1/sessions and send the token as `Authorization: Bearer …`."),
+    paths(
+        session::sign_in, session::sign_out, session::me, session::audit_entries,
+        tickets::list, tickets::create, tickets::search, tickets::get, tickets::update,
+        tickets::messages, tickets::add_message, tickets::set_tags,
+        tickets::add_collaborator, tickets::remove_collaborator,
+        tickets::attachments, tickets::upload, tickets::download,
+        people::list_customers, people::create_customer, people::get_customer,
+        people::list_staff, people::create_staff,
+        people::list_teams, people::create_team, people::add_member,
+        people::list_companies, people::create_company, people::get_company,
+    ),
+    components(schemas(crate::Problem)),
+    tags((name = "tickets"), (name = "attachments"), (name = "people"), (name = "auth"), (name = "audit"))
+)]
+pub struct ApiDoc;
+
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

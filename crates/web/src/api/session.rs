@@ -1,0 +1,63 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use palisade_audit::{AuditAction, AuditEvent, Outcome};
+use palisade_policy::{Action, Resource};
+
+use super::dto::*;
+use super::extract::{ApiJson, ApiQuery};
+use crate::caller::{RequestMeta, SESSION_COOKIE};
+use crate::{AppError, AppState, Caller, Problem};
+
+pub fn session_cookie(token: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!("{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Lax"))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+pub fn clear_session_cookie() -> HeaderValue {
+    HeaderValue::from_static("__Host-palisade-session=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "auth", request_body = SignInRequest,
+    responses((status = 201, body = SignInResponse), (status = 401, body = Problem)))]
+pub async fn sign_in(State(s): State<AppState>, meta: RequestMeta, ApiJson(req): ApiJson<SignInRequest>) -> Result<Response, AppError> {
+    let signed = s.identity.sign_in(&req.email, &req.password, &meta.anonymous_audit()).await?;
+    let body = SignInResponse { token: signed.token.expose().to_owned(), user: UserView::from(&signed.user) };
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, session_cookie(signed.token.expose()));
+    Ok(response)
+}
+
+#[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "auth", responses((status = 204)))]
+pub async fn sign_out(State(s): State<AppState>, caller: Caller) -> Result<Response, AppError> {
+    if let Some(session) = &caller.principal.session {
+        s.identity.sign_out(session, &caller.audit()).await?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(header::SET_COOKIE, clear_session_cookie());
+    Ok(response)
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = UserView), (status = 401, body = Problem)))]
+pub async fn me(caller: Caller) -> Json<UserView> {
+    Json(UserView::from(&caller.user))
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
+    params(("after" = Option<i64>, Query), ("limit" = Option<u32>, Query)),
+    responses((status = 200, body = Vec<AuditEntryView>), (status = 403, body = Problem)))]
+pub async fn audit_entries(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> Result<Json<Vec<AuditEntryView>>, AppError> {
+    s.authorize(&caller, Action::AuditRead, &Resource::AuditTrail).await?;
+    let after = q.after.unwrap_or(0);
+    let entries = s.store.audit_entries(after, q.limit.unwrap_or(100).clamp(1, 1000)).await?;
+    s.store
+        .audit(&caller.audit(), &AuditEvent::new(AuditAction::AuditRead, "audit-trail", Outcome::Success)
+            .with_detail(serde_json::json!({ "after": after, "count": entries.len() })))
+        .await?;
+    Ok(Json(entries.iter().map(AuditEntryView::from).collect()))
+}

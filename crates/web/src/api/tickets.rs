@@ -1,0 +1,275 @@
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use palisade_audit::{AuditAction, AuditEvent, Outcome};
+use palisade_core::{AttachmentId, TagName, TeamId, TicketStatus, UserId, Visibility};
+use palisade_policy::{Action, Resource};
+use palisade_store::{NewAttachment, TicketUpdate};
+use serde_json::json;
+
+use super::dto::*;
+use super::extract::{ApiJson, ApiQuery};
+use crate::service::CreateTicketInput;
+use crate::{AppError, AppState, Caller, Problem};
+
+fn parse_status(s: &str) -> Result<TicketStatus, AppError> {
+    TicketStatus::parse(s).map_err(AppError::from)
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets",
+    params(("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query), ("status" = Option<String>, Query)),
+    responses((status = 200, body = TicketPage), (status = 401, body = Problem)))]
+pub async fn list(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<TicketPage>, AppError> {
+    let status = q.status.as_deref().map(parse_status).transpose()?;
+    let page = s.list_tickets(&caller, status, q.cursor.as_deref(), q.limit.unwrap_or(50)).await?;
+    Ok(Json(TicketPage { items: page.items.iter().map(TicketView::from).collect(), next_cursor: page.next_cursor }))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", request_body = CreateTicketRequest,
+    responses((status = 201, body = TicketView), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<CreateTicketRequest>,
+) -> Result<(StatusCode, Json<TicketView>), AppError> {
+    let requester = req.requester_id.as_deref().map(UserId::parse).transpose()?;
+    let team = req.team_id.as_deref().map(TeamId::parse).transpose()?;
+    let ticket =
+        s.create_ticket(&caller, CreateTicketInput { subject: req.subject, body: req.body, requester, team }).await?;
+    Ok((StatusCode::CREATED, Json(TicketView::from(&ticket))))
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/search", tag = "tickets",
+    params(("q" = String, Query), ("limit" = Option<u32>, Query)),
+    responses((status = 200, body = TicketPage)))]
+pub async fn search(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<SearchQuery>) -> Result<Json<TicketPage>, AppError> {
+    let hits = s.search_tickets(&caller, &q.q, q.limit.unwrap_or(20)).await?;
+    Ok(Json(TicketPage { items: hits.iter().map(TicketView::from).collect(), next_cursor: None }))
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path)),
+    responses((status = 200, body = TicketView), (status = 404, body = Problem)))]
+pub async fn get(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<TicketView>, AppError> {
+    let (ticket, _) = s.readable_ticket(&caller, &id).await?;
+    Ok(Json(TicketView::from(&ticket)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path)),
+    request_body = UpdateTicketRequest,
+    responses((status = 200, body = TicketView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdateTicketRequest>,
+) -> Result<Json<TicketView>, AppError> {
+    let update = TicketUpdate {
+        status: req.status.as_deref().map(parse_status).transpose()?,
+        assignee: req.assignee_id.map(|a| a.as_deref().map(UserId::parse).transpose()).transpose()?,
+        team: req.team_id.as_deref().map(TeamId::parse).transpose()?,
+    };
+    if update.status.is_none() && update.assignee.is_none() && update.team.is_none() {
+        return Err(AppError::BadRequest("nothing to change".into()));
+    }
+    let ticket = s.update_ticket(&caller, &id, update).await?;
+    Ok(Json(TicketView::from(&ticket)))
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/messages", tag = "tickets", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<MessageView>), (status = 404, body = Problem)))]
+pub async fn messages(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Vec<MessageView>>, AppError> {
+    let detail = s.ticket_detail(&caller, &id).await?;
+    Ok(Json(detail.messages.iter().map(MessageView::from).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", tag = "tickets", params(("id" = String, Path)),
+    request_body = CreateMessageRequest,
+    responses((status = 201, body = CreatedMessage), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn add_message(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<CreateMessageRequest>,
+) -> Result<(StatusCode, Json<CreatedMessage>), AppError> {
+    let visibility = Visibility::parse(&req.visibility)?;
+    let message = s.add_message(&caller, &id, &req.body, visibility).await?;
+    Ok((StatusCode::CREATED, Json(CreatedMessage { id: message.to_string() })))
+}
+
+#[utoipa::path(put, path = "/api/v1/tickets/{id}/tags", tag = "tickets", params(("id" = String, Path)),
+    request_body = SetTagsRequest, responses((status = 200, body = TicketView)))]
+pub async fn set_tags(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<SetTagsRequest>,
+) -> Result<Json<TicketView>, AppError> {
+    let tags = req.tags.iter().map(|t| TagName::parse(t)).collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(TicketView::from(&s.set_tags(&caller, &id, tags).await?)))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/collaborators", tag = "tickets", params(("id" = String, Path)),
+    request_body = AddCollaboratorRequest, responses((status = 200, body = TicketView)))]
+pub async fn add_collaborator(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<AddCollaboratorRequest>,
+) -> Result<Json<TicketView>, AppError> {
+    let user = UserId::parse(&req.user_id)?;
+    Ok(Json(TicketView::from(&s.add_collaborator(&caller, &id, &user).await?)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/tickets/{id}/collaborators/{user_id}", tag = "tickets",
+    params(("id" = String, Path), ("user_id" = String, Path)), responses((status = 200, body = TicketView)))]
+pub async fn remove_collaborator(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<Json<TicketView>, AppError> {
+    let user = UserId::parse(&user_id).map_err(|_| AppError::NotFound)?;
+    Ok(Json(TicketView::from(&s.remove_collaborator(&caller, &id, &user).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/attachments", tag = "attachments", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<AttachmentView>), (status = 404, body = Problem)))]
+pub async fn attachments(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Vec<AttachmentView>>, AppError> {
+    let detail = s.ticket_detail(&caller, &id).await?;
+    Ok(Json(detail.attachments.iter().map(AttachmentView::from).collect()))
+}
+
+/// File names are shown and offered as download names only; anything that could be a
+/// path or smuggle a header is refused rather than cleaned up silently.
+pub fn validate_filename(name: &str) -> Result<String, AppError> {
+    let bad = name.is_empty()
+        || name.len() > 255
+        || name == "."
+        || name == ".."
+        || name.contains(['/', '\\'])
+        || name.chars().any(|c| c.is_control())
+        || name.starts_with('.');
+    if bad {
+        return Err(AppError::BadRequest("file name must be a plain name without path separators".into()));
+    }
+    Ok(name.to_owned())
+}
+
+/// The stored content type comes from the bytes, never from the client's claim.
+pub fn sniff_content_type(content: &[u8]) -> String {
+    if let Some(kind) = infer::get(content) {
+        return kind.mime_type().to_owned();
+    }
+    if std::str::from_utf8(content).is_ok() { "text/plain; charset=utf-8".into() } else { "application/octet-stream".into() }
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/attachments", tag = "attachments",
+    params(("id" = String, Path), ("filename" = String, Query), ("visibility" = Option<String>, Query)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = AttachmentView), (status = 413, body = Problem)))]
+pub async fn upload(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<UploadQuery>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<AttachmentView>), AppError> {
+    let filename = validate_filename(&q.filename)?;
+    let visibility = Visibility::parse(q.visibility.as_deref().unwrap_or("public"))?;
+    if body.is_empty() {
+        return Err(AppError::BadRequest("empty file".into()));
+    }
+    let (ticket, proof) = s.ticket_for(&caller, &id, Action::TicketAttach).await?;
+    if visibility == Visibility::Internal {
+        s.authorize(&caller, Action::TicketNote, &Resource::Ticket(ticket.facts())).await?;
+    }
+    let new = NewAttachment {
+        uploader: caller.principal.user_id.clone(),
+        visibility,
+        filename,
+        content_type: sniff_content_type(&body),
+        content: body.to_vec(),
+    };
+    let mut tx = s.store.begin().await?;
+    let att = s.store.add_attachment(&mut tx, &proof, &ticket, &new).await?;
+    let event = AuditEvent::new(AuditAction::AttachmentAdded, ticket.id.to_string(), Outcome::Success)
+        .with_detail(json!({ "attachment": att.to_string(), "bytes": new.content.len(), "visibility": visibility.as_str() }));
+    s.store.append_audit(&mut tx, &caller.audit(), &event).await?;
+    tx.commit().await?;
+    let record = s
+        .store
+        .list_attachments(&ticket, true)
+        .await?
+        .into_iter()
+        .find(|a| a.id == att)
+        .ok_or(AppError::Internal("attachment vanished after commit".into()))?;
+    Ok((StatusCode::CREATED, Json(AttachmentView::from(&record))))
+}
+
+/// RFC 5987 encoding of a download name, so no header can be injected through it.
+fn content_disposition(filename: &str) -> HeaderValue {
+    let mut encoded = String::new();
+    for b in filename.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    HeaderValue::from_str(&format!("attachment; filename*=UTF-8''{encoded}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "attachments", params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = Problem)))]
+pub async fn download(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, AppError> {
+    let id = AttachmentId::parse(&id).map_err(|_| AppError::NotFound)?;
+    // Authorise through the ticket before reading anything else about the file; a
+    // missing attachment and a forbidden one answer the same.
+    let ticket_id = match s.store.attachment_ticket(&id).await {
+        Ok(t) => t,
+        Err(palisade_store::StoreError::NotFound) => {
+            s.audit_denial(&caller, Action::TicketRead, id.as_str(), "not_found").await?;
+            return Err(AppError::NotFound);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (ticket, proof) = s.readable_ticket(&caller, ticket_id.as_str()).await?;
+    let file = s.store.read_attachment(&proof, &ticket, &id).await?;
+    if file.record.visibility == Visibility::Internal && !s.can_read_internal(&caller, &ticket) {
+        return Err(AppError::NotFound);
+    }
+    let mut response = file.content.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&file.record.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    h.insert(header::CONTENT_DISPOSITION, content_disposition(&file.record.filename));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_like_file_names_are_refused() {
+        for bad in ["../etc/passwd", "..", "a/b", "a\\b", ".htaccess", "x\r\nSet-Cookie: a=b", ""] {
+            assert!(validate_filename(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(validate_filename("invoice 2024.pdf").unwrap(), "invoice 2024.pdf");
+    }
+
+    #[test]
+    fn content_type_comes_from_bytes() {
+        assert_eq!(sniff_content_type(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), "image/png");
+        assert_eq!(sniff_content_type(b"<html><script>alert(1)</script>"), "text/plain; charset=utf-8");
+        assert_eq!(sniff_content_type(&[0xff, 0xfe, 0x00, 0x81]), "application/octet-stream");
+    }
+
+    #[test]
+    fn download_name_cannot_inject_headers() {
+        let v = content_disposition("a\"b;\r\nx.txt");
+        assert_eq!(v.to_str().unwrap(), "attachment; filename*=UTF-8''a%22b%3B%0D%0Ax.txt");
+    }
+}

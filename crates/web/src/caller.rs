@@ -1,0 +1,117 @@
+//! Authentication as an extractor: a handler that takes a [`Caller`] cannot run for an
+//! unauthenticated request. Public handlers take [`RequestMeta`] only.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use palisade_audit::AuditContext;
+use palisade_core::Principal;
+use palisade_store::UserRecord;
+
+use crate::{AppError, AppState};
+
+pub const SESSION_COOKIE: &str = "__Host-palisade-session";
+
+/// Where a request came from, for the audit trail.
+#[derive(Clone, Debug)]
+pub struct RequestMeta {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+impl RequestMeta {
+    pub fn from_parts(parts: &Parts) -> Self {
+        // Only the socket peer is trusted; forwarded-for headers are ignored until
+        // trusted proxies can be configured.
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(256)
+            .collect();
+        Self { ip, user_agent }
+    }
+
+    pub fn anonymous_audit(&self) -> AuditContext {
+        AuditContext {
+            actor: "anonymous".into(),
+            ip: self.ip.clone(),
+            user_agent: self.user_agent.clone(),
+            session: String::new(),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::from_parts(parts))
+    }
+}
+
+/// How the caller presented its credentials; cookie-borne requests get CSRF checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialSource {
+    Cookie,
+    Bearer,
+}
+
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub principal: Principal,
+    pub user: UserRecord,
+    pub meta: RequestMeta,
+    pub source: CredentialSource,
+}
+
+impl Caller {
+    pub fn audit(&self) -> AuditContext {
+        AuditContext {
+            actor: self.principal.user_id.to_string(),
+            ip: self.meta.ip.clone(),
+            user_agent: self.meta.user_agent.clone(),
+            session: self.principal.session.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+/// The presented bearer token: `Authorization: Bearer …`, else the session cookie.
+pub fn presented_token(parts: &Parts) -> Option<(String, CredentialSource)> {
+    if let Some(auth) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        return auth.strip_prefix("Bearer ").map(|t| (t.trim().to_owned(), CredentialSource::Bearer));
+    }
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| (value.to_owned(), CredentialSource::Cookie))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
+        let (token, source) = presented_token(parts).ok_or(AppError::Unauthenticated)?;
+        let (principal, user) = state.identity.authenticate(&token).await?.ok_or(AppError::Unauthenticated)?;
+        let caller = Caller { principal, user, meta: RequestMeta::from_parts(parts), source };
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
+    }
+}

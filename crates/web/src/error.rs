@@ -1,0 +1,141 @@
+//! One error type for every handler, rendered in exactly two places: as RFC 9457
+//! problem+json for the API ([`AppError`]'s `IntoResponse`) and as a plain page for the
+//! UI ([`crate::ui::UiError`]). A 5xx never carries internal detail to the client: it
+//! gets a correlation id, and the detail goes to the log under the same id.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use palisade_identity::IdentityError;
+use palisade_store::StoreError;
+use serde::Serialize;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error("authentication required")]
+    Unauthenticated,
+    /// The caller may see the object but not do this to it.
+    #[error("forbidden")]
+    Forbidden,
+    /// Missing, or not visible to the caller: the two are indistinguishable on purpose.
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("cross-site request refused")]
+    CrossSite,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Conflict => AppError::Conflict("an object with these values already exists".into()),
+            StoreError::InvalidCursor => AppError::BadRequest("invalid cursor".into()),
+            StoreError::Unauthorized => AppError::Forbidden,
+            StoreError::Database(_) | StoreError::Crypto(_) | StoreError::Corrupt(_) | StoreError::WrongMasterKey => {
+                AppError::Internal(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<IdentityError> for AppError {
+    fn from(e: IdentityError) -> Self {
+        match e {
+            IdentityError::InvalidCredentials => AppError::InvalidCredentials,
+            IdentityError::InvalidLink => AppError::NotFound,
+            IdentityError::WeakPassword(why) => AppError::BadRequest(format!("password rejected: {why}")),
+            IdentityError::Store(s) => s.into(),
+            IdentityError::Crypto(_) | IdentityError::Hashing => AppError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<palisade_core::CoreError> for AppError {
+    fn from(e: palisade_core::CoreError) -> Self {
+        AppError::BadRequest(e.to_string())
+    }
+}
+
+/// RFC 9457 problem details.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Unauthenticated | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden | AppError::CrossSite => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The problem document; logs internal errors under a fresh correlation id.
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let (detail, correlation_id) = match self {
+            AppError::Internal(detail) => {
+                let id = correlation_id();
+                tracing::error!(correlation_id = %id, error = %detail, "internal error");
+                (Some("internal error".to_owned()), Some(id))
+            }
+            AppError::BadRequest(d) | AppError::Conflict(d) => (Some(d.clone()), None),
+            other => (Some(other.to_string()), None),
+        };
+        let slug = status.canonical_reason().unwrap_or("error").to_lowercase().replace(' ', "-");
+        Problem {
+            kind: format!("https://palisade.invalid/problems/{slug}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            correlation_id,
+        }
+    }
+}
+
+fn correlation_id() -> String {
+    let mut bytes = [0u8; 8];
+    // An all-zero id is still a usable (if unhelpful) id; never fail an error path.
+    let _ = getrandom::fill(&mut bytes);
+    hex::encode(bytes)
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let problem = self.problem();
+        let mut response = (self.status(), Json(problem)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if matches!(self, AppError::Unauthenticated | AppError::InvalidCredentials) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

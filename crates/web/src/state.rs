@@ -1,0 +1,32 @@
+use std::sync::Arc;
+
+use palisade_identity::Identity;
+use palisade_policy::PolicyEngine;
+use palisade_store::Store;
+
+/// Settings the web layer needs; built by the binary from its configuration.
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// The public origin (`https://host:port`), for same-origin checks and links.
+    pub public_origin: String,
+    pub max_json_bytes: usize,
+    pub max_attachment_bytes: usize,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            public_origin: "https://localhost:8443".into(),
+            max_json_bytes: 256 * 1024,
+            max_attachment_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub identity: Identity,
+    pub policy: Arc<PolicyEngine>,
+    pub config: Arc<WebConfig>,
+}

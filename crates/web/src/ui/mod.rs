@@ -1,0 +1,62 @@
+//! Server-rendered pages (askama, auto-escaped) for agents and customers. No inline
+//! script or style anywhere: the strict CSP of `layers` applies to every page.
+
+pub mod assets;
+pub mod pages;
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use crate::AppError;
+
+/// The UI's rendering of [`AppError`]: a page instead of problem+json, and a redirect to
+/// the sign-in page when there is no session.
+pub struct UiError(pub AppError);
+
+impl From<palisade_store::StoreError> for UiError {
+    fn from(e: palisade_store::StoreError) -> Self {
+        Self(e.into())
+    }
+}
+
+impl From<AppError> for UiError {
+    fn from(e: AppError) -> Self {
+        Self(e)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "notice.html")]
+pub struct Notice<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    pub link: &'a str,
+    pub link_text: &'a str,
+}
+
+pub fn render<T: Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => AppError::Internal(format!("template: {e}")).into_response(),
+    }
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        if matches!(self.0, AppError::Unauthenticated) {
+            return Redirect::to("/login").into_response();
+        }
+        let status = self.0.status();
+        let problem = self.0.problem();
+        let message = problem.detail.unwrap_or_default();
+        let message = match problem.correlation_id {
+            Some(id) => format!("Something went wrong on our side (reference {id})."),
+            None => message,
+        };
+        let page = Notice { title: &problem.title, message: &message, link: "/tickets", link_text: "Back to tickets" };
+        let mut response = render(&page);
+        *response.status_mut() = if status == StatusCode::OK { StatusCode::INTERNAL_SERVER_ERROR } else { status };
+        response
+    }
+}

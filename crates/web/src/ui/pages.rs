@@ -1,0 +1,357 @@
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use palisade_core::{Role, SecretString, TicketStatus, UserId, Visibility};
+use palisade_policy::{Action, Resource};
+use palisade_store::TicketUpdate;
+use serde::Deserialize;
+
+use super::{Notice, UiError, render};
+use crate::api::dto::rfc3339;
+use crate::api::session::{clear_session_cookie, session_cookie};
+use crate::caller::presented_token;
+use crate::service::CreateTicketInput;
+use crate::{AppError, AppState, Caller, RequestMeta};
+
+struct StatusOption {
+    value: &'static str,
+    selected: bool,
+}
+
+fn status_options(current: Option<TicketStatus>) -> Vec<StatusOption> {
+    TicketStatus::ALL.iter().map(|s| StatusOption { value: s.as_str(), selected: Some(*s) == current }).collect()
+}
+
+pub async fn home(State(s): State<AppState>, request: axum::extract::Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let signed_in = match presented_token(&parts) {
+        Some((token, _)) => matches!(s.identity.authenticate(&token).await, Ok(Some(_))),
+        None => false,
+    };
+    Redirect::to(if signed_in { "/tickets" } else { "/login" }).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    error: Option<&'a str>,
+    email: &'a str,
+}
+
+pub async fn login_form() -> Response {
+    render(&LoginPage { error: None, email: "" })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: SecretString,
+}
+
+pub async fn login_submit(State(s): State<AppState>, meta: RequestMeta, Form(form): Form<LoginForm>) -> Result<Response, UiError> {
+    match s.identity.sign_in(&form.email, &form.password, &meta.anonymous_audit()).await {
+        Ok(signed) => {
+            let mut response = Redirect::to("/tickets").into_response();
+            response.headers_mut().insert(header::SET_COOKIE, session_cookie(signed.token.expose()));
+            Ok(response)
+        }
+        Err(palisade_identity::IdentityError::InvalidCredentials) => {
+            let email: String = form.email.chars().take(254).collect();
+            let mut r = render(&LoginPage { error: Some("Invalid email or password."), email: &email });
+            *r.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+            Ok(r)
+        }
+        Err(e) => Err(UiError(e.into())),
+    }
+}
+
+pub async fn logout(State(s): State<AppState>, caller: Result<Caller, AppError>) -> Result<Response, UiError> {
+    if let Ok(caller) = caller
+        && let Some(session) = &caller.principal.session
+    {
+        s.identity.sign_out(session, &caller.audit()).await.map_err(AppError::from)?;
+    }
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().insert(header::SET_COOKIE, clear_session_cookie());
+    Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage<'a> {
+    token: &'a str,
+    error: Option<&'a str>,
+}
+
+fn invalid_link() -> Response {
+    let mut r = render(&Notice {
+        title: "Link not valid",
+        message: "This link is invalid, has expired or was already used. Ask an administrator for a new one.",
+        link: "/login",
+        link_text: "Sign in",
+    });
+    *r.status_mut() = axum::http::StatusCode::NOT_FOUND;
+    r
+}
+
+pub async fn setup_form(State(s): State<AppState>, Path(token): Path<String>) -> Result<Response, UiError> {
+    if !s.identity.setup_link_valid(&token).await.map_err(AppError::from)? {
+        return Ok(invalid_link());
+    }
+    Ok(render(&SetupPage { token: &token, error: None }))
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    password: SecretString,
+}
+
+pub async fn setup_submit(
+    State(s): State<AppState>,
+    meta: RequestMeta,
+    Path(token): Path<String>,
+    Form(form): Form<SetupForm>,
+) -> Result<Response, UiError> {
+    match s.identity.complete_setup(&token, &form.password, &meta.anonymous_audit()).await {
+        Ok(_) => Ok(render(&Notice {
+            title: "Password saved",
+            message: "Your password is set. Sign in to continue.",
+            link: "/login",
+            link_text: "Sign in",
+        })),
+        Err(palisade_identity::IdentityError::WeakPassword(why)) => {
+            let msg = format!("Password rejected: {why}.");
+            let mut r = render(&SetupPage { token: &token, error: Some(&msg) });
+            *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+            Ok(r)
+        }
+        Err(palisade_identity::IdentityError::InvalidLink) => Ok(invalid_link()),
+        Err(e) => Err(UiError(e.into())),
+    }
+}
+
+struct Row {
+    id: String,
+    number: i64,
+    subject: String,
+    status: &'static str,
+    updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "tickets.html")]
+struct TicketsPage {
+    user_name: String,
+    role: &'static str,
+    is_customer: bool,
+    rows: Vec<Row>,
+    status_options: Vec<StatusOption>,
+    status_filter: String,
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ListParams {
+    status: Option<String>,
+    cursor: Option<String>,
+}
+
+pub async fn ticket_list(State(s): State<AppState>, caller: Caller, Query(q): Query<ListParams>) -> Result<Response, UiError> {
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(v) => Some(TicketStatus::parse(v).map_err(AppError::from)?),
+    };
+    let page = s.list_tickets(&caller, status, q.cursor.as_deref().filter(|c| !c.is_empty()), 50).await?;
+    let rows = page
+        .items
+        .iter()
+        .map(|t| Row {
+            id: t.id.to_string(),
+            number: t.number,
+            subject: t.subject.clone(),
+            status: t.status.as_str(),
+            updated: rfc3339(t.updated_at.0),
+        })
+        .collect();
+    Ok(render(&TicketsPage {
+        user_name: caller.user.name.clone(),
+        role: caller.principal.role.as_str(),
+        is_customer: caller.principal.role == Role::Customer,
+        rows,
+        status_options: status_options(status),
+        status_filter: status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct NewTicketForm {
+    subject: String,
+    body: String,
+}
+
+pub async fn ticket_create(State(s): State<AppState>, caller: Caller, Form(form): Form<NewTicketForm>) -> Result<Response, UiError> {
+    let ticket = s
+        .create_ticket(&caller, CreateTicketInput { subject: form.subject, body: form.body, requester: None, team: None })
+        .await?;
+    Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response())
+}
+
+struct MessageRow {
+    author: String,
+    at: String,
+    visibility: &'static str,
+    body: String,
+}
+
+struct AttachmentRow {
+    id: String,
+    filename: String,
+    size: i64,
+    visibility: &'static str,
+}
+
+struct AssigneeOption {
+    id: String,
+    name: String,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "ticket.html")]
+struct TicketPage {
+    user_name: String,
+    role: &'static str,
+    is_customer: bool,
+    id: String,
+    number: i64,
+    subject: String,
+    status: &'static str,
+    requester: String,
+    error: Option<String>,
+    messages: Vec<MessageRow>,
+    attachments: Vec<AttachmentRow>,
+    can_reply: bool,
+    can_note: bool,
+    can_update: bool,
+    status_options: Vec<StatusOption>,
+    assignees: Vec<AssigneeOption>,
+}
+
+async fn ticket_page(s: &AppState, caller: &Caller, id: &str, error: Option<String>) -> Result<Response, UiError> {
+    let detail = s.ticket_detail(caller, id).await?;
+    let t = &detail.ticket;
+    let resource = Resource::Ticket(t.facts());
+    let mut people: Vec<UserId> = detail.messages.iter().map(|m| m.author.clone()).collect();
+    people.push(t.requester.clone());
+    let can_update = s.permits(caller, Action::TicketSetStatus, &resource);
+    let team_members = if can_update { s.store.team_members(&t.team).await? } else { vec![] };
+    people.extend(team_members.iter().cloned());
+    people.sort();
+    people.dedup();
+    let names: std::collections::HashMap<UserId, (String, Role)> =
+        s.store.users_by_ids(&people).await?.into_iter().map(|u| (u.id, (u.name, u.role))).collect();
+    let name_of = |id: &UserId| names.get(id).map(|(n, _)| n.clone()).unwrap_or_else(|| "unknown".into());
+    let assignees = team_members
+        .iter()
+        .filter(|m| matches!(names.get(*m), Some((_, Role::Agent | Role::Supervisor | Role::Admin))))
+        .map(|m| AssigneeOption { id: m.to_string(), name: name_of(m), selected: t.assignee.as_ref() == Some(m) })
+        .collect();
+    let page = TicketPage {
+        user_name: caller.user.name.clone(),
+        role: caller.principal.role.as_str(),
+        is_customer: caller.principal.role == Role::Customer,
+        id: t.id.to_string(),
+        number: t.number,
+        subject: t.subject.clone(),
+        status: t.status.as_str(),
+        requester: name_of(&t.requester),
+        error,
+        messages: detail
+            .messages
+            .iter()
+            .map(|m| MessageRow {
+                author: name_of(&m.author),
+                at: rfc3339(m.created_at.0),
+                visibility: m.visibility.as_str(),
+                body: m.body.clone(),
+            })
+            .collect(),
+        attachments: detail
+            .attachments
+            .iter()
+            .map(|a| AttachmentRow {
+                id: a.id.to_string(),
+                filename: a.filename.clone(),
+                size: a.size,
+                visibility: a.visibility.as_str(),
+            })
+            .collect(),
+        can_reply: s.permits(caller, Action::TicketReply, &resource),
+        can_note: s.permits(caller, Action::TicketNote, &resource),
+        can_update,
+        status_options: status_options(Some(t.status)),
+        assignees,
+    };
+    Ok(render(&page))
+}
+
+pub async fn ticket_view(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, UiError> {
+    ticket_page(&s, &caller, &id, None).await
+}
+
+#[derive(Deserialize)]
+pub struct ReplyForm {
+    body: String,
+    visibility: String,
+}
+
+pub async fn ticket_reply(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Form(form): Form<ReplyForm>,
+) -> Result<Response, UiError> {
+    let visibility = Visibility::parse(&form.visibility).map_err(AppError::from)?;
+    match s.add_message(&caller, &id, &form.body, visibility).await {
+        Ok(_) => Ok(Redirect::to(&format!("/tickets/{id}")).into_response()),
+        Err(AppError::BadRequest(msg)) => {
+            let mut r = ticket_page(&s, &caller, &id, Some(msg)).await?;
+            *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UpdateForm {
+    status: String,
+    assignee: String,
+}
+
+pub async fn ticket_update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Form(form): Form<UpdateForm>,
+) -> Result<Response, UiError> {
+    let status = TicketStatus::parse(&form.status).map_err(AppError::from)?;
+    let assignee = if form.assignee.is_empty() {
+        None
+    } else {
+        Some(UserId::parse(&form.assignee).map_err(AppError::from)?)
+    };
+    let (ticket, _) = s.readable_ticket(&caller, &id).await?;
+    let update = TicketUpdate {
+        status: (status != ticket.status).then_some(status),
+        assignee: (assignee != ticket.assignee).then_some(assignee),
+        team: None,
+    };
+    if update.status.is_some() || update.assignee.is_some() {
+        s.update_ticket(&caller, &id, update).await?;
+    }
+    Ok(Redirect::to(&format!("/tickets/{id}")).into_response())
+}
