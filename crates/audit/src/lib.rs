@@ -12,4 +12,5 @@ mod verify;
 pub use chain::{AuditEntry, Checkpoint, GENESIS_HASH, sign_checkpoint};
 pub use error::AuditError;
 pub use event::{AuditAction, AuditContext, AuditEvent, Outcome};
+pub use ed25519_dalek::VerifyingKey;
 pub use verify::{VerifyReport, Verifier};

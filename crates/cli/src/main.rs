@@ -1,1 +1,18 @@
-fn main() {}
+//! The `palisade` binary: reads configuration and wires the crates together. Each
+//! subcommand lives in its own module under `commands`.
+
+mod app;
+mod commands;
+mod config;
+mod error;
+mod tls;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = config::Cli::parse();
+    config::reject_unknown_env()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(commands::run(cli))?;
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! Opening what every command needs: the data directory, the master key, the database.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use palisade_crypto::{Keyring, MasterKey};
+use palisade_store::Store;
+
+use crate::config::Settings;
+use crate::error::CliError;
+
+/// Writes a file readable by its owner only, refusing to replace an existing one.
+pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), CliError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| CliError::Io(path.display().to_string(), e))?;
+    file.write_all(contents).and_then(|_| file.sync_all()).map_err(|e| CliError::Io(path.display().to_string(), e))
+}
+
+fn ensure_private_dir(dir: &Path) -> Result<(), CliError> {
+    std::fs::create_dir_all(dir).map_err(|e| CliError::Io(dir.display().to_string(), e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| CliError::Io(dir.display().to_string(), e))?;
+    }
+    Ok(())
+}
+
+/// Loads the master key; creates it only when `create` is set and the file is absent.
+pub fn master_key(settings: &Settings, create: bool) -> Result<MasterKey, CliError> {
+    let path = &settings.master_key_file;
+    if path.exists() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path).map_err(|e| CliError::Io(path.display().to_string(), e))?.permissions().mode();
+            if mode & 0o077 != 0 {
+                return Err(CliError::Config(format!(
+                    "{} is readable by other users (mode {:o}); run chmod 600 on it",
+                    path.display(),
+                    mode & 0o777
+                )));
+            }
+        }
+        return Ok(MasterKey::load(path)?);
+    }
+    if !create {
+        return Err(CliError::Config(format!("master key file {} does not exist", path.display())));
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        ensure_private_dir(parent)?;
+    }
+    let key = MasterKey::create_file(path)?;
+    tracing::warn!(path = %path.display(), "generated a new master key: back it up apart from the database, without it no data can be read");
+    Ok(key)
+}
+
+pub struct Opened {
+    pub store: Store,
+    pub keyring: Arc<Keyring>,
+}
+
+/// Opens the database (applying migrations) with the master key. `create` allows
+/// generating the data directory and key on first start.
+pub async fn open(settings: &Settings, create: bool) -> Result<Opened, CliError> {
+    if settings.database_url.starts_with("sqlite:") {
+        ensure_private_dir(&settings.data_dir)?;
+    }
+    let key = master_key(settings, create)?;
+    let keyring = Arc::new(Keyring::new(&key));
+    drop(key);
+    let store = Store::connect(&settings.database_url, keyring.clone()).await?;
+    Ok(Opened { store, keyring })
+}

@@ -1,0 +1,34 @@
+mod admin;
+mod audit;
+mod serve;
+
+use crate::config::{AdminCommand, AuditCommand, Cli, Command, Settings};
+use crate::error::CliError;
+
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let serve_args = match &cli.command {
+        Command::Serve(args) => Some(args),
+        _ => None,
+    };
+    let settings = Settings::resolve(&cli.global, serve_args)?;
+    init_tracing(settings.log_json);
+    match cli.command {
+        Command::Serve(_) => serve::run(&settings).await,
+        Command::Admin { command: AdminCommand::Create { email, name, public_origin } } => {
+            admin::create(&settings, &email, &name, public_origin.as_deref()).await
+        }
+        Command::Audit { command: AuditCommand::Verify { public_key } } => audit::verify(&settings, public_key.as_deref()).await,
+        Command::Audit { command: AuditCommand::Checkpoint } => audit::checkpoint(&settings).await,
+    }
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PALISADE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

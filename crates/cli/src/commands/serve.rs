@@ -1,0 +1,85 @@
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum_server::tls_rustls::RustlsConfig;
+use palisade_identity::{Identity, PasswordHasherPool, SessionLimits};
+use palisade_policy::PolicyEngine;
+use palisade_store::UserKind;
+use palisade_web::{AppState, WebConfig};
+
+use crate::app;
+use crate::config::Settings;
+use crate::error::CliError;
+use crate::tls;
+
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(300);
+
+pub async fn run(settings: &Settings) -> Result<(), CliError> {
+    let opened = app::open(settings, true).await?;
+    let store = opened.store.clone();
+    let policy = Arc::new(PolicyEngine::load()?);
+    write_audit_public_key(settings, &opened)?;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let identity = Identity::new(store.clone(), PasswordHasherPool::new(cores)?, SessionLimits::default());
+    let state = AppState {
+        store: store.clone(),
+        identity,
+        policy,
+        config: Arc::new(WebConfig { public_origin: settings.public_origin.clone(), ..WebConfig::default() }),
+    };
+    let tls = tls::load_or_generate(&settings.data_dir, settings.tls_cert.as_deref(), settings.tls_key.as_deref())?;
+    let app = palisade_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+
+    tokio::spawn(checkpoint_loop(store.clone()));
+    print_first_run_help(&store).await?;
+
+    let handle = axum_server::Handle::new();
+    let shutdown = handle.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        shutdown.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    tracing::info!(listen = %settings.listen, origin = %settings.public_origin, "Palisade is serving HTTPS");
+    axum_server::bind_rustls(settings.listen, RustlsConfig::from_config(Arc::new(tls)))
+        .handle(handle)
+        .serve(app)
+        .await
+        .map_err(|e| CliError::Io(format!("listening on {}", settings.listen), e))?;
+    store.checkpoint_audit_head().await?;
+    store.close().await;
+    Ok(())
+}
+
+/// Periodically signs the audit chain head, so entries removed from the end of the
+/// trail are detectable up to the last checkpoint.
+async fn checkpoint_loop(store: palisade_store::Store) {
+    let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
+    loop {
+        tick.tick().await;
+        if let Err(e) = store.checkpoint_audit_head().await {
+            tracing::error!(error = %e, "signing an audit checkpoint failed");
+        }
+    }
+}
+
+fn write_audit_public_key(settings: &Settings, opened: &app::Opened) -> Result<(), CliError> {
+    if !settings.database_url.starts_with("sqlite:") {
+        return Ok(());
+    }
+    let path = settings.data_dir.join("audit-signing.pub");
+    let key = hex::encode(opened.keyring.audit_verifying_key().to_bytes());
+    std::fs::write(&path, format!("{key}\n")).map_err(|e| CliError::Io(path.display().to_string(), e))
+}
+
+async fn print_first_run_help(store: &palisade_store::Store) -> Result<(), CliError> {
+    let staff = store.list_users(UserKind::Staff, None, 1).await?;
+    if staff.items.is_empty() {
+        eprintln!();
+        eprintln!("No administrator exists yet. Create the first one with:");
+        eprintln!("  cargo run --release -- admin create --email you@example.com --name \"Your Name\"");
+        eprintln!("(or `palisade admin create …` with the installed binary) and open the link it prints.");
+        eprintln!();
+    }
+    Ok(())
+}

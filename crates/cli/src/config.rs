@@ -1,0 +1,257 @@
+//! One typed configuration: defaults, then an optional TOML file, then `PALISADE_*`
+//! environment variables and command-line flags (clap merges those two). Unknown TOML
+//! keys and unknown `PALISADE_*` variables are errors, so a typo never silently leaves a
+//! setting at its default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+use crate::error::CliError;
+
+#[derive(Parser, Debug)]
+#[command(name = "palisade", version, about = "Security-first, self-hosted help desk")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Optional TOML configuration file.
+    #[arg(long, env = "PALISADE_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Where the SQLite database, master key and TLS certificate live.
+    #[arg(long, env = "PALISADE_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://…` or `postgres://…`; defaults to SQLite in the data directory.
+    #[arg(long, env = "PALISADE_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The master key file (64 hex characters). Defaults to `<data-dir>/master.key`.
+    #[arg(long, env = "PALISADE_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<PathBuf>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "PALISADE_LOG_JSON", global = true)]
+    pub log_json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTPS server.
+    Serve(ServeArgs),
+    /// Administration tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Audit trail tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on for HTTPS.
+    #[arg(long, env = "PALISADE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Public origin for links and same-origin checks, e.g. `https://help.example.com`.
+    #[arg(long, env = "PALISADE_PUBLIC_ORIGIN")]
+    pub public_origin: Option<String>,
+    /// PEM certificate chain; with `--tls-key`, replaces the generated self-signed one.
+    #[arg(long, env = "PALISADE_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    #[arg(long, env = "PALISADE_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create an administrator and print a one-time setup link (valid 30 minutes).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+        /// Origin to print the link with.
+        #[arg(long, env = "PALISADE_PUBLIC_ORIGIN")]
+        public_origin: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check every entry's hash, every link and every signed checkpoint.
+    Verify {
+        /// Hex Ed25519 public key to check checkpoints with (default: derived from the
+        /// master key, as written to `<data-dir>/audit-signing.pub`).
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Sign a checkpoint of the current chain head now.
+    Checkpoint,
+}
+
+/// Every `PALISADE_*` variable the program reads; anything else with the prefix is a typo.
+const KNOWN_ENV: &[&str] = &[
+    "PALISADE_CONFIG",
+    "PALISADE_DATA_DIR",
+    "PALISADE_DATABASE_URL",
+    "PALISADE_MASTER_KEY_FILE",
+    "PALISADE_LOG_JSON",
+    "PALISADE_LISTEN",
+    "PALISADE_PUBLIC_ORIGIN",
+    "PALISADE_TLS_CERT",
+    "PALISADE_TLS_KEY",
+    "PALISADE_LOG",
+];
+
+/// Test harness variables share the prefix but are never read by the server.
+fn is_test_harness_var(name: &str) -> bool {
+    name.starts_with("PALISADE_TEST_") || name == "PALISADE_TOOLS" || name == "PALISADE_PG_BIN"
+}
+
+pub fn reject_unknown_env() -> Result<(), CliError> {
+    let unknown: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k.starts_with("PALISADE_") && !KNOWN_ENV.contains(&k.as_str()) && !is_test_harness_var(k))
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Config(format!("unknown environment variables: {}", unknown.join(", "))))
+    }
+}
+
+/// The TOML file's shape; every key optional, unknown keys refused.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub master_key_file: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub public_origin: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub log_json: Option<bool>,
+}
+
+/// The resolved configuration every command works from.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub master_key_file: PathBuf,
+    pub listen: SocketAddr,
+    pub public_origin: String,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub log_json: bool,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+
+impl Settings {
+    pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> Result<Self, CliError> {
+        let file: FileConfig = match &global.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| CliError::Io(path.display().to_string(), e))?;
+                toml::from_str(&text).map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?
+            }
+            None => FileConfig::default(),
+        };
+        let data_dir = global.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("palisade-data"));
+        let database_url = global
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("palisade.db").display()));
+        let master_key_file =
+            global.master_key_file.clone().or(file.master_key_file).unwrap_or_else(|| data_dir.join("master.key"));
+        let listen = match serve.and_then(|s| s.listen).or(file.listen) {
+            Some(l) => l,
+            None => DEFAULT_LISTEN.parse().map_err(|_| CliError::Config("bad default listen address".into()))?,
+        };
+        let public_origin = serve
+            .and_then(|s| s.public_origin.clone())
+            .or(file.public_origin)
+            .unwrap_or_else(|| default_origin(listen));
+        let settings = Self {
+            data_dir,
+            database_url,
+            master_key_file,
+            listen,
+            public_origin,
+            tls_cert: serve.and_then(|s| s.tls_cert.clone()).or(file.tls_cert),
+            tls_key: serve.and_then(|s| s.tls_key.clone()).or(file.tls_key),
+            log_json: global.log_json || file.log_json.unwrap_or(false),
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Refuses configurations that would run insecurely or not at all.
+    fn validate(&self) -> Result<(), CliError> {
+        if !self.public_origin.starts_with("https://") {
+            return Err(CliError::Config("public origin must be an https:// origin".into()));
+        }
+        if self.public_origin.ends_with('/') || self.public_origin[8..].contains('/') {
+            return Err(CliError::Config("public origin is scheme://host[:port] with no path".into()));
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(CliError::Config("set both tls_cert and tls_key, or neither".into()));
+        }
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
+            return Err(CliError::Config("database URL must be sqlite:… or postgres://…".into()));
+        }
+        Ok(())
+    }
+}
+
+fn default_origin(listen: SocketAddr) -> String {
+    let host = if listen.ip().is_loopback() || listen.ip().is_unspecified() { "localhost".to_owned() } else { listen.ip().to_string() };
+    if listen.port() == 443 { format!("https://{host}") } else { format!("https://{host}:{}", listen.port()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn global() -> GlobalArgs {
+        GlobalArgs { config: None, data_dir: None, database_url: None, master_key_file: None, log_json: false }
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let s = Settings::resolve(&global(), None).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8443");
+        assert_eq!(s.public_origin, "https://localhost:8443");
+        assert!(s.database_url.starts_with("sqlite://palisade-data/palisade.db"));
+        assert_eq!(s.master_key_file, PathBuf::from("palisade-data/master.key"));
+    }
+
+    #[test]
+    fn insecure_or_half_settings_are_refused() {
+        let serve = ServeArgs {
+            listen: None,
+            public_origin: Some("http://help.example.com".into()),
+            tls_cert: None,
+            tls_key: None,
+        };
+        assert!(Settings::resolve(&global(), Some(&serve)).is_err());
+        let serve = ServeArgs { listen: None, public_origin: None, tls_cert: Some("c.pem".into()), tls_key: None };
+        assert!(Settings::resolve(&global(), Some(&serve)).is_err());
+    }
+
+    #[test]
+    fn unknown_toml_keys_are_refused() {
+        assert!(toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"\nlisten_adress = \"x\"").is_err());
+        assert!(toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"").is_ok());
+    }
+}

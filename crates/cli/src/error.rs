@@ -1,0 +1,23 @@
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum CliError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Store(#[from] palisade_store::StoreError),
+    #[error(transparent)]
+    Crypto(#[from] palisade_crypto::CryptoError),
+    #[error(transparent)]
+    Identity(#[from] palisade_identity::IdentityError),
+    #[error(transparent)]
+    Policy(#[from] palisade_policy::PolicyError),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("audit trail verification failed: {0}")]
+    AuditInvalid(#[from] palisade_audit::AuditError),
+    #[error("{0}")]
+    Invalid(String),
+}
