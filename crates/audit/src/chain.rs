@@ -73,7 +73,12 @@ fn checkpoint_message(seq: i64, hash: &str, at: i64) -> Vec<u8> {
 
 pub fn sign_checkpoint(key: &SigningKey, seq: i64, hash: &str, at: i64) -> Checkpoint {
     let signature = key.sign(&checkpoint_message(seq, hash, at));
-    Checkpoint { seq, hash: hash.to_owned(), at, signature: hex::encode(signature.to_bytes()) }
+    Checkpoint {
+        seq,
+        hash: hash.to_owned(),
+        at,
+        signature: hex::encode(signature.to_bytes()),
+    }
 }
 
 impl Checkpoint {
@@ -83,6 +88,7 @@ impl Checkpoint {
             return false;
         }
         let signature = Signature::from_bytes(&bytes);
-        key.verify(&checkpoint_message(self.seq, &self.hash, self.at), &signature).is_ok()
+        key.verify(&checkpoint_message(self.seq, &self.hash, self.at), &signature)
+            .is_ok()
     }
 }

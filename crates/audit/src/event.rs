@@ -79,7 +79,10 @@ pub struct AuditContext {
 
 impl AuditContext {
     pub fn system() -> Self {
-        Self { actor: "system".into(), ..Self::default() }
+        Self {
+            actor: "system".into(),
+            ..Self::default()
+        }
     }
 }
 
@@ -95,7 +98,12 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     pub fn new(action: AuditAction, object: impl Into<String>, outcome: Outcome) -> Self {
-        Self { action, object: object.into(), outcome, detail: serde_json::Value::Null }
+        Self {
+            action,
+            object: object.into(),
+            outcome,
+            detail: serde_json::Value::Null,
+        }
     }
 
     pub fn with_detail(mut self, detail: serde_json::Value) -> Self {

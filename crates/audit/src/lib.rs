@@ -10,7 +10,7 @@ mod event;
 mod verify;
 
 pub use chain::{AuditEntry, Checkpoint, GENESIS_HASH, sign_checkpoint};
+pub use ed25519_dalek::VerifyingKey;
 pub use error::AuditError;
 pub use event::{AuditAction, AuditContext, AuditEvent, Outcome};
-pub use ed25519_dalek::VerifyingKey;
-pub use verify::{VerifyReport, Verifier};
+pub use verify::{Verifier, VerifyReport};

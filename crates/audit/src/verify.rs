@@ -41,7 +41,10 @@ impl Verifier {
 
     pub fn push(&mut self, entry: &AuditEntry) -> Result<(), AuditError> {
         if entry.seq != self.expected_seq {
-            return Err(AuditError::Sequence { seq: entry.seq, expected: self.expected_seq });
+            return Err(AuditError::Sequence {
+                seq: entry.seq,
+                expected: self.expected_seq,
+            });
         }
         if entry.prev_hash != self.prev_hash {
             return Err(AuditError::Link { seq: entry.seq });
@@ -66,7 +69,11 @@ impl Verifier {
         {
             return Err(AuditError::Truncated { seq, last });
         }
-        Ok(VerifyReport { entries: last, checkpoints: self.checkpoints.len(), head_hash: self.prev_hash })
+        Ok(VerifyReport {
+            entries: last,
+            checkpoints: self.checkpoints.len(),
+            head_hash: self.prev_hash,
+        })
     }
 }
 
@@ -142,7 +149,10 @@ mod tests {
     fn removed_entry_is_found() {
         let mut entries = chain(5);
         entries.remove(1);
-        assert_eq!(verify(&entries, vec![]), Err(AuditError::Sequence { seq: 3, expected: 2 }));
+        assert_eq!(
+            verify(&entries, vec![]),
+            Err(AuditError::Sequence { seq: 3, expected: 2 })
+        );
     }
 
     #[test]
@@ -152,20 +162,29 @@ mod tests {
         entries.swap(1, 2);
         entries[1].seq = a;
         entries[2].seq = b;
-        assert!(matches!(verify(&entries, vec![]), Err(AuditError::Link { seq: 2 } | AuditError::Content { seq: 2 })));
+        assert!(matches!(
+            verify(&entries, vec![]),
+            Err(AuditError::Link { seq: 2 } | AuditError::Content { seq: 2 })
+        ));
     }
 
     #[test]
     fn truncated_tail_after_a_checkpoint_is_found() {
         let entries = chain(6);
         let cp = sign_checkpoint(&key(), 6, &entries[5].hash, 1);
-        assert_eq!(verify(&entries[..4], vec![cp]), Err(AuditError::Truncated { seq: 6, last: 4 }));
+        assert_eq!(
+            verify(&entries[..4], vec![cp]),
+            Err(AuditError::Truncated { seq: 6, last: 4 })
+        );
     }
 
     #[test]
     fn forged_checkpoint_is_refused() {
         let entries = chain(3);
         let forged = sign_checkpoint(&SigningKey::from_bytes(&[9u8; 32]), 3, &entries[2].hash, 1);
-        assert_eq!(verify(&entries, vec![forged]), Err(AuditError::CheckpointSignature { seq: 3 }));
+        assert_eq!(
+            verify(&entries, vec![forged]),
+            Err(AuditError::CheckpointSignature { seq: 3 })
+        );
     }
 }

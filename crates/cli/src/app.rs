@@ -19,8 +19,12 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), CliError> 
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).map_err(|e| CliError::Io(path.display().to_string(), e))?;
-    file.write_all(contents).and_then(|_| file.sync_all()).map_err(|e| CliError::Io(path.display().to_string(), e))
+    let mut file = options
+        .open(path)
+        .map_err(|e| CliError::Io(path.display().to_string(), e))?;
+    file.write_all(contents)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| CliError::Io(path.display().to_string(), e))
 }
 
 fn ensure_private_dir(dir: &Path) -> Result<(), CliError> {
@@ -41,7 +45,10 @@ pub fn master_key(settings: &Settings, create: bool) -> Result<MasterKey, CliErr
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path).map_err(|e| CliError::Io(path.display().to_string(), e))?.permissions().mode();
+            let mode = std::fs::metadata(path)
+                .map_err(|e| CliError::Io(path.display().to_string(), e))?
+                .permissions()
+                .mode();
             if mode & 0o077 != 0 {
                 return Err(CliError::Config(format!(
                     "{} is readable by other users (mode {:o}); run chmod 600 on it",
@@ -53,7 +60,10 @@ pub fn master_key(settings: &Settings, create: bool) -> Result<MasterKey, CliErr
         return Ok(MasterKey::load(path)?);
     }
     if !create {
-        return Err(CliError::Config(format!("master key file {} does not exist", path.display())));
+        return Err(CliError::Config(format!(
+            "master key file {} does not exist",
+            path.display()
+        )));
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         ensure_private_dir(parent)?;

@@ -124,7 +124,10 @@ pub fn reject_unknown_env() -> Result<(), CliError> {
     if unknown.is_empty() {
         Ok(())
     } else {
-        Err(CliError::Config(format!("unknown environment variables: {}", unknown.join(", "))))
+        Err(CliError::Config(format!(
+            "unknown environment variables: {}",
+            unknown.join(", ")
+        )))
     }
 }
 
@@ -161,22 +164,32 @@ impl Settings {
     pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> Result<Self, CliError> {
         let file: FileConfig = match &global.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| CliError::Io(path.display().to_string(), e))?;
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| CliError::Io(path.display().to_string(), e))?;
                 toml::from_str(&text).map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?
             }
             None => FileConfig::default(),
         };
-        let data_dir = global.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("palisade-data"));
+        let data_dir = global
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("palisade-data"));
         let database_url = global
             .database_url
             .clone()
             .or(file.database_url)
             .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("palisade.db").display()));
-        let master_key_file =
-            global.master_key_file.clone().or(file.master_key_file).unwrap_or_else(|| data_dir.join("master.key"));
+        let master_key_file = global
+            .master_key_file
+            .clone()
+            .or(file.master_key_file)
+            .unwrap_or_else(|| data_dir.join("master.key"));
         let listen = match serve.and_then(|s| s.listen).or(file.listen) {
             Some(l) => l,
-            None => DEFAULT_LISTEN.parse().map_err(|_| CliError::Config("bad default listen address".into()))?,
+            None => DEFAULT_LISTEN
+                .parse()
+                .map_err(|_| CliError::Config("bad default listen address".into()))?,
         };
         let public_origin = serve
             .and_then(|s| s.public_origin.clone())
@@ -199,24 +212,40 @@ impl Settings {
     /// Refuses configurations that would run insecurely or not at all.
     fn validate(&self) -> Result<(), CliError> {
         if !self.public_origin.starts_with("https://") {
-            return Err(CliError::Config("public origin must be an https:// origin".into()));
+            return Err(CliError::Config(
+                "public origin must be an https:// origin".into(),
+            ));
         }
         if self.public_origin.ends_with('/') || self.public_origin[8..].contains('/') {
-            return Err(CliError::Config("public origin is scheme://host[:port] with no path".into()));
+            return Err(CliError::Config(
+                "public origin is scheme://host[:port] with no path".into(),
+            ));
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
-            return Err(CliError::Config("set both tls_cert and tls_key, or neither".into()));
+            return Err(CliError::Config(
+                "set both tls_cert and tls_key, or neither".into(),
+            ));
         }
         if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
-            return Err(CliError::Config("database URL must be sqlite:… or postgres://…".into()));
+            return Err(CliError::Config(
+                "database URL must be sqlite:… or postgres://…".into(),
+            ));
         }
         Ok(())
     }
 }
 
 fn default_origin(listen: SocketAddr) -> String {
-    let host = if listen.ip().is_loopback() || listen.ip().is_unspecified() { "localhost".to_owned() } else { listen.ip().to_string() };
-    if listen.port() == 443 { format!("https://{host}") } else { format!("https://{host}:{}", listen.port()) }
+    let host = if listen.ip().is_loopback() || listen.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else {
+        listen.ip().to_string()
+    };
+    if listen.port() == 443 {
+        format!("https://{host}")
+    } else {
+        format!("https://{host}:{}", listen.port())
+    }
 }
 
 #[cfg(test)]
@@ -224,7 +253,13 @@ mod tests {
     use super::*;
 
     fn global() -> GlobalArgs {
-        GlobalArgs { config: None, data_dir: None, database_url: None, master_key_file: None, log_json: false }
+        GlobalArgs {
+            config: None,
+            data_dir: None,
+            database_url: None,
+            master_key_file: None,
+            log_json: false,
+        }
     }
 
     #[test]
@@ -245,7 +280,12 @@ mod tests {
             tls_key: None,
         };
         assert!(Settings::resolve(&global(), Some(&serve)).is_err());
-        let serve = ServeArgs { listen: None, public_origin: None, tls_cert: Some("c.pem".into()), tls_key: None };
+        let serve = ServeArgs {
+            listen: None,
+            public_origin: None,
+            tls_cert: Some("c.pem".into()),
+            tls_key: None,
+        };
         assert!(Settings::resolve(&global(), Some(&serve)).is_err());
     }
 

@@ -11,7 +11,10 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::error::CliError;
 
-pub fn server_config(cert_chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Result<ServerConfig, CliError> {
+pub fn server_config(
+    cert_chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<ServerConfig, CliError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -24,7 +27,11 @@ pub fn server_config(cert_chain: Vec<CertificateDer<'static>>, key: PrivateKeyDe
 }
 
 /// Loads the configured PEM files, or the generated self-signed pair in `data_dir/tls`.
-pub fn load_or_generate(data_dir: &Path, cert: Option<&Path>, key: Option<&Path>) -> Result<ServerConfig, CliError> {
+pub fn load_or_generate(
+    data_dir: &Path,
+    cert: Option<&Path>,
+    key: Option<&Path>,
+) -> Result<ServerConfig, CliError> {
     let (cert_path, key_path) = match (cert, key) {
         (Some(c), Some(k)) => (c.to_path_buf(), k.to_path_buf()),
         _ => ensure_self_signed(data_dir)?,
@@ -32,7 +39,8 @@ pub fn load_or_generate(data_dir: &Path, cert: Option<&Path>, key: Option<&Path>
     let chain = CertificateDer::pem_file_iter(&cert_path)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
         .map_err(|e| CliError::Tls(format!("{}: {e}", cert_path.display())))?;
-    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| CliError::Tls(format!("{}: {e}", key_path.display())))?;
+    let key = PrivateKeyDer::from_pem_file(&key_path)
+        .map_err(|e| CliError::Tls(format!("{}: {e}", key_path.display())))?;
     server_config(chain, key)
 }
 
@@ -47,7 +55,8 @@ fn ensure_self_signed(data_dir: &Path) -> Result<(PathBuf, PathBuf), CliError> {
     let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
     let generated = rcgen::generate_simple_self_signed(names).map_err(|e| CliError::Tls(e.to_string()))?;
     crate::app::write_private_file(&key_path, generated.signing_key.serialize_pem().as_bytes())?;
-    std::fs::write(&cert_path, generated.cert.pem()).map_err(|e| CliError::Io(cert_path.display().to_string(), e))?;
+    std::fs::write(&cert_path, generated.cert.pem())
+        .map_err(|e| CliError::Io(cert_path.display().to_string(), e))?;
     tracing::info!(cert = %cert_path.display(), "generated a self-signed TLS certificate for localhost");
     Ok((cert_path, key_path))
 }

@@ -22,7 +22,9 @@ fn random_suffix() -> String {
 }
 
 fn valid_suffix(s: &str) -> bool {
-    s.len() == ENCODED_LEN && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    s.len() == ENCODED_LEN
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 macro_rules! random_id {

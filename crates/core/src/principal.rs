@@ -40,7 +40,10 @@ impl Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| CoreError::UnknownVariant { kind: "role", value: s.chars().take(32).collect() })
+            .ok_or_else(|| CoreError::UnknownVariant {
+                kind: "role",
+                value: s.chars().take(32).collect(),
+            })
     }
 
     pub fn is_staff(self) -> bool {

@@ -21,7 +21,9 @@ impl EmailAddress {
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b));
+            && local
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b));
         let domain_ok = domain.len() >= 3
             && domain.contains('.')
             && domain.split('.').all(|label| {
@@ -34,7 +36,11 @@ impl EmailAddress {
         if !local_ok || !domain_ok {
             return Err(CoreError::InvalidEmail);
         }
-        Ok(Self(format!("{}@{}", local.to_ascii_lowercase(), domain.to_ascii_lowercase())))
+        Ok(Self(format!(
+            "{}@{}",
+            local.to_ascii_lowercase(),
+            domain.to_ascii_lowercase()
+        )))
     }
 
     pub fn as_str(&self) -> &str {
@@ -120,7 +126,11 @@ impl TagName {
         let ok = !s.is_empty()
             && s.chars().count() <= 64
             && s.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
-        if ok { Ok(Self(s)) } else { Err(CoreError::InvalidTag) }
+        if ok {
+            Ok(Self(s))
+        } else {
+            Err(CoreError::InvalidTag)
+        }
     }
 
     pub fn as_str(&self) -> &str {

@@ -33,7 +33,13 @@ pub fn seal_field(key: &DataKey, aad: FieldAad<'_>, plaintext: &[u8]) -> Result<
     let nonce: [u8; NONCE_LEN] = random_bytes()?;
     let aad = aad.bytes();
     let sealed = cipher
-        .encrypt(&XNonce::from(nonce), Payload { msg: plaintext, aad: &aad })
+        .encrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: plaintext,
+                aad: &aad,
+            },
+        )
         .map_err(|_| CryptoError::Decrypt)?;
     let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
     out.push(FIELD_VERSION);
@@ -49,7 +55,13 @@ pub fn open_field(key: &DataKey, aad: FieldAad<'_>, sealed: &[u8]) -> Result<Vec
     let cipher = XChaCha20Poly1305::new(&key.0.into());
     let aad = aad.bytes();
     cipher
-        .decrypt(&nonce_at(sealed)?, Payload { msg: &sealed[1 + NONCE_LEN..], aad: &aad })
+        .decrypt(
+            &nonce_at(sealed)?,
+            Payload {
+                msg: &sealed[1 + NONCE_LEN..],
+                aad: &aad,
+            },
+        )
         .map_err(|_| CryptoError::Decrypt)
 }
 
@@ -57,7 +69,11 @@ pub fn open_field(key: &DataKey, aad: FieldAad<'_>, sealed: &[u8]) -> Result<Vec
 mod tests {
     use super::*;
 
-    const AAD: FieldAad<'static> = FieldAad { table: "messages", column: "body", row: "msg_1" };
+    const AAD: FieldAad<'static> = FieldAad {
+        table: "messages",
+        column: "body",
+        row: "msg_1",
+    };
 
     #[test]
     fn sealed_value_round_trips_and_hides_plaintext() {
@@ -73,8 +89,14 @@ mod tests {
         let sealed = seal_field(&key, AAD, b"hello").unwrap();
         for moved in [
             FieldAad { row: "msg_2", ..AAD },
-            FieldAad { column: "subject", ..AAD },
-            FieldAad { table: "tickets", ..AAD },
+            FieldAad {
+                column: "subject",
+                ..AAD
+            },
+            FieldAad {
+                table: "tickets",
+                ..AAD
+            },
         ] {
             assert!(open_field(&key, moved, &sealed).is_err());
         }
@@ -96,6 +118,9 @@ mod tests {
     #[test]
     fn same_plaintext_seals_differently_each_time() {
         let key = DataKey::generate().unwrap();
-        assert_ne!(seal_field(&key, AAD, b"x").unwrap(), seal_field(&key, AAD, b"x").unwrap());
+        assert_ne!(
+            seal_field(&key, AAD, b"x").unwrap(),
+            seal_field(&key, AAD, b"x").unwrap()
+        );
     }
 }

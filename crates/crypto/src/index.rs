@@ -19,7 +19,9 @@ pub struct BlindIndex {
 
 impl BlindIndex {
     pub(crate) fn new(key: &[u8; KEY_LEN]) -> Self {
-        Self { key: Zeroizing::new(*key) }
+        Self {
+            key: Zeroizing::new(*key),
+        }
     }
 
     /// `domain` separates uses (e.g. "user.email") so equal values in different columns
@@ -55,10 +57,19 @@ mod tests {
     fn index_is_keyed_deterministic_and_domain_separated() {
         let ring = Keyring::new(&MasterKey::generate().unwrap());
         let bi = ring.blind_index();
-        assert_eq!(bi.compute("user.email", "a@example.com"), bi.compute("user.email", "a@example.com"));
-        assert_ne!(bi.compute("user.email", "a@example.com"), bi.compute("user.name", "a@example.com"));
+        assert_eq!(
+            bi.compute("user.email", "a@example.com"),
+            bi.compute("user.email", "a@example.com")
+        );
+        assert_ne!(
+            bi.compute("user.email", "a@example.com"),
+            bi.compute("user.name", "a@example.com")
+        );
         let other = Keyring::new(&MasterKey::generate().unwrap());
-        assert_ne!(bi.compute("user.email", "a@example.com"), other.blind_index().compute("user.email", "a@example.com"));
+        assert_ne!(
+            bi.compute("user.email", "a@example.com"),
+            other.blind_index().compute("user.email", "a@example.com")
+        );
         assert!(!bi.compute("user.email", "a@example.com").contains("example"));
     }
 

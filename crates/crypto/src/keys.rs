@@ -18,8 +18,10 @@ const WRAP_VERSION: u8 = 1;
 
 /// The nonce that follows the one-byte version prefix of a sealed value.
 pub(crate) fn nonce_at(sealed: &[u8]) -> Result<XNonce, CryptoError> {
-    let nonce: [u8; NONCE_LEN] =
-        sealed.get(1..1 + NONCE_LEN).and_then(|s| s.try_into().ok()).ok_or(CryptoError::Format)?;
+    let nonce: [u8; NONCE_LEN] = sealed
+        .get(1..1 + NONCE_LEN)
+        .and_then(|s| s.try_into().ok())
+        .ok_or(CryptoError::Format)?;
     Ok(XNonce::from(nonce))
 }
 
@@ -58,7 +60,8 @@ impl MasterKey {
 
     pub fn load(path: &Path) -> Result<Self, CryptoError> {
         let text = Zeroizing::new(
-            std::fs::read_to_string(path).map_err(|e| CryptoError::KeyFile(format!("{}: {e}", path.display())))?,
+            std::fs::read_to_string(path)
+                .map_err(|e| CryptoError::KeyFile(format!("{}: {e}", path.display())))?,
         );
         Self::from_hex(&text)
     }
@@ -73,7 +76,9 @@ impl MasterKey {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let mut file = options.open(path).map_err(|e| CryptoError::KeyFile(format!("{}: {e}", path.display())))?;
+        let mut file = options
+            .open(path)
+            .map_err(|e| CryptoError::KeyFile(format!("{}: {e}", path.display())))?;
         let text = Zeroizing::new(hex::encode(key.0));
         file.write_all(text.as_bytes())
             .and_then(|_| file.write_all(b"\n"))
@@ -146,7 +151,13 @@ impl Keyring {
         let aad = format!("palisade/data-key/v1/{key_id}");
         let sealed = self
             .kek
-            .encrypt(&XNonce::from(nonce), Payload { msg: &key.0, aad: aad.as_bytes() })
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: &key.0,
+                    aad: aad.as_bytes(),
+                },
+            )
             .map_err(|_| CryptoError::Decrypt)?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
         out.push(WRAP_VERSION);
@@ -165,7 +176,10 @@ impl Keyring {
             self.kek
                 .decrypt(
                     &nonce_at(bytes)?,
-                    Payload { msg: &bytes[1 + NONCE_LEN..], aad: aad.as_bytes() },
+                    Payload {
+                        msg: &bytes[1 + NONCE_LEN..],
+                        aad: aad.as_bytes(),
+                    },
                 )
                 .map_err(|_| CryptoError::Decrypt)?,
         );
@@ -202,14 +216,23 @@ mod tests {
         let dk = DataKey::generate().unwrap();
         let wrapped = ring.wrap(&dk, "dk_1").unwrap();
         assert_eq!(ring.unwrap(&wrapped, "dk_1").unwrap().0, dk.0);
-        assert!(ring.unwrap(&wrapped, "dk_2").is_err(), "key swapped between rows must not open");
+        assert!(
+            ring.unwrap(&wrapped, "dk_2").is_err(),
+            "key swapped between rows must not open"
+        );
         let other = Keyring::new(&MasterKey::generate().unwrap());
-        assert!(other.unwrap(&wrapped, "dk_1").is_err(), "another master key must not open");
+        assert!(
+            other.unwrap(&wrapped, "dk_1").is_err(),
+            "another master key must not open"
+        );
     }
 
     #[test]
     fn master_key_file_is_private_and_round_trips() {
-        let dir = std::env::temp_dir().join(format!("palisade-key-test-{}", hex::encode(random_bytes::<8>().unwrap())));
+        let dir = std::env::temp_dir().join(format!(
+            "palisade-key-test-{}",
+            hex::encode(random_bytes::<8>().unwrap())
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("master.key");
         let created = MasterKey::create_file(&path).unwrap();
@@ -218,9 +241,15 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
-        assert!(MasterKey::create_file(&path).is_err(), "must not overwrite an existing key");
+        assert!(
+            MasterKey::create_file(&path).is_err(),
+            "must not overwrite an existing key"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

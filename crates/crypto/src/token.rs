@@ -29,7 +29,10 @@ impl RandomToken {
     /// Accepts a presented token only if it has the exact shape of one we issue, so
     /// garbage never reaches a database lookup.
     pub fn from_presented(text: &str) -> Option<Self> {
-        let ok = text.len() == 43 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let ok = text.len() == 43
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         ok.then(|| Self(text.to_owned()))
     }
 

@@ -41,7 +41,11 @@ impl PasswordHasherPool {
     pub fn new(concurrency: usize) -> Result<Self, IdentityError> {
         let params = Params::new(MEMORY_KIB, ITERATIONS, LANES, None).map_err(|_| IdentityError::Hashing)?;
         let decoy = hash_blocking(&params, "decoy password that never matches anything")?;
-        Ok(Self { permits: Arc::new(Semaphore::new(concurrency.max(1))), params, decoy: Arc::new(decoy) })
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            params,
+            decoy: Arc::new(decoy),
+        })
     }
 
     pub async fn hash(&self, password: &SecretString) -> Result<SecretString, IdentityError> {
@@ -56,7 +60,11 @@ impl PasswordHasherPool {
 
     /// Verifies against `stored`, or against the decoy when there is no stored hash;
     /// the decoy never matches.
-    pub async fn verify(&self, password: &SecretString, stored: Option<&SecretString>) -> Result<bool, IdentityError> {
+    pub async fn verify(
+        &self,
+        password: &SecretString,
+        stored: Option<&SecretString>,
+    ) -> Result<bool, IdentityError> {
         let _permit = self.permits.acquire().await.map_err(|_| IdentityError::Hashing)?;
         let (phc, real) = match stored {
             Some(s) => (s.expose().to_owned(), true),
@@ -64,8 +72,12 @@ impl PasswordHasherPool {
         };
         let password = password.clone();
         let matched = tokio::task::spawn_blocking(move || {
-            let Ok(parsed) = PasswordHash::new(&phc) else { return false };
-            Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok()
+            let Ok(parsed) = PasswordHash::new(&phc) else {
+                return false;
+            };
+            Argon2::default()
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok()
         })
         .await
         .map_err(|_| IdentityError::Hashing)?;
@@ -89,7 +101,11 @@ mod tests {
         let pool = PasswordHasherPool::new(1).unwrap();
         let pw = SecretString::new("correct horse battery staple".into());
         let hash = pool.hash(&pw).await.unwrap();
-        assert!(hash.expose().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.expose());
+        assert!(
+            hash.expose().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hash.expose()
+        );
         assert!(pool.verify(&pw, Some(&hash)).await.unwrap());
         let wrong = SecretString::new("correct horse battery stapler".into());
         assert!(!pool.verify(&wrong, Some(&hash)).await.unwrap());
@@ -99,7 +115,10 @@ mod tests {
     async fn missing_hash_never_verifies() {
         let pool = PasswordHasherPool::new(1).unwrap();
         let pw = SecretString::new("decoy password that never matches anything".into());
-        assert!(!pool.verify(&pw, None).await.unwrap(), "the decoy's own password must not sign in");
+        assert!(
+            !pool.verify(&pw, None).await.unwrap(),
+            "the decoy's own password must not sign in"
+        );
     }
 
     #[test]

@@ -59,7 +59,11 @@ pub struct Identity {
 
 impl Identity {
     pub fn new(store: Store, hasher: PasswordHasherPool, limits: SessionLimits) -> Self {
-        Self { store, hasher, limits }
+        Self {
+            store,
+            hasher,
+            limits,
+        }
     }
 
     pub fn hasher(&self) -> &PasswordHasherPool {
@@ -114,9 +118,17 @@ impl Identity {
                 },
             )
             .await?;
-        let ctx = AuditContext { actor: user.id.to_string(), session: session.to_string(), ..ctx.clone() };
+        let ctx = AuditContext {
+            actor: user.id.to_string(),
+            session: session.to_string(),
+            ..ctx.clone()
+        };
         self.store
-            .append_audit(&mut tx, &ctx, &AuditEvent::new(AuditAction::SignIn, user.id.to_string(), Outcome::Success))
+            .append_audit(
+                &mut tx,
+                &ctx,
+                &AuditEvent::new(AuditAction::SignIn, user.id.to_string(), Outcome::Success),
+            )
             .await?;
         tx.commit().await?;
         Ok(SignedIn { token, session, user })
@@ -124,9 +136,16 @@ impl Identity {
 
     /// Resolves a presented bearer token to a principal, or `None` for anything that is
     /// not a live session of an enabled account.
-    pub async fn authenticate(&self, presented: &str) -> Result<Option<(Principal, UserRecord)>, IdentityError> {
-        let Some(token) = RandomToken::from_presented(presented) else { return Ok(None) };
-        let Some(session) = self.store.find_live_session(&token.hash()).await? else { return Ok(None) };
+    pub async fn authenticate(
+        &self,
+        presented: &str,
+    ) -> Result<Option<(Principal, UserRecord)>, IdentityError> {
+        let Some(token) = RandomToken::from_presented(presented) else {
+            return Ok(None);
+        };
+        let Some(session) = self.store.find_live_session(&token.hash()).await? else {
+            return Ok(None);
+        };
         let user = self.store.get_user(&session.user).await?;
         if user.disabled {
             return Ok(None);
@@ -150,26 +169,42 @@ impl Identity {
         let mut tx = self.store.begin().await?;
         self.store.revoke_session(&mut tx, session).await?;
         self.store
-            .append_audit(&mut tx, ctx, &AuditEvent::new(AuditAction::SignOut, session.to_string(), Outcome::Success))
+            .append_audit(
+                &mut tx,
+                ctx,
+                &AuditEvent::new(AuditAction::SignOut, session.to_string(), Outcome::Success),
+            )
             .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Issues a single-use link token for `user` to choose a password.
-    pub async fn issue_setup_link(&self, user: &UserId, ctx: &AuditContext) -> Result<RandomToken, IdentityError> {
+    pub async fn issue_setup_link(
+        &self,
+        user: &UserId,
+        ctx: &AuditContext,
+    ) -> Result<RandomToken, IdentityError> {
         let token = RandomToken::generate()?;
         let mut tx = self.store.begin().await?;
-        self.store.create_setup_token(&mut tx, user, &token.hash(), SETUP_LINK_SECS).await?;
         self.store
-            .append_audit(&mut tx, ctx, &AuditEvent::new(AuditAction::SetupLinkIssued, user.to_string(), Outcome::Success))
+            .create_setup_token(&mut tx, user, &token.hash(), SETUP_LINK_SECS)
+            .await?;
+        self.store
+            .append_audit(
+                &mut tx,
+                ctx,
+                &AuditEvent::new(AuditAction::SetupLinkIssued, user.to_string(), Outcome::Success),
+            )
             .await?;
         tx.commit().await?;
         Ok(token)
     }
 
     pub async fn setup_link_valid(&self, presented: &str) -> Result<bool, IdentityError> {
-        let Some(token) = RandomToken::from_presented(presented) else { return Ok(false) };
+        let Some(token) = RandomToken::from_presented(presented) else {
+            return Ok(false);
+        };
         Ok(self.store.setup_token_valid(&token.hash()).await?)
     }
 
@@ -194,9 +229,16 @@ impl Identity {
         };
         self.store.set_password_hash(&mut tx, &user, &hash).await?;
         self.store.revoke_user_sessions(&mut tx, &user).await?;
-        let ctx = AuditContext { actor: user.to_string(), ..ctx.clone() };
+        let ctx = AuditContext {
+            actor: user.to_string(),
+            ..ctx.clone()
+        };
         self.store
-            .append_audit(&mut tx, &ctx, &AuditEvent::new(AuditAction::SetupCompleted, user.to_string(), Outcome::Success))
+            .append_audit(
+                &mut tx,
+                &ctx,
+                &AuditEvent::new(AuditAction::SetupCompleted, user.to_string(), Outcome::Success),
+            )
             .await?;
         tx.commit().await?;
         Ok(user)

@@ -58,7 +58,8 @@ impl PolicyEngine {
     pub fn load() -> Result<Self, PolicyError> {
         let (schema, _warnings) =
             Schema::from_cedarschema_str(SCHEMA).map_err(|e| PolicyError::InvalidPolicies(e.to_string()))?;
-        let policies = PolicySet::from_str(POLICIES).map_err(|e| PolicyError::InvalidPolicies(e.to_string()))?;
+        let policies =
+            PolicySet::from_str(POLICIES).map_err(|e| PolicyError::InvalidPolicies(e.to_string()))?;
         let validation = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
         if !validation.validation_passed() {
             let problems: Vec<String> = validation.validation_errors().map(|e| e.to_string()).collect();
@@ -73,7 +74,12 @@ impl PolicyEngine {
             audit: type_name("Palisade::AuditTrail")?,
             action: type_name("Palisade::Action")?,
         };
-        Ok(Self { schema, policies, authorizer: Authorizer::new(), types })
+        Ok(Self {
+            schema,
+            policies,
+            authorizer: Authorizer::new(),
+            types,
+        })
     }
 
     /// The one access decision. Any error on the way (building entities, validating the
@@ -85,14 +91,22 @@ impl PolicyEngine {
         resource: &Resource,
     ) -> Result<Authorized, PolicyError> {
         match self.evaluate(principal, action, resource) {
-            Some(true) => Ok(Authorized { action, resource: resource.audit_ref() }),
+            Some(true) => Ok(Authorized {
+                action,
+                resource: resource.audit_ref(),
+            }),
             _ => Err(PolicyError::Denied),
         }
     }
 
     /// `Some(true)` only for a clean Allow with no evaluation errors.
     fn evaluate(&self, principal: &Principal, action: Action, resource: &Resource) -> Option<bool> {
-        let principal_entity = self.user_entity(&principal.user_id, principal.role.as_str(), principal.company.as_ref(), &principal.teams)?;
+        let principal_entity = self.user_entity(
+            &principal.user_id,
+            principal.role.as_str(),
+            principal.company.as_ref(),
+            &principal.teams,
+        )?;
         let principal_uid = principal_entity.uid();
         let mut entities = vec![principal_entity];
         let resource_uid = match resource {
@@ -115,8 +129,14 @@ impl PolicyEngine {
             Resource::AuditTrail => self.uid(&self.types.audit, "audit-trail"),
         };
         let action_uid = self.uid(&self.types.action, action.cedar_id());
-        let request =
-            Request::new(principal_uid, action_uid, resource_uid, Context::empty(), Some(&self.schema)).ok()?;
+        let request = Request::new(
+            principal_uid,
+            action_uid,
+            resource_uid,
+            Context::empty(),
+            Some(&self.schema),
+        )
+        .ok()?;
         let entities = Entities::from_entities(entities, Some(&self.schema)).ok()?;
         let response = self.authorizer.is_authorized(&request, &self.policies, &entities);
         if response.diagnostics().errors().next().is_some() {
@@ -137,14 +157,20 @@ impl PolicyEngine {
         teams: &[TeamId],
     ) -> Option<Entity> {
         let mut attrs = HashMap::new();
-        attrs.insert("role".to_owned(), RestrictedExpression::new_string(role.to_owned()));
+        attrs.insert(
+            "role".to_owned(),
+            RestrictedExpression::new_string(role.to_owned()),
+        );
         if let Some(company) = company {
             attrs.insert(
                 "company".to_owned(),
                 RestrictedExpression::new_entity_uid(self.uid(&self.types.company, company.as_str())),
             );
         }
-        let parents: HashSet<EntityUid> = teams.iter().map(|t| self.uid(&self.types.team, t.as_str())).collect();
+        let parents: HashSet<EntityUid> = teams
+            .iter()
+            .map(|t| self.uid(&self.types.team, t.as_str()))
+            .collect();
         Entity::new(self.uid(&self.types.user, id.as_str()), attrs, parents).ok()
     }
 
@@ -153,7 +179,8 @@ impl PolicyEngine {
     }
 
     fn ticket_entity(&self, ticket: &TicketFacts) -> Option<Entity> {
-        let user = |id: &UserId| RestrictedExpression::new_entity_uid(self.uid(&self.types.user, id.as_str()));
+        let user =
+            |id: &UserId| RestrictedExpression::new_entity_uid(self.uid(&self.types.user, id.as_str()));
         let mut attrs = HashMap::new();
         attrs.insert("requester".to_owned(), user(&ticket.requester));
         attrs.insert(
@@ -173,7 +200,97 @@ impl PolicyEngine {
                 RestrictedExpression::new_entity_uid(self.uid(&self.types.company, company.as_str())),
             );
         }
-        attrs.insert("company_sharing".to_owned(), RestrictedExpression::new_bool(ticket.company_sharing));
-        Entity::new(self.uid(&self.types.ticket, ticket.id.as_str()), attrs, HashSet::new()).ok()
+        attrs.insert(
+            "company_sharing".to_owned(),
+            RestrictedExpression::new_bool(ticket.company_sharing),
+        );
+        Entity::new(
+            self.uid(&self.types.ticket, ticket.id.as_str()),
+            attrs,
+            HashSet::new(),
+        )
+        .ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use palisade_core::{Role, TeamId, TicketId, UserId};
+
+    use super::*;
+
+    #[test]
+    fn embedded_policies_validate_against_the_schema() {
+        PolicyEngine::load().expect("policies must type-check");
+    }
+
+    #[test]
+    fn every_action_is_known_to_the_schema() {
+        let engine = PolicyEngine::load().unwrap();
+        let admin = Principal {
+            user_id: UserId::generate(),
+            role: Role::Admin,
+            teams: vec![],
+            company: None,
+            session: None,
+        };
+        let ticket = Resource::Ticket(TicketFacts {
+            id: TicketId::generate(),
+            requester: UserId::generate(),
+            collaborators: vec![],
+            team: TeamId::generate(),
+            assignee: None,
+            company: None,
+            company_sharing: false,
+        });
+        let directory = Resource::Directory;
+        for action in Action::ALL {
+            // An action unknown to the schema would fail request validation for every
+            // resource; admin is permitted everything, so each must be allowed on one.
+            let allowed = [&ticket, &directory, &Resource::AuditTrail]
+                .iter()
+                .any(|r| engine.authorize(&admin, action, r).is_ok())
+                || engine
+                    .authorize(
+                        &admin,
+                        action,
+                        &Resource::User(UserFacts {
+                            id: UserId::generate(),
+                            role: Role::Customer,
+                            company: None,
+                            teams: vec![],
+                        }),
+                    )
+                    .is_ok()
+                || engine
+                    .authorize(&admin, action, &Resource::Team(TeamId::generate()))
+                    .is_ok()
+                || engine
+                    .authorize(
+                        &admin,
+                        action,
+                        &Resource::Company(palisade_core::CompanyId::generate()),
+                    )
+                    .is_ok();
+            assert!(allowed, "{action:?} is not evaluable");
+        }
+    }
+
+    #[test]
+    fn mismatched_resource_type_is_denied_not_an_error_that_allows() {
+        let engine = PolicyEngine::load().unwrap();
+        let admin = Principal {
+            user_id: UserId::generate(),
+            role: Role::Admin,
+            teams: vec![],
+            company: None,
+            session: None,
+        };
+        // ticket.read on the directory does not type-check: it must be a denial.
+        assert!(
+            engine
+                .authorize(&admin, Action::TicketRead, &Resource::Directory)
+                .is_err()
+        );
     }
 }

@@ -15,7 +15,12 @@ const CHECKPOINT_EVERY: i64 = 256;
 
 impl Store {
     /// Appends one entry inside `tx`: if the change it records rolls back, so does it.
-    pub async fn append_audit(&self, tx: &mut Tx, ctx: &AuditContext, event: &AuditEvent) -> Result<i64, StoreError> {
+    pub async fn append_audit(
+        &self,
+        tx: &mut Tx,
+        ctx: &AuditContext,
+        event: &AuditEvent,
+    ) -> Result<i64, StoreError> {
         let head_sql = match tx.dialect {
             Dialect::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
             Dialect::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
@@ -33,7 +38,11 @@ impl Store {
             ip: ctx.ip.clone(),
             user_agent: ctx.user_agent.chars().take(256).collect(),
             session: ctx.session.clone(),
-            detail: if event.detail.is_null() { String::new() } else { event.detail.to_string() },
+            detail: if event.detail.is_null() {
+                String::new()
+            } else {
+                event.detail.to_string()
+            },
             prev_hash,
             hash: String::new(),
         }
@@ -100,7 +109,9 @@ impl Store {
         let head = sqlx::query(head_sql).fetch_one(tx.conn()).await?;
         let seq: i64 = head.try_get("seq")?;
         let hash: String = head.try_get("hash")?;
-        let latest = sqlx::query("SELECT MAX(seq) FROM audit_checkpoints").fetch_one(tx.conn()).await?;
+        let latest = sqlx::query("SELECT MAX(seq) FROM audit_checkpoints")
+            .fetch_one(tx.conn())
+            .await?;
         let latest: Option<i64> = latest.try_get(0)?;
         if seq == 0 || latest == Some(seq) {
             return Ok(None);

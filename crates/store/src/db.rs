@@ -54,7 +54,9 @@ impl Store {
         } else if url.starts_with("sqlite:") {
             Dialect::Sqlite
         } else {
-            return Err(StoreError::Corrupt("database URL must start with sqlite: or postgres://".into()));
+            return Err(StoreError::Corrupt(
+                "database URL must start with sqlite: or postgres://".into(),
+            ));
         };
         let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
         let (read, write) = match dialect {
@@ -81,7 +83,12 @@ impl Store {
                 (pool.clone(), pool)
             }
         };
-        let store = Self { read, write, dialect, keys };
+        let store = Self {
+            read,
+            write,
+            dialect,
+            keys,
+        };
         crate::migrate::run(&store).await?;
         store.ensure_org_key().await?;
         Ok(store)
@@ -96,7 +103,10 @@ impl Store {
     }
 
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(Tx { inner: self.write.begin().await?, dialect: self.dialect })
+        Ok(Tx {
+            inner: self.write.begin().await?,
+            dialect: self.dialect,
+        })
     }
 
     /// Readiness probe: one round trip to the database.
@@ -114,7 +124,10 @@ impl Store {
 /// `$1, $2, …` starting after `offset` existing parameters; both SQLite and PostgreSQL
 /// accept numbered parameters, so one statement text serves both.
 pub(crate) fn placeholders(offset: usize, count: usize) -> String {
-    (1..=count).map(|i| format!("${}", offset + i)).collect::<Vec<_>>().join(", ")
+    (1..=count)
+        .map(|i| format!("${}", offset + i))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(crate) fn flag(v: bool) -> i64 {

@@ -18,7 +18,9 @@ impl Store {
         match existing {
             Some(row) => {
                 let wrapped = WrappedDataKey(row.try_get("wrapped")?);
-                self.keys.unwrap(&wrapped, ORG_KEY_ID).map_err(|_| StoreError::WrongMasterKey)?;
+                self.keys
+                    .unwrap(&wrapped, ORG_KEY_ID)
+                    .map_err(|_| StoreError::WrongMasterKey)?;
             }
             None => {
                 let wrapped = self.keys.wrap(&DataKey::generate()?, ORG_KEY_ID)?;
@@ -74,15 +76,33 @@ impl Store {
     }
 }
 
-pub(crate) fn seal(key: &DataKey, table: &str, column: &str, row: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn seal(
+    key: &DataKey,
+    table: &str,
+    column: &str,
+    row: &str,
+    value: &[u8],
+) -> Result<Vec<u8>, StoreError> {
     Ok(seal_field(key, FieldAad { table, column, row }, value)?)
 }
 
-pub(crate) fn open_text(key: &DataKey, table: &str, column: &str, row: &str, sealed: &[u8]) -> Result<String, StoreError> {
+pub(crate) fn open_text(
+    key: &DataKey,
+    table: &str,
+    column: &str,
+    row: &str,
+    sealed: &[u8],
+) -> Result<String, StoreError> {
     let plain = open_field(key, FieldAad { table, column, row }, sealed)?;
     String::from_utf8(plain).map_err(|_| StoreError::Corrupt(format!("{table}.{column} is not UTF-8")))
 }
 
-pub(crate) fn open_bytes(key: &DataKey, table: &str, column: &str, row: &str, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn open_bytes(
+    key: &DataKey,
+    table: &str,
+    column: &str,
+    row: &str,
+    sealed: &[u8],
+) -> Result<Vec<u8>, StoreError> {
     Ok(open_field(key, FieldAad { table, column, row }, sealed)?)
 }

@@ -21,14 +21,23 @@ impl Cursor {
         if text.len() > 128 {
             return Err(StoreError::InvalidCursor);
         }
-        let raw = URL_SAFE_NO_PAD.decode(text).map_err(|_| StoreError::InvalidCursor)?;
+        let raw = URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| StoreError::InvalidCursor)?;
         let raw = String::from_utf8(raw).map_err(|_| StoreError::InvalidCursor)?;
         let (at, id) = raw.split_once('.').ok_or(StoreError::InvalidCursor)?;
         let created_at = at.parse().map_err(|_| StoreError::InvalidCursor)?;
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        if id.is_empty()
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
             return Err(StoreError::InvalidCursor);
         }
-        Ok(Self { created_at, id: id.to_owned() })
+        Ok(Self {
+            created_at,
+            id: id.to_owned(),
+        })
     }
 }
 

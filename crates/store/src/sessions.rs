@@ -50,7 +50,10 @@ impl Store {
 
     /// A live session for the presented token hash: not revoked, not idle too long, not
     /// past its absolute lifetime, and its account not disabled.
-    pub async fn find_live_session(&self, token_hash: &TokenHash) -> Result<Option<SessionRecord>, StoreError> {
+    pub async fn find_live_session(
+        &self,
+        token_hash: &TokenHash,
+    ) -> Result<Option<SessionRecord>, StoreError> {
         let now = UnixMillis::now().0;
         let row = sqlx::query(
             "SELECT s.id, s.user_id, s.last_seen_at, s.idle_expires_at, s.expires_at, s.token_hash \
@@ -102,15 +105,22 @@ impl Store {
     }
 
     pub async fn revoke_user_sessions(&self, tx: &mut Tx, user: &UserId) -> Result<u64, StoreError> {
-        let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-            .bind(UnixMillis::now().0)
-            .bind(user.as_str())
-            .execute(tx.conn())
-            .await?;
+        let done =
+            sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                .bind(UnixMillis::now().0)
+                .bind(user.as_str())
+                .execute(tx.conn())
+                .await?;
         Ok(done.rows_affected())
     }
 
-    pub async fn create_setup_token(&self, tx: &mut Tx, user: &UserId, hash: &TokenHash, ttl_secs: i64) -> Result<(), StoreError> {
+    pub async fn create_setup_token(
+        &self,
+        tx: &mut Tx,
+        user: &UserId,
+        hash: &TokenHash,
+        ttl_secs: i64,
+    ) -> Result<(), StoreError> {
         let now = UnixMillis::now();
         sqlx::query(
             "INSERT INTO setup_tokens (token_hash, user_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, NULL)",
@@ -127,7 +137,11 @@ impl Store {
 
     /// Marks a setup token used and returns its user, atomically: of two concurrent
     /// redemptions exactly one succeeds.
-    pub async fn redeem_setup_token(&self, tx: &mut Tx, hash: &TokenHash) -> Result<Option<UserId>, StoreError> {
+    pub async fn redeem_setup_token(
+        &self,
+        tx: &mut Tx,
+        hash: &TokenHash,
+    ) -> Result<Option<UserId>, StoreError> {
         let now = UnixMillis::now().0;
         let row = sqlx::query(
             "UPDATE setup_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
@@ -137,16 +151,19 @@ impl Store {
         .bind(&hash.0)
         .fetch_optional(tx.conn())
         .await?;
-        row.map(|r| Ok(UserId::parse(&r.try_get::<String, _>(0)?)?)).transpose()
+        row.map(|r| Ok(UserId::parse(&r.try_get::<String, _>(0)?)?))
+            .transpose()
     }
 
     /// Whether a setup token is currently redeemable (for showing the form).
     pub async fn setup_token_valid(&self, hash: &TokenHash) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
-            .bind(&hash.0)
-            .bind(UnixMillis::now().0)
-            .fetch_optional(&self.read)
-            .await?;
+        let row = sqlx::query(
+            "SELECT 1 FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(&hash.0)
+        .bind(UnixMillis::now().0)
+        .fetch_optional(&self.read)
+        .await?;
         Ok(row.is_some())
     }
 }

@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 
 use palisade_core::{
-    AttachmentId, CompanyId, MessageId, TagName, TeamId, TicketId, TicketStatus, UnixMillis, UserId, Visibility,
+    AttachmentId, CompanyId, MessageId, TagName, TeamId, TicketId, TicketStatus, UnixMillis, UserId,
+    Visibility,
 };
 use palisade_crypto::{DataKey, search_terms};
 use palisade_policy::{Action, Authorized, TicketFacts};
-use sqlx::{AssertSqlSafe, Row};
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 
 use crate::db::placeholders;
 use crate::keys::{open_bytes, open_text, seal};
@@ -64,8 +65,14 @@ impl TicketRecord {
 #[derive(Clone, Debug)]
 pub enum TicketScope {
     All,
-    Teams { teams: Vec<TeamId>, assignee: Option<UserId> },
-    Customer { user: UserId, shared_company: Option<CompanyId> },
+    Teams {
+        teams: Vec<TeamId>,
+        assignee: Option<UserId>,
+    },
+    Customer {
+        user: UserId,
+        shared_company: Option<CompanyId>,
+    },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -119,7 +126,11 @@ const TICKET_SELECT: &str = "SELECT t.id, t.number, t.requester_id, t.company_id
 const SEARCH_DOMAIN: &str = "tickets.terms";
 
 fn require(proof: &Authorized, action: Action, ticket: &TicketId) -> Result<(), StoreError> {
-    if proof.covers(action, ticket.as_str()) { Ok(()) } else { Err(StoreError::Unauthorized) }
+    if proof.covers(action, ticket.as_str()) {
+        Ok(())
+    } else {
+        Err(StoreError::Unauthorized)
+    }
 }
 
 /// Builds a WHERE fragment and its parameters for a scope; parameters are numbered
@@ -129,12 +140,18 @@ fn scope_sql(scope: &TicketScope, offset: usize) -> (String, Vec<String>) {
         TicketScope::All => ("1 = 1".into(), vec![]),
         TicketScope::Teams { teams, assignee } => {
             let mut params: Vec<String> = teams.iter().map(|t| t.to_string()).collect();
-            let teams_sql =
-                if teams.is_empty() { "1 = 0".into() } else { format!("t.team_id IN ({})", placeholders(offset, teams.len())) };
+            let teams_sql = if teams.is_empty() {
+                "1 = 0".into()
+            } else {
+                format!("t.team_id IN ({})", placeholders(offset, teams.len()))
+            };
             match assignee {
                 Some(a) => {
                     params.push(a.to_string());
-                    (format!("({teams_sql} OR t.assignee_id = ${})", offset + params.len()), params)
+                    (
+                        format!("({teams_sql} OR t.assignee_id = ${})", offset + params.len()),
+                        params,
+                    )
                 }
                 None => (format!("({teams_sql})"), params),
             }
@@ -157,13 +174,18 @@ fn scope_sql(scope: &TicketScope, offset: usize) -> (String, Vec<String>) {
 
 impl Store {
     async fn next_ticket_number(&self, tx: &mut Tx) -> Result<i64, StoreError> {
-        let row = sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value")
-            .fetch_one(tx.conn())
-            .await?;
+        let row =
+            sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value")
+                .fetch_one(tx.conn())
+                .await?;
         Ok(row.try_get(0)?)
     }
 
-    async fn requester_key(&self, tx: &mut Tx, requester: &UserId) -> Result<(String, DataKey, Option<CompanyId>), StoreError> {
+    async fn requester_key(
+        &self,
+        tx: &mut Tx,
+        requester: &UserId,
+    ) -> Result<(String, DataKey, Option<CompanyId>), StoreError> {
         let row = sqlx::query("SELECT data_key_id, company_id FROM users WHERE id = $1")
             .bind(requester.as_str())
             .fetch_optional(tx.conn())
@@ -188,7 +210,13 @@ impl Store {
         let number = self.next_ticket_number(tx).await?;
         let (key_id, key, company) = self.requester_key(tx, &new.requester).await?;
         let now = UnixMillis::now().0;
-        let subject_enc = seal(&key, "tickets", "subject", ticket_id.as_str(), new.subject.as_bytes())?;
+        let subject_enc = seal(
+            &key,
+            "tickets",
+            "subject",
+            ticket_id.as_str(),
+            new.subject.as_bytes(),
+        )?;
         sqlx::query(
             "INSERT INTO tickets (id, number, requester_id, company_id, team_id, assignee_id, status, data_key_id, \
              subject_enc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $9)",
@@ -205,22 +233,43 @@ impl Store {
         .execute(tx.conn())
         .await
         .map_err(StoreError::from_insert)?;
-        self.index_terms(tx, ticket_id, Visibility::Public, &new.subject).await?;
-        let message = self.insert_message(tx, &key, ticket_id, &new.author, Visibility::Public, &new.first_message).await?;
+        self.index_terms(tx, ticket_id, Visibility::Public, &new.subject)
+            .await?;
+        let message = self
+            .insert_message(
+                tx,
+                &key,
+                ticket_id,
+                &new.author,
+                Visibility::Public,
+                &new.first_message,
+            )
+            .await?;
         Ok((number, message))
     }
 
     pub async fn get_ticket(&self, id: &TicketId) -> Result<TicketRecord, StoreError> {
         let sql = format!("{TICKET_SELECT} WHERE t.id = $1");
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(&self.read).await?.ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let mut tickets = self.tickets_from_rows(&[row]).await?;
         tickets.pop().ok_or(StoreError::NotFound)
     }
 
     async fn tickets_from_rows(&self, rows: &[AnyRow]) -> Result<Vec<TicketRecord>, StoreError> {
-        let ids: Vec<String> = rows.iter().map(|r| r.try_get::<String, _>("id")).collect::<Result<_, _>>()?;
-        let mut collaborators = self.related(&ids, "SELECT ticket_id, user_id FROM ticket_collaborators").await?;
-        let mut tags = self.related(&ids, "SELECT ticket_id, tag FROM ticket_tags").await?;
+        let ids: Vec<String> = rows
+            .iter()
+            .map(|r| r.try_get::<String, _>("id"))
+            .collect::<Result<_, _>>()?;
+        let mut collaborators = self
+            .related(&ids, "SELECT ticket_id, user_id FROM ticket_collaborators")
+            .await?;
+        let mut tags = self
+            .related(&ids, "SELECT ticket_id, tag FROM ticket_tags")
+            .await?;
         rows.iter()
             .map(|row| {
                 let id: String = row.try_get("id")?;
@@ -236,14 +285,25 @@ impl Store {
                     team: TeamId::parse(&row.try_get::<String, _>("team_id")?)?,
                     assignee: assignee.map(|a| UserId::parse(&a)).transpose()?,
                     status: TicketStatus::parse(&row.try_get::<String, _>("status")?)?,
-                    subject: open_text(&key, "tickets", "subject", &id, &row.try_get::<Vec<u8>, _>("subject_enc")?)?,
+                    subject: open_text(
+                        &key,
+                        "tickets",
+                        "subject",
+                        &id,
+                        &row.try_get::<Vec<u8>, _>("subject_enc")?,
+                    )?,
                     collaborators: collaborators
                         .remove(&id)
                         .unwrap_or_default()
                         .iter()
                         .map(|u| UserId::parse(u))
                         .collect::<Result<_, _>>()?,
-                    tags: tags.remove(&id).unwrap_or_default().iter().map(|t| TagName::parse(t)).collect::<Result<_, _>>()?,
+                    tags: tags
+                        .remove(&id)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|t| TagName::parse(t))
+                        .collect::<Result<_, _>>()?,
                     created_at: UnixMillis(row.try_get("created_at")?),
                     updated_at: UnixMillis(row.try_get("updated_at")?),
                     id: TicketId::parse(&id)?,
@@ -254,12 +314,19 @@ impl Store {
     }
 
     /// Loads (ticket_id, value) pairs of a side table for a batch of tickets.
-    async fn related(&self, ids: &[String], select: &str) -> Result<HashMap<String, Vec<String>>, StoreError> {
+    async fn related(
+        &self,
+        ids: &[String],
+        select: &str,
+    ) -> Result<HashMap<String, Vec<String>>, StoreError> {
         let mut out: HashMap<String, Vec<String>> = HashMap::new();
         if ids.is_empty() {
             return Ok(out);
         }
-        let sql = format!("{select} WHERE ticket_id IN ({}) ORDER BY 2", placeholders(0, ids.len()));
+        let sql = format!(
+            "{select} WHERE ticket_id IN ({}) ORDER BY 2",
+            placeholders(0, ids.len())
+        );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for id in ids {
             q = q.bind(id.as_str());
@@ -288,9 +355,16 @@ impl Store {
         if let Some(c) = after {
             params.push(c.id.clone());
             let n = params.len();
-            sql.push_str(&format!(" AND (t.created_at < ${} OR (t.created_at = ${} AND t.id < ${n}))", n + 1, n + 1));
+            sql.push_str(&format!(
+                " AND (t.created_at < ${} OR (t.created_at = ${} AND t.id < ${n}))",
+                n + 1,
+                n + 1
+            ));
         }
-        sql.push_str(&format!(" ORDER BY t.created_at DESC, t.id DESC LIMIT {}", limit + 1));
+        sql.push_str(&format!(
+            " ORDER BY t.created_at DESC, t.id DESC LIMIT {}",
+            limit + 1
+        ));
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for p in &params {
             q = q.bind(p.as_str());
@@ -300,7 +374,10 @@ impl Store {
         }
         let rows = q.fetch_all(&self.read).await?;
         let mut items = self.tickets_from_rows(&rows).await?;
-        Ok(paginate(&mut items, limit, |t| Cursor { created_at: t.created_at.0, id: t.id.to_string() }))
+        Ok(paginate(&mut items, limit, |t| Cursor {
+            created_at: t.created_at.0,
+            id: t.id.to_string(),
+        }))
     }
 
     /// Tickets within `scope` containing every word of `query`. Words from internal
@@ -312,12 +389,19 @@ impl Store {
         include_internal: bool,
         limit: u32,
     ) -> Result<Vec<TicketRecord>, StoreError> {
-        let terms: Vec<String> =
-            search_terms(query).iter().take(16).map(|t| self.keys.search_index().compute(SEARCH_DOMAIN, t)).collect();
+        let terms: Vec<String> = search_terms(query)
+            .iter()
+            .take(16)
+            .map(|t| self.keys.search_index().compute(SEARCH_DOMAIN, t))
+            .collect();
         if terms.is_empty() {
             return Ok(Vec::new());
         }
-        let visibility = if include_internal { "" } else { " AND s.visibility = 'public'" };
+        let visibility = if include_internal {
+            ""
+        } else {
+            " AND s.visibility = 'public'"
+        };
         let (scope_where, scope_params) = scope_sql(scope, terms.len());
         let sql = format!(
             "{TICKET_SELECT} WHERE t.id IN (SELECT s.ticket_id FROM search_terms s WHERE s.term IN ({}){visibility} \
@@ -334,7 +418,13 @@ impl Store {
         self.tickets_from_rows(&rows).await
     }
 
-    async fn index_terms(&self, tx: &mut Tx, ticket: &TicketId, visibility: Visibility, text: &str) -> Result<(), StoreError> {
+    async fn index_terms(
+        &self,
+        tx: &mut Tx,
+        ticket: &TicketId,
+        visibility: Visibility,
+        text: &str,
+    ) -> Result<(), StoreError> {
         for term in search_terms(text).iter().take(2000) {
             sqlx::query(
                 "INSERT INTO search_terms (term, ticket_id, visibility) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -398,24 +488,42 @@ impl Store {
         };
         require(proof, needed, &ticket.id)?;
         let key = self.load_key_tx(tx, &ticket.data_key_id).await?;
-        self.insert_message(tx, &key, &ticket.id, author, visibility, body).await
+        self.insert_message(tx, &key, &ticket.id, author, visibility, body)
+            .await
     }
 
     /// Messages of a ticket, oldest first. Internal notes are left out in SQL unless
     /// `include_internal`, so a customer's query never even reads them.
-    pub async fn list_messages(&self, ticket: &TicketRecord, include_internal: bool) -> Result<Vec<MessageRecord>, StoreError> {
-        let filter = if include_internal { "" } else { " AND visibility = 'public'" };
+    pub async fn list_messages(
+        &self,
+        ticket: &TicketRecord,
+        include_internal: bool,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let filter = if include_internal {
+            ""
+        } else {
+            " AND visibility = 'public'"
+        };
         let sql = format!(
             "SELECT id, ticket_id, author_id, visibility, body_enc, created_at FROM messages \
              WHERE ticket_id = $1{filter} ORDER BY created_at, id"
         );
-        let rows = sqlx::query(AssertSqlSafe(sql)).bind(ticket.id.as_str()).fetch_all(&self.read).await?;
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(ticket.id.as_str())
+            .fetch_all(&self.read)
+            .await?;
         let key = self.load_key(&ticket.data_key_id).await?;
         rows.iter()
             .map(|row| {
                 let id: String = row.try_get("id")?;
                 Ok(MessageRecord {
-                    body: open_text(&key, "messages", "body", &id, &row.try_get::<Vec<u8>, _>("body_enc")?)?,
+                    body: open_text(
+                        &key,
+                        "messages",
+                        "body",
+                        &id,
+                        &row.try_get::<Vec<u8>, _>("body_enc")?,
+                    )?,
                     ticket: TicketId::parse(&row.try_get::<String, _>("ticket_id")?)?,
                     author: UserId::parse(&row.try_get::<String, _>("author_id")?)?,
                     visibility: Visibility::parse(&row.try_get::<String, _>("visibility")?)?,
@@ -468,9 +576,18 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_tags(&self, tx: &mut Tx, proof: &Authorized, ticket: &TicketId, tags: &[TagName]) -> Result<(), StoreError> {
+    pub async fn set_tags(
+        &self,
+        tx: &mut Tx,
+        proof: &Authorized,
+        ticket: &TicketId,
+        tags: &[TagName],
+    ) -> Result<(), StoreError> {
         require(proof, Action::TicketTag, ticket)?;
-        sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = $1").bind(ticket.as_str()).execute(tx.conn()).await?;
+        sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = $1")
+            .bind(ticket.as_str())
+            .execute(tx.conn())
+            .await?;
         for tag in tags {
             sqlx::query("INSERT INTO ticket_tags (ticket_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(ticket.as_str())
@@ -481,18 +598,32 @@ impl Store {
         Ok(())
     }
 
-    pub async fn add_collaborator(&self, tx: &mut Tx, proof: &Authorized, ticket: &TicketId, user: &UserId) -> Result<(), StoreError> {
+    pub async fn add_collaborator(
+        &self,
+        tx: &mut Tx,
+        proof: &Authorized,
+        ticket: &TicketId,
+        user: &UserId,
+    ) -> Result<(), StoreError> {
         require(proof, Action::TicketManageCollaborators, ticket)?;
-        sqlx::query("INSERT INTO ticket_collaborators (ticket_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(ticket.as_str())
-            .bind(user.as_str())
-            .execute(tx.conn())
-            .await
-            .map_err(StoreError::from_insert)?;
+        sqlx::query(
+            "INSERT INTO ticket_collaborators (ticket_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(ticket.as_str())
+        .bind(user.as_str())
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_insert)?;
         Ok(())
     }
 
-    pub async fn remove_collaborator(&self, tx: &mut Tx, proof: &Authorized, ticket: &TicketId, user: &UserId) -> Result<(), StoreError> {
+    pub async fn remove_collaborator(
+        &self,
+        tx: &mut Tx,
+        proof: &Authorized,
+        ticket: &TicketId,
+        user: &UserId,
+    ) -> Result<(), StoreError> {
         require(proof, Action::TicketManageCollaborators, ticket)?;
         sqlx::query("DELETE FROM ticket_collaborators WHERE ticket_id = $1 AND user_id = $2")
             .bind(ticket.as_str())
@@ -533,7 +664,13 @@ impl Store {
     fn attachment_from_row(&self, key: &DataKey, row: &AnyRow) -> Result<AttachmentRecord, StoreError> {
         let id: String = row.try_get("id")?;
         Ok(AttachmentRecord {
-            filename: open_text(key, "attachments", "filename", &id, &row.try_get::<Vec<u8>, _>("filename_enc")?)?,
+            filename: open_text(
+                key,
+                "attachments",
+                "filename",
+                &id,
+                &row.try_get::<Vec<u8>, _>("filename_enc")?,
+            )?,
             ticket: TicketId::parse(&row.try_get::<String, _>("ticket_id")?)?,
             uploader: UserId::parse(&row.try_get::<String, _>("uploader_id")?)?,
             visibility: Visibility::parse(&row.try_get::<String, _>("visibility")?)?,
@@ -544,13 +681,24 @@ impl Store {
         })
     }
 
-    pub async fn list_attachments(&self, ticket: &TicketRecord, include_internal: bool) -> Result<Vec<AttachmentRecord>, StoreError> {
-        let filter = if include_internal { "" } else { " AND visibility = 'public'" };
+    pub async fn list_attachments(
+        &self,
+        ticket: &TicketRecord,
+        include_internal: bool,
+    ) -> Result<Vec<AttachmentRecord>, StoreError> {
+        let filter = if include_internal {
+            ""
+        } else {
+            " AND visibility = 'public'"
+        };
         let sql = format!(
             "SELECT id, ticket_id, uploader_id, visibility, filename_enc, content_type, size_bytes, created_at \
              FROM attachments WHERE ticket_id = $1{filter} ORDER BY created_at, id"
         );
-        let rows = sqlx::query(AssertSqlSafe(sql)).bind(ticket.id.as_str()).fetch_all(&self.read).await?;
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(ticket.id.as_str())
+            .fetch_all(&self.read)
+            .await?;
         let key = self.load_key(&ticket.data_key_id).await?;
         rows.iter().map(|r| self.attachment_from_row(&key, r)).collect()
     }
@@ -585,7 +733,13 @@ impl Store {
         .ok_or(StoreError::NotFound)?;
         let key = self.load_key(&ticket.data_key_id).await?;
         let record = self.attachment_from_row(&key, &row)?;
-        let content = open_bytes(&key, "attachments", "content", id.as_str(), &row.try_get::<Vec<u8>, _>("content_enc")?)?;
+        let content = open_bytes(
+            &key,
+            "attachments",
+            "content",
+            id.as_str(),
+            &row.try_get::<Vec<u8>, _>("content_enc")?,
+        )?;
         Ok(AttachmentContent { record, content })
     }
 }

@@ -2,8 +2,8 @@
 //! sealed; email lookups go through a keyed blind index.
 
 use palisade_core::{CompanyId, EmailAddress, Role, SecretString, TeamId, UnixMillis, UserId};
-use sqlx::{AssertSqlSafe, Row};
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 
 use crate::db::{flag, placeholders};
 use crate::keys::{ORG_KEY_ID, open_text, seal};
@@ -60,7 +60,9 @@ const USER_COLUMNS: &str = "u.id, u.role, u.data_key_id, u.email_enc, u.name_enc
 
 impl Store {
     pub fn email_index(&self, email: &EmailAddress) -> String {
-        self.keys.blind_index().compute(EMAIL_INDEX_DOMAIN, email.as_str())
+        self.keys
+            .blind_index()
+            .compute(EMAIL_INDEX_DOMAIN, email.as_str())
     }
 
     pub async fn create_user(&self, tx: &mut Tx, new: &NewUser) -> Result<UserId, StoreError> {
@@ -105,9 +107,23 @@ impl Store {
         let company: Option<String> = row.try_get("company_id")?;
         Ok(UserRecord {
             role: Role::parse(&row.try_get::<String, _>("role")?)?,
-            email: EmailAddress::parse(&open_text(&key, "users", "email", &id, &row.try_get::<Vec<u8>, _>("email_enc")?)?)?,
-            name: open_text(&key, "users", "name", &id, &row.try_get::<Vec<u8>, _>("name_enc")?)?,
-            phone: phone.map(|p| open_text(&key, "users", "phone", &id, &p)).transpose()?,
+            email: EmailAddress::parse(&open_text(
+                &key,
+                "users",
+                "email",
+                &id,
+                &row.try_get::<Vec<u8>, _>("email_enc")?,
+            )?)?,
+            name: open_text(
+                &key,
+                "users",
+                "name",
+                &id,
+                &row.try_get::<Vec<u8>, _>("name_enc")?,
+            )?,
+            phone: phone
+                .map(|p| open_text(&key, "users", "phone", &id, &p))
+                .transpose()?,
             company: company.map(|c| CompanyId::parse(&c)).transpose()?,
             disabled: row.try_get::<i64, _>("disabled")? != 0,
             created_at: UnixMillis(row.try_get("created_at")?),
@@ -119,7 +135,11 @@ impl Store {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users u JOIN data_keys dk ON dk.id = u.data_key_id WHERE u.id = $1"
         );
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(&self.read).await?.ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         self.user_from_row(&row)
     }
 
@@ -127,7 +147,10 @@ impl Store {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users u JOIN data_keys dk ON dk.id = u.data_key_id WHERE u.email_index = $1"
         );
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(self.email_index(email)).fetch_optional(&self.read).await?;
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.email_index(email))
+            .fetch_optional(&self.read)
+            .await?;
         row.map(|r| self.user_from_row(&r)).transpose()
     }
 
@@ -138,10 +161,17 @@ impl Store {
             .fetch_optional(&self.read)
             .await?
             .ok_or(StoreError::NotFound)?;
-        Ok(row.try_get::<Option<String>, _>("password_hash")?.map(SecretString::new))
+        Ok(row
+            .try_get::<Option<String>, _>("password_hash")?
+            .map(SecretString::new))
     }
 
-    pub async fn set_password_hash(&self, tx: &mut Tx, id: &UserId, hash: &SecretString) -> Result<(), StoreError> {
+    pub async fn set_password_hash(
+        &self,
+        tx: &mut Tx,
+        id: &UserId,
+        hash: &SecretString,
+    ) -> Result<(), StoreError> {
         let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash.expose())
             .bind(id.as_str())
@@ -153,7 +183,12 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_user_disabled(&self, tx: &mut Tx, id: &UserId, disabled: bool) -> Result<(), StoreError> {
+    pub async fn set_user_disabled(
+        &self,
+        tx: &mut Tx,
+        id: &UserId,
+        disabled: bool,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
             .bind(flag(disabled))
             .bind(id.as_str())
@@ -173,16 +208,31 @@ impl Store {
             UserKind::Staff => "u.role <> 'customer'",
         };
         let (cursor_sql, at, id) = match after {
-            Some(c) => ("AND (u.created_at > $1 OR (u.created_at = $1 AND u.id > $2))", c.created_at, c.id.clone()),
+            Some(c) => (
+                "AND (u.created_at > $1 OR (u.created_at = $1 AND u.id > $2))",
+                c.created_at,
+                c.id.clone(),
+            ),
             None => ("AND $1 = $1 AND $2 = $2", 0, String::new()),
         };
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users u JOIN data_keys dk ON dk.id = u.data_key_id \
              WHERE {role_filter} {cursor_sql} ORDER BY u.created_at, u.id LIMIT $3"
         );
-        let rows = sqlx::query(AssertSqlSafe(sql)).bind(at).bind(id).bind(i64::from(limit) + 1).fetch_all(&self.read).await?;
-        let mut items = rows.iter().map(|r| self.user_from_row(r)).collect::<Result<Vec<_>, _>>()?;
-        Ok(paginate(&mut items, limit, |u| Cursor { created_at: u.created_at.0, id: u.id.to_string() }))
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(at)
+            .bind(id)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.read)
+            .await?;
+        let mut items = rows
+            .iter()
+            .map(|r| self.user_from_row(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(paginate(&mut items, limit, |u| Cursor {
+            created_at: u.created_at.0,
+            id: u.id.to_string(),
+        }))
     }
 
     pub async fn user_teams(&self, id: &UserId) -> Result<Vec<TeamId>, StoreError> {
@@ -190,7 +240,9 @@ impl Store {
             .bind(id.as_str())
             .fetch_all(&self.read)
             .await?;
-        rows.iter().map(|r| Ok(TeamId::parse(&r.try_get::<String, _>(0)?)?)).collect()
+        rows.iter()
+            .map(|r| Ok(TeamId::parse(&r.try_get::<String, _>(0)?)?))
+            .collect()
     }
 
     pub async fn create_team(&self, tx: &mut Tx, name: &str) -> Result<TeamId, StoreError> {
@@ -216,7 +268,9 @@ impl Store {
     }
 
     pub async fn list_teams(&self) -> Result<Vec<TeamRecord>, StoreError> {
-        let rows = sqlx::query("SELECT id, name, created_at FROM teams ORDER BY name").fetch_all(&self.read).await?;
+        let rows = sqlx::query("SELECT id, name, created_at FROM teams ORDER BY name")
+            .fetch_all(&self.read)
+            .await?;
         rows.iter().map(team_from_row).collect()
     }
 
@@ -234,21 +288,30 @@ impl Store {
             .bind(id.as_str())
             .fetch_all(&self.read)
             .await?;
-        rows.iter().map(|r| Ok(UserId::parse(&r.try_get::<String, _>(0)?)?)).collect()
+        rows.iter()
+            .map(|r| Ok(UserId::parse(&r.try_get::<String, _>(0)?)?))
+            .collect()
     }
 
-    pub async fn create_company(&self, tx: &mut Tx, name: &str, share_tickets: bool) -> Result<CompanyId, StoreError> {
+    pub async fn create_company(
+        &self,
+        tx: &mut Tx,
+        name: &str,
+        share_tickets: bool,
+    ) -> Result<CompanyId, StoreError> {
         let id = CompanyId::generate();
         let key = self.load_key_tx(tx, ORG_KEY_ID).await?;
         let name_enc = seal(&key, "companies", "name", id.as_str(), name.as_bytes())?;
-        sqlx::query("INSERT INTO companies (id, name_enc, share_tickets, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(id.as_str())
-            .bind(name_enc)
-            .bind(flag(share_tickets))
-            .bind(UnixMillis::now().0)
-            .execute(tx.conn())
-            .await
-            .map_err(StoreError::from_insert)?;
+        sqlx::query(
+            "INSERT INTO companies (id, name_enc, share_tickets, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id.as_str())
+        .bind(name_enc)
+        .bind(flag(share_tickets))
+        .bind(UnixMillis::now().0)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_insert)?;
         Ok(id)
     }
 
@@ -263,17 +326,29 @@ impl Store {
     }
 
     pub async fn list_companies(&self) -> Result<Vec<CompanyRecord>, StoreError> {
-        let rows = sqlx::query("SELECT id, name_enc, share_tickets, created_at FROM companies ORDER BY created_at, id")
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, name_enc, share_tickets, created_at FROM companies ORDER BY created_at, id",
+        )
+        .fetch_all(&self.read)
+        .await?;
         let key = self.load_key(ORG_KEY_ID).await?;
         rows.iter().map(|r| self.company_from_row(&key, r)).collect()
     }
 
-    fn company_from_row(&self, key: &palisade_crypto::DataKey, row: &AnyRow) -> Result<CompanyRecord, StoreError> {
+    fn company_from_row(
+        &self,
+        key: &palisade_crypto::DataKey,
+        row: &AnyRow,
+    ) -> Result<CompanyRecord, StoreError> {
         let id: String = row.try_get("id")?;
         Ok(CompanyRecord {
-            name: open_text(key, "companies", "name", &id, &row.try_get::<Vec<u8>, _>("name_enc")?)?,
+            name: open_text(
+                key,
+                "companies",
+                "name",
+                &id,
+                &row.try_get::<Vec<u8>, _>("name_enc")?,
+            )?,
             share_tickets: row.try_get::<i64, _>("share_tickets")? != 0,
             created_at: UnixMillis(row.try_get("created_at")?),
             id: CompanyId::parse(&id)?,
@@ -310,6 +385,13 @@ fn team_from_row(row: &AnyRow) -> Result<TeamRecord, StoreError> {
 pub(crate) fn paginate<T>(items: &mut Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> Cursor) -> Page<T> {
     let has_more = items.len() > limit as usize;
     items.truncate(limit as usize);
-    let next_cursor = if has_more { items.last().map(|i| cursor_of(i).encode()) } else { None };
-    Page { items: std::mem::take(items), next_cursor }
+    let next_cursor = if has_more {
+        items.last().map(|i| cursor_of(i).encode())
+    } else {
+        None
+    };
+    Page {
+        items: std::mem::take(items),
+        next_cursor,
+    }
 }

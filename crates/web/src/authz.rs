@@ -14,11 +14,17 @@ use crate::{AppError, AppState, Caller};
 impl AppState {
     /// Decides `action` on `resource` for `caller`; a denial is audited and returned as
     /// `Forbidden`.
-    pub async fn authorize(&self, caller: &Caller, action: Action, resource: &Resource) -> Result<Authorized, AppError> {
+    pub async fn authorize(
+        &self,
+        caller: &Caller,
+        action: Action,
+        resource: &Resource,
+    ) -> Result<Authorized, AppError> {
         match self.policy.authorize(&caller.principal, action, resource) {
             Ok(proof) => Ok(proof),
             Err(_) => {
-                self.audit_denial(caller, action, &resource.audit_ref(), "denied").await?;
+                self.audit_denial(caller, action, &resource.audit_ref(), "denied")
+                    .await?;
                 Err(AppError::Forbidden)
             }
         }
@@ -30,7 +36,13 @@ impl AppState {
         self.policy.authorize(&caller.principal, action, resource).is_ok()
     }
 
-    pub(crate) async fn audit_denial(&self, caller: &Caller, action: Action, object: &str, reason: &str) -> Result<(), AppError> {
+    pub(crate) async fn audit_denial(
+        &self,
+        caller: &Caller,
+        action: Action,
+        object: &str,
+        reason: &str,
+    ) -> Result<(), AppError> {
         let event = AuditEvent::new(AuditAction::AccessDenied, object, Outcome::Denied)
             .with_detail(json!({ "action": action.cedar_id(), "reason": reason }));
         self.store.audit(&caller.audit(), &event).await?;
@@ -38,22 +50,32 @@ impl AppState {
     }
 
     /// Loads a ticket the caller may read. Missing and forbidden are the same `NotFound`.
-    pub async fn readable_ticket(&self, caller: &Caller, raw_id: &str) -> Result<(TicketRecord, Authorized), AppError> {
+    pub async fn readable_ticket(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+    ) -> Result<(TicketRecord, Authorized), AppError> {
         let Ok(id) = TicketId::parse(raw_id) else {
             return Err(AppError::NotFound);
         };
         let ticket = match self.store.get_ticket(&id).await {
             Ok(t) => t,
             Err(palisade_store::StoreError::NotFound) => {
-                self.audit_denial(caller, Action::TicketRead, id.as_str(), "not_found").await?;
+                self.audit_denial(caller, Action::TicketRead, id.as_str(), "not_found")
+                    .await?;
                 return Err(AppError::NotFound);
             }
             Err(e) => return Err(e.into()),
         };
-        match self.policy.authorize(&caller.principal, Action::TicketRead, &Resource::Ticket(ticket.facts())) {
+        match self.policy.authorize(
+            &caller.principal,
+            Action::TicketRead,
+            &Resource::Ticket(ticket.facts()),
+        ) {
             Ok(proof) => Ok((ticket, proof)),
             Err(_) => {
-                self.audit_denial(caller, Action::TicketRead, id.as_str(), "denied").await?;
+                self.audit_denial(caller, Action::TicketRead, id.as_str(), "denied")
+                    .await?;
                 Err(AppError::NotFound)
             }
         }
@@ -68,7 +90,9 @@ impl AppState {
         action: Action,
     ) -> Result<(TicketRecord, Authorized), AppError> {
         let (ticket, _read) = self.readable_ticket(caller, raw_id).await?;
-        let proof = self.authorize(caller, action, &Resource::Ticket(ticket.facts())).await?;
+        let proof = self
+            .authorize(caller, action, &Resource::Ticket(ticket.facts()))
+            .await?;
         Ok((ticket, proof))
     }
 
@@ -78,10 +102,19 @@ impl AppState {
         let p = &caller.principal;
         Ok(match p.role {
             Role::Admin | Role::Supervisor => TicketScope::All,
-            Role::Agent => TicketScope::Teams { teams: p.teams.clone(), assignee: Some(p.user_id.clone()) },
-            Role::LightAgent => TicketScope::Teams { teams: p.teams.clone(), assignee: None },
+            Role::Agent => TicketScope::Teams {
+                teams: p.teams.clone(),
+                assignee: Some(p.user_id.clone()),
+            },
+            Role::LightAgent => TicketScope::Teams {
+                teams: p.teams.clone(),
+                assignee: None,
+            },
             // Auditors read the audit trail only; an empty team list matches nothing.
-            Role::Auditor => TicketScope::Teams { teams: vec![], assignee: None },
+            Role::Auditor => TicketScope::Teams {
+                teams: vec![],
+                assignee: None,
+            },
             Role::Customer => {
                 let shared_company = match &p.company {
                     Some(c) => {
@@ -90,7 +123,10 @@ impl AppState {
                     }
                     None => None,
                 };
-                TicketScope::Customer { user: p.user_id.clone(), shared_company }
+                TicketScope::Customer {
+                    user: p.user_id.clone(),
+                    shared_company,
+                }
             }
         })
     }
@@ -104,6 +140,10 @@ impl AppState {
     }
 
     pub fn can_read_internal(&self, caller: &Caller, ticket: &TicketRecord) -> bool {
-        self.permits(caller, Action::TicketReadInternal, &Resource::Ticket(ticket.facts()))
+        self.permits(
+            caller,
+            Action::TicketReadInternal,
+            &Resource::Ticket(ticket.facts()),
+        )
     }
 }

@@ -80,15 +80,26 @@ impl Caller {
             actor: self.principal.user_id.to_string(),
             ip: self.meta.ip.clone(),
             user_agent: self.meta.user_agent.clone(),
-            session: self.principal.session.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+            session: self
+                .principal
+                .session
+                .as_ref()
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
         }
     }
 }
 
 /// The presented bearer token: `Authorization: Bearer …`, else the session cookie.
 pub fn presented_token(parts: &Parts) -> Option<(String, CredentialSource)> {
-    if let Some(auth) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        return auth.strip_prefix("Bearer ").map(|t| (t.trim().to_owned(), CredentialSource::Bearer));
+    if let Some(auth) = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        return auth
+            .strip_prefix("Bearer ")
+            .map(|t| (t.trim().to_owned(), CredentialSource::Bearer));
     }
     parts
         .headers
@@ -109,8 +120,17 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(caller.clone());
         }
         let (token, source) = presented_token(parts).ok_or(AppError::Unauthenticated)?;
-        let (principal, user) = state.identity.authenticate(&token).await?.ok_or(AppError::Unauthenticated)?;
-        let caller = Caller { principal, user, meta: RequestMeta::from_parts(parts), source };
+        let (principal, user) = state
+            .identity
+            .authenticate(&token)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let caller = Caller {
+            principal,
+            user,
+            meta: RequestMeta::from_parts(parts),
+            source,
+        };
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }

@@ -44,9 +44,10 @@ impl From<StoreError> for AppError {
             StoreError::Conflict => AppError::Conflict("an object with these values already exists".into()),
             StoreError::InvalidCursor => AppError::BadRequest("invalid cursor".into()),
             StoreError::Unauthorized => AppError::Forbidden,
-            StoreError::Database(_) | StoreError::Crypto(_) | StoreError::Corrupt(_) | StoreError::WrongMasterKey => {
-                AppError::Internal(e.to_string())
-            }
+            StoreError::Database(_)
+            | StoreError::Crypto(_)
+            | StoreError::Corrupt(_)
+            | StoreError::WrongMasterKey => AppError::Internal(e.to_string()),
         }
     }
 }
@@ -108,7 +109,11 @@ impl AppError {
             AppError::BadRequest(d) | AppError::Conflict(d) => (Some(d.clone()), None),
             other => (Some(other.to_string()), None),
         };
-        let slug = status.canonical_reason().unwrap_or("error").to_lowercase().replace(' ', "-");
+        let slug = status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_lowercase()
+            .replace(' ', "-");
         Problem {
             kind: format!("https://palisade.invalid/problems/{slug}"),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
@@ -130,11 +135,14 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let problem = self.problem();
         let mut response = (self.status(), Json(problem)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if matches!(self, AppError::Unauthenticated | AppError::InvalidCredentials) {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

@@ -30,7 +30,10 @@ pub fn router(state: AppState) -> Router {
     routes::build(&state)
         .fallback(|| async { AppError::NotFound })
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes))
-        .layer(middleware::from_fn_with_state(state.clone(), layers::cross_site_guard))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            layers::cross_site_guard,
+        ))
         .layer(middleware::from_fn(layers::security_headers))
         .with_state(state)
 }

@@ -18,7 +18,12 @@ pub struct RouteDef {
 }
 
 fn r(method: Method, path: &'static str, public: bool, handler: MethodRouter<AppState>) -> RouteDef {
-    RouteDef { method, path, public, handler }
+    RouteDef {
+        method,
+        path,
+        public,
+        handler,
+    }
 }
 
 pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
@@ -35,51 +40,144 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         r(M::GET, "/setup/{token}", true, get(ui::pages::setup_form)),
         r(M::POST, "/setup/{token}", true, post(ui::pages::setup_submit)),
         // Authenticated API.
-        r(M::DELETE, "/api/v1/sessions/current", false, delete(api::session::sign_out)),
+        r(
+            M::DELETE,
+            "/api/v1/sessions/current",
+            false,
+            delete(api::session::sign_out),
+        ),
         r(M::GET, "/api/v1/me", false, get(api::session::me)),
         r(M::GET, "/api/v1/audit", false, get(api::session::audit_entries)),
         r(M::GET, "/api/v1/tickets", false, get(api::tickets::list)),
         r(M::POST, "/api/v1/tickets", false, post(api::tickets::create)),
         r(M::GET, "/api/v1/tickets/search", false, get(api::tickets::search)),
         r(M::GET, "/api/v1/tickets/{id}", false, get(api::tickets::get)),
-        r(M::PATCH, "/api/v1/tickets/{id}", false, patch(api::tickets::update)),
-        r(M::GET, "/api/v1/tickets/{id}/messages", false, get(api::tickets::messages)),
-        r(M::POST, "/api/v1/tickets/{id}/messages", false, post(api::tickets::add_message)),
-        r(M::PUT, "/api/v1/tickets/{id}/tags", false, put(api::tickets::set_tags)),
-        r(M::POST, "/api/v1/tickets/{id}/collaborators", false, post(api::tickets::add_collaborator)),
-        r(M::DELETE, "/api/v1/tickets/{id}/collaborators/{user_id}", false, delete(api::tickets::remove_collaborator)),
-        r(M::GET, "/api/v1/tickets/{id}/attachments", false, get(api::tickets::attachments)),
+        r(
+            M::PATCH,
+            "/api/v1/tickets/{id}",
+            false,
+            patch(api::tickets::update),
+        ),
+        r(
+            M::GET,
+            "/api/v1/tickets/{id}/messages",
+            false,
+            get(api::tickets::messages),
+        ),
+        r(
+            M::POST,
+            "/api/v1/tickets/{id}/messages",
+            false,
+            post(api::tickets::add_message),
+        ),
+        r(
+            M::PUT,
+            "/api/v1/tickets/{id}/tags",
+            false,
+            put(api::tickets::set_tags),
+        ),
+        r(
+            M::POST,
+            "/api/v1/tickets/{id}/collaborators",
+            false,
+            post(api::tickets::add_collaborator),
+        ),
+        r(
+            M::DELETE,
+            "/api/v1/tickets/{id}/collaborators/{user_id}",
+            false,
+            delete(api::tickets::remove_collaborator),
+        ),
+        r(
+            M::GET,
+            "/api/v1/tickets/{id}/attachments",
+            false,
+            get(api::tickets::attachments),
+        ),
         r(
             M::POST,
             "/api/v1/tickets/{id}/attachments",
             false,
             post(api::tickets::upload).layer(DefaultBodyLimit::max(max_attachment_bytes)),
         ),
-        r(M::GET, "/api/v1/attachments/{id}", false, get(api::tickets::download)),
-        r(M::GET, "/api/v1/customers", false, get(api::people::list_customers)),
-        r(M::POST, "/api/v1/customers", false, post(api::people::create_customer)),
-        r(M::GET, "/api/v1/customers/{id}", false, get(api::people::get_customer)),
+        r(
+            M::GET,
+            "/api/v1/attachments/{id}",
+            false,
+            get(api::tickets::download),
+        ),
+        r(
+            M::GET,
+            "/api/v1/customers",
+            false,
+            get(api::people::list_customers),
+        ),
+        r(
+            M::POST,
+            "/api/v1/customers",
+            false,
+            post(api::people::create_customer),
+        ),
+        r(
+            M::GET,
+            "/api/v1/customers/{id}",
+            false,
+            get(api::people::get_customer),
+        ),
         r(M::GET, "/api/v1/agents", false, get(api::people::list_staff)),
         r(M::POST, "/api/v1/agents", false, post(api::people::create_staff)),
         r(M::GET, "/api/v1/teams", false, get(api::people::list_teams)),
         r(M::POST, "/api/v1/teams", false, post(api::people::create_team)),
-        r(M::POST, "/api/v1/teams/{id}/members", false, post(api::people::add_member)),
-        r(M::GET, "/api/v1/companies", false, get(api::people::list_companies)),
-        r(M::POST, "/api/v1/companies", false, post(api::people::create_company)),
-        r(M::GET, "/api/v1/companies/{id}", false, get(api::people::get_company)),
+        r(
+            M::POST,
+            "/api/v1/teams/{id}/members",
+            false,
+            post(api::people::add_member),
+        ),
+        r(
+            M::GET,
+            "/api/v1/companies",
+            false,
+            get(api::people::list_companies),
+        ),
+        r(
+            M::POST,
+            "/api/v1/companies",
+            false,
+            post(api::people::create_company),
+        ),
+        r(
+            M::GET,
+            "/api/v1/companies/{id}",
+            false,
+            get(api::people::get_company),
+        ),
         // Authenticated UI.
         r(M::POST, "/logout", false, post(ui::pages::logout)),
         r(M::GET, "/tickets", false, get(ui::pages::ticket_list)),
         r(M::POST, "/tickets", false, post(ui::pages::ticket_create)),
         r(M::GET, "/tickets/{id}", false, get(ui::pages::ticket_view)),
-        r(M::POST, "/tickets/{id}/messages", false, post(ui::pages::ticket_reply)),
-        r(M::POST, "/tickets/{id}/update", false, post(ui::pages::ticket_update)),
+        r(
+            M::POST,
+            "/tickets/{id}/messages",
+            false,
+            post(ui::pages::ticket_reply),
+        ),
+        r(
+            M::POST,
+            "/tickets/{id}/update",
+            false,
+            post(ui::pages::ticket_update),
+        ),
     ]
 }
 
 /// (method, path, public) of every route, for tests and documentation.
 pub fn route_list() -> Vec<(Method, &'static str, bool)> {
-    route_table(0).into_iter().map(|d| (d.method, d.path, d.public)).collect()
+    route_table(0)
+        .into_iter()
+        .map(|d| (d.method, d.path, d.public))
+        .collect()
 }
 
 pub(crate) fn build(state: &AppState) -> Router<AppState> {

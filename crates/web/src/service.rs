@@ -20,10 +20,17 @@ pub fn validate_text(field: &str, value: &str, max_chars: usize) -> Result<Strin
         return Err(AppError::BadRequest(format!("{field} must not be empty")));
     }
     if trimmed.chars().count() > max_chars {
-        return Err(AppError::BadRequest(format!("{field} is longer than {max_chars} characters")));
+        return Err(AppError::BadRequest(format!(
+            "{field} is longer than {max_chars} characters"
+        )));
     }
-    if trimmed.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        return Err(AppError::BadRequest(format!("{field} contains control characters")));
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(AppError::BadRequest(format!(
+            "{field} contains control characters"
+        )));
     }
     Ok(trimmed.to_owned())
 }
@@ -47,15 +54,23 @@ impl AppState {
     pub async fn default_team(&self) -> Result<TeamId, AppError> {
         let teams = self.store.list_teams().await?;
         let oldest = teams.into_iter().min_by_key(|t| (t.created_at, t.id.clone()));
-        oldest.map(|t| t.id).ok_or_else(|| AppError::Conflict("no team exists yet to receive tickets".into()))
+        oldest
+            .map(|t| t.id)
+            .ok_or_else(|| AppError::Conflict("no team exists yet to receive tickets".into()))
     }
 
-    pub async fn create_ticket(&self, caller: &Caller, input: CreateTicketInput) -> Result<TicketRecord, AppError> {
+    pub async fn create_ticket(
+        &self,
+        caller: &Caller,
+        input: CreateTicketInput,
+    ) -> Result<TicketRecord, AppError> {
         let subject = validate_text("subject", &input.subject, MAX_SUBJECT_CHARS)?;
         let body = validate_text("body", &input.body, MAX_BODY_CHARS)?;
         let requester = match (caller.principal.role, input.requester) {
             (Role::Customer, Some(r)) if r != caller.principal.user_id => {
-                return Err(AppError::BadRequest("customers open tickets in their own name".into()));
+                return Err(AppError::BadRequest(
+                    "customers open tickets in their own name".into(),
+                ));
             }
             (_, Some(r)) => r,
             (_, None) => caller.principal.user_id.clone(),
@@ -63,14 +78,21 @@ impl AppState {
         let requester_user = match self.store.get_user(&requester).await {
             Ok(u) if u.role == Role::Customer => u,
             Ok(_) | Err(palisade_store::StoreError::NotFound) => {
-                return Err(AppError::BadRequest("requester must be an existing customer".into()));
+                return Err(AppError::BadRequest(
+                    "requester must be an existing customer".into(),
+                ));
             }
             Err(e) => return Err(e.into()),
         };
         let team = match (caller.principal.role, input.team) {
-            (Role::Customer, Some(_)) => return Err(AppError::BadRequest("customers cannot choose a team".into())),
+            (Role::Customer, Some(_)) => {
+                return Err(AppError::BadRequest("customers cannot choose a team".into()));
+            }
             (_, Some(team)) => {
-                self.store.get_team(&team).await.map_err(|_| AppError::BadRequest("unknown team".into()))?;
+                self.store
+                    .get_team(&team)
+                    .await
+                    .map_err(|_| AppError::BadRequest("unknown team".into()))?;
                 team
             }
             (_, None) => self.default_team().await?,
@@ -89,12 +111,22 @@ impl AppState {
             company: requester_user.company.clone(),
             company_sharing,
         };
-        let proof = self.authorize(caller, Action::TicketCreate, &Resource::Ticket(proposed)).await?;
-        let new = NewTicket { requester, team, subject, first_message: body, author: caller.principal.user_id.clone() };
+        let proof = self
+            .authorize(caller, Action::TicketCreate, &Resource::Ticket(proposed))
+            .await?;
+        let new = NewTicket {
+            requester,
+            team,
+            subject,
+            first_message: body,
+            author: caller.principal.user_id.clone(),
+        };
         let mut tx = self.store.begin().await?;
         let (number, message) = self.store.create_ticket(&mut tx, &proof, &id, &new).await?;
         let event = AuditEvent::new(AuditAction::TicketCreated, id.to_string(), Outcome::Success)
-            .with_detail(json!({ "number": number, "message": message.to_string(), "team": new.team.to_string() }));
+            .with_detail(
+                json!({ "number": number, "message": message.to_string(), "team": new.team.to_string() }),
+            );
         self.store.append_audit(&mut tx, &caller.audit(), &event).await?;
         tx.commit().await?;
         Ok(self.store.get_ticket(&id).await?)
@@ -107,15 +139,28 @@ impl AppState {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<Page<TicketRecord>, AppError> {
-        self.authorize(caller, Action::ListTickets, &Resource::Directory).await?;
+        self.authorize(caller, Action::ListTickets, &Resource::Directory)
+            .await?;
         let cursor = cursor.map(Cursor::decode).transpose()?;
         let scope = self.ticket_scope(caller).await?;
-        let page = self.store.list_tickets(&scope, status, cursor.as_ref(), limit.clamp(1, 100)).await?;
-        Ok(Page { items: self.only_readable(caller, page.items), next_cursor: page.next_cursor })
+        let page = self
+            .store
+            .list_tickets(&scope, status, cursor.as_ref(), limit.clamp(1, 100))
+            .await?;
+        Ok(Page {
+            items: self.only_readable(caller, page.items),
+            next_cursor: page.next_cursor,
+        })
     }
 
-    pub async fn search_tickets(&self, caller: &Caller, query: &str, limit: u32) -> Result<Vec<TicketRecord>, AppError> {
-        self.authorize(caller, Action::SearchTickets, &Resource::Directory).await?;
+    pub async fn search_tickets(
+        &self,
+        caller: &Caller,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<TicketRecord>, AppError> {
+        self.authorize(caller, Action::SearchTickets, &Resource::Directory)
+            .await?;
         if query.len() > 500 {
             return Err(AppError::BadRequest("query is longer than 500 bytes".into()));
         }
@@ -123,10 +168,16 @@ impl AppState {
         // Words of internal notes only ever match for staff who may read internal notes;
         // each hit is then authorised individually as well.
         let staff = caller.principal.role.is_staff();
-        let hits = self.store.search_tickets(&scope, query, staff, limit.clamp(1, 100)).await?;
+        let hits = self
+            .store
+            .search_tickets(&scope, query, staff, limit.clamp(1, 100))
+            .await?;
         let readable = self.only_readable(caller, hits);
         // A staff hit that might stem from internal words the caller may not read is dropped.
-        Ok(readable.into_iter().filter(|t| !staff || self.can_read_internal(caller, t)).collect())
+        Ok(readable
+            .into_iter()
+            .filter(|t| !staff || self.can_read_internal(caller, t))
+            .collect())
     }
 
     pub async fn ticket_detail(&self, caller: &Caller, raw_id: &str) -> Result<TicketDetail, AppError> {
@@ -134,7 +185,12 @@ impl AppState {
         let shows_internal = self.can_read_internal(caller, &ticket);
         let messages = self.store.list_messages(&ticket, shows_internal).await?;
         let attachments = self.store.list_attachments(&ticket, shows_internal).await?;
-        Ok(TicketDetail { ticket, messages, attachments, shows_internal })
+        Ok(TicketDetail {
+            ticket,
+            messages,
+            attachments,
+            shows_internal,
+        })
     }
 
     pub async fn add_message(
@@ -151,7 +207,17 @@ impl AppState {
         };
         let (ticket, proof) = self.ticket_for(caller, raw_id, action).await?;
         let mut tx = self.store.begin().await?;
-        let id = self.store.add_message(&mut tx, &proof, &ticket, &caller.principal.user_id, visibility, &body).await?;
+        let id = self
+            .store
+            .add_message(
+                &mut tx,
+                &proof,
+                &ticket,
+                &caller.principal.user_id,
+                visibility,
+                &body,
+            )
+            .await?;
         let event = AuditEvent::new(AuditAction::MessageAdded, ticket.id.to_string(), Outcome::Success)
             .with_detail(json!({ "message": id.to_string(), "visibility": visibility.as_str() }));
         self.store.append_audit(&mut tx, &caller.audit(), &event).await?;
@@ -159,7 +225,12 @@ impl AppState {
         Ok(id)
     }
 
-    pub async fn update_ticket(&self, caller: &Caller, raw_id: &str, update: TicketUpdate) -> Result<TicketRecord, AppError> {
+    pub async fn update_ticket(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+        update: TicketUpdate,
+    ) -> Result<TicketRecord, AppError> {
         let (ticket, _read) = self.readable_ticket(caller, raw_id).await?;
         let resource = Resource::Ticket(ticket.facts());
         let mut proofs = Vec::new();
@@ -171,18 +242,34 @@ impl AppState {
         }
         let target_team = update.team.clone().unwrap_or_else(|| ticket.team.clone());
         if let Some(team) = &update.team {
-            self.store.get_team(team).await.map_err(|_| AppError::BadRequest("unknown team".into()))?;
+            self.store
+                .get_team(team)
+                .await
+                .map_err(|_| AppError::BadRequest("unknown team".into()))?;
         }
         if let Some(Some(assignee)) = &update.assignee {
             let member = self.store.team_members(&target_team).await?.contains(assignee);
-            let user = self.store.get_user(assignee).await.map_err(|_| AppError::BadRequest("unknown assignee".into()))?;
+            let user = self
+                .store
+                .get_user(assignee)
+                .await
+                .map_err(|_| AppError::BadRequest("unknown assignee".into()))?;
             if !member || !matches!(user.role, Role::Agent | Role::Supervisor | Role::Admin) {
-                return Err(AppError::BadRequest("the assignee must be an agent of the ticket's team".into()));
+                return Err(AppError::BadRequest(
+                    "the assignee must be an agent of the ticket's team".into(),
+                ));
             }
         }
         let mut tx = self.store.begin().await?;
-        self.store.update_ticket(&mut tx, &proofs, &ticket.id, &update).await?;
-        let event = AuditEvent::new(AuditAction::TicketUpdated, ticket.id.to_string(), Outcome::Success).with_detail(json!({
+        self.store
+            .update_ticket(&mut tx, &proofs, &ticket.id, &update)
+            .await?;
+        let event = AuditEvent::new(
+            AuditAction::TicketUpdated,
+            ticket.id.to_string(),
+            Outcome::Success,
+        )
+        .with_detail(json!({
             "status": update.status.map(|s| s.as_str()),
             "assignee": update.assignee.as_ref().map(|a| a.as_ref().map(|u| u.to_string())),
             "team": update.team.as_ref().map(|t| t.to_string()),
@@ -192,7 +279,12 @@ impl AppState {
         Ok(self.store.get_ticket(&ticket.id).await?)
     }
 
-    pub async fn set_tags(&self, caller: &Caller, raw_id: &str, tags: Vec<TagName>) -> Result<TicketRecord, AppError> {
+    pub async fn set_tags(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+        tags: Vec<TagName>,
+    ) -> Result<TicketRecord, AppError> {
         if tags.len() > 50 {
             return Err(AppError::BadRequest("at most 50 tags".into()));
         }
@@ -200,34 +292,64 @@ impl AppState {
         let mut tx = self.store.begin().await?;
         self.store.set_tags(&mut tx, &proof, &ticket.id, &tags).await?;
         let names: Vec<&str> = tags.iter().map(|t| t.as_str()).collect();
-        let event =
-            AuditEvent::new(AuditAction::TagsChanged, ticket.id.to_string(), Outcome::Success).with_detail(json!({ "tags": names }));
+        let event = AuditEvent::new(AuditAction::TagsChanged, ticket.id.to_string(), Outcome::Success)
+            .with_detail(json!({ "tags": names }));
         self.store.append_audit(&mut tx, &caller.audit(), &event).await?;
         tx.commit().await?;
         Ok(self.store.get_ticket(&ticket.id).await?)
     }
 
-    pub async fn add_collaborator(&self, caller: &Caller, raw_id: &str, user: &UserId) -> Result<TicketRecord, AppError> {
-        let (ticket, proof) = self.ticket_for(caller, raw_id, Action::TicketManageCollaborators).await?;
+    pub async fn add_collaborator(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+        user: &UserId,
+    ) -> Result<TicketRecord, AppError> {
+        let (ticket, proof) = self
+            .ticket_for(caller, raw_id, Action::TicketManageCollaborators)
+            .await?;
         match self.store.get_user(user).await {
             Ok(u) if u.role == Role::Customer => {}
-            _ => return Err(AppError::BadRequest("collaborators must be existing customers".into())),
+            _ => {
+                return Err(AppError::BadRequest(
+                    "collaborators must be existing customers".into(),
+                ));
+            }
         }
         let mut tx = self.store.begin().await?;
-        self.store.add_collaborator(&mut tx, &proof, &ticket.id, user).await?;
-        let event = AuditEvent::new(AuditAction::CollaboratorAdded, ticket.id.to_string(), Outcome::Success)
-            .with_detail(json!({ "user": user.to_string() }));
+        self.store
+            .add_collaborator(&mut tx, &proof, &ticket.id, user)
+            .await?;
+        let event = AuditEvent::new(
+            AuditAction::CollaboratorAdded,
+            ticket.id.to_string(),
+            Outcome::Success,
+        )
+        .with_detail(json!({ "user": user.to_string() }));
         self.store.append_audit(&mut tx, &caller.audit(), &event).await?;
         tx.commit().await?;
         Ok(self.store.get_ticket(&ticket.id).await?)
     }
 
-    pub async fn remove_collaborator(&self, caller: &Caller, raw_id: &str, user: &UserId) -> Result<TicketRecord, AppError> {
-        let (ticket, proof) = self.ticket_for(caller, raw_id, Action::TicketManageCollaborators).await?;
+    pub async fn remove_collaborator(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+        user: &UserId,
+    ) -> Result<TicketRecord, AppError> {
+        let (ticket, proof) = self
+            .ticket_for(caller, raw_id, Action::TicketManageCollaborators)
+            .await?;
         let mut tx = self.store.begin().await?;
-        self.store.remove_collaborator(&mut tx, &proof, &ticket.id, user).await?;
-        let event = AuditEvent::new(AuditAction::CollaboratorRemoved, ticket.id.to_string(), Outcome::Success)
-            .with_detail(json!({ "user": user.to_string() }));
+        self.store
+            .remove_collaborator(&mut tx, &proof, &ticket.id, user)
+            .await?;
+        let event = AuditEvent::new(
+            AuditAction::CollaboratorRemoved,
+            ticket.id.to_string(),
+            Outcome::Success,
+        )
+        .with_detail(json!({ "user": user.to_string() }));
         self.store.append_audit(&mut tx, &caller.audit(), &event).await?;
         tx.commit().await?;
         Ok(self.store.get_ticket(&ticket.id).await?)

@@ -12,7 +12,8 @@ pub async fn verify(settings: &Settings, public_key: Option<&str>) -> Result<(),
     let key = match public_key {
         Some(hex_key) => {
             let mut bytes = [0u8; 32];
-            hex::decode_to_slice(hex_key.trim(), &mut bytes).map_err(|_| CliError::Invalid("public key must be 64 hex characters".into()))?;
+            hex::decode_to_slice(hex_key.trim(), &mut bytes)
+                .map_err(|_| CliError::Invalid("public key must be 64 hex characters".into()))?;
             ed25519_key(&bytes)?
         }
         None => opened.keyring.audit_verifying_key(),
@@ -38,7 +39,8 @@ pub async fn verify(settings: &Settings, public_key: Option<&str>) -> Result<(),
 }
 
 fn ed25519_key(bytes: &[u8; 32]) -> Result<palisade_audit::VerifyingKey, CliError> {
-    palisade_audit::VerifyingKey::from_bytes(bytes).map_err(|_| CliError::Invalid("not an Ed25519 public key".into()))
+    palisade_audit::VerifyingKey::from_bytes(bytes)
+        .map_err(|_| CliError::Invalid("not an Ed25519 public key".into()))
 }
 
 pub async fn checkpoint(settings: &Settings) -> Result<(), CliError> {

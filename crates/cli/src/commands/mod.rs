@@ -14,18 +14,29 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     init_tracing(settings.log_json);
     match cli.command {
         Command::Serve(_) => serve::run(&settings).await,
-        Command::Admin { command: AdminCommand::Create { email, name, public_origin } } => {
-            admin::create(&settings, &email, &name, public_origin.as_deref()).await
-        }
-        Command::Audit { command: AuditCommand::Verify { public_key } } => audit::verify(&settings, public_key.as_deref()).await,
-        Command::Audit { command: AuditCommand::Checkpoint } => audit::checkpoint(&settings).await,
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    name,
+                    public_origin,
+                },
+        } => admin::create(&settings, &email, &name, public_origin.as_deref()).await,
+        Command::Audit {
+            command: AuditCommand::Verify { public_key },
+        } => audit::verify(&settings, public_key.as_deref()).await,
+        Command::Audit {
+            command: AuditCommand::Checkpoint,
+        } => audit::checkpoint(&settings).await,
     }
 }
 
 fn init_tracing(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PALISADE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {

@@ -21,14 +21,25 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     let policy = Arc::new(PolicyEngine::load()?);
     write_audit_public_key(settings, &opened)?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let identity = Identity::new(store.clone(), PasswordHasherPool::new(cores)?, SessionLimits::default());
+    let identity = Identity::new(
+        store.clone(),
+        PasswordHasherPool::new(cores)?,
+        SessionLimits::default(),
+    );
     let state = AppState {
         store: store.clone(),
         identity,
         policy,
-        config: Arc::new(WebConfig { public_origin: settings.public_origin.clone(), ..WebConfig::default() }),
+        config: Arc::new(WebConfig {
+            public_origin: settings.public_origin.clone(),
+            ..WebConfig::default()
+        }),
     };
-    let tls = tls::load_or_generate(&settings.data_dir, settings.tls_cert.as_deref(), settings.tls_key.as_deref())?;
+    let tls = tls::load_or_generate(
+        &settings.data_dir,
+        settings.tls_cert.as_deref(),
+        settings.tls_key.as_deref(),
+    )?;
     let app = palisade_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
 
     tokio::spawn(checkpoint_loop(store.clone()));

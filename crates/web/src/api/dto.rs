@@ -143,7 +143,10 @@ pub struct TeamView {
 
 impl From<&TeamRecord> for TeamView {
     fn from(t: &TeamRecord) -> Self {
-        Self { id: t.id.to_string(), name: t.name.clone() }
+        Self {
+            id: t.id.to_string(),
+            name: t.name.clone(),
+        }
     }
 }
 
@@ -156,7 +159,11 @@ pub struct CompanyView {
 
 impl From<&CompanyRecord> for CompanyView {
     fn from(c: &CompanyRecord) -> Self {
-        Self { id: c.id.to_string(), name: c.name.clone(), share_tickets: c.share_tickets }
+        Self {
+            id: c.id.to_string(),
+            name: c.name.clone(),
+            share_tickets: c.share_tickets,
+        }
     }
 }
 

@@ -12,47 +12,78 @@ use super::extract::{ApiJson, ApiQuery};
 use crate::service::validate_text;
 use crate::{AppError, AppState, Caller, Problem};
 
-async fn list_users(s: &AppState, caller: &Caller, kind: UserKind, q: &ListQuery) -> Result<UserPage, AppError> {
+async fn list_users(
+    s: &AppState,
+    caller: &Caller,
+    kind: UserKind,
+    q: &ListQuery,
+) -> Result<UserPage, AppError> {
     let action = match kind {
         UserKind::Customers => Action::ListCustomers,
         UserKind::Staff => Action::ListStaff,
     };
     s.authorize(caller, action, &Resource::Directory).await?;
     let cursor = q.cursor.as_deref().map(Cursor::decode).transpose()?;
-    let page = s.store.list_users(kind, cursor.as_ref(), q.limit.unwrap_or(50).clamp(1, 100)).await?;
-    Ok(UserPage { items: page.items.iter().map(UserView::from).collect(), next_cursor: page.next_cursor })
+    let page = s
+        .store
+        .list_users(kind, cursor.as_ref(), q.limit.unwrap_or(50).clamp(1, 100))
+        .await?;
+    Ok(UserPage {
+        items: page.items.iter().map(UserView::from).collect(),
+        next_cursor: page.next_cursor,
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/customers", tag = "people",
     params(("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
     responses((status = 200, body = UserPage), (status = 403, body = Problem)))]
-pub async fn list_customers(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<UserPage>, AppError> {
+pub async fn list_customers(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<UserPage>, AppError> {
     Ok(Json(list_users(&s, &caller, UserKind::Customers, &q).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/agents", tag = "people",
     params(("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
     responses((status = 200, body = UserPage), (status = 403, body = Problem)))]
-pub async fn list_staff(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<UserPage>, AppError> {
+pub async fn list_staff(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<UserPage>, AppError> {
     Ok(Json(list_users(&s, &caller, UserKind::Staff, &q).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "people", params(("id" = String, Path)),
     responses((status = 200, body = UserView), (status = 404, body = Problem)))]
-pub async fn get_customer(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<UserView>, AppError> {
+pub async fn get_customer(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<UserView>, AppError> {
     let id = UserId::parse(&id).map_err(|_| AppError::NotFound)?;
     let user = match s.store.get_user(&id).await {
         Ok(u) if u.role == Role::Customer => u,
         Ok(_) | Err(palisade_store::StoreError::NotFound) => {
-            s.audit_denial(&caller, Action::UserRead, id.as_str(), "not_found").await?;
+            s.audit_denial(&caller, Action::UserRead, id.as_str(), "not_found")
+                .await?;
             return Err(AppError::NotFound);
         }
         Err(e) => return Err(e.into()),
     };
     let teams = s.store.user_teams(&user.id).await?;
-    let facts = UserFacts { id: user.id.clone(), role: user.role, company: user.company.clone(), teams };
+    let facts = UserFacts {
+        id: user.id.clone(),
+        role: user.role,
+        company: user.company.clone(),
+        teams,
+    };
     // Someone who may not read a customer learns nothing, not even that it exists.
-    s.authorize(&caller, Action::UserRead, &Resource::User(facts)).await.map_err(|_| AppError::NotFound)?;
+    s.authorize(&caller, Action::UserRead, &Resource::User(facts))
+        .await
+        .map_err(|_| AppError::NotFound)?;
     Ok(Json(UserView::from(&user)))
 }
 
@@ -61,8 +92,16 @@ fn optional_phone(phone: Option<String>) -> Result<Option<String>, AppError> {
         None => Ok(None),
         Some(p) => {
             let p = p.trim().to_owned();
-            let ok = !p.is_empty() && p.len() <= 32 && p.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
-            if ok { Ok(Some(p)) } else { Err(AppError::BadRequest("phone must be digits, spaces and + - ( ) .".into())) }
+            let ok = !p.is_empty()
+                && p.len() <= 32
+                && p.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+            if ok {
+                Ok(Some(p))
+            } else {
+                Err(AppError::BadRequest(
+                    "phone must be digits, spaces and + - ( ) .".into(),
+                ))
+            }
         }
     }
 }
@@ -74,10 +113,14 @@ pub async fn create_customer(
     caller: Caller,
     ApiJson(req): ApiJson<CreateCustomerRequest>,
 ) -> Result<(StatusCode, Json<CreatedAccount>), AppError> {
-    s.authorize(&caller, Action::CreateCustomer, &Resource::Directory).await?;
+    s.authorize(&caller, Action::CreateCustomer, &Resource::Directory)
+        .await?;
     let company = req.company_id.as_deref().map(CompanyId::parse).transpose()?;
     if let Some(c) = &company {
-        s.store.get_company(c).await.map_err(|_| AppError::BadRequest("unknown company".into()))?;
+        s.store
+            .get_company(c)
+            .await
+            .map_err(|_| AppError::BadRequest("unknown company".into()))?;
     }
     let new = NewUser {
         role: Role::Customer,
@@ -87,7 +130,10 @@ pub async fn create_customer(
         company,
         password_hash: None,
     };
-    Ok((StatusCode::CREATED, Json(create_account(&s, &caller, &new, &[]).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(create_account(&s, &caller, &new, &[]).await?),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/agents", tag = "people", request_body = CreateStaffRequest,
@@ -97,14 +143,22 @@ pub async fn create_staff(
     caller: Caller,
     ApiJson(req): ApiJson<CreateStaffRequest>,
 ) -> Result<(StatusCode, Json<CreatedAccount>), AppError> {
-    s.authorize(&caller, Action::ManageStaff, &Resource::Directory).await?;
+    s.authorize(&caller, Action::ManageStaff, &Resource::Directory)
+        .await?;
     let role = Role::parse(&req.role)?;
     if role == Role::Customer {
         return Err(AppError::BadRequest("use /api/v1/customers for customers".into()));
     }
-    let teams = req.team_ids.iter().map(|t| TeamId::parse(t)).collect::<Result<Vec<_>, _>>()?;
+    let teams = req
+        .team_ids
+        .iter()
+        .map(|t| TeamId::parse(t))
+        .collect::<Result<Vec<_>, _>>()?;
     for t in &teams {
-        s.store.get_team(t).await.map_err(|_| AppError::BadRequest("unknown team".into()))?;
+        s.store
+            .get_team(t)
+            .await
+            .map_err(|_| AppError::BadRequest("unknown team".into()))?;
     }
     let new = NewUser {
         role,
@@ -114,10 +168,18 @@ pub async fn create_staff(
         company: None,
         password_hash: None,
     };
-    Ok((StatusCode::CREATED, Json(create_account(&s, &caller, &new, &teams).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(create_account(&s, &caller, &new, &teams).await?),
+    ))
 }
 
-async fn create_account(s: &AppState, caller: &Caller, new: &NewUser, teams: &[TeamId]) -> Result<CreatedAccount, AppError> {
+async fn create_account(
+    s: &AppState,
+    caller: &Caller,
+    new: &NewUser,
+    teams: &[TeamId],
+) -> Result<CreatedAccount, AppError> {
     let mut tx = s.store.begin().await?;
     let id = s.store.create_user(&mut tx, new).await?;
     for t in teams {
@@ -129,13 +191,19 @@ async fn create_account(s: &AppState, caller: &Caller, new: &NewUser, teams: &[T
     tx.commit().await?;
     let token = s.identity.issue_setup_link(&id, &caller.audit()).await?;
     let user = s.store.get_user(&id).await?;
-    Ok(CreatedAccount { user: UserView::from(&user), setup_path: format!("/setup/{}", token.expose()) })
+    Ok(CreatedAccount {
+        user: UserView::from(&user),
+        setup_path: format!("/setup/{}", token.expose()),
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/teams", tag = "people", responses((status = 200, body = Vec<TeamView>)))]
 pub async fn list_teams(State(s): State<AppState>, caller: Caller) -> Result<Json<Vec<TeamView>>, AppError> {
-    s.authorize(&caller, Action::ListTeams, &Resource::Directory).await?;
-    Ok(Json(s.store.list_teams().await?.iter().map(TeamView::from).collect()))
+    s.authorize(&caller, Action::ListTeams, &Resource::Directory)
+        .await?;
+    Ok(Json(
+        s.store.list_teams().await?.iter().map(TeamView::from).collect(),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/teams", tag = "people", request_body = CreateTeamRequest,
@@ -145,15 +213,23 @@ pub async fn create_team(
     caller: Caller,
     ApiJson(req): ApiJson<CreateTeamRequest>,
 ) -> Result<(StatusCode, Json<TeamView>), AppError> {
-    s.authorize(&caller, Action::ManageTeams, &Resource::Directory).await?;
+    s.authorize(&caller, Action::ManageTeams, &Resource::Directory)
+        .await?;
     let name = validate_text("name", &req.name, 100)?;
     let mut tx = s.store.begin().await?;
     let id = s.store.create_team(&mut tx, &name).await?;
     s.store
-        .append_audit(&mut tx, &caller.audit(), &AuditEvent::new(AuditAction::TeamCreated, id.to_string(), Outcome::Success))
+        .append_audit(
+            &mut tx,
+            &caller.audit(),
+            &AuditEvent::new(AuditAction::TeamCreated, id.to_string(), Outcome::Success),
+        )
         .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(TeamView::from(&s.store.get_team(&id).await?))))
+    Ok((
+        StatusCode::CREATED,
+        Json(TeamView::from(&s.store.get_team(&id).await?)),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/teams/{id}/members", tag = "people", params(("id" = String, Path)),
@@ -164,7 +240,8 @@ pub async fn add_member(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<AddMemberRequest>,
 ) -> Result<StatusCode, AppError> {
-    s.authorize(&caller, Action::ManageTeams, &Resource::Directory).await?;
+    s.authorize(&caller, Action::ManageTeams, &Resource::Directory)
+        .await?;
     let team = TeamId::parse(&id).map_err(|_| AppError::NotFound)?;
     s.store.get_team(&team).await?;
     let user = UserId::parse(&req.user_id)?;
@@ -182,16 +259,33 @@ pub async fn add_member(
 }
 
 #[utoipa::path(get, path = "/api/v1/companies", tag = "people", responses((status = 200, body = Vec<CompanyView>)))]
-pub async fn list_companies(State(s): State<AppState>, caller: Caller) -> Result<Json<Vec<CompanyView>>, AppError> {
-    s.authorize(&caller, Action::ListCompanies, &Resource::Directory).await?;
-    Ok(Json(s.store.list_companies().await?.iter().map(CompanyView::from).collect()))
+pub async fn list_companies(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<CompanyView>>, AppError> {
+    s.authorize(&caller, Action::ListCompanies, &Resource::Directory)
+        .await?;
+    Ok(Json(
+        s.store
+            .list_companies()
+            .await?
+            .iter()
+            .map(CompanyView::from)
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/companies/{id}", tag = "people", params(("id" = String, Path)),
     responses((status = 200, body = CompanyView), (status = 404, body = Problem)))]
-pub async fn get_company(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<CompanyView>, AppError> {
+pub async fn get_company(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<CompanyView>, AppError> {
     let id = CompanyId::parse(&id).map_err(|_| AppError::NotFound)?;
-    s.authorize(&caller, Action::CompanyRead, &Resource::Company(id.clone())).await.map_err(|_| AppError::NotFound)?;
+    s.authorize(&caller, Action::CompanyRead, &Resource::Company(id.clone()))
+        .await
+        .map_err(|_| AppError::NotFound)?;
     Ok(Json(CompanyView::from(&s.store.get_company(&id).await?)))
 }
 
@@ -202,13 +296,21 @@ pub async fn create_company(
     caller: Caller,
     ApiJson(req): ApiJson<CreateCompanyRequest>,
 ) -> Result<(StatusCode, Json<CompanyView>), AppError> {
-    s.authorize(&caller, Action::ManageCompanies, &Resource::Directory).await?;
+    s.authorize(&caller, Action::ManageCompanies, &Resource::Directory)
+        .await?;
     let name = validate_text("name", &req.name, 200)?;
     let mut tx = s.store.begin().await?;
     let id = s.store.create_company(&mut tx, &name, req.share_tickets).await?;
     s.store
-        .append_audit(&mut tx, &caller.audit(), &AuditEvent::new(AuditAction::CompanyCreated, id.to_string(), Outcome::Success))
+        .append_audit(
+            &mut tx,
+            &caller.audit(),
+            &AuditEvent::new(AuditAction::CompanyCreated, id.to_string(), Outcome::Success),
+        )
         .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(CompanyView::from(&s.store.get_company(&id).await?))))
+    Ok((
+        StatusCode::CREATED,
+        Json(CompanyView::from(&s.store.get_company(&id).await?)),
+    ))
 }

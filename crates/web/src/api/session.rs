@@ -11,8 +11,10 @@ use crate::caller::{RequestMeta, SESSION_COOKIE};
 use crate::{AppError, AppState, Caller, Problem};
 
 pub fn session_cookie(token: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!("{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Lax"))
-        .unwrap_or_else(|_| HeaderValue::from_static(""))
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Lax"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 pub fn clear_session_cookie() -> HeaderValue {
@@ -21,11 +23,23 @@ pub fn clear_session_cookie() -> HeaderValue {
 
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "auth", request_body = SignInRequest,
     responses((status = 201, body = SignInResponse), (status = 401, body = Problem)))]
-pub async fn sign_in(State(s): State<AppState>, meta: RequestMeta, ApiJson(req): ApiJson<SignInRequest>) -> Result<Response, AppError> {
-    let signed = s.identity.sign_in(&req.email, &req.password, &meta.anonymous_audit()).await?;
-    let body = SignInResponse { token: signed.token.expose().to_owned(), user: UserView::from(&signed.user) };
+pub async fn sign_in(
+    State(s): State<AppState>,
+    meta: RequestMeta,
+    ApiJson(req): ApiJson<SignInRequest>,
+) -> Result<Response, AppError> {
+    let signed = s
+        .identity
+        .sign_in(&req.email, &req.password, &meta.anonymous_audit())
+        .await?;
+    let body = SignInResponse {
+        token: signed.token.expose().to_owned(),
+        user: UserView::from(&signed.user),
+    };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, session_cookie(signed.token.expose()));
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(signed.token.expose()));
     Ok(response)
 }
 
@@ -35,7 +49,9 @@ pub async fn sign_out(State(s): State<AppState>, caller: Caller) -> Result<Respo
         s.identity.sign_out(session, &caller.audit()).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().insert(header::SET_COOKIE, clear_session_cookie());
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, clear_session_cookie());
     Ok(response)
 }
 
@@ -52,12 +68,19 @@ pub async fn audit_entries(
     caller: Caller,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<Vec<AuditEntryView>>, AppError> {
-    s.authorize(&caller, Action::AuditRead, &Resource::AuditTrail).await?;
+    s.authorize(&caller, Action::AuditRead, &Resource::AuditTrail)
+        .await?;
     let after = q.after.unwrap_or(0);
-    let entries = s.store.audit_entries(after, q.limit.unwrap_or(100).clamp(1, 1000)).await?;
+    let entries = s
+        .store
+        .audit_entries(after, q.limit.unwrap_or(100).clamp(1, 1000))
+        .await?;
     s.store
-        .audit(&caller.audit(), &AuditEvent::new(AuditAction::AuditRead, "audit-trail", Outcome::Success)
-            .with_detail(serde_json::json!({ "after": after, "count": entries.len() })))
+        .audit(
+            &caller.audit(),
+            &AuditEvent::new(AuditAction::AuditRead, "audit-trail", Outcome::Success)
+                .with_detail(serde_json::json!({ "after": after, "count": entries.len() })),
+        )
         .await?;
     Ok(Json(entries.iter().map(AuditEntryView::from).collect()))
 }

@@ -21,10 +21,19 @@ fn parse_status(s: &str) -> Result<TicketStatus, AppError> {
 #[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets",
     params(("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query), ("status" = Option<String>, Query)),
     responses((status = 200, body = TicketPage), (status = 401, body = Problem)))]
-pub async fn list(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<TicketPage>, AppError> {
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<TicketPage>, AppError> {
     let status = q.status.as_deref().map(parse_status).transpose()?;
-    let page = s.list_tickets(&caller, status, q.cursor.as_deref(), q.limit.unwrap_or(50)).await?;
-    Ok(Json(TicketPage { items: page.items.iter().map(TicketView::from).collect(), next_cursor: page.next_cursor }))
+    let page = s
+        .list_tickets(&caller, status, q.cursor.as_deref(), q.limit.unwrap_or(50))
+        .await?;
+    Ok(Json(TicketPage {
+        items: page.items.iter().map(TicketView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", request_body = CreateTicketRequest,
@@ -36,22 +45,42 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<TicketView>), AppError> {
     let requester = req.requester_id.as_deref().map(UserId::parse).transpose()?;
     let team = req.team_id.as_deref().map(TeamId::parse).transpose()?;
-    let ticket =
-        s.create_ticket(&caller, CreateTicketInput { subject: req.subject, body: req.body, requester, team }).await?;
+    let ticket = s
+        .create_ticket(
+            &caller,
+            CreateTicketInput {
+                subject: req.subject,
+                body: req.body,
+                requester,
+                team,
+            },
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(TicketView::from(&ticket))))
 }
 
 #[utoipa::path(get, path = "/api/v1/tickets/search", tag = "tickets",
     params(("q" = String, Query), ("limit" = Option<u32>, Query)),
     responses((status = 200, body = TicketPage)))]
-pub async fn search(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<SearchQuery>) -> Result<Json<TicketPage>, AppError> {
+pub async fn search(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> Result<Json<TicketPage>, AppError> {
     let hits = s.search_tickets(&caller, &q.q, q.limit.unwrap_or(20)).await?;
-    Ok(Json(TicketPage { items: hits.iter().map(TicketView::from).collect(), next_cursor: None }))
+    Ok(Json(TicketPage {
+        items: hits.iter().map(TicketView::from).collect(),
+        next_cursor: None,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path)),
     responses((status = 200, body = TicketView), (status = 404, body = Problem)))]
-pub async fn get(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<TicketView>, AppError> {
+pub async fn get(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<TicketView>, AppError> {
     let (ticket, _) = s.readable_ticket(&caller, &id).await?;
     Ok(Json(TicketView::from(&ticket)))
 }
@@ -67,7 +96,10 @@ pub async fn update(
 ) -> Result<Json<TicketView>, AppError> {
     let update = TicketUpdate {
         status: req.status.as_deref().map(parse_status).transpose()?,
-        assignee: req.assignee_id.map(|a| a.as_deref().map(UserId::parse).transpose()).transpose()?,
+        assignee: req
+            .assignee_id
+            .map(|a| a.as_deref().map(UserId::parse).transpose())
+            .transpose()?,
         team: req.team_id.as_deref().map(TeamId::parse).transpose()?,
     };
     if update.status.is_none() && update.assignee.is_none() && update.team.is_none() {
@@ -79,7 +111,11 @@ pub async fn update(
 
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/messages", tag = "tickets", params(("id" = String, Path)),
     responses((status = 200, body = Vec<MessageView>), (status = 404, body = Problem)))]
-pub async fn messages(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Vec<MessageView>>, AppError> {
+pub async fn messages(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<MessageView>>, AppError> {
     let detail = s.ticket_detail(&caller, &id).await?;
     Ok(Json(detail.messages.iter().map(MessageView::from).collect()))
 }
@@ -95,7 +131,12 @@ pub async fn add_message(
 ) -> Result<(StatusCode, Json<CreatedMessage>), AppError> {
     let visibility = Visibility::parse(&req.visibility)?;
     let message = s.add_message(&caller, &id, &req.body, visibility).await?;
-    Ok((StatusCode::CREATED, Json(CreatedMessage { id: message.to_string() })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedMessage {
+            id: message.to_string(),
+        }),
+    ))
 }
 
 #[utoipa::path(put, path = "/api/v1/tickets/{id}/tags", tag = "tickets", params(("id" = String, Path)),
@@ -106,7 +147,11 @@ pub async fn set_tags(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<SetTagsRequest>,
 ) -> Result<Json<TicketView>, AppError> {
-    let tags = req.tags.iter().map(|t| TagName::parse(t)).collect::<Result<Vec<_>, _>>()?;
+    let tags = req
+        .tags
+        .iter()
+        .map(|t| TagName::parse(t))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(TicketView::from(&s.set_tags(&caller, &id, tags).await?)))
 }
 
@@ -119,7 +164,9 @@ pub async fn add_collaborator(
     ApiJson(req): ApiJson<AddCollaboratorRequest>,
 ) -> Result<Json<TicketView>, AppError> {
     let user = UserId::parse(&req.user_id)?;
-    Ok(Json(TicketView::from(&s.add_collaborator(&caller, &id, &user).await?)))
+    Ok(Json(TicketView::from(
+        &s.add_collaborator(&caller, &id, &user).await?,
+    )))
 }
 
 #[utoipa::path(delete, path = "/api/v1/tickets/{id}/collaborators/{user_id}", tag = "tickets",
@@ -130,14 +177,22 @@ pub async fn remove_collaborator(
     Path((id, user_id)): Path<(String, String)>,
 ) -> Result<Json<TicketView>, AppError> {
     let user = UserId::parse(&user_id).map_err(|_| AppError::NotFound)?;
-    Ok(Json(TicketView::from(&s.remove_collaborator(&caller, &id, &user).await?)))
+    Ok(Json(TicketView::from(
+        &s.remove_collaborator(&caller, &id, &user).await?,
+    )))
 }
 
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/attachments", tag = "attachments", params(("id" = String, Path)),
     responses((status = 200, body = Vec<AttachmentView>), (status = 404, body = Problem)))]
-pub async fn attachments(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Vec<AttachmentView>>, AppError> {
+pub async fn attachments(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<AttachmentView>>, AppError> {
     let detail = s.ticket_detail(&caller, &id).await?;
-    Ok(Json(detail.attachments.iter().map(AttachmentView::from).collect()))
+    Ok(Json(
+        detail.attachments.iter().map(AttachmentView::from).collect(),
+    ))
 }
 
 /// File names are shown and offered as download names only; anything that could be a
@@ -151,17 +206,37 @@ pub fn validate_filename(name: &str) -> Result<String, AppError> {
         || name.chars().any(|c| c.is_control())
         || name.starts_with('.');
     if bad {
-        return Err(AppError::BadRequest("file name must be a plain name without path separators".into()));
+        return Err(AppError::BadRequest(
+            "file name must be a plain name without path separators".into(),
+        ));
     }
     Ok(name.to_owned())
 }
 
+/// Types a browser would execute or render as a document; stored as plain text so a
+/// download can never become a page on Palisade's origin.
+const ACTIVE_TYPES: &[&str] = &[
+    "text/html",
+    "application/xhtml+xml",
+    "image/svg+xml",
+    "text/xml",
+    "application/xml",
+    "text/javascript",
+    "application/javascript",
+];
+
 /// The stored content type comes from the bytes, never from the client's claim.
 pub fn sniff_content_type(content: &[u8]) -> String {
-    if let Some(kind) = infer::get(content) {
+    if let Some(kind) = infer::get(content)
+        && !ACTIVE_TYPES.contains(&kind.mime_type())
+    {
         return kind.mime_type().to_owned();
     }
-    if std::str::from_utf8(content).is_ok() { "text/plain; charset=utf-8".into() } else { "application/octet-stream".into() }
+    if std::str::from_utf8(content).is_ok() {
+        "text/plain; charset=utf-8".into()
+    } else {
+        "application/octet-stream".into()
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/attachments", tag = "attachments",
@@ -182,7 +257,8 @@ pub async fn upload(
     }
     let (ticket, proof) = s.ticket_for(&caller, &id, Action::TicketAttach).await?;
     if visibility == Visibility::Internal {
-        s.authorize(&caller, Action::TicketNote, &Resource::Ticket(ticket.facts())).await?;
+        s.authorize(&caller, Action::TicketNote, &Resource::Ticket(ticket.facts()))
+            .await?;
     }
     let new = NewAttachment {
         uploader: caller.principal.user_id.clone(),
@@ -223,14 +299,19 @@ fn content_disposition(filename: &str) -> HeaderValue {
 
 #[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "attachments", params(("id" = String, Path)),
     responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = Problem)))]
-pub async fn download(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, AppError> {
+pub async fn download(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
     let id = AttachmentId::parse(&id).map_err(|_| AppError::NotFound)?;
     // Authorise through the ticket before reading anything else about the file; a
     // missing attachment and a forbidden one answer the same.
     let ticket_id = match s.store.attachment_ticket(&id).await {
         Ok(t) => t,
         Err(palisade_store::StoreError::NotFound) => {
-            s.audit_denial(&caller, Action::TicketRead, id.as_str(), "not_found").await?;
+            s.audit_denial(&caller, Action::TicketRead, id.as_str(), "not_found")
+                .await?;
             return Err(AppError::NotFound);
         }
         Err(e) => return Err(e.into()),
@@ -242,9 +323,19 @@ pub async fn download(State(s): State<AppState>, caller: Caller, Path(id): Path<
     }
     let mut response = file.content.into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&file.record.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
-    h.insert(header::CONTENT_DISPOSITION, content_disposition(&file.record.filename));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&file.record.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        content_disposition(&file.record.filename),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
     Ok(response)
 }
 
@@ -254,7 +345,15 @@ mod tests {
 
     #[test]
     fn path_like_file_names_are_refused() {
-        for bad in ["../etc/passwd", "..", "a/b", "a\\b", ".htaccess", "x\r\nSet-Cookie: a=b", ""] {
+        for bad in [
+            "../etc/passwd",
+            "..",
+            "a/b",
+            "a\\b",
+            ".htaccess",
+            "x\r\nSet-Cookie: a=b",
+            "",
+        ] {
             assert!(validate_filename(bad).is_err(), "{bad:?}");
         }
         assert_eq!(validate_filename("invoice 2024.pdf").unwrap(), "invoice 2024.pdf");
@@ -263,13 +362,26 @@ mod tests {
     #[test]
     fn content_type_comes_from_bytes() {
         assert_eq!(sniff_content_type(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), "image/png");
-        assert_eq!(sniff_content_type(b"<html><script>alert(1)</script>"), "text/plain; charset=utf-8");
-        assert_eq!(sniff_content_type(&[0xff, 0xfe, 0x00, 0x81]), "application/octet-stream");
+        assert_eq!(
+            sniff_content_type(b"<html><script>alert(1)</script>"),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(
+            sniff_content_type(b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script/></svg>"),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(
+            sniff_content_type(&[0xff, 0xfe, 0x00, 0x81]),
+            "application/octet-stream"
+        );
     }
 
     #[test]
     fn download_name_cannot_inject_headers() {
         let v = content_disposition("a\"b;\r\nx.txt");
-        assert_eq!(v.to_str().unwrap(), "attachment; filename*=UTF-8''a%22b%3B%0D%0Ax.txt");
+        assert_eq!(
+            v.to_str().unwrap(),
+            "attachment; filename*=UTF-8''a%22b%3B%0D%0Ax.txt"
+        );
     }
 }

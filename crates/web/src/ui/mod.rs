@@ -54,9 +54,18 @@ impl IntoResponse for UiError {
             Some(id) => format!("Something went wrong on our side (reference {id})."),
             None => message,
         };
-        let page = Notice { title: &problem.title, message: &message, link: "/tickets", link_text: "Back to tickets" };
+        let page = Notice {
+            title: &problem.title,
+            message: &message,
+            link: "/tickets",
+            link_text: "Back to tickets",
+        };
         let mut response = render(&page);
-        *response.status_mut() = if status == StatusCode::OK { StatusCode::INTERNAL_SERVER_ERROR } else { status };
+        *response.status_mut() = if status == StatusCode::OK {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            status
+        };
         response
     }
 }

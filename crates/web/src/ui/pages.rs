@@ -21,7 +21,13 @@ struct StatusOption {
 }
 
 fn status_options(current: Option<TicketStatus>) -> Vec<StatusOption> {
-    TicketStatus::ALL.iter().map(|s| StatusOption { value: s.as_str(), selected: Some(*s) == current }).collect()
+    TicketStatus::ALL
+        .iter()
+        .map(|s| StatusOption {
+            value: s.as_str(),
+            selected: Some(*s) == current,
+        })
+        .collect()
 }
 
 pub async fn home(State(s): State<AppState>, request: axum::extract::Request) -> Response {
@@ -41,7 +47,10 @@ struct LoginPage<'a> {
 }
 
 pub async fn login_form() -> Response {
-    render(&LoginPage { error: None, email: "" })
+    render(&LoginPage {
+        error: None,
+        email: "",
+    })
 }
 
 #[derive(Deserialize)]
@@ -50,16 +59,29 @@ pub struct LoginForm {
     password: SecretString,
 }
 
-pub async fn login_submit(State(s): State<AppState>, meta: RequestMeta, Form(form): Form<LoginForm>) -> Result<Response, UiError> {
-    match s.identity.sign_in(&form.email, &form.password, &meta.anonymous_audit()).await {
+pub async fn login_submit(
+    State(s): State<AppState>,
+    meta: RequestMeta,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, UiError> {
+    match s
+        .identity
+        .sign_in(&form.email, &form.password, &meta.anonymous_audit())
+        .await
+    {
         Ok(signed) => {
             let mut response = Redirect::to("/tickets").into_response();
-            response.headers_mut().insert(header::SET_COOKIE, session_cookie(signed.token.expose()));
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, session_cookie(signed.token.expose()));
             Ok(response)
         }
         Err(palisade_identity::IdentityError::InvalidCredentials) => {
             let email: String = form.email.chars().take(254).collect();
-            let mut r = render(&LoginPage { error: Some("Invalid email or password."), email: &email });
+            let mut r = render(&LoginPage {
+                error: Some("Invalid email or password."),
+                email: &email,
+            });
             *r.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
             Ok(r)
         }
@@ -67,14 +89,22 @@ pub async fn login_submit(State(s): State<AppState>, meta: RequestMeta, Form(for
     }
 }
 
-pub async fn logout(State(s): State<AppState>, caller: Result<Caller, AppError>) -> Result<Response, UiError> {
+pub async fn logout(
+    State(s): State<AppState>,
+    caller: Result<Caller, AppError>,
+) -> Result<Response, UiError> {
     if let Ok(caller) = caller
         && let Some(session) = &caller.principal.session
     {
-        s.identity.sign_out(session, &caller.audit()).await.map_err(AppError::from)?;
+        s.identity
+            .sign_out(session, &caller.audit())
+            .await
+            .map_err(AppError::from)?;
     }
     let mut response = Redirect::to("/login").into_response();
-    response.headers_mut().insert(header::SET_COOKIE, clear_session_cookie());
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, clear_session_cookie());
     Ok(response)
 }
 
@@ -97,10 +127,18 @@ fn invalid_link() -> Response {
 }
 
 pub async fn setup_form(State(s): State<AppState>, Path(token): Path<String>) -> Result<Response, UiError> {
-    if !s.identity.setup_link_valid(&token).await.map_err(AppError::from)? {
+    if !s
+        .identity
+        .setup_link_valid(&token)
+        .await
+        .map_err(AppError::from)?
+    {
         return Ok(invalid_link());
     }
-    Ok(render(&SetupPage { token: &token, error: None }))
+    Ok(render(&SetupPage {
+        token: &token,
+        error: None,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -114,7 +152,11 @@ pub async fn setup_submit(
     Path(token): Path<String>,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, UiError> {
-    match s.identity.complete_setup(&token, &form.password, &meta.anonymous_audit()).await {
+    match s
+        .identity
+        .complete_setup(&token, &form.password, &meta.anonymous_audit())
+        .await
+    {
         Ok(_) => Ok(render(&Notice {
             title: "Password saved",
             message: "Your password is set. Sign in to continue.",
@@ -123,7 +165,10 @@ pub async fn setup_submit(
         })),
         Err(palisade_identity::IdentityError::WeakPassword(why)) => {
             let msg = format!("Password rejected: {why}.");
-            let mut r = render(&SetupPage { token: &token, error: Some(&msg) });
+            let mut r = render(&SetupPage {
+                token: &token,
+                error: Some(&msg),
+            });
             *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
             Ok(r)
         }
@@ -158,12 +203,18 @@ pub struct ListParams {
     cursor: Option<String>,
 }
 
-pub async fn ticket_list(State(s): State<AppState>, caller: Caller, Query(q): Query<ListParams>) -> Result<Response, UiError> {
+pub async fn ticket_list(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListParams>,
+) -> Result<Response, UiError> {
     let status = match q.status.as_deref() {
         None | Some("") => None,
         Some(v) => Some(TicketStatus::parse(v).map_err(AppError::from)?),
     };
-    let page = s.list_tickets(&caller, status, q.cursor.as_deref().filter(|c| !c.is_empty()), 50).await?;
+    let page = s
+        .list_tickets(&caller, status, q.cursor.as_deref().filter(|c| !c.is_empty()), 50)
+        .await?;
     let rows = page
         .items
         .iter()
@@ -192,9 +243,21 @@ pub struct NewTicketForm {
     body: String,
 }
 
-pub async fn ticket_create(State(s): State<AppState>, caller: Caller, Form(form): Form<NewTicketForm>) -> Result<Response, UiError> {
+pub async fn ticket_create(
+    State(s): State<AppState>,
+    caller: Caller,
+    Form(form): Form<NewTicketForm>,
+) -> Result<Response, UiError> {
     let ticket = s
-        .create_ticket(&caller, CreateTicketInput { subject: form.subject, body: form.body, requester: None, team: None })
+        .create_ticket(
+            &caller,
+            CreateTicketInput {
+                subject: form.subject,
+                body: form.body,
+                requester: None,
+                team: None,
+            },
+        )
         .await?;
     Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response())
 }
@@ -240,24 +303,52 @@ struct TicketPage {
     assignees: Vec<AssigneeOption>,
 }
 
-async fn ticket_page(s: &AppState, caller: &Caller, id: &str, error: Option<String>) -> Result<Response, UiError> {
+async fn ticket_page(
+    s: &AppState,
+    caller: &Caller,
+    id: &str,
+    error: Option<String>,
+) -> Result<Response, UiError> {
     let detail = s.ticket_detail(caller, id).await?;
     let t = &detail.ticket;
     let resource = Resource::Ticket(t.facts());
     let mut people: Vec<UserId> = detail.messages.iter().map(|m| m.author.clone()).collect();
     people.push(t.requester.clone());
     let can_update = s.permits(caller, Action::TicketSetStatus, &resource);
-    let team_members = if can_update { s.store.team_members(&t.team).await? } else { vec![] };
+    let team_members = if can_update {
+        s.store.team_members(&t.team).await?
+    } else {
+        vec![]
+    };
     people.extend(team_members.iter().cloned());
     people.sort();
     people.dedup();
-    let names: std::collections::HashMap<UserId, (String, Role)> =
-        s.store.users_by_ids(&people).await?.into_iter().map(|u| (u.id, (u.name, u.role))).collect();
-    let name_of = |id: &UserId| names.get(id).map(|(n, _)| n.clone()).unwrap_or_else(|| "unknown".into());
+    let names: std::collections::HashMap<UserId, (String, Role)> = s
+        .store
+        .users_by_ids(&people)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, (u.name, u.role)))
+        .collect();
+    let name_of = |id: &UserId| {
+        names
+            .get(id)
+            .map(|(n, _)| n.clone())
+            .unwrap_or_else(|| "unknown".into())
+    };
     let assignees = team_members
         .iter()
-        .filter(|m| matches!(names.get(*m), Some((_, Role::Agent | Role::Supervisor | Role::Admin))))
-        .map(|m| AssigneeOption { id: m.to_string(), name: name_of(m), selected: t.assignee.as_ref() == Some(m) })
+        .filter(|m| {
+            matches!(
+                names.get(*m),
+                Some((_, Role::Agent | Role::Supervisor | Role::Admin))
+            )
+        })
+        .map(|m| AssigneeOption {
+            id: m.to_string(),
+            name: name_of(m),
+            selected: t.assignee.as_ref() == Some(m),
+        })
         .collect();
     let page = TicketPage {
         user_name: caller.user.name.clone(),
@@ -298,7 +389,11 @@ async fn ticket_page(s: &AppState, caller: &Caller, id: &str, error: Option<Stri
     Ok(render(&page))
 }
 
-pub async fn ticket_view(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, UiError> {
+pub async fn ticket_view(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
     ticket_page(&s, &caller, &id, None).await
 }
 
