@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use palisade_crypto::Keyring;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, ConnectOptions, Executor, Transaction};
+use sqlx::{Any, AnyPool, AssertSqlSafe, ConnectOptions, Executor, Transaction};
 
 use crate::StoreError;
 
@@ -113,6 +113,19 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
+    }
+
+    /// Row count of one of Palisade's tables (for operators' statistics and for tests
+    /// proving that a refused request changed nothing).
+    pub async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
+        const TABLES: &[&str] = &[
+            "users", "teams", "team_members", "companies", "tickets", "messages", "attachments",
+            "ticket_tags", "ticket_collaborators", "sessions", "setup_tokens", "audit_log", "audit_checkpoints",
+            "search_terms", "data_keys",
+        ];
+        let table = TABLES.iter().find(|t| **t == table).ok_or_else(|| StoreError::Corrupt(format!("unknown table {table}")))?;
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(&self.read).await?;
+        Ok(sqlx::Row::try_get(&row, 0)?)
     }
 
     pub async fn close(&self) {

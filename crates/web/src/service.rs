@@ -76,28 +76,20 @@ impl AppState {
             (_, None) => caller.principal.user_id.clone(),
         };
         let requester_user = match self.store.get_user(&requester).await {
-            Ok(u) if u.role == Role::Customer => u,
-            Ok(_) | Err(palisade_store::StoreError::NotFound) => {
-                return Err(AppError::BadRequest(
-                    "requester must be an existing customer".into(),
-                ));
-            }
+            Ok(u) => Some(u),
+            Err(palisade_store::StoreError::NotFound) => None,
             Err(e) => return Err(e.into()),
         };
         let team = match (caller.principal.role, input.team) {
-            (Role::Customer, Some(_)) => {
-                return Err(AppError::BadRequest("customers cannot choose a team".into()));
-            }
+            (Role::Customer, Some(_)) => return Err(AppError::BadRequest("customers cannot choose a team".into())),
             (_, Some(team)) => {
-                self.store
-                    .get_team(&team)
-                    .await
-                    .map_err(|_| AppError::BadRequest("unknown team".into()))?;
+                self.store.get_team(&team).await.map_err(|_| AppError::BadRequest("unknown team".into()))?;
                 team
             }
             (_, None) => self.default_team().await?,
         };
-        let company_sharing = match &requester_user.company {
+        let company = requester_user.as_ref().and_then(|u| u.company.clone());
+        let company_sharing = match &company {
             Some(c) => self.store.get_company(c).await?.share_tickets,
             None => false,
         };
@@ -108,12 +100,15 @@ impl AppState {
             collaborators: vec![],
             team: team.clone(),
             assignee: None,
-            company: requester_user.company.clone(),
+            company,
             company_sharing,
         };
-        let proof = self
-            .authorize(caller, Action::TicketCreate, &Resource::Ticket(proposed))
-            .await?;
+        // Authorise before judging the requester, so a caller who may not open tickets
+        // at all learns nothing about which accounts are customers.
+        let proof = self.authorize(caller, Action::TicketCreate, &Resource::Ticket(proposed)).await?;
+        if !requester_user.is_some_and(|u| u.role == Role::Customer) {
+            return Err(AppError::BadRequest("requester must be an existing customer".into()));
+        }
         let new = NewTicket {
             requester,
             team,

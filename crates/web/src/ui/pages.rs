@@ -440,13 +440,8 @@ pub async fn ticket_update(
         Some(UserId::parse(&form.assignee).map_err(AppError::from)?)
     };
     let (ticket, _) = s.readable_ticket(&caller, &id).await?;
-    let update = TicketUpdate {
-        status: (status != ticket.status).then_some(status),
-        assignee: (assignee != ticket.assignee).then_some(assignee),
-        team: None,
-    };
-    if update.status.is_some() || update.assignee.is_some() {
-        s.update_ticket(&caller, &id, update).await?;
-    }
+    // The status is always sent so that even a form that changes nothing is authorised.
+    let update = TicketUpdate { status: Some(status), assignee: (assignee != ticket.assignee).then_some(assignee), team: None };
+    s.update_ticket(&caller, &id, update).await?;
     Ok(Redirect::to(&format!("/tickets/{id}")).into_response())
 }

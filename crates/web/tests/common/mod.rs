@@ -1,0 +1,248 @@
+//! A populated help desk for the web tests: two teams, two customer companies (one
+//! sharing tickets among colleagues, one not), one account per role, and tickets with
+//! public replies, internal notes and attachments. Requests go through the real router
+//! in process.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use palisade_core::{CompanyId, EmailAddress, Role, TeamId, UserId};
+use palisade_crypto::{Keyring, MasterKey, RandomToken};
+use palisade_identity::{Identity, PasswordHasherPool, SessionLimits};
+use palisade_policy::PolicyEngine;
+use palisade_store::{NewSession, NewUser, Store};
+use palisade_testkit::{Backend, TestDatabase};
+use palisade_web::{AppState, WebConfig};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+pub const ORIGIN: &str = "https://localhost:8443";
+
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub id: UserId,
+    pub role: Role,
+    pub token: String,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+pub struct World {
+    pub db: TestDatabase,
+    pub store: Store,
+    pub state: AppState,
+    pub app: Router,
+    pub team_a: TeamId,
+    pub team_b: TeamId,
+    pub sharing_company: CompanyId,
+    pub private_company: CompanyId,
+    pub admin: Actor,
+    pub supervisor: Actor,
+    pub agent_a: Actor,
+    pub agent_b: Actor,
+    pub light_a: Actor,
+    pub auditor: Actor,
+    /// Requester of `ticket_1`; in the sharing company.
+    pub customer_1: Actor,
+    /// Colleague of customer_1 in the sharing company.
+    pub customer_2: Actor,
+    /// Requester of `ticket_3`; in the private company.
+    pub customer_3: Actor,
+    /// Colleague of customer_3 in the private (non-sharing) company.
+    pub customer_4: Actor,
+    /// customer_1's ticket in team A, with a public reply, an internal note and attachments.
+    pub ticket_1: String,
+    /// customer_3's ticket in team B.
+    pub ticket_3: String,
+    pub public_attachment: String,
+    pub internal_attachment: String,
+}
+
+async fn actor(store: &Store, id: UserId, role: Role) -> Actor {
+    let token = RandomToken::generate().unwrap();
+    let mut tx = store.begin().await.unwrap();
+    store
+        .create_session(
+            &mut tx,
+            &NewSession {
+                user: id.clone(),
+                token_hash: token.hash(),
+                idle_timeout_secs: 3600,
+                absolute_timeout_secs: 7200,
+                ip: "127.0.0.1".into(),
+                user_agent: "test".into(),
+            },
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    Actor { id, role, token: token.expose().to_owned() }
+}
+
+impl World {
+    pub async fn new(backend: Backend) -> World {
+        let db = TestDatabase::new(backend).await.unwrap();
+        let keyring = Arc::new(Keyring::new(&MasterKey::generate().unwrap()));
+        let store = Store::connect(&db.url, keyring).await.unwrap();
+        let identity = Identity::new(store.clone(), PasswordHasherPool::new(2).unwrap(), SessionLimits::default());
+        let state = AppState {
+            store: store.clone(),
+            identity,
+            policy: Arc::new(PolicyEngine::load().unwrap()),
+            config: Arc::new(WebConfig { public_origin: ORIGIN.into(), max_json_bytes: 64 * 1024, max_attachment_bytes: 256 * 1024 }),
+        };
+        let app = palisade_web::router(state.clone());
+
+        let mut tx = store.begin().await.unwrap();
+        let team_a = store.create_team(&mut tx, "Team A").await.unwrap();
+        tx.commit().await.unwrap();
+        // Team A must be the oldest: it receives tickets opened in the portal.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let mut tx = store.begin().await.unwrap();
+        let team_b = store.create_team(&mut tx, "Team B").await.unwrap();
+        let sharing_company = store.create_company(&mut tx, "Sharing Ltd", true).await.unwrap();
+        let private_company = store.create_company(&mut tx, "Private plc", false).await.unwrap();
+        let user = |role: Role, email: &str, company: Option<&CompanyId>| NewUser {
+            role,
+            email: EmailAddress::parse(email).unwrap(),
+            name: format!("{} person", role.as_str()),
+            phone: None,
+            company: company.cloned(),
+            password_hash: None,
+        };
+        let mut ids = Vec::new();
+        for (role, email, company) in [
+            (Role::Admin, "admin@desk.test", None),
+            (Role::Supervisor, "super@desk.test", None),
+            (Role::Agent, "agent.a@desk.test", None),
+            (Role::Agent, "agent.b@desk.test", None),
+            (Role::LightAgent, "light.a@desk.test", None),
+            (Role::Auditor, "auditor@desk.test", None),
+            (Role::Customer, "c1@sharing.test", Some(&sharing_company)),
+            (Role::Customer, "c2@sharing.test", Some(&sharing_company)),
+            (Role::Customer, "c3@private.test", Some(&private_company)),
+            (Role::Customer, "c4@private.test", Some(&private_company)),
+        ] {
+            let new = user(role, email, company);
+            ids.push((store.create_user(&mut tx, &new).await.unwrap(), role));
+        }
+        store.add_team_member(&mut tx, &team_a, &ids[2].0).await.unwrap();
+        store.add_team_member(&mut tx, &team_b, &ids[3].0).await.unwrap();
+        store.add_team_member(&mut tx, &team_a, &ids[4].0).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut actors = Vec::new();
+        for (id, role) in ids {
+            actors.push(actor(&store, id, role).await);
+        }
+        let [admin, supervisor, agent_a, agent_b, light_a, auditor, customer_1, customer_2, customer_3, customer_4]: [Actor; 10] =
+            actors.try_into().unwrap();
+
+        let mut world = World {
+            db,
+            store,
+            state,
+            app,
+            team_a,
+            team_b,
+            sharing_company,
+            private_company,
+            admin,
+            supervisor,
+            agent_a,
+            agent_b,
+            light_a,
+            auditor,
+            customer_1,
+            customer_2,
+            customer_3,
+            customer_4,
+            ticket_1: String::new(),
+            ticket_3: String::new(),
+            public_attachment: String::new(),
+            internal_attachment: String::new(),
+        };
+        let c1 = world.customer_1.clone();
+        let t1 = world.json(&c1, "POST", "/api/v1/tickets", json!({"subject": "Refund for order 1234", "body": "My card was charged twice"})).await;
+        assert_eq!(t1.status, StatusCode::CREATED, "{}", t1.text());
+        world.ticket_1 = t1.json()["id"].as_str().unwrap().to_owned();
+        let agent = world.agent_a.clone();
+        let path = format!("/api/v1/tickets/{}/messages", world.ticket_1);
+        let r = world.json(&agent, "POST", &path, json!({"body": "Looks like fraud, secretword escalate", "visibility": "internal"})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        let r = world.json(&agent, "POST", &path, json!({"body": "We are on it", "visibility": "public"})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        let up = format!("/api/v1/tickets/{}/attachments?filename=receipt.txt", world.ticket_1);
+        let r = world.raw(Some(&c1), "POST", &up, Body::from("receipt body"), &[]).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        world.public_attachment = r.json()["id"].as_str().unwrap().to_owned();
+        let up = format!("/api/v1/tickets/{}/attachments?filename=notes.txt&visibility=internal", world.ticket_1);
+        let r = world.raw(Some(&agent), "POST", &up, Body::from("internal analysis"), &[]).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        world.internal_attachment = r.json()["id"].as_str().unwrap().to_owned();
+        let admin = world.admin.clone();
+        let body = json!({"subject": "Cannot log in", "body": "Password reset mail never came", "requester_id": world.customer_3.id.to_string(), "team_id": world.team_b.to_string()});
+        let t3 = world.json(&admin, "POST", "/api/v1/tickets", body).await;
+        assert_eq!(t3.status, StatusCode::CREATED, "{}", t3.text());
+        world.ticket_3 = t3.json()["id"].as_str().unwrap().to_owned();
+        world
+    }
+
+    pub fn actors(&self) -> Vec<(&'static str, &Actor)> {
+        vec![
+            ("admin", &self.admin),
+            ("supervisor", &self.supervisor),
+            ("agent", &self.agent_a),
+            ("light_agent", &self.light_a),
+            ("auditor", &self.auditor),
+            ("customer", &self.customer_1),
+        ]
+    }
+
+    pub async fn raw(&self, who: Option<&Actor>, method: &str, path: &str, body: Body, headers: &[(&str, &str)]) -> Response {
+        let mut req = Request::builder().method(Method::from_bytes(method.as_bytes()).unwrap()).uri(path);
+        if let Some(a) = who {
+            req = req.header("authorization", format!("Bearer {}", a.token));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let response = self.app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+        Response { status, headers, body }
+    }
+
+    pub async fn json(&self, who: &Actor, method: &str, path: &str, body: Value) -> Response {
+        self.raw(Some(who), method, path, Body::from(body.to_string()), &[("content-type", "application/json")]).await
+    }
+
+    pub async fn get(&self, who: &Actor, path: &str) -> Response {
+        self.raw(Some(who), "GET", path, Body::empty(), &[]).await
+    }
+
+    pub async fn form(&self, who: &Actor, path: &str, body: &str) -> Response {
+        self.raw(Some(who), "POST", path, Body::from(body.to_owned()), &[("content-type", "application/x-www-form-urlencoded")]).await
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        self.store.count_rows(table).await.unwrap()
+    }
+}
