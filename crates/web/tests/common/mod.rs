@@ -246,3 +246,22 @@ impl World {
         self.store.count_rows(table).await.unwrap()
     }
 }
+
+/// Runs one scenario on SQLite and on PostgreSQL, as two named tests.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($scenario:ident),+ $(,)?) => {
+        $(
+            mod $scenario {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$scenario(palisade_testkit::Backend::Sqlite).await
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    super::$scenario(palisade_testkit::Backend::Postgres).await
+                }
+            }
+        )+
+    };
+}
