@@ -119,12 +119,29 @@ impl Store {
     /// proving that a refused request changed nothing).
     pub async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
         const TABLES: &[&str] = &[
-            "users", "teams", "team_members", "companies", "tickets", "messages", "attachments",
-            "ticket_tags", "ticket_collaborators", "sessions", "setup_tokens", "audit_log", "audit_checkpoints",
-            "search_terms", "data_keys",
+            "users",
+            "teams",
+            "team_members",
+            "companies",
+            "tickets",
+            "messages",
+            "attachments",
+            "ticket_tags",
+            "ticket_collaborators",
+            "sessions",
+            "setup_tokens",
+            "audit_log",
+            "audit_checkpoints",
+            "search_terms",
+            "data_keys",
         ];
-        let table = TABLES.iter().find(|t| **t == table).ok_or_else(|| StoreError::Corrupt(format!("unknown table {table}")))?;
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(&self.read).await?;
+        let table = TABLES
+            .iter()
+            .find(|t| **t == table)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown table {table}")))?;
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(&self.read)
+            .await?;
         Ok(sqlx::Row::try_get(&row, 0)?)
     }
 

@@ -113,18 +113,29 @@ pub fn presented_token(parts: &Parts) -> Option<(String, CredentialSource)> {
 }
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = AppError;
+    /// API requests get a problem+json 401; pages redirect to the sign-in form.
+    type Rejection = axum::response::Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        use axum::response::IntoResponse;
+        let is_api = parts.uri.path().starts_with("/api/");
+        let reject = |e: AppError| {
+            if is_api || !matches!(e, AppError::Unauthenticated) {
+                e.into_response()
+            } else {
+                axum::response::Redirect::to("/login").into_response()
+            }
+        };
         if let Some(caller) = parts.extensions.get::<Caller>() {
             return Ok(caller.clone());
         }
-        let (token, source) = presented_token(parts).ok_or(AppError::Unauthenticated)?;
+        let (token, source) = presented_token(parts).ok_or_else(|| reject(AppError::Unauthenticated))?;
         let (principal, user) = state
             .identity
             .authenticate(&token)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+            .await
+            .map_err(|e| reject(e.into()))?
+            .ok_or_else(|| reject(AppError::Unauthenticated))?;
         let caller = Caller {
             principal,
             user,

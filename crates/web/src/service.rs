@@ -81,9 +81,14 @@ impl AppState {
             Err(e) => return Err(e.into()),
         };
         let team = match (caller.principal.role, input.team) {
-            (Role::Customer, Some(_)) => return Err(AppError::BadRequest("customers cannot choose a team".into())),
+            (Role::Customer, Some(_)) => {
+                return Err(AppError::BadRequest("customers cannot choose a team".into()));
+            }
             (_, Some(team)) => {
-                self.store.get_team(&team).await.map_err(|_| AppError::BadRequest("unknown team".into()))?;
+                self.store
+                    .get_team(&team)
+                    .await
+                    .map_err(|_| AppError::BadRequest("unknown team".into()))?;
                 team
             }
             (_, None) => self.default_team().await?,
@@ -105,9 +110,13 @@ impl AppState {
         };
         // Authorise before judging the requester, so a caller who may not open tickets
         // at all learns nothing about which accounts are customers.
-        let proof = self.authorize(caller, Action::TicketCreate, &Resource::Ticket(proposed)).await?;
+        let proof = self
+            .authorize(caller, Action::TicketCreate, &Resource::Ticket(proposed))
+            .await?;
         if !requester_user.is_some_and(|u| u.role == Role::Customer) {
-            return Err(AppError::BadRequest("requester must be an existing customer".into()));
+            return Err(AppError::BadRequest(
+                "requester must be an existing customer".into(),
+            ));
         }
         let new = NewTicket {
             requester,

@@ -85,16 +85,30 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
     } else {
         w.ticket_1.clone()
     };
-    let path = template.replace("{id}", &id).replace("{user_id}", &w.customer_2.id.to_string());
+    let path = template
+        .replace("{id}", &id)
+        .replace("{user_id}", &w.customer_2.id.to_string());
     let payload = match key {
-        "POST /api/v1/tickets" => Payload::Json(json!({"subject": "Matrix", "body": "hello", "requester_id": w.customer_1.id.to_string()})),
+        "POST /api/v1/tickets" => Payload::Json(
+            json!({"subject": "Matrix", "body": "hello", "requester_id": w.customer_1.id.to_string()}),
+        ),
         "PATCH /api/v1/tickets/{id}" => Payload::Json(json!({"status": "open"})),
-        "POST /api/v1/tickets/{id}/messages" => Payload::Json(json!({"body": "reply", "visibility": "public"})),
+        "POST /api/v1/tickets/{id}/messages" => {
+            Payload::Json(json!({"body": "reply", "visibility": "public"}))
+        }
         "PUT /api/v1/tickets/{id}/tags" => Payload::Json(json!({"tags": ["billing"]})),
-        "POST /api/v1/tickets/{id}/collaborators" => Payload::Json(json!({"user_id": w.customer_2.id.to_string()})),
-        "POST /api/v1/tickets/{id}/attachments" => return (format!("{path}?filename=a.txt"), Payload::Bytes("file")),
-        "POST /api/v1/customers" => Payload::Json(json!({"email": format!("new{n}@example.com"), "name": "New Customer"})),
-        "POST /api/v1/agents" => Payload::Json(json!({"email": format!("staff{n}@desk.test"), "name": "New Agent", "role": "agent", "team_ids": [w.team_a.to_string()]})),
+        "POST /api/v1/tickets/{id}/collaborators" => {
+            Payload::Json(json!({"user_id": w.customer_2.id.to_string()}))
+        }
+        "POST /api/v1/tickets/{id}/attachments" => {
+            return (format!("{path}?filename=a.txt"), Payload::Bytes("file"));
+        }
+        "POST /api/v1/customers" => {
+            Payload::Json(json!({"email": format!("new{n}@example.com"), "name": "New Customer"}))
+        }
+        "POST /api/v1/agents" => Payload::Json(
+            json!({"email": format!("staff{n}@desk.test"), "name": "New Agent", "role": "agent", "team_ids": [w.team_a.to_string()]}),
+        ),
         "POST /api/v1/teams" => Payload::Json(json!({"name": format!("Team {n}")})),
         "POST /api/v1/teams/{id}/members" => Payload::Json(json!({"user_id": w.agent_b.id.to_string()})),
         "POST /api/v1/companies" => Payload::Json(json!({"name": "Acme", "share_tickets": false})),
@@ -112,8 +126,14 @@ async fn send(w: &World, who: Option<&Actor>, key: &str, n: usize) -> StatusCode
     let (path, payload) = request_for(w, key, n);
     let (body, headers): (Body, Vec<(&str, &str)>) = match payload {
         Payload::None => (Body::empty(), vec![]),
-        Payload::Json(v) => (Body::from(v.to_string()), vec![("content-type", "application/json")]),
-        Payload::Form(f) => (Body::from(f), vec![("content-type", "application/x-www-form-urlencoded")]),
+        Payload::Json(v) => (
+            Body::from(v.to_string()),
+            vec![("content-type", "application/json")],
+        ),
+        Payload::Form(f) => (
+            Body::from(f),
+            vec![("content-type", "application/x-www-form-urlencoded")],
+        ),
         Payload::Bytes(b) => (Body::from(b), vec![("content-type", "application/octet-stream")]),
     };
     w.raw(who, method, &path, body, &headers).await.status
@@ -136,15 +156,24 @@ async fn every_route_has_an_expected_access_rule_and_public_routes_are_exactly_t
     for (method, path, public) in &routes {
         let key = format!("{method} {path}");
         if *public {
-            assert!(PUBLIC.contains(&key.as_str()), "{key} is public but not in the list of public routes");
+            assert!(
+                PUBLIC.contains(&key.as_str()),
+                "{key} is public but not in the list of public routes"
+            );
         } else if !expected.contains_key(key.as_str()) {
             missing.push(key);
         }
     }
-    assert!(missing.is_empty(), "routes without an expected access rule: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "routes without an expected access rule: {missing:?}"
+    );
     let keys: Vec<String> = routes.iter().map(|(m, p, _)| format!("{m} {p}")).collect();
     for key in expected.keys().chain(PUBLIC.iter()) {
-        assert!(keys.iter().any(|k| k == key), "expectation for a route that does not exist: {key}");
+        assert!(
+            keys.iter().any(|k| k == key),
+            "expectation for a route that does not exist: {key}"
+        );
     }
 }
 
@@ -178,7 +207,11 @@ async fn route_table_times_roles_matches_the_expected_matrix() {
             }
         }
     }
-    assert!(mismatches.is_empty(), "access matrix mismatches:\n{}", mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "access matrix mismatches:\n{}",
+        mismatches.join("\n")
+    );
 }
 
 #[tokio::test]
@@ -200,13 +233,19 @@ async fn public_routes_answer_without_a_session() {
 #[tokio::test]
 async fn openapi_document_lists_every_api_route() {
     let w = World::new(Backend::Sqlite).await;
-    let doc = w.raw(None, "GET", "/api/v1/openapi.json", Body::empty(), &[]).await.json();
+    let doc = w
+        .raw(None, "GET", "/api/v1/openapi.json", Body::empty(), &[])
+        .await
+        .json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     for (method, path, _) in palisade_web::route_list() {
         if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
             continue;
         }
         let op = &doc["paths"][path][method.as_str().to_lowercase()];
-        assert!(op.is_object(), "{method} {path} missing from the OpenAPI document");
+        assert!(
+            op.is_object(),
+            "{method} {path} missing from the OpenAPI document"
+        );
     }
 }

@@ -1,5 +1,4 @@
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -10,7 +9,7 @@ use palisade_store::{NewAttachment, TicketUpdate};
 use serde_json::json;
 
 use super::dto::*;
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiBytes, ApiJson, ApiQuery};
 use crate::service::CreateTicketInput;
 use crate::{AppError, AppState, Caller, Problem};
 
@@ -248,7 +247,7 @@ pub async fn upload(
     caller: Caller,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<UploadQuery>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<(StatusCode, Json<AttachmentView>), AppError> {
     let filename = validate_filename(&q.filename)?;
     let visibility = Visibility::parse(q.visibility.as_deref().unwrap_or("public"))?;

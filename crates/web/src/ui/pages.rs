@@ -89,11 +89,11 @@ pub async fn login_submit(
     }
 }
 
-pub async fn logout(
-    State(s): State<AppState>,
-    caller: Result<Caller, AppError>,
-) -> Result<Response, UiError> {
-    if let Ok(caller) = caller
+pub async fn logout(State(s): State<AppState>, request: axum::extract::Request) -> Result<Response, UiError> {
+    use axum::extract::FromRequestParts;
+    let (mut parts, _) = request.into_parts();
+    // Signing out without a live session still clears the cookie.
+    if let Ok(caller) = Caller::from_request_parts(&mut parts, &s).await
         && let Some(session) = &caller.principal.session
     {
         s.identity
@@ -441,7 +441,11 @@ pub async fn ticket_update(
     };
     let (ticket, _) = s.readable_ticket(&caller, &id).await?;
     // The status is always sent so that even a form that changes nothing is authorised.
-    let update = TicketUpdate { status: Some(status), assignee: (assignee != ticket.assignee).then_some(assignee), team: None };
+    let update = TicketUpdate {
+        status: Some(status),
+        assignee: (assignee != ticket.assignee).then_some(assignee),
+        team: None,
+    };
     s.update_ticket(&caller, &id, update).await?;
     Ok(Redirect::to(&format!("/tickets/{id}")).into_response())
 }

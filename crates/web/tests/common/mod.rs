@@ -93,7 +93,11 @@ async fn actor(store: &Store, id: UserId, role: Role) -> Actor {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    Actor { id, role, token: token.expose().to_owned() }
+    Actor {
+        id,
+        role,
+        token: token.expose().to_owned(),
+    }
 }
 
 impl World {
@@ -101,12 +105,20 @@ impl World {
         let db = TestDatabase::new(backend).await.unwrap();
         let keyring = Arc::new(Keyring::new(&MasterKey::generate().unwrap()));
         let store = Store::connect(&db.url, keyring).await.unwrap();
-        let identity = Identity::new(store.clone(), PasswordHasherPool::new(2).unwrap(), SessionLimits::default());
+        let identity = Identity::new(
+            store.clone(),
+            PasswordHasherPool::new(2).unwrap(),
+            SessionLimits::default(),
+        );
         let state = AppState {
             store: store.clone(),
             identity,
             policy: Arc::new(PolicyEngine::load().unwrap()),
-            config: Arc::new(WebConfig { public_origin: ORIGIN.into(), max_json_bytes: 64 * 1024, max_attachment_bytes: 256 * 1024 }),
+            config: Arc::new(WebConfig {
+                public_origin: ORIGIN.into(),
+                max_json_bytes: 64 * 1024,
+                max_attachment_bytes: 256 * 1024,
+            }),
         };
         let app = palisade_web::router(state.clone());
 
@@ -151,8 +163,18 @@ impl World {
         for (id, role) in ids {
             actors.push(actor(&store, id, role).await);
         }
-        let [admin, supervisor, agent_a, agent_b, light_a, auditor, customer_1, customer_2, customer_3, customer_4]: [Actor; 10] =
-            actors.try_into().unwrap();
+        let [
+            admin,
+            supervisor,
+            agent_a,
+            agent_b,
+            light_a,
+            auditor,
+            customer_1,
+            customer_2,
+            customer_3,
+            customer_4,
+        ]: [Actor; 10] = actors.try_into().unwrap();
 
         let mut world = World {
             db,
@@ -179,21 +201,52 @@ impl World {
             internal_attachment: String::new(),
         };
         let c1 = world.customer_1.clone();
-        let t1 = world.json(&c1, "POST", "/api/v1/tickets", json!({"subject": "Refund for order 1234", "body": "My card was charged twice"})).await;
+        let t1 = world
+            .json(
+                &c1,
+                "POST",
+                "/api/v1/tickets",
+                json!({"subject": "Refund for order 1234", "body": "My card was charged twice"}),
+            )
+            .await;
         assert_eq!(t1.status, StatusCode::CREATED, "{}", t1.text());
         world.ticket_1 = t1.json()["id"].as_str().unwrap().to_owned();
         let agent = world.agent_a.clone();
         let path = format!("/api/v1/tickets/{}/messages", world.ticket_1);
-        let r = world.json(&agent, "POST", &path, json!({"body": "Looks like fraud, secretword escalate", "visibility": "internal"})).await;
+        let r = world
+            .json(
+                &agent,
+                "POST",
+                &path,
+                json!({"body": "Looks like fraud, secretword escalate", "visibility": "internal"}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-        let r = world.json(&agent, "POST", &path, json!({"body": "We are on it", "visibility": "public"})).await;
+        let r = world
+            .json(
+                &agent,
+                "POST",
+                &path,
+                json!({"body": "We are on it", "visibility": "public"}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-        let up = format!("/api/v1/tickets/{}/attachments?filename=receipt.txt", world.ticket_1);
-        let r = world.raw(Some(&c1), "POST", &up, Body::from("receipt body"), &[]).await;
+        let up = format!(
+            "/api/v1/tickets/{}/attachments?filename=receipt.txt",
+            world.ticket_1
+        );
+        let r = world
+            .raw(Some(&c1), "POST", &up, Body::from("receipt body"), &[])
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         world.public_attachment = r.json()["id"].as_str().unwrap().to_owned();
-        let up = format!("/api/v1/tickets/{}/attachments?filename=notes.txt&visibility=internal", world.ticket_1);
-        let r = world.raw(Some(&agent), "POST", &up, Body::from("internal analysis"), &[]).await;
+        let up = format!(
+            "/api/v1/tickets/{}/attachments?filename=notes.txt&visibility=internal",
+            world.ticket_1
+        );
+        let r = world
+            .raw(Some(&agent), "POST", &up, Body::from("internal analysis"), &[])
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         world.internal_attachment = r.json()["id"].as_str().unwrap().to_owned();
         let admin = world.admin.clone();
@@ -215,8 +268,17 @@ impl World {
         ]
     }
 
-    pub async fn raw(&self, who: Option<&Actor>, method: &str, path: &str, body: Body, headers: &[(&str, &str)]) -> Response {
-        let mut req = Request::builder().method(Method::from_bytes(method.as_bytes()).unwrap()).uri(path);
+    pub async fn raw(
+        &self,
+        who: Option<&Actor>,
+        method: &str,
+        path: &str,
+        body: Body,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut req = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).unwrap())
+            .uri(path);
         if let Some(a) = who {
             req = req.header("authorization", format!("Bearer {}", a.token));
         }
@@ -227,11 +289,22 @@ impl World {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
-        Response { status, headers, body }
+        Response {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn json(&self, who: &Actor, method: &str, path: &str, body: Value) -> Response {
-        self.raw(Some(who), method, path, Body::from(body.to_string()), &[("content-type", "application/json")]).await
+        self.raw(
+            Some(who),
+            method,
+            path,
+            Body::from(body.to_string()),
+            &[("content-type", "application/json")],
+        )
+        .await
     }
 
     pub async fn get(&self, who: &Actor, path: &str) -> Response {
@@ -239,7 +312,14 @@ impl World {
     }
 
     pub async fn form(&self, who: &Actor, path: &str, body: &str) -> Response {
-        self.raw(Some(who), "POST", path, Body::from(body.to_owned()), &[("content-type", "application/x-www-form-urlencoded")]).await
+        self.raw(
+            Some(who),
+            "POST",
+            path,
+            Body::from(body.to_owned()),
+            &[("content-type", "application/x-www-form-urlencoded")],
+        )
+        .await
     }
 
     pub async fn count(&self, table: &str) -> i64 {
