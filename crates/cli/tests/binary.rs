@@ -1,0 +1,404 @@
+//! End-to-end tests of the real `palisade` binary: first start with no configuration,
+//! TLS, the one-time setup link, sign-in, audit-trail tampering detected by
+//! `audit verify`, and the start-up refusals (unknown environment variables, wrong or
+//! exposed master key). Every test has its own temp data directory, talks to 127.0.0.1
+//! only, bounds every wait and kills every process it starts.
+
+mod common;
+
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::time::{Duration, Instant};
+
+use common::{PASSWORD, TestDir, exec_sql, free_port, now_millis, query_i64, random_hex};
+use rustls::ProtocolVersion;
+use rustls::version::{TLS12, TLS13};
+use serde_json::json;
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[tokio::test]
+async fn serve_starts_with_no_configuration_and_speaks_tls12_and_tls13() {
+    let dir = TestDir::new("tls");
+    assert!(!dir.data_dir().exists());
+    dir.create_admin("ada@example.com", "Ada");
+
+    // The data directory, master key and database were created with private modes.
+    assert_eq!(mode(&dir.data_dir()), 0o700, "data directory mode");
+    assert!(dir.master_key().is_file(), "master.key was not created");
+    assert_eq!(mode(&dir.master_key()), 0o600, "master.key mode");
+    assert!(dir.db_path().is_file(), "palisade.db was not created");
+
+    let server = dir.serve().await;
+    assert!(server.cert.is_file(), "tls/cert.pem was not generated");
+    let key_pem = dir.data_dir().join("tls").join("key.pem");
+    assert_eq!(mode(&key_pem), 0o600, "tls/key.pem mode");
+
+    let request = b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    for (version, expected) in [
+        (&TLS13, ProtocolVersion::TLSv1_3),
+        (&TLS12, ProtocolVersion::TLSv1_2),
+    ] {
+        let response = server
+            .raw(version, request)
+            .await
+            .unwrap_or_else(|e| panic!("{expected:?}: {e:#}\n--- server log\n{}", server.log()));
+        assert_eq!(response.status, 200, "{expected:?}: {}", response.text());
+        assert_eq!(response.protocol, Some(expected));
+        assert_eq!(response.text().trim(), "ok");
+        let hsts = response
+            .header("strict-transport-security")
+            .unwrap_or_else(|| panic!("{expected:?}: no HSTS header in {:?}", response.headers));
+        assert!(hsts.contains("max-age="), "HSTS header {hsts:?}");
+        assert!(
+            response.header("content-security-policy").is_some(),
+            "{expected:?}: no CSP header in {:?}",
+            response.headers
+        );
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+        assert!(
+            response
+                .header("cache-control")
+                .is_some_and(|v| v.contains("no-store")),
+            "{expected:?}: cache-control {:?}",
+            response.header("cache-control")
+        );
+    }
+}
+
+#[tokio::test]
+async fn setup_link_works_once_then_sign_in_succeeds() {
+    let dir = TestDir::new("setup");
+    let token = dir.create_admin("ada@example.com", "Ada");
+    let server = dir.serve().await;
+    let link = format!("/setup/{token}");
+    let form = format!("password={PASSWORD}");
+    let form_type = "application/x-www-form-urlencoded";
+
+    let page = server.get(&TLS13, &link).await.unwrap();
+    assert_eq!(page.status, 200, "fresh link: {}", page.text());
+
+    let set = server.post(&link, form_type, &form).await.unwrap();
+    assert_eq!(set.status, 200, "first use: {}", set.text());
+    assert!(set.text().contains("Password saved"), "first use: {}", set.text());
+
+    let again = server
+        .post(&link, form_type, "password=another-long-password-9")
+        .await
+        .unwrap();
+    assert_eq!(again.status, 404, "second use: {}", again.text());
+    let page = server.get(&TLS13, &link).await.unwrap();
+    assert_eq!(page.status, 404, "used link: {}", page.text());
+
+    let signed_in = server
+        .post_json(
+            "/api/v1/sessions",
+            &json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status, 201, "sign-in: {}", signed_in.text());
+    let body = signed_in.json();
+    let session = body["token"].as_str().unwrap_or_default();
+    assert!(session.len() >= 32, "session token {session:?} in {body}");
+    let cookie = signed_in.header("set-cookie").unwrap_or_default();
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "session cookie {cookie:?}"
+    );
+
+    // The password chosen by the second (refused) use of the link does not work.
+    let wrong = server
+        .post_json(
+            "/api/v1/sessions",
+            &json!({"email": "ada@example.com", "password": "another-long-password-9"}),
+        )
+        .await
+        .unwrap();
+    let unknown = server
+        .post_json(
+            "/api/v1/sessions",
+            &json!({"email": "nobody@example.com", "password": PASSWORD}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(wrong.status, 401, "wrong password: {}", wrong.text());
+    assert_eq!(unknown.status, 401, "unknown email: {}", unknown.text());
+    let (mut wrong, mut unknown) = (wrong.json(), unknown.json());
+    assert!(wrong.get("detail").is_some(), "no detail in {wrong}");
+    assert_eq!(wrong["detail"], unknown["detail"]);
+    // Apart from the per-request correlation id, the two answers are identical.
+    for body in [&mut wrong, &mut unknown] {
+        if let Some(object) = body.as_object_mut() {
+            object.remove("correlation_id");
+        }
+    }
+    assert_eq!(
+        wrong, unknown,
+        "a wrong password and an unknown email must look alike"
+    );
+}
+
+#[tokio::test]
+async fn expired_setup_link_is_refused() {
+    let dir = TestDir::new("expired");
+    let token = dir.create_admin("ada@example.com", "Ada");
+    let server = dir.serve().await;
+    let link = format!("/setup/{token}");
+
+    let page = server.get(&TLS13, &link).await.unwrap();
+    assert_eq!(page.status, 200, "fresh link: {}", page.text());
+
+    // Expire it behind the running server's back.
+    let past = now_millis() - 60_000;
+    exec_sql(
+        &dir,
+        &[format!(
+            "UPDATE setup_tokens SET expires_at = {past}, created_at = {}",
+            past - 1_800_000
+        )],
+    )
+    .await;
+    assert_eq!(
+        query_i64(&dir, "SELECT COUNT(*) FROM setup_tokens WHERE used_at IS NULL").await,
+        1
+    );
+
+    let page = server.get(&TLS13, &link).await.unwrap();
+    assert_eq!(page.status, 404, "expired link GET: {}", page.text());
+    let set = server
+        .post(
+            &link,
+            "application/x-www-form-urlencoded",
+            &format!("password={PASSWORD}"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(set.status, 404, "expired link POST: {}", set.text());
+
+    let signed_in = server
+        .post_json(
+            "/api/v1/sessions",
+            &json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        signed_in.status, 401,
+        "the expired link must not have set a password"
+    );
+}
+
+// --- audit trail tampering, detected by `palisade audit verify` on SQLite ---------
+
+/// A data directory with some history (two administrators created) and a signed
+/// checkpoint at the head. Returns it with the number of entries.
+async fn audited_dir(label: &str) -> (TestDir, i64) {
+    let dir = TestDir::new(label);
+    dir.create_admin("ada@example.com", "Ada");
+    dir.create_admin("grace@example.com", "Grace");
+    let out = dir.run(&["audit", "checkpoint"]);
+    out.assert_success("audit checkpoint");
+    let entries = query_i64(&dir, "SELECT MAX(seq) FROM audit_log").await;
+    assert_eq!(query_i64(&dir, "SELECT COUNT(*) FROM audit_log").await, entries);
+    assert!(entries >= 5, "expected at least 5 audit entries, got {entries}");
+    assert!(
+        out.stdout
+            .contains(&format!("signed a checkpoint at entry {entries}")),
+        "audit checkpoint printed {:?}",
+        out.stdout
+    );
+    (dir, entries)
+}
+
+/// Runs `audit verify`, which must fail; returns its stderr.
+fn verify_fails(dir: &TestDir) -> String {
+    dir.run(&["audit", "verify"])
+        .assert_failure("audit verify")
+        .to_owned()
+}
+
+fn assert_names(stderr: &str, expected: &str) {
+    assert!(
+        stderr.contains(expected),
+        "audit verify should report {expected:?}, stderr was:\n{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn audit_verify_accepts_an_untouched_trail() {
+    let (dir, entries) = audited_dir("audit-ok").await;
+    let out = dir.run(&["audit", "verify"]);
+    out.assert_success("audit verify");
+    assert!(
+        out.stdout.contains(&format!(
+            "audit trail intact: {entries} entries, 1 signed checkpoints"
+        )),
+        "audit verify printed {:?}",
+        out.stdout
+    );
+}
+
+#[tokio::test]
+async fn audit_verify_names_an_edited_entry() {
+    for (column, value) in [("outcome", "failure"), ("actor", "usr_someone_else")] {
+        let (dir, _) = audited_dir("audit-edit").await;
+        exec_sql(
+            &dir,
+            &[format!("UPDATE audit_log SET {column} = '{value}' WHERE seq = 3")],
+        )
+        .await;
+        let stderr = verify_fails(&dir);
+        assert_names(
+            &stderr,
+            "entry 3: content does not match its hash (the entry was changed)",
+        );
+    }
+}
+
+#[tokio::test]
+async fn audit_verify_names_the_gap_left_by_a_deleted_entry() {
+    let (dir, _) = audited_dir("audit-delete").await;
+    exec_sql(&dir, &["DELETE FROM audit_log WHERE seq = 3".to_owned()]).await;
+    let stderr = verify_fails(&dir);
+    assert_names(
+        &stderr,
+        "entry 4: expected sequence number 3 (an entry was removed",
+    );
+}
+
+#[tokio::test]
+async fn audit_verify_detects_reordered_entries() {
+    let (dir, _) = audited_dir("audit-reorder").await;
+    exec_sql(
+        &dir,
+        &[
+            "UPDATE audit_log SET seq = -1 WHERE seq = 2".to_owned(),
+            "UPDATE audit_log SET seq = 2 WHERE seq = 3".to_owned(),
+            "UPDATE audit_log SET seq = 3 WHERE seq = -1".to_owned(),
+        ],
+    )
+    .await;
+    let stderr = verify_fails(&dir);
+    assert_names(&stderr, "entry 2: does not link to the previous entry");
+}
+
+#[tokio::test]
+async fn audit_verify_detects_a_forged_appended_entry() {
+    const COLUMNS: &str = "at, actor, action, object, outcome, ip, user_agent, session_id, detail";
+    // A verbatim copy of entry 2 appended at the end: it links to entry 1, not the head.
+    let (dir, entries) = audited_dir("audit-forge").await;
+    let next = entries + 1;
+    exec_sql(
+        &dir,
+        &[format!(
+            "INSERT INTO audit_log (seq, {COLUMNS}, prev_hash, hash) \
+             SELECT {next}, {COLUMNS}, prev_hash, hash FROM audit_log WHERE seq = 2"
+        )],
+    )
+    .await;
+    let stderr = verify_fails(&dir);
+    assert_names(
+        &stderr,
+        &format!("entry {next}: does not link to the previous entry"),
+    );
+
+    // The same copy relinked to the head, its hash left as it was.
+    let (dir, entries) = audited_dir("audit-forge-linked").await;
+    let next = entries + 1;
+    exec_sql(
+        &dir,
+        &[format!(
+            "INSERT INTO audit_log (seq, {COLUMNS}, prev_hash, hash) \
+             SELECT {next}, {COLUMNS}, (SELECT hash FROM audit_log WHERE seq = {entries}), hash \
+             FROM audit_log WHERE seq = 2"
+        )],
+    )
+    .await;
+    let stderr = verify_fails(&dir);
+    assert_names(
+        &stderr,
+        &format!("entry {next}: content does not match its hash (the entry was changed)"),
+    );
+}
+
+#[tokio::test]
+async fn audit_verify_detects_entries_removed_after_a_checkpoint() {
+    let (dir, entries) = audited_dir("audit-truncate").await;
+    let kept = entries - 2;
+    exec_sql(&dir, &[format!("DELETE FROM audit_log WHERE seq > {kept}")]).await;
+    let stderr = verify_fails(&dir);
+    assert_names(
+        &stderr,
+        &format!(
+            "checkpoint at entry {entries}: the trail ends at entry {kept} (entries after it were removed)"
+        ),
+    );
+}
+
+// --- start-up refusals -----------------------------------------------------------
+
+#[test]
+fn unknown_environment_variable_is_refused() {
+    let dir = TestDir::new("env");
+    let mut cmd = dir.command(&["serve", "--listen", &format!("127.0.0.1:{}", free_port())]);
+    cmd.env("PALISADE_LISTN", "1");
+    let started = Instant::now();
+    let out = dir.run_command(cmd, "serve (with PALISADE_LISTN)");
+    let elapsed = started.elapsed();
+    let stderr = out.assert_failure("serve with PALISADE_LISTN set");
+    assert!(
+        stderr.contains("unknown environment variables") && stderr.contains("PALISADE_LISTN"),
+        "stderr: {stderr}"
+    );
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?} to refuse");
+    assert!(
+        !dir.data_dir().exists(),
+        "nothing should be created before the configuration is accepted"
+    );
+}
+
+#[test]
+fn wrong_master_key_is_refused() {
+    let dir = TestDir::new("wrongkey");
+    dir.create_admin("ada@example.com", "Ada");
+    let key_path = dir.master_key();
+    std::fs::remove_file(&key_path).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&key_path)
+        .unwrap();
+    std::io::Write::write_all(&mut file, format!("{}\n", random_hex(32)).as_bytes()).unwrap();
+    drop(file);
+    assert_eq!(mode(&key_path), 0o600);
+
+    // Bounded: if the server started anyway, the run times out and the test fails.
+    let listen = format!("127.0.0.1:{}", free_port());
+    let out = dir.run(&["serve", "--listen", &listen]);
+    let stderr = out.assert_failure("serve with another master key");
+    assert!(stderr.contains("master key"), "stderr: {stderr}");
+    assert!(
+        !dir.cert_path().exists(),
+        "serve should refuse before generating a certificate"
+    );
+}
+
+#[test]
+fn master_key_readable_by_others_is_refused() {
+    let dir = TestDir::new("keymode");
+    dir.create_admin("ada@example.com", "Ada");
+    std::fs::set_permissions(dir.master_key(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = dir.run(&["audit", "verify"]);
+    let stderr = out.assert_failure("audit verify with master.key mode 0644");
+    assert!(
+        stderr.contains("readable by other users") && stderr.contains("chmod 600"),
+        "stderr: {stderr}"
+    );
+}
