@@ -1,6 +1,7 @@
 //! Storage scenarios, each run on SQLite and on a throwaway PostgreSQL database:
 //! encryption at rest, the audit chain under tampering and under concurrent writers
 //! from several nodes, migrations racing at start-up.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 use std::sync::Arc;
 

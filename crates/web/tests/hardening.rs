@@ -1,5 +1,6 @@
 //! Transport-level hardening seen from a client: security headers (snapshot), bad
 //! input refused with a clear 4xx and no change, cross-site form posts refused.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 mod common;
 
@@ -92,6 +93,9 @@ async fn user_text_is_escaped_in_pages() {
 
 on_both_backends!(bad_input_gets_a_clear_4xx_and_changes_nothing);
 
+/// (what is wrong, path, body, headers, expected status)
+type BadCase<'a> = (&'a str, String, Body, Vec<(&'a str, &'a str)>, StatusCode);
+
 async fn bad_input_gets_a_clear_4xx_and_changes_nothing(backend: Backend) {
     let w = World::new(backend).await;
     let tickets = w.count("tickets").await;
@@ -99,7 +103,7 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing(backend: Backend) {
     let attachments = w.count("attachments").await;
     let json_ct = [("content-type", "application/json")];
     let t = w.ticket_1.clone();
-    let cases: Vec<(&str, String, Body, Vec<(&str, &str)>, StatusCode)> = vec![
+    let cases: Vec<BadCase<'_>> = vec![
         (
             "invalid JSON",
             "/api/v1/tickets".into(),

@@ -1,6 +1,7 @@
 //! Walks the router's complete route table for every role and compares each outcome
 //! with the expected allow/deny matrix. A route added without an expectation here fails
 //! this test, so no route can reach production without an access decision on record.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 mod common;
 
