@@ -1,6 +1,5 @@
 //! Opening what every command needs: the data directory, the master key, the database.
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -9,23 +8,6 @@ use palisade_store::Store;
 
 use crate::config::Settings;
 use crate::error::CliError;
-
-/// Writes a file readable by its owner only, refusing to replace an existing one.
-pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), CliError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .map_err(|e| CliError::Io(path.display().to_string(), e))?;
-    file.write_all(contents)
-        .and_then(|_| file.sync_all())
-        .map_err(|e| CliError::Io(path.display().to_string(), e))
-}
 
 fn ensure_private_dir(dir: &Path) -> Result<(), CliError> {
     std::fs::create_dir_all(dir).map_err(|e| CliError::Io(dir.display().to_string(), e))?;
@@ -85,8 +67,29 @@ pub async fn open(settings: &Settings, create: bool) -> Result<Opened, CliError>
         ensure_private_dir(&settings.data_dir)?;
     }
     let key = master_key(settings, create)?;
+    // Commands that only read must not create an empty database where one is missing:
+    // `audit verify` on a fresh file would report an intact, empty trail.
+    let url = if create {
+        settings.database_url.clone()
+    } else {
+        read_only_if_missing(&settings.database_url)
+    };
     let keyring = Arc::new(Keyring::new(&key));
     drop(key);
-    let store = Store::connect(&settings.database_url, keyring.clone()).await?;
+    let store = Store::connect(&url, keyring.clone()).await?;
     Ok(Opened { store, keyring })
+}
+
+/// For SQLite, turns `mode=rwc` into `mode=rw` so that a missing file is an error.
+fn read_only_if_missing(url: &str) -> String {
+    if !url.starts_with("sqlite:") {
+        return url.to_owned();
+    }
+    if url.contains("mode=rwc") {
+        url.replace("mode=rwc", "mode=rw")
+    } else if url.contains('?') {
+        format!("{url}&mode=rw")
+    } else {
+        format!("{url}?mode=rw")
+    }
 }

@@ -54,7 +54,7 @@ fn ensure_self_signed(data_dir: &Path) -> Result<(PathBuf, PathBuf), CliError> {
     std::fs::create_dir_all(&dir).map_err(|e| CliError::Io(dir.display().to_string(), e))?;
     let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
     let generated = rcgen::generate_simple_self_signed(names).map_err(|e| CliError::Tls(e.to_string()))?;
-    crate::app::write_private_file(&key_path, generated.signing_key.serialize_pem().as_bytes())?;
+    palisade_crypto::write_secret_file(&key_path, generated.signing_key.serialize_pem().as_bytes())?;
     std::fs::write(&cert_path, generated.cert.pem())
         .map_err(|e| CliError::Io(cert_path.display().to_string(), e))?;
     tracing::info!(cert = %cert_path.display(), "generated a self-signed TLS certificate for localhost");

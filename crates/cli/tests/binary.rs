@@ -405,3 +405,16 @@ fn master_key_readable_by_others_is_refused() {
         "stderr: {stderr}"
     );
 }
+
+#[test]
+fn audit_verify_on_a_missing_database_fails_instead_of_reporting_an_empty_trail() {
+    let dir = TestDir::new("nodb");
+    dir.create_admin("ada@example.com", "Ada");
+    std::fs::remove_file(dir.db_path()).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", dir.db_path().display()));
+    }
+    let out = dir.run(&["audit", "verify"]);
+    out.assert_failure("audit verify without a database");
+    assert!(!dir.db_path().exists(), "verify must not create a database");
+}

@@ -31,6 +31,23 @@ pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
     Ok(out)
 }
 
+/// Writes secret material (keys) to a new file readable by its owner only, and syncs
+/// it; refuses to replace an existing file.
+pub fn write_secret_file(path: &Path, contents: &[u8]) -> Result<(), CryptoError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let fail = |e: std::io::Error| CryptoError::KeyFile(format!("{}: {e}", path.display()));
+    let mut file = options.open(path).map_err(fail)?;
+    file.write_all(contents)
+        .and_then(|_| file.sync_all())
+        .map_err(fail)
+}
+
 /// The root secret. Lives in a file (mode 0600) or the environment, never in the database.
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub struct MasterKey([u8; KEY_LEN]);
@@ -69,21 +86,9 @@ impl MasterKey {
     /// Creates the key file readable by its owner only; refuses to overwrite one.
     pub fn create_file(path: &Path) -> Result<Self, CryptoError> {
         let key = Self::generate()?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options
-            .open(path)
-            .map_err(|e| CryptoError::KeyFile(format!("{}: {e}", path.display())))?;
-        let text = Zeroizing::new(hex::encode(key.0));
-        file.write_all(text.as_bytes())
-            .and_then(|_| file.write_all(b"\n"))
-            .and_then(|_| file.sync_all())
-            .map_err(|e| CryptoError::KeyFile(format!("{}: {e}", path.display())))?;
+        let mut text = Zeroizing::new(hex::encode(key.0));
+        text.push('\n');
+        write_secret_file(path, text.as_bytes())?;
         Ok(key)
     }
 

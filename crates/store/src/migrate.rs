@@ -8,15 +8,22 @@ use crate::{Dialect, Store, StoreError};
 
 struct Migration {
     version: i64,
-    sqlite: &'static str,
-    postgres: &'static str,
+    /// PostgreSQL dialect; see [`for_dialect`].
+    sql: &'static str,
 }
 
 const MIGRATIONS: &[Migration] = &[Migration {
     version: 1,
-    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../migrations/postgres/0001_init.sql"),
+    sql: include_str!("../migrations/0001_init.sql"),
 }];
+
+/// The schema is written once; SQLite only needs its name for byte strings.
+fn for_dialect(sql: &str, dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Postgres => sql.to_owned(),
+        Dialect::Sqlite => sql.replace("BYTEA", "BLOB"),
+    }
+}
 
 // The number is arbitrary ("palisade" in ASCII); it names Palisade's migration lock
 // among other advisory locks.
@@ -47,12 +54,9 @@ async fn apply_pending(dialect: Dialect, conn: &mut sqlx::AnyConnection) -> Resu
         .map(|r| r.try_get::<i64, _>(0))
         .collect::<Result<_, _>>()?;
     for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-        let sql = match dialect {
-            Dialect::Sqlite => m.sqlite,
-            Dialect::Postgres => m.postgres,
-        };
+        let sql = for_dialect(m.sql, dialect);
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO palisade_migrations (version, applied_at) VALUES ($1, $2)")
             .bind(m.version)
             .bind(palisade_core::UnixMillis::now().0)

@@ -303,57 +303,37 @@ impl AppState {
         Ok(self.store.get_ticket(&ticket.id).await?)
     }
 
-    pub async fn add_collaborator(
+    /// Adds (`present`) or removes a customer as collaborator. Only staff with the
+    /// right may do either; mail never adds collaborators.
+    pub async fn set_collaborator(
         &self,
         caller: &Caller,
         raw_id: &str,
         user: &UserId,
+        present: bool,
     ) -> Result<TicketRecord, AppError> {
         let (ticket, proof) = self
             .ticket_for(caller, raw_id, Action::TicketManageCollaborators)
             .await?;
-        match self.store.get_user(user).await {
-            Ok(u) if u.role == Role::Customer => {}
-            _ => {
-                return Err(AppError::BadRequest(
-                    "collaborators must be existing customers".into(),
-                ));
-            }
+        if present && !matches!(self.store.get_user(user).await, Ok(u) if u.role == Role::Customer) {
+            return Err(AppError::BadRequest(
+                "collaborators must be existing customers".into(),
+            ));
         }
         let mut tx = self.store.begin().await?;
-        self.store
-            .add_collaborator(&mut tx, &proof, &ticket.id, user)
-            .await?;
-        let event = AuditEvent::new(
-            AuditAction::CollaboratorAdded,
-            ticket.id.to_string(),
-            Outcome::Success,
-        )
-        .with_detail(json!({ "user": user.to_string() }));
-        self.store.append_audit(&mut tx, &caller.audit(), &event).await?;
-        tx.commit().await?;
-        Ok(self.store.get_ticket(&ticket.id).await?)
-    }
-
-    pub async fn remove_collaborator(
-        &self,
-        caller: &Caller,
-        raw_id: &str,
-        user: &UserId,
-    ) -> Result<TicketRecord, AppError> {
-        let (ticket, proof) = self
-            .ticket_for(caller, raw_id, Action::TicketManageCollaborators)
-            .await?;
-        let mut tx = self.store.begin().await?;
-        self.store
-            .remove_collaborator(&mut tx, &proof, &ticket.id, user)
-            .await?;
-        let event = AuditEvent::new(
-            AuditAction::CollaboratorRemoved,
-            ticket.id.to_string(),
-            Outcome::Success,
-        )
-        .with_detail(json!({ "user": user.to_string() }));
+        let action = if present {
+            self.store
+                .add_collaborator(&mut tx, &proof, &ticket.id, user)
+                .await?;
+            AuditAction::CollaboratorAdded
+        } else {
+            self.store
+                .remove_collaborator(&mut tx, &proof, &ticket.id, user)
+                .await?;
+            AuditAction::CollaboratorRemoved
+        };
+        let event = AuditEvent::new(action, ticket.id.to_string(), Outcome::Success)
+            .with_detail(json!({ "user": user.to_string() }));
         self.store.append_audit(&mut tx, &caller.audit(), &event).await?;
         tx.commit().await?;
         Ok(self.store.get_ticket(&ticket.id).await?)

@@ -38,6 +38,18 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// without percent-encoding.
 pub const PASSWORD: &str = "correct-horse-battery-staple-42";
 
+/// `unwrap` with context, for the harness helpers (which clippy does not count as
+/// tests): a failure panics, failing the test, and says what was being done.
+pub trait Must<T> {
+    fn must(self, what: &str) -> T;
+}
+
+impl<T, E: std::fmt::Display> Must<T> for Result<T, E> {
+    fn must(self, what: &str) -> T {
+        self.unwrap_or_else(|e| panic!("{what}: {e}"))
+    }
+}
+
 /// Random hex from std's randomly keyed hasher (good enough for names and test keys;
 /// keeps the test free of extra dependencies).
 pub fn random_hex(bytes: usize) -> String {
@@ -63,14 +75,14 @@ pub fn random_hex(bytes: usize) -> String {
 pub fn now_millis() -> i64 {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    i64::try_from(d.as_millis()).unwrap()
+        .must("reading the clock");
+    i64::try_from(d.as_millis()).must("the time in milliseconds")
 }
 
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+    let listener = TcpListener::bind("127.0.0.1:0").must("binding 127.0.0.1:0");
+    listener.local_addr().must("reading the bound port").port()
 }
 
 /// Kills and reaps the child on drop, whatever happened to the test.
@@ -129,7 +141,7 @@ impl TestDir {
     pub fn new(label: &str) -> TestDir {
         let root = std::env::temp_dir().join(format!("palisade-bin-{label}-{}", random_hex(8)));
         // create_dir (not _all): fails if the name exists, so the directory is ours alone.
-        fs::create_dir(&root).unwrap();
+        fs::create_dir(&root).must(&format!("creating {}", root.display()));
         TestDir {
             root,
             runs: AtomicU64::new(0),
@@ -186,12 +198,12 @@ impl TestDir {
     /// Runs a prepared command to completion, bounded by [`COMMAND_TIMEOUT`].
     pub fn run_command(&self, mut cmd: Command, what: &str) -> Output {
         let (out_path, err_path) = self.log_paths("run");
-        cmd.stdout(fs::File::create(&out_path).unwrap())
-            .stderr(fs::File::create(&err_path).unwrap());
-        let mut child = ChildGuard(cmd.spawn().unwrap());
+        cmd.stdout(fs::File::create(&out_path).must("creating the stdout file"))
+            .stderr(fs::File::create(&err_path).must("creating the stderr file"));
+        let mut child = ChildGuard(cmd.spawn().must(&format!("starting {BIN}")));
         let deadline = Instant::now() + COMMAND_TIMEOUT;
         let status = loop {
-            if let Some(status) = child.0.try_wait().unwrap() {
+            if let Some(status) = child.0.try_wait().must("waiting for the command") {
                 break status;
             }
             if Instant::now() > deadline {
@@ -205,8 +217,8 @@ impl TestDir {
         };
         Output {
             status,
-            stdout: fs::read_to_string(&out_path).unwrap(),
-            stderr: fs::read_to_string(&err_path).unwrap(),
+            stdout: fs::read_to_string(&out_path).must("reading stdout"),
+            stderr: fs::read_to_string(&err_path).must("reading stderr"),
         }
     }
 
@@ -226,10 +238,10 @@ impl TestDir {
             let listen = format!("127.0.0.1:{port}");
             let (out_path, err_path) = self.log_paths("serve");
             let mut cmd = self.command(&["serve", "--listen", &listen, "--public-origin", &origin]);
-            cmd.stdout(fs::File::create(&out_path).unwrap())
-                .stderr(fs::File::create(&err_path).unwrap());
+            cmd.stdout(fs::File::create(&out_path).must("creating the stdout file"))
+                .stderr(fs::File::create(&err_path).must("creating the stderr file"));
             let mut server = Server {
-                child: ChildGuard(cmd.spawn().unwrap()),
+                child: ChildGuard(cmd.spawn().must(&format!("starting {BIN} serve"))),
                 port,
                 origin,
                 cert: self.cert_path(),
@@ -238,7 +250,7 @@ impl TestDir {
             let deadline = Instant::now() + STARTUP_TIMEOUT;
             let mut last_error = anyhow!("no attempt made");
             loop {
-                if let Some(status) = server.child.0.try_wait().unwrap() {
+                if let Some(status) = server.child.0.try_wait().must("waiting for serve") {
                     let log = server.log();
                     if attempt < 2 && log.contains("Address already in use") {
                         break; // lost the port to someone else: try another
@@ -277,7 +289,12 @@ pub fn setup_token(stdout: &str) -> String {
         .lines()
         .find(|l| l.contains("/setup/"))
         .unwrap_or_else(|| panic!("no setup link in admin create output:\n{stdout}"));
-    let token = line.trim().rsplit("/setup/").next().unwrap().to_owned();
+    let token = line
+        .trim()
+        .rsplit("/setup/")
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     assert_eq!(token.len(), 43, "unexpected setup token {token:?} in {line:?}");
     assert!(
         token
@@ -502,7 +519,7 @@ pub async fn exec_sql(dir: &TestDir, statements: &[String]) {
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
-    conn.close().await.unwrap();
+    conn.close().await.must("closing the database");
 }
 
 /// A single integer from a query against the test's SQLite database.
@@ -512,6 +529,6 @@ pub async fn query_i64(dir: &TestDir, sql: &str) -> i64 {
         .fetch_one(&mut conn)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    conn.close().await.unwrap();
+    conn.close().await.must("closing the database");
     value
 }

@@ -164,7 +164,7 @@ pub async fn add_collaborator(
 ) -> Result<Json<TicketView>, AppError> {
     let user = UserId::parse(&req.user_id)?;
     Ok(Json(TicketView::from(
-        &s.add_collaborator(&caller, &id, &user).await?,
+        &s.set_collaborator(&caller, &id, &user, true).await?,
     )))
 }
 
@@ -177,7 +177,7 @@ pub async fn remove_collaborator(
 ) -> Result<Json<TicketView>, AppError> {
     let user = UserId::parse(&user_id).map_err(|_| AppError::NotFound)?;
     Ok(Json(TicketView::from(
-        &s.remove_collaborator(&caller, &id, &user).await?,
+        &s.set_collaborator(&caller, &id, &user, false).await?,
     )))
 }
 

@@ -1,6 +1,7 @@
--- Palisade schema, PostgreSQL dialect. Kept column-for-column identical to the SQLite
--- file beside it: times are BIGINT Unix milliseconds, flags are BIGINT 0/1, so the
--- same queries serve both databases.
+-- Palisade schema for PostgreSQL and SQLite. Written in PostgreSQL's dialect; for SQLite
+-- the migration runner swaps BYTEA for BLOB, the one type the two name differently.
+-- Times are BIGINT Unix milliseconds and flags BIGINT 0/1, so the same queries serve
+-- both databases.
 
 CREATE TABLE data_keys (
     id          TEXT PRIMARY KEY,
