@@ -135,6 +135,7 @@ impl Output {
 pub struct TestDir {
     pub root: PathBuf,
     runs: AtomicU64,
+    env: Vec<(String, String)>,
 }
 
 impl TestDir {
@@ -145,7 +146,30 @@ impl TestDir {
         TestDir {
             root,
             runs: AtomicU64::new(0),
+            env: Vec::new(),
         }
+    }
+
+    /// Sets an environment variable for every command run from this directory.
+    pub fn with_env(mut self, key: &str, value: &str) -> TestDir {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Creates the data directory with a given master key, as an operator would when
+    /// giving several nodes the same key.
+    pub fn install_master_key(&self, hex_key: &str) {
+        use std::io::Write as _;
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        fs::create_dir_all(self.data_dir()).must("creating the data directory");
+        fs::set_permissions(self.data_dir(), fs::Permissions::from_mode(0o700)).must("chmod data dir");
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(self.master_key())
+            .must("creating master.key");
+        f.write_all(hex_key.as_bytes()).must("writing master.key");
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -172,6 +196,9 @@ impl TestDir {
             if key.to_string_lossy().starts_with("PALISADE_") {
                 cmd.env_remove(&key);
             }
+        }
+        for (key, value) in &self.env {
+            cmd.env(key, value);
         }
         cmd.env("NO_COLOR", "1")
             .current_dir(&self.root)
@@ -348,6 +375,27 @@ impl Server {
              Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
             self.port,
             self.origin,
+            body.len()
+        );
+        self.raw(&rustls::version::TLS13, request.as_bytes()).await
+    }
+
+    /// An API call with an optional bearer token and JSON body.
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> anyhow::Result<HttpResponse> {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let auth = bearer
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost:{}\r\nConnection: close\r\n{auth}\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.port,
             body.len()
         );
         self.raw(&rustls::version::TLS13, request.as_bytes()).await
