@@ -24,4 +24,4 @@ pub use tickets::{
     AttachmentContent, AttachmentRecord, MessageRecord, NewAttachment, NewTicket, TicketRecord, TicketScope,
     TicketUpdate,
 };
-pub use users::{CompanyRecord, NewUser, TeamRecord, UserKind, UserRecord};
+pub use users::{CompanyRecord, NewUser, ProfileUpdate, TeamRecord, UserKind, UserRecord};

@@ -34,6 +34,14 @@ pub struct UserRecord {
     pub created_at: UnixMillis,
 }
 
+/// Changes to a person's profile; `None` keeps a field, `Some(None)` clears it.
+#[derive(Clone, Debug, Default)]
+pub struct ProfileUpdate {
+    pub name: Option<String>,
+    pub phone: Option<Option<String>>,
+    pub company: Option<Option<CompanyId>>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UserKind {
     Customers,
@@ -179,6 +187,49 @@ impl Store {
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Re-seals changed fields under the account's own data key.
+    pub async fn update_profile(
+        &self,
+        tx: &mut Tx,
+        id: &UserId,
+        update: &ProfileUpdate,
+    ) -> Result<(), StoreError> {
+        let row = sqlx::query("SELECT data_key_id FROM users WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let key = self
+            .load_key_tx(tx, &row.try_get::<String, _>("data_key_id")?)
+            .await?;
+        if let Some(name) = &update.name {
+            sqlx::query("UPDATE users SET name_enc = $1 WHERE id = $2")
+                .bind(seal(&key, "users", "name", id.as_str(), name.as_bytes())?)
+                .bind(id.as_str())
+                .execute(tx.conn())
+                .await?;
+        }
+        if let Some(phone) = &update.phone {
+            let sealed = phone
+                .as_ref()
+                .map(|p| seal(&key, "users", "phone", id.as_str(), p.as_bytes()))
+                .transpose()?;
+            sqlx::query("UPDATE users SET phone_enc = $1 WHERE id = $2")
+                .bind(sealed)
+                .bind(id.as_str())
+                .execute(tx.conn())
+                .await?;
+        }
+        if let Some(company) = &update.company {
+            sqlx::query("UPDATE users SET company_id = $1 WHERE id = $2")
+                .bind(company.as_ref().map(|c| c.to_string()))
+                .bind(id.as_str())
+                .execute(tx.conn())
+                .await?;
         }
         Ok(())
     }

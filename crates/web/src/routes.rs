@@ -124,6 +124,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             false,
             get(api::people::get_customer),
         ),
+        r(
+            M::PATCH,
+            "/api/v1/customers/{id}",
+            false,
+            patch(api::people::update_customer),
+        ),
         r(M::GET, "/api/v1/agents", false, get(api::people::list_staff)),
         r(M::POST, "/api/v1/agents", false, post(api::people::create_staff)),
         r(M::GET, "/api/v1/teams", false, get(api::people::list_teams)),

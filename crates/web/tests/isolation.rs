@@ -394,3 +394,39 @@ async fn customer_cannot_open_a_ticket_for_someone_else(backend: Backend) {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(w.count("tickets").await, before);
 }
+
+on_both_backends!(customer_profiles_are_changed_only_by_directory_staff_and_stay_encrypted);
+
+async fn customer_profiles_are_changed_only_by_directory_staff_and_stay_encrypted(backend: Backend) {
+    let w = World::new(backend).await;
+    let path = format!("/api/v1/customers/{}", w.customer_1.id);
+    let body = json!({"name": "Carla Renamed", "phone": "+44 20 7946 0000", "company_id": null});
+    // The customer themself, an agent, and another customer may not.
+    for who in [&w.customer_1, &w.agent_a] {
+        assert_eq!(
+            w.json(who, "PATCH", &path, body.clone()).await.status,
+            StatusCode::FORBIDDEN
+        );
+    }
+    assert_eq!(
+        w.json(&w.customer_3, "PATCH", &path, body.clone()).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let r = w.json(&w.supervisor, "PATCH", &path, body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["name"], "Carla Renamed");
+    assert_eq!(r.json()["company_id"], serde_json::Value::Null);
+    // Tickets keep the company they were opened under: moving the person does not move
+    // their history, so the colleague still sees the earlier ticket.
+    assert_eq!(
+        w.get(&w.customer_2, &format!("/api/v1/tickets/{}", w.ticket_1))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let dump = w.db.raw_dump().await.unwrap();
+    assert!(
+        !dump.windows(13).any(|x| x == b"Carla Renamed"),
+        "updated name stored in clear"
+    );
+}

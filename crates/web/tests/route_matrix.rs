@@ -36,6 +36,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /api/v1/customers", "YYYY--"),
     ("POST /api/v1/customers", "YYY---"),
     ("GET /api/v1/customers/{id}", "YYYY-Y"),
+    ("PATCH /api/v1/customers/{id}", "YY----"),
     ("GET /api/v1/agents", "YYYY--"),
     ("POST /api/v1/agents", "Y-----"),
     ("GET /api/v1/teams", "YYYY--"),
@@ -104,6 +105,7 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         "POST /api/v1/tickets/{id}/attachments" => {
             return (format!("{path}?filename=a.txt"), Payload::Bytes("file"));
         }
+        "PATCH /api/v1/customers/{id}" => Payload::Json(json!({"name": "Renamed", "phone": null})),
         "POST /api/v1/customers" => {
             Payload::Json(json!({"email": format!("new{n}@example.com"), "name": "New Customer"}))
         }

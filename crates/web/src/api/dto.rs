@@ -275,6 +275,20 @@ pub struct CreateCustomerRequest {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct UpdateCustomerRequest {
+    pub name: Option<String>,
+    /// A phone number, or `null` to remove it; leave out to keep.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    /// A company id, or `null` to detach; leave out to keep.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub company_id: Option<Option<String>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateStaffRequest {
     pub email: String,
     pub name: String,

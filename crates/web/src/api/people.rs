@@ -63,28 +63,89 @@ pub async fn get_customer(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<UserView>, AppError> {
-    let id = UserId::parse(&id).map_err(|_| AppError::NotFound)?;
+    let (user, _) = customer_for(&s, &caller, &id, Action::UserRead).await?;
+    Ok(Json(UserView::from(&user)))
+}
+
+/// A customer the caller may act on. Someone who may not even read the customer learns
+/// nothing, not even that the account exists.
+async fn customer_for(
+    s: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+    action: Action,
+) -> Result<(palisade_store::UserRecord, Resource), AppError> {
+    let id = UserId::parse(raw_id).map_err(|_| AppError::NotFound)?;
     let user = match s.store.get_user(&id).await {
         Ok(u) if u.role == Role::Customer => u,
         Ok(_) | Err(palisade_store::StoreError::NotFound) => {
-            s.audit_denial(&caller, Action::UserRead, id.as_str(), "not_found")
+            s.audit_denial(caller, Action::UserRead, id.as_str(), "not_found")
                 .await?;
             return Err(AppError::NotFound);
         }
         Err(e) => return Err(e.into()),
     };
     let teams = s.store.user_teams(&user.id).await?;
-    let facts = UserFacts {
+    let resource = Resource::User(UserFacts {
         id: user.id.clone(),
         role: user.role,
         company: user.company.clone(),
         teams,
-    };
-    // Someone who may not read a customer learns nothing, not even that it exists.
-    s.authorize(&caller, Action::UserRead, &Resource::User(facts))
+    });
+    s.authorize(caller, Action::UserRead, &resource)
         .await
         .map_err(|_| AppError::NotFound)?;
-    Ok(Json(UserView::from(&user)))
+    if action != Action::UserRead {
+        s.authorize(caller, action, &resource).await?;
+    }
+    Ok((user, resource))
+}
+
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "people", params(("id" = String, Path)),
+    request_body = UpdateCustomerRequest,
+    responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn update_customer(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdateCustomerRequest>,
+) -> Result<Json<UserView>, AppError> {
+    let (user, _) = customer_for(&s, &caller, &id, Action::UserUpdate).await?;
+    let company = match req.company_id {
+        Some(Some(c)) => {
+            let c = CompanyId::parse(&c)?;
+            s.store
+                .get_company(&c)
+                .await
+                .map_err(|_| AppError::BadRequest("unknown company".into()))?;
+            Some(Some(c))
+        }
+        Some(None) => Some(None),
+        None => None,
+    };
+    let update = palisade_store::ProfileUpdate {
+        name: req.name.map(|n| validate_text("name", &n, 200)).transpose()?,
+        phone: match req.phone {
+            Some(p) => Some(optional_phone(p)?),
+            None => None,
+        },
+        company,
+    };
+    let mut tx = s.store.begin().await?;
+    s.store.update_profile(&mut tx, &user.id, &update).await?;
+    let changed: Vec<&str> = [
+        ("name", update.name.is_some()),
+        ("phone", update.phone.is_some()),
+        ("company", update.company.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(f, c)| c.then_some(f))
+    .collect();
+    let event = AuditEvent::new(AuditAction::UserUpdated, user.id.to_string(), Outcome::Success)
+        .with_detail(json!({ "fields": changed }));
+    s.store.append_audit(&mut tx, &caller.audit(), &event).await?;
+    tx.commit().await?;
+    Ok(Json(UserView::from(&s.store.get_user(&user.id).await?)))
 }
 
 fn optional_phone(phone: Option<String>) -> Result<Option<String>, AppError> {
