@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 pub enum AuditAction {
     SignIn,
     SignOut,
+    AccountLocked,
+    PasswordRehashed,
     SetupLinkIssued,
     SetupCompleted,
     AccessDenied,
@@ -29,6 +31,8 @@ impl AuditAction {
         match self {
             AuditAction::SignIn => "auth.sign_in",
             AuditAction::SignOut => "auth.sign_out",
+            AuditAction::AccountLocked => "auth.account_locked",
+            AuditAction::PasswordRehashed => "auth.password_rehashed",
             AuditAction::SetupLinkIssued => "auth.setup_link_issued",
             AuditAction::SetupCompleted => "auth.setup_completed",
             AuditAction::AccessDenied => "access.denied",

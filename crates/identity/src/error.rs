@@ -6,6 +6,9 @@ pub enum IdentityError {
     /// callers cannot reveal which.
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// Too many failures from this source address; try again after the delay.
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    Throttled { retry_after_secs: u64 },
     #[error("this link is invalid, expired or already used")]
     InvalidLink,
     #[error("password rejected: {0}")]

@@ -5,7 +5,9 @@
 mod error;
 mod password;
 mod service;
+mod throttle;
 
 pub use error::IdentityError;
-pub use password::{PasswordHasherPool, validate_new_password};
+pub use password::{PasswordHasherPool, needs_rehash, validate_new_password};
 pub use service::{Identity, SessionLimits, SignedIn};
+pub use throttle::ThrottlePolicy;

@@ -1,4 +1,5 @@
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
 use palisade_core::SecretString;
@@ -15,15 +16,75 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 /// Long passphrases are welcome; the cap only bounds hashing work per request.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
-/// Length rules only: no composition rules, no truncation.
-pub fn validate_new_password(password: &str) -> Result<(), IdentityError> {
+/// Every password of 12+ characters from the SecLists common-password list (see
+/// `data/README.md`), compared case-insensitively.
+const COMMON_PASSWORDS: &str = include_str!("../data/common-passwords-12plus.txt");
+
+fn common_passwords() -> &'static HashSet<String> {
+    static SET: OnceLock<HashSet<String>> = OnceLock::new();
+    SET.get_or_init(|| COMMON_PASSWORDS.lines().map(str::to_lowercase).collect())
+}
+
+/// Checks a new password as typed (never truncated): length, the common-password list,
+/// and zxcvbn's guessability estimate with the account's own details as context. No
+/// composition rules: a long passphrase passes, `Password123!` does not.
+pub fn validate_new_password(password: &str, user_inputs: &[&str]) -> Result<(), IdentityError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(IdentityError::WeakPassword("use at least 12 characters"));
     }
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(IdentityError::WeakPassword("use at most 1024 bytes"));
     }
+    if common_passwords().contains(&password.to_lowercase()) {
+        return Err(IdentityError::WeakPassword(
+            "this password is on a list of commonly used passwords",
+        ));
+    }
+    // zxcvbn matches each context string as a whole word, so split names and addresses
+    // into their parts ("Grace Hopper" → "grace", "hopper").
+    let words: Vec<String> = user_inputs
+        .iter()
+        .flat_map(|s| s.split(|c: char| !c.is_alphanumeric()))
+        .filter(|w| w.chars().count() >= 3)
+        .map(str::to_lowercase)
+        .collect();
+    if only_personal_words_and_digits(password, &words) {
+        return Err(IdentityError::WeakPassword(
+            "do not build the password from your name or email address",
+        ));
+    }
+    let context: Vec<&str> = words.iter().map(String::as_str).collect();
+    if zxcvbn::zxcvbn(password, &context).score() < zxcvbn::Score::Three {
+        return Err(IdentityError::WeakPassword(
+            "this password is too easy to guess; a few unrelated words work well",
+        ));
+    }
     Ok(())
+}
+
+/// True for passwords like `gracehopper1906`: the account's own words plus digits.
+/// (zxcvbn's estimate rates such passwords well when the suffix looks random.)
+fn only_personal_words_and_digits(password: &str, words: &[String]) -> bool {
+    let mut rest: String = password
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect();
+    let before = rest.len();
+    let mut by_length: Vec<&String> = words.iter().filter(|w| w.len() >= 3).collect();
+    by_length.sort_by_key(|w| std::cmp::Reverse(w.len()));
+    for w in by_length {
+        rest = rest.replace(w.as_str(), "");
+    }
+    rest.len() < before && rest.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Whether a stored hash was made with weaker or different parameters than today's, so
+/// it should be replaced at the next successful sign-in.
+pub fn needs_rehash(phc: &str) -> bool {
+    !phc.starts_with(&format!(
+        "$argon2id$v=19$m={MEMORY_KIB},t={ITERATIONS},p={LANES}$"
+    ))
 }
 
 /// Runs argon2 on the blocking pool with at most `permits` hashes at once, so a flood
@@ -123,9 +184,44 @@ mod tests {
 
     #[test]
     fn length_rules_without_truncation() {
-        assert!(validate_new_password("short").is_err());
-        assert!(validate_new_password("twelve chars").is_ok());
-        assert!(validate_new_password(&"x".repeat(1024)).is_ok());
-        assert!(validate_new_password(&"x".repeat(1025)).is_err());
+        assert!(validate_new_password("short", &[]).is_err());
+        let long = "correct horse battery staple ".repeat(40);
+        assert!(long.len() > 1000 && validate_new_password(&long[..1020], &[]).is_ok());
+        assert!(
+            validate_new_password(&"harp ".repeat(205), &[]).is_err(),
+            "over 1024 bytes"
+        );
+    }
+
+    #[test]
+    fn common_and_guessable_passwords_are_refused() {
+        for weak in [
+            "qwertyuiopasdfgh",
+            "1q2w3e4r5t6y",
+            "QWERTYQWERTY",
+            "password1234",
+            "aaaaaaaaaaaaaaaa",
+        ] {
+            assert!(validate_new_password(weak, &[]).is_err(), "{weak} accepted");
+        }
+        assert!(validate_new_password("adalovelace1815", &["Ada Lovelace", "ada@example.com"]).is_err());
+    }
+
+    #[test]
+    fn passphrases_pass_without_composition_rules() {
+        for good in [
+            "velvet tractor lagoon origami",
+            "correct horse battery staple",
+            "Sardine-Opera-Gravel-91",
+        ] {
+            assert!(validate_new_password(good, &[]).is_ok(), "{good} refused");
+        }
+    }
+
+    #[test]
+    fn old_parameters_are_upgraded() {
+        assert!(needs_rehash("$argon2id$v=19$m=4096,t=3,p=1$c2FsdA$aGFzaA"));
+        assert!(needs_rehash("$argon2i$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"));
+        assert!(!needs_rehash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"));
     }
 }

@@ -4,7 +4,7 @@ use palisade_crypto::RandomToken;
 use palisade_store::{NewSession, Store, UserRecord};
 use serde_json::json;
 
-use crate::{IdentityError, PasswordHasherPool, validate_new_password};
+use crate::{IdentityError, PasswordHasherPool, ThrottlePolicy, needs_rehash, validate_new_password};
 
 /// Idle and absolute session lifetimes, per kind of account.
 #[derive(Clone, Copy, Debug)]
@@ -55,6 +55,7 @@ pub struct Identity {
     store: Store,
     hasher: PasswordHasherPool,
     limits: SessionLimits,
+    throttle: ThrottlePolicy,
 }
 
 impl Identity {
@@ -63,7 +64,14 @@ impl Identity {
             store,
             hasher,
             limits,
+            throttle: ThrottlePolicy::default(),
         }
+    }
+
+    /// Replaces the default sign-in throttling thresholds.
+    pub fn with_throttle(mut self, throttle: ThrottlePolicy) -> Self {
+        self.throttle = throttle;
+        self
     }
 
     pub fn hasher(&self) -> &PasswordHasherPool {
@@ -78,16 +86,45 @@ impl Identity {
         password: &SecretString,
         ctx: &AuditContext,
     ) -> Result<SignedIn, IdentityError> {
-        let user = match EmailAddress::parse(email) {
-            Ok(e) => self.store.find_user_by_email(&e).await?,
-            Err(_) => None,
+        let now = UnixMillis::now();
+        let policy = self.throttle;
+        let ip_key = format!("ip:{}", ctx.ip);
+        let ip_state = self.store.throttle_state(&ip_key, policy.window_ms).await?;
+        if ip_state.blocked_until > now {
+            let event = AuditEvent::new(AuditAction::SignIn, "account", Outcome::Denied)
+                .with_detail(json!({ "reason": "source_throttled", "failures": ip_state.failures }));
+            self.store.audit(ctx, &event).await?;
+            let retry_after_secs =
+                u64::try_from((ip_state.blocked_until.0 - now.0 + 999) / 1000).unwrap_or(1);
+            return Err(IdentityError::Throttled { retry_after_secs });
+        }
+        let parsed = EmailAddress::parse(email).ok();
+        // Unknown and malformed addresses get counters too, so lockouts reveal nothing
+        // about which accounts exist.
+        let account_key = match &parsed {
+            Some(e) => format!("account:{}", self.store.email_index(e)),
+            None => format!(
+                "account:{}",
+                self.store
+                    .keys()
+                    .blind_index()
+                    .compute("sign-in.raw", &email.chars().take(254).collect::<String>())
+            ),
+        };
+        let account_state = self.store.throttle_state(&account_key, policy.window_ms).await?;
+        let locked = account_state.blocked_until > now;
+        let user = match &parsed {
+            Some(e) => self.store.find_user_by_email(e).await?,
+            None => None,
         };
         let stored = match &user {
             Some(u) => self.store.password_hash(&u.id).await?,
             None => None,
         };
+        // Verified even when locked, so a locked account costs the same time as any other.
         let matched = self.hasher.verify(password, stored.as_ref()).await?;
         let failure = match &user {
+            _ if locked => Some("account_locked"),
             None => Some("unknown_account"),
             Some(_) if stored.is_none() => Some("no_password_set"),
             Some(_) if !matched => Some("wrong_password"),
@@ -95,12 +132,52 @@ impl Identity {
             Some(_) => None,
         };
         let (Some(user), None) = (user, failure) else {
-            let object = "account";
-            let event = AuditEvent::new(AuditAction::SignIn, object, Outcome::Failure)
-                .with_detail(json!({ "reason": failure.unwrap_or("unknown") }));
-            self.store.audit(ctx, &event).await?;
+            let reason = failure.unwrap_or("unknown");
+            let mut tx_events = vec![
+                AuditEvent::new(AuditAction::SignIn, "account", Outcome::Failure)
+                    .with_detail(json!({ "reason": reason })),
+            ];
+            self.store
+                .record_failure(&ip_key, policy.window_ms, |n| policy.ip_block_ms(n))
+                .await?;
+            if !locked {
+                let state = self
+                    .store
+                    .record_failure(&account_key, policy.window_ms, |n| policy.account_block_ms(n))
+                    .await?;
+                if state.blocked_until > now {
+                    tx_events.push(
+                        AuditEvent::new(AuditAction::AccountLocked, "account", Outcome::Denied).with_detail(
+                            json!({
+                                "failures": state.failures,
+                                "locked_for_secs": (state.blocked_until.0 - now.0) / 1000,
+                            }),
+                        ),
+                    );
+                    // Telling the owner by email needs the mail channel (outbox), which
+                    // does not exist yet; the lockout is in the audit trail meanwhile.
+                }
+            }
+            let mut tx = self.store.begin().await?;
+            for event in &tx_events {
+                self.store.append_audit(&mut tx, ctx, event).await?;
+            }
+            tx.commit().await?;
             return Err(IdentityError::InvalidCredentials);
         };
+        self.store.clear_throttle(&account_key).await?;
+        if stored.as_ref().is_some_and(|h| needs_rehash(h.expose())) {
+            let upgraded = self.hasher.hash(password).await?;
+            let mut tx = self.store.begin().await?;
+            self.store.set_password_hash(&mut tx, &user.id, &upgraded).await?;
+            let event = AuditEvent::new(
+                AuditAction::PasswordRehashed,
+                user.id.to_string(),
+                Outcome::Success,
+            );
+            self.store.append_audit(&mut tx, ctx, &event).await?;
+            tx.commit().await?;
+        }
         let token = RandomToken::generate()?;
         let (idle, absolute) = self.limits.for_role(user.role);
         let mut tx = self.store.begin().await?;
@@ -216,8 +293,13 @@ impl Identity {
         password: &SecretString,
         ctx: &AuditContext,
     ) -> Result<UserId, IdentityError> {
-        validate_new_password(password.expose())?;
         let token = RandomToken::from_presented(presented).ok_or(IdentityError::InvalidLink)?;
+        if let Some(user) = self.store.setup_token_user(&token.hash()).await? {
+            let account = self.store.get_user(&user).await?;
+            validate_new_password(password.expose(), &[&account.name, account.email.as_str()])?;
+        } else {
+            validate_new_password(password.expose(), &[])?;
+        }
         let hash = self.hasher.hash(password).await?;
         let mut tx = self.store.begin().await?;
         let Some(user) = self.store.redeem_setup_token(&mut tx, &token.hash()).await? else {

@@ -134,6 +134,7 @@ impl Store {
             "audit_checkpoints",
             "search_terms",
             "data_keys",
+            "throttle",
         ];
         let table = TABLES
             .iter()

@@ -13,6 +13,7 @@ mod keys;
 mod migrate;
 mod page;
 mod sessions;
+mod throttle;
 mod tickets;
 mod users;
 
@@ -20,6 +21,7 @@ pub use db::{Dialect, Store, Tx};
 pub use error::StoreError;
 pub use page::{Cursor, Page};
 pub use sessions::{NewSession, SessionRecord};
+pub use throttle::ThrottleState;
 pub use tickets::{
     AttachmentContent, AttachmentRecord, MessageRecord, NewAttachment, NewTicket, TicketRecord, TicketScope,
     TicketUpdate,

@@ -12,10 +12,16 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("../migrations/0002_throttle.sql"),
+    },
+];
 
 /// The schema is written once; SQLite only needs its name for byte strings.
 fn for_dialect(sql: &str, dialect: Dialect) -> String {

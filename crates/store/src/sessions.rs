@@ -155,6 +155,19 @@ impl Store {
             .transpose()
     }
 
+    /// The account a redeemable setup token belongs to (to judge its new password).
+    pub async fn setup_token_user(&self, hash: &TokenHash) -> Result<Option<UserId>, StoreError> {
+        let row = sqlx::query(
+            "SELECT user_id FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(&hash.0)
+        .bind(UnixMillis::now().0)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| Ok(UserId::parse(&r.try_get::<String, _>(0)?)?))
+            .transpose()
+    }
+
     /// Whether a setup token is currently redeemable (for showing the form).
     pub async fn setup_token_valid(&self, hash: &TokenHash) -> Result<bool, StoreError> {
         let row = sqlx::query(

@@ -31,6 +31,8 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("invalid email or password")]
     InvalidCredentials,
+    #[error("too many attempts; try again in {0} seconds")]
+    TooManyRequests(u64),
     #[error("cross-site request refused")]
     CrossSite,
     #[error("internal error: {0}")]
@@ -57,6 +59,7 @@ impl From<IdentityError> for AppError {
         match e {
             IdentityError::InvalidCredentials => AppError::InvalidCredentials,
             IdentityError::InvalidLink => AppError::NotFound,
+            IdentityError::Throttled { retry_after_secs } => AppError::TooManyRequests(retry_after_secs),
             IdentityError::WeakPassword(why) => AppError::BadRequest(format!("password rejected: {why}")),
             IdentityError::Store(s) => s.into(),
             IdentityError::Crypto(_) | IdentityError::Hashing => AppError::Internal(e.to_string()),
@@ -89,6 +92,7 @@ impl AppError {
             AppError::Unauthenticated | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::CrossSite => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -139,6 +143,11 @@ impl IntoResponse for AppError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let AppError::TooManyRequests(secs) = self
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if matches!(self, AppError::Unauthenticated | AppError::InvalidCredentials) {
             response
                 .headers_mut()

@@ -85,6 +85,18 @@ pub async fn login_submit(
             *r.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
             Ok(r)
         }
+        Err(palisade_identity::IdentityError::Throttled { retry_after_secs }) => {
+            let msg = format!(
+                "Too many sign-in attempts from your network. Try again in {retry_after_secs} seconds."
+            );
+            let email: String = form.email.chars().take(254).collect();
+            let mut r = render(&LoginPage {
+                error: Some(&msg),
+                email: &email,
+            });
+            *r.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
+            Ok(r)
+        }
         Err(e) => Err(UiError(e.into())),
     }
 }

@@ -1,0 +1,345 @@
+//! Sign-in attacks against real storage (SQLite and PostgreSQL): password guessing,
+//! credential stuffing, lockouts shared between nodes, weak passwords at setup, and the
+//! upgrade of old hashes. Each beside the genuine sign-in.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+use std::sync::Arc;
+
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
+use palisade_audit::AuditContext;
+use palisade_core::{EmailAddress, Role, SecretString, UserId};
+use palisade_crypto::{Keyring, MasterKey};
+use palisade_identity::{Identity, IdentityError, PasswordHasherPool, SessionLimits, ThrottlePolicy};
+use palisade_store::{NewUser, Store};
+use palisade_testkit::{Backend, TestDatabase};
+
+macro_rules! on_both_backends {
+    ($($scenario:ident),+ $(,)?) => {
+        $(
+            mod $scenario {
+                #[tokio::test]
+                async fn sqlite() { super::$scenario(palisade_testkit::Backend::Sqlite).await }
+                #[tokio::test]
+                async fn postgres() { super::$scenario(palisade_testkit::Backend::Postgres).await }
+            }
+        )+
+    };
+}
+
+on_both_backends!(
+    guessing_one_account_locks_it_and_the_lock_looks_like_a_wrong_password,
+    unknown_accounts_lock_exactly_like_real_ones,
+    credential_stuffing_slows_the_source_not_the_victims,
+    old_hashes_are_upgraded_at_the_next_sign_in,
+    setup_refuses_common_passwords_and_keeps_the_link,
+);
+
+const PASSWORD: &str = "velvet tractor lagoon origami";
+
+fn from(ip: &str) -> AuditContext {
+    AuditContext {
+        actor: "anonymous".into(),
+        ip: ip.into(),
+        user_agent: "test".into(),
+        session: String::new(),
+    }
+}
+
+async fn open(db: &TestDatabase, keys: Arc<Keyring>, policy: ThrottlePolicy) -> (Store, Identity) {
+    let store = Store::connect(&db.url, keys).await.unwrap();
+    let identity = Identity::new(
+        store.clone(),
+        PasswordHasherPool::new(2).unwrap(),
+        SessionLimits::default(),
+    )
+    .with_throttle(policy);
+    (store, identity)
+}
+
+async fn account(store: &Store, identity: &Identity, email: &str) -> UserId {
+    let hash = identity
+        .hasher()
+        .hash(&SecretString::new(PASSWORD.into()))
+        .await
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let id = store
+        .create_user(
+            &mut tx,
+            &NewUser {
+                role: Role::Agent,
+                email: EmailAddress::parse(email).unwrap(),
+                name: "Someone".into(),
+                phone: None,
+                company: None,
+                password_hash: Some(hash),
+            },
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+fn secret(s: &str) -> SecretString {
+    SecretString::new(s.into())
+}
+
+async fn audit_actions(store: &Store) -> Vec<(String, String)> {
+    store
+        .audit_entries(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.action, e.detail))
+        .collect()
+}
+
+async fn guessing_one_account_locks_it_and_the_lock_looks_like_a_wrong_password(backend: Backend) {
+    let db = TestDatabase::new(backend).await.unwrap();
+    let (store, id) = open(
+        &db,
+        Arc::new(Keyring::new(&MasterKey::generate().unwrap())),
+        ThrottlePolicy::default(),
+    )
+    .await;
+    account(&store, &id, "victim@desk.test").await;
+    account(&store, &id, "other@desk.test").await;
+    assert!(
+        id.sign_in("victim@desk.test", &secret(PASSWORD), &from("192.0.2.1"))
+            .await
+            .is_ok(),
+        "genuine sign-in"
+    );
+    for _ in 0..6 {
+        let r = id
+            .sign_in(
+                "victim@desk.test",
+                &secret("wrong guess here"),
+                &from("192.0.2.66"),
+            )
+            .await;
+        assert!(matches!(r, Err(IdentityError::InvalidCredentials)));
+    }
+    // Locked: even the right password is refused, with the wrong-password answer.
+    let r = id
+        .sign_in("victim@desk.test", &secret(PASSWORD), &from("192.0.2.1"))
+        .await;
+    assert!(
+        matches!(r, Err(IdentityError::InvalidCredentials)),
+        "locked account must refuse like a wrong password"
+    );
+    let actions = audit_actions(&store).await;
+    assert!(actions.iter().any(|(a, _)| a == "auth.account_locked"));
+    assert!(
+        actions
+            .iter()
+            .any(|(a, d)| a == "auth.sign_in" && d.contains("account_locked"))
+    );
+    // Other accounts are untouched.
+    assert!(
+        id.sign_in("other@desk.test", &secret(PASSWORD), &from("192.0.2.1"))
+            .await
+            .is_ok()
+    );
+}
+
+async fn unknown_accounts_lock_exactly_like_real_ones(backend: Backend) {
+    let db = TestDatabase::new(backend).await.unwrap();
+    let (store, id) = open(
+        &db,
+        Arc::new(Keyring::new(&MasterKey::generate().unwrap())),
+        ThrottlePolicy::default(),
+    )
+    .await;
+    for _ in 0..6 {
+        let r = id
+            .sign_in(
+                "nobody@desk.test",
+                &secret("wrong guess here"),
+                &from("192.0.2.7"),
+            )
+            .await;
+        assert!(matches!(r, Err(IdentityError::InvalidCredentials)));
+    }
+    let locks = audit_actions(&store)
+        .await
+        .into_iter()
+        .filter(|(a, _)| a == "auth.account_locked")
+        .count();
+    assert_eq!(
+        locks, 1,
+        "an unknown address is locked after the same number of failures"
+    );
+}
+
+async fn credential_stuffing_slows_the_source_not_the_victims(backend: Backend) {
+    let db = TestDatabase::new(backend).await.unwrap();
+    let policy = ThrottlePolicy {
+        ip_free_failures: 5,
+        ..ThrottlePolicy::default()
+    };
+    let (store, id) = open(
+        &db,
+        Arc::new(Keyring::new(&MasterKey::generate().unwrap())),
+        policy,
+    )
+    .await;
+    let mut victims = Vec::new();
+    for i in 0..4 {
+        let email = format!("victim{i}@desk.test");
+        account(&store, &id, &email).await;
+        victims.push(email);
+    }
+    let attacker = from("198.51.100.9");
+    let mut throttled = false;
+    for i in 0..10 {
+        let target = victims
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| format!("guess{i}@desk.test"));
+        match id.sign_in(&target, &secret("Summer2024!Summer"), &attacker).await {
+            Err(IdentityError::Throttled { retry_after_secs }) => {
+                assert!(retry_after_secs >= 1);
+                throttled = true;
+                break;
+            }
+            Err(IdentityError::InvalidCredentials) => {}
+            other => panic!("unexpected {:?}", other.map(|s| s.session)),
+        }
+    }
+    assert!(throttled, "the source address is slowed after its free failures");
+    // Even a correct password from the throttled source waits.
+    let r = id.sign_in(&victims[0], &secret(PASSWORD), &attacker).await;
+    assert!(matches!(r, Err(IdentityError::Throttled { .. })));
+    // The victims, from their own addresses, are not locked out.
+    for v in &victims {
+        assert!(
+            id.sign_in(v, &secret(PASSWORD), &from("203.0.113.5"))
+                .await
+                .is_ok(),
+            "{v} locked out by stuffing"
+        );
+    }
+}
+
+async fn old_hashes_are_upgraded_at_the_next_sign_in(backend: Backend) {
+    let db = TestDatabase::new(backend).await.unwrap();
+    let (store, id) = open(
+        &db,
+        Arc::new(Keyring::new(&MasterKey::generate().unwrap())),
+        ThrottlePolicy::default(),
+    )
+    .await;
+    let user = account(&store, &id, "old@desk.test").await;
+    let weak = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(4096, 1, 1, None).unwrap(),
+    )
+    .hash_password(PASSWORD.as_bytes())
+    .unwrap()
+    .to_string();
+    let mut tx = store.begin().await.unwrap();
+    store
+        .set_password_hash(&mut tx, &user, &SecretString::new(weak))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        id.sign_in("old@desk.test", &secret(PASSWORD), &from("192.0.2.1"))
+            .await
+            .is_ok()
+    );
+    let now = store.password_hash(&user).await.unwrap().unwrap();
+    assert!(
+        now.expose().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{}",
+        now.expose()
+    );
+    assert!(
+        id.sign_in("old@desk.test", &secret(PASSWORD), &from("192.0.2.1"))
+            .await
+            .is_ok(),
+        "still signs in"
+    );
+}
+
+async fn setup_refuses_common_passwords_and_keeps_the_link(backend: Backend) {
+    let db = TestDatabase::new(backend).await.unwrap();
+    let (store, id) = open(
+        &db,
+        Arc::new(Keyring::new(&MasterKey::generate().unwrap())),
+        ThrottlePolicy::default(),
+    )
+    .await;
+    let mut tx = store.begin().await.unwrap();
+    let user = store
+        .create_user(
+            &mut tx,
+            &NewUser {
+                role: Role::Customer,
+                email: EmailAddress::parse("grace.hopper@example.org").unwrap(),
+                name: "Grace Hopper".into(),
+                phone: None,
+                company: None,
+                password_hash: None,
+            },
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let link = id.issue_setup_link(&user, &from("127.0.0.1")).await.unwrap();
+    for weak in ["1q2w3e4r5t6y", "qwertyqwerty", "gracehopper1906", "short"] {
+        let r = id
+            .complete_setup(link.expose(), &secret(weak), &from("127.0.0.1"))
+            .await;
+        assert!(
+            matches!(r, Err(IdentityError::WeakPassword(_))),
+            "{weak} accepted"
+        );
+    }
+    assert!(
+        id.setup_link_valid(link.expose()).await.unwrap(),
+        "a refused password does not use up the link"
+    );
+    assert_eq!(
+        id.complete_setup(link.expose(), &secret(PASSWORD), &from("127.0.0.1"))
+            .await
+            .unwrap(),
+        user
+    );
+    assert!(
+        id.sign_in("grace.hopper@example.org", &secret(PASSWORD), &from("127.0.0.1"))
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn lockout_holds_across_two_nodes_on_postgres() {
+    let db = TestDatabase::new(Backend::Postgres).await.unwrap();
+    let keys = Arc::new(Keyring::new(&MasterKey::generate().unwrap()));
+    let (store_a, node_a) = open(&db, keys.clone(), ThrottlePolicy::default()).await;
+    let (_store_b, node_b) = open(&db, keys, ThrottlePolicy::default()).await;
+    account(&store_a, &node_a, "shared@desk.test").await;
+    for i in 0..6 {
+        let node = if i % 2 == 0 { &node_a } else { &node_b };
+        let _ = node
+            .sign_in(
+                "shared@desk.test",
+                &secret("wrong guess here"),
+                &from(&format!("192.0.2.{i}")),
+            )
+            .await;
+    }
+    for node in [&node_a, &node_b] {
+        let r = node
+            .sign_in("shared@desk.test", &secret(PASSWORD), &from("192.0.2.200"))
+            .await;
+        assert!(
+            matches!(r, Err(IdentityError::InvalidCredentials)),
+            "lockout must hold on every node"
+        );
+    }
+}
