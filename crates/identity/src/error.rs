@@ -9,6 +9,9 @@ pub enum IdentityError {
     /// Too many failures from this source address; try again after the delay.
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     Throttled { retry_after_secs: u64 },
+    /// The account already has its maximum of sessions and the policy refuses more.
+    #[error("already signed in on another device; sign out there first")]
+    SessionLimit,
     #[error("this link is invalid, expired or already used")]
     InvalidLink,
     #[error("password rejected: {0}")]

@@ -9,5 +9,5 @@ mod throttle;
 
 pub use error::IdentityError;
 pub use password::{PasswordHasherPool, needs_rehash, validate_new_password};
-pub use service::{Identity, SessionLimits, SignedIn};
+pub use service::{Identity, OnSessionLimit, SessionLimits, SignedIn};
 pub use throttle::ThrottlePolicy;

@@ -6,13 +6,25 @@ use serde_json::json;
 
 use crate::{IdentityError, PasswordHasherPool, ThrottlePolicy, needs_rehash, validate_new_password};
 
-/// Idle and absolute session lifetimes, per kind of account.
+/// What a sign-in does when the account already has its maximum of live sessions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnSessionLimit {
+    /// The oldest sessions end (audited); the new device wins.
+    EndOldest,
+    /// The new sign-in is refused until a session ends.
+    RefuseNew,
+}
+
+/// Session lifetimes and concurrency, per kind of account.
 #[derive(Clone, Copy, Debug)]
 pub struct SessionLimits {
     pub staff_idle_secs: i64,
     pub staff_absolute_secs: i64,
     pub customer_idle_secs: i64,
     pub customer_absolute_secs: i64,
+    pub staff_max_sessions: usize,
+    pub customer_max_sessions: usize,
+    pub on_limit: OnSessionLimit,
 }
 
 impl Default for SessionLimits {
@@ -22,11 +34,22 @@ impl Default for SessionLimits {
             staff_absolute_secs: 10 * 3600,
             customer_idle_secs: 2 * 3600,
             customer_absolute_secs: 7 * 24 * 3600,
+            staff_max_sessions: 1,
+            customer_max_sessions: 5,
+            on_limit: OnSessionLimit::EndOldest,
         }
     }
 }
 
 impl SessionLimits {
+    pub fn max_sessions(&self, role: Role) -> usize {
+        if role.is_staff() {
+            self.staff_max_sessions.max(1)
+        } else {
+            self.customer_max_sessions.max(1)
+        }
+    }
+
     pub fn for_role(&self, role: Role) -> (i64, i64) {
         if role.is_staff() {
             (self.staff_idle_secs, self.staff_absolute_secs)
@@ -178,9 +201,27 @@ impl Identity {
             self.store.append_audit(&mut tx, ctx, &event).await?;
             tx.commit().await?;
         }
+        let live = self.store.live_sessions(&user.id).await?;
+        let max = self.limits.max_sessions(user.role);
+        if live.len() >= max && self.limits.on_limit == OnSessionLimit::RefuseNew {
+            let event = AuditEvent::new(AuditAction::SignIn, user.id.to_string(), Outcome::Denied)
+                .with_detail(json!({ "reason": "session_limit", "live_sessions": live.len() }));
+            self.store.audit(ctx, &event).await?;
+            return Err(IdentityError::SessionLimit);
+        }
         let token = RandomToken::generate()?;
         let (idle, absolute) = self.limits.for_role(user.role);
         let mut tx = self.store.begin().await?;
+        // Newest first: keep `max - 1` of them, so with the new one there are `max`.
+        for old in live.iter().skip(max - 1) {
+            if self.store.revoke_user_session(&mut tx, &user.id, &old.id).await? {
+                // Telling the user on their other device or by email needs the mail
+                // channel; the ended session is audited meanwhile.
+                let event = AuditEvent::new(AuditAction::SessionEnded, old.id.to_string(), Outcome::Success)
+                    .with_detail(json!({ "reason": "replaced_by_new_sign_in", "ip": old.ip }));
+                self.store.append_audit(&mut tx, ctx, &event).await?;
+            }
+        }
         let session = self
             .store
             .create_session(
@@ -217,6 +258,16 @@ impl Identity {
         &self,
         presented: &str,
     ) -> Result<Option<(Principal, UserRecord)>, IdentityError> {
+        self.authenticate_with(presented, false).await
+    }
+
+    /// As [`Identity::authenticate`]; a `background` request (polling, prefetch) is
+    /// served but does not extend the session's idle deadline.
+    pub async fn authenticate_with(
+        &self,
+        presented: &str,
+        background: bool,
+    ) -> Result<Option<(Principal, UserRecord)>, IdentityError> {
         let Some(token) = RandomToken::from_presented(presented) else {
             return Ok(None);
         };
@@ -228,7 +279,7 @@ impl Identity {
             return Ok(None);
         }
         let teams = self.store.user_teams(&user.id).await?;
-        if UnixMillis::now().0 - session.last_seen_at.0 > TOUCH_INTERVAL_MS {
+        if !background && UnixMillis::now().0 - session.last_seen_at.0 > TOUCH_INTERVAL_MS {
             let (idle, _) = self.limits.for_role(user.role);
             self.store.touch_session(&session.id, idle).await?;
         }
@@ -324,5 +375,64 @@ impl Identity {
             .await?;
         tx.commit().await?;
         Ok(user)
+    }
+}
+
+impl Identity {
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Ends one of the account's own sessions; false if it is not theirs.
+    pub async fn end_own_session(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+        ctx: &AuditContext,
+    ) -> Result<bool, IdentityError> {
+        let mut tx = self.store.begin().await?;
+        let ended = self.store.revoke_user_session(&mut tx, user, session).await?;
+        if ended {
+            let event = AuditEvent::new(AuditAction::SessionEnded, session.to_string(), Outcome::Success)
+                .with_detail(json!({ "reason": "ended_by_user" }));
+            self.store.append_audit(&mut tx, ctx, &event).await?;
+            tx.commit().await?;
+        }
+        Ok(ended)
+    }
+
+    /// Ends every session of `user` except `keep`; returns how many ended.
+    pub async fn end_sessions(
+        &self,
+        user: &UserId,
+        keep: Option<&SessionId>,
+        reason: &str,
+        ctx: &AuditContext,
+    ) -> Result<usize, IdentityError> {
+        let live = self.store.live_sessions(user).await?;
+        let mut tx = self.store.begin().await?;
+        let mut ended = 0;
+        for s in live.iter().filter(|s| Some(&s.id) != keep) {
+            if self.store.revoke_user_session(&mut tx, user, &s.id).await? {
+                ended += 1;
+                let event = AuditEvent::new(AuditAction::SessionEnded, s.id.to_string(), Outcome::Success)
+                    .with_detail(json!({ "reason": reason, "user": user.to_string() }));
+                self.store.append_audit(&mut tx, ctx, &event).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    /// Disables an account and ends all its sessions, in one transaction.
+    pub async fn disable_account(&self, user: &UserId, ctx: &AuditContext) -> Result<(), IdentityError> {
+        let mut tx = self.store.begin().await?;
+        self.store.set_user_disabled(&mut tx, user, true).await?;
+        let ended = self.store.revoke_user_sessions(&mut tx, user).await?;
+        let event = AuditEvent::new(AuditAction::AccountDisabled, user.to_string(), Outcome::Success)
+            .with_detail(json!({ "sessions_ended": ended }));
+        self.store.append_audit(&mut tx, ctx, &event).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

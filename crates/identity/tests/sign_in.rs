@@ -343,3 +343,29 @@ async fn lockout_holds_across_two_nodes_on_postgres() {
         );
     }
 }
+
+#[tokio::test]
+async fn refuse_new_policy_keeps_the_first_session_and_refuses_the_second() {
+    let db = TestDatabase::new(Backend::Sqlite).await.unwrap();
+    let store = Store::connect(&db.url, Arc::new(Keyring::new(&MasterKey::generate().unwrap())))
+        .await
+        .unwrap();
+    let limits = SessionLimits {
+        on_limit: palisade_identity::OnSessionLimit::RefuseNew,
+        ..SessionLimits::default()
+    };
+    let id = Identity::new(store.clone(), PasswordHasherPool::new(2).unwrap(), limits);
+    account(&store, &id, "single@desk.test").await;
+    let first = id
+        .sign_in("single@desk.test", &secret(PASSWORD), &from("192.0.2.1"))
+        .await
+        .unwrap();
+    let second = id
+        .sign_in("single@desk.test", &secret(PASSWORD), &from("192.0.2.2"))
+        .await;
+    assert!(matches!(second, Err(IdentityError::SessionLimit)));
+    assert!(
+        id.authenticate(first.token.expose()).await.unwrap().is_some(),
+        "the first session lives on"
+    );
+}

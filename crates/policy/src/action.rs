@@ -14,6 +14,8 @@ pub enum Action {
     TicketCreate,
     UserRead,
     UserUpdate,
+    UserEndSessions,
+    UserDisable,
     CompanyRead,
     TeamRead,
     ListCustomers,
@@ -30,7 +32,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 27] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -43,6 +45,8 @@ impl Action {
         Action::TicketCreate,
         Action::UserRead,
         Action::UserUpdate,
+        Action::UserEndSessions,
+        Action::UserDisable,
         Action::CompanyRead,
         Action::TeamRead,
         Action::ListCustomers,
@@ -72,6 +76,8 @@ impl Action {
             Action::TicketCreate => "ticket.create",
             Action::UserRead => "user.read",
             Action::UserUpdate => "user.update",
+            Action::UserEndSessions => "user.end_sessions",
+            Action::UserDisable => "user.disable",
             Action::CompanyRead => "company.read",
             Action::TeamRead => "team.read",
             Action::ListCustomers => "directory.list_customers",

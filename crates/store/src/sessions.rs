@@ -3,7 +3,7 @@
 
 use palisade_core::{SessionId, UnixMillis, UserId};
 use palisade_crypto::TokenHash;
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 
 use crate::{Store, StoreError, Tx};
 
@@ -21,10 +21,29 @@ pub struct NewSession {
 pub struct SessionRecord {
     pub id: SessionId,
     pub user: UserId,
+    pub created_at: UnixMillis,
     pub last_seen_at: UnixMillis,
     pub idle_expires_at: UnixMillis,
     pub expires_at: UnixMillis,
+    pub ip: String,
+    pub user_agent: String,
 }
+
+fn session_from_row(row: &sqlx::any::AnyRow) -> Result<SessionRecord, StoreError> {
+    Ok(SessionRecord {
+        id: SessionId::parse(&row.try_get::<String, _>("id")?)?,
+        user: UserId::parse(&row.try_get::<String, _>("user_id")?)?,
+        created_at: UnixMillis(row.try_get("created_at")?),
+        last_seen_at: UnixMillis(row.try_get("last_seen_at")?),
+        idle_expires_at: UnixMillis(row.try_get("idle_expires_at")?),
+        expires_at: UnixMillis(row.try_get("expires_at")?),
+        ip: row.try_get("ip")?,
+        user_agent: row.try_get("user_agent")?,
+    })
+}
+
+const SESSION_COLUMNS: &str =
+    "s.id, s.user_id, s.created_at, s.last_seen_at, s.idle_expires_at, s.expires_at, s.ip, s.user_agent";
 
 impl Store {
     pub async fn create_session(&self, tx: &mut Tx, new: &NewSession) -> Result<SessionId, StoreError> {
@@ -55,12 +74,11 @@ impl Store {
         token_hash: &TokenHash,
     ) -> Result<Option<SessionRecord>, StoreError> {
         let now = UnixMillis::now().0;
-        let row = sqlx::query(
-            "SELECT s.id, s.user_id, s.last_seen_at, s.idle_expires_at, s.expires_at, s.token_hash \
-             FROM sessions s JOIN users u ON u.id = s.user_id \
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SESSION_COLUMNS}, s.token_hash FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.idle_expires_at > $2 AND s.expires_at > $2 \
-             AND u.disabled = 0",
-        )
+             AND u.disabled = 0"
+        )))
         .bind(&token_hash.0)
         .bind(now)
         .fetch_optional(&self.read)
@@ -72,13 +90,39 @@ impl Store {
         if !stored.ct_eq(token_hash) {
             return Ok(None);
         }
-        Ok(Some(SessionRecord {
-            id: SessionId::parse(&row.try_get::<String, _>("id")?)?,
-            user: UserId::parse(&row.try_get::<String, _>("user_id")?)?,
-            last_seen_at: UnixMillis(row.try_get("last_seen_at")?),
-            idle_expires_at: UnixMillis(row.try_get("idle_expires_at")?),
-            expires_at: UnixMillis(row.try_get("expires_at")?),
-        }))
+        Ok(Some(session_from_row(&row)?))
+    }
+
+    /// The live sessions of an account, newest first (for the devices page and for
+    /// enforcing the concurrent-session limit).
+    pub async fn live_sessions(&self, user: &UserId) -> Result<Vec<SessionRecord>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.user_id = $1 AND s.revoked_at IS NULL \
+             AND s.idle_expires_at > $2 AND s.expires_at > $2 ORDER BY s.created_at DESC, s.id DESC"
+        )))
+        .bind(user.as_str())
+        .bind(UnixMillis::now().0)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(session_from_row).collect()
+    }
+
+    /// Ends one session of `user`; false when it is not theirs or already ended.
+    pub async fn revoke_user_session(
+        &self,
+        tx: &mut Tx,
+        user: &UserId,
+        id: &SessionId,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(UnixMillis::now().0)
+        .bind(id.as_str())
+        .bind(user.as_str())
+        .execute(tx.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Extends the idle deadline. Callers throttle this so reads do not all become writes.

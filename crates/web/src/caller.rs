@@ -90,6 +90,21 @@ impl Caller {
     }
 }
 
+/// Requests a page or widget makes on its own (polling, prefetch) mark themselves so
+/// they do not keep an unattended session alive.
+pub const BACKGROUND_HEADER: &str = "x-palisade-background";
+
+fn is_background(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(BACKGROUND_HEADER)
+        .is_some_and(|v| v.as_bytes() == b"1")
+        || parts
+            .headers
+            .get("sec-purpose")
+            .is_some_and(|v| v.as_bytes().starts_with(b"prefetch"))
+}
+
 /// The presented bearer token: `Authorization: Bearer …`, else the session cookie.
 pub fn presented_token(parts: &Parts) -> Option<(String, CredentialSource)> {
     if let Some(auth) = parts
@@ -132,7 +147,7 @@ impl FromRequestParts<AppState> for Caller {
         let (token, source) = presented_token(parts).ok_or_else(|| reject(AppError::Unauthenticated))?;
         let (principal, user) = state
             .identity
-            .authenticate(&token)
+            .authenticate_with(&token, is_background(parts))
             .await
             .map_err(|e| reject(e.into()))?
             .ok_or_else(|| reject(AppError::Unauthenticated))?;

@@ -59,6 +59,9 @@ impl From<IdentityError> for AppError {
         match e {
             IdentityError::InvalidCredentials => AppError::InvalidCredentials,
             IdentityError::InvalidLink => AppError::NotFound,
+            IdentityError::SessionLimit => {
+                AppError::Conflict("already signed in on another device; sign out there first".into())
+            }
             IdentityError::Throttled { retry_after_secs } => AppError::TooManyRequests(retry_after_secs),
             IdentityError::WeakPassword(why) => AppError::BadRequest(format!("password rejected: {why}")),
             IdentityError::Store(s) => s.into(),

@@ -45,7 +45,15 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /api/v1/companies", "YYYY--"),
     ("POST /api/v1/companies", "YY----"),
     ("GET /api/v1/companies/{id}", "YYYY-Y"),
+    ("GET /api/v1/me/sessions", "YYYYYY"),
+    ("DELETE /api/v1/me/sessions/{id}", "YYYYYY"),
+    ("POST /api/v1/me/sessions/end-others", "YYYYYY"),
+    ("POST /api/v1/users/{id}/end-sessions", "Y-----"),
+    ("POST /api/v1/users/{id}/disable", "Y-----"),
     ("POST /logout", "YYYYYY"),
+    ("GET /devices", "YYYYYY"),
+    ("POST /devices/{id}/end", "YYYYYY"),
+    ("POST /devices/end-others", "YYYYYY"),
     ("GET /tickets", "YYYY-Y"),
     // The UI opens tickets in the caller's own name, which only customers have.
     ("POST /tickets", "vvv--Y"),
@@ -78,8 +86,12 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
     let (_, template) = key.split_once(' ').unwrap();
     let id = if template.starts_with("/api/v1/attachments/") {
         w.public_attachment.clone()
-    } else if template.starts_with("/api/v1/customers/") {
-        w.customer_1.id.to_string()
+    } else if template.starts_with("/api/v1/customers/") || template.starts_with("/api/v1/users/") {
+        if template.starts_with("/api/v1/users/") {
+            w.customer_2.id.to_string()
+        } else {
+            w.customer_1.id.to_string()
+        }
     } else if template.starts_with("/api/v1/teams/") {
         w.team_a.to_string()
     } else if template.starts_with("/api/v1/companies/") {
@@ -126,7 +138,16 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
 
 async fn send(w: &World, who: Option<&Actor>, key: &str, n: usize) -> StatusCode {
     let (method, _) = key.split_once(' ').unwrap();
-    let (path, payload) = request_for(w, key, n);
+    let (mut path, payload) = request_for(w, key, n);
+    if key.contains("/me/sessions/{id}") || key.contains("/devices/{id}") {
+        // One's own sessions: a second session of the caller, so ending it is genuine.
+        let Some(actor) = who else {
+            let path = path.replace(&w.ticket_1, "ses_AAAAAAAAAAAAAAAAAAAAAA");
+            return w.raw(None, method, &path, Body::empty(), &[]).await.status;
+        };
+        let extra = common::extra_session(&w.store, &actor.id).await;
+        path = path.replace(&w.ticket_1, extra.as_str());
+    }
     let (body, headers): (Body, Vec<(&str, &str)>) = match payload {
         Payload::None => (Body::empty(), vec![]),
         Payload::Json(v) => (

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: JSON in and out, problem+json errors, cursor
 //! pagination, and an OpenAPI 3.1 document generated from these handlers.
 
+pub mod devices;
 pub mod dto;
 pub mod extract;
 pub mod people;
@@ -15,6 +16,7 @@ use utoipa::OpenApi;
     info(title = "Palisade API", version = "1", description = "Help desk API. Authenticate with POST /api/v1/sessions and send the token as `Authorization: Bearer …`."),
     paths(
         session::sign_in, session::sign_out, session::me, session::audit_entries,
+        devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable,
         tickets::list, tickets::create, tickets::search, tickets::get, tickets::update,
         tickets::messages, tickets::add_message, tickets::set_tags,
         tickets::add_collaborator, tickets::remove_collaborator,

@@ -2,6 +2,7 @@
 //! script or style anywhere: the strict CSP of `layers` applies to every page.
 
 pub mod assets;
+pub mod devices;
 pub mod pages;
 
 use askama::Template;

@@ -27,6 +27,7 @@ pub struct Actor {
     pub id: UserId,
     pub role: Role,
     pub token: String,
+    pub session: palisade_core::SessionId,
 }
 
 pub struct Response {
@@ -78,7 +79,7 @@ pub struct World {
 async fn actor(store: &Store, id: UserId, role: Role) -> Actor {
     let token = RandomToken::generate().unwrap();
     let mut tx = store.begin().await.unwrap();
-    store
+    let session = store
         .create_session(
             &mut tx,
             &NewSession {
@@ -97,6 +98,7 @@ async fn actor(store: &Store, id: UserId, role: Role) -> Actor {
         id,
         role,
         token: token.expose().to_owned(),
+        session,
     }
 }
 
@@ -344,4 +346,9 @@ macro_rules! on_both_backends {
             }
         )+
     };
+}
+
+/// A further live session of `user` (another device), returning its id.
+pub async fn extra_session(store: &Store, user: &UserId) -> palisade_core::SessionId {
+    actor(store, user.clone(), Role::Customer).await.session
 }

@@ -1,0 +1,156 @@
+//! The caller's own sessions ("devices") and administrators ending other accounts'
+//! sessions or disabling accounts.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use palisade_core::{SessionId, UserId};
+use palisade_policy::{Action, Resource, UserFacts};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::dto::rfc3339;
+use crate::{AppError, AppState, Caller, Problem};
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionView {
+    pub id: String,
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub ip: String,
+    pub user_agent: String,
+    /// The session this request was made with.
+    pub current: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EndedSessions {
+    pub ended: usize,
+}
+
+pub(crate) async fn user_resource(s: &AppState, id: &UserId) -> Result<Resource, AppError> {
+    let user = s.store.get_user(id).await?;
+    let teams = s.store.user_teams(id).await?;
+    Ok(Resource::User(UserFacts {
+        id: user.id,
+        role: user.role,
+        company: user.company,
+        teams,
+    }))
+}
+
+pub(crate) async fn own_sessions(s: &AppState, caller: &Caller) -> Result<Vec<SessionView>, AppError> {
+    let me = user_resource(s, &caller.principal.user_id).await?;
+    s.authorize(caller, Action::UserRead, &me).await?;
+    let sessions = s.store.live_sessions(&caller.principal.user_id).await?;
+    Ok(sessions
+        .iter()
+        .map(|x| SessionView {
+            id: x.id.to_string(),
+            created_at: rfc3339(x.created_at.0),
+            last_seen_at: rfc3339(x.last_seen_at.0),
+            ip: x.ip.clone(),
+            user_agent: x.user_agent.clone(),
+            current: caller.principal.session.as_ref() == Some(&x.id),
+        })
+        .collect())
+}
+
+#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "auth", responses((status = 200, body = Vec<SessionView>)))]
+pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Json<Vec<SessionView>>, AppError> {
+    Ok(Json(own_sessions(&s, &caller).await?))
+}
+
+pub(crate) async fn end_own(s: &AppState, caller: &Caller, raw_id: &str) -> Result<(), AppError> {
+    let me = user_resource(s, &caller.principal.user_id).await?;
+    s.authorize(caller, Action::UserEndSessions, &me).await?;
+    let id = SessionId::parse(raw_id).map_err(|_| AppError::NotFound)?;
+    if s.identity
+        .end_own_session(&caller.principal.user_id, &id, &caller.audit())
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+#[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "auth", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn end(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    end_own(&s, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn end_others(s: &AppState, caller: &Caller) -> Result<usize, AppError> {
+    let me = user_resource(s, &caller.principal.user_id).await?;
+    s.authorize(caller, Action::UserEndSessions, &me).await?;
+    let keep = caller.principal.session.as_ref();
+    Ok(s.identity
+        .end_sessions(&caller.principal.user_id, keep, "ended_by_user", &caller.audit())
+        .await?)
+}
+
+#[utoipa::path(post, path = "/api/v1/me/sessions/end-others", tag = "auth", responses((status = 200, body = EndedSessions)))]
+pub async fn end_other(State(s): State<AppState>, caller: Caller) -> Result<Json<EndedSessions>, AppError> {
+    Ok(Json(EndedSessions {
+        ended: end_others(&s, &caller).await?,
+    }))
+}
+
+/// An account another caller acts on; unknown and unreadable accounts are both 404.
+async fn target(s: &AppState, caller: &Caller, raw_id: &str, action: Action) -> Result<UserId, AppError> {
+    let id = UserId::parse(raw_id).map_err(|_| AppError::NotFound)?;
+    let resource = match user_resource(s, &id).await {
+        Ok(r) => r,
+        Err(AppError::NotFound) => {
+            s.audit_denial(caller, action, id.as_str(), "not_found").await?;
+            return Err(AppError::NotFound);
+        }
+        Err(e) => return Err(e),
+    };
+    s.authorize(caller, Action::UserRead, &resource)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    s.authorize(caller, action, &resource).await?;
+    Ok(id)
+}
+
+#[utoipa::path(post, path = "/api/v1/users/{id}/end-sessions", tag = "people", params(("id" = String, Path)),
+    responses((status = 200, body = EndedSessions), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn end_user_sessions(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<EndedSessions>, AppError> {
+    let user = target(&s, &caller, &id, Action::UserEndSessions).await?;
+    let keep = if user == caller.principal.user_id {
+        caller.principal.session.as_ref()
+    } else {
+        None
+    };
+    let ended = s
+        .identity
+        .end_sessions(&user, keep, "ended_by_admin", &caller.audit())
+        .await?;
+    Ok(Json(EndedSessions { ended }))
+}
+
+#[utoipa::path(post, path = "/api/v1/users/{id}/disable", tag = "people", params(("id" = String, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn disable(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    let user = target(&s, &caller, &id, Action::UserDisable).await?;
+    if user == caller.principal.user_id {
+        return Err(AppError::BadRequest("you cannot disable your own account".into()));
+    }
+    s.identity.disable_account(&user, &caller.audit()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
