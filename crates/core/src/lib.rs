@@ -11,7 +11,7 @@ mod values;
 
 pub use error::CoreError;
 pub use ids::{AttachmentId, AuditSeq, CompanyId, MessageId, SessionId, TeamId, TicketId, UserId};
-pub use principal::{Principal, Role};
+pub use principal::{Principal, Role, Scope};
 pub use secret::{SecretBytes, SecretString};
 pub use time::UnixMillis;
 pub use values::{EmailAddress, TagName, TicketStatus, Visibility};

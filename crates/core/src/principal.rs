@@ -51,7 +51,48 @@ impl Role {
     }
 }
 
-/// The authenticated caller of one request, built by the web layer from a session.
+/// What an API token may be used for. A token acts as its owner, narrowed to its scopes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    TicketsRead,
+    TicketsWrite,
+    PeopleRead,
+    PeopleWrite,
+    AuditRead,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 5] = [
+        Scope::TicketsRead,
+        Scope::TicketsWrite,
+        Scope::PeopleRead,
+        Scope::PeopleWrite,
+        Scope::AuditRead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::TicketsRead => "tickets:read",
+            Scope::TicketsWrite => "tickets:write",
+            Scope::PeopleRead => "people:read",
+            Scope::PeopleWrite => "people:write",
+            Scope::AuditRead => "audit:read",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, CoreError> {
+        Scope::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| CoreError::UnknownVariant {
+                kind: "scope",
+                value: s.chars().take(32).collect(),
+            })
+    }
+}
+
+/// The authenticated caller of one request, built by the web layer from a session or
+/// an API token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
     pub user_id: UserId,
@@ -59,4 +100,7 @@ pub struct Principal {
     pub teams: Vec<TeamId>,
     pub company: Option<CompanyId>,
     pub session: Option<SessionId>,
+    /// `Some` when the caller used an API token: only these scopes apply, on top of
+    /// everything the owner's role allows. `None` for a signed-in session.
+    pub scopes: Option<Vec<Scope>>,
 }

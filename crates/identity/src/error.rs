@@ -14,6 +14,8 @@ pub enum IdentityError {
     SessionLimit,
     #[error("this link is invalid, expired or already used")]
     InvalidLink,
+    #[error("{0}")]
+    InvalidRequest(String),
     #[error("password rejected: {0}")]
     WeakPassword(&'static str),
     #[error(transparent)]

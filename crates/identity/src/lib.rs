@@ -2,11 +2,13 @@
 //! uniform failures, server-side sessions and one-time setup links. Every sign-in and
 //! setup outcome is written to the audit trail here, so no caller can forget it.
 
+mod api_tokens;
 mod error;
 mod password;
 mod service;
 mod throttle;
 
+pub use api_tokens::{API_TOKEN_PREFIX, CreatedToken, DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS};
 pub use error::IdentityError;
 pub use password::{PasswordHasherPool, needs_rehash, validate_new_password};
 pub use service::{Identity, OnSessionLimit, SessionLimits, SignedIn};

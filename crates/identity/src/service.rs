@@ -289,6 +289,7 @@ impl Identity {
             teams,
             company: user.company.clone(),
             session: Some(session.id),
+            scopes: None,
         };
         Ok(Some((principal, user)))
     }
@@ -429,8 +430,9 @@ impl Identity {
         let mut tx = self.store.begin().await?;
         self.store.set_user_disabled(&mut tx, user, true).await?;
         let ended = self.store.revoke_user_sessions(&mut tx, user).await?;
+        let tokens = self.store.revoke_user_api_tokens(&mut tx, user).await?;
         let event = AuditEvent::new(AuditAction::AccountDisabled, user.to_string(), Outcome::Success)
-            .with_detail(json!({ "sessions_ended": ended }));
+            .with_detail(json!({ "sessions_ended": ended, "api_tokens_revoked": tokens }));
         self.store.append_audit(&mut tx, ctx, &event).await?;
         tx.commit().await?;
         Ok(())

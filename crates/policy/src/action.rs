@@ -16,6 +16,7 @@ pub enum Action {
     UserUpdate,
     UserEndSessions,
     UserDisable,
+    UserManageTokens,
     CompanyRead,
     TeamRead,
     ListCustomers,
@@ -32,7 +33,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 28] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -47,6 +48,7 @@ impl Action {
         Action::UserUpdate,
         Action::UserEndSessions,
         Action::UserDisable,
+        Action::UserManageTokens,
         Action::CompanyRead,
         Action::TeamRead,
         Action::ListCustomers,
@@ -61,6 +63,40 @@ impl Action {
         Action::SearchTickets,
         Action::AuditRead,
     ];
+
+    /// The API-token scope an action needs. Exhaustive, so a new action must say which.
+    pub fn required_scope(self) -> palisade_core::Scope {
+        use palisade_core::Scope;
+        match self {
+            Action::TicketRead | Action::TicketReadInternal | Action::ListTickets | Action::SearchTickets => {
+                Scope::TicketsRead
+            }
+            Action::TicketReply
+            | Action::TicketNote
+            | Action::TicketAssign
+            | Action::TicketSetStatus
+            | Action::TicketTag
+            | Action::TicketAttach
+            | Action::TicketManageCollaborators
+            | Action::TicketCreate => Scope::TicketsWrite,
+            Action::UserRead
+            | Action::CompanyRead
+            | Action::TeamRead
+            | Action::ListCustomers
+            | Action::ListStaff
+            | Action::ListTeams
+            | Action::ListCompanies => Scope::PeopleRead,
+            Action::UserUpdate
+            | Action::UserEndSessions
+            | Action::UserDisable
+            | Action::UserManageTokens
+            | Action::CreateCustomer
+            | Action::ManageStaff
+            | Action::ManageTeams
+            | Action::ManageCompanies => Scope::PeopleWrite,
+            Action::AuditRead => Scope::AuditRead,
+        }
+    }
 
     pub fn cedar_id(self) -> &'static str {
         match self {
@@ -78,6 +114,7 @@ impl Action {
             Action::UserUpdate => "user.update",
             Action::UserEndSessions => "user.end_sessions",
             Action::UserDisable => "user.disable",
+            Action::UserManageTokens => "user.manage_tokens",
             Action::CompanyRead => "company.read",
             Action::TeamRead => "team.read",
             Action::ListCustomers => "directory.list_customers",

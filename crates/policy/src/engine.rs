@@ -90,6 +90,12 @@ impl PolicyEngine {
         action: Action,
         resource: &Resource,
     ) -> Result<Authorized, PolicyError> {
+        // An API token never does more than its scopes, whatever its owner may do.
+        if let Some(scopes) = &principal.scopes
+            && !scopes.contains(&action.required_scope())
+        {
+            return Err(PolicyError::Denied);
+        }
         match self.evaluate(principal, action, resource) {
             Some(true) => Ok(Authorized {
                 action,
@@ -233,6 +239,7 @@ mod tests {
             teams: vec![],
             company: None,
             session: None,
+            scopes: None,
         };
         let ticket = Resource::Ticket(TicketFacts {
             id: TicketId::generate(),
@@ -285,6 +292,7 @@ mod tests {
             teams: vec![],
             company: None,
             session: None,
+            scopes: None,
         };
         // ticket.read on the directory does not type-check: it must be a denial.
         assert!(

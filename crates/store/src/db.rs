@@ -135,6 +135,7 @@ impl Store {
             "search_terms",
             "data_keys",
             "throttle",
+            "api_tokens",
         ];
         let table = TABLES
             .iter()

@@ -6,6 +6,7 @@
 //! the same transaction as the change they record. Ticket writes demand an
 //! [`palisade_policy::Authorized`] proof covering the ticket.
 
+mod api_tokens;
 mod audit;
 mod db;
 mod error;
@@ -17,6 +18,7 @@ mod throttle;
 mod tickets;
 mod users;
 
+pub use api_tokens::{ApiTokenRecord, NewApiToken};
 pub use db::{Dialect, Store, Tx};
 pub use error::StoreError;
 pub use page::{Cursor, Page};

@@ -21,6 +21,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: include_str!("../migrations/0002_throttle.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("../migrations/0003_api_tokens.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

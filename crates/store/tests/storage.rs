@@ -45,6 +45,7 @@ fn admin() -> Principal {
         teams: vec![],
         company: None,
         session: None,
+        scopes: None,
     }
 }
 

@@ -63,7 +63,10 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CredentialSource {
     Cookie,
+    /// A session token sent as `Authorization: Bearer`.
     Bearer,
+    /// A personal API token (`pal_…`), narrowed to its scopes.
+    ApiToken,
 }
 
 #[derive(Clone, Debug)]
@@ -145,10 +148,22 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(caller.clone());
         }
         let (token, source) = presented_token(parts).ok_or_else(|| reject(AppError::Unauthenticated))?;
-        let (principal, user) = state
-            .identity
-            .authenticate_with(&token, is_background(parts))
-            .await
+        let meta = RequestMeta::from_parts(parts);
+        let (source, authenticated) = if token.starts_with(palisade_identity::API_TOKEN_PREFIX) {
+            (
+                CredentialSource::ApiToken,
+                state.identity.authenticate_api_token(&token, &meta.ip).await,
+            )
+        } else {
+            (
+                source,
+                state
+                    .identity
+                    .authenticate_with(&token, is_background(parts))
+                    .await,
+            )
+        };
+        let (principal, user) = authenticated
             .map_err(|e| reject(e.into()))?
             .ok_or_else(|| reject(AppError::Unauthenticated))?;
         let caller = Caller {

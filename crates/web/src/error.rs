@@ -63,6 +63,7 @@ impl From<IdentityError> for AppError {
                 AppError::Conflict("already signed in on another device; sign out there first".into())
             }
             IdentityError::Throttled { retry_after_secs } => AppError::TooManyRequests(retry_after_secs),
+            IdentityError::InvalidRequest(why) => AppError::BadRequest(why),
             IdentityError::WeakPassword(why) => AppError::BadRequest(format!("password rejected: {why}")),
             IdentityError::Store(s) => s.into(),
             IdentityError::Crypto(_) | IdentityError::Hashing => AppError::Internal(e.to_string()),

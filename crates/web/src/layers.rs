@@ -62,7 +62,10 @@ pub async fn cross_site_guard(State(state): State<AppState>, request: Request<Bo
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let uses_cookie = !matches!(presented_token(&parts), Some((_, CredentialSource::Bearer)));
+    let uses_cookie = matches!(
+        presented_token(&parts),
+        Some((_, CredentialSource::Cookie)) | None
+    );
     if uses_cookie && !same_origin(&parts.headers, &state.config.public_origin) {
         return AppError::CrossSite.into_response();
     }

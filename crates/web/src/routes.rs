@@ -158,6 +158,14 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             false,
             get(api::people::get_company),
         ),
+        r(M::GET, "/api/v1/me/tokens", false, get(api::tokens::list)),
+        r(M::POST, "/api/v1/me/tokens", false, post(api::tokens::create)),
+        r(
+            M::DELETE,
+            "/api/v1/me/tokens/{id}",
+            false,
+            delete(api::tokens::revoke),
+        ),
         r(M::GET, "/api/v1/me/sessions", false, get(api::devices::list)),
         r(
             M::DELETE,

@@ -45,6 +45,9 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /api/v1/companies", "YYYY--"),
     ("POST /api/v1/companies", "YY----"),
     ("GET /api/v1/companies/{id}", "YYYY-Y"),
+    ("GET /api/v1/me/tokens", "YYYYYY"),
+    ("POST /api/v1/me/tokens", "YYYYYY"),
+    ("DELETE /api/v1/me/tokens/{id}", "YYYYYY"),
     ("GET /api/v1/me/sessions", "YYYYYY"),
     ("DELETE /api/v1/me/sessions/{id}", "YYYYYY"),
     ("POST /api/v1/me/sessions/end-others", "YYYYYY"),
@@ -118,6 +121,9 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
             return (format!("{path}?filename=a.txt"), Payload::Bytes("file"));
         }
         "PATCH /api/v1/customers/{id}" => Payload::Json(json!({"name": "Renamed", "phone": null})),
+        "POST /api/v1/me/tokens" => {
+            Payload::Json(json!({"name": "ci", "scopes": ["tickets:read"], "password": common::PASSWORD}))
+        }
         "POST /api/v1/customers" => {
             Payload::Json(json!({"email": format!("new{n}@example.com"), "name": "New Customer"}))
         }
@@ -139,6 +145,14 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
 async fn send(w: &World, who: Option<&Actor>, key: &str, n: usize) -> StatusCode {
     let (method, _) = key.split_once(' ').unwrap();
     let (mut path, payload) = request_for(w, key, n);
+    if key.contains("/me/tokens/{id}") {
+        let Some(actor) = who else {
+            let path = path.replace(&w.ticket_1, "tok_AAAAAAAAAAAAAAAAAAAAAA");
+            return w.raw(None, method, &path, Body::empty(), &[]).await.status;
+        };
+        let (id, _) = common::api_token(&w.store, &actor.id, &["tickets:read"]).await;
+        path = path.replace(&w.ticket_1, &id);
+    }
     if key.contains("/me/sessions/{id}") || key.contains("/devices/{id}") {
         // One's own sessions: a second session of the caller, so ending it is genuine.
         let Some(actor) = who else {

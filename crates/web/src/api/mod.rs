@@ -7,6 +7,7 @@ pub mod extract;
 pub mod people;
 pub mod session;
 pub mod tickets;
+pub mod tokens;
 
 use axum::Json;
 use utoipa::OpenApi;
@@ -16,6 +17,7 @@ use utoipa::OpenApi;
     info(title = "Palisade API", version = "1", description = "Help desk API. Authenticate with POST /api/v1/sessions and send the token as `Authorization: Bearer …`."),
     paths(
         session::sign_in, session::sign_out, session::me, session::audit_entries,
+        tokens::list, tokens::create, tokens::revoke,
         devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable,
         tickets::list, tickets::create, tickets::search, tickets::get, tickets::update,
         tickets::messages, tickets::add_message, tickets::set_tags,

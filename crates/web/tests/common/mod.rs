@@ -21,6 +21,11 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 pub const ORIGIN: &str = "https://localhost:8443";
+/// Every fixture account's password.
+pub const PASSWORD: &str = "velvet tractor lagoon origami";
+
+/// argon2 is slow by design; hash the fixture password once per test process.
+static PASSWORD_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 #[derive(Clone, Debug)]
 pub struct Actor {
@@ -124,6 +129,18 @@ impl World {
         };
         let app = palisade_web::router(state.clone());
 
+        let hash = match PASSWORD_HASH.get() {
+            Some(h) => h.clone(),
+            None => {
+                let h = state
+                    .identity
+                    .hasher()
+                    .hash(&palisade_core::SecretString::new(PASSWORD.into()))
+                    .await
+                    .unwrap();
+                PASSWORD_HASH.get_or_init(|| h.expose().to_owned()).clone()
+            }
+        };
         let mut tx = store.begin().await.unwrap();
         let team_a = store.create_team(&mut tx, "Team A").await.unwrap();
         tx.commit().await.unwrap();
@@ -139,7 +156,7 @@ impl World {
             name: format!("{} person", role.as_str()),
             phone: None,
             company: company.cloned(),
-            password_hash: None,
+            password_hash: Some(palisade_core::SecretString::new(hash.clone())),
         };
         let mut ids = Vec::new();
         for (role, email, company) in [
@@ -351,4 +368,21 @@ macro_rules! on_both_backends {
 /// A further live session of `user` (another device), returning its id.
 pub async fn extra_session(store: &Store, user: &UserId) -> palisade_core::SessionId {
     actor(store, user.clone(), Role::Customer).await.session
+}
+
+/// A personal API token of `user` with `scopes`, created directly in the store.
+pub async fn api_token(store: &Store, user: &UserId, scopes: &[&str]) -> (String, String) {
+    let token = RandomToken::generate().unwrap();
+    let id = format!("tok_{}", &token.hash().0[..22]);
+    let new = palisade_store::NewApiToken {
+        user: user.clone(),
+        name: "test".into(),
+        token_hash: token.hash(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        expires_at: palisade_core::UnixMillis::now().plus_secs(3600),
+    };
+    let mut tx = store.begin().await.unwrap();
+    store.create_api_token(&mut tx, &id, &new).await.unwrap();
+    tx.commit().await.unwrap();
+    (id, format!("pal_{}", token.expose()))
 }
