@@ -271,24 +271,20 @@ impl Identity {
         let Some(token) = RandomToken::from_presented(presented) else {
             return Ok(None);
         };
-        let Some(session) = self.store.find_live_session(&token.hash()).await? else {
+        let Some((session_id, last_seen, user)) = self.store.live_session_user(&token.hash()).await? else {
             return Ok(None);
         };
-        let user = self.store.get_user(&session.user).await?;
-        if user.disabled {
-            return Ok(None);
-        }
         let teams = self.store.user_teams(&user.id).await?;
-        if !background && UnixMillis::now().0 - session.last_seen_at.0 > TOUCH_INTERVAL_MS {
+        if !background && UnixMillis::now().0 - last_seen.0 > TOUCH_INTERVAL_MS {
             let (idle, _) = self.limits.for_role(user.role);
-            self.store.touch_session(&session.id, idle).await?;
+            self.store.touch_session(&session_id, idle).await?;
         }
         let principal = Principal {
             user_id: user.id.clone(),
             role: user.role,
             teams,
             company: user.company.clone(),
-            session: Some(session.id),
+            session: Some(session_id),
             scopes: None,
         };
         Ok(Some((principal, user)))

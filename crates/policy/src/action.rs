@@ -64,6 +64,41 @@ impl Action {
         Action::AuditRead,
     ];
 
+    /// The kind of resource the action applies to, mirroring `appliesTo` in the schema.
+    pub fn resource_kind(self) -> crate::ResourceKind {
+        use crate::ResourceKind as K;
+        match self {
+            Action::TicketRead
+            | Action::TicketReadInternal
+            | Action::TicketReply
+            | Action::TicketNote
+            | Action::TicketAssign
+            | Action::TicketSetStatus
+            | Action::TicketTag
+            | Action::TicketAttach
+            | Action::TicketManageCollaborators
+            | Action::TicketCreate => K::Ticket,
+            Action::UserRead
+            | Action::UserUpdate
+            | Action::UserEndSessions
+            | Action::UserDisable
+            | Action::UserManageTokens => K::User,
+            Action::CompanyRead => K::Company,
+            Action::TeamRead => K::Team,
+            Action::ListCustomers
+            | Action::CreateCustomer
+            | Action::ListStaff
+            | Action::ManageStaff
+            | Action::ManageTeams
+            | Action::ListTeams
+            | Action::ManageCompanies
+            | Action::ListCompanies
+            | Action::ListTickets
+            | Action::SearchTickets => K::Directory,
+            Action::AuditRead => K::AuditTrail,
+        }
+    }
+
     /// The API-token scope an action needs. Exhaustive, so a new action must say which.
     pub fn required_scope(self) -> palisade_core::Scope {
         use palisade_core::Scope;

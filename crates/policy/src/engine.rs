@@ -96,7 +96,10 @@ impl PolicyEngine {
         {
             return Err(PolicyError::Denied);
         }
-        match self.evaluate(principal, action, resource) {
+        if action.resource_kind() != resource.kind() {
+            return Err(PolicyError::Denied);
+        }
+        match self.evaluate(principal, action, resource, false) {
             Some(true) => Ok(Authorized {
                 action,
                 resource: resource.audit_ref(),
@@ -106,7 +109,13 @@ impl PolicyEngine {
     }
 
     /// `Some(true)` only for a clean Allow with no evaluation errors.
-    fn evaluate(&self, principal: &Principal, action: Action, resource: &Resource) -> Option<bool> {
+    fn evaluate(
+        &self,
+        principal: &Principal,
+        action: Action,
+        resource: &Resource,
+        validate: bool,
+    ) -> Option<bool> {
         let principal_entity = self.user_entity(
             &principal.user_id,
             principal.role.as_str(),
@@ -135,15 +144,14 @@ impl PolicyEngine {
             Resource::AuditTrail => self.uid(&self.types.audit, "audit-trail"),
         };
         let action_uid = self.uid(&self.types.action, action.cedar_id());
-        let request = Request::new(
-            principal_uid,
-            action_uid,
-            resource_uid,
-            Context::empty(),
-            Some(&self.schema),
-        )
-        .ok()?;
-        let entities = Entities::from_entities(entities, Some(&self.schema)).ok()?;
+        // The policies were validated against the schema at load time, and the entities
+        // are built only here from typed facts, so requests skip per-call schema
+        // validation (it dominated the cost of a decision). What that validation would
+        // also catch, an action on the wrong kind of resource, is checked up front in
+        // `authorize`; `entities_match_the_schema` in the tests guards against drift.
+        let schema = if validate { Some(&self.schema) } else { None };
+        let request = Request::new(principal_uid, action_uid, resource_uid, Context::empty(), schema).ok()?;
+        let entities = Entities::from_entities(entities, schema).ok()?;
         let response = self.authorizer.is_authorized(&request, &self.policies, &entities);
         if response.diagnostics().errors().next().is_some() {
             return Some(false);
@@ -280,6 +288,53 @@ mod tests {
                     )
                     .is_ok();
             assert!(allowed, "{action:?} is not evaluable");
+        }
+    }
+
+    /// Every kind of entity the engine builds type-checks against the schema, for every
+    /// action on its kind of resource (the production path skips this per call).
+    #[test]
+    fn entities_match_the_schema() {
+        use palisade_core::CompanyId;
+        let engine = PolicyEngine::load().unwrap();
+        let principal = Principal {
+            user_id: UserId::generate(),
+            role: Role::Customer,
+            teams: vec![TeamId::generate()],
+            company: Some(CompanyId::generate()),
+            session: None,
+            scopes: None,
+        };
+        let resources = [
+            Resource::Ticket(TicketFacts {
+                id: TicketId::generate(),
+                requester: UserId::generate(),
+                collaborators: vec![UserId::generate()],
+                team: TeamId::generate(),
+                assignee: Some(UserId::generate()),
+                company: Some(CompanyId::generate()),
+                company_sharing: true,
+            }),
+            Resource::User(UserFacts {
+                id: UserId::generate(),
+                role: Role::Agent,
+                company: None,
+                teams: vec![TeamId::generate()],
+            }),
+            Resource::Company(CompanyId::generate()),
+            Resource::Team(TeamId::generate()),
+            Resource::Directory,
+            Resource::AuditTrail,
+        ];
+        for action in Action::ALL {
+            let resource = resources
+                .iter()
+                .find(|r| r.kind() == action.resource_kind())
+                .unwrap();
+            assert!(
+                engine.evaluate(&principal, action, resource, true).is_some(),
+                "{action:?} does not validate"
+            );
         }
     }
 

@@ -11,4 +11,4 @@ mod resource;
 pub use action::Action;
 pub use engine::{Authorized, PolicyEngine};
 pub use error::PolicyError;
-pub use resource::{Resource, TicketFacts, UserFacts};
+pub use resource::{Resource, ResourceKind, TicketFacts, UserFacts};

@@ -32,7 +32,29 @@ pub enum Resource {
     AuditTrail,
 }
 
+/// The kinds of resource, for matching actions to what they apply to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResourceKind {
+    Ticket,
+    User,
+    Company,
+    Team,
+    Directory,
+    AuditTrail,
+}
+
 impl Resource {
+    pub fn kind(&self) -> ResourceKind {
+        match self {
+            Resource::Ticket(_) => ResourceKind::Ticket,
+            Resource::User(_) => ResourceKind::User,
+            Resource::Company(_) => ResourceKind::Company,
+            Resource::Team(_) => ResourceKind::Team,
+            Resource::Directory => ResourceKind::Directory,
+            Resource::AuditTrail => ResourceKind::AuditTrail,
+        }
+    }
+
     /// A short reference for the audit trail.
     pub fn audit_ref(&self) -> String {
         match self {

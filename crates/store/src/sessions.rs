@@ -67,32 +67,6 @@ impl Store {
         Ok(id)
     }
 
-    /// A live session for the presented token hash: not revoked, not idle too long, not
-    /// past its absolute lifetime, and its account not disabled.
-    pub async fn find_live_session(
-        &self,
-        token_hash: &TokenHash,
-    ) -> Result<Option<SessionRecord>, StoreError> {
-        let now = UnixMillis::now().0;
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {SESSION_COLUMNS}, s.token_hash FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.idle_expires_at > $2 AND s.expires_at > $2 \
-             AND u.disabled = 0"
-        )))
-        .bind(&token_hash.0)
-        .bind(now)
-        .fetch_optional(&self.read)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        // The lookup used the hash as a key; compare again in constant time so the
-        // decision never rests on a short-circuiting string comparison.
-        let stored = TokenHash(row.try_get("token_hash")?);
-        if !stored.ct_eq(token_hash) {
-            return Ok(None);
-        }
-        Ok(Some(session_from_row(&row)?))
-    }
-
     /// The live sessions of an account, newest first (for the devices page and for
     /// enforcing the concurrent-session limit).
     pub async fn live_sessions(&self, user: &UserId) -> Result<Vec<SessionRecord>, StoreError> {

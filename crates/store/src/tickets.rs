@@ -1,8 +1,6 @@
 //! Tickets, their messages, tags, collaborators, attachments and search terms.
 //! Subjects, bodies, file names and contents are sealed under the requester's data key.
 
-use std::collections::HashMap;
-
 use palisade_core::{
     AttachmentId, CompanyId, MessageId, TagName, TeamId, TicketId, TicketStatus, UnixMillis, UserId,
     Visibility,
@@ -15,7 +13,7 @@ use sqlx::{AssertSqlSafe, Row};
 use crate::db::placeholders;
 use crate::keys::{open_bytes, open_text, seal};
 use crate::users::paginate;
-use crate::{Cursor, Page, Store, StoreError, Tx};
+use crate::{Cursor, Dialect, Page, Store, StoreError, Tx};
 
 #[derive(Clone, Debug)]
 pub struct NewTicket {
@@ -118,10 +116,28 @@ pub struct AttachmentContent {
     pub content: Vec<u8>,
 }
 
-const TICKET_SELECT: &str = "SELECT t.id, t.number, t.requester_id, t.company_id, t.team_id, t.assignee_id, \
-     t.status, t.data_key_id, t.subject_enc, t.created_at, t.updated_at, dk.wrapped, \
-     COALESCE(c.share_tickets, 0) AS share_tickets \
-     FROM tickets t JOIN data_keys dk ON dk.id = t.data_key_id LEFT JOIN companies c ON c.id = t.company_id";
+/// One query per ticket read: collaborators and tags come along as space-separated
+/// lists (ids and tags never contain spaces), aggregated in each dialect's own way.
+fn ticket_select(dialect: Dialect) -> String {
+    let agg = |column: &str, table: &str| match dialect {
+        Dialect::Sqlite => {
+            format!("(SELECT group_concat({column}, ' ') FROM {table} x WHERE x.ticket_id = t.id)")
+        }
+        Dialect::Postgres => {
+            format!(
+                "(SELECT string_agg({column}, ' ' ORDER BY {column}) FROM {table} x WHERE x.ticket_id = t.id)"
+            )
+        }
+    };
+    format!(
+        "SELECT t.id, t.number, t.requester_id, t.company_id, t.team_id, t.assignee_id, \
+         t.status, t.data_key_id, t.subject_enc, t.created_at, t.updated_at, dk.wrapped, \
+         COALESCE(c.share_tickets, 0) AS share_tickets, {} AS collaborator_ids, {} AS tag_names \
+         FROM tickets t JOIN data_keys dk ON dk.id = t.data_key_id LEFT JOIN companies c ON c.id = t.company_id",
+        agg("x.user_id", "ticket_collaborators"),
+        agg("x.tag", "ticket_tags"),
+    )
+}
 
 const SEARCH_DOMAIN: &str = "tickets.terms";
 
@@ -249,7 +265,7 @@ impl Store {
     }
 
     pub async fn get_ticket(&self, id: &TicketId) -> Result<TicketRecord, StoreError> {
-        let sql = format!("{TICKET_SELECT} WHERE t.id = $1");
+        let sql = format!("{} WHERE t.id = $1", ticket_select(self.dialect));
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id.as_str())
             .fetch_optional(&self.read)
@@ -260,16 +276,16 @@ impl Store {
     }
 
     async fn tickets_from_rows(&self, rows: &[AnyRow]) -> Result<Vec<TicketRecord>, StoreError> {
-        let ids: Vec<String> = rows
-            .iter()
-            .map(|r| r.try_get::<String, _>("id"))
-            .collect::<Result<_, _>>()?;
-        let mut collaborators = self
-            .related(&ids, "SELECT ticket_id, user_id FROM ticket_collaborators")
-            .await?;
-        let mut tags = self
-            .related(&ids, "SELECT ticket_id, tag FROM ticket_tags")
-            .await?;
+        let list = |row: &AnyRow, column: &str| -> Result<Vec<String>, StoreError> {
+            let joined: Option<String> = row.try_get(column)?;
+            let mut items: Vec<String> = joined
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect();
+            items.sort();
+            Ok(items)
+        };
         rows.iter()
             .map(|row| {
                 let id: String = row.try_get("id")?;
@@ -292,15 +308,11 @@ impl Store {
                         &id,
                         &row.try_get::<Vec<u8>, _>("subject_enc")?,
                     )?,
-                    collaborators: collaborators
-                        .remove(&id)
-                        .unwrap_or_default()
+                    collaborators: list(row, "collaborator_ids")?
                         .iter()
                         .map(|u| UserId::parse(u))
                         .collect::<Result<_, _>>()?,
-                    tags: tags
-                        .remove(&id)
-                        .unwrap_or_default()
+                    tags: list(row, "tag_names")?
                         .iter()
                         .map(|t| TagName::parse(t))
                         .collect::<Result<_, _>>()?,
@@ -313,30 +325,6 @@ impl Store {
             .collect()
     }
 
-    /// Loads (ticket_id, value) pairs of a side table for a batch of tickets.
-    async fn related(
-        &self,
-        ids: &[String],
-        select: &str,
-    ) -> Result<HashMap<String, Vec<String>>, StoreError> {
-        let mut out: HashMap<String, Vec<String>> = HashMap::new();
-        if ids.is_empty() {
-            return Ok(out);
-        }
-        let sql = format!(
-            "{select} WHERE ticket_id IN ({}) ORDER BY 2",
-            placeholders(0, ids.len())
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for id in ids {
-            q = q.bind(id.as_str());
-        }
-        for row in q.fetch_all(&self.read).await? {
-            out.entry(row.try_get(0)?).or_default().push(row.try_get(1)?);
-        }
-        Ok(out)
-    }
-
     /// Tickets within `scope`, newest first.
     pub async fn list_tickets(
         &self,
@@ -346,7 +334,7 @@ impl Store {
         limit: u32,
     ) -> Result<Page<TicketRecord>, StoreError> {
         let (scope_where, mut params) = scope_sql(scope, 0);
-        let mut sql = format!("{TICKET_SELECT} WHERE {scope_where}");
+        let mut sql = format!("{} WHERE {scope_where}", ticket_select(self.dialect));
         if let Some(s) = status {
             params.push(s.as_str().to_owned());
             sql.push_str(&format!(" AND t.status = ${}", params.len()));
@@ -404,11 +392,12 @@ impl Store {
         };
         let (scope_where, scope_params) = scope_sql(scope, terms.len());
         let sql = format!(
-            "{TICKET_SELECT} WHERE t.id IN (SELECT s.ticket_id FROM search_terms s WHERE s.term IN ({}){visibility} \
+            "{select} WHERE t.id IN (SELECT s.ticket_id FROM search_terms s WHERE s.term IN ({}){visibility} \
              GROUP BY s.ticket_id HAVING COUNT(DISTINCT s.term) = {}) AND {scope_where} \
              ORDER BY t.created_at DESC, t.id DESC LIMIT {limit}",
             placeholders(0, terms.len()),
-            terms.len()
+            terms.len(),
+            select = ticket_select(self.dialect),
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for p in terms.iter().chain(scope_params.iter()) {

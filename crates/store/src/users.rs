@@ -162,6 +162,36 @@ impl Store {
         row.map(|r| self.user_from_row(&r)).transpose()
     }
 
+    /// The account behind a live session token, in one query (the hot path of every
+    /// authenticated request): session id, last activity and the enabled account.
+    pub async fn live_session_user(
+        &self,
+        token_hash: &palisade_crypto::TokenHash,
+    ) -> Result<Option<(palisade_core::SessionId, UnixMillis, UserRecord)>, StoreError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, s.id AS session_id, s.last_seen_at AS session_last_seen, s.token_hash \
+             FROM sessions s JOIN users u ON u.id = s.user_id JOIN data_keys dk ON dk.id = u.data_key_id \
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.idle_expires_at > $2 AND s.expires_at > $2 \
+             AND u.disabled = 0"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(&token_hash.0)
+            .bind(UnixMillis::now().0)
+            .fetch_optional(&self.read)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        // The hash was the lookup key; confirm it in constant time before trusting it.
+        if !palisade_crypto::TokenHash(row.try_get("token_hash")?).ct_eq(token_hash) {
+            return Ok(None);
+        }
+        let session = palisade_core::SessionId::parse(&row.try_get::<String, _>("session_id")?)?;
+        Ok(Some((
+            session,
+            UnixMillis(row.try_get("session_last_seen")?),
+            self.user_from_row(&row)?,
+        )))
+    }
+
     /// The stored password hash (PHC string) of an account, if it has one.
     pub async fn password_hash(&self, id: &UserId) -> Result<Option<SecretString>, StoreError> {
         let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
