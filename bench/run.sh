@@ -1,0 +1,425 @@
+#!/usr/bin/env bash
+# Palisade's ticket benchmark, one command:
+#   bash bench/run.sh [N]          (N tickets to load first, default 100000)
+#
+# For each backend (SQLite, then PostgreSQL): a fresh data directory (and a throwaway
+# PostgreSQL cluster on 127.0.0.1), N tickets loaded straight through the store
+# (`seed`), `palisade serve` on loopback, an administrator and an agent in team Support
+# set up through the real setup links and API. Then `wrk` measures, on 127.0.0.1 only:
+#   bare   GET /ticket on `bare`, a bare axum handler on the same TLS setup (baseline)
+#   read   GET /api/v1/tickets/<random seeded id> as the agent
+#   create POST /api/v1/tickets as the agent
+# bare and read run interleaved (bare, read, bare, read, ...), then create; medians of
+# BENCH_ROUNDS rounds go to bench/RESULTS.md (raw wrk output in bench/last-run/).
+#
+# Environment:
+#   BENCH_DURATION     seconds per wrk run (default 15)
+#   BENCH_CONNECTIONS  wrk connections (default 32)
+#   BENCH_THREADS      wrk threads (default 2)
+#   BENCH_ROUNDS       rounds per scenario (default 3)
+#   BENCH_BACKENDS     "sqlite postgres" (default), or one of them
+#   BENCH_PG_OPTS      extra postgres -c options (default: none, i.e. durable commits;
+#                      scripts/test.sh uses "-c fsync=off -c synchronous_commit=off")
+#   BENCH_FSYNC_PROBE  1 (default) runs pg_test_fsync briefly to record the disk's sync rate
+#   BENCH_PERF         1 (default when `perf` exists) profiles one extra, unmeasured read and
+#                      create run of the server with `perf record` (99 Hz) for RESULTS.md
+#   CARGO_TARGET_DIR   build directory (default /var/cache/palisade/target)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+BENCH="$ROOT/bench"
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'bench/run.sh: error: %s\n' "$*" >&2; exit 1; }
+
+N="${1:-100000}"
+[[ "$N" =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, got '$N'"
+DURATION="${BENCH_DURATION:-15}"
+CONNECTIONS="${BENCH_CONNECTIONS:-32}"
+THREADS="${BENCH_THREADS:-2}"
+ROUNDS="${BENCH_ROUNDS:-3}"
+BACKENDS="${BENCH_BACKENDS:-sqlite postgres}"
+PG_OPTS="${BENCH_PG_OPTS:-}"
+FSYNC_PROBE="${BENCH_FSYNC_PROBE:-1}"
+if command -v perf >/dev/null; then PERF="${BENCH_PERF:-1}"; else PERF=0; fi
+for v in DURATION CONNECTIONS THREADS ROUNDS; do
+    [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "BENCH_$v must be a positive integer"
+done
+((DURATION <= 600)) || die "BENCH_DURATION is capped at 600 seconds"
+COMMAND="bash bench/run.sh${*:+ $*}"
+ENV_USED="BENCH_DURATION=$DURATION BENCH_CONNECTIONS=$CONNECTIONS BENCH_THREADS=$THREADS BENCH_ROUNDS=$ROUNDS"
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/palisade/target}"
+export RUST_LIB_BACKTRACE=0 # short anyhow errors from seed/bare
+# Only the settings this script passes explicitly may reach palisade.
+for v in PALISADE_CONFIG PALISADE_DATA_DIR PALISADE_DATABASE_URL PALISADE_MASTER_KEY_FILE PALISADE_LISTEN \
+    PALISADE_PUBLIC_ORIGIN PALISADE_TLS_CERT PALISADE_TLS_KEY PALISADE_LOG_JSON; do
+    unset "$v"
+done
+
+if [[ $EUID -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
+
+# --- tools -------------------------------------------------------------------
+if ! command -v wrk >/dev/null; then
+    say "installing wrk"
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk ||
+        { "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+            "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; }
+fi
+for tool in wrk curl jq python3 cargo; do
+    command -v "$tool" >/dev/null || die "$tool is missing"
+done
+
+STARTED_AT="$(date -u +%s)"
+say "building (release)"
+cargo build --release --quiet -p palisade -p palisade-bench
+PALISADE="$CARGO_TARGET_DIR/release/palisade"
+SEED="$CARGO_TARGET_DIR/release/seed"
+BARE="$CARGO_TARGET_DIR/release/bare"
+
+# --- state and cleanup ---------------------------------------------------------
+WORK="$(mktemp -d /tmp/palisade-bench.XXXXXX)"
+chmod 755 "$WORK"
+OUT="$WORK/out"
+mkdir -p "$OUT"
+SERVER_PID=""
+BARE_PID=""
+PGBIN=""
+PGDATA=""
+
+stop_pid() {
+    local pid="$1"
+    [[ -n "$pid" ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+stop_pg() {
+    [[ -n "$PGDATA" && -f "$PGDATA/postmaster.pid" ]] || { PGDATA=""; return 0; }
+    local pgpid
+    pgpid="$(head -n1 "$PGDATA/postmaster.pid" 2>/dev/null || true)"
+    as_pg "$PGBIN/pg_ctl" stop -D "$PGDATA" -m immediate -w -t 30 >/dev/null 2>&1 || true
+    if [[ "$pgpid" =~ ^[0-9]+$ ]] && kill -0 "$pgpid" 2>/dev/null; then
+        kill -KILL "$pgpid" 2>/dev/null || true
+    fi
+    PGDATA=""
+}
+
+# shellcheck disable=SC2317  # invoked by trap
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM HUP
+    stop_pid "$BARE_PID"
+    stop_pid "$SERVER_PID"
+    stop_pg
+    if ((rc != 0)); then
+        say "failed (exit $rc); logs kept in $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+if [[ $EUID -eq 0 ]]; then
+    as_pg() { runuser -u postgres -- "$@"; }
+else
+    as_pg() { "$@"; }
+fi
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+    local p
+    for p in $(seq "$1" $(($1 + 199))); do
+        port_in_use "$p" || { echo "$p"; return 0; }
+    done
+    die "no free port in $1-$(($1 + 199))"
+}
+
+wait_health() { # url pid what
+    for _ in $(seq 300); do
+        if curl -ksf --max-time 2 "$1" >/dev/null 2>&1; then return 0; fi
+        kill -0 "$2" 2>/dev/null || die "$3 exited before answering $1"
+        sleep 0.1
+    done
+    die "$3 did not answer $1 within 30 s"
+}
+
+# --- PostgreSQL (as scripts/test.sh, but durable commits unless BENCH_PG_OPTS) ------
+find_pgbin() {
+    if [[ -n "${PALISADE_PG_BIN:-}" ]]; then
+        PGBIN="$PALISADE_PG_BIN"
+    else
+        local d
+        while IFS= read -r d; do
+            if [[ -x "$d/initdb" ]]; then PGBIN="$d"; fi
+        done < <(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V)
+    fi
+    [[ -n "$PGBIN" && -x "$PGBIN/initdb" && -x "$PGBIN/pg_ctl" ]] ||
+        die "PostgreSQL server binaries not found (set PALISADE_PG_BIN)"
+    if [[ $EUID -eq 0 ]]; then id postgres >/dev/null 2>&1 || die "running as root but there is no 'postgres' user"; fi
+}
+
+start_pg() { # dir -> sets PGDATA and DB_URL
+    local dir="$1" log="$1/postgres.log" candidate port=""
+    mkdir -p "$dir"
+    chmod 755 "$dir"
+    if [[ $EUID -eq 0 ]]; then chown postgres: "$dir"; fi
+    PGDATA="$dir/data"
+    as_pg "$PGBIN/initdb" -D "$PGDATA" --auth=trust --username=palisade -E UTF8 --locale=C.UTF-8 \
+        >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+    for candidate in $(seq 55432 55531); do
+        port_in_use "$candidate" && continue
+        # shellcheck disable=SC2086  # PG_OPTS is a list of -c options
+        if as_pg "$PGBIN/pg_ctl" start -D "$PGDATA" -l "$log" -w -t 60 -o \
+            "-p $candidate -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 $PG_OPTS" >/dev/null; then
+            port="$candidate"
+            break
+        fi
+        grep -q 'Address already in use' "$log" 2>/dev/null && continue
+        tail -n 30 "$log" >&2 || true
+        die "PostgreSQL did not start"
+    done
+    [[ -n "$port" ]] || die "no free port for PostgreSQL in 55432-55531"
+    DB_URL="postgres://palisade@127.0.0.1:$port/postgres"
+}
+
+# --- machine --------------------------------------------------------------------
+{
+    echo "nproc=$(nproc)"
+    echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    echo "mem_kb=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
+    echo "kernel=$(uname -r)"
+    echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "wrk=$(wrk -v 2>&1 | head -n1)"
+    echo "rustc=$(rustc --version 2>/dev/null || true)"
+    echo "git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '+dirty')"
+    echo "n=$N"
+    echo "duration=$DURATION"
+    echo "connections=$CONNECTIONS"
+    echo "threads=$THREADS"
+    echo "rounds=$ROUNDS"
+    echo "command=$ENV_USED $COMMAND"
+    echo "sqlite_sync=$(grep -o 'PRAGMA synchronous = [A-Z]*' "$ROOT/crates/store/src/db.rs" | head -n1 | awk '{print $4}')"
+} >"$OUT/machine.env"
+
+if [[ "$FSYNC_PROBE" == 1 ]]; then
+    probe="$(printf '%s\n' /usr/lib/postgresql/*/bin/pg_test_fsync | sort -V | tail -n1)"
+    if [[ -x "$probe" ]]; then
+        say "measuring this disk's sync rate (pg_test_fsync, about 20 s)"
+        timeout 120 "$probe" -s 1 -f "$WORK/fsync.probe" >"$OUT/pg_test_fsync.txt" 2>&1 || true
+        rm -f "$WORK/fsync.probe"
+    fi
+fi
+
+# --- wrk --------------------------------------------------------------------------
+# CPU counters of every process, and of this shell's waited-for children (wrk).
+cpu_snapshot() { python3 "$BENCH/report.py" snapshot "$1" "$$"; }
+
+run_wrk() { # name script url [args...]
+    local name="$1" script="$2" url="$3"
+    shift 3
+    cpu_snapshot "$CUR/$name.cpu0.json"
+    timeout $((DURATION + 60)) wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --timeout 10s --latency \
+        -s "$BENCH/wrk/$script" "$url" -- "$@" >"$CUR/$name.txt" 2>&1 || {
+        cat "$CUR/$name.txt" >&2
+        die "wrk failed for $name"
+    }
+    cpu_snapshot "$CUR/$name.cpu1.json"
+    local rps bad
+    rps="$(awk '/^Requests\/sec/ {print $2}' "$CUR/$name.txt")"
+    bad="$(awk '/^BENCH_BAD_STATUS/ {print $2}' "$CUR/$name.txt")"
+    say "$name: ${rps:-?} req/s, unexpected statuses: ${bad:-?}"
+}
+
+profile() { # name script url [args...]: an extra, unmeasured run under perf record
+    local name="$1" script="$2" url="$3" secs=$((DURATION < 10 ? DURATION : 10))
+    shift 3
+    say "$name: profiling palisade for $secs s (not measured)"
+    timeout $((secs + 30)) perf record -F 99 --call-graph dwarf,16384 -o "$WORK/$name.perf.data" -p "$SERVER_PID" -- sleep "$secs" \
+        >/dev/null 2>&1 &
+    local perf_pid=$!
+    timeout $((secs + 60)) wrk -t "$THREADS" -c "$CONNECTIONS" -d "${secs}s" --timeout 10s \
+        -s "$BENCH/wrk/$script" "$url" -- "$@" >"$CUR/$name.perf-wrk.log" 2>&1 || true
+    wait "$perf_pid" || true
+    timeout 300 perf report -i "$WORK/$name.perf.data" --stdio --no-children --sort sym -g none \
+        --percent-limit 0.7 >"$CUR/$name.perf.txt" 2>/dev/null || true
+    timeout 300 perf report -i "$WORK/$name.perf.data" --stdio --no-children --sort dso -g none \
+        >"$CUR/$name.perf-dso.txt" 2>/dev/null || true
+    timeout 300 perf report -i "$WORK/$name.perf.data" --stdio --children --no-inline --sort sym -g none \
+        --percent-limit 0.5 >"$CUR/$name.perf-incl.txt" 2>/dev/null || true
+    rm -f "$WORK/$name.perf.data"
+}
+
+warm_up() { # script url [args...]
+    local script="$1" url="$2"
+    shift 2
+    timeout 60 wrk -t "$THREADS" -c "$CONNECTIONS" -d 3s --timeout 10s -s "$BENCH/wrk/$script" "$url" -- "$@" \
+        >/dev/null 2>&1 || die "warm-up against $url failed"
+}
+
+api() { # method path token [json] -> body on stdout, fails on HTTP >= 400
+    local method="$1" path="$2" token="$3" data="${4:-}"
+    local args=(-ksS --fail-with-body --max-time 30 -X "$method" -H 'Accept: application/json')
+    [[ -n "$token" ]] && args+=(-H "Authorization: Bearer $token")
+    [[ -n "$data" ]] && args+=(-H 'Content-Type: application/json' --data "$data")
+    curl "${args[@]}" "$BASE$path"
+}
+
+complete_setup() { # setup path (/setup/<token>)
+    local code
+    code="$(curl -ks -o "$CUR/setup.html" -w '%{http_code}' --max-time 60 -X POST "$BASE$1" \
+        -H "Origin: https://localhost:$PORT" --data-urlencode "password=$PASSWORD")"
+    [[ "$code" == 200 ]] || { cat "$CUR/setup.html" >&2; die "setup $1 answered $code"; }
+}
+
+sign_in() { # email -> token
+    api POST /api/v1/sessions "" "$(jq -nc --arg e "$1" --arg p "$PASSWORD" '{email: $e, password: $p}')" |
+        jq -er .token
+}
+
+PASSWORD="bench-Quartz-Lantern-Meadow-$RANDOM$RANDOM"
+
+# --- one backend -------------------------------------------------------------------
+bench_backend() {
+    local backend="$1"
+    CUR="$OUT/$backend"
+    mkdir -p "$CUR"
+    local data="$WORK/$backend-data"
+    mkdir -p "$data"
+    chmod 700 "$data"
+    local db_url
+    if [[ "$backend" == postgres ]]; then
+        find_pgbin
+        say "postgres: starting a throwaway cluster"
+        start_pg "$WORK/pg"
+        db_url="$DB_URL"
+        {
+            echo "pg_version=$("$PGBIN/postgres" --version)"
+            for s in fsync synchronous_commit wal_sync_method full_page_writes shared_buffers; do
+                echo "pg_$s=$(psql -XAtq "$db_url" -c "SHOW $s")"
+            done
+        } >"$CUR/db.env"
+        export PALISADE_DATABASE_URL="$db_url"
+    else
+        db_url="sqlite://$data/palisade.db?mode=rwc"
+        unset PALISADE_DATABASE_URL
+        echo "sqlite_version=$(sqlite3 --version 2>/dev/null | awk '{print $1}')" >"$CUR/db.env"
+    fi
+
+    PORT="$(free_port 18443)"
+    BASE="https://127.0.0.1:$PORT"
+
+    say "$backend: admin create"
+    "$PALISADE" --data-dir "$data" admin create --email admin@bench.test --name "Bench Admin" \
+        --public-origin "https://localhost:$PORT" >"$CUR/admin-create.txt" 2>&1 ||
+        { cat "$CUR/admin-create.txt" >&2; die "admin create failed"; }
+    local admin_setup
+    admin_setup="$(grep -o '/setup/[A-Za-z0-9_-]*' "$CUR/admin-create.txt" | head -n1)"
+    [[ -n "$admin_setup" ]] || die "no setup link in: $(cat "$CUR/admin-create.txt")"
+
+    say "$backend: seeding $N tickets"
+    local t0 t1
+    t0="$(date +%s.%N)"
+    "$SEED" --database-url "$db_url" --master-key-file "$data/master.key" --count "$N" \
+        --ids-out "$CUR/ticket-ids.txt" --customers-out "$CUR/customer-ids.txt" --team-name Support |
+        tee "$CUR/seed.txt" >&2
+    t1="$(date +%s.%N)"
+    echo "seed_seconds=$(python3 -c "print(round($t1 - $t0, 1))")" >>"$CUR/db.env"
+
+    say "$backend: serve on 127.0.0.1:$PORT"
+    "$PALISADE" --data-dir "$data" serve --listen "127.0.0.1:$PORT" >"$CUR/serve.log" 2>&1 &
+    SERVER_PID=$!
+    wait_health "$BASE/health" "$SERVER_PID" "palisade serve"
+
+    complete_setup "$admin_setup"
+    local admin_token team agent_setup agent_token
+    admin_token="$(sign_in admin@bench.test)"
+    team="$(api GET /api/v1/teams "$admin_token" | jq -er '.[] | select(.name == "Support") | .id')"
+    agent_setup="$(api POST /api/v1/agents "$admin_token" \
+        "$(jq -nc --arg t "$team" '{email: "agent@bench.test", name: "Bench Agent", role: "agent", team_ids: [$t]}')" |
+        jq -er .setup_path)"
+    complete_setup "$agent_setup"
+    agent_token="$(sign_in agent@bench.test)"
+    # Sanity: the agent reads a seeded ticket.
+    api GET "/api/v1/tickets/$(head -n1 "$CUR/ticket-ids.txt")" "$agent_token" >"$CUR/sample-ticket.json"
+    echo "ticket_view_bytes=$(wc -c <"$CUR/sample-ticket.json")" >>"$CUR/db.env"
+
+    local bare_port
+    bare_port="$(free_port $((PORT + 1000)))"
+    "$BARE" --listen "127.0.0.1:$bare_port" --cert "$data/tls/cert.pem" --key "$data/tls/key.pem" \
+        >"$CUR/bare.log" 2>&1 &
+    BARE_PID=$!
+    wait_health "https://127.0.0.1:$bare_port/ticket" "$BARE_PID" "bare"
+    curl -ks "https://127.0.0.1:$bare_port/ticket" >"$CUR/sample-bare.json"
+    echo "bare_view_bytes=$(wc -c <"$CUR/sample-bare.json")" >>"$CUR/db.env"
+
+    local bare_url="https://127.0.0.1:$bare_port/ticket"
+    echo "server_pid=$SERVER_PID" >>"$CUR/db.env"
+    echo "bare_pid=$BARE_PID" >>"$CUR/db.env"
+    if [[ "$backend" == postgres ]]; then
+        echo "pg_pid=$(head -n1 "$PGDATA/postmaster.pid")" >>"$CUR/db.env"
+    fi
+
+    say "$backend: warm-up"
+    warm_up bare.lua "$bare_url"
+    warm_up read.lua "$BASE" "$CUR/ticket-ids.txt" "$agent_token"
+    local r
+    for r in $(seq "$ROUNDS"); do
+        run_wrk "bare-$r" bare.lua "$bare_url"
+        run_wrk "read-$r" read.lua "$BASE" "$CUR/ticket-ids.txt" "$agent_token"
+    done
+    for r in $(seq "$ROUNDS"); do
+        run_wrk "create-$r" create.lua "$BASE" "$CUR/customer-ids.txt" "$agent_token"
+    done
+    if [[ "$PERF" == 1 ]]; then
+        profile read read.lua "$BASE" "$CUR/ticket-ids.txt" "$agent_token"
+        profile create create.lua "$BASE" "$CUR/customer-ids.txt" "$agent_token"
+    fi
+    local stats_sql="SELECT (SELECT COUNT(*) FROM tickets), (SELECT COUNT(*) FROM search_terms), (SELECT COUNT(*) FROM audit_log)"
+    local stats
+    if [[ "$backend" == sqlite ]]; then
+        echo "sqlite_journal_mode=$(sqlite3 "$data/palisade.db" 'PRAGMA journal_mode' 2>/dev/null || echo '?')" >>"$CUR/db.env"
+        echo "wal_bytes=$(stat -c %s "$data/palisade.db-wal" 2>/dev/null || echo 0)" >>"$CUR/db.env"
+        stats="$(sqlite3 -separator ' ' "$data/palisade.db" "$stats_sql" 2>/dev/null || echo '? ? ?')"
+    else
+        stats="$(psql -XAtq -F ' ' "$db_url" -c "$stats_sql" 2>/dev/null || echo '? ? ?')"
+    fi
+    local n_tickets n_terms n_audit
+    read -r n_tickets n_terms n_audit <<<"$stats"
+    {
+        echo "tickets_after=$n_tickets"
+        echo "audit_rows=$n_audit"
+        echo "terms_per_ticket=$(python3 -c "print(round($n_terms / $n_tickets, 1))" 2>/dev/null || echo '?')"
+    } >>"$CUR/db.env"
+
+    stop_pid "$BARE_PID"
+    BARE_PID=""
+    stop_pid "$SERVER_PID"
+    SERVER_PID=""
+    stop_pg
+    unset PALISADE_DATABASE_URL
+    rm -f "$CUR/ticket-ids.txt" "$CUR/customer-ids.txt" "$CUR/setup.html"
+}
+
+for backend in $BACKENDS; do
+    case "$backend" in
+        sqlite | postgres) bench_backend "$backend" ;;
+        *) die "unknown backend '$backend' (sqlite or postgres)" ;;
+    esac
+done
+
+echo "total_seconds=$(($(date -u +%s) - STARTED_AT))" >>"$OUT/machine.env"
+python3 "$BENCH/report.py" report "$OUT" "$BENCH/RESULTS.md"
+rm -rf "$BENCH/last-run"
+cp -r "$OUT" "$BENCH/last-run"
+say "results written to bench/RESULTS.md (raw output in bench/last-run/)"
