@@ -13,20 +13,7 @@ use palisade_identity::{Identity, IdentityError, PasswordHasherPool, SessionLimi
 use palisade_store::{NewUser, Store};
 use palisade_testkit::{Backend, TestDatabase};
 
-macro_rules! on_both_backends {
-    ($($scenario:ident),+ $(,)?) => {
-        $(
-            mod $scenario {
-                #[tokio::test]
-                async fn sqlite() { super::$scenario(palisade_testkit::Backend::Sqlite).await }
-                #[tokio::test]
-                async fn postgres() { super::$scenario(palisade_testkit::Backend::Postgres).await }
-            }
-        )+
-    };
-}
-
-on_both_backends!(
+palisade_testkit::on_both_backends!(
     guessing_one_account_locks_it_and_the_lock_looks_like_a_wrong_password,
     unknown_accounts_lock_exactly_like_real_ones,
     credential_stuffing_slows_the_source_not_the_victims,

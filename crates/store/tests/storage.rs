@@ -13,20 +13,7 @@ use palisade_store::{NewAttachment, NewTicket, NewUser, Store, StoreError, Ticke
 use palisade_testkit::{Backend, TestDatabase};
 use sqlx::{AssertSqlSafe, Connection};
 
-macro_rules! on_both_backends {
-    ($($scenario:ident),+ $(,)?) => {
-        $(
-            mod $scenario {
-                #[tokio::test]
-                async fn sqlite() { super::$scenario(palisade_testkit::Backend::Sqlite).await }
-                #[tokio::test]
-                async fn postgres() { super::$scenario(palisade_testkit::Backend::Postgres).await }
-            }
-        )+
-    };
-}
-
-on_both_backends!(
+palisade_testkit::on_both_backends!(
     markers_never_reach_the_database_in_clear,
     ciphertext_moved_between_rows_does_not_decrypt,
     wrong_master_key_is_refused_at_start,

@@ -248,6 +248,26 @@ fn random_hex(bytes: usize) -> anyhow::Result<String> {
     Ok(hex::encode(buf))
 }
 
+/// Runs each named `async fn scenario(backend: Backend)` as two tests, `scenario::sqlite`
+/// and `scenario::postgres`, so every storage scenario covers both databases.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($scenario:ident),+ $(,)?) => {
+        $(
+            mod $scenario {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$scenario($crate::Backend::Sqlite).await
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    super::$scenario($crate::Backend::Postgres).await
+                }
+            }
+        )+
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use common::{PASSWORD, World};
 use palisade_testkit::Backend;
 use serde_json::json;
 
-on_both_backends!(
+palisade_testkit::on_both_backends!(
     a_token_acts_as_its_owner_narrowed_to_its_scopes,
     creating_a_token_needs_the_password_and_a_session_and_shows_it_once,
     revoked_expired_or_orphaned_tokens_stop_working,

@@ -91,7 +91,7 @@ async fn user_text_is_escaped_in_pages() {
     assert!(!page.contains("<img src=x"));
 }
 
-on_both_backends!(bad_input_gets_a_clear_4xx_and_changes_nothing);
+palisade_testkit::on_both_backends!(bad_input_gets_a_clear_4xx_and_changes_nothing);
 
 /// (what is wrong, path, body, headers, expected status)
 type BadCase<'a> = (&'a str, String, Body, Vec<(&'a str, &'a str)>, StatusCode);

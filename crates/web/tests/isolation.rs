@@ -10,7 +10,7 @@ use common::World;
 use palisade_testkit::Backend;
 use serde_json::json;
 
-on_both_backends!(
+palisade_testkit::on_both_backends!(
     other_customer_cannot_reach_a_ticket_through_any_path,
     refused_and_missing_tickets_are_indistinguishable,
     colleague_sees_shared_company_tickets_only_when_the_company_shares,
@@ -395,7 +395,7 @@ async fn customer_cannot_open_a_ticket_for_someone_else(backend: Backend) {
     assert_eq!(w.count("tickets").await, before);
 }
 
-on_both_backends!(customer_profiles_are_changed_only_by_directory_staff_and_stay_encrypted);
+palisade_testkit::on_both_backends!(customer_profiles_are_changed_only_by_directory_staff_and_stay_encrypted);
 
 async fn customer_profiles_are_changed_only_by_directory_staff_and_stay_encrypted(backend: Backend) {
     let w = World::new(backend).await;

@@ -12,7 +12,7 @@ use palisade_core::SecretString;
 use palisade_testkit::Backend;
 use serde_json::json;
 
-on_both_backends!(
+palisade_testkit::on_both_backends!(
     signing_in_on_a_second_device_ends_a_staff_members_first_session,
     customers_keep_up_to_five_sessions,
     sign_in_never_reuses_a_presented_session_token,

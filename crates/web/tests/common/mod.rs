@@ -346,25 +346,6 @@ impl World {
     }
 }
 
-/// Runs one scenario on SQLite and on PostgreSQL, as two named tests.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($scenario:ident),+ $(,)?) => {
-        $(
-            mod $scenario {
-                #[tokio::test]
-                async fn sqlite() {
-                    super::$scenario(palisade_testkit::Backend::Sqlite).await
-                }
-                #[tokio::test]
-                async fn postgres() {
-                    super::$scenario(palisade_testkit::Backend::Postgres).await
-                }
-            }
-        )+
-    };
-}
-
 /// A further live session of `user` (another device), returning its id.
 pub async fn extra_session(store: &Store, user: &UserId) -> palisade_core::SessionId {
     actor(store, user.clone(), Role::Customer).await.session
