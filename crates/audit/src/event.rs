@@ -28,6 +28,14 @@ pub enum AuditAction {
     CompanyCreated,
     AuditRead,
     CheckpointSigned,
+    MfaChallenge,
+    MfaFailed,
+    MfaEnrolled,
+    MfaRemoved,
+    RecoveryCodesIssued,
+    RecoveryCodeUsed,
+    StepUp,
+    PasswordChanged,
 }
 
 impl AuditAction {
@@ -58,6 +66,14 @@ impl AuditAction {
             AuditAction::CompanyCreated => "directory.company_created",
             AuditAction::AuditRead => "audit.read",
             AuditAction::CheckpointSigned => "audit.checkpoint_signed",
+            AuditAction::MfaChallenge => "auth.mfa_challenge",
+            AuditAction::MfaFailed => "auth.mfa_failed",
+            AuditAction::MfaEnrolled => "auth.mfa_enrolled",
+            AuditAction::MfaRemoved => "auth.mfa_removed",
+            AuditAction::RecoveryCodesIssued => "auth.recovery_codes_issued",
+            AuditAction::RecoveryCodeUsed => "auth.recovery_code_used",
+            AuditAction::StepUp => "auth.step_up",
+            AuditAction::PasswordChanged => "auth.password_changed",
         }
     }
 }

@@ -107,6 +107,12 @@ random_id!(
 random_id!(
     /// Server-side session row id (not the bearer token, which is never stored).
     SessionId, "ses_", "session");
+random_id!(
+    /// A registered passkey or security key.
+    PasskeyId, "pk_", "passkey");
+random_id!(
+    /// An in-flight WebAuthn ceremony (its challenge state lives on the server).
+    CeremonyId, "wac_", "ceremony");
 
 /// Position of an entry in the audit chain. Sequential by design: gaps are evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -10,7 +10,9 @@ mod time;
 mod values;
 
 pub use error::CoreError;
-pub use ids::{AttachmentId, AuditSeq, CompanyId, MessageId, SessionId, TeamId, TicketId, UserId};
+pub use ids::{
+    AttachmentId, AuditSeq, CeremonyId, CompanyId, MessageId, PasskeyId, SessionId, TeamId, TicketId, UserId,
+};
 pub use principal::{Principal, Role, Scope};
 pub use secret::{SecretBytes, SecretString};
 pub use time::UnixMillis;

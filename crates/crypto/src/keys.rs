@@ -25,7 +25,7 @@ pub(crate) fn nonce_at(sealed: &[u8]) -> Result<XNonce, CryptoError> {
     Ok(XNonce::from(nonce))
 }
 
-pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
     let mut out = [0u8; N];
     getrandom::fill(&mut out).map_err(|_| CryptoError::Random)?;
     Ok(out)

@@ -15,5 +15,5 @@ mod token;
 pub use aead::{FieldAad, open_field, seal_field};
 pub use error::CryptoError;
 pub use index::{BlindIndex, search_terms};
-pub use keys::{DataKey, Keyring, MasterKey, WrappedDataKey, write_secret_file};
-pub use token::{RandomToken, TokenHash, sha256_hex};
+pub use keys::{DataKey, Keyring, MasterKey, WrappedDataKey, random_bytes, write_secret_file};
+pub use token::{RandomToken, TokenHash, human_code, sha256_hex};

@@ -9,6 +9,27 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use crate::CryptoError;
 use crate::keys::random_bytes;
 
+/// Letters and digits that cannot be mistaken for one another when read aloud or
+/// typed from paper (no 0/O, no 1/I).
+const HUMAN_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// A random code for people to copy by hand: `groups` groups of five characters from
+/// a 32-letter alphabet (5 bits each), joined by dashes.
+pub fn human_code(groups: usize) -> Result<zeroize::Zeroizing<String>, CryptoError> {
+    let mut out = zeroize::Zeroizing::new(String::with_capacity(groups * 6));
+    for g in 0..groups {
+        if g > 0 {
+            out.push('-');
+        }
+        let bytes: zeroize::Zeroizing<[u8; 5]> = zeroize::Zeroizing::new(random_bytes()?);
+        for b in bytes.iter() {
+            // 256 is a multiple of 32: taking the low five bits is unbiased.
+            out.push(char::from(HUMAN_ALPHABET[usize::from(b & 31)]));
+        }
+    }
+    Ok(out)
+}
+
 /// A bearer secret (session, setup link) of 256 random bits. Shown to its holder once;
 /// only its [`TokenHash`] is stored.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]

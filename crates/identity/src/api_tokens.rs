@@ -3,13 +3,13 @@
 //! `PolicyEngine::authorize`), so it never has more rights than the owner.
 
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
-use palisade_core::{Principal, Scope, SecretString, UnixMillis, UserId};
+use palisade_core::{Principal, Scope, UnixMillis, UserId};
 use palisade_crypto::RandomToken;
 use palisade_store::{ApiTokenRecord, NewApiToken, UserRecord};
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::{Identity, IdentityError};
+use crate::{Identity, IdentityError, SessionState, require_recent_auth};
 
 /// Tokens carry a recognisable prefix so secret scanners and the server can tell them
 /// from session tokens.
@@ -26,27 +26,27 @@ pub struct CreatedToken {
 }
 
 impl Identity {
-    /// Creates a token for `owner`. Re-entering the password is required (step-up), so
-    /// a stolen session cookie alone cannot mint a long-lived credential.
+    /// Creates a token for `owner`. The session must have re-authenticated recently
+    /// (step-up), so a stolen session cookie alone cannot mint a long-lived credential;
+    /// an API token (no session) can never mint another.
     pub async fn create_api_token(
         &self,
         owner: &UserRecord,
-        password: &SecretString,
+        session: Option<&SessionState>,
         name: &str,
         scopes: &[Scope],
         days: Option<i64>,
         ctx: &AuditContext,
     ) -> Result<CreatedToken, IdentityError> {
-        let stored = self.store().password_hash(&owner.id).await?;
-        if !self.hasher().verify(password, stored.as_ref()).await? {
+        if let Err(e) = require_recent_auth(session) {
             let event = AuditEvent::new(
                 AuditAction::ApiTokenCreated,
                 owner.id.to_string(),
-                Outcome::Failure,
+                Outcome::Denied,
             )
-            .with_detail(json!({ "reason": "step_up_failed" }));
+            .with_detail(json!({ "reason": "step_up_required" }));
             self.store().audit(ctx, &event).await?;
-            return Err(IdentityError::InvalidCredentials);
+            return Err(e);
         }
         let days = days.unwrap_or(DEFAULT_TOKEN_DAYS);
         if !(1..=MAX_TOKEN_DAYS).contains(&days) {
@@ -91,7 +91,7 @@ impl Identity {
         &self,
         presented: &str,
         ip: &str,
-    ) -> Result<Option<(Principal, UserRecord)>, IdentityError> {
+    ) -> Result<Option<crate::Authenticated>, IdentityError> {
         let Some(raw) = presented.strip_prefix(API_TOKEN_PREFIX) else {
             return Ok(None);
         };
@@ -124,7 +124,11 @@ impl Identity {
             session: None,
             scopes: Some(scopes),
         };
-        Ok(Some((principal, user)))
+        Ok(Some(crate::Authenticated {
+            principal,
+            user,
+            session: None,
+        }))
     }
 
     pub async fn api_tokens(&self, owner: &UserId) -> Result<Vec<ApiTokenRecord>, IdentityError> {

@@ -12,6 +12,25 @@ pub enum IdentityError {
     /// The account already has its maximum of sessions and the policy refuses more.
     #[error("already signed in on another device; sign out there first")]
     SessionLimit,
+    /// A wrong, replayed or unknown second-factor code or passkey answer.
+    #[error("that code or security key was not accepted")]
+    InvalidSecondFactor,
+    /// The action needs the user to re-authenticate (within the step-up window).
+    #[error("confirm it is you: re-enter your password and second factor, then try again")]
+    StepUpRequired,
+    /// The session is not at the stage this step belongs to (e.g. enrolling twice).
+    #[error("this step does not apply to the current sign-in")]
+    WrongStage,
+    #[error("an authenticator app is already set up; remove it first")]
+    AlreadyEnrolled,
+    #[error("no authenticator app enrolment is in progress")]
+    NotEnrolled,
+    /// Staff must keep a second factor: the last one cannot be removed.
+    #[error("this is your last second factor; add another before removing it")]
+    LastFactor,
+    /// The session ended while the request was in flight (signed out, rotated).
+    #[error("the session has ended; sign in again")]
+    SessionEnded,
     #[error("this link is invalid, expired or already used")]
     InvalidLink,
     #[error("{0}")]

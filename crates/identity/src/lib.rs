@@ -4,12 +4,19 @@
 
 mod api_tokens;
 mod error;
+mod mfa;
 mod password;
 mod service;
 mod throttle;
 
 pub use api_tokens::{API_TOKEN_PREFIX, CreatedToken, DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS};
 pub use error::IdentityError;
+pub use mfa::{
+    Factors, RECOVERY_CODE_COUNT, STEP_UP_WINDOW_SECS, SecondFactor, TotpSetup, require_recent_auth,
+};
+pub use palisade_store::SessionStage;
 pub use password::{PasswordHasherPool, needs_rehash, validate_new_password};
-pub use service::{Identity, OnSessionLimit, SessionLimits, SignedIn};
+pub use service::{
+    Authenticated, Identity, OnSessionLimit, SessionLimits, SessionState, SignedIn, mfa_required,
+};
 pub use throttle::ThrottlePolicy;

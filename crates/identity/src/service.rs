@@ -1,7 +1,7 @@
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
 use palisade_core::{EmailAddress, Principal, Role, SecretString, SessionId, UnixMillis, UserId};
 use palisade_crypto::RandomToken;
-use palisade_store::{NewSession, Store, UserRecord};
+use palisade_store::{NewSession, SessionStage, Store, UserRecord};
 use serde_json::json;
 
 use crate::{IdentityError, PasswordHasherPool, ThrottlePolicy, needs_rehash, validate_new_password};
@@ -64,7 +64,35 @@ pub struct SignedIn {
     pub token: RandomToken,
     pub session: SessionId,
     pub user: UserRecord,
+    /// `Full`, or what the holder must do next (second factor, enrolment).
+    pub stage: SessionStage,
 }
+
+/// The state of the session behind a request, for decisions such as step-up.
+#[derive(Clone, Debug)]
+pub struct SessionState {
+    pub id: SessionId,
+    pub stage: SessionStage,
+    /// When the holder last proved who they are (sign-in or step-up).
+    pub auth_at: UnixMillis,
+}
+
+/// A resolved credential: who, and through which session (none for API tokens).
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    pub principal: Principal,
+    pub user: UserRecord,
+    pub session: Option<SessionState>,
+}
+
+/// Staff roles must have a second factor; customers are offered one.
+pub fn mfa_required(role: Role) -> bool {
+    role.is_staff()
+}
+
+/// A session that still owes a second factor (or enrolment) lives this long at most.
+const PENDING_IDLE_SECS: i64 = 10 * 60;
+const PENDING_ABSOLUTE_SECS: i64 = 15 * 60;
 
 /// The setup link lifetime: long enough to open an email, short enough to expire
 /// before it leaks far.
@@ -95,6 +123,10 @@ impl Identity {
     pub fn with_throttle(mut self, throttle: ThrottlePolicy) -> Self {
         self.throttle = throttle;
         self
+    }
+
+    pub(crate) fn throttle_policy(&self) -> ThrottlePolicy {
+        self.throttle
     }
 
     pub fn hasher(&self) -> &PasswordHasherPool {
@@ -201,7 +233,92 @@ impl Identity {
             self.store.append_audit(&mut tx, ctx, &event).await?;
             tx.commit().await?;
         }
-        let live = self.store.live_sessions(&user.id).await?;
+        let factors = self.factors(&user.id).await?;
+        if factors.any() {
+            return self
+                .open_pending(
+                    user,
+                    SessionStage::SecondFactor,
+                    ctx,
+                    json!({ "methods": factors.methods() }),
+                )
+                .await;
+        }
+        if mfa_required(user.role) {
+            return self
+                .open_pending(
+                    user,
+                    SessionStage::Enrol,
+                    ctx,
+                    json!({ "reason": "enrolment_required" }),
+                )
+                .await;
+        }
+        self.open_full(user, None, ctx, json!({ "factors": ["password"] }))
+            .await
+    }
+
+    /// A session that can only finish signing in: short-lived, not counted against the
+    /// concurrent-session limit, never able to read or change data.
+    async fn open_pending(
+        &self,
+        user: UserRecord,
+        stage: SessionStage,
+        ctx: &AuditContext,
+        detail: serde_json::Value,
+    ) -> Result<SignedIn, IdentityError> {
+        let token = RandomToken::generate()?;
+        let mut tx = self.store.begin().await?;
+        let session = self
+            .store
+            .create_session(
+                &mut tx,
+                &NewSession {
+                    user: user.id.clone(),
+                    stage,
+                    auth_at: UnixMillis(0),
+                    token_hash: token.hash(),
+                    idle_timeout_secs: PENDING_IDLE_SECS,
+                    absolute_timeout_secs: PENDING_ABSOLUTE_SECS,
+                    ip: ctx.ip.clone(),
+                    user_agent: ctx.user_agent.chars().take(256).collect(),
+                },
+            )
+            .await?;
+        let ctx = AuditContext {
+            actor: user.id.to_string(),
+            session: session.to_string(),
+            ..ctx.clone()
+        };
+        let event = AuditEvent::new(AuditAction::MfaChallenge, user.id.to_string(), Outcome::Success)
+            .with_detail(json!({ "stage": stage.as_str(), "detail": detail }));
+        self.store.append_audit(&mut tx, &ctx, &event).await?;
+        tx.commit().await?;
+        Ok(SignedIn {
+            token,
+            session,
+            user,
+            stage,
+        })
+    }
+
+    /// Opens a full session, applying the concurrent-session policy. `replacing` is the
+    /// pending session that finished signing in: it ends in the same transaction, so
+    /// its token never becomes a full one (fixation).
+    pub(crate) async fn open_full(
+        &self,
+        user: UserRecord,
+        replacing: Option<&SessionId>,
+        ctx: &AuditContext,
+        detail: serde_json::Value,
+    ) -> Result<SignedIn, IdentityError> {
+        let live: Vec<_> = self
+            .store
+            .live_sessions(&user.id)
+            .await?
+            .into_iter()
+            .filter(|s| s.stage == SessionStage::Full && Some(&s.id) != replacing)
+            .collect();
         let max = self.limits.max_sessions(user.role);
         if live.len() >= max && self.limits.on_limit == OnSessionLimit::RefuseNew {
             let event = AuditEvent::new(AuditAction::SignIn, user.id.to_string(), Outcome::Denied)
@@ -212,6 +329,12 @@ impl Identity {
         let token = RandomToken::generate()?;
         let (idle, absolute) = self.limits.for_role(user.role);
         let mut tx = self.store.begin().await?;
+        if let Some(old) = replacing {
+            match self.store.take_session(&mut tx, old).await? {
+                Some(s) if s.user == user.id => {}
+                _ => return Err(IdentityError::SessionEnded),
+            }
+        }
         // Newest first: keep `max - 1` of them, so with the new one there are `max`.
         for old in live.iter().skip(max - 1) {
             if self.store.revoke_user_session(&mut tx, &user.id, &old.id).await? {
@@ -222,12 +345,15 @@ impl Identity {
                 self.store.append_audit(&mut tx, ctx, &event).await?;
             }
         }
+        let now = UnixMillis::now();
         let session = self
             .store
             .create_session(
                 &mut tx,
                 &NewSession {
                     user: user.id.clone(),
+                    stage: SessionStage::Full,
+                    auth_at: now,
                     token_hash: token.hash(),
                     idle_timeout_secs: idle,
                     absolute_timeout_secs: absolute,
@@ -245,19 +371,60 @@ impl Identity {
             .append_audit(
                 &mut tx,
                 &ctx,
-                &AuditEvent::new(AuditAction::SignIn, user.id.to_string(), Outcome::Success),
+                &AuditEvent::new(AuditAction::SignIn, user.id.to_string(), Outcome::Success)
+                    .with_detail(detail),
             )
             .await?;
         tx.commit().await?;
-        Ok(SignedIn { token, session, user })
+        Ok(SignedIn {
+            token,
+            session,
+            user,
+            stage: SessionStage::Full,
+        })
+    }
+
+    /// Swaps a full session's token for a new one (after step-up or a change of
+    /// privilege), optionally marking the holder as just re-authenticated.
+    pub(crate) async fn rotate_session(
+        &self,
+        tx: &mut palisade_store::Tx,
+        user: &UserRecord,
+        old: &SessionId,
+        reauthenticated: bool,
+    ) -> Result<(RandomToken, SessionId), IdentityError> {
+        let Some(previous) = self.store.take_session(tx, old).await? else {
+            return Err(IdentityError::SessionEnded);
+        };
+        if previous.user != user.id {
+            return Err(IdentityError::SessionEnded);
+        }
+        let (idle, absolute) = self.limits.for_role(user.role);
+        let now = UnixMillis::now();
+        let token = RandomToken::generate()?;
+        let session = self
+            .store
+            .create_session(
+                tx,
+                &NewSession {
+                    user: user.id.clone(),
+                    stage: SessionStage::Full,
+                    auth_at: if reauthenticated { now } else { previous.auth_at },
+                    token_hash: token.hash(),
+                    idle_timeout_secs: idle,
+                    // Rotation never extends the absolute lifetime of the sign-in.
+                    absolute_timeout_secs: ((previous.expires_at.0 - now.0) / 1000).clamp(60, absolute),
+                    ip: previous.ip,
+                    user_agent: previous.user_agent,
+                },
+            )
+            .await?;
+        Ok((token, session))
     }
 
     /// Resolves a presented bearer token to a principal, or `None` for anything that is
     /// not a live session of an enabled account.
-    pub async fn authenticate(
-        &self,
-        presented: &str,
-    ) -> Result<Option<(Principal, UserRecord)>, IdentityError> {
+    pub async fn authenticate(&self, presented: &str) -> Result<Option<Authenticated>, IdentityError> {
         self.authenticate_with(presented, false).await
     }
 
@@ -267,15 +434,19 @@ impl Identity {
         &self,
         presented: &str,
         background: bool,
-    ) -> Result<Option<(Principal, UserRecord)>, IdentityError> {
+    ) -> Result<Option<Authenticated>, IdentityError> {
         let Some(token) = RandomToken::from_presented(presented) else {
             return Ok(None);
         };
-        let Some((session_id, last_seen, user)) = self.store.live_session_user(&token.hash()).await? else {
+        let Some(live) = self.store.live_session_user(&token.hash()).await? else {
             return Ok(None);
         };
+        let (session_id, last_seen, user) = (live.id, live.last_seen, live.user);
         let teams = self.store.user_teams(&user.id).await?;
-        if !background && UnixMillis::now().0 - last_seen.0 > TOUCH_INTERVAL_MS {
+        if !background
+            && live.stage == SessionStage::Full
+            && UnixMillis::now().0 - last_seen.0 > TOUCH_INTERVAL_MS
+        {
             let (idle, _) = self.limits.for_role(user.role);
             self.store.touch_session(&session_id, idle).await?;
         }
@@ -284,10 +455,18 @@ impl Identity {
             role: user.role,
             teams,
             company: user.company.clone(),
-            session: Some(session_id),
+            session: Some(session_id.clone()),
             scopes: None,
         };
-        Ok(Some((principal, user)))
+        Ok(Some(Authenticated {
+            principal,
+            user,
+            session: Some(SessionState {
+                id: session_id,
+                stage: live.stage,
+                auth_at: live.auth_at,
+            }),
+        }))
     }
 
     pub async fn sign_out(&self, session: &SessionId, ctx: &AuditContext) -> Result<(), IdentityError> {

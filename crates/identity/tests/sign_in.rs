@@ -343,16 +343,67 @@ async fn refuse_new_policy_keeps_the_first_session_and_refuses_the_second() {
     };
     let id = Identity::new(store.clone(), PasswordHasherPool::new(2).unwrap(), limits);
     account(&store, &id, "single@desk.test").await;
-    let first = id
+    // Staff sign in to an enrol-only session first; enrolling makes it a full one.
+    let pending = id
         .sign_in("single@desk.test", &secret(PASSWORD), &from("192.0.2.1"))
         .await
         .unwrap();
+    assert_eq!(pending.stage, palisade_identity::SessionStage::Enrol);
+    let state = id
+        .authenticate(pending.token.expose())
+        .await
+        .unwrap()
+        .unwrap()
+        .session
+        .unwrap();
+    let setup = id.begin_totp(&state, &pending.user).await.unwrap();
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(setup.secret_base32.as_str()).unwrap())
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let enrolled = id
+        .confirm_totp(
+            &state,
+            &pending.user,
+            &totp.generate(now).to_string(),
+            &from("192.0.2.1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(enrolled.recovery_codes.as_ref().map(Vec::len), Some(10));
+    let first = enrolled.token;
+    // The second device gets as far as the second factor, then is refused.
     let second = id
         .sign_in("single@desk.test", &secret(PASSWORD), &from("192.0.2.2"))
+        .await
+        .unwrap();
+    assert_eq!(second.stage, palisade_identity::SessionStage::SecondFactor);
+    let second_state = id
+        .authenticate(second.token.expose())
+        .await
+        .unwrap()
+        .unwrap()
+        .session
+        .unwrap();
+    let refused = id
+        .verify_second_factor(
+            &second_state,
+            &second.user,
+            &palisade_identity::SecondFactor::Totp(totp.generate(now + 30).to_string()),
+            &from("192.0.2.2"),
+        )
         .await;
-    assert!(matches!(second, Err(IdentityError::SessionLimit)));
     assert!(
-        id.authenticate(first.token.expose()).await.unwrap().is_some(),
+        matches!(refused, Err(IdentityError::SessionLimit)),
+        "{:?}",
+        refused.err()
+    );
+    assert!(
+        id.authenticate(first.expose()).await.unwrap().is_some(),
         "the first session lives on"
     );
 }

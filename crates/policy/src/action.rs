@@ -17,6 +17,7 @@ pub enum Action {
     UserEndSessions,
     UserDisable,
     UserManageTokens,
+    UserManageFactors,
     CompanyRead,
     TeamRead,
     ListCustomers,
@@ -33,7 +34,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 29] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -49,6 +50,7 @@ impl Action {
         Action::UserEndSessions,
         Action::UserDisable,
         Action::UserManageTokens,
+        Action::UserManageFactors,
         Action::CompanyRead,
         Action::TeamRead,
         Action::ListCustomers,
@@ -82,7 +84,8 @@ impl Action {
             | Action::UserUpdate
             | Action::UserEndSessions
             | Action::UserDisable
-            | Action::UserManageTokens => K::User,
+            | Action::UserManageTokens
+            | Action::UserManageFactors => K::User,
             Action::CompanyRead => K::Company,
             Action::TeamRead => K::Team,
             Action::ListCustomers
@@ -125,6 +128,7 @@ impl Action {
             | Action::UserEndSessions
             | Action::UserDisable
             | Action::UserManageTokens
+            | Action::UserManageFactors
             | Action::CreateCustomer
             | Action::ManageStaff
             | Action::ManageTeams
@@ -150,6 +154,7 @@ impl Action {
             Action::UserEndSessions => "user.end_sessions",
             Action::UserDisable => "user.disable",
             Action::UserManageTokens => "user.manage_tokens",
+            Action::UserManageFactors => "user.manage_factors",
             Action::CompanyRead => "company.read",
             Action::TeamRead => "team.read",
             Action::ListCustomers => "directory.list_customers",

@@ -11,6 +11,7 @@ mod audit;
 mod db;
 mod error;
 mod keys;
+mod mfa;
 mod migrate;
 mod page;
 mod sessions;
@@ -21,11 +22,12 @@ mod users;
 pub use api_tokens::{ApiTokenRecord, NewApiToken};
 pub use db::{Dialect, Store, Tx};
 pub use error::StoreError;
+pub use mfa::{PasskeyRecord, TotpRecord};
 pub use page::{Cursor, Page};
-pub use sessions::{NewSession, SessionRecord};
+pub use sessions::{NewSession, SessionRecord, SessionStage};
 pub use throttle::ThrottleState;
 pub use tickets::{
     AttachmentContent, AttachmentRecord, MessageRecord, NewAttachment, NewTicket, TicketRecord, TicketScope,
     TicketUpdate,
 };
-pub use users::{CompanyRecord, NewUser, ProfileUpdate, TeamRecord, UserKind, UserRecord};
+pub use users::{CompanyRecord, LiveSession, NewUser, ProfileUpdate, TeamRecord, UserKind, UserRecord};

@@ -25,6 +25,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: include_str!("../migrations/0003_api_tokens.sql"),
     },
+    Migration {
+        version: 4,
+        sql: include_str!("../migrations/0004_mfa.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

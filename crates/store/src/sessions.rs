@@ -7,9 +7,42 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::{Store, StoreError, Tx};
 
+/// What a session may do. Only `Full` sessions act on data; the others exist to finish
+/// signing in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionStage {
+    Full,
+    /// The password was right; a second factor is still owed.
+    SecondFactor,
+    /// A staff account without a second factor: it may only enrol one.
+    Enrol,
+}
+
+impl SessionStage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionStage::Full => "full",
+            SessionStage::SecondFactor => "second_factor",
+            SessionStage::Enrol => "enrol",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "full" => Ok(SessionStage::Full),
+            "second_factor" => Ok(SessionStage::SecondFactor),
+            "enrol" => Ok(SessionStage::Enrol),
+            other => Err(StoreError::Corrupt(format!("unknown session stage {other:?}"))),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct NewSession {
     pub user: UserId,
+    pub stage: SessionStage,
+    /// When the holder proved who they are; 0 for a session that has not finished.
+    pub auth_at: UnixMillis,
     pub token_hash: TokenHash,
     pub idle_timeout_secs: i64,
     pub absolute_timeout_secs: i64,
@@ -21,6 +54,8 @@ pub struct NewSession {
 pub struct SessionRecord {
     pub id: SessionId,
     pub user: UserId,
+    pub stage: SessionStage,
+    pub auth_at: UnixMillis,
     pub created_at: UnixMillis,
     pub last_seen_at: UnixMillis,
     pub idle_expires_at: UnixMillis,
@@ -33,6 +68,8 @@ fn session_from_row(row: &sqlx::any::AnyRow) -> Result<SessionRecord, StoreError
     Ok(SessionRecord {
         id: SessionId::parse(&row.try_get::<String, _>("id")?)?,
         user: UserId::parse(&row.try_get::<String, _>("user_id")?)?,
+        stage: SessionStage::parse(&row.try_get::<String, _>("stage")?)?,
+        auth_at: UnixMillis(row.try_get("auth_at")?),
         created_at: UnixMillis(row.try_get("created_at")?),
         last_seen_at: UnixMillis(row.try_get("last_seen_at")?),
         idle_expires_at: UnixMillis(row.try_get("idle_expires_at")?),
@@ -42,8 +79,7 @@ fn session_from_row(row: &sqlx::any::AnyRow) -> Result<SessionRecord, StoreError
     })
 }
 
-const SESSION_COLUMNS: &str =
-    "s.id, s.user_id, s.created_at, s.last_seen_at, s.idle_expires_at, s.expires_at, s.ip, s.user_agent";
+const SESSION_COLUMNS: &str = "s.id, s.user_id, s.stage, s.auth_at, s.created_at, s.last_seen_at, s.idle_expires_at, s.expires_at, s.ip, s.user_agent";
 
 impl Store {
     pub async fn create_session(&self, tx: &mut Tx, new: &NewSession) -> Result<SessionId, StoreError> {
@@ -51,7 +87,7 @@ impl Store {
         let now = UnixMillis::now();
         sqlx::query(
             "INSERT INTO sessions (id, token_hash, user_id, created_at, last_seen_at, idle_expires_at, expires_at, \
-             ip, user_agent, revoked_at) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, NULL)",
+             ip, user_agent, revoked_at, stage, auth_at) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, NULL, $9, $10)",
         )
         .bind(id.as_str())
         .bind(&new.token_hash.0)
@@ -61,6 +97,8 @@ impl Store {
         .bind(now.plus_secs(new.absolute_timeout_secs).0)
         .bind(&new.ip)
         .bind(&new.user_agent)
+        .bind(new.stage.as_str())
+        .bind(new.auth_at.0)
         .execute(tx.conn())
         .await
         .map_err(StoreError::from_insert)?;
@@ -68,7 +106,8 @@ impl Store {
     }
 
     /// The live sessions of an account, newest first (for the devices page and for
-    /// enforcing the concurrent-session limit).
+    /// enforcing the concurrent-session limit). Sessions still signing in are included;
+    /// callers look at `stage`.
     pub async fn live_sessions(&self, user: &UserId) -> Result<Vec<SessionRecord>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.user_id = $1 AND s.revoked_at IS NULL \
@@ -97,6 +136,60 @@ impl Store {
         .execute(tx.conn())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// One session by id, whatever its state (for rotating it).
+    pub async fn session(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = $1"
+        )))
+        .bind(id.as_str())
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    /// Ends one live session inside `tx` and returns it, so a replacement can copy its
+    /// device details; `None` if it had already ended (a concurrent rotation won).
+    pub async fn take_session(
+        &self,
+        tx: &mut Tx,
+        id: &SessionId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let now = UnixMillis::now().0;
+        let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id.as_str())
+            .execute(tx.conn())
+            .await?;
+        if done.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = $1"
+        )))
+        .bind(id.as_str())
+        .fetch_one(tx.conn())
+        .await?;
+        session_from_row(&row).map(Some)
+    }
+
+    /// Ends every session of `user` except `keep`, inside `tx`; returns how many ended.
+    pub async fn revoke_other_sessions(
+        &self,
+        tx: &mut Tx,
+        user: &UserId,
+        keep: Option<&SessionId>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3",
+        )
+        .bind(UnixMillis::now().0)
+        .bind(user.as_str())
+        .bind(keep.map(|k| k.as_str()).unwrap_or(""))
+        .execute(tx.conn())
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// Extends the idle deadline. Callers throttle this so reads do not all become writes.

@@ -42,6 +42,16 @@ pub struct ProfileUpdate {
     pub company: Option<Option<CompanyId>>,
 }
 
+/// A live session joined with its account.
+#[derive(Clone, Debug)]
+pub struct LiveSession {
+    pub id: palisade_core::SessionId,
+    pub last_seen: UnixMillis,
+    pub stage: crate::SessionStage,
+    pub auth_at: UnixMillis,
+    pub user: UserRecord,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UserKind {
     Customers,
@@ -163,13 +173,14 @@ impl Store {
     }
 
     /// The account behind a live session token, in one query (the hot path of every
-    /// authenticated request): session id, last activity and the enabled account.
+    /// authenticated request): the session's state and the enabled account.
     pub async fn live_session_user(
         &self,
         token_hash: &palisade_crypto::TokenHash,
-    ) -> Result<Option<(palisade_core::SessionId, UnixMillis, UserRecord)>, StoreError> {
+    ) -> Result<Option<LiveSession>, StoreError> {
         let sql = format!(
-            "SELECT {USER_COLUMNS}, s.id AS session_id, s.last_seen_at AS session_last_seen, s.token_hash \
+            "SELECT {USER_COLUMNS}, s.id AS session_id, s.last_seen_at AS session_last_seen, s.token_hash, \
+             s.stage AS session_stage, s.auth_at AS session_auth_at \
              FROM sessions s JOIN users u ON u.id = s.user_id JOIN data_keys dk ON dk.id = u.data_key_id \
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.idle_expires_at > $2 AND s.expires_at > $2 \
              AND u.disabled = 0"
@@ -184,12 +195,13 @@ impl Store {
         if !palisade_crypto::TokenHash(row.try_get("token_hash")?).ct_eq(token_hash) {
             return Ok(None);
         }
-        let session = palisade_core::SessionId::parse(&row.try_get::<String, _>("session_id")?)?;
-        Ok(Some((
-            session,
-            UnixMillis(row.try_get("session_last_seen")?),
-            self.user_from_row(&row)?,
-        )))
+        Ok(Some(LiveSession {
+            id: palisade_core::SessionId::parse(&row.try_get::<String, _>("session_id")?)?,
+            last_seen: UnixMillis(row.try_get("session_last_seen")?),
+            stage: crate::SessionStage::parse(&row.try_get::<String, _>("session_stage")?)?,
+            auth_at: UnixMillis(row.try_get("session_auth_at")?),
+            user: self.user_from_row(&row)?,
+        }))
     }
 
     /// The stored password hash (PHC string) of an account, if it has one.

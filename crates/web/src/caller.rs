@@ -8,6 +8,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use palisade_audit::AuditContext;
 use palisade_core::Principal;
+use palisade_identity::{SessionStage, SessionState};
 use palisade_store::UserRecord;
 
 use crate::{AppError, AppState};
@@ -75,9 +76,27 @@ pub struct Caller {
     pub user: UserRecord,
     pub meta: RequestMeta,
     pub source: CredentialSource,
+    /// The session behind the request; `None` for API tokens.
+    pub session: Option<SessionState>,
+}
+
+/// A session that may still be signing in (second factor owed, or enrolment
+/// required). Only the handlers that finish signing in take this; every other handler
+/// takes [`Caller`], which refuses such sessions.
+#[derive(Clone, Debug)]
+pub struct PendingCaller(pub Caller);
+
+impl PendingCaller {
+    pub fn session(&self) -> Result<&SessionState, AppError> {
+        self.0.session.as_ref().ok_or(AppError::Unauthenticated)
+    }
 }
 
 impl Caller {
+    pub fn session(&self) -> Result<&SessionState, AppError> {
+        self.session.as_ref().ok_or(AppError::Forbidden)
+    }
+
     pub fn audit(&self) -> AuditContext {
         AuditContext {
             actor: self.principal.user_id.to_string(),
@@ -130,22 +149,40 @@ pub fn presented_token(parts: &Parts) -> Option<(String, CredentialSource)> {
         .map(|(_, value)| (value.to_owned(), CredentialSource::Cookie))
 }
 
+/// API requests get problem+json; pages redirect to the step the user must take.
+fn rejection(parts: &Parts, e: AppError) -> axum::response::Response {
+    use axum::response::{IntoResponse, Redirect};
+    if parts.uri.path().starts_with("/api/") {
+        return e.into_response();
+    }
+    match e {
+        AppError::Unauthenticated => Redirect::to("/login").into_response(),
+        AppError::SecondFactorRequired => Redirect::to("/login/second-factor").into_response(),
+        AppError::EnrolmentRequired => Redirect::to("/account/security").into_response(),
+        other => other.into_response(),
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
-    /// API requests get a problem+json 401; pages redirect to the sign-in form.
     type Rejection = axum::response::Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        use axum::response::IntoResponse;
-        let is_api = parts.uri.path().starts_with("/api/");
-        let reject = |e: AppError| {
-            if is_api || !matches!(e, AppError::Unauthenticated) {
-                e.into_response()
-            } else {
-                axum::response::Redirect::to("/login").into_response()
-            }
-        };
+        let caller = PendingCaller::from_request_parts(parts, state).await?.0;
+        match caller.session.as_ref().map(|s| s.stage) {
+            None | Some(SessionStage::Full) => Ok(caller),
+            Some(SessionStage::SecondFactor) => Err(rejection(parts, AppError::SecondFactorRequired)),
+            Some(SessionStage::Enrol) => Err(rejection(parts, AppError::EnrolmentRequired)),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for PendingCaller {
+    type Rejection = axum::response::Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let reject = |e: AppError| rejection(parts, e);
         if let Some(caller) = parts.extensions.get::<Caller>() {
-            return Ok(caller.clone());
+            return Ok(PendingCaller(caller.clone()));
         }
         let (token, source) = presented_token(parts).ok_or_else(|| reject(AppError::Unauthenticated))?;
         let meta = RequestMeta::from_parts(parts);
@@ -163,16 +200,17 @@ impl FromRequestParts<AppState> for Caller {
                     .await,
             )
         };
-        let (principal, user) = authenticated
+        let authenticated = authenticated
             .map_err(|e| reject(e.into()))?
             .ok_or_else(|| reject(AppError::Unauthenticated))?;
         let caller = Caller {
-            principal,
-            user,
+            principal: authenticated.principal,
+            user: authenticated.user,
             meta: RequestMeta::from_parts(parts),
             source,
+            session: authenticated.session,
         };
         parts.extensions.insert(caller.clone());
-        Ok(caller)
+        Ok(PendingCaller(caller))
     }
 }

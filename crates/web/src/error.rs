@@ -35,6 +35,14 @@ pub enum AppError {
     TooManyRequests(u64),
     #[error("cross-site request refused")]
     CrossSite,
+    /// Signed in with a password; the second factor is still owed.
+    #[error("a second factor is required to finish signing in")]
+    SecondFactorRequired,
+    /// A staff account without a second factor: it may only enrol one.
+    #[error("set up a second factor before continuing")]
+    EnrolmentRequired,
+    #[error("{0}")]
+    StepUpRequired(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -65,6 +73,13 @@ impl From<IdentityError> for AppError {
             IdentityError::Throttled { retry_after_secs } => AppError::TooManyRequests(retry_after_secs),
             IdentityError::InvalidRequest(why) => AppError::BadRequest(why),
             IdentityError::WeakPassword(why) => AppError::BadRequest(format!("password rejected: {why}")),
+            IdentityError::InvalidSecondFactor => AppError::InvalidCredentials,
+            IdentityError::StepUpRequired => AppError::StepUpRequired(e.to_string()),
+            IdentityError::WrongStage
+            | IdentityError::AlreadyEnrolled
+            | IdentityError::NotEnrolled
+            | IdentityError::LastFactor => AppError::Conflict(e.to_string()),
+            IdentityError::SessionEnded => AppError::Unauthenticated,
             IdentityError::Store(s) => s.into(),
             IdentityError::Crypto(_) | IdentityError::Hashing => AppError::Internal(e.to_string()),
         }
@@ -93,8 +108,13 @@ pub struct Problem {
 impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
-            AppError::Unauthenticated | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden | AppError::CrossSite => StatusCode::FORBIDDEN,
+            AppError::Unauthenticated | AppError::InvalidCredentials | AppError::SecondFactorRequired => {
+                StatusCode::UNAUTHORIZED
+            }
+            AppError::Forbidden
+            | AppError::CrossSite
+            | AppError::EnrolmentRequired
+            | AppError::StepUpRequired(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -114,14 +134,22 @@ impl AppError {
                 tracing::error!(correlation_id = %id, error = %detail, "internal error");
                 (Some("internal error".to_owned()), Some(id))
             }
-            AppError::BadRequest(d) | AppError::Conflict(d) => (Some(d.clone()), None),
+            AppError::BadRequest(d) | AppError::Conflict(d) | AppError::StepUpRequired(d) => {
+                (Some(d.clone()), None)
+            }
             other => (Some(other.to_string()), None),
         };
-        let slug = status
-            .canonical_reason()
-            .unwrap_or("error")
-            .to_lowercase()
-            .replace(' ', "-");
+        // Clients act on these three, so they get types of their own.
+        let slug = match self {
+            AppError::SecondFactorRequired => "second-factor-required".to_owned(),
+            AppError::EnrolmentRequired => "mfa-enrolment-required".to_owned(),
+            AppError::StepUpRequired(_) => "step-up-required".to_owned(),
+            _ => status
+                .canonical_reason()
+                .unwrap_or("error")
+                .to_lowercase()
+                .replace(' ', "-"),
+        };
         Problem {
             kind: format!("https://palisade.invalid/problems/{slug}"),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),

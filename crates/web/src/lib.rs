@@ -18,7 +18,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 
 pub use api::ApiDoc;
-pub use caller::{Caller, CredentialSource, RequestMeta, SESSION_COOKIE};
+pub use caller::{Caller, CredentialSource, PendingCaller, RequestMeta, SESSION_COOKIE};
 pub use error::{AppError, Problem};
 pub use layers::CONTENT_SECURITY_POLICY;
 pub use routes::route_list;

@@ -1,5 +1,5 @@
 //! Personal API tokens, on SQLite and PostgreSQL: a token acts as its owner narrowed to
-//! its scopes, needs the password to create, is shown once and stored as a hash, and
+//! its scopes, needs a recent step-up to create, is shown once and stored as a hash, and
 //! stops working when revoked, expired or when its owner is disabled.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
@@ -13,7 +13,7 @@ use serde_json::json;
 
 palisade_testkit::on_both_backends!(
     a_token_acts_as_its_owner_narrowed_to_its_scopes,
-    creating_a_token_needs_the_password_and_a_session_and_shows_it_once,
+    creating_a_token_needs_a_recent_step_up_and_a_session_and_shows_it_once,
     revoked_expired_or_orphaned_tokens_stop_working,
 );
 
@@ -94,52 +94,77 @@ async fn a_token_acts_as_its_owner_narrowed_to_its_scopes(backend: Backend) {
     );
 }
 
-async fn creating_a_token_needs_the_password_and_a_session_and_shows_it_once(backend: Backend) {
+async fn creating_a_token_needs_a_recent_step_up_and_a_session_and_shows_it_once(backend: Backend) {
     let w = World::new(backend).await;
-    let request =
-        |password: &str| json!({"name": "zapier", "scopes": ["tickets:read"], "password": password});
-    let r = w
+    let request = || json!({"name": "zapier", "scopes": ["tickets:read"]});
+    // Signed in eleven minutes ago: outside the ten-minute step-up window.
+    let stale = common::session_signed_in_at(
+        &w.store,
+        w.agent_a.id.clone(),
+        w.agent_a.role,
+        palisade_core::UnixMillis::now().plus_secs(-11 * 60),
+    )
+    .await;
+    let r = w.json(&stale, "POST", "/api/v1/me/tokens", request()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(r.json()["type"].as_str().unwrap().ends_with("/step-up-required"));
+
+    let step_up = |body: serde_json::Value| w.json(&stale, "POST", "/api/v1/sessions/current/step-up", body);
+    let wrong = step_up(json!({"password": "not my password", "code": common::totp_code(0)})).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "wrong password");
+    let no_code = step_up(json!({"password": PASSWORD})).await;
+    assert_eq!(
+        no_code.status,
+        StatusCode::UNAUTHORIZED,
+        "staff step-up needs the second factor too"
+    );
+    let code = common::totp_code(0);
+    let ok = step_up(json!({"password": PASSWORD, "code": code})).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+    let fresh = common::Actor {
+        token: ok.json()["token"].as_str().unwrap().to_owned(),
+        ..stale.clone()
+    };
+    assert_ne!(fresh.token, stale.token, "step-up rotates the session token");
+    assert_eq!(w.get(&stale, "/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    // The same code again is a replay, even for a step-up.
+    let replay = w
         .json(
-            &w.agent_a,
+            &fresh,
             "POST",
-            "/api/v1/me/tokens",
-            request("not my password"),
+            "/api/v1/sessions/current/step-up",
+            json!({"password": PASSWORD, "code": code}),
         )
         .await;
-    assert_eq!(
-        r.status,
-        StatusCode::UNAUTHORIZED,
-        "step-up: the password is required"
-    );
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED, "replayed code");
+
     let r = w
         .json(
-            &w.agent_a,
+            &fresh,
             "POST",
             "/api/v1/me/tokens",
-            json!({"name": "x", "scopes": ["everything"], "password": PASSWORD}),
+            json!({"name": "x", "scopes": ["everything"]}),
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let r = w
         .json(
-            &w.agent_a,
+            &fresh,
             "POST",
             "/api/v1/me/tokens",
-            json!({"name": "x", "scopes": ["tickets:read"], "expires_in_days": 5000, "password": PASSWORD}),
+            json!({"name": "x", "scopes": ["tickets:read"], "expires_in_days": 5000}),
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "expiry is capped");
-    let r = w
-        .json(&w.agent_a, "POST", "/api/v1/me/tokens", request(PASSWORD))
-        .await;
+    let r = w.json(&fresh, "POST", "/api/v1/me/tokens", request()).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let secret = r.json()["token"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("pal_"));
     // A token cannot mint another token.
-    let minted = with_token(&w, &secret, "POST", "/api/v1/me/tokens", Some(request(PASSWORD))).await;
+    let minted = with_token(&w, &secret, "POST", "/api/v1/me/tokens", Some(request())).await;
     assert_eq!(minted, StatusCode::FORBIDDEN);
     // Listed without the secret; stored only as a hash.
-    let list = w.get(&w.agent_a, "/api/v1/me/tokens").await;
+    let list = w.get(&fresh, "/api/v1/me/tokens").await;
     assert!(!list.text().contains(&secret[4..]));
     assert_eq!(list.json().as_array().unwrap().len(), 1);
     let dump = w.db.raw_dump().await.unwrap();
@@ -148,16 +173,17 @@ async fn creating_a_token_needs_the_password_and_a_session_and_shows_it_once(bac
         "token stored in clear"
     );
     let entries = w.store.audit_entries(0, 10_000).await.unwrap();
-    assert!(
-        entries
-            .iter()
-            .any(|e| e.action == "auth.api_token_created" && e.outcome == "success")
-    );
-    assert!(
-        entries
-            .iter()
-            .any(|e| e.action == "auth.api_token_created" && e.outcome == "failure")
-    );
+    for (action, outcome) in [
+        ("auth.api_token_created", "success"),
+        ("auth.api_token_created", "denied"),
+        ("auth.step_up", "success"),
+        ("auth.mfa_failed", "failure"),
+    ] {
+        assert!(
+            entries.iter().any(|e| e.action == action && e.outcome == outcome),
+            "{action} {outcome} not audited"
+        );
+    }
 }
 
 async fn revoked_expired_or_orphaned_tokens_stop_working(backend: Backend) {

@@ -15,10 +15,31 @@ use serde_json::json;
 
 /// Columns: admin, supervisor, agent (team A), light agent (team A), auditor, customer
 /// (requester of ticket 1). `Y` allowed (2xx/3xx), `-` refused (401/403/404),
-/// `v` passes authorisation but the request is invalid for that role (400).
+/// `v` passes authorisation but the request is invalid for that role (400), `c` passes
+/// authorisation but conflicts with the account's state (409; e.g. staff removing
+/// their only second factor). Staff accounts have an authenticator app; customers none.
 const MATRIX: &[(&str, &str)] = &[
     ("DELETE /api/v1/sessions/current", "YYYYYY"),
     ("GET /api/v1/me", "YYYYYY"),
+    // A full session has no second factor left to give.
+    ("POST /api/v1/sessions/current/second-factor", "cccccc"),
+    ("POST /api/v1/sessions/current/step-up", "YYYYYY"),
+    ("GET /api/v1/me/mfa", "YYYYYY"),
+    ("POST /api/v1/me/mfa/totp", "cccccY"),
+    ("DELETE /api/v1/me/mfa/totp", "cccccc"),
+    ("POST /api/v1/me/mfa/totp/confirm", "cccccc"),
+    ("POST /api/v1/me/mfa/recovery-codes", "YYYYYc"),
+    ("GET /login/second-factor", "YYYYYY"),
+    ("POST /login/second-factor", "cccccc"),
+    ("GET /account/security", "YYYYYY"),
+    ("POST /account/security/totp", "cccccY"),
+    // Nothing is being enrolled, so there is no QR code to draw.
+    ("GET /account/security/totp.svg", "------"),
+    ("POST /account/security/totp/confirm", "cccccc"),
+    ("POST /account/security/totp/remove", "cccccc"),
+    ("POST /account/security/recovery-codes", "YYYYYc"),
+    ("GET /account/step-up", "YYYYYY"),
+    ("POST /account/step-up", "YYYYYY"),
     ("GET /api/v1/audit", "Y---Y-"),
     ("GET /api/v1/tickets", "YYYY-Y"),
     ("POST /api/v1/tickets", "YYY--Y"),
@@ -81,6 +102,7 @@ enum Payload {
     None,
     Json(serde_json::Value),
     Form(&'static str),
+    FormOwned(String),
     Bytes(&'static str),
 }
 
@@ -121,8 +143,23 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
             return (format!("{path}?filename=a.txt"), Payload::Bytes("file"));
         }
         "PATCH /api/v1/customers/{id}" => Payload::Json(json!({"name": "Renamed", "phone": null})),
-        "POST /api/v1/me/tokens" => {
-            Payload::Json(json!({"name": "ci", "scopes": ["tickets:read"], "password": common::PASSWORD}))
+        "POST /api/v1/me/tokens" => Payload::Json(json!({"name": "ci", "scopes": ["tickets:read"]})),
+        "POST /api/v1/sessions/current/second-factor" => Payload::Json(json!({"code": common::totp_code(0)})),
+        "POST /api/v1/sessions/current/step-up" => {
+            Payload::Json(json!({"password": common::PASSWORD, "code": common::totp_code(0)}))
+        }
+        "POST /api/v1/me/mfa/totp/confirm" => Payload::Json(json!({"code": "000000"})),
+        "POST /login/second-factor" => Payload::Form("code=000000"),
+        "POST /account/security/totp/confirm" => Payload::Form("code=000000"),
+        "POST /account/step-up" => {
+            return (
+                path,
+                Payload::FormOwned(format!(
+                    "password={}&code={}&next=/account/security",
+                    common::PASSWORD.replace(' ', "+"),
+                    common::totp_code(0)
+                )),
+            );
         }
         "POST /api/v1/customers" => {
             Payload::Json(json!({"email": format!("new{n}@example.com"), "name": "New Customer"}))
@@ -172,6 +209,10 @@ async fn send(w: &World, who: Option<&Actor>, key: &str, n: usize) -> StatusCode
             Body::from(f),
             vec![("content-type", "application/x-www-form-urlencoded")],
         ),
+        Payload::FormOwned(f) => (
+            Body::from(f),
+            vec![("content-type", "application/x-www-form-urlencoded")],
+        ),
         Payload::Bytes(b) => (Body::from(b), vec![("content-type", "application/octet-stream")]),
     };
     w.raw(who, method, &path, body, &headers).await.status
@@ -182,6 +223,7 @@ fn outcome(status: StatusCode) -> char {
         200..=399 => 'Y',
         401 | 403 | 404 => '-',
         400 => 'v',
+        409 => 'c',
         _ => '?',
     }
 }
@@ -231,7 +273,13 @@ async fn route_table_times_roles_matches_the_expected_matrix() {
             let (role, actor) = actors[i];
             // Routes that sign the caller out are checked for each role in a fresh world.
             let w2;
-            let (world, actor) = if key.contains("sessions/current") || key.contains("logout") {
+            // So are step-up routes, which replace the caller's session token.
+            let (world, actor) = if key.contains("sessions/current")
+                || key.contains("logout")
+                || key.contains("step-up")
+                || key.contains("totp/remove")
+                || *key == "DELETE /api/v1/me/mfa/totp"
+            {
                 w2 = World::new(Backend::Sqlite).await;
                 let a = w2.actors()[i].1.clone();
                 (&w2, a)

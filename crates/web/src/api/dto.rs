@@ -213,6 +213,11 @@ pub struct SignInResponse {
     /// Bearer token for `Authorization: Bearer …`; also set as an HttpOnly cookie.
     pub token: String,
     pub user: UserView,
+    /// `full`; or `second_factor` (answer `POST /api/v1/sessions/current/second-factor`);
+    /// or `enrol` (a staff account must set up a second factor before anything else).
+    pub stage: String,
+    /// The second factors this account can answer with, when `stage` is `second_factor`.
+    pub methods: Vec<String>,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -4,6 +4,7 @@
 pub mod devices;
 pub mod dto;
 pub mod extract;
+pub mod mfa;
 pub mod people;
 pub mod session;
 pub mod tickets;
@@ -18,6 +19,8 @@ use utoipa::OpenApi;
     paths(
         session::sign_in, session::sign_out, session::me, session::audit_entries,
         tokens::list, tokens::create, tokens::revoke,
+        mfa::second_factor, mfa::step_up, mfa::status, mfa::begin_totp, mfa::confirm_totp, mfa::remove_totp,
+        mfa::regenerate_recovery_codes,
         devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable,
         tickets::list, tickets::create, tickets::search, tickets::get, tickets::update,
         tickets::messages, tickets::add_message, tickets::set_tags,

@@ -8,7 +8,7 @@ use palisade_policy::{Action, Resource};
 use super::dto::*;
 use super::extract::{ApiJson, ApiQuery};
 use crate::caller::{RequestMeta, SESSION_COOKIE};
-use crate::{AppError, AppState, Caller, Problem};
+use crate::{AppError, AppState, Caller, PendingCaller, Problem};
 
 pub fn session_cookie(token: &str) -> HeaderValue {
     HeaderValue::from_str(&format!(
@@ -32,9 +32,25 @@ pub async fn sign_in(
         .identity
         .sign_in(&req.email, &req.password, &meta.anonymous_audit())
         .await?;
+    signed_in_response(&s, signed).await
+}
+
+/// The answer to any step that hands out a session token: the token in the body for
+/// API clients and in the cookie for browsers.
+pub(crate) async fn signed_in_response(
+    s: &AppState,
+    signed: palisade_identity::SignedIn,
+) -> Result<Response, AppError> {
+    let methods = if signed.stage == palisade_identity::SessionStage::SecondFactor {
+        s.identity.factors(&signed.user.id).await?.methods()
+    } else {
+        Vec::new()
+    };
     let body = SignInResponse {
         token: signed.token.expose().to_owned(),
         user: UserView::from(&signed.user),
+        stage: signed.stage.as_str().to_owned(),
+        methods: methods.into_iter().map(str::to_owned).collect(),
     };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     response
@@ -44,7 +60,10 @@ pub async fn sign_in(
 }
 
 #[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "auth", responses((status = 204)))]
-pub async fn sign_out(State(s): State<AppState>, caller: Caller) -> Result<Response, AppError> {
+pub async fn sign_out(
+    State(s): State<AppState>,
+    PendingCaller(caller): PendingCaller,
+) -> Result<Response, AppError> {
     if let Some(session) = &caller.principal.session {
         s.identity.sign_out(session, &caller.audit()).await?;
     }

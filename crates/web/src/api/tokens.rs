@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use palisade_core::{Scope, SecretString};
+use palisade_core::Scope;
 use palisade_policy::Action;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -22,9 +22,6 @@ pub struct CreateTokenRequest {
     pub scopes: Vec<String>,
     /// Lifetime in days (default 90, at most 365).
     pub expires_in_days: Option<i64>,
-    /// The caller's current password: creating a token is a step-up action.
-    #[schema(value_type = String, format = Password)]
-    pub password: SecretString,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -75,7 +72,8 @@ pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Json<Vec<
 }
 
 #[utoipa::path(post, path = "/api/v1/me/tokens", tag = "auth", request_body = CreateTokenRequest,
-    responses((status = 201, body = CreatedTokenView), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 201, body = CreatedTokenView), (status = 401, body = Problem),
+        (status = 403, description = "not allowed, or step-up needed (type step-up-required)", body = Problem)))]
 pub async fn create(
     State(s): State<AppState>,
     caller: Caller,
@@ -96,7 +94,7 @@ pub async fn create(
         .identity
         .create_api_token(
             &caller.user,
-            &req.password,
+            caller.session.as_ref(),
             &name,
             &scopes,
             req.expires_in_days,

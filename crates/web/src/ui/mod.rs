@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod devices;
 pub mod pages;
+pub mod security;
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -45,8 +46,11 @@ pub fn render<T: Template>(t: &T) -> Response {
 
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
-        if matches!(self.0, AppError::Unauthenticated) {
-            return Redirect::to("/login").into_response();
+        match self.0 {
+            AppError::Unauthenticated => return Redirect::to("/login").into_response(),
+            AppError::SecondFactorRequired => return Redirect::to("/login/second-factor").into_response(),
+            AppError::EnrolmentRequired => return Redirect::to("/account/security").into_response(),
+            _ => {}
         }
         let status = self.0.status();
         let problem = self.0.problem();

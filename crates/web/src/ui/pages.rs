@@ -70,7 +70,12 @@ pub async fn login_submit(
         .await
     {
         Ok(signed) => {
-            let mut response = Redirect::to("/tickets").into_response();
+            let next = match signed.stage {
+                palisade_identity::SessionStage::Full => "/tickets",
+                palisade_identity::SessionStage::SecondFactor => "/login/second-factor",
+                palisade_identity::SessionStage::Enrol => "/account/security",
+            };
+            let mut response = Redirect::to(next).into_response();
             response
                 .headers_mut()
                 .insert(header::SET_COOKIE, session_cookie(signed.token.expose()));
@@ -104,8 +109,9 @@ pub async fn login_submit(
 pub async fn logout(State(s): State<AppState>, request: axum::extract::Request) -> Result<Response, UiError> {
     use axum::extract::FromRequestParts;
     let (mut parts, _) = request.into_parts();
-    // Signing out without a live session still clears the cookie.
-    if let Ok(caller) = Caller::from_request_parts(&mut parts, &s).await
+    // Signing out without a live session still clears the cookie; a session that is
+    // half-way through signing in can sign out too.
+    if let Ok(crate::PendingCaller(caller)) = crate::PendingCaller::from_request_parts(&mut parts, &s).await
         && let Some(session) = &caller.principal.session
     {
         s.identity

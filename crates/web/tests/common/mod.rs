@@ -21,6 +21,22 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 pub const ORIGIN: &str = "https://localhost:8443";
+/// The authenticator-app secret [`World::enrol_totp`] gives an account.
+pub const TOTP_SECRET: [u8; 20] = *b"palisade-test-secret";
+
+/// The app code for the time step `offset` steps from now (each step is 30 s).
+pub fn totp_code(offset: i64) -> String {
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::from(TOTP_SECRET.to_vec()))
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let at = u64::try_from(i64::try_from(now).unwrap() + offset * 30).unwrap();
+    totp.generate(at).to_string()
+}
 /// Every fixture account's password.
 pub const PASSWORD: &str = "velvet tractor lagoon origami";
 
@@ -82,6 +98,17 @@ pub struct World {
 }
 
 async fn actor(store: &Store, id: UserId, role: Role) -> Actor {
+    session_signed_in_at(store, id, role, palisade_core::UnixMillis::now()).await
+}
+
+/// A full session of `id` whose holder last proved who they are at `auth_at` (older
+/// than the step-up window makes sensitive actions need a fresh step-up).
+pub async fn session_signed_in_at(
+    store: &Store,
+    id: UserId,
+    role: Role,
+    auth_at: palisade_core::UnixMillis,
+) -> Actor {
     let token = RandomToken::generate().unwrap();
     let mut tx = store.begin().await.unwrap();
     let session = store
@@ -89,6 +116,8 @@ async fn actor(store: &Store, id: UserId, role: Role) -> Actor {
             &mut tx,
             &NewSession {
                 user: id.clone(),
+                stage: palisade_store::SessionStage::Full,
+                auth_at,
                 token_hash: token.hash(),
                 idle_timeout_secs: 3600,
                 absolute_timeout_secs: 7200,
@@ -108,6 +137,18 @@ async fn actor(store: &Store, id: UserId, role: Role) -> Actor {
 }
 
 impl World {
+    /// Gives `who` a confirmed authenticator app with [`TOTP_SECRET`], as if they had
+    /// enrolled, plus recovery codes.
+    pub async fn enrol_totp(&self, who: &UserId) {
+        let mut tx = self.store.begin().await.unwrap();
+        self.store
+            .put_pending_totp(&mut tx, who, &TOTP_SECRET)
+            .await
+            .unwrap();
+        assert!(self.store.confirm_totp(&mut tx, who, 1).await.unwrap());
+        tx.commit().await.unwrap();
+    }
+
     pub async fn new(backend: Backend) -> World {
         let db = TestDatabase::new(backend).await.unwrap();
         let keyring = Arc::new(Keyring::new(&MasterKey::generate().unwrap()));
@@ -178,6 +219,15 @@ impl World {
         store.add_team_member(&mut tx, &team_b, &ids[3].0).await.unwrap();
         store.add_team_member(&mut tx, &team_a, &ids[4].0).await.unwrap();
         tx.commit().await.unwrap();
+        // Staff must have a second factor; customers start without one.
+        for (id, role) in &ids {
+            if role.is_staff() {
+                let mut tx = store.begin().await.unwrap();
+                store.put_pending_totp(&mut tx, id, &TOTP_SECRET).await.unwrap();
+                assert!(store.confirm_totp(&mut tx, id, 1).await.unwrap());
+                tx.commit().await.unwrap();
+            }
+        }
         let mut actors = Vec::new();
         for (id, role) in ids {
             actors.push(actor(&store, id, role).await);
