@@ -33,15 +33,7 @@ async fn two_nodes_on_one_postgres_share_migrations_sessions_revocation_and_tick
         .unwrap();
     assert_eq!(r.status, 200, "setup through node B: {}", r.text());
 
-    let signed = a
-        .post_json(
-            "/api/v1/sessions",
-            &json!({"email": "ada@example.com", "password": PASSWORD}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(signed.status, 201, "{}", signed.text());
-    let token = signed.json()["token"].as_str().unwrap().to_owned();
+    let token = a.sign_in_and_enrol("ada@example.com", PASSWORD).await;
     assert_eq!(
         b.api("GET", "/api/v1/me", Some(&token), None)
             .await

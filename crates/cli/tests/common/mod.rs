@@ -404,6 +404,46 @@ impl Server {
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> anyhow::Result<HttpResponse> {
         self.post(path, "application/json", &body.to_string()).await
     }
+
+    /// Signs a new staff account in: the password gives an enrol-only session, which
+    /// sets up an authenticator app and comes back as a full session token.
+    pub async fn sign_in_and_enrol(&self, email: &str, password: &str) -> String {
+        let signed = self
+            .post_json(
+                "/api/v1/sessions",
+                &serde_json::json!({"email": email, "password": password}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(signed.status, 201, "{}", signed.text());
+        assert_eq!(
+            signed.json()["stage"],
+            "enrol",
+            "staff without a factor may only enrol"
+        );
+        let pending = signed.json()["token"].as_str().unwrap().to_owned();
+        let setup = self
+            .api("POST", "/api/v1/me/mfa/totp", Some(&pending), None)
+            .await
+            .unwrap();
+        assert_eq!(setup.status, 201, "{}", setup.text());
+        let secret = setup.json()["secret"].as_str().unwrap().to_owned();
+        let totp = totp_rs::Builder::new()
+            .with_secret(totp_rs::Secret::try_from_base32(&secret).unwrap())
+            .build()
+            .unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let body = serde_json::json!({"code": totp.generate(now).to_string()});
+        let done = self
+            .api("POST", "/api/v1/me/mfa/totp/confirm", Some(&pending), Some(&body))
+            .await
+            .unwrap();
+        assert_eq!(done.status, 200, "{}", done.text());
+        done.json()["token"].as_str().unwrap().to_owned()
+    }
 }
 
 /// A parsed HTTP/1.1 response, with the TLS version it came over.
