@@ -5,6 +5,7 @@
 mod api_tokens;
 mod error;
 mod mfa;
+mod passkeys;
 mod password;
 mod service;
 mod throttle;
@@ -12,11 +13,16 @@ mod throttle;
 pub use api_tokens::{API_TOKEN_PREFIX, CreatedToken, DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS};
 pub use error::IdentityError;
 pub use mfa::{
-    Factors, RECOVERY_CODE_COUNT, STEP_UP_WINDOW_SECS, SecondFactor, TotpSetup, require_recent_auth,
+    Enrolled, Factors, RECOVERY_CODE_COUNT, STEP_UP_WINDOW_SECS, SecondFactor, TotpSetup, require_recent_auth,
 };
 pub use palisade_store::SessionStage;
+pub use passkeys::RelyingParty;
 pub use password::{PasswordHasherPool, needs_rehash, validate_new_password};
 pub use service::{
     Authenticated, Identity, OnSessionLimit, SessionLimits, SessionState, SignedIn, mfa_required,
 };
 pub use throttle::ThrottlePolicy;
+/// WebAuthn message types, for callers that (de)serialise the browser's side.
+pub use webauthn_rs::prelude::{
+    CreationChallengeResponse, PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse,
+};

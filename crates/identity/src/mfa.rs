@@ -126,7 +126,7 @@ impl Identity {
         )
     }
 
-    async fn issue_recovery_codes(
+    pub(crate) async fn issue_recovery_codes(
         &self,
         tx: &mut palisade_store::Tx,
         user: &UserId,
@@ -320,7 +320,7 @@ impl Identity {
 
     /// The session may change second factors: an enrol-only session (its password was
     /// checked moments ago and it has no factor to protect), or a stepped-up one.
-    fn may_change_factors(session: &SessionState) -> Result<(), IdentityError> {
+    pub(crate) fn may_change_factors(session: &SessionState) -> Result<(), IdentityError> {
         match session.stage {
             SessionStage::Enrol => Ok(()),
             SessionStage::Full => require_recent_auth(Some(session)),

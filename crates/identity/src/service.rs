@@ -107,6 +107,7 @@ pub struct Identity {
     hasher: PasswordHasherPool,
     limits: SessionLimits,
     throttle: ThrottlePolicy,
+    pub(crate) relying_party: Option<crate::RelyingParty>,
 }
 
 impl Identity {
@@ -116,7 +117,14 @@ impl Identity {
             hasher,
             limits,
             throttle: ThrottlePolicy::default(),
+            relying_party: None,
         }
+    }
+
+    /// Enables passkeys for the given relying party (the public origin).
+    pub fn with_relying_party(mut self, relying_party: crate::RelyingParty) -> Self {
+        self.relying_party = Some(relying_party);
+        self
     }
 
     /// Replaces the default sign-in throttling thresholds.

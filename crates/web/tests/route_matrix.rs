@@ -25,6 +25,16 @@ const MATRIX: &[(&str, &str)] = &[
     ("POST /api/v1/sessions/current/second-factor", "cccccc"),
     ("POST /api/v1/sessions/current/step-up", "YYYYYY"),
     ("GET /api/v1/me/mfa", "YYYYYY"),
+    // Nobody in the fixture has a passkey, and an empty body is not a WebAuthn answer.
+    ("POST /api/v1/sessions/current/passkey-challenge", "cccccc"),
+    ("POST /api/v1/sessions/current/second-factor/passkey", "vvvvvv"),
+    ("POST /api/v1/sessions/current/step-up/passkey", "vvvvvv"),
+    ("POST /api/v1/me/passkeys/registration", "YYYYYY"),
+    ("GET /api/v1/me/passkeys", "YYYYYY"),
+    ("POST /api/v1/me/passkeys", "vvvvvv"),
+    ("PATCH /api/v1/me/passkeys/{id}", "------"),
+    ("DELETE /api/v1/me/passkeys/{id}", "------"),
+    ("POST /account/security/passkeys/{id}/remove", "------"),
     ("POST /api/v1/me/mfa/totp", "cccccY"),
     ("DELETE /api/v1/me/mfa/totp", "cccccc"),
     ("POST /api/v1/me/mfa/totp/confirm", "cccccc"),
@@ -91,6 +101,7 @@ const PUBLIC: &[&str] = &[
     "GET /api/v1/openapi.json",
     "POST /api/v1/sessions",
     "GET /static/style.css",
+    "GET /static/passkey.js",
     "GET /",
     "GET /login",
     "POST /login",
@@ -149,6 +160,10 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
             Payload::Json(json!({"password": common::PASSWORD, "code": common::totp_code(0)}))
         }
         "POST /api/v1/me/mfa/totp/confirm" => Payload::Json(json!({"code": "000000"})),
+        "POST /api/v1/sessions/current/second-factor/passkey"
+        | "POST /api/v1/sessions/current/step-up/passkey"
+        | "POST /api/v1/me/passkeys" => Payload::Json(json!({})),
+        "PATCH /api/v1/me/passkeys/{id}" => Payload::Json(json!({"name": "Renamed"})),
         "POST /login/second-factor" => Payload::Form("code=000000"),
         "POST /account/security/totp/confirm" => Payload::Form("code=000000"),
         "POST /account/step-up" => {

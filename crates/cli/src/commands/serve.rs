@@ -25,7 +25,8 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         store.clone(),
         PasswordHasherPool::new(cores)?,
         SessionLimits::default(),
-    );
+    )
+    .with_relying_party(palisade_identity::RelyingParty::new(&settings.public_origin)?);
     let state = AppState {
         store: store.clone(),
         identity,

@@ -407,6 +407,7 @@ impl Server {
 
     /// Signs a new staff account in: the password gives an enrol-only session, which
     /// sets up an authenticator app and comes back as a full session token.
+    #[allow(clippy::unwrap_used)] // test helper: a panic is the failure report
     pub async fn sign_in_and_enrol(&self, email: &str, password: &str) -> String {
         let signed = self
             .post_json(

@@ -257,3 +257,252 @@ pub async fn regenerate_recovery_codes(
         }),
     ))
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct PasskeyChallenge {
+    /// Send back with the answer; a challenge works once, for this session only.
+    pub ceremony: String,
+    /// WebAuthn options for `navigator.credentials.create` or `.get` (binary fields
+    /// base64url-encoded).
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyRegistrationRequest {
+    pub ceremony: String,
+    pub name: String,
+    /// The browser's `PublicKeyCredential` from `create`, binary fields base64url.
+    #[schema(value_type = Object)]
+    pub credential: palisade_identity::RegisterPublicKeyCredential,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyAnswer {
+    pub ceremony: String,
+    /// The browser's `PublicKeyCredential` from `get`, binary fields base64url.
+    #[schema(value_type = Object)]
+    pub credential: palisade_identity::PublicKeyCredential,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyStepUpRequest {
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+    pub ceremony: String,
+    #[schema(value_type = Object)]
+    pub credential: palisade_identity::PublicKeyCredential,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PasskeyView {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenamePasskeyRequest {
+    pub name: String,
+}
+
+fn ceremony_id(raw: &str) -> Result<palisade_core::CeremonyId, AppError> {
+    palisade_core::CeremonyId::parse(raw).map_err(|_| AppError::BadRequest("unknown ceremony".into()))
+}
+
+fn passkey_id(raw: &str) -> Result<palisade_core::PasskeyId, AppError> {
+    palisade_core::PasskeyId::parse(raw).map_err(|_| AppError::NotFound)
+}
+
+fn options_json<T: Serialize>(options: &T) -> Result<serde_json::Value, AppError> {
+    serde_json::to_value(options).map_err(|e| AppError::Internal(format!("webauthn options: {e}")))
+}
+
+#[utoipa::path(post, path = "/api/v1/me/passkeys/registration", tag = "auth",
+    responses((status = 201, body = PasskeyChallenge), (status = 403, body = Problem)))]
+pub async fn start_passkey_registration(
+    State(s): State<AppState>,
+    PendingCaller(caller): PendingCaller,
+) -> Result<(StatusCode, Json<PasskeyChallenge>), AppError> {
+    enrolling_or_full(&caller)?;
+    authorize_factors(&s, &caller).await?;
+    let (ceremony, options) = s
+        .identity
+        .start_passkey_registration(caller.session()?, &caller.user)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PasskeyChallenge {
+            ceremony: ceremony.to_string(),
+            options: options_json(&options)?,
+        }),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/me/passkeys", tag = "auth", request_body = PasskeyRegistrationRequest,
+    responses((status = 200, body = Enrolment), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn finish_passkey_registration(
+    State(s): State<AppState>,
+    PendingCaller(caller): PendingCaller,
+    ApiJson(req): ApiJson<PasskeyRegistrationRequest>,
+) -> Result<Response, AppError> {
+    enrolling_or_full(&caller)?;
+    authorize_factors(&s, &caller).await?;
+    let name = crate::service::validate_text("name", &req.name, 60)?;
+    let enrolled = s
+        .identity
+        .finish_passkey_registration(
+            caller.session()?,
+            &caller.user,
+            &ceremony_id(&req.ceremony)?,
+            &name,
+            &req.credential,
+            &caller.audit(),
+        )
+        .await?;
+    let body = Enrolment {
+        token: enrolled.token.expose().to_owned(),
+        recovery_codes: enrolled
+            .recovery_codes
+            .as_ref()
+            .map(|codes| codes.iter().map(|c| c.to_string()).collect()),
+    };
+    Ok(with_session_cookie(StatusCode::OK, &enrolled.token, body))
+}
+
+#[utoipa::path(get, path = "/api/v1/me/passkeys", tag = "auth", responses((status = 200, body = Vec<PasskeyView>)))]
+pub async fn list_passkeys(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<PasskeyView>>, AppError> {
+    authorize_factors(&s, &caller).await?;
+    let passkeys = s.store.passkeys(&caller.principal.user_id).await?;
+    Ok(Json(
+        passkeys
+            .into_iter()
+            .map(|p| PasskeyView {
+                id: p.id.to_string(),
+                name: p.name,
+                created_at: super::dto::rfc3339(p.created_at.0),
+                last_used_at: p.last_used_at.map(|t| super::dto::rfc3339(t.0)),
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(patch, path = "/api/v1/me/passkeys/{id}", tag = "auth", params(("id" = String, Path)),
+    request_body = RenamePasskeyRequest, responses((status = 204), (status = 404, body = Problem)))]
+pub async fn rename_passkey(
+    State(s): State<AppState>,
+    caller: Caller,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    ApiJson(req): ApiJson<RenamePasskeyRequest>,
+) -> Result<StatusCode, AppError> {
+    authorize_factors(&s, &caller).await?;
+    let name = crate::service::validate_text("name", &req.name, 60)?;
+    if s.identity
+        .rename_passkey(&caller.user, &passkey_id(&id)?, &name, &caller.audit())
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+#[utoipa::path(delete, path = "/api/v1/me/passkeys/{id}", tag = "auth", params(("id" = String, Path)),
+    responses((status = 200, body = RotatedSession), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn remove_passkey(
+    State(s): State<AppState>,
+    caller: Caller,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, AppError> {
+    authorize_factors(&s, &caller).await?;
+    let (token, _) = s
+        .identity
+        .remove_passkey(
+            caller.session()?,
+            &caller.user,
+            &passkey_id(&id)?,
+            &caller.audit(),
+        )
+        .await
+        .map_err(|e| match e {
+            palisade_identity::IdentityError::NotEnrolled => AppError::NotFound,
+            other => other.into(),
+        })?;
+    let body = RotatedSession {
+        token: token.expose().to_owned(),
+    };
+    Ok(with_session_cookie(StatusCode::OK, &token, body))
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions/current/passkey-challenge", tag = "auth",
+    responses((status = 201, body = PasskeyChallenge), (status = 409, body = Problem)))]
+pub async fn passkey_challenge(
+    State(s): State<AppState>,
+    PendingCaller(caller): PendingCaller,
+) -> Result<(StatusCode, Json<PasskeyChallenge>), AppError> {
+    let (ceremony, options) = s
+        .identity
+        .start_passkey_authentication(caller.session()?, &caller.user)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PasskeyChallenge {
+            ceremony: ceremony.to_string(),
+            options: options_json(&options)?,
+        }),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions/current/second-factor/passkey", tag = "auth",
+    request_body = PasskeyAnswer,
+    responses((status = 201, body = super::dto::SignInResponse), (status = 401, body = Problem)))]
+pub async fn passkey_second_factor(
+    State(s): State<AppState>,
+    PendingCaller(caller): PendingCaller,
+    ApiJson(req): ApiJson<PasskeyAnswer>,
+) -> Result<Response, AppError> {
+    let signed = s
+        .identity
+        .verify_passkey_second_factor(
+            caller.session()?,
+            &caller.user,
+            &ceremony_id(&req.ceremony)?,
+            &req.credential,
+            &caller.audit(),
+        )
+        .await?;
+    signed_in_response(&s, signed).await
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions/current/step-up/passkey", tag = "auth",
+    request_body = PasskeyStepUpRequest,
+    responses((status = 200, body = RotatedSession), (status = 401, body = Problem)))]
+pub async fn passkey_step_up(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<PasskeyStepUpRequest>,
+) -> Result<Response, AppError> {
+    let (token, _) = s
+        .identity
+        .step_up_with_passkey(
+            caller.session()?,
+            &caller.user,
+            &req.password,
+            &ceremony_id(&req.ceremony)?,
+            &req.credential,
+            &caller.audit(),
+        )
+        .await?;
+    let body = RotatedSession {
+        token: token.expose().to_owned(),
+    };
+    Ok(with_session_cookie(StatusCode::OK, &token, body))
+}

@@ -350,6 +350,35 @@ pub async fn regenerate_recovery_codes(
     }
 }
 
+pub async fn remove_passkey(
+    State(s): State<AppState>,
+    caller: Caller,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, UiError> {
+    authorize_factors(&s, &caller).await?;
+    let id = palisade_core::PasskeyId::parse(&id).map_err(|_| AppError::NotFound)?;
+    match s
+        .identity
+        .remove_passkey(caller.session()?, &caller.user, &id, &caller.audit())
+        .await
+    {
+        Ok((token, _)) => Ok(with_cookie(
+            Redirect::to("/account/security").into_response(),
+            &token,
+        )),
+        Err(IdentityError::StepUpRequired) => Ok(step_up_redirect("/account/security")),
+        Err(IdentityError::NotEnrolled) => Err(UiError(AppError::NotFound)),
+        Err(e @ IdentityError::LastFactor) => {
+            let msg = e.to_string();
+            Ok(with_status(
+                security_view(&s, &caller, None, Some(&msg)).await?,
+                StatusCode::CONFLICT,
+            ))
+        }
+        Err(e) => Err(UiError(e.into())),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "step_up.html")]
 struct StepUpPage<'a> {

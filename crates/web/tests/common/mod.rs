@@ -157,7 +157,8 @@ impl World {
             store.clone(),
             PasswordHasherPool::new(2).unwrap(),
             SessionLimits::default(),
-        );
+        )
+        .with_relying_party(palisade_identity::RelyingParty::new(ORIGIN).unwrap());
         let state = AppState {
             store: store.clone(),
             identity,
