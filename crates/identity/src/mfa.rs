@@ -400,6 +400,22 @@ impl Identity {
         if !self.store().confirm_totp(&mut tx, &user.id, step).await? {
             return Err(IdentityError::NotEnrolled);
         }
+        self.finish_enrolment(tx, session, user, had_factor, json!({ "factor": "totp" }), ctx)
+            .await
+    }
+
+    /// The common end of adding a factor, inside the transaction that stored it:
+    /// recovery codes with the first factor, every other session ended, the audit
+    /// entries, and a new token for the current session.
+    pub(crate) async fn finish_enrolment(
+        &self,
+        mut tx: palisade_store::Tx,
+        session: &SessionState,
+        user: &UserRecord,
+        had_factor: bool,
+        mut detail: serde_json::Value,
+        ctx: &AuditContext,
+    ) -> Result<Enrolled, IdentityError> {
         let recovery_codes = if had_factor {
             None
         } else {
@@ -409,8 +425,9 @@ impl Identity {
             .store()
             .revoke_other_sessions(&mut tx, &user.id, Some(&session.id))
             .await?;
+        detail["other_sessions_ended"] = json!(ended);
         let event = AuditEvent::new(AuditAction::MfaEnrolled, user.id.to_string(), Outcome::Success)
-            .with_detail(json!({ "factor": "totp", "other_sessions_ended": ended }));
+            .with_detail(detail);
         self.store().append_audit(&mut tx, ctx, &event).await?;
         if recovery_codes.is_some() {
             let event = AuditEvent::new(
@@ -421,10 +438,10 @@ impl Identity {
             .with_detail(json!({ "count": RECOVERY_CODE_COUNT }));
             self.store().append_audit(&mut tx, ctx, &event).await?;
         }
-        let signed = self.after_factor_change(tx, session, user, ctx).await?;
+        let (token, session) = self.after_factor_change(tx, session, user, ctx).await?;
         Ok(Enrolled {
-            token: signed.0,
-            session: signed.1,
+            token,
+            session,
             recovery_codes,
         })
     }

@@ -165,35 +165,15 @@ impl Identity {
             Err(palisade_store::StoreError::Conflict) => return Err(IdentityError::AlreadyEnrolled),
             other => other?,
         };
-        let recovery_codes = if had_factor {
-            None
-        } else {
-            Some(self.issue_recovery_codes(&mut tx, &user.id).await?)
-        };
-        let ended = self
-            .store()
-            .revoke_other_sessions(&mut tx, &user.id, Some(&session.id))
-            .await?;
-        let event = AuditEvent::new(AuditAction::MfaEnrolled, user.id.to_string(), Outcome::Success)
-            .with_detail(
-                json!({ "factor": "passkey", "passkey": id.to_string(), "other_sessions_ended": ended }),
-            );
-        self.store().append_audit(&mut tx, ctx, &event).await?;
-        if recovery_codes.is_some() {
-            let event = AuditEvent::new(
-                AuditAction::RecoveryCodesIssued,
-                user.id.to_string(),
-                Outcome::Success,
-            )
-            .with_detail(json!({ "count": crate::RECOVERY_CODE_COUNT }));
-            self.store().append_audit(&mut tx, ctx, &event).await?;
-        }
-        let (token, session) = self.after_factor_change(tx, session, user, ctx).await?;
-        Ok(Enrolled {
-            token,
+        self.finish_enrolment(
+            tx,
             session,
-            recovery_codes,
-        })
+            user,
+            had_factor,
+            json!({ "factor": "passkey", "passkey": id.to_string() }),
+            ctx,
+        )
+        .await
     }
 
     /// Starts a passkey assertion, for the second step of signing in or for a step-up.

@@ -21,20 +21,6 @@ palisade_testkit::on_both_backends!(
     the_sign_in_pages_take_a_browser_through_both_steps,
 );
 
-async fn post(w: &World, token: &str, path: &str, body: Value) -> Response {
-    w.raw(
-        None,
-        "POST",
-        path,
-        Body::from(body.to_string()),
-        &[
-            ("content-type", "application/json"),
-            ("authorization", &format!("Bearer {token}")),
-        ],
-    )
-    .await
-}
-
 async fn get(w: &World, token: &str, path: &str) -> Response {
     w.raw(
         None,
@@ -44,20 +30,6 @@ async fn get(w: &World, token: &str, path: &str) -> Response {
         &[("authorization", &format!("Bearer {token}"))],
     )
     .await
-}
-
-async fn password_step(w: &World, email: &str) -> Value {
-    let r = w
-        .raw(
-            None,
-            "POST",
-            "/api/v1/sessions",
-            Body::from(json!({"email": email, "password": PASSWORD}).to_string()),
-            &[("content-type", "application/json")],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    r.json()
 }
 
 fn code_for(secret_base32: &str, offset_steps: i64) -> String {
@@ -79,7 +51,7 @@ fn audited(entries: &[palisade_audit::AuditEntry], action: &str, outcome: &str) 
 
 async fn a_password_alone_opens_nothing_for_staff_and_a_code_works_once(backend: Backend) {
     let w = World::new(backend).await;
-    let first = password_step(&w, "agent.a@desk.test").await;
+    let first = w.password_step("agent.a@desk.test").await;
     assert_eq!(first["stage"], "second_factor");
     assert_eq!(first["methods"], json!(["totp"]));
     let pending = first["token"].as_str().unwrap();
@@ -108,25 +80,27 @@ async fn a_password_alone_opens_nothing_for_staff_and_a_code_works_once(backend:
     assert_eq!(get(&w, pending, &ticket).await.status, StatusCode::UNAUTHORIZED);
     // A pending session cannot start enrolling a different factor either.
     assert_eq!(
-        post(&w, pending, "/api/v1/me/mfa/totp", json!({})).await.status,
+        w.post_bearer(pending, "/api/v1/me/mfa/totp", json!({}))
+            .await
+            .status,
         StatusCode::UNAUTHORIZED
     );
-    let wrong = post(
-        &w,
-        pending,
-        "/api/v1/sessions/current/second-factor",
-        json!({"code": "000000"}),
-    )
-    .await;
+    let wrong = w
+        .post_bearer(
+            pending,
+            "/api/v1/sessions/current/second-factor",
+            json!({"code": "000000"}),
+        )
+        .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     let code = common::totp_code(0);
-    let done = post(
-        &w,
-        pending,
-        "/api/v1/sessions/current/second-factor",
-        json!({"code": code}),
-    )
-    .await;
+    let done = w
+        .post_bearer(
+            pending,
+            "/api/v1/sessions/current/second-factor",
+            json!({"code": code}),
+        )
+        .await;
     assert_eq!(done.status, StatusCode::CREATED, "{}", done.text());
     assert_eq!(done.json()["stage"], "full");
     let full = done.json()["token"].as_str().unwrap().to_owned();
@@ -138,28 +112,28 @@ async fn a_password_alone_opens_nothing_for_staff_and_a_code_works_once(backend:
     assert_eq!(get(&w, &full, &ticket).await.status, StatusCode::OK);
 
     // Someone who watched the code being typed replays it on their own sign-in.
-    let attacker = password_step(&w, "agent.a@desk.test").await;
+    let attacker = w.password_step("agent.a@desk.test").await;
     let attacker = attacker["token"].as_str().unwrap();
-    let replay = post(
-        &w,
-        attacker,
-        "/api/v1/sessions/current/second-factor",
-        json!({"code": code}),
-    )
-    .await;
+    let replay = w
+        .post_bearer(
+            attacker,
+            "/api/v1/sessions/current/second-factor",
+            json!({"code": code}),
+        )
+        .await;
     assert_eq!(replay.status, StatusCode::UNAUTHORIZED, "a code is accepted once");
     assert_eq!(
         get(&w, attacker, "/api/v1/me").await.status,
         StatusCode::UNAUTHORIZED
     );
     // A full session cannot be pushed through the second step again.
-    let again = post(
-        &w,
-        &full,
-        "/api/v1/sessions/current/second-factor",
-        json!({"code": common::totp_code(1)}),
-    )
-    .await;
+    let again = w
+        .post_bearer(
+            &full,
+            "/api/v1/sessions/current/second-factor",
+            json!({"code": common::totp_code(1)}),
+        )
+        .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
 
     let entries = w.store.audit_entries(0, 10_000).await.unwrap();
@@ -177,18 +151,18 @@ async fn a_password_alone_opens_nothing_for_staff_and_a_code_works_once(backend:
 
 async fn guessing_codes_is_throttled_and_audited(backend: Backend) {
     let w = World::new(backend).await;
-    let pending = password_step(&w, "super@desk.test").await;
+    let pending = w.password_step("super@desk.test").await;
     let pending = pending["token"].as_str().unwrap();
     let mut statuses = Vec::new();
     for guess in 0..8 {
         let code = format!("{:06}", 100_000 + guess);
-        let r = post(
-            &w,
-            pending,
-            "/api/v1/sessions/current/second-factor",
-            json!({"code": code}),
-        )
-        .await;
+        let r = w
+            .post_bearer(
+                pending,
+                "/api/v1/sessions/current/second-factor",
+                json!({"code": code}),
+            )
+            .await;
         statuses.push(r.status);
     }
     assert!(
@@ -196,13 +170,13 @@ async fn guessing_codes_is_throttled_and_audited(backend: Backend) {
         "eight wrong codes in a row must be slowed down: {statuses:?}"
     );
     // While throttled, even the right code is not checked.
-    let right = post(
-        &w,
-        pending,
-        "/api/v1/sessions/current/second-factor",
-        json!({"code": common::totp_code(0)}),
-    )
-    .await;
+    let right = w
+        .post_bearer(
+            pending,
+            "/api/v1/sessions/current/second-factor",
+            json!({"code": common::totp_code(0)}),
+        )
+        .await;
     assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS);
     let entries = w.store.audit_entries(0, 10_000).await.unwrap();
     let failures = entries.iter().filter(|e| e.action == "auth.mfa_failed").count();
@@ -214,7 +188,7 @@ async fn staff_without_a_factor_can_only_enrol_and_enrolment_ends_other_sessions
     let mut tx = w.store.begin().await.unwrap();
     assert!(w.store.delete_totp(&mut tx, &w.agent_b.id).await.unwrap());
     tx.commit().await.unwrap();
-    let signed = password_step(&w, "agent.b@desk.test").await;
+    let signed = w.password_step("agent.b@desk.test").await;
     assert_eq!(signed["stage"], "enrol");
     let enrol = signed["token"].as_str().unwrap();
     let r = get(&w, enrol, "/api/v1/tickets").await;
@@ -227,7 +201,7 @@ async fn staff_without_a_factor_can_only_enrol_and_enrolment_ends_other_sessions
     );
     assert_eq!(get(&w, enrol, "/api/v1/me/mfa").await.json()["required"], true);
 
-    let setup = post(&w, enrol, "/api/v1/me/mfa/totp", json!({})).await;
+    let setup = w.post_bearer(enrol, "/api/v1/me/mfa/totp", json!({})).await;
     assert_eq!(setup.status, StatusCode::CREATED, "{}", setup.text());
     let secret = setup.json()["secret"].as_str().unwrap().to_owned();
     let uri = setup.json()["otpauth_uri"].as_str().unwrap().to_owned();
@@ -254,21 +228,17 @@ async fn staff_without_a_factor_can_only_enrol_and_enrolment_ends_other_sessions
         "TOTP secret stored in clear"
     );
 
-    let wrong = post(
-        &w,
-        enrol,
-        "/api/v1/me/mfa/totp/confirm",
-        json!({"code": "000000"}),
-    )
-    .await;
+    let wrong = w
+        .post_bearer(enrol, "/api/v1/me/mfa/totp/confirm", json!({"code": "000000"}))
+        .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-    let done = post(
-        &w,
-        enrol,
-        "/api/v1/me/mfa/totp/confirm",
-        json!({"code": code_for(&secret, 0)}),
-    )
-    .await;
+    let done = w
+        .post_bearer(
+            enrol,
+            "/api/v1/me/mfa/totp/confirm",
+            json!({"code": code_for(&secret, 0)}),
+        )
+        .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text());
     let codes = done.json()["recovery_codes"].as_array().unwrap().clone();
     assert_eq!(codes.len(), 10);
@@ -313,42 +283,42 @@ async fn recovery_codes_work_once_each(backend: Backend) {
         .map(|c| c.as_str().unwrap().to_owned())
         .collect();
     assert_eq!(codes.len(), 10);
-    let pending = password_step(&w, "agent.a@desk.test").await;
+    let pending = w.password_step("agent.a@desk.test").await;
     assert_eq!(pending["methods"], json!(["totp", "recovery_code"]));
     let pending = pending["token"].as_str().unwrap();
     // Typed in lower case with spaces: still the same code.
     let typed = codes[3].to_lowercase().replace('-', " ");
-    let ok = post(
-        &w,
-        pending,
-        "/api/v1/sessions/current/second-factor",
-        json!({"recovery_code": typed}),
-    )
-    .await;
+    let ok = w
+        .post_bearer(
+            pending,
+            "/api/v1/sessions/current/second-factor",
+            json!({"recovery_code": typed}),
+        )
+        .await;
     assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.text());
-    let again = password_step(&w, "agent.a@desk.test").await;
+    let again = w.password_step("agent.a@desk.test").await;
     let again = again["token"].as_str().unwrap();
-    let reused = post(
-        &w,
-        again,
-        "/api/v1/sessions/current/second-factor",
-        json!({"recovery_code": codes[3]}),
-    )
-    .await;
+    let reused = w
+        .post_bearer(
+            again,
+            "/api/v1/sessions/current/second-factor",
+            json!({"recovery_code": codes[3]}),
+        )
+        .await;
     assert_eq!(
         reused.status,
         StatusCode::UNAUTHORIZED,
         "a recovery code works once"
     );
-    let other_account = password_step(&w, "super@desk.test").await;
+    let other_account = w.password_step("super@desk.test").await;
     let other_account = other_account["token"].as_str().unwrap();
-    let stolen = post(
-        &w,
-        other_account,
-        "/api/v1/sessions/current/second-factor",
-        json!({"recovery_code": codes[4]}),
-    )
-    .await;
+    let stolen = w
+        .post_bearer(
+            other_account,
+            "/api/v1/sessions/current/second-factor",
+            json!({"recovery_code": codes[4]}),
+        )
+        .await;
     assert_eq!(
         stolen.status,
         StatusCode::UNAUTHORIZED,
@@ -418,7 +388,7 @@ async fn the_last_factor_of_staff_stays_and_customers_remove_theirs_after_step_u
         && e.outcome == "success"
         && e.detail.contains("\"last_factor\":true")));
     // Signing in is back to the password alone.
-    assert_eq!(password_step(&w, "c1@sharing.test").await["stage"], "full");
+    assert_eq!(w.password_step("c1@sharing.test").await["stage"], "full");
 }
 
 fn cookie_of(r: &Response) -> String {

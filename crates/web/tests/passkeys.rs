@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{Actor, ORIGIN, PASSWORD, Response, World};
+use common::{Actor, ORIGIN, Response, World};
 use palisade_identity::{CreationChallengeResponse, RequestChallengeResponse};
 use palisade_testkit::Backend;
 use serde_json::{Value, json};
@@ -27,28 +27,15 @@ fn origin() -> Url {
     Url::parse(ORIGIN).unwrap()
 }
 
-async fn post(w: &World, token: &str, path: &str, body: Value) -> Response {
-    w.raw(
-        None,
-        "POST",
-        path,
-        Body::from(body.to_string()),
-        &[
-            ("content-type", "application/json"),
-            ("authorization", &format!("Bearer {token}")),
-        ],
-    )
-    .await
-}
-
 /// Registers a passkey for the session `token`; returns the response of the finish.
 async fn register(w: &World, token: &str, authenticator: &mut SoftPasskey, name: &str) -> Response {
-    let start = post(w, token, "/api/v1/me/passkeys/registration", json!({})).await;
+    let start = w
+        .post_bearer(token, "/api/v1/me/passkeys/registration", json!({}))
+        .await;
     assert_eq!(start.status, StatusCode::CREATED, "{}", start.text());
     let options: CreationChallengeResponse = serde_json::from_value(start.json()["options"].clone()).unwrap();
     let credential = authenticator.do_registration(origin(), options).unwrap();
-    post(
-        w,
+    w.post_bearer(
         token,
         "/api/v1/me/passkeys",
         json!({"ceremony": start.json()["ceremony"], "name": name, "credential": credential}),
@@ -67,23 +54,11 @@ async fn list_passkeys(w: &World, token: &str) -> Response {
     .await
 }
 
-async fn password_step(w: &World, email: &str) -> Value {
-    let r = w
-        .raw(
-            None,
-            "POST",
-            "/api/v1/sessions",
-            Body::from(json!({"email": email, "password": PASSWORD}).to_string()),
-            &[("content-type", "application/json")],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    r.json()
-}
-
 /// A challenge for `token` and an assertion for it by `authenticator` at `at`.
 async fn assertion(w: &World, token: &str, authenticator: &mut SoftPasskey, at: Url) -> (String, Value) {
-    let start = post(w, token, "/api/v1/sessions/current/passkey-challenge", json!({})).await;
+    let start = w
+        .post_bearer(token, "/api/v1/sessions/current/passkey-challenge", json!({}))
+        .await;
     assert_eq!(start.status, StatusCode::CREATED, "{}", start.text());
     let options: RequestChallengeResponse = serde_json::from_value(start.json()["options"].clone()).unwrap();
     let credential = authenticator.do_authentication(at, options).unwrap();
@@ -94,8 +69,7 @@ async fn assertion(w: &World, token: &str, authenticator: &mut SoftPasskey, at: 
 }
 
 async fn answer(w: &World, token: &str, ceremony: &str, credential: &Value) -> Response {
-    post(
-        w,
+    w.post_bearer(
         token,
         "/api/v1/sessions/current/second-factor/passkey",
         json!({"ceremony": ceremony, "credential": credential}),
@@ -111,7 +85,7 @@ async fn a_passkey_finishes_sign_in_and_its_answers_cannot_be_reused_or_redirect
     assert_eq!(done.status, StatusCode::OK, "{}", done.text());
     assert_eq!(done.json()["recovery_codes"].as_array().unwrap().len(), 10);
 
-    let pending = password_step(&w, "c1@sharing.test").await;
+    let pending = w.password_step("c1@sharing.test").await;
     assert_eq!(pending["stage"], "second_factor");
     assert_eq!(pending["methods"], json!(["passkey", "recovery_code"]));
     let pending = pending["token"].as_str().unwrap().to_owned();
@@ -150,7 +124,7 @@ async fn a_passkey_finishes_sign_in_and_its_answers_cannot_be_reused_or_redirect
         StatusCode::OK
     );
 
-    let second = password_step(&w, "c1@sharing.test").await["token"]
+    let second = w.password_step("c1@sharing.test").await["token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -160,7 +134,7 @@ async fn a_passkey_finishes_sign_in_and_its_answers_cannot_be_reused_or_redirect
         "a used challenge cannot be answered again, from any session"
     );
     // A challenge issued to one session cannot be answered from another.
-    let third = password_step(&w, "c1@sharing.test").await["token"]
+    let third = w.password_step("c1@sharing.test").await["token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -177,17 +151,13 @@ async fn a_passkey_finishes_sign_in_and_its_answers_cannot_be_reused_or_redirect
         register(&w, &c2.token, &mut other_key, "Phone").await.status,
         StatusCode::OK
     );
-    let fourth = password_step(&w, "c1@sharing.test").await["token"]
+    let fourth = w.password_step("c1@sharing.test").await["token"]
         .as_str()
         .unwrap()
         .to_owned();
-    let start = post(
-        &w,
-        &fourth,
-        "/api/v1/sessions/current/passkey-challenge",
-        json!({}),
-    )
-    .await;
+    let start = w
+        .post_bearer(&fourth, "/api/v1/sessions/current/passkey-challenge", json!({}))
+        .await;
     let options: RequestChallengeResponse = serde_json::from_value(start.json()["options"].clone()).unwrap();
     // The foreign authenticator has no credential for this account's allow-list.
     assert!(other_key.do_authentication(origin(), options).is_err());
@@ -227,17 +197,13 @@ async fn staff_can_enrol_with_a_passkey_keep_several_and_not_remove_the_last(bac
     let mut tx = w.store.begin().await.unwrap();
     assert!(w.store.delete_totp(&mut tx, &w.agent_b.id).await.unwrap());
     tx.commit().await.unwrap();
-    let enrol = password_step(&w, "agent.b@desk.test").await;
+    let enrol = w.password_step("agent.b@desk.test").await;
     assert_eq!(enrol["stage"], "enrol");
     let enrol = enrol["token"].as_str().unwrap().to_owned();
     // An enrol-only session has no passkey to answer with.
-    let refused = post(
-        &w,
-        &enrol,
-        "/api/v1/sessions/current/passkey-challenge",
-        json!({}),
-    )
-    .await;
+    let refused = w
+        .post_bearer(&enrol, "/api/v1/sessions/current/passkey-challenge", json!({}))
+        .await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
 
     let mut laptop = SoftPasskey::new(true);
@@ -267,7 +233,9 @@ async fn staff_can_enrol_with_a_passkey_keep_several_and_not_remove_the_last(bac
         list[1]["id"].as_str().unwrap().to_owned(),
     );
     // Registering again asks authenticators to refuse keys the account already has.
-    let start = post(&w, &token, "/api/v1/me/passkeys/registration", json!({})).await;
+    let start = w
+        .post_bearer(&token, "/api/v1/me/passkeys/registration", json!({}))
+        .await;
     let excluded = start.json()["options"]["publicKey"]["excludeCredentials"].clone();
     assert_eq!(excluded.as_array().map(Vec::len), Some(2), "{excluded}");
 
@@ -320,7 +288,7 @@ async fn staff_can_enrol_with_a_passkey_keep_several_and_not_remove_the_last(bac
     assert_eq!(list[0]["name"], "Drawer key");
 
     // And the remaining key signs in.
-    let pending = password_step(&w, "agent.b@desk.test").await["token"]
+    let pending = w.password_step("agent.b@desk.test").await["token"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -377,6 +377,36 @@ impl World {
         .await
     }
 
+    /// POSTs JSON with a bare session token (one no fixture actor holds).
+    pub async fn post_bearer(&self, token: &str, path: &str, body: Value) -> Response {
+        self.raw(
+            None,
+            "POST",
+            path,
+            Body::from(body.to_string()),
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &format!("Bearer {token}")),
+            ],
+        )
+        .await
+    }
+
+    /// The password step of signing in, which must succeed; the response body.
+    pub async fn password_step(&self, email: &str) -> Value {
+        let r = self
+            .raw(
+                None,
+                "POST",
+                "/api/v1/sessions",
+                Body::from(json!({"email": email, "password": PASSWORD}).to_string()),
+                &[("content-type", "application/json")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        r.json()
+    }
+
     pub async fn get(&self, who: &Actor, path: &str) -> Response {
         self.raw(Some(who), "GET", path, Body::empty(), &[]).await
     }
