@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::StatusCode;
 use common::{Actor, PASSWORD, Response, World};
 use palisade_testkit::Backend;
-use serde_json::{Value, json};
+use serde_json::json;
 
 palisade_testkit::on_both_backends!(
     a_password_alone_opens_nothing_for_staff_and_a_code_works_once,
