@@ -105,6 +105,14 @@ pub(crate) fn with_session_cookie<T: Serialize>(
     response
 }
 
+/// The answer to anything that replaced the caller's session token.
+fn rotated(token: &RandomToken) -> Response {
+    let body = RotatedSession {
+        token: token.expose().to_owned(),
+    };
+    with_session_cookie(StatusCode::OK, token, body)
+}
+
 pub(crate) async fn authorize_factors(s: &AppState, caller: &Caller) -> Result<(), AppError> {
     let me = user_resource(s, &caller.principal.user_id).await?;
     s.authorize(caller, Action::UserManageFactors, &me).await?;
@@ -148,10 +156,7 @@ pub async fn step_up(
         .identity
         .step_up(session, &caller.user, &password, factor.as_ref(), &caller.audit())
         .await?;
-    let body = RotatedSession {
-        token: token.expose().to_owned(),
-    };
-    Ok(with_session_cookie(StatusCode::OK, &token, body))
+    Ok(rotated(&token))
 }
 
 #[utoipa::path(get, path = "/api/v1/me/mfa", tag = "auth", responses((status = 200, body = MfaStatus)))]
@@ -233,10 +238,7 @@ pub async fn remove_totp(State(s): State<AppState>, caller: Caller) -> Result<Re
         .identity
         .remove_totp(caller.session()?, &caller.user, &caller.audit())
         .await?;
-    let body = RotatedSession {
-        token: token.expose().to_owned(),
-    };
-    Ok(with_session_cookie(StatusCode::OK, &token, body))
+    Ok(rotated(&token))
 }
 
 #[utoipa::path(post, path = "/api/v1/me/mfa/recovery-codes", tag = "auth",
@@ -436,10 +438,7 @@ pub async fn remove_passkey(
             palisade_identity::IdentityError::NotEnrolled => AppError::NotFound,
             other => other.into(),
         })?;
-    let body = RotatedSession {
-        token: token.expose().to_owned(),
-    };
-    Ok(with_session_cookie(StatusCode::OK, &token, body))
+    Ok(rotated(&token))
 }
 
 #[utoipa::path(post, path = "/api/v1/sessions/current/passkey-challenge", tag = "auth",
@@ -501,8 +500,5 @@ pub async fn passkey_step_up(
             &caller.audit(),
         )
         .await?;
-    let body = RotatedSession {
-        token: token.expose().to_owned(),
-    };
-    Ok(with_session_cookie(StatusCode::OK, &token, body))
+    Ok(rotated(&token))
 }
