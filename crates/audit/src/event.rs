@@ -36,6 +36,7 @@ pub enum AuditAction {
     RecoveryCodeUsed,
     StepUp,
     PasswordChanged,
+    SsoLinked,
 }
 
 impl AuditAction {
@@ -74,6 +75,7 @@ impl AuditAction {
             AuditAction::RecoveryCodeUsed => "auth.recovery_code_used",
             AuditAction::StepUp => "auth.step_up",
             AuditAction::PasswordChanged => "auth.password_changed",
+            AuditAction::SsoLinked => "auth.sso_linked",
         }
     }
 }

@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use palisade_core::{Role, SecretString};
+use palisade_identity::{OidcSettings, OnSessionLimit, SessionLimits};
 use serde::Deserialize;
 
 use crate::error::CliError;
@@ -143,6 +145,130 @@ pub struct FileConfig {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub log_json: Option<bool>,
+    pub sessions: Option<SessionFileConfig>,
+    /// `[[oidc]]` tables, one per single sign-on provider.
+    #[serde(default)]
+    pub oidc: Vec<OidcFileConfig>,
+}
+
+/// `[sessions]`: lifetimes and concurrency by kind of account.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SessionFileConfig {
+    pub staff_idle_minutes: Option<i64>,
+    pub staff_absolute_hours: Option<i64>,
+    pub customer_idle_minutes: Option<i64>,
+    pub customer_absolute_hours: Option<i64>,
+    pub staff_max_sessions: Option<usize>,
+    pub customer_max_sessions: Option<usize>,
+    /// `end_oldest` (default) or `refuse_new`.
+    pub on_limit: Option<String>,
+}
+
+/// One `[[oidc]]` provider.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct OidcFileConfig {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    pub scopes: Option<Vec<String>>,
+    pub link_by_email: Option<bool>,
+    pub create_accounts: Option<bool>,
+    pub new_account_role: Option<String>,
+    pub allowed_domains: Option<Vec<String>>,
+    pub trust_provider_mfa: Option<bool>,
+    pub mfa_amr: Option<Vec<String>>,
+    pub mfa_acr: Option<Vec<String>>,
+    pub ca_file: Option<PathBuf>,
+}
+
+impl OidcFileConfig {
+    fn into_settings(self) -> Result<OidcSettings, CliError> {
+        let bad = |why: &str| CliError::Config(format!("[[oidc]] {}: {why}", self.name));
+        let secret = match (&self.client_secret, &self.client_secret_file) {
+            (Some(s), None) => s.clone(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| CliError::Io(path.display().to_string(), e))?
+                .trim()
+                .to_owned(),
+            _ => return Err(bad("set exactly one of client_secret and client_secret_file")),
+        };
+        let mut settings = OidcSettings::new(
+            &self.name,
+            &self.issuer,
+            &self.client_id,
+            SecretString::new(secret),
+        );
+        if let Some(role) = &self.new_account_role {
+            settings.new_account_role = Role::parse(role).map_err(|_| bad("unknown new_account_role"))?;
+        }
+        settings.display_name = self.display_name.unwrap_or_else(|| self.name.clone());
+        settings.scopes = self.scopes.unwrap_or(settings.scopes);
+        settings.link_by_email = self.link_by_email.unwrap_or(settings.link_by_email);
+        settings.create_accounts = self.create_accounts.unwrap_or(settings.create_accounts);
+        settings.allowed_domains = self.allowed_domains.unwrap_or_default();
+        settings.trust_provider_mfa = self.trust_provider_mfa.unwrap_or(false);
+        settings.mfa_amr = self.mfa_amr.unwrap_or(settings.mfa_amr);
+        settings.mfa_acr = self.mfa_acr.unwrap_or_default();
+        settings.ca_file = self.ca_file;
+        settings.validate().map_err(|e| CliError::Config(e.to_string()))?;
+        Ok(settings)
+    }
+}
+
+impl SessionFileConfig {
+    fn into_limits(self) -> Result<SessionLimits, CliError> {
+        let d = SessionLimits::default();
+        let positive = |v: Option<i64>, unit: i64, default: i64, name: &str| match v {
+            None => Ok(default),
+            Some(n) if n > 0 && n < 100_000 => Ok(n * unit),
+            Some(_) => Err(CliError::Config(format!("[sessions] {name} must be positive"))),
+        };
+        Ok(SessionLimits {
+            staff_idle_secs: positive(
+                self.staff_idle_minutes,
+                60,
+                d.staff_idle_secs,
+                "staff_idle_minutes",
+            )?,
+            staff_absolute_secs: positive(
+                self.staff_absolute_hours,
+                3600,
+                d.staff_absolute_secs,
+                "staff_absolute_hours",
+            )?,
+            customer_idle_secs: positive(
+                self.customer_idle_minutes,
+                60,
+                d.customer_idle_secs,
+                "customer_idle_minutes",
+            )?,
+            customer_absolute_secs: positive(
+                self.customer_absolute_hours,
+                3600,
+                d.customer_absolute_secs,
+                "customer_absolute_hours",
+            )?,
+            staff_max_sessions: self.staff_max_sessions.unwrap_or(d.staff_max_sessions).max(1),
+            customer_max_sessions: self
+                .customer_max_sessions
+                .unwrap_or(d.customer_max_sessions)
+                .max(1),
+            on_limit: match self.on_limit.as_deref() {
+                None | Some("end_oldest") => OnSessionLimit::EndOldest,
+                Some("refuse_new") => OnSessionLimit::RefuseNew,
+                Some(_) => {
+                    return Err(CliError::Config(
+                        "[sessions] on_limit is end_oldest or refuse_new".into(),
+                    ));
+                }
+            },
+        })
+    }
 }
 
 /// The resolved configuration every command works from.
@@ -156,6 +282,8 @@ pub struct Settings {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub log_json: bool,
+    pub sessions: SessionLimits,
+    pub oidc: Vec<OidcSettings>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -204,6 +332,12 @@ impl Settings {
             tls_cert: serve.and_then(|s| s.tls_cert.clone()).or(file.tls_cert),
             tls_key: serve.and_then(|s| s.tls_key.clone()).or(file.tls_key),
             log_json: global.log_json || file.log_json.unwrap_or(false),
+            sessions: file.sessions.unwrap_or_default().into_limits()?,
+            oidc: file
+                .oidc
+                .into_iter()
+                .map(OidcFileConfig::into_settings)
+                .collect::<Result<_, _>>()?,
         };
         settings.validate()?;
         Ok(settings)
@@ -293,5 +427,75 @@ mod tests {
     fn unknown_toml_keys_are_refused() {
         assert!(toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"\nlisten_adress = \"x\"").is_err());
         assert!(toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"").is_ok());
+    }
+
+    fn from_toml(text: &str) -> Result<Settings, CliError> {
+        let dir = std::env::temp_dir().join(format!("palisade-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!(
+            "{:x}.toml",
+            text.len() * 7919 + text.bytes().map(usize::from).sum::<usize>()
+        ));
+        std::fs::write(&path, text).unwrap();
+        let mut g = global();
+        g.config = Some(path.clone());
+        let result = Settings::resolve(&g, None);
+        let _ = std::fs::remove_file(path);
+        result
+    }
+
+    #[test]
+    fn oidc_providers_and_session_limits_come_from_the_file() {
+        let s = from_toml(
+            r#"
+[sessions]
+staff_idle_minutes = 15
+customer_max_sessions = 3
+on_limit = "refuse_new"
+
+[[oidc]]
+name = "corp"
+display_name = "Corporate login"
+issuer = "https://login.example.com"
+client_id = "palisade"
+client_secret = "s3cret"
+create_accounts = true
+new_account_role = "agent"
+allowed_domains = ["example.com"]
+"#,
+        )
+        .unwrap();
+        assert_eq!(s.sessions.staff_idle_secs, 15 * 60);
+        assert_eq!(s.sessions.customer_max_sessions, 3);
+        assert_eq!(s.sessions.on_limit, OnSessionLimit::RefuseNew);
+        assert_eq!(s.oidc.len(), 1);
+        assert_eq!(s.oidc[0].new_account_role, Role::Agent);
+        assert!(
+            !s.oidc[0].trust_provider_mfa,
+            "provider MFA is never trusted by default"
+        );
+        assert!(
+            !format!("{:?}", s.oidc[0]).contains("s3cret"),
+            "the client secret never prints"
+        );
+    }
+
+    #[test]
+    fn unsafe_oidc_settings_are_refused() {
+        let base = "[[oidc]]\nname = \"corp\"\nclient_id = \"p\"\nclient_secret = \"s\"\n";
+        // Plain HTTP to a remote issuer, a missing secret, staff creation for any domain.
+        assert!(from_toml(&format!("{base}issuer = \"http://login.example.com\"")).is_err());
+        assert!(
+            from_toml("[[oidc]]\nname = \"corp\"\nclient_id = \"p\"\nissuer = \"https://a.example\"")
+                .is_err()
+        );
+        assert!(
+            from_toml(&format!(
+                "{base}issuer = \"https://a.example\"\ncreate_accounts = true\nnew_account_role = \"admin\""
+            ))
+            .is_err()
+        );
+        assert!(from_toml(&format!("{base}issuer = \"https://a.example\"\nname2 = 1")).is_err());
+        assert!(from_toml(&format!("{base}issuer = \"https://a.example\"")).is_ok());
     }
 }

@@ -31,6 +31,14 @@ pub enum IdentityError {
     /// The session ended while the request was in flight (signed out, rotated).
     #[error("the session has ended; sign in again")]
     SessionEnded,
+    /// Single sign-on did not complete; the audit trail has the reason.
+    #[error("single sign-on did not complete; try again")]
+    SsoFailed,
+    #[error("no such sign-in provider")]
+    UnknownProvider,
+    /// The identity provider could not be reached or answered with something unusable.
+    #[error("identity provider: {0}")]
+    Provider(String),
     #[error("this link is invalid, expired or already used")]
     InvalidLink,
     #[error("{0}")]

@@ -1,10 +1,11 @@
 //! Who is calling: password hashing (argon2id, bounded concurrency), sign-in with
-//! uniform failures, server-side sessions and one-time setup links. Every sign-in and
+//! uniform failures, second factors, OpenID Connect single sign-on, server-side sessions and one-time setup links. Every sign-in and
 //! setup outcome is written to the audit trail here, so no caller can forget it.
 
 mod api_tokens;
 mod error;
 mod mfa;
+mod oidc;
 mod passkeys;
 mod password;
 mod service;
@@ -15,6 +16,7 @@ pub use error::IdentityError;
 pub use mfa::{
     Enrolled, Factors, RECOVERY_CODE_COUNT, STEP_UP_WINDOW_SECS, SecondFactor, TotpSetup, require_recent_auth,
 };
+pub use oidc::{OidcCallback, OidcProviders, OidcSettings, OidcStart};
 pub use palisade_store::SessionStage;
 pub use passkeys::RelyingParty;
 pub use password::{PasswordHasherPool, needs_rehash, validate_new_password};

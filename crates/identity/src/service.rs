@@ -108,6 +108,7 @@ pub struct Identity {
     limits: SessionLimits,
     throttle: ThrottlePolicy,
     pub(crate) relying_party: Option<crate::RelyingParty>,
+    pub(crate) oidc: crate::OidcProviders,
 }
 
 impl Identity {
@@ -118,7 +119,14 @@ impl Identity {
             limits,
             throttle: ThrottlePolicy::default(),
             relying_party: None,
+            oidc: crate::OidcProviders::default(),
         }
+    }
+
+    /// Enables single sign-on with the given OpenID providers.
+    pub fn with_oidc(mut self, providers: crate::OidcProviders) -> Self {
+        self.oidc = providers;
+        self
     }
 
     /// Enables passkeys for the given relying party (the public origin).
@@ -268,7 +276,7 @@ impl Identity {
 
     /// A session that can only finish signing in: short-lived, not counted against the
     /// concurrent-session limit, never able to read or change data.
-    async fn open_pending(
+    pub(crate) async fn open_pending(
         &self,
         user: UserRecord,
         stage: SessionStage,

@@ -29,6 +29,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 4,
         sql: include_str!("../migrations/0004_mfa.sql"),
     },
+    Migration {
+        version: 5,
+        sql: include_str!("../migrations/0005_oidc.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

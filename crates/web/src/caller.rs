@@ -138,15 +138,19 @@ pub fn presented_token(parts: &Parts) -> Option<(String, CredentialSource)> {
             .strip_prefix("Bearer ")
             .map(|t| (t.trim().to_owned(), CredentialSource::Bearer));
     }
-    parts
-        .headers
+    cookie_value(&parts.headers, SESSION_COOKIE).map(|value| (value, CredentialSource::Cookie))
+}
+
+/// The value of the first cookie called `wanted`.
+pub fn cookie_value(headers: &http::HeaderMap, wanted: &str) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| (value.to_owned(), CredentialSource::Cookie))
+        .find(|(name, _)| *name == wanted)
+        .map(|(_, value)| value.to_owned())
 }
 
 /// API requests get problem+json; pages redirect to the step the user must take.

@@ -43,6 +43,9 @@ pub enum AppError {
     EnrolmentRequired,
     #[error("{0}")]
     StepUpRequired(String),
+    /// A peer this request depends on (an identity provider) is unreachable.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -80,6 +83,12 @@ impl From<IdentityError> for AppError {
             | IdentityError::NotEnrolled
             | IdentityError::LastFactor => AppError::Conflict(e.to_string()),
             IdentityError::SessionEnded => AppError::Unauthenticated,
+            IdentityError::SsoFailed => AppError::InvalidCredentials,
+            IdentityError::UnknownProvider => AppError::NotFound,
+            IdentityError::Provider(detail) => {
+                tracing::warn!(error = %detail, "identity provider unavailable");
+                AppError::Unavailable("the sign-in provider is not reachable; try again later".into())
+            }
             IdentityError::Store(s) => s.into(),
             IdentityError::Crypto(_) | IdentityError::Hashing => AppError::Internal(e.to_string()),
         }
@@ -121,6 +130,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -134,9 +144,10 @@ impl AppError {
                 tracing::error!(correlation_id = %id, error = %detail, "internal error");
                 (Some("internal error".to_owned()), Some(id))
             }
-            AppError::BadRequest(d) | AppError::Conflict(d) | AppError::StepUpRequired(d) => {
-                (Some(d.clone()), None)
-            }
+            AppError::BadRequest(d)
+            | AppError::Conflict(d)
+            | AppError::StepUpRequired(d)
+            | AppError::Unavailable(d) => (Some(d.clone()), None),
             other => (Some(other.to_string()), None),
         };
         // Clients act on these three, so they get types of their own.

@@ -37,6 +37,13 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         r(M::GET, "/", true, get(ui::pages::home)),
         r(M::GET, "/login", true, get(ui::pages::login_form)),
         r(M::POST, "/login", true, post(ui::pages::login_submit)),
+        r(M::GET, "/login/sso/{provider}", true, get(ui::sso::start)),
+        r(
+            M::GET,
+            "/login/sso/{provider}/callback",
+            true,
+            get(ui::sso::callback),
+        ),
         r(M::GET, "/setup/{token}", true, get(ui::pages::setup_form)),
         r(M::POST, "/setup/{token}", true, post(ui::pages::setup_submit)),
         // Authenticated API.

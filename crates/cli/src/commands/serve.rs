@@ -3,7 +3,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum_server::tls_rustls::RustlsConfig;
-use palisade_identity::{Identity, PasswordHasherPool, SessionLimits};
+use palisade_identity::{Identity, PasswordHasherPool};
 use palisade_policy::PolicyEngine;
 use palisade_store::UserKind;
 use palisade_web::{AppState, WebConfig};
@@ -21,12 +21,12 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     let policy = Arc::new(PolicyEngine::load()?);
     write_audit_public_key(settings, &opened)?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let identity = Identity::new(
-        store.clone(),
-        PasswordHasherPool::new(cores)?,
-        SessionLimits::default(),
-    )
-    .with_relying_party(palisade_identity::RelyingParty::new(&settings.public_origin)?);
+    let identity = Identity::new(store.clone(), PasswordHasherPool::new(cores)?, settings.sessions)
+        .with_relying_party(palisade_identity::RelyingParty::new(&settings.public_origin)?)
+        .with_oidc(palisade_identity::OidcProviders::new(
+            settings.oidc.clone(),
+            &settings.public_origin,
+        )?);
     let state = AppState {
         store: store.clone(),
         identity,

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod devices;
 pub mod pages;
 pub mod security;
+pub mod sso;
 
 use askama::Template;
 use axum::http::StatusCode;

@@ -41,15 +41,18 @@ pub async fn home(State(s): State<AppState>, request: axum::extract::Request) ->
 
 #[derive(Template)]
 #[template(path = "login.html")]
-struct LoginPage<'a> {
-    error: Option<&'a str>,
-    email: &'a str,
+pub(crate) struct LoginPage<'a> {
+    pub error: Option<&'a str>,
+    pub email: &'a str,
+    /// Single sign-on providers: `(name, display name)`.
+    pub providers: Vec<(String, String)>,
 }
 
-pub async fn login_form() -> Response {
+pub async fn login_form(State(s): State<AppState>) -> Response {
     render(&LoginPage {
         error: None,
         email: "",
+        providers: s.identity.oidc_providers(),
     })
 }
 
@@ -86,6 +89,7 @@ pub async fn login_submit(
             let mut r = render(&LoginPage {
                 error: Some("Invalid email or password."),
                 email: &email,
+                providers: s.identity.oidc_providers(),
             });
             *r.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
             Ok(r)
@@ -98,6 +102,7 @@ pub async fn login_submit(
             let mut r = render(&LoginPage {
                 error: Some(&msg),
                 email: &email,
+                providers: s.identity.oidc_providers(),
             });
             *r.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
             Ok(r)
