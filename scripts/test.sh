@@ -10,6 +10,8 @@
 #   CARGO_TARGET_DIR    build directory (default /var/cache/palisade/target)
 #   PALISADE_TOOLS      where cargo-installed tools live (default /var/cache/palisade/tools)
 #   PALISADE_PG_BIN     PostgreSQL server binaries (default: newest /usr/lib/postgresql/*/bin)
+#   PALISADE_TEST_NPM_DIR  where the npm test peers (oidc-provider, playwright-core) are
+#                       installed from crates/testkit/peers (default /var/cache/palisade/npm)
 #   PALISADE_TEST_CMD   run this shell command instead of the nextest run (the cluster is
 #                       still started; extra args are passed as "$@"), e.g.
 #                       PALISADE_TEST_CMD='psql "$PALISADE_TEST_PG_URL" -c "select 1"'
@@ -53,6 +55,11 @@ fi
 for pkg in libssl-dev pkg-config curl openssl wrk; do
     installed "$pkg" || missing+=("$pkg")
 done
+# Node runs the OpenID provider and drives the browser in tests; a machine that already
+# has a newer Node (e.g. from another repository) keeps it.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    missing+=(nodejs npm)
+fi
 if ((${#missing[@]})); then
     say "installing Debian packages: ${missing[*]}"
     need_sudo "installing ${missing[*]}"
@@ -79,6 +86,21 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     say "installing cargo-nextest into $TOOLS"
     # Own target dir for the install, so it does not contend with the workspace build.
     env -u CARGO_TARGET_DIR cargo install --locked cargo-nextest --root "$TOOLS"
+fi
+
+# --- npm test peers --------------------------------------------------------------
+# Installed from the committed lock file, and again only when it changes.
+export PALISADE_TEST_NPM_DIR="${PALISADE_TEST_NPM_DIR:-/var/cache/palisade/npm}"
+PEERS_SRC="crates/testkit/peers"
+mkdir -p "$PALISADE_TEST_NPM_DIR"
+lock_sum="$(sha256sum "$PEERS_SRC/package-lock.json" | cut -d' ' -f1)"
+if [[ "$(cat "$PALISADE_TEST_NPM_DIR/.installed-lock" 2>/dev/null)" != "$lock_sum" ]]; then
+    say "installing npm test peers into $PALISADE_TEST_NPM_DIR"
+    cp "$PEERS_SRC/package.json" "$PEERS_SRC/package-lock.json" "$PALISADE_TEST_NPM_DIR/"
+    (cd "$PALISADE_TEST_NPM_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$lock_sum" >"$PALISADE_TEST_NPM_DIR/.installed-lock"
+else
+    say "npm test peers present"
 fi
 
 # --- throwaway PostgreSQL cluster ---------------------------------------------

@@ -105,6 +105,8 @@ const PUBLIC: &[&str] = &[
     "GET /",
     "GET /login",
     "POST /login",
+    "GET /login/sso/{provider}",
+    "GET /login/sso/{provider}/callback",
     "GET /setup/{token}",
     "POST /setup/{token}",
 ];
@@ -325,6 +327,9 @@ async fn public_routes_answer_without_a_session() {
         ("/login", StatusCode::OK),
         ("/", StatusCode::SEE_OTHER),
         ("/setup/not-a-real-token", StatusCode::NOT_FOUND),
+        // No provider is configured in this fixture (tests/sso.rs covers configured ones).
+        ("/login/sso/corp", StatusCode::NOT_FOUND),
+        ("/login/sso/corp/callback?code=x&state=y", StatusCode::NOT_FOUND),
     ] {
         let r = w.raw(None, "GET", path, Body::empty(), &[]).await;
         assert_eq!(r.status, want, "{path}");

@@ -313,7 +313,7 @@ impl OidcProvider {
         let id_token = response.id_token().ok_or(Failure::new("no_id_token"))?;
         let nonce = Nonce::new(nonce.to_owned());
         match self.check_id_token(&client, id_token, response.access_token(), &nonce) {
-            Err(e) if matches!(e, ClaimsVerificationError::SignatureVerification(_)) => {
+            Err(ClaimsVerificationError::SignatureVerification(_)) => {
                 // Perhaps the provider rotated its keys since we fetched them.
                 let fresh = self
                     .metadata(true)

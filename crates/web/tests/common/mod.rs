@@ -150,6 +150,11 @@ impl World {
     }
 
     pub async fn new(backend: Backend) -> World {
+        Self::new_with(backend, |identity| identity).await
+    }
+
+    /// As [`World::new`], with the identity service adjusted first (e.g. SSO providers).
+    pub async fn new_with(backend: Backend, configure: impl FnOnce(Identity) -> Identity) -> World {
         let db = TestDatabase::new(backend).await.unwrap();
         let keyring = Arc::new(Keyring::new(&MasterKey::generate().unwrap()));
         let store = Store::connect(&db.url, keyring).await.unwrap();
@@ -159,6 +164,7 @@ impl World {
             SessionLimits::default(),
         )
         .with_relying_party(palisade_identity::RelyingParty::new(ORIGIN).unwrap());
+        let identity = configure(identity);
         let state = AppState {
             store: store.clone(),
             identity,
