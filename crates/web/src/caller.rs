@@ -14,6 +14,24 @@ use palisade_store::UserRecord;
 use crate::{AppError, AppState};
 
 pub const SESSION_COOKIE: &str = "__Host-palisade-session";
+/// The `SameSite=Strict` twin of the session cookie, required in the admin area.
+pub const STRICT_COOKIE: &str = "__Host-palisade-strict";
+
+/// Paths where a cookie-borne session must also present the `Strict` cookie: account
+/// administration and the audit trail. A cross-site link, form or navigation arrives
+/// without it and is refused, whatever the browser's `Lax` rules let through.
+fn in_admin_area(path: &str) -> bool {
+    const PREFIXES: [&str; 5] = [
+        "/admin",
+        "/api/v1/agents",
+        "/api/v1/teams",
+        "/api/v1/users/",
+        "/api/v1/audit",
+    ];
+    PREFIXES
+        .iter()
+        .any(|p| path == *p || path.starts_with(&format!("{}/", p.trim_end_matches('/'))))
+}
 
 /// Where a request came from, for the audit trail.
 #[derive(Clone, Debug)]
@@ -189,6 +207,13 @@ impl FromRequestParts<AppState> for PendingCaller {
             return Ok(PendingCaller(caller.clone()));
         }
         let (token, source) = presented_token(parts).ok_or_else(|| reject(AppError::Unauthenticated))?;
+        if source == CredentialSource::Cookie && in_admin_area(parts.uri.path()) {
+            let strict = cookie_value(&parts.headers, STRICT_COOKIE).unwrap_or_default();
+            let same: bool = subtle::ConstantTimeEq::ct_eq(strict.as_bytes(), token.as_bytes()).into();
+            if !same {
+                return Err(reject(AppError::CrossSite));
+            }
+        }
         let meta = RequestMeta::from_parts(parts);
         let (source, authenticated) = if token.starts_with(palisade_identity::API_TOKEN_PREFIX) {
             (

@@ -407,3 +407,61 @@ async fn signed_out_or_garbage_tokens_are_unauthenticated() {
         (StatusCode::SEE_OTHER, "/login")
     );
 }
+
+/// The session comes as a `Lax` cookie and a `Strict` twin; the admin area wants both,
+/// so a cross-site link or navigation (which carries only the `Lax` one) gets nothing
+/// there, while the rest of the app works with the `Lax` cookie alone.
+#[tokio::test]
+async fn the_admin_area_needs_the_strict_cookie() {
+    let w = World::new(Backend::Sqlite).await;
+    let r = w
+        .raw(
+            None,
+            "POST",
+            "/api/v1/sessions",
+            Body::from(json!({"email": "c1@sharing.test", "password": common::PASSWORD}).to_string()),
+            &[("content-type", "application/json")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let cookies: Vec<&str> = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    let token = r.json()["token"].as_str().unwrap().to_owned();
+    assert!(
+        cookies[0].starts_with(&format!("__Host-palisade-session={token};"))
+            && cookies[0].contains("SameSite=Lax")
+    );
+    assert!(
+        cookies[1].starts_with(&format!("__Host-palisade-strict={token};"))
+            && cookies[1].contains("SameSite=Strict")
+    );
+
+    let admin = &w.admin.token;
+    let lax_only = format!("__Host-palisade-session={admin}");
+    let both = format!("{lax_only}; __Host-palisade-strict={admin}");
+    let wrong_twin = format!("{lax_only}; __Host-palisade-strict={}", w.agent_a.token);
+    let w = &w;
+    let get = |cookie: String, path: &'static str| async move {
+        w.raw(None, "GET", path, Body::empty(), &[("cookie", cookie.as_str())])
+            .await
+            .status
+    };
+    for path in ["/api/v1/audit", "/api/v1/agents", "/api/v1/teams"] {
+        assert_eq!(get(lax_only.clone(), path).await, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(
+            get(wrong_twin.clone(), path).await,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+        assert_eq!(get(both.clone(), path).await, StatusCode::OK, "{path}");
+        // Bearer credentials are not ambient, so the rule does not apply to them.
+        assert_eq!(w.get(&w.admin, path).await.status, StatusCode::OK, "{path}");
+    }
+    assert_eq!(get(lax_only.clone(), "/api/v1/tickets").await, StatusCode::OK);
+    assert_eq!(get(lax_only, "/tickets").await, StatusCode::OK);
+}

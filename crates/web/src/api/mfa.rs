@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use palisade_core::SecretString;
 use palisade_crypto::RandomToken;
@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use super::devices::user_resource;
 use super::extract::ApiJson;
-use super::session::{session_cookie, signed_in_response};
+use super::session::{set_session_cookies, signed_in_response};
 use crate::{AppError, AppState, Caller, PendingCaller, Problem};
 
 #[derive(Deserialize, ToSchema)]
@@ -99,9 +99,7 @@ pub(crate) fn with_session_cookie<T: Serialize>(
     body: T,
 ) -> Response {
     let mut response = (status, Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(token.expose()));
+    set_session_cookies(response.headers_mut(), token.expose());
     response
 }
 

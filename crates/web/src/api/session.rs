@@ -7,18 +7,36 @@ use palisade_policy::{Action, Resource};
 
 use super::dto::*;
 use super::extract::{ApiJson, ApiQuery};
-use crate::caller::{RequestMeta, SESSION_COOKIE};
+use crate::caller::{RequestMeta, SESSION_COOKIE, STRICT_COOKIE};
 use crate::{AppError, AppState, Caller, PendingCaller, Problem};
 
-pub fn session_cookie(token: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Lax"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+/// Hands the browser its session: the `Lax` cookie every page uses, and a `Strict`
+/// twin with the same token that only same-site requests carry. The admin area
+/// requires both (see `caller`), so a link or form on another site never reaches it
+/// with the user's session.
+pub fn set_session_cookies(headers: &mut axum::http::HeaderMap, token: &str) {
+    for (name, same_site) in [(SESSION_COOKIE, "Lax"), (STRICT_COOKIE, "Strict")] {
+        if let Ok(value) = HeaderValue::from_str(&format!(
+            "{name}={token}; Path=/; Secure; HttpOnly; SameSite={same_site}"
+        )) {
+            headers.append(header::SET_COOKIE, value);
+        }
+    }
 }
 
-pub fn clear_session_cookie() -> HeaderValue {
-    HeaderValue::from_static("__Host-palisade-session=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0")
+pub fn clear_session_cookies(headers: &mut axum::http::HeaderMap) {
+    headers.append(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "__Host-palisade-session=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0",
+        ),
+    );
+    headers.append(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "__Host-palisade-strict=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
+    );
 }
 
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "auth", request_body = SignInRequest,
@@ -53,9 +71,7 @@ pub(crate) async fn signed_in_response(
         methods: methods.into_iter().map(str::to_owned).collect(),
     };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(signed.token.expose()));
+    set_session_cookies(response.headers_mut(), signed.token.expose());
     Ok(response)
 }
 
@@ -68,9 +84,7 @@ pub async fn sign_out(
         s.identity.sign_out(session, &caller.audit()).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, clear_session_cookie());
+    clear_session_cookies(response.headers_mut());
     Ok(response)
 }
 

@@ -1,7 +1,6 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use palisade_core::{Role, SecretString, TicketStatus, UserId, Visibility};
 use palisade_policy::{Action, Resource};
@@ -10,7 +9,7 @@ use serde::Deserialize;
 
 use super::{Notice, UiError, render};
 use crate::api::dto::rfc3339;
-use crate::api::session::{clear_session_cookie, session_cookie};
+use crate::api::session::{clear_session_cookies, set_session_cookies};
 use crate::caller::presented_token;
 use crate::service::CreateTicketInput;
 use crate::{AppError, AppState, Caller, RequestMeta};
@@ -79,9 +78,7 @@ pub async fn login_submit(
                 palisade_identity::SessionStage::Enrol => "/account/security",
             };
             let mut response = Redirect::to(next).into_response();
-            response
-                .headers_mut()
-                .insert(header::SET_COOKIE, session_cookie(signed.token.expose()));
+            set_session_cookies(response.headers_mut(), signed.token.expose());
             Ok(response)
         }
         Err(palisade_identity::IdentityError::InvalidCredentials) => {
@@ -125,9 +122,7 @@ pub async fn logout(State(s): State<AppState>, request: axum::extract::Request) 
             .map_err(AppError::from)?;
     }
     let mut response = Redirect::to("/login").into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, clear_session_cookie());
+    clear_session_cookies(response.headers_mut());
     Ok(response)
 }
 

@@ -13,13 +13,11 @@ use serde::Deserialize;
 use super::{UiError, render};
 use crate::api::dto::rfc3339;
 use crate::api::mfa::{authorize_factors, enrolling_or_full};
-use crate::api::session::session_cookie;
+use crate::api::session::set_session_cookies;
 use crate::{AppError, AppState, Caller, PendingCaller};
 
 fn with_cookie(mut response: Response, token: &palisade_crypto::RandomToken) -> Response {
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(token.expose()));
+    set_session_cookies(response.headers_mut(), token.expose());
     response
 }
 

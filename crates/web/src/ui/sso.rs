@@ -9,7 +9,7 @@ use palisade_identity::{IdentityError, OidcCallback, SessionStage};
 
 use super::pages::LoginPage;
 use super::{UiError, render};
-use crate::api::session::session_cookie;
+use crate::api::session::set_session_cookies;
 use crate::caller::cookie_value;
 use crate::{AppError, AppState, RequestMeta};
 
@@ -55,8 +55,7 @@ pub async fn callback(
                 SessionStage::Enrol => "/account/security",
             };
             let mut r = Redirect::to(next).into_response();
-            r.headers_mut()
-                .append(header::SET_COOKIE, session_cookie(signed.token.expose()));
+            set_session_cookies(r.headers_mut(), signed.token.expose());
             r
         }
         Err(IdentityError::SsoFailed) => {
