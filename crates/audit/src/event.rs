@@ -37,6 +37,7 @@ pub enum AuditAction {
     StepUp,
     PasswordChanged,
     SsoLinked,
+    ApiTokenThrottled,
 }
 
 impl AuditAction {
@@ -76,6 +77,7 @@ impl AuditAction {
             AuditAction::StepUp => "auth.step_up",
             AuditAction::PasswordChanged => "auth.password_changed",
             AuditAction::SsoLinked => "auth.sso_linked",
+            AuditAction::ApiTokenThrottled => "auth.api_token_throttled",
         }
     }
 }

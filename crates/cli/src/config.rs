@@ -146,6 +146,7 @@ pub struct FileConfig {
     pub tls_key: Option<PathBuf>,
     pub log_json: Option<bool>,
     pub sessions: Option<SessionFileConfig>,
+    pub api_tokens: Option<ApiTokenFileConfig>,
     /// `[[oidc]]` tables, one per single sign-on provider.
     #[serde(default)]
     pub oidc: Vec<OidcFileConfig>,
@@ -163,6 +164,14 @@ pub struct SessionFileConfig {
     pub customer_max_sessions: Option<usize>,
     /// `end_oldest` (default) or `refuse_new`.
     pub on_limit: Option<String>,
+}
+
+/// `[api_tokens]`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ApiTokenFileConfig {
+    /// Requests per minute per token (per node), bursts of a sixth of that.
+    pub requests_per_minute: Option<u32>,
 }
 
 /// One `[[oidc]]` provider.
@@ -283,6 +292,7 @@ pub struct Settings {
     pub tls_key: Option<PathBuf>,
     pub log_json: bool,
     pub sessions: SessionLimits,
+    pub token_requests_per_minute: u32,
     pub oidc: Vec<OidcSettings>,
 }
 
@@ -333,6 +343,15 @@ impl Settings {
             tls_key: serve.and_then(|s| s.tls_key.clone()).or(file.tls_key),
             log_json: global.log_json || file.log_json.unwrap_or(false),
             sessions: file.sessions.unwrap_or_default().into_limits()?,
+            token_requests_per_minute: match file.api_tokens.and_then(|a| a.requests_per_minute) {
+                None => palisade_identity::DEFAULT_TOKEN_REQUESTS_PER_MINUTE,
+                Some(n) if n > 0 => n,
+                Some(_) => {
+                    return Err(CliError::Config(
+                        "[api_tokens] requests_per_minute must be positive".into(),
+                    ));
+                }
+            },
             oidc: file
                 .oidc
                 .into_iter()
@@ -448,6 +467,9 @@ mod tests {
     fn oidc_providers_and_session_limits_come_from_the_file() {
         let s = from_toml(
             r#"
+[api_tokens]
+requests_per_minute = 120
+
 [sessions]
 staff_idle_minutes = 15
 customer_max_sessions = 3
@@ -466,6 +488,7 @@ allowed_domains = ["example.com"]
         )
         .unwrap();
         assert_eq!(s.sessions.staff_idle_secs, 15 * 60);
+        assert_eq!(s.token_requests_per_minute, 120);
         assert_eq!(s.sessions.customer_max_sessions, 3);
         assert_eq!(s.sessions.on_limit, OnSessionLimit::RefuseNew);
         assert_eq!(s.oidc.len(), 1);

@@ -105,6 +105,25 @@ impl Identity {
         if user.disabled {
             return Ok(None);
         }
+        if let Err(refused) = self.token_rate.check(&record.id) {
+            if refused.audit {
+                let ctx = AuditContext {
+                    actor: user.id.to_string(),
+                    ip: ip.to_owned(),
+                    user_agent: String::new(),
+                    session: String::new(),
+                };
+                let event =
+                    AuditEvent::new(AuditAction::ApiTokenThrottled, record.id.clone(), Outcome::Denied)
+                        .with_detail(
+                            json!({ "reason": "rate_limit", "retry_after_secs": refused.retry_after_secs }),
+                        );
+                self.store().audit(&ctx, &event).await?;
+            }
+            return Err(IdentityError::Throttled {
+                retry_after_secs: refused.retry_after_secs,
+            });
+        }
         let recently = record
             .last_used_at
             .is_some_and(|t| UnixMillis::now().0 - t.0 < USE_RECORD_INTERVAL_MS);

@@ -8,6 +8,7 @@ mod mfa;
 mod oidc;
 mod passkeys;
 mod password;
+mod rate;
 mod service;
 mod throttle;
 
@@ -20,6 +21,7 @@ pub use oidc::{OidcCallback, OidcProviders, OidcSettings, OidcStart};
 pub use palisade_store::SessionStage;
 pub use passkeys::RelyingParty;
 pub use password::{PasswordHasherPool, needs_rehash, validate_new_password};
+pub use rate::{DEFAULT_TOKEN_REQUESTS_PER_MINUTE, TokenRateLimits};
 pub use service::{
     Authenticated, Identity, OnSessionLimit, SessionLimits, SessionState, SignedIn, mfa_required,
 };

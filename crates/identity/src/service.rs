@@ -109,6 +109,7 @@ pub struct Identity {
     throttle: ThrottlePolicy,
     pub(crate) relying_party: Option<crate::RelyingParty>,
     pub(crate) oidc: crate::OidcProviders,
+    pub(crate) token_rate: crate::TokenRateLimits,
 }
 
 impl Identity {
@@ -120,7 +121,14 @@ impl Identity {
             throttle: ThrottlePolicy::default(),
             relying_party: None,
             oidc: crate::OidcProviders::default(),
+            token_rate: crate::TokenRateLimits::default(),
         }
+    }
+
+    /// Replaces the default per-token request rate of API tokens.
+    pub fn with_token_rate_limits(mut self, limits: crate::TokenRateLimits) -> Self {
+        self.token_rate = limits;
+        self
     }
 
     /// Enables single sign-on with the given OpenID providers.

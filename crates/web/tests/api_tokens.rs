@@ -15,6 +15,7 @@ palisade_testkit::on_both_backends!(
     a_token_acts_as_its_owner_narrowed_to_its_scopes,
     creating_a_token_needs_a_recent_step_up_and_a_session_and_shows_it_once,
     revoked_expired_or_orphaned_tokens_stop_working,
+    each_token_is_rate_limited_and_the_limit_is_audited_once,
 );
 
 async fn with_token(
@@ -257,4 +258,57 @@ async fn revoked_expired_or_orphaned_tokens_stop_working(backend: Backend) {
             StatusCode::UNAUTHORIZED
         );
     }
+}
+
+async fn each_token_is_rate_limited_and_the_limit_is_audited_once(backend: Backend) {
+    // 60 a minute: bursts of 10, then one a second.
+    let w = World::new_with(backend, |identity| {
+        identity.with_token_rate_limits(palisade_identity::TokenRateLimits::per_minute(60))
+    })
+    .await;
+    let (id, token) = common::api_token(&w.store, &w.agent_a.id, &["tickets:read"]).await;
+    let (_, other) = common::api_token(&w.store, &w.agent_a.id, &["tickets:read"]).await;
+    for i in 0..10 {
+        assert_eq!(
+            with_token(&w, &token, "GET", "/api/v1/tickets", None).await,
+            StatusCode::OK,
+            "request {i}"
+        );
+    }
+    let auth = format!("Bearer {token}");
+    let refused = w
+        .raw(
+            None,
+            "GET",
+            "/api/v1/tickets",
+            Body::empty(),
+            &[("authorization", &auth)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = refused.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "retry after {retry}");
+    for _ in 0..5 {
+        assert_eq!(
+            with_token(&w, &token, "GET", "/api/v1/tickets", None).await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+    // Another token of the same owner, and the owner's session, are not slowed down.
+    assert_eq!(
+        with_token(&w, &other, "GET", "/api/v1/tickets", None).await,
+        StatusCode::OK
+    );
+    assert_eq!(w.get(&w.agent_a, "/api/v1/tickets").await.status, StatusCode::OK);
+    let throttled: Vec<_> = w
+        .store
+        .audit_entries(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "auth.api_token_throttled")
+        .collect();
+    assert_eq!(throttled.len(), 1, "six refusals, one audit entry");
+    assert_eq!(throttled[0].object, id);
+    assert_eq!(throttled[0].outcome, "denied");
 }

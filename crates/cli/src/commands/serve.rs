@@ -23,6 +23,9 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let identity = Identity::new(store.clone(), PasswordHasherPool::new(cores)?, settings.sessions)
         .with_relying_party(palisade_identity::RelyingParty::new(&settings.public_origin)?)
+        .with_token_rate_limits(palisade_identity::TokenRateLimits::per_minute(
+            settings.token_requests_per_minute,
+        ))
         .with_oidc(palisade_identity::OidcProviders::new(
             settings.oidc.clone(),
             &settings.public_origin,
