@@ -3,6 +3,7 @@
 //! setup outcome is written to the audit trail here, so no caller can forget it.
 
 mod api_tokens;
+mod credentials;
 mod error;
 mod mfa;
 mod oidc;

@@ -130,6 +130,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         ),
         r(
             M::POST,
+            "/api/v1/me/password",
+            false,
+            post(api::mfa::change_password),
+        ),
+        r(
+            M::POST,
             "/api/v1/me/mfa/totp/confirm",
             false,
             post(api::mfa::confirm_totp),
@@ -328,6 +334,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             "/account/security/totp/remove",
             false,
             post(ui::security::remove_totp),
+        ),
+        r(
+            M::POST,
+            "/account/password",
+            false,
+            post(ui::security::change_password),
         ),
         r(
             M::POST,

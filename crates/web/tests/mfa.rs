@@ -19,6 +19,7 @@ palisade_testkit::on_both_backends!(
     recovery_codes_work_once_each,
     the_last_factor_of_staff_stays_and_customers_remove_theirs_after_step_up,
     the_sign_in_pages_take_a_browser_through_both_steps,
+    changing_the_password_needs_step_up_and_ends_every_other_session,
 );
 
 async fn get(w: &World, token: &str, path: &str) -> Response {
@@ -471,4 +472,83 @@ async fn the_sign_in_pages_take_a_browser_through_both_steps(backend: Backend) {
         .await;
     assert_eq!(security.status, StatusCode::OK);
     assert!(security.text().contains("An authenticator app is set up"));
+}
+
+async fn changing_the_password_needs_step_up_and_ends_every_other_session(backend: Backend) {
+    let w = World::new(backend).await;
+    let me = &w.customer_1;
+    let other_device = common::extra_session(&w.store, &me.id).await;
+    let change = |token: String, password: &'static str| {
+        let w = &w;
+        async move {
+            w.post_bearer(&token, "/api/v1/me/password", json!({ "new_password": password }))
+                .await
+        }
+    };
+    // A weak password is refused and changes nothing.
+    let r = change(me.token.clone(), "password1234").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    // A session whose sign-in is older than the step-up window must step up first.
+    let stale = common::session_signed_in_at(
+        &w.store,
+        me.id.clone(),
+        me.role,
+        palisade_core::UnixMillis(palisade_core::UnixMillis::now().0 - 20 * 60 * 1000),
+    )
+    .await;
+    let r = change(stale.token.clone(), "a completely new passphrase").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        r.json()["type"],
+        "https://palisade.invalid/problems/step-up-required"
+    );
+    // An API token can never step up, so it can never change the password.
+    let (_, api) = common::api_token(&w.store, &me.id, &["people:write"]).await;
+    assert_eq!(
+        change(api, "a completely new passphrase").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    let r = change(me.token.clone(), "a completely new passphrase").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let new_token = r.json()["token"].as_str().unwrap().to_owned();
+    assert_eq!(get(&w, &new_token, "/api/v1/me").await.status, StatusCode::OK);
+    assert_eq!(
+        get(&w, &me.token, "/api/v1/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get(&w, &stale.token, "/api/v1/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let live: Vec<_> = w.store.live_sessions(&me.id).await.unwrap();
+    assert_eq!(live.len(), 1, "only the rotated session is left");
+    assert!(live.iter().all(|s| s.id != other_device));
+    // The old password no longer signs in; the new one does.
+    let old = w
+        .raw(
+            None,
+            "POST",
+            "/api/v1/sessions",
+            Body::from(json!({"email": "c1@sharing.test", "password": PASSWORD}).to_string()),
+            &[("content-type", "application/json")],
+        )
+        .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    let new = w
+        .raw(
+            None,
+            "POST",
+            "/api/v1/sessions",
+            Body::from(
+                json!({"email": "c1@sharing.test", "password": "a completely new passphrase"}).to_string(),
+            ),
+            &[("content-type", "application/json")],
+        )
+        .await;
+    assert_eq!(new.status, StatusCode::CREATED);
+    let entries = w.store.audit_entries(0, 10_000).await.unwrap();
+    assert!(entries.iter().any(|e| e.action == "auth.password_changed"
+        && e.object == me.id.to_string()
+        && e.detail.contains("\"other_sessions_ended\":2")));
 }

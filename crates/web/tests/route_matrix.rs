@@ -37,6 +37,8 @@ const MATRIX: &[(&str, &str)] = &[
     ("POST /account/security/passkeys/{id}/remove", "------"),
     ("POST /api/v1/me/mfa/totp", "cccccY"),
     ("DELETE /api/v1/me/mfa/totp", "cccccc"),
+    // Everyone may change their own password (fixture sessions are freshly signed in).
+    ("POST /api/v1/me/password", "YYYYYY"),
     ("POST /api/v1/me/mfa/totp/confirm", "cccccc"),
     ("POST /api/v1/me/mfa/recovery-codes", "YYYYYc"),
     ("GET /login/second-factor", "YYYYYY"),
@@ -47,6 +49,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /account/security/totp.svg", "------"),
     ("POST /account/security/totp/confirm", "cccccc"),
     ("POST /account/security/totp/remove", "cccccc"),
+    ("POST /account/password", "YYYYYY"),
     ("POST /account/security/recovery-codes", "YYYYYc"),
     ("GET /account/step-up", "YYYYYY"),
     ("POST /account/step-up", "YYYYYY"),
@@ -167,6 +170,10 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         | "POST /api/v1/me/passkeys" => Payload::Json(json!({})),
         "PATCH /api/v1/me/passkeys/{id}" => Payload::Json(json!({"name": "Renamed"})),
         "POST /login/second-factor" => Payload::Form("code=000000"),
+        "POST /api/v1/me/password" => {
+            Payload::Json(json!({"new_password": "a brand new passphrase for the matrix"}))
+        }
+        "POST /account/password" => Payload::Form("new_password=a+brand+new+passphrase+for+the+matrix"),
         "POST /account/security/totp/confirm" => Payload::Form("code=000000"),
         "POST /account/step-up" => {
             return (
@@ -295,6 +302,7 @@ async fn route_table_times_roles_matches_the_expected_matrix() {
                 || key.contains("logout")
                 || key.contains("step-up")
                 || key.contains("totp/remove")
+                || key.contains("password")
                 || *key == "DELETE /api/v1/me/mfa/totp"
             {
                 w2 = World::new(Backend::Sqlite).await;

@@ -239,6 +239,34 @@ pub async fn remove_totp(State(s): State<AppState>, caller: Caller) -> Result<Re
     Ok(rotated(&token))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    #[schema(value_type = String, format = Password)]
+    pub new_password: palisade_core::SecretString,
+}
+
+/// Changing the password is a step-up action; every other session of the account ends.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", request_body = ChangePasswordRequest,
+    responses((status = 200, body = RotatedSession), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn change_password(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<ChangePasswordRequest>,
+) -> Result<Response, AppError> {
+    authorize_factors(&s, &caller).await?;
+    let (token, _) = s
+        .identity
+        .change_password(
+            caller.session.as_ref(),
+            &caller.user,
+            &req.new_password,
+            &caller.audit(),
+        )
+        .await?;
+    Ok(rotated(&token))
+}
+
 #[utoipa::path(post, path = "/api/v1/me/mfa/recovery-codes", tag = "auth",
     responses((status = 201, body = RecoveryCodes), (status = 403, body = Problem), (status = 409, body = Problem)))]
 pub async fn regenerate_recovery_codes(

@@ -329,6 +329,49 @@ pub async fn remove_totp(State(s): State<AppState>, caller: Caller) -> Result<Re
     }
 }
 
+#[derive(Deserialize)]
+pub struct ChangePasswordForm {
+    new_password: palisade_core::SecretString,
+}
+
+pub async fn change_password(
+    State(s): State<AppState>,
+    caller: Caller,
+    Form(form): Form<ChangePasswordForm>,
+) -> Result<Response, UiError> {
+    authorize_factors(&s, &caller).await?;
+    match s
+        .identity
+        .change_password(
+            caller.session.as_ref(),
+            &caller.user,
+            &form.new_password,
+            &caller.audit(),
+        )
+        .await
+    {
+        Ok((token, _)) => {
+            let page = security_view(
+                &s,
+                &caller,
+                Some("Password changed. You were signed out everywhere else."),
+                None,
+            )
+            .await?;
+            Ok(with_cookie(page, &token))
+        }
+        Err(IdentityError::StepUpRequired) => Ok(step_up_redirect("/account/security")),
+        Err(e @ IdentityError::WeakPassword(_)) => {
+            let msg = e.to_string();
+            Ok(with_status(
+                security_view(&s, &caller, None, Some(&msg)).await?,
+                StatusCode::BAD_REQUEST,
+            ))
+        }
+        Err(e) => Err(UiError(e.into())),
+    }
+}
+
 pub async fn regenerate_recovery_codes(
     State(s): State<AppState>,
     caller: Caller,
