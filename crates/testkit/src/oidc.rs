@@ -3,10 +3,8 @@
 //! the browser at the provider (following its redirects with a cookie jar) as a user
 //! the test describes, and returns the redirect back to Palisade.
 //!
-//! Needs Node and the npm packages that `scripts/test.sh` installs into
-//! `PALISADE_TEST_NPM_DIR` (default `/var/cache/palisade/npm`).
+//! Needs Node and the npm packages that `scripts/test.sh` installs (see [`crate::node`]).
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -15,8 +13,6 @@ use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, Buf
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
-pub const NPM_DIR_ENV: &str = "PALISADE_TEST_NPM_DIR";
-const DEFAULT_NPM_DIR: &str = "/var/cache/palisade/npm";
 const SCRIPT: &str = include_str!("../peers/oidc-provider.mjs");
 
 /// The client Palisade is registered as at both issuers.
@@ -31,31 +27,13 @@ pub struct OidcPeer {
     _stdout: BufReader<tokio::process::ChildStdout>,
 }
 
-/// Where the npm packages for test peers are installed.
-pub fn npm_dir() -> PathBuf {
-    std::env::var_os(NPM_DIR_ENV)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_NPM_DIR))
-}
-
 impl OidcPeer {
     /// Starts the provider with Palisade's client registered for `redirect_uris`.
     pub async fn start(redirect_uris: &[String]) -> anyhow::Result<OidcPeer> {
-        let dir = npm_dir();
-        if !dir.join("node_modules/oidc-provider").is_dir() {
-            bail!(
-                "npm oidc-provider is not installed in {} (run the tests through scripts/test.sh)",
-                dir.display()
-            );
-        }
-        // ES modules resolve packages next to the script, so it runs from the npm dir.
-        let script = dir.join(format!(".palisade-oidc-provider-{}.mjs", crate::random_hex(8)?));
-        tokio::fs::write(&script, SCRIPT)
-            .await
-            .context("writing the provider script")?;
+        let script = crate::node::install_script(SCRIPT, "oidc-provider").await?;
         let mut child = Command::new("node")
             .arg(&script)
-            .current_dir(&dir)
+            .current_dir(crate::node::npm_dir())
             .env("PALISADE_OIDC_CLIENT_SECRET", CLIENT_SECRET)
             .env("PALISADE_OIDC_REDIRECT_URIS", format!("{:?}", redirect_uris))
             .stdin(Stdio::piped())

@@ -1,0 +1,48 @@
+//! The sign-in pages in a real browser: headless Chromium (Debian's, driven by
+//! playwright-core) against the real `palisade serve` over TLS, with the browser's
+//! virtual authenticator standing in for a passkey. The scenario itself is
+//! `browser/sign_in.mjs`; this test starts the server and checks what it saw.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{PASSWORD, TestDir};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn a_new_admin_sets_a_password_enrols_a_passkey_and_signs_in_with_it_in_chromium() {
+    let dir = TestDir::new("browser");
+    let token = dir.create_admin("ada@example.com", "Ada");
+    let server = dir.serve().await;
+    let input = json!({
+        "origin": server.origin,
+        "cert": server.cert,
+        "setup_token": token,
+        "email": "ada@example.com",
+        "password": PASSWORD,
+    });
+    let report = palisade_testkit::node::run_browser_scenario(
+        include_str!("browser/sign_in.mjs"),
+        &input.to_string(),
+        Duration::from_secs(120),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}\n--- server log\n{}", server.log()));
+    let seen: Value = serde_json::from_str(&report).unwrap_or_else(|e| panic!("{e}: {report}"));
+    let expect = json!({
+        "after_setup": "Password saved",
+        "after_password": "/account/security",
+        // Staff who have not enrolled are sent back to enrolment from anywhere else.
+        "tickets_while_enrolling": "/account/security",
+        "recovery_codes": 10,
+        "credentials_on_authenticator": 1,
+        "tickets_after_enrolment": "/tickets",
+        "passkey_listed": 1,
+        "after_sign_out": "/login",
+        "after_second_password": "/login/second-factor",
+        "after_passkey": "/tickets",
+        "sign_count": 2,
+    });
+    assert_eq!(seen, expect, "\n--- server log\n{}", server.log());
+}

@@ -1,0 +1,84 @@
+// Drives headless Chromium (Debian's, through playwright-core) through Palisade's
+// sign-in pages as a new administrator would: the setup link, password sign-in, the
+// forced enrolment of a passkey with the browser's virtual authenticator, and signing
+// in again with password + passkey. On the way it tries to open the app with a
+// session that has not finished enrolling.
+//
+// Input (JSON in PALISADE_BROWSER_INPUT): origin, cert (PEM path), setup_token, email,
+// password. Output: one JSON line with what each step saw.
+import { readFileSync } from 'node:fs';
+import { X509Certificate, createHash } from 'node:crypto';
+import { chromium } from 'playwright-core';
+
+const input = JSON.parse(process.env.PALISADE_BROWSER_INPUT);
+const { origin } = input;
+
+// Trust exactly the server's self-signed key, so the page is a proper secure context
+// (WebAuthn refuses pages with certificate errors).
+const cert = new X509Certificate(readFileSync(input.cert));
+const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    `--ignore-certificate-errors-spki-list=${spki}`],
+});
+const seen = {};
+try {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2', transport: 'internal', hasResidentKey: true,
+      hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true,
+    },
+  });
+  const path = () => new URL(page.url()).pathname;
+
+  // The one-time setup link.
+  await page.goto(`${origin}/setup/${input.setup_token}`);
+  await page.fill('input[name=password]', input.password);
+  await Promise.all([page.waitForLoadState(), page.click('button[type=submit]')]);
+  seen.after_setup = (await page.locator('h1').textContent()).trim();
+
+  // Password sign-in: staff without a factor land on enrolment and nowhere else.
+  await page.goto(`${origin}/login`);
+  await page.fill('input[name=email]', input.email);
+  await page.fill('input[name=password]', input.password);
+  await Promise.all([page.waitForURL('**/account/security'), page.click('button[type=submit]')]);
+  seen.after_password = path();
+  await page.goto(`${origin}/tickets`);
+  seen.tickets_while_enrolling = path();
+
+  // Enrol a passkey with the virtual authenticator; recovery codes are shown once.
+  await page.fill('#passkey-name', 'Test laptop');
+  await page.click('#passkey-button');
+  await page.waitForSelector('#passkey-codes:not([hidden])');
+  seen.recovery_codes = await page.locator('#passkey-codes ol li').count();
+  const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  seen.credentials_on_authenticator = credentials.length;
+  await Promise.all([page.waitForURL('**/account/security'), page.click('#passkey-codes a')]);
+  await page.goto(`${origin}/tickets`);
+  seen.tickets_after_enrolment = path();
+  seen.passkey_listed = (await page.goto(`${origin}/account/security`), await page.locator('text=Test laptop').count());
+
+  // Sign out, then in again: password, then the passkey.
+  await Promise.all([page.waitForURL('**/login'), page.click('nav button[type=submit]')]);
+  seen.after_sign_out = path();
+  await page.fill('input[name=email]', input.email);
+  await page.fill('input[name=password]', input.password);
+  await Promise.all([page.waitForURL('**/login/second-factor'), page.click('button[type=submit]')]);
+  seen.after_second_password = path();
+  await Promise.all([page.waitForURL('**/tickets'), page.click('#passkey-button')]);
+  seen.after_passkey = path();
+  const after = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  seen.sign_count = after.credentials[0].signCount;
+
+} finally {
+  await browser.close();
+}
+process.stdout.write(`${JSON.stringify(seen)}\n`);
