@@ -38,6 +38,7 @@ pub enum AuditAction {
     PasswordChanged,
     SsoLinked,
     ApiTokenThrottled,
+    PasswordResetRequested,
 }
 
 impl AuditAction {
@@ -78,6 +79,7 @@ impl AuditAction {
             AuditAction::PasswordChanged => "auth.password_changed",
             AuditAction::SsoLinked => "auth.sso_linked",
             AuditAction::ApiTokenThrottled => "auth.api_token_throttled",
+            AuditAction::PasswordResetRequested => "auth.password_reset_requested",
         }
     }
 }

@@ -7,8 +7,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use palisade_core::{Role, SecretString};
+use palisade_core::{EmailAddress, Role, SecretString};
 use palisade_identity::{OidcSettings, OnSessionLimit, SessionLimits};
+use palisade_mail::{RelaySettings, RelayTls};
 use serde::Deserialize;
 
 use crate::error::CliError;
@@ -147,6 +148,7 @@ pub struct FileConfig {
     pub log_json: Option<bool>,
     pub sessions: Option<SessionFileConfig>,
     pub api_tokens: Option<ApiTokenFileConfig>,
+    pub mail: Option<MailFileConfig>,
     /// `[[oidc]]` tables, one per single sign-on provider.
     #[serde(default)]
     pub oidc: Vec<OidcFileConfig>,
@@ -164,6 +166,56 @@ pub struct SessionFileConfig {
     pub customer_max_sessions: Option<usize>,
     /// `end_oldest` (default) or `refuse_new`.
     pub on_limit: Option<String>,
+}
+
+/// `[mail]`: the relay outbound mail goes through.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct MailFileConfig {
+    pub relay_host: String,
+    /// Default 587 (submission).
+    pub relay_port: Option<u16>,
+    /// `starttls` (default, certificate verified) or `none` (loopback relays only).
+    pub relay_tls: Option<String>,
+    pub relay_ca_file: Option<PathBuf>,
+    pub from_address: String,
+    pub from_name: Option<String>,
+    /// Default: the host of the public origin.
+    pub helo_name: Option<String>,
+}
+
+impl MailFileConfig {
+    fn into_settings(self, public_origin: &str) -> Result<RelaySettings, CliError> {
+        let tls = match self.relay_tls.as_deref() {
+            None | Some("starttls") => RelayTls::StartTls,
+            Some("none") => RelayTls::None,
+            Some(other) => {
+                return Err(CliError::Config(format!(
+                    "[mail] relay_tls {other:?}: use starttls or none"
+                )));
+            }
+        };
+        let origin_host = public_origin
+            .trim_start_matches("https://")
+            .split(':')
+            .next()
+            .unwrap_or("localhost")
+            .to_owned();
+        let settings = RelaySettings {
+            host: self.relay_host,
+            port: self.relay_port.unwrap_or(587),
+            tls,
+            ca_file: self.relay_ca_file,
+            helo_name: self.helo_name.unwrap_or(origin_host),
+            from: EmailAddress::parse(&self.from_address)
+                .map_err(|e| CliError::Config(format!("[mail] from_address: {e}")))?,
+            from_name: self.from_name.unwrap_or_else(|| "Support".into()),
+        };
+        settings
+            .validate()
+            .map_err(|e| CliError::Config(format!("[mail] {e}")))?;
+        Ok(settings)
+    }
 }
 
 /// `[api_tokens]`.
@@ -294,6 +346,8 @@ pub struct Settings {
     pub sessions: SessionLimits,
     pub token_requests_per_minute: u32,
     pub oidc: Vec<OidcSettings>,
+    /// `None`: no relay configured; mail waits in the outbox.
+    pub mail: Option<RelaySettings>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -333,7 +387,9 @@ impl Settings {
             .and_then(|s| s.public_origin.clone())
             .or(file.public_origin)
             .unwrap_or_else(|| default_origin(listen));
+        let mail = file.mail.map(|m| m.into_settings(&public_origin)).transpose()?;
         let settings = Self {
+            mail,
             data_dir,
             database_url,
             master_key_file,
@@ -470,6 +526,10 @@ mod tests {
 [api_tokens]
 requests_per_minute = 120
 
+[mail]
+relay_host = "smtp.example.com"
+from_address = "support@example.com"
+
 [sessions]
 staff_idle_minutes = 15
 customer_max_sessions = 3
@@ -489,6 +549,11 @@ allowed_domains = ["example.com"]
         .unwrap();
         assert_eq!(s.sessions.staff_idle_secs, 15 * 60);
         assert_eq!(s.token_requests_per_minute, 120);
+        let mail = s.mail.as_ref().unwrap();
+        assert_eq!(
+            (mail.port, mail.tls, mail.helo_name.as_str()),
+            (587, RelayTls::StartTls, "localhost")
+        );
         assert_eq!(s.sessions.customer_max_sessions, 3);
         assert_eq!(s.sessions.on_limit, OnSessionLimit::RefuseNew);
         assert_eq!(s.oidc.len(), 1);
@@ -520,5 +585,11 @@ allowed_domains = ["example.com"]
         );
         assert!(from_toml(&format!("{base}issuer = \"https://a.example\"\nname2 = 1")).is_err());
         assert!(from_toml(&format!("{base}issuer = \"https://a.example\"")).is_ok());
+        // Mail in clear to a relay elsewhere is refused; to a local MTA it is allowed.
+        let mail = |host: &str| {
+            format!("[mail]\nrelay_host = \"{host}\"\nrelay_tls = \"none\"\nfrom_address = \"a@b.example\"")
+        };
+        assert!(from_toml(&mail("smtp.example.com")).is_err());
+        assert!(from_toml(&mail("127.0.0.1")).is_ok());
     }
 }

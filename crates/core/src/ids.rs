@@ -113,6 +113,9 @@ random_id!(
 random_id!(
     /// An in-flight WebAuthn ceremony (its challenge state lives on the server).
     CeremonyId, "wac_", "ceremony");
+random_id!(
+    /// An outbound email waiting in (or sent from) the outbox.
+    OutboxId, "out_", "outbox message");
 
 /// Position of an entry in the audit chain. Sequential by design: gaps are evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

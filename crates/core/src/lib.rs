@@ -4,6 +4,7 @@
 
 mod error;
 mod ids;
+mod mail;
 mod principal;
 mod secret;
 mod time;
@@ -11,8 +12,10 @@ mod values;
 
 pub use error::CoreError;
 pub use ids::{
-    AttachmentId, AuditSeq, CeremonyId, CompanyId, MessageId, PasskeyId, SessionId, TeamId, TicketId, UserId,
+    AttachmentId, AuditSeq, CeremonyId, CompanyId, MessageId, OutboxId, PasskeyId, SessionId, TeamId,
+    TicketId, UserId,
 };
+pub use mail::OutgoingMail;
 pub use principal::{Principal, Role, Scope};
 pub use secret::{SecretBytes, SecretString};
 pub use time::UnixMillis;

@@ -36,6 +36,14 @@ impl Identity {
         )
         .with_detail(json!({ "other_sessions_ended": ended }));
         self.store().append_audit(&mut tx, ctx, &event).await?;
+        self.queue_notice(
+            &mut tx,
+            &user.email,
+            "Your password was changed",
+            "The password of your account was just changed from a signed-in session, and every \
+             other device was signed out.",
+        )
+        .await?;
         let rotated = self.rotate_session(&mut tx, user, &session.id, false).await?;
         tx.commit().await?;
         Ok(rotated)

@@ -5,16 +5,19 @@
 mod api_tokens;
 mod credentials;
 mod error;
+mod mailer;
 mod mfa;
 mod oidc;
 mod passkeys;
 mod password;
 mod rate;
+mod reset;
 mod service;
 mod throttle;
 
 pub use api_tokens::{API_TOKEN_PREFIX, CreatedToken, DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS};
 pub use error::IdentityError;
+pub use mailer::{MAIL_INVITATION, MAIL_NOTICE, MAIL_PASSWORD_RESET};
 pub use mfa::{
     Enrolled, Factors, RECOVERY_CODE_COUNT, STEP_UP_WINDOW_SECS, SecondFactor, TotpSetup, require_recent_auth,
 };
@@ -23,6 +26,7 @@ pub use palisade_store::SessionStage;
 pub use passkeys::RelyingParty;
 pub use password::{PasswordHasherPool, needs_rehash, validate_new_password};
 pub use rate::{DEFAULT_TOKEN_REQUESTS_PER_MINUTE, TokenRateLimits};
+pub use reset::{INVITATION_SECS, RESET_LINK_SECS};
 pub use service::{
     Authenticated, Identity, OnSessionLimit, SessionLimits, SessionState, SignedIn, mfa_required,
 };

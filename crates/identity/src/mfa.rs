@@ -455,6 +455,14 @@ impl Identity {
         user: &UserRecord,
         ctx: &AuditContext,
     ) -> Result<(RandomToken, SessionId), IdentityError> {
+        self.queue_notice(
+            &mut tx,
+            &user.email,
+            "Your sign-in methods changed",
+            "A second factor (authenticator app, passkey or recovery codes) of your account was just \
+             added or removed, and your other devices were signed out.",
+        )
+        .await?;
         if session.stage == SessionStage::Enrol {
             tx.commit().await?;
             let signed = self

@@ -110,6 +110,8 @@ pub struct Identity {
     pub(crate) relying_party: Option<crate::RelyingParty>,
     pub(crate) oidc: crate::OidcProviders,
     pub(crate) token_rate: crate::TokenRateLimits,
+    /// Where emailed links point (`https://host[:port]`).
+    pub(crate) public_origin: Option<String>,
 }
 
 impl Identity {
@@ -122,7 +124,14 @@ impl Identity {
             relying_party: None,
             oidc: crate::OidcProviders::default(),
             token_rate: crate::TokenRateLimits::default(),
+            public_origin: None,
         }
+    }
+
+    /// The origin emailed links (reset, invitation) point to.
+    pub fn with_public_origin(mut self, origin: &str) -> Self {
+        self.public_origin = Some(origin.trim_end_matches('/').to_owned());
+        self
     }
 
     /// Replaces the default per-token request rate of API tokens.
@@ -210,6 +219,7 @@ impl Identity {
             Some(u) if u.disabled => Some("account_disabled"),
             Some(_) => None,
         };
+        let owner_email = user.as_ref().map(|u| u.email.clone());
         let (Some(user), None) = (user, failure) else {
             let reason = failure.unwrap_or("unknown");
             let mut tx_events = vec![
@@ -233,13 +243,22 @@ impl Identity {
                             }),
                         ),
                     );
-                    // Telling the owner by email needs the mail channel (outbox), which
-                    // does not exist yet; the lockout is in the audit trail meanwhile.
                 }
             }
+            let locked_now = tx_events.len() > 1;
             let mut tx = self.store.begin().await?;
             for event in &tx_events {
                 self.store.append_audit(&mut tx, ctx, event).await?;
+            }
+            if locked_now && let Some(email) = &owner_email {
+                self.queue_notice(
+                    &mut tx,
+                    email,
+                    "Sign-in to your account was paused",
+                    "Several wrong passwords were entered for your account, so signing in is paused for \
+                     a while. Your password has not been changed.",
+                )
+                .await?;
             }
             tx.commit().await?;
             return Err(IdentityError::InvalidCredentials);
@@ -362,11 +381,17 @@ impl Identity {
         // Newest first: keep `max - 1` of them, so with the new one there are `max`.
         for old in live.iter().skip(max - 1) {
             if self.store.revoke_user_session(&mut tx, &user.id, &old.id).await? {
-                // Telling the user on their other device or by email needs the mail
-                // channel; the ended session is audited meanwhile.
                 let event = AuditEvent::new(AuditAction::SessionEnded, old.id.to_string(), Outcome::Success)
                     .with_detail(json!({ "reason": "replaced_by_new_sign_in", "ip": old.ip }));
                 self.store.append_audit(&mut tx, ctx, &event).await?;
+                let what = format!(
+                    "Your account was signed in on another device (from {ip}), so the session on \
+                     your previous device ({previous}) was ended.",
+                    ip = ctx.ip,
+                    previous = old.ip,
+                );
+                self.queue_notice(&mut tx, &user.email, "New sign-in to your account", &what)
+                    .await?;
             }
         }
         let now = UnixMillis::now();
@@ -516,7 +541,7 @@ impl Identity {
         let token = RandomToken::generate()?;
         let mut tx = self.store.begin().await?;
         self.store
-            .create_setup_token(&mut tx, user, &token.hash(), SETUP_LINK_SECS)
+            .create_setup_token(&mut tx, user, &token.hash(), "setup", SETUP_LINK_SECS)
             .await?;
         self.store
             .append_audit(
@@ -553,7 +578,7 @@ impl Identity {
         }
         let hash = self.hasher.hash(password).await?;
         let mut tx = self.store.begin().await?;
-        let Some(user) = self.store.redeem_setup_token(&mut tx, &token.hash()).await? else {
+        let Some((user, purpose)) = self.store.redeem_setup_token(&mut tx, &token.hash()).await? else {
             drop(tx);
             let event = AuditEvent::new(AuditAction::SetupCompleted, "setup-link", Outcome::Failure)
                 .with_detail(json!({ "reason": "invalid_or_used_link" }));
@@ -561,18 +586,30 @@ impl Identity {
             return Err(IdentityError::InvalidLink);
         };
         self.store.set_password_hash(&mut tx, &user, &hash).await?;
-        self.store.revoke_user_sessions(&mut tx, &user).await?;
+        // A new password ends every session: whoever else was signed in is out.
+        let sessions_ended = self.store.revoke_user_sessions(&mut tx, &user).await?;
         let ctx = AuditContext {
             actor: user.to_string(),
             ..ctx.clone()
         };
-        self.store
-            .append_audit(
+        let event = AuditEvent::new(AuditAction::SetupCompleted, user.to_string(), Outcome::Success)
+            .with_detail(json!({ "purpose": purpose, "sessions_ended": sessions_ended }));
+        self.store.append_audit(&mut tx, &ctx, &event).await?;
+        if purpose == "reset" {
+            let account = self.store.get_user(&user).await?;
+            // The owner proved control of the mailbox: a lockout from guessing ends.
+            self.store
+                .clear_throttle(&format!("account:{}", self.store.email_index(&account.email)))
+                .await?;
+            self.queue_notice(
                 &mut tx,
-                &ctx,
-                &AuditEvent::new(AuditAction::SetupCompleted, user.to_string(), Outcome::Success),
+                &account.email,
+                "Your password was reset",
+                "The password of your account was just reset with a link sent to this address, and \
+                 every device that was signed in has been signed out.",
             )
             .await?;
+        }
         tx.commit().await?;
         Ok(user)
     }

@@ -33,6 +33,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 5,
         sql: include_str!("../migrations/0005_oidc.sql"),
     },
+    Migration {
+        version: 6,
+        sql: include_str!("../migrations/0006_outbox.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

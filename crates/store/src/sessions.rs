@@ -230,16 +230,19 @@ impl Store {
         tx: &mut Tx,
         user: &UserId,
         hash: &TokenHash,
+        purpose: &str,
         ttl_secs: i64,
     ) -> Result<(), StoreError> {
         let now = UnixMillis::now();
         sqlx::query(
-            "INSERT INTO setup_tokens (token_hash, user_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, NULL)",
+            "INSERT INTO setup_tokens (token_hash, user_id, created_at, expires_at, used_at, purpose) \
+             VALUES ($1, $2, $3, $4, NULL, $5)",
         )
         .bind(&hash.0)
         .bind(user.as_str())
         .bind(now.0)
         .bind(now.plus_secs(ttl_secs).0)
+        .bind(purpose)
         .execute(tx.conn())
         .await
         .map_err(StoreError::from_insert)?;
@@ -252,18 +255,36 @@ impl Store {
         &self,
         tx: &mut Tx,
         hash: &TokenHash,
-    ) -> Result<Option<UserId>, StoreError> {
+    ) -> Result<Option<(UserId, String)>, StoreError> {
         let now = UnixMillis::now().0;
         let row = sqlx::query(
             "UPDATE setup_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
-             RETURNING user_id",
+             RETURNING user_id, purpose",
         )
         .bind(now)
         .bind(&hash.0)
         .fetch_optional(tx.conn())
         .await?;
-        row.map(|r| Ok(UserId::parse(&r.try_get::<String, _>(0)?)?))
+        row.map(|r| Ok((UserId::parse(&r.try_get::<String, _>(0)?)?, r.try_get(1)?)))
             .transpose()
+    }
+
+    /// Invalidates the account's unused links of `purpose` (a new reset link replaces
+    /// older ones).
+    pub async fn expire_setup_tokens(
+        &self,
+        tx: &mut Tx,
+        user: &UserId,
+        purpose: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE setup_tokens SET expires_at = 0 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
+        )
+        .bind(user.as_str())
+        .bind(purpose)
+        .execute(tx.conn())
+        .await?;
+        Ok(())
     }
 
     /// The account a redeemable setup token belongs to (to judge its new password).

@@ -9,6 +9,7 @@
 
 pub mod node;
 pub mod oidc;
+pub mod smtp;
 
 use std::path::{Path, PathBuf};
 

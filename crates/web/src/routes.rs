@@ -37,6 +37,14 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         r(M::GET, "/", true, get(ui::pages::home)),
         r(M::GET, "/login", true, get(ui::pages::login_form)),
         r(M::POST, "/login", true, post(ui::pages::login_submit)),
+        r(M::GET, "/login/reset", true, get(ui::pages::reset_form)),
+        r(M::POST, "/login/reset", true, post(ui::pages::reset_submit)),
+        r(
+            M::POST,
+            "/api/v1/password-resets",
+            true,
+            post(api::session::request_password_reset),
+        ),
         r(M::GET, "/login/sso/{provider}", true, get(ui::sso::start)),
         r(
             M::GET,

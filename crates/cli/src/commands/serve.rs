@@ -23,6 +23,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let identity = Identity::new(store.clone(), PasswordHasherPool::new(cores)?, settings.sessions)
         .with_relying_party(palisade_identity::RelyingParty::new(&settings.public_origin)?)
+        .with_public_origin(&settings.public_origin)
         .with_token_rate_limits(palisade_identity::TokenRateLimits::per_minute(
             settings.token_requests_per_minute,
         ))
@@ -47,6 +48,16 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     let app = palisade_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
 
     tokio::spawn(checkpoint_loop(store.clone()));
+    match &settings.mail {
+        Some(relay) => {
+            let worker = palisade_mail::OutboxWorker::new(store.clone(), relay.clone())
+                .map_err(|e| CliError::Config(e.to_string()))?;
+            tokio::spawn(worker.run());
+        }
+        None => tracing::warn!(
+            "no [mail] relay configured: password resets, invitations and security notices wait in the outbox"
+        ),
+    }
     print_first_run_help(&store).await?;
 
     let handle = axum_server::Handle::new();

@@ -305,8 +305,13 @@ pub struct CreateStaffRequest {
 #[derive(Serialize, ToSchema)]
 pub struct CreatedAccount {
     pub user: UserView,
-    /// Single-use link (30 minutes) for the new account to choose a password.
-    pub setup_path: String,
+    /// Staff accounts: a single-use link (30 minutes) for the new account to choose a
+    /// password, for the administrator to hand over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup_path: Option<String>,
+    /// Customer accounts: the invitation to choose a password went to their address
+    /// by email; nobody else ever sees the link, so no agent can take the account over.
+    pub invitation_emailed: bool,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -19,7 +19,7 @@ use utoipa::OpenApi;
     paths(
         session::sign_in, session::sign_out, session::me, session::audit_entries,
         tokens::list, tokens::create, tokens::revoke,
-        mfa::second_factor, mfa::step_up, mfa::status, mfa::begin_totp, mfa::confirm_totp, mfa::remove_totp, mfa::change_password,
+        mfa::second_factor, mfa::step_up, mfa::status, mfa::begin_totp, mfa::confirm_totp, mfa::remove_totp, mfa::change_password, session::request_password_reset,
         mfa::regenerate_recovery_codes, mfa::start_passkey_registration, mfa::finish_passkey_registration,
         mfa::list_passkeys, mfa::rename_passkey, mfa::remove_passkey, mfa::passkey_challenge,
         mfa::passkey_second_factor, mfa::passkey_step_up,

@@ -249,13 +249,27 @@ async fn create_account(
     let event = AuditEvent::new(AuditAction::UserCreated, id.to_string(), Outcome::Success)
         .with_detail(json!({ "role": new.role.as_str(), "teams": teams.iter().map(|t| t.to_string()).collect::<Vec<_>>() }));
     s.store.append_audit(&mut tx, &caller.audit(), &event).await?;
+    if !new.role.is_staff() {
+        s.identity
+            .invite(&mut tx, &id, &new.email, &new.name, &caller.audit())
+            .await?;
+    }
     tx.commit().await?;
-    let token = s.identity.issue_setup_link(&id, &caller.audit()).await?;
     let user = s.store.get_user(&id).await?;
-    Ok(CreatedAccount {
-        user: UserView::from(&user),
-        setup_path: format!("/setup/{}", token.expose()),
-    })
+    if new.role.is_staff() {
+        let token = s.identity.issue_setup_link(&id, &caller.audit()).await?;
+        Ok(CreatedAccount {
+            user: UserView::from(&user),
+            setup_path: Some(format!("/setup/{}", token.expose())),
+            invitation_emailed: false,
+        })
+    } else {
+        Ok(CreatedAccount {
+            user: UserView::from(&user),
+            setup_path: None,
+            invitation_emailed: true,
+        })
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/teams", tag = "people", responses((status = 200, body = Vec<TeamView>)))]

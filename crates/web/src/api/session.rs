@@ -117,3 +117,23 @@ pub async fn audit_entries(
         .await?;
     Ok(Json(entries.iter().map(AuditEntryView::from).collect()))
 }
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+/// Emails a reset link if the address has an account. Always 202 with no body, so the
+/// answer says nothing about which addresses have accounts.
+#[utoipa::path(post, path = "/api/v1/password-resets", tag = "auth", request_body = PasswordResetRequest,
+    responses((status = 202)))]
+pub async fn request_password_reset(
+    State(s): State<AppState>,
+    meta: RequestMeta,
+    ApiJson(req): ApiJson<PasswordResetRequest>,
+) -> StatusCode {
+    s.identity
+        .request_password_reset(&req.email, &meta.anonymous_audit());
+    StatusCode::ACCEPTED
+}

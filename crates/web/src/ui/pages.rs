@@ -108,6 +108,32 @@ pub async fn login_submit(
     }
 }
 
+#[derive(Template)]
+#[template(path = "reset_request.html")]
+struct ResetRequestPage {
+    sent: bool,
+}
+
+pub async fn reset_form() -> Response {
+    render(&ResetRequestPage { sent: false })
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    email: String,
+}
+
+/// The same page whatever the address: nothing here tells whether it has an account.
+pub async fn reset_submit(
+    State(s): State<AppState>,
+    meta: RequestMeta,
+    Form(form): Form<ResetForm>,
+) -> Response {
+    s.identity
+        .request_password_reset(&form.email, &meta.anonymous_audit());
+    render(&ResetRequestPage { sent: true })
+}
+
 pub async fn logout(State(s): State<AppState>, request: axum::extract::Request) -> Result<Response, UiError> {
     use axum::extract::FromRequestParts;
     let (mut parts, _) = request.into_parts();

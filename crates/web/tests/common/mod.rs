@@ -163,7 +163,8 @@ impl World {
             PasswordHasherPool::new(2).unwrap(),
             SessionLimits::default(),
         )
-        .with_relying_party(palisade_identity::RelyingParty::new(ORIGIN).unwrap());
+        .with_relying_party(palisade_identity::RelyingParty::new(ORIGIN).unwrap())
+        .with_public_origin(ORIGIN);
         let identity = configure(identity);
         let state = AppState {
             store: store.clone(),

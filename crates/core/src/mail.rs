@@ -1,0 +1,13 @@
+//! An email as the rest of Palisade hands it to the outbox: who it goes to and what it
+//! says. Headers, encoding, signing and delivery are the mail crate's business.
+
+use serde::{Deserialize, Serialize};
+
+/// Plain-text mail to one address on file. Never built from addresses in inbound
+/// mail: the recipient is always an account's stored address.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OutgoingMail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}

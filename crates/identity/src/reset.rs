@@ -1,0 +1,145 @@
+//! Password reset and invitations by email. Both are one-time links (the setup-token
+//! mechanism) sent only to the address on file. A reset never signs anyone in: the
+//! new password is followed by the normal sign-in, second factor included, and every
+//! session of the account ends. Asking for a reset answers the same whether or not the
+//! address has an account, and the work happens off the request path, so neither the
+//! answer nor its timing tells.
+
+use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
+use palisade_core::{EmailAddress, UnixMillis, UserId};
+use palisade_crypto::RandomToken;
+use serde_json::json;
+
+use crate::mailer::{MAIL_INVITATION, MAIL_PASSWORD_RESET};
+use crate::{Identity, IdentityError};
+
+/// A reset link lives this long.
+pub const RESET_LINK_SECS: i64 = 15 * 60;
+/// An invitation to the portal lives this long.
+pub const INVITATION_SECS: i64 = 72 * 3600;
+
+impl Identity {
+    /// Starts a reset for `email` in the background and returns at once.
+    pub fn request_password_reset(&self, email: &str, ctx: &AuditContext) {
+        let this = self.clone();
+        let email: String = email.chars().take(254).collect();
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = this.password_reset_work(&email, &ctx).await {
+                tracing::error!(error = %e, "password reset request failed");
+            }
+        });
+    }
+
+    /// The work behind [`Identity::request_password_reset`]; public for tests that
+    /// need to wait for it.
+    pub async fn password_reset_work(&self, email: &str, ctx: &AuditContext) -> Result<(), IdentityError> {
+        let policy = self.throttle_policy();
+        let now = UnixMillis::now();
+        let ip_key = format!("reset-ip:{}", ctx.ip);
+        let refuse = |reason: &'static str| {
+            AuditEvent::new(AuditAction::PasswordResetRequested, "account", Outcome::Denied)
+                .with_detail(json!({ "reason": reason }))
+        };
+        if self
+            .store()
+            .throttle_state(&ip_key, policy.window_ms)
+            .await?
+            .blocked_until
+            > now
+        {
+            return self.refuse_reset(ctx, refuse("source_throttled")).await;
+        }
+        self.store()
+            .record_failure(&ip_key, policy.window_ms, |n| policy.ip_block_ms(n))
+            .await?;
+        let Some(address) = EmailAddress::parse(email).ok() else {
+            return self.refuse_reset(ctx, refuse("malformed_address")).await;
+        };
+        let account_key = format!("reset-account:{}", self.store().email_index(&address));
+        if self
+            .store()
+            .throttle_state(&account_key, policy.window_ms)
+            .await?
+            .blocked_until
+            > now
+        {
+            return self.refuse_reset(ctx, refuse("account_throttled")).await;
+        }
+        self.store()
+            .record_failure(&account_key, policy.window_ms, |n| policy.account_block_ms(n))
+            .await?;
+        let user = match self.store().find_user_by_email(&address).await? {
+            Some(u) if !u.disabled => u,
+            Some(_) => return self.refuse_reset(ctx, refuse("account_disabled")).await,
+            None => return self.refuse_reset(ctx, refuse("unknown_account")).await,
+        };
+        let token = RandomToken::generate()?;
+        let link = self.link(&format!("/setup/{}", token.expose()))?;
+        let mut tx = self.store().begin().await?;
+        // One live reset link per account: a new one replaces older ones.
+        self.store()
+            .expire_setup_tokens(&mut tx, &user.id, "reset")
+            .await?;
+        self.store()
+            .create_setup_token(&mut tx, &user.id, &token.hash(), "reset", RESET_LINK_SECS)
+            .await?;
+        let text = format!(
+            "Someone asked to reset the password of your account ({email}).\n\n\
+             To choose a new password, open this link within 15 minutes. It works once:\n\n{link}\n\n\
+             You will still need your second factor to sign in afterwards. If you did not ask for \
+             this, ignore this message: your password stays as it is.\n",
+            email = user.email.as_str(),
+        );
+        self.queue_mail(
+            &mut tx,
+            MAIL_PASSWORD_RESET,
+            &user.email,
+            "Reset your password",
+            text,
+        )
+        .await?;
+        let event = AuditEvent::new(
+            AuditAction::PasswordResetRequested,
+            user.id.to_string(),
+            Outcome::Success,
+        );
+        self.store().append_audit(&mut tx, ctx, &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn refuse_reset(&self, ctx: &AuditContext, event: AuditEvent) -> Result<(), IdentityError> {
+        self.store().audit(ctx, &event).await?;
+        Ok(())
+    }
+
+    /// Queues, in the caller's transaction, a new portal account's invitation: a link to
+    /// choose a password, which also proves the customer controls the address. Until
+    /// then the account cannot sign in (it has no password).
+    pub async fn invite(
+        &self,
+        tx: &mut palisade_store::Tx,
+        user: &UserId,
+        email: &EmailAddress,
+        name: &str,
+        ctx: &AuditContext,
+    ) -> Result<(), IdentityError> {
+        let token = RandomToken::generate()?;
+        let link = self.link(&format!("/setup/{}", token.expose()))?;
+        self.store()
+            .create_setup_token(tx, user, &token.hash(), "invite", INVITATION_SECS)
+            .await?;
+        let text = format!(
+            "Hello {name},\n\nAn account was created for you on our support portal, where you can \
+             follow and answer your requests.\n\nTo activate it, choose a password within 72 hours. \
+             The link works once:\n\n{link}\n\nIf you did not expect this, you can ignore this message.\n",
+        );
+        self.queue_mail(tx, MAIL_INVITATION, email, "Your support portal account", text)
+            .await?;
+        let event = AuditEvent::new(AuditAction::SetupLinkIssued, user.to_string(), Outcome::Success)
+            .with_detail(json!({ "purpose": "invite", "delivery": "email" }));
+        self.store().append_audit(tx, ctx, &event).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,71 @@
+//! Turns a queued [`OutgoingMail`] into an RFC 5322 message. Header values are checked
+//! here even though mail-builder folds them, so a line break in a subject can never
+//! become a header of its own.
+
+use mail_builder::MessageBuilder;
+use palisade_core::{EmailAddress, OutgoingMail};
+
+use crate::MailError;
+
+/// The message bytes (CRLF line endings) for `mail`, from `from`.
+pub fn compose(mail: &OutgoingMail, from: &EmailAddress, from_name: &str) -> Result<Vec<u8>, MailError> {
+    let to = EmailAddress::parse(&mail.to).map_err(|e| MailError::Permanent(format!("recipient: {e}")))?;
+    for (what, value) in [("subject", mail.subject.as_str()), ("sender name", from_name)] {
+        if value.chars().any(|c| c.is_control()) {
+            return Err(MailError::Permanent(format!("control character in the {what}")));
+        }
+    }
+    let domain = from.as_str().rsplit('@').next().unwrap_or("localhost");
+    let message_id = format!(
+        "{}@{domain}",
+        hex::encode(
+            palisade_crypto::random_bytes::<16>()
+                .map_err(|e| MailError::Temporary(format!("random: {e}")),)?
+        )
+    );
+    MessageBuilder::new()
+        .from((from_name, from.as_str()))
+        .to(to.as_str())
+        .subject(mail.subject.as_str())
+        .message_id(message_id)
+        // Tells well-behaved systems not to auto-reply (no backscatter loops).
+        .header(
+            "Auto-Submitted",
+            mail_builder::headers::raw::Raw::new("auto-generated"),
+        )
+        .text_body(mail.text.as_str())
+        .write_to_vec()
+        .map_err(|e| MailError::Permanent(format!("composing: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn mail(subject: &str) -> OutgoingMail {
+        OutgoingMail {
+            to: "ada@example.com".into(),
+            subject: subject.into(),
+            text: "Hello\n.\nBye".into(),
+        }
+    }
+
+    #[test]
+    fn composes_headers_and_refuses_injected_lines() {
+        let from = EmailAddress::parse("desk@example.org").unwrap();
+        let bytes = compose(&mail("Reset your password"), &from, "Palisade").unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.contains("Subject: Reset your password\r\n"));
+        assert!(
+            text.contains("To: <ada@example.com>\r\n") || text.contains("To: ada@example.com\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("Auto-Submitted: auto-generated\r\n"));
+        assert!(text.contains("@example.org>"));
+        assert!(compose(&mail("Hi\r\nBcc: evil@example.net"), &from, "Palisade").is_err());
+        let mut bad = mail("Hi");
+        bad.to = "a@b.example, evil@example.net".into();
+        assert!(compose(&bad, &from, "Palisade").is_err());
+    }
+}

@@ -1,0 +1,165 @@
+//! The durable outbox: mail is queued inside the transaction that caused it, claimed
+//! by one worker at a time with a lease, retried with back-off, and its content wiped
+//! once sent or given up.
+
+use palisade_core::{OutboxId, UnixMillis};
+use sqlx::Row;
+
+use crate::keys::{ORG_KEY_ID, open_bytes, seal};
+use crate::{Store, StoreError, Tx};
+
+/// A queued message as a worker claimed it.
+#[derive(Debug)]
+pub struct ClaimedMail {
+    pub id: OutboxId,
+    pub kind: String,
+    /// The sealed envelope (recipient, subject, body), opened.
+    pub envelope: Vec<u8>,
+    /// Including this attempt.
+    pub attempts: i64,
+}
+
+/// Where a message stands, for operators and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxStatus {
+    pub kind: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+impl Store {
+    /// Queues a message in the caller's transaction: it exists exactly if the change
+    /// that caused it commits.
+    pub async fn enqueue_mail(
+        &self,
+        tx: &mut Tx,
+        kind: &str,
+        envelope: &[u8],
+    ) -> Result<OutboxId, StoreError> {
+        let id = OutboxId::generate();
+        let key = self.load_key(ORG_KEY_ID).await?;
+        let sealed = seal(&key, "outbox", "envelope_enc", id.as_str(), envelope)?;
+        let now = UnixMillis::now().0;
+        sqlx::query(
+            "INSERT INTO outbox (id, kind, envelope_enc, status, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, 'queued', $4, $4)",
+        )
+        .bind(id.as_str())
+        .bind(kind)
+        .bind(sealed)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+        Ok(id)
+    }
+
+    /// Claims the oldest due message for `lease_secs`, or `None`. The re-check of the
+    /// lease in the outer UPDATE makes a race between nodes end with one winner.
+    pub async fn claim_mail(&self, worker: &str, lease_secs: i64) -> Result<Option<ClaimedMail>, StoreError> {
+        let now = UnixMillis::now();
+        let row = sqlx::query(
+            "UPDATE outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+             WHERE id = (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= $3 \
+                         AND lease_until <= $3 ORDER BY next_attempt_at LIMIT 1) \
+               AND status = 'queued' AND lease_until <= $3 \
+             RETURNING id, kind, envelope_enc, attempts",
+        )
+        .bind(worker)
+        .bind(now.plus_secs(lease_secs).0)
+        .bind(now.0)
+        .fetch_optional(&self.write)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let id = OutboxId::parse(&row.try_get::<String, _>(0)?)?;
+        let key = self.load_key(ORG_KEY_ID).await?;
+        let sealed: Vec<u8> = row.try_get(2)?;
+        Ok(Some(ClaimedMail {
+            envelope: open_bytes(&key, "outbox", "envelope_enc", id.as_str(), &sealed)?,
+            id,
+            kind: row.try_get(1)?,
+            attempts: row.try_get(3)?,
+        }))
+    }
+
+    /// Marks a claimed message sent and wipes its content; false if the lease was lost.
+    pub async fn mail_sent(&self, id: &OutboxId, worker: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET status = 'sent', sent_at = $1, envelope_enc = $2, lease_until = 0, last_error = NULL \
+             WHERE id = $3 AND lease_owner = $4",
+        )
+        .bind(UnixMillis::now().0)
+        .bind(Vec::<u8>::new())
+        .bind(id.as_str())
+        .bind(worker)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records a failed attempt: retried after `retry_in_secs`, or, with `None`, given
+    /// up (content wiped).
+    pub async fn mail_failed(
+        &self,
+        id: &OutboxId,
+        worker: &str,
+        error: &str,
+        retry_in_secs: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let error: String = error.chars().take(500).collect();
+        match retry_in_secs {
+            Some(secs) => {
+                sqlx::query(
+                    "UPDATE outbox SET next_attempt_at = $1, lease_until = 0, last_error = $2 \
+                     WHERE id = $3 AND lease_owner = $4",
+                )
+                .bind(UnixMillis::now().plus_secs(secs).0)
+                .bind(error)
+                .bind(id.as_str())
+                .bind(worker)
+                .execute(&self.write)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE outbox SET status = 'failed', envelope_enc = $1, lease_until = 0, last_error = $2 \
+                     WHERE id = $3 AND lease_owner = $4",
+                )
+                .bind(Vec::<u8>::new())
+                .bind(error)
+                .bind(id.as_str())
+                .bind(worker)
+                .execute(&self.write)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn outbox_status(&self, id: &OutboxId) -> Result<Option<OutboxStatus>, StoreError> {
+        let row = sqlx::query("SELECT kind, status, attempts, last_error FROM outbox WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|r| {
+            Ok(OutboxStatus {
+                kind: r.try_get(0)?,
+                status: r.try_get(1)?,
+                attempts: r.try_get(2)?,
+                last_error: r.try_get(3)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Messages of `kind` by status, oldest first (for operators and tests).
+    pub async fn outbox_ids(&self, kind: &str) -> Result<Vec<OutboxId>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM outbox WHERE kind = $1 ORDER BY created_at, id")
+            .bind(kind)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(OutboxId::parse(&r.try_get::<String, _>(0)?)?))
+            .collect()
+    }
+}
