@@ -595,12 +595,10 @@ impl Identity {
         let event = AuditEvent::new(AuditAction::SetupCompleted, user.to_string(), Outcome::Success)
             .with_detail(json!({ "purpose": purpose, "sessions_ended": sessions_ended }));
         self.store.append_audit(&mut tx, &ctx, &event).await?;
+        let mut lockout_to_clear = None;
         if purpose == "reset" {
             let account = self.store.get_user(&user).await?;
-            // The owner proved control of the mailbox: a lockout from guessing ends.
-            self.store
-                .clear_throttle(&format!("account:{}", self.store.email_index(&account.email)))
-                .await?;
+            lockout_to_clear = Some(format!("account:{}", self.store.email_index(&account.email)));
             self.queue_notice(
                 &mut tx,
                 &account.email,
@@ -611,6 +609,11 @@ impl Identity {
             .await?;
         }
         tx.commit().await?;
+        // The owner proved control of the mailbox: a lockout from guessing ends. After
+        // the commit, because SQLite has one writer and the transaction holds it.
+        if let Some(key) = lockout_to_clear {
+            self.store.clear_throttle(&key).await?;
+        }
         Ok(user)
     }
 }

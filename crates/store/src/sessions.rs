@@ -257,16 +257,25 @@ impl Store {
         hash: &TokenHash,
     ) -> Result<Option<(UserId, String)>, StoreError> {
         let now = UnixMillis::now().0;
+        // Only the account's newest link of its kind works: asking again replaces the
+        // link, even when two requests raced.
         let row = sqlx::query(
             "UPDATE setup_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+             AND NOT EXISTS (SELECT 1 FROM setup_tokens newer WHERE newer.user_id = setup_tokens.user_id \
+                 AND newer.purpose = setup_tokens.purpose AND (newer.created_at > setup_tokens.created_at \
+                 OR (newer.created_at = setup_tokens.created_at AND newer.token_hash > setup_tokens.token_hash))) \
              RETURNING user_id, purpose",
         )
         .bind(now)
         .bind(&hash.0)
         .fetch_optional(tx.conn())
         .await?;
-        row.map(|r| Ok((UserId::parse(&r.try_get::<String, _>(0)?)?, r.try_get(1)?)))
-            .transpose()
+        let Some(row) = row else { return Ok(None) };
+        let user = UserId::parse(&row.try_get::<String, _>(0)?)?;
+        let purpose: String = row.try_get(1)?;
+        // Used once: every other open link of the account for the same purpose dies.
+        self.expire_setup_tokens(tx, &user, &purpose).await?;
+        Ok(Some((user, purpose)))
     }
 
     /// Invalidates the account's unused links of `purpose` (a new reset link replaces
