@@ -276,6 +276,19 @@ impl Identity {
             self.store.append_audit(&mut tx, ctx, &event).await?;
             tx.commit().await?;
         }
+        self.after_first_factor(user, "password", json!(null), ctx).await
+    }
+
+    /// What follows a verified first factor (password, or an SSO provider's word): the
+    /// second-factor step for accounts that have a factor, enrolment for staff without
+    /// one, else a full session. `via` names the first factor in the audit trail.
+    pub(crate) async fn after_first_factor(
+        &self,
+        user: UserRecord,
+        via: &str,
+        via_detail: serde_json::Value,
+        ctx: &AuditContext,
+    ) -> Result<SignedIn, IdentityError> {
         let factors = self.factors(&user.id).await?;
         if factors.any() {
             return self
@@ -283,7 +296,7 @@ impl Identity {
                     user,
                     SessionStage::SecondFactor,
                     ctx,
-                    json!({ "methods": factors.methods() }),
+                    json!({ "methods": factors.methods(), "via": via, "via_detail": via_detail }),
                 )
                 .await;
         }
@@ -293,12 +306,17 @@ impl Identity {
                     user,
                     SessionStage::Enrol,
                     ctx,
-                    json!({ "reason": "enrolment_required" }),
+                    json!({ "reason": "enrolment_required", "via": via, "via_detail": via_detail }),
                 )
                 .await;
         }
-        self.open_full(user, None, ctx, json!({ "factors": ["password"] }))
-            .await
+        self.open_full(
+            user,
+            None,
+            ctx,
+            json!({ "factors": [via], "via_detail": via_detail }),
+        )
+        .await
     }
 
     /// A session that can only finish signing in: short-lived, not counted against the

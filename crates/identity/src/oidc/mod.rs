@@ -12,14 +12,13 @@ mod provider;
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
 use palisade_core::{EmailAddress, UnixMillis};
 use palisade_crypto::RandomToken;
-use palisade_store::{NewUser, SessionStage, UserRecord};
+use palisade_store::{NewUser, UserRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use zeroize::Zeroizing;
 
 pub use provider::{OidcProviders, OidcSettings};
 
-use crate::service::mfa_required;
 use crate::{Identity, IdentityError, SignedIn};
 
 /// How long a started sign-in may take at the provider.
@@ -234,42 +233,19 @@ impl Identity {
         let mut tx = self.store().begin().await?;
         self.store().touch_oidc_link(&mut tx, &subject_index).await?;
         tx.commit().await?;
-        let trusted_mfa = settings.trust_provider_mfa && verified.provider_mfa;
-        let factors = self.factors(&user.id).await?;
         let method =
             json!({ "method": "oidc", "provider": provider.name(), "provider_mfa": verified.provider_mfa });
-        if trusted_mfa {
+        if settings.trust_provider_mfa && verified.provider_mfa {
             return self
                 .open_full(
                     user,
                     None,
                     ctx,
-                    json!({ "factors": ["oidc", "provider_mfa"], "sso": method }),
+                    json!({ "factors": ["oidc", "provider_mfa"], "via_detail": method }),
                 )
                 .await;
         }
-        if factors.any() {
-            return self
-                .open_pending(
-                    user,
-                    SessionStage::SecondFactor,
-                    ctx,
-                    json!({ "methods": factors.methods(), "sso": method }),
-                )
-                .await;
-        }
-        if mfa_required(user.role) {
-            return self
-                .open_pending(
-                    user,
-                    SessionStage::Enrol,
-                    ctx,
-                    json!({ "reason": "enrolment_required", "sso": method }),
-                )
-                .await;
-        }
-        self.open_full(user, None, ctx, json!({ "factors": ["oidc"], "sso": method }))
-            .await
+        self.after_first_factor(user, "oidc", method, ctx).await
     }
 
     /// The local account for a verified identity: an existing link, else (when allowed)
