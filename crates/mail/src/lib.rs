@@ -1,14 +1,18 @@
-//! Email: for now the outbound half — composing messages from what other crates
-//! queued, and the outbox worker that delivers them to the configured relay over
-//! verified TLS, retrying with back-off and never sending one message from two nodes
-//! at once. (The inbound SMTP listener, strict parsing and sender verdicts come here
-//! too.)
+//! Email. Outbound: composing messages from what other crates queued, and the outbox
+//! worker that delivers them to the configured relay over verified TLS, retrying with
+//! back-off and never sending one message from two nodes at once. Inbound: the strict,
+//! pure parsers of mail identities (`mailbox`) and received messages (`message`) that
+//! every later decision (authentication, threading, display) relies on.
 
 mod compose;
 mod error;
+mod mailbox;
+mod message;
 mod outbox;
 mod smtp_client;
 
 pub use compose::compose;
 pub use error::MailError;
+pub use mailbox::{IdentityRejection, Mailbox, parse_from_header, parse_smtp_path};
+pub use message::{HeaderField, MessageRejection, StrictMessage, check_line_endings, read_message};
 pub use outbox::{OutboxWorker, RelaySettings, RelayTls};
