@@ -128,6 +128,7 @@ pub struct Keyring {
     blind_index: BlindIndex,
     search: BlindIndex,
     audit_signing: SigningKey,
+    capabilities: crate::CapabilityKeys,
 }
 
 impl fmt::Debug for Keyring {
@@ -142,7 +143,9 @@ impl Keyring {
         let blind = master.derive("blind-index");
         let search = master.derive("search-terms");
         let audit = master.derive("audit-checkpoint-signing");
+        let capabilities = crate::CapabilityKeys::new(master.derive("mail-capability-tokens"));
         Self {
+            capabilities,
             kek: XChaCha20Poly1305::new(&(*kek).into()),
             blind_index: BlindIndex::new(&blind),
             search: BlindIndex::new(&search),
@@ -200,6 +203,11 @@ impl Keyring {
     /// Keyed word tokens for searching encrypted text.
     pub fn search_index(&self) -> &BlindIndex {
         &self.search
+    }
+
+    /// Keys for the capability tokens in reply and bounce addresses.
+    pub fn capabilities(&self) -> &crate::CapabilityKeys {
+        &self.capabilities
     }
 
     pub fn audit_signing_key(&self) -> &SigningKey {

@@ -7,12 +7,14 @@
 //! another place no longer opens. Nothing here touches the database or the network.
 
 mod aead;
+mod capability;
 mod error;
 mod index;
 mod keys;
 mod token;
 
 pub use aead::{FieldAad, open_field, seal_field};
+pub use capability::{CAPABILITY_ID_LEN, CAPABILITY_TOKEN_CHARS, CapabilityKeys, CapabilityPurpose};
 pub use error::CryptoError;
 pub use index::{BlindIndex, search_terms};
 pub use keys::{DataKey, Keyring, MasterKey, WrappedDataKey, random_bytes, write_secret_file};
