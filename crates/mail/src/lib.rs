@@ -10,6 +10,7 @@ mod mailbox;
 mod message;
 mod outbox;
 mod smtp_client;
+mod threading;
 mod verdict;
 
 pub use compose::compose;
@@ -17,4 +18,5 @@ pub use error::MailError;
 pub use mailbox::{IdentityRejection, Mailbox, parse_from_header, parse_smtp_path};
 pub use message::{HeaderField, MessageRejection, StrictMessage, check_line_endings, read_message};
 pub use outbox::{OutboxWorker, RelaySettings, RelayTls};
+pub use threading::{Placement, Recipient, ReplyKeys, Threading, place};
 pub use verdict::{AuthMethod, Envelope, Findings, SenderVerifier, Verdict, aligned};

@@ -8,6 +8,7 @@
 
 mod api_tokens;
 mod audit;
+mod capabilities;
 mod db;
 mod error;
 mod keys;
@@ -22,6 +23,7 @@ mod tickets;
 mod users;
 
 pub use api_tokens::{ApiTokenRecord, NewApiToken};
+pub use capabilities::ReplyCapability;
 pub use db::{Dialect, Store, Tx};
 pub use error::StoreError;
 pub use mfa::{PasskeyRecord, TotpRecord};

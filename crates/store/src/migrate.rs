@@ -37,6 +37,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 6,
         sql: include_str!("../migrations/0006_outbox.sql"),
     },
+    Migration {
+        version: 7,
+        sql: include_str!("../migrations/0007_reply_capabilities.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

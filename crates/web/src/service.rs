@@ -330,6 +330,10 @@ impl AppState {
             self.store
                 .remove_collaborator(&mut tx, &proof, &ticket.id, user)
                 .await?;
+            // Their reply address dies with their seat on the ticket.
+            self.store
+                .revoke_reply_capabilities(&mut tx, &ticket.id, user)
+                .await?;
             AuditAction::CollaboratorRemoved
         };
         let event = AuditEvent::new(action, ticket.id.to_string(), Outcome::Success)
