@@ -4,6 +4,7 @@
 //! pure parsers of mail identities (`mailbox`) and received messages (`message`) that
 //! every later decision (authentication, threading, display) relies on.
 
+mod command;
 mod compose;
 mod error;
 mod mailbox;
@@ -13,6 +14,7 @@ mod smtp_client;
 mod threading;
 mod verdict;
 
+pub use command::{Command, CommandRejection, MAX_COMMAND_LINE, parse_command};
 pub use compose::compose;
 pub use error::MailError;
 pub use mailbox::{IdentityRejection, Mailbox, parse_from_header, parse_smtp_path};
