@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use palisade_core::{EmailAddress, Role, SecretString};
+use palisade_core::{EmailAddress, Role, SecretBytes, SecretString};
 use palisade_identity::{OidcSettings, OnSessionLimit, SessionLimits};
 use palisade_mail::{RelaySettings, RelayTls};
 use serde::Deserialize;
@@ -55,6 +55,25 @@ pub enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// DKIM keys for outbound mail.
+    Dkim {
+        #[command(subcommand)]
+        command: DkimCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DkimCommand {
+    /// Create an RSA-2048 key pair; prints the TXT record to publish.
+    Generate {
+        #[arg(long)]
+        domain: String,
+        #[arg(long, default_value = "palisade")]
+        selector: String,
+        /// Where to write the private key (PEM); refused if the file exists.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -182,6 +201,9 @@ pub struct MailFileConfig {
     pub from_name: Option<String>,
     /// Default: the host of the public origin.
     pub helo_name: Option<String>,
+    /// A PEM PKCS#8 RSA key (`palisade dkim generate`); with `dkim_selector`.
+    pub dkim_key_file: Option<PathBuf>,
+    pub dkim_selector: Option<String>,
 }
 
 impl MailFileConfig {
@@ -210,6 +232,29 @@ impl MailFileConfig {
             from: EmailAddress::parse(&self.from_address)
                 .map_err(|e| CliError::Config(format!("[mail] from_address: {e}")))?,
             from_name: self.from_name.unwrap_or_else(|| "Support".into()),
+            dkim: None,
+        };
+        let from_domain = settings.from.domain().to_owned();
+        let settings = match (self.dkim_key_file, self.dkim_selector) {
+            (None, None) => settings,
+            (Some(path), Some(selector)) => {
+                use rustls::pki_types::{PrivatePkcs8KeyDer, pem::PemObject as _};
+                let key = PrivatePkcs8KeyDer::from_pem_file(&path)
+                    .map_err(|e| CliError::Config(format!("[mail] dkim_key_file {}: {e}", path.display())))?;
+                RelaySettings {
+                    dkim: Some(palisade_mail::DkimSettings {
+                        domain: from_domain,
+                        selector,
+                        key_pkcs8: SecretBytes::new(key.secret_pkcs8_der().to_vec()),
+                    }),
+                    ..settings
+                }
+            }
+            _ => {
+                return Err(CliError::Config(
+                    "[mail] set both dkim_key_file and dkim_selector".into(),
+                ));
+            }
         };
         settings
             .validate()

@@ -418,3 +418,47 @@ fn audit_verify_on_a_missing_database_fails_instead_of_reporting_an_empty_trail(
     out.assert_failure("audit verify without a database");
     assert!(!dir.db_path().exists(), "verify must not create a database");
 }
+
+#[test]
+fn dkim_generate_writes_a_private_key_and_prints_the_record_to_publish() {
+    let dir = TestDir::new("dkim");
+    let key = dir.data_dir().with_extension("dkim.pem");
+    let key_arg = key.display().to_string();
+    let out = dir.run(&[
+        "dkim",
+        "generate",
+        "--domain",
+        "desk.example",
+        "--selector",
+        "s1",
+        "--out",
+        &key_arg,
+    ]);
+    out.assert_success("dkim generate");
+    assert!(
+        out.stdout.contains("s1._domainkey.desk.example"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("v=DKIM1; k=rsa; p="), "{}", out.stdout);
+    assert_eq!(mode(&key), 0o600);
+    let pem = std::fs::read_to_string(&key).unwrap_or_else(|e| panic!("{e}"));
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+    // An existing key is never overwritten.
+    let again = dir.run(&["dkim", "generate", "--domain", "desk.example", "--out", &key_arg]);
+    again.assert_failure("dkim generate over an existing key");
+    assert_eq!(std::fs::read_to_string(&key).unwrap_or_default(), pem);
+    // The key is accepted by the [mail] configuration.
+    let config = dir.data_dir().with_extension("toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[mail]\nrelay_host = \"127.0.0.1\"\nrelay_tls = \"none\"\nfrom_address = \"support@desk.example\"\n\
+             dkim_key_file = \"{key_arg}\"\ndkim_selector = \"s1\"\n"
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    dir.create_admin("ada@desk.example", "Ada");
+    let checked = dir.run(&["--config", &config.display().to_string(), "audit", "verify"]);
+    checked.assert_success("configuration with the generated DKIM key");
+}

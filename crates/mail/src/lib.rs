@@ -6,6 +6,7 @@
 
 mod command;
 mod compose;
+mod dkim;
 mod error;
 mod mailbox;
 mod message;
@@ -16,6 +17,7 @@ mod verdict;
 
 pub use command::{Command, CommandRejection, MAX_COMMAND_LINE, parse_command};
 pub use compose::compose;
+pub use dkim::{DkimSettings, generate_dkim_key};
 pub use error::MailError;
 pub use mailbox::{IdentityRejection, Mailbox, parse_from_header, parse_smtp_path};
 pub use message::{HeaderField, MessageRejection, StrictMessage, check_line_endings, read_message};

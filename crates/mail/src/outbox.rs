@@ -36,6 +36,9 @@ pub struct RelaySettings {
     /// The sender of everything Palisade sends.
     pub from: EmailAddress,
     pub from_name: String,
+    /// Sign outbound mail with DKIM (strongly recommended: it is what lets receivers
+    /// tell Palisade's mail from forgeries of the organisation's domain).
+    pub dkim: Option<crate::DkimSettings>,
 }
 
 impl RelaySettings {
@@ -57,6 +60,16 @@ impl RelaySettings {
                 .any(|c| c.is_whitespace() || c.is_control())
         {
             return Err(MailError::Config("the EHLO name must be a host name".into()));
+        }
+        if let Some(dkim) = &self.dkim {
+            dkim.validate()?;
+            if !crate::aligned(&dkim.domain, self.from.domain()) {
+                return Err(MailError::Config(format!(
+                    "the DKIM domain {} does not align with the sender {}",
+                    dkim.domain,
+                    self.from.as_str()
+                )));
+            }
         }
         Ok(())
     }
@@ -153,7 +166,10 @@ impl OutboxWorker {
     async fn send(&self, envelope: &[u8]) -> Result<(), MailError> {
         let mail: OutgoingMail = serde_json::from_slice(envelope)
             .map_err(|e| MailError::Permanent(format!("unreadable envelope: {e}")))?;
-        let data = compose(&mail, &self.relay.from, &self.relay.from_name)?;
+        let mut data = compose(&mail, &self.relay.from, &self.relay.from_name)?;
+        if let Some(dkim) = &self.relay.dkim {
+            data = dkim.sign(&data)?;
+        }
         smtp_client::deliver(&self.relay, &self.tls, self.relay.from.as_str(), &mail.to, &data).await
     }
 }

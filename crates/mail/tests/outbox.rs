@@ -18,6 +18,7 @@ palisade_testkit::on_both_backends!(
     mail_is_delivered_over_verified_starttls_and_wiped_from_the_queue,
     a_relay_without_starttls_gets_nothing_and_failures_are_retried,
     two_workers_never_send_one_message_twice,
+    outbound_mail_is_dkim_signed_and_verifies_against_the_published_key,
 );
 
 /// A CA certificate written to a temp file for the worker to trust.
@@ -59,6 +60,7 @@ fn relay(sink: &SmtpSink, tls: RelayTls, ca: Option<std::path::PathBuf>) -> Rela
         helo_name: "desk.example.org".into(),
         from: EmailAddress::parse("support@example.org").unwrap(),
         from_name: "Example Support".into(),
+        dkim: None,
     }
 }
 
@@ -173,4 +175,66 @@ async fn two_workers_never_send_one_message_twice(backend: Backend) {
     recipients.dedup();
     assert_eq!(recipients.len(), 20, "every message exactly once");
     assert_eq!(got.len(), 20);
+}
+
+async fn outbound_mail_is_dkim_signed_and_verifies_against_the_published_key(backend: Backend) {
+    use palisade_mail::{
+        AuthMethod, DkimSettings, Envelope, SenderVerifier, Verdict, generate_dkim_key, read_message,
+    };
+    let (_db, store) = fixture(backend).await;
+    let sink = SmtpSink::start(SinkTls::None).await.unwrap();
+    let (key, record) = generate_dkim_key().unwrap();
+    let dns =
+        palisade_testkit::dns::DnsServer::start(&[("palisade._domainkey.example.org", record.as_str())])
+            .await
+            .unwrap();
+    let mut settings = relay(&sink, RelayTls::None, None);
+    settings.dkim = Some(DkimSettings {
+        domain: "example.org".into(),
+        selector: "palisade".into(),
+        key_pkcs8: key,
+    });
+    let worker = OutboxWorker::new(store.clone(), settings).unwrap();
+    enqueue(&store, "ada@example.com", "Your password was changed").await;
+    assert_eq!(worker.drain().await.unwrap(), 1);
+    let got = sink.wait_for(1, Duration::from_secs(5)).await.unwrap();
+    let raw = got[0].data.clone();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    assert!(text.starts_with("DKIM-Signature:"), "{text}");
+    assert!(text.contains("a=rsa-sha256"), "{text}");
+
+    // What a receiving Palisade (or any DMARC receiver) concludes.
+    let verifier = SenderVerifier::new(&[dns.addr], "mx.example.com", Duration::from_secs(2)).unwrap();
+    let mail_from = EmailAddress::parse("support@example.org").unwrap();
+    let envelope = Envelope {
+        client_ip: "127.0.0.77".parse().unwrap(),
+        helo: "desk.example.org",
+        mail_from: Some(&mail_from),
+    };
+    let from = read_message(&raw).unwrap().from;
+    assert_eq!(
+        verifier.verdict(&envelope, &raw, &from).await,
+        Verdict::Authenticated(AuthMethod::Dkim {
+            domain: "example.org".into()
+        })
+    );
+    // A second Subject added in transit breaks the (oversigned) signature. (The test
+    // DNS server is not authoritative for example.org, so SPF cannot answer and the
+    // verdict is "try later"; either way the message is not authenticated.)
+    assert!(
+        text.contains("h=") && text.matches("Subject").count() >= 3,
+        "Subject oversigned"
+    );
+    let tampered = text.replacen("Subject: ", "Subject: Urgent: wire money\r\nSubject: ", 1);
+    let from = read_message(tampered.as_bytes()).unwrap().from;
+    let verdict = verifier.verdict(&envelope, tampered.as_bytes(), &from).await;
+    assert!(!matches!(verdict, Verdict::Authenticated(_)), "{verdict:?}");
+    // A key that is not an RSA key is refused at configuration time.
+    let mut bad = relay(&sink, RelayTls::None, None);
+    bad.dkim = Some(DkimSettings {
+        domain: "example.org".into(),
+        selector: "palisade".into(),
+        key_pkcs8: palisade_core::SecretBytes::new(vec![1, 2, 3]),
+    });
+    assert!(OutboxWorker::new(store.clone(), bad).is_err());
 }

@@ -1,8 +1,9 @@
 mod admin;
 mod audit;
+mod dkim;
 mod serve;
 
-use crate::config::{AdminCommand, AuditCommand, Cli, Command, Settings};
+use crate::config::{AdminCommand, AuditCommand, Cli, Command, DkimCommand, Settings};
 use crate::error::CliError;
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -10,6 +11,17 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(args) => Some(args),
         _ => None,
     };
+    // Generating a key needs no configuration or database.
+    if let Command::Dkim {
+        command: DkimCommand::Generate {
+            domain,
+            selector,
+            out,
+        },
+    } = &cli.command
+    {
+        return dkim::generate(domain, selector, out);
+    }
     let settings = Settings::resolve(&cli.global, serve_args)?;
     init_tracing(settings.log_json);
     match cli.command {
@@ -28,6 +40,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit {
             command: AuditCommand::Checkpoint,
         } => audit::checkpoint(&settings).await,
+        Command::Dkim { .. } => Ok(()),
     }
 }
 
