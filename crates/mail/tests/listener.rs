@@ -1,0 +1,319 @@
+//! The SMTP listener against real clients on loopback — `swaks` and raw TCP — with a
+//! real DNS server (dnsmasq) for the sender checks: genuine mail is accepted with its
+//! verdict, forged mail is accepted only as unauthenticated (for quarantine), and the
+//! protocol attacks are refused before anything is handed over: unknown and forged
+//! recipients (550), SMTP smuggling with bare LF, several `From` fields, oversized
+//! messages, commands pipelined behind STARTTLS; DNS failure defers (451).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+use std::process::Command as Process;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use palisade_core::EmailAddress;
+use palisade_crypto::{Keyring, MasterKey};
+use palisade_mail::{
+    Accepted, AuthMethod, Deliver, ListenerSettings, Recipient, ReplyKeys, SenderVerifier, SmtpListener,
+    Threading, Verdict,
+};
+use palisade_store::Store;
+use palisade_testkit::dns::DnsServer;
+use palisade_testkit::{Backend, TestDatabase};
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::TcpStream;
+
+struct Received {
+    recipient: Recipient,
+    verdict: Verdict,
+    from: String,
+}
+
+struct World {
+    port: u16,
+    received: Arc<Mutex<Vec<Received>>>,
+    _dns: DnsServer,
+    _db: TestDatabase,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+async fn world() -> World {
+    let db = TestDatabase::new(Backend::Sqlite).await.unwrap();
+    let store = Store::connect(&db.url, Arc::new(Keyring::new(&MasterKey::generate().unwrap())))
+        .await
+        .unwrap();
+    let dns = DnsServer::start(&[("spfonly.test", "v=spf1 ip4:127.0.0.2 -all")])
+        .await
+        .unwrap();
+    let verifier = SenderVerifier::new(&[dns.addr], "mx.desk.test", Duration::from_secs(2)).unwrap();
+    let threading = Threading::new(
+        store,
+        ReplyKeys::default(),
+        vec![EmailAddress::parse("support@desk.test").unwrap()],
+    );
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let sink = received.clone();
+    let deliver: Deliver = Arc::new(move |accepted: Accepted| {
+        let sink = sink.clone();
+        Box::pin(async move {
+            sink.lock().unwrap().push(Received {
+                recipient: accepted.recipient,
+                verdict: accepted.verdict,
+                from: accepted.message.from.address.as_str().to_owned(),
+            });
+            Ok(())
+        })
+    });
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let tls = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into()),
+        )
+        .unwrap();
+    let listener = SmtpListener::new(
+        ListenerSettings {
+            hostname: "mx.desk.test".into(),
+            max_message_bytes: 20_000,
+            max_connections: 16,
+            tls: Some(Arc::new(tls)),
+        },
+        Arc::new(threading),
+        Arc::new(verifier),
+        deliver,
+    );
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = socket.local_addr().unwrap().port();
+    let server = tokio::spawn(listener.serve(socket));
+    World {
+        port,
+        received,
+        _dns: dns,
+        _db: db,
+        _server: server,
+    }
+}
+
+/// Runs swaks (blocking, so on a worker thread); returns (exit success, transcript).
+async fn swaks(w: &World, args: &[&str]) -> (bool, String) {
+    let mut full: Vec<String> = vec![
+        "--server".into(),
+        "127.0.0.1".into(),
+        "--port".into(),
+        w.port.to_string(),
+        "--ehlo".into(),
+        "client.example".into(),
+        "--timeout".into(),
+        "20".into(),
+    ];
+    full.extend(args.iter().map(|a| a.to_string()));
+    let out = tokio::task::spawn_blocking(move || Process::new("swaks").args(&full).output().unwrap())
+        .await
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+struct Raw {
+    io: BufReader<TcpStream>,
+}
+
+impl Raw {
+    async fn connect(w: &World) -> Raw {
+        let mut raw = Raw {
+            io: BufReader::new(TcpStream::connect(("127.0.0.1", w.port)).await.unwrap()),
+        };
+        assert!(raw.reply().await.starts_with("220 "));
+        raw
+    }
+
+    async fn reply(&mut self) -> String {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            tokio::time::timeout(Duration::from_secs(20), self.io.read_line(&mut line))
+                .await
+                .unwrap()
+                .unwrap();
+            all.push_str(&line);
+            if line.len() < 4 || line.as_bytes()[3] != b'-' {
+                return all;
+            }
+        }
+    }
+
+    async fn send(&mut self, bytes: &str) -> String {
+        self.io.get_mut().write_all(bytes.as_bytes()).await.unwrap();
+        self.reply().await
+    }
+
+    async fn transaction(&mut self, from: &str) {
+        assert!(self.send("EHLO client.example\r\n").await.starts_with("250"));
+        assert!(
+            self.send(&format!("MAIL FROM:<{from}>\r\n"))
+                .await
+                .starts_with("250")
+        );
+        assert!(
+            self.send("RCPT TO:<support@desk.test>\r\n")
+                .await
+                .starts_with("250")
+        );
+        assert!(self.send("DATA\r\n").await.starts_with("354"));
+    }
+}
+
+#[tokio::test]
+async fn genuine_and_forged_mail_get_their_verdicts_and_protocol_attacks_are_refused() {
+    let w = world().await;
+
+    // Genuine: SPF passes for the aligned envelope domain (no DMARC record anywhere).
+    let (ok, log) = swaks(
+        &w,
+        &[
+            "--local-interface",
+            "127.0.0.2",
+            "--from",
+            "bob@spfonly.test",
+            "--to",
+            "support@desk.test",
+        ],
+    )
+    .await;
+    assert!(ok, "{log}");
+    // Forged: the same From, sent from an address SPF does not list. Accepted, but only
+    // as unauthenticated (it goes to quarantine, no auto-reply).
+    let (ok, log) = swaks(
+        &w,
+        &[
+            "--local-interface",
+            "127.0.0.9",
+            "--from",
+            "bob@spfonly.test",
+            "--to",
+            "support@desk.test",
+            "--tls",
+        ],
+    )
+    .await;
+    assert!(ok, "STARTTLS works too: {log}");
+    {
+        let got = w.received.lock().unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            got[0].verdict,
+            Verdict::Authenticated(AuthMethod::Spf {
+                domain: "spfonly.test".into()
+            })
+        );
+        assert!(matches!(got[0].recipient, Recipient::Mailbox(_)));
+        assert!(matches!(got[1].verdict, Verdict::Unauthenticated(_)));
+        assert_eq!(got[1].from, "bob@spfonly.test");
+    }
+
+    // Unknown mailboxes and guessed or forged reply addresses: 550 at RCPT.
+    for to in [
+        "nobody@desk.test",
+        "support+id42@desk.test",
+        "support+raaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@desk.test",
+    ] {
+        let (ok, log) = swaks(&w, &["--from", "bob@spfonly.test", "--to", to]).await;
+        assert!(!ok && log.contains("550"), "{to}: {log}");
+    }
+
+    // SMTP smuggling: a bare-LF "end of data" hiding a second message.
+    let mut raw = Raw::connect(&w).await;
+    raw.transaction("bob@spfonly.test").await;
+    let answer = raw
+        .send(
+            "From: bob@spfonly.test\r\nSubject: hi\r\n\r\nhello\n.\nMAIL FROM:<ceo@spfonly.test>\nRCPT TO:<support@desk.test>\nDATA\nFrom: ceo@spfonly.test\n\nwire money\r\n.\r\n",
+        )
+        .await;
+    assert!(
+        answer.starts_with("550") && answer.contains("bare CR or LF"),
+        "{answer}"
+    );
+    // Several From fields.
+    assert!(raw.send("RSET\r\n").await.starts_with("250"));
+    assert!(
+        raw.send("MAIL FROM:<bob@spfonly.test>\r\n")
+            .await
+            .starts_with("250")
+    );
+    assert!(
+        raw.send("RCPT TO:<support@desk.test>\r\n")
+            .await
+            .starts_with("250")
+    );
+    assert!(raw.send("DATA\r\n").await.starts_with("354"));
+    let answer = raw
+        .send("From: bob@spfonly.test\r\nFrom: ceo@spfonly.test\r\n\r\nhi\r\n.\r\n")
+        .await;
+    assert!(
+        answer.starts_with("550") && answer.contains("several From"),
+        "{answer}"
+    );
+    // A command line ending in a bare LF, and a source route.
+    assert!(raw.send("NOOP\n").await.starts_with("500"));
+    assert!(
+        raw.send("MAIL FROM:<@relay.test:bob@spfonly.test>\r\n")
+            .await
+            .starts_with("553")
+    );
+    // Too large: announced, and sent anyway.
+    assert!(
+        raw.send("MAIL FROM:<bob@spfonly.test> SIZE=999999\r\n")
+            .await
+            .starts_with("552")
+    );
+    assert!(
+        raw.send("MAIL FROM:<bob@spfonly.test>\r\n")
+            .await
+            .starts_with("250")
+    );
+    assert!(
+        raw.send("RCPT TO:<support@desk.test>\r\n")
+            .await
+            .starts_with("250")
+    );
+    assert!(raw.send("DATA\r\n").await.starts_with("354"));
+    let big = format!(
+        "From: bob@spfonly.test\r\n\r\n{}\r\n.\r\n",
+        "x".repeat(900).repeat(30).replace("xxxxxxxxxx", "xxxxxxxxx\r\n")
+    );
+    assert!(raw.send(&big).await.starts_with("552"));
+    assert!(raw.send("QUIT\r\n").await.starts_with("221"));
+
+    // Commands pipelined behind STARTTLS are not run inside TLS.
+    let mut raw = Raw::connect(&w).await;
+    assert!(raw.send("EHLO client.example\r\n").await.contains("STARTTLS"));
+    let answer = raw.send("STARTTLS\r\nMAIL FROM:<bob@spfonly.test>\r\n").await;
+    assert!(answer.starts_with("220"), "{answer}");
+    assert!(raw.reply().await.starts_with("554"));
+
+    assert_eq!(
+        w.received.lock().unwrap().len(),
+        2,
+        "nothing refused was handed over"
+    );
+}
+
+#[tokio::test]
+async fn a_dns_failure_defers_instead_of_accepting() {
+    let w = world().await;
+    let mut raw = Raw::connect(&w).await;
+    raw.transaction("dave@broken.test").await;
+    let answer = raw
+        .send("From: dave@broken.test\r\nSubject: hi\r\n\r\nhello\r\n.\r\n")
+        .await;
+    assert!(answer.starts_with("451"), "{answer}");
+    assert!(w.received.lock().unwrap().is_empty());
+}
