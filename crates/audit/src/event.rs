@@ -39,6 +39,7 @@ pub enum AuditAction {
     SsoLinked,
     ApiTokenThrottled,
     PasswordResetRequested,
+    MailReceived,
 }
 
 impl AuditAction {
@@ -80,6 +81,7 @@ impl AuditAction {
             AuditAction::SsoLinked => "auth.sso_linked",
             AuditAction::ApiTokenThrottled => "auth.api_token_throttled",
             AuditAction::PasswordResetRequested => "auth.password_reset_requested",
+            AuditAction::MailReceived => "mail.received",
         }
     }
 }

@@ -17,6 +17,7 @@ mod migrate;
 mod oidc;
 mod outbox;
 mod page;
+mod received;
 mod sessions;
 mod throttle;
 mod tickets;
@@ -30,6 +31,7 @@ pub use mfa::{PasskeyRecord, TotpRecord};
 pub use oidc::OidcFlowRecord;
 pub use outbox::{ClaimedMail, OutboxStatus};
 pub use page::{Cursor, Page};
+pub use received::QuarantinedMail;
 pub use sessions::{NewSession, SessionRecord, SessionStage};
 pub use throttle::ThrottleState;
 pub use tickets::{

@@ -41,6 +41,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 7,
         sql: include_str!("../migrations/0007_reply_capabilities.sql"),
     },
+    Migration {
+        version: 8,
+        sql: include_str!("../migrations/0008_received_mail.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

@@ -1,0 +1,272 @@
+//! Where an accepted message goes, durably, before the sender gets 250: a public reply
+//! on a ticket (the token's participant, authenticated), a new ticket of the
+//! authenticated sender's own, or the quarantine. Ticket writes go through the same
+//! Cedar checks as the web: the sender's account must be allowed to reply to or open
+//! the ticket. Nothing here sends mail back (no backscatter).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mail_parser::MessageParser;
+use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
+use palisade_core::{EmailAddress, Principal, Role, TeamId, TicketId, UserId, Visibility};
+use palisade_policy::{Action, PolicyEngine, Resource, TicketFacts};
+use palisade_store::{NewTicket, NewUser, Store, UserRecord};
+use serde_json::json;
+
+use crate::{Accepted, MailError, Placement, Recipient, Verdict, place};
+
+const MAX_SUBJECT_CHARS: usize = 200;
+const MAX_BODY_CHARS: usize = 100_000;
+
+pub struct Inbound {
+    store: Store,
+    policy: Arc<PolicyEngine>,
+    /// Which team each support mailbox belongs to.
+    teams: HashMap<EmailAddress, TeamId>,
+}
+
+impl Inbound {
+    pub fn new(store: Store, policy: Arc<PolicyEngine>, teams: HashMap<EmailAddress, TeamId>) -> Self {
+        Self { store, policy, teams }
+    }
+
+    /// Stores `accepted` where the placement rule says; returns the placement.
+    pub async fn deliver(&self, accepted: Accepted) -> Result<Placement, MailError> {
+        let from = &accepted.message.from.address;
+        let account = self.store.find_user_by_email(from).await?.filter(|u| !u.disabled);
+        let mut placement = place(
+            &accepted.recipient,
+            &accepted.verdict,
+            account.as_ref().map(|u| &u.id),
+        );
+        // Staff accounts do not open tickets by mail, and authenticated mail from an
+        // address without an account opens one for a new customer.
+        if placement == Placement::NewTicket && account.as_ref().is_some_and(|u| u.role.is_staff()) {
+            placement = Placement::Quarantine;
+        }
+        let ctx = AuditContext {
+            actor: account
+                .as_ref()
+                .map(|u| u.id.to_string())
+                .unwrap_or_else(|| "mail".into()),
+            ip: accepted.client_ip.to_string(),
+            user_agent: format!("smtp/{}", accepted.helo),
+            session: String::new(),
+        };
+        let mailbox = match &accepted.recipient {
+            Recipient::Mailbox(m) | Recipient::Reply { mailbox: m, .. } => m.clone(),
+            Recipient::Unknown => return Err(MailError::Permanent("no recipient".into())),
+        };
+        let team = self
+            .teams
+            .get(&mailbox)
+            .cloned()
+            .ok_or_else(|| MailError::Config(format!("mailbox {} has no team", mailbox.as_str())))?;
+        let mut tx = self.store.begin().await?;
+        if placement != Placement::Quarantine {
+            let message_id = accepted
+                .message
+                .single("Message-ID")
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            if !message_id.is_empty()
+                && !self
+                    .store
+                    .first_receipt(&mut tx, from.as_str(), &message_id)
+                    .await?
+            {
+                // A retransmission of something already taken: acknowledged, not stored twice.
+                return Ok(placement);
+            }
+        }
+        let (subject, body) = text_of(&accepted);
+        let detail = match &placement {
+            Placement::Quarantine => {
+                let sealed = serde_json::to_vec(&json!({
+                    "client_ip": accepted.client_ip.to_string(),
+                    "helo": accepted.helo,
+                    "mail_from": accepted.mail_from.as_ref().map(|a| a.as_str().to_owned()),
+                    "from": from.as_str(),
+                    "display_name": accepted.message.from.display_name,
+                    "verdict": verdict_json(&accepted.verdict),
+                    "raw": String::from_utf8_lossy(&accepted.raw),
+                }))
+                .map_err(|e| MailError::Permanent(e.to_string()))?;
+                let id = self.store.quarantine_mail(&mut tx, &team, &sealed).await?;
+                json!({ "placement": "quarantine", "quarantine_id": id, "verdict": verdict_json(&accepted.verdict) })
+            }
+            Placement::PublicReply { ticket, author } => {
+                let record = self.store.get_ticket(ticket).await?;
+                let principal = self.principal(author).await?;
+                let proof = self
+                    .policy
+                    .authorize(&principal, Action::TicketReply, &Resource::Ticket(record.facts()))
+                    .map_err(|_| MailError::Permanent("the participant may no longer reply".into()))?;
+                self.store
+                    .add_message(&mut tx, &proof, &record, author, Visibility::Public, &body)
+                    .await?;
+                json!({ "placement": "reply", "ticket": ticket.to_string(), "verdict": verdict_json(&accepted.verdict) })
+            }
+            Placement::NewTicket => {
+                let requester = match account {
+                    Some(user) => user,
+                    None => self.new_customer(&mut tx, from, &accepted, &ctx).await?,
+                };
+                let id = self
+                    .open_ticket(&mut tx, &requester, &team, &subject, &body)
+                    .await?;
+                json!({ "placement": "new_ticket", "ticket": id.to_string(), "verdict": verdict_json(&accepted.verdict) })
+            }
+        };
+        let event = AuditEvent::new(AuditAction::MailReceived, mailbox.as_str(), Outcome::Success)
+            .with_detail(detail);
+        self.store.append_audit(&mut tx, &ctx, &event).await?;
+        tx.commit().await?;
+        Ok(placement)
+    }
+
+    async fn principal(&self, user: &UserId) -> Result<Principal, MailError> {
+        let record = self.store.get_user(user).await?;
+        Ok(Principal {
+            user_id: record.id.clone(),
+            role: record.role,
+            teams: self.store.user_teams(&record.id).await?,
+            company: record.company.clone(),
+            session: None,
+            scopes: None,
+        })
+    }
+
+    async fn new_customer(
+        &self,
+        tx: &mut palisade_store::Tx,
+        from: &EmailAddress,
+        accepted: &Accepted,
+        ctx: &AuditContext,
+    ) -> Result<UserRecord, MailError> {
+        let name = accepted
+            .message
+            .from
+            .display_name
+            .clone()
+            .filter(|n| !n.contains('@'))
+            .unwrap_or_else(|| from.as_str().to_owned());
+        let id = self
+            .store
+            .create_user(
+                tx,
+                &NewUser {
+                    role: Role::Customer,
+                    email: from.clone(),
+                    name: name.chars().take(200).collect(),
+                    phone: None,
+                    company: None,
+                    password_hash: None,
+                },
+            )
+            .await?;
+        let event = AuditEvent::new(AuditAction::UserCreated, id.to_string(), Outcome::Success)
+            .with_detail(json!({ "source": "mail", "role": "customer" }));
+        self.store.append_audit(tx, ctx, &event).await?;
+        Ok(UserRecord {
+            id,
+            role: Role::Customer,
+            email: from.clone(),
+            name,
+            phone: None,
+            company: None,
+            disabled: false,
+            created_at: palisade_core::UnixMillis::now(),
+        })
+    }
+
+    async fn open_ticket(
+        &self,
+        tx: &mut palisade_store::Tx,
+        requester: &UserRecord,
+        team: &TeamId,
+        subject: &str,
+        body: &str,
+    ) -> Result<TicketId, MailError> {
+        let company_sharing = match &requester.company {
+            Some(c) => self.store.get_company(c).await?.share_tickets,
+            None => false,
+        };
+        let id = TicketId::generate();
+        let facts = TicketFacts {
+            id: id.clone(),
+            requester: requester.id.clone(),
+            collaborators: vec![],
+            team: team.clone(),
+            assignee: None,
+            company: requester.company.clone(),
+            company_sharing,
+        };
+        let principal = Principal {
+            user_id: requester.id.clone(),
+            role: requester.role,
+            teams: vec![],
+            company: requester.company.clone(),
+            session: None,
+            scopes: None,
+        };
+        let proof = self
+            .policy
+            .authorize(&principal, Action::TicketCreate, &Resource::Ticket(facts))
+            .map_err(|_| MailError::Permanent("the sender may not open tickets".into()))?;
+        let new = NewTicket {
+            requester: requester.id.clone(),
+            team: team.clone(),
+            subject: subject.to_owned(),
+            first_message: body.to_owned(),
+            author: requester.id.clone(),
+        };
+        self.store.create_ticket(tx, &proof, &id, &new).await?;
+        Ok(id)
+    }
+}
+
+/// The subject (from the strict reading) and the plain-text body.
+fn text_of(accepted: &Accepted) -> (String, String) {
+    let subject: String = accepted
+        .message
+        .single("Subject")
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "(no subject)".into())
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_SUBJECT_CHARS)
+        .collect();
+    let body = MessageParser::default()
+        .parse(&accepted.raw)
+        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+        .unwrap_or_default();
+    let body: String = body.chars().take(MAX_BODY_CHARS).collect();
+    let body = if body.trim().is_empty() {
+        "(empty message)".to_owned()
+    } else {
+        body
+    };
+    (subject, body)
+}
+
+fn verdict_json(verdict: &Verdict) -> serde_json::Value {
+    match verdict {
+        Verdict::Authenticated(crate::AuthMethod::Dkim { domain }) => {
+            json!({ "authenticated": "dkim", "domain": domain })
+        }
+        Verdict::Authenticated(crate::AuthMethod::Spf { domain }) => {
+            json!({ "authenticated": "spf", "domain": domain })
+        }
+        Verdict::Unauthenticated(f) => json!({
+            "authenticated": false,
+            "dkim_not_counted": f.dkim_not_counted,
+            "dkim_failed": f.dkim_failed,
+            "spf": f.spf,
+        }),
+        Verdict::TryLater(why) => json!({ "authenticated": false, "deferred": why }),
+    }
+}

@@ -1,0 +1,115 @@
+//! Received mail: the quarantine of unauthenticated messages and the record of
+//! messages already taken (duplicates).
+
+use palisade_core::{TeamId, UnixMillis, UserId};
+use sqlx::Row;
+
+use crate::keys::{ORG_KEY_ID, open_bytes, seal};
+use crate::{Store, StoreError, Tx};
+
+/// A held message, opened.
+#[derive(Debug)]
+pub struct QuarantinedMail {
+    pub id: String,
+    pub team: TeamId,
+    pub received_at: UnixMillis,
+    pub status: String,
+    /// What the receiver sealed (envelope, verdict, message), opened.
+    pub sealed: Vec<u8>,
+}
+
+impl Store {
+    pub async fn quarantine_mail(
+        &self,
+        tx: &mut Tx,
+        team: &TeamId,
+        sealed: &[u8],
+    ) -> Result<String, StoreError> {
+        let id = format!("qua_{}", hex::encode(palisade_crypto::random_bytes::<12>()?));
+        let key = self.load_key(ORG_KEY_ID).await?;
+        let sealed = seal(&key, "quarantine", "sealed", &id, sealed)?;
+        sqlx::query("INSERT INTO quarantine (id, team_id, received_at, sealed) VALUES ($1, $2, $3, $4)")
+            .bind(&id)
+            .bind(team.as_str())
+            .bind(UnixMillis::now().0)
+            .bind(sealed)
+            .execute(tx.conn())
+            .await?;
+        Ok(id)
+    }
+
+    /// Held messages, oldest first.
+    pub async fn held_mail(&self, limit: u32) -> Result<Vec<QuarantinedMail>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, team_id, received_at, status, sealed FROM quarantine WHERE status = 'held' \
+             ORDER BY received_at, id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        let key = self.load_key(ORG_KEY_ID).await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get(0)?;
+                let sealed: Vec<u8> = r.try_get(4)?;
+                Ok(QuarantinedMail {
+                    sealed: open_bytes(&key, "quarantine", "sealed", &id, &sealed)?,
+                    team: TeamId::parse(&r.try_get::<String, _>(1)?)?,
+                    received_at: UnixMillis(r.try_get(2)?),
+                    status: r.try_get(3)?,
+                    id,
+                })
+            })
+            .collect()
+    }
+
+    /// Records an agent's decision on a held message; false if it was not held.
+    pub async fn decide_quarantined(
+        &self,
+        tx: &mut Tx,
+        id: &str,
+        status: &str,
+        by: &UserId,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE quarantine SET status = $1, decided_by = $2, decided_at = $3 WHERE id = $4 AND status = 'held'",
+        )
+        .bind(status)
+        .bind(by.as_str())
+        .bind(UnixMillis::now().0)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Remembers (sender, Message-ID); false if it was already there (a duplicate).
+    pub async fn first_receipt(
+        &self,
+        tx: &mut Tx,
+        sender: &str,
+        message_id: &str,
+    ) -> Result<bool, StoreError> {
+        let index = self.keys().blind_index();
+        let sender_index = index.compute("received.sender", sender);
+        let message_index = index.compute("received.message_id", message_id);
+        let exists =
+            sqlx::query("SELECT 1 FROM received_messages WHERE sender_index = $1 AND message_id_index = $2")
+                .bind(&sender_index)
+                .bind(&message_index)
+                .fetch_optional(tx.conn())
+                .await?;
+        if exists.is_some() {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO received_messages (sender_index, message_id_index, received_at) VALUES ($1, $2, $3)",
+        )
+        .bind(sender_index)
+        .bind(message_index)
+        .bind(UnixMillis::now().0)
+        .execute(tx.conn())
+        .await?;
+        Ok(true)
+    }
+}
