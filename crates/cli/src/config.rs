@@ -168,6 +168,10 @@ pub struct FileConfig {
     pub sessions: Option<SessionFileConfig>,
     pub api_tokens: Option<ApiTokenFileConfig>,
     pub mail: Option<MailFileConfig>,
+    pub smtp: Option<SmtpFileConfig>,
+    /// `[[mailbox]]` tables: support addresses and the team each belongs to.
+    #[serde(default)]
+    pub mailbox: Vec<MailboxFileConfig>,
     /// `[[oidc]]` tables, one per single sign-on provider.
     #[serde(default)]
     pub oidc: Vec<OidcFileConfig>,
@@ -261,6 +265,40 @@ impl MailFileConfig {
             .map_err(|e| CliError::Config(format!("[mail] {e}")))?;
         Ok(settings)
     }
+}
+
+/// `[smtp]`: the inbound listener.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpFileConfig {
+    pub listen: SocketAddr,
+    /// Default: the host of the public origin.
+    pub hostname: Option<String>,
+    /// Default 25 MiB.
+    pub max_message_bytes: Option<usize>,
+    pub max_connections: Option<usize>,
+    /// DNS servers for SPF/DKIM lookups (`"127.0.0.1:53"`); a local validating
+    /// resolver is the right choice.
+    pub nameservers: Vec<SocketAddr>,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct MailboxFileConfig {
+    pub address: String,
+    pub team: String,
+}
+
+/// The inbound listener, resolved.
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub listen: SocketAddr,
+    pub hostname: String,
+    pub max_message_bytes: usize,
+    pub max_connections: usize,
+    pub nameservers: Vec<SocketAddr>,
+    /// (support address, team name)
+    pub mailboxes: Vec<(EmailAddress, String)>,
 }
 
 /// `[api_tokens]`.
@@ -393,6 +431,8 @@ pub struct Settings {
     pub oidc: Vec<OidcSettings>,
     /// `None`: no relay configured; mail waits in the outbox.
     pub mail: Option<RelaySettings>,
+    /// `None`: no inbound SMTP.
+    pub smtp: Option<SmtpSettings>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -433,8 +473,47 @@ impl Settings {
             .or(file.public_origin)
             .unwrap_or_else(|| default_origin(listen));
         let mail = file.mail.map(|m| m.into_settings(&public_origin)).transpose()?;
+        let smtp = match file.smtp {
+            None if file.mailbox.is_empty() => None,
+            None => return Err(CliError::Config("[[mailbox]] needs an [smtp] listener".into())),
+            Some(smtp) => {
+                if smtp.nameservers.is_empty() {
+                    return Err(CliError::Config(
+                        "[smtp] nameservers must list at least one server".into(),
+                    ));
+                }
+                if file.mailbox.is_empty() {
+                    return Err(CliError::Config("[smtp] needs at least one [[mailbox]]".into()));
+                }
+                let mailboxes = file
+                    .mailbox
+                    .iter()
+                    .map(|m| {
+                        EmailAddress::parse(&m.address)
+                            .map(|a| (a, m.team.clone()))
+                            .map_err(|_| CliError::Config(format!("[[mailbox]] address {:?}", m.address)))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Some(SmtpSettings {
+                    listen: smtp.listen,
+                    hostname: smtp.hostname.unwrap_or_else(|| {
+                        public_origin
+                            .trim_start_matches("https://")
+                            .split(':')
+                            .next()
+                            .unwrap_or("localhost")
+                            .to_owned()
+                    }),
+                    max_message_bytes: smtp.max_message_bytes.unwrap_or(25 * 1024 * 1024),
+                    max_connections: smtp.max_connections.unwrap_or(256),
+                    nameservers: smtp.nameservers,
+                    mailboxes,
+                })
+            }
+        };
         let settings = Self {
             mail,
+            smtp,
             data_dir,
             database_url,
             master_key_file,

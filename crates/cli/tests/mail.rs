@@ -1,11 +1,13 @@
-//! The real binary's outbox worker, configured by a `[mail]` table, delivering a
-//! password reset to an SMTP sink on loopback; the emailed link then sets the password.
+//! The real binary's mail: the outbox worker, configured by a `[mail]` table, delivering
+//! a password reset to an SMTP sink on loopback (the emailed link then sets the
+//! password), and the inbound listener, configured by `[smtp]` and `[[mailbox]]`,
+//! taking mail from `swaks` into a ticket or the quarantine.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{PASSWORD, TestDir};
+use common::{PASSWORD, TestDir, free_port, query_i64};
 use palisade_testkit::smtp::{SinkTls, SmtpSink};
 use serde_json::json;
 
@@ -67,4 +69,68 @@ async fn a_password_reset_is_emailed_through_the_configured_relay() {
         .unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(signed.status, 201);
     assert_eq!(signed.json()["stage"], "enrol", "staff still owe a second factor");
+}
+
+#[tokio::test]
+async fn mail_to_a_support_mailbox_opens_a_ticket_and_forged_mail_is_held() {
+    let dns = palisade_testkit::dns::DnsServer::start(&[("customer.test", "v=spf1 ip4:127.0.0.2 -all")])
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let smtp_port = free_port();
+    let dir = TestDir::new("smtp");
+    let config = dir.data_dir().with_extension("toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[smtp]\nlisten = \"127.0.0.1:{smtp_port}\"\nnameservers = [\"{}\"]\n\n\
+             [[mailbox]]\naddress = \"support@desk.test\"\nteam = \"Support\"\n",
+            dns.addr
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = dir.with_env("PALISADE_CONFIG", &config.display().to_string());
+    dir.create_admin("ada@example.com", "Ada");
+    let server = dir.serve().await;
+    let swaks = |ip: &'static str| {
+        let port = smtp_port.to_string();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new("swaks")
+                .args([
+                    "--server",
+                    "127.0.0.1",
+                    "--port",
+                    &port,
+                    "--local-interface",
+                    ip,
+                    "--tls",
+                ])
+                .args(["--ehlo", "client.customer.test", "--timeout", "20"])
+                .args(["--from", "ann@customer.test", "--to", "support@desk.test"])
+                .output()
+                .unwrap_or_else(|e| panic!("swaks: {e}"))
+        })
+    };
+    let genuine = swaks("127.0.0.2").await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        genuine.status.success(),
+        "{}\n--- server log\n{}",
+        String::from_utf8_lossy(&genuine.stdout),
+        server.log()
+    );
+    let forged = swaks("127.0.0.9").await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        forged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forged.stdout)
+    );
+    assert_eq!(query_i64(&dir, "SELECT COUNT(*) FROM tickets").await, 1);
+    assert_eq!(
+        query_i64(&dir, "SELECT COUNT(*) FROM quarantine WHERE status = 'held'").await,
+        1
+    );
+    assert_eq!(
+        query_i64(&dir, "SELECT COUNT(*) FROM users WHERE role = 'customer'").await,
+        1,
+        "Ann became a customer; the forger created nothing"
+    );
 }

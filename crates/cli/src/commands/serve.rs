@@ -58,6 +58,9 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
             "no [mail] relay configured: password resets, invitations and security notices wait in the outbox"
         ),
     }
+    if let Some(smtp) = &settings.smtp {
+        start_smtp(smtp, &store, &tls).await?;
+    }
     print_first_run_help(&store).await?;
 
     let handle = axum_server::Handle::new();
@@ -107,5 +110,63 @@ async fn print_first_run_help(store: &palisade_store::Store) -> Result<(), CliEr
         eprintln!("(or `palisade admin create …` with the installed binary) and open the link it prints.");
         eprintln!();
     }
+    Ok(())
+}
+
+/// Starts the inbound SMTP listener: STARTTLS with the server's certificate, sender
+/// checks against the configured nameservers, placement into tickets or quarantine.
+async fn start_smtp(
+    smtp: &crate::config::SmtpSettings,
+    store: &palisade_store::Store,
+    tls: &rustls::ServerConfig,
+) -> Result<(), CliError> {
+    use std::collections::HashMap;
+    let teams = store.list_teams().await?;
+    let mut by_mailbox = HashMap::new();
+    for (address, team) in &smtp.mailboxes {
+        let found = teams.iter().find(|t| t.name == *team).ok_or_else(|| {
+            CliError::Config(format!(
+                "[[mailbox]] {}: no team named {team:?}",
+                address.as_str()
+            ))
+        })?;
+        by_mailbox.insert(address.clone(), found.id.clone());
+    }
+    let mailboxes: Vec<_> = by_mailbox.keys().cloned().collect();
+    let threading = Arc::new(palisade_mail::Threading::new(
+        store.clone(),
+        palisade_mail::ReplyKeys::default(),
+        mailboxes,
+    ));
+    let verifier =
+        palisade_mail::SenderVerifier::new(&smtp.nameservers, &smtp.hostname, Duration::from_secs(5))
+            .map_err(|e| CliError::Config(e.to_string()))?;
+    let inbound = Arc::new(palisade_mail::Inbound::new(
+        store.clone(),
+        Arc::new(PolicyEngine::load()?),
+        by_mailbox,
+    ));
+    let deliver: palisade_mail::Deliver = Arc::new(move |accepted| {
+        let inbound = inbound.clone();
+        Box::pin(async move { inbound.deliver(accepted).await.map(|_| ()) })
+    });
+    let mut smtp_tls = tls.clone();
+    smtp_tls.alpn_protocols.clear();
+    let listener = palisade_mail::SmtpListener::new(
+        palisade_mail::ListenerSettings {
+            hostname: smtp.hostname.clone(),
+            max_message_bytes: smtp.max_message_bytes,
+            max_connections: smtp.max_connections,
+            tls: Some(Arc::new(smtp_tls)),
+        },
+        threading,
+        Arc::new(verifier),
+        deliver,
+    );
+    let socket = tokio::net::TcpListener::bind(smtp.listen)
+        .await
+        .map_err(|e| CliError::Io(format!("listening for SMTP on {}", smtp.listen), e))?;
+    tracing::info!(listen = %smtp.listen, "Palisade is receiving mail (SMTP)");
+    tokio::spawn(listener.serve(socket));
     Ok(())
 }
