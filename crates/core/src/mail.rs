@@ -5,9 +5,16 @@ use serde::{Deserialize, Serialize};
 
 /// Plain-text mail to one address on file. Never built from addresses in inbound
 /// mail: the recipient is always an account's stored address.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct OutgoingMail {
     pub to: String,
     pub subject: String,
     pub text: String,
+    /// Where replies go: a capability reply address for ticket mail.
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// The `Message-ID` without angle brackets (one carrying a capability token for
+    /// ticket mail); a random one when absent.
+    #[serde(default)]
+    pub message_id: Option<String>,
 }

@@ -26,6 +26,7 @@ impl Identity {
             to: to.as_str().to_owned(),
             subject: subject.to_owned(),
             text,
+            ..OutgoingMail::default()
         };
         let envelope = zeroize::Zeroizing::new(
             serde_json::to_vec(&mail).map_err(|e| IdentityError::InvalidRequest(e.to_string()))?,

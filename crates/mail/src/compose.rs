@@ -16,14 +16,34 @@ pub fn compose(mail: &OutgoingMail, from: &EmailAddress, from_name: &str) -> Res
         }
     }
     let domain = from.as_str().rsplit('@').next().unwrap_or("localhost");
-    let message_id = format!(
-        "{}@{domain}",
-        hex::encode(
-            palisade_crypto::random_bytes::<16>()
-                .map_err(|e| MailError::Temporary(format!("random: {e}")),)?
-        )
-    );
-    MessageBuilder::new()
+    let message_id = match &mail.message_id {
+        Some(id)
+            if id.contains('@')
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && !b"<>\"\\".contains(&b)) =>
+        {
+            id.clone()
+        }
+        Some(_) => return Err(MailError::Permanent("malformed Message-ID".into())),
+        None => format!(
+            "{}@{domain}",
+            hex::encode(
+                palisade_crypto::random_bytes::<16>()
+                    .map_err(|e| MailError::Temporary(format!("random: {e}")))?
+            )
+        ),
+    };
+    let reply_to = mail
+        .reply_to
+        .as_deref()
+        .map(|r| EmailAddress::parse(r).map_err(|_| MailError::Permanent("malformed Reply-To".into())))
+        .transpose()?;
+    let mut builder = MessageBuilder::new();
+    if let Some(reply_to) = &reply_to {
+        builder = builder.reply_to(reply_to.as_str());
+    }
+    builder
         .from((from_name, from.as_str()))
         .to(to.as_str())
         .subject(mail.subject.as_str())
@@ -48,6 +68,7 @@ mod tests {
             to: "ada@example.com".into(),
             subject: subject.into(),
             text: "Hello\n.\nBye".into(),
+            ..OutgoingMail::default()
         }
     }
 
@@ -67,5 +88,17 @@ mod tests {
         let mut bad = mail("Hi");
         bad.to = "a@b.example, evil@example.net".into();
         assert!(compose(&bad, &from, "Palisade").is_err());
+        // Ticket mail: the capability reply address and Message-ID are used as given.
+        let mut ticket = mail("[#7] Order");
+        ticket.reply_to = Some("support+rabc@example.org".into());
+        ticket.message_id = Some("rabc@example.org".into());
+        let text = String::from_utf8(compose(&ticket, &from, "Palisade").unwrap()).unwrap();
+        assert!(
+            text.contains("Reply-To: <support+rabc@example.org>\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("Message-ID: <rabc@example.org>\r\n"), "{text}");
+        ticket.message_id = Some("x@y>\r\nBcc: evil@example.net".into());
+        assert!(compose(&ticket, &from, "Palisade").is_err());
     }
 }

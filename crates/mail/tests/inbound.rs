@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use palisade_core::{EmailAddress, TicketId};
+use palisade_core::{EmailAddress, TicketId, UserId};
 use palisade_crypto::{Keyring, MasterKey};
 use palisade_mail::{Deliver, Inbound, ListenerSettings, ReplyKeys, SenderVerifier, SmtpListener, Threading};
 use palisade_policy::PolicyEngine;
@@ -155,13 +155,40 @@ async fn the_zendesk_attack_fails_and_genuine_mail_threads(backend: Backend) {
     let ticket_id = TicketId::parse(&tickets[0]).unwrap();
     let ticket = store.get_ticket(&ticket_id).await.unwrap();
     assert_eq!(ticket.requester, ann.id);
-    // An agent answers; the mail to Ann carries her reply address.
+    // An agent answers; the composed mail to Ann carries her reply address.
+    let notifier = palisade_mail::ReplyNotifier::new(
+        store.clone(),
+        threading.clone(),
+        HashMap::from([(team.clone(), support())]),
+    );
     let mut tx = store.begin().await.unwrap();
-    let (reply_to, _) = threading
-        .reply_identity(&mut tx, &support(), &ticket_id, &ann.id)
-        .await
-        .unwrap();
+    let agent = UserId::generate();
+    assert_eq!(
+        notifier
+            .public_reply(
+                &mut tx,
+                &store.get_ticket(&ticket_id).await.unwrap(),
+                &agent,
+                "On its way"
+            )
+            .await
+            .unwrap(),
+        1
+    );
     tx.commit().await.unwrap();
+    let queued = store.claim_mail("test", 60).await.unwrap().unwrap();
+    let mail: palisade_core::OutgoingMail = serde_json::from_slice(&queued.envelope).unwrap();
+    assert_eq!(mail.to, "ann@customer.test");
+    let composed = palisade_mail::compose(&mail, &support(), "Support").unwrap();
+    let composed = String::from_utf8(composed).unwrap();
+    let reply_to = EmailAddress::parse(
+        composed
+            .lines()
+            .find_map(|l| l.strip_prefix("Reply-To: "))
+            .unwrap()
+            .trim_matches(['<', '>']),
+    )
+    .unwrap();
 
     // Ann replies: it threads as her public reply.
     let answer = message(

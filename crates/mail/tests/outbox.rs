@@ -69,6 +69,7 @@ async fn enqueue(store: &Store, to: &str, subject: &str) -> OutboxId {
         to: to.into(),
         subject: subject.into(),
         text: "Line one\n.leading dot\nLast line".into(),
+        ..OutgoingMail::default()
     };
     let mut tx = store.begin().await.unwrap();
     let id = store

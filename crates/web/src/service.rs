@@ -222,8 +222,21 @@ impl AppState {
                 &body,
             )
             .await?;
+        let mut mailed = 0;
+        if visibility == Visibility::Public
+            && caller.principal.role.is_staff()
+            && let Some(notifier) = &self.notifier
+        {
+            // Queued in this transaction: the reply and its mail exist together.
+            mailed = notifier
+                .public_reply(&mut tx, &ticket, &caller.principal.user_id, &body)
+                .await
+                .map_err(|e| AppError::Internal(format!("queueing ticket mail: {e}")))?;
+        }
         let event = AuditEvent::new(AuditAction::MessageAdded, ticket.id.to_string(), Outcome::Success)
-            .with_detail(json!({ "message": id.to_string(), "visibility": visibility.as_str() }));
+            .with_detail(
+                json!({ "message": id.to_string(), "visibility": visibility.as_str(), "mailed": mailed }),
+            );
         self.store.append_audit(&mut tx, &caller.audit(), &event).await?;
         tx.commit().await?;
         Ok(id)

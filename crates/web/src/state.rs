@@ -29,4 +29,7 @@ pub struct AppState {
     pub identity: Identity,
     pub policy: Arc<PolicyEngine>,
     pub config: Arc<WebConfig>,
+    /// Mails agents' public replies to the ticket's customers (with their reply
+    /// addresses); `None` when no support mailbox is configured.
+    pub notifier: Option<Arc<palisade_mail::ReplyNotifier>>,
 }

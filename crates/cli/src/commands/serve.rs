@@ -31,7 +31,12 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
             settings.oidc.clone(),
             &settings.public_origin,
         )?);
+    let mail_setup = match &settings.smtp {
+        Some(smtp) => Some(mailboxes(smtp, &store).await?),
+        None => None,
+    };
     let state = AppState {
+        notifier: mail_setup.as_ref().map(|setup| reply_notifier(setup, &store)),
         store: store.clone(),
         identity,
         policy,
@@ -58,8 +63,8 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
             "no [mail] relay configured: password resets, invitations and security notices wait in the outbox"
         ),
     }
-    if let Some(smtp) = &settings.smtp {
-        start_smtp(smtp, &store, &tls).await?;
+    if let (Some(smtp), Some(setup)) = (&settings.smtp, mail_setup) {
+        start_smtp(smtp, setup, &store, &tls).await?;
     }
     print_first_run_help(&store).await?;
 
@@ -113,16 +118,19 @@ async fn print_first_run_help(store: &palisade_store::Store) -> Result<(), CliEr
     Ok(())
 }
 
-/// Starts the inbound SMTP listener: STARTTLS with the server's certificate, sender
-/// checks against the configured nameservers, placement into tickets or quarantine.
-async fn start_smtp(
+/// The pieces inbound mail and ticket mail share: the capability threading and which
+/// team each support mailbox belongs to.
+struct MailboxSetup {
+    threading: Arc<palisade_mail::Threading>,
+    teams_by_mailbox: std::collections::HashMap<palisade_core::EmailAddress, palisade_core::TeamId>,
+}
+
+async fn mailboxes(
     smtp: &crate::config::SmtpSettings,
     store: &palisade_store::Store,
-    tls: &rustls::ServerConfig,
-) -> Result<(), CliError> {
-    use std::collections::HashMap;
+) -> Result<MailboxSetup, CliError> {
     let teams = store.list_teams().await?;
-    let mut by_mailbox = HashMap::new();
+    let mut teams_by_mailbox = std::collections::HashMap::new();
     for (address, team) in &smtp.mailboxes {
         let found = teams.iter().find(|t| t.name == *team).ok_or_else(|| {
             CliError::Config(format!(
@@ -130,21 +138,49 @@ async fn start_smtp(
                 address.as_str()
             ))
         })?;
-        by_mailbox.insert(address.clone(), found.id.clone());
+        teams_by_mailbox.insert(address.clone(), found.id.clone());
     }
-    let mailboxes: Vec<_> = by_mailbox.keys().cloned().collect();
     let threading = Arc::new(palisade_mail::Threading::new(
         store.clone(),
         palisade_mail::ReplyKeys::default(),
-        mailboxes,
+        teams_by_mailbox.keys().cloned().collect(),
     ));
+    Ok(MailboxSetup {
+        threading,
+        teams_by_mailbox,
+    })
+}
+
+/// Agents' public replies go out from the team's first configured mailbox.
+fn reply_notifier(setup: &MailboxSetup, store: &palisade_store::Store) -> Arc<palisade_mail::ReplyNotifier> {
+    let mut by_team = std::collections::HashMap::new();
+    let mut mailboxes: Vec<_> = setup.teams_by_mailbox.iter().collect();
+    mailboxes.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    for (mailbox, team) in mailboxes {
+        by_team.entry(team.clone()).or_insert_with(|| mailbox.clone());
+    }
+    Arc::new(palisade_mail::ReplyNotifier::new(
+        store.clone(),
+        setup.threading.clone(),
+        by_team,
+    ))
+}
+
+/// Starts the inbound SMTP listener: STARTTLS with the server's certificate, sender
+/// checks against the configured nameservers, placement into tickets or quarantine.
+async fn start_smtp(
+    smtp: &crate::config::SmtpSettings,
+    setup: MailboxSetup,
+    store: &palisade_store::Store,
+    tls: &rustls::ServerConfig,
+) -> Result<(), CliError> {
     let verifier =
         palisade_mail::SenderVerifier::new(&smtp.nameservers, &smtp.hostname, Duration::from_secs(5))
             .map_err(|e| CliError::Config(e.to_string()))?;
     let inbound = Arc::new(palisade_mail::Inbound::new(
         store.clone(),
         Arc::new(PolicyEngine::load()?),
-        by_mailbox,
+        setup.teams_by_mailbox,
     ));
     let deliver: palisade_mail::Deliver = Arc::new(move |accepted| {
         let inbound = inbound.clone();
@@ -159,7 +195,7 @@ async fn start_smtp(
             max_connections: smtp.max_connections,
             tls: Some(Arc::new(smtp_tls)),
         },
-        threading,
+        setup.threading,
         Arc::new(verifier),
         deliver,
     );

@@ -167,6 +167,7 @@ impl World {
         .with_public_origin(ORIGIN);
         let identity = configure(identity);
         let state = AppState {
+            notifier: None,
             store: store.clone(),
             identity,
             policy: Arc::new(PolicyEngine::load().unwrap()),
@@ -332,6 +333,13 @@ impl World {
         assert_eq!(t3.status, StatusCode::CREATED, "{}", t3.text());
         world.ticket_3 = t3.json()["id"].as_str().unwrap().to_owned();
         world
+    }
+
+    /// Turns on ticket mail (as `serve` does when support mailboxes are configured).
+    pub fn with_notifier(mut self, notifier: Arc<palisade_mail::ReplyNotifier>) -> World {
+        self.state.notifier = Some(notifier);
+        self.app = palisade_web::router(self.state.clone());
+        self
     }
 
     pub fn actors(&self) -> Vec<(&'static str, &Actor)> {

@@ -1,0 +1,78 @@
+//! Ticket mail to participants: each public reply by an agent is sent to the ticket's
+//! requester and collaborators (customers only, never the author), from the team's
+//! support mailbox, with that participant's own capability reply address and
+//! `Message-ID`. That address is the only way their answer threads back.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use palisade_core::{EmailAddress, OutgoingMail, TeamId, UserId};
+use palisade_store::{Store, TicketRecord, Tx};
+
+use crate::{MailError, Threading};
+
+/// Outbox kind of ticket mail.
+pub const MAIL_TICKET_REPLY: &str = "ticket_reply";
+
+pub struct ReplyNotifier {
+    store: Store,
+    threading: Arc<Threading>,
+    /// The support address each team's mail goes out from.
+    mailboxes: HashMap<TeamId, EmailAddress>,
+}
+
+impl ReplyNotifier {
+    pub fn new(store: Store, threading: Arc<Threading>, mailboxes: HashMap<TeamId, EmailAddress>) -> Self {
+        Self {
+            store,
+            threading,
+            mailboxes,
+        }
+    }
+
+    /// Queues, in the caller's transaction, the reply `body` by `author` to everyone
+    /// else on `ticket`; returns how many messages were queued.
+    pub async fn public_reply(
+        &self,
+        tx: &mut Tx,
+        ticket: &TicketRecord,
+        author: &UserId,
+        body: &str,
+    ) -> Result<usize, MailError> {
+        let Some(mailbox) = self.mailboxes.get(&ticket.team) else {
+            return Ok(0);
+        };
+        let mut queued = 0;
+        let participants = std::iter::once(&ticket.requester).chain(ticket.collaborators.iter());
+        for participant in participants.filter(|p| *p != author) {
+            let user = self.store.get_user(participant).await?;
+            if user.disabled || user.role.is_staff() {
+                continue;
+            }
+            let (reply_to, message_id) = self
+                .threading
+                .reply_identity(tx, mailbox, &ticket.id, participant)
+                .await?;
+            let mail = OutgoingMail {
+                to: user.email.as_str().to_owned(),
+                subject: format!("[#{}] {}", ticket.number, ticket.subject),
+                text: format!(
+                    "{body}\n\n-- \nReply to this email to answer (ticket #{number}). Your reply reaches the \
+                     ticket only from this address.\n",
+                    number = ticket.number
+                ),
+                reply_to: Some(reply_to.as_str().to_owned()),
+                message_id: Some(
+                    message_id
+                        .trim_start_matches('<')
+                        .trim_end_matches('>')
+                        .to_owned(),
+                ),
+            };
+            let envelope = serde_json::to_vec(&mail).map_err(|e| MailError::Permanent(e.to_string()))?;
+            self.store.enqueue_mail(tx, MAIL_TICKET_REPLY, &envelope).await?;
+            queued += 1;
+        }
+        Ok(queued)
+    }
+}
