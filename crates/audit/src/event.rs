@@ -40,6 +40,8 @@ pub enum AuditAction {
     ApiTokenThrottled,
     PasswordResetRequested,
     MailReceived,
+    QuarantineReleased,
+    QuarantineDiscarded,
 }
 
 impl AuditAction {
@@ -82,6 +84,8 @@ impl AuditAction {
             AuditAction::ApiTokenThrottled => "auth.api_token_throttled",
             AuditAction::PasswordResetRequested => "auth.password_reset_requested",
             AuditAction::MailReceived => "mail.received",
+            AuditAction::QuarantineReleased => "mail.quarantine_released",
+            AuditAction::QuarantineDiscarded => "mail.quarantine_discarded",
         }
     }
 }

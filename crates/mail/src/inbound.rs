@@ -17,6 +17,8 @@ use serde_json::json;
 use crate::{Accepted, MailError, Placement, Recipient, Verdict, place};
 
 const MAX_SUBJECT_CHARS: usize = 200;
+/// The tag every ticket released from quarantine carries.
+pub const RELEASED_TAG: &str = "released-from-quarantine";
 const MAX_BODY_CHARS: usize = 100_000;
 
 pub struct Inbound {
@@ -114,7 +116,7 @@ impl Inbound {
                     Some(user) => user,
                     None => self.new_customer(&mut tx, from, &accepted, &ctx).await?,
                 };
-                let id = self
+                let (id, _) = self
                     .open_ticket(&mut tx, &requester, &team, &subject, &body)
                     .await?;
                 json!({ "placement": "new_ticket", "ticket": id.to_string(), "verdict": verdict_json(&accepted.verdict) })
@@ -125,6 +127,53 @@ impl Inbound {
         self.store.append_audit(&mut tx, &ctx, &event).await?;
         tx.commit().await?;
         Ok(placement)
+    }
+
+    /// An agent's release of a quarantined message: it becomes a new ticket of the
+    /// address in its `From` (an account is created for an unknown address), tagged
+    /// `released-from-quarantine` so everyone handling it sees it was not authenticated.
+    /// Staff addresses are never made requesters this way.
+    pub async fn release(
+        &self,
+        tx: &mut palisade_store::Tx,
+        sealed: &[u8],
+        team: &TeamId,
+        reviewer: &Principal,
+        ctx: &AuditContext,
+    ) -> Result<TicketId, MailError> {
+        let held: serde_json::Value = serde_json::from_slice(sealed)
+            .map_err(|e| MailError::Permanent(format!("unreadable quarantine: {e}")))?;
+        let raw = held["raw"].as_str().unwrap_or_default().as_bytes().to_vec();
+        let message = crate::read_message(&raw).map_err(|e| MailError::Permanent(e.as_str().into()))?;
+        let from = message.from.address.clone();
+        let account = self.store.find_user_by_email(&from).await?;
+        let requester = match account {
+            Some(user) if user.role.is_staff() || user.disabled => {
+                return Err(MailError::Permanent(
+                    "the sender's address belongs to a staff or disabled account".into(),
+                ));
+            }
+            Some(user) => user,
+            None => {
+                let name = message
+                    .from
+                    .display_name
+                    .clone()
+                    .filter(|n| !n.contains('@'))
+                    .unwrap_or_else(|| from.as_str().to_owned());
+                self.create_customer(tx, &from, &name, ctx).await?
+            }
+        };
+        let (subject, body) = subject_and_body(&message, &raw);
+        let (id, facts) = self.open_ticket(tx, &requester, team, &subject, &body).await?;
+        let tag =
+            palisade_core::TagName::parse(RELEASED_TAG).map_err(|e| MailError::Permanent(e.to_string()))?;
+        let proof = self
+            .policy
+            .authorize(reviewer, Action::TicketTag, &Resource::Ticket(facts))
+            .map_err(|_| MailError::Permanent("the reviewer may not tag this ticket".into()))?;
+        self.store.set_tags(tx, &proof, &id, &[tag]).await?;
+        Ok(id)
     }
 
     async fn principal(&self, user: &UserId) -> Result<Principal, MailError> {
@@ -153,6 +202,17 @@ impl Inbound {
             .clone()
             .filter(|n| !n.contains('@'))
             .unwrap_or_else(|| from.as_str().to_owned());
+        self.create_customer(tx, from, &name, ctx).await
+    }
+
+    async fn create_customer(
+        &self,
+        tx: &mut palisade_store::Tx,
+        from: &EmailAddress,
+        name: &str,
+        ctx: &AuditContext,
+    ) -> Result<UserRecord, MailError> {
+        let name: String = name.chars().take(200).collect();
         let id = self
             .store
             .create_user(
@@ -160,7 +220,7 @@ impl Inbound {
                 &NewUser {
                     role: Role::Customer,
                     email: from.clone(),
-                    name: name.chars().take(200).collect(),
+                    name: name.clone(),
                     phone: None,
                     company: None,
                     password_hash: None,
@@ -189,7 +249,7 @@ impl Inbound {
         team: &TeamId,
         subject: &str,
         body: &str,
-    ) -> Result<TicketId, MailError> {
+    ) -> Result<(TicketId, TicketFacts), MailError> {
         let company_sharing = match &requester.company {
             Some(c) => self.store.get_company(c).await?.share_tickets,
             None => false,
@@ -214,7 +274,7 @@ impl Inbound {
         };
         let proof = self
             .policy
-            .authorize(&principal, Action::TicketCreate, &Resource::Ticket(facts))
+            .authorize(&principal, Action::TicketCreate, &Resource::Ticket(facts.clone()))
             .map_err(|_| MailError::Permanent("the sender may not open tickets".into()))?;
         let new = NewTicket {
             requester: requester.id.clone(),
@@ -224,14 +284,17 @@ impl Inbound {
             author: requester.id.clone(),
         };
         self.store.create_ticket(tx, &proof, &id, &new).await?;
-        Ok(id)
+        Ok((id, facts))
     }
 }
 
 /// The subject (from the strict reading) and the plain-text body.
 fn text_of(accepted: &Accepted) -> (String, String) {
-    let subject: String = accepted
-        .message
+    subject_and_body(&accepted.message, &accepted.raw)
+}
+
+fn subject_and_body(message: &crate::StrictMessage, raw: &[u8]) -> (String, String) {
+    let subject: String = message
         .single("Subject")
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
@@ -241,7 +304,7 @@ fn text_of(accepted: &Accepted) -> (String, String) {
         .take(MAX_SUBJECT_CHARS)
         .collect();
     let body = MessageParser::default()
-        .parse(&accepted.raw)
+        .parse(raw)
         .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
         .unwrap_or_default();
     let body: String = body.chars().take(MAX_BODY_CHARS).collect();

@@ -22,7 +22,7 @@ pub use command::{Command, CommandRejection, MAX_COMMAND_LINE, parse_command};
 pub use compose::compose;
 pub use dkim::{DkimSettings, generate_dkim_key};
 pub use error::MailError;
-pub use inbound::Inbound;
+pub use inbound::{Inbound, RELEASED_TAG};
 pub use listener::{Accepted, Deliver, DeliverFuture, ListenerSettings, SmtpListener};
 pub use mailbox::{IdentityRejection, Mailbox, parse_from_header, parse_smtp_path};
 pub use message::{HeaderField, MessageRejection, StrictMessage, check_line_endings, read_message};

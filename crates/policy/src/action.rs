@@ -20,6 +20,8 @@ pub enum Action {
     UserManageFactors,
     CompanyRead,
     TeamRead,
+    /// Review quarantined mail of a team: read it, release it into a ticket, discard it.
+    MailReview,
     ListCustomers,
     CreateCustomer,
     ListStaff,
@@ -34,7 +36,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 30] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -53,6 +55,7 @@ impl Action {
         Action::UserManageFactors,
         Action::CompanyRead,
         Action::TeamRead,
+        Action::MailReview,
         Action::ListCustomers,
         Action::CreateCustomer,
         Action::ListStaff,
@@ -87,7 +90,7 @@ impl Action {
             | Action::UserManageTokens
             | Action::UserManageFactors => K::User,
             Action::CompanyRead => K::Company,
-            Action::TeamRead => K::Team,
+            Action::TeamRead | Action::MailReview => K::Team,
             Action::ListCustomers
             | Action::CreateCustomer
             | Action::ListStaff
@@ -116,7 +119,8 @@ impl Action {
             | Action::TicketTag
             | Action::TicketAttach
             | Action::TicketManageCollaborators
-            | Action::TicketCreate => Scope::TicketsWrite,
+            | Action::TicketCreate
+            | Action::MailReview => Scope::TicketsWrite,
             Action::UserRead
             | Action::CompanyRead
             | Action::TeamRead
@@ -157,6 +161,7 @@ impl Action {
             Action::UserManageFactors => "user.manage_factors",
             Action::CompanyRead => "company.read",
             Action::TeamRead => "team.read",
+            Action::MailReview => "mail.review",
             Action::ListCustomers => "directory.list_customers",
             Action::CreateCustomer => "directory.create_customer",
             Action::ListStaff => "directory.list_staff",

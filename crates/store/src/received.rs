@@ -63,6 +63,25 @@ impl Store {
             .collect()
     }
 
+    /// One quarantined message, whatever its status.
+    pub async fn quarantined(&self, id: &str) -> Result<Option<QuarantinedMail>, StoreError> {
+        let row =
+            sqlx::query("SELECT id, team_id, received_at, status, sealed FROM quarantine WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?;
+        let Some(r) = row else { return Ok(None) };
+        let key = self.load_key(ORG_KEY_ID).await?;
+        let sealed: Vec<u8> = r.try_get(4)?;
+        Ok(Some(QuarantinedMail {
+            sealed: open_bytes(&key, "quarantine", "sealed", id, &sealed)?,
+            team: TeamId::parse(&r.try_get::<String, _>(1)?)?,
+            received_at: UnixMillis(r.try_get(2)?),
+            status: r.try_get(3)?,
+            id: r.try_get(0)?,
+        }))
+    }
+
     /// Records an agent's decision on a held message; false if it was not held.
     pub async fn decide_quarantined(
         &self,

@@ -21,6 +21,12 @@ use serde_json::json;
 const MATRIX: &[(&str, &str)] = &[
     ("DELETE /api/v1/sessions/current", "YYYYYY"),
     ("GET /api/v1/me", "YYYYYY"),
+    // Quarantined mail of team A: supervisors and team A's agents; everyone may list
+    // (and sees only what they may review).
+    ("GET /api/v1/quarantine", "YYYYYY"),
+    ("GET /api/v1/quarantine/{id}", "YYY---"),
+    ("POST /api/v1/quarantine/{id}/release", "YYY---"),
+    ("POST /api/v1/quarantine/{id}/discard", "YYY---"),
     // A full session has no second factor left to give.
     ("POST /api/v1/sessions/current/second-factor", "cccccc"),
     ("POST /api/v1/sessions/current/step-up", "YYYYYY"),
@@ -140,6 +146,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         w.team_a.to_string()
     } else if template.starts_with("/api/v1/companies/") {
         w.sharing_company.to_string()
+    } else if template.starts_with("/api/v1/quarantine/") {
+        w.quarantined.clone()
     } else {
         w.ticket_1.clone()
     };
@@ -306,6 +314,7 @@ async fn route_table_times_roles_matches_the_expected_matrix() {
                 || key.contains("step-up")
                 || key.contains("totp/remove")
                 || key.contains("password")
+                || key.contains("quarantine/")
                 || *key == "DELETE /api/v1/me/mfa/totp"
             {
                 w2 = World::new(Backend::Sqlite).await;

@@ -6,6 +6,7 @@ pub mod dto;
 pub mod extract;
 pub mod mfa;
 pub mod people;
+pub mod quarantine;
 pub mod session;
 pub mod tickets;
 pub mod tokens;
@@ -23,6 +24,7 @@ use utoipa::OpenApi;
         mfa::regenerate_recovery_codes, mfa::start_passkey_registration, mfa::finish_passkey_registration,
         mfa::list_passkeys, mfa::rename_passkey, mfa::remove_passkey, mfa::passkey_challenge,
         mfa::passkey_second_factor, mfa::passkey_step_up,
+        quarantine::list, quarantine::get, quarantine::release, quarantine::discard,
         devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable,
         tickets::list, tickets::create, tickets::search, tickets::get, tickets::update,
         tickets::messages, tickets::add_message, tickets::set_tags,

@@ -329,6 +329,8 @@ struct AssigneeOption {
 #[derive(Template)]
 #[template(path = "ticket.html")]
 struct TicketPage {
+    /// Staff see a warning on tickets whose first mail was released from quarantine.
+    released_from_quarantine: bool,
     user_name: String,
     role: &'static str,
     is_customer: bool,
@@ -395,6 +397,10 @@ async fn ticket_page(
         })
         .collect();
     let page = TicketPage {
+        released_from_quarantine: caller.principal.role.is_staff()
+            && t.tags
+                .iter()
+                .any(|tag| tag.as_str() == palisade_mail::RELEASED_TAG),
         user_name: caller.user.name.clone(),
         role: caller.principal.role.as_str(),
         is_customer: caller.principal.role == Role::Customer,

@@ -95,6 +95,8 @@ pub struct World {
     pub ticket_3: String,
     pub public_attachment: String,
     pub internal_attachment: String,
+    /// A message held in quarantine for team A, claiming to come from customer_3.
+    pub quarantined: String,
 }
 
 async fn actor(store: &Store, id: UserId, role: Role) -> Actor {
@@ -277,6 +279,7 @@ impl World {
             ticket_3: String::new(),
             public_attachment: String::new(),
             internal_attachment: String::new(),
+            quarantined: String::new(),
         };
         let c1 = world.customer_1.clone();
         let t1 = world
@@ -332,6 +335,22 @@ impl World {
         let t3 = world.json(&admin, "POST", "/api/v1/tickets", body).await;
         assert_eq!(t3.status, StatusCode::CREATED, "{}", t3.text());
         world.ticket_3 = t3.json()["id"].as_str().unwrap().to_owned();
+        let held = json!({
+            "client_ip": "192.0.2.7",
+            "helo": "mail.forger.example",
+            "mail_from": "bounce@forger.example",
+            "from": "c3@private.test",
+            "display_name": null,
+            "verdict": { "authenticated": false, "spf": ["forger.example", "pass"] },
+            "raw": "From: c3@private.test\r\nSubject: Please change my bank details\r\n\r\nNew IBAN below.\r\n",
+        });
+        let mut tx = world.store.begin().await.unwrap();
+        world.quarantined = world
+            .store
+            .quarantine_mail(&mut tx, &world.team_a, held.to_string().as_bytes())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
         world
     }
 

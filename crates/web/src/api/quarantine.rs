@@ -1,0 +1,171 @@
+//! Agents' review of quarantined mail: list and read what their teams received without
+//! an authenticated sender, release it into a ticket (tagged, so everyone handling it
+//! sees it was not authenticated) or discard it. Every decision is audited.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use palisade_audit::{AuditAction, AuditEvent, Outcome};
+use palisade_policy::{Action, Resource};
+use palisade_store::QuarantinedMail;
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::dto::rfc3339;
+use crate::{AppError, AppState, Caller, Problem};
+
+#[derive(Serialize, ToSchema)]
+pub struct QuarantinedView {
+    pub id: String,
+    pub team_id: String,
+    pub received_at: String,
+    /// The `From` address (not authenticated: that is why it is here).
+    pub from: String,
+    pub display_name: Option<String>,
+    pub subject: String,
+    /// Why it was not authenticated (DKIM/SPF findings).
+    #[schema(value_type = Object)]
+    pub verdict: serde_json::Value,
+    pub client_ip: String,
+    /// The whole message, for the reviewer to judge.
+    pub raw: Option<String>,
+}
+
+fn view(item: &QuarantinedMail, with_raw: bool) -> Result<QuarantinedView, AppError> {
+    let held: serde_json::Value =
+        serde_json::from_slice(&item.sealed).map_err(|e| AppError::Internal(format!("quarantine: {e}")))?;
+    let raw = held["raw"].as_str().unwrap_or_default();
+    let subject = palisade_mail::read_message(raw.as_bytes())
+        .ok()
+        .and_then(|m| m.single("Subject").map(str::to_owned))
+        .unwrap_or_default();
+    Ok(QuarantinedView {
+        id: item.id.clone(),
+        team_id: item.team.to_string(),
+        received_at: rfc3339(item.received_at.0),
+        from: held["from"].as_str().unwrap_or_default().to_owned(),
+        display_name: held["display_name"].as_str().map(str::to_owned),
+        subject,
+        verdict: held["verdict"].clone(),
+        client_ip: held["client_ip"].as_str().unwrap_or_default().to_owned(),
+        raw: with_raw.then(|| raw.to_owned()),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/quarantine", tag = "mail",
+    responses((status = 200, body = Vec<QuarantinedView>)))]
+pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Json<Vec<QuarantinedView>>, AppError> {
+    let held = s.store.held_mail(500).await?;
+    let mut out = Vec::new();
+    for item in held
+        .iter()
+        .filter(|i| s.permits(&caller, Action::MailReview, &Resource::Team(i.team.clone())))
+    {
+        out.push(view(item, false)?);
+    }
+    Ok(Json(out))
+}
+
+/// The held item, if the caller may review its team's mail; 404 otherwise (and for
+/// unknown ids), the same either way.
+async fn reviewable(s: &AppState, caller: &Caller, id: &str) -> Result<QuarantinedMail, AppError> {
+    let Some(item) = s.store.quarantined(id).await? else {
+        s.audit_denial(caller, Action::MailReview, id, "not_found")
+            .await?;
+        return Err(AppError::NotFound);
+    };
+    s.authorize(caller, Action::MailReview, &Resource::Team(item.team.clone()))
+        .await
+        .map_err(|e| match e {
+            AppError::Forbidden => AppError::NotFound,
+            other => other,
+        })?;
+    Ok(item)
+}
+
+#[utoipa::path(get, path = "/api/v1/quarantine/{id}", tag = "mail",
+    responses((status = 200, body = QuarantinedView), (status = 404, body = Problem)))]
+pub async fn get(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<QuarantinedView>, AppError> {
+    let item = reviewable(&s, &caller, &id).await?;
+    Ok(Json(view(&item, true)?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Released {
+    pub ticket_id: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/quarantine/{id}/release", tag = "mail",
+    responses((status = 201, body = Released), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn release(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Released>), AppError> {
+    let item = reviewable(&s, &caller, &id).await?;
+    if item.status != "held" {
+        return Err(AppError::Conflict("this message was already decided".into()));
+    }
+    let inbound = palisade_mail::Inbound::new(s.store.clone(), s.policy.clone(), HashMap::new());
+    let mut tx = s.store.begin().await?;
+    if !s
+        .store
+        .decide_quarantined(&mut tx, &item.id, "released", &caller.principal.user_id)
+        .await?
+    {
+        return Err(AppError::Conflict("this message was already decided".into()));
+    }
+    let ticket = inbound
+        .release(
+            &mut tx,
+            &item.sealed,
+            &item.team,
+            &caller.principal,
+            &caller.audit(),
+        )
+        .await
+        .map_err(|e| AppError::Conflict(format!("cannot release: {e}")))?;
+    let event = AuditEvent::new(AuditAction::QuarantineReleased, item.id.clone(), Outcome::Success)
+        .with_detail(json!({ "ticket": ticket.to_string() }));
+    s.store.append_audit(&mut tx, &caller.audit(), &event).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Released {
+            ticket_id: ticket.to_string(),
+        }),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/quarantine/{id}/discard", tag = "mail",
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn discard(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    let item = reviewable(&s, &caller, &id).await?;
+    let mut tx = s.store.begin().await?;
+    if !s
+        .store
+        .decide_quarantined(&mut tx, &item.id, "discarded", &caller.principal.user_id)
+        .await?
+    {
+        return Err(AppError::Conflict("this message was already decided".into()));
+    }
+    let event = AuditEvent::new(
+        AuditAction::QuarantineDiscarded,
+        item.id.clone(),
+        Outcome::Success,
+    );
+    s.store.append_audit(&mut tx, &caller.audit(), &event).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
