@@ -76,7 +76,6 @@ async fn the_teams_agents_review_quarantined_mail_and_decisions_are_final(backen
     assert!(entries.iter().any(|e| e.action == "mail.quarantine_released"
         && e.actor == w.agent_a.id.to_string()
         && e.object == w.quarantined));
-    assert!(entries.iter().any(
-        |e| e.action == "access.denied" && e.object.contains(&w.quarantined) || e.action == "access.denied"
-    ));
+    let denials = entries.iter().filter(|e| e.action == "access.denied").count();
+    assert!(denials >= 8, "every refused look is audited ({denials})");
 }
