@@ -277,6 +277,10 @@ pub struct SmtpFileConfig {
     /// Default 25 MiB.
     pub max_message_bytes: Option<usize>,
     pub max_connections: Option<usize>,
+    /// Default 10.
+    pub max_connections_per_ip: Option<usize>,
+    /// Default 120.
+    pub messages_per_minute_per_ip: Option<u32>,
     /// DNS servers for SPF/DKIM lookups (`"127.0.0.1:53"`); a local validating
     /// resolver is the right choice.
     pub nameservers: Vec<SocketAddr>,
@@ -296,6 +300,8 @@ pub struct SmtpSettings {
     pub hostname: String,
     pub max_message_bytes: usize,
     pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    pub messages_per_minute_per_ip: u32,
     pub nameservers: Vec<SocketAddr>,
     /// (support address, team name)
     pub mailboxes: Vec<(EmailAddress, String)>,
@@ -506,6 +512,8 @@ impl Settings {
                     }),
                     max_message_bytes: smtp.max_message_bytes.unwrap_or(25 * 1024 * 1024),
                     max_connections: smtp.max_connections.unwrap_or(256),
+                    max_connections_per_ip: smtp.max_connections_per_ip.unwrap_or(10),
+                    messages_per_minute_per_ip: smtp.messages_per_minute_per_ip.unwrap_or(120),
                     nameservers: smtp.nameservers,
                     mailboxes,
                 })

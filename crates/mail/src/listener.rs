@@ -3,8 +3,10 @@
 //! receiving side (`Deliver`) has durably taken the message. Bounded everywhere:
 //! concurrent connections, line and message sizes, errors per session, time per read.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +48,10 @@ pub struct ListenerSettings {
     pub hostname: String,
     pub max_message_bytes: usize,
     pub max_connections: usize,
+    /// Concurrent connections from one client address.
+    pub max_connections_per_ip: usize,
+    /// Transactions (MAIL FROM) per minute from one client address, bursts of a sixth.
+    pub messages_per_minute_per_ip: u32,
     /// Offered as STARTTLS when present.
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -57,6 +63,8 @@ pub struct SmtpListener {
     verifier: Arc<SenderVerifier>,
     deliver: Deliver,
     slots: Arc<Semaphore>,
+    per_ip: Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>,
+    rate: Arc<governor::DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 impl SmtpListener {
@@ -67,12 +75,21 @@ impl SmtpListener {
         deliver: Deliver,
     ) -> Self {
         let slots = Arc::new(Semaphore::new(settings.max_connections.max(1)));
+        let per_minute =
+            NonZeroU32::new(settings.messages_per_minute_per_ip.max(1)).unwrap_or(NonZeroU32::MIN);
+        let burst =
+            NonZeroU32::new((settings.messages_per_minute_per_ip / 6).max(1)).unwrap_or(NonZeroU32::MIN);
+        let rate = Arc::new(governor::RateLimiter::hashmap(
+            governor::Quota::per_minute(per_minute).allow_burst(burst),
+        ));
         Self {
             settings,
             threading,
             verifier,
             deliver,
             slots,
+            per_ip: Arc::new(std::sync::Mutex::new(HashMap::new())),
+            rate,
         }
     }
 
@@ -88,6 +105,15 @@ impl SmtpListener {
                     let mut stream = stream;
                     let _ = stream
                         .write_all(b"421 4.3.2 too many connections, try later\r\n")
+                        .await;
+                    return;
+                };
+                let Some(_ip_slot) =
+                    IpSlot::take(&this.per_ip, peer.ip(), this.settings.max_connections_per_ip)
+                else {
+                    let mut stream = stream;
+                    let _ = stream
+                        .write_all(b"421 4.7.0 too many connections from your address, try later\r\n")
                         .await;
                     return;
                 };
@@ -181,6 +207,9 @@ impl SmtpListener {
                 Command::MailFrom { .. } if helo.is_none() => reply(io, 503, "5.5.1 say EHLO first").await?,
                 Command::MailFrom { size: Some(size), .. } if size > self.settings.max_message_bytes => {
                     reply(io, 552, "5.3.4 message too large").await?
+                }
+                Command::MailFrom { .. } if self.rate.check_key(&client_ip).is_err() => {
+                    reply(io, 451, "4.7.1 too many messages from your address; slow down").await?
                 }
                 Command::MailFrom { from, .. } => {
                     (mail_from, recipient) = (Some(from), None);
@@ -278,6 +307,40 @@ impl SmtpListener {
             Err(e) => {
                 tracing::error!(error = %e, "storing a received message failed");
                 (451, "4.3.0 try again later".into())
+            }
+        }
+    }
+}
+
+/// One of a client address's connection slots, given back when dropped.
+struct IpSlot {
+    table: Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl IpSlot {
+    fn take(table: &Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr, max: usize) -> Option<IpSlot> {
+        let mut counts = table.lock().ok()?;
+        let count = counts.entry(ip).or_insert(0);
+        if *count >= max.max(1) {
+            return None;
+        }
+        *count += 1;
+        Some(IpSlot {
+            table: table.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        if let Ok(mut counts) = self.table.lock()
+            && let Some(count) = counts.get_mut(&self.ip)
+        {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.ip);
             }
         }
     }

@@ -110,6 +110,8 @@ async fn the_zendesk_attack_fails_and_genuine_mail_threads(backend: Backend) {
             hostname: "mx.desk.test".into(),
             max_message_bytes: 100_000,
             max_connections: 8,
+            max_connections_per_ip: 8,
+            messages_per_minute_per_ip: 600,
             tls: None,
         },
         threading.clone(),

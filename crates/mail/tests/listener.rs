@@ -78,6 +78,8 @@ async fn world() -> World {
             hostname: "mx.desk.test".into(),
             max_message_bytes: 20_000,
             max_connections: 16,
+            max_connections_per_ip: 3,
+            messages_per_minute_per_ip: 60,
             tls: Some(Arc::new(tls)),
         },
         Arc::new(threading),
@@ -316,4 +318,41 @@ async fn a_dns_failure_defers_instead_of_accepting() {
         .await;
     assert!(answer.starts_with("451"), "{answer}");
     assert!(w.received.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn one_client_address_gets_bounded_connections_and_message_rate() {
+    let w = world().await;
+    // Three connections per address (the test listener's limit); the fourth is refused.
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(Raw::connect(&w).await);
+    }
+    let mut extra = BufReader::new(TcpStream::connect(("127.0.0.1", w.port)).await.unwrap());
+    let mut line = String::new();
+    extra.read_line(&mut line).await.unwrap();
+    assert!(line.starts_with("421"), "{line}");
+    drop(open);
+    // The slots come back as the server sees the connections close (bounded wait).
+    let mut raw = None;
+    for _ in 0..100 {
+        let mut io = BufReader::new(TcpStream::connect(("127.0.0.1", w.port)).await.unwrap());
+        let mut greeting = String::new();
+        io.read_line(&mut greeting).await.unwrap();
+        if greeting.starts_with("220") {
+            raw = Some(Raw { io });
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut raw = raw.expect("a slot came back");
+    // 60 transactions a minute, bursts of 10: the eleventh MAIL in a row must wait.
+    assert!(raw.send("EHLO client.example\r\n").await.starts_with("250"));
+    for i in 0..10 {
+        let r = raw.send("MAIL FROM:<bob@spfonly.test>\r\n").await;
+        assert!(r.starts_with("250"), "{i}: {r}");
+        assert!(raw.send("RSET\r\n").await.starts_with("250"));
+    }
+    let r = raw.send("MAIL FROM:<bob@spfonly.test>\r\n").await;
+    assert!(r.starts_with("451"), "{r}");
 }

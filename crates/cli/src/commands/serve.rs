@@ -193,6 +193,8 @@ async fn start_smtp(
             hostname: smtp.hostname.clone(),
             max_message_bytes: smtp.max_message_bytes,
             max_connections: smtp.max_connections,
+            max_connections_per_ip: smtp.max_connections_per_ip,
+            messages_per_minute_per_ip: smtp.messages_per_minute_per_ip,
             tls: Some(Arc::new(smtp_tls)),
         },
         setup.threading,
