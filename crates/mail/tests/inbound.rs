@@ -3,13 +3,19 @@
 //! customer's first mail opens her ticket and her reply threads into it; the attacker —
 //! authenticated for his own domain, holding her reply address, copying himself in —
 //! gets a ticket of his own and nothing of hers; the attacker forging her address lands
-//! in quarantine; a retransmission is stored once.
+//! in quarantine; a retransmission is stored once. A DKIM-signed message threads from
+//! any relay, and the same signed message replayed by the attacker with an extra `Cc`
+//! gains him nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
+use mail_auth::common::crypto::Ed25519Key;
+use mail_auth::common::headers::HeaderWriter as _;
+use mail_auth::dkim::DkimSigner;
 use palisade_core::{EmailAddress, TicketId, UserId};
 use palisade_crypto::{Keyring, MasterKey};
 use palisade_mail::{Deliver, Inbound, ListenerSettings, ReplyKeys, SenderVerifier, SmtpListener, Threading};
@@ -85,9 +91,17 @@ async fn the_zendesk_attack_fails_and_genuine_mail_threads(backend: Backend) {
     let mut tx = store.begin().await.unwrap();
     let team = store.create_team(&mut tx, "Support").await.unwrap();
     tx.commit().await.unwrap();
+    // Bea's domain signs its mail (DKIM, Ed25519) and publishes no SPF.
+    let bea_key = Ed25519Key::generate_pkcs8().unwrap();
+    let bea_record = format!(
+        "v=DKIM1; k=ed25519; p={}",
+        base64::engine::general_purpose::STANDARD
+            .encode(Ed25519Key::from_pkcs8_der(&bea_key).unwrap().public_key())
+    );
     let dns = DnsServer::start(&[
         ("customer.test", "v=spf1 ip4:127.0.0.2 -all"),
         ("evil.test", "v=spf1 ip4:127.0.0.66 -all"),
+        ("sel._domainkey.signed.test", bea_record.as_str()),
     ])
     .await
     .unwrap();
@@ -283,6 +297,58 @@ async fn the_zendesk_attack_fails_and_genuine_mail_threads(backend: Backend) {
     assert_eq!(sealed["from"], "ann@customer.test");
     assert_eq!(sealed["verdict"]["authenticated"], false);
     assert_ne!(mallory.id, ann.id);
+
+    // Bea's signed mail, relayed from an address no SPF record names, opens her ticket.
+    let unsigned = message(
+        "Bea <bea@signed.test>",
+        None,
+        "b1@signed.test",
+        "Invoice 77 is wrong",
+    );
+    let signature = DkimSigner::from_key(Ed25519Key::from_pkcs8_der(&bea_key).unwrap())
+        .domain("signed.test")
+        .selector("sel")
+        .headers(["From", "To", "Subject", "Message-ID"])
+        .sign(unsigned.as_bytes())
+        .unwrap();
+    let signed = format!("{}{unsigned}", signature.to_header());
+    let r = send(
+        port,
+        "127.0.0.50",
+        "bounces@relay.test",
+        "support@desk.test",
+        &signed,
+    )
+    .await;
+    assert!(r.starts_with("250"), "{r}");
+    // Mallory replays the genuine signed message with himself added in Cc (a field the
+    // signature does not cover): still Bea's message, so it is a retransmission of
+    // something already taken; he joins nothing and gets nothing.
+    let replayed = format!("Cc: mallory@evil.test\r\n{signed}");
+    let r = send(
+        port,
+        "127.0.0.66",
+        "mallory@evil.test",
+        "support@desk.test",
+        &replayed,
+    )
+    .await;
+    assert!(r.starts_with("250"), "{r}");
+    let received: Vec<serde_json::Value> = store
+        .audit_entries(0, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "mail.received")
+        .filter_map(|e| serde_json::from_str(&e.detail).ok())
+        .collect();
+    assert_eq!(received.len(), 5, "the replay stored nothing");
+    let bea_ticket = TicketId::parse(received[4]["ticket"].as_str().unwrap()).unwrap();
+    assert_eq!(received[4]["verdict"]["authenticated"], "dkim");
+    let bea_ticket = store.get_ticket(&bea_ticket).await.unwrap();
+    assert!(bea_ticket.collaborators.is_empty());
+    assert_eq!(store.list_messages(&bea_ticket, true).await.unwrap().len(), 1);
+
     // Quarantined mail and message bodies are not readable in the database.
     let dump = String::from_utf8_lossy(&db.raw_dump().await.unwrap()).into_owned();
     assert!(!dump.contains("send the invoice to me") && !dump.contains("Thanks, order 1234 please"));
