@@ -42,6 +42,7 @@ pub enum AuditAction {
     MailReceived,
     QuarantineReleased,
     QuarantineDiscarded,
+    MailBounced,
 }
 
 impl AuditAction {
@@ -86,6 +87,7 @@ impl AuditAction {
             AuditAction::MailReceived => "mail.received",
             AuditAction::QuarantineReleased => "mail.quarantine_released",
             AuditAction::QuarantineDiscarded => "mail.quarantine_discarded",
+            AuditAction::MailBounced => "mail.bounced",
         }
     }
 }

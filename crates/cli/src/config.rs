@@ -61,6 +61,26 @@ pub enum Command {
         #[command(subcommand)]
         command: DkimCommand,
     },
+    /// Receive one message on stdin from an existing MTA (pipe mode). Exit status:
+    /// 0 taken, 65 refused (data), 67 unknown recipient, 75 try again later, 77
+    /// refused (policy); the SMTP reply is printed on stderr.
+    Ingest(IngestArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct IngestArgs {
+    /// The SMTP client's address as the MTA saw it.
+    #[arg(long)]
+    pub client_ip: std::net::IpAddr,
+    /// The name the client gave in HELO/EHLO.
+    #[arg(long)]
+    pub helo: String,
+    /// The envelope sender; empty for the null sender.
+    #[arg(long, default_value = "")]
+    pub mail_from: String,
+    /// The envelope recipient (one; the MTA runs one ingest per recipient).
+    #[arg(long)]
+    pub rcpt: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -271,7 +291,8 @@ impl MailFileConfig {
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpFileConfig {
-    pub listen: SocketAddr,
+    /// Absent: no listener (mail arrives through `palisade ingest` behind an MTA).
+    pub listen: Option<SocketAddr>,
     /// Default: the host of the public origin.
     pub hostname: Option<String>,
     /// Default 25 MiB.
@@ -284,6 +305,10 @@ pub struct SmtpFileConfig {
     /// DNS servers for SPF/DKIM lookups (`"127.0.0.1:53"`); a local validating
     /// resolver is the right choice.
     pub nameservers: Vec<SocketAddr>,
+    /// The organisation's domains besides those of the mailboxes and the `[mail]`
+    /// sender: unauthenticated mail claiming them is refused.
+    #[serde(default)]
+    pub own_domains: Vec<String>,
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -296,7 +321,7 @@ pub struct MailboxFileConfig {
 /// The inbound listener, resolved.
 #[derive(Debug, Clone)]
 pub struct SmtpSettings {
-    pub listen: SocketAddr,
+    pub listen: Option<SocketAddr>,
     pub hostname: String,
     pub max_message_bytes: usize,
     pub max_connections: usize,
@@ -305,6 +330,8 @@ pub struct SmtpSettings {
     pub nameservers: Vec<SocketAddr>,
     /// (support address, team name)
     pub mailboxes: Vec<(EmailAddress, String)>,
+    /// Mailbox domains, the `[mail]` sender's and `own_domains`, lowercase, once each.
+    pub own_domains: Vec<String>,
 }
 
 /// `[api_tokens]`.
@@ -515,6 +542,7 @@ impl Settings {
                     max_connections_per_ip: smtp.max_connections_per_ip.unwrap_or(10),
                     messages_per_minute_per_ip: smtp.messages_per_minute_per_ip.unwrap_or(120),
                     nameservers: smtp.nameservers,
+                    own_domains: own_domains(&mailboxes, mail.as_ref(), &smtp.own_domains)?,
                     mailboxes,
                 })
             }
@@ -574,6 +602,27 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+fn own_domains(
+    mailboxes: &[(EmailAddress, String)],
+    mail: Option<&RelaySettings>,
+    extra: &[String],
+) -> Result<Vec<String>, CliError> {
+    let mut domains: Vec<String> = mailboxes
+        .iter()
+        .map(|(a, _)| a.domain().to_owned())
+        .chain(mail.map(|m| m.from.domain().to_owned()))
+        .collect();
+    for domain in extra {
+        let probe = EmailAddress::parse(&format!("postmaster@{domain}"))
+            .map_err(|_| CliError::Config(format!("[smtp] own_domains: {domain:?} is not a domain")))?;
+        domains.push(probe.domain().to_owned());
+    }
+    let mut domains: Vec<String> = domains.into_iter().map(|d| d.to_ascii_lowercase()).collect();
+    domains.sort();
+    domains.dedup();
+    Ok(domains)
 }
 
 fn default_origin(listen: SocketAddr) -> String {

@@ -20,4 +20,7 @@ pub enum CliError {
     AuditInvalid(#[from] palisade_audit::AuditError),
     #[error("{0}")]
     Invalid(String),
+    /// A refusal to report with an exit status of its own (`ingest`): the SMTP reply.
+    #[error("{reply}")]
+    Refused { exit: u8, reply: String },
 }

@@ -7,12 +7,20 @@ mod config;
 mod error;
 mod tls;
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     let cli = config::Cli::parse();
     config::reject_unknown_env()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(commands::run(cli))?;
-    Ok(())
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(error::CliError::Refused { exit, reply }) => {
+            eprintln!("{reply}");
+            Ok(ExitCode::from(exit))
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -28,10 +28,7 @@ impl Identity {
             text,
             ..OutgoingMail::default()
         };
-        let envelope = zeroize::Zeroizing::new(
-            serde_json::to_vec(&mail).map_err(|e| IdentityError::InvalidRequest(e.to_string()))?,
-        );
-        self.store().enqueue_mail(tx, kind, &envelope).await?;
+        self.store().enqueue_mail(tx, kind, &mail).await?;
         Ok(())
     }
 

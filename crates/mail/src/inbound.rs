@@ -19,6 +19,10 @@ use crate::{Accepted, MailError, Placement, Recipient, Verdict, place};
 const MAX_SUBJECT_CHARS: usize = 200;
 /// The tag every ticket released from quarantine carries.
 pub const RELEASED_TAG: &str = "released-from-quarantine";
+/// The tag of a ticket opened by mail from a domain that imitates a known one.
+pub const LOOKALIKE_TAG: &str = "lookalike-sender";
+/// How many known sender domains a new sender is compared with (most recent first).
+const KNOWN_DOMAINS_COMPARED: u32 = 2000;
 const MAX_BODY_CHARS: usize = 100_000;
 
 pub struct Inbound {
@@ -26,11 +30,60 @@ pub struct Inbound {
     policy: Arc<PolicyEngine>,
     /// Which team each support mailbox belongs to.
     teams: HashMap<EmailAddress, TeamId>,
+    /// The organisation's own domains (lookalikes of them are flagged).
+    own_domains: Vec<String>,
 }
 
 impl Inbound {
     pub fn new(store: Store, policy: Arc<PolicyEngine>, teams: HashMap<EmailAddress, TeamId>) -> Self {
-        Self { store, policy, teams }
+        let mut own_domains: Vec<String> = teams.keys().map(|m| m.domain().to_ascii_lowercase()).collect();
+        own_domains.sort();
+        own_domains.dedup();
+        Self {
+            store,
+            policy,
+            teams,
+            own_domains,
+        }
+    }
+
+    /// Adds domains to compare senders with, besides the mailboxes' own.
+    pub fn with_own_domains(mut self, domains: &[String]) -> Self {
+        self.own_domains
+            .extend(domains.iter().map(|d| d.to_ascii_lowercase()));
+        self.own_domains.sort();
+        self.own_domains.dedup();
+        self
+    }
+
+    /// A bounce to the VERP address of an outbound message: marks its recipient's
+    /// address (once per message), audited. Never a ticket, never a reply.
+    pub async fn record_bounce(
+        &self,
+        bounce_id: [u8; palisade_store::BOUNCE_ID_LEN],
+    ) -> Result<(), MailError> {
+        if self.store.record_bounce(&bounce_id).await? {
+            let ctx = AuditContext {
+                actor: "mail".into(),
+                ip: String::new(),
+                user_agent: "smtp".into(),
+                session: String::new(),
+            };
+            let event = AuditEvent::new(AuditAction::MailBounced, hex::encode(bounce_id), Outcome::Success);
+            let mut tx = self.store.begin().await?;
+            self.store.append_audit(&mut tx, &ctx, &event).await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// The known domain the sender's imitates, if any.
+    async fn lookalike(&self, domain: &str) -> Result<Option<crate::Lookalike>, MailError> {
+        let known = self.store.known_domains(KNOWN_DOMAINS_COMPARED).await?;
+        Ok(crate::lookalike(
+            domain,
+            self.own_domains.iter().chain(known.iter()).map(String::as_str),
+        ))
     }
 
     /// Stores `accepted` where the placement rule says; returns the placement.
@@ -58,7 +111,9 @@ impl Inbound {
         };
         let mailbox = match &accepted.recipient {
             Recipient::Mailbox(m) | Recipient::Reply { mailbox: m, .. } => m.clone(),
-            Recipient::Unknown => return Err(MailError::Permanent("no recipient".into())),
+            Recipient::Unknown | Recipient::Bounce { .. } => {
+                return Err(MailError::Permanent("not a mailbox".into()));
+            }
         };
         let team = self
             .teams
@@ -84,6 +139,13 @@ impl Inbound {
             }
         }
         let (subject, body) = text_of(&accepted);
+        let lookalike = match &placement {
+            Placement::PublicReply { .. } => None,
+            Placement::NewTicket | Placement::Quarantine => self.lookalike(from.domain()).await?,
+        };
+        let lookalike_json = lookalike.as_ref().map(
+            |l| json!({ "domain": from.domain(), "resembles": l.resembles, "reason": l.reason.as_str() }),
+        );
         let detail = match &placement {
             Placement::Quarantine => {
                 let sealed = serde_json::to_vec(&json!({
@@ -93,11 +155,13 @@ impl Inbound {
                     "from": from.as_str(),
                     "display_name": accepted.message.from.display_name,
                     "verdict": verdict_json(&accepted.verdict),
+                    "lookalike": lookalike_json,
                     "raw": String::from_utf8_lossy(&accepted.raw),
                 }))
                 .map_err(|e| MailError::Permanent(e.to_string()))?;
                 let id = self.store.quarantine_mail(&mut tx, &team, &sealed).await?;
-                json!({ "placement": "quarantine", "quarantine_id": id, "verdict": verdict_json(&accepted.verdict) })
+                json!({ "placement": "quarantine", "quarantine_id": id, "verdict": verdict_json(&accepted.verdict),
+                        "lookalike": lookalike_json })
             }
             Placement::PublicReply { ticket, author } => {
                 let record = self.store.get_ticket(ticket).await?;
@@ -109,6 +173,7 @@ impl Inbound {
                 self.store
                     .add_message(&mut tx, &proof, &record, author, Visibility::Public, &body)
                     .await?;
+                self.store.remember_domain(&mut tx, from.domain()).await?;
                 json!({ "placement": "reply", "ticket": ticket.to_string(), "verdict": verdict_json(&accepted.verdict) })
             }
             Placement::NewTicket => {
@@ -116,10 +181,19 @@ impl Inbound {
                     Some(user) => user,
                     None => self.new_customer(&mut tx, from, &accepted, &ctx).await?,
                 };
-                let (id, _) = self
+                let (id, _, creation) = self
                     .open_ticket(&mut tx, &requester, &team, &subject, &body)
                     .await?;
-                json!({ "placement": "new_ticket", "ticket": id.to_string(), "verdict": verdict_json(&accepted.verdict) })
+                if lookalike.is_some() {
+                    let tag = palisade_core::TagName::parse(LOOKALIKE_TAG)
+                        .map_err(|e| MailError::Permanent(e.to_string()))?;
+                    self.store.tag_new_ticket(&mut tx, &creation, &id, &tag).await?;
+                } else {
+                    // A lookalike never becomes a known domain others are compared with.
+                    self.store.remember_domain(&mut tx, from.domain()).await?;
+                }
+                json!({ "placement": "new_ticket", "ticket": id.to_string(), "verdict": verdict_json(&accepted.verdict),
+                        "lookalike": lookalike_json })
             }
         };
         let event = AuditEvent::new(AuditAction::MailReceived, mailbox.as_str(), Outcome::Success)
@@ -165,7 +239,7 @@ impl Inbound {
             }
         };
         let (subject, body) = subject_and_body(&message, &raw);
-        let (id, facts) = self.open_ticket(tx, &requester, team, &subject, &body).await?;
+        let (id, facts, _) = self.open_ticket(tx, &requester, team, &subject, &body).await?;
         let tag =
             palisade_core::TagName::parse(RELEASED_TAG).map_err(|e| MailError::Permanent(e.to_string()))?;
         let proof = self
@@ -249,7 +323,7 @@ impl Inbound {
         team: &TeamId,
         subject: &str,
         body: &str,
-    ) -> Result<(TicketId, TicketFacts), MailError> {
+    ) -> Result<(TicketId, TicketFacts, palisade_policy::Authorized), MailError> {
         let company_sharing = match &requester.company {
             Some(c) => self.store.get_company(c).await?.share_tickets,
             None => false,
@@ -284,7 +358,7 @@ impl Inbound {
             author: requester.id.clone(),
         };
         self.store.create_ticket(tx, &proof, &id, &new).await?;
-        Ok((id, facts))
+        Ok((id, facts, proof))
     }
 }
 

@@ -1,13 +1,11 @@
 //! The SMTP listener: tokio + `smtp-proto`, with Palisade's strict readers in front.
 //! Every refusal happens before anything is stored, and a 250 is sent only after the
-//! receiving side (`Deliver`) has durably taken the message. Bounded everywhere:
+//! receiving side (`Reception`, then `Deliver`) has durably taken the message. Bounded everywhere:
 //! concurrent connections, line and message sizes, errors per session, time per read.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,29 +17,10 @@ use tokio::io::{
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-use crate::{
-    Command, Envelope, MAX_COMMAND_LINE, MailError, Recipient, SenderVerifier, StrictMessage, Threading,
-    Verdict, parse_command, read_message,
-};
+use crate::{Arrival, Command, MAX_COMMAND_LINE, Reception, Recipient, Threading, parse_command};
 
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_ERRORS: usize = 10;
-
-/// A message that passed every check, handed over for durable storage.
-pub struct Accepted {
-    pub client_ip: IpAddr,
-    pub helo: String,
-    pub mail_from: Option<EmailAddress>,
-    pub recipient: Recipient,
-    pub raw: Vec<u8>,
-    pub message: StrictMessage,
-    pub verdict: Verdict,
-}
-
-pub type DeliverFuture = Pin<Box<dyn Future<Output = Result<(), MailError>> + Send>>;
-
-/// Takes an accepted message; only when this returns `Ok` does the client get 250.
-pub type Deliver = Arc<dyn Fn(Accepted) -> DeliverFuture + Send + Sync>;
 
 #[derive(Clone)]
 pub struct ListenerSettings {
@@ -60,20 +39,14 @@ pub struct ListenerSettings {
 pub struct SmtpListener {
     settings: ListenerSettings,
     threading: Arc<Threading>,
-    verifier: Arc<SenderVerifier>,
-    deliver: Deliver,
+    reception: Arc<Reception>,
     slots: Arc<Semaphore>,
     per_ip: Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>,
     rate: Arc<governor::DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 impl SmtpListener {
-    pub fn new(
-        settings: ListenerSettings,
-        threading: Arc<Threading>,
-        verifier: Arc<SenderVerifier>,
-        deliver: Deliver,
-    ) -> Self {
+    pub fn new(settings: ListenerSettings, threading: Arc<Threading>, reception: Arc<Reception>) -> Self {
         let slots = Arc::new(Semaphore::new(settings.max_connections.max(1)));
         let per_minute =
             NonZeroU32::new(settings.messages_per_minute_per_ip.max(1)).unwrap_or(NonZeroU32::MIN);
@@ -85,8 +58,7 @@ impl SmtpListener {
         Self {
             settings,
             threading,
-            verifier,
-            deliver,
+            reception,
             slots,
             per_ip: Arc::new(std::sync::Mutex::new(HashMap::new())),
             rate,
@@ -250,10 +222,14 @@ impl SmtpListener {
                         (mail_from, recipient) = (None, None);
                         continue;
                     };
-                    let (code, text) = self
-                        .finish(client_ip, helo_name.clone(), from.clone(), rcpt.clone(), raw)
-                        .await;
-                    reply(io, code, &text).await?;
+                    let arrival = Arrival {
+                        client_ip,
+                        helo: helo_name.clone(),
+                        mail_from: from.clone(),
+                        recipient: rcpt.clone(),
+                    };
+                    let answer = self.reception.receive(arrival, raw).await;
+                    reply(io, answer.code, &answer.text).await?;
                     (mail_from, recipient) = (None, None);
                 }
                 Command::Rset => {
@@ -266,47 +242,6 @@ impl SmtpListener {
                     return Ok(Ended::Closed);
                 }
                 Command::NotOffered(_) => reply(io, 502, "5.5.1 command not implemented").await?,
-            }
-        }
-    }
-
-    /// Everything after DATA: the strict reading, the verdict, durable hand-over.
-    async fn finish(
-        &self,
-        client_ip: IpAddr,
-        helo: String,
-        mail_from: Option<EmailAddress>,
-        recipient: Recipient,
-        raw: Vec<u8>,
-    ) -> (u16, String) {
-        let message = match read_message(&raw) {
-            Ok(m) => m,
-            Err(rejection) => return (550, rejection.reply().to_owned()),
-        };
-        let envelope = Envelope {
-            client_ip,
-            helo: &helo,
-            mail_from: mail_from.as_ref(),
-        };
-        let verdict = self.verifier.verdict(&envelope, &raw, &message.from).await;
-        if let Verdict::TryLater(why) = &verdict {
-            tracing::info!(reason = %why, "sender verification deferred");
-            return (451, "4.7.0 cannot verify the sender now; try again later".into());
-        }
-        let accepted = Accepted {
-            client_ip,
-            helo,
-            mail_from,
-            recipient,
-            raw,
-            message,
-            verdict,
-        };
-        match (self.deliver)(accepted).await {
-            Ok(()) => (250, "2.0.0 accepted".into()),
-            Err(e) => {
-                tracing::error!(error = %e, "storing a received message failed");
-                (451, "4.3.0 try again later".into())
             }
         }
     }

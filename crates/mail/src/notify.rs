@@ -69,8 +69,7 @@ impl ReplyNotifier {
                         .to_owned(),
                 ),
             };
-            let envelope = serde_json::to_vec(&mail).map_err(|e| MailError::Permanent(e.to_string()))?;
-            self.store.enqueue_mail(tx, MAIL_TICKET_REPLY, &envelope).await?;
+            self.store.enqueue_mail(tx, MAIL_TICKET_REPLY, &mail).await?;
             queued += 1;
         }
         Ok(queued)

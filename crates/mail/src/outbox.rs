@@ -61,6 +61,13 @@ impl RelaySettings {
         {
             return Err(MailError::Config("the EHLO name must be a host name".into()));
         }
+        // The envelope sender is `<local>+b<token>@domain` (VERP), which must stay a
+        // valid address.
+        crate::threading::tokened_address(
+            &self.from,
+            crate::threading::BOUNCE_MARKER,
+            &"a".repeat(palisade_crypto::CAPABILITY_TOKEN_CHARS),
+        )?;
         if let Some(dkim) = &self.dkim {
             dkim.validate()?;
             if !crate::aligned(&dkim.domain, self.from.domain()) {
@@ -92,6 +99,8 @@ pub struct OutboxWorker {
     relay: Arc<RelaySettings>,
     tls: tokio_rustls::TlsConnector,
     name: String,
+    /// The key version bounce tokens are minted with (see `ReplyKeys`).
+    key_version: u8,
 }
 
 impl OutboxWorker {
@@ -121,7 +130,14 @@ impl OutboxWorker {
             relay: Arc::new(relay),
             tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
             name: format!("outbox-{}", hex::encode(suffix)),
+            key_version: crate::ReplyKeys::default().current,
         })
+    }
+
+    /// Mints bounce tokens with `keys.current` (rotation: see `ReplyKeys`).
+    pub fn with_keys(mut self, keys: &crate::ReplyKeys) -> Self {
+        self.key_version = keys.current;
+        self
     }
 
     /// Runs until the task is dropped: drains what is due, then waits a little.
@@ -138,7 +154,7 @@ impl OutboxWorker {
     pub async fn drain(&self) -> Result<usize, MailError> {
         let mut sent = 0;
         while let Some(claimed) = self.store.claim_mail(&self.name, LEASE_SECS).await? {
-            match self.send(&claimed.envelope).await {
+            match self.send(&claimed.envelope, &claimed.bounce_id).await {
                 Ok(()) => {
                     if self.store.mail_sent(&claimed.id, &self.name).await? {
                         sent += 1;
@@ -163,14 +179,24 @@ impl OutboxWorker {
         Ok(sent)
     }
 
-    async fn send(&self, envelope: &[u8]) -> Result<(), MailError> {
+    async fn send(
+        &self,
+        envelope: &[u8],
+        bounce_id: &[u8; palisade_store::BOUNCE_ID_LEN],
+    ) -> Result<(), MailError> {
         let mail: OutgoingMail = serde_json::from_slice(envelope)
             .map_err(|e| MailError::Permanent(format!("unreadable envelope: {e}")))?;
         let mut data = compose(&mail, &self.relay.from, &self.relay.from_name)?;
         if let Some(dkim) = &self.relay.dkim {
             data = dkim.sign(&data)?;
         }
-        smtp_client::deliver(&self.relay, &self.tls, self.relay.from.as_str(), &mail.to, &data).await
+        let envelope_sender = crate::threading::bounce_address(
+            self.store.keys().capabilities(),
+            &self.relay.from,
+            self.key_version,
+            bounce_id,
+        )?;
+        smtp_client::deliver(&self.relay, &self.tls, envelope_sender.as_str(), &mail.to, &data).await
     }
 }
 

@@ -8,13 +8,44 @@
 //! someone else's.
 
 use palisade_core::{EmailAddress, TicketId, UserId};
-use palisade_crypto::{CAPABILITY_TOKEN_CHARS, CapabilityPurpose, Keyring};
-use palisade_store::{ReplyCapability, Store, Tx};
+use palisade_crypto::{CAPABILITY_TOKEN_CHARS, CapabilityKeys, CapabilityPurpose, Keyring};
+use palisade_store::{BOUNCE_ID_LEN, ReplyCapability, Store, Tx};
 
 use crate::{MailError, Verdict};
 
 /// The separator between a mailbox's local part and a reply token.
 const REPLY_MARKER: &str = "+r";
+/// The separator between the sender's local part and a bounce token (VERP).
+pub(crate) const BOUNCE_MARKER: &str = "+b";
+
+/// `local<marker><token>@domain` for `base` = `local@domain`.
+pub(crate) fn tokened_address(
+    base: &EmailAddress,
+    marker: &str,
+    token: &str,
+) -> Result<EmailAddress, MailError> {
+    let (local, domain) = base
+        .as_str()
+        .split_once('@')
+        .ok_or_else(|| MailError::Config("an address without a domain".into()))?;
+    EmailAddress::parse(&format!("{local}{marker}{token}@{domain}")).map_err(|_| {
+        MailError::Config(format!(
+            "the local part {local:?} is too long to carry a capability token"
+        ))
+    })
+}
+
+/// The envelope sender (VERP) of an outbound message whose outbox row has `bounce_id`:
+/// a bounce to it names the message, and only someone who saw the envelope can send one.
+pub(crate) fn bounce_address(
+    keys: &CapabilityKeys,
+    sender: &EmailAddress,
+    version: u8,
+    bounce_id: &[u8; BOUNCE_ID_LEN],
+) -> Result<EmailAddress, MailError> {
+    let token = keys.mint(CapabilityPurpose::Bounce, version, bounce_id);
+    tokened_address(sender, BOUNCE_MARKER, &token)
+}
 
 /// Which key versions sign and which still verify (rotation with a grace period: mint
 /// with `current`, accept `current` and `also_accept` until the operator drops them).
@@ -51,6 +82,9 @@ pub enum Recipient {
         mailbox: EmailAddress,
         capability: ReplyCapability,
     },
+    /// The envelope sender of one of Palisade's own messages (VERP), with a genuine
+    /// token: a bounce. It marks the address and never opens a ticket.
+    Bounce { bounce_id: [u8; BOUNCE_ID_LEN] },
     /// Not ours, or a reply token that is guessed, forged, revoked or retired: 550.
     Unknown,
 }
@@ -82,7 +116,7 @@ pub fn place(recipient: &Recipient, verdict: &Verdict, sender_account: Option<&U
         // A genuine token in the hands of someone else (forwarded, leaked, or the
         // attacker in Cc): their message becomes their own ticket.
         Recipient::Reply { .. } | Recipient::Mailbox(_) => Placement::NewTicket,
-        Recipient::Unknown => Placement::Quarantine,
+        Recipient::Bounce { .. } | Recipient::Unknown => Placement::Quarantine,
     }
 }
 
@@ -90,6 +124,8 @@ pub struct Threading {
     store: Store,
     keys: ReplyKeys,
     mailboxes: Vec<EmailAddress>,
+    /// Envelope senders of outbound mail, whose VERP addresses take bounces.
+    bounce_senders: Vec<EmailAddress>,
 }
 
 impl Threading {
@@ -98,7 +134,14 @@ impl Threading {
             store,
             keys,
             mailboxes,
+            bounce_senders: Vec::new(),
         }
+    }
+
+    /// Takes bounces to the VERP addresses of `sender` (the `[mail]` sender address).
+    pub fn with_bounce_sender(mut self, sender: EmailAddress) -> Self {
+        self.bounce_senders.push(sender);
+        self
     }
 
     fn keyring(&self) -> &Keyring {
@@ -123,17 +166,8 @@ impl Threading {
             capability.key_version,
             &capability.id,
         );
-        let (local, domain) = mailbox
-            .as_str()
-            .split_once('@')
-            .ok_or_else(|| MailError::Config("mailbox without a domain".into()))?;
-        let address =
-            EmailAddress::parse(&format!("{local}{REPLY_MARKER}{token}@{domain}")).map_err(|_| {
-                MailError::Config(format!(
-                    "mailbox local part {local:?} is too long for reply addresses"
-                ))
-            })?;
-        Ok((address, format!("<r{token}@{domain}>")))
+        let address = tokened_address(mailbox, REPLY_MARKER, &token)?;
+        Ok((address, format!("<r{token}@{}>", mailbox.domain())))
     }
 
     /// Decides what `rcpt` is. Tokens are checked by MAC before any lookup, so guessing
@@ -145,6 +179,11 @@ impl Threading {
         let Some((local, domain)) = rcpt.as_str().split_once('@') else {
             return Ok(Recipient::Unknown);
         };
+        if let Some((base, token)) = local.rsplit_once(BOUNCE_MARKER)
+            && token.len() == CAPABILITY_TOKEN_CHARS
+        {
+            return Ok(self.bounce(base, domain, token));
+        }
         let Some((base, token)) = local.rsplit_once(REPLY_MARKER) else {
             return Ok(Recipient::Unknown);
         };
@@ -166,6 +205,23 @@ impl Threading {
                 Ok(Recipient::Reply { mailbox, capability })
             }
             _ => Ok(Recipient::Unknown),
+        }
+    }
+
+    fn bounce(&self, base: &str, domain: &str, token: &str) -> Recipient {
+        let Ok(sender) = EmailAddress::parse(&format!("{base}@{domain}")) else {
+            return Recipient::Unknown;
+        };
+        if !self.bounce_senders.contains(&sender) {
+            return Recipient::Unknown;
+        }
+        match self
+            .keyring()
+            .capabilities()
+            .verify(CapabilityPurpose::Bounce, token, &self.keys.accepted())
+        {
+            Some((_, bounce_id)) => Recipient::Bounce { bounce_id },
+            None => Recipient::Unknown,
         }
     }
 }

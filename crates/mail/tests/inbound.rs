@@ -8,133 +8,24 @@
 //! gains him nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
-use base64::Engine as _;
-use mail_auth::common::crypto::Ed25519Key;
-use mail_auth::common::headers::HeaderWriter as _;
-use mail_auth::dkim::DkimSigner;
+use std::collections::HashMap;
+
+use common::{MailWorld, SUPPORT, address, dkim_sign, message, send};
 use palisade_core::{EmailAddress, TicketId, UserId};
-use palisade_crypto::{Keyring, MasterKey};
-use palisade_mail::{Deliver, Inbound, ListenerSettings, ReplyKeys, SenderVerifier, SmtpListener, Threading};
-use palisade_policy::PolicyEngine;
-use palisade_store::Store;
-use palisade_testkit::dns::DnsServer;
-use palisade_testkit::{Backend, TestDatabase};
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
-use tokio::net::TcpStream;
+use palisade_testkit::Backend;
 
 palisade_testkit::on_both_backends!(the_zendesk_attack_fails_and_genuine_mail_threads);
 
 fn support() -> EmailAddress {
-    EmailAddress::parse("support@desk.test").unwrap()
-}
-
-async fn send(port: u16, ip: &str, mail_from: &str, rcpt: &str, data: &str) -> String {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind(format!("{ip}:0").parse().unwrap()).unwrap();
-    let stream: TcpStream = socket
-        .connect(format!("127.0.0.1:{port}").parse().unwrap())
-        .await
-        .unwrap();
-    let mut io = BufReader::new(stream);
-    let mut after_data = String::new();
-    for (step, line) in [
-        String::new(),
-        "EHLO client.test\r\n".to_owned(),
-        format!("MAIL FROM:<{mail_from}>\r\n"),
-        format!("RCPT TO:<{rcpt}>\r\n"),
-        "DATA\r\n".to_owned(),
-        format!("{data}.\r\n"),
-        "QUIT\r\n".to_owned(),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        if !line.is_empty() {
-            io.get_mut().write_all(line.as_bytes()).await.unwrap();
-        }
-        let last = loop {
-            let mut reply = String::new();
-            tokio::time::timeout(Duration::from_secs(20), io.read_line(&mut reply))
-                .await
-                .unwrap()
-                .unwrap();
-            if reply.len() < 4 || reply.as_bytes()[3] != b'-' {
-                break reply;
-            }
-        };
-        if step == 5 {
-            after_data = last.clone();
-        }
-        if !last.starts_with('2') && !last.starts_with('3') {
-            return last;
-        }
-    }
-    after_data
-}
-
-fn message(from: &str, cc: Option<&str>, message_id: &str, body: &str) -> String {
-    let cc = cc.map(|c| format!("Cc: {c}\r\n")).unwrap_or_default();
-    format!(
-        "From: {from}\r\nTo: support@desk.test\r\n{cc}Subject: Order 1234\r\nMessage-ID: <{message_id}>\r\n\r\n{body}\r\n"
-    )
+    address(SUPPORT)
 }
 
 async fn the_zendesk_attack_fails_and_genuine_mail_threads(backend: Backend) {
-    let db = TestDatabase::new(backend).await.unwrap();
-    let store = Store::connect(&db.url, Arc::new(Keyring::new(&MasterKey::generate().unwrap())))
-        .await
-        .unwrap();
-    let mut tx = store.begin().await.unwrap();
-    let team = store.create_team(&mut tx, "Support").await.unwrap();
-    tx.commit().await.unwrap();
-    // Bea's domain signs its mail (DKIM, Ed25519) and publishes no SPF.
-    let bea_key = Ed25519Key::generate_pkcs8().unwrap();
-    let bea_record = format!(
-        "v=DKIM1; k=ed25519; p={}",
-        base64::engine::general_purpose::STANDARD
-            .encode(Ed25519Key::from_pkcs8_der(&bea_key).unwrap().public_key())
-    );
-    let dns = DnsServer::start(&[
-        ("customer.test", "v=spf1 ip4:127.0.0.2 -all"),
-        ("evil.test", "v=spf1 ip4:127.0.0.66 -all"),
-        ("sel._domainkey.signed.test", bea_record.as_str()),
-    ])
-    .await
-    .unwrap();
-    let threading = Arc::new(Threading::new(
-        store.clone(),
-        ReplyKeys::default(),
-        vec![support()],
-    ));
-    let inbound = Arc::new(Inbound::new(
-        store.clone(),
-        Arc::new(PolicyEngine::load().unwrap()),
-        HashMap::from([(support(), team.clone())]),
-    ));
-    let deliver: Deliver = Arc::new(move |accepted| {
-        let inbound = inbound.clone();
-        Box::pin(async move { inbound.deliver(accepted).await.map(|_| ()) })
-    });
-    let listener = SmtpListener::new(
-        ListenerSettings {
-            hostname: "mx.desk.test".into(),
-            max_message_bytes: 100_000,
-            max_connections: 8,
-            max_connections_per_ip: 8,
-            messages_per_minute_per_ip: 600,
-            tls: None,
-        },
-        threading.clone(),
-        Arc::new(SenderVerifier::new(&[dns.addr], "mx.desk.test", Duration::from_secs(2)).unwrap()),
-        deliver,
-    );
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = socket.local_addr().unwrap().port();
-    let _server = tokio::spawn(listener.serve(socket));
+    let w = MailWorld::start(backend).await;
+    let (store, team, port, threading) = (w.store.clone(), w.team.clone(), w.port, w.threading.clone());
+    let bea_key = w.signed_key.clone();
 
     // Ann writes in: authenticated (aligned SPF), her first mail opens her ticket.
     let first = message(
@@ -305,13 +196,7 @@ async fn the_zendesk_attack_fails_and_genuine_mail_threads(backend: Backend) {
         "b1@signed.test",
         "Invoice 77 is wrong",
     );
-    let signature = DkimSigner::from_key(Ed25519Key::from_pkcs8_der(&bea_key).unwrap())
-        .domain("signed.test")
-        .selector("sel")
-        .headers(["From", "To", "Subject", "Message-ID"])
-        .sign(unsigned.as_bytes())
-        .unwrap();
-    let signed = format!("{}{unsigned}", signature.to_header());
+    let signed = dkim_sign(&bea_key, "signed.test", &unsigned, false);
     let r = send(
         port,
         "127.0.0.50",
@@ -350,6 +235,6 @@ async fn the_zendesk_attack_fails_and_genuine_mail_threads(backend: Backend) {
     assert_eq!(store.list_messages(&bea_ticket, true).await.unwrap().len(), 1);
 
     // Quarantined mail and message bodies are not readable in the database.
-    let dump = String::from_utf8_lossy(&db.raw_dump().await.unwrap()).into_owned();
+    let dump = String::from_utf8_lossy(&w.db.raw_dump().await.unwrap()).into_owned();
     assert!(!dump.contains("send the invoice to me") && !dump.contains("Thanks, order 1234 please"));
 }

@@ -13,8 +13,8 @@ use std::time::Duration;
 use palisade_core::EmailAddress;
 use palisade_crypto::{Keyring, MasterKey};
 use palisade_mail::{
-    Accepted, AuthMethod, Deliver, ListenerSettings, Recipient, ReplyKeys, SenderVerifier, SmtpListener,
-    Threading, Verdict,
+    Accepted, AuthMethod, Deliver, ListenerSettings, Reception, Recipient, ReplyKeys, SenderVerifier,
+    SmtpListener, Threading, Verdict,
 };
 use palisade_store::Store;
 use palisade_testkit::dns::DnsServer;
@@ -83,8 +83,7 @@ async fn world() -> World {
             tls: Some(Arc::new(tls)),
         },
         Arc::new(threading),
-        Arc::new(verifier),
-        deliver,
+        Arc::new(Reception::new(Arc::new(verifier), deliver)),
     );
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = socket.local_addr().unwrap().port();

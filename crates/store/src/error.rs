@@ -14,6 +14,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("write was not authorised for this object")]
     Unauthorized,
+    #[error("invalid value: {0}")]
+    Invalid(String),
     #[error("invalid cursor")]
     InvalidCursor,
     #[error("the master key does not open this database's keys (wrong key file?)")]

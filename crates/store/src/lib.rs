@@ -29,7 +29,7 @@ pub use db::{Dialect, Store, Tx};
 pub use error::StoreError;
 pub use mfa::{PasskeyRecord, TotpRecord};
 pub use oidc::OidcFlowRecord;
-pub use outbox::{ClaimedMail, OutboxStatus};
+pub use outbox::{BOUNCE_ID_LEN, ClaimedMail, OutboxStatus};
 pub use page::{Cursor, Page};
 pub use received::QuarantinedMail;
 pub use sessions::{NewSession, SessionRecord, SessionStage};

@@ -45,6 +45,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 8,
         sql: include_str!("../migrations/0008_received_mail.sql"),
     },
+    Migration {
+        version: 9,
+        sql: include_str!("../migrations/0009_bounces.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

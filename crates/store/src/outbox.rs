@@ -2,7 +2,7 @@
 //! by one worker at a time with a lease, retried with back-off, and its content wiped
 //! once sent or given up.
 
-use palisade_core::{OutboxId, UnixMillis};
+use palisade_core::{EmailAddress, OutboxId, OutgoingMail, UnixMillis};
 use sqlx::Row;
 
 use crate::keys::{ORG_KEY_ID, open_bytes, seal};
@@ -17,7 +17,11 @@ pub struct ClaimedMail {
     pub envelope: Vec<u8>,
     /// Including this attempt.
     pub attempts: i64,
+    /// Named (MACed) in the envelope sender, so a bounce finds this row.
+    pub bounce_id: [u8; BOUNCE_ID_LEN],
 }
+
+pub const BOUNCE_ID_LEN: usize = 10;
 
 /// Where a message stands, for operators and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,23 +39,75 @@ impl Store {
         &self,
         tx: &mut Tx,
         kind: &str,
-        envelope: &[u8],
+        mail: &OutgoingMail,
     ) -> Result<OutboxId, StoreError> {
         let id = OutboxId::generate();
+        let envelope = zeroize::Zeroizing::new(
+            serde_json::to_vec(mail).map_err(|e| StoreError::Invalid(format!("outgoing mail: {e}")))?,
+        );
+        let recipient = EmailAddress::parse(&mail.to)
+            .map_err(|e| StoreError::Invalid(format!("outgoing mail recipient: {e}")))?;
         let key = self.load_key(ORG_KEY_ID).await?;
-        let sealed = seal(&key, "outbox", "envelope_enc", id.as_str(), envelope)?;
+        let sealed = seal(&key, "outbox", "envelope_enc", id.as_str(), &envelope)?;
+        let bounce_id = hex::encode(palisade_crypto::random_bytes::<BOUNCE_ID_LEN>()?);
         let now = UnixMillis::now().0;
         sqlx::query(
-            "INSERT INTO outbox (id, kind, envelope_enc, status, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, 'queued', $4, $4)",
+            "INSERT INTO outbox (id, kind, envelope_enc, status, next_attempt_at, created_at, bounce_id, \
+             recipient_index) VALUES ($1, $2, $3, 'queued', $4, $4, $5, $6)",
         )
         .bind(id.as_str())
         .bind(kind)
         .bind(sealed)
         .bind(now)
+        .bind(bounce_id)
+        .bind(self.email_index(&recipient))
         .execute(tx.conn())
         .await?;
         Ok(id)
+    }
+
+    /// A bounce for the message with `bounce_id`: marks its recipient's address, once
+    /// per message. False when no message has that id (or it was counted already).
+    pub async fn record_bounce(&self, bounce_id: &[u8; BOUNCE_ID_LEN]) -> Result<bool, StoreError> {
+        let now = UnixMillis::now().0;
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "UPDATE outbox SET bounced_at = $1 WHERE bounce_id = $2 AND bounced_at IS NULL \
+             RETURNING recipient_index",
+        )
+        .bind(now)
+        .bind(hex::encode(bounce_id))
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some(row) = row else { return Ok(false) };
+        let Some(index): Option<String> = row.try_get(0)? else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "INSERT INTO bounced_addresses (address_index, bounces, last_bounce_at) VALUES ($1, 1, $2) \
+             ON CONFLICT (address_index) DO UPDATE SET bounces = bounced_addresses.bounces + 1, \
+             last_bounce_at = excluded.last_bounce_at",
+        )
+        .bind(index)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// How often mail to `address` bounced, and when last; `None` if never.
+    pub async fn address_bounces(
+        &self,
+        address: &EmailAddress,
+    ) -> Result<Option<(i64, UnixMillis)>, StoreError> {
+        let row =
+            sqlx::query("SELECT bounces, last_bounce_at FROM bounced_addresses WHERE address_index = $1")
+                .bind(self.email_index(address))
+                .fetch_optional(&self.read)
+                .await?;
+        row.map(|r| Ok((r.try_get(0)?, UnixMillis(r.try_get(1)?))))
+            .transpose()
     }
 
     /// Claims the oldest due message for `lease_secs`, or `None`. The re-check of the
@@ -63,7 +119,7 @@ impl Store {
              WHERE id = (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= $3 \
                          AND lease_until <= $3 ORDER BY next_attempt_at LIMIT 1) \
                AND status = 'queued' AND lease_until <= $3 \
-             RETURNING id, kind, envelope_enc, attempts",
+             RETURNING id, kind, envelope_enc, attempts, bounce_id",
         )
         .bind(worker)
         .bind(now.plus_secs(lease_secs).0)
@@ -74,7 +130,12 @@ impl Store {
         let id = OutboxId::parse(&row.try_get::<String, _>(0)?)?;
         let key = self.load_key(ORG_KEY_ID).await?;
         let sealed: Vec<u8> = row.try_get(2)?;
+        let mut bounce_id = [0u8; BOUNCE_ID_LEN];
+        let stored: Option<String> = row.try_get(4)?;
+        hex::decode_to_slice(stored.unwrap_or_default(), &mut bounce_id)
+            .map_err(|_| StoreError::Invalid("outbox row without a bounce id".into()))?;
         Ok(Some(ClaimedMail {
+            bounce_id,
             envelope: open_bytes(&key, "outbox", "envelope_enc", id.as_str(), &sealed)?,
             id,
             kind: row.try_get(1)?,

@@ -131,4 +131,41 @@ impl Store {
         .await?;
         Ok(true)
     }
+
+    /// Remembers that authenticated mail from `domain` reached a ticket.
+    pub async fn remember_domain(&self, tx: &mut Tx, domain: &str) -> Result<(), StoreError> {
+        let domain = domain.to_ascii_lowercase();
+        let index = self.keys().blind_index().compute("known_domains.domain", &domain);
+        let key = self.load_key(ORG_KEY_ID).await?;
+        let sealed = seal(&key, "known_domains", "domain_enc", &index, domain.as_bytes())?;
+        sqlx::query(
+            "INSERT INTO known_domains (domain_index, domain_enc, last_seen_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (domain_index) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+        )
+        .bind(&index)
+        .bind(sealed)
+        .bind(UnixMillis::now().0)
+        .execute(tx.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// The most recently seen known sender domains, at most `limit`.
+    pub async fn known_domains(&self, limit: u32) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT domain_index, domain_enc FROM known_domains ORDER BY last_seen_at DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        let key = self.load_key(ORG_KEY_ID).await?;
+        rows.iter()
+            .map(|r| {
+                let index: String = r.try_get(0)?;
+                let sealed: Vec<u8> = r.try_get(1)?;
+                let plain = open_bytes(&key, "known_domains", "domain_enc", &index, &sealed)?;
+                String::from_utf8(plain).map_err(|_| StoreError::Corrupt("known domain".into()))
+            })
+            .collect()
+    }
 }

@@ -587,6 +587,24 @@ impl Store {
         Ok(())
     }
 
+    /// Tags a ticket as part of creating it (warnings the system attaches, such as a
+    /// lookalike sender): the proof must be the creation's own.
+    pub async fn tag_new_ticket(
+        &self,
+        tx: &mut Tx,
+        creation: &Authorized,
+        ticket: &TicketId,
+        tag: &TagName,
+    ) -> Result<(), StoreError> {
+        require(creation, Action::TicketCreate, ticket)?;
+        sqlx::query("INSERT INTO ticket_tags (ticket_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(ticket.as_str())
+            .bind(tag.as_str())
+            .execute(tx.conn())
+            .await?;
+        Ok(())
+    }
+
     pub async fn add_collaborator(
         &self,
         tx: &mut Tx,

@@ -60,6 +60,7 @@ impl From<StoreError> for AppError {
             StoreError::Database(_)
             | StoreError::Crypto(_)
             | StoreError::Corrupt(_)
+            | StoreError::Invalid(_)
             | StoreError::WrongMasterKey => AppError::Internal(e.to_string()),
         }
     }

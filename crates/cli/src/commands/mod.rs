@@ -1,6 +1,8 @@
 mod admin;
 mod audit;
 mod dkim;
+mod ingest;
+mod mail_setup;
 mod serve;
 
 use crate::config::{AdminCommand, AuditCommand, Cli, Command, DkimCommand, Settings};
@@ -41,6 +43,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             command: AuditCommand::Checkpoint,
         } => audit::checkpoint(&settings).await,
         Command::Dkim { .. } => Ok(()),
+        Command::Ingest(args) => ingest::run(&settings, &args).await,
     }
 }
 

@@ -8,6 +8,7 @@ use palisade_policy::PolicyEngine;
 use palisade_store::UserKind;
 use palisade_web::{AppState, WebConfig};
 
+use super::mail_setup::{MailboxSetup, mailboxes, reception, reply_notifier};
 use crate::app;
 use crate::config::Settings;
 use crate::error::CliError;
@@ -32,7 +33,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
             &settings.public_origin,
         )?);
     let mail_setup = match &settings.smtp {
-        Some(smtp) => Some(mailboxes(smtp, &store).await?),
+        Some(_) => Some(mailboxes(settings, &store).await?),
         None => None,
     };
     let state = AppState {
@@ -63,8 +64,8 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
             "no [mail] relay configured: password resets, invitations and security notices wait in the outbox"
         ),
     }
-    if let (Some(smtp), Some(setup)) = (&settings.smtp, mail_setup) {
-        start_smtp(smtp, setup, &store, &tls).await?;
+    if let (Some(listen), Some(setup)) = (settings.smtp.as_ref().and_then(|s| s.listen), mail_setup) {
+        start_smtp(settings, listen, setup, &store, &tls).await?;
     }
     print_first_run_help(&store).await?;
 
@@ -118,74 +119,17 @@ async fn print_first_run_help(store: &palisade_store::Store) -> Result<(), CliEr
     Ok(())
 }
 
-/// The pieces inbound mail and ticket mail share: the capability threading and which
-/// team each support mailbox belongs to.
-struct MailboxSetup {
-    threading: Arc<palisade_mail::Threading>,
-    teams_by_mailbox: std::collections::HashMap<palisade_core::EmailAddress, palisade_core::TeamId>,
-}
-
-async fn mailboxes(
-    smtp: &crate::config::SmtpSettings,
-    store: &palisade_store::Store,
-) -> Result<MailboxSetup, CliError> {
-    let teams = store.list_teams().await?;
-    let mut teams_by_mailbox = std::collections::HashMap::new();
-    for (address, team) in &smtp.mailboxes {
-        let found = teams.iter().find(|t| t.name == *team).ok_or_else(|| {
-            CliError::Config(format!(
-                "[[mailbox]] {}: no team named {team:?}",
-                address.as_str()
-            ))
-        })?;
-        teams_by_mailbox.insert(address.clone(), found.id.clone());
-    }
-    let threading = Arc::new(palisade_mail::Threading::new(
-        store.clone(),
-        palisade_mail::ReplyKeys::default(),
-        teams_by_mailbox.keys().cloned().collect(),
-    ));
-    Ok(MailboxSetup {
-        threading,
-        teams_by_mailbox,
-    })
-}
-
-/// Agents' public replies go out from the team's first configured mailbox.
-fn reply_notifier(setup: &MailboxSetup, store: &palisade_store::Store) -> Arc<palisade_mail::ReplyNotifier> {
-    let mut by_team = std::collections::HashMap::new();
-    let mut mailboxes: Vec<_> = setup.teams_by_mailbox.iter().collect();
-    mailboxes.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
-    for (mailbox, team) in mailboxes {
-        by_team.entry(team.clone()).or_insert_with(|| mailbox.clone());
-    }
-    Arc::new(palisade_mail::ReplyNotifier::new(
-        store.clone(),
-        setup.threading.clone(),
-        by_team,
-    ))
-}
-
-/// Starts the inbound SMTP listener: STARTTLS with the server's certificate, sender
-/// checks against the configured nameservers, placement into tickets or quarantine.
+/// Starts the inbound SMTP listener: STARTTLS with the server's certificate, then
+/// the same reception as `palisade ingest`.
 async fn start_smtp(
-    smtp: &crate::config::SmtpSettings,
+    settings: &Settings,
+    listen: SocketAddr,
     setup: MailboxSetup,
     store: &palisade_store::Store,
     tls: &rustls::ServerConfig,
 ) -> Result<(), CliError> {
-    let verifier =
-        palisade_mail::SenderVerifier::new(&smtp.nameservers, &smtp.hostname, Duration::from_secs(5))
-            .map_err(|e| CliError::Config(e.to_string()))?;
-    let inbound = Arc::new(palisade_mail::Inbound::new(
-        store.clone(),
-        Arc::new(PolicyEngine::load()?),
-        setup.teams_by_mailbox,
-    ));
-    let deliver: palisade_mail::Deliver = Arc::new(move |accepted| {
-        let inbound = inbound.clone();
-        Box::pin(async move { inbound.deliver(accepted).await.map(|_| ()) })
-    });
+    let Some(smtp) = &settings.smtp else { return Ok(()) };
+    let reception = reception(settings, smtp, &setup, store)?;
     let mut smtp_tls = tls.clone();
     smtp_tls.alpn_protocols.clear();
     let listener = palisade_mail::SmtpListener::new(
@@ -198,13 +142,12 @@ async fn start_smtp(
             tls: Some(Arc::new(smtp_tls)),
         },
         setup.threading,
-        Arc::new(verifier),
-        deliver,
+        reception,
     );
-    let socket = tokio::net::TcpListener::bind(smtp.listen)
+    let socket = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|e| CliError::Io(format!("listening for SMTP on {}", smtp.listen), e))?;
-    tracing::info!(listen = %smtp.listen, "Palisade is receiving mail (SMTP)");
+        .map_err(|e| CliError::Io(format!("listening for SMTP on {listen}"), e))?;
+    tracing::info!(%listen, "Palisade is receiving mail (SMTP)");
     tokio::spawn(listener.serve(socket));
     Ok(())
 }

@@ -1,0 +1,170 @@
+//! What happens to a message once its envelope is known and its data read, whichever
+//! way it arrived (the SMTP listener, or `palisade ingest` behind an existing MTA): the
+//! strict reading, the sender verdict, the refusal of mail that claims the
+//! organisation's own domains without authenticating, and the durable hand-over. One
+//! path, so the two entry points cannot drift apart.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use palisade_core::EmailAddress;
+use palisade_store::BOUNCE_ID_LEN;
+
+use crate::{
+    Envelope, MailError, Recipient, SenderVerifier, StrictMessage, Verdict, aligned, check_line_endings,
+    read_message,
+};
+
+/// A message that passed every check, handed over for durable storage.
+pub struct Accepted {
+    pub client_ip: IpAddr,
+    pub helo: String,
+    pub mail_from: Option<EmailAddress>,
+    pub recipient: Recipient,
+    pub raw: Vec<u8>,
+    pub message: StrictMessage,
+    pub verdict: Verdict,
+}
+
+pub type DeliverFuture = Pin<Box<dyn Future<Output = Result<(), MailError>> + Send>>;
+
+/// Takes an accepted message; only when this returns `Ok` does the client get 250.
+pub type Deliver = Arc<dyn Fn(Accepted) -> DeliverFuture + Send + Sync>;
+
+/// Records a bounce for the outbox row with this id; `Ok` means it was taken.
+pub type RecordBounce = Arc<dyn Fn([u8; BOUNCE_ID_LEN]) -> DeliverFuture + Send + Sync>;
+
+/// The answer for the sending side, as an SMTP reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    pub code: u16,
+    pub text: String,
+}
+
+impl Reply {
+    fn new(code: u16, text: impl Into<String>) -> Self {
+        Self {
+            code,
+            text: text.into(),
+        }
+    }
+
+    pub fn is_accepted(&self) -> bool {
+        self.code == 250
+    }
+
+    /// 4xx: the sender should try again later.
+    pub fn is_temporary(&self) -> bool {
+        (400..500).contains(&self.code)
+    }
+}
+
+/// The facts about one arrival besides its data.
+pub struct Arrival {
+    pub client_ip: IpAddr,
+    pub helo: String,
+    /// `None` for the null sender `<>`.
+    pub mail_from: Option<EmailAddress>,
+    pub recipient: Recipient,
+}
+
+pub struct Reception {
+    verifier: Arc<SenderVerifier>,
+    deliver: Deliver,
+    bounces: Option<RecordBounce>,
+    own_domains: Vec<String>,
+}
+
+impl Reception {
+    pub fn new(verifier: Arc<SenderVerifier>, deliver: Deliver) -> Self {
+        Self {
+            verifier,
+            deliver,
+            bounces: None,
+            own_domains: Vec::new(),
+        }
+    }
+
+    /// The organisation's own domains: mail claiming one of them (or a subdomain) in
+    /// `From` or `MAIL FROM` that does not authenticate is refused, not quarantined.
+    pub fn with_own_domains(mut self, domains: Vec<String>) -> Self {
+        self.own_domains = domains.into_iter().map(|d| d.to_ascii_lowercase()).collect();
+        self
+    }
+
+    pub fn with_bounces(mut self, record: RecordBounce) -> Self {
+        self.bounces = Some(record);
+        self
+    }
+
+    fn is_own(&self, domain: &str) -> bool {
+        self.own_domains.iter().any(|own| aligned(own, domain))
+    }
+
+    /// Everything after the data was read. Refusals come before anything is stored; a
+    /// 250 only after the message was durably taken.
+    pub async fn receive(&self, arrival: Arrival, raw: Vec<u8>) -> Reply {
+        if let Recipient::Bounce { bounce_id } = arrival.recipient {
+            return self.bounce(bounce_id, &raw).await;
+        }
+        let message = match read_message(&raw) {
+            Ok(m) => m,
+            Err(rejection) => return Reply::new(550, rejection.reply()),
+        };
+        let envelope = Envelope {
+            client_ip: arrival.client_ip,
+            helo: &arrival.helo,
+            mail_from: arrival.mail_from.as_ref(),
+        };
+        let verdict = self.verifier.verdict(&envelope, &raw, &message.from).await;
+        if let Verdict::TryLater(why) = &verdict {
+            tracing::info!(reason = %why, "sender verification deferred");
+            return Reply::new(451, "4.7.0 cannot verify the sender now; try again later");
+        }
+        let claims_own = self.is_own(message.from.address.domain())
+            || arrival
+                .mail_from
+                .as_ref()
+                .is_some_and(|a| self.is_own(a.domain()));
+        if claims_own && !matches!(verdict, Verdict::Authenticated(_)) {
+            tracing::info!(from = %message.from.address.domain(), "refused unauthenticated mail claiming an own domain");
+            return Reply::new(550, "5.7.1 mail from this domain must be authenticated");
+        }
+        let accepted = Accepted {
+            client_ip: arrival.client_ip,
+            helo: arrival.helo,
+            mail_from: arrival.mail_from,
+            recipient: arrival.recipient,
+            raw,
+            message,
+            verdict,
+        };
+        match (self.deliver)(accepted).await {
+            Ok(()) => Reply::new(250, "2.0.0 accepted"),
+            Err(e) => {
+                tracing::error!(error = %e, "storing a received message failed");
+                Reply::new(451, "4.3.0 try again later")
+            }
+        }
+    }
+
+    /// A bounce to a genuine VERP address: the address is marked; the content is not
+    /// kept and nothing answers it.
+    async fn bounce(&self, bounce_id: [u8; BOUNCE_ID_LEN], raw: &[u8]) -> Reply {
+        if let Err(rejection) = check_line_endings(raw) {
+            return Reply::new(550, rejection.reply());
+        }
+        let Some(record) = &self.bounces else {
+            return Reply::new(550, "5.1.1 no such recipient");
+        };
+        match record(bounce_id).await {
+            Ok(()) => Reply::new(250, "2.0.0 bounce recorded"),
+            Err(e) => {
+                tracing::error!(error = %e, "recording a bounce failed");
+                Reply::new(451, "4.3.0 try again later")
+            }
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The receiving side as `palisade serve` builds it — the real listener, `Reception`
+//! with the organisation's own domains and bounces, `Inbound` placing into a real
+//! store — in front of dnsmasq serving the test zones, plus a raw SMTP client that
+//! sends from a chosen loopback address.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)] // test code, shared by several test binaries
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use mail_auth::common::crypto::Ed25519Key;
+use mail_auth::common::headers::HeaderWriter as _;
+use mail_auth::dkim::DkimSigner;
+use palisade_core::{EmailAddress, TeamId};
+use palisade_crypto::{Keyring, MasterKey};
+use palisade_mail::{
+    Deliver, Inbound, ListenerSettings, Reception, RecordBounce, ReplyKeys, SenderVerifier, SmtpListener,
+    Threading,
+};
+use palisade_policy::PolicyEngine;
+use palisade_store::Store;
+use palisade_testkit::dns::DnsServer;
+use palisade_testkit::{Backend, TestDatabase};
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::TcpStream;
+
+/// The support mailbox; `desk.test` is the organisation's own domain.
+pub const SUPPORT: &str = "support@desk.test";
+/// The sender of Palisade's own mail, whose VERP addresses take bounces.
+pub const NOREPLY: &str = "noreply@desk.test";
+
+/// Addresses the zones authorise: `customer.test` mail comes from 127.0.0.2,
+/// `evil.test` (the attacker's own domain) from 127.0.0.66, `desk.test` from
+/// 127.0.0.10. `signed.test` and `evil.test` publish DKIM keys (`SIGNED_KEY`,
+/// `EVIL_KEY`, selector `sel`).
+pub struct MailWorld {
+    pub store: Store,
+    pub team: TeamId,
+    pub port: u16,
+    pub threading: Arc<Threading>,
+    pub signed_key: Vec<u8>,
+    pub evil_key: Vec<u8>,
+    _dns: DnsServer,
+    pub db: TestDatabase,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+pub fn address(a: &str) -> EmailAddress {
+    EmailAddress::parse(a).unwrap()
+}
+
+fn dkim_record(key: &[u8]) -> String {
+    format!(
+        "v=DKIM1; k=ed25519; p={}",
+        base64::engine::general_purpose::STANDARD
+            .encode(Ed25519Key::from_pkcs8_der(key).unwrap().public_key())
+    )
+}
+
+impl MailWorld {
+    pub async fn start(backend: Backend) -> MailWorld {
+        let db = TestDatabase::new(backend).await.unwrap();
+        let store = Store::connect(&db.url, Arc::new(Keyring::new(&MasterKey::generate().unwrap())))
+            .await
+            .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let team = store.create_team(&mut tx, "Support").await.unwrap();
+        tx.commit().await.unwrap();
+        let signed_key = Ed25519Key::generate_pkcs8().unwrap();
+        let evil_key = Ed25519Key::generate_pkcs8().unwrap();
+        let (signed_record, evil_record) = (dkim_record(&signed_key), dkim_record(&evil_key));
+        let dns = DnsServer::start(&[
+            ("customer.test", "v=spf1 ip4:127.0.0.2 -all"),
+            ("evil.test", "v=spf1 ip4:127.0.0.66 -all"),
+            ("dessk.test", "v=spf1 ip4:127.0.0.66 -all"),
+            ("cust0mer.test", "v=spf1 ip4:127.0.0.66 -all"),
+            ("desk.test", "v=spf1 ip4:127.0.0.10 -all"),
+            ("sel._domainkey.signed.test", signed_record.as_str()),
+            ("sel._domainkey.evil.test", evil_record.as_str()),
+        ])
+        .await
+        .unwrap();
+        let threading = Arc::new(
+            Threading::new(store.clone(), ReplyKeys::default(), vec![address(SUPPORT)])
+                .with_bounce_sender(address(NOREPLY)),
+        );
+        let inbound = Arc::new(Inbound::new(
+            store.clone(),
+            Arc::new(PolicyEngine::load().unwrap()),
+            HashMap::from([(address(SUPPORT), team.clone())]),
+        ));
+        let for_mail = inbound.clone();
+        let deliver: Deliver = Arc::new(move |accepted| {
+            let inbound = for_mail.clone();
+            Box::pin(async move { inbound.deliver(accepted).await.map(|_| ()) })
+        });
+        let bounces: RecordBounce = Arc::new(move |bounce_id| {
+            let inbound = inbound.clone();
+            Box::pin(async move { inbound.record_bounce(bounce_id).await })
+        });
+        let verifier = SenderVerifier::new(&[dns.addr], "mx.desk.test", Duration::from_secs(2)).unwrap();
+        let reception = Reception::new(Arc::new(verifier), deliver)
+            .with_own_domains(vec!["desk.test".into()])
+            .with_bounces(bounces);
+        let listener = SmtpListener::new(
+            ListenerSettings {
+                hostname: "mx.desk.test".into(),
+                max_message_bytes: 100_000,
+                max_connections: 8,
+                max_connections_per_ip: 8,
+                messages_per_minute_per_ip: 600,
+                tls: None,
+            },
+            threading.clone(),
+            Arc::new(reception),
+        );
+        let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = socket.local_addr().unwrap().port();
+        let server = tokio::spawn(listener.serve(socket));
+        MailWorld {
+            store,
+            team,
+            port,
+            threading,
+            signed_key,
+            evil_key,
+            _dns: dns,
+            db,
+            _server: server,
+        }
+    }
+
+    /// One SMTP transaction from `ip`; the first reply that is not 2xx/3xx, else the
+    /// reply to the data.
+    pub async fn send(&self, ip: &str, mail_from: &str, rcpt: &str, data: &str) -> String {
+        send(self.port, ip, mail_from, rcpt, data).await
+    }
+
+    /// The `mail.received` audit details, oldest first.
+    pub async fn received(&self) -> Vec<serde_json::Value> {
+        self.store
+            .audit_entries(0, 10_000)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.action == "mail.received")
+            .filter_map(|e| serde_json::from_str(&e.detail).ok())
+            .collect()
+    }
+
+    /// What the held messages' sealed records say, oldest first.
+    pub async fn held(&self) -> Vec<serde_json::Value> {
+        self.store
+            .held_mail(100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|q| serde_json::from_slice(&q.sealed).unwrap())
+            .collect()
+    }
+}
+
+/// `unsigned` with an Ed25519 DKIM signature by `domain` (selector `sel`) over the
+/// usual fields, optionally with a body length limit.
+pub fn dkim_sign(key: &[u8], domain: &str, unsigned: &str, body_length: bool) -> String {
+    let signature = DkimSigner::from_key(Ed25519Key::from_pkcs8_der(key).unwrap())
+        .domain(domain)
+        .selector("sel")
+        .headers(["From", "To", "Subject", "Message-ID"])
+        .body_length(body_length)
+        .sign(unsigned.as_bytes())
+        .unwrap();
+    format!("{}{unsigned}", signature.to_header())
+}
+
+pub fn message(from: &str, cc: Option<&str>, message_id: &str, body: &str) -> String {
+    let cc = cc.map(|c| format!("Cc: {c}\r\n")).unwrap_or_default();
+    format!(
+        "From: {from}\r\nTo: support@desk.test\r\n{cc}Subject: Order 1234\r\nMessage-ID: <{message_id}>\r\n\r\n{body}\r\n"
+    )
+}
+
+pub async fn send(port: u16, ip: &str, mail_from: &str, rcpt: &str, data: &str) -> String {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{ip}:0").parse().unwrap()).unwrap();
+    let stream: TcpStream = socket
+        .connect(format!("127.0.0.1:{port}").parse().unwrap())
+        .await
+        .unwrap();
+    let mut io = BufReader::new(stream);
+    let mut after_data = String::new();
+    for (step, line) in [
+        String::new(),
+        "EHLO client.test\r\n".to_owned(),
+        format!("MAIL FROM:<{mail_from}>\r\n"),
+        format!("RCPT TO:<{rcpt}>\r\n"),
+        "DATA\r\n".to_owned(),
+        format!("{data}.\r\n"),
+        "QUIT\r\n".to_owned(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if !line.is_empty() {
+            io.get_mut().write_all(line.as_bytes()).await.unwrap();
+        }
+        let last = loop {
+            let mut reply = String::new();
+            tokio::time::timeout(Duration::from_secs(20), io.read_line(&mut reply))
+                .await
+                .unwrap()
+                .unwrap();
+            if reply.len() < 4 || reply.as_bytes()[3] != b'-' {
+                break reply;
+            }
+        };
+        if step == 5 {
+            after_data = last.clone();
+        }
+        if !last.starts_with('2') && !last.starts_with('3') {
+            return last;
+        }
+    }
+    after_data
+}
