@@ -1,13 +1,14 @@
 //! The real binary's mail: the outbox worker, configured by a `[mail]` table, delivering
 //! a password reset to an SMTP sink on loopback (the emailed link then sets the
 //! password), and the inbound listener, configured by `[smtp]` and `[[mailbox]]`,
-//! taking mail from `swaks` into a ticket or the quarantine.
+//! taking mail from `swaks` into a ticket or the quarantine, and `palisade ingest`
+//! taking it from an MTA pipe.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{PASSWORD, TestDir, free_port, query_i64};
+use common::{PASSWORD, TestDir, free_port, query_i64, random_hex};
 use palisade_testkit::smtp::{SinkTls, SmtpSink};
 use serde_json::json;
 
@@ -48,7 +49,12 @@ async fn a_password_reset_is_emailed_through_the_configured_relay() {
         .await
         .unwrap_or_else(|e| panic!("{e:#}\n--- server log\n{}", server.log()));
     assert_eq!(mails[0].rcpt_to, ["ada@example.com"]);
-    assert_eq!(mails[0].mail_from, "support@desk.example");
+    // VERP: the envelope sender names this message, for bounces.
+    assert!(
+        mails[0].mail_from.starts_with("support+b") && mails[0].mail_from.ends_with("@desk.example"),
+        "{}",
+        mails[0].mail_from
+    );
     let text = String::from_utf8_lossy(&mails[0].data).into_owned();
     let link = text
         .split_whitespace()
@@ -132,5 +138,102 @@ async fn mail_to_a_support_mailbox_opens_a_ticket_and_forged_mail_is_held() {
         query_i64(&dir, "SELECT COUNT(*) FROM users WHERE role = 'customer'").await,
         1,
         "Ann became a customer; the forger created nothing"
+    );
+}
+
+/// `palisade ingest` behind an MTA: the same decisions as the listener, answered with
+/// the exit statuses a Postfix `pipe` transport understands.
+#[tokio::test]
+async fn ingest_takes_one_message_from_an_mta_with_sysexits_answers() {
+    let dns = palisade_testkit::dns::DnsServer::start(&[("customer.test", "v=spf1 ip4:127.0.0.2 -all")])
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let dir = TestDir::new("ingest");
+    let config = dir.data_dir().with_extension("toml");
+    // No `listen`: mail arrives only through the pipe.
+    std::fs::write(
+        &config,
+        format!(
+            "[smtp]\nnameservers = [\"{}\"]\n\n[[mailbox]]\naddress = \"support@desk.test\"\nteam = \"Support\"\n",
+            dns.addr
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = dir.with_env("PALISADE_CONFIG", &config.display().to_string());
+    dir.create_admin("ada@example.com", "Ada");
+    let ingest = |ip: &str, mail_from: &str, rcpt: &str, message: &str| {
+        let path = dir.data_dir().with_extension(format!("msg-{}", random_hex(4)));
+        std::fs::write(&path, message).unwrap_or_else(|e| panic!("{e}"));
+        let mut cmd = dir.command(&[
+            "ingest",
+            "--client-ip",
+            ip,
+            "--helo",
+            "mx.customer.test",
+            "--mail-from",
+            mail_from,
+            "--rcpt",
+            rcpt,
+        ]);
+        cmd.stdin(std::fs::File::open(&path).unwrap_or_else(|e| panic!("{e}")));
+        let out = dir.run_command(cmd, "ingest");
+        (out.status.code().unwrap_or(-1), out.stderr)
+    };
+    // The MTA hands over LF line endings.
+    let genuine = "From: Ann <ann@customer.test>\nTo: support@desk.test\nSubject: Refund\nMessage-ID: <i1@customer.test>\n\nPlease refund order 7.\n";
+    let (code, err) = ingest("127.0.0.2", "ann@customer.test", "support@desk.test", genuine);
+    assert_eq!(code, 0, "{err}");
+    // The same message again (the MTA retried after a lost answer): taken, stored once.
+    let (code, err) = ingest("127.0.0.2", "ann@customer.test", "support@desk.test", genuine);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(query_i64(&dir, "SELECT COUNT(*) FROM tickets").await, 1);
+
+    // Forged (not from Ann's authorised address): held, not refused, no backscatter.
+    let forged = genuine.replace("i1@", "i2@");
+    let (code, err) = ingest("127.0.0.9", "ann@customer.test", "support@desk.test", &forged);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        query_i64(&dir, "SELECT COUNT(*) FROM quarantine WHERE status = 'held'").await,
+        1
+    );
+    // Unknown and guessed recipients: EX_NOUSER.
+    for rcpt in [
+        "sales@desk.test",
+        "support+id1@desk.test",
+        "support+raaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@desk.test",
+    ] {
+        let (code, err) = ingest("127.0.0.2", "ann@customer.test", rcpt, genuine);
+        assert_eq!(code, 67, "{rcpt}: {err}");
+        assert!(err.contains("550 5.1.1"), "{err}");
+    }
+    // Mixed line endings (the smuggling ambiguity) and several From: EX_DATAERR.
+    let smuggled =
+        "From: ann@customer.test\r\nTo: support@desk.test\r\n\r\nhi\n.\r\nMAIL FROM:<x@y.test>\r\n";
+    let (code, err) = ingest("127.0.0.2", "ann@customer.test", "support@desk.test", smuggled);
+    assert_eq!(code, 65, "{err}");
+    let two_from = "From: ann@customer.test\nFrom: eve@evil.test\nTo: support@desk.test\n\nhi\n";
+    let (code, err) = ingest("127.0.0.2", "ann@customer.test", "support@desk.test", two_from);
+    assert_eq!(code, 65, "{err}");
+    // An envelope sender with a comment: refused before anything is read.
+    let (code, err) = ingest(
+        "127.0.0.2",
+        "ann@customer.test(.evil.test)",
+        "support@desk.test",
+        genuine,
+    );
+    assert_eq!(code, 65, "{err}");
+    // The organisation's own domain from outside: EX_NOPERM.
+    let own = "From: payroll@desk.test\nTo: support@desk.test\nSubject: x\n\nhi\n";
+    let (code, err) = ingest("127.0.0.9", "payroll@desk.test", "support@desk.test", own);
+    assert_eq!(code, 77, "{err}");
+    assert!(err.contains("5.7.1"), "{err}");
+    // DNS failing for the sender's domain: EX_TEMPFAIL, so the MTA keeps it and retries.
+    let broken = "From: bob@x.broken.test\nTo: support@desk.test\nSubject: x\n\nhi\n";
+    let (code, err) = ingest("127.0.0.2", "bob@x.broken.test", "support@desk.test", broken);
+    assert_eq!(code, 75, "{err}");
+    assert_eq!(
+        query_i64(&dir, "SELECT COUNT(*) FROM tickets").await,
+        1,
+        "nothing else became a ticket"
     );
 }
