@@ -27,6 +27,11 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /api/v1/quarantine/{id}", "YYY---"),
     ("POST /api/v1/quarantine/{id}/release", "YYY---"),
     ("POST /api/v1/quarantine/{id}/discard", "YYY---"),
+    // The review pages: the same decisions; customers have no quarantine page.
+    ("GET /quarantine", "YYYYY-"),
+    ("GET /quarantine/{id}", "YYY---"),
+    ("POST /quarantine/{id}/release", "YYY---"),
+    ("POST /quarantine/{id}/discard", "YYY---"),
     // A full session has no second factor left to give.
     ("POST /api/v1/sessions/current/second-factor", "cccccc"),
     ("POST /api/v1/sessions/current/step-up", "YYYYYY"),
@@ -146,7 +151,7 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         w.team_a.to_string()
     } else if template.starts_with("/api/v1/companies/") {
         w.sharing_company.to_string()
-    } else if template.starts_with("/api/v1/quarantine/") {
+    } else if template.starts_with("/api/v1/quarantine/") || template.starts_with("/quarantine/") {
         w.quarantined.clone()
     } else {
         w.ticket_1.clone()

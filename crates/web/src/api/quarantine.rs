@@ -30,11 +30,14 @@ pub struct QuarantinedView {
     #[schema(value_type = Object)]
     pub verdict: serde_json::Value,
     pub client_ip: String,
+    /// Set when the sender's domain imitates a known one: `domain`, `resembles`, `reason`.
+    #[schema(value_type = Option<Object>)]
+    pub lookalike: Option<serde_json::Value>,
     /// The whole message, for the reviewer to judge.
     pub raw: Option<String>,
 }
 
-fn view(item: &QuarantinedMail, with_raw: bool) -> Result<QuarantinedView, AppError> {
+pub(crate) fn view(item: &QuarantinedMail, with_raw: bool) -> Result<QuarantinedView, AppError> {
     let held: serde_json::Value =
         serde_json::from_slice(&item.sealed).map_err(|e| AppError::Internal(format!("quarantine: {e}")))?;
     let raw = held["raw"].as_str().unwrap_or_default();
@@ -51,6 +54,7 @@ fn view(item: &QuarantinedMail, with_raw: bool) -> Result<QuarantinedView, AppEr
         subject,
         verdict: held["verdict"].clone(),
         client_ip: held["client_ip"].as_str().unwrap_or_default().to_owned(),
+        lookalike: Some(held["lookalike"].clone()).filter(|l| !l.is_null()),
         raw: with_raw.then(|| raw.to_owned()),
     })
 }
@@ -58,20 +62,21 @@ fn view(item: &QuarantinedMail, with_raw: bool) -> Result<QuarantinedView, AppEr
 #[utoipa::path(get, path = "/api/v1/quarantine", tag = "mail",
     responses((status = 200, body = Vec<QuarantinedView>)))]
 pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Json<Vec<QuarantinedView>>, AppError> {
+    Ok(Json(reviewable_list(&s, &caller).await?))
+}
+
+/// The held items the caller may review, oldest first.
+pub(crate) async fn reviewable_list(s: &AppState, caller: &Caller) -> Result<Vec<QuarantinedView>, AppError> {
     let held = s.store.held_mail(500).await?;
-    let mut out = Vec::new();
-    for item in held
-        .iter()
-        .filter(|i| s.permits(&caller, Action::MailReview, &Resource::Team(i.team.clone())))
-    {
-        out.push(view(item, false)?);
-    }
-    Ok(Json(out))
+    held.iter()
+        .filter(|i| s.permits(caller, Action::MailReview, &Resource::Team(i.team.clone())))
+        .map(|item| view(item, false))
+        .collect()
 }
 
 /// The held item, if the caller may review its team's mail; 404 otherwise (and for
 /// unknown ids), the same either way.
-async fn reviewable(s: &AppState, caller: &Caller, id: &str) -> Result<QuarantinedMail, AppError> {
+pub(crate) async fn reviewable(s: &AppState, caller: &Caller, id: &str) -> Result<QuarantinedMail, AppError> {
     let Some(item) = s.store.quarantined(id).await? else {
         s.audit_denial(caller, Action::MailReview, id, "not_found")
             .await?;
@@ -109,7 +114,22 @@ pub async fn release(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Released>), AppError> {
-    let item = reviewable(&s, &caller, &id).await?;
+    let ticket = release_held(&s, &caller, &id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Released {
+            ticket_id: ticket.to_string(),
+        }),
+    ))
+}
+
+/// Releases a held message into a ticket (API and UI alike); the decision is final.
+pub(crate) async fn release_held(
+    s: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<palisade_core::TicketId, AppError> {
+    let item = reviewable(s, caller, id).await?;
     if item.status != "held" {
         return Err(AppError::Conflict("this message was already decided".into()));
     }
@@ -136,12 +156,7 @@ pub async fn release(
         .with_detail(json!({ "ticket": ticket.to_string() }));
     s.store.append_audit(&mut tx, &caller.audit(), &event).await?;
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Released {
-            ticket_id: ticket.to_string(),
-        }),
-    ))
+    Ok(ticket)
 }
 
 #[utoipa::path(post, path = "/api/v1/quarantine/{id}/discard", tag = "mail",
@@ -151,7 +166,13 @@ pub async fn discard(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    let item = reviewable(&s, &caller, &id).await?;
+    discard_held(&s, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Discards a held message (API and UI alike); the decision is final.
+pub(crate) async fn discard_held(s: &AppState, caller: &Caller, id: &str) -> Result<(), AppError> {
+    let item = reviewable(s, caller, id).await?;
     let mut tx = s.store.begin().await?;
     if !s
         .store
@@ -167,5 +188,5 @@ pub async fn discard(
     );
     s.store.append_audit(&mut tx, &caller.audit(), &event).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

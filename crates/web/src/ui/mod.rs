@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod devices;
 pub mod pages;
+pub mod quarantine;
 pub mod security;
 pub mod sso;
 

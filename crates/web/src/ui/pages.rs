@@ -331,6 +331,10 @@ struct AssigneeOption {
 struct TicketPage {
     /// Staff see a warning on tickets whose first mail was released from quarantine.
     released_from_quarantine: bool,
+    /// …or came from a domain imitating a known one.
+    lookalike_sender: bool,
+    /// …and when mail to the requester's address bounced: how often.
+    requester_bounces: Option<i64>,
     user_name: String,
     role: &'static str,
     is_customer: bool,
@@ -369,13 +373,18 @@ async fn ticket_page(
     people.extend(team_members.iter().cloned());
     people.sort();
     people.dedup();
-    let names: std::collections::HashMap<UserId, (String, Role)> = s
-        .store
-        .users_by_ids(&people)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, (u.name, u.role)))
-        .collect();
+    let users = s.store.users_by_ids(&people).await?;
+    let requester_email = users
+        .iter()
+        .find(|u| u.id == t.requester)
+        .map(|u| u.email.clone());
+    let names: std::collections::HashMap<UserId, (String, Role)> =
+        users.into_iter().map(|u| (u.id, (u.name, u.role))).collect();
+    let staff = caller.principal.role.is_staff();
+    let requester_bounces = match (&requester_email, staff) {
+        (Some(email), true) => s.store.address_bounces(email).await?.map(|(n, _)| n),
+        _ => None,
+    };
     let name_of = |id: &UserId| {
         names
             .get(id)
@@ -397,10 +406,15 @@ async fn ticket_page(
         })
         .collect();
     let page = TicketPage {
-        released_from_quarantine: caller.principal.role.is_staff()
+        released_from_quarantine: staff
             && t.tags
                 .iter()
                 .any(|tag| tag.as_str() == palisade_mail::RELEASED_TAG),
+        lookalike_sender: staff
+            && t.tags
+                .iter()
+                .any(|tag| tag.as_str() == palisade_mail::LOOKALIKE_TAG),
+        requester_bounces,
         user_name: caller.user.name.clone(),
         role: caller.principal.role.as_str(),
         is_customer: caller.principal.role == Role::Customer,
