@@ -65,6 +65,37 @@ pub enum Command {
     /// 0 taken, 65 refused (data), 67 unknown recipient, 75 try again later, 77
     /// refused (policy); the SMTP reply is printed on stderr.
     Ingest(IngestArgs),
+    /// DNS checks for the organisation's own domain.
+    Dns {
+        #[command(subcommand)]
+        command: DnsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DnsCommand {
+    /// Verify the published SPF, DKIM and DMARC records; exits 1 if any check fails.
+    Check(DnsCheckArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DnsCheckArgs {
+    /// Default: the domain of `[mail] from_address`.
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// Default: `[mail] dkim_selector`.
+    #[arg(long)]
+    pub selector: Option<String>,
+    /// The DKIM private key whose public half must be published. Default:
+    /// `[mail] dkim_key_file`.
+    #[arg(long)]
+    pub dkim_key: Option<PathBuf>,
+    /// An address Palisade's mail leaves from, which SPF must authorise (repeatable).
+    #[arg(long)]
+    pub relay_ip: Vec<std::net::IpAddr>,
+    /// DNS server to ask (repeatable). Default: `[smtp] nameservers`.
+    #[arg(long)]
+    pub nameserver: Vec<SocketAddr>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -237,3 +237,107 @@ async fn ingest_takes_one_message_from_an_mta_with_sysexits_answers() {
         "nothing else became a ticket"
     );
 }
+
+/// `palisade dns check` against dnsmasq: a well-configured domain passes, with the
+/// published DKIM key compared to the one Palisade signs with; a weak one fails with
+/// the reasons.
+#[tokio::test]
+async fn dns_check_verifies_the_organisations_own_records() {
+    let dir = TestDir::new("dnscheck");
+    let key = dir.data_dir().with_extension("dkim.pem");
+    let out = dir.run(&[
+        "dkim",
+        "generate",
+        "--domain",
+        "desk.test",
+        "--selector",
+        "sel",
+        "--out",
+        &key.display().to_string(),
+    ]);
+    out.assert_success("dkim generate");
+    let record = out
+        .stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("v=DKIM1"))
+        .unwrap_or_else(|| panic!("no record in {}", out.stdout))
+        .to_owned();
+    let other_key = dir.data_dir().with_extension("other.pem");
+    dir.run(&[
+        "dkim",
+        "generate",
+        "--domain",
+        "desk.test",
+        "--selector",
+        "sel",
+        "--out",
+        &other_key.display().to_string(),
+    ])
+    .assert_success("dkim generate");
+    let dns = palisade_testkit::dns::DnsServer::start(&[
+        ("desk.test", "v=spf1 ip4:127.0.0.10 -all"),
+        ("sel._domainkey.desk.test", record.as_str()),
+        ("_dmarc.desk.test", "v=DMARC1; p=reject"),
+        ("weak.test", "v=spf1 +all"),
+        ("_dmarc.weak.test", "v=DMARC1; p=none"),
+    ])
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let ns = dns.addr.to_string();
+    let check = |domain: &str, key: &std::path::Path, relay: &str| {
+        dir.run(&[
+            "dns",
+            "check",
+            "--domain",
+            domain,
+            "--selector",
+            "sel",
+            "--dkim-key",
+            &key.display().to_string(),
+            "--relay-ip",
+            relay,
+            "--nameserver",
+            &ns,
+        ])
+    };
+    let good = check("desk.test", &key, "127.0.0.10");
+    good.assert_success("dns check of a good domain");
+    assert!(
+        good.stdout
+            .contains("ok    DKIM   sel._domainkey.desk.test publishes the signing key"),
+        "{}",
+        good.stdout
+    );
+    assert!(
+        good.stdout.contains("authorises the relay address 127.0.0.10"),
+        "{}",
+        good.stdout
+    );
+    assert!(!good.stdout.contains("FAIL"), "{}", good.stdout);
+
+    // The same domain checked against another key and an unlisted relay.
+    let mismatched = check("desk.test", &other_key, "127.0.0.99");
+    assert_eq!(mismatched.status.code(), Some(1), "{}", mismatched.stdout);
+    assert!(
+        mismatched.stdout.contains("publishes a different key"),
+        "{}",
+        mismatched.stdout
+    );
+    assert!(
+        mismatched
+            .stdout
+            .contains("does not authorise the relay address 127.0.0.99")
+    );
+
+    let weak = check("weak.test", &key, "127.0.0.10");
+    assert_eq!(weak.status.code(), Some(1), "{}", weak.stdout);
+    for reason in [
+        "does not end in -all",
+        "no key record at sel._domainkey.weak.test",
+        "forgeries of the domain are delivered",
+    ] {
+        assert!(weak.stdout.contains(reason), "{reason}: {}", weak.stdout);
+    }
+    assert!(weak.stderr.contains("check(s) failed"), "{}", weak.stderr);
+}

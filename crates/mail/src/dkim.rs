@@ -99,20 +99,31 @@ impl DkimSettings {
 /// A new 2048-bit RSA key: its PKCS#8 DER, and the TXT record to publish at
 /// `<selector>._domainkey.<domain>`.
 pub fn generate_dkim_key() -> Result<(SecretBytes, String), MailError> {
-    use base64::Engine as _;
-    use rsa::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _};
+    use rsa::pkcs8::EncodePrivateKey as _;
     let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
         .map_err(|e| MailError::Config(format!("generating the key: {e}")))?;
     let private = key
         .to_pkcs8_der()
         .map_err(|e| MailError::Config(format!("encoding the key: {e}")))?;
+    let record = format!("v=DKIM1; k=rsa; p={}", public_key_base64(&key)?);
+    Ok((SecretBytes::new(private.as_bytes().to_vec()), record))
+}
+
+/// The `p=` value (base64 SubjectPublicKeyInfo) for a PKCS#8 RSA private key. Only
+/// parsing, no private-key operation.
+pub fn dkim_public_key(pkcs8: &SecretBytes) -> Result<String, MailError> {
+    use rsa::pkcs8::DecodePrivateKey as _;
+    let key = rsa::RsaPrivateKey::from_pkcs8_der(pkcs8.expose())
+        .map_err(|e| MailError::Config(format!("DKIM key: {e}")))?;
+    public_key_base64(&key)
+}
+
+fn public_key_base64(key: &rsa::RsaPrivateKey) -> Result<String, MailError> {
+    use base64::Engine as _;
+    use rsa::pkcs8::EncodePublicKey as _;
     let public = key
         .to_public_key()
         .to_public_key_der()
         .map_err(|e| MailError::Config(format!("encoding the public key: {e}")))?;
-    let record = format!(
-        "v=DKIM1; k=rsa; p={}",
-        base64::engine::general_purpose::STANDARD.encode(public.as_bytes())
-    );
-    Ok((SecretBytes::new(private.as_bytes().to_vec()), record))
+    Ok(base64::engine::general_purpose::STANDARD.encode(public.as_bytes()))
 }

@@ -7,6 +7,7 @@
 mod command;
 mod compose;
 mod dkim;
+mod dns_check;
 mod error;
 mod inbound;
 mod listener;
@@ -22,7 +23,8 @@ mod verdict;
 
 pub use command::{Command, CommandRejection, MAX_COMMAND_LINE, parse_command};
 pub use compose::compose;
-pub use dkim::{DkimSettings, generate_dkim_key};
+pub use dkim::{DkimSettings, dkim_public_key, generate_dkim_key};
+pub use dns_check::{Finding, Level, OwnDomainCheck, evaluate_dkim, evaluate_dmarc, evaluate_spf};
 pub use error::MailError;
 pub use inbound::{Inbound, LOOKALIKE_TAG, RELEASED_TAG};
 pub use listener::{ListenerSettings, SmtpListener};

@@ -91,6 +91,10 @@ impl SenderVerifier {
         })
     }
 
+    pub(crate) fn authenticator(&self) -> &MessageAuthenticator {
+        &self.auth
+    }
+
     /// The verdict for `raw` (already accepted by the strict reader, which decided
     /// `from`).
     pub async fn verdict(&self, envelope: &Envelope<'_>, raw: &[u8], from: &Mailbox) -> Verdict {

@@ -1,11 +1,12 @@
 mod admin;
 mod audit;
 mod dkim;
+mod dns;
 mod ingest;
 mod mail_setup;
 mod serve;
 
-use crate::config::{AdminCommand, AuditCommand, Cli, Command, DkimCommand, Settings};
+use crate::config::{AdminCommand, AuditCommand, Cli, Command, DkimCommand, DnsCommand, Settings};
 use crate::error::CliError;
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -44,6 +45,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         } => audit::checkpoint(&settings).await,
         Command::Dkim { .. } => Ok(()),
         Command::Ingest(args) => ingest::run(&settings, &args).await,
+        Command::Dns {
+            command: DnsCommand::Check(args),
+        } => dns::check(&settings, &args).await,
     }
 }
 
