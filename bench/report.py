@@ -580,6 +580,11 @@ def report(out_dir, results_path):
     add("")
     lines.extend(history[:HISTORY_KEEP])
     add("")
+    # The SMTP section belongs to bench/smtp.sh; a new HTTP report keeps it.
+    previous = results.read_text() if results.exists() else ""
+    smtp = re.search(r"<!-- smtp:begin -->.*?<!-- smtp:end -->", previous, re.S)
+    if smtp:
+        lines += ["", smtp.group(0), ""]
     results.write_text("\n".join(lines))
 
 
