@@ -65,7 +65,9 @@ async fn main() -> anyhow::Result<()> {
     let mut tasks = Vec::new();
     for sender in 0..args.senders {
         let (args, budget) = (args.clone(), budget.clone());
-        tasks.push(tokio::spawn(async move { send_loop(&args, sender, deadline, &budget).await }));
+        tasks.push(tokio::spawn(async move {
+            send_loop(&args, sender, deadline, &budget).await
+        }));
     }
     let mut latencies = Vec::new();
     let mut failures = 0;
@@ -118,8 +120,8 @@ async fn send_loop(
     let mut io = BufReader::new(stream);
     expect(&mut io, "2").await.context("greeting")?;
     command(&mut io, "EHLO load.bench\r\n", "2").await?;
-    let body: String = "Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n"
-        .repeat(args.body_bytes / 58 + 1);
+    let body: String =
+        "Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n".repeat(args.body_bytes / 58 + 1);
     let mut outcome = Outcome {
         latencies_us: Vec::new(),
         failures: 0,
@@ -136,11 +138,7 @@ async fn send_loop(
             break;
         }
         n += 1;
-        let address = format!(
-            "c{}@{}",
-            (sender * 7919 + n) % args.addresses.max(1),
-            args.domain
-        );
+        let address = format!("c{}@{}", (sender * 7919 + n) % args.addresses.max(1), args.domain);
         command(&mut io, &format!("MAIL FROM:<{address}>\r\n"), "2").await?;
         command(&mut io, &format!("RCPT TO:<{}>\r\n", args.rcpt), "2").await?;
         command(&mut io, "DATA\r\n", "3").await?;

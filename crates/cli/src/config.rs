@@ -340,6 +340,10 @@ pub struct SmtpFileConfig {
     /// sender: unauthenticated mail claiming them is refused.
     #[serde(default)]
     pub own_domains: Vec<String>,
+    /// Forwarding services (their ARC sealing domains) whose record of what they
+    /// verified is believed when they break the original signature. Default: none.
+    #[serde(default)]
+    pub trusted_arc_forwarders: Vec<String>,
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -363,6 +367,7 @@ pub struct SmtpSettings {
     pub mailboxes: Vec<(EmailAddress, String)>,
     /// Mailbox domains, the `[mail]` sender's and `own_domains`, lowercase, once each.
     pub own_domains: Vec<String>,
+    pub trusted_arc_forwarders: Vec<String>,
 }
 
 /// `[api_tokens]`.
@@ -574,6 +579,7 @@ impl Settings {
                     messages_per_minute_per_ip: smtp.messages_per_minute_per_ip.unwrap_or(120),
                     nameservers: smtp.nameservers,
                     own_domains: own_domains(&mailboxes, mail.as_ref(), &smtp.own_domains)?,
+                    trusted_arc_forwarders: smtp.trusted_arc_forwarders,
                     mailboxes,
                 })
             }

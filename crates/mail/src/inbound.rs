@@ -398,6 +398,9 @@ fn verdict_json(verdict: &Verdict) -> serde_json::Value {
         Verdict::Authenticated(crate::AuthMethod::Spf { domain }) => {
             json!({ "authenticated": "spf", "domain": domain })
         }
+        Verdict::Authenticated(crate::AuthMethod::Arc { forwarder, domain }) => {
+            json!({ "authenticated": "arc", "domain": domain, "forwarder": forwarder })
+        }
         Verdict::Unauthenticated(f) => json!({
             "authenticated": false,
             "dkim_not_counted": f.dkim_not_counted,

@@ -35,4 +35,4 @@ pub use notify::{MAIL_TICKET_REPLY, ReplyNotifier};
 pub use outbox::{OutboxWorker, RelaySettings, RelayTls};
 pub use reception::{Accepted, Arrival, Deliver, DeliverFuture, Reception, RecordBounce, Reply};
 pub use threading::{Placement, Recipient, ReplyKeys, Threading, place};
-pub use verdict::{AuthMethod, Envelope, Findings, SenderVerifier, Verdict, aligned};
+pub use verdict::{AuthMethod, Envelope, Findings, SenderVerifier, Verdict, aligned, arc_assertion};

@@ -7,7 +7,12 @@
 //! else authenticated the sender, the verdict is "try later" (451), never a pass.
 //!
 //! Results are typed values handed to the caller; `Authentication-Results` headers
-//! that arrive with a message are never read.
+//! that arrive with a message are never read. ARC is honoured only from forwarders the
+//! operator named: when the newest ARC set of a valid chain is sealed and signed by
+//! one of them, its own record of what it verified (`dmarc`, `dkim` or `spf` pass for
+//! a domain aligned with `From`) authenticates the sender — a mailing list or
+//! forwarding service that breaks the original signature does not send genuine mail
+//! to quarantine.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -27,6 +32,8 @@ pub enum AuthMethod {
     Dkim { domain: String },
     /// SPF passed for this envelope domain, aligned with `From`.
     Spf { domain: String },
+    /// A trusted forwarder's ARC set records an aligned pass for `domain`.
+    Arc { forwarder: String, domain: String },
 }
 
 /// What the checks found, for agents to see beside a quarantined message.
@@ -62,6 +69,8 @@ pub struct SenderVerifier {
     auth: MessageAuthenticator,
     /// This host's name, for SPF's `%{r}` macro.
     host_name: String,
+    /// Sealing domains whose ARC assertions are believed (lowercase).
+    trusted_forwarders: Vec<String>,
 }
 
 impl SenderVerifier {
@@ -88,7 +97,18 @@ impl SenderVerifier {
         Ok(Self {
             auth,
             host_name: host_name.to_owned(),
+            trusted_forwarders: Vec::new(),
         })
+    }
+
+    /// Believes ARC sets sealed by these domains (forwarding services the organisation
+    /// relies on). Nobody is trusted by default.
+    pub fn with_trusted_forwarders(mut self, domains: &[String]) -> Self {
+        self.trusted_forwarders = domains
+            .iter()
+            .map(|d| d.trim_end_matches('.').to_ascii_lowercase())
+            .collect();
+        self
     }
 
     pub(crate) fn authenticator(&self) -> &MessageAuthenticator {
@@ -102,8 +122,9 @@ impl SenderVerifier {
         let mut findings = Findings::default();
         let mut temporary = Vec::new();
 
-        if let Some(message) = AuthenticatedMessage::parse(raw) {
-            for output in self.auth.verify_dkim(&message).await {
+        let parsed = AuthenticatedMessage::parse(raw);
+        if let Some(message) = &parsed {
+            for output in self.auth.verify_dkim(message).await {
                 let signature = output.signature();
                 match (output.result(), signature) {
                     (DkimResult::Pass, Some(sig)) => {
@@ -167,12 +188,97 @@ impl SenderVerifier {
             temporary.push(format!("SPF for {spf_domain}"));
         }
         findings.spf = Some((spf_domain, spf_result));
+        if let Some(message) = &parsed
+            && !self.trusted_forwarders.is_empty()
+        {
+            match self.trusted_arc(message, from_domain).await {
+                Ok(Some(method)) => return Verdict::Authenticated(method),
+                Ok(None) => {}
+                Err(why) => temporary.push(why),
+            }
+        }
         if temporary.is_empty() {
             Verdict::Unauthenticated(findings)
         } else {
             Verdict::TryLater(temporary.join("; "))
         }
     }
+}
+
+impl SenderVerifier {
+    /// The aligned pass a trusted forwarder recorded in the newest set of a valid ARC
+    /// chain, if any. Only the newest set counts: a later, untrusted hop could have
+    /// changed the message after an earlier trusted one vouched for it.
+    async fn trusted_arc(
+        &self,
+        message: &AuthenticatedMessage<'_>,
+        from_domain: &str,
+    ) -> Result<Option<AuthMethod>, String> {
+        let arc = self.auth.verify_arc(message).await;
+        match arc.result() {
+            DkimResult::Pass => {}
+            DkimResult::TempError(e) => return Err(format!("ARC key lookup: {e}")),
+            _ => return Ok(None),
+        }
+        let Some(newest) = arc.sets().iter().max_by_key(|set| set.seal.header.i) else {
+            return Ok(None);
+        };
+        let sealer = newest.seal.header.d.to_ascii_lowercase();
+        let signer = newest.signature.header.d.to_ascii_lowercase();
+        if sealer != signer || !self.trusted_forwarders.contains(&sealer) {
+            return Ok(None);
+        }
+        let recorded = String::from_utf8_lossy(newest.results.value);
+        Ok(
+            arc_assertion(&recorded, from_domain).map(|domain| AuthMethod::Arc {
+                forwarder: sealer,
+                domain,
+            }),
+        )
+    }
+}
+
+/// What a trusted forwarder's `ARC-Authentication-Results` value asserts about the
+/// `From` domain: the domain of a `dmarc=pass` (`header.from`), `dkim=pass`
+/// (`header.d`/`header.i`) or `spf=pass` (`smtp.mailfrom`) aligned with it. Comments
+/// are removed first; a clause naming its property twice counts as nothing.
+pub fn arc_assertion(recorded: &str, from_domain: &str) -> Option<String> {
+    let mut without_comments = String::with_capacity(recorded.len());
+    let mut depth = 0usize;
+    for c in recorded.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => without_comments.push(c),
+            _ => {}
+        }
+    }
+    for clause in without_comments.split(';') {
+        let mut tokens = clause.split_whitespace();
+        let Some((method, result)) = tokens.next().and_then(|t| t.split_once('=')) else {
+            continue;
+        };
+        if !result.eq_ignore_ascii_case("pass") {
+            continue;
+        }
+        let wanted: &[&str] = match method.to_ascii_lowercase().as_str() {
+            "dmarc" => &["header.from"],
+            "dkim" => &["header.d", "header.i"],
+            "spf" => &["smtp.mailfrom"],
+            _ => continue,
+        };
+        let values: Vec<&str> = tokens
+            .filter_map(|t| t.split_once('='))
+            .filter(|(property, _)| wanted.iter().any(|w| property.eq_ignore_ascii_case(w)))
+            .map(|(_, value)| value.trim_matches('"'))
+            .collect();
+        let [value] = values.as_slice() else { continue };
+        let domain = value.rsplit('@').next().unwrap_or_default().to_ascii_lowercase();
+        if !domain.is_empty() && aligned(&domain, from_domain) {
+            return Some(domain);
+        }
+    }
+    None
 }
 
 /// Relaxed alignment without a public-suffix list, erring on the strict side: the
@@ -192,6 +298,52 @@ pub fn aligned(authenticated: &str, from_domain: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arc_assertions_count_only_aligned_passes() {
+        let recorded = "i=1; lists.test; dkim=pass header.d=customer.test header.s=sel header.b=abc; spf=fail smtp.mailfrom=x@y.test";
+        assert_eq!(
+            arc_assertion(recorded, "customer.test"),
+            Some("customer.test".into())
+        );
+        assert_eq!(arc_assertion(recorded, "other.test"), None);
+        assert_eq!(
+            arc_assertion(
+                "i=1; lists.test; dmarc=pass (p=reject) header.from=Customer.Test",
+                "customer.test"
+            ),
+            Some("customer.test".into())
+        );
+        assert_eq!(
+            arc_assertion(
+                "i=1; lists.test; spf=pass smtp.mailfrom=bounce@mail.customer.test",
+                "customer.test"
+            ),
+            Some("mail.customer.test".into())
+        );
+        assert_eq!(
+            arc_assertion(
+                "i=1; lists.test; dkim=fail header.d=customer.test",
+                "customer.test"
+            ),
+            None
+        );
+        // A pass hidden in a comment, or a clause naming two domains, proves nothing.
+        assert_eq!(
+            arc_assertion(
+                "i=1; lists.test; dkim=fail (dkim=pass header.d=customer.test)",
+                "customer.test"
+            ),
+            None
+        );
+        assert_eq!(
+            arc_assertion(
+                "i=1; lists.test; dkim=pass header.d=evil.test header.d=customer.test",
+                "customer.test"
+            ),
+            None
+        );
+    }
 
     #[test]
     fn alignment_is_relaxed_but_never_across_organisations() {

@@ -75,7 +75,8 @@ pub fn reception(
 ) -> Result<Arc<palisade_mail::Reception>, CliError> {
     let verifier =
         palisade_mail::SenderVerifier::new(&smtp.nameservers, &smtp.hostname, Duration::from_secs(5))
-            .map_err(|e| CliError::Config(e.to_string()))?;
+            .map_err(|e| CliError::Config(e.to_string()))?
+            .with_trusted_forwarders(&smtp.trusted_arc_forwarders);
     let inbound = Arc::new(
         palisade_mail::Inbound::new(
             store.clone(),

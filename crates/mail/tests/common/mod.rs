@@ -41,7 +41,9 @@ pub struct MailWorld {
     pub threading: Arc<Threading>,
     pub signed_key: Vec<u8>,
     pub evil_key: Vec<u8>,
-    _dns: DnsServer,
+    /// The forwarding service's key (`sel._domainkey.lists.test`).
+    pub lists_key: Vec<u8>,
+    pub dns: DnsServer,
     pub db: TestDatabase,
     _server: tokio::task::JoinHandle<()>,
 }
@@ -60,6 +62,11 @@ fn dkim_record(key: &[u8]) -> String {
 
 impl MailWorld {
     pub async fn start(backend: Backend) -> MailWorld {
+        Self::start_trusting(backend, &[]).await
+    }
+
+    /// With ARC believed from these sealing domains.
+    pub async fn start_trusting(backend: Backend, forwarders: &[&str]) -> MailWorld {
         let db = TestDatabase::new(backend).await.unwrap();
         let store = Store::connect(&db.url, Arc::new(Keyring::new(&MasterKey::generate().unwrap())))
             .await
@@ -69,7 +76,12 @@ impl MailWorld {
         tx.commit().await.unwrap();
         let signed_key = Ed25519Key::generate_pkcs8().unwrap();
         let evil_key = Ed25519Key::generate_pkcs8().unwrap();
-        let (signed_record, evil_record) = (dkim_record(&signed_key), dkim_record(&evil_key));
+        let lists_key = Ed25519Key::generate_pkcs8().unwrap();
+        let (signed_record, evil_record, lists_record) = (
+            dkim_record(&signed_key),
+            dkim_record(&evil_key),
+            dkim_record(&lists_key),
+        );
         let dns = DnsServer::start(&[
             ("customer.test", "v=spf1 ip4:127.0.0.2 -all"),
             ("evil.test", "v=spf1 ip4:127.0.0.66 -all"),
@@ -78,6 +90,7 @@ impl MailWorld {
             ("desk.test", "v=spf1 ip4:127.0.0.10 -all"),
             ("sel._domainkey.signed.test", signed_record.as_str()),
             ("sel._domainkey.evil.test", evil_record.as_str()),
+            ("sel._domainkey.lists.test", lists_record.as_str()),
         ])
         .await
         .unwrap();
@@ -99,7 +112,10 @@ impl MailWorld {
             let inbound = inbound.clone();
             Box::pin(async move { inbound.record_bounce(bounce_id).await })
         });
-        let verifier = SenderVerifier::new(&[dns.addr], "mx.desk.test", Duration::from_secs(2)).unwrap();
+        let trusted: Vec<String> = forwarders.iter().map(|f| (*f).to_owned()).collect();
+        let verifier = SenderVerifier::new(&[dns.addr], "mx.desk.test", Duration::from_secs(2))
+            .unwrap()
+            .with_trusted_forwarders(&trusted);
         let reception = Reception::new(Arc::new(verifier), deliver)
             .with_own_domains(vec!["desk.test".into()])
             .with_bounces(bounces);
@@ -125,7 +141,8 @@ impl MailWorld {
             threading,
             signed_key,
             evil_key,
-            _dns: dns,
+            lists_key,
+            dns,
             db,
             _server: server,
         }
