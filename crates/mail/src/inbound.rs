@@ -170,8 +170,16 @@ impl Inbound {
                     .policy
                     .authorize(&principal, Action::TicketReply, &Resource::Ticket(record.facts()))
                     .map_err(|_| MailError::Permanent("the participant may no longer reply".into()))?;
-                self.store
+                let message = self
+                    .store
                     .add_message(&mut tx, &proof, &record, author, Visibility::Public, &body)
+                    .await?;
+                self.store
+                    .record_mail_provenance(
+                        &mut tx,
+                        &message,
+                        verdict_json(&accepted.verdict).to_string().as_bytes(),
+                    )
                     .await?;
                 self.store.remember_domain(&mut tx, from.domain()).await?;
                 json!({ "placement": "reply", "ticket": ticket.to_string(), "verdict": verdict_json(&accepted.verdict) })
@@ -181,8 +189,13 @@ impl Inbound {
                     Some(user) => user,
                     None => self.new_customer(&mut tx, from, &accepted, &ctx).await?,
                 };
-                let (id, _, creation) = self
+                let (id, _, creation, message) = self
                     .open_ticket(&mut tx, &requester, &team, &subject, &body)
+                    .await?;
+                let mut provenance = verdict_json(&accepted.verdict);
+                provenance["lookalike"] = lookalike_json.clone().unwrap_or_default();
+                self.store
+                    .record_mail_provenance(&mut tx, &message, provenance.to_string().as_bytes())
                     .await?;
                 if lookalike.is_some() {
                     let tag = palisade_core::TagName::parse(LOOKALIKE_TAG)
@@ -239,7 +252,12 @@ impl Inbound {
             }
         };
         let (subject, body) = subject_and_body(&message, &raw);
-        let (id, facts, _) = self.open_ticket(tx, &requester, team, &subject, &body).await?;
+        let (id, facts, _, message) = self.open_ticket(tx, &requester, team, &subject, &body).await?;
+        let mut provenance = held["verdict"].clone();
+        provenance["released_by"] = json!(reviewer.user_id.to_string());
+        self.store
+            .record_mail_provenance(tx, &message, provenance.to_string().as_bytes())
+            .await?;
         let tag =
             palisade_core::TagName::parse(RELEASED_TAG).map_err(|e| MailError::Permanent(e.to_string()))?;
         let proof = self
@@ -323,7 +341,15 @@ impl Inbound {
         team: &TeamId,
         subject: &str,
         body: &str,
-    ) -> Result<(TicketId, TicketFacts, palisade_policy::Authorized), MailError> {
+    ) -> Result<
+        (
+            TicketId,
+            TicketFacts,
+            palisade_policy::Authorized,
+            palisade_core::MessageId,
+        ),
+        MailError,
+    > {
         let company_sharing = match &requester.company {
             Some(c) => self.store.get_company(c).await?.share_tickets,
             None => false,
@@ -357,8 +383,8 @@ impl Inbound {
             first_message: body.to_owned(),
             author: requester.id.clone(),
         };
-        self.store.create_ticket(tx, &proof, &id, &new).await?;
-        Ok((id, facts, proof))
+        let (_, message) = self.store.create_ticket(tx, &proof, &id, &new).await?;
+        Ok((id, facts, proof, message))
     }
 }
 

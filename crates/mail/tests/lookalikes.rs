@@ -79,6 +79,22 @@ async fn lookalike_senders_are_flagged_and_genuine_ones_are_not(backend: Backend
     assert_eq!(flagged["lookalike"]["resembles"], "customer.test");
     assert_eq!(flagged["lookalike"]["reason"], "confusable_characters");
     assert_eq!(tags_of(flagged).await, [LOOKALIKE_TAG]);
+    // The message itself carries its verdict and the flag, for agents.
+    let ticket = w
+        .store
+        .get_ticket(&TicketId::parse(flagged["ticket"].as_str().unwrap()).unwrap())
+        .await
+        .unwrap();
+    let first = w.store.list_messages(&ticket, true).await.unwrap()[0].id.clone();
+    let provenance = w
+        .store
+        .mail_provenance(std::slice::from_ref(&first))
+        .await
+        .unwrap();
+    let verdict: serde_json::Value = serde_json::from_slice(&provenance[&first]).unwrap();
+    assert_eq!(verdict["authenticated"], "spf");
+    assert_eq!(verdict["domain"], "cust0mer.test");
+    assert_eq!(verdict["lookalike"]["resembles"], "customer.test");
 
     // One edit from the organisation's own domain, not authenticated: held, and the
     // quarantine record says what it imitates.

@@ -21,3 +21,10 @@ CREATE TABLE known_domains (
     last_seen_at  BIGINT NOT NULL
 );
 CREATE INDEX known_domains_recent ON known_domains (last_seen_at);
+
+-- How a message that arrived by mail was authenticated (the typed verdict, sealed),
+-- for agents to see beside it.
+CREATE TABLE mail_provenance (
+    message_id    TEXT PRIMARY KEY REFERENCES messages(id),
+    verdict_enc   BYTEA NOT NULL
+);

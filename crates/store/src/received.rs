@@ -1,7 +1,9 @@
 //! Received mail: the quarantine of unauthenticated messages and the record of
 //! messages already taken (duplicates).
 
-use palisade_core::{TeamId, UnixMillis, UserId};
+use std::collections::HashMap;
+
+use palisade_core::{MessageId, TeamId, UnixMillis, UserId};
 use sqlx::Row;
 
 use crate::keys::{ORG_KEY_ID, open_bytes, seal};
@@ -167,5 +169,53 @@ impl Store {
                 String::from_utf8(plain).map_err(|_| StoreError::Corrupt("known domain".into()))
             })
             .collect()
+    }
+
+    /// Records how the message that arrived by mail was authenticated.
+    pub async fn record_mail_provenance(
+        &self,
+        tx: &mut Tx,
+        message: &MessageId,
+        verdict: &[u8],
+    ) -> Result<(), StoreError> {
+        let key = self.load_key(ORG_KEY_ID).await?;
+        let sealed = seal(&key, "mail_provenance", "verdict_enc", message.as_str(), verdict)?;
+        sqlx::query("INSERT INTO mail_provenance (message_id, verdict_enc) VALUES ($1, $2)")
+            .bind(message.as_str())
+            .bind(sealed)
+            .execute(tx.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// The recorded verdicts of those of `messages` that arrived by mail.
+    pub async fn mail_provenance(
+        &self,
+        messages: &[MessageId],
+    ) -> Result<HashMap<MessageId, Vec<u8>>, StoreError> {
+        let mut out = HashMap::new();
+        if messages.is_empty() {
+            return Ok(out);
+        }
+        let key = self.load_key(ORG_KEY_ID).await?;
+        for chunk in messages.chunks(200) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT message_id, verdict_enc FROM mail_provenance WHERE message_id IN ({})",
+                placeholders.join(", ")
+            );
+            // Only numbered placeholders are formatted in; the ids are bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            for row in query.fetch_all(&self.read).await? {
+                let id: String = row.try_get(0)?;
+                let sealed: Vec<u8> = row.try_get(1)?;
+                let verdict = open_bytes(&key, "mail_provenance", "verdict_enc", &id, &sealed)?;
+                out.insert(MessageId::parse(&id)?, verdict);
+            }
+        }
+        Ok(out)
     }
 }

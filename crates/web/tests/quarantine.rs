@@ -212,4 +212,8 @@ async fn the_review_pages_show_why_mail_was_held_and_decide_like_the_api(backend
         .await
         .text();
     assert!(!customer_view.contains("looks like a known") && !customer_view.contains("bounced"));
+    assert!(
+        !customer_view.contains("authenticated by DKIM"),
+        "verdicts are for staff"
+    );
 }

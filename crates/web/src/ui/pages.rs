@@ -311,6 +311,43 @@ struct MessageRow {
     at: String,
     visibility: &'static str,
     body: String,
+    /// For staff: how a message that arrived by mail was authenticated.
+    provenance: Option<Provenance>,
+}
+
+struct Provenance {
+    text: String,
+    /// Not authenticated, or from a lookalike domain.
+    warning: bool,
+}
+
+/// The recorded mail verdict in words.
+fn provenance(verdict: &serde_json::Value) -> Provenance {
+    let domain = verdict["domain"].as_str().unwrap_or("?");
+    let (mut text, mut warning) = match verdict["authenticated"].as_str() {
+        Some("dkim") => (
+            format!("by mail · sender authenticated by DKIM ({domain})"),
+            false,
+        ),
+        Some("spf") => (format!("by mail · sender authenticated by SPF ({domain})"), false),
+        Some("arc") => (
+            format!(
+                "by mail · sender authenticated by trusted forwarder {} ({domain})",
+                verdict["forwarder"].as_str().unwrap_or("?")
+            ),
+            false,
+        ),
+        _ if verdict["released_by"].is_string() => (
+            "by mail · sender NOT authenticated; released from quarantine".to_owned(),
+            true,
+        ),
+        _ => ("by mail · sender not authenticated".to_owned(), true),
+    };
+    if let Some(resembles) = verdict["lookalike"]["resembles"].as_str() {
+        text.push_str(&format!(" · the domain looks like {resembles}"));
+        warning = true;
+    }
+    Provenance { text, warning }
 }
 
 struct AttachmentRow {
@@ -381,6 +418,12 @@ async fn ticket_page(
     let names: std::collections::HashMap<UserId, (String, Role)> =
         users.into_iter().map(|u| (u.id, (u.name, u.role))).collect();
     let staff = caller.principal.role.is_staff();
+    let provenances = if staff {
+        let ids: Vec<_> = detail.messages.iter().map(|m| m.id.clone()).collect();
+        s.store.mail_provenance(&ids).await?
+    } else {
+        std::collections::HashMap::new()
+    };
     let requester_bounces = match (&requester_email, staff) {
         (Some(email), true) => s.store.address_bounces(email).await?.map(|(n, _)| n),
         _ => None,
@@ -432,6 +475,10 @@ async fn ticket_page(
                 at: rfc3339(m.created_at.0),
                 visibility: m.visibility.as_str(),
                 body: m.body.clone(),
+                provenance: provenances
+                    .get(&m.id)
+                    .and_then(|v| serde_json::from_slice(v).ok())
+                    .map(|v| provenance(&v)),
             })
             .collect(),
         attachments: detail
