@@ -57,12 +57,14 @@ impl Inbound {
     }
 
     /// A bounce to the VERP address of an outbound message: marks its recipient's
-    /// address (once per message), audited. Never a ticket, never a reply.
+    /// address (once per message) and audits it, in one transaction. Never a ticket,
+    /// never a reply.
     pub async fn record_bounce(
         &self,
         bounce_id: [u8; palisade_store::BOUNCE_ID_LEN],
     ) -> Result<(), MailError> {
-        if self.store.record_bounce(&bounce_id).await? {
+        let mut tx = self.store.begin().await?;
+        if self.store.record_bounce(&mut tx, &bounce_id).await? {
             let ctx = AuditContext {
                 actor: "mail".into(),
                 ip: String::new(),
@@ -70,7 +72,6 @@ impl Inbound {
                 session: String::new(),
             };
             let event = AuditEvent::new(AuditAction::MailBounced, hex::encode(bounce_id), Outcome::Success);
-            let mut tx = self.store.begin().await?;
             self.store.append_audit(&mut tx, &ctx, &event).await?;
             tx.commit().await?;
         }

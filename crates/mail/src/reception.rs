@@ -107,7 +107,7 @@ impl Reception {
     /// 250 only after the message was durably taken.
     pub async fn receive(&self, arrival: Arrival, raw: Vec<u8>) -> Reply {
         if let Recipient::Bounce { bounce_id } = arrival.recipient {
-            return self.bounce(bounce_id, &raw).await;
+            return self.bounce(bounce_id, arrival.mail_from.is_none(), &raw).await;
         }
         let message = match read_message(&raw) {
             Ok(m) => m,
@@ -150,11 +150,15 @@ impl Reception {
         }
     }
 
-    /// A bounce to a genuine VERP address: the address is marked; the content is not
+    /// Mail to a genuine VERP address: a failure report marks the address; anything
+    /// else (a delay notice, an auto-reply) is taken and dropped. The content is not
     /// kept and nothing answers it.
-    async fn bounce(&self, bounce_id: [u8; BOUNCE_ID_LEN], raw: &[u8]) -> Reply {
+    async fn bounce(&self, bounce_id: [u8; BOUNCE_ID_LEN], null_sender: bool, raw: &[u8]) -> Reply {
         if let Err(rejection) = check_line_endings(raw) {
             return Reply::new(550, rejection.reply());
+        }
+        if !reports_failure(null_sender, raw) {
+            return Reply::new(250, "2.0.0 noted");
         }
         let Some(record) = &self.bounces else {
             return Reply::new(550, "5.1.1 no such recipient");
@@ -166,5 +170,55 @@ impl Reception {
                 Reply::new(451, "4.3.0 try again later")
             }
         }
+    }
+}
+
+/// Whether mail to a bounce address reports a failed delivery. It must come from the
+/// null sender, as delivery status notifications do (RFC 5321 section 4.5.5), and not be
+/// an auto-reply; when it carries RFC 3464 `Action:` fields, at least one must be
+/// `failed` (delay and relay notices do not mark an address). Reports without such
+/// fields (older MTAs' plain-text bounces) count.
+fn reports_failure(null_sender: bool, raw: &[u8]) -> bool {
+    if !null_sender {
+        return false;
+    }
+    let text = String::from_utf8_lossy(raw);
+    let field = |line: &str, name: &str| {
+        line.split_once(':')
+            .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_ascii_lowercase())
+    };
+    let header_end = text.find("\r\n\r\n").unwrap_or(text.len());
+    if text[..header_end]
+        .lines()
+        .filter_map(|l| field(l, "Auto-Submitted"))
+        .any(|v| v.starts_with("auto-replied"))
+    {
+        return false;
+    }
+    let actions: Vec<String> = text.lines().filter_map(|l| field(l, "Action")).collect();
+    actions.is_empty() || actions.iter().any(|a| a.starts_with("failed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reports_failure;
+
+    #[test]
+    fn only_failure_reports_from_the_null_sender_mark_an_address() {
+        let dsn = b"From: MAILER-DAEMON@mx.example\r\nContent-Type: multipart/report; report-type=delivery-status\r\n\r\n\
+            Final-Recipient: rfc822; gone@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n";
+        assert!(reports_failure(true, dsn));
+        assert!(
+            !reports_failure(false, dsn),
+            "a real DSN comes from the null sender"
+        );
+        let delayed = b"From: MAILER-DAEMON@mx.example\r\n\r\nFinal-Recipient: rfc822; slow@example.com\r\nAction: delayed\r\n";
+        assert!(!reports_failure(true, delayed));
+        let plain = b"From: MAILER-DAEMON@mx.example\r\nSubject: Undeliverable\r\n\r\nUser unknown\r\n";
+        assert!(reports_failure(true, plain));
+        let vacation =
+            b"From: ann@example.com\r\nAuto-Submitted: auto-replied (vacation)\r\n\r\nAway until Monday\r\n";
+        assert!(!reports_failure(true, vacation));
     }
 }

@@ -74,6 +74,22 @@ async fn bounces_mark_the_address_and_nothing_else(backend: Backend) {
     let r = w.send("127.0.0.77", "", &verp[0], &dsn(gone.as_str())).await;
     assert!(r.starts_with("250"), "{r}");
     assert_eq!(w.store.address_bounces(&gone).await.unwrap().unwrap().0, 1);
+    // Not failure reports: a delay notice, an auto-reply from the recipient (with a
+    // sender, or from the null sender but marked auto-replied). Taken, never counted.
+    let delayed = dsn(gone.as_str()).replace("said: 550 5.1.1 user unknown", "is slow\r\nAction: delayed");
+    let r = w.send("127.0.0.77", "", &verp[1], &delayed).await;
+    assert!(r.starts_with("250"), "{r}");
+    let vacation = "From: gone@customer.test\r\nSubject: Away\r\n\r\nBack on Monday\r\n";
+    let r = w
+        .send("127.0.0.2", "gone@customer.test", &verp[1], vacation)
+        .await;
+    assert!(r.starts_with("250"), "{r}");
+    let auto =
+        "From: gone@customer.test\r\nAuto-Submitted: auto-replied\r\nSubject: Away\r\n\r\nBack on Monday\r\n";
+    let r = w.send("127.0.0.2", "", &verp[1], auto).await;
+    assert!(r.starts_with("250"), "{r}");
+    assert_eq!(w.store.address_bounces(&gone).await.unwrap().unwrap().0, 1);
+
     // …and the second message's bounce counts too.
     let r = w.send("127.0.0.77", "", &verp[1], &dsn(gone.as_str())).await;
     assert!(r.starts_with("250"), "{r}");

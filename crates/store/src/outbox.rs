@@ -66,11 +66,15 @@ impl Store {
         Ok(id)
     }
 
-    /// A bounce for the message with `bounce_id`: marks its recipient's address, once
-    /// per message. False when no message has that id (or it was counted already).
-    pub async fn record_bounce(&self, bounce_id: &[u8; BOUNCE_ID_LEN]) -> Result<bool, StoreError> {
+    /// A bounce for the message with `bounce_id`, in the caller's transaction: marks
+    /// its recipient's address, once per message. False when no message has that id
+    /// (or its bounce was counted already).
+    pub async fn record_bounce(
+        &self,
+        tx: &mut Tx,
+        bounce_id: &[u8; BOUNCE_ID_LEN],
+    ) -> Result<bool, StoreError> {
         let now = UnixMillis::now().0;
-        let mut tx = self.begin().await?;
         let row = sqlx::query(
             "UPDATE outbox SET bounced_at = $1 WHERE bounce_id = $2 AND bounced_at IS NULL \
              RETURNING recipient_index",
@@ -92,7 +96,6 @@ impl Store {
         .bind(now)
         .execute(tx.conn())
         .await?;
-        tx.commit().await?;
         Ok(true)
     }
 

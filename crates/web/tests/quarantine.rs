@@ -200,7 +200,9 @@ async fn the_review_pages_show_why_mail_was_held_and_decide_like_the_api(backend
     w.store.enqueue_mail(&mut tx, "test", &mail).await.unwrap();
     tx.commit().await.unwrap();
     let claimed = w.store.claim_mail("test", 60).await.unwrap().unwrap();
-    assert!(w.store.record_bounce(&claimed.bounce_id).await.unwrap());
+    let mut tx = w.store.begin().await.unwrap();
+    assert!(w.store.record_bounce(&mut tx, &claimed.bounce_id).await.unwrap());
+    tx.commit().await.unwrap();
     let staff_view = w
         .get(&w.agent_a, &format!("/tickets/{}", w.ticket_1))
         .await

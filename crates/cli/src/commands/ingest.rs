@@ -33,7 +33,27 @@ pub async fn run(settings: &Settings, args: &IngestArgs) -> Result<(), CliError>
         return Err(refused(EX_DATAERR, "501 5.5.4 HELO name"));
     }
     let raw = read_stdin(smtp.max_message_bytes)?;
+    // Past this point a failure is Palisade's (database, configuration), never the
+    // message's: the MTA keeps the message and retries.
+    deliver(settings, smtp, args, mail_from, rcpt, raw)
+        .await
+        .map_err(|e| match e {
+            refusal @ CliError::Refused { .. } => refusal,
+            other => {
+                tracing::error!(error = %other, "ingest could not take the message");
+                refused(EX_TEMPFAIL, "451 4.3.0 try again later")
+            }
+        })
+}
 
+async fn deliver(
+    settings: &Settings,
+    smtp: &crate::config::SmtpSettings,
+    args: &IngestArgs,
+    mail_from: Option<palisade_core::EmailAddress>,
+    rcpt: palisade_core::EmailAddress,
+    raw: Vec<u8>,
+) -> Result<(), CliError> {
     let opened = app::open(settings, false).await?;
     let setup = mailboxes(settings, &opened.store).await?;
     let recipient = match setup.threading.recipient(&rcpt).await {
