@@ -89,6 +89,15 @@ impl Inbound {
 
     /// Stores `accepted` where the placement rule says; returns the placement.
     pub async fn deliver(&self, accepted: Accepted) -> Result<Placement, MailError> {
+        match self.deliver_once(&accepted).await {
+            // Two first messages from a new sender at once: one created the account, the
+            // other's transaction hit it and rolled back. Once more finds the account.
+            Err(MailError::Store(palisade_store::StoreError::Conflict)) => self.deliver_once(&accepted).await,
+            other => other,
+        }
+    }
+
+    async fn deliver_once(&self, accepted: &Accepted) -> Result<Placement, MailError> {
         let from = &accepted.message.from.address;
         let account = self.store.find_user_by_email(from).await?.filter(|u| !u.disabled);
         let mut placement = place(
@@ -121,6 +130,28 @@ impl Inbound {
             .get(&mailbox)
             .cloned()
             .ok_or_else(|| MailError::Config(format!("mailbox {} has no team", mailbox.as_str())))?;
+        // Reads and decisions first, so the transaction below (which holds the audit
+        // chain's head) only writes.
+        let (subject, body) = text_of(accepted);
+        let lookalike = match &placement {
+            Placement::PublicReply { .. } => None,
+            Placement::NewTicket | Placement::Quarantine => self.lookalike(from.domain()).await?,
+        };
+        let lookalike_json = lookalike.as_ref().map(
+            |l| json!({ "domain": from.domain(), "resembles": l.resembles, "reason": l.reason.as_str() }),
+        );
+        let reply = match &placement {
+            Placement::PublicReply { ticket, author } => {
+                let record = self.store.get_ticket(ticket).await?;
+                let principal = self.principal(author).await?;
+                let proof = self
+                    .policy
+                    .authorize(&principal, Action::TicketReply, &Resource::Ticket(record.facts()))
+                    .map_err(|_| MailError::Permanent("the participant may no longer reply".into()))?;
+                Some((record, proof))
+            }
+            _ => None,
+        };
         let mut tx = self.store.begin().await?;
         if placement != Placement::Quarantine {
             let message_id = accepted
@@ -139,14 +170,6 @@ impl Inbound {
                 return Ok(placement);
             }
         }
-        let (subject, body) = text_of(&accepted);
-        let lookalike = match &placement {
-            Placement::PublicReply { .. } => None,
-            Placement::NewTicket | Placement::Quarantine => self.lookalike(from.domain()).await?,
-        };
-        let lookalike_json = lookalike.as_ref().map(
-            |l| json!({ "domain": from.domain(), "resembles": l.resembles, "reason": l.reason.as_str() }),
-        );
         let detail = match &placement {
             Placement::Quarantine => {
                 let sealed = serde_json::to_vec(&json!({
@@ -165,15 +188,12 @@ impl Inbound {
                         "lookalike": lookalike_json })
             }
             Placement::PublicReply { ticket, author } => {
-                let record = self.store.get_ticket(ticket).await?;
-                let principal = self.principal(author).await?;
-                let proof = self
-                    .policy
-                    .authorize(&principal, Action::TicketReply, &Resource::Ticket(record.facts()))
-                    .map_err(|_| MailError::Permanent("the participant may no longer reply".into()))?;
+                let Some((record, proof)) = &reply else {
+                    return Err(MailError::Permanent("reply without its ticket".into()));
+                };
                 let message = self
                     .store
-                    .add_message(&mut tx, &proof, &record, author, Visibility::Public, &body)
+                    .add_message(&mut tx, proof, record, author, Visibility::Public, &body)
                     .await?;
                 self.store
                     .record_mail_provenance(
@@ -186,13 +206,21 @@ impl Inbound {
                 json!({ "placement": "reply", "ticket": ticket.to_string(), "verdict": verdict_json(&accepted.verdict) })
             }
             Placement::NewTicket => {
-                let requester = match account {
-                    Some(user) => user,
-                    None => self.new_customer(&mut tx, from, &accepted, &ctx).await?,
+                let (requester, created) = match account {
+                    Some(user) => (user, None),
+                    None => {
+                        let (user, event) = self.new_customer(&mut tx, from, accepted).await?;
+                        (user, Some(event))
+                    }
                 };
                 let (id, _, creation, message) = self
                     .open_ticket(&mut tx, &requester, &team, &subject, &body)
                     .await?;
+                // Audited after the ticket: every transaction takes the ticket counter
+                // before the audit chain's head, so two never wait for each other.
+                if let Some(event) = created {
+                    self.store.append_audit(&mut tx, &ctx, &event).await?;
+                }
                 let mut provenance = verdict_json(&accepted.verdict);
                 provenance["lookalike"] = lookalike_json.clone().unwrap_or_default();
                 self.store
@@ -235,13 +263,13 @@ impl Inbound {
         let message = crate::read_message(&raw).map_err(|e| MailError::Permanent(e.as_str().into()))?;
         let from = message.from.address.clone();
         let account = self.store.find_user_by_email(&from).await?;
-        let requester = match account {
+        let (requester, created) = match account {
             Some(user) if user.role.is_staff() || user.disabled => {
                 return Err(MailError::Permanent(
                     "the sender's address belongs to a staff or disabled account".into(),
                 ));
             }
-            Some(user) => user,
+            Some(user) => (user, None),
             None => {
                 let name = message
                     .from
@@ -249,11 +277,15 @@ impl Inbound {
                     .clone()
                     .filter(|n| !n.contains('@'))
                     .unwrap_or_else(|| from.as_str().to_owned());
-                self.create_customer(tx, &from, &name, ctx).await?
+                let (user, event) = self.create_customer(tx, &from, &name).await?;
+                (user, Some(event))
             }
         };
         let (subject, body) = subject_and_body(&message, &raw);
         let (id, facts, _, message) = self.open_ticket(tx, &requester, team, &subject, &body).await?;
+        if let Some(event) = created {
+            self.store.append_audit(tx, ctx, &event).await?;
+        }
         let mut provenance = held["verdict"].clone();
         provenance["released_by"] = json!(reviewer.user_id.to_string());
         self.store
@@ -281,13 +313,14 @@ impl Inbound {
         })
     }
 
+    /// A customer account for an authenticated sender, and the audit event to append
+    /// once the ticket exists.
     async fn new_customer(
         &self,
         tx: &mut palisade_store::Tx,
         from: &EmailAddress,
         accepted: &Accepted,
-        ctx: &AuditContext,
-    ) -> Result<UserRecord, MailError> {
+    ) -> Result<(UserRecord, AuditEvent), MailError> {
         let name = accepted
             .message
             .from
@@ -295,7 +328,7 @@ impl Inbound {
             .clone()
             .filter(|n| !n.contains('@'))
             .unwrap_or_else(|| from.as_str().to_owned());
-        self.create_customer(tx, from, &name, ctx).await
+        self.create_customer(tx, from, &name).await
     }
 
     async fn create_customer(
@@ -303,8 +336,7 @@ impl Inbound {
         tx: &mut palisade_store::Tx,
         from: &EmailAddress,
         name: &str,
-        ctx: &AuditContext,
-    ) -> Result<UserRecord, MailError> {
+    ) -> Result<(UserRecord, AuditEvent), MailError> {
         let name: String = name.chars().take(200).collect();
         let id = self
             .store
@@ -322,8 +354,7 @@ impl Inbound {
             .await?;
         let event = AuditEvent::new(AuditAction::UserCreated, id.to_string(), Outcome::Success)
             .with_detail(json!({ "source": "mail", "role": "customer" }));
-        self.store.append_audit(tx, ctx, &event).await?;
-        Ok(UserRecord {
+        let user = UserRecord {
             id,
             role: Role::Customer,
             email: from.clone(),
@@ -332,7 +363,8 @@ impl Inbound {
             company: None,
             disabled: false,
             created_at: palisade_core::UnixMillis::now(),
-        })
+        };
+        Ok((user, event))
     }
 
     async fn open_ticket(

@@ -74,13 +74,22 @@ impl Store {
                     .await?;
                 (read, write)
             }
+            // Two pools, as for SQLite: a transaction holds a write connection while the
+            // code inside it also reads (data keys, lookups). With one shared pool, as
+            // many concurrent transactions as connections would each wait for a second
+            // connection that never frees up (seen at 64 concurrent SMTP senders).
             Dialect::Postgres => {
-                let pool = AnyPoolOptions::new()
+                let write = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options.clone())
+                    .await?;
+                let read = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(options)
                     .await?;
-                (pool.clone(), pool)
+                (read, write)
             }
         };
         let store = Self {
