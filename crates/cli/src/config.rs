@@ -226,6 +226,19 @@ pub struct FileConfig {
     /// `[[oidc]]` tables, one per single sign-on provider.
     #[serde(default)]
     pub oidc: Vec<OidcFileConfig>,
+    /// `[[redaction]]` tables: the organisation's own patterns to remove from what
+    /// customers write, besides the built-in ones.
+    #[serde(default)]
+    pub redaction: Vec<RedactionFileConfig>,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RedactionFileConfig {
+    /// Shown to the writer: "[removed: <name>]".
+    pub name: String,
+    /// A regular expression (Rust `regex` syntax).
+    pub regex: String,
 }
 
 /// `[sessions]`: lifetimes and concurrency by kind of account.
@@ -498,6 +511,8 @@ pub struct Settings {
     pub sessions: SessionLimits,
     pub token_requests_per_minute: u32,
     pub oidc: Vec<OidcSettings>,
+    /// Built-in redaction plus `[[redaction]]` patterns (checked at start).
+    pub redactor: std::sync::Arc<palisade_assist::Redactor>,
     /// `None`: no relay configured; mail waits in the outbox.
     pub mail: Option<RelaySettings>,
     /// `None`: no inbound SMTP.
@@ -610,6 +625,19 @@ impl Settings {
                 .into_iter()
                 .map(OidcFileConfig::into_settings)
                 .collect::<Result<_, _>>()?,
+            redactor: std::sync::Arc::new(
+                palisade_assist::Redactor::new(
+                    &file
+                        .redaction
+                        .iter()
+                        .map(|r| palisade_assist::CustomPattern {
+                            name: r.name.clone(),
+                            regex: r.regex.clone(),
+                        })
+                        .collect::<Vec<_>>(),
+                )
+                .map_err(|e| CliError::Config(format!("[[redaction]] {e}")))?,
+            ),
         };
         settings.validate()?;
         Ok(settings)
@@ -720,6 +748,19 @@ mod tests {
     fn unknown_toml_keys_are_refused() {
         assert!(toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"\nlisten_adress = \"x\"").is_err());
         assert!(toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"").is_ok());
+    }
+
+    #[test]
+    fn redaction_patterns_are_checked_at_start() {
+        let ok = from_toml("[[redaction]]\nname = \"member number\"\nregex = 'M-\\d{8}'\n").unwrap();
+        assert_eq!(
+            ok.redactor.redact("member M-12345678").text,
+            "member [removed: member number]"
+        );
+        for bad in ["regex = '('", "regex = 'x*'"] {
+            let text = format!("[[redaction]]\nname = \"bad\"\n{bad}\n");
+            assert!(matches!(from_toml(&text), Err(CliError::Config(_))), "{bad}");
+        }
     }
 
     fn from_toml(text: &str) -> Result<Settings, CliError> {

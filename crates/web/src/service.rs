@@ -2,6 +2,7 @@
 //! identically. Each function authorises through [`AppState::authorize`] before it
 //! touches the store, and writes its audit entry in the same transaction as the change.
 
+use palisade_assist::RedactionKind;
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
 use palisade_core::{MessageId, Role, TagName, TeamId, TicketId, TicketStatus, UserId, Visibility};
 use palisade_policy::{Action, Resource, TicketFacts};
@@ -59,13 +60,31 @@ impl AppState {
             .ok_or_else(|| AppError::Conflict("no team exists yet to receive tickets".into()))
     }
 
+    /// `text` with what customers must never send removed (`assist::Redactor`), and
+    /// what was removed, merged into `found`.
+    fn redact(&self, text: String, found: &mut Vec<(RedactionKind, usize)>) -> String {
+        let redacted = self.config.redactor.redact(&text);
+        for (kind, count) in redacted.found {
+            match found.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, n)) => *n += count,
+                None => found.push((kind, count)),
+            }
+        }
+        found.sort();
+        redacted.text
+    }
+
+    /// Opens a ticket; also returns what redaction removed from subject and body.
     pub async fn create_ticket(
         &self,
         caller: &Caller,
         input: CreateTicketInput,
-    ) -> Result<TicketRecord, AppError> {
+    ) -> Result<(TicketRecord, Vec<(RedactionKind, usize)>), AppError> {
+        let mut redacted = Vec::new();
         let subject = validate_text("subject", &input.subject, MAX_SUBJECT_CHARS)?;
+        let subject = self.redact(subject, &mut redacted);
         let body = validate_text("body", &input.body, MAX_BODY_CHARS)?;
+        let body = self.redact(body, &mut redacted);
         let requester = match (caller.principal.role, input.requester) {
             (Role::Customer, Some(r)) if r != caller.principal.user_id => {
                 return Err(AppError::BadRequest(
@@ -129,11 +148,12 @@ impl AppState {
         let (number, message) = self.store.create_ticket(&mut tx, &proof, &id, &new).await?;
         let event = AuditEvent::new(AuditAction::TicketCreated, id.to_string(), Outcome::Success)
             .with_detail(
-                json!({ "number": number, "message": message.to_string(), "team": new.team.to_string() }),
+                json!({ "number": number, "message": message.to_string(), "team": new.team.to_string(),
+                                 "redacted": redaction_json(&redacted) }),
             );
         self.store.append_audit(&mut tx, &caller.audit(), &event).await?;
         tx.commit().await?;
-        Ok(self.store.get_ticket(&id).await?)
+        Ok((self.store.get_ticket(&id).await?, redacted))
     }
 
     pub async fn list_tickets(
@@ -203,8 +223,10 @@ impl AppState {
         raw_id: &str,
         body: &str,
         visibility: Visibility,
-    ) -> Result<MessageId, AppError> {
+    ) -> Result<(MessageId, Vec<(RedactionKind, usize)>), AppError> {
+        let mut redacted = Vec::new();
         let body = validate_text("body", body, MAX_BODY_CHARS)?;
+        let body = self.redact(body, &mut redacted);
         let action = match visibility {
             Visibility::Public => Action::TicketReply,
             Visibility::Internal => Action::TicketNote,
@@ -235,11 +257,12 @@ impl AppState {
         }
         let event = AuditEvent::new(AuditAction::MessageAdded, ticket.id.to_string(), Outcome::Success)
             .with_detail(
-                json!({ "message": id.to_string(), "visibility": visibility.as_str(), "mailed": mailed }),
+                json!({ "message": id.to_string(), "visibility": visibility.as_str(), "mailed": mailed,
+                        "redacted": redaction_json(&redacted) }),
             );
         self.store.append_audit(&mut tx, &caller.audit(), &event).await?;
         tx.commit().await?;
-        Ok(id)
+        Ok((id, redacted))
     }
 
     pub async fn update_ticket(
@@ -355,4 +378,13 @@ impl AppState {
         tx.commit().await?;
         Ok(self.store.get_ticket(&ticket.id).await?)
     }
+}
+
+/// Kinds and counts only: the audit trail never receives what was removed.
+fn redaction_json(found: &[(RedactionKind, usize)]) -> serde_json::Value {
+    found
+        .iter()
+        .map(|(kind, count)| (kind.as_str().to_owned(), json!(count)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }

@@ -11,6 +11,9 @@ pub struct WebConfig {
     pub public_origin: String,
     pub max_json_bytes: usize,
     pub max_attachment_bytes: usize,
+    /// Applied to every ticket subject and message written through the web and API,
+    /// before anything is stored, indexed, audited or mailed.
+    pub redactor: std::sync::Arc<palisade_assist::Redactor>,
 }
 
 impl Default for WebConfig {
@@ -19,6 +22,7 @@ impl Default for WebConfig {
             public_origin: "https://localhost:8443".into(),
             max_json_bytes: 256 * 1024,
             max_attachment_bytes: 10 * 1024 * 1024,
+            redactor: std::sync::Arc::new(palisade_assist::Redactor::default()),
         }
     }
 }

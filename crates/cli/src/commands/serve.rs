@@ -43,6 +43,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         policy,
         config: Arc::new(WebConfig {
             public_origin: settings.public_origin.clone(),
+            redactor: settings.redactor.clone(),
             ..WebConfig::default()
         }),
     };

@@ -29,6 +29,30 @@ pub struct TicketView {
     pub tags: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// On creation only: what was removed from the subject and body before storing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redacted: Vec<RedactionNote>,
+}
+
+/// Something removed from what the caller wrote (never the value itself).
+#[derive(Serialize, ToSchema, Clone, Debug)]
+pub struct RedactionNote {
+    /// `card_number`, `card_security_code`, `iban`, `us_ssn`, `password`,
+    /// `one_time_code`, `private_key`, `api_key`, `jwt` or `custom`.
+    pub kind: String,
+    pub count: usize,
+    pub description: String,
+}
+
+pub fn redaction_notes(found: &[(palisade_assist::RedactionKind, usize)]) -> Vec<RedactionNote> {
+    found
+        .iter()
+        .map(|(kind, count)| RedactionNote {
+            kind: kind.as_str().to_owned(),
+            count: *count,
+            description: kind.describe().to_owned(),
+        })
+        .collect()
 }
 
 impl From<&TicketRecord> for TicketView {
@@ -46,6 +70,7 @@ impl From<&TicketRecord> for TicketView {
             tags: t.tags.iter().map(|t| t.as_str().to_owned()).collect(),
             created_at: rfc3339(t.created_at.0),
             updated_at: rfc3339(t.updated_at.0),
+            redacted: Vec::new(),
         }
     }
 }
@@ -255,6 +280,9 @@ pub struct CreateMessageRequest {
 #[derive(Serialize, ToSchema)]
 pub struct CreatedMessage {
     pub id: String,
+    /// What was removed from the body before storing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redacted: Vec<RedactionNote>,
 }
 
 #[derive(Deserialize, ToSchema)]

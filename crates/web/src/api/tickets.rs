@@ -44,7 +44,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<TicketView>), AppError> {
     let requester = req.requester_id.as_deref().map(UserId::parse).transpose()?;
     let team = req.team_id.as_deref().map(TeamId::parse).transpose()?;
-    let ticket = s
+    let (ticket, redacted) = s
         .create_ticket(
             &caller,
             CreateTicketInput {
@@ -55,7 +55,9 @@ pub async fn create(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(TicketView::from(&ticket))))
+    let mut view = TicketView::from(&ticket);
+    view.redacted = super::dto::redaction_notes(&redacted);
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 #[utoipa::path(get, path = "/api/v1/tickets/search", tag = "tickets",
@@ -129,11 +131,12 @@ pub async fn add_message(
     ApiJson(req): ApiJson<CreateMessageRequest>,
 ) -> Result<(StatusCode, Json<CreatedMessage>), AppError> {
     let visibility = Visibility::parse(&req.visibility)?;
-    let message = s.add_message(&caller, &id, &req.body, visibility).await?;
+    let (message, redacted) = s.add_message(&caller, &id, &req.body, visibility).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedMessage {
             id: message.to_string(),
+            redacted: super::dto::redaction_notes(&redacted),
         }),
     ))
 }

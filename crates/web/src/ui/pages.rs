@@ -303,7 +303,8 @@ pub async fn ticket_create(
             },
         )
         .await?;
-    Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response())
+    let (ticket, redacted) = ticket;
+    Ok(Redirect::to(&ticket_location(&ticket.id.to_string(), &redacted)).into_response())
 }
 
 struct MessageRow {
@@ -368,6 +369,8 @@ struct AssigneeOption {
 struct TicketPage {
     /// Staff see a warning on tickets whose first mail was released from quarantine.
     released_from_quarantine: bool,
+    /// After writing: what redaction removed, and why.
+    redaction_notice: Option<String>,
     /// …or came from a domain imitating a known one.
     lookalike_sender: bool,
     /// …and when mail to the requester's address bounced: how often.
@@ -395,6 +398,16 @@ async fn ticket_page(
     caller: &Caller,
     id: &str,
     error: Option<String>,
+) -> Result<Response, UiError> {
+    ticket_page_with(s, caller, id, error, None).await
+}
+
+async fn ticket_page_with(
+    s: &AppState,
+    caller: &Caller,
+    id: &str,
+    error: Option<String>,
+    redaction_notice: Option<String>,
 ) -> Result<Response, UiError> {
     let detail = s.ticket_detail(caller, id).await?;
     let t = &detail.ticket;
@@ -458,6 +471,7 @@ async fn ticket_page(
                 .iter()
                 .any(|tag| tag.as_str() == palisade_mail::LOOKALIKE_TAG),
         requester_bounces,
+        redaction_notice,
         user_name: caller.user.name.clone(),
         role: caller.principal.role.as_str(),
         is_customer: caller.principal.role == Role::Customer,
@@ -500,12 +514,43 @@ async fn ticket_page(
     Ok(render(&page))
 }
 
+#[derive(Deserialize)]
+pub struct ViewParams {
+    /// Set by the redirect after writing: kinds of data that were removed.
+    redacted: Option<String>,
+}
+
 pub async fn ticket_view(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(q): Query<ViewParams>,
 ) -> Result<Response, UiError> {
-    ticket_page(&s, &caller, &id, None).await
+    let removed: Vec<&'static str> = q
+        .redacted
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(palisade_assist::RedactionKind::parse)
+        .map(palisade_assist::RedactionKind::describe)
+        .collect();
+    let notice = (!removed.is_empty()).then(|| {
+        format!(
+            "We removed {} from what you wrote, before it was stored or sent to anyone. \
+             Support will never ask you for passwords, codes or full card numbers.",
+            removed.join(", ")
+        )
+    });
+    ticket_page_with(&s, &caller, &id, None, notice).await
+}
+
+/// Where to go after writing: the ticket, saying what redaction removed.
+fn ticket_location(id: &str, redacted: &[(palisade_assist::RedactionKind, usize)]) -> String {
+    if redacted.is_empty() {
+        return format!("/tickets/{id}");
+    }
+    let kinds: Vec<&str> = redacted.iter().map(|(k, _)| k.as_str()).collect();
+    format!("/tickets/{id}?redacted={}", kinds.join(","))
 }
 
 #[derive(Deserialize)]
@@ -522,7 +567,7 @@ pub async fn ticket_reply(
 ) -> Result<Response, UiError> {
     let visibility = Visibility::parse(&form.visibility).map_err(AppError::from)?;
     match s.add_message(&caller, &id, &form.body, visibility).await {
-        Ok(_) => Ok(Redirect::to(&format!("/tickets/{id}")).into_response()),
+        Ok((_, redacted)) => Ok(Redirect::to(&ticket_location(&id, &redacted)).into_response()),
         Err(AppError::BadRequest(msg)) => {
             let mut r = ticket_page(&s, &caller, &id, Some(msg)).await?;
             *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;

@@ -177,6 +177,7 @@ impl World {
                 public_origin: ORIGIN.into(),
                 max_json_bytes: 64 * 1024,
                 max_attachment_bytes: 256 * 1024,
+                ..WebConfig::default()
             }),
         };
         let app = palisade_web::router(state.clone());

@@ -1,0 +1,7 @@
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum AssistError {
+    #[error("redaction pattern {name:?}: {reason}")]
+    BadPattern { name: String, reason: String },
+}
