@@ -230,6 +230,49 @@ pub struct FileConfig {
     /// customers write, besides the built-in ones.
     #[serde(default)]
     pub redaction: Vec<RedactionFileConfig>,
+    pub proxy: Option<ProxyFileConfig>,
+}
+
+/// `[proxy]`: reverse proxies in front of Palisade whose forwarding header is believed.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyFileConfig {
+    /// Addresses or networks (`"10.0.0.5"`, `"10.0.0.0/8"`).
+    pub trusted: Vec<String>,
+    /// `x-forwarded-for` or `forwarded` (RFC 7239): the one header they set.
+    pub header: String,
+}
+
+impl ProxyFileConfig {
+    fn into_settings(self) -> Result<palisade_web::TrustedProxies, CliError> {
+        let header = match self.header.to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => palisade_web::ForwardedHeader::XForwardedFor,
+            "forwarded" => palisade_web::ForwardedHeader::Forwarded,
+            other => {
+                return Err(CliError::Config(format!(
+                    "[proxy] header {other:?}: use x-forwarded-for or forwarded"
+                )));
+            }
+        };
+        let networks = self
+            .trusted
+            .iter()
+            .map(|t| {
+                t.parse::<ipnet::IpNet>()
+                    .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        CliError::Config(format!("[proxy] trusted {t:?}: not an address or network"))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if networks.is_empty() {
+            return Err(CliError::Config("[proxy] trusted lists no proxy".into()));
+        }
+        Ok(palisade_web::TrustedProxies {
+            networks,
+            header: Some(header),
+        })
+    }
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -513,6 +556,8 @@ pub struct Settings {
     pub oidc: Vec<OidcSettings>,
     /// Built-in redaction plus `[[redaction]]` patterns (checked at start).
     pub redactor: std::sync::Arc<palisade_assist::Redactor>,
+    /// Default: none, so the socket peer is the client.
+    pub trusted_proxies: palisade_web::TrustedProxies,
     /// `None`: no relay configured; mail waits in the outbox.
     pub mail: Option<RelaySettings>,
     /// `None`: no inbound SMTP.
@@ -638,6 +683,11 @@ impl Settings {
                 )
                 .map_err(|e| CliError::Config(format!("[[redaction]] {e}")))?,
             ),
+            trusted_proxies: file
+                .proxy
+                .map(ProxyFileConfig::into_settings)
+                .transpose()?
+                .unwrap_or_default(),
         };
         settings.validate()?;
         Ok(settings)
@@ -748,6 +798,24 @@ mod tests {
     fn unknown_toml_keys_are_refused() {
         assert!(toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"\nlisten_adress = \"x\"").is_err());
         assert!(toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"").is_ok());
+    }
+
+    #[test]
+    fn trusted_proxies_need_a_header_and_real_networks() {
+        let ok = from_toml("[proxy]\ntrusted = [\"10.0.0.0/8\", \"192.0.2.1\"]\nheader = \"forwarded\"\n")
+            .unwrap();
+        assert_eq!(ok.trusted_proxies.networks.len(), 2);
+        assert!(
+            from_toml("").unwrap().trusted_proxies.networks.is_empty(),
+            "nobody by default"
+        );
+        for bad in [
+            "[proxy]\ntrusted = [\"10.0.0.0/8\"]\nheader = \"x-real-ip\"\n",
+            "[proxy]\ntrusted = [\"proxy.example\"]\nheader = \"forwarded\"\n",
+            "[proxy]\ntrusted = []\nheader = \"forwarded\"\n",
+        ] {
+            assert!(matches!(from_toml(bad), Err(CliError::Config(_))), "{bad}");
+        }
     }
 
     #[test]

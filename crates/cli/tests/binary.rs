@@ -462,3 +462,50 @@ fn dkim_generate_writes_a_private_key_and_prints_the_record_to_publish() {
     let checked = dir.run(&["--config", &config.display().to_string(), "audit", "verify"]);
     checked.assert_success("configuration with the generated DKIM key");
 }
+
+/// The client address the audit trail and throttles use: the socket peer by default,
+/// whatever `X-Forwarded-For` claims; behind a configured trusted proxy, the nearest
+/// untrusted address the proxy appended — never what the client put first.
+#[tokio::test]
+async fn client_addresses_come_from_forwarding_headers_only_behind_trusted_proxies() {
+    for (label, proxy, expected) in [
+        ("proxy-none", "", "127.0.0.1"),
+        (
+            "proxy-trusted",
+            "[proxy]\ntrusted = [\"127.0.0.0/8\"]\nheader = \"x-forwarded-for\"\n",
+            "203.0.113.5",
+        ),
+    ] {
+        let dir = TestDir::new(label);
+        let config = dir.data_dir().with_extension("toml");
+        std::fs::write(&config, proxy).unwrap_or_else(|e| panic!("{e}"));
+        let dir = dir.with_env("PALISADE_CONFIG", &config.display().to_string());
+        dir.create_admin("ada@example.com", "Ada");
+        let server = dir.serve().await;
+        let body =
+            json!({"email": "nobody@example.com", "password": "not the right password at all"}).to_string();
+        let request = format!(
+            "POST /api/v1/sessions HTTP/1.1\r\nHost: localhost:{}\r\nConnection: close\r\n\
+             X-Forwarded-For: 198.51.100.1, 203.0.113.5\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            server.port,
+            body.len()
+        );
+        let r = server
+            .raw(&TLS13, request.as_bytes())
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(r.status, 401, "{}", r.text());
+        let filed = query_i64(
+            &dir,
+            &format!("SELECT COUNT(*) FROM audit_log WHERE ip = '{expected}' AND action LIKE 'auth.%'"),
+        )
+        .await;
+        assert!(
+            filed >= 1,
+            "{label}: the failed sign-in is filed under {expected}"
+        );
+        let spoofed = query_i64(&dir, "SELECT COUNT(*) FROM audit_log WHERE ip = '198.51.100.1'").await;
+        assert_eq!(spoofed, 0, "{label}: the client's own claim is never believed");
+    }
+}

@@ -42,12 +42,17 @@ pub struct RequestMeta {
 
 impl RequestMeta {
     pub fn from_parts(parts: &Parts) -> Self {
-        // Only the socket peer is trusted; forwarded-for headers are ignored until
-        // trusted proxies can be configured.
+        // Resolved once per request by `client_ip` (headers only from trusted proxies).
         let ip = parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .get::<crate::ClientIp>()
+            .map(|crate::ClientIp(ip)| ip.to_string())
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|ConnectInfo(addr)| addr.ip().to_string())
+            })
             .unwrap_or_else(|| "unknown".into());
         let user_agent = parts
             .headers

@@ -6,6 +6,7 @@
 mod api;
 mod authz;
 mod caller;
+mod client_ip;
 mod error;
 mod layers;
 mod routes;
@@ -19,6 +20,7 @@ use axum::middleware;
 
 pub use api::ApiDoc;
 pub use caller::{Caller, CredentialSource, PendingCaller, RequestMeta, SESSION_COOKIE};
+pub use client_ip::{ClientIp, ForwardedHeader, TrustedProxies};
 pub use error::{AppError, Problem};
 pub use layers::CONTENT_SECURITY_POLICY;
 pub use routes::route_list;
@@ -35,5 +37,9 @@ pub fn router(state: AppState) -> Router {
             layers::cross_site_guard,
         ))
         .layer(middleware::from_fn(layers::security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client_ip::resolve_client_ip,
+        ))
         .with_state(state)
 }

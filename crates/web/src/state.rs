@@ -14,6 +14,8 @@ pub struct WebConfig {
     /// Applied to every ticket subject and message written through the web and API,
     /// before anything is stored, indexed, audited or mailed.
     pub redactor: std::sync::Arc<palisade_assist::Redactor>,
+    /// Whose forwarding headers are believed; nobody's by default.
+    pub trusted_proxies: crate::TrustedProxies,
 }
 
 impl Default for WebConfig {
@@ -23,6 +25,7 @@ impl Default for WebConfig {
             max_json_bytes: 256 * 1024,
             max_attachment_bytes: 10 * 1024 * 1024,
             redactor: std::sync::Arc::new(palisade_assist::Redactor::default()),
+            trusted_proxies: crate::TrustedProxies::default(),
         }
     }
 }

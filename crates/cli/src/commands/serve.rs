@@ -44,6 +44,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         config: Arc::new(WebConfig {
             public_origin: settings.public_origin.clone(),
             redactor: settings.redactor.clone(),
+            trusted_proxies: settings.trusted_proxies.clone(),
             ..WebConfig::default()
         }),
     };
