@@ -400,6 +400,10 @@ pub struct SmtpFileConfig {
     /// verified is believed when they break the original signature. Default: none.
     #[serde(default)]
     pub trusted_arc_forwarders: Vec<String>,
+    /// Apply redaction (built-in and `[[redaction]]`) to mail that becomes a ticket or
+    /// a reply, as to what is written through the web. Default: off.
+    #[serde(default)]
+    pub redact: bool,
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -424,6 +428,7 @@ pub struct SmtpSettings {
     /// Mailbox domains, the `[mail]` sender's and `own_domains`, lowercase, once each.
     pub own_domains: Vec<String>,
     pub trusted_arc_forwarders: Vec<String>,
+    pub redact: bool,
 }
 
 /// `[api_tokens]`.
@@ -640,6 +645,7 @@ impl Settings {
                     nameservers: smtp.nameservers,
                     own_domains: own_domains(&mailboxes, mail.as_ref(), &smtp.own_domains)?,
                     trusted_arc_forwarders: smtp.trusted_arc_forwarders,
+                    redact: smtp.redact,
                     mailboxes,
                 })
             }

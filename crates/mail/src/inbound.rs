@@ -32,7 +32,13 @@ pub struct Inbound {
     teams: HashMap<EmailAddress, TeamId>,
     /// The organisation's own domains (lookalikes of them are flagged).
     own_domains: Vec<String>,
+    /// Applied to the subject and text of mail that becomes a ticket or a reply, when
+    /// the operator turned redaction of inbound mail on.
+    redact: Option<Redact>,
 }
+
+/// Removes what must not be stored from a text (the binary passes `assist`'s redactor).
+pub type Redact = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 impl Inbound {
     pub fn new(store: Store, policy: Arc<PolicyEngine>, teams: HashMap<EmailAddress, TeamId>) -> Self {
@@ -44,6 +50,19 @@ impl Inbound {
             policy,
             teams,
             own_domains,
+            redact: None,
+        }
+    }
+
+    pub fn with_redaction(mut self, redact: Redact) -> Self {
+        self.redact = Some(redact);
+        self
+    }
+
+    fn redacted(&self, (subject, body): (String, String)) -> (String, String) {
+        match &self.redact {
+            Some(redact) => (redact(&subject), redact(&body)),
+            None => (subject, body),
         }
     }
 
@@ -132,7 +151,7 @@ impl Inbound {
             .ok_or_else(|| MailError::Config(format!("mailbox {} has no team", mailbox.as_str())))?;
         // Reads and decisions first, so the transaction below (which holds the audit
         // chain's head) only writes.
-        let (subject, body) = text_of(accepted);
+        let (subject, body) = self.redacted(text_of(accepted));
         let lookalike = match &placement {
             Placement::PublicReply { .. } => None,
             Placement::NewTicket | Placement::Quarantine => self.lookalike(from.domain()).await?,
@@ -281,7 +300,7 @@ impl Inbound {
                 (user, Some(event))
             }
         };
-        let (subject, body) = subject_and_body(&message, &raw);
+        let (subject, body) = self.redacted(subject_and_body(&message, &raw));
         let (id, facts, _, message) = self.open_ticket(tx, &requester, team, &subject, &body).await?;
         if let Some(event) = created {
             self.store.append_audit(tx, ctx, &event).await?;

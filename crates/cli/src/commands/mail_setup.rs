@@ -77,14 +77,17 @@ pub fn reception(
         palisade_mail::SenderVerifier::new(&smtp.nameservers, &smtp.hostname, Duration::from_secs(5))
             .map_err(|e| CliError::Config(e.to_string()))?
             .with_trusted_forwarders(&smtp.trusted_arc_forwarders);
-    let inbound = Arc::new(
-        palisade_mail::Inbound::new(
-            store.clone(),
-            Arc::new(PolicyEngine::load()?),
-            setup.teams_by_mailbox.clone(),
-        )
-        .with_own_domains(&smtp.own_domains),
-    );
+    let mut inbound = palisade_mail::Inbound::new(
+        store.clone(),
+        Arc::new(PolicyEngine::load()?),
+        setup.teams_by_mailbox.clone(),
+    )
+    .with_own_domains(&smtp.own_domains);
+    if smtp.redact {
+        let redactor = settings.redactor.clone();
+        inbound = inbound.with_redaction(Arc::new(move |text: &str| redactor.redact(text).text));
+    }
+    let inbound = Arc::new(inbound);
     let for_mail = inbound.clone();
     let deliver: palisade_mail::Deliver = Arc::new(move |accepted| {
         let inbound = for_mail.clone();
