@@ -145,6 +145,12 @@ impl Store {
             "data_keys",
             "throttle",
             "api_tokens",
+            "outbox",
+            "quarantine",
+            "bounced_addresses",
+            "known_domains",
+            "mail_provenance",
+            "used_token_ids",
         ];
         let table = TABLES
             .iter()

@@ -49,6 +49,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 9,
         sql: include_str!("../migrations/0009_bounces.sql"),
     },
+    Migration {
+        version: 10,
+        sql: include_str!("../migrations/0010_site_tokens.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

@@ -218,4 +218,31 @@ impl Store {
         }
         Ok(out)
     }
+
+    /// Records the single use of token `token_id` from `issuer` until `expires_at`
+    /// (Unix milliseconds); false if it was used before. Expired records are dropped.
+    pub async fn first_use_of_token_id(
+        &self,
+        issuer: &str,
+        token_id: &str,
+        expires_at: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        let hash = self
+            .keys()
+            .blind_index()
+            .compute("used_token_ids.id", &format!("{issuer}\u{0}{token_id}"));
+        let now = UnixMillis::now().0;
+        sqlx::query("DELETE FROM used_token_ids WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.write)
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO used_token_ids (id_hash, expires_at) VALUES ($1, $2) ON CONFLICT (id_hash) DO NOTHING",
+        )
+        .bind(hash)
+        .bind(expires_at.0)
+        .execute(&self.write)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
 }
