@@ -58,5 +58,9 @@ async fn a_token_id_is_accepted_once_until_it_expires(backend: Backend) {
             .await
             .unwrap()
     );
-    assert_eq!(store.count_rows("used_token_ids").await.unwrap(), 4, "the expired record is gone");
+    assert_eq!(
+        store.count_rows("used_token_ids").await.unwrap(),
+        4,
+        "the expired record is gone"
+    );
 }
