@@ -6,6 +6,13 @@
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf '%s: error: %s\n' "${SCRIPT_NAME:-bench}" "$*" >&2; exit 1; }
 
+# Only the settings a benchmark passes explicitly may reach palisade: drops every
+# PALISADE_* variable inherited from the environment.
+clear_palisade_env() {
+    local v
+    while IFS= read -r v; do unset "$v"; done < <(compgen -e | grep '^PALISADE_' || true)
+}
+
 stop_pid() {
     local pid="$1"
     [[ -n "$pid" ]] || return 0

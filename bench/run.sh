@@ -53,10 +53,7 @@ ENV_USED="BENCH_DURATION=$DURATION BENCH_CONNECTIONS=$CONNECTIONS BENCH_THREADS=
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/palisade/target}"
 export RUST_LIB_BACKTRACE=0 # short anyhow errors from seed/bare
 # Only the settings this script passes explicitly may reach palisade.
-for v in PALISADE_CONFIG PALISADE_DATA_DIR PALISADE_DATABASE_URL PALISADE_MASTER_KEY_FILE PALISADE_LISTEN \
-    PALISADE_PUBLIC_ORIGIN PALISADE_TLS_CERT PALISADE_TLS_KEY PALISADE_LOG_JSON; do
-    unset "$v"
-done
+clear_palisade_env
 
 if [[ $EUID -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
 

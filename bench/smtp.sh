@@ -41,10 +41,7 @@ done
 for s in $SENDERS; do [[ "$s" =~ ^[1-9][0-9]*$ && "$s" -le 200 ]] || die "senders must be 1..200"; done
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/palisade/target}"
-for v in PALISADE_CONFIG PALISADE_DATA_DIR PALISADE_DATABASE_URL PALISADE_MASTER_KEY_FILE PALISADE_LISTEN \
-    PALISADE_PUBLIC_ORIGIN PALISADE_TLS_CERT PALISADE_TLS_KEY PALISADE_LOG_JSON; do
-    unset "$v"
-done
+clear_palisade_env
 DNSMASQ=/usr/sbin/dnsmasq
 if [[ ! -x "$DNSMASQ" ]]; then
     if [[ $EUID -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi

@@ -4,4 +4,6 @@ use thiserror::Error;
 pub enum AssistError {
     #[error("redaction pattern {name:?}: {reason}")]
     BadPattern { name: String, reason: String },
+    #[error("site token keys: {0}")]
+    BadSiteKey(String),
 }

@@ -131,12 +131,60 @@ static NAMED_SECRET: LazyLock<Regex> = LazyLock::new(|| {
 });
 static PASSWORD: LazyLock<Regex> =
     LazyLock::new(|| pattern(r"(?i)\b(?:password|passwd|passphrase|pwd|pw|pin)\s*(?:is\s*:?|:|=)\s*(\S+)"));
+/// A code named as a sign-in code ("OTP 118833", "verification code: 4821").
 static ONE_TIME_CODE: LazyLock<Regex> = LazyLock::new(|| {
     pattern(concat!(
         r"(?i)\b(?:one[- ]time (?:code|password|passcode)|otp|verification code|auth(?:entication)? code",
-        r"|2fa code|login code|sms code|code)\s*(?:is\s*:?|:|=)?\s*(\d{4,8})\b"
+        r"|2fa code|login code|sign-in code|sms code|security code)\s*(?:is\s*:?|:|=)?\s*(\d{4,8})\b"
     ))
 });
+/// A bare "code is 123456" / "code: 123456" (the word before decides: an error,
+/// zip or discount code is not a secret).
+static BARE_CODE: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"(?i)\b(?:(\w+)\s+)?code\s*(?:is\s*:?|:|=)\s*(\d{4,8})\b"));
+const NOT_SECRET_CODES: [&str; 14] = [
+    "error",
+    "zip",
+    "postal",
+    "post",
+    "discount",
+    "promo",
+    "promotion",
+    "voucher",
+    "coupon",
+    "area",
+    "country",
+    "status",
+    "product",
+    "tracking",
+];
+/// Words that follow "password is" in complaints, not passwords.
+const NOT_PASSWORDS: [&str; 24] = [
+    "not",
+    "wrong",
+    "incorrect",
+    "invalid",
+    "expired",
+    "missing",
+    "too",
+    "being",
+    "still",
+    "reset",
+    "blocked",
+    "locked",
+    "the",
+    "a",
+    "my",
+    "also",
+    "correct",
+    "right",
+    "working",
+    "no",
+    "empty",
+    "required",
+    "changed",
+    "rejected",
+];
 static CARD: LazyLock<Regex> = LazyLock::new(|| pattern(r"\b\d(?:[ -]?\d){11,18}\b"));
 static SECURITY_CODE: LazyLock<Regex> = LazyLock::new(|| {
     pattern(
@@ -152,7 +200,7 @@ static IBAN: LazyLock<Regex> =
 static SSN_DASHED: LazyLock<Regex> = LazyLock::new(|| pattern(r"\b(\d{3})-(\d{2})-(\d{4})\b"));
 static SSN_NAMED: LazyLock<Regex> = LazyLock::new(|| {
     pattern(
-        r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\s*(?:is\s*:?|:|#)?\s*(\d{3})[ -]?(\d{2})[ -]?(\d{4})\b",
+        r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\s*(?:is\s*:?|:|#)?\s*(\d{3}[ -]?\d{2}[ -]?\d{4})\b",
     )
 });
 
@@ -188,12 +236,22 @@ impl Redactor {
         work.whole(&JWT, RedactionKind::Jwt, |_| true);
         work.whole(&API_KEY, RedactionKind::ApiKey, |_| true);
         work.group(&NAMED_SECRET, RedactionKind::ApiKey);
-        work.group(&PASSWORD, RedactionKind::Password);
+        work.group_if(&PASSWORD, RedactionKind::Password, |value, _| {
+            let word = value
+                .trim_end_matches(['.', ',', '!', '?', ';'])
+                .to_ascii_lowercase();
+            !NOT_PASSWORDS.contains(&word.as_str())
+        });
         work.cards();
         work.group(&ONE_TIME_CODE, RedactionKind::OneTimeCode);
+        work.group_if(&BARE_CODE, RedactionKind::OneTimeCode, |_, before| {
+            !before.is_some_and(|w| NOT_SECRET_CODES.contains(&w.to_ascii_lowercase().as_str()))
+        });
         work.whole(&IBAN, RedactionKind::Iban, iban_checks);
         work.whole(&SSN_DASHED, RedactionKind::UsSsn, |m| ssn_valid(&digits(m)));
-        work.group_if(&SSN_NAMED, RedactionKind::UsSsn, |m| ssn_valid(&digits(m)));
+        work.group_if(&SSN_NAMED, RedactionKind::UsSsn, |value, _| {
+            ssn_valid(&digits(value))
+        });
         for (name, regex) in &self.custom {
             let marker = format!("[removed: {name}]");
             let before = work.text.clone();
@@ -248,21 +306,23 @@ impl Work {
         }
     }
 
-    /// Replaces capture group 1 (the value after "password is", "code:", …).
+    /// Replaces the last capture group (the value after "password is", "code:", …).
     fn group(&mut self, regex: &Regex, kind: RedactionKind) {
-        self.group_if(regex, kind, |_| true);
+        self.group_if(regex, kind, |_, _| true);
     }
 
-    fn group_if(&mut self, regex: &Regex, kind: RedactionKind, keep: impl Fn(&str) -> bool) {
+    /// As `group`, when `keep(value, first group if there are two)` says so.
+    fn group_if(&mut self, regex: &Regex, kind: RedactionKind, keep: impl Fn(&str, Option<&str>) -> bool) {
         let mut count = 0;
         let text = regex
             .replace_all(&self.text, |c: &regex::Captures<'_>| {
                 let whole = c.get(0).map_or("", |m| m.as_str());
-                let Some(value) = c.get(1) else {
+                let Some(value) = c.get(c.len() - 1) else {
                     return whole.to_owned();
                 };
+                let before = (c.len() > 2).then(|| c.get(1).map(|m| m.as_str())).flatten();
                 // Already a marker (a password that was a card number, say).
-                if value.as_str().starts_with('[') || !keep(whole) {
+                if value.as_str().starts_with('[') || !keep(value.as_str(), before) {
                     return whole.to_owned();
                 }
                 count += 1;
@@ -468,6 +528,16 @@ mod tests {
         );
         assert!(redact("PIN = 4321").text.contains("[a password removed]"));
         assert!(redact("OTP 118833").text.contains("[a one-time code removed]"));
+        assert!(
+            redact("verification code 556677")
+                .text
+                .contains("[a one-time code removed]")
+        );
+        assert!(
+            redact("the sms code: 1234")
+                .text
+                .contains("[a one-time code removed]")
+        );
     }
 
     #[test]

@@ -16,6 +16,8 @@ use palisade_core::SecretBytes;
 use serde_json::Value;
 use sha2::Sha256;
 
+use crate::AssistError;
+
 /// How far ahead `exp` may be.
 pub const MAX_SITE_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// Clock difference tolerated between the site and Palisade.
@@ -44,10 +46,13 @@ impl SiteKey {
 }
 
 pub struct SiteTokenVerifier {
-    pub keys: Vec<SiteKey>,
-    pub issuer: String,
-    pub audience: String,
+    keys: Vec<SiteKey>,
+    issuer: String,
+    audience: String,
 }
+
+/// Shorter HS256 secrets can be guessed offline from any token the site issued.
+pub const MIN_HS256_SECRET_BYTES: usize = 32;
 
 /// What a genuine token says.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +82,37 @@ pub enum SiteTokenRejection {
 }
 
 impl SiteTokenVerifier {
+    /// Refuses configurations that would make tokens forgeable or ambiguous: no keys,
+    /// an HS256 secret under 32 bytes, two keys with one `kid`, an empty issuer or
+    /// audience.
+    pub fn new(keys: Vec<SiteKey>, issuer: &str, audience: &str) -> Result<Self, AssistError> {
+        let bad = |reason: &str| AssistError::BadSiteKey(reason.to_owned());
+        if keys.is_empty() {
+            return Err(bad("no keys"));
+        }
+        if issuer.is_empty() || audience.is_empty() {
+            return Err(bad("issuer and audience are required"));
+        }
+        for (i, key) in keys.iter().enumerate() {
+            if key.kid().is_empty() || keys[..i].iter().any(|k| k.kid() == key.kid()) {
+                return Err(bad(&format!("kid {:?} is empty or used twice", key.kid())));
+            }
+            if let SiteKey::Hs256 { secret, .. } = key
+                && secret.expose().len() < MIN_HS256_SECRET_BYTES
+            {
+                return Err(bad(&format!(
+                    "the HS256 secret of {:?} is shorter than {MIN_HS256_SECRET_BYTES} bytes",
+                    key.kid()
+                )));
+            }
+        }
+        Ok(Self {
+            keys,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        })
+    }
+
     /// Verifies `token` at Unix time `now`.
     pub fn verify(&self, token: &str, now: i64) -> Result<SiteClaims, SiteTokenRejection> {
         use SiteTokenRejection as R;
@@ -213,8 +249,8 @@ mod tests {
 
     fn setup() -> (SiteTokenVerifier, SigningKey) {
         let signing = SigningKey::from_bytes(&[7; 32]);
-        let verifier = SiteTokenVerifier {
-            keys: vec![
+        let verifier = SiteTokenVerifier::new(
+            vec![
                 SiteKey::Hs256 {
                     kid: "hmac-1".into(),
                     secret: SecretBytes::new(SECRET.to_vec()),
@@ -224,10 +260,25 @@ mod tests {
                     key: signing.verifying_key(),
                 },
             ],
-            issuer: "https://shop.example".into(),
-            audience: "palisade".into(),
-        };
+            "https://shop.example",
+            "palisade",
+        )
+        .unwrap();
         (verifier, signing)
+    }
+
+    #[test]
+    fn weak_or_ambiguous_key_configurations_are_refused() {
+        let hs = |kid: &str, secret: &[u8]| SiteKey::Hs256 {
+            kid: kid.into(),
+            secret: SecretBytes::new(secret.to_vec()),
+        };
+        assert!(SiteTokenVerifier::new(vec![], "iss", "aud").is_err());
+        assert!(SiteTokenVerifier::new(vec![hs("k", b"short secret")], "iss", "aud").is_err());
+        assert!(SiteTokenVerifier::new(vec![hs("k", SECRET), hs("k", SECRET)], "iss", "aud").is_err());
+        assert!(SiteTokenVerifier::new(vec![hs("", SECRET)], "iss", "aud").is_err());
+        assert!(SiteTokenVerifier::new(vec![hs("k", SECRET)], "", "aud").is_err());
+        assert!(SiteTokenVerifier::new(vec![hs("k", SECRET)], "iss", "aud").is_ok());
     }
 
     #[test]

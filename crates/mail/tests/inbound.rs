@@ -234,6 +234,50 @@ async fn the_zendesk_attack_fails_and_genuine_mail_threads(backend: Backend) {
     assert!(bea_ticket.collaborators.is_empty());
     assert_eq!(store.list_messages(&bea_ticket, true).await.unwrap().len(), 1);
 
+    // The agent answers Bea; her DKIM-signed reply, relayed again from an address no
+    // SPF record names, threads into her ticket as her public reply.
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        notifier
+            .public_reply(&mut tx, &bea_ticket, &agent, "Corrected invoice attached")
+            .await
+            .unwrap(),
+        1
+    );
+    tx.commit().await.unwrap();
+    let queued = store.claim_mail("test", 60).await.unwrap().unwrap();
+    let mail: palisade_core::OutgoingMail = serde_json::from_slice(&queued.envelope).unwrap();
+    assert_eq!(mail.to, "bea@signed.test");
+    let bea_reply_to = mail.reply_to.unwrap();
+    let answer = format!(
+        "From: Bea <bea@signed.test>\r\nTo: {bea_reply_to}\r\nSubject: Re: Order 1234\r\n\
+         Message-ID: <b2@signed.test>\r\n\r\nThank you, that is right now.\r\n"
+    );
+    let signed_answer = dkim_sign(&bea_key, "signed.test", &answer, false);
+    let r = send(
+        port,
+        "127.0.0.50",
+        "bounces@relay.test",
+        &bea_reply_to,
+        &signed_answer,
+    )
+    .await;
+    assert!(r.starts_with("250"), "{r}");
+    let last: serde_json::Value = store
+        .audit_entries(0, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|e| e.action == "mail.received")
+        .map(|e| serde_json::from_str(&e.detail).unwrap())
+        .unwrap();
+    assert_eq!(last["placement"], "reply");
+    assert_eq!(last["verdict"]["authenticated"], "dkim");
+    let messages = store.list_messages(&bea_ticket, true).await.unwrap();
+    assert_eq!(messages.len(), 2, "Bea's first mail and her signed reply");
+    assert_eq!(messages[1].author, bea_ticket.requester);
+
     // Quarantined mail and message bodies are not readable in the database.
     let dump = String::from_utf8_lossy(&w.db.raw_dump().await.unwrap()).into_owned();
     assert!(!dump.contains("send the invoice to me") && !dump.contains("Thanks, order 1234 please"));

@@ -170,7 +170,16 @@ impl Store {
         error: &str,
         retry_in_secs: Option<i64>,
     ) -> Result<(), StoreError> {
-        let error: String = error.chars().take(500).collect();
+        // Relays quote the recipient in their answers; the error is kept in clear, so
+        // addresses are left out of it.
+        let error: String = error
+            .split(' ')
+            .map(|word| if word.contains('@') { "<address>" } else { word })
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(500)
+            .collect();
         match retry_in_secs {
             Some(secs) => {
                 sqlx::query(

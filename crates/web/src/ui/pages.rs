@@ -430,7 +430,9 @@ async fn ticket_page_with(
         .map(|u| u.email.clone());
     let names: std::collections::HashMap<UserId, (String, Role)> =
         users.into_iter().map(|u| (u.id, (u.name, u.role))).collect();
-    let staff = caller.principal.role.is_staff();
+    // Mail verdicts, lookalike and bounce warnings are for those who may see the
+    // ticket's internal side; Cedar decides who that is.
+    let staff = s.permits(caller, Action::TicketReadInternal, &resource);
     let provenances = if staff {
         let ids: Vec<_> = detail.messages.iter().map(|m| m.id.clone()).collect();
         s.store.mail_provenance(&ids).await?
