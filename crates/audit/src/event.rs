@@ -43,6 +43,10 @@ pub enum AuditAction {
     QuarantineReleased,
     QuarantineDiscarded,
     MailBounced,
+    ArticleCreated,
+    ArticleRevised,
+    ArticlePublished,
+    ArticleWithdrawn,
 }
 
 impl AuditAction {
@@ -88,6 +92,10 @@ impl AuditAction {
             AuditAction::QuarantineReleased => "mail.quarantine_released",
             AuditAction::QuarantineDiscarded => "mail.quarantine_discarded",
             AuditAction::MailBounced => "mail.bounced",
+            AuditAction::ArticleCreated => "help.article_created",
+            AuditAction::ArticleRevised => "help.article_revised",
+            AuditAction::ArticlePublished => "help.article_published",
+            AuditAction::ArticleWithdrawn => "help.article_withdrawn",
         }
     }
 }

@@ -12,6 +12,8 @@ pub enum CliError {
     Identity(#[from] palisade_identity::IdentityError),
     #[error(transparent)]
     Policy(#[from] palisade_policy::PolicyError),
+    #[error(transparent)]
+    Assist(#[from] palisade_assist::AssistError),
     #[error("TLS: {0}")]
     Tls(String),
     #[error("{0}: {1}")]

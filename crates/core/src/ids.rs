@@ -116,6 +116,9 @@ random_id!(
 random_id!(
     /// An outbound email waiting in (or sent from) the outbox.
     OutboxId, "out_", "outbox message");
+random_id!(
+    /// A help-centre article (all its versions share the id).
+    ArticleId, "art_", "article");
 
 /// Position of an entry in the audit chain. Sequential by design: gaps are evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

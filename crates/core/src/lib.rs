@@ -12,11 +12,11 @@ mod values;
 
 pub use error::CoreError;
 pub use ids::{
-    AttachmentId, AuditSeq, CeremonyId, CompanyId, MessageId, OutboxId, PasskeyId, SessionId, TeamId,
-    TicketId, UserId,
+    ArticleId, AttachmentId, AuditSeq, CeremonyId, CompanyId, MessageId, OutboxId, PasskeyId, SessionId,
+    TeamId, TicketId, UserId,
 };
 pub use mail::OutgoingMail;
 pub use principal::{Principal, Role, Scope};
 pub use secret::{SecretBytes, SecretString};
 pub use time::UnixMillis;
-pub use values::{EmailAddress, TagName, TicketStatus, Visibility};
+pub use values::{Audience, EmailAddress, TagName, TicketStatus, Visibility};

@@ -59,15 +59,21 @@ pub enum Scope {
     PeopleRead,
     PeopleWrite,
     AuditRead,
+    /// Read help-centre articles, drafts and internal ones included where the owner may.
+    ArticlesRead,
+    /// Write, publish and withdraw help-centre articles.
+    ArticlesWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 7] = [
         Scope::TicketsRead,
         Scope::TicketsWrite,
         Scope::PeopleRead,
         Scope::PeopleWrite,
         Scope::AuditRead,
+        Scope::ArticlesRead,
+        Scope::ArticlesWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +83,8 @@ impl Scope {
             Scope::PeopleRead => "people:read",
             Scope::PeopleWrite => "people:write",
             Scope::AuditRead => "audit:read",
+            Scope::ArticlesRead => "articles:read",
+            Scope::ArticlesWrite => "articles:write",
         }
     }
 

@@ -115,6 +115,15 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// Who may read a help-centre article once it is published.
+    Audience, "audience", {
+        Public => "public",
+        Customers => "customers",
+        Internal => "internal",
+    }
+);
+
 /// A ticket tag: short, plain, case-folded.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]

@@ -32,11 +32,15 @@ pub enum Action {
     ListCompanies,
     ListTickets,
     SearchTickets,
+    /// Read one help-centre article (anonymous visitors included).
+    ArticleRead,
+    /// Write, publish or withdraw a help-centre article.
+    ArticleManage,
     AuditRead,
 }
 
 impl Action {
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 32] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -66,8 +70,16 @@ impl Action {
         Action::ListCompanies,
         Action::ListTickets,
         Action::SearchTickets,
+        Action::ArticleRead,
+        Action::ArticleManage,
         Action::AuditRead,
     ];
+
+    /// Whether someone who is not signed in may be asked about at all, mirroring the
+    /// `Visitor` principal in the schema's `appliesTo`.
+    pub fn open_to_visitors(self) -> bool {
+        matches!(self, Action::ArticleRead)
+    }
 
     /// The kind of resource the action applies to, mirroring `appliesTo` in the schema.
     pub fn resource_kind(self) -> crate::ResourceKind {
@@ -101,6 +113,7 @@ impl Action {
             | Action::ListCompanies
             | Action::ListTickets
             | Action::SearchTickets => K::Directory,
+            Action::ArticleRead | Action::ArticleManage => K::Article,
             Action::AuditRead => K::AuditTrail,
         }
     }
@@ -138,6 +151,8 @@ impl Action {
             | Action::ManageTeams
             | Action::ManageCompanies => Scope::PeopleWrite,
             Action::AuditRead => Scope::AuditRead,
+            Action::ArticleRead => Scope::ArticlesRead,
+            Action::ArticleManage => Scope::ArticlesWrite,
         }
     }
 
@@ -172,6 +187,8 @@ impl Action {
             Action::ListCompanies => "directory.list_companies",
             Action::ListTickets => "directory.list_tickets",
             Action::SearchTickets => "directory.search_tickets",
+            Action::ArticleRead => "article.read",
+            Action::ArticleManage => "article.manage",
             Action::AuditRead => "audit.read",
         }
     }

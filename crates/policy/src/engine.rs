@@ -7,7 +7,7 @@ use cedar_policy::{
 };
 use palisade_core::{CompanyId, Principal, TeamId, UserId};
 
-use crate::{Action, PolicyError, Resource, TicketFacts, UserFacts};
+use crate::{Action, ArticleFacts, PolicyError, Resource, TicketFacts, UserFacts};
 
 const SCHEMA: &str = include_str!("../cedar/palisade.cedarschema");
 const POLICIES: &str = include_str!("../cedar/palisade.cedar");
@@ -45,7 +45,22 @@ struct Types {
     ticket: EntityTypeName,
     directory: EntityTypeName,
     audit: EntityTypeName,
+    visitor: EntityTypeName,
+    article: EntityTypeName,
     action: EntityTypeName,
+}
+
+/// Who is asking: an account, or someone who has not signed in.
+#[derive(Clone, Copy, Debug)]
+pub enum Reader<'a> {
+    User(&'a Principal),
+    Visitor,
+}
+
+impl<'a> From<Option<&'a Principal>> for Reader<'a> {
+    fn from(principal: Option<&'a Principal>) -> Self {
+        principal.map_or(Reader::Visitor, Reader::User)
+    }
 }
 
 fn type_name(name: &str) -> Result<EntityTypeName, PolicyError> {
@@ -72,6 +87,8 @@ impl PolicyEngine {
             ticket: type_name("Palisade::Ticket")?,
             directory: type_name("Palisade::Directory")?,
             audit: type_name("Palisade::AuditTrail")?,
+            visitor: type_name("Palisade::Visitor")?,
+            article: type_name("Palisade::Article")?,
             action: type_name("Palisade::Action")?,
         };
         Ok(Self {
@@ -90,16 +107,37 @@ impl PolicyEngine {
         action: Action,
         resource: &Resource,
     ) -> Result<Authorized, PolicyError> {
-        // An API token never does more than its scopes, whatever its owner may do.
-        if let Some(scopes) = &principal.scopes
-            && !scopes.contains(&action.required_scope())
-        {
-            return Err(PolicyError::Denied);
+        self.authorize_reader(Reader::User(principal), action, resource)
+    }
+
+    /// [`Self::authorize`] for a caller who may not be signed in: a visitor is a
+    /// principal of its own type with no account, company or team, so only the rules
+    /// written for everyone can match it.
+    pub fn authorize_reader(
+        &self,
+        reader: Reader<'_>,
+        action: Action,
+        resource: &Resource,
+    ) -> Result<Authorized, PolicyError> {
+        match reader {
+            // An API token never does more than its scopes, whatever its owner may do.
+            Reader::User(principal) => {
+                if let Some(scopes) = &principal.scopes
+                    && !scopes.contains(&action.required_scope())
+                {
+                    return Err(PolicyError::Denied);
+                }
+            }
+            Reader::Visitor => {
+                if !action.open_to_visitors() {
+                    return Err(PolicyError::Denied);
+                }
+            }
         }
         if action.resource_kind() != resource.kind() {
             return Err(PolicyError::Denied);
         }
-        match self.evaluate(principal, action, resource, false) {
+        match self.evaluate(reader, action, resource, false) {
             Some(true) => Ok(Authorized {
                 action,
                 resource: resource.audit_ref(),
@@ -111,17 +149,20 @@ impl PolicyEngine {
     /// `Some(true)` only for a clean Allow with no evaluation errors.
     fn evaluate(
         &self,
-        principal: &Principal,
+        reader: Reader<'_>,
         action: Action,
         resource: &Resource,
         validate: bool,
     ) -> Option<bool> {
-        let principal_entity = self.user_entity(
-            &principal.user_id,
-            principal.role.as_str(),
-            principal.company.as_ref(),
-            &principal.teams,
-        )?;
+        let principal_entity = match reader {
+            Reader::User(principal) => self.user_entity(
+                &principal.user_id,
+                principal.role.as_str(),
+                principal.company.as_ref(),
+                &principal.teams,
+            )?,
+            Reader::Visitor => self.visitor_entity()?,
+        };
         let principal_uid = principal_entity.uid();
         let mut entities = vec![principal_entity];
         let resource_uid = match resource {
@@ -142,6 +183,12 @@ impl PolicyEngine {
             Resource::Team(id) => self.uid(&self.types.team, id.as_str()),
             Resource::Directory => self.uid(&self.types.directory, "directory"),
             Resource::AuditTrail => self.uid(&self.types.audit, "audit-trail"),
+            Resource::Article(article) => {
+                let entity = self.article_entity(article)?;
+                let uid = entity.uid();
+                entities.push(entity);
+                uid
+            }
         };
         let action_uid = self.uid(&self.types.action, action.cedar_id());
         // The policies were validated against the schema at load time, and the entities
@@ -186,6 +233,38 @@ impl PolicyEngine {
             .map(|t| self.uid(&self.types.team, t.as_str()))
             .collect();
         Entity::new(self.uid(&self.types.user, id.as_str()), attrs, parents).ok()
+    }
+
+    fn visitor_entity(&self) -> Option<Entity> {
+        let attrs = HashMap::from([(
+            "role".to_owned(),
+            RestrictedExpression::new_string("visitor".to_owned()),
+        )]);
+        Entity::new(self.uid(&self.types.visitor, "visitor"), attrs, HashSet::new()).ok()
+    }
+
+    fn article_entity(&self, article: &ArticleFacts) -> Option<Entity> {
+        let companies = article
+            .companies
+            .iter()
+            .map(|c| RestrictedExpression::new_entity_uid(self.uid(&self.types.company, c.as_str())));
+        let attrs = HashMap::from([
+            (
+                "audience".to_owned(),
+                RestrictedExpression::new_string(article.audience.as_str().to_owned()),
+            ),
+            ("companies".to_owned(), RestrictedExpression::new_set(companies)),
+            (
+                "published".to_owned(),
+                RestrictedExpression::new_bool(article.published),
+            ),
+        ]);
+        Entity::new(
+            self.uid(&self.types.article, article.id.as_str()),
+            attrs,
+            HashSet::new(),
+        )
+        .ok()
     }
 
     fn user_facts_entity(&self, user: &UserFacts) -> Option<Entity> {
@@ -262,7 +341,13 @@ mod tests {
         for action in Action::ALL {
             // An action unknown to the schema would fail request validation for every
             // resource; admin is permitted everything, so each must be allowed on one.
-            let allowed = [&ticket, &directory, &Resource::AuditTrail]
+            let article = Resource::Article(ArticleFacts {
+                id: palisade_core::ArticleId::generate(),
+                audience: palisade_core::Audience::Internal,
+                companies: vec![],
+                published: false,
+            });
+            let allowed = [&ticket, &directory, &Resource::AuditTrail, &article]
                 .iter()
                 .any(|r| engine.authorize(&admin, action, r).is_ok())
                 || engine
@@ -325,6 +410,12 @@ mod tests {
             Resource::Team(TeamId::generate()),
             Resource::Directory,
             Resource::AuditTrail,
+            Resource::Article(ArticleFacts {
+                id: palisade_core::ArticleId::generate(),
+                audience: palisade_core::Audience::Customers,
+                companies: vec![CompanyId::generate(), CompanyId::generate()],
+                published: true,
+            }),
         ];
         for action in Action::ALL {
             let resource = resources
@@ -332,9 +423,17 @@ mod tests {
                 .find(|r| r.kind() == action.resource_kind())
                 .unwrap();
             assert!(
-                engine.evaluate(&principal, action, resource, true).is_some(),
+                engine
+                    .evaluate(Reader::User(&principal), action, resource, true)
+                    .is_some(),
                 "{action:?} does not validate"
             );
+            if action.open_to_visitors() {
+                assert!(
+                    engine.evaluate(Reader::Visitor, action, resource, true).is_some(),
+                    "{action:?} does not validate for a visitor"
+                );
+            }
         }
     }
 
@@ -353,6 +452,111 @@ mod tests {
         assert!(
             engine
                 .authorize(&admin, Action::TicketRead, &Resource::Directory)
+                .is_err()
+        );
+    }
+
+    /// Who reads which article, for every role and a visitor: the help centre's whole
+    /// access rule in one table.
+    #[test]
+    fn article_readers() {
+        use palisade_core::{ArticleId, Audience, CompanyId};
+        let engine = PolicyEngine::load().unwrap();
+        let acme = CompanyId::generate();
+        let globex = CompanyId::generate();
+        let article = |audience, companies: Vec<CompanyId>, published| {
+            Resource::Article(ArticleFacts {
+                id: ArticleId::generate(),
+                audience,
+                companies,
+                published,
+            })
+        };
+        let cases = [
+            ("public", article(Audience::Public, vec![], true)),
+            ("public draft", article(Audience::Public, vec![], false)),
+            ("customers", article(Audience::Customers, vec![], true)),
+            (
+                "customers of acme",
+                article(Audience::Customers, vec![acme.clone()], true),
+            ),
+            (
+                "customers of globex",
+                article(Audience::Customers, vec![globex], true),
+            ),
+            ("internal", article(Audience::Internal, vec![], true)),
+        ];
+        let user = |role, company: Option<CompanyId>| Principal {
+            user_id: UserId::generate(),
+            role,
+            teams: vec![TeamId::generate()],
+            company,
+            session: None,
+            scopes: None,
+        };
+        // Columns follow `cases`.
+        let readers: [(&str, Option<Principal>, &str); 8] = [
+            ("visitor", None, "Y-----"),
+            (
+                "customer of acme",
+                Some(user(Role::Customer, Some(acme))),
+                "Y-YY--",
+            ),
+            (
+                "customer without company",
+                Some(user(Role::Customer, None)),
+                "Y-Y---",
+            ),
+            ("auditor", Some(user(Role::Auditor, None)), "Y-----"),
+            ("light agent", Some(user(Role::LightAgent, None)), "YYYYYY"),
+            ("agent", Some(user(Role::Agent, None)), "YYYYYY"),
+            ("supervisor", Some(user(Role::Supervisor, None)), "YYYYYY"),
+            ("admin", Some(user(Role::Admin, None)), "YYYYYY"),
+        ];
+        for (who, principal, expected) in &readers {
+            for ((what, resource), want) in cases.iter().zip(expected.chars()) {
+                let got = engine
+                    .authorize_reader(principal.as_ref().into(), Action::ArticleRead, resource)
+                    .is_ok();
+                assert_eq!(got, want == 'Y', "{who} reading a {what} article");
+            }
+        }
+        // Writing: agents, supervisors and admins; never a visitor, light agent,
+        // auditor or customer.
+        let draft = article(Audience::Internal, vec![], false);
+        for (role, allowed) in [
+            (Role::Admin, true),
+            (Role::Supervisor, true),
+            (Role::Agent, true),
+            (Role::LightAgent, false),
+            (Role::Auditor, false),
+            (Role::Customer, false),
+        ] {
+            assert_eq!(
+                engine
+                    .authorize(&user(role, None), Action::ArticleManage, &draft)
+                    .is_ok(),
+                allowed,
+                "{role:?} managing articles"
+            );
+        }
+        assert!(
+            engine
+                .authorize_reader(Reader::Visitor, Action::ArticleManage, &draft)
+                .is_err()
+        );
+        // A visitor is never asked about anything but what is open to everyone.
+        assert!(
+            engine
+                .authorize_reader(Reader::Visitor, Action::ListTickets, &Resource::Directory)
+                .is_err()
+        );
+        // A token without the articles scope reads nothing, however public.
+        let mut narrowed = user(Role::Agent, None);
+        narrowed.scopes = Some(vec![palisade_core::Scope::TicketsRead]);
+        assert!(
+            engine
+                .authorize(&narrowed, Action::ArticleRead, &cases[0].1)
                 .is_err()
         );
     }

@@ -9,6 +9,6 @@ mod error;
 mod resource;
 
 pub use action::Action;
-pub use engine::{Authorized, PolicyEngine};
+pub use engine::{Authorized, PolicyEngine, Reader};
 pub use error::PolicyError;
-pub use resource::{Resource, ResourceKind, TicketFacts, UserFacts};
+pub use resource::{ArticleFacts, Resource, ResourceKind, TicketFacts, UserFacts};

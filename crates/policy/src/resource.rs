@@ -1,4 +1,4 @@
-use palisade_core::{CompanyId, Role, TeamId, TicketId, UserId};
+use palisade_core::{ArticleId, Audience, CompanyId, Role, TeamId, TicketId, UserId};
 
 /// What the policies need to know about a ticket: relationships, never content.
 #[derive(Clone, Debug)]
@@ -21,6 +21,17 @@ pub struct UserFacts {
     pub teams: Vec<TeamId>,
 }
 
+/// What the policies need to know about a help-centre article: who it is for and
+/// whether it is out, never its text.
+#[derive(Clone, Debug)]
+pub struct ArticleFacts {
+    pub id: ArticleId,
+    pub audience: Audience,
+    /// For [`Audience::Customers`]: only these companies' customers; empty for all.
+    pub companies: Vec<CompanyId>,
+    pub published: bool,
+}
+
 #[derive(Clone, Debug)]
 pub enum Resource {
     Ticket(TicketFacts),
@@ -30,6 +41,7 @@ pub enum Resource {
     /// The directory of people, teams and companies, for list and create actions.
     Directory,
     AuditTrail,
+    Article(ArticleFacts),
 }
 
 /// The kinds of resource, for matching actions to what they apply to.
@@ -41,6 +53,7 @@ pub enum ResourceKind {
     Team,
     Directory,
     AuditTrail,
+    Article,
 }
 
 impl Resource {
@@ -52,6 +65,7 @@ impl Resource {
             Resource::Team(_) => ResourceKind::Team,
             Resource::Directory => ResourceKind::Directory,
             Resource::AuditTrail => ResourceKind::AuditTrail,
+            Resource::Article(_) => ResourceKind::Article,
         }
     }
 
@@ -64,6 +78,7 @@ impl Resource {
             Resource::Team(t) => t.to_string(),
             Resource::Directory => "directory".into(),
             Resource::AuditTrail => "audit-trail".into(),
+            Resource::Article(a) => a.id.to_string(),
         }
     }
 }

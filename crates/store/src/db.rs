@@ -151,6 +151,8 @@ impl Store {
             "known_domains",
             "mail_provenance",
             "used_token_ids",
+            "articles",
+            "article_versions",
         ];
         let table = TABLES
             .iter()

@@ -7,6 +7,7 @@
 //! [`palisade_policy::Authorized`] proof covering the ticket.
 
 mod api_tokens;
+mod articles;
 mod audit;
 mod capabilities;
 mod db;
@@ -24,6 +25,7 @@ mod tickets;
 mod users;
 
 pub use api_tokens::{ApiTokenRecord, NewApiToken};
+pub use articles::{ArticleChange, ArticleDraft, ArticleRecord, ArticleVersion};
 pub use capabilities::ReplyCapability;
 pub use db::{Dialect, Store, Tx};
 pub use error::StoreError;

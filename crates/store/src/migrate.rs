@@ -53,6 +53,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 10,
         sql: include_str!("../migrations/0010_site_tokens.sql"),
     },
+    Migration {
+        version: 11,
+        sql: include_str!("../migrations/0011_help_centre.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

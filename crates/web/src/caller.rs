@@ -248,3 +248,27 @@ impl FromRequestParts<AppState> for PendingCaller {
         Ok(PendingCaller(caller))
     }
 }
+
+/// The caller if signed in, `None` for a visitor: for pages open to everyone that show
+/// more to those who sign in (the help centre). A session still owing its second factor
+/// counts as a visitor; so does an expired cookie on a page. A bearer credential that
+/// does not authenticate is refused on the API, so a client notices its token failed.
+#[derive(Clone, Debug)]
+pub struct MaybeCaller(pub Option<Caller>);
+
+impl FromRequestParts<AppState> for MaybeCaller {
+    type Rejection = axum::response::Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some((_, source)) = presented_token(parts) else {
+            return Ok(Self(None));
+        };
+        match Caller::from_request_parts(parts, state).await {
+            Ok(caller) => Ok(Self(Some(caller))),
+            Err(rejection) if source != CredentialSource::Cookie && parts.uri.path().starts_with("/api/") => {
+                Err(rejection)
+            }
+            Err(_) => Ok(Self(None)),
+        }
+    }
+}

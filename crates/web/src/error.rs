@@ -96,6 +96,22 @@ impl From<IdentityError> for AppError {
     }
 }
 
+impl From<palisade_assist::AssistError> for AppError {
+    fn from(e: palisade_assist::AssistError) -> Self {
+        use palisade_assist::AssistError;
+        match e {
+            AssistError::InvalidArticle(why) => AppError::BadRequest(why),
+            AssistError::Store(palisade_store::StoreError::Conflict) => {
+                AppError::Conflict("another article already has this slug in this locale".into())
+            }
+            AssistError::Store(s) => s.into(),
+            AssistError::BadPattern { .. } | AssistError::BadSiteKey(_) | AssistError::Search(_) => {
+                AppError::Internal(e.to_string())
+            }
+        }
+    }
+}
+
 impl From<palisade_core::CoreError> for AppError {
     fn from(e: palisade_core::CoreError) -> Self {
         AppError::BadRequest(e.to_string())

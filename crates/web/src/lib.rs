@@ -8,6 +8,7 @@ mod authz;
 mod caller;
 mod client_ip;
 mod error;
+mod help;
 mod layers;
 mod routes;
 mod service;
@@ -19,7 +20,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 
 pub use api::ApiDoc;
-pub use caller::{Caller, CredentialSource, PendingCaller, RequestMeta, SESSION_COOKIE};
+pub use caller::{Caller, CredentialSource, MaybeCaller, PendingCaller, RequestMeta, SESSION_COOKIE};
 pub use client_ip::{ClientIp, ForwardedHeader, TrustedProxies};
 pub use error::{AppError, Problem};
 pub use layers::CONTENT_SECURITY_POLICY;

@@ -16,6 +16,8 @@ pub struct WebConfig {
     pub redactor: std::sync::Arc<palisade_assist::Redactor>,
     /// Whose forwarding headers are believed; nobody's by default.
     pub trusted_proxies: crate::TrustedProxies,
+    /// The help centre's locale when a visitor names none.
+    pub default_locale: String,
 }
 
 impl Default for WebConfig {
@@ -26,6 +28,7 @@ impl Default for WebConfig {
             max_attachment_bytes: 10 * 1024 * 1024,
             redactor: std::sync::Arc::new(palisade_assist::Redactor::default()),
             trusted_proxies: crate::TrustedProxies::default(),
+            default_locale: "en".into(),
         }
     }
 }
@@ -39,4 +42,6 @@ pub struct AppState {
     /// Mails agents' public replies to the ticket's customers (with their reply
     /// addresses); `None` when no support mailbox is configured.
     pub notifier: Option<Arc<palisade_mail::ReplyNotifier>>,
+    /// Articles and their search index.
+    pub help: palisade_assist::HelpCentre,
 }

@@ -32,6 +32,21 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /quarantine/{id}", "YYY---"),
     ("POST /quarantine/{id}/release", "YYY---"),
     ("POST /quarantine/{id}/discard", "YYY---"),
+    // Writing help-centre articles: agents, supervisors and admins. Anyone may list
+    // (and sees only what they may manage); the pages do not exist for customers.
+    ("GET /api/v1/articles", "YYYYYY"),
+    ("POST /api/v1/articles", "YYY---"),
+    ("GET /api/v1/articles/{id}", "YYY---"),
+    ("PUT /api/v1/articles/{id}", "YYY---"),
+    ("POST /api/v1/articles/{id}/publish", "YYY---"),
+    ("POST /api/v1/articles/{id}/withdraw", "YYY---"),
+    ("GET /articles", "YYYYY-"),
+    ("GET /articles/new", "YYY---"),
+    ("POST /articles", "YYY---"),
+    ("GET /articles/{id}", "YYY---"),
+    ("POST /articles/{id}", "YYY---"),
+    ("POST /articles/{id}/publish", "YYY---"),
+    ("POST /articles/{id}/withdraw", "YYY---"),
     // A full session has no second factor left to give.
     ("POST /api/v1/sessions/current/second-factor", "cccccc"),
     ("POST /api/v1/sessions/current/step-up", "YYYYYY"),
@@ -126,6 +141,11 @@ const PUBLIC: &[&str] = &[
     "GET /login/sso/{provider}/callback",
     "GET /setup/{token}",
     "POST /setup/{token}",
+    // The help centre (tests/help_centre.rs checks who sees which article).
+    "GET /help",
+    "GET /help/{locale}/{slug}",
+    "GET /api/v1/help/articles",
+    "GET /api/v1/help/articles/{id}",
 ];
 
 enum Payload {
@@ -153,6 +173,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         w.sharing_company.to_string()
     } else if template.starts_with("/api/v1/quarantine/") || template.starts_with("/quarantine/") {
         w.quarantined.clone()
+    } else if template.starts_with("/api/v1/articles/") || template.starts_with("/articles/") {
+        w.article.clone()
     } else {
         w.ticket_1.clone()
     };
@@ -214,6 +236,13 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         "POST /tickets/{id}/messages" => Payload::Form("body=Thanks&visibility=public"),
         "POST /tickets/{id}/update" => Payload::Form("status=open&assignee="),
         "GET /api/v1/tickets/search" => return (format!("{path}?q=refund"), Payload::None),
+        "POST /api/v1/articles" | "PUT /api/v1/articles/{id}" => Payload::Json(json!({
+            "title": format!("Matrix {n}"), "body_html": "<p>Text</p>", "locale": "en", "audience": "internal"
+        })),
+        "POST /articles" | "POST /articles/{id}" => Payload::FormOwned(format!(
+            "title=Matrix+{n}&body_html=%3Cp%3EText%3C%2Fp%3E&locale=en&audience=internal"
+        )),
+        "POST /articles/{id}/publish" => Payload::Form(""),
         _ => Payload::None,
     };
     (path, payload)
@@ -355,6 +384,9 @@ async fn public_routes_answer_without_a_session() {
         // No provider is configured in this fixture (tests/sso.rs covers configured ones).
         ("/login/sso/corp", StatusCode::NOT_FOUND),
         ("/login/sso/corp/callback?code=x&state=y", StatusCode::NOT_FOUND),
+        ("/help", StatusCode::OK),
+        ("/help/en/no-such-article", StatusCode::NOT_FOUND),
+        ("/api/v1/help/articles?q=refund", StatusCode::OK),
     ] {
         let r = w.raw(None, "GET", path, Body::empty(), &[]).await;
         assert_eq!(r.status, want, "{path}");

@@ -36,7 +36,9 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         Some(_) => Some(mailboxes(settings, &store).await?),
         None => None,
     };
+    let help = palisade_assist::HelpCentre::open(store.clone()).await?;
     let state = AppState {
+        help,
         notifier: mail_setup.as_ref().map(|setup| reply_notifier(setup, &store)),
         store: store.clone(),
         identity,

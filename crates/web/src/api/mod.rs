@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: JSON in and out, problem+json errors, cursor
 //! pagination, and an OpenAPI 3.1 document generated from these handlers.
 
+pub mod articles;
 pub mod devices;
 pub mod dto;
 pub mod extract;
@@ -25,6 +26,8 @@ use utoipa::OpenApi;
         mfa::list_passkeys, mfa::rename_passkey, mfa::remove_passkey, mfa::passkey_challenge,
         mfa::passkey_second_factor, mfa::passkey_step_up,
         quarantine::list, quarantine::get, quarantine::release, quarantine::discard,
+        articles::search, articles::read, articles::list, articles::create, articles::get,
+        articles::revise, articles::publish, articles::withdraw,
         devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable,
         tickets::list, tickets::create, tickets::search, tickets::get, tickets::update,
         tickets::messages, tickets::add_message, tickets::set_tags,
@@ -36,7 +39,7 @@ use utoipa::OpenApi;
         people::list_companies, people::create_company, people::get_company,
     ),
     components(schemas(crate::Problem)),
-    tags((name = "tickets"), (name = "attachments"), (name = "people"), (name = "auth"), (name = "audit"))
+    tags((name = "tickets"), (name = "attachments"), (name = "people"), (name = "auth"), (name = "audit"), (name = "help centre"))
 )]
 pub struct ApiDoc;
 

@@ -1,8 +1,10 @@
 //! Server-rendered pages (askama, auto-escaped) for agents and customers. No inline
 //! script or style anywhere: the strict CSP of `layers` applies to every page.
 
+pub mod articles;
 pub mod assets;
 pub mod devices;
+pub mod help;
 pub mod pages;
 pub mod quarantine;
 pub mod security;

@@ -97,6 +97,8 @@ pub struct World {
     pub internal_attachment: String,
     /// A message held in quarantine for team A, claiming to come from customer_3.
     pub quarantined: String,
+    /// An unpublished internal help-centre article written by the admin.
+    pub article: String,
 }
 
 async fn actor(store: &Store, id: UserId, role: Role) -> Actor {
@@ -169,6 +171,7 @@ impl World {
         .with_public_origin(ORIGIN);
         let identity = configure(identity);
         let state = AppState {
+            help: palisade_assist::HelpCentre::open(store.clone()).await.unwrap(),
             notifier: None,
             store: store.clone(),
             identity,
@@ -281,6 +284,7 @@ impl World {
             public_attachment: String::new(),
             internal_attachment: String::new(),
             quarantined: String::new(),
+            article: String::new(),
         };
         let c1 = world.customer_1.clone();
         let t1 = world
@@ -352,6 +356,11 @@ impl World {
             .await
             .unwrap();
         tx.commit().await.unwrap();
+        let draft = json!({"title": "Escalation runbook", "body_html": "<p>Call the duty manager.</p>",
+                           "locale": "en", "audience": "internal"});
+        let r = world.json(&admin, "POST", "/api/v1/articles", draft).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        world.article = r.json()["id"].as_str().unwrap().to_owned();
         world
     }
 

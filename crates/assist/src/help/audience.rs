@@ -1,0 +1,99 @@
+//! Which audiences a reader may search, decided by asking the Cedar policies about one
+//! representative article of each audience, so the search filter cannot drift from the
+//! rules that guard a single article. Each hit is authorised again on its own.
+
+use palisade_core::{ArticleId, Audience, CompanyId};
+use palisade_policy::{Action, ArticleFacts, PolicyEngine, Reader, Resource};
+
+/// The audiences a reader's search covers; built only by [`AudienceFilter::for_reader`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AudienceFilter {
+    pub(crate) public: bool,
+    pub(crate) internal: bool,
+    /// Every article for customers, whichever companies it is limited to.
+    pub(crate) customers_any: bool,
+    /// Articles for customers not limited to any company.
+    pub(crate) customers_unrestricted: bool,
+    /// Articles for customers limited to this company (among others).
+    pub(crate) company: Option<CompanyId>,
+}
+
+impl AudienceFilter {
+    pub fn for_reader(policy: &PolicyEngine, reader: Reader<'_>) -> Self {
+        let may_read = |audience, companies: Vec<CompanyId>| {
+            let probe = Resource::Article(ArticleFacts {
+                id: ArticleId::generate(),
+                audience,
+                companies,
+                published: true,
+            });
+            policy
+                .authorize_reader(reader, Action::ArticleRead, &probe)
+                .is_ok()
+        };
+        // An article limited to a company nobody belongs to: readable only by those who
+        // read customer articles regardless of company.
+        let customers_any = may_read(Audience::Customers, vec![CompanyId::generate()]);
+        let own_company = match reader {
+            Reader::User(principal) => principal.company.clone(),
+            Reader::Visitor => None,
+        };
+        Self {
+            public: may_read(Audience::Public, vec![]),
+            internal: may_read(Audience::Internal, vec![]),
+            customers_any,
+            customers_unrestricted: customers_any || may_read(Audience::Customers, vec![]),
+            company: own_company.filter(|c| !customers_any && may_read(Audience::Customers, vec![c.clone()])),
+        }
+    }
+
+    /// True when the reader may search nothing at all.
+    pub fn is_empty(&self) -> bool {
+        !self.public && !self.internal && !self.customers_unrestricted && self.company.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use palisade_core::{Principal, Role, UserId};
+
+    use super::*;
+
+    fn principal(role: Role, company: Option<CompanyId>) -> Principal {
+        Principal {
+            user_id: UserId::generate(),
+            role,
+            teams: vec![],
+            company,
+            session: None,
+            scopes: None,
+        }
+    }
+
+    #[test]
+    fn filters_follow_the_policies() {
+        let policy = PolicyEngine::load().unwrap();
+        let visitor = AudienceFilter::for_reader(&policy, Reader::Visitor);
+        assert!(visitor.public && !visitor.internal && !visitor.customers_unrestricted);
+        assert_eq!(visitor.company, None);
+
+        let acme = CompanyId::generate();
+        let customer = principal(Role::Customer, Some(acme.clone()));
+        let filter = AudienceFilter::for_reader(&policy, Reader::User(&customer));
+        assert!(filter.public && !filter.internal && !filter.customers_any);
+        assert!(filter.customers_unrestricted);
+        assert_eq!(filter.company, Some(acme));
+
+        let agent = principal(Role::Agent, None);
+        let filter = AudienceFilter::for_reader(&policy, Reader::User(&agent));
+        assert!(filter.public && filter.internal && filter.customers_any);
+
+        let auditor = principal(Role::Auditor, None);
+        let filter = AudienceFilter::for_reader(&policy, Reader::User(&auditor));
+        assert!(filter.public && !filter.internal && !filter.customers_unrestricted);
+
+        let mut narrowed = principal(Role::Agent, None);
+        narrowed.scopes = Some(vec![palisade_core::Scope::TicketsRead]);
+        assert!(AudienceFilter::for_reader(&policy, Reader::User(&narrowed)).is_empty());
+    }
+}

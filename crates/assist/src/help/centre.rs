@@ -1,0 +1,185 @@
+//! The help centre: authors' changes (each with its audit entry, in one transaction)
+//! and searches, with the node's in-memory index kept up to date from the database's
+//! change sequence — at once after this node's own changes, within a second after
+//! another node's.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
+use palisade_core::{ArticleId, UserId};
+use palisade_policy::Authorized;
+use palisade_store::{ArticleChange, ArticleDraft, Store};
+use serde_json::json;
+use tokio::sync::Mutex;
+
+use super::audience::AudienceFilter;
+use super::index::{IndexedArticle, SearchIndex, SearchResults};
+use super::sanitize::html_to_text;
+use crate::AssistError;
+
+/// How stale another node's changes may be before a search looks for them.
+const CHANGE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+const CHANGES_PER_BATCH: u32 = 500;
+
+struct Followed {
+    /// The last change number applied to the index.
+    seq: i64,
+    checked_at: Option<Instant>,
+}
+
+#[derive(Clone)]
+pub struct HelpCentre {
+    store: Store,
+    index: Arc<SearchIndex>,
+    followed: Arc<Mutex<Followed>>,
+}
+
+fn indexed(change: ArticleChange) -> (ArticleId, Option<IndexedArticle>) {
+    let ArticleChange { article, published } = change;
+    let entry = published.map(|version| IndexedArticle {
+        id: article.id.clone(),
+        slug: article.slug.clone(),
+        locale: article.locale.clone(),
+        audience: article.audience,
+        companies: article.companies.clone(),
+        title: version.title,
+        text: html_to_text(&version.body_html),
+    });
+    (article.id, entry)
+}
+
+impl HelpCentre {
+    /// Loads every published article into a fresh index.
+    pub async fn open(store: Store) -> Result<Self, AssistError> {
+        let centre = Self {
+            store,
+            index: Arc::new(SearchIndex::default()),
+            followed: Arc::new(Mutex::new(Followed {
+                seq: 0,
+                checked_at: None,
+            })),
+        };
+        centre.catch_up(true).await?;
+        tracing::info!(articles = centre.index.len(), "help-centre index built");
+        Ok(centre)
+    }
+
+    /// Applies the changes made since the last one applied; unless `now`, at most once
+    /// per [`CHANGE_CHECK_INTERVAL`].
+    pub async fn catch_up(&self, now: bool) -> Result<(), AssistError> {
+        let mut followed = self.followed.lock().await;
+        if !now
+            && followed
+                .checked_at
+                .is_some_and(|at| at.elapsed() < CHANGE_CHECK_INTERVAL)
+        {
+            return Ok(());
+        }
+        let head = self.store.help_centre_seq().await?;
+        while followed.seq < head {
+            let changes = self
+                .store
+                .articles_changed_since(followed.seq, CHANGES_PER_BATCH)
+                .await?;
+            // A change number taken by a transaction that has not committed yet is not
+            // visible: stop there and pick it up next time.
+            let Some(last) = changes.last().map(|c| c.article.change_seq) else {
+                break;
+            };
+            let batch: Vec<_> = changes.into_iter().map(indexed).collect();
+            let index = self.index.clone();
+            tokio::task::spawn_blocking(move || index.apply(batch))
+                .await
+                .map_err(|e| AssistError::Search(e.to_string()))??;
+            followed.seq = last;
+        }
+        followed.checked_at = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Searches (or, with empty `text`, lists) the published articles of `locale` the
+    /// filter allows.
+    pub async fn search(
+        &self,
+        locale: &str,
+        filter: &AudienceFilter,
+        text: &str,
+        limit: usize,
+    ) -> Result<SearchResults, AssistError> {
+        self.catch_up(false).await?;
+        self.index.search(locale, filter, text, limit)
+    }
+
+    /// Creates an unpublished article.
+    pub async fn create(
+        &self,
+        proof: &Authorized,
+        id: &ArticleId,
+        author: &UserId,
+        draft: &ArticleDraft,
+        ctx: &AuditContext,
+    ) -> Result<(), AssistError> {
+        let mut tx = self.store.begin().await?;
+        self.store
+            .create_article(&mut tx, proof, id, author, draft)
+            .await?;
+        let event = AuditEvent::new(AuditAction::ArticleCreated, id.as_str(), Outcome::Success).with_detail(
+            json!({ "locale": draft.locale, "slug": draft.slug, "audience": draft.audience.as_str() }),
+        );
+        self.store.append_audit(&mut tx, ctx, &event).await?;
+        tx.commit().await?;
+        self.catch_up(true).await
+    }
+
+    /// Saves a new version; returns its number.
+    pub async fn revise(
+        &self,
+        proof: &Authorized,
+        id: &ArticleId,
+        author: &UserId,
+        draft: &ArticleDraft,
+        ctx: &AuditContext,
+    ) -> Result<i64, AssistError> {
+        let mut tx = self.store.begin().await?;
+        let version = self
+            .store
+            .revise_article(&mut tx, proof, id, author, draft)
+            .await?;
+        let event = AuditEvent::new(AuditAction::ArticleRevised, id.as_str(), Outcome::Success).with_detail(
+            json!({ "version": version, "locale": draft.locale, "slug": draft.slug,
+                    "audience": draft.audience.as_str(),
+                    "companies": draft.companies.iter().map(|c| c.as_str()).collect::<Vec<_>>() }),
+        );
+        self.store.append_audit(&mut tx, ctx, &event).await?;
+        tx.commit().await?;
+        self.catch_up(true).await?;
+        Ok(version)
+    }
+
+    /// Publishes `version`, or withdraws the article with `None`.
+    pub async fn publish(
+        &self,
+        proof: &Authorized,
+        id: &ArticleId,
+        version: Option<i64>,
+        ctx: &AuditContext,
+    ) -> Result<(), AssistError> {
+        let mut tx = self.store.begin().await?;
+        self.store
+            .set_published_version(&mut tx, proof, id, version)
+            .await?;
+        let event = match version {
+            Some(v) => AuditEvent::new(AuditAction::ArticlePublished, id.as_str(), Outcome::Success)
+                .with_detail(json!({ "version": v })),
+            None => AuditEvent::new(AuditAction::ArticleWithdrawn, id.as_str(), Outcome::Success),
+        };
+        self.store.append_audit(&mut tx, ctx, &event).await?;
+        tx.commit().await?;
+        self.catch_up(true).await
+    }
+
+    pub fn indexed_articles(&self) -> usize {
+        self.index.len()
+    }
+}

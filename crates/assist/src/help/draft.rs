@@ -1,0 +1,225 @@
+//! What an author submits, checked and made safe before it is stored: a slug and locale
+//! in a fixed shape (they appear in URLs and index terms), a bounded title, and body
+//! HTML sanitised on save.
+
+use palisade_core::{Audience, CompanyId};
+use palisade_store::ArticleDraft;
+
+use super::sanitize::{sanitize_article_html, strip_invisible};
+use crate::AssistError;
+
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+const MAX_SLUG_CHARS: usize = 80;
+const MAX_COMPANIES: usize = 100;
+
+/// An author's submission, as typed.
+#[derive(Clone, Debug, Default)]
+pub struct ArticleInput {
+    pub title: String,
+    pub body_html: String,
+    /// Derived from the title when empty.
+    pub slug: String,
+    pub locale: String,
+    pub audience: String,
+    pub companies: Vec<String>,
+}
+
+/// `en`, `de`, `pt-BR`: a language and an optional region, nothing else.
+pub fn valid_locale(locale: &str) -> bool {
+    let (lang, region) = match locale.split_once('-') {
+        Some((l, r)) => (l, Some(r)),
+        None => (locale, None),
+    };
+    (2..=3).contains(&lang.len())
+        && lang.bytes().all(|b| b.is_ascii_lowercase())
+        && region.is_none_or(|r| r.len() == 2 && r.bytes().all(|b| b.is_ascii_uppercase()))
+}
+
+fn valid_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.len() <= MAX_SLUG_CHARS
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-')
+}
+
+/// A URL-safe slug from a title: ASCII letters and digits, words joined by hyphens.
+pub fn slug_from(title: &str) -> String {
+    let mut slug = String::new();
+    for word in title
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if slug.len() + word.len() + 1 > MAX_SLUG_CHARS {
+            break;
+        }
+        if !slug.is_empty() {
+            slug.push('-');
+        }
+        slug.push_str(&word.to_ascii_lowercase());
+    }
+    if slug.is_empty() { "article".into() } else { slug }
+}
+
+fn invalid(reason: impl Into<String>) -> AssistError {
+    AssistError::InvalidArticle(reason.into())
+}
+
+impl ArticleInput {
+    /// Checks the submission and sanitises its body; the error says what to fix.
+    pub fn into_draft(self) -> Result<ArticleDraft, AssistError> {
+        let title = strip_invisible(self.title.trim());
+        if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS || title.chars().any(char::is_control)
+        {
+            return Err(invalid(format!(
+                "the title must be 1 to {MAX_TITLE_CHARS} characters on one line"
+            )));
+        }
+        if self.body_html.len() > MAX_BODY_BYTES {
+            return Err(invalid(format!("the body is larger than {MAX_BODY_BYTES} bytes")));
+        }
+        let body_html = sanitize_article_html(&self.body_html);
+        if super::sanitize::html_to_text(&body_html).is_empty() {
+            return Err(invalid("the body has no text"));
+        }
+        let slug = match self.slug.trim() {
+            "" => slug_from(&title),
+            given => given.to_owned(),
+        };
+        if !valid_slug(&slug) {
+            return Err(invalid(
+                "the slug may hold lower-case letters, digits and inner hyphens (at most 80)",
+            ));
+        }
+        let locale = self.locale.trim().to_owned();
+        if !valid_locale(&locale) {
+            return Err(invalid("the locale must look like en, de or pt-BR"));
+        }
+        let audience = Audience::parse(self.audience.trim())
+            .map_err(|_| invalid("the audience must be public, customers or internal"))?;
+        let mut companies = Vec::new();
+        for raw in self.companies.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
+            let id = CompanyId::parse(raw).map_err(|_| invalid(format!("{raw:?} is not a company id")))?;
+            if !companies.contains(&id) {
+                companies.push(id);
+            }
+        }
+        if !companies.is_empty() && audience != Audience::Customers {
+            return Err(invalid(
+                "only an article for customers can be limited to companies",
+            ));
+        }
+        if companies.len() > MAX_COMPANIES {
+            return Err(invalid(format!("at most {MAX_COMPANIES} companies")));
+        }
+        Ok(ArticleDraft {
+            slug,
+            locale,
+            audience,
+            companies,
+            title,
+            body_html,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> ArticleInput {
+        ArticleInput {
+            title: "How do I get a refund?".into(),
+            body_html: "<p>Within 30 days.</p>".into(),
+            slug: String::new(),
+            locale: "en".into(),
+            audience: "public".into(),
+            companies: vec![],
+        }
+    }
+
+    #[test]
+    fn a_genuine_article_is_accepted_with_a_derived_slug() {
+        let draft = input().into_draft().unwrap();
+        assert_eq!(draft.slug, "how-do-i-get-a-refund");
+        assert_eq!(draft.audience, Audience::Public);
+        let company = CompanyId::generate();
+        let limited = ArticleInput {
+            audience: "customers".into(),
+            companies: vec![company.to_string(), company.to_string()],
+            locale: "pt-BR".into(),
+            ..input()
+        }
+        .into_draft()
+        .unwrap();
+        assert_eq!(limited.companies, [company]);
+    }
+
+    #[test]
+    fn malformed_submissions_are_refused() {
+        let cases = [
+            ArticleInput {
+                title: " ".into(),
+                ..input()
+            },
+            ArticleInput {
+                title: "a\nb".into(),
+                ..input()
+            },
+            ArticleInput {
+                title: "x".repeat(201),
+                ..input()
+            },
+            ArticleInput {
+                body_html: "<script>only</script>".into(),
+                ..input()
+            },
+            ArticleInput {
+                slug: "../etc".into(),
+                ..input()
+            },
+            ArticleInput {
+                slug: "Upper".into(),
+                ..input()
+            },
+            ArticleInput {
+                locale: "english".into(),
+                ..input()
+            },
+            ArticleInput {
+                locale: "en-gb".into(),
+                ..input()
+            },
+            ArticleInput {
+                audience: "everyone".into(),
+                ..input()
+            },
+            ArticleInput {
+                companies: vec!["org_nope".into()],
+                audience: "customers".into(),
+                ..input()
+            },
+            ArticleInput {
+                companies: vec![CompanyId::generate().to_string()],
+                ..input()
+            },
+            ArticleInput {
+                body_html: "a".repeat(MAX_BODY_BYTES + 1),
+                ..input()
+            },
+        ];
+        for case in cases {
+            assert!(case.clone().into_draft().is_err(), "{case:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn slugs_are_url_safe_whatever_the_title() {
+        assert_eq!(slug_from("Ünïcode — only!"), "n-code-only");
+        assert_eq!(slug_from("日本語"), "article");
+        assert!(slug_from(&"word ".repeat(40)).len() <= MAX_SLUG_CHARS);
+    }
+}

@@ -1,0 +1,259 @@
+//! The help centre's access paths, shared by its API and its pages so the two cannot
+//! differ: searching (filtered inside the query by what Cedar lets the reader see, then
+//! every hit authorised again), reading one published article, and the authors' view.
+//! An article the reader may not see is answered exactly like one that does not exist.
+
+use palisade_assist::{AudienceFilter, SearchHit, help::valid_locale};
+use palisade_core::{ArticleId, Audience, CompanyId};
+use palisade_policy::{Action, ArticleFacts, Authorized, Reader, Resource};
+use palisade_store::{ArticleDraft, ArticleRecord, ArticleVersion};
+
+use crate::{AppError, AppState, Caller};
+
+pub(crate) const MAX_RESULTS: usize = 50;
+pub(crate) const MAX_QUERY_CHARS: usize = 200;
+
+pub(crate) fn reader(caller: Option<&Caller>) -> Reader<'_> {
+    caller.map(|c| &c.principal).into()
+}
+
+/// The locale asked for, or the configured default; anything malformed is refused.
+pub(crate) fn locale(s: &AppState, asked: Option<&str>) -> Result<String, AppError> {
+    match asked.map(str::trim).filter(|l| !l.is_empty()) {
+        None => Ok(s.config.default_locale.clone()),
+        Some(l) if valid_locale(l) => Ok(l.to_owned()),
+        Some(_) => Err(AppError::BadRequest(
+            "the locale must look like en, de or pt-BR".into(),
+        )),
+    }
+}
+
+/// Published articles of `locale` matching `text` (all of them when empty) that the
+/// caller may read, and how many matched in all.
+pub(crate) async fn search(
+    s: &AppState,
+    caller: Option<&Caller>,
+    locale: &str,
+    text: &str,
+    limit: usize,
+) -> Result<(usize, Vec<SearchHit>), AppError> {
+    if text.chars().count() > MAX_QUERY_CHARS {
+        return Err(AppError::BadRequest(format!(
+            "a search is at most {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    let reader = reader(caller);
+    let filter = AudienceFilter::for_reader(&s.policy, reader);
+    let results = s
+        .help
+        .search(locale, &filter, text, limit.clamp(1, MAX_RESULTS))
+        .await?;
+    let mut hits = Vec::with_capacity(results.hits.len());
+    for hit in results.hits {
+        let facts = ArticleFacts {
+            id: hit.article.id.clone(),
+            audience: hit.article.audience,
+            companies: hit.article.companies.clone(),
+            published: true,
+        };
+        if s.policy
+            .authorize_reader(reader, Action::ArticleRead, &Resource::Article(facts))
+            .is_ok()
+        {
+            hits.push(hit);
+        } else {
+            // The filter let through what the policies refuse: a bug in one of them.
+            // The hit is dropped and the mismatch is reported, never shown.
+            tracing::error!(article = %hit.article.id, "search filter and policy disagree");
+        }
+    }
+    Ok((results.total, hits))
+}
+
+/// The published text of an article the caller may read, by locale and slug or by id.
+pub(crate) async fn published_article(
+    s: &AppState,
+    caller: Option<&Caller>,
+    article: Option<ArticleRecord>,
+    asked_for: &str,
+) -> Result<(ArticleRecord, ArticleVersion), AppError> {
+    let readable = article.filter(|a| {
+        a.published_version.is_some()
+            && s.policy
+                .authorize_reader(reader(caller), Action::ArticleRead, &Resource::Article(a.facts()))
+                .is_ok()
+    });
+    let Some(article) = readable else {
+        // Signed-in callers' misses are audited like ticket misses (both kinds alike);
+        // visitors' probing is for the abuse detectors, not the audit trail.
+        if let Some(caller) = caller {
+            s.audit_denial(caller, Action::ArticleRead, asked_for, "not_found")
+                .await?;
+        }
+        return Err(AppError::NotFound);
+    };
+    let version = article.published_version.ok_or(AppError::NotFound)?;
+    let text = s.store.article_version(&article.id, version).await?;
+    Ok((article, text))
+}
+
+pub(crate) async fn published_by_slug(
+    s: &AppState,
+    caller: Option<&Caller>,
+    locale: &str,
+    slug: &str,
+) -> Result<(ArticleRecord, ArticleVersion), AppError> {
+    let found = if valid_locale(locale) && slug.len() <= 80 {
+        s.store.article_by_slug(locale, slug).await?
+    } else {
+        None
+    };
+    published_article(s, caller, found, &format!("{locale}/{slug}")).await
+}
+
+pub(crate) async fn published_by_id(
+    s: &AppState,
+    caller: Option<&Caller>,
+    raw_id: &str,
+) -> Result<(ArticleRecord, ArticleVersion), AppError> {
+    let found = match ArticleId::parse(raw_id) {
+        Ok(id) => s.store.get_article(&id).await?,
+        Err(_) => None,
+    };
+    published_article(s, caller, found, raw_id).await
+}
+
+/// An article the caller may manage (authors' view: drafts included); 404 otherwise.
+pub(crate) async fn managed_article(
+    s: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+) -> Result<(ArticleRecord, Authorized), AppError> {
+    let found = match ArticleId::parse(raw_id) {
+        Ok(id) => s.store.get_article(&id).await?,
+        Err(_) => None,
+    };
+    let Some(article) = found else {
+        s.audit_denial(caller, Action::ArticleManage, raw_id, "not_found")
+            .await?;
+        return Err(AppError::NotFound);
+    };
+    match s.policy.authorize(
+        &caller.principal,
+        Action::ArticleManage,
+        &Resource::Article(article.facts()),
+    ) {
+        Ok(proof) => Ok((article, proof)),
+        Err(_) => {
+            s.audit_denial(caller, Action::ArticleManage, raw_id, "denied")
+                .await?;
+            Err(AppError::NotFound)
+        }
+    }
+}
+
+/// Articles the caller may manage, most recently changed first, with their latest title.
+pub(crate) async fn managed_list(
+    s: &AppState,
+    caller: &Caller,
+) -> Result<Vec<(ArticleRecord, String)>, AppError> {
+    let all = s.store.list_articles(1000).await?;
+    Ok(all
+        .into_iter()
+        .filter(|(a, _)| s.permits(caller, Action::ArticleManage, &Resource::Article(a.facts())))
+        .collect())
+}
+
+fn facts_of(id: &ArticleId, draft: &ArticleDraft, published: bool) -> Resource {
+    Resource::Article(ArticleFacts {
+        id: id.clone(),
+        audience: draft.audience,
+        companies: draft.companies.clone(),
+        published,
+    })
+}
+
+/// Companies named by an author must exist: a typo would otherwise hide an article
+/// from the customers it was meant for.
+async fn check_companies(s: &AppState, draft: &ArticleDraft) -> Result<(), AppError> {
+    for company in &draft.companies {
+        if s.store.get_company(company).await.is_err() {
+            return Err(AppError::BadRequest(format!("no company {company}")));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn create(
+    s: &AppState,
+    caller: &Caller,
+    draft: &ArticleDraft,
+) -> Result<ArticleId, AppError> {
+    let id = ArticleId::generate();
+    let proof = s
+        .authorize(caller, Action::ArticleManage, &facts_of(&id, draft, false))
+        .await?;
+    check_companies(s, draft).await?;
+    s.help
+        .create(&proof, &id, &caller.principal.user_id, draft, &caller.audit())
+        .await?;
+    Ok(id)
+}
+
+/// Saves a new version: the caller must manage the article as it is and as it will be
+/// (an author may not move an article to an audience they could not manage).
+pub(crate) async fn revise(
+    s: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+    draft: &ArticleDraft,
+) -> Result<i64, AppError> {
+    let (article, proof) = managed_article(s, caller, raw_id).await?;
+    s.authorize(
+        caller,
+        Action::ArticleManage,
+        &facts_of(&article.id, draft, article.published_version.is_some()),
+    )
+    .await?;
+    check_companies(s, draft).await?;
+    Ok(s.help
+        .revise(
+            &proof,
+            &article.id,
+            &caller.principal.user_id,
+            draft,
+            &caller.audit(),
+        )
+        .await?)
+}
+
+/// Publishes `version` (the latest when `None`).
+pub(crate) async fn publish(
+    s: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+    version: Option<i64>,
+) -> Result<i64, AppError> {
+    let (article, proof) = managed_article(s, caller, raw_id).await?;
+    let version = version.unwrap_or(article.latest_version);
+    s.help
+        .publish(&proof, &article.id, Some(version), &caller.audit())
+        .await?;
+    Ok(version)
+}
+
+pub(crate) async fn withdraw(s: &AppState, caller: &Caller, raw_id: &str) -> Result<(), AppError> {
+    let (article, proof) = managed_article(s, caller, raw_id).await?;
+    s.help.publish(&proof, &article.id, None, &caller.audit()).await?;
+    Ok(())
+}
+
+/// Who an article is for, in words, for authors.
+pub(crate) fn audience_label(audience: Audience, companies: &[CompanyId]) -> String {
+    match (audience, companies.len()) {
+        (Audience::Public, _) => "everyone".into(),
+        (Audience::Customers, 0) => "signed-in customers".into(),
+        (Audience::Customers, n) => format!("customers of {n} compan{}", if n == 1 { "y" } else { "ies" }),
+        (Audience::Internal, _) => "staff only".into(),
+    }
+}
