@@ -533,7 +533,10 @@ async fn article_html_is_sanitised_and_pages_work_without_script(backend: Backen
         .raw(None, "GET", "/help?q=bold", Body::empty(), &[])
         .await
         .text();
-    assert!(page.contains("&#60;b&#62;Bold&#60;/b&#62; title") && !page.contains("<b>Bold"), "{page}");
+    assert!(
+        page.contains("&#60;b&#62;Bold&#60;/b&#62; title") && !page.contains("<b>Bold"),
+        "{page}"
+    );
     // The authoring form round-trips through the same sanitiser.
     let r = w
         .raw(

@@ -1,0 +1,159 @@
+//! The help centre's index on SQLite and PostgreSQL: two nodes over one database see
+//! each other's changes (publish, new version, move to staff only, withdraw) within the
+//! documented second, and no article text reaches the database in clear.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use palisade_assist::{ArticleInput, AudienceFilter, HelpCentre};
+use palisade_audit::AuditContext;
+use palisade_core::{ArticleId, EmailAddress, Principal, Role};
+use palisade_crypto::{Keyring, MasterKey};
+use palisade_policy::{Action, PolicyEngine, Reader, Resource};
+use palisade_store::{ArticleDraft, NewUser, Store};
+use palisade_testkit::{Backend, TestDatabase};
+
+palisade_testkit::on_both_backends!(two_nodes_follow_each_others_changes);
+
+fn draft(title: &str, body: &str, audience: &str) -> ArticleDraft {
+    ArticleInput {
+        title: title.into(),
+        body_html: body.into(),
+        locale: "en".into(),
+        audience: audience.into(),
+        ..ArticleInput::default()
+    }
+    .into_draft()
+    .unwrap()
+}
+
+async fn found(node: &HelpCentre, filter: &AudienceFilter, words: &str) -> usize {
+    node.search("en", filter, words, 10).await.unwrap().total
+}
+
+/// Waits (boundedly) for a node to reach `want` results, returning what it saw.
+async fn eventually(node: &HelpCentre, filter: &AudienceFilter, words: &str, want: usize) -> usize {
+    for _ in 0..30 {
+        let n = found(node, filter, words).await;
+        if n == want {
+            return n;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    found(node, filter, words).await
+}
+
+async fn two_nodes_follow_each_others_changes(backend: Backend) {
+    let db = TestDatabase::new(backend).await.unwrap();
+    let keys = Arc::new(Keyring::new(&MasterKey::generate().unwrap()));
+    let store_a = Store::connect(&db.url, keys.clone()).await.unwrap();
+    let store_b = Store::connect(&db.url, keys).await.unwrap();
+    let policy = PolicyEngine::load().unwrap();
+    let mut tx = store_a.begin().await.unwrap();
+    let author = store_a
+        .create_user(
+            &mut tx,
+            &NewUser {
+                role: Role::Agent,
+                email: EmailAddress::parse("author@desk.test").unwrap(),
+                name: "Author".into(),
+                phone: None,
+                company: None,
+                password_hash: None,
+            },
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let principal = Principal {
+        user_id: author.clone(),
+        role: Role::Agent,
+        teams: vec![],
+        company: None,
+        session: None,
+        scopes: None,
+    };
+    let ctx = AuditContext {
+        actor: author.to_string(),
+        ..AuditContext::default()
+    };
+    let node_a = HelpCentre::open(store_a.clone()).await.unwrap();
+    let node_b = HelpCentre::open(store_b.clone()).await.unwrap();
+    let visitor = AudienceFilter::for_reader(&policy, Reader::Visitor);
+    let staff = AudienceFilter::for_reader(&policy, Reader::User(&principal));
+
+    let id = ArticleId::generate();
+    let first = draft(
+        "Warranty claims",
+        "<p>Claims need the serial number xylophonic.</p>",
+        "public",
+    );
+    let proof = |d: &ArticleDraft, published| {
+        policy
+            .authorize(
+                &principal,
+                Action::ArticleManage,
+                &Resource::Article(palisade_policy::ArticleFacts {
+                    id: id.clone(),
+                    audience: d.audience,
+                    companies: vec![],
+                    published,
+                }),
+            )
+            .unwrap()
+    };
+    node_a
+        .create(&proof(&first, false), &id, &author, &first, &ctx)
+        .await
+        .unwrap();
+    node_a
+        .publish(&proof(&first, false), &id, Some(1), &ctx)
+        .await
+        .unwrap();
+    // The writing node sees its own change at once; the other within a second.
+    assert_eq!(found(&node_a, &visitor, "xylophonic").await, 1);
+    assert_eq!(eventually(&node_b, &visitor, "xylophonic", 1).await, 1);
+
+    // Moved to staff only on node B: node A stops showing it to visitors.
+    let internal = draft(
+        "Warranty claims",
+        "<p>Claims need the serial number xylophonic.</p>",
+        "internal",
+    );
+    node_b
+        .revise(&proof(&first, true), &id, &author, &internal, &ctx)
+        .await
+        .unwrap();
+    assert_eq!(eventually(&node_a, &visitor, "xylophonic", 0).await, 0);
+    assert_eq!(eventually(&node_a, &staff, "xylophonic", 1).await, 1);
+
+    // Withdrawn on node A: gone everywhere.
+    node_a
+        .publish(&proof(&internal, true), &id, None, &ctx)
+        .await
+        .unwrap();
+    assert_eq!(eventually(&node_b, &staff, "xylophonic", 0).await, 0);
+    assert_eq!(node_b.indexed_articles(), 0);
+
+    // A node started later builds its index from the database.
+    node_b
+        .publish(&proof(&internal, false), &id, Some(2), &ctx)
+        .await
+        .unwrap();
+    let node_c = HelpCentre::open(store_b.clone()).await.unwrap();
+    assert_eq!(found(&node_c, &staff, "xylophonic").await, 1);
+    assert_eq!(found(&node_c, &visitor, "xylophonic").await, 0);
+
+    // No article text in the database files or tables.
+    store_a.close().await;
+    store_b.close().await;
+    let dump = db.raw_dump().await.unwrap();
+    for marker in ["xylophonic", "Warranty claims"] {
+        assert!(
+            !dump.windows(marker.len()).any(|w| w == marker.as_bytes()),
+            "{marker} stored in clear on {}",
+            backend.name()
+        );
+    }
+}
