@@ -8,6 +8,7 @@
 //! Also the strict verification of the identity tokens the organisation's own site
 //! issues for its signed-in users (`site_token`), for the assistant's verified mode.
 
+pub mod assistant;
 mod error;
 pub mod help;
 mod redact;

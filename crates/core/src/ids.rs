@@ -117,6 +117,9 @@ random_id!(
     /// An outbound email waiting in (or sent from) the outbox.
     OutboxId, "out_", "outbox message");
 random_id!(
+    /// A conversation with the support assistant.
+    ConversationId, "cnv_", "conversation");
+random_id!(
     /// A help-centre article (all its versions share the id).
     ArticleId, "art_", "article");
 

@@ -36,11 +36,13 @@ pub enum Action {
     ArticleRead,
     /// Write, publish or withdraw a help-centre article.
     ArticleManage,
+    /// Talk in one assistant conversation (and hand it over to a person).
+    AssistantUse,
     AuditRead,
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 33] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -72,13 +74,14 @@ impl Action {
         Action::SearchTickets,
         Action::ArticleRead,
         Action::ArticleManage,
+        Action::AssistantUse,
         Action::AuditRead,
     ];
 
     /// Whether someone who is not signed in may be asked about at all, mirroring the
     /// `Visitor` principal in the schema's `appliesTo`.
     pub fn open_to_visitors(self) -> bool {
-        matches!(self, Action::ArticleRead)
+        matches!(self, Action::ArticleRead | Action::AssistantUse)
     }
 
     /// The kind of resource the action applies to, mirroring `appliesTo` in the schema.
@@ -114,6 +117,7 @@ impl Action {
             | Action::ListTickets
             | Action::SearchTickets => K::Directory,
             Action::ArticleRead | Action::ArticleManage => K::Article,
+            Action::AssistantUse => K::Conversation,
             Action::AuditRead => K::AuditTrail,
         }
     }
@@ -153,6 +157,8 @@ impl Action {
             Action::AuditRead => Scope::AuditRead,
             Action::ArticleRead => Scope::ArticlesRead,
             Action::ArticleManage => Scope::ArticlesWrite,
+            // A conversation may open a ticket.
+            Action::AssistantUse => Scope::TicketsWrite,
         }
     }
 
@@ -189,6 +195,7 @@ impl Action {
             Action::SearchTickets => "directory.search_tickets",
             Action::ArticleRead => "article.read",
             Action::ArticleManage => "article.manage",
+            Action::AssistantUse => "assistant.use",
             Action::AuditRead => "audit.read",
         }
     }

@@ -47,6 +47,7 @@ struct Types {
     audit: EntityTypeName,
     visitor: EntityTypeName,
     article: EntityTypeName,
+    conversation: EntityTypeName,
     action: EntityTypeName,
 }
 
@@ -89,6 +90,7 @@ impl PolicyEngine {
             audit: type_name("Palisade::AuditTrail")?,
             visitor: type_name("Palisade::Visitor")?,
             article: type_name("Palisade::Article")?,
+            conversation: type_name("Palisade::Conversation")?,
             action: type_name("Palisade::Action")?,
         };
         Ok(Self {
@@ -185,6 +187,24 @@ impl PolicyEngine {
             Resource::AuditTrail => self.uid(&self.types.audit, "audit-trail"),
             Resource::Article(article) => {
                 let entity = self.article_entity(article)?;
+                let uid = entity.uid();
+                entities.push(entity);
+                uid
+            }
+            Resource::Conversation(id, owner) => {
+                let mut attrs = HashMap::new();
+                if let Some(owner) = owner {
+                    attrs.insert(
+                        "owner".to_owned(),
+                        RestrictedExpression::new_entity_uid(self.uid(&self.types.user, owner.as_str())),
+                    );
+                }
+                let entity = Entity::new(
+                    self.uid(&self.types.conversation, id.as_str()),
+                    attrs,
+                    HashSet::new(),
+                )
+                .ok()?;
                 let uid = entity.uid();
                 entities.push(entity);
                 uid
@@ -347,9 +367,16 @@ mod tests {
                 companies: vec![],
                 published: false,
             });
-            let allowed = [&ticket, &directory, &Resource::AuditTrail, &article]
-                .iter()
-                .any(|r| engine.authorize(&admin, action, r).is_ok())
+            let conversation = Resource::Conversation(palisade_core::ConversationId::generate(), None);
+            let allowed = [
+                &ticket,
+                &directory,
+                &Resource::AuditTrail,
+                &article,
+                &conversation,
+            ]
+            .iter()
+            .any(|r| engine.authorize(&admin, action, r).is_ok())
                 || engine
                     .authorize(
                         &admin,
@@ -416,6 +443,10 @@ mod tests {
                 companies: vec![CompanyId::generate(), CompanyId::generate()],
                 published: true,
             }),
+            Resource::Conversation(
+                palisade_core::ConversationId::generate(),
+                Some(UserId::generate()),
+            ),
         ];
         for action in Action::ALL {
             let resource = resources
@@ -559,5 +590,37 @@ mod tests {
                 .authorize(&narrowed, Action::ArticleRead, &cases[0].1)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn conversations_belong_to_their_owner_or_to_whoever_holds_an_anonymous_one() {
+        use palisade_core::ConversationId;
+        let engine = PolicyEngine::load().unwrap();
+        let customer = Principal {
+            user_id: UserId::generate(),
+            role: Role::Customer,
+            teams: vec![],
+            company: None,
+            session: None,
+            scopes: None,
+        };
+        let mut other = customer.clone();
+        other.user_id = UserId::generate();
+        let mine = Resource::Conversation(ConversationId::generate(), Some(customer.user_id.clone()));
+        let anonymous = Resource::Conversation(ConversationId::generate(), None);
+        let use_it = |reader, resource| {
+            engine
+                .authorize_reader(reader, Action::AssistantUse, resource)
+                .is_ok()
+        };
+        assert!(use_it(Reader::User(&customer), &mine));
+        assert!(!use_it(Reader::User(&other), &mine));
+        assert!(!use_it(Reader::Visitor, &mine));
+        assert!(use_it(Reader::Visitor, &anonymous));
+        assert!(use_it(Reader::User(&other), &anonymous));
+        // Not even an administrator talks in someone else's conversation.
+        let mut admin = other.clone();
+        admin.role = Role::Admin;
+        assert!(!use_it(Reader::User(&admin), &mine));
     }
 }

@@ -1,4 +1,4 @@
-use palisade_core::{ArticleId, Audience, CompanyId, Role, TeamId, TicketId, UserId};
+use palisade_core::{ArticleId, Audience, CompanyId, ConversationId, Role, TeamId, TicketId, UserId};
 
 /// What the policies need to know about a ticket: relationships, never content.
 #[derive(Clone, Debug)]
@@ -42,6 +42,8 @@ pub enum Resource {
     Directory,
     AuditTrail,
     Article(ArticleFacts),
+    /// An assistant conversation and its owner (`None`: anonymous).
+    Conversation(ConversationId, Option<UserId>),
 }
 
 /// The kinds of resource, for matching actions to what they apply to.
@@ -54,6 +56,7 @@ pub enum ResourceKind {
     Directory,
     AuditTrail,
     Article,
+    Conversation,
 }
 
 impl Resource {
@@ -66,6 +69,7 @@ impl Resource {
             Resource::Directory => ResourceKind::Directory,
             Resource::AuditTrail => ResourceKind::AuditTrail,
             Resource::Article(_) => ResourceKind::Article,
+            Resource::Conversation(..) => ResourceKind::Conversation,
         }
     }
 
@@ -79,6 +83,7 @@ impl Resource {
             Resource::Directory => "directory".into(),
             Resource::AuditTrail => "audit-trail".into(),
             Resource::Article(a) => a.id.to_string(),
+            Resource::Conversation(id, _) => id.to_string(),
         }
     }
 }

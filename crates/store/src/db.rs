@@ -153,6 +153,9 @@ impl Store {
             "used_token_ids",
             "articles",
             "article_versions",
+            "assistant_conversations",
+            "assistant_messages",
+            "assistant_preferences",
         ];
         let table = TABLES
             .iter()

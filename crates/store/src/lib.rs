@@ -8,6 +8,7 @@
 
 mod api_tokens;
 mod articles;
+mod assistant;
 mod audit;
 mod capabilities;
 mod db;
@@ -26,6 +27,7 @@ mod users;
 
 pub use api_tokens::{ApiTokenRecord, NewApiToken};
 pub use articles::{ArticleChange, ArticleDraft, ArticleRecord, ArticleVersion};
+pub use assistant::{ConversationRecord, NewConversation, TranscriptEntry};
 pub use capabilities::ReplyCapability;
 pub use db::{Dialect, Store, Tx};
 pub use error::StoreError;

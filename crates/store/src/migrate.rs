@@ -57,6 +57,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 11,
         sql: include_str!("../migrations/0011_help_centre.sql"),
     },
+    Migration {
+        version: 12,
+        sql: include_str!("../migrations/0012_assistant.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

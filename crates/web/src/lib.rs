@@ -4,6 +4,7 @@
 //! its ticket helpers in `authz`), and map every failure through [`AppError`].
 
 mod api;
+mod assistant;
 mod authz;
 mod caller;
 mod client_ip;

@@ -184,6 +184,47 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             true,
             get(api::articles::read),
         ),
+        // The assistant: open to visitors; a conversation is reached with its secret.
+        r(
+            M::GET,
+            "/api/v1/assistant/notice",
+            true,
+            get(api::assistant::notice),
+        ),
+        r(
+            M::POST,
+            "/api/v1/assistant/conversations",
+            true,
+            post(api::assistant::start),
+        ),
+        r(
+            M::GET,
+            "/api/v1/assistant/conversations/{id}",
+            true,
+            get(api::assistant::get),
+        ),
+        r(
+            M::POST,
+            "/api/v1/assistant/conversations/{id}/messages",
+            true,
+            post(api::assistant::message),
+        ),
+        r(
+            M::POST,
+            "/api/v1/assistant/conversations/{id}/handover",
+            true,
+            post(api::assistant::handover),
+        ),
+        r(M::GET, "/assistant", true, get(ui::assistant::show)),
+        r(M::POST, "/assistant/start", true, post(ui::assistant::start)),
+        r(M::POST, "/assistant/messages", true, post(ui::assistant::message)),
+        r(
+            M::POST,
+            "/assistant/handover",
+            true,
+            post(ui::assistant::handover),
+        ),
+        r(M::POST, "/assistant/end", true, post(ui::assistant::end)),
         // Authoring articles.
         r(M::GET, "/api/v1/articles", false, get(api::articles::list)),
         r(M::POST, "/api/v1/articles", false, post(api::articles::create)),

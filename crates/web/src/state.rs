@@ -18,6 +18,10 @@ pub struct WebConfig {
     pub trusted_proxies: crate::TrustedProxies,
     /// The help centre's locale when a visitor names none.
     pub default_locale: String,
+    /// When the assistant counts an article as an answer.
+    pub assistant: palisade_assist::assistant::Thresholds,
+    /// Linked from the notice before every conversation.
+    pub privacy_notice_url: String,
 }
 
 impl Default for WebConfig {
@@ -29,6 +33,8 @@ impl Default for WebConfig {
             redactor: std::sync::Arc::new(palisade_assist::Redactor::default()),
             trusted_proxies: crate::TrustedProxies::default(),
             default_locale: "en".into(),
+            assistant: palisade_assist::assistant::Thresholds::default(),
+            privacy_notice_url: "/help/en/privacy-notice".into(),
         }
     }
 }

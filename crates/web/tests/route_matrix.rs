@@ -146,6 +146,17 @@ const PUBLIC: &[&str] = &[
     "GET /help/{locale}/{slug}",
     "GET /api/v1/help/articles",
     "GET /api/v1/help/articles/{id}",
+    // The assistant (tests/assistant.rs checks who reaches which conversation).
+    "GET /api/v1/assistant/notice",
+    "POST /api/v1/assistant/conversations",
+    "GET /api/v1/assistant/conversations/{id}",
+    "POST /api/v1/assistant/conversations/{id}/messages",
+    "POST /api/v1/assistant/conversations/{id}/handover",
+    "GET /assistant",
+    "POST /assistant/start",
+    "POST /assistant/messages",
+    "POST /assistant/handover",
+    "POST /assistant/end",
 ];
 
 enum Payload {

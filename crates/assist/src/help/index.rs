@@ -15,7 +15,9 @@ use tantivy::schema::{
     Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::snippet::SnippetGenerator;
-use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer};
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::audience::AudienceFilter;
@@ -30,6 +32,20 @@ const WRITER_MEMORY: usize = 15_000_000;
 const SNIPPET_CHARS: usize = 180;
 /// The company term of articles for customers not limited to any company.
 const ALL_COMPANIES: &str = "*";
+
+/// Lucene's English stop words plus the pronouns, question words and auxiliaries of
+/// questions people type ("how many days do I have…"): without them, how much of a
+/// question an article covers would be judged on words that carry no meaning.
+const ENGLISH_STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no",
+    "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to",
+    "was", "will", "with", "i", "me", "my", "mine", "we", "us", "our", "you", "your", "yours", "he", "she",
+    "him", "her", "his", "its", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "do",
+    "does", "did", "done", "can", "could", "would", "should", "shall", "may", "might", "must", "have", "has",
+    "had", "am", "been", "being", "were", "get", "got", "please", "hi", "hello", "thanks", "thank", "many",
+    "much", "some", "any", "so", "than", "too", "very", "just", "about", "here", "from", "up", "out", "all",
+    "im", "dont", "cant", "ive", "want", "need", "tell", "know", "long", "take", "takes",
+];
 
 /// An article as the index holds it: its published text and who may read it.
 #[derive(Clone, Debug)]
@@ -48,6 +64,9 @@ pub struct IndexedArticle {
 pub struct SearchHit {
     pub article: IndexedArticle,
     pub score: f32,
+    /// The share of the query's words (after stemming, without stop words) that the
+    /// article's title or text contains: 1.0 when every word is there.
+    pub coverage: f32,
     pub snippet: Snippet,
 }
 
@@ -138,13 +157,23 @@ impl LanguageIndex {
     fn new(key: &str) -> Result<Self, AssistError> {
         let (schema, _) = schema();
         let index = Index::create_in_ram(schema);
-        let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+        let mut analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
             .filter(RemoveLongFilter::limit(40))
-            .filter(LowerCaser);
-        let analyzer = match language(key) {
-            Some((_, lang)) => analyzer.filter(Stemmer::new(lang)).build(),
-            None => analyzer.build(),
-        };
+            .filter(LowerCaser)
+            .dynamic();
+        if let Some((_, lang)) = language(key) {
+            // Stop words neither score nor count towards how much of a question an
+            // article covers.
+            if lang == Language::English {
+                analyzer = analyzer.filter_dynamic(StopWordFilter::remove(
+                    ENGLISH_STOP_WORDS.iter().map(|w| (*w).to_owned()),
+                ));
+            } else if let Some(stop_words) = StopWordFilter::new(lang) {
+                analyzer = analyzer.filter_dynamic(stop_words);
+            }
+            analyzer = analyzer.filter_dynamic(Stemmer::new(lang));
+        }
+        let analyzer = analyzer.build();
         index.tokenizers().register(TOKENIZER, analyzer);
         let writer = index
             .writer_with_num_threads(1, WRITER_MEMORY)
@@ -290,22 +319,7 @@ impl SearchIndex {
 
     /// The words of `text` as the index's analyzer produces them.
     fn query_words(&self, lang: &LanguageIndex, text: &str) -> Result<Vec<String>, AssistError> {
-        let mut analyzer = lang
-            .index
-            .tokenizer_for_field(self.fields.text)
-            .map_err(search_error)?;
-        let mut stream = analyzer.token_stream(text);
-        let mut terms: Vec<String> = Vec::new();
-        while stream.advance() {
-            let word = &stream.token().text;
-            if !terms.contains(word) {
-                terms.push(word.clone());
-            }
-            if terms.len() == MAX_QUERY_TERMS {
-                break;
-            }
-        }
-        Ok(terms)
+        analyzed_words(lang, self.fields.text, text, MAX_QUERY_TERMS)
     }
 
     /// Searches the published articles of `locale` that `filter` allows. With empty
@@ -390,9 +404,19 @@ impl SearchIndex {
                 }
                 None => Snippet::default(),
             };
+            let article = self.stored(&doc)?;
+            let coverage = if words.is_empty() {
+                0.0
+            } else {
+                let mut present = vec![false; words.len()];
+                mark_present(lang, f.text, &article.title, &words, &mut present)?;
+                mark_present(lang, f.text, &article.text, &words, &mut present)?;
+                present.iter().filter(|p| **p).count() as f32 / words.len() as f32
+            };
             hits.push(SearchHit {
-                article: self.stored(&doc)?,
+                article,
                 score,
+                coverage,
                 snippet,
             });
         }
@@ -440,4 +464,41 @@ impl SearchIndex {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// The distinct words of `text` as the field's analyzer produces them, at most `limit`.
+fn analyzed_words(
+    lang: &LanguageIndex,
+    field: Field,
+    text: &str,
+    limit: usize,
+) -> Result<Vec<String>, AssistError> {
+    let mut analyzer = lang.index.tokenizer_for_field(field).map_err(search_error)?;
+    let mut stream = analyzer.token_stream(text);
+    let mut words: Vec<String> = Vec::new();
+    while stream.advance() && words.len() < limit {
+        let word = &stream.token().text;
+        if !words.contains(word) {
+            words.push(word.clone());
+        }
+    }
+    Ok(words)
+}
+
+/// Marks which of `words` (analyzed) occur in `text`, in one pass over its tokens.
+fn mark_present(
+    lang: &LanguageIndex,
+    field: Field,
+    text: &str,
+    words: &[String],
+    present: &mut [bool],
+) -> Result<(), AssistError> {
+    let mut analyzer = lang.index.tokenizer_for_field(field).map_err(search_error)?;
+    let mut stream = analyzer.token_stream(text);
+    while stream.advance() {
+        if let Some(i) = words.iter().position(|w| *w == stream.token().text) {
+            present[i] = true;
+        }
+    }
+    Ok(())
 }

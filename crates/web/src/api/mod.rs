@@ -2,6 +2,7 @@
 //! pagination, and an OpenAPI 3.1 document generated from these handlers.
 
 pub mod articles;
+pub mod assistant;
 pub mod devices;
 pub mod dto;
 pub mod extract;
@@ -28,6 +29,7 @@ use utoipa::OpenApi;
         quarantine::list, quarantine::get, quarantine::release, quarantine::discard,
         articles::search, articles::read, articles::list, articles::create, articles::get,
         articles::revise, articles::publish, articles::withdraw,
+        assistant::notice, assistant::start, assistant::get, assistant::message, assistant::handover,
         devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable,
         tickets::list, tickets::create, tickets::search, tickets::get, tickets::update,
         tickets::messages, tickets::add_message, tickets::set_tags,
@@ -39,7 +41,7 @@ use utoipa::OpenApi;
         people::list_companies, people::create_company, people::get_company,
     ),
     components(schemas(crate::Problem)),
-    tags((name = "tickets"), (name = "attachments"), (name = "people"), (name = "auth"), (name = "audit"), (name = "help centre"))
+    tags((name = "tickets"), (name = "attachments"), (name = "people"), (name = "auth"), (name = "audit"), (name = "help centre"), (name = "assistant"))
 )]
 pub struct ApiDoc;
 

@@ -3,6 +3,7 @@
 
 pub mod articles;
 pub mod assets;
+pub mod assistant;
 pub mod devices;
 pub mod help;
 pub mod pages;

@@ -1,0 +1,19 @@
+//! The support assistant's decisions that need no I/O: what a message asks for
+//! (`intent`), which articles answer it (`grounding`), and the notice a customer sees
+//! before the first message. The web layer runs conversations with these, as the
+//! conversation's own principal.
+
+mod grounding;
+mod intent;
+
+pub use grounding::{Passage, Thresholds, ground};
+pub use intent::{Intent, Reading, SensitiveTopic, read};
+
+/// Changes whenever [`NOTICE`] changes: consent is recorded against it.
+pub const NOTICE_VERSION: &str = "2026-11-22";
+
+/// Shown before the first message of every conversation.
+pub const NOTICE: &str = "You are talking to an automated assistant, not a person. It answers from our \
+help centre and can hand you over to our support team at any time. Support will never ask you for a \
+password, a one-time code or a full card number, here or anywhere else; anything like that you type is \
+removed before it is stored.";

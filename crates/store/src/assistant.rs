@@ -1,0 +1,274 @@
+//! Assistant conversations: who owns them and how that was verified, the notice the
+//! customer agreed to, their redacted transcript (sealed with the owner's data key, or
+//! the organisation's for anonymous ones), and customers' standing human-only choice.
+
+use palisade_core::{ArticleId, ConversationId, TicketId, UnixMillis, UserId};
+use palisade_crypto::TokenHash;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::keys::{ORG_KEY_ID, open_text, seal};
+use crate::{Store, StoreError, Tx};
+
+#[derive(Clone, Debug)]
+pub struct ConversationRecord {
+    pub id: ConversationId,
+    pub secret_hash: TokenHash,
+    /// `None`: anonymous.
+    pub user: Option<UserId>,
+    /// anonymous, portal_session or site_token.
+    pub verification: String,
+    pub notice_version: String,
+    pub human_only: bool,
+    /// open, handed_over or ended.
+    pub state: String,
+    pub ticket: Option<TicketId>,
+    pub misses: i64,
+    pub messages: i64,
+    pub created_at: UnixMillis,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewConversation {
+    pub user: Option<UserId>,
+    pub verification: &'static str,
+    pub notice_version: String,
+    pub human_only: bool,
+    pub secret_hash: TokenHash,
+    pub client_ip: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct TranscriptEntry {
+    pub seq: i64,
+    /// customer or assistant.
+    pub author: String,
+    pub body: String,
+    pub cited: Vec<ArticleId>,
+    pub at: UnixMillis,
+}
+
+const CONVERSATION_COLUMNS: &str = "id, secret_hash, user_id, verification, notice_version, human_only, state, \
+     ticket_id, misses, messages, created_at";
+
+fn conversation_from_row(row: &AnyRow) -> Result<ConversationRecord, StoreError> {
+    Ok(ConversationRecord {
+        id: ConversationId::parse(&row.try_get::<String, _>("id")?)?,
+        secret_hash: TokenHash(row.try_get("secret_hash")?),
+        user: row
+            .try_get::<Option<String>, _>("user_id")?
+            .map(|u| UserId::parse(&u))
+            .transpose()?,
+        verification: row.try_get("verification")?,
+        notice_version: row.try_get("notice_version")?,
+        human_only: row.try_get::<i64, _>("human_only")? != 0,
+        state: row.try_get("state")?,
+        ticket: row
+            .try_get::<Option<String>, _>("ticket_id")?
+            .map(|t| TicketId::parse(&t))
+            .transpose()?,
+        misses: row.try_get("misses")?,
+        messages: row.try_get("messages")?,
+        created_at: UnixMillis(row.try_get("created_at")?),
+    })
+}
+
+fn message_row(conversation: &ConversationId, seq: i64) -> String {
+    format!("{conversation}/{seq}")
+}
+
+impl Store {
+    pub async fn create_conversation(
+        &self,
+        id: &ConversationId,
+        new: &NewConversation,
+    ) -> Result<(), StoreError> {
+        let key_id = match &new.user {
+            Some(user) => {
+                let row = sqlx::query("SELECT data_key_id FROM users WHERE id = $1")
+                    .bind(user.as_str())
+                    .fetch_optional(&self.read)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                row.try_get::<String, _>(0)?
+            }
+            None => ORG_KEY_ID.to_owned(),
+        };
+        let now = UnixMillis::now().0;
+        sqlx::query(
+            "INSERT INTO assistant_conversations (id, secret_hash, user_id, verification, data_key_id, \
+             notice_version, human_only, state, ticket_id, misses, messages, client_ip, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', NULL, 0, 0, $8, $9, $9)",
+        )
+        .bind(id.as_str())
+        .bind(&new.secret_hash.0)
+        .bind(new.user.as_ref().map(|u| u.to_string()))
+        .bind(new.verification)
+        .bind(&key_id)
+        .bind(&new.notice_version)
+        .bind(i64::from(new.human_only))
+        .bind(&new.client_ip)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn conversation(&self, id: &ConversationId) -> Result<Option<ConversationRecord>, StoreError> {
+        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM assistant_conversations WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(conversation_from_row).transpose()
+    }
+
+    async fn conversation_key(&self, id: &ConversationId) -> Result<palisade_crypto::DataKey, StoreError> {
+        let row = sqlx::query("SELECT data_key_id FROM assistant_conversations WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        self.load_key(&row.try_get::<String, _>(0)?).await
+    }
+
+    /// Appends one (already redacted) message and updates the miss streak: `Some(true)`
+    /// resets it (an answer from the articles), `Some(false)` extends it, `None` leaves it.
+    pub async fn append_conversation_message(
+        &self,
+        id: &ConversationId,
+        author: &str,
+        body: &str,
+        cited: &[ArticleId],
+        answered: Option<bool>,
+    ) -> Result<i64, StoreError> {
+        let key = self.conversation_key(id).await?;
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "UPDATE assistant_conversations SET messages = messages + 1, updated_at = $1, \
+             misses = CASE WHEN $2 = 1 THEN 0 WHEN $2 = 2 THEN misses + 1 ELSE misses END \
+             WHERE id = $3 RETURNING messages",
+        )
+        .bind(UnixMillis::now().0)
+        .bind(match answered {
+            Some(true) => 1_i64,
+            Some(false) => 2,
+            None => 0,
+        })
+        .bind(id.as_str())
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let seq: i64 = row.try_get(0)?;
+        let sealed = seal(
+            &key,
+            "assistant_messages",
+            "body",
+            &message_row(id, seq),
+            body.as_bytes(),
+        )?;
+        sqlx::query(
+            "INSERT INTO assistant_messages (conversation_id, seq, author, body_enc, cited, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id.as_str())
+        .bind(seq)
+        .bind(author)
+        .bind(sealed)
+        .bind(cited.iter().map(ArticleId::as_str).collect::<Vec<_>>().join(" "))
+        .bind(UnixMillis::now().0)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    pub async fn conversation_transcript(
+        &self,
+        id: &ConversationId,
+    ) -> Result<Vec<TranscriptEntry>, StoreError> {
+        let key = self.conversation_key(id).await?;
+        let rows = sqlx::query(
+            "SELECT seq, author, body_enc, cited, created_at FROM assistant_messages \
+             WHERE conversation_id = $1 ORDER BY seq",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let seq: i64 = r.try_get("seq")?;
+                Ok(TranscriptEntry {
+                    seq,
+                    author: r.try_get("author")?,
+                    body: open_text(
+                        &key,
+                        "assistant_messages",
+                        "body",
+                        &message_row(id, seq),
+                        &r.try_get::<Vec<u8>, _>("body_enc")?,
+                    )?,
+                    cited: r
+                        .try_get::<String, _>("cited")?
+                        .split_whitespace()
+                        .map(ArticleId::parse)
+                        .collect::<Result<_, _>>()?,
+                    at: UnixMillis(r.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Marks a conversation handed over to a human (with the ticket, when one was
+    /// opened) or ended; inside the caller's transaction when given.
+    pub async fn close_conversation(
+        &self,
+        tx: &mut Tx,
+        id: &ConversationId,
+        state: &str,
+        ticket: Option<&TicketId>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE assistant_conversations SET state = $1, ticket_id = COALESCE($2, ticket_id), updated_at = $3 \
+             WHERE id = $4",
+        )
+        .bind(state)
+        .bind(ticket.map(|t| t.to_string()))
+        .bind(UnixMillis::now().0)
+        .bind(id.as_str())
+        .execute(tx.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// A customer's standing choice: `Some((human_only, notice_version))`.
+    pub async fn assistant_preference(&self, user: &UserId) -> Result<Option<(bool, String)>, StoreError> {
+        let row =
+            sqlx::query("SELECT human_only, notice_version FROM assistant_preferences WHERE user_id = $1")
+                .bind(user.as_str())
+                .fetch_optional(&self.read)
+                .await?;
+        row.map(|r| Ok((r.try_get::<i64, _>(0)? != 0, r.try_get(1)?)))
+            .transpose()
+    }
+
+    pub async fn set_assistant_preference(
+        &self,
+        user: &UserId,
+        human_only: bool,
+        notice_version: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO assistant_preferences (user_id, human_only, notice_version, decided_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO UPDATE SET human_only = $2, \
+             notice_version = $3, decided_at = $4",
+        )
+        .bind(user.as_str())
+        .bind(i64::from(human_only))
+        .bind(notice_version)
+        .bind(UnixMillis::now().0)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+}

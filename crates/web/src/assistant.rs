@@ -1,0 +1,562 @@
+//! Assistant conversations, shared by the API (and so the widget) and the portal
+//! pages. A conversation is reached with its secret and, when verified, only by its
+//! owner's session; it acts as its own principal — a visitor for an anonymous one,
+//! however the browser is signed in. What customers type is redacted before it is
+//! stored or searched. Answers are passages from articles the principal may read;
+//! credentials, recovery and payment matters go to a secure channel, never the chat;
+//! opening a ticket waits for the customer's confirmation.
+
+use palisade_assist::assistant::{self, Intent, NOTICE_VERSION, Passage, SensitiveTopic};
+use palisade_assist::{AudienceFilter, RedactionKind};
+use palisade_audit::{AuditAction, AuditEvent, Outcome};
+use palisade_core::{ConversationId, EmailAddress, Role, UserId};
+use palisade_crypto::RandomToken;
+use palisade_policy::{Action, Reader, Resource};
+use palisade_store::{ConversationRecord, NewConversation};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::service::CreateTicketInput;
+use crate::{AppError, AppState, Caller, RequestMeta};
+
+pub(crate) const SECRET_HEADER: &str = "x-palisade-conversation";
+pub(crate) const MAX_MESSAGE_CHARS: usize = 2000;
+/// A bound on one conversation's length; a customer who needs more needs a person.
+const MAX_MESSAGES: i64 = 200;
+
+pub(crate) struct Started {
+    pub id: ConversationId,
+    pub secret: RandomToken,
+    pub verification: &'static str,
+    pub human_only: bool,
+}
+
+/// A passage an answer quotes, with where it comes from.
+#[derive(Serialize, ToSchema, Clone)]
+pub struct Citation {
+    pub article_id: String,
+    pub title: String,
+    /// The help-centre page (always on this site).
+    pub url: String,
+    pub passage: String,
+}
+
+/// One of the customer's own tickets, as the assistant lists them.
+#[derive(Serialize, ToSchema, Clone)]
+pub struct TicketLine {
+    pub number: i64,
+    pub subject: String,
+    pub status: String,
+    pub url: String,
+}
+
+/// The assistant's answer to one message.
+#[derive(Serialize, ToSchema, Clone)]
+pub struct Turn {
+    /// Plain text: never rendered as HTML or Markdown.
+    pub reply: String,
+    pub citations: Vec<Citation>,
+    pub tickets: Vec<TicketLine>,
+    /// The assistant suggests handing over to a person (the customer confirms).
+    pub offer_handover: bool,
+    /// Set when the request belongs to a secure channel: `password`,
+    /// `account_recovery`, `email_change`, `second_factor`, `payment_details`,
+    /// `refund_details`.
+    pub secure_channel: Option<String>,
+    /// What redaction removed from the message, by kind.
+    pub redacted: Vec<String>,
+}
+
+/// What happens after a handover.
+#[derive(Serialize, ToSchema)]
+pub struct Handover {
+    /// The ticket opened for a verified customer.
+    pub ticket_id: Option<String>,
+    pub ticket_number: Option<i64>,
+    pub next_steps: String,
+}
+
+fn conversation_resource(id: &ConversationId, owner: Option<&UserId>) -> Resource {
+    Resource::Conversation(id.clone(), owner.cloned())
+}
+
+/// Starts a conversation after the customer saw notice `notice_version` and either
+/// agreed to the assistant or chose human-only support.
+pub(crate) async fn start(
+    s: &AppState,
+    caller: Option<&Caller>,
+    meta: &RequestMeta,
+    consent: bool,
+    notice_version: &str,
+    human_only: bool,
+) -> Result<Started, AppError> {
+    if notice_version != NOTICE_VERSION {
+        return Err(AppError::Conflict(format!(
+            "the notice has changed (now version {NOTICE_VERSION}); show it again"
+        )));
+    }
+    let owner = caller.map(|c| c.principal.user_id.clone());
+    // A standing human-only choice holds until the customer changes it here.
+    let standing = match &owner {
+        Some(user) => s.store.assistant_preference(user).await?.is_some_and(|p| p.0),
+        None => false,
+    };
+    let human_only = human_only || (standing && !consent);
+    if !consent && !human_only {
+        return Err(AppError::BadRequest(
+            "agree to the notice, or choose human-only support".into(),
+        ));
+    }
+    let id = ConversationId::generate();
+    let reader: Reader<'_> = caller.map(|c| &c.principal).into();
+    s.policy
+        .authorize_reader(
+            reader,
+            Action::AssistantUse,
+            &conversation_resource(&id, owner.as_ref()),
+        )
+        .map_err(|_| AppError::Forbidden)?;
+    let secret = RandomToken::generate().map_err(|e| AppError::Internal(e.to_string()))?;
+    let verification = if owner.is_some() {
+        "portal_session"
+    } else {
+        "anonymous"
+    };
+    s.store
+        .create_conversation(
+            &id,
+            &NewConversation {
+                user: owner.clone(),
+                verification,
+                notice_version: NOTICE_VERSION.into(),
+                human_only,
+                secret_hash: secret.hash(),
+                client_ip: meta.ip.clone(),
+            },
+        )
+        .await?;
+    if let Some(user) = &owner {
+        s.store
+            .set_assistant_preference(user, human_only, NOTICE_VERSION)
+            .await?;
+    }
+    Ok(Started {
+        id,
+        secret,
+        verification,
+        human_only,
+    })
+}
+
+/// The conversation, if `secret` is its secret and the caller may use it; otherwise
+/// `NotFound`, the same for a wrong secret, someone else's conversation or none.
+pub(crate) async fn open(
+    s: &AppState,
+    caller: Option<&Caller>,
+    raw_id: &str,
+    secret: Option<&str>,
+) -> Result<ConversationRecord, AppError> {
+    let (Ok(id), Some(presented)) = (
+        ConversationId::parse(raw_id),
+        secret.and_then(RandomToken::from_presented),
+    ) else {
+        return Err(AppError::NotFound);
+    };
+    let Some(conversation) = s.store.conversation(&id).await? else {
+        return Err(AppError::NotFound);
+    };
+    if !conversation.secret_hash.ct_eq(&presented.hash()) {
+        return Err(AppError::NotFound);
+    }
+    let reader: Reader<'_> = caller.map(|c| &c.principal).into();
+    let resource = conversation_resource(&conversation.id, conversation.user.as_ref());
+    if s.policy
+        .authorize_reader(reader, Action::AssistantUse, &resource)
+        .is_err()
+    {
+        if let Some(caller) = caller {
+            s.audit_denial(caller, Action::AssistantUse, id.as_str(), "denied")
+                .await?;
+        }
+        return Err(AppError::NotFound);
+    }
+    Ok(conversation)
+}
+
+/// The principal a conversation acts as: its owner when verified, a visitor when
+/// anonymous — whoever happens to be signed in.
+fn acting_reader<'a>(conversation: &ConversationRecord, caller: Option<&'a Caller>) -> Reader<'a> {
+    match (&conversation.user, caller) {
+        (Some(owner), Some(c)) if *owner == c.principal.user_id => Reader::User(&c.principal),
+        _ => Reader::Visitor,
+    }
+}
+
+fn secure_channel_reply(s: &AppState, topic: SensitiveTopic, verified: Option<&Caller>) -> (String, bool) {
+    let what = match topic {
+        SensitiveTopic::Password => "passwords",
+        SensitiveTopic::AccountRecovery => "getting back into an account",
+        SensitiveTopic::EmailChange => "changing the email address of an account",
+        SensitiveTopic::SecondFactor => "two-factor authentication",
+        SensitiveTopic::PaymentDetails => "payment details",
+        SensitiveTopic::RefundDetails => "where refunds are paid",
+    };
+    let recovery = matches!(topic, SensitiveTopic::Password | SensitiveTopic::AccountRecovery);
+    match (verified, recovery) {
+        (Some(caller), true) => {
+            // A single-use, short-lived link to the address on file — never to an
+            // address typed in the chat.
+            s.identity
+                .request_password_reset(caller.user.email.as_str(), &caller.audit());
+            (
+                format!(
+                    "For your security I don't handle {what} in this chat. I have sent a single-use link \
+                     to the email address on your account; it works once and expires soon. If it does not \
+                     arrive, I can hand you over to a person."
+                ),
+                false,
+            )
+        }
+        (None, true) => (
+            format!(
+                "For your security I don't handle {what} in this chat. Use \"Forgot your password?\" on the \
+                 sign-in page (/login/reset): it sends a single-use link to the address on your account. \
+                 Or I can hand you over to a person."
+            ),
+            true,
+        ),
+        (_, false) => (
+            format!(
+                "For your security I don't handle {what} in this chat. A person from our support team \
+                 can help: hand this conversation over and they will contact you. Never send card numbers \
+                 or bank details in a chat or by email."
+            ),
+            true,
+        ),
+    }
+}
+
+/// Answers one message.
+pub(crate) async fn converse(
+    s: &AppState,
+    caller: Option<&Caller>,
+    conversation: &ConversationRecord,
+    text: &str,
+) -> Result<Turn, AppError> {
+    if conversation.state != "open" {
+        return Err(AppError::Conflict(
+            "this conversation was handed over to a person; start a new one for something else".into(),
+        ));
+    }
+    if conversation.messages >= MAX_MESSAGES {
+        return Err(AppError::Conflict(
+            "this conversation is too long; hand it over to a person".into(),
+        ));
+    }
+    let text = crate::service::validate_text("text", text, MAX_MESSAGE_CHARS)?;
+    let redacted = s.config.redactor.redact(&text);
+    let clean = redacted.text;
+    let removed: Vec<String> = redacted
+        .found
+        .iter()
+        .map(|(kind, _)| RedactionKind::as_str(*kind).to_owned())
+        .collect();
+    s.store
+        .append_conversation_message(&conversation.id, "customer", &clean, &[], None)
+        .await?;
+    let reader = acting_reader(conversation, caller);
+    let verified = match reader {
+        Reader::User(_) => caller,
+        Reader::Visitor => None,
+    };
+    let reading = assistant::read(&clean);
+    let mut turn = Turn {
+        reply: String::new(),
+        citations: vec![],
+        tickets: vec![],
+        offer_handover: false,
+        secure_channel: None,
+        redacted: removed,
+    };
+    let mut answered = None;
+    if conversation.human_only {
+        turn.reply = "You chose support from a person only, so no automated answers are given here. Hand \
+                      this conversation over and our team will reply."
+            .into();
+        turn.offer_handover = true;
+    } else {
+        match reading.intent {
+            Intent::SecureChannel(topic) => {
+                let (reply, offer) = secure_channel_reply(s, topic, verified);
+                turn.reply = reply;
+                turn.offer_handover = offer;
+                turn.secure_channel = Some(topic.as_str().into());
+            }
+            Intent::Human => {
+                turn.reply = "Of course. Confirm below and this conversation goes to our support team \
+                              with what you wrote here."
+                    .into();
+                turn.offer_handover = true;
+            }
+            Intent::MyTickets => match verified {
+                Some(caller) => {
+                    // The customer's own rights, through the same paths as the portal.
+                    let page = s.list_tickets(caller, None, None, 10).await?;
+                    turn.tickets = page
+                        .items
+                        .iter()
+                        .map(|t| TicketLine {
+                            number: t.number,
+                            subject: t.subject.clone(),
+                            status: t.status.as_str().into(),
+                            url: format!("/tickets/{}", t.id),
+                        })
+                        .collect();
+                    turn.reply = if turn.tickets.is_empty() {
+                        "You have no tickets.".into()
+                    } else {
+                        format!("Your latest {} ticket(s):", turn.tickets.len())
+                    };
+                }
+                None => {
+                    turn.reply = "I can't look up tickets in a conversation that isn't signed in. Sign in \
+                                  to the portal and start a new conversation, or see your tickets there."
+                        .into();
+                }
+            },
+            Intent::Question => {
+                let filter = AudienceFilter::for_reader(&s.policy, reader);
+                let locale = s.config.default_locale.clone();
+                let results = s.help.search(&locale, &filter, &clean, 10).await?;
+                let passages = assistant::ground(&results.hits, &s.config.assistant);
+                answered = Some(!passages.is_empty());
+                if passages.is_empty() {
+                    turn.reply = "I couldn't find an article in our help centre that answers this. Would \
+                                  you like a person from our support team to help?"
+                        .into();
+                    turn.offer_handover = true;
+                } else {
+                    turn.reply = "Here is what our help centre says:".into();
+                    turn.citations = passages.iter().map(citation).collect();
+                }
+            }
+        }
+        let misses = conversation.misses + i64::from(answered == Some(false));
+        if reading.frustrated || misses >= s.config.assistant.misses_before_handover {
+            turn.offer_handover = true;
+        }
+    }
+    let cited: Vec<_> = turn
+        .citations
+        .iter()
+        .filter_map(|c| palisade_core::ArticleId::parse(&c.article_id).ok())
+        .collect();
+    s.store
+        .append_conversation_message(
+            &conversation.id,
+            "assistant",
+            &transcript_text(&turn),
+            &cited,
+            answered,
+        )
+        .await?;
+    Ok(turn)
+}
+
+fn citation(p: &Passage) -> Citation {
+    Citation {
+        article_id: p.article.to_string(),
+        title: p.title.clone(),
+        url: p.url.clone(),
+        passage: p.text.clone(),
+    }
+}
+
+/// The assistant's turn as it is kept in the transcript.
+fn transcript_text(turn: &Turn) -> String {
+    let mut text = turn.reply.clone();
+    for c in &turn.citations {
+        text.push_str(&format!("\n[{}] {} — {}", c.title, c.passage, c.url));
+    }
+    for t in &turn.tickets {
+        text.push_str(&format!("\n#{} {} ({})", t.number, t.subject, t.status));
+    }
+    text
+}
+
+/// The redacted transcript, the verification state and the articles cited, for the
+/// people who take over.
+async fn handover_text(s: &AppState, conversation: &ConversationRecord) -> Result<String, AppError> {
+    let transcript = s.store.conversation_transcript(&conversation.id).await?;
+    let mut cited = Vec::new();
+    for entry in &transcript {
+        for id in &entry.cited {
+            if !cited.contains(id) {
+                cited.push(id.clone());
+            }
+        }
+    }
+    let verification = match conversation.verification.as_str() {
+        "portal_session" => "verified: signed in to the portal",
+        "site_token" => "verified by the organisation's site",
+        _ => "NOT verified: anonymous conversation; do not discuss account details",
+    };
+    let mut text = format!(
+        "Handed over from the assistant.\nCustomer {verification}.\nNotice {} accepted{}.\n",
+        conversation.notice_version,
+        if conversation.human_only {
+            "; human-only support chosen"
+        } else {
+            ""
+        }
+    );
+    if !cited.is_empty() {
+        text.push_str("Articles cited: ");
+        text.push_str(&cited.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "));
+        text.push('\n');
+    }
+    text.push_str("\nTranscript (redacted):\n");
+    for entry in transcript {
+        let who = if entry.author == "customer" {
+            "Customer"
+        } else {
+            "Assistant"
+        };
+        text.push_str(&format!("{who}: {}\n", entry.body));
+    }
+    // Keep the end of a long transcript: it holds the request being handed over.
+    let max = crate::service::MAX_BODY_CHARS - 100;
+    let count = text.chars().count();
+    if count > max {
+        text = format!("[…]\n{}", text.chars().skip(count - max).collect::<String>());
+    }
+    Ok(text)
+}
+
+/// Hands the conversation to a person. Verified customers get a ticket in their own
+/// name; anonymous ones go to review like mail from an unverified address, to be
+/// answered at the address they give.
+pub(crate) async fn handover(
+    s: &AppState,
+    caller: Option<&Caller>,
+    meta: &RequestMeta,
+    conversation: &ConversationRecord,
+    email: Option<&str>,
+) -> Result<Handover, AppError> {
+    if conversation.state != "open" {
+        return Err(AppError::Conflict(
+            "this conversation was already handed over".into(),
+        ));
+    }
+    let body = handover_text(s, conversation).await?;
+    let subject = "Conversation with the assistant".to_owned();
+    match acting_reader(conversation, caller) {
+        Reader::User(_) => {
+            let caller = caller.ok_or(AppError::NotFound)?;
+            if caller.principal.role != Role::Customer {
+                return Err(AppError::BadRequest(
+                    "only customers hand conversations over".into(),
+                ));
+            }
+            let (ticket, _) = s
+                .create_ticket(
+                    caller,
+                    CreateTicketInput {
+                        subject,
+                        body,
+                        requester: None,
+                        team: None,
+                    },
+                )
+                .await?;
+            let mut tx = s.store.begin().await?;
+            s.store
+                .close_conversation(&mut tx, &conversation.id, "handed_over", Some(&ticket.id))
+                .await?;
+            tx.commit().await?;
+            Ok(Handover {
+                ticket_id: Some(ticket.id.to_string()),
+                ticket_number: Some(ticket.number),
+                next_steps: format!(
+                    "Ticket #{} is open with our support team, with this conversation attached. You'll get \
+                     replies by email and in the portal under My tickets.",
+                    ticket.number
+                ),
+            })
+        }
+        Reader::Visitor => {
+            let address = email
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .ok_or_else(|| AppError::BadRequest("give an email address we can reply to".into()))
+                .and_then(|e| {
+                    EmailAddress::parse(e)
+                        .map_err(|_| AppError::BadRequest("that email address is not valid".into()))
+                })?;
+            let team = s.default_team().await?;
+            let held = json!({
+                "client_ip": "assistant",
+                "helo": "",
+                "mail_from": address.as_str(),
+                "from": address.as_str(),
+                "display_name": null,
+                "verdict": { "authenticated": false, "source": "assistant", "conversation": conversation.id.as_str() },
+                "raw": as_message(address.as_str(), &subject, &body, &conversation.id),
+            });
+            let mut tx = s.store.begin().await?;
+            s.store
+                .quarantine_mail(&mut tx, &team, held.to_string().as_bytes())
+                .await?;
+            s.store
+                .close_conversation(&mut tx, &conversation.id, "handed_over", None)
+                .await?;
+            let event = AuditEvent::new(
+                AuditAction::MailReceived,
+                conversation.id.as_str(),
+                Outcome::Success,
+            )
+            .with_detail(json!({ "source": "assistant", "held": true }));
+            s.store
+                .append_audit(&mut tx, &meta.anonymous_audit(), &event)
+                .await?;
+            tx.commit().await?;
+            Ok(Handover {
+                ticket_id: None,
+                ticket_number: None,
+                next_steps:
+                    "Thank you. A person from our support team will read this conversation and reply \
+                             to the address you gave. Because this conversation wasn't signed in, they won't \
+                             discuss account details until you prove it's you."
+                        .into(),
+            })
+        }
+    }
+}
+
+/// The transcript as a plain-text message, so reviewers and the release path treat it
+/// exactly like mail from an unverified address (lines kept under the 998-byte limit).
+fn as_message(from: &str, subject: &str, body: &str, conversation: &ConversationId) -> String {
+    let mut raw = format!(
+        "From: {from}\r\nSubject: {subject}\r\nMessage-ID: <{conversation}@assistant.palisade.invalid>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    );
+    for line in body.lines() {
+        let mut rest = line;
+        while !rest.is_empty() {
+            let cut = rest
+                .char_indices()
+                .map(|(i, c)| i + c.len_utf8())
+                .take_while(|end| *end <= 900)
+                .last()
+                .unwrap_or(rest.len());
+            raw.push_str(&rest[..cut]);
+            raw.push_str("\r\n");
+            rest = &rest[cut..];
+        }
+        if line.is_empty() {
+            raw.push_str("\r\n");
+        }
+    }
+    raw
+}
