@@ -47,6 +47,8 @@ pub enum AuditAction {
     ArticleRevised,
     ArticlePublished,
     ArticleWithdrawn,
+    SecurityAlert,
+    ConversationEnded,
 }
 
 impl AuditAction {
@@ -96,6 +98,8 @@ impl AuditAction {
             AuditAction::ArticleRevised => "help.article_revised",
             AuditAction::ArticlePublished => "help.article_published",
             AuditAction::ArticleWithdrawn => "help.article_withdrawn",
+            AuditAction::SecurityAlert => "security.alert_raised",
+            AuditAction::ConversationEnded => "assistant.conversation_ended",
         }
     }
 }

@@ -39,10 +39,12 @@ pub enum Action {
     /// Talk in one assistant conversation (and hand it over to a person).
     AssistantUse,
     AuditRead,
+    /// Read the security alerts.
+    ReadAlerts,
 }
 
 impl Action {
-    pub const ALL: [Action; 33] = [
+    pub const ALL: [Action; 34] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -76,6 +78,7 @@ impl Action {
         Action::ArticleManage,
         Action::AssistantUse,
         Action::AuditRead,
+        Action::ReadAlerts,
     ];
 
     /// Whether someone who is not signed in may be asked about at all, mirroring the
@@ -118,7 +121,7 @@ impl Action {
             | Action::SearchTickets => K::Directory,
             Action::ArticleRead | Action::ArticleManage => K::Article,
             Action::AssistantUse => K::Conversation,
-            Action::AuditRead => K::AuditTrail,
+            Action::AuditRead | Action::ReadAlerts => K::AuditTrail,
         }
     }
 
@@ -154,7 +157,7 @@ impl Action {
             | Action::ManageStaff
             | Action::ManageTeams
             | Action::ManageCompanies => Scope::PeopleWrite,
-            Action::AuditRead => Scope::AuditRead,
+            Action::AuditRead | Action::ReadAlerts => Scope::AuditRead,
             Action::ArticleRead => Scope::ArticlesRead,
             Action::ArticleManage => Scope::ArticlesWrite,
             // A conversation may open a ticket.
@@ -197,6 +200,7 @@ impl Action {
             Action::ArticleManage => "article.manage",
             Action::AssistantUse => "assistant.use",
             Action::AuditRead => "audit.read",
+            Action::ReadAlerts => "alerts.read",
         }
     }
 }

@@ -156,6 +156,8 @@ impl Store {
             "assistant_conversations",
             "assistant_messages",
             "assistant_preferences",
+            "rate_windows",
+            "security_alerts",
         ];
         let table = TABLES
             .iter()

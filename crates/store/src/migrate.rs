@@ -61,6 +61,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 12,
         sql: include_str!("../migrations/0012_assistant.sql"),
     },
+    Migration {
+        version: 13,
+        sql: include_str!("../migrations/0013_public_limits.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

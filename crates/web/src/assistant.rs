@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::limits::subject;
 use crate::service::CreateTicketInput;
 use crate::{AppError, AppState, Caller, RequestMeta};
 
@@ -91,6 +92,12 @@ pub(crate) async fn start(
     notice_version: &str,
     human_only: bool,
 ) -> Result<Started, AppError> {
+    s.enforce(
+        &s.config.public_limits.conversations_per_ip,
+        &subject(caller, meta),
+        meta,
+    )
+    .await?;
     if notice_version != NOTICE_VERSION {
         return Err(AppError::Conflict(format!(
             "the notice has changed (now version {NOTICE_VERSION}); show it again"
@@ -152,6 +159,26 @@ pub(crate) async fn start(
 /// The conversation, if `secret` is its secret and the caller may use it; otherwise
 /// `NotFound`, the same for a wrong secret, someone else's conversation or none.
 pub(crate) async fn open(
+    s: &AppState,
+    caller: Option<&Caller>,
+    meta: &RequestMeta,
+    raw_id: &str,
+    secret: Option<&str>,
+) -> Result<ConversationRecord, AppError> {
+    let probes = &s.config.public_limits.conversation_probes_per_ip;
+    let who = subject(caller, meta);
+    s.refuse_if_over(probes, &who).await?;
+    match find(s, caller, raw_id, secret).await {
+        Err(AppError::NotFound) => {
+            // Guessing ids or secrets is probing; enough of it raises an alert.
+            s.count_against(probes, &who, meta).await?;
+            Err(AppError::NotFound)
+        }
+        other => other,
+    }
+}
+
+async fn find(
     s: &AppState,
     caller: Option<&Caller>,
     raw_id: &str,
@@ -241,9 +268,15 @@ fn secure_channel_reply(s: &AppState, topic: SensitiveTopic, verified: Option<&C
 pub(crate) async fn converse(
     s: &AppState,
     caller: Option<&Caller>,
+    meta: &RequestMeta,
     conversation: &ConversationRecord,
     text: &str,
 ) -> Result<Turn, AppError> {
+    let limits = &s.config.public_limits;
+    s.enforce(&limits.assistant_messages_per_ip, &subject(caller, meta), meta)
+        .await?;
+    s.enforce(&limits.messages_per_conversation, conversation.id.as_str(), meta)
+        .await?;
     if conversation.state != "open" {
         return Err(AppError::Conflict(
             "this conversation was handed over to a person; start a new one for something else".into(),
@@ -271,6 +304,33 @@ pub(crate) async fn converse(
         Reader::Visitor => None,
     };
     let reading = assistant::read(&clean);
+    if reading.manipulation
+        && s.count_against(
+            &limits.manipulation_per_conversation,
+            conversation.id.as_str(),
+            meta,
+        )
+        .await?
+    {
+        // Repeated attempts to instruct the assistant end the conversation.
+        let mut tx = s.store.begin().await?;
+        s.store
+            .close_conversation(&mut tx, &conversation.id, "ended", None)
+            .await?;
+        let event = AuditEvent::new(
+            AuditAction::ConversationEnded,
+            conversation.id.as_str(),
+            Outcome::Denied,
+        )
+        .with_detail(json!({ "reason": "manipulation" }));
+        s.store
+            .append_audit(&mut tx, &meta.anonymous_audit(), &event)
+            .await?;
+        tx.commit().await?;
+        return Err(AppError::Conflict(
+            "this conversation has ended. For help, start a new one or contact support".into(),
+        ));
+    }
     let mut turn = Turn {
         reply: String::new(),
         citations: vec![],

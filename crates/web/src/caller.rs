@@ -21,12 +21,13 @@ pub const STRICT_COOKIE: &str = "__Host-palisade-strict";
 /// administration and the audit trail. A cross-site link, form or navigation arrives
 /// without it and is refused, whatever the browser's `Lax` rules let through.
 fn in_admin_area(path: &str) -> bool {
-    const PREFIXES: [&str; 5] = [
+    const PREFIXES: [&str; 6] = [
         "/admin",
         "/api/v1/agents",
         "/api/v1/teams",
         "/api/v1/users/",
         "/api/v1/audit",
+        "/api/v1/security-alerts",
     ];
     PREFIXES
         .iter()

@@ -8,7 +8,8 @@ use palisade_core::{ArticleId, Audience, CompanyId};
 use palisade_policy::{Action, ArticleFacts, Authorized, Reader, Resource};
 use palisade_store::{ArticleDraft, ArticleRecord, ArticleVersion};
 
-use crate::{AppError, AppState, Caller};
+use crate::limits::subject;
+use crate::{AppError, AppState, Caller, RequestMeta};
 
 pub(crate) const MAX_RESULTS: usize = 50;
 pub(crate) const MAX_QUERY_CHARS: usize = 200;
@@ -33,10 +34,17 @@ pub(crate) fn locale(s: &AppState, asked: Option<&str>) -> Result<String, AppErr
 pub(crate) async fn search(
     s: &AppState,
     caller: Option<&Caller>,
+    meta: &RequestMeta,
     locale: &str,
     text: &str,
     limit: usize,
 ) -> Result<(usize, Vec<SearchHit>), AppError> {
+    s.enforce(
+        &s.config.public_limits.help_search_per_ip,
+        &subject(caller, meta),
+        meta,
+    )
+    .await?;
     if text.chars().count() > MAX_QUERY_CHARS {
         return Err(AppError::BadRequest(format!(
             "a search is at most {MAX_QUERY_CHARS} characters"
@@ -74,6 +82,7 @@ pub(crate) async fn search(
 pub(crate) async fn published_article(
     s: &AppState,
     caller: Option<&Caller>,
+    meta: &RequestMeta,
     article: Option<ArticleRecord>,
     asked_for: &str,
 ) -> Result<(ArticleRecord, ArticleVersion), AppError> {
@@ -90,6 +99,13 @@ pub(crate) async fn published_article(
             s.audit_denial(caller, Action::ArticleRead, asked_for, "not_found")
                 .await?;
         }
+        // Many addresses that lead nowhere is someone looking for what is hidden.
+        s.count_against(
+            &s.config.public_limits.article_misses_per_ip,
+            &subject(caller, meta),
+            meta,
+        )
+        .await?;
         return Err(AppError::NotFound);
     };
     let version = article.published_version.ok_or(AppError::NotFound)?;
@@ -100,27 +116,39 @@ pub(crate) async fn published_article(
 pub(crate) async fn published_by_slug(
     s: &AppState,
     caller: Option<&Caller>,
+    meta: &RequestMeta,
     locale: &str,
     slug: &str,
 ) -> Result<(ArticleRecord, ArticleVersion), AppError> {
+    s.refuse_if_over(
+        &s.config.public_limits.article_misses_per_ip,
+        &subject(caller, meta),
+    )
+    .await?;
     let found = if valid_locale(locale) && slug.len() <= 80 {
         s.store.article_by_slug(locale, slug).await?
     } else {
         None
     };
-    published_article(s, caller, found, &format!("{locale}/{slug}")).await
+    published_article(s, caller, meta, found, &format!("{locale}/{slug}")).await
 }
 
 pub(crate) async fn published_by_id(
     s: &AppState,
     caller: Option<&Caller>,
+    meta: &RequestMeta,
     raw_id: &str,
 ) -> Result<(ArticleRecord, ArticleVersion), AppError> {
+    s.refuse_if_over(
+        &s.config.public_limits.article_misses_per_ip,
+        &subject(caller, meta),
+    )
+    .await?;
     let found = match ArticleId::parse(raw_id) {
         Ok(id) => s.store.get_article(&id).await?,
         Err(_) => None,
     };
-    published_article(s, caller, found, raw_id).await
+    published_article(s, caller, meta, found, raw_id).await
 }
 
 /// An article the caller may manage (authors' view: drafts included); 404 otherwise.

@@ -11,6 +11,7 @@ mod client_ip;
 mod error;
 mod help;
 mod layers;
+mod limits;
 mod routes;
 mod service;
 mod state;
@@ -25,6 +26,7 @@ pub use caller::{Caller, CredentialSource, MaybeCaller, PendingCaller, RequestMe
 pub use client_ip::{ClientIp, ForwardedHeader, TrustedProxies};
 pub use error::{AppError, Problem};
 pub use layers::CONTENT_SECURITY_POLICY;
+pub use limits::{Limit, PublicLimits};
 pub use routes::route_list;
 pub use state::{AppState, WebConfig};
 

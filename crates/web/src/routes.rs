@@ -225,6 +225,8 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             post(ui::assistant::handover),
         ),
         r(M::POST, "/assistant/end", true, post(ui::assistant::end)),
+        r(M::GET, "/api/v1/security-alerts", false, get(api::alerts::list)),
+        r(M::GET, "/admin/alerts", false, get(ui::alerts::list)),
         // Authoring articles.
         r(M::GET, "/api/v1/articles", false, get(api::articles::list)),
         r(M::POST, "/api/v1/articles", false, post(api::articles::create)),

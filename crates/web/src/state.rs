@@ -22,6 +22,8 @@ pub struct WebConfig {
     pub assistant: palisade_assist::assistant::Thresholds,
     /// Linked from the notice before every conversation.
     pub privacy_notice_url: String,
+    /// Limits on the help centre and the assistant, shared by all nodes.
+    pub public_limits: crate::PublicLimits,
 }
 
 impl Default for WebConfig {
@@ -35,6 +37,7 @@ impl Default for WebConfig {
             default_locale: "en".into(),
             assistant: palisade_assist::assistant::Thresholds::default(),
             privacy_notice_url: "/help/en/privacy-notice".into(),
+            public_limits: crate::PublicLimits::default(),
         }
     }
 }

@@ -92,7 +92,11 @@ async fn ask(w: &World, who: Option<&Actor>, c: &Chat, text: &str) -> Value {
 }
 
 async fn grounded_answers_and_what_the_assistant_never_does(backend: Backend) {
-    let w = World::new(backend).await;
+    // Many attacks in one conversation: ending it after a few is tests/abuse.rs's case.
+    let w = World::new(backend).await.with_config(|c| {
+        c.public_limits.manipulation_per_conversation.max = 100;
+        c.public_limits.messages_per_conversation.max = 100;
+    });
     let refund = publish_article(
         &w,
         "Refund policy",

@@ -80,6 +80,9 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /account/step-up", "YYYYYY"),
     ("POST /account/step-up", "YYYYYY"),
     ("GET /api/v1/audit", "Y---Y-"),
+    // Security alerts: administrators and auditors.
+    ("GET /api/v1/security-alerts", "Y---Y-"),
+    ("GET /admin/alerts", "Y---Y-"),
     ("GET /api/v1/tickets", "YYYY-Y"),
     ("POST /api/v1/tickets", "YYY--Y"),
     ("GET /api/v1/tickets/search", "YYYY-Y"),

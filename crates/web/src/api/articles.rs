@@ -14,7 +14,7 @@ use super::dto::rfc3339;
 use super::extract::{ApiJson, ApiQuery};
 use crate::caller::MaybeCaller;
 use crate::help::{self, audience_label};
-use crate::{AppError, AppState, Caller, Problem};
+use crate::{AppError, AppState, Caller, Problem, RequestMeta};
 
 #[derive(Deserialize, IntoParams)]
 pub struct HelpQuery {
@@ -62,12 +62,14 @@ fn hit_view(hit: &SearchHit) -> HelpHit {
 pub async fn search(
     State(s): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
+    meta: RequestMeta,
     ApiQuery(q): ApiQuery<HelpQuery>,
 ) -> Result<Json<HelpResults>, AppError> {
     let locale = help::locale(&s, q.locale.as_deref())?;
     let (total, hits) = help::search(
         &s,
         caller.as_ref(),
+        &meta,
         &locale,
         q.q.as_deref().unwrap_or_default(),
         q.limit.unwrap_or(20),
@@ -109,9 +111,10 @@ fn published_view(article: &ArticleRecord, text: ArticleVersion) -> PublishedArt
 pub async fn read(
     State(s): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
+    meta: RequestMeta,
     Path(id): Path<String>,
 ) -> Result<Json<PublishedArticle>, AppError> {
-    let (article, text) = help::published_by_id(&s, caller.as_ref(), &id).await?;
+    let (article, text) = help::published_by_id(&s, caller.as_ref(), &meta, &id).await?;
     Ok(Json(published_view(&article, text)))
 }
 

@@ -133,10 +133,11 @@ pub struct Conversation {
 pub async fn get(
     State(s): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
+    meta: RequestMeta,
     ConversationSecret(secret): ConversationSecret,
     Path(id): Path<String>,
 ) -> Result<Json<Conversation>, AppError> {
-    let conversation = assistant::open(&s, caller.as_ref(), &id, secret.as_deref()).await?;
+    let conversation = assistant::open(&s, caller.as_ref(), &meta, &id, secret.as_deref()).await?;
     let transcript = s.store.conversation_transcript(&conversation.id).await?;
     Ok(Json(Conversation {
         id: conversation.id.to_string(),
@@ -167,13 +168,14 @@ pub struct MessageBody {
 pub async fn message(
     State(s): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
+    meta: RequestMeta,
     ConversationSecret(secret): ConversationSecret,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<MessageBody>,
 ) -> Result<Json<Turn>, AppError> {
-    let conversation = assistant::open(&s, caller.as_ref(), &id, secret.as_deref()).await?;
+    let conversation = assistant::open(&s, caller.as_ref(), &meta, &id, secret.as_deref()).await?;
     Ok(Json(
-        assistant::converse(&s, caller.as_ref(), &conversation, &body.text).await?,
+        assistant::converse(&s, caller.as_ref(), &meta, &conversation, &body.text).await?,
     ))
 }
 
@@ -200,7 +202,7 @@ pub async fn handover(
     if !body.confirm {
         return Err(AppError::BadRequest("confirm the handover".into()));
     }
-    let conversation = assistant::open(&s, caller.as_ref(), &id, secret.as_deref()).await?;
+    let conversation = assistant::open(&s, caller.as_ref(), &meta, &id, secret.as_deref()).await?;
     Ok(Json(
         assistant::handover(&s, caller.as_ref(), &meta, &conversation, body.email.as_deref()).await?,
     ))

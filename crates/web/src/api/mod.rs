@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: JSON in and out, problem+json errors, cursor
 //! pagination, and an OpenAPI 3.1 document generated from these handlers.
 
+pub mod alerts;
 pub mod articles;
 pub mod assistant;
 pub mod devices;
@@ -29,6 +30,7 @@ use utoipa::OpenApi;
         quarantine::list, quarantine::get, quarantine::release, quarantine::discard,
         articles::search, articles::read, articles::list, articles::create, articles::get,
         articles::revise, articles::publish, articles::withdraw,
+        alerts::list,
         assistant::notice, assistant::start, assistant::get, assistant::message, assistant::handover,
         devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable,
         tickets::list, tickets::create, tickets::search, tickets::get, tickets::update,

@@ -59,6 +59,7 @@ struct ConversationView {
 async fn page(
     s: &AppState,
     caller: Option<&Caller>,
+    meta: &RequestMeta,
     headers: &HeaderMap,
     turn: Option<Turn>,
     handed_over: Option<String>,
@@ -66,7 +67,7 @@ async fn page(
 ) -> Result<AssistantPage, AppError> {
     let notice = notice_of(s);
     let conversation = match from_cookie(headers) {
-        Some((id, secret)) => match assistant::open(s, caller, &id, Some(&secret)).await {
+        Some((id, secret)) => match assistant::open(s, caller, meta, &id, Some(&secret)).await {
             Ok(c) => {
                 let lines = s
                     .store
@@ -105,10 +106,11 @@ async fn page(
 pub async fn show(
     State(s): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
+    meta: RequestMeta,
     headers: HeaderMap,
 ) -> Result<Response, UiError> {
     Ok(render(
-        &page(&s, caller.as_ref(), &headers, None, None, None).await?,
+        &page(&s, caller.as_ref(), &meta, &headers, None, None, None).await?,
     ))
 }
 
@@ -151,26 +153,29 @@ pub struct MessageForm {
 async fn current(
     s: &AppState,
     caller: Option<&Caller>,
+    meta: &RequestMeta,
     headers: &HeaderMap,
 ) -> Result<palisade_store::ConversationRecord, AppError> {
     let (id, secret) = from_cookie(headers).ok_or(AppError::NotFound)?;
-    assistant::open(s, caller, &id, Some(&secret)).await
+    assistant::open(s, caller, meta, &id, Some(&secret)).await
 }
 
 pub async fn message(
     State(s): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
+    meta: RequestMeta,
     headers: HeaderMap,
     Form(form): Form<MessageForm>,
 ) -> Result<Response, UiError> {
-    let conversation = current(&s, caller.as_ref(), &headers).await?;
-    let (turn, error) = match assistant::converse(&s, caller.as_ref(), &conversation, &form.text).await {
+    let conversation = current(&s, caller.as_ref(), &meta, &headers).await?;
+    let (turn, error) = match assistant::converse(&s, caller.as_ref(), &meta, &conversation, &form.text).await
+    {
         Ok(turn) => (Some(turn), None),
         Err(e @ (AppError::BadRequest(_) | AppError::Conflict(_))) => (None, Some(e.to_string())),
         Err(e) => return Err(e.into()),
     };
     Ok(render(
-        &page(&s, caller.as_ref(), &headers, turn, None, error).await?,
+        &page(&s, caller.as_ref(), &meta, &headers, turn, None, error).await?,
     ))
 }
 
@@ -189,20 +194,38 @@ pub async fn handover(
     headers: HeaderMap,
     Form(form): Form<HandoverForm>,
 ) -> Result<Response, UiError> {
-    let conversation = current(&s, caller.as_ref(), &headers).await?;
+    let conversation = current(&s, caller.as_ref(), &meta, &headers).await?;
     if form.confirm != "yes" {
         let error = Some("Tick the box to confirm the handover.".to_owned());
         return Ok(render(
-            &page(&s, caller.as_ref(), &headers, None, None, error).await?,
+            &page(&s, caller.as_ref(), &meta, &headers, None, None, error).await?,
         ));
     }
     let email = Some(form.email.as_str()).filter(|e| !e.trim().is_empty());
     match assistant::handover(&s, caller.as_ref(), &meta, &conversation, email).await {
         Ok(done) => Ok(render(
-            &page(&s, caller.as_ref(), &headers, None, Some(done.next_steps), None).await?,
+            &page(
+                &s,
+                caller.as_ref(),
+                &meta,
+                &headers,
+                None,
+                Some(done.next_steps),
+                None,
+            )
+            .await?,
         )),
         Err(e @ (AppError::BadRequest(_) | AppError::Conflict(_))) => Ok(render(
-            &page(&s, caller.as_ref(), &headers, None, None, Some(e.to_string())).await?,
+            &page(
+                &s,
+                caller.as_ref(),
+                &meta,
+                &headers,
+                None,
+                None,
+                Some(e.to_string()),
+            )
+            .await?,
         )),
         Err(e) => Err(e.into()),
     }

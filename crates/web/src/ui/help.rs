@@ -11,7 +11,7 @@ use super::{UiError, render};
 use crate::api::extract::ApiQuery;
 use crate::caller::MaybeCaller;
 use crate::help;
-use crate::{AppState, Caller};
+use crate::{AppState, Caller, RequestMeta};
 
 /// Who is looking, for the page header.
 pub(crate) struct Viewer {
@@ -89,11 +89,12 @@ pub struct HelpParams {
 pub async fn index(
     State(s): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
+    meta: RequestMeta,
     ApiQuery(params): ApiQuery<HelpParams>,
 ) -> Result<Response, UiError> {
     let locale = help::locale(&s, params.locale.as_deref())?;
     let query = params.q.unwrap_or_default().trim().to_owned();
-    let (total, hits) = help::search(&s, caller.as_ref(), &locale, &query, help::MAX_RESULTS).await?;
+    let (total, hits) = help::search(&s, caller.as_ref(), &meta, &locale, &query, help::MAX_RESULTS).await?;
     Ok(render(&HelpPage {
         viewer: Viewer::of(caller.as_ref()),
         searched: !query.is_empty(),
@@ -125,9 +126,10 @@ struct ArticlePage {
 pub async fn article(
     State(s): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
+    meta: RequestMeta,
     Path((locale, slug)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
-    let (article, text) = help::published_by_slug(&s, caller.as_ref(), &locale, &slug).await?;
+    let (article, text) = help::published_by_slug(&s, caller.as_ref(), &meta, &locale, &slug).await?;
     Ok(render(&ArticlePage {
         viewer: Viewer::of(caller.as_ref()),
         locale: article.locale,

@@ -371,6 +371,15 @@ impl World {
         self
     }
 
+    /// Adjusts the web configuration (as an operator's configuration would).
+    pub fn with_config(mut self, adjust: impl FnOnce(&mut WebConfig)) -> World {
+        let mut config = (*self.state.config).clone();
+        adjust(&mut config);
+        self.state.config = Arc::new(config);
+        self.app = palisade_web::router(self.state.clone());
+        self
+    }
+
     pub fn actors(&self) -> Vec<(&'static str, &Actor)> {
         vec![
             ("admin", &self.admin),

@@ -1,0 +1,58 @@
+//! Limits hold across nodes: two stores over one database (as two nodes would be)
+//! count into the same windows, exactly, under concurrent load.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+use std::sync::Arc;
+
+use palisade_crypto::{Keyring, MasterKey};
+use palisade_store::Store;
+use palisade_testkit::{Backend, TestDatabase};
+
+palisade_testkit::on_both_backends!(two_nodes_count_into_one_window);
+
+async fn two_nodes_count_into_one_window(backend: Backend) {
+    let db = TestDatabase::new(backend).await.unwrap();
+    let keys = Arc::new(Keyring::new(&MasterKey::generate().unwrap()));
+    let node_a = Store::connect(&db.url, keys.clone()).await.unwrap();
+    let node_b = Store::connect(&db.url, keys).await.unwrap();
+    // A window long enough that the test cannot straddle two of them.
+    const WINDOW: i64 = 3_600_000;
+    const LIMIT: i64 = 60;
+    let mut tasks = Vec::new();
+    for (node, n) in [(node_a.clone(), 50), (node_b.clone(), 50)] {
+        tasks.push(tokio::spawn(async move {
+            let mut passed = 0;
+            for _ in 0..n {
+                if node
+                    .hit_rate_window("assistant_message_ip:ip:192.0.2.9", WINDOW)
+                    .await
+                    .unwrap()
+                    <= LIMIT
+                {
+                    passed += 1;
+                }
+            }
+            passed
+        }));
+    }
+    let mut passed = 0;
+    for t in tasks {
+        passed += t.await.unwrap();
+    }
+    assert_eq!(passed, LIMIT, "exactly the limit passes across both nodes");
+    assert_eq!(
+        node_b
+            .rate_window_hits("assistant_message_ip:ip:192.0.2.9", WINDOW)
+            .await
+            .unwrap(),
+        100
+    );
+    // Another source has its own count.
+    assert_eq!(
+        node_a
+            .hit_rate_window("assistant_message_ip:ip:192.0.2.10", WINDOW)
+            .await
+            .unwrap(),
+        1
+    );
+}

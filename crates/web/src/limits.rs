@@ -1,0 +1,198 @@
+//! Limits on the public surfaces (help centre, assistant) and the security alerts they
+//! raise. Counts live in the database, so a limit holds across nodes. The first request
+//! over a limit in a window raises one alert for its source: listed for administrators,
+//! mailed to them, written to the audit trail.
+
+use palisade_audit::{AuditAction, AuditEvent, Outcome};
+use palisade_core::{OutgoingMail, Role, UnixMillis};
+use palisade_store::{Store, UserKind};
+use serde_json::json;
+
+use crate::{AppError, AppState, RequestMeta};
+
+/// One limit: at most `max` events per `window_ms` for one subject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limit {
+    pub name: &'static str,
+    pub max: i64,
+    pub window_ms: i64,
+    /// The alert raised when a subject goes over.
+    pub alert: &'static str,
+}
+
+const MINUTE: i64 = 60_000;
+
+/// The limits of the public surfaces; see docs/ASSISTANT.md for why these numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublicLimits {
+    /// Help-centre searches and listings per source address.
+    pub help_search_per_ip: Limit,
+    /// Article addresses that led nowhere per source address (probing for drafts and
+    /// internal articles).
+    pub article_misses_per_ip: Limit,
+    /// New assistant conversations per source address.
+    pub conversations_per_ip: Limit,
+    /// Assistant messages per source address.
+    pub assistant_messages_per_ip: Limit,
+    /// Messages in one conversation.
+    pub messages_per_conversation: Limit,
+    /// Conversation ids or secrets tried in vain per source address.
+    pub conversation_probes_per_ip: Limit,
+    /// Messages trying to instruct the assistant in one conversation before it ends.
+    pub manipulation_per_conversation: Limit,
+}
+
+impl Default for PublicLimits {
+    fn default() -> Self {
+        Self {
+            help_search_per_ip: Limit {
+                name: "help_search",
+                max: 120,
+                window_ms: MINUTE,
+                alert: "flood.help_search",
+            },
+            article_misses_per_ip: Limit {
+                name: "article_miss",
+                max: 30,
+                window_ms: 10 * MINUTE,
+                alert: "probing.articles",
+            },
+            conversations_per_ip: Limit {
+                name: "conversation_start",
+                max: 20,
+                window_ms: 10 * MINUTE,
+                alert: "flood.assistant_conversations",
+            },
+            assistant_messages_per_ip: Limit {
+                name: "assistant_message_ip",
+                max: 60,
+                window_ms: MINUTE,
+                alert: "flood.assistant_messages",
+            },
+            messages_per_conversation: Limit {
+                name: "assistant_message_conversation",
+                max: 15,
+                window_ms: MINUTE,
+                alert: "flood.assistant_messages",
+            },
+            conversation_probes_per_ip: Limit {
+                name: "conversation_probe",
+                max: 20,
+                window_ms: 10 * MINUTE,
+                alert: "probing.conversations",
+            },
+            manipulation_per_conversation: Limit {
+                name: "assistant_manipulation",
+                max: 3,
+                window_ms: 24 * 60 * MINUTE,
+                alert: "assistant.manipulation",
+            },
+        }
+    }
+}
+
+/// Whom a limit counts: the account when signed in, else the source address.
+pub(crate) fn subject(caller: Option<&crate::Caller>, meta: &RequestMeta) -> String {
+    match caller {
+        Some(c) => format!("user:{}", c.principal.user_id),
+        None => format!("ip:{}", meta.ip),
+    }
+}
+
+fn retry_after(limit: &Limit) -> u64 {
+    u64::try_from(Store::rate_window_left(limit.window_ms) / 1000 + 1).unwrap_or(1)
+}
+
+impl AppState {
+    /// Counts one event for `subject`; true when this one is over the limit. The
+    /// first event over it in a window raises the alert.
+    pub(crate) async fn count_against(
+        &self,
+        limit: &Limit,
+        subject: &str,
+        meta: &RequestMeta,
+    ) -> Result<bool, AppError> {
+        let key = format!("{}:{subject}", limit.name);
+        let hits = self.store.hit_rate_window(&key, limit.window_ms).await?;
+        if hits == limit.max + 1 {
+            let window = UnixMillis::now().0 / limit.window_ms.max(1);
+            let detail = format!(
+                "more than {} {} in {} s",
+                limit.max,
+                limit.name.replace('_', " "),
+                limit.window_ms / 1000
+            );
+            self.raise_alert(limit.alert, subject, &detail, &format!("{key}:{window}"), meta)
+                .await?;
+        }
+        Ok(hits > limit.max)
+    }
+
+    /// Refuses the request with 429 once `subject` is over `limit`.
+    pub(crate) async fn enforce(
+        &self,
+        limit: &Limit,
+        subject: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError> {
+        if self.count_against(limit, subject, meta).await? {
+            return Err(AppError::TooManyRequests(retry_after(limit)));
+        }
+        Ok(())
+    }
+
+    /// Refuses with 429 while `subject` is over `limit`, without counting this request.
+    pub(crate) async fn refuse_if_over(&self, limit: &Limit, subject: &str) -> Result<(), AppError> {
+        let key = format!("{}:{subject}", limit.name);
+        if self.store.rate_window_hits(&key, limit.window_ms).await? > limit.max {
+            return Err(AppError::TooManyRequests(retry_after(limit)));
+        }
+        Ok(())
+    }
+
+    /// Records a security alert (once per `dedupe_key`), audits it and mails every
+    /// active administrator, in one transaction.
+    pub(crate) async fn raise_alert(
+        &self,
+        kind: &str,
+        source: &str,
+        detail: &str,
+        dedupe_key: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError> {
+        let mut tx = self.store.begin().await?;
+        if !self
+            .store
+            .raise_alert(&mut tx, kind, source, detail, dedupe_key)
+            .await?
+        {
+            return Ok(());
+        }
+        let event = AuditEvent::new(AuditAction::SecurityAlert, source, Outcome::Denied)
+            .with_detail(json!({ "kind": kind, "detail": detail }));
+        self.store
+            .append_audit(&mut tx, &meta.anonymous_audit(), &event)
+            .await?;
+        let staff = self.store.list_users(UserKind::Staff, None, 1000).await?;
+        for admin in staff
+            .items
+            .iter()
+            .filter(|u| u.role == Role::Admin && !u.disabled)
+        {
+            let mail = OutgoingMail {
+                to: admin.email.as_str().to_owned(),
+                subject: format!("Palisade security alert: {kind}"),
+                text: format!(
+                    "Palisade raised a security alert.\n\nKind: {kind}\nSource: {source}\nWhat: {detail}\n\n\
+                     The source is being slowed down. See Security alerts in the administration pages \
+                     for the full list. This message contains no links on purpose.\n"
+                ),
+                ..OutgoingMail::default()
+            };
+            self.store.enqueue_mail(&mut tx, "security_alert", &mail).await?;
+        }
+        tx.commit().await?;
+        tracing::warn!(kind, source, detail, "security alert");
+        Ok(())
+    }
+}
