@@ -231,6 +231,109 @@ pub struct FileConfig {
     #[serde(default)]
     pub redaction: Vec<RedactionFileConfig>,
     pub proxy: Option<ProxyFileConfig>,
+    pub help: Option<HelpFileConfig>,
+    pub assistant: Option<AssistantFileConfig>,
+    pub limits: Option<LimitsFileConfig>,
+}
+
+/// `[help]`: the help centre.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct HelpFileConfig {
+    /// The locale shown when a visitor names none (default `en`).
+    pub default_locale: Option<String>,
+}
+
+/// `[assistant]`: when an article counts as an answer, and the privacy notice.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AssistantFileConfig {
+    pub privacy_notice_url: Option<String>,
+    pub min_score: Option<f32>,
+    pub min_coverage: Option<f32>,
+    pub max_passages: Option<usize>,
+    pub misses_before_handover: Option<i64>,
+}
+
+/// `[limits]`: how much of each public surface one source may use (docs/ASSISTANT.md).
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFileConfig {
+    pub help_searches_per_minute: Option<i64>,
+    pub article_misses_per_10_minutes: Option<i64>,
+    pub conversations_per_10_minutes: Option<i64>,
+    pub assistant_messages_per_minute: Option<i64>,
+    pub messages_per_conversation_per_minute: Option<i64>,
+    pub conversation_probes_per_10_minutes: Option<i64>,
+    pub manipulation_attempts_per_conversation: Option<i64>,
+}
+
+impl LimitsFileConfig {
+    fn into_settings(self) -> Result<palisade_web::PublicLimits, CliError> {
+        let mut limits = palisade_web::PublicLimits::default();
+        for (value, limit) in [
+            (self.help_searches_per_minute, &mut limits.help_search_per_ip),
+            (
+                self.article_misses_per_10_minutes,
+                &mut limits.article_misses_per_ip,
+            ),
+            (
+                self.conversations_per_10_minutes,
+                &mut limits.conversations_per_ip,
+            ),
+            (
+                self.assistant_messages_per_minute,
+                &mut limits.assistant_messages_per_ip,
+            ),
+            (
+                self.messages_per_conversation_per_minute,
+                &mut limits.messages_per_conversation,
+            ),
+            (
+                self.conversation_probes_per_10_minutes,
+                &mut limits.conversation_probes_per_ip,
+            ),
+            (
+                self.manipulation_attempts_per_conversation,
+                &mut limits.manipulation_per_conversation,
+            ),
+        ] {
+            if let Some(max) = value {
+                if !(1..=1_000_000).contains(&max) {
+                    return Err(CliError::Config(format!(
+                        "[limits] {}: {max} is not between 1 and 1000000",
+                        limit.name
+                    )));
+                }
+                limit.max = max;
+            }
+        }
+        Ok(limits)
+    }
+}
+
+impl AssistantFileConfig {
+    fn thresholds(&self) -> Result<palisade_assist::assistant::Thresholds, CliError> {
+        let mut t = palisade_assist::assistant::Thresholds::default();
+        if let Some(v) = self.min_score {
+            t.min_score = v;
+        }
+        if let Some(v) = self.min_coverage {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(CliError::Config(
+                    "[assistant] min_coverage must be between 0 and 1".into(),
+                ));
+            }
+            t.min_coverage = v;
+        }
+        if let Some(v) = self.max_passages {
+            t.max_passages = v.clamp(1, 10);
+        }
+        if let Some(v) = self.misses_before_handover {
+            t.misses_before_handover = v.max(1);
+        }
+        Ok(t)
+    }
 }
 
 /// `[proxy]`: reverse proxies in front of Palisade whose forwarding header is believed.
@@ -567,6 +670,10 @@ pub struct Settings {
     pub mail: Option<RelaySettings>,
     /// `None`: no inbound SMTP.
     pub smtp: Option<SmtpSettings>,
+    pub default_locale: String,
+    pub assistant: palisade_assist::assistant::Thresholds,
+    pub privacy_notice_url: String,
+    pub public_limits: palisade_web::PublicLimits,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -694,6 +801,21 @@ impl Settings {
                 .map(ProxyFileConfig::into_settings)
                 .transpose()?
                 .unwrap_or_default(),
+            default_locale: match file.help.and_then(|h| h.default_locale) {
+                Some(l) if palisade_assist::help::valid_locale(&l) => l,
+                Some(l) => {
+                    return Err(CliError::Config(format!(
+                        "[help] default_locale {l:?}: use en, de, pt-BR…"
+                    )));
+                }
+                None => "en".into(),
+            },
+            assistant: file.assistant.clone().unwrap_or_default().thresholds()?,
+            privacy_notice_url: file
+                .assistant
+                .and_then(|a| a.privacy_notice_url)
+                .unwrap_or_else(|| "/help/en/privacy-notice".into()),
+            public_limits: file.limits.unwrap_or_default().into_settings()?,
         };
         settings.validate()?;
         Ok(settings)
@@ -804,6 +926,30 @@ mod tests {
     fn unknown_toml_keys_are_refused() {
         assert!(toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"\nlisten_adress = \"x\"").is_err());
         assert!(toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"").is_ok());
+    }
+
+    #[test]
+    fn help_assistant_and_limits_sections() {
+        let s = from_toml(
+            "[help]\ndefault_locale = \"de\"\n[assistant]\nmin_coverage = 0.6\nprivacy_notice_url = \"https://example.com/privacy\"\n[limits]\nhelp_searches_per_minute = 30\n",
+        )
+        .unwrap();
+        assert_eq!(s.default_locale, "de");
+        assert!((s.assistant.min_coverage - 0.6).abs() < f32::EPSILON);
+        assert_eq!(s.privacy_notice_url, "https://example.com/privacy");
+        assert_eq!(s.public_limits.help_search_per_ip.max, 30);
+        assert_eq!(
+            s.public_limits.conversations_per_ip,
+            palisade_web::PublicLimits::default().conversations_per_ip
+        );
+        for bad in [
+            "[help]\ndefault_locale = \"../x\"\n",
+            "[assistant]\nmin_coverage = 2.0\n",
+            "[limits]\nhelp_searches_per_minute = 0\n",
+            "[limits]\nsearches = 5\n",
+        ] {
+            assert!(from_toml(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

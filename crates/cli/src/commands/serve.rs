@@ -47,6 +47,10 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
             public_origin: settings.public_origin.clone(),
             redactor: settings.redactor.clone(),
             trusted_proxies: settings.trusted_proxies.clone(),
+            default_locale: settings.default_locale.clone(),
+            assistant: settings.assistant,
+            privacy_notice_url: settings.privacy_notice_url.clone(),
+            public_limits: settings.public_limits,
             ..WebConfig::default()
         }),
     };
@@ -98,6 +102,11 @@ async fn checkpoint_loop(store: palisade_store::Store) {
         tick.tick().await;
         if let Err(e) = store.checkpoint_audit_head().await {
             tracing::error!(error = %e, "signing an audit checkpoint failed");
+        }
+        // Rate windows older than the longest limit's window count for nothing.
+        let day_ago = palisade_core::UnixMillis(palisade_core::UnixMillis::now().0 - 2 * 86_400_000);
+        if let Err(e) = store.prune_rate_windows(day_ago).await {
+            tracing::error!(error = %e, "pruning rate windows failed");
         }
     }
 }
