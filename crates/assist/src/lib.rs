@@ -11,6 +11,7 @@
 pub mod assistant;
 mod error;
 pub mod help;
+pub mod mask;
 mod redact;
 mod site_token;
 

@@ -49,6 +49,7 @@ pub enum AuditAction {
     ArticleWithdrawn,
     SecurityAlert,
     ConversationEnded,
+    PiiUnmasked,
 }
 
 impl AuditAction {
@@ -100,6 +101,7 @@ impl AuditAction {
             AuditAction::ArticleWithdrawn => "help.article_withdrawn",
             AuditAction::SecurityAlert => "security.alert_raised",
             AuditAction::ConversationEnded => "assistant.conversation_ended",
+            AuditAction::PiiUnmasked => "directory.pii_unmasked",
         }
     }
 }

@@ -18,6 +18,8 @@ pub enum Action {
     UserDisable,
     UserManageTokens,
     UserManageFactors,
+    /// See a customer's contact details in clear (step-up, audited).
+    UserUnmask,
     CompanyRead,
     TeamRead,
     /// Review quarantined mail of a team: read it, release it into a ticket, discard it.
@@ -44,7 +46,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 34] = [
+    pub const ALL: [Action; 35] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -61,6 +63,7 @@ impl Action {
         Action::UserDisable,
         Action::UserManageTokens,
         Action::UserManageFactors,
+        Action::UserUnmask,
         Action::CompanyRead,
         Action::TeamRead,
         Action::MailReview,
@@ -106,7 +109,8 @@ impl Action {
             | Action::UserEndSessions
             | Action::UserDisable
             | Action::UserManageTokens
-            | Action::UserManageFactors => K::User,
+            | Action::UserManageFactors
+            | Action::UserUnmask => K::User,
             Action::CompanyRead => K::Company,
             Action::TeamRead | Action::MailReview => K::Team,
             Action::ListCustomers
@@ -142,6 +146,7 @@ impl Action {
             | Action::TicketCreate
             | Action::MailReview => Scope::TicketsWrite,
             Action::UserRead
+            | Action::UserUnmask
             | Action::CompanyRead
             | Action::TeamRead
             | Action::ListCustomers
@@ -183,6 +188,7 @@ impl Action {
             Action::UserDisable => "user.disable",
             Action::UserManageTokens => "user.manage_tokens",
             Action::UserManageFactors => "user.manage_factors",
+            Action::UserUnmask => "user.unmask",
             Action::CompanyRead => "company.read",
             Action::TeamRead => "team.read",
             Action::MailReview => "mail.review",

@@ -226,6 +226,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         ),
         r(M::POST, "/assistant/end", true, post(ui::assistant::end)),
         r(M::GET, "/api/v1/security-alerts", false, get(api::alerts::list)),
+        r(
+            M::POST,
+            "/api/v1/customers/{id}/unmask",
+            false,
+            post(api::people::unmask_customer),
+        ),
         r(M::GET, "/admin/alerts", false, get(ui::alerts::list)),
         // Authoring articles.
         r(M::GET, "/api/v1/articles", false, get(api::articles::list)),

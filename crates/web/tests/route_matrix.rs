@@ -100,6 +100,8 @@ const MATRIX: &[(&str, &str)] = &[
     ("POST /api/v1/customers", "YYY---"),
     ("GET /api/v1/customers/{id}", "YYYY-Y"),
     ("PATCH /api/v1/customers/{id}", "YY----"),
+    // Contact details in clear: staff who answer customers, freshly signed in.
+    ("POST /api/v1/customers/{id}/unmask", "YYY---"),
     ("GET /api/v1/agents", "YYYY--"),
     ("POST /api/v1/agents", "Y-----"),
     ("GET /api/v1/teams", "YYYY--"),

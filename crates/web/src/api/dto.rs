@@ -137,6 +137,23 @@ pub struct UserView {
     pub company_id: Option<String>,
     pub disabled: bool,
     pub created_at: String,
+    /// True when `email` and `phone` are masked (staff see customers' contact details
+    /// masked until they step up and unmask them, which is audited).
+    pub masked: bool,
+}
+
+impl UserView {
+    /// The record as `viewer` sees it: another person's customer contact details are
+    /// masked; one's own are not.
+    pub fn seen_by(u: &UserRecord, viewer: &palisade_core::UserId) -> Self {
+        let mut view = Self::from(u);
+        if u.role == palisade_core::Role::Customer && u.id != *viewer {
+            view.email = palisade_assist::mask::mask_email(&view.email);
+            view.phone = view.phone.as_deref().map(palisade_assist::mask::mask_phone);
+            view.masked = true;
+        }
+        view
+    }
 }
 
 impl From<&UserRecord> for UserView {
@@ -150,6 +167,7 @@ impl From<&UserRecord> for UserView {
             company_id: u.company.as_ref().map(|c| c.to_string()),
             disabled: u.disabled,
             created_at: rfc3339(u.created_at.0),
+            masked: false,
         }
     }
 }

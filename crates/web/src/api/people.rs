@@ -29,7 +29,11 @@ async fn list_users(
         .list_users(kind, cursor.as_ref(), q.limit.unwrap_or(50).clamp(1, 100))
         .await?;
     Ok(UserPage {
-        items: page.items.iter().map(UserView::from).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|u| UserView::seen_by(u, &caller.principal.user_id))
+            .collect(),
         next_cursor: page.next_cursor,
     })
 }
@@ -64,6 +68,23 @@ pub async fn get_customer(
     Path(id): Path<String>,
 ) -> Result<Json<UserView>, AppError> {
     let (user, _) = customer_for(&s, &caller, &id, Action::UserRead).await?;
+    Ok(Json(UserView::seen_by(&user, &caller.principal.user_id)))
+}
+
+#[utoipa::path(post, path = "/api/v1/customers/{id}/unmask", tag = "people", params(("id" = String, Path)),
+    responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+/// A customer's contact details in clear: for staff who answer customers, after a
+/// step-up within the last minutes, and recorded in the audit trail every time.
+pub async fn unmask_customer(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<UserView>, AppError> {
+    let (user, _) = customer_for(&s, &caller, &id, Action::UserUnmask).await?;
+    palisade_identity::require_recent_auth(caller.session.as_ref())?;
+    let event = AuditEvent::new(AuditAction::PiiUnmasked, user.id.as_str(), Outcome::Success)
+        .with_detail(serde_json::json!({ "fields": ["email", "phone"] }));
+    s.store.audit(&caller.audit(), &event).await?;
     Ok(Json(UserView::from(&user)))
 }
 
