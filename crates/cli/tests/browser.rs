@@ -1,7 +1,8 @@
 //! The sign-in pages in a real browser: headless Chromium (Debian's, driven by
 //! playwright-core) against the real `palisade serve` over TLS, with the browser's
 //! virtual authenticator standing in for a passkey. The scenario itself is
-//! `browser/sign_in.mjs`; this test starts the server and checks what it saw.
+//! `browser/sign_in.mjs`; this test starts the server and checks what it saw. The help
+//! centre and the assistant are driven as a visitor by `browser/self_service.mjs`.
 
 mod common;
 
@@ -43,6 +44,36 @@ async fn a_new_admin_sets_a_password_enrols_a_passkey_and_signs_in_with_it_in_ch
         "after_second_password": "/login/second-factor",
         "after_passkey": "/tickets",
         "sign_count": 2,
+    });
+    assert_eq!(seen, expect, "\n--- server log\n{}", server.log());
+}
+
+#[tokio::test]
+async fn the_help_centre_and_the_assistant_work_in_chromium_under_their_csp() {
+    let dir = TestDir::new("browser-self-service");
+    // The first administrator's setup also creates the team that receives handovers.
+    dir.create_admin("ada@example.com", "Ada");
+    let server = dir.serve().await;
+    let input = json!({ "origin": server.origin, "cert": server.cert });
+    let report = palisade_testkit::node::run_browser_scenario(
+        include_str!("browser/self_service.mjs"),
+        &input.to_string(),
+        Duration::from_secs(120),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}\n--- server log\n{}", server.log()));
+    let seen: Value = serde_json::from_str(&report).unwrap_or_else(|e| panic!("{e}: {report}"));
+    let expect = json!({
+        "csp_violations": 0,
+        "page_errors": 0,
+        "help_title": "Help centre",
+        "search_says": "0 articles found.",
+        "notice_shown": true,
+        "after_start": "/assistant",
+        "card_kept": false,
+        "redaction_notice": true,
+        "payment_goes_to_a_person": true,
+        "handover": true,
     });
     assert_eq!(seen, expect, "\n--- server log\n{}", server.log());
 }
