@@ -1,5 +1,5 @@
--- Help-centre articles. The row holds what access decisions need (audience, companies,
--- whether and which version is published); titles and bodies live in versions, sealed
+-- Help-centre articles. The row holds what access decisions need (the audience and
+-- companies of what readers get, whether and which version is published); titles and bodies live in versions, sealed
 -- with the organisation's data key like every other text staff write.
 CREATE TABLE articles (
     id                TEXT PRIMARY KEY,
@@ -26,6 +26,11 @@ CREATE TABLE article_versions (
     version     BIGINT NOT NULL,
     title_enc   BYTEA NOT NULL,
     body_enc    BYTEA NOT NULL,
+    -- Who the author wrote this version for. The article row takes it when this version
+    -- is published (or at once when it narrows the readers), so saving a draft for a
+    -- wider audience never widens who reads the text already published.
+    audience    TEXT NOT NULL,
+    companies   TEXT NOT NULL,
     author_id   TEXT NOT NULL REFERENCES users (id),
     created_at  BIGINT NOT NULL,
     PRIMARY KEY (article_id, version)

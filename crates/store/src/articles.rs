@@ -103,6 +103,25 @@ fn version_row(article: &ArticleId, version: i64) -> String {
     format!("{article}/{version}")
 }
 
+/// Whether readers of `to` are a subset of readers of `from` (staff read everything, so
+/// internal narrows anything; public is widened by nothing).
+pub fn narrows(
+    from: Audience,
+    from_companies: &[CompanyId],
+    to: Audience,
+    to_companies: &[CompanyId],
+) -> bool {
+    match (from, to) {
+        (_, Audience::Internal) | (Audience::Public, _) => true,
+        (Audience::Customers, Audience::Customers) => {
+            from_companies.is_empty()
+                || (!to_companies.is_empty() && to_companies.iter().all(|c| from_companies.contains(c)))
+        }
+        (Audience::Customers | Audience::Internal, Audience::Public)
+        | (Audience::Internal, Audience::Customers) => false,
+    }
+}
+
 fn join_companies(companies: &[CompanyId]) -> String {
     companies
         .iter()
@@ -132,8 +151,8 @@ impl Store {
         let key = self.load_key_tx(tx, ORG_KEY_ID).await?;
         let row = version_row(article, version);
         sqlx::query(
-            "INSERT INTO article_versions (article_id, version, title_enc, body_enc, author_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO article_versions (article_id, version, title_enc, body_enc, audience, companies, \
+             author_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(article.as_str())
         .bind(version)
@@ -151,6 +170,8 @@ impl Store {
             &row,
             draft.body_html.as_bytes(),
         )?)
+        .bind(draft.audience.as_str())
+        .bind(join_companies(&draft.companies))
         .bind(author.as_str())
         .bind(UnixMillis::now().0)
         .execute(tx.conn())
@@ -201,6 +222,26 @@ impl Store {
     ) -> Result<i64, StoreError> {
         require(proof, id)?;
         let seq = self.next_article_change(tx).await?;
+        let sql = format!("SELECT {ARTICLE_COLUMNS} FROM articles a WHERE a.id = $1");
+        let current = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let current = article_from_row(&current)?;
+        // Readers of the published text change only towards fewer readers; a wider
+        // audience waits until the version written for it is published.
+        let (audience, companies) = if current.published_version.is_none()
+            || narrows(
+                current.audience,
+                &current.companies,
+                draft.audience,
+                &draft.companies,
+            ) {
+            (draft.audience, draft.companies.clone())
+        } else {
+            (current.audience, current.companies.clone())
+        };
         let row = sqlx::query(
             "UPDATE articles SET slug = $1, locale = $2, audience = $3, companies = $4, \
              latest_version = latest_version + 1, updated_at = $5, change_seq = $6 WHERE id = $7 \
@@ -208,8 +249,8 @@ impl Store {
         )
         .bind(&draft.slug)
         .bind(&draft.locale)
-        .bind(draft.audience.as_str())
-        .bind(join_companies(&draft.companies))
+        .bind(audience.as_str())
+        .bind(join_companies(&companies))
         .bind(UnixMillis::now().0)
         .bind(seq)
         .bind(id.as_str())
@@ -232,26 +273,42 @@ impl Store {
         version: Option<i64>,
     ) -> Result<(), StoreError> {
         require(proof, id)?;
-        if let Some(version) = version {
-            let exists = sqlx::query("SELECT 1 FROM article_versions WHERE article_id = $1 AND version = $2")
-                .bind(id.as_str())
-                .bind(version)
-                .fetch_optional(tx.conn())
-                .await?;
-            if exists.is_none() {
-                return Err(StoreError::NotFound);
-            }
-        }
         let seq = self.next_article_change(tx).await?;
-        let done = sqlx::query(
-            "UPDATE articles SET published_version = $1, updated_at = $2, change_seq = $3 WHERE id = $4",
-        )
-        .bind(version)
-        .bind(UnixMillis::now().0)
-        .bind(seq)
-        .bind(id.as_str())
-        .execute(tx.conn())
-        .await?;
+        let done = match version {
+            // The version's own readers come with it: an old version written for staff
+            // is published for staff, whatever the latest draft says.
+            Some(version) => {
+                let written_for =
+                    sqlx::query("SELECT audience, companies FROM article_versions WHERE article_id = $1 AND version = $2")
+                        .bind(id.as_str())
+                        .bind(version)
+                        .fetch_optional(tx.conn())
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                sqlx::query(
+                    "UPDATE articles SET published_version = $1, audience = $2, companies = $3, updated_at = $4, \
+                     change_seq = $5 WHERE id = $6",
+                )
+                .bind(version)
+                .bind(written_for.try_get::<String, _>("audience")?)
+                .bind(written_for.try_get::<String, _>("companies")?)
+                .bind(UnixMillis::now().0)
+                .bind(seq)
+                .bind(id.as_str())
+                .execute(tx.conn())
+                .await?
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE articles SET published_version = NULL, updated_at = $1, change_seq = $2 WHERE id = $3",
+                )
+                .bind(UnixMillis::now().0)
+                .bind(seq)
+                .bind(id.as_str())
+                .execute(tx.conn())
+                .await?
+            }
+        };
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -417,4 +474,36 @@ fn open_version_as(
         author: UserId::parse(&row.try_get::<String, _>("author_id")?)?,
         created_at: UnixMillis(row.try_get(created_column)?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrowing_is_only_towards_fewer_readers() {
+        use Audience::{Customers, Internal, Public};
+        let acme = CompanyId::generate();
+        let globex = CompanyId::generate();
+        assert!(narrows(Public, &[], Customers, &[]));
+        assert!(narrows(Public, &[], Internal, &[]));
+        assert!(narrows(Customers, &[], Customers, std::slice::from_ref(&acme)));
+        assert!(narrows(
+            Customers,
+            &[acme.clone(), globex.clone()],
+            Customers,
+            std::slice::from_ref(&acme)
+        ));
+        assert!(narrows(Customers, std::slice::from_ref(&acme), Internal, &[]));
+        assert!(!narrows(Internal, &[], Public, &[]));
+        assert!(!narrows(Internal, &[], Customers, &[]));
+        assert!(!narrows(Customers, &[], Public, &[]));
+        assert!(!narrows(Customers, std::slice::from_ref(&acme), Customers, &[]));
+        assert!(!narrows(
+            Customers,
+            std::slice::from_ref(&acme),
+            Customers,
+            &[globex]
+        ));
+    }
 }

@@ -89,6 +89,24 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// How many alerts were raised since `since`.
+    pub async fn alerts_since(&self, since: UnixMillis) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM security_alerts WHERE raised_at >= $1")
+            .bind(since.0)
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Forgets alerts raised before `before` (they stay in the audit trail).
+    pub async fn prune_alerts(&self, before: UnixMillis) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM security_alerts WHERE raised_at < $1")
+            .bind(before.0)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// The newest alerts first.
     pub async fn security_alerts(&self, limit: u32) -> Result<Vec<SecurityAlert>, StoreError> {
         let rows = sqlx::query(

@@ -389,7 +389,23 @@ pub(crate) async fn converse(
                 let filter = AudienceFilter::for_reader(&s.policy, reader);
                 let locale = s.config.default_locale.clone();
                 let results = s.help.search(&locale, &filter, &clean, 10).await?;
-                let passages = assistant::ground(&results.hits, &s.config.assistant);
+                // Every hit authorised again, as for a search page.
+                let hits: Vec<_> = results
+                    .hits
+                    .into_iter()
+                    .filter(|h| {
+                        let facts = palisade_policy::ArticleFacts {
+                            id: h.article.id.clone(),
+                            audience: h.article.audience,
+                            companies: h.article.companies.clone(),
+                            published: true,
+                        };
+                        s.policy
+                            .authorize_reader(reader, Action::ArticleRead, &Resource::Article(facts))
+                            .is_ok()
+                    })
+                    .collect();
+                let passages = assistant::ground(&hits, &s.config.assistant);
                 answered = Some(!passages.is_empty());
                 if passages.is_empty() {
                     turn.reply = "I couldn't find an article in our help centre that answers this. Would \
@@ -597,11 +613,13 @@ pub(crate) async fn handover(
 /// The transcript as a plain-text message, so reviewers and the release path treat it
 /// exactly like mail from an unverified address (lines kept under the 998-byte limit).
 fn as_message(from: &str, subject: &str, body: &str, conversation: &ConversationId) -> String {
+    // A lone carriage return would make the message unreadable for the release path.
+    let body = body.replace('\r', "");
     let mut raw = format!(
         "From: {from}\r\nSubject: {subject}\r\nMessage-ID: <{conversation}@assistant.palisade.invalid>\r\n\
          MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
     );
-    for line in body.lines() {
+    for line in body.split('\n') {
         let mut rest = line;
         while !rest.is_empty() {
             let cut = rest

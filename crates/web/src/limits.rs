@@ -91,13 +91,29 @@ impl Default for PublicLimits {
     }
 }
 
-/// Whom a limit counts: the account when signed in, else the source address.
+/// Whom a limit counts: the account when signed in, else the source address — for
+/// IPv6 its /64, which one subscriber usually holds whole (counting single addresses
+/// would let one client rotate through billions of them).
 pub(crate) fn subject(caller: Option<&crate::Caller>, meta: &RequestMeta) -> String {
     match caller {
         Some(c) => format!("user:{}", c.principal.user_id),
-        None => format!("ip:{}", meta.ip),
+        None => match meta.ip.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+                let s = v6.segments();
+                format!("ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+            Ok(std::net::IpAddr::V6(v6)) => format!(
+                "ip:{}",
+                v6.to_ipv4_mapped().map_or(meta.ip.clone(), |v4| v4.to_string())
+            ),
+            _ => format!("ip:{}", meta.ip),
+        },
     }
 }
+
+/// Alert mails per hour at most; beyond that alerts are still listed and audited, so a
+/// flood of sources cannot become a flood of mail to administrators.
+const ALERT_MAILS_PER_HOUR: i64 = 10;
 
 fn retry_after(limit: &Limit) -> u64 {
     u64::try_from(Store::rate_window_left(limit.window_ms) / 1000 + 1).unwrap_or(1)
@@ -173,12 +189,16 @@ impl AppState {
         self.store
             .append_audit(&mut tx, &meta.anonymous_audit(), &event)
             .await?;
-        let staff = self.store.list_users(UserKind::Staff, None, 1000).await?;
-        for admin in staff
-            .items
-            .iter()
-            .filter(|u| u.role == Role::Admin && !u.disabled)
-        {
+        let recent = self
+            .store
+            .alerts_since(UnixMillis(UnixMillis::now().0 - 3_600_000))
+            .await?;
+        let staff = if recent <= ALERT_MAILS_PER_HOUR {
+            self.store.list_users(UserKind::Staff, None, 1000).await?.items
+        } else {
+            Vec::new()
+        };
+        for admin in staff.iter().filter(|u| u.role == Role::Admin && !u.disabled) {
             let mail = OutgoingMail {
                 to: admin.email.as_str().to_owned(),
                 subject: format!("Palisade security alert: {kind}"),
@@ -194,5 +214,28 @@ impl AppState {
         tx.commit().await?;
         tracing::warn!(kind, source, detail, "security alert");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(ip: &str) -> RequestMeta {
+        RequestMeta {
+            ip: ip.into(),
+            user_agent: String::new(),
+        }
+    }
+
+    #[test]
+    fn ipv6_visitors_are_counted_by_their_64_and_ipv4_by_address() {
+        assert_eq!(subject(None, &meta("192.0.2.7")), "ip:192.0.2.7");
+        let a = subject(None, &meta("2001:db8:1:2:aaaa::1"));
+        let b = subject(None, &meta("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        assert_eq!(a, b, "rotating within one /64 is one source");
+        assert_eq!(a, "ip:2001:db8:1:2::/64");
+        assert_ne!(a, subject(None, &meta("2001:db8:1:3::1")));
+        assert_eq!(subject(None, &meta("::ffff:192.0.2.7")), "ip:192.0.2.7");
     }
 }

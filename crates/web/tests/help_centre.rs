@@ -395,6 +395,46 @@ async fn drafts_versions_and_withdrawal(backend: Backend) {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(search(&w, None, "parcels").await["total"], 0);
     assert_eq!(search(&w, Some(&agent), "parcels").await["total"], 1);
+    // The reverse never happens by saving: a draft written for everyone leaves the
+    // published staff-only text with staff until that draft is published.
+    let r = w
+        .json(
+            &agent,
+            "PUT",
+            &format!("/api/v1/articles/{id}"),
+            json!({"title": "Delivery times", "body_html": "<p>Parcels arrive in a week.</p>", "locale": "en", "audience": "public"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        search(&w, None, "parcels").await["total"],
+        0,
+        "saving did not widen"
+    );
+    let r = w
+        .raw(
+            None,
+            "GET",
+            &format!("/api/v1/help/articles/{id}"),
+            Body::empty(),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    publish(&w, &agent, &id).await;
+    assert_eq!(search(&w, None, "week").await["total"], 1, "publishing it did");
+    // Publishing an old version brings back the readers it was written for.
+    let r = w
+        .json(
+            &agent,
+            "POST",
+            &format!("/api/v1/articles/{id}/publish"),
+            json!({"version": 3}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(search(&w, None, "parcels").await["total"], 0);
+    assert_eq!(search(&w, Some(&agent), "sadly").await["total"], 1);
     // Withdrawn: gone from search and from its address, for everyone.
     let r = w
         .raw(
@@ -422,7 +462,7 @@ async fn drafts_versions_and_withdrawal(backend: Backend) {
         )
         .await;
     let versions = r.json()["versions"].as_array().unwrap().clone();
-    assert_eq!(versions.len(), 3);
+    assert_eq!(versions.len(), 4);
     assert!(versions.iter().all(|v| v["author_id"] == agent.id.to_string()));
     // Customers and light agents may not write; the refusal changes nothing.
     for who in [&w.customer_1, &w.light_a, &w.auditor] {

@@ -31,20 +31,30 @@ pub fn strip_invisible(text: &str) -> String {
 pub fn sanitize_article_html(html: &str) -> String {
     let visible = strip_invisible(html);
     let mut builder = ammonia::Builder::default();
-    // Collapsed sections hide text from readers; image maps are links in disguise.
-    builder.rm_tags(["details", "summary", "map", "area"]);
+    // Collapsed sections and ruby fallbacks hide text from readers, bidi overrides
+    // reorder it, image maps are links in disguise.
+    builder.rm_tags([
+        "details", "summary", "map", "area", "rp", "rt", "rtc", "ruby", "bdo",
+    ]);
     builder.url_schemes(HashSet::from(["http", "https", "mailto"]));
     builder.link_rel(Some("noopener noreferrer nofollow"));
     builder.attribute_filter(|element, attribute, value| {
         if element == "img" && attribute == "src" {
             // Only Palisade's own paths: a remote image would tell a third party who
             // read which article, and when.
-            let own = value.starts_with('/') && !value.starts_with("//") && !value.contains('\\');
+            // Browsers drop tabs and newlines inside URLs, so "/\t/evil.test" would be
+            // "//evil.test": no whitespace or control characters at all.
+            let own = value.starts_with('/')
+                && !value.starts_with("//")
+                && !value.contains('\\')
+                && !value.chars().any(|c| c.is_whitespace() || c.is_control());
             return own.then(|| value.into());
         }
         Some(value.into())
     });
-    builder.clean(&visible).to_string()
+    // The parser decodes character references (`&#x200B;`) and writes them back as
+    // characters, so invisible ones are removed again from what it produced.
+    strip_invisible(&builder.clean(&visible).to_string())
 }
 
 /// The text of sanitised article HTML, for indexing and for passages: tags become
@@ -67,7 +77,7 @@ pub fn html_to_text(html: &str) -> String {
             (true, None, _) => {}
         }
     }
-    let decoded = decode_entities(&text);
+    let decoded = strip_invisible(&decode_entities(&text));
     decoded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -77,7 +87,10 @@ fn decode_entities(text: &str) -> String {
     while let Some(start) = rest.find('&') {
         out.push_str(&rest[..start]);
         rest = &rest[start..];
-        let Some(end) = rest[..rest.len().min(12)].find(';') else {
+        // An entity is short; look for its end within the next few characters (never
+        // slicing inside a character).
+        let window_end = rest.char_indices().nth(12).map_or(rest.len(), |(i, _)| i);
+        let Some(end) = rest[..window_end].find(';') else {
             out.push('&');
             rest = &rest[1..];
             continue;
@@ -168,6 +181,24 @@ mod tests {
         let clean = sanitize_article_html(&dirty);
         assert_eq!(clean, "<p>Refunds</p>");
         assert_eq!(html_to_text("<p>a&#x200B;b</p>"), "ab");
+    }
+
+    #[test]
+    fn encoded_invisible_characters_hidden_markup_and_sneaky_image_sources_are_removed() {
+        let clean = sanitize_article_html(
+            "<p>a&#x200B;b&#xE0069;c</p><ruby>x<rp>(</rp><rt>hidden</rt></ruby><bdo dir=\"rtl\">abc</bdo>\
+             <img src=\"/&#9;/evil.test/p.gif\"><img src=\"/ok.png\">",
+        );
+        assert!(clean.contains("<p>abc</p>"), "{clean}");
+        assert!(
+            !clean.contains("<rp") && !clean.contains("<rt") && !clean.contains("<bdo"),
+            "{clean}"
+        );
+        assert!(
+            !clean.contains("evil.test") && clean.contains(r#"src="/ok.png""#),
+            "{clean}"
+        );
+        assert_eq!(html_to_text("<p>&ответы &ééééé & x</p>"), "&ответы &ééééé & x");
     }
 
     #[test]

@@ -108,6 +108,11 @@ async fn checkpoint_loop(store: palisade_store::Store) {
         if let Err(e) = store.prune_rate_windows(day_ago).await {
             tracing::error!(error = %e, "pruning rate windows failed");
         }
+        // Alerts are listed for 90 days; the audit trail keeps them for good.
+        let listed_since = palisade_core::UnixMillis(palisade_core::UnixMillis::now().0 - 90 * 86_400_000);
+        if let Err(e) = store.prune_alerts(listed_since).await {
+            tracing::error!(error = %e, "pruning security alerts failed");
+        }
     }
 }
 

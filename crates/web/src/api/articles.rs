@@ -33,9 +33,9 @@ pub struct HelpHit {
     pub slug: String,
     /// The portal page of the article.
     pub url: String,
-    /// The passage that matched, plain text (empty when listing).
+    /// The passage that matched, plain text (empty when listing). No score is given:
+    /// BM25 statistics span articles the reader may not see.
     pub snippet: String,
-    pub score: f32,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -53,7 +53,6 @@ fn hit_view(hit: &SearchHit) -> HelpHit {
         slug: hit.article.slug.clone(),
         url: format!("/help/{}/{}", hit.article.locale, hit.article.slug),
         snippet: hit.snippet.text.clone(),
-        score: hit.score,
     }
 }
 

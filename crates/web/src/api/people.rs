@@ -166,7 +166,10 @@ pub async fn update_customer(
         .with_detail(json!({ "fields": changed }));
     s.store.append_audit(&mut tx, &caller.audit(), &event).await?;
     tx.commit().await?;
-    Ok(Json(UserView::from(&s.store.get_user(&user.id).await?)))
+    Ok(Json(UserView::seen_by(
+        &s.store.get_user(&user.id).await?,
+        &caller.principal.user_id,
+    )))
 }
 
 fn optional_phone(phone: Option<String>) -> Result<Option<String>, AppError> {
