@@ -582,9 +582,10 @@ def report(out_dir, results_path):
     add("")
     # The SMTP section belongs to bench/smtp.sh; a new HTTP report keeps it.
     previous = results.read_text() if results.exists() else ""
-    smtp = re.search(r"<!-- smtp:begin -->.*?<!-- smtp:end -->", previous, re.S)
-    if smtp:
-        lines += ["", smtp.group(0), ""]
+    for kept in ("smtp", "help"):  # bench/smtp.sh's and bench/help.sh's sections
+        found = re.search(rf"<!-- {kept}:begin -->.*?<!-- {kept}:end -->", previous, re.S)
+        if found:
+            lines += ["", found.group(0), ""]
     results.write_text("\n".join(lines))
 
 

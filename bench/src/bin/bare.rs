@@ -4,17 +4,15 @@
 //! Palisade / bare is what the benchmark reports; both are measured in the same run.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_server::tls_rustls::RustlsConfig;
 use clap::Parser;
-use rustls::ServerConfig;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -29,21 +27,6 @@ struct Args {
     /// PEM private key.
     #[arg(long)]
     key: PathBuf,
-}
-
-/// A copy of `crates/cli/src/tls.rs::server_config`: the same provider, versions and ALPN.
-fn server_config(cert: &Path, key: &Path) -> anyhow::Result<ServerConfig> {
-    let chain = CertificateDer::pem_file_iter(cert)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .with_context(|| format!("reading {}", cert.display()))?;
-    let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading {}", key.display()))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
 }
 
 /// Shaped like Palisade's `TicketView` (about 450 bytes serialised).
@@ -66,7 +49,7 @@ fn ticket_view() -> Value {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let tls = server_config(&args.cert, &args.key)?;
+    let tls = palisade_bench::server_config(&args.cert, &args.key)?;
     let body = Arc::new(ticket_view());
     // Same runtime construction as `palisade` (crates/cli/src/main.rs).
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -179,6 +179,11 @@ impl HelpCentre {
         self.catch_up(true).await
     }
 
+    /// The in-memory index itself, for the benchmark's bare-tantivy baseline.
+    pub fn index(&self) -> &SearchIndex {
+        &self.index
+    }
+
     pub fn indexed_articles(&self) -> usize {
         self.index.len()
     }

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Palisade's help-centre and assistant benchmark, one command:
+#   bash bench/help.sh [N]          (N articles, default 10000)
+#
+# A fresh SQLite installation with N published articles (`helpseed`, through the
+# store), `palisade serve` on loopback with the public-surface limits raised out of the
+# way, and `helpbare` — the same articles in the same in-memory tantivy index, queried
+# directly behind one axum route on the same TLS setup (the baseline). `wrk` measures,
+# interleaved, BENCH_ROUNDS rounds of:
+#   bare       GET /search?q=<two words> on helpbare
+#   search     GET /api/v1/help/articles?q=<two words> on Palisade, as a visitor
+#   assistant  POST /api/v1/assistant/conversations/<id>/messages, anonymous
+# Medians go to the help section of bench/RESULTS.md (raw output in bench/last-run/help).
+#
+# Environment: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 32),
+# BENCH_THREADS (default 2), BENCH_ROUNDS (default 3), CARGO_TARGET_DIR.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+BENCH="$ROOT/bench"
+SCRIPT_NAME="bench/help.sh"
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
+
+N="${1:-10000}"
+[[ "$N" =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, got '$N'"
+DURATION="${BENCH_DURATION:-10}"
+CONNECTIONS="${BENCH_CONNECTIONS:-32}"
+THREADS="${BENCH_THREADS:-2}"
+ROUNDS="${BENCH_ROUNDS:-3}"
+for v in DURATION CONNECTIONS THREADS ROUNDS; do
+    [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "BENCH_$v must be a positive integer"
+done
+((DURATION <= 600)) || die "BENCH_DURATION is capped at 600 seconds"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/palisade/target}"
+clear_palisade_env
+for tool in wrk curl jq python3 cargo; do
+    command -v "$tool" >/dev/null || die "$tool is missing (bash bench/run.sh installs wrk)"
+done
+
+STARTED_AT="$(date -u +%s)"
+say "building (release)"
+cargo build --release --quiet -p palisade -p palisade-bench
+PALISADE="$CARGO_TARGET_DIR/release/palisade"
+
+WORK="$(mktemp -d /tmp/palisade-help-bench.XXXXXX)"
+OUT="$WORK/out"
+mkdir -p "$OUT"
+SERVER_PID=""
+BARE_PID=""
+# shellcheck disable=SC2317  # invoked by trap
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM HUP
+    stop_pid "$BARE_PID"
+    stop_pid "$SERVER_PID"
+    if ((rc != 0)); then say "failed (exit $rc); logs kept in $WORK"; else rm -rf "$WORK"; fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+wait_health() { # url pid what
+    for _ in $(seq 600); do
+        if curl -ksf --max-time 2 "$1" >/dev/null 2>&1; then return 0; fi
+        kill -0 "$2" 2>/dev/null || die "$3 exited before answering $1"
+        sleep 0.1
+    done
+    die "$3 did not answer $1 within 60 s"
+}
+
+{
+    echo "nproc=$(nproc)"
+    echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    echo "mem_kb=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
+    echo "kernel=$(uname -r)"
+    echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '+dirty')"
+    echo "n=$N"
+    echo "duration=$DURATION"
+    echo "connections=$CONNECTIONS"
+    echo "threads=$THREADS"
+    echo "rounds=$ROUNDS"
+    echo "command=BENCH_DURATION=$DURATION BENCH_CONNECTIONS=$CONNECTIONS BENCH_THREADS=$THREADS BENCH_ROUNDS=$ROUNDS bash bench/help.sh${*:+ $*}"
+} >"$OUT/machine.env"
+
+DATA="$WORK/data"
+mkdir -p "$DATA"
+chmod 700 "$DATA"
+DB_URL="sqlite://$DATA/palisade.db?mode=rwc"
+PORT="$(free_port 19443)"
+BASE="https://127.0.0.1:$PORT"
+cat >"$WORK/palisade.toml" <<TOML
+[limits]
+help_searches_per_minute = 1000000
+conversations_per_10_minutes = 1000000
+assistant_messages_per_minute = 1000000
+messages_per_conversation_per_minute = 1000000
+TOML
+
+say "admin create (creates the team that receives handovers)"
+"$PALISADE" --data-dir "$DATA" admin create --email admin@bench.test --name "Bench Admin" \
+    --public-origin "https://localhost:$PORT" >"$OUT/admin-create.txt" 2>&1 ||
+    { cat "$OUT/admin-create.txt" >&2; die "admin create failed"; }
+say "seeding $N articles"
+"$CARGO_TARGET_DIR/release/helpseed" --database-url "$DB_URL" --master-key-file "$DATA/master.key" \
+    --count "$N" 2>&1 | tee "$OUT/seed.txt" >&2
+
+say "serve on 127.0.0.1:$PORT"
+"$PALISADE" --config "$WORK/palisade.toml" --data-dir "$DATA" serve --listen "127.0.0.1:$PORT" \
+    >"$OUT/serve.log" 2>&1 &
+SERVER_PID=$!
+wait_health "$BASE/health" "$SERVER_PID" "palisade serve"
+BARE_PORT="$(free_port $((PORT + 1000)))"
+"$CARGO_TARGET_DIR/release/helpbare" --listen "127.0.0.1:$BARE_PORT" --cert "$DATA/tls/cert.pem" \
+    --key "$DATA/tls/key.pem" --database-url "$DB_URL" --master-key-file "$DATA/master.key" \
+    >"$OUT/bare.log" 2>&1 &
+BARE_PID=$!
+wait_health "https://127.0.0.1:$BARE_PORT/search?q=refund" "$BARE_PID" "helpbare"
+
+# Sanity: both answer the same search with the same articles.
+curl -ksf "$BASE/api/v1/help/articles?q=refund+printer&limit=20" | jq -c '[.total, [.items[].id]]' >"$OUT/check-palisade.json"
+curl -ksf "https://127.0.0.1:$BARE_PORT/search?q=refund+printer" | jq -c '[.total, [.items[].id]]' >"$OUT/check-bare.json"
+cmp -s "$OUT/check-palisade.json" "$OUT/check-bare.json" ||
+    die "Palisade and the baseline disagree: $(cat "$OUT/check-palisade.json") vs $(cat "$OUT/check-bare.json")"
+
+say "starting 400 anonymous conversations"
+NOTICE="$(curl -ksf "$BASE/api/v1/assistant/notice" | jq -er .version)"
+for _ in $(seq 400); do
+    curl -ksf -X POST "$BASE/api/v1/assistant/conversations" -H 'Content-Type: application/json' \
+        --data "{\"consent\": true, \"notice_version\": \"$NOTICE\"}" | jq -er '"\(.id) \(.secret)"'
+done >"$WORK/conversations.txt"
+
+run_wrk() { # name script url [args...]
+    local name="$1" script="$2" url="$3"
+    shift 3
+    timeout $((DURATION + 60)) wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --timeout 10s --latency \
+        -s "$BENCH/wrk/$script" "$url" -- "$@" >"$OUT/$name.txt" 2>&1 || { cat "$OUT/$name.txt" >&2; die "wrk failed for $name"; }
+    say "$name: $(awk '/^Requests\/sec/ {print $2}' "$OUT/$name.txt") req/s, unexpected statuses: $(awk '/^BENCH_BAD_STATUS/ {print $2}' "$OUT/$name.txt")"
+}
+
+say "warming up"
+timeout 60 wrk -t "$THREADS" -c "$CONNECTIONS" -d 3s -s "$BENCH/wrk/help.lua" "https://127.0.0.1:$BARE_PORT" -- /search >/dev/null
+timeout 60 wrk -t "$THREADS" -c "$CONNECTIONS" -d 3s -s "$BENCH/wrk/help.lua" "$BASE" -- /api/v1/help/articles >/dev/null
+for round in $(seq "$ROUNDS"); do
+    run_wrk "bare.$round" help.lua "https://127.0.0.1:$BARE_PORT" /search
+    run_wrk "search.$round" help.lua "$BASE" /api/v1/help/articles
+    run_wrk "assistant.$round" assistant.lua "$BASE" "$WORK/conversations.txt"
+done
+echo "whole_run_seconds=$(($(date -u +%s) - STARTED_AT))" >>"$OUT/machine.env"
+
+rm -rf "$BENCH/last-run/help"
+mkdir -p "$BENCH/last-run/help"
+cp "$OUT"/*.txt "$OUT"/*.env "$BENCH/last-run/help/"
+python3 "$BENCH/help_report.py" "$OUT" "$BENCH/RESULTS.md"
+say "results written to bench/RESULTS.md"

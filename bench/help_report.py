@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Turns bench/help.sh's raw output into the help-centre section of bench/RESULTS.md.
+
+  help_report.py OUT RESULTS
+
+The section sits between `<!-- help:begin -->` and `<!-- help:end -->`; it replaces an
+earlier one or is appended. bench/report.py keeps it when it rewrites the file.
+"""
+
+import re
+import statistics
+import sys
+from pathlib import Path
+
+BEGIN, END = "<!-- help:begin -->", "<!-- help:end -->"
+
+
+def env(path):
+    out = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if "=" in line:
+                key, value = line.split("=", 1)
+                out[key] = value
+    return out
+
+
+def measure(path):
+    text = path.read_text()
+    rps = float(re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M).group(1))
+    lat = re.search(r"BENCH_LATENCY_US p50=(\d+) p99=(\d+)", text)
+    bad = int(re.search(r"BENCH_BAD_STATUS (\d+)", text).group(1))
+    return rps, int(lat.group(1)) / 1000, int(lat.group(2)) / 1000, bad
+
+
+def medians(out, name, rounds):
+    runs = [measure(out / f"{name}.{r}.txt") for r in range(1, rounds + 1)]
+    return (
+        statistics.median(r[0] for r in runs),
+        statistics.median(r[1] for r in runs),
+        statistics.median(r[2] for r in runs),
+        sum(r[3] for r in runs),
+    )
+
+
+def section(out):
+    m = env(out / "machine.env")
+    rounds = int(m.get("rounds", "3"))
+    bare = medians(out, "bare", rounds)
+    rows = [("bare tantivy query (`helpbare`, baseline)", bare), ("help-centre search (`GET /api/v1/help/articles`)", medians(out, "search", rounds)), ("assistant answer (`POST …/messages`, anonymous)", medians(out, "assistant", rounds))]
+    lines = [
+        BEGIN,
+        "## Help centre and assistant (`bench/help.sh`)",
+        "",
+        f"- Date (UTC): {m.get('date', '?')}; commit `{m.get('git', '?')}`",
+        f"- Machine: {m.get('nproc', '?')} cores ({m.get('cpu', '?')}), "
+        f"{int(m.get('mem_kb', '0')) / 1048576:.1f} GiB RAM, Linux {m.get('kernel', '?')}",
+        f"- Command: `{m.get('command', 'bash bench/help.sh')}`; whole run "
+        f"{int(m.get('whole_run_seconds', '0')) / 60:.1f} min",
+        f"- {m.get('n', '?')} published articles (80 % public, 10 % for customers, 10 % internal; ~130 words each), "
+        "SQLite, one node; queries of two random support words; wrk "
+        f"{m.get('threads', '?')} threads × {m.get('connections', '?')} connections × {m.get('duration', '?')} s, "
+        f"{rounds} rounds interleaved, from the same machine over TLS",
+        "- The baseline queries the same in-memory tantivy index with the visitor's audience filter and "
+        "returns the same JSON shape; Palisade adds the audience filter from Cedar, the per-hit "
+        "re-authorisation, the shared rate-limit count (one database write per request), the index "
+        "freshness check and its middleware. The assistant adds redaction, intent rules, grounding and "
+        "two sealed transcript writes per answer.",
+        "",
+        "| scenario | req/s (median) | p50 ms | p99 ms | vs bare | unexpected statuses |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, (rps, p50, p99, bad) in rows:
+        lines.append(f"| {name} | {rps:,.0f} | {p50:.1f} | {p99:.1f} | {rps / bare[0]:.3f}× | {bad} |")
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def main(argv):
+    if len(argv) != 3:
+        sys.stderr.write(__doc__)
+        return 2
+    out, results = Path(argv[1]), Path(argv[2])
+    text = results.read_text() if results.exists() else ""
+    new = section(out)
+    if BEGIN in text and END in text:
+        text = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: new, text, flags=re.S)
+    else:
+        text = text.rstrip("\n") + "\n\n" + new + "\n"
+    results.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
