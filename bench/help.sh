@@ -62,14 +62,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-wait_health() { # url pid what
-    for _ in $(seq 600); do
-        if curl -ksf --max-time 2 "$1" >/dev/null 2>&1; then return 0; fi
-        kill -0 "$2" 2>/dev/null || die "$3 exited before answering $1"
-        sleep 0.1
-    done
-    die "$3 did not answer $1 within 60 s"
-}
 
 {
     echo "nproc=$(nproc)"

@@ -89,3 +89,13 @@ start_pg() { # dir -> sets PGDATA and DB_URL
     [[ -n "$port" ]] || die "no free port for PostgreSQL in 55432-55531"
     DB_URL="postgres://palisade@127.0.0.1:$port/postgres"
 }
+
+# Waits (at most 60 s) until `url` answers, failing early if `pid` exits.
+wait_health() { # url pid what
+    for _ in $(seq 600); do
+        if curl -ksf --max-time 2 "$1" >/dev/null 2>&1; then return 0; fi
+        kill -0 "$2" 2>/dev/null || die "$3 exited before answering $1"
+        sleep 0.1
+    done
+    die "$3 did not answer $1 within 60 s"
+}
