@@ -253,6 +253,66 @@ pub struct AssistantFileConfig {
     pub min_coverage: Option<f32>,
     pub max_passages: Option<usize>,
     pub misses_before_handover: Option<i64>,
+    /// `[assistant.model]`: the optional language model.
+    pub model: Option<ModelFileConfig>,
+}
+
+/// `[assistant.model]`: an OpenAI-compatible chat-completions endpoint. Off unless
+/// `enabled = true`; one Palisade deployment is one organisation, so this is the
+/// organisation's switch.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ModelFileConfig {
+    #[serde(default)]
+    pub enabled: bool,
+    pub url: String,
+    pub model: String,
+    /// A file holding the API key (never the key itself in this file).
+    pub api_key_file: Option<PathBuf>,
+    pub max_answer_tokens: Option<u32>,
+    pub conversation_budget: Option<i64>,
+    pub daily_budget: Option<i64>,
+    #[serde(default)]
+    pub allowed_link_domains: Vec<String>,
+    pub timeout_seconds: Option<u64>,
+    pub ca_file: Option<PathBuf>,
+}
+
+impl ModelFileConfig {
+    fn into_settings(self) -> Result<Option<palisade_assist::assistant::ModelSettings>, CliError> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        let bad = |why: String| CliError::Config(format!("[assistant.model] {why}"));
+        let api_key = match &self.api_key_file {
+            Some(path) => Some(SecretString::new(
+                std::fs::read_to_string(path)
+                    .map_err(|e| CliError::Io(path.display().to_string(), e))?
+                    .trim()
+                    .to_owned(),
+            )),
+            None => None,
+        };
+        let positive = |name: &str, v: Option<i64>, default: i64| match v {
+            Some(v) if v < 1 => Err(bad(format!("{name} must be at least 1"))),
+            Some(v) => Ok(v),
+            None => Ok(default),
+        };
+        let settings = palisade_assist::assistant::ModelSettings {
+            url: self.url,
+            api_key,
+            model: self.model,
+            max_answer_tokens: self.max_answer_tokens.unwrap_or(400).clamp(16, 4000),
+            conversation_budget: positive("conversation_budget", self.conversation_budget, 20_000)?,
+            daily_budget: positive("daily_budget", self.daily_budget, 2_000_000)?,
+            allowed_link_domains: self.allowed_link_domains,
+            timeout: std::time::Duration::from_secs(self.timeout_seconds.unwrap_or(20).clamp(1, 120)),
+            ca_file: self.ca_file,
+        };
+        // Checks the URL now rather than at the first question.
+        palisade_assist::assistant::OpenAiCompatible::new(&settings).map_err(|e| bad(e.to_string()))?;
+        Ok(Some(settings))
+    }
 }
 
 /// `[limits]`: how much of each public surface one source may use (docs/ASSISTANT.md).
@@ -674,6 +734,8 @@ pub struct Settings {
     pub assistant: palisade_assist::assistant::Thresholds,
     pub privacy_notice_url: String,
     pub public_limits: palisade_web::PublicLimits,
+    /// `None`: answers from articles only (the default).
+    pub model: Option<palisade_assist::assistant::ModelSettings>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -811,6 +873,13 @@ impl Settings {
                 None => "en".into(),
             },
             assistant: file.assistant.clone().unwrap_or_default().thresholds()?,
+            model: file
+                .assistant
+                .as_ref()
+                .and_then(|a| a.model.clone())
+                .map(ModelFileConfig::into_settings)
+                .transpose()?
+                .flatten(),
             privacy_notice_url: file
                 .assistant
                 .and_then(|a| a.privacy_notice_url)

@@ -241,6 +241,42 @@ impl Store {
         Ok(())
     }
 
+    /// Reserves `tokens` of the conversation's model budget `cap`; `false` (and nothing
+    /// reserved) when that would exceed it. Atomic, so nodes cannot overspend together.
+    pub async fn reserve_conversation_tokens(
+        &self,
+        id: &ConversationId,
+        tokens: i64,
+        cap: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE assistant_conversations SET model_tokens = model_tokens + $1 \
+             WHERE id = $2 AND model_tokens + $1 <= $3",
+        )
+        .bind(tokens)
+        .bind(id.as_str())
+        .bind(cap)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Corrects a reservation once the real cost is known (`delta` may be negative).
+    pub async fn adjust_conversation_tokens(
+        &self,
+        id: &ConversationId,
+        delta: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE assistant_conversations SET model_tokens = CASE WHEN model_tokens + $1 < 0 THEN 0 ELSE model_tokens + $1 END WHERE id = $2",
+        )
+        .bind(delta)
+        .bind(id.as_str())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
     /// A customer's standing choice: `Some((human_only, notice_version))`.
     pub async fn assistant_preference(&self, user: &UserId) -> Result<Option<(bool, String)>, StoreError> {
         let row =

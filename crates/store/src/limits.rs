@@ -21,14 +21,26 @@ impl Store {
     /// Counts one request for `key` in the current window of `window_ms` and returns
     /// the count so far, this one included.
     pub async fn hit_rate_window(&self, key: &str, window_ms: i64) -> Result<i64, StoreError> {
+        self.add_to_rate_window(key, window_ms, 1).await
+    }
+
+    /// Adds `amount` (which may be negative, to give back a reservation) to `key`'s
+    /// current window of `window_ms` and returns the new total.
+    pub async fn add_to_rate_window(
+        &self,
+        key: &str,
+        window_ms: i64,
+        amount: i64,
+    ) -> Result<i64, StoreError> {
         let now = UnixMillis::now().0;
         let window_start = now - now.rem_euclid(window_ms.max(1));
         let row = sqlx::query(
-            "INSERT INTO rate_windows (key, window_start, hits) VALUES ($1, $2, 1) \
-             ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_windows.hits + 1 RETURNING hits",
+            "INSERT INTO rate_windows (key, window_start, hits) VALUES ($1, $2, $3) \
+             ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_windows.hits + $3 RETURNING hits",
         )
         .bind(key)
         .bind(window_start)
+        .bind(amount)
         .fetch_one(&self.write)
         .await?;
         Ok(row.try_get(0)?)

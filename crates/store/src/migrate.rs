@@ -65,6 +65,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 13,
         sql: include_str!("../migrations/0013_public_limits.sql"),
     },
+    Migration {
+        version: 14,
+        sql: include_str!("../migrations/0014_model_budget.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

@@ -1,7 +1,7 @@
 //! Test harness shared by the integration tests: throwaway databases (SQLite files, PostgreSQL databases on
 //! the cluster scripts/test.sh starts), and raw dumps of what a backend actually stored, so tests can prove
 //! that plaintext never reaches the disk; real peers (an OpenID provider in [`oidc`], headless Chromium through [`node`], an SMTP
-//! sink in [`smtp`], a DNS server in [`dns`]).
+//! sink in [`smtp`], a DNS server in [`dns`], a scripted adversarial language model in [`model`]).
 //!
 //! PostgreSQL tests need `PALISADE_TEST_PG_URL` (an admin URL for a throwaway cluster, e.g.
 //! `postgres://palisade@127.0.0.1:55432/postgres`). `scripts/test.sh` starts such a cluster and sets it.
@@ -9,6 +9,7 @@
 //! never skip silently.
 
 pub mod dns;
+pub mod model;
 pub mod node;
 pub mod oidc;
 pub mod smtp;

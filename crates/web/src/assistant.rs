@@ -67,6 +67,9 @@ pub struct Turn {
     pub secure_channel: Option<String>,
     /// What redaction removed from the message, by kind.
     pub redacted: Vec<String>,
+    /// The reply was written by the language model (and passed every check); otherwise
+    /// it is quoted from articles or fixed text.
+    pub drafted_by_model: bool,
 }
 
 /// What happens after a handover.
@@ -338,6 +341,7 @@ pub(crate) async fn converse(
         offer_handover: false,
         secure_channel: None,
         redacted: removed,
+        drafted_by_model: false,
     };
     let mut answered = None;
     if conversation.human_only {
@@ -412,6 +416,16 @@ pub(crate) async fn converse(
                                   you like a person from our support team to help?"
                         .into();
                     turn.offer_handover = true;
+                } else if let Some(draft) =
+                    crate::assistant_model::draft_answer(s, meta, conversation, &clean, &passages).await?
+                {
+                    turn.reply = draft.text;
+                    turn.citations = passages
+                        .iter()
+                        .filter(|p| draft.cited.contains(&p.article))
+                        .map(citation)
+                        .collect();
+                    turn.drafted_by_model = true;
                 } else {
                     turn.reply = "Here is what our help centre says:".into();
                     turn.citations = passages.iter().map(citation).collect();

@@ -5,6 +5,7 @@
 
 mod api;
 mod assistant;
+mod assistant_model;
 mod authz;
 mod caller;
 mod client_ip;
@@ -22,6 +23,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 
 pub use api::ApiDoc;
+pub use assistant_model::AssistantModel;
 pub use caller::{Caller, CredentialSource, MaybeCaller, PendingCaller, RequestMeta, SESSION_COOKIE};
 pub use client_ip::{ClientIp, ForwardedHeader, TrustedProxies};
 pub use error::{AppError, Problem};

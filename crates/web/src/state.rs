@@ -24,6 +24,8 @@ pub struct WebConfig {
     pub privacy_notice_url: String,
     /// Limits on the help centre and the assistant, shared by all nodes.
     pub public_limits: crate::PublicLimits,
+    /// The optional language model; `None` (the default) answers from articles only.
+    pub model: Option<crate::AssistantModel>,
 }
 
 impl Default for WebConfig {
@@ -38,6 +40,7 @@ impl Default for WebConfig {
             assistant: palisade_assist::assistant::Thresholds::default(),
             privacy_notice_url: "/help/en/privacy-notice".into(),
             public_limits: crate::PublicLimits::default(),
+            model: None,
         }
     }
 }

@@ -32,6 +32,9 @@ impl Default for Thresholds {
     }
 }
 
+/// How much of an article a model is given to answer from.
+const CONTEXT_CHARS: usize = 1500;
+
 /// One quoted passage.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Passage {
@@ -39,7 +42,10 @@ pub struct Passage {
     pub title: String,
     /// The help-centre page of the article.
     pub url: String,
+    /// The quoted passage.
     pub text: String,
+    /// More of the article, for a model to answer from.
+    pub context: String,
 }
 
 /// The articles that answer a question, best first; empty when none does.
@@ -59,6 +65,7 @@ pub fn ground(hits: &[SearchHit], thresholds: &Thresholds) -> Vec<Passage> {
             article: h.article.id.clone(),
             title: h.article.title.clone(),
             url: format!("/help/{}/{}", h.article.locale, h.article.slug),
+            context: h.article.text.chars().take(CONTEXT_CHARS).collect(),
             text: if h.snippet.text.is_empty() {
                 h.article.text.chars().take(300).collect()
             } else {

@@ -1,13 +1,18 @@
 //! The support assistant's decisions that need no I/O: what a message asks for
-//! (`intent`), which articles answer it (`grounding`), and the notice a customer sees
+//! (`intent`), which articles answer it (`grounding`), the optional language model
+//! (`model`) and the checks its drafts must pass (`vet`), and the notice a customer sees
 //! before the first message. The web layer runs conversations with these, as the
 //! conversation's own principal.
 
 mod grounding;
 mod intent;
+pub mod model;
+mod vet;
 
 pub use grounding::{Passage, Thresholds, ground};
 pub use intent::{Intent, Reading, SensitiveTopic, read};
+pub use model::{ModelProvider, ModelReply, ModelRequest, ModelSettings, OpenAiCompatible, build_prompt};
+pub use vet::{Discard, VetContext, Vetted, vet};
 
 /// Changes whenever [`NOTICE`] changes: consent is recorded against it.
 pub const NOTICE_VERSION: &str = "2026-11-22";

@@ -51,6 +51,16 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
             assistant: settings.assistant,
             privacy_notice_url: settings.privacy_notice_url.clone(),
             public_limits: settings.public_limits,
+            model: match &settings.model {
+                Some(model) => Some(palisade_web::AssistantModel {
+                    provider: Arc::new(
+                        palisade_assist::assistant::OpenAiCompatible::new(model)
+                            .map_err(|e| CliError::Config(e.to_string()))?,
+                    ),
+                    settings: model.clone(),
+                }),
+                None => None,
+            },
             ..WebConfig::default()
         }),
     };

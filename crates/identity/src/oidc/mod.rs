@@ -6,7 +6,6 @@
 //! with the role the operator configured. Staff still owe a local second factor unless
 //! the operator chose to trust the provider's own MFA claims.
 
-mod http;
 mod provider;
 
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};

@@ -24,9 +24,9 @@ use palisade_crypto::RandomToken;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
-use super::http::{HttpClient, acceptable_url};
 use super::{Failure, VerifiedIdentity};
 use crate::IdentityError;
+use palisade_outbound::{HttpClient, OutboundError, acceptable_url};
 
 /// Signature algorithms an ID token may use. Shared-secret (HS*) algorithms are left
 /// out on purpose: whoever learns the client secret could mint tokens. `none` never.
@@ -165,13 +165,28 @@ type Metadata = ProviderMetadata<
     CoreSubjectIdentifierType,
 >;
 
-impl<'c> openidconnect::AsyncHttpClient<'c> for HttpClient {
+/// The shared outbound client, as openidconnect expects to call it.
+struct ProviderHttp(HttpClient);
+
+impl From<OutboundError> for IdentityError {
+    fn from(e: OutboundError) -> Self {
+        match e {
+            OutboundError::Config(what) => IdentityError::InvalidRequest(what),
+            OutboundError::Peer(what) => IdentityError::Provider(what),
+            OutboundError::Timeout => {
+                IdentityError::Provider("the identity provider did not answer in time".into())
+            }
+        }
+    }
+}
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for ProviderHttp {
     type Error = IdentityError;
     type Future =
         Pin<Box<dyn Future<Output = Result<openidconnect::HttpResponse, IdentityError>> + Send + 'c>>;
 
     fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
-        Box::pin(self.send(request))
+        Box::pin(async move { Ok(self.0.send(request).await?) })
     }
 }
 
@@ -194,7 +209,7 @@ pub(crate) struct Authorize {
 pub(crate) struct OidcProvider {
     settings: OidcSettings,
     redirect_uri: RedirectUrl,
-    http: HttpClient,
+    http: ProviderHttp,
     metadata: Mutex<Option<(Metadata, Instant)>>,
 }
 
@@ -208,7 +223,7 @@ impl OidcProvider {
         );
         let redirect_uri = RedirectUrl::new(redirect)
             .map_err(|e| IdentityError::InvalidRequest(format!("redirect URI: {e}")))?;
-        let http = HttpClient::new(settings.ca_file.as_deref())?;
+        let http = ProviderHttp(HttpClient::new(settings.ca_file.as_deref())?);
         Ok(Self {
             settings,
             redirect_uri,

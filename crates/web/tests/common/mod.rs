@@ -4,6 +4,8 @@
 //! in process.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
+pub mod chat;
+
 use std::sync::Arc;
 
 use axum::Router;

@@ -1,8 +1,9 @@
-//! The HTTP client used to talk to identity providers (discovery, keys, token
-//! exchange). Deliberately small: it never follows redirects (an open redirect at the
-//! provider must not turn into a request to an internal address), verifies TLS against
-//! the system's roots plus an optional extra CA file, speaks plain HTTP only to
-//! loopback, and bounds both time and response size.
+//! The HTTP client Palisade uses to reach other servers: identity providers
+//! (discovery, keys, token exchange) and an optional language model. Deliberately
+//! small: it never follows redirects (an open redirect at the peer must not turn into
+//! a request to an internal address), verifies TLS against the system's roots plus an
+//! optional extra CA file, speaks plain HTTP only to loopback, and bounds both time and
+//! response size.
 
 use std::io::Cursor;
 use std::net::IpAddr;
@@ -16,18 +17,30 @@ use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use crate::IdentityError;
-
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
-#[derive(Clone)]
-pub(crate) struct HttpClient {
-    tls: tokio_rustls::TlsConnector,
+/// Why a request to another server failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboundError {
+    /// The client's own configuration (an unreadable CA file).
+    #[error("{0}")]
+    Config(String),
+    /// The peer, the network or the URL.
+    #[error("{0}")]
+    Peer(String),
+    #[error("the server did not answer in time")]
+    Timeout,
 }
 
-fn provider_error(what: impl std::fmt::Display) -> IdentityError {
-    IdentityError::Provider(what.to_string())
+#[derive(Clone)]
+pub struct HttpClient {
+    tls: tokio_rustls::TlsConnector,
+    timeout: Duration,
+}
+
+fn provider_error(what: impl std::fmt::Display) -> OutboundError {
+    OutboundError::Peer(what.to_string())
 }
 
 /// Loopback is the only place plain HTTP may go: a test provider or a local sidecar.
@@ -37,7 +50,7 @@ fn is_loopback(host: &str) -> bool {
 }
 
 /// Whether an issuer URL is one Palisade will talk to: https anywhere, http on loopback.
-pub(crate) fn acceptable_url(url: &str) -> bool {
+pub fn acceptable_url(url: &str) -> bool {
     match url.parse::<http::Uri>() {
         Ok(uri) => match (uri.scheme_str(), uri.host()) {
             (Some("https"), Some(_)) => true,
@@ -49,7 +62,7 @@ pub(crate) fn acceptable_url(url: &str) -> bool {
 }
 
 impl HttpClient {
-    pub(crate) fn new(extra_ca_file: Option<&Path>) -> Result<Self, IdentityError> {
+    pub fn new(extra_ca_file: Option<&Path>) -> Result<Self, OutboundError> {
         let mut roots = rustls::RootCertStore::empty();
         // Unreadable system certificates only shrink the set; an empty set fails closed.
         for cert in rustls_native_certs::load_native_certs().certs {
@@ -57,13 +70,13 @@ impl HttpClient {
         }
         if let Some(path) = extra_ca_file {
             let certs = CertificateDer::pem_file_iter(path)
-                .map_err(|e| IdentityError::InvalidRequest(format!("CA file {}: {e}", path.display())))?;
+                .map_err(|e| OutboundError::Config(format!("CA file {}: {e}", path.display())))?;
             for cert in certs {
-                let cert = cert
-                    .map_err(|e| IdentityError::InvalidRequest(format!("CA file {}: {e}", path.display())))?;
+                let cert =
+                    cert.map_err(|e| OutboundError::Config(format!("CA file {}: {e}", path.display())))?;
                 roots
                     .add(cert)
-                    .map_err(|e| IdentityError::InvalidRequest(format!("CA file {}: {e}", path.display())))?;
+                    .map_err(|e| OutboundError::Config(format!("CA file {}: {e}", path.display())))?;
             }
         }
         let config =
@@ -74,22 +87,29 @@ impl HttpClient {
                 .with_no_client_auth();
         Ok(Self {
             tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            timeout: DEFAULT_TIMEOUT,
         })
     }
 
-    pub(crate) async fn send(
+    /// The same client with another bound on a whole exchange (10 s unless set).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub async fn send(
         &self,
         request: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, IdentityError> {
-        tokio::time::timeout(REQUEST_TIMEOUT, self.send_once(request))
+    ) -> Result<http::Response<Vec<u8>>, OutboundError> {
+        tokio::time::timeout(self.timeout, self.send_once(request))
             .await
-            .map_err(|_| provider_error("the identity provider did not answer in time"))?
+            .map_err(|_| OutboundError::Timeout)?
     }
 
     async fn send_once(
         &self,
         request: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, IdentityError> {
+    ) -> Result<http::Response<Vec<u8>>, OutboundError> {
         let uri = request.uri().clone();
         let host = uri
             .host()
@@ -137,7 +157,7 @@ impl HttpClient {
 async fn exchange<Io>(
     io: Io,
     request: http::Request<Full<Cursor<Vec<u8>>>>,
-) -> Result<http::Response<Vec<u8>>, IdentityError>
+) -> Result<http::Response<Vec<u8>>, OutboundError>
 where
     Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
