@@ -18,4 +18,6 @@ mod site_token;
 pub use error::AssistError;
 pub use help::{ArticleInput, AudienceFilter, HelpCentre, SearchHit, SearchResults};
 pub use redact::{CustomPattern, Redacted, RedactionKind, Redactor};
-pub use site_token::{MAX_SITE_TOKEN_LIFETIME, SiteClaims, SiteKey, SiteTokenRejection, SiteTokenVerifier};
+pub use site_token::{
+    MAX_SITE_TOKEN_LIFETIME, SiteClaims, SiteKey, SiteTokenRejection, SiteTokenVerifier, ed25519_key,
+};

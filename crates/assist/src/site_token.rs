@@ -24,6 +24,12 @@ pub const MAX_SITE_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
 const LEEWAY_SECS: i64 = 30;
 const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
+/// An Ed25519 public key from its 32 bytes, for [`SiteKey::EdDsa`]; `None` if the
+/// bytes are not a valid point.
+pub fn ed25519_key(bytes: &[u8; 32]) -> Option<VerifyingKey> {
+    VerifyingKey::from_bytes(bytes).ok()
+}
+
 /// One of the site's keys, with the algorithm it is pinned to.
 pub enum SiteKey {
     Hs256 { kid: String, secret: SecretBytes },
@@ -81,7 +87,22 @@ pub enum SiteTokenRejection {
     MissingClaim,
 }
 
+impl std::fmt::Debug for SiteTokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SiteTokenVerifier")
+            .field("kids", &self.keys.iter().map(SiteKey::kid).collect::<Vec<_>>())
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
+    }
+}
+
 impl SiteTokenVerifier {
+    /// The issuer tokens must name (also the namespace of their `jti`).
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
     /// Refuses configurations that would make tokens forgeable or ambiguous: no keys,
     /// an HS256 secret under 32 bytes, two keys with one `kid`, an empty issuer or
     /// audience.
@@ -212,39 +233,16 @@ fn decode_json(part: &str) -> Result<Value, SiteTokenRejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ed25519_dalek::{Signer as _, SigningKey};
+    use ed25519_dalek::SigningKey;
+    use palisade_testkit::jwt::{b64, eddsa, hs256};
     use serde_json::json;
 
     const NOW: i64 = 1_790_000_000;
     const SECRET: &[u8] = b"a shared secret of at least thirty-two bytes!";
 
-    fn b64(bytes: &[u8]) -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    }
-
     fn claims() -> Value {
         json!({"iss": "https://shop.example", "aud": "palisade", "sub": "user-42", "jti": "t-1",
                "exp": NOW + 600, "email": "ann@customer.test"})
-    }
-
-    fn hs256(header: &Value, claims: &Value, secret: &[u8]) -> String {
-        let signed = format!(
-            "{}.{}",
-            b64(header.to_string().as_bytes()),
-            b64(claims.to_string().as_bytes())
-        );
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
-        mac.update(signed.as_bytes());
-        format!("{signed}.{}", b64(&mac.finalize().into_bytes()))
-    }
-
-    fn eddsa(header: &Value, claims: &Value, key: &SigningKey) -> String {
-        let signed = format!(
-            "{}.{}",
-            b64(header.to_string().as_bytes()),
-            b64(claims.to_string().as_bytes())
-        );
-        format!("{signed}.{}", b64(&key.sign(signed.as_bytes()).to_bytes()))
     }
 
     fn setup() -> (SiteTokenVerifier, SigningKey) {

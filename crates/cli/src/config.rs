@@ -255,6 +255,81 @@ pub struct AssistantFileConfig {
     pub misses_before_handover: Option<i64>,
     /// `[assistant.model]`: the optional language model.
     pub model: Option<ModelFileConfig>,
+    /// Origins of the organisation's own pages that may embed the widget.
+    #[serde(default)]
+    pub widget_origins: Vec<String>,
+    /// `[assistant.site_tokens]`: verified conversations in the widget.
+    pub site_tokens: Option<SiteTokensFileConfig>,
+}
+
+/// `[assistant.site_tokens]`: the tokens the organisation's site issues for its
+/// signed-in customers, and the keys they are checked with.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct SiteTokensFileConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub keys: Vec<SiteKeyFileConfig>,
+}
+
+/// One `[[assistant.site_tokens.keys]]` entry: the algorithm is pinned here, never
+/// taken from a token.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct SiteKeyFileConfig {
+    pub kid: String,
+    /// `HS256` or `EdDSA`.
+    pub algorithm: String,
+    /// HS256: a file holding the shared secret (at least 32 bytes).
+    pub secret_file: Option<PathBuf>,
+    /// EdDSA: the site's Ed25519 public key, base64 (32 bytes).
+    pub public_key: Option<String>,
+}
+
+impl SiteTokensFileConfig {
+    fn into_verifier(self) -> Result<palisade_assist::SiteTokenVerifier, CliError> {
+        use base64::Engine as _;
+        let bad = |why: String| CliError::Config(format!("[assistant.site_tokens] {why}"));
+        let mut keys = Vec::new();
+        for key in self.keys {
+            keys.push(
+                match (key.algorithm.as_str(), &key.secret_file, &key.public_key) {
+                    ("HS256", Some(path), None) => palisade_assist::SiteKey::Hs256 {
+                        kid: key.kid.clone(),
+                        secret: SecretBytes::new(
+                            std::fs::read_to_string(path)
+                                .map_err(|e| CliError::Io(path.display().to_string(), e))?
+                                .trim()
+                                .as_bytes()
+                                .to_vec(),
+                        ),
+                    },
+                    ("EdDSA", None, Some(public)) => {
+                        let bytes: [u8; 32] = base64::engine::general_purpose::STANDARD
+                            .decode(public.trim())
+                            .ok()
+                            .and_then(|b| b.try_into().ok())
+                            .ok_or_else(|| {
+                                bad(format!("{}: public_key is not 32 bytes of base64", key.kid))
+                            })?;
+                        palisade_assist::SiteKey::EdDsa {
+                            kid: key.kid.clone(),
+                            key: palisade_assist::ed25519_key(&bytes)
+                                .ok_or_else(|| bad(format!("{}: not an Ed25519 public key", key.kid)))?,
+                        }
+                    }
+                    _ => {
+                        return Err(bad(format!(
+                            "{}: use algorithm HS256 with secret_file, or EdDSA with public_key",
+                            key.kid
+                        )));
+                    }
+                },
+            );
+        }
+        palisade_assist::SiteTokenVerifier::new(keys, &self.issuer, &self.audience)
+            .map_err(|e| bad(e.to_string()))
+    }
 }
 
 /// `[assistant.model]`: an OpenAI-compatible chat-completions endpoint. Off unless
@@ -736,6 +811,9 @@ pub struct Settings {
     pub public_limits: palisade_web::PublicLimits,
     /// `None`: answers from articles only (the default).
     pub model: Option<palisade_assist::assistant::ModelSettings>,
+    pub widget_origins: Vec<String>,
+    /// `None`: the widget is anonymous only.
+    pub site_tokens: Option<std::sync::Arc<palisade_assist::SiteTokenVerifier>>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -873,6 +951,17 @@ impl Settings {
                 None => "en".into(),
             },
             assistant: file.assistant.clone().unwrap_or_default().thresholds()?,
+            widget_origins: file
+                .assistant
+                .as_ref()
+                .map(|a| a.widget_origins.clone())
+                .unwrap_or_default(),
+            site_tokens: file
+                .assistant
+                .as_ref()
+                .and_then(|a| a.site_tokens.clone())
+                .map(|t| t.into_verifier().map(std::sync::Arc::new))
+                .transpose()?,
             model: file
                 .assistant
                 .as_ref()
@@ -892,6 +981,19 @@ impl Settings {
 
     /// Refuses configurations that would run insecurely or not at all.
     fn validate(&self) -> Result<(), CliError> {
+        for origin in &self.widget_origins {
+            let valid = origin.strip_prefix("https://").is_some_and(|host| {
+                !host.is_empty()
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+            });
+            if !valid {
+                return Err(CliError::Config(format!(
+                    "[assistant] widget_origins: {origin:?} is not an https origin like https://www.example.com"
+                )));
+            }
+        }
         if !self.public_origin.starts_with("https://") {
             return Err(CliError::Config(
                 "public origin must be an https:// origin".into(),

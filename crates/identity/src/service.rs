@@ -536,6 +536,46 @@ impl Identity {
         }))
     }
 
+    /// The customer the organisation's own site vouched for (a verified site token
+    /// naming their address on file), as a principal without a session: it acts only
+    /// inside the assistant conversation the token started. `None` when no active
+    /// customer account has that address — staff are never reached this way.
+    pub async fn site_verified_customer(&self, email: &str) -> Result<Option<Authenticated>, IdentityError> {
+        let Ok(address) = palisade_core::EmailAddress::parse(email) else {
+            return Ok(None);
+        };
+        let Some(user) = self.store.find_user_by_email(&address).await? else {
+            return Ok(None);
+        };
+        self.site_verified_account(&user.id).await
+    }
+
+    /// As [`Identity::site_verified_customer`], for the account a conversation was
+    /// started for; `None` once it is disabled or no longer a customer.
+    pub async fn site_verified_account(&self, id: &UserId) -> Result<Option<Authenticated>, IdentityError> {
+        let user = match self.store.get_user(id).await {
+            Ok(user) => user,
+            Err(palisade_store::StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        if user.disabled || user.role != Role::Customer {
+            return Ok(None);
+        }
+        let principal = Principal {
+            user_id: user.id.clone(),
+            role: user.role,
+            teams: Vec::new(),
+            company: user.company.clone(),
+            session: None,
+            scopes: None,
+        };
+        Ok(Some(Authenticated {
+            principal,
+            user,
+            session: None,
+        }))
+    }
+
     pub async fn sign_out(&self, session: &SessionId, ctx: &AuditContext) -> Result<(), IdentityError> {
         let mut tx = self.store.begin().await?;
         self.store.revoke_session(&mut tx, session).await?;

@@ -9,7 +9,7 @@
 use palisade_assist::assistant::{self, Intent, NOTICE_VERSION, Passage, SensitiveTopic};
 use palisade_assist::{AudienceFilter, RedactionKind};
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
-use palisade_core::{ConversationId, EmailAddress, Role, UserId};
+use palisade_core::{ConversationId, EmailAddress, Role, UnixMillis, UserId};
 use palisade_crypto::RandomToken;
 use palisade_policy::{Action, Reader, Resource};
 use palisade_store::{ConversationRecord, NewConversation};
@@ -94,6 +94,7 @@ pub(crate) async fn start(
     consent: bool,
     notice_version: &str,
     human_only: bool,
+    site_token: Option<&str>,
 ) -> Result<Started, AppError> {
     s.enforce(
         &s.config.public_limits.conversations_per_ip,
@@ -106,6 +107,18 @@ pub(crate) async fn start(
             "the notice has changed (now version {NOTICE_VERSION}); show it again"
         )));
     }
+    let site_verified = match site_token {
+        Some(token) => {
+            if caller.is_some() {
+                return Err(AppError::BadRequest(
+                    "a signed-in portal session cannot present a site token too".into(),
+                ));
+            }
+            Some(verify_site_token(s, meta, token).await?)
+        }
+        None => None,
+    };
+    let caller = site_verified.as_ref().or(caller);
     let owner = caller.map(|c| c.principal.user_id.clone());
     // A standing human-only choice holds until the customer changes it here.
     let standing = match &owner {
@@ -128,10 +141,10 @@ pub(crate) async fn start(
         )
         .map_err(|_| AppError::Forbidden)?;
     let secret = RandomToken::generate().map_err(|e| AppError::Internal(e.to_string()))?;
-    let verification = if owner.is_some() {
-        "portal_session"
-    } else {
-        "anonymous"
+    let verification = match (&site_verified, &owner) {
+        (Some(_), _) => "site_token",
+        (None, Some(_)) => "portal_session",
+        (None, None) => "anonymous",
     };
     s.store
         .create_conversation(
@@ -159,6 +172,73 @@ pub(crate) async fn start(
     })
 }
 
+/// How long a conversation started with a site token stays verified: the token itself
+/// lives at most 15 minutes, the conversation a little longer, then the page must
+/// fetch a fresh token and start again.
+const SITE_VERIFIED_FOR_MS: i64 = 30 * 60 * 1000;
+
+/// Verifies a site token, uses it up and finds the customer it names. Every failure
+/// is answered alike (401) and counted as a failed identity verification.
+async fn verify_site_token(s: &AppState, meta: &RequestMeta, token: &str) -> Result<Caller, AppError> {
+    let failures = &s.config.public_limits.site_token_failures_per_ip;
+    let who = subject(None, meta);
+    s.refuse_if_over(failures, &who).await?;
+    let outcome = match &s.config.site_tokens {
+        None => Err("site tokens are not configured"),
+        Some(verifier) => match verifier.verify(token, UnixMillis::now().0 / 1000) {
+            Err(rejection) => {
+                tracing::info!(?rejection, "site token refused");
+                Err("refused")
+            }
+            Ok(claims) => {
+                let first = s
+                    .store
+                    .first_use_of_token_id(
+                        verifier.issuer(),
+                        &claims.token_id,
+                        UnixMillis(claims.expires_at.saturating_mul(1000)),
+                    )
+                    .await?;
+                match (first, claims.email.as_deref()) {
+                    (false, _) => Err("replayed"),
+                    (true, None) => Err("no email claim"),
+                    (true, Some(email)) => match s.identity.site_verified_customer(email).await? {
+                        Some(found) => Ok(Caller {
+                            principal: found.principal,
+                            user: found.user,
+                            meta: meta.clone(),
+                            source: crate::CredentialSource::SiteToken,
+                            session: None,
+                        }),
+                        None => Err("no customer account has that address"),
+                    },
+                }
+            }
+        },
+    };
+    match outcome {
+        Ok(caller) => Ok(caller),
+        Err(reason) => {
+            tracing::info!(reason, "site token not accepted");
+            s.count_against(failures, &who, meta).await?;
+            Err(AppError::Unauthenticated)
+        }
+    }
+}
+
+/// An open conversation and who it acts as: its verified owner, or nobody (a visitor).
+pub(crate) struct Opened {
+    pub record: ConversationRecord,
+    pub acting: Option<Caller>,
+}
+
+impl std::ops::Deref for Opened {
+    type Target = ConversationRecord;
+    fn deref(&self) -> &ConversationRecord {
+        &self.record
+    }
+}
+
 /// The conversation, if `secret` is its secret and the caller may use it; otherwise
 /// `NotFound`, the same for a wrong secret, someone else's conversation or none.
 pub(crate) async fn open(
@@ -167,11 +247,11 @@ pub(crate) async fn open(
     meta: &RequestMeta,
     raw_id: &str,
     secret: Option<&str>,
-) -> Result<ConversationRecord, AppError> {
+) -> Result<Opened, AppError> {
     let probes = &s.config.public_limits.conversation_probes_per_ip;
     let who = subject(caller, meta);
     s.refuse_if_over(probes, &who).await?;
-    match find(s, caller, raw_id, secret).await {
+    match find(s, caller, meta, raw_id, secret).await {
         Err(AppError::NotFound) => {
             // Guessing ids or secrets is probing; enough of it raises an alert.
             s.count_against(probes, &who, meta).await?;
@@ -184,9 +264,10 @@ pub(crate) async fn open(
 async fn find(
     s: &AppState,
     caller: Option<&Caller>,
+    meta: &RequestMeta,
     raw_id: &str,
     secret: Option<&str>,
-) -> Result<ConversationRecord, AppError> {
+) -> Result<Opened, AppError> {
     let (Ok(id), Some(presented)) = (
         ConversationId::parse(raw_id),
         secret.and_then(RandomToken::from_presented),
@@ -199,7 +280,13 @@ async fn find(
     if !conversation.secret_hash.ct_eq(&presented.hash()) {
         return Err(AppError::NotFound);
     }
-    let reader: Reader<'_> = caller.map(|c| &c.principal).into();
+    let acting = acting_caller(s, &conversation, caller, meta).await?;
+    let reader: Reader<'_> = match (&acting, conversation.verification.as_str()) {
+        (Some(owner), _) => Reader::User(&owner.principal),
+        // A portal conversation opened by someone else is checked as them (and refused).
+        (None, "portal_session") => caller.map(|c| &c.principal).into(),
+        (None, _) => Reader::Visitor,
+    };
     let resource = conversation_resource(&conversation.id, conversation.user.as_ref());
     if s.policy
         .authorize_reader(reader, Action::AssistantUse, &resource)
@@ -211,15 +298,52 @@ async fn find(
         }
         return Err(AppError::NotFound);
     }
-    Ok(conversation)
+    Ok(Opened {
+        record: conversation,
+        acting,
+    })
 }
 
-/// The principal a conversation acts as: its owner when verified, a visitor when
-/// anonymous — whoever happens to be signed in.
-fn acting_reader<'a>(conversation: &ConversationRecord, caller: Option<&'a Caller>) -> Reader<'a> {
-    match (&conversation.user, caller) {
-        (Some(owner), Some(c)) if *owner == c.principal.user_id => Reader::User(&c.principal),
-        _ => Reader::Visitor,
+/// Who a conversation acts as: its owner when verified — by the owner's own portal
+/// session, or (for a while after it started) by the site's token that started it,
+/// the conversation's secret then being the credential — and nobody when anonymous,
+/// whoever happens to be signed in.
+async fn acting_caller(
+    s: &AppState,
+    conversation: &ConversationRecord,
+    caller: Option<&Caller>,
+    meta: &RequestMeta,
+) -> Result<Option<Caller>, AppError> {
+    let Some(owner) = &conversation.user else {
+        return Ok(None);
+    };
+    match conversation.verification.as_str() {
+        "portal_session" => Ok(caller.filter(|c| c.principal.user_id == *owner).cloned()),
+        "site_token" => {
+            if UnixMillis::now().0 - conversation.created_at.0 > SITE_VERIFIED_FOR_MS {
+                return Err(AppError::Conflict(
+                    "this verified conversation has expired; reload the page to start a new one".into(),
+                ));
+            }
+            Ok(s.identity
+                .site_verified_account(owner)
+                .await?
+                .map(|found| Caller {
+                    principal: found.principal,
+                    user: found.user,
+                    meta: meta.clone(),
+                    source: crate::CredentialSource::SiteToken,
+                    session: None,
+                }))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn acting_reader(conversation: &Opened) -> Reader<'_> {
+    match &conversation.acting {
+        Some(c) => Reader::User(&c.principal),
+        None => Reader::Visitor,
     }
 }
 
@@ -272,7 +396,7 @@ pub(crate) async fn converse(
     s: &AppState,
     caller: Option<&Caller>,
     meta: &RequestMeta,
-    conversation: &ConversationRecord,
+    conversation: &Opened,
     text: &str,
 ) -> Result<Turn, AppError> {
     let limits = &s.config.public_limits;
@@ -301,11 +425,8 @@ pub(crate) async fn converse(
     s.store
         .append_conversation_message(&conversation.id, "customer", &clean, &[], None)
         .await?;
-    let reader = acting_reader(conversation, caller);
-    let verified = match reader {
-        Reader::User(_) => caller,
-        Reader::Visitor => None,
-    };
+    let reader = acting_reader(conversation);
+    let verified = conversation.acting.as_ref();
     let reading = assistant::read(&clean);
     if reading.manipulation
         && s.count_against(
@@ -529,9 +650,8 @@ async fn handover_text(s: &AppState, conversation: &ConversationRecord) -> Resul
 /// answered at the address they give.
 pub(crate) async fn handover(
     s: &AppState,
-    caller: Option<&Caller>,
     meta: &RequestMeta,
-    conversation: &ConversationRecord,
+    conversation: &Opened,
     email: Option<&str>,
 ) -> Result<Handover, AppError> {
     if conversation.state != "open" {
@@ -541,9 +661,8 @@ pub(crate) async fn handover(
     }
     let body = handover_text(s, conversation).await?;
     let subject = "Conversation with the assistant".to_owned();
-    match acting_reader(conversation, caller) {
-        Reader::User(_) => {
-            let caller = caller.ok_or(AppError::NotFound)?;
+    match &conversation.acting {
+        Some(caller) => {
             if caller.principal.role != Role::Customer {
                 return Err(AppError::BadRequest(
                     "only customers hand conversations over".into(),
@@ -575,7 +694,7 @@ pub(crate) async fn handover(
                 ),
             })
         }
-        Reader::Visitor => {
+        None => {
             let address = email
                 .map(str::trim)
                 .filter(|e| !e.is_empty())

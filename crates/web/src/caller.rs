@@ -92,6 +92,9 @@ pub enum CredentialSource {
     Bearer,
     /// A personal API token (`pal_…`), narrowed to its scopes.
     ApiToken,
+    /// The organisation's site vouched for the customer with a single-use token; acts
+    /// only inside the assistant conversation that token started.
+    SiteToken,
 }
 
 #[derive(Clone, Debug)]

@@ -15,6 +15,8 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let is_static = request.uri().path().starts_with("/static/");
+    // Other sites load the widget's script; everything else stays same-origin.
+    let embeddable = request.uri().path() == crate::widget::SCRIPT_PATH;
     let mut response = next.run(request).await;
     let h = response.headers_mut();
     h.insert(
@@ -36,7 +38,7 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     );
     h.insert(
         "cross-origin-resource-policy",
-        HeaderValue::from_static("same-origin"),
+        HeaderValue::from_static(if embeddable { "cross-origin" } else { "same-origin" }),
     );
     h.insert(
         "permissions-policy",
@@ -66,7 +68,10 @@ pub async fn cross_site_guard(State(state): State<AppState>, request: Request<Bo
         presented_token(&parts),
         Some((_, CredentialSource::Cookie)) | None
     );
-    if uses_cookie && !same_origin(&parts.headers, &state.config.public_origin) {
+    if uses_cookie
+        && !same_origin(&parts.headers, &state.config.public_origin)
+        && !crate::widget::is_widget_request(&parts.headers, parts.uri.path(), &state)
+    {
         return AppError::CrossSite.into_response();
     }
     next.run(Request::from_parts(parts, body)).await

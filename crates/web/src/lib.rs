@@ -17,6 +17,7 @@ mod routes;
 mod service;
 mod state;
 mod ui;
+mod widget;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             layers::cross_site_guard,
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), widget::cors))
         .layer(middleware::from_fn(layers::security_headers))
         .layer(middleware::from_fn_with_state(
             state.clone(),

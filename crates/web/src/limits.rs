@@ -40,6 +40,9 @@ pub struct PublicLimits {
     pub conversation_probes_per_ip: Limit,
     /// Messages trying to instruct the assistant in one conversation before it ends.
     pub manipulation_per_conversation: Limit,
+    /// Site tokens refused per source address (forged, expired, replayed, naming no
+    /// account): failed identity verifications.
+    pub site_token_failures_per_ip: Limit,
 }
 
 impl Default for PublicLimits {
@@ -86,6 +89,12 @@ impl Default for PublicLimits {
                 max: 3,
                 window_ms: 24 * 60 * MINUTE,
                 alert: "assistant.manipulation",
+            },
+            site_token_failures_per_ip: Limit {
+                name: "site_token_failure",
+                max: 10,
+                window_ms: 10 * MINUTE,
+                alert: "probing.site_tokens",
             },
         }
     }

@@ -129,6 +129,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             true,
             get(ui::assets::passkey_script),
         ),
+        r(
+            M::GET,
+            "/static/assistant-widget.js",
+            true,
+            get(crate::widget::script),
+        ),
         r(M::POST, "/api/v1/me/mfa/totp", false, post(api::mfa::begin_totp)),
         r(
             M::DELETE,

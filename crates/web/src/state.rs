@@ -26,6 +26,11 @@ pub struct WebConfig {
     pub public_limits: crate::PublicLimits,
     /// The optional language model; `None` (the default) answers from articles only.
     pub model: Option<crate::AssistantModel>,
+    /// Verifies the tokens the organisation's site issues for its signed-in users, for
+    /// verified conversations in the widget; `None`: the widget is anonymous only.
+    pub site_tokens: Option<Arc<palisade_assist::SiteTokenVerifier>>,
+    /// Origins (`https://www.example.com`) whose pages may embed the assistant widget.
+    pub widget_origins: Vec<String>,
 }
 
 impl Default for WebConfig {
@@ -41,6 +46,8 @@ impl Default for WebConfig {
             privacy_notice_url: "/help/en/privacy-notice".into(),
             public_limits: crate::PublicLimits::default(),
             model: None,
+            site_tokens: None,
+            widget_origins: Vec::new(),
         }
     }
 }

@@ -136,6 +136,7 @@ const PUBLIC: &[&str] = &[
     "POST /api/v1/sessions",
     "GET /static/style.css",
     "GET /static/passkey.js",
+    "GET /static/assistant-widget.js",
     "GET /",
     "GET /login",
     "POST /login",

@@ -51,6 +51,8 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
             assistant: settings.assistant,
             privacy_notice_url: settings.privacy_notice_url.clone(),
             public_limits: settings.public_limits,
+            widget_origins: settings.widget_origins.clone(),
+            site_tokens: settings.site_tokens.clone(),
             model: match &settings.model {
                 Some(model) => Some(palisade_web::AssistantModel {
                     provider: Arc::new(

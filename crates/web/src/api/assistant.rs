@@ -48,6 +48,10 @@ pub struct StartBody {
     /// Support from people only: no automated answers, ever, for this customer.
     #[serde(default)]
     pub human_only: bool,
+    /// A token the organisation's own site issued for its signed-in customer (the
+    /// widget's verified mode): single use, at most 15 minutes ahead. Refused with 401
+    /// if it is not genuine; never silently treated as anonymous.
+    pub site_token: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -55,7 +59,7 @@ pub struct Started {
     pub id: String,
     /// Send as `X-Palisade-Conversation` with every later request; shown once.
     pub secret: String,
-    /// `anonymous` or `portal_session`.
+    /// `anonymous`, `portal_session` or `site_token`.
     pub verification: String,
     pub human_only: bool,
 }
@@ -75,6 +79,7 @@ pub async fn start(
         body.consent,
         &body.notice_version,
         body.human_only,
+        body.site_token.as_deref(),
     )
     .await?;
     Ok((
@@ -141,10 +146,10 @@ pub async fn get(
     let transcript = s.store.conversation_transcript(&conversation.id).await?;
     Ok(Json(Conversation {
         id: conversation.id.to_string(),
-        state: conversation.state,
-        verification: conversation.verification,
+        state: conversation.state.clone(),
+        verification: conversation.verification.clone(),
         human_only: conversation.human_only,
-        ticket_id: conversation.ticket.map(|t| t.to_string()),
+        ticket_id: conversation.ticket.as_ref().map(|t| t.to_string()),
         transcript: transcript
             .into_iter()
             .map(|e| TranscriptLine {
@@ -204,6 +209,6 @@ pub async fn handover(
     }
     let conversation = assistant::open(&s, caller.as_ref(), &meta, &id, secret.as_deref()).await?;
     Ok(Json(
-        assistant::handover(&s, caller.as_ref(), &meta, &conversation, body.email.as_deref()).await?,
+        assistant::handover(&s, &meta, &conversation, body.email.as_deref()).await?,
     ))
 }

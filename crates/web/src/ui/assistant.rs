@@ -135,6 +135,7 @@ pub async fn start(
         !human_only,
         &form.notice_version,
         human_only,
+        None,
     )
     .await?;
     let mut response = Redirect::to("/assistant").into_response();
@@ -155,7 +156,7 @@ async fn current(
     caller: Option<&Caller>,
     meta: &RequestMeta,
     headers: &HeaderMap,
-) -> Result<palisade_store::ConversationRecord, AppError> {
+) -> Result<assistant::Opened, AppError> {
     let (id, secret) = from_cookie(headers).ok_or(AppError::NotFound)?;
     assistant::open(s, caller, meta, &id, Some(&secret)).await
 }
@@ -202,7 +203,7 @@ pub async fn handover(
         ));
     }
     let email = Some(form.email.as_str()).filter(|e| !e.trim().is_empty());
-    match assistant::handover(&s, caller.as_ref(), &meta, &conversation, email).await {
+    match assistant::handover(&s, &meta, &conversation, email).await {
         Ok(done) => Ok(render(
             &page(
                 &s,
