@@ -982,15 +982,26 @@ impl Settings {
     /// Refuses configurations that would run insecurely or not at all.
     fn validate(&self) -> Result<(), CliError> {
         for origin in &self.widget_origins {
-            let valid = origin.strip_prefix("https://").is_some_and(|host| {
+            let host_ok = |host: &str| {
                 !host.is_empty()
                     && host
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-            });
+            };
+            // Plain http only for a page on this machine (development and tests).
+            let loopback = |host: &str| {
+                ["127.0.0.1", "localhost", "[::1]"]
+                    .iter()
+                    .any(|l| host == *l || host.strip_prefix(l).is_some_and(|port| port.starts_with(':')))
+            };
+            let valid = match (origin.strip_prefix("https://"), origin.strip_prefix("http://")) {
+                (Some(host), _) => host_ok(host),
+                (None, Some(host)) => host_ok(host) && loopback(host),
+                _ => false,
+            };
             if !valid {
                 return Err(CliError::Config(format!(
-                    "[assistant] widget_origins: {origin:?} is not an https origin like https://www.example.com"
+                    "[assistant] widget_origins: {origin:?} is not an https origin like https://www.example.com (http only on loopback)"
                 )));
             }
         }
@@ -1118,6 +1129,39 @@ mod tests {
             "[assistant]\nmin_coverage = 2.0\n",
             "[limits]\nhelp_searches_per_minute = 0\n",
             "[limits]\nsearches = 5\n",
+        ] {
+            assert!(from_toml(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn model_widget_and_site_token_sections() {
+        let s = from_toml("[assistant.model]\nurl = \"https://llm.example/v1\"\nmodel = \"m\"\n").unwrap();
+        assert!(s.model.is_none(), "a configured model stays off until enabled");
+        let s = from_toml(
+            "[assistant]\nwidget_origins = [\"https://www.example.com\", \"http://127.0.0.1:8080\"]\n\
+             [assistant.model]\nenabled = true\nurl = \"https://llm.example/v1\"\nmodel = \"m\"\ndaily_budget = 5000\n\
+             [assistant.site_tokens]\nissuer = \"https://www.example.com\"\naudience = \"palisade\"\n\
+             [[assistant.site_tokens.keys]]\nkid = \"ed-1\"\nalgorithm = \"EdDSA\"\n\
+             public_key = \"O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=\"\n",
+        )
+        .unwrap();
+        let model = s.model.unwrap();
+        assert_eq!(model.daily_budget, 5000);
+        assert_eq!(model.conversation_budget, 20_000);
+        assert_eq!(s.widget_origins.len(), 2);
+        assert!(s.site_tokens.is_some());
+        for bad in [
+            // Plain http to a model anywhere but loopback.
+            "[assistant.model]\nenabled = true\nurl = \"http://llm.example\"\nmodel = \"m\"\n",
+            "[assistant.model]\nenabled = true\nurl = \"https://llm.example\"\nmodel = \"m\"\ndaily_budget = 0\n",
+            "[assistant]\nwidget_origins = [\"http://www.example.com\"]\n",
+            "[assistant]\nwidget_origins = [\"https://www.example.com/page\"]\n",
+            "[assistant]\nwidget_origins = [\"*\"]\n",
+            // The algorithm is pinned by configuration, with the matching key material.
+            "[assistant.site_tokens]\nissuer = \"i\"\naudience = \"a\"\n[[assistant.site_tokens.keys]]\nkid = \"k\"\nalgorithm = \"none\"\n",
+            "[assistant.site_tokens]\nissuer = \"i\"\naudience = \"a\"\n[[assistant.site_tokens.keys]]\nkid = \"k\"\nalgorithm = \"EdDSA\"\npublic_key = \"AAAA\"\n",
+            "[assistant.site_tokens]\nissuer = \"i\"\naudience = \"a\"\nkeys = []\n",
         ] {
             assert!(from_toml(bad).is_err(), "{bad}");
         }

@@ -77,3 +77,52 @@ async fn the_help_centre_and_the_assistant_work_in_chromium_under_their_csp() {
     });
     assert_eq!(seen, expect, "\n--- server log\n{}", server.log());
 }
+
+#[tokio::test]
+async fn the_assistant_widget_works_embedded_in_another_sites_page_under_both_csps() {
+    let host_port = common::free_port();
+    let dir = TestDir::new("browser-widget");
+    let secret = dir.root.join("site-token.key");
+    std::fs::write(
+        &secret,
+        "a shared secret between the shop and Palisade, 32+ bytes",
+    )
+    .unwrap();
+    let config = dir.root.join("palisade.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[assistant]\nwidget_origins = [\"http://127.0.0.1:{host_port}\"]\n\
+             [assistant.site_tokens]\nissuer = \"http://127.0.0.1:{host_port}\"\naudience = \"palisade\"\n\
+             [[assistant.site_tokens.keys]]\nkid = \"shop-1\"\nalgorithm = \"HS256\"\nsecret_file = \"{}\"\n",
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let dir = dir.with_env("PALISADE_CONFIG", &config.display().to_string());
+    dir.create_admin("ada@example.com", "Ada");
+    let server = dir.serve().await;
+    let input = json!({ "origin": server.origin, "cert": server.cert, "host_port": host_port });
+    let report = palisade_testkit::node::run_browser_scenario(
+        include_str!("browser/widget.mjs"),
+        &input.to_string(),
+        Duration::from_secs(120),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}\n--- server log\n{}", server.log()));
+    let seen: Value = serde_json::from_str(&report).unwrap_or_else(|e| panic!("{e}: {report}"));
+    let expect = json!({
+        "csp_violations": 0,
+        "page_errors": 0,
+        "notice_shown": true,
+        "verification": "anonymous",
+        "card_shown": false,
+        "redaction_notice": true,
+        "handover": true,
+        // The widget never sends or receives Palisade's cookies.
+        "cookies_set": 0,
+        "forged_refused": true,
+        "forged_fell_back": false,
+    });
+    assert_eq!(seen, expect, "\n--- server log\n{}", server.log());
+}

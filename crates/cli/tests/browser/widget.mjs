@@ -1,0 +1,86 @@
+// Drives headless Chromium through the assistant widget embedded in another site's
+// page: a page served here on its own origin, under a strict CSP of its own (scripts
+// and connections only to Palisade, nothing inline, no styles, no images), loads
+// Palisade's widget script. A visitor agrees to the notice, asks a question, and hands
+// over with a reply address; a second page carries a forged site token, which must be
+// refused visibly, never turned into an anonymous conversation. Every CSP violation the
+// browser reports is counted: there must be none.
+//
+// Input (JSON in PALISADE_BROWSER_INPUT): origin, cert (PEM path), host_port.
+// Output: one JSON line with what each step saw.
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { X509Certificate, createHash } from 'node:crypto';
+import { chromium } from 'playwright-core';
+
+const input = JSON.parse(process.env.PALISADE_BROWSER_INPUT);
+const { origin } = input;
+const cert = new X509Certificate(readFileSync(input.cert));
+const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+const host = `http://127.0.0.1:${input.host_port}`;
+
+const csp = `default-src 'none'; script-src ${origin}; connect-src ${origin}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+const page_html = (token) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
+<body><h1>Shop</h1><div id="palisade-assistant"></div>
+<script src="${origin}/static/assistant-widget.js"${token ? ` data-site-token="${token}"` : ''}></script></body></html>`;
+const site = createServer((req, res) => {
+  const forged = req.url.startsWith('/forged');
+  res.writeHead(req.url === '/favicon.ico' ? 404 : 200, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy': csp,
+  });
+  res.end(req.url === '/favicon.ico' ? '' : page_html(forged ? 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' : null));
+});
+await new Promise((resolve) => site.listen(input.host_port, '127.0.0.1', resolve));
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    `--ignore-certificate-errors-spki-list=${spki}`],
+});
+const seen = { csp_violations: 0, page_errors: 0 };
+try {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) seen.csp_violations += 1; });
+  page.on('pageerror', () => { seen.page_errors += 1; });
+
+  await page.goto(`${host}/`);
+  const widget = page.locator('#palisade-assistant section.palisade-assistant');
+  await page.locator('.palisade-notice').waitFor();
+  seen.notice_shown = (await page.locator('.palisade-notice').textContent()).includes('never ask you for a password');
+  await page.click('button.palisade-agree');
+  await page.locator('.palisade-composer').waitFor();
+  seen.verification = await widget.getAttribute('data-verification');
+  await page.fill('.palisade-composer textarea', 'Do you sell submarines? My card is 4111 1111 1111 1111');
+  await page.click('.palisade-composer button');
+  await page.locator('.palisade-line.palisade-assistant').first().waitFor();
+  const log = await page.locator('.palisade-log').textContent();
+  seen.card_shown = log.includes('4111 1111');
+  seen.redaction_notice = log.includes('Removed from your message');
+  await page.locator('.palisade-handover').waitFor();
+  await page.fill('.palisade-handover input[type=email]', 'visitor@example.com');
+  await page.click('.palisade-handover button');
+  await page.locator('.palisade-line.palisade-notice', { hasText: 'reply to the address you gave' }).waitFor();
+  seen.handover = true;
+  seen.cookies_set = (await context.cookies(origin)).length;
+
+  // A forged site token: refused and said so; no conversation of any kind starts.
+  const forged = await context.newPage();
+  forged.setDefaultTimeout(15000);
+  forged.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) seen.csp_violations += 1; });
+  forged.on('pageerror', () => { seen.page_errors += 1; });
+  await forged.goto(`${host}/forged`);
+  await forged.locator('.palisade-notice').waitFor();
+  await forged.click('button.palisade-agree');
+  await forged.locator('.palisade-status', { hasText: 'could not confirm who you are' }).waitFor();
+  seen.forged_refused = true;
+  seen.forged_fell_back = (await forged.locator('.palisade-composer').count()) > 0
+    || (await forged.locator('[data-verification]').count()) > 0;
+} finally {
+  await browser.close();
+  site.close();
+}
+console.log(JSON.stringify(seen));
