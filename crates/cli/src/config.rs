@@ -234,6 +234,51 @@ pub struct FileConfig {
     pub help: Option<HelpFileConfig>,
     pub assistant: Option<AssistantFileConfig>,
     pub limits: Option<LimitsFileConfig>,
+    pub anomaly: Option<AnomalyFileConfig>,
+}
+
+/// `[anomaly]`: when refused or missing requests from one source, or from all sources
+/// together, count as an anomaly (docs/ASSISTANT.md).
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AnomalyFileConfig {
+    pub z: Option<f64>,
+    pub alpha: Option<f64>,
+    pub min_per_source_per_minute: Option<u64>,
+    pub min_total_per_minute: Option<u64>,
+    pub throttle_minutes: Option<i64>,
+}
+
+impl AnomalyFileConfig {
+    fn into_settings(self) -> Result<palisade_web::DetectorConfig, CliError> {
+        let bad = |why: &str| CliError::Config(format!("[anomaly] {why}"));
+        let mut c = palisade_web::DetectorConfig::default();
+        if let Some(z) = self.z {
+            if !(1.0..=20.0).contains(&z) {
+                return Err(bad("z must be between 1 and 20"));
+            }
+            c.z = z;
+        }
+        if let Some(alpha) = self.alpha {
+            if !(0.01..=0.5).contains(&alpha) {
+                return Err(bad("alpha must be between 0.01 and 0.5"));
+            }
+            c.alpha = alpha;
+        }
+        if let Some(n) = self.min_per_source_per_minute {
+            c.min_per_source = n.max(1);
+        }
+        if let Some(n) = self.min_total_per_minute {
+            c.min_total = n.max(1);
+        }
+        if let Some(m) = self.throttle_minutes {
+            if !(1..=24 * 60).contains(&m) {
+                return Err(bad("throttle_minutes must be between 1 and 1440"));
+            }
+            c.throttle_ms = m * 60_000;
+        }
+        Ok(c)
+    }
 }
 
 /// `[help]`: the help centre.
@@ -809,6 +854,7 @@ pub struct Settings {
     pub assistant: palisade_assist::assistant::Thresholds,
     pub privacy_notice_url: String,
     pub public_limits: palisade_web::PublicLimits,
+    pub anomaly: palisade_web::DetectorConfig,
     /// `None`: answers from articles only (the default).
     pub model: Option<palisade_assist::assistant::ModelSettings>,
     pub widget_origins: Vec<String>,
@@ -974,6 +1020,7 @@ impl Settings {
                 .and_then(|a| a.privacy_notice_url)
                 .unwrap_or_else(|| "/help/en/privacy-notice".into()),
             public_limits: file.limits.unwrap_or_default().into_settings()?,
+            anomaly: file.anomaly.unwrap_or_default().into_settings()?,
         };
         settings.validate()?;
         Ok(settings)

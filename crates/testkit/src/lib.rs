@@ -137,31 +137,6 @@ impl TestDatabase {
     /// Everything this database stored, as bytes to search for plaintext markers.
     ///
     /// SQLite: the raw bytes of the database file, followed by its `-wal` and `-journal` files if present.
-    /// The number of rows in `table` (a fixed name from the test, never input).
-    pub async fn count_rows(&self, table: &str) -> anyhow::Result<i64> {
-        if !table.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-            bail!("not a table name: {table}");
-        }
-        let sql = format!("SELECT COUNT(*) FROM {table}");
-        let count = match self.backend {
-            Backend::Sqlite => {
-                let mut conn = sqlx::sqlite::SqliteConnection::connect(&self.url).await?;
-                sqlx::query(AssertSqlSafe(sql))
-                    .fetch_one(&mut conn)
-                    .await?
-                    .try_get(0)?
-            }
-            Backend::Postgres => {
-                let mut conn = PgConnection::connect(&self.url).await?;
-                sqlx::query(AssertSqlSafe(sql))
-                    .fetch_one(&mut conn)
-                    .await?
-                    .try_get(0)?
-            }
-        };
-        Ok(count)
-    }
-
     /// Postgres: for each base table in the `public` schema, every row as `SELECT t::text FROM <table> t`
     /// (one line per row), followed by the raw bytes of every `bytea` column (whose text form would be
     /// hex and hide plaintext).

@@ -220,6 +220,8 @@ async fn verify_site_token(s: &AppState, meta: &RequestMeta, token: &str) -> Res
         Ok(caller) => Ok(caller),
         Err(reason) => {
             tracing::info!(reason, "site token not accepted");
+            s.note_signal(crate::anomaly::Signal::IdentityFailure, &who, meta, None)
+                .await?;
             s.count_against(failures, &who, meta).await?;
             Err(AppError::Unauthenticated)
         }

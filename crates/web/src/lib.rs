@@ -3,6 +3,7 @@
 //! through the [`Caller`] extractor, authorise only through [`AppState::authorize`] (and
 //! its ticket helpers in `authz`), and map every failure through [`AppError`].
 
+mod anomaly;
 mod api;
 mod assistant;
 mod assistant_model;
@@ -17,12 +18,14 @@ mod routes;
 mod service;
 mod state;
 mod ui;
+mod watch;
 mod widget;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 
+pub use anomaly::{Detector, DetectorConfig, Finding, Signal};
 pub use api::ApiDoc;
 pub use assistant_model::AssistantModel;
 pub use caller::{Caller, CredentialSource, MaybeCaller, PendingCaller, RequestMeta, SESSION_COOKIE};
@@ -32,6 +35,7 @@ pub use layers::CONTENT_SECURITY_POLICY;
 pub use limits::{Limit, PublicLimits};
 pub use routes::route_list;
 pub use state::{AppState, WebConfig};
+pub use watch::SharedDetector;
 
 /// The complete application. Body size is capped for every route (attachments have
 /// their own, larger cap); unknown paths get a problem+json 404.
@@ -44,6 +48,7 @@ pub fn router(state: AppState) -> Router {
             layers::cross_site_guard,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), widget::cors))
+        .layer(middleware::from_fn_with_state(state.clone(), watch::observe))
         .layer(middleware::from_fn(layers::security_headers))
         .layer(middleware::from_fn_with_state(
             state.clone(),

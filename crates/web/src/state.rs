@@ -31,6 +31,8 @@ pub struct WebConfig {
     pub site_tokens: Option<Arc<palisade_assist::SiteTokenVerifier>>,
     /// Origins (`https://www.example.com`) whose pages may embed the assistant widget.
     pub widget_origins: Vec<String>,
+    /// When a source's refused or missing requests count as an anomaly.
+    pub anomaly: crate::DetectorConfig,
 }
 
 impl Default for WebConfig {
@@ -48,6 +50,7 @@ impl Default for WebConfig {
             model: None,
             site_tokens: None,
             widget_origins: Vec::new(),
+            anomaly: crate::DetectorConfig::default(),
         }
     }
 }
@@ -63,4 +66,6 @@ pub struct AppState {
     pub notifier: Option<Arc<palisade_mail::ReplyNotifier>>,
     /// Articles and their search index.
     pub help: palisade_assist::HelpCentre,
+    /// Rolling baselines of refused and missing requests (per node).
+    pub anomaly: crate::SharedDetector,
 }

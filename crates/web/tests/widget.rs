@@ -95,7 +95,7 @@ async fn start_from_site(w: &World, token: Option<&str>) -> Response {
 }
 
 async fn conversations(w: &World) -> i64 {
-    w.db.count_rows("assistant_conversations").await.unwrap()
+    w.store.count_rows("assistant_conversations").await.unwrap()
 }
 
 async fn site_tokens_verify_once_and_never_fall_back(backend: Backend) {

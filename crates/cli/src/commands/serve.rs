@@ -38,6 +38,9 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     };
     let help = palisade_assist::HelpCentre::open(store.clone()).await?;
     let state = AppState {
+        anomaly: Arc::new(std::sync::Mutex::new(palisade_web::Detector::new(
+            settings.anomaly,
+        ))),
         help,
         notifier: mail_setup.as_ref().map(|setup| reply_notifier(setup, &store)),
         store: store.clone(),
@@ -52,6 +55,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
             privacy_notice_url: settings.privacy_notice_url.clone(),
             public_limits: settings.public_limits,
             widget_origins: settings.widget_origins.clone(),
+            anomaly: settings.anomaly,
             site_tokens: settings.site_tokens.clone(),
             model: match &settings.model {
                 Some(model) => Some(palisade_web::AssistantModel {

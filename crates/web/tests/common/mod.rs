@@ -182,8 +182,22 @@ impl World {
                 public_origin: ORIGIN.into(),
                 max_json_bytes: 64 * 1024,
                 max_attachment_bytes: 256 * 1024,
+                // The matrix and isolation tests send hundreds of refused requests per
+                // actor within a minute on purpose; tests/anomaly.rs sets real thresholds.
+                anomaly: palisade_web::DetectorConfig {
+                    min_per_source: 1_000_000,
+                    min_total: 1_000_000,
+                    ..palisade_web::DetectorConfig::default()
+                },
                 ..WebConfig::default()
             }),
+            anomaly: Default::default(),
+        };
+        let state = AppState {
+            anomaly: Arc::new(std::sync::Mutex::new(palisade_web::Detector::new(
+                state.config.anomaly,
+            ))),
+            ..state
         };
         let app = palisade_web::router(state.clone());
 
@@ -377,6 +391,7 @@ impl World {
     pub fn with_config(mut self, adjust: impl FnOnce(&mut WebConfig)) -> World {
         let mut config = (*self.state.config).clone();
         adjust(&mut config);
+        self.state.anomaly = Arc::new(std::sync::Mutex::new(palisade_web::Detector::new(config.anomaly)));
         self.state.config = Arc::new(config);
         self.app = palisade_web::router(self.state.clone());
         self

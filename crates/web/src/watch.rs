@@ -1,0 +1,143 @@
+//! Feeds the anomaly detector from every answer (401/403 and 404 by source address)
+//! and from failed identity verifications, refuses sources it flagged for a while, and
+//! turns each finding into a security alert — ending the session a flagged request
+//! came with, so a stolen or abused session stops with the burst.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use palisade_audit::{AuditAction, AuditEvent, Outcome};
+use palisade_core::UnixMillis;
+use serde_json::json;
+
+use crate::anomaly::{Detector, Finding, Signal};
+use crate::caller::{CredentialSource, presented_token};
+use crate::limits::subject;
+use crate::{AppError, AppState, RequestMeta};
+
+/// The detector shared by a node's requests (its state is per node).
+pub type SharedDetector = Arc<Mutex<Detector>>;
+
+fn unwatched(path: &str) -> bool {
+    path == "/health" || path.starts_with("/static/")
+}
+
+pub async fn observe(State(s): State<AppState>, request: Request<Body>, next: Next) -> Response {
+    if unwatched(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let meta = RequestMeta::from_parts(&parts);
+    let source = subject(None, &meta);
+    let now = UnixMillis::now().0;
+    let (throttled, retry) = match s.anomaly.lock() {
+        Ok(mut d) => (d.is_throttled(&source, now), d.config().throttle_ms / 1000),
+        Err(_) => (false, 0),
+    };
+    if throttled {
+        return AppError::TooManyRequests(u64::try_from(retry).unwrap_or(60)).into_response();
+    }
+    let session_token = match presented_token(&parts) {
+        Some((token, CredentialSource::Cookie | CredentialSource::Bearer))
+            if !token.starts_with(palisade_identity::API_TOKEN_PREFIX) =>
+        {
+            Some(token)
+        }
+        _ => None,
+    };
+    let response = next.run(Request::from_parts(parts, body)).await;
+    let signal = match response.status().as_u16() {
+        401 | 403 => Signal::Denied,
+        404 => Signal::NotFound,
+        _ => return response,
+    };
+    if let Err(e) = s
+        .note_signal(signal, &source, &meta, session_token.as_deref())
+        .await
+    {
+        tracing::error!(error = %e, "recording an anomaly failed");
+    }
+    response
+}
+
+impl AppState {
+    /// Counts one event of `signal` from `source`; alerts on what became anomalous.
+    pub(crate) async fn note_signal(
+        &self,
+        signal: Signal,
+        source: &str,
+        meta: &RequestMeta,
+        session_token: Option<&str>,
+    ) -> Result<(), AppError> {
+        let findings = match self.anomaly.lock() {
+            Ok(mut d) => d.record(signal, source, UnixMillis::now().0),
+            Err(_) => return Ok(()),
+        };
+        for finding in findings {
+            self.report(&finding, meta, session_token).await?;
+        }
+        Ok(())
+    }
+
+    async fn report(
+        &self,
+        f: &Finding,
+        meta: &RequestMeta,
+        session_token: Option<&str>,
+    ) -> Result<(), AppError> {
+        let minutes = self
+            .anomaly
+            .lock()
+            .map(|d| d.config().throttle_ms / 60_000)
+            .unwrap_or(0);
+        let (source, detail) = match &f.source {
+            Some(source) => (
+                source.as_str(),
+                format!(
+                    "{} {} answers in a minute (baseline allows {:.0}); refused for {minutes} min",
+                    f.count,
+                    f.signal.as_str().replace('_', " "),
+                    f.threshold
+                ),
+            ),
+            None => (
+                "many sources",
+                format!(
+                    "{} {} answers across sources in a minute (baseline allows {:.0})",
+                    f.count,
+                    f.signal.as_str().replace('_', " "),
+                    f.threshold
+                ),
+            ),
+        };
+        let kind = format!("anomaly.{}", f.signal.as_str());
+        let dedupe = format!("{kind}:{source}:{}", f.bucket_start);
+        self.raise_alert(&kind, source, &detail, &dedupe, meta).await?;
+        if let (Some(_), Some(token)) = (&f.source, session_token) {
+            self.end_flagged_session(token, meta).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the session a flagged request carried (if it is one), audited.
+    async fn end_flagged_session(&self, token: &str, meta: &RequestMeta) -> Result<(), AppError> {
+        let Some(found) = self.identity.authenticate_with(token, true).await? else {
+            return Ok(());
+        };
+        let Some(session) = found.session else {
+            return Ok(());
+        };
+        let mut tx = self.store.begin().await?;
+        self.store.revoke_session(&mut tx, &session.id).await?;
+        let event = AuditEvent::new(AuditAction::SessionEnded, found.user.id.as_str(), Outcome::Denied)
+            .with_detail(json!({ "reason": "anomaly" }));
+        self.store
+            .append_audit(&mut tx, &meta.anonymous_audit(), &event)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
