@@ -247,7 +247,7 @@ impl Redactor {
         work.group_if(&BARE_CODE, RedactionKind::OneTimeCode, |_, before| {
             !before.is_some_and(|w| NOT_SECRET_CODES.contains(&w.to_ascii_lowercase().as_str()))
         });
-        work.whole(&IBAN, RedactionKind::Iban, iban_checks);
+        work.ibans();
         work.whole(&SSN_DASHED, RedactionKind::UsSsn, |m| ssn_valid(&digits(m)));
         work.group_if(&SSN_NAMED, RedactionKind::UsSsn, |value, _| {
             ssn_valid(&digits(value))
@@ -303,6 +303,39 @@ impl Work {
         self.text = text;
         if count > 0 {
             self.note(kind, count);
+        }
+    }
+
+    /// IBANs: the pattern may run on into the next word ("… 0005 1332 refund" reads as
+    /// one more group), so each match is tried from its longest prefix that ends a
+    /// group down to the shortest an IBAN can be, and the longest that checks is taken.
+    fn ibans(&mut self) {
+        let source = self.text.clone();
+        let mut out = String::with_capacity(source.len());
+        let mut last = 0;
+        let mut count = 0;
+        for m in IBAN.find_iter(&source) {
+            let candidate = m.as_str();
+            let ends = candidate
+                .char_indices()
+                .map(|(i, c)| i + c.len_utf8())
+                .filter(|end| {
+                    candidate[..*end].ends_with(|c: char| c.is_ascii_alphanumeric())
+                        && !candidate[*end..].starts_with(|c: char| c.is_ascii_alphanumeric())
+                })
+                .collect::<Vec<_>>();
+            let Some(end) = ends.into_iter().rev().find(|end| iban_checks(&candidate[..*end])) else {
+                continue;
+            };
+            out.push_str(&source[last..m.start()]);
+            out.push_str(&marker(RedactionKind::Iban));
+            last = m.start() + end;
+            count += 1;
+        }
+        out.push_str(&source[last..]);
+        self.text = out;
+        if count > 0 {
+            self.note(RedactionKind::Iban, count);
         }
     }
 
@@ -487,6 +520,16 @@ mod tests {
             "Please pay to [a bank account number (IBAN) removed] today"
         );
         assert!(redact("DE89370400440532013000").text.contains("IBAN"));
+        // Followed by a word the pattern could take for one more group.
+        assert_eq!(
+            redact("send it to ES91 2100 0418 4502 0005 1332 refund please").text,
+            "send it to [a bank account number (IBAN) removed] refund please"
+        );
+        assert!(
+            redact("ES9121000418450200051332 thanks")
+                .text
+                .starts_with("[a bank account")
+        );
         // One digit changed: not an IBAN.
         assert!(redact("GB82 WEST 1234 5698 7654 33").is_clean());
     }

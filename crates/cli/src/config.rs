@@ -446,6 +446,7 @@ pub struct LimitsFileConfig {
     pub messages_per_conversation_per_minute: Option<i64>,
     pub conversation_probes_per_10_minutes: Option<i64>,
     pub manipulation_attempts_per_conversation: Option<i64>,
+    pub site_token_failures_per_10_minutes: Option<i64>,
 }
 
 impl LimitsFileConfig {
@@ -476,6 +477,10 @@ impl LimitsFileConfig {
             (
                 self.manipulation_attempts_per_conversation,
                 &mut limits.manipulation_per_conversation,
+            ),
+            (
+                self.site_token_failures_per_10_minutes,
+                &mut limits.site_token_failures_per_ip,
             ),
         ] {
             if let Some(max) = value {

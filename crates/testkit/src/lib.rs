@@ -13,6 +13,7 @@ pub mod jwt;
 pub mod model;
 pub mod node;
 pub mod oidc;
+pub mod sensitive;
 pub mod smtp;
 
 use std::path::{Path, PathBuf};
