@@ -241,6 +241,31 @@ impl Store {
         Ok(())
     }
 
+    /// Takes an open conversation for a handover: `false` if another request already
+    /// took it (or it is no longer open), so two clicks never make two tickets.
+    pub async fn claim_conversation(&self, id: &ConversationId) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE assistant_conversations SET state = 'handing_over', updated_at = $1 \
+             WHERE id = $2 AND state = 'open'",
+        )
+        .bind(UnixMillis::now().0)
+        .bind(id.as_str())
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives a claimed conversation back when its handover failed.
+    pub async fn release_conversation(&self, id: &ConversationId) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE assistant_conversations SET state = 'open' WHERE id = $1 AND state = 'handing_over'",
+        )
+        .bind(id.as_str())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
     /// Reserves `tokens` of the conversation's model budget `cap`; `false` (and nothing
     /// reserved) when that would exceed it. Atomic, so nodes cannot overspend together.
     pub async fn reserve_conversation_tokens(

@@ -46,6 +46,8 @@ pub struct Citation {
 /// One of the customer's own tickets, as the assistant lists them.
 #[derive(Serialize, ToSchema, Clone)]
 pub struct TicketLine {
+    /// For a handover into this ticket (`ticket_id`).
+    pub id: String,
     pub number: i64,
     pub subject: String,
     pub status: String,
@@ -494,6 +496,7 @@ pub(crate) async fn converse(
                         .items
                         .iter()
                         .map(|t| TicketLine {
+                            id: t.id.to_string(),
                             number: t.number,
                             subject: t.subject.clone(),
                             status: t.status.as_str().into(),
@@ -655,46 +658,76 @@ pub(crate) async fn handover(
     meta: &RequestMeta,
     conversation: &Opened,
     email: Option<&str>,
+    into_ticket: Option<&str>,
 ) -> Result<Handover, AppError> {
-    if conversation.state != "open" {
+    if conversation.state != "open" || !s.store.claim_conversation(&conversation.id).await? {
         return Err(AppError::Conflict(
             "this conversation was already handed over".into(),
         ));
     }
+    let handed = hand_over(s, meta, conversation, email, into_ticket).await;
+    if handed.is_err() {
+        s.store.release_conversation(&conversation.id).await?;
+    }
+    handed
+}
+
+async fn hand_over(
+    s: &AppState,
+    meta: &RequestMeta,
+    conversation: &Opened,
+    email: Option<&str>,
+    into_ticket: Option<&str>,
+) -> Result<Handover, AppError> {
     let body = handover_text(s, conversation).await?;
     let subject = "Conversation with the assistant".to_owned();
     match &conversation.acting {
+        Some(caller) if caller.principal.role != Role::Customer => Err(AppError::BadRequest(
+            "only customers hand conversations over".into(),
+        )),
         Some(caller) => {
-            if caller.principal.role != Role::Customer {
-                return Err(AppError::BadRequest(
-                    "only customers hand conversations over".into(),
-                ));
-            }
-            let (ticket, _) = s
-                .create_ticket(
-                    caller,
-                    CreateTicketInput {
-                        subject,
-                        body,
-                        requester: None,
-                        team: None,
-                    },
-                )
-                .await?;
+            // Into one of the customer's own tickets — chosen by id, checked as the
+            // customer through the portal's own paths (another's ticket is simply not
+            // found) — or a new one in their name.
+            let (ticket_id, number) = match into_ticket {
+                Some(raw) => {
+                    let detail = s.ticket_detail(caller, raw).await?;
+                    s.add_message(caller, raw, &body, palisade_core::Visibility::Public)
+                        .await?;
+                    (detail.ticket.id, detail.ticket.number)
+                }
+                None => {
+                    let (ticket, _) = s
+                        .create_ticket(
+                            caller,
+                            CreateTicketInput {
+                                subject,
+                                body,
+                                requester: None,
+                                team: None,
+                            },
+                        )
+                        .await?;
+                    (ticket.id, ticket.number)
+                }
+            };
             let mut tx = s.store.begin().await?;
             s.store
-                .close_conversation(&mut tx, &conversation.id, "handed_over", Some(&ticket.id))
+                .close_conversation(&mut tx, &conversation.id, "handed_over", Some(&ticket_id))
                 .await?;
             tx.commit().await?;
             Ok(Handover {
-                ticket_id: Some(ticket.id.to_string()),
-                ticket_number: Some(ticket.number),
+                ticket_id: Some(ticket_id.to_string()),
+                ticket_number: Some(number),
                 next_steps: format!(
-                    "Ticket #{} is open with our support team, with this conversation attached. You'll get \
-                     replies by email and in the portal under My tickets.",
-                    ticket.number
+                    "Ticket #{number} is with our support team, with this conversation attached. You'll get \
+                     replies by email and in the portal under My tickets."
                 ),
             })
+        }
+        None if into_ticket.is_some() => {
+            // An anonymous conversation never reaches a ticket, whatever id it names.
+            Err(AppError::NotFound)
         }
         None => {
             let address = email

@@ -79,7 +79,12 @@
       reply.appendChild(quote);
     });
     (turn.tickets || []).forEach(function (t) {
-      reply.appendChild(el('span', 'palisade-ticket', '#' + t.number + ' ' + t.subject + ' (' + t.status + ')'));
+      var line = el('span', 'palisade-ticket', '#' + t.number + ' ' + t.subject + ' (' + t.status + ') ');
+      var into = el('button', 'palisade-into-ticket', 'Add this conversation to #' + t.number);
+      into.type = 'button';
+      into.addEventListener('click', function () { handOver(into, t.id, null); });
+      line.appendChild(into);
+      reply.appendChild(line);
     });
     if (turn.redacted && turn.redacted.length) {
       say('notice', 'Removed from your message before it was kept: ' + turn.redacted.join(', ') + '.');
@@ -112,13 +117,24 @@
     form.appendChild(button);
     form.addEventListener('submit', function (event) {
       event.preventDefault();
-      button.disabled = true;
-      api('POST', '/api/v1/assistant/conversations/' + conversation.id + '/handover',
-        { confirm: true, email: email ? email.value : null })
-        .then(function (h) { say('notice', h.next_steps); form.remove(); composer.remove(); })
-        .catch(function (e) { button.disabled = false; fail(e); });
+      handOver(button, null, email ? email.value : null);
     });
     box.appendChild(form);
+  }
+
+  // The customer's click is the confirmation; the ticket, if any, is one the
+  // assistant listed from the customer's own tickets (the server checks it again).
+  function handOver(button, ticketId, email) {
+    button.disabled = true;
+    api('POST', '/api/v1/assistant/conversations/' + conversation.id + '/handover',
+      { confirm: true, email: email, ticket_id: ticketId })
+      .then(function (h) {
+        say('notice', h.next_steps);
+        composer.remove();
+        Array.prototype.forEach.call(box.querySelectorAll('form.palisade-handover, button.palisade-into-ticket'),
+          function (node) { node.remove(); });
+      })
+      .catch(function (e) { button.disabled = false; fail(e); });
   }
 
   var composer = el('form', 'palisade-composer');

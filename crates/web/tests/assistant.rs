@@ -483,3 +483,103 @@ async fn handover(
     )
     .await
 }
+
+palisade_testkit::on_both_backends!(handover_acts_only_on_the_customers_own_tickets);
+
+async fn handover_to(w: &World, who: Option<&Actor>, c: &Chat, body: serde_json::Value) -> Response {
+    w.raw(
+        who,
+        "POST",
+        &format!("/api/v1/assistant/conversations/{}/handover", c.id),
+        Body::from(body.to_string()),
+        &[
+            ("content-type", "application/json"),
+            ("x-palisade-conversation", &c.secret),
+        ],
+    )
+    .await
+}
+
+async fn message_count(w: &World, who: &Actor, ticket: &str) -> usize {
+    w.get(who, &format!("/api/v1/tickets/{ticket}/messages"))
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+async fn handover_acts_only_on_the_customers_own_tickets(backend: Backend) {
+    let w = World::new(backend).await;
+    let ann = w.customer_1.clone();
+    let cleo = w.customer_3.clone();
+    let cleos_messages = message_count(&w, &cleo, &w.ticket_3).await;
+
+    // A tool call for someone else's ticket: not found, nothing added, and the
+    // conversation stays open for a genuine handover.
+    let c = chat(&w, Some(&ann)).await;
+    ask(&w, Some(&ann), &c, "show my tickets").await;
+    let r = handover_to(
+        &w,
+        Some(&ann),
+        &c,
+        json!({"confirm": true, "ticket_id": w.ticket_3}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    assert_eq!(message_count(&w, &cleo, &w.ticket_3).await, cleos_messages);
+    let r = handover_to(
+        &w,
+        Some(&ann),
+        &c,
+        json!({"confirm": true, "ticket_id": "tkt_made_up"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Into her own ticket: the transcript is added there.
+    let before = message_count(&w, &ann, &w.ticket_1).await;
+    let r = handover_to(
+        &w,
+        Some(&ann),
+        &c,
+        json!({"confirm": true, "ticket_id": w.ticket_1}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["ticket_id"], w.ticket_1.as_str());
+    assert_eq!(message_count(&w, &ann, &w.ticket_1).await, before + 1);
+    let messages = w
+        .get(&ann, &format!("/api/v1/tickets/{}/messages", w.ticket_1))
+        .await
+        .json();
+    let last = messages.as_array().unwrap().last().unwrap()["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(last.starts_with("Handed over from the assistant."), "{last}");
+
+    // An anonymous conversation names a real ticket id: never reached.
+    let anonymous = chat(&w, None).await;
+    let r = handover_to(
+        &w,
+        None,
+        &anonymous,
+        json!({"confirm": true, "ticket_id": w.ticket_1, "email": "x@example.com"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    assert_eq!(message_count(&w, &ann, &w.ticket_1).await, before + 1);
+
+    // Two handovers at once (a double click, two tabs): one ticket.
+    let tickets_before = w.store.count_rows("tickets").await.unwrap();
+    let c = chat(&w, Some(&ann)).await;
+    let (a, b) = tokio::join!(
+        handover_to(&w, Some(&ann), &c, json!({"confirm": true})),
+        handover_to(&w, Some(&ann), &c, json!({"confirm": true})),
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    assert_eq!(w.store.count_rows("tickets").await.unwrap(), tickets_before + 1);
+}

@@ -191,6 +191,10 @@ pub struct HandoverBody {
     /// Where to reply, for anonymous conversations (ignored for verified ones, which
     /// are answered at the address on the account).
     pub email: Option<String>,
+    /// Verified conversations: add the transcript to this ticket of the customer's own
+    /// (one the assistant listed) instead of opening a new one. Checked as the
+    /// customer; anyone else's ticket is not found.
+    pub ticket_id: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/assistant/conversations/{id}/handover", tag = "assistant",
@@ -209,6 +213,13 @@ pub async fn handover(
     }
     let conversation = assistant::open(&s, caller.as_ref(), &meta, &id, secret.as_deref()).await?;
     Ok(Json(
-        assistant::handover(&s, &meta, &conversation, body.email.as_deref()).await?,
+        assistant::handover(
+            &s,
+            &meta,
+            &conversation,
+            body.email.as_deref(),
+            body.ticket_id.as_deref(),
+        )
+        .await?,
     ))
 }

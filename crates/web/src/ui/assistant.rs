@@ -203,7 +203,7 @@ pub async fn handover(
         ));
     }
     let email = Some(form.email.as_str()).filter(|e| !e.trim().is_empty());
-    match assistant::handover(&s, &meta, &conversation, email).await {
+    match assistant::handover(&s, &meta, &conversation, email, None).await {
         Ok(done) => Ok(render(
             &page(
                 &s,
