@@ -52,6 +52,9 @@ pub struct DetectorConfig {
     pub warmup_buckets: u64,
     /// How long an anomalous source is refused.
     pub throttle_ms: i64,
+    /// The per-source threshold never rises above this many events a minute, however
+    /// the baseline moves (so many sources staying just under it cannot raise it).
+    pub max_per_source: u64,
 }
 
 impl Default for DetectorConfig {
@@ -65,6 +68,7 @@ impl Default for DetectorConfig {
             sd_floor: 2.0,
             warmup_buckets: 10,
             throttle_ms: 10 * 60_000,
+            max_per_source: 300,
         }
     }
 }
@@ -105,6 +109,10 @@ impl Ewma {
         let sd = self.var.sqrt().max(config.sd_floor);
         (self.mean + config.z * sd).max(floor as f64)
     }
+
+    fn capped_threshold(&self, config: &DetectorConfig, floor: u64, ceiling: u64) -> f64 {
+        self.threshold(config, floor).min(ceiling.max(floor) as f64)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -128,6 +136,7 @@ pub struct Detector {
 /// Sources tracked per bucket at most, so a flood of spoofed addresses cannot exhaust
 /// memory; beyond it new sources only count towards the total.
 const MAX_SOURCES_PER_BUCKET: usize = 100_000;
+const OVERFLOW_SOURCE: &str = "overflow:sources-beyond-the-cap";
 
 impl Detector {
     pub fn new(config: DetectorConfig) -> Self {
@@ -149,17 +158,28 @@ impl Detector {
         let state = self.signals.entry(signal).or_default();
         if state.bucket_start != bucket_start {
             close_buckets(state, &config, bucket_start);
+            self.throttled.retain(|_, until| *until > now_ms);
         }
+        let Some(state) = self.signals.get_mut(&signal) else {
+            return Vec::new();
+        };
         let mut findings = Vec::new();
         state.total += 1;
-        let count = if state.counts.len() < MAX_SOURCES_PER_BUCKET || state.counts.contains_key(source) {
-            let c = state.counts.entry(source.to_owned()).or_default();
+        // Beyond the cap, new sources share one counter: still seen, never unbounded.
+        let key = if state.counts.len() < MAX_SOURCES_PER_BUCKET || state.counts.contains_key(source) {
+            source
+        } else {
+            OVERFLOW_SOURCE
+        };
+        let count = {
+            let c = state.counts.entry(key.to_owned()).or_default();
             *c += 1;
             *c
-        } else {
-            0
         };
-        let threshold = state.per_source.threshold(&config, config.min_per_source);
+        let source = key;
+        let threshold = state
+            .per_source
+            .capped_threshold(&config, config.min_per_source, config.max_per_source);
         if count as f64 >= threshold && !state.flagged.contains(source) {
             state.flagged.insert(source.to_owned());
             findings.push(Finding {
@@ -202,22 +222,27 @@ impl Detector {
 }
 
 /// Folds the finished bucket into the baselines (anomalous sources and totals left
-/// out), counting empty buckets in between as quiet ones for the total.
+/// out), counting empty buckets in between as quiet ones for the total. The per-source
+/// baseline takes one sample per bucket — the median of the sources' counts — so no
+/// number of sources can swing it within a bucket, and the order sources are stored in
+/// does not matter.
 fn close_buckets(state: &mut SignalState, config: &DetectorConfig, new_start: i64) {
     if state.bucket_start != 0 || state.total > 0 {
-        for (source, count) in &state.counts {
-            if !state.flagged.contains(source) {
-                state.per_source.update(*count as f64, config.alpha);
-            }
+        let mut normal: Vec<u64> = state
+            .counts
+            .iter()
+            .filter(|(s, _)| !state.flagged.contains(*s))
+            .map(|(_, c)| *c)
+            .collect();
+        if !normal.is_empty() {
+            normal.sort_unstable();
+            let median = normal[normal.len() / 2];
+            state.per_source.update(median as f64, config.alpha);
         }
         if !state.total_flagged {
-            let normal: u64 = state
-                .counts
-                .iter()
-                .filter(|(s, _)| !state.flagged.contains(*s))
-                .map(|(_, c)| c)
-                .sum();
-            state.totals.update(normal as f64, config.alpha);
+            state
+                .totals
+                .update(normal.iter().sum::<u64>() as f64, config.alpha);
         }
         let gap = (new_start - state.bucket_start) / config.bucket_ms.max(1) - 1;
         for _ in 0..gap.clamp(0, 60) {

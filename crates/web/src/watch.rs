@@ -25,6 +25,17 @@ fn unwatched(path: &str) -> bool {
     path == "/health" || path.starts_with("/static/")
 }
 
+/// Whether a browser sent this on another page's behalf (an image or form on some
+/// other site pointing here). Such requests are neither counted nor allowed to end a
+/// session: otherwise any page could get its visitors' address refused, or sign them
+/// out, by embedding a few dozen broken links.
+fn cross_site(parts: &axum::http::request::Parts) -> bool {
+    parts
+        .headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() != b"same-origin" && v.as_bytes() != b"none")
+}
+
 pub async fn observe(State(s): State<AppState>, request: Request<Body>, next: Next) -> Response {
     if unwatched(request.uri().path()) {
         return next.run(request).await;
@@ -33,13 +44,6 @@ pub async fn observe(State(s): State<AppState>, request: Request<Body>, next: Ne
     let meta = RequestMeta::from_parts(&parts);
     let source = subject(None, &meta);
     let now = UnixMillis::now().0;
-    let (throttled, retry) = match s.anomaly.lock() {
-        Ok(mut d) => (d.is_throttled(&source, now), d.config().throttle_ms / 1000),
-        Err(_) => (false, 0),
-    };
-    if throttled {
-        return AppError::TooManyRequests(u64::try_from(retry).unwrap_or(60)).into_response();
-    }
     let session_token = match presented_token(&parts) {
         Some((token, CredentialSource::Cookie | CredentialSource::Bearer))
             if !token.starts_with(palisade_identity::API_TOKEN_PREFIX) =>
@@ -48,22 +52,42 @@ pub async fn observe(State(s): State<AppState>, request: Request<Body>, next: Ne
         }
         _ => None,
     };
+    let credentialed = presented_token(&parts).is_some();
+    // A flagged address is refused for requests without credentials; signed-in people
+    // behind the same address (an office, a carrier's NAT) keep working, and a session
+    // that carried a burst has been ended already.
+    if !credentialed {
+        let (throttled, retry) = {
+            let mut d = s.detector();
+            (d.is_throttled(&source, now), d.config().throttle_ms / 1000)
+        };
+        if throttled {
+            return AppError::TooManyRequests(u64::try_from(retry).unwrap_or(60)).into_response();
+        }
+    }
+    let counted = !cross_site(&parts);
     let response = next.run(Request::from_parts(parts, body)).await;
+    if !counted {
+        return response;
+    }
     let signal = match response.status().as_u16() {
         401 | 403 => Signal::Denied,
         404 => Signal::NotFound,
         _ => return response,
     };
-    if let Err(e) = s
-        .note_signal(signal, &source, &meta, session_token.as_deref())
-        .await
-    {
+    if let Err(e) = s.note_signal(signal, &source, &meta, session_token.as_deref()).await {
         tracing::error!(error = %e, "recording an anomaly failed");
     }
     response
 }
 
 impl AppState {
+    /// The detector; a panic elsewhere while it was held leaves consistent counters
+    /// (every update is a plain increment), so detection carries on rather than stop.
+    fn detector(&self) -> std::sync::MutexGuard<'_, Detector> {
+        self.anomaly.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Counts one event of `signal` from `source`; alerts on what became anomalous.
     pub(crate) async fn note_signal(
         &self,
@@ -72,10 +96,7 @@ impl AppState {
         meta: &RequestMeta,
         session_token: Option<&str>,
     ) -> Result<(), AppError> {
-        let findings = match self.anomaly.lock() {
-            Ok(mut d) => d.record(signal, source, UnixMillis::now().0),
-            Err(_) => return Ok(()),
-        };
+        let findings = self.detector().record(signal, source, UnixMillis::now().0);
         for finding in findings {
             self.report(&finding, meta, session_token).await?;
         }

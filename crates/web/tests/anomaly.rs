@@ -179,6 +179,25 @@ fn the_baseline_does_not_learn_from_attacks() {
     assert_eq!(flagged_minutes, (0..60).collect::<Vec<_>>());
 }
 
+#[test]
+fn many_sources_just_under_the_threshold_do_not_raise_it() {
+    let mut detector = Detector::new(DetectorConfig::default());
+    // An hour of 50 addresses each doing 29 a minute, just under the floor of 30.
+    for minute in 0..60 {
+        for source in 0..50 {
+            for n in 0..29 {
+                detector.record(Signal::NotFound, &format!("ip:192.0.2.{source}"), START + minute * MINUTE + n);
+            }
+        }
+    }
+    // A probe at 300 a minute — the ceiling — is still flagged.
+    let t = START + 60 * MINUTE;
+    let flagged = (0..300)
+        .flat_map(|n| detector.record(Signal::NotFound, "ip:203.0.113.5", t + n))
+        .any(|f| f.source.as_deref() == Some("ip:203.0.113.5"));
+    assert!(flagged);
+}
+
 async fn alerts(w: &World, kind: &str) -> usize {
     w.store
         .security_alerts(50)
@@ -250,6 +269,25 @@ async fn a_burst_is_throttled_ends_its_session_and_alerts_once(backend: Backend)
         outbox_before + 1,
         "administrators are mailed once"
     );
+
+    // Another site's page making its visitors' browsers load broken links here (images,
+    // frames): not counted, so it can neither get their address refused nor sign them out.
+    let w = World::new(backend).await.with_config(|c| c.anomaly = small);
+    let customer = w.customer_1.clone();
+    let cookie = format!("{}={}", palisade_web::SESSION_COOKIE, customer.token);
+    for n in 0..60 {
+        w.raw(
+            None,
+            "GET",
+            &format!("/api/v1/tickets/tkt_lure{n:04}"),
+            Body::empty(),
+            &[("sec-fetch-site", "cross-site"), ("cookie", &cookie)],
+        )
+        .await;
+    }
+    assert_eq!(alerts(&w, "anomaly.not_found").await + alerts(&w, "anomaly.denied").await, 0);
+    assert_eq!(w.raw(None, "GET", "/help", Body::empty(), &[]).await.status, StatusCode::OK);
+    assert!(w.state.identity.authenticate(&customer.token).await.unwrap().is_some());
 
     // A signed-in customer trying ids that are not theirs (404s): the session that
     // carried the burst is ended.
