@@ -19,5 +19,6 @@ pub use error::AssistError;
 pub use help::{ArticleInput, AudienceFilter, HelpCentre, SearchHit, SearchResults};
 pub use redact::{CustomPattern, Redacted, RedactionKind, Redactor};
 pub use site_token::{
-    MAX_SITE_TOKEN_LIFETIME, SiteClaims, SiteKey, SiteTokenRejection, SiteTokenVerifier, ed25519_key,
+    LEEWAY_SECS as SITE_TOKEN_LEEWAY_SECS, MAX_SITE_TOKEN_LIFETIME, SiteClaims, SiteKey, SiteTokenRejection,
+    SiteTokenVerifier, ed25519_key,
 };

@@ -307,8 +307,9 @@ impl Work {
     }
 
     /// IBANs: the pattern may run on into the next word ("… 0005 1332 refund" reads as
-    /// one more group), so each match is tried from its longest prefix that ends a
-    /// group down to the shortest an IBAN can be, and the longest that checks is taken.
+    /// one more group) or start at a word before it ("SW19 DE89 3704 …"), so each match
+    /// is tried from every group boundary, longest prefix first down to the shortest
+    /// an IBAN can be, and the first that checks is taken.
     fn ibans(&mut self) {
         let source = self.text.clone();
         let mut out = String::with_capacity(source.len());
@@ -316,18 +317,31 @@ impl Work {
         let mut count = 0;
         for m in IBAN.find_iter(&source) {
             let candidate = m.as_str();
-            let ends = candidate
+            let starts = std::iter::once(0).chain(
+                candidate
+                    .char_indices()
+                    .filter(|(_, c)| *c == ' ')
+                    .map(|(i, _)| i + 1),
+            );
+            let ends: Vec<usize> = candidate
                 .char_indices()
                 .map(|(i, c)| i + c.len_utf8())
                 .filter(|end| {
                     candidate[..*end].ends_with(|c: char| c.is_ascii_alphanumeric())
                         && !candidate[*end..].starts_with(|c: char| c.is_ascii_alphanumeric())
                 })
-                .collect::<Vec<_>>();
-            let Some(end) = ends.into_iter().rev().find(|end| iban_checks(&candidate[..*end])) else {
+                .collect();
+            let found = starts.into_iter().find_map(|start| {
+                ends.iter()
+                    .rev()
+                    .filter(|end| **end > start)
+                    .find(|end| iban_checks(&candidate[start..**end]))
+                    .map(|end| (start, *end))
+            });
+            let Some((start, end)) = found else {
                 continue;
             };
-            out.push_str(&source[last..m.start()]);
+            out.push_str(&source[last..m.start() + start]);
             out.push_str(&marker(RedactionKind::Iban));
             last = m.start() + end;
             count += 1;

@@ -21,7 +21,7 @@ use crate::AssistError;
 /// How far ahead `exp` may be.
 pub const MAX_SITE_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// Clock difference tolerated between the site and Palisade.
-const LEEWAY_SECS: i64 = 30;
+pub const LEEWAY_SECS: i64 = 30;
 const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// An Ed25519 public key from its 32 bytes, for [`SiteKey::EdDsa`]; `None` if the
@@ -65,6 +65,8 @@ pub const MIN_HS256_SECRET_BYTES: usize = 32;
 pub struct SiteClaims {
     /// The site's identifier for its user.
     pub subject: String,
+    /// Only with `email_verified: true` in the token: the site vouches that its user
+    /// controls the address, not merely typed it at sign-up.
     pub email: Option<String>,
     pub token_id: String,
     /// Unix seconds.
@@ -207,7 +209,10 @@ impl SiteTokenVerifier {
             .ok_or(R::MissingClaim)?;
         Ok(SiteClaims {
             subject: subject.to_owned(),
-            email: claims["email"].as_str().map(str::to_owned),
+            email: claims["email"]
+                .as_str()
+                .filter(|_| claims["email_verified"].as_bool() == Some(true))
+                .map(str::to_owned),
             token_id: token_id.to_owned(),
             expires_at,
         })
@@ -242,7 +247,7 @@ mod tests {
 
     fn claims() -> Value {
         json!({"iss": "https://shop.example", "aud": "palisade", "sub": "user-42", "jti": "t-1",
-               "exp": NOW + 600, "email": "ann@customer.test"})
+               "exp": NOW + 600, "email": "ann@customer.test", "email_verified": true})
     }
 
     fn setup() -> (SiteTokenVerifier, SigningKey) {

@@ -418,6 +418,19 @@ impl ModelFileConfig {
             Some(v) => Ok(v),
             None => Ok(default),
         };
+        for domain in &self.allowed_link_domains {
+            let valid = domain.contains('.')
+                && !domain.starts_with(['.', '-'])
+                && !domain.ends_with(['.', '-'])
+                && domain
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+            if !valid {
+                return Err(bad(format!(
+                    "allowed_link_domains: {domain:?} is not a lower-case host name like status.example.com"
+                )));
+            }
+        }
         let settings = palisade_assist::assistant::ModelSettings {
             url: self.url,
             api_key,
@@ -1034,11 +1047,15 @@ impl Settings {
     /// Refuses configurations that would run insecurely or not at all.
     fn validate(&self) -> Result<(), CliError> {
         for origin in &self.widget_origins {
+            // Exactly as browsers send Origin: lower case, no default port.
             let host_ok = |host: &str| {
                 !host.is_empty()
-                    && host
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+                    && !host.ends_with(":443")
+                    && host.chars().all(|c| {
+                        c.is_ascii_lowercase()
+                            || c.is_ascii_digit()
+                            || matches!(c, '.' | '-' | ':' | '[' | ']')
+                    })
             };
             // Plain http only for a page on this machine (development and tests).
             let loopback = |host: &str| {
@@ -1210,6 +1227,10 @@ mod tests {
             "[assistant]\nwidget_origins = [\"http://www.example.com\"]\n",
             "[assistant]\nwidget_origins = [\"https://www.example.com/page\"]\n",
             "[assistant]\nwidget_origins = [\"*\"]\n",
+            "[assistant]\nwidget_origins = [\"https://WWW.example.com\"]\n",
+            "[assistant]\nwidget_origins = [\"https://www.example.com:443\"]\n",
+            "[assistant.model]\nenabled = true\nurl = \"https://llm.example\"\nmodel = \"m\"\nallowed_link_domains = [\"com\"]\n",
+            "[assistant.model]\nenabled = true\nurl = \"https://llm.example\"\nmodel = \"m\"\nallowed_link_domains = [\"https://x.example\"]\n",
             // The algorithm is pinned by configuration, with the matching key material.
             "[assistant.site_tokens]\nissuer = \"i\"\naudience = \"a\"\n[[assistant.site_tokens.keys]]\nkid = \"k\"\nalgorithm = \"none\"\n",
             "[assistant.site_tokens]\nissuer = \"i\"\naudience = \"a\"\n[[assistant.site_tokens.keys]]\nkid = \"k\"\nalgorithm = \"EdDSA\"\npublic_key = \"AAAA\"\n",

@@ -242,14 +242,17 @@ impl Store {
     }
 
     /// Takes an open conversation for a handover: `false` if another request already
-    /// took it (or it is no longer open), so two clicks never make two tickets.
+    /// took it (or it is no longer open), so two clicks never make two tickets. A claim
+    /// older than two minutes is taken over: its request died before finishing.
     pub async fn claim_conversation(&self, id: &ConversationId) -> Result<bool, StoreError> {
+        let now = UnixMillis::now().0;
         let done = sqlx::query(
             "UPDATE assistant_conversations SET state = 'handing_over', updated_at = $1 \
-             WHERE id = $2 AND state = 'open'",
+             WHERE id = $2 AND (state = 'open' OR (state = 'handing_over' AND updated_at < $3))",
         )
-        .bind(UnixMillis::now().0)
+        .bind(now)
         .bind(id.as_str())
+        .bind(now - 120_000)
         .execute(&self.write)
         .await?;
         Ok(done.rows_affected() == 1)

@@ -32,8 +32,24 @@ impl Store {
         window_ms: i64,
         amount: i64,
     ) -> Result<i64, StoreError> {
+        self.add_to_window_starting(key, Self::rate_window_start(window_ms), amount)
+            .await
+    }
+
+    /// The start of the current window of `window_ms`, to correct that same window
+    /// later with [`Store::add_to_window_starting`] even after it has ended.
+    pub fn rate_window_start(window_ms: i64) -> i64 {
         let now = UnixMillis::now().0;
-        let window_start = now - now.rem_euclid(window_ms.max(1));
+        now - now.rem_euclid(window_ms.max(1))
+    }
+
+    /// Adds `amount` to `key`'s window that starts at `window_start`.
+    pub async fn add_to_window_starting(
+        &self,
+        key: &str,
+        window_start: i64,
+        amount: i64,
+    ) -> Result<i64, StoreError> {
         let row = sqlx::query(
             "INSERT INTO rate_windows (key, window_start, hits) VALUES ($1, $2, $3) \
              ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_windows.hits + $3 RETURNING hits",

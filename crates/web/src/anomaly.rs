@@ -177,9 +177,10 @@ impl Detector {
             *c
         };
         let source = key;
-        let threshold = state
-            .per_source
-            .capped_threshold(&config, config.min_per_source, config.max_per_source);
+        let threshold =
+            state
+                .per_source
+                .capped_threshold(&config, config.min_per_source, config.max_per_source);
         if count as f64 >= threshold && !state.flagged.contains(source) {
             state.flagged.insert(source.to_owned());
             findings.push(Finding {

@@ -198,12 +198,18 @@ async fn verify_site_token(s: &AppState, meta: &RequestMeta, token: &str) -> Res
                     .first_use_of_token_id(
                         verifier.issuer(),
                         &claims.token_id,
-                        UnixMillis(claims.expires_at.saturating_mul(1000)),
+                        // Remembered for as long as the verifier could still accept it.
+                        UnixMillis(
+                            claims
+                                .expires_at
+                                .saturating_add(palisade_assist::SITE_TOKEN_LEEWAY_SECS + 60)
+                                .saturating_mul(1000),
+                        ),
                     )
                     .await?;
                 match (first, claims.email.as_deref()) {
                     (false, _) => Err("replayed"),
-                    (true, None) => Err("no email claim"),
+                    (true, None) => Err("no verified email claim"),
                     (true, Some(email)) => match s.identity.site_verified_customer(email).await? {
                         Some(found) => Ok(Caller {
                             principal: found.principal,
@@ -660,7 +666,8 @@ pub(crate) async fn handover(
     email: Option<&str>,
     into_ticket: Option<&str>,
 ) -> Result<Handover, AppError> {
-    if conversation.state != "open" || !s.store.claim_conversation(&conversation.id).await? {
+    let may_claim = matches!(conversation.state.as_str(), "open" | "handing_over");
+    if !may_claim || !s.store.claim_conversation(&conversation.id).await? {
         return Err(AppError::Conflict(
             "this conversation was already handed over".into(),
         ));

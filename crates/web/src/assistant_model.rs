@@ -37,11 +37,12 @@ fn fresh_canary() -> Result<String, AppError> {
     Ok(format!("PALISADE-CANARY-{}", hex::encode(bytes)))
 }
 
-fn host_of(origin: &str) -> String {
+/// `host[:port]` of the public origin, as links to this site must carry it.
+fn authority_of(origin: &str) -> String {
     origin
         .parse::<http::Uri>()
         .ok()
-        .and_then(|u| u.host().map(str::to_owned))
+        .and_then(|u| u.authority().map(|a| a.as_str().to_owned()))
         .unwrap_or_default()
 }
 
@@ -71,13 +72,15 @@ pub(crate) async fn draft_answer(
         tracing::info!(conversation = %conversation.id, "the conversation's model budget is spent");
         return Ok(None);
     }
+    // Corrections go to the day the tokens were reserved in, even after midnight.
+    let day_start = palisade_store::Store::rate_window_start(DAY_MS);
     let spent = s
         .store
-        .add_to_rate_window(ORGANISATION_BUDGET_KEY, DAY_MS, estimate)
+        .add_to_window_starting(ORGANISATION_BUDGET_KEY, day_start, estimate)
         .await?;
     if spent > settings.daily_budget {
         s.store
-            .add_to_rate_window(ORGANISATION_BUDGET_KEY, DAY_MS, -estimate)
+            .add_to_window_starting(ORGANISATION_BUDGET_KEY, day_start, -estimate)
             .await?;
         s.store
             .adjust_conversation_tokens(&conversation.id, -estimate)
@@ -101,7 +104,7 @@ pub(crate) async fn draft_answer(
         Err(e) => {
             tracing::warn!(error = %e, "the model failed; answering from the articles");
             s.store
-                .add_to_rate_window(ORGANISATION_BUDGET_KEY, DAY_MS, -estimate)
+                .add_to_window_starting(ORGANISATION_BUDGET_KEY, day_start, -estimate)
                 .await?;
             s.store
                 .adjust_conversation_tokens(&conversation.id, -estimate)
@@ -109,25 +112,26 @@ pub(crate) async fn draft_answer(
             return Ok(None);
         }
     };
-    // The provider's own count when it gives one; a model that under-reports still
-    // pays the estimate.
-    let used = reply.tokens_used.map_or(estimate, |t| t.max(0));
+    // The provider's own count when it gives one, but never less than the prompt that
+    // was certainly sent: an endpoint reporting zero does not lift the budgets.
+    let floor = estimate - i64::from(settings.max_answer_tokens);
+    let used = reply.tokens_used.map_or(estimate, |t| t.max(floor));
     if used != estimate {
         s.store
-            .add_to_rate_window(ORGANISATION_BUDGET_KEY, DAY_MS, used - estimate)
+            .add_to_window_starting(ORGANISATION_BUDGET_KEY, day_start, used - estimate)
             .await?;
         s.store
             .adjust_conversation_tokens(&conversation.id, used - estimate)
             .await?;
     }
-    let own_host = host_of(&s.config.public_origin);
+    let own_authority = authority_of(&s.config.public_origin);
     let checked = vet(
         &reply.text,
         &VetContext {
             passages,
             canary: &canary,
             allowed_link_domains: &settings.allowed_link_domains,
-            own_host: &own_host,
+            own_authority: &own_authority,
         },
     );
     match checked {

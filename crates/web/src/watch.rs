@@ -75,7 +75,10 @@ pub async fn observe(State(s): State<AppState>, request: Request<Body>, next: Ne
         404 => Signal::NotFound,
         _ => return response,
     };
-    if let Err(e) = s.note_signal(signal, &source, &meta, session_token.as_deref()).await {
+    if let Err(e) = s
+        .note_signal(signal, &source, &meta, session_token.as_deref())
+        .await
+    {
         tracing::error!(error = %e, "recording an anomaly failed");
     }
     response
@@ -85,7 +88,9 @@ impl AppState {
     /// The detector; a panic elsewhere while it was held leaves consistent counters
     /// (every update is a plain increment), so detection carries on rather than stop.
     fn detector(&self) -> std::sync::MutexGuard<'_, Detector> {
-        self.anomaly.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.anomaly
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Counts one event of `signal` from `source`; alerts on what became anomalous.

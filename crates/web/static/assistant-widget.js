@@ -182,7 +182,8 @@
     var consent = el('div', 'palisade-notice');
     consent.appendChild(el('p', null, notice.text));
     var privacy = el('a', null, 'Privacy notice');
-    privacy.href = new URL(notice.privacy_notice_url, base).href;
+    var privacyUrl = new URL(notice.privacy_notice_url, base);
+    privacy.href = /^https?:$/.test(privacyUrl.protocol) ? privacyUrl.href : base + '/help';
     privacy.rel = 'noopener noreferrer';
     privacy.target = '_blank';
     consent.appendChild(privacy);

@@ -186,7 +186,11 @@ fn many_sources_just_under_the_threshold_do_not_raise_it() {
     for minute in 0..60 {
         for source in 0..50 {
             for n in 0..29 {
-                detector.record(Signal::NotFound, &format!("ip:192.0.2.{source}"), START + minute * MINUTE + n);
+                detector.record(
+                    Signal::NotFound,
+                    &format!("ip:192.0.2.{source}"),
+                    START + minute * MINUTE + n,
+                );
             }
         }
     }
@@ -285,9 +289,22 @@ async fn a_burst_is_throttled_ends_its_session_and_alerts_once(backend: Backend)
         )
         .await;
     }
-    assert_eq!(alerts(&w, "anomaly.not_found").await + alerts(&w, "anomaly.denied").await, 0);
-    assert_eq!(w.raw(None, "GET", "/help", Body::empty(), &[]).await.status, StatusCode::OK);
-    assert!(w.state.identity.authenticate(&customer.token).await.unwrap().is_some());
+    assert_eq!(
+        alerts(&w, "anomaly.not_found").await + alerts(&w, "anomaly.denied").await,
+        0
+    );
+    assert_eq!(
+        w.raw(None, "GET", "/help", Body::empty(), &[]).await.status,
+        StatusCode::OK
+    );
+    assert!(
+        w.state
+            .identity
+            .authenticate(&customer.token)
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     // A signed-in customer trying ids that are not theirs (404s): the session that
     // carried the burst is ended.

@@ -54,7 +54,7 @@ async fn world(backend: Backend) -> World {
             .unwrap(),
         ));
         c.widget_origins = vec![SITE.into()];
-        c.public_limits.site_token_failures_per_ip.max = 12;
+        c.public_limits.site_token_failures_per_ip.max = 13;
     })
 }
 
@@ -63,7 +63,8 @@ fn now() -> i64 {
 }
 
 fn claims(email: &str, jti: &str) -> Value {
-    json!({"iss": ISSUER, "aud": "palisade", "sub": "shop-user-1", "jti": jti, "exp": now() + 600, "email": email})
+    json!({"iss": ISSUER, "aud": "palisade", "sub": "shop-user-1", "jti": jti, "exp": now() + 600,
+           "email": email, "email_verified": true})
 }
 
 fn hs(claims: &Value) -> String {
@@ -144,6 +145,8 @@ async fn site_tokens_verify_once_and_never_fall_back(backend: Backend) {
         b"a guessed secret that is not the shop's one",
     );
     let no_account = hs(&claims("nobody@nowhere.test", "jti-nobody"));
+    let mut unverified_email = claims(&ann_email, "jti-unverified");
+    unverified_email["email_verified"] = json!(false);
     let staff = hs(&claims(agent.email.as_str(), "jti-staff"));
 
     let before = conversations(&w).await;
@@ -159,6 +162,7 @@ async fn site_tokens_verify_once_and_never_fall_back(backend: Backend) {
         (&unknown_kid, "unknown kid"),
         (&forged_secret, "wrong secret"),
         (&no_account, "no customer with that address"),
+        (&hs(&unverified_email), "an address the site has not verified"),
         (&staff, "a staff address"),
         ("not.a.jwt", "garbage"),
     ] {

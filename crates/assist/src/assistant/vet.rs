@@ -23,8 +23,9 @@ pub struct VetContext<'a> {
     pub canary: &'a str,
     /// Hosts besides the help centre links may go to (subdomains included).
     pub allowed_link_domains: &'a [String],
-    /// This site's host, whose `/help/` pages answers may link to.
-    pub own_host: &'a str,
+    /// This site's authority (`host` or `host:port`, as in its public origin), whose
+    /// `/help/` pages answers may link to.
+    pub own_authority: &'a str,
 }
 
 /// Why a draft was discarded.
@@ -89,13 +90,18 @@ static IMAGE: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)!\s*\[|<\s*img\b|<\s*s
 static URL: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)\b(?:[a-z][a-z0-9+.-]*:(?://)?|www\.)[^\s<>()\[\]{}]+"));
 static LINK_TARGET: LazyLock<Regex> = LazyLock::new(|| re(r"\]\s*\(([^)\s]*)"));
-/// A bare host with a path, as in `evil.example/steal?q=…`.
-static BARE_HOST_PATH: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)\b(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?/[^\s<>()\[\]{}]*"));
+/// A host written without a scheme, with or without a path (`evil.example/x?q=…`,
+/// `evil.example?d=…`, international letters included).
+static BARE_HOST: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)(?:^|[^\p{L}\p{N}@.-])((?:[\p{L}\p{N}-]+\.)+\p{L}{2,})(?::\d+)?([/?#][^\s<>()\[\]{}]*)?")
+});
 /// Statements only a person may make, whatever an article says.
 static GRANT: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?ix)
         legally\s+binding | binding\s+(?:offer|agreement|contract|commitment|promise)
+      | \b(?:i|we|you)(?:'ll|\s+will|\s+shall|\s+are\s+going\s+to|'re\s+going\s+to)\s+(?:\w+\s+){0,2}(?:receive|get|be\s+(?:refunded|credited|compensated|reimbursed|paid|given)|refund|credit|compensate|reimburse|pay|waive|send\s+you|give\s+you|honou?r)
+      | \b(?:has|have|had)\s+been\s+(?:issued|processed|approved|refunded|credited|authori[sz]ed|granted|waived|paid)
+      | \byou(?:'re|\s+are)\s+(?:entitled|eligible|owed|due)
       | \b(?:i|we)\s+(?:hereby\s+)?(?:approve|authori[sz]e|grant|guarantee|promise|agree|commit|confirm|accept|waive|owe)
       | \b(?:i|we)(?:'ve|\s+have)\s+(?:approved|authori[sz]ed|granted|issued|processed|refunded|credited|waived)
       | \byour\s+(?:\w+\s+){0,3}(?:is|are|has\s+been|have\s+been|was|were|will\s+be)\s+(?:approved|authori[sz]ed|granted|issued|processed|confirmed|guaranteed|accepted|waived)
@@ -111,9 +117,36 @@ static COMMITMENT_WORD: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Amounts, percentages and other figures.
 static FIGURE: LazyLock<Regex> = LazyLock::new(|| re(r"\d+(?:[.,]\d+)*"));
+/// Figures written as words ("fifty euros", "half the price").
+static NUMBER_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion|half|quarter|double|twice|triple|full)\b",
+    )
+});
+static NEGATION: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(?:not|no|never|none|cannot|can't|won't|don't|doesn't|isn't|aren't|wasn't|weren't|without|non|nor|neither)\b|n't\b",
+    )
+});
 static MONEY: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?i)[$€£¥₹]|\b(?:usd|eur|gbp|chf|dollars?|euros?|pounds?|cents?)\b|%|\bper\s*cent\b")
 });
+
+/// Folds what renders like ASCII into ASCII: full-width forms, ideographic and other
+/// dots, curly quotes and apostrophes — so no check is dodged by a look-alike.
+fn fold(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3002}' | '\u{FF61}' | '\u{2024}' | '\u{FE52}' => '.',
+            '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{2032}' | '\u{02BC}' => '\'',
+            '\u{201C}' | '\u{201D}' | '\u{201F}' | '\u{2033}' => '"',
+            '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2212}' => '-',
+            '\u{3000}' | '\u{00A0}' | '\u{2007}' | '\u{202F}' => ' ',
+            other => other,
+        })
+        .collect()
+}
 
 /// Lower-case letters and digits only: what survives any spacing or punctuation trick.
 fn squeeze(text: &str) -> String {
@@ -123,21 +156,25 @@ fn squeeze(text: &str) -> String {
         .collect()
 }
 
+/// Length of a canary piece that counts as leaked: long enough never to occur by
+/// chance in an answer, short enough that splitting the canary gives nothing away.
+const CANARY_PIECE: usize = 10;
+
 fn leaks_canary(text: &str, canary: &str) -> bool {
     let canary = squeeze(canary);
     if canary.len() < 8 {
         return false;
     }
     let text = squeeze(text);
-    let reversed: String = canary.chars().rev().collect();
-    // A long enough piece of the canary is as good as all of it to whoever extracts it.
-    let piece = canary.len().div_ceil(2);
-    text.contains(&canary)
-        || text.contains(&reversed)
-        || canary
-            .as_bytes()
+    // The random tail is the secret; the fixed prefix is public knowledge.
+    let secret: String = canary.trim_start_matches("palisadecanary").to_owned();
+    let reversed: String = secret.chars().rev().collect();
+    let piece = CANARY_PIECE.min(secret.len());
+    [secret.as_str(), reversed.as_str()].iter().any(|s| {
+        s.as_bytes()
             .windows(piece)
             .any(|w| std::str::from_utf8(w).is_ok_and(|w| text.contains(w)))
+    })
 }
 
 fn host_allowed(host: &str, ctx: &VetContext<'_>) -> bool {
@@ -148,26 +185,53 @@ fn host_allowed(host: &str, ctx: &VetContext<'_>) -> bool {
     })
 }
 
+/// Path tricks that could turn `/help/…` into somewhere else.
+fn sneaky_path(target: &str) -> bool {
+    let lower = target.to_ascii_lowercase();
+    lower.contains('\\')
+        || lower.contains("/./")
+        || lower.contains("/../")
+        || lower.ends_with("/.")
+        || lower.ends_with("/..")
+        || lower.contains("%2e")
+        || lower.contains("%2f")
+        || lower.contains("%5c")
+}
+
+fn own_host(ctx: &VetContext<'_>) -> String {
+    ctx.own_authority
+        .parse::<http::uri::Authority>()
+        .map(|a| a.host().to_owned())
+        .unwrap_or_else(|_| ctx.own_authority.to_owned())
+}
+
 /// Whether one link may be shown: the help centre on this site, or an allow-listed
 /// https host.
 fn link_allowed(target: &str, ctx: &VetContext<'_>) -> bool {
     let target = target.trim_end_matches(['.', ',', ';', ':', '!', '?', '\'', '"']);
-    if target.starts_with("/help/") && !target.contains("//") && !target.contains('\\') {
+    if sneaky_path(target) {
+        return false;
+    }
+    if target.starts_with("/help/") && !target.contains("//") {
         return true;
     }
     let Ok(uri) = target.parse::<http::Uri>() else {
         return false;
     };
-    let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) else {
+    let (Some(scheme), Some(host), Some(authority)) = (uri.scheme_str(), uri.host(), uri.authority()) else {
         return false;
     };
-    if !scheme.eq_ignore_ascii_case("https") || target.contains('@') {
+    if !scheme.eq_ignore_ascii_case("https") || target.contains('@') || !host.is_ascii() {
         return false;
     }
-    if host.eq_ignore_ascii_case(ctx.own_host) {
+    if authority.as_str().eq_ignore_ascii_case(ctx.own_authority) {
         return uri.path().starts_with("/help/");
     }
-    host_allowed(host, ctx)
+    if host.eq_ignore_ascii_case(&own_host(ctx)) {
+        // This site on another port is not this site.
+        return false;
+    }
+    uri.port().is_none() && host_allowed(host, ctx)
 }
 
 fn links_allowed(text: &str, ctx: &VetContext<'_>) -> bool {
@@ -191,10 +255,17 @@ fn links_allowed(text: &str, ctx: &VetContext<'_>) -> bool {
     }) {
         return false;
     }
-    // Hosts written without a scheme still reach a reader who copies them.
-    BARE_HOST_PATH.find_iter(text).all(|m| {
-        let host = m.as_str().split(['/', ':']).next().unwrap_or_default();
-        host.eq_ignore_ascii_case(ctx.own_host) || host_allowed(host, ctx)
+    // Hosts written without a scheme still reach a reader who copies them: checked the
+    // same way, as if https. Parts of URLs already checked come out the same.
+    BARE_HOST.captures_iter(text).all(|c| {
+        let (Some(whole), Some(host)) = (c.get(0), c.get(1)) else {
+            return true;
+        };
+        if text[..host.start()].ends_with("://") {
+            return true; // the host of a URL checked above
+        }
+        let written = &text[host.start()..whole.end()];
+        link_allowed(&format!("https://{written}"), ctx)
     })
 }
 
@@ -205,32 +276,49 @@ fn sentences(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Whether each statement about money or obligations is backed by the cited articles:
-/// its figures and its commitment words all appear there, and it grants nothing.
+/// it grants nothing, every figure in the whole answer (digits or words) appears in
+/// them, and each committing sentence has one sentence in them carrying all its
+/// commitment words and figures with the same polarity ("refunds are not available"
+/// never backs "refunds are available").
 fn commitments_backed(text: &str, cited_text: &str) -> bool {
     let source = cited_text.to_lowercase();
-    let source_figures: Vec<String> = FIGURE
-        .find_iter(&source)
-        .map(|m| m.as_str().replace(',', "."))
+    let lower = text.to_lowercase();
+    if GRANT.is_match(&lower) {
+        return false;
+    }
+    let figures_of = |t: &str| -> Vec<String> {
+        FIGURE
+            .find_iter(t)
+            .filter(|m| !t[..m.start()].ends_with("art_"))
+            .map(|m| m.as_str().replace(',', "."))
+            .chain(NUMBER_WORD.find_iter(t).map(|m| m.as_str().to_owned()))
+            .collect()
+    };
+    let source_figures = figures_of(&source);
+    if !figures_of(&lower).iter().all(|f| source_figures.contains(f)) {
+        return false;
+    }
+    let source_sentences: Vec<(Vec<String>, Vec<String>, bool)> = sentences(&source)
+        .map(|s| (squeeze_words(s), figures_of(s), NEGATION.is_match(s)))
         .collect();
-    let source_words = squeeze_words(&source);
-    for sentence in sentences(&text.replace(". ", ".\n")) {
-        if GRANT.is_match(sentence) {
-            return false;
-        }
-        let lower = sentence.to_lowercase();
-        let committing = COMMITMENT_WORD.is_match(&lower) || MONEY.is_match(&lower);
+    for sentence in sentences(&lower) {
+        let committing = COMMITMENT_WORD.is_match(sentence) || MONEY.is_match(sentence);
         if !committing {
             continue;
         }
-        let figures_backed = FIGURE.find_iter(&lower).all(|m| {
-            let figure = m.as_str().replace(',', ".");
-            // Article ids in citations carry digits too.
-            lower[..m.start()].ends_with("art_") || source_figures.contains(&figure)
-        });
-        let words_backed = COMMITMENT_WORD
-            .find_iter(&lower)
-            .all(|m| source_words.iter().any(|w| same_stem(w, m.as_str())));
-        if !figures_backed || !words_backed {
+        let words: Vec<&str> = COMMITMENT_WORD.find_iter(sentence).map(|m| m.as_str()).collect();
+        let figures = figures_of(sentence);
+        let negated = NEGATION.is_match(sentence);
+        let backed = source_sentences
+            .iter()
+            .any(|(source_words, source_figures, source_negated)| {
+                *source_negated == negated
+                    && figures.iter().all(|f| source_figures.contains(f))
+                    && words
+                        .iter()
+                        .all(|w| source_words.iter().any(|sw| same_stem(sw, w)))
+            });
+        if !backed {
             return false;
         }
     }
@@ -252,7 +340,7 @@ fn same_stem(a: &str, b: &str) -> bool {
 
 /// Checks a model's draft; the answer shown is the returned text or nothing.
 pub fn vet(draft: &str, ctx: &VetContext<'_>) -> Result<Vetted, Discard> {
-    let text = strip_invisible(draft).trim().to_owned();
+    let text = fold(&strip_invisible(draft)).trim().to_owned();
     if leaks_canary(&text, ctx.canary) {
         return Err(Discard::Canary);
     }
@@ -365,7 +453,7 @@ mod tests {
                     passages: &self.passages,
                     canary: "PALISADE-CANARY-3f9a61c2d4b7e805",
                     allowed_link_domains: &self.allowed,
-                    own_host: "support.example.org",
+                    own_authority: "support.example.org",
                 },
             )
         }
@@ -425,6 +513,9 @@ mod tests {
             "palisade_canary_3F9A61C2D4B7E805",
             "508e7b4d2c16a9f3yranacedasilap",
             "the secret part is 3f9a61c2d4b7e805",
+            "first half 3f9a61c2d4, that is all",
+            "tail: b7e805 and before it 1c2d4b7e80",
+            "\u{FF13}\u{FF46}\u{FF19}\u{FF41}\u{FF16}\u{FF11}\u{FF43}\u{FF12}\u{FF44}\u{FF14}",
             "PALISADE\u{200b}-CANARY-3f9a61c2d4b7e805",
         ] {
             assert_eq!(f.check(&format!("{leak} {cite}")), Err(Discard::Canary), "{leak}");
@@ -459,6 +550,30 @@ mod tests {
     }
 
     #[test]
+    fn look_alike_and_schemeless_links_are_refused() {
+        let f = Fixture::new();
+        let cite = format!("[{}]", f.refunds);
+        for draft in [
+            "Go to evil.example?d=ticket",
+            "Go to evil\u{3002}example/x",
+            "Go to \u{FF45}\u{FF56}\u{FF49}\u{FF4C}.com/x",
+            "Go to \u{0430}pplesupport.com/x",
+            "Go to support.example.org/admin/users",
+            "Go to https://support.example.org/help/../admin",
+            "Go to https://support.example.org/help/%2e%2e/admin",
+            "Go to https://support.example.org:8443/help/x",
+            "Go to https://status.example.com:444/x",
+            "Go to invoices.example/pay",
+        ] {
+            let got = f.check(&format!("{draft} {cite}"));
+            assert_eq!(got, Err(Discard::Link), "{draft}");
+        }
+        f.check(&format!("See support.example.org/help/en/refunds {cite}"))
+            .unwrap();
+        f.check(&format!("See status.example.com {cite}")).unwrap();
+    }
+
+    #[test]
     fn commitments_need_the_cited_article_to_make_them() {
         let f = Fixture::new();
         let r = format!("[{}]", f.refunds);
@@ -473,6 +588,13 @@ mod tests {
             "Refunds are available within 90 days.",
             "We guarantee delivery tomorrow.",
             "There is no fee for this.",
+            "We\u{2019}ve refunded your order.",
+            "You'll receive the money back soon.",
+            "We will refund you in full.",
+            "A full refund has been issued to your card.",
+            "You will receive fifty euros back.",
+            "Refunds within 30 days; you also get 500 as a goodwill gesture.",
+            "You are eligible for compensation.",
         ] {
             assert_eq!(
                 f.check(&format!("{draft} {r}")),
@@ -484,6 +606,25 @@ mod tests {
         f.check(&format!("Refunds are available within 30 days of purchase {r}. They go back to the original payment method within 5 business days {r}.")).unwrap();
         let s = format!("[{}]", f.shipping);
         f.check(&format!("Shipping is free over 50 EUR {s}.")).unwrap();
+        // An article saying something is *not* available never backs that it is.
+        let no_refunds = ArticleId::generate();
+        let g = Fixture {
+            passages: vec![passage(
+                &no_refunds,
+                "Sale items",
+                "Sale items are not refundable. Refunds are not available for gift cards.",
+            )],
+            refunds: no_refunds.clone(),
+            shipping: no_refunds.clone(),
+            allowed: vec![],
+        };
+        let n = format!("[{no_refunds}]");
+        assert_eq!(
+            g.check(&format!("Refunds are available for gift cards {n}.")),
+            Err(Discard::Commitment)
+        );
+        g.check(&format!("Refunds are not available for gift cards {n}."))
+            .unwrap();
         // Backing must come from an article it cites, not another one given.
         assert_eq!(
             f.check(&format!("Shipping is free over 50 EUR {r}.")),
