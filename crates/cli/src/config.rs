@@ -246,6 +246,7 @@ pub struct AnomalyFileConfig {
     pub alpha: Option<f64>,
     pub min_per_source_per_minute: Option<u64>,
     pub min_total_per_minute: Option<u64>,
+    pub max_per_source_per_minute: Option<u64>,
     pub throttle_minutes: Option<i64>,
 }
 
@@ -270,6 +271,9 @@ impl AnomalyFileConfig {
         }
         if let Some(n) = self.min_total_per_minute {
             c.min_total = n.max(1);
+        }
+        if let Some(n) = self.max_per_source_per_minute {
+            c.max_per_source = n.max(c.min_per_source);
         }
         if let Some(m) = self.throttle_minutes {
             if !(1..=24 * 60).contains(&m) {
