@@ -94,3 +94,59 @@ async fn two_nodes_on_one_postgres_share_migrations_sessions_revocation_and_tick
     assert!(out.stdout.contains("audit trail intact"), "{}", out.stdout);
     drop((a, b));
 }
+
+/// Sleeps until at least `needed` seconds are left in the current minute, so a test
+/// of per-minute windows does not straddle two of them.
+async fn wait_for_room_in_the_minute(needed: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let left = 60 - now % 60;
+    if left < needed {
+        tokio::time::sleep(std::time::Duration::from_secs(left + 1)).await;
+    }
+}
+
+#[tokio::test]
+async fn public_limits_hold_across_two_nodes_under_a_bounded_load() {
+    let db = TestDatabase::new(Backend::Postgres).await.unwrap();
+    let key = random_hex(32);
+    let limit = 30;
+    let mut nodes = Vec::new();
+    for name in ["limits-a", "limits-b"] {
+        let dir = TestDir::new(name);
+        let config = dir.root.join("palisade.toml");
+        std::fs::write(&config, format!("[limits]\nhelp_searches_per_minute = {limit}\n")).unwrap();
+        let dir = dir
+            .with_env("PALISADE_DATABASE_URL", &db.url)
+            .with_env("PALISADE_CONFIG", &config.display().to_string());
+        dir.install_master_key(&key);
+        nodes.push(dir);
+    }
+    let (a, b) = tokio::join!(nodes[0].serve(), nodes[1].serve());
+    let servers = [std::sync::Arc::new(a), std::sync::Arc::new(b)];
+    wait_for_room_in_the_minute(25).await;
+    // 80 searches from one address, spread over both nodes, 8 at a time (bounded).
+    let mut answers = Vec::new();
+    for round in 0..10 {
+        let mut batch = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let node = servers[(round + i) % 2].clone();
+            batch.spawn(async move {
+                node.get(&rustls::version::TLS13, "/api/v1/help/articles?q=refund")
+                    .await
+                    .unwrap()
+                    .status
+            });
+        }
+        answers.extend(batch.join_all().await);
+    }
+    let served = answers.iter().filter(|s| **s == 200).count();
+    let refused = answers.iter().filter(|s| **s == 429).count();
+    assert_eq!(
+        served, limit,
+        "exactly the limit is served across both nodes: {answers:?}"
+    );
+    assert_eq!(refused, 80 - limit, "{answers:?}");
+}
