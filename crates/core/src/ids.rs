@@ -105,6 +105,10 @@ random_id!(
     /// A stored attachment; downloadable only through its ticket's authorisation.
     AttachmentId, "att_", "attachment");
 random_id!(
+    /// A file (usually an image) belonging to a help-centre article; served to those who
+    /// may read the article.
+    ArticleFileId, "afl_", "article file");
+random_id!(
     /// Server-side session row id (not the bearer token, which is never stored).
     SessionId, "ses_", "session");
 random_id!(

@@ -12,8 +12,8 @@ mod values;
 
 pub use error::CoreError;
 pub use ids::{
-    ArticleId, AttachmentId, AuditSeq, CeremonyId, CompanyId, ConversationId, MessageId, OutboxId, PasskeyId,
-    SessionId, TeamId, TicketId, UserId,
+    ArticleFileId, ArticleId, AttachmentId, AuditSeq, CeremonyId, CompanyId, ConversationId, MessageId,
+    OutboxId, PasskeyId, SessionId, TeamId, TicketId, UserId,
 };
 pub use mail::OutgoingMail;
 pub use principal::{Principal, Role, Scope};

@@ -7,6 +7,7 @@
 //! [`palisade_policy::Authorized`] proof covering the ticket.
 
 mod api_tokens;
+mod article_files;
 mod articles;
 mod assistant;
 mod audit;
@@ -27,6 +28,7 @@ mod tickets;
 mod users;
 
 pub use api_tokens::{ApiTokenRecord, NewApiToken};
+pub use article_files::{ArticleFile, NewArticleFile};
 pub use articles::{ArticleChange, ArticleDraft, ArticleRecord, ArticleVersion};
 pub use assistant::{ConversationRecord, NewConversation, TranscriptEntry};
 pub use capabilities::ReplyCapability;

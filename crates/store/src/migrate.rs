@@ -69,6 +69,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 14,
         sql: include_str!("../migrations/0014_model_budget.sql"),
     },
+    Migration {
+        version: 15,
+        sql: include_str!("../migrations/0015_article_files.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

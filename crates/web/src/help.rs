@@ -285,3 +285,65 @@ pub(crate) fn audience_label(audience: Audience, companies: &[CompanyId]) -> Str
         (Audience::Internal, _) => "staff only".into(),
     }
 }
+
+/// Image types shown inline (never SVG, which can carry script); everything else is a
+/// download.
+const INLINE_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// A file of an article, for exactly those who may read the article — or manage it,
+/// so authors see their drafts' images. Anything else answers 404 like a missing file,
+/// and counts as an article miss.
+pub(crate) async fn article_file(
+    s: &AppState,
+    caller: Option<&Caller>,
+    meta: &RequestMeta,
+    raw_id: &str,
+) -> Result<axum::response::Response, AppError> {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+
+    s.refuse_if_over(
+        &s.config.public_limits.article_misses_per_ip,
+        &subject(caller, meta),
+    )
+    .await?;
+    let file_id = palisade_core::ArticleFileId::parse(raw_id).ok();
+    let article = match &file_id {
+        Some(id) => match s.store.article_of_file(id).await {
+            Ok(article) => s.store.get_article(&article).await?,
+            Err(palisade_store::StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    let manages = match (caller, &article) {
+        (Some(c), Some(a)) => s.permits(c, Action::ArticleManage, &Resource::Article(a.facts())),
+        _ => false,
+    };
+    let article = if manages {
+        article.ok_or(AppError::NotFound)?
+    } else {
+        published_article(s, caller, meta, article, raw_id).await?.0
+    };
+    let file_id = file_id.ok_or(AppError::NotFound)?;
+    let file = s.store.read_article_file(&article.id, &file_id).await?;
+    let inline = INLINE_TYPES.contains(&file.content_type.as_str());
+    let mut response = file.content.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&file.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    if !inline {
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            crate::api::tickets::content_disposition(&file.filename),
+        );
+    }
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(response)
+}

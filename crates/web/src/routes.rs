@@ -183,6 +183,7 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         // The help centre: open to visitors, more for those signed in.
         r(M::GET, "/help", true, get(ui::help::index)),
         r(M::GET, "/help/{locale}/{slug}", true, get(ui::help::article)),
+        r(M::GET, "/help/files/{id}", true, get(ui::help::file)),
         r(M::GET, "/api/v1/help/articles", true, get(api::articles::search)),
         r(
             M::GET,
@@ -244,6 +245,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         r(M::POST, "/api/v1/articles", false, post(api::articles::create)),
         r(M::GET, "/api/v1/articles/{id}", false, get(api::articles::get)),
         r(M::PUT, "/api/v1/articles/{id}", false, put(api::articles::revise)),
+        r(
+            M::POST,
+            "/api/v1/articles/{id}/files",
+            false,
+            post(api::articles::upload_file).layer(DefaultBodyLimit::max(max_attachment_bytes)),
+        ),
         r(
             M::POST,
             "/api/v1/articles/{id}/publish",

@@ -39,6 +39,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /api/v1/articles/{id}", "YYY---"),
     ("PUT /api/v1/articles/{id}", "YYY---"),
     ("POST /api/v1/articles/{id}/publish", "YYY---"),
+    ("POST /api/v1/articles/{id}/files", "YYY---"),
     ("POST /api/v1/articles/{id}/withdraw", "YYY---"),
     ("GET /articles", "YYYYY-"),
     ("GET /articles/new", "YYY---"),
@@ -151,6 +152,7 @@ const PUBLIC: &[&str] = &[
     "GET /help",
     "GET /help/{locale}/{slug}",
     "GET /api/v1/help/articles",
+    "GET /help/files/{id}",
     "GET /api/v1/help/articles/{id}",
     // The assistant (tests/assistant.rs checks who reaches which conversation).
     "GET /api/v1/assistant/notice",
@@ -211,6 +213,9 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
             Payload::Json(json!({"user_id": w.customer_2.id.to_string()}))
         }
         "POST /api/v1/tickets/{id}/attachments" => {
+            return (format!("{path}?filename=a.txt"), Payload::Bytes("file"));
+        }
+        "POST /api/v1/articles/{id}/files" => {
             return (format!("{path}?filename=a.txt"), Payload::Bytes("file"));
         }
         "PATCH /api/v1/customers/{id}" => Payload::Json(json!({"name": "Renamed", "phone": null})),

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::dto::rfc3339;
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiBytes, ApiJson, ApiQuery};
 use crate::caller::MaybeCaller;
 use crate::help::{self, audience_label};
 use crate::{AppError, AppState, Caller, Problem, RequestMeta};
@@ -310,4 +310,69 @@ pub async fn withdraw(
     help::withdraw(&s, &caller, &id).await?;
     let (article, _) = help::managed_article(&s, &caller, &id).await?;
     Ok(Json(managed_view(&s, &article).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct FileQuery {
+    /// The file's name (kept for downloads; the type comes from its bytes).
+    pub filename: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ArticleFileView {
+    pub id: String,
+    pub filename: String,
+    /// Sniffed from the bytes.
+    pub content_type: String,
+    pub size: i64,
+    /// Where readers of the article get it; use it in the article as `<img src>` or a link.
+    pub url: String,
+}
+
+/// Attaches a file (an image the article shows, a document it links) to an article the
+/// caller may manage. Served at `url` to exactly those who may read the article.
+#[utoipa::path(post, path = "/api/v1/articles/{id}/files", tag = "articles",
+    params(("id" = String, Path), FileQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = ArticleFileView), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn upload_file(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<FileQuery>,
+    ApiBytes(body): ApiBytes,
+) -> Result<(StatusCode, Json<ArticleFileView>), AppError> {
+    let (article, proof) = help::managed_article(&s, &caller, &id).await?;
+    let filename = super::tickets::validate_filename(&q.filename)?;
+    if body.is_empty() {
+        return Err(AppError::BadRequest("empty file".into()));
+    }
+    let new = palisade_store::NewArticleFile {
+        uploader: caller.principal.user_id.clone(),
+        filename: filename.clone(),
+        content_type: super::tickets::sniff_content_type(&body),
+        content: body.to_vec(),
+    };
+    let mut tx = s.store.begin().await?;
+    let file = s
+        .store
+        .add_article_file(&mut tx, &proof, &article.id, &new)
+        .await?;
+    let event = palisade_audit::AuditEvent::new(
+        palisade_audit::AuditAction::ArticleFileAdded,
+        article.id.as_str(),
+        palisade_audit::Outcome::Success,
+    )
+    .with_detail(serde_json::json!({ "file": file.as_str(), "bytes": new.content.len() }));
+    s.store.append_audit(&mut tx, &caller.audit(), &event).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ArticleFileView {
+            url: format!("/help/files/{file}"),
+            id: file.to_string(),
+            filename,
+            content_type: new.content_type,
+            size: i64::try_from(new.content.len()).unwrap_or(i64::MAX),
+        }),
+    ))
 }

@@ -29,7 +29,7 @@ use utoipa::OpenApi;
         mfa::passkey_second_factor, mfa::passkey_step_up,
         quarantine::list, quarantine::get, quarantine::release, quarantine::discard,
         articles::search, articles::read, articles::list, articles::create, articles::get,
-        articles::revise, articles::publish, articles::withdraw,
+        articles::revise, articles::publish, articles::upload_file, articles::withdraw,
         alerts::list,
         assistant::notice, assistant::start, assistant::get, assistant::message, assistant::handover,
         devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable,

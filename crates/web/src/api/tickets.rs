@@ -286,7 +286,7 @@ pub async fn upload(
 }
 
 /// RFC 5987 encoding of a download name, so no header can be injected through it.
-fn content_disposition(filename: &str) -> HeaderValue {
+pub(crate) fn content_disposition(filename: &str) -> HeaderValue {
     let mut encoded = String::new();
     for b in filename.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

@@ -139,6 +139,16 @@ pub async fn article(
     }))
 }
 
+/// A file of an article (its images, its downloads), for those who may read it.
+pub async fn file(
+    State(s): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    Ok(help::article_file(&s, caller.as_ref(), &meta, &id).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
