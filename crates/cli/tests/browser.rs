@@ -1,6 +1,7 @@
 //! The sign-in pages in a real browser: headless Chromium (Debian's, driven by
 //! playwright-core) against the real `palisade serve` over TLS, with the browser's
-//! virtual authenticator standing in for a passkey. The scenario itself is
+//! virtual authenticator standing in for a passkey, then writing and publishing an
+//! article that a visitor reads sanitised. The scenario itself is
 //! `browser/sign_in.mjs`; this test starts the server and checks what it saw. The help
 //! centre and the assistant are driven as a visitor by `browser/self_service.mjs`.
 
@@ -12,7 +13,7 @@ use common::{PASSWORD, TestDir};
 use serde_json::{Value, json};
 
 #[tokio::test]
-async fn a_new_admin_sets_a_password_enrols_a_passkey_and_signs_in_with_it_in_chromium() {
+async fn a_new_admin_enrols_a_passkey_signs_in_with_it_and_publishes_an_article_in_chromium() {
     let dir = TestDir::new("browser");
     let token = dir.create_admin("ada@example.com", "Ada");
     let server = dir.serve().await;
@@ -44,6 +45,11 @@ async fn a_new_admin_sets_a_password_enrols_a_passkey_and_signs_in_with_it_in_ch
         "after_second_password": "/login/second-factor",
         "after_passkey": "/tickets",
         "sign_count": 2,
+        "authoring_csp_violations": 0,
+        "article_shown": true,
+        "article_script_ran": 0,
+        "article_active_markup": 0,
+        "reader_csp_violations": 0,
     });
     assert_eq!(seen, expect, "\n--- server log\n{}", server.log());
 }
