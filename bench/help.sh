@@ -13,7 +13,9 @@
 # Medians go to the help section of bench/RESULTS.md (raw output in bench/last-run/help).
 #
 # Environment: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 32),
-# BENCH_THREADS (default 2), BENCH_ROUNDS (default 3), CARGO_TARGET_DIR.
+# BENCH_THREADS (default 2), BENCH_ROUNDS (default 3), BENCH_BACKEND (sqlite, the
+# default, or postgres: a throwaway cluster, durable commits), CARGO_TARGET_DIR.
+# Each backend has its own section in bench/RESULTS.md.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,6 +31,11 @@ DURATION="${BENCH_DURATION:-10}"
 CONNECTIONS="${BENCH_CONNECTIONS:-32}"
 THREADS="${BENCH_THREADS:-2}"
 ROUNDS="${BENCH_ROUNDS:-3}"
+BACKEND="${BENCH_BACKEND:-sqlite}"
+[[ "$BACKEND" == sqlite || "$BACKEND" == postgres ]] || die "BENCH_BACKEND is sqlite or postgres, got '$BACKEND'"
+PG_OPTS=""
+PGBIN=""
+PGDATA=""
 for v in DURATION CONNECTIONS THREADS ROUNDS; do
     [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "BENCH_$v must be a positive integer"
 done
@@ -45,6 +52,8 @@ cargo build --release --quiet -p palisade -p palisade-bench
 PALISADE="$CARGO_TARGET_DIR/release/palisade"
 
 WORK="$(mktemp -d /tmp/palisade-help-bench.XXXXXX)"
+# The postgres user runs the throwaway cluster inside it.
+chmod 755 "$WORK"
 OUT="$WORK/out"
 mkdir -p "$OUT"
 SERVER_PID=""
@@ -55,6 +64,7 @@ cleanup() {
     trap - EXIT INT TERM HUP
     stop_pid "$BARE_PID"
     stop_pid "$SERVER_PID"
+    stop_pg
     if ((rc != 0)); then say "failed (exit $rc); logs kept in $WORK"; else rm -rf "$WORK"; fi
     exit "$rc"
 }
@@ -75,13 +85,22 @@ trap 'exit 143' TERM
     echo "connections=$CONNECTIONS"
     echo "threads=$THREADS"
     echo "rounds=$ROUNDS"
-    echo "command=BENCH_DURATION=$DURATION BENCH_CONNECTIONS=$CONNECTIONS BENCH_THREADS=$THREADS BENCH_ROUNDS=$ROUNDS bash bench/help.sh${*:+ $*}"
+    echo "backend=$BACKEND"
+    echo "command=BENCH_BACKEND=$BACKEND BENCH_DURATION=$DURATION BENCH_CONNECTIONS=$CONNECTIONS BENCH_THREADS=$THREADS BENCH_ROUNDS=$ROUNDS bash bench/help.sh${*:+ $*}"
 } >"$OUT/machine.env"
 
 DATA="$WORK/data"
 mkdir -p "$DATA"
 chmod 700 "$DATA"
-DB_URL="sqlite://$DATA/palisade.db?mode=rwc"
+if [[ "$BACKEND" == postgres ]]; then
+    find_pgbin
+    say "postgres: starting a throwaway cluster"
+    start_pg "$WORK/pg"
+    echo "pg_version=$("$PGBIN/postgres" --version)" >>"$OUT/machine.env"
+    export PALISADE_DATABASE_URL="$DB_URL"
+else
+    DB_URL="sqlite://$DATA/palisade.db?mode=rwc"
+fi
 PORT="$(free_port 19443)"
 BASE="https://127.0.0.1:$PORT"
 cat >"$WORK/palisade.toml" <<TOML
@@ -144,8 +163,8 @@ for round in $(seq "$ROUNDS"); do
 done
 echo "whole_run_seconds=$(($(date -u +%s) - STARTED_AT))" >>"$OUT/machine.env"
 
-rm -rf "$BENCH/last-run/help"
-mkdir -p "$BENCH/last-run/help"
-cp "$OUT"/*.txt "$OUT"/*.env "$BENCH/last-run/help/"
+rm -rf "$BENCH/last-run/help-$BACKEND"
+mkdir -p "$BENCH/last-run/help-$BACKEND"
+cp "$OUT"/*.txt "$OUT"/*.env "$BENCH/last-run/help-$BACKEND/"
 python3 "$BENCH/help_report.py" "$OUT" "$BENCH/RESULTS.md"
 say "results written to bench/RESULTS.md"

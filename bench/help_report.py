@@ -3,8 +3,10 @@
 
   help_report.py OUT RESULTS
 
-The section sits between `<!-- help:begin -->` and `<!-- help:end -->`; it replaces an
-earlier one or is appended. bench/report.py keeps it when it rewrites the file.
+The SQLite section sits between `<!-- help:begin -->` and `<!-- help:end -->`, the
+PostgreSQL one between `<!-- help-postgres:begin -->` and `<!-- help-postgres:end -->`;
+each replaces an earlier one or is appended. bench/report.py keeps both when it
+rewrites the file.
 """
 
 import re
@@ -12,7 +14,11 @@ import statistics
 import sys
 from pathlib import Path
 
-BEGIN, END = "<!-- help:begin -->", "<!-- help:end -->"
+
+
+def markers(backend):
+    tag = "help" if backend == "sqlite" else f"help-{backend}"
+    return f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
 
 
 def env(path):
@@ -45,12 +51,15 @@ def medians(out, name, rounds):
 
 def section(out):
     m = env(out / "machine.env")
+    backend = m.get("backend", "sqlite")
+    begin, end = markers(backend)
+    store = "SQLite" if backend == "sqlite" else f"PostgreSQL ({m.get('pg_version', '?')}, durable commits, on this machine)"
     rounds = int(m.get("rounds", "3"))
     bare = medians(out, "bare", rounds)
     rows = [("bare tantivy query (`helpbare`, baseline)", bare), ("help-centre search (`GET /api/v1/help/articles`)", medians(out, "search", rounds)), ("assistant answer (`POST …/messages`, anonymous)", medians(out, "assistant", rounds))]
     lines = [
-        BEGIN,
-        "## Help centre and assistant (`bench/help.sh`)",
+        begin,
+        f"## Help centre and assistant on {store.split(' (')[0]} (`bench/help.sh`)",
         "",
         f"- Date (UTC): {m.get('date', '?')}; commit `{m.get('git', '?')}`",
         f"- Machine: {m.get('nproc', '?')} cores ({m.get('cpu', '?')}), "
@@ -58,7 +67,7 @@ def section(out):
         f"- Command: `{m.get('command', 'bash bench/help.sh')}`; whole run "
         f"{int(m.get('whole_run_seconds', '0')) / 60:.1f} min",
         f"- {m.get('n', '?')} published articles (80 % public, 10 % for customers, 10 % internal; ~130 words each), "
-        "SQLite, one node; queries of two random support words; wrk "
+        f"{store}, one node; queries of two random support words; wrk "
         f"{m.get('threads', '?')} threads × {m.get('connections', '?')} connections × {m.get('duration', '?')} s, "
         f"{rounds} rounds interleaved, from the same machine over TLS",
         "- The baseline queries the same in-memory tantivy index with the visitor's audience filter and "
@@ -72,8 +81,8 @@ def section(out):
     ]
     for name, (rps, p50, p99, bad) in rows:
         lines.append(f"| {name} | {rps:,.0f} | {p50:.1f} | {p99:.1f} | {rps / bare[0]:.3f}× | {bad} |")
-    lines += ["", END]
-    return "\n".join(lines)
+    lines += ["", end]
+    return begin, end, "\n".join(lines)
 
 
 def main(argv):
@@ -82,9 +91,9 @@ def main(argv):
         return 2
     out, results = Path(argv[1]), Path(argv[2])
     text = results.read_text() if results.exists() else ""
-    new = section(out)
-    if BEGIN in text and END in text:
-        text = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: new, text, flags=re.S)
+    begin, end, new = section(out)
+    if begin in text and end in text:
+        text = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: new, text, flags=re.S)
     else:
         text = text.rstrip("\n") + "\n\n" + new + "\n"
     results.write_text(text)

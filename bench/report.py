@@ -582,7 +582,7 @@ def report(out_dir, results_path):
     add("")
     # The SMTP section belongs to bench/smtp.sh; a new HTTP report keeps it.
     previous = results.read_text() if results.exists() else ""
-    for kept in ("smtp", "help"):  # bench/smtp.sh's and bench/help.sh's sections
+    for kept in ("smtp", "help", "help-postgres"):  # bench/smtp.sh's and bench/help.sh's sections
         found = re.search(rf"<!-- {kept}:begin -->.*?<!-- {kept}:end -->", previous, re.S)
         if found:
             lines += ["", found.group(0), ""]
