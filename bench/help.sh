@@ -14,7 +14,9 @@
 #
 # Environment: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 32),
 # BENCH_THREADS (default 2), BENCH_ROUNDS (default 3), BENCH_BACKEND (sqlite, the
-# default, or postgres: a throwaway cluster, durable commits), CARGO_TARGET_DIR.
+# default, or postgres: a throwaway cluster, durable commits), BENCH_PROFILE (1: after
+# the rounds, unmeasured runs of search and the assistant under `perf record`, reports in
+# bench/last-run/help-<backend>/), CARGO_TARGET_DIR.
 # Each backend has its own section in bench/RESULTS.md.
 set -euo pipefail
 
@@ -161,10 +163,16 @@ for round in $(seq "$ROUNDS"); do
     run_wrk "search.$round" help.lua "$BASE" /api/v1/help/articles
     run_wrk "assistant.$round" assistant.lua "$BASE" "$WORK/conversations.txt"
 done
+if [[ "${BENCH_PROFILE:-0}" == 1 ]]; then
+    command -v perf >/dev/null || die "BENCH_PROFILE=1 needs perf (Debian package linux-perf)"
+    perf_profile "$SERVER_PID" "$OUT" search help.lua "$BASE" /api/v1/help/articles
+    perf_profile "$SERVER_PID" "$OUT" assistant assistant.lua "$BASE" "$WORK/conversations.txt"
+fi
 echo "whole_run_seconds=$(($(date -u +%s) - STARTED_AT))" >>"$OUT/machine.env"
 
 rm -rf "$BENCH/last-run/help-$BACKEND"
 mkdir -p "$BENCH/last-run/help-$BACKEND"
 cp "$OUT"/*.txt "$OUT"/*.env "$BENCH/last-run/help-$BACKEND/"
+cp "$OUT"/*.log "$BENCH/last-run/help-$BACKEND/" 2>/dev/null || true
 python3 "$BENCH/help_report.py" "$OUT" "$BENCH/RESULTS.md"
 say "results written to bench/RESULTS.md"

@@ -99,3 +99,24 @@ wait_health() { # url pid what
     done
     die "$3 did not answer $1 within 60 s"
 }
+
+# An extra, unmeasured wrk run while `perf record` samples `pid`; flat, per-library and
+# inclusive reports go to `outdir`. Uses DURATION, THREADS, CONNECTIONS, BENCH, WORK.
+perf_profile() { # pid outdir name script url [args...]
+    local pid="$1" outdir="$2" name="$3" script="$4" url="$5" secs=$((DURATION < 10 ? DURATION : 10))
+    shift 5
+    say "$name: profiling for $secs s (not measured)"
+    timeout $((secs + 30)) perf record -F 99 --call-graph dwarf,16384 -o "$WORK/$name.perf.data" -p "$pid" -- sleep "$secs" \
+        >/dev/null 2>&1 &
+    local perf_pid=$!
+    timeout $((secs + 60)) wrk -t "$THREADS" -c "$CONNECTIONS" -d "${secs}s" --timeout 10s \
+        -s "$BENCH/wrk/$script" "$url" -- "$@" >"$outdir/$name.perf-wrk.log" 2>&1 || true
+    wait "$perf_pid" || true
+    timeout 300 perf report -i "$WORK/$name.perf.data" --stdio --no-children --sort sym -g none \
+        --percent-limit 0.7 >"$outdir/$name.perf.txt" 2>/dev/null || true
+    timeout 300 perf report -i "$WORK/$name.perf.data" --stdio --no-children --sort dso -g none \
+        >"$outdir/$name.perf-dso.txt" 2>/dev/null || true
+    timeout 300 perf report -i "$WORK/$name.perf.data" --stdio --children --no-inline --sort sym -g none \
+        --percent-limit 0.5 >"$outdir/$name.perf-incl.txt" 2>/dev/null || true
+    rm -f "$WORK/$name.perf.data"
+}

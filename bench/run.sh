@@ -157,24 +157,7 @@ run_wrk() { # name script url [args...]
     say "$name: ${rps:-?} req/s, unexpected statuses: ${bad:-?}"
 }
 
-profile() { # name script url [args...]: an extra, unmeasured run under perf record
-    local name="$1" script="$2" url="$3" secs=$((DURATION < 10 ? DURATION : 10))
-    shift 3
-    say "$name: profiling palisade for $secs s (not measured)"
-    timeout $((secs + 30)) perf record -F 99 --call-graph dwarf,16384 -o "$WORK/$name.perf.data" -p "$SERVER_PID" -- sleep "$secs" \
-        >/dev/null 2>&1 &
-    local perf_pid=$!
-    timeout $((secs + 60)) wrk -t "$THREADS" -c "$CONNECTIONS" -d "${secs}s" --timeout 10s \
-        -s "$BENCH/wrk/$script" "$url" -- "$@" >"$CUR/$name.perf-wrk.log" 2>&1 || true
-    wait "$perf_pid" || true
-    timeout 300 perf report -i "$WORK/$name.perf.data" --stdio --no-children --sort sym -g none \
-        --percent-limit 0.7 >"$CUR/$name.perf.txt" 2>/dev/null || true
-    timeout 300 perf report -i "$WORK/$name.perf.data" --stdio --no-children --sort dso -g none \
-        >"$CUR/$name.perf-dso.txt" 2>/dev/null || true
-    timeout 300 perf report -i "$WORK/$name.perf.data" --stdio --children --no-inline --sort sym -g none \
-        --percent-limit 0.5 >"$CUR/$name.perf-incl.txt" 2>/dev/null || true
-    rm -f "$WORK/$name.perf.data"
-}
+profile() { perf_profile "$SERVER_PID" "$CUR" "$@"; }
 
 warm_up() { # script url [args...]
     local script="$1" url="$2"
