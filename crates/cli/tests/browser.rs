@@ -84,6 +84,8 @@ async fn the_help_centre_and_the_assistant_work_in_chromium_under_their_csp() {
     assert_eq!(seen, expect, "\n--- server log\n{}", server.log());
 }
 
+const SHOP_SECRET: &str = "a shared secret between the shop and Palisade, 32+ bytes";
+
 #[tokio::test]
 async fn the_assistant_widget_works_embedded_in_another_sites_page_under_both_csps() {
     let host_port = common::free_port();
@@ -106,9 +108,52 @@ async fn the_assistant_widget_works_embedded_in_another_sites_page_under_both_cs
     )
     .unwrap();
     let dir = dir.with_env("PALISADE_CONFIG", &config.display().to_string());
-    dir.create_admin("ada@example.com", "Ada");
+    let setup = dir.create_admin("ada@example.com", "Ada");
     let server = dir.serve().await;
-    let input = json!({ "origin": server.origin, "cert": server.cert, "host_port": host_port });
+    // A customer with a ticket, whom the shop's page vouches for with a token.
+    let r = server
+        .post(
+            &format!("/setup/{setup}"),
+            "application/x-www-form-urlencoded",
+            &format!("password={PASSWORD}"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let admin = server.sign_in_and_enrol("ada@example.com", PASSWORD).await;
+    let customer = server
+        .api(
+            "POST",
+            "/api/v1/customers",
+            Some(&admin),
+            Some(&json!({"email": "carla@example.org", "name": "Carla"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(customer.status, 201, "{}", customer.text());
+    let customer_id = customer.json()["user"]["id"].as_str().unwrap().to_owned();
+    let ticket = server
+        .api(
+            "POST",
+            "/api/v1/tickets",
+            Some(&admin),
+            Some(&json!({"subject": "Parcel never arrived", "body": "Order 5521", "requester_id": customer_id})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ticket.status, 201, "{}", ticket.text());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let site_token = palisade_testkit::jwt::hs256(
+        &json!({"alg": "HS256", "kid": "shop-1"}),
+        &json!({"iss": format!("http://127.0.0.1:{host_port}"), "aud": "palisade", "sub": "shop-carla",
+                "jti": format!("page-view-{now}"), "exp": now + 600,
+                "email": "carla@example.org", "email_verified": true}),
+        SHOP_SECRET.as_bytes(),
+    );
+    let input = json!({ "origin": server.origin, "cert": server.cert, "host_port": host_port, "site_token": site_token });
     let report = palisade_testkit::node::run_browser_scenario(
         include_str!("browser/widget.mjs"),
         &input.to_string(),
@@ -129,6 +174,9 @@ async fn the_assistant_widget_works_embedded_in_another_sites_page_under_both_cs
         "cookies_set": 0,
         "forged_refused": true,
         "forged_fell_back": false,
+        "verified": "site_token",
+        "own_ticket_listed": true,
+        "offers_to_continue_in_it": true,
     });
     assert_eq!(seen, expect, "\n--- server log\n{}", server.log());
 }

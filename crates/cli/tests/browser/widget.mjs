@@ -3,10 +3,11 @@
 // and connections only to Palisade, nothing inline, no styles, no images), loads
 // Palisade's widget script. A visitor agrees to the notice, asks a question, and hands
 // over with a reply address; a second page carries a forged site token, which must be
-// refused visibly, never turned into an anonymous conversation. Every CSP violation the
-// browser reports is counted: there must be none.
+// refused visibly, never turned into an anonymous conversation; a third carries a
+// genuine token for a signed-in customer, whose own tickets the widget lists. Every CSP
+// violation the browser reports is counted: there must be none.
 //
-// Input (JSON in PALISADE_BROWSER_INPUT): origin, cert (PEM path), host_port.
+// Input (JSON in PALISADE_BROWSER_INPUT): origin, cert (PEM path), host_port, site_token.
 // Output: one JSON line with what each step saw.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -24,12 +25,13 @@ const page_html = (token) => `<!doctype html><html lang="en"><head><meta charset
 <body><h1>Shop</h1><div id="palisade-assistant"></div>
 <script src="${origin}/static/assistant-widget.js"${token ? ` data-site-token="${token}"` : ''}></script></body></html>`;
 const site = createServer((req, res) => {
-  const forged = req.url.startsWith('/forged');
+  const token = req.url.startsWith('/forged') ? 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.'
+    : req.url.startsWith('/signed-in') ? input.site_token : null;
   res.writeHead(req.url === '/favicon.ico' ? 404 : 200, {
     'content-type': 'text/html; charset=utf-8',
     'content-security-policy': csp,
   });
-  res.end(req.url === '/favicon.ico' ? '' : page_html(forged ? 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' : null));
+  res.end(req.url === '/favicon.ico' ? '' : page_html(token));
 });
 await new Promise((resolve) => site.listen(input.host_port, '127.0.0.1', resolve));
 
@@ -79,6 +81,23 @@ try {
   seen.forged_refused = true;
   seen.forged_fell_back = (await forged.locator('.palisade-composer').count()) > 0
     || (await forged.locator('[data-verification]').count()) > 0;
+
+  // The shop's page for its signed-in customer, with a genuine single-use token: a
+  // verified conversation that lists her own tickets and offers to continue in one.
+  const signed = await context.newPage();
+  signed.setDefaultTimeout(15000);
+  signed.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) seen.csp_violations += 1; });
+  signed.on('pageerror', () => { seen.page_errors += 1; });
+  await signed.goto(`${host}/signed-in`);
+  await signed.locator('.palisade-notice').waitFor();
+  await signed.click('button.palisade-agree');
+  await signed.locator('.palisade-composer').waitFor();
+  seen.verified = await signed.locator('section.palisade-assistant').getAttribute('data-verification');
+  await signed.fill('.palisade-composer textarea', 'show my tickets');
+  await signed.click('.palisade-composer button');
+  await signed.locator('.palisade-ticket').first().waitFor();
+  seen.own_ticket_listed = (await signed.locator('.palisade-ticket').first().textContent()).includes('Parcel never arrived');
+  seen.offers_to_continue_in_it = (await signed.locator('button.palisade-into-ticket').count()) > 0;
 } finally {
   await browser.close();
   site.close();
