@@ -11,6 +11,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::AssistError;
+use crate::constant_regex as pattern;
 
 /// What a marker replaced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -101,14 +102,6 @@ pub struct CustomPattern {
 #[derive(Default, Debug)]
 pub struct Redactor {
     custom: Vec<(String, Regex)>,
-}
-
-fn pattern(source: &str) -> Regex {
-    // The built-in patterns are constants checked by the tests below.
-    match Regex::new(source) {
-        Ok(regex) => regex,
-        Err(e) => unreachable!("built-in redaction pattern {source:?}: {e}"),
-    }
 }
 
 static PRIVATE_KEY: LazyLock<Regex> = LazyLock::new(|| {

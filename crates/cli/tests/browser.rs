@@ -7,6 +7,16 @@
 
 mod common;
 
+/// Runs one scenario against `server` and returns what it saw; a failure shows the
+/// server's log.
+async fn scenario(source: &str, input: &Value, server: &common::Server) -> Value {
+    let report =
+        palisade_testkit::node::run_browser_scenario(source, &input.to_string(), Duration::from_secs(120))
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}\n--- server log\n{}", server.log()));
+    serde_json::from_str(&report).unwrap_or_else(|e| panic!("{e}: {report}"))
+}
+
 use std::time::Duration;
 
 use common::{PASSWORD, TestDir};
@@ -24,14 +34,7 @@ async fn a_new_admin_enrols_a_passkey_signs_in_with_it_and_publishes_an_article_
         "email": "ada@example.com",
         "password": PASSWORD,
     });
-    let report = palisade_testkit::node::run_browser_scenario(
-        include_str!("browser/sign_in.mjs"),
-        &input.to_string(),
-        Duration::from_secs(120),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e:#}\n--- server log\n{}", server.log()));
-    let seen: Value = serde_json::from_str(&report).unwrap_or_else(|e| panic!("{e}: {report}"));
+    let seen = scenario(include_str!("browser/sign_in.mjs"), &input, &server).await;
     let expect = json!({
         "after_setup": "Password saved",
         "after_password": "/account/security",
@@ -61,14 +64,7 @@ async fn the_help_centre_and_the_assistant_work_in_chromium_under_their_csp() {
     dir.create_admin("ada@example.com", "Ada");
     let server = dir.serve().await;
     let input = json!({ "origin": server.origin, "cert": server.cert });
-    let report = palisade_testkit::node::run_browser_scenario(
-        include_str!("browser/self_service.mjs"),
-        &input.to_string(),
-        Duration::from_secs(120),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e:#}\n--- server log\n{}", server.log()));
-    let seen: Value = serde_json::from_str(&report).unwrap_or_else(|e| panic!("{e}: {report}"));
+    let seen = scenario(include_str!("browser/self_service.mjs"), &input, &server).await;
     let expect = json!({
         "csp_violations": 0,
         "page_errors": 0,
@@ -154,14 +150,7 @@ async fn the_assistant_widget_works_embedded_in_another_sites_page_under_both_cs
         SHOP_SECRET.as_bytes(),
     );
     let input = json!({ "origin": server.origin, "cert": server.cert, "host_port": host_port, "site_token": site_token });
-    let report = palisade_testkit::node::run_browser_scenario(
-        include_str!("browser/widget.mjs"),
-        &input.to_string(),
-        Duration::from_secs(120),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e:#}\n--- server log\n{}", server.log()));
-    let seen: Value = serde_json::from_str(&report).unwrap_or_else(|e| panic!("{e}: {report}"));
+    let seen = scenario(include_str!("browser/widget.mjs"), &input, &server).await;
     let expect = json!({
         "csp_violations": 0,
         "page_errors": 0,

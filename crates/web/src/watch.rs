@@ -52,18 +52,16 @@ pub async fn observe(State(s): State<AppState>, request: Request<Body>, next: Ne
         }
         _ => None,
     };
-    let credentialed = presented_token(&parts).is_some();
-    // A flagged address is refused for requests without credentials; signed-in people
-    // behind the same address (an office, a carrier's NAT) keep working, and a session
-    // that carried a burst has been ended already.
-    if !credentialed {
-        let (throttled, retry) = {
-            let mut d = s.detector();
-            (d.is_throttled(&source, now), d.config().throttle_ms / 1000)
-        };
-        if throttled {
-            return AppError::TooManyRequests(u64::try_from(retry).unwrap_or(60)).into_response();
-        }
+    // A flagged address is refused, except for requests whose credentials genuinely
+    // authenticate: signed-in people behind the same address (an office, a carrier's
+    // NAT) keep working, and a session that carried a burst has been ended already. A
+    // made-up `Authorization` header does not get anyone past.
+    let (throttled, retry) = {
+        let mut d = s.detector();
+        (d.is_throttled(&source, now), d.config().throttle_ms / 1000)
+    };
+    if throttled && !s.authenticates(&parts, &meta).await {
+        return AppError::TooManyRequests(u64::try_from(retry).unwrap_or(60)).into_response();
     }
     let counted = !cross_site(&parts);
     let response = next.run(Request::from_parts(parts, body)).await;
@@ -85,6 +83,20 @@ pub async fn observe(State(s): State<AppState>, request: Request<Body>, next: Ne
 }
 
 impl AppState {
+    /// Whether the request's credential (session or API token) is a live one. Asked only
+    /// for flagged addresses, so ordinary traffic pays nothing for it.
+    async fn authenticates(&self, parts: &axum::http::request::Parts, meta: &RequestMeta) -> bool {
+        let Some((token, _)) = presented_token(parts) else {
+            return false;
+        };
+        let found = if token.starts_with(palisade_identity::API_TOKEN_PREFIX) {
+            self.identity.authenticate_api_token(&token, &meta.ip).await
+        } else {
+            self.identity.authenticate_with(&token, true).await
+        };
+        matches!(found, Ok(Some(_)))
+    }
+
     /// The detector; a panic elsewhere while it was held leaves consistent counters
     /// (every update is a plain increment), so detection carries on rather than stop.
     fn detector(&self) -> std::sync::MutexGuard<'_, Detector> {

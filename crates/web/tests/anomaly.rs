@@ -250,6 +250,21 @@ async fn a_burst_is_throttled_ends_its_session_and_alerts_once(backend: Backend)
         "the flagged source is slowed everywhere"
     );
     assert!(r.headers.contains_key("retry-after"));
+    // A made-up credential does not get past the throttle.
+    let r = w
+        .raw(
+            None,
+            "GET",
+            "/help",
+            Body::empty(),
+            &[("authorization", "Bearer made-up-token")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // Signed-in people behind the same address (an office, a carrier's NAT) keep working.
+    let agent = w.agent_a.clone();
+    let r = w.get(&agent, &format!("/api/v1/tickets/{}", w.ticket_1)).await;
+    assert_eq!(r.status, StatusCode::OK);
     for _ in 0..30 {
         w.raw(None, "GET", "/api/v1/tickets/tkt_again", Body::empty(), &[])
             .await;

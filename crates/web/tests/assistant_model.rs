@@ -28,6 +28,15 @@ palisade_testkit::on_both_backends!(budgets_hold_per_conversation_and_per_organi
 const REFUND_ARTICLE: &str = "<p>You can get a refund within 30 days of delivery. Refunds go back to the \
 original payment method within 5 business days.</p>";
 
+/// The canary Palisade planted in a system prompt.
+fn canary_in(system: &str) -> String {
+    system
+        .split_whitespace()
+        .find(|w| w.starts_with("PALISADE-CANARY-"))
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// Plays every trick a compromised or steered model could: what it does depends on a
 /// trigger word in the question (or on a poisoned passage).
 fn adversary(p: &Prompt<'_>) -> Scripted {
@@ -35,11 +44,7 @@ fn adversary(p: &Prompt<'_>) -> Scripted {
     let ids = p.article_ids();
     let cite = format!("[{}]", ids.first().cloned().unwrap_or_default());
     let system = p.system();
-    let canary = system
-        .split_whitespace()
-        .find(|w| w.starts_with("PALISADE-CANARY-"))
-        .unwrap_or_default()
-        .to_owned();
+    let canary = canary_in(&system);
     let first_passage = p.user()["articles"][0]["passage"]
         .as_str()
         .unwrap_or_default()
@@ -301,13 +306,9 @@ async fn drafts_are_shown_only_when_every_check_passes(backend: Backend) {
                 "an account's address sent to the model"
             );
         }
-        canaries.push(
-            p.system()
-                .split_whitespace()
-                .find(|w| w.starts_with("PALISADE-CANARY-"))
-                .unwrap()
-                .to_owned(),
-        );
+        let canary = canary_in(&p.system());
+        assert!(!canary.is_empty(), "every request carries a canary");
+        canaries.push(canary);
     }
     let distinct: std::collections::HashSet<_> = canaries.iter().collect();
     assert_eq!(distinct.len(), canaries.len(), "a fresh canary for every request");
