@@ -26,7 +26,7 @@ pub(crate) fn constant_regex(source: &str) -> regex::Regex {
     }
 }
 pub use help::{ArticleInput, AudienceFilter, HelpCentre, SearchHit, SearchResults};
-pub use redact::{CustomPattern, Redacted, RedactionKind, Redactor};
+pub use redact::{CustomPattern, Following, Redacted, RedactionKind, Redactor};
 pub use site_token::{
     LEEWAY_SECS as SITE_TOKEN_LEEWAY_SECS, MAX_SITE_TOKEN_LIFETIME, SiteClaims, SiteKey, SiteTokenRejection,
     SiteTokenVerifier, ed25519_key,

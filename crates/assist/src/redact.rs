@@ -113,7 +113,17 @@ static API_KEY: LazyLock<Regex> = LazyLock::new(|| {
     pattern(concat!(
         r"\b(?:(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|sk-[A-Za-z0-9_-]{20,}|gh[pousr]_[A-Za-z0-9]{30,}",
         r"|github_pat_[A-Za-z0-9_]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}",
-        r"|glpat-[A-Za-z0-9_-]{20,})"
+        r"|glpat-[A-Za-z0-9_-]{20,}|pal_[A-Za-z0-9_-]{16,}|npm_[A-Za-z0-9]{30,}|SG\.[\w-]{16,}\.[\w-]{16,}",
+        r"|ya29\.[\w-]{20,}|SK[0-9a-fA-F]{32}|ASIA[0-9A-Z]{16}|hooks\.slack\.com/services/[A-Za-z0-9/]{20,})"
+    ))
+});
+/// A bearer token pasted with its header, a cloud secret under its usual name, or a
+/// connection string's key.
+static HEADER_OR_CLOUD_SECRET: LazyLock<Regex> = LazyLock::new(|| {
+    pattern(concat!(
+        r"(?i)(?:\bauthorization\s*:\s*(?:bearer|basic|token)\s+|\bbearer\s+",
+        r"|aws_secret_access_key\s*[:=]\s*|secret_access_key\s*[:=]\s*|accountkey\s*=\s*|sharedaccesskey\s*=\s*",
+        r"|x-api-key\s*:\s*|private_key_id\W{1,4})([A-Za-z0-9._~+/=-]{16,})"
     ))
 });
 /// A secret introduced as one: "api key: …", "secret = …".
@@ -122,8 +132,27 @@ static NAMED_SECRET: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)\b(?:api[ _-]?key|secret(?:[ _-]?key)?|access[ _-]?key|client[ _-]?secret|token)\s*(?:is\s*:?|:|=)\s*(\S{12,})",
     )
 });
-static PASSWORD: LazyLock<Regex> =
-    LazyLock::new(|| pattern(r"(?i)\b(?:password|passwd|passphrase|pwd|pw|pin)\s*(?:is\s*:?|:|=)\s*(\S+)"));
+/// A password introduced as one, in the supported locales and the usual phrasings:
+/// "my pass is …", "password was …", "the password I use is …", "minha senha é …",
+/// "mein Passwort ist …", "mi contraseña es …", "mot de passe : …". Group 1 is the
+/// word that introduced the value (`:`/`=` or a verb), group 2 the value.
+static PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+    pattern(concat!(
+        r"(?i)\b(?:password|passwd|passphrase|passcode|pass|pwd|pw|pin|senha|palavra-passe|passwort|kennwort",
+        r"|contraseña|contrasena|clave|mot de passe|mdp|wachtwoord|parola)",
+        r"(?:\s+(?:(?:that\s+|which\s+)?(?:i|we)\s+(?:use|used|have|had|set|chose|picked|tried|typed|entered)",
+        r"|(?:for|on|of|to)\s+(?:my|the|this|your)?\s*\S+))?",
+        r"\s*(:|=|\bis\b|\bwas\b|\bist\b|\bwar\b|\blautet\b|\bes\b|\bera\b|é|\beh\b|\best\b|était|\bis\b)",
+        r"\s*:?\s*(\S+)"
+    ))
+});
+/// "login: name / secret", "user: name pass: secret" and the like: the part after
+/// the name.
+static LOGIN_PAIR: LazyLock<Regex> = LazyLock::new(|| {
+    pattern(
+        r"(?i)\b(?:login|log-in|sign-in|credentials|user(?:name)?)\s*[:=]\s*\S+\s*(?:/|\||,|;|\s)\s*(\S+)",
+    )
+});
 /// A code named as a sign-in code ("OTP 118833", "verification code: 4821").
 static ONE_TIME_CODE: LazyLock<Regex> = LazyLock::new(|| {
     pattern(concat!(
@@ -135,6 +164,14 @@ static ONE_TIME_CODE: LazyLock<Regex> = LazyLock::new(|| {
 /// zip or discount code is not a secret).
 static BARE_CODE: LazyLock<Regex> =
     LazyLock::new(|| pattern(r"(?i)\b(?:(\w+)\s+)?code\s*(?:is\s*:?|:|=)\s*(\d{4,8})\b"));
+/// A code the writer was sent: "the code you sent me is 123456", "I got the code 123456".
+static SENT_CODE: LazyLock<Regex> = LazyLock::new(|| {
+    pattern(concat!(
+        r"(?i)\b(?:code\s+(?:that\s+)?(?:you|u|your (?:app|system|email|text|sms))\s+(?:just\s+)?",
+        r"(?:sent|texted|emailed|gave|mailed)(?:\s+(?:me|to me|us))?",
+        r"|(?:got|received|have|recieved)\s+(?:the|a|your|this)?\s*code)\s*(?:is|was|:|=)?\s*:?\s*(\d{4,8})\b"
+    ))
+});
 const NOT_SECRET_CODES: [&str; 14] = [
     "error",
     "zip",
@@ -178,7 +215,10 @@ const NOT_PASSWORDS: [&str; 24] = [
     "changed",
     "rejected",
 ];
-static CARD: LazyLock<Regex> = LazyLock::new(|| pattern(r"\b\d(?:[ -]?\d){11,18}\b"));
+/// 12–19 digits of any script, each pair apart by nothing, up to three white-space
+/// characters of any kind (no-break, thin, ideographic spaces, tabs, line breaks) or
+/// one of `- . /`; [`consistent_separators`] then asks for one kind throughout.
+static CARD: LazyLock<Regex> = LazyLock::new(|| pattern(r"\b\d(?:(?:\s{1,3}|[-./])?\d){11,18}\b"));
 static SECURITY_CODE: LazyLock<Regex> = LazyLock::new(|| {
     pattern(
         r"(?i)\b(?:cvv2?|cvc2?|csc|cid|security code|sec\.? code|card code)\s*(?:is\s*:?|:|=|#)?\s*(\d{3,4})\b",
@@ -188,8 +228,9 @@ static SECURITY_CODE: LazyLock<Regex> = LazyLock::new(|| {
 static EXPIRY_AND_CODE: LazyLock<Regex> =
     LazyLock::new(|| pattern(r"^\s*[,;/]?\s*(?:(?i:exp\w*)\W*)?\d{2}\s*/\s*\d{2,4}\s*[,;/]?\s*(\d{3,4})\b"));
 /// Country, check digits, then groups of four as IBANs are written (or run together).
-static IBAN: LazyLock<Regex> =
-    LazyLock::new(|| pattern(r"(?i)\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"));
+static IBAN: LazyLock<Regex> = LazyLock::new(|| {
+    pattern(r"(?i)\b[A-Z]{2}\d{2}(?:(?:\s{1,2}|[-.])?[A-Z0-9]{4}){2,7}(?:(?:\s{1,2}|[-.])?[A-Z0-9]{1,4})?\b")
+});
 static SSN_DASHED: LazyLock<Regex> = LazyLock::new(|| pattern(r"\b(\d{3})-(\d{2})-(\d{4})\b"));
 static SSN_NAMED: LazyLock<Regex> = LazyLock::new(|| {
     pattern(
@@ -228,15 +269,13 @@ impl Redactor {
         work.whole(&PRIVATE_KEY, RedactionKind::PrivateKey, |_| true);
         work.whole(&JWT, RedactionKind::Jwt, |_| true);
         work.whole(&API_KEY, RedactionKind::ApiKey, |_| true);
+        work.group(&HEADER_OR_CLOUD_SECRET, RedactionKind::ApiKey);
         work.group(&NAMED_SECRET, RedactionKind::ApiKey);
-        work.group_if(&PASSWORD, RedactionKind::Password, |value, _| {
-            let word = value
-                .trim_end_matches(['.', ',', '!', '?', ';'])
-                .to_ascii_lowercase();
-            !NOT_PASSWORDS.contains(&word.as_str())
-        });
         work.cards();
+        work.passwords();
+        work.group(&LOGIN_PAIR, RedactionKind::Password);
         work.group(&ONE_TIME_CODE, RedactionKind::OneTimeCode);
+        work.group(&SENT_CODE, RedactionKind::OneTimeCode);
         work.group_if(&BARE_CODE, RedactionKind::OneTimeCode, |_, before| {
             !before.is_some_and(|w| NOT_SECRET_CODES.contains(&w.to_ascii_lowercase().as_str()))
         });
@@ -262,6 +301,79 @@ impl Redactor {
     }
 }
 
+/// Digits at the very end of a message (a card number's first groups)…
+static TRAILING_DIGITS: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"\d(?:(?:\s{1,3}|[-./])?\d)*[\s.,;:-]*\z"));
+/// …and at the very start of the next one (its last groups).
+static LEADING_DIGITS: LazyLock<Regex> = LazyLock::new(|| pattern(r"\A\s*\d(?:(?:\s{1,3}|[-./])?\d)*"));
+/// A message that is only a security code (with an expiry, perhaps), as sent right
+/// after a card number.
+static LONE_CODE: LazyLock<Regex> = LazyLock::new(|| {
+    pattern(
+        r"(?i)\A\W*(?:(?:exp\w*\W*)?\d{1,2}\s*/\s*\d{2,4}\W*)?(?:(?:cvv2?|cvc2?|csc|code)\W*)?(\d{3,4})\W*\z",
+    )
+});
+
+/// What [`Redactor::redact_following`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Following {
+    pub current: Redacted,
+    /// The previous message's new text, when part of what was found was in it.
+    pub previous: Option<String>,
+}
+
+impl Redactor {
+    /// Redacts `text`, written right after `previous` (the same writer's last message
+    /// in a conversation, as stored): a card number split over the two messages, and a
+    /// security code sent in the message after a card, are found across the boundary.
+    pub fn redact_following(&self, previous: &str, text: &str) -> Following {
+        let mut current = self.redact(text);
+        let mut new_previous = None;
+        let mut card_before = previous.contains(&format!("[{}", RedactionKind::CardNumber.describe()));
+        if let (Some(tail), Some(head)) = (TRAILING_DIGITS.find(previous), LEADING_DIGITS.find(&current.text))
+        {
+            let number = format!("{}{}", digits(tail.as_str()), digits(head.as_str()));
+            if (12..=19).contains(&number.len()) && luhn(&number) {
+                new_previous = Some(format!(
+                    "{}{}",
+                    &previous[..tail.start()],
+                    marker(RedactionKind::CardNumber)
+                ));
+                current.text = format!(
+                    "[{} ending {} removed]{}",
+                    RedactionKind::CardNumber.describe(),
+                    &number[number.len() - 4..],
+                    &current.text[head.end()..]
+                );
+                note(&mut current.found, RedactionKind::CardNumber, 1);
+                card_before = true;
+            }
+        }
+        if card_before {
+            let mut work = Work {
+                text: std::mem::take(&mut current.text),
+                found: std::mem::take(&mut current.found),
+            };
+            work.group(&LONE_CODE, RedactionKind::CardSecurityCode);
+            work.group(&SECURITY_CODE, RedactionKind::CardSecurityCode);
+            current.text = work.text;
+            current.found = work.found;
+        }
+        current.found.sort();
+        Following {
+            current,
+            previous: new_previous,
+        }
+    }
+}
+
+fn note(found: &mut Vec<(RedactionKind, usize)>, kind: RedactionKind, count: usize) {
+    match found.iter_mut().find(|(k, _)| *k == kind) {
+        Some((_, n)) => *n += count,
+        None => found.push((kind, count)),
+    }
+}
+
 struct Work {
     text: String,
     found: Vec<(RedactionKind, usize)>,
@@ -273,10 +385,7 @@ fn marker(kind: RedactionKind) -> String {
 
 impl Work {
     fn note(&mut self, kind: RedactionKind, count: usize) {
-        match self.found.iter_mut().find(|(k, _)| *k == kind) {
-            Some((_, n)) => *n += count,
-            None => self.found.push((kind, count)),
-        }
+        note(&mut self.found, kind, count);
     }
 
     /// Replaces whole matches that pass `keep`.
@@ -313,8 +422,8 @@ impl Work {
             let starts = std::iter::once(0).chain(
                 candidate
                     .char_indices()
-                    .filter(|(_, c)| *c == ' ')
-                    .map(|(i, _)| i + 1),
+                    .filter(|(_, c)| c.is_whitespace() || *c == '-' || *c == '.')
+                    .map(|(i, c)| i + c.len_utf8()),
             );
             let ends: Vec<usize> = candidate
                 .char_indices()
@@ -377,6 +486,49 @@ impl Work {
         }
     }
 
+    /// Passwords introduced as such. A value that is a plain word ("password is
+    /// wrong", "my password was the problem") is a complaint, not a password — unless
+    /// it was given with `:` or `=`, or the word is a stop word followed by something
+    /// password-like ("password is the1stDragon!"), which goes with it.
+    fn passwords(&mut self) {
+        let source = self.text.clone();
+        let mut out = String::with_capacity(source.len());
+        let mut last = 0;
+        let mut count = 0;
+        for c in PASSWORD.captures_iter(&source) {
+            let (Some(intro), Some(value)) = (c.get(1), c.get(2)) else {
+                continue;
+            };
+            if value.as_str().starts_with('[') {
+                continue;
+            }
+            let word = value
+                .as_str()
+                .trim_end_matches(['.', ',', '!', '?', ';'])
+                .to_lowercase();
+            let explicit = matches!(intro.as_str(), ":" | "=");
+            let mut end = value.end();
+            if !explicit && NOT_PASSWORDS.contains(&word.as_str()) {
+                // "is the …": the next word decides.
+                let rest = &source[value.end()..];
+                let next = rest.split_whitespace().next().unwrap_or("");
+                if !looks_like_secret(next) {
+                    continue;
+                }
+                end = value.end() + (rest.len() - rest.trim_start().len()) + next.len();
+            }
+            out.push_str(&source[last..value.start()]);
+            out.push_str(&marker(RedactionKind::Password));
+            last = end;
+            count += 1;
+        }
+        out.push_str(&source[last..]);
+        self.text = out;
+        if count > 0 {
+            self.note(RedactionKind::Password, count);
+        }
+    }
+
     /// Luhn-valid 12–19 digit numbers, keeping the last four; a security code right
     /// after one, or named anywhere in a text that had one, goes too.
     fn cards(&mut self) {
@@ -387,7 +539,7 @@ impl Work {
         let source = self.text.clone();
         for m in CARD.find_iter(&source) {
             let number = digits(m.as_str());
-            if !(12..=19).contains(&number.len()) || !luhn(&number) {
+            if !(12..=19).contains(&number.len()) || !luhn(&number) || !consistent_separators(m.as_str()) {
                 continue;
             }
             out.push_str(&source[last..m.start()]);
@@ -420,8 +572,51 @@ impl Work {
     }
 }
 
+/// The first code point of each run of ten decimal digits people are likely to type:
+/// ASCII, Arabic-Indic, Extended Arabic-Indic (Persian, Urdu), N'Ko, Devanagari,
+/// Bengali, Gurmukhi, Gujarati, Oriya, Tamil, Telugu, Kannada, Malayalam, Sinhala,
+/// Thai, Lao, Tibetan, Myanmar, Khmer, Mongolian, full-width, mathematical digits.
+const DIGIT_ZEROS: [u32; 26] = [
+    0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66, 0xDE6, 0xE50,
+    0xED0, 0xF20, 0x1040, 0x17E0, 0x1810, 0xFF10, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6,
+];
+
+/// A decimal digit of any of those scripts as its ASCII digit.
+fn ascii_digit(c: char) -> Option<char> {
+    let code = u32::from(c);
+    DIGIT_ZEROS
+        .iter()
+        .find(|zero| (**zero..**zero + 10).contains(&code))
+        .and_then(|zero| char::from_digit(code - zero, 10))
+}
+
+/// The digits of `s` (any script), as ASCII.
 fn digits(s: &str) -> String {
-    s.chars().filter(char::is_ascii_digit).collect()
+    s.chars().filter_map(ascii_digit).collect()
+}
+
+/// Whether the separators between a candidate card number's digits are of one kind
+/// (white space of any sort, or the same punctuation mark), as a card number is
+/// written; "12.03.2024 15.00" mixes them and is two numbers.
+fn consistent_separators(candidate: &str) -> bool {
+    let mut kind: Option<char> = None;
+    for c in candidate.chars().filter(|c| !c.is_numeric()) {
+        let this = if c.is_whitespace() { ' ' } else { c };
+        if *kind.get_or_insert(this) != this {
+            return false;
+        }
+    }
+    true
+}
+
+/// Whether a word looks like a secret rather than prose: it has a digit, a symbol, or
+/// a capital letter after its first character.
+fn looks_like_secret(word: &str) -> bool {
+    let word = word.trim_end_matches(['.', ',', '!', '?', ';']);
+    word.chars().count() >= 4
+        && word.chars().enumerate().any(|(i, c)| {
+            c.is_numeric() || !(c.is_alphabetic() || c == '\'' || c == '-') || (i > 0 && c.is_uppercase())
+        })
 }
 
 fn luhn(number: &str) -> bool {
@@ -443,7 +638,7 @@ fn luhn(number: &str) -> bool {
 fn iban_checks(candidate: &str) -> bool {
     let compact: String = candidate
         .chars()
-        .filter(|c| !c.is_whitespace())
+        .filter(|c| !c.is_whitespace() && *c != '-' && *c != '.')
         .map(|c| c.to_ascii_uppercase())
         .collect();
     if !(15..=34).contains(&compact.len()) {
@@ -649,5 +844,120 @@ mod tests {
         assert!(!luhn("79927398710"));
         assert!(iban_checks("GB82WEST12345698765432"));
         assert!(!iban_checks("GB00WEST12345698765432"));
+    }
+
+    #[test]
+    fn card_numbers_in_any_format_are_found() {
+        for written in [
+            "4111.1111.1111.1111",
+            "4111/1111/1111/1111",
+            "4111\t1111\t1111\t1111",
+            "4111\r\n1111\r\n1111\r\n1111",
+            "4111  1111  1111  1111",
+            "4111\u{00A0}1111\u{00A0}1111\u{00A0}1111",
+            "4111\u{2009}1111\u{2009}1111\u{2009}1111",
+            "4111\u{202F}1111\u{202F}1111\u{202F}1111",
+            "\u{FF14}\u{FF11}\u{FF11}\u{FF11}\u{FF11}\u{FF11}\u{FF11}\u{FF11}\u{FF11}\u{FF11}\u{FF11}\u{FF11}\u{FF11}\u{FF11}\u{FF11}\u{FF11}",
+            "\u{0664}\u{0661}\u{0661}\u{0661} \u{0661}\u{0661}\u{0661}\u{0661} \u{0661}\u{0661}\u{0661}\u{0661} \u{0661}\u{0661}\u{0661}\u{0661}",
+            "\u{06F4}\u{06F1}\u{06F1}\u{06F1}\u{06F1}\u{06F1}\u{06F1}\u{06F1}\u{06F1}\u{06F1}\u{06F1}\u{06F1}\u{06F1}\u{06F1}\u{06F1}\u{06F1}",
+        ] {
+            let r = redact(&format!("my card: {written} thanks"));
+            assert!(
+                r.text.contains("card number ending 1111"),
+                "{written:?} became {:?}",
+                r.text
+            );
+            assert_eq!(
+                r.text.matches("1111").count(),
+                1,
+                "only the marker's last four: {:?}",
+                r.text
+            );
+            assert!(
+                !r.text.contains('\u{FF11}') && !r.text.contains('\u{0661}') && !r.text.contains('\u{06F1}')
+            );
+        }
+        // Mixed separators are two numbers, not one card.
+        assert!(redact("on 12.03.2024 15.00 and 4111 1111").is_clean());
+    }
+
+    #[test]
+    fn a_card_split_over_two_messages_and_a_code_sent_after_it_are_found() {
+        let r = Redactor::default();
+        let f = r.redact_following("my card is 4111 1111", "1111 1111 and that's it");
+        assert_eq!(f.previous.as_deref(), Some("my card is [a card number removed]"));
+        assert_eq!(
+            f.current.text,
+            "[a card number ending 1111 removed] and that's it"
+        );
+        let f = r.redact_following("[a card number ending 1111 removed]", "123");
+        assert_eq!(f.current.text, "[a card security code removed]");
+        let f = r.redact_following("[a card number ending 1111 removed]", "exp 12/27 cvv 737");
+        assert!(!f.current.text.contains("737"), "{}", f.current.text);
+        // Without a card before, a short number is just a number.
+        let f = r.redact_following("what is my order status?", "123");
+        assert_eq!((f.current.text.as_str(), f.previous), ("123", None));
+        let f = r.redact_following("order 4111", "1111 arrived broken");
+        assert!(f.previous.is_none(), "eight digits are no card");
+    }
+
+    #[test]
+    fn passwords_in_other_phrasings_and_languages_are_removed() {
+        for (text, secret) in [
+            ("my pass is Tr0ub4dor", "Tr0ub4dor"),
+            ("the password was hunter22", "hunter22"),
+            ("the password I use is blue-horse-9", "blue-horse-9"),
+            ("password for my account is kittens77", "kittens77"),
+            ("login: ann / s3cretPass", "s3cretPass"),
+            ("minha senha é gatinho123", "gatinho123"),
+            ("mein Passwort ist Sonne2024", "Sonne2024"),
+            ("mi contraseña es perro99", "perro99"),
+            ("mot de passe : chaton42", "chaton42"),
+            ("my password is the1stDragon!", "the1stDragon"),
+            ("password: the", "password: the"),
+        ] {
+            let r = redact(text);
+            assert!(!r.text.contains(secret), "{text:?} became {:?}", r.text);
+            assert!(
+                r.text.contains("[a password removed]"),
+                "{text:?} became {:?}",
+                r.text
+            );
+        }
+        for complaint in [
+            "my password is wrong",
+            "the password was the problem",
+            "password is not working",
+        ] {
+            assert!(redact(complaint).is_clean(), "{complaint}");
+        }
+    }
+
+    #[test]
+    fn ibans_with_other_separators_and_more_secrets_are_removed() {
+        for iban in [
+            "GB82-WEST-1234-5698-7654-32",
+            "GB82.WEST.1234.5698.7654.32",
+            "GB82\u{00A0}WEST\u{00A0}1234\u{00A0}5698\u{00A0}7654\u{00A0}32",
+        ] {
+            assert!(redact(iban).text.contains("IBAN"), "{iban:?}");
+        }
+        for (text, secret) in [
+            ("token pal_Abcdefghijklmnop1234567890", "pal_Abcdefghijklmnop"),
+            ("Authorization: Bearer abcDEF1234567890ghiJKL", "abcDEF1234567890"),
+            (
+                "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "wJalrXUtnFEMI",
+            ),
+            (
+                "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq==",
+                "Eby8vdM02",
+            ),
+            ("the code you sent me is 482910", "482910"),
+            ("I got the code 771234", "771234"),
+        ] {
+            let r = redact(text);
+            assert!(!r.text.contains(secret), "{text:?} became {:?}", r.text);
+        }
     }
 }

@@ -44,14 +44,10 @@ async fn eventually(node: &HelpCentre, filter: &AudienceFilter, words: &str, wan
     found(node, filter, words).await
 }
 
-async fn two_nodes_follow_each_others_changes(backend: Backend) {
-    let db = TestDatabase::new(backend).await.unwrap();
-    let keys = Arc::new(Keyring::new(&MasterKey::generate().unwrap()));
-    let store_a = Store::connect(&db.url, keys.clone()).await.unwrap();
-    let store_b = Store::connect(&db.url, keys).await.unwrap();
-    let policy = PolicyEngine::load().unwrap();
-    let mut tx = store_a.begin().await.unwrap();
-    let author = store_a
+/// An agent who writes articles: their id, principal and audit context.
+async fn author(store: &Store) -> (palisade_core::UserId, Principal, AuditContext) {
+    let mut tx = store.begin().await.unwrap();
+    let author = store
         .create_user(
             &mut tx,
             &NewUser {
@@ -78,6 +74,16 @@ async fn two_nodes_follow_each_others_changes(backend: Backend) {
         actor: author.to_string(),
         ..AuditContext::default()
     };
+    (author, principal, ctx)
+}
+
+async fn two_nodes_follow_each_others_changes(backend: Backend) {
+    let db = TestDatabase::new(backend).await.unwrap();
+    let keys = Arc::new(Keyring::new(&MasterKey::generate().unwrap()));
+    let store_a = Store::connect(&db.url, keys.clone()).await.unwrap();
+    let store_b = Store::connect(&db.url, keys).await.unwrap();
+    let policy = PolicyEngine::load().unwrap();
+    let (author, principal, ctx) = author(&store_a).await;
     let node_a = HelpCentre::open(store_a.clone()).await.unwrap();
     let node_b = HelpCentre::open(store_b.clone()).await.unwrap();
     let visitor = AudienceFilter::for_reader(&policy, Reader::Visitor);
@@ -156,4 +162,94 @@ async fn two_nodes_follow_each_others_changes(backend: Backend) {
             backend.name()
         );
     }
+}
+
+palisade_testkit::on_both_backends!(hidden_articles_do_not_move_the_scores_of_visible_ones);
+
+/// BM25 statistics spanning every audience would let a visitor learn, from the order
+/// (or scores) of the articles they may read, whether hidden ones use a word. Scores
+/// come from the reader's own articles only: adding internal articles full of a word
+/// changes nothing a visitor sees.
+async fn hidden_articles_do_not_move_the_scores_of_visible_ones(backend: Backend) {
+    let db = TestDatabase::new(backend).await.unwrap();
+    let store = Store::connect(&db.url, Arc::new(Keyring::new(&MasterKey::generate().unwrap())))
+        .await
+        .unwrap();
+    let policy = PolicyEngine::load().unwrap();
+    let (author, principal, ctx) = author(&store).await;
+    let node = HelpCentre::open(store.clone()).await.unwrap();
+    let publish = |title: String, body: String, audience: &'static str| {
+        let (node, policy, principal, author, ctx) = (&node, &policy, &principal, &author, &ctx);
+        async move {
+            let id = ArticleId::generate();
+            let d = draft(&title, &body, audience);
+            let proof = |published| {
+                policy
+                    .authorize(
+                        principal,
+                        Action::ArticleManage,
+                        &Resource::Article(palisade_policy::ArticleFacts {
+                            id: id.clone(),
+                            audience: d.audience,
+                            companies: vec![],
+                            published,
+                        }),
+                    )
+                    .unwrap()
+            };
+            node.create(&proof(false), &id, author, &d, ctx).await.unwrap();
+            node.publish(&proof(false), &id, Some(1), ctx).await.unwrap();
+        }
+    };
+    publish(
+        "Refund policy".into(),
+        "<p>Refunds are paid within 30 days of the return.</p>".into(),
+        "public",
+    )
+    .await;
+    publish(
+        "Lost parcels".into(),
+        "<p>A parcel lost by the courier is refunded or sent again, as you prefer.</p>".into(),
+        "public",
+    )
+    .await;
+    let visitor = AudienceFilter::for_reader(&policy, Reader::Visitor);
+    let staff = AudienceFilter::for_reader(&policy, Reader::User(&principal));
+    let seen = |results: palisade_assist::SearchResults| {
+        results
+            .hits
+            .iter()
+            .map(|h| (h.article.id.to_string(), h.score, h.snippet.text.clone()))
+            .collect::<Vec<_>>()
+    };
+    let before = seen(
+        node.search("en", &visitor, "refund parcel courier", 10)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(before.len(), 2);
+    for i in 0..20 {
+        publish(
+            format!("Courier fraud runbook {i}"),
+            "<p>Courier refund parcel courier courier: internal checks before any refund.</p>".into(),
+            "internal",
+        )
+        .await;
+    }
+    let after = seen(
+        node.search("en", &visitor, "refund parcel courier", 10)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        before, after,
+        "what a visitor sees does not depend on hidden articles"
+    );
+    assert_eq!(
+        node.search("en", &staff, "refund parcel courier", 30)
+            .await
+            .unwrap()
+            .total,
+        22
+    );
 }

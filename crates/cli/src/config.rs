@@ -464,6 +464,7 @@ pub struct LimitsFileConfig {
     pub conversation_probes_per_10_minutes: Option<i64>,
     pub manipulation_attempts_per_conversation: Option<i64>,
     pub site_token_failures_per_10_minutes: Option<i64>,
+    pub ticket_searches_per_minute: Option<i64>,
 }
 
 impl LimitsFileConfig {
@@ -495,6 +496,7 @@ impl LimitsFileConfig {
                 self.manipulation_attempts_per_conversation,
                 &mut limits.manipulation_per_conversation,
             ),
+            (self.ticket_searches_per_minute, &mut limits.ticket_searches),
             (
                 self.site_token_failures_per_10_minutes,
                 &mut limits.site_token_failures_per_ip,
@@ -763,6 +765,7 @@ pub struct OidcFileConfig {
     pub mfa_amr: Option<Vec<String>>,
     pub mfa_acr: Option<Vec<String>>,
     pub ca_file: Option<PathBuf>,
+    pub endpoint_origins: Option<Vec<String>>,
 }
 
 impl OidcFileConfig {
@@ -794,6 +797,7 @@ impl OidcFileConfig {
         settings.mfa_amr = self.mfa_amr.unwrap_or(settings.mfa_amr);
         settings.mfa_acr = self.mfa_acr.unwrap_or_default();
         settings.ca_file = self.ca_file;
+        settings.endpoint_origins = self.endpoint_origins.unwrap_or_default();
         settings.validate().map_err(|e| CliError::Config(e.to_string()))?;
         Ok(settings)
     }

@@ -5,6 +5,7 @@
 mod error;
 mod ids;
 mod mail;
+mod network;
 mod principal;
 mod secret;
 mod time;
@@ -16,6 +17,7 @@ pub use ids::{
     OutboxId, PasskeyId, SessionId, TeamId, TicketId, UserId,
 };
 pub use mail::OutgoingMail;
+pub use network::source_network;
 pub use principal::{Principal, Role, Scope};
 pub use secret::{SecretBytes, SecretString};
 pub use time::UnixMillis;

@@ -10,6 +10,7 @@ use serde_json::json;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 use zeroize::Zeroizing;
 
+use crate::throttle::Counter;
 use crate::{Identity, IdentityError, SessionState, SignedIn, mfa_required};
 
 /// How long after signing in or stepping up a sensitive action is allowed.
@@ -174,39 +175,28 @@ impl Identity {
         }
     }
 
-    /// Counts a failed second-factor attempt against the account (the same back-off as
-    /// passwords, so six digits cannot be brute-forced) and audits it.
+    /// Audits a failed second-factor attempt. It was already counted against the
+    /// account by [`Identity::reserve_second_factor`] before it was evaluated.
     pub(crate) async fn second_factor_failed(
         &self,
         user: &UserId,
         reason: &str,
         ctx: &AuditContext,
     ) -> Result<IdentityError, IdentityError> {
-        let policy = self.throttle_policy();
-        let state = self
-            .store()
-            .record_failure(&mfa_throttle_key(user), policy.window_ms, |n| {
-                policy.account_block_ms(n)
-            })
-            .await?;
         let event = AuditEvent::new(AuditAction::MfaFailed, user.to_string(), Outcome::Failure)
-            .with_detail(json!({ "reason": reason, "failures": state.failures }));
+            .with_detail(json!({ "reason": reason }));
         self.store().audit(ctx, &event).await?;
         Ok(IdentityError::InvalidSecondFactor)
     }
 
-    pub(crate) async fn second_factor_throttled(&self, user: &UserId) -> Result<(), IdentityError> {
-        let policy = self.throttle_policy();
-        let state = self
-            .store()
-            .throttle_state(&mfa_throttle_key(user), policy.window_ms)
-            .await?;
-        let now = UnixMillis::now();
-        if state.blocked_until > now {
-            let retry_after_secs = u64::try_from((state.blocked_until.0 - now.0 + 999) / 1000).unwrap_or(1);
-            return Err(IdentityError::Throttled { retry_after_secs });
-        }
-        Ok(())
+    /// Reserves one second-factor attempt for the account (the same back-off as
+    /// passwords, so six digits cannot be brute-forced), atomically and before the
+    /// code is looked at: however many arrive at once, no more are evaluated than the
+    /// limit allows. A passed attempt clears the count.
+    pub(crate) async fn reserve_second_factor(&self, user: &UserId) -> Result<(), IdentityError> {
+        self.reserve_attempt(&mfa_throttle_key(user), Counter::Account)
+            .await
+            .map(|_| ())
     }
 
     /// The second step of signing in: a code (or, through `passkeys.rs`, a passkey)
@@ -221,7 +211,7 @@ impl Identity {
         if session.stage != SessionStage::SecondFactor {
             return Err(IdentityError::WrongStage);
         }
-        self.second_factor_throttled(&user.id).await?;
+        self.reserve_second_factor(&user.id).await?;
         match self.check_factor(&user.id, factor).await? {
             Ok(method) => self.second_factor_passed(session, user, method, ctx).await,
             Err(reason) => Err(self.second_factor_failed(&user.id, reason, ctx).await?),
@@ -269,7 +259,7 @@ impl Identity {
         if session.stage != SessionStage::Full {
             return Err(IdentityError::WrongStage);
         }
-        self.second_factor_throttled(&user.id).await?;
+        self.reserve_second_factor(&user.id).await?;
         let stored = self.store().password_hash(&user.id).await?;
         if !self.hasher().verify(password, stored.as_ref()).await? {
             return Err(self.step_up_failed(&user.id, "wrong_password", ctx).await?);
@@ -386,7 +376,7 @@ impl Identity {
         ctx: &AuditContext,
     ) -> Result<Enrolled, IdentityError> {
         Self::may_change_factors(session)?;
-        self.second_factor_throttled(&user.id).await?;
+        self.reserve_second_factor(&user.id).await?;
         let Some(pending) = self.store().totp(&user.id).await?.filter(|t| !t.confirmed) else {
             return Err(IdentityError::NotEnrolled);
         };

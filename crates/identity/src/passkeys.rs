@@ -253,7 +253,7 @@ impl Identity {
         if session.stage != SessionStage::SecondFactor {
             return Err(IdentityError::WrongStage);
         }
-        self.second_factor_throttled(&user.id).await?;
+        self.reserve_second_factor(&user.id).await?;
         match self.check_passkey(session, user, ceremony, answer).await? {
             Ok(method) => self.second_factor_passed(session, user, method, ctx).await,
             Err(reason) => Err(self.second_factor_failed(&user.id, &reason, ctx).await?),
@@ -273,7 +273,7 @@ impl Identity {
         if session.stage != SessionStage::Full {
             return Err(IdentityError::WrongStage);
         }
-        self.second_factor_throttled(&user.id).await?;
+        self.reserve_second_factor(&user.id).await?;
         let stored = self.store().password_hash(&user.id).await?;
         if !self.hasher().verify(password, stored.as_ref()).await? {
             return Err(self.step_up_failed(&user.id, "wrong_password", ctx).await?);

@@ -6,11 +6,12 @@
 //! answer nor its timing tells.
 
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
-use palisade_core::{EmailAddress, UnixMillis, UserId};
+use palisade_core::{EmailAddress, UserId};
 use palisade_crypto::RandomToken;
 use serde_json::json;
 
 use crate::mailer::{MAIL_INVITATION, MAIL_PASSWORD_RESET};
+use crate::throttle::{Counter, source_key};
 use crate::{Identity, IdentityError};
 
 /// A reset link lives this long.
@@ -34,41 +35,27 @@ impl Identity {
     /// The work behind [`Identity::request_password_reset`]; public for tests that
     /// need to wait for it.
     pub async fn password_reset_work(&self, email: &str, ctx: &AuditContext) -> Result<(), IdentityError> {
-        let policy = self.throttle_policy();
-        let now = UnixMillis::now();
-        let ip_key = format!("reset-ip:{}", ctx.ip);
+        // Reserved before anything is looked up or sent, so a burst of requests sends
+        // no more mail than the limits allow.
+        let ip_key = source_key("reset-ip", ctx);
         let refuse = |reason: &'static str| {
             AuditEvent::new(AuditAction::PasswordResetRequested, "account", Outcome::Denied)
                 .with_detail(json!({ "reason": reason }))
         };
-        if self
-            .store()
-            .throttle_state(&ip_key, policy.window_ms)
-            .await?
-            .blocked_until
-            > now
-        {
+        if self.reserve_attempt(&ip_key, Counter::Source).await.is_err() {
             return self.refuse_reset(ctx, refuse("source_throttled")).await;
         }
-        self.store()
-            .record_failure(&ip_key, policy.window_ms, |n| policy.ip_block_ms(n))
-            .await?;
         let Some(address) = EmailAddress::parse(email).ok() else {
             return self.refuse_reset(ctx, refuse("malformed_address")).await;
         };
         let account_key = format!("reset-account:{}", self.store().email_index(&address));
         if self
-            .store()
-            .throttle_state(&account_key, policy.window_ms)
-            .await?
-            .blocked_until
-            > now
+            .reserve_attempt(&account_key, Counter::Account)
+            .await
+            .is_err()
         {
             return self.refuse_reset(ctx, refuse("account_throttled")).await;
         }
-        self.store()
-            .record_failure(&account_key, policy.window_ms, |n| policy.account_block_ms(n))
-            .await?;
         let user = match self.store().find_user_by_email(&address).await? {
             Some(u) if !u.disabled => u,
             Some(_) => return self.refuse_reset(ctx, refuse("account_disabled")).await,

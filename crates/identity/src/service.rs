@@ -4,6 +4,7 @@ use palisade_crypto::RandomToken;
 use palisade_store::{NewSession, SessionStage, Store, UserRecord};
 use serde_json::json;
 
+use crate::throttle::{Counter, source_key};
 use crate::{IdentityError, PasswordHasherPool, ThrottlePolicy, needs_rehash, validate_new_password};
 
 /// What a sign-in does when the account already has its maximum of live sessions.
@@ -174,17 +175,14 @@ impl Identity {
         password: &SecretString,
         ctx: &AuditContext,
     ) -> Result<SignedIn, IdentityError> {
-        let now = UnixMillis::now();
-        let policy = self.throttle;
-        let ip_key = format!("ip:{}", ctx.ip);
-        let ip_state = self.store.throttle_state(&ip_key, policy.window_ms).await?;
-        if ip_state.blocked_until > now {
+        // Both attempts are reserved before the password is looked at, so a burst of
+        // concurrent guesses gets no more evaluations than the limits allow.
+        let ip_key = source_key("ip", ctx);
+        if let Err(throttled) = self.reserve_attempt(&ip_key, Counter::Source).await {
             let event = AuditEvent::new(AuditAction::SignIn, "account", Outcome::Denied)
-                .with_detail(json!({ "reason": "source_throttled", "failures": ip_state.failures }));
+                .with_detail(json!({ "reason": "source_throttled" }));
             self.store.audit(ctx, &event).await?;
-            let retry_after_secs =
-                u64::try_from((ip_state.blocked_until.0 - now.0 + 999) / 1000).unwrap_or(1);
-            return Err(IdentityError::Throttled { retry_after_secs });
+            return Err(throttled);
         }
         let parsed = EmailAddress::parse(email).ok();
         // Unknown and malformed addresses get counters too, so lockouts reveal nothing
@@ -199,8 +197,12 @@ impl Identity {
                     .compute("sign-in.raw", &email.chars().take(254).collect::<String>())
             ),
         };
-        let account_state = self.store.throttle_state(&account_key, policy.window_ms).await?;
-        let locked = account_state.blocked_until > now;
+        let account_attempt = match self.reserve_attempt(&account_key, Counter::Account).await {
+            Ok(failures) => Some(failures),
+            Err(IdentityError::Throttled { .. }) => None,
+            Err(other) => return Err(other),
+        };
+        let locked = account_attempt.is_none();
         let user = match &parsed {
             Some(e) => self.store.find_user_by_email(e).await?,
             None => None,
@@ -226,24 +228,17 @@ impl Identity {
                 AuditEvent::new(AuditAction::SignIn, "account", Outcome::Failure)
                     .with_detail(json!({ "reason": reason })),
             ];
-            self.store
-                .record_failure(&ip_key, policy.window_ms, |n| policy.ip_block_ms(n))
-                .await?;
-            if !locked {
-                let state = self
-                    .store
-                    .record_failure(&account_key, policy.window_ms, |n| policy.account_block_ms(n))
-                    .await?;
-                if state.blocked_until > now {
-                    tx_events.push(
-                        AuditEvent::new(AuditAction::AccountLocked, "account", Outcome::Denied).with_detail(
-                            json!({
-                                "failures": state.failures,
-                                "locked_for_secs": (state.blocked_until.0 - now.0) / 1000,
-                            }),
-                        ),
-                    );
-                }
+            // This attempt's reservation is what locks the account, if anything does.
+            let lock_ms = account_attempt.map_or(0, |n| self.next_block_ms(Counter::Account, n));
+            if lock_ms > 0 {
+                tx_events.push(
+                    AuditEvent::new(AuditAction::AccountLocked, "account", Outcome::Denied).with_detail(
+                        json!({
+                            "failures": account_attempt,
+                            "locked_for_secs": lock_ms / 1000,
+                        }),
+                    ),
+                );
             }
             let locked_now = tx_events.len() > 1;
             let mut tx = self.store.begin().await?;
@@ -264,6 +259,7 @@ impl Identity {
             return Err(IdentityError::InvalidCredentials);
         };
         self.store.clear_throttle(&account_key).await?;
+        self.release_attempt(&ip_key, Counter::Source).await?;
         if stored.as_ref().is_some_and(|h| needs_rehash(h.expose())) {
             let upgraded = self.hasher.hash(password).await?;
             let mut tx = self.store.begin().await?;

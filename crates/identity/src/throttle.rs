@@ -7,6 +7,26 @@
 //! many accounts, one or two guesses each) never trips an account limit; the address
 //! limit slows the source instead, so the victims are not locked out.
 
+use palisade_audit::AuditContext;
+use palisade_store::Reservation;
+
+use crate::{Identity, IdentityError};
+
+/// Which of the policy's two counters a key belongs to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Counter {
+    /// A source network (the address; for IPv6 its /64).
+    Source,
+    /// One account (or one address typed at sign-in, whether or not it has one).
+    Account,
+}
+
+/// The key of the source counter `kind` for the request in `ctx`: IPv6 sources count
+/// per /64, like every other limit.
+pub(crate) fn source_key(kind: &str, ctx: &AuditContext) -> String {
+    format!("{kind}:{}", palisade_core::source_network(&ctx.ip))
+}
+
 /// Thresholds and back-off. Failures older than `window_ms` are forgotten.
 #[derive(Clone, Copy, Debug)]
 pub struct ThrottlePolicy {
@@ -58,6 +78,48 @@ impl ThrottlePolicy {
             self.ip_base_block_ms,
             self.ip_max_block_ms,
         )
+    }
+}
+
+impl ThrottlePolicy {
+    fn block_ms(&self, counter: Counter, failures: i64) -> i64 {
+        match counter {
+            Counter::Source => self.ip_block_ms(failures),
+            Counter::Account => self.account_block_ms(failures),
+        }
+    }
+}
+
+impl Identity {
+    /// Reserves one attempt on `key` before it is evaluated (see
+    /// [`palisade_store::Store::reserve_attempt`]). `Ok(failures)`, this one
+    /// included, when it may be evaluated; `Err(Throttled)` when the key is blocked.
+    pub(crate) async fn reserve_attempt(&self, key: &str, counter: Counter) -> Result<i64, IdentityError> {
+        let policy = self.throttle_policy();
+        match self
+            .store()
+            .reserve_attempt(key, policy.window_ms, |n| policy.block_ms(counter, n))
+            .await?
+        {
+            Reservation::Granted { failures } => Ok(failures),
+            blocked @ Reservation::Blocked { .. } => Err(IdentityError::Throttled {
+                retry_after_secs: blocked.retry_after_secs().unwrap_or(1),
+            }),
+        }
+    }
+
+    /// Gives back an attempt that turned out genuine.
+    pub(crate) async fn release_attempt(&self, key: &str, counter: Counter) -> Result<(), IdentityError> {
+        let policy = self.throttle_policy();
+        self.store()
+            .release_attempt(key, |n| policy.block_ms(counter, n))
+            .await?;
+        Ok(())
+    }
+
+    /// How long the attempt that was the `failures`-th blocks the next one, in ms.
+    pub(crate) fn next_block_ms(&self, counter: Counter, failures: i64) -> i64 {
+        self.throttle_policy().block_ms(counter, failures + 1)
     }
 }
 

@@ -19,6 +19,10 @@ palisade_testkit::on_both_backends!(
     credential_stuffing_slows_the_source_not_the_victims,
     old_hashes_are_upgraded_at_the_next_sign_in,
     setup_refuses_common_passwords_and_keeps_the_link,
+    a_burst_of_wrong_passwords_on_two_nodes_is_evaluated_no_more_than_the_lockout_allows,
+    a_burst_from_one_address_is_evaluated_no_more_than_its_limit_allows,
+    a_burst_of_reset_requests_sends_no_more_mail_than_the_limit,
+    ipv6_sources_are_counted_per_64,
 );
 
 const PASSWORD: &str = "velvet tractor lagoon origami";
@@ -405,5 +409,192 @@ async fn refuse_new_policy_keeps_the_first_session_and_refuses_the_second() {
     assert!(
         id.authenticate(first.expose()).await.unwrap().is_some(),
         "the first session lives on"
+    );
+}
+
+/// Sign-in audit entries that show a password was actually compared for `reason`.
+async fn evaluated(store: &Store, reason: &str) -> usize {
+    audit_actions(store)
+        .await
+        .into_iter()
+        .filter(|(a, d)| a == "auth.sign_in" && d.contains(reason))
+        .count()
+}
+
+async fn a_burst_of_wrong_passwords_on_two_nodes_is_evaluated_no_more_than_the_lockout_allows(
+    backend: Backend,
+) {
+    let db = TestDatabase::new(backend).await.unwrap();
+    let keys = Arc::new(Keyring::new(&MasterKey::generate().unwrap()));
+    let policy = ThrottlePolicy::default();
+    let (store, node_a) = open(&db, keys.clone(), policy).await;
+    // SQLite is one node (one writer); PostgreSQL gets a second node on the same data.
+    let node_b = match backend {
+        Backend::Postgres => open(&db, keys, policy).await.1,
+        Backend::Sqlite => node_a.clone(),
+    };
+    account(&store, &node_a, "victim@desk.test").await;
+    let guesses: Vec<_> = (0..40)
+        .map(|i| {
+            let node = if i % 2 == 0 { &node_a } else { &node_b };
+            let ctx = from(&format!("198.51.100.{i}"));
+            async move {
+                node.sign_in("victim@desk.test", &secret(&format!("guess number {i}")), &ctx)
+                    .await
+            }
+        })
+        .collect();
+    let results = palisade_testkit::burst::join_all(guesses).await;
+    for r in &results {
+        assert!(
+            matches!(r, Err(IdentityError::InvalidCredentials)),
+            "{:?}",
+            r.as_ref().map(|_| "signed in").map_err(|e| e.to_string())
+        );
+    }
+    let compared = evaluated(&store, "wrong_password").await;
+    assert!(
+        (1..=policy.account_free_failures as usize).contains(&compared),
+        "{compared} of 40 concurrent guesses were compared; the lockout allows {}",
+        policy.account_free_failures
+    );
+    // The right password afterwards finds the account locked.
+    let r = node_b
+        .sign_in("victim@desk.test", &secret(PASSWORD), &from("203.0.113.1"))
+        .await;
+    assert!(
+        matches!(r, Err(IdentityError::InvalidCredentials)),
+        "locked after the burst"
+    );
+}
+
+async fn a_burst_from_one_address_is_evaluated_no_more_than_its_limit_allows(backend: Backend) {
+    let db = TestDatabase::new(backend).await.unwrap();
+    let policy = ThrottlePolicy::default();
+    let (store, id) = open(
+        &db,
+        Arc::new(Keyring::new(&MasterKey::generate().unwrap())),
+        policy,
+    )
+    .await;
+    let attacker = from("198.51.100.77");
+    let attempts: Vec<_> = (0..61)
+        .map(|i| {
+            let (id, attacker) = (&id, &attacker);
+            async move {
+                id.sign_in(
+                    &format!("nobody{i}@desk.test"),
+                    &secret("Summer2024!Summer"),
+                    attacker,
+                )
+                .await
+            }
+        })
+        .collect();
+    let results = palisade_testkit::burst::join_all(attempts).await;
+    let throttled = results
+        .iter()
+        .filter(|r| matches!(r, Err(IdentityError::Throttled { .. })))
+        .count();
+    let compared = evaluated(&store, "unknown_account").await;
+    assert!(
+        throttled > 0,
+        "61 concurrent attempts from one address must meet its limit"
+    );
+    assert!(
+        compared <= policy.ip_free_failures as usize,
+        "{compared} attempts evaluated; the address limit allows {}",
+        policy.ip_free_failures
+    );
+    assert_eq!(compared + throttled, 61);
+}
+
+async fn a_burst_of_reset_requests_sends_no_more_mail_than_the_limit(backend: Backend) {
+    let db = TestDatabase::new(backend).await.unwrap();
+    let policy = ThrottlePolicy::default();
+    let (store, id) = open(
+        &db,
+        Arc::new(Keyring::new(&MasterKey::generate().unwrap())),
+        policy,
+    )
+    .await;
+    let id = id.with_public_origin("https://desk.test");
+    account(&store, &id, "victim@desk.test").await;
+    let before = store.count_rows("outbox").await.unwrap();
+    let requests: Vec<_> = (0..41)
+        .map(|i| {
+            let (id, ctx) = (&id, from(&format!("203.0.113.{i}")));
+            async move { id.password_reset_work("victim@desk.test", &ctx).await }
+        })
+        .collect();
+    for r in palisade_testkit::burst::join_all(requests).await {
+        r.unwrap();
+    }
+    let mails = store.count_rows("outbox").await.unwrap() - before;
+    assert!(
+        (1..=policy.account_free_failures).contains(&mails),
+        "{mails} reset mails for 41 concurrent requests; the limit is {}",
+        policy.account_free_failures
+    );
+}
+
+async fn ipv6_sources_are_counted_per_64(backend: Backend) {
+    let db = TestDatabase::new(backend).await.unwrap();
+    let policy = ThrottlePolicy {
+        ip_free_failures: 5,
+        ..ThrottlePolicy::default()
+    };
+    let (store, id) = open(
+        &db,
+        Arc::new(Keyring::new(&MasterKey::generate().unwrap())),
+        policy,
+    )
+    .await;
+    let id = id.with_public_origin("https://desk.test");
+    let mut throttled_at = None;
+    for i in 0..10 {
+        // A new address of the same /64 for every attempt.
+        let ctx = from(&format!("2001:db8:1:2::{:x}", 0x1000 + i));
+        if let Err(IdentityError::Throttled { .. }) = id
+            .sign_in(
+                &format!("nobody{i}@desk.test"),
+                &secret("guess guess guess"),
+                &ctx,
+            )
+            .await
+        {
+            throttled_at = Some(i);
+            break;
+        }
+    }
+    assert_eq!(throttled_at, Some(5), "rotating inside one /64 is one source");
+    let other = id
+        .sign_in(
+            "nobody@desk.test",
+            &secret("guess guess guess"),
+            &from("2001:db8:1:3::1"),
+        )
+        .await;
+    assert!(
+        matches!(other, Err(IdentityError::InvalidCredentials)),
+        "another /64 is not throttled"
+    );
+    // The reset limit counts the same way.
+    for i in 0..30 {
+        id.password_reset_work(
+            &format!("nobody{i}@desk.test"),
+            &from(&format!("2001:db8:9:9::{i:x}")),
+        )
+        .await
+        .unwrap();
+    }
+    let refused = audit_actions(&store)
+        .await
+        .into_iter()
+        .filter(|(a, d)| a == "auth.password_reset_requested" && d.contains("source_throttled"))
+        .count();
+    assert!(
+        refused > 0,
+        "reset requests rotating inside one /64 meet the source limit"
     );
 }

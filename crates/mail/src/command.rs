@@ -137,14 +137,34 @@ fn agree(ours: Option<&EmailAddress>, theirs: &str) -> Result<(), CommandRejecti
     same.then_some(()).ok_or(CommandRejection::Ambiguous)
 }
 
+/// The HELO/EHLO argument: a domain (RFC 5321 `Domain`: letter-digit-hyphen labels)
+/// or an address literal (`[192.0.2.1]`, `[IPv6:2001:db8::1]`). Anything else is
+/// refused: the name ends up in the verdict and in `Received` lines.
 fn host_name(host: &str) -> Result<String, CommandRejection> {
-    let ok = !host.is_empty()
-        && host.len() <= 255
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>' && b != b'"');
+    let ok = if let Some(literal) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        match literal.get(..5) {
+            Some(tag) if tag.eq_ignore_ascii_case("IPv6:") => {
+                literal[5..].parse::<std::net::Ipv6Addr>().is_ok()
+            }
+            _ => literal.parse::<std::net::Ipv4Addr>().is_ok(),
+        }
+    } else {
+        is_domain(host)
+    };
     ok.then(|| host.to_ascii_lowercase())
         .ok_or(CommandRejection::BadHostName)
+}
+
+fn is_domain(host: &str) -> bool {
+    host.len() <= 255
+        && host.split('.').all(|label| {
+            let bytes = label.as_bytes();
+            !bytes.is_empty()
+                && bytes.len() <= 63
+                && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                && bytes.first() != Some(&b'-')
+                && bytes.last() != Some(&b'-')
+        })
 }
 
 #[cfg(test)]
@@ -181,6 +201,18 @@ mod tests {
             Command::RcptTo(EmailAddress::parse("support@desk.example").unwrap())
         );
         assert_eq!(cmd("DATA\r\n").unwrap(), Command::Data);
+        assert_eq!(
+            cmd("EHLO [192.0.2.1]\r\n").unwrap(),
+            Command::Ehlo("[192.0.2.1]".into())
+        );
+        assert_eq!(
+            cmd("HELO [IPv6:2001:db8::1]\r\n").unwrap(),
+            Command::Helo("[ipv6:2001:db8::1]".into())
+        );
+        assert_eq!(
+            cmd("EHLO localhost\r\n").unwrap(),
+            Command::Ehlo("localhost".into())
+        );
         assert_eq!(cmd("QUIT\r\n").unwrap(), Command::Quit);
         assert_eq!(cmd("STARTTLS\r\n").unwrap(), Command::StartTls);
         assert!(matches!(cmd("VRFY root\r\n").unwrap(), Command::NotOffered(_)));
@@ -217,6 +249,14 @@ mod tests {
                 BadPath(IdentityRejection::Malformed),
             ),
             ("EHLO\r\n", Syntax),
+            ("EHLO <script>\r\n", BadHostName),
+            ("EHLO mail.example.com;rm\r\n", BadHostName),
+            ("EHLO a..b\r\n", BadHostName),
+            ("EHLO -a.example\r\n", BadHostName),
+            ("HELO under_score.example\r\n", BadHostName),
+            ("EHLO [300.1.1.1]\r\n", BadHostName),
+            ("EHLO [IPv6:nothing]\r\n", BadHostName),
+            ("EHLO [127.0.0.1\r\n", BadHostName),
         ] {
             assert_eq!(cmd(line).unwrap_err(), want, "{line:?}");
         }

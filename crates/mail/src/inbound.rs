@@ -118,7 +118,12 @@ impl Inbound {
 
     async fn deliver_once(&self, accepted: &Accepted) -> Result<Placement, MailError> {
         let from = &accepted.message.from.address;
-        let account = self.store.find_user_by_email(from).await?.filter(|u| !u.disabled);
+        let account = self.store.find_user_by_email(from).await?;
+        // A disabled account's address neither writes as that account nor opens a new
+        // one (the address is taken): refused for good, not deferred forever.
+        if account.as_ref().is_some_and(|u| u.disabled) {
+            return Err(MailError::Permanent("the sender's account is disabled".into()));
+        }
         let mut placement = place(
             &accepted.recipient,
             &accepted.verdict,

@@ -6,6 +6,7 @@
 
 mod command;
 mod compose;
+mod data;
 mod dkim;
 mod dns_check;
 mod error;
@@ -23,11 +24,12 @@ mod verdict;
 
 pub use command::{Command, CommandRejection, MAX_COMMAND_LINE, parse_command};
 pub use compose::compose;
+pub use data::{DataProgress, DataReader, FramingViolation};
 pub use dkim::{DkimSettings, dkim_public_key, generate_dkim_key};
 pub use dns_check::{Finding, Level, OwnDomainCheck, evaluate_dkim, evaluate_dmarc, evaluate_spf};
 pub use error::MailError;
 pub use inbound::{Inbound, LOOKALIKE_TAG, RELEASED_TAG, Redact};
-pub use listener::{ListenerSettings, SmtpListener};
+pub use listener::{ListenerSettings, SessionLimits, SmtpListener};
 pub use lookalike::{Lookalike, LookalikeReason, lookalike};
 pub use mailbox::{IdentityRejection, Mailbox, parse_from_header, parse_smtp_path};
 pub use message::{HeaderField, MessageRejection, StrictMessage, check_line_endings, read_message};

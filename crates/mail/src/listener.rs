@@ -1,7 +1,11 @@
 //! The SMTP listener: tokio + `smtp-proto`, with Palisade's strict readers in front.
 //! Every refusal happens before anything is stored, and a 250 is sent only after the
 //! receiving side (`Reception`, then `Deliver`) has durably taken the message. Bounded everywhere:
-//! concurrent connections, line and message sizes, errors per session, time per read.
+//! concurrent connections, line and message sizes, errors per session, time per read,
+//! and each session's total time, bytes and commands ([`SessionLimits`]). A framing
+//! violation in DATA is answered and the connection closed: nothing after it is read.
+//! On shutdown the listener stops accepting, idle sessions are told 421 at once, and a
+//! message being received is finished first.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -10,17 +14,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use palisade_core::EmailAddress;
-use smtp_proto::request::receiver::DataReceiver;
 use tokio::io::{
     AsyncBufReadExt as _, AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, BufReader,
 };
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
+use tokio::time::Instant;
 
+use crate::data::{DataProgress, DataReader};
 use crate::{Arrival, Command, MAX_COMMAND_LINE, Reception, Recipient, Threading, parse_command};
 
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_ERRORS: usize = 10;
+/// How long a shutdown waits for sessions receiving a message.
+const DRAIN: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct ListenerSettings {
@@ -33,6 +40,76 @@ pub struct ListenerSettings {
     pub messages_per_minute_per_ip: u32,
     /// Offered as STARTTLS when present.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub session: SessionLimits,
+}
+
+/// What one SMTP session may use in total, whatever it does: a client that trickles
+/// bytes or loops on NOOP/RSET cannot hold a connection slot for ever.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionLimits {
+    pub max_duration: Duration,
+    pub max_bytes: u64,
+    pub max_commands: u32,
+}
+
+impl Default for SessionLimits {
+    /// 15 minutes and 250 MiB, as Stalwart allows; 1,000 commands.
+    fn default() -> Self {
+        Self {
+            max_duration: Duration::from_secs(15 * 60),
+            max_bytes: 250 * 1024 * 1024,
+            max_commands: 1_000,
+        }
+    }
+}
+
+/// What is left of a session's [`SessionLimits`].
+struct Budget {
+    deadline: Instant,
+    bytes_left: u64,
+    commands_left: u32,
+}
+
+impl Budget {
+    fn new(limits: &SessionLimits) -> Self {
+        Self {
+            deadline: Instant::now() + limits.max_duration,
+            bytes_left: limits.max_bytes,
+            commands_left: limits.max_commands,
+        }
+    }
+
+    /// How long the next read may wait: the per-read timeout or what is left.
+    fn read_deadline(&self) -> Instant {
+        (Instant::now() + READ_TIMEOUT).min(self.deadline)
+    }
+
+    fn spend_bytes(&mut self, n: usize) -> bool {
+        match self.bytes_left.checked_sub(n as u64) {
+            Some(left) => {
+                self.bytes_left = left;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn spend_command(&mut self) -> bool {
+        match self.commands_left.checked_sub(1) {
+            Some(left) => {
+                self.commands_left = left;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Why reading stopped short of a line or a message.
+enum ReadEnd {
+    Closed,
+    Shutdown,
+    OverBudget,
 }
 
 #[derive(Clone)]
@@ -43,6 +120,7 @@ pub struct SmtpListener {
     slots: Arc<Semaphore>,
     per_ip: Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>,
     rate: Arc<governor::DefaultKeyedRateLimiter<IpAddr>>,
+    shutdown: watch::Receiver<bool>,
 }
 
 impl SmtpListener {
@@ -62,13 +140,34 @@ impl SmtpListener {
             slots,
             per_ip: Arc::new(std::sync::Mutex::new(HashMap::new())),
             rate,
+            shutdown: watch::channel(false).1,
         }
     }
 
-    /// Accepts connections until the task is dropped.
+    /// Stops when `shutdown` turns true: no new connections, 421 to idle sessions,
+    /// messages being received finished first.
+    pub fn with_shutdown(mut self, shutdown: watch::Receiver<bool>) -> Self {
+        self.shutdown = shutdown;
+        self
+    }
+
+    fn shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Accepts connections until shut down (or the task is dropped); then waits for
+    /// the sessions in progress to end, as long as `drain` at most.
     pub async fn serve(self, listener: TcpListener) {
+        let mut shutdown = self.shutdown.clone();
         loop {
-            let Ok((stream, peer)) = listener.accept().await else {
+            if self.shutting_down() {
+                break;
+            }
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                () = until_shutdown(&mut shutdown) => continue,
+            };
+            let Ok((stream, peer)) = accepted else {
                 continue;
             };
             let this = self.clone();
@@ -95,6 +194,10 @@ impl SmtpListener {
                 drop(permit);
             });
         }
+        drop(listener);
+        // Every session holds a slot; all slots back means every session has ended.
+        let all = u32::try_from(self.settings.max_connections.max(1)).unwrap_or(u32::MAX);
+        let _ = tokio::time::timeout(DRAIN, self.slots.acquire_many(all)).await;
     }
 
     async fn connection(&self, stream: TcpStream, peer: SocketAddr) -> std::io::Result<()> {
@@ -102,7 +205,11 @@ impl SmtpListener {
         let greeting = format!("220 {} ESMTP Palisade\r\n", self.settings.hostname);
         plain.get_mut().write_all(greeting.as_bytes()).await?;
         let tls = self.settings.tls.clone();
-        match self.session(&mut plain, peer.ip(), tls.is_some()).await? {
+        let mut budget = Budget::new(&self.settings.session);
+        match self
+            .session(&mut plain, peer.ip(), tls.is_some(), &mut budget)
+            .await?
+        {
             Ended::Closed => Ok(()),
             Ended::StartTls => {
                 // Commands pipelined behind STARTTLS arrived in clear; running them inside
@@ -116,11 +223,14 @@ impl SmtpListener {
                 }
                 let Some(config) = tls else { return Ok(()) };
                 let acceptor = tokio_rustls::TlsAcceptor::from(config);
-                let secure = tokio::time::timeout(READ_TIMEOUT, acceptor.accept(plain.into_inner()))
-                    .await
-                    .map_err(|_| std::io::Error::other("TLS handshake timed out"))??;
+                let secure =
+                    tokio::time::timeout_at(budget.read_deadline(), acceptor.accept(plain.into_inner()))
+                        .await
+                        .map_err(|_| std::io::Error::other("TLS handshake timed out"))??;
                 let mut secure = BufReader::new(secure);
-                self.session(&mut secure, peer.ip(), false).await.map(|_| ())
+                self.session(&mut secure, peer.ip(), false, &mut budget)
+                    .await
+                    .map(|_| ())
             }
         }
     }
@@ -130,15 +240,30 @@ impl SmtpListener {
         io: &mut BufReader<S>,
         client_ip: IpAddr,
         offer_tls: bool,
+        budget: &mut Budget,
     ) -> std::io::Result<Ended> {
         let mut helo: Option<String> = None;
         let mut mail_from: Option<Option<EmailAddress>> = None;
         let mut recipient: Option<Recipient> = None;
         let mut errors = 0;
+        let mut shutdown = self.shutdown.clone();
         loop {
-            let Some(line) = read_line(io).await? else {
-                return Ok(Ended::Closed);
+            let line = match read_line(io, budget, &mut shutdown).await? {
+                Ok(line) => line,
+                Err(ReadEnd::Closed) => return Ok(Ended::Closed),
+                Err(ReadEnd::Shutdown) => {
+                    reply(io, 421, "4.3.2 shutting down, try again later").await?;
+                    return Ok(Ended::Closed);
+                }
+                Err(ReadEnd::OverBudget) => {
+                    reply(io, 421, "4.7.0 session limit reached, closing").await?;
+                    return Ok(Ended::Closed);
+                }
             };
+            if !budget.spend_command() {
+                reply(io, 421, "4.7.0 too many commands, closing").await?;
+                return Ok(Ended::Closed);
+            }
             let command = match parse_command(&line) {
                 Ok(c) => c,
                 Err(rejection) => {
@@ -217,10 +342,29 @@ impl SmtpListener {
                         continue;
                     };
                     reply(io, 354, "end with <CRLF>.<CRLF>").await?;
-                    let Some(raw) = read_data(io, self.settings.max_message_bytes).await? else {
-                        reply(io, 552, "5.3.4 message too large").await?;
-                        (mail_from, recipient) = (None, None);
-                        continue;
+                    let raw = match read_data(io, self.settings.max_message_bytes, budget).await? {
+                        Data::Message(raw) => raw,
+                        Data::TooLarge => {
+                            reply(io, 552, "5.3.4 message too large").await?;
+                            (mail_from, recipient) = (None, None);
+                            continue;
+                        }
+                        // The client and this server no longer agree where the message
+                        // ends: whatever follows must not be read as commands.
+                        Data::Violation(why) => {
+                            tracing::info!(%client_ip, ?why, "SMTP framing violation in DATA; closing");
+                            reply(
+                                io,
+                                554,
+                                "5.5.2 bare CR or LF or NUL in message; closing connection",
+                            )
+                            .await?;
+                            return Ok(Ended::Closed);
+                        }
+                        Data::OverBudget => {
+                            reply(io, 421, "4.7.0 session limit reached, closing").await?;
+                            return Ok(Ended::Closed);
+                        }
                     };
                     let arrival = Arrival {
                         client_ip,
@@ -286,46 +430,92 @@ enum Ended {
     StartTls,
 }
 
-/// One command line (up to the LF), bounded in length and time; `None` at EOF.
-async fn read_line<S: AsyncRead + Unpin>(io: &mut BufReader<S>) -> std::io::Result<Option<Vec<u8>>> {
+/// One command line (up to the LF), bounded in length and time, and within the
+/// session's budget; while waiting for it, a shutdown ends the wait.
+async fn read_line<S: AsyncRead + Unpin>(
+    io: &mut BufReader<S>,
+    budget: &mut Budget,
+    shutdown: &mut watch::Receiver<bool>,
+) -> std::io::Result<Result<Vec<u8>, ReadEnd>> {
+    if *shutdown.borrow() {
+        return Ok(Err(ReadEnd::Shutdown));
+    }
+    if Instant::now() >= budget.deadline {
+        return Ok(Err(ReadEnd::OverBudget));
+    }
     let mut line = Vec::new();
-    let read = tokio::time::timeout(
-        READ_TIMEOUT,
-        (&mut *io)
-            .take(MAX_COMMAND_LINE as u64 + 1)
-            .read_until(b'\n', &mut line),
-    )
-    .await
-    .map_err(|_| std::io::Error::other("timed out"))??;
-    Ok((read > 0).then_some(line))
+    let deadline = budget.read_deadline();
+    let mut bounded = (&mut *io).take(MAX_COMMAND_LINE as u64 + 1);
+    let read = tokio::select! {
+        read = tokio::time::timeout_at(deadline, bounded.read_until(b'\n', &mut line)) => read,
+        () = until_shutdown(shutdown) => return Ok(Err(ReadEnd::Shutdown)),
+    };
+    let read = match read {
+        Ok(read) => read?,
+        Err(_) if deadline >= budget.deadline => return Ok(Err(ReadEnd::OverBudget)),
+        Err(_) => return Err(std::io::Error::other("timed out")),
+    };
+    if read == 0 {
+        return Ok(Err(ReadEnd::Closed));
+    }
+    if !budget.spend_bytes(read) {
+        return Ok(Err(ReadEnd::OverBudget));
+    }
+    Ok(Ok(line))
 }
 
-/// The message after DATA, unstuffed, up to the CRLF.CRLF terminator; `None` when it
-/// exceeded `max` (the rest is read and dropped so the session can go on).
+/// Resolves once shutdown is asked for; never when nobody can ask any more.
+async fn until_shutdown(shutdown: &mut watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow_and_update() {
+            return;
+        }
+        if shutdown.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+enum Data {
+    Message(Vec<u8>),
+    TooLarge,
+    Violation(crate::FramingViolation),
+    OverBudget,
+}
+
+/// The message after DATA, read by the strict [`DataReader`]. Too large messages are
+/// read to their end and dropped, so the session can go on; a violation stops reading
+/// at once.
 async fn read_data<S: AsyncRead + Unpin>(
     io: &mut BufReader<S>,
     max: usize,
-) -> std::io::Result<Option<Vec<u8>>> {
-    let mut receiver = DataReceiver::new();
-    let mut buf = Vec::new();
-    let mut too_large = false;
+    budget: &mut Budget,
+) -> std::io::Result<Data> {
+    let mut reader = DataReader::new(max);
     loop {
-        let chunk = tokio::time::timeout(READ_TIMEOUT, io.fill_buf())
-            .await
-            .map_err(|_| std::io::Error::other("timed out"))??;
+        let deadline = budget.read_deadline();
+        let chunk = match tokio::time::timeout_at(deadline, io.fill_buf()).await {
+            Ok(chunk) => chunk?,
+            Err(_) if deadline >= budget.deadline => return Ok(Data::OverBudget),
+            Err(_) => return Err(std::io::Error::other("timed out")),
+        };
         if chunk.is_empty() {
             return Err(std::io::Error::other("connection closed during DATA"));
         }
-        let mut iter = chunk.iter();
-        let done = receiver.ingest(&mut iter, &mut buf);
-        let used = chunk.len() - iter.as_slice().len();
+        let (used, progress) = reader.feed(chunk);
         io.consume(used);
-        if buf.len() > max {
-            too_large = true;
-            buf.clear();
+        if !budget.spend_bytes(used) {
+            return Ok(Data::OverBudget);
         }
-        if done {
-            return Ok((!too_large).then_some(buf));
+        match progress {
+            DataProgress::More => {}
+            DataProgress::Done => {
+                return Ok(match reader.into_message() {
+                    Some(raw) => Data::Message(raw),
+                    None => Data::TooLarge,
+                });
+            }
+            DataProgress::Violation(why) => return Ok(Data::Violation(why)),
         }
     }
 }

@@ -10,6 +10,20 @@ use crate::mailbox::{IdentityRejection, Mailbox, parse_from_header};
 /// RFC 5322's limit for a line, without its CRLF.
 const MAX_LINE: usize = 998;
 const MAX_HEADER_FIELDS: usize = 500;
+/// The fields RFC 5322 section 3.6 allows at most once (besides `From`, which has its
+/// own rejection).
+const AT_MOST_ONCE: [&str; 10] = [
+    "Date",
+    "Sender",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Bcc",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "Subject",
+];
 
 /// Why a message was refused; each maps to a 5xx reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +39,9 @@ pub enum MessageRejection {
     TooManyHeaders,
     NoFrom,
     SeveralFrom,
+    /// A field RFC 5322 allows at most once (`Subject`, `To`, `Date`, …) appears
+    /// twice: signers sign the last instance, readers show the first.
+    RepeatedHeader,
     /// The `From` field is not exactly one plain mailbox.
     BadFrom(IdentityRejection),
 }
@@ -40,6 +57,7 @@ impl MessageRejection {
             Self::TooManyHeaders => "5.6.0 too many header fields",
             Self::NoFrom => "5.6.0 message has no From field",
             Self::SeveralFrom => "5.6.0 message has several From fields",
+            Self::RepeatedHeader => "5.6.0 a header field that may appear once appears more than once",
             Self::BadFrom(_) => "5.6.0 From must be exactly one plain address",
         }
     }
@@ -53,6 +71,7 @@ impl MessageRejection {
             Self::TooManyHeaders => "too_many_headers",
             Self::NoFrom => "no_from",
             Self::SeveralFrom => "several_from",
+            Self::RepeatedHeader => "repeated_header",
             Self::BadFrom(_) => "bad_from",
         }
     }
@@ -156,6 +175,16 @@ pub fn read_message(raw: &[u8]) -> Result<StrictMessage, MessageRejection> {
     if froms.next().is_some() {
         return Err(MessageRejection::SeveralFrom);
     }
+    for name in AT_MOST_ONCE {
+        if headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case(name))
+            .count()
+            > 1
+        {
+            return Err(MessageRejection::RepeatedHeader);
+        }
+    }
     let from = parse_from_header(&from.value).map_err(MessageRejection::BadFrom)?;
     Ok(StrictMessage {
         headers,
@@ -198,7 +227,23 @@ mod tests {
     #[test]
     fn smuggling_and_header_tricks_are_refused() {
         use MessageRejection::*;
-        let cases: [(&str, MessageRejection); 13] = [
+        let cases: [(&str, MessageRejection); 17] = [
+            (
+                "From: a@example.com\r\nSubject: refund approved\r\nSubject: hello\r\n\r\n",
+                RepeatedHeader,
+            ),
+            (
+                "From: a@example.com\r\nTo: a@x.example\r\nto: b@x.example\r\n\r\n",
+                RepeatedHeader,
+            ),
+            (
+                "From: a@example.com\r\nMessage-ID: <1@x>\r\nMessage-Id: <2@x>\r\n\r\n",
+                RepeatedHeader,
+            ),
+            (
+                "From: a@example.com\r\nIn-Reply-To: <1@x>\r\nIn-Reply-To: <2@x>\r\n\r\n",
+                RepeatedHeader,
+            ),
             (
                 "From: a@example.com\r\n\r\nbody\n.\r\nMAIL FROM:<x@evil.example>\r\n",
                 BareLineEnding,
@@ -252,6 +297,9 @@ mod tests {
     #[test]
     fn a_message_without_a_body_is_fine() {
         let m = read("From: a@example.com\r\nSubject: hi\r\n").unwrap();
+        // Trace and resent fields repeat by design.
+        read("Received: a\r\nReceived: b\r\nResent-To: x@example.com\r\nResent-To: y@example.com\r\nFrom: a@example.com\r\n\r\n")
+            .unwrap();
         assert_eq!(m.body_offset, "From: a@example.com\r\nSubject: hi\r\n".len());
     }
 }

@@ -143,10 +143,7 @@ impl Reception {
         };
         match (self.deliver)(accepted).await {
             Ok(()) => Reply::new(250, "2.0.0 accepted"),
-            Err(e) => {
-                tracing::error!(error = %e, "storing a received message failed");
-                Reply::new(451, "4.3.0 try again later")
-            }
+            Err(e) => delivery_failed(&e),
         }
     }
 
@@ -165,10 +162,23 @@ impl Reception {
         };
         match record(bounce_id).await {
             Ok(()) => Reply::new(250, "2.0.0 bounce recorded"),
-            Err(e) => {
-                tracing::error!(error = %e, "recording a bounce failed");
-                Reply::new(451, "4.3.0 try again later")
-            }
+            Err(e) => delivery_failed(&e),
+        }
+    }
+}
+
+/// The one mapping of a failure to take a message into an SMTP reply: what retrying
+/// cannot fix is refused for good (5xx), so the sender stops and tells its user,
+/// instead of being told to try again until its queue gives up days later.
+fn delivery_failed(error: &MailError) -> Reply {
+    match error {
+        MailError::Permanent(why) => {
+            tracing::info!(reason = %why, "refused a received message");
+            Reply::new(550, "5.7.1 this message cannot be accepted here")
+        }
+        MailError::Temporary(_) | MailError::Config(_) | MailError::Store(_) => {
+            tracing::error!(error = %error, "storing a received message failed");
+            Reply::new(451, "4.3.0 try again later")
         }
     }
 }

@@ -126,7 +126,8 @@ async fn bounces_mark_the_address_and_nothing_else(backend: Backend) {
         let r = w.send("127.0.0.77", "", &forged, &dsn(gone.as_str())).await;
         assert!(r.starts_with("550 5.1.1"), "{forged}: {r}");
     }
-    // A bounce with a smuggling-shaped body is refused like any other message.
+    // A bounce with a smuggling-shaped body is refused like any other message (a
+    // framing violation: answered and the connection closed).
     let r = w
         .send(
             "127.0.0.77",
@@ -135,7 +136,7 @@ async fn bounces_mark_the_address_and_nothing_else(backend: Backend) {
             "From: x@y.test\r\n\r\nbody\n.\r\nMAIL FROM:<a@b.test>\r\n",
         )
         .await;
-    assert!(r.starts_with("550"), "{r}");
+    assert!(r.starts_with("554 5.5.2"), "{r}");
 
     // Bounces created no ticket, no account, no quarantine item; only the audit trail
     // knows (one entry per counted bounce). The one received message is Ann's.

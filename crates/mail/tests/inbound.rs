@@ -16,7 +16,10 @@ use common::{MailWorld, SUPPORT, address, dkim_sign, message, send};
 use palisade_core::{EmailAddress, TicketId, UserId};
 use palisade_testkit::Backend;
 
-palisade_testkit::on_both_backends!(the_zendesk_attack_fails_and_genuine_mail_threads);
+palisade_testkit::on_both_backends!(
+    the_zendesk_attack_fails_and_genuine_mail_threads,
+    mail_from_a_disabled_accounts_address_is_refused_for_good
+);
 
 fn support() -> EmailAddress {
     address(SUPPORT)
@@ -281,4 +284,28 @@ async fn the_zendesk_attack_fails_and_genuine_mail_threads(backend: Backend) {
     // Quarantined mail and message bodies are not readable in the database.
     let dump = String::from_utf8_lossy(&w.db.raw_dump().await.unwrap()).into_owned();
     assert!(!dump.contains("send the invoice to me") && !dump.contains("Thanks, order 1234 please"));
+}
+
+/// A permanent failure is answered as one: mail authenticated for a disabled account's
+/// address can neither write as that account nor open a new one, so it gets a 5xx and
+/// the sender stops, instead of 451 and retries until its queue gives up.
+async fn mail_from_a_disabled_accounts_address_is_refused_for_good(backend: Backend) {
+    let w = MailWorld::start(backend).await;
+    let first = message("Ann <ann@customer.test>", None, "d1@customer.test", "Hello");
+    let r = w.send("127.0.0.2", "ann@customer.test", SUPPORT, &first).await;
+    assert!(r.starts_with("250"), "{r}");
+    let ann = w
+        .store
+        .find_user_by_email(&address("ann@customer.test"))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut tx = w.store.begin().await.unwrap();
+    w.store.set_user_disabled(&mut tx, &ann.id, true).await.unwrap();
+    tx.commit().await.unwrap();
+    let messages_before = w.store.count_rows("messages").await.unwrap();
+    let again = message("Ann <ann@customer.test>", None, "d2@customer.test", "Hello again");
+    let r = w.send("127.0.0.2", "ann@customer.test", SUPPORT, &again).await;
+    assert!(r.starts_with("550"), "refused for good, not deferred: {r}");
+    assert_eq!(w.store.count_rows("messages").await.unwrap(), messages_before);
 }

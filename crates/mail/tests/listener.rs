@@ -33,7 +33,8 @@ struct World {
     received: Arc<Mutex<Vec<Received>>>,
     _dns: DnsServer,
     _db: TestDatabase,
-    _server: tokio::task::JoinHandle<()>,
+    server: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 async fn world() -> World {
@@ -81,10 +82,13 @@ async fn world() -> World {
             max_connections_per_ip: 3,
             messages_per_minute_per_ip: 60,
             tls: Some(Arc::new(tls)),
+            session: palisade_mail::SessionLimits::default(),
         },
         Arc::new(threading),
         Arc::new(Reception::new(Arc::new(verifier), deliver)),
     );
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let listener = listener.with_shutdown(stopping);
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = socket.local_addr().unwrap().port();
     let server = tokio::spawn(listener.serve(socket));
@@ -93,7 +97,8 @@ async fn world() -> World {
         received,
         _dns: dns,
         _db: db,
-        _server: server,
+        server,
+        stop,
     }
 }
 
@@ -128,6 +133,21 @@ struct Raw {
 }
 
 impl Raw {
+    /// Connects from another loopback address (each has its own message rate).
+    async fn connect_from(w: &World, ip: &str) -> Raw {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{ip}:0").parse().unwrap()).unwrap();
+        let stream = socket
+            .connect(format!("127.0.0.1:{}", w.port).parse().unwrap())
+            .await
+            .unwrap();
+        let mut raw = Raw {
+            io: BufReader::new(stream),
+        };
+        assert!(raw.reply().await.starts_with("220 "));
+        raw
+    }
+
     async fn connect(w: &World) -> Raw {
         let mut raw = Raw {
             io: BufReader::new(TcpStream::connect(("127.0.0.1", w.port)).await.unwrap()),
@@ -149,6 +169,15 @@ impl Raw {
                 return all;
             }
         }
+    }
+
+    /// Whether the server closed the connection (EOF before any further reply).
+    async fn closed(&mut self) -> bool {
+        let mut line = String::new();
+        matches!(
+            tokio::time::timeout(Duration::from_secs(20), self.io.read_line(&mut line)).await,
+            Ok(Ok(0)) | Ok(Err(_))
+        )
     }
 
     async fn send(&mut self, bytes: &str) -> String {
@@ -244,12 +273,13 @@ async fn genuine_and_forged_mail_get_their_verdicts_and_protocol_attacks_are_ref
         )
         .await;
     assert!(
-        answer.starts_with("550") && answer.contains("bare CR or LF"),
+        answer.starts_with("554") && answer.contains("bare CR or LF"),
         "{answer}"
     );
+    assert!(raw.closed().await, "nothing after a framing violation is read");
     // Several From fields.
-    assert!(raw.send("RSET\r\n").await.starts_with("250"));
-    raw.envelope("bob@spfonly.test").await;
+    let mut raw = Raw::connect(&w).await;
+    raw.transaction("bob@spfonly.test").await;
     let answer = raw
         .send("From: bob@spfonly.test\r\nFrom: ceo@spfonly.test\r\n\r\nhi\r\n.\r\n")
         .await;
@@ -339,4 +369,98 @@ async fn one_client_address_gets_bounded_connections_and_message_rate() {
     }
     let r = raw.send("MAIL FROM:<bob@spfonly.test>\r\n").await;
     assert!(r.starts_with("451"), "{r}");
+}
+
+/// Every end-of-data variant from the SMTP smuggling research, each hiding a second
+/// message behind it: the data is refused at the violation, the connection closed, and
+/// neither message is handed over.
+#[tokio::test]
+async fn every_smuggling_end_of_data_variant_closes_the_connection_and_nothing_is_accepted() {
+    let w = world().await;
+    let smuggled = "MAIL FROM:<ceo@spfonly.test>\r\nRCPT TO:<support@desk.test>\r\nDATA\r\n\
+                    From: ceo@spfonly.test\r\n\r\nwire the money\r\n.\r\n";
+    for (i, end) in [
+        "\n.\n",
+        "\n.\r\n",
+        "\r\n.\n",
+        "\r.\r",
+        "\r.\r\n",
+        "\r\n.\r",
+        "\r\n.\r\r\n",
+        "\r\r\n.\r\r\n",
+        "\r\n\x00.\r\n",
+        "\n\n.\n\n",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut raw = Raw::connect_from(&w, &format!("127.0.0.{}", 20 + i)).await;
+        raw.transaction("bob@spfonly.test").await;
+        let answer = raw
+            .send(&format!(
+                "From: bob@spfonly.test\r\nSubject: hi\r\n\r\nhello{end}{smuggled}"
+            ))
+            .await;
+        assert!(answer.starts_with("554 5.5.2"), "{end:?}: {answer}");
+        assert!(raw.closed().await, "{end:?}: the connection stays open");
+    }
+    assert_eq!(w.received.lock().unwrap().len(), 0, "nothing was handed over");
+    // The genuine terminator still works, with a dot-stuffed line inside.
+    let mut raw = Raw::connect(&w).await;
+    raw.transaction("bob@spfonly.test").await;
+    let answer = raw
+        .send("From: bob@spfonly.test\r\nSubject: hi\r\n\r\n..not the end\r\n.\r\n")
+        .await;
+    assert!(answer.starts_with("250"), "{answer}");
+    assert_eq!(w.received.lock().unwrap().len(), 1);
+}
+
+/// A session's total commands are bounded, whatever they are; on shutdown, idle
+/// sessions are told 421 at once, a message being received is finished and answered
+/// first, and no new connection is taken.
+#[tokio::test]
+async fn sessions_are_bounded_and_shutdown_finishes_what_is_in_flight() {
+    let w = world().await;
+    let mut raw = Raw::connect(&w).await;
+    raw.io
+        .get_mut()
+        .write_all("NOOP\r\n".repeat(1_001).as_bytes())
+        .await
+        .unwrap();
+    for i in 0..1_000 {
+        assert!(raw.reply().await.starts_with("250"), "NOOP {i}");
+    }
+    assert!(raw.reply().await.starts_with("421"), "the 1,001st command");
+    assert!(raw.closed().await);
+
+    let mut idle = Raw::connect(&w).await;
+    assert!(idle.send("EHLO client.example\r\n").await.starts_with("250"));
+    let mut sending = Raw::connect(&w).await;
+    sending.transaction("bob@spfonly.test").await;
+    sending
+        .io
+        .get_mut()
+        .write_all(b"From: bob@spfonly.test\r\nSubject: in flight\r\n\r\nfirst half ")
+        .await
+        .unwrap();
+    w.stop.send(true).unwrap();
+    assert!(
+        idle.reply().await.starts_with("421"),
+        "idle sessions are told at once"
+    );
+    assert!(idle.closed().await);
+    assert!(
+        sending.send("second half\r\n.\r\n").await.starts_with("250"),
+        "the message in flight is taken"
+    );
+    assert!(sending.send("NOOP\r\n").await.starts_with("421"));
+    assert_eq!(w.received.lock().unwrap().len(), 1);
+    tokio::time::timeout(Duration::from_secs(15), w.server)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        TcpStream::connect(("127.0.0.1", w.port)).await.is_err(),
+        "no longer listening"
+    );
 }

@@ -228,10 +228,13 @@ async fn outbound_mail_is_dkim_signed_and_verifies_against_the_published_key(bac
         text.contains("h=") && text.matches("Subject").count() >= 3,
         "Subject oversigned"
     );
+    // Palisade's own reading refuses such a message before any verdict: a field RFC
+    // 5322 allows once appears twice.
     let tampered = text.replacen("Subject: ", "Subject: Urgent: wire money\r\nSubject: ", 1);
-    let from = read_message(tampered.as_bytes()).unwrap().from;
-    let verdict = verifier.verdict(&envelope, tampered.as_bytes(), &from).await;
-    assert!(!matches!(verdict, Verdict::Authenticated(_)), "{verdict:?}");
+    assert_eq!(
+        read_message(tampered.as_bytes()).unwrap_err(),
+        palisade_mail::MessageRejection::RepeatedHeader
+    );
     // A key that is not an RSA key is refused at configuration time.
     let mut bad = relay(&sink, RelayTls::None, None);
     bad.dkim = Some(DkimSettings {

@@ -21,6 +21,9 @@ pub enum Action {
     /// See a customer's contact details in clear (step-up, audited).
     UserUnmask,
     CompanyRead,
+    /// Place a customer in a company (at creation or by moving them): company members
+    /// may read each other's shared tickets, so this is a supervisor's decision.
+    CompanyAddMember,
     TeamRead,
     /// Review quarantined mail of a team: read it, release it into a ticket, discard it.
     MailReview,
@@ -46,7 +49,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 35] = [
+    pub const ALL: [Action; 36] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -65,6 +68,7 @@ impl Action {
         Action::UserManageFactors,
         Action::UserUnmask,
         Action::CompanyRead,
+        Action::CompanyAddMember,
         Action::TeamRead,
         Action::MailReview,
         Action::ListCustomers,
@@ -111,7 +115,7 @@ impl Action {
             | Action::UserManageTokens
             | Action::UserManageFactors
             | Action::UserUnmask => K::User,
-            Action::CompanyRead => K::Company,
+            Action::CompanyRead | Action::CompanyAddMember => K::Company,
             Action::TeamRead | Action::MailReview => K::Team,
             Action::ListCustomers
             | Action::CreateCustomer
@@ -161,7 +165,8 @@ impl Action {
             | Action::CreateCustomer
             | Action::ManageStaff
             | Action::ManageTeams
-            | Action::ManageCompanies => Scope::PeopleWrite,
+            | Action::ManageCompanies
+            | Action::CompanyAddMember => Scope::PeopleWrite,
             Action::AuditRead | Action::ReadAlerts => Scope::AuditRead,
             Action::ArticleRead => Scope::ArticlesRead,
             Action::ArticleManage => Scope::ArticlesWrite,
@@ -190,6 +195,7 @@ impl Action {
             Action::UserManageFactors => "user.manage_factors",
             Action::UserUnmask => "user.unmask",
             Action::CompanyRead => "company.read",
+            Action::CompanyAddMember => "company.add_member",
             Action::TeamRead => "team.read",
             Action::MailReview => "mail.review",
             Action::ListCustomers => "directory.list_customers",

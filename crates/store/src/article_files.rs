@@ -64,6 +64,17 @@ impl Store {
         Ok(id)
     }
 
+    /// The files of `article`, for the images its text may show.
+    pub async fn article_file_ids(&self, article: &ArticleId) -> Result<Vec<ArticleFileId>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM article_files WHERE article_id = $1")
+            .bind(article.as_str())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(ArticleFileId::parse(&r.try_get::<String, _>(0)?)?))
+            .collect()
+    }
+
     /// The article a file belongs to, so the caller can decide before reading the file.
     pub async fn article_of_file(&self, id: &ArticleFileId) -> Result<ArticleId, StoreError> {
         let row = sqlx::query("SELECT article_id FROM article_files WHERE id = $1")

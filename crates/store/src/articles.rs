@@ -13,6 +13,8 @@ use crate::{Store, StoreError, Tx};
 #[derive(Clone, Debug)]
 pub struct ArticleRecord {
     pub id: ArticleId,
+    /// Where readers find the published version; for an article never published, a
+    /// placeholder (see [`ArticleRecord::published_slug`]).
     pub slug: String,
     pub locale: String,
     pub audience: Audience,
@@ -25,7 +27,18 @@ pub struct ArticleRecord {
     pub change_seq: i64,
 }
 
+/// The slug an unpublished article's row holds: unique, never a valid slug, and no
+/// clue to the draft's title.
+fn unpublished_slug(id: &ArticleId) -> String {
+    format!("~{id}")
+}
+
 impl ArticleRecord {
+    /// The slug readers reach the article at, once it has been published.
+    pub fn published_slug(&self) -> Option<&str> {
+        self.published_version.map(|_| self.slug.as_str())
+    }
+
     pub fn facts(&self) -> ArticleFacts {
         ArticleFacts {
             id: self.id.clone(),
@@ -43,6 +56,10 @@ pub struct ArticleVersion {
     pub title: String,
     /// Sanitised HTML (the help centre sanitises before it stores).
     pub body_html: String,
+    /// Where this version lives once published (`None` for versions saved before
+    /// versions had their own place: they keep the article's).
+    pub slug: Option<String>,
+    pub locale: Option<String>,
     pub author: UserId,
     pub created_at: UnixMillis,
 }
@@ -140,6 +157,26 @@ impl Store {
         Ok(row.try_get(0)?)
     }
 
+    /// A slug another article already has in the locale is refused when the draft is
+    /// saved (two drafts may share one until the second is published).
+    async fn refuse_taken_slug(
+        &self,
+        tx: &mut Tx,
+        id: &ArticleId,
+        draft: &ArticleDraft,
+    ) -> Result<(), StoreError> {
+        let taken = sqlx::query("SELECT 1 FROM articles WHERE locale = $1 AND slug = $2 AND id <> $3")
+            .bind(&draft.locale)
+            .bind(&draft.slug)
+            .bind(id.as_str())
+            .fetch_optional(tx.conn())
+            .await?;
+        match taken {
+            Some(_) => Err(StoreError::Conflict),
+            None => Ok(()),
+        }
+    }
+
     async fn insert_article_version(
         &self,
         tx: &mut Tx,
@@ -152,7 +189,7 @@ impl Store {
         let row = version_row(article, version);
         sqlx::query(
             "INSERT INTO article_versions (article_id, version, title_enc, body_enc, audience, companies, \
-             author_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             author_id, created_at, slug_enc, locale) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(article.as_str())
         .bind(version)
@@ -174,13 +211,22 @@ impl Store {
         .bind(join_companies(&draft.companies))
         .bind(author.as_str())
         .bind(UnixMillis::now().0)
+        .bind(seal(
+            &key,
+            "article_versions",
+            "slug",
+            &row,
+            draft.slug.as_bytes(),
+        )?)
+        .bind(&draft.locale)
         .execute(tx.conn())
         .await?;
         Ok(())
     }
 
     /// Creates an unpublished article with its first version. `id` must be the id the
-    /// creation was authorised for. A taken (locale, slug) is a `Conflict`.
+    /// creation was authorised for. Its slug applies when a version is published (a
+    /// taken (locale, slug) is a `Conflict` then).
     pub async fn create_article(
         &self,
         tx: &mut Tx,
@@ -190,6 +236,7 @@ impl Store {
         draft: &ArticleDraft,
     ) -> Result<(), StoreError> {
         require(proof, id)?;
+        self.refuse_taken_slug(tx, id, draft).await?;
         let seq = self.next_article_change(tx).await?;
         let now = UnixMillis::now().0;
         sqlx::query(
@@ -197,7 +244,7 @@ impl Store {
              created_by, created_at, updated_at, change_seq) VALUES ($1, $2, $3, $4, $5, 1, NULL, $6, $7, $7, $8)",
         )
         .bind(id.as_str())
-        .bind(&draft.slug)
+        .bind(unpublished_slug(id))
         .bind(&draft.locale)
         .bind(draft.audience.as_str())
         .bind(join_companies(&draft.companies))
@@ -210,8 +257,9 @@ impl Store {
         self.insert_article_version(tx, id, 1, author, draft).await
     }
 
-    /// Saves a new version and the article's placement and audience. The published
-    /// version, if any, stays published until the new one is published.
+    /// Saves a new version. Its slug and locale, like a wider audience, reach the
+    /// article only when it is published; the published version, if any, stays where
+    /// and as it is until then.
     pub async fn revise_article(
         &self,
         tx: &mut Tx,
@@ -221,6 +269,7 @@ impl Store {
         draft: &ArticleDraft,
     ) -> Result<i64, StoreError> {
         require(proof, id)?;
+        self.refuse_taken_slug(tx, id, draft).await?;
         let seq = self.next_article_change(tx).await?;
         let sql = format!("SELECT {ARTICLE_COLUMNS} FROM articles a WHERE a.id = $1");
         let current = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -242,13 +291,19 @@ impl Store {
         } else {
             (current.audience, current.companies.clone())
         };
+        // An article never published may change its locale at once (its slug stays the
+        // placeholder); one that has a place keeps it until the next publish.
+        let locale = if current.slug == unpublished_slug(id) {
+            draft.locale.clone()
+        } else {
+            current.locale.clone()
+        };
         let row = sqlx::query(
-            "UPDATE articles SET slug = $1, locale = $2, audience = $3, companies = $4, \
-             latest_version = latest_version + 1, updated_at = $5, change_seq = $6 WHERE id = $7 \
+            "UPDATE articles SET locale = $1, audience = $2, companies = $3, \
+             latest_version = latest_version + 1, updated_at = $4, change_seq = $5 WHERE id = $6 \
              RETURNING latest_version",
         )
-        .bind(&draft.slug)
-        .bind(&draft.locale)
+        .bind(&locale)
         .bind(audience.as_str())
         .bind(join_companies(&companies))
         .bind(UnixMillis::now().0)
@@ -278,13 +333,40 @@ impl Store {
             // The version's own readers come with it: an old version written for staff
             // is published for staff, whatever the latest draft says.
             Some(version) => {
-                let written_for =
-                    sqlx::query("SELECT audience, companies FROM article_versions WHERE article_id = $1 AND version = $2")
+                let written_for = sqlx::query(
+                    "SELECT audience, companies, slug_enc, locale FROM article_versions \
+                     WHERE article_id = $1 AND version = $2",
+                )
+                .bind(id.as_str())
+                .bind(version)
+                .fetch_optional(tx.conn())
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                // The version's place comes with it (older versions keep the article's).
+                let place = match written_for.try_get::<Option<Vec<u8>>, _>("slug_enc")? {
+                    Some(sealed) => {
+                        let key = self.load_key_tx(tx, ORG_KEY_ID).await?;
+                        let slug = open_text(
+                            &key,
+                            "article_versions",
+                            "slug",
+                            &version_row(id, version),
+                            &sealed,
+                        )?;
+                        let locale: Option<String> = written_for.try_get("locale")?;
+                        locale.map(|l| (slug, l))
+                    }
+                    None => None,
+                };
+                if let Some((slug, locale)) = &place {
+                    sqlx::query("UPDATE articles SET slug = $1, locale = $2 WHERE id = $3")
+                        .bind(slug)
+                        .bind(locale)
                         .bind(id.as_str())
-                        .bind(version)
-                        .fetch_optional(tx.conn())
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
+                        .execute(tx.conn())
+                        .await
+                        .map_err(StoreError::from_insert)?;
+                }
                 sqlx::query(
                     "UPDATE articles SET published_version = $1, audience = $2, companies = $3, updated_at = $4, \
                      change_seq = $5 WHERE id = $6",
@@ -341,7 +423,7 @@ impl Store {
     /// One version's text.
     pub async fn article_version(&self, id: &ArticleId, version: i64) -> Result<ArticleVersion, StoreError> {
         let row = sqlx::query(
-            "SELECT version, title_enc, body_enc, author_id, created_at FROM article_versions \
+            "SELECT version, title_enc, body_enc, slug_enc, locale, author_id, created_at FROM article_versions \
              WHERE article_id = $1 AND version = $2",
         )
         .bind(id.as_str())
@@ -356,7 +438,7 @@ impl Store {
     /// Every version's title, author and date, newest first (text is fetched per version).
     pub async fn article_history(&self, id: &ArticleId) -> Result<Vec<ArticleVersion>, StoreError> {
         let rows = sqlx::query(
-            "SELECT version, title_enc, body_enc, author_id, created_at FROM article_versions \
+            "SELECT version, title_enc, body_enc, slug_enc, locale, author_id, created_at FROM article_versions \
              WHERE article_id = $1 ORDER BY version DESC",
         )
         .bind(id.as_str())
@@ -372,10 +454,14 @@ impl Store {
             .collect()
     }
 
-    /// Articles with their latest title, most recently changed first (for authors).
-    pub async fn list_articles(&self, limit: u32) -> Result<Vec<(ArticleRecord, String)>, StoreError> {
+    /// Articles with their latest title and (when it has its own) the latest version's
+    /// slug, most recently changed first (for authors).
+    pub async fn list_articles(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(ArticleRecord, String, Option<String>)>, StoreError> {
         let sql = format!(
-            "SELECT {ARTICLE_COLUMNS}, v.title_enc FROM articles a JOIN article_versions v \
+            "SELECT {ARTICLE_COLUMNS}, v.title_enc, v.slug_enc FROM articles a JOIN article_versions v \
              ON v.article_id = a.id AND v.version = a.latest_version ORDER BY a.updated_at DESC, a.id LIMIT $1"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -394,7 +480,11 @@ impl Store {
                     &row_id,
                     &row.try_get::<Vec<u8>, _>("title_enc")?,
                 )?;
-                Ok((article, title))
+                let draft_slug = row
+                    .try_get::<Option<Vec<u8>>, _>("slug_enc")?
+                    .map(|sealed| open_text(&key, "article_versions", "slug", &row_id, &sealed))
+                    .transpose()?;
+                Ok((article, title, draft_slug))
             })
             .collect()
     }
@@ -444,7 +534,14 @@ fn open_version(
     id: &ArticleId,
     row: &AnyRow,
 ) -> Result<ArticleVersion, StoreError> {
-    open_version_as(key, id, row, "created_at")
+    let mut version = open_version_as(key, id, row, "created_at")?;
+    let row_id = version_row(id, version.version);
+    version.slug = row
+        .try_get::<Option<Vec<u8>>, _>("slug_enc")?
+        .map(|sealed| open_text(key, "article_versions", "slug", &row_id, &sealed))
+        .transpose()?;
+    version.locale = row.try_get("locale")?;
+    Ok(version)
 }
 
 fn open_version_as(
@@ -471,6 +568,8 @@ fn open_version_as(
             &row_id,
             &row.try_get::<Vec<u8>, _>("body_enc")?,
         )?,
+        slug: None,
+        locale: None,
         author: UserId::parse(&row.try_get::<String, _>("author_id")?)?,
         created_at: UnixMillis(row.try_get(created_column)?),
     })

@@ -183,6 +183,42 @@ impl Store {
         Ok(seq)
     }
 
+    /// Turns automated answers off for one conversation for good (it stays open, so the
+    /// customer can still hand it over to a person).
+    pub async fn stop_automated_answers(&self, tx: &mut Tx, id: &ConversationId) -> Result<(), StoreError> {
+        sqlx::query("UPDATE assistant_conversations SET human_only = 1, updated_at = $1 WHERE id = $2")
+            .bind(UnixMillis::now().0)
+            .bind(id.as_str())
+            .execute(tx.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces the text of message `seq` (redaction found, in a later message, the
+    /// rest of something it held in part).
+    pub async fn replace_conversation_message(
+        &self,
+        id: &ConversationId,
+        seq: i64,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        let key = self.conversation_key(id).await?;
+        let sealed = seal(
+            &key,
+            "assistant_messages",
+            "body",
+            &message_row(id, seq),
+            body.as_bytes(),
+        )?;
+        sqlx::query("UPDATE assistant_messages SET body_enc = $1 WHERE conversation_id = $2 AND seq = $3")
+            .bind(sealed)
+            .bind(id.as_str())
+            .bind(seq)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
     pub async fn conversation_transcript(
         &self,
         id: &ConversationId,

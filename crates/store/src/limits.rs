@@ -62,6 +62,26 @@ impl Store {
         Ok(row.try_get(0)?)
     }
 
+    /// Counts one for `key` in the current window of `window_ms` inside `tx`, and
+    /// returns the count so far: the row stays locked until `tx` ends, so concurrent
+    /// transactions counting the same key each see their own number.
+    pub async fn hit_rate_window_in(
+        &self,
+        tx: &mut Tx,
+        key: &str,
+        window_ms: i64,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO rate_windows (key, window_start, hits) VALUES ($1, $2, 1) \
+             ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_windows.hits + 1 RETURNING hits",
+        )
+        .bind(key)
+        .bind(Self::rate_window_start(window_ms))
+        .fetch_one(tx.conn())
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
     /// The count so far in the current window of `window_ms`, without counting.
     pub async fn rate_window_hits(&self, key: &str, window_ms: i64) -> Result<i64, StoreError> {
         let now = UnixMillis::now().0;

@@ -73,6 +73,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 15,
         sql: include_str!("../migrations/0015_article_files.sql"),
     },
+    Migration {
+        version: 16,
+        sql: include_str!("../migrations/0016_article_version_place.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

@@ -8,6 +8,7 @@
 //! Without it, [`TestDatabase::new`] for [`Backend::Postgres`] returns an error: tests fail loudly, they
 //! never skip silently.
 
+pub mod burst;
 pub mod dns;
 pub mod jwt;
 pub mod model;

@@ -137,6 +137,9 @@ pub struct Detector {
 /// memory; beyond it new sources only count towards the total.
 const MAX_SOURCES_PER_BUCKET: usize = 100_000;
 const OVERFLOW_SOURCE: &str = "overflow:sources-beyond-the-cap";
+/// Sources a bucket's per-source sample is taken over at least (absent ones count as
+/// quiet): a majority of them, never one source, sets the baseline.
+const BASELINE_QUORUM: usize = 5;
 
 impl Detector {
     pub fn new(config: DetectorConfig) -> Self {
@@ -229,15 +232,21 @@ impl Detector {
 /// does not matter.
 fn close_buckets(state: &mut SignalState, config: &DetectorConfig, new_start: i64) {
     if state.bucket_start != 0 || state.total > 0 {
-        let mut normal: Vec<u64> = state
+        let normal: Vec<u64> = state
             .counts
             .iter()
             .filter(|(s, _)| !state.flagged.contains(*s))
             .map(|(_, c)| *c)
             .collect();
         if !normal.is_empty() {
-            normal.sort_unstable();
-            let median = normal[normal.len() / 2];
+            // Fewer sources than a quorum are padded with quiet ones, so the median is
+            // what most of a quorum did: on a quiet node one patient source, counting
+            // just under the threshold minute after minute, stays a minority and
+            // cannot walk the baseline up to the ceiling for everyone.
+            let mut sample = normal.clone();
+            sample.resize(sample.len().max(BASELINE_QUORUM), 0);
+            sample.sort_unstable();
+            let median = sample[sample.len() / 2];
             state.per_source.update(median as f64, config.alpha);
         }
         if !state.total_flagged {
@@ -289,5 +298,43 @@ mod tests {
         assert!(d.is_throttled("probe", t + 1));
         assert!(!d.is_throttled("a", t + 1));
         assert!(!d.is_throttled("probe", t + 11 * 60_000));
+    }
+
+    #[test]
+    fn one_patient_source_cannot_raise_the_threshold_for_everyone() {
+        let config = DetectorConfig::default();
+        let mut d = Detector::new(config);
+        // Two hours of one source staying just under whatever the threshold is.
+        for minute in 0..120 {
+            let threshold = d
+                .signals
+                .get(&Signal::NotFound)
+                .map_or(config.min_per_source as f64, |s| {
+                    s.per_source
+                        .capped_threshold(&config, config.min_per_source, config.max_per_source)
+                });
+            let under = (threshold as u64).saturating_sub(1);
+            for _ in 0..under {
+                assert!(
+                    d.record(Signal::NotFound, "patient", minute * 60_000 + 1)
+                        .is_empty()
+                );
+            }
+        }
+        let state = &d.signals[&Signal::NotFound];
+        let threshold =
+            state
+                .per_source
+                .capped_threshold(&config, config.min_per_source, config.max_per_source);
+        assert!(
+            threshold < 2.0 * config.min_per_source as f64,
+            "threshold walked up to {threshold}"
+        );
+        // A prober doing 40 in a minute is still caught.
+        let t = 120 * 60_000 + 5;
+        let findings: Vec<Finding> = (0..40)
+            .flat_map(|_| d.record(Signal::NotFound, "probe", t))
+            .collect();
+        assert_eq!(findings.len(), 1, "{findings:?}");
     }
 }

@@ -66,6 +66,18 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<palisade_mail::MailError> for AppError {
+    fn from(e: palisade_mail::MailError) -> Self {
+        use palisade_mail::MailError;
+        match e {
+            // Palisade's own words for why the message cannot go on (never a database's).
+            MailError::Permanent(why) => AppError::Conflict(format!("cannot release: {why}")),
+            MailError::Store(e) => e.into(),
+            MailError::Temporary(_) | MailError::Config(_) => AppError::Internal(e.to_string()),
+        }
+    }
+}
+
 impl From<IdentityError> for AppError {
     fn from(e: IdentityError) -> Self {
         match e {

@@ -180,15 +180,16 @@ pub(crate) async fn managed_article(
     }
 }
 
-/// Articles the caller may manage, most recently changed first, with their latest title.
+/// Articles the caller may manage, most recently changed first, with their latest
+/// title and the latest version's slug (where it will live once published).
 pub(crate) async fn managed_list(
     s: &AppState,
     caller: &Caller,
-) -> Result<Vec<(ArticleRecord, String)>, AppError> {
+) -> Result<Vec<(ArticleRecord, String, Option<String>)>, AppError> {
     let all = s.store.list_articles(1000).await?;
     Ok(all
         .into_iter()
-        .filter(|(a, _)| s.permits(caller, Action::ArticleManage, &Resource::Article(a.facts())))
+        .filter(|(a, _, _)| s.permits(caller, Action::ArticleManage, &Resource::Article(a.facts())))
         .collect())
 }
 

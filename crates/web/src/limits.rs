@@ -43,6 +43,8 @@ pub struct PublicLimits {
     /// Site tokens refused per source address (forged, expired, replayed, naming no
     /// account): failed identity verifications.
     pub site_token_failures_per_ip: Limit,
+    /// Ticket searches per account.
+    pub ticket_searches: Limit,
 }
 
 impl Default for PublicLimits {
@@ -96,6 +98,12 @@ impl Default for PublicLimits {
                 window_ms: 10 * MINUTE,
                 alert: "probing.site_tokens",
             },
+            ticket_searches: Limit {
+                name: "ticket_search",
+                max: 60,
+                window_ms: MINUTE,
+                alert: "flood.ticket_search",
+            },
         }
     }
 }
@@ -106,23 +114,14 @@ impl Default for PublicLimits {
 pub(crate) fn subject(caller: Option<&crate::Caller>, meta: &RequestMeta) -> String {
     match caller {
         Some(c) => format!("user:{}", c.principal.user_id),
-        None => match meta.ip.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
-                let s = v6.segments();
-                format!("ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-            Ok(std::net::IpAddr::V6(v6)) => format!(
-                "ip:{}",
-                v6.to_ipv4_mapped().map_or(meta.ip.clone(), |v4| v4.to_string())
-            ),
-            _ => format!("ip:{}", meta.ip),
-        },
+        None => format!("ip:{}", palisade_core::source_network(&meta.ip)),
     }
 }
 
 /// Alert mails per hour at most; beyond that alerts are still listed and audited, so a
 /// flood of sources cannot become a flood of mail to administrators.
 const ALERT_MAILS_PER_HOUR: i64 = 10;
+const HOUR_MS: i64 = 3_600_000;
 
 fn retry_after(limit: &Limit) -> u64 {
     u64::try_from(Store::rate_window_left(limit.window_ms) / 1000 + 1).unwrap_or(1)
@@ -186,6 +185,18 @@ impl AppState {
         meta: &RequestMeta,
     ) -> Result<(), AppError> {
         let mut tx = self.store.begin().await?;
+        // One alert of a kind per address and hour, whatever the requests name
+        // (conversations, ids): one address cannot raise a stream of them.
+        let from_address = format!("alerts-from:{kind}:{}", palisade_core::source_network(&meta.ip));
+        if self
+            .store
+            .hit_rate_window_in(&mut tx, &from_address, HOUR_MS)
+            .await?
+            > 1
+        {
+            tx.commit().await?;
+            return Ok(());
+        }
         if !self
             .store
             .raise_alert(&mut tx, kind, source, detail, dedupe_key)
@@ -198,11 +209,13 @@ impl AppState {
         self.store
             .append_audit(&mut tx, &meta.anonymous_audit(), &event)
             .await?;
-        let recent = self
+        // Counted inside this transaction, so concurrent alerts cannot all read the
+        // same count and all send mail.
+        let mailed = self
             .store
-            .alerts_since(UnixMillis(UnixMillis::now().0 - 3_600_000))
+            .hit_rate_window_in(&mut tx, "alert-mails", HOUR_MS)
             .await?;
-        let staff = if recent <= ALERT_MAILS_PER_HOUR {
+        let staff = if mailed <= ALERT_MAILS_PER_HOUR {
             self.store.list_users(UserKind::Staff, None, 1000).await?.items
         } else {
             Vec::new()

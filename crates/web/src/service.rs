@@ -188,6 +188,14 @@ impl AppState {
         if query.len() > 500 {
             return Err(AppError::BadRequest("query is longer than 500 bytes".into()));
         }
+        // Each search reads and decrypts candidate tickets: bounded per account, so a
+        // script cannot sweep the desk through it (or slow it for everyone).
+        self.enforce(
+            &self.config.public_limits.ticket_searches,
+            &crate::limits::subject(Some(caller), &caller.meta),
+            &caller.meta,
+        )
+        .await?;
         let scope = self.ticket_scope(caller).await?;
         // Words of internal notes only ever match for staff who may read internal notes;
         // each hit is then authorised individually as well.

@@ -33,6 +33,8 @@ pub struct WebConfig {
     pub widget_origins: Vec<String>,
     /// When a source's refused or missing requests count as an anomaly.
     pub anomaly: crate::DetectorConfig,
+    /// Redact mail that becomes a ticket (`[smtp] redact`), released quarantine included.
+    pub redact_mail: bool,
 }
 
 impl Default for WebConfig {
@@ -51,6 +53,7 @@ impl Default for WebConfig {
             site_tokens: None,
             widget_origins: Vec::new(),
             anomaly: crate::DetectorConfig::default(),
+            redact_mail: false,
         }
     }
 }

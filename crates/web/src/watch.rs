@@ -25,15 +25,69 @@ fn unwatched(path: &str) -> bool {
     path == "/health" || path.starts_with("/static/")
 }
 
-/// Whether a browser sent this on another page's behalf (an image or form on some
-/// other site pointing here). Such requests are neither counted nor allowed to end a
-/// session: otherwise any page could get its visitors' address refused, or sign them
-/// out, by embedding a few dozen broken links.
-fn cross_site(parts: &axum::http::request::Parts) -> bool {
-    parts
+/// Paths with limits of their own, shared by all nodes (sign-in and its throttles, the
+/// help centre, the assistant): a flagged address is not refused there, so people
+/// behind the same address as an attacker (an office, a carrier's NAT) can still sign
+/// in, read help and ask for it.
+fn has_own_limits(path: &str) -> bool {
+    const PREFIXES: [&str; 9] = [
+        "/login",
+        "/logout",
+        "/setup/",
+        "/help",
+        "/assistant",
+        "/api/v1/sessions",
+        "/api/v1/password-resets",
+        "/api/v1/help/",
+        "/api/v1/assistant/",
+    ];
+    PREFIXES.iter().any(|p| path.starts_with(p))
+}
+
+/// How the request presented credentials: only cookies are sent by a browser without
+/// the requesting code choosing to; an `Authorization` header (a session token, an API
+/// token, anything) is always the client's own doing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Presented {
+    Nothing,
+    Cookie,
+    Header,
+}
+
+fn presented(parts: &axum::http::request::Parts) -> Presented {
+    if parts.headers.contains_key(axum::http::header::AUTHORIZATION) {
+        Presented::Header
+    } else if presented_token(parts).is_some() {
+        Presented::Cookie
+    } else {
+        Presented::Nothing
+    }
+}
+
+/// Whether this may be a request another site's page made a visitor's browser send
+/// (an image or form pointing here): cross-site by the browser's word, and something a
+/// browser sends on its own — no credentials, or only cookies on a safe method. Such
+/// requests are not counted: otherwise any page could get its visitors' address
+/// refused by embedding a few dozen broken links. Anything carrying an
+/// `Authorization` header is counted whatever its `Sec-Fetch-Site` claims, so a client
+/// cannot switch counting off by setting that header itself.
+fn browser_made_cross_site(parts: &axum::http::request::Parts, how: Presented) -> bool {
+    let cross_site = parts
         .headers
         .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() != b"same-origin" && v.as_bytes() != b"none")
+        .is_some_and(|v| v.as_bytes() != b"same-origin" && v.as_bytes() != b"none");
+    let safe = parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD;
+    cross_site && (how == Presented::Nothing || (how == Presented::Cookie && safe))
+}
+
+/// Whether a browser fetched this for a page (an image, a script, a style sheet…)
+/// rather than because the person or the page's code asked. A page can make a browser
+/// fetch many of those; they never end the session that came with them.
+fn subresource(parts: &axum::http::request::Parts) -> bool {
+    parts
+        .headers
+        .get("sec-fetch-dest")
+        .is_some_and(|v| !matches!(v.as_bytes(), b"document" | b"empty" | b"iframe" | b"frame"))
 }
 
 pub async fn observe(State(s): State<AppState>, request: Request<Body>, next: Next) -> Response {
@@ -44,9 +98,13 @@ pub async fn observe(State(s): State<AppState>, request: Request<Body>, next: Ne
     let meta = RequestMeta::from_parts(&parts);
     let source = subject(None, &meta);
     let now = UnixMillis::now().0;
+    let how = presented(&parts);
+    // The session a flagged burst came with is ended — unless a page made the browser
+    // send it (a cookie on a subresource), which the session's owner did not choose.
+    let page_made_it = how == Presented::Cookie && subresource(&parts);
     let session_token = match presented_token(&parts) {
         Some((token, CredentialSource::Cookie | CredentialSource::Bearer))
-            if !token.starts_with(palisade_identity::API_TOKEN_PREFIX) =>
+            if !token.starts_with(palisade_identity::API_TOKEN_PREFIX) && !page_made_it =>
         {
             Some(token)
         }
@@ -60,10 +118,10 @@ pub async fn observe(State(s): State<AppState>, request: Request<Body>, next: Ne
         let mut d = s.detector();
         (d.is_throttled(&source, now), d.config().throttle_ms / 1000)
     };
-    if throttled && !s.authenticates(&parts, &meta).await {
+    if throttled && !has_own_limits(parts.uri.path()) && !s.authenticates(&parts, &meta).await {
         return AppError::TooManyRequests(u64::try_from(retry).unwrap_or(60)).into_response();
     }
-    let counted = !cross_site(&parts);
+    let counted = !browser_made_cross_site(&parts, how);
     let response = next.run(Request::from_parts(parts, body)).await;
     if !counted {
         return response;

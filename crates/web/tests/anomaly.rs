@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use common::World;
 use palisade_testkit::Backend;
 use palisade_web::{Detector, DetectorConfig, Finding, Signal};
+use serde_json::json;
 
 palisade_testkit::on_both_backends!(a_burst_is_throttled_ends_its_session_and_alerts_once);
 
@@ -243,19 +244,38 @@ async fn a_burst_is_throttled_ends_its_session_and_alerts_once(backend: Backend)
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(alerts(&w, "anomaly.denied").await, 1);
-    let r = w.raw(None, "GET", "/help", Body::empty(), &[]).await;
+    let r = w.raw(None, "GET", "/api/v1/companies", Body::empty(), &[]).await;
     assert_eq!(
         r.status,
         StatusCode::TOO_MANY_REQUESTS,
-        "the flagged source is slowed everywhere"
+        "the flagged source is slowed wherever it has no limit of its own"
     );
     assert!(r.headers.contains_key("retry-after"));
+    // Sign-in and the help centre have their own limits: people behind the same
+    // address (an office NAT) can still sign in and read help.
+    let r = w.raw(None, "GET", "/help", Body::empty(), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "the help centre stays open");
+    let r = w
+        .raw(
+            None,
+            "POST",
+            "/api/v1/sessions",
+            Body::from(json!({"email": "agent.a@desk.test", "password": common::PASSWORD}).to_string()),
+            &[("content-type", "application/json")],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "a correct sign-in gets through: {}",
+        r.text()
+    );
     // A made-up credential does not get past the throttle.
     let r = w
         .raw(
             None,
             "GET",
-            "/help",
+            "/api/v1/companies",
             Body::empty(),
             &[("authorization", "Bearer made-up-token")],
         )

@@ -616,3 +616,79 @@ async fn slug_page(w: &World, who: Option<&Actor>, slug: &str) -> StatusCode {
     let path = format!("/help/en/{slug}");
     w.raw(who, "GET", &path, Body::empty(), &[]).await.status
 }
+
+palisade_testkit::on_both_backends!(a_saved_draft_moves_nothing_until_it_is_published);
+
+/// Saving a new version of a published article must not move it: its slug and locale
+/// belong to the version and apply on publish, and a draft's slug (here made from a
+/// title announcing something not yet public) is never stored in clear.
+async fn a_saved_draft_moves_nothing_until_it_is_published(backend: Backend) {
+    let w = World::new(backend).await;
+    let agent = w.agent_a.clone();
+    let id = write(
+        &w,
+        &agent,
+        "Returns",
+        "<p>Send it back within 30 days.</p>",
+        "public",
+        &[],
+    )
+    .await;
+    publish(&w, &agent, &id).await;
+    let page = |path: &'static str| {
+        let w = &w;
+        async move { w.raw(None, "GET", path, Body::empty(), &[]).await.status }
+    };
+    assert_eq!(page("/help/en/returns").await, StatusCode::OK);
+    let r = w
+        .json(
+            &agent,
+            "PUT",
+            &format!("/api/v1/articles/{id}"),
+            json!({"title": "Returns for the Phoenix X2 launch", "slug": "phoenix-x2-returns",
+                   "body_html": "<p>The Phoenix X2 may be returned within 60 days.</p>",
+                   "locale": "de", "audience": "public"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        page("/help/en/returns").await,
+        StatusCode::OK,
+        "the live article stays where it was"
+    );
+    assert_eq!(
+        page("/help/de/phoenix-x2-returns").await,
+        StatusCode::NOT_FOUND,
+        "the draft's place is not live"
+    );
+    let managed = w.get(&agent, &format!("/api/v1/articles/{id}")).await.json();
+    assert_eq!(
+        managed["slug"], "phoenix-x2-returns",
+        "authors see where it will go"
+    );
+    assert_eq!(managed["published_url"], "/help/en/returns");
+    // A never-published article's slug is as private as its title.
+    write(
+        &w,
+        &agent,
+        "Secret merger questions",
+        "<p>Nothing yet.</p>",
+        "public",
+        &[],
+    )
+    .await;
+    let dump = w.db.raw_dump().await.unwrap();
+    for secret in ["phoenix-x2-returns", "secret-merger-questions"] {
+        assert!(
+            !dump.windows(secret.len()).any(|x| x == secret.as_bytes()),
+            "{secret} stored in clear"
+        );
+    }
+    publish(&w, &agent, &id).await;
+    assert_eq!(
+        page("/help/de/phoenix-x2-returns").await,
+        StatusCode::OK,
+        "published: the new place"
+    );
+    assert_eq!(page("/help/en/returns").await, StatusCode::NOT_FOUND);
+}

@@ -430,3 +430,120 @@ async fn customer_profiles_are_changed_only_by_directory_staff_and_stay_encrypte
         "updated name stored in clear"
     );
 }
+
+palisade_testkit::on_both_backends!(
+    an_agent_cannot_place_a_customer_in_a_company_to_read_its_shared_tickets,
+    a_customer_moved_between_companies_takes_no_tickets_along
+);
+
+/// The attack: an agent creates a customer inside a company that shares tickets, at an
+/// address the agent controls, then signs in as that customer to read the company's
+/// tickets of other teams. Placing someone in a company is a supervisor's decision, at
+/// creation as when moving them.
+async fn an_agent_cannot_place_a_customer_in_a_company_to_read_its_shared_tickets(backend: Backend) {
+    let w = World::new(backend).await;
+    let users_before = w.count("users").await;
+    let planted = json!({
+        "email": "mallory@agent-controlled.test",
+        "name": "Not Mallory",
+        "company_id": w.sharing_company.to_string(),
+    });
+    let r = w
+        .json(&w.agent_a, "POST", "/api/v1/customers", planted.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert_eq!(w.count("users").await, users_before, "nothing was created");
+    let audit = w.store.audit_entries(0, 100_000).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.actor == w.agent_a.id.to_string()
+            && e.outcome == "denied"
+            && e.detail.contains("company.add_member")),
+        "the refusal is audited"
+    );
+    // The same agent may create the customer without a company...
+    let r = w
+        .json(
+            &w.agent_a,
+            "POST",
+            "/api/v1/customers",
+            json!({"email": "walk-in@example.test", "name": "Walk In"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let created = r.json()["user"]["id"].as_str().unwrap().to_owned();
+    // ...but not move them into one afterwards.
+    let r = w
+        .json(
+            &w.agent_a,
+            "PATCH",
+            &format!("/api/v1/customers/{created}"),
+            json!({"company_id": w.sharing_company.to_string()}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // A supervisor may do both.
+    let r = w.json(&w.supervisor, "POST", "/api/v1/customers", planted).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["user"]["company_id"], w.sharing_company.to_string());
+}
+
+/// A ticket belongs to the company its requester was in when it was opened. Moving a
+/// customer to another company gives them that company's shared tickets (which is why
+/// placing people is a supervisor's decision) and takes none of their own history
+/// along: the new colleagues do not see it, the old company keeps it.
+async fn a_customer_moved_between_companies_takes_no_tickets_along(backend: Backend) {
+    let w = World::new(backend).await;
+    // customer_3 (private company, requester of ticket_3) joins the sharing company.
+    let r = w
+        .json(
+            &w.supervisor,
+            "PATCH",
+            &format!("/api/v1/customers/{}", w.customer_3.id),
+            json!({"company_id": w.sharing_company.to_string()}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let ticket_3 = format!("/api/v1/tickets/{}", w.ticket_3);
+    let ticket_1 = format!("/api/v1/tickets/{}", w.ticket_1);
+    assert_eq!(
+        w.get(&w.customer_3, &ticket_3).await.status,
+        StatusCode::OK,
+        "own ticket"
+    );
+    assert_eq!(
+        w.get(&w.customer_2, &ticket_3).await.status,
+        StatusCode::NOT_FOUND,
+        "the new colleagues do not get the history opened under the old company"
+    );
+    assert_eq!(
+        w.get(&w.customer_3, &ticket_1).await.status,
+        StatusCode::OK,
+        "a member of a sharing company sees its shared tickets"
+    );
+    let listed = w.get(&w.customer_2, "/api/v1/tickets").await.json();
+    assert!(
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["id"] != w.ticket_3.as_str()),
+        "nor through the list"
+    );
+    // A ticket opened after the move belongs to the new company.
+    let r = w
+        .json(
+            &w.customer_3,
+            "POST",
+            "/api/v1/tickets",
+            json!({"subject": "After the move", "body": "Hello from my new company"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let new_ticket = r.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        w.get(&w.customer_2, &format!("/api/v1/tickets/{new_ticket}"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+}

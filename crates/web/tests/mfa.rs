@@ -20,6 +20,8 @@ palisade_testkit::on_both_backends!(
     the_last_factor_of_staff_stays_and_customers_remove_theirs_after_step_up,
     the_sign_in_pages_take_a_browser_through_both_steps,
     changing_the_password_needs_step_up_and_ends_every_other_session,
+    a_burst_of_code_guesses_is_evaluated_no_more_than_the_limit_allows,
+    a_burst_of_step_up_guesses_is_evaluated_no_more_than_the_limit_allows,
 );
 
 async fn get(w: &World, token: &str, path: &str) -> Response {
@@ -551,4 +553,111 @@ async fn changing_the_password_needs_step_up_and_ends_every_other_session(backen
     assert!(entries.iter().any(|e| e.action == "auth.password_changed"
         && e.object == me.id.to_string()
         && e.detail.contains("\"other_sessions_ended\":2")));
+}
+
+/// Second-factor failures the server actually evaluated (each one is audited).
+async fn evaluated_factor_failures(w: &World, detail: &str) -> usize {
+    w.store
+        .audit_entries(0, 100_000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "auth.mfa_failed" && e.detail.contains(detail))
+        .count()
+}
+
+async fn a_burst_of_code_guesses_is_evaluated_no_more_than_the_limit_allows(backend: Backend) {
+    let w = World::new(backend).await;
+    let pending = w.password_step("super@desk.test").await;
+    let pending = pending["token"].as_str().unwrap();
+    let right = common::totp_code(0);
+    let guesses: Vec<_> = (0..80)
+        .map(|i| format!("{:06}", 100_000 + i))
+        .filter(|g| *g != right && *g != common::totp_code(-1) && *g != common::totp_code(1))
+        .map(|code| {
+            let w = &w;
+            async move {
+                w.post_bearer(
+                    pending,
+                    "/api/v1/sessions/current/second-factor",
+                    json!({"code": code}),
+                )
+                .await
+                .status
+            }
+        })
+        .collect();
+    let sent = guesses.len();
+    let statuses = palisade_testkit::burst::join_all(guesses).await;
+    let evaluated = evaluated_factor_failures(&w, "wrong_code").await;
+    assert!(
+        (1..=5).contains(&evaluated),
+        "{evaluated} of {sent} concurrent codes were checked; five may be"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        sent - evaluated,
+        "every code not checked was refused as throttled"
+    );
+    // The right code now is not checked either: the session stays pending.
+    let r = w
+        .post_bearer(
+            pending,
+            "/api/v1/sessions/current/second-factor",
+            json!({"code": right}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        get(&w, pending, "/api/v1/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn a_burst_of_step_up_guesses_is_evaluated_no_more_than_the_limit_allows(backend: Backend) {
+    let w = World::new(backend).await;
+    let guesses: Vec<_> = (0..40)
+        .map(|i| {
+            let w = &w;
+            async move {
+                w.json(
+                    &w.supervisor,
+                    "POST",
+                    "/api/v1/sessions/current/step-up",
+                    json!({"password": format!("not my password {i}"), "code": "123456"}),
+                )
+                .await
+                .status
+            }
+        })
+        .collect();
+    let statuses = palisade_testkit::burst::join_all(guesses).await;
+    let evaluated = evaluated_factor_failures(&w, "step_up:wrong_password").await;
+    assert!(
+        (1..=5).contains(&evaluated),
+        "{evaluated} of 40 concurrent step-ups were checked"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        40 - evaluated
+    );
+    let right = w
+        .json(
+            &w.supervisor,
+            "POST",
+            "/api/v1/sessions/current/step-up",
+            json!({"password": PASSWORD, "code": common::totp_code(0)}),
+        )
+        .await;
+    assert_eq!(
+        right.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "throttled even for the right answer"
+    );
 }

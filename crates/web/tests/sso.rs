@@ -24,6 +24,7 @@ palisade_testkit::on_both_backends!(
     forged_and_broken_id_tokens_are_refused,
     an_answer_works_once_and_only_in_the_browser_that_asked,
     mixing_up_two_providers_is_refused,
+    a_discovery_document_cannot_send_requests_or_the_client_secret_elsewhere,
 );
 
 struct Sso {
@@ -404,4 +405,131 @@ fn query_param(url: &str, name: &str) -> String {
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
         .unwrap_or_default()
+}
+
+/// A loopback listener that counts connections and answers each with `answer(path)`.
+struct Peer {
+    origin: String,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+async fn serve_json(answer: impl Fn(&str, &str) -> String + Send + Sync + 'static) -> Peer {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (counted, own_origin) = (connections.clone(), origin.clone());
+    let task = tokio::spawn(async move {
+        // Bounded: a test makes a handful of requests at most.
+        for _ in 0..100 {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut request = vec![0u8; 8192];
+            let n = stream.read(&mut request).await.unwrap_or(0);
+            let text = String::from_utf8_lossy(&request[..n]).to_string();
+            let path = text.split(' ').nth(1).unwrap_or("/").to_owned();
+            let body = answer(&own_origin, &path);
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+        }
+    });
+    Peer {
+        origin,
+        connections,
+        _task: task,
+    }
+}
+
+/// SSRF and theft of the client secret through the discovery document: a provider's
+/// document names a token endpoint or a key set on another host or port (here: another
+/// loopback port, standing for an internal service). Palisade sends those nothing: no
+/// key request, no token request, so never the client secret.
+async fn a_discovery_document_cannot_send_requests_or_the_client_secret_elsewhere(backend: Backend) {
+    use std::sync::atomic::Ordering;
+    let internal = serve_json(|_, _| "{}".to_owned()).await;
+    let internal_origin = internal.origin.clone();
+    let discovery = move |elsewhere: &'static str| {
+        let internal_origin = internal_origin.clone();
+        move |own: &str, path: &str| {
+            let (token, jwks) = match elsewhere {
+                "token" => (format!("{internal_origin}/token"), format!("{own}/jwks")),
+                _ => (format!("{own}/token"), format!("{internal_origin}/jwks")),
+            };
+            if path == "/jwks" {
+                return json!({"keys": []}).to_string();
+            }
+            json!({
+                "issuer": own,
+                "authorization_endpoint": format!("{own}/auth"),
+                "token_endpoint": token,
+                "jwks_uri": jwks,
+                "response_types_supported": ["code"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+            })
+            .to_string()
+        }
+    };
+    let token_elsewhere = serve_json(discovery("token")).await;
+    let keys_elsewhere = serve_json(discovery("jwks")).await;
+    let secret = || SecretString::new(CLIENT_SECRET.into());
+    let providers = OidcProviders::new(
+        vec![
+            OidcSettings::new("tokens", &token_elsewhere.origin, CLIENT_ID, secret()),
+            OidcSettings::new("keys", &keys_elsewhere.origin, CLIENT_ID, secret()),
+        ],
+        ORIGIN,
+    )
+    .unwrap();
+    let w = World::new_with(backend, |identity| identity.with_oidc(providers)).await;
+    let sessions_before = w.count("sessions").await;
+    let get = |path: String, cookie: Option<String>| {
+        let w = &w;
+        async move {
+            let headers: Vec<(&str, String)> = cookie.into_iter().map(|c| ("cookie", c)).collect();
+            let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            w.raw(None, "GET", &path, Body::empty(), &headers).await
+        }
+    };
+
+    // Keys on another origin: discovery is refused before any key request.
+    let r = get("/login/sso/keys".into(), None).await;
+    assert_ne!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "no sign-in starts with foreign keys"
+    );
+    assert!(
+        keys_elsewhere.connections.load(Ordering::SeqCst) >= 1,
+        "the issuer was asked"
+    );
+
+    // Token endpoint on another origin: the flow starts (authorisation is a browser
+    // redirect), but redeeming the code sends nothing there.
+    let r = get("/login/sso/tokens".into(), None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let flow = set_cookie(&r, "__Host-palisade-sso").expect("flow cookie");
+    let state = query_param(&location(&r), "state");
+    let r = get(
+        format!("/login/sso/tokens/callback?code=stolen-secret-bait&state={state}"),
+        Some(format!("__Host-palisade-sso={flow}")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        internal.connections.load(Ordering::SeqCst),
+        0,
+        "nothing, and so no client secret, reached the other origin"
+    );
+    assert_eq!(
+        w.count("sessions").await,
+        sessions_before,
+        "no session was opened"
+    );
 }

@@ -80,24 +80,56 @@ fn has_any(text: &str, phrases: &[&str]) -> bool {
     phrases.iter().any(|p| text.contains(&format!(" {p} ")))
 }
 
-const SECOND_FACTOR: &[&str] = &[
-    "2fa",
-    "mfa",
-    "two factor",
-    "2 factor",
-    "two step",
-    "authenticator",
-    "security key",
-    "passkey",
-    "passkeys",
-    "recovery code",
-    "recovery codes",
-    "one time code",
-    "otp",
-    "verification code",
+/// Secure-channel topics are recognised by their nouns wherever they stand in the
+/// sentence ("change my account email to …", "my account was compromised", "I forgot
+/// my pass"), not by a list of whole phrasings: a phrasing nobody listed must not get
+/// an answer in chat. Words are matched after `words_of` (lower case, apostrophes
+/// dropped, any punctuation a space).
+const PASSWORD_WORDS: &[&str] = &[
+    "password",
+    "passwords",
+    "passphrase",
+    "passcode",
+    "passwd",
+    "pwd",
+    "pin",
+    "credentials",
+    "senha",
+    "passwort",
+    "kennwort",
+    "contraseña",
+    "contrasena",
+    "mdp",
+    "wachtwoord",
 ];
-const RECOVERY: &[&str] = &[
-    "locked out",
+const PASSWORD_PHRASES: &[&str] = &[
+    "my pass",
+    "forgot pass",
+    "forgotten pass",
+    "mot de passe",
+    "login details",
+    "log in details",
+    "sign in details",
+    "login info",
+    "palavra passe",
+];
+const RECOVERY_WORDS: &[&str] = &[
+    "hacked",
+    "hacker",
+    "compromised",
+    "hijacked",
+    "breached",
+    "lockout",
+    "locked",
+    "unauthorized",
+    "unauthorised",
+    "phished",
+    "phishing",
+    "stolen",
+    "impersonating",
+    "takeover",
+];
+const RECOVERY_PHRASES: &[&str] = &[
     "cant log in",
     "cannot log in",
     "cant login",
@@ -107,49 +139,102 @@ const RECOVERY: &[&str] = &[
     "account recovery",
     "recover my account",
     "lost access",
-    "hacked",
     "take over my account",
+    "taken over",
     "someone else is in my account",
+    "someone logged into",
+    "someone logged in",
     "unlock my account",
+    "not me who",
+    "wasnt me",
 ];
-const EMAIL_CHANGE: &[&str] = &[
-    "change my email",
-    "update my email",
-    "change my e mail",
-    "new email address",
-    "change email address",
-    "change the email",
-    "different email",
-    "email on my account",
-    "email on file",
+const SECOND_FACTOR_WORDS: &[&str] = &[
+    "2fa",
+    "mfa",
+    "otp",
+    "authenticator",
+    "passkey",
+    "passkeys",
+    "totp",
+    "yubikey",
 ];
-const PAYMENT: &[&str] = &[
-    "card details",
-    "card number",
-    "update my card",
-    "change my card",
-    "new card",
-    "payment method",
-    "payment details",
-    "bank details",
-    "bank account",
+const SECOND_FACTOR_PHRASES: &[&str] = &[
+    "two factor",
+    "2 factor",
+    "two step",
+    "2 step",
+    "security key",
+    "recovery code",
+    "recovery codes",
+    "one time code",
+    "verification code",
+    "login code",
+    "sign in code",
+    "sms code",
+];
+/// An email address of an account, and the verbs that move it.
+const EMAIL_WORDS: &[&str] = &["email", "emails", "mail", "address", "login", "username"];
+const CHANGE_WORDS: &[&str] = &[
+    "change",
+    "changing",
+    "changed",
+    "update",
+    "updating",
+    "switch",
+    "replace",
+    "move",
+    "transfer",
+    "new",
+    "different",
+    "another",
+    "wrong",
+    "set",
+    "put",
+];
+const ACCOUNT_WORDS: &[&str] = &["account", "accounts", "profile", "my", "login", "portal"];
+const PAYMENT_WORDS: &[&str] = &["iban", "cvv", "cvc", "cvv2", "bic", "swift", "sortcode"];
+const PAYMENT_NOUNS: &[&str] = &["card", "cards", "bank", "billing", "payment", "debit", "credit"];
+const PAYMENT_QUALIFIERS: &[&str] = &[
+    "details",
+    "detail",
+    "number",
+    "numbers",
+    "info",
+    "information",
+    "method",
+    "account",
+    "update",
+    "change",
+    "new",
+    "replace",
+    "expired",
+    "expiry",
+    "expires",
+    "add",
+    "remove",
+    "data",
+];
+const REFUND_WORDS: &[&str] = &[
+    "refund",
+    "refunds",
+    "refunded",
+    "reimburse",
+    "reimbursement",
+    "payout",
+];
+const REFUND_DESTINATIONS: &[&str] = &[
+    "account",
+    "card",
     "iban",
-    "billing details",
-    "direct debit",
-    "cvv",
-    "cvc",
+    "bank",
+    "paypal",
+    "wallet",
+    "instead",
+    "different",
+    "another",
+    "elsewhere",
 ];
-const REFUND_DETAILS: &[&str] = &[
-    "send my refund to",
-    "refund to my",
-    "refund to a different",
-    "refund to another",
-    "refund details",
-    "refund account",
-    "change where my refund",
-    "refund to this",
-    "pay the refund to",
-];
+
 const HUMAN: &[&str] = &[
     "human",
     "a person",
@@ -192,6 +277,8 @@ const FRUSTRATION: &[&str] = &[
     "wtf",
     "you dont understand",
 ];
+/// Phrasings that instruct the assistant. Ordinary words that also occur in such
+/// attempts ("act as", "override", "I agree that") count only in the instructing form.
 const MANIPULATION: &[&str] = &[
     "ignore previous instructions",
     "ignore all previous",
@@ -206,33 +293,57 @@ const MANIPULATION: &[&str] = &[
     "jailbreak",
     "you are now",
     "pretend you are",
-    "act as",
+    "pretend to be",
+    "act as if you",
+    "act as my",
+    "act as an ai",
+    "act as a different",
     "repeat the text above",
     "print your",
     "reveal your",
     "what were you told",
     "new instructions",
-    "override",
+    "override your",
+    "override the system",
+    "override instructions",
     "sudo",
     "legally binding",
-    "agree that",
+    "you agree",
+    "say you agree",
+    "agree that my",
+    "confirm that my refund",
+    "say that my refund",
 ];
+
+fn has_word(text: &str, words: &[&str]) -> bool {
+    text.split(' ').any(|w| words.contains(&w))
+}
+
+/// The secure-channel topic a message is about, if any.
+fn sensitive_topic(t: &str) -> Option<SensitiveTopic> {
+    use SensitiveTopic as S;
+    if has_word(t, PASSWORD_WORDS) || has_any(t, PASSWORD_PHRASES) {
+        Some(S::Password)
+    } else if has_word(t, RECOVERY_WORDS) || has_any(t, RECOVERY_PHRASES) {
+        Some(S::AccountRecovery)
+    } else if has_word(t, SECOND_FACTOR_WORDS) || has_any(t, SECOND_FACTOR_PHRASES) {
+        Some(S::SecondFactor)
+    } else if has_word(t, EMAIL_WORDS) && has_word(t, CHANGE_WORDS) && has_word(t, ACCOUNT_WORDS) {
+        Some(S::EmailChange)
+    } else if has_word(t, REFUND_WORDS) && has_word(t, REFUND_DESTINATIONS) {
+        Some(S::RefundDetails)
+    } else if has_word(t, PAYMENT_WORDS) || (has_word(t, PAYMENT_NOUNS) && has_word(t, PAYMENT_QUALIFIERS)) {
+        Some(S::PaymentDetails)
+    } else {
+        None
+    }
+}
 
 /// Reads one message (already redacted).
 pub fn read(text: &str) -> Reading {
     let t = words_of(text);
-    let intent = if has_any(&t, &["password", "passwords", "passphrase"]) {
-        Intent::SecureChannel(SensitiveTopic::Password)
-    } else if has_any(&t, RECOVERY) {
-        Intent::SecureChannel(SensitiveTopic::AccountRecovery)
-    } else if has_any(&t, SECOND_FACTOR) {
-        Intent::SecureChannel(SensitiveTopic::SecondFactor)
-    } else if has_any(&t, EMAIL_CHANGE) {
-        Intent::SecureChannel(SensitiveTopic::EmailChange)
-    } else if has_any(&t, REFUND_DETAILS) {
-        Intent::SecureChannel(SensitiveTopic::RefundDetails)
-    } else if has_any(&t, PAYMENT) {
-        Intent::SecureChannel(SensitiveTopic::PaymentDetails)
+    let intent = if let Some(topic) = sensitive_topic(&t) {
+        Intent::SecureChannel(topic)
     } else if has_any(&t, HUMAN) {
         Intent::Human
     } else if has_any(&t, MY_TICKETS) {
@@ -265,6 +376,17 @@ mod tests {
             ("update my card details", S::PaymentDetails),
             ("here are my bank details", S::PaymentDetails),
             ("Send my refund to this account instead", S::RefundDetails),
+            ("change my account email to new@evil.test", S::EmailChange),
+            ("please put a different address on my login", S::EmailChange),
+            ("my account was compromised", S::AccountRecovery),
+            ("someone logged into my profile, it wasn't me", S::AccountRecovery),
+            ("I forgot my pass", S::Password),
+            ("what were my credentials again", S::Password),
+            ("minha senha não funciona", S::Password),
+            ("mein Passwort geht nicht", S::Password),
+            ("the card on file expired, here is the new one", S::PaymentDetails),
+            ("can the refund go to my paypal", S::RefundDetails),
+            ("where do I type the sms code", S::SecondFactor),
         ] {
             assert_eq!(read(text).intent, Intent::SecureChannel(topic), "{text}");
         }
@@ -278,6 +400,10 @@ mod tests {
             "Do you ship to Norway?",
             "How do I cancel my subscription?",
             "Is there a discount for students?",
+            "Can I act as the contact for my team's orders?",
+            "Does the new plan override the old one?",
+            "I agree that the parcel was late, what now?",
+            "What is the address of your returns centre?",
         ] {
             let r = read(text);
             assert_eq!(r.intent, Intent::Question, "{text}");

@@ -105,11 +105,15 @@ impl OpenAiCompatible {
                 "model URL {endpoint}: https is required (plain http only to loopback)"
             ))));
         }
+        // The operator named this server, so it may be on loopback or the intranet.
+        let http = HttpClient::new(settings.ca_file.as_deref())?
+            .with_timeout(settings.timeout)
+            .trust_host(&endpoint);
         Ok(Self {
             endpoint,
             api_key: settings.api_key.clone(),
             model: settings.model.clone(),
-            http: HttpClient::new(settings.ca_file.as_deref())?.with_timeout(settings.timeout),
+            http,
         })
     }
 

@@ -125,7 +125,9 @@ impl HelpCentre {
             .create_article(&mut tx, proof, id, author, draft)
             .await?;
         let event = AuditEvent::new(AuditAction::ArticleCreated, id.as_str(), Outcome::Success).with_detail(
-            json!({ "locale": draft.locale, "slug": draft.slug, "audience": draft.audience.as_str() }),
+            // Not the slug: a draft's (often made from a title not yet public) is kept
+            // sealed with its version, and the trail is not encrypted.
+            json!({ "locale": draft.locale, "audience": draft.audience.as_str() }),
         );
         self.store.append_audit(&mut tx, ctx, &event).await?;
         tx.commit().await?;
@@ -147,7 +149,7 @@ impl HelpCentre {
             .revise_article(&mut tx, proof, id, author, draft)
             .await?;
         let event = AuditEvent::new(AuditAction::ArticleRevised, id.as_str(), Outcome::Success).with_detail(
-            json!({ "version": version, "locale": draft.locale, "slug": draft.slug,
+            json!({ "version": version, "locale": draft.locale,
                     "audience": draft.audience.as_str(),
                     "companies": draft.companies.iter().map(|c| c.as_str()).collect::<Vec<_>>() }),
         );

@@ -9,8 +9,10 @@ use std::ops::Range;
 use std::sync::RwLock;
 
 use palisade_core::{ArticleId, Audience, CompanyId};
-use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::query::{
+    AllQuery, Bm25StatisticsProvider, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery,
+};
 use tantivy::schema::{
     Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
@@ -18,7 +20,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
 };
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use super::audience::AudienceFilter;
 use crate::AssistError;
@@ -372,22 +374,40 @@ impl SearchIndex {
             }
             Box::new(BooleanQuery::new(any_word))
         };
-        let query = BooleanQuery::new(vec![
-            (Occur::Must, matching),
-            (Occur::Must, Box::new(ConstScoreQuery::new(locale_clause, 0.0))),
+        let visible: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
+            (
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(locale_clause, 0.0)) as Box<dyn Query>,
+            ),
             (Occur::Must, audience),
-        ]);
+        ]));
+        let query = BooleanQuery::new(vec![(Occur::Must, matching), (Occur::Must, visible.box_clone())]);
         let searcher = lang.reader.searcher();
+        // Scores (and snippets) come from the statistics of what this reader may read
+        // only: with the whole index's, the order of visible hits would tell whether
+        // hidden articles use a word.
+        let statistics = VisibleStatistics::gather(&searcher, visible, &[f.title, f.text])?;
         let (top, total) = searcher
-            .search(
+            .search_with_statistics_provider(
                 &query,
                 &(TopDocs::with_limit(limit.max(1)).order_by_score(), Count),
+                &statistics,
             )
             .map_err(search_error)?;
         let snippets = if browsing {
             None
         } else {
-            let mut generator = SnippetGenerator::create(&searcher, &query, f.text).map_err(search_error)?;
+            let mut terms = std::collections::BTreeMap::new();
+            for word in &words {
+                let df = statistics
+                    .doc_freq(&Term::from_field_text(f.text, word))
+                    .map_err(search_error)?;
+                if df > 0 {
+                    terms.insert(word.clone(), 1.0 / (1.0 + df as f32));
+                }
+            }
+            let tokenizer = lang.index.tokenizer_for_field(f.text).map_err(search_error)?;
+            let mut generator = SnippetGenerator::new(terms, tokenizer, f.text, SNIPPET_CHARS);
             generator.set_max_num_chars(SNIPPET_CHARS);
             Some(generator)
         };
@@ -463,6 +483,66 @@ impl SearchIndex {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// BM25 statistics over the documents one reader may see (a locale and the audiences
+/// Cedar grants them), so nothing outside that set moves the scores.
+struct VisibleStatistics<'a> {
+    searcher: &'a Searcher,
+    visible: Box<dyn Query>,
+    docs: u64,
+    tokens: HashMap<Field, u64>,
+}
+
+impl<'a> VisibleStatistics<'a> {
+    fn gather(
+        searcher: &'a Searcher,
+        visible: Box<dyn Query>,
+        fields: &[Field],
+    ) -> Result<Self, AssistError> {
+        let addresses = searcher
+            .search(&visible, &DocSetCollector)
+            .map_err(search_error)?;
+        let mut tokens = HashMap::new();
+        for field in fields {
+            let mut total = 0u64;
+            for address in &addresses {
+                let norms = searcher
+                    .segment_reader(address.segment_ord)
+                    .get_fieldnorms_reader(*field)
+                    .map_err(search_error)?;
+                total += u64::from(norms.fieldnorm(address.doc_id));
+            }
+            tokens.insert(*field, total);
+        }
+        Ok(Self {
+            searcher,
+            visible,
+            docs: addresses.len() as u64,
+            tokens,
+        })
+    }
+}
+
+impl Bm25StatisticsProvider for VisibleStatistics<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        Ok(self.tokens.get(&field).copied().unwrap_or(0))
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        Ok(self.docs)
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        let with_term = BooleanQuery::new(vec![
+            (Occur::Must, self.visible.box_clone()),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(term.clone(), IndexRecordOption::Basic)),
+            ),
+        ]);
+        self.searcher.search(&with_term, &Count).map(|n| n as u64)
     }
 }
 

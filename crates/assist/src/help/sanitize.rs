@@ -27,8 +27,31 @@ pub fn strip_invisible(text: &str) -> String {
     text.chars().filter(|c| !is_invisible(*c)).collect()
 }
 
-/// Sanitises an author's HTML for storing and serving.
+/// Sanitises an author's HTML for storing: images only as files of an article
+/// (`/help/files/afl_…`).
 pub fn sanitize_article_html(html: &str) -> String {
+    sanitize_with(html, None)
+}
+
+/// Sanitises stored HTML for serving: images only as files of *this* article. Any
+/// other image (another article's, a path that does not exist) would make every
+/// reader's browser fetch it, and a page full of missing images would look, to the
+/// anomaly detector, like the reader probing for hidden objects.
+pub fn sanitize_article_html_for(html: &str, own_files: &[palisade_core::ArticleFileId]) -> String {
+    sanitize_with(
+        html,
+        Some(own_files.iter().map(|f| f.as_str().to_owned()).collect()),
+    )
+}
+
+/// The file id an image source names, if it is exactly `/help/files/{id}`.
+fn article_file_of(src: &str) -> Option<&str> {
+    let id = src.strip_prefix("/help/files/")?;
+    palisade_core::ArticleFileId::parse(id).ok().map(|_| id)
+}
+
+/// `own_files`: the file ids images may name; `None` for any well-formed one.
+fn sanitize_with(html: &str, own_files: Option<HashSet<String>>) -> String {
     let visible = strip_invisible(html);
     let mut builder = ammonia::Builder::default();
     // Collapsed sections and ruby fallbacks hide text from readers, bidi overrides
@@ -38,17 +61,15 @@ pub fn sanitize_article_html(html: &str) -> String {
     ]);
     builder.url_schemes(HashSet::from(["http", "https", "mailto"]));
     builder.link_rel(Some("noopener noreferrer nofollow"));
-    builder.attribute_filter(|element, attribute, value| {
+    builder.attribute_filter(move |element, attribute, value| {
         if element == "img" && attribute == "src" {
-            // Only Palisade's own paths: a remote image would tell a third party who
-            // read which article, and when.
-            // Browsers drop tabs and newlines inside URLs, so "/\t/evil.test" would be
-            // "//evil.test": no whitespace or control characters at all.
-            let own = value.starts_with('/')
-                && !value.starts_with("//")
-                && !value.contains('\\')
-                && !value.chars().any(|c| c.is_whitespace() || c.is_control());
-            return own.then(|| value.into());
+            // Only an article's own files: a remote image would tell a third party who
+            // read which article, and when; any other local path could be a page that
+            // does something or does not exist. The id's alphabet has no whitespace,
+            // dots or slashes, so no browser can read it as another URL.
+            return article_file_of(value)
+                .filter(|id| own_files.as_ref().is_none_or(|own| own.contains(*id)))
+                .map(|_| value.into());
         }
         Some(value.into())
     });
@@ -139,7 +160,7 @@ mod tests {
             <details><summary>More</summary>Collapsed</details>
             <iframe src="https://evil.test"></iframe>
             <a href="javascript:alert(1)">x</a><a href="https://example.com/a">ok</a>
-            <img src="https://tracker.test/p.gif" alt="t"><img src="/help/files/a.png" alt="own">
+            <img src="https://tracker.test/p.gif" alt="t"><img src="/help/files/afl_AAAAAAAAAAAAAAAAAAAAAA" alt="own">
             <img src="//evil.test/p.gif"><svg><script>1</script></svg>
             <form action="/x"><input name="p"></form>"#;
         let clean = sanitize_article_html(dirty);
@@ -165,7 +186,7 @@ mod tests {
         assert!(clean.contains("<b>30 days</b>"));
         assert!(clean.contains(r#"href="https://example.com/a""#));
         assert!(clean.contains(r#"rel="noopener noreferrer nofollow""#));
-        assert!(clean.contains(r#"src="/help/files/a.png""#));
+        assert!(clean.contains(r#"src="/help/files/afl_AAAAAAAAAAAAAAAAAAAAAA""#));
         // Text once hidden becomes plain visible text, never hidden text.
         assert!(clean.contains("Collapsed"));
     }
@@ -187,7 +208,7 @@ mod tests {
     fn encoded_invisible_characters_hidden_markup_and_sneaky_image_sources_are_removed() {
         let clean = sanitize_article_html(
             "<p>a&#x200B;b&#xE0069;c</p><ruby>x<rp>(</rp><rt>hidden</rt></ruby><bdo dir=\"rtl\">abc</bdo>\
-             <img src=\"/&#9;/evil.test/p.gif\"><img src=\"/ok.png\">",
+             <img src=\"/&#9;/evil.test/p.gif\"><img src=\"/help/files/afl_AAAAAAAAAAAAAAAAAAAAAA\">",
         );
         assert!(clean.contains("<p>abc</p>"), "{clean}");
         assert!(
@@ -195,7 +216,7 @@ mod tests {
             "{clean}"
         );
         assert!(
-            !clean.contains("evil.test") && clean.contains(r#"src="/ok.png""#),
+            !clean.contains("evil.test") && clean.contains(r#"src="/help/files/afl_AAAAAAAAAAAAAAAAAAAAAA""#),
             "{clean}"
         );
         assert_eq!(html_to_text("<p>&ответы &ééééé & x</p>"), "&ответы &ééééé & x");
@@ -206,5 +227,18 @@ mod tests {
         let html = r#"<h2>Returns</h2><p>Fish &amp; chips &lt;hot&gt; caf&#233; &#x263A;</p><a title="a>b" href="/x">link</a>"#;
         assert_eq!(html_to_text(html), "Returns Fish & chips <hot> café ☺ link");
         assert_eq!(html_to_text("AT&T &bogus; &"), "AT&T &bogus; &");
+    }
+
+    #[test]
+    fn served_articles_show_only_their_own_files_as_images() {
+        let own = palisade_core::ArticleFileId::parse("afl_AAAAAAAAAAAAAAAAAAAAAA").unwrap();
+        let html = r#"<p>Steps</p><img src="/help/files/afl_AAAAAAAAAAAAAAAAAAAAAA" alt="own">
+            <img src="/help/files/afl_BBBBBBBBBBBBBBBBBBBBBB" alt="another article's">
+            <img src="/tickets/tkt_missing"><img src="/api/v1/tickets/x"><img src="/help/files/nonsense">"#;
+        let clean = sanitize_article_html_for(html, std::slice::from_ref(&own));
+        assert_eq!(clean.matches("src=").count(), 1, "{clean}");
+        assert!(clean.contains("afl_AAAAAAAAAAAAAAAAAAAAAA"));
+        assert!(!clean.contains("BBBB") && !clean.contains("/tickets") && !clean.contains("nonsense"));
+        assert_eq!(sanitize_article_html_for(html, &[]).matches("src=").count(), 0);
     }
 }

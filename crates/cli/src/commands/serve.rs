@@ -56,6 +56,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
             public_limits: settings.public_limits,
             widget_origins: settings.widget_origins.clone(),
             anomaly: settings.anomaly,
+            redact_mail: settings.smtp.as_ref().is_some_and(|smtp| smtp.redact),
             site_tokens: settings.site_tokens.clone(),
             model: match &settings.model {
                 Some(model) => Some(palisade_web::AssistantModel {
@@ -88,8 +89,10 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
             "no [mail] relay configured: password resets, invitations and security notices wait in the outbox"
         ),
     }
+    let (stop_smtp, smtp_stopping) = tokio::sync::watch::channel(false);
+    let mut smtp = None;
     if let (Some(listen), Some(setup)) = (settings.smtp.as_ref().and_then(|s| s.listen), mail_setup) {
-        start_smtp(settings, listen, setup, &store, &tls).await?;
+        smtp = Some(start_smtp(settings, listen, setup, &store, &tls, smtp_stopping).await?);
     }
     print_first_run_help(&store).await?;
 
@@ -97,6 +100,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     let shutdown = handle.clone();
     tokio::spawn(async move {
         let _ = tokio::signal::ctrl_c().await;
+        let _ = stop_smtp.send(true);
         shutdown.graceful_shutdown(Some(Duration::from_secs(10)));
     });
     tracing::info!(listen = %settings.listen, origin = %settings.public_origin, "Palisade is serving HTTPS");
@@ -105,6 +109,10 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         .serve(app)
         .await
         .map_err(|e| CliError::Io(format!("listening on {}", settings.listen), e))?;
+    // Messages being received when the signal came are taken (or refused) first.
+    if let Some(smtp) = smtp {
+        let _ = smtp.await;
+    }
     store.checkpoint_audit_head().await?;
     store.close().await;
     Ok(())
@@ -161,8 +169,11 @@ async fn start_smtp(
     setup: MailboxSetup,
     store: &palisade_store::Store,
     tls: &rustls::ServerConfig,
-) -> Result<(), CliError> {
-    let Some(smtp) = &settings.smtp else { return Ok(()) };
+    stopping: tokio::sync::watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, CliError> {
+    let Some(smtp) = &settings.smtp else {
+        return Ok(tokio::spawn(async {}));
+    };
     let reception = reception(settings, smtp, &setup, store)?;
     let mut smtp_tls = tls.clone();
     smtp_tls.alpn_protocols.clear();
@@ -174,14 +185,15 @@ async fn start_smtp(
             max_connections_per_ip: smtp.max_connections_per_ip,
             messages_per_minute_per_ip: smtp.messages_per_minute_per_ip,
             tls: Some(Arc::new(smtp_tls)),
+            session: palisade_mail::SessionLimits::default(),
         },
         setup.threading,
         reception,
-    );
+    )
+    .with_shutdown(stopping);
     let socket = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| CliError::Io(format!("listening for SMTP on {listen}"), e))?;
     tracing::info!(%listen, "Palisade is receiving mail (SMTP)");
-    tokio::spawn(listener.serve(socket));
-    Ok(())
+    Ok(tokio::spawn(listener.serve(socket)))
 }

@@ -9,7 +9,7 @@
 mod provider;
 
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
-use palisade_core::{EmailAddress, UnixMillis};
+use palisade_core::EmailAddress;
 use palisade_crypto::RandomToken;
 use palisade_store::{NewUser, UserRecord};
 use serde::{Deserialize, Serialize};
@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 
 pub use provider::{OidcProviders, OidcSettings};
 
+use crate::throttle::{Counter, source_key};
 use crate::{Identity, IdentityError, SignedIn};
 
 /// How long a started sign-in may take at the provider.
@@ -113,22 +114,18 @@ impl Identity {
             .oidc
             .get(provider_name)
             .ok_or(IdentityError::UnknownProvider)?;
-        let ip_key = format!("ip:{}", ctx.ip);
-        let policy = self.throttle_policy();
-        let ip_state = self.store().throttle_state(&ip_key, policy.window_ms).await?;
-        if ip_state.blocked_until > UnixMillis::now() {
-            let retry_after_secs =
-                u64::try_from((ip_state.blocked_until.0 - UnixMillis::now().0 + 999) / 1000).unwrap_or(1);
+        let ip_key = source_key("ip", ctx);
+        if let Err(throttled) = self.reserve_attempt(&ip_key, Counter::Source).await {
             self.sso_failed(provider_name, "source_throttled", None, ctx)
                 .await?;
-            return Err(IdentityError::Throttled { retry_after_secs });
+            return Err(throttled);
         }
         match self.oidc_verify(&provider, callback, browser_secret).await {
-            Ok(verified) => self.oidc_sign_in(&provider, verified, ctx).await,
+            Ok(verified) => {
+                self.release_attempt(&ip_key, Counter::Source).await?;
+                self.oidc_sign_in(&provider, verified, ctx).await
+            }
             Err(Failure { reason, detail }) => {
-                self.store()
-                    .record_failure(&ip_key, policy.window_ms, |n| policy.ip_block_ms(n))
-                    .await?;
                 self.sso_failed(provider_name, reason, detail, ctx).await?;
                 Err(IdentityError::SsoFailed)
             }

@@ -26,7 +26,7 @@ use tokio::sync::Mutex;
 
 use super::{Failure, VerifiedIdentity};
 use crate::IdentityError;
-use palisade_outbound::{HttpClient, OutboundError, acceptable_url};
+use palisade_outbound::{HttpClient, OutboundError, acceptable_url, origin_of};
 
 /// Signature algorithms an ID token may use. Shared-secret (HS*) algorithms are left
 /// out on purpose: whoever learns the client secret could mint tokens. `none` never.
@@ -75,6 +75,10 @@ pub struct OidcSettings {
     pub mfa_acr: Vec<String>,
     /// Extra CA certificates (PEM) for a provider behind a private CA.
     pub ca_file: Option<PathBuf>,
+    /// Origins besides the issuer's that the provider's keys, token and user-info
+    /// endpoints may be on (`https://host[:port]`). Everything the discovery document
+    /// names elsewhere is refused: the token request carries the client secret.
+    pub endpoint_origins: Vec<String>,
 }
 
 impl OidcSettings {
@@ -96,6 +100,7 @@ impl OidcSettings {
             mfa_amr: vec!["mfa".into(), "hwk".into(), "otp".into(), "sc".into()],
             mfa_acr: Vec::new(),
             ca_file: None,
+            endpoint_origins: Vec::new(),
         }
     }
 
@@ -120,6 +125,13 @@ impl OidcSettings {
                 "issuer {} must be https (http only on loopback)",
                 self.issuer
             ));
+        }
+        for origin in &self.endpoint_origins {
+            if !acceptable_url(origin) || origin_of(origin).as_deref() != Some(origin.trim_end_matches('/')) {
+                return invalid(format!(
+                    "endpoint origin {origin} must be scheme://host[:port] only, https (http only on loopback)"
+                ));
+            }
         }
         if self.client_id.is_empty() || self.client_secret.expose().is_empty() {
             return invalid("client_id and client_secret are required".into());
@@ -165,8 +177,14 @@ type Metadata = ProviderMetadata<
     CoreSubjectIdentifierType,
 >;
 
-/// The shared outbound client, as openidconnect expects to call it.
-struct ProviderHttp(HttpClient);
+/// The shared outbound client, as openidconnect expects to call it, held to the
+/// origins this provider may use: the issuer's and those configured. A discovery
+/// document that points the keys or the token endpoint anywhere else (another host, an
+/// internal port) gets no request, and so never the client secret.
+struct ProviderHttp {
+    client: HttpClient,
+    origins: Vec<String>,
+}
 
 impl From<OutboundError> for IdentityError {
     fn from(e: OutboundError) -> Self {
@@ -186,7 +204,16 @@ impl<'c> openidconnect::AsyncHttpClient<'c> for ProviderHttp {
         Pin<Box<dyn Future<Output = Result<openidconnect::HttpResponse, IdentityError>> + Send + 'c>>;
 
     fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
-        Box::pin(async move { Ok(self.0.send(request).await?) })
+        Box::pin(async move {
+            let origin = origin_of(&request.uri().to_string());
+            if !origin.as_ref().is_some_and(|o| self.origins.contains(o)) {
+                return Err(IdentityError::Provider(format!(
+                    "refusing {}: not on the issuer's origin or a configured endpoint origin",
+                    request.uri()
+                )));
+            }
+            Ok(self.client.send(request).await?)
+        })
     }
 }
 
@@ -223,7 +250,13 @@ impl OidcProvider {
         );
         let redirect_uri = RedirectUrl::new(redirect)
             .map_err(|e| IdentityError::InvalidRequest(format!("redirect URI: {e}")))?;
-        let http = ProviderHttp(HttpClient::new(settings.ca_file.as_deref())?);
+        let mut client = HttpClient::new(settings.ca_file.as_deref())?.trust_host(&settings.issuer);
+        let mut origins: Vec<String> = origin_of(&settings.issuer).into_iter().collect();
+        for origin in &settings.endpoint_origins {
+            client = client.trust_host(origin);
+            origins.extend(origin_of(origin));
+        }
+        let http = ProviderHttp { client, origins };
         Ok(Self {
             settings,
             redirect_uri,

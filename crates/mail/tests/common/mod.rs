@@ -127,6 +127,7 @@ impl MailWorld {
                 max_connections_per_ip: 8,
                 messages_per_minute_per_ip: 600,
                 tls: None,
+                session: palisade_mail::SessionLimits::default(),
             },
             threading.clone(),
             Arc::new(reception),

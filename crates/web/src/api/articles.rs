@@ -93,13 +93,17 @@ pub struct PublishedArticle {
     pub updated_at: String,
 }
 
-fn published_view(article: &ArticleRecord, text: ArticleVersion) -> PublishedArticle {
+fn published_view(
+    article: &ArticleRecord,
+    text: ArticleVersion,
+    files: &[palisade_core::ArticleFileId],
+) -> PublishedArticle {
     PublishedArticle {
         id: article.id.to_string(),
         title: text.title,
         locale: article.locale.clone(),
         slug: article.slug.clone(),
-        body_html: palisade_assist::help::sanitize::sanitize_article_html(&text.body_html),
+        body_html: palisade_assist::help::sanitize::sanitize_article_html_for(&text.body_html, files),
         version: text.version,
         updated_at: rfc3339(text.created_at.0),
     }
@@ -114,11 +118,13 @@ pub async fn read(
     Path(id): Path<String>,
 ) -> Result<Json<PublishedArticle>, AppError> {
     let (article, text) = help::published_by_id(&s, caller.as_ref(), &meta, &id).await?;
-    Ok(Json(published_view(&article, text)))
+    let files = s.store.article_file_ids(&article.id).await?;
+    Ok(Json(published_view(&article, text, &files)))
 }
 
 /// What an author sends to create an article or save a new version.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ArticleBody {
     pub title: String,
     /// HTML; sanitised on save (no script, handlers, styles or hidden text).
@@ -162,6 +168,8 @@ pub struct ManagedArticle {
     pub locale: String,
     pub audience: String,
     pub company_ids: Vec<String>,
+    /// Where readers find the published version now; absent until it is published.
+    pub published_url: Option<String>,
     /// In words, e.g. "signed-in customers".
     pub readers: String,
     pub latest_version: i64,
@@ -180,8 +188,12 @@ pub(crate) async fn managed_view(s: &AppState, article: &ArticleRecord) -> Resul
     let history = s.store.article_history(&article.id).await?;
     Ok(ManagedArticle {
         id: article.id.to_string(),
-        slug: article.slug.clone(),
-        locale: article.locale.clone(),
+        // The latest version's place (older versions have none of their own).
+        slug: latest.slug.clone().unwrap_or_else(|| article.slug.clone()),
+        locale: latest.locale.clone().unwrap_or_else(|| article.locale.clone()),
+        published_url: article
+            .published_slug()
+            .map(|slug| format!("/help/{}/{slug}", article.locale)),
         audience: article.audience.as_str().into(),
         company_ids: article.companies.iter().map(ToString::to_string).collect(),
         readers: audience_label(article.audience, &article.companies),
@@ -207,7 +219,11 @@ pub struct ManagedSummary {
     pub id: String,
     pub title: String,
     pub locale: String,
+    /// The latest version's slug: where the article will live once that version is
+    /// published.
     pub slug: String,
+    /// Where readers find the published version now; absent until it is published.
+    pub published_url: Option<String>,
     pub readers: String,
     pub latest_version: i64,
     pub published_version: Option<i64>,
@@ -221,12 +237,15 @@ pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Json<Vec<
     Ok(Json(
         items
             .into_iter()
-            .map(|(a, title)| ManagedSummary {
+            .map(|(a, title, draft_slug)| ManagedSummary {
                 id: a.id.to_string(),
                 title,
                 readers: audience_label(a.audience, &a.companies),
+                published_url: a
+                    .published_slug()
+                    .map(|slug| format!("/help/{}/{slug}", a.locale)),
+                slug: draft_slug.unwrap_or_else(|| a.slug.clone()),
                 locale: a.locale,
-                slug: a.slug,
                 latest_version: a.latest_version,
                 published_version: a.published_version,
                 updated_at: rfc3339(a.updated_at.0),
@@ -274,6 +293,7 @@ pub async fn revise(
 }
 
 #[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
 pub struct PublishBody {
     /// The version to publish; the latest when absent.
     pub version: Option<i64>,
@@ -342,7 +362,11 @@ pub async fn upload_file(
     ApiBytes(body): ApiBytes,
 ) -> Result<(StatusCode, Json<ArticleFileView>), AppError> {
     let (article, proof) = help::managed_article(&s, &caller, &id).await?;
-    let filename = super::tickets::validate_filename(&q.filename)?;
+    let filename = s
+        .config
+        .redactor
+        .redact(&super::tickets::validate_filename(&q.filename)?)
+        .text;
     if body.is_empty() {
         return Err(AppError::BadRequest("empty file".into()));
     }

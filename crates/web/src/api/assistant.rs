@@ -39,6 +39,7 @@ pub async fn notice(State(s): State<AppState>) -> Json<Notice> {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StartBody {
     /// The customer agreed to talk to the automated assistant.
     #[serde(default)]
@@ -163,6 +164,7 @@ pub async fn get(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MessageBody {
     pub text: String,
 }
@@ -185,6 +187,7 @@ pub async fn message(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct HandoverBody {
     /// Must be true: opening a ticket is the customer's decision.
     pub confirm: bool,

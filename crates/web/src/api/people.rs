@@ -133,14 +133,7 @@ pub async fn update_customer(
 ) -> Result<Json<UserView>, AppError> {
     let (user, _) = customer_for(&s, &caller, &id, Action::UserUpdate).await?;
     let company = match req.company_id {
-        Some(Some(c)) => {
-            let c = CompanyId::parse(&c)?;
-            s.store
-                .get_company(&c)
-                .await
-                .map_err(|_| AppError::BadRequest("unknown company".into()))?;
-            Some(Some(c))
-        }
+        Some(Some(c)) => Some(Some(company_to_join(&s, &caller, &c).await?)),
         Some(None) => Some(None),
         None => None,
     };
@@ -172,6 +165,24 @@ pub async fn update_customer(
     )))
 }
 
+/// The company a customer is being placed in, if the caller may place people there.
+/// Members of a company can read its shared tickets, so putting someone in one is
+/// decided by Cedar (`company.add_member`), at creation exactly as when moving them.
+async fn company_to_join(s: &AppState, caller: &Caller, company: &str) -> Result<CompanyId, AppError> {
+    let company = CompanyId::parse(company)?;
+    s.store
+        .get_company(&company)
+        .await
+        .map_err(|_| AppError::BadRequest("unknown company".into()))?;
+    s.authorize(
+        caller,
+        Action::CompanyAddMember,
+        &Resource::Company(company.clone()),
+    )
+    .await?;
+    Ok(company)
+}
+
 fn optional_phone(phone: Option<String>) -> Result<Option<String>, AppError> {
     match phone {
         None => Ok(None),
@@ -200,13 +211,10 @@ pub async fn create_customer(
 ) -> Result<(StatusCode, Json<CreatedAccount>), AppError> {
     s.authorize(&caller, Action::CreateCustomer, &Resource::Directory)
         .await?;
-    let company = req.company_id.as_deref().map(CompanyId::parse).transpose()?;
-    if let Some(c) = &company {
-        s.store
-            .get_company(c)
-            .await
-            .map_err(|_| AppError::BadRequest("unknown company".into()))?;
-    }
+    let company = match req.company_id.as_deref() {
+        Some(c) => Some(company_to_join(&s, &caller, c).await?),
+        None => None,
+    };
     let new = NewUser {
         role: Role::Customer,
         email: EmailAddress::parse(&req.email)?,

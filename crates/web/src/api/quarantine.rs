@@ -133,7 +133,13 @@ pub(crate) async fn release_held(
     if item.status != "held" {
         return Err(AppError::Conflict("this message was already decided".into()));
     }
-    let inbound = palisade_mail::Inbound::new(s.store.clone(), s.policy.clone(), HashMap::new());
+    let mut inbound = palisade_mail::Inbound::new(s.store.clone(), s.policy.clone(), HashMap::new());
+    // Released mail becomes a ticket like any other received message, so the
+    // operator's redaction of inbound mail applies to it too.
+    if s.config.redact_mail {
+        let redactor = s.config.redactor.clone();
+        inbound = inbound.with_redaction(std::sync::Arc::new(move |text: &str| redactor.redact(text).text));
+    }
     let mut tx = s.store.begin().await?;
     if !s
         .store
@@ -150,8 +156,7 @@ pub(crate) async fn release_held(
             &caller.principal,
             &caller.audit(),
         )
-        .await
-        .map_err(|e| AppError::Conflict(format!("cannot release: {e}")))?;
+        .await?;
     let event = AuditEvent::new(AuditAction::QuarantineReleased, item.id.clone(), Outcome::Success)
         .with_detail(json!({ "ticket": ticket.to_string() }));
     s.store.append_audit(&mut tx, &caller.audit(), &event).await?;

@@ -198,14 +198,18 @@ pub async fn attachments(
 }
 
 /// File names are shown and offered as download names only; anything that could be a
-/// path or smuggle a header is refused rather than cleaned up silently.
+/// path, smuggle a header or disguise the name (bidirectional overrides turning
+/// `invoice_fdp.exe` into `invoice_exe.pdf`, zero-width characters) is refused rather
+/// than cleaned up silently.
 pub fn validate_filename(name: &str) -> Result<String, AppError> {
     let bad = name.is_empty()
         || name.len() > 255
         || name == "."
         || name == ".."
         || name.contains(['/', '\\'])
-        || name.chars().any(|c| c.is_control())
+        || name
+            .chars()
+            .any(|c| c.is_control() || palisade_assist::help::sanitize::is_invisible(c))
         || name.starts_with('.');
     if bad {
         return Err(AppError::BadRequest(
@@ -252,7 +256,8 @@ pub async fn upload(
     ApiQuery(q): ApiQuery<UploadQuery>,
     ApiBytes(body): ApiBytes,
 ) -> Result<(StatusCode, Json<AttachmentView>), AppError> {
-    let filename = validate_filename(&q.filename)?;
+    // A card number or password typed as a file name is removed like one in the text.
+    let filename = s.config.redactor.redact(&validate_filename(&q.filename)?).text;
     let visibility = Visibility::parse(q.visibility.as_deref().unwrap_or("public"))?;
     if body.is_empty() {
         return Err(AppError::BadRequest("empty file".into()));
@@ -357,6 +362,14 @@ mod tests {
             "",
         ] {
             assert!(validate_filename(bad).is_err(), "{bad:?}");
+        }
+        for disguised in [
+            "invoice_\u{202E}fdp.exe",
+            "report\u{200B}.pdf",
+            "a\u{2066}b.txt",
+            "x\u{FEFF}.doc",
+        ] {
+            assert!(validate_filename(disguised).is_err(), "{disguised:?}");
         }
         assert_eq!(validate_filename("invoice 2024.pdf").unwrap(), "invoice 2024.pdf");
     }

@@ -39,7 +39,7 @@ pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Response,
     let rows = help::managed_list(&s, &caller)
         .await?
         .into_iter()
-        .map(|(a, title)| Row {
+        .map(|(a, title, _)| Row {
             id: a.id.to_string(),
             title,
             locale: a.locale.clone(),

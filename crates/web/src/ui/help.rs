@@ -130,11 +130,12 @@ pub async fn article(
     Path((locale, slug)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
     let (article, text) = help::published_by_slug(&s, caller.as_ref(), &meta, &locale, &slug).await?;
+    let files = s.store.article_file_ids(&article.id).await?;
     Ok(render(&ArticlePage {
         viewer: Viewer::of(caller.as_ref()),
         locale: article.locale,
         title: text.title,
-        body_html: palisade_assist::help::sanitize::sanitize_article_html(&text.body_html),
+        body_html: palisade_assist::help::sanitize::sanitize_article_html_for(&text.body_html, &files),
         updated_at: crate::api::dto::rfc3339(text.created_at.0),
     }))
 }
