@@ -303,7 +303,7 @@ impl Redactor {
 
 /// Digits at the very end of a message (a card number's first groups)…
 static TRAILING_DIGITS: LazyLock<Regex> =
-    LazyLock::new(|| pattern(r"\d(?:(?:\s{1,3}|[-./])?\d)*[\s.,;:-]*\z"));
+    LazyLock::new(|| pattern(r"\d(?:(?:\s{1,3}|[-./])?\d)*[\s.,;:/-]*\z"));
 /// …and at the very start of the next one (its last groups).
 static LEADING_DIGITS: LazyLock<Regex> = LazyLock::new(|| pattern(r"\A\s*\d(?:(?:\s{1,3}|[-./])?\d)*"));
 /// A message that is only a security code (with an expiry, perhaps), as sent right

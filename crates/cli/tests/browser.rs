@@ -71,6 +71,8 @@ async fn the_help_centre_and_the_assistant_work_in_chromium_under_their_csp() {
         "help_title": "Help centre",
         "search_says": "0 articles found.",
         "notice_shown": true,
+        // Nothing is chosen for the visitor: consent is their explicit choice.
+        "consent_preselected": false,
         "after_start": "/assistant",
         "card_kept": false,
         "redaction_notice": true,

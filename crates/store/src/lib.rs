@@ -38,7 +38,7 @@ pub use limits::SecurityAlert;
 pub use mfa::{PasskeyRecord, TotpRecord};
 pub use oidc::OidcFlowRecord;
 pub use outbox::{BOUNCE_ID_LEN, ClaimedMail, OutboxStatus};
-pub use page::{Cursor, Page};
+pub use page::{CURSOR_PATTERN, Cursor, Page};
 pub use received::QuarantinedMail;
 pub use sessions::{NewSession, SessionRecord, SessionStage};
 pub use throttle::{Reservation, ThrottleState};

@@ -1,41 +1,36 @@
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
 use crate::StoreError;
 
-/// Position after the last item of a page: (created_at, id) of that item, encoded
-/// opaquely so clients do not build cursors themselves.
+/// Position after the last item of a page: (created_at, id) of that item, written
+/// `{created_at}.{id}` — a shape the API document can state exactly (a pattern), so a
+/// client knows which cursors exist without building them from anything but a page.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cursor {
     pub created_at: i64,
     pub id: String,
 }
 
+/// The cursors [`Cursor::decode`] accepts, as a regular expression.
+pub const CURSOR_PATTERN: &str = r"^[0-9]{1,15}\.[A-Za-z0-9_-]{1,64}$";
+
 impl Cursor {
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}.{}", self.created_at, self.id))
+        format!("{}.{}", self.created_at, self.id)
     }
 
     pub fn decode(text: &str) -> Result<Self, StoreError> {
-        if text.len() > 128 {
-            return Err(StoreError::InvalidCursor);
-        }
-        let raw = URL_SAFE_NO_PAD
-            .decode(text)
-            .map_err(|_| StoreError::InvalidCursor)?;
-        let raw = String::from_utf8(raw).map_err(|_| StoreError::InvalidCursor)?;
-        let (at, id) = raw.split_once('.').ok_or(StoreError::InvalidCursor)?;
-        let created_at = at.parse().map_err(|_| StoreError::InvalidCursor)?;
-        if id.is_empty()
-            || !id
+        let (at, id) = text.split_once('.').ok_or(StoreError::InvalidCursor)?;
+        let at_ok = (1..=15).contains(&at.len()) && at.bytes().all(|b| b.is_ascii_digit());
+        let id_ok = (1..=64).contains(&id.len())
+            && id
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !at_ok || !id_ok {
             return Err(StoreError::InvalidCursor);
         }
         Ok(Self {
-            created_at,
+            created_at: at.parse().map_err(|_| StoreError::InvalidCursor)?,
             id: id.to_owned(),
         })
     }

@@ -158,5 +158,76 @@ pub fn secret() -> impl Strategy<Value = String> {
             .prop_map(|(a, b, c)| format!("eyJ{a}.eyJ{b}.{c}")),
         alnum(64, ALNUM)
             .prop_map(|s| format!("-----BEGIN PRIVATE KEY-----\nMIIE{s}\n{s}\n-----END PRIVATE KEY-----")),
+        alnum(32, B64URL).prop_map(|s| format!("pal_{s}")),
+    ]
+}
+
+/// A secret pasted with the label that says what it is: `(label, value)`.
+pub fn labelled_secret() -> impl Strategy<Value = (&'static str, String)> {
+    (
+        prop_oneof![
+            Just("Authorization: Bearer "),
+            Just("authorization: token "),
+            Just("Bearer "),
+            Just("aws_secret_access_key = "),
+            Just("AccountKey="),
+            Just("x-api-key: "),
+        ],
+        alnum(40, ALNUM),
+    )
+}
+
+/// Separators people (and their keyboards and phones) put between card digit groups:
+/// spaces of every width, tabs, line breaks, dots, slashes, dashes.
+pub fn card_separator() -> impl Strategy<Value = &'static str> {
+    prop_oneof![
+        Just(""),
+        Just(" "),
+        Just("  "),
+        Just("-"),
+        Just("."),
+        Just("/"),
+        Just("\t"),
+        Just("\r\n"),
+        Just("\n"),
+        Just("\u{00A0}"),
+        Just("\u{2009}"),
+        Just("\u{202F}"),
+        Just("\u{3000}"),
+    ]
+}
+
+/// The digits of `text` in another script: ASCII, full-width, Arabic-Indic or
+/// Extended Arabic-Indic (Persian).
+pub fn in_script(text: &str, script: u8) -> String {
+    let zero = match script % 4 {
+        0 => u32::from('0'),
+        1 => 0xFF10,
+        2 => 0x0660,
+        _ => 0x06F0,
+    };
+    text.chars()
+        .map(|c| match c.to_digit(10) {
+            Some(d) => char::from_u32(zero + d).unwrap_or(c),
+            None => c,
+        })
+        .collect()
+}
+
+/// A password introduced in one of the phrasings and languages people use.
+pub fn password_lead() -> impl Strategy<Value = &'static str> {
+    prop_oneof![
+        Just("my password is"),
+        Just("password:"),
+        Just("pwd ="),
+        Just("passphrase is"),
+        Just("my pass is"),
+        Just("the password was"),
+        Just("the password I use is"),
+        Just("password for my account is"),
+        Just("minha senha é"),
+        Just("mein Passwort ist"),
+        Just("mi contraseña es"),
+        Just("mot de passe :"),
     ]
 }

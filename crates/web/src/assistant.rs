@@ -103,6 +103,11 @@ pub(crate) async fn start(
             "the notice has changed (now version {NOTICE_VERSION}); show it again"
         )));
     }
+    if consent && human_only {
+        return Err(AppError::BadRequest(
+            "choose either the assistant or support from people, not both".into(),
+        ));
+    }
     // The site token is checked first (its failures have their own limit per source),
     // so a verified start counts against its customer, not against everyone who shares
     // the customer's address.
@@ -572,7 +577,19 @@ pub(crate) async fn converse(
                             .is_ok()
                     })
                     .collect();
-                let passages = assistant::ground(&hits, &s.config.assistant);
+                // A passage is quoted only if it passes the checks a model's draft must
+                // pass (no image, no link or address off the help centre and allowed
+                // hosts, no request for secrets): a poisoned article quotes as nothing.
+                let own_authority = crate::assistant_model::authority_of(&s.config.public_origin);
+                let allowed: &[String] = s
+                    .config
+                    .model
+                    .as_ref()
+                    .map_or(&[], |m| m.settings.allowed_link_domains.as_slice());
+                let passages: Vec<_> = assistant::ground(&hits, &s.config.assistant)
+                    .into_iter()
+                    .filter(|p| assistant::quotable(&p.text, allowed, &own_authority))
+                    .collect();
                 answered = Some(!passages.is_empty());
                 if passages.is_empty() {
                     turn.reply = "I couldn't find an article in our help centre that answers this. Would \

@@ -38,7 +38,7 @@ fn fresh_canary() -> Result<String, AppError> {
 }
 
 /// `host[:port]` of the public origin, as links to this site must carry it.
-fn authority_of(origin: &str) -> String {
+pub(crate) fn authority_of(origin: &str) -> String {
     origin
         .parse::<http::Uri>()
         .ok()

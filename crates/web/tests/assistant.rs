@@ -178,8 +178,9 @@ async fn grounded_answers_and_what_the_assistant_never_does(backend: Backend) {
             "{trap}: {t}"
         );
     }
-    // Exfiltration through an article: a markdown image or link to another site is
-    // quoted as plain text at most; every link the assistant gives is the help centre's.
+    // Exfiltration through an article: a passage with a markdown image or a link to
+    // another site fails the checks a model's draft must pass, so it is not quoted at
+    // all; every link the assistant gives is the help centre's.
     publish_article(
         &w,
         "Warranty claims",
@@ -188,7 +189,8 @@ async fn grounded_answers_and_what_the_assistant_never_does(backend: Backend) {
     )
     .await;
     let t = ask(&w, None, &visitor, "What do warranty claims need?").await;
-    assert!(!t["citations"].as_array().unwrap().is_empty(), "{t}");
+    assert!(t["citations"].as_array().unwrap().is_empty(), "{t}");
+    assert_eq!(t["offer_handover"], true, "{t}");
     for c in t["citations"].as_array().unwrap() {
         assert!(c["url"].as_str().unwrap().starts_with("/help/"), "{c}");
     }
@@ -263,6 +265,14 @@ async fn consent_human_only_and_handover(backend: Backend) {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let r = start(&w, None, json!({"consent": true, "notice_version": "2020-01-01"})).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
+    // Consent is one explicit choice: not both, and never assumed.
+    let r = start(
+        &w,
+        None,
+        json!({"consent": true, "human_only": true, "notice_version": NOTICE_VERSION}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
 
     // Human-only: no automated answer, even to a question an article answers.
     let r = start(
@@ -416,6 +426,21 @@ async fn the_portal_assistant_works_without_script(backend: Backend) {
     let html = page.text();
     assert!(html.contains("automated assistant") && html.contains("Privacy notice"));
     assert!(!html.contains("<script"), "the page needs no script");
+    assert!(!html.contains("checked"), "no choice is made for the visitor");
+    let conversations = w.count("assistant_conversations").await;
+    for no_choice in ["", "&choice=", "&choice=yes"] {
+        let r = w
+            .raw(
+                None,
+                "POST",
+                "/assistant/start",
+                Body::from(format!("notice_version={NOTICE_VERSION}{no_choice}")),
+                &form,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{no_choice:?}");
+    }
+    assert_eq!(w.count("assistant_conversations").await, conversations);
     let r = w
         .raw(
             None,

@@ -12,7 +12,7 @@ mod vet;
 pub use grounding::{Passage, Thresholds, ground};
 pub use intent::{Intent, Reading, SensitiveTopic, read};
 pub use model::{ModelProvider, ModelReply, ModelRequest, ModelSettings, OpenAiCompatible, build_prompt};
-pub use vet::{Discard, VetContext, Vetted, vet};
+pub use vet::{Discard, VetContext, Vetted, quotable, vet};
 
 /// Changes whenever [`NOTICE`] changes: consent is recorded against it.
 pub const NOTICE_VERSION: &str = "2026-11-22";

@@ -45,6 +45,8 @@ pub enum Discard {
     Link,
     /// A statement committing the organisation that no cited article makes.
     Commitment,
+    /// It asks the customer for a password, a code, card or bank details.
+    AsksForSecret,
 }
 
 impl Discard {
@@ -59,6 +61,7 @@ impl Discard {
             Discard::Image => "image",
             Discard::Link => "link",
             Discard::Commitment => "commitment",
+            Discard::AsksForSecret => "asks_for_secret",
         }
     }
 
@@ -67,7 +70,7 @@ impl Discard {
     pub fn is_attack_sign(&self) -> bool {
         matches!(
             self,
-            Discard::Canary | Discard::Image | Discard::Link | Discard::Commitment
+            Discard::Canary | Discard::Image | Discard::Link | Discard::Commitment | Discard::AsksForSecret
         )
     }
 }
@@ -91,6 +94,32 @@ static LINK_TARGET: LazyLock<Regex> = LazyLock::new(|| re(r"\]\s*\(([^)\s]*)"));
 static BARE_HOST: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?i)(?:^|[^\p{L}\p{N}@.-])((?:[\p{L}\p{N}-]+\.)+\p{L}{2,})(?::\d+)?([/?#][^\s<>()\[\]{}]*)?")
 });
+/// An email address: a link to its domain as much as a URL is.
+static EMAIL_ADDRESS: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)[\p{L}\p{N}._%+-]+@((?:[\p{L}\p{N}-]+\.)+\p{L}{2,})"));
+/// A request for what support never asks for in chat: credentials, codes, card or
+/// bank details — the shape of a phishing message, whatever an article says.
+static SECRET_REQUEST: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?ix)
+        \b(?:send|give|provide|share|tell|type|enter|reply\s+with|respond\s+with|confirm|post|paste|include|need|require|verify|submit|text)\b
+        [^.?!\n]{0,60}?
+        \b(?:password|passcode|passphrase|pin|one[\s-]?time\s+(?:code|password)|verification\s+code|security\s+code|login\s+code|sms\s+code|2fa|otp|recovery\s+codes?|card\s+(?:number|details)|credit\s+card|debit\s+card|cvv|cvc|expiry\s+date|iban|bank\s+(?:details|account)|account\s+number|sort\s+code|routing\s+number|social\s+security|ssn)\b
+      | \bwhat(?:'s|\s+is)\s+your\s+(?:password|pin|passcode|card\s+number|cvv|iban|account\s+number|verification\s+code|code)\b
+    ")
+});
+/// Someone promising what the organisation or a person will do, or telling the
+/// customer what they qualify for: group 1 is what is promised (its first word).
+static PROMISE: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?ix)
+        \b(?:we|our\s+(?:team|support|staff|agents?)|an?\s+(?:agent|person|engineer|technician|courier|specialist)|someone|they|i)
+        (?:'ll|\s+will|\s+shall|\s+are\s+going\s+to|'re\s+going\s+to|\s+am\s+going\s+to|\s+can|\s+may)\s+
+        (?:(?:also|then|now|gladly|happily|personally|definitely|certainly|immediately|soon|always)\s+)?
+        (\w+)
+      | \byou\s+(?:qualify|are\s+eligible|'re\s+eligible|will\s+(?:get|receive|be\s+given)|can\s+(?:get|receive|claim))\b
+        \s*(?:(?:for|a|an|the|your|some|any|to)\s+)*(\w+)?
+    ")
+});
+
 /// Statements only a person may make, whatever an article says.
 static GRANT: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?ix)
@@ -231,6 +260,14 @@ fn link_allowed(target: &str, ctx: &VetContext<'_>) -> bool {
 }
 
 fn links_allowed(text: &str, ctx: &VetContext<'_>) -> bool {
+    // "write to refunds@elsewhere.example" sends the customer there like a link does.
+    if !EMAIL_ADDRESS.captures_iter(text).all(|c| {
+        c.get(1).is_some_and(|domain| {
+            domain.as_str().eq_ignore_ascii_case(&own_host(ctx)) || host_allowed(domain.as_str(), ctx)
+        })
+    }) {
+        return false;
+    }
     let targets = URL
         .find_iter(text)
         .map(|m| m.as_str().to_owned())
@@ -297,31 +334,87 @@ fn commitments_backed(text: &str, cited_text: &str) -> bool {
     if !figures_of(&lower).iter().all(|f| source_figures.contains(f)) {
         return false;
     }
-    let source_sentences: Vec<(Vec<String>, Vec<String>, bool)> = sentences(&source)
-        .map(|s| (squeeze_words(s), figures_of(s), NEGATION.is_match(s)))
+    let source_sentences: Vec<(&str, Vec<String>, Vec<String>)> = sentences(&source)
+        .map(|s| (s, squeeze_words(s), figures_of(s)))
         .collect();
     for sentence in sentences(&lower) {
-        let committing = COMMITMENT_WORD.is_match(sentence) || MONEY.is_match(sentence);
+        let promised: Vec<String> = PROMISE
+            .captures_iter(sentence)
+            .filter_map(|c| c.get(1).or_else(|| c.get(2)))
+            .map(|m| m.as_str().to_owned())
+            .collect();
+        let committing =
+            COMMITMENT_WORD.is_match(sentence) || MONEY.is_match(sentence) || !promised.is_empty();
         if !committing {
             continue;
         }
-        let words: Vec<&str> = COMMITMENT_WORD.find_iter(sentence).map(|m| m.as_str()).collect();
+        let mut words: Vec<String> = COMMITMENT_WORD
+            .find_iter(sentence)
+            .map(|m| m.as_str().to_owned())
+            .collect();
+        words.extend(promised);
         let figures = figures_of(sentence);
-        let negated = NEGATION.is_match(sentence);
         let backed = source_sentences
             .iter()
-            .any(|(source_words, source_figures, source_negated)| {
-                *source_negated == negated
-                    && figures.iter().all(|f| source_figures.contains(f))
+            .any(|(source, source_words, source_figures)| {
+                figures.iter().all(|f| source_figures.contains(f))
                     && words
                         .iter()
                         .all(|w| source_words.iter().any(|sw| same_stem(sw, w)))
+                    && words
+                        .iter()
+                        .all(|w| polarity_of(sentence, w) == polarity_of(source, w))
             });
         if !backed {
             return false;
         }
     }
     true
+}
+
+/// Clauses, for polarity: a negation counts only in the clause it stands in (so "we
+/// will refund you, no questions asked" is not negated), and a clause of a few words
+/// before a comma (an item of a list) takes the polarity of the clause after it
+/// ("refunds, exchanges and repairs are not available").
+fn clauses(sentence: &str) -> Vec<&str> {
+    static CLAUSE_BREAK: LazyLock<Regex> = LazyLock::new(|| {
+        re(r"(?i)[,:]|\b(?:but|however|although|though|whereas|while|unless|except|yet|otherwise)\b")
+    });
+    CLAUSE_BREAK
+        .split(sentence)
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+/// Whether the clause of `sentence` holding `word` (by stem) is negated; `None` when
+/// no clause holds it.
+fn polarity_of(sentence: &str, word: &str) -> Option<bool> {
+    let parts = clauses(sentence);
+    let index = parts
+        .iter()
+        .position(|clause| squeeze_words(clause).iter().any(|w| same_stem(w, word)))?;
+    let mut negated = NEGATION.is_match(parts[index]);
+    let mut next = index;
+    while !negated && squeeze_words(parts[next]).len() <= 3 && next + 1 < parts.len() {
+        next += 1;
+        negated = NEGATION.is_match(parts[next]);
+    }
+    Some(negated)
+}
+
+/// Whether a passage may be quoted as it is (the grounded answer, without a model):
+/// the same image and link checks as a model's draft, so a poisoned article cannot
+/// put a tracking image or a foreign link in front of a customer.
+pub fn quotable(text: &str, allowed_link_domains: &[String], own_authority: &str) -> bool {
+    let text = fold(&strip_invisible(text));
+    let ctx = VetContext {
+        passages: &[],
+        canary: "",
+        allowed_link_domains,
+        own_authority,
+    };
+    !IMAGE.is_match(&text) && links_allowed(&text, &ctx) && !SECRET_REQUEST.is_match(&text)
 }
 
 fn squeeze_words(text: &str) -> Vec<String> {
@@ -354,6 +447,9 @@ pub fn vet(draft: &str, ctx: &VetContext<'_>) -> Result<Vetted, Discard> {
     }
     if IMAGE.is_match(&text) {
         return Err(Discard::Image);
+    }
+    if SECRET_REQUEST.is_match(&text) {
+        return Err(Discard::AsksForSecret);
     }
     let mut cited: Vec<ArticleId> = Vec::new();
     for capture in CITATION.captures_iter(&text) {
@@ -629,5 +725,96 @@ mod tests {
             f.check(&format!("Shipping is free over 50 EUR {r}.")),
             Err(Discard::Commitment)
         );
+    }
+
+    #[test]
+    fn email_addresses_secret_requests_and_promises_are_checked() {
+        let f = Fixture::new();
+        let r = format!("[{}]", f.refunds);
+        // An address on another domain sends the customer there, like a link.
+        assert_eq!(
+            f.check(&format!(
+                "Refunds are available within 30 days {r}. Write to refunds@evil.example."
+            )),
+            Err(Discard::Link)
+        );
+        f.check(&format!(
+            "Refunds are available within 30 days {r}. Write to help@support.example.org."
+        ))
+        .unwrap();
+        f.check(&format!(
+            "Refunds are available within 30 days {r}. Status: ops@status.example.com."
+        ))
+        .unwrap();
+        for phishing in [
+            "To speed this up, reply with your card number.",
+            "Please confirm your password so we can check.",
+            "What is your verification code?",
+            "Send us your IBAN and the refund goes out today.",
+        ] {
+            assert_eq!(
+                f.check(&format!("Refunds are available within 30 days {r}. {phishing}")),
+                Err(Discard::AsksForSecret),
+                "{phishing}"
+            );
+        }
+        // What someone will do, or what the customer qualifies for, needs an article
+        // that says so.
+        for promise in [
+            "A technician will visit you tomorrow.",
+            "We'll call you back today.",
+            "You qualify for express shipping.",
+            "Our team can replace the item.",
+        ] {
+            assert_eq!(
+                f.check(&format!("{promise} {r}")),
+                Err(Discard::Commitment),
+                "{promise}"
+            );
+        }
+    }
+
+    #[test]
+    fn polarity_is_compared_clause_by_clause() {
+        let id = ArticleId::generate();
+        let g = Fixture {
+            passages: vec![passage(
+                &id,
+                "Refunds",
+                "Refunds are available within 30 days, but not for sale items. No refunds are given after 30 days.",
+            )],
+            refunds: id.clone(),
+            shipping: id.clone(),
+            allowed: vec![],
+        };
+        let r = format!("[{id}]");
+        // A negation in another clause of the source does not block what it states...
+        g.check(&format!("Refunds are available within 30 days {r}."))
+            .unwrap();
+        // ...and one added elsewhere in the draft does not make a promise match a refusal.
+        assert_eq!(
+            g.check(&format!(
+                "We will refund you after 30 days, no questions asked {r}."
+            )),
+            Err(Discard::Commitment)
+        );
+    }
+
+    #[test]
+    fn quoted_passages_get_the_same_link_and_image_checks() {
+        let own = "support.example.org";
+        assert!(quotable(
+            "Refunds within 30 days, see /help/en/refunds.",
+            &[],
+            own
+        ));
+        assert!(!quotable("Claim at https://evil.example/claim", &[], own));
+        assert!(!quotable("Claim at evil.example/claim", &[], own));
+        assert!(!quotable("![status](https://tracker.example/p.png)", &[], own));
+        assert!(!quotable(
+            "Mail your card number to claims@evil.example",
+            &[],
+            own
+        ));
     }
 }

@@ -38,6 +38,9 @@ try {
 
   await page.goto(`${origin}/assistant`);
   seen.notice_shown = (await page.locator('p.notice').textContent()).includes('never ask you for a password');
+  // Nothing is chosen for the visitor: consent is the explicit choice of the assistant.
+  seen.consent_preselected = await page.isChecked('input[name="choice"][value="assistant"]');
+  await page.check('input[name="choice"][value="assistant"]');
   await Promise.all([page.waitForURL('**/assistant'), page.click('form[action="/assistant/start"] button')]);
   seen.after_start = path();
   await page.fill('textarea[name=text]', `Do you sell submarines? My card is 4111 1111 1111 1111`);

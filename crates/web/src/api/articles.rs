@@ -71,7 +71,7 @@ pub async fn search(
         &meta,
         &locale,
         q.q.as_deref().unwrap_or_default(),
-        q.limit.unwrap_or(20),
+        super::contract::page_limit(q.limit, 20, super::contract::MAX_PAGE)? as usize,
     )
     .await?;
     Ok(Json(HelpResults {

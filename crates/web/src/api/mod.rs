@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod articles;
 pub mod assistant;
+pub mod contract;
 pub mod devices;
 pub mod dto;
 pub mod extract;
@@ -48,6 +49,11 @@ use utoipa::OpenApi;
 )]
 pub struct ApiDoc;
 
-pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The served document: what the handlers declare, completed with the answers every
+/// route shares ([`contract::complete`]); built once.
+pub async fn openapi() -> Json<serde_json::Value> {
+    static DOCUMENT: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(|| {
+        contract::complete(serde_json::to_value(ApiDoc::openapi()).unwrap_or_default())
+    });
+    Json(DOCUMENT.clone())
 }

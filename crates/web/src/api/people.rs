@@ -26,7 +26,11 @@ async fn list_users(
     let cursor = q.cursor.as_deref().map(Cursor::decode).transpose()?;
     let page = s
         .store
-        .list_users(kind, cursor.as_ref(), q.limit.unwrap_or(50).clamp(1, 100))
+        .list_users(
+            kind,
+            cursor.as_ref(),
+            super::contract::page_limit(q.limit, 50, super::contract::MAX_PAGE)?,
+        )
         .await?;
     Ok(UserPage {
         items: page

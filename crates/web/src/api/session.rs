@@ -106,7 +106,10 @@ pub async fn audit_entries(
     let after = q.after.unwrap_or(0);
     let entries = s
         .store
-        .audit_entries(after, q.limit.unwrap_or(100).clamp(1, 1000))
+        .audit_entries(
+            after,
+            super::contract::page_limit(q.limit, 100, super::contract::MAX_AUDIT_PAGE)?,
+        )
         .await?;
     s.store
         .audit(

@@ -27,7 +27,12 @@ pub async fn list(
 ) -> Result<Json<TicketPage>, AppError> {
     let status = q.status.as_deref().map(parse_status).transpose()?;
     let page = s
-        .list_tickets(&caller, status, q.cursor.as_deref(), q.limit.unwrap_or(50))
+        .list_tickets(
+            &caller,
+            status,
+            q.cursor.as_deref(),
+            super::contract::page_limit(q.limit, 50, super::contract::MAX_PAGE)?,
+        )
         .await?;
     Ok(Json(TicketPage {
         items: page.items.iter().map(TicketView::from).collect(),
@@ -68,7 +73,13 @@ pub async fn search(
     caller: Caller,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Json<TicketPage>, AppError> {
-    let hits = s.search_tickets(&caller, &q.q, q.limit.unwrap_or(20)).await?;
+    let hits = s
+        .search_tickets(
+            &caller,
+            &q.q,
+            super::contract::page_limit(q.limit, 20, super::contract::MAX_PAGE)?,
+        )
+        .await?;
     Ok(Json(TicketPage {
         items: hits.iter().map(TicketView::from).collect(),
         next_cursor: None,

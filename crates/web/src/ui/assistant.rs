@@ -117,8 +117,9 @@ pub async fn show(
 #[derive(Deserialize)]
 pub struct StartForm {
     notice_version: String,
-    /// `assistant` or `people`.
-    choice: String,
+    /// `assistant` or `people`; absent when the visitor chose nothing.
+    #[serde(default)]
+    choice: Option<String>,
 }
 
 pub async fn start(
@@ -127,12 +128,19 @@ pub async fn start(
     meta: RequestMeta,
     Form(form): Form<StartForm>,
 ) -> Result<Response, UiError> {
-    let human_only = form.choice == "people";
+    // Consent is the explicit choice of the assistant, nothing else.
+    let (consent, human_only) = match form.choice.as_deref() {
+        Some("assistant") => (true, false),
+        Some("people") => (false, true),
+        _ => {
+            return Err(AppError::BadRequest("choose the assistant or support from people".into()).into());
+        }
+    };
     let started = assistant::start(
         &s,
         caller.as_ref(),
         &meta,
-        !human_only,
+        consent,
         &form.notice_version,
         human_only,
         None,
