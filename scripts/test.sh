@@ -10,6 +10,8 @@
 #   CARGO_TARGET_DIR    build directory (default /var/cache/palisade/target)
 #   PALISADE_TOOLS      where cargo-installed tools live (default /var/cache/palisade/tools)
 #   PALISADE_PG_BIN     PostgreSQL server binaries (default: newest /usr/lib/postgresql/*/bin)
+#   PALISADE_SCHEMATHESIS  set by this script: the schemathesis it installs into
+#                       $PALISADE_TOOLS/venv (pinned) for the OpenAPI contract test
 #   PALISADE_TEST_NPM_DIR  where the npm test peers (oidc-provider, playwright-core) are
 #                       installed from crates/testkit/peers (default /var/cache/palisade/npm)
 #   PALISADE_TEST_CMD   run this shell command instead of the nextest run (the cluster is
@@ -60,6 +62,10 @@ done
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     missing+=(nodejs npm)
 fi
+# Python runs schemathesis (below); a machine that has its own Python keeps it.
+if ! command -v python3 >/dev/null; then
+    missing+=(python3 python3-venv)
+fi
 if ((${#missing[@]})); then
     say "installing Debian packages: ${missing[*]}"
     need_sudo "installing ${missing[*]}"
@@ -87,6 +93,25 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     # Own target dir for the install, so it does not contend with the workspace build.
     env -u CARGO_TARGET_DIR cargo install --locked cargo-nextest --root "$TOOLS"
 fi
+
+# --- PyPI test tools --------------------------------------------------------------
+# schemathesis checks the served OpenAPI document (crates/cli/tests/binary.rs), from a
+# virtual environment of its own, pinned, and installed again only when the pin moves.
+SCHEMATHESIS_VERSION="4.32.5"
+VENV="$TOOLS/venv"
+if [[ "$(cat "$VENV/.installed" 2>/dev/null)" != "schemathesis==$SCHEMATHESIS_VERSION" ]]; then
+    say "installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
+    if ! python3 -m venv --clear "$VENV" 2>/dev/null; then
+        need_sudo "installing python3-venv"
+        "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv python3-pip
+        python3 -m venv --clear "$VENV"
+    fi
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+    echo "schemathesis==$SCHEMATHESIS_VERSION" >"$VENV/.installed"
+else
+    say "schemathesis present"
+fi
+export PALISADE_SCHEMATHESIS="$VENV/bin/schemathesis"
 
 # --- npm test peers --------------------------------------------------------------
 # Installed from the committed lock file, and again only when it changes.

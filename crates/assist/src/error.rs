@@ -8,6 +8,10 @@ pub enum AssistError {
     BadSiteKey(String),
     #[error("{0}")]
     InvalidArticle(String),
+    /// Well formed, but not an article this help centre can publish (no text once
+    /// sanitised, companies for an audience that has none).
+    #[error("{0}")]
+    UnusableArticle(String),
     #[error("search index: {0}")]
     Search(String),
     #[error(transparent)]

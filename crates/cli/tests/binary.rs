@@ -509,3 +509,99 @@ async fn client_addresses_come_from_forwarding_headers_only_behind_trusted_proxi
         assert_eq!(spoofed, 0, "{label}: the client's own claim is never believed");
     }
 }
+
+/// The OpenAPI document is a contract: `schemathesis` (PyPI, installed by
+/// `scripts/test.sh`) generates requests from the document the real server serves and
+/// checks every answer against it — no 5xx, every status code and content type
+/// declared, responses matching their schemas, valid requests accepted and invalid ones
+/// refused — in all four phases (examples, coverage, fuzzing, stateful). Bounded: a
+/// fixed seed, 25 examples per operation, one worker, on loopback (about 40 s).
+#[tokio::test]
+async fn the_served_openapi_document_holds_against_schemathesis() {
+    let schemathesis = std::env::var("PALISADE_SCHEMATHESIS").unwrap_or_else(|_| "schemathesis".into());
+    let dir = TestDir::new("contract");
+    // Generated traffic is far above what one integration does; the token rate limit
+    // is raised so the run tests the contract rather than the limiter.
+    let config = dir.root.join("palisade.toml");
+    std::fs::write(&config, "[api_tokens]\nrequests_per_minute = 1000000\n").unwrap();
+    let dir = dir.with_env("PALISADE_CONFIG", config.to_str().unwrap());
+    let token = dir.create_admin("ada@example.com", "Ada");
+    let server = dir.serve().await;
+    let set = server
+        .post(
+            &format!("/setup/{token}"),
+            "application/x-www-form-urlencoded",
+            &format!("password={PASSWORD}"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(set.status, 200, "{}", set.text());
+    let session = server.sign_in_and_enrol("ada@example.com", PASSWORD).await;
+    let scopes = json!([
+        "tickets:read",
+        "tickets:write",
+        "people:read",
+        "people:write",
+        "audit:read",
+        "articles:read",
+        "articles:write"
+    ]);
+    let created = server
+        .api(
+            "POST",
+            "/api/v1/me/tokens",
+            Some(&session),
+            Some(&json!({"name": "contract", "scopes": scopes})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.status, 201, "{}", created.text());
+    let api_token = created.json()["token"].as_str().unwrap().to_owned();
+    let report = std::env::temp_dir().join("palisade-schemathesis.txt");
+    let args = [
+        "--config-file".to_owned(),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemathesis.toml").to_owned(),
+        "run".to_owned(),
+        format!("{}/api/v1/openapi.json", server.origin),
+        "--header".into(),
+        format!("Authorization: Bearer {api_token}"),
+        "--tls-verify".into(),
+        "false".into(),
+        "--checks".into(),
+        "all".into(),
+        "--max-examples".into(),
+        std::env::var("PALISADE_CONTRACT_EXAMPLES").unwrap_or_else(|_| "25".into()),
+        "--seed".into(),
+        "20261204".into(),
+        "--workers".into(),
+        "1".into(),
+        "--request-timeout".into(),
+        "20".into(),
+    ];
+    // Bounded by the number of examples (a time budget would make schemathesis fuzz
+    // until it is spent), and killed if it ever ran past ten minutes.
+    let child = tokio::process::Command::new(&schemathesis)
+        .args(&args)
+        .env("NO_COLOR", "1")
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("running schemathesis (scripts/test.sh installs it): {e}"));
+    let out = tokio::time::timeout(Duration::from_secs(600), child.wait_with_output())
+        .await
+        .expect("schemathesis finished within ten minutes")
+        .unwrap();
+    let transcript = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&report, &transcript).unwrap();
+    assert!(
+        out.status.success(),
+        "schemathesis found failures (copy at {}):\n{transcript}\n--- server log\n{}",
+        report.display(),
+        server.log()
+    );
+}

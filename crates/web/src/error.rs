@@ -113,6 +113,7 @@ impl From<palisade_assist::AssistError> for AppError {
         use palisade_assist::AssistError;
         match e {
             AssistError::InvalidArticle(why) => AppError::BadRequest(why),
+            AssistError::UnusableArticle(why) => AppError::Conflict(why),
             AssistError::Store(palisade_store::StoreError::Conflict) => {
                 AppError::Conflict("another article already has this slug in this locale".into())
             }

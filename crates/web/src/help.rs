@@ -207,7 +207,7 @@ fn facts_of(id: &ArticleId, draft: &ArticleDraft, published: bool) -> Resource {
 async fn check_companies(s: &AppState, draft: &ArticleDraft) -> Result<(), AppError> {
     for company in &draft.companies {
         if s.store.get_company(company).await.is_err() {
-            return Err(AppError::BadRequest(format!("no company {company}")));
+            return Err(AppError::Conflict(format!("no company {company}")));
         }
     }
     Ok(())

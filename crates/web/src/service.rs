@@ -107,7 +107,7 @@ impl AppState {
                 self.store
                     .get_team(&team)
                     .await
-                    .map_err(|_| AppError::BadRequest("unknown team".into()))?;
+                    .map_err(|_| AppError::Conflict("unknown team".into()))?;
                 team
             }
             (_, None) => self.default_team().await?,
@@ -133,7 +133,7 @@ impl AppState {
             .authorize(caller, Action::TicketCreate, &Resource::Ticket(proposed))
             .await?;
         if !requester_user.is_some_and(|u| u.role == Role::Customer) {
-            return Err(AppError::BadRequest(
+            return Err(AppError::Conflict(
                 "requester must be an existing customer".into(),
             ));
         }
@@ -293,7 +293,7 @@ impl AppState {
             self.store
                 .get_team(team)
                 .await
-                .map_err(|_| AppError::BadRequest("unknown team".into()))?;
+                .map_err(|_| AppError::Conflict("unknown team".into()))?;
         }
         if let Some(Some(assignee)) = &update.assignee {
             let member = self.store.team_members(&target_team).await?.contains(assignee);

@@ -500,7 +500,7 @@ async fn drafts_versions_and_withdrawal(backend: Backend) {
     let r = w
         .json(&agent, "POST", "/api/v1/articles", json!({"title": "Only for", "body_html": "<p>x</p>", "locale": "en", "audience": "customers", "company_ids": ["org_AAAAAAAAAAAAAAAAAAAAAA"]}))
         .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.status, StatusCode::CONFLICT, "no such company");
     // Every change is in the audit trail.
     let actions: Vec<String> = w
         .store

@@ -125,7 +125,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("POST /devices/end-others", "YYYYYY"),
     ("GET /tickets", "YYYY-Y"),
     // The UI opens tickets in the caller's own name, which only customers have.
-    ("POST /tickets", "vvv--Y"),
+    ("POST /tickets", "ccc--Y"),
     ("GET /tickets/{id}", "YYYY-Y"),
     ("POST /tickets/{id}/messages", "YYY--Y"),
     ("POST /tickets/{id}/update", "YYY---"),

@@ -253,7 +253,7 @@ async fn admin_ends_sessions_and_disabling_an_account_ends_them_too(backend: Bac
         .await;
     assert_eq!(
         r.status,
-        StatusCode::BAD_REQUEST,
+        StatusCode::CONFLICT,
         "an admin cannot lock themself out"
     );
 }

@@ -9,7 +9,7 @@ use super::sanitize::{sanitize_article_html, strip_invisible};
 use crate::AssistError;
 
 pub const MAX_TITLE_CHARS: usize = 200;
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub const MAX_BODY_CHARS: usize = 65_536;
 const MAX_SLUG_CHARS: usize = 80;
 const MAX_COMPANIES: usize = 100;
 
@@ -78,12 +78,18 @@ impl ArticleInput {
                 "the title must be 1 to {MAX_TITLE_CHARS} characters on one line"
             )));
         }
-        if self.body_html.len() > MAX_BODY_BYTES {
-            return Err(invalid(format!("the body is larger than {MAX_BODY_BYTES} bytes")));
+        // Counted in characters, as the API document states it; 65,536 of them are at
+        // most 256 KiB.
+        if self.body_html.chars().count() > MAX_BODY_CHARS {
+            return Err(invalid(format!(
+                "the body is longer than {MAX_BODY_CHARS} characters"
+            )));
         }
         let body_html = sanitize_article_html(&self.body_html);
         if super::sanitize::html_to_text(&body_html).is_empty() {
-            return Err(invalid("the body has no text"));
+            return Err(AssistError::UnusableArticle(
+                "the body has no text once sanitised".into(),
+            ));
         }
         let slug = match self.slug.trim() {
             "" => slug_from(&title),
@@ -108,8 +114,8 @@ impl ArticleInput {
             }
         }
         if !companies.is_empty() && audience != Audience::Customers {
-            return Err(invalid(
-                "only an article for customers can be limited to companies",
+            return Err(AssistError::UnusableArticle(
+                "only an article for customers can be limited to companies".into(),
             ));
         }
         if companies.len() > MAX_COMPANIES {
@@ -207,7 +213,7 @@ mod tests {
                 ..input()
             },
             ArticleInput {
-                body_html: "a".repeat(MAX_BODY_BYTES + 1),
+                body_html: "a".repeat(MAX_BODY_CHARS + 1),
                 ..input()
             },
         ];

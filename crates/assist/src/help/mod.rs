@@ -9,5 +9,5 @@ pub mod sanitize;
 
 pub use audience::AudienceFilter;
 pub use centre::HelpCentre;
-pub use draft::{ArticleInput, MAX_BODY_BYTES, MAX_TITLE_CHARS, slug_from, valid_locale};
+pub use draft::{ArticleInput, MAX_BODY_CHARS, MAX_TITLE_CHARS, slug_from, valid_locale};
 pub use index::{IndexedArticle, SearchHit, SearchIndex, SearchResults, Snippet};

@@ -17,6 +17,7 @@ use crate::help::{self, audience_label};
 use crate::{AppError, AppState, Caller, Problem, RequestMeta};
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HelpQuery {
     /// Words to search for; all published articles (by title) when absent.
     pub q: Option<String>,
@@ -64,6 +65,15 @@ pub async fn search(
     meta: RequestMeta,
     ApiQuery(q): ApiQuery<HelpQuery>,
 ) -> Result<Json<HelpResults>, AppError> {
+    // The API takes exactly what its document says (the page also forgives blanks).
+    if q.locale
+        .as_deref()
+        .is_some_and(|l| !palisade_assist::help::valid_locale(l))
+    {
+        return Err(AppError::BadRequest(
+            "the locale must look like en, de or pt-BR".into(),
+        ));
+    }
     let locale = help::locale(&s, q.locale.as_deref())?;
     let (total, hits) = help::search(
         &s,
@@ -296,6 +306,7 @@ pub async fn revise(
 #[serde(deny_unknown_fields)]
 pub struct PublishBody {
     /// The version to publish; the latest when absent.
+    #[serde(default, deserialize_with = "super::dto::whole_number")]
     pub version: Option<i64>,
 }
 
@@ -333,6 +344,7 @@ pub async fn withdraw(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FileQuery {
     /// The file's name (kept for downloads; the type comes from its bytes).
     pub filename: String,

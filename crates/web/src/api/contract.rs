@@ -57,6 +57,16 @@ fn bound_parameters(path: &str, operation: &mut Value) {
         let schema = match name.as_str() {
             "limit" => json!({ "type": "integer", "minimum": 1, "maximum": max }),
             "cursor" => json!({ "type": "string", "pattern": palisade_store::CURSOR_PATTERN }),
+            "status" => one_of(&["new", "open", "pending", "solved", "closed"]),
+            "visibility" => one_of(&["public", "internal"]),
+            "locale" => json!({ "type": "string", "pattern": "^[a-z]{2,3}(-[A-Z]{2})?$" }),
+            // A plain name: no path, no control or invisible characters, no leading dot.
+            "filename" => json!({
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 255,
+                "pattern": "^[^./\\\\\\x00-\\x1f\\x7f-\\x9f\\u00ad\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff][^/\\\\\\x00-\\x1f\\x7f-\\x9f\\u00ad\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff]*$"
+            }),
             _ => continue,
         };
         parameter["schema"] = schema;
@@ -78,9 +88,171 @@ where
     }
 }
 
+/// Text the server accepts after trimming: at least one visible character, no control
+/// characters but tab and line breaks.
+const TEXT: &str = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$";
+/// One line of text: as [`TEXT`], without any control character.
+const LINE: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+/// An address `EmailAddress::parse` accepts (local part at most 64 characters, dotted
+/// labels, at most 254 in all).
+const EMAIL: &str = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,30}(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16}){0,2}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?){1,3}$";
+
+fn id_of(prefix: &str) -> Value {
+    json!({ "type": "string", "pattern": format!("^{prefix}[A-Za-z0-9_-]{{22}}$") })
+}
+
+fn text(max: usize) -> Value {
+    json!({ "type": "string", "minLength": 1, "maxLength": max, "pattern": TEXT })
+}
+
+fn line(max: usize) -> Value {
+    json!({ "type": "string", "minLength": 1, "maxLength": max, "pattern": LINE })
+}
+
+fn one_of(values: &[&str]) -> Value {
+    json!({ "type": "string", "enum": values })
+}
+
+/// What the server checks of each request body field, as schema: the document is as
+/// strict as the validation, so a request the document allows is one the server takes
+/// (or refuses for a reason the document cannot know: 404, 409).
+fn request_field(schema: &str, field: &str) -> Option<Value> {
+    Some(match (schema, field) {
+        (_, "user_id" | "assignee_id" | "requester_id") => id_of("usr_"),
+        (_, "team_id") => id_of("team_"),
+        (_, "company_id") => id_of("org_"),
+        (_, "ticket_id") => id_of("tkt_"),
+        (_, "ceremony") => id_of("wac_"),
+        (_, "team_ids") => json!({ "type": "array", "items": id_of("team_") }),
+        (_, "company_ids") => json!({ "type": "array", "items": id_of("org_") }),
+        ("CreateCustomerRequest" | "CreateStaffRequest", "email") => {
+            json!({ "type": "string", "maxLength": 254, "pattern": EMAIL })
+        }
+        ("RenamePasskeyRequest" | "PasskeyRegistrationRequest", "name") => text(60),
+        ("CreateTeamRequest" | "CreateTokenRequest", "name") => text(100),
+        (_, "name") => text(200),
+        ("CreateTicketRequest", "subject") => text(200),
+        ("CreateTicketRequest" | "CreateMessageRequest", "body") => text(50_000),
+        ("MessageBody", "text") => text(2000),
+        ("ArticleBody", "title") => line(200),
+        // 65,536 characters are at most the 256 KiB the server takes in UTF-8.
+        ("ArticleBody", "body_html") => json!({ "type": "string", "maxLength": 65_536 }),
+        ("ArticleBody", "slug") => {
+            json!({ "type": "string", "maxLength": 80, "pattern": "^([a-z0-9]+(-[a-z0-9]+)*)?$" })
+        }
+        ("ArticleBody", "locale") => json!({ "type": "string", "pattern": "^[a-z]{2,3}(-[A-Z]{2})?$" }),
+        (_, "audience") => one_of(&["public", "customers", "internal"]),
+        (_, "visibility") => one_of(&["public", "internal"]),
+        ("UpdateTicketRequest", "status") => one_of(&["new", "open", "pending", "solved", "closed"]),
+        ("CreateStaffRequest", "role") => one_of(&["admin", "supervisor", "agent", "light_agent", "auditor"]),
+        ("SetTagsRequest", "tags") => {
+            json!({ "type": "array", "items": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" } })
+        }
+        ("HandoverBody", "confirm") => json!({ "type": "boolean", "enum": [true] }),
+        ("CreateTokenRequest", "expires_in_days") => {
+            json!({ "type": "integer", "minimum": 1, "maximum": 365 })
+        }
+        ("CreateTokenRequest", "scopes") => json!({
+            "type": "array",
+            "minItems": 1,
+            "items": one_of(&[
+                "tickets:read", "tickets:write", "people:read", "people:write", "audit:read", "articles:read",
+                "articles:write",
+            ]),
+        }),
+        ("PublishBody", "version") => json!({ "type": "integer", "minimum": 1 }),
+        ("CreateCustomerRequest" | "UpdateCustomerRequest", "phone") => json!({
+            "type": "string",
+            "maxLength": 32,
+            "pattern": "^[0-9 +().-]*[0-9+().-][0-9 +().-]*$",
+        }),
+        ("PasskeyRegistrationRequest", "credential") => credential(&["attestationObject", "clientDataJSON"]),
+        ("PasskeyAnswer" | "PasskeyStepUpRequest", "credential") => {
+            credential(&["authenticatorData", "clientDataJSON", "signature"])
+        }
+        _ => return None,
+    })
+}
+
+/// A WebAuthn `PublicKeyCredential` as browsers serialise it (binary fields
+/// base64url), with the fields of its `response` that the ceremony needs.
+fn credential(response_fields: &[&str]) -> Value {
+    // Unpadded base64url with canonical final characters (what a strict decoder takes).
+    let b64 = json!({
+        "type": "string",
+        "minLength": 2,
+        "pattern": "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])?$"
+    });
+    let mut response = Map::new();
+    for field in response_fields {
+        response.insert((*field).to_owned(), b64.clone());
+    }
+    json!({
+        "type": "object",
+        "required": ["id", "rawId", "type", "response"],
+        "properties": {
+            "id": b64,
+            "rawId": b64,
+            "type": { "type": "string", "enum": ["public-key"] },
+            "response": { "type": "object", "required": response_fields, "properties": response },
+        },
+    })
+}
+
+/// Keeps a nullable field nullable when its schema is replaced.
+fn keep_null(old: &Value, new: Value) -> Value {
+    let nullable = old
+        .get("type")
+        .and_then(Value::as_array)
+        .is_some_and(|t| t.iter().any(|v| v == "null"));
+    if !nullable {
+        return new;
+    }
+    json!({ "oneOf": [new, { "type": "null" }] })
+}
+
+/// Tightens the schemas of request bodies (never responses: those carry masked values).
+fn tighten_request_schemas(doc: &mut Value) {
+    let mut names = Vec::new();
+    if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
+        for item in paths.values() {
+            for method in METHODS {
+                let refs = item
+                    .get(method)
+                    .and_then(|o| o.pointer("/requestBody/content/application~1json/schema/$ref"))
+                    .and_then(Value::as_str);
+                if let Some(name) = refs.and_then(|r| r.rsplit('/').next()) {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+    }
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for name in names {
+        let Some(properties) = schemas
+            .get_mut(&name)
+            .and_then(|s| s.get_mut("properties"))
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        for (field, schema) in properties.iter_mut() {
+            if let Some(strict) = request_field(&name, field) {
+                *schema = keep_null(schema, strict);
+            }
+        }
+    }
+}
+
 /// Adds the shared answers to every operation of `doc` (a serialised OpenAPI 3.1
 /// document) and declares every error as problem+json.
 pub fn complete(mut doc: Value) -> Value {
+    tighten_request_schemas(&mut doc);
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return doc;
     };
@@ -90,6 +262,15 @@ pub fn complete(mut doc: Value) -> Value {
                 continue;
             };
             bound_parameters(path, operation);
+            // Publishing without a body publishes the latest version.
+            if path == "/api/v1/articles/{id}/publish"
+                && let Some(body) = operation.get_mut("requestBody")
+            {
+                body["required"] = json!(false);
+            }
+            if let Some(binary) = operation.pointer_mut("/requestBody/content/application~1octet-stream") {
+                binary["schema"] = json!({ "type": "string", "format": "binary", "minLength": 1 });
+            }
             let takes_input = operation
                 .get("parameters")
                 .and_then(Value::as_array)
@@ -109,6 +290,13 @@ pub fn complete(mut doc: Value) -> Value {
                     responses,
                     "400",
                     "the input is not valid; `detail` says what to fix",
+                );
+            }
+            if method != "get" {
+                ensure(
+                    responses,
+                    "409",
+                    "the request conflicts with the current state (already decided, a reference to nothing, …)",
                 );
             }
             if has_body {

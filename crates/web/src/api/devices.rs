@@ -149,7 +149,7 @@ pub async fn disable(
 ) -> Result<StatusCode, AppError> {
     let user = target(&s, &caller, &id, Action::UserDisable).await?;
     if user == caller.principal.user_id {
-        return Err(AppError::BadRequest("you cannot disable your own account".into()));
+        return Err(AppError::Conflict("you cannot disable your own account".into()));
     }
     s.identity.disable_account(&user, &caller.audit()).await?;
     Ok(StatusCode::NO_CONTENT)

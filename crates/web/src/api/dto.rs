@@ -408,3 +408,23 @@ pub struct UploadQuery {
     pub filename: String,
     pub visibility: Option<String>,
 }
+
+/// An optional whole number, also when a client writes it as a number with a zero
+/// fraction (`30.0`): JSON does not tell the two apart, and neither does the API
+/// document. A fraction, or a value out of range, is refused.
+pub fn whole_number<'de, D>(deserializer: D) -> Result<Option<i64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let value: Option<serde_json::Number> = serde::Deserialize::deserialize(deserializer)?;
+    let Some(number) = value else {
+        return Ok(None);
+    };
+    if let Some(n) = number.as_i64() {
+        return Ok(Some(n));
+    }
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Some(f as i64)),
+        _ => Err(serde::de::Error::custom("expected a whole number")),
+    }
+}

@@ -177,7 +177,7 @@ async fn company_to_join(s: &AppState, caller: &Caller, company: &str) -> Result
     s.store
         .get_company(&company)
         .await
-        .map_err(|_| AppError::BadRequest("unknown company".into()))?;
+        .map_err(|_| AppError::Conflict("unknown company".into()))?;
     s.authorize(
         caller,
         Action::CompanyAddMember,
@@ -255,7 +255,7 @@ pub async fn create_staff(
         s.store
             .get_team(t)
             .await
-            .map_err(|_| AppError::BadRequest("unknown team".into()))?;
+            .map_err(|_| AppError::Conflict("unknown team".into()))?;
     }
     let new = NewUser {
         role,
@@ -358,7 +358,7 @@ pub async fn add_member(
     let user = UserId::parse(&req.user_id)?;
     match s.store.get_user(&user).await {
         Ok(u) if u.role.is_staff() => {}
-        _ => return Err(AppError::BadRequest("team members must be existing staff".into())),
+        _ => return Err(AppError::Conflict("team members must be existing staff".into())),
     }
     let mut tx = s.store.begin().await?;
     s.store.add_team_member(&mut tx, &team, &user).await?;

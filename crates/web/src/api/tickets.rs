@@ -114,9 +114,8 @@ pub async fn update(
             .transpose()?,
         team: req.team_id.as_deref().map(TeamId::parse).transpose()?,
     };
-    if update.status.is_none() && update.assignee.is_none() && update.team.is_none() {
-        return Err(AppError::BadRequest("nothing to change".into()));
-    }
+    // Nothing to change is a change of nothing: the ticket as it is (still only for
+    // those who may update it).
     let ticket = s.update_ticket(&caller, &id, update).await?;
     Ok(Json(TicketView::from(&ticket)))
 }

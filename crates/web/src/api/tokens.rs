@@ -21,6 +21,7 @@ pub struct CreateTokenRequest {
     /// Any of `tickets:read`, `tickets:write`, `people:read`, `people:write`, `audit:read`.
     pub scopes: Vec<String>,
     /// Lifetime in days (default 90, at most 365).
+    #[serde(default, deserialize_with = "super::dto::whole_number")]
     pub expires_in_days: Option<i64>,
 }
 
