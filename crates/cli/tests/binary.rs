@@ -582,6 +582,8 @@ async fn the_served_openapi_document_holds_against_schemathesis() {
     // until it is spent), and killed if it ever ran past ten minutes.
     let child = tokio::process::Command::new(&schemathesis)
         .args(&args)
+        // Its cache of found failures goes to the test's own directory, not the repository.
+        .current_dir(&dir.root)
         .env("NO_COLOR", "1")
         .kill_on_drop(true)
         .stdout(std::process::Stdio::piped())
