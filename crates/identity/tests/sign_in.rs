@@ -164,7 +164,8 @@ async fn unknown_accounts_lock_exactly_like_real_ones(backend: Backend) {
     );
 }
 
-async fn credential_stuffing_slows_the_source_not_the_victims(backend: Backend) {
+/// A node whose source limit starts after five failures.
+async fn with_address_limit_of_five(backend: Backend) -> (TestDatabase, Store, Identity) {
     let db = TestDatabase::new(backend).await.unwrap();
     let policy = ThrottlePolicy {
         ip_free_failures: 5,
@@ -176,6 +177,11 @@ async fn credential_stuffing_slows_the_source_not_the_victims(backend: Backend) 
         policy,
     )
     .await;
+    (db, store, id)
+}
+
+async fn credential_stuffing_slows_the_source_not_the_victims(backend: Backend) {
+    let (_db, store, id) = with_address_limit_of_five(backend).await;
     let mut victims = Vec::new();
     for i in 0..4 {
         let email = format!("victim{i}@desk.test");
@@ -539,17 +545,7 @@ async fn a_burst_of_reset_requests_sends_no_more_mail_than_the_limit(backend: Ba
 }
 
 async fn ipv6_sources_are_counted_per_64(backend: Backend) {
-    let db = TestDatabase::new(backend).await.unwrap();
-    let policy = ThrottlePolicy {
-        ip_free_failures: 5,
-        ..ThrottlePolicy::default()
-    };
-    let (store, id) = open(
-        &db,
-        Arc::new(Keyring::new(&MasterKey::generate().unwrap())),
-        policy,
-    )
-    .await;
+    let (_db, store, id) = with_address_limit_of_five(backend).await;
     let id = id.with_public_origin("https://desk.test");
     let mut throttled_at = None;
     for i in 0..10 {

@@ -73,6 +73,22 @@ fn conversation_from_row(row: &AnyRow) -> Result<ConversationRecord, StoreError>
     })
 }
 
+/// A message body sealed under the conversation's key, bound to its row.
+fn seal_message(
+    key: &palisade_crypto::DataKey,
+    id: &ConversationId,
+    seq: i64,
+    body: &str,
+) -> Result<Vec<u8>, StoreError> {
+    seal(
+        key,
+        "assistant_messages",
+        "body",
+        &message_row(id, seq),
+        body.as_bytes(),
+    )
+}
+
 fn message_row(conversation: &ConversationId, seq: i64) -> String {
     format!("{conversation}/{seq}")
 }
@@ -160,13 +176,7 @@ impl Store {
         .await?
         .ok_or(StoreError::NotFound)?;
         let seq: i64 = row.try_get(0)?;
-        let sealed = seal(
-            &key,
-            "assistant_messages",
-            "body",
-            &message_row(id, seq),
-            body.as_bytes(),
-        )?;
+        let sealed = seal_message(&key, id, seq, body)?;
         sqlx::query(
             "INSERT INTO assistant_messages (conversation_id, seq, author, body_enc, cited, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -203,13 +213,7 @@ impl Store {
         body: &str,
     ) -> Result<(), StoreError> {
         let key = self.conversation_key(id).await?;
-        let sealed = seal(
-            &key,
-            "assistant_messages",
-            "body",
-            &message_row(id, seq),
-            body.as_bytes(),
-        )?;
+        let sealed = seal_message(&key, id, seq, body)?;
         sqlx::query("UPDATE assistant_messages SET body_enc = $1 WHERE conversation_id = $2 AND seq = $3")
             .bind(sealed)
             .bind(id.as_str())
