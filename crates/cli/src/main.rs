@@ -5,6 +5,7 @@ mod app;
 mod commands;
 mod config;
 mod error;
+mod framing;
 mod tls;
 
 use std::process::ExitCode;

@@ -607,3 +607,33 @@ async fn the_served_openapi_document_holds_against_schemathesis() {
         server.log()
     );
 }
+
+/// hyper takes a bare LF as a line end; a proxy in front that does not would read the
+/// same bytes as other requests. The real server ends such a connection without an
+/// answer, and answers the same request written with CR LF.
+#[tokio::test]
+async fn request_heads_with_bare_line_feeds_get_no_answer() {
+    let dir = TestDir::new("framing");
+    let server = dir.serve().await;
+    let genuine = server
+        .raw(
+            &TLS13,
+            b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    assert_eq!(genuine.status, 200);
+    for smuggled in [
+        &b"GET /health HTTP/1.1\nHost: localhost\r\nConnection: close\r\n\r\n"[..],
+        b"GET /health HTTP/1.1\r\nHost: localhost\nConnection: close\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\n\n",
+    ] {
+        let answer = server.raw(&TLS13, smuggled).await;
+        assert!(
+            answer.as_ref().is_err(),
+            "{:?} was answered: {:?}",
+            String::from_utf8_lossy(smuggled),
+            answer.map(|r| r.status)
+        );
+    }
+}

@@ -104,7 +104,12 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         shutdown.graceful_shutdown(Some(Duration::from_secs(10)));
     });
     tracing::info!(listen = %settings.listen, origin = %settings.public_origin, "Palisade is serving HTTPS");
-    axum_server::bind_rustls(settings.listen, RustlsConfig::from_config(Arc::new(tls)))
+    // TLS, then the strict HTTP/1 framing guard, then hyper.
+    let acceptor = crate::framing::GuardedAcceptor(axum_server::tls_rustls::RustlsAcceptor::new(
+        RustlsConfig::from_config(Arc::new(tls)),
+    ));
+    axum_server::bind(settings.listen)
+        .acceptor(acceptor)
         .handle(handle)
         .serve(app)
         .await
