@@ -41,7 +41,7 @@ pub use outbox::{BOUNCE_ID_LEN, ClaimedMail, OutboxStatus};
 pub use page::{CURSOR_PATTERN, Cursor, Page};
 pub use received::QuarantinedMail;
 pub use sessions::{NewSession, SessionRecord, SessionStage};
-pub use throttle::{Reservation, ThrottleState};
+pub use throttle::Reservation;
 pub use tickets::{
     AttachmentContent, AttachmentRecord, MessageRecord, NewAttachment, NewTicket, TicketRecord, TicketScope,
     TicketUpdate,

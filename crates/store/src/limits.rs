@@ -17,6 +17,28 @@ pub struct SecurityAlert {
     pub detail: String,
 }
 
+/// The one upsert of a window's count, on the pool or inside a transaction.
+async fn add_to_window<'e, E>(
+    executor: E,
+    key: &str,
+    window_start: i64,
+    amount: i64,
+) -> Result<i64, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = sqlx::query(
+        "INSERT INTO rate_windows (key, window_start, hits) VALUES ($1, $2, $3) \
+         ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_windows.hits + $3 RETURNING hits",
+    )
+    .bind(key)
+    .bind(window_start)
+    .bind(amount)
+    .fetch_one(executor)
+    .await?;
+    Ok(row.try_get(0)?)
+}
+
 impl Store {
     /// Counts one request for `key` in the current window of `window_ms` and returns
     /// the count so far, this one included.
@@ -50,16 +72,7 @@ impl Store {
         window_start: i64,
         amount: i64,
     ) -> Result<i64, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO rate_windows (key, window_start, hits) VALUES ($1, $2, $3) \
-             ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_windows.hits + $3 RETURNING hits",
-        )
-        .bind(key)
-        .bind(window_start)
-        .bind(amount)
-        .fetch_one(&self.write)
-        .await?;
-        Ok(row.try_get(0)?)
+        add_to_window(&self.write, key, window_start, amount).await
     }
 
     /// Counts one for `key` in the current window of `window_ms` inside `tx`, and
@@ -71,15 +84,7 @@ impl Store {
         key: &str,
         window_ms: i64,
     ) -> Result<i64, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO rate_windows (key, window_start, hits) VALUES ($1, $2, 1) \
-             ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_windows.hits + 1 RETURNING hits",
-        )
-        .bind(key)
-        .bind(Self::rate_window_start(window_ms))
-        .fetch_one(tx.conn())
-        .await?;
-        Ok(row.try_get(0)?)
+        add_to_window(tx.conn(), key, Self::rate_window_start(window_ms), 1).await
     }
 
     /// The count so far in the current window of `window_ms`, without counting.
@@ -135,15 +140,6 @@ impl Store {
         .execute(tx.conn())
         .await?;
         Ok(done.rows_affected() == 1)
-    }
-
-    /// How many alerts were raised since `since`.
-    pub async fn alerts_since(&self, since: UnixMillis) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) FROM security_alerts WHERE raised_at >= $1")
-            .bind(since.0)
-            .fetch_one(&self.read)
-            .await?;
-        Ok(row.try_get(0)?)
     }
 
     /// Forgets alerts raised before `before` (they stay in the audit trail).

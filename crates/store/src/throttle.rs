@@ -7,13 +7,6 @@ use sqlx::Row;
 
 use crate::{Store, StoreError};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ThrottleState {
-    /// Failures within the current window.
-    pub failures: i64,
-    pub blocked_until: UnixMillis,
-}
-
 /// The answer to [`Store::reserve_attempt`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reservation {
@@ -38,29 +31,6 @@ impl Reservation {
 }
 
 impl Store {
-    /// The state of `key`; failures older than `window_ms` no longer count.
-    pub async fn throttle_state(&self, key: &str, window_ms: i64) -> Result<ThrottleState, StoreError> {
-        let now = UnixMillis::now().0;
-        let row = sqlx::query("SELECT failures, last_failure_at, blocked_until FROM throttle WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.read)
-            .await?;
-        Ok(match row {
-            Some(r) if r.try_get::<i64, _>("last_failure_at")? > now - window_ms => ThrottleState {
-                failures: r.try_get("failures")?,
-                blocked_until: UnixMillis(r.try_get("blocked_until")?),
-            },
-            Some(r) => ThrottleState {
-                failures: 0,
-                blocked_until: UnixMillis(r.try_get("blocked_until")?),
-            },
-            None => ThrottleState {
-                failures: 0,
-                blocked_until: UnixMillis(0),
-            },
-        })
-    }
-
     /// Reserves one attempt for `key` before it is evaluated: atomically, unless `key`
     /// is blocked, counts it as a failure (restarting the count when the last one is
     /// older than `window_ms`) and blocks the *next* attempt for `block_for(count + 1)`

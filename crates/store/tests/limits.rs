@@ -56,3 +56,43 @@ async fn two_nodes_count_into_one_window(backend: Backend) {
         1
     );
 }
+
+palisade_testkit::on_both_backends!(counts_taken_inside_concurrent_transactions_are_each_their_own);
+
+/// The alert-mail budget is counted inside each alert's transaction: 15 alerts raised
+/// at once each see their own count, so no more than the budget's mails go out (the
+/// review saw 11 where the limit is 10 when the count was read outside).
+async fn counts_taken_inside_concurrent_transactions_are_each_their_own(backend: Backend) {
+    let db = TestDatabase::new(backend).await.unwrap();
+    let store = Store::connect(&db.url, Arc::new(Keyring::new(&MasterKey::generate().unwrap())))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..15 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tx = store.begin().await.unwrap();
+            let n = store
+                .hit_rate_window_in(&mut tx, "alert-mails", 3_600_000)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            n
+        }));
+    }
+    let mut seen = Vec::new();
+    for t in tasks {
+        seen.push(t.await.unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (1..=15).collect::<Vec<_>>(),
+        "every transaction its own number"
+    );
+    assert_eq!(
+        seen.iter().filter(|n| **n <= 10).count(),
+        10,
+        "so ten mails, not eleven"
+    );
+}

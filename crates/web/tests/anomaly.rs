@@ -341,6 +341,66 @@ async fn a_burst_is_throttled_ends_its_session_and_alerts_once(backend: Backend)
             .is_some()
     );
 
+    // A client cannot switch counting off by calling its own requests a browser's
+    // cross-site ones: with an Authorization header they count, and the session that
+    // carried the burst is ended.
+    let w = World::new(backend).await.with_config(|c| c.anomaly = small);
+    let customer = w.customer_1.clone();
+    let bearer = format!("Bearer {}", customer.token);
+    for n in 0..20 {
+        w.raw(
+            None,
+            "GET",
+            &format!("/api/v1/tickets/tkt_claim{n:04}"),
+            Body::empty(),
+            &[("sec-fetch-site", "cross-site"), ("authorization", &bearer)],
+        )
+        .await;
+    }
+    assert_eq!(
+        alerts(&w, "anomaly.not_found").await,
+        1,
+        "the forged header changed nothing"
+    );
+    assert!(
+        w.state
+            .identity
+            .authenticate(&customer.token)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Images a page makes the reader's browser fetch (with the reader's cookie) are
+    // counted, but never end the reader's session.
+    let w = World::new(backend).await.with_config(|c| c.anomaly = small);
+    let customer = w.customer_1.clone();
+    let cookie = format!("{}={}", palisade_web::SESSION_COOKIE, customer.token);
+    for n in 0..20 {
+        w.raw(
+            None,
+            "GET",
+            &format!("/help/files/afl_{n:0>22}"),
+            Body::empty(),
+            &[
+                ("sec-fetch-site", "same-origin"),
+                ("sec-fetch-dest", "image"),
+                ("cookie", &cookie),
+            ],
+        )
+        .await;
+    }
+    assert_eq!(alerts(&w, "anomaly.not_found").await, 1);
+    assert!(
+        w.state
+            .identity
+            .authenticate(&customer.token)
+            .await
+            .unwrap()
+            .is_some(),
+        "a page's subresources do not sign its reader out"
+    );
+
     // A signed-in customer trying ids that are not theirs (404s): the session that
     // carried the burst is ended.
     let w = World::new(backend).await.with_config(|c| c.anomaly = small);

@@ -465,3 +465,31 @@ async fn the_admin_area_needs_the_strict_cookie() {
     assert_eq!(get(lax_only.clone(), "/api/v1/tickets").await, StatusCode::OK);
     assert_eq!(get(lax_only, "/tickets").await, StatusCode::OK);
 }
+
+palisade_testkit::on_both_backends!(ticket_search_is_limited_per_account);
+
+/// Every search reads and decrypts candidate tickets: a script sweeping the desk
+/// through it meets the per-account limit (60 a minute), with 429 and Retry-After.
+async fn ticket_search_is_limited_per_account(backend: Backend) {
+    let w = World::new(backend).await;
+    let mut statuses = Vec::new();
+    for n in 0..61 {
+        statuses.push(
+            w.get(&w.agent_a, &format!("/api/v1/tickets/search?q=word{n}"))
+                .await
+                .status,
+        );
+    }
+    assert!(
+        statuses[..60].iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    let last = w.get(&w.agent_a, "/api/v1/tickets/search?q=again").await;
+    assert_eq!(last.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(last.headers.contains_key("retry-after"));
+    // Another account is not slowed by it.
+    assert_eq!(
+        w.get(&w.supervisor, "/api/v1/tickets/search?q=word").await.status,
+        StatusCode::OK
+    );
+}

@@ -219,3 +219,54 @@ async fn the_review_pages_show_why_mail_was_held_and_decide_like_the_api(backend
         "verdicts are for staff"
     );
 }
+
+palisade_testkit::on_both_backends!(released_mail_is_redacted_like_received_mail);
+
+/// The review found that a released message skipped the operator's redaction of
+/// received mail (the release built its own mail service). Released with redaction on,
+/// the ticket holds no card number or IBAN.
+async fn released_mail_is_redacted_like_received_mail(backend: Backend) {
+    let w = World::new(backend).await.with_config(|c| c.redact_mail = true);
+    let held = json!({
+        "client_ip": "192.0.2.9",
+        "helo": "mail.example.test",
+        "mail_from": "dana@example.test",
+        "from": "dana@example.test",
+        "display_name": null,
+        "verdict": { "authenticated": false },
+        "raw": "From: dana@example.test\r\nSubject: Refund to 4111 1111 1111 1111\r\n\r\nMy card is 4111.1111.1111.1111 and my IBAN GB82-WEST-1234-5698-7654-32.\r\n",
+    });
+    let mut tx = w.store.begin().await.unwrap();
+    let id = w
+        .store
+        .quarantine_mail(&mut tx, &w.team_a, held.to_string().as_bytes())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let r = w
+        .json(
+            &w.agent_a,
+            "POST",
+            &format!("/api/v1/quarantine/{id}/release"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let ticket = r.json()["ticket_id"].as_str().unwrap().to_owned();
+    let view = w
+        .get(&w.agent_a, &format!("/api/v1/tickets/{ticket}"))
+        .await
+        .text();
+    let messages = w
+        .get(&w.agent_a, &format!("/api/v1/tickets/{ticket}/messages"))
+        .await
+        .text();
+    for text in [&view, &messages] {
+        assert!(
+            !text.contains("4111 1111") && !text.contains("4111.1111"),
+            "{text}"
+        );
+        assert!(!text.contains("WEST-1234"), "{text}");
+    }
+    assert!(messages.contains("ending 1111 removed"), "{messages}");
+}
