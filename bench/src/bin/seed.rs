@@ -172,6 +172,7 @@ async fn seed(args: Args) -> anyhow::Result<()> {
                 assignee: None,
                 company: None,
                 company_sharing: false,
+                requester_confirmed: true,
             };
             let proof = policy.authorize(&admin, Action::TicketCreate, &Resource::Ticket(facts))?;
             let new = NewTicket {

@@ -25,6 +25,13 @@ pub const LOOKALIKE_TAG: &str = "lookalike-sender";
 const KNOWN_DOMAINS_COMPARED: u32 = 2000;
 const MAX_BODY_CHARS: usize = 100_000;
 
+/// A released message's ticket, and whom to ask to confirm it.
+pub struct Released {
+    pub ticket: TicketId,
+    pub requester: UserRecord,
+    pub subject: String,
+}
+
 pub struct Inbound {
     store: Store,
     policy: Arc<PolicyEngine>,
@@ -168,11 +175,17 @@ impl Inbound {
             Placement::PublicReply { ticket, author } => {
                 let record = self.store.get_ticket(ticket).await?;
                 let principal = self.principal(author).await?;
+                // The requester of a ticket nobody had confirmed answers, authenticated,
+                // through the reply address mailed only to them: that proves the address
+                // is theirs, so the reply confirms the ticket.
+                let mut facts = record.facts();
+                let confirms = !facts.requester_confirmed && facts.requester == *author;
+                facts.requester_confirmed |= confirms;
                 let proof = self
                     .policy
-                    .authorize(&principal, Action::TicketReply, &Resource::Ticket(record.facts()))
+                    .authorize(&principal, Action::TicketReply, &Resource::Ticket(facts))
                     .map_err(|_| MailError::Permanent("the participant may no longer reply".into()))?;
-                Some((record, proof))
+                Some((record, proof, confirms))
             }
             _ => None,
         };
@@ -212,9 +225,18 @@ impl Inbound {
                         "lookalike": lookalike_json })
             }
             Placement::PublicReply { ticket, author } => {
-                let Some((record, proof)) = &reply else {
+                let Some((record, proof, confirms)) = &reply else {
                     return Err(MailError::Permanent("reply without its ticket".into()));
                 };
+                if *confirms && self.store.confirm_requester(&mut tx, ticket, author).await? {
+                    let event = AuditEvent::new(
+                        AuditAction::RequesterConfirmed,
+                        ticket.to_string(),
+                        Outcome::Success,
+                    )
+                    .with_detail(json!({ "by": "authenticated_reply" }));
+                    self.store.append_audit(&mut tx, &ctx, &event).await?;
+                }
                 let message = self
                     .store
                     .add_message(&mut tx, proof, record, author, Visibility::Public, &body)
@@ -272,6 +294,8 @@ impl Inbound {
     /// An agent's release of a quarantined message: it becomes a new ticket of the
     /// address in its `From` (an account is created for an unknown address), tagged
     /// `released-from-quarantine` so everyone handling it sees it was not authenticated.
+    /// Nobody has proved to own that address, so the ticket stays out of the
+    /// customer's portal until they confirm it (the caller mails them the link).
     /// Staff addresses are never made requesters this way.
     pub async fn release(
         &self,
@@ -280,7 +304,7 @@ impl Inbound {
         team: &TeamId,
         reviewer: &Principal,
         ctx: &AuditContext,
-    ) -> Result<TicketId, MailError> {
+    ) -> Result<Released, MailError> {
         let held: serde_json::Value = serde_json::from_slice(sealed)
             .map_err(|e| MailError::Permanent(format!("unreadable quarantine: {e}")))?;
         let raw = held["raw"].as_str().unwrap_or_default().as_bytes().to_vec();
@@ -307,6 +331,7 @@ impl Inbound {
         };
         let (subject, body) = self.redacted(subject_and_body(&message, &raw));
         let (id, facts, _, message) = self.open_ticket(tx, &requester, team, &subject, &body).await?;
+        self.store.mark_requester_unconfirmed(tx, &id).await?;
         if let Some(event) = created {
             self.store.append_audit(tx, ctx, &event).await?;
         }
@@ -322,7 +347,11 @@ impl Inbound {
             .authorize(reviewer, Action::TicketTag, &Resource::Ticket(facts))
             .map_err(|_| MailError::Permanent("the reviewer may not tag this ticket".into()))?;
         self.store.set_tags(tx, &proof, &id, &[tag]).await?;
-        Ok(id)
+        Ok(Released {
+            ticket: id,
+            requester,
+            subject,
+        })
     }
 
     async fn principal(&self, user: &UserId) -> Result<Principal, MailError> {
@@ -420,6 +449,7 @@ impl Inbound {
             assignee: None,
             company: requester.company.clone(),
             company_sharing,
+            requester_confirmed: true,
         };
         let principal = Principal {
             user_id: requester.id.clone(),

@@ -18,7 +18,8 @@ use palisade_testkit::Backend;
 
 palisade_testkit::on_both_backends!(
     the_zendesk_attack_fails_and_genuine_mail_threads,
-    mail_from_a_disabled_accounts_address_is_refused_for_good
+    mail_from_a_disabled_accounts_address_is_refused_for_good,
+    a_released_forgery_is_nobodys_until_the_address_answers_authenticated
 );
 
 fn support() -> EmailAddress {
@@ -308,4 +309,129 @@ async fn mail_from_a_disabled_accounts_address_is_refused_for_good(backend: Back
     let r = w.send("127.0.0.2", "ann@customer.test", SUPPORT, &again).await;
     assert!(r.starts_with("550"), "refused for good, not deferred: {r}");
     assert_eq!(w.store.count_rows("messages").await.unwrap(), messages_before);
+}
+
+/// A forgery an agent releases names Ann only because Mallory typed her address: the
+/// ticket is not hers (not in her portal) until she proves the address is hers. A reply
+/// Mallory forges to the reply address proves nothing (quarantined); Ann's own
+/// authenticated answer through the reply address mailed to her confirms it.
+async fn a_released_forgery_is_nobodys_until_the_address_answers_authenticated(backend: Backend) {
+    use palisade_core::{Principal, Role};
+    let w = MailWorld::start(backend).await;
+    let first = message("Ann <ann@customer.test>", None, "r0@customer.test", "Hello");
+    assert!(
+        w.send("127.0.0.2", "ann@customer.test", SUPPORT, &first)
+            .await
+            .starts_with("250")
+    );
+    let forged = message(
+        "Ann <ann@customer.test>",
+        None,
+        "r1@evil.test",
+        "Please send my statements to this new address",
+    );
+    let r = w.send("127.0.0.66", "mallory@evil.test", SUPPORT, &forged).await;
+    assert!(r.starts_with("250"), "{r}");
+    let held = w.store.held_mail(10).await.unwrap();
+    assert_eq!(held.len(), 1);
+
+    let reviewer = Principal {
+        user_id: UserId::generate(),
+        role: Role::Agent,
+        teams: vec![w.team.clone()],
+        company: None,
+        session: None,
+        scopes: None,
+    };
+    let inbound = palisade_mail::Inbound::new(
+        w.store.clone(),
+        std::sync::Arc::new(palisade_policy::PolicyEngine::load().unwrap()),
+        HashMap::new(),
+    );
+    let ctx = palisade_audit::AuditContext {
+        actor: reviewer.user_id.to_string(),
+        ip: "127.0.0.1".into(),
+        user_agent: "test".into(),
+        session: String::new(),
+    };
+    let mut tx = w.store.begin().await.unwrap();
+    let released = inbound
+        .release(&mut tx, &held[0].sealed, &w.team, &reviewer, &ctx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let ann = w
+        .store
+        .find_user_by_email(&address("ann@customer.test"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(released.requester.id, ann.id);
+    let ticket = w.store.get_ticket(&released.ticket).await.unwrap();
+    assert!(!ticket.requester_confirmed, "a released forgery is not Ann's");
+    let ann_scope = palisade_store::TicketScope::Customer {
+        user: ann.id.clone(),
+        shared_company: None,
+    };
+    let listed = |page: palisade_store::Page<palisade_store::TicketRecord>| {
+        page.items.iter().any(|t| t.id == released.ticket)
+    };
+    assert!(!listed(
+        w.store.list_tickets(&ann_scope, None, None, 100).await.unwrap()
+    ));
+
+    // The agent answers by mail: only the address's owner receives the reply address.
+    let notifier = palisade_mail::ReplyNotifier::new(
+        w.store.clone(),
+        w.threading.clone(),
+        HashMap::from([(w.team.clone(), support())]),
+    );
+    let mut tx = w.store.begin().await.unwrap();
+    notifier
+        .public_reply(
+            &mut tx,
+            &ticket,
+            &reviewer.user_id,
+            "Can you confirm this was you?",
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let queued = w.store.claim_mail("test", 60).await.unwrap().unwrap();
+    let mail: palisade_core::OutgoingMail = serde_json::from_slice(&queued.envelope).unwrap();
+    assert_eq!(mail.to, "ann@customer.test");
+    let reply_to = mail.reply_to.unwrap();
+
+    // Mallory, who saw none of that, forges Ann's answer to the same reply address (say
+    // he guessed it): unauthenticated, so it is held and confirms nothing.
+    let forged_answer = message("ann@customer.test", None, "r2@evil.test", "Yes it was me");
+    let r = w
+        .send("127.0.0.66", "mallory@evil.test", &reply_to, &forged_answer)
+        .await;
+    assert!(r.starts_with("250"), "{r}");
+    assert!(
+        !w.store
+            .get_ticket(&released.ticket)
+            .await
+            .unwrap()
+            .requester_confirmed
+    );
+
+    // Ann answers, authenticated: her reply threads and the ticket becomes hers.
+    let answer = message("ann@customer.test", None, "r3@customer.test", "Yes, that was me");
+    let r = w.send("127.0.0.2", "ann@customer.test", &reply_to, &answer).await;
+    assert!(r.starts_with("250"), "{r}");
+    let ticket = w.store.get_ticket(&released.ticket).await.unwrap();
+    assert!(ticket.requester_confirmed);
+    assert!(listed(
+        w.store.list_tickets(&ann_scope, None, None, 100).await.unwrap()
+    ));
+    let messages = w.store.list_messages(&ticket, true).await.unwrap();
+    assert_eq!(messages.last().unwrap().author, ann.id);
+    let entries = w.store.audit_entries(0, 10_000).await.unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.action == "ticket.requester_confirmed" && e.object == released.ticket.to_string())
+    );
 }

@@ -52,6 +52,7 @@ async fn seed(backend: Backend) -> (TestDatabase, Store, UserId, TicketId) {
         assignee: None,
         company: None,
         company_sharing: false,
+        requester_confirmed: true,
     };
     let admin = Principal {
         user_id: UserId::generate(),

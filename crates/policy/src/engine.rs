@@ -317,6 +317,10 @@ impl PolicyEngine {
             "company_sharing".to_owned(),
             RestrictedExpression::new_bool(ticket.company_sharing),
         );
+        attrs.insert(
+            "requester_confirmed".to_owned(),
+            RestrictedExpression::new_bool(ticket.requester_confirmed),
+        );
         Entity::new(
             self.uid(&self.types.ticket, ticket.id.as_str()),
             attrs,
@@ -356,6 +360,7 @@ mod tests {
             assignee: None,
             company: None,
             company_sharing: false,
+            requester_confirmed: true,
         });
         let directory = Resource::Directory;
         for action in Action::ALL {
@@ -426,6 +431,7 @@ mod tests {
                 assignee: Some(UserId::generate()),
                 company: Some(CompanyId::generate()),
                 company_sharing: true,
+                requester_confirmed: true,
             }),
             Resource::User(UserFacts {
                 id: UserId::generate(),
@@ -485,6 +491,61 @@ mod tests {
                 .authorize(&admin, Action::TicketRead, &Resource::Directory)
                 .is_err()
         );
+    }
+
+    /// A ticket opened from an address nobody authenticated belongs to no customer
+    /// until the address confirms: not the named requester, not a collaborator, not a
+    /// colleague in a sharing company; the team's agents work it as usual.
+    #[test]
+    fn unconfirmed_requester_tickets_reach_no_customer() {
+        use palisade_core::CompanyId;
+        let engine = PolicyEngine::load().unwrap();
+        let company = CompanyId::generate();
+        let team = TeamId::generate();
+        let customer = |company: Option<CompanyId>| Principal {
+            user_id: UserId::generate(),
+            role: Role::Customer,
+            teams: vec![],
+            company,
+            session: None,
+            scopes: None,
+        };
+        let requester = customer(Some(company.clone()));
+        let collaborator = customer(None);
+        let colleague = customer(Some(company.clone()));
+        let agent = Principal {
+            user_id: UserId::generate(),
+            role: Role::Agent,
+            teams: vec![team.clone()],
+            company: None,
+            session: None,
+            scopes: None,
+        };
+        let ticket = |requester_confirmed| {
+            Resource::Ticket(TicketFacts {
+                id: TicketId::generate(),
+                requester: requester.user_id.clone(),
+                collaborators: vec![collaborator.user_id.clone()],
+                team: team.clone(),
+                assignee: None,
+                company: Some(company.clone()),
+                company_sharing: true,
+                requester_confirmed,
+            })
+        };
+        for action in [Action::TicketRead, Action::TicketReply, Action::TicketAttach] {
+            for who in [&requester, &collaborator, &colleague] {
+                assert!(engine.authorize(who, action, &ticket(true)).is_ok(), "{action:?}");
+                assert!(
+                    engine.authorize(who, action, &ticket(false)).is_err(),
+                    "{action:?}"
+                );
+            }
+            assert!(
+                engine.authorize(&agent, action, &ticket(false)).is_ok(),
+                "{action:?}"
+            );
+        }
     }
 
     /// Who reads which article, for every role and a visitor: the help centre's whole

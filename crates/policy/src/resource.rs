@@ -10,6 +10,8 @@ pub struct TicketFacts {
     pub assignee: Option<UserId>,
     pub company: Option<CompanyId>,
     pub company_sharing: bool,
+    /// False while nobody has proved to be the requester: no customer reads it yet.
+    pub requester_confirmed: bool,
 }
 
 /// What the policies need to know about an account being acted on.

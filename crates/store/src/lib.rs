@@ -12,6 +12,7 @@ mod articles;
 mod assistant;
 mod audit;
 mod capabilities;
+mod confirmations;
 mod db;
 mod error;
 mod keys;

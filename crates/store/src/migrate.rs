@@ -77,6 +77,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 16,
         sql: include_str!("../migrations/0016_article_version_place.sql"),
     },
+    Migration {
+        version: 17,
+        sql: include_str!("../migrations/0017_requester_confirmation.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

@@ -32,6 +32,9 @@ pub struct TicketRecord {
     pub requester: UserId,
     pub company: Option<CompanyId>,
     pub company_sharing: bool,
+    /// False while nobody has proved to be the requester (released quarantine mail,
+    /// anonymous assistant handovers): customers do not see the ticket yet.
+    pub requester_confirmed: bool,
     pub team: TeamId,
     pub assignee: Option<UserId>,
     pub status: TicketStatus,
@@ -54,6 +57,7 @@ impl TicketRecord {
             assignee: self.assignee.clone(),
             company: self.company.clone(),
             company_sharing: self.company_sharing,
+            requester_confirmed: self.requester_confirmed,
         }
     }
 }
@@ -131,7 +135,7 @@ fn ticket_select(dialect: Dialect) -> String {
     };
     format!(
         "SELECT t.id, t.number, t.requester_id, t.company_id, t.team_id, t.assignee_id, \
-         t.status, t.data_key_id, t.subject_enc, t.created_at, t.updated_at, dk.wrapped, \
+         t.status, t.data_key_id, t.subject_enc, t.created_at, t.updated_at, t.requester_confirmed, dk.wrapped, \
          COALESCE(c.share_tickets, 0) AS share_tickets, {} AS collaborator_ids, {} AS tag_names \
          FROM tickets t JOIN data_keys dk ON dk.id = t.data_key_id LEFT JOIN companies c ON c.id = t.company_id",
         agg("x.user_id", "ticket_collaborators"),
@@ -174,7 +178,7 @@ fn scope_sql(scope: &TicketScope, offset: usize) -> (String, Vec<String>) {
         }
         TicketScope::Customer { user, shared_company } => {
             let mut sql = format!(
-                "(t.requester_id = ${0} OR t.id IN (SELECT ticket_id FROM ticket_collaborators WHERE user_id = ${0})",
+                "(t.requester_confirmed = 1 AND (t.requester_id = ${0} OR t.id IN (SELECT ticket_id FROM ticket_collaborators WHERE user_id = ${0})",
                 offset + 1
             );
             let mut params = vec![user.to_string()];
@@ -182,7 +186,7 @@ fn scope_sql(scope: &TicketScope, offset: usize) -> (String, Vec<String>) {
                 sql.push_str(&format!(" OR t.company_id = ${}", offset + 2));
                 params.push(company.to_string());
             }
-            sql.push(')');
+            sql.push_str("))");
             (sql, params)
         }
     }
@@ -298,6 +302,7 @@ impl Store {
                     requester: UserId::parse(&row.try_get::<String, _>("requester_id")?)?,
                     company: company.map(|c| CompanyId::parse(&c)).transpose()?,
                     company_sharing: row.try_get::<i64, _>("share_tickets")? != 0,
+                    requester_confirmed: row.try_get::<i64, _>("requester_confirmed")? != 0,
                     team: TeamId::parse(&row.try_get::<String, _>("team_id")?)?,
                     assignee: assignee.map(|a| UserId::parse(&a)).transpose()?,
                     status: TicketStatus::parse(&row.try_get::<String, _>("status")?)?,

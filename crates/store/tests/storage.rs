@@ -67,6 +67,7 @@ async fn seed(store: &Store, marker: &str) -> (UserId, TicketId) {
         assignee: None,
         company: None,
         company_sharing: false,
+        requester_confirmed: true,
     };
     let proof = policy
         .authorize(&admin(), Action::TicketCreate, &Resource::Ticket(facts.clone()))

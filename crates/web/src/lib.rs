@@ -10,6 +10,7 @@ mod assistant_model;
 mod authz;
 mod caller;
 mod client_ip;
+mod confirmation;
 mod error;
 mod help;
 mod layers;

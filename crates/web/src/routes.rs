@@ -54,6 +54,14 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         ),
         r(M::GET, "/setup/{token}", true, get(ui::pages::setup_form)),
         r(M::POST, "/setup/{token}", true, post(ui::pages::setup_submit)),
+        r(M::GET, "/confirm/{token}", true, get(ui::confirmation::form)),
+        r(M::POST, "/confirm/{token}", true, post(ui::confirmation::submit)),
+        r(
+            M::POST,
+            "/api/v1/ticket-confirmations",
+            true,
+            post(api::confirmations::confirm),
+        ),
         // Authenticated API.
         r(
             M::DELETE,

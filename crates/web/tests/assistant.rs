@@ -10,6 +10,7 @@ mod common;
 use axum::body::Body;
 use axum::http::StatusCode;
 use common::chat::{CARD, Chat, ask, chat, publish_article, say, start};
+use common::outbox::{link_path, mails};
 use common::{Actor, Response, World};
 use palisade_assist::assistant::NOTICE_VERSION;
 use palisade_testkit::Backend;
@@ -406,6 +407,69 @@ async fn consent_human_only_and_handover(backend: Backend) {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    released_handover_waits_for_its_address(&w, r.json()["ticket_id"].as_str().unwrap()).await;
+}
+
+/// Anyone can type an address into an anonymous conversation: the released ticket is
+/// not c1's, nor her colleague's in a company that shares tickets, until the owner of
+/// c1@sharing.test follows the link mailed there. A made-up token, and merely opening
+/// the link (as mail scanners do), decide nothing; the link works once.
+async fn released_handover_waits_for_its_address(w: &World, ticket: &str) {
+    let api = format!("/api/v1/tickets/{ticket}");
+    let hidden_from_customers = || async {
+        for who in [&w.customer_1, &w.customer_2] {
+            assert_eq!(w.get(who, &api).await.status, StatusCode::NOT_FOUND);
+            assert!(!w.get(who, "/api/v1/tickets").await.text().contains(ticket));
+            assert!(!w.get(who, "/tickets").await.text().contains(ticket));
+        }
+    };
+    hidden_from_customers().await;
+    assert_eq!(w.get(&w.agent_a, &api).await.json()["requester_confirmed"], false);
+    assert!(
+        w.get(&w.agent_a, &format!("/tickets/{ticket}"))
+            .await
+            .text()
+            .contains("Nobody has proved to be this requester"),
+        "staff are told"
+    );
+    let sent = mails(w, "requester_confirmation", 1).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1.to, "c1@sharing.test");
+    let link = link_path(&sent[0].1);
+    assert!(link.starts_with("/confirm/"), "{link}");
+
+    let anonymous_post = |path: String, body: Body, kind: &'static str| async move {
+        w.raw(None, "POST", &path, body, &[("content-type", kind)]).await
+    };
+    let made_up = anonymous_post(
+        "/api/v1/ticket-confirmations".into(),
+        Body::from(json!({ "token": "A".repeat(43) }).to_string()),
+        "application/json",
+    )
+    .await;
+    assert_eq!(made_up.status, StatusCode::NOT_FOUND);
+    let opened = w.raw(None, "GET", &link, Body::empty(), &[]).await;
+    assert_eq!(opened.status, StatusCode::OK);
+    assert!(opened.text().contains("Yes, I sent it"));
+    hidden_from_customers().await;
+
+    let confirmed = anonymous_post(link.clone(), Body::empty(), "application/x-www-form-urlencoded").await;
+    assert_eq!(confirmed.status, StatusCode::OK);
+    assert!(confirmed.text().contains(&format!("/tickets/{ticket}")));
+    for who in [&w.customer_1, &w.customer_2] {
+        assert_eq!(w.get(who, &api).await.status, StatusCode::OK);
+    }
+    assert_eq!(w.get(&w.agent_a, &api).await.json()["requester_confirmed"], true);
+    let again = anonymous_post(link, Body::empty(), "application/x-www-form-urlencoded").await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "the link works once");
+    let entries = w.store.audit_entries(0, 10_000).await.unwrap();
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e.action == "ticket.requester_confirmed" && e.object == ticket)
+            .count(),
+        1
+    );
 }
 
 async fn the_portal_assistant_works_without_script(backend: Backend) {

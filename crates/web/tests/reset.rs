@@ -7,12 +7,10 @@
 
 mod common;
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::http::StatusCode;
+use common::outbox::{link_path, mails};
 use common::{PASSWORD, World};
-use palisade_core::{OutboxId, OutgoingMail};
 use palisade_testkit::Backend;
 use serde_json::json;
 
@@ -22,33 +20,6 @@ palisade_testkit::on_both_backends!(
     customers_are_invited_by_email_and_agents_never_see_the_link,
     lockouts_and_password_changes_are_told_by_email,
 );
-
-/// Waits (bounded) for `n` queued messages of `kind`, then reads them (claiming them,
-/// as the worker would).
-async fn mails(w: &World, kind: &str, n: usize) -> Vec<(OutboxId, OutgoingMail)> {
-    for _ in 0..100 {
-        if w.store.outbox_ids(kind).await.unwrap().len() >= n {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut out = Vec::new();
-    while let Some(claimed) = w.store.claim_mail("test-reader", 60).await.unwrap() {
-        if claimed.kind == kind {
-            out.push((claimed.id, serde_json::from_slice(&claimed.envelope).unwrap()));
-        }
-    }
-    out
-}
-
-fn link_path(mail: &OutgoingMail) -> String {
-    let url = mail
-        .text
-        .split_whitespace()
-        .find(|w| w.starts_with("https://"))
-        .expect("a link");
-    url.strip_prefix(common::ORIGIN).unwrap().to_owned()
-}
 
 async fn request_reset(w: &World, email: &str) -> (StatusCode, Vec<u8>) {
     let r = w

@@ -148,6 +148,9 @@ const PUBLIC: &[&str] = &[
     "GET /login/sso/{provider}/callback",
     "GET /setup/{token}",
     "POST /setup/{token}",
+    "GET /confirm/{token}",
+    "POST /confirm/{token}",
+    "POST /api/v1/ticket-confirmations",
     // The help centre (tests/help_centre.rs checks who sees which article).
     "GET /help",
     "GET /help/{locale}/{slug}",

@@ -123,6 +123,7 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
         (_, "company_id") => id_of("org_"),
         (_, "ticket_id") => id_of("tkt_"),
         (_, "ceremony") => id_of("wac_"),
+        ("TicketConfirmation", "token") => json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{43}$" }),
         (_, "team_ids") => json!({ "type": "array", "items": id_of("team_") }),
         (_, "company_ids") => json!({ "type": "array", "items": id_of("org_") }),
         ("CreateCustomerRequest" | "CreateStaffRequest", "email") => {

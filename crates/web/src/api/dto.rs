@@ -27,6 +27,10 @@ pub struct TicketView {
     pub company_id: Option<String>,
     pub collaborator_ids: Vec<String>,
     pub tags: Vec<String>,
+    /// False while nobody has proved to be the requester (mail released from
+    /// quarantine, an anonymous assistant handover): the ticket is not in the
+    /// requester's portal until the address's owner confirms it.
+    pub requester_confirmed: bool,
     pub created_at: String,
     pub updated_at: String,
     /// On creation only: what was removed from the subject and body before storing.
@@ -68,6 +72,7 @@ impl From<&TicketRecord> for TicketView {
             company_id: t.company.as_ref().map(|c| c.to_string()),
             collaborator_ids: t.collaborators.iter().map(|c| c.to_string()).collect(),
             tags: t.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            requester_confirmed: t.requester_confirmed,
             created_at: rfc3339(t.created_at.0),
             updated_at: rfc3339(t.updated_at.0),
             redacted: Vec::new(),

@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod articles;
 pub mod assistant;
+pub mod confirmations;
 pub mod contract;
 pub mod devices;
 pub mod dto;
@@ -38,6 +39,7 @@ use utoipa::OpenApi;
         tickets::messages, tickets::add_message, tickets::set_tags,
         tickets::add_collaborator, tickets::remove_collaborator,
         tickets::attachments, tickets::upload, tickets::download,
+        confirmations::confirm,
         people::list_customers, people::create_customer, people::get_customer, people::update_customer,
         people::unmask_customer,
         people::list_staff, people::create_staff,

@@ -148,7 +148,7 @@ pub(crate) async fn release_held(
     {
         return Err(AppError::Conflict("this message was already decided".into()));
     }
-    let ticket = inbound
+    let released = inbound
         .release(
             &mut tx,
             &item.sealed,
@@ -157,6 +157,8 @@ pub(crate) async fn release_held(
             &caller.audit(),
         )
         .await?;
+    crate::confirmation::ask_requester(s, &mut tx, &released).await?;
+    let ticket = released.ticket;
     let event = AuditEvent::new(AuditAction::QuarantineReleased, item.id.clone(), Outcome::Success)
         .with_detail(json!({ "ticket": ticket.to_string() }));
     s.store.append_audit(&mut tx, &caller.audit(), &event).await?;

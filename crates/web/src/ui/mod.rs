@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod articles;
 pub mod assets;
 pub mod assistant;
+pub mod confirmation;
 pub mod devices;
 pub mod help;
 pub mod pages;

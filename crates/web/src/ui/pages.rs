@@ -369,6 +369,7 @@ struct AssigneeOption {
 struct TicketPage {
     /// Staff see a warning on tickets whose first mail was released from quarantine.
     released_from_quarantine: bool,
+    requester_unconfirmed: bool,
     /// After writing: what redaction removed, and why.
     redaction_notice: Option<String>,
     /// …or came from a domain imitating a known one.
@@ -464,6 +465,7 @@ async fn ticket_page_with(
         })
         .collect();
     let page = TicketPage {
+        requester_unconfirmed: staff && !t.requester_confirmed,
         released_from_quarantine: staff
             && t.tags
                 .iter()

@@ -5,6 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 pub mod chat;
+pub mod outbox;
 
 use std::sync::Arc;
 
