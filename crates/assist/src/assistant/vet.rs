@@ -148,6 +148,19 @@ static NUMBER_WORD: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)\b(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion|half|quarter|double|twice|triple|full)\b",
     )
 });
+/// The words that bound a figure from above ("within 30 days") or below ("after 30
+/// days"), written right before it: a draft that turns one into the other says the
+/// opposite of its article with the same number.
+static UPPER_BOUND: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(?:within|up\s+to|before|by|until|till|no\s+(?:more|later|longer)\s+than|not\s+(?:more|later|longer)\s+than|at\s+(?:most|the\s+latest)|less\s+than|fewer\s+than|under|below|maximum(?:\s+of)?|max|inside|in\s+the\s+first)\s+(?:the\s+)?$",
+    )
+});
+static LOWER_BOUND: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(?:after|at\s+least|no\s+(?:less|fewer|sooner|earlier)\s+than|not\s+(?:less|fewer|sooner|earlier)\s+than|more\s+than|longer\s+than|later\s+than|over|above|beyond|from|minimum(?:\s+of)?|min|past|once|outside)\s+(?:the\s+)?$",
+    )
+});
 static NEGATION: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"(?i)\b(?:not|no|never|none|cannot|can't|won't|don't|doesn't|isn't|aren't|wasn't|weren't|without|non|nor|neither)\b|n't\b",
@@ -322,19 +335,30 @@ fn commitments_backed(text: &str, cited_text: &str) -> bool {
     if GRANT.is_match(&lower) {
         return false;
     }
-    let figures_of = |t: &str| -> Vec<String> {
+    let figures_of = |t: &str| -> Vec<Figure> {
+        let bounded = |start: usize, value: String| Figure {
+            bound: bound_before(&t[..start]),
+            value,
+        };
         FIGURE
             .find_iter(t)
             .filter(|m| !t[..m.start()].ends_with("art_"))
-            .map(|m| m.as_str().replace(',', "."))
-            .chain(NUMBER_WORD.find_iter(t).map(|m| m.as_str().to_owned()))
+            .map(|m| bounded(m.start(), m.as_str().replace(',', ".")))
+            .chain(
+                NUMBER_WORD
+                    .find_iter(t)
+                    .map(|m| bounded(m.start(), m.as_str().to_owned())),
+            )
             .collect()
     };
     let source_figures = figures_of(&source);
-    if !figures_of(&lower).iter().all(|f| source_figures.contains(f)) {
+    if !figures_of(&lower)
+        .iter()
+        .all(|f| source_figures.iter().any(|s| s.value == f.value))
+    {
         return false;
     }
-    let source_sentences: Vec<(&str, Vec<String>, Vec<String>)> = sentences(&source)
+    let source_sentences: Vec<(&str, Vec<String>, Vec<Figure>)> = sentences(&source)
         .map(|s| (s, squeeze_words(s), figures_of(s)))
         .collect();
     for sentence in sentences(&lower) {
@@ -357,7 +381,9 @@ fn commitments_backed(text: &str, cited_text: &str) -> bool {
         let backed = source_sentences
             .iter()
             .any(|(source, source_words, source_figures)| {
-                figures.iter().all(|f| source_figures.contains(f))
+                figures
+                    .iter()
+                    .all(|f| source_figures.iter().any(|s| f.backed_by(s)))
                     && words
                         .iter()
                         .all(|w| source_words.iter().any(|sw| same_stem(sw, w)))
@@ -370,6 +396,36 @@ fn commitments_backed(text: &str, cited_text: &str) -> bool {
         }
     }
     true
+}
+
+/// Whether a figure is bounded from above or below by the words before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Bound {
+    AtMost,
+    AtLeast,
+}
+
+fn bound_before(before: &str) -> Option<Bound> {
+    if UPPER_BOUND.is_match(before) {
+        Some(Bound::AtMost)
+    } else if LOWER_BOUND.is_match(before) {
+        Some(Bound::AtLeast)
+    } else {
+        None
+    }
+}
+
+struct Figure {
+    value: String,
+    bound: Option<Bound>,
+}
+
+impl Figure {
+    /// The article states the same figure, and bounds it the same way when the draft
+    /// bounds it at all ("after 30 days" is not backed by "within 30 days").
+    fn backed_by(&self, source: &Figure) -> bool {
+        self.value == source.value && (self.bound.is_none() || self.bound == source.bound)
+    }
 }
 
 /// Clauses, for polarity: a negation counts only in the clause it stands in (so "we
@@ -690,6 +746,10 @@ mod tests {
             "You will receive fifty euros back.",
             "Refunds within 30 days; you also get 500 as a goodwill gesture.",
             "You are eligible for compensation.",
+            // The article's figure with its bound turned round.
+            "Refunds are available after 30 days.",
+            "Refunds are available for more than 30 days.",
+            "Refunds are available at least 30 days after purchase.",
         ] {
             assert_eq!(
                 f.check(&format!("{draft} {r}")),
@@ -699,8 +759,19 @@ mod tests {
         }
         // The same subject, as the article states it, is fine.
         f.check(&format!("Refunds are available within 30 days of purchase {r}. They go back to the original payment method within 5 business days {r}.")).unwrap();
+        // The same bound in other words is the same statement.
+        f.check(&format!(
+            "You have up to 30 days from purchase to get a refund {r}."
+        ))
+        .unwrap();
         let s = format!("[{}]", f.shipping);
         f.check(&format!("Shipping is free over 50 EUR {s}.")).unwrap();
+        f.check(&format!("Shipping is free for orders of more than 50 EUR {s}."))
+            .unwrap();
+        assert_eq!(
+            f.check(&format!("Shipping is free under 50 EUR {s}.")),
+            Err(Discard::Commitment)
+        );
         // An article saying something is *not* available never backs that it is.
         let no_refunds = ArticleId::generate();
         let g = Fixture {
