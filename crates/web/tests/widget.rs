@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 
 palisade_testkit::on_both_backends!(site_tokens_verify_once_and_never_fall_back);
 palisade_testkit::on_both_backends!(only_the_sites_origins_get_cors_and_never_with_credentials);
+palisade_testkit::on_both_backends!(a_verified_start_counts_against_its_customer_not_her_address);
 
 const SECRET: &[u8] = b"the shop's shared secret, well over 32 bytes";
 const ISSUER: &str = "https://shop.example";
@@ -424,4 +425,40 @@ async fn only_the_sites_origins_get_cors_and_never_with_credentials(backend: Bac
     }
     let page = w.raw(None, "GET", "/help", Body::empty(), &[]).await;
     assert_eq!(page.headers["cross-origin-resource-policy"], "same-origin");
+}
+
+/// Customers behind one address (an office, a carrier's NAT) with someone flooding
+/// anonymous starts from it: a start verified by the site's token counts against its
+/// customer, so she still gets a conversation, and only her own starts use up hers.
+async fn a_verified_start_counts_against_its_customer_not_her_address(backend: Backend) {
+    let w = world(backend)
+        .await
+        .with_config(|c| c.public_limits.conversations_per_ip.max = 3);
+    let ann = w.store.get_user(&w.customer_1.id).await.unwrap();
+    let bob = w.store.get_user(&w.customer_2.id).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(start_from_site(&w, None).await.status, StatusCode::CREATED);
+    }
+    assert_eq!(
+        start_from_site(&w, None).await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the address has used its anonymous starts"
+    );
+    for n in 0..3 {
+        let token = hs(&claims(ann.email.as_str(), &format!("jti-ann-{n}")));
+        let r = start_from_site(&w, Some(&token)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        assert_eq!(r.json()["verification"], "site_token");
+    }
+    let token = hs(&claims(ann.email.as_str(), "jti-ann-3"));
+    assert_eq!(
+        start_from_site(&w, Some(&token)).await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "Ann's own limit holds"
+    );
+    let token = hs(&claims(bob.email.as_str(), "jti-bob-0"));
+    assert_eq!(
+        start_from_site(&w, Some(&token)).await.status,
+        StatusCode::CREATED
+    );
 }
