@@ -75,3 +75,27 @@ impl ReplyNotifier {
         Ok(queued)
     }
 }
+
+/// Agents' public replies are mailed with the reply, in its transaction.
+impl palisade_service::Reaction for ReplyNotifier {
+    fn react<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        happened: &'a palisade_service::Happened<'a>,
+    ) -> palisade_service::ReactionFuture<'a> {
+        Box::pin(async move {
+            let Some((_, palisade_core::Visibility::Public, body)) = happened.message else {
+                return Ok(());
+            };
+            if happened.kind != "message.added" || !happened.actor.principal.role.is_staff() {
+                return Ok(());
+            }
+            self.public_reply(tx, happened.ticket, &happened.actor.principal.user_id, body)
+                .await
+                .map_err(|e| {
+                    palisade_service::ServiceError::Reaction(format!("queueing ticket mail: {e}"))
+                })?;
+            Ok(())
+        })
+    }
+}

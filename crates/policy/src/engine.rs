@@ -18,16 +18,20 @@ const POLICIES: &str = include_str!("../cedar/palisade.cedar");
 pub struct Authorized {
     action: Action,
     resource: String,
+    /// The account the decision was for; `None` for a visitor.
+    principal: Option<palisade_core::UserId>,
 }
 
 impl Authorized {
-    pub fn action(&self) -> Action {
-        self.action
-    }
-
     /// True when this proof covers `action` on the resource with reference `resource`.
     pub fn covers(&self, action: Action, resource: &str) -> bool {
         self.action == action && self.resource == resource
+    }
+
+    /// True when this proof covers `action` on `resource` for the account `actor`: a
+    /// write made in someone's name needs a decision taken for them.
+    pub fn covers_for(&self, action: Action, resource: &str, actor: &palisade_core::UserId) -> bool {
+        self.covers(action, resource) && self.principal.as_ref() == Some(actor)
     }
 }
 
@@ -143,6 +147,10 @@ impl PolicyEngine {
             Some(true) => Ok(Authorized {
                 action,
                 resource: resource.audit_ref(),
+                principal: match reader {
+                    Reader::User(principal) => Some(principal.user_id.clone()),
+                    Reader::Visitor => None,
+                },
             }),
             _ => Err(PolicyError::Denied),
         }

@@ -146,6 +146,7 @@ impl Store {
             "throttle",
             "api_tokens",
             "outbox",
+            "domain_events",
             "quarantine",
             "bounced_addresses",
             "known_domains",

@@ -81,6 +81,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 17,
         sql: include_str!("../migrations/0017_requester_confirmation.sql"),
     },
+    Migration {
+        version: 18,
+        sql: include_str!("../migrations/0018_domain_events.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

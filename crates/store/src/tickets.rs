@@ -279,6 +279,28 @@ impl Store {
         tickets.pop().ok_or(StoreError::NotFound)
     }
 
+    /// A ticket read inside a write transaction, its row locked until the transaction
+    /// ends (PostgreSQL; SQLite has one writer): the facts a decision is taken on stay
+    /// the facts the write lands on, whatever another node commits meanwhile.
+    pub async fn get_ticket_for_update(
+        &self,
+        tx: &mut Tx,
+        id: &TicketId,
+    ) -> Result<TicketRecord, StoreError> {
+        let lock = match self.dialect {
+            Dialect::Postgres => " FOR UPDATE OF t",
+            Dialect::Sqlite => "",
+        };
+        let sql = format!("{} WHERE t.id = $1{lock}", ticket_select(self.dialect));
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let mut tickets = self.tickets_from_rows(&[row]).await?;
+        tickets.pop().ok_or(StoreError::NotFound)
+    }
+
     async fn tickets_from_rows(&self, rows: &[AnyRow]) -> Result<Vec<TicketRecord>, StoreError> {
         let list = |row: &AnyRow, column: &str| -> Result<Vec<String>, StoreError> {
             let joined: Option<String> = row.try_get(column)?;
@@ -480,7 +502,9 @@ impl Store {
             Visibility::Public => Action::TicketReply,
             Visibility::Internal => Action::TicketNote,
         };
-        require(proof, needed, &ticket.id)?;
+        if !proof.covers_for(needed, ticket.id.as_str(), author) {
+            return Err(StoreError::Unauthorized);
+        }
         let key = self.load_key_tx(tx, &ticket.data_key_id).await?;
         self.insert_message(tx, &key, &ticket.id, author, visibility, body)
             .await

@@ -83,22 +83,44 @@ async fn seed(store: &Store, marker: &str) -> (UserId, TicketId) {
     tx.commit().await.unwrap();
     let ticket = store.get_ticket(&id).await.unwrap();
     let mut tx = store.begin().await.unwrap();
+    // A note is written by the account it was authorised for: an admin of the desk.
+    let admin = Principal {
+        user_id: store
+            .create_user(
+                &mut tx,
+                &NewUser {
+                    role: Role::Admin,
+                    email: EmailAddress::parse(&format!(
+                        "admin-{}@example.com",
+                        TicketId::generate().as_str().to_lowercase()
+                    ))
+                    .unwrap(),
+                    name: "Admin".into(),
+                    phone: None,
+                    company: None,
+                    password_hash: None,
+                },
+            )
+            .await
+            .unwrap(),
+        ..admin()
+    };
     let note = policy
-        .authorize(&admin(), Action::TicketNote, &Resource::Ticket(ticket.facts()))
+        .authorize(&admin, Action::TicketNote, &Resource::Ticket(ticket.facts()))
         .unwrap();
     store
         .add_message(
             &mut tx,
             &note,
             &ticket,
-            &customer,
+            &admin.user_id,
             Visibility::Internal,
             &format!("Note {marker}"),
         )
         .await
         .unwrap();
     let attach = policy
-        .authorize(&admin(), Action::TicketAttach, &Resource::Ticket(ticket.facts()))
+        .authorize(&admin, Action::TicketAttach, &Resource::Ticket(ticket.facts()))
         .unwrap();
     let file = NewAttachment {
         uploader: customer.clone(),

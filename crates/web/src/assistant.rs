@@ -770,9 +770,13 @@ async fn hand_over(
                     (detail.ticket.id, detail.ticket.number)
                 }
                 None => {
+                    let actor = palisade_service::Actor {
+                        channel: palisade_service::Channel::Assistant,
+                        ..caller.actor()
+                    };
                     let (ticket, _) = s
-                        .create_ticket(
-                            caller,
+                        .open_ticket_as(
+                            &actor,
                             CreateTicketInput {
                                 subject,
                                 body,

@@ -125,6 +125,20 @@ impl From<palisade_assist::AssistError> for AppError {
     }
 }
 
+impl From<palisade_service::ServiceError> for AppError {
+    fn from(e: palisade_service::ServiceError) -> Self {
+        use palisade_service::ServiceError as E;
+        match e {
+            E::NotFound => AppError::NotFound,
+            E::Forbidden => AppError::Forbidden,
+            E::Invalid(why) => AppError::BadRequest(why),
+            E::Conflict(why) => AppError::Conflict(why),
+            E::Store(e) => e.into(),
+            E::Reaction(why) => AppError::Internal(why),
+        }
+    }
+}
+
 impl From<palisade_core::CoreError> for AppError {
     fn from(e: palisade_core::CoreError) -> Self {
         AppError::BadRequest(e.to_string())

@@ -1,0 +1,39 @@
+use palisade_store::StoreError;
+
+/// Why a use case did not happen. Adapters map these to their own answers (the API to
+/// problem+json, mail to 4xx/5xx); none carries internal detail meant for a response
+/// except the `Invalid`/`Conflict` texts, which are written for the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Missing, or not visible to the actor: the two are never told apart.
+    #[error("not found")]
+    NotFound,
+    /// Visible, but this action is not allowed.
+    #[error("forbidden")]
+    Forbidden,
+    #[error("invalid: {0}")]
+    Invalid(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(StoreError),
+    /// Something that must happen with the change (its mail) could not be done; the
+    /// change is rolled back.
+    #[error("reaction failed: {0}")]
+    Reaction(String),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound,
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl From<palisade_core::CoreError> for ServiceError {
+    fn from(e: palisade_core::CoreError) -> Self {
+        Self::Invalid(e.to_string())
+    }
+}

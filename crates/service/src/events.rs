@@ -1,0 +1,63 @@
+//! Domain events: what changed, recorded in the change's transaction beside its audit
+//! entry, and handed to the [`Reaction`]s that must happen with it.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use palisade_audit::AuditEvent;
+use palisade_core::{MessageId, Visibility};
+use palisade_store::{NewDomainEvent, TicketRecord, Tx};
+use serde_json::Value;
+
+use crate::{Actor, Desk, ServiceError};
+
+/// A change as reactions see it: the event's kind and detail, and what it was about.
+pub struct Happened<'a> {
+    /// `ticket.created`, `message.added`, `ticket.status_changed`, …
+    pub kind: &'static str,
+    pub actor: &'a Actor,
+    pub ticket: &'a TicketRecord,
+    /// For `message.added`: the message, its visibility and its (redacted) text.
+    pub message: Option<(&'a MessageId, Visibility, &'a str)>,
+    /// Ids and states, as recorded; never content.
+    pub detail: Value,
+}
+
+pub type ReactionFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ServiceError>> + Send + 'a>>;
+
+/// Something that must happen together with a change, in its transaction (queueing
+/// the mail an agent's reply sends): it exists exactly if the change does.
+pub trait Reaction: Send + Sync {
+    fn react<'a>(&'a self, tx: &'a mut Tx, happened: &'a Happened<'a>) -> ReactionFuture<'a>;
+}
+
+impl Desk {
+    /// Appends the audit entry, records the domain event and runs the reactions, in
+    /// that order and in `tx`. The audit entry comes last among the change's writes:
+    /// every transaction takes row locks before the audit chain's head, so two never
+    /// wait for each other.
+    pub(crate) async fn record(
+        &self,
+        tx: &mut Tx,
+        audit: AuditEvent,
+        happened: Happened<'_>,
+    ) -> Result<(), ServiceError> {
+        self.store.append_audit(tx, &happened.actor.audit, &audit).await?;
+        self.store
+            .record_event(
+                tx,
+                &NewDomainEvent {
+                    kind: happened.kind.to_owned(),
+                    subject: happened.ticket.id.to_string(),
+                    channel: happened.actor.channel.as_str().to_owned(),
+                    actor: happened.actor.principal.user_id.to_string(),
+                    detail: happened.detail.to_string(),
+                },
+            )
+            .await?;
+        for reaction in &self.reactions {
+            reaction.react(tx, &happened).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,459 @@
+//! Ticket use cases: open, read, list, search, reply or note, update, tag, and manage
+//! collaborators — the same rules whichever channel asks.
+
+use palisade_audit::{AuditAction, AuditEvent, Outcome};
+use palisade_core::{MessageId, Role, TagName, TeamId, TicketId, TicketStatus, UserId, Visibility};
+use palisade_policy::{Action, Resource, TicketFacts};
+use palisade_store::{AttachmentRecord, Cursor, MessageRecord, NewTicket, Page, TicketRecord, TicketUpdate};
+use serde_json::json;
+
+use crate::text::redact_into;
+use crate::{Actor, Desk, Happened, MAX_BODY_CHARS, MAX_SUBJECT_CHARS, ServiceError, validate_text};
+
+pub struct OpenTicket {
+    pub subject: String,
+    pub body: String,
+    /// Staff open tickets on a customer's behalf; customers always open their own.
+    pub requester: Option<UserId>,
+    pub team: Option<TeamId>,
+}
+
+/// A ticket just opened, and what redaction removed from what was written.
+pub struct Opened {
+    pub ticket: TicketRecord,
+    pub redacted: Vec<(&'static str, usize)>,
+}
+
+pub struct TicketDetail {
+    pub ticket: TicketRecord,
+    pub messages: Vec<MessageRecord>,
+    pub attachments: Vec<AttachmentRecord>,
+    pub shows_internal: bool,
+}
+
+/// The largest page of a ticket list or search.
+const MAX_PAGE: u32 = 100;
+
+impl Desk {
+    /// The team new tickets go to when nobody chose one: the oldest.
+    pub async fn default_team(&self) -> Result<TeamId, ServiceError> {
+        let teams = self.store.list_teams().await?;
+        let oldest = teams.into_iter().min_by_key(|t| (t.created_at, t.id.clone()));
+        oldest
+            .map(|t| t.id)
+            .ok_or_else(|| ServiceError::Conflict("no team exists yet to receive tickets".into()))
+    }
+
+    /// Opens a ticket with its first message.
+    pub async fn open_ticket(&self, actor: &Actor, input: OpenTicket) -> Result<Opened, ServiceError> {
+        let mut redacted = Vec::new();
+        let subject = validate_text("subject", &input.subject, MAX_SUBJECT_CHARS)?;
+        let subject = redact_into(self.redactor.as_ref(), &subject, &mut redacted);
+        let body = validate_text("body", &input.body, MAX_BODY_CHARS)?;
+        let body = redact_into(self.redactor.as_ref(), &body, &mut redacted);
+        let principal = &actor.principal;
+        let requester = match (principal.role, input.requester) {
+            (Role::Customer, Some(r)) if r != principal.user_id => {
+                return Err(ServiceError::Invalid(
+                    "customers open tickets in their own name".into(),
+                ));
+            }
+            (_, Some(r)) => r,
+            (_, None) => principal.user_id.clone(),
+        };
+        let requester_user = match self.store.get_user(&requester).await {
+            Ok(u) => Some(u),
+            Err(palisade_store::StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let team = match (principal.role, input.team) {
+            (Role::Customer, Some(_)) => {
+                return Err(ServiceError::Invalid("customers cannot choose a team".into()));
+            }
+            (_, Some(team)) => {
+                self.store
+                    .get_team(&team)
+                    .await
+                    .map_err(|_| ServiceError::Conflict("unknown team".into()))?;
+                team
+            }
+            (_, None) => self.default_team().await?,
+        };
+        let company = requester_user.as_ref().and_then(|u| u.company.clone());
+        let company_sharing = match &company {
+            Some(c) => self.store.get_company(c).await?.share_tickets,
+            None => false,
+        };
+        let id = TicketId::generate();
+        let proposed = TicketFacts {
+            id: id.clone(),
+            requester: requester.clone(),
+            collaborators: vec![],
+            team: team.clone(),
+            assignee: None,
+            company,
+            company_sharing,
+            requester_confirmed: true,
+        };
+        // Authorise before judging the requester, so an actor who may not open tickets
+        // at all learns nothing about which accounts are customers.
+        let proof = self
+            .authorize(actor, Action::TicketCreate, &Resource::Ticket(proposed))
+            .await?;
+        if !requester_user.is_some_and(|u| u.role == Role::Customer) {
+            return Err(ServiceError::Conflict(
+                "requester must be an existing customer".into(),
+            ));
+        }
+        let new = NewTicket {
+            requester,
+            team,
+            subject,
+            first_message: body,
+            author: principal.user_id.clone(),
+        };
+        let mut tx = self.store.begin().await?;
+        let (number, message) = self.store.create_ticket(&mut tx, &proof, &id, &new).await?;
+        let ticket = self.store.get_ticket_for_update(&mut tx, &id).await?;
+        let detail = json!({ "number": number, "message": message.to_string(), "team": new.team.to_string(),
+                             "channel": actor.channel.as_str(), "redacted": redaction_json(&redacted) });
+        let audit = AuditEvent::new(AuditAction::TicketCreated, id.to_string(), Outcome::Success)
+            .with_detail(detail.clone());
+        let happened = Happened {
+            kind: "ticket.created",
+            actor,
+            ticket: &ticket,
+            message: Some((&message, Visibility::Public, &new.first_message)),
+            detail,
+        };
+        self.record(&mut tx, audit, happened).await?;
+        tx.commit().await?;
+        Ok(Opened { ticket, redacted })
+    }
+
+    pub async fn list_tickets(
+        &self,
+        actor: &Actor,
+        status: Option<TicketStatus>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<TicketRecord>, ServiceError> {
+        self.authorize(actor, Action::ListTickets, &palisade_policy::Resource::Directory)
+            .await?;
+        let cursor = cursor.map(Cursor::decode).transpose()?;
+        let scope = self.ticket_scope(&actor.principal).await?;
+        let page = self
+            .store
+            .list_tickets(&scope, status, cursor.as_ref(), limit.clamp(1, MAX_PAGE))
+            .await?;
+        Ok(Page {
+            items: self.only_readable(&actor.principal, page.items),
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// Tickets containing every word of `query`, among those the actor may read. The
+    /// caller bounds how often an account may search (each search decrypts candidates).
+    pub async fn search_tickets(
+        &self,
+        actor: &Actor,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<TicketRecord>, ServiceError> {
+        self.authorize(
+            actor,
+            Action::SearchTickets,
+            &palisade_policy::Resource::Directory,
+        )
+        .await?;
+        if query.len() > 500 {
+            return Err(ServiceError::Invalid("query is longer than 500 bytes".into()));
+        }
+        let scope = self.ticket_scope(&actor.principal).await?;
+        // Words of internal notes only ever match for staff who may read internal notes;
+        // each hit is then authorised individually as well.
+        let staff = actor.principal.role.is_staff();
+        let hits = self
+            .store
+            .search_tickets(&scope, query, staff, limit.clamp(1, MAX_PAGE))
+            .await?;
+        let readable = self.only_readable(&actor.principal, hits);
+        // A staff hit that might stem from internal words the actor may not read is dropped.
+        Ok(readable
+            .into_iter()
+            .filter(|t| !staff || self.can_read_internal(&actor.principal, t))
+            .collect())
+    }
+
+    pub async fn ticket_detail(&self, actor: &Actor, raw_id: &str) -> Result<TicketDetail, ServiceError> {
+        let (ticket, _proof) = self.readable_ticket(actor, raw_id).await?;
+        let shows_internal = self.can_read_internal(&actor.principal, &ticket);
+        let messages = self.store.list_messages(&ticket, shows_internal).await?;
+        let attachments = self.store.list_attachments(&ticket, shows_internal).await?;
+        Ok(TicketDetail {
+            ticket,
+            messages,
+            attachments,
+            shows_internal,
+        })
+    }
+
+    /// A public reply or an internal note; also returns what redaction removed.
+    pub async fn add_message(
+        &self,
+        actor: &Actor,
+        raw_id: &str,
+        body: &str,
+        visibility: Visibility,
+    ) -> Result<(MessageId, Vec<(&'static str, usize)>), ServiceError> {
+        let mut redacted = Vec::new();
+        let body = validate_text("body", body, MAX_BODY_CHARS)?;
+        let body = redact_into(self.redactor.as_ref(), &body, &mut redacted);
+        let action = match visibility {
+            Visibility::Public => Action::TicketReply,
+            Visibility::Internal => Action::TicketNote,
+        };
+        let tx = self.store.begin().await?;
+        let (mut tx, ticket, proof) = self.ticket_in(tx, actor, raw_id, action).await?;
+        let id = self
+            .store
+            .add_message(
+                &mut tx,
+                &proof,
+                &ticket,
+                &actor.principal.user_id,
+                visibility,
+                &body,
+            )
+            .await?;
+        let detail = json!({ "message": id.to_string(), "visibility": visibility.as_str(),
+                             "channel": actor.channel.as_str(), "redacted": redaction_json(&redacted) });
+        let audit = AuditEvent::new(AuditAction::MessageAdded, ticket.id.to_string(), Outcome::Success)
+            .with_detail(detail.clone());
+        let happened = Happened {
+            kind: "message.added",
+            actor,
+            ticket: &ticket,
+            message: Some((&id, visibility, &body)),
+            detail,
+        };
+        self.record(&mut tx, audit, happened).await?;
+        tx.commit().await?;
+        Ok((id, redacted))
+    }
+
+    /// Changes status, assignee or team; each part needs its own permission.
+    pub async fn update_ticket(
+        &self,
+        actor: &Actor,
+        raw_id: &str,
+        update: TicketUpdate,
+    ) -> Result<TicketRecord, ServiceError> {
+        // Checked before the transaction: what the change names must exist.
+        if let Some(team) = &update.team {
+            self.store
+                .get_team(team)
+                .await
+                .map_err(|_| ServiceError::Conflict("unknown team".into()))?;
+        }
+        let tx = self.store.begin().await?;
+        let (mut tx, ticket, _read) = self.ticket_in(tx, actor, raw_id, Action::TicketRead).await?;
+        let resource = Resource::Ticket(ticket.facts());
+        let mut needed = Vec::new();
+        if update.status.is_some() {
+            needed.push(Action::TicketSetStatus);
+        }
+        if update.assignee.is_some() || update.team.is_some() {
+            needed.push(Action::TicketAssign);
+        }
+        let mut proofs = Vec::new();
+        for action in needed {
+            match self.policy.authorize(&actor.principal, action, &resource) {
+                Ok(proof) => proofs.push(proof),
+                Err(_) => {
+                    drop(tx);
+                    self.audit_denial(&actor.audit, action, ticket.id.as_str(), "denied")
+                        .await?;
+                    return Err(ServiceError::Forbidden);
+                }
+            }
+        }
+        let target_team = update.team.clone().unwrap_or_else(|| ticket.team.clone());
+        if let Some(Some(assignee)) = &update.assignee {
+            let member = self.store.team_members(&target_team).await?.contains(assignee);
+            let user = self
+                .store
+                .get_user(assignee)
+                .await
+                .map_err(|_| ServiceError::Invalid("unknown assignee".into()))?;
+            if !member || !matches!(user.role, Role::Agent | Role::Supervisor | Role::Admin) {
+                return Err(ServiceError::Invalid(
+                    "the assignee must be an agent of the ticket's team".into(),
+                ));
+            }
+        }
+        self.store
+            .update_ticket(&mut tx, &proofs, &ticket.id, &update)
+            .await?;
+        let updated = self.store.get_ticket_for_update(&mut tx, &ticket.id).await?;
+        let detail = json!({
+            "status": update.status.map(|s| s.as_str()),
+            "assignee": update.assignee.as_ref().map(|a| a.as_ref().map(|u| u.to_string())),
+            "team": update.team.as_ref().map(|t| t.to_string()),
+            "channel": actor.channel.as_str(),
+        });
+        let audit = AuditEvent::new(
+            AuditAction::TicketUpdated,
+            ticket.id.to_string(),
+            Outcome::Success,
+        )
+        .with_detail(detail);
+        self.store.append_audit(&mut tx, &actor.audit, &audit).await?;
+        for (kind, changed, detail) in [
+            (
+                "ticket.status_changed",
+                update.status.is_some_and(|s| s != ticket.status),
+                json!({ "from": ticket.status.as_str(), "to": updated.status.as_str() }),
+            ),
+            (
+                "ticket.assigned",
+                update.assignee.is_some() && updated.assignee != ticket.assignee,
+                json!({ "from": ticket.assignee.as_ref().map(|u| u.to_string()),
+                        "to": updated.assignee.as_ref().map(|u| u.to_string()) }),
+            ),
+            (
+                "ticket.team_changed",
+                updated.team != ticket.team,
+                json!({ "from": ticket.team.to_string(), "to": updated.team.to_string() }),
+            ),
+        ] {
+            if changed {
+                self.happened(&mut tx, actor, &updated, kind, detail).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    pub async fn set_tags(
+        &self,
+        actor: &Actor,
+        raw_id: &str,
+        tags: Vec<TagName>,
+    ) -> Result<TicketRecord, ServiceError> {
+        if tags.len() > 50 {
+            return Err(ServiceError::Invalid("at most 50 tags".into()));
+        }
+        let tx = self.store.begin().await?;
+        let (mut tx, ticket, proof) = self.ticket_in(tx, actor, raw_id, Action::TicketTag).await?;
+        self.store.set_tags(&mut tx, &proof, &ticket.id, &tags).await?;
+        let updated = self.store.get_ticket_for_update(&mut tx, &ticket.id).await?;
+        let names: Vec<&str> = tags.iter().map(|t| t.as_str()).collect();
+        let detail = json!({ "tags": names, "channel": actor.channel.as_str() });
+        let audit = AuditEvent::new(AuditAction::TagsChanged, ticket.id.to_string(), Outcome::Success)
+            .with_detail(detail.clone());
+        let happened = Happened {
+            kind: "ticket.tags_changed",
+            actor,
+            ticket: &updated,
+            message: None,
+            detail,
+        };
+        self.record(&mut tx, audit, happened).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// Adds (`present`) or removes a customer as collaborator. Only staff with the
+    /// right may do either; mail never adds collaborators.
+    pub async fn set_collaborator(
+        &self,
+        actor: &Actor,
+        raw_id: &str,
+        user: &UserId,
+        present: bool,
+    ) -> Result<TicketRecord, ServiceError> {
+        let is_customer = matches!(self.store.get_user(user).await, Ok(u) if u.role == Role::Customer);
+        let tx = self.store.begin().await?;
+        let (mut tx, ticket, proof) = self
+            .ticket_in(tx, actor, raw_id, Action::TicketManageCollaborators)
+            .await?;
+        if present && !is_customer {
+            return Err(ServiceError::Invalid(
+                "collaborators must be existing customers".into(),
+            ));
+        }
+        let (action, kind) = if present {
+            self.store
+                .add_collaborator(&mut tx, &proof, &ticket.id, user)
+                .await?;
+            (AuditAction::CollaboratorAdded, "ticket.collaborator_added")
+        } else {
+            self.store
+                .remove_collaborator(&mut tx, &proof, &ticket.id, user)
+                .await?;
+            // Their reply address dies with their seat on the ticket.
+            self.store
+                .revoke_reply_capabilities(&mut tx, &ticket.id, user)
+                .await?;
+            (AuditAction::CollaboratorRemoved, "ticket.collaborator_removed")
+        };
+        let updated = self.store.get_ticket_for_update(&mut tx, &ticket.id).await?;
+        let detail = json!({ "user": user.to_string(), "channel": actor.channel.as_str() });
+        let audit =
+            AuditEvent::new(action, ticket.id.to_string(), Outcome::Success).with_detail(detail.clone());
+        let happened = Happened {
+            kind,
+            actor,
+            ticket: &updated,
+            message: None,
+            detail,
+        };
+        self.record(&mut tx, audit, happened).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// Records a further event of a change whose audit entry is already written.
+    async fn happened(
+        &self,
+        tx: &mut palisade_store::Tx,
+        actor: &Actor,
+        ticket: &TicketRecord,
+        kind: &'static str,
+        detail: serde_json::Value,
+    ) -> Result<(), ServiceError> {
+        self.store
+            .record_event(
+                tx,
+                &palisade_store::NewDomainEvent {
+                    kind: kind.to_owned(),
+                    subject: ticket.id.to_string(),
+                    channel: actor.channel.as_str().to_owned(),
+                    actor: actor.principal.user_id.to_string(),
+                    detail: detail.to_string(),
+                },
+            )
+            .await?;
+        let happened = Happened {
+            kind,
+            actor,
+            ticket,
+            message: None,
+            detail,
+        };
+        for reaction in &self.reactions {
+            reaction.react(tx, &happened).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Kinds and counts only: the audit trail never receives what was removed.
+fn redaction_json(found: &[(&'static str, usize)]) -> serde_json::Value {
+    found
+        .iter()
+        .map(|(kind, count)| ((*kind).to_owned(), json!(count)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
