@@ -28,7 +28,7 @@ pub use data::{DataProgress, DataReader, FramingViolation};
 pub use dkim::{DkimSettings, dkim_public_key, generate_dkim_key};
 pub use dns_check::{Finding, Level, OwnDomainCheck, evaluate_dkim, evaluate_dmarc, evaluate_spf};
 pub use error::MailError;
-pub use inbound::{Inbound, LOOKALIKE_TAG, RELEASED_TAG, Redact, Released};
+pub use inbound::{Inbound, LOOKALIKE_TAG, RELEASED_TAG, Redact};
 pub use listener::{ListenerSettings, SessionLimits, SmtpListener};
 pub use lookalike::{Lookalike, LookalikeReason, lookalike};
 pub use mailbox::{IdentityRejection, Mailbox, parse_from_header, parse_smtp_path};

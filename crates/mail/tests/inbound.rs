@@ -335,31 +335,57 @@ async fn a_released_forgery_is_nobodys_until_the_address_answers_authenticated(b
     let held = w.store.held_mail(10).await.unwrap();
     assert_eq!(held.len(), 1);
 
-    let reviewer = Principal {
-        user_id: UserId::generate(),
-        role: Role::Agent,
-        teams: vec![w.team.clone()],
-        company: None,
-        session: None,
-        scopes: None,
-    };
-    let inbound = palisade_mail::Inbound::new(
-        w.store.clone(),
-        std::sync::Arc::new(palisade_policy::PolicyEngine::load().unwrap()),
-        HashMap::new(),
-    );
-    let ctx = palisade_audit::AuditContext {
-        actor: reviewer.user_id.to_string(),
-        ip: "127.0.0.1".into(),
-        user_agent: "test".into(),
-        session: String::new(),
-    };
     let mut tx = w.store.begin().await.unwrap();
-    let released = inbound
-        .release(&mut tx, &held[0].sealed, &w.team, &reviewer, &ctx)
+    let reviewer_id = w
+        .store
+        .create_user(
+            &mut tx,
+            &palisade_store::NewUser {
+                role: Role::Agent,
+                email: address("agent@desk.test"),
+                name: "Agent".into(),
+                phone: None,
+                company: None,
+                password_hash: None,
+            },
+        )
+        .await
+        .unwrap();
+    w.store
+        .add_team_member(&mut tx, &w.team, &reviewer_id)
         .await
         .unwrap();
     tx.commit().await.unwrap();
+    let reviewer = palisade_service::Actor {
+        principal: Principal {
+            user_id: reviewer_id,
+            role: Role::Agent,
+            teams: vec![w.team.clone()],
+            company: None,
+            session: None,
+            scopes: None,
+        },
+        audit: palisade_audit::AuditContext {
+            actor: "reviewer".into(),
+            ip: "127.0.0.1".into(),
+            user_agent: "test".into(),
+            session: String::new(),
+        },
+        channel: palisade_service::Channel::Web,
+    };
+    let policy = std::sync::Arc::new(palisade_policy::PolicyEngine::load().unwrap());
+    let inbound = palisade_mail::Inbound::new(w.store.clone(), policy.clone(), HashMap::new());
+    let desk = palisade_service::Desk::new(w.store.clone(), policy);
+    let released = desk
+        .release_quarantined(
+            &reviewer,
+            &held[0].id,
+            &w.team,
+            inbound.released_mail(&held[0].sealed).unwrap(),
+        )
+        .await
+        .unwrap();
+    let released_id = released.ticket.id.clone();
     let ann = w
         .store
         .find_user_by_email(&address("ann@customer.test"))
@@ -367,14 +393,14 @@ async fn a_released_forgery_is_nobodys_until_the_address_answers_authenticated(b
         .unwrap()
         .unwrap();
     assert_eq!(released.requester.id, ann.id);
-    let ticket = w.store.get_ticket(&released.ticket).await.unwrap();
+    let ticket = w.store.get_ticket(&released_id).await.unwrap();
     assert!(!ticket.requester_confirmed, "a released forgery is not Ann's");
     let ann_scope = palisade_store::TicketScope::Customer {
         user: ann.id.clone(),
         shared_company: None,
     };
     let listed = |page: palisade_store::Page<palisade_store::TicketRecord>| {
-        page.items.iter().any(|t| t.id == released.ticket)
+        page.items.iter().any(|t| t.id == released_id)
     };
     assert!(!listed(
         w.store.list_tickets(&ann_scope, None, None, 100).await.unwrap()
@@ -391,7 +417,7 @@ async fn a_released_forgery_is_nobodys_until_the_address_answers_authenticated(b
         .public_reply(
             &mut tx,
             &ticket,
-            &reviewer.user_id,
+            &reviewer.principal.user_id,
             "Can you confirm this was you?",
         )
         .await
@@ -411,7 +437,7 @@ async fn a_released_forgery_is_nobodys_until_the_address_answers_authenticated(b
     assert!(r.starts_with("250"), "{r}");
     assert!(
         !w.store
-            .get_ticket(&released.ticket)
+            .get_ticket(&released_id)
             .await
             .unwrap()
             .requester_confirmed
@@ -421,7 +447,7 @@ async fn a_released_forgery_is_nobodys_until_the_address_answers_authenticated(b
     let answer = message("ann@customer.test", None, "r3@customer.test", "Yes, that was me");
     let r = w.send("127.0.0.2", "ann@customer.test", &reply_to, &answer).await;
     assert!(r.starts_with("250"), "{r}");
-    let ticket = w.store.get_ticket(&released.ticket).await.unwrap();
+    let ticket = w.store.get_ticket(&released_id).await.unwrap();
     assert!(ticket.requester_confirmed);
     assert!(listed(
         w.store.list_tickets(&ann_scope, None, None, 100).await.unwrap()
@@ -432,6 +458,6 @@ async fn a_released_forgery_is_nobodys_until_the_address_answers_authenticated(b
     assert!(
         entries
             .iter()
-            .any(|e| e.action == "ticket.requester_confirmed" && e.object == released.ticket.to_string())
+            .any(|e| e.action == "ticket.requester_confirmed" && e.object == released_id.to_string())
     );
 }

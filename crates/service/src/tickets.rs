@@ -113,20 +113,17 @@ impl Desk {
             author: principal.user_id.clone(),
         };
         let mut tx = self.store.begin().await?;
-        let (number, message) = self.store.create_ticket(&mut tx, &proof, &id, &new).await?;
+        let (_, message) = self.store.create_ticket(&mut tx, &proof, &id, &new).await?;
         let ticket = self.store.get_ticket_for_update(&mut tx, &id).await?;
-        let detail = json!({ "number": number, "message": message.to_string(), "team": new.team.to_string(),
-                             "channel": actor.channel.as_str(), "redacted": redaction_json(&redacted) });
-        let audit = AuditEvent::new(AuditAction::TicketCreated, id.to_string(), Outcome::Success)
-            .with_detail(detail.clone());
-        let happened = Happened {
-            kind: "ticket.created",
+        self.created(
+            &mut tx,
             actor,
-            ticket: &ticket,
-            message: Some((&message, Visibility::Public, &new.first_message)),
-            detail,
-        };
-        self.record(&mut tx, audit, happened).await?;
+            &ticket,
+            &message,
+            &new.first_message,
+            json!({ "redacted": redaction_json(&redacted) }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Opened { ticket, redacted })
     }

@@ -11,7 +11,7 @@ use palisade_audit::AuditContext;
 use palisade_core::{EmailAddress, Principal, Role, TeamId, TicketId, Visibility};
 use palisade_crypto::{Keyring, MasterKey};
 use palisade_policy::{Action, PolicyEngine, Resource};
-use palisade_service::{Actor, Channel, Desk, OpenTicket, Redacted, Redactor, ServiceError};
+use palisade_service::{Actor, Channel, Desk, OpenTicket, ServiceError};
 use palisade_store::{NewUser, Store, StoreError, TicketUpdate};
 use palisade_testkit::{Backend, TestDatabase};
 
@@ -21,18 +21,6 @@ palisade_testkit::on_both_backends!(
     a_proof_is_for_the_account_it_was_taken_for,
     a_refusal_writes_exactly_its_own_audit_entry,
 );
-
-/// Leaves text as it is: these tests are about the use cases, not redaction.
-struct Verbatim;
-
-impl Redactor for Verbatim {
-    fn redact(&self, text: &str) -> Redacted {
-        Redacted {
-            text: text.to_owned(),
-            found: vec![],
-        }
-    }
-}
 
 struct Fixture {
     desk: Desk,
@@ -101,7 +89,7 @@ impl Fixture {
         let customer = account(Role::Customer, "ann@customer.test", None).await;
         tx.commit().await.unwrap();
         Fixture {
-            desk: Desk::new(store.clone(), policy, Arc::new(Verbatim)),
+            desk: Desk::new(store.clone(), policy),
             store,
             team_a,
             team_b,

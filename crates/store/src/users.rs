@@ -161,6 +161,20 @@ impl Store {
         self.user_from_row(&row)
     }
 
+    /// As [`Store::get_user`], inside a write transaction (sees an account the
+    /// transaction itself created).
+    pub async fn get_user_in(&self, tx: &mut Tx, id: &UserId) -> Result<UserRecord, StoreError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u JOIN data_keys dk ON dk.id = u.data_key_id WHERE u.id = $1"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        self.user_from_row(&row)
+    }
+
     pub async fn find_user_by_email(&self, email: &EmailAddress) -> Result<Option<UserRecord>, StoreError> {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users u JOIN data_keys dk ON dk.id = u.data_key_id WHERE u.email_index = $1"

@@ -8,7 +8,7 @@
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
 use palisade_core::{OutgoingMail, TicketId};
 use palisade_crypto::RandomToken;
-use palisade_mail::Released;
+use palisade_service::{Happened, Reaction, ReactionFuture, ServiceError};
 use palisade_store::Tx;
 use serde_json::json;
 
@@ -19,43 +19,51 @@ const LINK_SECS: i64 = 14 * 24 * 3600;
 /// Outbox kind, for operators reading the queue.
 pub const MAIL_REQUESTER_CONFIRMATION: &str = "requester_confirmation";
 
-/// Mails the released ticket's requester the link that makes the ticket theirs, in the
-/// release's transaction: the request exists exactly if the ticket does.
-pub(crate) async fn ask_requester(s: &AppState, tx: &mut Tx, released: &Released) -> Result<(), AppError> {
-    let token = RandomToken::generate().map_err(|e| AppError::Internal(e.to_string()))?;
-    s.store
-        .create_requester_confirmation(
-            tx,
-            &released.ticket,
-            &released.requester.id,
-            &token.hash(),
-            LINK_SECS,
-        )
-        .await?;
-    let link = format!(
-        "{}/confirm/{}",
-        s.config.public_origin.trim_end_matches('/'),
-        token.expose()
-    );
-    // The subject is the sender's own words; quoted so it reads as theirs, never ours.
-    let subject: String = released.subject.chars().take(120).collect();
-    let text = format!(
-        "Our support team received a message in your name, with the subject \"{subject}\". It did not come \
-         through a channel that proves who sent it, so it is not in your account yet.\n\n\
-         If you sent it, confirm it here to follow it and our replies in your account:\n\n{link}\n\n\
-         If you did not, ignore this email: the message stays out of your account and nobody is told anything \
-         about it. Either way, our replies come only to this address. The link works once, for 14 days.\n"
-    );
-    let mail = OutgoingMail {
-        to: released.requester.email.as_str().to_owned(),
-        subject: "Please confirm your message to our support team".into(),
-        text,
-        ..OutgoingMail::default()
-    };
-    s.store
-        .enqueue_mail(tx, MAIL_REQUESTER_CONFIRMATION, &mail)
-        .await?;
-    Ok(())
+/// Mails the requester of every ticket opened unconfirmed the link that makes it
+/// theirs, in the transaction that opened it: the request exists exactly if the ticket
+/// does.
+pub(crate) struct AskRequester {
+    pub store: palisade_store::Store,
+    pub public_origin: String,
+}
+
+impl Reaction for AskRequester {
+    fn react<'a>(&'a self, tx: &'a mut Tx, happened: &'a Happened<'a>) -> ReactionFuture<'a> {
+        Box::pin(async move {
+            if happened.kind != "ticket.created" || happened.ticket.requester_confirmed {
+                return Ok(());
+            }
+            let ticket = happened.ticket;
+            let store = &self.store;
+            let requester = store.get_user_in(tx, &ticket.requester).await?;
+            let token = RandomToken::generate().map_err(|e| ServiceError::Reaction(e.to_string()))?;
+            store
+                .create_requester_confirmation(tx, &ticket.id, &requester.id, &token.hash(), LINK_SECS)
+                .await?;
+            let link = format!(
+                "{}/confirm/{}",
+                self.public_origin.trim_end_matches('/'),
+                token.expose()
+            );
+            // The subject is the sender's own words; quoted so it reads as theirs, never ours.
+            let subject: String = ticket.subject.chars().take(120).collect();
+            let text = format!(
+                "Our support team received a message in your name, with the subject \"{subject}\". It did not come \
+                 through a channel that proves who sent it, so it is not in your account yet.\n\n\
+                 If you sent it, confirm it here to follow it and our replies in your account:\n\n{link}\n\n\
+                 If you did not, ignore this email: the message stays out of your account and nobody is told anything \
+                 about it. Either way, our replies come only to this address. The link works once, for 14 days.\n"
+            );
+            let mail = OutgoingMail {
+                to: requester.email.as_str().to_owned(),
+                subject: "Please confirm your message to our support team".into(),
+                text,
+                ..OutgoingMail::default()
+            };
+            store.enqueue_mail(tx, MAIL_REQUESTER_CONFIRMATION, &mail).await?;
+            Ok(())
+        })
+    }
 }
 
 /// Uses a confirmation link: the ticket it names joins its requester's portal. An

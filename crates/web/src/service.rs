@@ -73,11 +73,12 @@ impl Caller {
 impl AppState {
     /// The use cases, with this server's redactor and ticket mail.
     pub fn desk(&self) -> Desk {
-        let desk = Desk::new(
-            self.store.clone(),
-            self.policy.clone(),
-            Arc::new(AssistRedaction(self.config.redactor.clone())),
-        );
+        let desk = Desk::new(self.store.clone(), self.policy.clone())
+            .with_redactor(Arc::new(AssistRedaction(self.config.redactor.clone())))
+            .with_reaction(Arc::new(crate::confirmation::AskRequester {
+                store: self.store.clone(),
+                public_origin: self.config.public_origin.clone(),
+            }));
         match &self.notifier {
             Some(notifier) => desk.with_reaction(notifier.clone()),
             None => desk,

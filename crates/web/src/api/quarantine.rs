@@ -11,7 +11,6 @@ use palisade_audit::{AuditAction, AuditEvent, Outcome};
 use palisade_policy::{Action, Resource};
 use palisade_store::QuarantinedMail;
 use serde::Serialize;
-use serde_json::json;
 use utoipa::ToSchema;
 
 use super::dto::rfc3339;
@@ -140,29 +139,12 @@ pub(crate) async fn release_held(
         let redactor = s.config.redactor.clone();
         inbound = inbound.with_redaction(std::sync::Arc::new(move |text: &str| redactor.redact(text).text));
     }
-    let mut tx = s.store.begin().await?;
-    if !s
-        .store
-        .decide_quarantined(&mut tx, &item.id, "released", &caller.principal.user_id)
-        .await?
-    {
-        return Err(AppError::Conflict("this message was already decided".into()));
-    }
-    let released = inbound
-        .release(
-            &mut tx,
-            &item.sealed,
-            &item.team,
-            &caller.principal,
-            &caller.audit(),
-        )
+    let content = inbound.released_mail(&item.sealed)?;
+    let released = s
+        .desk()
+        .release_quarantined(&caller.actor(), &item.id, &item.team, content)
         .await?;
-    crate::confirmation::ask_requester(s, &mut tx, &released).await?;
-    let ticket = released.ticket;
-    let event = AuditEvent::new(AuditAction::QuarantineReleased, item.id.clone(), Outcome::Success)
-        .with_detail(json!({ "ticket": ticket.to_string() }));
-    s.store.append_audit(&mut tx, &caller.audit(), &event).await?;
-    tx.commit().await?;
+    let ticket = released.ticket.id;
     Ok(ticket)
 }
 
