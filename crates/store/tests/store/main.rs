@@ -1,0 +1,8 @@
+//! Storage scenarios on SQLite and PostgreSQL.
+//! One binary for the crate's integration tests: the server is linked once, not once
+//! per file. Each module is one concern; `common` holds the shared fixtures.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+mod limits;
+mod storage;
+mod token_ids;

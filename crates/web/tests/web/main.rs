@@ -1,0 +1,29 @@
+//! The web crate's integration tests, through the real router, on SQLite and PostgreSQL.
+//! One binary for the crate's integration tests: the server is linked once, not once
+//! per file. Each module is one concern; `common` holds the shared fixtures.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+mod common;
+
+mod abuse;
+mod anomaly;
+mod api_tokens;
+mod article_files;
+mod assistant;
+mod assistant_model;
+mod collaborators;
+mod hardening;
+mod help_centre;
+mod isolation;
+mod masking;
+mod mfa;
+mod passkeys;
+mod quarantine;
+mod redaction;
+mod redaction_reach;
+mod reset;
+mod route_matrix;
+mod sessions;
+mod sso;
+mod ticket_mail;
+mod widget;

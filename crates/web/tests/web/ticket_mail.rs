@@ -1,0 +1,108 @@
+//! Agents' public replies reach the ticket's customers by mail, each with their own
+//! capability reply address, on SQLite and PostgreSQL; internal notes and customers'
+//! own messages send nothing, and the reply address leads back to the right ticket
+//! and participant only.
+
+use crate::common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use common::World;
+use palisade_core::{EmailAddress, OutgoingMail, TicketId};
+use palisade_mail::{MAIL_TICKET_REPLY, Recipient, ReplyKeys, ReplyNotifier, Threading};
+use palisade_testkit::Backend;
+use serde_json::json;
+
+palisade_testkit::on_both_backends!(agents_public_replies_are_mailed_with_each_participants_reply_address);
+
+async fn queued(w: &World) -> Vec<OutgoingMail> {
+    let mut out = Vec::new();
+    while let Some(claimed) = w.store.claim_mail("test-reader", 60).await.unwrap() {
+        if claimed.kind == MAIL_TICKET_REPLY {
+            out.push(serde_json::from_slice(&claimed.envelope).unwrap());
+        }
+    }
+    out
+}
+
+async fn agents_public_replies_are_mailed_with_each_participants_reply_address(backend: Backend) {
+    let w = World::new(backend).await;
+    let support = EmailAddress::parse("support@desk.test").unwrap();
+    let threading = Arc::new(Threading::new(
+        w.store.clone(),
+        ReplyKeys::default(),
+        vec![support.clone()],
+    ));
+    let notifier = Arc::new(ReplyNotifier::new(
+        w.store.clone(),
+        threading.clone(),
+        HashMap::from([(w.team_a.clone(), support)]),
+    ));
+    let w = w.with_notifier(notifier);
+    let ticket = TicketId::parse(&w.ticket_1).unwrap();
+    let path = format!("/api/v1/tickets/{}/collaborators", w.ticket_1);
+    let r = w
+        .json(
+            &w.agent_a,
+            "POST",
+            &path,
+            json!({ "user_id": w.customer_2.id.to_string() }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let messages = format!("/api/v1/tickets/{}/messages", w.ticket_1);
+    let note = w
+        .json(
+            &w.agent_a,
+            "POST",
+            &messages,
+            json!({ "body": "internal only", "visibility": "internal" }),
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::CREATED);
+    let own = w
+        .json(
+            &w.customer_1,
+            "POST",
+            &messages,
+            json!({ "body": "any news?", "visibility": "public" }),
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::CREATED);
+    assert!(
+        queued(&w).await.is_empty(),
+        "notes and customers' own messages send nothing"
+    );
+
+    let reply = w
+        .json(
+            &w.agent_a,
+            "POST",
+            &messages,
+            json!({ "body": "It ships today.", "visibility": "public" }),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    let mails = queued(&w).await;
+    let mut to: Vec<&str> = mails.iter().map(|m| m.to.as_str()).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["c1@sharing.test", "c2@sharing.test"],
+        "requester and collaborator"
+    );
+    for mail in &mails {
+        assert!(mail.text.starts_with("It ships today."));
+        let reply_to = EmailAddress::parse(mail.reply_to.as_deref().unwrap()).unwrap();
+        assert!(mail.message_id.as_deref().unwrap().starts_with('r'));
+        let Recipient::Reply { capability, .. } = threading.recipient(&reply_to).await.unwrap() else {
+            panic!("{reply_to:?} does not lead back");
+        };
+        assert_eq!(capability.ticket, ticket);
+        let participant = w.store.get_user(&capability.participant).await.unwrap();
+        assert_eq!(participant.email.as_str(), mail.to, "each gets their own address");
+    }
+    assert_ne!(mails[0].reply_to, mails[1].reply_to);
+}
