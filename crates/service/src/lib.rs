@@ -7,10 +7,12 @@
 //! `cli` are adapters: they parse and authenticate, call a use case and map its answer.
 
 mod actor;
+mod attachments;
 mod authz;
 mod error;
 mod events;
 mod mail;
+mod quarantine;
 mod text;
 mod tickets;
 
@@ -20,6 +22,7 @@ use palisade_policy::PolicyEngine;
 use palisade_store::Store;
 
 pub use actor::{Actor, Channel};
+pub use attachments::NewFile;
 pub use error::ServiceError;
 pub use events::{Happened, Reaction, ReactionFuture};
 pub use mail::{LOOKALIKE_TAG, MailPlacement, RELEASED_TAG, Received, ReceivedMail, Released, ReleasedMail};

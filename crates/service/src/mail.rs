@@ -300,9 +300,10 @@ impl Desk {
         &self,
         reviewer: &Actor,
         quarantine_id: &str,
-        team: &TeamId,
         mail: ReleasedMail,
     ) -> Result<Released, ServiceError> {
+        let item = self.reviewable(reviewer, quarantine_id).await?;
+        let team = &item.team;
         let account = self.store.find_user_by_email(&mail.from).await?;
         if account.as_ref().is_some_and(|u| u.role.is_staff() || u.disabled) {
             return Err(ServiceError::Conflict(
@@ -518,5 +519,34 @@ fn customer_principal(user: &UserRecord) -> Principal {
         company: user.company.clone(),
         session: None,
         scopes: None,
+    }
+}
+
+impl Desk {
+    /// Uses a requester-confirmation link: the ticket it names joins its requester's
+    /// portal. Unknown, used and expired links are `NotFound`, all alike.
+    pub async fn confirm_requester(
+        &self,
+        audit: &AuditContext,
+        presented: &str,
+    ) -> Result<TicketId, ServiceError> {
+        let token = palisade_crypto::RandomToken::from_presented(presented).ok_or(ServiceError::NotFound)?;
+        let mut tx = self.store.begin().await?;
+        let Some(ticket) = self
+            .store
+            .redeem_requester_confirmation(&mut tx, &token.hash())
+            .await?
+        else {
+            return Err(ServiceError::NotFound);
+        };
+        let event = AuditEvent::new(
+            AuditAction::RequesterConfirmed,
+            ticket.to_string(),
+            Outcome::Success,
+        )
+        .with_detail(json!({ "by": "link" }));
+        self.store.append_audit(&mut tx, audit, &event).await?;
+        tx.commit().await?;
+        Ok(ticket)
     }
 }

@@ -4,7 +4,9 @@
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
 use palisade_core::{MessageId, Role, TagName, TeamId, TicketId, TicketStatus, UserId, Visibility};
 use palisade_policy::{Action, Resource, TicketFacts};
-use palisade_store::{AttachmentRecord, Cursor, MessageRecord, NewTicket, Page, TicketRecord, TicketUpdate};
+use palisade_store::{
+    AttachmentRecord, Cursor, Including, MessageRecord, NewTicket, Page, TicketRecord, TicketUpdate,
+};
 use serde_json::json;
 
 use crate::text::redact_into;
@@ -184,9 +186,21 @@ impl Desk {
 
     pub async fn ticket_detail(&self, actor: &Actor, raw_id: &str) -> Result<TicketDetail, ServiceError> {
         let (ticket, _proof) = self.readable_ticket(actor, raw_id).await?;
-        let shows_internal = self.can_read_internal(&actor.principal, &ticket);
-        let messages = self.store.list_messages(&ticket, shows_internal).await?;
-        let attachments = self.store.list_attachments(&ticket, shows_internal).await?;
+        let internal = self
+            .policy
+            .authorize(
+                &actor.principal,
+                Action::TicketReadInternal,
+                &Resource::Ticket(ticket.facts()),
+            )
+            .ok();
+        let including = match &internal {
+            Some(proof) => Including::Internal(proof),
+            None => Including::Public,
+        };
+        let shows_internal = internal.is_some();
+        let messages = self.store.list_messages(&ticket, including).await?;
+        let attachments = self.store.list_attachments(&ticket, including).await?;
         Ok(TicketDetail {
             ticket,
             messages,

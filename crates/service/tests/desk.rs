@@ -124,6 +124,34 @@ impl Fixture {
     }
 }
 
+/// Every message of a ticket, internal notes included, read with an administrator's
+/// decision.
+async fn messages(
+    store: &Store,
+    ticket: &palisade_store::TicketRecord,
+) -> Vec<palisade_store::MessageRecord> {
+    let admin = Principal {
+        user_id: palisade_core::UserId::generate(),
+        role: Role::Admin,
+        teams: vec![],
+        company: None,
+        session: None,
+        scopes: None,
+    };
+    let proof = PolicyEngine::load()
+        .unwrap()
+        .authorize(
+            &admin,
+            Action::TicketReadInternal,
+            &Resource::Ticket(ticket.facts()),
+        )
+        .unwrap();
+    store
+        .list_messages(ticket, palisade_store::Including::Internal(&proof))
+        .await
+        .unwrap()
+}
+
 async fn every_channel_opens_tickets_through_the_same_use_case(backend: Backend) {
     let f = Fixture::new(backend).await;
     for channel in [Channel::Web, Channel::Api, Channel::Assistant] {
@@ -231,11 +259,7 @@ async fn a_reply_racing_a_reassignment_is_refused_once_access_is_lost(backend: B
             .add_message(&agent, &id, "Still here", Visibility::Public)
             .await;
         assert!(matches!(late, Err(ServiceError::NotFound)));
-        let messages = f
-            .store
-            .list_messages(&f.store.get_ticket(&ticket).await.unwrap(), true)
-            .await
-            .unwrap();
+        let messages = messages(&f.store, &f.store.get_ticket(&ticket).await.unwrap()).await;
         assert!(messages.iter().all(|m| m.body != "Still here"));
     }
 }

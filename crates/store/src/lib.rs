@@ -46,7 +46,7 @@ pub use received::QuarantinedMail;
 pub use sessions::{NewSession, SessionRecord, SessionStage};
 pub use throttle::Reservation;
 pub use tickets::{
-    AttachmentContent, AttachmentRecord, MessageRecord, NewAttachment, NewTicket, TicketRecord, TicketScope,
-    TicketUpdate,
+    AttachmentContent, AttachmentRecord, Including, MessageRecord, NewAttachment, NewTicket, TicketRecord,
+    TicketScope, TicketUpdate,
 };
 pub use users::{CompanyRecord, LiveSession, NewUser, ProfileUpdate, TeamRecord, UserKind, UserRecord};

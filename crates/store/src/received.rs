@@ -40,15 +40,27 @@ impl Store {
         Ok(id)
     }
 
-    /// Held messages, oldest first.
-    pub async fn held_mail(&self, limit: u32) -> Result<Vec<QuarantinedMail>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, team_id, received_at, status, sealed FROM quarantine WHERE status = 'held' \
-             ORDER BY received_at, id LIMIT $1",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
-        .await?;
+    /// Held messages of `teams` (every team's for `None`), oldest first: filtered in
+    /// SQL, so no other team's message is even opened.
+    pub async fn held_mail(
+        &self,
+        teams: Option<&[TeamId]>,
+        limit: u32,
+    ) -> Result<Vec<QuarantinedMail>, StoreError> {
+        let team_filter = match teams {
+            None => String::new(),
+            Some([]) => " AND 1 = 0".to_owned(),
+            Some(teams) => format!(" AND team_id IN ({})", crate::db::placeholders(1, teams.len())),
+        };
+        let sql = format!(
+            "SELECT id, team_id, received_at, status, sealed FROM quarantine WHERE status = 'held'{team_filter} \
+             ORDER BY received_at, id LIMIT $1"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(i64::from(limit));
+        for team in teams.unwrap_or_default() {
+            query = query.bind(team.as_str());
+        }
+        let rows = query.fetch_all(&self.read).await?;
         let key = self.load_key(ORG_KEY_ID).await?;
         rows.iter()
             .map(|r| {

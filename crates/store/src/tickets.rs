@@ -62,6 +62,27 @@ impl TicketRecord {
     }
 }
 
+/// What a read of a ticket's messages or attachments may include: public ones, or —
+/// only with a proof of `ticket.read_internal` on that very ticket — internal ones too.
+/// Internal rows are left out in SQL otherwise, so they are never even decrypted.
+#[derive(Clone, Copy, Debug)]
+pub enum Including<'a> {
+    Public,
+    Internal(&'a Authorized),
+}
+
+impl Including<'_> {
+    fn filter(self, ticket: &TicketId) -> Result<&'static str, StoreError> {
+        match self {
+            Including::Public => Ok(" AND visibility = 'public'"),
+            Including::Internal(proof) => {
+                require(proof, Action::TicketReadInternal, ticket)?;
+                Ok("")
+            }
+        }
+    }
+}
+
 /// Which tickets a list may even consider; computed from the principal by the caller
 /// and mirrored by the policies (every listed ticket is still authorised one by one).
 #[derive(Clone, Debug)]
@@ -515,13 +536,9 @@ impl Store {
     pub async fn list_messages(
         &self,
         ticket: &TicketRecord,
-        include_internal: bool,
+        including: Including<'_>,
     ) -> Result<Vec<MessageRecord>, StoreError> {
-        let filter = if include_internal {
-            ""
-        } else {
-            " AND visibility = 'public'"
-        };
+        let filter = including.filter(&ticket.id)?;
         let sql = format!(
             "SELECT id, ticket_id, author_id, visibility, body_enc, created_at FROM messages \
              WHERE ticket_id = $1{filter} ORDER BY created_at, id"
@@ -720,13 +737,9 @@ impl Store {
     pub async fn list_attachments(
         &self,
         ticket: &TicketRecord,
-        include_internal: bool,
+        including: Including<'_>,
     ) -> Result<Vec<AttachmentRecord>, StoreError> {
-        let filter = if include_internal {
-            ""
-        } else {
-            " AND visibility = 'public'"
-        };
+        let filter = including.filter(&ticket.id)?;
         let sql = format!(
             "SELECT id, ticket_id, uploader_id, visibility, filename_enc, content_type, size_bytes, created_at \
              FROM attachments WHERE ticket_id = $1{filter} ORDER BY created_at, id"
@@ -754,19 +767,22 @@ impl Store {
     pub async fn read_attachment(
         &self,
         proof: &Authorized,
+        including: Including<'_>,
         ticket: &TicketRecord,
         id: &AttachmentId,
     ) -> Result<AttachmentContent, StoreError> {
         require(proof, Action::TicketRead, &ticket.id)?;
-        let row = sqlx::query(
+        let filter = including.filter(&ticket.id)?;
+        let sql = format!(
             "SELECT id, ticket_id, uploader_id, visibility, filename_enc, content_type, size_bytes, created_at, \
-             content_enc FROM attachments WHERE id = $1 AND ticket_id = $2",
-        )
-        .bind(id.as_str())
-        .bind(ticket.id.as_str())
-        .fetch_optional(&self.read)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+             content_enc FROM attachments WHERE id = $1 AND ticket_id = $2{filter}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .bind(ticket.id.as_str())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let key = self.load_key(&ticket.data_key_id).await?;
         let record = self.attachment_from_row(&key, &row)?;
         let content = open_bytes(

@@ -5,12 +5,10 @@
 //! it (or answers, authenticated, through the ticket's reply address). Agents see such
 //! tickets flagged and answer them by mail, which reaches only the address's owner.
 
-use palisade_audit::{AuditAction, AuditEvent, Outcome};
 use palisade_core::{OutgoingMail, TicketId};
 use palisade_crypto::RandomToken;
 use palisade_service::{Happened, Reaction, ReactionFuture, ServiceError};
 use palisade_store::Tx;
-use serde_json::json;
 
 use crate::{AppError, AppState, RequestMeta};
 
@@ -69,24 +67,7 @@ impl Reaction for AskRequester {
 /// Uses a confirmation link: the ticket it names joins its requester's portal. An
 /// unknown, used or expired link is `NotFound`, all alike.
 pub(crate) async fn confirm(s: &AppState, meta: &RequestMeta, presented: &str) -> Result<TicketId, AppError> {
-    let token = RandomToken::from_presented(presented).ok_or(AppError::NotFound)?;
-    let mut tx = s.store.begin().await?;
-    let Some(ticket) = s
-        .store
-        .redeem_requester_confirmation(&mut tx, &token.hash())
-        .await?
-    else {
-        return Err(AppError::NotFound);
-    };
-    let event = AuditEvent::new(
-        AuditAction::RequesterConfirmed,
-        ticket.to_string(),
-        Outcome::Success,
-    )
-    .with_detail(json!({ "by": "link" }));
-    s.store
-        .append_audit(&mut tx, &meta.anonymous_audit(), &event)
-        .await?;
-    tx.commit().await?;
-    Ok(ticket)
+    Ok(s.desk()
+        .confirm_requester(&meta.anonymous_audit(), presented)
+        .await?)
 }

@@ -112,10 +112,7 @@ async fn the_zendesk_attack_fails_and_genuine_mail_threads(backend: Backend) {
     // Retransmitted (same Message-ID, same sender): acknowledged, stored once.
     let r = send(port, "127.0.0.2", "ann@customer.test", reply_to.as_str(), &answer).await;
     assert!(r.starts_with("250"), "{r}");
-    let messages = store
-        .list_messages(&store.get_ticket(&ticket_id).await.unwrap(), true)
-        .await
-        .unwrap();
+    let messages = crate::common::messages(&store, &store.get_ticket(&ticket_id).await.unwrap()).await;
     assert_eq!(messages.len(), 2, "first mail + one reply");
     assert!(messages.iter().all(|m| m.author == ann.id));
 
@@ -166,7 +163,7 @@ async fn the_zendesk_attack_fails_and_genuine_mail_threads(backend: Backend) {
     let ticket = store.get_ticket(&ticket_id).await.unwrap();
     assert!(ticket.collaborators.is_empty(), "nobody joined Ann's ticket");
     assert_eq!(
-        store.list_messages(&ticket, true).await.unwrap().len(),
+        crate::common::messages(&store, &ticket).await.len(),
         2,
         "nothing added to Ann's ticket"
     );
@@ -185,7 +182,7 @@ async fn the_zendesk_attack_fails_and_genuine_mail_threads(backend: Backend) {
         .map(|d| d["placement"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(placements, ["new_ticket", "reply", "new_ticket", "quarantine"]);
-    let held = store.held_mail(10).await.unwrap();
+    let held = store.held_mail(None, 10).await.unwrap();
     assert_eq!(held.len(), 1);
     let sealed: serde_json::Value = serde_json::from_slice(&held[0].sealed).unwrap();
     assert_eq!(sealed["from"], "ann@customer.test");
@@ -235,7 +232,7 @@ async fn the_zendesk_attack_fails_and_genuine_mail_threads(backend: Backend) {
     assert_eq!(received[4]["verdict"]["authenticated"], "dkim");
     let bea_ticket = store.get_ticket(&bea_ticket).await.unwrap();
     assert!(bea_ticket.collaborators.is_empty());
-    assert_eq!(store.list_messages(&bea_ticket, true).await.unwrap().len(), 1);
+    assert_eq!(crate::common::messages(&store, &bea_ticket).await.len(), 1);
 
     // The agent answers Bea; her DKIM-signed reply, relayed again from an address no
     // SPF record names, threads into her ticket as her public reply.
@@ -277,7 +274,7 @@ async fn the_zendesk_attack_fails_and_genuine_mail_threads(backend: Backend) {
         .unwrap();
     assert_eq!(last["placement"], "reply");
     assert_eq!(last["verdict"]["authenticated"], "dkim");
-    let messages = store.list_messages(&bea_ticket, true).await.unwrap();
+    let messages = crate::common::messages(&store, &bea_ticket).await;
     assert_eq!(messages.len(), 2, "Bea's first mail and her signed reply");
     assert_eq!(messages[1].author, bea_ticket.requester);
 
@@ -331,7 +328,7 @@ async fn a_released_forgery_is_nobodys_until_the_address_answers_authenticated(b
     );
     let r = w.send("127.0.0.66", "mallory@evil.test", SUPPORT, &forged).await;
     assert!(r.starts_with("250"), "{r}");
-    let held = w.store.held_mail(10).await.unwrap();
+    let held = w.store.held_mail(None, 10).await.unwrap();
     assert_eq!(held.len(), 1);
 
     let mut tx = w.store.begin().await.unwrap();
@@ -379,7 +376,6 @@ async fn a_released_forgery_is_nobodys_until_the_address_answers_authenticated(b
         .release_quarantined(
             &reviewer,
             &held[0].id,
-            &w.team,
             inbound.released_mail(&held[0].sealed).unwrap(),
         )
         .await
@@ -451,7 +447,7 @@ async fn a_released_forgery_is_nobodys_until_the_address_answers_authenticated(b
     assert!(listed(
         w.store.list_tickets(&ann_scope, None, None, 100).await.unwrap()
     ));
-    let messages = w.store.list_messages(&ticket, true).await.unwrap();
+    let messages = crate::common::messages(&w.store, &ticket).await;
     assert_eq!(messages.last().unwrap().author, ann.id);
     let entries = w.store.audit_entries(0, 10_000).await.unwrap();
     assert!(

@@ -84,7 +84,7 @@ async fn lookalike_senders_are_flagged_and_genuine_ones_are_not(backend: Backend
         .get_ticket(&TicketId::parse(flagged["ticket"].as_str().unwrap()).unwrap())
         .await
         .unwrap();
-    let first = w.store.list_messages(&ticket, true).await.unwrap()[0].id.clone();
+    let first = crate::common::messages(&w.store, &ticket).await[0].id.clone();
     let provenance = w
         .store
         .mail_provenance(std::slice::from_ref(&first))

@@ -66,7 +66,7 @@ async fn inbound_mail_is_redacted_when_configured(backend: Backend) {
             .get_ticket(&palisade_core::TicketId::parse(&ticket).unwrap())
             .await
             .unwrap();
-        let body = store.list_messages(&record, true).await.unwrap()[0].body.clone();
+        let body = crate::common::messages(&store, &record).await[0].body.clone();
         bodies.push((record.subject, body));
     }
     bodies.sort();

@@ -7,8 +7,6 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use palisade_audit::{AuditAction, AuditEvent, Outcome};
-use palisade_policy::{Action, Resource};
 use palisade_store::QuarantinedMail;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -66,28 +64,14 @@ pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Json<Vec<
 
 /// The held items the caller may review, oldest first.
 pub(crate) async fn reviewable_list(s: &AppState, caller: &Caller) -> Result<Vec<QuarantinedView>, AppError> {
-    let held = s.store.held_mail(500).await?;
-    held.iter()
-        .filter(|i| s.permits(caller, Action::MailReview, &Resource::Team(i.team.clone())))
-        .map(|item| view(item, false))
-        .collect()
+    let held = s.desk().review_list(&caller.actor()).await?;
+    held.iter().map(|item| view(item, false)).collect()
 }
 
 /// The held item, if the caller may review its team's mail; 404 otherwise (and for
 /// unknown ids), the same either way.
 pub(crate) async fn reviewable(s: &AppState, caller: &Caller, id: &str) -> Result<QuarantinedMail, AppError> {
-    let Some(item) = s.store.quarantined(id).await? else {
-        s.audit_denial(caller, Action::MailReview, id, "not_found")
-            .await?;
-        return Err(AppError::NotFound);
-    };
-    s.authorize(caller, Action::MailReview, &Resource::Team(item.team.clone()))
-        .await
-        .map_err(|e| match e {
-            AppError::Forbidden => AppError::NotFound,
-            other => other,
-        })?;
-    Ok(item)
+    Ok(s.desk().reviewable(&caller.actor(), id).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/quarantine/{id}", tag = "mail",
@@ -142,7 +126,7 @@ pub(crate) async fn release_held(
     let content = inbound.released_mail(&item.sealed)?;
     let released = s
         .desk()
-        .release_quarantined(&caller.actor(), &item.id, &item.team, content)
+        .release_quarantined(&caller.actor(), &item.id, content)
         .await?;
     let ticket = released.ticket.id;
     Ok(ticket)
@@ -161,21 +145,5 @@ pub async fn discard(
 
 /// Discards a held message (API and UI alike); the decision is final.
 pub(crate) async fn discard_held(s: &AppState, caller: &Caller, id: &str) -> Result<(), AppError> {
-    let item = reviewable(s, caller, id).await?;
-    let mut tx = s.store.begin().await?;
-    if !s
-        .store
-        .decide_quarantined(&mut tx, &item.id, "discarded", &caller.principal.user_id)
-        .await?
-    {
-        return Err(AppError::Conflict("this message was already decided".into()));
-    }
-    let event = AuditEvent::new(
-        AuditAction::QuarantineDiscarded,
-        item.id.clone(),
-        Outcome::Success,
-    );
-    s.store.append_audit(&mut tx, &caller.audit(), &event).await?;
-    tx.commit().await?;
-    Ok(())
+    Ok(s.desk().discard_quarantined(&caller.actor(), id).await?)
 }

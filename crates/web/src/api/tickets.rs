@@ -2,11 +2,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use palisade_audit::{AuditAction, AuditEvent, Outcome};
-use palisade_core::{AttachmentId, TagName, TeamId, TicketStatus, UserId, Visibility};
-use palisade_policy::{Action, Resource};
-use palisade_store::{NewAttachment, TicketUpdate};
-use serde_json::json;
+use palisade_core::{TagName, TeamId, TicketStatus, UserId, Visibility};
+use palisade_store::TicketUpdate;
 
 use super::dto::*;
 use super::extract::{ApiBytes, ApiJson, ApiQuery};
@@ -266,37 +263,14 @@ pub async fn upload(
     ApiQuery(q): ApiQuery<UploadQuery>,
     ApiBytes(body): ApiBytes,
 ) -> Result<(StatusCode, Json<AttachmentView>), AppError> {
-    // A card number or password typed as a file name is removed like one in the text.
-    let filename = s.config.redactor.redact(&validate_filename(&q.filename)?).text;
     let visibility = Visibility::parse(q.visibility.as_deref().unwrap_or("public"))?;
-    if body.is_empty() {
-        return Err(AppError::BadRequest("empty file".into()));
-    }
-    let (ticket, proof) = s.ticket_for(&caller, &id, Action::TicketAttach).await?;
-    if visibility == Visibility::Internal {
-        s.authorize(&caller, Action::TicketNote, &Resource::Ticket(ticket.facts()))
-            .await?;
-    }
-    let new = NewAttachment {
-        uploader: caller.principal.user_id.clone(),
+    let file = palisade_service::NewFile {
+        filename: validate_filename(&q.filename)?,
         visibility,
-        filename,
         content_type: sniff_content_type(&body),
         content: body.to_vec(),
     };
-    let mut tx = s.store.begin().await?;
-    let att = s.store.add_attachment(&mut tx, &proof, &ticket, &new).await?;
-    let event = AuditEvent::new(AuditAction::AttachmentAdded, ticket.id.to_string(), Outcome::Success)
-        .with_detail(json!({ "attachment": att.to_string(), "bytes": new.content.len(), "visibility": visibility.as_str() }));
-    s.store.append_audit(&mut tx, &caller.audit(), &event).await?;
-    tx.commit().await?;
-    let record = s
-        .store
-        .list_attachments(&ticket, true)
-        .await?
-        .into_iter()
-        .find(|a| a.id == att)
-        .ok_or(AppError::Internal("attachment vanished after commit".into()))?;
+    let record = s.desk().attach(&caller.actor(), &id, file).await?;
     Ok((StatusCode::CREATED, Json(AttachmentView::from(&record))))
 }
 
@@ -321,23 +295,7 @@ pub async fn download(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let id = AttachmentId::parse(&id).map_err(|_| AppError::NotFound)?;
-    // Authorise through the ticket before reading anything else about the file; a
-    // missing attachment and a forbidden one answer the same.
-    let ticket_id = match s.store.attachment_ticket(&id).await {
-        Ok(t) => t,
-        Err(palisade_store::StoreError::NotFound) => {
-            s.audit_denial(&caller, Action::TicketRead, id.as_str(), "not_found")
-                .await?;
-            return Err(AppError::NotFound);
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let (ticket, proof) = s.readable_ticket(&caller, ticket_id.as_str()).await?;
-    let file = s.store.read_attachment(&proof, &ticket, &id).await?;
-    if file.record.visibility == Visibility::Internal && !s.can_read_internal(&caller, &ticket) {
-        return Err(AppError::NotFound);
-    }
+    let file = s.desk().attachment(&caller.actor(), &id).await?;
     let mut response = file.content.into_response();
     let h = response.headers_mut();
     h.insert(

@@ -170,7 +170,7 @@ impl MailWorld {
     /// What the held messages' sealed records say, oldest first.
     pub async fn held(&self) -> Vec<serde_json::Value> {
         self.store
-            .held_mail(100)
+            .held_mail(None, 100)
             .await
             .unwrap()
             .iter()
@@ -241,4 +241,32 @@ pub async fn send(port: u16, ip: &str, mail_from: &str, rcpt: &str, data: &str) 
         }
     }
     after_data
+}
+
+/// Every message of a ticket, internal notes included, read as an administrator would
+/// (reads of internal notes need a decision, like everywhere else).
+pub async fn messages(
+    store: &palisade_store::Store,
+    ticket: &palisade_store::TicketRecord,
+) -> Vec<palisade_store::MessageRecord> {
+    let admin = palisade_core::Principal {
+        user_id: palisade_core::UserId::generate(),
+        role: palisade_core::Role::Admin,
+        teams: vec![],
+        company: None,
+        session: None,
+        scopes: None,
+    };
+    let proof = palisade_policy::PolicyEngine::load()
+        .unwrap()
+        .authorize(
+            &admin,
+            palisade_policy::Action::TicketReadInternal,
+            &palisade_policy::Resource::Ticket(ticket.facts()),
+        )
+        .unwrap();
+    store
+        .list_messages(ticket, palisade_store::Including::Internal(&proof))
+        .await
+        .unwrap()
 }

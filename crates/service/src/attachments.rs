@@ -1,0 +1,134 @@
+//! Files on tickets: attaching one (public, or internal for those who may write
+//! notes) and reading one back, internal files only with a proof of reading internal
+//! notes, taken before anything of the file is decrypted.
+
+use palisade_audit::{AuditAction, AuditEvent, Outcome};
+use palisade_core::{AttachmentId, Visibility};
+use palisade_policy::{Action, Resource};
+use palisade_store::{AttachmentContent, AttachmentRecord, Including, NewAttachment};
+use serde_json::json;
+
+use crate::{Actor, Desk, Happened, ServiceError};
+
+/// A file as the adapter received it; the name is checked and redacted here.
+pub struct NewFile {
+    pub filename: String,
+    pub visibility: Visibility,
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+impl Desk {
+    pub async fn attach(
+        &self,
+        actor: &Actor,
+        raw_id: &str,
+        file: NewFile,
+    ) -> Result<AttachmentRecord, ServiceError> {
+        if file.content.is_empty() {
+            return Err(ServiceError::Invalid("empty file".into()));
+        }
+        // A card number or password typed as a file name is removed like one in text.
+        let filename = self.redactor.redact(&file.filename).text;
+        let tx = self.store.begin().await?;
+        let (mut tx, ticket, proof) = self.ticket_in(tx, actor, raw_id, Action::TicketAttach).await?;
+        if file.visibility == Visibility::Internal
+            && self
+                .policy
+                .authorize(
+                    &actor.principal,
+                    Action::TicketNote,
+                    &Resource::Ticket(ticket.facts()),
+                )
+                .is_err()
+        {
+            drop(tx);
+            self.audit_denial(&actor.audit, Action::TicketNote, ticket.id.as_str(), "denied")
+                .await?;
+            return Err(ServiceError::Forbidden);
+        }
+        let new = NewAttachment {
+            uploader: actor.principal.user_id.clone(),
+            visibility: file.visibility,
+            filename,
+            content_type: file.content_type,
+            content: file.content,
+        };
+        let id = self.store.add_attachment(&mut tx, &proof, &ticket, &new).await?;
+        let detail = json!({ "attachment": id.to_string(), "bytes": new.content.len(),
+                             "visibility": file.visibility.as_str(), "channel": actor.channel.as_str() });
+        let audit = AuditEvent::new(
+            AuditAction::AttachmentAdded,
+            ticket.id.to_string(),
+            Outcome::Success,
+        )
+        .with_detail(detail.clone());
+        let happened = Happened {
+            kind: "attachment.added",
+            actor,
+            ticket: &ticket,
+            message: None,
+            detail,
+        };
+        self.record(&mut tx, audit, happened).await?;
+        tx.commit().await?;
+        let internal = self
+            .policy
+            .authorize(
+                &actor.principal,
+                Action::TicketReadInternal,
+                &Resource::Ticket(ticket.facts()),
+            )
+            .ok();
+        let including = match &internal {
+            Some(proof) => Including::Internal(proof),
+            None => Including::Public,
+        };
+        self.store
+            .list_attachments(&ticket, including)
+            .await?
+            .into_iter()
+            .find(|a| a.id == id)
+            .ok_or(ServiceError::NotFound)
+    }
+
+    /// A file and its content. Missing, on a ticket the actor cannot read, or internal
+    /// for someone who may not read internal notes: the same `NotFound`, audited.
+    pub async fn attachment(&self, actor: &Actor, raw_id: &str) -> Result<AttachmentContent, ServiceError> {
+        let Ok(id) = AttachmentId::parse(raw_id) else {
+            return Err(ServiceError::NotFound);
+        };
+        // Through the ticket before anything else about the file is read.
+        let ticket_id = match self.store.attachment_ticket(&id).await {
+            Ok(t) => t,
+            Err(palisade_store::StoreError::NotFound) => {
+                self.audit_denial(&actor.audit, Action::TicketRead, id.as_str(), "not_found")
+                    .await?;
+                return Err(ServiceError::NotFound);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (ticket, proof) = self.readable_ticket(actor, ticket_id.as_str()).await?;
+        let internal = self
+            .policy
+            .authorize(
+                &actor.principal,
+                Action::TicketReadInternal,
+                &Resource::Ticket(ticket.facts()),
+            )
+            .ok();
+        let including = match &internal {
+            Some(proof) => Including::Internal(proof),
+            None => Including::Public,
+        };
+        match self.store.read_attachment(&proof, including, &ticket, &id).await {
+            Err(palisade_store::StoreError::NotFound) => {
+                // An internal file asked for by someone who may not read internal notes.
+                self.audit_denial(&actor.audit, Action::TicketReadInternal, id.as_str(), "denied")
+                    .await?;
+                Err(ServiceError::NotFound)
+            }
+            other => Ok(other?),
+        }
+    }
+}
