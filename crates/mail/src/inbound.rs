@@ -49,6 +49,7 @@ impl From<ServiceError> for MailError {
             ServiceError::Invalid(why) | ServiceError::Conflict(why) => MailError::Permanent(why),
             ServiceError::Store(e) => MailError::Store(e),
             ServiceError::Reaction(why) => MailError::Temporary(why),
+            ServiceError::Identity(e) => MailError::Temporary(e.to_string()),
         }
     }
 }

@@ -21,6 +21,8 @@ pub enum ServiceError {
     /// change is rolled back.
     #[error("reaction failed: {0}")]
     Reaction(String),
+    #[error(transparent)]
+    Identity(#[from] palisade_identity::IdentityError),
 }
 
 impl From<StoreError> for ServiceError {

@@ -12,6 +12,7 @@ mod authz;
 mod error;
 mod events;
 mod mail;
+mod people;
 mod quarantine;
 mod text;
 mod tickets;
@@ -26,6 +27,7 @@ pub use attachments::NewFile;
 pub use error::ServiceError;
 pub use events::{Happened, Reaction, ReactionFuture};
 pub use mail::{LOOKALIKE_TAG, MailPlacement, RELEASED_TAG, Received, ReceivedMail, Released, ReleasedMail};
+pub use people::{CreatedAccount, CustomerChange, NewCustomer, NewStaff};
 pub use text::{MAX_BODY_CHARS, MAX_SUBJECT_CHARS, Redacted, Redactor, validate_text};
 pub use tickets::{OpenTicket, Opened, TicketDetail};
 
@@ -36,6 +38,8 @@ pub struct Desk {
     policy: Arc<PolicyEngine>,
     redactor: Arc<dyn Redactor>,
     reactions: Vec<Arc<dyn Reaction>>,
+    /// For use cases that create accounts (invitations and setup links).
+    identity: Option<palisade_identity::Identity>,
 }
 
 /// Keeps text as written: for channels whose text the adapter already treated (mail,
@@ -60,6 +64,7 @@ impl Desk {
             policy,
             redactor: Arc::new(Verbatim),
             reactions: Vec::new(),
+            identity: None,
         }
     }
 
@@ -73,6 +78,18 @@ impl Desk {
     pub fn with_reaction(mut self, reaction: Arc<dyn Reaction>) -> Self {
         self.reactions.push(reaction);
         self
+    }
+
+    /// Accounts are created with `identity`'s invitations and setup links.
+    pub fn with_identity(mut self, identity: palisade_identity::Identity) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
+    fn identity(&self) -> Result<&palisade_identity::Identity, ServiceError> {
+        self.identity.as_ref().ok_or_else(|| {
+            ServiceError::Reaction("accounts cannot be created here: no identity service".into())
+        })
     }
 
     pub fn store(&self) -> &Store {

@@ -219,7 +219,7 @@ impl Desk {
             Some(user) => (user, None),
             None => {
                 let (user, event) = self
-                    .create_customer(tx, &mail.from, mail.display_name.as_deref())
+                    .customer_for_sender(tx, &mail.from, mail.display_name.as_deref())
                     .await?;
                 (user, Some(event))
             }
@@ -322,7 +322,7 @@ impl Desk {
             Some(user) => (user, None),
             None => {
                 let (user, event) = self
-                    .create_customer(&mut tx, &mail.from, mail.display_name.as_deref())
+                    .customer_for_sender(&mut tx, &mail.from, mail.display_name.as_deref())
                     .await?;
                 (user, Some(event))
             }
@@ -455,7 +455,7 @@ impl Desk {
 
     /// A customer account for a sender's address, and the audit entry to append once
     /// the ticket exists.
-    async fn create_customer(
+    async fn customer_for_sender(
         &self,
         tx: &mut Tx,
         from: &EmailAddress,

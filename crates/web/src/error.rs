@@ -135,6 +135,7 @@ impl From<palisade_service::ServiceError> for AppError {
             E::Conflict(why) => AppError::Conflict(why),
             E::Store(e) => e.into(),
             E::Reaction(why) => AppError::Internal(why),
+            E::Identity(e) => e.into(),
         }
     }
 }

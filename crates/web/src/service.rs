@@ -74,6 +74,7 @@ impl AppState {
     /// The use cases, with this server's redactor and ticket mail.
     pub fn desk(&self) -> Desk {
         let desk = Desk::new(self.store.clone(), self.policy.clone())
+            .with_identity(self.identity.clone())
             .with_redactor(Arc::new(AssistRedaction(self.config.redactor.clone())))
             .with_reaction(Arc::new(crate::confirmation::AskRequester {
                 store: self.store.clone(),

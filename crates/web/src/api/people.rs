@@ -2,14 +2,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
-use palisade_core::{CompanyId, EmailAddress, Role, TeamId, UserId};
-use palisade_policy::{Action, Resource, UserFacts};
-use palisade_store::{Cursor, NewUser, UserKind};
-use serde_json::json;
+use palisade_core::{CompanyId, Role, TeamId, UserId};
+use palisade_policy::{Action, Resource};
+use palisade_store::{Cursor, UserKind};
 
 use super::dto::*;
 use super::extract::{ApiJson, ApiQuery};
-use crate::service::validate_text;
 use crate::{AppError, AppState, Caller, Problem};
 
 async fn list_users(
@@ -71,7 +69,7 @@ pub async fn get_customer(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<UserView>, AppError> {
-    let (user, _) = customer_for(&s, &caller, &id, Action::UserRead).await?;
+    let user = customer_for(&s, &caller, &id, Action::UserRead).await?;
     Ok(Json(UserView::seen_by(&user, &caller.principal.user_id)))
 }
 
@@ -84,7 +82,7 @@ pub async fn unmask_customer(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<UserView>, AppError> {
-    let (user, _) = customer_for(&s, &caller, &id, Action::UserUnmask).await?;
+    let user = customer_for(&s, &caller, &id, Action::UserUnmask).await?;
     palisade_identity::require_recent_auth(caller.session.as_ref())?;
     let event = AuditEvent::new(AuditAction::PiiUnmasked, user.id.as_str(), Outcome::Success)
         .with_detail(serde_json::json!({ "fields": ["email", "phone"] }));
@@ -92,38 +90,14 @@ pub async fn unmask_customer(
     Ok(Json(UserView::from(&user)))
 }
 
-/// A customer the caller may act on. Someone who may not even read the customer learns
-/// nothing, not even that the account exists.
+/// A customer the caller may act on (see [`palisade_service::Desk::customer_for`]).
 async fn customer_for(
     s: &AppState,
     caller: &Caller,
     raw_id: &str,
     action: Action,
-) -> Result<(palisade_store::UserRecord, Resource), AppError> {
-    let id = UserId::parse(raw_id).map_err(|_| AppError::NotFound)?;
-    let user = match s.store.get_user(&id).await {
-        Ok(u) if u.role == Role::Customer => u,
-        Ok(_) | Err(palisade_store::StoreError::NotFound) => {
-            s.audit_denial(caller, Action::UserRead, id.as_str(), "not_found")
-                .await?;
-            return Err(AppError::NotFound);
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let teams = s.store.user_teams(&user.id).await?;
-    let resource = Resource::User(UserFacts {
-        id: user.id.clone(),
-        role: user.role,
-        company: user.company.clone(),
-        teams,
-    });
-    s.authorize(caller, Action::UserRead, &resource)
-        .await
-        .map_err(|_| AppError::NotFound)?;
-    if action != Action::UserRead {
-        s.authorize(caller, action, &resource).await?;
-    }
-    Ok((user, resource))
+) -> Result<palisade_store::UserRecord, AppError> {
+    Ok(s.desk().customer_for(&caller.actor(), raw_id, action).await?)
 }
 
 #[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "people", params(("id" = String, Path)),
@@ -135,75 +109,19 @@ pub async fn update_customer(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdateCustomerRequest>,
 ) -> Result<Json<UserView>, AppError> {
-    let (user, _) = customer_for(&s, &caller, &id, Action::UserUpdate).await?;
-    let company = match req.company_id {
-        Some(Some(c)) => Some(Some(company_to_join(&s, &caller, &c).await?)),
-        Some(None) => Some(None),
-        None => None,
-    };
-    let update = palisade_store::ProfileUpdate {
-        name: req.name.map(|n| validate_text("name", &n, 200)).transpose()?,
-        phone: match req.phone {
-            Some(p) => Some(optional_phone(p)?),
-            None => None,
-        },
-        company,
-    };
-    let mut tx = s.store.begin().await?;
-    s.store.update_profile(&mut tx, &user.id, &update).await?;
-    let changed: Vec<&str> = [
-        ("name", update.name.is_some()),
-        ("phone", update.phone.is_some()),
-        ("company", update.company.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(f, c)| c.then_some(f))
-    .collect();
-    let event = AuditEvent::new(AuditAction::UserUpdated, user.id.to_string(), Outcome::Success)
-        .with_detail(json!({ "fields": changed }));
-    s.store.append_audit(&mut tx, &caller.audit(), &event).await?;
-    tx.commit().await?;
-    Ok(Json(UserView::seen_by(
-        &s.store.get_user(&user.id).await?,
-        &caller.principal.user_id,
-    )))
-}
-
-/// The company a customer is being placed in, if the caller may place people there.
-/// Members of a company can read its shared tickets, so putting someone in one is
-/// decided by Cedar (`company.add_member`), at creation exactly as when moving them.
-async fn company_to_join(s: &AppState, caller: &Caller, company: &str) -> Result<CompanyId, AppError> {
-    let company = CompanyId::parse(company)?;
-    s.store
-        .get_company(&company)
-        .await
-        .map_err(|_| AppError::Conflict("unknown company".into()))?;
-    s.authorize(
-        caller,
-        Action::CompanyAddMember,
-        &Resource::Company(company.clone()),
-    )
-    .await?;
-    Ok(company)
-}
-
-fn optional_phone(phone: Option<String>) -> Result<Option<String>, AppError> {
-    match phone {
-        None => Ok(None),
-        Some(p) => {
-            let p = p.trim().to_owned();
-            let ok = !p.is_empty()
-                && p.len() <= 32
-                && p.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
-            if ok {
-                Ok(Some(p))
-            } else {
-                Err(AppError::BadRequest(
-                    "phone must be digits, spaces and + - ( ) .".into(),
-                ))
-            }
-        }
-    }
+    let user = s
+        .desk()
+        .update_customer(
+            &caller.actor(),
+            &id,
+            palisade_service::CustomerChange {
+                name: req.name,
+                phone: req.phone,
+                company: req.company_id,
+            },
+        )
+        .await?;
+    Ok(Json(UserView::seen_by(&user, &caller.principal.user_id)))
 }
 
 #[utoipa::path(post, path = "/api/v1/customers", tag = "people", request_body = CreateCustomerRequest,
@@ -213,24 +131,19 @@ pub async fn create_customer(
     caller: Caller,
     ApiJson(req): ApiJson<CreateCustomerRequest>,
 ) -> Result<(StatusCode, Json<CreatedAccount>), AppError> {
-    s.authorize(&caller, Action::CreateCustomer, &Resource::Directory)
+    let created = s
+        .desk()
+        .create_customer(
+            &caller.actor(),
+            palisade_service::NewCustomer {
+                email: req.email,
+                name: req.name,
+                phone: req.phone,
+                company: req.company_id,
+            },
+        )
         .await?;
-    let company = match req.company_id.as_deref() {
-        Some(c) => Some(company_to_join(&s, &caller, c).await?),
-        None => None,
-    };
-    let new = NewUser {
-        role: Role::Customer,
-        email: EmailAddress::parse(&req.email)?,
-        name: validate_text("name", &req.name, 200)?,
-        phone: optional_phone(req.phone)?,
-        company,
-        password_hash: None,
-    };
-    Ok((
-        StatusCode::CREATED,
-        Json(create_account(&s, &caller, &new, &[]).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(created_view(created))))
 }
 
 #[utoipa::path(post, path = "/api/v1/agents", tag = "people", request_body = CreateStaffRequest,
@@ -240,71 +153,34 @@ pub async fn create_staff(
     caller: Caller,
     ApiJson(req): ApiJson<CreateStaffRequest>,
 ) -> Result<(StatusCode, Json<CreatedAccount>), AppError> {
-    s.authorize(&caller, Action::ManageStaff, &Resource::Directory)
-        .await?;
-    let role = Role::parse(&req.role)?;
-    if role == Role::Customer {
-        return Err(AppError::BadRequest("use /api/v1/customers for customers".into()));
-    }
     let teams = req
         .team_ids
         .iter()
         .map(|t| TeamId::parse(t))
         .collect::<Result<Vec<_>, _>>()?;
-    for t in &teams {
-        s.store
-            .get_team(t)
-            .await
-            .map_err(|_| AppError::Conflict("unknown team".into()))?;
-    }
-    let new = NewUser {
-        role,
-        email: EmailAddress::parse(&req.email)?,
-        name: validate_text("name", &req.name, 200)?,
-        phone: None,
-        company: None,
-        password_hash: None,
-    };
-    Ok((
-        StatusCode::CREATED,
-        Json(create_account(&s, &caller, &new, &teams).await?),
-    ))
+    let created = s
+        .desk()
+        .create_staff(
+            &caller.actor(),
+            palisade_service::NewStaff {
+                role: Role::parse(&req.role)?,
+                email: req.email,
+                name: req.name,
+                teams,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(created_view(created))))
 }
 
-async fn create_account(
-    s: &AppState,
-    caller: &Caller,
-    new: &NewUser,
-    teams: &[TeamId],
-) -> Result<CreatedAccount, AppError> {
-    let mut tx = s.store.begin().await?;
-    let id = s.store.create_user(&mut tx, new).await?;
-    for t in teams {
-        s.store.add_team_member(&mut tx, t, &id).await?;
-    }
-    let event = AuditEvent::new(AuditAction::UserCreated, id.to_string(), Outcome::Success)
-        .with_detail(json!({ "role": new.role.as_str(), "teams": teams.iter().map(|t| t.to_string()).collect::<Vec<_>>() }));
-    s.store.append_audit(&mut tx, &caller.audit(), &event).await?;
-    if !new.role.is_staff() {
-        s.identity
-            .invite(&mut tx, &id, &new.email, &new.name, &caller.audit())
-            .await?;
-    }
-    tx.commit().await?;
-    let user = s.store.get_user(&id).await?;
-    if new.role.is_staff() {
-        let token = s.identity.issue_setup_link(&id, &caller.audit()).await?;
-        Ok(CreatedAccount {
-            user: UserView::from(&user),
-            setup_path: Some(format!("/setup/{}", token.expose())),
-            invitation_emailed: false,
-        })
-    } else {
-        Ok(CreatedAccount {
-            user: UserView::from(&user),
-            setup_path: None,
-            invitation_emailed: true,
-        })
+fn created_view(created: palisade_service::CreatedAccount) -> CreatedAccount {
+    let invitation_emailed = created.setup_link.is_none();
+    CreatedAccount {
+        user: UserView::from(&created.user),
+        setup_path: created
+            .setup_link
+            .map(|token| format!("/setup/{}", token.expose())),
+        invitation_emailed,
     }
 }
 
@@ -324,23 +200,8 @@ pub async fn create_team(
     caller: Caller,
     ApiJson(req): ApiJson<CreateTeamRequest>,
 ) -> Result<(StatusCode, Json<TeamView>), AppError> {
-    s.authorize(&caller, Action::ManageTeams, &Resource::Directory)
-        .await?;
-    let name = validate_text("name", &req.name, 100)?;
-    let mut tx = s.store.begin().await?;
-    let id = s.store.create_team(&mut tx, &name).await?;
-    s.store
-        .append_audit(
-            &mut tx,
-            &caller.audit(),
-            &AuditEvent::new(AuditAction::TeamCreated, id.to_string(), Outcome::Success),
-        )
-        .await?;
-    tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(TeamView::from(&s.store.get_team(&id).await?)),
-    ))
+    let team = s.desk().create_team(&caller.actor(), &req.name).await?;
+    Ok((StatusCode::CREATED, Json(TeamView::from(&team))))
 }
 
 #[utoipa::path(post, path = "/api/v1/teams/{id}/members", tag = "people", params(("id" = String, Path)),
@@ -351,21 +212,8 @@ pub async fn add_member(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<AddMemberRequest>,
 ) -> Result<StatusCode, AppError> {
-    s.authorize(&caller, Action::ManageTeams, &Resource::Directory)
-        .await?;
-    let team = TeamId::parse(&id).map_err(|_| AppError::NotFound)?;
-    s.store.get_team(&team).await?;
     let user = UserId::parse(&req.user_id)?;
-    match s.store.get_user(&user).await {
-        Ok(u) if u.role.is_staff() => {}
-        _ => return Err(AppError::Conflict("team members must be existing staff".into())),
-    }
-    let mut tx = s.store.begin().await?;
-    s.store.add_team_member(&mut tx, &team, &user).await?;
-    let event = AuditEvent::new(AuditAction::TeamMemberAdded, team.to_string(), Outcome::Success)
-        .with_detail(json!({ "user": user.to_string() }));
-    s.store.append_audit(&mut tx, &caller.audit(), &event).await?;
-    tx.commit().await?;
+    s.desk().add_team_member(&caller.actor(), &id, &user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -407,21 +255,9 @@ pub async fn create_company(
     caller: Caller,
     ApiJson(req): ApiJson<CreateCompanyRequest>,
 ) -> Result<(StatusCode, Json<CompanyView>), AppError> {
-    s.authorize(&caller, Action::ManageCompanies, &Resource::Directory)
+    let company = s
+        .desk()
+        .create_company(&caller.actor(), &req.name, req.share_tickets)
         .await?;
-    let name = validate_text("name", &req.name, 200)?;
-    let mut tx = s.store.begin().await?;
-    let id = s.store.create_company(&mut tx, &name, req.share_tickets).await?;
-    s.store
-        .append_audit(
-            &mut tx,
-            &caller.audit(),
-            &AuditEvent::new(AuditAction::CompanyCreated, id.to_string(), Outcome::Success),
-        )
-        .await?;
-    tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CompanyView::from(&s.store.get_company(&id).await?)),
-    ))
+    Ok((StatusCode::CREATED, Json(CompanyView::from(&company))))
 }

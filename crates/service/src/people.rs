@@ -1,0 +1,283 @@
+//! People: customers (read, create, update, placed in companies), staff accounts,
+//! teams and companies. Placing someone in a company lets them read its shared tickets,
+//! so it is decided by Cedar (`company.add_member`) at creation exactly as when moving.
+
+use palisade_audit::{AuditAction, AuditEvent, Outcome};
+use palisade_core::{CompanyId, EmailAddress, Role, TeamId, UserId};
+use palisade_crypto::RandomToken;
+use palisade_policy::{Action, Resource, UserFacts};
+use palisade_store::{CompanyRecord, NewUser, ProfileUpdate, TeamRecord, UserRecord};
+use serde_json::json;
+
+use crate::{Actor, Desk, ServiceError, validate_text};
+
+/// A customer to create.
+pub struct NewCustomer {
+    pub email: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+}
+
+/// A staff account to create.
+pub struct NewStaff {
+    pub role: Role,
+    pub email: String,
+    pub name: String,
+    pub teams: Vec<TeamId>,
+}
+
+/// Changes to a customer; `None` leaves a field as it is.
+pub struct CustomerChange {
+    pub name: Option<String>,
+    pub phone: Option<Option<String>>,
+    pub company: Option<Option<String>>,
+}
+
+/// A created account: customers are invited by mail; staff get a setup link to hand
+/// over themselves.
+pub struct CreatedAccount {
+    pub user: UserRecord,
+    pub setup_link: Option<RandomToken>,
+}
+
+impl Desk {
+    /// A customer the actor may act on with `action`. Someone who may not even read
+    /// the customer learns nothing, not even that the account exists.
+    pub async fn customer_for(
+        &self,
+        actor: &Actor,
+        raw_id: &str,
+        action: Action,
+    ) -> Result<UserRecord, ServiceError> {
+        let id = UserId::parse(raw_id).map_err(|_| ServiceError::NotFound)?;
+        let user = match self.store.get_user(&id).await {
+            Ok(u) if u.role == Role::Customer => u,
+            Ok(_) | Err(palisade_store::StoreError::NotFound) => {
+                self.audit_denial(&actor.audit, Action::UserRead, id.as_str(), "not_found")
+                    .await?;
+                return Err(ServiceError::NotFound);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let teams = self.store.user_teams(&user.id).await?;
+        let resource = Resource::User(UserFacts {
+            id: user.id.clone(),
+            role: user.role,
+            company: user.company.clone(),
+            teams,
+        });
+        self.authorize(actor, Action::UserRead, &resource)
+            .await
+            .map_err(|_| ServiceError::NotFound)?;
+        if action != Action::UserRead {
+            self.authorize(actor, action, &resource).await?;
+        }
+        Ok(user)
+    }
+
+    pub async fn update_customer(
+        &self,
+        actor: &Actor,
+        raw_id: &str,
+        change: CustomerChange,
+    ) -> Result<UserRecord, ServiceError> {
+        let user = self.customer_for(actor, raw_id, Action::UserUpdate).await?;
+        let company = match change.company {
+            Some(Some(c)) => Some(Some(self.company_to_join(actor, &c).await?)),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let update = ProfileUpdate {
+            name: change.name.map(|n| validate_text("name", &n, 200)).transpose()?,
+            phone: change.phone.map(optional_phone).transpose()?,
+            company,
+        };
+        let mut tx = self.store.begin().await?;
+        self.store.update_profile(&mut tx, &user.id, &update).await?;
+        let changed: Vec<&str> = [
+            ("name", update.name.is_some()),
+            ("phone", update.phone.is_some()),
+            ("company", update.company.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(f, c)| c.then_some(f))
+        .collect();
+        let event = AuditEvent::new(AuditAction::UserUpdated, user.id.to_string(), Outcome::Success)
+            .with_detail(json!({ "fields": changed, "channel": actor.channel.as_str() }));
+        self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+        tx.commit().await?;
+        Ok(self.store.get_user(&user.id).await?)
+    }
+
+    /// The company a customer is being placed in, if the actor may place people there.
+    async fn company_to_join(&self, actor: &Actor, company: &str) -> Result<CompanyId, ServiceError> {
+        let company = CompanyId::parse(company)?;
+        self.store
+            .get_company(&company)
+            .await
+            .map_err(|_| ServiceError::Conflict("unknown company".into()))?;
+        self.authorize(
+            actor,
+            Action::CompanyAddMember,
+            &Resource::Company(company.clone()),
+        )
+        .await?;
+        Ok(company)
+    }
+
+    pub async fn create_customer(
+        &self,
+        actor: &Actor,
+        new: NewCustomer,
+    ) -> Result<CreatedAccount, ServiceError> {
+        self.authorize(actor, Action::CreateCustomer, &Resource::Directory)
+            .await?;
+        let company = match new.company.as_deref() {
+            Some(c) => Some(self.company_to_join(actor, c).await?),
+            None => None,
+        };
+        let new = NewUser {
+            role: Role::Customer,
+            email: EmailAddress::parse(&new.email)?,
+            name: validate_text("name", &new.name, 200)?,
+            phone: optional_phone(new.phone)?,
+            company,
+            password_hash: None,
+        };
+        self.create_account(actor, &new, &[]).await
+    }
+
+    pub async fn create_staff(&self, actor: &Actor, new: NewStaff) -> Result<CreatedAccount, ServiceError> {
+        self.authorize(actor, Action::ManageStaff, &Resource::Directory)
+            .await?;
+        if !new.role.is_staff() {
+            return Err(ServiceError::Invalid(
+                "use /api/v1/customers for customers".into(),
+            ));
+        }
+        for t in &new.teams {
+            self.store
+                .get_team(t)
+                .await
+                .map_err(|_| ServiceError::Conflict("unknown team".into()))?;
+        }
+        let account = NewUser {
+            role: new.role,
+            email: EmailAddress::parse(&new.email)?,
+            name: validate_text("name", &new.name, 200)?,
+            phone: None,
+            company: None,
+            password_hash: None,
+        };
+        self.create_account(actor, &account, &new.teams).await
+    }
+
+    async fn create_account(
+        &self,
+        actor: &Actor,
+        new: &NewUser,
+        teams: &[TeamId],
+    ) -> Result<CreatedAccount, ServiceError> {
+        let identity = self.identity()?;
+        let mut tx = self.store.begin().await?;
+        let id = self.store.create_user(&mut tx, new).await?;
+        for t in teams {
+            self.store.add_team_member(&mut tx, t, &id).await?;
+        }
+        let event = AuditEvent::new(AuditAction::UserCreated, id.to_string(), Outcome::Success).with_detail(
+            json!({ "role": new.role.as_str(), "teams": teams.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+                    "channel": actor.channel.as_str() }),
+        );
+        self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+        if !new.role.is_staff() {
+            identity
+                .invite(&mut tx, &id, &new.email, &new.name, &actor.audit)
+                .await?;
+        }
+        tx.commit().await?;
+        let user = self.store.get_user(&id).await?;
+        let setup_link = if new.role.is_staff() {
+            Some(identity.issue_setup_link(&id, &actor.audit).await?)
+        } else {
+            None
+        };
+        Ok(CreatedAccount { user, setup_link })
+    }
+
+    pub async fn create_team(&self, actor: &Actor, name: &str) -> Result<TeamRecord, ServiceError> {
+        self.authorize(actor, Action::ManageTeams, &Resource::Directory)
+            .await?;
+        let name = validate_text("name", name, 100)?;
+        let mut tx = self.store.begin().await?;
+        let id = self.store.create_team(&mut tx, &name).await?;
+        let event = AuditEvent::new(AuditAction::TeamCreated, id.to_string(), Outcome::Success);
+        self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+        tx.commit().await?;
+        Ok(self.store.get_team(&id).await?)
+    }
+
+    /// Adds a staff account to a team.
+    pub async fn add_team_member(
+        &self,
+        actor: &Actor,
+        raw_team: &str,
+        user: &UserId,
+    ) -> Result<(), ServiceError> {
+        self.authorize(actor, Action::ManageTeams, &Resource::Directory)
+            .await?;
+        let team = TeamId::parse(raw_team).map_err(|_| ServiceError::NotFound)?;
+        self.store.get_team(&team).await?;
+        match self.store.get_user(user).await {
+            Ok(u) if u.role.is_staff() => {}
+            _ => {
+                return Err(ServiceError::Conflict(
+                    "team members must be existing staff".into(),
+                ));
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        self.store.add_team_member(&mut tx, &team, user).await?;
+        let event = AuditEvent::new(AuditAction::TeamMemberAdded, team.to_string(), Outcome::Success)
+            .with_detail(json!({ "user": user.to_string() }));
+        self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn create_company(
+        &self,
+        actor: &Actor,
+        name: &str,
+        share_tickets: bool,
+    ) -> Result<CompanyRecord, ServiceError> {
+        self.authorize(actor, Action::ManageCompanies, &Resource::Directory)
+            .await?;
+        let name = validate_text("name", name, 200)?;
+        let mut tx = self.store.begin().await?;
+        let id = self.store.create_company(&mut tx, &name, share_tickets).await?;
+        let event = AuditEvent::new(AuditAction::CompanyCreated, id.to_string(), Outcome::Success);
+        self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+        tx.commit().await?;
+        Ok(self.store.get_company(&id).await?)
+    }
+}
+
+fn optional_phone(phone: Option<String>) -> Result<Option<String>, ServiceError> {
+    match phone {
+        None => Ok(None),
+        Some(p) => {
+            let p = p.trim().to_owned();
+            let ok = !p.is_empty()
+                && p.len() <= 32
+                && p.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+            if ok {
+                Ok(Some(p))
+            } else {
+                Err(ServiceError::Invalid(
+                    "phone must be digits, spaces and + - ( ) .".into(),
+                ))
+            }
+        }
+    }
+}
