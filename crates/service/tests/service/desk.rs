@@ -3,7 +3,6 @@
 //! loaded inside the write's transaction (a reply racing a reassignment is refused once
 //! the agent has lost the ticket), proofs bound to the account they were taken for,
 //! and the exact audit entry a refusal writes.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 use std::sync::Arc;
 
