@@ -53,14 +53,6 @@ pub struct Mailbox {
     pub display_name: Option<String>,
 }
 
-impl Mailbox {
-    /// A display name that itself looks like an address (`"ceo@bank.example"
-    /// <x@evil.example>`) is a classic lure: the UI warns about it.
-    pub fn display_name_looks_like_address(&self) -> bool {
-        self.display_name.as_deref().is_some_and(|n| n.contains('@'))
-    }
-}
-
 /// Parses a `From` header value (unfolded) into exactly one mailbox.
 pub fn parse_from_header(value: &str) -> Result<Mailbox, IdentityRejection> {
     if value.chars().any(|c| c.is_control() && c != '\t') {
@@ -298,10 +290,12 @@ mod tests {
     }
 
     #[test]
-    fn a_display_name_that_looks_like_an_address_is_flagged_not_believed() {
+    fn a_display_name_that_looks_like_an_address_is_not_believed() {
+        // The address is the mailbox; the lure stays a display name, which never names
+        // a customer account (the service layer ignores names with an `@`).
         let m = parse_from_header("\"ceo@bank.example\" <mallory@evil.example>").unwrap();
         assert_eq!(m.address.as_str(), "mallory@evil.example");
-        assert!(m.display_name_looks_like_address());
+        assert_eq!(m.display_name.as_deref(), Some("ceo@bank.example"));
     }
 
     #[test]

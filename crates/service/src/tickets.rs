@@ -2,7 +2,9 @@
 //! collaborators — the same rules whichever channel asks.
 
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
-use palisade_core::{MessageId, Role, TagName, TeamId, TicketId, TicketStatus, UserId, Visibility};
+use palisade_core::{
+    ConversationId, MessageId, Role, TagName, TeamId, TicketId, TicketStatus, UserId, Visibility,
+};
 use palisade_policy::{Action, Resource, TicketFacts};
 use palisade_store::{
     AttachmentRecord, Cursor, Including, MessageRecord, NewTicket, Page, TicketRecord, TicketUpdate,
@@ -48,6 +50,17 @@ impl Desk {
 
     /// Opens a ticket with its first message.
     pub async fn open_ticket(&self, actor: &Actor, input: OpenTicket) -> Result<Opened, ServiceError> {
+        self.open_ticket_closing(actor, input, None).await
+    }
+
+    /// Opens a ticket and, in the same transaction, closes the assistant conversation
+    /// handed over into it (both or neither).
+    pub(crate) async fn open_ticket_closing(
+        &self,
+        actor: &Actor,
+        input: OpenTicket,
+        handed_over: Option<&ConversationId>,
+    ) -> Result<Opened, ServiceError> {
         let mut redacted = Vec::new();
         let subject = validate_text("subject", &input.subject, MAX_SUBJECT_CHARS)?;
         let subject = redact_into(self.redactor.as_ref(), &subject, &mut redacted);
@@ -126,6 +139,11 @@ impl Desk {
             json!({ "redacted": redaction_json(&redacted) }),
         )
         .await?;
+        if let Some(conversation) = handed_over {
+            self.store
+                .close_conversation(&mut tx, conversation, "handed_over", Some(&ticket.id))
+                .await?;
+        }
         tx.commit().await?;
         Ok(Opened { ticket, redacted })
     }
@@ -217,6 +235,21 @@ impl Desk {
         body: &str,
         visibility: Visibility,
     ) -> Result<(MessageId, Vec<(&'static str, usize)>), ServiceError> {
+        self.add_message_closing(actor, raw_id, body, visibility, None)
+            .await
+            .map(|(id, _, found)| (id, found))
+    }
+
+    /// As [`Desk::add_message`], closing in the same transaction the assistant
+    /// conversation handed over into the ticket; also returns the ticket.
+    pub(crate) async fn add_message_closing(
+        &self,
+        actor: &Actor,
+        raw_id: &str,
+        body: &str,
+        visibility: Visibility,
+        handed_over: Option<&ConversationId>,
+    ) -> Result<(MessageId, TicketRecord, Vec<(&'static str, usize)>), ServiceError> {
         let mut redacted = Vec::new();
         let body = validate_text("body", body, MAX_BODY_CHARS)?;
         let body = redact_into(self.redactor.as_ref(), &body, &mut redacted);
@@ -249,8 +282,13 @@ impl Desk {
             detail,
         };
         self.record(&mut tx, audit, happened).await?;
+        if let Some(conversation) = handed_over {
+            self.store
+                .close_conversation(&mut tx, conversation, "handed_over", Some(&ticket.id))
+                .await?;
+        }
         tx.commit().await?;
-        Ok((id, redacted))
+        Ok((id, ticket, redacted))
     }
 
     /// Changes status, assignee or team; each part needs its own permission.

@@ -118,12 +118,6 @@ impl Store {
         })
     }
 
-    /// Readiness probe: one round trip to the database.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
-        Ok(())
-    }
-
     /// Row count of one of Palisade's tables (for operators' statistics and for tests
     /// proving that a refused request changed nothing).
     pub async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {

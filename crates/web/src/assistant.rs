@@ -8,7 +8,6 @@
 
 use palisade_assist::assistant::{self, Intent, NOTICE_VERSION, Passage, SensitiveTopic};
 use palisade_assist::{AudienceFilter, RedactionKind};
-use palisade_audit::{AuditAction, AuditEvent, Outcome};
 use palisade_core::{ConversationId, EmailAddress, Role, UnixMillis, UserId};
 use palisade_crypto::RandomToken;
 use palisade_policy::{Action, Reader, Resource};
@@ -18,7 +17,6 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::limits::subject;
-use crate::service::CreateTicketInput;
 use crate::{AppError, AppState, Caller, RequestMeta};
 
 pub(crate) const SECRET_HEADER: &str = "x-palisade-conversation";
@@ -482,18 +480,9 @@ pub(crate) async fn converse(
     {
         // Repeated attempts to instruct the assistant turn its answers off for this
         // conversation; the way to a person stays open.
-        let mut tx = s.store.begin().await?;
-        s.store.stop_automated_answers(&mut tx, &conversation.id).await?;
-        let event = AuditEvent::new(
-            AuditAction::ConversationEnded,
-            conversation.id.as_str(),
-            Outcome::Denied,
-        )
-        .with_detail(json!({ "reason": "manipulation", "automated_answers": "off", "handover": "open" }));
-        s.store
-            .append_audit(&mut tx, &meta.anonymous_audit(), &event)
+        s.desk()
+            .stop_automated_answers(&meta.anonymous_audit(), &conversation.id)
             .await?;
-        tx.commit().await?;
         human_only = true;
     }
     let mut turn = Turn {
@@ -760,39 +749,22 @@ async fn hand_over(
         )),
         Some(caller) => {
             // Into one of the customer's own tickets — chosen by id, checked as the
-            // customer through the portal's own paths (another's ticket is simply not
-            // found) — or a new one in their name.
-            let (ticket_id, number) = match into_ticket {
-                Some(raw) => {
-                    let detail = s.ticket_detail(caller, raw).await?;
-                    s.add_message(caller, raw, &body, palisade_core::Visibility::Public)
-                        .await?;
-                    (detail.ticket.id, detail.ticket.number)
-                }
-                None => {
-                    let actor = palisade_service::Actor {
-                        channel: palisade_service::Channel::Assistant,
-                        ..caller.actor()
-                    };
-                    let (ticket, _) = s
-                        .open_ticket_as(
-                            &actor,
-                            CreateTicketInput {
-                                subject,
-                                body,
-                                requester: None,
-                                team: None,
-                            },
-                        )
-                        .await?;
-                    (ticket.id, ticket.number)
-                }
+            // customer like any reply of theirs (another's ticket is simply not found)
+            // — or a new one in their name; the conversation closes with the write.
+            let to = match into_ticket {
+                Some(raw) => palisade_service::HandoverTo::Ticket {
+                    raw_id: raw.to_owned(),
+                    body,
+                },
+                None => palisade_service::HandoverTo::NewTicket(palisade_service::OpenTicket {
+                    subject,
+                    body,
+                    requester: None,
+                    team: None,
+                }),
             };
-            let mut tx = s.store.begin().await?;
-            s.store
-                .close_conversation(&mut tx, &conversation.id, "handed_over", Some(&ticket_id))
-                .await?;
-            tx.commit().await?;
+            let ticket = s.desk().hand_over(&caller.actor(), &conversation.id, to).await?;
+            let (ticket_id, number) = (ticket.id, ticket.number);
             Ok(Handover {
                 ticket_id: Some(ticket_id.to_string()),
                 ticket_number: Some(number),
@@ -825,23 +797,14 @@ async fn hand_over(
                 "verdict": { "authenticated": false, "source": "assistant", "conversation": conversation.id.as_str() },
                 "raw": as_message(address.as_str(), &subject, &body, &conversation.id),
             });
-            let mut tx = s.store.begin().await?;
-            s.store
-                .quarantine_mail(&mut tx, &team, held.to_string().as_bytes())
+            s.desk()
+                .hand_over_anonymously(
+                    &meta.anonymous_audit(),
+                    &conversation.id,
+                    &team,
+                    held.to_string().as_bytes(),
+                )
                 .await?;
-            s.store
-                .close_conversation(&mut tx, &conversation.id, "handed_over", None)
-                .await?;
-            let event = AuditEvent::new(
-                AuditAction::MailReceived,
-                conversation.id.as_str(),
-                Outcome::Success,
-            )
-            .with_detail(json!({ "source": "assistant", "held": true }));
-            s.store
-                .append_audit(&mut tx, &meta.anonymous_audit(), &event)
-                .await?;
-            tx.commit().await?;
             Ok(Handover {
                 ticket_id: None,
                 ticket_number: None,

@@ -96,20 +96,10 @@ impl AppState {
         caller: &Caller,
         input: CreateTicketInput,
     ) -> Result<(TicketRecord, Vec<(RedactionKind, usize)>), AppError> {
-        self.open_ticket_as(&caller.actor(), input).await
-    }
-
-    /// As [`AppState::create_ticket`], through a channel other than the caller's own
-    /// (the assistant's handover).
-    pub async fn open_ticket_as(
-        &self,
-        actor: &Actor,
-        input: CreateTicketInput,
-    ) -> Result<(TicketRecord, Vec<(RedactionKind, usize)>), AppError> {
         let opened = self
             .desk()
             .open_ticket(
-                actor,
+                &caller.actor(),
                 OpenTicket {
                     subject: input.subject,
                     body: input.body,
