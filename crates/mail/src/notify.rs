@@ -76,21 +76,45 @@ impl ReplyNotifier {
     }
 }
 
-/// Agents' public replies are mailed with the reply, in its transaction.
-impl palisade_service::Reaction for ReplyNotifier {
-    fn react<'a>(
+/// Agents' public replies are mailed once committed: the `message.added` events of
+/// public messages by staff, through the dispatcher (one node at a time, the queueing
+/// committed with the subscriber's position, so each reply is queued once).
+impl palisade_service::Subscriber for ReplyNotifier {
+    fn name(&self) -> &'static str {
+        "ticket_mail"
+    }
+
+    fn handle<'a>(
         &'a self,
         tx: &'a mut Tx,
-        happened: &'a palisade_service::Happened<'a>,
+        event: &'a palisade_store::DomainEventRecord,
     ) -> palisade_service::ReactionFuture<'a> {
         Box::pin(async move {
-            let Some((_, palisade_core::Visibility::Public, body)) = happened.message else {
-                return Ok(());
-            };
-            if happened.kind != "message.added" || !happened.actor.principal.role.is_staff() {
+            if event.kind != "message.added" {
                 return Ok(());
             }
-            self.public_reply(tx, happened.ticket, &happened.actor.principal.user_id, body)
+            let detail: serde_json::Value = serde_json::from_str(&event.detail).unwrap_or_default();
+            if detail["visibility"] != "public" {
+                return Ok(());
+            }
+            let author = UserId::parse(&event.actor)?;
+            if !self.store.get_user(&author).await?.role.is_staff() {
+                return Ok(());
+            }
+            let ticket = self
+                .store
+                .get_ticket(&palisade_core::TicketId::parse(&event.subject)?)
+                .await?;
+            let Some(message) = self
+                .store
+                .list_messages(&ticket, palisade_store::Including::Public)
+                .await?
+                .into_iter()
+                .find(|m| detail["message"] == m.id.as_str())
+            else {
+                return Ok(());
+            };
+            self.public_reply(tx, &ticket, &author, &message.body)
                 .await
                 .map_err(|e| {
                     palisade_service::ServiceError::Reaction(format!("queueing ticket mail: {e}"))

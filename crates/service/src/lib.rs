@@ -9,6 +9,7 @@
 mod actor;
 mod attachments;
 mod authz;
+mod dispatch;
 mod error;
 mod events;
 mod handover;
@@ -25,6 +26,7 @@ use palisade_store::Store;
 
 pub use actor::{Actor, Channel};
 pub use attachments::NewFile;
+pub use dispatch::{Dispatcher, Subscriber};
 pub use error::ServiceError;
 pub use events::{Happened, Reaction, ReactionFuture};
 pub use handover::HandoverTo;

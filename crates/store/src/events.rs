@@ -77,3 +77,67 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// Takes (or renews) the lease on subscriber `name` for `owner` until `lease_ms`
+    /// from now, if nobody else holds it; returns the subscriber's position then. A new
+    /// subscriber starts at `start` (the events before it are not its business).
+    pub async fn lease_subscription(
+        &self,
+        name: &str,
+        owner: &str,
+        lease_ms: i64,
+        start: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let now = UnixMillis::now().0;
+        sqlx::query(
+            "INSERT INTO event_subscriptions (name, position, lease_owner, lease_until) VALUES ($1, $2, NULL, 0) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(start)
+        .execute(&self.write)
+        .await?;
+        let row = sqlx::query(
+            "UPDATE event_subscriptions SET lease_owner = $1, lease_until = $2 \
+             WHERE name = $3 AND (lease_until <= $4 OR lease_owner = $1) RETURNING position",
+        )
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(name)
+        .bind(now)
+        .fetch_optional(&self.write)
+        .await?;
+        Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?)
+    }
+
+    /// Moves subscriber `name` to `position` in the transaction of what it did with the
+    /// events up to there; false (and the caller rolls back) if `owner` lost the lease.
+    pub async fn advance_subscription(
+        &self,
+        tx: &mut Tx,
+        name: &str,
+        owner: &str,
+        position: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE event_subscriptions SET position = $1 \
+             WHERE name = $2 AND lease_owner = $3 AND position < $1",
+        )
+        .bind(position)
+        .bind(name)
+        .bind(owner)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        Ok(done == 1)
+    }
+
+    /// The newest event's number (0 before the first).
+    pub async fn last_event(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT value FROM counters WHERE name = 'domain_event'")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+}

@@ -85,6 +85,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 18,
         sql: include_str!("../migrations/0018_domain_events.sql"),
     },
+    Migration {
+        version: 19,
+        sql: include_str!("../migrations/0019_event_subscriptions.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

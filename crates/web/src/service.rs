@@ -71,19 +71,16 @@ impl Caller {
 }
 
 impl AppState {
-    /// The use cases, with this server's redactor and ticket mail.
+    /// The use cases, with this server's redactor and the requester-confirmation mail
+    /// (ticket mail follows the domain events: `palisade_service::Dispatcher`).
     pub fn desk(&self) -> Desk {
-        let desk = Desk::new(self.store.clone(), self.policy.clone())
+        Desk::new(self.store.clone(), self.policy.clone())
             .with_identity(self.identity.clone())
             .with_redactor(Arc::new(AssistRedaction(self.config.redactor.clone())))
             .with_reaction(Arc::new(crate::confirmation::AskRequester {
                 store: self.store.clone(),
                 public_origin: self.config.public_origin.clone(),
-            }));
-        match &self.notifier {
-            Some(notifier) => desk.with_reaction(notifier.clone()),
-            None => desk,
-        }
+            }))
     }
 
     pub async fn default_team(&self) -> Result<TeamId, AppError> {

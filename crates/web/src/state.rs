@@ -67,9 +67,6 @@ pub struct AppState {
     pub identity: Identity,
     pub policy: Arc<PolicyEngine>,
     pub config: Arc<WebConfig>,
-    /// Mails agents' public replies to the ticket's customers (with their reply
-    /// addresses); `None` when no support mailbox is configured.
-    pub notifier: Option<Arc<palisade_mail::ReplyNotifier>>,
     /// Articles and their search index.
     pub help: palisade_assist::HelpCentre,
     /// Rolling baselines of refused and missing requests (per node).

@@ -42,7 +42,6 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
             settings.anomaly,
         ))),
         help,
-        notifier: mail_setup.as_ref().map(|setup| reply_notifier(setup, &store)),
         store: store.clone(),
         identity,
         policy,
@@ -90,6 +89,22 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         ),
     }
     let (stop_smtp, smtp_stopping) = tokio::sync::watch::channel(false);
+    // Agents' public replies are mailed by the domain-event dispatcher (each subscriber
+    // on one node at a time across a cluster).
+    if let Some(setup) = &mail_setup {
+        let node = format!(
+            "serve-{}-{}",
+            std::process::id(),
+            palisade_core::UnixMillis::now().0
+        );
+        let dispatcher = palisade_service::Dispatcher::new(store.clone(), node)
+            .with_subscriber(reply_notifier(setup, &store));
+        tokio::spawn(dispatcher.run(
+            Duration::from_secs(1),
+            |e| tracing::warn!(error = %e, "handing domain events to subscribers"),
+            smtp_stopping.clone(),
+        ));
+    }
     let mut smtp = None;
     if let (Some(listen), Some(setup)) = (settings.smtp.as_ref().and_then(|s| s.listen), mail_setup) {
         smtp = Some(start_smtp(settings, listen, setup, &store, &tls, smtp_stopping).await?);

@@ -21,9 +21,9 @@ palisade_testkit::on_both_backends!(
     a_refusal_writes_exactly_its_own_audit_entry,
 );
 
-struct Fixture {
+pub(crate) struct Fixture {
     desk: Desk,
-    store: Store,
+    pub(crate) store: Store,
     team_a: TeamId,
     team_b: TeamId,
     agent_a: Principal,
@@ -47,7 +47,7 @@ fn actor(principal: &Principal, channel: Channel) -> Actor {
 }
 
 impl Fixture {
-    async fn new(backend: Backend) -> Fixture {
+    pub(crate) async fn new(backend: Backend) -> Fixture {
         let db = TestDatabase::new(backend).await.unwrap();
         let keys = Arc::new(Keyring::new(&MasterKey::generate().unwrap()));
         let store = Store::connect(&db.url, keys).await.unwrap();
@@ -100,7 +100,7 @@ impl Fixture {
         }
     }
 
-    async fn ticket_of_team_a(&self) -> TicketId {
+    pub(crate) async fn ticket_of_team_a(&self) -> TicketId {
         let opened = self
             .desk
             .open_ticket(

@@ -17,7 +17,10 @@ use serde_json::json;
 
 palisade_testkit::on_both_backends!(agents_public_replies_are_mailed_with_each_participants_reply_address);
 
+/// The ticket mail queued so far: the dispatcher hands the recorded events to the
+/// notifier first, as `serve`'s loop would.
 async fn queued(w: &World) -> Vec<OutgoingMail> {
+    w.dispatch().await;
     let mut out = Vec::new();
     while let Some(claimed) = w.store.claim_mail("test-reader", 60).await.unwrap() {
         if claimed.kind == MAIL_TICKET_REPLY {

@@ -70,6 +70,8 @@ impl Response {
 }
 
 pub struct World {
+    /// Hands domain events to ticket mail, once turned on ([`World::with_notifier`]).
+    pub dispatcher: Option<Arc<palisade_service::Dispatcher>>,
     pub db: TestDatabase,
     pub store: Store,
     pub state: AppState,
@@ -175,7 +177,6 @@ impl World {
         let identity = configure(identity);
         let state = AppState {
             help: palisade_assist::HelpCentre::open(store.clone()).await.unwrap(),
-            notifier: None,
             store: store.clone(),
             identity,
             policy: Arc::new(PolicyEngine::load().unwrap()),
@@ -278,6 +279,7 @@ impl World {
         ]: [Actor; 10] = actors.try_into().unwrap();
 
         let mut world = World {
+            dispatcher: None,
             db,
             store,
             state,
@@ -381,11 +383,21 @@ impl World {
         world
     }
 
-    /// Turns on ticket mail (as `serve` does when support mailboxes are configured).
+    /// Turns on ticket mail (as `serve` does when support mailboxes are configured):
+    /// a dispatcher with the notifier subscribed, run by [`World::dispatch`].
     pub fn with_notifier(mut self, notifier: Arc<palisade_mail::ReplyNotifier>) -> World {
-        self.state.notifier = Some(notifier);
-        self.app = palisade_web::router(self.state.clone());
+        self.dispatcher = Some(Arc::new(
+            palisade_service::Dispatcher::new(self.store.clone(), "test-node").with_subscriber(notifier),
+        ));
         self
+    }
+
+    /// Hands the events recorded so far to the subscribers (as `serve`'s loop does).
+    pub async fn dispatch(&self) -> usize {
+        match &self.dispatcher {
+            Some(d) => d.run_once().await.unwrap(),
+            None => 0,
+        }
     }
 
     /// Adjusts the web configuration (as an operator's configuration would).
