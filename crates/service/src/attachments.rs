@@ -5,9 +5,10 @@
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
 use palisade_core::{AttachmentId, Visibility};
 use palisade_policy::{Action, Resource};
-use palisade_store::{AttachmentContent, AttachmentRecord, Including, NewAttachment};
+use palisade_store::{AttachmentContent, AttachmentRecord, NewAttachment};
 use serde_json::json;
 
+use crate::authz::including;
 use crate::{Actor, Desk, Happened, ServiceError};
 
 /// A file as the adapter received it; the name is checked and redacted here.
@@ -72,18 +73,8 @@ impl Desk {
         };
         self.record(&mut tx, audit, happened).await?;
         tx.commit().await?;
-        let internal = self
-            .policy
-            .authorize(
-                &actor.principal,
-                Action::TicketReadInternal,
-                &Resource::Ticket(ticket.facts()),
-            )
-            .ok();
-        let including = match &internal {
-            Some(proof) => Including::Internal(proof),
-            None => Including::Public,
-        };
+        let internal = self.internal_proof(&actor.principal, &ticket);
+        let including = including(internal.as_ref());
         self.store
             .list_attachments(&ticket, including)
             .await?
@@ -109,18 +100,8 @@ impl Desk {
             Err(e) => return Err(e.into()),
         };
         let (ticket, proof) = self.readable_ticket(actor, ticket_id.as_str()).await?;
-        let internal = self
-            .policy
-            .authorize(
-                &actor.principal,
-                Action::TicketReadInternal,
-                &Resource::Ticket(ticket.facts()),
-            )
-            .ok();
-        let including = match &internal {
-            Some(proof) => Including::Internal(proof),
-            None => Including::Public,
-        };
+        let internal = self.internal_proof(&actor.principal, &ticket);
+        let including = including(internal.as_ref());
         match self.store.read_attachment(&proof, including, &ticket, &id).await {
             Err(palisade_store::StoreError::NotFound) => {
                 // An internal file asked for by someone who may not read internal notes.

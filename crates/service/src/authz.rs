@@ -7,7 +7,7 @@
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
 use palisade_core::{Principal, Role, TicketId};
 use palisade_policy::{Action, Authorized, Resource};
-use palisade_store::{TicketRecord, TicketScope, Tx};
+use palisade_store::{Including, TicketRecord, TicketScope, Tx};
 use serde_json::json;
 
 use crate::{Actor, Desk, ServiceError};
@@ -183,12 +183,32 @@ impl Desk {
             .collect()
     }
 
+    /// The proof that lets a read include internal notes and files, if the principal
+    /// may read them on this ticket.
+    pub(crate) fn internal_proof(&self, principal: &Principal, ticket: &TicketRecord) -> Option<Authorized> {
+        self.policy
+            .authorize(
+                principal,
+                Action::TicketReadInternal,
+                &Resource::Ticket(ticket.facts()),
+            )
+            .ok()
+    }
+
     pub fn can_read_internal(&self, principal: &Principal, ticket: &TicketRecord) -> bool {
         self.permits(
             principal,
             Action::TicketReadInternal,
             &Resource::Ticket(ticket.facts()),
         )
+    }
+}
+
+/// What a read may include, given the proof of reading internal items (if any).
+pub(crate) fn including(internal: Option<&Authorized>) -> Including<'_> {
+    match internal {
+        Some(proof) => Including::Internal(proof),
+        None => Including::Public,
     }
 }
 

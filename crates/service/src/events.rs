@@ -43,6 +43,12 @@ impl Desk {
         happened: Happened<'_>,
     ) -> Result<(), ServiceError> {
         self.store.append_audit(tx, &happened.actor.audit, &audit).await?;
+        self.publish(tx, &happened).await
+    }
+
+    /// Records the domain event and runs the reactions (for a change whose audit entry
+    /// is already written).
+    pub(crate) async fn publish(&self, tx: &mut Tx, happened: &Happened<'_>) -> Result<(), ServiceError> {
         self.store
             .record_event(
                 tx,
@@ -56,7 +62,7 @@ impl Desk {
             )
             .await?;
         for reaction in &self.reactions {
-            reaction.react(tx, &happened).await?;
+            reaction.react(tx, happened).await?;
         }
         Ok(())
     }

@@ -6,11 +6,10 @@ use palisade_core::{
     ConversationId, MessageId, Role, TagName, TeamId, TicketId, TicketStatus, UserId, Visibility,
 };
 use palisade_policy::{Action, Resource, TicketFacts};
-use palisade_store::{
-    AttachmentRecord, Cursor, Including, MessageRecord, NewTicket, Page, TicketRecord, TicketUpdate,
-};
+use palisade_store::{AttachmentRecord, Cursor, MessageRecord, NewTicket, Page, TicketRecord, TicketUpdate};
 use serde_json::json;
 
+use crate::authz::including;
 use crate::text::redact_into;
 use crate::{Actor, Desk, Happened, MAX_BODY_CHARS, MAX_SUBJECT_CHARS, ServiceError, validate_text};
 
@@ -204,18 +203,8 @@ impl Desk {
 
     pub async fn ticket_detail(&self, actor: &Actor, raw_id: &str) -> Result<TicketDetail, ServiceError> {
         let (ticket, _proof) = self.readable_ticket(actor, raw_id).await?;
-        let internal = self
-            .policy
-            .authorize(
-                &actor.principal,
-                Action::TicketReadInternal,
-                &Resource::Ticket(ticket.facts()),
-            )
-            .ok();
-        let including = match &internal {
-            Some(proof) => Including::Internal(proof),
-            None => Including::Public,
-        };
+        let internal = self.internal_proof(&actor.principal, &ticket);
+        let including = including(internal.as_ref());
         let shows_internal = internal.is_some();
         let messages = self.store.list_messages(&ticket, including).await?;
         let attachments = self.store.list_attachments(&ticket, including).await?;
@@ -472,18 +461,6 @@ impl Desk {
         kind: &'static str,
         detail: serde_json::Value,
     ) -> Result<(), ServiceError> {
-        self.store
-            .record_event(
-                tx,
-                &palisade_store::NewDomainEvent {
-                    kind: kind.to_owned(),
-                    subject: ticket.id.to_string(),
-                    channel: actor.channel.as_str().to_owned(),
-                    actor: actor.principal.user_id.to_string(),
-                    detail: detail.to_string(),
-                },
-            )
-            .await?;
         let happened = Happened {
             kind,
             actor,
@@ -491,10 +468,7 @@ impl Desk {
             message: None,
             detail,
         };
-        for reaction in &self.reactions {
-            reaction.react(tx, &happened).await?;
-        }
-        Ok(())
+        self.publish(tx, &happened).await
     }
 }
 
