@@ -1,0 +1,286 @@
+//! One turn of a conversation: reading what the customer wrote, routing secure-channel
+//! topics to the right place, grounding answers in articles (or a checked draft of the
+//! model), and offering a person.
+
+use super::*;
+
+fn secure_channel_reply(s: &AppState, topic: SensitiveTopic, verified: Option<&Caller>) -> (String, bool) {
+    let what = match topic {
+        SensitiveTopic::Password => "passwords",
+        SensitiveTopic::AccountRecovery => "getting back into an account",
+        SensitiveTopic::EmailChange => "changing the email address of an account",
+        SensitiveTopic::SecondFactor => "two-factor authentication",
+        SensitiveTopic::PaymentDetails => "payment details",
+        SensitiveTopic::RefundDetails => "where refunds are paid",
+    };
+    let recovery = matches!(topic, SensitiveTopic::Password | SensitiveTopic::AccountRecovery);
+    match (verified, recovery) {
+        (Some(caller), true) => {
+            // A single-use, short-lived link to the address on file — never to an
+            // address typed in the chat.
+            s.identity
+                .request_password_reset(caller.user.email.as_str(), &caller.audit());
+            (
+                format!(
+                    "For your security I don't handle {what} in this chat. I have sent a single-use link \
+                     to the email address on your account; it works once and expires soon. If it does not \
+                     arrive, I can hand you over to a person."
+                ),
+                false,
+            )
+        }
+        (None, true) => (
+            format!(
+                "For your security I don't handle {what} in this chat. Use \"Forgot your password?\" on the \
+                 sign-in page (/login/reset): it sends a single-use link to the address on your account. \
+                 Or I can hand you over to a person."
+            ),
+            true,
+        ),
+        (_, false) => (
+            format!(
+                "For your security I don't handle {what} in this chat. A person from our support team \
+                 can help: hand this conversation over and they will contact you. Never send card numbers \
+                 or bank details in a chat or by email."
+            ),
+            true,
+        ),
+    }
+}
+
+/// Answers one message.
+pub(crate) async fn converse(
+    s: &AppState,
+    caller: Option<&Caller>,
+    meta: &RequestMeta,
+    conversation: &Opened,
+    text: &str,
+) -> Result<Turn, AppError> {
+    let limits = &s.config.public_limits;
+    s.enforce(&limits.assistant_messages_per_ip, &subject(caller, meta), meta)
+        .await?;
+    s.enforce(&limits.messages_per_conversation, conversation.id.as_str(), meta)
+        .await?;
+    if conversation.state != "open" {
+        return Err(AppError::Conflict(
+            "this conversation was handed over to a person; start a new one for something else".into(),
+        ));
+    }
+    if conversation.messages >= MAX_MESSAGES {
+        return Err(AppError::Conflict(
+            "this conversation is too long; hand it over to a person".into(),
+        ));
+    }
+    let text = crate::service::validate_text("text", text, MAX_MESSAGE_CHARS)?;
+    // Read beside the customer's previous message: a card number split over two
+    // messages, or its security code sent after it, is found across the two, and the
+    // part already stored is removed from it too.
+    let previous = s
+        .store
+        .conversation_transcript(&conversation.id)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|m| m.author == "customer");
+    let following = match &previous {
+        Some(p) => s.config.redactor.redact_following(&p.body, &text),
+        None => palisade_assist::Following {
+            current: s.config.redactor.redact(&text),
+            previous: None,
+        },
+    };
+    if let (Some(p), Some(rewritten)) = (&previous, &following.previous) {
+        s.store
+            .replace_conversation_message(&conversation.id, p.seq, rewritten)
+            .await?;
+    }
+    let redacted = following.current;
+    let clean = redacted.text;
+    let removed: Vec<String> = redacted
+        .found
+        .iter()
+        .map(|(kind, _)| RedactionKind::as_str(*kind).to_owned())
+        .collect();
+    s.store
+        .append_conversation_message(&conversation.id, "customer", &clean, &[], None)
+        .await?;
+    let reader = acting_reader(conversation);
+    let verified = conversation.acting.as_ref();
+    let reading = assistant::read(&clean);
+    // A conversation with a person only has no automated answers to steer, so nothing
+    // there counts as manipulation.
+    let mut human_only = conversation.human_only;
+    if reading.manipulation
+        && !human_only
+        && s.count_against(
+            &limits.manipulation_per_conversation,
+            conversation.id.as_str(),
+            meta,
+        )
+        .await?
+    {
+        // Repeated attempts to instruct the assistant turn its answers off for this
+        // conversation; the way to a person stays open.
+        s.desk()
+            .stop_automated_answers(&meta.anonymous_audit(), &conversation.id)
+            .await?;
+        human_only = true;
+    }
+    let mut turn = Turn {
+        reply: String::new(),
+        citations: vec![],
+        tickets: vec![],
+        offer_handover: false,
+        secure_channel: None,
+        redacted: removed,
+        drafted_by_model: false,
+    };
+    let mut answered = None;
+    if human_only {
+        turn.reply = if conversation.human_only {
+            "You chose support from a person only, so no automated answers are given here. Hand this \
+             conversation over and our team will reply."
+        } else {
+            "This conversation no longer gets automated answers. Hand it over and a person from our team \
+             will reply."
+        }
+        .into();
+        turn.offer_handover = true;
+    } else {
+        match reading.intent {
+            Intent::SecureChannel(topic) => {
+                let (reply, offer) = secure_channel_reply(s, topic, verified);
+                turn.reply = reply;
+                turn.offer_handover = offer;
+                turn.secure_channel = Some(topic.as_str().into());
+            }
+            Intent::Human => {
+                turn.reply = "Of course. Confirm below and this conversation goes to our support team \
+                              with what you wrote here."
+                    .into();
+                turn.offer_handover = true;
+            }
+            Intent::MyTickets => match verified {
+                Some(caller) => {
+                    // The customer's own rights, through the same paths as the portal.
+                    let page = s.list_tickets(caller, None, None, 10).await?;
+                    turn.tickets = page
+                        .items
+                        .iter()
+                        .map(|t| TicketLine {
+                            id: t.id.to_string(),
+                            number: t.number,
+                            subject: t.subject.clone(),
+                            status: t.status.as_str().into(),
+                            url: format!("/tickets/{}", t.id),
+                        })
+                        .collect();
+                    turn.reply = if turn.tickets.is_empty() {
+                        "You have no tickets.".into()
+                    } else {
+                        format!("Your latest {} ticket(s):", turn.tickets.len())
+                    };
+                }
+                None => {
+                    turn.reply = "I can't look up tickets in a conversation that isn't signed in. Sign in \
+                                  to the portal and start a new conversation, or see your tickets there."
+                        .into();
+                }
+            },
+            Intent::Question => {
+                let filter = AudienceFilter::for_reader(&s.policy, reader);
+                let locale = s.config.default_locale.clone();
+                let results = s.help.search(&locale, &filter, &clean, 10).await?;
+                // Every hit authorised again, as for a search page.
+                let hits: Vec<_> = results
+                    .hits
+                    .into_iter()
+                    .filter(|h| {
+                        let facts = palisade_policy::ArticleFacts {
+                            id: h.article.id.clone(),
+                            audience: h.article.audience,
+                            companies: h.article.companies.clone(),
+                            published: true,
+                        };
+                        s.policy
+                            .authorize_reader(reader, Action::ArticleRead, &Resource::Article(facts))
+                            .is_ok()
+                    })
+                    .collect();
+                // A passage is quoted only if it passes the checks a model's draft must
+                // pass (no image, no link or address off the help centre and allowed
+                // hosts, no request for secrets): a poisoned article quotes as nothing.
+                let own_authority = crate::assistant_model::authority_of(&s.config.public_origin);
+                let allowed: &[String] = s
+                    .config
+                    .model
+                    .as_ref()
+                    .map_or(&[], |m| m.settings.allowed_link_domains.as_slice());
+                let passages: Vec<_> = assistant::ground(&hits, &s.config.assistant)
+                    .into_iter()
+                    .filter(|p| assistant::quotable(&p.text, allowed, &own_authority))
+                    .collect();
+                answered = Some(!passages.is_empty());
+                if passages.is_empty() {
+                    turn.reply = "I couldn't find an article in our help centre that answers this. Would \
+                                  you like a person from our support team to help?"
+                        .into();
+                    turn.offer_handover = true;
+                } else if let Some(draft) =
+                    crate::assistant_model::draft_answer(s, meta, conversation, &clean, &passages).await?
+                {
+                    turn.reply = draft.text;
+                    turn.citations = passages
+                        .iter()
+                        .filter(|p| draft.cited.contains(&p.article))
+                        .map(citation)
+                        .collect();
+                    turn.drafted_by_model = true;
+                } else {
+                    turn.reply = "Here is what our help centre says:".into();
+                    turn.citations = passages.iter().map(citation).collect();
+                }
+            }
+        }
+        let misses = conversation.misses + i64::from(answered == Some(false));
+        if reading.frustrated || misses >= s.config.assistant.misses_before_handover {
+            turn.offer_handover = true;
+        }
+    }
+    let cited: Vec<_> = turn
+        .citations
+        .iter()
+        .filter_map(|c| palisade_core::ArticleId::parse(&c.article_id).ok())
+        .collect();
+    s.store
+        .append_conversation_message(
+            &conversation.id,
+            "assistant",
+            &transcript_text(&turn),
+            &cited,
+            answered,
+        )
+        .await?;
+    Ok(turn)
+}
+
+fn citation(p: &Passage) -> Citation {
+    Citation {
+        article_id: p.article.to_string(),
+        title: p.title.clone(),
+        url: p.url.clone(),
+        passage: p.text.clone(),
+    }
+}
+
+/// The assistant's turn as it is kept in the transcript.
+fn transcript_text(turn: &Turn) -> String {
+    let mut text = turn.reply.clone();
+    for c in &turn.citations {
+        text.push_str(&format!("\n[{}] {} — {}", c.title, c.passage, c.url));
+    }
+    for t in &turn.tickets {
+        text.push_str(&format!("\n#{} {} ({})", t.number, t.subject, t.status));
+    }
+    text
+}
