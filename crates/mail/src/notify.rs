@@ -43,7 +43,14 @@ impl ReplyNotifier {
             return Ok(0);
         };
         let mut queued = 0;
-        let participants = std::iter::once(&ticket.requester).chain(ticket.collaborators.iter());
+        // Until the requester confirms, only the address's owner gets mail: nobody else
+        // is shown what an unauthenticated sender wrote.
+        let collaborators = if ticket.requester_confirmed {
+            ticket.collaborators.as_slice()
+        } else {
+            &[]
+        };
+        let participants = std::iter::once(&ticket.requester).chain(collaborators.iter());
         for participant in participants.filter(|p| *p != author) {
             let user = self.store.get_user(participant).await?;
             if user.disabled || user.role.is_staff() {
@@ -97,14 +104,24 @@ impl palisade_service::Subscriber for ReplyNotifier {
             if detail["visibility"] != "public" {
                 return Ok(());
             }
-            let author = UserId::parse(&event.actor)?;
-            if !self.store.get_user(&author).await?.role.is_staff() {
+            // An event naming what no longer exists (or cannot be read) is nothing to
+            // mail about; failing on it would stop every later reply's mail.
+            let (Ok(author), Ok(ticket_id)) = (
+                UserId::parse(&event.actor),
+                palisade_core::TicketId::parse(&event.subject),
+            ) else {
                 return Ok(());
-            }
-            let ticket = self
-                .store
-                .get_ticket(&palisade_core::TicketId::parse(&event.subject)?)
-                .await?;
+            };
+            let author = match self.store.get_user(&author).await {
+                Ok(user) if user.role.is_staff() => user.id,
+                Ok(_) | Err(palisade_store::StoreError::NotFound) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            };
+            let ticket = match self.store.get_ticket(&ticket_id).await {
+                Ok(ticket) => ticket,
+                Err(palisade_store::StoreError::NotFound) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            };
             let Some(message) = self
                 .store
                 .list_messages(&ticket, palisade_store::Including::Public)

@@ -82,7 +82,7 @@ impl Dispatcher {
             subscriber.handle(&mut tx, &event).await?;
             if !self
                 .store
-                .advance_subscription(&mut tx, subscriber.name(), &self.owner, event.seq)
+                .advance_subscription(&mut tx, subscriber.name(), &self.owner, event.seq, LEASE_MS)
                 .await?
             {
                 // Another node has it now (or has done this one): leave it to them.

@@ -129,6 +129,12 @@ impl Desk {
         let mut tx = self.store.begin().await?;
         let (_, message) = self.store.create_ticket(&mut tx, &proof, &id, &new).await?;
         let ticket = self.store.get_ticket_for_update(&mut tx, &id).await?;
+        // Row writes before the audit chain's head (see `Desk::record`).
+        if let Some(conversation) = handed_over {
+            self.store
+                .close_conversation(&mut tx, conversation, "handed_over", Some(&ticket.id))
+                .await?;
+        }
         self.created(
             &mut tx,
             actor,
@@ -138,11 +144,6 @@ impl Desk {
             json!({ "redacted": redaction_json(&redacted) }),
         )
         .await?;
-        if let Some(conversation) = handed_over {
-            self.store
-                .close_conversation(&mut tx, conversation, "handed_over", Some(&ticket.id))
-                .await?;
-        }
         tx.commit().await?;
         Ok(Opened { ticket, redacted })
     }
@@ -270,12 +271,13 @@ impl Desk {
             message: Some((&id, visibility, &body)),
             detail,
         };
-        self.record(&mut tx, audit, happened).await?;
+        // Row writes before the audit chain's head (see `Desk::record`).
         if let Some(conversation) = handed_over {
             self.store
                 .close_conversation(&mut tx, conversation, "handed_over", Some(&ticket.id))
                 .await?;
         }
+        self.record(&mut tx, audit, happened).await?;
         tx.commit().await?;
         Ok((id, ticket, redacted))
     }
@@ -287,13 +289,6 @@ impl Desk {
         raw_id: &str,
         update: TicketUpdate,
     ) -> Result<TicketRecord, ServiceError> {
-        // Checked before the transaction: what the change names must exist.
-        if let Some(team) = &update.team {
-            self.store
-                .get_team(team)
-                .await
-                .map_err(|_| ServiceError::Conflict("unknown team".into()))?;
-        }
         let tx = self.store.begin().await?;
         let (mut tx, ticket, _read) = self.ticket_in(tx, actor, raw_id, Action::TicketRead).await?;
         let resource = Resource::Ticket(ticket.facts());
@@ -315,6 +310,14 @@ impl Desk {
                     return Err(ServiceError::Forbidden);
                 }
             }
+        }
+        // What the change names must exist; judged only once the change is allowed, so
+        // nobody learns which teams exist by asking.
+        if let Some(team) = &update.team {
+            self.store
+                .get_team(team)
+                .await
+                .map_err(|_| ServiceError::Conflict("unknown team".into()))?;
         }
         let target_team = update.team.clone().unwrap_or_else(|| ticket.team.clone());
         if let Some(Some(assignee)) = &update.assignee {
@@ -419,6 +422,12 @@ impl Desk {
         if present && !is_customer {
             return Err(ServiceError::Invalid(
                 "collaborators must be existing customers".into(),
+            ));
+        }
+        if present && !ticket.requester_confirmed {
+            // Nobody has proved to be the requester: no customer is let in yet.
+            return Err(ServiceError::Conflict(
+                "the requester has not confirmed this ticket yet".into(),
             ));
         }
         let (action, kind) = if present {

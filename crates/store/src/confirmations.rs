@@ -54,17 +54,27 @@ impl Store {
         hash: &TokenHash,
     ) -> Result<Option<TicketId>, StoreError> {
         let now = UnixMillis::now().0;
+        // The ticket's row first, then the link's: the order the reply path takes
+        // (ticket, then its links), so the two never wait for each other.
+        let Some(row) = sqlx::query("SELECT ticket_id FROM requester_confirmations WHERE token_hash = $1")
+            .bind(&hash.0)
+            .fetch_optional(tx.conn())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let ticket = TicketId::parse(&row.try_get::<String, _>(0)?)?;
+        self.get_ticket_for_update(tx, &ticket).await?;
         let row = sqlx::query(
             "UPDATE requester_confirmations SET used_at = $1 \
-             WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING ticket_id, user_id",
+             WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
         )
         .bind(now)
         .bind(&hash.0)
         .fetch_optional(tx.conn())
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let ticket = TicketId::parse(&row.try_get::<String, _>(0)?)?;
-        let user = UserId::parse(&row.try_get::<String, _>(1)?)?;
+        let user = UserId::parse(&row.try_get::<String, _>(0)?)?;
         Ok(self
             .confirm_requester(tx, &ticket, &user)
             .await?

@@ -119,14 +119,19 @@ impl Store {
         name: &str,
         owner: &str,
         position: i64,
+        lease_ms: i64,
     ) -> Result<bool, StoreError> {
+        // Each step also renews the lease, so a long batch is not taken over midway.
+        let now = UnixMillis::now().0;
         let done = sqlx::query(
-            "UPDATE event_subscriptions SET position = $1 \
-             WHERE name = $2 AND lease_owner = $3 AND position < $1",
+            "UPDATE event_subscriptions SET position = $1, lease_until = $4 \
+             WHERE name = $2 AND lease_owner = $3 AND position < $1 AND lease_until > $5",
         )
         .bind(position)
         .bind(name)
         .bind(owner)
+        .bind(now + lease_ms)
+        .bind(now)
         .execute(tx.conn())
         .await?
         .rows_affected();

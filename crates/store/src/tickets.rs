@@ -309,7 +309,9 @@ impl Store {
         id: &TicketId,
     ) -> Result<TicketRecord, StoreError> {
         let lock = match self.dialect {
-            Dialect::Postgres => " FOR UPDATE OF t",
+            // NO KEY UPDATE: serialises every use case's write on the ticket while
+            // leaving inserts that merely reference it (messages, capabilities) free.
+            Dialect::Postgres => " FOR NO KEY UPDATE OF t",
             Dialect::Sqlite => "",
         };
         let sql = format!("{} WHERE t.id = $1{lock}", ticket_select(self.dialect));

@@ -343,6 +343,20 @@ async fn a_refusal_writes_exactly_its_own_audit_entry(backend: Backend) {
     assert_eq!(last.len(), before + 2);
     let detail: serde_json::Value = serde_json::from_str(&last.last().unwrap().detail).unwrap();
     assert_eq!(detail["action"], "ticket.note");
+    // Naming a team that does not exist tells someone who may not touch the ticket
+    // nothing about which teams exist: the same not found.
+    let r = f
+        .desk
+        .update_ticket(
+            &actor(&f.agent_b, Channel::Api),
+            &id,
+            TicketUpdate {
+                team: Some(TeamId::generate()),
+                ..TicketUpdate::default()
+            },
+        )
+        .await;
+    assert!(matches!(r, Err(ServiceError::NotFound)), "{r:?}");
     // A missing ticket: the same answer and the same kind of entry.
     let missing = TicketId::generate().to_string();
     let r = f

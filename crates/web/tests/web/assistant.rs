@@ -424,6 +424,16 @@ async fn released_handover_waits_for_its_address(w: &World, ticket: &str) {
     };
     hidden_from_customers().await;
     assert_eq!(w.get(&w.agent_a, &api).await.json()["requester_confirmed"], false);
+    // Nor can staff let another customer in meanwhile.
+    let r = w
+        .json(
+            &w.agent_a,
+            "POST",
+            &format!("{api}/collaborators"),
+            json!({ "user_id": w.customer_2.id.to_string() }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
     assert!(
         w.get(&w.agent_a, &format!("/tickets/{ticket}"))
             .await
