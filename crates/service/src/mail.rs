@@ -19,6 +19,8 @@ pub const RELEASED_TAG: &str = "released-from-quarantine";
 /// The tag of a ticket opened by mail from a domain that imitates a known one.
 pub const LOOKALIKE_TAG: &str = "lookalike-sender";
 
+const SENDER_MAY_NOT_OPEN: &str = "the sender may not open tickets";
+
 /// Where the adapter's placement rule put a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MailPlacement {
@@ -120,13 +122,28 @@ impl Desk {
                 Received::Quarantined(id)
             }
             MailPlacement::Reply { ticket, author } => {
-                self.reply_by_mail(&mut tx, &ctx, &mail, &ticket, &author).await?;
-                Received::Reply(ticket)
+                match self.reply_by_mail(&mut tx, &ctx, &mail, &ticket, &author).await {
+                    Ok(()) => Received::Reply(ticket),
+                    // Refused like any other refusal: audited (nothing else is kept).
+                    Err(ServiceError::Forbidden) => {
+                        drop(tx);
+                        self.audit_denial(&ctx, Action::TicketReply, ticket.as_str(), "denied")
+                            .await?;
+                        return Err(ServiceError::Forbidden);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
-            MailPlacement::NewTicket => {
-                let ticket = self.ticket_by_mail(&mut tx, &ctx, &mail, account).await?;
-                Received::NewTicket(ticket)
-            }
+            MailPlacement::NewTicket => match self.ticket_by_mail(&mut tx, &ctx, &mail, account).await {
+                Ok(ticket) => Received::NewTicket(ticket),
+                Err(ServiceError::Invalid(why)) if why == SENDER_MAY_NOT_OPEN => {
+                    drop(tx);
+                    self.audit_denial(&ctx, Action::TicketCreate, mail.mailbox.as_str(), "denied")
+                        .await?;
+                    return Err(ServiceError::Invalid(why));
+                }
+                Err(e) => return Err(e),
+            },
         };
         tx.commit().await?;
         Ok(received)
@@ -229,7 +246,7 @@ impl Desk {
             .create_in(tx, &principal, &requester, &mail.team, &mail.subject, &mail.body)
             .await
             .map_err(|e| match e {
-                ServiceError::Forbidden => ServiceError::Invalid("the sender may not open tickets".into()),
+                ServiceError::Forbidden => ServiceError::Invalid(SENDER_MAY_NOT_OPEN.into()),
                 other => other,
             })?;
         let mut provenance = mail.verdict.clone();

@@ -19,6 +19,7 @@ palisade_testkit::on_both_backends!(
     a_reply_racing_a_reassignment_is_refused_once_access_is_lost,
     a_proof_is_for_the_account_it_was_taken_for,
     a_refusal_writes_exactly_its_own_audit_entry,
+    a_mail_reply_the_policies_refuse_is_audited_and_keeps_nothing,
 );
 
 pub(crate) struct Fixture {
@@ -373,5 +374,66 @@ async fn a_refusal_writes_exactly_its_own_audit_entry(backend: Backend) {
     assert_eq!(
         (entry.action.as_str(), entry.object.as_str()),
         ("access.denied", missing.as_str())
+    );
+}
+
+/// A reply through a reply address whose participant may not (or no longer) write on
+/// the ticket: refused for good, with its own denial entry, and nothing of the message
+/// kept (not even its receipt, so a corrected resend is not taken for a duplicate).
+async fn a_mail_reply_the_policies_refuse_is_audited_and_keeps_nothing(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let ticket = f.ticket_of_team_a().await;
+    let mut tx = f.store.begin().await.unwrap();
+    let stranger = f
+        .store
+        .create_user(
+            &mut tx,
+            &NewUser {
+                role: Role::Customer,
+                email: EmailAddress::parse("bob@elsewhere.test").unwrap(),
+                name: "Bob".into(),
+                phone: None,
+                company: None,
+                password_hash: None,
+            },
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let before = f.store.audit_entries(0, 10_000).await.unwrap().len();
+    let messages_before = f.store.count_rows("messages").await.unwrap();
+    let r = f
+        .desk
+        .receive_mail(palisade_service::ReceivedMail {
+            placement: palisade_service::MailPlacement::Reply {
+                ticket: ticket.clone(),
+                author: stranger.clone(),
+            },
+            from: EmailAddress::parse("bob@elsewhere.test").unwrap(),
+            display_name: None,
+            mailbox: EmailAddress::parse("support@desk.test").unwrap(),
+            team: f.team_a.clone(),
+            subject: "Re: Order 1234".into(),
+            body: "let me in".into(),
+            message_id: Some("<m1@elsewhere.test>".into()),
+            verdict: serde_json::json!({ "authenticated": "spf", "domain": "elsewhere.test" }),
+            lookalike: None,
+            held: Vec::new(),
+            audit: AuditContext {
+                actor: "mail".into(),
+                ip: "127.0.0.9".into(),
+                user_agent: "smtp/test".into(),
+                session: String::new(),
+            },
+        })
+        .await;
+    assert!(matches!(r, Err(ServiceError::Forbidden)), "{r:?}");
+    assert_eq!(f.store.count_rows("messages").await.unwrap(), messages_before);
+    let after = f.store.audit_entries(0, 10_000).await.unwrap();
+    assert_eq!(after.len(), before + 1);
+    let entry = after.last().unwrap();
+    assert_eq!(
+        (entry.action.as_str(), entry.object.as_str(), entry.actor.as_str()),
+        ("access.denied", ticket.as_str(), stranger.as_str())
     );
 }
