@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use palisade_assist::{ArticleInput, AudienceFilter, HelpCentre};
 use palisade_audit::AuditContext;
-use palisade_core::{ArticleId, EmailAddress, Principal, Role};
+use palisade_core::{EmailAddress, Principal, Role};
 use palisade_crypto::{Keyring, MasterKey};
-use palisade_policy::{Action, PolicyEngine, Reader, Resource};
+use palisade_policy::{PolicyEngine, Reader};
+use palisade_service::{Actor, Channel, Desk};
 use palisade_store::{ArticleDraft, NewUser, Store};
 use palisade_testkit::{Backend, TestDatabase};
 
@@ -83,40 +84,30 @@ async fn two_nodes_follow_each_others_changes(backend: Backend) {
     let store_a = Store::connect(&db.url, keys.clone()).await.unwrap();
     let store_b = Store::connect(&db.url, keys).await.unwrap();
     let policy = PolicyEngine::load().unwrap();
-    let (author, principal, ctx) = author(&store_a).await;
+    let (_, principal, ctx) = author(&store_a).await;
     let node_a = HelpCentre::open(store_a.clone()).await.unwrap();
     let node_b = HelpCentre::open(store_b.clone()).await.unwrap();
     let visitor = AudienceFilter::for_reader(&policy, Reader::Visitor);
     let staff = AudienceFilter::for_reader(&policy, Reader::User(&principal));
 
-    let id = ArticleId::generate();
     let first = draft(
         "Warranty claims",
         "<p>Claims need the serial number xylophonic.</p>",
         "public",
     );
-    let proof = |d: &ArticleDraft, published| {
-        policy
-            .authorize(
-                &principal,
-                Action::ArticleManage,
-                &Resource::Article(palisade_policy::ArticleFacts {
-                    id: id.clone(),
-                    audience: d.audience,
-                    companies: vec![],
-                    published,
-                }),
-            )
-            .unwrap()
+    // Authors' writes are the service layer's; each node's index follows the change
+    // sequence, at once on the node that wrote.
+    let desk_a = Desk::new(store_a.clone(), Arc::new(PolicyEngine::load().unwrap()));
+    let desk_b = Desk::new(store_b.clone(), Arc::new(PolicyEngine::load().unwrap()));
+    let actor = Actor {
+        principal: principal.clone(),
+        audit: ctx.clone(),
+        channel: Channel::Api,
     };
-    node_a
-        .create(&proof(&first, false), &id, &author, &first, &ctx)
-        .await
-        .unwrap();
-    node_a
-        .publish(&proof(&first, false), &id, Some(1), &ctx)
-        .await
-        .unwrap();
+    let id = desk_a.create_article(&actor, &first).await.unwrap();
+    let id = id.as_str();
+    desk_a.publish_article(&actor, id, Some(1)).await.unwrap();
+    node_a.catch_up(true).await.unwrap();
     // The writing node sees its own change at once; the other within a second.
     assert_eq!(found(&node_a, &visitor, "xylophonic").await, 1);
     assert_eq!(eventually(&node_b, &visitor, "xylophonic", 1).await, 1);
@@ -127,26 +118,20 @@ async fn two_nodes_follow_each_others_changes(backend: Backend) {
         "<p>Claims need the serial number xylophonic.</p>",
         "internal",
     );
-    node_b
-        .revise(&proof(&first, true), &id, &author, &internal, &ctx)
-        .await
-        .unwrap();
+    desk_b.revise_article(&actor, id, &internal).await.unwrap();
+    node_b.catch_up(true).await.unwrap();
     assert_eq!(eventually(&node_a, &visitor, "xylophonic", 0).await, 0);
     assert_eq!(eventually(&node_a, &staff, "xylophonic", 1).await, 1);
 
     // Withdrawn on node A: gone everywhere.
-    node_a
-        .publish(&proof(&internal, true), &id, None, &ctx)
-        .await
-        .unwrap();
+    desk_a.withdraw_article(&actor, id).await.unwrap();
+    node_a.catch_up(true).await.unwrap();
     assert_eq!(eventually(&node_b, &staff, "xylophonic", 0).await, 0);
     assert_eq!(node_b.indexed_articles(), 0);
 
     // A node started later builds its index from the database.
-    node_b
-        .publish(&proof(&internal, false), &id, Some(2), &ctx)
-        .await
-        .unwrap();
+    desk_b.publish_article(&actor, id, Some(2)).await.unwrap();
+    node_b.catch_up(true).await.unwrap();
     let node_c = HelpCentre::open(store_b.clone()).await.unwrap();
     assert_eq!(found(&node_c, &staff, "xylophonic").await, 1);
     assert_eq!(found(&node_c, &visitor, "xylophonic").await, 0);
@@ -176,29 +161,23 @@ async fn hidden_articles_do_not_move_the_scores_of_visible_ones(backend: Backend
         .await
         .unwrap();
     let policy = PolicyEngine::load().unwrap();
-    let (author, principal, ctx) = author(&store).await;
+    let (_, principal, ctx) = author(&store).await;
     let node = HelpCentre::open(store.clone()).await.unwrap();
+    let desk = Desk::new(store.clone(), Arc::new(PolicyEngine::load().unwrap()));
+    let actor = Actor {
+        principal: principal.clone(),
+        audit: ctx.clone(),
+        channel: Channel::Api,
+    };
     let publish = |title: String, body: String, audience: &'static str| {
-        let (node, policy, principal, author, ctx) = (&node, &policy, &principal, &author, &ctx);
+        let (node, desk, actor) = (&node, &desk, &actor);
         async move {
-            let id = ArticleId::generate();
-            let d = draft(&title, &body, audience);
-            let proof = |published| {
-                policy
-                    .authorize(
-                        principal,
-                        Action::ArticleManage,
-                        &Resource::Article(palisade_policy::ArticleFacts {
-                            id: id.clone(),
-                            audience: d.audience,
-                            companies: vec![],
-                            published,
-                        }),
-                    )
-                    .unwrap()
-            };
-            node.create(&proof(false), &id, author, &d, ctx).await.unwrap();
-            node.publish(&proof(false), &id, Some(1), ctx).await.unwrap();
+            let id = desk
+                .create_article(actor, &draft(&title, &body, audience))
+                .await
+                .unwrap();
+            desk.publish_article(actor, id.as_str(), Some(1)).await.unwrap();
+            node.catch_up(true).await.unwrap();
         }
     };
     publish(

@@ -157,27 +157,7 @@ pub(crate) async fn managed_article(
     caller: &Caller,
     raw_id: &str,
 ) -> Result<(ArticleRecord, Authorized), AppError> {
-    let found = match ArticleId::parse(raw_id) {
-        Ok(id) => s.store.get_article(&id).await?,
-        Err(_) => None,
-    };
-    let Some(article) = found else {
-        s.audit_denial(caller, Action::ArticleManage, raw_id, "not_found")
-            .await?;
-        return Err(AppError::NotFound);
-    };
-    match s.policy.authorize(
-        &caller.principal,
-        Action::ArticleManage,
-        &Resource::Article(article.facts()),
-    ) {
-        Ok(proof) => Ok((article, proof)),
-        Err(_) => {
-            s.audit_denial(caller, Action::ArticleManage, raw_id, "denied")
-                .await?;
-            Err(AppError::NotFound)
-        }
-    }
+    Ok(s.desk().managed_article(&caller.actor(), raw_id).await?)
 }
 
 /// Articles the caller may manage, most recently changed first, with their latest
@@ -186,74 +166,31 @@ pub(crate) async fn managed_list(
     s: &AppState,
     caller: &Caller,
 ) -> Result<Vec<(ArticleRecord, String, Option<String>)>, AppError> {
-    let all = s.store.list_articles(1000).await?;
-    Ok(all
-        .into_iter()
-        .filter(|(a, _, _)| s.permits(caller, Action::ArticleManage, &Resource::Article(a.facts())))
-        .collect())
+    Ok(s.desk().managed_articles(&caller.actor()).await?)
 }
 
-fn facts_of(id: &ArticleId, draft: &ArticleDraft, published: bool) -> Resource {
-    Resource::Article(ArticleFacts {
-        id: id.clone(),
-        audience: draft.audience,
-        companies: draft.companies.clone(),
-        published,
-    })
-}
-
-/// Companies named by an author must exist: a typo would otherwise hide an article
-/// from the customers it was meant for.
-async fn check_companies(s: &AppState, draft: &ArticleDraft) -> Result<(), AppError> {
-    for company in &draft.companies {
-        if s.store.get_company(company).await.is_err() {
-            return Err(AppError::Conflict(format!("no company {company}")));
-        }
-    }
-    Ok(())
-}
+// Each write brings this node's search index up to date at once; other nodes follow
+// the change sequence within a second.
 
 pub(crate) async fn create(
     s: &AppState,
     caller: &Caller,
     draft: &ArticleDraft,
 ) -> Result<ArticleId, AppError> {
-    let id = ArticleId::generate();
-    let proof = s
-        .authorize(caller, Action::ArticleManage, &facts_of(&id, draft, false))
-        .await?;
-    check_companies(s, draft).await?;
-    s.help
-        .create(&proof, &id, &caller.principal.user_id, draft, &caller.audit())
-        .await?;
+    let id = s.desk().create_article(&caller.actor(), draft).await?;
+    s.help.catch_up(true).await?;
     Ok(id)
 }
 
-/// Saves a new version: the caller must manage the article as it is and as it will be
-/// (an author may not move an article to an audience they could not manage).
 pub(crate) async fn revise(
     s: &AppState,
     caller: &Caller,
     raw_id: &str,
     draft: &ArticleDraft,
 ) -> Result<i64, AppError> {
-    let (article, proof) = managed_article(s, caller, raw_id).await?;
-    s.authorize(
-        caller,
-        Action::ArticleManage,
-        &facts_of(&article.id, draft, article.published_version.is_some()),
-    )
-    .await?;
-    check_companies(s, draft).await?;
-    Ok(s.help
-        .revise(
-            &proof,
-            &article.id,
-            &caller.principal.user_id,
-            draft,
-            &caller.audit(),
-        )
-        .await?)
+    let version = s.desk().revise_article(&caller.actor(), raw_id, draft).await?;
+    s.help.catch_up(true).await?;
+    Ok(version)
 }
 
 /// Publishes `version` (the latest when `None`).
@@ -263,17 +200,14 @@ pub(crate) async fn publish(
     raw_id: &str,
     version: Option<i64>,
 ) -> Result<i64, AppError> {
-    let (article, proof) = managed_article(s, caller, raw_id).await?;
-    let version = version.unwrap_or(article.latest_version);
-    s.help
-        .publish(&proof, &article.id, Some(version), &caller.audit())
-        .await?;
+    let version = s.desk().publish_article(&caller.actor(), raw_id, version).await?;
+    s.help.catch_up(true).await?;
     Ok(version)
 }
 
 pub(crate) async fn withdraw(s: &AppState, caller: &Caller, raw_id: &str) -> Result<(), AppError> {
-    let (article, proof) = managed_article(s, caller, raw_id).await?;
-    s.help.publish(&proof, &article.id, None, &caller.audit()).await?;
+    s.desk().withdraw_article(&caller.actor(), raw_id).await?;
+    s.help.catch_up(true).await?;
     Ok(())
 }
 

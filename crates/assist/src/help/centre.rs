@@ -1,16 +1,13 @@
-//! The help centre: authors' changes (each with its audit entry, in one transaction)
-//! and searches, with the node's in-memory index kept up to date from the database's
-//! change sequence — at once after this node's own changes, within a second after
+//! The help centre's searches, over the node's in-memory index kept up to date from the
+//! database's change sequence — at once after this node's own changes (authors' writes
+//! are the service layer's; the writer calls `catch_up(true)`), within a second after
 //! another node's.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
-use palisade_core::{ArticleId, UserId};
-use palisade_policy::Authorized;
-use palisade_store::{ArticleChange, ArticleDraft, Store};
-use serde_json::json;
+use palisade_core::ArticleId;
+use palisade_store::{ArticleChange, Store};
 use tokio::sync::Mutex;
 
 use super::audience::AudienceFilter;
@@ -109,76 +106,6 @@ impl HelpCentre {
     ) -> Result<SearchResults, AssistError> {
         self.catch_up(false).await?;
         self.index.search(locale, filter, text, limit)
-    }
-
-    /// Creates an unpublished article.
-    pub async fn create(
-        &self,
-        proof: &Authorized,
-        id: &ArticleId,
-        author: &UserId,
-        draft: &ArticleDraft,
-        ctx: &AuditContext,
-    ) -> Result<(), AssistError> {
-        let mut tx = self.store.begin().await?;
-        self.store
-            .create_article(&mut tx, proof, id, author, draft)
-            .await?;
-        let event = AuditEvent::new(AuditAction::ArticleCreated, id.as_str(), Outcome::Success).with_detail(
-            // Not the slug: a draft's (often made from a title not yet public) is kept
-            // sealed with its version, and the trail is not encrypted.
-            json!({ "locale": draft.locale, "audience": draft.audience.as_str() }),
-        );
-        self.store.append_audit(&mut tx, ctx, &event).await?;
-        tx.commit().await?;
-        self.catch_up(true).await
-    }
-
-    /// Saves a new version; returns its number.
-    pub async fn revise(
-        &self,
-        proof: &Authorized,
-        id: &ArticleId,
-        author: &UserId,
-        draft: &ArticleDraft,
-        ctx: &AuditContext,
-    ) -> Result<i64, AssistError> {
-        let mut tx = self.store.begin().await?;
-        let version = self
-            .store
-            .revise_article(&mut tx, proof, id, author, draft)
-            .await?;
-        let event = AuditEvent::new(AuditAction::ArticleRevised, id.as_str(), Outcome::Success).with_detail(
-            json!({ "version": version, "locale": draft.locale,
-                    "audience": draft.audience.as_str(),
-                    "companies": draft.companies.iter().map(|c| c.as_str()).collect::<Vec<_>>() }),
-        );
-        self.store.append_audit(&mut tx, ctx, &event).await?;
-        tx.commit().await?;
-        self.catch_up(true).await?;
-        Ok(version)
-    }
-
-    /// Publishes `version`, or withdraws the article with `None`.
-    pub async fn publish(
-        &self,
-        proof: &Authorized,
-        id: &ArticleId,
-        version: Option<i64>,
-        ctx: &AuditContext,
-    ) -> Result<(), AssistError> {
-        let mut tx = self.store.begin().await?;
-        self.store
-            .set_published_version(&mut tx, proof, id, version)
-            .await?;
-        let event = match version {
-            Some(v) => AuditEvent::new(AuditAction::ArticlePublished, id.as_str(), Outcome::Success)
-                .with_detail(json!({ "version": v })),
-            None => AuditEvent::new(AuditAction::ArticleWithdrawn, id.as_str(), Outcome::Success),
-        };
-        self.store.append_audit(&mut tx, ctx, &event).await?;
-        tx.commit().await?;
-        self.catch_up(true).await
     }
 
     /// The in-memory index itself, for the benchmark's bare-tantivy baseline.

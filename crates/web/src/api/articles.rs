@@ -373,42 +373,21 @@ pub async fn upload_file(
     ApiQuery(q): ApiQuery<FileQuery>,
     ApiBytes(body): ApiBytes,
 ) -> Result<(StatusCode, Json<ArticleFileView>), AppError> {
-    let (article, proof) = help::managed_article(&s, &caller, &id).await?;
-    let filename = s
-        .config
-        .redactor
-        .redact(&super::tickets::validate_filename(&q.filename)?)
-        .text;
-    if body.is_empty() {
-        return Err(AppError::BadRequest("empty file".into()));
-    }
-    let new = palisade_store::NewArticleFile {
-        uploader: caller.principal.user_id.clone(),
-        filename: filename.clone(),
+    let upload = palisade_service::ArticleUpload {
+        filename: super::tickets::validate_filename(&q.filename)?,
         content_type: super::tickets::sniff_content_type(&body),
         content: body.to_vec(),
     };
-    let mut tx = s.store.begin().await?;
-    let file = s
-        .store
-        .add_article_file(&mut tx, &proof, &article.id, &new)
-        .await?;
-    let event = palisade_audit::AuditEvent::new(
-        palisade_audit::AuditAction::ArticleFileAdded,
-        article.id.as_str(),
-        palisade_audit::Outcome::Success,
-    )
-    .with_detail(serde_json::json!({ "file": file.as_str(), "bytes": new.content.len() }));
-    s.store.append_audit(&mut tx, &caller.audit(), &event).await?;
-    tx.commit().await?;
+    let (content_type, size) = (upload.content_type.clone(), upload.content.len());
+    let (file, filename) = s.desk().add_article_file(&caller.actor(), &id, upload).await?;
     Ok((
         StatusCode::CREATED,
         Json(ArticleFileView {
             url: format!("/help/files/{file}"),
             id: file.to_string(),
             filename,
-            content_type: new.content_type,
-            size: i64::try_from(new.content.len()).unwrap_or(i64::MAX),
+            content_type,
+            size: i64::try_from(size).unwrap_or(i64::MAX),
         }),
     ))
 }
