@@ -7,6 +7,7 @@
 //! `cli` are adapters: they parse and authenticate, call a use case and map its answer.
 
 mod actor;
+mod alerts;
 mod articles;
 mod attachments;
 mod authz;
@@ -26,6 +27,7 @@ use palisade_policy::PolicyEngine;
 use palisade_store::Store;
 
 pub use actor::{Actor, Channel};
+pub use alerts::ALERT_MAILS_PER_HOUR;
 pub use articles::ArticleUpload;
 pub use attachments::NewFile;
 pub use dispatch::{Dispatcher, Subscriber};

@@ -3,10 +3,8 @@
 //! over a limit in a window raises one alert for its source: listed for administrators,
 //! mailed to them, written to the audit trail.
 
-use palisade_audit::{AuditAction, AuditEvent, Outcome};
-use palisade_core::{OutgoingMail, Role, UnixMillis};
-use palisade_store::{Store, UserKind};
-use serde_json::json;
+use palisade_core::UnixMillis;
+use palisade_store::Store;
 
 use crate::{AppError, AppState, RequestMeta};
 
@@ -118,11 +116,6 @@ pub(crate) fn subject(caller: Option<&crate::Caller>, meta: &RequestMeta) -> Str
     }
 }
 
-/// Alert mails per hour at most; beyond that alerts are still listed and audited, so a
-/// flood of sources cannot become a flood of mail to administrators.
-const ALERT_MAILS_PER_HOUR: i64 = 10;
-const HOUR_MS: i64 = 3_600_000;
-
 fn retry_after(limit: &Limit) -> u64 {
     u64::try_from(Store::rate_window_left(limit.window_ms) / 1000 + 1).unwrap_or(1)
 }
@@ -184,56 +177,20 @@ impl AppState {
         dedupe_key: &str,
         meta: &RequestMeta,
     ) -> Result<(), AppError> {
-        let mut tx = self.store.begin().await?;
-        // One alert of a kind per address and hour, whatever the requests name
-        // (conversations, ids): one address cannot raise a stream of them.
-        let from_address = format!("alerts-from:{kind}:{}", palisade_core::source_network(&meta.ip));
-        if self
-            .store
-            .hit_rate_window_in(&mut tx, &from_address, HOUR_MS)
-            .await?
-            > 1
-        {
-            tx.commit().await?;
-            return Ok(());
-        }
         if !self
-            .store
-            .raise_alert(&mut tx, kind, source, detail, dedupe_key)
+            .desk()
+            .raise_alert(
+                &meta.anonymous_audit(),
+                &meta.ip,
+                kind,
+                source,
+                detail,
+                dedupe_key,
+            )
             .await?
         {
             return Ok(());
         }
-        let event = AuditEvent::new(AuditAction::SecurityAlert, source, Outcome::Denied)
-            .with_detail(json!({ "kind": kind, "detail": detail }));
-        self.store
-            .append_audit(&mut tx, &meta.anonymous_audit(), &event)
-            .await?;
-        // Counted inside this transaction, so concurrent alerts cannot all read the
-        // same count and all send mail.
-        let mailed = self
-            .store
-            .hit_rate_window_in(&mut tx, "alert-mails", HOUR_MS)
-            .await?;
-        let staff = if mailed <= ALERT_MAILS_PER_HOUR {
-            self.store.list_users(UserKind::Staff, None, 1000).await?.items
-        } else {
-            Vec::new()
-        };
-        for admin in staff.iter().filter(|u| u.role == Role::Admin && !u.disabled) {
-            let mail = OutgoingMail {
-                to: admin.email.as_str().to_owned(),
-                subject: format!("Palisade security alert: {kind}"),
-                text: format!(
-                    "Palisade raised a security alert.\n\nKind: {kind}\nSource: {source}\nWhat: {detail}\n\n\
-                     The source is being slowed down. See Security alerts in the administration pages \
-                     for the full list. This message contains no links on purpose.\n"
-                ),
-                ..OutgoingMail::default()
-            };
-            self.store.enqueue_mail(&mut tx, "security_alert", &mail).await?;
-        }
-        tx.commit().await?;
         tracing::warn!(kind, source, detail, "security alert");
         Ok(())
     }

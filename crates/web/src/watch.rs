@@ -9,9 +9,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use palisade_audit::{AuditAction, AuditEvent, Outcome};
 use palisade_core::UnixMillis;
-use serde_json::json;
 
 use crate::anomaly::{Detector, Finding, Signal};
 use crate::caller::{CredentialSource, presented_token};
@@ -226,14 +224,9 @@ impl AppState {
         let Some(session) = found.session else {
             return Ok(());
         };
-        let mut tx = self.store.begin().await?;
-        self.store.revoke_session(&mut tx, &session.id).await?;
-        let event = AuditEvent::new(AuditAction::SessionEnded, found.user.id.as_str(), Outcome::Denied)
-            .with_detail(json!({ "reason": "anomaly" }));
-        self.store
-            .append_audit(&mut tx, &meta.anonymous_audit(), &event)
+        self.desk()
+            .end_flagged_session(&meta.anonymous_audit(), &session.id, &found.user.id)
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 }

@@ -19,9 +19,6 @@ const STILL_OPENING_TRANSACTIONS: &[&str] = &[
     "crates/identity/src/passkeys.rs",
     "crates/identity/src/reset.rs",
     "crates/identity/src/service.rs",
-    // Security alerts of the public limits and the anomaly detector.
-    "crates/web/src/limits.rs",
-    "crates/web/src/watch.rs",
 ];
 
 /// Files outside `service` and `policy` that still call the policy engine.
