@@ -13,6 +13,8 @@ pub enum CliError {
     #[error(transparent)]
     Policy(#[from] palisade_policy::PolicyError),
     #[error(transparent)]
+    Service(palisade_service::ServiceError),
+    #[error(transparent)]
     Assist(#[from] palisade_assist::AssistError),
     #[error("TLS: {0}")]
     Tls(String),

@@ -2,7 +2,7 @@
 //! teams and companies. Placing someone in a company lets them read its shared tickets,
 //! so it is decided by Cedar (`company.add_member`) at creation exactly as when moving.
 
-use palisade_audit::{AuditAction, AuditEvent, Outcome};
+use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
 use palisade_core::{CompanyId, EmailAddress, Role, TeamId, UserId};
 use palisade_crypto::RandomToken;
 use palisade_policy::{Action, Resource, UserFacts};
@@ -203,6 +203,54 @@ impl Desk {
             None
         };
         Ok(CreatedAccount { user, setup_link })
+    }
+
+    /// An administrator made by the operator at the machine (`palisade admin create`:
+    /// whoever holds the master key is trusted already), and on a fresh install the
+    /// first team, which receives new tickets. Returns the account and its one-time
+    /// setup link.
+    pub async fn bootstrap_admin(
+        &self,
+        audit: &AuditContext,
+        email: &str,
+        name: &str,
+    ) -> Result<(UserId, RandomToken), ServiceError> {
+        let identity = self.identity()?;
+        let email = EmailAddress::parse(email)?;
+        let name = validate_text("name", name, 200)?;
+        if self.store.find_user_by_email(&email).await?.is_some() {
+            return Err(ServiceError::Conflict(
+                "an account with this email already exists".into(),
+            ));
+        }
+        let first_team = self.store.list_teams().await?.is_empty();
+        let mut tx = self.store.begin().await?;
+        let new = NewUser {
+            role: Role::Admin,
+            email,
+            name,
+            phone: None,
+            company: None,
+            password_hash: None,
+        };
+        let id = self.store.create_user(&mut tx, &new).await?;
+        let team = if first_team {
+            let team = self.store.create_team(&mut tx, "Support").await?;
+            self.store.add_team_member(&mut tx, &team, &id).await?;
+            Some(team)
+        } else {
+            None
+        };
+        if let Some(team) = &team {
+            let event = AuditEvent::new(AuditAction::TeamCreated, team.to_string(), Outcome::Success);
+            self.store.append_audit(&mut tx, audit, &event).await?;
+        }
+        let event = AuditEvent::new(AuditAction::UserCreated, id.to_string(), Outcome::Success)
+            .with_detail(json!({ "role": "admin", "channel": "cli" }));
+        self.store.append_audit(&mut tx, audit, &event).await?;
+        tx.commit().await?;
+        let token = identity.issue_setup_link(&id, audit).await?;
+        Ok((id, token))
     }
 
     pub async fn create_team(&self, actor: &Actor, name: &str) -> Result<TeamRecord, ServiceError> {

@@ -284,6 +284,8 @@ async fn drafts_are_shown_only_when_every_check_passes(backend: Backend) {
         let request: Value = serde_json::from_str(body).unwrap();
         let p = Prompt(&request);
         assert!(p.system().contains("untrusted data"), "{body}");
+        // The canary is random hex and may happen to contain "4111": not what is looked for.
+        let without_canary = body.replace(&canary_in(&p.system()), "");
         for secret in [
             "4111",
             "1111 1111",
@@ -292,7 +294,10 @@ async fn drafts_are_shown_only_when_every_check_passes(backend: Backend) {
             "Refund for order 1234",
             "twice",
         ] {
-            assert!(!body.contains(secret), "{secret} sent to the model: {body}");
+            assert!(
+                !without_canary.contains(secret),
+                "{secret} sent to the model: {body}"
+            );
         }
         let users = w
             .store
