@@ -330,7 +330,12 @@ impl Desk {
         let mut tx = self.store.begin().await?;
         if !self
             .store
-            .decide_quarantined(&mut tx, quarantine_id, "released", &reviewer.principal.user_id)
+            .decide_quarantined(
+                &mut tx,
+                quarantine_id,
+                palisade_store::QuarantineStatus::Released,
+                &reviewer.principal.user_id,
+            )
             .await?
         {
             return Err(ServiceError::Conflict("this message was already decided".into()));

@@ -53,7 +53,12 @@ impl Desk {
         let mut tx = self.store.begin().await?;
         if !self
             .store
-            .decide_quarantined(&mut tx, &item.id, "discarded", &actor.principal.user_id)
+            .decide_quarantined(
+                &mut tx,
+                &item.id,
+                palisade_store::QuarantineStatus::Discarded,
+                &actor.principal.user_id,
+            )
             .await?
         {
             return Err(ServiceError::Conflict("this message was already decided".into()));

@@ -42,7 +42,7 @@ pub use mfa::{PasskeyRecord, TotpRecord};
 pub use oidc::OidcFlowRecord;
 pub use outbox::{BOUNCE_ID_LEN, ClaimedMail, OutboxStatus};
 pub use page::{CURSOR_PATTERN, Cursor, Page};
-pub use received::QuarantinedMail;
+pub use received::{QuarantineStatus, QuarantinedMail};
 pub use sessions::{NewSession, SessionRecord, SessionStage};
 pub use throttle::Reservation;
 pub use tickets::{

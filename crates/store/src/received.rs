@@ -9,13 +9,40 @@ use sqlx::Row;
 use crate::keys::{ORG_KEY_ID, open_bytes, seal};
 use crate::{Store, StoreError, Tx};
 
+/// Where a quarantined message stands: waiting, or decided once and for all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuarantineStatus {
+    Held,
+    Released,
+    Discarded,
+}
+
+impl QuarantineStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Held => "held",
+            Self::Released => "released",
+            Self::Discarded => "discarded",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, StoreError> {
+        match text {
+            "held" => Ok(Self::Held),
+            "released" => Ok(Self::Released),
+            "discarded" => Ok(Self::Discarded),
+            other => Err(StoreError::Corrupt(format!("quarantine status {other:?}"))),
+        }
+    }
+}
+
 /// A held message, opened.
 #[derive(Debug)]
 pub struct QuarantinedMail {
     pub id: String,
     pub team: TeamId,
     pub received_at: UnixMillis,
-    pub status: String,
+    pub status: QuarantineStatus,
     /// What the receiver sealed (envelope, verdict, message), opened.
     pub sealed: Vec<u8>,
 }
@@ -70,7 +97,7 @@ impl Store {
                     sealed: open_bytes(&key, "quarantine", "sealed", &id, &sealed)?,
                     team: TeamId::parse(&r.try_get::<String, _>(1)?)?,
                     received_at: UnixMillis(r.try_get(2)?),
-                    status: r.try_get(3)?,
+                    status: QuarantineStatus::parse(&r.try_get::<String, _>(3)?)?,
                     id,
                 })
             })
@@ -91,7 +118,7 @@ impl Store {
             sealed: open_bytes(&key, "quarantine", "sealed", id, &sealed)?,
             team: TeamId::parse(&r.try_get::<String, _>(1)?)?,
             received_at: UnixMillis(r.try_get(2)?),
-            status: r.try_get(3)?,
+            status: QuarantineStatus::parse(&r.try_get::<String, _>(3)?)?,
             id: r.try_get(0)?,
         }))
     }
@@ -101,13 +128,16 @@ impl Store {
         &self,
         tx: &mut Tx,
         id: &str,
-        status: &str,
+        decision: QuarantineStatus,
         by: &UserId,
     ) -> Result<bool, StoreError> {
+        if decision == QuarantineStatus::Held {
+            return Err(StoreError::Invalid("a decision releases or discards".into()));
+        }
         let done = sqlx::query(
             "UPDATE quarantine SET status = $1, decided_by = $2, decided_at = $3 WHERE id = $4 AND status = 'held'",
         )
-        .bind(status)
+        .bind(decision.as_str())
         .bind(by.as_str())
         .bind(UnixMillis::now().0)
         .bind(id)

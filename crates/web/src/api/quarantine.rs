@@ -113,7 +113,7 @@ pub(crate) async fn release_held(
     id: &str,
 ) -> Result<palisade_core::TicketId, AppError> {
     let item = reviewable(s, caller, id).await?;
-    if item.status != "held" {
+    if item.status != palisade_store::QuarantineStatus::Held {
         return Err(AppError::Conflict("this message was already decided".into()));
     }
     let mut inbound = palisade_mail::Inbound::new(s.store.clone(), s.policy.clone(), HashMap::new());

@@ -59,7 +59,7 @@ pub async fn item(
         user_name: caller.user.name.clone(),
         role: caller.principal.role.as_str(),
         is_customer: caller.principal.role == Role::Customer,
-        held: held.status == "held",
+        held: held.status == palisade_store::QuarantineStatus::Held,
         findings: findings(&item.verdict),
         lookalike: item.lookalike.as_ref().map(|l| {
             format!(

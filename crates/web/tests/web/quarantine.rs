@@ -152,7 +152,7 @@ async fn the_review_pages_show_why_mail_was_held_and_decide_like_the_api(backend
     assert_eq!(r.headers["location"], "/quarantine");
     assert_eq!(
         w.store.quarantined(&lookalike).await.unwrap().unwrap().status,
-        "discarded"
+        palisade_store::QuarantineStatus::Discarded
     );
     let decided = w
         .get(&w.agent_a, &format!("/quarantine/{lookalike}"))
