@@ -1,0 +1,352 @@
+//! The TOML file's shape, section by section (every key optional, unknown keys
+//! refused), for the server, proxies, sessions, mail and sign-in; the self-service
+//! sections are in `file_assist.rs`.
+
+use super::*;
+
+/// The TOML file's shape; every key optional, unknown keys refused.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub master_key_file: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub public_origin: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub log_json: Option<bool>,
+    pub sessions: Option<SessionFileConfig>,
+    pub api_tokens: Option<ApiTokenFileConfig>,
+    pub mail: Option<MailFileConfig>,
+    pub smtp: Option<SmtpFileConfig>,
+    /// `[[mailbox]]` tables: support addresses and the team each belongs to.
+    #[serde(default)]
+    pub mailbox: Vec<MailboxFileConfig>,
+    /// `[[oidc]]` tables, one per single sign-on provider.
+    #[serde(default)]
+    pub oidc: Vec<OidcFileConfig>,
+    /// `[[redaction]]` tables: the organisation's own patterns to remove from what
+    /// customers write, besides the built-in ones.
+    #[serde(default)]
+    pub redaction: Vec<RedactionFileConfig>,
+    pub proxy: Option<ProxyFileConfig>,
+    pub help: Option<HelpFileConfig>,
+    pub assistant: Option<AssistantFileConfig>,
+    pub limits: Option<LimitsFileConfig>,
+    pub anomaly: Option<AnomalyFileConfig>,
+}
+
+/// `[proxy]`: reverse proxies in front of Palisade whose forwarding header is believed.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyFileConfig {
+    /// Addresses or networks (`"10.0.0.5"`, `"10.0.0.0/8"`).
+    pub trusted: Vec<String>,
+    /// `x-forwarded-for` or `forwarded` (RFC 7239): the one header they set.
+    pub header: String,
+}
+
+impl ProxyFileConfig {
+    pub(super) fn into_settings(self) -> Result<palisade_web::TrustedProxies, CliError> {
+        let header = match self.header.to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => palisade_web::ForwardedHeader::XForwardedFor,
+            "forwarded" => palisade_web::ForwardedHeader::Forwarded,
+            other => {
+                return Err(CliError::Config(format!(
+                    "[proxy] header {other:?}: use x-forwarded-for or forwarded"
+                )));
+            }
+        };
+        let networks = self
+            .trusted
+            .iter()
+            .map(|t| {
+                t.parse::<ipnet::IpNet>()
+                    .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        CliError::Config(format!("[proxy] trusted {t:?}: not an address or network"))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if networks.is_empty() {
+            return Err(CliError::Config("[proxy] trusted lists no proxy".into()));
+        }
+        Ok(palisade_web::TrustedProxies {
+            networks,
+            header: Some(header),
+        })
+    }
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RedactionFileConfig {
+    /// Shown to the writer: "[removed: <name>]".
+    pub name: String,
+    /// A regular expression (Rust `regex` syntax).
+    pub regex: String,
+}
+
+/// `[sessions]`: lifetimes and concurrency by kind of account.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SessionFileConfig {
+    pub staff_idle_minutes: Option<i64>,
+    pub staff_absolute_hours: Option<i64>,
+    pub customer_idle_minutes: Option<i64>,
+    pub customer_absolute_hours: Option<i64>,
+    pub staff_max_sessions: Option<usize>,
+    pub customer_max_sessions: Option<usize>,
+    /// `end_oldest` (default) or `refuse_new`.
+    pub on_limit: Option<String>,
+}
+
+/// `[mail]`: the relay outbound mail goes through.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct MailFileConfig {
+    pub relay_host: String,
+    /// Default 587 (submission).
+    pub relay_port: Option<u16>,
+    /// `starttls` (default, certificate verified) or `none` (loopback relays only).
+    pub relay_tls: Option<String>,
+    pub relay_ca_file: Option<PathBuf>,
+    pub from_address: String,
+    pub from_name: Option<String>,
+    /// Default: the host of the public origin.
+    pub helo_name: Option<String>,
+    /// A PEM PKCS#8 RSA key (`palisade dkim generate`); with `dkim_selector`.
+    pub dkim_key_file: Option<PathBuf>,
+    pub dkim_selector: Option<String>,
+}
+
+impl MailFileConfig {
+    pub(super) fn into_settings(self, public_origin: &str) -> Result<RelaySettings, CliError> {
+        let tls = match self.relay_tls.as_deref() {
+            None | Some("starttls") => RelayTls::StartTls,
+            Some("none") => RelayTls::None,
+            Some(other) => {
+                return Err(CliError::Config(format!(
+                    "[mail] relay_tls {other:?}: use starttls or none"
+                )));
+            }
+        };
+        let origin_host = public_origin
+            .trim_start_matches("https://")
+            .split(':')
+            .next()
+            .unwrap_or("localhost")
+            .to_owned();
+        let settings = RelaySettings {
+            host: self.relay_host,
+            port: self.relay_port.unwrap_or(587),
+            tls,
+            ca_file: self.relay_ca_file,
+            helo_name: self.helo_name.unwrap_or(origin_host),
+            from: EmailAddress::parse(&self.from_address)
+                .map_err(|e| CliError::Config(format!("[mail] from_address: {e}")))?,
+            from_name: self.from_name.unwrap_or_else(|| "Support".into()),
+            dkim: None,
+        };
+        let from_domain = settings.from.domain().to_owned();
+        let settings = match (self.dkim_key_file, self.dkim_selector) {
+            (None, None) => settings,
+            (Some(path), Some(selector)) => {
+                use rustls::pki_types::{PrivatePkcs8KeyDer, pem::PemObject as _};
+                let key = PrivatePkcs8KeyDer::from_pem_file(&path)
+                    .map_err(|e| CliError::Config(format!("[mail] dkim_key_file {}: {e}", path.display())))?;
+                RelaySettings {
+                    dkim: Some(palisade_mail::DkimSettings {
+                        domain: from_domain,
+                        selector,
+                        key_pkcs8: SecretBytes::new(key.secret_pkcs8_der().to_vec()),
+                    }),
+                    ..settings
+                }
+            }
+            _ => {
+                return Err(CliError::Config(
+                    "[mail] set both dkim_key_file and dkim_selector".into(),
+                ));
+            }
+        };
+        settings
+            .validate()
+            .map_err(|e| CliError::Config(format!("[mail] {e}")))?;
+        Ok(settings)
+    }
+}
+
+/// `[smtp]`: the inbound listener.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpFileConfig {
+    /// Absent: no listener (mail arrives through `palisade ingest` behind an MTA).
+    pub listen: Option<SocketAddr>,
+    /// Default: the host of the public origin.
+    pub hostname: Option<String>,
+    /// Default 25 MiB.
+    pub max_message_bytes: Option<usize>,
+    pub max_connections: Option<usize>,
+    /// Default 10.
+    pub max_connections_per_ip: Option<usize>,
+    /// Default 120.
+    pub messages_per_minute_per_ip: Option<u32>,
+    /// DNS servers for SPF/DKIM lookups (`"127.0.0.1:53"`); a local validating
+    /// resolver is the right choice.
+    pub nameservers: Vec<SocketAddr>,
+    /// The organisation's domains besides those of the mailboxes and the `[mail]`
+    /// sender: unauthenticated mail claiming them is refused.
+    #[serde(default)]
+    pub own_domains: Vec<String>,
+    /// Forwarding services (their ARC sealing domains) whose record of what they
+    /// verified is believed when they break the original signature. Default: none.
+    #[serde(default)]
+    pub trusted_arc_forwarders: Vec<String>,
+    /// Apply redaction (built-in and `[[redaction]]`) to mail that becomes a ticket or
+    /// a reply, as to what is written through the web. Default: off.
+    #[serde(default)]
+    pub redact: bool,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct MailboxFileConfig {
+    pub address: String,
+    pub team: String,
+}
+
+/// The inbound listener, resolved.
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub listen: Option<SocketAddr>,
+    pub hostname: String,
+    pub max_message_bytes: usize,
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    pub messages_per_minute_per_ip: u32,
+    pub nameservers: Vec<SocketAddr>,
+    /// (support address, team name)
+    pub mailboxes: Vec<(EmailAddress, String)>,
+    /// Mailbox domains, the `[mail]` sender's and `own_domains`, lowercase, once each.
+    pub own_domains: Vec<String>,
+    pub trusted_arc_forwarders: Vec<String>,
+    pub redact: bool,
+}
+
+/// `[api_tokens]`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ApiTokenFileConfig {
+    /// Requests per minute per token (per node), bursts of a sixth of that.
+    pub requests_per_minute: Option<u32>,
+}
+
+/// One `[[oidc]]` provider.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct OidcFileConfig {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    pub scopes: Option<Vec<String>>,
+    pub link_by_email: Option<bool>,
+    pub create_accounts: Option<bool>,
+    pub new_account_role: Option<String>,
+    pub allowed_domains: Option<Vec<String>>,
+    pub trust_provider_mfa: Option<bool>,
+    pub mfa_amr: Option<Vec<String>>,
+    pub mfa_acr: Option<Vec<String>>,
+    pub ca_file: Option<PathBuf>,
+    pub endpoint_origins: Option<Vec<String>>,
+}
+
+impl OidcFileConfig {
+    pub(super) fn into_settings(self) -> Result<OidcSettings, CliError> {
+        let bad = |why: &str| CliError::Config(format!("[[oidc]] {}: {why}", self.name));
+        let secret = match (&self.client_secret, &self.client_secret_file) {
+            (Some(s), None) => s.clone(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| CliError::Io(path.display().to_string(), e))?
+                .trim()
+                .to_owned(),
+            _ => return Err(bad("set exactly one of client_secret and client_secret_file")),
+        };
+        let mut settings = OidcSettings::new(
+            &self.name,
+            &self.issuer,
+            &self.client_id,
+            SecretString::new(secret),
+        );
+        if let Some(role) = &self.new_account_role {
+            settings.new_account_role = Role::parse(role).map_err(|_| bad("unknown new_account_role"))?;
+        }
+        settings.display_name = self.display_name.unwrap_or_else(|| self.name.clone());
+        settings.scopes = self.scopes.unwrap_or(settings.scopes);
+        settings.link_by_email = self.link_by_email.unwrap_or(settings.link_by_email);
+        settings.create_accounts = self.create_accounts.unwrap_or(settings.create_accounts);
+        settings.allowed_domains = self.allowed_domains.unwrap_or_default();
+        settings.trust_provider_mfa = self.trust_provider_mfa.unwrap_or(false);
+        settings.mfa_amr = self.mfa_amr.unwrap_or(settings.mfa_amr);
+        settings.mfa_acr = self.mfa_acr.unwrap_or_default();
+        settings.ca_file = self.ca_file;
+        settings.endpoint_origins = self.endpoint_origins.unwrap_or_default();
+        settings.validate().map_err(|e| CliError::Config(e.to_string()))?;
+        Ok(settings)
+    }
+}
+
+impl SessionFileConfig {
+    pub(super) fn into_limits(self) -> Result<SessionLimits, CliError> {
+        let d = SessionLimits::default();
+        let positive = |v: Option<i64>, unit: i64, default: i64, name: &str| match v {
+            None => Ok(default),
+            Some(n) if n > 0 && n < 100_000 => Ok(n * unit),
+            Some(_) => Err(CliError::Config(format!("[sessions] {name} must be positive"))),
+        };
+        Ok(SessionLimits {
+            staff_idle_secs: positive(
+                self.staff_idle_minutes,
+                60,
+                d.staff_idle_secs,
+                "staff_idle_minutes",
+            )?,
+            staff_absolute_secs: positive(
+                self.staff_absolute_hours,
+                3600,
+                d.staff_absolute_secs,
+                "staff_absolute_hours",
+            )?,
+            customer_idle_secs: positive(
+                self.customer_idle_minutes,
+                60,
+                d.customer_idle_secs,
+                "customer_idle_minutes",
+            )?,
+            customer_absolute_secs: positive(
+                self.customer_absolute_hours,
+                3600,
+                d.customer_absolute_secs,
+                "customer_absolute_hours",
+            )?,
+            staff_max_sessions: self.staff_max_sessions.unwrap_or(d.staff_max_sessions).max(1),
+            customer_max_sessions: self
+                .customer_max_sessions
+                .unwrap_or(d.customer_max_sessions)
+                .max(1),
+            on_limit: match self.on_limit.as_deref() {
+                None | Some("end_oldest") => OnSessionLimit::EndOldest,
+                Some("refuse_new") => OnSessionLimit::RefuseNew,
+                Some(_) => {
+                    return Err(CliError::Config(
+                        "[sessions] on_limit is end_oldest or refuse_new".into(),
+                    ));
+                }
+            },
+        })
+    }
+}

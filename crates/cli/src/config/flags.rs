@@ -1,0 +1,194 @@
+//! The command line: subcommands, flags and the `PALISADE_*` variables clap reads, and
+//! the refusal of unknown `PALISADE_*` variables.
+
+use super::*;
+
+#[derive(Parser, Debug)]
+#[command(name = "palisade", version, about = "Security-first, self-hosted help desk")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Optional TOML configuration file.
+    #[arg(long, env = "PALISADE_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Where the SQLite database, master key and TLS certificate live.
+    #[arg(long, env = "PALISADE_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://…` or `postgres://…`; defaults to SQLite in the data directory.
+    #[arg(long, env = "PALISADE_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The master key file (64 hex characters). Defaults to `<data-dir>/master.key`.
+    #[arg(long, env = "PALISADE_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<PathBuf>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "PALISADE_LOG_JSON", global = true)]
+    pub log_json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTPS server.
+    Serve(ServeArgs),
+    /// Administration tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Audit trail tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// DKIM keys for outbound mail.
+    Dkim {
+        #[command(subcommand)]
+        command: DkimCommand,
+    },
+    /// Receive one message on stdin from an existing MTA (pipe mode). Exit status:
+    /// 0 taken, 65 refused (data), 67 unknown recipient, 75 try again later, 77
+    /// refused (policy); the SMTP reply is printed on stderr.
+    Ingest(IngestArgs),
+    /// DNS checks for the organisation's own domain.
+    Dns {
+        #[command(subcommand)]
+        command: DnsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DnsCommand {
+    /// Verify the published SPF, DKIM and DMARC records; exits 1 if any check fails.
+    Check(DnsCheckArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DnsCheckArgs {
+    /// Default: the domain of `[mail] from_address`.
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// Default: `[mail] dkim_selector`.
+    #[arg(long)]
+    pub selector: Option<String>,
+    /// The DKIM private key whose public half must be published. Default:
+    /// `[mail] dkim_key_file`.
+    #[arg(long)]
+    pub dkim_key: Option<PathBuf>,
+    /// An address Palisade's mail leaves from, which SPF must authorise (repeatable).
+    #[arg(long)]
+    pub relay_ip: Vec<std::net::IpAddr>,
+    /// DNS server to ask (repeatable). Default: `[smtp] nameservers`.
+    #[arg(long)]
+    pub nameserver: Vec<SocketAddr>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct IngestArgs {
+    /// The SMTP client's address as the MTA saw it.
+    #[arg(long)]
+    pub client_ip: std::net::IpAddr,
+    /// The name the client gave in HELO/EHLO.
+    #[arg(long)]
+    pub helo: String,
+    /// The envelope sender; empty for the null sender.
+    #[arg(long, default_value = "")]
+    pub mail_from: String,
+    /// The envelope recipient (one; the MTA runs one ingest per recipient).
+    #[arg(long)]
+    pub rcpt: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DkimCommand {
+    /// Create an RSA-2048 key pair; prints the TXT record to publish.
+    Generate {
+        #[arg(long)]
+        domain: String,
+        #[arg(long, default_value = "palisade")]
+        selector: String,
+        /// Where to write the private key (PEM); refused if the file exists.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on for HTTPS.
+    #[arg(long, env = "PALISADE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Public origin for links and same-origin checks, e.g. `https://help.example.com`.
+    #[arg(long, env = "PALISADE_PUBLIC_ORIGIN")]
+    pub public_origin: Option<String>,
+    /// PEM certificate chain; with `--tls-key`, replaces the generated self-signed one.
+    #[arg(long, env = "PALISADE_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    #[arg(long, env = "PALISADE_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create an administrator and print a one-time setup link (valid 30 minutes).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+        /// Origin to print the link with.
+        #[arg(long, env = "PALISADE_PUBLIC_ORIGIN")]
+        public_origin: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check every entry's hash, every link and every signed checkpoint.
+    Verify {
+        /// Hex Ed25519 public key to check checkpoints with (default: derived from the
+        /// master key, as written to `<data-dir>/audit-signing.pub`).
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Sign a checkpoint of the current chain head now.
+    Checkpoint,
+}
+
+/// Every `PALISADE_*` variable the program reads; anything else with the prefix is a typo.
+const KNOWN_ENV: &[&str] = &[
+    "PALISADE_CONFIG",
+    "PALISADE_DATA_DIR",
+    "PALISADE_DATABASE_URL",
+    "PALISADE_MASTER_KEY_FILE",
+    "PALISADE_LOG_JSON",
+    "PALISADE_LISTEN",
+    "PALISADE_PUBLIC_ORIGIN",
+    "PALISADE_TLS_CERT",
+    "PALISADE_TLS_KEY",
+    "PALISADE_LOG",
+];
+
+/// Test harness variables share the prefix but are never read by the server.
+fn is_test_harness_var(name: &str) -> bool {
+    name.starts_with("PALISADE_TEST_") || name == "PALISADE_TOOLS" || name == "PALISADE_PG_BIN"
+}
+
+pub fn reject_unknown_env() -> Result<(), CliError> {
+    let unknown: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k.starts_with("PALISADE_") && !KNOWN_ENV.contains(&k.as_str()) && !is_test_harness_var(k))
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Config(format!(
+            "unknown environment variables: {}",
+            unknown.join(", ")
+        )))
+    }
+}

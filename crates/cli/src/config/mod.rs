@@ -1,0 +1,538 @@
+//! One typed configuration: defaults, then an optional TOML file, then `PALISADE_*`
+//! environment variables and command-line flags (clap merges those two). Unknown TOML
+//! keys and unknown `PALISADE_*` variables are errors, so a typo never silently leaves a
+//! setting at its default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use palisade_core::{EmailAddress, Role, SecretBytes, SecretString};
+use palisade_identity::{OidcSettings, OnSessionLimit, SessionLimits};
+use palisade_mail::{RelaySettings, RelayTls};
+use serde::Deserialize;
+
+use crate::error::CliError;
+
+mod file;
+mod file_assist;
+mod flags;
+
+pub use file::*;
+pub use file_assist::*;
+pub use flags::*;
+
+/// The resolved configuration every command works from.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub master_key_file: PathBuf,
+    pub listen: SocketAddr,
+    pub public_origin: String,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub log_json: bool,
+    pub sessions: SessionLimits,
+    pub token_requests_per_minute: u32,
+    pub oidc: Vec<OidcSettings>,
+    /// Built-in redaction plus `[[redaction]]` patterns (checked at start).
+    pub redactor: std::sync::Arc<palisade_assist::Redactor>,
+    /// Default: none, so the socket peer is the client.
+    pub trusted_proxies: palisade_web::TrustedProxies,
+    /// `None`: no relay configured; mail waits in the outbox.
+    pub mail: Option<RelaySettings>,
+    /// `None`: no inbound SMTP.
+    pub smtp: Option<SmtpSettings>,
+    pub default_locale: String,
+    pub assistant: palisade_assist::assistant::Thresholds,
+    pub privacy_notice_url: String,
+    pub public_limits: palisade_web::PublicLimits,
+    pub anomaly: palisade_web::DetectorConfig,
+    /// `None`: answers from articles only (the default).
+    pub model: Option<palisade_assist::assistant::ModelSettings>,
+    pub widget_origins: Vec<String>,
+    /// `None`: the widget is anonymous only.
+    pub site_tokens: Option<std::sync::Arc<palisade_assist::SiteTokenVerifier>>,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+
+impl Settings {
+    pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> Result<Self, CliError> {
+        let file: FileConfig = match &global.config {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| CliError::Io(path.display().to_string(), e))?;
+                toml::from_str(&text).map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?
+            }
+            None => FileConfig::default(),
+        };
+        let data_dir = global
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("palisade-data"));
+        let database_url = global
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("palisade.db").display()));
+        let master_key_file = global
+            .master_key_file
+            .clone()
+            .or(file.master_key_file)
+            .unwrap_or_else(|| data_dir.join("master.key"));
+        let listen = match serve.and_then(|s| s.listen).or(file.listen) {
+            Some(l) => l,
+            None => DEFAULT_LISTEN
+                .parse()
+                .map_err(|_| CliError::Config("bad default listen address".into()))?,
+        };
+        let public_origin = serve
+            .and_then(|s| s.public_origin.clone())
+            .or(file.public_origin)
+            .unwrap_or_else(|| default_origin(listen));
+        let mail = file.mail.map(|m| m.into_settings(&public_origin)).transpose()?;
+        let smtp = match file.smtp {
+            None if file.mailbox.is_empty() => None,
+            None => return Err(CliError::Config("[[mailbox]] needs an [smtp] listener".into())),
+            Some(smtp) => {
+                if smtp.nameservers.is_empty() {
+                    return Err(CliError::Config(
+                        "[smtp] nameservers must list at least one server".into(),
+                    ));
+                }
+                if file.mailbox.is_empty() {
+                    return Err(CliError::Config("[smtp] needs at least one [[mailbox]]".into()));
+                }
+                let mailboxes = file
+                    .mailbox
+                    .iter()
+                    .map(|m| {
+                        EmailAddress::parse(&m.address)
+                            .map(|a| (a, m.team.clone()))
+                            .map_err(|_| CliError::Config(format!("[[mailbox]] address {:?}", m.address)))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Some(SmtpSettings {
+                    listen: smtp.listen,
+                    hostname: smtp.hostname.unwrap_or_else(|| {
+                        public_origin
+                            .trim_start_matches("https://")
+                            .split(':')
+                            .next()
+                            .unwrap_or("localhost")
+                            .to_owned()
+                    }),
+                    max_message_bytes: smtp.max_message_bytes.unwrap_or(25 * 1024 * 1024),
+                    max_connections: smtp.max_connections.unwrap_or(256),
+                    max_connections_per_ip: smtp.max_connections_per_ip.unwrap_or(10),
+                    messages_per_minute_per_ip: smtp.messages_per_minute_per_ip.unwrap_or(120),
+                    nameservers: smtp.nameservers,
+                    own_domains: own_domains(&mailboxes, mail.as_ref(), &smtp.own_domains)?,
+                    trusted_arc_forwarders: smtp.trusted_arc_forwarders,
+                    redact: smtp.redact,
+                    mailboxes,
+                })
+            }
+        };
+        let settings = Self {
+            mail,
+            smtp,
+            data_dir,
+            database_url,
+            master_key_file,
+            listen,
+            public_origin,
+            tls_cert: serve.and_then(|s| s.tls_cert.clone()).or(file.tls_cert),
+            tls_key: serve.and_then(|s| s.tls_key.clone()).or(file.tls_key),
+            log_json: global.log_json || file.log_json.unwrap_or(false),
+            sessions: file.sessions.unwrap_or_default().into_limits()?,
+            token_requests_per_minute: match file.api_tokens.and_then(|a| a.requests_per_minute) {
+                None => palisade_identity::DEFAULT_TOKEN_REQUESTS_PER_MINUTE,
+                Some(n) if n > 0 => n,
+                Some(_) => {
+                    return Err(CliError::Config(
+                        "[api_tokens] requests_per_minute must be positive".into(),
+                    ));
+                }
+            },
+            oidc: file
+                .oidc
+                .into_iter()
+                .map(OidcFileConfig::into_settings)
+                .collect::<Result<_, _>>()?,
+            redactor: std::sync::Arc::new(
+                palisade_assist::Redactor::new(
+                    &file
+                        .redaction
+                        .iter()
+                        .map(|r| palisade_assist::CustomPattern {
+                            name: r.name.clone(),
+                            regex: r.regex.clone(),
+                        })
+                        .collect::<Vec<_>>(),
+                )
+                .map_err(|e| CliError::Config(format!("[[redaction]] {e}")))?,
+            ),
+            trusted_proxies: file
+                .proxy
+                .map(ProxyFileConfig::into_settings)
+                .transpose()?
+                .unwrap_or_default(),
+            default_locale: match file.help.and_then(|h| h.default_locale) {
+                Some(l) if palisade_assist::help::valid_locale(&l) => l,
+                Some(l) => {
+                    return Err(CliError::Config(format!(
+                        "[help] default_locale {l:?}: use en, de, pt-BR…"
+                    )));
+                }
+                None => "en".into(),
+            },
+            assistant: file.assistant.clone().unwrap_or_default().thresholds()?,
+            widget_origins: file
+                .assistant
+                .as_ref()
+                .map(|a| a.widget_origins.clone())
+                .unwrap_or_default(),
+            site_tokens: file
+                .assistant
+                .as_ref()
+                .and_then(|a| a.site_tokens.clone())
+                .map(|t| t.into_verifier().map(std::sync::Arc::new))
+                .transpose()?,
+            model: file
+                .assistant
+                .as_ref()
+                .and_then(|a| a.model.clone())
+                .map(ModelFileConfig::into_settings)
+                .transpose()?
+                .flatten(),
+            privacy_notice_url: file
+                .assistant
+                .and_then(|a| a.privacy_notice_url)
+                .unwrap_or_else(|| "/help/en/privacy-notice".into()),
+            public_limits: file.limits.unwrap_or_default().into_settings()?,
+            anomaly: file.anomaly.unwrap_or_default().into_settings()?,
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Refuses configurations that would run insecurely or not at all.
+    fn validate(&self) -> Result<(), CliError> {
+        for origin in &self.widget_origins {
+            // Exactly as browsers send Origin: lower case, no default port.
+            let host_ok = |host: &str| {
+                !host.is_empty()
+                    && !host.ends_with(":443")
+                    && host.chars().all(|c| {
+                        c.is_ascii_lowercase()
+                            || c.is_ascii_digit()
+                            || matches!(c, '.' | '-' | ':' | '[' | ']')
+                    })
+            };
+            // Plain http only for a page on this machine (development and tests).
+            let loopback = |host: &str| {
+                ["127.0.0.1", "localhost", "[::1]"]
+                    .iter()
+                    .any(|l| host == *l || host.strip_prefix(l).is_some_and(|port| port.starts_with(':')))
+            };
+            let valid = match (origin.strip_prefix("https://"), origin.strip_prefix("http://")) {
+                (Some(host), _) => host_ok(host),
+                (None, Some(host)) => host_ok(host) && loopback(host),
+                _ => false,
+            };
+            if !valid {
+                return Err(CliError::Config(format!(
+                    "[assistant] widget_origins: {origin:?} is not an https origin like https://www.example.com (http only on loopback)"
+                )));
+            }
+        }
+        if !self.public_origin.starts_with("https://") {
+            return Err(CliError::Config(
+                "public origin must be an https:// origin".into(),
+            ));
+        }
+        if self.public_origin.ends_with('/') || self.public_origin[8..].contains('/') {
+            return Err(CliError::Config(
+                "public origin is scheme://host[:port] with no path".into(),
+            ));
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(CliError::Config(
+                "set both tls_cert and tls_key, or neither".into(),
+            ));
+        }
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
+            return Err(CliError::Config(
+                "database URL must be sqlite:… or postgres://…".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn own_domains(
+    mailboxes: &[(EmailAddress, String)],
+    mail: Option<&RelaySettings>,
+    extra: &[String],
+) -> Result<Vec<String>, CliError> {
+    let mut domains: Vec<String> = mailboxes
+        .iter()
+        .map(|(a, _)| a.domain().to_owned())
+        .chain(mail.map(|m| m.from.domain().to_owned()))
+        .collect();
+    for domain in extra {
+        let probe = EmailAddress::parse(&format!("postmaster@{domain}"))
+            .map_err(|_| CliError::Config(format!("[smtp] own_domains: {domain:?} is not a domain")))?;
+        domains.push(probe.domain().to_owned());
+    }
+    let mut domains: Vec<String> = domains.into_iter().map(|d| d.to_ascii_lowercase()).collect();
+    domains.sort();
+    domains.dedup();
+    Ok(domains)
+}
+
+fn default_origin(listen: SocketAddr) -> String {
+    let host = if listen.ip().is_loopback() || listen.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else {
+        listen.ip().to_string()
+    };
+    if listen.port() == 443 {
+        format!("https://{host}")
+    } else {
+        format!("https://{host}:{}", listen.port())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn global() -> GlobalArgs {
+        GlobalArgs {
+            config: None,
+            data_dir: None,
+            database_url: None,
+            master_key_file: None,
+            log_json: false,
+        }
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let s = Settings::resolve(&global(), None).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8443");
+        assert_eq!(s.public_origin, "https://localhost:8443");
+        assert!(s.database_url.starts_with("sqlite://palisade-data/palisade.db"));
+        assert_eq!(s.master_key_file, PathBuf::from("palisade-data/master.key"));
+    }
+
+    #[test]
+    fn insecure_or_half_settings_are_refused() {
+        let serve = ServeArgs {
+            listen: None,
+            public_origin: Some("http://help.example.com".into()),
+            tls_cert: None,
+            tls_key: None,
+        };
+        assert!(Settings::resolve(&global(), Some(&serve)).is_err());
+        let serve = ServeArgs {
+            listen: None,
+            public_origin: None,
+            tls_cert: Some("c.pem".into()),
+            tls_key: None,
+        };
+        assert!(Settings::resolve(&global(), Some(&serve)).is_err());
+    }
+
+    #[test]
+    fn unknown_toml_keys_are_refused() {
+        assert!(toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"\nlisten_adress = \"x\"").is_err());
+        assert!(toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"").is_ok());
+    }
+
+    #[test]
+    fn help_assistant_and_limits_sections() {
+        let s = from_toml(
+            "[help]\ndefault_locale = \"de\"\n[assistant]\nmin_coverage = 0.6\nprivacy_notice_url = \"https://example.com/privacy\"\n[limits]\nhelp_searches_per_minute = 30\n",
+        )
+        .unwrap();
+        assert_eq!(s.default_locale, "de");
+        assert!((s.assistant.min_coverage - 0.6).abs() < f32::EPSILON);
+        assert_eq!(s.privacy_notice_url, "https://example.com/privacy");
+        assert_eq!(s.public_limits.help_search_per_ip.max, 30);
+        assert_eq!(
+            s.public_limits.conversations_per_ip,
+            palisade_web::PublicLimits::default().conversations_per_ip
+        );
+        for bad in [
+            "[help]\ndefault_locale = \"../x\"\n",
+            "[assistant]\nmin_coverage = 2.0\n",
+            "[limits]\nhelp_searches_per_minute = 0\n",
+            "[limits]\nsearches = 5\n",
+        ] {
+            assert!(from_toml(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn model_widget_and_site_token_sections() {
+        let s = from_toml("[assistant.model]\nurl = \"https://llm.example/v1\"\nmodel = \"m\"\n").unwrap();
+        assert!(s.model.is_none(), "a configured model stays off until enabled");
+        let s = from_toml(
+            "[assistant]\nwidget_origins = [\"https://www.example.com\", \"http://127.0.0.1:8080\"]\n\
+             [assistant.model]\nenabled = true\nurl = \"https://llm.example/v1\"\nmodel = \"m\"\ndaily_budget = 5000\n\
+             [assistant.site_tokens]\nissuer = \"https://www.example.com\"\naudience = \"palisade\"\n\
+             [[assistant.site_tokens.keys]]\nkid = \"ed-1\"\nalgorithm = \"EdDSA\"\n\
+             public_key = \"O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=\"\n",
+        )
+        .unwrap();
+        let model = s.model.unwrap();
+        assert_eq!(model.daily_budget, 5000);
+        assert_eq!(model.conversation_budget, 20_000);
+        assert_eq!(s.widget_origins.len(), 2);
+        assert!(s.site_tokens.is_some());
+        for bad in [
+            // Plain http to a model anywhere but loopback.
+            "[assistant.model]\nenabled = true\nurl = \"http://llm.example\"\nmodel = \"m\"\n",
+            "[assistant.model]\nenabled = true\nurl = \"https://llm.example\"\nmodel = \"m\"\ndaily_budget = 0\n",
+            "[assistant]\nwidget_origins = [\"http://www.example.com\"]\n",
+            "[assistant]\nwidget_origins = [\"https://www.example.com/page\"]\n",
+            "[assistant]\nwidget_origins = [\"*\"]\n",
+            "[assistant]\nwidget_origins = [\"https://WWW.example.com\"]\n",
+            "[assistant]\nwidget_origins = [\"https://www.example.com:443\"]\n",
+            "[assistant.model]\nenabled = true\nurl = \"https://llm.example\"\nmodel = \"m\"\nallowed_link_domains = [\"com\"]\n",
+            "[assistant.model]\nenabled = true\nurl = \"https://llm.example\"\nmodel = \"m\"\nallowed_link_domains = [\"https://x.example\"]\n",
+            // The algorithm is pinned by configuration, with the matching key material.
+            "[assistant.site_tokens]\nissuer = \"i\"\naudience = \"a\"\n[[assistant.site_tokens.keys]]\nkid = \"k\"\nalgorithm = \"none\"\n",
+            "[assistant.site_tokens]\nissuer = \"i\"\naudience = \"a\"\n[[assistant.site_tokens.keys]]\nkid = \"k\"\nalgorithm = \"EdDSA\"\npublic_key = \"AAAA\"\n",
+            "[assistant.site_tokens]\nissuer = \"i\"\naudience = \"a\"\nkeys = []\n",
+        ] {
+            assert!(from_toml(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_need_a_header_and_real_networks() {
+        let ok = from_toml("[proxy]\ntrusted = [\"10.0.0.0/8\", \"192.0.2.1\"]\nheader = \"forwarded\"\n")
+            .unwrap();
+        assert_eq!(ok.trusted_proxies.networks.len(), 2);
+        assert!(
+            from_toml("").unwrap().trusted_proxies.networks.is_empty(),
+            "nobody by default"
+        );
+        for bad in [
+            "[proxy]\ntrusted = [\"10.0.0.0/8\"]\nheader = \"x-real-ip\"\n",
+            "[proxy]\ntrusted = [\"proxy.example\"]\nheader = \"forwarded\"\n",
+            "[proxy]\ntrusted = []\nheader = \"forwarded\"\n",
+        ] {
+            assert!(matches!(from_toml(bad), Err(CliError::Config(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn redaction_patterns_are_checked_at_start() {
+        let ok = from_toml("[[redaction]]\nname = \"member number\"\nregex = 'M-\\d{8}'\n").unwrap();
+        assert_eq!(
+            ok.redactor.redact("member M-12345678").text,
+            "member [removed: member number]"
+        );
+        for bad in ["regex = '('", "regex = 'x*'"] {
+            let text = format!("[[redaction]]\nname = \"bad\"\n{bad}\n");
+            assert!(matches!(from_toml(&text), Err(CliError::Config(_))), "{bad}");
+        }
+    }
+
+    fn from_toml(text: &str) -> Result<Settings, CliError> {
+        let dir = std::env::temp_dir().join(format!("palisade-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!(
+            "{:x}.toml",
+            text.len() * 7919 + text.bytes().map(usize::from).sum::<usize>()
+        ));
+        std::fs::write(&path, text).unwrap();
+        let mut g = global();
+        g.config = Some(path.clone());
+        let result = Settings::resolve(&g, None);
+        let _ = std::fs::remove_file(path);
+        result
+    }
+
+    #[test]
+    fn oidc_providers_and_session_limits_come_from_the_file() {
+        let s = from_toml(
+            r#"
+[api_tokens]
+requests_per_minute = 120
+
+[mail]
+relay_host = "smtp.example.com"
+from_address = "support@example.com"
+
+[sessions]
+staff_idle_minutes = 15
+customer_max_sessions = 3
+on_limit = "refuse_new"
+
+[[oidc]]
+name = "corp"
+display_name = "Corporate login"
+issuer = "https://login.example.com"
+client_id = "palisade"
+client_secret = "s3cret"
+create_accounts = true
+new_account_role = "agent"
+allowed_domains = ["example.com"]
+"#,
+        )
+        .unwrap();
+        assert_eq!(s.sessions.staff_idle_secs, 15 * 60);
+        assert_eq!(s.token_requests_per_minute, 120);
+        let mail = s.mail.as_ref().unwrap();
+        assert_eq!(
+            (mail.port, mail.tls, mail.helo_name.as_str()),
+            (587, RelayTls::StartTls, "localhost")
+        );
+        assert_eq!(s.sessions.customer_max_sessions, 3);
+        assert_eq!(s.sessions.on_limit, OnSessionLimit::RefuseNew);
+        assert_eq!(s.oidc.len(), 1);
+        assert_eq!(s.oidc[0].new_account_role, Role::Agent);
+        assert!(
+            !s.oidc[0].trust_provider_mfa,
+            "provider MFA is never trusted by default"
+        );
+        assert!(
+            !format!("{:?}", s.oidc[0]).contains("s3cret"),
+            "the client secret never prints"
+        );
+    }
+
+    #[test]
+    fn unsafe_oidc_settings_are_refused() {
+        let base = "[[oidc]]\nname = \"corp\"\nclient_id = \"p\"\nclient_secret = \"s\"\n";
+        // Plain HTTP to a remote issuer, a missing secret, staff creation for any domain.
+        assert!(from_toml(&format!("{base}issuer = \"http://login.example.com\"")).is_err());
+        assert!(
+            from_toml("[[oidc]]\nname = \"corp\"\nclient_id = \"p\"\nissuer = \"https://a.example\"")
+                .is_err()
+        );
+        assert!(
+            from_toml(&format!(
+                "{base}issuer = \"https://a.example\"\ncreate_accounts = true\nnew_account_role = \"admin\""
+            ))
+            .is_err()
+        );
+        assert!(from_toml(&format!("{base}issuer = \"https://a.example\"\nname2 = 1")).is_err());
+        assert!(from_toml(&format!("{base}issuer = \"https://a.example\"")).is_ok());
+        // Mail in clear to a relay elsewhere is refused; to a local MTA it is allowed.
+        let mail = |host: &str| {
+            format!("[mail]\nrelay_host = \"{host}\"\nrelay_tls = \"none\"\nfrom_address = \"a@b.example\"")
+        };
+        assert!(from_toml(&mail("smtp.example.com")).is_err());
+        assert!(from_toml(&mail("127.0.0.1")).is_ok());
+    }
+}
