@@ -50,6 +50,7 @@ impl From<ServiceError> for MailError {
             ServiceError::Store(e) => MailError::Store(e),
             ServiceError::Reaction(why) => MailError::Temporary(why),
             ServiceError::Identity(e) => MailError::Temporary(e.to_string()),
+            ServiceError::Unavailable(what) => MailError::Config(what.into()),
         }
     }
 }

@@ -23,6 +23,9 @@ pub enum ServiceError {
     Reaction(String),
     #[error(transparent)]
     Identity(#[from] palisade_identity::IdentityError),
+    /// The desk was built without what this use case needs (a wiring mistake).
+    #[error("not available here: {0}")]
+    Unavailable(&'static str),
 }
 
 impl From<StoreError> for ServiceError {

@@ -136,6 +136,7 @@ impl From<palisade_service::ServiceError> for AppError {
             E::Store(e) => e.into(),
             E::Reaction(why) => AppError::Internal(why),
             E::Identity(e) => e.into(),
+            E::Unavailable(what) => AppError::Internal(what.into()),
         }
     }
 }

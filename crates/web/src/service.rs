@@ -19,14 +19,6 @@ pub fn validate_text(field: &str, value: &str, max_chars: usize) -> Result<Strin
     Ok(palisade_service::validate_text(field, value, max_chars)?)
 }
 
-pub struct CreateTicketInput {
-    pub subject: String,
-    pub body: String,
-    /// Staff open tickets on a customer's behalf; customers always open their own.
-    pub requester: Option<UserId>,
-    pub team: Option<TeamId>,
-}
-
 /// `assist`'s redactor, as the use cases ask for one.
 struct AssistRedaction(Arc<palisade_assist::Redactor>);
 
@@ -91,20 +83,9 @@ impl AppState {
     pub async fn create_ticket(
         &self,
         caller: &Caller,
-        input: CreateTicketInput,
+        input: OpenTicket,
     ) -> Result<(TicketRecord, Vec<(RedactionKind, usize)>), AppError> {
-        let opened = self
-            .desk()
-            .open_ticket(
-                &caller.actor(),
-                OpenTicket {
-                    subject: input.subject,
-                    body: input.body,
-                    requester: input.requester,
-                    team: input.team,
-                },
-            )
-            .await?;
+        let opened = self.desk().open_ticket(&caller.actor(), input).await?;
         Ok((opened.ticket, kinds(opened.redacted)))
     }
 

@@ -7,8 +7,8 @@ use palisade_store::TicketUpdate;
 
 use super::dto::*;
 use super::extract::{ApiBytes, ApiJson, ApiQuery};
-use crate::service::CreateTicketInput;
 use crate::{AppError, AppState, Caller, Problem};
+use palisade_service::OpenTicket;
 
 fn parse_status(s: &str) -> Result<TicketStatus, AppError> {
     TicketStatus::parse(s).map_err(AppError::from)
@@ -49,7 +49,7 @@ pub async fn create(
     let (ticket, redacted) = s
         .create_ticket(
             &caller,
-            CreateTicketInput {
+            OpenTicket {
                 subject: req.subject,
                 body: req.body,
                 requester,

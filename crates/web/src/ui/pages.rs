@@ -11,8 +11,8 @@ use super::{Notice, UiError, render};
 use crate::api::dto::rfc3339;
 use crate::api::session::{clear_session_cookies, set_session_cookies};
 use crate::caller::presented_token;
-use crate::service::CreateTicketInput;
 use crate::{AppError, AppState, Caller, RequestMeta};
+use palisade_service::OpenTicket;
 
 struct StatusOption {
     value: &'static str,
@@ -295,7 +295,7 @@ pub async fn ticket_create(
     let ticket = s
         .create_ticket(
             &caller,
-            CreateTicketInput {
+            OpenTicket {
                 subject: form.subject,
                 body: form.body,
                 requester: None,
