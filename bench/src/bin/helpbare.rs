@@ -13,8 +13,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use axum_server::tls_rustls::RustlsConfig;
 use clap::Parser;
-use palisade_assist::{AudienceFilter, HelpCentre};
+use palisade_assist::HelpCentre;
 use palisade_crypto::{Keyring, MasterKey};
+use palisade_policy::AudienceFilter;
 use palisade_policy::{PolicyEngine, Reader};
 use palisade_store::Store;
 use serde_json::{Value, json};
@@ -69,7 +70,7 @@ fn main() -> anyhow::Result<()> {
         let policy = PolicyEngine::load()?;
         let baseline = Baseline {
             help: HelpCentre::open(store).await?,
-            filter: Arc::new(AudienceFilter::for_reader(&policy, Reader::Visitor)),
+            filter: Arc::new(policy.audience_filter(Reader::Visitor)),
         };
         let app = Router::new().route("/search", get(search)).with_state(baseline);
         axum_server::bind_rustls(args.listen, RustlsConfig::from_config(Arc::new(tls)))

@@ -25,7 +25,7 @@ pub(crate) fn constant_regex(source: &str) -> regex::Regex {
         Err(e) => unreachable!("built-in pattern {source:?}: {e}"),
     }
 }
-pub use help::{ArticleInput, AudienceFilter, HelpCentre, SearchHit, SearchResults};
+pub use help::{ArticleInput, HelpCentre, SearchHit, SearchResults};
 pub use redact::{CustomPattern, Following, Redacted, RedactionKind, Redactor};
 pub use site_token::{
     LEEWAY_SECS as SITE_TOKEN_LEEWAY_SECS, MAX_SITE_TOKEN_LIFETIME, SiteClaims, SiteKey, SiteTokenRejection,

@@ -6,10 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use palisade_assist::{ArticleInput, AudienceFilter, HelpCentre};
+use palisade_assist::{ArticleInput, HelpCentre};
 use palisade_audit::AuditContext;
 use palisade_core::{EmailAddress, Principal, Role};
 use palisade_crypto::{Keyring, MasterKey};
+use palisade_policy::AudienceFilter;
 use palisade_policy::{PolicyEngine, Reader};
 use palisade_service::{Actor, Channel, Desk};
 use palisade_store::{ArticleDraft, NewUser, Store};
@@ -87,8 +88,8 @@ async fn two_nodes_follow_each_others_changes(backend: Backend) {
     let (_, principal, ctx) = author(&store_a).await;
     let node_a = HelpCentre::open(store_a.clone()).await.unwrap();
     let node_b = HelpCentre::open(store_b.clone()).await.unwrap();
-    let visitor = AudienceFilter::for_reader(&policy, Reader::Visitor);
-    let staff = AudienceFilter::for_reader(&policy, Reader::User(&principal));
+    let visitor = policy.audience_filter(Reader::Visitor);
+    let staff = policy.audience_filter(Reader::User(&principal));
 
     let first = draft(
         "Warranty claims",
@@ -192,8 +193,8 @@ async fn hidden_articles_do_not_move_the_scores_of_visible_ones(backend: Backend
         "public",
     )
     .await;
-    let visitor = AudienceFilter::for_reader(&policy, Reader::Visitor);
-    let staff = AudienceFilter::for_reader(&policy, Reader::User(&principal));
+    let visitor = policy.audience_filter(Reader::Visitor);
+    let staff = policy.audience_filter(Reader::User(&principal));
     let seen = |results: palisade_assist::SearchResults| {
         results
             .hits

@@ -49,6 +49,12 @@ impl Role {
     pub fn is_staff(self) -> bool {
         !matches!(self, Role::Customer)
     }
+
+    /// Whether tickets may be assigned to someone with this role: those who answer
+    /// customers (light agents only add notes, auditors only read).
+    pub fn takes_assignments(self) -> bool {
+        matches!(self, Role::Agent | Role::Supervisor | Role::Admin)
+    }
 }
 
 /// What an API token may be used for. A token acts as its owner, narrowed to its scopes.

@@ -154,6 +154,17 @@ impl<'de> Deserialize<'de> for TagName {
     }
 }
 
+/// `en`, `de`, `pt-BR`: a language and an optional region, nothing else.
+pub fn valid_locale(locale: &str) -> bool {
+    let (lang, region) = match locale.split_once('-') {
+        Some((l, r)) => (l, Some(r)),
+        None => (locale, None),
+    };
+    (2..=3).contains(&lang.len())
+        && lang.bytes().all(|b| b.is_ascii_lowercase())
+        && region.is_none_or(|r| r.len() == 2 && r.bytes().all(|b| b.is_ascii_uppercase()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

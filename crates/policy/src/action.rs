@@ -41,15 +41,20 @@ pub enum Action {
     ArticleRead,
     /// Write, publish or withdraw a help-centre article.
     ArticleManage,
-    /// Talk in one assistant conversation (and hand it over to a person).
+    /// Talk in one assistant conversation.
     AssistantUse,
+    /// Hand one assistant conversation over to a person (a ticket in the owner's name).
+    AssistantHandOver,
+    /// Enter the staff workspace: the pages of the review queue, the articles and
+    /// whatever else exists only for the people who serve customers.
+    EnterWorkspace,
     AuditRead,
     /// Read the security alerts.
     ReadAlerts,
 }
 
 impl Action {
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 38] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -84,6 +89,8 @@ impl Action {
         Action::ArticleRead,
         Action::ArticleManage,
         Action::AssistantUse,
+        Action::AssistantHandOver,
+        Action::EnterWorkspace,
         Action::AuditRead,
         Action::ReadAlerts,
     ];
@@ -91,7 +98,10 @@ impl Action {
     /// Whether someone who is not signed in may be asked about at all, mirroring the
     /// `Visitor` principal in the schema's `appliesTo`.
     pub fn open_to_visitors(self) -> bool {
-        matches!(self, Action::ArticleRead | Action::AssistantUse)
+        matches!(
+            self,
+            Action::ArticleRead | Action::AssistantUse | Action::AssistantHandOver
+        )
     }
 
     /// The kind of resource the action applies to, mirroring `appliesTo` in the schema.
@@ -126,9 +136,10 @@ impl Action {
             | Action::ManageCompanies
             | Action::ListCompanies
             | Action::ListTickets
-            | Action::SearchTickets => K::Directory,
+            | Action::SearchTickets
+            | Action::EnterWorkspace => K::Directory,
             Action::ArticleRead | Action::ArticleManage => K::Article,
-            Action::AssistantUse => K::Conversation,
+            Action::AssistantUse | Action::AssistantHandOver => K::Conversation,
             Action::AuditRead | Action::ReadAlerts => K::AuditTrail,
         }
     }
@@ -171,7 +182,8 @@ impl Action {
             Action::ArticleRead => Scope::ArticlesRead,
             Action::ArticleManage => Scope::ArticlesWrite,
             // A conversation may open a ticket.
-            Action::AssistantUse => Scope::TicketsWrite,
+            Action::AssistantUse | Action::AssistantHandOver => Scope::TicketsWrite,
+            Action::EnterWorkspace => Scope::TicketsRead,
         }
     }
 
@@ -211,6 +223,8 @@ impl Action {
             Action::ArticleRead => "article.read",
             Action::ArticleManage => "article.manage",
             Action::AssistantUse => "assistant.use",
+            Action::AssistantHandOver => "assistant.hand_over",
+            Action::EnterWorkspace => "workspace.enter",
             Action::AuditRead => "audit.read",
             Action::ReadAlerts => "alerts.read",
         }

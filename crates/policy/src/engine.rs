@@ -692,4 +692,74 @@ mod tests {
         admin.role = Role::Admin;
         assert!(!use_it(Reader::User(&admin), &mine));
     }
+
+    #[test]
+    fn only_a_customer_hands_their_own_conversation_to_a_ticket() {
+        use palisade_core::ConversationId;
+        let engine = PolicyEngine::load().unwrap();
+        let person = |role| Principal {
+            user_id: UserId::generate(),
+            role,
+            teams: vec![],
+            company: None,
+            session: None,
+            scopes: None,
+        };
+        let hand_over = |reader, resource: &Resource| {
+            engine
+                .authorize_reader(reader, Action::AssistantHandOver, resource)
+                .is_ok()
+        };
+        let customer = person(Role::Customer);
+        let mine = Resource::Conversation(ConversationId::generate(), Some(customer.user_id.clone()));
+        let anonymous = Resource::Conversation(ConversationId::generate(), None);
+        assert!(hand_over(Reader::User(&customer), &mine));
+        assert!(hand_over(Reader::Visitor, &anonymous));
+        assert!(!hand_over(Reader::Visitor, &mine));
+        let someone_else = person(Role::Customer);
+        assert!(!hand_over(Reader::User(&someone_else), &mine));
+        // Staff signed in to the portal talk to the assistant, but a handover would
+        // open a ticket in their name: that is not what the assistant is for.
+        let agent = person(Role::Agent);
+        let agents = Resource::Conversation(ConversationId::generate(), Some(agent.user_id.clone()));
+        assert!(
+            engine
+                .authorize_reader(Reader::User(&agent), Action::AssistantUse, &agents)
+                .is_ok()
+        );
+        assert!(!hand_over(Reader::User(&agent), &agents));
+        let admin = person(Role::Admin);
+        assert!(!hand_over(Reader::User(&admin), &mine));
+    }
+
+    #[test]
+    fn the_workspace_is_for_staff() {
+        let engine = PolicyEngine::load().unwrap();
+        for role in [
+            Role::Admin,
+            Role::Supervisor,
+            Role::Agent,
+            Role::LightAgent,
+            Role::Auditor,
+            Role::Customer,
+        ] {
+            let who = Principal {
+                user_id: UserId::generate(),
+                role,
+                teams: vec![],
+                company: None,
+                session: None,
+                scopes: None,
+            };
+            let enters = engine
+                .authorize(&who, Action::EnterWorkspace, &Resource::Directory)
+                .is_ok();
+            assert_eq!(enters, role != Role::Customer, "{role:?}");
+        }
+        assert!(
+            engine
+                .authorize_reader(Reader::Visitor, Action::EnterWorkspace, &Resource::Directory)
+                .is_err()
+        );
+    }
 }

@@ -4,11 +4,13 @@
 //! policy, a validation problem or an evaluation error all come back as a denial.
 
 mod action;
+mod audience;
 mod engine;
 mod error;
 mod resource;
 
 pub use action::Action;
+pub use audience::AudienceFilter;
 pub use engine::{Authorized, PolicyEngine, Reader};
 pub use error::PolicyError;
 pub use resource::{ArticleFacts, Resource, ResourceKind, TicketFacts, UserFacts};

@@ -30,6 +30,18 @@ impl Desk {
         }
     }
 
+    /// Admits the actor to the staff workspace's pages; for anyone else they do not
+    /// exist (`NotFound`, audited).
+    pub async fn enter_workspace(&self, actor: &Actor) -> Result<(), ServiceError> {
+        self.authorize(actor, Action::EnterWorkspace, &Resource::Directory)
+            .await
+            .map(drop)
+            .map_err(|e| match e {
+                ServiceError::Forbidden => ServiceError::NotFound,
+                other => other,
+            })
+    }
+
     /// Whether `action` is allowed, without auditing: for deciding what to show, never
     /// for guarding a change.
     pub fn permits(&self, principal: &Principal, action: Action, resource: &Resource) -> bool {

@@ -5,6 +5,7 @@
 
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
 use palisade_core::{ConversationId, TeamId, Visibility};
+use palisade_policy::{Action, Reader, Resource};
 use palisade_store::TicketRecord;
 use serde_json::json;
 
@@ -21,7 +22,8 @@ pub enum HandoverTo {
 }
 
 impl Desk {
-    /// A verified customer's handover; returns the ticket it landed on.
+    /// A verified customer's handover (Cedar decides who may: a customer, never staff
+    /// talking to the assistant); returns the ticket it landed on.
     pub async fn hand_over(
         &self,
         customer: &Actor,
@@ -32,6 +34,8 @@ impl Desk {
             channel: Channel::Assistant,
             ..customer.clone()
         };
+        let owned = Resource::Conversation(conversation.clone(), Some(actor.principal.user_id.clone()));
+        self.authorize(&actor, Action::AssistantHandOver, &owned).await?;
         match to {
             HandoverTo::NewTicket(input) => Ok(self
                 .open_ticket_closing(&actor, input, Some(conversation))
@@ -55,10 +59,20 @@ impl Desk {
         team: &TeamId,
         held: &[u8],
     ) -> Result<String, ServiceError> {
+        let anonymous = Resource::Conversation(conversation.clone(), None);
+        if self
+            .policy
+            .authorize_reader(Reader::Visitor, Action::AssistantHandOver, &anonymous)
+            .is_err()
+        {
+            self.audit_denial(audit, Action::AssistantHandOver, conversation.as_str(), "denied")
+                .await?;
+            return Err(ServiceError::Forbidden);
+        }
         let mut tx = self.store.begin().await?;
         let id = self.store.quarantine_mail(&mut tx, team, held).await?;
         self.store
-            .close_conversation(&mut tx, conversation, "handed_over", None)
+            .hand_over_conversation(&mut tx, conversation, None)
             .await?;
         let event = AuditEvent::new(AuditAction::MailReceived, conversation.as_str(), Outcome::Success)
             .with_detail(json!({ "source": "assistant", "held": true, "quarantine_id": id }));

@@ -132,7 +132,7 @@ impl Desk {
         // Row writes before the audit chain's head (see `Desk::record`).
         if let Some(conversation) = handed_over {
             self.store
-                .close_conversation(&mut tx, conversation, "handed_over", Some(&ticket.id))
+                .hand_over_conversation(&mut tx, conversation, Some(&ticket.id))
                 .await?;
         }
         self.created(
@@ -274,7 +274,7 @@ impl Desk {
         // Row writes before the audit chain's head (see `Desk::record`).
         if let Some(conversation) = handed_over {
             self.store
-                .close_conversation(&mut tx, conversation, "handed_over", Some(&ticket.id))
+                .hand_over_conversation(&mut tx, conversation, Some(&ticket.id))
                 .await?;
         }
         self.record(&mut tx, audit, happened).await?;
@@ -327,7 +327,7 @@ impl Desk {
                 .get_user(assignee)
                 .await
                 .map_err(|_| ServiceError::Invalid("unknown assignee".into()))?;
-            if !member || !matches!(user.role, Role::Agent | Role::Supervisor | Role::Admin) {
+            if !member || !user.role.takes_assignments() {
                 return Err(ServiceError::Invalid(
                     "the assignee must be an agent of the ticket's team".into(),
                 ));

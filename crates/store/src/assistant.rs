@@ -10,18 +10,78 @@ use sqlx::any::AnyRow;
 use crate::keys::{ORG_KEY_ID, open_text, seal};
 use crate::{Store, StoreError, Tx};
 
+/// How a conversation's owner was established.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verification {
+    /// Nobody: the conversation acts as a visitor whoever is signed in.
+    Anonymous,
+    /// The owner's own portal session, needed again for every turn.
+    PortalSession,
+    /// The site's signed identity token; the conversation's secret carries it for a while.
+    SiteToken,
+}
+
+impl Verification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Anonymous => "anonymous",
+            Self::PortalSession => "portal_session",
+            Self::SiteToken => "site_token",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, StoreError> {
+        match text {
+            "anonymous" => Ok(Self::Anonymous),
+            "portal_session" => Ok(Self::PortalSession),
+            "site_token" => Ok(Self::SiteToken),
+            other => Err(StoreError::Corrupt(format!(
+                "conversation verification {other:?}"
+            ))),
+        }
+    }
+}
+
+/// Where a conversation is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConversationState {
+    /// The customer and the assistant are talking.
+    Open,
+    /// A handover request has claimed it (given back if that request fails).
+    HandingOver,
+    /// A person has it now, through a ticket or because automated answers stopped.
+    HandedOver,
+}
+
+impl ConversationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::HandingOver => "handing_over",
+            Self::HandedOver => "handed_over",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, StoreError> {
+        match text {
+            "open" => Ok(Self::Open),
+            "handing_over" => Ok(Self::HandingOver),
+            "handed_over" => Ok(Self::HandedOver),
+            other => Err(StoreError::Corrupt(format!("conversation state {other:?}"))),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ConversationRecord {
     pub id: ConversationId,
     pub secret_hash: TokenHash,
     /// `None`: anonymous.
     pub user: Option<UserId>,
-    /// anonymous, portal_session or site_token.
-    pub verification: String,
+    pub verification: Verification,
     pub notice_version: String,
     pub human_only: bool,
-    /// open, handed_over or ended.
-    pub state: String,
+    pub state: ConversationState,
     pub ticket: Option<TicketId>,
     pub misses: i64,
     pub messages: i64,
@@ -31,7 +91,7 @@ pub struct ConversationRecord {
 #[derive(Clone, Debug)]
 pub struct NewConversation {
     pub user: Option<UserId>,
-    pub verification: &'static str,
+    pub verification: Verification,
     pub notice_version: String,
     pub human_only: bool,
     pub secret_hash: TokenHash,
@@ -59,10 +119,10 @@ fn conversation_from_row(row: &AnyRow) -> Result<ConversationRecord, StoreError>
             .try_get::<Option<String>, _>("user_id")?
             .map(|u| UserId::parse(&u))
             .transpose()?,
-        verification: row.try_get("verification")?,
+        verification: Verification::parse(&row.try_get::<String, _>("verification")?)?,
         notice_version: row.try_get("notice_version")?,
         human_only: row.try_get::<i64, _>("human_only")? != 0,
-        state: row.try_get("state")?,
+        state: ConversationState::parse(&row.try_get::<String, _>("state")?)?,
         ticket: row
             .try_get::<Option<String>, _>("ticket_id")?
             .map(|t| TicketId::parse(&t))
@@ -119,7 +179,7 @@ impl Store {
         .bind(id.as_str())
         .bind(&new.secret_hash.0)
         .bind(new.user.as_ref().map(|u| u.to_string()))
-        .bind(new.verification)
+        .bind(new.verification.as_str())
         .bind(&key_id)
         .bind(&new.notice_version)
         .bind(i64::from(new.human_only))
@@ -259,20 +319,19 @@ impl Store {
             .collect()
     }
 
-    /// Marks a conversation handed over to a human (with the ticket, when one was
-    /// opened) or ended; inside the caller's transaction when given.
-    pub async fn close_conversation(
+    /// Marks a conversation handed over to a person (with the ticket, when one was
+    /// opened), inside the caller's transaction.
+    pub async fn hand_over_conversation(
         &self,
         tx: &mut Tx,
         id: &ConversationId,
-        state: &str,
         ticket: Option<&TicketId>,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE assistant_conversations SET state = $1, ticket_id = COALESCE($2, ticket_id), updated_at = $3 \
              WHERE id = $4",
         )
-        .bind(state)
+        .bind(ConversationState::HandedOver.as_str())
         .bind(ticket.map(|t| t.to_string()))
         .bind(UnixMillis::now().0)
         .bind(id.as_str())

@@ -32,7 +32,7 @@ mod users;
 pub use api_tokens::{ApiTokenRecord, NewApiToken};
 pub use article_files::{ArticleFile, NewArticleFile};
 pub use articles::{ArticleChange, ArticleDraft, ArticleRecord, ArticleVersion};
-pub use assistant::{ConversationRecord, NewConversation, TranscriptEntry};
+pub use assistant::{ConversationRecord, ConversationState, NewConversation, TranscriptEntry, Verification};
 pub use capabilities::ReplyCapability;
 pub use db::{Dialect, Store, Tx};
 pub use error::StoreError;

@@ -3,9 +3,10 @@
 //! every hit authorised again), reading one published article, and the authors' view.
 //! An article the reader may not see is answered exactly like one that does not exist.
 
-use palisade_assist::{AudienceFilter, SearchHit, help::valid_locale};
+use palisade_assist::{SearchHit, help::valid_locale};
 use palisade_core::{ArticleId, Audience, CompanyId};
-use palisade_policy::{Action, ArticleFacts, Authorized, Reader, Resource};
+use palisade_policy::Authorized;
+use palisade_service::reader_of;
 use palisade_store::{ArticleDraft, ArticleRecord, ArticleVersion};
 
 use crate::limits::subject;
@@ -13,10 +14,6 @@ use crate::{AppError, AppState, Caller, RequestMeta};
 
 pub(crate) const MAX_RESULTS: usize = 50;
 pub(crate) const MAX_QUERY_CHARS: usize = 200;
-
-pub(crate) fn reader(caller: Option<&Caller>) -> Reader<'_> {
-    caller.map(|c| &c.principal).into()
-}
 
 /// The locale asked for, or the configured default; anything malformed is refused.
 pub(crate) fn locale(s: &AppState, asked: Option<&str>) -> Result<String, AppError> {
@@ -50,67 +47,43 @@ pub(crate) async fn search(
             "a search is at most {MAX_QUERY_CHARS} characters"
         )));
     }
-    let reader = reader(caller);
-    let filter = AudienceFilter::for_reader(&s.policy, reader);
+    let desk = s.desk();
+    let actor = caller.map(Caller::actor);
+    let reader = reader_of(actor.as_ref());
     let results = s
         .help
-        .search(locale, &filter, text, limit.clamp(1, MAX_RESULTS))
+        .search(
+            locale,
+            &desk.article_audience(reader),
+            text,
+            limit.clamp(1, MAX_RESULTS),
+        )
         .await?;
-    let mut hits = Vec::with_capacity(results.hits.len());
-    for hit in results.hits {
-        let facts = ArticleFacts {
-            id: hit.article.id.clone(),
-            audience: hit.article.audience,
-            companies: hit.article.companies.clone(),
-            published: true,
-        };
-        if s.policy
-            .authorize_reader(reader, Action::ArticleRead, &Resource::Article(facts))
-            .is_ok()
-        {
-            hits.push(hit);
-        } else {
-            // The filter let through what the policies refuse: a bug in one of them.
-            // The hit is dropped and the mismatch is reported, never shown.
-            tracing::error!(article = %hit.article.id, "search filter and policy disagree");
-        }
-    }
+    let hits = results
+        .hits
+        .into_iter()
+        .filter(|hit| desk.may_read_article(reader, hit.facts()))
+        .collect();
     Ok((results.total, hits))
 }
 
-/// The published text of an article the caller may read, by locale and slug or by id.
-pub(crate) async fn published_article(
+/// Counts a miss against the caller's allowance: many addresses that lead nowhere is
+/// someone looking for what is hidden.
+async fn counting_misses<T>(
     s: &AppState,
     caller: Option<&Caller>,
     meta: &RequestMeta,
-    article: Option<ArticleRecord>,
-    asked_for: &str,
-) -> Result<(ArticleRecord, ArticleVersion), AppError> {
-    let readable = article.filter(|a| {
-        a.published_version.is_some()
-            && s.policy
-                .authorize_reader(reader(caller), Action::ArticleRead, &Resource::Article(a.facts()))
-                .is_ok()
-    });
-    let Some(article) = readable else {
-        // Signed-in callers' misses are audited like ticket misses (both kinds alike);
-        // visitors' probing is for the abuse detectors, not the audit trail.
-        if let Some(caller) = caller {
-            s.audit_denial(caller, Action::ArticleRead, asked_for, "not_found")
-                .await?;
+    read: impl std::future::Future<Output = Result<T, palisade_service::ServiceError>>,
+) -> Result<T, AppError> {
+    let misses = &s.config.public_limits.article_misses_per_ip;
+    s.refuse_if_over(misses, &subject(caller, meta)).await?;
+    match read.await {
+        Err(palisade_service::ServiceError::NotFound) => {
+            s.count_against(misses, &subject(caller, meta), meta).await?;
+            Err(AppError::NotFound)
         }
-        // Many addresses that lead nowhere is someone looking for what is hidden.
-        s.count_against(
-            &s.config.public_limits.article_misses_per_ip,
-            &subject(caller, meta),
-            meta,
-        )
-        .await?;
-        return Err(AppError::NotFound);
-    };
-    let version = article.published_version.ok_or(AppError::NotFound)?;
-    let text = s.store.article_version(&article.id, version).await?;
-    Ok((article, text))
+        other => Ok(other?),
+    }
 }
 
 pub(crate) async fn published_by_slug(
@@ -120,17 +93,15 @@ pub(crate) async fn published_by_slug(
     locale: &str,
     slug: &str,
 ) -> Result<(ArticleRecord, ArticleVersion), AppError> {
-    s.refuse_if_over(
-        &s.config.public_limits.article_misses_per_ip,
-        &subject(caller, meta),
+    let actor = caller.map(Caller::actor);
+    let desk = s.desk();
+    counting_misses(
+        s,
+        caller,
+        meta,
+        desk.published_by_slug(actor.as_ref(), locale, slug),
     )
-    .await?;
-    let found = if valid_locale(locale) && slug.len() <= 80 {
-        s.store.article_by_slug(locale, slug).await?
-    } else {
-        None
-    };
-    published_article(s, caller, meta, found, &format!("{locale}/{slug}")).await
+    .await
 }
 
 pub(crate) async fn published_by_id(
@@ -139,16 +110,9 @@ pub(crate) async fn published_by_id(
     meta: &RequestMeta,
     raw_id: &str,
 ) -> Result<(ArticleRecord, ArticleVersion), AppError> {
-    s.refuse_if_over(
-        &s.config.public_limits.article_misses_per_ip,
-        &subject(caller, meta),
-    )
-    .await?;
-    let found = match ArticleId::parse(raw_id) {
-        Ok(id) => s.store.get_article(&id).await?,
-        Err(_) => None,
-    };
-    published_article(s, caller, meta, found, raw_id).await
+    let actor = caller.map(Caller::actor);
+    let desk = s.desk();
+    counting_misses(s, caller, meta, desk.published_by_id(actor.as_ref(), raw_id)).await
 }
 
 /// An article the caller may manage (authors' view: drafts included); 404 otherwise.
@@ -237,31 +201,9 @@ pub(crate) async fn article_file(
     use axum::http::{HeaderValue, header};
     use axum::response::IntoResponse;
 
-    s.refuse_if_over(
-        &s.config.public_limits.article_misses_per_ip,
-        &subject(caller, meta),
-    )
-    .await?;
-    let file_id = palisade_core::ArticleFileId::parse(raw_id).ok();
-    let article = match &file_id {
-        Some(id) => match s.store.article_of_file(id).await {
-            Ok(article) => s.store.get_article(&article).await?,
-            Err(palisade_store::StoreError::NotFound) => None,
-            Err(e) => return Err(e.into()),
-        },
-        None => None,
-    };
-    let manages = match (caller, &article) {
-        (Some(c), Some(a)) => s.permits(c, Action::ArticleManage, &Resource::Article(a.facts())),
-        _ => false,
-    };
-    let article = if manages {
-        article.ok_or(AppError::NotFound)?
-    } else {
-        published_article(s, caller, meta, article, raw_id).await?.0
-    };
-    let file_id = file_id.ok_or(AppError::NotFound)?;
-    let file = s.store.read_article_file(&article.id, &file_id).await?;
+    let actor = caller.map(Caller::actor);
+    let desk = s.desk();
+    let file = counting_misses(s, caller, meta, desk.article_file(actor.as_ref(), raw_id)).await?;
     let inline = INLINE_TYPES.contains(&file.content_type.as_str());
     let mut response = file.content.into_response();
     let h = response.headers_mut();

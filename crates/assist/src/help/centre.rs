@@ -10,10 +10,10 @@ use palisade_core::ArticleId;
 use palisade_store::{ArticleChange, Store};
 use tokio::sync::Mutex;
 
-use super::audience::AudienceFilter;
 use super::index::{IndexedArticle, SearchIndex, SearchResults};
 use super::sanitize::html_to_text;
 use crate::AssistError;
+use palisade_policy::AudienceFilter;
 
 /// How stale another node's changes may be before a search looks for them.
 const CHANGE_CHECK_INTERVAL: Duration = Duration::from_secs(1);

@@ -2,7 +2,7 @@
 //! in a fixed shape (they appear in URLs and index terms), a bounded title, and body
 //! HTML sanitised on save.
 
-use palisade_core::{Audience, CompanyId};
+use palisade_core::{Audience, CompanyId, valid_locale};
 use palisade_store::ArticleDraft;
 
 use super::sanitize::{sanitize_article_html, strip_invisible};
@@ -23,17 +23,6 @@ pub struct ArticleInput {
     pub locale: String,
     pub audience: String,
     pub companies: Vec<String>,
-}
-
-/// `en`, `de`, `pt-BR`: a language and an optional region, nothing else.
-pub fn valid_locale(locale: &str) -> bool {
-    let (lang, region) = match locale.split_once('-') {
-        Some((l, r)) => (l, Some(r)),
-        None => (locale, None),
-    };
-    (2..=3).contains(&lang.len())
-        && lang.bytes().all(|b| b.is_ascii_lowercase())
-        && region.is_none_or(|r| r.len() == 2 && r.bytes().all(|b| b.is_ascii_uppercase()))
 }
 
 fn valid_slug(slug: &str) -> bool {

@@ -22,8 +22,8 @@ use tantivy::tokenizer::{
 };
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
-use super::audience::AudienceFilter;
 use crate::AssistError;
+use palisade_policy::AudienceFilter;
 
 const TOKENIZER: &str = "article";
 /// Words of a query that are used; the rest are ignored (a bound on the work a single
@@ -70,6 +70,18 @@ pub struct SearchHit {
     /// article's title or text contains: 1.0 when every word is there.
     pub coverage: f32,
     pub snippet: Snippet,
+}
+
+impl SearchHit {
+    /// What the policies decide reading the hit's article on (it is published).
+    pub fn facts(&self) -> palisade_policy::ArticleFacts {
+        palisade_policy::ArticleFacts {
+            id: self.article.id.clone(),
+            audience: self.article.audience,
+            companies: self.article.companies.clone(),
+            published: true,
+        }
+    }
 }
 
 /// A stretch of the article's text with the matched words marked as byte ranges.
@@ -293,19 +305,19 @@ impl SearchIndex {
             ]))
         };
         let mut any_of: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        if filter.public {
+        if filter.public() {
             any_of.push((Occur::Should, term(f.audience, Audience::Public.as_str())));
         }
-        if filter.internal {
+        if filter.internal() {
             any_of.push((Occur::Should, term(f.audience, Audience::Internal.as_str())));
         }
-        if filter.customers_any {
+        if filter.customers_any() {
             any_of.push((Occur::Should, term(f.audience, Audience::Customers.as_str())));
         } else {
-            if filter.customers_unrestricted {
+            if filter.customers_unrestricted() {
                 any_of.push((Occur::Should, customers_of(ALL_COMPANIES)));
             }
-            if let Some(company) = &filter.company {
+            if let Some(company) = filter.company() {
                 any_of.push((Occur::Should, customers_of(company.as_str())));
             }
         }

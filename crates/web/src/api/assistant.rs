@@ -88,7 +88,7 @@ pub async fn start(
         Json(Started {
             id: started.id.to_string(),
             secret: started.secret.expose().to_owned(),
-            verification: started.verification.into(),
+            verification: started.verification.as_str().into(),
             human_only: started.human_only,
         }),
     ))
@@ -147,8 +147,8 @@ pub async fn get(
     let transcript = s.store.conversation_transcript(&conversation.id).await?;
     Ok(Json(Conversation {
         id: conversation.id.to_string(),
-        state: conversation.state.clone(),
-        verification: conversation.verification.clone(),
+        state: conversation.state.as_str().into(),
+        verification: conversation.verification.as_str().into(),
         human_only: conversation.human_only,
         ticket_id: conversation.ticket.as_ref().map(|t| t.to_string()),
         transcript: transcript

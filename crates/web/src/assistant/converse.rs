@@ -61,7 +61,7 @@ pub(crate) async fn converse(
         .await?;
     s.enforce(&limits.messages_per_conversation, conversation.id.as_str(), meta)
         .await?;
-    if conversation.state != "open" {
+    if conversation.state != ConversationState::Open {
         return Err(AppError::Conflict(
             "this conversation was handed over to a person; start a new one for something else".into(),
         ));
@@ -188,24 +188,17 @@ pub(crate) async fn converse(
                 }
             },
             Intent::Question => {
-                let filter = AudienceFilter::for_reader(&s.policy, reader);
+                let desk = s.desk();
                 let locale = s.config.default_locale.clone();
-                let results = s.help.search(&locale, &filter, &clean, 10).await?;
+                let results = s
+                    .help
+                    .search(&locale, &desk.article_audience(reader), &clean, 10)
+                    .await?;
                 // Every hit authorised again, as for a search page.
                 let hits: Vec<_> = results
                     .hits
                     .into_iter()
-                    .filter(|h| {
-                        let facts = palisade_policy::ArticleFacts {
-                            id: h.article.id.clone(),
-                            audience: h.article.audience,
-                            companies: h.article.companies.clone(),
-                            published: true,
-                        };
-                        s.policy
-                            .authorize_reader(reader, Action::ArticleRead, &Resource::Article(facts))
-                            .is_ok()
-                    })
+                    .filter(|h| desk.may_read_article(reader, h.facts()))
                     .collect();
                 // A passage is quoted only if it passes the checks a model's draft must
                 // pass (no image, no link or address off the help centre and allowed

@@ -16,10 +16,10 @@ async fn handover_text(s: &AppState, conversation: &ConversationRecord) -> Resul
             }
         }
     }
-    let verification = match conversation.verification.as_str() {
-        "portal_session" => "verified: signed in to the portal",
-        "site_token" => "verified by the organisation's site",
-        _ => "NOT verified: anonymous conversation; do not discuss account details",
+    let verification = match conversation.verification {
+        Verification::PortalSession => "verified: signed in to the portal",
+        Verification::SiteToken => "verified by the organisation's site",
+        Verification::Anonymous => "NOT verified: anonymous conversation; do not discuss account details",
     };
     let mut text = format!(
         "Handed over from the assistant.\nCustomer {verification}.\nNotice {} accepted{}.\n",
@@ -81,7 +81,10 @@ pub(crate) async fn handover(
     email: Option<&str>,
     into_ticket: Option<&str>,
 ) -> Result<Handover, AppError> {
-    let may_claim = matches!(conversation.state.as_str(), "open" | "handing_over");
+    let may_claim = matches!(
+        conversation.state,
+        ConversationState::Open | ConversationState::HandingOver
+    );
     if !may_claim || !s.store.claim_conversation(&conversation.id).await? {
         return Err(AppError::Conflict(
             "this conversation was already handed over".into(),
@@ -104,9 +107,6 @@ async fn hand_over(
     let body = handover_text(s, conversation).await?;
     let subject = "Conversation with the assistant".to_owned();
     match &conversation.acting {
-        Some(caller) if caller.principal.role != Role::Customer => Err(AppError::BadRequest(
-            "only customers hand conversations over".into(),
-        )),
         Some(caller) => {
             // Into one of the customer's own tickets — chosen by id, checked as the
             // customer like any reply of theirs (another's ticket is simply not found)

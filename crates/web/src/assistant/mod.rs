@@ -6,12 +6,13 @@
 //! credentials, recovery and payment matters go to a secure channel, never the chat;
 //! opening a ticket waits for the customer's confirmation.
 
+use palisade_assist::RedactionKind;
 use palisade_assist::assistant::{self, Intent, NOTICE_VERSION, Passage, SensitiveTopic};
-use palisade_assist::{AudienceFilter, RedactionKind};
-use palisade_core::{ConversationId, EmailAddress, Role, UnixMillis, UserId};
+use palisade_core::{ConversationId, EmailAddress, UnixMillis};
 use palisade_crypto::RandomToken;
-use palisade_policy::{Action, Reader, Resource};
-use palisade_store::{ConversationRecord, NewConversation};
+use palisade_policy::Reader;
+use palisade_service::StartConversation;
+use palisade_store::{ConversationRecord, ConversationState, Verification};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -27,7 +28,7 @@ const MAX_MESSAGES: i64 = 200;
 pub(crate) struct Started {
     pub id: ConversationId,
     pub secret: RandomToken,
-    pub verification: &'static str,
+    pub verification: Verification,
     pub human_only: bool,
 }
 
@@ -81,10 +82,6 @@ pub struct Handover {
     pub next_steps: String,
 }
 
-fn conversation_resource(id: &ConversationId, owner: Option<&UserId>) -> Resource {
-    Resource::Conversation(id.clone(), owner.cloned())
-}
-
 /// Starts a conversation after the customer saw notice `notice_version` and either
 /// agreed to the assistant or chose human-only support.
 pub(crate) async fn start(
@@ -127,56 +124,32 @@ pub(crate) async fn start(
         meta,
     )
     .await?;
-    let owner = caller.map(|c| c.principal.user_id.clone());
-    // A standing human-only choice holds until the customer changes it here.
-    let standing = match &owner {
-        Some(user) => s.store.assistant_preference(user).await?.is_some_and(|p| p.0),
-        None => false,
-    };
-    let human_only = human_only || (standing && !consent);
-    if !consent && !human_only {
-        return Err(AppError::BadRequest(
-            "agree to the notice, or choose human-only support".into(),
-        ));
-    }
-    let id = ConversationId::generate();
-    let reader: Reader<'_> = caller.map(|c| &c.principal).into();
-    s.policy
-        .authorize_reader(
-            reader,
-            Action::AssistantUse,
-            &conversation_resource(&id, owner.as_ref()),
-        )
-        .map_err(|_| AppError::Forbidden)?;
     let secret = RandomToken::generate().map_err(|e| AppError::Internal(e.to_string()))?;
-    let verification = match (&site_verified, &owner) {
-        (Some(_), _) => "site_token",
-        (None, Some(_)) => "portal_session",
-        (None, None) => "anonymous",
+    let verification = match (&site_verified, caller) {
+        (Some(_), _) => Verification::SiteToken,
+        (None, Some(_)) => Verification::PortalSession,
+        (None, None) => Verification::Anonymous,
     };
-    s.store
-        .create_conversation(
-            &id,
-            &NewConversation {
-                user: owner.clone(),
-                verification,
-                notice_version: NOTICE_VERSION.into(),
+    let owner = caller.map(Caller::actor);
+    let started = s
+        .desk()
+        .start_conversation(
+            owner.as_ref(),
+            StartConversation {
+                consent,
                 human_only,
+                notice_version: NOTICE_VERSION.into(),
+                verification,
                 secret_hash: secret.hash(),
                 client_ip: meta.ip.clone(),
             },
         )
         .await?;
-    if let Some(user) = &owner {
-        s.store
-            .set_assistant_preference(user, human_only, NOTICE_VERSION)
-            .await?;
-    }
     Ok(Started {
-        id,
+        id: started.id,
         secret,
         verification,
-        human_only,
+        human_only: started.human_only,
     })
 }
 
@@ -284,36 +257,15 @@ async fn find(
     raw_id: &str,
     secret: Option<&str>,
 ) -> Result<Opened, AppError> {
-    let (Ok(id), Some(presented)) = (
-        ConversationId::parse(raw_id),
-        secret.and_then(RandomToken::from_presented),
-    ) else {
-        return Err(AppError::NotFound);
-    };
-    let Some(conversation) = s.store.conversation(&id).await? else {
-        return Err(AppError::NotFound);
-    };
-    if !conversation.secret_hash.ct_eq(&presented.hash()) {
-        return Err(AppError::NotFound);
-    }
+    let desk = s.desk();
+    let conversation = desk.conversation_by_secret(raw_id, secret).await?;
     let acting = acting_caller(s, &conversation, caller, meta).await?;
-    let reader: Reader<'_> = match (&acting, conversation.verification.as_str()) {
-        (Some(owner), _) => Reader::User(&owner.principal),
-        // A portal conversation opened by someone else is checked as them (and refused).
-        (None, "portal_session") => caller.map(|c| &c.principal).into(),
-        (None, _) => Reader::Visitor,
-    };
-    let resource = conversation_resource(&conversation.id, conversation.user.as_ref());
-    if s.policy
-        .authorize_reader(reader, Action::AssistantUse, &resource)
-        .is_err()
-    {
-        if let Some(caller) = caller {
-            s.audit_denial(caller, Action::AssistantUse, id.as_str(), "denied")
-                .await?;
-        }
-        return Err(AppError::NotFound);
-    }
+    desk.admit_to_conversation(
+        &conversation,
+        acting.as_ref().map(Caller::actor).as_ref(),
+        caller.map(Caller::actor).as_ref(),
+    )
+    .await?;
     Ok(Opened {
         record: conversation,
         acting,
@@ -333,9 +285,9 @@ async fn acting_caller(
     let Some(owner) = &conversation.user else {
         return Ok(None);
     };
-    match conversation.verification.as_str() {
-        "portal_session" => Ok(caller.filter(|c| c.principal.user_id == *owner).cloned()),
-        "site_token" => {
+    match conversation.verification {
+        Verification::PortalSession => Ok(caller.filter(|c| c.principal.user_id == *owner).cloned()),
+        Verification::SiteToken => {
             if UnixMillis::now().0 - conversation.created_at.0 > SITE_VERIFIED_FOR_MS {
                 return Err(AppError::Conflict(
                     "this verified conversation has expired; reload the page to start a new one".into(),
@@ -352,7 +304,7 @@ async fn acting_caller(
                     session: None,
                 }))
         }
-        _ => Ok(None),
+        Verification::Anonymous => Ok(None),
     }
 }
 

@@ -32,10 +32,10 @@ struct ListPage {
 }
 
 pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Response, UiError> {
-    // Customers write no articles; the page does not exist for them.
-    if caller.principal.role == palisade_core::Role::Customer {
-        return Err(AppError::NotFound.into());
-    }
+    s.desk()
+        .enter_workspace(&caller.actor())
+        .await
+        .map_err(AppError::from)?;
     let rows = help::managed_list(&s, &caller)
         .await?
         .into_iter()

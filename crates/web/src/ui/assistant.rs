@@ -82,7 +82,7 @@ async fn page(
                 Some(ConversationView {
                     verified: c.user.is_some(),
                     human_only: c.human_only,
-                    open: c.state == "open",
+                    open: c.state == palisade_store::ConversationState::Open,
                     lines,
                 })
             }

@@ -452,12 +452,7 @@ async fn ticket_page_with(
     };
     let assignees = team_members
         .iter()
-        .filter(|m| {
-            matches!(
-                names.get(*m),
-                Some((_, Role::Agent | Role::Supervisor | Role::Admin))
-            )
-        })
+        .filter(|m| names.get(*m).is_some_and(|(_, role)| role.takes_assignments()))
         .map(|m| AssigneeOption {
             id: m.to_string(),
             name: name_of(m),

@@ -36,10 +36,10 @@ struct QuarantineItem {
 }
 
 pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Response, UiError> {
-    // Customers review nothing; the page does not exist for them.
-    if caller.principal.role == Role::Customer {
-        return Err(AppError::NotFound.into());
-    }
+    s.desk()
+        .enter_workspace(&caller.actor())
+        .await
+        .map_err(AppError::from)?;
     Ok(render(&QuarantineList {
         user_name: caller.user.name.clone(),
         role: caller.principal.role.as_str(),

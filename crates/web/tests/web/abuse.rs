@@ -198,7 +198,11 @@ async fn floods_and_probes_are_slowed_and_reported_once(backend: Backend) {
         .unwrap()
         .unwrap();
     assert!(record.human_only, "no more automated answers");
-    assert_eq!(record.state, "open", "the conversation can still go to a person");
+    assert_eq!(
+        record.state,
+        palisade_store::ConversationState::Open,
+        "the conversation can still go to a person"
+    );
     assert!(
         alerts(&w)
             .await
@@ -289,7 +293,7 @@ async fn human_only_conversations_never_count_manipulation_and_one_address_raise
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(record.state, "open");
+    assert_eq!(record.state, palisade_store::ConversationState::Open);
     assert!(
         !alerts(&w)
             .await

@@ -681,3 +681,39 @@ async fn handover_acts_only_on_the_customers_own_tickets(backend: Backend) {
     assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
     assert_eq!(w.store.count_rows("tickets").await.unwrap(), tickets_before + 1);
 }
+
+palisade_testkit::on_both_backends!(staff_talk_to_the_assistant_but_never_hand_over);
+
+/// A handover opens a ticket in the owner's name; Cedar gives that to customers only.
+/// An agent signed in to the portal may try the assistant, and the refusal is audited
+/// with the conversation as its object, the conversation staying open.
+async fn staff_talk_to_the_assistant_but_never_hand_over(backend: Backend) {
+    let w = World::new(backend).await;
+    let agent = w.agent_a.clone();
+    let c = chat(&w, Some(&agent)).await;
+    let tickets_before = w.store.count_rows("tickets").await.unwrap();
+    let r = handover_to(&w, Some(&agent), &c, json!({"confirm": true})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert_eq!(w.store.count_rows("tickets").await.unwrap(), tickets_before);
+    let entries = w.store.audit_entries(0, 10_000).await.unwrap();
+    let refusal = entries.last().unwrap();
+    assert_eq!(refusal.action, "access.denied");
+    let detail: serde_json::Value = serde_json::from_str(&refusal.detail).unwrap();
+    assert_eq!(refusal.actor, agent.id.to_string());
+    assert_eq!(refusal.object, c.id);
+    assert_eq!(detail["action"], "assistant.hand_over");
+    assert_eq!(detail["reason"], "denied");
+    // The claim was given back: the conversation is still open for talking.
+    let record = w
+        .store
+        .conversation(&palisade_core::ConversationId::parse(&c.id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.state, palisade_store::ConversationState::Open);
+    // The owning customer's own handover is the genuine case beside it.
+    let ann = w.customer_1.clone();
+    let mine = chat(&w, Some(&ann)).await;
+    let r = handover_to(&w, Some(&ann), &mine, json!({"confirm": true})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}

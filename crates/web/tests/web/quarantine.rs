@@ -122,6 +122,13 @@ async fn the_review_pages_show_why_mail_was_held_and_decide_like_the_api(backend
         w.get(&w.customer_1, "/quarantine").await.status,
         StatusCode::NOT_FOUND
     );
+    // Cedar decided, and its refusal is the entry the page wrote.
+    let entries = w.store.audit_entries(0, 10_000).await.unwrap();
+    let refusal = entries.last().unwrap();
+    assert_eq!(refusal.action, "access.denied");
+    let detail: serde_json::Value = serde_json::from_str(&refusal.detail).unwrap();
+    assert_eq!(refusal.actor, w.customer_1.id.to_string());
+    assert_eq!(detail["action"], "workspace.enter");
     assert_eq!(
         w.get(&w.agent_b, &format!("/quarantine/{lookalike}"))
             .await

@@ -3,23 +3,56 @@
 //! rules that guard a single article. Each hit is authorised again on its own.
 
 use palisade_core::{ArticleId, Audience, CompanyId};
-use palisade_policy::{Action, ArticleFacts, PolicyEngine, Reader, Resource};
 
-/// The audiences a reader's search covers; built only by [`AudienceFilter::for_reader`].
+use crate::{Action, ArticleFacts, PolicyEngine, Reader, Resource};
+
+/// The audiences a reader's search covers; built only by
+/// [`PolicyEngine::audience_filter`], read by the search that applies it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AudienceFilter {
-    pub(crate) public: bool,
-    pub(crate) internal: bool,
-    /// Every article for customers, whichever companies it is limited to.
-    pub(crate) customers_any: bool,
-    /// Articles for customers not limited to any company.
-    pub(crate) customers_unrestricted: bool,
-    /// Articles for customers limited to this company (among others).
-    pub(crate) company: Option<CompanyId>,
+    public: bool,
+    internal: bool,
+    customers_any: bool,
+    customers_unrestricted: bool,
+    company: Option<CompanyId>,
 }
 
 impl AudienceFilter {
-    pub fn for_reader(policy: &PolicyEngine, reader: Reader<'_>) -> Self {
+    /// Articles open to everyone.
+    pub fn public(&self) -> bool {
+        self.public
+    }
+
+    /// Staff-only articles.
+    pub fn internal(&self) -> bool {
+        self.internal
+    }
+
+    /// Every article for customers, whichever companies it is limited to.
+    pub fn customers_any(&self) -> bool {
+        self.customers_any
+    }
+
+    /// Articles for customers not limited to any company.
+    pub fn customers_unrestricted(&self) -> bool {
+        self.customers_unrestricted
+    }
+
+    /// Articles for customers limited to this company (among others).
+    pub fn company(&self) -> Option<&CompanyId> {
+        self.company.as_ref()
+    }
+
+    /// True when the reader may search nothing at all.
+    pub fn is_empty(&self) -> bool {
+        !self.public && !self.internal && !self.customers_unrestricted && self.company.is_none()
+    }
+}
+
+impl PolicyEngine {
+    /// The audiences `reader` may search.
+    pub fn audience_filter(&self, reader: Reader<'_>) -> AudienceFilter {
+        let policy = self;
         let may_read = |audience, companies: Vec<CompanyId>| {
             let probe = Resource::Article(ArticleFacts {
                 id: ArticleId::generate(),
@@ -38,18 +71,13 @@ impl AudienceFilter {
             Reader::User(principal) => principal.company.clone(),
             Reader::Visitor => None,
         };
-        Self {
+        AudienceFilter {
             public: may_read(Audience::Public, vec![]),
             internal: may_read(Audience::Internal, vec![]),
             customers_any,
             customers_unrestricted: customers_any || may_read(Audience::Customers, vec![]),
             company: own_company.filter(|c| !customers_any && may_read(Audience::Customers, vec![c.clone()])),
         }
-    }
-
-    /// True when the reader may search nothing at all.
-    pub fn is_empty(&self) -> bool {
-        !self.public && !self.internal && !self.customers_unrestricted && self.company.is_none()
     }
 }
 
@@ -73,27 +101,27 @@ mod tests {
     #[test]
     fn filters_follow_the_policies() {
         let policy = PolicyEngine::load().unwrap();
-        let visitor = AudienceFilter::for_reader(&policy, Reader::Visitor);
+        let visitor = policy.audience_filter(Reader::Visitor);
         assert!(visitor.public && !visitor.internal && !visitor.customers_unrestricted);
         assert_eq!(visitor.company, None);
 
         let acme = CompanyId::generate();
         let customer = principal(Role::Customer, Some(acme.clone()));
-        let filter = AudienceFilter::for_reader(&policy, Reader::User(&customer));
+        let filter = policy.audience_filter(Reader::User(&customer));
         assert!(filter.public && !filter.internal && !filter.customers_any);
         assert!(filter.customers_unrestricted);
         assert_eq!(filter.company, Some(acme));
 
         let agent = principal(Role::Agent, None);
-        let filter = AudienceFilter::for_reader(&policy, Reader::User(&agent));
+        let filter = policy.audience_filter(Reader::User(&agent));
         assert!(filter.public && filter.internal && filter.customers_any);
 
         let auditor = principal(Role::Auditor, None);
-        let filter = AudienceFilter::for_reader(&policy, Reader::User(&auditor));
+        let filter = policy.audience_filter(Reader::User(&auditor));
         assert!(filter.public && !filter.internal && !filter.customers_unrestricted);
 
         let mut narrowed = principal(Role::Agent, None);
         narrowed.scopes = Some(vec![palisade_core::Scope::TicketsRead]);
-        assert!(AudienceFilter::for_reader(&policy, Reader::User(&narrowed)).is_empty());
+        assert!(policy.audience_filter(Reader::User(&narrowed)).is_empty());
     }
 }
