@@ -3,6 +3,7 @@
 //! cannot lock the owner out. Every other session of the account ends; the current one
 //! gets a new token.
 
+use crate::account_events::{self, AccountEvent};
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
 use palisade_core::{SecretString, SessionId};
 use palisade_crypto::RandomToken;
@@ -36,12 +37,13 @@ impl Identity {
         )
         .with_detail(json!({ "other_sessions_ended": ended }));
         self.store().append_audit(&mut tx, ctx, &event).await?;
-        self.queue_notice(
+        account_events::record(
+            self.store(),
             &mut tx,
-            &user.email,
-            "Your password was changed",
-            "The password of your account was just changed from a signed-in session, and every \
-             other device was signed out.",
+            AccountEvent::PasswordChanged,
+            &user.id,
+            &ctx.actor,
+            json!({ "other_sessions_ended": ended }),
         )
         .await?;
         let rotated = self.rotate_session(&mut tx, user, &session.id, false).await?;

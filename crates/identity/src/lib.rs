@@ -2,6 +2,7 @@
 //! uniform failures, second factors, OpenID Connect single sign-on, server-side sessions and one-time setup links. Every sign-in and
 //! setup outcome is written to the audit trail here, so no caller can forget it.
 
+mod account_events;
 mod api_tokens;
 mod credentials;
 mod error;
@@ -15,6 +16,7 @@ mod reset;
 mod service;
 mod throttle;
 
+pub use account_events::{AccountEvent, queue_security_notice};
 pub use api_tokens::{API_TOKEN_PREFIX, CreatedToken, DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS};
 pub use error::IdentityError;
 pub use mailer::{MAIL_INVITATION, MAIL_NOTICE, MAIL_PASSWORD_RESET};

@@ -1,7 +1,6 @@
-//! The mail this crate sends: reset and invitation links, and notices that tell an
-//! account's owner something happened (lockout, password changed, signed out by a new
-//! sign-in). Always to the address on file, queued in the caller's transaction so the
-//! notice exists exactly if the event does.
+//! The mail this crate sends itself: reset and invitation links, always to the address
+//! on file, queued in the caller's transaction so the link exists exactly if the event
+//! does. Security notices follow the account's domain events (`account_events.rs`).
 
 use palisade_core::{EmailAddress, OutgoingMail};
 use palisade_store::Tx;
@@ -30,22 +29,6 @@ impl Identity {
         };
         self.store().enqueue_mail(tx, kind, &mail).await?;
         Ok(())
-    }
-
-    /// A security notice: no links, so a forged copy cannot phish with it.
-    pub(crate) async fn queue_notice(
-        &self,
-        tx: &mut Tx,
-        to: &EmailAddress,
-        subject: &str,
-        what_happened: &str,
-    ) -> Result<(), IdentityError> {
-        let text = format!(
-            "{what_happened}\n\nIf this was you, there is nothing to do. If it was not, sign in and \
-             change your password, check your devices and second factors, or contact your administrator.\n\n\
-             This message was sent by Palisade; it contains no links on purpose.\n"
-        );
-        self.queue_mail(tx, MAIL_NOTICE, to, subject, text).await
     }
 
     pub(crate) fn link(&self, path: &str) -> Result<String, IdentityError> {

@@ -2,6 +2,7 @@
 //! codes, the second step of sign-in, enrolment and step-up re-authentication.
 //! Passkeys live in `passkeys.rs` and finish through the same functions here.
 
+use crate::account_events::{self, AccountEvent};
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
 use palisade_core::{SecretString, SessionId, UnixMillis, UserId};
 use palisade_crypto::{RandomToken, human_code, random_bytes};
@@ -445,12 +446,13 @@ impl Identity {
         user: &UserRecord,
         ctx: &AuditContext,
     ) -> Result<(RandomToken, SessionId), IdentityError> {
-        self.queue_notice(
+        account_events::record(
+            self.store(),
             &mut tx,
-            &user.email,
-            "Your sign-in methods changed",
-            "A second factor (authenticator app, passkey or recovery codes) of your account was just \
-             added or removed, and your other devices were signed out.",
+            AccountEvent::FactorsChanged,
+            &user.id,
+            &ctx.actor,
+            json!({}),
         )
         .await?;
         if session.stage == SessionStage::Enrol {

@@ -1,3 +1,4 @@
+use crate::account_events::{self, AccountEvent};
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
 use palisade_core::{EmailAddress, Principal, Role, SecretString, SessionId, UnixMillis, UserId};
 use palisade_crypto::RandomToken;
@@ -221,7 +222,7 @@ impl Identity {
             Some(u) if u.disabled => Some("account_disabled"),
             Some(_) => None,
         };
-        let owner_email = user.as_ref().map(|u| u.email.clone());
+        let owner = user.as_ref().map(|u| u.id.clone());
         let (Some(user), None) = (user, failure) else {
             let reason = failure.unwrap_or("unknown");
             let mut tx_events = vec![
@@ -245,13 +246,14 @@ impl Identity {
             for event in &tx_events {
                 self.store.append_audit(&mut tx, ctx, event).await?;
             }
-            if locked_now && let Some(email) = &owner_email {
-                self.queue_notice(
+            if locked_now && let Some(owner) = &owner {
+                account_events::record(
+                    &self.store,
                     &mut tx,
-                    email,
-                    "Sign-in to your account was paused",
-                    "Several wrong passwords were entered for your account, so signing in is paused for \
-                     a while. Your password has not been changed.",
+                    AccountEvent::SignInPaused,
+                    owner,
+                    &ctx.actor,
+                    json!({ "locked_for_secs": lock_ms / 1000 }),
                 )
                 .await?;
             }
@@ -398,14 +400,15 @@ impl Identity {
                 let event = AuditEvent::new(AuditAction::SessionEnded, old.id.to_string(), Outcome::Success)
                     .with_detail(json!({ "reason": "replaced_by_new_sign_in", "ip": old.ip }));
                 self.store.append_audit(&mut tx, ctx, &event).await?;
-                let what = format!(
-                    "Your account was signed in on another device (from {ip}), so the session on \
-                     your previous device ({previous}) was ended.",
-                    ip = ctx.ip,
-                    previous = old.ip,
-                );
-                self.queue_notice(&mut tx, &user.email, "New sign-in to your account", &what)
-                    .await?;
+                account_events::record(
+                    &self.store,
+                    &mut tx,
+                    AccountEvent::SignedInElsewhere,
+                    &user.id,
+                    &ctx.actor,
+                    json!({ "ip": ctx.ip, "previous_ip": old.ip }),
+                )
+                .await?;
             }
         }
         let now = UnixMillis::now();
@@ -653,12 +656,13 @@ impl Identity {
         if purpose == "reset" {
             let account = self.store.get_user(&user).await?;
             lockout_to_clear = Some(format!("account:{}", self.store.email_index(&account.email)));
-            self.queue_notice(
+            account_events::record(
+                &self.store,
                 &mut tx,
-                &account.email,
-                "Your password was reset",
-                "The password of your account was just reset with a link sent to this address, and \
-                 every device that was signed in has been signed out.",
+                AccountEvent::PasswordReset,
+                &account.id,
+                &ctx.actor,
+                json!({ "sessions_ended": sessions_ended }),
             )
             .await?;
         }

@@ -89,22 +89,23 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         ),
     }
     let (stop_smtp, smtp_stopping) = tokio::sync::watch::channel(false);
-    // Agents' public replies are mailed by the domain-event dispatcher (each subscriber
-    // on one node at a time across a cluster).
+    // Security notices, and agents' public replies when mailboxes are set up, follow
+    // the domain events (each subscriber on one node at a time across a cluster).
+    let node = format!(
+        "serve-{}-{}",
+        std::process::id(),
+        palisade_core::UnixMillis::now().0
+    );
+    let mut dispatcher = palisade_service::Dispatcher::new(store.clone(), node)
+        .with_subscriber(Arc::new(palisade_service::SecurityNotices::new(store.clone())));
     if let Some(setup) = &mail_setup {
-        let node = format!(
-            "serve-{}-{}",
-            std::process::id(),
-            palisade_core::UnixMillis::now().0
-        );
-        let dispatcher = palisade_service::Dispatcher::new(store.clone(), node)
-            .with_subscriber(reply_notifier(setup, &store));
-        tokio::spawn(dispatcher.run(
-            Duration::from_secs(1),
-            |e| tracing::warn!(error = %e, "handing domain events to subscribers"),
-            smtp_stopping.clone(),
-        ));
+        dispatcher = dispatcher.with_subscriber(reply_notifier(setup, &store));
     }
+    tokio::spawn(dispatcher.run(
+        Duration::from_secs(1),
+        |e| tracing::warn!(error = %e, "handing domain events to subscribers"),
+        smtp_stopping.clone(),
+    ));
     let mut smtp = None;
     if let (Some(listen), Some(setup)) = (settings.smtp.as_ref().and_then(|s| s.listen), mail_setup) {
         smtp = Some(start_smtp(settings, listen, setup, &store, &tls, smtp_stopping).await?);

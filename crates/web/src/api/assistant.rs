@@ -202,7 +202,8 @@ pub struct HandoverBody {
 
 #[utoipa::path(post, path = "/api/v1/assistant/conversations/{id}/handover", tag = "assistant",
     request_body = HandoverBody,
-    responses((status = 200, body = Handover), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Handover), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn handover(
     State(s): State<AppState>,
     MaybeCaller(caller): MaybeCaller,

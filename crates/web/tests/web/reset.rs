@@ -187,6 +187,17 @@ async fn a_reset_ends_every_session_but_never_skips_the_second_factor(backend: B
     );
     // Notices carry no links a forger could imitate.
     assert!(notices.iter().all(|(_, m)| !m.text.contains("https://")));
+    // The notice follows the recorded account event exactly once: handing the events
+    // over again queues nothing more.
+    let events = w.store.events_after(0, 10_000).await.unwrap();
+    let resets: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "account.password_reset")
+        .collect();
+    assert_eq!(resets.len(), 1);
+    assert_eq!(resets[0].subject, w.agent_a.id.to_string());
+    assert_eq!(w.dispatch().await, 0);
+    assert!(mails(&w, palisade_identity::MAIL_NOTICE, 0).await.is_empty());
 }
 
 async fn customers_are_invited_by_email_and_agents_never_see_the_link(backend: Backend) {

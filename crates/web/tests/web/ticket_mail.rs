@@ -43,7 +43,7 @@ async fn agents_public_replies_are_mailed_with_each_participants_reply_address(b
         threading.clone(),
         HashMap::from([(w.team_a.clone(), support)]),
     ));
-    let w = w.with_notifier(notifier);
+    let w = w.with_notifier(notifier).await;
     let ticket = TicketId::parse(&w.ticket_1).unwrap();
     let path = format!("/api/v1/tickets/{}/collaborators", w.ticket_1);
     let r = w

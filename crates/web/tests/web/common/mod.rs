@@ -71,7 +71,7 @@ impl Response {
 
 pub struct World {
     /// Hands domain events to ticket mail, once turned on ([`World::with_notifier`]).
-    pub dispatcher: Option<Arc<palisade_service::Dispatcher>>,
+    pub dispatcher: Arc<palisade_service::Dispatcher>,
     pub db: TestDatabase,
     pub store: Store,
     pub state: AppState,
@@ -279,7 +279,7 @@ impl World {
         ]: [Actor; 10] = actors.try_into().unwrap();
 
         let mut world = World {
-            dispatcher: None,
+            dispatcher: Arc::new(security_notices(&store)),
             db,
             store,
             state,
@@ -380,24 +380,22 @@ impl World {
         let r = world.json(&admin, "POST", "/api/v1/articles", draft).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         world.article = r.json()["id"].as_str().unwrap().to_owned();
+        // The subscribers start here, after the fixture, as on a fresh install.
+        world.dispatch().await;
         world
     }
 
     /// Turns on ticket mail (as `serve` does when support mailboxes are configured):
     /// a dispatcher with the notifier subscribed, run by [`World::dispatch`].
-    pub fn with_notifier(mut self, notifier: Arc<palisade_mail::ReplyNotifier>) -> World {
-        self.dispatcher = Some(Arc::new(
-            palisade_service::Dispatcher::new(self.store.clone(), "test-node").with_subscriber(notifier),
-        ));
+    pub async fn with_notifier(mut self, notifier: Arc<palisade_mail::ReplyNotifier>) -> World {
+        self.dispatcher = Arc::new(security_notices(&self.store).with_subscriber(notifier));
+        self.dispatch().await;
         self
     }
 
     /// Hands the events recorded so far to the subscribers (as `serve`'s loop does).
     pub async fn dispatch(&self) -> usize {
-        match &self.dispatcher {
-            Some(d) => d.run_once().await.unwrap(),
-            None => 0,
-        }
+        self.dispatcher.run_once().await.unwrap()
     }
 
     /// Adjusts the web configuration (as an operator's configuration would).
@@ -530,4 +528,10 @@ pub async fn api_token(store: &Store, user: &UserId, scopes: &[&str]) -> (String
     store.create_api_token(&mut tx, &id, &new).await.unwrap();
     tx.commit().await.unwrap();
     (id, format!("pal_{}", token.expose()))
+}
+
+/// The dispatcher every world has: security notices follow account events.
+fn security_notices(store: &palisade_store::Store) -> palisade_service::Dispatcher {
+    palisade_service::Dispatcher::new(store.clone(), "test-node")
+        .with_subscriber(Arc::new(palisade_service::SecurityNotices::new(store.clone())))
 }

@@ -6,10 +6,12 @@ use palisade_core::{OutboxId, OutgoingMail};
 
 use super::World;
 
-/// Waits (bounded) for `n` queued messages of `kind`, then reads them (claiming them,
+/// Waits (bounded) for `n` queued messages of `kind`, handing the recorded events to
+/// the subscribers meanwhile (as `serve`'s loop does), then reads them (claiming them,
 /// as the worker would).
 pub async fn mails(w: &World, kind: &str, n: usize) -> Vec<(OutboxId, OutgoingMail)> {
     for _ in 0..100 {
+        w.dispatch().await;
         if w.store.outbox_ids(kind).await.unwrap().len() >= n {
             break;
         }

@@ -1,0 +1,150 @@
+//! What happens to an account that its owner must hear about: recorded as a domain
+//! event in the change's transaction, and turned into a security notice by the
+//! subscriber that reads them ([`queue_security_notice`]). The notice goes to the
+//! address on file when it is sent, and carries no link, so a forged copy cannot phish
+//! with it.
+
+use palisade_core::{OutgoingMail, UserId};
+use palisade_store::{DomainEventRecord, NewDomainEvent, Store, StoreError, Tx};
+use serde_json::{Value, json};
+
+use crate::IdentityError;
+use crate::mailer::MAIL_NOTICE;
+
+/// An account event its owner is told about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountEvent {
+    /// Changed from a signed-in session; the other sessions were ended.
+    PasswordChanged,
+    /// Reset with a mailed link; every session was ended.
+    PasswordReset,
+    /// A second factor was added or removed.
+    FactorsChanged,
+    /// Too many wrong passwords: signing in is paused.
+    SignInPaused,
+    /// A new sign-in ended the oldest session (the session limit).
+    SignedInElsewhere,
+}
+
+impl AccountEvent {
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::PasswordChanged => "account.password_changed",
+            Self::PasswordReset => "account.password_reset",
+            Self::FactorsChanged => "account.factors_changed",
+            Self::SignInPaused => "account.sign_in_paused",
+            Self::SignedInElsewhere => "account.signed_in_elsewhere",
+        }
+    }
+
+    pub fn from_kind(kind: &str) -> Option<Self> {
+        [
+            Self::PasswordChanged,
+            Self::PasswordReset,
+            Self::FactorsChanged,
+            Self::SignInPaused,
+            Self::SignedInElsewhere,
+        ]
+        .into_iter()
+        .find(|e| e.kind() == kind)
+    }
+
+    /// The notice's subject and what it says happened.
+    fn notice(self, detail: &Value) -> (&'static str, String) {
+        match self {
+            Self::PasswordChanged => (
+                "Your password was changed",
+                "The password of your account was just changed from a signed-in session, and every \
+                 other device was signed out."
+                    .into(),
+            ),
+            Self::PasswordReset => (
+                "Your password was reset",
+                "The password of your account was just reset with a link sent to this address, and \
+                 every device that was signed in has been signed out."
+                    .into(),
+            ),
+            Self::FactorsChanged => (
+                "Your sign-in methods changed",
+                "A second factor (authenticator app, passkey or recovery codes) of your account was just \
+                 added or removed, and your other devices were signed out."
+                    .into(),
+            ),
+            Self::SignInPaused => (
+                "Sign-in to your account was paused",
+                "Several wrong passwords were entered for your account, so signing in is paused for \
+                 a while. Your password has not been changed."
+                    .into(),
+            ),
+            Self::SignedInElsewhere => (
+                "New sign-in to your account",
+                format!(
+                    "Your account was signed in on another device (from {ip}), so the session on \
+                     your previous device ({previous}) was ended.",
+                    ip = detail["ip"].as_str().unwrap_or("an unknown address"),
+                    previous = detail["previous_ip"].as_str().unwrap_or("unknown address"),
+                ),
+            ),
+        }
+    }
+}
+
+/// Records `event` for `user`'s account in `tx`, beside the audit entry it goes with.
+pub(crate) async fn record(
+    store: &Store,
+    tx: &mut Tx,
+    event: AccountEvent,
+    user: &UserId,
+    actor: &str,
+    detail: Value,
+) -> Result<(), IdentityError> {
+    store
+        .record_event(
+            tx,
+            &NewDomainEvent {
+                kind: event.kind().to_owned(),
+                subject: user.to_string(),
+                channel: "account".to_owned(),
+                actor: actor.to_owned(),
+                detail: detail.to_string(),
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+/// Queues the security notice a recorded account event calls for, in `tx` (the
+/// subscriber's, committed with its position, so exactly once). Events of other kinds,
+/// and accounts that no longer exist, call for nothing.
+pub async fn queue_security_notice(
+    store: &Store,
+    tx: &mut Tx,
+    event: &DomainEventRecord,
+) -> Result<(), IdentityError> {
+    let Some(what) = AccountEvent::from_kind(&event.kind) else {
+        return Ok(());
+    };
+    let Ok(user) = UserId::parse(&event.subject) else {
+        return Ok(());
+    };
+    let account = match store.get_user(&user).await {
+        Ok(account) => account,
+        Err(StoreError::NotFound) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let detail: Value = serde_json::from_str(&event.detail).unwrap_or_else(|_| json!({}));
+    let (subject, what_happened) = what.notice(&detail);
+    let text = format!(
+        "{what_happened}\n\nIf this was you, there is nothing to do. If it was not, sign in and \
+         change your password, check your devices and second factors, or contact your administrator.\n\n\
+         This message was sent by Palisade; it contains no links on purpose.\n"
+    );
+    let mail = OutgoingMail {
+        to: account.email.as_str().to_owned(),
+        subject: subject.to_owned(),
+        text,
+        ..OutgoingMail::default()
+    };
+    store.enqueue_mail(tx, MAIL_NOTICE, &mail).await?;
+    Ok(())
+}
