@@ -165,6 +165,21 @@ pub fn valid_locale(locale: &str) -> bool {
         && region.is_none_or(|r| r.len() == 2 && r.bytes().all(|b| b.is_ascii_uppercase()))
 }
 
+/// Characters a reader cannot see: zero-width spaces and joiners, bidirectional
+/// overrides and isolates, word joiners and invisible operators, the byte-order mark,
+/// soft hyphens, and the Unicode tag block.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}'
+        | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{FEFF}'
+        | '\u{E0000}'..='\u{E007F}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,8 @@ pub struct Inbound {
     /// Applied to the subject and text of mail that becomes a ticket or a reply, when
     /// the operator turned redaction of inbound mail on.
     redact: Option<Redact>,
+    /// What a held message may carry when it is released (it passed these at receipt).
+    file_limits: crate::FileLimits,
 }
 
 /// Removes what must not be stored from a text (the binary passes `assist`'s redactor).
@@ -66,7 +68,14 @@ impl Inbound {
             teams,
             own_domains,
             redact: None,
+            file_limits: crate::FileLimits::default(),
         }
+    }
+
+    /// The limits reception applies, for reading the files of released messages.
+    pub fn with_file_limits(mut self, limits: crate::FileLimits) -> Self {
+        self.file_limits = limits;
+        self
     }
 
     pub fn with_redaction(mut self, redact: Redact) -> Self {
@@ -172,6 +181,7 @@ impl Inbound {
             team,
             subject,
             body,
+            files: accepted.files.clone(),
             message_id: accepted.message.single("Message-ID").map(|m| m.trim().to_owned()),
             verdict,
             lookalike: lookalike_json,
@@ -198,11 +208,14 @@ impl Inbound {
         let raw = held["raw"].as_str().unwrap_or_default().as_bytes().to_vec();
         let message = crate::read_message(&raw).map_err(|e| MailError::Permanent(e.as_str().into()))?;
         let (subject, body) = self.redacted(subject_and_body(&message, &raw));
+        let files = crate::files_of(&raw, &self.file_limits)
+            .map_err(|e| MailError::Permanent(e.reply(&self.file_limits)))?;
         Ok(ReleasedMail {
             from: message.from.address.clone(),
             display_name: message.from.display_name.clone(),
             subject,
             body,
+            files,
             verdict: held["verdict"].clone(),
         })
     }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use palisade_core::EmailAddress;
 use palisade_store::BOUNCE_ID_LEN;
 
+use crate::files::{FileLimits, files_of};
 use crate::{
     Envelope, MailError, Recipient, SenderVerifier, StrictMessage, Verdict, aligned, check_line_endings,
     read_message,
@@ -26,6 +27,8 @@ pub struct Accepted {
     pub raw: Vec<u8>,
     pub message: StrictMessage,
     pub verdict: Verdict,
+    /// Its attachments and inline images, within the limits.
+    pub files: Vec<palisade_service::MailFile>,
 }
 
 pub type DeliverFuture = Pin<Box<dyn Future<Output = Result<(), MailError>> + Send>>;
@@ -75,6 +78,7 @@ pub struct Reception {
     deliver: Deliver,
     bounces: Option<RecordBounce>,
     own_domains: Vec<String>,
+    file_limits: FileLimits,
 }
 
 impl Reception {
@@ -84,7 +88,14 @@ impl Reception {
             deliver,
             bounces: None,
             own_domains: Vec::new(),
+            file_limits: FileLimits::default(),
         }
+    }
+
+    /// How many files a message may carry, and how large each may be.
+    pub fn with_file_limits(mut self, limits: FileLimits) -> Self {
+        self.file_limits = limits;
+        self
     }
 
     /// The organisation's own domains: mail claiming one of them (or a subdomain) in
@@ -113,6 +124,11 @@ impl Reception {
             Ok(m) => m,
             Err(rejection) => return Reply::new(550, rejection.reply()),
         };
+        // Over the limits, the whole message is refused: never kept with files missing.
+        let files = match files_of(&raw, &self.file_limits) {
+            Ok(files) => files,
+            Err(rejection) => return Reply::new(552, rejection.reply(&self.file_limits)),
+        };
         let envelope = Envelope {
             client_ip: arrival.client_ip,
             helo: &arrival.helo,
@@ -140,6 +156,7 @@ impl Reception {
             raw,
             message,
             verdict,
+            files,
         };
         match (self.deliver)(accepted).await {
             Ok(()) => Reply::new(250, "2.0.0 accepted"),

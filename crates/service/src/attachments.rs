@@ -11,11 +11,10 @@ use serde_json::json;
 use crate::authz::including;
 use crate::{Actor, Desk, Happened, ServiceError};
 
-/// A file as the adapter received it; the name is checked and redacted here.
+/// A file as the adapter received it; the name is redacted and the type sniffed here.
 pub struct NewFile {
     pub filename: String,
     pub visibility: Visibility,
-    pub content_type: String,
     pub content: Vec<u8>,
 }
 
@@ -50,9 +49,12 @@ impl Desk {
         }
         let new = NewAttachment {
             uploader: actor.principal.user_id.clone(),
+            message: None,
+            content_id: None,
+            position: 0,
             visibility: file.visibility,
             filename,
-            content_type: file.content_type,
+            content_type: crate::sniff_content_type(&file.content),
             content: file.content,
         };
         let id = self.store.add_attachment(&mut tx, &proof, &ticket, &new).await?;

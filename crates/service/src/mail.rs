@@ -12,7 +12,7 @@ use palisade_policy::{Action, Authorized, Resource, TicketFacts};
 use palisade_store::{NewTicket, NewUser, TicketRecord, Tx, UserRecord};
 use serde_json::{Value, json};
 
-use crate::{Actor, Channel, Desk, Happened, ServiceError};
+use crate::{Actor, Channel, Desk, Happened, MailFile, ServiceError};
 
 /// The tag every ticket released from quarantine carries.
 pub const RELEASED_TAG: &str = "released-from-quarantine";
@@ -49,6 +49,9 @@ pub struct ReceivedMail {
     pub verdict: Value,
     /// `{domain, resembles, reason}` when the sender's domain imitates a known one.
     pub lookalike: Option<Value>,
+    /// Its attachments and inline images (kept only when it becomes a ticket or a
+    /// reply; a held message keeps them in `held` until released).
+    pub files: Vec<MailFile>,
     /// What to hold if it is quarantined (sealed by the store).
     pub held: Vec<u8>,
     /// Client address and HELO, for the audit trail.
@@ -71,6 +74,7 @@ pub struct ReleasedMail {
     pub display_name: Option<String>,
     pub subject: String,
     pub body: String,
+    pub files: Vec<MailFile>,
     pub verdict: Value,
 }
 
@@ -179,15 +183,18 @@ impl Desk {
         let mut facts = ticket.facts();
         let confirms = !facts.requester_confirmed && facts.requester == *author;
         facts.requester_confirmed |= confirms;
-        let Ok(proof) = self
-            .policy
-            .authorize(&principal, Action::TicketReply, &Resource::Ticket(facts))
+        let Ok(proof) =
+            self.policy
+                .authorize(&principal, Action::TicketReply, &Resource::Ticket(facts.clone()))
         else {
             return Err(ServiceError::Forbidden);
         };
         let message = self
             .store
             .add_message(tx, &proof, &ticket, author, Visibility::Public, &mail.body)
+            .await?;
+        let files = self
+            .attach_mail_files(tx, &principal, facts, &ticket, &message, &mail.files)
             .await?;
         self.store
             .record_mail_provenance(tx, &message, mail.verdict.to_string().as_bytes())
@@ -209,7 +216,7 @@ impl Desk {
             self.store.append_audit(tx, ctx, &event).await?;
         }
         let detail = json!({ "message": message.to_string(), "visibility": "public", "channel": "mail",
-                             "verdict": mail.verdict });
+                             "verdict": mail.verdict, "files": files });
         let audit = AuditEvent::new(AuditAction::MessageAdded, ticket_id.to_string(), Outcome::Success)
             .with_detail(detail.clone());
         let happened = Happened {
@@ -249,6 +256,9 @@ impl Desk {
                 ServiceError::Forbidden => ServiceError::Invalid(SENDER_MAY_NOT_OPEN.into()),
                 other => other,
             })?;
+        let files = self
+            .attach_mail_files(tx, &principal, ticket.facts(), &ticket, &message, &mail.files)
+            .await?;
         let mut provenance = mail.verdict.clone();
         provenance["lookalike"] = mail.lookalike.clone().unwrap_or_default();
         self.store
@@ -276,7 +286,7 @@ impl Desk {
             &ticket,
             &message,
             &mail.body,
-            json!({ "verdict": mail.verdict }),
+            json!({ "verdict": mail.verdict, "files": files }),
         )
         .await?;
         let detail = json!({ "placement": "new_ticket", "ticket": ticket.id.to_string(), "verdict": mail.verdict,
@@ -359,6 +369,18 @@ impl Desk {
                 }
                 other => other,
             })?;
+        // Attached as the requester while the ticket is still theirs to write to; it
+        // becomes unconfirmed (and hidden from every customer) right after.
+        let files = self
+            .attach_mail_files(
+                &mut tx,
+                &principal,
+                ticket.facts(),
+                &ticket,
+                &message,
+                &mail.files,
+            )
+            .await?;
         self.store.mark_requester_unconfirmed(&mut tx, &ticket.id).await?;
         let mut provenance = mail.verdict.clone();
         provenance["released_by"] = json!(reviewer.principal.user_id.to_string());
@@ -391,7 +413,7 @@ impl Desk {
             &ticket,
             &message,
             &mail.body,
-            json!({ "verdict": mail.verdict }),
+            json!({ "verdict": mail.verdict, "files": files }),
         )
         .await?;
         let event = AuditEvent::new(AuditAction::QuarantineReleased, quarantine_id, Outcome::Success)

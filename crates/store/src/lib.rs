@@ -10,6 +10,7 @@ mod api_tokens;
 mod article_files;
 mod articles;
 mod assistant;
+mod attachments;
 mod audit;
 mod capabilities;
 mod confirmations;
@@ -33,6 +34,7 @@ pub use api_tokens::{ApiTokenRecord, NewApiToken};
 pub use article_files::{ArticleFile, NewArticleFile};
 pub use articles::{ArticleChange, ArticleDraft, ArticleRecord, ArticleVersion};
 pub use assistant::{ConversationRecord, ConversationState, NewConversation, TranscriptEntry, Verification};
+pub use attachments::{AttachmentContent, AttachmentRecord, NewAttachment};
 pub use capabilities::ReplyCapability;
 pub use db::{Dialect, Store, Tx};
 pub use error::StoreError;
@@ -45,8 +47,5 @@ pub use page::{CURSOR_PATTERN, Cursor, Page};
 pub use received::{QuarantineStatus, QuarantinedMail};
 pub use sessions::{NewSession, SessionRecord, SessionStage};
 pub use throttle::Reservation;
-pub use tickets::{
-    AttachmentContent, AttachmentRecord, Including, MessageRecord, NewAttachment, NewTicket, TicketRecord,
-    TicketScope, TicketUpdate,
-};
+pub use tickets::{Including, MessageRecord, NewTicket, TicketRecord, TicketScope, TicketUpdate};
 pub use users::{CompanyRecord, LiveSession, NewUser, ProfileUpdate, TeamRecord, UserKind, UserRecord};

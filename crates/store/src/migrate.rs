@@ -89,6 +89,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 19,
         sql: include_str!("../migrations/0019_event_subscriptions.sql"),
     },
+    Migration {
+        version: 20,
+        sql: include_str!("../migrations/0020_attachment_message.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

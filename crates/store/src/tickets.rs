@@ -1,9 +1,8 @@
-//! Tickets, their messages, tags, collaborators, attachments and search terms.
+//! Tickets, their messages, tags, collaborators and search terms.
 //! Subjects, bodies, file names and contents are sealed under the requester's data key.
 
 use palisade_core::{
-    AttachmentId, CompanyId, MessageId, TagName, TeamId, TicketId, TicketStatus, UnixMillis, UserId,
-    Visibility,
+    CompanyId, MessageId, TagName, TeamId, TicketId, TicketStatus, UnixMillis, UserId, Visibility,
 };
 use palisade_crypto::{DataKey, search_terms};
 use palisade_policy::{Action, Authorized, TicketFacts};
@@ -11,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::db::placeholders;
-use crate::keys::{open_bytes, open_text, seal};
+use crate::keys::{open_text, seal};
 use crate::users::paginate;
 use crate::{Cursor, Dialect, Page, Store, StoreError, Tx};
 
@@ -72,7 +71,7 @@ pub enum Including<'a> {
 }
 
 impl Including<'_> {
-    fn filter(self, ticket: &TicketId) -> Result<&'static str, StoreError> {
+    pub(crate) fn filter(self, ticket: &TicketId) -> Result<&'static str, StoreError> {
         match self {
             Including::Public => Ok(" AND visibility = 'public'"),
             Including::Internal(proof) => {
@@ -115,32 +114,6 @@ pub struct MessageRecord {
     pub created_at: UnixMillis,
 }
 
-#[derive(Clone, Debug)]
-pub struct NewAttachment {
-    pub uploader: UserId,
-    pub visibility: Visibility,
-    pub filename: String,
-    pub content_type: String,
-    pub content: Vec<u8>,
-}
-
-#[derive(Clone, Debug)]
-pub struct AttachmentRecord {
-    pub id: AttachmentId,
-    pub ticket: TicketId,
-    pub uploader: UserId,
-    pub visibility: Visibility,
-    pub filename: String,
-    pub content_type: String,
-    pub size: i64,
-    pub created_at: UnixMillis,
-}
-
-pub struct AttachmentContent {
-    pub record: AttachmentRecord,
-    pub content: Vec<u8>,
-}
-
 /// One query per ticket read: collaborators and tags come along as space-separated
 /// lists (ids and tags never contain spaces), aggregated in each dialect's own way.
 fn ticket_select(dialect: Dialect) -> String {
@@ -166,7 +139,7 @@ fn ticket_select(dialect: Dialect) -> String {
 
 const SEARCH_DOMAIN: &str = "tickets.terms";
 
-fn require(proof: &Authorized, action: Action, ticket: &TicketId) -> Result<(), StoreError> {
+pub(crate) fn require(proof: &Authorized, action: Action, ticket: &TicketId) -> Result<(), StoreError> {
     if proof.covers(action, ticket.as_str()) {
         Ok(())
     } else {
@@ -686,114 +659,5 @@ impl Store {
             .execute(tx.conn())
             .await?;
         Ok(())
-    }
-
-    pub async fn add_attachment(
-        &self,
-        tx: &mut Tx,
-        proof: &Authorized,
-        ticket: &TicketRecord,
-        new: &NewAttachment,
-    ) -> Result<AttachmentId, StoreError> {
-        require(proof, Action::TicketAttach, &ticket.id)?;
-        let id = AttachmentId::generate();
-        let key = self.load_key_tx(tx, &ticket.data_key_id).await?;
-        sqlx::query(
-            "INSERT INTO attachments (id, ticket_id, uploader_id, visibility, filename_enc, content_type, size_bytes, \
-             content_enc, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(id.as_str())
-        .bind(ticket.id.as_str())
-        .bind(new.uploader.as_str())
-        .bind(new.visibility.as_str())
-        .bind(seal(&key, "attachments", "filename", id.as_str(), new.filename.as_bytes())?)
-        .bind(&new.content_type)
-        .bind(i64::try_from(new.content.len()).unwrap_or(i64::MAX))
-        .bind(seal(&key, "attachments", "content", id.as_str(), &new.content)?)
-        .bind(UnixMillis::now().0)
-        .execute(tx.conn())
-        .await?;
-        Ok(id)
-    }
-
-    fn attachment_from_row(&self, key: &DataKey, row: &AnyRow) -> Result<AttachmentRecord, StoreError> {
-        let id: String = row.try_get("id")?;
-        Ok(AttachmentRecord {
-            filename: open_text(
-                key,
-                "attachments",
-                "filename",
-                &id,
-                &row.try_get::<Vec<u8>, _>("filename_enc")?,
-            )?,
-            ticket: TicketId::parse(&row.try_get::<String, _>("ticket_id")?)?,
-            uploader: UserId::parse(&row.try_get::<String, _>("uploader_id")?)?,
-            visibility: Visibility::parse(&row.try_get::<String, _>("visibility")?)?,
-            content_type: row.try_get("content_type")?,
-            size: row.try_get("size_bytes")?,
-            created_at: UnixMillis(row.try_get("created_at")?),
-            id: AttachmentId::parse(&id)?,
-        })
-    }
-
-    pub async fn list_attachments(
-        &self,
-        ticket: &TicketRecord,
-        including: Including<'_>,
-    ) -> Result<Vec<AttachmentRecord>, StoreError> {
-        let filter = including.filter(&ticket.id)?;
-        let sql = format!(
-            "SELECT id, ticket_id, uploader_id, visibility, filename_enc, content_type, size_bytes, created_at \
-             FROM attachments WHERE ticket_id = $1{filter} ORDER BY created_at, id"
-        );
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(ticket.id.as_str())
-            .fetch_all(&self.read)
-            .await?;
-        let key = self.load_key(&ticket.data_key_id).await?;
-        rows.iter().map(|r| self.attachment_from_row(&key, r)).collect()
-    }
-
-    /// The ticket an attachment belongs to, so the caller can authorise before anything
-    /// else about the attachment is read.
-    pub async fn attachment_ticket(&self, id: &AttachmentId) -> Result<TicketId, StoreError> {
-        let row = sqlx::query("SELECT ticket_id FROM attachments WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok(TicketId::parse(&row.try_get::<String, _>(0)?)?)
-    }
-
-    /// Reads and decrypts an attachment. Requires a `TicketRead` proof for its ticket.
-    pub async fn read_attachment(
-        &self,
-        proof: &Authorized,
-        including: Including<'_>,
-        ticket: &TicketRecord,
-        id: &AttachmentId,
-    ) -> Result<AttachmentContent, StoreError> {
-        require(proof, Action::TicketRead, &ticket.id)?;
-        let filter = including.filter(&ticket.id)?;
-        let sql = format!(
-            "SELECT id, ticket_id, uploader_id, visibility, filename_enc, content_type, size_bytes, created_at, \
-             content_enc FROM attachments WHERE id = $1 AND ticket_id = $2{filter}"
-        );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id.as_str())
-            .bind(ticket.id.as_str())
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let key = self.load_key(&ticket.data_key_id).await?;
-        let record = self.attachment_from_row(&key, &row)?;
-        let content = open_bytes(
-            &key,
-            "attachments",
-            "content",
-            id.as_str(),
-            &row.try_get::<Vec<u8>, _>("content_enc")?,
-        )?;
-        Ok(AttachmentContent { record, content })
     }
 }

@@ -35,6 +35,8 @@ pub struct WebConfig {
     pub anomaly: crate::DetectorConfig,
     /// Redact mail that becomes a ticket (`[smtp] redact`), released quarantine included.
     pub redact_mail: bool,
+    /// The files a received message may carry (`[smtp]`), read again on release.
+    pub mail_file_limits: palisade_mail::FileLimits,
 }
 
 impl Default for WebConfig {
@@ -57,6 +59,7 @@ impl Default for WebConfig {
             widget_origins: Vec::new(),
             anomaly: crate::DetectorConfig::default(),
             redact_mail: false,
+            mail_file_limits: palisade_mail::FileLimits::default(),
         }
     }
 }

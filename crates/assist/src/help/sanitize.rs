@@ -7,20 +7,7 @@
 
 use std::collections::HashSet;
 
-/// Characters a reader cannot see: zero-width spaces and joiners, bidirectional
-/// overrides and isolates, word joiners and invisible operators, the byte-order mark,
-/// soft hyphens, and the Unicode tag block.
-pub fn is_invisible(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}'
-        | '\u{180E}'
-        | '\u{200B}'..='\u{200F}'
-        | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{2064}'
-        | '\u{2066}'..='\u{2069}'
-        | '\u{FEFF}'
-        | '\u{E0000}'..='\u{E007F}')
-}
+pub use palisade_core::is_invisible;
 
 /// Removes invisible characters (see [`is_invisible`]).
 pub fn strip_invisible(text: &str) -> String {

@@ -82,7 +82,8 @@ pub fn reception(
         Arc::new(PolicyEngine::load()?),
         setup.teams_by_mailbox.clone(),
     )
-    .with_own_domains(&smtp.own_domains);
+    .with_own_domains(&smtp.own_domains)
+    .with_file_limits(smtp.file_limits);
     if smtp.redact {
         let redactor = settings.redactor.clone();
         inbound = inbound.with_redaction(Arc::new(move |text: &str| redactor.redact(text).text));
@@ -93,8 +94,9 @@ pub fn reception(
         let inbound = for_mail.clone();
         Box::pin(async move { inbound.deliver(accepted).await.map(|_| ()) })
     });
-    let mut reception =
-        palisade_mail::Reception::new(Arc::new(verifier), deliver).with_own_domains(smtp.own_domains.clone());
+    let mut reception = palisade_mail::Reception::new(Arc::new(verifier), deliver)
+        .with_own_domains(smtp.own_domains.clone())
+        .with_file_limits(smtp.file_limits);
     if settings.mail.is_some() {
         reception = reception.with_bounces(Arc::new(move |bounce_id| {
             let inbound = inbound.clone();

@@ -56,6 +56,10 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
             widget_origins: settings.widget_origins.clone(),
             anomaly: settings.anomaly,
             redact_mail: settings.smtp.as_ref().is_some_and(|smtp| smtp.redact),
+            mail_file_limits: settings
+                .smtp
+                .as_ref()
+                .map_or_else(palisade_mail::FileLimits::default, |smtp| smtp.file_limits),
             site_tokens: settings.site_tokens.clone(),
             model: match &settings.model {
                 Some(model) => Some(palisade_web::AssistantModel {

@@ -188,6 +188,10 @@ pub struct SmtpFileConfig {
     pub hostname: Option<String>,
     /// Default 25 MiB.
     pub max_message_bytes: Option<usize>,
+    /// Attachments and inline images per message; more is refused (552). Default 20.
+    pub max_attachments: Option<usize>,
+    /// Bytes of one attachment, decoded; a larger one is refused (552). Default 10 MiB.
+    pub max_attachment_bytes: Option<usize>,
     pub max_connections: Option<usize>,
     /// Default 10.
     pub max_connections_per_ip: Option<usize>,
@@ -223,6 +227,7 @@ pub struct SmtpSettings {
     pub listen: Option<SocketAddr>,
     pub hostname: String,
     pub max_message_bytes: usize,
+    pub file_limits: palisade_mail::FileLimits,
     pub max_connections: usize,
     pub max_connections_per_ip: usize,
     pub messages_per_minute_per_ip: u32,

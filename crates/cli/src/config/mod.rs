@@ -126,6 +126,14 @@ impl Settings {
                             .to_owned()
                     }),
                     max_message_bytes: smtp.max_message_bytes.unwrap_or(25 * 1024 * 1024),
+                    file_limits: palisade_mail::FileLimits {
+                        max_files: smtp
+                            .max_attachments
+                            .unwrap_or(palisade_mail::FileLimits::default().max_files),
+                        max_file_bytes: smtp
+                            .max_attachment_bytes
+                            .unwrap_or(palisade_mail::FileLimits::default().max_file_bytes),
+                    },
                     max_connections: smtp.max_connections.unwrap_or(256),
                     max_connections_per_ip: smtp.max_connections_per_ip.unwrap_or(10),
                     messages_per_minute_per_ip: smtp.messages_per_minute_per_ip.unwrap_or(120),

@@ -53,6 +53,7 @@ async fn concurrent_deliveries_all_complete(backend: Backend) {
                 verdict: Verdict::Authenticated(AuthMethod::Spf {
                     domain: "customer.test".into(),
                 }),
+                files: vec![],
             };
             inbound.deliver(accepted).await
         }));

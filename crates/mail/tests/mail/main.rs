@@ -6,6 +6,7 @@
 mod common;
 
 mod arc;
+mod attachments;
 mod bounces;
 mod composition_kills;
 mod concurrency;

@@ -30,6 +30,7 @@ fn accepted(n: u32) -> Accepted {
         verdict: Verdict::Authenticated(AuthMethod::Spf {
             domain: "customer.test".into(),
         }),
+        files: vec![],
     }
 }
 

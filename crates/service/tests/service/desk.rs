@@ -418,6 +418,7 @@ async fn a_mail_reply_the_policies_refuse_is_audited_and_keeps_nothing(backend: 
             message_id: Some("<m1@elsewhere.test>".into()),
             verdict: serde_json::json!({ "authenticated": "spf", "domain": "elsewhere.test" }),
             lookalike: None,
+            files: vec![],
             held: Vec::new(),
             audit: AuditContext {
                 actor: "mail".into(),

@@ -123,6 +123,9 @@ async fn seed(store: &Store, marker: &str) -> (UserId, TicketId) {
         .unwrap();
     let file = NewAttachment {
         uploader: customer.clone(),
+        message: None,
+        content_id: None,
+        position: 0,
         visibility: Visibility::Public,
         filename: format!("{marker}.txt"),
         content_type: "text/plain".into(),

@@ -375,7 +375,7 @@ pub async fn upload_file(
 ) -> Result<(StatusCode, Json<ArticleFileView>), AppError> {
     let upload = palisade_service::ArticleUpload {
         filename: super::tickets::validate_filename(&q.filename)?,
-        content_type: super::tickets::sniff_content_type(&body),
+        content_type: palisade_service::sniff_content_type(&body),
         content: body.to_vec(),
     };
     let (content_type, size) = (upload.content_type.clone(), upload.content.len());

@@ -114,6 +114,9 @@ pub struct AttachmentView {
     pub content_type: String,
     pub size: i64,
     pub visibility: String,
+    /// The message that carried it (a mail attachment or inline image); absent for a
+    /// file uploaded on its own.
+    pub message_id: Option<String>,
     pub created_at: String,
     pub download_url: String,
 }
@@ -126,6 +129,7 @@ impl From<&AttachmentRecord> for AttachmentView {
             content_type: a.content_type.clone(),
             size: a.size,
             visibility: a.visibility.as_str().into(),
+            message_id: a.message.as_ref().map(|m| m.to_string()),
             created_at: rfc3339(a.created_at.0),
             download_url: format!("/api/v1/attachments/{}", a.id),
         }

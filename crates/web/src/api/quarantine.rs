@@ -116,7 +116,8 @@ pub(crate) async fn release_held(
     if item.status != palisade_store::QuarantineStatus::Held {
         return Err(AppError::Conflict("this message was already decided".into()));
     }
-    let mut inbound = palisade_mail::Inbound::new(s.store.clone(), s.policy.clone(), HashMap::new());
+    let mut inbound = palisade_mail::Inbound::new(s.store.clone(), s.policy.clone(), HashMap::new())
+        .with_file_limits(s.config.mail_file_limits);
     // Released mail becomes a ticket like any other received message, so the
     // operator's redaction of inbound mail applies to it too.
     if s.config.redact_mail {

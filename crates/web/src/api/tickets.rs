@@ -216,7 +216,7 @@ pub fn validate_filename(name: &str) -> Result<String, AppError> {
         || name.contains(['/', '\\'])
         || name
             .chars()
-            .any(|c| c.is_control() || palisade_assist::help::sanitize::is_invisible(c))
+            .any(|c| c.is_control() || palisade_core::is_invisible(c))
         || name.starts_with('.');
     if bad {
         return Err(AppError::BadRequest(
@@ -224,32 +224,6 @@ pub fn validate_filename(name: &str) -> Result<String, AppError> {
         ));
     }
     Ok(name.to_owned())
-}
-
-/// Types a browser would execute or render as a document; stored as plain text so a
-/// download can never become a page on Palisade's origin.
-const ACTIVE_TYPES: &[&str] = &[
-    "text/html",
-    "application/xhtml+xml",
-    "image/svg+xml",
-    "text/xml",
-    "application/xml",
-    "text/javascript",
-    "application/javascript",
-];
-
-/// The stored content type comes from the bytes, never from the client's claim.
-pub fn sniff_content_type(content: &[u8]) -> String {
-    if let Some(kind) = infer::get(content)
-        && !ACTIVE_TYPES.contains(&kind.mime_type())
-    {
-        return kind.mime_type().to_owned();
-    }
-    if std::str::from_utf8(content).is_ok() {
-        "text/plain; charset=utf-8".into()
-    } else {
-        "application/octet-stream".into()
-    }
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/attachments", tag = "attachments",
@@ -267,7 +241,6 @@ pub async fn upload(
     let file = palisade_service::NewFile {
         filename: validate_filename(&q.filename)?,
         visibility,
-        content_type: sniff_content_type(&body),
         content: body.to_vec(),
     };
     let record = s.desk().attach(&caller.actor(), &id, file).await?;
@@ -340,23 +313,6 @@ mod tests {
             assert!(validate_filename(disguised).is_err(), "{disguised:?}");
         }
         assert_eq!(validate_filename("invoice 2024.pdf").unwrap(), "invoice 2024.pdf");
-    }
-
-    #[test]
-    fn content_type_comes_from_bytes() {
-        assert_eq!(sniff_content_type(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), "image/png");
-        assert_eq!(
-            sniff_content_type(b"<html><script>alert(1)</script>"),
-            "text/plain; charset=utf-8"
-        );
-        assert_eq!(
-            sniff_content_type(b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script/></svg>"),
-            "text/plain; charset=utf-8"
-        );
-        assert_eq!(
-            sniff_content_type(&[0xff, 0xfe, 0x00, 0x81]),
-            "application/octet-stream"
-        );
     }
 
     #[test]

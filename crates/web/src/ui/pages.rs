@@ -314,6 +314,8 @@ struct MessageRow {
     body: String,
     /// For staff: how a message that arrived by mail was authenticated.
     provenance: Option<Provenance>,
+    /// The files that came with it (a mail's attachments and inline images).
+    files: Vec<AttachmentRow>,
 }
 
 struct Provenance {
@@ -354,8 +356,21 @@ fn provenance(verdict: &serde_json::Value) -> Provenance {
 struct AttachmentRow {
     id: String,
     filename: String,
+    content_type: String,
     size: i64,
     visibility: &'static str,
+}
+
+impl From<&palisade_store::AttachmentRecord> for AttachmentRow {
+    fn from(a: &palisade_store::AttachmentRecord) -> Self {
+        Self {
+            id: a.id.to_string(),
+            filename: a.filename.clone(),
+            content_type: a.content_type.clone(),
+            size: a.size,
+            visibility: a.visibility.as_str(),
+        }
+    }
 }
 
 struct AssigneeOption {
@@ -492,17 +507,20 @@ async fn ticket_page_with(
                     .get(&m.id)
                     .and_then(|v| serde_json::from_slice(v).ok())
                     .map(|v| provenance(&v)),
+                files: detail
+                    .attachments
+                    .iter()
+                    .filter(|a| a.message.as_ref() == Some(&m.id))
+                    .map(AttachmentRow::from)
+                    .collect(),
             })
             .collect(),
+        // Files uploaded on their own; a message's files are shown with it.
         attachments: detail
             .attachments
             .iter()
-            .map(|a| AttachmentRow {
-                id: a.id.to_string(),
-                filename: a.filename.clone(),
-                size: a.size,
-                visibility: a.visibility.as_str(),
-            })
+            .filter(|a| a.message.is_none())
+            .map(AttachmentRow::from)
             .collect(),
         can_reply: s.permits(caller, Action::TicketReply, &resource),
         can_note: s.permits(caller, Action::TicketNote, &resource),

@@ -27,6 +27,11 @@ use tokio::net::TcpStream;
 
 /// The support mailbox; `desk.test` is the organisation's own domain.
 pub const SUPPORT: &str = "support@desk.test";
+/// What a test message may carry: eight files of at most 20,000 bytes.
+pub const FILE_LIMITS: palisade_mail::FileLimits = palisade_mail::FileLimits {
+    max_files: 8,
+    max_file_bytes: 20_000,
+};
 /// The sender of Palisade's own mail, whose VERP addresses take bounces.
 pub const NOREPLY: &str = "noreply@desk.test";
 
@@ -98,11 +103,14 @@ impl MailWorld {
             Threading::new(store.clone(), ReplyKeys::default(), vec![address(SUPPORT)])
                 .with_bounce_sender(address(NOREPLY)),
         );
-        let inbound = Arc::new(Inbound::new(
-            store.clone(),
-            Arc::new(PolicyEngine::load().unwrap()),
-            HashMap::from([(address(SUPPORT), team.clone())]),
-        ));
+        let inbound = Arc::new(
+            Inbound::new(
+                store.clone(),
+                Arc::new(PolicyEngine::load().unwrap()),
+                HashMap::from([(address(SUPPORT), team.clone())]),
+            )
+            .with_file_limits(FILE_LIMITS),
+        );
         let for_mail = inbound.clone();
         let deliver: Deliver = Arc::new(move |accepted| {
             let inbound = for_mail.clone();
@@ -118,7 +126,8 @@ impl MailWorld {
             .with_trusted_forwarders(&trusted);
         let reception = Reception::new(Arc::new(verifier), deliver)
             .with_own_domains(vec!["desk.test".into()])
-            .with_bounces(bounces);
+            .with_bounces(bounces)
+            .with_file_limits(FILE_LIMITS);
         let listener = SmtpListener::new(
             ListenerSettings {
                 hostname: "mx.desk.test".into(),

@@ -1,0 +1,165 @@
+//! Files on tickets: sealed under the ticket's data key (name and content), each
+//! optionally tied to the message that carried it. Writing needs a `ticket.attach`
+//! proof; reading one needs a read proof, and internal files an internal one.
+
+use palisade_core::{AttachmentId, MessageId, TicketId, UnixMillis, UserId, Visibility};
+use palisade_crypto::DataKey;
+use palisade_policy::{Action, Authorized};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::keys::{open_bytes, open_text, seal};
+use crate::tickets::require;
+use crate::{Including, Store, StoreError, TicketRecord, Tx};
+
+#[derive(Clone, Debug)]
+pub struct NewAttachment {
+    pub uploader: UserId,
+    /// The message that carried it (mail), if any.
+    pub message: Option<MessageId>,
+    /// The part's Content-ID, for inline images an HTML message refers to.
+    pub content_id: Option<String>,
+    /// Its place among the message's files.
+    pub position: i64,
+    pub visibility: Visibility,
+    pub filename: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AttachmentRecord {
+    pub id: AttachmentId,
+    pub ticket: TicketId,
+    pub uploader: UserId,
+    pub visibility: Visibility,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub message: Option<MessageId>,
+    pub created_at: UnixMillis,
+}
+
+pub struct AttachmentContent {
+    pub record: AttachmentRecord,
+    pub content: Vec<u8>,
+}
+
+impl Store {
+    pub async fn add_attachment(
+        &self,
+        tx: &mut Tx,
+        proof: &Authorized,
+        ticket: &TicketRecord,
+        new: &NewAttachment,
+    ) -> Result<AttachmentId, StoreError> {
+        require(proof, Action::TicketAttach, &ticket.id)?;
+        let id = AttachmentId::generate();
+        let key = self.load_key_tx(tx, &ticket.data_key_id).await?;
+        sqlx::query(
+            "INSERT INTO attachments (id, ticket_id, uploader_id, visibility, filename_enc, content_type, size_bytes, \
+             content_enc, created_at, message_id, content_id, position) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(id.as_str())
+        .bind(ticket.id.as_str())
+        .bind(new.uploader.as_str())
+        .bind(new.visibility.as_str())
+        .bind(seal(&key, "attachments", "filename", id.as_str(), new.filename.as_bytes())?)
+        .bind(&new.content_type)
+        .bind(i64::try_from(new.content.len()).unwrap_or(i64::MAX))
+        .bind(seal(&key, "attachments", "content", id.as_str(), &new.content)?)
+        .bind(UnixMillis::now().0)
+        .bind(new.message.as_ref().map(|m| m.to_string()))
+        .bind(new.content_id.as_deref())
+        .bind(new.position)
+        .execute(tx.conn())
+        .await?;
+        Ok(id)
+    }
+
+    fn attachment_from_row(&self, key: &DataKey, row: &AnyRow) -> Result<AttachmentRecord, StoreError> {
+        let id: String = row.try_get("id")?;
+        Ok(AttachmentRecord {
+            filename: open_text(
+                key,
+                "attachments",
+                "filename",
+                &id,
+                &row.try_get::<Vec<u8>, _>("filename_enc")?,
+            )?,
+            ticket: TicketId::parse(&row.try_get::<String, _>("ticket_id")?)?,
+            uploader: UserId::parse(&row.try_get::<String, _>("uploader_id")?)?,
+            visibility: Visibility::parse(&row.try_get::<String, _>("visibility")?)?,
+            content_type: row.try_get("content_type")?,
+            size: row.try_get("size_bytes")?,
+            message: row
+                .try_get::<Option<String>, _>("message_id")?
+                .map(|m| MessageId::parse(&m))
+                .transpose()?,
+            created_at: UnixMillis(row.try_get("created_at")?),
+            id: AttachmentId::parse(&id)?,
+        })
+    }
+
+    pub async fn list_attachments(
+        &self,
+        ticket: &TicketRecord,
+        including: Including<'_>,
+    ) -> Result<Vec<AttachmentRecord>, StoreError> {
+        let filter = including.filter(&ticket.id)?;
+        let sql = format!(
+            "SELECT id, ticket_id, uploader_id, visibility, filename_enc, content_type, size_bytes, message_id, created_at \
+             FROM attachments WHERE ticket_id = $1{filter} ORDER BY created_at, position, id"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(ticket.id.as_str())
+            .fetch_all(&self.read)
+            .await?;
+        let key = self.load_key(&ticket.data_key_id).await?;
+        rows.iter().map(|r| self.attachment_from_row(&key, r)).collect()
+    }
+
+    /// The ticket an attachment belongs to, so the caller can authorise before anything
+    /// else about the attachment is read.
+    pub async fn attachment_ticket(&self, id: &AttachmentId) -> Result<TicketId, StoreError> {
+        let row = sqlx::query("SELECT ticket_id FROM attachments WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(TicketId::parse(&row.try_get::<String, _>(0)?)?)
+    }
+
+    /// Reads and decrypts an attachment. Requires a `TicketRead` proof for its ticket.
+    pub async fn read_attachment(
+        &self,
+        proof: &Authorized,
+        including: Including<'_>,
+        ticket: &TicketRecord,
+        id: &AttachmentId,
+    ) -> Result<AttachmentContent, StoreError> {
+        require(proof, Action::TicketRead, &ticket.id)?;
+        let filter = including.filter(&ticket.id)?;
+        let sql = format!(
+            "SELECT id, ticket_id, uploader_id, visibility, filename_enc, content_type, size_bytes, message_id, created_at, \
+             content_enc FROM attachments WHERE id = $1 AND ticket_id = $2{filter}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .bind(ticket.id.as_str())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let key = self.load_key(&ticket.data_key_id).await?;
+        let record = self.attachment_from_row(&key, &row)?;
+        let content = open_bytes(
+            &key,
+            "attachments",
+            "content",
+            id.as_str(),
+            &row.try_get::<Vec<u8>, _>("content_enc")?,
+        )?;
+        Ok(AttachmentContent { record, content })
+    }
+}
