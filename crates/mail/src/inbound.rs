@@ -182,6 +182,7 @@ impl Inbound {
             subject,
             body,
             files: accepted.files.clone(),
+            original: accepted.raw.clone(),
             message_id: accepted.message.single("Message-ID").map(|m| m.trim().to_owned()),
             verdict,
             lookalike: lookalike_json,
@@ -216,6 +217,7 @@ impl Inbound {
             subject,
             body,
             files,
+            original: raw.clone(),
             verdict: held["verdict"].clone(),
         })
     }

@@ -47,6 +47,42 @@ pub struct MailFile {
 }
 
 impl Desk {
+    /// A received message as it arrived (`.eml`), for those who may read the ticket's
+    /// internal side; anyone else, and messages that did not come by mail, `NotFound`,
+    /// audited alike.
+    pub async fn original_message(
+        &self,
+        actor: &crate::Actor,
+        raw_id: &str,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let Ok(id) = MessageId::parse(raw_id) else {
+            return Err(ServiceError::NotFound);
+        };
+        let ticket = match self.store.message_ticket(&id).await {
+            Ok(t) => t,
+            Err(palisade_store::StoreError::NotFound) => {
+                self.audit_denial(&actor.audit, Action::TicketReadInternal, id.as_str(), "not_found")
+                    .await?;
+                return Err(ServiceError::NotFound);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (ticket, _) = self.readable_ticket(actor, ticket.as_str()).await?;
+        let Some(proof) = self.internal_proof(&actor.principal, &ticket) else {
+            self.audit_denial(&actor.audit, Action::TicketReadInternal, id.as_str(), "denied")
+                .await?;
+            return Err(ServiceError::NotFound);
+        };
+        match self.store.original(&proof, &ticket, &id).await {
+            Err(palisade_store::StoreError::NotFound) => {
+                self.audit_denial(&actor.audit, Action::TicketReadInternal, id.as_str(), "not_found")
+                    .await?;
+                Err(ServiceError::NotFound)
+            }
+            other => Ok(other?),
+        }
+    }
+
     /// Attaches the files of a received message to `ticket`, as the message's author
     /// (`principal`, decided on `facts` as the placement decided the message) and tied
     /// to the message; returns what the audit entry records of them.

@@ -52,6 +52,8 @@ pub struct ReceivedMail {
     /// Its attachments and inline images (kept only when it becomes a ticket or a
     /// reply; a held message keeps them in `held` until released).
     pub files: Vec<MailFile>,
+    /// The message as it arrived, kept sealed for staff (`.eml`).
+    pub original: Vec<u8>,
     /// What to hold if it is quarantined (sealed by the store).
     pub held: Vec<u8>,
     /// Client address and HELO, for the audit trail.
@@ -75,6 +77,8 @@ pub struct ReleasedMail {
     pub subject: String,
     pub body: String,
     pub files: Vec<MailFile>,
+    /// The message as it arrived, kept sealed for staff (`.eml`).
+    pub original: Vec<u8>,
     pub verdict: Value,
 }
 
@@ -197,6 +201,9 @@ impl Desk {
             .attach_mail_files(tx, &principal, facts, &ticket, &message, &mail.files)
             .await?;
         self.store
+            .keep_original(tx, &ticket, &message, &mail.original)
+            .await?;
+        self.store
             .record_mail_provenance(tx, &message, mail.verdict.to_string().as_bytes())
             .await?;
         self.store.remember_domain(tx, mail.from.domain()).await?;
@@ -258,6 +265,9 @@ impl Desk {
             })?;
         let files = self
             .attach_mail_files(tx, &principal, ticket.facts(), &ticket, &message, &mail.files)
+            .await?;
+        self.store
+            .keep_original(tx, &ticket, &message, &mail.original)
             .await?;
         let mut provenance = mail.verdict.clone();
         provenance["lookalike"] = mail.lookalike.clone().unwrap_or_default();
@@ -380,6 +390,9 @@ impl Desk {
                 &message,
                 &mail.files,
             )
+            .await?;
+        self.store
+            .keep_original(&mut tx, &ticket, &message, &mail.original)
             .await?;
         self.store.mark_requester_unconfirmed(&mut tx, &ticket.id).await?;
         let mut provenance = mail.verdict.clone();

@@ -22,6 +22,7 @@ mod limits;
 mod mfa;
 mod migrate;
 mod oidc;
+mod originals;
 mod outbox;
 mod page;
 mod received;

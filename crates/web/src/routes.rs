@@ -363,6 +363,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         ),
         r(
             M::GET,
+            "/api/v1/messages/{id}/original",
+            false,
+            get(api::tickets::original),
+        ),
+        r(
+            M::GET,
             "/api/v1/customers",
             false,
             get(api::people::list_customers),

@@ -177,6 +177,21 @@ async fn every_file_a_customer_mails_is_kept_with_its_message(backend: Backend) 
         kept.iter()
             .all(|f| f.record.message.as_ref() == Some(&messages[0].id))
     );
+    // The message itself is kept as it arrived, for staff.
+    let policy = PolicyEngine::load().unwrap();
+    let internal = policy
+        .authorize(
+            &admin(),
+            Action::TicketReadInternal,
+            &Resource::Ticket(ticket.facts()),
+        )
+        .unwrap();
+    let original = w
+        .store
+        .original(&internal, &ticket, &messages[0].id)
+        .await
+        .unwrap();
+    assert_eq!(original, first.as_bytes());
     // The receipt's audit entry says what was kept.
     let created = w
         .store

@@ -419,6 +419,7 @@ async fn a_mail_reply_the_policies_refuse_is_audited_and_keeps_nothing(backend: 
             verdict: serde_json::json!({ "authenticated": "spf", "domain": "elsewhere.test" }),
             lookalike: None,
             files: vec![],
+            original: Vec::new(),
             held: Vec::new(),
             audit: AuditContext {
                 actor: "mail".into(),

@@ -38,7 +38,7 @@ use utoipa::OpenApi;
         tickets::list, tickets::create, tickets::search, tickets::get, tickets::update,
         tickets::messages, tickets::add_message, tickets::set_tags,
         tickets::add_collaborator, tickets::remove_collaborator,
-        tickets::attachments, tickets::upload, tickets::download,
+        tickets::attachments, tickets::upload, tickets::download, tickets::original,
         confirmations::confirm,
         people::list_customers, people::create_customer, people::get_customer, people::update_customer,
         people::unmask_customer,

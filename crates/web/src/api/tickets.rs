@@ -287,6 +287,30 @@ pub async fn download(
     Ok(response)
 }
 
+/// A message as it arrived by mail, for staff who may read the ticket's internal side:
+/// the headers, every part and the raw encoding the desk's reading of it leaves out.
+#[utoipa::path(get, path = "/api/v1/messages/{id}/original", tag = "attachments", params(("id" = String, Path)),
+    responses((status = 200, content_type = "message/rfc822"), (status = 404, body = Problem)))]
+pub async fn original(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let raw = s.desk().original_message(&caller.actor(), &id).await?;
+    let mut response = raw.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("message/rfc822"));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        content_disposition(&format!("message-{id}.eml")),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(response)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

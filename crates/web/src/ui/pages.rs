@@ -308,6 +308,7 @@ pub async fn ticket_create(
 }
 
 struct MessageRow {
+    id: String,
     author: String,
     at: String,
     visibility: &'static str,
@@ -499,6 +500,7 @@ async fn ticket_page_with(
             .messages
             .iter()
             .map(|m| MessageRow {
+                id: m.id.to_string(),
                 author: name_of(&m.author),
                 at: rfc3339(m.created_at.0),
                 visibility: m.visibility.as_str(),

@@ -17,6 +17,7 @@ mod help_centre;
 mod isolation;
 mod masking;
 mod mfa;
+mod originals;
 mod passkeys;
 mod quarantine;
 mod redaction;

@@ -96,6 +96,8 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /api/v1/tickets/{id}/attachments", "YYYY-Y"),
     ("POST /api/v1/tickets/{id}/attachments", "YYY--Y"),
     ("GET /api/v1/attachments/{id}", "YYYY-Y"),
+    // A mail message as it arrived: those who read the ticket's internal side.
+    ("GET /api/v1/messages/{id}/original", "YYYY--"),
     ("GET /api/v1/customers", "YYYY--"),
     ("POST /api/v1/customers", "YYY---"),
     ("GET /api/v1/customers/{id}", "YYYY-Y"),
@@ -182,6 +184,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
     let (_, template) = key.split_once(' ').unwrap();
     let id = if template.starts_with("/api/v1/attachments/") {
         w.public_attachment.clone()
+    } else if template.starts_with("/api/v1/messages/") {
+        w.mail_message.clone()
     } else if template.starts_with("/api/v1/customers/") || template.starts_with("/api/v1/users/") {
         if template.starts_with("/api/v1/users/") {
             w.customer_2.id.to_string()

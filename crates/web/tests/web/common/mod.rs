@@ -102,6 +102,8 @@ pub struct World {
     pub internal_attachment: String,
     /// A message held in quarantine for team A, claiming to come from customer_3.
     pub quarantined: String,
+    /// Ticket 1's first message, kept as if it had arrived by mail (its original).
+    pub mail_message: String,
     /// An unpublished internal help-centre article written by the admin.
     pub article: String,
 }
@@ -303,6 +305,7 @@ impl World {
             public_attachment: String::new(),
             internal_attachment: String::new(),
             quarantined: String::new(),
+            mail_message: String::new(),
             article: String::new(),
         };
         let c1 = world.customer_1.clone();
@@ -374,6 +377,21 @@ impl World {
             .quarantine_mail(&mut tx, &world.team_a, held.to_string().as_bytes())
             .await
             .unwrap();
+        let first = palisade_core::TicketId::parse(&world.ticket_1).unwrap();
+        let first = world.store.get_ticket(&first).await.unwrap();
+        let message = world
+            .store
+            .list_messages(&first, palisade_store::Including::Public)
+            .await
+            .unwrap()
+            .remove(0)
+            .id;
+        world
+            .store
+            .keep_original(&mut tx, &first, &message, ORIGINAL.as_bytes())
+            .await
+            .unwrap();
+        world.mail_message = message.to_string();
         tx.commit().await.unwrap();
         let draft = json!({"title": "Escalation runbook", "body_html": "<p>Call the duty manager.</p>",
                            "locale": "en", "audience": "internal"});
@@ -535,3 +553,7 @@ fn security_notices(store: &palisade_store::Store) -> palisade_service::Dispatch
     palisade_service::Dispatcher::new(store.clone(), "test-node")
         .with_subscriber(Arc::new(palisade_service::SecurityNotices::new(store.clone())))
 }
+
+/// What ticket 1's first message looked like when it arrived.
+pub const ORIGINAL: &str = "From: c1@sharing.test\r\nTo: support@desk.test\r\nSubject: Order\r\n\
+    X-Internal-Route: relay-7\r\n\r\nHello\r\n";
