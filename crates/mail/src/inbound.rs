@@ -13,7 +13,7 @@ use mail_parser::MessageParser;
 use palisade_audit::AuditContext;
 use palisade_core::{EmailAddress, TeamId};
 use palisade_policy::PolicyEngine;
-use palisade_service::{Desk, MailPlacement, ReceivedMail, ReleasedMail, ServiceError};
+use palisade_service::{Desk, HeldMail, MailPlacement, ReceivedMail, ReleasedMail, ServiceError};
 use palisade_store::Store;
 use serde_json::json;
 
@@ -155,17 +155,16 @@ impl Inbound {
             |l| json!({ "domain": from.domain(), "resembles": l.resembles, "reason": l.reason.as_str() }),
         );
         let verdict = verdict_json(&accepted.verdict);
-        let held = serde_json::to_vec(&json!({
-            "client_ip": accepted.client_ip.to_string(),
-            "helo": accepted.helo,
-            "mail_from": accepted.mail_from.as_ref().map(|a| a.as_str().to_owned()),
-            "from": from.as_str(),
-            "display_name": accepted.message.from.display_name,
-            "verdict": verdict,
-            "lookalike": lookalike_json,
-            "raw": String::from_utf8_lossy(&accepted.raw),
-        }))
-        .map_err(|e| MailError::Permanent(e.to_string()))?;
+        let held = HeldMail {
+            client_ip: accepted.client_ip.to_string(),
+            helo: accepted.helo.clone(),
+            mail_from: accepted.mail_from.as_ref().map(|a| a.as_str().to_owned()),
+            from: from.as_str().to_owned(),
+            display_name: accepted.message.from.display_name.clone(),
+            verdict: verdict.clone(),
+            lookalike: lookalike_json.clone(),
+            raw: String::from_utf8_lossy(&accepted.raw).into_owned(),
+        };
         let received = ReceivedMail {
             placement: match &placement {
                 Placement::PublicReply { ticket, author } => MailPlacement::Reply {
@@ -204,9 +203,9 @@ impl Inbound {
     /// A quarantined message as a release needs it: its `From`, its subject and text
     /// (redacted like received mail when the operator asked for it) and its verdict.
     pub fn released_mail(&self, sealed: &[u8]) -> Result<ReleasedMail, MailError> {
-        let held: serde_json::Value = serde_json::from_slice(sealed)
+        let held = HeldMail::from_bytes(sealed)
             .map_err(|e| MailError::Permanent(format!("unreadable quarantine: {e}")))?;
-        let raw = held["raw"].as_str().unwrap_or_default().as_bytes().to_vec();
+        let raw = held.raw.into_bytes();
         let message = crate::read_message(&raw).map_err(|e| MailError::Permanent(e.as_str().into()))?;
         let (subject, body) = self.redacted(subject_and_body(&message, &raw));
         let files = crate::files_of(&raw, &self.file_limits)
@@ -218,7 +217,7 @@ impl Inbound {
             body,
             files,
             original: raw.clone(),
-            verdict: held["verdict"].clone(),
+            verdict: held.verdict,
         })
     }
 }

@@ -9,7 +9,7 @@ use palisade_policy::{Action, Reader, Resource};
 use palisade_store::TicketRecord;
 use serde_json::json;
 
-use crate::{Actor, Channel, Desk, OpenTicket, ServiceError};
+use crate::{Actor, Channel, Desk, HeldMail, OpenTicket, ServiceError};
 
 /// Where a verified customer's conversation goes.
 pub enum HandoverTo {
@@ -57,7 +57,7 @@ impl Desk {
         audit: &AuditContext,
         conversation: &ConversationId,
         team: &TeamId,
-        held: &[u8],
+        held: &HeldMail,
     ) -> Result<String, ServiceError> {
         let anonymous = Resource::Conversation(conversation.clone(), None);
         if self
@@ -70,7 +70,10 @@ impl Desk {
             return Err(ServiceError::Forbidden);
         }
         let mut tx = self.store.begin().await?;
-        let id = self.store.quarantine_mail(&mut tx, team, held).await?;
+        let id = self
+            .store
+            .quarantine_mail(&mut tx, team, &held.to_bytes())
+            .await?;
         self.store
             .hand_over_conversation(&mut tx, conversation, None)
             .await?;

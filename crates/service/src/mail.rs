@@ -12,7 +12,7 @@ use palisade_policy::{Action, Authorized, Resource, TicketFacts};
 use palisade_store::{NewTicket, NewUser, TicketRecord, Tx, UserRecord};
 use serde_json::{Value, json};
 
-use crate::{Actor, Channel, Desk, Happened, MailFile, ServiceError};
+use crate::{Actor, Channel, Desk, Happened, HeldMail, MailFile, ServiceError};
 
 /// The tag every ticket released from quarantine carries.
 pub const RELEASED_TAG: &str = "released-from-quarantine";
@@ -55,7 +55,7 @@ pub struct ReceivedMail {
     /// The message as it arrived, kept sealed for staff (`.eml`).
     pub original: Vec<u8>,
     /// What to hold if it is quarantined (sealed by the store).
-    pub held: Vec<u8>,
+    pub held: HeldMail,
     /// Client address and HELO, for the audit trail.
     pub audit: AuditContext,
 }
@@ -122,7 +122,7 @@ impl Desk {
             MailPlacement::Quarantine => {
                 let id = self
                     .store
-                    .quarantine_mail(&mut tx, &mail.team, &mail.held)
+                    .quarantine_mail(&mut tx, &mail.team, &mail.held.to_bytes())
                     .await?;
                 let detail = json!({ "placement": "quarantine", "quarantine_id": id, "verdict": mail.verdict,
                                      "lookalike": mail.lookalike });

@@ -420,7 +420,16 @@ async fn a_mail_reply_the_policies_refuse_is_audited_and_keeps_nothing(backend: 
             lookalike: None,
             files: vec![],
             original: Vec::new(),
-            held: Vec::new(),
+            held: palisade_service::HeldMail {
+                client_ip: "127.0.0.9".into(),
+                helo: "test".into(),
+                mail_from: Some("bob@elsewhere.test".into()),
+                from: "bob@elsewhere.test".into(),
+                display_name: None,
+                verdict: serde_json::json!({ "authenticated": "spf", "domain": "elsewhere.test" }),
+                lookalike: None,
+                raw: "From: bob@elsewhere.test\r\n\r\nlet me in\r\n".into(),
+            },
             audit: AuditContext {
                 actor: "mail".into(),
                 ip: "127.0.0.9".into(),

@@ -35,10 +35,8 @@ pub struct QuarantinedView {
 }
 
 pub(crate) fn view(item: &QuarantinedMail, with_raw: bool) -> Result<QuarantinedView, AppError> {
-    let held: serde_json::Value =
-        serde_json::from_slice(&item.sealed).map_err(|e| AppError::Internal(format!("quarantine: {e}")))?;
-    let raw = held["raw"].as_str().unwrap_or_default();
-    let subject = palisade_mail::read_message(raw.as_bytes())
+    let held = palisade_service::HeldMail::from_bytes(&item.sealed)?;
+    let subject = palisade_mail::read_message(held.raw.as_bytes())
         .ok()
         .and_then(|m| m.single("Subject").map(str::to_owned))
         .unwrap_or_default();
@@ -46,13 +44,13 @@ pub(crate) fn view(item: &QuarantinedMail, with_raw: bool) -> Result<Quarantined
         id: item.id.clone(),
         team_id: item.team.to_string(),
         received_at: rfc3339(item.received_at.0),
-        from: held["from"].as_str().unwrap_or_default().to_owned(),
-        display_name: held["display_name"].as_str().map(str::to_owned),
+        from: held.from,
+        display_name: held.display_name,
         subject,
-        verdict: held["verdict"].clone(),
-        client_ip: held["client_ip"].as_str().unwrap_or_default().to_owned(),
-        lookalike: Some(held["lookalike"].clone()).filter(|l| !l.is_null()),
-        raw: with_raw.then(|| raw.to_owned()),
+        verdict: held.verdict,
+        client_ip: held.client_ip,
+        lookalike: held.lookalike.filter(|l| !l.is_null()),
+        raw: with_raw.then_some(held.raw),
     })
 }
 

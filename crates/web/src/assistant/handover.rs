@@ -148,22 +148,19 @@ async fn hand_over(
                         .map_err(|_| AppError::BadRequest("that email address is not valid".into()))
                 })?;
             let team = s.default_team().await?;
-            let held = json!({
-                "client_ip": "assistant",
-                "helo": "",
-                "mail_from": address.as_str(),
-                "from": address.as_str(),
-                "display_name": null,
-                "verdict": { "authenticated": false, "source": "assistant", "conversation": conversation.id.as_str() },
-                "raw": as_message(address.as_str(), &subject, &body, &conversation.id),
-            });
+            let held = palisade_service::HeldMail {
+                client_ip: "assistant".into(),
+                helo: String::new(),
+                mail_from: Some(address.as_str().to_owned()),
+                from: address.as_str().to_owned(),
+                display_name: None,
+                verdict: json!({ "authenticated": false, "source": "assistant",
+                                 "conversation": conversation.id.as_str() }),
+                lookalike: None,
+                raw: as_message(address.as_str(), &subject, &body, &conversation.id),
+            };
             s.desk()
-                .hand_over_anonymously(
-                    &meta.anonymous_audit(),
-                    &conversation.id,
-                    &team,
-                    held.to_string().as_bytes(),
-                )
+                .hand_over_anonymously(&meta.anonymous_audit(), &conversation.id, &team, &held)
                 .await?;
             Ok(Handover {
                 ticket_id: None,
