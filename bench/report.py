@@ -572,9 +572,11 @@ def report(out_dir, results_path):
     if results.exists():
         old = results.read_text().split("\n## History\n", 1)
         if len(old) == 2:
-            # A regenerated report (same run) replaces its own entry.
+            # A regenerated report (same run) replaces its own entry. The history ends
+            # where the kept sections of the other benchmarks begin.
+            own = old[1].split("\n<!-- ", 1)[0]
             history += [
-                line for line in old[1].splitlines() if line.startswith("- ") and not line.startswith(f"- {stamp} ")
+                line for line in own.splitlines() if line.startswith("- ") and not line.startswith(f"- {stamp} ")
             ]
     add("## History")
     add("")

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use base64::Engine as _;
 use common::{FILE_LIMITS, MailWorld, SUPPORT, address};
-use palisade_core::{EmailAddress, Principal, Role, TicketId, UserId};
+use palisade_core::{Principal, Role, TicketId, UserId};
 use palisade_policy::{Action, PolicyEngine, Resource};
 use palisade_store::{AttachmentContent, Including, Store, TicketRecord};
 use palisade_testkit::Backend;
@@ -306,44 +306,7 @@ async fn a_held_messages_files_arrive_on_release(backend: Backend) {
     let held = w.store.held_mail(None, 10).await.unwrap();
     assert_eq!(held.len(), 1);
 
-    let mut tx = w.store.begin().await.unwrap();
-    let reviewer = w
-        .store
-        .create_user(
-            &mut tx,
-            &palisade_store::NewUser {
-                role: Role::Agent,
-                email: EmailAddress::parse("reviewer@desk.test").unwrap(),
-                name: "Reviewer".into(),
-                phone: None,
-                company: None,
-                password_hash: None,
-            },
-        )
-        .await
-        .unwrap();
-    w.store
-        .add_team_member(&mut tx, &w.team, &reviewer)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    let actor = palisade_service::Actor {
-        principal: Principal {
-            user_id: reviewer,
-            role: Role::Agent,
-            teams: vec![w.team.clone()],
-            company: None,
-            session: None,
-            scopes: None,
-        },
-        audit: palisade_audit::AuditContext {
-            actor: "reviewer".into(),
-            ip: "127.0.0.1".into(),
-            user_agent: "test".into(),
-            session: String::new(),
-        },
-        channel: palisade_service::Channel::Web,
-    };
+    let actor = w.reviewer().await;
     let policy = std::sync::Arc::new(PolicyEngine::load().unwrap());
     let inbound = palisade_mail::Inbound::new(w.store.clone(), policy.clone(), HashMap::new())
         .with_file_limits(FILE_LIMITS);

@@ -312,7 +312,6 @@ async fn mail_from_a_disabled_accounts_address_is_refused_for_good(backend: Back
 /// Mallory forges to the reply address proves nothing (quarantined); Ann's own
 /// authenticated answer through the reply address mailed to her confirms it.
 async fn a_released_forgery_is_nobodys_until_the_address_answers_authenticated(backend: Backend) {
-    use palisade_core::{Principal, Role};
     let w = MailWorld::start(backend).await;
     let first = message("Ann <ann@customer.test>", None, "r0@customer.test", "Hello");
     assert!(
@@ -331,44 +330,7 @@ async fn a_released_forgery_is_nobodys_until_the_address_answers_authenticated(b
     let held = w.store.held_mail(None, 10).await.unwrap();
     assert_eq!(held.len(), 1);
 
-    let mut tx = w.store.begin().await.unwrap();
-    let reviewer_id = w
-        .store
-        .create_user(
-            &mut tx,
-            &palisade_store::NewUser {
-                role: Role::Agent,
-                email: address("agent@desk.test"),
-                name: "Agent".into(),
-                phone: None,
-                company: None,
-                password_hash: None,
-            },
-        )
-        .await
-        .unwrap();
-    w.store
-        .add_team_member(&mut tx, &w.team, &reviewer_id)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    let reviewer = palisade_service::Actor {
-        principal: Principal {
-            user_id: reviewer_id,
-            role: Role::Agent,
-            teams: vec![w.team.clone()],
-            company: None,
-            session: None,
-            scopes: None,
-        },
-        audit: palisade_audit::AuditContext {
-            actor: "reviewer".into(),
-            ip: "127.0.0.1".into(),
-            user_agent: "test".into(),
-            session: String::new(),
-        },
-        channel: palisade_service::Channel::Web,
-    };
+    let reviewer = w.reviewer().await;
     let policy = std::sync::Arc::new(palisade_policy::PolicyEngine::load().unwrap());
     let inbound = palisade_mail::Inbound::new(w.store.clone(), policy.clone(), HashMap::new());
     let desk = palisade_service::Desk::new(w.store.clone(), policy);

@@ -176,6 +176,49 @@ impl MailWorld {
             .collect()
     }
 
+    /// An agent of the mailbox's team, as the quarantine review sees them.
+    pub async fn reviewer(&self) -> palisade_service::Actor {
+        use palisade_core::{Principal, Role};
+        let mut tx = self.store.begin().await.unwrap();
+        let id = self
+            .store
+            .create_user(
+                &mut tx,
+                &palisade_store::NewUser {
+                    role: Role::Agent,
+                    email: address("agent@desk.test"),
+                    name: "Agent".into(),
+                    phone: None,
+                    company: None,
+                    password_hash: None,
+                },
+            )
+            .await
+            .unwrap();
+        self.store
+            .add_team_member(&mut tx, &self.team, &id)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        palisade_service::Actor {
+            principal: Principal {
+                user_id: id,
+                role: Role::Agent,
+                teams: vec![self.team.clone()],
+                company: None,
+                session: None,
+                scopes: None,
+            },
+            audit: palisade_audit::AuditContext {
+                actor: "reviewer".into(),
+                ip: "127.0.0.1".into(),
+                user_agent: "test".into(),
+                session: String::new(),
+            },
+            channel: palisade_service::Channel::Web,
+        }
+    }
+
     /// What the held messages' sealed records say, oldest first.
     pub async fn held(&self) -> Vec<serde_json::Value> {
         self.store
