@@ -30,12 +30,23 @@ impl Default for FileLimits {
 pub enum FilesRejection {
     TooMany,
     TooLarge,
+    /// The MIME structure cannot be read: refused rather than kept without its files.
+    Unreadable,
 }
 
 impl FilesRejection {
-    /// The SMTP reply text (after 552).
+    /// The SMTP reply code: 552 for what is over the limits, 550 otherwise.
+    pub fn code(self) -> u16 {
+        match self {
+            Self::TooMany | Self::TooLarge => 552,
+            Self::Unreadable => 550,
+        }
+    }
+
+    /// The SMTP reply text (after the code).
     pub fn reply(self, limits: &FileLimits) -> String {
         match self {
+            Self::Unreadable => "5.6.0 the message's parts cannot be read".into(),
             Self::TooMany => format!("5.3.4 too many attachments (at most {})", limits.max_files),
             Self::TooLarge => format!(
                 "5.3.4 an attachment is too large (at most {} bytes each)",
@@ -51,7 +62,7 @@ const MAX_NAME_CHARS: usize = 200;
 /// The files of `raw`, in the order they appear.
 pub fn files_of(raw: &[u8], limits: &FileLimits) -> Result<Vec<MailFile>, FilesRejection> {
     let Some(message) = MessageParser::default().parse(raw) else {
-        return Ok(Vec::new());
+        return Err(FilesRejection::Unreadable);
     };
     let mut files = Vec::new();
     for part in message.attachments() {

@@ -127,7 +127,7 @@ impl Reception {
         // Over the limits, the whole message is refused: never kept with files missing.
         let files = match files_of(&raw, &self.file_limits) {
             Ok(files) => files,
-            Err(rejection) => return Reply::new(552, rejection.reply(&self.file_limits)),
+            Err(rejection) => return Reply::new(rejection.code(), rejection.reply(&self.file_limits)),
         };
         let envelope = Envelope {
             client_ip: arrival.client_ip,

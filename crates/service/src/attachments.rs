@@ -92,16 +92,8 @@ impl Desk {
             return Err(ServiceError::NotFound);
         };
         // Through the ticket before anything else about the file is read.
-        let ticket_id = match self.store.attachment_ticket(&id).await {
-            Ok(t) => t,
-            Err(palisade_store::StoreError::NotFound) => {
-                self.audit_denial(&actor.audit, Action::TicketRead, id.as_str(), "not_found")
-                    .await?;
-                return Err(ServiceError::NotFound);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let (ticket, proof) = self.readable_ticket(actor, ticket_id.as_str()).await?;
+        let holder = self.store.attachment_ticket(&id).await;
+        let (ticket, proof) = self.readable_ticket_holding(actor, id.as_str(), holder).await?;
         let internal = self.internal_proof(&actor.principal, &ticket);
         let including = including(internal.as_ref());
         match self.store.read_attachment(&proof, including, &ticket, &id).await {

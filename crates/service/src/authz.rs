@@ -92,6 +92,26 @@ impl Desk {
         }
     }
 
+    /// The ticket holding an object (a file, a message), if the actor may read it: an
+    /// object that does not exist is audited under its own id, exactly like a missing
+    /// ticket, and nothing else about it is read before the ticket is decided.
+    pub(crate) async fn readable_ticket_holding(
+        &self,
+        actor: &Actor,
+        object: &str,
+        holder: Result<TicketId, palisade_store::StoreError>,
+    ) -> Result<(TicketRecord, Authorized), ServiceError> {
+        match holder {
+            Ok(ticket) => self.readable_ticket(actor, ticket.as_str()).await,
+            Err(palisade_store::StoreError::NotFound) => {
+                self.audit_denial(&actor.audit, Action::TicketRead, object, "not_found")
+                    .await?;
+                Err(ServiceError::NotFound)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Inside a write transaction: loads the ticket with its row locked and decides
     /// `action` on what was loaded, so a reassignment or a collaborator removal
     /// committed a moment earlier is seen and one committed later waits. A ticket the

@@ -58,16 +58,8 @@ impl Desk {
         let Ok(id) = MessageId::parse(raw_id) else {
             return Err(ServiceError::NotFound);
         };
-        let ticket = match self.store.message_ticket(&id).await {
-            Ok(t) => t,
-            Err(palisade_store::StoreError::NotFound) => {
-                self.audit_denial(&actor.audit, Action::TicketReadInternal, id.as_str(), "not_found")
-                    .await?;
-                return Err(ServiceError::NotFound);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let (ticket, _) = self.readable_ticket(actor, ticket.as_str()).await?;
+        let holder = self.store.message_ticket(&id).await;
+        let (ticket, _) = self.readable_ticket_holding(actor, id.as_str(), holder).await?;
         let Some(proof) = self.internal_proof(&actor.principal, &ticket) else {
             self.audit_denial(&actor.audit, Action::TicketReadInternal, id.as_str(), "denied")
                 .await?;

@@ -72,7 +72,7 @@ impl Desk {
         let mut tx = self.store.begin().await?;
         let id = self
             .store
-            .quarantine_mail(&mut tx, team, &held.to_bytes())
+            .quarantine_mail(&mut tx, team, &held.to_bytes()?)
             .await?;
         self.store
             .hand_over_conversation(&mut tx, conversation, None)

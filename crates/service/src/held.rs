@@ -28,9 +28,9 @@ pub struct HeldMail {
 }
 
 impl HeldMail {
-    pub fn to_bytes(&self) -> Vec<u8> {
-        // Strings and JSON values only: serialising cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ServiceError> {
+        serde_json::to_vec(self)
+            .map_err(|e| ServiceError::Store(palisade_store::StoreError::Corrupt(format!("held mail: {e}"))))
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ServiceError> {
@@ -55,7 +55,7 @@ mod tests {
             lookalike: None,
             raw: "From: ann@example.com\r\n\r\nHi\r\n".into(),
         };
-        assert_eq!(HeldMail::from_bytes(&held.to_bytes()).unwrap(), held);
+        assert_eq!(HeldMail::from_bytes(&held.to_bytes().unwrap()).unwrap(), held);
         // Records held before the type existed (an assistant handover had no lookalike).
         let old = br#"{"client_ip":"assistant","helo":"","mail_from":"a@b.test","from":"a@b.test",
                        "display_name":null,"verdict":{"authenticated":false},"raw":"From: a@b.test\r\n\r\nx"}"#;

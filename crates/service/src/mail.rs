@@ -122,7 +122,7 @@ impl Desk {
             MailPlacement::Quarantine => {
                 let id = self
                     .store
-                    .quarantine_mail(&mut tx, &mail.team, &mail.held.to_bytes())
+                    .quarantine_mail(&mut tx, &mail.team, &mail.held.to_bytes()?)
                     .await?;
                 let detail = json!({ "placement": "quarantine", "quarantine_id": id, "verdict": mail.verdict,
                                      "lookalike": mail.lookalike });
