@@ -3,7 +3,7 @@
 #   bash scripts/test.sh [extra cargo-nextest args...]
 #
 # Installs what is missing (Debian packages, cargo-nextest), starts a throwaway
-# PostgreSQL cluster on 127.0.0.1 (removed on exit, whatever happens), exports
+# PostgreSQL cluster on 127.0.0.1 and a clamd (both removed on exit, whatever happens), exports
 # PALISADE_TEST_PG_URL for it and runs `cargo nextest run --workspace --no-fail-fast`.
 #
 # Environment:
@@ -14,6 +14,8 @@
 #                       $PALISADE_TOOLS/venv (pinned) for the OpenAPI contract test
 #   PALISADE_TEST_NPM_DIR  where the npm test peers (oidc-provider, playwright-core) are
 #                       installed from crates/testkit/peers (default /var/cache/palisade/npm)
+#   PALISADE_TEST_CLAMD set by this script: the socket of the clamd it starts for the run
+#                       (crates/testkit/peers/clamd.sh, an EICAR-only signature database)
 #   PALISADE_TEST_CMD   run this shell command instead of the nextest run (the cluster is
 #                       still started; extra args are passed as "$@"), e.g.
 #                       PALISADE_TEST_CMD='psql "$PALISADE_TEST_PG_URL" -c "select 1"'
@@ -54,7 +56,7 @@ if ! installed postgresql-15 && ! installed postgresql; then
         missing+=(postgresql)
     fi
 fi
-for pkg in libssl-dev pkg-config curl openssl wrk chromium dnsmasq-base swaks libnet-ssleay-perl; do
+for pkg in libssl-dev pkg-config curl openssl wrk chromium dnsmasq-base swaks libnet-ssleay-perl clamav-daemon; do
     installed "$pkg" || missing+=("$pkg")
 done
 # Node runs the OpenID provider and drives the browser in tests; a machine that already
@@ -153,6 +155,8 @@ PGDATA="$PGDIR/data"
 PGLOG="$PGDIR/postgres.log"
 PGPID=""
 TEST_PID=""
+CLAMD_PID=""
+CLAMD_DIR=""
 
 # shellcheck disable=SC2317  # invoked by trap
 cleanup() {
@@ -178,6 +182,11 @@ cleanup() {
         kill -KILL "$PGPID" 2>/dev/null || true
     fi
     rm -rf "$PGDIR"
+    if [[ -n "$CLAMD_PID" ]]; then
+        kill -TERM "$CLAMD_PID" 2>/dev/null || true
+        wait "$CLAMD_PID" 2>/dev/null || true
+    fi
+    if [[ -n "$CLAMD_DIR" ]]; then rm -rf "$CLAMD_DIR"; fi
     exit "$rc"
 }
 trap cleanup EXIT
@@ -217,6 +226,19 @@ done
 
 export PALISADE_TEST_PG_URL="postgres://palisade@127.0.0.1:$PORT/postgres"
 say "PostgreSQL running: PALISADE_TEST_PG_URL=$PALISADE_TEST_PG_URL"
+
+# --- ClamAV's daemon, once for the run ----------------------------------------------
+CLAMD_DIR="$(mktemp -d /tmp/palisade-clamd.XXXXXX)"
+bash crates/testkit/peers/clamd.sh "$CLAMD_DIR" >/dev/null &
+CLAMD_PID=$!
+for _ in $(seq 600); do
+    [[ -S "$CLAMD_DIR/clamd.sock" ]] && break
+    kill -0 "$CLAMD_PID" 2>/dev/null || { cat "$CLAMD_DIR/clamd.log" >&2 || true; die "clamd did not start"; }
+    sleep 0.1
+done
+[[ -S "$CLAMD_DIR/clamd.sock" ]] || die "clamd did not open its socket within 60 s"
+export PALISADE_TEST_CLAMD="unix:$CLAMD_DIR/clamd.sock"
+say "clamd running: PALISADE_TEST_CLAMD=$PALISADE_TEST_CLAMD"
 
 # --- tests ---------------------------------------------------------------------
 if [[ -n "${PALISADE_TEST_CMD:-}" ]]; then

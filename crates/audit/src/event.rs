@@ -18,6 +18,8 @@ pub enum AuditAction {
     TicketUpdated,
     MessageAdded,
     AttachmentAdded,
+    /// The malware scanner judged a file (clean or infected).
+    AttachmentScanned,
     CollaboratorAdded,
     CollaboratorRemoved,
     TagsChanged,
@@ -72,6 +74,7 @@ impl AuditAction {
             AuditAction::TicketUpdated => "ticket.updated",
             AuditAction::MessageAdded => "ticket.message_added",
             AuditAction::AttachmentAdded => "ticket.attachment_added",
+            AuditAction::AttachmentScanned => "ticket.attachment_scanned",
             AuditAction::CollaboratorAdded => "ticket.collaborator_added",
             AuditAction::CollaboratorRemoved => "ticket.collaborator_removed",
             AuditAction::TagsChanged => "ticket.tags_changed",

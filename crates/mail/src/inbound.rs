@@ -53,6 +53,11 @@ impl From<ServiceError> for MailError {
             ServiceError::Reaction(why) => MailError::Temporary(why),
             ServiceError::Identity(e) => MailError::Temporary(e.to_string()),
             ServiceError::Unavailable(what) => MailError::Config(what.into()),
+            // Files are scanned after the message is placed; these never refuse mail.
+            ServiceError::AwaitingScan | ServiceError::FileBlocked => {
+                MailError::Permanent("the file is not available".into())
+            }
+            ServiceError::ScannerDown(why) => MailError::Temporary(why),
         }
     }
 }
@@ -70,6 +75,13 @@ impl Inbound {
             redact: None,
             file_limits: crate::FileLimits::default(),
         }
+    }
+
+    /// Files of received mail are scanned for malware by `scanner` before anyone may
+    /// download them.
+    pub fn with_scanner(mut self, scanner: palisade_scan::Scanner) -> Self {
+        self.desk = self.desk.with_scanner(scanner);
+        self
     }
 
     /// The limits reception applies, for reading the files of released messages.

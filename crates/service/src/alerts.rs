@@ -6,7 +6,7 @@
 
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
 use palisade_core::{OutgoingMail, Role, SessionId, UserId};
-use palisade_store::UserKind;
+use palisade_store::{Tx, UserKind};
 use serde_json::json;
 
 use crate::{Desk, ServiceError};
@@ -42,19 +42,38 @@ impl Desk {
             return Ok(false);
         }
         if !self
+            .alert_in(&mut tx, audit, kind, source, detail, dedupe_key)
+            .await?
+        {
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Records an alert inside `tx` (once per `dedupe_key`), audits it and mails the
+    /// administrators within the hourly mail budget; for alerts the desk raises itself
+    /// (a scanner's finding), which no outside address can repeat at will.
+    pub(crate) async fn alert_in(
+        &self,
+        tx: &mut Tx,
+        audit: &AuditContext,
+        kind: &str,
+        source: &str,
+        detail: &str,
+        dedupe_key: &str,
+    ) -> Result<bool, ServiceError> {
+        if !self
             .store
-            .raise_alert(&mut tx, kind, source, detail, dedupe_key)
+            .raise_alert(tx, kind, source, detail, dedupe_key)
             .await?
         {
             return Ok(false);
         }
         let event = AuditEvent::new(AuditAction::SecurityAlert, source, Outcome::Denied)
             .with_detail(json!({ "kind": kind, "detail": detail }));
-        self.store.append_audit(&mut tx, audit, &event).await?;
-        let mailed = self
-            .store
-            .hit_rate_window_in(&mut tx, "alert-mails", HOUR_MS)
-            .await?;
+        self.store.append_audit(tx, audit, &event).await?;
+        let mailed = self.store.hit_rate_window_in(tx, "alert-mails", HOUR_MS).await?;
         let staff = if mailed <= ALERT_MAILS_PER_HOUR {
             self.store.list_users(UserKind::Staff, None, 1000).await?.items
         } else {
@@ -66,14 +85,13 @@ impl Desk {
                 subject: format!("Palisade security alert: {kind}"),
                 text: format!(
                     "Palisade raised a security alert.\n\nKind: {kind}\nSource: {source}\nWhat: {detail}\n\n\
-                     The source is being slowed down. See Security alerts in the administration pages \
+                     See Security alerts in the administration pages \
                      for the full list. This message contains no links on purpose.\n"
                 ),
                 ..OutgoingMail::default()
             };
-            self.store.enqueue_mail(&mut tx, "security_alert", &mail).await?;
+            self.store.enqueue_mail(tx, "security_alert", &mail).await?;
         }
-        tx.commit().await?;
         Ok(true)
     }
 

@@ -1,6 +1,7 @@
 //! Files on tickets: attaching one (public, or internal for those who may write
 //! notes) and reading one back, internal files only with a proof of reading internal
-//! notes, taken before anything of the file is decrypted.
+//! notes, taken before anything of the file is decrypted. A file is served only as
+//! [`Desk::availability`] allows (scanned clean, or scanning off).
 
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
 use palisade_core::{AttachmentId, Visibility};
@@ -9,7 +10,7 @@ use palisade_store::{AttachmentContent, AttachmentRecord, NewAttachment};
 use serde_json::json;
 
 use crate::authz::including;
-use crate::{Actor, Desk, Happened, ServiceError};
+use crate::{Actor, Availability, Desk, Happened, ServiceError};
 
 /// A file as the adapter received it; the name is redacted and the type sniffed here.
 pub struct NewFile {
@@ -75,6 +76,7 @@ impl Desk {
         };
         self.record(&mut tx, audit, happened).await?;
         tx.commit().await?;
+        self.scan_soon().await;
         let internal = self.internal_proof(&actor.principal, &ticket);
         let including = including(internal.as_ref());
         self.store
@@ -103,7 +105,12 @@ impl Desk {
                     .await?;
                 Err(ServiceError::NotFound)
             }
-            other => Ok(other?),
+            Err(e) => Err(e.into()),
+            Ok(file) => match self.availability(&file.record) {
+                Availability::Ready | Availability::Unscanned => Ok(file),
+                Availability::AwaitingScan => Err(ServiceError::AwaitingScan),
+                Availability::Blocked(_) => Err(ServiceError::FileBlocked),
+            },
         }
     }
 }

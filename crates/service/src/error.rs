@@ -23,6 +23,16 @@ pub enum ServiceError {
     Reaction(String),
     #[error(transparent)]
     Identity(#[from] palisade_identity::IdentityError),
+    /// The file is waiting for the malware scanner (just stored, or the scanner is
+    /// unreachable): it is not served until it is judged clean.
+    #[error("waiting for the malware scan")]
+    AwaitingScan,
+    /// The malware scanner found something in the file: it is never served.
+    #[error("blocked: the file matched a malware signature")]
+    FileBlocked,
+    /// The malware scanner did not answer (internal detail, for the log).
+    #[error("malware scanner unavailable: {0}")]
+    ScannerDown(String),
     /// The desk was built without what this use case needs (a wiring mistake).
     #[error("not available here: {0}")]
     Unavailable(&'static str),

@@ -23,6 +23,7 @@ mod notices;
 mod people;
 mod quarantine;
 mod reading;
+mod scanning;
 mod text;
 mod tickets;
 
@@ -46,6 +47,7 @@ pub use mail::{LOOKALIKE_TAG, MailPlacement, RELEASED_TAG, Received, ReceivedMai
 pub use notices::SecurityNotices;
 pub use people::{CreatedAccount, CustomerChange, NewCustomer, NewStaff};
 pub use reading::reader_of;
+pub use scanning::{Availability, ScanRound};
 pub use text::{MAX_BODY_CHARS, MAX_SUBJECT_CHARS, Redacted, Redactor, validate_text};
 pub use tickets::{OpenTicket, Opened, TicketDetail};
 
@@ -58,6 +60,8 @@ pub struct Desk {
     reactions: Vec<Arc<dyn Reaction>>,
     /// For use cases that create accounts (invitations and setup links).
     identity: Option<palisade_identity::Identity>,
+    /// Malware scanning of files; `None` when the operator turned it off.
+    scanner: Option<palisade_scan::Scanner>,
 }
 
 /// Keeps text as written: for channels whose text the adapter already treated (mail,
@@ -83,6 +87,7 @@ impl Desk {
             redactor: Arc::new(Verbatim),
             reactions: Vec::new(),
             identity: None,
+            scanner: None,
         }
     }
 

@@ -154,6 +154,9 @@ impl Desk {
             },
         };
         tx.commit().await?;
+        if !mail.files.is_empty() {
+            self.scan_soon().await;
+        }
         Ok(received)
     }
 
@@ -433,6 +436,9 @@ impl Desk {
             .with_detail(json!({ "ticket": ticket.id.to_string() }));
         self.store.append_audit(&mut tx, &reviewer.audit, &event).await?;
         tx.commit().await?;
+        if !mail.files.is_empty() {
+            self.scan_soon().await;
+        }
         Ok(Released { ticket, requester })
     }
 

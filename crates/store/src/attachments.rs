@@ -38,6 +38,44 @@ pub struct AttachmentRecord {
     pub size: i64,
     pub message: Option<MessageId>,
     pub created_at: UnixMillis,
+    pub scan: ScanState,
+}
+
+/// What the malware scan said of a file. Only a `Clean` file is served while scanning
+/// is on; an `Infected` one never is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScanState {
+    /// Not scanned yet: just stored, or the scanner was unreachable.
+    Pending,
+    Clean,
+    /// The signature the scanner named.
+    Infected(String),
+}
+
+impl ScanState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ScanState::Pending => "pending",
+            ScanState::Clean => "clean",
+            ScanState::Infected(_) => "infected",
+        }
+    }
+
+    fn from_row(state: &str, finding: Option<String>) -> Result<Self, StoreError> {
+        match state {
+            "pending" => Ok(ScanState::Pending),
+            "clean" => Ok(ScanState::Clean),
+            "infected" => Ok(ScanState::Infected(finding.unwrap_or_default())),
+            other => Err(StoreError::Corrupt(format!("unknown scan state {other}"))),
+        }
+    }
+}
+
+/// A file waiting for the scanner, decrypted for it alone.
+pub struct ScanWork {
+    pub id: AttachmentId,
+    pub ticket: TicketId,
+    pub content: Vec<u8>,
 }
 
 pub struct AttachmentContent {
@@ -98,6 +136,10 @@ impl Store {
                 .map(|m| MessageId::parse(&m))
                 .transpose()?,
             created_at: UnixMillis(row.try_get("created_at")?),
+            scan: ScanState::from_row(
+                &row.try_get::<String, _>("scan_state")?,
+                row.try_get("scan_finding")?,
+            )?,
             id: AttachmentId::parse(&id)?,
         })
     }
@@ -109,7 +151,8 @@ impl Store {
     ) -> Result<Vec<AttachmentRecord>, StoreError> {
         let filter = including.filter(&ticket.id)?;
         let sql = format!(
-            "SELECT id, ticket_id, uploader_id, visibility, filename_enc, content_type, size_bytes, message_id, created_at \
+            "SELECT id, ticket_id, uploader_id, visibility, filename_enc, content_type, size_bytes, message_id, created_at, \
+             scan_state, scan_finding \
              FROM attachments WHERE ticket_id = $1{filter} ORDER BY created_at, position, id"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -143,7 +186,7 @@ impl Store {
         let filter = including.filter(&ticket.id)?;
         let sql = format!(
             "SELECT id, ticket_id, uploader_id, visibility, filename_enc, content_type, size_bytes, message_id, created_at, \
-             content_enc FROM attachments WHERE id = $1 AND ticket_id = $2{filter}"
+             scan_state, scan_finding, content_enc FROM attachments WHERE id = $1 AND ticket_id = $2{filter}"
         );
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id.as_str())
@@ -161,5 +204,72 @@ impl Store {
             &row.try_get::<Vec<u8>, _>("content_enc")?,
         )?;
         Ok(AttachmentContent { record, content })
+    }
+
+    /// Files the scanner has not judged yet, oldest first.
+    pub async fn attachments_awaiting_scan(&self, limit: u32) -> Result<Vec<AttachmentId>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id FROM attachments WHERE scan_state = 'pending' ORDER BY created_at, id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(AttachmentId::parse(&r.try_get::<String, _>(0)?)?))
+            .collect()
+    }
+
+    /// A pending file's content, decrypted for the malware scanner and nothing else:
+    /// no person is behind this read, so it takes no proof, and what it returns goes
+    /// to the scanner and is dropped. `None` once the file is no longer pending.
+    pub async fn attachment_for_scan(&self, id: &AttachmentId) -> Result<Option<ScanWork>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT a.ticket_id, a.content_enc, t.data_key_id FROM attachments a \
+             JOIN tickets t ON t.id = a.ticket_id WHERE a.id = $1 AND a.scan_state = 'pending'",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.read)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let key = self.load_key(&row.try_get::<String, _>("data_key_id")?).await?;
+        let content = open_bytes(
+            &key,
+            "attachments",
+            "content",
+            id.as_str(),
+            &row.try_get::<Vec<u8>, _>("content_enc")?,
+        )?;
+        Ok(Some(ScanWork {
+            id: id.clone(),
+            ticket: TicketId::parse(&row.try_get::<String, _>("ticket_id")?)?,
+            content,
+        }))
+    }
+
+    /// Records the scanner's verdict on a pending file; false if it was not pending
+    /// (another node judged it first).
+    pub async fn record_scan(
+        &self,
+        tx: &mut Tx,
+        id: &AttachmentId,
+        verdict: &ScanState,
+    ) -> Result<bool, StoreError> {
+        let finding = match verdict {
+            ScanState::Infected(signature) => Some(signature.as_str()),
+            _ => None,
+        };
+        let done = sqlx::query(
+            "UPDATE attachments SET scan_state = $1, scan_finding = $2, scanned_at = $3 \
+             WHERE id = $4 AND scan_state = 'pending'",
+        )
+        .bind(verdict.as_str())
+        .bind(finding)
+        .bind(UnixMillis::now().0)
+        .bind(id.as_str())
+        .execute(tx.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

@@ -35,7 +35,7 @@ pub use api_tokens::{ApiTokenRecord, NewApiToken};
 pub use article_files::{ArticleFile, NewArticleFile};
 pub use articles::{ArticleChange, ArticleDraft, ArticleRecord, ArticleVersion};
 pub use assistant::{ConversationRecord, ConversationState, NewConversation, TranscriptEntry, Verification};
-pub use attachments::{AttachmentContent, AttachmentRecord, NewAttachment};
+pub use attachments::{AttachmentContent, AttachmentRecord, NewAttachment, ScanState, ScanWork};
 pub use capabilities::ReplyCapability;
 pub use db::{Dialect, Store, Tx};
 pub use error::StoreError;

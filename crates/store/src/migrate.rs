@@ -93,6 +93,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 20,
         sql: include_str!("../migrations/0020_attachment_message.sql"),
     },
+    Migration {
+        version: 21,
+        sql: include_str!("../migrations/0021_attachment_scan.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

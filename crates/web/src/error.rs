@@ -46,6 +46,12 @@ pub enum AppError {
     /// A peer this request depends on (an identity provider) is unreachable.
     #[error("{0}")]
     Unavailable(String),
+    /// The file is not scanned for malware yet; it is served once it is clean.
+    #[error("this file is waiting for the malware scan; try again shortly")]
+    AwaitingScan,
+    /// The malware scanner found something in the file.
+    #[error("this file matched a malware signature and is blocked")]
+    FileBlocked,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -137,6 +143,9 @@ impl From<palisade_service::ServiceError> for AppError {
             E::Reaction(why) => AppError::Internal(why),
             E::Identity(e) => e.into(),
             E::Unavailable(what) => AppError::Internal(what.into()),
+            E::AwaitingScan => AppError::AwaitingScan,
+            E::FileBlocked => AppError::FileBlocked,
+            E::ScannerDown(why) => AppError::Internal(why),
         }
     }
 }
@@ -169,14 +178,15 @@ impl AppError {
             AppError::Forbidden
             | AppError::CrossSite
             | AppError::EnrolmentRequired
-            | AppError::StepUpRequired(_) => StatusCode::FORBIDDEN,
+            | AppError::StepUpRequired(_)
+            | AppError::FileBlocked => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::AwaitingScan => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -196,11 +206,13 @@ impl AppError {
             | AppError::Unavailable(d) => (Some(d.clone()), None),
             other => (Some(other.to_string()), None),
         };
-        // Clients act on these three, so they get types of their own.
+        // Clients act on these, so they get types of their own.
         let slug = match self {
             AppError::SecondFactorRequired => "second-factor-required".to_owned(),
             AppError::EnrolmentRequired => "mfa-enrolment-required".to_owned(),
             AppError::StepUpRequired(_) => "step-up-required".to_owned(),
+            AppError::AwaitingScan => "scan-pending".to_owned(),
+            AppError::FileBlocked => "file-blocked".to_owned(),
             _ => status
                 .canonical_reason()
                 .unwrap_or("error")
@@ -236,6 +248,11 @@ impl IntoResponse for AppError {
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if matches!(self, AppError::AwaitingScan) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
         }
         if matches!(self, AppError::Unauthenticated | AppError::InvalidCredentials) {
             response

@@ -534,6 +534,13 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         ),
         r(
             M::POST,
+            "/tickets/{id}/files",
+            false,
+            // The form's framing around the file needs a little room of its own.
+            post(ui::files::ticket_attach).layer(DefaultBodyLimit::max(max_attachment_bytes + 16 * 1024)),
+        ),
+        r(
+            M::POST,
             "/tickets/{id}/update",
             false,
             post(ui::pages::ticket_update),

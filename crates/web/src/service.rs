@@ -66,8 +66,12 @@ impl AppState {
     /// The use cases, with this server's redactor and the requester-confirmation mail
     /// (ticket mail follows the domain events: `palisade_service::Dispatcher`).
     pub fn desk(&self) -> Desk {
-        Desk::new(self.store.clone(), self.policy.clone())
-            .with_identity(self.identity.clone())
+        let desk = Desk::new(self.store.clone(), self.policy.clone());
+        let desk = match &self.config.scanner {
+            Some(scanner) => desk.with_scanner(scanner.clone()),
+            None => desk,
+        };
+        desk.with_identity(self.identity.clone())
             .with_redactor(Arc::new(AssistRedaction(self.config.redactor.clone())))
             .with_reaction(Arc::new(crate::confirmation::AskRequester {
                 store: self.store.clone(),

@@ -37,6 +37,8 @@ pub struct WebConfig {
     pub redact_mail: bool,
     /// The files a received message may carry (`[smtp]`), read again on release.
     pub mail_file_limits: palisade_mail::FileLimits,
+    /// Malware scanning of every file; `None` serves files unscanned (marked so).
+    pub scanner: Option<palisade_scan::Scanner>,
 }
 
 impl Default for WebConfig {
@@ -60,6 +62,7 @@ impl Default for WebConfig {
             anomaly: crate::DetectorConfig::default(),
             redact_mail: false,
             mail_file_limits: palisade_mail::FileLimits::default(),
+            scanner: None,
         }
     }
 }

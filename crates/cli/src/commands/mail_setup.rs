@@ -84,6 +84,9 @@ pub fn reception(
     )
     .with_own_domains(&smtp.own_domains)
     .with_file_limits(smtp.file_limits);
+    if let Some(scanner) = &settings.scanner {
+        inbound = inbound.with_scanner(scanner.clone());
+    }
     if smtp.redact {
         let redactor = settings.redactor.clone();
         inbound = inbound.with_redaction(Arc::new(move |text: &str| redactor.redact(text).text));

@@ -61,6 +61,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
                 .as_ref()
                 .map_or_else(palisade_mail::FileLimits::default, |smtp| smtp.file_limits),
             site_tokens: settings.site_tokens.clone(),
+            scanner: settings.scanner.clone(),
             model: match &settings.model {
                 Some(model) => Some(palisade_web::AssistantModel {
                     provider: Arc::new(
@@ -110,6 +111,15 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         |e| tracing::warn!(error = %e, "handing domain events to subscribers"),
         smtp_stopping.clone(),
     ));
+    match &settings.scanner {
+        Some(scanner) => {
+            let desk =
+                palisade_service::Desk::new(store.clone(), Arc::new(palisade_policy::PolicyEngine::load()?))
+                    .with_scanner(scanner.clone());
+            tokio::spawn(scan_sweep(desk, smtp_stopping.clone()));
+        }
+        None => tracing::warn!("[scan] clamd = \"off\": files are served without a malware scan"),
+    }
     let mut smtp = None;
     if let (Some(listen), Some(setup)) = (settings.smtp.as_ref().and_then(|s| s.listen), mail_setup) {
         smtp = Some(start_smtp(settings, listen, setup, &store, &tls, smtp_stopping).await?);
@@ -141,6 +151,34 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     store.checkpoint_audit_head().await?;
     store.close().await;
     Ok(())
+}
+
+/// Judges the files still waiting for the malware scanner (stored while it was down,
+/// or before scanning was turned on): at once while there are more, otherwise every
+/// few seconds. Until then they are not served.
+async fn scan_sweep(desk: palisade_service::Desk, mut stopping: tokio::sync::watch::Receiver<bool>) {
+    let mut warned = false;
+    loop {
+        let wait = match desk.scan_waiting().await {
+            Ok(round) if round.clean + round.infected > 0 => Duration::ZERO,
+            Ok(_) => {
+                warned = false;
+                Duration::from_secs(5)
+            }
+            Err(e) => {
+                // Once per outage, not every five seconds.
+                if !warned {
+                    tracing::error!(error = %e, "malware scanner unavailable: files wait until it answers");
+                    warned = true;
+                }
+                Duration::from_secs(5)
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopping.changed() => return,
+        }
+    }
 }
 
 /// Periodically signs the audit chain head, so entries removed from the end of the

@@ -35,6 +35,41 @@ pub struct FileConfig {
     pub assistant: Option<AssistantFileConfig>,
     pub limits: Option<LimitsFileConfig>,
     pub anomaly: Option<AnomalyFileConfig>,
+    pub scan: Option<ScanFileConfig>,
+}
+
+/// `[scan]`: malware scanning of every file by ClamAV's daemon.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ScanFileConfig {
+    /// `unix:/path/to/clamd.sock`, `tcp:127.0.0.1:3310`, or `off` (files are then
+    /// served unscanned and marked so). Default: Debian's `unix:/run/clamav/clamd.ctl`.
+    pub clamd: Option<String>,
+    /// Seconds one file's scan may take before it counts as a failure (default 60).
+    pub timeout_secs: Option<u64>,
+}
+
+/// Where Debian's `clamav-daemon` listens.
+pub const DEFAULT_CLAMD: &str = "unix:/run/clamav/clamd.ctl";
+
+impl ScanFileConfig {
+    pub(super) fn into_scanner(self) -> Result<Option<palisade_scan::Scanner>, CliError> {
+        let endpoint = self.clamd.unwrap_or_else(|| DEFAULT_CLAMD.into());
+        if endpoint == "off" {
+            return Ok(None);
+        }
+        let endpoint = palisade_scan::Endpoint::parse(&endpoint)
+            .map_err(|e| CliError::Config(format!("[scan] clamd: {e}")))?;
+        let timeout = match self.timeout_secs {
+            None => 60,
+            Some(s @ 1..=600) => s,
+            Some(_) => return Err(CliError::Config("[scan] timeout_secs must be 1 to 600".into())),
+        };
+        Ok(Some(palisade_scan::Scanner::new(
+            endpoint,
+            std::time::Duration::from_secs(timeout),
+        )))
+    }
 }
 
 /// `[proxy]`: reverse proxies in front of Palisade whose forwarding header is believed.

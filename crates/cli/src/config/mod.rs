@@ -54,6 +54,8 @@ pub struct Settings {
     pub widget_origins: Vec<String>,
     /// `None`: the widget is anonymous only.
     pub site_tokens: Option<std::sync::Arc<palisade_assist::SiteTokenVerifier>>,
+    /// `None`: scanning turned off (`[scan] clamd = "off"`); files are served unscanned.
+    pub scanner: Option<palisade_scan::Scanner>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -223,6 +225,13 @@ impl Settings {
                 .unwrap_or_else(|| "/help/en/privacy-notice".into()),
             public_limits: file.limits.unwrap_or_default().into_settings()?,
             anomaly: file.anomaly.unwrap_or_default().into_settings()?,
+            scanner: file
+                .scan
+                .unwrap_or(ScanFileConfig {
+                    clamd: None,
+                    timeout_secs: None,
+                })
+                .into_scanner()?,
         };
         settings.validate()?;
         Ok(settings)

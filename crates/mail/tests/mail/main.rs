@@ -15,5 +15,6 @@ mod listener;
 mod lookalikes;
 mod outbox;
 mod redaction;
+mod scanning;
 mod threading;
 mod verdict;

@@ -119,11 +119,22 @@ pub struct AttachmentView {
     pub message_id: Option<String>,
     pub created_at: String,
     pub download_url: String,
+    /// The malware scan: `clean` (served), `pending` (not served until scanned),
+    /// `infected` (never served) or `unscanned` (scanning is off here; served).
+    #[schema(pattern = "^(clean|pending|infected|unscanned)$")]
+    pub scan: String,
+    /// The signature the scanner found, for an infected file.
+    pub scan_finding: Option<String>,
 }
 
-impl From<&AttachmentRecord> for AttachmentView {
-    fn from(a: &AttachmentRecord) -> Self {
+impl AttachmentView {
+    pub fn new(a: &AttachmentRecord, availability: &palisade_service::Availability) -> Self {
         Self {
+            scan: availability.as_str().into(),
+            scan_finding: match availability {
+                palisade_service::Availability::Blocked(signature) => Some(signature.clone()),
+                _ => None,
+            },
             id: a.id.to_string(),
             filename: a.filename.clone(),
             content_type: a.content_type.clone(),

@@ -199,8 +199,13 @@ pub async fn attachments(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<AttachmentView>>, AppError> {
     let detail = s.ticket_detail(&caller, &id).await?;
+    let desk = s.desk();
     Ok(Json(
-        detail.attachments.iter().map(AttachmentView::from).collect(),
+        detail
+            .attachments
+            .iter()
+            .map(|a| AttachmentView::new(a, &desk.availability(a)))
+            .collect(),
     ))
 }
 
@@ -243,8 +248,12 @@ pub async fn upload(
         visibility,
         content: body.to_vec(),
     };
-    let record = s.desk().attach(&caller.actor(), &id, file).await?;
-    Ok((StatusCode::CREATED, Json(AttachmentView::from(&record))))
+    let desk = s.desk();
+    let record = desk.attach(&caller.actor(), &id, file).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AttachmentView::new(&record, &desk.availability(&record))),
+    ))
 }
 
 /// RFC 5987 encoding of a download name, so no header can be injected through it.
@@ -262,7 +271,9 @@ pub(crate) fn content_disposition(filename: &str) -> HeaderValue {
 }
 
 #[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "attachments", params(("id" = String, Path)),
-    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = Problem),
+        (status = 403, description = "blocked: the file matched a malware signature (type file-blocked)", body = Problem),
+        (status = 503, description = "waiting for the malware scan (type scan-pending, with Retry-After)", body = Problem)))]
 pub async fn download(
     State(s): State<AppState>,
     caller: Caller,

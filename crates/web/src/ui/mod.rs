@@ -7,6 +7,7 @@ pub mod assets;
 pub mod assistant;
 pub mod confirmation;
 pub mod devices;
+pub mod files;
 pub mod help;
 pub mod pages;
 pub mod quarantine;

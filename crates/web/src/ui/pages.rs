@@ -360,16 +360,31 @@ struct AttachmentRow {
     content_type: String,
     size: i64,
     visibility: &'static str,
+    /// Offered as a link only when the malware scan allows it.
+    downloadable: bool,
+    /// Why it cannot be downloaded, or that it was not scanned.
+    scan_note: Option<String>,
 }
 
-impl From<&palisade_store::AttachmentRecord> for AttachmentRow {
-    fn from(a: &palisade_store::AttachmentRecord) -> Self {
+impl AttachmentRow {
+    fn new(a: &palisade_store::AttachmentRecord, availability: palisade_service::Availability) -> Self {
+        use palisade_service::Availability;
+        let scan_note = match &availability {
+            Availability::Ready => None,
+            Availability::Unscanned => Some("not scanned for malware".to_owned()),
+            Availability::AwaitingScan => Some("waiting for the malware scan".to_owned()),
+            Availability::Blocked(signature) => {
+                Some(format!("blocked: matched the malware signature {signature}"))
+            }
+        };
         Self {
             id: a.id.to_string(),
             filename: a.filename.clone(),
             content_type: a.content_type.clone(),
             size: a.size,
             visibility: a.visibility.as_str(),
+            downloadable: matches!(availability, Availability::Ready | Availability::Unscanned),
+            scan_note,
         }
     }
 }
@@ -403,14 +418,19 @@ struct TicketPage {
     error: Option<String>,
     messages: Vec<MessageRow>,
     attachments: Vec<AttachmentRow>,
+    /// Files wait for the scanner: why, so nobody thinks they are lost.
+    scan_waiting: Option<&'static str>,
     can_reply: bool,
     can_note: bool,
+    can_attach: bool,
+    /// Files are scanned for malware here.
+    scanning: bool,
     can_update: bool,
     status_options: Vec<StatusOption>,
     assignees: Vec<AssigneeOption>,
 }
 
-async fn ticket_page(
+pub(super) async fn ticket_page(
     s: &AppState,
     caller: &Caller,
     id: &str,
@@ -475,7 +495,22 @@ async fn ticket_page_with(
             selected: t.assignee.as_ref() == Some(m),
         })
         .collect();
+    let desk = s.desk();
+    let scan_waiting = if detail
+        .attachments
+        .iter()
+        .any(|a| desk.availability(a) == palisade_service::Availability::AwaitingScan)
+    {
+        Some(if desk.scanner_ready().await.is_ok() {
+            "Some files are being scanned for malware; they can be downloaded once they are found clean. Reload in a moment."
+        } else {
+            "The malware scanner is not answering: files wait for it and cannot be downloaded until it is back. Your administrator has been told in the server log."
+        })
+    } else {
+        None
+    };
     let page = TicketPage {
+        scan_waiting,
         requester_unconfirmed: staff && !t.requester_confirmed,
         released_from_quarantine: staff
             && t.tags
@@ -513,7 +548,7 @@ async fn ticket_page_with(
                     .attachments
                     .iter()
                     .filter(|a| a.message.as_ref() == Some(&m.id))
-                    .map(AttachmentRow::from)
+                    .map(|a| AttachmentRow::new(a, desk.availability(a)))
                     .collect(),
             })
             .collect(),
@@ -522,10 +557,12 @@ async fn ticket_page_with(
             .attachments
             .iter()
             .filter(|a| a.message.is_none())
-            .map(AttachmentRow::from)
+            .map(|a| AttachmentRow::new(a, desk.availability(a)))
             .collect(),
         can_reply: s.permits(caller, Action::TicketReply, &resource),
         can_note: s.permits(caller, Action::TicketNote, &resource),
+        can_attach: s.permits(caller, Action::TicketAttach, &resource),
+        scanning: desk.scanning(),
         can_update,
         status_options: status_options(Some(t.status)),
         assignees,

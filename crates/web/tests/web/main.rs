@@ -24,6 +24,7 @@ mod redaction;
 mod redaction_reach;
 mod reset;
 mod route_matrix;
+mod scanning;
 mod sessions;
 mod sso;
 mod ticket_mail;

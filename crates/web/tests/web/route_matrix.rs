@@ -130,6 +130,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /tickets/{id}", "YYYY-Y"),
     ("POST /tickets/{id}/messages", "YYY--Y"),
     ("POST /tickets/{id}/update", "YYY---"),
+    ("POST /tickets/{id}/files", "YYY--Y"),
 ];
 
 const PUBLIC: &[&str] = &[
@@ -177,6 +178,8 @@ enum Payload {
     Form(&'static str),
     FormOwned(String),
     Bytes(&'static str),
+    /// A `multipart/form-data` body with one file, as the ticket page's form sends it.
+    Multipart(&'static str),
 }
 
 /// A concrete request for a route template, valid for the role that is allowed it.
@@ -263,6 +266,7 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         "POST /tickets" => Payload::Form("subject=From+the+portal&body=Hello"),
         "POST /tickets/{id}/messages" => Payload::Form("body=Thanks&visibility=public"),
         "POST /tickets/{id}/update" => Payload::Form("status=open&assignee="),
+        "POST /tickets/{id}/files" => Payload::Multipart("file"),
         "GET /api/v1/tickets/search" => return (format!("{path}?q=refund"), Payload::None),
         "POST /api/v1/articles" | "PUT /api/v1/articles/{id}" => Payload::Json(json!({
             "title": format!("Matrix {n}"), "body_html": "<p>Text</p>", "locale": "en", "audience": "internal"
@@ -311,6 +315,10 @@ async fn send(w: &World, who: Option<&Actor>, key: &str, n: usize) -> StatusCode
             vec![("content-type", "application/x-www-form-urlencoded")],
         ),
         Payload::Bytes(b) => (Body::from(b), vec![("content-type", "application/octet-stream")]),
+        Payload::Multipart(content) => (
+            Body::from(common::multipart_file("a.txt", content.as_bytes())),
+            vec![("content-type", common::MULTIPART_TYPE)],
+        ),
     };
     w.raw(who, method, &path, body, &headers).await.status
 }

@@ -72,6 +72,23 @@ impl MailWorld {
 
     /// With ARC believed from these sealing domains.
     pub async fn start_trusting(backend: Backend, forwarders: &[&str]) -> MailWorld {
+        Self::start_with(backend, forwarders, None).await
+    }
+
+    /// With every file scanned by the run's clamd.
+    pub async fn start_scanning(backend: Backend, clamd: &palisade_testkit::clamd::Clamd) -> MailWorld {
+        let scanner = palisade_scan::Scanner::new(
+            palisade_scan::Endpoint::parse(&clamd.endpoint).unwrap(),
+            Duration::from_secs(30),
+        );
+        Self::start_with(backend, &[], Some(scanner)).await
+    }
+
+    async fn start_with(
+        backend: Backend,
+        forwarders: &[&str],
+        scanner: Option<palisade_scan::Scanner>,
+    ) -> MailWorld {
         let db = TestDatabase::new(backend).await.unwrap();
         let store = Store::connect(&db.url, Arc::new(Keyring::new(&MasterKey::generate().unwrap())))
             .await
@@ -103,14 +120,16 @@ impl MailWorld {
             Threading::new(store.clone(), ReplyKeys::default(), vec![address(SUPPORT)])
                 .with_bounce_sender(address(NOREPLY)),
         );
-        let inbound = Arc::new(
-            Inbound::new(
-                store.clone(),
-                Arc::new(PolicyEngine::load().unwrap()),
-                HashMap::from([(address(SUPPORT), team.clone())]),
-            )
-            .with_file_limits(FILE_LIMITS),
-        );
+        let mut inbound = Inbound::new(
+            store.clone(),
+            Arc::new(PolicyEngine::load().unwrap()),
+            HashMap::from([(address(SUPPORT), team.clone())]),
+        )
+        .with_file_limits(FILE_LIMITS);
+        if let Some(scanner) = scanner {
+            inbound = inbound.with_scanner(scanner);
+        }
+        let inbound = Arc::new(inbound);
         let for_mail = inbound.clone();
         let deliver: Deliver = Arc::new(move |accepted| {
             let inbound = for_mail.clone();

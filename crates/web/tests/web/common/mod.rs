@@ -40,6 +40,21 @@ pub fn totp_code(offset: i64) -> String {
     let at = u64::try_from(i64::try_from(now).unwrap() + offset * 30).unwrap();
     totp.generate(at).to_string()
 }
+/// The content type of [`multipart_file`]'s bodies.
+pub const MULTIPART_TYPE: &str = "multipart/form-data; boundary=palisade-test-boundary";
+
+/// The body the ticket page's file form sends: one file under `name`.
+pub fn multipart_file(name: &str, content: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--palisade-test-boundary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(b"\r\n--palisade-test-boundary--\r\n");
+    body
+}
+
 /// Every fixture account's password.
 pub const PASSWORD: &str = "velvet tractor lagoon origami";
 
