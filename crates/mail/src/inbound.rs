@@ -102,6 +102,17 @@ impl Inbound {
         }
     }
 
+    /// The HTML part to show in place of the text, for a message that has no
+    /// plain-text part. Not kept when the operator redacts mail: text split across
+    /// tags (`4111<b></b>1111…`) could slip past redaction, so the redacted text is
+    /// what is shown then.
+    fn html_of(&self, raw: &[u8]) -> Option<String> {
+        if self.redact.is_some() {
+            return None;
+        }
+        html_only(raw)
+    }
+
     /// Adds domains to compare senders with, besides the mailboxes' own.
     pub fn with_own_domains(mut self, domains: &[String]) -> Self {
         self.own_domains
@@ -193,6 +204,7 @@ impl Inbound {
             subject,
             body,
             files: accepted.files.clone(),
+            html: self.html_of(&accepted.raw),
             original: accepted.raw.clone(),
             message_id: accepted.message.single("Message-ID").map(|m| m.trim().to_owned()),
             verdict,
@@ -228,6 +240,7 @@ impl Inbound {
             subject,
             body,
             files,
+            html: self.html_of(&raw),
             original: raw.clone(),
             verdict: held.verdict,
         })
@@ -261,6 +274,24 @@ fn subject_and_body(message: &crate::StrictMessage, raw: &[u8]) -> (String, Stri
         body
     };
     (subject, body)
+}
+
+/// The HTML body of a message whose body has no plain-text part (within the body
+/// limit, counted generously for markup).
+fn html_only(raw: &[u8]) -> Option<String> {
+    let parsed = MessageParser::default().parse(raw)?;
+    let has_plain = parsed.text_body.iter().any(|&part| {
+        parsed
+            .parts
+            .get(part as usize)
+            .is_some_and(|p| matches!(p.body, mail_parser::PartType::Text(_)))
+    });
+    if has_plain {
+        return None;
+    }
+    let html = parsed.body_html(0)?;
+    let html: String = html.chars().take(palisade_service::MAX_BODY_CHARS * 4).collect();
+    (!html.trim().is_empty()).then_some(html)
 }
 
 fn verdict_json(verdict: &Verdict) -> serde_json::Value {

@@ -54,6 +54,8 @@ pub struct ReceivedMail {
     pub files: Vec<MailFile>,
     /// The message as it arrived, kept sealed for staff (`.eml`).
     pub original: Vec<u8>,
+    /// Its HTML part, when it had no plain-text one (shown sanitised).
+    pub html: Option<String>,
     /// What to hold if it is quarantined (sealed by the store).
     pub held: HeldMail,
     /// Client address and HELO, for the audit trail.
@@ -79,6 +81,8 @@ pub struct ReleasedMail {
     pub files: Vec<MailFile>,
     /// The message as it arrived, kept sealed for staff (`.eml`).
     pub original: Vec<u8>,
+    /// Its HTML part, when it had no plain-text one (shown sanitised).
+    pub html: Option<String>,
     pub verdict: Value,
 }
 
@@ -204,7 +208,7 @@ impl Desk {
             .attach_mail_files(tx, &principal, facts, &ticket, &message, &mail.files)
             .await?;
         self.store
-            .keep_original(tx, &ticket, &message, &mail.original)
+            .keep_original(tx, &ticket, &message, &mail.original, mail.html.as_deref())
             .await?;
         self.store
             .record_mail_provenance(tx, &message, mail.verdict.to_string().as_bytes())
@@ -270,7 +274,7 @@ impl Desk {
             .attach_mail_files(tx, &principal, ticket.facts(), &ticket, &message, &mail.files)
             .await?;
         self.store
-            .keep_original(tx, &ticket, &message, &mail.original)
+            .keep_original(tx, &ticket, &message, &mail.original, mail.html.as_deref())
             .await?;
         let mut provenance = mail.verdict.clone();
         provenance["lookalike"] = mail.lookalike.clone().unwrap_or_default();
@@ -395,7 +399,7 @@ impl Desk {
             )
             .await?;
         self.store
-            .keep_original(&mut tx, &ticket, &message, &mail.original)
+            .keep_original(&mut tx, &ticket, &message, &mail.original, mail.html.as_deref())
             .await?;
         self.store.mark_requester_unconfirmed(&mut tx, &ticket.id).await?;
         let mut provenance = mail.verdict.clone();

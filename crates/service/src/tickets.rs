@@ -1,6 +1,8 @@
 //! Ticket use cases: open, read, list, search, reply or note, update, tag, and manage
 //! collaborators — the same rules whichever channel asks.
 
+use std::collections::HashMap;
+
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
 use palisade_core::{
     ConversationId, MessageId, Role, TagName, TeamId, TicketId, TicketStatus, UserId, Visibility,
@@ -31,6 +33,9 @@ pub struct TicketDetail {
     pub ticket: TicketRecord,
     pub messages: Vec<MessageRecord>,
     pub attachments: Vec<AttachmentRecord>,
+    /// The sanitised HTML of messages that arrived by mail as HTML only, to show in
+    /// place of their text (which stays the text for search, mail and the API's `body`).
+    pub html: HashMap<MessageId, String>,
     pub shows_internal: bool,
 }
 
@@ -203,16 +208,35 @@ impl Desk {
     }
 
     pub async fn ticket_detail(&self, actor: &Actor, raw_id: &str) -> Result<TicketDetail, ServiceError> {
-        let (ticket, _proof) = self.readable_ticket(actor, raw_id).await?;
+        let (ticket, proof) = self.readable_ticket(actor, raw_id).await?;
         let internal = self.internal_proof(&actor.principal, &ticket);
         let including = including(internal.as_ref());
         let shows_internal = internal.is_some();
         let messages = self.store.list_messages(&ticket, including).await?;
         let attachments = self.store.list_attachments(&ticket, including).await?;
+        let html = self
+            .store
+            .message_html(&proof, &ticket)
+            .await?
+            .into_iter()
+            .map(|(message, html)| {
+                // A message's inline images are its own files, by Content-ID.
+                let inline = attachments
+                    .iter()
+                    .filter(|a| a.message.as_ref() == Some(&message))
+                    .filter_map(|a| {
+                        let cid = a.content_id.as_ref()?.trim_matches(['<', '>']).to_owned();
+                        Some((cid, format!("/api/v1/attachments/{}", a.id)))
+                    })
+                    .collect();
+                (message, palisade_html::sanitize_mail_html(&html, inline))
+            })
+            .collect();
         Ok(TicketDetail {
             ticket,
             messages,
             attachments,
+            html,
             shows_internal,
         })
     }

@@ -39,6 +39,8 @@ pub struct AttachmentRecord {
     pub message: Option<MessageId>,
     pub created_at: UnixMillis,
     pub scan: ScanState,
+    /// The part's Content-ID, for an inline image its message's HTML refers to.
+    pub content_id: Option<String>,
 }
 
 /// What the malware scan said of a file. Only a `Clean` file is served while scanning
@@ -136,6 +138,7 @@ impl Store {
                 .map(|m| MessageId::parse(&m))
                 .transpose()?,
             created_at: UnixMillis(row.try_get("created_at")?),
+            content_id: row.try_get("content_id")?,
             scan: ScanState::from_row(
                 &row.try_get::<String, _>("scan_state")?,
                 row.try_get("scan_finding")?,
@@ -152,7 +155,7 @@ impl Store {
         let filter = including.filter(&ticket.id)?;
         let sql = format!(
             "SELECT id, ticket_id, uploader_id, visibility, filename_enc, content_type, size_bytes, message_id, created_at, \
-             scan_state, scan_finding \
+             scan_state, scan_finding, content_id \
              FROM attachments WHERE ticket_id = $1{filter} ORDER BY created_at, position, id"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -186,7 +189,7 @@ impl Store {
         let filter = including.filter(&ticket.id)?;
         let sql = format!(
             "SELECT id, ticket_id, uploader_id, visibility, filename_enc, content_type, size_bytes, message_id, created_at, \
-             scan_state, scan_finding, content_enc FROM attachments WHERE id = $1 AND ticket_id = $2{filter}"
+             scan_state, scan_finding, content_id, content_enc FROM attachments WHERE id = $1 AND ticket_id = $2{filter}"
         );
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id.as_str())

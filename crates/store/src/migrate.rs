@@ -97,6 +97,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 21,
         sql: include_str!("../migrations/0021_attachment_scan.sql"),
     },
+    Migration {
+        version: 22,
+        sql: include_str!("../migrations/0022_message_html.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

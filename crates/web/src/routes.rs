@@ -34,6 +34,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         r(M::GET, "/api/v1/openapi.json", true, get(api::openapi)),
         r(M::POST, "/api/v1/sessions", true, post(api::session::sign_in)),
         r(M::GET, "/static/style.css", true, get(ui::assets::style)),
+        r(
+            M::GET,
+            palisade_html::REMOTE_IMAGE_PLACEHOLDER,
+            true,
+            get(ui::assets::remote_image),
+        ),
         r(M::GET, "/", true, get(ui::pages::home)),
         r(M::GET, "/login", true, get(ui::pages::login_form)),
         r(M::POST, "/login", true, post(ui::pages::login_submit)),

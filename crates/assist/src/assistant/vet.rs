@@ -13,7 +13,7 @@ use regex::Regex;
 
 use super::Passage;
 use crate::constant_regex as re;
-use crate::help::sanitize::strip_invisible;
+use palisade_html::strip_invisible;
 
 /// A draft longer than this is not an answer from a few passages.
 const MAX_ANSWER_CHARS: usize = 2500;

@@ -11,8 +11,8 @@ use palisade_store::{ArticleChange, Store};
 use tokio::sync::Mutex;
 
 use super::index::{IndexedArticle, SearchIndex, SearchResults};
-use super::sanitize::html_to_text;
 use crate::AssistError;
+use palisade_html::html_to_text;
 use palisade_policy::AudienceFilter;
 
 /// How stale another node's changes may be before a search looks for them.

@@ -5,8 +5,8 @@
 use palisade_core::{Audience, CompanyId, valid_locale};
 use palisade_store::ArticleDraft;
 
-use super::sanitize::{sanitize_article_html, strip_invisible};
 use crate::AssistError;
+use palisade_html::{sanitize_article_html, strip_invisible};
 
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_BODY_CHARS: usize = 65_536;
@@ -75,7 +75,7 @@ impl ArticleInput {
             )));
         }
         let body_html = sanitize_article_html(&self.body_html);
-        if super::sanitize::html_to_text(&body_html).is_empty() {
+        if palisade_html::html_to_text(&body_html).is_empty() {
             return Err(AssistError::UnusableArticle(
                 "the body has no text once sanitised".into(),
             ));

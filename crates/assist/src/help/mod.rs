@@ -4,7 +4,6 @@
 mod centre;
 mod draft;
 mod index;
-pub mod sanitize;
 
 pub use centre::HelpCentre;
 pub use draft::{ArticleInput, MAX_BODY_CHARS, MAX_TITLE_CHARS, slug_from};

@@ -10,6 +10,7 @@ mod attachments;
 mod bounces;
 mod composition_kills;
 mod concurrency;
+mod html;
 mod inbound;
 mod listener;
 mod lookalikes;

@@ -420,6 +420,7 @@ async fn a_mail_reply_the_policies_refuse_is_audited_and_keeps_nothing(backend: 
             lookalike: None,
             files: vec![],
             original: Vec::new(),
+            html: None,
             held: palisade_service::HeldMail {
                 client_ip: "127.0.0.9".into(),
                 helo: "test".into(),

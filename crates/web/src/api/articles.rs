@@ -113,7 +113,7 @@ fn published_view(
         title: text.title,
         locale: article.locale.clone(),
         slug: article.slug.clone(),
-        body_html: palisade_assist::help::sanitize::sanitize_article_html_for(&text.body_html, files),
+        body_html: palisade_html::sanitize_article_html_for(&text.body_html, files),
         version: text.version,
         updated_at: rfc3339(text.created_at.0),
     }

@@ -92,12 +92,17 @@ pub struct MessageView {
     pub author_id: String,
     pub visibility: String,
     pub body: String,
+    /// For mail that arrived as HTML only: its HTML, sanitised (no scripts or styles,
+    /// remote images replaced by a placeholder, only web and mail links). `body` is
+    /// its text.
+    pub body_html: Option<String>,
     pub created_at: String,
 }
 
-impl From<&MessageRecord> for MessageView {
-    fn from(m: &MessageRecord) -> Self {
+impl MessageView {
+    pub fn new(m: &MessageRecord, html: Option<&String>) -> Self {
         Self {
+            body_html: html.cloned(),
             id: m.id.to_string(),
             author_id: m.author.to_string(),
             visibility: m.visibility.as_str().into(),

@@ -125,7 +125,13 @@ pub async fn messages(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<MessageView>>, AppError> {
     let detail = s.ticket_detail(&caller, &id).await?;
-    Ok(Json(detail.messages.iter().map(MessageView::from).collect()))
+    Ok(Json(
+        detail
+            .messages
+            .iter()
+            .map(|m| MessageView::new(m, detail.html.get(&m.id)))
+            .collect(),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", tag = "tickets", params(("id" = String, Path)),

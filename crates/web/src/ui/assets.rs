@@ -3,6 +3,20 @@ use axum::response::{IntoResponse, Response};
 
 const STYLE: &str = include_str!("../../static/style.css");
 const PASSKEY_SCRIPT: &str = include_str!("../../static/passkey.js");
+const REMOTE_IMAGE: &str = include_str!("../../static/remote-image.svg");
+
+/// What a remote image in received mail shows instead (palisade-html puts it there):
+/// the agent sees that the sender wanted an image loaded, and nobody learns they read it.
+pub async fn remote_image() -> Response {
+    let mut r = REMOTE_IMAGE.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    r
+}
 
 /// The one script of the UI: WebAuthn needs the browser's JavaScript API. Served from
 /// our origin so the CSP's `script-src 'self'` allows it and nothing inline is needed.

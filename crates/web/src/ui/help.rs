@@ -135,7 +135,7 @@ pub async fn article(
         viewer: Viewer::of(caller.as_ref()),
         locale: article.locale,
         title: text.title,
-        body_html: palisade_assist::help::sanitize::sanitize_article_html_for(&text.body_html, &files),
+        body_html: palisade_html::sanitize_article_html_for(&text.body_html, &files),
         updated_at: crate::api::dto::rfc3339(text.created_at.0),
     }))
 }

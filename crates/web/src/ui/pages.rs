@@ -313,6 +313,8 @@ struct MessageRow {
     at: String,
     visibility: &'static str,
     body: String,
+    /// Sanitised HTML shown in place of `body`, for mail that arrived as HTML only.
+    body_html: Option<String>,
     /// For staff: how a message that arrived by mail was authenticated.
     provenance: Option<Provenance>,
     /// The files that came with it (a mail's attachments and inline images).
@@ -540,6 +542,7 @@ async fn ticket_page_with(
                 at: rfc3339(m.created_at.0),
                 visibility: m.visibility.as_str(),
                 body: m.body.clone(),
+                body_html: detail.html.get(&m.id).cloned(),
                 provenance: provenances
                     .get(&m.id)
                     .and_then(|v| serde_json::from_slice(v).ok())

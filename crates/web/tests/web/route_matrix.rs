@@ -138,6 +138,7 @@ const PUBLIC: &[&str] = &[
     "GET /api/v1/openapi.json",
     "POST /api/v1/sessions",
     "GET /static/style.css",
+    "GET /static/remote-image.svg",
     "GET /static/passkey.js",
     "GET /static/assistant-widget.js",
     "GET /",

@@ -403,7 +403,7 @@ impl World {
             .id;
         world
             .store
-            .keep_original(&mut tx, &first, &message, ORIGINAL.as_bytes())
+            .keep_original(&mut tx, &first, &message, ORIGINAL.as_bytes(), None)
             .await
             .unwrap();
         world.mail_message = message.to_string();

@@ -1,4 +1,4 @@
-//! Article HTML as readers get it: an allow-list of structural and inline tags, links
+//! Article HTML as readers get it (and the allow-list received mail shares): an allow-list of structural and inline tags, links
 //! only to web and mail addresses (opened without referrer or opener), images only from
 //! Palisade itself, and nothing that hides text from a reader while a machine still
 //! reads it — no styles, classes, `hidden`, collapsed `<details>`, zero-width or
@@ -37,9 +37,10 @@ fn article_file_of(src: &str) -> Option<&str> {
     palisade_core::ArticleFileId::parse(id).ok().map(|_| id)
 }
 
-/// `own_files`: the file ids images may name; `None` for any well-formed one.
-fn sanitize_with(html: &str, own_files: Option<HashSet<String>>) -> String {
-    let visible = strip_invisible(html);
+/// The allow-list every HTML from elsewhere goes through: structural and inline tags,
+/// no styles, classes or scripts, links only to web and mail addresses opened without
+/// referrer or opener, and none of the tags that hide or reorder text.
+pub(crate) fn allow_list() -> ammonia::Builder<'static> {
     let mut builder = ammonia::Builder::default();
     // Collapsed sections and ruby fallbacks hide text from readers, bidi overrides
     // reorder it, image maps are links in disguise.
@@ -48,6 +49,13 @@ fn sanitize_with(html: &str, own_files: Option<HashSet<String>>) -> String {
     ]);
     builder.url_schemes(HashSet::from(["http", "https", "mailto"]));
     builder.link_rel(Some("noopener noreferrer nofollow"));
+    builder
+}
+
+/// `own_files`: the file ids images may name; `None` for any well-formed one.
+fn sanitize_with(html: &str, own_files: Option<HashSet<String>>) -> String {
+    let visible = strip_invisible(html);
+    let mut builder = allow_list();
     builder.attribute_filter(move |element, attribute, value| {
         if element == "img" && attribute == "src" {
             // Only an article's own files: a remote image would tell a third party who
