@@ -26,6 +26,8 @@ pub enum AuditAction {
     UserCreated,
     UserUpdated,
     TeamCreated,
+    /// A team's settings changed (secure delivery of replies).
+    TeamUpdated,
     TeamMemberAdded,
     CompanyCreated,
     AuditRead,
@@ -81,6 +83,7 @@ impl AuditAction {
             AuditAction::UserCreated => "directory.user_created",
             AuditAction::UserUpdated => "directory.user_updated",
             AuditAction::TeamCreated => "directory.team_created",
+            AuditAction::TeamUpdated => "directory.team_updated",
             AuditAction::TeamMemberAdded => "directory.team_member_added",
             AuditAction::CompanyCreated => "directory.company_created",
             AuditAction::AuditRead => "audit.read",

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Plain-text mail to one address on file. Never built from addresses in inbound
+/// Mail to one address on file (plain text, optionally with an HTML alternative). Never built from addresses in inbound
 /// mail: the recipient is always an account's stored address.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct OutgoingMail {
@@ -17,4 +17,8 @@ pub struct OutgoingMail {
     /// ticket mail); a random one when absent.
     #[serde(default)]
     pub message_id: Option<String>,
+    /// An HTML rendering of `text` (already escaped by whoever built it): the mail
+    /// then goes out as `multipart/alternative`.
+    #[serde(default)]
+    pub html: Option<String>,
 }

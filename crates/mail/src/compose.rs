@@ -43,6 +43,9 @@ pub fn compose(mail: &OutgoingMail, from: &EmailAddress, from_name: &str) -> Res
     if let Some(reply_to) = &reply_to {
         builder = builder.reply_to(reply_to.as_str());
     }
+    if let Some(html) = &mail.html {
+        builder = builder.html_body(html.as_str());
+    }
     builder
         .from((from_name, from.as_str()))
         .to(to.as_str())
@@ -100,5 +103,23 @@ mod tests {
         assert!(text.contains("Message-ID: <rabc@example.org>\r\n"), "{text}");
         ticket.message_id = Some("x@y>\r\nBcc: evil@example.net".into());
         assert!(compose(&ticket, &from, "Palisade").is_err());
+    }
+
+    #[test]
+    fn a_reply_with_html_is_multipart_alternative() {
+        let from = EmailAddress::parse("desk@example.org").unwrap();
+        let mut reply = mail("[#7] Order");
+        reply.html = Some("<div>Hello &amp; bye</div>".into());
+        let text = String::from_utf8(compose(&reply, &from, "Palisade").unwrap()).unwrap();
+        assert!(text.contains("multipart/alternative"), "{text}");
+        assert!(
+            text.contains("text/plain") && text.contains("text/html"),
+            "{text}"
+        );
+        assert!(
+            !String::from_utf8(compose(&mail("x"), &from, "Palisade").unwrap())
+                .unwrap()
+                .contains("multipart")
+        );
     }
 }

@@ -1,7 +1,10 @@
 //! Ticket mail to participants: each public reply by an agent is sent to the ticket's
 //! requester and collaborators (customers only, never the author), from the team's
 //! support mailbox, with that participant's own capability reply address and
-//! `Message-ID`. That address is the only way their answer threads back.
+//! `Message-ID`. That address is the only way their answer threads back. A reply goes
+//! out as plain text with an escaped HTML alternative — or, delivered securely (the
+//! team's setting, or the agent's choice for one reply), as a notice that carries
+//! nothing of the reply but a link to sign in and read it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,26 +22,50 @@ pub struct ReplyNotifier {
     threading: Arc<Threading>,
     /// The support address each team's mail goes out from.
     mailboxes: HashMap<TeamId, EmailAddress>,
+    /// Where customers sign in (`https://desk.example.com`), for secure-delivery links.
+    public_origin: String,
+}
+
+/// How one reply reaches customers by mail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// The reply's text (and its HTML rendering).
+    Content,
+    /// Only that there is a reply, and a link to the ticket in the portal.
+    Secure,
 }
 
 impl ReplyNotifier {
-    pub fn new(store: Store, threading: Arc<Threading>, mailboxes: HashMap<TeamId, EmailAddress>) -> Self {
+    pub fn new(
+        store: Store,
+        threading: Arc<Threading>,
+        mailboxes: HashMap<TeamId, EmailAddress>,
+        public_origin: impl Into<String>,
+    ) -> Self {
         Self {
             store,
             threading,
             mailboxes,
+            public_origin: public_origin.into(),
         }
     }
 
     /// Queues, in the caller's transaction, the reply `body` by `author` to everyone
-    /// else on `ticket`; returns how many messages were queued.
+    /// else on `ticket`; returns how many messages were queued. A team that delivers
+    /// securely always does, whatever `delivery` asks.
     pub async fn public_reply(
         &self,
         tx: &mut Tx,
         ticket: &TicketRecord,
         author: &UserId,
         body: &str,
+        delivery: Delivery,
     ) -> Result<usize, MailError> {
+        let delivery = if self.store.get_team(&ticket.team).await?.secure_delivery {
+            Delivery::Secure
+        } else {
+            delivery
+        };
         let Some(mailbox) = self.mailboxes.get(&ticket.team) else {
             return Ok(0);
         };
@@ -60,14 +87,45 @@ impl ReplyNotifier {
                 .threading
                 .reply_identity(tx, mailbox, &ticket.id, participant)
                 .await?;
+            let (subject, text, html) = match delivery {
+                Delivery::Content => {
+                    let text = format!(
+                        "{body}\n\n-- \nReply to this email to answer (ticket #{number}). Your reply reaches the \
+                         ticket only from this address.\n",
+                        number = ticket.number
+                    );
+                    let html = html_of(&text);
+                    (
+                        format!("[#{}] {}", ticket.number, ticket.subject),
+                        text,
+                        Some(html),
+                    )
+                }
+                // Not even the subject: it was written by the customer or an agent and
+                // can say as much as the reply.
+                Delivery::Secure => {
+                    let link = format!(
+                        "{}/tickets/{}",
+                        self.public_origin.trim_end_matches('/'),
+                        ticket.id
+                    );
+                    let text = format!(
+                        "There is a new reply on your request #{number}.\n\nSign in to read it:\n{link}\n\n\
+                         For your security the reply itself is not sent by email.\n",
+                        number = ticket.number
+                    );
+                    (
+                        format!("[#{}] New reply to your request", ticket.number),
+                        text,
+                        None,
+                    )
+                }
+            };
             let mail = OutgoingMail {
                 to: user.email.as_str().to_owned(),
-                subject: format!("[#{}] {}", ticket.number, ticket.subject),
-                text: format!(
-                    "{body}\n\n-- \nReply to this email to answer (ticket #{number}). Your reply reaches the \
-                     ticket only from this address.\n",
-                    number = ticket.number
-                ),
+                subject,
+                text,
+                html,
                 reply_to: Some(reply_to.as_str().to_owned()),
                 message_id: Some(
                     message_id
@@ -131,12 +189,52 @@ impl palisade_service::Subscriber for ReplyNotifier {
             else {
                 return Ok(());
             };
-            self.public_reply(tx, &ticket, &author, &message.body)
+            let delivery = if detail["secure_delivery"] == true {
+                Delivery::Secure
+            } else {
+                Delivery::Content
+            };
+            self.public_reply(tx, &ticket, &author, &message.body, delivery)
                 .await
                 .map_err(|e| {
                     palisade_service::ServiceError::Reaction(format!("queueing ticket mail: {e}"))
                 })?;
             Ok(())
         })
+    }
+}
+
+/// The text as HTML: every character that means something in HTML escaped, line
+/// breaks kept. Nothing an agent typed can become markup in the customer's mail.
+fn html_of(text: &str) -> String {
+    let mut html = String::with_capacity(text.len() + 128);
+    html.push_str("<!DOCTYPE html><html><body><div style=\"white-space:pre-wrap;font-family:sans-serif\">");
+    for c in text.chars() {
+        match c {
+            '&' => html.push_str("&amp;"),
+            '<' => html.push_str("&lt;"),
+            '>' => html.push_str("&gt;"),
+            '"' => html.push_str("&quot;"),
+            '\'' => html.push_str("&#39;"),
+            '\r' => {}
+            c => html.push(c),
+        }
+    }
+    html.push_str("</div></body></html>");
+    html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::html_of;
+
+    #[test]
+    fn nothing_typed_becomes_markup() {
+        let html = html_of("<script>alert('x')</script> & \"quotes\"\r\nline");
+        assert!(
+            html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quotes&quot;\nline"),
+            "{html}"
+        );
+        assert!(!html.contains("<script"));
     }
 }

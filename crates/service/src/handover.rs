@@ -43,7 +43,14 @@ impl Desk {
                 .ticket),
             HandoverTo::Ticket { raw_id, body } => {
                 let (_, ticket, _) = self
-                    .add_message_closing(&actor, &raw_id, &body, Visibility::Public, Some(conversation))
+                    .add_message_closing(
+                        &actor,
+                        &raw_id,
+                        &body,
+                        Visibility::Public,
+                        Some(conversation),
+                        false,
+                    )
                     .await?;
                 Ok(ticket)
             }

@@ -265,6 +265,28 @@ impl Desk {
         Ok(self.store.get_team(&id).await?)
     }
 
+    /// Turns secure delivery of a team's replies on or off: on, customers are mailed
+    /// only that there is a reply and a link to sign in and read it.
+    pub async fn set_team_secure_delivery(
+        &self,
+        actor: &Actor,
+        raw_team: &str,
+        secure: bool,
+    ) -> Result<TeamRecord, ServiceError> {
+        self.authorize(actor, Action::ManageTeams, &Resource::Directory)
+            .await?;
+        let team = TeamId::parse(raw_team).map_err(|_| ServiceError::NotFound)?;
+        let mut tx = self.store.begin().await?;
+        self.store
+            .set_team_secure_delivery(&mut tx, &team, secure)
+            .await?;
+        let event = AuditEvent::new(AuditAction::TeamUpdated, team.to_string(), Outcome::Success)
+            .with_detail(json!({ "secure_delivery": secure }));
+        self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+        tx.commit().await?;
+        Ok(self.store.get_team(&team).await?)
+    }
+
     /// Adds a staff account to a team.
     pub async fn add_team_member(
         &self,

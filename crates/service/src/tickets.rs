@@ -249,7 +249,21 @@ impl Desk {
         body: &str,
         visibility: Visibility,
     ) -> Result<(MessageId, Vec<(&'static str, usize)>), ServiceError> {
-        self.add_message_closing(actor, raw_id, body, visibility, None)
+        self.add_message_closing(actor, raw_id, body, visibility, None, false)
+            .await
+            .map(|(id, _, found)| (id, found))
+    }
+
+    /// A public reply whose mail to customers says only that there is a reply and
+    /// links to the ticket (whatever the team's setting); also returns what
+    /// redaction removed.
+    pub async fn add_reply_delivered_securely(
+        &self,
+        actor: &Actor,
+        raw_id: &str,
+        body: &str,
+    ) -> Result<(MessageId, Vec<(&'static str, usize)>), ServiceError> {
+        self.add_message_closing(actor, raw_id, body, Visibility::Public, None, true)
             .await
             .map(|(id, _, found)| (id, found))
     }
@@ -263,6 +277,7 @@ impl Desk {
         body: &str,
         visibility: Visibility,
         handed_over: Option<&ConversationId>,
+        secure_delivery: bool,
     ) -> Result<(MessageId, TicketRecord, Vec<(&'static str, usize)>), ServiceError> {
         let mut redacted = Vec::new();
         let body = validate_text("body", body, MAX_BODY_CHARS)?;
@@ -284,8 +299,11 @@ impl Desk {
                 &body,
             )
             .await?;
-        let detail = json!({ "message": id.to_string(), "visibility": visibility.as_str(),
-                             "channel": actor.channel.as_str(), "redacted": redaction_json(&redacted) });
+        let mut detail = json!({ "message": id.to_string(), "visibility": visibility.as_str(),
+                                 "channel": actor.channel.as_str(), "redacted": redaction_json(&redacted) });
+        if secure_delivery {
+            detail["secure_delivery"] = json!(true);
+        }
         let audit = AuditEvent::new(AuditAction::MessageAdded, ticket.id.to_string(), Outcome::Success)
             .with_detail(detail.clone());
         let happened = Happened {

@@ -101,6 +101,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 22,
         sql: include_str!("../migrations/0022_message_html.sql"),
     },
+    Migration {
+        version: 23,
+        sql: include_str!("../migrations/0023_team_secure_delivery.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

@@ -63,6 +63,8 @@ pub struct TeamRecord {
     pub id: TeamId,
     pub name: String,
     pub created_at: UnixMillis,
+    /// Replies are mailed as "sign in to read it" only, never their content.
+    pub secure_delivery: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -364,6 +366,24 @@ impl Store {
         Ok(id)
     }
 
+    /// Turns secure delivery of the team's replies on or off.
+    pub async fn set_team_secure_delivery(
+        &self,
+        tx: &mut Tx,
+        team: &TeamId,
+        secure: bool,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE teams SET secure_delivery = $1 WHERE id = $2")
+            .bind(i64::from(secure))
+            .bind(team.as_str())
+            .execute(tx.conn())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     pub async fn add_team_member(&self, tx: &mut Tx, team: &TeamId, user: &UserId) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(team.as_str())
@@ -375,14 +395,14 @@ impl Store {
     }
 
     pub async fn list_teams(&self) -> Result<Vec<TeamRecord>, StoreError> {
-        let rows = sqlx::query("SELECT id, name, created_at FROM teams ORDER BY name")
+        let rows = sqlx::query("SELECT id, name, created_at, secure_delivery FROM teams ORDER BY name")
             .fetch_all(&self.read)
             .await?;
         rows.iter().map(team_from_row).collect()
     }
 
     pub async fn get_team(&self, id: &TeamId) -> Result<TeamRecord, StoreError> {
-        let row = sqlx::query("SELECT id, name, created_at FROM teams WHERE id = $1")
+        let row = sqlx::query("SELECT id, name, created_at, secure_delivery FROM teams WHERE id = $1")
             .bind(id.as_str())
             .fetch_optional(&self.read)
             .await?
@@ -485,6 +505,7 @@ fn team_from_row(row: &AnyRow) -> Result<TeamRecord, StoreError> {
         id: TeamId::parse(&row.try_get::<String, _>("id")?)?,
         name: row.try_get("name")?,
         created_at: UnixMillis(row.try_get("created_at")?),
+        secure_delivery: row.try_get::<i64, _>("secure_delivery")? != 0,
     })
 }
 

@@ -402,6 +402,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         r(M::GET, "/api/v1/teams", false, get(api::people::list_teams)),
         r(M::POST, "/api/v1/teams", false, post(api::people::create_team)),
         r(
+            M::PATCH,
+            "/api/v1/teams/{id}",
+            false,
+            patch(api::people::update_team),
+        ),
+        r(
             M::POST,
             "/api/v1/teams/{id}/members",
             false,

@@ -51,7 +51,11 @@ pub async fn mailboxes(settings: &Settings, store: &Store) -> Result<MailboxSetu
 }
 
 /// Agents' public replies go out from the team's first configured mailbox.
-pub fn reply_notifier(setup: &MailboxSetup, store: &Store) -> Arc<palisade_mail::ReplyNotifier> {
+pub fn reply_notifier(
+    setup: &MailboxSetup,
+    store: &Store,
+    public_origin: &str,
+) -> Arc<palisade_mail::ReplyNotifier> {
     let mut by_team = HashMap::new();
     let mut mailboxes: Vec<_> = setup.teams_by_mailbox.iter().collect();
     mailboxes.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
@@ -62,6 +66,7 @@ pub fn reply_notifier(setup: &MailboxSetup, store: &Store) -> Arc<palisade_mail:
         store.clone(),
         setup.threading.clone(),
         by_team,
+        public_origin,
     ))
 }
 

@@ -104,7 +104,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     let mut dispatcher = palisade_service::Dispatcher::new(store.clone(), node)
         .with_subscriber(Arc::new(palisade_service::SecurityNotices::new(store.clone())));
     if let Some(setup) = &mail_setup {
-        dispatcher = dispatcher.with_subscriber(reply_notifier(setup, &store));
+        dispatcher = dispatcher.with_subscriber(reply_notifier(setup, &store, &settings.public_origin));
     }
     tokio::spawn(dispatcher.run(
         Duration::from_secs(1),

@@ -209,10 +209,17 @@ async fn every_file_a_customer_mails_is_kept_with_its_message(backend: Backend) 
         w.store.clone(),
         w.threading.clone(),
         HashMap::from([(w.team.clone(), address(SUPPORT))]),
+        "https://desk.test",
     );
     let mut tx = w.store.begin().await.unwrap();
     notifier
-        .public_reply(&mut tx, &ticket, &UserId::generate(), "Which month?")
+        .public_reply(
+            &mut tx,
+            &ticket,
+            &UserId::generate(),
+            "Which month?",
+            palisade_mail::Delivery::Content,
+        )
         .await
         .unwrap();
     tx.commit().await.unwrap();

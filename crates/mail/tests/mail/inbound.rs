@@ -70,6 +70,7 @@ async fn the_zendesk_attack_fails_and_genuine_mail_threads(backend: Backend) {
         store.clone(),
         threading.clone(),
         HashMap::from([(team.clone(), support())]),
+        "https://desk.test",
     );
     let mut tx = store.begin().await.unwrap();
     let agent = UserId::generate();
@@ -79,7 +80,8 @@ async fn the_zendesk_attack_fails_and_genuine_mail_threads(backend: Backend) {
                 &mut tx,
                 &store.get_ticket(&ticket_id).await.unwrap(),
                 &agent,
-                "On its way"
+                "On its way",
+                palisade_mail::Delivery::Content,
             )
             .await
             .unwrap(),
@@ -239,7 +241,13 @@ async fn the_zendesk_attack_fails_and_genuine_mail_threads(backend: Backend) {
     let mut tx = store.begin().await.unwrap();
     assert_eq!(
         notifier
-            .public_reply(&mut tx, &bea_ticket, &agent, "Corrected invoice attached")
+            .public_reply(
+                &mut tx,
+                &bea_ticket,
+                &agent,
+                "Corrected invoice attached",
+                palisade_mail::Delivery::Content
+            )
             .await
             .unwrap(),
         1
@@ -368,6 +376,7 @@ async fn a_released_forgery_is_nobodys_until_the_address_answers_authenticated(b
         w.store.clone(),
         w.threading.clone(),
         HashMap::from([(w.team.clone(), support())]),
+        "https://desk.test",
     );
     let mut tx = w.store.begin().await.unwrap();
     notifier
@@ -376,6 +385,7 @@ async fn a_released_forgery_is_nobodys_until_the_address_answers_authenticated(b
             &ticket,
             &reviewer.principal.user_id,
             "Can you confirm this was you?",
+            palisade_mail::Delivery::Content,
         )
         .await
         .unwrap();

@@ -207,6 +207,8 @@ pub struct UserPage {
 pub struct TeamView {
     pub id: String,
     pub name: String,
+    /// Replies are mailed as a sign-in link only, never their content.
+    pub secure_delivery: bool,
 }
 
 impl From<&TeamRecord> for TeamView {
@@ -214,6 +216,7 @@ impl From<&TeamRecord> for TeamView {
         Self {
             id: t.id.to_string(),
             name: t.name.clone(),
+            secure_delivery: t.secure_delivery,
         }
     }
 }
@@ -318,6 +321,11 @@ pub struct CreateMessageRequest {
     pub body: String,
     /// `public` (reaches the customer) or `internal` (staff only).
     pub visibility: String,
+    /// For a public reply: mail customers only that there is a reply and a link to
+    /// sign in and read it, never its content. A team that delivers securely always
+    /// does; this cannot turn that off. Refused (400) on an internal note.
+    #[serde(default)]
+    pub secure_delivery: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -389,6 +397,14 @@ pub struct CreatedAccount {
 #[serde(deny_unknown_fields)]
 pub struct CreateTeamRequest {
     pub name: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTeamRequest {
+    /// Mail customers of this team only "there is a new reply, sign in to read it",
+    /// never a reply's content (for teams handling financial or health data).
+    pub secure_delivery: bool,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -204,6 +204,22 @@ pub async fn create_team(
     Ok((StatusCode::CREATED, Json(TeamView::from(&team))))
 }
 
+#[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "people", params(("id" = String, Path)),
+    request_body = UpdateTeamRequest,
+    responses((status = 200, body = TeamView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn update_team(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdateTeamRequest>,
+) -> Result<Json<TeamView>, AppError> {
+    let team = s
+        .desk()
+        .set_team_secure_delivery(&caller.actor(), &id, req.secure_delivery)
+        .await?;
+    Ok(Json(TeamView::from(&team)))
+}
+
 #[utoipa::path(post, path = "/api/v1/teams/{id}/members", tag = "people", params(("id" = String, Path)),
     request_body = AddMemberRequest, responses((status = 204), (status = 403, body = Problem)))]
 pub async fn add_member(

@@ -144,7 +144,9 @@ pub async fn add_message(
     ApiJson(req): ApiJson<CreateMessageRequest>,
 ) -> Result<(StatusCode, Json<CreatedMessage>), AppError> {
     let visibility = Visibility::parse(&req.visibility)?;
-    let (message, redacted) = s.add_message(&caller, &id, &req.body, visibility).await?;
+    let (message, redacted) = s
+        .add_message(&caller, &id, &req.body, visibility, req.secure_delivery)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedMessage {

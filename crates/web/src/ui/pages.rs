@@ -427,6 +427,8 @@ struct TicketPage {
     can_attach: bool,
     /// Files are scanned for malware here.
     scanning: bool,
+    /// The ticket's team mails every reply as a sign-in link only.
+    team_secure: bool,
     can_update: bool,
     status_options: Vec<StatusOption>,
     assignees: Vec<AssigneeOption>,
@@ -566,6 +568,7 @@ async fn ticket_page_with(
         can_note: s.permits(caller, Action::TicketNote, &resource),
         can_attach: s.permits(caller, Action::TicketAttach, &resource),
         scanning: desk.scanning(),
+        team_secure: staff && s.store.get_team(&t.team).await?.secure_delivery,
         can_update,
         status_options: status_options(Some(t.status)),
         assignees,
@@ -616,6 +619,9 @@ fn ticket_location(id: &str, redacted: &[(palisade_assist::RedactionKind, usize)
 pub struct ReplyForm {
     body: String,
     visibility: String,
+    /// The checkbox: present ("on") when ticked.
+    #[serde(default)]
+    secure_delivery: Option<String>,
 }
 
 pub async fn ticket_reply(
@@ -625,7 +631,8 @@ pub async fn ticket_reply(
     Form(form): Form<ReplyForm>,
 ) -> Result<Response, UiError> {
     let visibility = Visibility::parse(&form.visibility).map_err(AppError::from)?;
-    match s.add_message(&caller, &id, &form.body, visibility).await {
+    let secure = form.secure_delivery.is_some();
+    match s.add_message(&caller, &id, &form.body, visibility, secure).await {
         Ok((_, redacted)) => Ok(Redirect::to(&ticket_location(&id, &redacted)).into_response()),
         Err(AppError::BadRequest(msg)) => {
             let mut r = ticket_page(&s, &caller, &id, Some(msg)).await?;

@@ -15,7 +15,10 @@ use palisade_mail::{MAIL_TICKET_REPLY, Recipient, ReplyKeys, ReplyNotifier, Thre
 use palisade_testkit::Backend;
 use serde_json::json;
 
-palisade_testkit::on_both_backends!(agents_public_replies_are_mailed_with_each_participants_reply_address);
+palisade_testkit::on_both_backends!(
+    agents_public_replies_are_mailed_with_each_participants_reply_address,
+    secure_delivery_mails_a_sign_in_link_and_never_the_reply
+);
 
 /// The ticket mail queued so far: the dispatcher hands the recorded events to the
 /// notifier first, as `serve`'s loop would.
@@ -30,6 +33,122 @@ async fn queued(w: &World) -> Vec<OutgoingMail> {
     out
 }
 
+/// The fixture world with ticket mail for team A turned on.
+async fn with_ticket_mail(backend: Backend) -> World {
+    let w = World::new(backend).await;
+    let support = EmailAddress::parse("support@desk.test").unwrap();
+    let threading = Arc::new(Threading::new(
+        w.store.clone(),
+        ReplyKeys::default(),
+        vec![support.clone()],
+    ));
+    let notifier = Arc::new(ReplyNotifier::new(
+        w.store.clone(),
+        threading,
+        HashMap::from([(w.team_a.clone(), support)]),
+        "https://desk.test",
+    ));
+    w.with_notifier(notifier).await
+}
+
+async fn secure_delivery_mails_a_sign_in_link_and_never_the_reply(backend: Backend) {
+    let w = with_ticket_mail(backend).await;
+    let messages = format!("/api/v1/tickets/{}/messages", w.ticket_1);
+    let link = format!("https://desk.test/tickets/{}", w.ticket_1);
+    let reply =
+        |body: &str, secure: bool| json!({ "body": body, "visibility": "public", "secure_delivery": secure });
+
+    // An ordinary reply: text, and the same text as escaped HTML (multipart/alternative).
+    let r = w
+        .json(
+            &w.agent_a,
+            "POST",
+            &messages,
+            reply("Use <b>this</b> & that", false),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let mail = queued(&w).await;
+    assert_eq!(mail.len(), 1);
+    assert!(mail[0].text.contains("Use <b>this</b> & that"));
+    let html = mail[0].html.as_deref().unwrap();
+    assert!(html.contains("Use &lt;b&gt;this&lt;/b&gt; &amp; that"), "{html}");
+
+    // One reply delivered securely at the agent's choice: a link, nothing of the reply.
+    let secret = "Your new IBAN on file ends 4242";
+    let r = w.json(&w.agent_a, "POST", &messages, reply(secret, true)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let mail = queued(&w).await;
+    assert_eq!(mail.len(), 1);
+    assert!(mail[0].text.contains(&link), "{}", mail[0].text);
+    assert!(!mail[0].text.contains("4242") && mail[0].html.is_none());
+    // The ticket's subject is the customer's words too: not in a secure notice.
+    let subject = w
+        .store
+        .get_ticket(&TicketId::parse(&w.ticket_1).unwrap())
+        .await
+        .unwrap()
+        .subject;
+    assert!(!mail[0].subject.contains(&subject), "{}", mail[0].subject);
+    // The reply itself is on the ticket, for the customer once signed in.
+    let thread = w.get(&w.customer_1, &messages).await.text();
+    assert!(thread.contains(secret));
+
+    // An internal note is never mailed, so it cannot ask for secure delivery.
+    let r = w
+        .json(
+            &w.agent_a,
+            "POST",
+            &messages,
+            json!({ "body": "n", "visibility": "internal", "secure_delivery": true }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    // The team's setting: administrators only, and then every reply is secure, whatever
+    // the agent asks.
+    let team = format!("/api/v1/teams/{}", w.team_a);
+    let r = w
+        .json(&w.agent_a, "PATCH", &team, json!({ "secure_delivery": true }))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = w
+        .json(&w.admin, "PATCH", &team, json!({ "secure_delivery": true }))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["secure_delivery"], true);
+    let r = w
+        .json(
+            &w.agent_a,
+            "POST",
+            &messages,
+            reply("Account closed on Monday", false),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let mail = queued(&w).await;
+    assert_eq!(mail.len(), 1);
+    assert!(
+        mail[0].text.contains(&link) && !mail[0].text.contains("Monday"),
+        "{}",
+        mail[0].text
+    );
+    // The page tells the agent, instead of offering a choice.
+    let page = w
+        .get(&w.agent_a, &format!("/tickets/{}", w.ticket_1))
+        .await
+        .text();
+    assert!(page.contains("always delivered securely"));
+    assert!(!page.contains("name=\"secure_delivery\""));
+    // The change is audited.
+    let audited = w.store.audit_entries(0, 10_000).await.unwrap();
+    assert!(
+        audited
+            .iter()
+            .any(|e| e.action == "directory.team_updated" && e.detail.contains("\"secure_delivery\":true"))
+    );
+}
+
 async fn agents_public_replies_are_mailed_with_each_participants_reply_address(backend: Backend) {
     let w = World::new(backend).await;
     let support = EmailAddress::parse("support@desk.test").unwrap();
@@ -42,6 +161,7 @@ async fn agents_public_replies_are_mailed_with_each_participants_reply_address(b
         w.store.clone(),
         threading.clone(),
         HashMap::from([(w.team_a.clone(), support)]),
+        "https://desk.test",
     ));
     let w = w.with_notifier(notifier).await;
     let ticket = TicketId::parse(&w.ticket_1).unwrap();
