@@ -126,6 +126,9 @@ random_id!(
 random_id!(
     /// A help-centre article (all its versions share the id).
     ArticleId, "art_", "article");
+random_id!(
+    /// One notification to one agent.
+    NotificationId, "ntf_", "notification");
 
 /// Position of an entry in the audit chain. Sequential by design: gaps are evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

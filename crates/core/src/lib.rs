@@ -14,7 +14,7 @@ mod values;
 pub use error::CoreError;
 pub use ids::{
     ArticleFileId, ArticleId, AttachmentId, AuditSeq, CeremonyId, CompanyId, ConversationId, MessageId,
-    OutboxId, PasskeyId, SessionId, TeamId, TicketId, UserId,
+    NotificationId, OutboxId, PasskeyId, SessionId, TeamId, TicketId, UserId,
 };
 pub use mail::OutgoingMail;
 pub use network::source_network;

@@ -20,6 +20,7 @@ mod handover;
 mod held;
 mod mail;
 mod notices;
+mod notifications;
 mod people;
 mod quarantine;
 mod reading;
@@ -45,6 +46,9 @@ pub use handover::HandoverTo;
 pub use held::HeldMail;
 pub use mail::{LOOKALIKE_TAG, MailPlacement, RELEASED_TAG, Received, ReceivedMail, Released, ReleasedMail};
 pub use notices::SecurityNotices;
+pub use notifications::{
+    AgentNotifications, Channel as NotificationChannel, MAIL_NOTIFICATION, Notification, NotificationKind,
+};
 pub use people::{CreatedAccount, CustomerChange, NewCustomer, NewStaff};
 pub use reading::reader_of;
 pub use scanning::{Availability, ScanRound};

@@ -105,6 +105,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 23,
         sql: include_str!("../migrations/0023_team_secure_delivery.sql"),
     },
+    Migration {
+        version: 24,
+        sql: include_str!("../migrations/0024_notifications.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

@@ -39,6 +39,9 @@ pub struct WebConfig {
     pub mail_file_limits: palisade_mail::FileLimits,
     /// Malware scanning of every file; `None` serves files unscanned (marked so).
     pub scanner: Option<palisade_scan::Scanner>,
+    /// How long one notification stream lasts before the browser reconnects (and is
+    /// authenticated afresh, so a signed-out session stops hearing within it).
+    pub notification_stream: std::time::Duration,
 }
 
 impl Default for WebConfig {
@@ -63,6 +66,7 @@ impl Default for WebConfig {
             redact_mail: false,
             mail_file_limits: palisade_mail::FileLimits::default(),
             scanner: None,
+            notification_stream: std::time::Duration::from_secs(60),
         }
     }
 }

@@ -101,8 +101,19 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         std::process::id(),
         palisade_core::UnixMillis::now().0
     );
+    let policy = Arc::new(palisade_policy::PolicyEngine::load()?);
     let mut dispatcher = palisade_service::Dispatcher::new(store.clone(), node)
-        .with_subscriber(Arc::new(palisade_service::SecurityNotices::new(store.clone())));
+        .with_subscriber(Arc::new(palisade_service::SecurityNotices::new(store.clone())))
+        .with_subscriber(Arc::new(palisade_service::AgentNotifications::new(
+            store.clone(),
+            policy.clone(),
+            settings.public_origin.clone(),
+        )));
+    tokio::spawn(notification_digests(
+        palisade_service::Desk::new(store.clone(), policy.clone()),
+        settings.public_origin.clone(),
+        smtp_stopping.clone(),
+    ));
     if let Some(setup) = &mail_setup {
         dispatcher = dispatcher.with_subscriber(reply_notifier(setup, &store, &settings.public_origin));
     }
@@ -114,8 +125,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     match &settings.scanner {
         Some(scanner) => {
             let desk =
-                palisade_service::Desk::new(store.clone(), Arc::new(palisade_policy::PolicyEngine::load()?))
-                    .with_scanner(scanner.clone());
+                palisade_service::Desk::new(store.clone(), policy.clone()).with_scanner(scanner.clone());
             tokio::spawn(scan_sweep(desk, smtp_stopping.clone()));
         }
         None => tracing::warn!("[scan] clamd = \"off\": files are served without a malware scan"),
@@ -151,6 +161,26 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     store.checkpoint_audit_head().await?;
     store.close().await;
     Ok(())
+}
+
+/// Sends agents' notification digests once an hour (each node may try; a digest's
+/// notifications are taken in the transaction that queues its mail, so each goes once).
+async fn notification_digests(
+    desk: palisade_service::Desk,
+    public_origin: String,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopping.changed() => return,
+        }
+        if let Err(e) = desk.send_notification_digests(&public_origin).await {
+            tracing::error!(error = %e, "sending notification digests failed");
+        }
+    }
 }
 
 /// Judges the files still waiting for the malware scanner (stored while it was down,

@@ -10,6 +10,7 @@ pub mod devices;
 pub mod dto;
 pub mod extract;
 pub mod mfa;
+pub mod notifications;
 pub mod people;
 pub mod quarantine;
 pub mod session;
@@ -40,6 +41,9 @@ use utoipa::OpenApi;
         tickets::add_collaborator, tickets::remove_collaborator,
         tickets::attachments, tickets::upload, tickets::download, tickets::original,
         confirmations::confirm,
+        notifications::list, notifications::mark_read, notifications::stream,
+        notifications::preferences, notifications::set_preferences,
+        notifications::follow, notifications::unfollow,
         people::list_customers, people::create_customer, people::get_customer, people::update_customer,
         people::unmask_customer,
         people::list_staff, people::create_staff,
@@ -47,7 +51,7 @@ use utoipa::OpenApi;
         people::list_companies, people::create_company, people::get_company,
     ),
     components(schemas(crate::Problem)),
-    tags((name = "tickets"), (name = "attachments"), (name = "people"), (name = "auth"), (name = "audit"), (name = "help centre"), (name = "assistant"))
+    tags((name = "tickets"), (name = "attachments"), (name = "people"), (name = "auth"), (name = "audit"), (name = "help centre"), (name = "assistant"), (name = "notifications"))
 )]
 pub struct ApiDoc;
 

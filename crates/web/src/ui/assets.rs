@@ -3,6 +3,18 @@ use axum::response::{IntoResponse, Response};
 
 const STYLE: &str = include_str!("../../static/style.css");
 const PASSKEY_SCRIPT: &str = include_str!("../../static/passkey.js");
+const NOTIFICATIONS_SCRIPT: &str = include_str!("../../static/notifications.js");
+
+/// The live notification counter (server-sent events), from our origin like the rest.
+pub async fn notifications_script() -> Response {
+    let mut r = NOTIFICATIONS_SCRIPT.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    r
+}
+
 const REMOTE_IMAGE: &str = include_str!("../../static/remote-image.svg");
 
 /// What a remote image in received mail shows instead (palisade-html puts it there):

@@ -9,6 +9,7 @@ pub mod confirmation;
 pub mod devices;
 pub mod files;
 pub mod help;
+pub mod notifications;
 pub mod pages;
 pub mod quarantine;
 pub mod security;
@@ -26,6 +27,12 @@ pub struct UiError(pub AppError);
 
 impl From<palisade_store::StoreError> for UiError {
     fn from(e: palisade_store::StoreError) -> Self {
+        Self(e.into())
+    }
+}
+
+impl From<palisade_service::ServiceError> for UiError {
+    fn from(e: palisade_service::ServiceError) -> Self {
         Self(e.into())
     }
 }

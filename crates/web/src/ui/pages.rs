@@ -429,6 +429,8 @@ struct TicketPage {
     scanning: bool,
     /// The ticket's team mails every reply as a sign-in link only.
     team_secure: bool,
+    /// Whether the reader follows the ticket (staff who see its internal side).
+    following: Option<bool>,
     can_update: bool,
     status_options: Vec<StatusOption>,
     assignees: Vec<AssigneeOption>,
@@ -569,6 +571,11 @@ async fn ticket_page_with(
         can_attach: s.permits(caller, Action::TicketAttach, &resource),
         scanning: desk.scanning(),
         team_secure: staff && s.store.get_team(&t.team).await?.secure_delivery,
+        following: if staff {
+            Some(desk.follows(&caller.actor(), t).await?)
+        } else {
+            None
+        },
         can_update,
         status_options: status_options(Some(t.status)),
         assignees,

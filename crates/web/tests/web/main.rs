@@ -17,6 +17,7 @@ mod help_centre;
 mod isolation;
 mod masking;
 mod mfa;
+mod notifications;
 mod originals;
 mod passkeys;
 mod quarantine;

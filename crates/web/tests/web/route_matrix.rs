@@ -132,6 +132,20 @@ const MATRIX: &[(&str, &str)] = &[
     ("POST /tickets/{id}/messages", "YYY--Y"),
     ("POST /tickets/{id}/update", "YYY---"),
     ("POST /tickets/{id}/files", "YYY--Y"),
+    // Everyone has their own notifications (customers never get any) and preferences;
+    // following a ticket is for staff who read its internal side.
+    ("GET /api/v1/notifications", "YYYYYY"),
+    ("POST /api/v1/notifications/read", "YYYYYY"),
+    ("GET /api/v1/notifications/stream", "YYYYYY"),
+    ("GET /api/v1/me/notification-preferences", "YYYYYY"),
+    ("PUT /api/v1/me/notification-preferences", "YYYYYY"),
+    ("PUT /api/v1/tickets/{id}/follow", "YYYY--"),
+    ("DELETE /api/v1/tickets/{id}/follow", "YYYY--"),
+    ("GET /notifications", "YYYYYY"),
+    ("POST /notifications/read", "YYYYYY"),
+    ("GET /account/notifications", "YYYYYY"),
+    ("POST /account/notifications", "YYYYYY"),
+    ("POST /tickets/{id}/follow", "YYYY--"),
 ];
 
 const PUBLIC: &[&str] = &[
@@ -140,6 +154,7 @@ const PUBLIC: &[&str] = &[
     "POST /api/v1/sessions",
     "GET /static/style.css",
     "GET /static/remote-image.svg",
+    "GET /static/notifications.js",
     "GET /static/passkey.js",
     "GET /static/assistant-widget.js",
     "GET /",
@@ -270,6 +285,11 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         "POST /tickets/{id}/messages" => Payload::Form("body=Thanks&visibility=public"),
         "POST /tickets/{id}/update" => Payload::Form("status=open&assignee="),
         "POST /tickets/{id}/files" => Payload::Multipart("file"),
+        "PUT /api/v1/me/notification-preferences" => {
+            Payload::Json(json!([{ "kind": "new_ticket", "channel": "digest" }]))
+        }
+        "POST /account/notifications" => Payload::Form("assigned=email"),
+        "POST /tickets/{id}/follow" => Payload::Form("follow=yes"),
         "GET /api/v1/tickets/search" => return (format!("{path}?q=refund"), Payload::None),
         "POST /api/v1/articles" | "PUT /api/v1/articles/{id}" => Payload::Json(json!({
             "title": format!("Matrix {n}"), "body_html": "<p>Text</p>", "locale": "en", "audience": "internal"

@@ -201,6 +201,9 @@ impl World {
                 public_origin: ORIGIN.into(),
                 max_json_bytes: 64 * 1024,
                 max_attachment_bytes: 256 * 1024,
+                // A notification stream sends its first count and ends, so a test can
+                // read the whole answer.
+                notification_stream: std::time::Duration::ZERO,
                 // The matrix and isolation tests send hundreds of refused requests per
                 // actor within a minute on purpose; tests/anomaly.rs sets real thresholds.
                 anomaly: palisade_web::DetectorConfig {
@@ -422,6 +425,15 @@ impl World {
     /// a dispatcher with the notifier subscribed, run by [`World::dispatch`].
     pub async fn with_notifier(mut self, notifier: Arc<palisade_mail::ReplyNotifier>) -> World {
         self.dispatcher = Arc::new(security_notices(&self.store).with_subscriber(notifier));
+        self.dispatch().await;
+        self
+    }
+
+    /// Turns on agents' notifications (as `serve` always does), from now on.
+    pub async fn with_agent_notifications(mut self) -> World {
+        self.dispatcher = Arc::new(security_notices(&self.store).with_subscriber(Arc::new(
+            palisade_service::AgentNotifications::new(self.store.clone(), self.state.policy.clone(), ORIGIN),
+        )));
         self.dispatch().await;
         self
     }

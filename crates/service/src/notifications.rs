@@ -1,0 +1,536 @@
+//! Agents told in time: a subscriber of the domain events turns a new ticket in an
+//! agent's team, a customer's reply on a ticket they are assigned to or follow, an
+//! assignment to them and a mention (`@name`) in an internal note into notifications,
+//! shown in the page and mailed as each agent prefers (off, in the page, email, or a
+//! digest). Each one is authorised for its recipient when it is delivered — when the
+//! subscriber handles the event, again whenever it is listed, and again when a digest
+//! is sent — so nobody is told about a ticket they can no longer read. Mails carry the
+//! ticket's number, subject and a link, never message text or customer details.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use palisade_core::{OutgoingMail, Principal, TicketId, UserId, Visibility};
+use palisade_policy::{Action, PolicyEngine, Resource};
+use palisade_store::{DomainEventRecord, Including, NotificationRecord, Store, TicketRecord, Tx, UserKind};
+use serde_json::Value;
+
+use crate::{Actor, Desk, ReactionFuture, ServiceError, Subscriber};
+
+/// Outbox kind of notification mail (single and digest).
+pub const MAIL_NOTIFICATION: &str = "notification";
+/// Notifications listed (and counted as unread) at most.
+const LISTED: u32 = 100;
+
+/// What an agent can be told about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NotificationKind {
+    /// A new ticket in one of my teams.
+    NewTicket,
+    /// A customer answered on a ticket I am assigned to or follow.
+    CustomerReply,
+    /// A ticket was assigned to me.
+    Assigned,
+    /// Someone mentioned me in an internal note.
+    Mention,
+}
+
+impl NotificationKind {
+    pub const ALL: [NotificationKind; 4] = [
+        NotificationKind::NewTicket,
+        NotificationKind::CustomerReply,
+        NotificationKind::Assigned,
+        NotificationKind::Mention,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::NewTicket => "new_ticket",
+            NotificationKind::CustomerReply => "customer_reply",
+            NotificationKind::Assigned => "assigned",
+            NotificationKind::Mention => "mention",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, ServiceError> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == text)
+            .ok_or_else(|| ServiceError::Invalid(format!("unknown notification kind {text:?}")))
+    }
+
+    /// How a person reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            NotificationKind::NewTicket => "New ticket in your team",
+            NotificationKind::CustomerReply => "Customer replied",
+            NotificationKind::Assigned => "Assigned to you",
+            NotificationKind::Mention => "You were mentioned in a note",
+        }
+    }
+
+    /// What an agent who chose nothing gets: the page for the busy stream of new
+    /// tickets, mail for what is addressed to them.
+    pub fn default_channel(self) -> Channel {
+        match self {
+            NotificationKind::NewTicket => Channel::InApp,
+            NotificationKind::CustomerReply | NotificationKind::Assigned | NotificationKind::Mention => {
+                Channel::Email
+            }
+        }
+    }
+
+    /// What the recipient must still be allowed to do for it to reach them.
+    fn needs(self) -> Action {
+        match self {
+            NotificationKind::Mention => Action::TicketReadInternal,
+            _ => Action::TicketRead,
+        }
+    }
+}
+
+/// Where a kind of notification reaches an agent. Everything but `Off` is listed in
+/// the page; `Email` also mails each one, `Digest` collects them into one mail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    Off,
+    InApp,
+    Email,
+    Digest,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 4] = [Channel::Off, Channel::InApp, Channel::Email, Channel::Digest];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Off => "off",
+            Channel::InApp => "in_app",
+            Channel::Email => "email",
+            Channel::Digest => "digest",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, ServiceError> {
+        Self::ALL.into_iter().find(|c| c.as_str() == text).ok_or_else(|| {
+            ServiceError::Invalid(format!(
+                "unknown channel {text:?}: use off, in_app, email or digest"
+            ))
+        })
+    }
+}
+
+/// A notification as its recipient sees it, read and authorised just now.
+#[derive(Clone, Debug)]
+pub struct Notification {
+    pub record: NotificationRecord,
+    pub kind: NotificationKind,
+    pub number: i64,
+    pub subject: String,
+}
+
+/// The subscriber that turns domain events into agents' notifications.
+pub struct AgentNotifications {
+    desk: Desk,
+    public_origin: String,
+}
+
+impl AgentNotifications {
+    /// `public_origin` is where agents sign in, for the links in notification mail.
+    pub fn new(store: Store, policy: Arc<PolicyEngine>, public_origin: impl Into<String>) -> Self {
+        Self {
+            desk: Desk::new(store, policy),
+            public_origin: public_origin.into(),
+        }
+    }
+}
+
+impl Subscriber for AgentNotifications {
+    fn name(&self) -> &'static str {
+        "agent_notifications"
+    }
+
+    fn handle<'a>(&'a self, tx: &'a mut Tx, event: &'a DomainEventRecord) -> ReactionFuture<'a> {
+        Box::pin(async move {
+            let Ok(ticket_id) = TicketId::parse(&event.subject) else {
+                return Ok(());
+            };
+            let ticket = match self.desk.store.get_ticket(&ticket_id).await {
+                Ok(ticket) => ticket,
+                // Gone since: nothing to tell anyone.
+                Err(palisade_store::StoreError::NotFound) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            };
+            let detail: Value = serde_json::from_str(&event.detail).unwrap_or_default();
+            let actor = UserId::parse(&event.actor).ok();
+            let (kind, recipients) = match event.kind.as_str() {
+                "ticket.created" => (
+                    NotificationKind::NewTicket,
+                    self.desk.store.team_members(&ticket.team).await?,
+                ),
+                "ticket.assigned" => match detail["to"].as_str().map(UserId::parse) {
+                    Some(Ok(assignee)) => (NotificationKind::Assigned, vec![assignee]),
+                    _ => return Ok(()),
+                },
+                "message.added" if detail["visibility"] == "public" => {
+                    let Some(author) = &actor else { return Ok(()) };
+                    if self.desk.store.get_user(author).await?.role.is_staff() {
+                        return Ok(());
+                    }
+                    let mut watching = self.desk.store.followers(&ticket.id).await?;
+                    watching.extend(ticket.assignee.clone());
+                    (NotificationKind::CustomerReply, watching)
+                }
+                "message.added" => {
+                    let Some(author) = &actor else { return Ok(()) };
+                    (
+                        NotificationKind::Mention,
+                        self.desk.mentioned_in(&ticket, author, &detail).await?,
+                    )
+                }
+                _ => return Ok(()),
+            };
+            let unique: BTreeSet<UserId> = recipients.into_iter().collect();
+            for user in unique.iter().filter(|u| Some(*u) != actor.as_ref()) {
+                self.desk
+                    .notify(tx, user, kind, &ticket, &self.public_origin)
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl Desk {
+    /// The principal `user` is now, if they are an active staff account.
+    async fn current_staff(&self, user: &UserId) -> Result<Option<(Principal, String)>, ServiceError> {
+        let record = match self.store.get_user(user).await {
+            Ok(record) => record,
+            Err(palisade_store::StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        if record.disabled || !record.role.is_staff() {
+            return Ok(None);
+        }
+        Ok(Some((
+            self.principal_of(user).await?,
+            record.email.as_str().to_owned(),
+        )))
+    }
+
+    /// Delivers one notification to `user` if they may still read the ticket.
+    async fn notify(
+        &self,
+        tx: &mut Tx,
+        user: &UserId,
+        kind: NotificationKind,
+        ticket: &TicketRecord,
+        public_origin: &str,
+    ) -> Result<(), ServiceError> {
+        let Some((principal, email)) = self.current_staff(user).await? else {
+            return Ok(());
+        };
+        if !self.permits(&principal, kind.needs(), &Resource::Ticket(ticket.facts())) {
+            return Ok(());
+        }
+        let channel = self.channel_of(user, kind).await?;
+        if channel == Channel::Off {
+            return Ok(());
+        }
+        self.store
+            .add_notification(tx, user, kind.as_str(), &ticket.id, channel == Channel::Digest)
+            .await?;
+        if channel == Channel::Email {
+            let link = ticket_link(public_origin, &ticket.id);
+            let mail = OutgoingMail {
+                to: email,
+                subject: format!("[#{}] {}: {}", ticket.number, kind.label(), ticket.subject),
+                text: format!(
+                    "{}: ticket #{} \"{}\".\n\n{link}\n\n{}",
+                    kind.label(),
+                    ticket.number,
+                    ticket.subject,
+                    preferences_footer(public_origin)
+                ),
+                ..OutgoingMail::default()
+            };
+            self.store.enqueue_mail(tx, MAIL_NOTIFICATION, &mail).await?;
+        }
+        Ok(())
+    }
+
+    async fn channel_of(&self, user: &UserId, kind: NotificationKind) -> Result<Channel, ServiceError> {
+        let chosen = self.store.notification_preferences(user).await?;
+        Ok(match chosen.get(kind.as_str()) {
+            Some(channel) => Channel::parse(channel)?,
+            None => kind.default_channel(),
+        })
+    }
+
+    /// Staff named as `@name` in an internal note (by their address's local part, or
+    /// their name without spaces), read with the author's own right to read it.
+    async fn mentioned_in(
+        &self,
+        ticket: &TicketRecord,
+        author: &UserId,
+        detail: &Value,
+    ) -> Result<Vec<UserId>, ServiceError> {
+        let Some(author) = self.current_staff(author).await?.map(|(p, _)| p) else {
+            return Ok(Vec::new());
+        };
+        let Some(proof) = self.internal_proof(&author, ticket) else {
+            return Ok(Vec::new());
+        };
+        let Some(note) = self
+            .store
+            .list_messages(ticket, Including::Internal(&proof))
+            .await?
+            .into_iter()
+            .find(|m| detail["message"] == m.id.as_str() && m.visibility == Visibility::Internal)
+        else {
+            return Ok(Vec::new());
+        };
+        let handles = mentions(&note.body);
+        if handles.is_empty() {
+            return Ok(Vec::new());
+        }
+        let staff = self.store.list_users(UserKind::Staff, None, 1000).await?.items;
+        Ok(staff
+            .into_iter()
+            .filter(|u| {
+                let local = u
+                    .email
+                    .as_str()
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .to_lowercase();
+                let joined: String = u.name.split_whitespace().collect::<String>().to_lowercase();
+                handles.contains(&local) || handles.contains(&joined)
+            })
+            .map(|u| u.id)
+            .collect())
+    }
+
+    /// The actor's latest notifications that they may still read, newest first.
+    pub async fn notifications(&self, actor: &Actor) -> Result<Vec<Notification>, ServiceError> {
+        let records = self
+            .store
+            .notifications_of(&actor.principal.user_id, LISTED)
+            .await?;
+        let mut tickets: HashMap<TicketId, Option<TicketRecord>> = HashMap::new();
+        let mut shown = Vec::new();
+        for record in records {
+            let Ok(kind) = NotificationKind::parse(&record.kind) else {
+                continue;
+            };
+            if !tickets.contains_key(&record.ticket) {
+                let ticket = match self.store.get_ticket(&record.ticket).await {
+                    Ok(ticket) => Some(ticket),
+                    Err(palisade_store::StoreError::NotFound) => None,
+                    Err(e) => return Err(e.into()),
+                };
+                tickets.insert(record.ticket.clone(), ticket);
+            }
+            let Some(Some(ticket)) = tickets.get(&record.ticket) else {
+                continue;
+            };
+            if !self.permits(&actor.principal, kind.needs(), &Resource::Ticket(ticket.facts())) {
+                continue;
+            }
+            shown.push(Notification {
+                kind,
+                number: ticket.number,
+                subject: ticket.subject.clone(),
+                record,
+            });
+        }
+        Ok(shown)
+    }
+
+    /// How many of [`Desk::notifications`] are unread.
+    pub async fn unread_notifications(&self, actor: &Actor) -> Result<usize, ServiceError> {
+        Ok(self
+            .notifications(actor)
+            .await?
+            .iter()
+            .filter(|n| !n.record.read)
+            .count())
+    }
+
+    pub async fn mark_notifications_read(&self, actor: &Actor) -> Result<(), ServiceError> {
+        let mut tx = self.store.begin().await?;
+        self.store
+            .mark_notifications_read(&mut tx, &actor.principal.user_id)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The actor's channel for every kind (their choice, or the default).
+    pub async fn notification_preferences(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<(NotificationKind, Channel)>, ServiceError> {
+        let mut out = Vec::new();
+        for kind in NotificationKind::ALL {
+            out.push((kind, self.channel_of(&actor.principal.user_id, kind).await?));
+        }
+        Ok(out)
+    }
+
+    pub async fn set_notification_preference(
+        &self,
+        actor: &Actor,
+        kind: NotificationKind,
+        channel: Channel,
+    ) -> Result<(), ServiceError> {
+        let mut tx = self.store.begin().await?;
+        self.store
+            .set_notification_preference(&mut tx, &actor.principal.user_id, kind.as_str(), channel.as_str())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Starts or stops the actor following a ticket (to hear of customers' replies):
+    /// staff who may read its internal side.
+    pub async fn set_following(&self, actor: &Actor, raw_id: &str, follow: bool) -> Result<(), ServiceError> {
+        let tx = self.store.begin().await?;
+        let (mut tx, ticket, _proof) = self
+            .ticket_in(tx, actor, raw_id, Action::TicketReadInternal)
+            .await?;
+        self.store
+            .set_following(&mut tx, &ticket.id, &actor.principal.user_id, follow)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether the actor follows the ticket.
+    pub async fn follows(&self, actor: &Actor, ticket: &TicketRecord) -> Result<bool, ServiceError> {
+        Ok(self
+            .store
+            .followers(&ticket.id)
+            .await?
+            .contains(&actor.principal.user_id))
+    }
+
+    /// Sends every waiting digest: one mail per agent listing the tickets they may
+    /// still read (authorised now), each with its link. Returns how many were sent.
+    pub async fn send_notification_digests(&self, public_origin: &str) -> Result<usize, ServiceError> {
+        let mut sent = 0;
+        for user in self.store.digest_recipients().await? {
+            let mut tx = self.store.begin().await?;
+            let waiting = self.store.take_digest(&mut tx, &user).await?;
+            let Some((principal, email)) = self.current_staff(&user).await? else {
+                tx.commit().await?;
+                continue;
+            };
+            let mut lines = Vec::new();
+            for record in &waiting {
+                let Ok(kind) = NotificationKind::parse(&record.kind) else {
+                    continue;
+                };
+                let ticket = match self.store.get_ticket(&record.ticket).await {
+                    Ok(ticket) => ticket,
+                    Err(palisade_store::StoreError::NotFound) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                if self.permits(&principal, kind.needs(), &Resource::Ticket(ticket.facts())) {
+                    lines.push(format!(
+                        "- {}: #{} \"{}\"\n  {}",
+                        kind.label(),
+                        ticket.number,
+                        ticket.subject,
+                        ticket_link(public_origin, &ticket.id)
+                    ));
+                }
+            }
+            if !lines.is_empty() {
+                let mail = OutgoingMail {
+                    to: email,
+                    subject: format!("Palisade: {} notification(s)", lines.len()),
+                    text: format!(
+                        "Since your last digest:\n\n{}\n\n{}",
+                        lines.join("\n"),
+                        preferences_footer(public_origin)
+                    ),
+                    ..OutgoingMail::default()
+                };
+                self.store.enqueue_mail(&mut tx, MAIL_NOTIFICATION, &mail).await?;
+                sent += 1;
+            }
+            tx.commit().await?;
+        }
+        Ok(sent)
+    }
+}
+
+fn ticket_link(public_origin: &str, ticket: &TicketId) -> String {
+    format!("{}/tickets/{ticket}", public_origin.trim_end_matches('/'))
+}
+
+fn preferences_footer(public_origin: &str) -> String {
+    format!(
+        "-- \nChoose what you are told, and how: {}/account/notifications\n",
+        public_origin.trim_end_matches('/')
+    )
+}
+
+/// The lower-cased handles a text mentions: `@` at the start or after a space or
+/// opening bracket, then letters, digits, `.`, `_` or `-` (an address's `@` does not
+/// count: `ann@example.com` mentions nobody).
+fn mentions(text: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut previous = ' ';
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '@' && (previous.is_whitespace() || "([{<,;:".contains(previous)) {
+            let mut handle = String::new();
+            while let Some(&next) = chars.peek() {
+                if next.is_alphanumeric() || "._-".contains(next) {
+                    handle.push(next);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            let handle = handle.trim_end_matches(['.', '-', '_']).to_lowercase();
+            if !handle.is_empty() {
+                found.insert(handle);
+            }
+            previous = 'x';
+            continue;
+        }
+        previous = c;
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_are_handles_not_addresses() {
+        let found = mentions("@ada please check with @Bob.Smith. Mail ann@example.com (cc @carol-x)");
+        let expected: BTreeSet<String> = ["ada", "bob.smith", "carol-x"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(found, expected);
+        assert!(mentions("no one here @ @").is_empty());
+    }
+
+    #[test]
+    fn kinds_and_channels_round_trip() {
+        for kind in NotificationKind::ALL {
+            assert_eq!(NotificationKind::parse(kind.as_str()).ok(), Some(kind));
+        }
+        for channel in Channel::ALL {
+            assert_eq!(Channel::parse(channel.as_str()).ok(), Some(channel));
+        }
+        assert!(Channel::parse("sms").is_err());
+    }
+}
