@@ -305,6 +305,13 @@ fn verdict_json(verdict: &Verdict) -> serde_json::Value {
         Verdict::Authenticated(crate::AuthMethod::Arc { forwarder, domain }) => {
             json!({ "authenticated": "arc", "domain": domain, "forwarder": forwarder })
         }
+        Verdict::Authenticated(crate::AuthMethod::Provider {
+            provider,
+            method,
+            domain,
+        }) => {
+            json!({ "authenticated": "provider", "domain": domain, "provider": provider, "method": method })
+        }
         Verdict::Unauthenticated(f) => json!({
             "authenticated": false,
             "dkim_not_counted": f.dkim_not_counted,

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use palisade_core::{EmailAddress, OutgoingMail};
 use palisade_store::Store;
-use rustls::pki_types::{CertificateDer, pem::PemObject};
 
 use crate::{MailError, compose, smtp_client};
 
@@ -106,29 +105,12 @@ pub struct OutboxWorker {
 impl OutboxWorker {
     pub fn new(store: Store, relay: RelaySettings) -> Result<Self, MailError> {
         relay.validate()?;
-        let mut roots = rustls::RootCertStore::empty();
-        // Unreadable system certificates only shrink the set; an empty set fails closed.
-        for cert in rustls_native_certs::load_native_certs().certs {
-            let _ = roots.add(cert);
-        }
-        if let Some(path) = &relay.ca_file {
-            let bad =
-                |e: &dyn std::fmt::Display| MailError::Config(format!("CA file {}: {e}", path.display()));
-            for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(&e))? {
-                roots.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
-            }
-        }
-        let config =
-            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .map_err(|e| MailError::Config(e.to_string()))?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
+        let tls = crate::tls::verified_connector(relay.ca_file.as_deref())?;
         let suffix = palisade_crypto::random_bytes::<6>().map_err(|e| MailError::Config(e.to_string()))?;
         Ok(Self {
             store,
             relay: Arc::new(relay),
-            tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            tls,
             name: format!("outbox-{}", hex::encode(suffix)),
             key_version: crate::ReplyKeys::default().current,
         })

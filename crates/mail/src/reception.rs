@@ -117,6 +117,17 @@ impl Reception {
     /// Everything after the data was read. Refusals come before anything is stored; a
     /// 250 only after the message was durably taken.
     pub async fn receive(&self, arrival: Arrival, raw: Vec<u8>) -> Reply {
+        self.admit(arrival, raw, None).await
+    }
+
+    /// As [`Reception::receive`], for mail fetched from a hosted mailbox: the verdict
+    /// comes from its provider's `Authentication-Results` for `authserv_id`
+    /// ([`crate::provider_verdict`]), not from checks of a connection Palisade never saw.
+    pub async fn receive_fetched(&self, arrival: Arrival, raw: Vec<u8>, authserv_id: &str) -> Reply {
+        self.admit(arrival, raw, Some(authserv_id)).await
+    }
+
+    async fn admit(&self, arrival: Arrival, raw: Vec<u8>, provider: Option<&str>) -> Reply {
         if let Recipient::Bounce { bounce_id } = arrival.recipient {
             return self.bounce(bounce_id, arrival.mail_from.is_none(), &raw).await;
         }
@@ -134,7 +145,10 @@ impl Reception {
             helo: &arrival.helo,
             mail_from: arrival.mail_from.as_ref(),
         };
-        let verdict = self.verifier.verdict(&envelope, &raw, &message.from).await;
+        let verdict = match provider {
+            Some(authserv_id) => crate::provider_verdict(&message, authserv_id),
+            None => self.verifier.verdict(&envelope, &raw, &message.from).await,
+        };
         if let Verdict::TryLater(why) = &verdict {
             tracing::info!(reason = %why, "sender verification deferred");
             return Reply::new(451, "4.7.0 cannot verify the sender now; try again later");

@@ -34,6 +34,13 @@ pub enum AuthMethod {
     Spf { domain: String },
     /// A trusted forwarder's ARC set records an aligned pass for `domain`.
     Arc { forwarder: String, domain: String },
+    /// The hosted mailbox's provider (its configured authserv-id) recorded an aligned
+    /// pass of `method` (`dmarc`, `dkim`, `spf`) for `domain` (mail fetched by IMAP).
+    Provider {
+        provider: String,
+        method: String,
+        domain: String,
+    },
 }
 
 /// What the checks found, for agents to see beside a quarantined message.

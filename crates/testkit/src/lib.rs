@@ -2,7 +2,7 @@
 //! the cluster scripts/test.sh starts), and raw dumps of what a backend actually stored, so tests can prove
 //! that plaintext never reaches the disk; real peers (an OpenID provider in [`oidc`], headless Chromium through [`node`], an SMTP
 //! sink in [`smtp`], a DNS server in [`dns`], a scripted adversarial language model in [`model`], ClamAV in
-//! [`clamd`]).
+//! [`clamd`], Dovecot IMAP in [`dovecot`]).
 //!
 //! PostgreSQL tests need `PALISADE_TEST_PG_URL` (an admin URL for a throwaway cluster, e.g.
 //! `postgres://palisade@127.0.0.1:55432/postgres`). `scripts/test.sh` starts such a cluster and sets it.
@@ -12,10 +12,12 @@
 pub mod burst;
 pub mod clamd;
 pub mod dns;
+pub mod dovecot;
 pub mod jwt;
 pub mod model;
 pub mod node;
 pub mod oidc;
+pub mod proxy;
 pub mod sensitive;
 pub mod smtp;
 

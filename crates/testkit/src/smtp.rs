@@ -142,13 +142,22 @@ impl Drop for SmtpSink {
     }
 }
 
-/// A server config for a leaf certificate signed by a CA whose key is discarded right here, so the CA
-/// can never vouch for anything else even if a test trusts it somewhere broader than intended.
-fn tls_acceptor() -> anyhow::Result<(TlsAcceptor, String)> {
+/// A certificate for `localhost` and `127.0.0.1` signed by a CA whose key is discarded
+/// right here, so the CA can never vouch for anything else even if a test trusts it
+/// somewhere broader than intended. Shared by the test peers that speak TLS.
+pub(crate) struct LocalhostCertificate {
+    pub ca_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+    cert_der: rustls::pki_types::CertificateDer<'static>,
+    key_der: Vec<u8>,
+}
+
+pub(crate) fn localhost_certificate() -> anyhow::Result<LocalhostCertificate> {
     let mut ca_params = CertificateParams::default();
     ca_params
         .distinguished_name
-        .push(DnType::CommonName, "Palisade test SMTP CA");
+        .push(DnType::CommonName, "Palisade test CA");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().context("CA key")?)
@@ -165,7 +174,17 @@ fn tls_acceptor() -> anyhow::Result<(TlsAcceptor, String)> {
     let leaf = leaf_params
         .signed_by(&leaf_key, &ca)
         .context("signing the leaf certificate")?;
+    Ok(LocalhostCertificate {
+        ca_pem: ca.pem(),
+        cert_pem: leaf.pem(),
+        key_pem: leaf_key.serialize_pem(),
+        cert_der: leaf.der().clone(),
+        key_der: leaf_key.serialize_der(),
+    })
+}
 
+fn tls_acceptor() -> anyhow::Result<(TlsAcceptor, String)> {
+    let certificate = localhost_certificate()?;
     // No process-wide crypto provider is installed, so name ring explicitly.
     let config =
         rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
@@ -173,11 +192,11 @@ fn tls_acceptor() -> anyhow::Result<(TlsAcceptor, String)> {
             .context("TLS protocol versions")?
             .with_no_client_auth()
             .with_single_cert(
-                vec![leaf.der().clone()],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+                vec![certificate.cert_der],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certificate.key_der)),
             )
             .context("TLS server config")?;
-    Ok((TlsAcceptor::from(Arc::new(config)), ca.pem()))
+    Ok((TlsAcceptor::from(Arc::new(config)), certificate.ca_pem))
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, acceptor: Option<TlsAcceptor>) {

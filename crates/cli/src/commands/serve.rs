@@ -130,6 +130,22 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         }
         None => tracing::warn!("[scan] clamd = \"off\": files are served without a malware scan"),
     }
+    if let (Some(smtp), Some(setup)) = (&settings.smtp, &mail_setup)
+        && !settings.imap.is_empty()
+    {
+        let reception = reception(settings, smtp, setup, &store)?;
+        for mailbox in &settings.imap {
+            let intake = palisade_mail::ImapIntake::new(
+                mailbox.clone(),
+                reception.clone(),
+                setup.threading.clone(),
+                smtp.max_message_bytes,
+            )
+            .map_err(|e| CliError::Config(e.to_string()))?;
+            tracing::info!(mailbox = %mailbox.mailbox.as_str(), host = %mailbox.host, "taking mail by IMAP");
+            tokio::spawn(intake.run(smtp_stopping.clone()));
+        }
+    }
     let mut smtp = None;
     if let (Some(listen), Some(setup)) = (settings.smtp.as_ref().and_then(|s| s.listen), mail_setup) {
         smtp = Some(start_smtp(settings, listen, setup, &store, &tls, smtp_stopping).await?);

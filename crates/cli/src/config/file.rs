@@ -36,6 +36,65 @@ pub struct FileConfig {
     pub limits: Option<LimitsFileConfig>,
     pub anomaly: Option<AnomalyFileConfig>,
     pub scan: Option<ScanFileConfig>,
+    /// `[[imap]]` tables: hosted mailboxes to take mail from.
+    #[serde(default)]
+    pub imap: Vec<ImapFileConfig>,
+}
+
+/// One `[[imap]]` hosted mailbox (docs/EMAIL.md, "IMAP intake").
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ImapFileConfig {
+    /// The support address it receives for: one of the `[[mailbox]]` addresses.
+    pub mailbox: String,
+    pub host: String,
+    pub port: Option<u16>,
+    pub user: String,
+    /// A file holding the password (mode 0600), or…
+    pub password_file: Option<PathBuf>,
+    /// …a file holding an OAuth 2.0 access token (XOAUTH2), kept current by the
+    /// operator's token refresher; read at every connection.
+    pub xoauth2_token_file: Option<PathBuf>,
+    pub folder: Option<String>,
+    /// The provider's authserv-id in `Authentication-Results` (e.g. `mx.google.com`).
+    pub authserv_id: String,
+    pub ca_file: Option<PathBuf>,
+    pub poll_secs: Option<u64>,
+}
+
+impl ImapFileConfig {
+    pub(super) fn into_mailbox(self) -> Result<palisade_mail::ImapMailbox, CliError> {
+        let bad = |what: &str| CliError::Config(format!("[[imap]] {}: {what}", self.mailbox));
+        let mailbox = EmailAddress::parse(&self.mailbox).map_err(|_| bad("mailbox is not an address"))?;
+        let auth = match (&self.password_file, &self.xoauth2_token_file) {
+            (Some(path), None) => {
+                let password =
+                    std::fs::read_to_string(path).map_err(|e| CliError::Io(path.display().to_string(), e))?;
+                palisade_mail::ImapAuth::Password {
+                    user: self.user.clone(),
+                    password: SecretString::new(password.trim_end_matches(['\r', '\n']).to_owned()),
+                }
+            }
+            (None, Some(path)) => palisade_mail::ImapAuth::XOAuth2 {
+                user: self.user.clone(),
+                token_file: path.clone(),
+            },
+            _ => return Err(bad("give exactly one of password_file and xoauth2_token_file")),
+        };
+        if self.authserv_id.trim().is_empty() || self.authserv_id.contains(char::is_whitespace) {
+            return Err(bad("authserv_id must be the provider's authserv-id"));
+        }
+        Ok(palisade_mail::ImapMailbox {
+            host: self.host.clone(),
+            port: self.port.unwrap_or(993),
+            auth,
+            folder: self.folder.clone().unwrap_or_else(|| "INBOX".into()),
+            mailbox,
+            authserv_id: self.authserv_id.clone(),
+            ca_file: self.ca_file.clone(),
+            poll: std::time::Duration::from_secs(self.poll_secs.unwrap_or(30).clamp(5, 3600)),
+        })
+    }
 }
 
 /// `[scan]`: malware scanning of every file by ClamAV's daemon.

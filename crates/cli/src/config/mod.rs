@@ -56,6 +56,8 @@ pub struct Settings {
     pub site_tokens: Option<std::sync::Arc<palisade_assist::SiteTokenVerifier>>,
     /// `None`: scanning turned off (`[scan] clamd = "off"`); files are served unscanned.
     pub scanner: Option<palisade_scan::Scanner>,
+    /// Hosted mailboxes to take mail from (`[[imap]]`; needs `[smtp]`, listening or not).
+    pub imap: Vec<palisade_mail::ImapMailbox>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -147,7 +149,29 @@ impl Settings {
                 })
             }
         };
+        if !file.imap.is_empty() && smtp.is_none() {
+            return Err(CliError::Config(
+                "[[imap]] needs [smtp] (without `listen` if mail only arrives by IMAP) and [[mailbox]]"
+                    .into(),
+            ));
+        }
+        let imap = file
+            .imap
+            .into_iter()
+            .map(ImapFileConfig::into_mailbox)
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(smtp) = &smtp
+            && let Some(unknown) = imap
+                .iter()
+                .find(|i| !smtp.mailboxes.iter().any(|(a, _)| *a == i.mailbox))
+        {
+            return Err(CliError::Config(format!(
+                "[[imap]] {} is not one of the [[mailbox]] addresses",
+                unknown.mailbox.as_str()
+            )));
+        }
         let settings = Self {
+            imap,
             mail,
             smtp,
             data_dir,

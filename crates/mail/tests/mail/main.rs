@@ -11,6 +11,7 @@ mod bounces;
 mod composition_kills;
 mod concurrency;
 mod html;
+mod imap;
 mod inbound;
 mod listener;
 mod lookalikes;

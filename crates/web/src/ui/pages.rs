@@ -343,6 +343,14 @@ fn provenance(verdict: &serde_json::Value) -> Provenance {
             ),
             false,
         ),
+        Some("provider") => (
+            format!(
+                "by mail (fetched by IMAP) · sender authenticated by the mailbox provider {} ({} for {domain})",
+                verdict["provider"].as_str().unwrap_or("?"),
+                verdict["method"].as_str().unwrap_or("?")
+            ),
+            false,
+        ),
         _ if verdict["released_by"].is_string() => (
             "by mail · sender NOT authenticated; released from quarantine".to_owned(),
             true,

@@ -40,6 +40,8 @@ pub const NOREPLY: &str = "noreply@desk.test";
 /// 127.0.0.10. `signed.test` and `evil.test` publish DKIM keys (`SIGNED_KEY`,
 /// `EVIL_KEY`, selector `sel`).
 pub struct MailWorld {
+    /// What the listener hands messages to (and the IMAP intake too).
+    pub reception: Arc<Reception>,
     pub store: Store,
     pub team: TeamId,
     pub port: u16,
@@ -147,6 +149,7 @@ impl MailWorld {
             .with_own_domains(vec!["desk.test".into()])
             .with_bounces(bounces)
             .with_file_limits(FILE_LIMITS);
+        let reception = Arc::new(reception);
         let listener = SmtpListener::new(
             ListenerSettings {
                 hostname: "mx.desk.test".into(),
@@ -158,12 +161,13 @@ impl MailWorld {
                 session: palisade_mail::SessionLimits::default(),
             },
             threading.clone(),
-            Arc::new(reception),
+            reception.clone(),
         );
         let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = socket.local_addr().unwrap().port();
         let server = tokio::spawn(listener.serve(socket));
         MailWorld {
+            reception,
             store,
             team,
             port,

@@ -1,0 +1,195 @@
+//! IMAP intake from a real Dovecot over verified TLS, on SQLite and PostgreSQL: mail
+//! the provider authenticated becomes a ticket; a forged `Authentication-Results`
+//! placed below the provider's own, a foreign one on top, or none at all is held; a
+//! message is marked taken only once placed, so a connection lost mid-fetch loses
+//! nothing, and a mark lost after placing takes nothing twice. A server whose
+//! certificate is not trusted, or a wrong password, takes nothing.
+
+use crate::common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{MailWorld, SUPPORT, address};
+use palisade_core::SecretString;
+use palisade_mail::{IMAP_TAKEN_KEYWORD, ImapAuth, ImapIntake, ImapMailbox, ImapRound};
+use palisade_testkit::Backend;
+use palisade_testkit::dovecot::Dovecot;
+
+palisade_testkit::on_both_backends!(
+    mail_from_a_hosted_mailbox_is_taken_once_and_judged_by_its_provider,
+    an_untrusted_server_or_wrong_password_takes_nothing
+);
+
+const PROVIDER: &str = "mx.provider.test";
+
+fn mailbox(dovecot: &Dovecot, password: &str, ca: bool) -> ImapMailbox {
+    ImapMailbox {
+        host: "localhost".into(),
+        port: dovecot.port,
+        auth: ImapAuth::Password {
+            user: dovecot.user.clone(),
+            password: SecretString::new(password.to_owned()),
+        },
+        folder: "INBOX".into(),
+        mailbox: address(SUPPORT),
+        authserv_id: PROVIDER.into(),
+        ca_file: ca.then(|| dovecot.ca_file.clone()),
+        poll: Duration::from_secs(60),
+    }
+}
+
+fn message(id: &str, results: &str, body: &str) -> Vec<u8> {
+    format!(
+        "Return-Path: <ann@customer.test>\r\nDelivered-To: {SUPPORT}\r\n{results}\
+         From: Ann <ann@customer.test>\r\nTo: {SUPPORT}\r\nSubject: Statement {id}\r\nMessage-ID: <{id}@customer.test>\r\n\
+         Date: Sat, 5 Dec 2026 10:00:00 +0000\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+async fn mail_from_a_hosted_mailbox_is_taken_once_and_judged_by_its_provider(backend: Backend) {
+    let w = MailWorld::start(backend).await;
+    let dovecot = Dovecot::start().await.unwrap();
+    let intake = ImapIntake::new(
+        mailbox(&dovecot, &dovecot.password, true),
+        w.reception.clone(),
+        w.threading.clone(),
+        1_000_000,
+    )
+    .unwrap();
+    let genuine = format!(
+        "Authentication-Results: {PROVIDER}; dkim=pass header.d=customer.test; dmarc=pass header.from=customer.test\r\n"
+    );
+    // Large enough that a connection cut while it is sent is cut inside it.
+    let long_body = "Please see my statement.\r\n".repeat(4000);
+    dovecot
+        .deliver(&message("m1", &genuine, &long_body))
+        .await
+        .unwrap();
+    // The sender's forged pass sits below the provider's own fail.
+    dovecot
+        .deliver(&message(
+            "m2",
+            &format!(
+                "Authentication-Results: {PROVIDER}; dmarc=fail header.from=customer.test\r\n\
+                 Authentication-Results: {PROVIDER}; dmarc=pass header.from=customer.test\r\n"
+            ),
+            "forged below",
+        ))
+        .await
+        .unwrap();
+    // Another party's header on top of the provider's.
+    dovecot
+        .deliver(&message(
+            "m3",
+            &format!(
+                "Authentication-Results: relay.evil.test; dmarc=pass header.from=customer.test\r\n{genuine}"
+            ),
+            "foreign on top",
+        ))
+        .await
+        .unwrap();
+    dovecot
+        .deliver(&message("m4", "", "no results at all"))
+        .await
+        .unwrap();
+
+    // A connection lost in the middle of the first message: nothing taken or marked.
+    let cut = palisade_testkit::proxy::CuttingProxy::start(dovecot.port, 40_000)
+        .await
+        .unwrap();
+    let mut through_cut = mailbox(&dovecot, &dovecot.password, true);
+    through_cut.port = cut.port;
+    let broken = ImapIntake::new(through_cut, w.reception.clone(), w.threading.clone(), 1_000_000).unwrap();
+    assert!(broken.poll_once().await.is_err());
+    assert!(w.received().await.is_empty());
+    assert!(
+        dovecot
+            .flags()
+            .await
+            .unwrap()
+            .iter()
+            .all(|(_, f)| !f.contains(IMAP_TAKEN_KEYWORD))
+    );
+
+    let round = intake.poll_once().await.unwrap();
+    assert_eq!(
+        round,
+        ImapRound {
+            taken: 4,
+            refused: 0,
+            deferred: 0
+        }
+    );
+    let placements: Vec<String> = w
+        .received()
+        .await
+        .iter()
+        .map(|d| d["placement"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        placements,
+        ["new_ticket", "quarantine", "quarantine", "quarantine"],
+        "{placements:?}"
+    );
+    let first = &w.received().await[0];
+    assert_eq!(first["verdict"]["authenticated"], "provider");
+    assert_eq!(first["verdict"]["provider"], PROVIDER);
+    let flags = dovecot.flags().await.unwrap();
+    assert_eq!(flags.len(), 4);
+    assert!(
+        flags.iter().all(|(_, f)| f.contains(IMAP_TAKEN_KEYWORD)),
+        "{flags:?}"
+    );
+    // Fetched with PEEK: a person reading the mailbox still sees it unread.
+    assert!(flags.iter().all(|(_, f)| !f.contains("\\Seen")), "{flags:?}");
+
+    // Nothing new: nothing taken.
+    assert_eq!(intake.poll_once().await.unwrap(), ImapRound::default());
+
+    // The marks are lost (as if the connection dropped after placing): the genuine
+    // message comes again and is recognised, not placed twice.
+    dovecot.unflag_all(IMAP_TAKEN_KEYWORD).await.unwrap();
+    intake.poll_once().await.unwrap();
+    let tickets = w
+        .received()
+        .await
+        .iter()
+        .filter(|d| d["placement"] == "new_ticket")
+        .count();
+    assert_eq!(tickets, 1);
+    let _ = Arc::clone(&w.reception);
+}
+
+async fn an_untrusted_server_or_wrong_password_takes_nothing(backend: Backend) {
+    let w = MailWorld::start(backend).await;
+    let dovecot = Dovecot::start().await.unwrap();
+    dovecot.deliver(&message("u1", "", "hello")).await.unwrap();
+    // The server's certificate is not signed by anything the system trusts.
+    let untrusted = ImapIntake::new(
+        mailbox(&dovecot, &dovecot.password, false),
+        w.reception.clone(),
+        w.threading.clone(),
+        1_000_000,
+    )
+    .unwrap();
+    assert!(untrusted.poll_once().await.is_err());
+    let wrong = ImapIntake::new(
+        mailbox(&dovecot, "not the password", true),
+        w.reception.clone(),
+        w.threading.clone(),
+        1_000_000,
+    )
+    .unwrap();
+    assert!(wrong.poll_once().await.is_err());
+    assert!(w.received().await.is_empty());
+    assert!(
+        dovecot
+            .flags()
+            .await
+            .unwrap()
+            .iter()
+            .all(|(_, f)| !f.contains(IMAP_TAKEN_KEYWORD))
+    );
+}
