@@ -16,7 +16,7 @@ pub use ids::{
     ArticleFileId, ArticleId, AttachmentId, AuditSeq, CeremonyId, CompanyId, ConversationId, MessageId,
     NotificationId, OutboxId, PasskeyId, SessionId, TeamId, TicketId, UserId,
 };
-pub use mail::OutgoingMail;
+pub use mail::{OutgoingFile, OutgoingMail};
 pub use network::source_network;
 pub use principal::{Principal, Role, Scope};
 pub use secret::{SecretBytes, SecretString};

@@ -46,6 +46,18 @@ pub fn compose(mail: &OutgoingMail, from: &EmailAddress, from_name: &str) -> Res
     if let Some(html) = &mail.html {
         builder = builder.html_body(html.as_str());
     }
+    for file in &mail.files {
+        if file.name.chars().any(|c| c.is_control()) || file.content_type.chars().any(|c| c.is_control()) {
+            return Err(MailError::Permanent(
+                "control character in a file's name or type".into(),
+            ));
+        }
+        builder = builder.attachment(
+            file.content_type.as_str(),
+            file.name.as_str(),
+            file.content.as_slice(),
+        );
+    }
     builder
         .from((from_name, from.as_str()))
         .to(to.as_str())
@@ -121,5 +133,17 @@ mod tests {
                 .unwrap()
                 .contains("multipart")
         );
+        reply.files = vec![palisade_core::OutgoingFile {
+            name: "statement.pdf".into(),
+            content_type: "application/pdf".into(),
+            content: b"%PDF-1.4".to_vec(),
+        }];
+        let text = String::from_utf8(compose(&reply, &from, "Palisade").unwrap()).unwrap();
+        assert!(
+            text.contains("multipart/mixed") && text.contains("statement.pdf"),
+            "{text}"
+        );
+        reply.files[0].name = "a\r\nBcc: x@evil.test".into();
+        assert!(compose(&reply, &from, "Palisade").is_err());
     }
 }

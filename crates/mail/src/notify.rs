@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use palisade_core::{EmailAddress, OutgoingMail, TeamId, UserId};
-use palisade_store::{Store, TicketRecord, Tx};
+use palisade_core::{EmailAddress, OutgoingFile, OutgoingMail, TeamId, UserId};
+use palisade_store::{ScanState, Store, TicketRecord, Tx};
 
 use crate::{MailError, Threading};
 
@@ -24,6 +24,17 @@ pub struct ReplyNotifier {
     mailboxes: HashMap<TeamId, EmailAddress>,
     /// Where customers sign in (`https://desk.example.com`), for secure-delivery links.
     public_origin: String,
+    /// Files are scanned for malware here: one not judged yet is not mailed.
+    scanning: bool,
+}
+
+/// A reply's files as its mail carries them.
+#[derive(Default)]
+pub struct ReplyFiles {
+    pub attached: Vec<OutgoingFile>,
+    /// Files that stay behind (waiting for the scan, or blocked): the mail says so and
+    /// links to the ticket instead.
+    pub withheld: usize,
 }
 
 /// How one reply reaches customers by mail.
@@ -47,7 +58,40 @@ impl ReplyNotifier {
             threading,
             mailboxes,
             public_origin: public_origin.into(),
+            scanning: false,
         }
+    }
+
+    /// Files are scanned here: a reply's file is mailed only once judged clean.
+    pub fn with_scanning(mut self, scanning: bool) -> Self {
+        self.scanning = scanning;
+        self
+    }
+
+    /// The files sent with `message`, as its mail may carry them.
+    async fn files_of(
+        &self,
+        ticket: &TicketRecord,
+        message: &palisade_core::MessageId,
+    ) -> Result<ReplyFiles, MailError> {
+        let mut files = ReplyFiles::default();
+        for file in self.store.public_message_files(ticket, message).await? {
+            let sendable = match file.record.scan {
+                ScanState::Clean => true,
+                ScanState::Pending => !self.scanning,
+                ScanState::Infected(_) => false,
+            };
+            if sendable {
+                files.attached.push(OutgoingFile {
+                    name: file.record.filename,
+                    content_type: file.record.content_type,
+                    content: file.content,
+                });
+            } else {
+                files.withheld += 1;
+            }
+        }
+        Ok(files)
     }
 
     /// Queues, in the caller's transaction, the reply `body` by `author` to everyone
@@ -60,6 +104,20 @@ impl ReplyNotifier {
         author: &UserId,
         body: &str,
         delivery: Delivery,
+    ) -> Result<usize, MailError> {
+        self.public_reply_with(tx, ticket, author, body, delivery, &ReplyFiles::default())
+            .await
+    }
+
+    /// As [`ReplyNotifier::public_reply`], with the reply's files.
+    pub async fn public_reply_with(
+        &self,
+        tx: &mut Tx,
+        ticket: &TicketRecord,
+        author: &UserId,
+        body: &str,
+        delivery: Delivery,
+        files: &ReplyFiles,
     ) -> Result<usize, MailError> {
         let delivery = if self.store.get_team(&ticket.team).await?.secure_delivery {
             Delivery::Secure
@@ -87,10 +145,22 @@ impl ReplyNotifier {
                 .threading
                 .reply_identity(tx, mailbox, &ticket.id, participant)
                 .await?;
+            let link = format!(
+                "{}/tickets/{}",
+                self.public_origin.trim_end_matches('/'),
+                ticket.id
+            );
             let (subject, text, html) = match delivery {
                 Delivery::Content => {
+                    let withheld = match files.withheld {
+                        0 => String::new(),
+                        n => format!(
+                            "\n\n{n} file(s) sent with this reply are not attached to this email; \
+                             sign in to see them: {link}"
+                        ),
+                    };
                     let text = format!(
-                        "{body}\n\n-- \nReply to this email to answer (ticket #{number}). Your reply reaches the \
+                        "{body}{withheld}\n\n-- \nReply to this email to answer (ticket #{number}). Your reply reaches the \
                          ticket only from this address.\n",
                         number = ticket.number
                     );
@@ -104,11 +174,6 @@ impl ReplyNotifier {
                 // Not even the subject: it was written by the customer or an agent and
                 // can say as much as the reply.
                 Delivery::Secure => {
-                    let link = format!(
-                        "{}/tickets/{}",
-                        self.public_origin.trim_end_matches('/'),
-                        ticket.id
-                    );
                     let text = format!(
                         "There is a new reply on your request #{number}.\n\nSign in to read it:\n{link}\n\n\
                          For your security the reply itself is not sent by email.\n",
@@ -126,6 +191,10 @@ impl ReplyNotifier {
                 subject,
                 text,
                 html,
+                files: match delivery {
+                    Delivery::Content => files.attached.clone(),
+                    Delivery::Secure => Vec::new(),
+                },
                 reply_to: Some(reply_to.as_str().to_owned()),
                 message_id: Some(
                     message_id
@@ -194,7 +263,10 @@ impl palisade_service::Subscriber for ReplyNotifier {
             } else {
                 Delivery::Content
             };
-            self.public_reply(tx, &ticket, &author, &message.body, delivery)
+            let files = self.files_of(&ticket, &message.id).await.map_err(|e| {
+                palisade_service::ServiceError::Reaction(format!("reading a reply's files: {e}"))
+            })?;
+            self.public_reply_with(tx, &ticket, &author, &message.body, delivery, &files)
                 .await
                 .map_err(|e| {
                     palisade_service::ServiceError::Reaction(format!("queueing ticket mail: {e}"))

@@ -49,7 +49,7 @@ impl Desk {
                         &body,
                         Visibility::Public,
                         Some(conversation),
-                        false,
+                        &crate::Sending::default(),
                     )
                     .await?;
                 Ok(ticket)

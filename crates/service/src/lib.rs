@@ -53,7 +53,7 @@ pub use people::{CreatedAccount, CustomerChange, NewCustomer, NewStaff};
 pub use reading::reader_of;
 pub use scanning::{Availability, ScanRound};
 pub use text::{MAX_BODY_CHARS, MAX_SUBJECT_CHARS, Redacted, Redactor, validate_text};
-pub use tickets::{OpenTicket, Opened, TicketDetail};
+pub use tickets::{OpenTicket, Opened, Sending, TicketDetail};
 
 /// The use cases, over one store and one policy engine.
 #[derive(Clone)]

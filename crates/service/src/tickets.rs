@@ -39,6 +39,15 @@ pub struct TicketDetail {
     pub shows_internal: bool,
 }
 
+/// How a message is sent: files that go with it, and for a public reply, whether its
+/// mail to customers is only a sign-in link (whatever the team's setting says, a team
+/// that delivers securely always does).
+#[derive(Clone, Debug, Default)]
+pub struct Sending {
+    pub secure_delivery: bool,
+    pub files: Vec<palisade_core::AttachmentId>,
+}
+
 /// The largest page of a ticket list or search.
 const MAX_PAGE: u32 = 100;
 
@@ -249,21 +258,26 @@ impl Desk {
         body: &str,
         visibility: Visibility,
     ) -> Result<(MessageId, Vec<(&'static str, usize)>), ServiceError> {
-        self.add_message_closing(actor, raw_id, body, visibility, None, false)
+        self.add_message_with(actor, raw_id, body, visibility, &Sending::default())
             .await
-            .map(|(id, _, found)| (id, found))
     }
 
-    /// A public reply whose mail to customers says only that there is a reply and
-    /// links to the ticket (whatever the team's setting); also returns what
-    /// redaction removed.
-    pub async fn add_reply_delivered_securely(
+    /// As [`Desk::add_message`], with files the actor attached to the ticket sent with
+    /// the message, and for a public reply, secure delivery of its mail.
+    pub async fn add_message_with(
         &self,
         actor: &Actor,
         raw_id: &str,
         body: &str,
+        visibility: Visibility,
+        sending: &Sending,
     ) -> Result<(MessageId, Vec<(&'static str, usize)>), ServiceError> {
-        self.add_message_closing(actor, raw_id, body, Visibility::Public, None, true)
+        if sending.secure_delivery && visibility == Visibility::Internal {
+            return Err(ServiceError::Invalid(
+                "secure delivery is for public replies; internal notes are never mailed".into(),
+            ));
+        }
+        self.add_message_closing(actor, raw_id, body, visibility, None, sending)
             .await
             .map(|(id, _, found)| (id, found))
     }
@@ -277,7 +291,7 @@ impl Desk {
         body: &str,
         visibility: Visibility,
         handed_over: Option<&ConversationId>,
-        secure_delivery: bool,
+        sending: &Sending,
     ) -> Result<(MessageId, TicketRecord, Vec<(&'static str, usize)>), ServiceError> {
         let mut redacted = Vec::new();
         let body = validate_text("body", body, MAX_BODY_CHARS)?;
@@ -301,8 +315,29 @@ impl Desk {
             .await?;
         let mut detail = json!({ "message": id.to_string(), "visibility": visibility.as_str(),
                                  "channel": actor.channel.as_str(), "redacted": redaction_json(&redacted) });
-        if secure_delivery {
+        if sending.secure_delivery {
             detail["secure_delivery"] = json!(true);
+        }
+        if !sending.files.is_empty() {
+            let tied = self
+                .store
+                .send_files_with(
+                    &mut tx,
+                    &ticket,
+                    &actor.principal.user_id,
+                    visibility,
+                    &sending.files,
+                    &id,
+                )
+                .await?;
+            if tied != sending.files.len() {
+                return Err(ServiceError::Invalid(
+                    "a file sent with a message must be one you attached to this ticket, of the same \
+                     visibility, not yet sent with another message"
+                        .into(),
+                ));
+            }
+            detail["files"] = json!(sending.files.iter().map(|f| f.to_string()).collect::<Vec<_>>());
         }
         let audit = AuditEvent::new(AuditAction::MessageAdded, ticket.id.to_string(), Outcome::Success)
             .with_detail(detail.clone());

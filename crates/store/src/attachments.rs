@@ -209,6 +209,69 @@ impl Store {
         Ok(AttachmentContent { record, content })
     }
 
+    /// The public files sent with a public `message`, for mailing them with it to the
+    /// ticket's participants — who are shown the message itself without a further
+    /// decision, so its public files need none either.
+    pub async fn public_message_files(
+        &self,
+        ticket: &TicketRecord,
+        message: &MessageId,
+    ) -> Result<Vec<AttachmentContent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, ticket_id, uploader_id, visibility, filename_enc, content_type, size_bytes, message_id, created_at, \
+             scan_state, scan_finding, content_id, content_enc FROM attachments \
+             WHERE ticket_id = $1 AND message_id = $2 AND visibility = 'public' ORDER BY position, created_at, id",
+        )
+        .bind(ticket.id.as_str())
+        .bind(message.as_str())
+        .fetch_all(&self.read)
+        .await?;
+        let key = self.load_key(&ticket.data_key_id).await?;
+        rows.iter()
+            .map(|row| {
+                let record = self.attachment_from_row(&key, row)?;
+                let content = open_bytes(
+                    &key,
+                    "attachments",
+                    "content",
+                    record.id.as_str(),
+                    &row.try_get::<Vec<u8>, _>("content_enc")?,
+                )?;
+                Ok(AttachmentContent { record, content })
+            })
+            .collect()
+    }
+
+    /// Ties files the actor attached to the ticket (not yet sent with any message, of
+    /// the message's visibility) to `message`; returns how many were tied.
+    pub async fn send_files_with(
+        &self,
+        tx: &mut Tx,
+        ticket: &TicketRecord,
+        uploader: &UserId,
+        visibility: Visibility,
+        files: &[AttachmentId],
+        message: &MessageId,
+    ) -> Result<usize, StoreError> {
+        let mut tied = 0;
+        for (position, file) in (0i64..).zip(files) {
+            let done = sqlx::query(
+                "UPDATE attachments SET message_id = $1, position = $2 WHERE id = $3 AND ticket_id = $4 \
+                 AND uploader_id = $5 AND visibility = $6 AND message_id IS NULL",
+            )
+            .bind(message.as_str())
+            .bind(position)
+            .bind(file.as_str())
+            .bind(ticket.id.as_str())
+            .bind(uploader.as_str())
+            .bind(visibility.as_str())
+            .execute(tx.conn())
+            .await?;
+            tied += usize::try_from(done.rows_affected()).unwrap_or(0);
+        }
+        Ok(tied)
+    }
+
     /// Files the scanner has not judged yet, oldest first.
     pub async fn attachments_awaiting_scan(&self, limit: u32) -> Result<Vec<AttachmentId>, StoreError> {
         let rows = sqlx::query(

@@ -133,24 +133,12 @@ impl AppState {
         raw_id: &str,
         body: &str,
         visibility: Visibility,
-        secure_delivery: bool,
+        sending: &palisade_service::Sending,
     ) -> Result<(MessageId, Vec<(RedactionKind, usize)>), AppError> {
-        let desk = self.desk();
-        let (id, found) = match (secure_delivery, visibility) {
-            (false, _) => {
-                desk.add_message(&caller.actor(), raw_id, body, visibility)
-                    .await?
-            }
-            (true, Visibility::Public) => {
-                desk.add_reply_delivered_securely(&caller.actor(), raw_id, body)
-                    .await?
-            }
-            (true, Visibility::Internal) => {
-                return Err(AppError::BadRequest(
-                    "secure delivery is for public replies; internal notes are never mailed".into(),
-                ));
-            }
-        };
+        let (id, found) = self
+            .desk()
+            .add_message_with(&caller.actor(), raw_id, body, visibility, sending)
+            .await?;
         Ok((id, kinds(found)))
     }
 

@@ -55,6 +55,7 @@ pub fn reply_notifier(
     setup: &MailboxSetup,
     store: &Store,
     public_origin: &str,
+    scanning: bool,
 ) -> Arc<palisade_mail::ReplyNotifier> {
     let mut by_team = HashMap::new();
     let mut mailboxes: Vec<_> = setup.teams_by_mailbox.iter().collect();
@@ -62,12 +63,10 @@ pub fn reply_notifier(
     for (mailbox, team) in mailboxes {
         by_team.entry(team.clone()).or_insert_with(|| mailbox.clone());
     }
-    Arc::new(palisade_mail::ReplyNotifier::new(
-        store.clone(),
-        setup.threading.clone(),
-        by_team,
-        public_origin,
-    ))
+    Arc::new(
+        palisade_mail::ReplyNotifier::new(store.clone(), setup.threading.clone(), by_team, public_origin)
+            .with_scanning(scanning),
+    )
 }
 
 /// Verification against the configured nameservers, placement into tickets or

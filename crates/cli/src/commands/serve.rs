@@ -115,7 +115,12 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         smtp_stopping.clone(),
     ));
     if let Some(setup) = &mail_setup {
-        dispatcher = dispatcher.with_subscriber(reply_notifier(setup, &store, &settings.public_origin));
+        dispatcher = dispatcher.with_subscriber(reply_notifier(
+            setup,
+            &store,
+            &settings.public_origin,
+            settings.scanner.is_some(),
+        ));
     }
     tokio::spawn(dispatcher.run(
         Duration::from_secs(1),

@@ -326,6 +326,12 @@ pub struct CreateMessageRequest {
     /// does; this cannot turn that off. Refused (400) on an internal note.
     #[serde(default)]
     pub secure_delivery: bool,
+    /// Files to send with the message: ids of files you attached to this ticket (of
+    /// the same visibility) not yet sent with another message. A public reply's files
+    /// go out with its mail, each once scanned clean.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub attachment_ids: Vec<String>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -144,8 +144,21 @@ pub async fn add_message(
     ApiJson(req): ApiJson<CreateMessageRequest>,
 ) -> Result<(StatusCode, Json<CreatedMessage>), AppError> {
     let visibility = Visibility::parse(&req.visibility)?;
+    if req.attachment_ids.len() > 20 {
+        return Err(AppError::BadRequest(
+            "at most 20 files go with one message".into(),
+        ));
+    }
+    let sending = palisade_service::Sending {
+        secure_delivery: req.secure_delivery,
+        files: req
+            .attachment_ids
+            .iter()
+            .map(|f| palisade_core::AttachmentId::parse(f))
+            .collect::<Result<_, _>>()?,
+    };
     let (message, redacted) = s
-        .add_message(&caller, &id, &req.body, visibility, req.secure_delivery)
+        .add_message(&caller, &id, &req.body, visibility, &sending)
         .await?;
     Ok((
         StatusCode::CREATED,

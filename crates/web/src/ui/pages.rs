@@ -439,6 +439,8 @@ struct TicketPage {
     team_secure: bool,
     /// Whether the reader follows the ticket (staff who see its internal side).
     following: Option<bool>,
+    /// Files the reader attached and has not sent with a message yet: (id, name).
+    unsent_files: Vec<(String, String)>,
     can_update: bool,
     status_options: Vec<StatusOption>,
     assignees: Vec<AssigneeOption>,
@@ -579,6 +581,12 @@ async fn ticket_page_with(
         can_attach: s.permits(caller, Action::TicketAttach, &resource),
         scanning: desk.scanning(),
         team_secure: staff && s.store.get_team(&t.team).await?.secure_delivery,
+        unsent_files: detail
+            .attachments
+            .iter()
+            .filter(|a| a.message.is_none() && a.uploader == caller.principal.user_id)
+            .map(|a| (a.id.to_string(), a.filename.clone()))
+            .collect(),
         following: if staff {
             Some(desk.follows(&caller.actor(), t).await?)
         } else {
@@ -630,24 +638,29 @@ fn ticket_location(id: &str, redacted: &[(palisade_assist::RedactionKind, usize)
     format!("/tickets/{id}?redacted={}", kinds.join(","))
 }
 
-#[derive(Deserialize)]
-pub struct ReplyForm {
-    body: String,
-    visibility: String,
-    /// The checkbox: present ("on") when ticked.
-    #[serde(default)]
-    secure_delivery: Option<String>,
-}
-
+/// The reply form's fields: `body`, `visibility`, the `secure_delivery` checkbox and
+/// one `send_file` per file ticked to go with the reply (a repeated field, hence pairs).
 pub async fn ticket_reply(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Form(form): Form<ReplyForm>,
+    Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
-    let visibility = Visibility::parse(&form.visibility).map_err(AppError::from)?;
-    let secure = form.secure_delivery.is_some();
-    match s.add_message(&caller, &id, &form.body, visibility, secure).await {
+    let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let (Some(body), Some(visibility)) = (field("body"), field("visibility")) else {
+        return Err(AppError::BadRequest("the reply needs a body and a visibility".into()).into());
+    };
+    let visibility = Visibility::parse(visibility).map_err(AppError::from)?;
+    let sending = palisade_service::Sending {
+        secure_delivery: field("secure_delivery").is_some(),
+        files: fields
+            .iter()
+            .filter(|(k, _)| k == "send_file")
+            .map(|(_, v)| palisade_core::AttachmentId::parse(v))
+            .collect::<Result<_, _>>()
+            .map_err(AppError::from)?,
+    };
+    match s.add_message(&caller, &id, body, visibility, &sending).await {
         Ok((_, redacted)) => Ok(Redirect::to(&ticket_location(&id, &redacted)).into_response()),
         Err(AppError::BadRequest(msg)) => {
             let mut r = ticket_page(&s, &caller, &id, Some(msg)).await?;

@@ -17,7 +17,8 @@ use serde_json::json;
 
 palisade_testkit::on_both_backends!(
     agents_public_replies_are_mailed_with_each_participants_reply_address,
-    secure_delivery_mails_a_sign_in_link_and_never_the_reply
+    secure_delivery_mails_a_sign_in_link_and_never_the_reply,
+    a_replys_clean_files_go_with_its_mail_and_nothing_else_does
 );
 
 /// The ticket mail queued so far: the dispatcher hands the recorded events to the
@@ -49,6 +50,107 @@ async fn with_ticket_mail(backend: Backend) -> World {
         "https://desk.test",
     ));
     w.with_notifier(notifier).await
+}
+
+async fn a_replys_clean_files_go_with_its_mail_and_nothing_else_does(backend: Backend) {
+    use palisade_testkit::clamd::{Clamd, EICAR};
+    let clamd = Clamd::start().await.unwrap();
+    let scanner = palisade_scan::Scanner::new(
+        palisade_scan::Endpoint::parse(&clamd.endpoint).unwrap(),
+        std::time::Duration::from_secs(30),
+    );
+    let w = World::new(backend)
+        .await
+        .with_config(|c| c.scanner = Some(scanner));
+    let support = EmailAddress::parse("support@desk.test").unwrap();
+    let threading = Arc::new(Threading::new(
+        w.store.clone(),
+        ReplyKeys::default(),
+        vec![support.clone()],
+    ));
+    let notifier = ReplyNotifier::new(
+        w.store.clone(),
+        threading,
+        HashMap::from([(w.team_a.clone(), support)]),
+        "https://desk.test",
+    )
+    .with_scanning(true);
+    let w = w.with_notifier(Arc::new(notifier)).await;
+    let ticket = w.ticket_1.clone();
+    let upload = |who: &common::Actor, name: &str, content: &[u8]| {
+        let (who, name, content) = (who.clone(), name.to_owned(), content.to_vec());
+        let w = &w;
+        let ticket = ticket.clone();
+        async move {
+            let r = w
+                .raw(
+                    Some(&who),
+                    "POST",
+                    &format!("/api/v1/tickets/{ticket}/attachments?filename={name}"),
+                    axum::body::Body::from(content),
+                    &[("content-type", "application/octet-stream")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+            r.json()["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let statement = upload(&w.agent_a, "statement.pdf", b"%PDF-1.4 the statement").await;
+    let infected = upload(&w.agent_a, "tool.txt", EICAR).await;
+    let customers = upload(&w.customer_1, "mine.txt", b"customer's own").await;
+    // The page offers the agent's own unsent files, not the customer's.
+    let page = w.get(&w.agent_a, &format!("/tickets/{ticket}")).await.text();
+    assert!(
+        page.contains(&format!("value=\"{statement}\"")) && !page.contains(&format!("value=\"{customers}\""))
+    );
+
+    let messages = format!("/api/v1/tickets/{ticket}/messages");
+    // Someone else's file, or one that does not exist, cannot go with a reply.
+    for other in [customers.clone(), "att_AAAAAAAAAAAAAAAAAAAAAA".to_owned()] {
+        let r = w
+            .json(
+                &w.agent_a,
+                "POST",
+                &messages,
+                json!({ "body": "x", "visibility": "public", "attachment_ids": [other] }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    }
+    assert!(queued(&w).await.is_empty(), "a refused reply sends nothing");
+
+    let r = w
+        .json(
+            &w.agent_a,
+            "POST",
+            &messages,
+            json!({ "body": "Your statement", "visibility": "public", "attachment_ids": [statement, infected] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let mail = queued(&w).await;
+    assert_eq!(mail.len(), 1);
+    let names: Vec<&str> = mail[0].files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["statement.pdf"]);
+    assert_eq!(mail[0].files[0].content, b"%PDF-1.4 the statement");
+    assert!(
+        mail[0]
+            .text
+            .contains("1 file(s) sent with this reply are not attached"),
+        "{}",
+        mail[0].text
+    );
+    assert!(!mail[0].files.iter().any(|f| f.content == EICAR));
+    // Sent once: the same file cannot go with another message.
+    let r = w
+        .json(
+            &w.agent_a,
+            "POST",
+            &messages,
+            json!({ "body": "again", "visibility": "public", "attachment_ids": [statement] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
 
 async fn secure_delivery_mails_a_sign_in_link_and_never_the_reply(backend: Backend) {
