@@ -144,6 +144,59 @@ impl<S: AsyncBufRead + AsyncWrite + Unpin> Session<S> {
         Ok(())
     }
 
+    /// Whether the server announces `capability` (e.g. `IDLE`).
+    pub async fn supports(&mut self, capability: &str) -> Result<bool, ImapError> {
+        let responses = self.command("CAPABILITY", "CAPABILITY").await?;
+        Ok(responses.iter().any(|r| {
+            r.line.strip_prefix("* CAPABILITY ").is_some_and(|caps| {
+                caps.split_whitespace()
+                    .any(|c| c.eq_ignore_ascii_case(capability))
+            })
+        }))
+    }
+
+    /// Waits (RFC 2177 IDLE) until the server reports new mail or `wait` passes;
+    /// returns whether new mail was reported.
+    pub async fn idle(&mut self, wait: std::time::Duration) -> Result<bool, ImapError> {
+        let tag = format!("P{}", self.next_tag);
+        self.next_tag += 1;
+        self.stream
+            .write_all(format!("{tag} IDLE\r\n").as_bytes())
+            .await?;
+        self.stream.flush().await?;
+        let accepted = self.read_response_line().await?;
+        if !accepted.line.starts_with('+') {
+            return Err(ImapError::Refused {
+                command: "IDLE",
+                text: printable(&accepted.line),
+            });
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut new_mail = false;
+        while let Ok(line) = tokio::time::timeout_at(deadline, self.read_response_line()).await {
+            if line?.line.ends_with(" EXISTS") {
+                new_mail = true;
+                break;
+            }
+        }
+        self.stream.write_all(b"DONE\r\n").await?;
+        self.stream.flush().await?;
+        loop {
+            let response = self.read_response_line().await?;
+            if let Some(rest) = response.line.strip_prefix(&format!("{tag} ")) {
+                return if rest.starts_with("OK") {
+                    Ok(new_mail)
+                } else {
+                    Err(ImapError::Refused {
+                        command: "IDLE",
+                        text: printable(rest),
+                    })
+                };
+            }
+            new_mail |= response.line.ends_with(" EXISTS");
+        }
+    }
+
     pub async fn logout(mut self) {
         let _ = self.command("LOGOUT", "LOGOUT").await;
     }

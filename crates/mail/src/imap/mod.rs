@@ -23,6 +23,9 @@ pub use client::{Credentials, ImapError, Session};
 
 use crate::{Arrival, MailError, Reception, Recipient, Threading};
 
+/// How long one IDLE lasts before it is renewed (servers end them after 30 minutes).
+const IDLE_RENEWAL: Duration = Duration::from_secs(25 * 60);
+
 /// The keyword a message gets once it is taken (placed, held or refused for good).
 pub const TAKEN: &str = "$PalisadeTaken";
 
@@ -100,6 +103,36 @@ impl ImapIntake {
     pub async fn poll_once(&self) -> Result<ImapRound, MailError> {
         let mut session = self.connect().await?;
         session.select(&self.mailbox.folder).await.map_err(temporary)?;
+        let round = self.take_new(&mut session).await?;
+        session.logout().await;
+        Ok(round)
+    }
+
+    /// One connection's life: take what is there, then, where the server offers IDLE,
+    /// wait on it for new mail and take that, for as long as the connection lasts;
+    /// without IDLE, one round.
+    async fn session_rounds(&self) -> Result<(), MailError> {
+        let mut session = self.connect().await?;
+        session.select(&self.mailbox.folder).await.map_err(temporary)?;
+        let idle = session.supports("IDLE").await.map_err(temporary)?;
+        loop {
+            let round = self.take_new(&mut session).await?;
+            if round.taken + round.refused > 0 {
+                tracing::info!(mailbox = %self.mailbox.mailbox.as_str(), ?round, "took mail by IMAP");
+            }
+            if !idle {
+                session.logout().await;
+                return Ok(());
+            }
+            // Servers end an IDLE after 30 minutes; renew it before that.
+            session.idle(IDLE_RENEWAL).await.map_err(temporary)?;
+        }
+    }
+
+    async fn take_new<S>(&self, session: &mut Session<S>) -> Result<ImapRound, MailError>
+    where
+        S: tokio::io::AsyncBufRead + tokio::io::AsyncWrite + Unpin,
+    {
         let mut round = ImapRound::default();
         for uid in session.uids_without(TAKEN).await.map_err(temporary)? {
             let Some(raw) = session.fetch(uid).await.map_err(temporary)? else {
@@ -129,21 +162,21 @@ impl ImapIntake {
                 round.refused += 1;
             }
         }
-        session.logout().await;
         Ok(round)
     }
 
-    /// Rounds every `poll` until `shutdown` resolves; failures are logged and retried.
+    /// Takes mail until `shutdown` resolves: waiting on IDLE where the server offers
+    /// it, otherwise a round every `poll`; after a failure (logged) the next attempt
+    /// comes after `poll`.
     pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         loop {
-            match self.poll_once().await {
-                Ok(round) if round.taken + round.refused > 0 => {
-                    tracing::info!(mailbox = %self.mailbox.mailbox.as_str(), ?round, "took mail by IMAP");
+            tokio::select! {
+                result = self.session_rounds() => {
+                    if let Err(e) = result {
+                        tracing::warn!(mailbox = %self.mailbox.mailbox.as_str(), error = %e, "IMAP round failed");
+                    }
                 }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(mailbox = %self.mailbox.mailbox.as_str(), error = %e, "IMAP round failed")
-                }
+                _ = shutdown.changed() => return,
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.mailbox.poll) => {}

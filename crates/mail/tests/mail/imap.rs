@@ -18,7 +18,8 @@ use palisade_testkit::dovecot::Dovecot;
 
 palisade_testkit::on_both_backends!(
     mail_from_a_hosted_mailbox_is_taken_once_and_judged_by_its_provider,
-    an_untrusted_server_or_wrong_password_takes_nothing
+    an_untrusted_server_or_wrong_password_takes_nothing,
+    new_mail_is_taken_as_the_server_announces_it
 );
 
 const PROVIDER: &str = "mx.provider.test";
@@ -192,4 +193,56 @@ async fn an_untrusted_server_or_wrong_password_takes_nothing(backend: Backend) {
             .iter()
             .all(|(_, f)| !f.contains(IMAP_TAKEN_KEYWORD))
     );
+}
+
+async fn new_mail_is_taken_as_the_server_announces_it(backend: Backend) {
+    let w = MailWorld::start(backend).await;
+    let dovecot = Dovecot::start().await.unwrap();
+    // A poll interval far longer than the test: only IDLE can bring the mail in.
+    let mut settings = mailbox(&dovecot, &dovecot.password, true);
+    settings.poll = Duration::from_secs(3600);
+    let intake = ImapIntake::new(settings, w.reception.clone(), w.threading.clone(), 1_000_000).unwrap();
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(intake.run(stopping));
+    // Let it sign in and start waiting, then deliver.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let genuine = format!("Authentication-Results: {PROVIDER}; dmarc=pass header.from=customer.test\r\n");
+    dovecot
+        .deliver(&message("idle1", &genuine, "sent while Palisade waits"))
+        .await
+        .unwrap();
+    let mut taken = false;
+    for _ in 0..100 {
+        if !w.received().await.is_empty() {
+            taken = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(taken, "the announced message was not taken within 10 s");
+    for _ in 0..50 {
+        if dovecot
+            .flags()
+            .await
+            .unwrap()
+            .iter()
+            .all(|(_, f)| f.contains(IMAP_TAKEN_KEYWORD))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        dovecot
+            .flags()
+            .await
+            .unwrap()
+            .iter()
+            .all(|(_, f)| f.contains(IMAP_TAKEN_KEYWORD))
+    );
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .unwrap()
+        .unwrap();
 }
