@@ -331,7 +331,7 @@ impl Desk {
                 )
                 .await?;
             if tied != sending.files.len() {
-                return Err(ServiceError::Invalid(
+                return Err(ServiceError::Conflict(
                     "a file sent with a message must be one you attached to this ticket, of the same \
                      visibility, not yet sent with another message"
                         .into(),

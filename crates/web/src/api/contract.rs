@@ -125,6 +125,9 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
         (_, "ceremony") => id_of("wac_"),
         ("TicketConfirmation", "token") => json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{43}$" }),
         (_, "team_ids") => json!({ "type": "array", "items": id_of("team_") }),
+        ("CreateMessageRequest", "attachment_ids") => {
+            json!({ "type": "array", "maxItems": 20, "uniqueItems": true, "items": id_of("att_") })
+        }
         (_, "company_ids") => json!({ "type": "array", "items": id_of("org_") }),
         ("CreateCustomerRequest" | "CreateStaffRequest", "email") => {
             json!({ "type": "string", "maxLength": 254, "pattern": EMAIL })
@@ -247,6 +250,24 @@ fn tighten_request_schemas(doc: &mut Value) {
                 *schema = keep_null(schema, strict);
             }
         }
+        if let (Some(rule), Some(schema)) = (
+            request_rule(&name),
+            schemas.get_mut(&name).and_then(Value::as_object_mut),
+        ) {
+            schema.insert("not".into(), rule);
+        }
+    }
+}
+
+/// What the server refuses of a body's fields together, as the combination the
+/// schema must exclude (`not`): an internal note cannot ask for secure delivery.
+fn request_rule(schema: &str) -> Option<Value> {
+    match schema {
+        "CreateMessageRequest" => Some(json!({
+            "required": ["visibility", "secure_delivery"],
+            "properties": { "visibility": { "const": "internal" }, "secure_delivery": { "const": true } },
+        })),
+        _ => None,
     }
 }
 

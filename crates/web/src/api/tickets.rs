@@ -136,7 +136,8 @@ pub async fn messages(
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", tag = "tickets", params(("id" = String, Path)),
     request_body = CreateMessageRequest,
-    responses((status = 201, body = CreatedMessage), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 201, body = CreatedMessage), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "a file to send is not one of yours on this ticket, unsent, of this visibility", body = Problem)))]
 pub async fn add_message(
     State(s): State<AppState>,
     caller: Caller,

@@ -115,7 +115,7 @@ async fn a_replys_clean_files_go_with_its_mail_and_nothing_else_does(backend: Ba
                 json!({ "body": "x", "visibility": "public", "attachment_ids": [other] }),
             )
             .await;
-        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
     }
     assert!(queued(&w).await.is_empty(), "a refused reply sends nothing");
 
@@ -150,7 +150,7 @@ async fn a_replys_clean_files_go_with_its_mail_and_nothing_else_does(backend: Ba
             json!({ "body": "again", "visibility": "public", "attachment_ids": [statement] }),
         )
         .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.status, StatusCode::CONFLICT);
 }
 
 async fn secure_delivery_mails_a_sign_in_link_and_never_the_reply(backend: Backend) {
