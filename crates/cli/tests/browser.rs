@@ -58,6 +58,37 @@ async fn a_new_admin_enrols_a_passkey_signs_in_with_it_and_publishes_an_article_
 }
 
 #[tokio::test]
+async fn the_agent_workspace_works_in_chromium_with_live_notifications_and_scanned_files() {
+    let clamd = palisade_testkit::clamd::Clamd::start().await.unwrap();
+    let config = std::env::temp_dir().join(format!("palisade-workspace-{}.toml", common::random_hex(6)));
+    std::fs::write(&config, format!("[scan]\nclamd = \"{}\"\n", clamd.endpoint)).unwrap();
+    let dir = TestDir::new("browser-workspace").with_env("PALISADE_CONFIG", &config.display().to_string());
+    let token = dir.create_admin("ada@example.com", "Ada");
+    let server = dir.serve().await;
+    let input = json!({
+        "origin": server.origin,
+        "cert": server.cert,
+        "setup_token": token,
+        "email": "ada@example.com",
+        "password": PASSWORD,
+        "eicar": String::from_utf8(palisade_testkit::clamd::EICAR.to_vec()).unwrap(),
+    });
+    let seen = scenario(include_str!("browser/workspace.mjs"), &input, &server).await;
+    let _ = std::fs::remove_file(&config);
+    let expect = json!({
+        "csp_violations": 0,
+        "page_errors": 0,
+        "count_hidden_at_first": true,
+        "live_count": "1",
+        "live_list": true,
+        "following": "Unfollow",
+        "blocked_named": true,
+        "blocked_linked": 0,
+    });
+    assert_eq!(seen, expect, "\n--- server log\n{}", server.log());
+}
+
+#[tokio::test]
 async fn the_help_centre_and_the_assistant_work_in_chromium_under_their_csp() {
     let dir = TestDir::new("browser-self-service");
     // The first administrator's setup also creates the team that receives handovers.

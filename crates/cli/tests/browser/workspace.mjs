@@ -1,0 +1,108 @@
+// Drives headless Chromium through the agent workspace as two staff members would:
+// an administrator (joining the team) and an agent they create, each signing in with
+// a passkey on a virtual authenticator. While the administrator has the notifications
+// page open, the agent opens a ticket; the navigation's counter must go up without a
+// reload (server-sent events, Palisade's own script). Then the administrator follows
+// the ticket and attaches the EICAR test file through the ticket page's form: the page
+// names the file as blocked and offers no link to it. Every Content-Security-Policy
+// violation and page error is counted: there must be none.
+//
+// Input (JSON in PALISADE_BROWSER_INPUT): origin, cert (PEM path), setup_token, email,
+// password, eicar (the test file's text). Output: one JSON line with what each step saw.
+import { readFileSync } from 'node:fs';
+import { X509Certificate, createHash } from 'node:crypto';
+import { chromium } from 'playwright-core';
+
+const input = JSON.parse(process.env.PALISADE_BROWSER_INPUT);
+const { origin } = input;
+const cert = new X509Certificate(readFileSync(input.cert));
+const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    `--ignore-certificate-errors-spki-list=${spki}`],
+});
+const seen = { csp_violations: 0, page_errors: 0 };
+
+// A signed-in staff member in a context of their own: the setup link, the password,
+// the forced passkey enrolment.
+async function staffMember(setupPath, email) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) seen.csp_violations += 1; });
+  page.on('pageerror', () => { seen.page_errors += 1; });
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2', transport: 'internal', hasResidentKey: true,
+      hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true,
+    },
+  });
+  await page.goto(`${origin}${setupPath}`);
+  await page.fill('input[name=password]', input.password);
+  await Promise.all([page.waitForLoadState(), page.click('button[type=submit]')]);
+  await page.goto(`${origin}/login`);
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', input.password);
+  await Promise.all([page.waitForURL('**/account/security'), page.click('button[type=submit]')]);
+  await page.fill('#passkey-name', 'Test laptop');
+  await page.click('#passkey-button');
+  await page.waitForSelector('#passkey-codes:not([hidden])');
+  await Promise.all([page.waitForURL('**/account/security'), page.click('#passkey-codes a')]);
+  // The API with the page's own session, called from the page as its scripts would.
+  const api = (method, path, body) => page.evaluate(async ({ method, path, body }) => {
+    const r = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+    return r.status === 204 ? null : r.json();
+  }, { method, path, body });
+  return { page, api };
+}
+
+try {
+  const admin = await staffMember(`/setup/${input.setup_token}`, input.email);
+  const me = await admin.api('GET', '/api/v1/me');
+  const team = (await admin.api('GET', '/api/v1/teams'))[0].id;
+  await admin.api('POST', `/api/v1/teams/${team}/members`, { user_id: me.id });
+  const created = await admin.api('POST', '/api/v1/agents',
+    { role: 'agent', email: 'bo@example.com', name: 'Bo', team_ids: [team] });
+  const customer = await admin.api('POST', '/api/v1/customers', { email: 'cy@example.com', name: 'Cy' });
+
+  // The administrator waits on the notifications page; nothing yet.
+  await admin.page.goto(`${origin}/notifications`);
+  seen.count_hidden_at_first = await admin.page.locator('#notification-count').isHidden();
+
+  // The agent opens a ticket for the customer; the administrator's counter goes up live.
+  const agent = await staffMember(created.setup_path, 'bo@example.com');
+  const ticket = await agent.api('POST', '/api/v1/tickets',
+    { subject: 'Card blocked abroad', body: 'The customer called.', requester_id: customer.user.id });
+  await admin.page.waitForFunction(
+    () => document.getElementById('notification-count').textContent === '1', null, { timeout: 20000 });
+  seen.live_count = await admin.page.locator('#notification-count').textContent();
+  // The list follows the count (fetched by the script once the count changes).
+  seen.live_list = await admin.page.waitForFunction(
+    () => document.getElementById('notification-list').textContent.includes('Card blocked abroad'),
+    null, { timeout: 10000 }).then(() => true, () => false);
+
+  // Follow, then attach the EICAR file through the ticket page's form.
+  await admin.page.goto(`${origin}/tickets/${ticket.id}`);
+  await Promise.all([admin.page.waitForLoadState(), admin.page.click('form[action$="/follow"] button')]);
+  seen.following = (await admin.page.locator('form[action$="/follow"] button').textContent()).trim();
+  await admin.page.setInputFiles('input[name=file]',
+    { name: 'statement.pdf', mimeType: 'application/pdf', buffer: Buffer.from(input.eicar) });
+  await Promise.all([admin.page.waitForLoadState(), admin.page.click('form[action$="/files"] button[type=submit]')]);
+  const page = await admin.page.content();
+  seen.blocked_named = page.includes('blocked: matched the malware signature');
+  seen.blocked_linked = await admin.page.locator('a', { hasText: 'statement.pdf' }).count();
+} finally {
+  await browser.close();
+}
+process.stdout.write(`${JSON.stringify(seen)}\n`);
