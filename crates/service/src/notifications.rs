@@ -5,7 +5,8 @@
 //! digest). Each one is authorised for its recipient when it is delivered — when the
 //! subscriber handles the event, again whenever it is listed, and again when a digest
 //! is sent — so nobody is told about a ticket they can no longer read. Mails carry the
-//! ticket's number, subject and a link, never message text or customer details.
+//! ticket's number, subject and a link, never message text or customer details — unless
+//! the ticket's team allows it (`notifications_with_text`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -163,6 +164,8 @@ impl Subscriber for AgentNotifications {
             };
             let detail: Value = serde_json::from_str(&event.detail).unwrap_or_default();
             let actor = UserId::parse(&event.actor).ok();
+            // What was written, for teams that let notification mail carry it.
+            let mut written = None;
             let (kind, recipients) = match event.kind.as_str() {
                 "ticket.created" => (
                     NotificationKind::NewTicket,
@@ -174,26 +177,54 @@ impl Subscriber for AgentNotifications {
                 },
                 "message.added" if detail["visibility"] == "public" => {
                     let Some(author) = &actor else { return Ok(()) };
-                    if self.desk.store.get_user(author).await?.role.is_staff() {
+                    let customer = self.desk.store.get_user(author).await?;
+                    if customer.role.is_staff() {
                         return Ok(());
                     }
+                    written = self
+                        .desk
+                        .store
+                        .list_messages(&ticket, Including::Public)
+                        .await?
+                        .into_iter()
+                        .find(|m| detail["message"] == m.id.as_str())
+                        .map(|m| {
+                            format!(
+                                "{}\n\nFrom: {} <{}>",
+                                m.body,
+                                customer.name,
+                                customer.email.as_str()
+                            )
+                        });
                     let mut watching = self.desk.store.followers(&ticket.id).await?;
                     watching.extend(ticket.assignee.clone());
                     (NotificationKind::CustomerReply, watching)
                 }
                 "message.added" => {
                     let Some(author) = &actor else { return Ok(()) };
-                    (
-                        NotificationKind::Mention,
-                        self.desk.mentioned_in(&ticket, author, &detail).await?,
-                    )
+                    let (named, note) = self.desk.mentioned_in(&ticket, author, &detail).await?;
+                    written = note;
+                    (NotificationKind::Mention, named)
                 }
                 _ => return Ok(()),
+            };
+            let written = match written {
+                Some(text)
+                    if self
+                        .desk
+                        .store
+                        .get_team(&ticket.team)
+                        .await?
+                        .notifications_with_text =>
+                {
+                    Some(text)
+                }
+                _ => None,
             };
             let unique: BTreeSet<UserId> = recipients.into_iter().collect();
             for user in unique.iter().filter(|u| Some(*u) != actor.as_ref()) {
                 self.desk
-                    .notify(tx, user, kind, &ticket, &self.public_origin)
+                    .notify(tx, user, kind, &ticket, &self.public_origin, written.as_deref())
                     .await?;
             }
             Ok(())
@@ -226,6 +257,7 @@ impl Desk {
         kind: NotificationKind,
         ticket: &TicketRecord,
         public_origin: &str,
+        written: Option<&str>,
     ) -> Result<(), ServiceError> {
         let Some((principal, email)) = self.current_staff(user).await? else {
             return Ok(());
@@ -246,10 +278,11 @@ impl Desk {
                 to: email,
                 subject: format!("[#{}] {}: {}", ticket.number, kind.label(), ticket.subject),
                 text: format!(
-                    "{}: ticket #{} \"{}\".\n\n{link}\n\n{}",
+                    "{}: ticket #{} \"{}\".\n\n{link}\n\n{}{}",
                     kind.label(),
                     ticket.number,
                     ticket.subject,
+                    written.map(|w| format!("{w}\n\n")).unwrap_or_default(),
                     preferences_footer(public_origin)
                 ),
                 ..OutgoingMail::default()
@@ -274,12 +307,12 @@ impl Desk {
         ticket: &TicketRecord,
         author: &UserId,
         detail: &Value,
-    ) -> Result<Vec<UserId>, ServiceError> {
+    ) -> Result<(Vec<UserId>, Option<String>), ServiceError> {
         let Some(author) = self.current_staff(author).await?.map(|(p, _)| p) else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         };
         let Some(proof) = self.internal_proof(&author, ticket) else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         };
         let Some(note) = self
             .store
@@ -288,14 +321,14 @@ impl Desk {
             .into_iter()
             .find(|m| detail["message"] == m.id.as_str() && m.visibility == Visibility::Internal)
         else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         };
         let handles = mentions(&note.body);
         if handles.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         let staff = self.store.list_users(UserKind::Staff, None, 1000).await?.items;
-        Ok(staff
+        let named = staff
             .into_iter()
             .filter(|u| {
                 let local = u
@@ -309,7 +342,8 @@ impl Desk {
                 handles.contains(&local) || handles.contains(&joined)
             })
             .map(|u| u.id)
-            .collect())
+            .collect();
+        Ok((named, Some(note.body)))
     }
 
     /// The actor's latest notifications that they may still read, newest first.

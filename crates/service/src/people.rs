@@ -265,23 +265,23 @@ impl Desk {
         Ok(self.store.get_team(&id).await?)
     }
 
-    /// Turns secure delivery of a team's replies on or off: on, customers are mailed
-    /// only that there is a reply and a link to sign in and read it.
-    pub async fn set_team_secure_delivery(
+    /// Changes a team's settings: secure delivery of its replies (customers are
+    /// mailed only that there is a reply and a link), and whether its agents'
+    /// notification mail may carry message text and the customer's address.
+    pub async fn update_team(
         &self,
         actor: &Actor,
         raw_team: &str,
-        secure: bool,
+        change: palisade_store::TeamSettings,
     ) -> Result<TeamRecord, ServiceError> {
         self.authorize(actor, Action::ManageTeams, &Resource::Directory)
             .await?;
         let team = TeamId::parse(raw_team).map_err(|_| ServiceError::NotFound)?;
         let mut tx = self.store.begin().await?;
-        self.store
-            .set_team_secure_delivery(&mut tx, &team, secure)
-            .await?;
+        self.store.update_team_settings(&mut tx, &team, &change).await?;
         let event = AuditEvent::new(AuditAction::TeamUpdated, team.to_string(), Outcome::Success)
-            .with_detail(json!({ "secure_delivery": secure }));
+            .with_detail(json!({ "secure_delivery": change.secure_delivery,
+                    "notifications_with_text": change.notifications_with_text }));
         self.store.append_audit(&mut tx, &actor.audit, &event).await?;
         tx.commit().await?;
         Ok(self.store.get_team(&team).await?)

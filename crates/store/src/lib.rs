@@ -51,4 +51,6 @@ pub use received::{QuarantineStatus, QuarantinedMail};
 pub use sessions::{NewSession, SessionRecord, SessionStage};
 pub use throttle::Reservation;
 pub use tickets::{Including, MessageRecord, NewTicket, TicketRecord, TicketScope, TicketUpdate};
-pub use users::{CompanyRecord, LiveSession, NewUser, ProfileUpdate, TeamRecord, UserKind, UserRecord};
+pub use users::{
+    CompanyRecord, LiveSession, NewUser, ProfileUpdate, TeamRecord, TeamSettings, UserKind, UserRecord,
+};

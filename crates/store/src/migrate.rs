@@ -109,6 +109,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 24,
         sql: include_str!("../migrations/0024_notifications.sql"),
     },
+    Migration {
+        version: 25,
+        sql: include_str!("../migrations/0025_team_notification_text.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

@@ -65,6 +65,15 @@ pub struct TeamRecord {
     pub created_at: UnixMillis,
     /// Replies are mailed as "sign in to read it" only, never their content.
     pub secure_delivery: bool,
+    /// Agents' notification mail may carry message text and the customer's address.
+    pub notifications_with_text: bool,
+}
+
+/// A change to a team's settings; `None` leaves one as it is.
+#[derive(Clone, Debug, Default)]
+pub struct TeamSettings {
+    pub secure_delivery: Option<bool>,
+    pub notifications_with_text: Option<bool>,
 }
 
 #[derive(Clone, Debug)]
@@ -366,18 +375,22 @@ impl Store {
         Ok(id)
     }
 
-    /// Turns secure delivery of the team's replies on or off.
-    pub async fn set_team_secure_delivery(
+    /// Changes the team's settings named in `change`.
+    pub async fn update_team_settings(
         &self,
         tx: &mut Tx,
         team: &TeamId,
-        secure: bool,
+        change: &TeamSettings,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE teams SET secure_delivery = $1 WHERE id = $2")
-            .bind(i64::from(secure))
-            .bind(team.as_str())
-            .execute(tx.conn())
-            .await?;
+        let done = sqlx::query(
+            "UPDATE teams SET secure_delivery = COALESCE($1, secure_delivery), \
+             notifications_with_text = COALESCE($2, notifications_with_text) WHERE id = $3",
+        )
+        .bind(change.secure_delivery.map(i64::from))
+        .bind(change.notifications_with_text.map(i64::from))
+        .bind(team.as_str())
+        .execute(tx.conn())
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -395,18 +408,22 @@ impl Store {
     }
 
     pub async fn list_teams(&self) -> Result<Vec<TeamRecord>, StoreError> {
-        let rows = sqlx::query("SELECT id, name, created_at, secure_delivery FROM teams ORDER BY name")
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, secure_delivery, notifications_with_text FROM teams ORDER BY name",
+        )
+        .fetch_all(&self.read)
+        .await?;
         rows.iter().map(team_from_row).collect()
     }
 
     pub async fn get_team(&self, id: &TeamId) -> Result<TeamRecord, StoreError> {
-        let row = sqlx::query("SELECT id, name, created_at, secure_delivery FROM teams WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(
+            "SELECT id, name, created_at, secure_delivery, notifications_with_text FROM teams WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(StoreError::NotFound)?;
         team_from_row(&row)
     }
 
@@ -506,6 +523,7 @@ fn team_from_row(row: &AnyRow) -> Result<TeamRecord, StoreError> {
         name: row.try_get("name")?,
         created_at: UnixMillis(row.try_get("created_at")?),
         secure_delivery: row.try_get::<i64, _>("secure_delivery")? != 0,
+        notifications_with_text: row.try_get::<i64, _>("notifications_with_text")? != 0,
     })
 }
 

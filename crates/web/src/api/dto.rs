@@ -209,6 +209,8 @@ pub struct TeamView {
     pub name: String,
     /// Replies are mailed as a sign-in link only, never their content.
     pub secure_delivery: bool,
+    /// Agents' notification mail carries message text and the customer's address.
+    pub notifications_with_text: bool,
 }
 
 impl From<&TeamRecord> for TeamView {
@@ -217,6 +219,7 @@ impl From<&TeamRecord> for TeamView {
             id: t.id.to_string(),
             name: t.name.clone(),
             secure_delivery: t.secure_delivery,
+            notifications_with_text: t.notifications_with_text,
         }
     }
 }
@@ -410,7 +413,10 @@ pub struct CreateTeamRequest {
 pub struct UpdateTeamRequest {
     /// Mail customers of this team only "there is a new reply, sign in to read it",
     /// never a reply's content (for teams handling financial or health data).
-    pub secure_delivery: bool,
+    pub secure_delivery: Option<bool>,
+    /// Let agents' notification mail carry what was written (a customer's reply, a
+    /// note that mentions them) and the customer's name and address. Off by default.
+    pub notifications_with_text: Option<bool>,
 }
 
 #[derive(Deserialize, ToSchema)]

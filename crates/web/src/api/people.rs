@@ -215,7 +215,14 @@ pub async fn update_team(
 ) -> Result<Json<TeamView>, AppError> {
     let team = s
         .desk()
-        .set_team_secure_delivery(&caller.actor(), &id, req.secure_delivery)
+        .update_team(
+            &caller.actor(),
+            &id,
+            palisade_store::TeamSettings {
+                secure_delivery: req.secure_delivery,
+                notifications_with_text: req.notifications_with_text,
+            },
+        )
         .await?;
     Ok(Json(TeamView::from(&team)))
 }

@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 
 palisade_testkit::on_both_backends!(
     agents_hear_of_what_concerns_them_and_only_while_they_may_read_it,
-    preferences_choose_the_channel_and_digests_collect
+    preferences_choose_the_channel_and_digests_collect,
+    a_team_may_let_notification_mail_carry_what_was_written
 );
 
 async fn listed(w: &World, who: &Actor) -> Value {
@@ -284,4 +285,59 @@ async fn preferences_choose_the_channel_and_digests_collect(backend: Backend) {
     assert!(!digest[0].text.contains("three"));
     // Each notification goes into one digest only.
     assert_eq!(desk.send_notification_digests(common::ORIGIN).await.unwrap(), 0);
+}
+
+async fn a_team_may_let_notification_mail_carry_what_was_written(backend: Backend) {
+    let w = World::new(backend).await.with_agent_notifications().await;
+    let ticket = w.ticket_1.clone();
+    w.json(
+        &w.agent_a,
+        "PUT",
+        &format!("/api/v1/tickets/{ticket}/follow"),
+        json!({}),
+    )
+    .await;
+    let team = format!("/api/v1/teams/{}", w.team_a);
+    // Only administrators change it; changing it leaves the other setting alone.
+    let r = w
+        .json(
+            &w.agent_a,
+            "PATCH",
+            &team,
+            json!({ "notifications_with_text": true }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = w
+        .json(
+            &w.admin,
+            "PATCH",
+            &team,
+            json!({ "notifications_with_text": true }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["notifications_with_text"], true);
+    assert_eq!(r.json()["secure_delivery"], false);
+
+    reply(&w, &w.customer_1, &ticket, "my account ends 5521", "public").await;
+    let mail = mails_to(&w, "agent.a@desk.test").await;
+    assert_eq!(mail.len(), 1);
+    assert!(mail[0].text.contains("my account ends 5521"), "{}", mail[0].text);
+    assert!(mail[0].text.contains("c1@sharing.test"));
+
+    // Turned off again: number, subject and link only.
+    let r = w
+        .json(
+            &w.admin,
+            "PATCH",
+            &team,
+            json!({ "notifications_with_text": false }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    reply(&w, &w.customer_1, &ticket, "and my PIN is 9913", "public").await;
+    let mail = mails_to(&w, "agent.a@desk.test").await;
+    assert_eq!(mail.len(), 1);
+    assert!(!mail[0].text.contains("9913") && !mail[0].text.contains("c1@sharing.test"));
 }
