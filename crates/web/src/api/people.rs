@@ -206,13 +206,21 @@ pub async fn create_team(
 
 #[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "people", params(("id" = String, Path)),
     request_body = UpdateTeamRequest,
-    responses((status = 200, body = TeamView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = TeamView), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
 pub async fn update_team(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(req): ApiJson<UpdateTeamRequest>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Json<TeamView>, AppError> {
+    // serde reads a struct of optional fields from an array too (`[null, null]`); the
+    // body must be the object the document declares.
+    if !body.is_object() {
+        return Err(AppError::BadRequest("the body must be a JSON object".into()));
+    }
+    let req: UpdateTeamRequest =
+        serde_json::from_value(body).map_err(|e| AppError::BadRequest(format!("invalid body: {e}")))?;
     let team = s
         .desk()
         .update_team(

@@ -308,6 +308,9 @@ async fn a_team_may_let_notification_mail_carry_what_was_written(backend: Backen
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The body is the object the document declares, not an array serde would also read.
+    let r = w.json(&w.admin, "PATCH", &team, json!([true, true])).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
     let r = w
         .json(
             &w.admin,
