@@ -14,8 +14,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
+        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => {
+                // serde also reads a struct from an array of its fields in order
+                // (`[null, true]`): a body must have the shape the document declares, so
+                // an array is taken only where a list is expected (a list type reads `[]`).
+                if value.is_array()
+                    && serde_json::from_value::<T>(serde_json::Value::Array(Vec::new())).is_err()
+                {
+                    return Err(AppError::BadRequest("the body must be a JSON object".into()));
+                }
+                serde_json::from_value(value).map(Self).map_err(|e| {
+                    AppError::BadRequest(format!(
+                        "Failed to deserialize the JSON body into the target type: {e}"
+                    ))
+                })
+            }
             Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::UnsupportedMediaType),
             Err(JsonRejection::BytesRejection(e))
                 if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>

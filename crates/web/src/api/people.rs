@@ -212,15 +212,8 @@ pub async fn update_team(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<serde_json::Value>,
+    ApiJson(req): ApiJson<UpdateTeamRequest>,
 ) -> Result<Json<TeamView>, AppError> {
-    // serde reads a struct of optional fields from an array too (`[null, null]`); the
-    // body must be the object the document declares.
-    if !body.is_object() {
-        return Err(AppError::BadRequest("the body must be a JSON object".into()));
-    }
-    let req: UpdateTeamRequest =
-        serde_json::from_value(body).map_err(|e| AppError::BadRequest(format!("invalid body: {e}")))?;
     let team = s
         .desk()
         .update_team(
