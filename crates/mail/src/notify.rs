@@ -58,11 +58,14 @@ impl ReplyNotifier {
             threading,
             mailboxes,
             public_origin: public_origin.into(),
-            scanning: false,
+            // Fail closed: a file not judged yet is not mailed unless the desk says
+            // scanning is off.
+            scanning: true,
         }
     }
 
-    /// Files are scanned here: a reply's file is mailed only once judged clean.
+    /// Whether files are scanned here (the default): then a reply's file is mailed only
+    /// once judged clean; with scanning off, files are mailed unscanned.
     pub fn with_scanning(mut self, scanning: bool) -> Self {
         self.scanning = scanning;
         self

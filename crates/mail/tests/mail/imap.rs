@@ -105,14 +105,7 @@ async fn mail_from_a_hosted_mailbox_is_taken_once_and_judged_by_its_provider(bac
     let broken = ImapIntake::new(through_cut, w.reception.clone(), w.threading.clone(), 1_000_000).unwrap();
     assert!(broken.poll_once().await.is_err());
     assert!(w.received().await.is_empty());
-    assert!(
-        dovecot
-            .flags()
-            .await
-            .unwrap()
-            .iter()
-            .all(|(_, f)| !f.contains(IMAP_TAKEN_KEYWORD))
-    );
+    assert!(none_taken(&dovecot).await);
 
     let round = intake.poll_once().await.unwrap();
     assert_eq!(
@@ -185,14 +178,7 @@ async fn an_untrusted_server_or_wrong_password_takes_nothing(backend: Backend) {
     .unwrap();
     assert!(wrong.poll_once().await.is_err());
     assert!(w.received().await.is_empty());
-    assert!(
-        dovecot
-            .flags()
-            .await
-            .unwrap()
-            .iter()
-            .all(|(_, f)| !f.contains(IMAP_TAKEN_KEYWORD))
-    );
+    assert!(none_taken(&dovecot).await);
 }
 
 async fn new_mail_is_taken_as_the_server_announces_it(backend: Backend) {
@@ -221,28 +207,35 @@ async fn new_mail_is_taken_as_the_server_announces_it(backend: Backend) {
     }
     assert!(taken, "the announced message was not taken within 10 s");
     for _ in 0..50 {
-        if dovecot
-            .flags()
-            .await
-            .unwrap()
-            .iter()
-            .all(|(_, f)| f.contains(IMAP_TAKEN_KEYWORD))
-        {
+        if all_taken(&dovecot).await {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(
-        dovecot
-            .flags()
-            .await
-            .unwrap()
-            .iter()
-            .all(|(_, f)| f.contains(IMAP_TAKEN_KEYWORD))
-    );
+    assert!(all_taken(&dovecot).await);
     stop.send(true).unwrap();
     tokio::time::timeout(Duration::from_secs(5), running)
         .await
         .unwrap()
         .unwrap();
+}
+
+/// Whether no message in the mailbox carries the taken keyword.
+async fn none_taken(dovecot: &Dovecot) -> bool {
+    dovecot
+        .flags()
+        .await
+        .unwrap()
+        .iter()
+        .all(|(_, f)| !f.contains(IMAP_TAKEN_KEYWORD))
+}
+
+/// Whether every message in the mailbox carries the taken keyword.
+async fn all_taken(dovecot: &Dovecot) -> bool {
+    dovecot
+        .flags()
+        .await
+        .unwrap()
+        .iter()
+        .all(|(_, f)| f.contains(IMAP_TAKEN_KEYWORD))
 }

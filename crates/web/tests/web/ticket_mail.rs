@@ -34,22 +34,27 @@ async fn queued(w: &World) -> Vec<OutgoingMail> {
     out
 }
 
-/// The fixture world with ticket mail for team A turned on.
-async fn with_ticket_mail(backend: Backend) -> World {
-    let w = World::new(backend).await;
+/// `w` with ticket mail for team A turned on (as `serve` does with a mailbox), and
+/// the threading that resolves its reply addresses.
+async fn with_ticket_mail_on(w: World) -> (World, Arc<Threading>) {
     let support = EmailAddress::parse("support@desk.test").unwrap();
     let threading = Arc::new(Threading::new(
         w.store.clone(),
         ReplyKeys::default(),
         vec![support.clone()],
     ));
-    let notifier = Arc::new(ReplyNotifier::new(
+    let notifier = ReplyNotifier::new(
         w.store.clone(),
-        threading,
+        threading.clone(),
         HashMap::from([(w.team_a.clone(), support)]),
         "https://desk.test",
-    ));
-    w.with_notifier(notifier).await
+    )
+    .with_scanning(w.state.config.scanner.is_some());
+    (w.with_notifier(Arc::new(notifier)).await, threading)
+}
+
+async fn with_ticket_mail(backend: Backend) -> World {
+    with_ticket_mail_on(World::new(backend).await).await.0
 }
 
 async fn a_replys_clean_files_go_with_its_mail_and_nothing_else_does(backend: Backend) {
@@ -62,20 +67,7 @@ async fn a_replys_clean_files_go_with_its_mail_and_nothing_else_does(backend: Ba
     let w = World::new(backend)
         .await
         .with_config(|c| c.scanner = Some(scanner));
-    let support = EmailAddress::parse("support@desk.test").unwrap();
-    let threading = Arc::new(Threading::new(
-        w.store.clone(),
-        ReplyKeys::default(),
-        vec![support.clone()],
-    ));
-    let notifier = ReplyNotifier::new(
-        w.store.clone(),
-        threading,
-        HashMap::from([(w.team_a.clone(), support)]),
-        "https://desk.test",
-    )
-    .with_scanning(true);
-    let w = w.with_notifier(Arc::new(notifier)).await;
+    let (w, _) = with_ticket_mail_on(w).await;
     let ticket = w.ticket_1.clone();
     let upload = |who: &common::Actor, name: &str, content: &[u8]| {
         let (who, name, content) = (who.clone(), name.to_owned(), content.to_vec());
@@ -252,20 +244,7 @@ async fn secure_delivery_mails_a_sign_in_link_and_never_the_reply(backend: Backe
 }
 
 async fn agents_public_replies_are_mailed_with_each_participants_reply_address(backend: Backend) {
-    let w = World::new(backend).await;
-    let support = EmailAddress::parse("support@desk.test").unwrap();
-    let threading = Arc::new(Threading::new(
-        w.store.clone(),
-        ReplyKeys::default(),
-        vec![support.clone()],
-    ));
-    let notifier = Arc::new(ReplyNotifier::new(
-        w.store.clone(),
-        threading.clone(),
-        HashMap::from([(w.team_a.clone(), support)]),
-        "https://desk.test",
-    ));
-    let w = w.with_notifier(notifier).await;
+    let (w, threading) = with_ticket_mail_on(World::new(backend).await).await;
     let ticket = TicketId::parse(&w.ticket_1).unwrap();
     let path = format!("/api/v1/tickets/{}/collaborators", w.ticket_1);
     let r = w
