@@ -41,7 +41,7 @@ pub use mailbox::{IdentityRejection, Mailbox, parse_from_header, parse_smtp_path
 pub use message::{HeaderField, MessageRejection, StrictMessage, check_line_endings, read_message};
 pub use notify::{Delivery, MAIL_TICKET_REPLY, ReplyFiles, ReplyNotifier};
 pub use outbox::{OutboxWorker, RelaySettings, RelayTls};
-pub use provider::provider_verdict;
+pub use provider::{ProviderTrust, provider_verdict};
 pub use reception::{Accepted, Arrival, Deliver, DeliverFuture, Reception, RecordBounce, Reply};
 pub use threading::{Placement, Recipient, ReplyKeys, Threading, place};
 pub use verdict::{AuthMethod, Envelope, Findings, SenderVerifier, Verdict, aligned, arc_assertion};

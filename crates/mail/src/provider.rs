@@ -9,9 +9,22 @@
 //!
 //! Anything else — no header, another authserv-id on top, a result that is not a pass,
 //! a pass for another domain — is unauthenticated, and the message is held like any
-//! other such mail.
+//! other such mail, unless a valid ARC chain sealed by domains the operator named for
+//! the mailbox records an aligned pass (checked by the [`crate::SenderVerifier`], the
+//! one place ARC is verified).
 
 use crate::{AuthMethod, Findings, StrictMessage, Verdict, aligned};
+
+/// Whom a hosted mailbox believes about the sender of the mail fetched from it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProviderTrust {
+    /// The provider's authserv-id in `Authentication-Results` (e.g. `mx.google.com`).
+    pub authserv_id: String,
+    /// Domains whose ARC seals are believed when the provider itself recorded no
+    /// aligned pass (a mailing list or forwarder in front of the mailbox, or the
+    /// provider's own sealing domain). Nobody by default.
+    pub arc_sealers: Vec<String>,
+}
 
 /// The verdict `authserv_id`'s `Authentication-Results` gives `message`.
 pub fn provider_verdict(message: &StrictMessage, authserv_id: &str) -> Verdict {

@@ -14,8 +14,8 @@ use palisade_store::BOUNCE_ID_LEN;
 
 use crate::files::{FileLimits, files_of};
 use crate::{
-    Envelope, MailError, Recipient, SenderVerifier, StrictMessage, Verdict, aligned, check_line_endings,
-    read_message,
+    Envelope, MailError, ProviderTrust, Recipient, SenderVerifier, StrictMessage, Verdict, aligned,
+    check_line_endings, read_message,
 };
 
 /// A message that passed every check, handed over for durable storage.
@@ -121,13 +121,15 @@ impl Reception {
     }
 
     /// As [`Reception::receive`], for mail fetched from a hosted mailbox: the verdict
-    /// comes from its provider's `Authentication-Results` for `authserv_id`
-    /// ([`crate::provider_verdict`]), not from checks of a connection Palisade never saw.
-    pub async fn receive_fetched(&self, arrival: Arrival, raw: Vec<u8>, authserv_id: &str) -> Reply {
-        self.admit(arrival, raw, Some(authserv_id)).await
+    /// comes from its provider's `Authentication-Results` ([`crate::provider_verdict`])
+    /// or, failing an aligned pass there, from the ARC seals of the sealers the
+    /// operator named for that mailbox — never from checks of a connection Palisade
+    /// never saw.
+    pub async fn receive_fetched(&self, arrival: Arrival, raw: Vec<u8>, provider: &ProviderTrust) -> Reply {
+        self.admit(arrival, raw, Some(provider)).await
     }
 
-    async fn admit(&self, arrival: Arrival, raw: Vec<u8>, provider: Option<&str>) -> Reply {
+    async fn admit(&self, arrival: Arrival, raw: Vec<u8>, provider: Option<&ProviderTrust>) -> Reply {
         if let Recipient::Bounce { bounce_id } = arrival.recipient {
             return self.bounce(bounce_id, arrival.mail_from.is_none(), &raw).await;
         }
@@ -146,7 +148,20 @@ impl Reception {
             mail_from: arrival.mail_from.as_ref(),
         };
         let verdict = match provider {
-            Some(authserv_id) => crate::provider_verdict(&message, authserv_id),
+            Some(provider) => match crate::provider_verdict(&message, &provider.authserv_id) {
+                Verdict::Unauthenticated(findings) if !provider.arc_sealers.is_empty() => {
+                    match self
+                        .verifier
+                        .fetched_arc(&raw, &message.from, &provider.arc_sealers)
+                        .await
+                    {
+                        Ok(Some(method)) => Verdict::Authenticated(method),
+                        Ok(None) => Verdict::Unauthenticated(findings),
+                        Err(why) => Verdict::TryLater(why),
+                    }
+                }
+                verdict => verdict,
+            },
             None => self.verifier.verdict(&envelope, &raw, &message.from).await,
         };
         if let Verdict::TryLater(why) = &verdict {

@@ -8,9 +8,9 @@
 //!
 //! Results are typed values handed to the caller; `Authentication-Results` headers
 //! that arrive with a message are never read. ARC is honoured only from forwarders the
-//! operator named: when the newest ARC set of a valid chain is sealed and signed by
-//! one of them, its own record of what it verified (`dmarc`, `dkim` or `spf` pass for
-//! a domain aligned with `From`) authenticates the sender — a mailing list or
+//! operator named: when a set of a valid chain is sealed and signed by one of them,
+//! and so is every newer set, its own record of what it verified (`dmarc`, `dkim` or
+//! `spf` pass for a domain aligned with `From`) authenticates the sender — a mailing list or
 //! forwarding service that breaks the original signature does not send genuine mail
 //! to quarantine.
 
@@ -111,10 +111,7 @@ impl SenderVerifier {
     /// Believes ARC sets sealed by these domains (forwarding services the organisation
     /// relies on). Nobody is trusted by default.
     pub fn with_trusted_forwarders(mut self, domains: &[String]) -> Self {
-        self.trusted_forwarders = domains
-            .iter()
-            .map(|d| d.trim_end_matches('.').to_ascii_lowercase())
-            .collect();
+        self.trusted_forwarders = lowercase_domains(domains);
         self
     }
 
@@ -198,7 +195,10 @@ impl SenderVerifier {
         if let Some(message) = &parsed
             && !self.trusted_forwarders.is_empty()
         {
-            match self.trusted_arc(message, from_domain).await {
+            match self
+                .arc_vouched(message, from_domain, &self.trusted_forwarders)
+                .await
+            {
                 Ok(Some(method)) => return Verdict::Authenticated(method),
                 Ok(None) => {}
                 Err(why) => temporary.push(why),
@@ -213,13 +213,32 @@ impl SenderVerifier {
 }
 
 impl SenderVerifier {
-    /// The aligned pass a trusted forwarder recorded in the newest set of a valid ARC
-    /// chain, if any. Only the newest set counts: a later, untrusted hop could have
-    /// changed the message after an earlier trusted one vouched for it.
-    async fn trusted_arc(
+    /// For mail fetched from a hosted mailbox whose provider did not record an aligned
+    /// pass: the aligned pass one of `sealers` recorded in a valid ARC chain of `raw`.
+    /// `Ok(None)` when there is none; `Err` when a sealer's key could not be looked up.
+    pub(crate) async fn fetched_arc(
+        &self,
+        raw: &[u8],
+        from: &Mailbox,
+        sealers: &[String],
+    ) -> Result<Option<AuthMethod>, String> {
+        let Some(message) = AuthenticatedMessage::parse(raw) else {
+            return Ok(None);
+        };
+        let sealers = lowercase_domains(sealers);
+        self.arc_vouched(&message, from.address.domain(), &sealers).await
+    }
+
+    /// Sets are read from the newest down, and only while every one was sealed (and its
+    /// message signature made) by a trusted domain: an untrusted hop above a trusted
+    /// set could have changed the message after the trusted sealer vouched for it. A
+    /// hosted provider that seals what it receives (as large ones do) is one more
+    /// trusted set on top, not a reason to ignore the forwarder below it.
+    async fn arc_vouched(
         &self,
         message: &AuthenticatedMessage<'_>,
         from_domain: &str,
+        trusted: &[String],
     ) -> Result<Option<AuthMethod>, String> {
         let arc = self.auth.verify_arc(message).await;
         match arc.result() {
@@ -227,22 +246,31 @@ impl SenderVerifier {
             DkimResult::TempError(e) => return Err(format!("ARC key lookup: {e}")),
             _ => return Ok(None),
         }
-        let Some(newest) = arc.sets().iter().max_by_key(|set| set.seal.header.i) else {
-            return Ok(None);
-        };
-        let sealer = newest.seal.header.d.to_ascii_lowercase();
-        let signer = newest.signature.header.d.to_ascii_lowercase();
-        if sealer != signer || !self.trusted_forwarders.contains(&sealer) {
-            return Ok(None);
+        let mut sets: Vec<_> = arc.sets().iter().collect();
+        sets.sort_by_key(|set| std::cmp::Reverse(set.seal.header.i));
+        for set in sets {
+            let sealer = set.seal.header.d.to_ascii_lowercase();
+            let signer = set.signature.header.d.to_ascii_lowercase();
+            if sealer != signer || !trusted.contains(&sealer) {
+                return Ok(None);
+            }
+            let recorded = String::from_utf8_lossy(set.results.value);
+            if let Some(domain) = arc_assertion(&recorded, from_domain) {
+                return Ok(Some(AuthMethod::Arc {
+                    forwarder: sealer,
+                    domain,
+                }));
+            }
         }
-        let recorded = String::from_utf8_lossy(newest.results.value);
-        Ok(
-            arc_assertion(&recorded, from_domain).map(|domain| AuthMethod::Arc {
-                forwarder: sealer,
-                domain,
-            }),
-        )
+        Ok(None)
     }
+}
+
+fn lowercase_domains(domains: &[String]) -> Vec<String> {
+    domains
+        .iter()
+        .map(|d| d.trim_end_matches('.').to_ascii_lowercase())
+        .collect()
 }
 
 /// What a trusted forwarder's `ARC-Authentication-Results` value asserts about the

@@ -58,6 +58,10 @@ pub struct ImapFileConfig {
     pub folder: Option<String>,
     /// The provider's authserv-id in `Authentication-Results` (e.g. `mx.google.com`).
     pub authserv_id: String,
+    /// Domains whose ARC seals are believed when the provider recorded no aligned
+    /// pass (a forwarder in front of the mailbox, or the provider's sealing domain).
+    #[serde(default)]
+    pub arc_sealers: Vec<String>,
     pub ca_file: Option<PathBuf>,
     pub poll_secs: Option<u64>,
 }
@@ -84,13 +88,23 @@ impl ImapFileConfig {
         if self.authserv_id.trim().is_empty() || self.authserv_id.contains(char::is_whitespace) {
             return Err(bad("authserv_id must be the provider's authserv-id"));
         }
+        if self
+            .arc_sealers
+            .iter()
+            .any(|d| d.trim().is_empty() || d.contains(|c: char| c.is_whitespace() || c == '@'))
+        {
+            return Err(bad("arc_sealers must be domain names"));
+        }
         Ok(palisade_mail::ImapMailbox {
             host: self.host.clone(),
             port: self.port.unwrap_or(993),
             auth,
             folder: self.folder.clone().unwrap_or_else(|| "INBOX".into()),
             mailbox,
-            authserv_id: self.authserv_id.clone(),
+            trust: palisade_mail::ProviderTrust {
+                authserv_id: self.authserv_id.clone(),
+                arc_sealers: self.arc_sealers.clone(),
+            },
             ca_file: self.ca_file.clone(),
             poll: std::time::Duration::from_secs(self.poll_secs.unwrap_or(30).clamp(5, 3600)),
         })
@@ -447,5 +461,34 @@ impl SessionFileConfig {
                 }
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ImapFileConfig;
+
+    fn imap(extra: &str) -> ImapFileConfig {
+        toml::from_str(&format!(
+            "mailbox = \"support@example.com\"\nhost = \"imap.example.com\"\nuser = \"u\"\n\
+             xoauth2_token_file = \"/nonexistent\"\nauthserv_id = \"mx.example.com\"\n{extra}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn arc_sealers_are_domains() {
+        let mailbox = imap("arc_sealers = [\"lists.example.org\"]")
+            .into_mailbox()
+            .unwrap();
+        assert_eq!(mailbox.trust.authserv_id, "mx.example.com");
+        assert_eq!(mailbox.trust.arc_sealers, ["lists.example.org"]);
+        assert!(imap("").into_mailbox().unwrap().trust.arc_sealers.is_empty());
+        for bad in ["\"\"", "\"a b.test\"", "\"list@example.org\""] {
+            assert!(
+                imap(&format!("arc_sealers = [{bad}]")).into_mailbox().is_err(),
+                "{bad}"
+            );
+        }
     }
 }

@@ -21,7 +21,7 @@ use tokio::net::TcpStream;
 
 pub use client::{Credentials, ImapError, Session};
 
-use crate::{Arrival, MailError, Reception, Recipient, Threading};
+use crate::{Arrival, MailError, ProviderTrust, Reception, Recipient, Threading};
 
 /// How long one IDLE lasts before it is renewed (servers end them after 30 minutes).
 const IDLE_RENEWAL: Duration = Duration::from_secs(25 * 60);
@@ -55,8 +55,8 @@ pub struct ImapMailbox {
     pub folder: String,
     /// The support address this mailbox receives for (one of `[[mailbox]]`).
     pub mailbox: EmailAddress,
-    /// The provider's authserv-id in `Authentication-Results` (e.g. `mx.google.com`).
-    pub authserv_id: String,
+    /// Whose `Authentication-Results` and ARC seals are believed.
+    pub trust: ProviderTrust,
     /// An extra CA to trust for this server, besides the system's.
     pub ca_file: Option<PathBuf>,
     /// How often to look for new mail.
@@ -146,7 +146,7 @@ impl ImapIntake {
             };
             let reply = self
                 .reception
-                .receive_fetched(arrival, raw, &self.mailbox.authserv_id)
+                .receive_fetched(arrival, raw, &self.mailbox.trust)
                 .await;
             if reply.is_temporary() {
                 round.deferred += 1;

@@ -6,54 +6,11 @@
 
 use crate::common;
 
-use std::time::Duration;
-
-use common::{MailWorld, SUPPORT, dkim_sign, message};
-use mail_auth::arc::ArcSealer;
-use mail_auth::common::crypto::Ed25519Key;
-use mail_auth::common::headers::HeaderWriter as _;
-use mail_auth::hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
-use mail_auth::{AuthenticatedMessage, AuthenticationResults, MessageAuthenticator};
+use common::{MailWorld, SUPPORT, arc_forward as forward, arc_seal as seal, dkim_sign, message};
+use mail_auth::AuthenticationResults;
 use palisade_testkit::Backend;
 
 palisade_testkit::on_both_backends!(only_trusted_forwarders_arc_seals_authenticate);
-
-/// What a forwarding service does: verify the DKIM signatures of `original` (against
-/// the test DNS), change the subject, and seal the changed message with an ARC set
-/// recording what it verified.
-async fn forward(w: &MailWorld, original: &str, sealer: &str, key: &[u8]) -> String {
-    let mut udp = ConnectionConfig::udp();
-    udp.port = w.dns.addr.port();
-    let server = NameServerConfig::new(w.dns.addr.ip(), true, vec![udp]);
-    let mut options = ResolverOpts::default();
-    options.timeout = Duration::from_secs(2);
-    let resolver =
-        MessageAuthenticator::new(ResolverConfig::from_parts(None, vec![], vec![server]), options).unwrap();
-    let received = AuthenticatedMessage::parse(original.as_bytes()).unwrap();
-    let dkim = resolver.verify_dkim(&received).await;
-    let from_domain = received.from().rsplit('@').next().unwrap_or_default().to_owned();
-    let results = AuthenticationResults::new(sealer).with_dkim_results(&dkim, &from_domain);
-    let changed = original.replace("Subject: Order 1234", "Subject: [support-list] Order 1234");
-    seal(&resolver, &changed, &results, sealer, key).await
-}
-
-async fn seal(
-    resolver: &MessageAuthenticator,
-    text: &str,
-    results: &AuthenticationResults<'_>,
-    sealer: &str,
-    key: &[u8],
-) -> String {
-    let message = AuthenticatedMessage::parse(text.as_bytes()).unwrap();
-    let chain = resolver.verify_arc(&message).await;
-    let set = ArcSealer::from_key(Ed25519Key::from_pkcs8_der(key).unwrap())
-        .domain(sealer)
-        .selector("sel")
-        .headers(["From", "To", "Subject", "Message-ID"])
-        .seal(&message, results, &chain)
-        .unwrap();
-    format!("{}{text}", set.to_header())
-}
 
 async fn only_trusted_forwarders_arc_seals_authenticate(backend: Backend) {
     let w = MailWorld::start_trusting(backend, &["lists.test"]).await;
@@ -130,7 +87,7 @@ async fn only_trusted_forwarders_arc_seals_authenticate(backend: Backend) {
     assert_eq!(last(&w).await["placement"], "quarantine");
 
     // An untrusted hop sealing on top of the trusted set (it could have changed
-    // anything): held, because only the newest set counts.
+    // anything): held, because every set above a trusted one must be trusted too.
     let bea4 = dkim_sign(
         &w.signed_key,
         "signed.test",
@@ -138,17 +95,7 @@ async fn only_trusted_forwarders_arc_seals_authenticate(backend: Backend) {
         false,
     );
     let trusted_first = forward(&w, &bea4, "lists.test", &w.lists_key).await;
-    let mut udp = ConnectionConfig::udp();
-    udp.port = w.dns.addr.port();
-    let resolver = MessageAuthenticator::new(
-        ResolverConfig::from_parts(
-            None,
-            vec![],
-            vec![NameServerConfig::new(w.dns.addr.ip(), true, vec![udp])],
-        ),
-        ResolverOpts::default(),
-    )
-    .unwrap();
+    let resolver = common::resolver(&w);
     let evil_results = AuthenticationResults::new("evil.test");
     let resealed = seal(&resolver, &trusted_first, &evil_results, "evil.test", &w.evil_key).await;
     let r = relay(resealed).await;

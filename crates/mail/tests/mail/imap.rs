@@ -3,22 +3,25 @@
 //! placed below the provider's own, a foreign one on top, or none at all is held; a
 //! message is marked taken only once placed, so a connection lost mid-fetch loses
 //! nothing, and a mark lost after placing takes nothing twice. A server whose
-//! certificate is not trusted, or a wrong password, takes nothing.
+//! certificate is not trusted, or a wrong password, takes nothing. Mail a forwarder
+//! broke the signature of is believed from the ARC seals of sealers named for the
+//! mailbox, only while every newer seal is from a named sealer too.
 
 use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{MailWorld, SUPPORT, address};
+use common::{MailWorld, SUPPORT, address, arc_forward, arc_seal, dkim_sign};
 use palisade_core::SecretString;
-use palisade_mail::{IMAP_TAKEN_KEYWORD, ImapAuth, ImapIntake, ImapMailbox, ImapRound};
+use palisade_mail::{IMAP_TAKEN_KEYWORD, ImapAuth, ImapIntake, ImapMailbox, ImapRound, ProviderTrust};
 use palisade_testkit::Backend;
 use palisade_testkit::dovecot::Dovecot;
 
 palisade_testkit::on_both_backends!(
     mail_from_a_hosted_mailbox_is_taken_once_and_judged_by_its_provider,
     an_untrusted_server_or_wrong_password_takes_nothing,
+    forwarded_mail_is_believed_from_named_arc_sealers_only,
     new_mail_is_taken_as_the_server_announces_it
 );
 
@@ -34,7 +37,10 @@ fn mailbox(dovecot: &Dovecot, password: &str, ca: bool) -> ImapMailbox {
         },
         folder: "INBOX".into(),
         mailbox: address(SUPPORT),
-        authserv_id: PROVIDER.into(),
+        trust: ProviderTrust {
+            authserv_id: PROVIDER.into(),
+            arc_sealers: Vec::new(),
+        },
         ca_file: ca.then(|| dovecot.ca_file.clone()),
         poll: Duration::from_secs(60),
     }
@@ -238,4 +244,87 @@ async fn all_taken(dovecot: &Dovecot) -> bool {
         .unwrap()
         .iter()
         .all(|(_, f)| f.contains(IMAP_TAKEN_KEYWORD))
+}
+
+async fn forwarded_mail_is_believed_from_named_arc_sealers_only(backend: Backend) {
+    let w = MailWorld::start(backend).await;
+    let dovecot = Dovecot::start().await.unwrap();
+    let trusting = |sealers: &[&str]| {
+        let mut mailbox = mailbox(&dovecot, &dovecot.password, true);
+        mailbox.trust.arc_sealers = sealers.iter().map(|s| (*s).to_owned()).collect();
+        ImapIntake::new(mailbox, w.reception.clone(), w.threading.clone(), 1_000_000).unwrap()
+    };
+    // Bea's signed mail through the list, which tags the subject (breaking her
+    // signature) and seals what it verified; the provider then records the failure.
+    let via_list = |id: &'static str| {
+        let w = &w;
+        async move {
+            let signed = dkim_sign(
+                &w.signed_key,
+                "signed.test",
+                &common::message("Bea <bea@signed.test>", None, &format!("{id}@signed.test"), id),
+                false,
+            );
+            arc_forward(w, &signed, "lists.test", &w.lists_key).await
+        }
+    };
+    let provider_saw = |text: &str| {
+        format!(
+            "Authentication-Results: {PROVIDER}; dkim=fail header.d=signed.test; dmarc=fail header.from=signed.test\r\n{text}"
+        )
+        .into_bytes()
+    };
+    let resealed_by_evil = |text: String| {
+        let w = &w;
+        async move {
+            let resolver = common::resolver(w);
+            let nothing = mail_auth::AuthenticationResults::new("evil.test");
+            arc_seal(&resolver, &text, &nothing, "evil.test", &w.evil_key).await
+        }
+    };
+
+    // Nobody named: the genuine forward is held like any unauthenticated mail.
+    dovecot
+        .deliver(&provider_saw(&via_list("f0").await))
+        .await
+        .unwrap();
+    assert_eq!(trusting(&[]).poll_once().await.unwrap().taken, 1);
+    assert_eq!(w.received().await[0]["placement"], "quarantine");
+
+    // The list named: believed. An unnamed hop sealing on top of it: held.
+    dovecot
+        .deliver(&provider_saw(&via_list("f1").await))
+        .await
+        .unwrap();
+    let resealed = resealed_by_evil(via_list("f2").await).await;
+    dovecot.deliver(&provider_saw(&resealed)).await.unwrap();
+    assert_eq!(trusting(&["lists.test"]).poll_once().await.unwrap().taken, 2);
+    let received = w.received().await;
+    assert_eq!(received[1]["placement"], "new_ticket", "{}", received[1]);
+    assert_eq!(received[1]["verdict"]["authenticated"], "arc");
+    assert_eq!(received[1]["verdict"]["forwarder"], "lists.test");
+    assert_eq!(received[1]["verdict"]["domain"], "signed.test");
+    assert_eq!(received[2]["placement"], "quarantine", "{}", received[2]);
+
+    // When the hop on top is named too (as a provider that seals what it receives
+    // is), the list's seal below it still counts.
+    let resealed = resealed_by_evil(via_list("f3").await).await;
+    dovecot.deliver(&provider_saw(&resealed)).await.unwrap();
+    assert_eq!(
+        trusting(&["lists.test", "evil.test"])
+            .poll_once()
+            .await
+            .unwrap()
+            .taken,
+        1
+    );
+    let received = w.received().await;
+    assert_eq!(received[3]["placement"], "new_ticket", "{}", received[3]);
+    assert_eq!(received[3]["verdict"]["forwarder"], "lists.test");
+
+    // Changed after the seals: the chain fails, held whoever is named.
+    let tampered = via_list("f4").await.replace("f4\r\n", "pay the NEW account\r\n");
+    dovecot.deliver(&provider_saw(&tampered)).await.unwrap();
+    assert_eq!(trusting(&["lists.test"]).poll_once().await.unwrap().taken, 1);
+    assert_eq!(w.received().await[4]["placement"], "quarantine");
 }

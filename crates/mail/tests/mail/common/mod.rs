@@ -9,9 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
+use mail_auth::arc::ArcSealer;
 use mail_auth::common::crypto::Ed25519Key;
 use mail_auth::common::headers::HeaderWriter as _;
 use mail_auth::dkim::DkimSigner;
+use mail_auth::hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
+use mail_auth::{AuthenticatedMessage, AuthenticationResults, MessageAuthenticator};
 use palisade_core::{EmailAddress, TeamId};
 use palisade_crypto::{Keyring, MasterKey};
 use palisade_mail::{
@@ -256,6 +259,47 @@ impl MailWorld {
 
 /// `unsigned` with an Ed25519 DKIM signature by `domain` (selector `sel`) over the
 /// usual fields, optionally with a body length limit.
+/// What a forwarding service does: verify the DKIM signatures of `original` (against
+/// the test DNS), change the subject, and seal the changed message with an ARC set
+/// recording what it verified.
+/// A resolver asking the test DNS, as a forwarder on the test network would.
+pub fn resolver(w: &MailWorld) -> MessageAuthenticator {
+    let mut udp = ConnectionConfig::udp();
+    udp.port = w.dns.addr.port();
+    let server = NameServerConfig::new(w.dns.addr.ip(), true, vec![udp]);
+    let mut options = ResolverOpts::default();
+    options.timeout = Duration::from_secs(2);
+    MessageAuthenticator::new(ResolverConfig::from_parts(None, vec![], vec![server]), options).unwrap()
+}
+
+pub async fn arc_forward(w: &MailWorld, original: &str, sealer: &str, key: &[u8]) -> String {
+    let resolver = resolver(w);
+    let received = AuthenticatedMessage::parse(original.as_bytes()).unwrap();
+    let dkim = resolver.verify_dkim(&received).await;
+    let from_domain = received.from().rsplit('@').next().unwrap_or_default().to_owned();
+    let results = AuthenticationResults::new(sealer).with_dkim_results(&dkim, &from_domain);
+    let changed = original.replace("Subject: Order 1234", "Subject: [support-list] Order 1234");
+    arc_seal(&resolver, &changed, &results, sealer, key).await
+}
+
+pub async fn arc_seal(
+    resolver: &MessageAuthenticator,
+    text: &str,
+    results: &AuthenticationResults<'_>,
+    sealer: &str,
+    key: &[u8],
+) -> String {
+    let message = AuthenticatedMessage::parse(text.as_bytes()).unwrap();
+    let chain = resolver.verify_arc(&message).await;
+    let set = ArcSealer::from_key(Ed25519Key::from_pkcs8_der(key).unwrap())
+        .domain(sealer)
+        .selector("sel")
+        .headers(["From", "To", "Subject", "Message-ID"])
+        .seal(&message, results, &chain)
+        .unwrap();
+    format!("{}{text}", set.to_header())
+}
+
 pub fn dkim_sign(key: &[u8], domain: &str, unsigned: &str, body_length: bool) -> String {
     let signature = DkimSigner::from_key(Ed25519Key::from_pkcs8_der(key).unwrap())
         .domain(domain)
