@@ -29,6 +29,7 @@ pub enum AuditAction {
     /// A team's settings changed (secure delivery of replies).
     TeamUpdated,
     TeamMemberAdded,
+    TeamMemberRemoved,
     CompanyCreated,
     AuditRead,
     CheckpointSigned,
@@ -85,6 +86,7 @@ impl AuditAction {
             AuditAction::TeamCreated => "directory.team_created",
             AuditAction::TeamUpdated => "directory.team_updated",
             AuditAction::TeamMemberAdded => "directory.team_member_added",
+            AuditAction::TeamMemberRemoved => "directory.team_member_removed",
             AuditAction::CompanyCreated => "directory.company_created",
             AuditAction::AuditRead => "audit.read",
             AuditAction::CheckpointSigned => "audit.checkpoint_signed",

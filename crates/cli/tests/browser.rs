@@ -70,6 +70,7 @@ async fn the_agent_workspace_works_in_chromium_with_live_notifications_and_scann
         "cert": server.cert,
         "setup_token": token,
         "email": "ada@example.com",
+        "name": "Ada",
         "password": PASSWORD,
         "eicar": String::from_utf8(palisade_testkit::clamd::EICAR.to_vec()).unwrap(),
     });
@@ -78,12 +79,19 @@ async fn the_agent_workspace_works_in_chromium_with_live_notifications_and_scann
     let expect = json!({
         "csp_violations": 0,
         "page_errors": 0,
+        "member_added": true,
+        "settings_saved": "Settings saved.",
+        "secure_delivery_on": true,
+        "teams_page_axe": [],
+        "staff_page_axe": [],
+        "staff_page_fits_a_phone": true,
         "count_hidden_at_first": true,
         "live_count": "1",
         "live_list": true,
         "following": "Unfollow",
         "blocked_named": true,
         "blocked_linked": 0,
+        "ticket_page_axe": [],
     });
     assert_eq!(seen, expect, "\n--- server log\n{}", server.log());
 }

@@ -407,6 +407,21 @@ impl Store {
         Ok(())
     }
 
+    /// Whether `user` was a member (and no longer is).
+    pub async fn remove_team_member(
+        &self,
+        tx: &mut Tx,
+        team: &TeamId,
+        user: &UserId,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
+            .bind(team.as_str())
+            .bind(user.as_str())
+            .execute(tx.conn())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     pub async fn list_teams(&self) -> Result<Vec<TeamRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, name, created_at, secure_delivery, notifications_with_text FROM teams ORDER BY name",

@@ -26,19 +26,6 @@ impl AppState {
         self.desk().permits(&caller.principal, action, resource)
     }
 
-    pub(crate) async fn audit_denial(
-        &self,
-        caller: &Caller,
-        action: Action,
-        object: &str,
-        reason: &str,
-    ) -> Result<(), AppError> {
-        Ok(self
-            .desk()
-            .audit_denial(&caller.audit(), action, object, reason)
-            .await?)
-    }
-
     /// Loads a ticket the caller may read. Missing and forbidden are the same `NotFound`.
     pub async fn readable_ticket(
         &self,

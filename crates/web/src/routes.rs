@@ -260,6 +260,35 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             post(api::people::unmask_customer),
         ),
         r(M::GET, "/admin/alerts", false, get(ui::alerts::list)),
+        r(M::GET, "/admin/staff", false, get(ui::admin::staff)),
+        r(M::POST, "/admin/staff", false, post(ui::admin::invite)),
+        r(
+            M::POST,
+            "/admin/staff/{id}/end-sessions",
+            false,
+            post(ui::admin::end_sessions),
+        ),
+        r(
+            M::POST,
+            "/admin/staff/{id}/disable",
+            false,
+            post(ui::admin::disable),
+        ),
+        r(M::GET, "/admin/teams", false, get(ui::admin::teams)),
+        r(M::POST, "/admin/teams", false, post(ui::admin::create_team)),
+        r(M::POST, "/admin/teams/{id}", false, post(ui::admin::save_team)),
+        r(
+            M::POST,
+            "/admin/teams/{id}/members",
+            false,
+            post(ui::admin::add_member),
+        ),
+        r(
+            M::POST,
+            "/admin/teams/{id}/members/{user_id}/remove",
+            false,
+            post(ui::admin::remove_member),
+        ),
         // Authoring articles.
         r(M::GET, "/api/v1/articles", false, get(api::articles::list)),
         r(M::POST, "/api/v1/articles", false, post(api::articles::create)),
@@ -460,6 +489,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             "/api/v1/teams/{id}/members",
             false,
             post(api::people::add_member),
+        ),
+        r(
+            M::DELETE,
+            "/api/v1/teams/{id}/members/{user_id}",
+            false,
+            delete(api::people::remove_member),
         ),
         r(
             M::GET,

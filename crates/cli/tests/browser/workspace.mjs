@@ -1,6 +1,8 @@
 // Drives headless Chromium through the agent workspace as two staff members would:
-// an administrator (joining the team) and an agent they create, each signing in with
-// a passkey on a virtual authenticator. While the administrator has the notifications
+// an administrator and an agent they invite, each signing in with a passkey on a
+// virtual authenticator. The administrator creates a team, joins it, turns on its
+// secure delivery and invites the agent through the admin pages (checked with axe-core, and
+// at phone width). While the administrator has the notifications
 // page open, the agent opens a ticket; the navigation's counter must go up without a
 // reload (server-sent events, Palisade's own script). Then the administrator follows
 // the ticket and attaches the EICAR test file through the ticket page's form: the page
@@ -8,10 +10,11 @@
 // violation and page error is counted: there must be none.
 //
 // Input (JSON in PALISADE_BROWSER_INPUT): origin, cert (PEM path), setup_token, email,
-// password, eicar (the test file's text). Output: one JSON line with what each step saw.
+// name, password, eicar (the test file's text). Output: one JSON line with what each step saw.
 import { readFileSync } from 'node:fs';
 import { X509Certificate, createHash } from 'node:crypto';
 import { chromium } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
 
 const input = JSON.parse(process.env.PALISADE_BROWSER_INPUT);
 const { origin } = input;
@@ -25,6 +28,12 @@ const browser = await chromium.launch({
     `--ignore-certificate-errors-spki-list=${spki}`],
 });
 const seen = { csp_violations: 0, page_errors: 0 };
+
+// axe-core's serious and critical findings on the page as it is now, by rule id.
+async function seriousViolations(page) {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id);
+}
 
 // A signed-in staff member in a context of their own: the setup link, the password,
 // the forced passkey enrolment.
@@ -69,11 +78,40 @@ async function staffMember(setupPath, email) {
 
 try {
   const admin = await staffMember(`/setup/${input.setup_token}`, input.email);
-  const me = await admin.api('GET', '/api/v1/me');
-  const team = (await admin.api('GET', '/api/v1/teams'))[0].id;
-  await admin.api('POST', `/api/v1/teams/${team}/members`, { user_id: me.id });
-  const created = await admin.api('POST', '/api/v1/agents',
-    { role: 'agent', email: 'bo@example.com', name: 'Bo', team_ids: [team] });
+  const submit = (form) => Promise.all([admin.page.waitForLoadState(), admin.page.click(`${form} button[type=submit]`)]);
+
+  // The admin area: a new team, the administrator in it, its secure delivery on.
+  await admin.page.goto(`${origin}/admin/teams`);
+  await admin.page.fill('input[name=name]', 'Billing');
+  await submit('form[action="/admin/teams"]');
+  const billing = () => admin.page.locator('section.team', { has: admin.page.locator('h2', { hasText: 'Billing' }) });
+  await billing().locator('select[name=user_id]').selectOption({ label: `${input.name} (${input.email})` });
+  await Promise.all([admin.page.waitForLoadState(), billing().locator('form[action$="/members"] button').click()]);
+  seen.member_added = (await billing().locator('ul.members').textContent()).includes(input.name);
+  await billing().locator('input[name=secure_delivery]').check();
+  await Promise.all([admin.page.waitForLoadState(),
+    billing().locator('form:has(input[name=secure_delivery]) button').click()]);
+  seen.settings_saved = await admin.page.locator('p.notice').textContent();
+  seen.secure_delivery_on = await billing().locator('input[name=secure_delivery]').isChecked();
+  seen.teams_page_axe = await seriousViolations(admin.page);
+  await admin.page.goto(`${origin}/admin/staff`);
+  await admin.page.fill('input[name=name]', 'Bo');
+  await admin.page.fill('input[name=email]', 'bo@example.com');
+  await admin.page.selectOption('select[name=role]', 'agent');
+  await admin.page.getByLabel('Support').check();
+  await submit('form[action="/admin/staff"]');
+  const setupLink = await admin.page.locator('#setup-link').textContent();
+  seen.staff_page_axe = await seriousViolations(admin.page);
+  await admin.page.setViewportSize({ width: 375, height: 800 });
+  // True, or what sticks out.
+  seen.staff_page_fits_a_phone = await admin.page.evaluate(() => {
+    if (document.documentElement.scrollWidth <= window.innerWidth) return true;
+    return [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > window.innerWidth)
+      .map((e) => `${e.tagName}.${e.className}`).slice(0, 8).join(' ');
+  });
+  await admin.page.setViewportSize({ width: 1280, height: 800 });
+  const created = { setup_path: new URL(setupLink).pathname };
   const customer = await admin.api('POST', '/api/v1/customers', { email: 'cy@example.com', name: 'Cy' });
 
   // The administrator waits on the notifications page; nothing yet.
@@ -102,6 +140,7 @@ try {
   const page = await admin.page.content();
   seen.blocked_named = page.includes('blocked: matched the malware signature');
   seen.blocked_linked = await admin.page.locator('a', { hasText: 'statement.pdf' }).count();
+  seen.ticket_page_axe = await seriousViolations(admin.page);
 } finally {
   await browser.close();
 }

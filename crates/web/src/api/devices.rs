@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use palisade_core::{SessionId, UserId};
-use palisade_policy::{Action, Resource, UserFacts};
+use palisade_policy::{Action, Resource};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -29,14 +29,7 @@ pub struct EndedSessions {
 }
 
 pub(crate) async fn user_resource(s: &AppState, id: &UserId) -> Result<Resource, AppError> {
-    let user = s.store.get_user(id).await?;
-    let teams = s.store.user_teams(id).await?;
-    Ok(Resource::User(UserFacts {
-        id: user.id,
-        role: user.role,
-        company: user.company,
-        teams,
-    }))
+    Ok(s.desk().user_resource(id).await?)
 }
 
 pub(crate) async fn own_sessions(s: &AppState, caller: &Caller) -> Result<Vec<SessionView>, AppError> {
@@ -102,24 +95,6 @@ pub async fn end_other(State(s): State<AppState>, caller: Caller) -> Result<Json
     }))
 }
 
-/// An account another caller acts on; unknown and unreadable accounts are both 404.
-async fn target(s: &AppState, caller: &Caller, raw_id: &str, action: Action) -> Result<UserId, AppError> {
-    let id = UserId::parse(raw_id).map_err(|_| AppError::NotFound)?;
-    let resource = match user_resource(s, &id).await {
-        Ok(r) => r,
-        Err(AppError::NotFound) => {
-            s.audit_denial(caller, action, id.as_str(), "not_found").await?;
-            return Err(AppError::NotFound);
-        }
-        Err(e) => return Err(e),
-    };
-    s.authorize(caller, Action::UserRead, &resource)
-        .await
-        .map_err(|_| AppError::NotFound)?;
-    s.authorize(caller, action, &resource).await?;
-    Ok(id)
-}
-
 #[utoipa::path(post, path = "/api/v1/users/{id}/end-sessions", tag = "people", params(("id" = String, Path)),
     responses((status = 200, body = EndedSessions), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn end_user_sessions(
@@ -127,30 +102,18 @@ pub async fn end_user_sessions(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<EndedSessions>, AppError> {
-    let user = target(&s, &caller, &id, Action::UserEndSessions).await?;
-    let keep = if user == caller.principal.user_id {
-        caller.principal.session.as_ref()
-    } else {
-        None
-    };
-    let ended = s
-        .identity
-        .end_sessions(&user, keep, "ended_by_admin", &caller.audit())
-        .await?;
+    let ended = s.desk().end_sessions_of(&caller.actor(), &id).await?;
     Ok(Json(EndedSessions { ended }))
 }
 
 #[utoipa::path(post, path = "/api/v1/users/{id}/disable", tag = "people", params(("id" = String, Path)),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
 pub async fn disable(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    let user = target(&s, &caller, &id, Action::UserDisable).await?;
-    if user == caller.principal.user_id {
-        return Err(AppError::Conflict("you cannot disable your own account".into()));
-    }
-    s.identity.disable_account(&user, &caller.audit()).await?;
+    s.desk().disable_account(&caller.actor(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -47,7 +47,7 @@ use utoipa::OpenApi;
         people::list_customers, people::create_customer, people::get_customer, people::update_customer,
         people::unmask_customer,
         people::list_staff, people::create_staff,
-        people::list_teams, people::create_team, people::update_team, people::add_member,
+        people::list_teams, people::create_team, people::update_team, people::add_member, people::remove_member,
         people::list_companies, people::create_company, people::get_company,
     ),
     components(schemas(crate::Problem)),

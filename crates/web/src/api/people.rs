@@ -241,6 +241,19 @@ pub async fn add_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/api/v1/teams/{id}/members/{user_id}", tag = "people",
+    params(("id" = String, Path), ("user_id" = String, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn remove_member(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<StatusCode, AppError> {
+    let user = UserId::parse(&user_id).map_err(|_| AppError::NotFound)?;
+    s.desk().remove_team_member(&caller.actor(), &id, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[utoipa::path(get, path = "/api/v1/companies", tag = "people", responses((status = 200, body = Vec<CompanyView>)))]
 pub async fn list_companies(
     State(s): State<AppState>,

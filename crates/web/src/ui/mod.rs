@@ -1,6 +1,7 @@
 //! Server-rendered pages (askama, auto-escaped) for agents and customers. No inline
 //! script or style anywhere: the strict CSP of `layers` applies to every page.
 
+pub mod admin;
 pub mod alerts;
 pub mod articles;
 pub mod assets;

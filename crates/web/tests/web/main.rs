@@ -6,6 +6,7 @@
 mod common;
 
 mod abuse;
+mod admin_area;
 mod anomaly;
 mod api_tokens;
 mod article_files;

@@ -83,6 +83,16 @@ const MATRIX: &[(&str, &str)] = &[
     // Security alerts: administrators and auditors.
     ("GET /api/v1/security-alerts", "Y---Y-"),
     ("GET /admin/alerts", "Y---Y-"),
+    // The staff and teams pages: administrators only, like the API they stand for.
+    ("GET /admin/staff", "Y-----"),
+    ("POST /admin/staff", "Y-----"),
+    ("POST /admin/staff/{id}/end-sessions", "Y-----"),
+    ("POST /admin/staff/{id}/disable", "Y-----"),
+    ("GET /admin/teams", "Y-----"),
+    ("POST /admin/teams", "Y-----"),
+    ("POST /admin/teams/{id}", "Y-----"),
+    ("POST /admin/teams/{id}/members", "Y-----"),
+    ("POST /admin/teams/{id}/members/{user_id}/remove", "Y-----"),
     ("GET /api/v1/tickets", "YYYY-Y"),
     ("POST /api/v1/tickets", "YYY--Y"),
     ("GET /api/v1/tickets/search", "YYYY-Y"),
@@ -110,6 +120,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("POST /api/v1/teams", "Y-----"),
     ("POST /api/v1/teams/{id}/members", "Y-----"),
     ("PATCH /api/v1/teams/{id}", "Y-----"),
+    ("DELETE /api/v1/teams/{id}/members/{user_id}", "Y-----"),
     ("GET /api/v1/companies", "YYYY--"),
     ("POST /api/v1/companies", "YY----"),
     ("GET /api/v1/companies/{id}", "YYYY-Y"),
@@ -212,8 +223,10 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         } else {
             w.customer_1.id.to_string()
         }
-    } else if template.starts_with("/api/v1/teams/") {
+    } else if template.starts_with("/api/v1/teams/") || template.starts_with("/admin/teams/") {
         w.team_a.to_string()
+    } else if template.starts_with("/admin/staff/") {
+        w.agent_b.id.to_string()
     } else if template.starts_with("/api/v1/companies/") {
         w.sharing_company.to_string()
     } else if template.starts_with("/api/v1/quarantine/") || template.starts_with("/quarantine/") {
@@ -223,9 +236,13 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
     } else {
         w.ticket_1.clone()
     };
-    let path = template
-        .replace("{id}", &id)
-        .replace("{user_id}", &w.customer_2.id.to_string());
+    // A team's member is team A's agent; a ticket's collaborator, the second customer.
+    let user_id = if template.contains("/teams/") {
+        w.agent_a.id.to_string()
+    } else {
+        w.customer_2.id.to_string()
+    };
+    let path = template.replace("{id}", &id).replace("{user_id}", &user_id);
     let payload = match key {
         "POST /api/v1/tickets" => Payload::Json(
             json!({"subject": "Matrix", "body": "hello", "requester_id": w.customer_1.id.to_string()}),
@@ -280,6 +297,13 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         "POST /api/v1/teams" => Payload::Json(json!({"name": format!("Team {n}")})),
         "POST /api/v1/teams/{id}/members" => Payload::Json(json!({"user_id": w.agent_b.id.to_string()})),
         "PATCH /api/v1/teams/{id}" => Payload::Json(json!({"secure_delivery": false})),
+        "POST /admin/staff" => Payload::FormOwned(format!(
+            "name=New+Agent&email=staff{n}%40desk.test&role=agent&team={}",
+            w.team_a
+        )),
+        "POST /admin/teams" => Payload::FormOwned(format!("name=Team+{n}")),
+        "POST /admin/teams/{id}" => Payload::Form("secure_delivery=on"),
+        "POST /admin/teams/{id}/members" => Payload::FormOwned(format!("user_id={}", w.agent_b.id)),
         "POST /api/v1/companies" => Payload::Json(json!({"name": "Acme", "share_tickets": false})),
         "POST /tickets" => Payload::Form("subject=From+the+portal&body=Hello"),
         "POST /tickets/{id}/messages" => Payload::Form("body=Thanks&visibility=public"),

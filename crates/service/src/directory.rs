@@ -1,0 +1,160 @@
+//! The administration area's use cases over staff and teams: who is in which team,
+//! membership changes, and what an administrator does to someone else's account
+//! (ending their sessions, disabling it). The API and the admin pages both come here,
+//! so a page cannot do what the API refuses or skip the audit entry.
+
+use palisade_audit::{AuditAction, AuditEvent, Outcome};
+use palisade_core::{TeamId, UserId};
+use palisade_policy::{Action, Resource, UserFacts};
+use palisade_store::{Cursor, TeamRecord, UserKind, UserRecord};
+use serde_json::json;
+
+use crate::{Actor, Desk, ServiceError};
+
+/// A staff account and the teams it belongs to.
+#[derive(Clone, Debug)]
+pub struct StaffEntry {
+    pub user: UserRecord,
+    pub teams: Vec<TeamId>,
+}
+
+/// A team and its members.
+#[derive(Clone, Debug)]
+pub struct TeamEntry {
+    pub team: TeamRecord,
+    pub members: Vec<UserRecord>,
+}
+
+/// Staff accounts read per store round trip while listing the whole directory.
+const DIRECTORY_PAGE: u32 = 200;
+
+impl Desk {
+    /// Every staff account with its teams, for those who manage staff.
+    pub async fn staff_directory(&self, actor: &Actor) -> Result<Vec<StaffEntry>, ServiceError> {
+        self.authorize(actor, Action::ManageStaff, &Resource::Directory)
+            .await?;
+        let mut entries = Vec::new();
+        let mut after: Option<Cursor> = None;
+        loop {
+            let page = self
+                .store
+                .list_users(UserKind::Staff, after.as_ref(), DIRECTORY_PAGE)
+                .await?;
+            for user in page.items {
+                let teams = self.store.user_teams(&user.id).await?;
+                entries.push(StaffEntry { user, teams });
+            }
+            match page.next_cursor {
+                Some(next) => after = Some(Cursor::decode(&next)?),
+                None => break,
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Every team with its members, for those who manage teams.
+    pub async fn team_directory(&self, actor: &Actor) -> Result<Vec<TeamEntry>, ServiceError> {
+        self.authorize(actor, Action::ManageTeams, &Resource::Directory)
+            .await?;
+        let mut entries = Vec::new();
+        for team in self.store.list_teams().await? {
+            let mut members = Vec::new();
+            for id in self.store.team_members(&team.id).await? {
+                members.push(self.store.get_user(&id).await?);
+            }
+            members.sort_by_key(|m| m.name.to_lowercase());
+            entries.push(TeamEntry { team, members });
+        }
+        Ok(entries)
+    }
+
+    /// Takes a staff account out of a team: from the next request on it no longer
+    /// reads the team's tickets, and notifications about them stop (each is
+    /// authorised when delivered). Removing someone who is not a member is a no-op.
+    pub async fn remove_team_member(
+        &self,
+        actor: &Actor,
+        raw_team: &str,
+        user: &UserId,
+    ) -> Result<(), ServiceError> {
+        self.authorize(actor, Action::ManageTeams, &Resource::Directory)
+            .await?;
+        let team = TeamId::parse(raw_team).map_err(|_| ServiceError::NotFound)?;
+        self.store.get_team(&team).await?;
+        let mut tx = self.store.begin().await?;
+        if self.store.remove_team_member(&mut tx, &team, user).await? {
+            let event = AuditEvent::new(AuditAction::TeamMemberRemoved, team.to_string(), Outcome::Success)
+                .with_detail(json!({ "user": user.to_string() }));
+            self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The policy's view of an account, for decisions about it.
+    pub async fn user_resource(&self, id: &UserId) -> Result<Resource, ServiceError> {
+        let user = self.store.get_user(id).await?;
+        let teams = self.store.user_teams(id).await?;
+        Ok(Resource::User(UserFacts {
+            id: user.id,
+            role: user.role,
+            company: user.company,
+            teams,
+        }))
+    }
+
+    /// An account another actor acts on: unknown accounts and accounts the actor may
+    /// not read are both `NotFound` (audited); readable but not this action, `Forbidden`.
+    async fn account_target(
+        &self,
+        actor: &Actor,
+        raw_id: &str,
+        action: Action,
+    ) -> Result<UserId, ServiceError> {
+        let id = UserId::parse(raw_id).map_err(|_| ServiceError::NotFound)?;
+        let resource = match self.user_resource(&id).await {
+            Ok(r) => r,
+            Err(ServiceError::NotFound) => {
+                self.audit_denial(&actor.audit, action, id.as_str(), "not_found")
+                    .await?;
+                return Err(ServiceError::NotFound);
+            }
+            Err(e) => return Err(e),
+        };
+        self.authorize(actor, Action::UserRead, &resource)
+            .await
+            .map_err(|_| ServiceError::NotFound)?;
+        self.authorize(actor, action, &resource).await?;
+        Ok(id)
+    }
+
+    /// Signs an account out everywhere (the actor's own current session excepted, when
+    /// it is their own account). Returns how many sessions ended.
+    pub async fn end_sessions_of(&self, actor: &Actor, raw_id: &str) -> Result<usize, ServiceError> {
+        let user = self
+            .account_target(actor, raw_id, Action::UserEndSessions)
+            .await?;
+        let keep = if user == actor.principal.user_id {
+            actor.principal.session.as_ref()
+        } else {
+            None
+        };
+        Ok(self
+            .identity()?
+            .end_sessions(&user, keep, "ended_by_admin", &actor.audit)
+            .await?)
+    }
+
+    /// Disables an account and ends its sessions. Nobody disables their own account
+    /// (an administrator could lock the last one out).
+    pub async fn disable_account(&self, actor: &Actor, raw_id: &str) -> Result<(), ServiceError> {
+        let user = self.account_target(actor, raw_id, Action::UserDisable).await?;
+        if user == actor.principal.user_id {
+            return Err(ServiceError::Conflict(
+                "you cannot disable your own account".into(),
+            ));
+        }
+        self.identity()?.disable_account(&user, &actor.audit).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,364 @@
+//! The administration area's pages for staff and teams: what the admin API does,
+//! through the same use cases ([`palisade_service::Desk`]), so the same policy decides
+//! and the same audit entries are written. Only administrators reach them; for anyone
+//! else they answer as the API does (403).
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use palisade_core::{Role, TeamId, UserId};
+use palisade_service::ServiceError;
+use palisade_store::StoreError;
+use serde::Deserialize;
+
+use super::{UiError, render};
+use crate::{AppError, AppState, Caller};
+
+struct Member {
+    id: String,
+    name: String,
+    email: String,
+}
+
+struct TeamRow {
+    id: String,
+    name: String,
+    secure_delivery: bool,
+    notifications_with_text: bool,
+    members: Vec<Member>,
+    /// Staff not yet in the team, for the "add" list.
+    candidates: Vec<Member>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_teams.html")]
+struct TeamsPage {
+    user_name: String,
+    role: &'static str,
+    is_customer: bool,
+    teams: Vec<TeamRow>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+/// What a redirect after a change tells the next page; unknown words say nothing.
+fn notice_for(done: Option<&str>) -> Option<&'static str> {
+    Some(match done? {
+        "created" => "Team created.",
+        "saved" => "Settings saved.",
+        "added" => "Member added.",
+        "removed" => "Member removed.",
+        "invited" => "Invitation sent.",
+        "ended" => "Their sessions were ended.",
+        "disabled" => "Account disabled; its sessions were ended.",
+        _ => return None,
+    })
+}
+
+pub async fn teams(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<Done>,
+) -> Result<Response, UiError> {
+    let desk = s.desk();
+    let actor = caller.actor();
+    let directory = desk.team_directory(&actor).await?;
+    let staff = desk.staff_directory(&actor).await?;
+    let teams = directory
+        .into_iter()
+        .map(|entry| {
+            let members: Vec<Member> = entry
+                .members
+                .iter()
+                .map(|u| Member {
+                    id: u.id.to_string(),
+                    name: u.name.clone(),
+                    email: u.email.as_str().to_owned(),
+                })
+                .collect();
+            let candidates = staff
+                .iter()
+                .filter(|m| !m.user.disabled && !m.teams.contains(&entry.team.id))
+                .map(|m| Member {
+                    id: m.user.id.to_string(),
+                    name: m.user.name.clone(),
+                    email: m.user.email.as_str().to_owned(),
+                })
+                .collect();
+            TeamRow {
+                id: entry.team.id.to_string(),
+                name: entry.team.name.clone(),
+                secure_delivery: entry.team.secure_delivery,
+                notifications_with_text: entry.team.notifications_with_text,
+                members,
+                candidates,
+            }
+        })
+        .collect();
+    Ok(render(&TeamsPage {
+        user_name: caller.user.name.clone(),
+        role: caller.principal.role.as_str(),
+        is_customer: false,
+        teams,
+        notice: notice_for(q.done.as_deref()),
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct NewTeam {
+    name: String,
+}
+
+pub async fn create_team(
+    State(s): State<AppState>,
+    caller: Caller,
+    Form(form): Form<NewTeam>,
+) -> Result<Response, UiError> {
+    s.desk().create_team(&caller.actor(), &form.name).await?;
+    Ok(Redirect::to("/admin/teams?done=created").into_response())
+}
+
+/// The settings form: a checkbox that is not ticked is not sent, so every setting the
+/// form shows is set, on or off, each time it is saved.
+#[derive(Deserialize)]
+pub struct TeamSettingsForm {
+    secure_delivery: Option<String>,
+    notifications_with_text: Option<String>,
+}
+
+pub async fn save_team(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Form(form): Form<TeamSettingsForm>,
+) -> Result<Response, UiError> {
+    s.desk()
+        .update_team(
+            &caller.actor(),
+            &id,
+            palisade_store::TeamSettings {
+                secure_delivery: Some(form.secure_delivery.is_some()),
+                notifications_with_text: Some(form.notifications_with_text.is_some()),
+            },
+        )
+        .await?;
+    Ok(Redirect::to("/admin/teams?done=saved").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct MemberForm {
+    user_id: String,
+}
+
+pub async fn add_member(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Form(form): Form<MemberForm>,
+) -> Result<Response, UiError> {
+    let user = UserId::parse(&form.user_id).map_err(AppError::from)?;
+    s.desk().add_team_member(&caller.actor(), &id, &user).await?;
+    Ok(Redirect::to("/admin/teams?done=added").into_response())
+}
+
+pub async fn remove_member(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<Response, UiError> {
+    let user = UserId::parse(&user_id).map_err(|_| AppError::NotFound)?;
+    s.desk().remove_team_member(&caller.actor(), &id, &user).await?;
+    Ok(Redirect::to("/admin/teams?done=removed").into_response())
+}
+
+struct StaffRow {
+    id: String,
+    name: String,
+    email: String,
+    role: &'static str,
+    teams: String,
+    disabled: bool,
+    is_self: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_staff.html")]
+struct StaffPage {
+    user_name: String,
+    role: &'static str,
+    is_customer: bool,
+    staff: Vec<StaffRow>,
+    teams: Vec<(String, String)>,
+    roles: &'static [(&'static str, &'static str)],
+    notice: Option<&'static str>,
+    /// Shown once, right after an invitation that could not be mailed.
+    setup_link: Option<String>,
+    error: Option<String>,
+}
+
+const STAFF_ROLES: &[(&str, &str)] = &[
+    ("agent", "Agent"),
+    ("light_agent", "Light agent (internal notes only)"),
+    ("supervisor", "Supervisor"),
+    ("auditor", "Auditor"),
+    ("admin", "Administrator"),
+];
+
+async fn staff_page(
+    s: &AppState,
+    caller: &Caller,
+    notice: Option<&'static str>,
+    setup_link: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, UiError> {
+    let desk = s.desk();
+    let actor = caller.actor();
+    let staff = desk.staff_directory(&actor).await?;
+    let teams = desk.team_directory(&actor).await?;
+    let team_names: HashMap<TeamId, String> = teams
+        .iter()
+        .map(|t| (t.team.id.clone(), t.team.name.clone()))
+        .collect();
+    let rows = staff
+        .iter()
+        .map(|m| StaffRow {
+            id: m.user.id.to_string(),
+            name: m.user.name.clone(),
+            email: m.user.email.as_str().to_owned(),
+            role: m.user.role.as_str(),
+            teams: m
+                .teams
+                .iter()
+                .filter_map(|t| team_names.get(t).cloned())
+                .collect::<Vec<_>>()
+                .join(", "),
+            disabled: m.user.disabled,
+            is_self: m.user.id == caller.principal.user_id,
+        })
+        .collect();
+    let mut response = render(&StaffPage {
+        user_name: caller.user.name.clone(),
+        role: caller.principal.role.as_str(),
+        is_customer: false,
+        staff: rows,
+        teams: teams
+            .iter()
+            .map(|t| (t.team.id.to_string(), t.team.name.clone()))
+            .collect(),
+        roles: STAFF_ROLES,
+        notice,
+        setup_link,
+        error,
+    });
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+pub async fn staff(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<Done>,
+) -> Result<Response, UiError> {
+    staff_page(
+        &s,
+        &caller,
+        notice_for(q.done.as_deref()),
+        None,
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The invitation form: name, address, role and one `team` per ticked team (a
+/// repeated field, hence pairs).
+pub async fn invite(
+    State(s): State<AppState>,
+    caller: Caller,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, UiError> {
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let teams = fields
+        .iter()
+        .filter(|(k, _)| k == "team")
+        .map(|(_, v)| TeamId::parse(v))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(AppError::from)?;
+    let role = Role::parse(&field("role")).map_err(AppError::from)?;
+    let created = s
+        .desk()
+        .create_staff(
+            &caller.actor(),
+            palisade_service::NewStaff {
+                role,
+                email: field("email"),
+                name: field("name"),
+                teams,
+            },
+        )
+        .await;
+    match created {
+        Ok(created) => match created.setup_link {
+            // The mail could not go (no relay configured): the link is shown this once,
+            // to be handed over by another channel.
+            Some(token) => {
+                let link = format!(
+                    "{}/setup/{}",
+                    s.config.public_origin.trim_end_matches('/'),
+                    token.expose()
+                );
+                staff_page(
+                    &s,
+                    &caller,
+                    Some("Account created."),
+                    Some(link),
+                    None,
+                    StatusCode::OK,
+                )
+                .await
+            }
+            None => Ok(Redirect::to("/admin/staff?done=invited").into_response()),
+        },
+        Err(ServiceError::Invalid(why) | ServiceError::Conflict(why)) => {
+            staff_page(&s, &caller, None, None, Some(why), StatusCode::BAD_REQUEST).await
+        }
+        Err(ServiceError::Store(StoreError::Conflict)) => {
+            let why = "someone already has an account with this address".to_owned();
+            staff_page(&s, &caller, None, None, Some(why), StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn end_sessions(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    s.desk().end_sessions_of(&caller.actor(), &id).await?;
+    Ok(Redirect::to("/admin/staff?done=ended").into_response())
+}
+
+pub async fn disable(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    s.desk().disable_account(&caller.actor(), &id).await?;
+    Ok(Redirect::to("/admin/staff?done=disabled").into_response())
+}

@@ -1,0 +1,187 @@
+//! The administration pages for staff and teams, on SQLite and PostgreSQL: an
+//! administrator changes a team's settings, moves an agent in and out of a team (who
+//! then reads its tickets, then no longer does), invites someone and disables them —
+//! each change audited. Beside it the attacks: a supervisor changing a team's
+//! settings, an agent inviting themselves an administrator, an administrator
+//! disabling their own account, and an unknown account.
+
+use crate::common;
+
+use axum::http::StatusCode;
+use common::World;
+use palisade_store::UserKind;
+use palisade_testkit::Backend;
+
+palisade_testkit::on_both_backends!(administrators_manage_teams_and_staff_from_the_pages);
+
+async fn actions(w: &World) -> Vec<String> {
+    w.store
+        .audit_entries(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect()
+}
+
+async fn administrators_manage_teams_and_staff_from_the_pages(backend: Backend) {
+    let w = World::new(backend).await;
+    let team = w.team_a.to_string();
+
+    let page = w.get(&w.admin, "/admin/teams").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let agent_a = w.store.get_user(&w.agent_a.id).await.unwrap();
+    assert!(page.text().contains(&agent_a.name), "team A lists its agent");
+
+    // Settings: ticked boxes are on, unticked ones off.
+    let r = w
+        .form(&w.admin, &format!("/admin/teams/{team}"), "secure_delivery=on")
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let saved = w.store.get_team(&w.team_a).await.unwrap();
+    assert!(saved.secure_delivery && !saved.notifications_with_text);
+    assert!(actions(&w).await.contains(&"directory.team_updated".to_owned()));
+    let r = w.form(&w.admin, &format!("/admin/teams/{team}"), "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(!w.store.get_team(&w.team_a).await.unwrap().secure_delivery);
+
+    // A supervisor may not: refused, nothing changed.
+    let r = w
+        .form(
+            &w.supervisor,
+            &format!("/admin/teams/{team}"),
+            "secure_delivery=on",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(!w.store.get_team(&w.team_a).await.unwrap().secure_delivery);
+    assert_eq!(
+        w.get(&w.supervisor, "/admin/teams").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Team B's agent joins team A: reads its ticket; leaves: no longer does.
+    let ticket = format!("/api/v1/tickets/{}", w.ticket_1);
+    assert_eq!(w.get(&w.agent_b, &ticket).await.status, StatusCode::NOT_FOUND);
+    let r = w
+        .form(
+            &w.admin,
+            &format!("/admin/teams/{team}/members"),
+            &format!("user_id={}", w.agent_b.id),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(w.get(&w.agent_b, &ticket).await.status, StatusCode::OK);
+    let r = w
+        .form(
+            &w.admin,
+            &format!("/admin/teams/{team}/members/{}/remove", w.agent_b.id),
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(w.get(&w.agent_b, &ticket).await.status, StatusCode::NOT_FOUND);
+    assert!(
+        actions(&w)
+            .await
+            .contains(&"directory.team_member_removed".to_owned())
+    );
+    // The same through the API.
+    let r = w
+        .raw(
+            Some(&w.admin),
+            "DELETE",
+            &format!("/api/v1/teams/{team}/members/{}", w.agent_a.id),
+            axum::body::Body::empty(),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(
+        !w.store
+            .team_members(&w.team_a)
+            .await
+            .unwrap()
+            .contains(&w.agent_a.id)
+    );
+
+    // An agent inviting an administrator (themselves, by another address): refused.
+    let staff_before = w
+        .store
+        .list_users(UserKind::Staff, None, 500)
+        .await
+        .unwrap()
+        .items
+        .len();
+    let r = w
+        .form(
+            &w.agent_a,
+            "/admin/staff",
+            "name=Me+Again&email=me-again%40desk.test&role=admin",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        w.store
+            .list_users(UserKind::Staff, None, 500)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        staff_before
+    );
+
+    // The administrator invites a supervisor into team A; the setup link works once.
+    let r = w
+        .form(
+            &w.admin,
+            "/admin/staff",
+            &format!("name=Sam+Super&email=sam%40desk.test&role=supervisor&team={team}"),
+        )
+        .await;
+    let sam = w
+        .store
+        .list_users(UserKind::Staff, None, 500)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|u| u.email.as_str() == "sam@desk.test")
+        .expect("invited");
+    assert_eq!(sam.role.as_str(), "supervisor");
+    assert_eq!(w.store.user_teams(&sam.id).await.unwrap(), [w.team_a.clone()]);
+    if r.status == StatusCode::OK {
+        // No relay in this world: the link is on the page, shown this once.
+        assert!(r.text().contains("/setup/"), "the setup link is shown");
+        assert!(!w.get(&w.admin, "/admin/staff").await.text().contains("/setup/"));
+    } else {
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+    }
+    // An address already in use: the form says so, nothing created.
+    let r = w
+        .form(
+            &w.admin,
+            "/admin/staff",
+            "name=Again&email=sam%40desk.test&role=agent",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("already has an account"), "the form says why");
+
+    // Disable Sam: every session ends; the page shows it.
+    let r = w
+        .form(&w.admin, &format!("/admin/staff/{}/disable", sam.id), "")
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(w.store.get_user(&sam.id).await.unwrap().disabled);
+    // Nobody disables their own account, and an unknown one is not found.
+    let r = w
+        .form(&w.admin, &format!("/admin/staff/{}/disable", w.admin.id), "")
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(!w.store.get_user(&w.admin.id).await.unwrap().disabled);
+    let r = w
+        .form(&w.admin, "/admin/staff/usr_AAAAAAAAAAAAAAAAAAAAAA/disable", "")
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
