@@ -21,4 +21,7 @@ pub use network::source_network;
 pub use principal::{Principal, Role, Scope};
 pub use secret::{SecretBytes, SecretString};
 pub use time::UnixMillis;
-pub use values::{Audience, EmailAddress, TagName, TicketStatus, Visibility, is_invisible, valid_locale};
+pub use values::{
+    Audience, EmailAddress, Priority, TagName, TicketStatus, TicketType, Visibility, is_invisible,
+    valid_locale,
+};

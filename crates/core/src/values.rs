@@ -108,6 +108,26 @@ string_enum!(
 );
 
 string_enum!(
+    /// How urgently a ticket needs an answer; `Normal` unless someone says otherwise.
+    Priority, "priority", {
+        Low => "low",
+        Normal => "normal",
+        High => "high",
+        Urgent => "urgent",
+    }
+);
+
+string_enum!(
+    /// What kind of request a ticket is; unset until someone classifies it.
+    TicketType, "ticket type", {
+        Question => "question",
+        Incident => "incident",
+        Problem => "problem",
+        Task => "task",
+    }
+);
+
+string_enum!(
     /// Who may see a message: public replies reach the customer, internal notes never do.
     Visibility, "visibility", {
         Public => "public",
@@ -221,6 +241,14 @@ mod tests {
             assert_eq!(TicketStatus::parse(s.as_str()), Ok(*s));
         }
         assert!(TicketStatus::parse("deleted").is_err());
+        for p in Priority::ALL {
+            assert_eq!(Priority::parse(p.as_str()), Ok(*p));
+        }
+        assert!(Priority::parse("critical").is_err());
+        for t in TicketType::ALL {
+            assert_eq!(TicketType::parse(t.as_str()), Ok(*t));
+        }
+        assert!(TicketType::parse("bug").is_err());
     }
 
     #[test]

@@ -58,6 +58,8 @@ impl From<ServiceError> for MailError {
                 MailError::Permanent("the file is not available".into())
             }
             ServiceError::ScannerDown(why) => MailError::Temporary(why),
+            // Mail never names a ticket version; a race with a colleague is passing.
+            ServiceError::Stale(_) => MailError::Temporary("the ticket changed meanwhile".into()),
         }
     }
 }

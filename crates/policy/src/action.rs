@@ -8,6 +8,8 @@ pub enum Action {
     TicketNote,
     TicketAssign,
     TicketSetStatus,
+    /// Priority and type.
+    TicketClassify,
     TicketTag,
     TicketAttach,
     TicketManageCollaborators,
@@ -54,13 +56,14 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 38] = [
+    pub const ALL: [Action; 39] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
         Action::TicketNote,
         Action::TicketAssign,
         Action::TicketSetStatus,
+        Action::TicketClassify,
         Action::TicketTag,
         Action::TicketAttach,
         Action::TicketManageCollaborators,
@@ -114,6 +117,7 @@ impl Action {
             | Action::TicketNote
             | Action::TicketAssign
             | Action::TicketSetStatus
+            | Action::TicketClassify
             | Action::TicketTag
             | Action::TicketAttach
             | Action::TicketManageCollaborators
@@ -155,6 +159,7 @@ impl Action {
             | Action::TicketNote
             | Action::TicketAssign
             | Action::TicketSetStatus
+            | Action::TicketClassify
             | Action::TicketTag
             | Action::TicketAttach
             | Action::TicketManageCollaborators
@@ -195,6 +200,7 @@ impl Action {
             Action::TicketNote => "ticket.note",
             Action::TicketAssign => "ticket.assign",
             Action::TicketSetStatus => "ticket.set_status",
+            Action::TicketClassify => "ticket.classify",
             Action::TicketTag => "ticket.tag",
             Action::TicketAttach => "ticket.attach",
             Action::TicketManageCollaborators => "ticket.manage_collaborators",

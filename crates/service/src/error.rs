@@ -33,6 +33,10 @@ pub enum ServiceError {
     /// The malware scanner did not answer (internal detail, for the log).
     #[error("malware scanner unavailable: {0}")]
     ScannerDown(String),
+    /// The ticket changed since the version the caller based its update on; here it
+    /// is as it is now, for the caller to see what changed and decide again.
+    #[error("the ticket changed since it was read")]
+    Stale(Box<palisade_store::TicketRecord>),
     /// The desk was built without what this use case needs (a wiring mistake).
     #[error("not available here: {0}")]
     Unavailable(&'static str),

@@ -359,12 +359,18 @@ impl Desk {
         Ok((id, ticket, redacted))
     }
 
-    /// Changes status, assignee or team; each part needs its own permission.
+    /// Changes status, assignee, team, priority or type; each part needs its own
+    /// permission. `based_on` is the ticket version the caller saw: when the ticket
+    /// has changed since, nothing is written and the answer is the ticket as it is now
+    /// ([`ServiceError::Stale`]), so a colleague's change is never silently overwritten.
+    /// Fields given with the value they already have change nothing (and do not move
+    /// the version).
     pub async fn update_ticket(
         &self,
         actor: &Actor,
         raw_id: &str,
         update: TicketUpdate,
+        based_on: Option<i64>,
     ) -> Result<TicketRecord, ServiceError> {
         let tx = self.store.begin().await?;
         let (mut tx, ticket, _read) = self.ticket_in(tx, actor, raw_id, Action::TicketRead).await?;
@@ -375,6 +381,9 @@ impl Desk {
         }
         if update.assignee.is_some() || update.team.is_some() {
             needed.push(Action::TicketAssign);
+        }
+        if update.priority.is_some() || update.ticket_type.is_some() {
+            needed.push(Action::TicketClassify);
         }
         let mut proofs = Vec::new();
         for action in needed {
@@ -410,6 +419,16 @@ impl Desk {
                 ));
             }
         }
+        if based_on.is_some_and(|seen| seen != ticket.version) {
+            return Err(ServiceError::Stale(Box::new(ticket)));
+        }
+        let update = TicketUpdate {
+            status: update.status.filter(|s| *s != ticket.status),
+            assignee: update.assignee.filter(|a| *a != ticket.assignee),
+            team: update.team.filter(|t| *t != ticket.team),
+            priority: update.priority.filter(|p| *p != ticket.priority),
+            ticket_type: update.ticket_type.filter(|t| *t != ticket.ticket_type),
+        };
         self.store
             .update_ticket(&mut tx, &proofs, &ticket.id, &update)
             .await?;
@@ -418,6 +437,9 @@ impl Desk {
             "status": update.status.map(|s| s.as_str()),
             "assignee": update.assignee.as_ref().map(|a| a.as_ref().map(|u| u.to_string())),
             "team": update.team.as_ref().map(|t| t.to_string()),
+            "priority": update.priority.map(|p| p.as_str()),
+            "type": update.ticket_type.map(|t| t.map(|t| t.as_str())),
+            "version": updated.version,
             "channel": actor.channel.as_str(),
         });
         let audit = AuditEvent::new(
@@ -443,6 +465,12 @@ impl Desk {
                 "ticket.team_changed",
                 updated.team != ticket.team,
                 json!({ "from": ticket.team.to_string(), "to": updated.team.to_string() }),
+            ),
+            (
+                "ticket.classified",
+                updated.priority != ticket.priority || updated.ticket_type != ticket.ticket_type,
+                json!({ "priority": updated.priority.as_str(),
+                        "type": updated.ticket_type.map(|t| t.as_str()) }),
             ),
         ] {
             if changed {

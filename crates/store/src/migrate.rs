@@ -113,6 +113,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 25,
         sql: include_str!("../migrations/0025_team_notification_text.sql"),
     },
+    Migration {
+        version: 26,
+        sql: include_str!("../migrations/0026_ticket_priority_type_version.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

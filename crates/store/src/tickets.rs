@@ -2,7 +2,8 @@
 //! Subjects, bodies, file names and contents are sealed under the requester's data key.
 
 use palisade_core::{
-    CompanyId, MessageId, TagName, TeamId, TicketId, TicketStatus, UnixMillis, UserId, Visibility,
+    CompanyId, MessageId, Priority, TagName, TeamId, TicketId, TicketStatus, TicketType, UnixMillis, UserId,
+    Visibility,
 };
 use palisade_crypto::{DataKey, search_terms};
 use palisade_policy::{Action, Authorized, TicketFacts};
@@ -37,6 +38,11 @@ pub struct TicketRecord {
     pub team: TeamId,
     pub assignee: Option<UserId>,
     pub status: TicketStatus,
+    pub priority: Priority,
+    pub ticket_type: Option<TicketType>,
+    /// Incremented by every change to the ticket's fields (status, assignee, team,
+    /// priority, type, tags): an update based on an older version is stale.
+    pub version: i64,
     pub subject: String,
     pub collaborators: Vec<UserId>,
     pub tags: Vec<TagName>,
@@ -102,6 +108,19 @@ pub struct TicketUpdate {
     pub status: Option<TicketStatus>,
     pub assignee: Option<Option<UserId>>,
     pub team: Option<TeamId>,
+    pub priority: Option<Priority>,
+    /// `Some(None)` clears the type.
+    pub ticket_type: Option<Option<TicketType>>,
+}
+
+impl TicketUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.status.is_none()
+            && self.assignee.is_none()
+            && self.team.is_none()
+            && self.priority.is_none()
+            && self.ticket_type.is_none()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -129,7 +148,7 @@ fn ticket_select(dialect: Dialect) -> String {
     };
     format!(
         "SELECT t.id, t.number, t.requester_id, t.company_id, t.team_id, t.assignee_id, \
-         t.status, t.data_key_id, t.subject_enc, t.created_at, t.updated_at, t.requester_confirmed, dk.wrapped, \
+         t.status, t.priority, t.ticket_type, t.version, t.data_key_id, t.subject_enc, t.created_at, t.updated_at, t.requester_confirmed, dk.wrapped, \
          COALESCE(c.share_tickets, 0) AS share_tickets, {} AS collaborator_ids, {} AS tag_names \
          FROM tickets t JOIN data_keys dk ON dk.id = t.data_key_id LEFT JOIN companies c ON c.id = t.company_id",
         agg("x.user_id", "ticket_collaborators"),
@@ -324,6 +343,12 @@ impl Store {
                     team: TeamId::parse(&row.try_get::<String, _>("team_id")?)?,
                     assignee: assignee.map(|a| UserId::parse(&a)).transpose()?,
                     status: TicketStatus::parse(&row.try_get::<String, _>("status")?)?,
+                    priority: Priority::parse(&row.try_get::<String, _>("priority")?)?,
+                    ticket_type: row
+                        .try_get::<Option<String>, _>("ticket_type")?
+                        .map(|t| TicketType::parse(&t))
+                        .transpose()?,
+                    version: row.try_get("version")?,
                     subject: open_text(
                         &key,
                         "tickets",
@@ -558,7 +583,32 @@ impl Store {
         if (update.assignee.is_some() || update.team.is_some()) && !allowed(Action::TicketAssign) {
             return Err(StoreError::Unauthorized);
         }
+        if (update.priority.is_some() || update.ticket_type.is_some()) && !allowed(Action::TicketClassify) {
+            return Err(StoreError::Unauthorized);
+        }
+        if update.is_empty() {
+            return Ok(());
+        }
         let now = UnixMillis::now().0;
+        sqlx::query("UPDATE tickets SET version = version + 1, updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(ticket.as_str())
+            .execute(tx.conn())
+            .await?;
+        if let Some(priority) = update.priority {
+            sqlx::query("UPDATE tickets SET priority = $1 WHERE id = $2")
+                .bind(priority.as_str())
+                .bind(ticket.as_str())
+                .execute(tx.conn())
+                .await?;
+        }
+        if let Some(ticket_type) = update.ticket_type {
+            sqlx::query("UPDATE tickets SET ticket_type = $1 WHERE id = $2")
+                .bind(ticket_type.map(TicketType::as_str))
+                .bind(ticket.as_str())
+                .execute(tx.conn())
+                .await?;
+        }
         if let Some(status) = update.status {
             sqlx::query("UPDATE tickets SET status = $1, updated_at = $2 WHERE id = $3")
                 .bind(status.as_str())
@@ -594,6 +644,11 @@ impl Store {
         tags: &[TagName],
     ) -> Result<(), StoreError> {
         require(proof, Action::TicketTag, ticket)?;
+        sqlx::query("UPDATE tickets SET version = version + 1, updated_at = $1 WHERE id = $2")
+            .bind(UnixMillis::now().0)
+            .bind(ticket.as_str())
+            .execute(tx.conn())
+            .await?;
         sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = $1")
             .bind(ticket.as_str())
             .execute(tx.conn())

@@ -52,6 +52,9 @@ pub enum AppError {
     /// The malware scanner found something in the file.
     #[error("this file matched a malware signature and is blocked")]
     FileBlocked,
+    /// The ticket changed since the version the update was based on: here it is now.
+    #[error("the ticket changed since you read it; see what it is now and decide again")]
+    StaleTicket(Box<crate::api::dto::TicketView>),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -146,6 +149,7 @@ impl From<palisade_service::ServiceError> for AppError {
             E::AwaitingScan => AppError::AwaitingScan,
             E::FileBlocked => AppError::FileBlocked,
             E::ScannerDown(why) => AppError::Internal(why),
+            E::Stale(ticket) => AppError::StaleTicket(Box::new((&*ticket).into())),
         }
     }
 }
@@ -167,6 +171,9 @@ pub struct Problem {
     pub detail: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
+    /// With `stale-ticket`: the ticket as it is now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<Box<crate::api::dto::TicketView>>,
 }
 
 impl AppError {
@@ -183,7 +190,7 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::StaleTicket(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unavailable(_) | AppError::AwaitingScan => StatusCode::SERVICE_UNAVAILABLE,
@@ -213,6 +220,7 @@ impl AppError {
             AppError::StepUpRequired(_) => "step-up-required".to_owned(),
             AppError::AwaitingScan => "scan-pending".to_owned(),
             AppError::FileBlocked => "file-blocked".to_owned(),
+            AppError::StaleTicket(_) => "stale-ticket".to_owned(),
             _ => status
                 .canonical_reason()
                 .unwrap_or("error")
@@ -225,6 +233,10 @@ impl AppError {
             status: status.as_u16(),
             detail,
             correlation_id,
+            ticket: match self {
+                AppError::StaleTicket(ticket) => Some(ticket.clone()),
+                _ => None,
+            },
         }
     }
 }

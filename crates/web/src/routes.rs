@@ -663,7 +663,7 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             M::POST,
             "/tickets/{id}/update",
             false,
-            post(ui::pages::ticket_update),
+            post(ui::ticket_update::ticket_update),
         ),
     ]
 }

@@ -147,8 +147,12 @@ impl AppState {
         caller: &Caller,
         raw_id: &str,
         update: TicketUpdate,
+        based_on: Option<i64>,
     ) -> Result<TicketRecord, AppError> {
-        Ok(self.desk().update_ticket(&caller.actor(), raw_id, update).await?)
+        Ok(self
+            .desk()
+            .update_ticket(&caller.actor(), raw_id, update, based_on)
+            .await?)
     }
 
     pub async fn set_tags(

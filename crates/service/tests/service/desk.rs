@@ -238,6 +238,7 @@ async fn a_reply_racing_a_reassignment_is_refused_once_access_is_lost(backend: B
                 team: Some(f.team_b.clone()),
                 ..TicketUpdate::default()
             },
+            None,
         );
         let reply = f.desk.add_message(&agent, &id, "On its way", Visibility::Public);
         let (moved, replied) = tokio::join!(move_to_b, reply);
@@ -355,6 +356,7 @@ async fn a_refusal_writes_exactly_its_own_audit_entry(backend: Backend) {
                 team: Some(TeamId::generate()),
                 ..TicketUpdate::default()
             },
+            None,
         )
         .await;
     assert!(matches!(r, Err(ServiceError::NotFound)), "{r:?}");

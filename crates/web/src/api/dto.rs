@@ -14,13 +14,20 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, ToSchema, Clone, Debug)]
 pub struct TicketView {
     pub id: String,
     /// Display only; never accepted as a reference.
     pub number: i64,
     pub subject: String,
     pub status: String,
+    /// `low`, `normal`, `high` or `urgent`.
+    pub priority: String,
+    /// `question`, `incident`, `problem` or `task`; `null` until someone classifies it.
+    #[serde(rename = "type")]
+    pub ticket_type: Option<String>,
+    /// Moves with every change to the ticket's fields; send it back with an update.
+    pub version: i64,
     pub requester_id: String,
     pub team_id: String,
     pub assignee_id: Option<String>,
@@ -66,6 +73,9 @@ impl From<&TicketRecord> for TicketView {
             number: t.number,
             subject: t.subject.clone(),
             status: t.status.as_str().into(),
+            priority: t.priority.as_str().into(),
+            ticket_type: t.ticket_type.map(|t| t.as_str().into()),
+            version: t.version,
             requester_id: t.requester.to_string(),
             team_id: t.team.to_string(),
             assignee_id: t.assignee.as_ref().map(|a| a.to_string()),
@@ -312,6 +322,16 @@ pub struct UpdateTicketRequest {
     #[schema(value_type = Option<String>)]
     pub assignee_id: Option<Option<String>>,
     pub team_id: Option<String>,
+    /// `low`, `normal`, `high` or `urgent`.
+    pub priority: Option<String>,
+    /// `question`, `incident`, `problem` or `task`, or `null` to clear; leave out to keep.
+    #[serde(rename = "type", default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub ticket_type: Option<Option<String>>,
+    /// The `version` of the ticket this change was based on. When the ticket changed
+    /// since, nothing is written and the answer is 409 `stale-ticket` with the ticket
+    /// as it is now. Leave out only to overwrite whatever is there.
+    pub version: Option<i64>,
 }
 
 fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {

@@ -2,7 +2,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use palisade_core::{TagName, TeamId, TicketStatus, UserId, Visibility};
+use palisade_core::{Priority, TagName, TeamId, TicketStatus, TicketType, UserId, Visibility};
 use palisade_store::TicketUpdate;
 
 use super::dto::*;
@@ -96,7 +96,8 @@ pub async fn get(
 
 #[utoipa::path(patch, path = "/api/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path)),
     request_body = UpdateTicketRequest,
-    responses((status = 200, body = TicketView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = TicketView), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn update(
     State(s): State<AppState>,
     caller: Caller,
@@ -110,10 +111,15 @@ pub async fn update(
             .map(|a| a.as_deref().map(UserId::parse).transpose())
             .transpose()?,
         team: req.team_id.as_deref().map(TeamId::parse).transpose()?,
+        priority: req.priority.as_deref().map(Priority::parse).transpose()?,
+        ticket_type: req
+            .ticket_type
+            .map(|t| t.as_deref().map(TicketType::parse).transpose())
+            .transpose()?,
     };
     // Nothing to change is a change of nothing: the ticket as it is (still only for
     // those who may update it).
-    let ticket = s.update_ticket(&caller, &id, update).await?;
+    let ticket = s.update_ticket(&caller, &id, update, req.version).await?;
     Ok(Json(TicketView::from(&ticket)))
 }
 

@@ -2,9 +2,8 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use palisade_core::{Role, SecretString, TicketStatus, UserId, Visibility};
+use palisade_core::{Priority, Role, SecretString, TicketStatus, TicketType, UserId, Visibility};
 use palisade_policy::{Action, Resource};
-use palisade_store::TicketUpdate;
 use serde::Deserialize;
 
 use super::{Notice, UiError, render};
@@ -14,19 +13,27 @@ use crate::caller::presented_token;
 use crate::{AppError, AppState, Caller, RequestMeta};
 use palisade_service::OpenTicket;
 
-struct StatusOption {
-    value: &'static str,
-    selected: bool,
+pub(super) struct StatusOption {
+    pub(super) value: &'static str,
+    pub(super) selected: bool,
+}
+
+/// One option per value of a field's enumeration, the current one selected.
+pub(super) fn options<T: Copy + PartialEq>(
+    all: &[T],
+    name: fn(T) -> &'static str,
+    current: Option<T>,
+) -> Vec<StatusOption> {
+    all.iter()
+        .map(|v| StatusOption {
+            value: name(*v),
+            selected: Some(*v) == current,
+        })
+        .collect()
 }
 
 fn status_options(current: Option<TicketStatus>) -> Vec<StatusOption> {
-    TicketStatus::ALL
-        .iter()
-        .map(|s| StatusOption {
-            value: s.as_str(),
-            selected: Some(*s) == current,
-        })
-        .collect()
+    options(TicketStatus::ALL, TicketStatus::as_str, current)
 }
 
 pub async fn home(State(s): State<AppState>, request: axum::extract::Request) -> Response {
@@ -444,6 +451,14 @@ struct TicketPage {
     can_update: bool,
     status_options: Vec<StatusOption>,
     assignees: Vec<AssigneeOption>,
+    priority: &'static str,
+    ticket_type: Option<&'static str>,
+    /// Whether the reader may set priority and type, and their choices.
+    can_classify: bool,
+    priority_options: Vec<StatusOption>,
+    type_options: Vec<StatusOption>,
+    /// The ticket's version, sent back by the update form.
+    version: i64,
 }
 
 pub(super) async fn ticket_page(
@@ -595,6 +610,12 @@ async fn ticket_page_with(
         can_update,
         status_options: status_options(Some(t.status)),
         assignees,
+        priority: t.priority.as_str(),
+        ticket_type: t.ticket_type.map(TicketType::as_str),
+        can_classify: s.permits(caller, Action::TicketClassify, &resource),
+        priority_options: options(Priority::ALL, Priority::as_str, Some(t.priority)),
+        type_options: options(TicketType::ALL, TicketType::as_str, t.ticket_type),
+        version: t.version,
     };
     Ok(render(&page))
 }
@@ -669,33 +690,4 @@ pub async fn ticket_reply(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-#[derive(Deserialize)]
-pub struct UpdateForm {
-    status: String,
-    assignee: String,
-}
-
-pub async fn ticket_update(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    Form(form): Form<UpdateForm>,
-) -> Result<Response, UiError> {
-    let status = TicketStatus::parse(&form.status).map_err(AppError::from)?;
-    let assignee = if form.assignee.is_empty() {
-        None
-    } else {
-        Some(UserId::parse(&form.assignee).map_err(AppError::from)?)
-    };
-    let (ticket, _) = s.readable_ticket(&caller, &id).await?;
-    // The status is always sent so that even a form that changes nothing is authorised.
-    let update = TicketUpdate {
-        status: Some(status),
-        assignee: (assignee != ticket.assignee).then_some(assignee),
-        team: None,
-    };
-    s.update_ticket(&caller, &id, update).await?;
-    Ok(Redirect::to(&format!("/tickets/{id}")).into_response())
 }

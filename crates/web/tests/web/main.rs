@@ -29,5 +29,6 @@ mod route_matrix;
 mod scanning;
 mod sessions;
 mod sso;
+mod ticket_fields;
 mod ticket_mail;
 mod widget;
