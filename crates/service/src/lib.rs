@@ -28,6 +28,7 @@ mod reading;
 mod scanning;
 mod text;
 mod tickets;
+mod views;
 
 use std::sync::Arc;
 
@@ -56,6 +57,7 @@ pub use reading::reader_of;
 pub use scanning::{Availability, ScanRound};
 pub use text::{MAX_BODY_CHARS, MAX_SUBJECT_CHARS, Redacted, Redactor, validate_text};
 pub use tickets::{OpenTicket, Opened, Sending, TicketDetail};
+pub use views::BuiltInView;
 
 /// The use cases, over one store and one policy engine.
 #[derive(Clone)]

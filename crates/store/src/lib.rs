@@ -29,6 +29,7 @@ mod page;
 mod received;
 mod sessions;
 mod throttle;
+mod ticket_lists;
 mod tickets;
 mod users;
 
@@ -50,6 +51,7 @@ pub use page::{CURSOR_PATTERN, Cursor, Page};
 pub use received::{QuarantineStatus, QuarantinedMail};
 pub use sessions::{NewSession, SessionRecord, SessionStage};
 pub use throttle::Reservation;
+pub use ticket_lists::{AssigneeFilter, TicketFilter};
 pub use tickets::{Including, MessageRecord, NewTicket, TicketRecord, TicketScope, TicketUpdate};
 pub use users::{
     CompanyRecord, LiveSession, NewUser, ProfileUpdate, TeamRecord, TeamSettings, UserKind, UserRecord,

@@ -10,10 +10,8 @@ use palisade_policy::{Action, Authorized, TicketFacts};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::db::placeholders;
 use crate::keys::{open_text, seal};
-use crate::users::paginate;
-use crate::{Cursor, Dialect, Page, Store, StoreError, Tx};
+use crate::{Dialect, Store, StoreError, Tx};
 
 #[derive(Clone, Debug)]
 pub struct NewTicket {
@@ -135,7 +133,7 @@ pub struct MessageRecord {
 
 /// One query per ticket read: collaborators and tags come along as space-separated
 /// lists (ids and tags never contain spaces), aggregated in each dialect's own way.
-fn ticket_select(dialect: Dialect) -> String {
+pub(crate) fn ticket_select(dialect: Dialect) -> String {
     let agg = |column: &str, table: &str| match dialect {
         Dialect::Sqlite => {
             format!("(SELECT group_concat({column}, ' ') FROM {table} x WHERE x.ticket_id = t.id)")
@@ -156,7 +154,7 @@ fn ticket_select(dialect: Dialect) -> String {
     )
 }
 
-const SEARCH_DOMAIN: &str = "tickets.terms";
+pub(crate) const SEARCH_DOMAIN: &str = "tickets.terms";
 
 pub(crate) fn require(proof: &Authorized, action: Action, ticket: &TicketId) -> Result<(), StoreError> {
     if proof.covers(action, ticket.as_str()) {
@@ -168,43 +166,6 @@ pub(crate) fn require(proof: &Authorized, action: Action, ticket: &TicketId) -> 
 
 /// Builds a WHERE fragment and its parameters for a scope; parameters are numbered
 /// from `offset + 1`.
-fn scope_sql(scope: &TicketScope, offset: usize) -> (String, Vec<String>) {
-    match scope {
-        TicketScope::All => ("1 = 1".into(), vec![]),
-        TicketScope::Teams { teams, assignee } => {
-            let mut params: Vec<String> = teams.iter().map(|t| t.to_string()).collect();
-            let teams_sql = if teams.is_empty() {
-                "1 = 0".into()
-            } else {
-                format!("t.team_id IN ({})", placeholders(offset, teams.len()))
-            };
-            match assignee {
-                Some(a) => {
-                    params.push(a.to_string());
-                    (
-                        format!("({teams_sql} OR t.assignee_id = ${})", offset + params.len()),
-                        params,
-                    )
-                }
-                None => (format!("({teams_sql})"), params),
-            }
-        }
-        TicketScope::Customer { user, shared_company } => {
-            let mut sql = format!(
-                "(t.requester_confirmed = 1 AND (t.requester_id = ${0} OR t.id IN (SELECT ticket_id FROM ticket_collaborators WHERE user_id = ${0})",
-                offset + 1
-            );
-            let mut params = vec![user.to_string()];
-            if let Some(company) = shared_company {
-                sql.push_str(&format!(" OR t.company_id = ${}", offset + 2));
-                params.push(company.to_string());
-            }
-            sql.push_str("))");
-            (sql, params)
-        }
-    }
-}
-
 impl Store {
     async fn next_ticket_number(&self, tx: &mut Tx) -> Result<i64, StoreError> {
         let row =
@@ -316,7 +277,7 @@ impl Store {
         tickets.pop().ok_or(StoreError::NotFound)
     }
 
-    async fn tickets_from_rows(&self, rows: &[AnyRow]) -> Result<Vec<TicketRecord>, StoreError> {
+    pub(crate) async fn tickets_from_rows(&self, rows: &[AnyRow]) -> Result<Vec<TicketRecord>, StoreError> {
         let list = |row: &AnyRow, column: &str| -> Result<Vec<String>, StoreError> {
             let joined: Option<String> = row.try_get(column)?;
             let mut items: Vec<String> = joined
@@ -371,88 +332,6 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// Tickets within `scope`, newest first.
-    pub async fn list_tickets(
-        &self,
-        scope: &TicketScope,
-        status: Option<TicketStatus>,
-        after: Option<&Cursor>,
-        limit: u32,
-    ) -> Result<Page<TicketRecord>, StoreError> {
-        let (scope_where, mut params) = scope_sql(scope, 0);
-        let mut sql = format!("{} WHERE {scope_where}", ticket_select(self.dialect));
-        if let Some(s) = status {
-            params.push(s.as_str().to_owned());
-            sql.push_str(&format!(" AND t.status = ${}", params.len()));
-        }
-        let cursor_at = after.map(|c| c.created_at);
-        if let Some(c) = after {
-            params.push(c.id.clone());
-            let n = params.len();
-            sql.push_str(&format!(
-                " AND (t.created_at < ${} OR (t.created_at = ${} AND t.id < ${n}))",
-                n + 1,
-                n + 1
-            ));
-        }
-        sql.push_str(&format!(
-            " ORDER BY t.created_at DESC, t.id DESC LIMIT {}",
-            limit + 1
-        ));
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for p in &params {
-            q = q.bind(p.as_str());
-        }
-        if let Some(at) = cursor_at {
-            q = q.bind(at);
-        }
-        let rows = q.fetch_all(&self.read).await?;
-        let mut items = self.tickets_from_rows(&rows).await?;
-        Ok(paginate(&mut items, limit, |t| Cursor {
-            created_at: t.created_at.0,
-            id: t.id.to_string(),
-        }))
-    }
-
-    /// Tickets within `scope` containing every word of `query`. Words from internal
-    /// notes only count when `include_internal` is set.
-    pub async fn search_tickets(
-        &self,
-        scope: &TicketScope,
-        query: &str,
-        include_internal: bool,
-        limit: u32,
-    ) -> Result<Vec<TicketRecord>, StoreError> {
-        let terms: Vec<String> = search_terms(query)
-            .iter()
-            .take(16)
-            .map(|t| self.keys.search_index().compute(SEARCH_DOMAIN, t))
-            .collect();
-        if terms.is_empty() {
-            return Ok(Vec::new());
-        }
-        let visibility = if include_internal {
-            ""
-        } else {
-            " AND s.visibility = 'public'"
-        };
-        let (scope_where, scope_params) = scope_sql(scope, terms.len());
-        let sql = format!(
-            "{select} WHERE t.id IN (SELECT s.ticket_id FROM search_terms s WHERE s.term IN ({}){visibility} \
-             GROUP BY s.ticket_id HAVING COUNT(DISTINCT s.term) = {}) AND {scope_where} \
-             ORDER BY t.created_at DESC, t.id DESC LIMIT {limit}",
-            placeholders(0, terms.len()),
-            terms.len(),
-            select = ticket_select(self.dialect),
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for p in terms.iter().chain(scope_params.iter()) {
-            q = q.bind(p.as_str());
-        }
-        let rows = q.fetch_all(&self.read).await?;
-        self.tickets_from_rows(&rows).await
     }
 
     async fn index_terms(

@@ -40,6 +40,7 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             true,
             get(ui::assets::notifications_script),
         ),
+        r(M::GET, "/static/times.js", true, get(ui::assets::times_script)),
         r(
             M::GET,
             palisade_html::REMOTE_IMAGE_PLACEHOLDER,
@@ -643,7 +644,7 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             false,
             post(ui::notifications::follow),
         ),
-        r(M::GET, "/tickets", false, get(ui::pages::ticket_list)),
+        r(M::GET, "/tickets", false, get(ui::ticket_list::ticket_list)),
         r(M::POST, "/tickets", false, post(ui::pages::ticket_create)),
         r(M::GET, "/tickets/{id}", false, get(ui::pages::ticket_view)),
         r(

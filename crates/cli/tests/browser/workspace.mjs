@@ -130,6 +130,20 @@ try {
     () => document.getElementById('notification-list').textContent.includes('Card blocked abroad'),
     null, { timeout: 10000 }).then(() => true, () => false);
 
+  // The queue: the new ticket under "Open in my teams", found by the search box too.
+  await admin.page.goto(`${origin}/tickets`);
+  await Promise.all([admin.page.waitForLoadState(), admin.page.click('nav.views a[href="/tickets?view=team-open"]')]);
+  seen.queue_lists_it = await admin.page.locator('table.tickets a', { hasText: 'Card blocked abroad' }).count();
+  seen.queue_axe = await seriousViolations(admin.page);
+  seen.exact_time_on_hover = await admin.page.locator('table.tickets time').first().getAttribute('title')
+    .then((t) => !/^\d{4}-\d{2}-\d{2}T/.test(t));
+  await admin.page.fill('#nav-search', 'abroad');
+  await Promise.all([admin.page.waitForLoadState(), admin.page.press('#nav-search', 'Enter')]);
+  seen.search_finds_it = await admin.page.locator('table.tickets a', { hasText: 'Card blocked abroad' }).count();
+  await admin.page.setViewportSize({ width: 375, height: 800 });
+  seen.queue_fits_a_phone = await admin.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  await admin.page.setViewportSize({ width: 1280, height: 800 });
+
   // Follow, then attach the EICAR file through the ticket page's form.
   await admin.page.goto(`${origin}/tickets/${ticket.id}`);
   await Promise.all([admin.page.waitForLoadState(), admin.page.click('form[action$="/follow"] button')]);

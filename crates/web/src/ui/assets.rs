@@ -15,6 +15,18 @@ pub async fn notifications_script() -> Response {
     r
 }
 
+const TIMES_SCRIPT: &str = include_str!("../../static/times.js");
+
+/// Shows each list time's exact moment in the reader's own time zone on hover.
+pub async fn times_script() -> Response {
+    let mut r = TIMES_SCRIPT.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    r
+}
+
 const REMOTE_IMAGE: &str = include_str!("../../static/remote-image.svg");
 
 /// What a remote image in received mail shows instead (palisade-html puts it there):

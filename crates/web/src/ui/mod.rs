@@ -15,6 +15,7 @@ pub mod pages;
 pub mod quarantine;
 pub mod security;
 pub mod sso;
+pub mod ticket_list;
 pub mod ticket_update;
 
 use askama::Template;

@@ -228,66 +228,6 @@ pub async fn setup_submit(
     }
 }
 
-struct Row {
-    id: String,
-    number: i64,
-    subject: String,
-    status: &'static str,
-    updated: String,
-}
-
-#[derive(Template)]
-#[template(path = "tickets.html")]
-struct TicketsPage {
-    user_name: String,
-    role: &'static str,
-    is_customer: bool,
-    rows: Vec<Row>,
-    status_options: Vec<StatusOption>,
-    status_filter: String,
-    next_cursor: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct ListParams {
-    status: Option<String>,
-    cursor: Option<String>,
-}
-
-pub async fn ticket_list(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(q): Query<ListParams>,
-) -> Result<Response, UiError> {
-    let status = match q.status.as_deref() {
-        None | Some("") => None,
-        Some(v) => Some(TicketStatus::parse(v).map_err(AppError::from)?),
-    };
-    let page = s
-        .list_tickets(&caller, status, q.cursor.as_deref().filter(|c| !c.is_empty()), 50)
-        .await?;
-    let rows = page
-        .items
-        .iter()
-        .map(|t| Row {
-            id: t.id.to_string(),
-            number: t.number,
-            subject: t.subject.clone(),
-            status: t.status.as_str(),
-            updated: rfc3339(t.updated_at.0),
-        })
-        .collect();
-    Ok(render(&TicketsPage {
-        user_name: caller.user.name.clone(),
-        role: caller.principal.role.as_str(),
-        is_customer: caller.principal.role == Role::Customer,
-        rows,
-        status_options: status_options(status),
-        status_filter: status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-        next_cursor: page.next_cursor,
-    }))
-}
-
 #[derive(Deserialize)]
 pub struct NewTicketForm {
     subject: String,

@@ -32,3 +32,4 @@ mod sso;
 mod ticket_fields;
 mod ticket_mail;
 mod widget;
+mod working_queue;

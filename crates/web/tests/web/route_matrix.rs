@@ -166,6 +166,7 @@ const PUBLIC: &[&str] = &[
     "GET /static/style.css",
     "GET /static/remote-image.svg",
     "GET /static/notifications.js",
+    "GET /static/times.js",
     "GET /static/passkey.js",
     "GET /static/assistant-widget.js",
     "GET /",

@@ -1,0 +1,264 @@
+//! Lists of tickets: the scope a reader may even consider (mirroring the policies;
+//! every listed ticket is still authorised one by one by the caller), the filters of
+//! the working queue's views, counts for the views' sidebar, and the keyed search.
+
+use palisade_core::{CompanyId, Priority, TagName, TeamId, TicketStatus, TicketType, UnixMillis, UserId};
+use palisade_crypto::search_terms;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::db::placeholders;
+use crate::tickets::{SEARCH_DOMAIN, ticket_select};
+use crate::users::paginate;
+use crate::{Cursor, Page, Store, StoreError, TicketRecord, TicketScope};
+
+/// Whose tickets a filter wants by assignee.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    Nobody,
+    Is(UserId),
+}
+
+/// What a ticket list shows, every part combined with AND; an empty list or `None`
+/// places no condition.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TicketFilter {
+    pub statuses: Vec<TicketStatus>,
+    pub priorities: Vec<Priority>,
+    pub ticket_type: Option<TicketType>,
+    pub teams: Vec<TeamId>,
+    pub assignee: Option<AssigneeFilter>,
+    pub requester: Option<UserId>,
+    pub company: Option<CompanyId>,
+    pub tag: Option<TagName>,
+    pub updated_after: Option<UnixMillis>,
+    pub created_after: Option<UnixMillis>,
+    pub created_before: Option<UnixMillis>,
+}
+
+/// One bound parameter of a generated query.
+enum Param {
+    Text(String),
+    Int(i64),
+}
+
+/// `scope` and `filter` as a WHERE clause over `t`, numbering parameters from `offset`.
+fn where_sql(scope: &TicketScope, filter: &TicketFilter, offset: usize) -> (String, Vec<Param>) {
+    let (scope_where, scope_params) = scope_sql(scope, offset);
+    let mut params: Vec<Param> = scope_params.into_iter().map(Param::Text).collect();
+    let mut clauses = vec![scope_where];
+    let mut list = |column: &str, values: Vec<String>, params: &mut Vec<Param>| {
+        if values.is_empty() {
+            return;
+        }
+        let start = offset + params.len();
+        let n = values.len();
+        params.extend(values.into_iter().map(Param::Text));
+        clauses.push(format!("{column} IN ({})", placeholders(start, n)));
+    };
+    list(
+        "t.status",
+        filter.statuses.iter().map(|s| s.as_str().to_owned()).collect(),
+        &mut params,
+    );
+    list(
+        "t.priority",
+        filter.priorities.iter().map(|p| p.as_str().to_owned()).collect(),
+        &mut params,
+    );
+    list(
+        "t.ticket_type",
+        filter.ticket_type.iter().map(|t| t.as_str().to_owned()).collect(),
+        &mut params,
+    );
+    list(
+        "t.team_id",
+        filter.teams.iter().map(ToString::to_string).collect(),
+        &mut params,
+    );
+    list(
+        "t.requester_id",
+        filter.requester.iter().map(ToString::to_string).collect(),
+        &mut params,
+    );
+    list(
+        "t.company_id",
+        filter.company.iter().map(ToString::to_string).collect(),
+        &mut params,
+    );
+    match &filter.assignee {
+        None => {}
+        Some(AssigneeFilter::Nobody) => clauses.push("t.assignee_id IS NULL".into()),
+        Some(AssigneeFilter::Is(user)) => {
+            params.push(Param::Text(user.to_string()));
+            clauses.push(format!("t.assignee_id = ${}", offset + params.len()));
+        }
+    }
+    if let Some(tag) = &filter.tag {
+        params.push(Param::Text(tag.as_str().to_owned()));
+        clauses.push(format!(
+            "t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = ${})",
+            offset + params.len()
+        ));
+    }
+    for (column, op, at) in [
+        ("t.updated_at", ">=", filter.updated_after),
+        ("t.created_at", ">=", filter.created_after),
+        ("t.created_at", "<", filter.created_before),
+    ] {
+        if let Some(at) = at {
+            params.push(Param::Int(at.0));
+            clauses.push(format!("{column} {op} ${}", offset + params.len()));
+        }
+    }
+    (clauses.join(" AND "), params)
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    params: &'q [Param],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for p in params {
+        q = match p {
+            Param::Text(t) => q.bind(t.as_str()),
+            Param::Int(i) => q.bind(*i),
+        };
+    }
+    q
+}
+
+fn scope_sql(scope: &TicketScope, offset: usize) -> (String, Vec<String>) {
+    match scope {
+        TicketScope::All => ("1 = 1".into(), vec![]),
+        TicketScope::Teams { teams, assignee } => {
+            let mut params: Vec<String> = teams.iter().map(|t| t.to_string()).collect();
+            let teams_sql = if teams.is_empty() {
+                "1 = 0".into()
+            } else {
+                format!("t.team_id IN ({})", placeholders(offset, teams.len()))
+            };
+            match assignee {
+                Some(a) => {
+                    params.push(a.to_string());
+                    (
+                        format!("({teams_sql} OR t.assignee_id = ${})", offset + params.len()),
+                        params,
+                    )
+                }
+                None => (format!("({teams_sql})"), params),
+            }
+        }
+        TicketScope::Customer { user, shared_company } => {
+            let mut sql = format!(
+                "(t.requester_confirmed = 1 AND (t.requester_id = ${0} OR t.id IN (SELECT ticket_id FROM ticket_collaborators WHERE user_id = ${0})",
+                offset + 1
+            );
+            let mut params = vec![user.to_string()];
+            if let Some(company) = shared_company {
+                sql.push_str(&format!(" OR t.company_id = ${}", offset + 2));
+                params.push(company.to_string());
+            }
+            sql.push_str("))");
+            (sql, params)
+        }
+    }
+}
+
+impl Store {
+    /// Tickets within `scope`, newest first.
+    pub async fn list_tickets(
+        &self,
+        scope: &TicketScope,
+        status: Option<TicketStatus>,
+        after: Option<&Cursor>,
+        limit: u32,
+    ) -> Result<Page<TicketRecord>, StoreError> {
+        let filter = TicketFilter {
+            statuses: status.into_iter().collect(),
+            ..TicketFilter::default()
+        };
+        self.filter_tickets(scope, &filter, after, limit).await
+    }
+
+    /// Tickets within `scope` that `filter` wants, newest first.
+    pub async fn filter_tickets(
+        &self,
+        scope: &TicketScope,
+        filter: &TicketFilter,
+        after: Option<&Cursor>,
+        limit: u32,
+    ) -> Result<Page<TicketRecord>, StoreError> {
+        let (mut conditions, mut params) = where_sql(scope, filter, 0);
+        if let Some(c) = after {
+            params.push(Param::Int(c.created_at));
+            params.push(Param::Text(c.id.clone()));
+            let n = params.len();
+            conditions.push_str(&format!(
+                " AND (t.created_at < ${} OR (t.created_at = ${} AND t.id < ${n}))",
+                n - 1,
+                n - 1
+            ));
+        }
+        let sql = format!(
+            "{} WHERE {conditions} ORDER BY t.created_at DESC, t.id DESC LIMIT {}",
+            ticket_select(self.dialect),
+            limit + 1
+        );
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &params)
+            .fetch_all(&self.read)
+            .await?;
+        let mut items = self.tickets_from_rows(&rows).await?;
+        Ok(paginate(&mut items, limit, |t| Cursor {
+            created_at: t.created_at.0,
+            id: t.id.to_string(),
+        }))
+    }
+
+    /// How many tickets within `scope` `filter` wants.
+    pub async fn count_tickets(&self, scope: &TicketScope, filter: &TicketFilter) -> Result<i64, StoreError> {
+        let (conditions, params) = where_sql(scope, filter, 0);
+        let sql = format!("SELECT COUNT(*) FROM tickets t WHERE {conditions}");
+        let row = bind_all(sqlx::query(AssertSqlSafe(sql)), &params)
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Tickets within `scope` containing every word of `query`. Words from internal
+    /// notes only count when `include_internal` is set.
+    pub async fn search_tickets(
+        &self,
+        scope: &TicketScope,
+        query: &str,
+        include_internal: bool,
+        limit: u32,
+    ) -> Result<Vec<TicketRecord>, StoreError> {
+        let terms: Vec<String> = search_terms(query)
+            .iter()
+            .take(16)
+            .map(|t| self.keys.search_index().compute(SEARCH_DOMAIN, t))
+            .collect();
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let visibility = if include_internal {
+            ""
+        } else {
+            " AND s.visibility = 'public'"
+        };
+        let (scope_where, scope_params) = scope_sql(scope, terms.len());
+        let sql = format!(
+            "{select} WHERE t.id IN (SELECT s.ticket_id FROM search_terms s WHERE s.term IN ({}){visibility} \
+             GROUP BY s.ticket_id HAVING COUNT(DISTINCT s.term) = {}) AND {scope_where} \
+             ORDER BY t.created_at DESC, t.id DESC LIMIT {limit}",
+            placeholders(0, terms.len()),
+            terms.len(),
+            select = ticket_select(self.dialect),
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for p in terms.iter().chain(scope_params.iter()) {
+            q = q.bind(p.as_str());
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        self.tickets_from_rows(&rows).await
+    }
+}

@@ -1,0 +1,312 @@
+//! The ticket list: the working queue for staff (built-in views with their counts,
+//! filters on status, priority, type, team and assignee, the columns a shared queue
+//! needs) and "My tickets" for customers; with `q`, the search over what the reader
+//! may read. Every list comes from the use cases, so it holds only tickets the reader
+//! may read, whatever the filter names.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use palisade_core::{Priority, Role, TeamId, TicketStatus, TicketType, UnixMillis, UserId};
+use palisade_service::BuiltInView;
+use palisade_store::{AssigneeFilter, TicketFilter, TicketRecord};
+use serde::Deserialize;
+
+use super::pages::{StatusOption, options};
+use super::{UiError, render};
+use crate::api::dto::rfc3339;
+use crate::{AppError, AppState, Caller};
+
+const PAGE_SIZE: u32 = 50;
+
+struct Row {
+    id: String,
+    number: i64,
+    subject: String,
+    requester: String,
+    company: String,
+    team: String,
+    assignee: String,
+    priority: &'static str,
+    status: &'static str,
+    /// RFC 3339, for `<time datetime>` and its title.
+    updated_at: String,
+    /// "5 min ago".
+    updated: String,
+}
+
+struct ViewLink {
+    slug: &'static str,
+    label: &'static str,
+    count: i64,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "tickets.html")]
+struct TicketsPage {
+    user_name: String,
+    role: &'static str,
+    is_customer: bool,
+    heading: String,
+    rows: Vec<Row>,
+    views: Vec<ViewLink>,
+    status_options: Vec<StatusOption>,
+    priority_options: Vec<StatusOption>,
+    type_options: Vec<StatusOption>,
+    team_options: Vec<(String, String, bool)>,
+    assignee_filter: String,
+    query: String,
+    /// The current filters as a query string (validated values only), for "older".
+    filter_query: String,
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListParams {
+    view: Option<String>,
+    status: Option<String>,
+    priority: Option<String>,
+    #[serde(rename = "type")]
+    ticket_type: Option<String>,
+    team: Option<String>,
+    /// `me`, `nobody`, or empty for anyone.
+    assignee: Option<String>,
+    q: Option<String>,
+    cursor: Option<String>,
+}
+
+/// Parameters to repeat in a link, by name.
+type Echo = Vec<(&'static str, String)>;
+
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|v| !v.is_empty())
+}
+
+/// The filter the parameters ask for, on top of the chosen view; and the parameters
+/// that went into it, to repeat in the "older tickets" link.
+fn filter_of(
+    q: &ListParams,
+    caller: &Caller,
+    view: Option<BuiltInView>,
+) -> Result<(TicketFilter, Echo), AppError> {
+    let mut filter = view.map_or_else(TicketFilter::default, |v| {
+        v.filter(&caller.principal, UnixMillis::now())
+    });
+    let mut echo = Vec::new();
+    if let Some(v) = view {
+        echo.push(("view", v.slug().to_owned()));
+    }
+    if let Some(status) = given(&q.status) {
+        filter.statuses = vec![TicketStatus::parse(status)?];
+        echo.push(("status", status.to_owned()));
+    }
+    if let Some(priority) = given(&q.priority) {
+        filter.priorities = vec![Priority::parse(priority)?];
+        echo.push(("priority", priority.to_owned()));
+    }
+    if let Some(t) = given(&q.ticket_type) {
+        filter.ticket_type = Some(TicketType::parse(t)?);
+        echo.push(("type", t.to_owned()));
+    }
+    if let Some(team) = given(&q.team) {
+        filter.teams = vec![TeamId::parse(team)?];
+        echo.push(("team", team.to_owned()));
+    }
+    match given(&q.assignee) {
+        None => {}
+        Some("me") => filter.assignee = Some(AssigneeFilter::Is(caller.principal.user_id.clone())),
+        Some("nobody") => filter.assignee = Some(AssigneeFilter::Nobody),
+        Some(other) => filter.assignee = Some(AssigneeFilter::Is(UserId::parse(other)?)),
+    }
+    if let Some(a) = given(&q.assignee) {
+        echo.push(("assignee", a.to_owned()));
+    }
+    Ok((filter, echo))
+}
+
+/// "just now", "5 min ago", "3 h ago", "2 days ago", or the date after a month.
+pub(super) fn relative(now: UnixMillis, at: UnixMillis) -> String {
+    let secs = (now.0 - at.0).max(0) / 1000;
+    match secs {
+        0..60 => "just now".into(),
+        60..3600 => format!("{} min ago", secs / 60),
+        3600..86_400 => format!("{} h ago", secs / 3600),
+        86_400..2_592_000 => {
+            let days = secs / 86_400;
+            format!("{days} day{} ago", if days == 1 { "" } else { "s" })
+        }
+        _ => rfc3339(at.0).chars().take(10).collect(),
+    }
+}
+
+pub async fn ticket_list(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListParams>,
+) -> Result<Response, UiError> {
+    let is_customer = caller.principal.role == Role::Customer;
+    let desk = s.desk();
+    let actor = caller.actor();
+    let view = given(&q.view)
+        .map(|v| BuiltInView::parse(v).ok_or_else(|| AppError::BadRequest("no such view".into())))
+        .transpose()?;
+    let (filter, echo) = filter_of(&q, &caller, view)?;
+    let query = given(&q.q).unwrap_or_default().trim().to_owned();
+    let (tickets, next_cursor) = if query.is_empty() {
+        let page = desk
+            .filter_tickets(&actor, &filter, given(&q.cursor), PAGE_SIZE)
+            .await?;
+        (page.items, page.next_cursor)
+    } else {
+        (s.search_tickets(&caller, &query, PAGE_SIZE).await?, None)
+    };
+    let views = if is_customer {
+        Vec::new()
+    } else {
+        desk.view_counts(&actor)
+            .await?
+            .into_iter()
+            .map(|(v, count)| ViewLink {
+                slug: v.slug(),
+                label: v.label(),
+                count,
+                current: Some(v) == view && query.is_empty(),
+            })
+            .collect()
+    };
+    let teams = if is_customer {
+        Vec::new()
+    } else {
+        s.store.list_teams().await?
+    };
+    let rows = rows_of(&s, &tickets, &teams).await?;
+    let own_teams: Vec<_> = teams
+        .iter()
+        .filter(|t| caller.principal.teams.is_empty() || caller.principal.teams.contains(&t.id))
+        .collect();
+    let heading = if !query.is_empty() {
+        format!("Search: {query}")
+    } else if let Some(v) = view {
+        v.label().to_owned()
+    } else if is_customer {
+        "My tickets".to_owned()
+    } else {
+        "All tickets".to_owned()
+    };
+    Ok(render(&TicketsPage {
+        user_name: caller.user.name.clone(),
+        role: caller.principal.role.as_str(),
+        is_customer,
+        heading,
+        rows,
+        views,
+        status_options: options(
+            TicketStatus::ALL,
+            TicketStatus::as_str,
+            given(&q.status).and_then(|v| TicketStatus::parse(v).ok()),
+        ),
+        priority_options: options(
+            Priority::ALL,
+            Priority::as_str,
+            given(&q.priority).and_then(|v| Priority::parse(v).ok()),
+        ),
+        type_options: options(
+            TicketType::ALL,
+            TicketType::as_str,
+            given(&q.ticket_type).and_then(|v| TicketType::parse(v).ok()),
+        ),
+        team_options: own_teams
+            .iter()
+            .map(|t| {
+                let id = t.id.to_string();
+                let selected = given(&q.team) == Some(id.as_str());
+                (id, t.name.clone(), selected)
+            })
+            .collect(),
+        assignee_filter: given(&q.assignee).unwrap_or_default().to_owned(),
+        query,
+        filter_query: echo
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&"),
+        next_cursor,
+    }))
+}
+
+/// The rows with the names of the people, companies and teams they refer to.
+async fn rows_of(
+    s: &AppState,
+    tickets: &[TicketRecord],
+    teams: &[palisade_store::TeamRecord],
+) -> Result<Vec<Row>, UiError> {
+    let mut people: Vec<UserId> = tickets
+        .iter()
+        .flat_map(|t| std::iter::once(t.requester.clone()).chain(t.assignee.clone()))
+        .collect();
+    people.sort();
+    people.dedup();
+    let names: HashMap<UserId, String> = s
+        .store
+        .users_by_ids(&people)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
+    let companies: HashMap<_, _> = if tickets.iter().any(|t| t.company.is_some()) {
+        s.store
+            .list_companies()
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    let team_names: HashMap<_, _> = teams.iter().map(|t| (t.id.clone(), t.name.clone())).collect();
+    let now = UnixMillis::now();
+    Ok(tickets
+        .iter()
+        .map(|t| Row {
+            id: t.id.to_string(),
+            number: t.number,
+            subject: t.subject.clone(),
+            requester: names.get(&t.requester).cloned().unwrap_or_default(),
+            company: t
+                .company
+                .as_ref()
+                .and_then(|c| companies.get(c).cloned())
+                .unwrap_or_default(),
+            team: team_names.get(&t.team).cloned().unwrap_or_default(),
+            assignee: t
+                .assignee
+                .as_ref()
+                .and_then(|a| names.get(a).cloned())
+                .unwrap_or_default(),
+            priority: t.priority.as_str(),
+            status: t.status.as_str(),
+            updated_at: rfc3339(t.updated_at.0),
+            updated: relative(now, t.updated_at),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_people_say_them() {
+        let now = UnixMillis(10_000_000_000);
+        assert_eq!(relative(now, UnixMillis(now.0 - 5_000)), "just now");
+        assert_eq!(relative(now, UnixMillis(now.0 - 300_000)), "5 min ago");
+        assert_eq!(relative(now, UnixMillis(now.0 - 3 * 3_600_000)), "3 h ago");
+        assert_eq!(relative(now, UnixMillis(now.0 - 86_400_000)), "1 day ago");
+        assert_eq!(relative(now, UnixMillis(now.0 - 40 * 86_400_000)).len(), 10);
+        // A clock a little behind is "just now", never negative.
+        assert_eq!(relative(now, UnixMillis(now.0 + 5_000)), "just now");
+    }
+}
