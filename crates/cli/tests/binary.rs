@@ -642,3 +642,72 @@ async fn request_heads_with_bare_line_feeds_get_no_answer() {
         );
     }
 }
+
+#[tokio::test]
+async fn serve_on_an_empty_database_prints_a_first_run_link_that_works_once() {
+    let dir = TestDir::new("first-run");
+    let server = dir.serve().await;
+    let log = server.log();
+    let at = log.find("/welcome/").expect("serve prints the first-run link");
+    let link: String = log[at..].chars().take_while(|c| !c.is_whitespace()).collect();
+    let form_type = "application/x-www-form-urlencoded";
+
+    // A guessed or altered link gets nothing.
+    let guessed = format!("/welcome/{}", "A".repeat(43));
+    assert_eq!(server.get(&TLS13, &guessed).await.unwrap().status, 404);
+    let r = server
+        .post(&guessed, form_type, "name=Eve&email=eve%40example.com")
+        .await
+        .unwrap();
+    assert_eq!(r.status, 404);
+
+    let page = server.get(&TLS13, &link).await.unwrap();
+    assert_eq!(page.status, 200, "{}", page.text());
+    // A typo does not use the link up.
+    let r = server
+        .post(&link, form_type, "name=Ada&email=not-an-address")
+        .await
+        .unwrap();
+    assert_eq!(r.status, 400);
+    let r = server
+        .post(&link, form_type, "name=Ada&email=ada%40example.com")
+        .await
+        .unwrap();
+    assert_eq!(r.status, 303, "{}", r.text());
+    let setup = r.header("location").unwrap_or_default();
+    assert!(setup.starts_with("/setup/"), "{setup}");
+    let set = server
+        .post(setup, form_type, &format!("password={PASSWORD}"))
+        .await
+        .unwrap();
+    assert!(set.text().contains("Password saved"), "{}", set.text());
+
+    // Used: a second person cannot become an administrator with it.
+    assert_eq!(server.get(&TLS13, &link).await.unwrap().status, 404);
+    let r = server
+        .post(&link, form_type, "name=Mallory&email=mallory%40example.com")
+        .await
+        .unwrap();
+    assert_eq!(r.status, 404);
+    let signed_in = server
+        .post_json(
+            "/api/v1/sessions",
+            &json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status, 201, "{}", signed_in.text());
+    let refused = server
+        .post_json(
+            "/api/v1/sessions",
+            &json!({"email": "mallory@example.com", "password": PASSWORD}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 401);
+    drop(server);
+
+    // A restart with an administrator in place prints no link.
+    let again = dir.serve().await;
+    assert!(!again.log().contains("/welcome/"), "{}", again.log());
+}

@@ -209,11 +209,37 @@ impl Desk {
     /// whoever holds the master key is trusted already), and on a fresh install the
     /// first team, which receives new tickets. Returns the account and its one-time
     /// setup link.
+    /// The first administrator, from the link `serve` prints on an empty database:
+    /// refused once any staff account exists, so the link cannot mint a second admin.
+    pub async fn first_administrator(
+        &self,
+        audit: &AuditContext,
+        email: &str,
+        name: &str,
+    ) -> Result<(UserId, RandomToken), ServiceError> {
+        if self.has_staff().await? {
+            return Err(ServiceError::Conflict(
+                "an administrator already exists; ask them for an invitation".into(),
+            ));
+        }
+        self.bootstrap_admin(audit, email, name, "first_run_link").await
+    }
+
+    /// Whether any staff account exists (an empty desk has none).
+    pub async fn has_staff(&self) -> Result<bool, ServiceError> {
+        let page = self
+            .store
+            .list_users(palisade_store::UserKind::Staff, None, 1)
+            .await?;
+        Ok(!page.items.is_empty())
+    }
+
     pub async fn bootstrap_admin(
         &self,
         audit: &AuditContext,
         email: &str,
         name: &str,
+        channel: &str,
     ) -> Result<(UserId, RandomToken), ServiceError> {
         let identity = self.identity()?;
         let email = EmailAddress::parse(email)?;
@@ -246,7 +272,7 @@ impl Desk {
             self.store.append_audit(&mut tx, audit, &event).await?;
         }
         let event = AuditEvent::new(AuditAction::UserCreated, id.to_string(), Outcome::Success)
-            .with_detail(json!({ "role": "admin", "channel": "cli" }));
+            .with_detail(json!({ "role": "admin", "channel": channel }));
         self.store.append_audit(&mut tx, audit, &event).await?;
         tx.commit().await?;
         let token = identity.issue_setup_link(&id, audit).await?;

@@ -36,6 +36,7 @@ pub use layers::CONTENT_SECURITY_POLICY;
 pub use limits::{Limit, PublicLimits};
 pub use routes::route_list;
 pub use state::{AppState, WebConfig};
+pub use ui::welcome::FirstRunLink;
 pub use watch::SharedDetector;
 
 /// The complete application. Body size is capped for every route (attachments have

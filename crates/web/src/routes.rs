@@ -65,6 +65,8 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             true,
             get(ui::sso::callback),
         ),
+        r(M::GET, "/welcome/{token}", true, get(ui::welcome::form)),
+        r(M::POST, "/welcome/{token}", true, post(ui::welcome::submit)),
         r(M::GET, "/setup/{token}", true, get(ui::pages::setup_form)),
         r(M::POST, "/setup/{token}", true, post(ui::pages::setup_submit)),
         r(M::GET, "/confirm/{token}", true, get(ui::confirmation::form)),

@@ -42,6 +42,8 @@ pub struct WebConfig {
     /// How long one notification stream lasts before the browser reconnects (and is
     /// authenticated afresh, so a signed-out session stops hearing within it).
     pub notification_stream: std::time::Duration,
+    /// On a database without staff: the one link that creates the first administrator.
+    pub first_run: Option<Arc<crate::FirstRunLink>>,
 }
 
 impl Default for WebConfig {
@@ -67,6 +69,7 @@ impl Default for WebConfig {
             mail_file_limits: palisade_mail::FileLimits::default(),
             scanner: None,
             notification_stream: std::time::Duration::from_secs(60),
+            first_run: None,
         }
     }
 }

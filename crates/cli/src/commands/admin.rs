@@ -30,7 +30,7 @@ pub async fn create(
     let policy = std::sync::Arc::new(palisade_policy::PolicyEngine::load()?);
     let desk = palisade_service::Desk::new(store.clone(), policy).with_identity(identity);
     let (id, token) =
-        desk.bootstrap_admin(&ctx, email, name)
+        desk.bootstrap_admin(&ctx, email, name, "cli")
             .await
             .map_err(|e| match e {
                 palisade_service::ServiceError::Invalid(why)

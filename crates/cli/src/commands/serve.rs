@@ -37,6 +37,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         None => None,
     };
     let help = palisade_assist::HelpCentre::open(store.clone()).await?;
+    let (first_run, first_run_token) = first_run_link(&store).await?;
     let state = AppState {
         anomaly: Arc::new(std::sync::Mutex::new(palisade_web::Detector::new(
             settings.anomaly,
@@ -72,6 +73,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
                 }),
                 None => None,
             },
+            first_run,
             ..WebConfig::default()
         }),
     };
@@ -155,7 +157,14 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     if let (Some(listen), Some(setup)) = (settings.smtp.as_ref().and_then(|s| s.listen), mail_setup) {
         smtp = Some(start_smtp(settings, listen, setup, &store, &tls, smtp_stopping).await?);
     }
-    print_first_run_help(&store).await?;
+    if let Some(token) = first_run_token {
+        eprintln!();
+        eprintln!("No administrator exists yet. Open this link to become the first one (it works");
+        eprintln!("once, while this server runs):");
+        eprintln!("  {}/welcome/{}", settings.public_origin, token.expose());
+        eprintln!("Or create one with `palisade admin create --email you@example.com --name \"Your Name\"`.");
+        eprintln!();
+    }
 
     let handle = axum_server::Handle::new();
     let shutdown = handle.clone();
@@ -263,17 +272,22 @@ fn write_audit_public_key(settings: &Settings, opened: &app::Opened) -> Result<(
     std::fs::write(&path, format!("{key}\n")).map_err(|e| CliError::Io(path.display().to_string(), e))
 }
 
-async fn print_first_run_help(store: &palisade_store::Store) -> Result<(), CliError> {
+/// On a database without staff: the one-time link that makes whoever opens it the
+/// first administrator, and its token to print for the person who started the server.
+async fn first_run_link(store: &palisade_store::Store) -> Result<FirstRun, CliError> {
     let staff = store.list_users(UserKind::Staff, None, 1).await?;
-    if staff.items.is_empty() {
-        eprintln!();
-        eprintln!("No administrator exists yet. Create the first one with:");
-        eprintln!("  cargo run --release -- admin create --email you@example.com --name \"Your Name\"");
-        eprintln!("(or `palisade admin create …` with the installed binary) and open the link it prints.");
-        eprintln!();
+    if !staff.items.is_empty() {
+        return Ok((None, None));
     }
-    Ok(())
+    let (link, token) =
+        palisade_web::FirstRunLink::generate().map_err(|e| CliError::Config(e.to_string()))?;
+    Ok((Some(Arc::new(link)), Some(token)))
 }
+
+type FirstRun = (
+    Option<Arc<palisade_web::FirstRunLink>>,
+    Option<palisade_crypto::RandomToken>,
+);
 
 /// Starts the inbound SMTP listener: STARTTLS with the server's certificate, then
 /// the same reception as `palisade ingest`.

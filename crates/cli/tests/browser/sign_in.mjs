@@ -68,7 +68,7 @@ try {
   seen.passkey_listed = (await page.goto(`${origin}/account/security`), await page.locator('text=Test laptop').count());
 
   // Sign out, then in again: password, then the passkey.
-  await Promise.all([page.waitForURL('**/login'), page.click('nav button[type=submit]')]);
+  await Promise.all([page.waitForURL('**/login'), page.click('nav form[action="/logout"] button')]);
   seen.after_sign_out = path();
   await page.fill('input[name=email]', input.email);
   await page.fill('input[name=password]', input.password);

@@ -331,6 +331,7 @@ pub struct UpdateTicketRequest {
     /// The `version` of the ticket this change was based on. When the ticket changed
     /// since, nothing is written and the answer is 409 `stale-ticket` with the ticket
     /// as it is now. Leave out only to overwrite whatever is there.
+    #[serde(default, deserialize_with = "whole_number")]
     pub version: Option<i64>,
 }
 

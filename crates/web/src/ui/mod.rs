@@ -17,6 +17,7 @@ pub mod security;
 pub mod sso;
 pub mod ticket_list;
 pub mod ticket_update;
+pub mod welcome;
 
 use askama::Template;
 use axum::http::StatusCode;

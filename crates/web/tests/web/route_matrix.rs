@@ -177,6 +177,8 @@ const PUBLIC: &[&str] = &[
     "POST /api/v1/password-resets",
     "GET /login/sso/{provider}",
     "GET /login/sso/{provider}/callback",
+    "GET /welcome/{token}",
+    "POST /welcome/{token}",
     "GET /setup/{token}",
     "POST /setup/{token}",
     "GET /confirm/{token}",

@@ -60,13 +60,14 @@ async fn agents_classify_tickets_and_stale_updates_are_refused(backend: Backend)
     );
     assert_ne!(now["status"], "pending");
 
-    // Based on the version it now has: taken. Tags move the version too.
+    // Based on the version it now has (a JSON number with a zero fraction is the same
+    // integer): taken. Tags move the version too.
     let r = w
         .json(
             &w.supervisor,
             "PATCH",
             &path,
-            json!({"priority": "low", "version": v + 1}),
+            json!({"priority": "low", "version": (v + 1) as f64}),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
