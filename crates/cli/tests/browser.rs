@@ -91,6 +91,7 @@ async fn the_agent_workspace_works_in_chromium_with_live_notifications_and_scann
         "queue_lists_it": 1,
         "queue_axe": [],
         "exact_time_on_hover": true,
+        "bulk_says": "1 ticket changed.",
         "search_finds_it": 1,
         "queue_fits_a_phone": true,
         "following": "Unfollow",

@@ -350,6 +350,7 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         r(M::GET, "/api/v1/tickets", false, get(api::tickets::list)),
         r(M::POST, "/api/v1/tickets", false, post(api::tickets::create)),
         r(M::GET, "/api/v1/tickets/search", false, get(api::tickets::search)),
+        r(M::POST, "/api/v1/tickets/bulk", false, post(api::bulk::update)),
         r(M::GET, "/api/v1/tickets/{id}", false, get(api::tickets::get)),
         r(
             M::PATCH,
@@ -648,6 +649,7 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         ),
         r(M::GET, "/tickets", false, get(ui::ticket_list::ticket_list)),
         r(M::POST, "/tickets", false, post(ui::pages::ticket_create)),
+        r(M::POST, "/tickets/bulk", false, post(ui::bulk::submit)),
         r(M::GET, "/tickets/{id}", false, get(ui::pages::ticket_view)),
         r(
             M::POST,

@@ -137,6 +137,11 @@ try {
   seen.queue_axe = await seriousViolations(admin.page);
   seen.exact_time_on_hover = await admin.page.locator('table.tickets time').first().getAttribute('title')
     .then((t) => !/^\d{4}-\d{2}-\d{2}T/.test(t));
+  // Bulk: tick it, raise its priority.
+  await admin.page.locator('table.tickets input[name=ticket]').first().check();
+  await admin.page.selectOption('form#bulk select[name=priority]', 'high');
+  await Promise.all([admin.page.waitForLoadState(), admin.page.click('form#bulk button[type=submit]')]);
+  seen.bulk_says = (await admin.page.locator('main p.notice').textContent()).trim();
   await admin.page.fill('#nav-search', 'abroad');
   await Promise.all([admin.page.waitForLoadState(), admin.page.press('#nav-search', 'Enter')]);
   seen.search_finds_it = await admin.page.locator('table.tickets a', { hasText: 'Card blocked abroad' }).count();

@@ -147,6 +147,15 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
         ("ArticleBody", "locale") => json!({ "type": "string", "pattern": "^[a-z]{2,3}(-[A-Z]{2})?$" }),
         (_, "audience") => one_of(&["public", "customers", "internal"]),
         (_, "visibility") => one_of(&["public", "internal"]),
+        ("BulkUpdateRequest", "ticket_ids") => {
+            json!({ "type": "array", "minItems": 1, "maxItems": 100, "uniqueItems": true, "items": id_of("tkt_") })
+        }
+        ("BulkUpdateRequest", "status") => one_of(&["new", "open", "pending", "solved", "closed"]),
+        ("BulkUpdateRequest", "priority") => one_of(&["low", "normal", "high", "urgent"]),
+        ("BulkUpdateRequest", "type") => one_of(&["question", "incident", "problem", "task"]),
+        ("BulkUpdateRequest", "add_tags") => {
+            json!({ "type": "array", "maxItems": 50, "items": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" } })
+        }
         ("UpdateTicketRequest", "status") => one_of(&["new", "open", "pending", "solved", "closed"]),
         ("UpdateTicketRequest", "priority") => one_of(&["low", "normal", "high", "urgent"]),
         ("UpdateTicketRequest", "type") => one_of(&["question", "incident", "problem", "task"]),

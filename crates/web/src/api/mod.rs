@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod articles;
 pub mod assistant;
+pub mod bulk;
 pub mod confirmations;
 pub mod contract;
 pub mod devices;
@@ -36,7 +37,7 @@ use utoipa::OpenApi;
         alerts::list,
         assistant::notice, assistant::start, assistant::get, assistant::message, assistant::handover,
         devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable,
-        tickets::list, tickets::create, tickets::search, tickets::get, tickets::update,
+        tickets::list, tickets::create, tickets::search, tickets::get, tickets::update, bulk::update,
         tickets::messages, tickets::add_message, tickets::set_tags,
         tickets::add_collaborator, tickets::remove_collaborator,
         tickets::attachments, tickets::upload, tickets::download, tickets::original,

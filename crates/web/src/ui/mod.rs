@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod articles;
 pub mod assets;
 pub mod assistant;
+pub mod bulk;
 pub mod confirmation;
 pub mod devices;
 pub mod files;

@@ -50,6 +50,9 @@ struct TicketsPage {
     user_name: String,
     role: &'static str,
     is_customer: bool,
+    /// Agents, supervisors and administrators get the bulk form (each ticket is still
+    /// authorised on its own when it is applied).
+    can_bulk: bool,
     heading: String,
     rows: Vec<Row>,
     views: Vec<ViewLink>,
@@ -200,6 +203,10 @@ pub async fn ticket_list(
         user_name: caller.user.name.clone(),
         role: caller.principal.role.as_str(),
         is_customer,
+        can_bulk: matches!(
+            caller.principal.role,
+            Role::Agent | Role::Supervisor | Role::Admin
+        ),
         heading,
         rows,
         views,

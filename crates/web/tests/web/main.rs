@@ -12,6 +12,7 @@ mod api_tokens;
 mod article_files;
 mod assistant;
 mod assistant_model;
+mod bulk;
 mod collaborators;
 mod hardening;
 mod help_centre;

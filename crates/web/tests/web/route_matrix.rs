@@ -96,6 +96,10 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /api/v1/tickets", "YYYY-Y"),
     ("POST /api/v1/tickets", "YYY--Y"),
     ("GET /api/v1/tickets/search", "YYYY-Y"),
+    // Bulk changes are a staff tool; each ticket is then decided on its own and the
+    // answer says which were changed (the light agent's and auditor's: none).
+    ("POST /api/v1/tickets/bulk", "YYYYY-"),
+    ("POST /tickets/bulk", "YYYYY-"),
     ("GET /api/v1/tickets/{id}", "YYYY-Y"),
     ("PATCH /api/v1/tickets/{id}", "YYY---"),
     ("GET /api/v1/tickets/{id}/messages", "YYYY-Y"),
@@ -309,6 +313,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         "POST /admin/teams/{id}/members" => Payload::FormOwned(format!("user_id={}", w.agent_b.id)),
         "POST /api/v1/companies" => Payload::Json(json!({"name": "Acme", "share_tickets": false})),
         "POST /tickets" => Payload::Form("subject=From+the+portal&body=Hello"),
+        "POST /api/v1/tickets/bulk" => Payload::Json(json!({"ticket_ids": [w.ticket_1], "priority": "high"})),
+        "POST /tickets/bulk" => Payload::FormOwned(format!("ticket={}&priority=high", w.ticket_1)),
         "POST /tickets/{id}/messages" => Payload::Form("body=Thanks&visibility=public"),
         "POST /tickets/{id}/update" => Payload::Form("status=open&assignee="),
         "POST /tickets/{id}/files" => Payload::Multipart("file"),

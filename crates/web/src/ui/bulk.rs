@@ -1,0 +1,113 @@
+//! The ticket list's bulk form: the tickets ticked in the list (each `ticket` field)
+//! and one change — status, priority, assignee, a tag — applied ticket by ticket
+//! through [`palisade_service::Desk::bulk_update`]; the page then says what happened.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use palisade_core::{Priority, TagName, TicketStatus};
+use palisade_service::{BulkChange, BulkOutcome};
+
+use super::{Notice, UiError, render};
+use crate::{AppError, AppState, Caller};
+
+/// The form's fields (repeated `ticket`, hence pairs); an empty choice keeps a field.
+pub async fn submit(
+    State(s): State<AppState>,
+    caller: Caller,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, UiError> {
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let tickets: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "ticket")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let change = BulkChange {
+        status: field("status")
+            .map(TicketStatus::parse)
+            .transpose()
+            .map_err(AppError::from)?,
+        priority: field("priority")
+            .map(Priority::parse)
+            .transpose()
+            .map_err(AppError::from)?,
+        assignee: match field("assignee") {
+            None => None,
+            Some("me") => Some(Some(caller.principal.user_id.clone())),
+            Some("nobody") => Some(None),
+            Some(_) => return Err(AppError::BadRequest("assign to me or to nobody".into()).into()),
+        },
+        add_tags: field("add_tag")
+            .map(TagName::parse)
+            .transpose()
+            .map_err(AppError::from)?
+            .into_iter()
+            .collect(),
+        ..BulkChange::default()
+    };
+    if tickets.is_empty() || change.is_empty() {
+        let mut r = render(&Notice {
+            title: "Nothing changed",
+            message: "Tick the tickets to change in the list and choose what to change.",
+            link: "/tickets",
+            link_text: "Back to the tickets",
+        });
+        *r.status_mut() = StatusCode::BAD_REQUEST;
+        return Ok(r);
+    }
+    let outcomes = s.desk().bulk_update(&caller.actor(), &tickets, &change).await?;
+    let updated = outcomes
+        .iter()
+        .filter(|(_, o)| *o == BulkOutcome::Updated)
+        .count();
+    let refusals: Vec<String> = outcomes
+        .iter()
+        .filter_map(|(_, o)| match o {
+            BulkOutcome::Updated => None,
+            BulkOutcome::NotFound => Some("A ticket you may not see was not changed.".to_owned()),
+            BulkOutcome::Forbidden => {
+                Some("A ticket you may not change this way was not changed.".to_owned())
+            }
+            BulkOutcome::Invalid(why) => Some(format!("A ticket was not changed: {why}.")),
+        })
+        .collect();
+    let summary = if refusals.is_empty() {
+        format!("{updated} ticket{} changed.", plural(updated))
+    } else {
+        format!(
+            "{updated} ticket{} changed; {} not changed.",
+            plural(updated),
+            refusals.len()
+        )
+    };
+    Ok(render(&BulkResult {
+        user_name: caller.user.name.clone(),
+        role: caller.principal.role.as_str(),
+        is_customer: false,
+        summary,
+        refusals,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "bulk_result.html")]
+struct BulkResult {
+    user_name: String,
+    role: &'static str,
+    is_customer: bool,
+    summary: String,
+    refusals: Vec<String>,
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
