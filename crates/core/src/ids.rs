@@ -129,6 +129,9 @@ random_id!(
 random_id!(
     /// One notification to one agent.
     NotificationId, "ntf_", "notification");
+random_id!(
+    /// A canned reply with ticket changes, personal or shared.
+    MacroId, "mac_", "macro");
 
 /// Position of an entry in the audit chain. Sequential by design: gaps are evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -29,6 +29,8 @@ pub enum Action {
     TeamRead,
     /// Review quarantined mail of a team: read it, release it into a ticket, discard it.
     MailReview,
+    /// Hand a ticket to this team (moving it there).
+    TeamRouteTo,
     ListCustomers,
     CreateCustomer,
     ListStaff,
@@ -43,6 +45,10 @@ pub enum Action {
     ArticleRead,
     /// Write, publish or withdraw a help-centre article.
     ArticleManage,
+    /// Apply a macro to a ticket (the ticket's own actions are decided separately).
+    MacroUse,
+    /// Create, change or delete a macro.
+    MacroManage,
     /// Talk in one assistant conversation.
     AssistantUse,
     /// Hand one assistant conversation over to a person (a ticket in the owner's name).
@@ -56,7 +62,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 39] = [
+    pub const ALL: [Action; 42] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -79,6 +85,7 @@ impl Action {
         Action::CompanyAddMember,
         Action::TeamRead,
         Action::MailReview,
+        Action::TeamRouteTo,
         Action::ListCustomers,
         Action::CreateCustomer,
         Action::ListStaff,
@@ -91,6 +98,8 @@ impl Action {
         Action::SearchTickets,
         Action::ArticleRead,
         Action::ArticleManage,
+        Action::MacroUse,
+        Action::MacroManage,
         Action::AssistantUse,
         Action::AssistantHandOver,
         Action::EnterWorkspace,
@@ -130,7 +139,7 @@ impl Action {
             | Action::UserManageFactors
             | Action::UserUnmask => K::User,
             Action::CompanyRead | Action::CompanyAddMember => K::Company,
-            Action::TeamRead | Action::MailReview => K::Team,
+            Action::TeamRead | Action::MailReview | Action::TeamRouteTo => K::Team,
             Action::ListCustomers
             | Action::CreateCustomer
             | Action::ListStaff
@@ -143,6 +152,7 @@ impl Action {
             | Action::SearchTickets
             | Action::EnterWorkspace => K::Directory,
             Action::ArticleRead | Action::ArticleManage => K::Article,
+            Action::MacroUse | Action::MacroManage => K::Macro,
             Action::AssistantUse | Action::AssistantHandOver => K::Conversation,
             Action::AuditRead | Action::ReadAlerts => K::AuditTrail,
         }
@@ -164,7 +174,8 @@ impl Action {
             | Action::TicketAttach
             | Action::TicketManageCollaborators
             | Action::TicketCreate
-            | Action::MailReview => Scope::TicketsWrite,
+            | Action::MailReview
+            | Action::TeamRouteTo => Scope::TicketsWrite,
             Action::UserRead
             | Action::UserUnmask
             | Action::CompanyRead
@@ -186,6 +197,7 @@ impl Action {
             Action::AuditRead | Action::ReadAlerts => Scope::AuditRead,
             Action::ArticleRead => Scope::ArticlesRead,
             Action::ArticleManage => Scope::ArticlesWrite,
+            Action::MacroUse | Action::MacroManage => Scope::TicketsWrite,
             // A conversation may open a ticket.
             Action::AssistantUse | Action::AssistantHandOver => Scope::TicketsWrite,
             Action::EnterWorkspace => Scope::TicketsRead,
@@ -216,6 +228,7 @@ impl Action {
             Action::CompanyAddMember => "company.add_member",
             Action::TeamRead => "team.read",
             Action::MailReview => "mail.review",
+            Action::TeamRouteTo => "team.route_to",
             Action::ListCustomers => "directory.list_customers",
             Action::CreateCustomer => "directory.create_customer",
             Action::ListStaff => "directory.list_staff",
@@ -228,6 +241,8 @@ impl Action {
             Action::SearchTickets => "directory.search_tickets",
             Action::ArticleRead => "article.read",
             Action::ArticleManage => "article.manage",
+            Action::MacroUse => "macro.use",
+            Action::MacroManage => "macro.manage",
             Action::AssistantUse => "assistant.use",
             Action::AssistantHandOver => "assistant.hand_over",
             Action::EnterWorkspace => "workspace.enter",

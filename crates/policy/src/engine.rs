@@ -52,6 +52,7 @@ struct Types {
     visitor: EntityTypeName,
     article: EntityTypeName,
     conversation: EntityTypeName,
+    macro_: EntityTypeName,
     action: EntityTypeName,
 }
 
@@ -95,6 +96,7 @@ impl PolicyEngine {
             visitor: type_name("Palisade::Visitor")?,
             article: type_name("Palisade::Article")?,
             conversation: type_name("Palisade::Conversation")?,
+            macro_: type_name("Palisade::Macro")?,
             action: type_name("Palisade::Action")?,
         };
         Ok(Self {
@@ -193,6 +195,30 @@ impl PolicyEngine {
             Resource::Team(id) => self.uid(&self.types.team, id.as_str()),
             Resource::Directory => self.uid(&self.types.directory, "directory"),
             Resource::AuditTrail => self.uid(&self.types.audit, "audit-trail"),
+            Resource::Macro(facts) => {
+                let mut attrs = HashMap::new();
+                if let Some(owner) = &facts.owner {
+                    attrs.insert(
+                        "owner".to_owned(),
+                        RestrictedExpression::new_entity_uid(self.uid(&self.types.user, owner.as_str())),
+                    );
+                }
+                if let Some(team) = &facts.team {
+                    attrs.insert(
+                        "team".to_owned(),
+                        RestrictedExpression::new_entity_uid(self.uid(&self.types.team, team.as_str())),
+                    );
+                }
+                let entity = Entity::new(
+                    self.uid(&self.types.macro_, facts.id.as_str()),
+                    attrs,
+                    HashSet::new(),
+                )
+                .ok()?;
+                let uid = entity.uid();
+                entities.push(entity);
+                uid
+            }
             Resource::Article(article) => {
                 let entity = self.article_entity(article)?;
                 let uid = entity.uid();
@@ -381,12 +407,18 @@ mod tests {
                 published: false,
             });
             let conversation = Resource::Conversation(palisade_core::ConversationId::generate(), None);
+            let shared_macro = Resource::Macro(crate::MacroFacts {
+                id: palisade_core::MacroId::generate(),
+                owner: None,
+                team: None,
+            });
             let allowed = [
                 &ticket,
                 &directory,
                 &Resource::AuditTrail,
                 &article,
                 &conversation,
+                &shared_macro,
             ]
             .iter()
             .any(|r| engine.authorize(&admin, action, r).is_ok())
@@ -461,6 +493,11 @@ mod tests {
                 palisade_core::ConversationId::generate(),
                 Some(UserId::generate()),
             ),
+            Resource::Macro(crate::MacroFacts {
+                id: palisade_core::MacroId::generate(),
+                owner: Some(UserId::generate()),
+                team: Some(TeamId::generate()),
+            }),
         ];
         for action in Action::ALL {
             let resource = resources
@@ -761,5 +798,63 @@ mod tests {
                 .authorize_reader(Reader::Visitor, Action::EnterWorkspace, &Resource::Directory)
                 .is_err()
         );
+    }
+
+    /// Personal macros are their owner's alone; shared ones go to every agent or to
+    /// one team's; only supervisors and administrators write shared ones.
+    #[test]
+    fn macros_follow_owner_and_team() {
+        use crate::MacroFacts;
+        use palisade_core::MacroId;
+        let engine = PolicyEngine::load().unwrap();
+        let team_a = TeamId::generate();
+        let who = |role: Role, teams: Vec<TeamId>| Principal {
+            user_id: UserId::generate(),
+            role,
+            teams,
+            company: None,
+            session: None,
+            scopes: None,
+        };
+        let agent = who(Role::Agent, vec![team_a.clone()]);
+        let other_agent = who(Role::Agent, vec![TeamId::generate()]);
+        let light = who(Role::LightAgent, vec![team_a.clone()]);
+        let supervisor = who(Role::Supervisor, vec![]);
+        let customer = who(Role::Customer, vec![]);
+        let facts = |owner: Option<&UserId>, team: Option<&TeamId>| {
+            Resource::Macro(MacroFacts {
+                id: MacroId::generate(),
+                owner: owner.cloned(),
+                team: team.cloned(),
+            })
+        };
+        let allowed = |p: &Principal, a: Action, r: &Resource| engine.authorize(p, a, r).is_ok();
+
+        let personal = facts(Some(&agent.user_id), None);
+        assert!(allowed(&agent, Action::MacroUse, &personal));
+        assert!(allowed(&agent, Action::MacroManage, &personal));
+        for intruder in [&other_agent, &supervisor, &light, &customer] {
+            assert!(
+                !allowed(intruder, Action::MacroUse, &personal),
+                "{:?}",
+                intruder.role
+            );
+            assert!(
+                !allowed(intruder, Action::MacroManage, &personal),
+                "{:?}",
+                intruder.role
+            );
+        }
+        let everyone = facts(None, None);
+        let team_only = facts(None, Some(&team_a));
+        assert!(allowed(&agent, Action::MacroUse, &everyone));
+        assert!(allowed(&other_agent, Action::MacroUse, &everyone));
+        assert!(allowed(&agent, Action::MacroUse, &team_only));
+        assert!(!allowed(&other_agent, Action::MacroUse, &team_only));
+        assert!(allowed(&supervisor, Action::MacroUse, &team_only));
+        assert!(!allowed(&customer, Action::MacroUse, &everyone));
+        assert!(!allowed(&light, Action::MacroUse, &everyone));
+        assert!(!allowed(&agent, Action::MacroManage, &everyone));
+        assert!(allowed(&supervisor, Action::MacroManage, &team_only));
     }
 }

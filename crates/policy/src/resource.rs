@@ -1,4 +1,6 @@
-use palisade_core::{ArticleId, Audience, CompanyId, ConversationId, Role, TeamId, TicketId, UserId};
+use palisade_core::{
+    ArticleId, Audience, CompanyId, ConversationId, MacroId, Role, TeamId, TicketId, UserId,
+};
 
 /// What the policies need to know about a ticket: relationships, never content.
 #[derive(Clone, Debug)]
@@ -34,6 +36,16 @@ pub struct ArticleFacts {
     pub published: bool,
 }
 
+/// Whose a macro is: its owner's alone, or shared (with one team, or every team).
+#[derive(Clone, Debug)]
+pub struct MacroFacts {
+    pub id: MacroId,
+    /// A personal macro's owner; `None` for a shared one.
+    pub owner: Option<UserId>,
+    /// A shared macro's team; `None` for every team.
+    pub team: Option<TeamId>,
+}
+
 #[derive(Clone, Debug)]
 pub enum Resource {
     Ticket(TicketFacts),
@@ -46,6 +58,7 @@ pub enum Resource {
     Article(ArticleFacts),
     /// An assistant conversation and its owner (`None`: anonymous).
     Conversation(ConversationId, Option<UserId>),
+    Macro(MacroFacts),
 }
 
 /// The kinds of resource, for matching actions to what they apply to.
@@ -59,6 +72,7 @@ pub enum ResourceKind {
     AuditTrail,
     Article,
     Conversation,
+    Macro,
 }
 
 impl Resource {
@@ -72,6 +86,7 @@ impl Resource {
             Resource::AuditTrail => ResourceKind::AuditTrail,
             Resource::Article(_) => ResourceKind::Article,
             Resource::Conversation(..) => ResourceKind::Conversation,
+            Resource::Macro(_) => ResourceKind::Macro,
         }
     }
 
@@ -86,6 +101,7 @@ impl Resource {
             Resource::AuditTrail => "audit-trail".into(),
             Resource::Article(a) => a.id.to_string(),
             Resource::Conversation(id, _) => id.to_string(),
+            Resource::Macro(m) => m.id.to_string(),
         }
     }
 }

@@ -20,6 +20,7 @@ mod events;
 mod files;
 mod handover;
 mod held;
+mod macros;
 mod mail;
 mod notices;
 mod notifications;
@@ -49,6 +50,7 @@ pub use events::{Happened, Reaction, ReactionFuture};
 pub use files::{MailFile, sniff_content_type};
 pub use handover::HandoverTo;
 pub use held::HeldMail;
+pub use macros::{MACRO_PLACEHOLDERS, UsableMacro};
 pub use mail::{LOOKALIKE_TAG, MailPlacement, RELEASED_TAG, Received, ReceivedMail, Released, ReleasedMail};
 pub use notices::SecurityNotices;
 pub use notifications::{

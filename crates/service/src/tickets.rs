@@ -397,6 +397,23 @@ impl Desk {
                 }
             }
         }
+        // Handing the ticket to another team is also the target team's decision: agents
+        // route only into teams they belong to.
+        if let Some(team) = update.team.as_ref().filter(|t| **t != ticket.team)
+            && self
+                .policy
+                .authorize(
+                    &actor.principal,
+                    Action::TeamRouteTo,
+                    &Resource::Team(team.clone()),
+                )
+                .is_err()
+        {
+            drop(tx);
+            self.audit_denial(&actor.audit, Action::TeamRouteTo, team.as_str(), "denied")
+                .await?;
+            return Err(ServiceError::Forbidden);
+        }
         // What the change names must exist; judged only once the change is allowed, so
         // nobody learns which teams exist by asking.
         if let Some(team) = &update.team {

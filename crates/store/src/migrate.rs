@@ -117,6 +117,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 26,
         sql: include_str!("../migrations/0026_ticket_priority_type_version.sql"),
     },
+    Migration {
+        version: 27,
+        sql: include_str!("../migrations/0027_macros.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

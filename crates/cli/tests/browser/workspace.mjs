@@ -149,6 +149,19 @@ try {
   seen.queue_fits_a_phone = await admin.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
   await admin.page.setViewportSize({ width: 1280, height: 800 });
 
+  // A macro written on the macros page, applied from the ticket page's menu.
+  await admin.page.goto(`${origin}/macros`);
+  await admin.page.fill('form[action="/macros"] input[name=name]', 'Ask for the card');
+  await admin.page.fill('form[action="/macros"] textarea[name=body]', 'Hello {requester_first_name}, which card is it?');
+  await admin.page.selectOption('form[action="/macros"] select[name=status]', 'pending');
+  await Promise.all([admin.page.waitForLoadState(), admin.page.click('form[action="/macros"] button[type=submit]')]);
+  seen.macros_page_axe = await seriousViolations(admin.page);
+  await admin.page.goto(`${origin}/tickets/${ticket.id}`);
+  await admin.page.selectOption('select[name=macro_id]', { label: 'Ask for the card' });
+  await Promise.all([admin.page.waitForLoadState(), admin.page.click('form[action$="/macro"] button')]);
+  seen.macro_reply = (await admin.page.locator('.thread .message').last().textContent()).includes('Hello Cy, which card is it?');
+  seen.macro_status = (await admin.page.locator('span.status').first().textContent()).trim();
+
   // Follow, then attach the EICAR file through the ticket page's form.
   await admin.page.goto(`${origin}/tickets/${ticket.id}`);
   await Promise.all([admin.page.waitForLoadState(), admin.page.click('form[action$="/follow"] button')]);

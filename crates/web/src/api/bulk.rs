@@ -93,7 +93,7 @@ impl BulkUpdateRequest {
 
 /// A tag as the document describes it (ASCII letters, digits, `-` and `_`), where
 /// [`TagName::parse`] would also trim and take other scripts' letters.
-fn strict_tag(raw: &str) -> Result<TagName, AppError> {
+pub(crate) fn strict_tag(raw: &str) -> Result<TagName, AppError> {
     let shape = !raw.is_empty()
         && raw.len() <= 64
         && raw

@@ -92,6 +92,8 @@ where
 /// characters but tab and line breaks.
 const TEXT: &str = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$";
 /// One line of text: as [`TEXT`], without any control character.
+/// A macro's text: braces only around the placeholders it may use.
+const MACRO_BRACES: &str = r"^([^{}]|\{(requester_name|requester_first_name|ticket_number|agent_name)\})*$";
 const LINE: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
 /// An address `EmailAddress::parse` accepts (local part at most 64 characters, dotted
 /// labels, at most 254 in all).
@@ -133,7 +135,7 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
             json!({ "type": "string", "maxLength": 254, "pattern": EMAIL })
         }
         ("RenamePasskeyRequest" | "PasskeyRegistrationRequest", "name") => text(60),
-        ("CreateTeamRequest" | "CreateTokenRequest", "name") => text(100),
+        ("CreateTeamRequest" | "CreateTokenRequest" | "MacroRequest", "name") => text(100),
         (_, "name") => text(200),
         ("CreateTicketRequest", "subject") => text(200),
         ("CreateTicketRequest" | "CreateMessageRequest", "body") => text(50_000),
@@ -155,6 +157,16 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
         ("BulkUpdateRequest", "type") => one_of(&["question", "incident", "problem", "task"]),
         ("BulkUpdateRequest", "add_tags") => {
             json!({ "type": "array", "maxItems": 50, "items": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" } })
+        }
+        ("MacroRequest", "body") => json!({ "allOf": [text(20_000), { "pattern": MACRO_BRACES }] }),
+        ("MacroRequest", "share_with") => json!({ "oneOf": [{ "const": "everyone" }, id_of("team_")] }),
+        ("MacroRequest", "route_to_team_id") => id_of("team_"),
+        ("MacroRequest", "status") => one_of(&["new", "open", "pending", "solved", "closed"]),
+        ("MacroRequest", "priority") => one_of(&["low", "normal", "high", "urgent"]),
+        ("MacroRequest", "type") => one_of(&["question", "incident", "problem", "task"]),
+        ("MacroRequest", "assignee") => one_of(&["me", "nobody"]),
+        ("MacroRequest", "add_tags") => {
+            json!({ "type": "array", "maxItems": 20, "items": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" } })
         }
         ("UpdateTicketRequest", "status") => one_of(&["new", "open", "pending", "solved", "closed"]),
         ("UpdateTicketRequest", "priority") => one_of(&["low", "normal", "high", "urgent"]),

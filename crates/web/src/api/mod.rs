@@ -10,6 +10,7 @@ pub mod contract;
 pub mod devices;
 pub mod dto;
 pub mod extract;
+pub mod macros;
 pub mod mfa;
 pub mod notifications;
 pub mod people;
@@ -39,6 +40,7 @@ use utoipa::OpenApi;
         devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable,
         tickets::list, tickets::create, tickets::search, tickets::get, tickets::update, bulk::update,
         tickets::messages, tickets::add_message, tickets::set_tags,
+        macros::list, macros::create, macros::replace, macros::delete, macros::apply,
         tickets::add_collaborator, tickets::remove_collaborator,
         tickets::attachments, tickets::upload, tickets::download, tickets::original,
         confirmations::confirm,

@@ -11,6 +11,7 @@ pub mod confirmation;
 pub mod devices;
 pub mod files;
 pub mod help;
+pub mod macros;
 pub mod notifications;
 pub mod pages;
 pub mod quarantine;

@@ -399,6 +399,8 @@ struct TicketPage {
     type_options: Vec<StatusOption>,
     /// The ticket's version, sent back by the update form.
     version: i64,
+    /// The macros the reader may apply here: (id, name).
+    macros: Vec<(String, String)>,
 }
 
 pub(super) async fn ticket_page(
@@ -423,6 +425,8 @@ async fn ticket_page_with(
     let mut people: Vec<UserId> = detail.messages.iter().map(|m| m.author.clone()).collect();
     people.push(t.requester.clone());
     let can_update = s.permits(caller, Action::TicketSetStatus, &resource);
+    let can_reply = s.permits(caller, Action::TicketReply, &resource);
+    let can_note = s.permits(caller, Action::TicketNote, &resource);
     let team_members = if can_update {
         s.store.team_members(&t.team).await?
     } else {
@@ -531,8 +535,8 @@ async fn ticket_page_with(
             .filter(|a| a.message.is_none())
             .map(|a| AttachmentRow::new(a, desk.availability(a)))
             .collect(),
-        can_reply: s.permits(caller, Action::TicketReply, &resource),
-        can_note: s.permits(caller, Action::TicketNote, &resource),
+        can_reply,
+        can_note,
         can_attach: s.permits(caller, Action::TicketAttach, &resource),
         scanning: desk.scanning(),
         team_secure: staff && s.store.get_team(&t.team).await?.secure_delivery,
@@ -556,6 +560,11 @@ async fn ticket_page_with(
         priority_options: options(Priority::ALL, Priority::as_str, Some(t.priority)),
         type_options: options(TicketType::ALL, TicketType::as_str, t.ticket_type),
         version: t.version,
+        macros: if staff && (can_reply || can_note) {
+            super::macros::menu(s, caller).await?
+        } else {
+            Vec::new()
+        },
     };
     Ok(render(&page))
 }

@@ -17,6 +17,7 @@ mod collaborators;
 mod hardening;
 mod help_centre;
 mod isolation;
+mod macros;
 mod masking;
 mod mfa;
 mod notifications;

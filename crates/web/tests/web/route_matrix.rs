@@ -100,6 +100,20 @@ const MATRIX: &[(&str, &str)] = &[
     // answer says which were changed (the light agent's and auditor's: none).
     ("POST /api/v1/tickets/bulk", "YYYYY-"),
     ("POST /tickets/bulk", "YYYYY-"),
+    // Macros: staff list what they may use; agents and supervisors write their own,
+    // supervisors (and admins) the shared ones; applying one needs the macro and every
+    // change it makes on the ticket.
+    ("GET /api/v1/macros", "YYYYY-"),
+    ("POST /api/v1/macros", "YYY---"),
+    ("PUT /api/v1/macros/{id}", "YY----"),
+    ("DELETE /api/v1/macros/{id}", "YY----"),
+    ("POST /api/v1/tickets/{id}/macros/{macro_id}", "YYY---"),
+    ("GET /macros", "YYYYY-"),
+    ("POST /macros", "YYY---"),
+    ("GET /macros/{id}", "YY----"),
+    ("POST /macros/{id}", "YY----"),
+    ("POST /macros/{id}/delete", "YY----"),
+    ("POST /tickets/{id}/macro", "YYY---"),
     ("GET /api/v1/tickets/{id}", "YYYY-Y"),
     ("PATCH /api/v1/tickets/{id}", "YYY---"),
     ("GET /api/v1/tickets/{id}/messages", "YYYY-Y"),
@@ -238,6 +252,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         w.sharing_company.to_string()
     } else if template.starts_with("/api/v1/quarantine/") || template.starts_with("/quarantine/") {
         w.quarantined.clone()
+    } else if template.starts_with("/api/v1/macros/") || template.starts_with("/macros/") {
+        w.shared_macro.clone()
     } else if template.starts_with("/api/v1/articles/") || template.starts_with("/articles/") {
         w.article.clone()
     } else {
@@ -249,7 +265,10 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
     } else {
         w.customer_2.id.to_string()
     };
-    let path = template.replace("{id}", &id).replace("{user_id}", &user_id);
+    let path = template
+        .replace("{id}", &id)
+        .replace("{user_id}", &user_id)
+        .replace("{macro_id}", &w.shared_macro);
     let payload = match key {
         "POST /api/v1/tickets" => Payload::Json(
             json!({"subject": "Matrix", "body": "hello", "requester_id": w.customer_1.id.to_string()}),
@@ -311,6 +330,15 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         "POST /admin/teams" => Payload::FormOwned(format!("name=Team+{n}")),
         "POST /admin/teams/{id}" => Payload::Form("secure_delivery=on"),
         "POST /admin/teams/{id}/members" => Payload::FormOwned(format!("user_id={}", w.agent_b.id)),
+        "POST /api/v1/macros" | "PUT /api/v1/macros/{id}" => Payload::Json(json!({
+            "name": format!("Macro {n}"), "body": "Hi {requester_first_name}", "visibility": "public",
+            "share_with": if key.starts_with("PUT") { Some("everyone") } else { None },
+        })),
+        "POST /macros" | "POST /macros/{id}" => Payload::FormOwned(format!(
+            "name=Macro+{n}&body=Hello&visibility=public&share_with={}&status=&priority=high&ticket_type=&assignee=&route_to=&add_tag=",
+            if key == "POST /macros" { "" } else { "everyone" }
+        )),
+        "POST /tickets/{id}/macro" => Payload::FormOwned(format!("macro_id={}", w.shared_macro)),
         "POST /api/v1/companies" => Payload::Json(json!({"name": "Acme", "share_tickets": false})),
         "POST /tickets" => Payload::Form("subject=From+the+portal&body=Hello"),
         "POST /api/v1/tickets/bulk" => Payload::Json(json!({"ticket_ids": [w.ticket_1], "priority": "high"})),
@@ -441,6 +469,7 @@ async fn route_table_times_roles_matches_the_expected_matrix() {
                 || key.contains("totp/remove")
                 || key.contains("password")
                 || key.contains("quarantine/")
+                || key.contains("macros/")
                 || *key == "DELETE /api/v1/me/mfa/totp"
             {
                 w2 = World::new(Backend::Sqlite).await;

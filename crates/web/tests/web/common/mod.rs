@@ -121,6 +121,8 @@ pub struct World {
     pub mail_message: String,
     /// An unpublished internal help-centre article written by the admin.
     pub article: String,
+    /// A macro the supervisor shared with every agent: a public reply, priority high.
+    pub shared_macro: String,
 }
 
 async fn actor(store: &Store, id: UserId, role: Role) -> Actor {
@@ -325,6 +327,7 @@ impl World {
             quarantined: String::new(),
             mail_message: String::new(),
             article: String::new(),
+            shared_macro: String::new(),
         };
         let c1 = world.customer_1.clone();
         let t1 = world
@@ -416,6 +419,12 @@ impl World {
         let r = world.json(&admin, "POST", "/api/v1/articles", draft).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         world.article = r.json()["id"].as_str().unwrap().to_owned();
+        let supervisor = world.supervisor.clone();
+        let shared = json!({"name": "Refund on its way", "body": "Hi {requester_first_name}, your refund is on its way.",
+                            "visibility": "public", "share_with": "everyone", "priority": "high"});
+        let r = world.json(&supervisor, "POST", "/api/v1/macros", shared).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        world.shared_macro = r.json()["id"].as_str().unwrap().to_owned();
         // The subscribers start here, after the fixture, as on a fresh install.
         world.dispatch().await;
         world
