@@ -25,6 +25,7 @@ mod mail;
 mod notices;
 mod notifications;
 mod people;
+mod presence;
 mod quarantine;
 mod reading;
 mod scanning;
@@ -57,6 +58,7 @@ pub use notifications::{
     AgentNotifications, Channel as NotificationChannel, MAIL_NOTIFICATION, Notification, NotificationKind,
 };
 pub use people::{CreatedAccount, CustomerChange, NewCustomer, NewStaff};
+pub use presence::Colleague;
 pub use reading::reader_of;
 pub use scanning::{Availability, ScanRound};
 pub use text::{MAX_BODY_CHARS, MAX_SUBJECT_CHARS, Redacted, Redactor, validate_text};

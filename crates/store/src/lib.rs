@@ -27,6 +27,7 @@ mod oidc;
 mod originals;
 mod outbox;
 mod page;
+mod presence;
 mod received;
 mod sessions;
 mod throttle;

@@ -121,6 +121,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 27,
         sql: include_str!("../migrations/0027_macros.sql"),
     },
+    Migration {
+        version: 28,
+        sql: include_str!("../migrations/0028_ticket_presence.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

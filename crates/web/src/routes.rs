@@ -43,6 +43,18 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         r(M::GET, "/static/times.js", true, get(ui::assets::times_script)),
         r(
             M::GET,
+            "/static/presence.js",
+            true,
+            get(ui::assets::presence_script),
+        ),
+        r(
+            M::GET,
+            "/static/shortcuts.js",
+            true,
+            get(ui::assets::shortcuts_script),
+        ),
+        r(
+            M::GET,
             palisade_html::REMOTE_IMAGE_PLACEHOLDER,
             true,
             get(ui::assets::remote_image),
@@ -351,6 +363,18 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         r(M::POST, "/api/v1/tickets", false, post(api::tickets::create)),
         r(M::GET, "/api/v1/tickets/search", false, get(api::tickets::search)),
         r(M::POST, "/api/v1/tickets/bulk", false, post(api::bulk::update)),
+        r(
+            M::POST,
+            "/api/v1/tickets/{id}/presence",
+            false,
+            post(api::presence::announce),
+        ),
+        r(
+            M::GET,
+            "/api/v1/tickets/{id}/presence/stream",
+            false,
+            get(api::presence::stream),
+        ),
         r(M::GET, "/api/v1/macros", false, get(api::macros::list)),
         r(M::POST, "/api/v1/macros", false, post(api::macros::create)),
         r(M::PUT, "/api/v1/macros/{id}", false, put(api::macros::replace)),

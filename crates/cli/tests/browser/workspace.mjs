@@ -162,6 +162,30 @@ try {
   seen.macro_reply = (await admin.page.locator('.thread .message').last().textContent()).includes('Hello Cy, which card is it?');
   seen.macro_status = (await admin.page.locator('span.status').first().textContent()).trim();
 
+  // Collision detection: Bo opens the ticket; the administrator's page shows it live,
+  // then shows Bo typing.
+  await admin.page.goto(`${origin}/tickets/${ticket.id}`);
+  await agent.page.goto(`${origin}/tickets/${ticket.id}`);
+  seen.colleague_viewing = await admin.page.waitForFunction(
+    () => document.getElementById('presence').textContent.includes('Bo (viewing)'), null, { timeout: 15000 })
+    .then(() => true, () => false);
+  await agent.page.locator('form[action$="/messages"] textarea').pressSequentially('Looking');
+  seen.colleague_typing = await admin.page.waitForFunction(
+    () => document.getElementById('presence').textContent.includes('Bo (typing a reply)'), null, { timeout: 15000 })
+    .then(() => true, () => false);
+
+  // Keyboard: "?" opens the help; on the list, j then Enter opens the first ticket.
+  await admin.page.goto(`${origin}/tickets`);
+  await admin.page.keyboard.press('?');
+  seen.shortcut_help = await admin.page.locator('#shortcut-help').isVisible();
+  await admin.page.keyboard.press('Escape');
+  await admin.page.keyboard.press('j');
+  await Promise.all([admin.page.waitForURL(/\/tickets\/tkt_/), admin.page.keyboard.press('Enter')]);
+  await admin.page.keyboard.press('n');
+  seen.n_focuses_the_note = await admin.page.evaluate(() =>
+    document.activeElement.tagName === 'TEXTAREA' &&
+    document.querySelector('input[name=visibility][value=internal]').checked);
+
   // Follow, then attach the EICAR file through the ticket page's form.
   await admin.page.goto(`${origin}/tickets/${ticket.id}`);
   await Promise.all([admin.page.waitForLoadState(), admin.page.click('form[action$="/follow"] button')]);

@@ -14,6 +14,7 @@ pub mod macros;
 pub mod mfa;
 pub mod notifications;
 pub mod people;
+pub mod presence;
 pub mod quarantine;
 pub mod session;
 pub mod tickets;
@@ -41,6 +42,7 @@ use utoipa::OpenApi;
         tickets::list, tickets::create, tickets::search, tickets::get, tickets::update, bulk::update,
         tickets::messages, tickets::add_message, tickets::set_tags,
         macros::list, macros::create, macros::replace, macros::delete, macros::apply,
+        presence::announce, presence::stream,
         tickets::add_collaborator, tickets::remove_collaborator,
         tickets::attachments, tickets::upload, tickets::download, tickets::original,
         confirmations::confirm,

@@ -27,6 +27,30 @@ pub async fn times_script() -> Response {
     r
 }
 
+const PRESENCE_SCRIPT: &str = include_str!("../../static/presence.js");
+
+/// Who else is on the ticket page, live.
+pub async fn presence_script() -> Response {
+    let mut r = PRESENCE_SCRIPT.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    r
+}
+
+const SHORTCUTS_SCRIPT: &str = include_str!("../../static/shortcuts.js");
+
+/// Staff's keyboard shortcuts (listed in the page's help).
+pub async fn shortcuts_script() -> Response {
+    let mut r = SHORTCUTS_SCRIPT.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    r
+}
+
 const REMOTE_IMAGE: &str = include_str!("../../static/remote-image.svg");
 
 /// What a remote image in received mail shows instead (palisade-html puts it there):

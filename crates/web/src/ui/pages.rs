@@ -401,6 +401,9 @@ struct TicketPage {
     version: i64,
     /// The macros the reader may apply here: (id, name).
     macros: Vec<(String, String)>,
+    /// For staff: who else had the ticket open when the page was made (kept current by
+    /// `static/presence.js`); `None` for customers.
+    presence: Option<String>,
 }
 
 pub(super) async fn ticket_page(
@@ -560,6 +563,24 @@ async fn ticket_page_with(
         priority_options: options(Priority::ALL, Priority::as_str, Some(t.priority)),
         type_options: options(TicketType::ALL, TicketType::as_str, t.ticket_type),
         version: t.version,
+        presence: if staff {
+            let others = desk.present_on_ticket(&caller.actor(), id, false).await?;
+            Some(
+                others
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{} ({})",
+                            c.name,
+                            if c.typing { "typing a reply" } else { "viewing" }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+        } else {
+            None
+        },
         macros: if staff && (can_reply || can_note) {
             super::macros::menu(s, caller).await?
         } else {

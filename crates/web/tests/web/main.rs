@@ -23,6 +23,7 @@ mod mfa;
 mod notifications;
 mod originals;
 mod passkeys;
+mod presence;
 mod quarantine;
 mod redaction;
 mod redaction_reach;

@@ -114,6 +114,9 @@ const MATRIX: &[(&str, &str)] = &[
     ("POST /macros/{id}", "YY----"),
     ("POST /macros/{id}/delete", "YY----"),
     ("POST /tickets/{id}/macro", "YYY---"),
+    // Who else is on a ticket: staff who read its internal side.
+    ("POST /api/v1/tickets/{id}/presence", "YYYY--"),
+    ("GET /api/v1/tickets/{id}/presence/stream", "YYYY--"),
     ("GET /api/v1/tickets/{id}", "YYYY-Y"),
     ("PATCH /api/v1/tickets/{id}", "YYY---"),
     ("GET /api/v1/tickets/{id}/messages", "YYYY-Y"),
@@ -185,6 +188,8 @@ const PUBLIC: &[&str] = &[
     "GET /static/remote-image.svg",
     "GET /static/notifications.js",
     "GET /static/times.js",
+    "GET /static/presence.js",
+    "GET /static/shortcuts.js",
     "GET /static/passkey.js",
     "GET /static/assistant-widget.js",
     "GET /",
@@ -338,6 +343,7 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
             "name=Macro+{n}&body=Hello&visibility=public&share_with={}&status=&priority=high&ticket_type=&assignee=&route_to=&add_tag=",
             if key == "POST /macros" { "" } else { "everyone" }
         )),
+        "POST /api/v1/tickets/{id}/presence" => Payload::Json(json!({"typing": true})),
         "POST /tickets/{id}/macro" => Payload::FormOwned(format!("macro_id={}", w.shared_macro)),
         "POST /api/v1/companies" => Payload::Json(json!({"name": "Acme", "share_tickets": false})),
         "POST /tickets" => Payload::Form("subject=From+the+portal&body=Hello"),
