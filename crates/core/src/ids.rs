@@ -132,6 +132,9 @@ random_id!(
 random_id!(
     /// A canned reply with ticket changes, personal or shared.
     MacroId, "mac_", "macro");
+random_id!(
+    /// A saved view of the ticket list, personal or shared.
+    ViewId, "vw_", "view");
 
 /// Position of an entry in the audit chain. Sequential by design: gaps are evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -49,6 +49,10 @@ pub enum Action {
     MacroUse,
     /// Create, change or delete a macro.
     MacroManage,
+    /// List the tickets of a saved view.
+    ViewUse,
+    /// Save or delete a view.
+    ViewManage,
     /// Talk in one assistant conversation.
     AssistantUse,
     /// Hand one assistant conversation over to a person (a ticket in the owner's name).
@@ -62,7 +66,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 42] = [
+    pub const ALL: [Action; 44] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -100,6 +104,8 @@ impl Action {
         Action::ArticleManage,
         Action::MacroUse,
         Action::MacroManage,
+        Action::ViewUse,
+        Action::ViewManage,
         Action::AssistantUse,
         Action::AssistantHandOver,
         Action::EnterWorkspace,
@@ -153,6 +159,7 @@ impl Action {
             | Action::EnterWorkspace => K::Directory,
             Action::ArticleRead | Action::ArticleManage => K::Article,
             Action::MacroUse | Action::MacroManage => K::Macro,
+            Action::ViewUse | Action::ViewManage => K::View,
             Action::AssistantUse | Action::AssistantHandOver => K::Conversation,
             Action::AuditRead | Action::ReadAlerts => K::AuditTrail,
         }
@@ -198,6 +205,8 @@ impl Action {
             Action::ArticleRead => Scope::ArticlesRead,
             Action::ArticleManage => Scope::ArticlesWrite,
             Action::MacroUse | Action::MacroManage => Scope::TicketsWrite,
+            Action::ViewUse => Scope::TicketsRead,
+            Action::ViewManage => Scope::TicketsWrite,
             // A conversation may open a ticket.
             Action::AssistantUse | Action::AssistantHandOver => Scope::TicketsWrite,
             Action::EnterWorkspace => Scope::TicketsRead,
@@ -243,6 +252,8 @@ impl Action {
             Action::ArticleManage => "article.manage",
             Action::MacroUse => "macro.use",
             Action::MacroManage => "macro.manage",
+            Action::ViewUse => "view.use",
+            Action::ViewManage => "view.manage",
             Action::AssistantUse => "assistant.use",
             Action::AssistantHandOver => "assistant.hand_over",
             Action::EnterWorkspace => "workspace.enter",

@@ -53,6 +53,7 @@ struct Types {
     article: EntityTypeName,
     conversation: EntityTypeName,
     macro_: EntityTypeName,
+    view: EntityTypeName,
     action: EntityTypeName,
 }
 
@@ -97,6 +98,7 @@ impl PolicyEngine {
             article: type_name("Palisade::Article")?,
             conversation: type_name("Palisade::Conversation")?,
             macro_: type_name("Palisade::Macro")?,
+            view: type_name("Palisade::View")?,
             action: type_name("Palisade::Action")?,
         };
         Ok(Self {
@@ -195,6 +197,30 @@ impl PolicyEngine {
             Resource::Team(id) => self.uid(&self.types.team, id.as_str()),
             Resource::Directory => self.uid(&self.types.directory, "directory"),
             Resource::AuditTrail => self.uid(&self.types.audit, "audit-trail"),
+            Resource::View(facts) => {
+                let mut attrs = HashMap::new();
+                if let Some(owner) = &facts.owner {
+                    attrs.insert(
+                        "owner".to_owned(),
+                        RestrictedExpression::new_entity_uid(self.uid(&self.types.user, owner.as_str())),
+                    );
+                }
+                if let Some(team) = &facts.team {
+                    attrs.insert(
+                        "team".to_owned(),
+                        RestrictedExpression::new_entity_uid(self.uid(&self.types.team, team.as_str())),
+                    );
+                }
+                let entity = Entity::new(
+                    self.uid(&self.types.view, facts.id.as_str()),
+                    attrs,
+                    HashSet::new(),
+                )
+                .ok()?;
+                let uid = entity.uid();
+                entities.push(entity);
+                uid
+            }
             Resource::Macro(facts) => {
                 let mut attrs = HashMap::new();
                 if let Some(owner) = &facts.owner {
@@ -419,6 +445,11 @@ mod tests {
                 &article,
                 &conversation,
                 &shared_macro,
+                &Resource::View(crate::ViewFacts {
+                    id: palisade_core::ViewId::generate(),
+                    owner: None,
+                    team: Some(TeamId::generate()),
+                }),
             ]
             .iter()
             .any(|r| engine.authorize(&admin, action, r).is_ok())
@@ -497,6 +528,11 @@ mod tests {
                 id: palisade_core::MacroId::generate(),
                 owner: Some(UserId::generate()),
                 team: Some(TeamId::generate()),
+            }),
+            Resource::View(crate::ViewFacts {
+                id: palisade_core::ViewId::generate(),
+                owner: Some(UserId::generate()),
+                team: None,
             }),
         ];
         for action in Action::ALL {

@@ -13,4 +13,4 @@ pub use action::Action;
 pub use audience::AudienceFilter;
 pub use engine::{Authorized, PolicyEngine, Reader};
 pub use error::PolicyError;
-pub use resource::{ArticleFacts, MacroFacts, Resource, ResourceKind, TicketFacts, UserFacts};
+pub use resource::{ArticleFacts, MacroFacts, Resource, ResourceKind, TicketFacts, UserFacts, ViewFacts};

@@ -1,5 +1,5 @@
 use palisade_core::{
-    ArticleId, Audience, CompanyId, ConversationId, MacroId, Role, TeamId, TicketId, UserId,
+    ArticleId, Audience, CompanyId, ConversationId, MacroId, Role, TeamId, TicketId, UserId, ViewId,
 };
 
 /// What the policies need to know about a ticket: relationships, never content.
@@ -46,6 +46,16 @@ pub struct MacroFacts {
     pub team: Option<TeamId>,
 }
 
+/// Whose a saved view is: its owner's alone, or shared with one team's staff.
+#[derive(Clone, Debug)]
+pub struct ViewFacts {
+    pub id: ViewId,
+    /// A personal view's owner; `None` for a shared one.
+    pub owner: Option<UserId>,
+    /// A shared view's team.
+    pub team: Option<TeamId>,
+}
+
 #[derive(Clone, Debug)]
 pub enum Resource {
     Ticket(TicketFacts),
@@ -59,6 +69,7 @@ pub enum Resource {
     /// An assistant conversation and its owner (`None`: anonymous).
     Conversation(ConversationId, Option<UserId>),
     Macro(MacroFacts),
+    View(ViewFacts),
 }
 
 /// The kinds of resource, for matching actions to what they apply to.
@@ -73,6 +84,7 @@ pub enum ResourceKind {
     Article,
     Conversation,
     Macro,
+    View,
 }
 
 impl Resource {
@@ -87,6 +99,7 @@ impl Resource {
             Resource::Article(_) => ResourceKind::Article,
             Resource::Conversation(..) => ResourceKind::Conversation,
             Resource::Macro(_) => ResourceKind::Macro,
+            Resource::View(_) => ResourceKind::View,
         }
     }
 
@@ -102,6 +115,7 @@ impl Resource {
             Resource::Article(a) => a.id.to_string(),
             Resource::Conversation(id, _) => id.to_string(),
             Resource::Macro(m) => m.id.to_string(),
+            Resource::View(v) => v.id.to_string(),
         }
     }
 }

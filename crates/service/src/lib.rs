@@ -63,7 +63,7 @@ pub use reading::reader_of;
 pub use scanning::{Availability, ScanRound};
 pub use text::{MAX_BODY_CHARS, MAX_SUBJECT_CHARS, Redacted, Redactor, validate_text};
 pub use tickets::{OpenTicket, Opened, Sending, TicketDetail};
-pub use views::BuiltInView;
+pub use views::{BuiltInView, UsableView, saved_filter};
 
 /// The use cases, over one store and one policy engine.
 #[derive(Clone)]

@@ -4,11 +4,15 @@
 //! (the SQL mirror of the policies) and every listed ticket is authorised one by one,
 //! so a filter naming another team's tickets finds only what the reader may read.
 
-use palisade_core::{Principal, TicketStatus, UnixMillis};
-use palisade_policy::{Action, Resource};
-use palisade_store::{AssigneeFilter, Cursor, Page, TicketFilter, TicketRecord};
+use palisade_audit::{AuditAction, AuditEvent, Outcome};
+use palisade_core::{Principal, Priority, TagName, TeamId, TicketStatus, TicketType, UnixMillis, ViewId};
+use palisade_policy::{Action, Resource, ViewFacts};
+use palisade_store::{
+    AssigneeFilter, Cursor, Page, SavedFilter, SavedViewRecord, TicketFilter, TicketRecord,
+};
+use serde_json::json;
 
-use crate::{Actor, Desk, ServiceError};
+use crate::{Actor, Desk, ServiceError, validate_text};
 
 /// How far back "recently solved" reaches.
 const RECENTLY_SOLVED_DAYS: i64 = 7;
@@ -139,5 +143,133 @@ impl Desk {
             items: self.only_readable(&actor.principal, page.items),
             next_cursor: page.next_cursor,
         })
+    }
+}
+
+/// A saved view the actor may use, with how many tickets it holds for them.
+#[derive(Clone, Debug)]
+pub struct UsableView {
+    pub record: SavedViewRecord,
+    pub count: i64,
+    pub manageable: bool,
+}
+
+/// The filter a saved view stands for, for `principal` ("me" is them).
+pub fn saved_filter(saved: &SavedFilter, principal: &Principal) -> Result<TicketFilter, ServiceError> {
+    let mut filter = TicketFilter::default();
+    if let Some(s) = &saved.status {
+        filter.statuses = vec![TicketStatus::parse(s)?];
+    }
+    if let Some(p) = &saved.priority {
+        filter.priorities = vec![Priority::parse(p)?];
+    }
+    if let Some(t) = &saved.ticket_type {
+        filter.ticket_type = Some(TicketType::parse(t)?);
+    }
+    if let Some(t) = &saved.team {
+        filter.teams = vec![TeamId::parse(t)?];
+    }
+    filter.assignee = match saved.assignee.as_deref() {
+        None => None,
+        Some("me") => Some(AssigneeFilter::Is(principal.user_id.clone())),
+        Some("nobody") => Some(AssigneeFilter::Nobody),
+        Some(_) => return Err(ServiceError::Invalid("assignee is me or nobody".into())),
+    };
+    if let Some(tag) = &saved.tag {
+        filter.tag = Some(TagName::parse(tag)?);
+    }
+    Ok(filter)
+}
+
+impl Desk {
+    /// The saved views the actor may use, with their counts.
+    pub async fn saved_views(&self, actor: &Actor) -> Result<Vec<UsableView>, ServiceError> {
+        self.enter_workspace(actor).await?;
+        let scope = self.ticket_scope(&actor.principal).await?;
+        let mut out = Vec::new();
+        for record in self.store.list_saved_views().await? {
+            let resource = Resource::View(record.facts());
+            if !self.permits(&actor.principal, Action::ViewUse, &resource) {
+                continue;
+            }
+            let Ok(filter) = saved_filter(&record.filter, &actor.principal) else {
+                continue;
+            };
+            let count = self.store.count_tickets(&scope, &filter).await?;
+            let manageable = self.permits(&actor.principal, Action::ViewManage, &resource);
+            out.push(UsableView {
+                record,
+                count,
+                manageable,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A saved view the actor may use; missing and not theirs are the same `NotFound`.
+    pub async fn saved_view(&self, actor: &Actor, raw_id: &str) -> Result<SavedViewRecord, ServiceError> {
+        let id = ViewId::parse(raw_id).map_err(|_| ServiceError::NotFound)?;
+        let record = match self.store.get_saved_view(&id).await {
+            Ok(r) => r,
+            Err(palisade_store::StoreError::NotFound) => {
+                self.audit_denial(&actor.audit, Action::ViewUse, id.as_str(), "not_found")
+                    .await?;
+                return Err(ServiceError::NotFound);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.authorize(actor, Action::ViewUse, &Resource::View(record.facts()))
+            .await
+            .map_err(|_| ServiceError::NotFound)?;
+        Ok(record)
+    }
+
+    /// Saves a view: the actor's own, or (for those allowed) shared with `team`.
+    pub async fn save_view(
+        &self,
+        actor: &Actor,
+        name: &str,
+        filter: &SavedFilter,
+        shared_with: Option<&TeamId>,
+    ) -> Result<SavedViewRecord, ServiceError> {
+        let name = validate_text("name", name, 100)?;
+        saved_filter(filter, &actor.principal)?;
+        let owner = shared_with.is_none().then(|| actor.principal.user_id.clone());
+        let facts = ViewFacts {
+            id: ViewId::generate(),
+            owner: owner.clone(),
+            team: shared_with.cloned(),
+        };
+        self.authorize(actor, Action::ViewManage, &Resource::View(facts))
+            .await?;
+        let named_team = filter.team.as_deref().map(TeamId::parse).transpose()?;
+        for team in shared_with.into_iter().chain(named_team.as_ref()) {
+            self.store
+                .get_team(team)
+                .await
+                .map_err(|_| ServiceError::Conflict("unknown team".into()))?;
+        }
+        let mut tx = self.store.begin().await?;
+        let id = self
+            .store
+            .create_saved_view(&mut tx, &name, owner.as_ref(), shared_with, filter)
+            .await?;
+        let event = AuditEvent::new(AuditAction::ViewSaved, id.to_string(), Outcome::Success)
+            .with_detail(json!({ "shared_with": shared_with.map(ToString::to_string) }));
+        self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+        tx.commit().await?;
+        Ok(self.store.get_saved_view(&id).await?)
+    }
+
+    pub async fn delete_view(&self, actor: &Actor, raw_id: &str) -> Result<(), ServiceError> {
+        let record = self.saved_view(actor, raw_id).await?;
+        self.authorize(actor, Action::ViewManage, &Resource::View(record.facts()))
+            .await?;
+        let mut tx = self.store.begin().await?;
+        self.store.delete_saved_view(&mut tx, &record.id).await?;
+        let event = AuditEvent::new(AuditAction::ViewDeleted, record.id.to_string(), Outcome::Success);
+        self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

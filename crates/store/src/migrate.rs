@@ -125,6 +125,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 28,
         sql: include_str!("../migrations/0028_ticket_presence.sql"),
     },
+    Migration {
+        version: 29,
+        sql: include_str!("../migrations/0029_saved_views.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

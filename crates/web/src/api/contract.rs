@@ -135,7 +135,9 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
             json!({ "type": "string", "maxLength": 254, "pattern": EMAIL })
         }
         ("RenamePasskeyRequest" | "PasskeyRegistrationRequest", "name") => text(60),
-        ("CreateTeamRequest" | "CreateTokenRequest" | "MacroRequest", "name") => text(100),
+        ("CreateTeamRequest" | "CreateTokenRequest" | "MacroRequest" | "CreateViewRequest", "name") => {
+            text(100)
+        }
         (_, "name") => text(200),
         ("CreateTicketRequest", "subject") => text(200),
         ("CreateTicketRequest" | "CreateMessageRequest", "body") => text(50_000),
@@ -168,6 +170,12 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
         ("MacroRequest", "add_tags") => {
             json!({ "type": "array", "maxItems": 20, "items": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" } })
         }
+        ("CreateViewRequest", "status") => one_of(&["new", "open", "pending", "solved", "closed"]),
+        ("CreateViewRequest", "priority") => one_of(&["low", "normal", "high", "urgent"]),
+        ("CreateViewRequest", "type") => one_of(&["question", "incident", "problem", "task"]),
+        ("CreateViewRequest", "assignee") => one_of(&["me", "nobody"]),
+        ("CreateViewRequest", "share_with_team_id") => id_of("team_"),
+        ("CreateViewRequest", "tag") => json!({ "type": "string", "pattern": "^[a-z0-9_-]{1,64}$" }),
         ("UpdateTicketRequest", "status") => one_of(&["new", "open", "pending", "solved", "closed"]),
         ("UpdateTicketRequest", "priority") => one_of(&["low", "normal", "high", "urgent"]),
         ("UpdateTicketRequest", "type") => one_of(&["question", "incident", "problem", "task"]),

@@ -19,6 +19,7 @@ pub mod quarantine;
 pub mod session;
 pub mod tickets;
 pub mod tokens;
+pub mod views;
 
 use axum::Json;
 use utoipa::OpenApi;
@@ -43,6 +44,7 @@ use utoipa::OpenApi;
         tickets::messages, tickets::add_message, tickets::set_tags,
         macros::list, macros::create, macros::replace, macros::delete, macros::apply,
         presence::announce, presence::stream,
+        views::list, views::create, views::delete, views::tickets,
         tickets::add_collaborator, tickets::remove_collaborator,
         tickets::attachments, tickets::upload, tickets::download, tickets::original,
         confirmations::confirm,

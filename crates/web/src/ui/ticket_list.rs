@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use palisade_core::{Priority, Role, TeamId, TicketStatus, TicketType, UnixMillis, UserId};
+use palisade_core::{Priority, Role, TagName, TeamId, TicketStatus, TicketType, UnixMillis, UserId};
 use palisade_service::BuiltInView;
-use palisade_store::{AssigneeFilter, TicketFilter, TicketRecord};
+use palisade_store::{AssigneeFilter, SavedViewRecord, TicketFilter, TicketRecord};
 use serde::Deserialize;
 
 use super::pages::{StatusOption, options};
@@ -35,6 +35,14 @@ struct Row {
     updated_at: String,
     /// "5 min ago".
     updated: String,
+}
+
+struct SavedLink {
+    id: String,
+    name: String,
+    count: i64,
+    current: bool,
+    manageable: bool,
 }
 
 struct ViewLink {
@@ -61,6 +69,12 @@ struct TicketsPage {
     type_options: Vec<StatusOption>,
     team_options: Vec<(String, String, bool)>,
     assignee_filter: String,
+    tag_filter: String,
+    saved_views: Vec<SavedLink>,
+    /// Supervisors and administrators may share a view with a team.
+    can_share: bool,
+    /// The filters in force that a saved view would keep (name, value).
+    savable: Vec<(String, String)>,
     query: String,
     /// The current filters as a query string (validated values only), for "older".
     filter_query: String,
@@ -77,6 +91,9 @@ pub struct ListParams {
     team: Option<String>,
     /// `me`, `nobody`, or empty for anyone.
     assignee: Option<String>,
+    tag: Option<String>,
+    /// A saved view's id.
+    saved: Option<String>,
     q: Option<String>,
     cursor: Option<String>,
 }
@@ -94,13 +111,22 @@ fn filter_of(
     q: &ListParams,
     caller: &Caller,
     view: Option<BuiltInView>,
+    saved: Option<&SavedViewRecord>,
 ) -> Result<(TicketFilter, Echo), AppError> {
-    let mut filter = view.map_or_else(TicketFilter::default, |v| {
-        v.filter(&caller.principal, UnixMillis::now())
-    });
+    let mut filter = match (saved, view) {
+        (Some(saved), _) => palisade_service::saved_filter(&saved.filter, &caller.principal)?,
+        (None, Some(v)) => v.filter(&caller.principal, UnixMillis::now()),
+        (None, None) => TicketFilter::default(),
+    };
     let mut echo = Vec::new();
-    if let Some(v) = view {
+    if let Some(saved) = saved {
+        echo.push(("saved", saved.id.to_string()));
+    } else if let Some(v) = view {
         echo.push(("view", v.slug().to_owned()));
+    }
+    if let Some(tag) = given(&q.tag) {
+        filter.tag = Some(TagName::parse(tag)?);
+        echo.push(("tag", tag.to_owned()));
     }
     if let Some(status) = given(&q.status) {
         filter.statuses = vec![TicketStatus::parse(status)?];
@@ -156,7 +182,11 @@ pub async fn ticket_list(
     let view = given(&q.view)
         .map(|v| BuiltInView::parse(v).ok_or_else(|| AppError::BadRequest("no such view".into())))
         .transpose()?;
-    let (filter, echo) = filter_of(&q, &caller, view)?;
+    let saved = match given(&q.saved) {
+        Some(id) => Some(desk.saved_view(&actor, id).await?),
+        None => None,
+    };
+    let (filter, echo) = filter_of(&q, &caller, view, saved.as_ref())?;
     let query = given(&q.q).unwrap_or_default().trim().to_owned();
     let (tickets, next_cursor) = if query.is_empty() {
         let page = desk
@@ -180,6 +210,21 @@ pub async fn ticket_list(
             })
             .collect()
     };
+    let saved_views = if is_customer {
+        Vec::new()
+    } else {
+        desk.saved_views(&actor)
+            .await?
+            .into_iter()
+            .map(|v| SavedLink {
+                current: saved.as_ref().is_some_and(|s| s.id == v.record.id) && query.is_empty(),
+                id: v.record.id.to_string(),
+                name: v.record.name,
+                count: v.count,
+                manageable: v.manageable,
+            })
+            .collect()
+    };
     let teams = if is_customer {
         Vec::new()
     } else {
@@ -192,6 +237,8 @@ pub async fn ticket_list(
         .collect();
     let heading = if !query.is_empty() {
         format!("Search: {query}")
+    } else if let Some(saved) = &saved {
+        saved.name.clone()
     } else if let Some(v) = view {
         v.label().to_owned()
     } else if is_customer {
@@ -234,6 +281,14 @@ pub async fn ticket_list(
             })
             .collect(),
         assignee_filter: given(&q.assignee).unwrap_or_default().to_owned(),
+        tag_filter: given(&q.tag).unwrap_or_default().to_owned(),
+        saved_views,
+        can_share: matches!(caller.principal.role, Role::Supervisor | Role::Admin),
+        savable: echo
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .filter(|(k, _)| k != "view" && k != "saved")
+            .collect(),
         query,
         filter_query: echo
             .iter()

@@ -29,6 +29,7 @@ mod redaction;
 mod redaction_reach;
 mod reset;
 mod route_matrix;
+mod saved_views;
 mod scanning;
 mod sessions;
 mod sso;

@@ -114,6 +114,14 @@ const MATRIX: &[(&str, &str)] = &[
     ("POST /macros/{id}", "YY----"),
     ("POST /macros/{id}/delete", "YY----"),
     ("POST /tickets/{id}/macro", "YYY---"),
+    // Saved views: staff keep their own (auditors work no tickets); shared ones are
+    // their team's, written by supervisors.
+    ("GET /api/v1/views", "YYYYY-"),
+    ("POST /api/v1/views", "YYYY--"),
+    ("DELETE /api/v1/views/{id}", "YY----"),
+    ("GET /api/v1/views/{id}/tickets", "YYYY--"),
+    ("POST /views", "YYYY--"),
+    ("POST /views/{id}/delete", "YY----"),
     // Who else is on a ticket: staff who read its internal side.
     ("POST /api/v1/tickets/{id}/presence", "YYYY--"),
     ("GET /api/v1/tickets/{id}/presence/stream", "YYYY--"),
@@ -257,6 +265,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         w.sharing_company.to_string()
     } else if template.starts_with("/api/v1/quarantine/") || template.starts_with("/quarantine/") {
         w.quarantined.clone()
+    } else if template.starts_with("/api/v1/views/") || template.starts_with("/views/") {
+        w.shared_view.clone()
     } else if template.starts_with("/api/v1/macros/") || template.starts_with("/macros/") {
         w.shared_macro.clone()
     } else if template.starts_with("/api/v1/articles/") || template.starts_with("/articles/") {
@@ -343,6 +353,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
             "name=Macro+{n}&body=Hello&visibility=public&share_with={}&status=&priority=high&ticket_type=&assignee=&route_to=&add_tag=",
             if key == "POST /macros" { "" } else { "everyone" }
         )),
+        "POST /api/v1/views" => Payload::Json(json!({"name": format!("View {n}"), "priority": "high"})),
+        "POST /views" => Payload::FormOwned(format!("name=View+{n}&priority=high")),
         "POST /api/v1/tickets/{id}/presence" => Payload::Json(json!({"typing": true})),
         "POST /tickets/{id}/macro" => Payload::FormOwned(format!("macro_id={}", w.shared_macro)),
         "POST /api/v1/companies" => Payload::Json(json!({"name": "Acme", "share_tickets": false})),
@@ -476,6 +488,7 @@ async fn route_table_times_roles_matches_the_expected_matrix() {
                 || key.contains("password")
                 || key.contains("quarantine/")
                 || key.contains("macros/")
+                || key.contains("views/")
                 || *key == "DELETE /api/v1/me/mfa/totp"
             {
                 w2 = World::new(Backend::Sqlite).await;

@@ -123,6 +123,8 @@ pub struct World {
     pub article: String,
     /// A macro the supervisor shared with every agent: a public reply, priority high.
     pub shared_macro: String,
+    /// A view the supervisor shared with team A: its open tickets.
+    pub shared_view: String,
 }
 
 async fn actor(store: &Store, id: UserId, role: Role) -> Actor {
@@ -328,6 +330,7 @@ impl World {
             mail_message: String::new(),
             article: String::new(),
             shared_macro: String::new(),
+            shared_view: String::new(),
         };
         let c1 = world.customer_1.clone();
         let t1 = world
@@ -425,6 +428,11 @@ impl World {
         let r = world.json(&supervisor, "POST", "/api/v1/macros", shared).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         world.shared_macro = r.json()["id"].as_str().unwrap().to_owned();
+        let view =
+            json!({"name": "Team A open", "status": "open", "share_with_team_id": world.team_a.to_string()});
+        let r = world.json(&supervisor, "POST", "/api/v1/views", view).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        world.shared_view = r.json()["id"].as_str().unwrap().to_owned();
         // The subscribers start here, after the fixture, as on a fresh install.
         world.dispatch().await;
         world
