@@ -716,7 +716,10 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             M::POST,
             "/tickets/{id}/messages",
             false,
-            post(ui::pages::ticket_reply),
+            // Room for the files chosen in the form, and the form around them.
+            post(ui::reply::ticket_reply).layer(DefaultBodyLimit::max(
+                ui::reply::MAX_REPLY_FILES * max_attachment_bytes + 64 * 1024,
+            )),
         ),
         r(
             M::POST,

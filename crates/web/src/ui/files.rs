@@ -100,7 +100,7 @@ async fn read_form(mut form: Multipart, max_bytes: usize) -> Result<Upload, AppE
 }
 
 /// The file's bytes, refusing more than `max_bytes` as soon as they arrive.
-async fn bounded(mut field: Field<'_>, max_bytes: usize) -> Result<Vec<u8>, AppError> {
+pub(super) async fn bounded(mut field: Field<'_>, max_bytes: usize) -> Result<Vec<u8>, AppError> {
     let mut content = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(malformed)? {
         if content.len() + chunk.len() > max_bytes {
@@ -111,7 +111,7 @@ async fn bounded(mut field: Field<'_>, max_bytes: usize) -> Result<Vec<u8>, AppE
     Ok(content)
 }
 
-fn malformed(e: MultipartError) -> AppError {
+pub(super) fn malformed(e: MultipartError) -> AppError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::PayloadTooLarge
     } else {

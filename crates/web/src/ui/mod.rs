@@ -15,6 +15,7 @@ pub mod macros;
 pub mod notifications;
 pub mod pages;
 pub mod quarantine;
+pub mod reply;
 pub mod saved_views;
 pub mod security;
 pub mod sso;

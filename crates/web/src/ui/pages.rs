@@ -2,7 +2,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use palisade_core::{Priority, Role, SecretString, TicketStatus, TicketType, UserId, Visibility};
+use palisade_core::{Priority, Role, SecretString, TicketStatus, TicketType, UserId};
 use palisade_policy::{Action, Resource};
 use serde::Deserialize;
 
@@ -621,43 +621,10 @@ pub async fn ticket_view(
 }
 
 /// Where to go after writing: the ticket, saying what redaction removed.
-fn ticket_location(id: &str, redacted: &[(palisade_assist::RedactionKind, usize)]) -> String {
+pub(super) fn ticket_location(id: &str, redacted: &[(palisade_assist::RedactionKind, usize)]) -> String {
     if redacted.is_empty() {
         return format!("/tickets/{id}");
     }
     let kinds: Vec<&str> = redacted.iter().map(|(k, _)| k.as_str()).collect();
     format!("/tickets/{id}?redacted={}", kinds.join(","))
-}
-
-/// The reply form's fields: `body`, `visibility`, the `secure_delivery` checkbox and
-/// one `send_file` per file ticked to go with the reply (a repeated field, hence pairs).
-pub async fn ticket_reply(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
-) -> Result<Response, UiError> {
-    let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let (Some(body), Some(visibility)) = (field("body"), field("visibility")) else {
-        return Err(AppError::BadRequest("the reply needs a body and a visibility".into()).into());
-    };
-    let visibility = Visibility::parse(visibility).map_err(AppError::from)?;
-    let sending = palisade_service::Sending {
-        secure_delivery: field("secure_delivery").is_some(),
-        files: fields
-            .iter()
-            .filter(|(k, _)| k == "send_file")
-            .map(|(_, v)| palisade_core::AttachmentId::parse(v))
-            .collect::<Result<_, _>>()
-            .map_err(AppError::from)?,
-    };
-    match s.add_message(&caller, &id, body, visibility, &sending).await {
-        Ok((_, redacted)) => Ok(Redirect::to(&ticket_location(&id, &redacted)).into_response()),
-        Err(AppError::BadRequest(msg)) => {
-            let mut r = ticket_page(&s, &caller, &id, Some(msg)).await?;
-            *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
-            Ok(r)
-        }
-        Err(e) => Err(e.into()),
-    }
 }

@@ -27,6 +27,7 @@ mod presence;
 mod quarantine;
 mod redaction;
 mod redaction_reach;
+mod reply_files;
 mod reset;
 mod route_matrix;
 mod saved_views;

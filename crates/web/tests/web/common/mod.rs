@@ -55,6 +55,31 @@ pub fn multipart_file(name: &str, content: &[u8]) -> Vec<u8> {
     body
 }
 
+/// A form with text fields and files, as the reply form sends it (files may be
+/// empty-named, as an untouched file input sends them).
+pub fn multipart_form(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--palisade-test-boundary\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (filename, content) in files {
+        body.extend_from_slice(
+            format!(
+                "--palisade-test-boundary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"--palisade-test-boundary--\r\n");
+    body
+}
+
 /// Every fixture account's password.
 pub const PASSWORD: &str = "velvet tractor lagoon origami";
 
