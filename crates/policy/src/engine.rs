@@ -198,49 +198,23 @@ impl PolicyEngine {
             Resource::Directory => self.uid(&self.types.directory, "directory"),
             Resource::AuditTrail => self.uid(&self.types.audit, "audit-trail"),
             Resource::View(facts) => {
-                let mut attrs = HashMap::new();
-                if let Some(owner) = &facts.owner {
-                    attrs.insert(
-                        "owner".to_owned(),
-                        RestrictedExpression::new_entity_uid(self.uid(&self.types.user, owner.as_str())),
-                    );
-                }
-                if let Some(team) = &facts.team {
-                    attrs.insert(
-                        "team".to_owned(),
-                        RestrictedExpression::new_entity_uid(self.uid(&self.types.team, team.as_str())),
-                    );
-                }
-                let entity = Entity::new(
-                    self.uid(&self.types.view, facts.id.as_str()),
-                    attrs,
-                    HashSet::new(),
-                )
-                .ok()?;
+                let entity = self.owned_entity(
+                    &self.types.view,
+                    facts.id.as_str(),
+                    facts.owner.as_ref(),
+                    facts.team.as_ref(),
+                )?;
                 let uid = entity.uid();
                 entities.push(entity);
                 uid
             }
             Resource::Macro(facts) => {
-                let mut attrs = HashMap::new();
-                if let Some(owner) = &facts.owner {
-                    attrs.insert(
-                        "owner".to_owned(),
-                        RestrictedExpression::new_entity_uid(self.uid(&self.types.user, owner.as_str())),
-                    );
-                }
-                if let Some(team) = &facts.team {
-                    attrs.insert(
-                        "team".to_owned(),
-                        RestrictedExpression::new_entity_uid(self.uid(&self.types.team, team.as_str())),
-                    );
-                }
-                let entity = Entity::new(
-                    self.uid(&self.types.macro_, facts.id.as_str()),
-                    attrs,
-                    HashSet::new(),
-                )
-                .ok()?;
+                let entity = self.owned_entity(
+                    &self.types.macro_,
+                    facts.id.as_str(),
+                    facts.owner.as_ref(),
+                    facts.team.as_ref(),
+                )?;
                 let uid = entity.uid();
                 entities.push(entity);
                 uid
@@ -321,6 +295,30 @@ impl PolicyEngine {
             RestrictedExpression::new_string("visitor".to_owned()),
         )]);
         Entity::new(self.uid(&self.types.visitor, "visitor"), attrs, HashSet::new()).ok()
+    }
+
+    /// A macro or saved view: personal (an owner) or shared (with a team, or all).
+    fn owned_entity(
+        &self,
+        kind: &EntityTypeName,
+        id: &str,
+        owner: Option<&palisade_core::UserId>,
+        team: Option<&palisade_core::TeamId>,
+    ) -> Option<Entity> {
+        let mut attrs = HashMap::new();
+        if let Some(owner) = owner {
+            attrs.insert(
+                "owner".to_owned(),
+                RestrictedExpression::new_entity_uid(self.uid(&self.types.user, owner.as_str())),
+            );
+        }
+        if let Some(team) = team {
+            attrs.insert(
+                "team".to_owned(),
+                RestrictedExpression::new_entity_uid(self.uid(&self.types.team, team.as_str())),
+            );
+        }
+        Entity::new(self.uid(kind, id), attrs, HashSet::new()).ok()
     }
 
     fn article_entity(&self, article: &ArticleFacts) -> Option<Entity> {

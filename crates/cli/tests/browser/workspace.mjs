@@ -190,7 +190,7 @@ try {
   await admin.page.goto(`${origin}/tickets/${ticket.id}`);
   await Promise.all([admin.page.waitForLoadState(), admin.page.click('form[action$="/follow"] button')]);
   seen.following = (await admin.page.locator('form[action$="/follow"] button').textContent()).trim();
-  await admin.page.setInputFiles('input[name=file]',
+  await admin.page.setInputFiles('form[action$="/files"] input[name=file]',
     { name: 'statement.pdf', mimeType: 'application/pdf', buffer: Buffer.from(input.eicar) });
   await Promise.all([admin.page.waitForLoadState(), admin.page.click('form[action$="/files"] button[type=submit]')]);
   const page = await admin.page.content();
