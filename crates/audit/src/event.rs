@@ -25,6 +25,8 @@ pub enum AuditAction {
     TagsChanged,
     UserCreated,
     UserUpdated,
+    /// A staff member's role changed.
+    RoleChanged,
     TeamCreated,
     /// A team's settings changed (secure delivery of replies).
     TeamUpdated,
@@ -89,6 +91,7 @@ impl AuditAction {
             AuditAction::TagsChanged => "ticket.tags_changed",
             AuditAction::UserCreated => "directory.user_created",
             AuditAction::UserUpdated => "directory.user_updated",
+            AuditAction::RoleChanged => "directory.role_changed",
             AuditAction::TeamCreated => "directory.team_created",
             AuditAction::TeamUpdated => "directory.team_updated",
             AuditAction::TeamMemberAdded => "directory.team_member_added",

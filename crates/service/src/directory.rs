@@ -4,7 +4,7 @@
 //! so a page cannot do what the API refuses or skip the audit entry.
 
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
-use palisade_core::{TeamId, UserId};
+use palisade_core::{Role, TeamId, UserId};
 use palisade_policy::{Action, Resource, UserFacts};
 use palisade_store::{Cursor, TeamRecord, UserKind, UserRecord};
 use serde_json::json;
@@ -143,6 +143,41 @@ impl Desk {
             .identity()?
             .end_sessions(&user, keep, "ended_by_admin", &actor.audit)
             .await?)
+    }
+
+    /// Gives a staff account another staff role. Its sessions end, so the new role (and
+    /// its second-factor and session rules) applies from the next sign-in. Nobody
+    /// changes their own role: an administrator cannot lock the last one out, or
+    /// quietly widen their own reach.
+    pub async fn change_role(&self, actor: &Actor, raw_id: &str, role: Role) -> Result<(), ServiceError> {
+        self.authorize(actor, Action::ManageStaff, &Resource::Directory)
+            .await?;
+        let user = self.account_target(actor, raw_id, Action::UserUpdate).await?;
+        if user == actor.principal.user_id {
+            return Err(ServiceError::Conflict("you cannot change your own role".into()));
+        }
+        if !role.is_staff() {
+            return Err(ServiceError::Invalid(
+                "a staff role is admin, supervisor, agent, light_agent or auditor".into(),
+            ));
+        }
+        let record = self.store.get_user(&user).await?;
+        if !record.role.is_staff() {
+            return Err(ServiceError::Conflict("customers do not have staff roles".into()));
+        }
+        if record.role == role {
+            return Ok(());
+        }
+        let mut tx = self.store.begin().await?;
+        self.store.set_user_role(&mut tx, &user, role).await?;
+        let event = AuditEvent::new(AuditAction::RoleChanged, user.to_string(), Outcome::Success)
+            .with_detail(json!({ "from": record.role.as_str(), "to": role.as_str() }));
+        self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+        tx.commit().await?;
+        self.identity()?
+            .end_sessions(&user, None, "role_changed", &actor.audit)
+            .await?;
+        Ok(())
     }
 
     /// Disables an account and ends its sessions. Nobody disables their own account

@@ -301,6 +301,15 @@ impl Store {
         Ok(())
     }
 
+    pub async fn set_user_role(&self, tx: &mut Tx, id: &UserId, role: Role) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+            .bind(role.as_str())
+            .bind(id.as_str())
+            .execute(tx.conn())
+            .await?;
+        Ok(())
+    }
+
     pub async fn set_user_disabled(
         &self,
         tx: &mut Tx,

@@ -289,6 +289,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             false,
             post(ui::admin::disable),
         ),
+        r(
+            M::POST,
+            "/admin/staff/{id}/role",
+            false,
+            post(ui::admin::change_role),
+        ),
         r(M::GET, "/admin/teams", false, get(ui::admin::teams)),
         r(M::POST, "/admin/teams", false, post(ui::admin::create_team)),
         r(M::POST, "/admin/teams/{id}", false, post(ui::admin::save_team)),
@@ -598,6 +604,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             "/api/v1/users/{id}/disable",
             false,
             post(api::devices::disable),
+        ),
+        r(
+            M::PUT,
+            "/api/v1/users/{id}/role",
+            false,
+            put(api::devices::change_role),
         ),
         // Authenticated UI.
         r(M::POST, "/logout", false, post(ui::pages::logout)),

@@ -180,7 +180,9 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
         ("UpdateTicketRequest", "priority") => one_of(&["low", "normal", "high", "urgent"]),
         ("UpdateTicketRequest", "type") => one_of(&["question", "incident", "problem", "task"]),
         ("UpdateTicketRequest", "version") => json!({ "type": "integer", "minimum": 1 }),
-        ("CreateStaffRequest", "role") => one_of(&["admin", "supervisor", "agent", "light_agent", "auditor"]),
+        ("CreateStaffRequest" | "ChangeRoleRequest", "role") => {
+            one_of(&["admin", "supervisor", "agent", "light_agent", "auditor"])
+        }
         ("SetTagsRequest", "tags") => {
             json!({ "type": "array", "items": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" } })
         }

@@ -117,3 +117,25 @@ pub async fn disable(
     s.desk().disable_account(&caller.actor(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRoleRequest {
+    /// `admin`, `supervisor`, `agent`, `light_agent` or `auditor`.
+    pub role: String,
+}
+
+#[utoipa::path(put, path = "/api/v1/users/{id}/role", tag = "people", params(("id" = String, Path)),
+    request_body = ChangeRoleRequest,
+    responses((status = 204), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn change_role(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    super::extract::ApiJson(req): super::extract::ApiJson<ChangeRoleRequest>,
+) -> Result<StatusCode, AppError> {
+    let role = palisade_core::Role::parse(&req.role)?;
+    s.desk().change_role(&caller.actor(), &id, role).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

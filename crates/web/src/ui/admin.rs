@@ -59,6 +59,7 @@ fn notice_for(done: Option<&str>) -> Option<&'static str> {
         "invited" => "Invitation sent.",
         "ended" => "Their sessions were ended.",
         "disabled" => "Account disabled; its sessions were ended.",
+        "role" => "Role changed; their sessions were ended, so it applies from their next sign-in.",
         _ => return None,
     })
 }
@@ -361,4 +362,20 @@ pub async fn disable(
 ) -> Result<Response, UiError> {
     s.desk().disable_account(&caller.actor(), &id).await?;
     Ok(Redirect::to("/admin/staff?done=disabled").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    role: String,
+}
+
+pub async fn change_role(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Form(form): Form<RoleForm>,
+) -> Result<Response, UiError> {
+    let role = Role::parse(&form.role).map_err(AppError::from)?;
+    s.desk().change_role(&caller.actor(), &id, role).await?;
+    Ok(Redirect::to("/admin/staff?done=role").into_response())
 }

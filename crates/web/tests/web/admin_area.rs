@@ -149,7 +149,10 @@ async fn administrators_manage_teams_and_staff_from_the_pages(backend: Backend) 
         .find(|u| u.email.as_str() == "sam@desk.test")
         .expect("invited");
     assert_eq!(sam.role.as_str(), "supervisor");
-    assert_eq!(w.store.user_teams(&sam.id).await.unwrap(), [w.team_a.clone()]);
+    assert_eq!(
+        w.store.user_teams(&sam.id).await.unwrap(),
+        std::slice::from_ref(&w.team_a)
+    );
     if r.status == StatusCode::OK {
         // No relay in this world: the link is on the page, shown this once.
         assert!(r.text().contains("/setup/"), "the setup link is shown");
@@ -167,6 +170,65 @@ async fn administrators_manage_teams_and_staff_from_the_pages(backend: Backend) 
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
     assert!(r.text().contains("already has an account"), "the form says why");
+
+    // Roles: team B's agent becomes a supervisor, and is signed out so it applies at
+    // the next sign-in. A supervisor cannot make themselves an administrator, nobody
+    // changes their own role, and a customer's role is not a staff role.
+    let me = |who: &common::Actor| {
+        let who = who.clone();
+        let w = &w;
+        async move { w.get(&who, "/api/v1/me").await.status }
+    };
+    assert_eq!(me(&w.agent_b).await, StatusCode::OK);
+    let r = w
+        .form(
+            &w.admin,
+            &format!("/admin/staff/{}/role", w.agent_b.id),
+            "role=supervisor",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(
+        w.store.get_user(&w.agent_b.id).await.unwrap().role.as_str(),
+        "supervisor"
+    );
+    assert_eq!(
+        me(&w.agent_b).await,
+        StatusCode::UNAUTHORIZED,
+        "signed out by the change"
+    );
+    assert!(actions(&w).await.contains(&"directory.role_changed".to_owned()));
+    let r = w
+        .json(
+            &w.supervisor,
+            "PUT",
+            &format!("/api/v1/users/{}/role", w.supervisor.id),
+            serde_json::json!({"role": "admin"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        w.store.get_user(&w.supervisor.id).await.unwrap().role.as_str(),
+        "supervisor"
+    );
+    let r = w
+        .json(
+            &w.admin,
+            "PUT",
+            &format!("/api/v1/users/{}/role", w.admin.id),
+            serde_json::json!({"role": "agent"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = w
+        .json(
+            &w.admin,
+            "PUT",
+            &format!("/api/v1/users/{}/role", w.customer_1.id),
+            serde_json::json!({"role": "agent"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
 
     // Disable Sam: every session ends; the page shows it.
     let r = w

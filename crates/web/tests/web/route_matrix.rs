@@ -161,6 +161,8 @@ const MATRIX: &[(&str, &str)] = &[
     ("POST /api/v1/me/sessions/end-others", "YYYYYY"),
     ("POST /api/v1/users/{id}/end-sessions", "Y-----"),
     ("POST /api/v1/users/{id}/disable", "Y-----"),
+    ("PUT /api/v1/users/{id}/role", "Y-----"),
+    ("POST /admin/staff/{id}/role", "Y-----"),
     ("POST /logout", "YYYYYY"),
     ("GET /devices", "YYYYYY"),
     ("POST /devices/{id}/end", "YYYYYY"),
@@ -251,6 +253,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         w.public_attachment.clone()
     } else if template.starts_with("/api/v1/messages/") {
         w.mail_message.clone()
+    } else if template.ends_with("/role") && template.starts_with("/api/v1/users/") {
+        w.agent_b.id.to_string()
     } else if template.starts_with("/api/v1/customers/") || template.starts_with("/api/v1/users/") {
         if template.starts_with("/api/v1/users/") {
             w.customer_2.id.to_string()
@@ -342,6 +346,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
             "name=New+Agent&email=staff{n}%40desk.test&role=agent&team={}",
             w.team_a
         )),
+        "PUT /api/v1/users/{id}/role" => Payload::Json(json!({"role": "supervisor"})),
+        "POST /admin/staff/{id}/role" => Payload::Form("role=supervisor"),
         "POST /admin/teams" => Payload::FormOwned(format!("name=Team+{n}")),
         "POST /admin/teams/{id}" => Payload::Form("secure_delivery=on"),
         "POST /admin/teams/{id}/members" => Payload::FormOwned(format!("user_id={}", w.agent_b.id)),
