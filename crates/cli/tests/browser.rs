@@ -85,6 +85,8 @@ async fn the_agent_workspace_works_in_chromium_with_live_notifications_and_scann
         "teams_page_axe": [],
         "staff_page_axe": [],
         "staff_page_fits_a_phone": true,
+        "company_created": "Company created.",
+        "companies_page_axe": [],
         "count_hidden_at_first": true,
         "live_count": "1",
         "live_list": true,

@@ -6,7 +6,7 @@
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
 use palisade_core::{Role, TeamId, UserId};
 use palisade_policy::{Action, Resource, UserFacts};
-use palisade_store::{Cursor, TeamRecord, UserKind, UserRecord};
+use palisade_store::{CompanyRecord, Cursor, TeamRecord, UserKind, UserRecord};
 use serde_json::json;
 
 use crate::{Actor, Desk, ServiceError};
@@ -50,6 +50,15 @@ impl Desk {
             }
         }
         Ok(entries)
+    }
+
+    /// Every company, by name, for those who may list them.
+    pub async fn companies(&self, actor: &Actor) -> Result<Vec<CompanyRecord>, ServiceError> {
+        self.authorize(actor, Action::ListCompanies, &Resource::Directory)
+            .await?;
+        let mut companies = self.store.list_companies().await?;
+        companies.sort_by_key(|c| c.name.to_lowercase());
+        Ok(companies)
     }
 
     /// Every team with its members, for those who manage teams.

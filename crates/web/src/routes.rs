@@ -295,6 +295,13 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             false,
             post(ui::admin::change_role),
         ),
+        r(M::GET, "/admin/companies", false, get(ui::admin::companies)),
+        r(
+            M::POST,
+            "/admin/companies",
+            false,
+            post(ui::admin::create_company),
+        ),
         r(M::GET, "/admin/teams", false, get(ui::admin::teams)),
         r(M::POST, "/admin/teams", false, post(ui::admin::create_team)),
         r(M::POST, "/admin/teams/{id}", false, post(ui::admin::save_team)),

@@ -112,6 +112,11 @@ try {
   });
   await admin.page.setViewportSize({ width: 1280, height: 800 });
   const created = { setup_path: new URL(setupLink).pathname };
+  await admin.page.goto(`${origin}/admin/companies`);
+  await admin.page.fill('form[action="/admin/companies"] input[name=name]', 'Globex');
+  await Promise.all([admin.page.waitForLoadState(), admin.page.click('form[action="/admin/companies"] button[type=submit]')]);
+  seen.company_created = (await admin.page.locator('p.notice').textContent()).trim();
+  seen.companies_page_axe = await seriousViolations(admin.page);
   const customer = await admin.api('POST', '/api/v1/customers', { email: 'cy@example.com', name: 'Cy' });
 
   // The administrator waits on the notifications page; nothing yet.

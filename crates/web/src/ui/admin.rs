@@ -379,3 +379,53 @@ pub async fn change_role(
     s.desk().change_role(&caller.actor(), &id, role).await?;
     Ok(Redirect::to("/admin/staff?done=role").into_response())
 }
+
+#[derive(Template)]
+#[template(path = "admin_companies.html")]
+struct CompaniesPage {
+    user_name: String,
+    role: &'static str,
+    is_customer: bool,
+    /// (name, shares tickets)
+    companies: Vec<(String, bool)>,
+    can_create: bool,
+    created: bool,
+}
+
+pub async fn companies(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<Done>,
+) -> Result<Response, UiError> {
+    let desk = s.desk();
+    let companies = desk.companies(&caller.actor()).await?;
+    Ok(render(&CompaniesPage {
+        user_name: caller.user.name.clone(),
+        role: caller.principal.role.as_str(),
+        is_customer: false,
+        companies: companies.into_iter().map(|c| (c.name, c.share_tickets)).collect(),
+        can_create: desk.permits(
+            &caller.principal,
+            palisade_policy::Action::ManageCompanies,
+            &palisade_policy::Resource::Directory,
+        ),
+        created: q.done.as_deref() == Some("created"),
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct NewCompany {
+    name: String,
+    share_tickets: Option<String>,
+}
+
+pub async fn create_company(
+    State(s): State<AppState>,
+    caller: Caller,
+    Form(form): Form<NewCompany>,
+) -> Result<Response, UiError> {
+    s.desk()
+        .create_company(&caller.actor(), &form.name, form.share_tickets.is_some())
+        .await?;
+    Ok(Redirect::to("/admin/companies?done=created").into_response())
+}

@@ -3,7 +3,7 @@
 //! then reads its tickets, then no longer does), invites someone and disables them —
 //! each change audited. Beside it the attacks: a supervisor changing a team's
 //! settings, an agent inviting themselves an administrator, an administrator
-//! disabling their own account, and an unknown account.
+//! disabling their own account, an unknown account, and an agent creating a company.
 
 use crate::common;
 
@@ -229,6 +229,35 @@ async fn administrators_manage_teams_and_staff_from_the_pages(backend: Backend) 
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+
+    // Companies: a supervisor creates one that shares tickets; an agent lists them but
+    // may not create one.
+    let r = w
+        .form(&w.supervisor, "/admin/companies", "name=Globex&share_tickets=on")
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let globex = w
+        .store
+        .list_companies()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "Globex")
+        .expect("created");
+    assert!(globex.share_tickets);
+    let listed = w.get(&w.agent_a, "/admin/companies").await;
+    assert_eq!(listed.status, StatusCode::OK);
+    assert!(listed.text().contains("Globex") && !listed.text().contains("New company"));
+    let r = w.form(&w.agent_a, "/admin/companies", "name=Initech").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        !w.store
+            .list_companies()
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.name == "Initech")
+    );
 
     // Disable Sam: every session ends; the page shows it.
     let r = w

@@ -89,6 +89,9 @@ const MATRIX: &[(&str, &str)] = &[
     ("POST /admin/staff/{id}/end-sessions", "Y-----"),
     ("POST /admin/staff/{id}/disable", "Y-----"),
     ("GET /admin/teams", "Y-----"),
+    // Companies: listed by staff who answer customers, created by supervisors and admins.
+    ("GET /admin/companies", "YYYY--"),
+    ("POST /admin/companies", "YY----"),
     ("POST /admin/teams", "Y-----"),
     ("POST /admin/teams/{id}", "Y-----"),
     ("POST /admin/teams/{id}/members", "Y-----"),
@@ -348,6 +351,7 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         )),
         "PUT /api/v1/users/{id}/role" => Payload::Json(json!({"role": "supervisor"})),
         "POST /admin/staff/{id}/role" => Payload::Form("role=supervisor"),
+        "POST /admin/companies" => Payload::FormOwned(format!("name=Company+{n}&share_tickets=on")),
         "POST /admin/teams" => Payload::FormOwned(format!("name=Team+{n}")),
         "POST /admin/teams/{id}" => Payload::Form("secure_delivery=on"),
         "POST /admin/teams/{id}/members" => Payload::FormOwned(format!("user_id={}", w.agent_b.id)),
