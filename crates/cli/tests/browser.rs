@@ -106,7 +106,10 @@ async fn the_agent_workspace_works_in_chromium_with_live_notifications_and_scann
         "following": "Unfollow",
         "blocked_named": true,
         "blocked_linked": 0,
+        "blocked_offered_for_sending": 0,
         "ticket_page_axe": [],
+        "ticket_page_fits_a_phone": true,
+        "macros_page_fits_a_phone": true,
     });
     assert_eq!(seen, expect, "\n--- server log\n{}", server.log());
 }

@@ -201,7 +201,20 @@ try {
   const page = await admin.page.content();
   seen.blocked_named = page.includes('blocked: matched the malware signature');
   seen.blocked_linked = await admin.page.locator('a', { hasText: 'statement.pdf' }).count();
+  seen.blocked_offered_for_sending = await admin.page.locator('input[name=send_file]').count();
   seen.ticket_page_axe = await seriousViolations(admin.page);
+  // At phone width the ticket page and the macros page fit, or say what sticks out.
+  await admin.page.setViewportSize({ width: 375, height: 800 });
+  const fits = () => admin.page.evaluate(() => {
+    if (document.documentElement.scrollWidth <= window.innerWidth) return true;
+    return [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > window.innerWidth)
+      .map((e) => `${e.tagName}.${e.className}`).slice(0, 8).join(' ');
+  });
+  seen.ticket_page_fits_a_phone = await fits();
+  await admin.page.screenshot({ path: `${process.env.TMPDIR || '/tmp'}/palisade-ticket-phone.png`, fullPage: true });
+  await admin.page.goto(`${origin}/macros`);
+  seen.macros_page_fits_a_phone = await fits();
 } finally {
   await browser.close();
 }

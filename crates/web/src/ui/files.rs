@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use palisade_core::Visibility;
 
 use super::UiError;
-use super::pages::ticket_page;
+use super::pages::ticket_page_refusing;
 use crate::api::tickets::validate_filename;
 use crate::{AppError, AppState, Caller};
 
@@ -29,14 +29,11 @@ pub async fn ticket_attach(
     let upload = match read_form(multipart, s.config.max_attachment_bytes).await {
         Ok(upload) => upload,
         Err(AppError::BadRequest(why)) => {
-            return refused(&s, &caller, &id, why, StatusCode::BAD_REQUEST).await;
+            return ticket_page_refusing(&s, &caller, &id, why, StatusCode::BAD_REQUEST).await;
         }
         Err(AppError::PayloadTooLarge) => {
-            let why = format!(
-                "The file is larger than this desk accepts ({} KiB at most).",
-                s.config.max_attachment_bytes / 1024
-            );
-            return refused(&s, &caller, &id, why, StatusCode::PAYLOAD_TOO_LARGE).await;
+            let why = too_large(s.config.max_attachment_bytes);
+            return ticket_page_refusing(&s, &caller, &id, why, StatusCode::PAYLOAD_TOO_LARGE).await;
         }
         Err(e) => return Err(e.into()),
     };
@@ -52,22 +49,11 @@ pub async fn ticket_attach(
         .map_err(AppError::from)
     {
         Ok(_) => Ok(Redirect::to(&format!("/tickets/{id}")).into_response()),
-        Err(AppError::BadRequest(why)) => refused(&s, &caller, &id, why, StatusCode::BAD_REQUEST).await,
+        Err(AppError::BadRequest(why)) => {
+            ticket_page_refusing(&s, &caller, &id, why, StatusCode::BAD_REQUEST).await
+        }
         Err(e) => Err(e.into()),
     }
-}
-
-/// The ticket page again, saying why the file was not attached.
-async fn refused(
-    s: &AppState,
-    caller: &Caller,
-    id: &str,
-    why: String,
-    status: StatusCode,
-) -> Result<Response, UiError> {
-    let mut page = ticket_page(s, caller, id, Some(why)).await?;
-    *page.status_mut() = status;
-    Ok(page)
 }
 
 async fn read_form(mut form: Multipart, max_bytes: usize) -> Result<Upload, AppError> {
@@ -97,6 +83,14 @@ async fn read_form(mut form: Multipart, max_bytes: usize) -> Result<Upload, AppE
         content,
         visibility,
     })
+}
+
+/// What the page says of a file over the limit.
+pub(super) fn too_large(max_bytes: usize) -> String {
+    format!(
+        "A file is larger than this desk accepts ({} KiB at most).",
+        max_bytes / 1024
+    )
 }
 
 /// The file's bytes, refusing more than `max_bytes` as soon as they arrive.

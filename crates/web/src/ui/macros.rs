@@ -253,9 +253,7 @@ pub async fn apply(
     match s.desk().apply_macro(&caller.actor(), &id, &form.macro_id).await {
         Ok(_) => Ok(Redirect::to(&format!("/tickets/{id}")).into_response()),
         Err(palisade_service::ServiceError::Invalid(why) | palisade_service::ServiceError::Conflict(why)) => {
-            let mut r = super::pages::ticket_page(&s, &caller, &id, Some(why)).await?;
-            *r.status_mut() = StatusCode::BAD_REQUEST;
-            Ok(r)
+            super::pages::ticket_page_refusing(&s, &caller, &id, why, StatusCode::BAD_REQUEST).await
         }
         Err(e) => Err(e.into()),
     }

@@ -415,6 +415,19 @@ pub(super) async fn ticket_page(
     ticket_page_with(s, caller, id, error, None).await
 }
 
+/// The ticket page again, answering `status` and saying why (a refused form).
+pub(super) async fn ticket_page_refusing(
+    s: &AppState,
+    caller: &Caller,
+    id: &str,
+    why: String,
+    status: axum::http::StatusCode,
+) -> Result<Response, UiError> {
+    let mut page = ticket_page(s, caller, id, Some(why)).await?;
+    *page.status_mut() = status;
+    Ok(page)
+}
+
 async fn ticket_page_with(
     s: &AppState,
     caller: &Caller,
@@ -546,7 +559,9 @@ async fn ticket_page_with(
         unsent_files: detail
             .attachments
             .iter()
+            // A blocked file never goes out, so it is not offered.
             .filter(|a| a.message.is_none() && a.uploader == caller.principal.user_id)
+            .filter(|a| !matches!(desk.availability(a), palisade_service::Availability::Blocked(_)))
             .map(|a| (a.id.to_string(), a.filename.clone()))
             .collect(),
         following: if staff {

@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use palisade_core::{AttachmentId, Visibility};
 
 use super::UiError;
-use super::files::{bounded, malformed};
-use super::pages::{ticket_location, ticket_page};
+use super::files::{bounded, malformed, too_large};
+use super::pages::{ticket_location, ticket_page_refusing};
 use crate::api::tickets::validate_filename;
 use crate::{AppError, AppState, Caller};
 
@@ -48,14 +48,11 @@ pub async fn ticket_reply(
         match read_multipart(parts, s.config.max_attachment_bytes).await {
             Ok(form) => form,
             Err(AppError::BadRequest(why)) => {
-                return refused(&s, &caller, &id, why, StatusCode::BAD_REQUEST).await;
+                return ticket_page_refusing(&s, &caller, &id, why, StatusCode::BAD_REQUEST).await;
             }
             Err(AppError::PayloadTooLarge) => {
-                let why = format!(
-                    "A file is larger than this desk accepts ({} KiB at most).",
-                    s.config.max_attachment_bytes / 1024
-                );
-                return refused(&s, &caller, &id, why, StatusCode::PAYLOAD_TOO_LARGE).await;
+                let why = too_large(s.config.max_attachment_bytes);
+                return ticket_page_refusing(&s, &caller, &id, why, StatusCode::PAYLOAD_TOO_LARGE).await;
             }
             Err(e) => return Err(e.into()),
         }
@@ -93,7 +90,7 @@ pub async fn ticket_reply(
         {
             Ok(attached) => files.push(attached.id),
             Err(AppError::BadRequest(why)) => {
-                return refused(&s, &caller, &id, why, StatusCode::BAD_REQUEST).await;
+                return ticket_page_refusing(&s, &caller, &id, why, StatusCode::BAD_REQUEST).await;
             }
             Err(e) => return Err(e.into()),
         }
@@ -104,7 +101,9 @@ pub async fn ticket_reply(
     };
     match s.add_message(&caller, &id, &body, visibility, &sending).await {
         Ok((_, redacted)) => Ok(Redirect::to(&ticket_location(&id, &redacted)).into_response()),
-        Err(AppError::BadRequest(msg)) => refused(&s, &caller, &id, msg, StatusCode::BAD_REQUEST).await,
+        Err(AppError::BadRequest(msg)) => {
+            ticket_page_refusing(&s, &caller, &id, msg, StatusCode::BAD_REQUEST).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -146,17 +145,4 @@ async fn read_multipart(mut parts: Multipart, max_bytes: usize) -> Result<ReplyF
         }
     }
     Ok(form)
-}
-
-/// The ticket page again, saying why nothing was sent.
-async fn refused(
-    s: &AppState,
-    caller: &Caller,
-    id: &str,
-    why: String,
-    status: StatusCode,
-) -> Result<Response, UiError> {
-    let mut page = ticket_page(s, caller, id, Some(why)).await?;
-    *page.status_mut() = status;
-    Ok(page)
 }

@@ -12,7 +12,7 @@ use palisade_store::{TicketRecord, TicketUpdate};
 use serde::Deserialize;
 
 use super::UiError;
-use super::pages::ticket_page;
+use super::pages::ticket_page_refusing;
 use crate::{AppError, AppState, Caller};
 
 #[derive(Deserialize)]
@@ -64,9 +64,14 @@ pub async fn ticket_update(
         Ok(_) => Ok(Redirect::to(&format!("/tickets/{id}")).into_response()),
         Err(AppError::StaleTicket(_)) => {
             let (now, _) = s.readable_ticket(&caller, &id).await?;
-            let mut page = ticket_page(&s, &caller, &id, Some(stale_message(&now, &submitted))).await?;
-            *page.status_mut() = StatusCode::CONFLICT;
-            Ok(page)
+            ticket_page_refusing(
+                &s,
+                &caller,
+                &id,
+                stale_message(&now, &submitted),
+                StatusCode::CONFLICT,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
