@@ -56,6 +56,8 @@ fn bound_parameters(path: &str, operation: &mut Value) {
             .to_owned();
         let schema = match name.as_str() {
             "limit" => json!({ "type": "integer", "minimum": 1, "maximum": max }),
+            // The audit chain's position; any number the server can read.
+            "after" => json!({ "type": "integer", "minimum": i64::MIN, "maximum": i64::MAX }),
             "cursor" => json!({ "type": "string", "pattern": palisade_store::CURSOR_PATTERN }),
             "status" => one_of(&["new", "open", "pending", "solved", "closed"]),
             "visibility" => one_of(&["public", "internal"]),
@@ -179,7 +181,7 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
         ("UpdateTicketRequest", "status") => one_of(&["new", "open", "pending", "solved", "closed"]),
         ("UpdateTicketRequest", "priority") => one_of(&["low", "normal", "high", "urgent"]),
         ("UpdateTicketRequest", "type") => one_of(&["question", "incident", "problem", "task"]),
-        ("UpdateTicketRequest", "version") => json!({ "type": "integer", "minimum": 1 }),
+        ("UpdateTicketRequest", "version") => version_number(),
         ("CreateStaffRequest" | "ChangeRoleRequest", "role") => {
             one_of(&["admin", "supervisor", "agent", "light_agent", "auditor"])
         }
@@ -198,7 +200,7 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
                 "articles:write",
             ]),
         }),
-        ("PublishBody", "version") => json!({ "type": "integer", "minimum": 1 }),
+        ("PublishBody", "version") => version_number(),
         ("CreateCustomerRequest" | "UpdateCustomerRequest", "phone") => json!({
             "type": "string",
             "maxLength": 32,
@@ -210,6 +212,12 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
         }
         _ => return None,
     })
+}
+
+/// A version counter as the server parses it: the bound is `i64::MAX` because a
+/// larger number is refused as unparseable, so the schema must refuse it too.
+fn version_number() -> Value {
+    json!({ "type": "integer", "minimum": 1, "maximum": i64::MAX })
 }
 
 /// A WebAuthn `PublicKeyCredential` as browsers serialise it (binary fields
@@ -265,6 +273,10 @@ fn tighten_request_schemas(doc: &mut Value) {
             }
         }
     }
+    // A body shared by several operations is tightened once: a second pass would
+    // see the first's `oneOf` and drop the `null` an optional field allows.
+    names.sort();
+    names.dedup();
     let Some(schemas) = doc
         .pointer_mut("/components/schemas")
         .and_then(Value::as_object_mut)
@@ -403,5 +415,69 @@ mod tests {
         for status in ["400", "413", "415"] {
             assert!(post["responses"][status].is_object(), "{status}");
         }
+    }
+
+    /// Collects the place of every integer schema without an upper bound,
+    /// following references into the document's components.
+    fn unbounded_integers(doc: &Value, at: &str, schema: &Value, found: &mut Vec<String>) {
+        match schema {
+            Value::Object(fields) => {
+                if fields.get("type") == Some(&json!("integer")) && !fields.contains_key("maximum") {
+                    found.push(at.to_owned());
+                }
+                if let Some(target) = fields.get("$ref").and_then(Value::as_str) {
+                    let pointer = target.trim_start_matches('#');
+                    unbounded_integers(
+                        doc,
+                        target,
+                        &doc.pointer(pointer).cloned().unwrap_or_default(),
+                        found,
+                    );
+                }
+                for (key, inner) in fields {
+                    unbounded_integers(doc, &format!("{at}/{key}"), inner, found);
+                }
+            }
+            Value::Array(items) => {
+                for (index, inner) in items.iter().enumerate() {
+                    unbounded_integers(doc, &format!("{at}/{index}"), inner, found);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The macro body is sent by two operations (create and change); its optional
+    /// fields still allow `null`, which the server reads as "left out".
+    #[test]
+    fn a_body_shared_by_two_operations_keeps_its_nulls() {
+        let doc =
+            complete(serde_json::to_value(<super::super::ApiDoc as utoipa::OpenApi>::openapi()).unwrap());
+        let field = &doc["components"]["schemas"]["MacroRequest"]["properties"]["route_to_team_id"];
+        assert_eq!(field["oneOf"][1], json!({ "type": "null" }), "{field}");
+        assert_eq!(field["oneOf"][0]["pattern"], "^team_[A-Za-z0-9_-]{22}$");
+    }
+
+    /// The server parses numbers into fixed-width integers, so a number the
+    /// schema allows must fit: an unbounded integer lets a fuzzer send a valid
+    /// number the server cannot read (as schemathesis once did with a version).
+    #[test]
+    fn every_integer_a_caller_sends_has_an_upper_bound() {
+        let doc =
+            complete(serde_json::to_value(<super::super::ApiDoc as utoipa::OpenApi>::openapi()).unwrap());
+        let mut found = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                for part in ["parameters", "requestBody"] {
+                    unbounded_integers(
+                        &doc,
+                        &format!("{path} {method} {part}"),
+                        &operation[part],
+                        &mut found,
+                    );
+                }
+            }
+        }
+        assert!(found.is_empty(), "integers without a maximum: {found:#?}");
     }
 }
