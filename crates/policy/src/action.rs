@@ -14,6 +14,11 @@ pub enum Action {
     TicketAttach,
     TicketManageCollaborators,
     TicketCreate,
+    /// Merge a duplicate into another ticket: needed on both, the duplicate and the
+    /// survivor.
+    TicketMerge,
+    /// Link two related tickets: needed on both.
+    TicketLink,
     UserRead,
     UserUpdate,
     UserEndSessions,
@@ -66,7 +71,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 44] = [
+    pub const ALL: [Action; 46] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -78,6 +83,8 @@ impl Action {
         Action::TicketAttach,
         Action::TicketManageCollaborators,
         Action::TicketCreate,
+        Action::TicketMerge,
+        Action::TicketLink,
         Action::UserRead,
         Action::UserUpdate,
         Action::UserEndSessions,
@@ -136,7 +143,9 @@ impl Action {
             | Action::TicketTag
             | Action::TicketAttach
             | Action::TicketManageCollaborators
-            | Action::TicketCreate => K::Ticket,
+            | Action::TicketCreate
+            | Action::TicketMerge
+            | Action::TicketLink => K::Ticket,
             Action::UserRead
             | Action::UserUpdate
             | Action::UserEndSessions
@@ -181,6 +190,8 @@ impl Action {
             | Action::TicketAttach
             | Action::TicketManageCollaborators
             | Action::TicketCreate
+            | Action::TicketMerge
+            | Action::TicketLink
             | Action::MailReview
             | Action::TeamRouteTo => Scope::TicketsWrite,
             Action::UserRead
@@ -226,6 +237,8 @@ impl Action {
             Action::TicketAttach => "ticket.attach",
             Action::TicketManageCollaborators => "ticket.manage_collaborators",
             Action::TicketCreate => "ticket.create",
+            Action::TicketMerge => "ticket.merge",
+            Action::TicketLink => "ticket.link",
             Action::UserRead => "user.read",
             Action::UserUpdate => "user.update",
             Action::UserEndSessions => "user.end_sessions",

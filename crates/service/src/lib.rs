@@ -22,6 +22,7 @@ mod handover;
 mod held;
 mod macros;
 mod mail;
+mod merging;
 mod notices;
 mod notifications;
 mod people;

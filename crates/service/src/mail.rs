@@ -135,7 +135,7 @@ impl Desk {
             }
             MailPlacement::Reply { ticket, author } => {
                 match self.reply_by_mail(&mut tx, &ctx, &mail, &ticket, &author).await {
-                    Ok(()) => Received::Reply(ticket),
+                    Ok(answered) => Received::Reply(answered),
                     // Refused like any other refusal: audited (nothing else is kept).
                     Err(ServiceError::Forbidden) => {
                         drop(tx);
@@ -185,8 +185,12 @@ impl Desk {
         mail: &ReceivedMail,
         ticket_id: &TicketId,
         author: &UserId,
-    ) -> Result<(), ServiceError> {
-        let ticket = self.store.get_ticket_for_update(tx, ticket_id).await?;
+    ) -> Result<TicketId, ServiceError> {
+        // A reply address of a merged duplicate keeps working: the reply joins the
+        // survivor, where the duplicate's participants now are.
+        let addressed = self.store.get_ticket_for_update(tx, ticket_id).await?;
+        let ticket = self.follow_merges(tx, addressed).await?;
+        let ticket_id = &ticket.id;
         let principal = self.principal_of(author).await?;
         // The requester of a ticket nobody had confirmed answers, authenticated, through
         // the reply address mailed only to them: that proves the address is theirs, so
@@ -243,7 +247,8 @@ impl Desk {
         self.record(tx, audit, happened).await?;
         let detail =
             json!({ "placement": "reply", "ticket": ticket_id.to_string(), "verdict": mail.verdict });
-        self.received(tx, ctx, mail, detail).await
+        self.received(tx, ctx, mail, detail).await?;
+        Ok(ticket.id)
     }
 
     async fn ticket_by_mail(

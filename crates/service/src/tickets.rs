@@ -302,6 +302,11 @@ impl Desk {
         };
         let tx = self.store.begin().await?;
         let (mut tx, ticket, proof) = self.ticket_in(tx, actor, raw_id, action).await?;
+        if ticket.merged_into.is_some() {
+            return Err(ServiceError::Conflict(
+                "the ticket was merged into another; write there".into(),
+            ));
+        }
         let id = self
             .store
             .add_message(
@@ -584,7 +589,7 @@ impl Desk {
     }
 
     /// Records a further event of a change whose audit entry is already written.
-    async fn happened(
+    pub(crate) async fn happened(
         &self,
         tx: &mut palisade_store::Tx,
         actor: &Actor,

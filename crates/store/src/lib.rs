@@ -33,6 +33,7 @@ mod saved_views;
 mod sessions;
 mod throttle;
 mod ticket_lists;
+mod ticket_merge;
 mod tickets;
 mod users;
 
@@ -57,6 +58,7 @@ pub use saved_views::{SavedFilter, SavedViewRecord};
 pub use sessions::{NewSession, SessionRecord, SessionStage};
 pub use throttle::Reservation;
 pub use ticket_lists::{AssigneeFilter, TicketFilter};
+pub use ticket_merge::MergeMoved;
 pub use tickets::{Including, MessageRecord, NewTicket, TicketRecord, TicketScope, TicketUpdate};
 pub use users::{
     CompanyRecord, LiveSession, NewUser, ProfileUpdate, TeamRecord, TeamSettings, UserKind, UserRecord,

@@ -129,6 +129,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 29,
         sql: include_str!("../migrations/0029_saved_views.sql"),
     },
+    Migration {
+        version: 30,
+        sql: include_str!("../migrations/0030_ticket_merge_links.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

@@ -41,6 +41,8 @@ pub struct TicketRecord {
     /// Incremented by every change to the ticket's fields (status, assignee, team,
     /// priority, type, tags): an update based on an older version is stale.
     pub version: i64,
+    /// The ticket this duplicate was merged into; its thread continues there.
+    pub merged_into: Option<TicketId>,
     pub subject: String,
     pub collaborators: Vec<UserId>,
     pub tags: Vec<TagName>,
@@ -146,7 +148,7 @@ pub(crate) fn ticket_select(dialect: Dialect) -> String {
     };
     format!(
         "SELECT t.id, t.number, t.requester_id, t.company_id, t.team_id, t.assignee_id, \
-         t.status, t.priority, t.ticket_type, t.version, t.data_key_id, t.subject_enc, t.created_at, t.updated_at, t.requester_confirmed, dk.wrapped, \
+         t.status, t.priority, t.ticket_type, t.version, t.merged_into, t.data_key_id, t.subject_enc, t.created_at, t.updated_at, t.requester_confirmed, dk.wrapped, \
          COALESCE(c.share_tickets, 0) AS share_tickets, {} AS collaborator_ids, {} AS tag_names \
          FROM tickets t JOIN data_keys dk ON dk.id = t.data_key_id LEFT JOIN companies c ON c.id = t.company_id",
         agg("x.user_id", "ticket_collaborators"),
@@ -310,6 +312,10 @@ impl Store {
                         .map(|t| TicketType::parse(&t))
                         .transpose()?,
                     version: row.try_get("version")?,
+                    merged_into: row
+                        .try_get::<Option<String>, _>("merged_into")?
+                        .map(|t| TicketId::parse(&t))
+                        .transpose()?,
                     subject: open_text(
                         &key,
                         "tickets",

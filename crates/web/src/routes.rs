@@ -450,6 +450,30 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             delete(api::tickets::remove_collaborator),
         ),
         r(
+            M::POST,
+            "/api/v1/tickets/{id}/merge",
+            false,
+            post(api::ticket_relations::merge),
+        ),
+        r(
+            M::GET,
+            "/api/v1/tickets/{id}/links",
+            false,
+            get(api::ticket_relations::links),
+        ),
+        r(
+            M::PUT,
+            "/api/v1/tickets/{id}/links/{other_id}",
+            false,
+            put(api::ticket_relations::link),
+        ),
+        r(
+            M::DELETE,
+            "/api/v1/tickets/{id}/links/{other_id}",
+            false,
+            delete(api::ticket_relations::unlink),
+        ),
+        r(
             M::GET,
             "/api/v1/tickets/{id}/attachments",
             false,
@@ -730,6 +754,24 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         r(M::POST, "/macros/{id}", false, post(ui::macros::update)),
         r(M::POST, "/macros/{id}/delete", false, post(ui::macros::delete)),
         r(M::POST, "/tickets/{id}/macro", false, post(ui::macros::apply)),
+        r(
+            M::POST,
+            "/tickets/{id}/merge",
+            false,
+            post(ui::ticket_relations::merge),
+        ),
+        r(
+            M::POST,
+            "/tickets/{id}/links",
+            false,
+            post(ui::ticket_relations::link),
+        ),
+        r(
+            M::POST,
+            "/tickets/{id}/links/{other_id}/delete",
+            false,
+            post(ui::ticket_relations::unlink),
+        ),
         r(M::GET, "/tickets/{id}", false, get(ui::pages::ticket_view)),
         r(
             M::POST,

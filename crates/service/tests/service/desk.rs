@@ -23,18 +23,18 @@ palisade_testkit::on_both_backends!(
 );
 
 pub(crate) struct Fixture {
-    desk: Desk,
+    pub(crate) desk: Desk,
     pub(crate) store: Store,
-    team_a: TeamId,
+    pub(crate) team_a: TeamId,
     team_b: TeamId,
-    agent_a: Principal,
+    pub(crate) agent_a: Principal,
     agent_b: Principal,
     supervisor: Principal,
-    customer: Principal,
+    pub(crate) customer: Principal,
     _db: TestDatabase,
 }
 
-fn actor(principal: &Principal, channel: Channel) -> Actor {
+pub(crate) fn actor(principal: &Principal, channel: Channel) -> Actor {
     Actor {
         principal: principal.clone(),
         audit: AuditContext {
@@ -126,7 +126,7 @@ impl Fixture {
 
 /// Every message of a ticket, internal notes included, read with an administrator's
 /// decision.
-async fn messages(
+pub(crate) async fn messages(
     store: &Store,
     ticket: &palisade_store::TicketRecord,
 ) -> Vec<palisade_store::MessageRecord> {
@@ -406,40 +406,13 @@ async fn a_mail_reply_the_policies_refuse_is_audited_and_keeps_nothing(backend: 
     let messages_before = f.store.count_rows("messages").await.unwrap();
     let r = f
         .desk
-        .receive_mail(palisade_service::ReceivedMail {
-            placement: palisade_service::MailPlacement::Reply {
-                ticket: ticket.clone(),
-                author: stranger.clone(),
-            },
-            from: EmailAddress::parse("bob@elsewhere.test").unwrap(),
-            display_name: None,
-            mailbox: EmailAddress::parse("support@desk.test").unwrap(),
-            team: f.team_a.clone(),
-            subject: "Re: Order 1234".into(),
-            body: "let me in".into(),
-            message_id: Some("<m1@elsewhere.test>".into()),
-            verdict: serde_json::json!({ "authenticated": "spf", "domain": "elsewhere.test" }),
-            lookalike: None,
-            files: vec![],
-            original: Vec::new(),
-            html: None,
-            held: palisade_service::HeldMail {
-                client_ip: "127.0.0.9".into(),
-                helo: "test".into(),
-                mail_from: Some("bob@elsewhere.test".into()),
-                from: "bob@elsewhere.test".into(),
-                display_name: None,
-                verdict: serde_json::json!({ "authenticated": "spf", "domain": "elsewhere.test" }),
-                lookalike: None,
-                raw: "From: bob@elsewhere.test\r\n\r\nlet me in\r\n".into(),
-            },
-            audit: AuditContext {
-                actor: "mail".into(),
-                ip: "127.0.0.9".into(),
-                user_agent: "smtp/test".into(),
-                session: String::new(),
-            },
-        })
+        .receive_mail(authenticated_reply(
+            &f.team_a,
+            &ticket,
+            &stranger,
+            "bob@elsewhere.test",
+            "let me in",
+        ))
         .await;
     assert!(matches!(r, Err(ServiceError::Forbidden)), "{r:?}");
     assert_eq!(f.store.count_rows("messages").await.unwrap(), messages_before);
@@ -450,4 +423,51 @@ async fn a_mail_reply_the_policies_refuse_is_audited_and_keeps_nothing(backend: 
         (entry.action.as_str(), entry.object.as_str(), entry.actor.as_str()),
         ("access.denied", ticket.as_str(), stranger.as_str())
     );
+}
+
+/// A reply by mail to `team`'s mailbox through `ticket`'s reply address of `author`,
+/// from `from`, whose sender was authenticated (SPF).
+pub(crate) fn authenticated_reply(
+    team: &TeamId,
+    ticket: &TicketId,
+    author: &palisade_core::UserId,
+    from: &str,
+    body: &str,
+) -> palisade_service::ReceivedMail {
+    let domain = from.rsplit('@').next().unwrap_or_default();
+    let verdict = serde_json::json!({ "authenticated": "spf", "domain": domain });
+    palisade_service::ReceivedMail {
+        placement: palisade_service::MailPlacement::Reply {
+            ticket: ticket.clone(),
+            author: author.clone(),
+        },
+        from: EmailAddress::parse(from).unwrap(),
+        display_name: None,
+        mailbox: EmailAddress::parse("support@desk.test").unwrap(),
+        team: team.clone(),
+        subject: "Re: Order 1234".into(),
+        body: body.into(),
+        message_id: Some(format!("<{}@{domain}>", TicketId::generate())),
+        verdict: verdict.clone(),
+        lookalike: None,
+        files: vec![],
+        original: Vec::new(),
+        html: None,
+        held: palisade_service::HeldMail {
+            client_ip: "127.0.0.9".into(),
+            helo: "test".into(),
+            mail_from: Some(from.into()),
+            from: from.into(),
+            display_name: None,
+            verdict,
+            lookalike: None,
+            raw: format!("From: {from}\r\n\r\n{body}\r\n"),
+        },
+        audit: AuditContext {
+            actor: "mail".into(),
+            ip: "127.0.0.9".into(),
+            user_agent: "smtp/test".into(),
+            session: String::new(),
+        },
+    }
 }

@@ -201,6 +201,7 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
             ]),
         }),
         ("PublishBody", "version") => version_number(),
+        ("MergeRequest", "into") => id_of("tkt_"),
         ("CreateCustomerRequest" | "UpdateCustomerRequest", "phone") => json!({
             "type": "string",
             "maxLength": 32,

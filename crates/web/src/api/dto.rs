@@ -38,6 +38,9 @@ pub struct TicketView {
     /// quarantine, an anonymous assistant handover): the ticket is not in the
     /// requester's portal until the address's owner confirms it.
     pub requester_confirmed: bool,
+    /// Set when this ticket was merged into another: the id of the survivor, where its
+    /// conversation continues.
+    pub merged_into: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     /// On creation only: what was removed from the subject and body before storing.
@@ -81,6 +84,7 @@ impl From<&TicketRecord> for TicketView {
             assignee_id: t.assignee.as_ref().map(|a| a.to_string()),
             company_id: t.company.as_ref().map(|c| c.to_string()),
             collaborator_ids: t.collaborators.iter().map(|c| c.to_string()).collect(),
+            merged_into: t.merged_into.as_ref().map(|m| m.to_string()),
             tags: t.tags.iter().map(|t| t.as_str().to_owned()).collect(),
             requester_confirmed: t.requester_confirmed,
             created_at: rfc3339(t.created_at.0),

@@ -17,6 +17,7 @@ pub mod people;
 pub mod presence;
 pub mod quarantine;
 pub mod session;
+pub mod ticket_relations;
 pub mod tickets;
 pub mod tokens;
 pub mod views;
@@ -46,6 +47,7 @@ use utoipa::OpenApi;
         presence::announce, presence::stream,
         views::list, views::create, views::delete, views::tickets,
         tickets::add_collaborator, tickets::remove_collaborator,
+        ticket_relations::merge, ticket_relations::links, ticket_relations::link, ticket_relations::unlink,
         tickets::attachments, tickets::upload, tickets::download, tickets::original,
         confirmations::confirm,
         notifications::list, notifications::mark_read, notifications::stream,

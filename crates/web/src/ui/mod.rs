@@ -20,6 +20,7 @@ pub mod saved_views;
 pub mod security;
 pub mod sso;
 pub mod ticket_list;
+pub mod ticket_relations;
 pub mod ticket_update;
 pub mod welcome;
 

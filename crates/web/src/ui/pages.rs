@@ -404,6 +404,8 @@ struct TicketPage {
     /// For staff: who else had the ticket open when the page was made (kept current by
     /// `static/presence.js`); `None` for customers.
     presence: Option<String>,
+    /// Merged into another ticket, linked tickets, and the forms for both.
+    relations: super::ticket_relations::Relations,
 }
 
 pub(super) async fn ticket_page(
@@ -441,8 +443,10 @@ async fn ticket_page_with(
     let mut people: Vec<UserId> = detail.messages.iter().map(|m| m.author.clone()).collect();
     people.push(t.requester.clone());
     let can_update = s.permits(caller, Action::TicketSetStatus, &resource);
-    let can_reply = s.permits(caller, Action::TicketReply, &resource);
-    let can_note = s.permits(caller, Action::TicketNote, &resource);
+    // A merged ticket's conversation continues on its survivor.
+    let open = t.merged_into.is_none();
+    let can_reply = open && s.permits(caller, Action::TicketReply, &resource);
+    let can_note = open && s.permits(caller, Action::TicketNote, &resource);
     let team_members = if can_update {
         s.store.team_members(&t.team).await?
     } else {
@@ -596,6 +600,7 @@ async fn ticket_page_with(
         } else {
             None
         },
+        relations: super::ticket_relations::Relations::of(s, caller, t).await?,
         macros: if staff && (can_reply || can_note) {
             super::macros::menu(s, caller).await?
         } else {

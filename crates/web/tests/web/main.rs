@@ -19,6 +19,7 @@ mod help_centre;
 mod isolation;
 mod macros;
 mod masking;
+mod merging;
 mod mfa;
 mod notifications;
 mod originals;

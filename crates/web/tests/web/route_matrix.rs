@@ -135,6 +135,15 @@ const MATRIX: &[(&str, &str)] = &[
     ("PUT /api/v1/tickets/{id}/tags", "YYY---"),
     ("POST /api/v1/tickets/{id}/collaborators", "YYY---"),
     ("DELETE /api/v1/tickets/{id}/collaborators/{user_id}", "YYY---"),
+    // Merging ticket 1 into (and linking it with) team B's ticket 3: both tickets must
+    // be the caller's to change, so only supervisors and admins.
+    ("POST /api/v1/tickets/{id}/merge", "YY----"),
+    ("GET /api/v1/tickets/{id}/links", "YYYY-Y"),
+    ("PUT /api/v1/tickets/{id}/links/{other_id}", "YY----"),
+    ("DELETE /api/v1/tickets/{id}/links/{other_id}", "YY----"),
+    ("POST /tickets/{id}/merge", "YY----"),
+    ("POST /tickets/{id}/links", "YY----"),
+    ("POST /tickets/{id}/links/{other_id}/delete", "YY----"),
     ("GET /api/v1/tickets/{id}/attachments", "YYYY-Y"),
     ("POST /api/v1/tickets/{id}/attachments", "YYY--Y"),
     ("GET /api/v1/attachments/{id}", "YYYY-Y"),
@@ -290,7 +299,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
     let path = template
         .replace("{id}", &id)
         .replace("{user_id}", &user_id)
-        .replace("{macro_id}", &w.shared_macro);
+        .replace("{macro_id}", &w.shared_macro)
+        .replace("{other_id}", &w.ticket_3);
     let payload = match key {
         "POST /api/v1/tickets" => Payload::Json(
             json!({"subject": "Matrix", "body": "hello", "requester_id": w.customer_1.id.to_string()}),
@@ -300,6 +310,7 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
             Payload::Json(json!({"body": "reply", "visibility": "public"}))
         }
         "PUT /api/v1/tickets/{id}/tags" => Payload::Json(json!({"tags": ["billing"]})),
+        "POST /api/v1/tickets/{id}/merge" => Payload::Json(json!({"into": w.ticket_3})),
         "POST /api/v1/tickets/{id}/collaborators" => {
             Payload::Json(json!({"user_id": w.customer_2.id.to_string()}))
         }
@@ -367,6 +378,9 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         "POST /views" => Payload::FormOwned(format!("name=View+{n}&priority=high")),
         "POST /api/v1/tickets/{id}/presence" => Payload::Json(json!({"typing": true})),
         "POST /tickets/{id}/macro" => Payload::FormOwned(format!("macro_id={}", w.shared_macro)),
+        "POST /tickets/{id}/merge" | "POST /tickets/{id}/links" => {
+            Payload::FormOwned(format!("number=%23{}", w.ticket_3_number))
+        }
         "POST /api/v1/companies" => Payload::Json(json!({"name": "Acme", "share_tickets": false})),
         "POST /tickets" => Payload::Form("subject=From+the+portal&body=Hello"),
         "POST /api/v1/tickets/bulk" => Payload::Json(json!({"ticket_ids": [w.ticket_1], "priority": "high"})),
@@ -499,6 +513,7 @@ async fn route_table_times_roles_matches_the_expected_matrix() {
                 || key.contains("quarantine/")
                 || key.contains("macros/")
                 || key.contains("views/")
+                || key.contains("/merge")
                 || *key == "DELETE /api/v1/me/mfa/totp"
             {
                 w2 = World::new(Backend::Sqlite).await;

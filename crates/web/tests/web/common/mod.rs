@@ -138,6 +138,8 @@ pub struct World {
     pub ticket_1: String,
     /// customer_3's ticket in team B.
     pub ticket_3: String,
+    /// Ticket 3's number, as the pages' forms name tickets.
+    pub ticket_3_number: i64,
     pub public_attachment: String,
     pub internal_attachment: String,
     /// A message held in quarantine for team A, claiming to come from customer_3.
@@ -349,6 +351,7 @@ impl World {
             customer_4,
             ticket_1: String::new(),
             ticket_3: String::new(),
+            ticket_3_number: 0,
             public_attachment: String::new(),
             internal_attachment: String::new(),
             quarantined: String::new(),
@@ -411,6 +414,7 @@ impl World {
         let t3 = world.json(&admin, "POST", "/api/v1/tickets", body).await;
         assert_eq!(t3.status, StatusCode::CREATED, "{}", t3.text());
         world.ticket_3 = t3.json()["id"].as_str().unwrap().to_owned();
+        world.ticket_3_number = t3.json()["number"].as_i64().unwrap();
         let held = json!({
             "client_ip": "192.0.2.7",
             "helo": "mail.forger.example",
