@@ -36,6 +36,16 @@ pub fn sniff_content_type(content: &[u8]) -> String {
     }
 }
 
+/// The sniffed types a page may show inline as a preview: raster images only (never
+/// SVG, which is a document that can carry script), each served from a sandboxed
+/// response.
+pub const PREVIEWABLE_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// Whether a file of this (sniffed) content type may be previewed inline.
+pub fn previewable(content_type: &str) -> bool {
+    PREVIEWABLE_TYPES.contains(&content_type)
+}
+
 /// A file part of a received message, as the mail adapter read it: its name already
 /// cleaned (no path, no control characters), its size within the configured limits.
 #[derive(Clone, Debug, PartialEq, Eq)]

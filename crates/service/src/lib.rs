@@ -49,7 +49,7 @@ pub use directory::{StaffEntry, TeamEntry};
 pub use dispatch::{Dispatcher, Subscriber};
 pub use error::ServiceError;
 pub use events::{Happened, Reaction, ReactionFuture};
-pub use files::{MailFile, sniff_content_type};
+pub use files::{MailFile, PREVIEWABLE_TYPES, previewable, sniff_content_type};
 pub use handover::HandoverTo;
 pub use held::HeldMail;
 pub use macros::{MACRO_PLACEHOLDERS, UsableMacro};

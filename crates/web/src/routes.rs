@@ -493,6 +493,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         ),
         r(
             M::GET,
+            "/api/v1/attachments/{id}/preview",
+            false,
+            get(api::tickets::preview),
+        ),
+        r(
+            M::GET,
             "/api/v1/messages/{id}/original",
             false,
             get(api::tickets::original),

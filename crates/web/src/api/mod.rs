@@ -48,7 +48,7 @@ use utoipa::OpenApi;
         views::list, views::create, views::delete, views::tickets,
         tickets::add_collaborator, tickets::remove_collaborator,
         ticket_relations::merge, ticket_relations::links, ticket_relations::link, ticket_relations::unlink,
-        tickets::attachments, tickets::upload, tickets::download, tickets::original,
+        tickets::attachments, tickets::upload, tickets::download, tickets::preview, tickets::original,
         confirmations::confirm,
         notifications::list, notifications::mark_read, notifications::stream,
         notifications::preferences, notifications::set_preferences,

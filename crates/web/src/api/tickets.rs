@@ -308,6 +308,32 @@ pub async fn download(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let file = s.desk().attachment(&caller.actor(), &id).await?;
+    let disposition = content_disposition(&file.record.filename);
+    Ok(sandboxed_file(file, disposition))
+}
+
+/// A raster image shown inline on the ticket page: the same decision and malware-scan
+/// rule as the download, from the same sandboxed response (no origin, no script), for
+/// PNG, JPEG, GIF and WebP by their bytes only; anything else has no preview (404).
+#[utoipa::path(get, path = "/api/v1/attachments/{id}/preview", tag = "attachments", params(("id" = String, Path)),
+    responses((status = 200, content_type = "image/png"), (status = 404, body = Problem),
+        (status = 403, description = "blocked: the file matched a malware signature (type file-blocked)", body = Problem),
+        (status = 503, description = "waiting for the malware scan (type scan-pending, with Retry-After)", body = Problem)))]
+pub async fn preview(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let file = s.desk().attachment(&caller.actor(), &id).await?;
+    if !palisade_service::previewable(&file.record.content_type) {
+        return Err(AppError::NotFound);
+    }
+    Ok(sandboxed_file(file, HeaderValue::from_static("inline")))
+}
+
+/// A stored file as a response that cannot act as a page of this origin: its sniffed
+/// type, and a sandbox with nothing allowed.
+fn sandboxed_file(file: palisade_store::AttachmentContent, disposition: HeaderValue) -> Response {
     let mut response = file.content.into_response();
     let h = response.headers_mut();
     h.insert(
@@ -315,15 +341,16 @@ pub async fn download(
         HeaderValue::from_str(&file.record.content_type)
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        content_disposition(&file.record.filename),
-    );
+    h.insert(header::CONTENT_DISPOSITION, disposition);
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
-    Ok(response)
+    h.insert(
+        header::HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    response
 }
 
 /// A message as it arrived by mail, for staff who may read the ticket's internal side:

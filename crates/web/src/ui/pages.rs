@@ -319,6 +319,8 @@ struct AttachmentRow {
     visibility: &'static str,
     /// Offered as a link only when the malware scan allows it.
     downloadable: bool,
+    /// Shown inline (a raster image the scan allows), from its sandboxed preview.
+    preview: bool,
     /// Why it cannot be downloaded, or that it was not scanned.
     scan_note: Option<String>,
 }
@@ -341,6 +343,8 @@ impl AttachmentRow {
             size: a.size,
             visibility: a.visibility.as_str(),
             downloadable: matches!(availability, Availability::Ready | Availability::Unscanned),
+            preview: matches!(availability, Availability::Ready | Availability::Unscanned)
+                && palisade_service::previewable(&a.content_type),
             scan_note,
         }
     }

@@ -25,6 +25,7 @@ mod notifications;
 mod originals;
 mod passkeys;
 mod presence;
+mod previews;
 mod quarantine;
 mod redaction;
 mod redaction_reach;

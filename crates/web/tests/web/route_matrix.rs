@@ -147,6 +147,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /api/v1/tickets/{id}/attachments", "YYYY-Y"),
     ("POST /api/v1/tickets/{id}/attachments", "YYY--Y"),
     ("GET /api/v1/attachments/{id}", "YYYY-Y"),
+    ("GET /api/v1/attachments/{id}/preview", "YYYY-Y"),
     // A mail message as it arrived: those who read the ticket's internal side.
     ("GET /api/v1/messages/{id}/original", "YYYY--"),
     ("GET /api/v1/customers", "YYYY--"),
@@ -261,7 +262,9 @@ enum Payload {
 /// A concrete request for a route template, valid for the role that is allowed it.
 fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
     let (_, template) = key.split_once(' ').unwrap();
-    let id = if template.starts_with("/api/v1/attachments/") {
+    let id = if template.ends_with("/preview") {
+        w.public_image.clone()
+    } else if template.starts_with("/api/v1/attachments/") {
         w.public_attachment.clone()
     } else if template.starts_with("/api/v1/messages/") {
         w.mail_message.clone()

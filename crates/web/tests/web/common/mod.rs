@@ -109,6 +109,15 @@ impl Response {
     }
 }
 
+/// A 1×1 PNG: the smallest real image.
+pub const TINY_PNG: [u8; 69] = [
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53, 0xde, 0x00,
+    0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0x00, 0x00, 0x03, 0x01,
+    0x01, 0x00, 0xc9, 0xfe, 0x92, 0xef, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60,
+    0x82,
+];
+
 pub struct World {
     /// Hands domain events to ticket mail, once turned on ([`World::with_notifier`]).
     pub dispatcher: Arc<palisade_service::Dispatcher>,
@@ -141,6 +150,8 @@ pub struct World {
     /// Ticket 3's number, as the pages' forms name tickets.
     pub ticket_3_number: i64,
     pub public_attachment: String,
+    /// A PNG screenshot customer_1 attached to ticket 1: a file with a preview.
+    pub public_image: String,
     pub internal_attachment: String,
     /// A message held in quarantine for team A, claiming to come from customer_3.
     pub quarantined: String,
@@ -353,6 +364,7 @@ impl World {
             ticket_3: String::new(),
             ticket_3_number: 0,
             public_attachment: String::new(),
+            public_image: String::new(),
             internal_attachment: String::new(),
             quarantined: String::new(),
             mail_message: String::new(),
@@ -400,6 +412,15 @@ impl World {
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         world.public_attachment = r.json()["id"].as_str().unwrap().to_owned();
+        let up = format!(
+            "/api/v1/tickets/{}/attachments?filename=screenshot.png",
+            world.ticket_1
+        );
+        let r = world
+            .raw(Some(&c1), "POST", &up, Body::from(TINY_PNG.to_vec()), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        world.public_image = r.json()["id"].as_str().unwrap().to_owned();
         let up = format!(
             "/api/v1/tickets/{}/attachments?filename=notes.txt&visibility=internal",
             world.ticket_1
