@@ -99,6 +99,9 @@ random_id!(
     /// A team of agents; tickets belong to one team.
     TeamId, "team_", "team");
 random_id!(
+    /// A custom ticket field defined by an administrator.
+    CustomFieldId, "fld_", "custom field");
+random_id!(
     /// One message on a ticket (public reply or internal note).
     MessageId, "msg_", "message");
 random_id!(

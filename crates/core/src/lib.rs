@@ -13,8 +13,8 @@ mod values;
 
 pub use error::CoreError;
 pub use ids::{
-    ArticleFileId, ArticleId, AttachmentId, AuditSeq, CeremonyId, CompanyId, ConversationId, MacroId,
-    MessageId, NotificationId, OutboxId, PasskeyId, SessionId, TeamId, TicketId, UserId, ViewId,
+    ArticleFileId, ArticleId, AttachmentId, AuditSeq, CeremonyId, CompanyId, ConversationId, CustomFieldId,
+    MacroId, MessageId, NotificationId, OutboxId, PasskeyId, SessionId, TeamId, TicketId, UserId, ViewId,
 };
 pub use mail::{OutgoingFile, OutgoingMail};
 pub use network::source_network;

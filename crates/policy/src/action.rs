@@ -19,6 +19,8 @@ pub enum Action {
     TicketMerge,
     /// Link two related tickets: needed on both.
     TicketLink,
+    /// Set the values of a ticket's custom fields.
+    TicketSetFields,
     UserRead,
     UserUpdate,
     UserEndSessions,
@@ -43,6 +45,8 @@ pub enum Action {
     ManageTeams,
     ListTeams,
     ManageCompanies,
+    /// Define, change and retire custom ticket fields.
+    ManageFields,
     ListCompanies,
     ListTickets,
     SearchTickets,
@@ -71,7 +75,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 46] = [
+    pub const ALL: [Action; 48] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -85,6 +89,7 @@ impl Action {
         Action::TicketCreate,
         Action::TicketMerge,
         Action::TicketLink,
+        Action::TicketSetFields,
         Action::UserRead,
         Action::UserUpdate,
         Action::UserEndSessions,
@@ -104,6 +109,7 @@ impl Action {
         Action::ManageTeams,
         Action::ListTeams,
         Action::ManageCompanies,
+        Action::ManageFields,
         Action::ListCompanies,
         Action::ListTickets,
         Action::SearchTickets,
@@ -145,7 +151,8 @@ impl Action {
             | Action::TicketManageCollaborators
             | Action::TicketCreate
             | Action::TicketMerge
-            | Action::TicketLink => K::Ticket,
+            | Action::TicketLink
+            | Action::TicketSetFields => K::Ticket,
             Action::UserRead
             | Action::UserUpdate
             | Action::UserEndSessions
@@ -162,6 +169,7 @@ impl Action {
             | Action::ManageTeams
             | Action::ListTeams
             | Action::ManageCompanies
+            | Action::ManageFields
             | Action::ListCompanies
             | Action::ListTickets
             | Action::SearchTickets
@@ -192,6 +200,7 @@ impl Action {
             | Action::TicketCreate
             | Action::TicketMerge
             | Action::TicketLink
+            | Action::TicketSetFields
             | Action::MailReview
             | Action::TeamRouteTo => Scope::TicketsWrite,
             Action::UserRead
@@ -212,6 +221,9 @@ impl Action {
             | Action::ManageTeams
             | Action::ManageCompanies
             | Action::CompanyAddMember => Scope::PeopleWrite,
+            // The fields are the desk's settings: changed by an administrator's session,
+            // or a token allowed to write tickets.
+            Action::ManageFields => Scope::TicketsWrite,
             Action::AuditRead | Action::ReadAlerts => Scope::AuditRead,
             Action::ArticleRead => Scope::ArticlesRead,
             Action::ArticleManage => Scope::ArticlesWrite,
@@ -239,6 +251,7 @@ impl Action {
             Action::TicketCreate => "ticket.create",
             Action::TicketMerge => "ticket.merge",
             Action::TicketLink => "ticket.link",
+            Action::TicketSetFields => "ticket.set_fields",
             Action::UserRead => "user.read",
             Action::UserUpdate => "user.update",
             Action::UserEndSessions => "user.end_sessions",
@@ -258,6 +271,7 @@ impl Action {
             Action::ManageTeams => "directory.manage_teams",
             Action::ListTeams => "directory.list_teams",
             Action::ManageCompanies => "directory.manage_companies",
+            Action::ManageFields => "directory.manage_fields",
             Action::ListCompanies => "directory.list_companies",
             Action::ListTickets => "directory.list_tickets",
             Action::SearchTickets => "directory.search_tickets",

@@ -17,6 +17,7 @@ mod directory;
 mod dispatch;
 mod error;
 mod events;
+mod fields;
 mod files;
 mod handover;
 mod held;
@@ -49,6 +50,10 @@ pub use directory::{StaffEntry, TeamEntry};
 pub use dispatch::{Dispatcher, Subscriber};
 pub use error::ServiceError;
 pub use events::{Happened, Reaction, ReactionFuture};
+pub use fields::{
+    FIELD_KEY_PATTERN, FIELD_NUMBER_PATTERN, FieldValue, MAX_FIELD_LABEL_CHARS, MAX_FIELD_OPTIONS,
+    MAX_FIELD_TEXT_CHARS, validate_definition, validate_value,
+};
 pub use files::{MailFile, PREVIEWABLE_TYPES, previewable, sniff_content_type};
 pub use handover::HandoverTo;
 pub use held::HeldMail;
@@ -62,7 +67,7 @@ pub use people::{CreatedAccount, CustomerChange, NewCustomer, NewStaff};
 pub use presence::Colleague;
 pub use reading::reader_of;
 pub use scanning::{Availability, ScanRound};
-pub use text::{MAX_BODY_CHARS, MAX_SUBJECT_CHARS, Redacted, Redactor, validate_text};
+pub use text::{MAX_BODY_CHARS, MAX_SUBJECT_CHARS, Redacted, Redactor, validate_line, validate_text};
 pub use tickets::{OpenTicket, Opened, Sending, TicketDetail};
 pub use views::{BuiltInView, UsableView, saved_filter};
 

@@ -27,6 +27,15 @@ pub fn validate_text(field: &str, value: &str, max_chars: usize) -> Result<Strin
     Ok(trimmed.to_owned())
 }
 
+/// As [`validate_text`], for one line: no line breaks or tabs either.
+pub fn validate_line(field: &str, value: &str, max_chars: usize) -> Result<String, ServiceError> {
+    let line = validate_text(field, value, max_chars)?;
+    if line.chars().any(char::is_control) {
+        return Err(ServiceError::Invalid(format!("{field} must be one line")));
+    }
+    Ok(line)
+}
+
 /// What redaction left of a text, and what it removed (kinds and counts, never values).
 #[derive(Clone, Debug, Default)]
 pub struct Redacted {

@@ -444,6 +444,7 @@ impl Desk {
         if based_on.is_some_and(|seen| seen != ticket.version) {
             return Err(ServiceError::Stale(Box::new(ticket)));
         }
+        self.require_fields_to_solve(&ticket, update.status).await?;
         let update = TicketUpdate {
             status: update.status.filter(|s| *s != ticket.status),
             assignee: update.assignee.filter(|a| *a != ticket.assignee),

@@ -133,6 +133,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 30,
         sql: include_str!("../migrations/0030_ticket_merge_links.sql"),
     },
+    Migration {
+        version: 31,
+        sql: include_str!("../migrations/0031_custom_fields.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

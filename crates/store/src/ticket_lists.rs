@@ -33,6 +33,8 @@ pub struct TicketFilter {
     pub updated_after: Option<UnixMillis>,
     pub created_after: Option<UnixMillis>,
     pub created_before: Option<UnixMillis>,
+    /// A custom field and what its value must match ([`Store::field_match_key`]).
+    pub field: Option<(palisade_core::CustomFieldId, String)>,
 }
 
 /// One bound parameter of a generated query.
@@ -97,6 +99,15 @@ fn where_sql(scope: &TicketScope, filter: &TicketFilter, offset: usize) -> (Stri
         params.push(Param::Text(tag.as_str().to_owned()));
         clauses.push(format!(
             "t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = ${})",
+            offset + params.len()
+        ));
+    }
+    if let Some((field, key)) = &filter.field {
+        params.push(Param::Text(field.to_string()));
+        params.push(Param::Text(key.clone()));
+        clauses.push(format!(
+            "t.id IN (SELECT ticket_id FROM ticket_field_values WHERE field_id = ${} AND value_key = ${})",
+            offset + params.len() - 1,
             offset + params.len()
         ));
     }

@@ -296,6 +296,20 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             post(ui::admin::change_role),
         ),
         r(M::GET, "/admin/companies", false, get(ui::admin::companies)),
+        r(M::GET, "/admin/fields", false, get(ui::admin_fields::fields)),
+        r(M::POST, "/admin/fields", false, post(ui::admin_fields::create)),
+        r(
+            M::POST,
+            "/admin/fields/{id}",
+            false,
+            post(ui::admin_fields::update),
+        ),
+        r(
+            M::POST,
+            "/admin/fields/{id}/archive",
+            false,
+            post(ui::admin_fields::archive),
+        ),
         r(
             M::POST,
             "/admin/companies",
@@ -448,6 +462,27 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             "/api/v1/tickets/{id}/collaborators/{user_id}",
             false,
             delete(api::tickets::remove_collaborator),
+        ),
+        r(M::GET, "/api/v1/fields", false, get(api::fields::list)),
+        r(M::POST, "/api/v1/fields", false, post(api::fields::create)),
+        r(M::PATCH, "/api/v1/fields/{id}", false, patch(api::fields::update)),
+        r(
+            M::DELETE,
+            "/api/v1/fields/{id}",
+            false,
+            delete(api::fields::archive),
+        ),
+        r(
+            M::GET,
+            "/api/v1/tickets/{id}/fields",
+            false,
+            get(api::fields::ticket_fields),
+        ),
+        r(
+            M::PUT,
+            "/api/v1/tickets/{id}/fields",
+            false,
+            put(api::fields::set_ticket_fields),
         ),
         r(
             M::POST,
@@ -760,6 +795,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         r(M::POST, "/macros/{id}", false, post(ui::macros::update)),
         r(M::POST, "/macros/{id}/delete", false, post(ui::macros::delete)),
         r(M::POST, "/tickets/{id}/macro", false, post(ui::macros::apply)),
+        r(
+            M::POST,
+            "/tickets/{id}/fields",
+            false,
+            post(ui::ticket_fields::set_fields),
+        ),
         r(
             M::POST,
             "/tickets/{id}/merge",

@@ -101,6 +101,10 @@ const LINE: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x
 /// labels, at most 254 in all).
 const EMAIL: &str = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,30}(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16}){0,2}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?){1,3}$";
 
+/// One line without surrounding white space (what trimming leaves unchanged), so two
+/// values the schema calls different stay different once stored.
+const TRIMMED_LINE: &str = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$";
+
 fn id_of(prefix: &str) -> Value {
     json!({ "type": "string", "pattern": format!("^{prefix}[A-Za-z0-9_-]{{22}}$") })
 }
@@ -202,6 +206,31 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
         }),
         ("PublishBody", "version") => version_number(),
         ("MergeRequest", "into") => id_of("tkt_"),
+        ("CreateFieldRequest", "key") => {
+            json!({ "type": "string", "pattern": palisade_service::FIELD_KEY_PATTERN })
+        }
+        ("CreateFieldRequest" | "UpdateFieldRequest", "label") => {
+            line(palisade_service::MAX_FIELD_LABEL_CHARS)
+        }
+        ("CreateFieldRequest", "kind") => one_of(&["text", "number", "date", "dropdown", "checkbox"]),
+        ("CreateFieldRequest" | "UpdateFieldRequest", "options") => json!({
+            "type": "array",
+            "maxItems": palisade_service::MAX_FIELD_OPTIONS,
+            "uniqueItems": true,
+            "items": { "type": "string", "maxLength": palisade_service::MAX_FIELD_LABEL_CHARS, "pattern": TRIMMED_LINE },
+        }),
+        ("SetFieldsRequest", "values") => json!({
+            "type": "object",
+            "maxProperties": 50,
+            "propertyNames": { "pattern": palisade_service::FIELD_KEY_PATTERN },
+            "additionalProperties": {
+                "oneOf": [
+                    { "type": "string", "maxLength": palisade_service::MAX_FIELD_TEXT_CHARS },
+                    { "type": "null" },
+                ],
+            },
+        }),
+        ("SetFieldsRequest", "version") => version_number(),
         ("CreateCustomerRequest" | "UpdateCustomerRequest", "phone") => json!({
             "type": "string",
             "maxLength": 32,
@@ -297,24 +326,47 @@ fn tighten_request_schemas(doc: &mut Value) {
                 *schema = keep_null(schema, strict);
             }
         }
-        if let (Some(rule), Some(schema)) = (
-            request_rule(&name),
+        let rules = request_rules(&name);
+        if let (false, Some(schema)) = (
+            rules.is_empty(),
             schemas.get_mut(&name).and_then(Value::as_object_mut),
         ) {
-            schema.insert("not".into(), rule);
+            let excluded: Vec<Value> = rules.into_iter().map(|rule| json!({ "not": rule })).collect();
+            schema.insert("allOf".into(), Value::Array(excluded));
         }
     }
 }
 
-/// What the server refuses of a body's fields together, as the combination the
-/// schema must exclude (`not`): an internal note cannot ask for secure delivery.
-fn request_rule(schema: &str) -> Option<Value> {
+/// What the server refuses of a body's fields together, as the combinations the
+/// schema must exclude (each a `not`): an internal note cannot ask for secure
+/// delivery; only a drop-down has options, and it has at least one; a drop-down or
+/// check box holds no personal data.
+fn request_rules(schema: &str) -> Vec<Value> {
     match schema {
-        "CreateMessageRequest" => Some(json!({
+        "CreateMessageRequest" => vec![json!({
             "required": ["visibility", "secure_delivery"],
             "properties": { "visibility": { "const": "internal" }, "secure_delivery": { "const": true } },
-        })),
-        _ => None,
+        })],
+        "CreateFieldRequest" => vec![
+            json!({
+                "required": ["kind", "options"],
+                "properties": { "kind": { "not": { "const": "dropdown" } }, "options": { "minItems": 1 } },
+            }),
+            json!({
+                "required": ["kind"],
+                "properties": { "kind": { "const": "dropdown" } },
+                "not": { "required": ["options"] },
+            }),
+            json!({
+                "required": ["kind", "options"],
+                "properties": { "kind": { "const": "dropdown" }, "options": { "maxItems": 0 } },
+            }),
+            json!({
+                "required": ["kind", "personal"],
+                "properties": { "kind": { "enum": ["dropdown", "checkbox"] }, "personal": { "const": true } },
+            }),
+        ],
+        _ => Vec::new(),
     }
 }
 

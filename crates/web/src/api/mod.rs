@@ -10,6 +10,7 @@ pub mod contract;
 pub mod devices;
 pub mod dto;
 pub mod extract;
+pub mod fields;
 pub mod macros;
 pub mod mfa;
 pub mod notifications;
@@ -48,6 +49,7 @@ use utoipa::OpenApi;
         views::list, views::create, views::delete, views::tickets,
         tickets::add_collaborator, tickets::remove_collaborator,
         ticket_relations::merge, ticket_relations::links, ticket_relations::link, ticket_relations::unlink,
+        fields::list, fields::create, fields::update, fields::archive, fields::ticket_fields, fields::set_ticket_fields,
         tickets::attachments, tickets::upload, tickets::download, tickets::preview, tickets::original,
         confirmations::confirm,
         notifications::list, notifications::mark_read, notifications::stream,

@@ -284,16 +284,23 @@ pub async fn upload(
     ))
 }
 
-/// RFC 5987 encoding of a download name, so no header can be injected through it.
-pub(crate) fn content_disposition(filename: &str) -> HeaderValue {
+/// Every byte but the unreserved ones (RFC 3986) percent-encoded: safe in a header's
+/// RFC 5987 value and in a query string alike.
+pub(crate) fn percent_encode(text: &str) -> String {
     let mut encoded = String::new();
-    for b in filename.bytes() {
+    for b in text.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
             encoded.push(b as char);
         } else {
             encoded.push_str(&format!("%{b:02X}"));
         }
     }
+    encoded
+}
+
+/// RFC 5987 encoding of a download name, so no header can be injected through it.
+pub(crate) fn content_disposition(filename: &str) -> HeaderValue {
+    let encoded = percent_encode(filename);
     HeaderValue::from_str(&format!("attachment; filename*=UTF-8''{encoded}"))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }

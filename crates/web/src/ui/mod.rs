@@ -2,6 +2,7 @@
 //! script or style anywhere: the strict CSP of `layers` applies to every page.
 
 pub mod admin;
+pub mod admin_fields;
 pub mod alerts;
 pub mod articles;
 pub mod assets;
@@ -19,6 +20,7 @@ pub mod reply;
 pub mod saved_views;
 pub mod security;
 pub mod sso;
+pub mod ticket_fields;
 pub mod ticket_list;
 pub mod ticket_relations;
 pub mod ticket_update;

@@ -410,6 +410,8 @@ struct TicketPage {
     presence: Option<String>,
     /// Merged into another ticket, linked tickets, and the forms for both.
     relations: super::ticket_relations::Relations,
+    /// The custom fields the reader may see, and whether they may set them.
+    fields: super::ticket_fields::TicketFields,
 }
 
 pub(super) async fn ticket_page(
@@ -605,6 +607,7 @@ async fn ticket_page_with(
             None
         },
         relations: super::ticket_relations::Relations::of(s, caller, t).await?,
+        fields: super::ticket_fields::TicketFields::of(s, caller, t).await?,
         macros: if staff && (can_reply || can_note) {
             super::macros::menu(s, caller).await?
         } else {

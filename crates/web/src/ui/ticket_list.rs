@@ -70,6 +70,9 @@ struct TicketsPage {
     team_options: Vec<(String, String, bool)>,
     assignee_filter: String,
     tag_filter: String,
+    /// Custom fields to filter on: (key, label, selected).
+    field_options: Vec<(String, String, bool)>,
+    field_value: String,
     saved_views: Vec<SavedLink>,
     /// Supervisors and administrators may share a view with a team.
     can_share: bool,
@@ -92,6 +95,9 @@ pub struct ListParams {
     /// `me`, `nobody`, or empty for anyone.
     assignee: Option<String>,
     tag: Option<String>,
+    /// A custom field's key, and the value it must have.
+    field: Option<String>,
+    value: Option<String>,
     /// A saved view's id.
     saved: Option<String>,
     q: Option<String>,
@@ -186,7 +192,17 @@ pub async fn ticket_list(
         Some(id) => Some(desk.saved_view(&actor, id).await?),
         None => None,
     };
-    let (filter, echo) = filter_of(&q, &caller, view, saved.as_ref())?;
+    let (mut filter, mut echo) = filter_of(&q, &caller, view, saved.as_ref())?;
+    if let (Some(key), Some(value)) = (given(&q.field), given(&q.value)) {
+        filter.field = Some(desk.field_filter(&actor, key, value).await?);
+        echo.push(("field", key.to_owned()));
+        echo.push(("value", value.to_owned()));
+    }
+    let fields = if is_customer {
+        Vec::new()
+    } else {
+        desk.fields_for(&actor).await?
+    };
     let query = given(&q.q).unwrap_or_default().trim().to_owned();
     let (tickets, next_cursor) = if query.is_empty() {
         let page = desk
@@ -282,17 +298,27 @@ pub async fn ticket_list(
             .collect(),
         assignee_filter: given(&q.assignee).unwrap_or_default().to_owned(),
         tag_filter: given(&q.tag).unwrap_or_default().to_owned(),
+        field_options: fields
+            .iter()
+            .map(|f| {
+                let key = f.definition.key.clone();
+                let selected = given(&q.field) == Some(key.as_str());
+                (key, f.definition.label.clone(), selected)
+            })
+            .collect(),
+        field_value: given(&q.value).unwrap_or_default().to_owned(),
         saved_views,
         can_share: matches!(caller.principal.role, Role::Supervisor | Role::Admin),
         savable: echo
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .filter(|(k, _)| k != "view" && k != "saved")
+            // Saved views keep the built-in filters; a field filter is for this list only.
+            .filter(|(k, _)| !matches!(k.as_str(), "view" | "saved" | "field" | "value"))
             .collect(),
         query,
         filter_query: echo
             .iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| format!("{k}={}", crate::api::tickets::percent_encode(v)))
             .collect::<Vec<_>>()
             .join("&"),
         next_cursor,

@@ -14,6 +14,7 @@ mod assistant;
 mod assistant_model;
 mod bulk;
 mod collaborators;
+mod custom_fields;
 mod hardening;
 mod help_centre;
 mod isolation;

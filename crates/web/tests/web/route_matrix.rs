@@ -142,6 +142,19 @@ const MATRIX: &[(&str, &str)] = &[
     ("PUT /api/v1/tickets/{id}/links/{other_id}", "YY----"),
     ("DELETE /api/v1/tickets/{id}/links/{other_id}", "YY----"),
     ("POST /tickets/{id}/merge", "YY----"),
+    // Custom fields: administrators define them; whoever changes a ticket fills them
+    // in; everyone lists those they may see.
+    ("GET /api/v1/fields", "YYYYYY"),
+    ("POST /api/v1/fields", "Y-----"),
+    ("PATCH /api/v1/fields/{id}", "Y-----"),
+    ("DELETE /api/v1/fields/{id}", "Y-----"),
+    ("GET /api/v1/tickets/{id}/fields", "YYYY-Y"),
+    ("PUT /api/v1/tickets/{id}/fields", "YYY---"),
+    ("POST /tickets/{id}/fields", "YYY---"),
+    ("GET /admin/fields", "Y-----"),
+    ("POST /admin/fields", "Y-----"),
+    ("POST /admin/fields/{id}", "Y-----"),
+    ("POST /admin/fields/{id}/archive", "Y-----"),
     ("POST /tickets/{id}/links", "YY----"),
     ("POST /tickets/{id}/links/{other_id}/delete", "YY----"),
     ("GET /api/v1/tickets/{id}/attachments", "YYYY-Y"),
@@ -286,6 +299,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         w.quarantined.clone()
     } else if template.starts_with("/api/v1/views/") || template.starts_with("/views/") {
         w.shared_view.clone()
+    } else if template.starts_with("/api/v1/fields/") || template.starts_with("/admin/fields/") {
+        w.plan_field.clone()
     } else if template.starts_with("/api/v1/macros/") || template.starts_with("/macros/") {
         w.shared_macro.clone()
     } else if template.starts_with("/api/v1/articles/") || template.starts_with("/articles/") {
@@ -314,6 +329,14 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         }
         "PUT /api/v1/tickets/{id}/tags" => Payload::Json(json!({"tags": ["billing"]})),
         "POST /api/v1/tickets/{id}/merge" => Payload::Json(json!({"into": w.ticket_3})),
+        "POST /api/v1/fields" => Payload::Json(json!({"key": "region", "label": "Region", "kind": "text"})),
+        "PATCH /api/v1/fields/{id}" => {
+            Payload::Json(json!({"label": "Plan", "options": ["Gold", "Silver", "Bronze"]}))
+        }
+        "PUT /api/v1/tickets/{id}/fields" => Payload::Json(json!({"values": {"plan": "Gold"}})),
+        "POST /tickets/{id}/fields" => Payload::Form("shown.plan=1&field.plan=Gold"),
+        "POST /admin/fields" => Payload::Form("key=region&label=Region&kind=text"),
+        "POST /admin/fields/{id}" => Payload::Form("label=Plan&options=Gold%0ASilver"),
         "POST /api/v1/tickets/{id}/collaborators" => {
             Payload::Json(json!({"user_id": w.customer_2.id.to_string()}))
         }

@@ -163,6 +163,8 @@ pub struct World {
     pub shared_macro: String,
     /// A view the supervisor shared with team A: its open tickets.
     pub shared_view: String,
+    /// The custom field `plan`: a drop-down (Gold, Silver) shown to customers.
+    pub plan_field: String,
 }
 
 async fn actor(store: &Store, id: UserId, role: Role) -> Actor {
@@ -371,6 +373,7 @@ impl World {
             article: String::new(),
             shared_macro: String::new(),
             shared_view: String::new(),
+            plan_field: String::new(),
         };
         let c1 = world.customer_1.clone();
         let t1 = world
@@ -483,6 +486,11 @@ impl World {
         let r = world.json(&supervisor, "POST", "/api/v1/views", view).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         world.shared_view = r.json()["id"].as_str().unwrap().to_owned();
+        let plan = json!({"key": "plan", "label": "Plan", "kind": "dropdown", "options": ["Gold", "Silver"],
+                          "customer_visible": true});
+        let r = world.json(&admin, "POST", "/api/v1/fields", plan).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        world.plan_field = r.json()["id"].as_str().unwrap().to_owned();
         // The subscribers start here, after the fixture, as on a fresh install.
         world.dispatch().await;
         world
