@@ -24,6 +24,9 @@ pub enum AccountEvent {
     SignInPaused,
     /// A new sign-in ended the oldest session (the session limit).
     SignedInElsewhere,
+    /// An administrator removed every second factor: a new one is set up at the next
+    /// sign-in, and every session was ended.
+    FactorsReset,
 }
 
 impl AccountEvent {
@@ -34,6 +37,7 @@ impl AccountEvent {
             Self::FactorsChanged => "account.factors_changed",
             Self::SignInPaused => "account.sign_in_paused",
             Self::SignedInElsewhere => "account.signed_in_elsewhere",
+            Self::FactorsReset => "account.factors_reset",
         }
     }
 
@@ -44,6 +48,7 @@ impl AccountEvent {
             Self::FactorsChanged,
             Self::SignInPaused,
             Self::SignedInElsewhere,
+            Self::FactorsReset,
         ]
         .into_iter()
         .find(|e| e.kind() == kind)
@@ -68,6 +73,13 @@ impl AccountEvent {
                 "Your sign-in methods changed",
                 "A second factor (authenticator app, passkey or recovery codes) of your account was just \
                  added or removed, and your other devices were signed out."
+                    .into(),
+            ),
+            Self::FactorsReset => (
+                "Set up a new second factor",
+                "An administrator removed the authenticator app, passkeys and recovery codes of \
+                 your account and signed out every device. At your next sign-in, after your \
+                 password, you will set up a new second factor."
                     .into(),
             ),
             Self::SignInPaused => (

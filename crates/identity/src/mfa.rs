@@ -472,6 +472,34 @@ impl Identity {
         Ok(rotated)
     }
 
+    /// Removes every second factor of `user` (authenticator app, passkeys, recovery
+    /// codes) and ends all their sessions, for an administrator whose colleague lost
+    /// their device: the next sign-in asks them to set up a new factor, and they are
+    /// told by mail. Whether the administrator may, and has just proved who they are,
+    /// is decided by the caller.
+    pub async fn reset_second_factors(&self, user: &UserId, ctx: &AuditContext) -> Result<(), IdentityError> {
+        let mut tx = self.store().begin().await?;
+        let totp = self.store().delete_totp(&mut tx, user).await?;
+        let passkeys = self.store().delete_passkeys_of(&mut tx, user).await?;
+        self.store().delete_recovery_codes(&mut tx, user).await?;
+        let ended = self.store().revoke_other_sessions(&mut tx, user, None).await?;
+        let event = AuditEvent::new(AuditAction::MfaRemoved, user.to_string(), Outcome::Success).with_detail(json!({
+            "reason": "reset_by_administrator", "totp": totp, "passkeys": passkeys, "sessions_ended": ended,
+        }));
+        self.store().append_audit(&mut tx, ctx, &event).await?;
+        crate::account_events::record(
+            self.store(),
+            &mut tx,
+            crate::account_events::AccountEvent::FactorsReset,
+            user,
+            &ctx.actor,
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Removes the authenticator app (a step-up action). Staff cannot remove their last
     /// factor; when none is left, the recovery codes go too.
     pub async fn remove_totp(

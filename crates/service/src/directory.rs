@@ -154,6 +154,39 @@ impl Desk {
             .await?)
     }
 
+    /// Removes every second factor of a staff account and ends its sessions, so its
+    /// owner sets up a new one at the next sign-in (told by mail). Administrators only,
+    /// who must have proved who they are just now (`recently_proved`: the adapter,
+    /// which holds the session, asks `palisade_identity::require_recent_auth`; judged
+    /// only once the administrator is allowed at all); nobody resets their own, which
+    /// their security page does with their old factor.
+    pub async fn require_new_second_factor(
+        &self,
+        actor: &Actor,
+        raw_id: &str,
+        recently_proved: bool,
+    ) -> Result<(), ServiceError> {
+        self.authorize(actor, Action::ManageStaff, &Resource::Directory)
+            .await?;
+        let user = self
+            .account_target(actor, raw_id, Action::UserManageFactors)
+            .await?;
+        if user == actor.principal.user_id {
+            return Err(ServiceError::Conflict(
+                "change your own second factors on your security page".into(),
+            ));
+        }
+        if !self.store.get_user(&user).await?.role.is_staff() {
+            return Err(ServiceError::Conflict(
+                "customers manage their own second factors".into(),
+            ));
+        }
+        if !recently_proved {
+            return Err(palisade_identity::IdentityError::StepUpRequired.into());
+        }
+        Ok(self.identity()?.reset_second_factors(&user, &actor.audit).await?)
+    }
+
     /// Gives a staff account another staff role. Its sessions end, so the new role (and
     /// its second-factor and session rules) applies from the next sign-in. Nobody
     /// changes their own role: an administrator cannot lock the last one out, or

@@ -264,6 +264,15 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Removes every passkey of `user`; returns how many there were.
+    pub async fn delete_passkeys_of(&self, tx: &mut Tx, user: &UserId) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM passkeys WHERE user_id = $1")
+            .bind(user.as_str())
+            .execute(tx.conn())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     pub async fn delete_passkey(
         &self,
         tx: &mut Tx,

@@ -285,6 +285,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         ),
         r(
             M::POST,
+            "/admin/staff/{id}/reset-second-factor",
+            false,
+            post(ui::admin::reset_second_factor),
+        ),
+        r(
+            M::POST,
             "/admin/staff/{id}/disable",
             false,
             post(ui::admin::disable),
@@ -682,6 +688,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             "/api/v1/users/{id}/role",
             false,
             put(api::devices::change_role),
+        ),
+        r(
+            M::POST,
+            "/api/v1/users/{id}/second-factor-reset",
+            false,
+            post(api::devices::reset_second_factor),
         ),
         // Authenticated UI.
         r(M::POST, "/logout", false, post(ui::pages::logout)),

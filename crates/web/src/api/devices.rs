@@ -118,6 +118,24 @@ pub async fn disable(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/v1/users/{id}/second-factor-reset", tag = "people", params(("id" = String, Path)),
+    responses((status = 204), (status = 403, description = "not an administrator, or a step-up is needed first (type step-up-required)", body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
+/// Requires a new second factor of a staff account: its authenticator app, passkeys
+/// and recovery codes are removed and its sessions end; its owner is told by mail and
+/// sets up a new factor at the next sign-in. Administrators, after a step-up.
+pub async fn reset_second_factor(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    let fresh = palisade_identity::require_recent_auth(caller.session.as_ref()).is_ok();
+    s.desk()
+        .require_new_second_factor(&caller.actor(), &id, fresh)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeRoleRequest {

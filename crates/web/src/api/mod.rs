@@ -41,7 +41,7 @@ use utoipa::OpenApi;
         articles::revise, articles::publish, articles::upload_file, articles::withdraw,
         alerts::list,
         assistant::notice, assistant::start, assistant::get, assistant::message, assistant::handover,
-        devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable, devices::change_role,
+        devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable, devices::change_role, devices::reset_second_factor,
         tickets::list, tickets::create, tickets::search, tickets::get, tickets::update, bulk::update,
         tickets::messages, tickets::add_message, tickets::set_tags,
         macros::list, macros::create, macros::replace, macros::delete, macros::apply,

@@ -60,6 +60,9 @@ fn notice_for(done: Option<&str>) -> Option<&'static str> {
         "ended" => "Their sessions were ended.",
         "disabled" => "Account disabled; its sessions were ended.",
         "role" => "Role changed; their sessions were ended, so it applies from their next sign-in.",
+        "factors" => {
+            "Their second factors were removed and their sessions ended; they were told by mail and set up a new factor at their next sign-in."
+        }
         _ => return None,
     })
 }
@@ -367,6 +370,27 @@ pub async fn disable(
 #[derive(Deserialize)]
 pub struct RoleForm {
     role: String,
+}
+
+/// Removes a colleague's second factors (a lost phone); asks the administrator to
+/// prove who they are first when they have not just done so.
+pub async fn reset_second_factor(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    let fresh = palisade_identity::require_recent_auth(caller.session.as_ref()).is_ok();
+    match s
+        .desk()
+        .require_new_second_factor(&caller.actor(), &id, fresh)
+        .await
+    {
+        Ok(()) => Ok(Redirect::to("/admin/staff?done=factors").into_response()),
+        Err(palisade_service::ServiceError::Identity(palisade_identity::IdentityError::StepUpRequired)) => {
+            Ok(super::security::step_up_redirect("/admin/staff"))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn change_role(

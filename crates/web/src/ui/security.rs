@@ -29,14 +29,14 @@ fn with_status(mut response: Response, status: StatusCode) -> Response {
 /// Where step-up sends the user back to: only pages of this site's account area, so
 /// the parameter cannot become an open redirect.
 fn safe_next(next: &str) -> &str {
-    let ok = (next.starts_with("/account/") || next == "/tickets")
+    let ok = (next.starts_with("/account/") || next == "/tickets" || next == "/admin/staff")
         && !next.contains("//")
         && !next.contains('\\')
         && next.bytes().all(|b| b.is_ascii_graphic());
     if ok { next } else { "/account/security" }
 }
 
-fn step_up_redirect(next: &str) -> Response {
+pub(super) fn step_up_redirect(next: &str) -> Response {
     Redirect::to(&format!("/account/step-up?next={}", safe_next(next))).into_response()
 }
 
@@ -510,7 +510,10 @@ mod tests {
     fn step_up_returns_only_to_account_pages() {
         assert_eq!(safe_next("/account/security"), "/account/security");
         assert_eq!(safe_next("/tickets"), "/tickets");
+        assert_eq!(safe_next("/admin/staff"), "/admin/staff");
         for hostile in [
+            "/admin/staff/../x",
+            "/admin/staffx",
             "https://evil.test/",
             "//evil.test/account/",
             "/account//evil.test",

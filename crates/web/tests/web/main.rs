@@ -15,6 +15,7 @@ mod assistant_model;
 mod bulk;
 mod collaborators;
 mod custom_fields;
+mod factor_reset;
 mod hardening;
 mod help_centre;
 mod isolation;

@@ -188,6 +188,9 @@ const MATRIX: &[(&str, &str)] = &[
     ("POST /api/v1/users/{id}/end-sessions", "Y-----"),
     ("POST /api/v1/users/{id}/disable", "Y-----"),
     ("PUT /api/v1/users/{id}/role", "Y-----"),
+    // Requiring a colleague's new second factor: administrators, freshly signed in.
+    ("POST /api/v1/users/{id}/second-factor-reset", "Y-----"),
+    ("POST /admin/staff/{id}/reset-second-factor", "Y-----"),
     ("POST /admin/staff/{id}/role", "Y-----"),
     ("POST /logout", "YYYYYY"),
     ("GET /devices", "YYYYYY"),
@@ -281,7 +284,9 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         w.public_attachment.clone()
     } else if template.starts_with("/api/v1/messages/") {
         w.mail_message.clone()
-    } else if template.ends_with("/role") && template.starts_with("/api/v1/users/") {
+    } else if (template.ends_with("/role") || template.ends_with("/second-factor-reset"))
+        && template.starts_with("/api/v1/users/")
+    {
         w.agent_b.id.to_string()
     } else if template.starts_with("/api/v1/customers/") || template.starts_with("/api/v1/users/") {
         if template.starts_with("/api/v1/users/") {
