@@ -357,6 +357,40 @@ impl Desk {
         tx.commit().await?;
         Ok(self.store.get_company(&id).await?)
     }
+
+    /// Turns on or off whether a company's customers read each other's tickets — from
+    /// their next request, for every ticket of the company. Supervisors and
+    /// administrators, audited with the old and new setting.
+    pub async fn set_company_sharing(
+        &self,
+        actor: &Actor,
+        raw_id: &str,
+        share_tickets: bool,
+    ) -> Result<CompanyRecord, ServiceError> {
+        self.authorize(actor, Action::ManageCompanies, &Resource::Directory)
+            .await?;
+        let id = palisade_core::CompanyId::parse(raw_id).map_err(|_| ServiceError::NotFound)?;
+        let before = self.store.get_company(&id).await?;
+        if before.share_tickets != share_tickets {
+            let mut tx = self.store.begin().await?;
+            if !self
+                .store
+                .set_company_sharing(&mut tx, &id, share_tickets)
+                .await?
+            {
+                return Err(ServiceError::NotFound);
+            }
+            let event = AuditEvent::new(
+                AuditAction::CompanySharingChanged,
+                id.to_string(),
+                Outcome::Success,
+            )
+            .with_detail(serde_json::json!({ "from": before.share_tickets, "to": share_tickets }));
+            self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+            tx.commit().await?;
+        }
+        Ok(self.store.get_company(&id).await?)
+    }
 }
 
 fn optional_phone(phone: Option<String>) -> Result<Option<String>, ServiceError> {

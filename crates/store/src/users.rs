@@ -461,6 +461,22 @@ impl Store {
             .collect()
     }
 
+    /// Whether a company's customers read each other's tickets; false when there is
+    /// no such company.
+    pub async fn set_company_sharing(
+        &self,
+        tx: &mut Tx,
+        id: &CompanyId,
+        share_tickets: bool,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE companies SET share_tickets = $1 WHERE id = $2")
+            .bind(flag(share_tickets))
+            .bind(id.as_str())
+            .execute(tx.conn())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn create_company(
         &self,
         tx: &mut Tx,

@@ -302,6 +302,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             post(ui::admin::change_role),
         ),
         r(M::GET, "/admin/companies", false, get(ui::admin::companies)),
+        r(
+            M::POST,
+            "/admin/companies/{id}/sharing",
+            false,
+            post(ui::admin::company_sharing),
+        ),
         r(M::GET, "/admin/fields", false, get(ui::admin_fields::fields)),
         r(M::POST, "/admin/fields", false, post(ui::admin_fields::create)),
         r(
@@ -649,6 +655,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             "/api/v1/companies/{id}",
             false,
             get(api::people::get_company),
+        ),
+        r(
+            M::PATCH,
+            "/api/v1/companies/{id}",
+            false,
+            patch(api::people::update_company),
         ),
         r(M::GET, "/api/v1/me/tokens", false, get(api::tokens::list)),
         r(M::POST, "/api/v1/me/tokens", false, post(api::tokens::create)),

@@ -59,7 +59,7 @@ use utoipa::OpenApi;
         people::unmask_customer,
         people::list_staff, people::create_staff,
         people::list_teams, people::create_team, people::update_team, people::add_member, people::remove_member,
-        people::list_companies, people::create_company, people::get_company,
+        people::list_companies, people::create_company, people::get_company, people::update_company,
     ),
     components(schemas(crate::Problem)),
     tags((name = "tickets"), (name = "attachments"), (name = "people"), (name = "auth"), (name = "audit"), (name = "help centre"), (name = "assistant"), (name = "notifications"))

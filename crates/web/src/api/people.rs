@@ -285,6 +285,29 @@ pub async fn get_company(
     Ok(Json(CompanyView::from(&s.store.get_company(&id).await?)))
 }
 
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCompanyRequest {
+    /// Whether the company's customers read each other's tickets in the portal.
+    pub share_tickets: bool,
+}
+
+#[utoipa::path(patch, path = "/api/v1/companies/{id}", tag = "people", params(("id" = String, Path)),
+    request_body = UpdateCompanyRequest,
+    responses((status = 200, body = CompanyView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn update_company(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdateCompanyRequest>,
+) -> Result<Json<CompanyView>, AppError> {
+    let company = s
+        .desk()
+        .set_company_sharing(&caller.actor(), &id, req.share_tickets)
+        .await?;
+    Ok(Json(CompanyView::from(&company)))
+}
+
 #[utoipa::path(post, path = "/api/v1/companies", tag = "people", request_body = CreateCompanyRequest,
     responses((status = 201, body = CompanyView), (status = 403, body = Problem)))]
 pub async fn create_company(

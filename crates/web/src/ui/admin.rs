@@ -410,10 +410,12 @@ struct CompaniesPage {
     user_name: String,
     role: &'static str,
     is_customer: bool,
-    /// (name, shares tickets)
-    companies: Vec<(String, bool)>,
+    /// (id, name, shares tickets)
+    companies: Vec<(String, String, bool)>,
     can_create: bool,
     created: bool,
+    /// Just changed whether a company shares tickets.
+    sharing_changed: bool,
 }
 
 pub async fn companies(
@@ -427,13 +429,17 @@ pub async fn companies(
         user_name: caller.user.name.clone(),
         role: caller.principal.role.as_str(),
         is_customer: false,
-        companies: companies.into_iter().map(|c| (c.name, c.share_tickets)).collect(),
+        companies: companies
+            .into_iter()
+            .map(|c| (c.id.to_string(), c.name, c.share_tickets))
+            .collect(),
         can_create: desk.permits(
             &caller.principal,
             palisade_policy::Action::ManageCompanies,
             &palisade_policy::Resource::Directory,
         ),
         created: q.done.as_deref() == Some("created"),
+        sharing_changed: q.done.as_deref() == Some("sharing"),
     }))
 }
 
@@ -452,4 +458,24 @@ pub async fn create_company(
         .create_company(&caller.actor(), &form.name, form.share_tickets.is_some())
         .await?;
     Ok(Redirect::to("/admin/companies?done=created").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct SharingForm {
+    share_tickets: String,
+}
+
+pub async fn company_sharing(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Form(form): Form<SharingForm>,
+) -> Result<Response, UiError> {
+    let share = match form.share_tickets.as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => return Err(AppError::BadRequest("share_tickets is yes or no".into()).into()),
+    };
+    s.desk().set_company_sharing(&caller.actor(), &id, share).await?;
+    Ok(Redirect::to("/admin/companies?done=sharing").into_response())
 }

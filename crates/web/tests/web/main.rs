@@ -14,6 +14,7 @@ mod assistant;
 mod assistant_model;
 mod bulk;
 mod collaborators;
+mod company_sharing;
 mod custom_fields;
 mod factor_reset;
 mod hardening;

@@ -179,6 +179,9 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /api/v1/companies", "YYYY--"),
     ("POST /api/v1/companies", "YY----"),
     ("GET /api/v1/companies/{id}", "YYYY-Y"),
+    // Whether a company's customers read each other's tickets: supervisors and admins.
+    ("PATCH /api/v1/companies/{id}", "YY----"),
+    ("POST /admin/companies/{id}/sharing", "YY----"),
     ("GET /api/v1/me/tokens", "YYYYYY"),
     ("POST /api/v1/me/tokens", "YYYYYY"),
     ("DELETE /api/v1/me/tokens/{id}", "YYYYYY"),
@@ -298,7 +301,7 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         w.team_a.to_string()
     } else if template.starts_with("/admin/staff/") {
         w.agent_b.id.to_string()
-    } else if template.starts_with("/api/v1/companies/") {
+    } else if template.starts_with("/api/v1/companies/") || template.starts_with("/admin/companies/") {
         w.sharing_company.to_string()
     } else if template.starts_with("/api/v1/quarantine/") || template.starts_with("/quarantine/") {
         w.quarantined.clone()
@@ -412,6 +415,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         "POST /tickets/{id}/merge" | "POST /tickets/{id}/links" => {
             Payload::FormOwned(format!("number=%23{}", w.ticket_3_number))
         }
+        "PATCH /api/v1/companies/{id}" => Payload::Json(json!({"share_tickets": false})),
+        "POST /admin/companies/{id}/sharing" => Payload::Form("share_tickets=no"),
         "POST /api/v1/companies" => Payload::Json(json!({"name": "Acme", "share_tickets": false})),
         "POST /tickets" => Payload::Form("subject=From+the+portal&body=Hello"),
         "POST /api/v1/tickets/bulk" => Payload::Json(json!({"ticket_ids": [w.ticket_1], "priority": "high"})),
