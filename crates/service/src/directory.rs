@@ -61,6 +61,24 @@ impl Desk {
         Ok(companies)
     }
 
+    /// A page of customers or of staff, for those who may list them (contact details as
+    /// stored: masking is the reader's view, applied by the adapter).
+    pub async fn list_people(
+        &self,
+        actor: &Actor,
+        kind: UserKind,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<palisade_store::Page<UserRecord>, ServiceError> {
+        let action = match kind {
+            UserKind::Customers => Action::ListCustomers,
+            UserKind::Staff => Action::ListStaff,
+        };
+        self.authorize(actor, action, &Resource::Directory).await?;
+        let cursor = cursor.map(Cursor::decode).transpose()?;
+        Ok(self.store.list_users(kind, cursor.as_ref(), limit).await?)
+    }
+
     /// Every team with its members, for those who manage teams.
     pub async fn team_directory(&self, actor: &Actor) -> Result<Vec<TeamEntry>, ServiceError> {
         self.authorize(actor, Action::ManageTeams, &Resource::Directory)

@@ -302,6 +302,16 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             post(ui::admin::change_role),
         ),
         r(M::GET, "/admin/companies", false, get(ui::admin::companies)),
+        r(M::GET, "/customers", false, get(ui::customers::customers)),
+        r(M::POST, "/customers", false, post(ui::customers::create)),
+        r(M::GET, "/customers/{id}", false, get(ui::customers::customer)),
+        r(M::POST, "/customers/{id}", false, post(ui::customers::update)),
+        r(
+            M::POST,
+            "/customers/{id}/disable",
+            false,
+            post(ui::customers::disable),
+        ),
         r(
             M::POST,
             "/admin/companies/{id}/sharing",

@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
 use palisade_core::{CompanyId, Role, TeamId, UserId};
 use palisade_policy::{Action, Resource};
-use palisade_store::{Cursor, UserKind};
+use palisade_store::UserKind;
 
 use super::dto::*;
 use super::extract::{ApiJson, ApiQuery};
@@ -16,19 +16,10 @@ async fn list_users(
     kind: UserKind,
     q: &ListQuery,
 ) -> Result<UserPage, AppError> {
-    let action = match kind {
-        UserKind::Customers => Action::ListCustomers,
-        UserKind::Staff => Action::ListStaff,
-    };
-    s.authorize(caller, action, &Resource::Directory).await?;
-    let cursor = q.cursor.as_deref().map(Cursor::decode).transpose()?;
+    let limit = super::contract::page_limit(q.limit, 50, super::contract::MAX_PAGE)?;
     let page = s
-        .store
-        .list_users(
-            kind,
-            cursor.as_ref(),
-            super::contract::page_limit(q.limit, 50, super::contract::MAX_PAGE)?,
-        )
+        .desk()
+        .list_people(&caller.actor(), kind, q.cursor.as_deref(), limit)
         .await?;
     Ok(UserPage {
         items: page

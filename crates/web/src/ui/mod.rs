@@ -9,6 +9,7 @@ pub mod assets;
 pub mod assistant;
 pub mod bulk;
 pub mod confirmation;
+pub mod customers;
 pub mod devices;
 pub mod files;
 pub mod help;

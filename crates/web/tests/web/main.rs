@@ -16,6 +16,7 @@ mod bulk;
 mod collaborators;
 mod company_sharing;
 mod custom_fields;
+mod customers_pages;
 mod factor_reset;
 mod hardening;
 mod help_centre;

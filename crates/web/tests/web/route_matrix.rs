@@ -182,6 +182,13 @@ const MATRIX: &[(&str, &str)] = &[
     // Whether a company's customers read each other's tickets: supervisors and admins.
     ("PATCH /api/v1/companies/{id}", "YY----"),
     ("POST /admin/companies/{id}/sharing", "YY----"),
+    // The customers pages: staff who answer customers list and open them; agents
+    // create them; supervisors change them; administrators disable them.
+    ("GET /customers", "YYYY--"),
+    ("POST /customers", "YYY---"),
+    ("GET /customers/{id}", "YYYY--"),
+    ("POST /customers/{id}", "YY----"),
+    ("POST /customers/{id}/disable", "Y-----"),
     ("GET /api/v1/me/tokens", "YYYYYY"),
     ("POST /api/v1/me/tokens", "YYYYYY"),
     ("DELETE /api/v1/me/tokens/{id}", "YYYYYY"),
@@ -291,7 +298,10 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         && template.starts_with("/api/v1/users/")
     {
         w.agent_b.id.to_string()
-    } else if template.starts_with("/api/v1/customers/") || template.starts_with("/api/v1/users/") {
+    } else if template.starts_with("/api/v1/customers/")
+        || template.starts_with("/api/v1/users/")
+        || template.starts_with("/customers/")
+    {
         if template.starts_with("/api/v1/users/") {
             w.customer_2.id.to_string()
         } else {
@@ -417,6 +427,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         }
         "PATCH /api/v1/companies/{id}" => Payload::Json(json!({"share_tickets": false})),
         "POST /admin/companies/{id}/sharing" => Payload::Form("share_tickets=no"),
+        "POST /customers" => Payload::FormOwned(format!("name=Matrix&email=matrix{n}%40customer.test")),
+        "POST /customers/{id}" => Payload::Form("name=Renamed&phone_shown=1&phone="),
         "POST /api/v1/companies" => Payload::Json(json!({"name": "Acme", "share_tickets": false})),
         "POST /tickets" => Payload::Form("subject=From+the+portal&body=Hello"),
         "POST /api/v1/tickets/bulk" => Payload::Json(json!({"ticket_ids": [w.ticket_1], "priority": "high"})),
@@ -550,6 +562,7 @@ async fn route_table_times_roles_matches_the_expected_matrix() {
                 || key.contains("macros/")
                 || key.contains("views/")
                 || key.contains("/merge")
+                || key.ends_with("/disable")
                 || *key == "DELETE /api/v1/me/mfa/totp"
             {
                 w2 = World::new(Backend::Sqlite).await;

@@ -1,0 +1,250 @@
+//! The customers pages: staff who answer customers list them (contact details masked,
+//! as everywhere), create one, and open one to change their name, phone or company or
+//! (administrators) disable the account. The same use cases as `/api/v1/customers`.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use palisade_policy::{Action, Resource};
+use palisade_service::{CustomerChange, NewCustomer, ServiceError};
+use palisade_store::UserKind;
+use serde::Deserialize;
+
+use super::{UiError, render};
+use crate::api::dto::UserView;
+use crate::{AppState, Caller};
+
+const PAGE_SIZE: u32 = 50;
+
+#[derive(Template)]
+#[template(path = "customers.html")]
+struct CustomersPage {
+    user_name: String,
+    role: &'static str,
+    is_customer: bool,
+    customers: Vec<UserView>,
+    /// Company names by id, for the list and the form.
+    companies: Vec<(String, String)>,
+    can_create: bool,
+    /// Only supervisors and administrators place customers in a company.
+    can_place: bool,
+    next_cursor: Option<String>,
+    notice: Option<&'static str>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "customer.html")]
+struct CustomerPage {
+    user_name: String,
+    role: &'static str,
+    is_customer: bool,
+    customer: UserView,
+    companies: Vec<(String, String)>,
+    can_edit: bool,
+    can_place: bool,
+    can_disable: bool,
+    notice: Option<&'static str>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ListParams {
+    cursor: Option<String>,
+    done: Option<String>,
+}
+
+async fn company_names(s: &AppState, caller: &Caller) -> Result<Vec<(String, String)>, UiError> {
+    let companies = s.desk().companies(&caller.actor()).await?;
+    Ok(companies
+        .into_iter()
+        .map(|c| (c.id.to_string(), c.name))
+        .collect())
+}
+
+fn may(s: &AppState, caller: &Caller, action: Action) -> bool {
+    s.permits(caller, action, &Resource::Directory)
+}
+
+async fn list_page(
+    s: &AppState,
+    caller: &Caller,
+    cursor: Option<&str>,
+    notice: Option<&'static str>,
+    error: Option<String>,
+) -> Result<Response, UiError> {
+    let desk = s.desk();
+    // A staff page: for anyone else it does not exist.
+    desk.enter_workspace(&caller.actor()).await?;
+    let page = desk
+        .list_people(&caller.actor(), UserKind::Customers, cursor, PAGE_SIZE)
+        .await?;
+    Ok(render(&CustomersPage {
+        user_name: caller.user.name.clone(),
+        role: caller.principal.role.as_str(),
+        is_customer: false,
+        customers: page
+            .items
+            .iter()
+            .map(|u| UserView::seen_by(u, &caller.principal.user_id))
+            .collect(),
+        companies: company_names(s, caller).await?,
+        can_create: may(s, caller, Action::CreateCustomer),
+        can_place: may(s, caller, Action::ManageCompanies),
+        next_cursor: page.next_cursor,
+        notice,
+        error,
+    }))
+}
+
+pub async fn customers(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListParams>,
+) -> Result<Response, UiError> {
+    let notice = match q.done.as_deref() {
+        Some("created") => Some("Customer created; their invitation was mailed to them."),
+        _ => None,
+    };
+    list_page(&s, &caller, q.cursor.as_deref(), notice, None).await
+}
+
+/// Refusals the person can correct come back on the page with `status`.
+fn correctable(error: ServiceError) -> Result<(String, StatusCode), UiError> {
+    match error {
+        ServiceError::Invalid(why) => Ok((why, StatusCode::BAD_REQUEST)),
+        ServiceError::Conflict(why) => Ok((why, StatusCode::CONFLICT)),
+        other => Err(other.into()),
+    }
+}
+
+fn given(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+#[derive(Deserialize)]
+pub struct NewCustomerForm {
+    name: String,
+    email: String,
+    phone: Option<String>,
+    company_id: Option<String>,
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    Form(form): Form<NewCustomerForm>,
+) -> Result<Response, UiError> {
+    let new = NewCustomer {
+        email: form.email,
+        name: form.name,
+        phone: given(form.phone),
+        company: given(form.company_id),
+    };
+    match s.desk().create_customer(&caller.actor(), new).await {
+        Ok(_) => Ok(Redirect::to("/customers?done=created").into_response()),
+        Err(e) => {
+            let (why, status) = correctable(e)?;
+            let mut page = list_page(&s, &caller, None, None, Some(why)).await?;
+            *page.status_mut() = status;
+            Ok(page)
+        }
+    }
+}
+
+async fn customer_page(
+    s: &AppState,
+    caller: &Caller,
+    id: &str,
+    notice: Option<&'static str>,
+    error: Option<String>,
+) -> Result<Response, UiError> {
+    let desk = s.desk();
+    let actor = caller.actor();
+    desk.enter_workspace(&actor).await?;
+    let user = desk.customer_for(&actor, id, Action::UserRead).await?;
+    let resource = desk.user_resource(&user.id).await?;
+    Ok(render(&CustomerPage {
+        user_name: caller.user.name.clone(),
+        role: caller.principal.role.as_str(),
+        is_customer: false,
+        can_edit: s.permits(caller, Action::UserUpdate, &resource),
+        can_disable: !user.disabled && s.permits(caller, Action::UserDisable, &resource),
+        can_place: may(s, caller, Action::ManageCompanies),
+        customer: UserView::seen_by(&user, &caller.principal.user_id),
+        companies: company_names(s, caller).await?,
+        notice,
+        error,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+pub async fn customer(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<Done>,
+) -> Result<Response, UiError> {
+    let notice = match q.done.as_deref() {
+        Some("saved") => Some("Saved."),
+        Some("disabled") => Some("Account disabled; its sessions and API tokens were ended."),
+        _ => None,
+    };
+    customer_page(&s, &caller, &id, notice, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CustomerForm {
+    name: String,
+    phone: Option<String>,
+    /// Set when the form showed the number in clear: then an empty input removes it.
+    /// A masked number is never in the form, so an empty input keeps it.
+    phone_shown: Option<String>,
+    /// Present only for those who may place customers in a company; empty for none.
+    company_id: Option<String>,
+}
+
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Form(form): Form<CustomerForm>,
+) -> Result<Response, UiError> {
+    let change = CustomerChange {
+        name: Some(form.name),
+        phone: match (form.phone_shown, given(form.phone)) {
+            (Some(_), phone) => Some(phone),
+            (None, Some(phone)) => Some(Some(phone)),
+            (None, None) => None,
+        },
+        company: form.company_id.map(|c| given(Some(c))),
+    };
+    match s.desk().update_customer(&caller.actor(), &id, change).await {
+        Ok(_) => Ok(Redirect::to(&format!("/customers/{id}?done=saved")).into_response()),
+        Err(e) => {
+            let (why, status) = correctable(e)?;
+            let mut page = customer_page(&s, &caller, &id, None, Some(why)).await?;
+            *page.status_mut() = status;
+            Ok(page)
+        }
+    }
+}
+
+pub async fn disable(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    // Only a customer is disabled here; staff accounts are the Staff page's.
+    s.desk()
+        .customer_for(&caller.actor(), &id, Action::UserDisable)
+        .await?;
+    s.desk().disable_account(&caller.actor(), &id).await?;
+    Ok(Redirect::to(&format!("/customers/{id}?done=disabled")).into_response())
+}
