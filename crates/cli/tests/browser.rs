@@ -10,11 +10,21 @@ mod common;
 /// Runs one scenario against `server` and returns what it saw; a failure shows the
 /// server's log.
 async fn scenario(source: &str, input: &Value, server: &common::Server) -> Value {
-    let report =
-        palisade_testkit::node::run_browser_scenario(source, &input.to_string(), Duration::from_secs(120))
-            .await
-            .unwrap_or_else(|e| panic!("{e:#}\n--- server log\n{}", server.log()));
+    scenario_within(source, input, server, Duration::from_secs(120)).await
+}
+
+async fn scenario_within(source: &str, input: &Value, server: &common::Server, limit: Duration) -> Value {
+    let report = palisade_testkit::node::run_browser_scenario(source, &input.to_string(), limit)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n--- server log\n{}", server.log()));
     serde_json::from_str(&report).unwrap_or_else(|e| panic!("{e}: {report}"))
+}
+
+/// The scenarios share their browser, its CSP and error counters and the helpers of
+/// `browser/common.mjs`, which goes first (module imports may stand anywhere at its
+/// top level).
+fn with_common(scenario: &str) -> String {
+    format!("{}\n{scenario}", include_str!("browser/common.mjs"))
 }
 
 use std::time::Duration;
@@ -74,7 +84,12 @@ async fn the_agent_workspace_works_in_chromium_with_live_notifications_and_scann
         "password": PASSWORD,
         "eicar": String::from_utf8(palisade_testkit::clamd::EICAR.to_vec()).unwrap(),
     });
-    let seen = scenario(include_str!("browser/workspace.mjs"), &input, &server).await;
+    let seen = scenario(
+        &with_common(include_str!("browser/workspace.mjs")),
+        &input,
+        &server,
+    )
+    .await;
     let _ = std::fs::remove_file(&config);
     let expect = json!({
         "csp_violations": 0,
@@ -110,6 +125,158 @@ async fn the_agent_workspace_works_in_chromium_with_live_notifications_and_scann
         "ticket_page_axe": [],
         "ticket_page_fits_a_phone": true,
         "macros_page_fits_a_phone": true,
+    });
+    assert_eq!(seen, expect, "\n--- server log\n{}", server.log());
+}
+
+/// The setup link mailed to `to`, as a path.
+fn mailed_setup_path(mails: &[palisade_testkit::smtp::CapturedMail], to: &str, origin: &str) -> String {
+    let mail = mails
+        .iter()
+        .find(|m| m.rcpt_to.iter().any(|r| r == to))
+        .unwrap_or_else(|| panic!("nothing mailed to {to}"));
+    let text = String::from_utf8_lossy(&mail.data).into_owned();
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with(&format!("{origin}/setup/")))
+        .unwrap_or_else(|| panic!("no setup link in {text}"));
+    link.trim_start_matches(origin).to_owned()
+}
+
+/// An agent's morning, as the issue tells it, beside a colleague: sign in with a
+/// passkey, open "unassigned in my teams", take two tickets with the `a` shortcut,
+/// apply a macro, close three in bulk, search, merge a duplicate, see the colleague
+/// arrive on the same ticket, lose a race to them (409) and retry. Then every page —
+/// staff, administrator, customer portal and anonymous — is checked with axe-core and
+/// at phone width, with screenshots of the portal at phone and desktop widths.
+#[tokio::test]
+async fn an_agents_morning_and_every_page_pass_in_chromium_at_phone_and_desktop_width() {
+    let sink = palisade_testkit::smtp::SmtpSink::start(palisade_testkit::smtp::SinkTls::None)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let dir = TestDir::new("browser-morning");
+    let config = dir.data_dir().with_extension("toml");
+    std::fs::create_dir_all(dir.data_dir()).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "[mail]\nrelay_host = \"127.0.0.1\"\nrelay_port = {}\nrelay_tls = \"none\"\n\
+             from_address = \"support@desk.example\"\nfrom_name = \"Desk\"\n",
+            sink.port()
+        ),
+    )
+    .unwrap();
+    let dir = dir.with_env("PALISADE_CONFIG", &config.display().to_string());
+    let setup = dir.create_admin("ada@example.com", "Ada");
+    let server = dir.serve().await;
+    let saved = server
+        .post(
+            &format!("/setup/{setup}"),
+            "application/x-www-form-urlencoded",
+            &format!("password={PASSWORD}"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(saved.status, 200, "{}", saved.text());
+    let ada = server.sign_in_and_enrol("ada@example.com", PASSWORD).await;
+    let api = |method: &'static str, path: &'static str, body: Value| {
+        let server = &server;
+        let ada = ada.clone();
+        async move {
+            let r = server.api(method, path, Some(&ada), Some(&body)).await.unwrap();
+            assert!(r.status < 300, "{method} {path}: {} {}", r.status, r.text());
+            r.json()
+        }
+    };
+    let teams = server
+        .api("GET", "/api/v1/teams", Some(&ada), None)
+        .await
+        .unwrap()
+        .json();
+    let support = teams[0]["id"].as_str().unwrap().to_owned();
+    // Staff setup links come back to the administrator to hand over; a customer's is
+    // mailed.
+    let mut staff_setup = Vec::new();
+    for (email, name, role) in [
+        ("bo@example.com", "Bo", "agent"),
+        ("cat@example.com", "Cat", "agent"),
+        ("eve@example.com", "Eve", "admin"),
+    ] {
+        let created = api(
+            "POST",
+            "/api/v1/agents",
+            json!({"email": email, "name": name, "role": role, "team_ids": [support]}),
+        )
+        .await;
+        staff_setup.push(created["setup_path"].as_str().unwrap().to_owned());
+    }
+    let dee = api(
+        "POST",
+        "/api/v1/customers",
+        json!({"email": "dee@example.org", "name": "Dee Diaz"}),
+    )
+    .await;
+    let dee_id = dee["user"]["id"].as_str().unwrap().to_owned();
+    let mails = sink
+        .wait_for(2, Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n--- server log\n{}", server.log()));
+    let mut tickets = Vec::new();
+    for subject in [
+        "Invoice 7 is wrong",
+        "Invoice 7 is wrong again",
+        "Printer on fire",
+        "Order 88 is late",
+        "Shipping label missing",
+        "Password reset mail",
+    ] {
+        let t = api(
+            "POST",
+            "/api/v1/tickets",
+            json!({"subject": subject, "body": format!("{subject}, says Dee."), "requester_id": dee_id}),
+        )
+        .await;
+        tickets.push(json!({"id": t["id"], "number": t["number"], "subject": subject}));
+    }
+    api(
+        "POST",
+        "/api/v1/macros",
+        json!({"name": "Ask for the order number", "body": "Hello {requester_first_name}, which order is it?",
+               "visibility": "public", "share_with": "everyone", "status": "pending"}),
+    )
+    .await;
+    let origin = server.origin.clone();
+    let input = json!({
+        "origin": origin,
+        "cert": server.cert,
+        "password": PASSWORD,
+        "bo_setup": staff_setup[0],
+        "cat_setup": staff_setup[1],
+        "eve_setup": staff_setup[2],
+        "dee_setup": mailed_setup_path(&mails, "dee@example.org", &origin),
+        "dee_id": dee_id,
+        "tickets": tickets,
+    });
+    let source = with_common(include_str!("browser/morning.mjs"));
+    let seen = scenario_within(&source, &input, &server, Duration::from_secs(300)).await;
+    let _ = std::fs::remove_file(&config);
+    let expect = json!({
+        "csp_violations": 0,
+        "page_errors": 0,
+        "signed_in_with_passkey": "/tickets",
+        "unassigned_listed": 6,
+        "assigned_with_shortcut": 2,
+        "macro_reply": true,
+        "bulk_says": "3 tickets changed.",
+        "search_finds": 2,
+        "merged_onto_survivor": true,
+        "duplicate_points_to_survivor": true,
+        "colleague_appears": true,
+        "stale_refused": true,
+        "retry_saved": "urgent",
+        "axe": {},
+        "too_wide_for_a_phone": {},
+        "portal_screenshots": 4,
     });
     assert_eq!(seen, expect, "\n--- server log\n{}", server.log());
 }

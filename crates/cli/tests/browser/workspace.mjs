@@ -9,73 +9,8 @@
 // names the file as blocked and offers no link to it. Every Content-Security-Policy
 // violation and page error is counted: there must be none.
 //
-// Input (JSON in PALISADE_BROWSER_INPUT): origin, cert (PEM path), setup_token, email,
-// name, password, eicar (the test file's text). Output: one JSON line with what each step saw.
-import { readFileSync } from 'node:fs';
-import { X509Certificate, createHash } from 'node:crypto';
-import { chromium } from 'playwright-core';
-import { AxeBuilder } from '@axe-core/playwright';
-
-const input = JSON.parse(process.env.PALISADE_BROWSER_INPUT);
-const { origin } = input;
-const cert = new X509Certificate(readFileSync(input.cert));
-const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    `--ignore-certificate-errors-spki-list=${spki}`],
-});
-const seen = { csp_violations: 0, page_errors: 0 };
-
-// axe-core's serious and critical findings on the page as it is now, by rule id.
-async function seriousViolations(page) {
-  const { violations } = await new AxeBuilder({ page }).analyze();
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id);
-}
-
-// A signed-in staff member in a context of their own: the setup link, the password,
-// the forced passkey enrolment.
-async function staffMember(setupPath, email) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) seen.csp_violations += 1; });
-  page.on('pageerror', () => { seen.page_errors += 1; });
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2', transport: 'internal', hasResidentKey: true,
-      hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true,
-    },
-  });
-  await page.goto(`${origin}${setupPath}`);
-  await page.fill('input[name=password]', input.password);
-  await Promise.all([page.waitForLoadState(), page.click('button[type=submit]')]);
-  await page.goto(`${origin}/login`);
-  await page.fill('input[name=email]', email);
-  await page.fill('input[name=password]', input.password);
-  await Promise.all([page.waitForURL('**/account/security'), page.click('button[type=submit]')]);
-  await page.fill('#passkey-name', 'Test laptop');
-  await page.click('#passkey-button');
-  await page.waitForSelector('#passkey-codes:not([hidden])');
-  await Promise.all([page.waitForURL('**/account/security'), page.click('#passkey-codes a')]);
-  // The API with the page's own session, called from the page as its scripts would.
-  const api = (method, path, body) => page.evaluate(async ({ method, path, body }) => {
-    const r = await fetch(path, {
-      method,
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-    return r.status === 204 ? null : r.json();
-  }, { method, path, body });
-  return { page, api };
-}
-
+// Runs after `common.mjs`. Input: setup_token, email, name, eicar (the test file's
+// text), beside the common ones. Output: one JSON line with what each step saw.
 try {
   const admin = await staffMember(`/setup/${input.setup_token}`, input.email);
   const submit = (form) => Promise.all([admin.page.waitForLoadState(), admin.page.click(`${form} button[type=submit]`)]);
@@ -102,15 +37,7 @@ try {
   await submit('form[action="/admin/staff"]');
   const setupLink = await admin.page.locator('#setup-link').textContent();
   seen.staff_page_axe = await seriousViolations(admin.page);
-  await admin.page.setViewportSize({ width: 375, height: 800 });
-  // True, or what sticks out.
-  seen.staff_page_fits_a_phone = await admin.page.evaluate(() => {
-    if (document.documentElement.scrollWidth <= window.innerWidth) return true;
-    return [...document.querySelectorAll('body *')]
-      .filter((e) => e.getBoundingClientRect().right > window.innerWidth)
-      .map((e) => `${e.tagName}.${e.className}`).slice(0, 8).join(' ');
-  });
-  await admin.page.setViewportSize({ width: 1280, height: 800 });
+  seen.staff_page_fits_a_phone = await fitsAPhone(admin.page);
   const created = { setup_path: new URL(setupLink).pathname };
   await admin.page.goto(`${origin}/admin/companies`);
   await admin.page.fill('form[action="/admin/companies"] input[name=name]', 'Globex');
@@ -150,9 +77,7 @@ try {
   await admin.page.fill('#nav-search', 'abroad');
   await Promise.all([admin.page.waitForLoadState(), admin.page.press('#nav-search', 'Enter')]);
   seen.search_finds_it = await admin.page.locator('table.tickets a', { hasText: 'Card blocked abroad' }).count();
-  await admin.page.setViewportSize({ width: 375, height: 800 });
-  seen.queue_fits_a_phone = await admin.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
-  await admin.page.setViewportSize({ width: 1280, height: 800 });
+  seen.queue_fits_a_phone = await fitsAPhone(admin.page);
 
   // A macro written on the macros page, applied from the ticket page's menu.
   await admin.page.goto(`${origin}/macros`);
@@ -204,17 +129,12 @@ try {
   seen.blocked_offered_for_sending = await admin.page.locator('input[name=send_file]').count();
   seen.ticket_page_axe = await seriousViolations(admin.page);
   // At phone width the ticket page and the macros page fit, or say what sticks out.
+  seen.ticket_page_fits_a_phone = await fitsAPhone(admin.page);
   await admin.page.setViewportSize({ width: 375, height: 800 });
-  const fits = () => admin.page.evaluate(() => {
-    if (document.documentElement.scrollWidth <= window.innerWidth) return true;
-    return [...document.querySelectorAll('body *')]
-      .filter((e) => e.getBoundingClientRect().right > window.innerWidth)
-      .map((e) => `${e.tagName}.${e.className}`).slice(0, 8).join(' ');
-  });
-  seen.ticket_page_fits_a_phone = await fits();
   await admin.page.screenshot({ path: `${process.env.TMPDIR || '/tmp'}/palisade-ticket-phone.png`, fullPage: true });
+  await admin.page.setViewportSize({ width: 1280, height: 800 });
   await admin.page.goto(`${origin}/macros`);
-  seen.macros_page_fits_a_phone = await fits();
+  seen.macros_page_fits_a_phone = await fitsAPhone(admin.page);
 } finally {
   await browser.close();
 }

@@ -1,0 +1,148 @@
+// An agent's morning in headless Chromium, then every page checked. Bo signs in with
+// his passkey, opens "unassigned in my teams", takes two tickets with the `a`
+// shortcut, applies a shared macro, closes three tickets at once, searches, merges a
+// duplicate into its original, sees his colleague Cat arrive on the same ticket, loses
+// a race to her (the page answers 409 and says what changed) and saves again. Then
+// every page a staff member, an administrator, a customer and a visitor reach is run
+// through axe-core and checked at 375 px; the customer portal is photographed at phone
+// and desktop widths.
+//
+// Runs after `common.mjs`. Input: bo_setup, cat_setup, eve_setup (an administrator),
+// dee_setup (the customer), dee_id, tickets ([{id, number, subject}], Dee's six).
+import { statSync } from 'node:fs';
+
+const ticket = (subject) => input.tickets.find((t) => t.subject === subject);
+const rows = (page) => page.locator('table.tickets tbody tr');
+const rowOf = (page, subject) => page.locator('table.tickets tbody tr', { has: page.locator('a', { hasText: subject }) });
+
+// Checks each path with axe-core (desktop) and at phone width, noting only failures.
+async function sweep(page, paths) {
+  seen.axe = seen.axe ?? {};
+  seen.too_wide_for_a_phone = seen.too_wide_for_a_phone ?? {};
+  for (const path of paths) {
+    await page.goto(`${origin}${path}`);
+    const violations = await seriousViolations(page);
+    if (violations.length > 0) seen.axe[path] = violations;
+    const fits = await fitsAPhone(page);
+    if (fits !== true) seen.too_wide_for_a_phone[path] = fits;
+  }
+}
+
+try {
+  const bo = await staffMember(input.bo_setup, 'bo@example.com');
+  const page = bo.page;
+
+  // Signing in again: password, then the passkey as second factor.
+  await Promise.all([page.waitForURL('**/login'), page.click('nav form[action="/logout"] button')]);
+  await page.fill('input[name=email]', 'bo@example.com');
+  await page.fill('input[name=password]', input.password);
+  await Promise.all([page.waitForURL('**/login/second-factor'), page.click('button[type=submit]')]);
+  await Promise.all([page.waitForURL('**/tickets'), page.click('#passkey-button')]);
+  seen.signed_in_with_passkey = new URL(page.url()).pathname;
+
+  // Unassigned in my teams; take the first ticket twice with j, Enter, a. (Each step
+  // waits for what it changes: a load event may be the previous page's.)
+  await page.goto(`${origin}/tickets`);
+  await Promise.all([page.waitForURL('**/tickets?view=unassigned'), page.click('nav.views a[href="/tickets?view=unassigned"]')]);
+  seen.unassigned_listed = await rows(page).count();
+  for (let i = 0; i < 2; i += 1) {
+    await page.goto(`${origin}/tickets?view=unassigned`);
+    await page.keyboard.press('j');
+    await Promise.all([page.waitForURL(/\/tickets\/tkt_/), page.keyboard.press('Enter')]);
+    await page.keyboard.press('a');
+    await page.waitForFunction(() => {
+      const select = document.querySelector('form[action$="/update"] select[name=assignee]');
+      return select && select.selectedOptions[0] && select.selectedOptions[0].textContent === 'Bo';
+    }, null, { timeout: 15000 });
+  }
+  await page.goto(`${origin}/tickets?view=mine`);
+  seen.assigned_with_shortcut = await rows(page).count();
+
+  // A shared macro on the first of them.
+  await Promise.all([page.waitForURL(/\/tickets\/tkt_/), rows(page).first().locator('a[href^="/tickets/tkt_"]').first().click()]);
+  await page.selectOption('select[name=macro_id]', { label: 'Ask for the order number' });
+  await page.click('form[action$="/macro"] button');
+  seen.macro_reply = await page.locator('.thread .message', { hasText: 'Hello Dee, which order is it?' })
+    .waitFor().then(() => true, () => false);
+
+  // Three closed at once from "open in my teams".
+  await page.goto(`${origin}/tickets?view=team-open`);
+  for (const subject of ['Printer on fire', 'Order 88 is late', 'Shipping label missing']) {
+    await rowOf(page, subject).locator('input[name=ticket]').check();
+  }
+  await page.selectOption('form#bulk select[name=status]', 'closed');
+  await Promise.all([page.waitForURL('**/tickets/bulk'), page.click('form#bulk button[type=submit]')]);
+  seen.bulk_says = (await page.locator('main p.notice').textContent()).trim();
+
+  // The search box.
+  await page.fill('#nav-search', 'invoice');
+  await Promise.all([page.waitForURL('**/tickets?q=invoice'), page.press('#nav-search', 'Enter')]);
+  seen.search_finds = await page.locator('table.tickets a', { hasText: 'Invoice 7' }).count();
+
+  // The duplicate merged into the original, by number.
+  const original = ticket('Invoice 7 is wrong');
+  const duplicate = ticket('Invoice 7 is wrong again');
+  await page.goto(`${origin}/tickets/${duplicate.id}`);
+  await page.fill('form[action$="/merge"] input[name=number]', `#${original.number}`);
+  await Promise.all([page.waitForURL(`**/tickets/${original.id}`), page.click('form[action$="/merge"] button')]);
+  seen.merged_onto_survivor = new URL(page.url()).pathname === `/tickets/${original.id}`;
+  await page.goto(`${origin}/tickets/${duplicate.id}`);
+  seen.duplicate_points_to_survivor = (await page.locator('main').textContent()).includes('This ticket was merged into');
+
+  // Cat opens the same ticket: Bo's page shows her without a reload.
+  await page.goto(`${origin}/tickets/${original.id}`);
+  const cat = await staffMember(input.cat_setup, 'cat@example.com');
+  await cat.page.goto(`${origin}/tickets/${original.id}`);
+  seen.colleague_appears = await page.waitForFunction(
+    () => document.getElementById('presence').textContent.includes('Cat (viewing)'), null, { timeout: 15000 })
+    .then(() => true, () => false);
+
+  // Cat raises the priority first; Bo's form, based on the page he loaded, is refused
+  // and says what changed; he saves again on the page as it is now.
+  await cat.api('PATCH', `/api/v1/tickets/${original.id}`, { priority: 'high' });
+  await page.selectOption('form[action$="/update"] select[name=priority]', 'urgent');
+  const [refusal] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/update') && r.request().method() === 'POST'),
+    page.click('form[action$="/update"] button[type=submit]'),
+  ]);
+  const said = await page.locator('p.error', { hasText: 'priority is now high' }).waitFor().then(() => true, () => false);
+  seen.stale_refused = refusal.status() === 409 && said;
+  await page.selectOption('form[action$="/update"] select[name=priority]', 'urgent');
+  await page.click('form[action$="/update"] button[type=submit]');
+  await page.locator('span.priority.urgent').waitFor();
+  seen.retry_saved = (await page.locator('span.priority').first().textContent()).replace(' priority', '').trim();
+
+  // Every page, as each kind of person reaches it.
+  await sweep(page, [
+    '/tickets', '/tickets?view=unassigned', `/tickets/${original.id}`, `/tickets/${duplicate.id}`, '/macros',
+    '/notifications', '/quarantine', '/articles', '/articles/new', '/customers', `/customers/${input.dee_id}`,
+    '/account/security', '/account/notifications', '/devices', '/help',
+  ]);
+  const eve = await staffMember(input.eve_setup, 'eve@example.com');
+  await sweep(eve.page, ['/admin/staff', '/admin/teams', '/admin/companies', '/admin/fields', '/admin/alerts']);
+
+  const dee = await freshPage();
+  await dee.page.goto(`${origin}${input.dee_setup}`);
+  await dee.page.fill('input[name=password]', input.password);
+  await Promise.all([passwordSaved(dee.page), dee.page.click('button[type=submit]')]);
+  await dee.page.goto(`${origin}/login`);
+  await dee.page.fill('input[name=email]', 'dee@example.org');
+  await dee.page.fill('input[name=password]', input.password);
+  await Promise.all([dee.page.waitForURL((url) => !url.pathname.startsWith('/login')), dee.page.click('button[type=submit]')]);
+  await sweep(dee.page, ['/tickets', `/tickets/${original.id}`, '/help', '/account/security', '/devices']);
+  seen.portal_screenshots = 0;
+  for (const [name, path] of [['list', '/tickets'], ['ticket', `/tickets/${original.id}`]]) {
+    await dee.page.goto(`${origin}${path}`);
+    for (const width of [375, 1280]) {
+      await dee.page.setViewportSize({ width, height: 800 });
+      const file = `${process.env.TMPDIR || '/tmp'}/palisade-portal-${name}-${width}.png`;
+      await dee.page.screenshot({ path: file, fullPage: true });
+      if (statSync(file).size > 0) seen.portal_screenshots += 1;
+    }
+  }
+  const visitor = await freshPage();
+  await sweep(visitor.page, ['/login', '/login/reset', '/help']);
+} finally {
+  await browser.close();
+}
+process.stdout.write(`${JSON.stringify(seen)}\n`);
