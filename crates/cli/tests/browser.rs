@@ -44,8 +44,10 @@ async fn a_new_admin_enrols_a_passkey_signs_in_with_it_and_publishes_an_article_
         "email": "ada@example.com",
         "password": PASSWORD,
     });
-    let seen = scenario(include_str!("browser/sign_in.mjs"), &input, &server).await;
+    let seen = scenario(&with_common(include_str!("browser/sign_in.mjs")), &input, &server).await;
     let expect = json!({
+        "csp_violations": 0,
+        "page_errors": 0,
         "after_setup": "Password saved",
         "after_password": "/account/security",
         // Staff who have not enrolled are sent back to enrolment from anywhere else.
@@ -154,31 +156,14 @@ async fn an_agents_morning_and_every_page_pass_in_chromium_at_phone_and_desktop_
     let sink = palisade_testkit::smtp::SmtpSink::start(palisade_testkit::smtp::SinkTls::None)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
-    let dir = TestDir::new("browser-morning");
-    let config = dir.data_dir().with_extension("toml");
-    std::fs::create_dir_all(dir.data_dir()).unwrap();
-    std::fs::write(
-        &config,
-        format!(
-            "[mail]\nrelay_host = \"127.0.0.1\"\nrelay_port = {}\nrelay_tls = \"none\"\n\
-             from_address = \"support@desk.example\"\nfrom_name = \"Desk\"\n",
-            sink.port()
-        ),
-    )
-    .unwrap();
-    let dir = dir.with_env("PALISADE_CONFIG", &config.display().to_string());
+    let dir = TestDir::new("browser-morning").with_config(&format!(
+        "[mail]\nrelay_host = \"127.0.0.1\"\nrelay_port = {}\nrelay_tls = \"none\"\n\
+         from_address = \"support@desk.example\"\nfrom_name = \"Desk\"\n",
+        sink.port()
+    ));
     let setup = dir.create_admin("ada@example.com", "Ada");
     let server = dir.serve().await;
-    let saved = server
-        .post(
-            &format!("/setup/{setup}"),
-            "application/x-www-form-urlencoded",
-            &format!("password={PASSWORD}"),
-        )
-        .await
-        .unwrap();
-    assert_eq!(saved.status, 200, "{}", saved.text());
-    let ada = server.sign_in_and_enrol("ada@example.com", PASSWORD).await;
+    let ada = server.admin_token(&setup, "ada@example.com").await;
     let api = |method: &'static str, path: &'static str, body: Value| {
         let server = &server;
         let ada = ada.clone();
@@ -259,7 +244,6 @@ async fn an_agents_morning_and_every_page_pass_in_chromium_at_phone_and_desktop_
     });
     let source = with_common(include_str!("browser/morning.mjs"));
     let seen = scenario_within(&source, &input, &server, Duration::from_secs(300)).await;
-    let _ = std::fs::remove_file(&config);
     let expect = json!({
         "csp_violations": 0,
         "page_errors": 0,
@@ -288,7 +272,12 @@ async fn the_help_centre_and_the_assistant_work_in_chromium_under_their_csp() {
     dir.create_admin("ada@example.com", "Ada");
     let server = dir.serve().await;
     let input = json!({ "origin": server.origin, "cert": server.cert });
-    let seen = scenario(include_str!("browser/self_service.mjs"), &input, &server).await;
+    let seen = scenario(
+        &with_common(include_str!("browser/self_service.mjs")),
+        &input,
+        &server,
+    )
+    .await;
     let expect = json!({
         "csp_violations": 0,
         "page_errors": 0,
@@ -318,31 +307,16 @@ async fn the_assistant_widget_works_embedded_in_another_sites_page_under_both_cs
         "a shared secret between the shop and Palisade, 32+ bytes",
     )
     .unwrap();
-    let config = dir.root.join("palisade.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[assistant]\nwidget_origins = [\"http://127.0.0.1:{host_port}\"]\n\
-             [assistant.site_tokens]\nissuer = \"http://127.0.0.1:{host_port}\"\naudience = \"palisade\"\n\
-             [[assistant.site_tokens.keys]]\nkid = \"shop-1\"\nalgorithm = \"HS256\"\nsecret_file = \"{}\"\n",
-            secret.display()
-        ),
-    )
-    .unwrap();
-    let dir = dir.with_env("PALISADE_CONFIG", &config.display().to_string());
+    let dir = dir.with_config(&format!(
+        "[assistant]\nwidget_origins = [\"http://127.0.0.1:{host_port}\"]\n\
+         [assistant.site_tokens]\nissuer = \"http://127.0.0.1:{host_port}\"\naudience = \"palisade\"\n\
+         [[assistant.site_tokens.keys]]\nkid = \"shop-1\"\nalgorithm = \"HS256\"\nsecret_file = \"{}\"\n",
+        secret.display()
+    ));
     let setup = dir.create_admin("ada@example.com", "Ada");
     let server = dir.serve().await;
     // A customer with a ticket, whom the shop's page vouches for with a token.
-    let r = server
-        .post(
-            &format!("/setup/{setup}"),
-            "application/x-www-form-urlencoded",
-            &format!("password={PASSWORD}"),
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.status, 200, "{}", r.text());
-    let admin = server.sign_in_and_enrol("ada@example.com", PASSWORD).await;
+    let admin = server.admin_token(&setup, "ada@example.com").await;
     let customer = server
         .api(
             "POST",
@@ -376,7 +350,7 @@ async fn the_assistant_widget_works_embedded_in_another_sites_page_under_both_cs
         SHOP_SECRET.as_bytes(),
     );
     let input = json!({ "origin": server.origin, "cert": server.cert, "host_port": host_port, "site_token": site_token });
-    let seen = scenario(include_str!("browser/widget.mjs"), &input, &server).await;
+    let seen = scenario(&with_common(include_str!("browser/widget.mjs")), &input, &server).await;
     let expect = json!({
         "csp_violations": 0,
         "page_errors": 0,

@@ -47,6 +47,9 @@ pub enum Action {
     ManageCompanies,
     /// Define, change and retire custom ticket fields.
     ManageFields,
+    /// Change the desk's runtime settings (organisation name, default locale, the
+    /// assistant's thresholds).
+    ManageSettings,
     ListCompanies,
     ListTickets,
     SearchTickets,
@@ -75,7 +78,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 48] = [
+    pub const ALL: [Action; 49] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -110,6 +113,7 @@ impl Action {
         Action::ListTeams,
         Action::ManageCompanies,
         Action::ManageFields,
+        Action::ManageSettings,
         Action::ListCompanies,
         Action::ListTickets,
         Action::SearchTickets,
@@ -170,6 +174,7 @@ impl Action {
             | Action::ListTeams
             | Action::ManageCompanies
             | Action::ManageFields
+            | Action::ManageSettings
             | Action::ListCompanies
             | Action::ListTickets
             | Action::SearchTickets
@@ -223,7 +228,7 @@ impl Action {
             | Action::CompanyAddMember => Scope::PeopleWrite,
             // The fields are the desk's settings: changed by an administrator's session,
             // or a token allowed to write tickets.
-            Action::ManageFields => Scope::TicketsWrite,
+            Action::ManageFields | Action::ManageSettings => Scope::TicketsWrite,
             Action::AuditRead | Action::ReadAlerts => Scope::AuditRead,
             Action::ArticleRead => Scope::ArticlesRead,
             Action::ArticleManage => Scope::ArticlesWrite,
@@ -272,6 +277,7 @@ impl Action {
             Action::ListTeams => "directory.list_teams",
             Action::ManageCompanies => "directory.manage_companies",
             Action::ManageFields => "directory.manage_fields",
+            Action::ManageSettings => "directory.manage_settings",
             Action::ListCompanies => "directory.list_companies",
             Action::ListTickets => "directory.list_tickets",
             Action::SearchTickets => "directory.search_tickets",

@@ -32,6 +32,7 @@ mod presence;
 mod received;
 mod saved_views;
 mod sessions;
+mod settings;
 mod throttle;
 mod ticket_lists;
 mod ticket_merge;

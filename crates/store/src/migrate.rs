@@ -137,6 +137,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 31,
         sql: include_str!("../migrations/0031_custom_fields.sql"),
     },
+    Migration {
+        version: 32,
+        sql: include_str!("../migrations/0032_desk_settings.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

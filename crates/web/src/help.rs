@@ -15,10 +15,10 @@ use crate::{AppError, AppState, Caller, RequestMeta};
 pub(crate) const MAX_RESULTS: usize = 50;
 pub(crate) const MAX_QUERY_CHARS: usize = 200;
 
-/// The locale asked for, or the configured default; anything malformed is refused.
-pub(crate) fn locale(s: &AppState, asked: Option<&str>) -> Result<String, AppError> {
+/// The locale asked for, or the default in force; anything malformed is refused.
+pub(crate) async fn locale(s: &AppState, asked: Option<&str>) -> Result<String, AppError> {
     match asked.map(str::trim).filter(|l| !l.is_empty()) {
-        None => Ok(s.config.default_locale.clone()),
+        None => Ok(s.settings().await?.default_locale),
         Some(l) if valid_locale(l) => Ok(l.to_owned()),
         Some(_) => Err(AppError::BadRequest(
             "the locale must look like en, de or pt-BR".into(),

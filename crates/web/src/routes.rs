@@ -318,6 +318,13 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             false,
             post(ui::admin::company_sharing),
         ),
+        r(
+            M::GET,
+            "/admin/settings",
+            false,
+            get(ui::admin_settings::settings),
+        ),
+        r(M::POST, "/admin/settings", false, post(ui::admin_settings::save)),
         r(M::GET, "/admin/fields", false, get(ui::admin_fields::fields)),
         r(M::POST, "/admin/fields", false, post(ui::admin_fields::create)),
         r(
@@ -485,6 +492,8 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             false,
             delete(api::tickets::remove_collaborator),
         ),
+        r(M::GET, "/api/v1/settings", false, get(api::settings::list)),
+        r(M::PUT, "/api/v1/settings", false, put(api::settings::change)),
         r(M::GET, "/api/v1/fields", false, get(api::fields::list)),
         r(M::POST, "/api/v1/fields", false, post(api::fields::create)),
         r(M::PATCH, "/api/v1/fields/{id}", false, patch(api::fields::update)),

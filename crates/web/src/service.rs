@@ -63,6 +63,49 @@ impl Caller {
 }
 
 impl AppState {
+    /// The runtime settings as the configuration file (or the defaults) gives them.
+    pub fn file_settings(&self) -> palisade_service::DeskSettings {
+        let c = &self.config;
+        palisade_service::DeskSettings {
+            organisation_name: c.organisation_name.clone(),
+            default_locale: c.default_locale.clone(),
+            privacy_notice_url: c.privacy_notice_url.clone(),
+            assistant_min_score: c.assistant.min_score,
+            assistant_min_coverage: c.assistant.min_coverage,
+            assistant_max_passages: c.assistant.max_passages,
+            assistant_misses_before_handover: c.assistant.misses_before_handover,
+        }
+    }
+
+    /// The runtime settings in force: the file's, with what an administrator set from
+    /// the web on top (read afresh, so a change applies at once on every node).
+    pub async fn settings(&self) -> Result<palisade_service::DeskSettings, AppError> {
+        Ok(self.desk().effective_settings(&self.file_settings()).await?)
+    }
+
+    /// The organisation's name for a page that must render regardless (the sign-in
+    /// page): when the settings cannot be read, the file's, and the log says why.
+    pub async fn organisation_name(&self) -> String {
+        match self.settings().await {
+            Ok(settings) => settings.organisation_name,
+            Err(e) => {
+                tracing::warn!(error = %e, "runtime settings unreadable; using the file's organisation name");
+                self.config.organisation_name.clone()
+            }
+        }
+    }
+
+    /// When the assistant counts an article as an answer, as the settings say now.
+    pub async fn thresholds(&self) -> Result<palisade_assist::assistant::Thresholds, AppError> {
+        let s = self.settings().await?;
+        Ok(palisade_assist::assistant::Thresholds {
+            min_score: s.assistant_min_score,
+            min_coverage: s.assistant_min_coverage,
+            max_passages: s.assistant_max_passages,
+            misses_before_handover: s.assistant_misses_before_handover,
+        })
+    }
+
     /// The use cases, with this server's redactor and the requester-confirmation mail
     /// (ticket mail follows the domain events: `palisade_service::Dispatcher`).
     pub fn desk(&self) -> Desk {

@@ -16,6 +16,9 @@ pub struct WebConfig {
     pub redactor: std::sync::Arc<palisade_assist::Redactor>,
     /// Whose forwarding headers are believed; nobody's by default.
     pub trusted_proxies: crate::TrustedProxies,
+    /// Shown in the help centre and on the sign-in page until an administrator sets it
+    /// (`/admin/settings`).
+    pub organisation_name: String,
     /// The help centre's locale when a visitor names none.
     pub default_locale: String,
     /// When the assistant counts an article as an answer.
@@ -57,6 +60,7 @@ impl Default for WebConfig {
             max_attachment_bytes: 10 * 1024 * 1024,
             redactor: std::sync::Arc::new(palisade_assist::Redactor::default()),
             trusted_proxies: crate::TrustedProxies::default(),
+            organisation_name: "Support".into(),
             default_locale: "en".into(),
             assistant: palisade_assist::assistant::Thresholds::default(),
             privacy_notice_url: "/help/en/privacy-notice".into(),

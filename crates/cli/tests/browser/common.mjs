@@ -44,13 +44,18 @@ async function fitsAPhone(page) {
   return fits;
 }
 
-// A page in a context of its own, counted for CSP violations and errors.
-async function freshPage() {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
+// Counts the page's CSP violations and errors; steps wait at most 15 s.
+function watch(page) {
   page.setDefaultTimeout(15000);
   page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) seen.csp_violations += 1; });
   page.on('pageerror', () => { seen.page_errors += 1; });
+  return page;
+}
+
+// A watched page in a context of its own.
+async function freshPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = watch(await context.newPage());
   return { context, page };
 }
 

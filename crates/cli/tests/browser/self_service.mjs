@@ -4,30 +4,10 @@
 // mistake, and a handover with a reply address. Every Content-Security-Policy
 // violation the browser reports is counted: there must be none.
 //
-// Input (JSON in PALISADE_BROWSER_INPUT): origin, cert (PEM path).
-// Output: one JSON line with what each step saw.
-import { readFileSync } from 'node:fs';
-import { X509Certificate, createHash } from 'node:crypto';
-import { chromium } from 'playwright-core';
-
-const input = JSON.parse(process.env.PALISADE_BROWSER_INPUT);
-const { origin } = input;
-const cert = new X509Certificate(readFileSync(input.cert));
-const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    `--ignore-certificate-errors-spki-list=${spki}`],
-});
-const seen = { csp_violations: 0, page_errors: 0 };
+// Runs after `common.mjs`, with its input only. Output: one JSON line with what each
+// step saw.
 try {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) seen.csp_violations += 1; });
-  page.on('pageerror', () => { seen.page_errors += 1; });
+  const { page } = await freshPage();
   const path = () => new URL(page.url()).pathname;
 
   await page.goto(`${origin}/help`);

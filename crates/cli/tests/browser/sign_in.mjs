@@ -5,31 +5,12 @@
 // session that has not finished enrolling. Then, signed in, it writes and publishes a
 // help-centre article pasted with hostile markup, which a visitor reads sanitised.
 //
-// Input (JSON in PALISADE_BROWSER_INPUT): origin, cert (PEM path), setup_token, email,
-// password. Output: one JSON line with what each step saw.
-import { readFileSync } from 'node:fs';
-import { X509Certificate, createHash } from 'node:crypto';
-import { chromium } from 'playwright-core';
-
-const input = JSON.parse(process.env.PALISADE_BROWSER_INPUT);
-const { origin } = input;
-
-// Trust exactly the server's self-signed key, so the page is a proper secure context
-// (WebAuthn refuses pages with certificate errors).
-const cert = new X509Certificate(readFileSync(input.cert));
-const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    `--ignore-certificate-errors-spki-list=${spki}`],
-});
-const seen = {};
+// Runs after `common.mjs` (whose browser trusts exactly the server's self-signed key,
+// so the page is a secure context: WebAuthn refuses pages with certificate errors).
+// Input: setup_token, email, beside the common ones. Output: one JSON line with what
+// each step saw.
 try {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
+  const { context, page } = await freshPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {

@@ -7,17 +7,10 @@
 // genuine token for a signed-in customer, whose own tickets the widget lists. Every CSP
 // violation the browser reports is counted: there must be none.
 //
-// Input (JSON in PALISADE_BROWSER_INPUT): origin, cert (PEM path), host_port, site_token.
+// Runs after `common.mjs`. Input: host_port, site_token, beside the common ones.
 // Output: one JSON line with what each step saw.
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { X509Certificate, createHash } from 'node:crypto';
-import { chromium } from 'playwright-core';
 
-const input = JSON.parse(process.env.PALISADE_BROWSER_INPUT);
-const { origin } = input;
-const cert = new X509Certificate(readFileSync(input.cert));
-const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
 const host = `http://127.0.0.1:${input.host_port}`;
 
 const csp = `default-src 'none'; script-src ${origin}; connect-src ${origin}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
@@ -35,19 +28,8 @@ const site = createServer((req, res) => {
 });
 await new Promise((resolve) => site.listen(input.host_port, '127.0.0.1', resolve));
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    `--ignore-certificate-errors-spki-list=${spki}`],
-});
-const seen = { csp_violations: 0, page_errors: 0 };
 try {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) seen.csp_violations += 1; });
-  page.on('pageerror', () => { seen.page_errors += 1; });
+  const { context, page } = await freshPage();
 
   await page.goto(`${host}/`);
   const widget = page.locator('#palisade-assistant section.palisade-assistant');
@@ -70,10 +52,7 @@ try {
   seen.cookies_set = (await context.cookies(origin)).length;
 
   // A forged site token: refused and said so; no conversation of any kind starts.
-  const forged = await context.newPage();
-  forged.setDefaultTimeout(15000);
-  forged.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) seen.csp_violations += 1; });
-  forged.on('pageerror', () => { seen.page_errors += 1; });
+  const forged = watch(await context.newPage());
   await forged.goto(`${host}/forged`);
   await forged.locator('.palisade-notice').waitFor();
   await forged.click('button.palisade-agree');
@@ -84,10 +63,7 @@ try {
 
   // The shop's page for its signed-in customer, with a genuine single-use token: a
   // verified conversation that lists her own tickets and offers to continue in one.
-  const signed = await context.newPage();
-  signed.setDefaultTimeout(15000);
-  signed.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) seen.csp_violations += 1; });
-  signed.on('pageerror', () => { seen.page_errors += 1; });
+  const signed = watch(await context.newPage());
   await signed.goto(`${host}/signed-in`);
   await signed.locator('.palisade-notice').waitFor();
   await signed.click('button.palisade-agree');

@@ -5,6 +5,8 @@
 
 // Each test binary that includes this module uses a different subset of it.
 #![allow(dead_code)]
+// Test harness: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
 use std::io::ErrorKind;
@@ -154,6 +156,15 @@ impl TestDir {
     pub fn with_env(mut self, key: &str, value: &str) -> TestDir {
         self.env.push((key.to_owned(), value.to_owned()));
         self
+    }
+
+    /// Writes `toml` as the configuration file (beside the data directory) and points
+    /// every command at it.
+    pub fn with_config(self, toml: &str) -> TestDir {
+        let config = self.root.join("palisade.toml");
+        std::fs::create_dir_all(&self.root).unwrap();
+        std::fs::write(&config, toml).unwrap();
+        self.with_env("PALISADE_CONFIG", &config.display().to_string())
     }
 
     /// Creates the data directory with a given master key, as an operator would when
@@ -408,6 +419,21 @@ impl Server {
     /// Signs a new staff account in: the password gives an enrol-only session, which
     /// sets up an authenticator app and comes back as a full session token.
     #[allow(clippy::unwrap_used)] // test helper: a panic is the failure report
+    /// The administrator `setup` was printed for, with the test password chosen and an
+    /// authenticator app enrolled: their session token.
+    pub async fn admin_token(&self, setup: &str, email: &str) -> String {
+        let saved = self
+            .post(
+                &format!("/setup/{setup}"),
+                "application/x-www-form-urlencoded",
+                &format!("password={PASSWORD}"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(saved.status, 200, "{}", saved.text());
+        self.sign_in_and_enrol(email, PASSWORD).await
+    }
+
     pub async fn sign_in_and_enrol(&self, email: &str, password: &str) -> String {
         let signed = self
             .post_json(

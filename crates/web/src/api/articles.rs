@@ -74,7 +74,7 @@ pub async fn search(
             "the locale must look like en, de or pt-BR".into(),
         ));
     }
-    let locale = help::locale(&s, q.locale.as_deref())?;
+    let locale = help::locale(&s, q.locale.as_deref()).await?;
     let (total, hits) = help::search(
         &s,
         caller.as_ref(),

@@ -24,18 +24,18 @@ pub struct Notice {
     pub privacy_notice_url: String,
 }
 
-pub(crate) fn notice_of(s: &AppState) -> Notice {
-    Notice {
+pub(crate) async fn notice_of(s: &AppState) -> Result<Notice, AppError> {
+    Ok(Notice {
         version: NOTICE_VERSION.into(),
         text: NOTICE.into(),
-        privacy_notice_url: s.config.privacy_notice_url.clone(),
-    }
+        privacy_notice_url: s.settings().await?.privacy_notice_url,
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/assistant/notice", tag = "assistant",
     responses((status = 200, body = Notice)))]
-pub async fn notice(State(s): State<AppState>) -> Json<Notice> {
-    Json(notice_of(&s))
+pub async fn notice(State(s): State<AppState>) -> Result<Json<Notice>, AppError> {
+    Ok(Json(notice_of(&s).await?))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -105,6 +105,10 @@ const EMAIL: &str = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,30}(\.[A-Za-z0-9!#$%&'*+
 /// values the schema calls different stay different once stored.
 const TRIMMED_LINE: &str = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$";
 
+/// A privacy notice's address as the settings take it: a path on this site (not `//`,
+/// no backslash) or an https address whose host names no user; printable ASCII only.
+const NOTICE_URL: &str = r"^(/([!-.0-\[\]-~][!-\[\]-~]*)?|https://[!-.0-?A-~]+(/[!-~]*)?)$";
+
 fn id_of(prefix: &str) -> Value {
     json!({ "type": "string", "pattern": format!("^{prefix}[A-Za-z0-9_-]{{22}}$") })
 }
@@ -231,6 +235,26 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
             },
         }),
         ("SetFieldsRequest", "version") => version_number(),
+        ("SettingsRequest", "values") => {
+            let nullable = |schema: Value| json!({ "oneOf": [schema, { "type": "null" }] });
+            json!({
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "organisation_name": nullable(line(100)),
+                    "default_locale": nullable(json!({ "type": "string", "pattern": "^[a-z]{2,3}(-[A-Z]{2})?$" })),
+                    "privacy_notice_url": nullable(json!({
+                        "type": "string",
+                        "maxLength": 500,
+                        "pattern": NOTICE_URL,
+                    })),
+                    "assistant_min_score": nullable(json!({ "type": "number", "minimum": 0, "maximum": 100 })),
+                    "assistant_min_coverage": nullable(json!({ "type": "number", "minimum": 0, "maximum": 1 })),
+                    "assistant_max_passages": nullable(json!({ "type": "integer", "minimum": 1, "maximum": 10 })),
+                    "assistant_misses_before_handover": nullable(json!({ "type": "integer", "minimum": 1, "maximum": 10 })),
+                },
+            })
+        }
         ("CreateCustomerRequest" | "UpdateCustomerRequest", "phone") => json!({
             "type": "string",
             "maxLength": 32,

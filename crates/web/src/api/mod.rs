@@ -18,6 +18,7 @@ pub mod people;
 pub mod presence;
 pub mod quarantine;
 pub mod session;
+pub mod settings;
 pub mod ticket_relations;
 pub mod tickets;
 pub mod tokens;
@@ -49,6 +50,7 @@ use utoipa::OpenApi;
         views::list, views::create, views::delete, views::tickets,
         tickets::add_collaborator, tickets::remove_collaborator,
         ticket_relations::merge, ticket_relations::links, ticket_relations::link, ticket_relations::unlink,
+        settings::list, settings::change,
         fields::list, fields::create, fields::update, fields::archive, fields::ticket_fields, fields::set_ticket_fields,
         tickets::attachments, tickets::upload, tickets::download, tickets::preview, tickets::original,
         confirmations::confirm,

@@ -136,6 +136,8 @@ pub(crate) async fn converse(
         drafted_by_model: false,
     };
     let mut answered = None;
+    let settings = s.settings().await?;
+    let thresholds = s.thresholds().await?;
     if human_only {
         turn.reply = if conversation.human_only {
             "You chose support from a person only, so no automated answers are given here. Hand this \
@@ -189,7 +191,7 @@ pub(crate) async fn converse(
             },
             Intent::Question => {
                 let desk = s.desk();
-                let locale = s.config.default_locale.clone();
+                let locale = settings.default_locale.clone();
                 let results = s
                     .help
                     .search(&locale, &desk.article_audience(reader), &clean, 10)
@@ -209,7 +211,7 @@ pub(crate) async fn converse(
                     .model
                     .as_ref()
                     .map_or(&[], |m| m.settings.allowed_link_domains.as_slice());
-                let passages: Vec<_> = assistant::ground(&hits, &s.config.assistant)
+                let passages: Vec<_> = assistant::ground(&hits, &thresholds)
                     .into_iter()
                     .filter(|p| assistant::quotable(&p.text, allowed, &own_authority))
                     .collect();
@@ -236,7 +238,7 @@ pub(crate) async fn converse(
             }
         }
         let misses = conversation.misses + i64::from(answered == Some(false));
-        if reading.frustrated || misses >= s.config.assistant.misses_before_handover {
+        if reading.frustrated || misses >= thresholds.misses_before_handover {
             turn.offer_handover = true;
         }
     }

@@ -65,7 +65,7 @@ async fn page(
     handed_over: Option<String>,
     error: Option<String>,
 ) -> Result<AssistantPage, AppError> {
-    let notice = notice_of(s);
+    let notice = notice_of(s).await?;
     let conversation = match from_cookie(headers) {
         Some((id, secret)) => match assistant::open(s, caller, meta, &id, Some(&secret)).await {
             Ok(c) => {

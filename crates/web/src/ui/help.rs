@@ -71,6 +71,7 @@ fn pieces(snippet: &palisade_assist::help::Snippet) -> Vec<Piece> {
 #[derive(Template)]
 #[template(path = "help.html")]
 struct HelpPage {
+    organisation: String,
     viewer: Option<Viewer>,
     locale: String,
     query: String,
@@ -92,10 +93,11 @@ pub async fn index(
     meta: RequestMeta,
     ApiQuery(params): ApiQuery<HelpParams>,
 ) -> Result<Response, UiError> {
-    let locale = help::locale(&s, params.locale.as_deref())?;
+    let locale = help::locale(&s, params.locale.as_deref()).await?;
     let query = params.q.unwrap_or_default().trim().to_owned();
     let (total, hits) = help::search(&s, caller.as_ref(), &meta, &locale, &query, help::MAX_RESULTS).await?;
     Ok(render(&HelpPage {
+        organisation: s.settings().await?.organisation_name,
         viewer: Viewer::of(caller.as_ref()),
         searched: !query.is_empty(),
         hits: hits

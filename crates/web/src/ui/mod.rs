@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod admin_fields;
+pub mod admin_settings;
 pub mod alerts;
 pub mod articles;
 pub mod assets;

@@ -52,6 +52,7 @@ pub(crate) struct LoginPage<'a> {
     pub email: &'a str,
     /// Single sign-on providers: `(name, display name)`.
     pub providers: Vec<(String, String)>,
+    pub organisation: String,
 }
 
 pub async fn login_form(State(s): State<AppState>) -> Response {
@@ -59,6 +60,7 @@ pub async fn login_form(State(s): State<AppState>) -> Response {
         error: None,
         email: "",
         providers: s.identity.oidc_providers(),
+        organisation: s.organisation_name().await,
     })
 }
 
@@ -94,6 +96,7 @@ pub async fn login_submit(
                 error: Some("Invalid email or password."),
                 email: &email,
                 providers: s.identity.oidc_providers(),
+                organisation: s.organisation_name().await,
             });
             *r.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
             Ok(r)
@@ -107,6 +110,7 @@ pub async fn login_submit(
                 error: Some(&msg),
                 email: &email,
                 providers: s.identity.oidc_providers(),
+                organisation: s.organisation_name().await,
             });
             *r.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
             Ok(r)

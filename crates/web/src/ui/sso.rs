@@ -63,6 +63,7 @@ pub async fn callback(
                 error: Some("Single sign-on did not complete. Start again, or sign in with your password."),
                 email: "",
                 providers: s.identity.oidc_providers(),
+                organisation: s.organisation_name().await,
             });
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             r

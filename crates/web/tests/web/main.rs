@@ -36,6 +36,7 @@ mod redaction_reach;
 mod reply_files;
 mod reset;
 mod route_matrix;
+mod runtime_settings;
 mod saved_views;
 mod scanning;
 mod sessions;

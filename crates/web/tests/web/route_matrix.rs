@@ -144,6 +144,11 @@ const MATRIX: &[(&str, &str)] = &[
     ("POST /tickets/{id}/merge", "YY----"),
     // Custom fields: administrators define them; whoever changes a ticket fills them
     // in; everyone lists those they may see.
+    // The desk's runtime settings: administrators only.
+    ("GET /api/v1/settings", "Y-----"),
+    ("PUT /api/v1/settings", "Y-----"),
+    ("GET /admin/settings", "Y-----"),
+    ("POST /admin/settings", "Y-----"),
     ("GET /api/v1/fields", "YYYYYY"),
     ("POST /api/v1/fields", "Y-----"),
     ("PATCH /api/v1/fields/{id}", "Y-----"),
@@ -348,6 +353,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         "PUT /api/v1/tickets/{id}/tags" => Payload::Json(json!({"tags": ["billing"]})),
         "POST /api/v1/tickets/{id}/merge" => Payload::Json(json!({"into": w.ticket_3})),
         "POST /api/v1/fields" => Payload::Json(json!({"key": "region", "label": "Region", "kind": "text"})),
+        "PUT /api/v1/settings" => Payload::Json(json!({"values": {"organisation_name": "Acme"}})),
+        "POST /admin/settings" => Payload::Form("value.organisation_name=Acme"),
         "PATCH /api/v1/fields/{id}" => {
             Payload::Json(json!({"label": "Plan", "options": ["Gold", "Silver", "Bronze"]}))
         }
