@@ -23,6 +23,9 @@ pub struct BulkChange {
     pub team: Option<TeamId>,
     /// Added to each ticket's tags (the tags it has stay).
     pub add_tags: Vec<TagName>,
+    /// A macro applied to each ticket after the fields above, through the same use case
+    /// as applying it by hand (so whole or not at all on each ticket).
+    pub apply_macro: Option<String>,
 }
 
 impl BulkChange {
@@ -37,7 +40,7 @@ impl BulkChange {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.fields().is_empty() && self.add_tags.is_empty()
+        self.fields().is_empty() && self.add_tags.is_empty() && self.apply_macro.is_none()
     }
 }
 
@@ -107,6 +110,9 @@ impl Desk {
             if tags != ticket.tags {
                 self.set_tags(actor, id, tags).await?;
             }
+        }
+        if let Some(macro_id) = &change.apply_macro {
+            self.apply_macro(actor, id, macro_id).await?;
         }
         Ok(())
     }

@@ -31,6 +31,9 @@ pub struct BulkUpdateRequest {
     /// Added to each ticket's tags.
     #[serde(default)]
     pub add_tags: Vec<String>,
+    /// A macro applied to each ticket after the other changes (each ticket takes it
+    /// whole or not at all).
+    pub macro_id: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -82,6 +85,11 @@ impl BulkUpdateRequest {
                 .map(|a| a.as_deref().map(UserId::parse).transpose())
                 .transpose()?,
             team: self.team_id.as_deref().map(TeamId::parse).transpose()?,
+            apply_macro: self
+                .macro_id
+                .as_deref()
+                .map(|m| palisade_core::MacroId::parse(m).map(|id| id.to_string()))
+                .transpose()?,
             add_tags: self
                 .add_tags
                 .iter()

@@ -52,6 +52,11 @@ pub async fn submit(
             .map_err(AppError::from)?
             .into_iter()
             .collect(),
+        team: field("team")
+            .map(palisade_core::TeamId::parse)
+            .transpose()
+            .map_err(AppError::from)?,
+        apply_macro: field("macro_id").map(str::to_owned),
         ..BulkChange::default()
     };
     if tickets.is_empty() || change.is_empty() {

@@ -70,6 +70,8 @@ struct TicketsPage {
     team_options: Vec<(String, String, bool)>,
     assignee_filter: String,
     tag_filter: String,
+    /// The macros a bulk change may apply: (id, name).
+    macro_options: Vec<(String, String)>,
     /// Custom fields to filter on: (key, label, selected).
     field_options: Vec<(String, String, bool)>,
     field_value: String,
@@ -262,14 +264,21 @@ pub async fn ticket_list(
     } else {
         "All tickets".to_owned()
     };
+    let can_bulk = matches!(
+        caller.principal.role,
+        Role::Agent | Role::Supervisor | Role::Admin
+    );
+    let macro_options = if can_bulk {
+        super::macros::menu(&s, &caller).await?
+    } else {
+        Vec::new()
+    };
     Ok(render(&TicketsPage {
         user_name: caller.user.name.clone(),
         role: caller.principal.role.as_str(),
         is_customer,
-        can_bulk: matches!(
-            caller.principal.role,
-            Role::Agent | Role::Supervisor | Role::Admin
-        ),
+        can_bulk,
+        macro_options,
         heading,
         rows,
         views,

@@ -11,7 +11,10 @@ use common::World;
 use palisade_testkit::Backend;
 use serde_json::json;
 
-palisade_testkit::on_both_backends!(each_ticket_of_a_bulk_change_is_decided_on_its_own);
+palisade_testkit::on_both_backends!(
+    each_ticket_of_a_bulk_change_is_decided_on_its_own,
+    a_macro_and_a_team_apply_ticket_by_ticket_in_bulk
+);
 
 async fn each_ticket_of_a_bulk_change_is_decided_on_its_own(backend: Backend) {
     let w = World::new(backend).await;
@@ -144,4 +147,80 @@ async fn each_ticket_of_a_bulk_change_is_decided_on_its_own(backend: Backend) {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
     }
     assert_eq!(priority(&mine[1]).await, "normal");
+}
+
+async fn a_macro_and_a_team_apply_ticket_by_ticket_in_bulk(backend: Backend) {
+    let w = World::new(backend).await;
+    let mut tickets = Vec::new();
+    for subject in ["Refund one", "Refund two"] {
+        let r = w
+            .json(
+                &w.agent_a,
+                "POST",
+                "/api/v1/tickets",
+                json!({"subject": subject, "body": "x", "requester_id": w.customer_1.id.to_string(),
+                       "team_id": w.team_a.to_string()}),
+            )
+            .await;
+        tickets.push(r.json()["id"].as_str().unwrap().to_owned());
+    }
+    // The shared macro from the list's form: a reply and a higher priority on each.
+    let form = format!(
+        "ticket={}&ticket={}&macro_id={}",
+        tickets[0], tickets[1], w.shared_macro
+    );
+    let r = w.form(&w.agent_a, "/tickets/bulk", &form).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("2 tickets changed."), "{}", r.text());
+    for id in &tickets {
+        let t = w.get(&w.agent_a, &format!("/api/v1/tickets/{id}")).await.json();
+        assert_eq!(t["priority"], "high");
+        let thread = w
+            .get(&w.agent_a, &format!("/api/v1/tickets/{id}/messages"))
+            .await
+            .text();
+        assert!(thread.contains("your refund is on its way"), "{thread}");
+    }
+    let list = w.get(&w.agent_a, "/tickets").await.text();
+    assert!(
+        list.contains("<select name=\"macro_id\">"),
+        "the bulk form offers macros"
+    );
+
+    // Handing them to team B: not an agent of team A's decision; a supervisor's.
+    let to_b = json!({"ticket_ids": tickets, "team_id": w.team_b.to_string()});
+    let r = w
+        .json(&w.agent_a, "POST", "/api/v1/tickets/bulk", to_b.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(
+        r.json()["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["outcome"] == "forbidden")
+    );
+    let r = w.json(&w.supervisor, "POST", "/api/v1/tickets/bulk", to_b).await;
+    assert!(
+        r.json()["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["outcome"] == "updated")
+    );
+    let t = w
+        .get(&w.supervisor, &format!("/api/v1/tickets/{}", tickets[0]))
+        .await
+        .json();
+    assert_eq!(t["team_id"], w.team_b.to_string());
+
+    let r = w
+        .json(
+            &w.supervisor,
+            "POST",
+            "/api/v1/tickets/bulk",
+            json!({"ticket_ids": [tickets[0]], "macro_id": "mac_nope"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
