@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use palisade_core::{Priority, Role, TagName, TeamId, TicketStatus, TicketType, UnixMillis, UserId};
+use palisade_core::{
+    CompanyId, Priority, Role, TagName, TeamId, TicketStatus, TicketType, UnixMillis, UserId,
+};
 use palisade_service::BuiltInView;
 use palisade_store::{AssigneeFilter, SavedViewRecord, TicketFilter, TicketRecord};
 use serde::Deserialize;
@@ -70,6 +72,12 @@ struct TicketsPage {
     team_options: Vec<(String, String, bool)>,
     assignee_filter: String,
     tag_filter: String,
+    /// Companies to filter on: (id, name, selected).
+    company_options: Vec<(String, String, bool)>,
+    /// The requester the list is limited to: (id, name).
+    requester_filter: Option<(String, String)>,
+    created_from: String,
+    created_to: String,
     /// The macros a bulk change may apply: (id, name).
     macro_options: Vec<(String, String)>,
     /// Custom fields to filter on: (key, label, selected).
@@ -100,6 +108,12 @@ pub struct ListParams {
     /// A custom field's key, and the value it must have.
     field: Option<String>,
     value: Option<String>,
+    /// Only this requester's tickets (a user id), or this company's.
+    requester: Option<String>,
+    company: Option<String>,
+    /// Opened on or after / on or before these days (`YYYY-MM-DD`, UTC).
+    created_from: Option<String>,
+    created_to: Option<String>,
     /// A saved view's id.
     saved: Option<String>,
     q: Option<String>,
@@ -161,7 +175,43 @@ fn filter_of(
     if let Some(a) = given(&q.assignee) {
         echo.push(("assignee", a.to_owned()));
     }
+    if let Some(requester) = given(&q.requester) {
+        filter.requester = Some(UserId::parse(requester)?);
+        echo.push(("requester", requester.to_owned()));
+    }
+    if let Some(company) = given(&q.company) {
+        filter.company = Some(CompanyId::parse(company)?);
+        echo.push(("company", company.to_owned()));
+    }
+    if let Some(day) = given(&q.created_from) {
+        filter.created_after = Some(UnixMillis(day_start(day)?));
+        echo.push(("created_from", day.to_owned()));
+    }
+    if let Some(day) = given(&q.created_to) {
+        filter.created_before = Some(UnixMillis(day_start(day)? + DAY_MILLIS));
+        echo.push(("created_to", day.to_owned()));
+    }
     Ok((filter, echo))
+}
+
+const DAY_MILLIS: i64 = 86_400_000;
+
+/// The first millisecond of a `YYYY-MM-DD` day, UTC.
+fn day_start(day: &str) -> Result<i64, AppError> {
+    let invalid = || AppError::BadRequest("a date is written YYYY-MM-DD".into());
+    let mut parts = day.splitn(3, '-');
+    let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid());
+    };
+    let year: i32 = y.parse().map_err(|_| invalid())?;
+    let month = m
+        .parse::<u8>()
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok())
+        .ok_or_else(invalid)?;
+    let date = time::Date::from_calendar_date(year, month, d.parse().map_err(|_| invalid())?)
+        .map_err(|_| invalid())?;
+    Ok(date.midnight().assume_utc().unix_timestamp() * 1000)
 }
 
 /// "just now", "5 min ago", "3 h ago", "2 days ago", or the date after a month.
@@ -200,6 +250,28 @@ pub async fn ticket_list(
         echo.push(("field", key.to_owned()));
         echo.push(("value", value.to_owned()));
     }
+    // Whose tickets these are, named for the reader (who may read that customer).
+    let requester_name = match given(&q.requester) {
+        Some(id) if !is_customer => Some(
+            desk.customer_for(&actor, id, palisade_policy::Action::UserRead)
+                .await?
+                .name,
+        ),
+        _ => None,
+    };
+    let companies = if is_customer {
+        Vec::new()
+    } else {
+        desk.companies(&actor)
+            .await?
+            .into_iter()
+            .map(|c| {
+                let id = c.id.to_string();
+                let selected = given(&q.company) == Some(id.as_str());
+                (id, c.name, selected)
+            })
+            .collect()
+    };
     let fields = if is_customer {
         Vec::new()
     } else {
@@ -316,13 +388,31 @@ pub async fn ticket_list(
             })
             .collect(),
         field_value: given(&q.value).unwrap_or_default().to_owned(),
+        company_options: companies,
+        requester_filter: given(&q.requester)
+            .zip(requester_name)
+            .map(|(id, name)| (id.to_owned(), name)),
+        created_from: given(&q.created_from).unwrap_or_default().to_owned(),
+        created_to: given(&q.created_to).unwrap_or_default().to_owned(),
         saved_views,
         can_share: matches!(caller.principal.role, Role::Supervisor | Role::Admin),
         savable: echo
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
             // Saved views keep the built-in filters; a field filter is for this list only.
-            .filter(|(k, _)| !matches!(k.as_str(), "view" | "saved" | "field" | "value"))
+            .filter(|(k, _)| {
+                !matches!(
+                    k.as_str(),
+                    "view"
+                        | "saved"
+                        | "field"
+                        | "value"
+                        | "requester"
+                        | "company"
+                        | "created_from"
+                        | "created_to"
+                )
+            })
             .collect(),
         query,
         filter_query: echo

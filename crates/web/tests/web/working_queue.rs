@@ -11,7 +11,10 @@ use common::{Actor, World};
 use palisade_testkit::Backend;
 use serde_json::json;
 
-palisade_testkit::on_both_backends!(the_queue_shows_each_reader_only_what_they_may_read);
+palisade_testkit::on_both_backends!(
+    the_queue_shows_each_reader_only_what_they_may_read,
+    the_list_filters_by_requester_company_and_opening_day
+);
 
 async fn open(w: &World, who: &Actor, subject: &str, team: &palisade_core::TeamId) -> String {
     let r = w
@@ -144,4 +147,65 @@ async fn the_queue_shows_each_reader_only_what_they_may_read(backend: Backend) {
     let portal = w.get(&w.customer_1, "/tickets").await.text();
     assert!(!portal.contains("view=mine") && !portal.contains("Priority"));
     let _ = other_team;
+}
+
+async fn the_list_filters_by_requester_company_and_opening_day(backend: Backend) {
+    let w = World::new(backend).await;
+    let colleague = w
+        .json(
+            &w.agent_a,
+            "POST",
+            "/api/v1/tickets",
+            json!({"subject": "Colleague's question", "body": "details", "requester_id": w.customer_2.id.to_string(),
+                   "team_id": w.team_a.to_string()}),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let list = |query: String| {
+        let w = &w;
+        async move {
+            let r = w.get(&w.agent_a, &format!("/tickets?{query}")).await;
+            assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.text());
+            r.text()
+        }
+    };
+    let shows = |page: &str, id: &str| page.contains(&format!("/tickets/{id}\""));
+
+    let theirs = list(format!("requester={}", w.customer_1.id)).await;
+    assert!(shows(&theirs, &w.ticket_1) && !shows(&theirs, &colleague));
+    assert!(theirs.contains("Only tickets requested by"), "{theirs}");
+    let customer_page = w
+        .get(&w.agent_a, &format!("/customers/{}", w.customer_1.id))
+        .await
+        .text();
+    assert!(customer_page.contains(&format!("/tickets?requester={}", w.customer_1.id)));
+
+    let sharing = list(format!("company={}", w.sharing_company)).await;
+    assert!(shows(&sharing, &w.ticket_1) && shows(&sharing, &colleague));
+    let private = list(format!("company={}", w.private_company)).await;
+    assert!(!shows(&private, &w.ticket_1) && !shows(&private, &colleague));
+
+    let today = time::OffsetDateTime::now_utc().date();
+    let day = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+    let tomorrow = today.next_day().unwrap();
+    let yesterday = today.previous_day().unwrap();
+    let opened_today = list(format!("created_from={}&created_to={}", day(today), day(today))).await;
+    assert!(shows(&opened_today, &w.ticket_1) && shows(&opened_today, &colleague));
+    assert!(!shows(
+        &list(format!("created_from={}", day(tomorrow))).await,
+        &w.ticket_1
+    ));
+    assert!(!shows(
+        &list(format!("created_to={}", day(yesterday))).await,
+        &w.ticket_1
+    ));
+    let r = w.get(&w.agent_a, "/tickets?created_from=2026-02-30").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // The filters narrow the reader's tickets, never widen them: team B's ticket is not
+    // agent A's whatever the requester.
+    let third = list(format!("requester={}", w.customer_3.id)).await;
+    assert!(!shows(&third, &w.ticket_3));
 }
