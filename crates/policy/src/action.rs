@@ -130,6 +130,11 @@ impl Action {
         Action::ReadAlerts,
     ];
 
+    /// Whether the action only reads what it applies to.
+    pub fn is_read(self) -> bool {
+        matches!(self, Action::TicketRead | Action::TicketReadInternal)
+    }
+
     /// Whether someone who is not signed in may be asked about at all, mirroring the
     /// `Visitor` principal in the schema's `appliesTo`.
     pub fn open_to_visitors(self) -> bool {
@@ -226,9 +231,10 @@ impl Action {
             | Action::ManageTeams
             | Action::ManageCompanies
             | Action::CompanyAddMember => Scope::PeopleWrite,
-            // The fields are the desk's settings: changed by an administrator's session,
-            // or a token allowed to write tickets.
-            Action::ManageFields | Action::ManageSettings => Scope::TicketsWrite,
+            // The fields and settings are the desk's own configuration: an
+            // administrator's session, or a token allowed to change people and teams
+            // (never one made for ticket work).
+            Action::ManageFields | Action::ManageSettings => Scope::PeopleWrite,
             Action::AuditRead | Action::ReadAlerts => Scope::AuditRead,
             Action::ArticleRead => Scope::ArticlesRead,
             Action::ArticleManage => Scope::ArticlesWrite,

@@ -141,6 +141,9 @@ impl Desk {
             return Err(self.refuse_in(tx, actor, Action::TicketRead, &id, "denied").await);
         }
         match self.policy.authorize(&actor.principal, action, &resource) {
+            // A merged duplicate's conversation continues on its survivor: it takes no
+            // more writes of any kind (reading it, and what points to the survivor, stay).
+            Ok(_) if ticket.merged_into.is_some() && !action.is_read() => Err(crate::merged()),
             Ok(proof) => Ok((tx, ticket, proof)),
             Err(_) => {
                 let refused = self.refuse_in(tx, actor, action, &id, "denied").await;

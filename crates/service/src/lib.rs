@@ -24,6 +24,7 @@ mod held;
 mod macros;
 mod mail;
 mod merging;
+use merging::merged;
 mod notices;
 mod notifications;
 mod people;

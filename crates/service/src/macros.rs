@@ -245,6 +245,13 @@ impl Desk {
             self.authorize(actor, Action::TeamRouteTo, &Resource::Team(team.clone()))
                 .await?;
         }
+        // What the ticket's state may still refuse is checked before anything is
+        // written, so a "reply and solve" macro never sends its reply to a ticket that
+        // then stays open (a merged ticket, an empty required field).
+        if ticket.merged_into.is_some() {
+            return Err(crate::merged());
+        }
+        self.require_fields_to_solve(&ticket, update.status).await?;
 
         let id = ticket.id.to_string();
         if !m.body.is_empty() {

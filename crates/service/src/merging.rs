@@ -9,6 +9,11 @@ use serde_json::json;
 
 use crate::{Actor, Desk, Happened, ServiceError};
 
+/// The refusal of any write to a merged duplicate.
+pub(crate) fn merged() -> ServiceError {
+    ServiceError::Conflict("the ticket was merged into another; write there".into())
+}
+
 /// The longest chain of merges followed (a survivor later merged itself): merges only
 /// ever go into tickets that were not merged, so a real chain is short.
 const MAX_MERGE_HOPS: usize = 16;

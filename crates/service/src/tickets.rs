@@ -302,11 +302,6 @@ impl Desk {
         };
         let tx = self.store.begin().await?;
         let (mut tx, ticket, proof) = self.ticket_in(tx, actor, raw_id, action).await?;
-        if ticket.merged_into.is_some() {
-            return Err(ServiceError::Conflict(
-                "the ticket was merged into another; write there".into(),
-            ));
-        }
         let id = self
             .store
             .add_message(
@@ -443,6 +438,9 @@ impl Desk {
         }
         if based_on.is_some_and(|seen| seen != ticket.version) {
             return Err(ServiceError::Stale(Box::new(ticket)));
+        }
+        if ticket.merged_into.is_some() {
+            return Err(crate::merged());
         }
         self.require_fields_to_solve(&ticket, update.status).await?;
         let update = TicketUpdate {

@@ -157,6 +157,24 @@ async fn administrators_define_fields_and_agents_fill_them_in(backend: Backend) 
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
     assert!(r.text().contains("Account reference"), "{}", r.text());
+    // A "reply and solve" macro applies whole or not at all: no reply goes out to a
+    // ticket that then stays open.
+    let solve = w
+        .json(&w.supervisor, "POST", "/api/v1/macros",
+              json!({"name": "Solve", "body": "All sorted now.", "visibility": "public", "share_with": "everyone", "status": "solved"}))
+        .await;
+    assert_eq!(solve.status, StatusCode::CREATED, "{}", solve.text());
+    let r = w
+        .json(
+            &w.supervisor,
+            "POST",
+            &format!("{t3}/macros/{}", solve.json()["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    let thread = w.get(&w.supervisor, &format!("{t3}/messages")).await.text();
+    assert!(!thread.contains("All sorted now."), "{thread}");
     let r = w
         .json(
             &w.supervisor,

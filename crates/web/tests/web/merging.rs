@@ -155,6 +155,52 @@ async fn a_merged_duplicate_moves_whole_to_its_survivor(backend: Backend) {
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    // No other write reaches it either: a file, a reopening, a field, a tag, a link.
+    let file = w
+        .raw(
+            Some(&w.customer_2),
+            "POST",
+            &format!("/api/v1/tickets/{dup}/attachments?filename=late.txt"),
+            Body::from("late"),
+            &[],
+        )
+        .await;
+    assert_eq!(file.status, StatusCode::CONFLICT, "{}", file.text());
+    for (method, path, body) in [
+        (
+            "PATCH",
+            format!("/api/v1/tickets/{dup}"),
+            json!({"status": "open"}),
+        ),
+        (
+            "PUT",
+            format!("/api/v1/tickets/{dup}/fields"),
+            json!({"values": {"plan": "Gold"}}),
+        ),
+        (
+            "PUT",
+            format!("/api/v1/tickets/{dup}/tags"),
+            json!({"tags": ["late"]}),
+        ),
+    ] {
+        let r = w.json(&w.agent_a, method, &path, body).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{method} {path}: {}", r.text());
+    }
+    let link = w
+        .raw(
+            Some(&w.agent_a),
+            "PUT",
+            &format!("/api/v1/tickets/{dup}/links/{}", w.ticket_3),
+            Body::empty(),
+            &[],
+        )
+        .await;
+    assert_ne!(link.status, StatusCode::NO_CONTENT);
+    let old = w.get(&w.agent_a, &format!("/api/v1/tickets/{dup}")).await.json();
+    assert_eq!(
+        (old["status"].as_str(), old["tags"].as_array().map(Vec::len)),
+        (Some("closed"), Some(0))
+    );
 
     // Nothing merges twice, into a merged ticket, or into itself.
     let again = w

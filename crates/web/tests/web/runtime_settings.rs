@@ -39,6 +39,21 @@ async fn administrators_change_settings_that_apply_at_once(backend: Backend) {
         ("Support".into(), false)
     );
 
+    // An administrator's token made for ticket work cannot change the desk's settings.
+    let (_, ticket_work) = common::api_token(&w.store, &w.admin.id, &["tickets:read", "tickets:write"]).await;
+    let r = w
+        .raw(
+            None,
+            "PUT",
+            "/api/v1/settings",
+            Body::from(json!({"values": {"privacy_notice_url": "https://phish.example/"}}).to_string()),
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &format!("Bearer {ticket_work}")),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
     for who in [&w.supervisor, &w.agent_a, &w.customer_1] {
         assert_eq!(w.get(who, "/api/v1/settings").await.status, StatusCode::FORBIDDEN);
         let r = w
