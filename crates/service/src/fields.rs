@@ -42,6 +42,30 @@ fn valid_number(value: &str) -> bool {
     all_digits(whole, 15) && fraction.is_none_or(|f| all_digits(f, 6))
 }
 
+/// One spelling per number, so an exact filter (or a personal field's blind index)
+/// finds "007", "7.0" and "7" alike: no leading zeros, no trailing fraction zeros,
+/// no negative zero. `value` is already a valid number.
+fn canonical_number(value: &str) -> String {
+    let (negative, digits) = match value.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, value),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let whole = whole.trim_start_matches('0');
+    let fraction = fraction.trim_end_matches('0');
+    let whole = if whole.is_empty() { "0" } else { whole };
+    let magnitude = if fraction.is_empty() {
+        whole.to_owned()
+    } else {
+        format!("{whole}.{fraction}")
+    };
+    if negative && magnitude != "0" {
+        format!("-{magnitude}")
+    } else {
+        magnitude
+    }
+}
+
 fn valid_date(value: &str) -> bool {
     let parts: Vec<&str> = value.split('-').collect();
     let [year, month, day] = parts.as_slice() else {
@@ -122,7 +146,7 @@ pub fn validate_value(field: &FieldRecord, raw: &str) -> Result<String, ServiceE
     let refuse = |why: &str| Err(ServiceError::Invalid(format!("{label}: {why}")));
     match field.definition.kind {
         FieldKind::Text => validate_text(label, value, MAX_FIELD_TEXT_CHARS),
-        FieldKind::Number if valid_number(value) => Ok(value.to_owned()),
+        FieldKind::Number if valid_number(value) => Ok(canonical_number(value)),
         FieldKind::Number => refuse("a number, with up to 6 decimals"),
         FieldKind::Date if valid_date(value) => Ok(value.to_owned()),
         FieldKind::Date => refuse("a date, as YYYY-MM-DD"),
@@ -400,6 +424,19 @@ mod tests {
         let number = field(FieldKind::Number, &[]);
         for good in ["0", "-12", "3.25", "123456789012345.123456"] {
             assert_eq!(validate_value(&number, good).unwrap(), good);
+        }
+        for (spelling, canonical) in [
+            ("007", "7"),
+            ("7.0", "7"),
+            ("-0", "0"),
+            ("-0.50", "-0.5"),
+            ("0.000", "0"),
+        ] {
+            assert_eq!(
+                validate_value(&number, spelling).unwrap(),
+                canonical,
+                "{spelling}"
+            );
         }
         for bad in [
             "",

@@ -38,14 +38,7 @@ impl Desk {
                 "a ticket cannot be merged into itself".into(),
             ));
         }
-        if duplicate.merged_into.is_some() {
-            return Err(ServiceError::Conflict("the ticket was already merged".into()));
-        }
-        if let Some(into) = &survivor.merged_into {
-            return Err(ServiceError::Conflict(format!(
-                "the ticket was itself merged (into {into}); merge into that one"
-            )));
-        }
+        // Neither ticket was merged already: `ticket_in` refuses every write to one.
         let moved = self
             .store
             .merge_tickets(&mut tx, &proofs, &duplicate, &survivor)

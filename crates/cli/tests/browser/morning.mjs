@@ -117,7 +117,8 @@ try {
     '/account/security', '/account/notifications', '/devices', '/help',
   ]);
   const eve = await staffMember(input.eve_setup, 'eve@example.com');
-  await sweep(eve.page, ['/admin/staff', '/admin/teams', '/admin/companies', '/admin/fields', '/admin/alerts']);
+  await sweep(eve.page,
+    ['/admin/staff', '/admin/teams', '/admin/companies', '/admin/fields', '/admin/settings', '/admin/alerts']);
 
   const dee = await freshPage();
   await dee.page.goto(`${origin}${input.dee_setup}`);
