@@ -72,7 +72,7 @@ pub use scanning::{Availability, ScanRound};
 pub use settings::{DeskSettings, Setting, SettingEntry};
 pub use text::{MAX_BODY_CHARS, MAX_SUBJECT_CHARS, Redacted, Redactor, validate_line, validate_text};
 pub use tickets::{OpenTicket, Opened, Sending, TicketDetail};
-pub use views::{BuiltInView, UsableView, saved_filter};
+pub use views::{BuiltInView, UsableView, day_end, day_start};
 
 /// The use cases, over one store and one policy engine.
 #[derive(Clone)]

@@ -5,10 +5,12 @@
 //! so a filter naming another team's tickets finds only what the reader may read.
 
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
-use palisade_core::{Principal, Priority, TagName, TeamId, TicketStatus, TicketType, UnixMillis, ViewId};
+use palisade_core::{
+    CompanyId, Principal, Priority, TagName, TeamId, TicketStatus, TicketType, UnixMillis, UserId, ViewId,
+};
 use palisade_policy::{Action, Resource, ViewFacts};
 use palisade_store::{
-    AssigneeFilter, Cursor, Page, SavedFilter, SavedViewRecord, TicketFilter, TicketRecord,
+    AssigneeFilter, Cursor, Page, SavedFilter, SavedViewRecord, TicketFilter, TicketRecord, TicketSort,
 };
 use serde_json::json;
 
@@ -154,8 +156,9 @@ pub struct UsableView {
     pub manageable: bool,
 }
 
-/// The filter a saved view stands for, for `principal` ("me" is them).
-pub fn saved_filter(saved: &SavedFilter, principal: &Principal) -> Result<TicketFilter, ServiceError> {
+/// The filter a saved view stands for, for `principal` ("me" is them), all but the
+/// custom field ([`Desk::view_filter`] adds that).
+fn plain_filter(saved: &SavedFilter, principal: &Principal) -> Result<TicketFilter, ServiceError> {
     let mut filter = TicketFilter::default();
     if let Some(s) = &saved.status {
         filter.statuses = vec![TicketStatus::parse(s)?];
@@ -178,10 +181,67 @@ pub fn saved_filter(saved: &SavedFilter, principal: &Principal) -> Result<Ticket
     if let Some(tag) = &saved.tag {
         filter.tag = Some(TagName::parse(tag)?);
     }
+    if let Some(requester) = &saved.requester {
+        filter.requester = Some(UserId::parse(requester)?);
+    }
+    if let Some(company) = &saved.company {
+        filter.company = Some(CompanyId::parse(company)?);
+    }
+    filter.created_after = saved.created_from.as_deref().map(day_start).transpose()?;
+    filter.created_before = saved.created_to.as_deref().map(day_end).transpose()?;
+    filter.updated_after = saved.updated_from.as_deref().map(day_start).transpose()?;
+    filter.updated_before = saved.updated_to.as_deref().map(day_end).transpose()?;
+    if let Some(sort) = &saved.sort {
+        filter.sort = TicketSort::parse(sort).ok_or_else(|| ServiceError::Invalid("no such order".into()))?;
+    }
+    if saved.field.is_some() != saved.value.is_some() {
+        return Err(ServiceError::Invalid(
+            "a field filter names a field and a value".into(),
+        ));
+    }
     Ok(filter)
 }
 
+const DAY_MILLIS: i64 = 86_400_000;
+
+/// The first millisecond of a `YYYY-MM-DD` day, UTC.
+pub fn day_start(day: &str) -> Result<UnixMillis, ServiceError> {
+    let invalid = || ServiceError::Invalid("a day is written YYYY-MM-DD".into());
+    let mut parts = day.splitn(3, '-');
+    let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid());
+    };
+    let year: i32 = y.parse().map_err(|_| invalid())?;
+    let month = m
+        .parse::<u8>()
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok())
+        .ok_or_else(invalid)?;
+    let date = time::Date::from_calendar_date(year, month, d.parse().map_err(|_| invalid())?)
+        .map_err(|_| invalid())?;
+    Ok(UnixMillis(date.midnight().assume_utc().unix_timestamp() * 1000))
+}
+
+/// The first millisecond after a `YYYY-MM-DD` day, UTC: a range "to" a day includes it.
+pub fn day_end(day: &str) -> Result<UnixMillis, ServiceError> {
+    Ok(UnixMillis(day_start(day)?.0 + DAY_MILLIS))
+}
+
 impl Desk {
+    /// The filter a saved view stands for, for the actor: "me" is them, and a field
+    /// filter holds only for a field they may see.
+    pub async fn view_filter(
+        &self,
+        actor: &Actor,
+        saved: &SavedFilter,
+    ) -> Result<TicketFilter, ServiceError> {
+        let mut filter = plain_filter(saved, &actor.principal)?;
+        if let (Some(key), Some(value)) = (&saved.field, &saved.value) {
+            filter.field = Some(self.field_filter(actor, key, value).await?);
+        }
+        Ok(filter)
+    }
+
     /// The saved views the actor may use, with their counts.
     pub async fn saved_views(&self, actor: &Actor) -> Result<Vec<UsableView>, ServiceError> {
         self.enter_workspace(actor).await?;
@@ -192,7 +252,8 @@ impl Desk {
             if !self.permits(&actor.principal, Action::ViewUse, &resource) {
                 continue;
             }
-            let Ok(filter) = saved_filter(&record.filter, &actor.principal) else {
+            // A view whose field was since deleted or hidden from the reader is left out.
+            let Ok(filter) = self.view_filter(actor, &record.filter).await else {
                 continue;
             };
             let count = self.store.count_tickets(&scope, &filter).await?;
@@ -233,7 +294,18 @@ impl Desk {
         shared_with: Option<&TeamId>,
     ) -> Result<SavedViewRecord, ServiceError> {
         let name = validate_text("name", name, 100)?;
-        saved_filter(filter, &actor.principal)?;
+        self.view_filter(actor, filter).await?;
+        if let Some(key) = &filter.field {
+            let fields = self.fields_for(actor).await?;
+            if fields
+                .iter()
+                .any(|f| &f.definition.key == key && f.definition.personal)
+            {
+                return Err(ServiceError::Conflict(
+                    "a saved view cannot keep a personal field's value; filter the list instead".into(),
+                ));
+            }
+        }
         let owner = shared_with.is_none().then(|| actor.principal.user_id.clone());
         let facts = ViewFacts {
             id: ViewId::generate(),

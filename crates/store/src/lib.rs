@@ -60,7 +60,7 @@ pub use received::{QuarantineStatus, QuarantinedMail};
 pub use saved_views::{SavedFilter, SavedViewRecord};
 pub use sessions::{NewSession, SessionRecord, SessionStage};
 pub use throttle::Reservation;
-pub use ticket_lists::{AssigneeFilter, TicketFilter};
+pub use ticket_lists::{AssigneeFilter, TicketFilter, TicketSort};
 pub use ticket_merge::MergeMoved;
 pub use tickets::{Including, MessageRecord, NewTicket, TicketRecord, TicketScope, TicketUpdate};
 pub use users::{

@@ -2,12 +2,14 @@ use serde::Serialize;
 
 use crate::StoreError;
 
-/// Position after the last item of a page: (created_at, id) of that item, written
-/// `{created_at}.{id}` — a shape the API document can state exactly (a pattern), so a
+/// Position after the last item of a page: (sort key, id) of that item, written
+/// `{key}.{id}` — a shape the API document can state exactly (a pattern), so a
 /// client knows which cursors exist without building them from anything but a page.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cursor {
-    pub created_at: i64,
+    /// What the list is ordered by, for that item: a time in milliseconds, or for a
+    /// list by priority the priority's rank and the time together.
+    pub key: i64,
     pub id: String,
 }
 
@@ -16,7 +18,7 @@ pub const CURSOR_PATTERN: &str = r"^[0-9]{1,15}\.[A-Za-z0-9_-]{1,64}$";
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        format!("{}.{}", self.created_at, self.id)
+        format!("{}.{}", self.key, self.id)
     }
 
     pub fn decode(text: &str) -> Result<Self, StoreError> {
@@ -30,7 +32,7 @@ impl Cursor {
             return Err(StoreError::InvalidCursor);
         }
         Ok(Self {
-            created_at: at.parse().map_err(|_| StoreError::InvalidCursor)?,
+            key: at.parse().map_err(|_| StoreError::InvalidCursor)?,
             id: id.to_owned(),
         })
     }

@@ -18,10 +18,87 @@ pub enum AssigneeFilter {
     Is(UserId),
 }
 
+/// The order of a ticket list. Every order ends on the ticket id, so a cursor names
+/// one place in it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TicketSort {
+    /// Opened most recently first.
+    #[default]
+    Newest,
+    Oldest,
+    /// Changed most recently first.
+    Updated,
+    /// Untouched the longest first: the tickets a queue is forgetting.
+    Stale,
+    /// Urgent first, then high, normal and low; newest first within each.
+    Priority,
+}
+
+/// How far apart the priorities' ranks are in a priority sort key: above any time in
+/// milliseconds until the year 5138, and four ranks stay within a 15-digit cursor.
+const RANK_STEP: i64 = 100_000_000_000_000;
+
+impl TicketSort {
+    pub const ALL: [TicketSort; 5] = [
+        TicketSort::Newest,
+        TicketSort::Oldest,
+        TicketSort::Updated,
+        TicketSort::Stale,
+        TicketSort::Priority,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Newest => "newest",
+            Self::Oldest => "oldest",
+            Self::Updated => "updated",
+            Self::Stale => "stale",
+            Self::Priority => "priority",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The SQL of the key this order sorts by; [`Self::key_of`] computes the same.
+    fn key_sql(self) -> &'static str {
+        match self {
+            Self::Newest | Self::Oldest => "t.created_at",
+            Self::Updated | Self::Stale => "t.updated_at",
+            Self::Priority => {
+                "((CASE t.priority WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 ELSE 0 END) \
+                 * 100000000000000 + t.created_at)"
+            }
+        }
+    }
+
+    fn descending(self) -> bool {
+        !matches!(self, Self::Oldest | Self::Stale)
+    }
+
+    fn key_of(self, ticket: &TicketRecord) -> i64 {
+        match self {
+            Self::Newest | Self::Oldest => ticket.created_at.0,
+            Self::Updated | Self::Stale => ticket.updated_at.0,
+            Self::Priority => {
+                let rank = match ticket.priority {
+                    Priority::Urgent => 3,
+                    Priority::High => 2,
+                    Priority::Normal => 1,
+                    Priority::Low => 0,
+                };
+                rank * RANK_STEP + ticket.created_at.0
+            }
+        }
+    }
+}
+
 /// What a ticket list shows, every part combined with AND; an empty list or `None`
-/// places no condition.
+/// places no condition; and the order it is shown in.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TicketFilter {
+    pub sort: TicketSort,
     pub statuses: Vec<TicketStatus>,
     pub priorities: Vec<Priority>,
     pub ticket_type: Option<TicketType>,
@@ -31,6 +108,7 @@ pub struct TicketFilter {
     pub company: Option<CompanyId>,
     pub tag: Option<TagName>,
     pub updated_after: Option<UnixMillis>,
+    pub updated_before: Option<UnixMillis>,
     pub created_after: Option<UnixMillis>,
     pub created_before: Option<UnixMillis>,
     /// A custom field and what its value must match ([`Store::field_match_key`]).
@@ -113,6 +191,7 @@ fn where_sql(scope: &TicketScope, filter: &TicketFilter, offset: usize) -> (Stri
     }
     for (column, op, at) in [
         ("t.updated_at", ">=", filter.updated_after),
+        ("t.updated_at", "<", filter.updated_before),
         ("t.created_at", ">=", filter.created_after),
         ("t.created_at", "<", filter.created_before),
     ] {
@@ -190,7 +269,7 @@ impl Store {
         self.filter_tickets(scope, &filter, after, limit).await
     }
 
-    /// Tickets within `scope` that `filter` wants, newest first.
+    /// Tickets within `scope` that `filter` wants, in the filter's order.
     pub async fn filter_tickets(
         &self,
         scope: &TicketScope,
@@ -199,18 +278,24 @@ impl Store {
         limit: u32,
     ) -> Result<Page<TicketRecord>, StoreError> {
         let (mut conditions, mut params) = where_sql(scope, filter, 0);
+        let sort = filter.sort;
+        let key = sort.key_sql();
+        let (beyond, direction) = if sort.descending() {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
         if let Some(c) = after {
-            params.push(Param::Int(c.created_at));
+            params.push(Param::Int(c.key));
             params.push(Param::Text(c.id.clone()));
             let n = params.len();
             conditions.push_str(&format!(
-                " AND (t.created_at < ${} OR (t.created_at = ${} AND t.id < ${n}))",
-                n - 1,
+                " AND ({key} {beyond} ${0} OR ({key} = ${0} AND t.id {beyond} ${n}))",
                 n - 1
             ));
         }
         let sql = format!(
-            "{} WHERE {conditions} ORDER BY t.created_at DESC, t.id DESC LIMIT {}",
+            "{} WHERE {conditions} ORDER BY {key} {direction}, t.id {direction} LIMIT {}",
             ticket_select(self.dialect),
             limit + 1
         );
@@ -219,7 +304,7 @@ impl Store {
             .await?;
         let mut items = self.tickets_from_rows(&rows).await?;
         Ok(paginate(&mut items, limit, |t| Cursor {
-            created_at: t.created_at.0,
+            key: sort.key_of(t),
             id: t.id.to_string(),
         }))
     }
@@ -271,5 +356,19 @@ impl Store {
         }
         let rows = q.fetch_all(&self.read).await?;
         self.tickets_from_rows(&rows).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_priority_key_in_sql_and_in_rust_agree() {
+        let sql = TicketSort::Priority.key_sql().replace(' ', "");
+        assert!(sql.contains(&format!("*{RANK_STEP}+t.created_at")), "{sql}");
+        // The highest key of the next hundred years still fits a cursor's 15 digits.
+        let year_2126 = 4_953_000_000_000;
+        assert!((3 * RANK_STEP + year_2126).to_string().len() <= 15);
     }
 }

@@ -337,7 +337,7 @@ impl Store {
         let (cursor_sql, at, id) = match after {
             Some(c) => (
                 "AND (u.created_at > $1 OR (u.created_at = $1 AND u.id > $2))",
-                c.created_at,
+                c.key,
                 c.id.clone(),
             ),
             None => ("AND $1 = $1 AND $2 = $2", 0, String::new()),
@@ -357,7 +357,7 @@ impl Store {
             .map(|r| self.user_from_row(r))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(paginate(&mut items, limit, |u| Cursor {
-            created_at: u.created_at.0,
+            key: u.created_at.0,
             id: u.id.to_string(),
         }))
     }

@@ -185,6 +185,12 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
         ("CreateViewRequest", "type") => one_of(&["question", "incident", "problem", "task"]),
         ("CreateViewRequest", "assignee") => one_of(&["me", "nobody"]),
         ("CreateViewRequest", "share_with_team_id") => id_of("team_"),
+        ("CreateViewRequest", "created_from" | "created_to" | "updated_from" | "updated_to") => day(),
+        ("CreateViewRequest", "field") => {
+            json!({ "type": "string", "pattern": palisade_service::FIELD_KEY_PATTERN })
+        }
+        ("CreateViewRequest", "value") => text(500),
+        ("CreateViewRequest", "sort") => one_of(&["newest", "oldest", "updated", "stale", "priority"]),
         ("CreateViewRequest", "tag") => json!({ "type": "string", "pattern": "^[a-z0-9_-]{1,64}$" }),
         ("UpdateTicketRequest", "status") => one_of(&["new", "open", "pending", "solved", "closed"]),
         ("UpdateTicketRequest", "priority") => one_of(&["low", "normal", "high", "urgent"]),
@@ -266,6 +272,15 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
             credential(&["authenticatorData", "clientDataJSON", "signature"])
         }
         _ => return None,
+    })
+}
+
+/// A calendar day as `YYYY-MM-DD`; the format refuses the days a month lacks.
+fn day() -> Value {
+    json!({
+        "type": "string",
+        "format": "date",
+        "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
     })
 }
 
@@ -389,6 +404,19 @@ fn request_rules(schema: &str) -> Vec<Value> {
             json!({
                 "required": ["kind", "personal"],
                 "properties": { "kind": { "enum": ["dropdown", "checkbox"] }, "personal": { "const": true } },
+            }),
+        ],
+        // A field filter names both the field and the value.
+        "CreateViewRequest" => vec![
+            json!({
+                "required": ["field"],
+                "properties": { "field": { "type": "string" } },
+                "not": { "required": ["value"], "properties": { "value": { "type": "string" } } },
+            }),
+            json!({
+                "required": ["value"],
+                "properties": { "value": { "type": "string" } },
+                "not": { "required": ["field"], "properties": { "field": { "type": "string" } } },
             }),
         ],
         _ => Vec::new(),

@@ -26,6 +26,23 @@ pub struct CreateViewRequest {
     /// `me` (whoever uses the view) or `nobody`.
     pub assignee: Option<String>,
     pub tag: Option<String>,
+    /// Only this requester's tickets.
+    pub requester_id: Option<String>,
+    pub company_id: Option<String>,
+    /// Opened on or after this day (`YYYY-MM-DD`, UTC).
+    pub created_from: Option<String>,
+    /// Opened on or before this day.
+    pub created_to: Option<String>,
+    /// Changed on or after this day.
+    pub updated_from: Option<String>,
+    /// Changed on or before this day.
+    pub updated_to: Option<String>,
+    /// A custom field's key; with `value`, only tickets where it has that value. A
+    /// personal field cannot be kept in a view (409).
+    pub field: Option<String>,
+    pub value: Option<String>,
+    /// `newest` (the default), `oldest`, `updated`, `stale` (untouched longest) or `priority`.
+    pub sort: Option<String>,
     /// Leave out for a view of your own; a team id shares it with that team (supervisors).
     pub share_with_team_id: Option<String>,
 }
@@ -43,6 +60,15 @@ pub struct SavedViewView {
     pub team_id: Option<String>,
     pub assignee: Option<String>,
     pub tag: Option<String>,
+    pub requester_id: Option<String>,
+    pub company_id: Option<String>,
+    pub created_from: Option<String>,
+    pub created_to: Option<String>,
+    pub updated_from: Option<String>,
+    pub updated_to: Option<String>,
+    pub field: Option<String>,
+    pub value: Option<String>,
+    pub sort: Option<String>,
     /// How many tickets it holds for the caller.
     pub count: i64,
     pub manageable: bool,
@@ -61,6 +87,15 @@ impl From<&UsableView> for SavedViewView {
             team_id: f.team.clone(),
             assignee: f.assignee.clone(),
             tag: f.tag.clone(),
+            requester_id: f.requester.clone(),
+            company_id: f.company.clone(),
+            created_from: f.created_from.clone(),
+            created_to: f.created_to.clone(),
+            updated_from: f.updated_from.clone(),
+            updated_to: f.updated_to.clone(),
+            field: f.field.clone(),
+            value: f.value.clone(),
+            sort: f.sort.clone(),
             count: v.count,
             manageable: v.manageable,
         }
@@ -94,6 +129,15 @@ pub async fn create(
         team: req.team_id,
         assignee: req.assignee,
         tag: req.tag,
+        requester: req.requester_id,
+        company: req.company_id,
+        created_from: req.created_from,
+        created_to: req.created_to,
+        updated_from: req.updated_from,
+        updated_to: req.updated_to,
+        field: req.field,
+        value: req.value,
+        sort: req.sort,
     };
     let team = req.share_with_team_id.as_deref().map(TeamId::parse).transpose()?;
     let desk = s.desk();
@@ -132,7 +176,7 @@ pub async fn tickets(
     let desk = s.desk();
     let actor = caller.actor();
     let record = desk.saved_view(&actor, &id).await?;
-    let filter = palisade_service::saved_filter(&record.filter, &actor.principal)?;
+    let filter = desk.view_filter(&actor, &record.filter).await?;
     let page = desk
         .filter_tickets(
             &actor,

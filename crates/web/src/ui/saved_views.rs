@@ -21,6 +21,15 @@ pub struct SaveForm {
     team: Option<String>,
     assignee: Option<String>,
     tag: Option<String>,
+    requester: Option<String>,
+    company: Option<String>,
+    created_from: Option<String>,
+    created_to: Option<String>,
+    updated_from: Option<String>,
+    updated_to: Option<String>,
+    field: Option<String>,
+    value: Option<String>,
+    sort: Option<String>,
     /// Empty: only me.
     share_with_team: Option<String>,
 }
@@ -41,6 +50,15 @@ pub async fn save(
         team: given(form.team),
         assignee: given(form.assignee),
         tag: given(form.tag).map(|t| t.to_lowercase()),
+        requester: given(form.requester),
+        company: given(form.company),
+        created_from: given(form.created_from),
+        created_to: given(form.created_to),
+        updated_from: given(form.updated_from),
+        updated_to: given(form.updated_to),
+        field: given(form.field),
+        value: given(form.value),
+        sort: given(form.sort),
     };
     let team = given(form.share_with_team)
         .as_deref()

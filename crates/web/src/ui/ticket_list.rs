@@ -13,7 +13,7 @@ use palisade_core::{
     CompanyId, Priority, Role, TagName, TeamId, TicketStatus, TicketType, UnixMillis, UserId,
 };
 use palisade_service::BuiltInView;
-use palisade_store::{AssigneeFilter, SavedViewRecord, TicketFilter, TicketRecord};
+use palisade_store::{AssigneeFilter, SavedViewRecord, TicketFilter, TicketRecord, TicketSort};
 use serde::Deserialize;
 
 use super::pages::{StatusOption, options};
@@ -78,6 +78,10 @@ struct TicketsPage {
     requester_filter: Option<(String, String)>,
     created_from: String,
     created_to: String,
+    updated_from: String,
+    updated_to: String,
+    /// Orders to pick from: (value, label, selected).
+    sort_options: Vec<(&'static str, &'static str, bool)>,
     /// The macros a bulk change may apply: (id, name).
     macro_options: Vec<(String, String)>,
     /// Custom fields to filter on: (key, label, selected).
@@ -114,6 +118,11 @@ pub struct ListParams {
     /// Opened on or after / on or before these days (`YYYY-MM-DD`, UTC).
     created_from: Option<String>,
     created_to: Option<String>,
+    /// Changed on or after / on or before these days.
+    updated_from: Option<String>,
+    updated_to: Option<String>,
+    /// The order ([`TicketSort`]); newest first when absent.
+    sort: Option<String>,
     /// A saved view's id.
     saved: Option<String>,
     q: Option<String>,
@@ -133,13 +142,14 @@ fn filter_of(
     q: &ListParams,
     caller: &Caller,
     view: Option<BuiltInView>,
-    saved: Option<&SavedViewRecord>,
+    saved: Option<(&SavedViewRecord, TicketFilter)>,
 ) -> Result<(TicketFilter, Echo), AppError> {
-    let mut filter = match (saved, view) {
-        (Some(saved), _) => palisade_service::saved_filter(&saved.filter, &caller.principal)?,
+    let mut filter = match (&saved, view) {
+        (Some((_, filter)), _) => filter.clone(),
         (None, Some(v)) => v.filter(&caller.principal, UnixMillis::now()),
         (None, None) => TicketFilter::default(),
     };
+    let saved = saved.map(|(record, _)| record);
     let mut echo = Vec::new();
     if let Some(saved) = saved {
         echo.push(("saved", saved.id.to_string()));
@@ -183,35 +193,39 @@ fn filter_of(
         filter.company = Some(CompanyId::parse(company)?);
         echo.push(("company", company.to_owned()));
     }
-    if let Some(day) = given(&q.created_from) {
-        filter.created_after = Some(UnixMillis(day_start(day)?));
-        echo.push(("created_from", day.to_owned()));
+    for (name, value, bound) in [
+        ("created_from", &q.created_from, &mut filter.created_after),
+        ("updated_from", &q.updated_from, &mut filter.updated_after),
+    ] {
+        if let Some(day) = given(value) {
+            *bound = Some(palisade_service::day_start(day)?);
+            echo.push((name, day.to_owned()));
+        }
     }
-    if let Some(day) = given(&q.created_to) {
-        filter.created_before = Some(UnixMillis(day_start(day)? + DAY_MILLIS));
-        echo.push(("created_to", day.to_owned()));
+    for (name, value, bound) in [
+        ("created_to", &q.created_to, &mut filter.created_before),
+        ("updated_to", &q.updated_to, &mut filter.updated_before),
+    ] {
+        if let Some(day) = given(value) {
+            *bound = Some(palisade_service::day_end(day)?);
+            echo.push((name, day.to_owned()));
+        }
+    }
+    if let Some(sort) = given(&q.sort) {
+        filter.sort = TicketSort::parse(sort).ok_or_else(|| AppError::BadRequest("no such order".into()))?;
+        echo.push(("sort", sort.to_owned()));
     }
     Ok((filter, echo))
 }
 
-const DAY_MILLIS: i64 = 86_400_000;
-
-/// The first millisecond of a `YYYY-MM-DD` day, UTC.
-fn day_start(day: &str) -> Result<i64, AppError> {
-    let invalid = || AppError::BadRequest("a date is written YYYY-MM-DD".into());
-    let mut parts = day.splitn(3, '-');
-    let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(invalid());
-    };
-    let year: i32 = y.parse().map_err(|_| invalid())?;
-    let month = m
-        .parse::<u8>()
-        .ok()
-        .and_then(|m| time::Month::try_from(m).ok())
-        .ok_or_else(invalid)?;
-    let date = time::Date::from_calendar_date(year, month, d.parse().map_err(|_| invalid())?)
-        .map_err(|_| invalid())?;
-    Ok(date.midnight().assume_utc().unix_timestamp() * 1000)
+fn sort_label(sort: TicketSort) -> &'static str {
+    match sort {
+        TicketSort::Newest => "Newest first",
+        TicketSort::Oldest => "Oldest first",
+        TicketSort::Updated => "Recently updated",
+        TicketSort::Stale => "Longest untouched",
+        TicketSort::Priority => "Priority",
+    }
 }
 
 /// "just now", "5 min ago", "3 h ago", "2 days ago", or the date after a month.
@@ -244,7 +258,11 @@ pub async fn ticket_list(
         Some(id) => Some(desk.saved_view(&actor, id).await?),
         None => None,
     };
-    let (mut filter, mut echo) = filter_of(&q, &caller, view, saved.as_ref())?;
+    let saved_filter = match &saved {
+        Some(record) => Some(desk.view_filter(&actor, &record.filter).await?),
+        None => None,
+    };
+    let (mut filter, mut echo) = filter_of(&q, &caller, view, saved.as_ref().zip(saved_filter))?;
     if let (Some(key), Some(value)) = (given(&q.field), given(&q.value)) {
         filter.field = Some(desk.field_filter(&actor, key, value).await?);
         echo.push(("field", key.to_owned()));
@@ -394,25 +412,19 @@ pub async fn ticket_list(
             .map(|(id, name)| (id.to_owned(), name)),
         created_from: given(&q.created_from).unwrap_or_default().to_owned(),
         created_to: given(&q.created_to).unwrap_or_default().to_owned(),
+        updated_from: given(&q.updated_from).unwrap_or_default().to_owned(),
+        updated_to: given(&q.updated_to).unwrap_or_default().to_owned(),
+        sort_options: TicketSort::ALL
+            .into_iter()
+            .map(|sort| (sort.as_str(), sort_label(sort), sort == filter.sort))
+            .collect(),
         saved_views,
         can_share: matches!(caller.principal.role, Role::Supervisor | Role::Admin),
         savable: echo
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            // Saved views keep the built-in filters; a field filter is for this list only.
-            .filter(|(k, _)| {
-                !matches!(
-                    k.as_str(),
-                    "view"
-                        | "saved"
-                        | "field"
-                        | "value"
-                        | "requester"
-                        | "company"
-                        | "created_from"
-                        | "created_to"
-                )
-            })
+            // A saved view keeps the filters and the order, not the view it started from.
+            .filter(|(k, _)| !matches!(k.as_str(), "view" | "saved"))
             .collect(),
         query,
         filter_query: echo
