@@ -10,6 +10,8 @@ pub enum AuditAction {
     ApiTokenCreated,
     ApiTokenRevoked,
     AccountDisabled,
+    /// A duplicate customer account merged into another.
+    CustomersMerged,
     PasswordRehashed,
     SetupLinkIssued,
     SetupCompleted,
@@ -86,6 +88,7 @@ impl AuditAction {
             AuditAction::ApiTokenCreated => "auth.api_token_created",
             AuditAction::ApiTokenRevoked => "auth.api_token_revoked",
             AuditAction::AccountDisabled => "directory.user_disabled",
+            AuditAction::CustomersMerged => "directory.customers_merged",
             AuditAction::PasswordRehashed => "auth.password_rehashed",
             AuditAction::SetupLinkIssued => "auth.setup_link_issued",
             AuditAction::SetupCompleted => "auth.setup_completed",

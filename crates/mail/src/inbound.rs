@@ -154,7 +154,7 @@ impl Inbound {
 
     async fn deliver_once(&self, accepted: &Accepted) -> Result<Placement, MailError> {
         let from = &accepted.message.from.address;
-        let account = self.store.find_user_by_email(from).await?;
+        let account = self.store.find_mail_sender(from).await?;
         let placement = place(
             &accepted.recipient,
             &accepted.verdict,

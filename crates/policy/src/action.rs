@@ -29,6 +29,9 @@ pub enum Action {
     UserManageFactors,
     /// See a customer's contact details in clear (step-up, audited).
     UserUnmask,
+    /// Merge a duplicate customer account into another: needed on both. Its tickets
+    /// and conversations move, and the duplicate is closed for good.
+    UserMerge,
     CompanyRead,
     /// Place a customer in a company (at creation or by moving them): company members
     /// may read each other's shared tickets, so this is a supervisor's decision.
@@ -78,7 +81,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 49] = [
+    pub const ALL: [Action; 50] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -100,6 +103,7 @@ impl Action {
         Action::UserManageTokens,
         Action::UserManageFactors,
         Action::UserUnmask,
+        Action::UserMerge,
         Action::CompanyRead,
         Action::CompanyAddMember,
         Action::TeamRead,
@@ -168,7 +172,8 @@ impl Action {
             | Action::UserDisable
             | Action::UserManageTokens
             | Action::UserManageFactors
-            | Action::UserUnmask => K::User,
+            | Action::UserUnmask
+            | Action::UserMerge => K::User,
             Action::CompanyRead | Action::CompanyAddMember => K::Company,
             Action::TeamRead | Action::MailReview | Action::TeamRouteTo => K::Team,
             Action::ListCustomers
@@ -226,6 +231,7 @@ impl Action {
             | Action::UserDisable
             | Action::UserManageTokens
             | Action::UserManageFactors
+            | Action::UserMerge
             | Action::CreateCustomer
             | Action::ManageStaff
             | Action::ManageTeams
@@ -270,6 +276,7 @@ impl Action {
             Action::UserManageTokens => "user.manage_tokens",
             Action::UserManageFactors => "user.manage_factors",
             Action::UserUnmask => "user.unmask",
+            Action::UserMerge => "user.merge",
             Action::CompanyRead => "company.read",
             Action::CompanyAddMember => "company.add_member",
             Action::TeamRead => "team.read",

@@ -79,6 +79,26 @@ impl Desk {
         Ok(self.store.list_users(kind, cursor.as_ref(), limit).await?)
     }
 
+    /// People of `kind` whose name or address holds every word of `query`, for those
+    /// who may list them. The caller bounds how often an account may search.
+    pub async fn find_people(
+        &self,
+        actor: &Actor,
+        kind: UserKind,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>, ServiceError> {
+        let action = match kind {
+            UserKind::Customers => Action::ListCustomers,
+            UserKind::Staff => Action::ListStaff,
+        };
+        self.authorize(actor, action, &Resource::Directory).await?;
+        if query.len() > 500 {
+            return Err(ServiceError::Invalid("query is longer than 500 bytes".into()));
+        }
+        Ok(self.store.find_people(kind, query, limit.clamp(1, 100)).await?)
+    }
+
     /// Every team with its members, for those who manage teams.
     pub async fn team_directory(&self, actor: &Actor) -> Result<Vec<TeamEntry>, ServiceError> {
         self.authorize(actor, Action::ManageTeams, &Resource::Directory)

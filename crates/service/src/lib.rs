@@ -28,6 +28,7 @@ use merging::merged;
 mod notices;
 mod notifications;
 mod people;
+mod people_merge;
 mod presence;
 mod quarantine;
 mod reading;

@@ -96,7 +96,7 @@ impl Desk {
     /// Places a received message. A disabled account's address is refused for good
     /// (`Invalid`), as is a participant who may no longer reply (`Forbidden`).
     pub async fn receive_mail(&self, mail: ReceivedMail) -> Result<Received, ServiceError> {
-        let account = self.store.find_user_by_email(&mail.from).await?;
+        let account = self.store.find_mail_sender(&mail.from).await?;
         if account.as_ref().is_some_and(|u| u.disabled) {
             return Err(ServiceError::Invalid("the sender's account is disabled".into()));
         }
@@ -353,7 +353,7 @@ impl Desk {
     ) -> Result<Released, ServiceError> {
         let item = self.reviewable(reviewer, quarantine_id).await?;
         let team = &item.team;
-        let account = self.store.find_user_by_email(&mail.from).await?;
+        let account = self.store.find_mail_sender(&mail.from).await?;
         if account.as_ref().is_some_and(|u| u.role.is_staff() || u.disabled) {
             return Err(ServiceError::Conflict(
                 "cannot release: the sender's address belongs to a staff or disabled account".into(),

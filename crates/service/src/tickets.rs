@@ -201,12 +201,34 @@ impl Desk {
             return Err(ServiceError::Invalid("query is longer than 500 bytes".into()));
         }
         let scope = self.ticket_scope(&actor.principal).await?;
-        // Words of internal notes only ever match for staff who may read internal notes;
-        // each hit is then authorised individually as well.
+        // Words of internal notes and tags only ever match for staff who may read the
+        // internal side; each hit is then authorised individually as well. Fields count
+        // only where the searcher may see them, so nobody learns a hidden value by asking.
         let staff = actor.principal.role.is_staff();
+        let fields = self.fields_for(actor).await?;
+        let word_fields = fields
+            .iter()
+            .filter(|f| !f.definition.personal)
+            .map(|f| f.id.clone())
+            .collect();
+        let whole_values = fields
+            .iter()
+            .filter(|_| !query.trim().is_empty())
+            .filter_map(|f| {
+                let value = crate::fields::validate_value(f, query.trim()).ok()?;
+                Some((f.id.clone(), self.store.field_match_key(f, &value)))
+            })
+            .collect();
+        let search = palisade_store::TicketSearch {
+            query,
+            include_internal: staff,
+            include_tags: staff,
+            word_fields,
+            whole_values,
+        };
         let hits = self
             .store
-            .search_tickets(&scope, query, staff, limit.clamp(1, MAX_PAGE))
+            .search_tickets(&scope, &search, limit.clamp(1, MAX_PAGE))
             .await?;
         let readable = self.only_readable(&actor.principal, hits);
         // A staff hit that might stem from internal words the actor may not read is dropped.

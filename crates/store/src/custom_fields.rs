@@ -286,6 +286,6 @@ impl Store {
 }
 
 /// The row a sealed value is bound to: its ticket and field.
-fn value_row(ticket: &TicketId, field: &CustomFieldId) -> String {
+pub(crate) fn value_row(ticket: &TicketId, field: &CustomFieldId) -> String {
     format!("{ticket}/{field}")
 }

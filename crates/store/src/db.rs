@@ -100,6 +100,10 @@ impl Store {
         };
         crate::migrate::run(&store).await?;
         store.ensure_org_key().await?;
+        let indexed = store.index_unindexed_people().await?;
+        if indexed > 0 {
+            tracing::info!(accounts = indexed, "indexed people for search");
+        }
         Ok(store)
     }
 
@@ -136,6 +140,7 @@ impl Store {
             "audit_log",
             "audit_checkpoints",
             "search_terms",
+            "people_terms",
             "data_keys",
             "throttle",
             "api_tokens",

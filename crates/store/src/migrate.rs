@@ -141,6 +141,14 @@ const MIGRATIONS: &[Migration] = &[
         version: 32,
         sql: include_str!("../migrations/0032_desk_settings.sql"),
     },
+    Migration {
+        version: 33,
+        sql: include_str!("../migrations/0033_people_terms.sql"),
+    },
+    Migration {
+        version: 34,
+        sql: include_str!("../migrations/0034_customer_merge.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

@@ -2,7 +2,9 @@
 //! every listed ticket is still authorised one by one by the caller), the filters of
 //! the working queue's views, counts for the views' sidebar, and the keyed search.
 
-use palisade_core::{CompanyId, Priority, TagName, TeamId, TicketStatus, TicketType, UnixMillis, UserId};
+use palisade_core::{
+    CompanyId, CustomFieldId, Priority, TagName, TeamId, TicketStatus, TicketType, UnixMillis, UserId,
+};
 use palisade_crypto::search_terms;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -319,44 +321,112 @@ impl Store {
         Ok(row.try_get(0)?)
     }
 
-    /// Tickets within `scope` containing every word of `query`. Words from internal
-    /// notes only count when `include_internal` is set.
+    /// Tickets within `scope` that `search` finds, newest first: each word of the
+    /// query is in the subject or a message, the requester's name or address, a tag,
+    /// or the value of a field the search may look at; or the whole query is the value
+    /// of such a field, or a tag.
     pub async fn search_tickets(
         &self,
         scope: &TicketScope,
-        query: &str,
-        include_internal: bool,
+        search: &TicketSearch<'_>,
         limit: u32,
     ) -> Result<Vec<TicketRecord>, StoreError> {
-        let terms: Vec<String> = search_terms(query)
-            .iter()
-            .take(16)
-            .map(|t| self.keys.search_index().compute(SEARCH_DOMAIN, t))
-            .collect();
-        if terms.is_empty() {
-            return Ok(Vec::new());
-        }
-        let visibility = if include_internal {
+        let words: Vec<String> = search_terms(search.query).into_iter().take(16).collect();
+        let whole = search.query.trim();
+        let mut params: Vec<String> = Vec::new();
+        let next = |value: String, params: &mut Vec<String>| {
+            params.push(value);
+            format!("${}", params.len())
+        };
+        let visibility = if search.include_internal {
             ""
         } else {
-            " AND s.visibility = 'public'"
+            " AND visibility = 'public'"
         };
-        let (scope_where, scope_params) = scope_sql(scope, terms.len());
+        let field_list = |fields: &[CustomFieldId], params: &mut Vec<String>| {
+            fields
+                .iter()
+                .map(|f| next(f.to_string(), params))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut word_clauses = Vec::new();
+        for word in &words {
+            let mut any = vec![
+                format!(
+                    "t.id IN (SELECT ticket_id FROM search_terms WHERE term = {}{visibility})",
+                    next(self.keys.search_index().compute(SEARCH_DOMAIN, word), &mut params)
+                ),
+                format!(
+                    "t.requester_id IN (SELECT user_id FROM people_terms WHERE term = {})",
+                    next(self.people_term(word), &mut params)
+                ),
+            ];
+            if search.include_tags {
+                any.push(format!(
+                    "t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = {})",
+                    next(word.clone(), &mut params)
+                ));
+            }
+            if !search.word_fields.is_empty() {
+                let fields = field_list(&search.word_fields, &mut params);
+                any.push(format!(
+                    "t.id IN (SELECT ticket_id FROM ticket_field_values WHERE field_id IN ({fields}) \
+                     AND LOWER(value_key) = {})",
+                    next(word.clone(), &mut params)
+                ));
+            }
+            word_clauses.push(format!("({})", any.join(" OR ")));
+        }
+        let mut alternatives = Vec::new();
+        if !word_clauses.is_empty() {
+            alternatives.push(word_clauses.join(" AND "));
+        }
+        for (field, key) in &search.whole_values {
+            alternatives.push(format!(
+                "t.id IN (SELECT ticket_id FROM ticket_field_values WHERE field_id = {} AND value_key = {})",
+                next(field.to_string(), &mut params),
+                next(key.clone(), &mut params)
+            ));
+        }
+        if search.include_tags && !whole.is_empty() && whole.len() <= 64 {
+            alternatives.push(format!(
+                "t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = {})",
+                next(whole.to_lowercase(), &mut params)
+            ));
+        }
+        if alternatives.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (scope_where, scope_params) = scope_sql(scope, params.len());
         let sql = format!(
-            "{select} WHERE t.id IN (SELECT s.ticket_id FROM search_terms s WHERE s.term IN ({}){visibility} \
-             GROUP BY s.ticket_id HAVING COUNT(DISTINCT s.term) = {}) AND {scope_where} \
-             ORDER BY t.created_at DESC, t.id DESC LIMIT {limit}",
-            placeholders(0, terms.len()),
-            terms.len(),
+            "{select} WHERE ({}) AND {scope_where} ORDER BY t.created_at DESC, t.id DESC LIMIT {limit}",
+            alternatives.join(" OR "),
             select = ticket_select(self.dialect),
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
-        for p in terms.iter().chain(scope_params.iter()) {
+        for p in params.iter().chain(scope_params.iter()) {
             q = q.bind(p.as_str());
         }
         let rows = q.fetch_all(&self.read).await?;
         self.tickets_from_rows(&rows).await
     }
+}
+
+/// What a ticket search looks at besides subjects, public messages and requesters.
+#[derive(Clone, Debug, Default)]
+pub struct TicketSearch<'a> {
+    pub query: &'a str,
+    /// Words of internal notes count (staff who may read them).
+    pub include_internal: bool,
+    /// Tags count (staff).
+    pub include_tags: bool,
+    /// Fields whose values are kept as they are (not personal) and that the searcher
+    /// may see: a word of the query may be one's whole value, in any case.
+    pub word_fields: Vec<CustomFieldId>,
+    /// A field the searcher may see and the key of the whole query as its value
+    /// ([`Store::field_match_key`]).
+    pub whole_values: Vec<(CustomFieldId, String)>,
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ pub struct MergeMoved {
 }
 
 /// One sealed column of a table keyed by its own `id`-like column.
-struct SealedColumn {
+pub(crate) struct SealedColumn {
     table: &'static str,
     key_column: &'static str,
     column: &'static str,
@@ -31,7 +31,7 @@ struct SealedColumn {
     sealed_as: &'static str,
 }
 
-const SEALED: [SealedColumn; 5] = [
+pub(crate) const SEALED: [SealedColumn; 5] = [
     SealedColumn {
         table: "messages",
         key_column: "id",
@@ -172,7 +172,7 @@ impl Store {
 
     /// Opens every value of `column` that belongs to `ticket` with `from` and seals it
     /// again with `to`, in place.
-    async fn reseal(
+    pub(crate) async fn reseal(
         &self,
         tx: &mut Tx,
         sealed: &SealedColumn,

@@ -126,6 +126,7 @@ impl Store {
         .execute(tx.conn())
         .await
         .map_err(StoreError::from_insert)?;
+        self.index_person(tx, &id, &new.name, new.email.as_str()).await?;
         Ok(id)
     }
 
@@ -265,7 +266,7 @@ impl Store {
         id: &UserId,
         update: &ProfileUpdate,
     ) -> Result<(), StoreError> {
-        let row = sqlx::query("SELECT data_key_id FROM users WHERE id = $1")
+        let row = sqlx::query("SELECT data_key_id, email_enc FROM users WHERE id = $1")
             .bind(id.as_str())
             .fetch_optional(tx.conn())
             .await?
@@ -279,6 +280,14 @@ impl Store {
                 .bind(id.as_str())
                 .execute(tx.conn())
                 .await?;
+            let email = open_text(
+                &key,
+                "users",
+                "email",
+                id.as_str(),
+                &row.try_get::<Vec<u8>, _>("email_enc")?,
+            )?;
+            self.index_person(tx, id, name, &email).await?;
         }
         if let Some(phone) = &update.phone {
             let sealed = phone

@@ -308,6 +308,12 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         r(M::POST, "/customers/{id}", false, post(ui::customers::update)),
         r(
             M::POST,
+            "/customers/{id}/merge",
+            false,
+            post(ui::customers::merge),
+        ),
+        r(
+            M::POST,
             "/customers/{id}/disable",
             false,
             post(ui::customers::disable),
@@ -574,6 +580,18 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             "/api/v1/customers",
             false,
             get(api::people::list_customers),
+        ),
+        r(
+            M::POST,
+            "/api/v1/customers/{id}/merge",
+            false,
+            post(api::people::merge_customers),
+        ),
+        r(
+            M::GET,
+            "/api/v1/customers/search",
+            false,
+            get(api::people::search_customers),
         ),
         r(
             M::POST,

@@ -166,6 +166,26 @@ impl AppState {
         Ok(self.desk().search_tickets(&caller.actor(), query, limit).await?)
     }
 
+    /// Customers by the words of their name or address, under the same per-account
+    /// bound as the ticket search (each search opens the accounts it finds).
+    pub async fn find_customers(
+        &self,
+        caller: &Caller,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<palisade_store::UserRecord>, AppError> {
+        self.enforce(
+            &self.config.public_limits.ticket_searches,
+            &crate::limits::subject(Some(caller), &caller.meta),
+            &caller.meta,
+        )
+        .await?;
+        Ok(self
+            .desk()
+            .find_people(&caller.actor(), palisade_store::UserKind::Customers, query, limit)
+            .await?)
+    }
+
     pub async fn ticket_detail(&self, caller: &Caller, raw_id: &str) -> Result<TicketDetail, AppError> {
         Ok(self.desk().ticket_detail(&caller.actor(), raw_id).await?)
     }

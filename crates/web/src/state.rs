@@ -47,6 +47,10 @@ pub struct WebConfig {
     pub notification_stream: std::time::Duration,
     /// On a database without staff: the one link that creates the first administrator.
     pub first_run: Option<Arc<crate::FirstRunLink>>,
+    /// The support addresses (`[[mailbox]]`) and the team each delivers to, by name:
+    /// shown on the Teams page. They stay in the file, beside the DNS records and the
+    /// listener they need.
+    pub team_mailboxes: Vec<(String, String)>,
 }
 
 impl Default for WebConfig {
@@ -68,6 +72,7 @@ impl Default for WebConfig {
             model: None,
             site_tokens: None,
             widget_origins: Vec::new(),
+            team_mailboxes: Vec::new(),
             anomaly: crate::DetectorConfig::default(),
             redact_mail: false,
             mail_file_limits: palisade_mail::FileLimits::default(),

@@ -74,6 +74,12 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
                 None => None,
             },
             first_run,
+            team_mailboxes: settings
+                .smtp
+                .iter()
+                .flat_map(|smtp| &smtp.mailboxes)
+                .map(|(address, team)| (address.as_str().to_owned(), team.clone()))
+                .collect(),
             ..WebConfig::default()
         }),
     };

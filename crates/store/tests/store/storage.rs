@@ -158,7 +158,15 @@ async fn markers_never_reach_the_database_in_clear(backend: Backend) {
     let found = store.find_user_by_email(&user.email).await.unwrap().unwrap();
     assert_eq!(found.id, customer, "blind-index lookup by email works");
     let hits = store
-        .search_tickets(&TicketScope::All, marker, true, 10)
+        .search_tickets(
+            &TicketScope::All,
+            &palisade_store::TicketSearch {
+                query: marker,
+                include_internal: true,
+                ..Default::default()
+            },
+            10,
+        )
         .await
         .unwrap();
     assert_eq!(hits.len(), 1, "keyed search finds the ticket");
@@ -345,8 +353,10 @@ async fn ticket_scope_lists_only_the_scope(backend: Backend) {
                 user: c1,
                 shared_company: None,
             },
-            "Note ScopeOne",
-            false,
+            &palisade_store::TicketSearch {
+                query: "Note ScopeOne",
+                ..Default::default()
+            },
             10,
         )
         .await

@@ -216,6 +216,7 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
         }),
         ("PublishBody", "version") => version_number(),
         ("MergeRequest", "into") => id_of("tkt_"),
+        ("MergeCustomersRequest", "into") => id_of("usr_"),
         ("BulkUpdateRequest", "macro_id") => id_of("mac_"),
         ("CreateFieldRequest", "key") => {
             json!({ "type": "string", "pattern": palisade_service::FIELD_KEY_PATTERN })

@@ -468,6 +468,22 @@ pub struct ListQuery {
     pub status: Option<String>,
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeCustomersRequest {
+    /// The customer who stays.
+    pub into: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CustomersMerged {
+    pub survivor: UserView,
+    /// Tickets the duplicate had asked, now the survivor's.
+    pub tickets: usize,
+    /// Tickets the duplicate took part in, now with the survivor in their place.
+    pub participations: usize,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {

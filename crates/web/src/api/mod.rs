@@ -57,7 +57,7 @@ use utoipa::OpenApi;
         notifications::list, notifications::mark_read, notifications::stream,
         notifications::preferences, notifications::set_preferences,
         notifications::follow, notifications::unfollow,
-        people::list_customers, people::create_customer, people::get_customer, people::update_customer,
+        people::list_customers, people::search_customers, people::merge_customers, people::create_customer, people::get_customer, people::update_customer,
         people::unmask_customer,
         people::list_staff, people::create_staff,
         people::list_teams, people::create_team, people::update_team, people::add_member, people::remove_member,

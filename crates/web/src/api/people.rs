@@ -42,6 +42,48 @@ pub async fn list_customers(
     Ok(Json(list_users(&s, &caller, UserKind::Customers, &q).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/customers/search", tag = "people",
+    params(("q" = String, Query), ("limit" = Option<u32>, Query)),
+    responses((status = 200, body = UserPage), (status = 403, body = Problem)))]
+/// Customers whose name or address holds every word of `q` (whole words, any case);
+/// contact details masked as in the list.
+pub async fn search_customers(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> Result<Json<UserPage>, AppError> {
+    let limit = super::contract::page_limit(q.limit, 20, super::contract::MAX_PAGE)?;
+    let found = s.find_customers(&caller, &q.q, limit).await?;
+    Ok(Json(UserPage {
+        items: found
+            .iter()
+            .map(|u| UserView::seen_by(u, &caller.principal.user_id))
+            .collect(),
+        next_cursor: None,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/customers/{id}/merge", tag = "people", params(("id" = String, Path)),
+    request_body = MergeCustomersRequest,
+    responses((status = 200, body = CustomersMerged), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+/// Merges the duplicate customer `id` into `into`: its tickets (re-sealed under the
+/// survivor's key), participations and reply addresses move, mail from its address
+/// arrives as the survivor's, and the duplicate is closed. Supervisors and administrators.
+pub async fn merge_customers(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<MergeCustomersRequest>,
+) -> Result<Json<CustomersMerged>, AppError> {
+    let (survivor, merged) = s.desk().merge_customers(&caller.actor(), &id, &req.into).await?;
+    Ok(Json(CustomersMerged {
+        survivor: UserView::seen_by(&survivor, &caller.principal.user_id),
+        tickets: merged.tickets,
+        participations: merged.participations,
+    }))
+}
+
 #[utoipa::path(get, path = "/api/v1/agents", tag = "people",
     params(("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
     responses((status = 200, body = UserPage), (status = 403, body = Problem)))]

@@ -32,6 +32,8 @@ struct TeamRow {
     members: Vec<Member>,
     /// Staff not yet in the team, for the "add" list.
     candidates: Vec<Member>,
+    /// Support addresses whose mail becomes this team's tickets.
+    mailboxes: Vec<String>,
 }
 
 #[derive(Template)]
@@ -102,6 +104,13 @@ pub async fn teams(
                 name: entry.team.name.clone(),
                 secure_delivery: entry.team.secure_delivery,
                 notifications_with_text: entry.team.notifications_with_text,
+                mailboxes: s
+                    .config
+                    .team_mailboxes
+                    .iter()
+                    .filter(|(_, team)| *team == entry.team.name)
+                    .map(|(address, _)| address.clone())
+                    .collect(),
                 members,
                 candidates,
             }

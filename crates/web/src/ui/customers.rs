@@ -31,6 +31,8 @@ struct CustomersPage {
     /// Only supervisors and administrators place customers in a company.
     can_place: bool,
     next_cursor: Option<String>,
+    /// The words searched for; empty for the whole list.
+    query: String,
     notice: Option<&'static str>,
     error: Option<String>,
 }
@@ -46,14 +48,22 @@ struct CustomerPage {
     can_edit: bool,
     can_place: bool,
     can_disable: bool,
+    /// Supervisors and administrators merge a duplicate into another customer.
+    can_merge: bool,
+    /// The words looked for among the customers to merge into, and what they found
+    /// (this customer left out).
+    merge_query: String,
+    merge_candidates: Vec<UserView>,
     notice: Option<&'static str>,
     error: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct ListParams {
     cursor: Option<String>,
     done: Option<String>,
+    /// Words of a name or address.
+    q: Option<String>,
 }
 
 async fn company_names(s: &AppState, caller: &Caller) -> Result<Vec<(String, String)>, UiError> {
@@ -71,16 +81,28 @@ fn may(s: &AppState, caller: &Caller, action: Action) -> bool {
 async fn list_page(
     s: &AppState,
     caller: &Caller,
-    cursor: Option<&str>,
+    params: &ListParams,
     notice: Option<&'static str>,
     error: Option<String>,
 ) -> Result<Response, UiError> {
     let desk = s.desk();
     // A staff page: for anyone else it does not exist.
     desk.enter_workspace(&caller.actor()).await?;
-    let page = desk
-        .list_people(&caller.actor(), UserKind::Customers, cursor, PAGE_SIZE)
-        .await?;
+    let query = params.q.as_deref().unwrap_or_default().trim().to_owned();
+    let page = if query.is_empty() {
+        desk.list_people(
+            &caller.actor(),
+            UserKind::Customers,
+            params.cursor.as_deref(),
+            PAGE_SIZE,
+        )
+        .await?
+    } else {
+        palisade_store::Page {
+            items: s.find_customers(caller, &query, PAGE_SIZE).await?,
+            next_cursor: None,
+        }
+    };
     Ok(render(&CustomersPage {
         user_name: caller.user.name.clone(),
         role: caller.principal.role.as_str(),
@@ -94,6 +116,7 @@ async fn list_page(
         can_create: may(s, caller, Action::CreateCustomer),
         can_place: may(s, caller, Action::ManageCompanies),
         next_cursor: page.next_cursor,
+        query,
         notice,
         error,
     }))
@@ -108,7 +131,7 @@ pub async fn customers(
         Some("created") => Some("Customer created; their invitation was mailed to them."),
         _ => None,
     };
-    list_page(&s, &caller, q.cursor.as_deref(), notice, None).await
+    list_page(&s, &caller, &q, notice, None).await
 }
 
 /// Refusals the person can correct come back on the page with `status`.
@@ -147,7 +170,7 @@ pub async fn create(
         Ok(_) => Ok(Redirect::to("/customers?done=created").into_response()),
         Err(e) => {
             let (why, status) = correctable(e)?;
-            let mut page = list_page(&s, &caller, None, None, Some(why)).await?;
+            let mut page = list_page(&s, &caller, &ListParams::default(), None, Some(why)).await?;
             *page.status_mut() = status;
             Ok(page)
         }
@@ -158,6 +181,7 @@ async fn customer_page(
     s: &AppState,
     caller: &Caller,
     id: &str,
+    merge_query: &str,
     notice: Option<&'static str>,
     error: Option<String>,
 ) -> Result<Response, UiError> {
@@ -166,6 +190,18 @@ async fn customer_page(
     desk.enter_workspace(&actor).await?;
     let user = desk.customer_for(&actor, id, Action::UserRead).await?;
     let resource = desk.user_resource(&user.id).await?;
+    let can_merge = !user.disabled && s.permits(caller, Action::UserMerge, &resource);
+    let merge_query = merge_query.trim().to_owned();
+    let merge_candidates = if can_merge && !merge_query.is_empty() {
+        s.find_customers(caller, &merge_query, 20)
+            .await?
+            .iter()
+            .filter(|c| c.id != user.id && !c.disabled)
+            .map(|c| UserView::seen_by(c, &caller.principal.user_id))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(render(&CustomerPage {
         user_name: caller.user.name.clone(),
         role: caller.principal.role.as_str(),
@@ -175,6 +211,9 @@ async fn customer_page(
         can_place: may(s, caller, Action::ManageCompanies),
         customer: UserView::seen_by(&user, &caller.principal.user_id),
         companies: company_names(s, caller).await?,
+        can_merge,
+        merge_query,
+        merge_candidates,
         notice,
         error,
     }))
@@ -183,6 +222,8 @@ async fn customer_page(
 #[derive(Deserialize)]
 pub struct Done {
     done: Option<String>,
+    /// Words of the customer to merge this one into.
+    merge_q: Option<String>,
 }
 
 pub async fn customer(
@@ -194,9 +235,20 @@ pub async fn customer(
     let notice = match q.done.as_deref() {
         Some("saved") => Some("Saved."),
         Some("disabled") => Some("Account disabled; its sessions and API tokens were ended."),
+        Some("merged") => Some(
+            "Merged: their tickets are this customer's now, and mail from the other address arrives here.",
+        ),
         _ => None,
     };
-    customer_page(&s, &caller, &id, notice, None).await
+    customer_page(
+        &s,
+        &caller,
+        &id,
+        q.merge_q.as_deref().unwrap_or_default(),
+        notice,
+        None,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -229,7 +281,7 @@ pub async fn update(
         Ok(_) => Ok(Redirect::to(&format!("/customers/{id}?done=saved")).into_response()),
         Err(e) => {
             let (why, status) = correctable(e)?;
-            let mut page = customer_page(&s, &caller, &id, None, Some(why)).await?;
+            let mut page = customer_page(&s, &caller, &id, "", None, Some(why)).await?;
             *page.status_mut() = status;
             Ok(page)
         }
@@ -247,4 +299,29 @@ pub async fn disable(
         .await?;
     s.desk().disable_account(&caller.actor(), &id).await?;
     Ok(Redirect::to(&format!("/customers/{id}?done=disabled")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct MergeForm {
+    into: String,
+}
+
+/// Merges this customer into the one picked from the search, and shows that one.
+pub async fn merge(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Form(form): Form<MergeForm>,
+) -> Result<Response, UiError> {
+    match s.desk().merge_customers(&caller.actor(), &id, &form.into).await {
+        Ok((survivor, _)) => {
+            Ok(Redirect::to(&format!("/customers/{}?done=merged", survivor.id)).into_response())
+        }
+        Err(e) => {
+            let (why, status) = correctable(e)?;
+            let mut page = customer_page(&s, &caller, &id, "", None, Some(why)).await?;
+            *page.status_mut() = status;
+            Ok(page)
+        }
+    }
 }

@@ -212,10 +212,21 @@ fn filter_of(
         }
     }
     if let Some(sort) = given(&q.sort) {
-        filter.sort = TicketSort::parse(sort).ok_or_else(|| AppError::BadRequest("no such order".into()))?;
+        filter.sort = TicketSort::parse(sort)
+            .filter(|s| sorts_for(caller).contains(s))
+            .ok_or_else(|| AppError::BadRequest("no such order".into()))?;
         echo.push(("sort", sort.to_owned()));
     }
     Ok((filter, echo))
+}
+
+/// The orders a reader may pick: customers never see a ticket's priority, so they
+/// cannot sort by it either.
+fn sorts_for(caller: &Caller) -> Vec<TicketSort> {
+    TicketSort::ALL
+        .into_iter()
+        .filter(|s| caller.principal.role != Role::Customer || *s != TicketSort::Priority)
+        .collect()
 }
 
 fn sort_label(sort: TicketSort) -> &'static str {
@@ -414,7 +425,7 @@ pub async fn ticket_list(
         created_to: given(&q.created_to).unwrap_or_default().to_owned(),
         updated_from: given(&q.updated_from).unwrap_or_default().to_owned(),
         updated_to: given(&q.updated_to).unwrap_or_default().to_owned(),
-        sort_options: TicketSort::ALL
+        sort_options: sorts_for(&caller)
             .into_iter()
             .map(|sort| (sort.as_str(), sort_label(sort), sort == filter.sort))
             .collect(),

@@ -25,13 +25,19 @@ async fn actions(w: &World) -> Vec<String> {
 }
 
 async fn administrators_manage_teams_and_staff_from_the_pages(backend: Backend) {
-    let w = World::new(backend).await;
+    let w = World::new(backend).await.with_config(|c| {
+        c.team_mailboxes = vec![("help@desk.test".into(), "Team A".into())];
+    });
     let team = w.team_a.to_string();
 
     let page = w.get(&w.admin, "/admin/teams").await;
     assert_eq!(page.status, StatusCode::OK);
     let agent_a = w.store.get_user(&w.agent_a.id).await.unwrap();
     assert!(page.text().contains(&agent_a.name), "team A lists its agent");
+    // Each team shows the support addresses that deliver to it, and only those.
+    let text = page.text();
+    let (team_a_card, team_b_card) = text.split_at(text.find(&format!("team-{}", w.team_b)).unwrap());
+    assert!(team_a_card.contains("help@desk.test") && !team_b_card.contains("help@desk.test"));
 
     // Settings: ticked boxes are on, unticked ones off.
     let r = w

@@ -169,11 +169,14 @@ const MATRIX: &[(&str, &str)] = &[
     // A mail message as it arrived: those who read the ticket's internal side.
     ("GET /api/v1/messages/{id}/original", "YYYY--"),
     ("GET /api/v1/customers", "YYYY--"),
+    ("GET /api/v1/customers/search", "YYYY--"),
     ("POST /api/v1/customers", "YYY---"),
     ("GET /api/v1/customers/{id}", "YYYY-Y"),
     ("PATCH /api/v1/customers/{id}", "YY----"),
     // Contact details in clear: staff who answer customers, freshly signed in.
     ("POST /api/v1/customers/{id}/unmask", "YYY---"),
+    // Merging duplicate customers: supervisors and administrators.
+    ("POST /api/v1/customers/{id}/merge", "YY----"),
     ("GET /api/v1/agents", "YYYY--"),
     ("POST /api/v1/agents", "Y-----"),
     ("GET /api/v1/teams", "YYYY--"),
@@ -194,6 +197,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /customers/{id}", "YYYY--"),
     ("POST /customers/{id}", "YY----"),
     ("POST /customers/{id}/disable", "Y-----"),
+    ("POST /customers/{id}/merge", "YY----"),
     ("GET /api/v1/me/tokens", "YYYYYY"),
     ("POST /api/v1/me/tokens", "YYYYYY"),
     ("DELETE /api/v1/me/tokens/{id}", "YYYYYY"),
@@ -372,6 +376,7 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
             return (format!("{path}?filename=a.txt"), Payload::Bytes("file"));
         }
         "PATCH /api/v1/customers/{id}" => Payload::Json(json!({"name": "Renamed", "phone": null})),
+        "POST /api/v1/customers/{id}/merge" => Payload::Json(json!({"into": w.customer_2.id.to_string()})),
         "POST /api/v1/me/tokens" => Payload::Json(json!({"name": "ci", "scopes": ["tickets:read"]})),
         "POST /api/v1/sessions/current/second-factor" => Payload::Json(json!({"code": common::totp_code(0)})),
         "POST /api/v1/sessions/current/step-up" => {
@@ -436,6 +441,7 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         "POST /admin/companies/{id}/sharing" => Payload::Form("share_tickets=no"),
         "POST /customers" => Payload::FormOwned(format!("name=Matrix&email=matrix{n}%40customer.test")),
         "POST /customers/{id}" => Payload::Form("name=Renamed&phone_shown=1&phone="),
+        "POST /customers/{id}/merge" => Payload::FormOwned(format!("into={}", w.customer_2.id)),
         "POST /api/v1/companies" => Payload::Json(json!({"name": "Acme", "share_tickets": false})),
         "POST /tickets" => Payload::Form("subject=From+the+portal&body=Hello"),
         "POST /api/v1/tickets/bulk" => Payload::Json(json!({"ticket_ids": [w.ticket_1], "priority": "high"})),
@@ -449,6 +455,7 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         "POST /account/notifications" => Payload::Form("assigned=email"),
         "POST /tickets/{id}/follow" => Payload::Form("follow=yes"),
         "GET /api/v1/tickets/search" => return (format!("{path}?q=refund"), Payload::None),
+        "GET /api/v1/customers/search" => return (format!("{path}?q=sharing"), Payload::None),
         "POST /api/v1/articles" | "PUT /api/v1/articles/{id}" => Payload::Json(json!({
             "title": format!("Matrix {n}"), "body_html": "<p>Text</p>", "locale": "en", "audience": "internal"
         })),

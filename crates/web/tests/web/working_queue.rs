@@ -146,6 +146,13 @@ async fn the_queue_shows_each_reader_only_what_they_may_read(backend: Backend) {
     // Customers get no views, counts or internal columns.
     let portal = w.get(&w.customer_1, "/tickets").await.text();
     assert!(!portal.contains("view=mine") && !portal.contains("Priority"));
+    // Nor can they order their tickets by a priority they do not see.
+    let r = w.get(&w.customer_1, "/tickets?sort=priority").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        w.get(&w.customer_1, "/tickets?sort=oldest").await.status,
+        StatusCode::OK
+    );
     let _ = other_team;
 }
 
