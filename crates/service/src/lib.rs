@@ -21,6 +21,7 @@ mod fields;
 mod files;
 mod handover;
 mod held;
+mod language;
 mod macros;
 mod mail;
 mod merging;

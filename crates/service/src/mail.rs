@@ -564,6 +564,7 @@ impl Desk {
             company: None,
             disabled: false,
             created_at: palisade_core::UnixMillis::now(),
+            locale: None,
         };
         Ok((user, event))
     }

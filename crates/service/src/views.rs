@@ -61,16 +61,6 @@ impl BuiltInView {
         Self::ALL.into_iter().find(|v| v.slug() == slug)
     }
 
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Mine => "My open tickets",
-            Self::Unassigned => "Unassigned in my teams",
-            Self::TeamOpen => "Open in my teams",
-            Self::Pending => "Pending",
-            Self::RecentlySolved => "Recently solved",
-        }
-    }
-
     /// The filter this view stands for, for `principal`. "My teams" are the teams the
     /// reader belongs to; someone in no team (an administrator, a supervisor) sees every
     /// team their scope allows.

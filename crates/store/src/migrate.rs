@@ -149,6 +149,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 34,
         sql: include_str!("../migrations/0034_customer_merge.sql"),
     },
+    Migration {
+        version: 35,
+        sql: include_str!("../migrations/0035_user_locale.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

@@ -32,6 +32,8 @@ pub struct UserRecord {
     pub company: Option<CompanyId>,
     pub disabled: bool,
     pub created_at: UnixMillis,
+    /// The language they chose for the pages (a tag); `None`: their browser decides.
+    pub locale: Option<String>,
 }
 
 /// Changes to a person's profile; `None` keeps a field, `Some(None)` clears it.
@@ -85,7 +87,7 @@ pub struct CompanyRecord {
 }
 
 const USER_COLUMNS: &str = "u.id, u.role, u.data_key_id, u.email_enc, u.name_enc, u.phone_enc, u.company_id, \
-     u.disabled, u.created_at, dk.wrapped";
+     u.disabled, u.created_at, u.locale, dk.wrapped";
 
 impl Store {
     pub fn email_index(&self, email: &EmailAddress) -> String {
@@ -157,6 +159,7 @@ impl Store {
             company: company.map(|c| CompanyId::parse(&c)).transpose()?,
             disabled: row.try_get::<i64, _>("disabled")? != 0,
             created_at: UnixMillis(row.try_get("created_at")?),
+            locale: row.try_get("locale")?,
             id: UserId::parse(&id)?,
         })
     }
@@ -307,6 +310,16 @@ impl Store {
                 .execute(tx.conn())
                 .await?;
         }
+        Ok(())
+    }
+
+    /// The language a person chose for the pages; `None` leaves it to their browser.
+    pub async fn set_user_locale(&self, id: &UserId, locale: Option<&str>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET locale = $1 WHERE id = $2")
+            .bind(locale)
+            .bind(id.as_str())
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 

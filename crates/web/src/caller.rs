@@ -248,6 +248,7 @@ impl FromRequestParts<AppState> for PendingCaller {
             source,
             session: authenticated.session,
         };
+        crate::locale::prefer(caller.user.locale.as_deref());
         parts.extensions.insert(caller.clone());
         Ok(PendingCaller(caller))
     }

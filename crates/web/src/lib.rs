@@ -15,6 +15,7 @@ mod error;
 mod help;
 mod layers;
 mod limits;
+mod locale;
 mod routes;
 mod service;
 mod state;
@@ -44,6 +45,7 @@ pub use watch::SharedDetector;
 pub fn router(state: AppState) -> Router {
     routes::build(&state)
         .fallback(|| async { AppError::NotFound })
+        .layer(middleware::from_fn(locale::negotiate))
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes))
         .layer(middleware::from_fn_with_state(
             state.clone(),

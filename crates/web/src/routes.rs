@@ -196,6 +196,14 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             post(api::mfa::regenerate_recovery_codes),
         ),
         r(M::GET, "/api/v1/me", false, get(api::session::me)),
+        r(
+            M::PUT,
+            "/api/v1/me/language",
+            false,
+            put(api::session::set_language),
+        ),
+        r(M::GET, "/account/language", false, get(ui::language::page)),
+        r(M::POST, "/account/language", false, post(ui::language::save)),
         r(M::GET, "/api/v1/quarantine", false, get(api::quarantine::list)),
         r(
             M::GET,

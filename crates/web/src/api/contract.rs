@@ -217,6 +217,10 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
         ("PublishBody", "version") => version_number(),
         ("MergeRequest", "into") => id_of("tkt_"),
         ("MergeCustomersRequest", "into") => id_of("usr_"),
+        ("LanguageRequest", "language") => {
+            let tags: Vec<&str> = palisade_i18n::Locale::ALL.iter().map(|l| l.tag()).collect();
+            one_of(&tags)
+        }
         ("BulkUpdateRequest", "macro_id") => id_of("mac_"),
         ("CreateFieldRequest", "key") => {
             json!({ "type": "string", "pattern": palisade_service::FIELD_KEY_PATTERN })

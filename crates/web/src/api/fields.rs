@@ -86,6 +86,7 @@ pub struct SetFieldsRequest {
     pub values: BTreeMap<String, Option<String>>,
     /// The ticket's `version` this change was based on; when it changed since, nothing
     /// is written (409 `stale-ticket`).
+    #[serde(default, deserialize_with = "super::dto::whole_number")]
     pub version: Option<i64>,
 }
 

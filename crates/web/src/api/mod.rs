@@ -31,7 +31,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "Palisade API", version = "1", description = "Help desk API. Authenticate with POST /api/v1/sessions and send the token as `Authorization: Bearer …`."),
     paths(
-        session::sign_in, session::sign_out, session::me, session::audit_entries,
+        session::sign_in, session::sign_out, session::me, session::set_language, session::audit_entries,
         tokens::list, tokens::create, tokens::revoke,
         mfa::second_factor, mfa::step_up, mfa::status, mfa::begin_totp, mfa::confirm_totp, mfa::remove_totp, mfa::change_password, session::request_password_reset,
         mfa::regenerate_recovery_codes, mfa::start_passkey_registration, mfa::finish_passkey_registration,

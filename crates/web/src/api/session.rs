@@ -93,6 +93,36 @@ pub async fn me(caller: Caller) -> Json<UserView> {
     Json(UserView::from(&caller.user))
 }
 
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageRequest {
+    /// A language Palisade speaks (`en`, `de`); `null`: as the browser asks.
+    pub language: Option<String>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct LanguageView {
+    /// The language chosen; `null`: the browser's `Accept-Language` decides.
+    pub language: Option<String>,
+}
+
+#[utoipa::path(put, path = "/api/v1/me/language", tag = "auth", request_body = LanguageRequest,
+    responses((status = 200, body = LanguageView), (status = 400, body = Problem), (status = 401, body = Problem)))]
+/// The language of the pages for the caller.
+pub async fn set_language(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<LanguageRequest>,
+) -> Result<Json<LanguageView>, AppError> {
+    let chosen = s
+        .desk()
+        .set_own_language(&caller.actor(), req.language.as_deref())
+        .await?;
+    Ok(Json(LanguageView {
+        language: chosen.map(|l| l.tag().to_owned()),
+    }))
+}
+
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
     params(("after" = Option<i64>, Query), ("limit" = Option<u32>, Query)),
     responses((status = 200, body = Vec<AuditEntryView>), (status = 403, body = Problem)))]

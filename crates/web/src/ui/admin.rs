@@ -3,6 +3,7 @@
 //! and the same audit entries are written. Only administrators reach them; for anyone
 //! else they answer as the API does (403).
 
+use super::filters;
 use std::collections::HashMap;
 
 use askama::Template;

@@ -2,6 +2,7 @@
 //! per field its label, options, whether it is required and shown to customers, and
 //! retiring it. The same use cases as `/api/v1/fields`.
 
+use super::filters;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};

@@ -2,6 +2,7 @@
 //! where it comes from; saving changes only what was changed, and a ticked "use the
 //! file's value" returns a setting to the configuration file.
 
+use super::filters;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};

@@ -1,5 +1,6 @@
 //! The security alerts page of the administration area.
 
+use super::filters;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;

@@ -2,6 +2,7 @@
 //! latest text, history and publishing controls. The decisions and writes are the
 //! API's (`help`), so the two cannot differ.
 
+use super::filters;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};

@@ -3,6 +3,7 @@
 //! `__Host-`, `HttpOnly`, `SameSite=Strict` cookie holding its id and secret. The
 //! decisions are the API's (`crate::assistant`), so the two cannot differ.
 
+use super::filters;
 use askama::Template;
 use axum::Form;
 use axum::extract::State;

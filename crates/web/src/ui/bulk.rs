@@ -2,6 +2,7 @@
 //! and one change — status, priority, assignee, a tag — applied ticket by ticket
 //! through [`palisade_service::Desk::bulk_update`]; the page then says what happened.
 
+use super::filters;
 use askama::Template;
 use axum::Form;
 use axum::extract::State;

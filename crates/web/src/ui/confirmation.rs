@@ -2,6 +2,7 @@
 //! link only shows a button: mail scanners fetch links, and a fetch must not decide
 //! anything.
 
+use super::filters;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;

@@ -2,6 +2,7 @@
 //! as everywhere), create one, and open one to change their name, phone or company or
 //! (administrators) disable the account. The same use cases as `/api/v1/customers`.
 
+use super::filters;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};

@@ -1,3 +1,4 @@
+use super::filters;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};

@@ -2,6 +2,7 @@
 //! articles the visitor may see — signed-in customers see their own audience's too,
 //! staff see internal ones. Plain server-rendered pages: they work without JavaScript.
 
+use super::filters;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;

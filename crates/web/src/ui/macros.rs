@@ -2,6 +2,7 @@
 //! for those allowed) and the ticket page's "apply a macro" form. Both go through the
 //! same use cases as the API.
 
+use super::filters;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};

@@ -13,7 +13,9 @@ pub mod confirmation;
 pub mod customers;
 pub mod devices;
 pub mod files;
+pub mod filters;
 pub mod help;
+pub mod language;
 pub mod macros;
 pub mod notifications;
 pub mod pages;
@@ -65,8 +67,17 @@ pub struct Notice<'a> {
     pub link_text: &'a str,
 }
 
+/// The page's language, for the templates' `t` filters.
+struct PageValues(palisade_i18n::Locale);
+
+impl askama::Values for PageValues {
+    fn get_value<'a>(&'a self, key: &str) -> Option<&'a dyn std::any::Any> {
+        (key == filters::LOCALE_KEY).then_some(&self.0 as &dyn std::any::Any)
+    }
+}
+
 pub fn render<T: Template>(t: &T) -> Response {
-    match t.render() {
+    match t.render_with_values(&PageValues(crate::locale::current())) {
         Ok(html) => Html(html).into_response(),
         Err(e) => AppError::Internal(format!("template: {e}")).into_response(),
     }

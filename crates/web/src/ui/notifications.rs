@@ -1,6 +1,7 @@
 //! The notifications pages: the list (live through `static/notifications.js`), marking
 //! it read, the preferences per kind, and the follow button on a ticket.
 
+use super::filters;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};

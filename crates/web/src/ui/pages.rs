@@ -1,3 +1,4 @@
+use super::filters;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -261,7 +262,10 @@ pub async fn ticket_create(
 struct MessageRow {
     id: String,
     author: String,
+    /// RFC 3339, for `<time datetime>`; the page's script shows it in the reader's zone.
     at: String,
+    /// The same moment as the page's language writes it (UTC).
+    at_text: String,
     visibility: &'static str,
     body: String,
     /// Sanitised HTML shown in place of `body`, for mail that arrived as HTML only.
@@ -543,6 +547,7 @@ async fn ticket_page_with(
                 id: m.id.to_string(),
                 author: name_of(&m.author),
                 at: rfc3339(m.created_at.0),
+                at_text: palisade_i18n::format_datetime(crate::locale::current(), m.created_at.0),
                 visibility: m.visibility.as_str(),
                 body: m.body.clone(),
                 body_html: detail.html.get(&m.id).cloned(),

@@ -3,6 +3,7 @@
 //! authenticated and whether its domain imitates a known one, and the two final
 //! decisions. The logic is the API's (`api::quarantine`), so the two cannot differ.
 
+use super::filters;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};

@@ -1,6 +1,7 @@
 //! Pages for the second step of signing in, the account's second factors and step-up
 //! re-authentication. They call the same identity functions as the API.
 
+use super::filters;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};

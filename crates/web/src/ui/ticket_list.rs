@@ -4,6 +4,7 @@
 //! may read. Every list comes from the use cases, so it holds only tickets the reader
 //! may read, whatever the filter names.
 
+use super::filters;
 use std::collections::HashMap;
 
 use askama::Template;
@@ -49,7 +50,8 @@ struct SavedLink {
 
 struct ViewLink {
     slug: &'static str,
-    label: &'static str,
+    /// The view's name, as a message id.
+    label: String,
     count: i64,
     current: bool,
 }
@@ -80,8 +82,8 @@ struct TicketsPage {
     created_to: String,
     updated_from: String,
     updated_to: String,
-    /// Orders to pick from: (value, label, selected).
-    sort_options: Vec<(&'static str, &'static str, bool)>,
+    /// Orders to pick from: (value, selected).
+    sort_options: Vec<(&'static str, bool)>,
     /// The macros a bulk change may apply: (id, name).
     macro_options: Vec<(String, String)>,
     /// Custom fields to filter on: (key, label, selected).
@@ -229,31 +231,6 @@ fn sorts_for(caller: &Caller) -> Vec<TicketSort> {
         .collect()
 }
 
-fn sort_label(sort: TicketSort) -> &'static str {
-    match sort {
-        TicketSort::Newest => "Newest first",
-        TicketSort::Oldest => "Oldest first",
-        TicketSort::Updated => "Recently updated",
-        TicketSort::Stale => "Longest untouched",
-        TicketSort::Priority => "Priority",
-    }
-}
-
-/// "just now", "5 min ago", "3 h ago", "2 days ago", or the date after a month.
-pub(super) fn relative(now: UnixMillis, at: UnixMillis) -> String {
-    let secs = (now.0 - at.0).max(0) / 1000;
-    match secs {
-        0..60 => "just now".into(),
-        60..3600 => format!("{} min ago", secs / 60),
-        3600..86_400 => format!("{} h ago", secs / 3600),
-        86_400..2_592_000 => {
-            let days = secs / 86_400;
-            format!("{days} day{} ago", if days == 1 { "" } else { "s" })
-        }
-        _ => rfc3339(at.0).chars().take(10).collect(),
-    }
-}
-
 pub async fn ticket_list(
     State(s): State<AppState>,
     caller: Caller,
@@ -323,7 +300,7 @@ pub async fn ticket_list(
             .into_iter()
             .map(|(v, count)| ViewLink {
                 slug: v.slug(),
-                label: v.label(),
+                label: format!("view-{}", v.slug()),
                 count,
                 current: Some(v) == view && query.is_empty(),
             })
@@ -354,16 +331,17 @@ pub async fn ticket_list(
         .iter()
         .filter(|t| caller.principal.teams.is_empty() || caller.principal.teams.contains(&t.id))
         .collect();
+    let locale = crate::locale::current();
     let heading = if !query.is_empty() {
-        format!("Search: {query}")
+        palisade_i18n::text_with(locale, "list-search-heading", &[("query", query.as_str().into())])
     } else if let Some(saved) = &saved {
         saved.name.clone()
     } else if let Some(v) = view {
-        v.label().to_owned()
+        crate::locale::text(&format!("view-{}", v.slug()))
     } else if is_customer {
-        "My tickets".to_owned()
+        crate::locale::text("list-my-tickets")
     } else {
-        "All tickets".to_owned()
+        crate::locale::text("list-all-tickets")
     };
     let can_bulk = matches!(
         caller.principal.role,
@@ -427,7 +405,7 @@ pub async fn ticket_list(
         updated_to: given(&q.updated_to).unwrap_or_default().to_owned(),
         sort_options: sorts_for(&caller)
             .into_iter()
-            .map(|sort| (sort.as_str(), sort_label(sort), sort == filter.sort))
+            .map(|sort| (sort.as_str(), sort == filter.sort))
             .collect(),
         saved_views,
         can_share: matches!(caller.principal.role, Role::Supervisor | Role::Admin),
@@ -499,24 +477,7 @@ async fn rows_of(
             priority: t.priority.as_str(),
             status: t.status.as_str(),
             updated_at: rfc3339(t.updated_at.0),
-            updated: relative(now, t.updated_at),
+            updated: palisade_i18n::relative_time(crate::locale::current(), now.0, t.updated_at.0),
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_read_as_people_say_them() {
-        let now = UnixMillis(10_000_000_000);
-        assert_eq!(relative(now, UnixMillis(now.0 - 5_000)), "just now");
-        assert_eq!(relative(now, UnixMillis(now.0 - 300_000)), "5 min ago");
-        assert_eq!(relative(now, UnixMillis(now.0 - 3 * 3_600_000)), "3 h ago");
-        assert_eq!(relative(now, UnixMillis(now.0 - 86_400_000)), "1 day ago");
-        assert_eq!(relative(now, UnixMillis(now.0 - 40 * 86_400_000)).len(), 10);
-        // A clock a little behind is "just now", never negative.
-        assert_eq!(relative(now, UnixMillis(now.0 + 5_000)), "just now");
-    }
 }

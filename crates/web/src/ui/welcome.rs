@@ -4,6 +4,7 @@
 //! needs one command. The link is 256 random bits held only in this process's memory
 //! (as a hash), works once, and is refused as soon as any staff account exists.
 
+use super::filters;
 use std::sync::Mutex;
 
 use askama::Template;

@@ -22,6 +22,7 @@ mod factor_reset;
 mod hardening;
 mod help_centre;
 mod isolation;
+mod languages;
 mod macros;
 mod masking;
 mod merging;

@@ -20,6 +20,10 @@ use serde_json::json;
 const MATRIX: &[(&str, &str)] = &[
     ("DELETE /api/v1/sessions/current", "YYYYYY"),
     ("GET /api/v1/me", "YYYYYY"),
+    // Everyone chooses the language of their own pages.
+    ("PUT /api/v1/me/language", "YYYYYY"),
+    ("GET /account/language", "YYYYYY"),
+    ("POST /account/language", "YYYYYY"),
     // Quarantined mail of team A: supervisors and team A's agents; everyone may list
     // (and sees only what they may review).
     ("GET /api/v1/quarantine", "YYYYYY"),
@@ -441,6 +445,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         "POST /admin/companies/{id}/sharing" => Payload::Form("share_tickets=no"),
         "POST /customers" => Payload::FormOwned(format!("name=Matrix&email=matrix{n}%40customer.test")),
         "POST /customers/{id}" => Payload::Form("name=Renamed&phone_shown=1&phone="),
+        "PUT /api/v1/me/language" => Payload::Json(json!({"language": "de"})),
+        "POST /account/language" => Payload::Form("language=de"),
         "POST /customers/{id}/merge" => Payload::FormOwned(format!("into={}", w.customer_2.id)),
         "POST /api/v1/companies" => Payload::Json(json!({"name": "Acme", "share_tickets": false})),
         "POST /tickets" => Payload::Form("subject=From+the+portal&body=Hello"),

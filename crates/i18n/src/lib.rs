@@ -1,0 +1,274 @@
+//! Palisade's message catalogue: the pages' words in every language Palisade speaks,
+//! from Project Fluent files compiled into the binary (`locales/<tag>/*.ftl`), with
+//! the negotiation of a language from `Accept-Language` and the formatting of dates
+//! and numbers for it. A message missing from a language falls back to English; a
+//! test holds every language to the same set of messages, so none is ever missing.
+
+mod format;
+
+use std::sync::LazyLock;
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use unic_langid::LanguageIdentifier;
+
+pub use format::{format_count, format_datetime, relative_time};
+
+/// A language of the pages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Locale {
+    #[default]
+    En,
+    De,
+}
+
+impl Locale {
+    pub const ALL: [Locale; 2] = [Locale::En, Locale::De];
+
+    /// The BCP 47 tag (`lang` attributes, the preference stored for a person).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::De => "de",
+        }
+    }
+
+    /// The language's name in itself, for a language menu.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Self::En => "English",
+            Self::De => "Deutsch",
+        }
+    }
+
+    /// A tag's language (`de`, `de-AT`, `EN-gb`); `None` when Palisade does not speak it.
+    pub fn parse(tag: &str) -> Option<Self> {
+        let primary = tag.split(['-', '_']).next()?.trim().to_ascii_lowercase();
+        Self::ALL.into_iter().find(|l| l.tag() == primary)
+    }
+
+    fn sources(self) -> &'static [&'static str] {
+        match self {
+            Self::En => &[
+                include_str!("../locales/en/common.ftl"),
+                include_str!("../locales/en/tickets.ftl"),
+            ],
+            Self::De => &[
+                include_str!("../locales/de/common.ftl"),
+                include_str!("../locales/de/tickets.ftl"),
+            ],
+        }
+    }
+}
+
+/// The best language for an `Accept-Language` header: the highest weight Palisade
+/// speaks, the earlier on a tie; `None` when it speaks none of them.
+pub fn negotiate(accept_language: &str) -> Option<Locale> {
+    let mut best: Option<(Locale, u16)> = None;
+    for item in accept_language.split(',').take(20) {
+        let mut parts = item.split(';');
+        let tag = parts.next().unwrap_or_default().trim();
+        let weight = parts
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .map_or(Some(1000), quality)
+            .unwrap_or(0);
+        if weight == 0 {
+            continue;
+        }
+        if let Some(locale) = Locale::parse(tag)
+            && best.is_none_or(|(_, w)| weight > w)
+        {
+            best = Some((locale, weight));
+        }
+    }
+    best.map(|(locale, _)| locale)
+}
+
+/// A `q` value in thousandths; `None` when it is not one.
+fn quality(text: &str) -> Option<u16> {
+    let value: f32 = text.trim().parse().ok()?;
+    (0.0..=1.0)
+        .contains(&value)
+        .then(|| (value * 1000.0).round() as u16)
+}
+
+struct Catalogue {
+    bundles: Vec<(Locale, FluentBundle<FluentResource>)>,
+}
+
+static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(|| Catalogue {
+    bundles: Locale::ALL.into_iter().map(|l| (l, bundle(l))).collect(),
+});
+
+fn bundle(locale: Locale) -> FluentBundle<FluentResource> {
+    let id: LanguageIdentifier = locale.tag().parse().unwrap_or_default();
+    let mut bundle = FluentBundle::new_concurrent(vec![id]);
+    // Isolation marks are for text mixing directions; both languages run left to right
+    // and the marks would only show up as stray characters in mail and titles.
+    bundle.set_use_isolating(false);
+    for source in locale.sources() {
+        // The files are part of the binary and checked by the tests below: a syntax
+        // error keeps the messages that parsed rather than taking the pages down.
+        let resource = match FluentResource::try_new((*source).to_owned()) {
+            Ok(r) => r,
+            Err((r, _)) => r,
+        };
+        let _ = bundle.add_resource(resource);
+    }
+    bundle
+}
+
+impl Catalogue {
+    fn bundle(&self, locale: Locale) -> Option<&FluentBundle<FluentResource>> {
+        self.bundles.iter().find(|(l, _)| *l == locale).map(|(_, b)| b)
+    }
+
+    fn format(&self, locale: Locale, id: &str, args: Option<&FluentArgs<'_>>) -> Option<String> {
+        let bundle = self.bundle(locale)?;
+        let pattern = bundle.get_message(id)?.value()?;
+        let mut errors = Vec::new();
+        let text = bundle.format_pattern(pattern, args, &mut errors);
+        errors.is_empty().then(|| text.into_owned())
+    }
+}
+
+/// The message `id` in `locale`, English when that language lacks it, and the id
+/// itself when no language has it (so a missing message shows, and fails the tests).
+pub fn text(locale: Locale, id: &str) -> String {
+    text_with(locale, id, &[])
+}
+
+/// The message `id` with its variables (`{ $name }`): text, or whole numbers that
+/// also choose plural forms.
+pub fn text_with(locale: Locale, id: &str, args: &[(&str, Arg)]) -> String {
+    let mut fluent = FluentArgs::new();
+    for (name, value) in args {
+        match value {
+            Arg::Text(t) => fluent.set(*name, FluentValue::from(t.as_str())),
+            Arg::Number(n) => fluent.set(*name, FluentValue::from(*n)),
+        }
+    }
+    let args = (!args.is_empty()).then_some(&fluent);
+    CATALOGUE
+        .format(locale, id, args)
+        .or_else(|| CATALOGUE.format(Locale::En, id, args))
+        .unwrap_or_else(|| id.to_owned())
+}
+
+/// A variable of a message.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Arg {
+    Text(String),
+    Number(i64),
+}
+
+impl From<&str> for Arg {
+    fn from(t: &str) -> Self {
+        Self::Text(t.to_owned())
+    }
+}
+
+impl From<String> for Arg {
+    fn from(t: String) -> Self {
+        Self::Text(t)
+    }
+}
+
+impl From<i64> for Arg {
+    fn from(n: i64) -> Self {
+        Self::Number(n)
+    }
+}
+
+/// Every message id of a language, for the tests that hold the languages together.
+pub fn message_ids(locale: Locale) -> Vec<String> {
+    let mut ids: Vec<String> = locale
+        .sources()
+        .iter()
+        .filter_map(|s| FluentResource::try_new((*s).to_owned()).ok())
+        .flat_map(|r| {
+            r.entries()
+                .filter_map(|e| match e {
+                    fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_owned()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_language_parses_and_has_exactly_the_english_messages() {
+        for locale in Locale::ALL {
+            for source in locale.sources() {
+                assert!(
+                    FluentResource::try_new((*source).to_owned()).is_ok(),
+                    "{} has a syntax error",
+                    locale.tag()
+                );
+            }
+        }
+        let english = message_ids(Locale::En);
+        assert!(english.len() > 50, "{}", english.len());
+        for locale in Locale::ALL {
+            let ids = message_ids(locale);
+            let missing: Vec<_> = english.iter().filter(|id| !ids.contains(id)).collect();
+            let extra: Vec<_> = ids.iter().filter(|id| !english.contains(id)).collect();
+            assert!(
+                missing.is_empty() && extra.is_empty(),
+                "{}: missing {missing:?}, extra {extra:?}",
+                locale.tag()
+            );
+            // Every message formats without an error in its own language.
+            for id in &ids {
+                assert!(
+                    CATALOGUE.format(locale, id, Some(&sample_args())).is_some(),
+                    "{}: {id}",
+                    locale.tag()
+                );
+            }
+        }
+    }
+
+    fn sample_args() -> FluentArgs<'static> {
+        let mut args = FluentArgs::new();
+        for name in [
+            "name", "other", "count", "number", "when", "query", "view", "role", "team",
+        ] {
+            args.set(name, FluentValue::from(2));
+        }
+        args
+    }
+
+    #[test]
+    fn languages_are_negotiated_by_weight() {
+        assert_eq!(negotiate("de-DE,de;q=0.9,en;q=0.8"), Some(Locale::De));
+        assert_eq!(negotiate("fr-FR, en;q=0.5, de;q=0.7"), Some(Locale::De));
+        assert_eq!(negotiate("en-GB,en;q=0.9"), Some(Locale::En));
+        assert_eq!(negotiate("fr, it"), None);
+        assert_eq!(negotiate("de;q=0, en;q=0.1"), Some(Locale::En));
+        assert_eq!(negotiate("de;q=banana"), None);
+        assert_eq!(negotiate(""), None);
+    }
+
+    #[test]
+    fn a_message_falls_back_and_takes_variables() {
+        assert_eq!(text(Locale::De, "nav-sign-out"), "Abmelden");
+        assert_eq!(text(Locale::En, "nav-sign-out"), "Sign out");
+        assert_eq!(text(Locale::De, "no-such-message"), "no-such-message");
+        assert_eq!(
+            text_with(Locale::En, "time-days-ago", &[("count", Arg::Number(1))]),
+            "1 day ago"
+        );
+        assert_eq!(
+            text_with(Locale::De, "time-days-ago", &[("count", Arg::Number(3))]),
+            "vor 3 Tagen"
+        );
+    }
+}
