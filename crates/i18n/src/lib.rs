@@ -52,10 +52,16 @@ impl Locale {
             Self::En => &[
                 include_str!("../locales/en/common.ftl"),
                 include_str!("../locales/en/tickets.ftl"),
+                include_str!("../locales/en/account.ftl"),
+                include_str!("../locales/en/workspace.ftl"),
+                include_str!("../locales/en/admin.ftl"),
             ],
             Self::De => &[
                 include_str!("../locales/de/common.ftl"),
                 include_str!("../locales/de/tickets.ftl"),
+                include_str!("../locales/de/account.ftl"),
+                include_str!("../locales/de/workspace.ftl"),
+                include_str!("../locales/de/admin.ftl"),
             ],
         }
     }
@@ -239,7 +245,7 @@ mod tests {
     fn sample_args() -> FluentArgs<'static> {
         let mut args = FluentArgs::new();
         for name in [
-            "name", "other", "count", "number", "when", "query", "view", "role", "team",
+            "name", "other", "count", "number", "when", "query", "view", "role", "team", "address",
         ] {
             args.set(name, FluentValue::from(2));
         }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{UiError, render};
 use crate::api::articles::{ManagedArticle, managed_view};
-use crate::help::{self, audience_label};
+use crate::help;
 use crate::{AppError, AppState, Caller};
 
 pub(crate) struct Row {
@@ -44,11 +44,15 @@ pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Response,
             id: a.id.to_string(),
             title,
             locale: a.locale.clone(),
-            readers: audience_label(a.audience, &a.companies),
+            readers: readers_text(a.audience, a.companies.len()),
             state: match a.published_version {
-                Some(v) if v == a.latest_version => "published".into(),
-                Some(v) => format!("version {v} published; newer draft"),
-                None => "draft".into(),
+                Some(v) if v == a.latest_version => crate::locale::text("articles-published"),
+                Some(v) => palisade_i18n::text_with(
+                    crate::locale::current(),
+                    "articles-published-newer",
+                    &[("number", v.into())],
+                ),
+                None => crate::locale::text("articles-draft"),
             },
         })
         .collect();
@@ -285,4 +289,19 @@ pub async fn withdraw(
 ) -> Result<Response, UiError> {
     help::withdraw(&s, &caller, &id).await?;
     Ok(Redirect::to(&format!("/articles/{id}")).into_response())
+}
+
+/// Who reads an article, in the page's language.
+fn readers_text(audience: palisade_core::Audience, companies: usize) -> String {
+    match (audience, companies) {
+        (palisade_core::Audience::Customers, n) if n > 0 => palisade_i18n::text_with(
+            crate::locale::current(),
+            "audience-companies",
+            &[(
+                "count",
+                palisade_i18n::Arg::Number(i64::try_from(n).unwrap_or(i64::MAX)),
+            )],
+        ),
+        (audience, _) => crate::locale::text(&format!("audience-{}", audience.as_str())),
+    }
 }

@@ -35,6 +35,24 @@ pub fn t1(
     ))
 }
 
+pub fn t2(
+    id: impl Display,
+    values: &dyn Values,
+    name: impl Display,
+    value: impl Display,
+    other_name: impl Display,
+    other_value: impl Display,
+) -> askama::Result<String> {
+    Ok(palisade_i18n::text_with(
+        locale(values),
+        &id.to_string(),
+        &[
+            (&name.to_string(), Arg::Text(value.to_string())),
+            (&other_name.to_string(), Arg::Text(other_value.to_string())),
+        ],
+    ))
+}
+
 pub fn tn(id: impl Display, values: &dyn Values, count: impl Count) -> askama::Result<String> {
     Ok(palisade_i18n::text_with(
         locale(values),
@@ -87,7 +105,7 @@ mod tests {
         let mut named = Vec::new();
         for entry in std::fs::read_dir(dir).unwrap() {
             let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-            for filter in ["\"|t }}", "\"|t1(", "\"|tn(", "\"|t)"] {
+            for filter in ["\"|t }}", "\"|t1(", "\"|t2(", "\"|tn(", "\"|t)"] {
                 for (at, _) in text.match_indices(filter) {
                     let start = text[..at].rfind('"').unwrap() + 1;
                     named.push(text[start..at].to_owned());

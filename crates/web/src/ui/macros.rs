@@ -3,6 +3,7 @@
 //! same use cases as the API.
 
 use super::filters;
+use crate::locale::text;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
@@ -55,9 +56,10 @@ fn choices(
         .collect()
 }
 
-fn named<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<(String, String)> {
+/// Each value with its word in the page's language (`{prefix}-{value}`).
+fn named<T: Copy>(all: &[T], name: fn(T) -> &'static str, prefix: &str) -> Vec<(String, String)> {
     all.iter()
-        .map(|v| (name(*v).to_owned(), name(*v).to_owned()))
+        .map(|v| (name(*v).to_owned(), text(&format!("{prefix}-{}", name(*v)))))
         .collect()
 }
 
@@ -83,14 +85,20 @@ async fn page(
         .collect();
     let mut shares = Vec::new();
     if matches!(caller.principal.role, Role::Supervisor | Role::Admin) {
-        shares.push(("everyone".to_owned(), "Every agent".to_owned()));
-        shares.extend(
-            teams
-                .iter()
-                .map(|(id, name)| (id.clone(), format!("Team {name}"))),
-        );
+        shares.push(("everyone".to_owned(), text("macros-every-agent")));
+        shares.extend(teams.iter().map(|(id, name)| {
+            (
+                id.clone(),
+                palisade_i18n::text_with(
+                    crate::locale::current(),
+                    "list-team-option",
+                    &[("name", name.as_str().into())],
+                ),
+            )
+        }));
     }
     let e = editing.as_ref();
+    let keep = text("keep");
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -101,39 +109,43 @@ async fn page(
         role: caller.principal.role.as_str(),
         is_customer: caller.principal.role == Role::Customer,
         macros,
-        share_options: choices(Some("Only me"), shares, e.and_then(|m| m.share_with.as_deref())),
+        share_options: choices(
+            Some(&text("list-only-me")),
+            shares,
+            e.and_then(|m| m.share_with.as_deref()),
+        ),
         visibility_options: choices(
             None,
             [
-                ("public".to_owned(), "a reply to the customer".to_owned()),
-                ("internal".to_owned(), "an internal note".to_owned()),
+                ("public".to_owned(), text("macros-as-public")),
+                ("internal".to_owned(), text("macros-as-internal")),
             ],
             Some(e.map_or("public", |m| m.visibility.as_str())),
         ),
         status_options: choices(
-            Some("keep"),
-            named(TicketStatus::ALL, TicketStatus::as_str),
+            Some(&keep),
+            named(TicketStatus::ALL, TicketStatus::as_str, "status"),
             e.and_then(|m| m.status.as_deref()),
         ),
         priority_options: choices(
-            Some("keep"),
-            named(Priority::ALL, Priority::as_str),
+            Some(&keep),
+            named(Priority::ALL, Priority::as_str, "priority"),
             e.and_then(|m| m.priority.as_deref()),
         ),
         type_options: choices(
-            Some("keep"),
-            named(TicketType::ALL, TicketType::as_str),
+            Some(&keep),
+            named(TicketType::ALL, TicketType::as_str, "type"),
             e.and_then(|m| m.ticket_type.as_deref()),
         ),
         assignee_options: choices(
-            Some("keep"),
+            Some(&keep),
             [
-                ("me".to_owned(), "whoever applies it".to_owned()),
-                ("nobody".to_owned(), "nobody".to_owned()),
+                ("me".to_owned(), text("macros-whoever-applies")),
+                ("nobody".to_owned(), text("nobody")),
             ],
             e.and_then(|m| m.assignee.as_deref()),
         ),
-        team_options: choices(Some("keep"), teams, e.and_then(|m| m.route_to_team_id.as_deref())),
+        team_options: choices(Some(&keep), teams, e.and_then(|m| m.route_to_team_id.as_deref())),
         tags_value: e.map(|m| m.add_tags.join(" ")).unwrap_or_default(),
         placeholders: MACRO_PLACEHOLDERS.join(" "),
         error,

@@ -1,0 +1,124 @@
+## Anmeldung, das eigene Konto und seine Sicherheit, und das Hilfe-Center.
+
+security-title = Sicherheit
+security-heading = Sicherheit der Anmeldung
+security-needs-factor = Ihre Rolle verlangt einen zweiten Faktor. Richten Sie einen ein, um fortzufahren.
+security-app = Authenticator-App
+security-app-set = Eine Authenticator-App ist eingerichtet.
+security-app-remove = Authenticator-App entfernen
+security-app-explained = Nutzen Sie eine App wie einen Passwortmanager oder einen Authenticator, um sechsstellige Codes zu erzeugen.
+security-app-add = Eine Authenticator-App einrichten
+security-passkeys = Passkeys und Sicherheitsschlüssel
+security-no-passkeys = Noch keine Passkeys.
+security-added = hinzugefügt { $when }
+security-last-used = , zuletzt benutzt { $when }
+security-remove = Entfernen
+security-passkey-name = Name für einen neuen Passkey
+security-passkey-add = Einen Passkey oder Sicherheitsschlüssel hinzufügen
+security-codes-once = Ihre Wiederherstellungscodes. Jeder meldet Sie einmal an, wenn Sie Ihren zweiten Faktor verlieren; sie werden nur jetzt gezeigt.
+security-codes-saved = Ich habe sie gespeichert
+security-password = Passwort
+security-new-password = Neues Passwort
+security-password-hint = Mindestens 12 Zeichen; lange Sätze sind am besten. Eine Änderung meldet Sie auf allen anderen Geräten ab.
+security-password-change = Passwort ändern
+security-codes = Wiederherstellungscodes
+security-codes-left = { $count ->
+    [one] 1 unbenutzter Wiederherstellungscode.
+   *[other] { $count } unbenutzte Wiederherstellungscodes.
+}
+security-codes-new = Neue Wiederherstellungscodes erstellen
+
+second-title = Zweiter Schritt
+second-heading = Bestätigen Sie, dass Sie es sind
+second-passkey = Einen Passkey oder Sicherheitsschlüssel verwenden
+second-code = Code aus Ihrer Authenticator-App
+second-continue = Weiter
+second-recovery-instead = Stattdessen einen Wiederherstellungscode verwenden
+second-recovery-code = Wiederherstellungscode
+second-cancel = Abbrechen und abmelden
+
+devices-title = Geräte
+devices-heading = Wo Sie angemeldet sind
+devices-device = Gerät
+devices-address = Adresse
+devices-signed-in = Angemeldet
+devices-last-seen = Zuletzt gesehen
+devices-this = dieses Gerät
+devices-sign-out = Abmelden
+devices-sign-out-others = Überall sonst abmelden
+
+reset-title = Passwort zurücksetzen
+reset-sent = Wenn ein Konto diese Adresse nutzt, ist ein Link zum Wählen eines neuen Passworts unterwegs. Er funktioniert einmal, 15 Minuten lang.
+reset-back = Zurück zur Anmeldung
+reset-explained = Geben Sie die Adresse Ihres Kontos ein. Wir senden einen Link zum Wählen eines neuen Passworts; zum Anmelden brauchen Sie weiterhin Ihren zweiten Faktor.
+reset-email = E-Mail
+reset-send = Mir einen Link senden
+
+setup-title = Ein Passwort wählen
+setup-explained = Verwenden Sie mindestens 12 Zeichen. Ein langer Satz ist am besten; weitere Regeln gibt es nicht.
+setup-new-password = Neues Passwort
+setup-save = Passwort speichern
+
+welcome-title = Willkommen
+welcome-heading = Willkommen bei Palisade
+welcome-explained = Sie richten die erste Administratorin oder den ersten Administrator dieses Helpdesks ein. Als Nächstes wählen Sie ein Passwort, dann einen zweiten Faktor (eine Authenticator-App oder einen Passkey). Dieser Link funktioniert einmal.
+welcome-name = Ihr Name
+welcome-email = Ihre E-Mail-Adresse
+welcome-continue = Weiter
+
+confirm-title = Ihre Nachricht bestätigen
+confirm-heading = Haben Sie uns geschrieben?
+confirm-explained = Unser Support-Team hat in Ihrem Namen eine Nachricht erhalten, die nicht über einen Weg kam, der den Absender nachweist. Wenn Sie sie gesendet haben, bestätigen Sie sie, um sie und unsere Antworten in Ihrem Konto zu verfolgen.
+confirm-yes = Ja, ich habe sie gesendet
+confirm-no = Wenn nicht, schließen Sie diese Seite: Die Nachricht bleibt Ihrem Konto fern.
+
+codes-title = Wiederherstellungscodes
+codes-heading = Ihre Wiederherstellungscodes
+codes-explained = Jeder Code meldet Sie einmal an, wenn Sie Ihren zweiten Faktor verlieren. Bewahren Sie sie sicher auf: Sie werden nur jetzt gezeigt.
+codes-saved = Ich habe sie gespeichert
+
+totp-title = Eine Authenticator-App einrichten
+totp-scan = Scannen Sie diesen Code mit Ihrer App, oder tippen Sie den Schlüssel ein.
+totp-qr = QR-Code mit dem Schlüssel unten
+totp-code = Von der App angezeigter Code
+totp-confirm = Bestätigen
+
+stepup-title = Bestätigen Sie, dass Sie es sind
+stepup-explained = Für diese Änderung müssen Sie sich erneut anmelden.
+stepup-password = Passwort
+stepup-code = Code aus Ihrer Authenticator-App oder ein Wiederherstellungscode
+stepup-confirm = Bestätigen
+
+help-title = Hilfe-Center
+help-assistant = Assistent
+help-sign-in = Anmelden
+help-search = Suchen
+help-found = { $count ->
+    [one] 1 Artikel gefunden.
+   *[other] { $count } Artikel gefunden.
+}
+help-nothing = Nichts gefunden. Versuchen Sie andere Wörter, oder
+help-ask-us = fragen Sie uns
+help-no-articles = Noch keine Artikel.
+help-updated = aktualisiert { $when }
+
+assistant-title = Assistent
+assistant-heading = Support-Assistent
+assistant-privacy = Datenschutzhinweis
+assistant-how = Wie möchten Sie Hilfe erhalten?
+assistant-agree = Ich bin einverstanden, mit dem automatischen Assistenten zu sprechen
+assistant-people-only = Nur Menschen: mir nie automatische Antworten geben
+assistant-start = Beginnen
+assistant-signed-in = Angemeldet: Der Assistent kann Ihre eigenen Tickets sehen.
+assistant-anonymous = Nicht angemeldet: Der Assistent kann kein Konto sehen.
+assistant-chose-people = Sie haben nur Menschen gewählt.
+assistant-you = Sie
+assistant-name = Assistent
+assistant-removed = Wir haben etwas aus Ihrer Nachricht entfernt, bevor wir sie aufbewahrt haben ({ $name }). Teilen Sie nie Passwörter, Codes oder Kartennummern.
+assistant-your-message = Ihre Nachricht
+assistant-send = Senden
+assistant-hand-over-title = An einen Menschen übergeben
+assistant-reply-to = E-Mail-Adresse für die Antwort
+assistant-confirm-hand-over = Ja, dieses Gespräch an das Support-Team senden
+assistant-hand-over = Übergeben
+assistant-start-again = Neu beginnen

@@ -1,0 +1,124 @@
+## Signing in, one's own account and security, and the help centre.
+
+security-title = Security
+security-heading = Sign-in security
+security-needs-factor = Your role requires a second factor. Set one up to continue.
+security-app = Authenticator app
+security-app-set = An authenticator app is set up.
+security-app-remove = Remove authenticator app
+security-app-explained = Use an app such as a password manager or an authenticator to produce six-digit codes.
+security-app-add = Set up an authenticator app
+security-passkeys = Passkeys and security keys
+security-no-passkeys = No passkeys yet.
+security-added = added { $when }
+security-last-used = , last used { $when }
+security-remove = Remove
+security-passkey-name = Name for a new passkey
+security-passkey-add = Add a passkey or security key
+security-codes-once = Your recovery codes. Each signs you in once if you lose your second factor; they are shown only now.
+security-codes-saved = I have saved them
+security-password = Password
+security-new-password = New password
+security-password-hint = At least 12 characters; long phrases are best. Changing it signs you out on every other device.
+security-password-change = Change password
+security-codes = Recovery codes
+security-codes-left = { $count ->
+    [one] 1 unused recovery code.
+   *[other] { $count } unused recovery codes.
+}
+security-codes-new = Make new recovery codes
+
+second-title = Second step
+second-heading = Confirm it is you
+second-passkey = Use a passkey or security key
+second-code = Code from your authenticator app
+second-continue = Continue
+second-recovery-instead = Use a recovery code instead
+second-recovery-code = Recovery code
+second-cancel = Cancel and sign out
+
+devices-title = Devices
+devices-heading = Where you are signed in
+devices-device = Device
+devices-address = Address
+devices-signed-in = Signed in
+devices-last-seen = Last seen
+devices-this = this device
+devices-sign-out = Sign out
+devices-sign-out-others = Sign out everywhere else
+
+reset-title = Reset your password
+reset-sent = If an account uses that address, a link to choose a new password is on its way. It works once, for 15 minutes.
+reset-back = Back to sign in
+reset-explained = Enter the address of your account. We will email a link to choose a new password; you will still need your second factor to sign in.
+reset-email = Email
+reset-send = Email me a link
+
+setup-title = Choose a password
+setup-explained = Use at least 12 characters. A long passphrase is best; there are no other rules.
+setup-new-password = New password
+setup-save = Save password
+
+welcome-title = Welcome
+welcome-heading = Welcome to Palisade
+welcome-explained = You are setting up this desk's first administrator. Next you choose a password, then a second factor (an authenticator app or a passkey). This link works once.
+welcome-name = Your name
+welcome-email = Your email address
+welcome-continue = Continue
+
+confirm-title = Confirm your message
+confirm-heading = Did you write to us?
+confirm-explained = Our support team received a message in your name that did not come through a channel proving who sent it. If you sent it, confirm it to follow it and our replies in your account.
+confirm-yes = Yes, I sent it
+confirm-no = If you did not, close this page: the message stays out of your account.
+
+codes-title = Recovery codes
+codes-heading = Your recovery codes
+codes-explained = Each code signs you in once if you lose your second factor. Keep them somewhere safe: they are shown only now.
+codes-saved = I have saved them
+
+totp-title = Set up an authenticator app
+totp-scan = Scan this code with your app, or type the key.
+totp-qr = QR code holding the key below
+totp-code = Code shown by the app
+totp-confirm = Confirm
+
+stepup-title = Confirm it is you
+stepup-explained = This change needs you to sign in again.
+stepup-password = Password
+stepup-code = Code from your authenticator app, or a recovery code
+stepup-confirm = Confirm
+
+help-title = Help centre
+help-assistant = Assistant
+help-sign-in = Sign in
+help-search = Search
+help-found = { $count ->
+    [one] 1 article found.
+   *[other] { $count } articles found.
+}
+help-nothing = Nothing matched. Try other words, or
+help-ask-us = ask us
+help-no-articles = No articles yet.
+help-updated = updated { $when }
+
+assistant-title = Assistant
+assistant-heading = Support assistant
+assistant-privacy = Privacy notice
+assistant-how = How would you like to be helped?
+assistant-agree = I agree to talk to the automated assistant
+assistant-people-only = People only: never give me automated answers
+assistant-start = Start
+assistant-signed-in = Signed in: the assistant can see your own tickets.
+assistant-anonymous = Not signed in: the assistant cannot see any account.
+assistant-chose-people = You chose people only.
+assistant-you = You
+assistant-name = Assistant
+assistant-removed = We removed something from your message before keeping it ({ $name }). Never share passwords, codes or card numbers.
+assistant-your-message = Your message
+assistant-send = Send
+assistant-hand-over-title = Hand over to a person
+assistant-reply-to = Email address to reply to
+assistant-confirm-hand-over = Yes, send this conversation to the support team
+assistant-hand-over = Hand over
+assistant-start-again = Start again
