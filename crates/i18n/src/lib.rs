@@ -47,6 +47,11 @@ impl Locale {
         Self::ALL.into_iter().find(|l| l.tag() == primary)
     }
 
+    /// The language of mail for a stored tag ([`Locale::parse`]), English otherwise.
+    pub fn for_mail(tag: Option<&str>) -> Self {
+        tag.and_then(Self::parse).unwrap_or_default()
+    }
+
     fn sources(self) -> &'static [&'static str] {
         match self {
             Self::En => &[
@@ -55,6 +60,8 @@ impl Locale {
                 include_str!("../locales/en/account.ftl"),
                 include_str!("../locales/en/workspace.ftl"),
                 include_str!("../locales/en/admin.ftl"),
+                include_str!("../locales/en/notices.ftl"),
+                include_str!("../locales/en/mail.ftl"),
             ],
             Self::De => &[
                 include_str!("../locales/de/common.ftl"),
@@ -62,6 +69,8 @@ impl Locale {
                 include_str!("../locales/de/account.ftl"),
                 include_str!("../locales/de/workspace.ftl"),
                 include_str!("../locales/de/admin.ftl"),
+                include_str!("../locales/de/notices.ftl"),
+                include_str!("../locales/de/mail.ftl"),
             ],
         }
     }
@@ -161,6 +170,29 @@ pub fn text_with(locale: Locale, id: &str, args: &[(&str, Arg)]) -> String {
         .unwrap_or_else(|| id.to_owned())
 }
 
+/// Every message without variables, formatted once per language: the words a page
+/// holds as `&'static str` (notices, titles) come from here.
+static PLAIN: LazyLock<std::collections::HashMap<(Locale, String), String>> = LazyLock::new(|| {
+    let mut plain = std::collections::HashMap::new();
+    for locale in Locale::ALL {
+        for id in message_ids(locale) {
+            if let Some(text) = CATALOGUE.format(locale, &id, None) {
+                plain.insert((locale, id), text);
+            }
+        }
+    }
+    plain
+});
+
+/// [`text`] for a message without variables, as a `&'static str`; the id itself when
+/// no language has it.
+pub fn static_text(locale: Locale, id: &'static str) -> &'static str {
+    PLAIN
+        .get(&(locale, id.to_owned()))
+        .or_else(|| PLAIN.get(&(Locale::En, id.to_owned())))
+        .map_or(id, String::as_str)
+}
+
 /// A variable of a message.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Arg {
@@ -245,7 +277,7 @@ mod tests {
     fn sample_args() -> FluentArgs<'static> {
         let mut args = FluentArgs::new();
         for name in [
-            "name", "other", "count", "number", "when", "query", "view", "role", "team", "address",
+            "name", "other", "count", "number", "when", "query", "view", "role", "team", "address", "link",
         ] {
             args.set(name, FluentValue::from(2));
         }
@@ -261,6 +293,13 @@ mod tests {
         assert_eq!(negotiate("de;q=0, en;q=0.1"), Some(Locale::En));
         assert_eq!(negotiate("de;q=banana"), None);
         assert_eq!(negotiate(""), None);
+    }
+
+    #[test]
+    fn plain_messages_are_ready_as_static_text() {
+        assert_eq!(static_text(Locale::De, "nav-sign-out"), "Abmelden");
+        assert_eq!(static_text(Locale::En, "nav-sign-out"), "Sign out");
+        assert_eq!(static_text(Locale::De, "no-such-message"), "no-such-message");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! with it.
 
 use palisade_core::{OutgoingMail, UserId};
+use palisade_i18n::{Arg, Locale, text_with};
 use palisade_store::{DomainEventRecord, NewDomainEvent, Store, StoreError, Tx};
 use serde_json::{Value, json};
 
@@ -54,50 +55,30 @@ impl AccountEvent {
         .find(|e| e.kind() == kind)
     }
 
-    /// The notice's subject and what it says happened.
-    fn notice(self, detail: &Value) -> (&'static str, String) {
-        match self {
-            Self::PasswordChanged => (
-                "Your password was changed",
-                "The password of your account was just changed from a signed-in session, and every \
-                 other device was signed out."
-                    .into(),
-            ),
-            Self::PasswordReset => (
-                "Your password was reset",
-                "The password of your account was just reset with a link sent to this address, and \
-                 every device that was signed in has been signed out."
-                    .into(),
-            ),
-            Self::FactorsChanged => (
-                "Your sign-in methods changed",
-                "A second factor (authenticator app, passkey or recovery codes) of your account was just \
-                 added or removed, and your other devices were signed out."
-                    .into(),
-            ),
-            Self::FactorsReset => (
-                "Set up a new second factor",
-                "An administrator removed the authenticator app, passkeys and recovery codes of \
-                 your account and signed out every device. At your next sign-in, after your \
-                 password, you will set up a new second factor."
-                    .into(),
-            ),
-            Self::SignInPaused => (
-                "Sign-in to your account was paused",
-                "Several wrong passwords were entered for your account, so signing in is paused for \
-                 a while. Your password has not been changed."
-                    .into(),
-            ),
-            Self::SignedInElsewhere => (
-                "New sign-in to your account",
-                format!(
-                    "Your account was signed in on another device (from {ip}), so the session on \
-                     your previous device ({previous}) was ended.",
-                    ip = detail["ip"].as_str().unwrap_or("an unknown address"),
-                    previous = detail["previous_ip"].as_str().unwrap_or("unknown address"),
-                ),
-            ),
-        }
+    /// The notice's subject and what it says happened, in `locale`.
+    fn notice(self, detail: &Value, locale: Locale) -> (String, String) {
+        let id = match self {
+            Self::PasswordChanged => "mail-notice-password-changed",
+            Self::PasswordReset => "mail-notice-password-reset",
+            Self::FactorsChanged => "mail-notice-factors-changed",
+            Self::FactorsReset => "mail-notice-factors-reset",
+            Self::SignInPaused => "mail-notice-paused",
+            Self::SignedInElsewhere => "mail-notice-elsewhere",
+        };
+        let unknown = text_with(locale, "mail-unknown-address", &[]);
+        let address = |key: &str| {
+            detail[key]
+                .as_str()
+                .map_or_else(|| unknown.clone(), str::to_owned)
+        };
+        let args = [
+            ("address", Arg::Text(address("ip"))),
+            ("other", Arg::Text(address("previous_ip"))),
+        ];
+        (
+            text_with(locale, &format!("{id}-subject"), &[]),
+            text_with(locale, id, &args),
+        )
     }
 }
 
@@ -145,15 +126,15 @@ pub async fn queue_security_notice(
         Err(e) => return Err(e.into()),
     };
     let detail: Value = serde_json::from_str(&event.detail).unwrap_or_else(|_| json!({}));
-    let (subject, what_happened) = what.notice(&detail);
+    let locale = Locale::for_mail(store.mail_language(account.locale.as_deref()).await?.as_deref());
+    let (subject, what_happened) = what.notice(&detail, locale);
     let text = format!(
-        "{what_happened}\n\nIf this was you, there is nothing to do. If it was not, sign in and \
-         change your password, check your devices and second factors, or contact your administrator.\n\n\
-         This message was sent by Palisade; it contains no links on purpose.\n"
+        "{what_happened}\n\n{}\n",
+        text_with(locale, "mail-notice-footer", &[])
     );
     let mail = OutgoingMail {
         to: account.email.as_str().to_owned(),
-        subject: subject.to_owned(),
+        subject,
         text,
         ..OutgoingMail::default()
     };

@@ -8,6 +8,7 @@
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
 use palisade_core::{EmailAddress, UserId};
 use palisade_crypto::RandomToken;
+use palisade_i18n::{Locale, text_with};
 use serde_json::json;
 
 use crate::mailer::{MAIL_INVITATION, MAIL_PASSWORD_RESET};
@@ -71,18 +72,22 @@ impl Identity {
         self.store()
             .create_setup_token(&mut tx, &user.id, &token.hash(), "reset", RESET_LINK_SECS)
             .await?;
-        let text = format!(
-            "Someone asked to reset the password of your account ({email}).\n\n\
-             To choose a new password, open this link within 15 minutes. It works once:\n\n{link}\n\n\
-             You will still need your second factor to sign in afterwards. If you did not ask for \
-             this, ignore this message: your password stays as it is.\n",
-            email = user.email.as_str(),
+        let locale = Locale::for_mail(
+            self.store()
+                .mail_language(user.locale.as_deref())
+                .await?
+                .as_deref(),
         );
+        let text = text_with(
+            locale,
+            "mail-reset-body",
+            &[("address", user.email.as_str().into()), ("link", link.into())],
+        ) + "\n";
         self.queue_mail(
             &mut tx,
             MAIL_PASSWORD_RESET,
             &user.email,
-            "Reset your password",
+            &text_with(locale, "mail-reset-subject", &[]),
             text,
         )
         .await?;
@@ -117,12 +122,15 @@ impl Identity {
         self.store()
             .create_setup_token(tx, user, &token.hash(), "invite", INVITATION_SECS)
             .await?;
-        let text = format!(
-            "Hello {name},\n\nAn account was created for you on our support portal, where you can \
-             follow and answer your requests.\n\nTo activate it, choose a password within 72 hours. \
-             The link works once:\n\n{link}\n\nIf you did not expect this, you can ignore this message.\n",
-        );
-        self.queue_mail(tx, MAIL_INVITATION, email, "Your support portal account", text)
+        // A new account has chosen no language: the desk's default decides.
+        let locale = Locale::for_mail(self.store().mail_language(None).await?.as_deref());
+        let text = text_with(
+            locale,
+            "mail-invite-body",
+            &[("name", name.into()), ("link", link.into())],
+        ) + "\n";
+        let subject = text_with(locale, "mail-invite-subject", &[]);
+        self.queue_mail(tx, MAIL_INVITATION, email, &subject, text)
             .await?;
         let event = AuditEvent::new(AuditAction::SetupLinkIssued, user.to_string(), Outcome::Success)
             .with_detail(json!({ "purpose": "invite", "delivery": "email" }));

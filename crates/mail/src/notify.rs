@@ -6,6 +6,7 @@
 //! team's setting, or the agent's choice for one reply), as a notice that carries
 //! nothing of the reply but a link to sign in and read it.
 
+use palisade_i18n::{Arg, Locale, text_with};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -153,19 +154,27 @@ impl ReplyNotifier {
                 self.public_origin.trim_end_matches('/'),
                 ticket.id
             );
+            let locale = Locale::for_mail(self.store.mail_language(user.locale.as_deref()).await?.as_deref());
+            let number = || Arg::Number(ticket.number);
             let (subject, text, html) = match delivery {
                 Delivery::Content => {
                     let withheld = match files.withheld {
                         0 => String::new(),
                         n => format!(
-                            "\n\n{n} file(s) sent with this reply are not attached to this email; \
-                             sign in to see them: {link}"
+                            "\n\n{}",
+                            text_with(
+                                locale,
+                                "mail-reply-withheld",
+                                &[
+                                    ("count", Arg::Number(i64::try_from(n).unwrap_or(i64::MAX))),
+                                    ("link", link.as_str().into()),
+                                ],
+                            )
                         ),
                     };
                     let text = format!(
-                        "{body}{withheld}\n\n-- \nReply to this email to answer (ticket #{number}). Your reply reaches the \
-                         ticket only from this address.\n",
-                        number = ticket.number
+                        "{body}{withheld}\n\n-- \n{}\n",
+                        text_with(locale, "mail-reply-footer", &[("number", number())])
                     );
                     let html = html_of(&text);
                     (
@@ -177,13 +186,13 @@ impl ReplyNotifier {
                 // Not even the subject: it was written by the customer or an agent and
                 // can say as much as the reply.
                 Delivery::Secure => {
-                    let text = format!(
-                        "There is a new reply on your request #{number}.\n\nSign in to read it:\n{link}\n\n\
-                         For your security the reply itself is not sent by email.\n",
-                        number = ticket.number
-                    );
+                    let text = text_with(
+                        locale,
+                        "mail-secure-body",
+                        &[("number", number()), ("link", link.as_str().into())],
+                    ) + "\n";
                     (
-                        format!("[#{}] New reply to your request", ticket.number),
+                        text_with(locale, "mail-secure-subject", &[("number", number())]),
                         text,
                         None,
                     )

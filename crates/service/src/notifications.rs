@@ -8,6 +8,7 @@
 //! ticket's number, subject and a link, never message text or customer details — unless
 //! the ticket's team allows it (`notifications_with_text`).
 
+use palisade_i18n::{Arg, Locale, text_with};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -234,7 +235,10 @@ impl Subscriber for AgentNotifications {
 
 impl Desk {
     /// The principal `user` is now, if they are an active staff account.
-    async fn current_staff(&self, user: &UserId) -> Result<Option<(Principal, String)>, ServiceError> {
+    async fn current_staff(
+        &self,
+        user: &UserId,
+    ) -> Result<Option<(Principal, String, Locale)>, ServiceError> {
         let record = match self.store.get_user(user).await {
             Ok(record) => record,
             Err(palisade_store::StoreError::NotFound) => return Ok(None),
@@ -243,9 +247,16 @@ impl Desk {
         if record.disabled || !record.role.is_staff() {
             return Ok(None);
         }
+        let locale = Locale::for_mail(
+            self.store
+                .mail_language(record.locale.as_deref())
+                .await?
+                .as_deref(),
+        );
         Ok(Some((
             self.principal_of(user).await?,
             record.email.as_str().to_owned(),
+            locale,
         )))
     }
 
@@ -259,7 +270,7 @@ impl Desk {
         public_origin: &str,
         written: Option<&str>,
     ) -> Result<(), ServiceError> {
-        let Some((principal, email)) = self.current_staff(user).await? else {
+        let Some((principal, email, locale)) = self.current_staff(user).await? else {
             return Ok(());
         };
         if !self.permits(&principal, kind.needs(), &Resource::Ticket(ticket.facts())) {
@@ -274,16 +285,15 @@ impl Desk {
             .await?;
         if channel == Channel::Email {
             let link = ticket_link(public_origin, &ticket.id);
+            let word = kind_word(kind, locale);
             let mail = OutgoingMail {
                 to: email,
-                subject: format!("[#{}] {}: {}", ticket.number, kind.label(), ticket.subject),
+                subject: format!("[#{}] {word}: {}", ticket.number, ticket.subject),
                 text: format!(
-                    "{}: ticket #{} \"{}\".\n\n{link}\n\n{}{}",
-                    kind.label(),
-                    ticket.number,
-                    ticket.subject,
+                    "{}\n\n{link}\n\n{}{}",
+                    about(locale, &word, ticket),
                     written.map(|w| format!("{w}\n\n")).unwrap_or_default(),
-                    preferences_footer(public_origin)
+                    preferences_footer(public_origin, locale)
                 ),
                 ..OutgoingMail::default()
             };
@@ -308,7 +318,7 @@ impl Desk {
         author: &UserId,
         detail: &Value,
     ) -> Result<(Vec<UserId>, Option<String>), ServiceError> {
-        let Some(author) = self.current_staff(author).await?.map(|(p, _)| p) else {
+        let Some(author) = self.current_staff(author).await?.map(|(p, _, _)| p) else {
             return Ok((Vec::new(), None));
         };
         let Some(proof) = self.internal_proof(&author, ticket) else {
@@ -457,7 +467,7 @@ impl Desk {
         for user in self.store.digest_recipients().await? {
             let mut tx = self.store.begin().await?;
             let waiting = self.store.take_digest(&mut tx, &user).await?;
-            let Some((principal, email)) = self.current_staff(&user).await? else {
+            let Some((principal, email, locale)) = self.current_staff(&user).await? else {
                 tx.commit().await?;
                 continue;
             };
@@ -473,10 +483,8 @@ impl Desk {
                 };
                 if self.permits(&principal, kind.needs(), &Resource::Ticket(ticket.facts())) {
                     lines.push(format!(
-                        "- {}: #{} \"{}\"\n  {}",
-                        kind.label(),
-                        ticket.number,
-                        ticket.subject,
+                        "- {}\n  {}",
+                        about(locale, &kind_word(kind, locale), &ticket),
                         ticket_link(public_origin, &ticket.id)
                     ));
                 }
@@ -484,11 +492,19 @@ impl Desk {
             if !lines.is_empty() {
                 let mail = OutgoingMail {
                     to: email,
-                    subject: format!("Palisade: {} notification(s)", lines.len()),
+                    subject: text_with(
+                        locale,
+                        "mail-digest-subject",
+                        &[(
+                            "count",
+                            Arg::Number(i64::try_from(lines.len()).unwrap_or(i64::MAX)),
+                        )],
+                    ),
                     text: format!(
-                        "Since your last digest:\n\n{}\n\n{}",
+                        "{}\n\n{}\n\n{}",
+                        text_with(locale, "mail-digest-intro", &[]),
                         lines.join("\n"),
-                        preferences_footer(public_origin)
+                        preferences_footer(public_origin, locale)
                     ),
                     ..OutgoingMail::default()
                 };
@@ -505,10 +521,29 @@ fn ticket_link(public_origin: &str, ticket: &TicketId) -> String {
     format!("{}/tickets/{ticket}", public_origin.trim_end_matches('/'))
 }
 
-fn preferences_footer(public_origin: &str) -> String {
+fn preferences_footer(public_origin: &str, locale: Locale) -> String {
+    let link = format!("{}/account/notifications", public_origin.trim_end_matches('/'));
     format!(
-        "-- \nChoose what you are told, and how: {}/account/notifications\n",
-        public_origin.trim_end_matches('/')
+        "-- \n{}\n",
+        text_with(locale, "mail-notify-footer", &[("link", link.into())])
+    )
+}
+
+/// A kind of notification as `locale` names it.
+fn kind_word(kind: NotificationKind, locale: Locale) -> String {
+    text_with(locale, &format!("notification-{}", kind.as_str()), &[])
+}
+
+/// "Customer replied: ticket #12 "Refund"." in `locale`.
+fn about(locale: Locale, word: &str, ticket: &TicketRecord) -> String {
+    text_with(
+        locale,
+        "mail-notify-about",
+        &[
+            ("name", word.into()),
+            ("number", Arg::Number(ticket.number)),
+            ("other", ticket.subject.as_str().into()),
+        ],
     )
 }
 

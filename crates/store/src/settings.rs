@@ -17,6 +17,18 @@ impl Store {
             .collect()
     }
 
+    /// The language mail to a person is written in (a tag): their own choice, else the
+    /// desk's default language as set on the settings page; `None` when neither is.
+    pub async fn mail_language(&self, chosen: Option<&str>) -> Result<Option<String>, StoreError> {
+        if let Some(tag) = chosen {
+            return Ok(Some(tag.to_owned()));
+        }
+        let row = sqlx::query("SELECT value FROM desk_settings WHERE name = 'default_locale'")
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|r| r.try_get("value")).transpose()?)
+    }
+
     /// Stores `value` for `name`, or with `None` removes it (back to the file's value).
     pub async fn put_desk_setting(
         &self,

@@ -45,16 +45,17 @@ impl Reaction for AskRequester {
             );
             // The subject is the sender's own words; quoted so it reads as theirs, never ours.
             let subject: String = ticket.subject.chars().take(120).collect();
-            let text = format!(
-                "Our support team received a message in your name, with the subject \"{subject}\". It did not come \
-                 through a channel that proves who sent it, so it is not in your account yet.\n\n\
-                 If you sent it, confirm it here to follow it and our replies in your account:\n\n{link}\n\n\
-                 If you did not, ignore this email: the message stays out of your account and nobody is told anything \
-                 about it. Either way, our replies come only to this address. The link works once, for 14 days.\n"
+            let locale = palisade_i18n::Locale::for_mail(
+                store.mail_language(requester.locale.as_deref()).await?.as_deref(),
             );
+            let text = palisade_i18n::text_with(
+                locale,
+                "mail-confirm-body",
+                &[("name", subject.into()), ("link", link.into())],
+            ) + "\n";
             let mail = OutgoingMail {
                 to: requester.email.as_str().to_owned(),
-                subject: "Please confirm your message to our support team".into(),
+                subject: palisade_i18n::text(locale, "mail-confirm-subject"),
                 text,
                 ..OutgoingMail::default()
             };

@@ -53,3 +53,13 @@ pub fn current() -> Locale {
 pub fn text(id: &str) -> String {
     palisade_i18n::text(current(), id)
 }
+
+/// The current language's word for `id`, for the pages' `&'static str` notices.
+pub fn word(id: &'static str) -> &'static str {
+    palisade_i18n::static_text(current(), id)
+}
+
+/// The current language's message `id` with its variables.
+pub fn text_with(id: &str, args: &[(&str, palisade_i18n::Arg)]) -> String {
+    palisade_i18n::text_with(current(), id, args)
+}

@@ -5,6 +5,11 @@
 "use strict";
 
 (function () {
+  // The page's words, in its language (data-added, data-failed, …), else English.
+  function words(root, key, fallback) {
+    return (root && root.dataset[key]) || fallback;
+  }
+
   function toBytes(b64url) {
     const b64 = b64url.replace(/-/g, "+").replace(/_/g, "/");
     const bin = atob(b64 + "===".slice((b64.length + 3) % 4));
@@ -41,7 +46,7 @@
     pk.user.id = toBytes(pk.user.id);
     pk.excludeCredentials = withIds(pk.excludeCredentials);
     const cred = await navigator.credentials.create({ publicKey: pk });
-    const name = (document.getElementById("passkey-name") || {}).value || "Passkey";
+    const name = (document.getElementById("passkey-name") || {}).value || words(root, "name", "Passkey");
     const done = await post(root.dataset.finish, {
       ceremony: start.ceremony,
       name: name,
@@ -65,7 +70,7 @@
         list.appendChild(item);
       }
       codes.hidden = false;
-      status.textContent = "Passkey added.";
+      status.textContent = words(root, "added", "Passkey added.");
     } else {
       window.location.assign(root.dataset.next);
     }
@@ -101,17 +106,17 @@
     const button = document.getElementById("passkey-button");
     const status = document.getElementById("passkey-status");
     if (!window.PublicKeyCredential) {
-      status.textContent = "This browser does not support passkeys.";
+      status.textContent = words(root, "unsupported", "This browser does not support passkeys.");
       button.disabled = true;
       return;
     }
     button.addEventListener("click", async () => {
       button.disabled = true;
-      status.textContent = "Follow your browser's prompt…";
+      status.textContent = words(root, "prompt", "Follow your browser's prompt…");
       try {
         await ceremony(root, status);
       } catch (e) {
-        status.textContent = "That did not work: " + e.message;
+        status.textContent = words(root, "failed", "That did not work:") + " " + e.message;
       } finally {
         button.disabled = false;
       }

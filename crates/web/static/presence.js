@@ -17,10 +17,14 @@
       box.hidden = true;
       return;
     }
+    // The words come from the page, in its language.
+    var typing = box.getAttribute("data-typing") || "typing a reply";
+    var viewing = box.getAttribute("data-viewing") || "viewing";
+    var label = box.getAttribute("data-label") || "Also on this ticket: {names}";
     var parts = others.map(function (o) {
-      return String(o.name) + (o.typing ? " (typing a reply)" : " (viewing)");
+      return String(o.name) + " (" + (o.typing ? typing : viewing) + ")";
     });
-    box.textContent = "Also on this ticket: " + parts.join(", ");
+    box.textContent = label.replace("{names}", parts.join(", "));
     box.hidden = false;
   }
 

@@ -114,3 +114,6 @@ ticket-assignee = Zuständig
 ticket-priority-label = Priorität
 ticket-type = Art
 ticket-save = Speichern
+presence-typing = schreibt eine Antwort
+presence-viewing = sieht es an
+presence-person = { $name } ({ $other })

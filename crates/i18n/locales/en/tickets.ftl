@@ -114,3 +114,6 @@ ticket-assignee = Assignee
 ticket-priority-label = Priority
 ticket-type = Type
 ticket-save = Save
+presence-typing = typing a reply
+presence-viewing = viewing
+presence-person = { $name } ({ $other })

@@ -55,17 +55,15 @@ pub struct Done {
 /// What a redirect after a change tells the next page; unknown words say nothing.
 fn notice_for(done: Option<&str>) -> Option<&'static str> {
     Some(match done? {
-        "created" => "Team created.",
-        "saved" => "Settings saved.",
-        "added" => "Member added.",
-        "removed" => "Member removed.",
-        "invited" => "Invitation sent.",
-        "ended" => "Their sessions were ended.",
-        "disabled" => "Account disabled; its sessions were ended.",
-        "role" => "Role changed; their sessions were ended, so it applies from their next sign-in.",
-        "factors" => {
-            "Their second factors were removed and their sessions ended; they were told by mail and set up a new factor at their next sign-in."
-        }
+        "created" => crate::locale::word("notice-team-created"),
+        "saved" => crate::locale::word("notice-settings-saved"),
+        "added" => crate::locale::word("notice-member-added"),
+        "removed" => crate::locale::word("notice-member-removed"),
+        "invited" => crate::locale::word("notice-invited"),
+        "ended" => crate::locale::word("notice-sessions-ended"),
+        "disabled" => crate::locale::word("notice-staff-disabled"),
+        "role" => crate::locale::word("notice-role-changed"),
+        "factors" => crate::locale::word("notice-factors-reset"),
         _ => return None,
     })
 }
@@ -219,11 +217,11 @@ struct StaffPage {
 }
 
 const STAFF_ROLES: &[(&str, &str)] = &[
-    ("agent", "Agent"),
-    ("light_agent", "Light agent (internal notes only)"),
-    ("supervisor", "Supervisor"),
-    ("auditor", "Auditor"),
-    ("admin", "Administrator"),
+    ("agent", "role-choice-agent"),
+    ("light_agent", "role-choice-light_agent"),
+    ("supervisor", "role-choice-supervisor"),
+    ("auditor", "role-choice-auditor"),
+    ("admin", "role-choice-admin"),
 ];
 
 async fn staff_page(
@@ -339,7 +337,7 @@ pub async fn invite(
                 staff_page(
                     &s,
                     &caller,
-                    Some("Account created."),
+                    Some(crate::locale::word("notice-account-created")),
                     Some(link),
                     None,
                     StatusCode::OK,

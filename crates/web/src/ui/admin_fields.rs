@@ -86,9 +86,9 @@ pub async fn fields(
     Query(q): Query<Done>,
 ) -> Result<Response, UiError> {
     let notice = match q.done.as_deref() {
-        Some("created") => Some("Field added."),
-        Some("saved") => Some("Field saved."),
-        Some("archived") => Some("Field retired; tickets keep the values they had."),
+        Some("created") => Some(crate::locale::word("notice-field-added")),
+        Some("saved") => Some(crate::locale::word("notice-field-saved")),
+        Some("archived") => Some(crate::locale::word("notice-field-retired")),
         _ => None,
     };
     page(&s, &caller, notice, None).await

@@ -73,7 +73,7 @@ pub async fn settings(
     Query(q): Query<Done>,
 ) -> Result<Response, UiError> {
     let notice =
-        (q.done.as_deref() == Some("saved")).then_some("Settings saved; they apply from the next request.");
+        (q.done.as_deref() == Some("saved")).then_some(crate::locale::word("notice-desk-settings-saved"));
     page(&s, &caller, notice, None).await
 }
 

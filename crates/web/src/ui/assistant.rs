@@ -206,7 +206,7 @@ pub async fn handover(
 ) -> Result<Response, UiError> {
     let conversation = current(&s, caller.as_ref(), &meta, &headers).await?;
     if form.confirm != "yes" {
-        let error = Some("Tick the box to confirm the handover.".to_owned());
+        let error = Some(crate::locale::word("handover-tick").to_owned());
         return Ok(render(
             &page(&s, caller.as_ref(), &meta, &headers, None, None, error).await?,
         ));

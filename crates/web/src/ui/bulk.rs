@@ -62,10 +62,10 @@ pub async fn submit(
     };
     if tickets.is_empty() || change.is_empty() {
         let mut r = render(&Notice {
-            title: "Nothing changed",
-            message: "Tick the tickets to change in the list and choose what to change.",
+            title: crate::locale::word("bulk-nothing-title"),
+            message: crate::locale::word("bulk-nothing"),
             link: "/tickets",
-            link_text: "Back to the tickets",
+            link_text: crate::locale::word("bulk-back-short"),
         });
         *r.status_mut() = StatusCode::BAD_REQUEST;
         return Ok(r);
@@ -79,20 +79,21 @@ pub async fn submit(
         .iter()
         .filter_map(|(_, o)| match o {
             BulkOutcome::Updated => None,
-            BulkOutcome::NotFound => Some("A ticket you may not see was not changed.".to_owned()),
-            BulkOutcome::Forbidden => {
-                Some("A ticket you may not change this way was not changed.".to_owned())
-            }
-            BulkOutcome::Invalid(why) => Some(format!("A ticket was not changed: {why}.")),
+            BulkOutcome::NotFound => Some(crate::locale::word("bulk-not-seen").to_owned()),
+            BulkOutcome::Forbidden => Some(crate::locale::word("bulk-not-allowed").to_owned()),
+            BulkOutcome::Invalid(why) => Some(crate::locale::text_with(
+                "bulk-invalid",
+                &[("name", why.as_str().into())],
+            )),
         })
         .collect();
+    let count = |n: usize| palisade_i18n::Arg::Number(i64::try_from(n).unwrap_or(i64::MAX));
     let summary = if refusals.is_empty() {
-        format!("{updated} ticket{} changed.", plural(updated))
+        crate::locale::text_with("bulk-changed", &[("count", count(updated))])
     } else {
-        format!(
-            "{updated} ticket{} changed; {} not changed.",
-            plural(updated),
-            refusals.len()
+        crate::locale::text_with(
+            "bulk-changed-some",
+            &[("count", count(updated)), ("other", count(refusals.len()))],
         )
     };
     Ok(render(&BulkResult {
@@ -112,8 +113,4 @@ struct BulkResult {
     is_customer: bool,
     summary: String,
     refusals: Vec<String>,
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }

@@ -18,11 +18,10 @@ struct ConfirmPage<'a> {
 
 fn invalid_link() -> Response {
     let mut r = render(&Notice {
-        title: "Link not valid",
-        message: "This link is invalid, has expired or was already used. If you wrote to us, our replies still \
-                  come to your email address.",
+        title: crate::locale::word("link-invalid-title"),
+        message: crate::locale::word("link-invalid-confirm"),
         link: "/help",
-        link_text: "Help centre",
+        link_text: crate::locale::word("link-help-centre"),
     });
     *r.status_mut() = axum::http::StatusCode::NOT_FOUND;
     r
@@ -44,10 +43,10 @@ pub async fn submit(
         Ok(ticket) => {
             let link = format!("/tickets/{ticket}");
             Ok(render(&Notice {
-                title: "Thank you",
-                message: "Your message is in your account now, with our replies as they come. Sign in to follow it.",
+                title: crate::locale::word("confirm-thanks-title"),
+                message: crate::locale::word("confirm-thanks"),
                 link: &link,
-                link_text: "Open it",
+                link_text: crate::locale::word("confirm-open"),
             }))
         }
         Err(AppError::NotFound) => Ok(invalid_link()),

@@ -129,7 +129,7 @@ pub async fn customers(
     Query(q): Query<ListParams>,
 ) -> Result<Response, UiError> {
     let notice = match q.done.as_deref() {
-        Some("created") => Some("Customer created; their invitation was mailed to them."),
+        Some("created") => Some(crate::locale::word("notice-customer-created")),
         _ => None,
     };
     list_page(&s, &caller, &q, notice, None).await
@@ -234,11 +234,9 @@ pub async fn customer(
     Query(q): Query<Done>,
 ) -> Result<Response, UiError> {
     let notice = match q.done.as_deref() {
-        Some("saved") => Some("Saved."),
-        Some("disabled") => Some("Account disabled; its sessions and API tokens were ended."),
-        Some("merged") => Some(
-            "Merged: their tickets are this customer's now, and mail from the other address arrives here.",
-        ),
+        Some("saved") => Some(crate::locale::word("notice-saved")),
+        Some("disabled") => Some(crate::locale::word("notice-customer-disabled")),
+        Some("merged") => Some(crate::locale::word("notice-customers-merged")),
         _ => None,
     };
     customer_page(

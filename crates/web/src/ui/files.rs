@@ -87,9 +87,12 @@ async fn read_form(mut form: Multipart, max_bytes: usize) -> Result<Upload, AppE
 
 /// What the page says of a file over the limit.
 pub(super) fn too_large(max_bytes: usize) -> String {
-    format!(
-        "A file is larger than this desk accepts ({} KiB at most).",
-        max_bytes / 1024
+    crate::locale::text_with(
+        "file-too-large",
+        &[(
+            "count",
+            palisade_i18n::Arg::Number(i64::try_from(max_bytes / 1024).unwrap_or(i64::MAX)),
+        )],
     )
 }
 

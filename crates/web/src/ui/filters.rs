@@ -117,6 +117,33 @@ mod tests {
         assert!(missing.is_empty(), "{missing:?}");
     }
 
+    /// Every message the pages' code names exists too.
+    #[test]
+    fn every_message_the_code_names_exists() {
+        let english = message_ids(Locale::En);
+        let mut named = Vec::new();
+        for dir in ["src/ui", "src"] {
+            let dir = format!("{}/{dir}", env!("CARGO_MANIFEST_DIR"));
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(path).unwrap();
+                for call in ["locale::word(\"", "locale::text(\"", "locale::text_with(\""] {
+                    for (at, _) in text.match_indices(call) {
+                        let start = at + call.len();
+                        let end = start + text[start..].find('"').unwrap();
+                        named.push(text[start..end].to_owned());
+                    }
+                }
+            }
+        }
+        assert!(named.len() > 40, "{}", named.len());
+        let missing: Vec<_> = named.iter().filter(|id| !english.contains(id)).collect();
+        assert!(missing.is_empty(), "{missing:?}");
+    }
+
     /// The values shown through `t_of` have their words.
     #[test]
     fn every_value_shown_by_its_word_has_one() {

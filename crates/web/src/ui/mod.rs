@@ -95,14 +95,14 @@ impl IntoResponse for UiError {
         let problem = self.0.problem();
         let message = problem.detail.unwrap_or_default();
         let message = match problem.correlation_id {
-            Some(id) => format!("Something went wrong on our side (reference {id})."),
+            Some(id) => crate::locale::text_with("error-reference", &[("name", id.as_str().into())]),
             None => message,
         };
         let page = Notice {
             title: &problem.title,
             message: &message,
             link: "/tickets",
-            link_text: "Back to tickets",
+            link_text: crate::locale::word("error-back"),
         };
         let mut response = render(&page);
         *response.status_mut() = if status == StatusCode::OK {

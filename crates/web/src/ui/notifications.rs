@@ -39,7 +39,7 @@ pub async fn page(State(s): State<AppState>, caller: Caller) -> Result<Response,
     let items: Vec<Item> = shown
         .iter()
         .map(|n| Item {
-            label: n.kind.label(),
+            label: notification_word(n.kind),
             at: rfc3339(n.record.created_at.0),
             ticket_id: n.record.ticket.to_string(),
             number: n.number,
@@ -94,7 +94,7 @@ pub async fn preferences(
         .into_iter()
         .map(|p| PreferenceRow {
             label: palisade_service::NotificationKind::parse(&p.kind)
-                .map(|k| k.label())
+                .map(notification_word)
                 .unwrap_or("?"),
             kind: p.kind,
             channel: p.channel,
@@ -106,10 +106,10 @@ pub async fn preferences(
         is_customer: caller.principal.role == Role::Customer,
         preferences,
         channels: vec![
-            ("off", "Off"),
-            ("in_app", "In Palisade only"),
-            ("email", "Email at once"),
-            ("digest", "Hourly digest"),
+            ("off", crate::locale::word("channel-off")),
+            ("in_app", crate::locale::word("channel-in_app")),
+            ("email", crate::locale::word("channel-email")),
+            ("digest", crate::locale::word("channel-digest")),
         ],
         saved: q.saved.is_some(),
     }))
@@ -144,4 +144,16 @@ pub async fn follow(
         .set_following(&caller.actor(), &id, form.follow == "yes")
         .await?;
     Ok(Redirect::to(&format!("/tickets/{id}")).into_response())
+}
+
+/// A kind of notification as the page's language names it.
+fn notification_word(kind: palisade_service::NotificationKind) -> &'static str {
+    match kind {
+        palisade_service::NotificationKind::NewTicket => crate::locale::word("notification-new_ticket"),
+        palisade_service::NotificationKind::CustomerReply => {
+            crate::locale::word("notification-customer_reply")
+        }
+        palisade_service::NotificationKind::Assigned => crate::locale::word("notification-assigned"),
+        palisade_service::NotificationKind::Mention => crate::locale::word("notification-mention"),
+    }
 }

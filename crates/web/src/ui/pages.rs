@@ -94,7 +94,7 @@ pub async fn login_submit(
         Err(palisade_identity::IdentityError::InvalidCredentials) => {
             let email: String = form.email.chars().take(254).collect();
             let mut r = render(&LoginPage {
-                error: Some("Invalid email or password."),
+                error: Some(crate::locale::word("login-invalid")),
                 email: &email,
                 providers: s.identity.oidc_providers(),
                 organisation: s.organisation_name().await,
@@ -103,8 +103,12 @@ pub async fn login_submit(
             Ok(r)
         }
         Err(palisade_identity::IdentityError::Throttled { retry_after_secs }) => {
-            let msg = format!(
-                "Too many sign-in attempts from your network. Try again in {retry_after_secs} seconds."
+            let msg = crate::locale::text_with(
+                "login-too-many",
+                &[(
+                    "count",
+                    palisade_i18n::Arg::Number(i64::try_from(retry_after_secs).unwrap_or(i64::MAX)),
+                )],
             );
             let email: String = form.email.chars().take(254).collect();
             let mut r = render(&LoginPage {
@@ -173,10 +177,10 @@ struct SetupPage<'a> {
 
 fn invalid_link() -> Response {
     let mut r = render(&Notice {
-        title: "Link not valid",
-        message: "This link is invalid, has expired or was already used. Ask an administrator for a new one.",
+        title: crate::locale::word("link-invalid-title"),
+        message: crate::locale::word("link-invalid-setup"),
         link: "/login",
-        link_text: "Sign in",
+        link_text: crate::locale::word("link-sign-in"),
     });
     *r.status_mut() = axum::http::StatusCode::NOT_FOUND;
     r
@@ -214,13 +218,13 @@ pub async fn setup_submit(
         .await
     {
         Ok(_) => Ok(render(&Notice {
-            title: "Password saved",
-            message: "Your password is set. Sign in to continue.",
+            title: crate::locale::word("password-saved-title"),
+            message: crate::locale::word("password-saved"),
             link: "/login",
-            link_text: "Sign in",
+            link_text: crate::locale::word("link-sign-in"),
         })),
         Err(palisade_identity::IdentityError::WeakPassword(why)) => {
-            let msg = format!("Password rejected: {why}.");
+            let msg = crate::locale::text_with("password-rejected", &[("name", why.to_string().into())]);
             let mut r = render(&SetupPage {
                 token: &token,
                 error: Some(&msg),
@@ -338,8 +342,8 @@ impl AttachmentRow {
         use palisade_service::Availability;
         let scan_note = match &availability {
             Availability::Ready => None,
-            Availability::Unscanned => Some("not scanned for malware".to_owned()),
-            Availability::AwaitingScan => Some("waiting for the malware scan".to_owned()),
+            Availability::Unscanned => Some(crate::locale::word("scan-unscanned").to_owned()),
+            Availability::AwaitingScan => Some(crate::locale::word("scan-awaiting").to_owned()),
             Availability::Blocked(signature) => {
                 Some(format!("blocked: matched the malware signature {signature}"))
             }
@@ -511,9 +515,9 @@ async fn ticket_page_with(
         .any(|a| desk.availability(a) == palisade_service::Availability::AwaitingScan)
     {
         Some(if desk.scanner_ready().await.is_ok() {
-            "Some files are being scanned for malware; they can be downloaded once they are found clean. Reload in a moment."
+            crate::locale::word("scan-waiting")
         } else {
-            "The malware scanner is not answering: files wait for it and cannot be downloaded until it is back. Your administrator has been told in the server log."
+            crate::locale::word("scan-down")
         })
     } else {
         None
@@ -603,10 +607,15 @@ async fn ticket_page_with(
                 others
                     .iter()
                     .map(|c| {
-                        format!(
-                            "{} ({})",
-                            c.name,
-                            if c.typing { "typing a reply" } else { "viewing" }
+                        let doing = crate::locale::text(if c.typing {
+                            "presence-typing"
+                        } else {
+                            "presence-viewing"
+                        });
+                        palisade_i18n::text_with(
+                            crate::locale::current(),
+                            "presence-person",
+                            &[("name", c.name.as_str().into()), ("other", doing.into())],
                         )
                     })
                     .collect::<Vec<_>>()

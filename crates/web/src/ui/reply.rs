@@ -131,8 +131,9 @@ async fn read_multipart(mut parts: Multipart, max_bytes: usize) -> Result<ReplyF
                 continue;
             }
             if form.new_files.len() == MAX_REPLY_FILES {
-                return Err(AppError::BadRequest(format!(
-                    "At most {MAX_REPLY_FILES} files go with one reply."
+                return Err(AppError::BadRequest(crate::locale::text_with(
+                    "reply-too-many-files",
+                    &[("count", palisade_i18n::Arg::Number(MAX_REPLY_FILES as i64))],
                 )));
             }
             if content.is_empty() {

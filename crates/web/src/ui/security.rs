@@ -108,7 +108,13 @@ pub async fn second_factor_submit(
     Form(form): Form<CodeForm>,
 ) -> Result<Response, UiError> {
     let Some(factor) = factor_from(form.code, form.recovery_code) else {
-        return second_factor_page(&s, &caller, Some("Enter a code."), StatusCode::BAD_REQUEST).await;
+        return second_factor_page(
+            &s,
+            &caller,
+            Some(crate::locale::word("code-missing")),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     };
     match s
         .identity
@@ -123,13 +129,19 @@ pub async fn second_factor_submit(
             second_factor_page(
                 &s,
                 &caller,
-                Some("That code was not accepted. Codes work once; wait for the next one."),
+                Some(crate::locale::word("code-refused")),
                 StatusCode::UNAUTHORIZED,
             )
             .await
         }
         Err(IdentityError::Throttled { retry_after_secs }) => {
-            let msg = format!("Too many attempts. Try again in {retry_after_secs} seconds.");
+            let msg = crate::locale::text_with(
+                "too-many-attempts",
+                &[(
+                    "count",
+                    palisade_i18n::Arg::Number(i64::try_from(retry_after_secs).unwrap_or(i64::MAX)),
+                )],
+            );
             second_factor_page(&s, &caller, Some(&msg), StatusCode::TOO_MANY_REQUESTS).await
         }
         Err(e) => Err(UiError(e.into())),
@@ -295,9 +307,7 @@ pub async fn confirm_totp(
             Ok(with_status(
                 render(&TotpEnrolPage {
                     secret: &setup.secret_base32,
-                    error: Some(
-                        "That code did not match. Check the time on your device and try the next code.",
-                    ),
+                    error: Some(crate::locale::word("totp-mismatch")),
                 }),
                 StatusCode::UNAUTHORIZED,
             ))
@@ -355,7 +365,7 @@ pub async fn change_password(
             let page = security_view(
                 &s,
                 &caller,
-                Some("Password changed. You were signed out everywhere else."),
+                Some(crate::locale::word("notice-password-changed")),
                 None,
             )
             .await?;
@@ -484,10 +494,14 @@ pub async fn step_up_submit(
                 .await
                 .map_err(AppError::from)?;
             let msg = match e {
-                IdentityError::Throttled { retry_after_secs } => {
-                    format!("Too many attempts. Try again in {retry_after_secs} seconds.")
-                }
-                _ => "That did not match. Check your password and code.".to_owned(),
+                IdentityError::Throttled { retry_after_secs } => crate::locale::text_with(
+                    "too-many-attempts",
+                    &[(
+                        "count",
+                        palisade_i18n::Arg::Number(i64::try_from(retry_after_secs).unwrap_or(i64::MAX)),
+                    )],
+                ),
+                _ => crate::locale::word("stepup-mismatch").to_owned(),
             };
             let status = AppError::from(e).status();
             Ok(with_status(

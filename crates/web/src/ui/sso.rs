@@ -60,7 +60,7 @@ pub async fn callback(
         }
         Err(IdentityError::SsoFailed) => {
             let mut r = render(&LoginPage {
-                error: Some("Single sign-on did not complete. Start again, or sign in with your password."),
+                error: Some(crate::locale::word("sso-failed")),
                 email: "",
                 providers: s.identity.oidc_providers(),
                 organisation: s.organisation_name().await,

@@ -97,8 +97,7 @@ pub async fn set_fields(
     {
         Ok(_) => Ok(Redirect::to(&format!("/tickets/{id}")).into_response()),
         Err(ServiceError::Stale(_)) => {
-            let why = "Someone changed this ticket while you were editing its fields; nothing was saved. Here it is as it is now."
-                .to_owned();
+            let why = crate::locale::word("fields-stale").to_owned();
             ticket_page_refusing(&s, &caller, &id, why, StatusCode::CONFLICT).await
         }
         Err(ServiceError::Invalid(why) | ServiceError::Conflict(why)) => {

@@ -88,14 +88,13 @@ async fn named_ticket(s: &AppState, raw: &str) -> Result<Option<String>, UiError
         .map(|id| id.to_string()))
 }
 
-const NO_SUCH_TICKET: &str = "No ticket you may change has that number.";
-
 /// The refusals a person can act on come back on the ticket page; the rest are errors.
 async fn refused(s: &AppState, caller: &Caller, id: &str, error: ServiceError) -> Result<Response, UiError> {
     let (why, status) = match error {
-        ServiceError::NotFound | ServiceError::Forbidden => {
-            (NO_SUCH_TICKET.to_owned(), StatusCode::NOT_FOUND)
-        }
+        ServiceError::NotFound | ServiceError::Forbidden => (
+            crate::locale::word("relations-no-ticket").to_owned(),
+            StatusCode::NOT_FOUND,
+        ),
         ServiceError::Invalid(why) => (why, StatusCode::BAD_REQUEST),
         ServiceError::Conflict(why) => (why, StatusCode::CONFLICT),
         other => return Err(other.into()),

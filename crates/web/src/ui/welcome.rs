@@ -72,11 +72,11 @@ struct WelcomePage<'a> {
 
 fn unusable() -> Response {
     let mut r = render(&Notice {
-        title: "This link does not work",
+        title: crate::locale::word("welcome-link-broken"),
         message: "It was used already, the server restarted, or an administrator exists. \
                   Ask an administrator for an invitation, or create one with `palisade admin create`.",
         link: "/login",
-        link_text: "Sign in",
+        link_text: crate::locale::word("link-sign-in"),
     });
     *r.status_mut() = StatusCode::NOT_FOUND;
     r
@@ -118,7 +118,7 @@ pub async fn submit(
     if palisade_core::EmailAddress::parse(&form.email).is_err() || form.name.trim().is_empty() {
         let mut r = render(&WelcomePage {
             token: &token,
-            error: Some("Give your name and a valid email address."),
+            error: Some(crate::locale::word("welcome-invalid")),
         });
         *r.status_mut() = StatusCode::BAD_REQUEST;
         return Ok(r);

@@ -1,8 +1,9 @@
 //! The pages in the reader's language, on SQLite and PostgreSQL: a browser asking for
 //! German gets German pages (words, dates, relative times, `lang`), a person's own
 //! choice outranks what their browser asks, and clearing it hands the choice back to
-//! the browser. Beside it the refusals: a language Palisade does not speak, and a
-//! choice that reaches anyone but the one making it.
+//! the browser; mail is written in its recipient's language, else the desk's default.
+//! Beside it the refusals: a language Palisade does not speak, and a choice that reaches
+//! anyone but the one making it.
 
 use crate::common;
 
@@ -12,7 +13,11 @@ use common::World;
 use palisade_testkit::Backend;
 use serde_json::json;
 
-palisade_testkit::on_both_backends!(pages_speak_the_readers_language);
+palisade_testkit::on_both_backends!(
+    pages_speak_the_readers_language,
+    mail_speaks_the_recipients_language,
+    agents_hear_in_their_own_language
+);
 
 async fn pages_speak_the_readers_language(backend: Backend) {
     let w = World::new(backend).await;
@@ -68,6 +73,49 @@ async fn pages_speak_the_readers_language(backend: Backend) {
         "{ticket}"
     );
 
+    // Every other page too: the admin area, the directory, macros, the assistant,
+    // the account pages, with the notices the code writes.
+    for (who, path, words) in [
+        (&w.admin, "/admin/teams", &["Support-Adressen", "Mitglieder"][..]),
+        (
+            &w.admin,
+            "/admin/staff",
+            &["Jemanden einladen", "Lese-Agent/in (nur interne Notizen)"][..],
+        ),
+        (
+            &w.admin,
+            "/admin/fields?done=created",
+            &["Feld hinzugefügt.", "Ticketfelder"][..],
+        ),
+        (&w.agent_a, "/customers", &["Einen Kunden finden"][..]),
+        (
+            &w.agent_a,
+            "/macros",
+            &["eine Antwort an den Kunden", "Makro speichern"][..],
+        ),
+        (
+            &w.agent_a,
+            "/notifications",
+            &["Benachrichtigungen", "Wählen Sie"][..],
+        ),
+        (
+            &w.customer_1,
+            "/assistant",
+            &["Support-Assistent", "Datenschutzhinweis"][..],
+        ),
+        (
+            &w.customer_1,
+            "/devices",
+            &["Wo Sie angemeldet sind", "dieses Gerät"][..],
+        ),
+        (&w.customer_1, "/help", &["Hilfe-Center"][..]),
+    ] {
+        let (_, text) = page(who, path, "de").await;
+        for word in words {
+            assert!(text.contains(word), "{path} lacks {word:?}: {text}");
+        }
+    }
+
     // The agent chooses German for themselves: it outranks their English browser.
     let r = w
         .json(
@@ -114,4 +162,151 @@ async fn pages_speak_the_readers_language(backend: Backend) {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let unchanged = w.store.get_user(&w.customer_1.id).await.unwrap();
     assert_eq!(unchanged.locale, None);
+}
+
+async fn mail_speaks_the_recipients_language(backend: Backend) {
+    use crate::common::outbox::{link_path, mails};
+    let w = World::new(backend).await;
+    let reset = |email: &str| {
+        let body = json!({ "email": email }).to_string();
+        let w = &w;
+        async move {
+            let r = w
+                .raw(
+                    None,
+                    "POST",
+                    "/api/v1/password-resets",
+                    Body::from(body),
+                    &[("content-type", "application/json")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::ACCEPTED);
+        }
+    };
+    // Customer 1 chose German; customer 2 chose nothing and the desk speaks English.
+    let r = w
+        .json(
+            &w.customer_1,
+            "PUT",
+            "/api/v1/me/language",
+            json!({"language": "de"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    reset("c1@sharing.test").await;
+    reset("c2@sharing.test").await;
+    let sent = mails(&w, palisade_identity::MAIL_PASSWORD_RESET, 2).await;
+    let to = |address: &str| sent.iter().find(|(_, m)| m.to == address).unwrap().1.clone();
+    let german = to("c1@sharing.test");
+    assert_eq!(german.subject, "Passwort zurücksetzen");
+    assert!(
+        german.text.contains("innerhalb von 15 Minuten"),
+        "{}",
+        german.text
+    );
+    let english = to("c2@sharing.test");
+    assert_eq!(english.subject, "Reset your password");
+    // The link still works whatever the language.
+    let path = link_path(&german);
+    assert!(path.starts_with("/setup/"), "{path}");
+
+    // The desk's default language turns to German: those who chose nothing get German
+    // mail, those who chose English keep it.
+    let r = w
+        .json(
+            &w.admin,
+            "PUT",
+            "/api/v1/settings",
+            json!({"values": {"default_locale": "de"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = w
+        .json(
+            &w.customer_3,
+            "PUT",
+            "/api/v1/me/language",
+            json!({"language": "en"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    reset("c2@sharing.test").await;
+    reset("c3@private.test").await;
+    // (The count is of every reset mail queued so far: these are the third and fourth.)
+    let sent = mails(&w, palisade_identity::MAIL_PASSWORD_RESET, 4).await;
+    let subject = |address: &str| {
+        sent.iter()
+            .find(|(_, m)| m.to == address)
+            .unwrap_or_else(|| {
+                panic!(
+                    "no mail to {address}: {:?}",
+                    sent.iter().map(|(_, m)| &m.to).collect::<Vec<_>>()
+                )
+            })
+            .1
+            .subject
+            .clone()
+    };
+    assert_eq!(subject("c2@sharing.test"), "Passwort zurücksetzen");
+    assert_eq!(subject("c3@private.test"), "Reset your password");
+
+    // A security notice, in German for the customer who chose it.
+    let r = w
+        .json(
+            &w.customer_1,
+            "POST",
+            "/api/v1/me/password",
+            json!({"new_password": "eine ganz neue Passphrase"}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}: {}", r.status, r.text());
+    let notices = mails(&w, palisade_identity::MAIL_NOTICE, 1).await;
+    let notice = notices.iter().find(|(_, m)| m.to == "c1@sharing.test").unwrap();
+    assert_eq!(notice.1.subject, "Ihr Passwort wurde geändert");
+    assert!(
+        notice.1.text.contains("absichtlich keine Links"),
+        "{}",
+        notice.1.text
+    );
+}
+
+async fn agents_hear_in_their_own_language(backend: Backend) {
+    let w = World::new(backend).await.with_agent_notifications().await;
+    let r = w
+        .json(
+            &w.agent_a,
+            "PUT",
+            "/api/v1/me/language",
+            json!({"language": "de"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = w
+        .json(
+            &w.supervisor,
+            "PATCH",
+            &format!("/api/v1/tickets/{}", w.ticket_1),
+            json!({ "assignee_id": w.agent_a.id.to_string() }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    w.dispatch().await;
+    let mut mail = Vec::new();
+    while let Some(claimed) = w.store.claim_mail("test-reader", 60).await.unwrap() {
+        if claimed.kind == palisade_service::MAIL_NOTIFICATION {
+            mail.push(serde_json::from_slice::<palisade_core::OutgoingMail>(&claimed.envelope).unwrap());
+        }
+    }
+    let to_a: Vec<_> = mail.iter().filter(|m| m.to == "agent.a@desk.test").collect();
+    assert_eq!(to_a.len(), 1, "{mail:?}");
+    assert!(
+        to_a[0].subject.contains("Ihnen zugewiesen"),
+        "{}",
+        to_a[0].subject
+    );
+    assert!(
+        to_a[0].text.contains("Wählen Sie, worüber und wie"),
+        "{}",
+        to_a[0].text
+    );
 }
