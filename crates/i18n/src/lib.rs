@@ -274,6 +274,58 @@ mod tests {
         }
     }
 
+    /// Every message the workspace's code names (the pages', the mails') exists: a typo
+    /// would otherwise go out as the bare id, in a page or a mail subject.
+    #[test]
+    fn every_message_the_code_names_exists() {
+        let english = message_ids(Locale::En);
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        let mut dirs = vec![crates];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    if !path.ends_with("tests") && !path.ends_with("target") {
+                        dirs.push(path);
+                    }
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    files.push(path);
+                }
+            }
+        }
+        let mut named = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            for call in ["text_with(", "text(", "word(", "static_text("] {
+                for (at, _) in text.match_indices(call) {
+                    let rest = &text[at + call.len()..];
+                    let end = rest.char_indices().nth(60).map_or(rest.len(), |(i, _)| i);
+                    let window = &rest[..end];
+                    let Some(open) = window.find('"') else { continue };
+                    let Some(close) = window[open + 1..].find('"') else {
+                        continue;
+                    };
+                    let id = &window[open + 1..open + 1 + close];
+                    let looks_like_id = id.len() > 2
+                        && id.contains('-')
+                        && id
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+                    if looks_like_id {
+                        named.push((file.display().to_string(), id.to_owned()));
+                    }
+                }
+            }
+        }
+        assert!(named.len() > 60, "{}", named.len());
+        let missing: Vec<_> = named
+            .iter()
+            .filter(|(_, id)| !english.contains(id) && id != "no-such-message")
+            .collect();
+        assert!(missing.is_empty(), "{missing:?}");
+    }
+
     fn sample_args() -> FluentArgs<'static> {
         let mut args = FluentArgs::new();
         for name in [

@@ -79,8 +79,22 @@ impl Desk {
         Ok(self.store.list_users(kind, cursor.as_ref(), limit).await?)
     }
 
-    /// People of `kind` whose name or address holds every word of `query`, for those
-    /// who may list them. The caller bounds how often an account may search.
+    /// Whether the principal may find customers by their whole address: those who may
+    /// see a customer's address in clear (`user.unmask`). Everyone else works with
+    /// masked addresses, so an address must not be confirmable by searching for it.
+    pub fn may_search_addresses(&self, principal: &palisade_core::Principal) -> bool {
+        let any_customer = Resource::User(UserFacts {
+            id: UserId::generate(),
+            role: Role::Customer,
+            company: None,
+            teams: Vec::new(),
+        });
+        self.permits(principal, Action::UserUnmask, &any_customer)
+    }
+
+    /// People of `kind` whose name holds every word of `query` or (for those who may
+    /// see addresses) whose address is `query`, for those who may list them. The caller
+    /// bounds how often an account may search.
     pub async fn find_people(
         &self,
         actor: &Actor,
@@ -96,7 +110,11 @@ impl Desk {
         if query.len() > 500 {
             return Err(ServiceError::Invalid("query is longer than 500 bytes".into()));
         }
-        Ok(self.store.find_people(kind, query, limit.clamp(1, 100)).await?)
+        let by_address = self.may_search_addresses(&actor.principal);
+        Ok(self
+            .store
+            .find_people(kind, query, by_address, limit.clamp(1, 100))
+            .await?)
     }
 
     /// Every team with its members, for those who manage teams.

@@ -223,6 +223,7 @@ impl Desk {
             query,
             include_internal: staff,
             include_tags: staff,
+            include_addresses: staff && self.may_search_addresses(&actor.principal),
             word_fields,
             whole_values,
         };

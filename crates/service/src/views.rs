@@ -115,7 +115,14 @@ impl Desk {
         Ok(counts)
     }
 
-    /// The tickets `filter` wants among those the actor may read, newest first.
+    /// Whether the principal works on the staff side (the workspace): only they see
+    /// tags, priorities, types, teams, assignees and other requesters, so only they may
+    /// filter or order a list by them.
+    pub fn sees_workspace(&self, principal: &Principal) -> bool {
+        self.permits(principal, Action::EnterWorkspace, &Resource::Directory)
+    }
+
+    /// The tickets `filter` wants among those the actor may read, in its order.
     pub async fn filter_tickets(
         &self,
         actor: &Actor,
@@ -125,6 +132,11 @@ impl Desk {
     ) -> Result<Page<TicketRecord>, ServiceError> {
         self.authorize(actor, Action::ListTickets, &Resource::Directory)
             .await?;
+        if !self.sees_workspace(&actor.principal) && staff_only(filter) {
+            // The answer would say which of their tickets carry an internal tag or a
+            // priority they never see.
+            return Err(ServiceError::Invalid("this filter is for staff".into()));
+        }
         let cursor = cursor.map(Cursor::decode).transpose()?;
         let scope = self.ticket_scope(&actor.principal).await?;
         let page = self
@@ -136,6 +148,18 @@ impl Desk {
             next_cursor: page.next_cursor,
         })
     }
+}
+
+/// Whether `filter` names something only staff see.
+fn staff_only(filter: &TicketFilter) -> bool {
+    !filter.priorities.is_empty()
+        || filter.ticket_type.is_some()
+        || !filter.teams.is_empty()
+        || filter.assignee.is_some()
+        || filter.requester.is_some()
+        || filter.company.is_some()
+        || filter.tag.is_some()
+        || filter.sort == TicketSort::Priority
 }
 
 /// A saved view the actor may use, with how many tickets it holds for them.

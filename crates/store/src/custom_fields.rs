@@ -266,13 +266,16 @@ impl Store {
             } else {
                 None
             };
+            let fold = (!field.definition.personal).then(|| value.to_lowercase());
             sqlx::query(
-                "INSERT INTO ticket_field_values (ticket_id, field_id, value_key, value_enc) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO ticket_field_values (ticket_id, field_id, value_key, value_enc, value_fold) \
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(ticket.id.as_str())
             .bind(field.id.as_str())
             .bind(self.field_match_key(field, value))
             .bind(sealed)
+            .bind(fold)
             .execute(tx.conn())
             .await?;
         }
@@ -282,6 +285,33 @@ impl Store {
             .execute(tx.conn())
             .await?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Folds the non-personal values stored before values were folded (run at start;
+    /// finds nothing once done).
+    pub(crate) async fn fold_unfolded_field_values(&self) -> Result<usize, StoreError> {
+        let rows = sqlx::query(
+            "SELECT ticket_id, field_id, value_key FROM ticket_field_values \
+             WHERE value_enc IS NULL AND value_fold IS NULL",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        let mut tx = self.begin().await?;
+        for row in &rows {
+            let value: String = row.try_get("value_key")?;
+            sqlx::query(
+                "UPDATE ticket_field_values SET value_fold = $1 WHERE ticket_id = $2 AND field_id = $3",
+            )
+            .bind(value.to_lowercase())
+            .bind(row.try_get::<String, _>("ticket_id")?)
+            .bind(row.try_get::<String, _>("field_id")?)
+            .execute(tx.conn())
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len())
     }
 }
 

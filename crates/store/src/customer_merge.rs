@@ -44,10 +44,19 @@ impl Store {
             .await?
             .try_get(0)?;
         let to_key = self.load_key_tx(tx, &survivor_key_id).await?;
-        let asked = sqlx::query("SELECT id, data_key_id, subject_enc FROM tickets WHERE requester_id = $1")
-            .bind(duplicate.id.as_str())
-            .fetch_all(tx.conn())
-            .await?;
+        // The duplicate's tickets are locked first (on PostgreSQL) so no reply or file
+        // is added to one while its values are sealed again: a write to a ticket locks
+        // its row as well, so it waits and then sees the survivor's key.
+        let lock = match self.dialect {
+            crate::Dialect::Postgres => " ORDER BY id FOR UPDATE",
+            crate::Dialect::Sqlite => "",
+        };
+        let asked = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT id, data_key_id, subject_enc FROM tickets WHERE requester_id = $1{lock}"
+        )))
+        .bind(duplicate.id.as_str())
+        .fetch_all(tx.conn())
+        .await?;
         let mut merged = PeopleMerged::default();
         for row in &asked {
             let ticket = TicketId::parse(&row.try_get::<String, _>("id")?)?;
@@ -124,10 +133,18 @@ impl Store {
             .bind(duplicate.id.as_str())
             .execute(tx.conn())
             .await?;
+        // Accounts merged into the duplicate before now point at the survivor, so mail
+        // from their addresses follows one step to an open account.
+        sqlx::query("UPDATE users SET merged_into = $1 WHERE merged_into = $2")
+            .bind(survivor.id.as_str())
+            .bind(duplicate.id.as_str())
+            .execute(tx.conn())
+            .await?;
         Ok(merged)
     }
 
-    /// Locks both accounts for a merge and says, for each, whether it is disabled and
+    /// Locks both accounts for a merge (in id order, so two merges of the same pair
+    /// never wait on each other) and says, for each, whether it is disabled and
     /// whether it was merged already (in the order given).
     pub async fn lock_for_merge(
         &self,
@@ -139,7 +156,10 @@ impl Store {
             crate::Dialect::Sqlite => "",
         };
         let mut out = [(false, false); 2];
-        for (slot, id) in out.iter_mut().zip(accounts) {
+        let mut order = [0, 1];
+        order.sort_by_key(|&i| accounts[i].as_str());
+        for i in order {
+            let (slot, id) = (&mut out[i], accounts[i]);
             let sql = format!("SELECT disabled, merged_into FROM users WHERE id = $1{lock}");
             let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(id.as_str())

@@ -104,6 +104,10 @@ impl Store {
         if indexed > 0 {
             tracing::info!(accounts = indexed, "indexed people for search");
         }
+        let folded = store.fold_unfolded_field_values().await?;
+        if folded > 0 {
+            tracing::info!(values = folded, "folded custom field values for search");
+        }
         Ok(store)
     }
 

@@ -153,6 +153,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 35,
         sql: include_str!("../migrations/0035_user_locale.sql"),
     },
+    Migration {
+        version: 36,
+        sql: include_str!("../migrations/0036_field_value_fold.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

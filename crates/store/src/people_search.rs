@@ -1,6 +1,8 @@
-//! Finding people by the words of their name and address, and tickets by their
-//! requester, without a name in the clear: each word is kept as a keyed hash
-//! ([`palisade_crypto::SearchIndex`], its own domain), rewritten when the name changes.
+//! Finding people by the words of their name or their whole address, and tickets by
+//! their requester, without a name in the clear: each word of a name, and the address
+//! as one term, is kept as a keyed hash ([`palisade_crypto::SearchIndex`], a domain of
+//! its own for each), rewritten when the name changes. Parts of an address are never
+//! terms: whoever sees addresses masked could otherwise probe them piece by piece.
 
 use std::collections::BTreeSet;
 
@@ -11,14 +13,22 @@ use sqlx::{AssertSqlSafe, Row};
 use crate::db::placeholders;
 use crate::{Store, StoreError, Tx, UserKind, UserRecord};
 
-const PEOPLE_DOMAIN: &str = "people.term";
+const NAME_DOMAIN: &str = "people.name";
+const ADDRESS_DOMAIN: &str = "people.address";
 /// The most words a search of people uses; more only narrow what is already few.
 const MAX_QUERY_WORDS: usize = 8;
 
 impl Store {
-    /// The keyed hash of one lower-case word of a person's name or address.
-    pub(crate) fn people_term(&self, word: &str) -> String {
-        self.keys.search_index().compute(PEOPLE_DOMAIN, word)
+    /// The keyed hash of one lower-case word of a person's name.
+    pub(crate) fn name_term(&self, word: &str) -> String {
+        self.keys.search_index().compute(NAME_DOMAIN, word)
+    }
+
+    /// The keyed hash of a whole address, as written in any case.
+    pub(crate) fn address_term(&self, address: &str) -> String {
+        self.keys
+            .search_index()
+            .compute(ADDRESS_DOMAIN, &address.trim().to_lowercase())
     }
 
     /// Writes the words of a person's name and address afresh (after the old ones go).
@@ -33,14 +43,15 @@ impl Store {
             .bind(id.as_str())
             .execute(tx.conn())
             .await?;
-        let words: BTreeSet<String> = search_terms(name)
-            .into_iter()
-            .chain(search_terms(email))
+        let terms: BTreeSet<String> = search_terms(name)
+            .iter()
             .take(200)
+            .map(|word| self.name_term(word))
+            .chain(std::iter::once(self.address_term(email)))
             .collect();
-        for word in words {
+        for term in terms {
             sqlx::query("INSERT INTO people_terms (term, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(self.people_term(&word))
+                .bind(term)
                 .bind(id.as_str())
                 .execute(tx.conn())
                 .await?;
@@ -73,19 +84,24 @@ impl Store {
         Ok(ids.len())
     }
 
-    /// People of `kind` whose name or address holds every word of `query` (whole
-    /// words, any case), oldest account first.
+    /// People of `kind` whose name holds every word of `query` (whole words, any case)
+    /// or, with `by_address`, whose address is `query` whole; oldest account first.
     pub async fn find_people(
         &self,
         kind: UserKind,
         query: &str,
+        by_address: bool,
         limit: u32,
     ) -> Result<Vec<UserRecord>, StoreError> {
-        let terms: Vec<String> = search_terms(query)
-            .iter()
-            .take(MAX_QUERY_WORDS)
-            .map(|w| self.people_term(w))
-            .collect();
+        let terms: Vec<String> = if by_address && query.contains('@') {
+            vec![self.address_term(query)]
+        } else {
+            search_terms(query)
+                .iter()
+                .take(MAX_QUERY_WORDS)
+                .map(|w| self.name_term(w))
+                .collect()
+        };
         if terms.is_empty() {
             return Ok(Vec::new());
         }

@@ -322,9 +322,9 @@ impl Store {
     }
 
     /// Tickets within `scope` that `search` finds, newest first: each word of the
-    /// query is in the subject or a message, the requester's name or address, a tag,
-    /// or the value of a field the search may look at; or the whole query is the value
-    /// of such a field, or a tag.
+    /// query is in the subject or a message, the requester's name, a tag, or the value
+    /// of a field the search may look at; or the whole query is the value of such a
+    /// field, a tag, or (for those who may see it) the requester's address.
     pub async fn search_tickets(
         &self,
         scope: &TicketScope,
@@ -359,7 +359,7 @@ impl Store {
                 ),
                 format!(
                     "t.requester_id IN (SELECT user_id FROM people_terms WHERE term = {})",
-                    next(self.people_term(word), &mut params)
+                    next(self.name_term(word), &mut params)
                 ),
             ];
             if search.include_tags {
@@ -372,7 +372,7 @@ impl Store {
                 let fields = field_list(&search.word_fields, &mut params);
                 any.push(format!(
                     "t.id IN (SELECT ticket_id FROM ticket_field_values WHERE field_id IN ({fields}) \
-                     AND LOWER(value_key) = {})",
+                     AND value_fold = {})",
                     next(word.clone(), &mut params)
                 ));
             }
@@ -387,6 +387,12 @@ impl Store {
                 "t.id IN (SELECT ticket_id FROM ticket_field_values WHERE field_id = {} AND value_key = {})",
                 next(field.to_string(), &mut params),
                 next(key.clone(), &mut params)
+            ));
+        }
+        if search.include_addresses && whole.contains('@') {
+            alternatives.push(format!(
+                "t.requester_id IN (SELECT user_id FROM people_terms WHERE term = {})",
+                next(self.address_term(whole), &mut params)
             ));
         }
         if search.include_tags && !whole.is_empty() && whole.len() <= 64 {
@@ -421,6 +427,8 @@ pub struct TicketSearch<'a> {
     pub include_internal: bool,
     /// Tags count (staff).
     pub include_tags: bool,
+    /// The query may be a requester's whole address (staff who may see addresses).
+    pub include_addresses: bool,
     /// Fields whose values are kept as they are (not personal) and that the searcher
     /// may see: a word of the query may be one's whole value, in any case.
     pub word_fields: Vec<CustomFieldId>,

@@ -49,8 +49,15 @@
     });
   }
 
+  // The widget's words, in the visitor's language, come with the notice; English
+  // until then (and if they never come).
+  var words = {};
+  function w(name, english) {
+    return typeof words[name] === 'string' ? words[name] : english;
+  }
+
   var box = el('section', 'palisade-assistant');
-  box.setAttribute('aria-label', 'Support assistant');
+  box.setAttribute('aria-label', w('box', 'Support assistant'));
   var log = el('div', 'palisade-log');
   log.setAttribute('role', 'log');
   log.setAttribute('aria-live', 'polite');
@@ -80,22 +87,22 @@
     });
     (turn.tickets || []).forEach(function (t) {
       var line = el('span', 'palisade-ticket', '#' + t.number + ' ' + t.subject + ' (' + t.status + ') ');
-      var into = el('button', 'palisade-into-ticket', 'Add this conversation to #' + t.number);
+      var into = el('button', 'palisade-into-ticket', w('into-ticket', 'Add this conversation to #') + t.number);
       into.type = 'button';
       into.addEventListener('click', function () { handOver(into, t.id, null); });
       line.appendChild(into);
       reply.appendChild(line);
     });
     if (turn.redacted && turn.redacted.length) {
-      say('notice', 'Removed from your message before it was kept: ' + turn.redacted.join(', ') + '.');
+      say('notice', w('removed', 'Removed from your message before it was kept:') + ' ' + turn.redacted.join(', ') + '.');
     }
     if (turn.offer_handover) { showHandover(); }
   }
 
   function fail(error) {
     status.textContent = error.status === 401
-      ? 'We could not confirm who you are. Reload the page, or sign in to the support portal.'
-      : 'Something went wrong: ' + error.message;
+      ? w('unverified', 'We could not confirm who you are. Reload the page, or sign in to the support portal.')
+      : w('failed', 'Something went wrong:') + ' ' + error.message;
   }
 
   var handoverShown = false;
@@ -108,11 +115,11 @@
       email = el('input');
       email.type = 'email';
       email.required = true;
-      email.placeholder = 'Your email address';
-      email.setAttribute('aria-label', 'Your email address');
+      email.placeholder = w('email', 'Your email address');
+      email.setAttribute('aria-label', w('email', 'Your email address'));
       form.appendChild(email);
     }
-    var button = el('button', null, 'Hand over to a person');
+    var button = el('button', null, w('hand-over', 'Hand over to a person'));
     button.type = 'submit';
     form.appendChild(button);
     form.addEventListener('submit', function (event) {
@@ -143,6 +150,12 @@
   input.rows = 2;
   input.setAttribute('aria-label', 'Your question');
   var send = el('button', null, 'Send');
+  // Called once the words have come.
+  function wordComposer() {
+    box.setAttribute('aria-label', w('box', 'Support assistant'));
+    input.setAttribute('aria-label', w('question', 'Your question'));
+    send.textContent = w('send', 'Send');
+  }
   send.type = 'submit';
   composer.appendChild(input);
   composer.appendChild(send);
@@ -154,7 +167,7 @@
     api('POST', '/api/v1/assistant/conversations/' + conversation.id + '/messages', { text: text })
       .then(function (turn) {
         // The customer's own words as kept: redacted server-side, never echoed raw.
-        say('customer', text.length > 0 && turn.redacted && turn.redacted.length ? '(message with removed details)' : text);
+        say('customer', text.length > 0 && turn.redacted && turn.redacted.length ? w('removed-details', '(message with removed details)') : text);
         input.value = '';
         showTurn(turn);
         status.textContent = '';
@@ -173,22 +186,24 @@
       box.setAttribute('data-verification', started.verification);
       box.appendChild(composer);
       say('notice', started.verification === 'anonymous'
-        ? 'You are not signed in: the assistant cannot see any account details.'
-        : 'You are signed in: the assistant can list your own tickets.');
+        ? w('anonymous', 'You are not signed in: the assistant cannot see any account details.')
+        : w('verified', 'You are signed in: the assistant can list your own tickets.'));
     });
   }
 
   api('GET', '/api/v1/assistant/notice').then(function (notice) {
+    if (notice.words && typeof notice.words === 'object') { words = notice.words; }
+    wordComposer();
     var consent = el('div', 'palisade-notice');
     consent.appendChild(el('p', null, notice.text));
-    var privacy = el('a', null, 'Privacy notice');
+    var privacy = el('a', null, w('privacy', 'Privacy notice'));
     var privacyUrl = new URL(notice.privacy_notice_url, base);
     privacy.href = /^https?:$/.test(privacyUrl.protocol) ? privacyUrl.href : base + '/help';
     privacy.rel = 'noopener noreferrer';
     privacy.target = '_blank';
     consent.appendChild(privacy);
-    var agree = el('button', 'palisade-agree', 'Agree and start');
-    var human = el('button', 'palisade-human-only', 'Talk to a person only');
+    var agree = el('button', 'palisade-agree', w('agree', 'Agree and start'));
+    var human = el('button', 'palisade-human-only', w('people-only', 'Talk to a person only'));
     agree.type = human.type = 'button';
     consent.appendChild(agree);
     consent.appendChild(human);

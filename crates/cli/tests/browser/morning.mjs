@@ -76,6 +76,13 @@ try {
   await page.fill('#nav-search', 'invoice');
   await Promise.all([page.waitForURL('**/tickets?q=invoice'), page.press('#nav-search', 'Enter')]);
   seen.search_finds = await page.locator('table.tickets a', { hasText: 'Invoice 7' }).count();
+  // A customer by name, from the customers page, and their tickets by their name.
+  await page.goto(`${origin}/customers`);
+  await page.fill('input[name=q]', 'diaz');
+  await Promise.all([page.waitForURL('**/customers?q=diaz'), page.press('input[name=q]', 'Enter')]);
+  seen.customer_found = await page.locator('main table a', { hasText: 'Dee Diaz' }).count();
+  await page.goto(`${origin}/tickets?q=diaz+invoice`);
+  seen.tickets_by_requester = await page.locator('table.tickets a', { hasText: 'Invoice 7' }).count();
 
   // The duplicate merged into the original, by number.
   const original = ticket('Invoice 7 is wrong');
@@ -114,7 +121,7 @@ try {
   await sweep(page, [
     '/tickets', '/tickets?view=unassigned', `/tickets/${original.id}`, `/tickets/${duplicate.id}`, '/macros',
     '/notifications', '/quarantine', '/articles', '/articles/new', '/customers', `/customers/${input.dee_id}`,
-    '/account/security', '/account/notifications', '/devices', '/help',
+    '/account/security', '/account/notifications', '/account/language', '/devices', '/help',
   ]);
   const eve = await staffMember(input.eve_setup, 'eve@example.com');
   await sweep(eve.page,
@@ -128,7 +135,15 @@ try {
   await dee.page.fill('input[name=email]', 'dee@example.org');
   await dee.page.fill('input[name=password]', input.password);
   await Promise.all([dee.page.waitForURL((url) => !url.pathname.startsWith('/login')), dee.page.click('button[type=submit]')]);
-  await sweep(dee.page, ['/tickets', `/tickets/${original.id}`, '/help', '/account/security', '/devices']);
+  await sweep(dee.page, ['/tickets', `/tickets/${original.id}`, '/help', '/account/security', '/devices', '/account/language']);
+  // Dee reads the portal in German from now on, and it still passes axe at phone width.
+  await dee.page.goto(`${origin}/account/language`);
+  await dee.page.check('input[name=language][value=de]');
+  await Promise.all([dee.page.waitForURL('**/account/language?done=saved'), dee.page.click('main button[type=submit]')]);
+  await dee.page.goto(`${origin}/tickets`);
+  seen.portal_in_german = (await dee.page.locator('main h1').textContent()).trim();
+  seen.page_language = await dee.page.evaluate(() => document.documentElement.lang);
+  await sweep(dee.page, ['/tickets', `/tickets/${original.id}`, '/account/language']);
   seen.portal_screenshots = 0;
   for (const [name, path] of [['list', '/tickets'], ['ticket', `/tickets/${original.id}`]]) {
     await dee.page.goto(`${origin}${path}`);

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use palisade_assist::assistant::{NOTICE, NOTICE_VERSION};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 use super::dto::rfc3339;
@@ -20,15 +21,47 @@ use crate::{AppError, AppState, Problem, RequestMeta};
 #[derive(Serialize, ToSchema)]
 pub struct Notice {
     pub version: String,
+    /// In the language the browser asks for (`Accept-Language`).
     pub text: String,
     pub privacy_notice_url: String,
+    /// The widget's own words in that language, by name (`send`, `agree`, …).
+    pub words: BTreeMap<String, String>,
 }
 
+/// The words the embeddable widget shows, by the name it looks them up under.
+const WIDGET_WORDS: [&str; 15] = [
+    "box",
+    "into-ticket",
+    "removed",
+    "unverified",
+    "failed",
+    "email",
+    "hand-over",
+    "question",
+    "send",
+    "anonymous",
+    "verified",
+    "privacy",
+    "agree",
+    "people-only",
+    "removed-details",
+];
+
 pub(crate) async fn notice_of(s: &AppState) -> Result<Notice, AppError> {
+    // The consent's version stays the same in every language: it names what is said,
+    // and each language says the same.
+    let text = match crate::locale::current() {
+        palisade_i18n::Locale::En => NOTICE.to_owned(),
+        _ => crate::locale::text("assistant-notice-text"),
+    };
     Ok(Notice {
         version: NOTICE_VERSION.into(),
-        text: NOTICE.into(),
+        text,
         privacy_notice_url: s.settings().await?.privacy_notice_url,
+        words: WIDGET_WORDS
+            .iter()
+            .map(|name| ((*name).to_owned(), crate::locale::text(&format!("widget-{name}"))))
+            .collect(),
     })
 }
 
@@ -226,4 +259,22 @@ pub async fn handover(
         )
         .await?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The consent's version names its words: the English message is the notice itself.
+    #[test]
+    fn the_english_notice_is_the_versioned_one() {
+        assert_eq!(
+            palisade_i18n::text(palisade_i18n::Locale::En, "assistant-notice-text"),
+            NOTICE
+        );
+        for name in WIDGET_WORDS {
+            let id = format!("widget-{name}");
+            assert_ne!(palisade_i18n::text(palisade_i18n::Locale::De, &id), id);
+        }
+    }
 }

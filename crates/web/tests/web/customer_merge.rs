@@ -57,6 +57,18 @@ async fn a_duplicate_customer_merges_into_the_one_who_stays(backend: Backend) {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // A file on the duplicate's ticket: its name and bytes are sealed under their key.
+    let r = w
+        .raw(
+            Some(&w.agent_a),
+            "POST",
+            &format!("/api/v1/tickets/{ticket}/attachments?filename=receipt.txt"),
+            axum::body::Body::from("receipt 7731"),
+            &[("content-type", "application/octet-stream")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let file = r.json()["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/customers/{dup}/merge");
     let into_c1 = json!({"into": w.customer_1.id.to_string()});
 
@@ -116,6 +128,9 @@ async fn a_duplicate_customer_merges_into_the_one_who_stays(backend: Backend) {
         .await
         .text();
     assert!(fields.contains("ACC-4711"), "{fields}");
+    let download = w.get(&w.agent_a, &format!("/api/v1/attachments/{file}")).await;
+    assert_eq!(download.status, StatusCode::OK);
+    assert_eq!(download.body, b"receipt 7731");
     // The survivor reads it in their portal.
     let theirs = w.get(&w.customer_1, "/api/v1/tickets").await.text();
     assert!(theirs.contains("Second address question"), "{theirs}");
@@ -165,6 +180,20 @@ async fn a_duplicate_customer_merges_into_the_one_who_stays(backend: Backend) {
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
     let trail = w.get(&w.auditor, "/api/v1/audit?limit=500").await.text();
     assert!(trail.contains("directory.customers_merged"), "{trail}");
+    // The survivor is merged on in turn: mail from the first duplicate's address
+    // follows to the account that is open now, never to a closed one.
+    let r = w
+        .json(
+            &w.supervisor,
+            "POST",
+            &format!("/api/v1/customers/{}/merge", w.customer_1.id),
+            json!({"into": w.customer_2.id.to_string()}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let sender = w.store.find_mail_sender(&address).await.unwrap().unwrap();
+    assert_eq!(sender.id, w.customer_2.id);
+    assert!(!sender.disabled);
 
     // The page: find the one to keep, and merge.
     let r = w
@@ -177,16 +206,16 @@ async fn a_duplicate_customer_merges_into_the_one_who_stays(backend: Backend) {
         .await;
     let twice = r.json()["user"]["id"].as_str().unwrap().to_owned();
     let page = w
-        .get(&w.supervisor, &format!("/customers/{twice}?merge_q=c2"))
+        .get(
+            &w.supervisor,
+            &format!("/customers/{twice}?merge_q=c2%40sharing.test"),
+        )
         .await
         .text();
     assert!(page.contains(&format!("value=\"{}\"", w.customer_2.id)), "{page}");
-    assert!(
-        !w.get(&w.agent_a, &format!("/customers/{twice}"))
-            .await
-            .text()
-            .contains("Merge a duplicate")
-    );
+    let agents_view = w.get(&w.agent_a, &format!("/customers/{twice}")).await;
+    assert_eq!(agents_view.status, StatusCode::OK);
+    assert!(agents_view.text().contains("Twice Made") && !agents_view.text().contains("Merge a duplicate"));
     let r = w
         .form(
             &w.supervisor,

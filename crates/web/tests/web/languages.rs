@@ -116,6 +116,32 @@ async fn pages_speak_the_readers_language(backend: Backend) {
         }
     }
 
+    // The embeddable assistant's notice and words, for a visitor's German browser.
+    let r = w
+        .raw(
+            None,
+            "GET",
+            "/api/v1/assistant/notice",
+            Body::empty(),
+            &[("accept-language", "de-CH")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let notice = r.json();
+    assert_eq!(notice["words"]["send"], "Senden");
+    assert!(
+        notice["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Sie sprechen mit einem automatischen Assistenten")
+    );
+    let english = w
+        .raw(None, "GET", "/api/v1/assistant/notice", Body::empty(), &[])
+        .await
+        .json();
+    assert_eq!(english["words"]["send"], "Send");
+    assert_eq!(english["version"], notice["version"]);
+
     // The agent chooses German for themselves: it outranks their English browser.
     let r = w
         .json(

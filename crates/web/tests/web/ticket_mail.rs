@@ -128,7 +128,7 @@ async fn a_replys_clean_files_go_with_its_mail_and_nothing_else_does(backend: Ba
     assert!(
         mail[0]
             .text
-            .contains("1 file(s) sent with this reply are not attached"),
+            .contains("1 file sent with this reply is not attached"),
         "{}",
         mail[0].text
     );

@@ -153,6 +153,18 @@ async fn the_queue_shows_each_reader_only_what_they_may_read(backend: Backend) {
         w.get(&w.customer_1, "/tickets?sort=oldest").await.status,
         StatusCode::OK
     );
+    // Nor filter by what only staff see: each would tell them which of their tickets
+    // carries an internal tag or priority.
+    for filter in [
+        "tag=billing",
+        "priority=urgent",
+        "type=incident",
+        "assignee=nobody",
+        "team=x",
+    ] {
+        let r = w.get(&w.customer_1, &format!("/tickets?{filter}")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{filter}");
+    }
     let _ = other_team;
 }
 
