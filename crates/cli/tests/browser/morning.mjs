@@ -78,8 +78,8 @@ try {
   seen.search_finds = await page.locator('table.tickets a', { hasText: 'Invoice 7' }).count();
   // A customer by name, from the customers page, and their tickets by their name.
   await page.goto(`${origin}/customers`);
-  await page.fill('input[name=q]', 'diaz');
-  await Promise.all([page.waitForURL('**/customers?q=diaz'), page.press('input[name=q]', 'Enter')]);
+  await page.fill('main input[name=q]', 'diaz');
+  await Promise.all([page.waitForURL('**/customers?q=diaz'), page.press('main input[name=q]', 'Enter')]);
   seen.customer_found = await page.locator('main table a', { hasText: 'Dee Diaz' }).count();
   await page.goto(`${origin}/tickets?q=diaz+invoice`);
   seen.tickets_by_requester = await page.locator('table.tickets a', { hasText: 'Invoice 7' }).count();
