@@ -143,3 +143,25 @@ widget-privacy = Datenschutzhinweis
 widget-agree = Zustimmen und beginnen
 widget-people-only = Nur mit einem Menschen sprechen
 widget-removed-details = (Nachricht mit entfernten Angaben)
+assistant-topic-password = Passwörter
+assistant-topic-account_recovery = die Rückkehr in ein Konto
+assistant-topic-email_change = die Änderung der E-Mail-Adresse eines Kontos
+assistant-topic-second_factor = die Zwei-Faktor-Anmeldung
+assistant-topic-payment_details = Zahlungsdaten
+assistant-topic-refund_details = wohin Erstattungen gezahlt werden
+assistant-secure-link-sent = Zu Ihrer Sicherheit behandle ich { $name } nicht in diesem Chat. Ich habe einen Einmal-Link an die E-Mail-Adresse Ihres Kontos gesendet; er funktioniert einmal und läuft bald ab. Wenn er nicht ankommt, kann ich Sie an einen Menschen übergeben.
+assistant-secure-use-reset = Zu Ihrer Sicherheit behandle ich { $name } nicht in diesem Chat. Nutzen Sie „Passwort vergessen?“ auf der Anmeldeseite (/login/reset): Es sendet einen Einmal-Link an die Adresse Ihres Kontos. Oder ich übergebe Sie an einen Menschen.
+assistant-secure-person = Zu Ihrer Sicherheit behandle ich { $name } nicht in diesem Chat. Ein Mensch aus unserem Support-Team kann helfen: Übergeben Sie dieses Gespräch, und man meldet sich bei Ihnen. Senden Sie nie Kartennummern oder Bankdaten in einem Chat oder per E-Mail.
+assistant-people-only-reply = Sie haben Unterstützung nur durch Menschen gewählt, daher gibt es hier keine automatischen Antworten. Übergeben Sie dieses Gespräch, und unser Team antwortet.
+assistant-no-longer-automated = Dieses Gespräch erhält keine automatischen Antworten mehr. Übergeben Sie es, und ein Mensch aus unserem Team antwortet.
+assistant-of-course = Gern. Bestätigen Sie unten, und dieses Gespräch geht mit dem, was Sie hier geschrieben haben, an unser Support-Team.
+assistant-no-tickets = Sie haben keine Tickets.
+assistant-latest-tickets = { $count ->
+    [one] Ihr neuestes Ticket:
+   *[other] Ihre neuesten { $count } Tickets:
+}
+assistant-sign-in-for-tickets = In einem Gespräch ohne Anmeldung kann ich keine Tickets nachsehen. Melden Sie sich im Portal an und beginnen Sie ein neues Gespräch, oder sehen Sie Ihre Tickets dort.
+assistant-no-article = Ich habe in unserem Hilfe-Center keinen Artikel gefunden, der das beantwortet. Möchten Sie, dass Ihnen ein Mensch aus unserem Support-Team hilft?
+assistant-help-says = Das sagt unser Hilfe-Center:
+assistant-handed-over = Ticket #{ $number } liegt bei unserem Support-Team, mit diesem Gespräch im Anhang. Antworten erhalten Sie per E-Mail und im Portal unter Meine Tickets.
+assistant-handed-over-anonymous = Danke. Ein Mensch aus unserem Support-Team liest dieses Gespräch und antwortet an die angegebene Adresse. Da dieses Gespräch ohne Anmeldung war, werden keine Kontodetails besprochen, bis Sie nachweisen, dass Sie es sind.

@@ -143,3 +143,25 @@ widget-privacy = Privacy notice
 widget-agree = Agree and start
 widget-people-only = Talk to a person only
 widget-removed-details = (message with removed details)
+assistant-topic-password = passwords
+assistant-topic-account_recovery = getting back into an account
+assistant-topic-email_change = changing the email address of an account
+assistant-topic-second_factor = two-factor authentication
+assistant-topic-payment_details = payment details
+assistant-topic-refund_details = where refunds are paid
+assistant-secure-link-sent = For your security I don't handle { $name } in this chat. I have sent a single-use link to the email address on your account; it works once and expires soon. If it does not arrive, I can hand you over to a person.
+assistant-secure-use-reset = For your security I don't handle { $name } in this chat. Use "Forgot your password?" on the sign-in page (/login/reset): it sends a single-use link to the address on your account. Or I can hand you over to a person.
+assistant-secure-person = For your security I don't handle { $name } in this chat. A person from our support team can help: hand this conversation over and they will contact you. Never send card numbers or bank details in a chat or by email.
+assistant-people-only-reply = You chose support from a person only, so no automated answers are given here. Hand this conversation over and our team will reply.
+assistant-no-longer-automated = This conversation no longer gets automated answers. Hand it over and a person from our team will reply.
+assistant-of-course = Of course. Confirm below and this conversation goes to our support team with what you wrote here.
+assistant-no-tickets = You have no tickets.
+assistant-latest-tickets = { $count ->
+    [one] Your latest ticket:
+   *[other] Your latest { $count } tickets:
+}
+assistant-sign-in-for-tickets = I can't look up tickets in a conversation that isn't signed in. Sign in to the portal and start a new conversation, or see your tickets there.
+assistant-no-article = I couldn't find an article in our help centre that answers this. Would you like a person from our support team to help?
+assistant-help-says = Here is what our help centre says:
+assistant-handed-over = Ticket #{ $number } is with our support team, with this conversation attached. You'll get replies by email and in the portal under My tickets.
+assistant-handed-over-anonymous = Thank you. A person from our support team will read this conversation and reply to the address you gave. Because this conversation wasn't signed in, they won't discuss account details until you prove it's you.

@@ -5,14 +5,8 @@
 use super::*;
 
 fn secure_channel_reply(s: &AppState, topic: SensitiveTopic, verified: Option<&Caller>) -> (String, bool) {
-    let what = match topic {
-        SensitiveTopic::Password => "passwords",
-        SensitiveTopic::AccountRecovery => "getting back into an account",
-        SensitiveTopic::EmailChange => "changing the email address of an account",
-        SensitiveTopic::SecondFactor => "two-factor authentication",
-        SensitiveTopic::PaymentDetails => "payment details",
-        SensitiveTopic::RefundDetails => "where refunds are paid",
-    };
+    let what = crate::locale::text(&format!("assistant-topic-{}", topic.as_str()));
+    let say = |id: &str| crate::locale::text_with(id, &[("name", what.as_str().into())]);
     let recovery = matches!(topic, SensitiveTopic::Password | SensitiveTopic::AccountRecovery);
     match (verified, recovery) {
         (Some(caller), true) => {
@@ -20,31 +14,10 @@ fn secure_channel_reply(s: &AppState, topic: SensitiveTopic, verified: Option<&C
             // address typed in the chat.
             s.identity
                 .request_password_reset(caller.user.email.as_str(), &caller.audit());
-            (
-                format!(
-                    "For your security I don't handle {what} in this chat. I have sent a single-use link \
-                     to the email address on your account; it works once and expires soon. If it does not \
-                     arrive, I can hand you over to a person."
-                ),
-                false,
-            )
+            (say("assistant-secure-link-sent"), false)
         }
-        (None, true) => (
-            format!(
-                "For your security I don't handle {what} in this chat. Use \"Forgot your password?\" on the \
-                 sign-in page (/login/reset): it sends a single-use link to the address on your account. \
-                 Or I can hand you over to a person."
-            ),
-            true,
-        ),
-        (_, false) => (
-            format!(
-                "For your security I don't handle {what} in this chat. A person from our support team \
-                 can help: hand this conversation over and they will contact you. Never send card numbers \
-                 or bank details in a chat or by email."
-            ),
-            true,
-        ),
+        (None, true) => (say("assistant-secure-use-reset"), true),
+        (_, false) => (say("assistant-secure-person"), true),
     }
 }
 
@@ -139,14 +112,11 @@ pub(crate) async fn converse(
     let settings = s.settings().await?;
     let thresholds = s.thresholds().await?;
     if human_only {
-        turn.reply = if conversation.human_only {
-            "You chose support from a person only, so no automated answers are given here. Hand this \
-             conversation over and our team will reply."
+        turn.reply = crate::locale::text(if conversation.human_only {
+            "assistant-people-only-reply"
         } else {
-            "This conversation no longer gets automated answers. Hand it over and a person from our team \
-             will reply."
-        }
-        .into();
+            "assistant-no-longer-automated"
+        });
         turn.offer_handover = true;
     } else {
         match reading.intent {
@@ -157,9 +127,7 @@ pub(crate) async fn converse(
                 turn.secure_channel = Some(topic.as_str().into());
             }
             Intent::Human => {
-                turn.reply = "Of course. Confirm below and this conversation goes to our support team \
-                              with what you wrote here."
-                    .into();
+                turn.reply = crate::locale::text("assistant-of-course");
                 turn.offer_handover = true;
             }
             Intent::MyTickets => match verified {
@@ -178,15 +146,14 @@ pub(crate) async fn converse(
                         })
                         .collect();
                     turn.reply = if turn.tickets.is_empty() {
-                        "You have no tickets.".into()
+                        crate::locale::text("assistant-no-tickets")
                     } else {
-                        format!("Your latest {} ticket(s):", turn.tickets.len())
+                        let count = i64::try_from(turn.tickets.len()).unwrap_or(i64::MAX);
+                        crate::locale::text_with("assistant-latest-tickets", &[("count", count.into())])
                     };
                 }
                 None => {
-                    turn.reply = "I can't look up tickets in a conversation that isn't signed in. Sign in \
-                                  to the portal and start a new conversation, or see your tickets there."
-                        .into();
+                    turn.reply = crate::locale::text("assistant-sign-in-for-tickets");
                 }
             },
             Intent::Question => {
@@ -217,9 +184,7 @@ pub(crate) async fn converse(
                     .collect();
                 answered = Some(!passages.is_empty());
                 if passages.is_empty() {
-                    turn.reply = "I couldn't find an article in our help centre that answers this. Would \
-                                  you like a person from our support team to help?"
-                        .into();
+                    turn.reply = crate::locale::text("assistant-no-article");
                     turn.offer_handover = true;
                 } else if let Some(draft) =
                     crate::assistant_model::draft_answer(s, meta, conversation, &clean, &passages).await?
@@ -232,7 +197,7 @@ pub(crate) async fn converse(
                         .collect();
                     turn.drafted_by_model = true;
                 } else {
-                    turn.reply = "Here is what our help centre says:".into();
+                    turn.reply = crate::locale::text("assistant-help-says");
                     turn.citations = passages.iter().map(citation).collect();
                 }
             }

@@ -128,10 +128,7 @@ async fn hand_over(
             Ok(Handover {
                 ticket_id: Some(ticket_id.to_string()),
                 ticket_number: Some(number),
-                next_steps: format!(
-                    "Ticket #{number} is with our support team, with this conversation attached. You'll get \
-                     replies by email and in the portal under My tickets."
-                ),
+                next_steps: crate::locale::text_with("assistant-handed-over", &[("number", number.into())]),
             })
         }
         None if into_ticket.is_some() => {
@@ -165,11 +162,7 @@ async fn hand_over(
             Ok(Handover {
                 ticket_id: None,
                 ticket_number: None,
-                next_steps:
-                    "Thank you. A person from our support team will read this conversation and reply \
-                             to the address you gave. Because this conversation wasn't signed in, they won't \
-                             discuss account details until you prove it's you."
-                        .into(),
+                next_steps: crate::locale::text("assistant-handed-over-anonymous"),
             })
         }
     }

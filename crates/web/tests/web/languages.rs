@@ -16,7 +16,8 @@ use serde_json::json;
 palisade_testkit::on_both_backends!(
     pages_speak_the_readers_language,
     mail_speaks_the_recipients_language,
-    agents_hear_in_their_own_language
+    agents_hear_in_their_own_language,
+    the_assistant_answers_in_the_customers_language
 );
 
 async fn pages_speak_the_readers_language(backend: Backend) {
@@ -334,5 +335,35 @@ async fn agents_hear_in_their_own_language(backend: Backend) {
         to_a[0].text.contains("Wählen Sie, worüber und wie"),
         "{}",
         to_a[0].text
+    );
+}
+
+async fn the_assistant_answers_in_the_customers_language(backend: Backend) {
+    use crate::common::chat::{ask, chat};
+    let w = World::new(backend).await;
+    let r = w
+        .json(
+            &w.customer_1,
+            "PUT",
+            "/api/v1/me/language",
+            json!({"language": "de"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let c = chat(&w, Some(&w.customer_1)).await;
+    let turn = ask(&w, Some(&w.customer_1), &c, "I forgot my password").await;
+    let reply = turn["reply"].as_str().unwrap();
+    assert!(
+        reply.starts_with("Zu Ihrer Sicherheit behandle ich Passwörter nicht"),
+        "{reply}"
+    );
+    // The same question from someone who reads English.
+    let c = chat(&w, Some(&w.customer_2)).await;
+    let turn = ask(&w, Some(&w.customer_2), &c, "I forgot my password").await;
+    assert!(
+        turn["reply"]
+            .as_str()
+            .unwrap()
+            .starts_with("For your security I don't handle passwords")
     );
 }
