@@ -182,6 +182,8 @@ async fn views_keep_every_filter_and_their_order(backend: Backend) {
                 )
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+            // Opened in a millisecond of its own, so "oldest" has one answer.
+            tokio::time::sleep(std::time::Duration::from_millis(3)).await;
             id
         }
     };
@@ -200,6 +202,8 @@ async fn views_keep_every_filter_and_their_order(backend: Backend) {
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        // Each change in a millisecond of its own, so the orders by change are strict.
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     }
 
     // One view keeps requester, company, field, both day ranges and the order.
@@ -253,6 +257,45 @@ async fn views_keep_every_filter_and_their_order(backend: Backend) {
         .await
         .json();
     assert_eq!(subjects(&page), ["Sorted low", "Sorted urgent", "Sorted high"]);
+    // By the latest change, and by the longest untouched: the fields were set low,
+    // urgent, high; then the low one changes again.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let r = w
+        .json(
+            &w.agent_a,
+            "PATCH",
+            &format!("/api/v1/tickets/{low}"),
+            json!({"type": "question"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    for (sort, order) in [
+        ("updated", ["Sorted low", "Sorted high", "Sorted urgent"]),
+        ("stale", ["Sorted urgent", "Sorted high", "Sorted low"]),
+    ] {
+        let r = w
+            .json(
+                &w.agent_a,
+                "POST",
+                "/api/v1/views",
+                json!({"name": sort, "sort": sort, "field": "plan", "value": "Gold"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        let id = r.json()["id"].as_str().unwrap().to_owned();
+        // One at a time, so each cursor is used.
+        let mut seen = Vec::new();
+        let mut next = format!("/api/v1/views/{id}/tickets?limit=1");
+        for _ in 0..4 {
+            let page = w.get(&w.agent_a, &next).await.json();
+            seen.extend(subjects(&page));
+            match page["next_cursor"].as_str() {
+                Some(cursor) => next = format!("/api/v1/views/{id}/tickets?limit=1&cursor={cursor}"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, order, "{sort}");
+    }
     let r = w
         .json(
             &w.agent_a,
