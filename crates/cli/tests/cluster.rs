@@ -1,6 +1,7 @@
-//! Two real `serve` processes on one PostgreSQL database, started at the same moment:
-//! migrations apply once, and sessions, revocations, tickets and the audit chain are
-//! shared because none of them live in a node's memory.
+//! Real `serve` processes on shared storage. Two on one PostgreSQL database, started at
+//! the same moment: migrations apply once, and sessions, revocations, tickets and the
+//! audit chain are shared because none of them live in a node's memory. And one killed
+//! outright and started again: what it acknowledged is still there.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 mod common;
@@ -149,4 +150,93 @@ async fn public_limits_hold_across_two_nodes_under_a_bounded_load() {
         "exactly the limit is served across both nodes: {answers:?}"
     );
     assert_eq!(refused, 80 - limit, "{answers:?}");
+}
+
+/// An acknowledged write survives the process being killed outright (SIGKILL: no
+/// shutdown, no flush): a customer merge (tickets re-sealed), a ticket and a
+/// language choice are all there when `serve` starts again on the same storage.
+async fn acknowledged_writes_survive_sigkill(dir: TestDir) {
+    let setup = dir.create_admin("ada@example.com", "Ada");
+    let server = dir.serve().await;
+    let token = server.admin_token(&setup, "ada@example.com").await;
+    let call = |method: &'static str, path: String, body: Option<serde_json::Value>| {
+        let (server, token) = (&server, &token);
+        async move {
+            let r = server
+                .api(method, &path, Some(token), body.as_ref())
+                .await
+                .unwrap();
+            assert!(r.status < 300, "{method} {path}: {} {}", r.status, r.text());
+            r.json()
+        }
+    };
+    let kept = call(
+        "POST",
+        "/api/v1/customers".into(),
+        Some(json!({"name": "Kim Kept", "email": "kim@example.org"})),
+    )
+    .await["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let duplicate = call(
+        "POST",
+        "/api/v1/customers".into(),
+        Some(json!({"name": "Kim Again", "email": "kim.home@example.org"})),
+    )
+    .await["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ticket = call(
+        "POST",
+        "/api/v1/tickets".into(),
+        Some(
+            json!({"subject": "Survives the crash", "body": "Written before the kill",
+                    "requester_id": duplicate}),
+        ),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    call(
+        "POST",
+        format!("/api/v1/customers/{duplicate}/merge"),
+        Some(json!({"into": kept})),
+    )
+    .await;
+    call(
+        "PUT",
+        "/api/v1/me/language".into(),
+        Some(json!({"language": "de"})),
+    )
+    .await;
+    // Dropping the server kills it with SIGKILL (std's Child::kill on Unix).
+    drop(server);
+
+    let server = dir.serve().await;
+    let r = server
+        .api("GET", &format!("/api/v1/tickets/{ticket}"), Some(&token), None)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["requester_id"], kept.as_str());
+    assert_eq!(r.json()["subject"], "Survives the crash");
+    let page = server.api("GET", "/tickets", Some(&token), None).await.unwrap();
+    assert!(page.text().contains("<html lang=\"de\">"), "{}", page.text());
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_sigkill_on_sqlite() {
+    acknowledged_writes_survive_sigkill(TestDir::new("sigkill-sqlite")).await;
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_sigkill_on_postgres() {
+    let db = TestDatabase::new(Backend::Postgres).await.unwrap();
+    acknowledged_writes_survive_sigkill(
+        TestDir::new("sigkill-pg").with_env("PALISADE_DATABASE_URL", &db.url),
+    )
+    .await;
 }

@@ -161,7 +161,7 @@ impl Desk {
     /// The fields in use that the actor may know of: all of them for staff, the ones
     /// shown to customers for customers.
     pub async fn fields_for(&self, actor: &Actor) -> Result<Vec<FieldRecord>, ServiceError> {
-        let staff = self.permits(&actor.principal, Action::EnterWorkspace, &Resource::Directory);
+        let staff = self.sees_workspace(&actor.principal);
         let mut fields = self.store.fields().await?;
         fields.retain(|f| staff || f.definition.customer_visible);
         Ok(fields)

@@ -47,11 +47,7 @@ pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Response,
             readers: readers_text(a.audience, a.companies.len()),
             state: match a.published_version {
                 Some(v) if v == a.latest_version => crate::locale::text("articles-published"),
-                Some(v) => palisade_i18n::text_with(
-                    crate::locale::current(),
-                    "articles-published-newer",
-                    &[("number", v.into())],
-                ),
+                Some(v) => crate::locale::text_with("articles-published-newer", &[("number", v.into())]),
                 None => crate::locale::text("articles-draft"),
             },
         })
@@ -294,8 +290,7 @@ pub async fn withdraw(
 /// Who reads an article, in the page's language.
 fn readers_text(audience: palisade_core::Audience, companies: usize) -> String {
     match (audience, companies) {
-        (palisade_core::Audience::Customers, n) if n > 0 => palisade_i18n::text_with(
-            crate::locale::current(),
+        (palisade_core::Audience::Customers, n) if n > 0 => crate::locale::text_with(
             "audience-companies",
             &[(
                 "count",

@@ -89,11 +89,7 @@ async fn page(
         shares.extend(teams.iter().map(|(id, name)| {
             (
                 id.clone(),
-                palisade_i18n::text_with(
-                    crate::locale::current(),
-                    "list-team-option",
-                    &[("name", name.as_str().into())],
-                ),
+                crate::locale::text_with("list-team-option", &[("name", name.as_str().into())]),
             )
         }));
     }

@@ -612,8 +612,7 @@ async fn ticket_page_with(
                         } else {
                             "presence-viewing"
                         });
-                        palisade_i18n::text_with(
-                            crate::locale::current(),
+                        crate::locale::text_with(
                             "presence-person",
                             &[("name", c.name.as_str().into()), ("other", doing.into())],
                         )

@@ -331,9 +331,8 @@ pub async fn ticket_list(
         .iter()
         .filter(|t| caller.principal.teams.is_empty() || caller.principal.teams.contains(&t.id))
         .collect();
-    let locale = crate::locale::current();
     let heading = if !query.is_empty() {
-        palisade_i18n::text_with(locale, "list-search-heading", &[("query", query.as_str().into())])
+        crate::locale::text_with("list-search-heading", &[("query", query.as_str().into())])
     } else if let Some(saved) = &saved {
         saved.name.clone()
     } else if let Some(v) = view {
