@@ -7,11 +7,11 @@ pub enum AssistError {
     #[error("site token keys: {0}")]
     BadSiteKey(String),
     #[error("{0}")]
-    InvalidArticle(String),
+    InvalidArticle(palisade_i18n::Refusal),
     /// Well formed, but not an article this help centre can publish (no text once
     /// sanitised, companies for an audience that has none).
     #[error("{0}")]
-    UnusableArticle(String),
+    UnusableArticle(palisade_i18n::Refusal),
     #[error("search index: {0}")]
     Search(String),
     #[error(transparent)]

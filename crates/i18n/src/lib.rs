@@ -62,6 +62,7 @@ impl Locale {
                 include_str!("../locales/en/admin.ftl"),
                 include_str!("../locales/en/notices.ftl"),
                 include_str!("../locales/en/mail.ftl"),
+                include_str!("../locales/en/refusals.ftl"),
             ],
             Self::De => &[
                 include_str!("../locales/de/common.ftl"),
@@ -71,6 +72,7 @@ impl Locale {
                 include_str!("../locales/de/admin.ftl"),
                 include_str!("../locales/de/notices.ftl"),
                 include_str!("../locales/de/mail.ftl"),
+                include_str!("../locales/de/refusals.ftl"),
             ],
         }
     }
@@ -161,6 +163,7 @@ pub fn text_with(locale: Locale, id: &str, args: &[(&str, Arg)]) -> String {
         match value {
             Arg::Text(t) => fluent.set(*name, FluentValue::from(t.as_str())),
             Arg::Number(n) => fluent.set(*name, FluentValue::from(*n)),
+            Arg::Message(id) => fluent.set(*name, FluentValue::from(text(locale, id))),
         }
     }
     let args = (!args.is_empty()).then_some(&fluent);
@@ -194,10 +197,50 @@ pub fn static_text(locale: Locale, id: &'static str) -> &'static str {
 }
 
 /// A variable of a message.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Arg {
     Text(String),
     Number(i64),
+    /// Another message, in the same language (a field's name inside a refusal).
+    Message(&'static str),
+}
+
+/// Why a request was refused, as a message of the catalogue with its variables: the
+/// layer that refuses does not know the reader's language, so the answer is written
+/// where the reader is known ([`Refusal::render`]). Shown as English in logs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    id: &'static str,
+    args: Vec<(&'static str, Arg)>,
+}
+
+impl Refusal {
+    pub const fn new(id: &'static str) -> Self {
+        Self { id, args: Vec::new() }
+    }
+
+    /// The refusal with the variable `name` set.
+    #[must_use]
+    pub fn with(mut self, name: &'static str, value: impl Into<Arg>) -> Self {
+        self.args.push((name, value.into()));
+        self
+    }
+
+    /// The message id, for callers that act on one particular refusal.
+    pub fn id(&self) -> &'static str {
+        self.id
+    }
+
+    /// The refusal in `locale`.
+    pub fn render(&self, locale: Locale) -> String {
+        text_with(locale, self.id, &self.args)
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render(Locale::En))
+    }
 }
 
 impl From<&str> for Arg {
@@ -206,9 +249,21 @@ impl From<&str> for Arg {
     }
 }
 
+impl From<&String> for Arg {
+    fn from(t: &String) -> Self {
+        Self::Text(t.clone())
+    }
+}
+
 impl From<String> for Arg {
     fn from(t: String) -> Self {
         Self::Text(t)
+    }
+}
+
+impl From<usize> for Arg {
+    fn from(n: usize) -> Self {
+        Self::Number(i64::try_from(n).unwrap_or(i64::MAX))
     }
 }
 
@@ -295,9 +350,24 @@ mod tests {
             }
         }
         let mut named = Vec::new();
+        let mut sources = Vec::new();
         for file in files {
             let text = std::fs::read_to_string(&file).unwrap_or_default();
-            for call in ["text_with(", "text(", "word(", "static_text("] {
+            sources.push((file.display().to_string(), text.clone()));
+            for call in [
+                "text_with(",
+                "text(",
+                "word(",
+                "static_text(",
+                "Refusal::new(",
+                "Message(",
+                "invalid(",
+                "conflict(",
+                "bad_request(",
+                "refuse(",
+                "refusal(",
+                "WeakPassword(",
+            ] {
                 for (at, _) in text.match_indices(call) {
                     let rest = &text[at + call.len()..];
                     let end = rest.char_indices().nth(60).map_or(rest.len(), |(i, _)| i);
@@ -318,6 +388,20 @@ mod tests {
                 }
             }
         }
+        // Refusals travel as ids through constants and closures: every literal that
+        // looks like one must exist too.
+        for (file, text) in &sources {
+            for prefix in ["\"refusal-", "\"problem-", "\"field-word-"] {
+                for (at, _) in text.match_indices(prefix) {
+                    let rest = &text[at + 1..];
+                    let Some(close) = rest.find('"') else { continue };
+                    let id = &rest[..close];
+                    if !id.ends_with('-') {
+                        named.push((file.clone(), id.to_owned()));
+                    }
+                }
+            }
+        }
         assert!(named.len() > 60, "{}", named.len());
         let missing: Vec<_> = named
             .iter()
@@ -330,10 +414,22 @@ mod tests {
         let mut args = FluentArgs::new();
         for name in [
             "name", "other", "count", "number", "when", "query", "view", "role", "team", "address", "link",
+            "field", "max", "min", "value", "kind", "key", "tag", "list", "option", "detail", "reason",
         ] {
             args.set(name, FluentValue::from(2));
         }
         args
+    }
+
+    #[test]
+    fn a_refusal_is_written_in_the_readers_language_with_its_field_named_there_too() {
+        let refusal = Refusal::new("refusal-text-empty").with("field", Arg::Message("field-word-subject"));
+        assert_eq!(refusal.to_string(), "subject must not be empty");
+        assert_eq!(
+            refusal.render(Locale::De),
+            "Das Feld „Betreff\" darf nicht leer sein"
+        );
+        assert_eq!(refusal.id(), "refusal-text-empty");
     }
 
     #[test]

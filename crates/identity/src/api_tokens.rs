@@ -50,14 +50,12 @@ impl Identity {
         }
         let days = days.unwrap_or(DEFAULT_TOKEN_DAYS);
         if !(1..=MAX_TOKEN_DAYS).contains(&days) {
-            return Err(IdentityError::InvalidRequest(format!(
-                "expiry must be 1 to {MAX_TOKEN_DAYS} days"
-            )));
+            return Err(IdentityError::InvalidRequest(
+                palisade_i18n::Refusal::new("refusal-token-expiry").with("max", MAX_TOKEN_DAYS),
+            ));
         }
         if scopes.is_empty() {
-            return Err(IdentityError::InvalidRequest(
-                "a token needs at least one scope".into(),
-            ));
+            return Err(IdentityError::invalid_request("refusal-token-scope"));
         }
         let token = RandomToken::generate()?;
         let id = format!("tok_{}", &token.hash().0[..22]);

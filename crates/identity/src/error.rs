@@ -41,14 +41,27 @@ pub enum IdentityError {
     Provider(String),
     #[error("this link is invalid, expired or already used")]
     InvalidLink,
+    /// The request is wrong in a way the caller can correct.
     #[error("{0}")]
-    InvalidRequest(String),
-    #[error("password rejected: {0}")]
+    InvalidRequest(palisade_i18n::Refusal),
+    /// A new password that is refused: the catalogue's message id for why.
+    #[error("password rejected: {}", palisade_i18n::text(palisade_i18n::Locale::En, .0))]
     WeakPassword(&'static str),
+    /// Palisade's own setup is unusable (an origin, a provider's settings) or a library
+    /// failed on its own data: internal detail for the log, never for a response.
+    #[error("identity configuration: {0}")]
+    Config(String),
     #[error(transparent)]
     Store(#[from] palisade_store::StoreError),
     #[error(transparent)]
     Crypto(#[from] palisade_crypto::CryptoError),
     #[error("password hashing failed")]
     Hashing,
+}
+
+impl IdentityError {
+    /// [`IdentityError::InvalidRequest`] with the catalogue's message `id`.
+    pub fn invalid_request(id: &'static str) -> Self {
+        Self::InvalidRequest(palisade_i18n::Refusal::new(id))
+    }
 }

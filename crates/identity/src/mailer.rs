@@ -35,7 +35,7 @@ impl Identity {
         let origin = self
             .public_origin
             .as_deref()
-            .ok_or_else(|| IdentityError::InvalidRequest("no public origin configured for links".into()))?;
+            .ok_or_else(|| IdentityError::Config("no public origin configured for links".into()))?;
         Ok(format!("{}{path}", origin.trim_end_matches('/')))
     }
 }

@@ -88,7 +88,7 @@ fn totp_for(secret: &[u8], account: &str) -> Result<Totp, IdentityError> {
         .with_account_name(account.replace(':', ""))
         .with_issuer(Some(TOTP_ISSUER))
         .build()
-        .map_err(|e| IdentityError::InvalidRequest(format!("authenticator setup: {e}")))
+        .map_err(|e| IdentityError::Config(format!("authenticator setup: {e}")))
 }
 
 /// The time step a code belongs to, if it is valid now.
@@ -346,7 +346,7 @@ impl Identity {
             secret_base32: Zeroizing::new(Secret::from(secret.to_vec()).to_base32()),
             otpauth_uri: Zeroizing::new(
                 totp.to_url()
-                    .map_err(|e| IdentityError::InvalidRequest(format!("authenticator setup: {e}")))?,
+                    .map_err(|e| IdentityError::Config(format!("authenticator setup: {e}")))?,
             ),
         })
     }
@@ -359,7 +359,7 @@ impl Identity {
         };
         let uri = totp_for(totp.secret.expose(), user.email.as_str())?
             .to_url()
-            .map_err(|e| IdentityError::InvalidRequest(format!("authenticator setup: {e}")))?;
+            .map_err(|e| IdentityError::Config(format!("authenticator setup: {e}")))?;
         Ok(Some(TotpSetup {
             secret_base32: Zeroizing::new(Secret::from(totp.secret.expose().to_vec()).to_base32()),
             otpauth_uri: Zeroizing::new(uri),

@@ -30,25 +30,24 @@ pub struct RelyingParty(Arc<Webauthn>);
 impl RelyingParty {
     /// `origin` is the public `https://host[:port]` users reach Palisade at.
     pub fn new(origin: &str) -> Result<Self, IdentityError> {
-        let url =
-            Url::parse(origin).map_err(|e| IdentityError::InvalidRequest(format!("public origin: {e}")))?;
+        let url = Url::parse(origin).map_err(|e| IdentityError::Config(format!("public origin: {e}")))?;
         let host = url
             .host_str()
-            .ok_or_else(|| IdentityError::InvalidRequest("public origin has no host".into()))?
+            .ok_or_else(|| IdentityError::Config("public origin has no host".into()))?
             .to_owned();
         let webauthn = WebauthnBuilder::new(&host, &url)
             .and_then(|b| b.rp_name("Palisade").build())
-            .map_err(|e| IdentityError::InvalidRequest(format!("passkey relying party: {e}")))?;
+            .map_err(|e| IdentityError::Config(format!("passkey relying party: {e}")))?;
         Ok(Self(Arc::new(webauthn)))
     }
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, IdentityError> {
-    serde_json::to_vec(value).map_err(|e| IdentityError::InvalidRequest(format!("passkey state: {e}")))
+    serde_json::to_vec(value).map_err(|e| IdentityError::Config(format!("passkey state: {e}")))
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, IdentityError> {
-    serde_json::from_slice(bytes).map_err(|e| IdentityError::InvalidRequest(format!("passkey state: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| IdentityError::Config(format!("passkey state: {e}")))
 }
 
 fn credential_id(passkey: &Passkey) -> String {
@@ -61,7 +60,7 @@ impl Identity {
         self.relying_party
             .as_ref()
             .map(|rp| rp.0.as_ref())
-            .ok_or_else(|| IdentityError::InvalidRequest("passkeys are not configured".into()))
+            .ok_or_else(|| IdentityError::invalid_request("refusal-passkeys-off"))
     }
 
     /// The opaque WebAuthn user handle: a keyed hash of the account id, so it reveals
@@ -99,9 +98,9 @@ impl Identity {
         Self::may_change_factors(session)?;
         let existing = self.stored_passkeys(user).await?;
         if existing.len() >= MAX_PASSKEYS {
-            return Err(IdentityError::InvalidRequest(format!(
-                "at most {MAX_PASSKEYS} passkeys"
-            )));
+            return Err(IdentityError::InvalidRequest(
+                palisade_i18n::Refusal::new("refusal-passkeys-at-most").with("max", MAX_PASSKEYS),
+            ));
         }
         let exclude = existing.iter().map(|(_, p)| p.cred_id().clone()).collect();
         let (options, state) = self
@@ -112,7 +111,7 @@ impl Identity {
                 &user.name,
                 Some(exclude),
             )
-            .map_err(|e| IdentityError::InvalidRequest(format!("passkey registration: {e}")))?;
+            .map_err(|e| IdentityError::Config(format!("passkey registration: {e}")))?;
         let id = self
             .store()
             .put_ceremony(&session.id, REGISTER, &to_json(&state)?, CEREMONY_SECS)
@@ -197,7 +196,7 @@ impl Identity {
         let (options, state) = self
             .relying_party()?
             .start_passkey_authentication(&passkeys)
-            .map_err(|e| IdentityError::InvalidRequest(format!("passkey sign-in: {e}")))?;
+            .map_err(|e| IdentityError::Config(format!("passkey sign-in: {e}")))?;
         let id = self
             .store()
             .put_ceremony(&session.id, AUTHENTICATE, &to_json(&state)?, CEREMONY_SECS)

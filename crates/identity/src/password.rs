@@ -30,15 +30,13 @@ fn common_passwords() -> &'static HashSet<String> {
 /// composition rules: a long passphrase passes, `Password123!` does not.
 pub fn validate_new_password(password: &str, user_inputs: &[&str]) -> Result<(), IdentityError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(IdentityError::WeakPassword("use at least 12 characters"));
+        return Err(IdentityError::WeakPassword("refusal-password-short"));
     }
     if password.len() > MAX_PASSWORD_BYTES {
-        return Err(IdentityError::WeakPassword("use at most 1024 bytes"));
+        return Err(IdentityError::WeakPassword("refusal-password-long"));
     }
     if common_passwords().contains(&password.to_lowercase()) {
-        return Err(IdentityError::WeakPassword(
-            "this password is on a list of commonly used passwords",
-        ));
+        return Err(IdentityError::WeakPassword("refusal-password-common"));
     }
     // zxcvbn matches each context string as a whole word, so split names and addresses
     // into their parts ("Grace Hopper" → "grace", "hopper").
@@ -49,15 +47,11 @@ pub fn validate_new_password(password: &str, user_inputs: &[&str]) -> Result<(),
         .map(str::to_lowercase)
         .collect();
     if only_personal_words_and_digits(password, &words) {
-        return Err(IdentityError::WeakPassword(
-            "do not build the password from your name or email address",
-        ));
+        return Err(IdentityError::WeakPassword("refusal-password-personal"));
     }
     let context: Vec<&str> = words.iter().map(String::as_str).collect();
     if zxcvbn::zxcvbn(password, &context).score() < zxcvbn::Score::Three {
-        return Err(IdentityError::WeakPassword(
-            "this password is too easy to guess; a few unrelated words work well",
-        ));
+        return Err(IdentityError::WeakPassword("refusal-password-guessable"));
     }
     Ok(())
 }

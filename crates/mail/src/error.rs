@@ -8,6 +8,11 @@ pub enum MailError {
     /// Retrying will not help: the relay refused with 5xx or the message is invalid.
     #[error("permanent delivery failure: {0}")]
     Permanent(String),
+    /// A use case refused the message's content (a release a reviewer may not make, a
+    /// sender who may not open tickets): as permanent as [`MailError::Permanent`], with
+    /// words a person can be shown.
+    #[error("refused: {0}")]
+    Refused(palisade_i18n::Refusal),
     #[error("configuration: {0}")]
     Config(String),
     #[error(transparent)]

@@ -48,7 +48,7 @@ impl From<ServiceError> for MailError {
         match e {
             ServiceError::NotFound => MailError::Permanent("no such ticket".into()),
             ServiceError::Forbidden => MailError::Permanent("the participant may no longer reply".into()),
-            ServiceError::Invalid(why) | ServiceError::Conflict(why) => MailError::Permanent(why),
+            ServiceError::Invalid(why) | ServiceError::Conflict(why) => MailError::Refused(why),
             ServiceError::Store(e) => MailError::Store(e),
             ServiceError::Reaction(why) => MailError::Temporary(why),
             ServiceError::Identity(e) => MailError::Temporary(e.to_string()),

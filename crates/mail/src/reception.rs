@@ -218,8 +218,8 @@ impl Reception {
 /// instead of being told to try again until its queue gives up days later.
 fn delivery_failed(error: &MailError) -> Reply {
     match error {
-        MailError::Permanent(why) => {
-            tracing::info!(reason = %why, "refused a received message");
+        MailError::Permanent(_) | MailError::Refused(_) => {
+            tracing::info!(reason = %error, "refused a received message");
             Reply::new(550, "5.7.1 this message cannot be accepted here")
         }
         MailError::Temporary(_) | MailError::Config(_) | MailError::Store(_) => {

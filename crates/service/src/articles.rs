@@ -5,6 +5,7 @@
 
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
 use palisade_core::{ArticleFileId, ArticleId};
+use palisade_i18n::Refusal;
 use palisade_policy::{Action, ArticleFacts, Authorized, Resource};
 use palisade_store::{ArticleDraft, ArticleRecord, NewArticleFile};
 use serde_json::json;
@@ -81,7 +82,9 @@ impl Desk {
     async fn check_companies(&self, draft: &ArticleDraft) -> Result<(), ServiceError> {
         for company in &draft.companies {
             if self.store.get_company(company).await.is_err() {
-                return Err(ServiceError::Conflict(format!("no company {company}")));
+                return Err(ServiceError::Conflict(
+                    Refusal::new("refusal-no-company").with("value", company.to_string()),
+                ));
             }
         }
         Ok(())
@@ -192,7 +195,7 @@ impl Desk {
     ) -> Result<(ArticleFileId, String), ServiceError> {
         let (article, proof) = self.managed_article(actor, raw_id).await?;
         if upload.content.is_empty() {
-            return Err(ServiceError::Invalid("empty file".into()));
+            return Err(ServiceError::invalid("refusal-empty-file"));
         }
         let filename = self.redactor.redact(&upload.filename).text;
         let new = NewArticleFile {

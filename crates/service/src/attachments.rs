@@ -27,7 +27,7 @@ impl Desk {
         file: NewFile,
     ) -> Result<AttachmentRecord, ServiceError> {
         if file.content.is_empty() {
-            return Err(ServiceError::Invalid("empty file".into()));
+            return Err(ServiceError::invalid("refusal-empty-file"));
         }
         // A card number or password typed as a file name is removed like one in text.
         let filename = self.redactor.redact(&file.filename).text;

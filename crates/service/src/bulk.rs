@@ -4,6 +4,7 @@
 //! caller learns what happened to each ticket.
 
 use palisade_core::{Priority, TagName, TeamId, TicketStatus, TicketType, UserId};
+use palisade_i18n::Refusal;
 use palisade_store::TicketUpdate;
 
 use crate::{Actor, Desk, ServiceError};
@@ -53,7 +54,7 @@ pub enum BulkOutcome {
     /// Readable, but this change is not the actor's to make.
     Forbidden,
     /// The change does not fit this ticket (an assignee outside its team…).
-    Invalid(String),
+    Invalid(Refusal),
 }
 
 impl Desk {
@@ -74,9 +75,9 @@ impl Desk {
             }
         }
         if unique.is_empty() || unique.len() > MAX_BULK_TICKETS {
-            return Err(ServiceError::Invalid(format!(
-                "select between 1 and {MAX_BULK_TICKETS} tickets"
-            )));
+            return Err(ServiceError::Invalid(
+                Refusal::new("refusal-bulk-count").with("max", MAX_BULK_TICKETS),
+            ));
         }
         let mut outcomes = Vec::with_capacity(unique.len());
         for id in unique {

@@ -52,9 +52,7 @@ impl Desk {
     ) -> Result<StartedConversation, ServiceError> {
         let user = owner.map(|o| o.principal.user_id.clone());
         if (user.is_some()) == (start.verification == Verification::Anonymous) {
-            return Err(ServiceError::Invalid(
-                "a conversation is anonymous exactly when it has no owner".into(),
-            ));
+            return Err(ServiceError::invalid("refusal-conversation-owner"));
         }
         let standing = match &user {
             Some(user) => self.store.assistant_preference(user).await?.is_some_and(|p| p.0),
@@ -62,9 +60,7 @@ impl Desk {
         };
         let human_only = start.human_only || (standing && !start.consent);
         if !start.consent && !human_only {
-            return Err(ServiceError::Invalid(
-                "agree to the notice, or choose human-only support".into(),
-            ));
+            return Err(ServiceError::invalid("refusal-conversation-consent"));
         }
         let id = ConversationId::generate();
         let resource = conversation_resource(&id, user.as_ref());

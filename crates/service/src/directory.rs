@@ -5,6 +5,7 @@
 
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
 use palisade_core::{Role, TeamId, UserId};
+use palisade_i18n::Refusal;
 use palisade_policy::{Action, Resource, UserFacts};
 use palisade_store::{CompanyRecord, Cursor, TeamRecord, UserKind, UserRecord};
 use serde_json::json;
@@ -108,7 +109,9 @@ impl Desk {
         };
         self.authorize(actor, action, &Resource::Directory).await?;
         if query.len() > 500 {
-            return Err(ServiceError::Invalid("query is longer than 500 bytes".into()));
+            return Err(ServiceError::Invalid(
+                Refusal::new("refusal-query-long").with("max", 500_i64),
+            ));
         }
         let by_address = self.may_search_addresses(&actor.principal);
         Ok(self
@@ -228,14 +231,10 @@ impl Desk {
             .account_target(actor, raw_id, Action::UserManageFactors)
             .await?;
         if user == actor.principal.user_id {
-            return Err(ServiceError::Conflict(
-                "change your own second factors on your security page".into(),
-            ));
+            return Err(ServiceError::conflict("refusal-own-factors"));
         }
         if !self.store.get_user(&user).await?.role.is_staff() {
-            return Err(ServiceError::Conflict(
-                "customers manage their own second factors".into(),
-            ));
+            return Err(ServiceError::conflict("refusal-customer-factors"));
         }
         if !recently_proved {
             return Err(palisade_identity::IdentityError::StepUpRequired.into());
@@ -252,16 +251,14 @@ impl Desk {
             .await?;
         let user = self.account_target(actor, raw_id, Action::UserUpdate).await?;
         if user == actor.principal.user_id {
-            return Err(ServiceError::Conflict("you cannot change your own role".into()));
+            return Err(ServiceError::conflict("refusal-own-role"));
         }
         if !role.is_staff() {
-            return Err(ServiceError::Invalid(
-                "a staff role is admin, supervisor, agent, light_agent or auditor".into(),
-            ));
+            return Err(ServiceError::invalid("refusal-staff-role"));
         }
         let record = self.store.get_user(&user).await?;
         if !record.role.is_staff() {
-            return Err(ServiceError::Conflict("customers do not have staff roles".into()));
+            return Err(ServiceError::conflict("refusal-customer-role"));
         }
         if record.role == role {
             return Ok(());
@@ -283,9 +280,7 @@ impl Desk {
     pub async fn disable_account(&self, actor: &Actor, raw_id: &str) -> Result<(), ServiceError> {
         let user = self.account_target(actor, raw_id, Action::UserDisable).await?;
         if user == actor.principal.user_id {
-            return Err(ServiceError::Conflict(
-                "you cannot disable your own account".into(),
-            ));
+            return Err(ServiceError::conflict("refusal-own-disable"));
         }
         self.identity()?.disable_account(&user, &actor.audit).await?;
         Ok(())

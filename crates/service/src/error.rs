@@ -1,8 +1,9 @@
+use palisade_i18n::Refusal;
 use palisade_store::StoreError;
 
 /// Why a use case did not happen. Adapters map these to their own answers (the API to
 /// problem+json, mail to 4xx/5xx); none carries internal detail meant for a response
-/// except the `Invalid`/`Conflict` texts, which are written for the caller.
+/// except the `Invalid`/`Conflict` refusals, which are written for the caller.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// Missing, or not visible to the actor: the two are never told apart.
@@ -11,10 +12,13 @@ pub enum ServiceError {
     /// Visible, but this action is not allowed.
     #[error("forbidden")]
     Forbidden,
+    /// The request itself is wrong (the caller can correct it); the refusal is written
+    /// in the reader's language where the answer goes out.
     #[error("invalid: {0}")]
-    Invalid(String),
+    Invalid(Refusal),
+    /// The request is well formed but clashes with what is stored.
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Refusal),
     #[error(transparent)]
     Store(StoreError),
     /// Something that must happen with the change (its mail) could not be done; the
@@ -42,6 +46,18 @@ pub enum ServiceError {
     Unavailable(&'static str),
 }
 
+impl ServiceError {
+    /// [`ServiceError::Invalid`] with the catalogue's message `id`.
+    pub fn invalid(id: &'static str) -> Self {
+        Self::Invalid(Refusal::new(id))
+    }
+
+    /// [`ServiceError::Conflict`] with the catalogue's message `id`.
+    pub fn conflict(id: &'static str) -> Self {
+        Self::Conflict(Refusal::new(id))
+    }
+}
+
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -53,6 +69,19 @@ impl From<StoreError> for ServiceError {
 
 impl From<palisade_core::CoreError> for ServiceError {
     fn from(e: palisade_core::CoreError) -> Self {
-        Self::Invalid(e.to_string())
+        Self::Invalid(core_refusal(e))
+    }
+}
+
+/// The core's validation errors as refusals: one place for every adapter.
+pub fn core_refusal(e: palisade_core::CoreError) -> Refusal {
+    use palisade_core::CoreError;
+    match e {
+        CoreError::InvalidId { kind } => Refusal::new("refusal-invalid-id").with("kind", kind),
+        CoreError::InvalidEmail => Refusal::new("refusal-invalid-email"),
+        CoreError::UnknownVariant { kind, value } => Refusal::new("refusal-unknown-variant")
+            .with("kind", kind)
+            .with("value", value),
+        CoreError::InvalidTag => Refusal::new("refusal-invalid-tag"),
     }
 }

@@ -4,6 +4,7 @@
 
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
 use palisade_core::{CustomFieldId, TicketStatus};
+use palisade_i18n::Refusal;
 use palisade_policy::{Action, Resource};
 use palisade_store::{FieldDefinition, FieldKind, FieldRecord, TicketRecord};
 use serde_json::json;
@@ -93,9 +94,7 @@ fn valid_date(value: &str) -> bool {
 /// kind cannot have.
 pub fn validate_definition(definition: FieldDefinition) -> Result<FieldDefinition, ServiceError> {
     if !valid_key(&definition.key) {
-        return Err(ServiceError::Invalid(
-            "a field's key is a lower-case letter, then up to 39 lower-case letters, digits or _".into(),
-        ));
+        return Err(ServiceError::invalid("refusal-field-key"));
     }
     let label = validate_line("label", &definition.label, MAX_FIELD_LABEL_CHARS)?;
     let mut options = Vec::new();
@@ -103,34 +102,32 @@ pub fn validate_definition(definition: FieldDefinition) -> Result<FieldDefinitio
         let option = validate_line("option", given, MAX_FIELD_LABEL_CHARS)?;
         // An option is stored as given, so a value sent later matches it exactly.
         if option != *given {
-            return Err(ServiceError::Invalid(format!(
-                "the option {given:?} begins or ends with white space"
-            )));
+            return Err(ServiceError::Invalid(
+                Refusal::new("refusal-field-option-space").with("option", given.as_str()),
+            ));
         }
         if options.contains(&option) {
-            return Err(ServiceError::Invalid(format!(
-                "the option {option:?} is listed twice"
-            )));
+            return Err(ServiceError::Invalid(
+                Refusal::new("refusal-field-option-twice").with("option", option),
+            ));
         }
         options.push(option);
     }
     match definition.kind {
         FieldKind::Dropdown if options.is_empty() || options.len() > MAX_FIELD_OPTIONS => {
-            return Err(ServiceError::Invalid(format!(
-                "a drop-down has 1 to {MAX_FIELD_OPTIONS} options"
-            )));
+            return Err(ServiceError::Invalid(
+                Refusal::new("refusal-field-options-count").with("max", MAX_FIELD_OPTIONS),
+            ));
         }
         FieldKind::Dropdown => {}
         _ if !options.is_empty() => {
-            return Err(ServiceError::Invalid("only a drop-down has options".into()));
+            return Err(ServiceError::invalid("refusal-field-options-kind"));
         }
         _ => {}
     }
     // A handful of choices behind a blind index would be no secret at all.
     if definition.personal && matches!(definition.kind, FieldKind::Dropdown | FieldKind::Checkbox) {
-        return Err(ServiceError::Invalid(
-            "only text, number and date fields can hold personal data".into(),
-        ));
+        return Err(ServiceError::invalid("refusal-field-personal-kind"));
     }
     Ok(FieldDefinition {
         label,
@@ -143,17 +140,21 @@ pub fn validate_definition(definition: FieldDefinition) -> Result<FieldDefinitio
 pub fn validate_value(field: &FieldRecord, raw: &str) -> Result<String, ServiceError> {
     let label = &field.definition.label;
     let value = raw.trim();
-    let refuse = |why: &str| Err(ServiceError::Invalid(format!("{label}: {why}")));
+    let refuse = |why: &'static str| {
+        Err(ServiceError::Invalid(
+            Refusal::new(why).with("field", label.as_str()),
+        ))
+    };
     match field.definition.kind {
         FieldKind::Text => validate_text(label, value, MAX_FIELD_TEXT_CHARS),
         FieldKind::Number if valid_number(value) => Ok(canonical_number(value)),
-        FieldKind::Number => refuse("a number, with up to 6 decimals"),
+        FieldKind::Number => refuse("refusal-field-number"),
         FieldKind::Date if valid_date(value) => Ok(value.to_owned()),
-        FieldKind::Date => refuse("a date, as YYYY-MM-DD"),
+        FieldKind::Date => refuse("refusal-field-date"),
         FieldKind::Dropdown if field.definition.options.iter().any(|o| o == value) => Ok(value.to_owned()),
-        FieldKind::Dropdown => refuse("one of the field's options"),
+        FieldKind::Dropdown => refuse("refusal-field-choice"),
         FieldKind::Checkbox if value == "true" || value == "false" => Ok(value.to_owned()),
-        FieldKind::Checkbox => refuse("true or false"),
+        FieldKind::Checkbox => refuse("refusal-field-checkbox"),
     }
 }
 
@@ -188,9 +189,9 @@ impl Desk {
             .create_field(&mut tx, &definition)
             .await
             .map_err(|e| match e {
-                palisade_store::StoreError::Conflict => {
-                    ServiceError::Conflict(format!("a field with the key {} exists", definition.key))
-                }
+                palisade_store::StoreError::Conflict => ServiceError::Conflict(
+                    Refusal::new("refusal-field-key-taken").with("key", definition.key.as_str()),
+                ),
                 other => other.into(),
             })?;
         let event = AuditEvent::new(AuditAction::CustomFieldCreated, id.to_string(), Outcome::Success)
@@ -290,7 +291,9 @@ impl Desk {
             // Which fields exist and what each takes is the desk's state: a value that
             // does not fit conflicts with it (409), like a reference to nothing.
             let Some(field) = fields.iter().find(|f| f.definition.key == *key) else {
-                return Err(ServiceError::Conflict(format!("there is no field {key:?}")));
+                return Err(ServiceError::Conflict(
+                    Refusal::new("refusal-no-field").with("key", key),
+                ));
             };
             let value = raw
                 .as_deref()
@@ -356,10 +359,9 @@ impl Desk {
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(ServiceError::Conflict(format!(
-                "fill in the required fields before solving: {}",
-                missing.join(", ")
-            )))
+            Err(ServiceError::Conflict(
+                Refusal::new("refusal-fields-required").with("list", missing.join(", ")),
+            ))
         }
     }
 
@@ -373,7 +375,9 @@ impl Desk {
     ) -> Result<(CustomFieldId, String), ServiceError> {
         let fields = self.fields_for(actor).await?;
         let Some(field) = fields.iter().find(|f| f.definition.key == key) else {
-            return Err(ServiceError::Conflict(format!("there is no field {key:?}")));
+            return Err(ServiceError::Conflict(
+                Refusal::new("refusal-no-field").with("key", key),
+            ));
         };
         let value = validate_value(field, value).map_err(conflict)?;
         Ok((field.id.clone(), self.store.field_match_key(field, &value)))

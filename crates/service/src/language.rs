@@ -2,6 +2,7 @@
 //! their browser's. Only languages the catalogue speaks are kept.
 
 use palisade_i18n::Locale;
+use palisade_i18n::Refusal;
 
 use crate::{Actor, Desk, ServiceError};
 
@@ -13,14 +14,13 @@ impl Desk {
         actor: &Actor,
         tag: Option<&str>,
     ) -> Result<Option<Locale>, ServiceError> {
-        let locale = match tag {
-            Some(tag) => Some(
-                Locale::parse(tag)
-                    .filter(|l| l.tag() == tag)
-                    .ok_or_else(|| ServiceError::Invalid(format!("Palisade does not speak {tag:?}")))?,
-            ),
-            None => None,
-        };
+        let locale =
+            match tag {
+                Some(tag) => Some(Locale::parse(tag).filter(|l| l.tag() == tag).ok_or_else(|| {
+                    ServiceError::Invalid(Refusal::new("refusal-language").with("value", tag))
+                })?),
+                None => None,
+            };
         self.store
             .set_user_locale(&actor.principal.user_id, locale.map(Locale::tag))
             .await?;

@@ -52,7 +52,7 @@ pub use bulk::{BulkChange, BulkOutcome, MAX_BULK_TICKETS};
 pub use conversations::{StartConversation, StartedConversation};
 pub use directory::{StaffEntry, TeamEntry};
 pub use dispatch::{Dispatcher, Subscriber};
-pub use error::ServiceError;
+pub use error::{ServiceError, core_refusal};
 pub use events::{Happened, Reaction, ReactionFuture};
 pub use fields::{
     FIELD_KEY_PATTERN, FIELD_NUMBER_PATTERN, FieldValue, MAX_FIELD_LABEL_CHARS, MAX_FIELD_OPTIONS,
@@ -67,6 +67,7 @@ pub use notices::SecurityNotices;
 pub use notifications::{
     AgentNotifications, Channel as NotificationChannel, MAIL_NOTIFICATION, Notification, NotificationKind,
 };
+pub use palisade_i18n::{Arg, Refusal};
 pub use people::{CreatedAccount, CustomerChange, NewCustomer, NewStaff};
 pub use presence::Colleague;
 pub use reading::reader_of;

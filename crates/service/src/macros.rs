@@ -6,6 +6,7 @@
 
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
 use palisade_core::{MacroId, Visibility};
+use palisade_i18n::Refusal;
 use palisade_policy::{Action, Resource};
 use palisade_store::{MacroAssignee, MacroContent, MacroRecord, TicketRecord, TicketUpdate};
 use serde_json::json;
@@ -39,10 +40,9 @@ fn check_placeholders(text: &str) -> Result<(), ServiceError> {
                 rest = &after[name.len()..];
             }
             _ => {
-                return Err(ServiceError::Invalid(format!(
-                    "braces are only for the placeholders {}",
-                    MACRO_PLACEHOLDERS.join(", ")
-                )));
+                return Err(ServiceError::Invalid(
+                    Refusal::new("refusal-macro-braces").with("list", MACRO_PLACEHOLDERS.join(", ")),
+                ));
             }
         }
     }
@@ -68,12 +68,12 @@ impl Desk {
             check_placeholders(&content.body)?;
         }
         if content.add_tags.len() > 20 {
-            return Err(ServiceError::Invalid("at most 20 tags".into()));
+            return Err(ServiceError::Invalid(
+                Refusal::new("refusal-tags-at-most").with("max", 20_i64),
+            ));
         }
         if content.owner.is_some() && content.team.is_some() {
-            return Err(ServiceError::Invalid(
-                "a personal macro has no team; share it to give it one".into(),
-            ));
+            return Err(ServiceError::invalid("refusal-macro-personal-team"));
         }
         Ok(content)
     }
@@ -83,7 +83,7 @@ impl Desk {
             self.store
                 .get_team(team)
                 .await
-                .map_err(|_| ServiceError::Conflict("unknown team".into()))?;
+                .map_err(|_| ServiceError::conflict("refusal-unknown-team"))?;
         }
         Ok(())
     }

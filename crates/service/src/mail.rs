@@ -19,7 +19,7 @@ pub const RELEASED_TAG: &str = "released-from-quarantine";
 /// The tag of a ticket opened by mail from a domain that imitates a known one.
 pub const LOOKALIKE_TAG: &str = "lookalike-sender";
 
-const SENDER_MAY_NOT_OPEN: &str = "the sender may not open tickets";
+const SENDER_MAY_NOT_OPEN: &str = "refusal-sender-may-not-open";
 
 /// Where the adapter's placement rule put a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,7 +98,7 @@ impl Desk {
     pub async fn receive_mail(&self, mail: ReceivedMail) -> Result<Received, ServiceError> {
         let account = self.store.find_mail_sender(&mail.from).await?;
         if account.as_ref().is_some_and(|u| u.disabled) {
-            return Err(ServiceError::Invalid("the sender's account is disabled".into()));
+            return Err(ServiceError::invalid("refusal-sender-disabled"));
         }
         let mut placement = mail.placement.clone();
         // Staff accounts do not open tickets by mail.
@@ -148,7 +148,7 @@ impl Desk {
             }
             MailPlacement::NewTicket => match self.ticket_by_mail(&mut tx, &ctx, &mail, account).await {
                 Ok(ticket) => Received::NewTicket(ticket),
-                Err(ServiceError::Invalid(why)) if why == SENDER_MAY_NOT_OPEN => {
+                Err(ServiceError::Invalid(why)) if why.id() == SENDER_MAY_NOT_OPEN => {
                     drop(tx);
                     self.audit_denial(&ctx, Action::TicketCreate, mail.mailbox.as_str(), "denied")
                         .await?;
@@ -272,7 +272,7 @@ impl Desk {
             .create_in(tx, &principal, &requester, &mail.team, &mail.subject, &mail.body)
             .await
             .map_err(|e| match e {
-                ServiceError::Forbidden => ServiceError::Invalid(SENDER_MAY_NOT_OPEN.into()),
+                ServiceError::Forbidden => ServiceError::invalid(SENDER_MAY_NOT_OPEN),
                 other => other,
             })?;
         let files = self
@@ -355,9 +355,7 @@ impl Desk {
         let team = &item.team;
         let account = self.store.find_mail_sender(&mail.from).await?;
         if account.as_ref().is_some_and(|u| u.role.is_staff() || u.disabled) {
-            return Err(ServiceError::Conflict(
-                "cannot release: the sender's address belongs to a staff or disabled account".into(),
-            ));
+            return Err(ServiceError::conflict("refusal-release-staff-sender"));
         }
         let mut tx = self.store.begin().await?;
         if !self
@@ -370,7 +368,7 @@ impl Desk {
             )
             .await?
         {
-            return Err(ServiceError::Conflict("this message was already decided".into()));
+            return Err(ServiceError::conflict("refusal-already-decided"));
         }
         let (requester, created) = match account {
             Some(user) => (user, None),
@@ -386,9 +384,7 @@ impl Desk {
             .create_in(&mut tx, &principal, &requester, team, &mail.subject, &mail.body)
             .await
             .map_err(|e| match e {
-                ServiceError::Forbidden => {
-                    ServiceError::Conflict("cannot release: the sender may not open tickets".into())
-                }
+                ServiceError::Forbidden => ServiceError::conflict("refusal-release-may-not-open"),
                 other => other,
             })?;
         // Attached as the requester while the ticket is still theirs to write to; it
@@ -419,9 +415,7 @@ impl Desk {
             Action::TicketTag,
             &Resource::Ticket(ticket.facts()),
         ) else {
-            return Err(ServiceError::Conflict(
-                "cannot release: the reviewer may not tag this ticket".into(),
-            ));
+            return Err(ServiceError::conflict("refusal-release-may-not-tag"));
         };
         self.store.set_tags(&mut tx, &proof, &ticket.id, &[tag]).await?;
         let ticket = self.store.get_ticket_for_update(&mut tx, &ticket.id).await?;

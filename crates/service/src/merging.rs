@@ -11,7 +11,7 @@ use crate::{Actor, Desk, Happened, ServiceError};
 
 /// The refusal of any write to a merged duplicate.
 pub(crate) fn merged() -> ServiceError {
-    ServiceError::Conflict("the ticket was merged into another; write there".into())
+    ServiceError::conflict("refusal-ticket-merged")
 }
 
 /// The longest chain of merges followed (a survivor later merged itself): merges only
@@ -34,9 +34,7 @@ impl Desk {
             .two_tickets(tx, actor, duplicate_id, survivor_id, Action::TicketMerge)
             .await?;
         if duplicate.id == survivor.id {
-            return Err(ServiceError::Invalid(
-                "a ticket cannot be merged into itself".into(),
-            ));
+            return Err(ServiceError::invalid("refusal-merge-itself"));
         }
         // Neither ticket was merged already: `ticket_in` refuses every write to one.
         let moved = self
@@ -111,9 +109,7 @@ impl Desk {
             .two_tickets(tx, actor, one_id, other_id, Action::TicketLink)
             .await?;
         if one.id == other.id {
-            return Err(ServiceError::Invalid(
-                "a ticket cannot be linked to itself".into(),
-            ));
+            return Err(ServiceError::invalid("refusal-link-itself"));
         }
         let by = &actor.principal.user_id;
         // Both ways are idempotent: linking twice or removing a missing link writes
@@ -201,7 +197,7 @@ impl Desk {
             };
             ticket = self.store.get_ticket_for_update(tx, &into).await?;
         }
-        Err(ServiceError::Conflict("too many merges to follow".into()))
+        Err(ServiceError::conflict("refusal-merge-chain"))
     }
 
     /// Reads both tickets for update (the smaller id first, so two concurrent changes

@@ -8,6 +8,7 @@
 //! ticket's number, subject and a link, never message text or customer details — unless
 //! the ticket's team allows it (`notifications_with_text`).
 
+use palisade_i18n::Refusal;
 use palisade_i18n::{Arg, Locale, text_with};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -55,10 +56,9 @@ impl NotificationKind {
     }
 
     pub fn parse(text: &str) -> Result<Self, ServiceError> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == text)
-            .ok_or_else(|| ServiceError::Invalid(format!("unknown notification kind {text:?}")))
+        Self::ALL.into_iter().find(|k| k.as_str() == text).ok_or_else(|| {
+            ServiceError::Invalid(Refusal::new("refusal-notification-kind").with("value", text))
+        })
     }
 
     /// How a person reads it.
@@ -115,9 +115,7 @@ impl Channel {
 
     pub fn parse(text: &str) -> Result<Self, ServiceError> {
         Self::ALL.into_iter().find(|c| c.as_str() == text).ok_or_else(|| {
-            ServiceError::Invalid(format!(
-                "unknown channel {text:?}: use off, in_app, email or digest"
-            ))
+            ServiceError::Invalid(Refusal::new("refusal-notification-channel").with("value", text))
         })
     }
 }

@@ -116,7 +116,7 @@ impl Desk {
         self.store
             .get_company(&company)
             .await
-            .map_err(|_| ServiceError::Conflict("unknown company".into()))?;
+            .map_err(|_| ServiceError::conflict("refusal-unknown-company"))?;
         self.authorize(
             actor,
             Action::CompanyAddMember,
@@ -152,15 +152,13 @@ impl Desk {
         self.authorize(actor, Action::ManageStaff, &Resource::Directory)
             .await?;
         if !new.role.is_staff() {
-            return Err(ServiceError::Invalid(
-                "use /api/v1/customers for customers".into(),
-            ));
+            return Err(ServiceError::invalid("refusal-staff-endpoint"));
         }
         for t in &new.teams {
             self.store
                 .get_team(t)
                 .await
-                .map_err(|_| ServiceError::Conflict("unknown team".into()))?;
+                .map_err(|_| ServiceError::conflict("refusal-unknown-team"))?;
         }
         let account = NewUser {
             role: new.role,
@@ -218,9 +216,7 @@ impl Desk {
         name: &str,
     ) -> Result<(UserId, RandomToken), ServiceError> {
         if self.has_staff().await? {
-            return Err(ServiceError::Conflict(
-                "an administrator already exists; ask them for an invitation".into(),
-            ));
+            return Err(ServiceError::conflict("refusal-admin-exists"));
         }
         self.bootstrap_admin(audit, email, name, "first_run_link").await
     }
@@ -245,9 +241,7 @@ impl Desk {
         let email = EmailAddress::parse(email)?;
         let name = validate_text("name", name, 200)?;
         if self.store.find_user_by_email(&email).await?.is_some() {
-            return Err(ServiceError::Conflict(
-                "an account with this email already exists".into(),
-            ));
+            return Err(ServiceError::conflict("refusal-email-taken"));
         }
         let first_team = self.store.list_teams().await?.is_empty();
         let mut tx = self.store.begin().await?;
@@ -327,9 +321,7 @@ impl Desk {
         match self.store.get_user(user).await {
             Ok(u) if u.role.is_staff() => {}
             _ => {
-                return Err(ServiceError::Conflict(
-                    "team members must be existing staff".into(),
-                ));
+                return Err(ServiceError::conflict("refusal-team-members-staff"));
             }
         }
         let mut tx = self.store.begin().await?;
@@ -404,9 +396,7 @@ fn optional_phone(phone: Option<String>) -> Result<Option<String>, ServiceError>
             if ok {
                 Ok(Some(p))
             } else {
-                Err(ServiceError::Invalid(
-                    "phone must be digits, spaces and + - ( ) .".into(),
-                ))
+                Err(ServiceError::invalid("refusal-phone"))
             }
         }
     }

@@ -22,9 +22,7 @@ impl Desk {
         let duplicate = self.customer_for(actor, duplicate_id, Action::UserRead).await?;
         let survivor = self.customer_for(actor, survivor_id, Action::UserRead).await?;
         if duplicate.id == survivor.id {
-            return Err(ServiceError::Conflict(
-                "a customer cannot be merged into themselves".into(),
-            ));
+            return Err(ServiceError::conflict("refusal-people-merge-self"));
         }
         let mut proofs = Vec::new();
         for account in [&duplicate, &survivor] {
@@ -37,14 +35,10 @@ impl Desk {
             .lock_for_merge(&mut tx, [&duplicate.id, &survivor.id])
             .await?;
         if duplicate_merged || survivor_merged {
-            return Err(ServiceError::Conflict(
-                "one of these accounts was merged already".into(),
-            ));
+            return Err(ServiceError::conflict("refusal-people-merged-already"));
         }
         if survivor_disabled {
-            return Err(ServiceError::Conflict(
-                "the account that stays is disabled; enable it or merge the other way".into(),
-            ));
+            return Err(ServiceError::conflict("refusal-people-merge-disabled"));
         }
         let merged = self
             .store

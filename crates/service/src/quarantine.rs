@@ -61,7 +61,7 @@ impl Desk {
             )
             .await?
         {
-            return Err(ServiceError::Conflict("this message was already decided".into()));
+            return Err(ServiceError::conflict("refusal-already-decided"));
         }
         let event = AuditEvent::new(
             AuditAction::QuarantineDiscarded,

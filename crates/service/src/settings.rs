@@ -4,6 +4,7 @@
 //! listeners, relays and trusted proxies are not among them: they stay in the file.
 
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
+use palisade_i18n::Refusal;
 use palisade_policy::{Action, Resource};
 use serde_json::json;
 
@@ -105,24 +106,33 @@ impl Setting {
     /// The value as stored, or why it is refused.
     pub fn validate(self, raw: &str) -> Result<String, ServiceError> {
         let value = raw.trim();
-        let refuse = |why: &str| Err(ServiceError::Invalid(format!("{}: {why}", self.name())));
+        let refusal = |why: &'static str| Refusal::new(why).with("name", self.name());
+        let refuse = |why: &'static str| Err(ServiceError::Invalid(refusal(why)));
         let number = |min: f64, max: f64| match value.parse::<f64>() {
             Ok(n) if n.is_finite() && (min..=max).contains(&n) => Ok(value.to_owned()),
-            _ => refuse(&format!("a number from {min} to {max}")),
+            _ => Err(ServiceError::Invalid(
+                refusal("refusal-setting-number")
+                    .with("min", min.to_string())
+                    .with("max", max.to_string()),
+            )),
         };
         // A whole number may come written as a number with a zero fraction (JSON's 2.0).
         let whole = |min: i64, max: i64| match value.parse::<f64>() {
             Ok(n) if n.is_finite() && n.fract() == 0.0 && (min as f64..=max as f64).contains(&n) => {
                 Ok((n as i64).to_string())
             }
-            _ => refuse(&format!("a whole number from {min} to {max}")),
+            _ => Err(ServiceError::Invalid(
+                refusal("refusal-setting-whole-number")
+                    .with("min", min)
+                    .with("max", max),
+            )),
         };
         match self {
             Self::OrganisationName => validate_line("organisation_name", value, 100),
             Self::DefaultLocale if palisade_core::valid_locale(value) => Ok(value.to_owned()),
-            Self::DefaultLocale => refuse("a locale such as en, de or pt-BR"),
+            Self::DefaultLocale => refuse("refusal-setting-locale"),
             Self::PrivacyNoticeUrl if valid_notice_url(value) => Ok(value.to_owned()),
-            Self::PrivacyNoticeUrl => refuse("a path on this site (/help/…) or an https:// address"),
+            Self::PrivacyNoticeUrl => refuse("refusal-setting-privacy-url"),
             Self::AssistantMinScore => number(0.0, 100.0),
             Self::AssistantMinCoverage => number(0.0, 1.0),
             Self::AssistantMaxPassages => whole(1, 10),
@@ -252,7 +262,9 @@ impl Desk {
         let mut valid = Vec::new();
         for (name, value) in changes {
             let Some(setting) = Setting::parse(name) else {
-                return Err(ServiceError::Invalid(format!("there is no setting {name:?}")));
+                return Err(ServiceError::Invalid(
+                    Refusal::new("refusal-no-setting").with("name", name),
+                ));
             };
             let value = value.as_deref().map(|v| setting.validate(v)).transpose()?;
             valid.push((setting, value));

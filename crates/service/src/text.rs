@@ -1,3 +1,5 @@
+use palisade_i18n::{Arg, Refusal};
+
 use crate::ServiceError;
 
 /// One set of limits for ticket text, whatever the channel.
@@ -9,29 +11,50 @@ pub const MAX_BODY_CHARS: usize = 50_000;
 pub fn validate_text(field: &str, value: &str, max_chars: usize) -> Result<String, ServiceError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
-        return Err(ServiceError::Invalid(format!("{field} must not be empty")));
+        return Err(ServiceError::Invalid(
+            Refusal::new("refusal-text-empty").with("field", field_name(field)),
+        ));
     }
     if trimmed.chars().count() > max_chars {
-        return Err(ServiceError::Invalid(format!(
-            "{field} is longer than {max_chars} characters"
-        )));
+        return Err(ServiceError::Invalid(
+            Refusal::new("refusal-text-long")
+                .with("field", field_name(field))
+                .with("max", max_chars),
+        ));
     }
     if trimmed
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
-        return Err(ServiceError::Invalid(format!(
-            "{field} contains control characters"
-        )));
+        return Err(ServiceError::Invalid(
+            Refusal::new("refusal-text-control").with("field", field_name(field)),
+        ));
     }
     Ok(trimmed.to_owned())
+}
+
+/// A field's name in the reader's language when it is one of Palisade's own (an API
+/// field); a custom field's label as it was written.
+fn field_name(field: &str) -> Arg {
+    match field {
+        "subject" => Arg::Message("field-word-subject"),
+        "body" => Arg::Message("field-word-body"),
+        "name" => Arg::Message("field-word-name"),
+        "text" => Arg::Message("field-word-text"),
+        "label" => Arg::Message("field-word-label"),
+        "option" => Arg::Message("field-word-option"),
+        "organisation_name" => Arg::Message("field-word-organisation-name"),
+        other => Arg::Text(other.to_owned()),
+    }
 }
 
 /// As [`validate_text`], for one line: no line breaks or tabs either.
 pub fn validate_line(field: &str, value: &str, max_chars: usize) -> Result<String, ServiceError> {
     let line = validate_text(field, value, max_chars)?;
     if line.chars().any(char::is_control) {
-        return Err(ServiceError::Invalid(format!("{field} must be one line")));
+        return Err(ServiceError::Invalid(
+            Refusal::new("refusal-text-one-line").with("field", field_name(field)),
+        ));
     }
     Ok(line)
 }

@@ -1,6 +1,7 @@
 //! Ticket use cases: open, read, list, search, reply or note, update, tag, and manage
 //! collaborators — the same rules whichever channel asks.
 
+use palisade_i18n::Refusal;
 use std::collections::HashMap;
 
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
@@ -58,7 +59,7 @@ impl Desk {
         let oldest = teams.into_iter().min_by_key(|t| (t.created_at, t.id.clone()));
         oldest
             .map(|t| t.id)
-            .ok_or_else(|| ServiceError::Conflict("no team exists yet to receive tickets".into()))
+            .ok_or_else(|| ServiceError::conflict("refusal-no-team-yet"))
     }
 
     /// Opens a ticket with its first message.
@@ -82,9 +83,7 @@ impl Desk {
         let principal = &actor.principal;
         let requester = match (principal.role, input.requester) {
             (Role::Customer, Some(r)) if r != principal.user_id => {
-                return Err(ServiceError::Invalid(
-                    "customers open tickets in their own name".into(),
-                ));
+                return Err(ServiceError::invalid("refusal-own-name"));
             }
             (_, Some(r)) => r,
             (_, None) => principal.user_id.clone(),
@@ -96,13 +95,13 @@ impl Desk {
         };
         let team = match (principal.role, input.team) {
             (Role::Customer, Some(_)) => {
-                return Err(ServiceError::Invalid("customers cannot choose a team".into()));
+                return Err(ServiceError::invalid("refusal-customer-team"));
             }
             (_, Some(team)) => {
                 self.store
                     .get_team(&team)
                     .await
-                    .map_err(|_| ServiceError::Conflict("unknown team".into()))?;
+                    .map_err(|_| ServiceError::conflict("refusal-unknown-team"))?;
                 team
             }
             (_, None) => self.default_team().await?,
@@ -129,9 +128,7 @@ impl Desk {
             .authorize(actor, Action::TicketCreate, &Resource::Ticket(proposed))
             .await?;
         if !requester_user.is_some_and(|u| u.role == Role::Customer) {
-            return Err(ServiceError::Conflict(
-                "requester must be an existing customer".into(),
-            ));
+            return Err(ServiceError::conflict("refusal-requester-customer"));
         }
         let new = NewTicket {
             requester,
@@ -198,7 +195,9 @@ impl Desk {
         )
         .await?;
         if query.len() > 500 {
-            return Err(ServiceError::Invalid("query is longer than 500 bytes".into()));
+            return Err(ServiceError::Invalid(
+                Refusal::new("refusal-query-long").with("max", 500_i64),
+            ));
         }
         let scope = self.ticket_scope(&actor.principal).await?;
         // Words of internal notes and tags only ever match for staff who may read the
@@ -296,9 +295,7 @@ impl Desk {
         sending: &Sending,
     ) -> Result<(MessageId, Vec<(&'static str, usize)>), ServiceError> {
         if sending.secure_delivery && visibility == Visibility::Internal {
-            return Err(ServiceError::Invalid(
-                "secure delivery is for public replies; internal notes are never mailed".into(),
-            ));
+            return Err(ServiceError::invalid("refusal-secure-public"));
         }
         self.add_message_closing(actor, raw_id, body, visibility, None, sending)
             .await
@@ -354,11 +351,7 @@ impl Desk {
                 )
                 .await?;
             if tied != sending.files.len() {
-                return Err(ServiceError::Conflict(
-                    "a file sent with a message must be one you attached to this ticket, of the same \
-                     visibility, not yet sent with another message"
-                        .into(),
-                ));
+                return Err(ServiceError::conflict("refusal-file-not-attachable"));
             }
             detail["files"] = json!(sending.files.iter().map(|f| f.to_string()).collect::<Vec<_>>());
         }
@@ -443,7 +436,7 @@ impl Desk {
             self.store
                 .get_team(team)
                 .await
-                .map_err(|_| ServiceError::Conflict("unknown team".into()))?;
+                .map_err(|_| ServiceError::conflict("refusal-unknown-team"))?;
         }
         let target_team = update.team.clone().unwrap_or_else(|| ticket.team.clone());
         if let Some(Some(assignee)) = &update.assignee {
@@ -452,11 +445,9 @@ impl Desk {
                 .store
                 .get_user(assignee)
                 .await
-                .map_err(|_| ServiceError::Invalid("unknown assignee".into()))?;
+                .map_err(|_| ServiceError::invalid("refusal-unknown-assignee"))?;
             if !member || !user.role.takes_assignments() {
-                return Err(ServiceError::Invalid(
-                    "the assignee must be an agent of the ticket's team".into(),
-                ));
+                return Err(ServiceError::invalid("refusal-assignee-team"));
             }
         }
         if based_on.is_some_and(|seen| seen != ticket.version) {
@@ -532,7 +523,9 @@ impl Desk {
         tags: Vec<TagName>,
     ) -> Result<TicketRecord, ServiceError> {
         if tags.len() > 50 {
-            return Err(ServiceError::Invalid("at most 50 tags".into()));
+            return Err(ServiceError::Invalid(
+                Refusal::new("refusal-tags-at-most").with("max", 50_i64),
+            ));
         }
         let tx = self.store.begin().await?;
         let (mut tx, ticket, proof) = self.ticket_in(tx, actor, raw_id, Action::TicketTag).await?;
@@ -569,15 +562,11 @@ impl Desk {
             .ticket_in(tx, actor, raw_id, Action::TicketManageCollaborators)
             .await?;
         if present && !is_customer {
-            return Err(ServiceError::Invalid(
-                "collaborators must be existing customers".into(),
-            ));
+            return Err(ServiceError::invalid("refusal-collaborators-customers"));
         }
         if present && !ticket.requester_confirmed {
             // Nobody has proved to be the requester: no customer is let in yet.
-            return Err(ServiceError::Conflict(
-                "the requester has not confirmed this ticket yet".into(),
-            ));
+            return Err(ServiceError::conflict("refusal-requester-unconfirmed"));
         }
         let (action, kind) = if present {
             self.store

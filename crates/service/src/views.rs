@@ -135,7 +135,7 @@ impl Desk {
         if !self.sees_workspace(&actor.principal) && staff_only(filter) {
             // The answer would say which of their tickets carry an internal tag or a
             // priority they never see.
-            return Err(ServiceError::Invalid("this filter is for staff".into()));
+            return Err(ServiceError::invalid("refusal-staff-filter"));
         }
         let cursor = cursor.map(Cursor::decode).transpose()?;
         let scope = self.ticket_scope(&actor.principal).await?;
@@ -190,7 +190,7 @@ fn plain_filter(saved: &SavedFilter, principal: &Principal) -> Result<TicketFilt
         None => None,
         Some("me") => Some(AssigneeFilter::Is(principal.user_id.clone())),
         Some("nobody") => Some(AssigneeFilter::Nobody),
-        Some(_) => return Err(ServiceError::Invalid("assignee is me or nobody".into())),
+        Some(_) => return Err(ServiceError::invalid("refusal-assignee-me-or-nobody")),
     };
     if let Some(tag) = &saved.tag {
         filter.tag = Some(TagName::parse(tag)?);
@@ -206,12 +206,10 @@ fn plain_filter(saved: &SavedFilter, principal: &Principal) -> Result<TicketFilt
     filter.updated_after = saved.updated_from.as_deref().map(day_start).transpose()?;
     filter.updated_before = saved.updated_to.as_deref().map(day_end).transpose()?;
     if let Some(sort) = &saved.sort {
-        filter.sort = TicketSort::parse(sort).ok_or_else(|| ServiceError::Invalid("no such order".into()))?;
+        filter.sort = TicketSort::parse(sort).ok_or_else(|| ServiceError::invalid("refusal-no-order"))?;
     }
     if saved.field.is_some() != saved.value.is_some() {
-        return Err(ServiceError::Invalid(
-            "a field filter names a field and a value".into(),
-        ));
+        return Err(ServiceError::invalid("refusal-field-filter"));
     }
     Ok(filter)
 }
@@ -220,7 +218,7 @@ const DAY_MILLIS: i64 = 86_400_000;
 
 /// The first millisecond of a `YYYY-MM-DD` day, UTC.
 pub fn day_start(day: &str) -> Result<UnixMillis, ServiceError> {
-    let invalid = || ServiceError::Invalid("a day is written YYYY-MM-DD".into());
+    let invalid = || ServiceError::invalid("refusal-day-format");
     let mut parts = day.splitn(3, '-');
     let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(invalid());
@@ -315,9 +313,7 @@ impl Desk {
                 .iter()
                 .any(|f| &f.definition.key == key && f.definition.personal)
             {
-                return Err(ServiceError::Conflict(
-                    "a saved view cannot keep a personal field's value; filter the list instead".into(),
-                ));
+                return Err(ServiceError::conflict("refusal-view-personal-field"));
             }
         }
         let owner = shared_with.is_none().then(|| actor.principal.user_id.clone());
@@ -333,7 +329,7 @@ impl Desk {
             self.store
                 .get_team(team)
                 .await
-                .map_err(|_| ServiceError::Conflict("unknown team".into()))?;
+                .map_err(|_| ServiceError::conflict("refusal-unknown-team"))?;
         }
         let mut tx = self.store.begin().await?;
         let id = self

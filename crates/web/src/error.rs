@@ -6,6 +6,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use palisade_i18n::Refusal;
 use palisade_identity::IdentityError;
 use palisade_store::StoreError;
 use serde::Serialize;
@@ -22,9 +23,9 @@ pub enum AppError {
     #[error("not found")]
     NotFound,
     #[error("{0}")]
-    BadRequest(String),
+    BadRequest(Refusal),
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Refusal),
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -42,10 +43,10 @@ pub enum AppError {
     #[error("set up a second factor before continuing")]
     EnrolmentRequired,
     #[error("{0}")]
-    StepUpRequired(String),
+    StepUpRequired(Refusal),
     /// A peer this request depends on (an identity provider) is unreachable.
     #[error("{0}")]
-    Unavailable(String),
+    Unavailable(Refusal),
     /// The file is not scanned for malware yet; it is served once it is clean.
     #[error("this file is waiting for the malware scan; try again shortly")]
     AwaitingScan,
@@ -59,12 +60,24 @@ pub enum AppError {
     Internal(String),
 }
 
+impl AppError {
+    /// [`AppError::BadRequest`] with the catalogue's message `id`.
+    pub fn bad_request(id: &'static str) -> Self {
+        Self::BadRequest(Refusal::new(id))
+    }
+
+    /// [`AppError::Conflict`] with the catalogue's message `id`.
+    pub fn conflict(id: &'static str) -> Self {
+        Self::Conflict(Refusal::new(id))
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AppError::NotFound,
-            StoreError::Conflict => AppError::Conflict("an object with these values already exists".into()),
-            StoreError::InvalidCursor => AppError::BadRequest("invalid cursor".into()),
+            StoreError::Conflict => AppError::conflict("refusal-duplicate"),
+            StoreError::InvalidCursor => AppError::bad_request("refusal-invalid-cursor"),
             StoreError::Unauthorized => AppError::Forbidden,
             StoreError::Database(_)
             | StoreError::Crypto(_)
@@ -80,7 +93,12 @@ impl From<palisade_mail::MailError> for AppError {
         use palisade_mail::MailError;
         match e {
             // Palisade's own words for why the message cannot go on (never a database's).
-            MailError::Permanent(why) => AppError::Conflict(format!("cannot release: {why}")),
+            MailError::Refused(why) => AppError::Conflict(why),
+            MailError::Permanent(why) => {
+                // Palisade's own words, but English and technical: the log has them.
+                tracing::info!(reason = %why, "a held message cannot be released");
+                AppError::conflict("refusal-release-undeliverable")
+            }
             MailError::Store(e) => e.into(),
             MailError::Temporary(_) | MailError::Config(_) => AppError::Internal(e.to_string()),
         }
@@ -92,27 +110,29 @@ impl From<IdentityError> for AppError {
         match e {
             IdentityError::InvalidCredentials => AppError::InvalidCredentials,
             IdentityError::InvalidLink => AppError::NotFound,
-            IdentityError::SessionLimit => {
-                AppError::Conflict("already signed in on another device; sign out there first".into())
-            }
+            IdentityError::SessionLimit => AppError::conflict("refusal-session-limit"),
             IdentityError::Throttled { retry_after_secs } => AppError::TooManyRequests(retry_after_secs),
             IdentityError::InvalidRequest(why) => AppError::BadRequest(why),
-            IdentityError::WeakPassword(why) => AppError::BadRequest(format!("password rejected: {why}")),
+            IdentityError::WeakPassword(why) => AppError::BadRequest(
+                Refusal::new("refusal-password-rejected").with("reason", palisade_i18n::Arg::Message(why)),
+            ),
             IdentityError::InvalidSecondFactor => AppError::InvalidCredentials,
-            IdentityError::StepUpRequired => AppError::StepUpRequired(e.to_string()),
-            IdentityError::WrongStage
-            | IdentityError::AlreadyEnrolled
-            | IdentityError::NotEnrolled
-            | IdentityError::LastFactor => AppError::Conflict(e.to_string()),
+            IdentityError::StepUpRequired => AppError::StepUpRequired(Refusal::new("refusal-step-up")),
+            IdentityError::WrongStage => AppError::conflict("refusal-wrong-stage"),
+            IdentityError::AlreadyEnrolled => AppError::conflict("refusal-already-enrolled"),
+            IdentityError::NotEnrolled => AppError::conflict("refusal-not-enrolled"),
+            IdentityError::LastFactor => AppError::conflict("refusal-last-factor"),
             IdentityError::SessionEnded => AppError::Unauthenticated,
             IdentityError::SsoFailed => AppError::InvalidCredentials,
             IdentityError::UnknownProvider => AppError::NotFound,
             IdentityError::Provider(detail) => {
                 tracing::warn!(error = %detail, "identity provider unavailable");
-                AppError::Unavailable("the sign-in provider is not reachable; try again later".into())
+                AppError::Unavailable(Refusal::new("refusal-provider-unreachable"))
             }
             IdentityError::Store(s) => s.into(),
-            IdentityError::Crypto(_) | IdentityError::Hashing => AppError::Internal(e.to_string()),
+            IdentityError::Crypto(_) | IdentityError::Hashing | IdentityError::Config(_) => {
+                AppError::Internal(e.to_string())
+            }
         }
     }
 }
@@ -124,7 +144,7 @@ impl From<palisade_assist::AssistError> for AppError {
             AssistError::InvalidArticle(why) => AppError::BadRequest(why),
             AssistError::UnusableArticle(why) => AppError::Conflict(why),
             AssistError::Store(palisade_store::StoreError::Conflict) => {
-                AppError::Conflict("another article already has this slug in this locale".into())
+                AppError::conflict("refusal-article-slug-taken")
             }
             AssistError::Store(s) => s.into(),
             AssistError::BadPattern { .. } | AssistError::BadSiteKey(_) | AssistError::Search(_) => {
@@ -156,7 +176,7 @@ impl From<palisade_service::ServiceError> for AppError {
 
 impl From<palisade_core::CoreError> for AppError {
     fn from(e: palisade_core::CoreError) -> Self {
-        AppError::BadRequest(e.to_string())
+        AppError::BadRequest(palisade_service::core_refusal(e))
     }
 }
 
@@ -205,13 +225,9 @@ impl AppError {
             AppError::Internal(detail) => {
                 let id = correlation_id();
                 tracing::error!(correlation_id = %id, error = %detail, "internal error");
-                (Some("internal error".to_owned()), Some(id))
+                (Some(crate::locale::text("problem-internal")), Some(id))
             }
-            AppError::BadRequest(d)
-            | AppError::Conflict(d)
-            | AppError::StepUpRequired(d)
-            | AppError::Unavailable(d) => (Some(d.clone()), None),
-            other => (Some(other.to_string()), None),
+            other => (Some(other.detail()), None),
         };
         // Clients act on these, so they get types of their own.
         let slug = match self {
@@ -238,6 +254,38 @@ impl AppError {
                 _ => None,
             },
         }
+    }
+}
+
+impl AppError {
+    /// What went wrong, in the language of the page or answer being written.
+    fn detail(&self) -> String {
+        let id = match self {
+            AppError::BadRequest(r)
+            | AppError::Conflict(r)
+            | AppError::StepUpRequired(r)
+            | AppError::Unavailable(r) => {
+                return crate::locale::refusal(r);
+            }
+            AppError::TooManyRequests(secs) => {
+                let secs = i64::try_from(*secs).unwrap_or(i64::MAX);
+                return crate::locale::text_with("problem-too-many", &[("count", secs.into())]);
+            }
+            AppError::Unauthenticated => "problem-unauthenticated",
+            AppError::Forbidden => "problem-forbidden",
+            AppError::NotFound => "problem-not-found",
+            AppError::PayloadTooLarge => "problem-too-large",
+            AppError::UnsupportedMediaType => "problem-media-type",
+            AppError::InvalidCredentials => "problem-credentials",
+            AppError::CrossSite => "problem-cross-site",
+            AppError::SecondFactorRequired => "problem-second-factor",
+            AppError::EnrolmentRequired => "problem-enrolment",
+            AppError::AwaitingScan => "problem-awaiting-scan",
+            AppError::FileBlocked => "problem-file-blocked",
+            AppError::StaleTicket(_) => "problem-stale-ticket",
+            AppError::Internal(_) => "problem-internal",
+        };
+        crate::locale::text(id)
     }
 }
 

@@ -5,6 +5,7 @@
 
 use palisade_assist::{SearchHit, help::valid_locale};
 use palisade_core::{ArticleId, Audience, CompanyId};
+use palisade_i18n::Refusal;
 use palisade_policy::Authorized;
 use palisade_service::reader_of;
 use palisade_store::{ArticleDraft, ArticleRecord, ArticleVersion};
@@ -20,9 +21,7 @@ pub(crate) async fn locale(s: &AppState, asked: Option<&str>) -> Result<String, 
     match asked.map(str::trim).filter(|l| !l.is_empty()) {
         None => Ok(s.settings().await?.default_locale),
         Some(l) if valid_locale(l) => Ok(l.to_owned()),
-        Some(_) => Err(AppError::BadRequest(
-            "the locale must look like en, de or pt-BR".into(),
-        )),
+        Some(_) => Err(AppError::bad_request("refusal-locale-form")),
     }
 }
 
@@ -43,9 +42,9 @@ pub(crate) async fn search(
     )
     .await?;
     if text.chars().count() > MAX_QUERY_CHARS {
-        return Err(AppError::BadRequest(format!(
-            "a search is at most {MAX_QUERY_CHARS} characters"
-        )));
+        return Err(AppError::BadRequest(
+            Refusal::new("refusal-search-long").with("max", MAX_QUERY_CHARS),
+        ));
     }
     let desk = s.desk();
     let actor = caller.map(Caller::actor);

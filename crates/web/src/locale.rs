@@ -63,3 +63,8 @@ pub fn word(id: &'static str) -> &'static str {
 pub fn text_with(id: &str, args: &[(&str, palisade_i18n::Arg)]) -> String {
     palisade_i18n::text_with(current(), id, args)
 }
+
+/// A refusal in the current language.
+pub fn refusal(refusal: &palisade_i18n::Refusal) -> String {
+    refusal.render(current())
+}

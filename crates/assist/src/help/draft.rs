@@ -3,6 +3,7 @@
 //! HTML sanitised on save.
 
 use palisade_core::{Audience, CompanyId, valid_locale};
+use palisade_i18n::Refusal;
 use palisade_store::ArticleDraft;
 
 use crate::AssistError;
@@ -53,8 +54,8 @@ pub fn slug_from(title: &str) -> String {
     if slug.is_empty() { "article".into() } else { slug }
 }
 
-fn invalid(reason: impl Into<String>) -> AssistError {
-    AssistError::InvalidArticle(reason.into())
+fn invalid(refusal: Refusal) -> AssistError {
+    AssistError::InvalidArticle(refusal)
 }
 
 impl ArticleInput {
@@ -63,52 +64,53 @@ impl ArticleInput {
         let title = strip_invisible(self.title.trim());
         if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS || title.chars().any(char::is_control)
         {
-            return Err(invalid(format!(
-                "the title must be 1 to {MAX_TITLE_CHARS} characters on one line"
-            )));
+            return Err(invalid(
+                Refusal::new("refusal-article-title").with("max", MAX_TITLE_CHARS),
+            ));
         }
         // Counted in characters, as the API document states it; 65,536 of them are at
         // most 256 KiB.
         if self.body_html.chars().count() > MAX_BODY_CHARS {
-            return Err(invalid(format!(
-                "the body is longer than {MAX_BODY_CHARS} characters"
-            )));
+            return Err(invalid(
+                Refusal::new("refusal-article-body-long").with("max", MAX_BODY_CHARS),
+            ));
         }
         let body_html = sanitize_article_html(&self.body_html);
         if palisade_html::html_to_text(&body_html).is_empty() {
-            return Err(AssistError::UnusableArticle(
-                "the body has no text once sanitised".into(),
-            ));
+            return Err(AssistError::UnusableArticle(Refusal::new(
+                "refusal-article-no-text",
+            )));
         }
         let slug = match self.slug.trim() {
             "" => slug_from(&title),
             given => given.to_owned(),
         };
         if !valid_slug(&slug) {
-            return Err(invalid(
-                "the slug may hold lower-case letters, digits and inner hyphens (at most 80)",
-            ));
+            return Err(invalid(Refusal::new("refusal-article-slug")));
         }
         let locale = self.locale.trim().to_owned();
         if !valid_locale(&locale) {
-            return Err(invalid("the locale must look like en, de or pt-BR"));
+            return Err(invalid(Refusal::new("refusal-locale-form")));
         }
         let audience = Audience::parse(self.audience.trim())
-            .map_err(|_| invalid("the audience must be public, customers or internal"))?;
+            .map_err(|_| invalid(Refusal::new("refusal-article-audience")))?;
         let mut companies = Vec::new();
         for raw in self.companies.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
-            let id = CompanyId::parse(raw).map_err(|_| invalid(format!("{raw:?} is not a company id")))?;
+            let id = CompanyId::parse(raw)
+                .map_err(|_| invalid(Refusal::new("refusal-article-company-id").with("value", raw)))?;
             if !companies.contains(&id) {
                 companies.push(id);
             }
         }
         if !companies.is_empty() && audience != Audience::Customers {
-            return Err(AssistError::UnusableArticle(
-                "only an article for customers can be limited to companies".into(),
-            ));
+            return Err(AssistError::UnusableArticle(Refusal::new(
+                "refusal-article-companies",
+            )));
         }
         if companies.len() > MAX_COMPANIES {
-            return Err(invalid(format!("at most {MAX_COMPANIES} companies")));
+            return Err(invalid(
+                Refusal::new("refusal-article-companies-at-most").with("max", MAX_COMPANIES),
+            ));
         }
         Ok(ArticleDraft {
             slug,

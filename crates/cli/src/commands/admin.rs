@@ -34,7 +34,7 @@ pub async fn create(
             .await
             .map_err(|e| match e {
                 palisade_service::ServiceError::Invalid(why)
-                | palisade_service::ServiceError::Conflict(why) => CliError::Invalid(why),
+                | palisade_service::ServiceError::Conflict(why) => CliError::Invalid(why.to_string()),
                 other => CliError::Service(other),
             })?;
     let origin = origin.unwrap_or(&settings.public_origin);

@@ -106,7 +106,7 @@ impl OidcSettings {
 
     pub fn validate(&self) -> Result<(), IdentityError> {
         let invalid = |why: String| {
-            Err(IdentityError::InvalidRequest(format!(
+            Err(IdentityError::Config(format!(
                 "OIDC provider {}: {why}",
                 self.name
             )))
@@ -189,7 +189,7 @@ struct ProviderHttp {
 impl From<OutboundError> for IdentityError {
     fn from(e: OutboundError) -> Self {
         match e {
-            OutboundError::Config(what) => IdentityError::InvalidRequest(what),
+            OutboundError::Config(what) => IdentityError::Config(what),
             OutboundError::Peer(what) => IdentityError::Provider(what),
             OutboundError::Timeout => {
                 IdentityError::Provider("the identity provider did not answer in time".into())
@@ -248,8 +248,8 @@ impl OidcProvider {
             public_origin.trim_end_matches('/'),
             settings.name
         );
-        let redirect_uri = RedirectUrl::new(redirect)
-            .map_err(|e| IdentityError::InvalidRequest(format!("redirect URI: {e}")))?;
+        let redirect_uri =
+            RedirectUrl::new(redirect).map_err(|e| IdentityError::Config(format!("redirect URI: {e}")))?;
         let mut client = HttpClient::new(settings.ca_file.as_deref())?.trust_host(&settings.issuer);
         let mut origins: Vec<String> = origin_of(&settings.issuer).into_iter().collect();
         for origin in &settings.endpoint_origins {
@@ -442,7 +442,7 @@ impl OidcProviders {
                 .insert(name.clone(), Arc::new(OidcProvider::new(s, public_origin)?))
                 .is_some()
             {
-                return Err(IdentityError::InvalidRequest(format!(
+                return Err(IdentityError::Config(format!(
                     "OIDC provider {name} is configured twice"
                 )));
             }

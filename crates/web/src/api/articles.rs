@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use palisade_assist::{ArticleInput, SearchHit};
+use palisade_i18n::Refusal;
 use palisade_store::{ArticleRecord, ArticleVersion};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -70,9 +71,7 @@ pub async fn search(
         .as_deref()
         .is_some_and(|l| !palisade_assist::help::valid_locale(l))
     {
-        return Err(AppError::BadRequest(
-            "the locale must look like en, de or pt-BR".into(),
-        ));
+        return Err(AppError::bad_request("refusal-locale-form"));
     }
     let locale = help::locale(&s, q.locale.as_deref()).await?;
     let (total, hits) = help::search(
@@ -323,7 +322,9 @@ pub async fn publish(
         None
     } else {
         serde_json::from_slice::<PublishBody>(&body)
-            .map_err(|e| AppError::BadRequest(format!("invalid body: {e}")))?
+            .map_err(|e| {
+                AppError::BadRequest(Refusal::new("refusal-article-body").with("detail", e.to_string()))
+            })?
             .version
     };
     help::publish(&s, &caller, &id, version).await?;

@@ -246,7 +246,7 @@ pub async fn handover(
     ApiJson(body): ApiJson<HandoverBody>,
 ) -> Result<Json<Handover>, AppError> {
     if !body.confirm {
-        return Err(AppError::BadRequest("confirm the handover".into()));
+        return Err(AppError::bad_request("refusal-handover-confirm"));
     }
     let conversation = assistant::open(&s, caller.as_ref(), &meta, &id, secret.as_deref()).await?;
     Ok(Json(

@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use palisade_core::{Priority, TagName, TeamId, TicketId, TicketStatus, TicketType, UserId};
+use palisade_i18n::Refusal;
 use palisade_service::{BulkChange, BulkOutcome};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -56,12 +57,14 @@ impl BulkUpdateRequest {
     /// well-formed ticket ids.
     pub(crate) fn tickets(&self) -> Result<&[String], AppError> {
         if self.ticket_ids.is_empty() || self.ticket_ids.len() > palisade_service::MAX_BULK_TICKETS {
-            return Err(AppError::BadRequest("select between 1 and 100 tickets".into()));
+            return Err(AppError::BadRequest(
+                Refusal::new("refusal-bulk-count").with("max", palisade_service::MAX_BULK_TICKETS),
+            ));
         }
         for (i, id) in self.ticket_ids.iter().enumerate() {
             TicketId::parse(id)?;
             if self.ticket_ids[..i].contains(id) {
-                return Err(AppError::BadRequest("a ticket is selected twice".into()));
+                return Err(AppError::bad_request("refusal-bulk-twice"));
             }
         }
         Ok(&self.ticket_ids)
@@ -69,7 +72,9 @@ impl BulkUpdateRequest {
 
     pub(crate) fn change(&self) -> Result<BulkChange, AppError> {
         if self.add_tags.len() > 50 {
-            return Err(AppError::BadRequest("at most 50 tags".into()));
+            return Err(AppError::BadRequest(
+                Refusal::new("refusal-tags-at-most").with("max", 50_i64),
+            ));
         }
         Ok(BulkChange {
             status: self.status.as_deref().map(TicketStatus::parse).transpose()?,
@@ -108,9 +113,7 @@ pub(crate) fn strict_tag(raw: &str) -> Result<TagName, AppError> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !shape {
-        return Err(AppError::BadRequest(
-            "tags are 1 to 64 letters, digits, - or _".into(),
-        ));
+        return Err(AppError::bad_request("refusal-tag-form"));
     }
     Ok(TagName::parse(raw)?)
 }
@@ -124,7 +127,7 @@ pub(crate) fn results(outcomes: Vec<(String, BulkOutcome)>) -> BulkUpdateResult 
                     BulkOutcome::Updated => ("updated", None),
                     BulkOutcome::NotFound => ("not_found", None),
                     BulkOutcome::Forbidden => ("forbidden", None),
-                    BulkOutcome::Invalid(why) => ("invalid", Some(why)),
+                    BulkOutcome::Invalid(why) => ("invalid", Some(crate::locale::refusal(&why))),
                 };
                 BulkTicketResult {
                     ticket_id,

@@ -86,7 +86,9 @@ where
     };
     match limit.try_into() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(crate::AppError::BadRequest(format!("limit must be 1 to {max}"))),
+        _ => Err(crate::AppError::BadRequest(
+            palisade_i18n::Refusal::new("refusal-limit").with("max", max.to_string()),
+        )),
     }
 }
 

@@ -4,6 +4,7 @@
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use palisade_i18n::Refusal;
 use serde::de::DeserializeOwned;
 
 use crate::AppError;
@@ -22,12 +23,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 if value.is_array()
                     && serde_json::from_value::<T>(serde_json::Value::Array(Vec::new())).is_err()
                 {
-                    return Err(AppError::BadRequest("the body must be a JSON object".into()));
+                    return Err(AppError::bad_request("refusal-json-object"));
                 }
                 serde_json::from_value(value).map(Self).map_err(|e| {
-                    AppError::BadRequest(format!(
-                        "Failed to deserialize the JSON body into the target type: {e}"
-                    ))
+                    AppError::BadRequest(Refusal::new("refusal-json-body").with("detail", e.to_string()))
                 })
             }
             Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::UnsupportedMediaType),
@@ -36,7 +35,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             {
                 Err(AppError::PayloadTooLarge)
             }
-            Err(e) => Err(AppError::BadRequest(e.body_text())),
+            Err(e) => Err(AppError::BadRequest(
+                Refusal::new("refusal-request-unreadable").with("detail", e.body_text()),
+            )),
         }
     }
 }
@@ -49,10 +50,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Self(v)),
-            Err(e @ QueryRejection::FailedToDeserializeQueryString(_)) => {
-                Err(AppError::BadRequest(e.body_text()))
-            }
-            Err(e) => Err(AppError::BadRequest(e.body_text())),
+            Err(e @ QueryRejection::FailedToDeserializeQueryString(_)) => Err(AppError::BadRequest(
+                Refusal::new("refusal-request-unreadable").with("detail", e.body_text()),
+            )),
+            Err(e) => Err(AppError::BadRequest(
+                Refusal::new("refusal-request-unreadable").with("detail", e.body_text()),
+            )),
         }
     }
 }
@@ -69,7 +72,9 @@ impl<S: Send + Sync> FromRequest<S> for ApiBytes {
             Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(AppError::PayloadTooLarge)
             }
-            Err(e) => Err(AppError::BadRequest(e.body_text())),
+            Err(e) => Err(AppError::BadRequest(
+                Refusal::new("refusal-request-unreadable").with("detail", e.body_text()),
+            )),
         }
     }
 }

@@ -135,8 +135,7 @@ pub async fn create(
     caller: Caller,
     ApiJson(req): ApiJson<CreateFieldRequest>,
 ) -> Result<(StatusCode, Json<FieldView>), AppError> {
-    let kind =
-        FieldKind::parse(&req.kind).ok_or_else(|| AppError::BadRequest("unknown field kind".into()))?;
+    let kind = FieldKind::parse(&req.kind).ok_or_else(|| AppError::bad_request("refusal-field-kind"))?;
     let definition = FieldDefinition {
         key: req.key,
         label: req.label,

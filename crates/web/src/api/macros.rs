@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use palisade_core::{Priority, TeamId, TicketStatus, TicketType, Visibility};
+use palisade_i18n::Refusal;
 use palisade_service::UsableMacro;
 use palisade_store::{MacroAssignee, MacroContent};
 use serde::{Deserialize, Serialize};
@@ -90,12 +91,12 @@ impl MacroRequest {
             Some(team) => (None, Some(TeamId::parse(team)?)),
         };
         if self.body.as_deref().is_some_and(|b| b.trim().is_empty()) {
-            return Err(AppError::BadRequest(
-                "body must not be empty; leave it out instead".into(),
-            ));
+            return Err(AppError::bad_request("refusal-macro-empty-body"));
         }
         if self.add_tags.len() > 20 {
-            return Err(AppError::BadRequest("at most 20 tags".into()));
+            return Err(AppError::BadRequest(
+                Refusal::new("refusal-tags-at-most").with("max", 20_i64),
+            ));
         }
         Ok(MacroContent {
             name: self.name.clone(),
@@ -111,7 +112,7 @@ impl MacroRequest {
                 .as_deref()
                 .map(|a| {
                     MacroAssignee::parse(a)
-                        .ok_or_else(|| AppError::BadRequest("assignee is me or nobody".into()))
+                        .ok_or_else(|| AppError::bad_request("refusal-assignee-me-or-nobody"))
                 })
                 .transpose()?,
             set_team: self.route_to_team_id.as_deref().map(TeamId::parse).transpose()?,

@@ -34,9 +34,7 @@ impl SecondFactorRequest {
             (Some(code), None) => Ok(Some(SecondFactor::Totp(code))),
             (None, Some(code)) => Ok(Some(SecondFactor::RecoveryCode(code))),
             (None, None) => Ok(None),
-            (Some(_), Some(_)) => Err(AppError::BadRequest(
-                "give either `code` or `recovery_code`, not both".into(),
-            )),
+            (Some(_), Some(_)) => Err(AppError::bad_request("refusal-code-or-recovery")),
         }
     }
 }
@@ -128,7 +126,7 @@ pub async fn second_factor(
     let session = caller.session()?;
     let factor = req
         .factor()?
-        .ok_or_else(|| AppError::BadRequest("`code` or `recovery_code` is required".into()))?;
+        .ok_or_else(|| AppError::bad_request("refusal-code-required"))?;
     let signed = s
         .identity
         .verify_second_factor(session, &caller.user, &factor, &caller.audit())
@@ -340,7 +338,7 @@ pub struct RenamePasskeyRequest {
 }
 
 fn ceremony_id(raw: &str) -> Result<palisade_core::CeremonyId, AppError> {
-    palisade_core::CeremonyId::parse(raw).map_err(|_| AppError::BadRequest("unknown ceremony".into()))
+    palisade_core::CeremonyId::parse(raw).map_err(|_| AppError::bad_request("refusal-unknown-ceremony"))
 }
 
 fn passkey_id(raw: &str) -> Result<palisade_core::PasskeyId, AppError> {

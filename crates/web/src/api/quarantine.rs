@@ -112,7 +112,7 @@ pub(crate) async fn release_held(
 ) -> Result<palisade_core::TicketId, AppError> {
     let item = reviewable(s, caller, id).await?;
     if item.status != palisade_store::QuarantineStatus::Held {
-        return Err(AppError::Conflict("this message was already decided".into()));
+        return Err(AppError::conflict("refusal-already-decided"));
     }
     let mut inbound = palisade_mail::Inbound::new(s.store.clone(), s.policy.clone(), HashMap::new())
         .with_file_limits(s.config.mail_file_limits);

@@ -1,6 +1,7 @@
 //! The desk's runtime settings over the API (administrators): what is in force, and
 //! changing it without a restart.
 
+use palisade_i18n::Refusal;
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -59,14 +60,20 @@ pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Json<Vec<
 /// A value as the use case takes it: numbers for number settings, strings for the rest.
 fn as_text(name: &str, value: Option<Value>) -> Result<Option<String>, AppError> {
     let Some(setting) = Setting::parse(name) else {
-        return Err(AppError::BadRequest(format!("there is no setting {name:?}")));
+        return Err(AppError::BadRequest(
+            Refusal::new("refusal-no-setting").with("name", name),
+        ));
     };
     match (value, setting.is_number()) {
         (None, _) => Ok(None),
         (Some(Value::Number(n)), true) => Ok(Some(n.to_string())),
         (Some(Value::String(s)), false) => Ok(Some(s)),
-        (Some(_), true) => Err(AppError::BadRequest(format!("{name} is a number"))),
-        (Some(_), false) => Err(AppError::BadRequest(format!("{name} is text"))),
+        (Some(_), true) => Err(AppError::BadRequest(
+            Refusal::new("refusal-setting-is-number").with("name", name),
+        )),
+        (Some(_), false) => Err(AppError::BadRequest(
+            Refusal::new("refusal-setting-is-text").with("name", name),
+        )),
     }
 }
 

@@ -3,6 +3,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use palisade_core::{Priority, TagName, TeamId, TicketStatus, TicketType, UserId, Visibility};
+use palisade_i18n::Refusal;
 use palisade_store::TicketUpdate;
 
 use super::dto::*;
@@ -153,7 +154,7 @@ pub async fn add_message(
     let visibility = Visibility::parse(&req.visibility)?;
     if req.attachment_ids.len() > 20 {
         return Err(AppError::BadRequest(
-            "at most 20 files go with one message".into(),
+            Refusal::new("refusal-files-per-message").with("max", 20_i64),
         ));
     }
     let sending = palisade_service::Sending {
@@ -252,9 +253,7 @@ pub fn validate_filename(name: &str) -> Result<String, AppError> {
             .any(|c| c.is_control() || palisade_core::is_invisible(c))
         || name.starts_with('.');
     if bad {
-        return Err(AppError::BadRequest(
-            "file name must be a plain name without path separators".into(),
-        ));
+        return Err(AppError::bad_request("refusal-file-name"));
     }
     Ok(name.to_owned())
 }

@@ -119,7 +119,7 @@ pub async fn create(
     if let Some(tag) = req.tag.as_deref() {
         let strict = super::bulk::strict_tag(tag)?;
         if strict.as_str() != tag {
-            return Err(AppError::BadRequest("tags are lower case".into()));
+            return Err(AppError::bad_request("refusal-tags-lower-case"));
         }
     }
     let filter = SavedFilter {

@@ -35,14 +35,10 @@ pub(crate) async fn converse(
     s.enforce(&limits.messages_per_conversation, conversation.id.as_str(), meta)
         .await?;
     if conversation.state != ConversationState::Open {
-        return Err(AppError::Conflict(
-            "this conversation was handed over to a person; start a new one for something else".into(),
-        ));
+        return Err(AppError::conflict("refusal-conversation-handed-over"));
     }
     if conversation.messages >= MAX_MESSAGES {
-        return Err(AppError::Conflict(
-            "this conversation is too long; hand it over to a person".into(),
-        ));
+        return Err(AppError::conflict("refusal-conversation-long"));
     }
     let text = crate::service::validate_text("text", text, MAX_MESSAGE_CHARS)?;
     // Read beside the customer's previous message: a card number split over two

@@ -86,9 +86,7 @@ pub(crate) async fn handover(
         ConversationState::Open | ConversationState::HandingOver
     );
     if !may_claim || !s.store.claim_conversation(&conversation.id).await? {
-        return Err(AppError::Conflict(
-            "this conversation was already handed over".into(),
-        ));
+        return Err(AppError::conflict("refusal-handed-over-already"));
     }
     let handed = hand_over(s, meta, conversation, email, into_ticket).await;
     if handed.is_err() {
@@ -139,10 +137,10 @@ async fn hand_over(
             let address = email
                 .map(str::trim)
                 .filter(|e| !e.is_empty())
-                .ok_or_else(|| AppError::BadRequest("give an email address we can reply to".into()))
+                .ok_or_else(|| AppError::bad_request("refusal-handover-address"))
                 .and_then(|e| {
                     EmailAddress::parse(e)
-                        .map_err(|_| AppError::BadRequest("that email address is not valid".into()))
+                        .map_err(|_| AppError::bad_request("refusal-handover-address-invalid"))
                 })?;
             let team = s.default_team().await?;
             let held = palisade_service::HeldMail {

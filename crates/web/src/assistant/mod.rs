@@ -10,6 +10,7 @@ use palisade_assist::RedactionKind;
 use palisade_assist::assistant::{self, Intent, NOTICE_VERSION, Passage, SensitiveTopic};
 use palisade_core::{ConversationId, EmailAddress, UnixMillis};
 use palisade_crypto::RandomToken;
+use palisade_i18n::Refusal;
 use palisade_policy::Reader;
 use palisade_service::StartConversation;
 use palisade_store::{ConversationRecord, ConversationState, Verification};
@@ -94,14 +95,12 @@ pub(crate) async fn start(
     site_token: Option<&str>,
 ) -> Result<Started, AppError> {
     if notice_version != NOTICE_VERSION {
-        return Err(AppError::Conflict(format!(
-            "the notice has changed (now version {NOTICE_VERSION}); show it again"
-        )));
+        return Err(AppError::Conflict(
+            Refusal::new("refusal-notice-changed").with("number", NOTICE_VERSION),
+        ));
     }
     if consent && human_only {
-        return Err(AppError::BadRequest(
-            "choose either the assistant or support from people, not both".into(),
-        ));
+        return Err(AppError::bad_request("refusal-choose-one-support"));
     }
     // The site token is checked first (its failures have their own limit per source),
     // so a verified start counts against its customer, not against everyone who shares
@@ -109,9 +108,7 @@ pub(crate) async fn start(
     let site_verified = match site_token {
         Some(token) => {
             if caller.is_some() {
-                return Err(AppError::BadRequest(
-                    "a signed-in portal session cannot present a site token too".into(),
-                ));
+                return Err(AppError::bad_request("refusal-portal-and-site-token"));
             }
             Some(verify_site_token(s, meta, token).await?)
         }
@@ -289,9 +286,7 @@ async fn acting_caller(
         Verification::PortalSession => Ok(caller.filter(|c| c.principal.user_id == *owner).cloned()),
         Verification::SiteToken => {
             if UnixMillis::now().0 - conversation.created_at.0 > SITE_VERIFIED_FOR_MS {
-                return Err(AppError::Conflict(
-                    "this verified conversation has expired; reload the page to start a new one".into(),
-                ));
+                return Err(AppError::conflict("refusal-conversation-expired"));
             }
             Ok(s.identity
                 .site_verified_account(owner)

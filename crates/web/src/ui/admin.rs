@@ -347,7 +347,15 @@ pub async fn invite(
             None => Ok(Redirect::to("/admin/staff?done=invited").into_response()),
         },
         Err(ServiceError::Invalid(why) | ServiceError::Conflict(why)) => {
-            staff_page(&s, &caller, None, None, Some(why), StatusCode::BAD_REQUEST).await
+            staff_page(
+                &s,
+                &caller,
+                None,
+                None,
+                Some(crate::locale::refusal(&why)),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
         Err(ServiceError::Store(StoreError::Conflict)) => {
             let why = "someone already has an account with this address".to_owned();
@@ -482,7 +490,7 @@ pub async fn company_sharing(
     let share = match form.share_tickets.as_str() {
         "yes" => true,
         "no" => false,
-        _ => return Err(AppError::BadRequest("share_tickets is yes or no".into()).into()),
+        _ => return Err(AppError::bad_request("refusal-share-tickets").into()),
     };
     s.desk().set_company_sharing(&caller.actor(), &id, share).await?;
     Ok(Redirect::to("/admin/companies?done=sharing").into_response())

@@ -101,7 +101,7 @@ async fn refused(s: &AppState, caller: &Caller, error: ServiceError) -> Result<R
         ServiceError::Conflict(why) => (why, StatusCode::CONFLICT),
         other => return Err(other.into()),
     };
-    let mut response = page(s, caller, None, Some(why)).await?;
+    let mut response = page(s, caller, None, Some(crate::locale::refusal(&why))).await?;
     *response.status_mut() = status;
     Ok(response)
 }
@@ -124,7 +124,7 @@ impl FieldForm {
         let kind = match self.kind.as_deref() {
             None => FieldKind::Text,
             Some(kind) => {
-                FieldKind::parse(kind).ok_or_else(|| AppError::BadRequest("unknown field kind".into()))?
+                FieldKind::parse(kind).ok_or_else(|| AppError::bad_request("refusal-field-kind"))?
             }
         };
         Ok(FieldDefinition {

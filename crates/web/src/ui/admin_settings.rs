@@ -106,7 +106,7 @@ pub async fn save(
     match s.desk().change_settings(&caller.actor(), &changes).await {
         Ok(()) => Ok(Redirect::to("/admin/settings?done=saved").into_response()),
         Err(ServiceError::Invalid(why)) => {
-            let mut response = page(&s, &caller, None, Some(why)).await?;
+            let mut response = page(&s, &caller, None, Some(crate::locale::refusal(&why))).await?;
             *response.status_mut() = StatusCode::BAD_REQUEST;
             Ok(response)
         }

@@ -134,7 +134,7 @@ pub async fn start(
         Some("assistant") => (true, false),
         Some("people") => (false, true),
         _ => {
-            return Err(AppError::BadRequest("choose the assistant or support from people".into()).into());
+            return Err(AppError::bad_request("refusal-choose-support").into());
         }
     };
     let started = assistant::start(

@@ -45,7 +45,7 @@ pub async fn submit(
             None => None,
             Some("me") => Some(Some(caller.principal.user_id.clone())),
             Some("nobody") => Some(None),
-            Some(_) => return Err(AppError::BadRequest("assign to me or to nobody".into()).into()),
+            Some(_) => return Err(AppError::bad_request("refusal-assign-me-or-nobody").into()),
         },
         add_tags: field("add_tag")
             .map(TagName::parse)
@@ -83,7 +83,7 @@ pub async fn submit(
             BulkOutcome::Forbidden => Some(crate::locale::word("bulk-not-allowed").to_owned()),
             BulkOutcome::Invalid(why) => Some(crate::locale::text_with(
                 "bulk-invalid",
-                &[("name", why.as_str().into())],
+                &[("name", crate::locale::refusal(why).into())],
             )),
         })
         .collect();

@@ -138,8 +138,8 @@ pub async fn customers(
 /// Refusals the person can correct come back on the page with `status`.
 fn correctable(error: ServiceError) -> Result<(String, StatusCode), UiError> {
     match error {
-        ServiceError::Invalid(why) => Ok((why, StatusCode::BAD_REQUEST)),
-        ServiceError::Conflict(why) => Ok((why, StatusCode::CONFLICT)),
+        ServiceError::Invalid(why) => Ok((crate::locale::refusal(&why), StatusCode::BAD_REQUEST)),
+        ServiceError::Conflict(why) => Ok((crate::locale::refusal(&why), StatusCode::CONFLICT)),
         other => Err(other.into()),
     }
 }

@@ -29,7 +29,14 @@ pub async fn ticket_attach(
     let upload = match read_form(multipart, s.config.max_attachment_bytes).await {
         Ok(upload) => upload,
         Err(AppError::BadRequest(why)) => {
-            return ticket_page_refusing(&s, &caller, &id, why, StatusCode::BAD_REQUEST).await;
+            return ticket_page_refusing(
+                &s,
+                &caller,
+                &id,
+                crate::locale::refusal(&why),
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
         }
         Err(AppError::PayloadTooLarge) => {
             let why = too_large(s.config.max_attachment_bytes);
@@ -50,7 +57,14 @@ pub async fn ticket_attach(
     {
         Ok(_) => Ok(Redirect::to(&format!("/tickets/{id}")).into_response()),
         Err(AppError::BadRequest(why)) => {
-            ticket_page_refusing(&s, &caller, &id, why, StatusCode::BAD_REQUEST).await
+            ticket_page_refusing(
+                &s,
+                &caller,
+                &id,
+                crate::locale::refusal(&why),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -69,14 +83,14 @@ async fn read_form(mut form: Multipart, max_bytes: usize) -> Result<Upload, AppE
                 let filename = validate_filename(&name)?;
                 file = Some((filename, bounded(field, max_bytes).await?));
             }
-            _ => return Err(AppError::BadRequest("unexpected form field".into())),
+            _ => return Err(AppError::bad_request("refusal-form-field")),
         }
     }
     let Some((filename, content)) = file else {
-        return Err(AppError::BadRequest("Choose a file to attach.".into()));
+        return Err(AppError::bad_request("refusal-choose-file"));
     };
     if content.is_empty() {
-        return Err(AppError::BadRequest("The file is empty.".into()));
+        return Err(AppError::bad_request("refusal-file-empty"));
     }
     Ok(Upload {
         filename,
@@ -112,6 +126,6 @@ pub(super) fn malformed(e: MultipartError) -> AppError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::PayloadTooLarge
     } else {
-        AppError::BadRequest("the form could not be read".into())
+        AppError::bad_request("refusal-form-unreadable")
     }
 }

@@ -204,7 +204,9 @@ async fn save(s: &AppState, caller: &Caller, id: Option<&str>, form: MacroForm) 
     let request = form.request();
     let content = match request.content(caller) {
         Ok(c) => c,
-        Err(AppError::BadRequest(why)) => return page(s, caller, Some(why), None).await,
+        Err(AppError::BadRequest(why)) => {
+            return page(s, caller, Some(crate::locale::refusal(&why)), None).await;
+        }
         Err(e) => return Err(e.into()),
     };
     let desk = s.desk();
@@ -215,7 +217,7 @@ async fn save(s: &AppState, caller: &Caller, id: Option<&str>, form: MacroForm) 
     match saved {
         Ok(_) => Ok(Redirect::to("/macros").into_response()),
         Err(palisade_service::ServiceError::Invalid(why) | palisade_service::ServiceError::Conflict(why)) => {
-            page(s, caller, Some(why), None).await
+            page(s, caller, Some(crate::locale::refusal(&why)), None).await
         }
         Err(e) => Err(e.into()),
     }
@@ -262,7 +264,14 @@ pub async fn apply(
     match s.desk().apply_macro(&caller.actor(), &id, &form.macro_id).await {
         Ok(_) => Ok(Redirect::to(&format!("/tickets/{id}")).into_response()),
         Err(palisade_service::ServiceError::Invalid(why) | palisade_service::ServiceError::Conflict(why)) => {
-            super::pages::ticket_page_refusing(&s, &caller, &id, why, StatusCode::BAD_REQUEST).await
+            super::pages::ticket_page_refusing(
+                &s,
+                &caller,
+                &id,
+                crate::locale::refusal(&why),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }

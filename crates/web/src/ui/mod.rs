@@ -98,8 +98,15 @@ impl IntoResponse for UiError {
             Some(id) => crate::locale::text_with("error-reference", &[("name", id.as_str().into())]),
             None => message,
         };
+        // The API's title is HTTP's reason phrase; a page names it in the reader's language.
+        let title = crate::locale::word(match status {
+            StatusCode::NOT_FOUND => "problem-title-not-found",
+            StatusCode::FORBIDDEN => "problem-title-forbidden",
+            s if s.is_client_error() => "problem-title-refused",
+            _ => "error-title",
+        });
         let page = Notice {
-            title: &problem.title,
+            title,
             message: &message,
             link: "/tickets",
             link_text: crate::locale::word("error-back"),

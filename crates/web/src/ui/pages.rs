@@ -224,7 +224,8 @@ pub async fn setup_submit(
             link_text: crate::locale::word("link-sign-in"),
         })),
         Err(palisade_identity::IdentityError::WeakPassword(why)) => {
-            let msg = crate::locale::text_with("password-rejected", &[("name", why.to_string().into())]);
+            let msg =
+                crate::locale::text_with("password-rejected", &[("name", palisade_i18n::Arg::Message(why))]);
             let mut r = render(&SetupPage {
                 token: &token,
                 error: Some(&msg),

@@ -10,6 +10,7 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use palisade_core::{AttachmentId, Visibility};
+use palisade_i18n::Refusal;
 
 use super::UiError;
 use super::files::{bounded, malformed, too_large};
@@ -44,11 +45,18 @@ pub async fn ticket_reply(
     let form = if multipart {
         let parts = Multipart::from_request(request, &s)
             .await
-            .map_err(|_| AppError::BadRequest("the form could not be read".into()))?;
+            .map_err(|_| AppError::bad_request("refusal-form-unreadable"))?;
         match read_multipart(parts, s.config.max_attachment_bytes).await {
             Ok(form) => form,
             Err(AppError::BadRequest(why)) => {
-                return ticket_page_refusing(&s, &caller, &id, why, StatusCode::BAD_REQUEST).await;
+                return ticket_page_refusing(
+                    &s,
+                    &caller,
+                    &id,
+                    crate::locale::refusal(&why),
+                    StatusCode::BAD_REQUEST,
+                )
+                .await;
             }
             Err(AppError::PayloadTooLarge) => {
                 let why = too_large(s.config.max_attachment_bytes);
@@ -59,7 +67,7 @@ pub async fn ticket_reply(
     } else {
         let Form(fields) = Form::<Vec<(String, String)>>::from_request(request, &s)
             .await
-            .map_err(|_| AppError::BadRequest("the form could not be read".into()))?;
+            .map_err(|_| AppError::bad_request("refusal-form-unreadable"))?;
         let mut form = ReplyForm::default();
         for (name, value) in fields {
             take_text(&mut form, &name, value)?;
@@ -67,7 +75,7 @@ pub async fn ticket_reply(
         form
     };
     let (Some(body), Some(visibility)) = (form.body, form.visibility) else {
-        return Err(AppError::BadRequest("the reply needs a body and a visibility".into()).into());
+        return Err(AppError::bad_request("refusal-reply-form").into());
     };
     let visibility = Visibility::parse(&visibility).map_err(AppError::from)?;
     let mut files = form
@@ -90,7 +98,14 @@ pub async fn ticket_reply(
         {
             Ok(attached) => files.push(attached.id),
             Err(AppError::BadRequest(why)) => {
-                return ticket_page_refusing(&s, &caller, &id, why, StatusCode::BAD_REQUEST).await;
+                return ticket_page_refusing(
+                    &s,
+                    &caller,
+                    &id,
+                    crate::locale::refusal(&why),
+                    StatusCode::BAD_REQUEST,
+                )
+                .await;
             }
             Err(e) => return Err(e.into()),
         }
@@ -102,7 +117,14 @@ pub async fn ticket_reply(
     match s.add_message(&caller, &id, &body, visibility, &sending).await {
         Ok((_, redacted)) => Ok(Redirect::to(&ticket_location(&id, &redacted)).into_response()),
         Err(AppError::BadRequest(msg)) => {
-            ticket_page_refusing(&s, &caller, &id, msg, StatusCode::BAD_REQUEST).await
+            ticket_page_refusing(
+                &s,
+                &caller,
+                &id,
+                crate::locale::refusal(&msg),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -114,7 +136,7 @@ fn take_text(form: &mut ReplyForm, name: &str, value: String) -> Result<(), AppE
         "visibility" => form.visibility = Some(value),
         "secure_delivery" => form.secure_delivery = true,
         "send_file" => form.send_files.push(value),
-        _ => return Err(AppError::BadRequest("unexpected form field".into())),
+        _ => return Err(AppError::bad_request("refusal-form-field")),
     }
     Ok(())
 }
@@ -131,13 +153,12 @@ async fn read_multipart(mut parts: Multipart, max_bytes: usize) -> Result<ReplyF
                 continue;
             }
             if form.new_files.len() == MAX_REPLY_FILES {
-                return Err(AppError::BadRequest(crate::locale::text_with(
-                    "reply-too-many-files",
-                    &[("count", palisade_i18n::Arg::Number(MAX_REPLY_FILES as i64))],
-                )));
+                return Err(AppError::BadRequest(
+                    Refusal::new("reply-too-many-files").with("count", MAX_REPLY_FILES),
+                ));
             }
             if content.is_empty() {
-                return Err(AppError::BadRequest("A chosen file is empty.".into()));
+                return Err(AppError::bad_request("refusal-chosen-file-empty"));
             }
             form.new_files.push((validate_filename(&chosen)?, content));
         } else {

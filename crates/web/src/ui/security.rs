@@ -372,8 +372,9 @@ pub async fn change_password(
             Ok(with_cookie(page, &token))
         }
         Err(IdentityError::StepUpRequired) => Ok(step_up_redirect("/account/security")),
-        Err(e @ IdentityError::WeakPassword(_)) => {
-            let msg = e.to_string();
+        Err(IdentityError::WeakPassword(why)) => {
+            let msg =
+                crate::locale::text_with("password-rejected", &[("name", palisade_i18n::Arg::Message(why))]);
             Ok(with_status(
                 security_view(&s, &caller, None, Some(&msg)).await?,
                 StatusCode::BAD_REQUEST,

@@ -67,7 +67,7 @@ pub async fn set_fields(
         .find(|(name, _)| name == "version")
         .map(|(_, v)| v.parse::<i64>())
         .transpose()
-        .map_err(|_| AppError::BadRequest("invalid version".into()))?;
+        .map_err(|_| AppError::bad_request("refusal-invalid-version"))?;
     let desk = s.desk();
     let kinds: Vec<(String, FieldKind)> = desk
         .fields_for(&caller.actor())
@@ -101,7 +101,14 @@ pub async fn set_fields(
             ticket_page_refusing(&s, &caller, &id, why, StatusCode::CONFLICT).await
         }
         Err(ServiceError::Invalid(why) | ServiceError::Conflict(why)) => {
-            ticket_page_refusing(&s, &caller, &id, why, StatusCode::BAD_REQUEST).await
+            ticket_page_refusing(
+                &s,
+                &caller,
+                &id,
+                crate::locale::refusal(&why),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }

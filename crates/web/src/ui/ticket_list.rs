@@ -215,7 +215,7 @@ fn filter_of(
         }
     }
     if let Some(sort) = given(&q.sort) {
-        filter.sort = TicketSort::parse(sort).ok_or_else(|| AppError::BadRequest("no such order".into()))?;
+        filter.sort = TicketSort::parse(sort).ok_or_else(|| AppError::bad_request("refusal-no-order"))?;
         echo.push(("sort", sort.to_owned()));
     }
     Ok((filter, echo))
@@ -240,7 +240,7 @@ pub async fn ticket_list(
     let desk = s.desk();
     let actor = caller.actor();
     let view = given(&q.view)
-        .map(|v| BuiltInView::parse(v).ok_or_else(|| AppError::BadRequest("no such view".into())))
+        .map(|v| BuiltInView::parse(v).ok_or_else(|| AppError::bad_request("refusal-no-view")))
         .transpose()?;
     let saved = match given(&q.saved) {
         Some(id) => Some(desk.saved_view(&actor, id).await?),

@@ -95,8 +95,8 @@ async fn refused(s: &AppState, caller: &Caller, id: &str, error: ServiceError) -
             crate::locale::word("relations-no-ticket").to_owned(),
             StatusCode::NOT_FOUND,
         ),
-        ServiceError::Invalid(why) => (why, StatusCode::BAD_REQUEST),
-        ServiceError::Conflict(why) => (why, StatusCode::CONFLICT),
+        ServiceError::Invalid(why) => (crate::locale::refusal(&why), StatusCode::BAD_REQUEST),
+        ServiceError::Conflict(why) => (crate::locale::refusal(&why), StatusCode::CONFLICT),
         other => return Err(other.into()),
     };
     ticket_page_refusing(s, caller, id, why, status).await

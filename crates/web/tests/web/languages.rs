@@ -3,7 +3,8 @@
 //! choice outranks what their browser asks, and clearing it hands the choice back to
 //! the browser; mail is written in its recipient's language, else the desk's default.
 //! Beside it the refusals: a language Palisade does not speak, and a choice that reaches
-//! anyone but the one making it.
+//! anyone but the one making it. The server's own refusals (why a request was turned
+//! down) are in the reader's language as well, in the API's problems and on the pages.
 
 use crate::common;
 
@@ -17,7 +18,8 @@ palisade_testkit::on_both_backends!(
     pages_speak_the_readers_language,
     mail_speaks_the_recipients_language,
     agents_hear_in_their_own_language,
-    the_assistant_answers_in_the_customers_language
+    the_assistant_answers_in_the_customers_language,
+    refusals_speak_the_readers_language
 );
 
 async fn pages_speak_the_readers_language(backend: Backend) {
@@ -366,4 +368,97 @@ async fn the_assistant_answers_in_the_customers_language(backend: Backend) {
             .unwrap()
             .starts_with("For your security I don't handle passwords")
     );
+}
+
+/// Why a request was refused reaches the reader in their language: the API's problem
+/// detail (with the field it is about named in that language too) and a page's notice,
+/// for a browser that asks for German and for an agent who chose German; English for
+/// an English reader of the very same refusal.
+async fn refusals_speak_the_readers_language(backend: Backend) {
+    let w = World::new(backend).await;
+    let blank_subject = |accept: &'static str| {
+        let w = &w;
+        async move {
+            let r = w
+                .raw(
+                    Some(&w.customer_1),
+                    "POST",
+                    "/api/v1/tickets",
+                    Body::from(json!({"subject": "   ", "body": "Hallo"}).to_string()),
+                    &[("content-type", "application/json"), ("accept-language", accept)],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+            assert_eq!(r.headers.get("content-type").unwrap(), "application/problem+json");
+            r.json()["detail"].as_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(
+        blank_subject("de-DE,de;q=0.9").await,
+        "Das Feld „Betreff\" darf nicht leer sein"
+    );
+    assert_eq!(blank_subject("en").await, "subject must not be empty");
+    // A refusal with a number in it, and one the page itself writes.
+    let r = w
+        .raw(
+            Some(&w.agent_a),
+            "GET",
+            "/tickets?sort=sideways",
+            Body::empty(),
+            &[("accept-language", "de")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let page = r.text();
+    assert!(
+        page.contains("Das ging nicht") && page.contains("Diese Sortierung gibt es nicht"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("no such order") && !page.contains("Bad Request"),
+        "{page}"
+    );
+
+    // The agent chooses German: a form the service refuses comes back in German,
+    // although the browser asks for English.
+    let r = w
+        .json(
+            &w.agent_a,
+            "PUT",
+            "/api/v1/me/language",
+            json!({"language": "de"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = w
+        .raw(
+            Some(&w.agent_a),
+            "POST",
+            "/customers",
+            Body::from("name=Dora+Diaz&email=dora%40newco.test&phone=call+me"),
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("accept-language", "en-GB,en"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    let page = r.text();
+    assert!(
+        page.contains("Eine Telefonnummer besteht aus Ziffern, Leerzeichen und + - ( ) ."),
+        "{page}"
+    );
+    assert!(!page.contains("phone must be"), "{page}");
+    let r = w
+        .raw(
+            Some(&w.agent_a),
+            "POST",
+            "/api/v1/tickets",
+            Body::from(json!({"subject": "Rechnung", "body": "x", "team_id": "nonsense"}).to_string()),
+            &[("content-type", "application/json"), ("accept-language", "en")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    let detail = r.json()["detail"].as_str().unwrap().to_owned();
+    assert!(detail.starts_with("Keine gültige Kennung"), "{detail}");
 }
