@@ -166,11 +166,15 @@ impl Inbound {
                 return Err(MailError::Permanent("not a mailbox".into()));
             }
         };
-        let team = self
-            .teams
-            .get(&mailbox)
-            .cloned()
-            .ok_or_else(|| MailError::Config(format!("mailbox {} has no team", mailbox.as_str())))?;
+        // The Teams page's choice, else the file's.
+        let team = match self.store.mailbox_route(mailbox.as_str()).await? {
+            Some(team) => team,
+            None => self
+                .teams
+                .get(&mailbox)
+                .cloned()
+                .ok_or_else(|| MailError::Config(format!("mailbox {} has no team", mailbox.as_str())))?,
+        };
         let (subject, body) = self.redacted(text_of(accepted));
         let lookalike = match &placement {
             Placement::PublicReply { .. } => None,

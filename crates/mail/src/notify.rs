@@ -21,7 +21,8 @@ pub const MAIL_TICKET_REPLY: &str = "ticket_reply";
 pub struct ReplyNotifier {
     store: Store,
     threading: Arc<Threading>,
-    /// The support address each team's mail goes out from.
+    /// The support address each team's mail goes out from, as the file routes them; an
+    /// address routed to the team on the Teams page comes first.
     mailboxes: HashMap<TeamId, EmailAddress>,
     /// Where customers sign in (`https://desk.example.com`), for secure-delivery links.
     public_origin: String,
@@ -48,6 +49,21 @@ pub enum Delivery {
 }
 
 impl ReplyNotifier {
+    /// The address a team's mail goes out from: one routed to it on the Teams page,
+    /// else the file's. Replies come back to the ticket through the reply address's
+    /// capability whatever the address's team, so a team whose file address was
+    /// routed elsewhere still writes from it.
+    async fn sending_address(&self, team: &TeamId) -> Result<Option<EmailAddress>, MailError> {
+        for (address, routed) in self.store.mailbox_routes().await? {
+            if routed == *team && self.threading.serves(&address) {
+                if let Ok(address) = EmailAddress::parse(&address) {
+                    return Ok(Some(address));
+                }
+            }
+        }
+        Ok(self.mailboxes.get(team).cloned())
+    }
+
     pub fn new(
         store: Store,
         threading: Arc<Threading>,
@@ -128,9 +144,10 @@ impl ReplyNotifier {
         } else {
             delivery
         };
-        let Some(mailbox) = self.mailboxes.get(&ticket.team) else {
+        let Some(mailbox) = self.sending_address(&ticket.team).await? else {
             return Ok(0);
         };
+        let mailbox = &mailbox;
         let mut queued = 0;
         // Until the requester confirms, only the address's owner gets mail: nobody else
         // is shown what an unauthenticated sender wrote.

@@ -4,7 +4,7 @@
 //! so a page cannot do what the API refuses or skip the audit entry.
 
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
-use palisade_core::{Role, TeamId, UserId};
+use palisade_core::{EmailAddress, Role, TeamId, UserId};
 use palisade_i18n::Refusal;
 use palisade_policy::{Action, Resource, UserFacts};
 use palisade_store::{CompanyRecord, Cursor, TeamRecord, UserKind, UserRecord};
@@ -155,6 +155,48 @@ impl Desk {
                 .with_detail(json!({ "user": user.to_string() }));
             self.store.append_audit(&mut tx, &actor.audit, &event).await?;
         }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The support addresses whose team was changed from the configuration file's, for
+    /// those who manage teams.
+    pub async fn mailbox_routes(&self, actor: &Actor) -> Result<Vec<(String, TeamId)>, ServiceError> {
+        self.authorize(actor, Action::ManageTeams, &Resource::Directory)
+            .await?;
+        Ok(self.store.mailbox_routes().await?)
+    }
+
+    /// Sends mail arriving at `address` (one of the file's support addresses; the
+    /// caller knows which exist) to another team from the next message on, or with
+    /// `None` back to the team the file names. Tickets already opened stay where they
+    /// are.
+    pub async fn route_mailbox(
+        &self,
+        actor: &Actor,
+        address: &EmailAddress,
+        team: Option<&str>,
+    ) -> Result<(), ServiceError> {
+        self.authorize(actor, Action::ManageTeams, &Resource::Directory)
+            .await?;
+        let team = match team {
+            Some(raw) => {
+                let id = TeamId::parse(raw).map_err(|_| ServiceError::conflict("refusal-unknown-team"))?;
+                self.store
+                    .get_team(&id)
+                    .await
+                    .map_err(|_| ServiceError::conflict("refusal-unknown-team"))?;
+                Some(id)
+            }
+            None => None,
+        };
+        let mut tx = self.store.begin().await?;
+        self.store
+            .put_mailbox_route(&mut tx, address.as_str(), team.as_ref(), &actor.principal.user_id)
+            .await?;
+        let event = AuditEvent::new(AuditAction::MailboxRouted, address.as_str(), Outcome::Success)
+            .with_detail(json!({ "team": team.as_ref().map(ToString::to_string) }));
+        self.store.append_audit(&mut tx, &actor.audit, &event).await?;
         tx.commit().await?;
         Ok(())
     }

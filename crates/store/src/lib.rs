@@ -22,6 +22,7 @@ mod events;
 mod keys;
 mod limits;
 mod macros;
+mod mailbox_routes;
 mod mfa;
 mod migrate;
 mod notifications;

@@ -157,6 +157,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 36,
         sql: include_str!("../migrations/0036_field_value_fold.sql"),
     },
+    Migration {
+        version: 37,
+        sql: include_str!("../migrations/0037_mailbox_routes.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

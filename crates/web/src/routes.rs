@@ -339,6 +339,7 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             get(ui::admin_settings::settings),
         ),
         r(M::POST, "/admin/settings", false, post(ui::admin_settings::save)),
+        r(M::POST, "/admin/mailboxes", false, post(ui::admin::route_mailbox)),
         r(M::GET, "/admin/fields", false, get(ui::admin_fields::fields)),
         r(M::POST, "/admin/fields", false, post(ui::admin_fields::create)),
         r(
@@ -505,6 +506,13 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             "/api/v1/tickets/{id}/collaborators/{user_id}",
             false,
             delete(api::tickets::remove_collaborator),
+        ),
+        r(M::GET, "/api/v1/mailboxes", false, get(api::mailboxes::list)),
+        r(
+            M::PUT,
+            "/api/v1/mailboxes/{address}",
+            false,
+            put(api::mailboxes::route),
         ),
         r(M::GET, "/api/v1/settings", false, get(api::settings::list)),
         r(M::PUT, "/api/v1/settings", false, put(api::settings::change)),

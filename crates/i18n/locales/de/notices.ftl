@@ -4,6 +4,7 @@ notice-team-created = Team angelegt.
 notice-settings-saved = Einstellungen gespeichert.
 notice-member-added = Mitglied hinzugefügt.
 notice-member-removed = Mitglied entfernt.
+notice-mailbox-routed = Die Support-Adresse liefert jetzt an das gewählte Team.
 notice-invited = Einladung versandt.
 notice-sessions-ended = Ihre Sitzungen wurden beendet.
 notice-staff-disabled = Konto gesperrt; seine Sitzungen wurden beendet.

@@ -4,6 +4,7 @@ notice-team-created = Team created.
 notice-settings-saved = Settings saved.
 notice-member-added = Member added.
 notice-member-removed = Member removed.
+notice-mailbox-routed = The support address now delivers to the chosen team.
 notice-invited = Invitation sent.
 notice-sessions-ended = Their sessions were ended.
 notice-staff-disabled = Account disabled; its sessions were ended.

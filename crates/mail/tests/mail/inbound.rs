@@ -18,11 +18,70 @@ use palisade_testkit::Backend;
 palisade_testkit::on_both_backends!(
     the_zendesk_attack_fails_and_genuine_mail_threads,
     mail_from_a_disabled_accounts_address_is_refused_for_good,
-    a_released_forgery_is_nobodys_until_the_address_answers_authenticated
+    a_released_forgery_is_nobodys_until_the_address_answers_authenticated,
+    new_mail_follows_the_team_an_administrator_routed_its_address_to
 );
 
 fn support() -> EmailAddress {
     address(SUPPORT)
+}
+
+/// The ticket the latest received message was placed in.
+async fn last_received_ticket(store: &palisade_store::Store) -> TicketId {
+    let entries = store.audit_entries(0, 10_000).await.unwrap();
+    let id = entries
+        .iter()
+        .rev()
+        .filter(|e| e.action == "mail.received")
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.detail).ok())
+        .find_map(|d| d["ticket"].as_str().map(str::to_owned))
+        .expect("a received message");
+    TicketId::parse(&id).unwrap()
+}
+
+/// The file routes the support address to its team; an administrator's route (stored,
+/// read per message) sends new mail elsewhere without a restart, and removing it hands
+/// the address back to the file's team.
+async fn new_mail_follows_the_team_an_administrator_routed_its_address_to(backend: Backend) {
+    let w = MailWorld::start(backend).await;
+    let mut tx = w.store.begin().await.unwrap();
+    let billing = w.store.create_team(&mut tx, "Billing").await.unwrap();
+    tx.commit().await.unwrap();
+    let admin = UserId::parse("usr_AAAAAAAAAAAAAAAAAAAAAA").unwrap();
+    let route = |team: Option<palisade_core::TeamId>| {
+        let store = w.store.clone();
+        let admin = admin.clone();
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            store
+                .put_mailbox_route(&mut tx, SUPPORT, team.as_ref(), &admin)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+
+    route(Some(billing.clone())).await;
+    let first = message("Ann <ann@customer.test>", None, "r1@customer.test", "My invoice");
+    let r = w.send("127.0.0.2", "ann@customer.test", SUPPORT, &first).await;
+    assert!(r.starts_with("250"), "{r}");
+    let ticket = w
+        .store
+        .get_ticket(&last_received_ticket(&w.store).await)
+        .await
+        .unwrap();
+    assert_eq!(ticket.team, billing, "the administrator's route");
+
+    route(None).await;
+    let second = message("Bob <bob@customer.test>", None, "r2@customer.test", "My order");
+    let r = w.send("127.0.0.2", "bob@customer.test", SUPPORT, &second).await;
+    assert!(r.starts_with("250"), "{r}");
+    let ticket = w
+        .store
+        .get_ticket(&last_received_ticket(&w.store).await)
+        .await
+        .unwrap();
+    assert_eq!(ticket.team, w.team, "back to the file's team");
 }
 
 async fn the_zendesk_attack_fails_and_genuine_mail_threads(backend: Backend) {

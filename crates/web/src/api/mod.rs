@@ -12,6 +12,7 @@ pub mod dto;
 pub mod extract;
 pub mod fields;
 pub mod macros;
+pub mod mailboxes;
 pub mod mfa;
 pub mod notifications;
 pub mod people;
@@ -61,6 +62,7 @@ use utoipa::OpenApi;
         people::unmask_customer,
         people::list_staff, people::create_staff,
         people::list_teams, people::create_team, people::update_team, people::add_member, people::remove_member,
+        mailboxes::list, mailboxes::route,
         people::list_companies, people::create_company, people::get_company, people::update_company,
     ),
     components(schemas(crate::Problem)),

@@ -34,7 +34,7 @@ struct TeamRow {
     /// Staff not yet in the team, for the "add" list.
     candidates: Vec<Member>,
     /// Support addresses whose mail becomes this team's tickets.
-    mailboxes: Vec<String>,
+    mailboxes: Vec<MailboxRow>,
 }
 
 #[derive(Template)]
@@ -44,7 +44,17 @@ struct TeamsPage {
     role: &'static str,
     is_customer: bool,
     teams: Vec<TeamRow>,
+    /// Every team, for moving a support address: id and name.
+    choices: Vec<(String, String)>,
     notice: Option<&'static str>,
+}
+
+struct MailboxRow {
+    address: String,
+    /// Moved here on this page rather than by the file.
+    changed: bool,
+    /// The team the file names.
+    file_team: String,
 }
 
 #[derive(Deserialize)]
@@ -59,6 +69,7 @@ fn notice_for(done: Option<&str>) -> Option<&'static str> {
         "saved" => crate::locale::word("notice-settings-saved"),
         "added" => crate::locale::word("notice-member-added"),
         "removed" => crate::locale::word("notice-member-removed"),
+        "routed" => crate::locale::word("notice-mailbox-routed"),
         "invited" => crate::locale::word("notice-invited"),
         "ended" => crate::locale::word("notice-sessions-ended"),
         "disabled" => crate::locale::word("notice-staff-disabled"),
@@ -77,6 +88,11 @@ pub async fn teams(
     let actor = caller.actor();
     let directory = desk.team_directory(&actor).await?;
     let staff = desk.staff_directory(&actor).await?;
+    let routes = crate::api::mailboxes::routes(&s, &caller).await?;
+    let choices: Vec<(String, String)> = directory
+        .iter()
+        .map(|e| (e.team.id.to_string(), e.team.name.clone()))
+        .collect();
     let teams = directory
         .into_iter()
         .map(|entry| {
@@ -103,12 +119,19 @@ pub async fn teams(
                 name: entry.team.name.clone(),
                 secure_delivery: entry.team.secure_delivery,
                 notifications_with_text: entry.team.notifications_with_text,
-                mailboxes: s
-                    .config
-                    .team_mailboxes
+                mailboxes: routes
                     .iter()
-                    .filter(|(_, team)| *team == entry.team.name)
-                    .map(|(address, _)| address.clone())
+                    .filter(|r| r.team_id.as_deref() == Some(entry.team.id.as_str()))
+                    .map(|r| MailboxRow {
+                        address: r.address.clone(),
+                        changed: r.changed,
+                        file_team: r
+                            .file_team_id
+                            .as_deref()
+                            .and_then(|id| choices.iter().find(|(i, _)| i == id))
+                            .map(|(_, name)| name.clone())
+                            .unwrap_or_default(),
+                    })
                     .collect(),
                 members,
                 candidates,
@@ -120,8 +143,28 @@ pub async fn teams(
         role: caller.principal.role.as_str(),
         is_customer: false,
         teams,
+        choices,
         notice: notice_for(q.done.as_deref()),
     }))
+}
+
+#[derive(Deserialize)]
+pub struct RouteForm {
+    address: String,
+    /// Empty: back to the configuration file's team.
+    team_id: String,
+}
+
+/// Sends a support address's mail to another team, or back to the file's.
+pub async fn route_mailbox(
+    State(s): State<AppState>,
+    caller: Caller,
+    Form(form): Form<RouteForm>,
+) -> Result<Response, UiError> {
+    let address = crate::api::mailboxes::support_address(&s, &form.address)?;
+    let team = Some(form.team_id.trim()).filter(|t| !t.is_empty());
+    s.desk().route_mailbox(&caller.actor(), &address, team).await?;
+    Ok(Redirect::to("/admin/teams?done=routed").into_response())
 }
 
 #[derive(Deserialize)]

@@ -4,6 +4,9 @@
 //! each change audited. Beside it the attacks: a supervisor changing a team's
 //! settings, an agent inviting themselves an administrator, an administrator
 //! disabling their own account, an unknown account, and an agent creating a company.
+//! An administrator also moves a support address to another team and back to the
+//! file's; supervisors and agents may not, and only the file's addresses and existing
+//! teams can be named.
 
 use crate::common;
 
@@ -12,7 +15,10 @@ use common::World;
 use palisade_store::UserKind;
 use palisade_testkit::Backend;
 
-palisade_testkit::on_both_backends!(administrators_manage_teams_and_staff_from_the_pages);
+palisade_testkit::on_both_backends!(
+    administrators_manage_teams_and_staff_from_the_pages,
+    administrators_choose_the_team_a_support_address_delivers_to
+);
 
 async fn actions(w: &World) -> Vec<String> {
     w.store
@@ -281,4 +287,104 @@ async fn administrators_manage_teams_and_staff_from_the_pages(backend: Backend) 
         .form(&w.admin, "/admin/staff/usr_AAAAAAAAAAAAAAAAAAAAAA/disable", "")
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+async fn administrators_choose_the_team_a_support_address_delivers_to(backend: Backend) {
+    let w = World::new(backend).await;
+    let listed = w.get(&w.admin, "/api/v1/mailboxes").await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text());
+    let listed = listed.json();
+    assert_eq!(listed[0]["address"], "help@desk.test");
+    assert_eq!(listed[0]["team_id"], w.team_a.to_string());
+    assert_eq!(listed[0]["changed"], false);
+
+    // From the Teams page: the address moves to team B's card, marked as moved.
+    let r = w
+        .form(
+            &w.admin,
+            "/admin/mailboxes",
+            &format!("address=help%40desk.test&team_id={}", w.team_b),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(
+        w.store.mailbox_route("help@desk.test").await.unwrap(),
+        Some(w.team_b.clone())
+    );
+    assert!(actions(&w).await.contains(&"directory.mailbox_routed".to_owned()));
+    let page = w.get(&w.admin, "/admin/teams?done=routed").await.text();
+    let (team_a_card, team_b_card) = page.split_at(page.find(&format!("team-{}", w.team_b)).unwrap());
+    assert!(
+        team_b_card.contains("<code>help@desk.test</code>")
+            && !team_a_card.contains("<code>help@desk.test</code>"),
+        "{page}"
+    );
+    assert!(
+        team_b_card.contains("the configuration file names Team A"),
+        "{page}"
+    );
+
+    // Nobody else may move it, and nothing changes when they try.
+    let attempts = [
+        (&w.supervisor, w.team_a.to_string()),
+        (&w.agent_b, w.team_a.to_string()),
+    ];
+    for (who, team) in attempts {
+        let r = w
+            .json(
+                who,
+                "PUT",
+                "/api/v1/mailboxes/help@desk.test",
+                serde_json::json!({"team_id": team}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+        let r = w
+            .form(
+                who,
+                "/admin/mailboxes",
+                &format!("address=help%40desk.test&team_id={team}"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    }
+    assert_eq!(
+        w.store.mailbox_route("help@desk.test").await.unwrap(),
+        Some(w.team_b.clone())
+    );
+    // Only the file's addresses, and only teams that exist.
+    let r = w
+        .json(
+            &w.admin,
+            "PUT",
+            "/api/v1/mailboxes/other@desk.test",
+            serde_json::json!({"team_id": w.team_a.to_string()}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    assert_eq!(w.store.mailbox_route("other@desk.test").await.unwrap(), None);
+    let r = w
+        .json(
+            &w.admin,
+            "PUT",
+            "/api/v1/mailboxes/help@desk.test",
+            serde_json::json!({"team_id": "team_AAAAAAAAAAAAAAAAAAAAAA"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+
+    // Back to the file's team.
+    let r = w
+        .json(
+            &w.admin,
+            "PUT",
+            "/api/v1/mailboxes/help@desk.test",
+            serde_json::json!({"team_id": null}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let back = r.json();
+    assert_eq!(back["team_id"], w.team_a.to_string());
+    assert_eq!(back["changed"], false);
+    assert_eq!(w.store.mailbox_route("help@desk.test").await.unwrap(), None);
 }

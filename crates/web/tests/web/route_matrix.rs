@@ -149,6 +149,10 @@ const MATRIX: &[(&str, &str)] = &[
     // Custom fields: administrators define them; whoever changes a ticket fills them
     // in; everyone lists those they may see.
     // The desk's runtime settings: administrators only.
+    // Which team a support address delivers to: administrators.
+    ("GET /api/v1/mailboxes", "Y-----"),
+    ("PUT /api/v1/mailboxes/{address}", "Y-----"),
+    ("POST /admin/mailboxes", "Y-----"),
     ("GET /api/v1/settings", "Y-----"),
     ("PUT /api/v1/settings", "Y-----"),
     ("GET /admin/settings", "Y-----"),
@@ -349,7 +353,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         .replace("{id}", &id)
         .replace("{user_id}", &user_id)
         .replace("{macro_id}", &w.shared_macro)
-        .replace("{other_id}", &w.ticket_3);
+        .replace("{other_id}", &w.ticket_3)
+        .replace("{address}", "help@desk.test");
     let payload = match key {
         "POST /api/v1/tickets" => Payload::Json(
             json!({"subject": "Matrix", "body": "hello", "requester_id": w.customer_1.id.to_string()}),
@@ -362,6 +367,10 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         "POST /api/v1/tickets/{id}/merge" => Payload::Json(json!({"into": w.ticket_3})),
         "POST /api/v1/fields" => Payload::Json(json!({"key": "region", "label": "Region", "kind": "text"})),
         "PUT /api/v1/settings" => Payload::Json(json!({"values": {"organisation_name": "Acme"}})),
+        "PUT /api/v1/mailboxes/{address}" => Payload::Json(json!({"team_id": w.team_b.to_string()})),
+        "POST /admin/mailboxes" => {
+            Payload::FormOwned(format!("address=help%40desk.test&team_id={}", w.team_b))
+        }
         "POST /admin/settings" => Payload::Form("value.organisation_name=Acme"),
         "PATCH /api/v1/fields/{id}" => {
             Payload::Json(json!({"label": "Plan", "options": ["Gold", "Silver", "Bronze"]}))

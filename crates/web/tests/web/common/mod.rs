@@ -255,6 +255,8 @@ impl World {
                     min_total: 1_000_000,
                     ..palisade_web::DetectorConfig::default()
                 },
+                // One support address, as `[[mailbox]]` would give it.
+                team_mailboxes: vec![("help@desk.test".into(), "Team A".into())],
                 ..WebConfig::default()
             }),
             anomaly: Default::default(),
