@@ -35,6 +35,7 @@ mod quarantine;
 mod reading;
 mod scanning;
 mod settings;
+pub mod sla;
 mod text;
 mod tickets;
 mod views;

@@ -1,0 +1,6 @@
+//! Service levels: business-hours calendars, the targets a policy sets for a ticket
+//! (first response, next response, resolution) and how far along each one is.
+
+pub mod calendar;
+
+pub use calendar::{Calendar, CalendarProblem, Holiday, OpenPeriod};
