@@ -2,5 +2,7 @@
 //! (first response, next response, resolution) and how far along each one is.
 
 pub mod calendar;
+pub mod clock;
 
 pub use calendar::{Calendar, CalendarProblem, Holiday, OpenPeriod};
+pub use clock::{Goals, Happening, Moment, Phase, Progress, Target, progress};
