@@ -138,6 +138,12 @@ random_id!(
 random_id!(
     /// A saved view of the ticket list, personal or shared.
     ViewId, "vw_", "view");
+random_id!(
+    /// Business hours: opening periods in a time zone, and holidays.
+    CalendarId, "cal_", "calendar");
+random_id!(
+    /// A service-level policy: the targets tickets matching its conditions get.
+    SlaPolicyId, "sla_", "service-level policy");
 
 /// Position of an entry in the audit chain. Sequential by design: gaps are evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

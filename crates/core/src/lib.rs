@@ -13,14 +13,15 @@ mod values;
 
 pub use error::CoreError;
 pub use ids::{
-    ArticleFileId, ArticleId, AttachmentId, AuditSeq, CeremonyId, CompanyId, ConversationId, CustomFieldId,
-    MacroId, MessageId, NotificationId, OutboxId, PasskeyId, SessionId, TeamId, TicketId, UserId, ViewId,
+    ArticleFileId, ArticleId, AttachmentId, AuditSeq, CalendarId, CeremonyId, CompanyId, ConversationId,
+    CustomFieldId, MacroId, MessageId, NotificationId, OutboxId, PasskeyId, SessionId, SlaPolicyId, TeamId,
+    TicketId, UserId, ViewId,
 };
 pub use mail::{OutgoingFile, OutgoingMail};
 pub use network::source_network;
 pub use principal::{Principal, Role, Scope};
 pub use secret::{SecretBytes, SecretString};
-pub use time::UnixMillis;
+pub use time::{Clock, ManualClock, SystemClock, UnixMillis};
 pub use values::{
     Audience, EmailAddress, Priority, TagName, TicketStatus, TicketType, Visibility, is_invisible,
     valid_locale,

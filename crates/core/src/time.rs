@@ -1,3 +1,5 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -19,5 +21,44 @@ impl UnixMillis {
 
     pub fn plus_secs(self, secs: i64) -> Self {
         Self(self.0.saturating_add(secs.saturating_mul(1000)))
+    }
+}
+
+/// Where "now" comes from for decisions that depend on it (is a target breached?): the
+/// system's clock in service, a clock the tests move by hand in tests.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    fn now(&self) -> UnixMillis;
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> UnixMillis {
+        UnixMillis::now()
+    }
+}
+
+/// A clock that stands still until moved; clones share one time.
+#[derive(Clone, Debug)]
+pub struct ManualClock(Arc<AtomicI64>);
+
+impl ManualClock {
+    pub fn at(time: UnixMillis) -> Self {
+        Self(Arc::new(AtomicI64::new(time.0)))
+    }
+
+    pub fn advance_secs(&self, secs: i64) {
+        self.0.fetch_add(secs.saturating_mul(1000), Ordering::SeqCst);
+    }
+
+    pub fn set(&self, time: UnixMillis) {
+        self.0.store(time.0, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> UnixMillis {
+        UnixMillis(self.0.load(Ordering::SeqCst))
     }
 }

@@ -55,10 +55,11 @@ impl ReplyNotifier {
     /// routed elsewhere still writes from it.
     async fn sending_address(&self, team: &TeamId) -> Result<Option<EmailAddress>, MailError> {
         for (address, routed) in self.store.mailbox_routes().await? {
-            if routed == *team && self.threading.serves(&address) {
-                if let Ok(address) = EmailAddress::parse(&address) {
-                    return Ok(Some(address));
-                }
+            if routed == *team
+                && self.threading.serves(&address)
+                && let Ok(address) = EmailAddress::parse(&address)
+            {
+                return Ok(Some(address));
             }
         }
         Ok(self.mailboxes.get(team).cloned())

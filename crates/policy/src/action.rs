@@ -53,6 +53,8 @@ pub enum Action {
     /// Change the desk's runtime settings (organisation name, default locale, the
     /// assistant's thresholds).
     ManageSettings,
+    /// Business-hours calendars and service-level policies.
+    ManageServiceLevels,
     ListCompanies,
     ListTickets,
     SearchTickets,
@@ -81,7 +83,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 50] = [
+    pub const ALL: [Action; 51] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -118,6 +120,7 @@ impl Action {
         Action::ManageCompanies,
         Action::ManageFields,
         Action::ManageSettings,
+        Action::ManageServiceLevels,
         Action::ListCompanies,
         Action::ListTickets,
         Action::SearchTickets,
@@ -185,6 +188,7 @@ impl Action {
             | Action::ManageCompanies
             | Action::ManageFields
             | Action::ManageSettings
+            | Action::ManageServiceLevels
             | Action::ListCompanies
             | Action::ListTickets
             | Action::SearchTickets
@@ -240,7 +244,7 @@ impl Action {
             // The fields and settings are the desk's own configuration: an
             // administrator's session, or a token allowed to change people and teams
             // (never one made for ticket work).
-            Action::ManageFields | Action::ManageSettings => Scope::PeopleWrite,
+            Action::ManageFields | Action::ManageSettings | Action::ManageServiceLevels => Scope::PeopleWrite,
             Action::AuditRead | Action::ReadAlerts => Scope::AuditRead,
             Action::ArticleRead => Scope::ArticlesRead,
             Action::ArticleManage => Scope::ArticlesWrite,
@@ -291,6 +295,7 @@ impl Action {
             Action::ManageCompanies => "directory.manage_companies",
             Action::ManageFields => "directory.manage_fields",
             Action::ManageSettings => "directory.manage_settings",
+            Action::ManageServiceLevels => "directory.manage_service_levels",
             Action::ListCompanies => "directory.list_companies",
             Action::ListTickets => "directory.list_tickets",
             Action::SearchTickets => "directory.search_tickets",

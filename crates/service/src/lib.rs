@@ -76,7 +76,7 @@ pub use scanning::{Availability, ScanRound};
 pub use settings::{DeskSettings, Setting, SettingEntry};
 pub use text::{MAX_BODY_CHARS, MAX_SUBJECT_CHARS, Redacted, Redactor, validate_line, validate_text};
 pub use tickets::{OpenTicket, Opened, Sending, TicketDetail};
-pub use views::{BuiltInView, UsableView, day_end, day_start};
+pub use views::{BuiltInView, DUE_SOON_MS, UsableView, day_end, day_start};
 
 /// The use cases, over one store and one policy engine.
 #[derive(Clone)]
@@ -89,6 +89,8 @@ pub struct Desk {
     identity: Option<palisade_identity::Identity>,
     /// Malware scanning of files; `None` when the operator turned it off.
     scanner: Option<palisade_scan::Scanner>,
+    /// "Now" for decisions that depend on it (which targets are breached).
+    clock: Arc<dyn palisade_core::Clock>,
 }
 
 /// Keeps text as written: for channels whose text the adapter already treated (mail,
@@ -115,7 +117,18 @@ impl Desk {
             reactions: Vec::new(),
             identity: None,
             scanner: None,
+            clock: Arc::new(palisade_core::SystemClock),
         }
+    }
+
+    /// Takes "now" from `clock` (tests move one by hand).
+    pub fn with_clock(mut self, clock: Arc<dyn palisade_core::Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now().0
     }
 
     /// Removes what customers must never send from ticket text before it is stored.

@@ -10,7 +10,8 @@ use palisade_core::{
 };
 use palisade_policy::{Action, Resource, ViewFacts};
 use palisade_store::{
-    AssigneeFilter, Cursor, Page, SavedFilter, SavedViewRecord, TicketFilter, TicketRecord, TicketSort,
+    AssigneeFilter, Cursor, Page, SavedFilter, SavedViewRecord, TargetFilter, TicketFilter, TicketRecord,
+    TicketSort,
 };
 use serde_json::json;
 
@@ -160,7 +161,11 @@ fn staff_only(filter: &TicketFilter) -> bool {
         || filter.company.is_some()
         || filter.tag.is_some()
         || filter.sort == TicketSort::Priority
+        || filter.targets.is_some()
 }
+
+/// "Due soon": a target falls due within the next hour.
+pub const DUE_SOON_MS: i64 = 3_600_000;
 
 /// A saved view the actor may use, with how many tickets it holds for them.
 #[derive(Clone, Debug)]
@@ -248,10 +253,28 @@ impl Desk {
         saved: &SavedFilter,
     ) -> Result<TicketFilter, ServiceError> {
         let mut filter = plain_filter(saved, &actor.principal)?;
+        filter.targets = saved
+            .service_level
+            .as_deref()
+            .map(|word| self.target_filter(word))
+            .transpose()?;
         if let (Some(key), Some(value)) = (&saved.field, &saved.value) {
             filter.field = Some(self.field_filter(actor, key, value).await?);
         }
         Ok(filter)
+    }
+
+    /// `breached` or `due_soon` as a list filter, measured from now.
+    pub fn target_filter(&self, word: &str) -> Result<TargetFilter, ServiceError> {
+        let now = self.now();
+        match word {
+            "breached" => Ok(TargetFilter::Breached { now }),
+            "due_soon" => Ok(TargetFilter::DueSoon {
+                now,
+                until: now + DUE_SOON_MS,
+            }),
+            _ => Err(ServiceError::invalid("refusal-service-level-filter")),
+        }
     }
 
     /// The saved views the actor may use, with their counts.

@@ -161,6 +161,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 37,
         sql: include_str!("../migrations/0037_mailbox_routes.sql"),
     },
+    Migration {
+        version: 38,
+        sql: include_str!("../migrations/0038_service_levels.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

@@ -42,6 +42,9 @@ pub struct SavedFilter {
     pub updated_from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_to: Option<String>,
+    /// `breached` or `due_soon`: tickets by their service-level targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_level: Option<String>,
     /// A custom field's key and the value it must have. Never a personal field: its
     /// value would sit here unsealed.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -115,6 +115,17 @@ pub struct TicketFilter {
     pub created_before: Option<UnixMillis>,
     /// A custom field and what its value must match ([`Store::field_match_key`]).
     pub field: Option<(palisade_core::CustomFieldId, String)>,
+    /// Tickets with a service-level target in this state.
+    pub targets: Option<TargetFilter>,
+}
+
+/// Tickets by the state of their unmet service-level targets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetFilter {
+    /// A target fell due by `now` and is still unmet.
+    Breached { now: i64 },
+    /// A target falls due after `now` and by `until`.
+    DueSoon { now: i64, until: i64 },
 }
 
 /// One bound parameter of a generated query.
@@ -190,6 +201,25 @@ fn where_sql(scope: &TicketScope, filter: &TicketFilter, offset: usize) -> (Stri
             offset + params.len() - 1,
             offset + params.len()
         ));
+    }
+    match filter.targets {
+        None => {}
+        Some(TargetFilter::Breached { now }) => {
+            params.push(Param::Int(now));
+            clauses.push(format!(
+                "t.id IN (SELECT ticket_id FROM ticket_targets WHERE met_at IS NULL AND due_at <= ${})",
+                offset + params.len()
+            ));
+        }
+        Some(TargetFilter::DueSoon { now, until }) => {
+            params.push(Param::Int(now));
+            params.push(Param::Int(until));
+            clauses.push(format!(
+                "t.id IN (SELECT ticket_id FROM ticket_targets WHERE met_at IS NULL AND due_at > ${} AND due_at <= ${})",
+                offset + params.len() - 1,
+                offset + params.len()
+            ));
+        }
     }
     for (column, op, at) in [
         ("t.updated_at", ">=", filter.updated_after),

@@ -115,6 +115,7 @@ impl AppState {
             None => desk,
         };
         desk.with_identity(self.identity.clone())
+            .with_clock(self.config.clock.clone())
             .with_redactor(Arc::new(AssistRedaction(self.config.redactor.clone())))
             .with_reaction(Arc::new(crate::confirmation::AskRequester {
                 store: self.store.clone(),

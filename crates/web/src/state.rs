@@ -47,6 +47,8 @@ pub struct WebConfig {
     pub notification_stream: std::time::Duration,
     /// On a database without staff: the one link that creates the first administrator.
     pub first_run: Option<Arc<crate::FirstRunLink>>,
+    /// "Now" for what depends on it (breached targets); tests move their own.
+    pub clock: Arc<dyn palisade_core::Clock>,
     /// The support addresses (`[[mailbox]]`) and the team each delivers to, by name:
     /// shown on the Teams page. They stay in the file, beside the DNS records and the
     /// listener they need.
@@ -79,6 +81,7 @@ impl Default for WebConfig {
             scanner: None,
             notification_stream: std::time::Duration::from_secs(60),
             first_run: None,
+            clock: std::sync::Arc::new(palisade_core::SystemClock),
         }
     }
 }

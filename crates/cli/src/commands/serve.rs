@@ -112,6 +112,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     let policy = Arc::new(palisade_policy::PolicyEngine::load()?);
     let mut dispatcher = palisade_service::Dispatcher::new(store.clone(), node)
         .with_subscriber(Arc::new(palisade_service::SecurityNotices::new(store.clone())))
+        .with_subscriber(Arc::new(palisade_service::sla::ServiceLevels::new(store.clone())))
         .with_subscriber(Arc::new(palisade_service::AgentNotifications::new(
             store.clone(),
             policy.clone(),

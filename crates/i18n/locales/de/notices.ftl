@@ -83,3 +83,4 @@ notification-new_ticket = Neues Ticket in Ihrem Team
 notification-customer_reply = Der Kunde hat geantwortet
 notification-assigned = Ihnen zugewiesen
 notification-mention = Sie wurden in einer Notiz erwähnt
+notice-levels-saved = Service-Level gespeichert; die Ziele offener Tickets folgen.

@@ -177,6 +177,25 @@ refusal-conversation-expired = Dieses bestätigte Gespräch ist abgelaufen; lade
 refusal-conversation-handed-over = Dieses Gespräch wurde an einen Menschen übergeben; beginnen Sie für etwas anderes ein neues
 refusal-conversation-long = Dieses Gespräch ist zu lang; übergeben Sie es an einen Menschen
 
+# Service-Level
+refusal-calendar-zone = Unbekannte Zeitzone; verwenden Sie einen IANA-Namen wie Europe/Berlin
+refusal-calendar-period = Eine Öffnungszeit reicht an einem Wochentag von HH:MM bis zu einem späteren HH:MM (höchstens 24:00)
+refusal-calendar-overlap = Zwei Öffnungszeiten desselben Tages überschneiden sich
+refusal-calendar-never-open = Ein Kalender braucht Öffnungszeiten
+refusal-calendar-holidays = Zu viele geschlossene Tage
+refusal-calendar-holiday = Ein geschlossener Tag ist ein Datum (JJJJ-MM-TT) oder ein existierender Monat und Tag
+refusal-calendar-name-taken = Ein anderer Kalender hat diesen Namen
+refusal-calendar-in-use = Eine Richtlinie rechnet in diesem Kalender; ändern Sie zuerst die Richtlinie
+refusal-sla-minutes-form = Ein Ziel ist eine ganze Zahl von Minuten
+refusal-sla-minutes = Ein Ziel beträgt 1 bis { $max } Minuten
+refusal-sla-too-many = Höchstens { $max }
+refusal-sla-no-target = Eine Richtlinie setzt mindestens ein Ziel
+refusal-sla-position = Die Position liegt zwischen 0 und 10000
+refusal-sla-no-calendar = Diesen Kalender gibt es nicht
+refusal-sla-name-taken = Eine andere Richtlinie hat diesen Namen
+refusal-sla-personal-field = Eine Richtlinie kann nicht auf den Wert eines persönlichen Feldes prüfen
+refusal-service-level-filter = Der Service-Level-Filter ist breached oder due_soon
+
 # Antworten, die kein Feld betreffen.
 problem-unauthenticated = Anmeldung erforderlich
 problem-forbidden = Nicht erlaubt

@@ -126,3 +126,6 @@ macros-save = Makro speichern
 macros-as-public = eine Antwort an den Kunden
 macros-as-internal = eine interne Notiz
 macros-whoever-applies = wer es anwendet
+list-service-level = Service-Level
+list-breached = Ziel verfehlt
+list-due-soon = innerhalb einer Stunde fällig

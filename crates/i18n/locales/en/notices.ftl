@@ -83,3 +83,4 @@ notification-new_ticket = New ticket in your team
 notification-customer_reply = Customer replied
 notification-assigned = Assigned to you
 notification-mention = You were mentioned in a note
+notice-levels-saved = Service levels saved; the targets of open tickets follow.

@@ -177,6 +177,25 @@ refusal-conversation-expired = this verified conversation has expired; reload th
 refusal-conversation-handed-over = this conversation was handed over to a person; start a new one for something else
 refusal-conversation-long = this conversation is too long; hand it over to a person
 
+# Service levels
+refusal-calendar-zone = unknown time zone; use an IANA name such as Europe/Berlin
+refusal-calendar-period = an opening period runs from HH:MM to a later HH:MM (at most 24:00) on a weekday
+refusal-calendar-overlap = two opening periods of the same day overlap
+refusal-calendar-never-open = a calendar needs opening hours
+refusal-calendar-holidays = too many closed days
+refusal-calendar-holiday = a closed day is a date (YYYY-MM-DD) or a month and day that exists
+refusal-calendar-name-taken = another calendar has this name
+refusal-calendar-in-use = a policy counts in this calendar; change the policy first
+refusal-sla-minutes-form = a target is a whole number of minutes
+refusal-sla-minutes = a target is 1 to { $max } minutes
+refusal-sla-too-many = at most { $max }
+refusal-sla-no-target = a policy sets at least one target
+refusal-sla-position = the position is 0 to 10000
+refusal-sla-no-calendar = there is no such calendar
+refusal-sla-name-taken = another policy has this name
+refusal-sla-personal-field = a policy cannot match a personal field's value
+refusal-service-level-filter = the service-level filter is breached or due_soon
+
 # The answers that are not about a field: a problem's title and detail.
 problem-unauthenticated = authentication required
 problem-forbidden = forbidden

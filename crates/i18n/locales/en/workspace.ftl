@@ -126,3 +126,6 @@ macros-save = Save macro
 macros-as-public = a reply to the customer
 macros-as-internal = an internal note
 macros-whoever-applies = whoever applies it
+list-service-level = Service level
+list-breached = target missed
+list-due-soon = due within the hour

@@ -197,7 +197,12 @@ pub fn progress(goals: &Goals<'_>, history: &[Happening]) -> Vec<Progress> {
 
 /// When `goal` of running time from `start` is used up: an instant, or (with the
 /// clock standing still now) the time still left.
-fn due(goals: &Goals<'_>, running: &[(i64, Option<i64>)], start: i64, goal: i64) -> (Option<i64>, Option<i64>) {
+fn due(
+    goals: &Goals<'_>,
+    running: &[(i64, Option<i64>)],
+    start: i64,
+    goal: i64,
+) -> (Option<i64>, Option<i64>) {
     let mut left = goal;
     for &(from, until) in running {
         let from = from.max(start);
@@ -250,11 +255,17 @@ mod tests {
         ];
         let all = progress(&goals, &history);
         let first = find(&all, Target::FirstResponse);
-        assert_eq!((first.due_at, first.met_at), (Some(t0 + HOUR), Some(t0 + 30 * MIN)));
+        assert_eq!(
+            (first.due_at, first.met_at),
+            (Some(t0 + HOUR), Some(t0 + 30 * MIN))
+        );
         assert!(!first.breached(t0 + 100 * HOUR));
         // The customer's answer starts the next-response clock.
         let next = find(&all, Target::NextResponse);
-        assert_eq!((next.started_at, next.due_at, next.met_at), (t0 + 3 * HOUR, Some(t0 + 5 * HOUR), None));
+        assert_eq!(
+            (next.started_at, next.due_at, next.met_at),
+            (t0 + 3 * HOUR, Some(t0 + 5 * HOUR), None)
+        );
         assert!(next.breached(t0 + 5 * HOUR) && !next.breached(t0 + 5 * HOUR - 1));
         // Resolution: 40 minutes ran before the pause, 140 minutes of it stood still.
         let resolution = find(&all, Target::Resolution);
@@ -296,7 +307,11 @@ mod tests {
         assert_eq!(resolution.met_at, None);
         assert_eq!(resolution.due_at, Some(t0 + 15 * HOUR));
         // No next-response target without a customer message after the first answer.
-        assert!(progress(&goals, &reopened).iter().all(|p| p.target != Target::NextResponse));
+        assert!(
+            progress(&goals, &reopened)
+                .iter()
+                .all(|p| p.target != Target::NextResponse)
+        );
     }
 
     #[test]

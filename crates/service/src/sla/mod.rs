@@ -3,6 +3,13 @@
 
 pub mod calendar;
 pub mod clock;
+mod levels;
+mod policies;
 
 pub use calendar::{Calendar, CalendarProblem, Holiday, OpenPeriod};
 pub use clock::{Goals, Happening, Moment, Phase, Progress, Target, progress};
+pub use levels::{ServiceLevels, TargetView};
+pub use policies::{
+    CalendarDefinition, LEVELS_CHANGED, MAX_TARGET_MINUTES, SlaConditions, SlaPolicyDefinition,
+    conditions_of, definition_of,
+};

@@ -147,6 +147,39 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
             json!({ "type": "string", "maxLength": 254, "pattern": EMAIL })
         }
         ("RenamePasskeyRequest" | "PasskeyRegistrationRequest", "name") => text(60),
+        ("CalendarBody" | "PolicyBody", "name") => line(100),
+        // An unknown zone is refused as a conflict (the document does not list the
+        // time zone database).
+        ("CalendarBody", "time_zone") => json!({ "type": "string", "minLength": 1, "maxLength": 64 }),
+        ("CalendarBody", "periods") => {
+            json!({ "type": "array", "maxItems": 200, "items": { "$ref": "#/components/schemas/PeriodBody" } })
+        }
+        ("CalendarBody", "holidays") => {
+            json!({ "type": "array", "maxItems": 400, "items": { "$ref": "#/components/schemas/HolidayBody" } })
+        }
+        ("PeriodBody", "day") => one_of(&["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+        ("PeriodBody", "from" | "to") => {
+            json!({ "type": "string", "pattern": "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$" })
+        }
+        ("HolidayBody", "date") => day(),
+        ("HolidayBody", "every_year") => {
+            json!({ "type": "string", "pattern": "^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$" })
+        }
+        ("PolicyBody", "position") => json!({ "type": "integer", "minimum": 0, "maximum": 10_000 }),
+        ("PolicyBody", "first_response_minutes" | "next_response_minutes" | "resolution_minutes") => {
+            json!({ "type": "integer", "minimum": 1, "maximum": palisade_service::sla::MAX_TARGET_MINUTES })
+        }
+        ("PolicyBody", "calendar_id") => id_of("cal_"),
+        ("ConditionsBody", "priorities") => {
+            json!({ "type": "array", "items": one_of(&["low", "normal", "high", "urgent"]) })
+        }
+        ("ConditionsBody", "types") => {
+            json!({ "type": "array", "items": one_of(&["question", "incident", "problem", "task"]) })
+        }
+        ("ConditionsBody", "field") => {
+            json!({ "type": "string", "pattern": palisade_service::FIELD_KEY_PATTERN })
+        }
+        ("ConditionsBody", "field_value") => text(500),
         ("CreateTeamRequest" | "CreateTokenRequest" | "MacroRequest" | "CreateViewRequest", "name") => {
             text(100)
         }
@@ -423,6 +456,32 @@ fn request_rules(schema: &str) -> Vec<Value> {
             json!({
                 "required": ["value"],
                 "properties": { "value": { "type": "string" } },
+                "not": { "required": ["field"], "properties": { "field": { "type": "string" } } },
+            }),
+        ],
+        // A closed day is a date or a yearly day, never both or neither.
+        "HolidayBody" => vec![
+            json!({
+                "required": ["date", "every_year"],
+                "properties": { "date": { "type": "string" }, "every_year": { "type": "string" } },
+            }),
+            json!({
+                "not": { "anyOf": [
+                    { "required": ["date"], "properties": { "date": { "type": "string" } } },
+                    { "required": ["every_year"], "properties": { "every_year": { "type": "string" } } },
+                ] },
+            }),
+        ],
+        // A field condition names both the field and its value.
+        "ConditionsBody" => vec![
+            json!({
+                "required": ["field"],
+                "properties": { "field": { "type": "string" } },
+                "not": { "required": ["field_value"], "properties": { "field_value": { "type": "string" } } },
+            }),
+            json!({
+                "required": ["field_value"],
+                "properties": { "field_value": { "type": "string" } },
                 "not": { "required": ["field"], "properties": { "field": { "type": "string" } } },
             }),
         ],

@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod people;
 pub mod presence;
 pub mod quarantine;
+pub mod service_levels;
 pub mod session;
 pub mod settings;
 pub mod ticket_relations;
@@ -63,10 +64,13 @@ use utoipa::OpenApi;
         people::list_staff, people::create_staff,
         people::list_teams, people::create_team, people::update_team, people::add_member, people::remove_member,
         mailboxes::list, mailboxes::route,
+        service_levels::list_calendars, service_levels::create_calendar, service_levels::replace_calendar, service_levels::delete_calendar,
+        service_levels::list_policies, service_levels::create_policy, service_levels::replace_policy, service_levels::delete_policy,
+        service_levels::ticket_targets,
         people::list_companies, people::create_company, people::get_company, people::update_company,
     ),
     components(schemas(crate::Problem)),
-    tags((name = "tickets"), (name = "attachments"), (name = "people"), (name = "auth"), (name = "audit"), (name = "help centre"), (name = "assistant"), (name = "notifications"))
+    tags((name = "tickets"), (name = "attachments"), (name = "people"), (name = "auth"), (name = "audit"), (name = "help centre"), (name = "assistant"), (name = "notifications"), (name = "service levels"))
 )]
 pub struct ApiDoc;
 

@@ -43,6 +43,9 @@ pub struct CreateViewRequest {
     pub value: Option<String>,
     /// `newest` (the default), `oldest`, `updated`, `stale` (untouched longest) or `priority`.
     pub sort: Option<String>,
+    /// `breached` (a service-level target is overdue) or `due_soon` (one falls due
+    /// within the hour).
+    pub service_level: Option<String>,
     /// Leave out for a view of your own; a team id shares it with that team (supervisors).
     pub share_with_team_id: Option<String>,
 }
@@ -69,6 +72,7 @@ pub struct SavedViewView {
     pub field: Option<String>,
     pub value: Option<String>,
     pub sort: Option<String>,
+    pub service_level: Option<String>,
     /// How many tickets it holds for the caller.
     pub count: i64,
     pub manageable: bool,
@@ -96,6 +100,7 @@ impl From<&UsableView> for SavedViewView {
             field: f.field.clone(),
             value: f.value.clone(),
             sort: f.sort.clone(),
+            service_level: f.service_level.clone(),
             count: v.count,
             manageable: v.manageable,
         }
@@ -138,6 +143,7 @@ pub async fn create(
         field: req.field,
         value: req.value,
         sort: req.sort,
+        service_level: req.service_level,
     };
     let team = req.share_with_team_id.as_deref().map(TeamId::parse).transpose()?;
     let desk = s.desk();

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod admin_fields;
+pub mod admin_levels;
 pub mod admin_settings;
 pub mod alerts;
 pub mod articles;
@@ -27,6 +28,7 @@ pub mod sso;
 pub mod ticket_fields;
 pub mod ticket_list;
 pub mod ticket_relations;
+pub mod ticket_targets;
 pub mod ticket_update;
 pub mod welcome;
 

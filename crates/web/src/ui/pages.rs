@@ -425,6 +425,8 @@ struct TicketPage {
     relations: super::ticket_relations::Relations,
     /// The custom fields the reader may see, and whether they may set them.
     fields: super::ticket_fields::TicketFields,
+    /// Service-level targets, for staff.
+    targets: super::ticket_targets::Targets,
 }
 
 pub(super) async fn ticket_page(
@@ -626,6 +628,7 @@ async fn ticket_page_with(
         },
         relations: super::ticket_relations::Relations::of(s, caller, t).await?,
         fields: super::ticket_fields::TicketFields::of(s, caller, t).await?,
+        targets: super::ticket_targets::Targets::of(s, caller, t).await?,
         macros: if staff && (can_reply || can_note) {
             super::macros::menu(s, caller).await?
         } else {

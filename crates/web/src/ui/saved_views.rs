@@ -30,6 +30,7 @@ pub struct SaveForm {
     field: Option<String>,
     value: Option<String>,
     sort: Option<String>,
+    service_level: Option<String>,
     /// Empty: only me.
     share_with_team: Option<String>,
 }
@@ -59,6 +60,7 @@ pub async fn save(
         field: given(form.field),
         value: given(form.value),
         sort: given(form.sort),
+        service_level: given(form.service_level),
     };
     let team = given(form.share_with_team)
         .as_deref()

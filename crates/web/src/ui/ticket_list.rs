@@ -74,6 +74,7 @@ struct TicketsPage {
     team_options: Vec<(String, String, bool)>,
     assignee_filter: String,
     tag_filter: String,
+    service_level_filter: String,
     /// Companies to filter on: (id, name, selected).
     company_options: Vec<(String, String, bool)>,
     /// The requester the list is limited to: (id, name).
@@ -125,6 +126,8 @@ pub struct ListParams {
     updated_to: Option<String>,
     /// The order ([`TicketSort`]); newest first when absent.
     sort: Option<String>,
+    /// `breached` or `due_soon`: by the tickets' service-level targets.
+    service_level: Option<String>,
     /// A saved view's id.
     saved: Option<String>,
     q: Option<String>,
@@ -256,6 +259,10 @@ pub async fn ticket_list(
         echo.push(("field", key.to_owned()));
         echo.push(("value", value.to_owned()));
     }
+    if let Some(level) = given(&q.service_level) {
+        filter.targets = Some(desk.target_filter(level)?);
+        echo.push(("service_level", level.to_owned()));
+    }
     // Whose tickets these are, named for the reader (who may read that customer).
     let requester_name = match given(&q.requester) {
         Some(id) if !is_customer => Some(
@@ -385,6 +392,7 @@ pub async fn ticket_list(
             .collect(),
         assignee_filter: given(&q.assignee).unwrap_or_default().to_owned(),
         tag_filter: given(&q.tag).unwrap_or_default().to_owned(),
+        service_level_filter: given(&q.service_level).unwrap_or_default().to_owned(),
         field_options: fields
             .iter()
             .map(|f| {

@@ -42,6 +42,7 @@ mod runtime_settings;
 mod saved_views;
 mod scanning;
 mod search_reach;
+mod service_levels;
 mod sessions;
 mod sso;
 mod ticket_fields;

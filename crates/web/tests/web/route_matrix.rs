@@ -153,6 +153,24 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /api/v1/mailboxes", "Y-----"),
     ("PUT /api/v1/mailboxes/{address}", "Y-----"),
     ("POST /admin/mailboxes", "Y-----"),
+    // Service levels: administrators define them; staff who read a ticket see its
+    // targets (customers never).
+    ("GET /api/v1/calendars", "Y-----"),
+    ("POST /api/v1/calendars", "Y-----"),
+    ("PUT /api/v1/calendars/{id}", "Y-----"),
+    ("DELETE /api/v1/calendars/{id}", "Y-----"),
+    ("GET /api/v1/sla-policies", "Y-----"),
+    ("POST /api/v1/sla-policies", "Y-----"),
+    ("PUT /api/v1/sla-policies/{id}", "Y-----"),
+    ("DELETE /api/v1/sla-policies/{id}", "Y-----"),
+    ("GET /api/v1/tickets/{id}/service-levels", "YYYY--"),
+    ("GET /admin/service-levels", "Y-----"),
+    ("POST /admin/service-levels/calendars", "Y-----"),
+    ("POST /admin/service-levels/calendars/{id}", "Y-----"),
+    ("POST /admin/service-levels/calendars/{id}/delete", "Y-----"),
+    ("POST /admin/service-levels/policies", "Y-----"),
+    ("POST /admin/service-levels/policies/{id}", "Y-----"),
+    ("POST /admin/service-levels/policies/{id}/delete", "Y-----"),
     ("GET /api/v1/settings", "Y-----"),
     ("PUT /api/v1/settings", "Y-----"),
     ("GET /admin/settings", "Y-----"),
@@ -338,6 +356,14 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         w.plan_field.clone()
     } else if template.starts_with("/api/v1/macros/") || template.starts_with("/macros/") {
         w.shared_macro.clone()
+    } else if template.starts_with("/api/v1/calendars/")
+        || template.starts_with("/admin/service-levels/calendars/")
+    {
+        w.calendar.clone()
+    } else if template.starts_with("/api/v1/sla-policies/")
+        || template.starts_with("/admin/service-levels/policies/")
+    {
+        w.sla_policy.clone()
     } else if template.starts_with("/api/v1/articles/") || template.starts_with("/articles/") {
         w.article.clone()
     } else {
@@ -367,6 +393,24 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         "POST /api/v1/tickets/{id}/merge" => Payload::Json(json!({"into": w.ticket_3})),
         "POST /api/v1/fields" => Payload::Json(json!({"key": "region", "label": "Region", "kind": "text"})),
         "PUT /api/v1/settings" => Payload::Json(json!({"values": {"organisation_name": "Acme"}})),
+        "POST /api/v1/calendars" | "PUT /api/v1/calendars/{id}" => Payload::Json(json!({
+            "name": format!("Calendar {n}"), "time_zone": "Europe/Berlin",
+            "periods": [{"day": "tue", "from": "08:00", "to": "12:00"}], "holidays": [{"every_year": "12-25"}]
+        })),
+        "POST /api/v1/sla-policies" | "PUT /api/v1/sla-policies/{id}" => Payload::Json(json!({
+            "name": format!("Policy {n}"), "position": 5, "conditions": {"priorities": ["high"]},
+            "first_response_minutes": 60
+        })),
+        "POST /admin/service-levels/calendars" | "POST /admin/service-levels/calendars/{id}" => {
+            Payload::FormOwned(format!(
+                "name=Calendar+{n}&time_zone=UTC&hours=wed+09%3A00-17%3A00&holidays=2026-12-24"
+            ))
+        }
+        "POST /admin/service-levels/policies" | "POST /admin/service-levels/policies/{id}" => {
+            Payload::FormOwned(format!(
+                "name=Policy+{n}&position=3&priority=high&first_response=30"
+            ))
+        }
         "PUT /api/v1/mailboxes/{address}" => Payload::Json(json!({"team_id": w.team_b.to_string()})),
         "POST /admin/mailboxes" => {
             Payload::FormOwned(format!("address=help%40desk.test&team_id={}", w.team_b))

@@ -165,6 +165,10 @@ pub struct World {
     pub shared_view: String,
     /// The custom field `plan`: a drop-down (Gold, Silver) shown to customers.
     pub plan_field: String,
+    /// A business-hours calendar no policy counts in, and a policy for low-priority
+    /// tickets (none of the fixture's), both the administrator's.
+    pub calendar: String,
+    pub sla_policy: String,
 }
 
 async fn actor(store: &Store, id: UserId, role: Role) -> Actor {
@@ -376,6 +380,8 @@ impl World {
             shared_macro: String::new(),
             shared_view: String::new(),
             plan_field: String::new(),
+            calendar: String::new(),
+            sla_policy: String::new(),
         };
         let c1 = world.customer_1.clone();
         let t1 = world
@@ -493,6 +499,16 @@ impl World {
         let r = world.json(&admin, "POST", "/api/v1/fields", plan).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         world.plan_field = r.json()["id"].as_str().unwrap().to_owned();
+        let calendar = json!({"name": "Weekdays", "time_zone": "UTC",
+                              "periods": [{"day": "mon", "from": "09:00", "to": "17:00"}]});
+        let r = world.json(&admin, "POST", "/api/v1/calendars", calendar).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        world.calendar = r.json()["id"].as_str().unwrap().to_owned();
+        let policy = json!({"name": "Low priority", "position": 50, "conditions": {"priorities": ["low"]},
+                            "resolution_minutes": 10_080});
+        let r = world.json(&admin, "POST", "/api/v1/sla-policies", policy).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        world.sla_policy = r.json()["id"].as_str().unwrap().to_owned();
         // The subscribers start here, after the fixture, as on a fresh install.
         world.dispatch().await;
         world
@@ -652,10 +668,12 @@ pub async fn api_token(store: &Store, user: &UserId, scopes: &[&str]) -> (String
     (id, format!("pal_{}", token.expose()))
 }
 
-/// The dispatcher every world has: security notices follow account events.
+/// The dispatcher every world has: security notices follow account events, and
+/// tickets' service-level targets follow what happens to them.
 fn security_notices(store: &palisade_store::Store) -> palisade_service::Dispatcher {
     palisade_service::Dispatcher::new(store.clone(), "test-node")
         .with_subscriber(Arc::new(palisade_service::SecurityNotices::new(store.clone())))
+        .with_subscriber(Arc::new(palisade_service::sla::ServiceLevels::new(store.clone())))
 }
 
 /// What ticket 1's first message looked like when it arrived.

@@ -1,0 +1,41 @@
+-- Service levels. Calendars: opening periods (JSON: weekday, start and end minutes) in
+-- an IANA time zone, and closed days (JSON). Policies, in order: the first whose
+-- conditions (JSON) a ticket meets sets its targets, in minutes of the calendar's
+-- business time (calendar time without one).
+CREATE TABLE business_calendars (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    time_zone   TEXT NOT NULL,
+    periods     TEXT NOT NULL,
+    holidays    TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL
+);
+
+CREATE TABLE sla_policies (
+    id                      TEXT PRIMARY KEY,
+    name                    TEXT NOT NULL UNIQUE,
+    position                BIGINT NOT NULL,
+    conditions              TEXT NOT NULL,
+    first_response_minutes  BIGINT,
+    next_response_minutes   BIGINT,
+    resolution_minutes      BIGINT,
+    calendar_id             TEXT REFERENCES business_calendars(id),
+    created_at              BIGINT NOT NULL,
+    updated_at              BIGINT NOT NULL
+);
+
+-- Each ticket's targets as far as they have come, rewritten from its history whenever
+-- something happens to it (or its policies change). `due_at` is NULL while the clock
+-- stands still (pending, solved), with `remaining_ms` left.
+CREATE TABLE ticket_targets (
+    ticket_id     TEXT NOT NULL REFERENCES tickets(id),
+    target        TEXT NOT NULL,
+    policy_id     TEXT NOT NULL,
+    started_at    BIGINT NOT NULL,
+    due_at        BIGINT,
+    remaining_ms  BIGINT,
+    met_at        BIGINT,
+    PRIMARY KEY (ticket_id, target)
+);
+CREATE INDEX ticket_targets_due ON ticket_targets (due_at);
