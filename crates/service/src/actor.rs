@@ -15,6 +15,8 @@ pub enum Channel {
     Assistant,
     /// A quarantined message released by a reviewer.
     QuarantineRelease,
+    /// A service-level escalation step, run by the desk itself.
+    ServiceLevel,
 }
 
 impl Channel {
@@ -25,6 +27,7 @@ impl Channel {
             Self::Mail => "mail",
             Self::Assistant => "assistant",
             Self::QuarantineRelease => "quarantine_release",
+            Self::ServiceLevel => "service_level",
         }
     }
 }

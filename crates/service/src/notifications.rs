@@ -36,14 +36,17 @@ pub enum NotificationKind {
     Assigned,
     /// Someone mentioned me in an internal note.
     Mention,
+    /// A ticket I answer for is about to miss, or missed, a service-level target.
+    ServiceLevel,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 4] = [
+    pub const ALL: [NotificationKind; 5] = [
         NotificationKind::NewTicket,
         NotificationKind::CustomerReply,
         NotificationKind::Assigned,
         NotificationKind::Mention,
+        NotificationKind::ServiceLevel,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +55,7 @@ impl NotificationKind {
             NotificationKind::CustomerReply => "customer_reply",
             NotificationKind::Assigned => "assigned",
             NotificationKind::Mention => "mention",
+            NotificationKind::ServiceLevel => "service_level",
         }
     }
 
@@ -68,6 +72,7 @@ impl NotificationKind {
             NotificationKind::CustomerReply => "Customer replied",
             NotificationKind::Assigned => "Assigned to you",
             NotificationKind::Mention => "You were mentioned in a note",
+            NotificationKind::ServiceLevel => "A service-level target is at risk or missed",
         }
     }
 
@@ -76,9 +81,10 @@ impl NotificationKind {
     pub fn default_channel(self) -> Channel {
         match self {
             NotificationKind::NewTicket => Channel::InApp,
-            NotificationKind::CustomerReply | NotificationKind::Assigned | NotificationKind::Mention => {
-                Channel::Email
-            }
+            NotificationKind::CustomerReply
+            | NotificationKind::Assigned
+            | NotificationKind::Mention
+            | NotificationKind::ServiceLevel => Channel::Email,
         }
     }
 
@@ -259,7 +265,7 @@ impl Desk {
     }
 
     /// Delivers one notification to `user` if they may still read the ticket.
-    async fn notify(
+    pub(crate) async fn notify(
         &self,
         tx: &mut Tx,
         user: &UserId,

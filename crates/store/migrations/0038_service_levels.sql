@@ -21,6 +21,11 @@ CREATE TABLE sla_policies (
     next_response_minutes   BIGINT,
     resolution_minutes      BIGINT,
     calendar_id             TEXT REFERENCES business_calendars(id),
+    -- JSON: what happens before and at a breach.
+    escalations             TEXT NOT NULL,
+    -- The administrator who saved it last: its escalations change tickets with their
+    -- rights, as Cedar decides them when the step runs.
+    updated_by              TEXT NOT NULL,
     created_at              BIGINT NOT NULL,
     updated_at              BIGINT NOT NULL
 );
@@ -39,3 +44,18 @@ CREATE TABLE ticket_targets (
     PRIMARY KEY (ticket_id, target)
 );
 CREATE INDEX ticket_targets_due ON ticket_targets (due_at);
+
+-- One escalation step of one target of one ticket, due at `fire_at`. Fired exactly
+-- once: the step's changes commit with `fired_at`, whichever node gets there first,
+-- and a target measured again (paused, a new cycle) keeps a fired step fired.
+CREATE TABLE sla_timers (
+    ticket_id   TEXT NOT NULL REFERENCES tickets(id),
+    target      TEXT NOT NULL,
+    started_at  BIGINT NOT NULL,
+    step        BIGINT NOT NULL,
+    policy_id   TEXT NOT NULL,
+    fire_at     BIGINT NOT NULL,
+    fired_at    BIGINT,
+    PRIMARY KEY (ticket_id, target, started_at, step)
+);
+CREATE INDEX sla_timers_due ON sla_timers (fired_at, fire_at);

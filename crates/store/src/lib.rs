@@ -63,7 +63,7 @@ pub use outbox::{BOUNCE_ID_LEN, ClaimedMail, OutboxStatus};
 pub use page::{CURSOR_PATTERN, Cursor, Page};
 pub use received::{QuarantineStatus, QuarantinedMail};
 pub use saved_views::{SavedFilter, SavedViewRecord};
-pub use service_levels::{CalendarRecord, SlaPolicyRecord, TicketTargetRecord};
+pub use service_levels::{CalendarRecord, SlaPolicyRecord, SlaTimer, TicketTargetRecord};
 pub use sessions::{NewSession, SessionRecord, SessionStage};
 pub use throttle::Reservation;
 pub use ticket_lists::{AssigneeFilter, TargetFilter, TicketFilter, TicketSearch, TicketSort};

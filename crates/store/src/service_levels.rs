@@ -2,7 +2,7 @@
 //! service reads and validates), each ticket's targets, and the history its clocks
 //! replay.
 
-use palisade_core::{CalendarId, SlaPolicyId, TicketId, UnixMillis};
+use palisade_core::{CalendarId, SlaPolicyId, TicketId, UnixMillis, UserId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -32,6 +32,22 @@ pub struct SlaPolicyRecord {
     pub resolution_minutes: Option<i64>,
     /// Business hours; `None`: calendar time.
     pub calendar: Option<CalendarId>,
+    /// JSON: the escalation steps.
+    pub escalations: String,
+    /// Who saved it last.
+    pub updated_by: UserId,
+}
+
+/// One escalation step of one ticket's target, and when it is due.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlaTimer {
+    pub ticket: TicketId,
+    pub target: String,
+    /// The target's start: a new cycle (the next customer message) is a new timer.
+    pub started_at: i64,
+    pub step: i64,
+    pub policy: SlaPolicyId,
+    pub fire_at: i64,
 }
 
 /// One target of one ticket.
@@ -78,6 +94,21 @@ fn policy_from(r: &AnyRow) -> Result<SlaPolicyRecord, StoreError> {
             .map(CalendarId::parse)
             .transpose()
             .map_err(corrupt)?,
+        escalations: r.try_get("escalations")?,
+        updated_by: UserId::parse(&r.try_get::<String, _>("updated_by")?).map_err(corrupt)?,
+    })
+}
+
+fn timer_from(r: &AnyRow) -> Result<SlaTimer, StoreError> {
+    let ticket: String = r.try_get("ticket_id")?;
+    let policy: String = r.try_get("policy_id")?;
+    Ok(SlaTimer {
+        ticket: TicketId::parse(&ticket).map_err(corrupt)?,
+        target: r.try_get("target")?,
+        started_at: r.try_get("started_at")?,
+        step: r.try_get("step")?,
+        policy: SlaPolicyId::parse(&policy).map_err(corrupt)?,
+        fire_at: r.try_get("fire_at")?,
     })
 }
 
@@ -165,7 +196,7 @@ impl Store {
     pub async fn sla_policies(&self) -> Result<Vec<SlaPolicyRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, name, position, conditions, first_response_minutes, next_response_minutes, \
-             resolution_minutes, calendar_id FROM sla_policies ORDER BY position, name",
+             resolution_minutes, calendar_id, escalations, updated_by FROM sla_policies ORDER BY position, name",
         )
         .fetch_all(&self.read)
         .await?;
@@ -178,8 +209,8 @@ impl Store {
         let calendar = policy.calendar.as_ref().map(ToString::to_string);
         let updated = sqlx::query(
             "UPDATE sla_policies SET name = $2, position = $3, conditions = $4, first_response_minutes = $5, \
-             next_response_minutes = $6, resolution_minutes = $7, calendar_id = $8, updated_at = $9 \
-             WHERE id = $1",
+             next_response_minutes = $6, resolution_minutes = $7, calendar_id = $8, updated_at = $9, \
+             escalations = $10, updated_by = $11 WHERE id = $1",
         )
         .bind(policy.id.as_str())
         .bind(&policy.name)
@@ -190,6 +221,8 @@ impl Store {
         .bind(policy.resolution_minutes)
         .bind(calendar.clone())
         .bind(now)
+        .bind(&policy.escalations)
+        .bind(policy.updated_by.as_str())
         .execute(tx.conn())
         .await
         .map_err(StoreError::from_insert)?
@@ -197,8 +230,8 @@ impl Store {
         if updated == 0 {
             sqlx::query(
                 "INSERT INTO sla_policies (id, name, position, conditions, first_response_minutes, \
-                 next_response_minutes, resolution_minutes, calendar_id, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+                 next_response_minutes, resolution_minutes, calendar_id, created_at, updated_at, escalations, \
+                 updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
             )
             .bind(policy.id.as_str())
             .bind(&policy.name)
@@ -209,6 +242,8 @@ impl Store {
             .bind(policy.resolution_minutes)
             .bind(calendar)
             .bind(now)
+            .bind(&policy.escalations)
+            .bind(policy.updated_by.as_str())
             .execute(tx.conn())
             .await
             .map_err(StoreError::from_insert)?;
@@ -319,5 +354,122 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Makes `wanted` the ticket's pending escalation steps: steps no longer wanted (the
+    /// target was met, or the policy changed) are dropped unless they fired; a wanted
+    /// step keeps its row, moved to its new time unless it fired.
+    pub async fn sync_sla_timers(
+        &self,
+        tx: &mut Tx,
+        ticket: &TicketId,
+        wanted: &[SlaTimer],
+    ) -> Result<(), StoreError> {
+        let rows = sqlx::query(
+            "SELECT ticket_id, target, started_at, step, policy_id, fire_at FROM sla_timers \
+             WHERE ticket_id = $1 AND fired_at IS NULL",
+        )
+        .bind(ticket.as_str())
+        .fetch_all(tx.conn())
+        .await?;
+        let pending = rows.iter().map(timer_from).collect::<Result<Vec<_>, _>>()?;
+        let same = |a: &SlaTimer, b: &SlaTimer| {
+            a.target == b.target && a.started_at == b.started_at && a.step == b.step
+        };
+        for old in pending.iter().filter(|p| !wanted.iter().any(|w| same(p, w))) {
+            sqlx::query(
+                "DELETE FROM sla_timers WHERE ticket_id = $1 AND target = $2 AND started_at = $3 AND step = $4 \
+                 AND fired_at IS NULL",
+            )
+            .bind(old.ticket.as_str())
+            .bind(&old.target)
+            .bind(old.started_at)
+            .bind(old.step)
+            .execute(tx.conn())
+            .await?;
+        }
+        for w in wanted {
+            let moved = sqlx::query(
+                "UPDATE sla_timers SET fire_at = $5, policy_id = $6 WHERE ticket_id = $1 AND target = $2 \
+                 AND started_at = $3 AND step = $4 AND fired_at IS NULL",
+            )
+            .bind(w.ticket.as_str())
+            .bind(&w.target)
+            .bind(w.started_at)
+            .bind(w.step)
+            .bind(w.fire_at)
+            .bind(w.policy.as_str())
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+            let exists: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM sla_timers WHERE ticket_id = $1 AND target = $2 AND started_at = $3 AND step = $4",
+            )
+            .bind(w.ticket.as_str())
+            .bind(&w.target)
+            .bind(w.started_at)
+            .bind(w.step)
+            .fetch_one(tx.conn())
+            .await?
+            .try_get(0)?;
+            if moved == 0 && exists == 0 {
+                sqlx::query(
+                    "INSERT INTO sla_timers (ticket_id, target, started_at, step, policy_id, fire_at, fired_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+                )
+                .bind(w.ticket.as_str())
+                .bind(&w.target)
+                .bind(w.started_at)
+                .bind(w.step)
+                .bind(w.policy.as_str())
+                .bind(w.fire_at)
+                .execute(tx.conn())
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Steps due by `now` that have not fired, soonest first.
+    pub async fn due_sla_timers(&self, now: i64, limit: u32) -> Result<Vec<SlaTimer>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT ticket_id, target, started_at, step, policy_id, fire_at FROM sla_timers \
+             WHERE fired_at IS NULL AND fire_at <= $1 ORDER BY fire_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(timer_from).collect()
+    }
+
+    /// Marks a step fired in `tx` if nobody did yet: `true` for the one transaction
+    /// that gets it (on PostgreSQL a second node waits on the row and then finds it
+    /// fired; SQLite has one writer).
+    pub async fn claim_sla_timer(&self, tx: &mut Tx, timer: &SlaTimer, now: i64) -> Result<bool, StoreError> {
+        let claimed = sqlx::query(
+            "UPDATE sla_timers SET fired_at = $5 WHERE ticket_id = $1 AND target = $2 AND started_at = $3 \
+             AND step = $4 AND fired_at IS NULL",
+        )
+        .bind(timer.ticket.as_str())
+        .bind(&timer.target)
+        .bind(timer.started_at)
+        .bind(timer.step)
+        .bind(now)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        Ok(claimed == 1)
+    }
+
+    /// How many escalation steps of a ticket fired.
+    pub async fn fired_sla_timers(&self, ticket: &TicketId) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query("SELECT COUNT(*) FROM sla_timers WHERE ticket_id = $1 AND fired_at IS NOT NULL")
+                .bind(ticket.as_str())
+                .fetch_one(&self.read)
+                .await?
+                .try_get(0)?,
+        )
     }
 }

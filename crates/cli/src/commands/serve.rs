@@ -123,6 +123,11 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         settings.public_origin.clone(),
         smtp_stopping.clone(),
     ));
+    tokio::spawn(escalations(
+        palisade_service::Desk::new(store.clone(), policy.clone()),
+        settings.public_origin.clone(),
+        smtp_stopping.clone(),
+    ));
     if let Some(setup) = &mail_setup {
         dispatcher = dispatcher.with_subscriber(reply_notifier(
             setup,
@@ -216,6 +221,29 @@ async fn notification_digests(
         }
         if let Err(e) = desk.send_notification_digests(&public_origin).await {
             tracing::error!(error = %e, "sending notification digests failed");
+        }
+    }
+}
+
+/// Fires the service-level escalation steps that fell due: every half minute, and at
+/// once again while a round was full. Several nodes may run it; each step fires once.
+async fn escalations(
+    desk: palisade_service::Desk,
+    public_origin: String,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let wait = match desk.escalate(&public_origin).await {
+            Ok(fired) if fired >= 100 => Duration::ZERO,
+            Ok(_) => Duration::from_secs(30),
+            Err(e) => {
+                tracing::error!(error = %e, "service-level escalations failed");
+                Duration::from_secs(30)
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopping.changed() => return,
         }
     }
 }

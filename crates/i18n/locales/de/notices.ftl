@@ -82,5 +82,6 @@ bulk-changed-some = { $count ->
 notification-new_ticket = Neues Ticket in Ihrem Team
 notification-customer_reply = Der Kunde hat geantwortet
 notification-assigned = Ihnen zugewiesen
+notification-service_level = Ein Service-Level-Ziel ist gefährdet oder verfehlt
 notification-mention = Sie wurden in einer Notiz erwähnt
 notice-levels-saved = Service-Level gespeichert; die Ziele offener Tickets folgen.

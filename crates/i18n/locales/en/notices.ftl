@@ -82,5 +82,6 @@ bulk-changed-some = { $count ->
 notification-new_ticket = New ticket in your team
 notification-customer_reply = Customer replied
 notification-assigned = Assigned to you
+notification-service_level = A service-level target is at risk or missed
 notification-mention = You were mentioned in a note
 notice-levels-saved = Service levels saved; the targets of open tickets follow.

@@ -6,10 +6,12 @@
 use std::collections::HashMap;
 
 use palisade_core::{Role, TicketId, UserId};
-use palisade_store::{DomainEventRecord, SlaPolicyRecord, Store, TicketRecord, TicketTargetRecord, Tx};
+use palisade_store::{
+    DomainEventRecord, SlaPolicyRecord, SlaTimer, Store, TicketRecord, TicketTargetRecord, Tx,
+};
 use serde_json::Value;
 
-use super::policies::{LEVELS_CHANGED, calendar_of, conditions_of};
+use super::policies::{LEVELS_CHANGED, calendar_of, conditions_of, escalations_of};
 use super::{Goals, Happening, Moment, Phase, Target, progress};
 use crate::{ReactionFuture, ServiceError, Subscriber};
 
@@ -76,13 +78,41 @@ async fn recompute(store: &Store, tx: &mut Tx, id: &TicketId, until: i64) -> Res
         Err(palisade_store::StoreError::NotFound) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    let targets = match (&ticket.merged_into, policy_for(store, &ticket).await?) {
+    let (targets, timers) = match (&ticket.merged_into, policy_for(store, &ticket).await?) {
         // A duplicate's thread goes on in the ticket it was merged into.
-        (Some(_), _) | (None, None) => Vec::new(),
-        (None, Some(policy)) => targets(store, &ticket, &policy, until).await?,
+        (Some(_), _) | (None, None) => (Vec::new(), Vec::new()),
+        (None, Some(policy)) => {
+            let targets = targets(store, &ticket, &policy, until).await?;
+            let timers = timers(&policy, &targets)?;
+            (targets, timers)
+        }
     };
     store.replace_ticket_targets(tx, id, &targets).await?;
+    store.sync_sla_timers(tx, id, &timers).await?;
     Ok(())
+}
+
+/// The escalation steps still to come for the unmet, running targets.
+fn timers(policy: &SlaPolicyRecord, targets: &[TicketTargetRecord]) -> Result<Vec<SlaTimer>, ServiceError> {
+    let steps = escalations_of(policy)?;
+    let mut out = Vec::new();
+    for t in targets.iter().filter(|t| t.met_at.is_none()) {
+        let Some(due) = t.due_at else { continue };
+        for (i, step) in steps.iter().enumerate() {
+            if step.target.as_ref().is_some_and(|only| *only != t.target) {
+                continue;
+            }
+            out.push(SlaTimer {
+                ticket: t.ticket.clone(),
+                target: t.target.clone(),
+                started_at: t.started_at,
+                step: i64::try_from(i).unwrap_or(0),
+                policy: policy.id.clone(),
+                fire_at: due - step.minutes_before * 60_000,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The first policy, in order, whose conditions the ticket meets.

@@ -3,6 +3,7 @@
 
 pub mod calendar;
 pub mod clock;
+mod escalation;
 mod levels;
 mod policies;
 
@@ -10,6 +11,6 @@ pub use calendar::{Calendar, CalendarProblem, Holiday, OpenPeriod};
 pub use clock::{Goals, Happening, Moment, Phase, Progress, Target, progress};
 pub use levels::{ServiceLevels, TargetView};
 pub use policies::{
-    CalendarDefinition, LEVELS_CHANGED, MAX_TARGET_MINUTES, SlaConditions, SlaPolicyDefinition,
-    conditions_of, definition_of,
+    CalendarDefinition, EscalationStep, LEVELS_CHANGED, MAX_ESCALATIONS, MAX_TARGET_MINUTES, SlaConditions,
+    SlaPolicyDefinition, conditions_of, definition_of, escalations_of,
 };

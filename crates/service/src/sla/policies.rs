@@ -46,6 +46,33 @@ pub struct SlaConditions {
     pub field: Option<(String, String)>,
 }
 
+/// What happens to a ticket before or at a target's breach. Runs once per target (and
+/// per next-response cycle), however many nodes run and whatever the clocks do.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationStep {
+    /// Minutes before the target falls due; 0 at the breach itself.
+    pub minutes_before: i64,
+    /// Only this target (`first_response`, `next_response`, `resolution`); every one
+    /// when absent.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Tell the assignee (the team's agents while nobody is assigned).
+    #[serde(default)]
+    pub notify_assignee: bool,
+    /// Tell the team's supervisors.
+    #[serde(default)]
+    pub notify_supervisors: bool,
+    /// Raise the priority one step (low, normal, high, urgent).
+    #[serde(default)]
+    pub raise_priority: bool,
+    /// Hand the ticket to this team, unassigned.
+    #[serde(default)]
+    pub move_to_team: Option<String>,
+}
+
+/// At most this many escalation steps per policy.
+pub const MAX_ESCALATIONS: usize = 5;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SlaPolicyDefinition {
     pub name: String,
@@ -56,6 +83,7 @@ pub struct SlaPolicyDefinition {
     pub resolution_minutes: Option<i64>,
     /// Business hours; `None` counts calendar time.
     pub calendar: Option<String>,
+    pub escalations: Vec<EscalationStep>,
 }
 
 /// A stored calendar, read back.
@@ -76,6 +104,10 @@ pub fn definition_of(record: &CalendarRecord) -> Result<CalendarDefinition, Serv
 
 pub fn conditions_of(record: &SlaPolicyRecord) -> Result<SlaConditions, ServiceError> {
     serde_json::from_str(&record.conditions).map_err(corrupt)
+}
+
+pub fn escalations_of(record: &SlaPolicyRecord) -> Result<Vec<EscalationStep>, ServiceError> {
+    serde_json::from_str(&record.escalations).map_err(corrupt)
 }
 
 fn corrupt(e: impl std::fmt::Display) -> ServiceError {
@@ -219,6 +251,7 @@ impl Desk {
             }
             None => None,
         };
+        let escalations = self.valid_escalations(definition.escalations).await?;
         let existing = self.store.sla_policies().await?;
         let id = match id {
             Some(raw) => {
@@ -244,6 +277,8 @@ impl Desk {
             next_response_minutes: next,
             resolution_minutes: resolution,
             calendar,
+            escalations: serde_json::to_string(&escalations).map_err(corrupt)?,
+            updated_by: actor.principal.user_id.clone(),
         };
         let mut tx = self.store.begin().await?;
         self.store
@@ -311,6 +346,46 @@ impl Desk {
             list.dedup();
         }
         Ok(c)
+    }
+
+    /// Steps as stored: a known target, a time within a target's reach, something to
+    /// do, and a team that exists.
+    async fn valid_escalations(
+        &self,
+        steps: Vec<EscalationStep>,
+    ) -> Result<Vec<EscalationStep>, ServiceError> {
+        if steps.len() > MAX_ESCALATIONS {
+            return Err(ServiceError::Invalid(
+                Refusal::new("refusal-escalation-count").with("max", MAX_ESCALATIONS),
+            ));
+        }
+        let teams = self.store.list_teams().await?;
+        for step in &steps {
+            if !(0..=MAX_TARGET_MINUTES).contains(&step.minutes_before) {
+                return Err(ServiceError::Invalid(
+                    Refusal::new("refusal-sla-minutes").with("max", MAX_TARGET_MINUTES),
+                ));
+            }
+            if let Some(target) = &step.target
+                && super::Target::parse(target).is_none()
+            {
+                return Err(ServiceError::invalid("refusal-escalation-target"));
+            }
+            if !(step.notify_assignee
+                || step.notify_supervisors
+                || step.raise_priority
+                || step.move_to_team.is_some())
+            {
+                return Err(ServiceError::conflict("refusal-escalation-nothing"));
+            }
+            if let Some(raw) = &step.move_to_team {
+                let id = TeamId::parse(raw).map_err(|_| ServiceError::conflict("refusal-unknown-team"))?;
+                if !teams.iter().any(|t| t.id == id) {
+                    return Err(ServiceError::conflict("refusal-unknown-team"));
+                }
+            }
+        }
+        Ok(steps)
     }
 
     /// Audits a change of the service levels and tells the subscriber to move every

@@ -170,6 +170,14 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
             json!({ "type": "integer", "minimum": 1, "maximum": palisade_service::sla::MAX_TARGET_MINUTES })
         }
         ("PolicyBody", "calendar_id") => id_of("cal_"),
+        ("PolicyBody", "escalations") => {
+            json!({ "type": "array", "maxItems": 5, "items": { "$ref": "#/components/schemas/EscalationBody" } })
+        }
+        ("EscalationBody", "minutes_before") => {
+            json!({ "type": "integer", "minimum": 0, "maximum": palisade_service::sla::MAX_TARGET_MINUTES })
+        }
+        ("EscalationBody", "target") => one_of(&["first_response", "next_response", "resolution"]),
+        ("EscalationBody", "move_to_team_id") => id_of("team_"),
         ("ConditionsBody", "priorities") => {
             json!({ "type": "array", "items": one_of(&["low", "normal", "high", "urgent"]) })
         }
@@ -225,6 +233,7 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
             json!({ "type": "string", "pattern": palisade_service::FIELD_KEY_PATTERN })
         }
         ("CreateViewRequest", "value") => text(500),
+        ("CreateViewRequest", "service_level") => one_of(&["breached", "due_soon"]),
         ("CreateViewRequest", "sort") => one_of(&["newest", "oldest", "updated", "stale", "priority"]),
         ("CreateViewRequest", "tag") => json!({ "type": "string", "pattern": "^[a-z0-9_-]{1,64}$" }),
         ("UpdateTicketRequest", "status") => one_of(&["new", "open", "pending", "solved", "closed"]),
@@ -367,6 +376,26 @@ fn keep_null(old: &Value, new: Value) -> Value {
     json!({ "oneOf": [new, { "type": "null" }] })
 }
 
+/// The component schemas `schema` refers to, by name.
+fn refs_in(schema: &Value, out: &mut Vec<String>) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                out.push(name.to_owned());
+            }
+            for value in map.values() {
+                refs_in(value, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs_in(v, out)),
+        _ => {}
+    }
+}
+
 /// Tightens the schemas of request bodies (never responses: those carry masked values).
 fn tighten_request_schemas(doc: &mut Value) {
     let mut names = Vec::new();
@@ -382,6 +411,21 @@ fn tighten_request_schemas(doc: &mut Value) {
                 }
             }
         }
+    }
+    // The objects a body holds (a calendar's periods, a policy's conditions) are
+    // request schemas too.
+    let mut i = 0;
+    while i < names.len() {
+        let mut nested = Vec::new();
+        if let Some(schema) = doc.pointer(&format!("/components/schemas/{}", names[i])) {
+            refs_in(schema, &mut nested);
+        }
+        for name in nested {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        i += 1;
     }
     // A body shared by several operations is tightened once: a second pass would
     // see the first's `oneOf` and drop the `null` an optional field allows.

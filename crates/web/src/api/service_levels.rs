@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use palisade_service::sla::{
-    CalendarDefinition, Holiday, OpenPeriod, SlaConditions, SlaPolicyDefinition, calendar::format_clock,
-    calendar::parse_clock, conditions_of, definition_of,
+    CalendarDefinition, EscalationStep, Holiday, OpenPeriod, SlaConditions, SlaPolicyDefinition,
+    calendar::format_clock, calendar::parse_clock, conditions_of, definition_of, escalations_of,
 };
 use palisade_store::{CalendarRecord, SlaPolicyRecord};
 use serde::{Deserialize, Serialize};
@@ -78,6 +78,27 @@ pub struct ConditionsBody {
     pub field_value: Option<String>,
 }
 
+/// What happens before or at a breach, once per target.
+#[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationBody {
+    /// Minutes before the target falls due; 0 (the default) at the breach.
+    #[serde(default, deserialize_with = "super::dto::whole_number")]
+    pub minutes_before: Option<i64>,
+    /// Only this target; every target when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub notify_assignee: bool,
+    #[serde(default)]
+    pub notify_supervisors: bool,
+    #[serde(default)]
+    pub raise_priority: bool,
+    /// Hand the ticket to this team, unassigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub move_to_team_id: Option<String>,
+}
+
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyBody {
@@ -97,6 +118,9 @@ pub struct PolicyBody {
     /// The business hours the targets count in; `null`: around the clock.
     #[serde(default)]
     pub calendar_id: Option<String>,
+    /// At most five steps.
+    #[serde(default)]
+    pub escalations: Vec<EscalationBody>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -222,6 +246,18 @@ pub(crate) fn policy_definition(body: PolicyBody) -> Result<SlaPolicyDefinition,
         next_response_minutes: body.next_response_minutes,
         resolution_minutes: body.resolution_minutes,
         calendar: body.calendar_id,
+        escalations: body
+            .escalations
+            .into_iter()
+            .map(|e| EscalationStep {
+                minutes_before: e.minutes_before.unwrap_or(0),
+                target: e.target,
+                notify_assignee: e.notify_assignee,
+                notify_supervisors: e.notify_supervisors,
+                raise_priority: e.raise_priority,
+                move_to_team: e.move_to_team_id,
+            })
+            .collect(),
     })
 }
 
@@ -246,6 +282,17 @@ pub(crate) fn policy_body(record: &SlaPolicyRecord) -> Result<PolicyBody, AppErr
         next_response_minutes: record.next_response_minutes,
         resolution_minutes: record.resolution_minutes,
         calendar_id: record.calendar.as_ref().map(ToString::to_string),
+        escalations: escalations_of(record)?
+            .into_iter()
+            .map(|e| EscalationBody {
+                minutes_before: Some(e.minutes_before),
+                target: e.target,
+                notify_assignee: e.notify_assignee,
+                notify_supervisors: e.notify_supervisors,
+                raise_priority: e.raise_priority,
+                move_to_team_id: e.move_to_team,
+            })
+            .collect(),
     })
 }
 

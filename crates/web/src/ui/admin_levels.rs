@@ -15,8 +15,8 @@ use serde::Deserialize;
 
 use super::{UiError, render};
 use crate::api::service_levels::{
-    CalendarBody, ConditionsBody, HolidayBody, PeriodBody, PolicyBody, calendar_body, calendar_definition,
-    policy_body, policy_definition,
+    CalendarBody, ConditionsBody, EscalationBody, HolidayBody, PeriodBody, PolicyBody, calendar_body,
+    calendar_definition, policy_body, policy_definition,
 };
 use crate::{AppError, AppState, Caller};
 
@@ -42,6 +42,18 @@ struct PolicyRow {
     companies: Vec<String>,
     field: String,
     field_value: String,
+    /// The steps, and one blank row to add another (while there is room).
+    steps: Vec<StepRow>,
+}
+
+struct StepRow {
+    minutes_before: i64,
+    /// Empty: every target.
+    target: String,
+    notify_assignee: bool,
+    notify_supervisors: bool,
+    raise_priority: bool,
+    move_to_team: String,
 }
 
 impl PolicyRow {
@@ -100,7 +112,30 @@ fn minutes_text(m: Option<i64>) -> String {
 }
 
 fn policy_row(id: String, body: PolicyBody) -> PolicyRow {
+    let mut steps: Vec<StepRow> = body
+        .escalations
+        .iter()
+        .map(|e| StepRow {
+            minutes_before: e.minutes_before.unwrap_or(0),
+            target: e.target.clone().unwrap_or_default(),
+            notify_assignee: e.notify_assignee,
+            notify_supervisors: e.notify_supervisors,
+            raise_priority: e.raise_priority,
+            move_to_team: e.move_to_team_id.clone().unwrap_or_default(),
+        })
+        .collect();
+    if steps.len() < palisade_service::sla::MAX_ESCALATIONS {
+        steps.push(StepRow {
+            minutes_before: 0,
+            target: String::new(),
+            notify_assignee: false,
+            notify_supervisors: false,
+            raise_priority: false,
+            move_to_team: String::new(),
+        });
+    }
     PolicyRow {
+        steps,
         id,
         name: body.name,
         position: body.position.unwrap_or(0),
@@ -174,6 +209,7 @@ async fn page(
                 next_response_minutes: None,
                 resolution_minutes: None,
                 calendar_id: None,
+                escalations: Vec::new(),
             },
         ),
         priorities: Priority::ALL.iter().map(|p| p.as_str()).collect(),
@@ -293,7 +329,35 @@ fn policy_form(form: &[(String, String)]) -> Result<PolicyBody, AppError> {
         next_response_minutes: minutes_field(form, "next_response")?,
         resolution_minutes: minutes_field(form, "resolution")?,
         calendar_id: Some(value(form, "calendar").to_owned()).filter(|c| !c.is_empty()),
+        escalations: steps_form(form)?,
     })
+}
+
+/// The step rows (`step.N.…`): a row with nothing ticked and no team is no step.
+fn steps_form(form: &[(String, String)]) -> Result<Vec<EscalationBody>, AppError> {
+    let mut steps = Vec::new();
+    for i in 0..palisade_service::sla::MAX_ESCALATIONS {
+        let field = |name: &str| value(form, &format!("step.{i}.{name}")).to_owned();
+        let ticked = |name: &str| !field(name).is_empty();
+        let team = Some(field("team")).filter(|t| !t.is_empty());
+        if !(ticked("assignee") || ticked("supervisors") || ticked("priority") || team.is_some()) {
+            continue;
+        }
+        steps.push(EscalationBody {
+            minutes_before: Some(match field("minutes").as_str() {
+                "" => 0,
+                text => text
+                    .parse()
+                    .map_err(|_| AppError::bad_request("refusal-sla-minutes-form"))?,
+            }),
+            target: Some(field("target")).filter(|t| !t.is_empty()),
+            notify_assignee: ticked("assignee"),
+            notify_supervisors: ticked("supervisors"),
+            raise_priority: ticked("priority"),
+            move_to_team_id: team,
+        });
+    }
+    Ok(steps)
 }
 
 async fn save_calendar(

@@ -1,0 +1,221 @@
+//! Escalation: the steps a policy takes before and at a breach, fired from timers in the
+//! database rather than in any process's memory. A step's changes commit together with
+//! the mark that it fired, so it runs exactly once however many nodes look (the first
+//! transaction to mark it wins; the others find it marked), and a restart or a clock
+//! that jumps neither loses a step (it is still unmarked and due) nor repeats one (it
+//! is marked).
+//!
+//! Changes to the ticket are made with the rights of the administrator who saved the
+//! policy, as Cedar decides them when the step runs: a demoted or disabled author's
+//! escalations still notify, but change nothing (and the refusal is audited).
+
+use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
+use palisade_core::{Priority, Role, TeamId};
+use palisade_policy::{Action, Resource};
+use palisade_store::{SlaTimer, TicketRecord, TicketUpdate, Tx};
+use serde_json::json;
+
+use super::EscalationStep;
+use super::policies::escalations_of;
+use crate::{Actor, Channel, Desk, NotificationKind, ServiceError};
+
+/// Steps fired per round.
+const ROUND: u32 = 100;
+
+fn raised(p: Priority) -> Option<Priority> {
+    match p {
+        Priority::Low => Some(Priority::Normal),
+        Priority::Normal => Some(Priority::High),
+        Priority::High => Some(Priority::Urgent),
+        Priority::Urgent => None,
+    }
+}
+
+impl Desk {
+    /// Fires the escalation steps that are due now; returns how many this call fired.
+    pub async fn escalate(&self, public_origin: &str) -> Result<usize, ServiceError> {
+        let now = self.now();
+        let mut fired = 0;
+        for timer in self.store.due_sla_timers(now, ROUND).await? {
+            let mut tx = self.store.begin().await?;
+            if !self.store.claim_sla_timer(&mut tx, &timer, now).await? {
+                continue;
+            }
+            self.run_step(&mut tx, &timer, public_origin).await?;
+            tx.commit().await?;
+            fired += 1;
+        }
+        Ok(fired)
+    }
+
+    async fn run_step(&self, tx: &mut Tx, timer: &SlaTimer, public_origin: &str) -> Result<(), ServiceError> {
+        let ticket = match self.store.get_ticket(&timer.ticket).await {
+            Ok(t) => t,
+            Err(palisade_store::StoreError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(policy) = self
+            .store
+            .sla_policies()
+            .await?
+            .into_iter()
+            .find(|p| p.id == timer.policy)
+        else {
+            return Ok(());
+        };
+        let steps = escalations_of(&policy)?;
+        let Some(step) = usize::try_from(timer.step).ok().and_then(|i| steps.get(i)) else {
+            return Ok(());
+        };
+        // The subscriber may not have seen the answer that met the target yet: a step
+        // whose target is met (or moved on) by now does nothing.
+        let still_owed = self.store.ticket_targets(&ticket.id).await?.iter().any(|t| {
+            t.target == timer.target
+                && t.started_at == timer.started_at
+                && t.met_at.is_none()
+                && t.due_at.is_some()
+        });
+        let mut done = Vec::new();
+        if still_owed {
+            done = self
+                .step_actions(tx, &ticket, step, &policy.updated_by, public_origin)
+                .await?;
+        }
+        let event = AuditEvent::new(AuditAction::SlaEscalated, ticket.id.to_string(), Outcome::Success)
+            .with_detail(
+                json!({ "policy": policy.id.to_string(), "target": timer.target, "step": timer.step,
+                    "minutes_before": step.minutes_before, "done": done, "owed": still_owed }),
+            );
+        self.store
+            .append_audit(tx, &AuditContext::system(), &event)
+            .await?;
+        Ok(())
+    }
+
+    /// Carries out one step; returns what it did (and what was refused) by name.
+    async fn step_actions(
+        &self,
+        tx: &mut Tx,
+        ticket: &TicketRecord,
+        step: &EscalationStep,
+        author: &palisade_core::UserId,
+        public_origin: &str,
+    ) -> Result<Vec<String>, ServiceError> {
+        let mut done = Vec::new();
+        let mut recipients = Vec::new();
+        let members = self.store.team_members(&ticket.team).await?;
+        if step.notify_assignee {
+            match &ticket.assignee {
+                Some(a) => recipients.push(a.clone()),
+                None => recipients.extend(members.iter().cloned()),
+            }
+        }
+        if step.notify_supervisors {
+            for m in &members {
+                if self.store.get_user(m).await?.role == Role::Supervisor {
+                    recipients.push(m.clone());
+                }
+            }
+        }
+        recipients.sort();
+        recipients.dedup();
+        for user in &recipients {
+            self.notify(
+                tx,
+                user,
+                NotificationKind::ServiceLevel,
+                ticket,
+                public_origin,
+                None,
+            )
+            .await?;
+        }
+        if !recipients.is_empty() {
+            done.push("notified".to_owned());
+        }
+        let mut update = TicketUpdate::default();
+        let mut needed = Vec::new();
+        if step.raise_priority
+            && let Some(next) = raised(ticket.priority)
+        {
+            update.priority = Some(next);
+            needed.push(Action::TicketClassify);
+        }
+        let team = step.move_to_team.as_deref().and_then(|t| TeamId::parse(t).ok());
+        if let Some(team) = team.as_ref().filter(|t| **t != ticket.team) {
+            update.team = Some(team.clone());
+            update.assignee = Some(None);
+            needed.push(Action::TicketAssign);
+        }
+        if needed.is_empty() {
+            return Ok(done);
+        }
+        let principal = match self.principal_of(author).await {
+            Ok(p) if !self.store.get_user(author).await?.disabled => p,
+            _ => {
+                done.push("refused".to_owned());
+                return Ok(done);
+            }
+        };
+        let resource = Resource::Ticket(ticket.facts());
+        let mut proofs = Vec::new();
+        for action in needed {
+            match self.policy.authorize(&principal, action, &resource) {
+                Ok(proof) => proofs.push(proof),
+                Err(_) => {
+                    done.push("refused".to_owned());
+                    return Ok(done);
+                }
+            }
+        }
+        if let Some(team) = &update.team
+            && self
+                .policy
+                .authorize(&principal, Action::TeamRouteTo, &Resource::Team(team.clone()))
+                .is_err()
+        {
+            done.push("refused".to_owned());
+            return Ok(done);
+        }
+        self.store.update_ticket(tx, &proofs, &ticket.id, &update).await?;
+        let updated = self.store.get_ticket_for_update(tx, &ticket.id).await?;
+        let actor = Actor {
+            principal,
+            audit: AuditContext::system(),
+            channel: Channel::ServiceLevel,
+        };
+        let detail = json!({ "priority": update.priority.map(|p| p.as_str()),
+                             "team": update.team.as_ref().map(ToString::to_string),
+                             "version": updated.version, "channel": Channel::ServiceLevel.as_str() });
+        let audit = AuditEvent::new(
+            AuditAction::TicketUpdated,
+            ticket.id.to_string(),
+            Outcome::Success,
+        )
+        .with_detail(detail);
+        self.store.append_audit(tx, &actor.audit, &audit).await?;
+        if update.priority.is_some() {
+            done.push("priority_raised".to_owned());
+            self.happened(
+                tx,
+                &actor,
+                &updated,
+                "ticket.classified",
+                json!({ "priority": updated.priority.as_str(), "type": updated.ticket_type.map(|t| t.as_str()) }),
+            )
+            .await?;
+        }
+        if update.team.is_some() {
+            done.push("moved".to_owned());
+            self.happened(
+                tx,
+                &actor,
+                &updated,
+                "ticket.team_changed",
+                json!({ "from": ticket.team.to_string(), "to": updated.team.to_string() }),
+            )
+            .await?;
+        }
+        Ok(done)
+    }
+}
