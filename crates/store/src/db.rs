@@ -162,6 +162,9 @@ impl Store {
             "assistant_preferences",
             "rate_windows",
             "security_alerts",
+            "notifications",
+            "sla_timers",
+            "ticket_targets",
         ];
         let table = TABLES
             .iter()

@@ -5,7 +5,9 @@
 //! meets the first response, pending stops the resolution clock, and removing the
 //! policy removes the targets. Beside it the attacks: supervisors, agents and
 //! customers defining policies, a customer reading targets or filtering by them, a
-//! policy matching a personal field, and nonsense calendars.
+//! policy matching a personal field, and nonsense calendars. Escalations fire from
+//! timers in the database exactly once: two nodes racing, a restart and a clock that
+//! jumps back and forth neither lose nor repeat a step.
 
 use crate::common;
 
@@ -19,7 +21,8 @@ use serde_json::{Value, json};
 
 palisade_testkit::on_both_backends!(
     a_policy_sets_targets_that_breach_meet_and_pause,
-    only_administrators_define_service_levels_and_only_staff_see_targets
+    only_administrators_define_service_levels_and_only_staff_see_targets,
+    escalations_fire_once_across_nodes_restarts_and_clock_jumps
 );
 
 fn berlin_office() -> Value {
@@ -377,4 +380,133 @@ async fn only_administrators_define_service_levels_and_only_staff_see_targets(ba
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+}
+
+async fn service_level_notices(w: &World, who: &common::Actor) -> usize {
+    let r = w.get(who, "/api/v1/notifications").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "service_level")
+        .count()
+}
+
+async fn escalations_fire_once_across_nodes_restarts_and_clock_jumps(backend: Backend) {
+    let clock = ManualClock::at(UnixMillis::now());
+    let w = World::new(backend)
+        .await
+        .with_config(|c| c.clock = Arc::new(clock.clone()))
+        .with_agent_notifications()
+        .await;
+    // The supervisor leads team A.
+    let r = w
+        .json(
+            &w.admin,
+            "POST",
+            &format!("/api/v1/teams/{}/members", w.team_a),
+            json!({"user_id": w.supervisor.id.to_string()}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    // For the private company's tickets in team A: a quarter of an hour before the first answer
+    // is due, the team hears of it; when it is missed, the ticket goes up a priority
+    // and over to team B.
+    let policy = w
+        .json(
+            &w.admin,
+            "POST",
+            "/api/v1/sla-policies",
+            json!({"name": "Answer within the hour", "position": 0, "first_response_minutes": 60,
+            "conditions": {"company_ids": [w.private_company.to_string()],
+                           "team_ids": [w.team_a.to_string()]},
+            "escalations": [
+                {"minutes_before": 15, "notify_assignee": true, "notify_supervisors": true},
+                {"target": "first_response", "raise_priority": true, "move_to_team_id": w.team_b.to_string()}
+            ]}),
+        )
+        .await;
+    assert_eq!(policy.status, StatusCode::CREATED, "{}", policy.text());
+    assert_eq!(policy.json()["escalations"].as_array().unwrap().len(), 2);
+    let opened = w
+        .json(
+            &w.customer_3,
+            "POST",
+            "/api/v1/tickets",
+            json!({"subject": "Locked out", "body": "I cannot sign in"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text());
+    let ticket = opened.json()["id"].as_str().unwrap().to_owned();
+    let ticket_id: palisade_core::TicketId = ticket.parse().unwrap();
+    w.dispatch().await;
+    let before_agent = service_level_notices(&w, &w.agent_a).await;
+    let before_supervisor = service_level_notices(&w, &w.supervisor).await;
+
+    // Not yet due.
+    assert_eq!(w.state.desk().escalate(common::ORIGIN).await.unwrap(), 0);
+    // 46 minutes in: the warning, once, to the team (nobody is assigned) and its supervisor.
+    clock.advance_secs(46 * 60);
+    assert_eq!(w.state.desk().escalate(common::ORIGIN).await.unwrap(), 1);
+    assert_eq!(w.state.desk().escalate(common::ORIGIN).await.unwrap(), 0);
+    assert_eq!(service_level_notices(&w, &w.agent_a).await, before_agent + 1);
+    assert_eq!(
+        service_level_notices(&w, &w.supervisor).await,
+        before_supervisor + 1
+    );
+    assert_eq!(
+        service_level_notices(&w, &w.agent_b).await,
+        0,
+        "another team's agent"
+    );
+    let notices_after_warning = w.count("notifications").await;
+
+    // 61 minutes in, two nodes look at once: the breach step fires exactly once.
+    clock.advance_secs(15 * 60);
+    let (node_a, node_b) = (w.state.desk(), w.state.desk());
+    let (a, b) = tokio::join!(node_a.escalate(common::ORIGIN), node_b.escalate(common::ORIGIN));
+    assert_eq!(a.unwrap() + b.unwrap(), 1);
+    let now = w.store.get_ticket(&ticket_id).await.unwrap();
+    assert_eq!(now.priority.as_str(), "high", "one step up, once");
+    assert_eq!(now.team, w.team_b);
+    assert_eq!(w.store.fired_sla_timers(&ticket_id).await.unwrap(), 2);
+
+    // The move is a change like any other: the subscriber measures the ticket again,
+    // and nothing fires twice — not after a restart (a fresh desk), not when the clock
+    // jumps back an hour and forward again.
+    w.dispatch().await;
+    assert_eq!(w.state.desk().escalate(common::ORIGIN).await.unwrap(), 0);
+    clock.advance_secs(-3600);
+    assert_eq!(w.state.desk().escalate(common::ORIGIN).await.unwrap(), 0);
+    clock.advance_secs(2 * 3600);
+    assert_eq!(w.state.desk().escalate(common::ORIGIN).await.unwrap(), 0);
+    assert_eq!(
+        w.store.get_ticket(&ticket_id).await.unwrap().priority.as_str(),
+        "high"
+    );
+    // The breach step notified nobody (it was not asked to), and nothing repeated the
+    // warning. (Team A's agent no longer sees the ticket, now team B's.)
+    assert_eq!(w.count("notifications").await, notices_after_warning);
+    assert_eq!(service_level_notices(&w, &w.agent_a).await, before_agent);
+    let escalated = w
+        .store
+        .audit_entries(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "service_levels.escalated")
+        .count();
+    assert_eq!(escalated, 2);
+
+    // A step nobody can carry out is refused at save time.
+    let r = w
+        .json(
+            &w.admin,
+            "POST",
+            "/api/v1/sla-policies",
+            json!({"name": "Idle", "first_response_minutes": 5, "escalations": [{"minutes_before": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
 }
