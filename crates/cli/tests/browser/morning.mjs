@@ -125,7 +125,8 @@ try {
   ]);
   const eve = await staffMember(input.eve_setup, 'eve@example.com');
   await sweep(eve.page,
-    ['/admin/staff', '/admin/teams', '/admin/companies', '/admin/fields', '/admin/settings', '/admin/alerts']);
+    ['/admin/staff', '/admin/teams', '/admin/companies', '/admin/fields', '/admin/settings', '/admin/service-levels',
+      '/admin/alerts']);
 
   const dee = await freshPage();
   await dee.page.goto(`${origin}${input.dee_setup}`);

@@ -54,8 +54,22 @@ pub struct CalendarBody {
 #[derive(Serialize, ToSchema)]
 pub struct CalendarView {
     pub id: String,
-    #[serde(flatten)]
-    pub body: CalendarBody,
+    pub name: String,
+    pub time_zone: String,
+    pub periods: Vec<PeriodBody>,
+    pub holidays: Vec<HolidayBody>,
+}
+
+impl CalendarView {
+    fn of(id: String, body: CalendarBody) -> Self {
+        Self {
+            id,
+            name: body.name,
+            time_zone: body.time_zone,
+            periods: body.periods,
+            holidays: body.holidays,
+        }
+    }
 }
 
 /// What a ticket must be for the policy to apply; every list given must contain the
@@ -126,8 +140,30 @@ pub struct PolicyBody {
 #[derive(Serialize, ToSchema)]
 pub struct PolicyView {
     pub id: String,
-    #[serde(flatten)]
-    pub body: PolicyBody,
+    pub name: String,
+    pub position: i64,
+    pub conditions: ConditionsBody,
+    pub first_response_minutes: Option<i64>,
+    pub next_response_minutes: Option<i64>,
+    pub resolution_minutes: Option<i64>,
+    pub calendar_id: Option<String>,
+    pub escalations: Vec<EscalationBody>,
+}
+
+impl PolicyView {
+    fn of(id: String, body: PolicyBody) -> Self {
+        Self {
+            id,
+            name: body.name,
+            position: body.position.unwrap_or(0),
+            conditions: body.conditions,
+            first_response_minutes: body.first_response_minutes,
+            next_response_minutes: body.next_response_minutes,
+            resolution_minutes: body.resolution_minutes,
+            calendar_id: body.calendar_id,
+            escalations: body.escalations,
+        }
+    }
 }
 
 /// One target of a ticket.
@@ -304,10 +340,7 @@ async fn calendar_view(s: &AppState, caller: &Caller, id: &str) -> Result<Calend
         .into_iter()
         .find(|c| c.id.as_str() == id)
         .ok_or(AppError::NotFound)?;
-    Ok(CalendarView {
-        id: record.id.to_string(),
-        body: calendar_body(&record)?,
-    })
+    Ok(CalendarView::of(record.id.to_string(), calendar_body(&record)?))
 }
 
 async fn policy_view(s: &AppState, caller: &Caller, id: &str) -> Result<PolicyView, AppError> {
@@ -318,10 +351,7 @@ async fn policy_view(s: &AppState, caller: &Caller, id: &str) -> Result<PolicyVi
         .into_iter()
         .find(|p| p.id.as_str() == id)
         .ok_or(AppError::NotFound)?;
-    Ok(PolicyView {
-        id: record.id.to_string(),
-        body: policy_body(&record)?,
-    })
+    Ok(PolicyView::of(record.id.to_string(), policy_body(&record)?))
 }
 
 #[utoipa::path(get, path = "/api/v1/calendars", tag = "service levels",
@@ -333,12 +363,7 @@ pub async fn list_calendars(
     let records = s.desk().calendars(&caller.actor()).await?;
     records
         .iter()
-        .map(|r| {
-            Ok(CalendarView {
-                id: r.id.to_string(),
-                body: calendar_body(r)?,
-            })
-        })
+        .map(|r| Ok(CalendarView::of(r.id.to_string(), calendar_body(r)?)))
         .collect::<Result<Vec<_>, AppError>>()
         .map(Json)
 }
@@ -399,12 +424,7 @@ pub async fn list_policies(
     let records = s.desk().sla_policies(&caller.actor()).await?;
     records
         .iter()
-        .map(|r| {
-            Ok(PolicyView {
-                id: r.id.to_string(),
-                body: policy_body(r)?,
-            })
-        })
+        .map(|r| Ok(PolicyView::of(r.id.to_string(), policy_body(r)?)))
         .collect::<Result<Vec<_>, AppError>>()
         .map(Json)
 }
