@@ -138,12 +138,12 @@ impl Threading {
         }
     }
 
-    /// Takes bounces to the VERP addresses of `sender` (the `[mail]` sender address).
     /// Whether `address` is one of the support addresses mail is received for.
     pub fn serves(&self, address: &str) -> bool {
         self.mailboxes.iter().any(|m| m.as_str() == address)
     }
 
+    /// Takes bounces to the VERP addresses of `sender` (the `[mail]` sender address).
     pub fn with_bounce_sender(mut self, sender: EmailAddress) -> Self {
         self.bounce_senders.push(sender);
         self

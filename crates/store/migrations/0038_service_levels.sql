@@ -45,17 +45,20 @@ CREATE TABLE ticket_targets (
 );
 CREATE INDEX ticket_targets_due ON ticket_targets (due_at);
 
--- One escalation step of one target of one ticket, due at `fire_at`. Fired exactly
--- once: the step's changes commit with `fired_at`, whichever node gets there first,
--- and a target measured again (paused, a new cycle) keeps a fired step fired.
+-- One escalation step of one target of one ticket, due at `fire_at`. A step is named
+-- by its policy and its own content (not its place in the list), so reordering or
+-- editing a policy's steps, or a ticket moving to another policy, never makes one
+-- step's timer stand for another. Fired exactly once: the step's changes commit with
+-- `fired_at`, whichever node gets there first, and a target measured again (paused,
+-- resumed) keeps a fired step fired.
 CREATE TABLE sla_timers (
     ticket_id   TEXT NOT NULL REFERENCES tickets(id),
     target      TEXT NOT NULL,
     started_at  BIGINT NOT NULL,
-    step        BIGINT NOT NULL,
     policy_id   TEXT NOT NULL,
+    step        TEXT NOT NULL,
     fire_at     BIGINT NOT NULL,
     fired_at    BIGINT,
-    PRIMARY KEY (ticket_id, target, started_at, step)
+    PRIMARY KEY (ticket_id, target, started_at, policy_id, step)
 );
 CREATE INDEX sla_timers_due ON sla_timers (fired_at, fire_at);

@@ -45,8 +45,9 @@ pub struct SlaTimer {
     pub target: String,
     /// The target's start: a new cycle (the next customer message) is a new timer.
     pub started_at: i64,
-    pub step: i64,
     pub policy: SlaPolicyId,
+    /// The step itself, as its policy stores it (its content names it).
+    pub step: String,
     pub fire_at: i64,
 }
 
@@ -379,36 +380,39 @@ impl Store {
         for old in pending.iter().filter(|p| !wanted.iter().any(|w| same(p, w))) {
             sqlx::query(
                 "DELETE FROM sla_timers WHERE ticket_id = $1 AND target = $2 AND started_at = $3 AND step = $4 \
-                 AND fired_at IS NULL",
+                 AND policy_id = $5 AND fired_at IS NULL",
             )
             .bind(old.ticket.as_str())
             .bind(&old.target)
             .bind(old.started_at)
-            .bind(old.step)
+            .bind(&old.step)
+            .bind(old.policy.as_str())
             .execute(tx.conn())
             .await?;
         }
         for w in wanted {
             let moved = sqlx::query(
-                "UPDATE sla_timers SET fire_at = $5, policy_id = $6 WHERE ticket_id = $1 AND target = $2 \
-                 AND started_at = $3 AND step = $4 AND fired_at IS NULL",
+                "UPDATE sla_timers SET fire_at = $5 WHERE ticket_id = $1 AND target = $2 \
+                 AND started_at = $3 AND step = $4 AND policy_id = $6 AND fired_at IS NULL",
             )
             .bind(w.ticket.as_str())
             .bind(&w.target)
             .bind(w.started_at)
-            .bind(w.step)
+            .bind(&w.step)
             .bind(w.fire_at)
             .bind(w.policy.as_str())
             .execute(tx.conn())
             .await?
             .rows_affected();
             let exists: i64 = sqlx::query(
-                "SELECT COUNT(*) FROM sla_timers WHERE ticket_id = $1 AND target = $2 AND started_at = $3 AND step = $4",
+                "SELECT COUNT(*) FROM sla_timers WHERE ticket_id = $1 AND target = $2 AND started_at = $3 \
+                 AND step = $4 AND policy_id = $5",
             )
             .bind(w.ticket.as_str())
             .bind(&w.target)
             .bind(w.started_at)
-            .bind(w.step)
+            .bind(&w.step)
+            .bind(w.policy.as_str())
             .fetch_one(tx.conn())
             .await?
             .try_get(0)?;
@@ -420,7 +424,7 @@ impl Store {
                 .bind(w.ticket.as_str())
                 .bind(&w.target)
                 .bind(w.started_at)
-                .bind(w.step)
+                .bind(&w.step)
                 .bind(w.policy.as_str())
                 .bind(w.fire_at)
                 .execute(tx.conn())
@@ -449,13 +453,14 @@ impl Store {
     pub async fn claim_sla_timer(&self, tx: &mut Tx, timer: &SlaTimer, now: i64) -> Result<bool, StoreError> {
         let claimed = sqlx::query(
             "UPDATE sla_timers SET fired_at = $5 WHERE ticket_id = $1 AND target = $2 AND started_at = $3 \
-             AND step = $4 AND fired_at IS NULL",
+             AND step = $4 AND policy_id = $6 AND fired_at IS NULL",
         )
         .bind(timer.ticket.as_str())
         .bind(&timer.target)
         .bind(timer.started_at)
-        .bind(timer.step)
+        .bind(&timer.step)
         .bind(now)
+        .bind(timer.policy.as_str())
         .execute(tx.conn())
         .await?
         .rows_affected();

@@ -119,7 +119,8 @@ pub struct TicketFilter {
     pub targets: Option<TargetFilter>,
 }
 
-/// Tickets by the state of their unmet service-level targets.
+/// Unsolved tickets by the state of their unmet service-level targets (a ticket solved
+/// late stays late in its history, not in the queue).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TargetFilter {
     /// A target fell due by `now` and is still unmet.
@@ -207,7 +208,8 @@ fn where_sql(scope: &TicketScope, filter: &TicketFilter, offset: usize) -> (Stri
         Some(TargetFilter::Breached { now }) => {
             params.push(Param::Int(now));
             clauses.push(format!(
-                "t.id IN (SELECT ticket_id FROM ticket_targets WHERE met_at IS NULL AND due_at <= ${})",
+                "t.status IN ('new', 'open', 'pending') AND \
+                 t.id IN (SELECT ticket_id FROM ticket_targets WHERE met_at IS NULL AND due_at <= ${})",
                 offset + params.len()
             ));
         }
@@ -215,7 +217,8 @@ fn where_sql(scope: &TicketScope, filter: &TicketFilter, offset: usize) -> (Stri
             params.push(Param::Int(now));
             params.push(Param::Int(until));
             clauses.push(format!(
-                "t.id IN (SELECT ticket_id FROM ticket_targets WHERE met_at IS NULL AND due_at > ${} AND due_at <= ${})",
+                "t.status IN ('new', 'open', 'pending') AND \
+                 t.id IN (SELECT ticket_id FROM ticket_targets WHERE met_at IS NULL AND due_at > ${} AND due_at <= ${})",
                 offset + params.len() - 1,
                 offset + params.len()
             ));

@@ -132,7 +132,16 @@ pub fn progress(goals: &Goals<'_>, history: &[Happening]) -> Vec<Progress> {
     let mut cycle: Option<(i64, Option<i64>)> = None;
     let mut solved_at = None;
     for h in history {
-        match h.moment {
+        // The customer answering a ticket that waited on them puts the desk back on
+        // the clock (whether or not anyone reopens it): the same as it becoming open.
+        let moment = match h.moment {
+            Moment::CustomerReplied if phase == Phase::Waiting => {
+                note_customer(&mut cycle, first_response, h.at);
+                Moment::Phase(Phase::Running)
+            }
+            other => other,
+        };
+        match moment {
             Moment::Opened => {}
             Moment::StaffReplied => {
                 first_response.get_or_insert(h.at);
@@ -140,12 +149,7 @@ pub fn progress(goals: &Goals<'_>, history: &[Happening]) -> Vec<Progress> {
                     *met = Some(h.at);
                 }
             }
-            Moment::CustomerReplied => {
-                let answered = cycle.is_none_or(|(_, met)| met.is_some());
-                if first_response.is_some() && answered {
-                    cycle = Some((h.at, None));
-                }
-            }
+            Moment::CustomerReplied => note_customer(&mut cycle, first_response, h.at),
             Moment::Phase(next) if next != phase => {
                 if phase == Phase::Running
                     && let Some((_, until @ None)) = running.last_mut()
@@ -193,6 +197,15 @@ pub fn progress(goals: &Goals<'_>, history: &[Happening]) -> Vec<Progress> {
         });
     }
     out
+}
+
+/// A customer's message after the first answer starts a next-response cycle, unless
+/// one is already waiting for its answer.
+fn note_customer(cycle: &mut Option<(i64, Option<i64>)>, first_response: Option<i64>, at: i64) {
+    let answered = cycle.is_none_or(|(_, met)| met.is_some());
+    if first_response.is_some() && answered {
+        *cycle = Some((at, None));
+    }
 }
 
 /// When `goal` of running time from `start` is used up: an instant, or (with the
@@ -250,8 +263,8 @@ mod tests {
             h(t0, Moment::Opened),
             h(t0 + 30 * MIN, Moment::StaffReplied),
             h(t0 + 40 * MIN, Moment::Phase(Phase::Waiting)),
+            // Nobody reopens the ticket: the customer's answer alone restarts the clocks.
             h(t0 + 3 * HOUR, Moment::CustomerReplied),
-            h(t0 + 3 * HOUR, Moment::Phase(Phase::Running)),
         ];
         let all = progress(&goals, &history);
         let first = find(&all, Target::FirstResponse);

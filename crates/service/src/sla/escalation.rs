@@ -16,6 +16,7 @@ use palisade_store::{SlaTimer, TicketRecord, TicketUpdate, Tx};
 use serde_json::json;
 
 use super::EscalationStep;
+use super::levels::{step_key, targets as levels_targets};
 use super::policies::escalations_of;
 use crate::{Actor, Channel, Desk, NotificationKind, ServiceError};
 
@@ -33,6 +34,8 @@ fn raised(p: Priority) -> Option<Priority> {
 
 impl Desk {
     /// Fires the escalation steps that are due now; returns how many this call fired.
+    /// A step that fails is consumed with its failure audited, so one broken step
+    /// never holds up the others.
     pub async fn escalate(&self, public_origin: &str) -> Result<usize, ServiceError> {
         let now = self.now();
         let mut fired = 0;
@@ -41,15 +44,40 @@ impl Desk {
             if !self.store.claim_sla_timer(&mut tx, &timer, now).await? {
                 continue;
             }
-            self.run_step(&mut tx, &timer, public_origin).await?;
-            tx.commit().await?;
+            match self.run_step(&mut tx, &timer, now, public_origin).await {
+                Ok(()) => tx.commit().await?,
+                Err(e) => {
+                    drop(tx);
+                    tracing::error!(error = %e, ticket = %timer.ticket, "a service-level escalation step failed");
+                    let mut tx = self.store.begin().await?;
+                    if self.store.claim_sla_timer(&mut tx, &timer, now).await? {
+                        let event = AuditEvent::new(
+                            AuditAction::SlaEscalated,
+                            timer.ticket.to_string(),
+                            Outcome::Failure,
+                        )
+                        .with_detail(json!({ "policy": timer.policy.to_string(), "target": timer.target }));
+                        self.store
+                            .append_audit(&mut tx, &AuditContext::system(), &event)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                }
+            }
             fired += 1;
         }
         Ok(fired)
     }
 
-    async fn run_step(&self, tx: &mut Tx, timer: &SlaTimer, public_origin: &str) -> Result<(), ServiceError> {
-        let ticket = match self.store.get_ticket(&timer.ticket).await {
+    async fn run_step(
+        &self,
+        tx: &mut Tx,
+        timer: &SlaTimer,
+        now: i64,
+        public_origin: &str,
+    ) -> Result<(), ServiceError> {
+        // The ticket as it is now, locked for the change the step may make.
+        let ticket = match self.store.get_ticket_for_update(tx, &timer.ticket).await {
             Ok(t) => t,
             Err(palisade_store::StoreError::NotFound) => return Ok(()),
             Err(e) => return Err(e.into()),
@@ -63,29 +91,37 @@ impl Desk {
         else {
             return Ok(());
         };
-        let steps = escalations_of(&policy)?;
-        let Some(step) = usize::try_from(timer.step).ok().and_then(|i| steps.get(i)) else {
-            return Ok(());
-        };
-        // The subscriber may not have seen the answer that met the target yet: a step
-        // whose target is met (or moved on) by now does nothing.
-        let still_owed = self.store.ticket_targets(&ticket.id).await?.iter().any(|t| {
-            t.target == timer.target
-                && t.started_at == timer.started_at
-                && t.met_at.is_none()
-                && t.due_at.is_some()
-        });
+        let mut step = None;
+        for s in escalations_of(&policy)? {
+            if step_key(&s)? == timer.step {
+                step = Some(s);
+            }
+        }
+        // The policy no longer has this step: nothing to do.
+        let Some(step) = step else { return Ok(()) };
+        // Measured again from the ticket's whole history (the subscriber may not have
+        // seen the answer that met the target yet): only a target still unmet, running
+        // and within the step's reach is escalated.
+        let still_owed = ticket.merged_into.is_none()
+            && levels_targets(&self.store, &ticket, &policy, i64::MAX)
+                .await?
+                .iter()
+                .any(|t| {
+                    t.target == timer.target
+                        && t.started_at == timer.started_at
+                        && t.met_at.is_none()
+                        && t.due_at
+                            .is_some_and(|due| due - step.minutes_before * 60_000 <= now)
+                });
         let mut done = Vec::new();
         if still_owed {
             done = self
-                .step_actions(tx, &ticket, step, &policy.updated_by, public_origin)
+                .step_actions(tx, &ticket, &step, &policy.updated_by, public_origin)
                 .await?;
         }
         let event = AuditEvent::new(AuditAction::SlaEscalated, ticket.id.to_string(), Outcome::Success)
-            .with_detail(
-                json!({ "policy": policy.id.to_string(), "target": timer.target, "step": timer.step,
-                    "minutes_before": step.minutes_before, "done": done, "owed": still_owed }),
-            );
+            .with_detail(json!({ "policy": policy.id.to_string(), "target": timer.target,
+                    "minutes_before": step.minutes_before, "done": done, "owed": still_owed }));
         self.store
             .append_audit(tx, &AuditContext::system(), &event)
             .await?;

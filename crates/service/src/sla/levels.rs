@@ -47,16 +47,27 @@ impl Subscriber for ServiceLevels {
     fn handle<'a>(&'a self, tx: &'a mut Tx, event: &'a DomainEventRecord) -> ReactionFuture<'a> {
         Box::pin(async move {
             if event.kind == LEVELS_CHANGED {
-                let mut after = None;
-                loop {
-                    let batch = self.store.unsolved_ticket_ids(after.as_ref(), BATCH).await?;
-                    for id in &batch {
-                        recompute(&self.store, tx, id, event.seq).await?;
-                    }
-                    match batch.last() {
-                        Some(last) if batch.len() == BATCH as usize => after = Some(last.clone()),
-                        _ => break,
-                    }
+                // One batch of unsolved tickets per event: the next batch is another
+                // event, so no transaction outgrows the subscriber's lease.
+                let detail: Value = serde_json::from_str(&event.detail).unwrap_or_default();
+                let after = detail["after"].as_str().and_then(|a| TicketId::parse(a).ok());
+                let batch = self.store.unsolved_ticket_ids(after.as_ref(), BATCH).await?;
+                for id in &batch {
+                    recompute(&self.store, tx, id, event.seq).await?;
+                }
+                if let Some(last) = batch.last().filter(|_| batch.len() == BATCH as usize) {
+                    self.store
+                        .record_event(
+                            tx,
+                            &palisade_store::NewDomainEvent {
+                                kind: LEVELS_CHANGED.to_owned(),
+                                subject: event.subject.clone(),
+                                channel: event.channel.clone(),
+                                actor: event.actor.clone(),
+                                detail: serde_json::json!({ "after": last.to_string() }).to_string(),
+                            },
+                        )
+                        .await?;
                 }
                 return Ok(());
             }
@@ -92,13 +103,20 @@ async fn recompute(store: &Store, tx: &mut Tx, id: &TicketId, until: i64) -> Res
     Ok(())
 }
 
+/// A step's name in its timers: its own content, so a timer never stands for another
+/// step after the policy's steps are reordered or edited.
+pub(crate) fn step_key(step: &super::EscalationStep) -> Result<String, ServiceError> {
+    serde_json::to_string(step)
+        .map_err(|e| ServiceError::Store(palisade_store::StoreError::Corrupt(e.to_string())))
+}
+
 /// The escalation steps still to come for the unmet, running targets.
 fn timers(policy: &SlaPolicyRecord, targets: &[TicketTargetRecord]) -> Result<Vec<SlaTimer>, ServiceError> {
     let steps = escalations_of(policy)?;
     let mut out = Vec::new();
     for t in targets.iter().filter(|t| t.met_at.is_none()) {
         let Some(due) = t.due_at else { continue };
-        for (i, step) in steps.iter().enumerate() {
+        for step in &steps {
             if step.target.as_ref().is_some_and(|only| *only != t.target) {
                 continue;
             }
@@ -106,8 +124,8 @@ fn timers(policy: &SlaPolicyRecord, targets: &[TicketTargetRecord]) -> Result<Ve
                 ticket: t.ticket.clone(),
                 target: t.target.clone(),
                 started_at: t.started_at,
-                step: i64::try_from(i).unwrap_or(0),
                 policy: policy.id.clone(),
+                step: step_key(step)?,
                 fire_at: due - step.minutes_before * 60_000,
             });
         }
@@ -173,7 +191,7 @@ async fn field_values(store: &Store, ticket: &TicketRecord) -> Result<Vec<(Strin
         .collect())
 }
 
-async fn targets(
+pub(crate) async fn targets(
     store: &Store,
     ticket: &TicketRecord,
     policy: &SlaPolicyRecord,

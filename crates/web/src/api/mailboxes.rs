@@ -88,6 +88,9 @@ pub async fn route(
     Path(raw): Path<String>,
     ApiJson(req): ApiJson<RouteRequest>,
 ) -> Result<Json<MailboxRoute>, AppError> {
+    // Decided before anything about the address is said (nobody else learns which
+    // addresses the desk serves).
+    s.desk().mailbox_routes(&caller.actor()).await?;
     let address = support_address(&s, &raw)?;
     if let Some(team) = &req.team_id {
         // A malformed id names no team: the same answer as an unknown one.

@@ -161,6 +161,7 @@ pub async fn route_mailbox(
     caller: Caller,
     Form(form): Form<RouteForm>,
 ) -> Result<Response, UiError> {
+    s.desk().mailbox_routes(&caller.actor()).await?;
     let address = crate::api::mailboxes::support_address(&s, &form.address)?;
     let team = Some(form.team_id.trim()).filter(|t| !t.is_empty());
     s.desk().route_mailbox(&caller.actor(), &address, team).await?;
@@ -401,7 +402,7 @@ pub async fn invite(
             .await
         }
         Err(ServiceError::Store(StoreError::Conflict)) => {
-            let why = "someone already has an account with this address".to_owned();
+            let why = crate::locale::text("refusal-email-taken");
             staff_page(&s, &caller, None, None, Some(why), StatusCode::CONFLICT).await
         }
         Err(e) => Err(e.into()),

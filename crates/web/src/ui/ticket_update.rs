@@ -77,35 +77,41 @@ pub async fn ticket_update(
     }
 }
 
-/// What someone else changed, in the words of the form.
+/// What someone else changed, in the words of the form and the reader's language.
 fn stale_message(now: &TicketRecord, submitted: &TicketUpdate) -> String {
+    use crate::locale::text as word;
+    let is_now = |id: &str, value: String| crate::locale::text_with(id, &[("value", value.into())]);
     let mut differs = Vec::new();
     if submitted.status.is_some_and(|s| s != now.status) {
-        differs.push(format!("status is now {}", now.status.as_str()));
-    }
-    if submitted.assignee.as_ref().is_some_and(|a| *a != now.assignee) {
-        differs.push(if now.assignee.is_some() {
-            "it has another assignee".to_owned()
-        } else {
-            "it is unassigned".to_owned()
-        });
-    }
-    if submitted.priority.is_some_and(|p| p != now.priority) {
-        differs.push(format!("priority is now {}", now.priority.as_str()));
-    }
-    if submitted.ticket_type.is_some_and(|t| t != now.ticket_type) {
-        differs.push(format!(
-            "type is now {}",
-            now.ticket_type.map_or("not set", TicketType::as_str)
+        differs.push(is_now(
+            "stale-status",
+            word(&format!("status-{}", now.status.as_str())),
         ));
     }
+    if submitted.assignee.as_ref().is_some_and(|a| *a != now.assignee) {
+        differs.push(word(if now.assignee.is_some() {
+            "stale-other-assignee"
+        } else {
+            "stale-unassigned"
+        }));
+    }
+    if submitted.priority.is_some_and(|p| p != now.priority) {
+        differs.push(is_now(
+            "stale-priority",
+            word(&format!("priority-{}", now.priority.as_str())),
+        ));
+    }
+    if submitted.ticket_type.is_some_and(|t| t != now.ticket_type) {
+        let kind = match now.ticket_type {
+            Some(t) => word(&format!("type-{}", TicketType::as_str(t))),
+            None => word("stale-type-unset"),
+        };
+        differs.push(is_now("stale-type", kind));
+    }
     let what = if differs.is_empty() {
-        "its tags or fields changed".to_owned()
+        word("stale-tags-or-fields")
     } else {
         differs.join(", ")
     };
-    format!(
-        "Someone changed this ticket while you were editing it ({what}). Nothing was saved: \
-         the form below shows the ticket as it is now; make your change again if it still applies."
-    )
+    crate::locale::text_with("stale-notice", &[("value", what.into())])
 }

@@ -181,7 +181,10 @@ async fn administrators_manage_teams_and_staff_from_the_pages(backend: Backend) 
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
-    assert!(r.text().contains("already has an account"), "the form says why");
+    assert!(
+        r.text().contains("an account with this email already exists"),
+        "the form says why"
+    );
 
     // Roles: team B's agent becomes a supervisor, and is signed out so it applies at
     // the next sign-in. A supervisor cannot make themselves an administrator, nobody
