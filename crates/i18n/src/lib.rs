@@ -311,6 +311,9 @@ mod tests {
         assert!(english.len() > 50, "{}", english.len());
         for locale in Locale::ALL {
             let ids = message_ids(locale);
+            // A second message with an id is dropped when the files are loaded.
+            let twice: Vec<_> = ids.windows(2).filter(|w| w[0] == w[1]).map(|w| &w[0]).collect();
+            assert!(twice.is_empty(), "{}: defined twice {twice:?}", locale.tag());
             let missing: Vec<_> = english.iter().filter(|id| !ids.contains(id)).collect();
             let extra: Vec<_> = ids.iter().filter(|id| !english.contains(id)).collect();
             assert!(

@@ -63,11 +63,16 @@ pub async fn item(
         held: held.status == palisade_store::QuarantineStatus::Held,
         findings: findings(&item.verdict),
         lookalike: item.lookalike.as_ref().map(|l| {
-            format!(
-                "The sender's domain {} resembles {} ({}).",
-                l["domain"].as_str().unwrap_or("?"),
-                l["resembles"].as_str().unwrap_or("?"),
-                l["reason"].as_str().unwrap_or("?").replace('_', " ")
+            crate::locale::text_with(
+                "quarantine-resembles",
+                &[
+                    ("name", l["domain"].as_str().unwrap_or("?").into()),
+                    ("other", l["resembles"].as_str().unwrap_or("?").into()),
+                    (
+                        "value",
+                        l["reason"].as_str().unwrap_or("?").replace('_', " ").into(),
+                    ),
+                ],
             )
         }),
         item,
@@ -97,26 +102,33 @@ fn findings(verdict: &serde_json::Value) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(not_counted) = verdict["dkim_not_counted"].as_array() {
         for entry in not_counted {
-            out.push(format!(
-                "A DKIM signature by {} verified but does not count: {}.",
-                entry[0].as_str().unwrap_or("?"),
-                entry[1].as_str().unwrap_or("?").replace('_', " ")
+            out.push(crate::locale::text_with(
+                "quarantine-dkim-not-counted",
+                &[
+                    ("name", entry[0].as_str().unwrap_or("?").into()),
+                    ("value", entry[1].as_str().unwrap_or("?").replace('_', " ").into()),
+                ],
             ));
         }
     }
     match verdict["dkim_failed"].as_u64() {
         Some(0) | None => {}
-        Some(n) => out.push(format!("{n} DKIM signature(s) did not verify.")),
+        Some(n) => out.push(crate::locale::text_with(
+            "quarantine-dkim-failed",
+            &[("count", i64::try_from(n).unwrap_or(i64::MAX).into())],
+        )),
     }
     if let Some(spf) = verdict["spf"].as_array() {
-        out.push(format!(
-            "SPF for {}: {}.",
-            spf.first().and_then(|d| d.as_str()).unwrap_or("?"),
-            spf.get(1).and_then(|r| r.as_str()).unwrap_or("?")
+        out.push(crate::locale::text_with(
+            "quarantine-spf",
+            &[
+                ("name", spf.first().and_then(|d| d.as_str()).unwrap_or("?").into()),
+                ("value", spf.get(1).and_then(|r| r.as_str()).unwrap_or("?").into()),
+            ],
         ));
     }
     if out.is_empty() {
-        out.push("Nothing authenticated the sender.".into());
+        out.push(crate::locale::text("quarantine-nothing-authenticated"));
     }
     out
 }

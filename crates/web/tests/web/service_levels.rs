@@ -461,6 +461,27 @@ async fn escalations_fire_once_across_nodes_restarts_and_clock_jumps(backend: Ba
         "another team's agent"
     );
     let notices_after_warning = w.count("notifications").await;
+    // The administrator lists the steps the other way round: the warning that fired
+    // stays fired (a step is named by what it does, not by its place).
+    let policy_id = policy.json()["id"].as_str().unwrap().to_owned();
+    let mut reordered = policy.json();
+    let steps = reordered["escalations"].as_array().unwrap().clone();
+    reordered["escalations"] = json!([steps[1], steps[0]]);
+    for field in ["id"] {
+        reordered.as_object_mut().unwrap().remove(field);
+    }
+    let r = w
+        .json(
+            &w.admin,
+            "PUT",
+            &format!("/api/v1/sla-policies/{policy_id}"),
+            reordered,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    w.dispatch().await;
+    assert_eq!(w.state.desk().escalate(common::ORIGIN).await.unwrap(), 0);
+    assert_eq!(w.count("notifications").await, notices_after_warning);
 
     // 61 minutes in, two nodes look at once: the breach step fires exactly once.
     clock.advance_secs(15 * 60);
