@@ -467,9 +467,7 @@ async fn escalations_fire_once_across_nodes_restarts_and_clock_jumps(backend: Ba
     let mut reordered = policy.json();
     let steps = reordered["escalations"].as_array().unwrap().clone();
     reordered["escalations"] = json!([steps[1], steps[0]]);
-    for field in ["id"] {
-        reordered.as_object_mut().unwrap().remove(field);
-    }
+    reordered.as_object_mut().unwrap().remove("id");
     let r = w
         .json(
             &w.admin,
