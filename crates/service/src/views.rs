@@ -160,7 +160,7 @@ fn staff_only(filter: &TicketFilter) -> bool {
         || filter.requester.is_some()
         || filter.company.is_some()
         || filter.tag.is_some()
-        || filter.sort == TicketSort::Priority
+        || matches!(filter.sort, TicketSort::Priority | TicketSort::Due)
         || filter.targets.is_some()
 }
 

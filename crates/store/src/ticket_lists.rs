@@ -34,19 +34,26 @@ pub enum TicketSort {
     Stale,
     /// Urgent first, then high, normal and low; newest first within each.
     Priority,
+    /// The unmet service-level target that falls due soonest first (missed ones
+    /// first of all); tickets without one last.
+    Due,
 }
+
+/// The key of a ticket without an unmet target in the `Due` order: after every due time.
+const NEVER_DUE: i64 = 9_000_000_000_000_000;
 
 /// How far apart the priorities' ranks are in a priority sort key: above any time in
 /// milliseconds until the year 5138, and four ranks stay within a 15-digit cursor.
 const RANK_STEP: i64 = 100_000_000_000_000;
 
 impl TicketSort {
-    pub const ALL: [TicketSort; 5] = [
+    pub const ALL: [TicketSort; 6] = [
         TicketSort::Newest,
         TicketSort::Oldest,
         TicketSort::Updated,
         TicketSort::Stale,
         TicketSort::Priority,
+        TicketSort::Due,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +63,7 @@ impl TicketSort {
             Self::Updated => "updated",
             Self::Stale => "stale",
             Self::Priority => "priority",
+            Self::Due => "due",
         }
     }
 
@@ -72,11 +80,15 @@ impl TicketSort {
                 "((CASE t.priority WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 ELSE 0 END) \
                  * 100000000000000 + t.created_at)"
             }
+            Self::Due => {
+                "COALESCE((SELECT MIN(x.due_at) FROM ticket_targets x WHERE x.ticket_id = t.id \
+                 AND x.met_at IS NULL), 9000000000000000)"
+            }
         }
     }
 
     fn descending(self) -> bool {
-        !matches!(self, Self::Oldest | Self::Stale)
+        !matches!(self, Self::Oldest | Self::Stale | Self::Due)
     }
 
     fn key_of(self, ticket: &TicketRecord) -> i64 {
@@ -92,6 +104,8 @@ impl TicketSort {
                 };
                 rank * RANK_STEP + ticket.created_at.0
             }
+            // Not part of the ticket: read with the page ([`Store::due_key`]).
+            Self::Due => NEVER_DUE,
         }
     }
 }
@@ -338,10 +352,35 @@ impl Store {
             .fetch_all(&self.read)
             .await?;
         let mut items = self.tickets_from_rows(&rows).await?;
-        Ok(paginate(&mut items, limit, |t| Cursor {
+        let mut page = paginate(&mut items, limit, |t| Cursor {
             key: sort.key_of(t),
             id: t.id.to_string(),
-        }))
+        });
+        if sort == TicketSort::Due
+            && page.next_cursor.is_some()
+            && let Some(last) = page.items.last()
+        {
+            page.next_cursor = Some(
+                Cursor {
+                    key: self.due_key(&last.id).await?,
+                    id: last.id.to_string(),
+                }
+                .encode(),
+            );
+        }
+        Ok(page)
+    }
+
+    /// A ticket's key in the `Due` order: its soonest unmet due time.
+    async fn due_key(&self, ticket: &palisade_core::TicketId) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COALESCE(MIN(due_at), $2) FROM ticket_targets WHERE ticket_id = $1 AND met_at IS NULL",
+        )
+        .bind(ticket.as_str())
+        .bind(NEVER_DUE)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(row.try_get(0)?)
     }
 
     /// How many tickets within `scope` `filter` wants.

@@ -47,6 +47,7 @@ sort-newest = Neueste zuerst
 sort-oldest = Älteste zuerst
 sort-updated = Zuletzt geändert
 sort-stale = Am längsten unberührt
+sort-due = Bald fällig zuerst
 sort-priority = Priorität
 view-mine = Meine offenen Tickets
 view-unassigned = Nicht zugewiesen in meinen Teams

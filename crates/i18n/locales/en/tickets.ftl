@@ -47,6 +47,7 @@ sort-newest = Newest first
 sort-oldest = Oldest first
 sort-updated = Recently updated
 sort-stale = Longest untouched
+sort-due = Due soonest
 sort-priority = Priority
 view-mine = My open tickets
 view-unassigned = Unassigned in my teams

@@ -234,7 +234,7 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
         }
         ("CreateViewRequest", "value") => text(500),
         ("CreateViewRequest", "service_level") => one_of(&["breached", "due_soon"]),
-        ("CreateViewRequest", "sort") => one_of(&["newest", "oldest", "updated", "stale", "priority"]),
+        ("CreateViewRequest", "sort") => one_of(&["newest", "oldest", "updated", "stale", "priority", "due"]),
         ("CreateViewRequest", "tag") => json!({ "type": "string", "pattern": "^[a-z0-9_-]{1,64}$" }),
         ("UpdateTicketRequest", "status") => one_of(&["new", "open", "pending", "solved", "closed"]),
         ("UpdateTicketRequest", "priority") => one_of(&["low", "normal", "high", "urgent"]),

@@ -41,7 +41,8 @@ pub struct CreateViewRequest {
     /// personal field cannot be kept in a view (409).
     pub field: Option<String>,
     pub value: Option<String>,
-    /// `newest` (the default), `oldest`, `updated`, `stale` (untouched longest) or `priority`.
+    /// `newest` (the default), `oldest`, `updated`, `stale` (untouched longest), `priority`
+    /// or `due` (the unmet service-level target that falls due soonest first).
     pub sort: Option<String>,
     /// `breached` (a service-level target is overdue) or `due_soon` (one falls due
     /// within the hour).

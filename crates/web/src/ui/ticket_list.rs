@@ -224,13 +224,13 @@ fn filter_of(
     Ok((filter, echo))
 }
 
-/// The orders a reader may pick: only the staff side sees priorities, so only they
-/// sort by them (the service refuses it for anyone else).
+/// The orders a reader may pick: only the staff side sees priorities and service-level
+/// targets, so only they sort by them (the service refuses it for anyone else).
 fn sorts_for(s: &AppState, caller: &Caller) -> Vec<TicketSort> {
     let staff = s.desk().sees_workspace(&caller.principal);
     TicketSort::ALL
         .into_iter()
-        .filter(|sort| staff || *sort != TicketSort::Priority)
+        .filter(|sort| staff || !matches!(sort, TicketSort::Priority | TicketSort::Due))
         .collect()
 }
 

@@ -145,6 +145,19 @@ async fn a_policy_sets_targets_that_breach_meet_and_pause(backend: Backend) {
     let breached = w.get(&w.agent_a, "/tickets?service_level=breached").await;
     assert_eq!(breached.status, StatusCode::OK);
     assert!(breached.text().contains("Card stolen"), "{}", breached.text());
+    // Sorted by what falls due first, the missed ticket leads the queue.
+    let by_due = w.get(&w.agent_a, "/tickets?sort=due").await.text();
+    let (stolen, refund) = (by_due.find("Card stolen"), by_due.find("Refund for order 1234"));
+    assert!(
+        stolen.is_some() && refund.is_some() && stolen < refund,
+        "{by_due}"
+    );
+    let r = w.get(&w.customer_1, "/tickets?sort=due").await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "customers do not sort by targets"
+    );
     let soon = w.get(&w.agent_a, "/tickets?service_level=due_soon").await.text();
     assert!(!soon.contains("Card stolen"), "already missed, not due soon");
     let page = w.get(&w.agent_a, &format!("/tickets/{ticket}")).await.text();
