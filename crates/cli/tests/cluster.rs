@@ -153,8 +153,9 @@ async fn public_limits_hold_across_two_nodes_under_a_bounded_load() {
 }
 
 /// An acknowledged write survives the process being killed outright (SIGKILL: no
-/// shutdown, no flush): a customer merge (tickets re-sealed), a ticket and a
-/// language choice are all there when `serve` starts again on the same storage.
+/// shutdown, no flush): a customer merge (tickets re-sealed), a ticket, a language
+/// choice and a service-level policy with its calendar are all there when `serve`
+/// starts again on the same storage.
 async fn acknowledged_writes_survive_sigkill(dir: TestDir) {
     let setup = dir.create_admin("ada@example.com", "Ada");
     let server = dir.serve().await;
@@ -212,6 +213,25 @@ async fn acknowledged_writes_survive_sigkill(dir: TestDir) {
         Some(json!({"language": "de"})),
     )
     .await;
+    let calendar = call(
+        "POST",
+        "/api/v1/calendars".into(),
+        Some(json!({"name": "Office", "time_zone": "Europe/Berlin",
+                    "periods": [{"day": "mon", "from": "09:00", "to": "17:00"}]})),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    call(
+        "POST",
+        "/api/v1/sla-policies".into(),
+        Some(
+            json!({"name": "Survivor", "first_response_minutes": 60, "calendar_id": calendar,
+                    "escalations": [{"minutes_before": 10, "notify_assignee": true}]}),
+        ),
+    )
+    .await;
     // Dropping the server kills it with SIGKILL (std's Child::kill on Unix).
     drop(server);
 
@@ -225,6 +245,14 @@ async fn acknowledged_writes_survive_sigkill(dir: TestDir) {
     assert_eq!(r.json()["subject"], "Survives the crash");
     let page = server.api("GET", "/tickets", Some(&token), None).await.unwrap();
     assert!(page.text().contains("<html lang=\"de\">"), "{}", page.text());
+    let policies = server
+        .api("GET", "/api/v1/sla-policies", Some(&token), None)
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(policies[0]["name"], "Survivor", "{policies}");
+    assert_eq!(policies[0]["calendar_id"], calendar.as_str());
+    assert_eq!(policies[0]["escalations"][0]["minutes_before"], 10);
 }
 
 #[tokio::test]

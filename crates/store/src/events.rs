@@ -62,19 +62,21 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DomainEventRecord {
-                    seq: r.try_get("seq")?,
-                    kind: r.try_get("kind")?,
-                    subject: r.try_get("subject")?,
-                    channel: r.try_get("channel")?,
-                    actor: r.try_get("actor")?,
-                    detail: r.try_get("detail")?,
-                    at: UnixMillis(r.try_get("at")?),
-                })
-            })
-            .collect()
+        rows.iter().map(event_from).collect()
+    }
+
+    /// What happened to `subject` (a ticket's id), oldest first, up to event `until`
+    /// (inclusive): the history its service-level clocks replay.
+    pub async fn events_of(&self, subject: &str, until: i64) -> Result<Vec<DomainEventRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, kind, subject, channel, actor, detail, at FROM domain_events \
+             WHERE subject = $1 AND seq <= $2 ORDER BY seq",
+        )
+        .bind(subject)
+        .bind(until)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(event_from).collect()
     }
 }
 
@@ -145,4 +147,16 @@ impl Store {
             .await?;
         Ok(row.try_get(0)?)
     }
+}
+
+fn event_from(r: &sqlx::any::AnyRow) -> Result<DomainEventRecord, StoreError> {
+    Ok(DomainEventRecord {
+        seq: r.try_get("seq")?,
+        kind: r.try_get("kind")?,
+        subject: r.try_get("subject")?,
+        channel: r.try_get("channel")?,
+        actor: r.try_get("actor")?,
+        detail: r.try_get("detail")?,
+        at: UnixMillis(r.try_get("at")?),
+    })
 }

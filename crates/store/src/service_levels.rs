@@ -6,7 +6,7 @@ use palisade_core::{CalendarId, SlaPolicyId, TicketId, UnixMillis, UserId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{DomainEventRecord, Store, StoreError, Tx};
+use crate::{Store, StoreError, Tx};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CalendarRecord {
@@ -324,35 +324,6 @@ impl Store {
             .map(|r| {
                 let id: String = r.try_get("id")?;
                 TicketId::parse(&id).map_err(corrupt)
-            })
-            .collect()
-    }
-
-    /// What happened to a ticket, oldest first, up to event `until` (inclusive).
-    pub async fn ticket_history(
-        &self,
-        ticket: &TicketId,
-        until: i64,
-    ) -> Result<Vec<DomainEventRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT seq, kind, subject, channel, actor, detail, at FROM domain_events \
-             WHERE subject = $1 AND seq <= $2 ORDER BY seq",
-        )
-        .bind(ticket.as_str())
-        .bind(until)
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DomainEventRecord {
-                    seq: r.try_get("seq")?,
-                    kind: r.try_get("kind")?,
-                    subject: r.try_get("subject")?,
-                    channel: r.try_get("channel")?,
-                    actor: r.try_get("actor")?,
-                    detail: r.try_get("detail")?,
-                    at: UnixMillis(r.try_get("at")?),
-                })
             })
             .collect()
     }

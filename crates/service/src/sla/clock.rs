@@ -110,13 +110,18 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Missed: met after it was due, or unmet and due by `now`.
     pub fn breached(&self, now: i64) -> bool {
-        match (self.met_at, self.due_at) {
-            (Some(met), Some(due)) => met > due,
-            (None, Some(due)) => due <= now,
-            (_, None) => false,
-        }
+        breached(self.met_at, self.due_at, now)
+    }
+}
+
+/// Missed: met after it was due, or unmet and due by `now` (a clock standing still
+/// with time left has missed nothing).
+pub fn breached(met_at: Option<i64>, due_at: Option<i64>, now: i64) -> bool {
+    match (met_at, due_at) {
+        (Some(met), Some(due)) => met > due,
+        (None, Some(due)) => due <= now,
+        (_, None) => false,
     }
 }
 

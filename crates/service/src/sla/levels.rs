@@ -234,7 +234,7 @@ async fn history(store: &Store, ticket: &TicketRecord, until: i64) -> Result<Vec
         at: ticket.created_at.0,
         moment: Moment::Opened,
     }];
-    for event in store.ticket_history(&ticket.id, until).await? {
+    for event in store.events_of(ticket.id.as_str(), until).await? {
         let detail: Value = serde_json::from_str(&event.detail).unwrap_or_default();
         let moment = match event.kind.as_str() {
             "message.added" if detail["visibility"] == "public" => {
@@ -288,11 +288,7 @@ pub struct TargetView {
 impl TargetView {
     pub(crate) fn of(record: &TicketTargetRecord, now: i64) -> Option<Self> {
         let target = Target::parse(&record.target)?;
-        let breached = match (record.met_at, record.due_at) {
-            (Some(met), Some(due)) => met > due,
-            (None, Some(due)) => due <= now,
-            _ => false,
-        };
+        let breached = super::clock::breached(record.met_at, record.due_at, now);
         Some(Self {
             target,
             due_at: record.due_at,
