@@ -144,6 +144,9 @@ random_id!(
 random_id!(
     /// A service-level policy: the targets tickets matching its conditions get.
     SlaPolicyId, "sla_", "service-level policy");
+random_id!(
+    /// A trigger or automation: conditions and actions a team's tickets run through.
+    RuleId, "rul_", "rule");
 
 /// Position of an entry in the audit chain. Sequential by design: gaps are evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -14,8 +14,8 @@ mod values;
 pub use error::CoreError;
 pub use ids::{
     ArticleFileId, ArticleId, AttachmentId, AuditSeq, CalendarId, CeremonyId, CompanyId, ConversationId,
-    CustomFieldId, MacroId, MessageId, NotificationId, OutboxId, PasskeyId, SessionId, SlaPolicyId, TeamId,
-    TicketId, UserId, ViewId,
+    CustomFieldId, MacroId, MessageId, NotificationId, OutboxId, PasskeyId, RuleId, SessionId, SlaPolicyId,
+    TeamId, TicketId, UserId, ViewId,
 };
 pub use mail::{OutgoingFile, OutgoingMail};
 pub use network::source_network;

@@ -55,6 +55,8 @@ pub enum Action {
     ManageSettings,
     /// Business-hours calendars and service-level policies.
     ManageServiceLevels,
+    /// Triggers and automations.
+    ManageAutomation,
     ListCompanies,
     ListTickets,
     SearchTickets,
@@ -83,7 +85,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 51] = [
+    pub const ALL: [Action; 52] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -121,6 +123,7 @@ impl Action {
         Action::ManageFields,
         Action::ManageSettings,
         Action::ManageServiceLevels,
+        Action::ManageAutomation,
         Action::ListCompanies,
         Action::ListTickets,
         Action::SearchTickets,
@@ -189,6 +192,7 @@ impl Action {
             | Action::ManageFields
             | Action::ManageSettings
             | Action::ManageServiceLevels
+            | Action::ManageAutomation
             | Action::ListCompanies
             | Action::ListTickets
             | Action::SearchTickets
@@ -244,7 +248,10 @@ impl Action {
             // The fields and settings are the desk's own configuration: an
             // administrator's session, or a token allowed to change people and teams
             // (never one made for ticket work).
-            Action::ManageFields | Action::ManageSettings | Action::ManageServiceLevels => Scope::PeopleWrite,
+            Action::ManageFields
+            | Action::ManageSettings
+            | Action::ManageServiceLevels
+            | Action::ManageAutomation => Scope::PeopleWrite,
             Action::AuditRead | Action::ReadAlerts => Scope::AuditRead,
             Action::ArticleRead => Scope::ArticlesRead,
             Action::ArticleManage => Scope::ArticlesWrite,
@@ -296,6 +303,7 @@ impl Action {
             Action::ManageFields => "directory.manage_fields",
             Action::ManageSettings => "directory.manage_settings",
             Action::ManageServiceLevels => "directory.manage_service_levels",
+            Action::ManageAutomation => "directory.manage_automation",
             Action::ListCompanies => "directory.list_companies",
             Action::ListTickets => "directory.list_tickets",
             Action::SearchTickets => "directory.search_tickets",

@@ -17,6 +17,8 @@ pub enum Channel {
     QuarantineRelease,
     /// A service-level escalation step, run by the desk itself.
     ServiceLevel,
+    /// A trigger or automation, run by the desk itself.
+    Automation,
 }
 
 impl Channel {
@@ -28,6 +30,7 @@ impl Channel {
             Self::Assistant => "assistant",
             Self::QuarantineRelease => "quarantine_release",
             Self::ServiceLevel => "service_level",
+            Self::Automation => "automation",
         }
     }
 }

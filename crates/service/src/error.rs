@@ -56,6 +56,21 @@ impl ServiceError {
     pub fn conflict(id: &'static str) -> Self {
         Self::Conflict(Refusal::new(id))
     }
+
+    /// A short name of what went wrong, for an audit entry (never the detail).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::Forbidden => "forbidden",
+            Self::Invalid(refusal) | Self::Conflict(refusal) => refusal.id(),
+            Self::Store(_) => "store",
+            Self::Reaction(_) => "reaction",
+            Self::Identity(_) => "identity",
+            Self::AwaitingScan | Self::FileBlocked | Self::ScannerDown(_) => "scan",
+            Self::Stale(_) => "stale",
+            Self::Unavailable(_) => "unavailable",
+        }
+    }
 }
 
 impl From<StoreError> for ServiceError {

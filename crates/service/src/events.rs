@@ -49,6 +49,15 @@ impl Desk {
     /// Records the domain event and runs the reactions (for a change whose audit entry
     /// is already written).
     pub(crate) async fn publish(&self, tx: &mut Tx, happened: &Happened<'_>) -> Result<(), ServiceError> {
+        // A rule's change carries the rules that led to it, so the triggers it would
+        // set off know where the chain stands.
+        let chain = crate::automation::current_chain();
+        let mut detail = happened.detail.clone();
+        if !chain.is_empty()
+            && let Some(object) = detail.as_object_mut()
+        {
+            object.insert("rules".to_owned(), serde_json::json!(chain));
+        }
         self.store
             .record_event(
                 tx,
@@ -57,7 +66,7 @@ impl Desk {
                     subject: happened.ticket.id.to_string(),
                     channel: happened.actor.channel.as_str().to_owned(),
                     actor: happened.actor.principal.user_id.to_string(),
-                    detail: happened.detail.to_string(),
+                    detail: detail.to_string(),
                 },
             )
             .await?;

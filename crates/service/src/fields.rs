@@ -337,6 +337,30 @@ impl Desk {
     }
 
     /// Refuses solving or closing a ticket while a required field is empty.
+    /// A field value a desk setting may hold in clear (a condition, an action): the
+    /// field exists, is not personal (its value would sit unsealed in the setting)
+    /// and the value fits it. Each is the desk's state, so a miss is a conflict.
+    pub(crate) async fn public_field_value(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<(String, String), ServiceError> {
+        let fields = self.store.fields().await?;
+        let Some(field) = fields.iter().find(|f| f.definition.key == key) else {
+            return Err(ServiceError::Conflict(
+                Refusal::new("refusal-no-field").with("key", key),
+            ));
+        };
+        if field.definition.personal {
+            return Err(ServiceError::conflict("refusal-sla-personal-field"));
+        }
+        let value = validate_value(field, value).map_err(|e| match e {
+            ServiceError::Invalid(why) => ServiceError::Conflict(why),
+            other => other,
+        })?;
+        Ok((key.to_owned(), value))
+    }
+
     pub(crate) async fn require_fields_to_solve(
         &self,
         ticket: &TicketRecord,

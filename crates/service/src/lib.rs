@@ -11,6 +11,7 @@ mod alerts;
 mod articles;
 mod attachments;
 mod authz;
+pub mod automation;
 mod bulk;
 mod conversations;
 mod directory;

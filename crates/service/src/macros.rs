@@ -30,7 +30,7 @@ pub struct UsableMacro {
 
 /// Braces in a macro's text only ever make one of [`MACRO_PLACEHOLDERS`]: a typo is
 /// refused when the macro is saved, not sent to a customer.
-fn check_placeholders(text: &str) -> Result<(), ServiceError> {
+pub(crate) fn check_placeholders(text: &str) -> Result<(), ServiceError> {
     let mut rest = text;
     while let Some(start) = rest.find(['{', '}']) {
         let after = &rest[start..];
@@ -49,7 +49,7 @@ fn check_placeholders(text: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
-fn render(text: &str, requester: &str, number: i64, agent: &str) -> String {
+pub(crate) fn render(text: &str, requester: &str, number: i64, agent: &str) -> String {
     let first = requester.split_whitespace().next().unwrap_or(requester);
     text.replace("{requester_first_name}", first)
         .replace("{requester_name}", requester)

@@ -38,15 +38,18 @@ pub enum NotificationKind {
     Mention,
     /// A ticket I answer for is about to miss, or missed, a service-level target.
     ServiceLevel,
+    /// A trigger or automation asked for my attention on a ticket.
+    Rule,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 5] = [
+    pub const ALL: [NotificationKind; 6] = [
         NotificationKind::NewTicket,
         NotificationKind::CustomerReply,
         NotificationKind::Assigned,
         NotificationKind::Mention,
         NotificationKind::ServiceLevel,
+        NotificationKind::Rule,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +59,7 @@ impl NotificationKind {
             NotificationKind::Assigned => "assigned",
             NotificationKind::Mention => "mention",
             NotificationKind::ServiceLevel => "service_level",
+            NotificationKind::Rule => "rule",
         }
     }
 
@@ -73,6 +77,7 @@ impl NotificationKind {
             NotificationKind::Assigned => "Assigned to you",
             NotificationKind::Mention => "You were mentioned in a note",
             NotificationKind::ServiceLevel => "A service-level target is at risk or missed",
+            NotificationKind::Rule => "A rule asked for your attention",
         }
     }
 
@@ -84,7 +89,8 @@ impl NotificationKind {
             NotificationKind::CustomerReply
             | NotificationKind::Assigned
             | NotificationKind::Mention
-            | NotificationKind::ServiceLevel => Channel::Email,
+            | NotificationKind::ServiceLevel
+            | NotificationKind::Rule => Channel::Email,
         }
     }
 
@@ -262,6 +268,34 @@ impl Desk {
             record.email.as_str().to_owned(),
             locale,
         )))
+    }
+
+    /// Who a "tell the assignee" (the team's agents while nobody is assigned) and a
+    /// "tell the supervisors" (the team's) reach, each once.
+    pub(crate) async fn recipients(
+        &self,
+        ticket: &TicketRecord,
+        assignee: bool,
+        supervisors: bool,
+    ) -> Result<Vec<UserId>, ServiceError> {
+        let mut recipients = Vec::new();
+        let members = self.store.team_members(&ticket.team).await?;
+        if assignee {
+            match &ticket.assignee {
+                Some(a) => recipients.push(a.clone()),
+                None => recipients.extend(members.iter().cloned()),
+            }
+        }
+        if supervisors {
+            for m in &members {
+                if self.store.get_user(m).await?.role == palisade_core::Role::Supervisor {
+                    recipients.push(m.clone());
+                }
+            }
+        }
+        recipients.sort();
+        recipients.dedup();
+        Ok(recipients)
     }
 
     /// Delivers one notification to `user` if they may still read the ticket.

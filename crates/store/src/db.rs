@@ -164,6 +164,8 @@ impl Store {
             "security_alerts",
             "notifications",
             "sla_timers",
+            "automation_rules",
+            "rule_runs",
             "ticket_targets",
         ];
         let table = TABLES

@@ -165,6 +165,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 38,
         sql: include_str!("../migrations/0038_service_levels.sql"),
     },
+    Migration {
+        version: 39,
+        sql: include_str!("../migrations/0039_automation.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

@@ -340,6 +340,16 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         ),
         r(M::POST, "/admin/settings", false, post(ui::admin_settings::save)),
         r(M::POST, "/admin/mailboxes", false, post(ui::admin::route_mailbox)),
+        r(M::GET, "/admin/rules", false, get(ui::admin_rules::rules)),
+        r(M::POST, "/admin/rules", false, post(ui::admin_rules::create)),
+        r(M::GET, "/admin/rules/{id}", false, get(ui::admin_rules::edit)),
+        r(M::POST, "/admin/rules/{id}", false, post(ui::admin_rules::update)),
+        r(
+            M::POST,
+            "/admin/rules/{id}/delete",
+            false,
+            post(ui::admin_rules::delete),
+        ),
         r(
             M::GET,
             "/admin/service-levels",
@@ -598,6 +608,10 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             false,
             delete(api::service_levels::delete_policy),
         ),
+        r(M::GET, "/api/v1/rules", false, get(api::rules::list)),
+        r(M::POST, "/api/v1/rules", false, post(api::rules::create)),
+        r(M::PUT, "/api/v1/rules/{id}", false, put(api::rules::replace)),
+        r(M::DELETE, "/api/v1/rules/{id}", false, delete(api::rules::delete)),
         r(
             M::GET,
             "/api/v1/tickets/{id}/service-levels",

@@ -113,6 +113,9 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     let mut dispatcher = palisade_service::Dispatcher::new(store.clone(), node)
         .with_subscriber(Arc::new(palisade_service::SecurityNotices::new(store.clone())))
         .with_subscriber(Arc::new(palisade_service::sla::ServiceLevels::new(store.clone())))
+        .with_subscriber(Arc::new(palisade_service::automation::Triggers::new(
+            store.clone(),
+        )))
         .with_subscriber(Arc::new(palisade_service::AgentNotifications::new(
             store.clone(),
             policy.clone(),
@@ -124,6 +127,11 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         smtp_stopping.clone(),
     ));
     tokio::spawn(escalations(
+        palisade_service::Desk::new(store.clone(), policy.clone()),
+        settings.public_origin.clone(),
+        smtp_stopping.clone(),
+    ));
+    tokio::spawn(rules(
         palisade_service::Desk::new(store.clone(), policy.clone()),
         settings.public_origin.clone(),
         smtp_stopping.clone(),
@@ -239,6 +247,37 @@ async fn escalations(
             Err(e) => {
                 tracing::error!(error = %e, "service-level escalations failed");
                 Duration::from_secs(30)
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopping.changed() => return,
+        }
+    }
+}
+
+/// Makes the triggers' and automations' queued runs every two seconds (at once again
+/// while a round was full), and queues the automations that fell due every minute.
+/// Several nodes may run it; each run is made once.
+async fn rules(
+    desk: palisade_service::Desk,
+    public_origin: String,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut last_sweep: Option<std::time::Instant> = None;
+    loop {
+        if last_sweep.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+            last_sweep = Some(std::time::Instant::now());
+            if let Err(e) = desk.sweep_automations().await {
+                tracing::error!(error = %e, "queueing automations failed");
+            }
+        }
+        let wait = match desk.run_rules(&public_origin).await {
+            Ok(made) if made >= 100 => Duration::ZERO,
+            Ok(_) => Duration::from_secs(2),
+            Err(e) => {
+                tracing::error!(error = %e, "running rules failed");
+                Duration::from_secs(2)
             }
         };
         tokio::select! {

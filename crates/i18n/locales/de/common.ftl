@@ -13,6 +13,7 @@ nav-staff = Mitarbeitende
 nav-teams = Teams
 nav-fields = Felder
 nav-settings = Einstellungen
+nav-rules = Regeln
 nav-service-levels = Service-Level
 nav-companies = Firmen
 nav-alerts = Warnungen

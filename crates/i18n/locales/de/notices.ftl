@@ -83,5 +83,6 @@ notification-new_ticket = Neues Ticket in Ihrem Team
 notification-customer_reply = Der Kunde hat geantwortet
 notification-assigned = Ihnen zugewiesen
 notification-service_level = Ein Service-Level-Ziel ist gefährdet oder verfehlt
+notification-rule = Eine Regel bittet um Ihre Aufmerksamkeit
 notification-mention = Sie wurden in einer Notiz erwähnt
 notice-levels-saved = Service-Level gespeichert; die Ziele offener Tickets folgen.

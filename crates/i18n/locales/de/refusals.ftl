@@ -196,7 +196,15 @@ refusal-escalation-nothing = Ein Eskalationsschritt tut etwas: benachrichtigen, 
 refusal-sla-position = Die Position liegt zwischen 0 und 10000
 refusal-sla-no-calendar = Diesen Kalender gibt es nicht
 refusal-sla-name-taken = Eine andere Richtlinie hat diesen Namen
-refusal-sla-personal-field = Eine Richtlinie kann nicht auf den Wert eines persönlichen Feldes prüfen
+refusal-sla-personal-field = Der Wert eines persönlichen Feldes kann nicht in einer Richtlinie oder Regel stehen
+refusal-rule-too-many = Höchstens { $max } Regeln
+refusal-rule-name-taken = Eine andere Regel hat diesen Namen
+refusal-rule-nothing = Eine Regel tut etwas: antworten, ein Makro anwenden, das Ticket ändern, es markieren oder benachrichtigen
+refusal-rule-when = Eine Regel läuft entweder bei einem Ereignis oder wenn ein Ticket einige Minuten in einem Zustand war
+refusal-rule-event = Unbekanntes Ereignis
+refusal-rule-state = Unbekannter Zustand
+refusal-rule-macro = Das Makro gibt es nicht, oder es ist nicht mit dem Team der Regel geteilt
+refusal-rule-tag-both = Eine Regel kann ein Schlagwort nicht zugleich hinzufügen und entfernen
 refusal-service-level-filter = Der Service-Level-Filter ist breached oder due_soon
 
 # Antworten, die kein Feld betreffen.

@@ -13,6 +13,7 @@ nav-staff = Staff
 nav-teams = Teams
 nav-fields = Fields
 nav-settings = Settings
+nav-rules = Rules
 nav-service-levels = Service levels
 nav-companies = Companies
 nav-alerts = Alerts

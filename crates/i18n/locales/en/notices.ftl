@@ -83,5 +83,6 @@ notification-new_ticket = New ticket in your team
 notification-customer_reply = Customer replied
 notification-assigned = Assigned to you
 notification-service_level = A service-level target is at risk or missed
+notification-rule = A rule asked for your attention
 notification-mention = You were mentioned in a note
 notice-levels-saved = Service levels saved; the targets of open tickets follow.

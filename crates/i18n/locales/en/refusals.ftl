@@ -196,7 +196,15 @@ refusal-escalation-nothing = an escalation step does something: notify, raise th
 refusal-sla-position = the position is 0 to 10000
 refusal-sla-no-calendar = there is no such calendar
 refusal-sla-name-taken = another policy has this name
-refusal-sla-personal-field = a policy cannot match a personal field's value
+refusal-sla-personal-field = a personal field's value cannot be kept in a policy or a rule
+refusal-rule-too-many = at most { $max } rules
+refusal-rule-name-taken = another rule has this name
+refusal-rule-nothing = a rule does something: reply, apply a macro, change the ticket, tag it or notify
+refusal-rule-when = a rule runs either on an event, or once a ticket has been in a state for some minutes
+refusal-rule-event = unknown event
+refusal-rule-state = unknown state
+refusal-rule-macro = the macro does not exist or is not shared with the rule's team
+refusal-rule-tag-both = a tag cannot be added and removed by the same rule
 refusal-service-level-filter = the service-level filter is breached or due_soon
 
 # The answers that are not about a field: a problem's title and detail.

@@ -10,7 +10,7 @@
 //! escalations still notify, but change nothing (and the refusal is audited).
 
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
-use palisade_core::{Priority, Role, TeamId};
+use palisade_core::{Priority, TeamId};
 use palisade_policy::{Action, Resource};
 use palisade_store::{SlaTimer, TicketRecord, TicketUpdate, Tx};
 use serde_json::json;
@@ -138,23 +138,9 @@ impl Desk {
         public_origin: &str,
     ) -> Result<Vec<String>, ServiceError> {
         let mut done = Vec::new();
-        let mut recipients = Vec::new();
-        let members = self.store.team_members(&ticket.team).await?;
-        if step.notify_assignee {
-            match &ticket.assignee {
-                Some(a) => recipients.push(a.clone()),
-                None => recipients.extend(members.iter().cloned()),
-            }
-        }
-        if step.notify_supervisors {
-            for m in &members {
-                if self.store.get_user(m).await?.role == Role::Supervisor {
-                    recipients.push(m.clone());
-                }
-            }
-        }
-        recipients.sort();
-        recipients.dedup();
+        let recipients = self
+            .recipients(ticket, step.notify_assignee, step.notify_supervisors)
+            .await?;
         for user in &recipients {
             self.notify(
                 tx,

@@ -325,21 +325,8 @@ impl Desk {
                 .await
                 .map_err(|_| ServiceError::conflict("refusal-unknown-company"))?;
         }
-        if let Some((key, value)) = &c.field {
-            let fields = self.store.fields().await?;
-            let Some(field) = fields.iter().find(|f| f.definition.key == *key) else {
-                return Err(ServiceError::Conflict(
-                    Refusal::new("refusal-no-field").with("key", key),
-                ));
-            };
-            if field.definition.personal {
-                return Err(ServiceError::conflict("refusal-sla-personal-field"));
-            }
-            let value = crate::fields::validate_value(field, value).map_err(|e| match e {
-                ServiceError::Invalid(why) => ServiceError::Conflict(why),
-                other => other,
-            })?;
-            c.field = Some((key.clone(), value));
+        if let Some((key, value)) = c.field.take() {
+            c.field = Some(self.public_field_value(&key, &value).await?);
         }
         for list in [&mut c.priorities, &mut c.types, &mut c.teams, &mut c.companies] {
             list.sort();

@@ -147,7 +147,40 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
             json!({ "type": "string", "maxLength": 254, "pattern": EMAIL })
         }
         ("RenamePasskeyRequest" | "PasskeyRegistrationRequest", "name") => text(60),
-        ("CalendarBody" | "PolicyBody", "name") => line(100),
+        ("CalendarBody" | "PolicyBody" | "RuleBody", "name") => line(100),
+        ("RuleBody", "position") => json!({ "type": "integer", "minimum": 0, "maximum": 10_000 }),
+        ("RuleBody", "event") => one_of(&palisade_service::automation::TRIGGER_EVENTS),
+        ("RuleBody", "wait_state") => one_of(&palisade_service::automation::WAIT_STATES),
+        ("RuleBody", "wait_minutes") => {
+            json!({ "type": "integer", "minimum": 1, "maximum": palisade_service::automation::MAX_WAIT_MINUTES })
+        }
+        ("RuleConditionsBody", "statuses") => {
+            json!({ "type": "array", "items": one_of(&["new", "open", "pending", "solved", "closed"]) })
+        }
+        ("RuleConditionsBody", "priorities") => {
+            json!({ "type": "array", "items": one_of(&["low", "normal", "high", "urgent"]) })
+        }
+        ("RuleConditionsBody", "types") => {
+            json!({ "type": "array", "items": one_of(&["question", "incident", "problem", "task"]) })
+        }
+        ("RuleConditionsBody" | "RuleActionsBody", "tags_all" | "tags_none" | "add_tags" | "remove_tags") => {
+            json!({
+                "type": "array",
+                "maxItems": palisade_service::automation::MAX_RULE_TAGS,
+                "items": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" },
+            })
+        }
+        ("RuleConditionsBody" | "RuleActionsBody", "field") => {
+            json!({ "type": "string", "pattern": palisade_service::FIELD_KEY_PATTERN })
+        }
+        ("RuleConditionsBody" | "RuleActionsBody", "field_value") => text(500),
+        ("RuleActionsBody", "reply") => json!({ "allOf": [text(20_000), { "pattern": MACRO_BRACES }] }),
+        ("RuleActionsBody", "macro_id") => id_of("mac_"),
+        ("RuleActionsBody", "set_status") => one_of(&["new", "open", "pending", "solved", "closed"]),
+        ("RuleActionsBody", "set_priority") => one_of(&["low", "normal", "high", "urgent"]),
+        ("RuleActionsBody", "set_type") => one_of(&["question", "incident", "problem", "task"]),
+        ("RuleActionsBody", "assign_to") => json!({ "oneOf": [{ "const": "nobody" }, id_of("usr_")] }),
+        ("RuleActionsBody", "move_to_team_id") => id_of("team_"),
         // An unknown zone is refused as a conflict (the document does not list the
         // time zone database).
         ("CalendarBody", "time_zone") => json!({ "type": "string", "minLength": 1, "maxLength": 64 }),
@@ -516,8 +549,8 @@ fn request_rules(schema: &str) -> Vec<Value> {
                 ] },
             }),
         ],
-        // A field condition names both the field and its value.
-        "ConditionsBody" => vec![
+        // A field condition (or a rule's field change) names both the field and its value.
+        "ConditionsBody" | "RuleConditionsBody" | "RuleActionsBody" => vec![
             json!({
                 "required": ["field"],
                 "properties": { "field": { "type": "string" } },

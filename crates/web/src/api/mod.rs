@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod people;
 pub mod presence;
 pub mod quarantine;
+pub mod rules;
 pub mod service_levels;
 pub mod session;
 pub mod settings;
@@ -67,10 +68,11 @@ use utoipa::OpenApi;
         service_levels::list_calendars, service_levels::create_calendar, service_levels::replace_calendar, service_levels::delete_calendar,
         service_levels::list_policies, service_levels::create_policy, service_levels::replace_policy, service_levels::delete_policy,
         service_levels::ticket_targets,
+        rules::list, rules::create, rules::replace, rules::delete,
         people::list_companies, people::create_company, people::get_company, people::update_company,
     ),
     components(schemas(crate::Problem)),
-    tags((name = "tickets"), (name = "attachments"), (name = "people"), (name = "auth"), (name = "audit"), (name = "help centre"), (name = "assistant"), (name = "notifications"), (name = "service levels"))
+    tags((name = "tickets"), (name = "attachments"), (name = "people"), (name = "auth"), (name = "audit"), (name = "help centre"), (name = "assistant"), (name = "notifications"), (name = "service levels"), (name = "automation"))
 )]
 pub struct ApiDoc;
 

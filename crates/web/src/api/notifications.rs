@@ -25,8 +25,8 @@ const STREAM_POLL: Duration = Duration::from_secs(2);
 #[derive(Serialize, ToSchema)]
 pub struct NotificationView {
     pub id: String,
-    /// `new_ticket`, `customer_reply`, `assigned`, `mention` or `service_level`.
-    #[schema(pattern = "^(new_ticket|customer_reply|assigned|mention|service_level)$")]
+    /// `new_ticket`, `customer_reply`, `assigned`, `mention`, `service_level` or `rule`.
+    #[schema(pattern = "^(new_ticket|customer_reply|assigned|mention|service_level|rule)$")]
     pub kind: String,
     pub label: String,
     pub ticket_id: String,
@@ -60,7 +60,7 @@ pub struct NotificationList {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotificationPreference {
-    #[schema(pattern = "^(new_ticket|customer_reply|assigned|mention|service_level)$")]
+    #[schema(pattern = "^(new_ticket|customer_reply|assigned|mention|service_level|rule)$")]
     pub kind: String,
     /// `off`, `in_app` (listed in the page), `email` (also mailed at once) or `digest`
     /// (also collected into an hourly mail).

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod admin_fields;
 pub mod admin_levels;
+pub mod admin_rules;
 pub mod admin_settings;
 pub mod alerts;
 pub mod articles;

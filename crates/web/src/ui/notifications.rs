@@ -156,5 +156,6 @@ fn notification_word(kind: palisade_service::NotificationKind) -> &'static str {
         palisade_service::NotificationKind::Assigned => crate::locale::word("notification-assigned"),
         palisade_service::NotificationKind::Mention => crate::locale::word("notification-mention"),
         palisade_service::NotificationKind::ServiceLevel => crate::locale::word("notification-service_level"),
+        palisade_service::NotificationKind::Rule => crate::locale::word("notification-rule"),
     }
 }

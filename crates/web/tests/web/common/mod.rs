@@ -668,12 +668,15 @@ pub async fn api_token(store: &Store, user: &UserId, scopes: &[&str]) -> (String
     (id, format!("pal_{}", token.expose()))
 }
 
-/// The dispatcher every world has: security notices follow account events, and
-/// tickets' service-level targets follow what happens to them.
+/// The dispatcher every world has: security notices follow account events, tickets'
+/// service-level targets follow what happens to them, and triggers queue their runs.
 fn security_notices(store: &palisade_store::Store) -> palisade_service::Dispatcher {
     palisade_service::Dispatcher::new(store.clone(), "test-node")
         .with_subscriber(Arc::new(palisade_service::SecurityNotices::new(store.clone())))
         .with_subscriber(Arc::new(palisade_service::sla::ServiceLevels::new(store.clone())))
+        .with_subscriber(Arc::new(palisade_service::automation::Triggers::new(
+            store.clone(),
+        )))
 }
 
 /// What ticket 1's first message looked like when it arrived.
