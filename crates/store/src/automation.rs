@@ -177,11 +177,15 @@ impl Store {
         Ok(queued == 1)
     }
 
-    /// The oldest runs waiting to be made.
+    /// The runs waiting to be made: the time-based ones, then the triggers' in the
+    /// order of their events, and the rules of one event in their own order.
     pub async fn pending_rule_runs(&self, limit: u32) -> Result<Vec<RuleRun>, StoreError> {
         let rows = sqlx::query(
-            "SELECT rule_id, ticket_id, event_seq, since, chain FROM rule_runs WHERE state = 'pending' \
-             ORDER BY created_at, ticket_id, event_seq LIMIT $1",
+            "SELECT r.rule_id AS rule_id, r.ticket_id AS ticket_id, r.event_seq AS event_seq, r.since AS since, \
+             r.chain AS chain FROM rule_runs r LEFT JOIN automation_rules a ON a.id = r.rule_id \
+             WHERE r.state = 'pending' \
+             ORDER BY r.event_seq, COALESCE(a.position, 0), COALESCE(a.name, ''), r.created_at, r.ticket_id \
+             LIMIT $1",
         )
         .bind(i64::from(limit))
         .fetch_all(&self.read)

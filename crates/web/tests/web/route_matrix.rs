@@ -164,6 +164,16 @@ const MATRIX: &[(&str, &str)] = &[
     ("PUT /api/v1/sla-policies/{id}", "Y-----"),
     ("DELETE /api/v1/sla-policies/{id}", "Y-----"),
     ("GET /api/v1/tickets/{id}/service-levels", "YYYY--"),
+    // Triggers and automations: administrators only.
+    ("GET /api/v1/rules", "Y-----"),
+    ("POST /api/v1/rules", "Y-----"),
+    ("PUT /api/v1/rules/{id}", "Y-----"),
+    ("DELETE /api/v1/rules/{id}", "Y-----"),
+    ("GET /admin/rules", "Y-----"),
+    ("POST /admin/rules", "Y-----"),
+    ("GET /admin/rules/{id}", "Y-----"),
+    ("POST /admin/rules/{id}", "Y-----"),
+    ("POST /admin/rules/{id}/delete", "Y-----"),
     ("GET /admin/service-levels", "Y-----"),
     ("POST /admin/service-levels/calendars", "Y-----"),
     ("POST /admin/service-levels/calendars/{id}", "Y-----"),
@@ -364,6 +374,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         || template.starts_with("/admin/service-levels/policies/")
     {
         w.sla_policy.clone()
+    } else if template.starts_with("/api/v1/rules/") || template.starts_with("/admin/rules/") {
+        w.rule.clone()
     } else if template.starts_with("/api/v1/articles/") || template.starts_with("/articles/") {
         w.article.clone()
     } else {
@@ -411,6 +423,14 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
                 "name=Policy+{n}&position=3&priority=high&first_response=30"
             ))
         }
+        "POST /api/v1/rules" | "PUT /api/v1/rules/{id}" => Payload::Json(json!({
+            "name": format!("Rule {n}"), "team_id": w.team_a.to_string(), "enabled": false,
+            "event": "ticket_created", "actions": {"add_tags": ["matrix"]}
+        })),
+        "POST /admin/rules" | "POST /admin/rules/{id}" => Payload::FormOwned(format!(
+            "name=Rule+{n}&team={}&kind=trigger&event=ticket_created&a.add_tags=matrix",
+            w.team_a
+        )),
         "PUT /api/v1/mailboxes/{address}" => Payload::Json(json!({"team_id": w.team_b.to_string()})),
         "POST /admin/mailboxes" => {
             Payload::FormOwned(format!("address=help%40desk.test&team_id={}", w.team_b))

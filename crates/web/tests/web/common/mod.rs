@@ -169,6 +169,8 @@ pub struct World {
     /// tickets (none of the fixture's), both the administrator's.
     pub calendar: String,
     pub sla_policy: String,
+    /// A disabled trigger of team A's (tags new urgent tickets), the administrator's.
+    pub rule: String,
 }
 
 async fn actor(store: &Store, id: UserId, role: Role) -> Actor {
@@ -382,6 +384,7 @@ impl World {
             plan_field: String::new(),
             calendar: String::new(),
             sla_policy: String::new(),
+            rule: String::new(),
         };
         let c1 = world.customer_1.clone();
         let t1 = world
@@ -509,6 +512,12 @@ impl World {
         let r = world.json(&admin, "POST", "/api/v1/sla-policies", policy).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         world.sla_policy = r.json()["id"].as_str().unwrap().to_owned();
+        let rule = json!({"name": "Tag urgent", "team_id": world.team_a.to_string(), "enabled": false,
+                          "event": "ticket_created", "conditions": {"priorities": ["urgent"]},
+                          "actions": {"add_tags": ["urgent"]}});
+        let r = world.json(&admin, "POST", "/api/v1/rules", rule).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        world.rule = r.json()["id"].as_str().unwrap().to_owned();
         // The subscribers start here, after the fixture, as on a fresh install.
         world.dispatch().await;
         world
