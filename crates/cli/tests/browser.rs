@@ -262,6 +262,7 @@ async fn an_agents_morning_and_every_page_pass_in_chromium_at_phone_and_desktop_
         "colleague_appears": true,
         "stale_refused": true,
         "retry_saved": "urgent",
+        "rule_saved": "welcomed",
         "axe": {},
         "too_wide_for_a_phone": {},
         "portal_screenshots": 4,

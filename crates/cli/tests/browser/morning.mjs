@@ -126,7 +126,15 @@ try {
   const eve = await staffMember(input.eve_setup, 'eve@example.com');
   await sweep(eve.page,
     ['/admin/staff', '/admin/teams', '/admin/companies', '/admin/fields', '/admin/settings', '/admin/service-levels',
-      '/admin/alerts']);
+      '/admin/rules', '/admin/alerts']);
+  // Eve writes a trigger on the rules page: saved, listed, and its own page opens.
+  await eve.page.goto(`${origin}/admin/rules`);
+  await eve.page.fill('#rule-form input[name=name]', 'Welcome');
+  await eve.page.fill('#rule-form input[name="a.add_tags"]', 'welcomed');
+  await Promise.all([eve.page.waitForURL('**/admin/rules?done=saved'), eve.page.click('#rule-form button[type=submit]')]);
+  await Promise.all([eve.page.waitForURL('**/admin/rules/rul_*'), eve.page.click('table.rules a')]);
+  seen.rule_saved = await eve.page.inputValue('#rule-form input[name="a.add_tags"]');
+  await sweep(eve.page, [new URL(eve.page.url()).pathname]);
 
   const dee = await freshPage();
   await dee.page.goto(`${origin}${input.dee_setup}`);
