@@ -21,6 +21,12 @@ fn random_suffix() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A name nobody else will pick (`prefix` and random characters): for the holder of a
+/// lease that is taken for one piece of work.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}{}", random_suffix())
+}
+
 fn valid_suffix(s: &str) -> bool {
     s.len() == ENCODED_LEN
         && s.bytes()

@@ -15,7 +15,7 @@ pub use error::CoreError;
 pub use ids::{
     ArticleFileId, ArticleId, AttachmentId, AuditSeq, CalendarId, CeremonyId, CompanyId, ConversationId,
     CustomFieldId, MacroId, MessageId, NotificationId, OutboxId, PasskeyId, RuleId, SessionId, SlaPolicyId,
-    TeamId, TicketId, UserId, ViewId,
+    TeamId, TicketId, UserId, ViewId, unique_name,
 };
 pub use mail::{OutgoingFile, OutgoingMail};
 pub use network::source_network;

@@ -17,6 +17,8 @@ use crate::{MailError, Threading};
 
 /// Outbox kind of ticket mail.
 pub const MAIL_TICKET_REPLY: &str = "ticket_reply";
+/// Outbox kind of a new ticket's acknowledgement.
+pub const MAIL_TICKET_ACK: &str = "ticket_ack";
 
 pub struct ReplyNotifier {
     store: Store,
@@ -240,6 +242,61 @@ impl ReplyNotifier {
     }
 }
 
+impl ReplyNotifier {
+    /// Sends a new ticket's requester the team's acknowledgement (unless the team
+    /// turned it off): in their language, from the team's address, with their own
+    /// reply address so an answer adds to the ticket. Only a ticket its requester
+    /// opened, and only once they are confirmed (until then the confirmation mail is
+    /// all they get). A team that delivers securely is not sent the subject back.
+    pub async fn acknowledge(
+        &self,
+        tx: &mut Tx,
+        ticket: &TicketRecord,
+        opener: &UserId,
+    ) -> Result<bool, MailError> {
+        let team = self.store.get_team(&ticket.team).await?;
+        if !team.acknowledge || !ticket.requester_confirmed || *opener != ticket.requester {
+            return Ok(false);
+        }
+        let user = self.store.get_user(&ticket.requester).await?;
+        if user.disabled || user.role.is_staff() {
+            return Ok(false);
+        }
+        let Some(mailbox) = self.sending_address(&ticket.team).await? else {
+            return Ok(false);
+        };
+        let (reply_to, message_id) = self
+            .threading
+            .reply_identity(tx, &mailbox, &ticket.id, &ticket.requester)
+            .await?;
+        let locale = Locale::for_mail(self.store.mail_language(user.locale.as_deref()).await?.as_deref());
+        let told = if team.secure_delivery {
+            ""
+        } else {
+            ticket.subject.as_str()
+        };
+        let (subject, text) =
+            palisade_service::automation::ack_text(&team.ack_texts, locale, &user.name, ticket.number, told);
+        let text = format!("{}\n", text.trim_end());
+        let mail = OutgoingMail {
+            to: user.email.as_str().to_owned(),
+            subject,
+            html: Some(html_of(&text)),
+            text,
+            files: Vec::new(),
+            reply_to: Some(reply_to.as_str().to_owned()),
+            message_id: Some(
+                message_id
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_owned(),
+            ),
+        };
+        self.store.enqueue_mail(tx, MAIL_TICKET_ACK, &mail).await?;
+        Ok(true)
+    }
+}
+
 /// Agents' public replies are mailed once committed: the `message.added` events of
 /// public messages by staff, through the dispatcher (one node at a time, the queueing
 /// committed with the subscriber's position, so each reply is queued once).
@@ -254,6 +311,23 @@ impl palisade_service::Subscriber for ReplyNotifier {
         event: &'a palisade_store::DomainEventRecord,
     ) -> palisade_service::ReactionFuture<'a> {
         Box::pin(async move {
+            if event.kind == "ticket.created" {
+                let (Ok(opener), Ok(ticket_id)) = (
+                    UserId::parse(&event.actor),
+                    palisade_core::TicketId::parse(&event.subject),
+                ) else {
+                    return Ok(());
+                };
+                let ticket = match self.store.get_ticket(&ticket_id).await {
+                    Ok(ticket) => ticket,
+                    Err(palisade_store::StoreError::NotFound) => return Ok(()),
+                    Err(e) => return Err(e.into()),
+                };
+                self.acknowledge(tx, &ticket, &opener).await.map_err(|e| {
+                    palisade_service::ServiceError::Reaction(format!("queueing an acknowledgement: {e}"))
+                })?;
+                return Ok(());
+            }
             if event.kind != "message.added" {
                 return Ok(());
             }

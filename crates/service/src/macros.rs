@@ -31,17 +31,22 @@ pub struct UsableMacro {
 /// Braces in a macro's text only ever make one of [`MACRO_PLACEHOLDERS`]: a typo is
 /// refused when the macro is saved, not sent to a customer.
 pub(crate) fn check_placeholders(text: &str) -> Result<(), ServiceError> {
+    check_placeholders_of(text, &MACRO_PLACEHOLDERS)
+}
+
+/// As [`check_placeholders`], for text that may use the placeholders in `known`.
+pub(crate) fn check_placeholders_of(text: &str, known: &[&str]) -> Result<(), ServiceError> {
     let mut rest = text;
     while let Some(start) = rest.find(['{', '}']) {
         let after = &rest[start..];
         let name = after.find('}').map(|end| &after[..=end]);
         match name {
-            Some(name) if after.starts_with('{') && MACRO_PLACEHOLDERS.contains(&name) => {
+            Some(name) if after.starts_with('{') && known.contains(&name) => {
                 rest = &after[name.len()..];
             }
             _ => {
                 return Err(ServiceError::Invalid(
-                    Refusal::new("refusal-macro-braces").with("list", MACRO_PLACEHOLDERS.join(", ")),
+                    Refusal::new("refusal-macro-braces").with("list", known.join(", ")),
                 ));
             }
         }

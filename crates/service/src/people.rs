@@ -297,11 +297,18 @@ impl Desk {
         self.authorize(actor, Action::ManageTeams, &Resource::Directory)
             .await?;
         let team = TeamId::parse(raw_team).map_err(|_| ServiceError::NotFound)?;
+        crate::automation::valid_assignment(change.auto_assign.as_deref(), change.assign_cap)?;
+        let mut change = change;
+        if let Some(texts) = change.ack_texts.take() {
+            change.ack_texts = Some(crate::automation::valid_ack_texts(&texts)?);
+        }
         let mut tx = self.store.begin().await?;
         self.store.update_team_settings(&mut tx, &team, &change).await?;
         let event = AuditEvent::new(AuditAction::TeamUpdated, team.to_string(), Outcome::Success)
             .with_detail(json!({ "secure_delivery": change.secure_delivery,
-                    "notifications_with_text": change.notifications_with_text }));
+                    "notifications_with_text": change.notifications_with_text,
+                    "auto_assign": change.auto_assign, "assign_cap": change.assign_cap,
+                    "acknowledge": change.acknowledge, "ack_texts": change.ack_texts.is_some() }));
         self.store.append_audit(&mut tx, &actor.audit, &event).await?;
         tx.commit().await?;
         Ok(self.store.get_team(&team).await?)

@@ -140,6 +140,16 @@ impl Store {
         Ok(done == 1)
     }
 
+    /// Gives up `owner`'s lease on `name` (for work that takes one per round).
+    pub async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE event_subscriptions SET lease_until = 0 WHERE name = $1 AND lease_owner = $2")
+            .bind(name)
+            .bind(owner)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
     /// The newest event's number (0 before the first).
     pub async fn last_event(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT value FROM counters WHERE name = 'domain_event'")

@@ -9,6 +9,7 @@
 mod api_tokens;
 mod article_files;
 mod articles;
+mod assignment;
 mod assistant;
 mod attachments;
 mod audit;

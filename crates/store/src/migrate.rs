@@ -169,6 +169,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 39,
         sql: include_str!("../migrations/0039_automation.sql"),
     },
+    Migration {
+        version: 40,
+        sql: include_str!("../migrations/0040_team_routing.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

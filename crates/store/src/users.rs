@@ -69,6 +69,16 @@ pub struct TeamRecord {
     pub secure_delivery: bool,
     /// Agents' notification mail may carry message text and the customer's address.
     pub notifications_with_text: bool,
+    /// `off`, `round_robin` or `least_open`.
+    pub auto_assign: String,
+    /// At most this many unsolved tickets per agent are assigned automatically.
+    pub assign_cap: Option<i64>,
+    /// The agent last given a ticket automatically (the round goes on after them).
+    pub assign_cursor: Option<String>,
+    /// New tickets' requesters are sent an acknowledgement.
+    pub acknowledge: bool,
+    /// JSON: the acknowledgement's text per language tag (the built-in one without).
+    pub ack_texts: String,
 }
 
 /// A change to a team's settings; `None` leaves one as it is.
@@ -76,6 +86,11 @@ pub struct TeamRecord {
 pub struct TeamSettings {
     pub secure_delivery: Option<bool>,
     pub notifications_with_text: Option<bool>,
+    pub auto_assign: Option<String>,
+    /// `Some(None)` removes the cap.
+    pub assign_cap: Option<Option<i64>>,
+    pub acknowledge: Option<bool>,
+    pub ack_texts: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -415,15 +430,27 @@ impl Store {
     ) -> Result<(), StoreError> {
         let done = sqlx::query(
             "UPDATE teams SET secure_delivery = COALESCE($1, secure_delivery), \
-             notifications_with_text = COALESCE($2, notifications_with_text) WHERE id = $3",
+             notifications_with_text = COALESCE($2, notifications_with_text), \
+             auto_assign = COALESCE($4, auto_assign), acknowledge = COALESCE($5, acknowledge), \
+             ack_texts = COALESCE($6, ack_texts) WHERE id = $3",
         )
         .bind(change.secure_delivery.map(i64::from))
         .bind(change.notifications_with_text.map(i64::from))
         .bind(team.as_str())
+        .bind(change.auto_assign.clone())
+        .bind(change.acknowledge.map(i64::from))
+        .bind(change.ack_texts.clone())
         .execute(tx.conn())
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
+        }
+        if let Some(cap) = change.assign_cap {
+            sqlx::query("UPDATE teams SET assign_cap = $1 WHERE id = $2")
+                .bind(cap)
+                .bind(team.as_str())
+                .execute(tx.conn())
+                .await?;
         }
         Ok(())
     }
@@ -455,7 +482,8 @@ impl Store {
 
     pub async fn list_teams(&self) -> Result<Vec<TeamRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, name, created_at, secure_delivery, notifications_with_text FROM teams ORDER BY name",
+            "SELECT id, name, created_at, secure_delivery, notifications_with_text, auto_assign, assign_cap, \
+             assign_cursor, acknowledge, ack_texts FROM teams ORDER BY name",
         )
         .fetch_all(&self.read)
         .await?;
@@ -464,7 +492,8 @@ impl Store {
 
     pub async fn get_team(&self, id: &TeamId) -> Result<TeamRecord, StoreError> {
         let row = sqlx::query(
-            "SELECT id, name, created_at, secure_delivery, notifications_with_text FROM teams WHERE id = $1",
+            "SELECT id, name, created_at, secure_delivery, notifications_with_text, auto_assign, assign_cap, \
+             assign_cursor, acknowledge, ack_texts FROM teams WHERE id = $1",
         )
         .bind(id.as_str())
         .fetch_optional(&self.read)
@@ -586,6 +615,11 @@ fn team_from_row(row: &AnyRow) -> Result<TeamRecord, StoreError> {
         created_at: UnixMillis(row.try_get("created_at")?),
         secure_delivery: row.try_get::<i64, _>("secure_delivery")? != 0,
         notifications_with_text: row.try_get::<i64, _>("notifications_with_text")? != 0,
+        auto_assign: row.try_get("auto_assign")?,
+        assign_cap: row.try_get("assign_cap")?,
+        assign_cursor: row.try_get("assign_cursor")?,
+        acknowledge: row.try_get::<i64, _>("acknowledge")? != 0,
+        ack_texts: row.try_get("ack_texts")?,
     })
 }
 

@@ -256,9 +256,10 @@ async fn escalations(
     }
 }
 
-/// Makes the triggers' and automations' queued runs every two seconds (at once again
-/// while a round was full), and queues the automations that fell due every minute.
-/// Several nodes may run it; each run is made once.
+/// Makes the triggers' and automations' queued runs and gives teams' waiting tickets
+/// to their agents every two seconds (at once again while a round was full), and
+/// queues the automations that fell due every minute. Several nodes may run it; each
+/// run is made once and each ticket assigned once.
 async fn rules(
     desk: palisade_service::Desk,
     public_origin: String,
@@ -271,6 +272,9 @@ async fn rules(
             if let Err(e) = desk.sweep_automations().await {
                 tracing::error!(error = %e, "queueing automations failed");
             }
+        }
+        if let Err(e) = desk.assign_waiting().await {
+            tracing::error!(error = %e, "assigning waiting tickets failed");
         }
         let wait = match desk.run_rules(&public_origin).await {
             Ok(made) if made >= 100 => Duration::ZERO,

@@ -165,3 +165,6 @@ assistant-no-article = Ich habe in unserem Hilfe-Center keinen Artikel gefunden,
 assistant-help-says = Das sagt unser Hilfe-Center:
 assistant-handed-over = Ticket #{ $number } liegt bei unserem Support-Team, mit diesem Gespräch im Anhang. Antworten erhalten Sie per E-Mail und im Portal unter Meine Tickets.
 assistant-handed-over-anonymous = Danke. Ein Mensch aus unserem Support-Team liest dieses Gespräch und antwortet an die angegebene Adresse. Da dieses Gespräch ohne Anmeldung war, werden keine Kontodetails besprochen, bis Sie nachweisen, dass Sie es sind.
+prefs-availability = Neue Tickets
+prefs-availability-explained = Teams, die Tickets automatisch zuweisen, geben sie nur Agenten, die neue Tickets annehmen. Nehmen Sie den Haken heraus, solange Sie abwesend sind.
+prefs-available = Ich nehme neue Tickets an

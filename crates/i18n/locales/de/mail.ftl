@@ -61,3 +61,13 @@ mail-digest-subject = { $count ->
    *[other] Palisade: { $count } Benachrichtigungen
 }
 mail-digest-intro = Seit Ihrer letzten Sammelmail:
+
+mail-ack-subject = [#{ $number }] Wir haben Ihre Anfrage erhalten
+mail-ack-body = Hallo { $name },
+
+    danke für Ihre Nachricht. Ihre Anfrage hat die Nummer { $number }: „{ $other }“.
+    Wir antworten so bald wie möglich; antworten Sie auf diese Mail, um etwas zu ergänzen.
+mail-ack-body-secure = Hallo { $name },
+
+    danke für Ihre Nachricht. Ihre Anfrage hat die Nummer { $number }.
+    Wir antworten so bald wie möglich; antworten Sie auf diese Mail, um etwas zu ergänzen.

@@ -225,3 +225,7 @@ problem-internal = Interner Fehler
 problem-title-not-found = Nicht gefunden
 problem-title-forbidden = Nicht erlaubt
 problem-title-refused = Das ging nicht
+refusal-assign-mode = Unbekannte Art, Tickets zuzuweisen
+refusal-assign-cap = Die Obergrenze liegt bei 1 bis { $max } Tickets je Agent
+refusal-ack-texts = Die Eingangsbestätigungen sind ein Objekt aus Sprachkürzeln und Texten
+refusal-assign-cap-form = Die Obergrenze ist eine ganze Zahl

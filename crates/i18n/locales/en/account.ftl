@@ -165,3 +165,6 @@ assistant-no-article = I couldn't find an article in our help centre that answer
 assistant-help-says = Here is what our help centre says:
 assistant-handed-over = Ticket #{ $number } is with our support team, with this conversation attached. You'll get replies by email and in the portal under My tickets.
 assistant-handed-over-anonymous = Thank you. A person from our support team will read this conversation and reply to the address you gave. Because this conversation wasn't signed in, they won't discuss account details until you prove it's you.
+prefs-availability = New tickets
+prefs-availability-explained = Teams that assign tickets automatically give them only to agents who take new tickets. Untick this while you are away.
+prefs-available = I take new tickets

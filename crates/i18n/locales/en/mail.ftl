@@ -61,3 +61,13 @@ mail-digest-subject = { $count ->
    *[other] Palisade: { $count } notifications
 }
 mail-digest-intro = Since your last digest:
+
+mail-ack-subject = [#{ $number }] We have received your request
+mail-ack-body = Hello { $name },
+
+    thank you for writing to us. Your request is number { $number }: "{ $other }".
+    We answer as soon as we can; reply to this mail to add anything to it.
+mail-ack-body-secure = Hello { $name },
+
+    thank you for writing to us. Your request is number { $number }.
+    We answer as soon as we can; reply to this mail to add anything to it.

@@ -225,3 +225,7 @@ problem-internal = internal error
 problem-title-not-found = Not found
 problem-title-forbidden = Not allowed
 problem-title-refused = That could not be done
+refusal-assign-mode = unknown way of assigning tickets
+refusal-assign-cap = the cap is 1 to { $max } tickets per agent
+refusal-ack-texts = the acknowledgement texts are an object of language tags to texts
+refusal-assign-cap-form = the cap is a whole number

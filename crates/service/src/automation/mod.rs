@@ -11,6 +11,8 @@
 //! led to an event travel with it: a rule never runs again on its own change, and a
 //! chain of rules stops after [`MAX_CHAIN`].
 
+mod acknowledgement;
+mod assignment;
 mod rules;
 mod runner;
 mod triggers;
@@ -18,6 +20,9 @@ mod triggers;
 use palisade_core::{EmailAddress, Principal, Role, TeamId, UserId};
 use palisade_store::{NewUser, StoreError};
 
+pub use acknowledgement::{ACK_PLACEHOLDERS, MAX_ACK_CHARS, ack_text, valid_ack_texts};
+pub(crate) use assignment::valid_assignment;
+pub use assignment::{ASSIGNMENT_MODES, MAX_ASSIGN_CAP};
 pub use rules::{
     MAX_RULE_TAGS, MAX_RULES, MAX_WAIT_MINUTES, RuleActions, RuleBody, RuleConditions, RuleDefinition,
     RuleWhen, TRIGGER_EVENTS, WAIT_STATES, body_of,

@@ -98,6 +98,8 @@ const TEXT: &str = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\
 /// One line of text: as [`TEXT`], without any control character.
 /// A macro's text: braces only around the placeholders it may use.
 const MACRO_BRACES: &str = r"^([^{}]|\{(requester_name|requester_first_name|ticket_number|agent_name)\})*$";
+/// An acknowledgement's text: braces only around the placeholders it may use.
+const ACK_BRACES: &str = r"^([^{}]|\{(requester_name|requester_first_name|ticket_number|ticket_subject)\})*$";
 const LINE: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
 /// An address `EmailAddress::parse` accepts (local part at most 64 characters, dotted
 /// labels, at most 254 in all).
@@ -147,6 +149,21 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
             json!({ "type": "string", "maxLength": 254, "pattern": EMAIL })
         }
         ("RenamePasskeyRequest" | "PasskeyRegistrationRequest", "name") => text(60),
+        ("UpdateTeamRequest", "auto_assign") => one_of(&palisade_service::automation::ASSIGNMENT_MODES),
+        ("UpdateTeamRequest", "assign_cap") => {
+            json!({ "type": "integer", "minimum": 0, "maximum": palisade_service::automation::MAX_ASSIGN_CAP })
+        }
+        ("UpdateTeamRequest", "ack_texts") => {
+            let tags: Vec<&str> = palisade_i18n::Locale::ALL.iter().map(|l| l.tag()).collect();
+            json!({
+                "type": "object",
+                "propertyNames": one_of(&tags),
+                "additionalProperties": { "anyOf": [
+                    { "type": "string", "pattern": "^[ \\t\\r\\n]*$" },
+                    { "allOf": [text(palisade_service::automation::MAX_ACK_CHARS), { "pattern": ACK_BRACES }] },
+                ] },
+            })
+        }
         ("CalendarBody" | "PolicyBody" | "RuleBody", "name") => line(100),
         ("RuleBody", "position") => json!({ "type": "integer", "minimum": 0, "maximum": 10_000 }),
         ("RuleBody", "event") => one_of(&palisade_service::automation::TRIGGER_EVENTS),

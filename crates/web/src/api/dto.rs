@@ -225,6 +225,14 @@ pub struct TeamView {
     pub secure_delivery: bool,
     /// Agents' notification mail carries message text and the customer's address.
     pub notifications_with_text: bool,
+    /// `off`, `round_robin` or `least_open`.
+    pub auto_assign: String,
+    /// At most this many unsolved tickets per agent are assigned automatically.
+    pub assign_cap: Option<i64>,
+    /// New tickets' requesters are sent an acknowledgement.
+    pub acknowledge: bool,
+    /// The team's own acknowledgement per language tag (the built-in one elsewhere).
+    pub ack_texts: std::collections::BTreeMap<String, String>,
 }
 
 impl From<&TeamRecord> for TeamView {
@@ -234,6 +242,10 @@ impl From<&TeamRecord> for TeamView {
             name: t.name.clone(),
             secure_delivery: t.secure_delivery,
             notifications_with_text: t.notifications_with_text,
+            auto_assign: t.auto_assign.clone(),
+            assign_cap: t.assign_cap,
+            acknowledge: t.acknowledge,
+            ack_texts: serde_json::from_str(&t.ack_texts).unwrap_or_default(),
         }
     }
 }
@@ -444,6 +456,19 @@ pub struct UpdateTeamRequest {
     /// Let agents' notification mail carry what was written (a customer's reply, a
     /// note that mentions them) and the customer's name and address. Off by default.
     pub notifications_with_text: Option<bool>,
+    /// Give the team's waiting tickets to its agents who are not away: `round_robin`,
+    /// `least_open` (whoever holds the fewest unsolved tickets) or `off`.
+    pub auto_assign: Option<String>,
+    /// At most this many unsolved tickets per agent are assigned automatically; 0
+    /// removes the cap.
+    #[serde(default, deserialize_with = "super::dto::whole_number")]
+    pub assign_cap: Option<i64>,
+    /// Send a new ticket's requester an acknowledgement (on for new teams).
+    pub acknowledge: Option<bool>,
+    /// The acknowledgement's text per language tag (`en`, `de`); an empty text returns
+    /// a language to the built-in words. Placeholders: `{requester_name}`,
+    /// `{requester_first_name}`, `{ticket_number}`, `{ticket_subject}`.
+    pub ack_texts: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize, ToSchema)]

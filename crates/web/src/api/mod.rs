@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod articles;
 pub mod assistant;
+pub mod availability;
 pub mod bulk;
 pub mod confirmations;
 pub mod contract;
@@ -69,6 +70,7 @@ use utoipa::OpenApi;
         service_levels::list_policies, service_levels::create_policy, service_levels::replace_policy, service_levels::delete_policy,
         service_levels::ticket_targets,
         rules::list, rules::create, rules::replace, rules::delete,
+        availability::get, availability::set,
         people::list_companies, people::create_company, people::get_company, people::update_company,
     ),
     components(schemas(crate::Problem)),

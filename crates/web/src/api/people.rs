@@ -255,6 +255,12 @@ pub async fn update_team(
             palisade_store::TeamSettings {
                 secure_delivery: req.secure_delivery,
                 notifications_with_text: req.notifications_with_text,
+                auto_assign: req.auto_assign,
+                assign_cap: req.assign_cap.map(|cap| Some(cap).filter(|c| *c != 0)),
+                acknowledge: req.acknowledge,
+                ack_texts: req
+                    .ack_texts
+                    .map(|texts| serde_json::to_string(&texts).unwrap_or_else(|_| "{}".into())),
             },
         )
         .await?;

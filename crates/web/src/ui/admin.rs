@@ -30,6 +30,11 @@ struct TeamRow {
     name: String,
     secure_delivery: bool,
     notifications_with_text: bool,
+    auto_assign: String,
+    assign_cap: String,
+    acknowledge: bool,
+    /// (language tag, the team's own acknowledgement in it or nothing)
+    ack_texts: Vec<(&'static str, String)>,
     members: Vec<Member>,
     /// Staff not yet in the team, for the "add" list.
     candidates: Vec<Member>,
@@ -119,6 +124,17 @@ pub async fn teams(
                 name: entry.team.name.clone(),
                 secure_delivery: entry.team.secure_delivery,
                 notifications_with_text: entry.team.notifications_with_text,
+                auto_assign: entry.team.auto_assign.clone(),
+                assign_cap: entry.team.assign_cap.map(|c| c.to_string()).unwrap_or_default(),
+                acknowledge: entry.team.acknowledge,
+                ack_texts: {
+                    let own: std::collections::BTreeMap<String, String> =
+                        serde_json::from_str(&entry.team.ack_texts).unwrap_or_default();
+                    palisade_i18n::Locale::ALL
+                        .iter()
+                        .map(|l| (l.tag(), own.get(l.tag()).cloned().unwrap_or_default()))
+                        .collect()
+                },
                 mailboxes: routes
                     .iter()
                     .filter(|r| r.team_id.as_deref() == Some(entry.team.id.as_str()))
@@ -183,26 +199,38 @@ pub async fn create_team(
 }
 
 /// The settings form: a checkbox that is not ticked is not sent, so every setting the
-/// form shows is set, on or off, each time it is saved.
-#[derive(Deserialize)]
-pub struct TeamSettingsForm {
-    secure_delivery: Option<String>,
-    notifications_with_text: Option<String>,
-}
-
+/// form shows is set, on or off, each time it is saved. The acknowledgement's texts
+/// come as `ack.<language>`.
 pub async fn save_team(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Form(form): Form<TeamSettingsForm>,
+    Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
+    let ticked = |name: &str| field(name).is_some_and(|v| !v.is_empty());
+    let assign_cap = match field("assign_cap").unwrap_or_default() {
+        "" | "0" => None,
+        text => Some(
+            text.parse()
+                .map_err(|_| AppError::bad_request("refusal-assign-cap-form"))?,
+        ),
+    };
+    let texts: std::collections::BTreeMap<&str, &str> = form
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("ack.").map(|tag| (tag, v.as_str())))
+        .collect();
     s.desk()
         .update_team(
             &caller.actor(),
             &id,
             palisade_store::TeamSettings {
-                secure_delivery: Some(form.secure_delivery.is_some()),
-                notifications_with_text: Some(form.notifications_with_text.is_some()),
+                secure_delivery: Some(ticked("secure_delivery")),
+                notifications_with_text: Some(ticked("notifications_with_text")),
+                auto_assign: Some(field("auto_assign").unwrap_or("off").to_owned()),
+                assign_cap: Some(assign_cap),
+                acknowledge: Some(ticked("acknowledge")),
+                ack_texts: Some(serde_json::to_string(&texts).unwrap_or_else(|_| "{}".into())),
             },
         )
         .await?;

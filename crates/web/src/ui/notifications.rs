@@ -76,6 +76,8 @@ struct PreferencesPage {
     preferences: Vec<PreferenceRow>,
     channels: Vec<(&'static str, &'static str)>,
     saved: bool,
+    /// For staff: whether teams that assign automatically give them tickets.
+    available: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -112,7 +114,29 @@ pub async fn preferences(
             ("digest", crate::locale::word("channel-digest")),
         ],
         saved: q.saved.is_some(),
+        available: match caller.principal.role {
+            Role::Customer => None,
+            _ => Some(s.desk().available(&caller.actor()).await?),
+        },
     }))
+}
+
+#[derive(Deserialize)]
+pub struct AvailabilityForm {
+    #[serde(default)]
+    available: Option<String>,
+}
+
+/// The "taking new tickets" box: ticked is available, unticked away.
+pub async fn availability(
+    State(s): State<AppState>,
+    caller: Caller,
+    Form(form): Form<AvailabilityForm>,
+) -> Result<Response, UiError> {
+    s.desk()
+        .set_available(&caller.actor(), form.available.is_some())
+        .await?;
+    Ok(Redirect::to("/account/notifications?saved=1").into_response())
 }
 
 /// The form's fields are kind → channel; unknown kinds or channels are refused whole.

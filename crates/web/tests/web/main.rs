@@ -38,6 +38,7 @@ mod redaction_reach;
 mod reply_files;
 mod reset;
 mod route_matrix;
+mod routing;
 mod rules;
 mod runtime_settings;
 mod saved_views;

@@ -164,6 +164,10 @@ const MATRIX: &[(&str, &str)] = &[
     ("PUT /api/v1/sla-policies/{id}", "Y-----"),
     ("DELETE /api/v1/sla-policies/{id}", "Y-----"),
     ("GET /api/v1/tickets/{id}/service-levels", "YYYY--"),
+    // Whether you take tickets automatically: everyone in the staff workspace.
+    ("GET /api/v1/me/availability", "YYYYY-"),
+    ("PUT /api/v1/me/availability", "YYYYY-"),
+    ("POST /account/availability", "YYYYY-"),
     // Triggers and automations: administrators only.
     ("GET /api/v1/rules", "Y-----"),
     ("POST /api/v1/rules", "Y-----"),
@@ -423,6 +427,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
                 "name=Policy+{n}&position=3&priority=high&first_response=30"
             ))
         }
+        "PUT /api/v1/me/availability" => Payload::Json(json!({"available": false})),
+        "POST /account/availability" => Payload::Form("available=on"),
         "POST /api/v1/rules" | "PUT /api/v1/rules/{id}" => Payload::Json(json!({
             "name": format!("Rule {n}"), "team_id": w.team_a.to_string(), "enabled": false,
             "event": "ticket_created", "actions": {"add_tags": ["matrix"]}
