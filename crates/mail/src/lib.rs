@@ -39,7 +39,9 @@ pub use listener::{ListenerSettings, SessionLimits, SmtpListener};
 pub use lookalike::{Lookalike, LookalikeReason, lookalike};
 pub use mailbox::{IdentityRejection, Mailbox, parse_from_header, parse_smtp_path};
 pub use message::{HeaderField, MessageRejection, StrictMessage, check_line_endings, read_message};
-pub use notify::{Delivery, MAIL_TICKET_ACK, MAIL_TICKET_REPLY, ReplyFiles, ReplyNotifier};
+pub use notify::{
+    Delivery, MAIL_TICKET_ACK, MAIL_TICKET_REPLY, MAIL_TICKET_SURVEY, ReplyFiles, ReplyNotifier,
+};
 pub use outbox::{OutboxWorker, RelaySettings, RelayTls};
 pub use provider::{ProviderTrust, provider_verdict};
 pub use reception::{Accepted, Arrival, Deliver, DeliverFuture, Reception, RecordBounce, Reply};

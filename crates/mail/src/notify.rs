@@ -19,6 +19,8 @@ use crate::{MailError, Threading};
 pub const MAIL_TICKET_REPLY: &str = "ticket_reply";
 /// Outbox kind of a new ticket's acknowledgement.
 pub const MAIL_TICKET_ACK: &str = "ticket_ack";
+/// Outbox kind of the satisfaction survey sent once a ticket is solved.
+pub const MAIL_TICKET_SURVEY: &str = "ticket_survey";
 
 pub struct ReplyNotifier {
     store: Store,
@@ -297,6 +299,67 @@ impl ReplyNotifier {
     }
 }
 
+impl ReplyNotifier {
+    /// Asks a solved ticket's requester how satisfied they are, if the team asks: a
+    /// single-use link to a page that shows nothing of the ticket, and the ticket's
+    /// reply address (an answer by mail reopens it as usual).
+    pub async fn ask_satisfaction(&self, tx: &mut Tx, ticket: &TicketRecord) -> Result<bool, MailError> {
+        let team = self.store.get_team(&ticket.team).await?;
+        if !team.satisfaction_survey || !ticket.requester_confirmed || ticket.merged_into.is_some() {
+            return Ok(false);
+        }
+        let user = self.store.get_user(&ticket.requester).await?;
+        if user.disabled || user.role.is_staff() {
+            return Ok(false);
+        }
+        let Some(mailbox) = self.sending_address(&ticket.team).await? else {
+            return Ok(false);
+        };
+        let token = palisade_crypto::RandomToken::generate().map_err(|e| MailError::Config(e.to_string()))?;
+        self.store
+            .create_satisfaction_link(
+                tx,
+                &ticket.id,
+                &user.id,
+                &token.hash(),
+                palisade_service::SURVEY_LINK_SECS,
+            )
+            .await?;
+        let (reply_to, message_id) = self
+            .threading
+            .reply_identity(tx, &mailbox, &ticket.id, &ticket.requester)
+            .await?;
+        let link = format!(
+            "{}/rate/{}",
+            self.public_origin.trim_end_matches('/'),
+            token.expose()
+        );
+        let locale = Locale::for_mail(self.store.mail_language(user.locale.as_deref()).await?.as_deref());
+        let number = Arg::Number(ticket.number);
+        let text = text_with(
+            locale,
+            "mail-survey-body",
+            &[("number", number.clone()), ("link", link.as_str().into())],
+        ) + "\n";
+        let mail = OutgoingMail {
+            to: user.email.as_str().to_owned(),
+            subject: text_with(locale, "mail-survey-subject", &[("number", number)]),
+            html: Some(html_of(&text)),
+            text,
+            files: Vec::new(),
+            reply_to: Some(reply_to.as_str().to_owned()),
+            message_id: Some(
+                message_id
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_owned(),
+            ),
+        };
+        self.store.enqueue_mail(tx, MAIL_TICKET_SURVEY, &mail).await?;
+        Ok(true)
+    }
+}
+
 /// Agents' public replies are mailed once committed: the `message.added` events of
 /// public messages by staff, through the dispatcher (one node at a time, the queueing
 /// committed with the subscriber's position, so each reply is queued once).
@@ -325,6 +388,24 @@ impl palisade_service::Subscriber for ReplyNotifier {
                 };
                 self.acknowledge(tx, &ticket, &opener).await.map_err(|e| {
                     palisade_service::ServiceError::Reaction(format!("queueing an acknowledgement: {e}"))
+                })?;
+                return Ok(());
+            }
+            if event.kind == "ticket.status_changed" {
+                let detail: serde_json::Value = serde_json::from_str(&event.detail).unwrap_or_default();
+                let Ok(ticket_id) = palisade_core::TicketId::parse(&event.subject) else {
+                    return Ok(());
+                };
+                if detail["to"] != "solved" {
+                    return Ok(());
+                }
+                let ticket = match self.store.get_ticket(&ticket_id).await {
+                    Ok(ticket) => ticket,
+                    Err(palisade_store::StoreError::NotFound) => return Ok(()),
+                    Err(e) => return Err(e.into()),
+                };
+                self.ask_satisfaction(tx, &ticket).await.map_err(|e| {
+                    palisade_service::ServiceError::Reaction(format!("queueing a satisfaction survey: {e}"))
                 })?;
                 return Ok(());
             }

@@ -21,6 +21,8 @@ pub enum Action {
     TicketLink,
     /// Set the values of a ticket's custom fields.
     TicketSetFields,
+    /// Say how satisfied one is with a solved ticket (its requester).
+    TicketRate,
     UserRead,
     UserUpdate,
     UserEndSessions,
@@ -85,7 +87,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 52] = [
+    pub const ALL: [Action; 53] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -100,6 +102,7 @@ impl Action {
         Action::TicketMerge,
         Action::TicketLink,
         Action::TicketSetFields,
+        Action::TicketRate,
         Action::UserRead,
         Action::UserUpdate,
         Action::UserEndSessions,
@@ -171,7 +174,8 @@ impl Action {
             | Action::TicketCreate
             | Action::TicketMerge
             | Action::TicketLink
-            | Action::TicketSetFields => K::Ticket,
+            | Action::TicketSetFields
+            | Action::TicketRate => K::Ticket,
             Action::UserRead
             | Action::UserUpdate
             | Action::UserEndSessions
@@ -224,6 +228,7 @@ impl Action {
             | Action::TicketMerge
             | Action::TicketLink
             | Action::TicketSetFields
+            | Action::TicketRate
             | Action::MailReview
             | Action::TeamRouteTo => Scope::TicketsWrite,
             Action::UserRead
@@ -280,6 +285,7 @@ impl Action {
             Action::TicketMerge => "ticket.merge",
             Action::TicketLink => "ticket.link",
             Action::TicketSetFields => "ticket.set_fields",
+            Action::TicketRate => "ticket.rate",
             Action::UserRead => "user.read",
             Action::UserUpdate => "user.update",
             Action::UserEndSessions => "user.end_sessions",

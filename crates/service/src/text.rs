@@ -44,6 +44,7 @@ fn field_name(field: &str) -> Arg {
         "label" => Arg::Message("field-word-label"),
         "option" => Arg::Message("field-word-option"),
         "organisation_name" => Arg::Message("field-word-organisation-name"),
+        "comment" => Arg::Message("field-word-comment"),
         other => Arg::Text(other.to_owned()),
     }
 }

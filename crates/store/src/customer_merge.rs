@@ -74,6 +74,14 @@ impl Store {
                 &row.try_get::<Vec<u8>, _>("subject_enc")?,
             )?;
             self.reseal_field_values(tx, &ticket, &from_key, &to_key).await?;
+            self.reseal(
+                tx,
+                &crate::satisfaction::SATISFACTION_SEALED,
+                &ticket,
+                &from_key,
+                &to_key,
+            )
+            .await?;
             sqlx::query(
                 "UPDATE tickets SET requester_id = $1, data_key_id = $2, company_id = $3, subject_enc = $4, \
                  version = version + 1, updated_at = $5 WHERE id = $6",
@@ -115,7 +123,11 @@ impl Store {
         .await?;
         // Replies to mail the duplicate was sent, and links mailed to them, keep working
         // for the same person.
-        for table in ["reply_capabilities", "requester_confirmations"] {
+        for table in [
+            "reply_capabilities",
+            "requester_confirmations",
+            "satisfaction_links",
+        ] {
             let sql = format!("UPDATE {table} SET user_id = $1 WHERE user_id = $2");
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(survivor.id.as_str())

@@ -166,6 +166,8 @@ impl Store {
             "sla_timers",
             "automation_rules",
             "rule_runs",
+            "satisfaction",
+            "satisfaction_links",
             "ticket_targets",
         ];
         let table = TABLES

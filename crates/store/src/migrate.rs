@@ -173,6 +173,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 40,
         sql: include_str!("../migrations/0040_team_routing.sql"),
     },
+    Migration {
+        version: 41,
+        sql: include_str!("../migrations/0041_satisfaction.sql"),
+    },
 ];
 
 /// The schema is written once; SQLite only needs its name for byte strings.

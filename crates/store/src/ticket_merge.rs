@@ -24,11 +24,11 @@ pub struct MergeMoved {
 
 /// One sealed column of a table keyed by its own `id`-like column.
 pub(crate) struct SealedColumn {
-    table: &'static str,
-    key_column: &'static str,
-    column: &'static str,
+    pub(crate) table: &'static str,
+    pub(crate) key_column: &'static str,
+    pub(crate) column: &'static str,
     /// The name bound into the seal.
-    sealed_as: &'static str,
+    pub(crate) sealed_as: &'static str,
 }
 
 pub(crate) const SEALED: [SealedColumn; 5] = [

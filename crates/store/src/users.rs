@@ -79,6 +79,8 @@ pub struct TeamRecord {
     pub acknowledge: bool,
     /// JSON: the acknowledgement's text per language tag (the built-in one without).
     pub ack_texts: String,
+    /// Requesters are mailed a satisfaction survey once a ticket is solved.
+    pub satisfaction_survey: bool,
 }
 
 /// A change to a team's settings; `None` leaves one as it is.
@@ -91,6 +93,7 @@ pub struct TeamSettings {
     pub assign_cap: Option<Option<i64>>,
     pub acknowledge: Option<bool>,
     pub ack_texts: Option<String>,
+    pub satisfaction_survey: Option<bool>,
 }
 
 #[derive(Clone, Debug)]
@@ -432,7 +435,8 @@ impl Store {
             "UPDATE teams SET secure_delivery = COALESCE($1, secure_delivery), \
              notifications_with_text = COALESCE($2, notifications_with_text), \
              auto_assign = COALESCE($4, auto_assign), acknowledge = COALESCE($5, acknowledge), \
-             ack_texts = COALESCE($6, ack_texts) WHERE id = $3",
+             ack_texts = COALESCE($6, ack_texts), satisfaction_survey = COALESCE($7, satisfaction_survey) \
+             WHERE id = $3",
         )
         .bind(change.secure_delivery.map(i64::from))
         .bind(change.notifications_with_text.map(i64::from))
@@ -440,6 +444,7 @@ impl Store {
         .bind(change.auto_assign.clone())
         .bind(change.acknowledge.map(i64::from))
         .bind(change.ack_texts.clone())
+        .bind(change.satisfaction_survey.map(i64::from))
         .execute(tx.conn())
         .await?;
         if done.rows_affected() == 0 {
@@ -483,7 +488,7 @@ impl Store {
     pub async fn list_teams(&self) -> Result<Vec<TeamRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, name, created_at, secure_delivery, notifications_with_text, auto_assign, assign_cap, \
-             assign_cursor, acknowledge, ack_texts FROM teams ORDER BY name",
+             assign_cursor, acknowledge, ack_texts, satisfaction_survey FROM teams ORDER BY name",
         )
         .fetch_all(&self.read)
         .await?;
@@ -493,7 +498,7 @@ impl Store {
     pub async fn get_team(&self, id: &TeamId) -> Result<TeamRecord, StoreError> {
         let row = sqlx::query(
             "SELECT id, name, created_at, secure_delivery, notifications_with_text, auto_assign, assign_cap, \
-             assign_cursor, acknowledge, ack_texts FROM teams WHERE id = $1",
+             assign_cursor, acknowledge, ack_texts, satisfaction_survey FROM teams WHERE id = $1",
         )
         .bind(id.as_str())
         .fetch_optional(&self.read)
@@ -620,6 +625,7 @@ fn team_from_row(row: &AnyRow) -> Result<TeamRecord, StoreError> {
         assign_cursor: row.try_get("assign_cursor")?,
         acknowledge: row.try_get::<i64, _>("acknowledge")? != 0,
         ack_texts: row.try_get("ack_texts")?,
+        satisfaction_survey: row.try_get::<i64, _>("satisfaction_survey")? != 0,
     })
 }
 

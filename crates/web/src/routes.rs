@@ -83,6 +83,8 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         r(M::POST, "/setup/{token}", true, post(ui::pages::setup_submit)),
         r(M::GET, "/confirm/{token}", true, get(ui::confirmation::form)),
         r(M::POST, "/confirm/{token}", true, post(ui::confirmation::submit)),
+        r(M::GET, "/rate/{token}", true, get(ui::rating::form)),
+        r(M::POST, "/rate/{token}", true, post(ui::rating::submit)),
         r(
             M::POST,
             "/api/v1/ticket-confirmations",
@@ -626,6 +628,19 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             false,
             post(ui::notifications::availability),
         ),
+        r(
+            M::GET,
+            "/api/v1/tickets/{id}/satisfaction",
+            false,
+            get(api::satisfaction::get),
+        ),
+        r(
+            M::PUT,
+            "/api/v1/tickets/{id}/satisfaction",
+            false,
+            put(api::satisfaction::rate),
+        ),
+        r(M::POST, "/tickets/{id}/rating", false, post(ui::rating::rate)),
         r(M::GET, "/api/v1/rules", false, get(api::rules::list)),
         r(M::POST, "/api/v1/rules", false, post(api::rules::create)),
         r(M::PUT, "/api/v1/rules/{id}", false, put(api::rules::replace)),

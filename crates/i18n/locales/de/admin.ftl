@@ -238,3 +238,4 @@ teams-assign-cap = Höchstens so viele ungelöste Tickets je Agent (0: keine Gre
 teams-acknowledge = Dem Anfragenden eines neuen Tickets eine Eingangsbestätigung senden
 teams-ack-explained = Lassen Sie eine Sprache leer für den eingebauten Text. Platzhalter: {"{"}requester_name{"}"}, {"{"}requester_first_name{"}"}, {"{"}ticket_number{"}"}, {"{"}ticket_subject{"}"} (bei sicherer Zustellung nie zurückgeschickt).
 teams-ack-text = Eingangsbestätigung ({ $name })
+teams-survey = Dem Anfragenden nach der Lösung eine Zufriedenheitsumfrage senden

@@ -71,3 +71,10 @@ mail-ack-body-secure = Hallo { $name },
 
     danke für Ihre Nachricht. Ihre Anfrage hat die Nummer { $number }.
     Wir antworten so bald wie möglich; antworten Sie auf diese Mail, um etwas zu ergänzen.
+mail-survey-subject = [#{ $number }] Wie war unsere Hilfe?
+mail-survey-body = Ihre Anfrage #{ $number } ist gelöst. Wurde Ihnen gut geholfen?
+
+    Sagen Sie es uns mit einem Klick (die Seite fragt nichts weiter):
+    { $link }
+
+    Ist noch etwas offen, antworten Sie einfach auf diese Mail.

@@ -7,6 +7,7 @@ field-word-name = Name
 field-word-text = Text
 field-word-label = Bezeichnung
 field-word-option = Option
+field-word-comment = Kommentar
 field-word-organisation-name = Name der Organisation
 
 refusal-text-empty = Das Feld „{ $field }" darf nicht leer sein
@@ -229,3 +230,6 @@ refusal-assign-mode = Unbekannte Art, Tickets zuzuweisen
 refusal-assign-cap = Die Obergrenze liegt bei 1 bis { $max } Tickets je Agent
 refusal-ack-texts = Die Eingangsbestätigungen sind ein Objekt aus Sprachkürzeln und Texten
 refusal-assign-cap-form = Die Obergrenze ist eine ganze Zahl
+refusal-rate-closed = Das Ticket ist geschlossen: seine Bewertung ändert sich nicht mehr
+refusal-rate-unsolved = Ein Ticket wird bewertet, sobald es gelöst ist
+refusal-rating = Die Bewertung ist gut oder schlecht

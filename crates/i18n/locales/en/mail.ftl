@@ -71,3 +71,10 @@ mail-ack-body-secure = Hello { $name },
 
     thank you for writing to us. Your request is number { $number }.
     We answer as soon as we can; reply to this mail to add anything to it.
+mail-survey-subject = [#{ $number }] How did we do?
+mail-survey-body = Your request #{ $number } is solved. Were you helped well?
+
+    Tell us in a click (the page asks nothing else):
+    { $link }
+
+    If anything is still open, simply reply to this mail.

@@ -7,6 +7,7 @@ field-word-name = name
 field-word-text = text
 field-word-label = label
 field-word-option = option
+field-word-comment = comment
 field-word-organisation-name = organisation_name
 
 refusal-text-empty = { $field } must not be empty
@@ -229,3 +230,6 @@ refusal-assign-mode = unknown way of assigning tickets
 refusal-assign-cap = the cap is 1 to { $max } tickets per agent
 refusal-ack-texts = the acknowledgement texts are an object of language tags to texts
 refusal-assign-cap-form = the cap is a whole number
+refusal-rate-closed = the ticket is closed: its rating no longer changes
+refusal-rate-unsolved = a ticket is rated once it is solved
+refusal-rating = the rating is good or bad

@@ -149,6 +149,11 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
             json!({ "type": "string", "maxLength": 254, "pattern": EMAIL })
         }
         ("RenamePasskeyRequest" | "PasskeyRegistrationRequest", "name") => text(60),
+        ("RateRequest", "rating") => one_of(&["good", "bad"]),
+        ("RateRequest", "comment") => json!({ "anyOf": [
+            { "type": "string", "pattern": "^[ \t\r\n]*$" },
+            text(palisade_service::MAX_RATING_COMMENT_CHARS),
+        ] }),
         ("UpdateTeamRequest", "auto_assign") => one_of(&palisade_service::automation::ASSIGNMENT_MODES),
         ("UpdateTeamRequest", "assign_cap") => {
             json!({ "type": "integer", "minimum": 0, "maximum": palisade_service::automation::MAX_ASSIGN_CAP })

@@ -233,6 +233,8 @@ pub struct TeamView {
     pub acknowledge: bool,
     /// The team's own acknowledgement per language tag (the built-in one elsewhere).
     pub ack_texts: std::collections::BTreeMap<String, String>,
+    /// Requesters are mailed a satisfaction survey once a ticket is solved.
+    pub satisfaction_survey: bool,
 }
 
 impl From<&TeamRecord> for TeamView {
@@ -246,6 +248,7 @@ impl From<&TeamRecord> for TeamView {
             assign_cap: t.assign_cap,
             acknowledge: t.acknowledge,
             ack_texts: serde_json::from_str(&t.ack_texts).unwrap_or_default(),
+            satisfaction_survey: t.satisfaction_survey,
         }
     }
 }
@@ -469,6 +472,9 @@ pub struct UpdateTeamRequest {
     /// a language to the built-in words. Placeholders: `{requester_name}`,
     /// `{requester_first_name}`, `{ticket_number}`, `{ticket_subject}`.
     pub ack_texts: Option<std::collections::BTreeMap<String, String>>,
+    /// Mail a solved ticket's requester a single-use link to say how satisfied they
+    /// are (off for new teams; requesters can always rate in the portal).
+    pub satisfaction_survey: Option<bool>,
 }
 
 #[derive(Deserialize, ToSchema)]

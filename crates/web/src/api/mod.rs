@@ -20,6 +20,7 @@ pub mod people;
 pub mod presence;
 pub mod quarantine;
 pub mod rules;
+pub mod satisfaction;
 pub mod service_levels;
 pub mod session;
 pub mod settings;
@@ -71,6 +72,7 @@ use utoipa::OpenApi;
         service_levels::ticket_targets,
         rules::list, rules::create, rules::replace, rules::delete,
         availability::get, availability::set,
+        satisfaction::get, satisfaction::rate,
         people::list_companies, people::create_company, people::get_company, people::update_company,
     ),
     components(schemas(crate::Problem)),

@@ -261,6 +261,7 @@ pub async fn update_team(
                 ack_texts: req
                     .ack_texts
                     .map(|texts| serde_json::to_string(&texts).unwrap_or_else(|_| "{}".into())),
+                satisfaction_survey: req.satisfaction_survey,
             },
         )
         .await?;

@@ -33,6 +33,7 @@ struct TeamRow {
     auto_assign: String,
     assign_cap: String,
     acknowledge: bool,
+    satisfaction_survey: bool,
     /// (language tag, the team's own acknowledgement in it or nothing)
     ack_texts: Vec<(&'static str, String)>,
     members: Vec<Member>,
@@ -127,6 +128,7 @@ pub async fn teams(
                 auto_assign: entry.team.auto_assign.clone(),
                 assign_cap: entry.team.assign_cap.map(|c| c.to_string()).unwrap_or_default(),
                 acknowledge: entry.team.acknowledge,
+                satisfaction_survey: entry.team.satisfaction_survey,
                 ack_texts: {
                     let own: std::collections::BTreeMap<String, String> =
                         serde_json::from_str(&entry.team.ack_texts).unwrap_or_default();
@@ -231,6 +233,7 @@ pub async fn save_team(
                 assign_cap: Some(assign_cap),
                 acknowledge: Some(ticked("acknowledge")),
                 ack_texts: Some(serde_json::to_string(&texts).unwrap_or_else(|_| "{}".into())),
+                satisfaction_survey: Some(ticked("satisfaction_survey")),
             },
         )
         .await?;

@@ -427,6 +427,7 @@ struct TicketPage {
     fields: super::ticket_fields::TicketFields,
     /// Service-level targets, for staff.
     targets: super::ticket_targets::Targets,
+    rating: super::ticket_rating::Rating,
 }
 
 pub(super) async fn ticket_page(
@@ -629,6 +630,7 @@ async fn ticket_page_with(
         relations: super::ticket_relations::Relations::of(s, caller, t).await?,
         fields: super::ticket_fields::TicketFields::of(s, caller, t).await?,
         targets: super::ticket_targets::Targets::of(s, caller, t).await?,
+        rating: super::ticket_rating::Rating::of(s, caller, t).await?,
         macros: if staff && (can_reply || can_note) {
             super::macros::menu(s, caller).await?
         } else {

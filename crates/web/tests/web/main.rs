@@ -41,6 +41,7 @@ mod route_matrix;
 mod routing;
 mod rules;
 mod runtime_settings;
+mod satisfaction;
 mod saved_views;
 mod scanning;
 mod search_reach;

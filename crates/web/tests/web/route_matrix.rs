@@ -164,6 +164,11 @@ const MATRIX: &[(&str, &str)] = &[
     ("PUT /api/v1/sla-policies/{id}", "Y-----"),
     ("DELETE /api/v1/sla-policies/{id}", "Y-----"),
     ("GET /api/v1/tickets/{id}/service-levels", "YYYY--"),
+    // A ticket's satisfaction: read by its readers, given by its requester (ticket 1
+    // is open: everyone allowed is refused as a conflict until it is solved).
+    ("GET /api/v1/tickets/{id}/satisfaction", "YYYY-Y"),
+    ("PUT /api/v1/tickets/{id}/satisfaction", "-----c"),
+    ("POST /tickets/{id}/rating", "-----c"),
     // Whether you take tickets automatically: everyone in the staff workspace.
     ("GET /api/v1/me/availability", "YYYYY-"),
     ("PUT /api/v1/me/availability", "YYYYY-"),
@@ -305,6 +310,9 @@ const PUBLIC: &[&str] = &[
     "GET /confirm/{token}",
     "POST /confirm/{token}",
     "POST /api/v1/ticket-confirmations",
+    // Survey links (tests/satisfaction.rs checks what a link reveals and that it works once).
+    "GET /rate/{token}",
+    "POST /rate/{token}",
     // The help centre (tests/help_centre.rs checks who sees which article).
     "GET /help",
     "GET /help/{locale}/{slug}",
@@ -427,6 +435,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
                 "name=Policy+{n}&position=3&priority=high&first_response=30"
             ))
         }
+        "PUT /api/v1/tickets/{id}/satisfaction" => Payload::Json(json!({"rating": "good"})),
+        "POST /tickets/{id}/rating" => Payload::Form("rating=good"),
         "PUT /api/v1/me/availability" => Payload::Json(json!({"available": false})),
         "POST /account/availability" => Payload::Form("available=on"),
         "POST /api/v1/rules" | "PUT /api/v1/rules/{id}" => Payload::Json(json!({
