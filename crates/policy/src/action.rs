@@ -61,6 +61,8 @@ pub enum Action {
     ManageAutomation,
     ListCompanies,
     ListTickets,
+    /// The reports: counts and times over the tickets one may read.
+    ReadReports,
     SearchTickets,
     /// Read one help-centre article (anonymous visitors included).
     ArticleRead,
@@ -87,7 +89,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 53] = [
+    pub const ALL: [Action; 54] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -129,6 +131,7 @@ impl Action {
         Action::ManageAutomation,
         Action::ListCompanies,
         Action::ListTickets,
+        Action::ReadReports,
         Action::SearchTickets,
         Action::ArticleRead,
         Action::ArticleManage,
@@ -199,6 +202,7 @@ impl Action {
             | Action::ManageAutomation
             | Action::ListCompanies
             | Action::ListTickets
+            | Action::ReadReports
             | Action::SearchTickets
             | Action::EnterWorkspace => K::Directory,
             Action::ArticleRead | Action::ArticleManage => K::Article,
@@ -213,9 +217,11 @@ impl Action {
     pub fn required_scope(self) -> palisade_core::Scope {
         use palisade_core::Scope;
         match self {
-            Action::TicketRead | Action::TicketReadInternal | Action::ListTickets | Action::SearchTickets => {
-                Scope::TicketsRead
-            }
+            Action::TicketRead
+            | Action::TicketReadInternal
+            | Action::ListTickets
+            | Action::SearchTickets
+            | Action::ReadReports => Scope::TicketsRead,
             Action::TicketReply
             | Action::TicketNote
             | Action::TicketAssign
@@ -312,6 +318,7 @@ impl Action {
             Action::ManageAutomation => "directory.manage_automation",
             Action::ListCompanies => "directory.list_companies",
             Action::ListTickets => "directory.list_tickets",
+            Action::ReadReports => "directory.read_reports",
             Action::SearchTickets => "directory.search_tickets",
             Action::ArticleRead => "article.read",
             Action::ArticleManage => "article.manage",

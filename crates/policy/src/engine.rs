@@ -421,7 +421,25 @@ mod tests {
             requester_confirmed: true,
         });
         let directory = Resource::Directory;
-        for action in Action::ALL {
+        // Rating is its requester's alone (a guard rail forbids it to administrators
+        // too), so it is evaluated for the requester of a ticket.
+        let requester = Principal {
+            role: Role::Customer,
+            ..admin.clone()
+        };
+        let own = Resource::Ticket(TicketFacts {
+            id: TicketId::generate(),
+            requester: requester.user_id.clone(),
+            collaborators: vec![],
+            team: TeamId::generate(),
+            assignee: None,
+            company: None,
+            company_sharing: false,
+            requester_confirmed: true,
+        });
+        assert!(engine.authorize(&requester, Action::TicketRate, &own).is_ok());
+        assert!(engine.authorize(&admin, Action::TicketRate, &own).is_err());
+        for action in Action::ALL.into_iter().filter(|a| *a != Action::TicketRate) {
             // An action unknown to the schema would fail request validation for every
             // resource; admin is permitted everything, so each must be allowed on one.
             let article = Resource::Article(ArticleFacts {

@@ -34,6 +34,7 @@ mod people_merge;
 mod presence;
 mod quarantine;
 mod reading;
+pub mod reports;
 mod satisfaction;
 mod scanning;
 mod settings;
@@ -132,6 +133,11 @@ impl Desk {
 
     pub(crate) fn now(&self) -> i64 {
         self.clock.now().0
+    }
+
+    /// "Now" as the desk's decisions see it (ms), for adapters that default to it.
+    pub fn clock_now(&self) -> i64 {
+        self.now()
     }
 
     /// Removes what customers must never send from ticket text before it is stored.

@@ -80,6 +80,17 @@ impl Store {
             .collect()
     }
 
+    /// Every ticket opened before `before` (ms), oldest first (for reports).
+    pub async fn tickets_opened_before(&self, before: i64) -> Result<Vec<TicketId>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM tickets WHERE created_at < $1 ORDER BY created_at, id")
+            .bind(before)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(TicketId::parse(&r.try_get::<String, _>(0)?)?))
+            .collect()
+    }
+
     /// Remembers the agent the team's round last gave a ticket.
     pub async fn set_assign_cursor(&self, team: &TeamId, user: &UserId) -> Result<(), StoreError> {
         sqlx::query("UPDATE teams SET assign_cursor = $1 WHERE id = $2")

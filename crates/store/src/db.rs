@@ -23,6 +23,9 @@ pub struct Store {
     pub(crate) write: AnyPool,
     pub(crate) dialect: Dialect,
     pub(crate) keys: Arc<Keyring>,
+    /// When tickets, their messages and their events happen (tests move one by hand
+    /// to lay out a month of traffic); sessions, tokens and leases keep the system's.
+    pub(crate) clock: Arc<dyn palisade_core::Clock>,
 }
 
 /// A write transaction. Dropping it without `commit` rolls everything back, audit
@@ -44,6 +47,17 @@ impl Tx {
 }
 
 impl Store {
+    /// Takes the time tickets, messages and events happen at from `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn palisade_core::Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, as tickets, messages and events are stamped.
+    pub(crate) fn now(&self) -> palisade_core::UnixMillis {
+        self.clock.now()
+    }
+
     /// Opens the database at `url` (`sqlite://path` or `postgres://…`), applies pending
     /// migrations (safe when several nodes start at once) and checks that `keys` opens
     /// the database's data keys.
@@ -97,6 +111,7 @@ impl Store {
             write,
             dialect,
             keys,
+            clock: Arc::new(palisade_core::SystemClock),
         };
         crate::migrate::run(&store).await?;
         store.ensure_org_key().await?;

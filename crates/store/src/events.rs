@@ -46,7 +46,7 @@ impl Store {
         .bind(&event.channel)
         .bind(&event.actor)
         .bind(&event.detail)
-        .bind(UnixMillis::now().0)
+        .bind(self.now().0)
         .execute(tx.conn())
         .await?;
         Ok(seq)
@@ -60,6 +60,19 @@ impl Store {
         )
         .bind(after)
         .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(event_from).collect()
+    }
+
+    /// Every ticket's opening, status changes and messages before `before` (ms), oldest
+    /// first: what reports are counted from.
+    pub async fn ticket_history_before(&self, before: i64) -> Result<Vec<DomainEventRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, kind, subject, channel, actor, detail, at FROM domain_events \
+             WHERE at < $1 AND kind IN ('ticket.created', 'ticket.status_changed', 'message.added') ORDER BY seq",
+        )
+        .bind(before)
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(event_from).collect()

@@ -1,7 +1,7 @@
 //! Customer satisfaction as stored: one answer per ticket (its comment sealed with the
 //! ticket's data key) and the single-use links mailed to ask for it.
 
-use palisade_core::{TicketId, UnixMillis, UserId};
+use palisade_core::{TicketId, UserId};
 use palisade_crypto::TokenHash;
 use palisade_policy::{Action, Authorized};
 use sqlx::Row;
@@ -60,7 +60,7 @@ impl Store {
             comment.as_bytes(),
         )?;
         let rating = if good { "good" } else { "bad" };
-        let now = UnixMillis::now().0;
+        let now = self.now().0;
         sqlx::query(
             "INSERT INTO satisfaction (ticket_id, rating, comment_enc, rated_by, rated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (ticket_id) DO UPDATE SET rating = $2, comment_enc = $3, rated_by = $4, rated_at = $5",
@@ -136,7 +136,7 @@ impl Store {
         hash: &TokenHash,
         ttl_secs: i64,
     ) -> Result<(), StoreError> {
-        let now = UnixMillis::now();
+        let now = self.now();
         sqlx::query(
             "INSERT INTO satisfaction_links (token_hash, ticket_id, user_id, created_at, expires_at, used_at) \
              VALUES ($1, $2, $3, $4, $5, NULL)",
@@ -162,7 +162,7 @@ impl Store {
              AND expires_at > $2",
         )
         .bind(&hash.0)
-        .bind(UnixMillis::now().0)
+        .bind(self.now().0)
         .fetch_optional(&self.read)
         .await?;
         row.map(|r| {
@@ -176,7 +176,7 @@ impl Store {
 
     /// Uses a survey link, once; false when it was used or expired meanwhile.
     pub async fn use_satisfaction_link(&self, tx: &mut Tx, hash: &TokenHash) -> Result<bool, StoreError> {
-        let now = UnixMillis::now().0;
+        let now = self.now().0;
         let done = sqlx::query(
             "UPDATE satisfaction_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
         )

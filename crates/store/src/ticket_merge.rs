@@ -5,7 +5,7 @@
 //! survivor's key: nothing is copied as ciphertext, and the value's place (bound into
 //! the seal) stays its own row.
 
-use palisade_core::{TicketId, TicketStatus, UnixMillis, UserId};
+use palisade_core::{TicketId, TicketStatus, UserId};
 use palisade_crypto::DataKey;
 use palisade_policy::{Action, Authorized};
 use sqlx::Row;
@@ -152,7 +152,7 @@ impl Store {
                 .execute(tx.conn())
                 .await?;
         }
-        let now = UnixMillis::now().0;
+        let now = self.now().0;
         sqlx::query(
             "UPDATE tickets SET merged_into = $1, status = $2, version = version + 1, updated_at = $3 WHERE id = $4",
         )
@@ -229,7 +229,7 @@ impl Store {
         .bind(low.as_str())
         .bind(high.as_str())
         .bind(by.as_str())
-        .bind(UnixMillis::now().0)
+        .bind(self.now().0)
         .execute(tx.conn())
         .await?
         .rows_affected();

@@ -205,7 +205,7 @@ impl Store {
         require(proof, Action::TicketCreate, ticket_id)?;
         let number = self.next_ticket_number(tx).await?;
         let (key_id, key, company) = self.requester_key(tx, &new.requester).await?;
-        let now = UnixMillis::now().0;
+        let now = self.now().0;
         let subject_enc = seal(
             &key,
             "tickets",
@@ -371,7 +371,7 @@ impl Store {
     ) -> Result<MessageId, StoreError> {
         let id = MessageId::generate();
         let body_enc = seal(key, "messages", "body", id.as_str(), body.as_bytes())?;
-        let now = UnixMillis::now().0;
+        let now = self.now().0;
         sqlx::query(
             "INSERT INTO messages (id, ticket_id, author_id, visibility, body_enc, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -474,7 +474,7 @@ impl Store {
         if update.is_empty() {
             return Ok(());
         }
-        let now = UnixMillis::now().0;
+        let now = self.now().0;
         sqlx::query("UPDATE tickets SET version = version + 1, updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(ticket.as_str())
@@ -530,7 +530,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         require(proof, Action::TicketTag, ticket)?;
         sqlx::query("UPDATE tickets SET version = version + 1, updated_at = $1 WHERE id = $2")
-            .bind(UnixMillis::now().0)
+            .bind(self.now().0)
             .bind(ticket.as_str())
             .execute(tx.conn())
             .await?;

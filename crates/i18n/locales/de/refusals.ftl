@@ -233,3 +233,6 @@ refusal-assign-cap-form = Die Obergrenze ist eine ganze Zahl
 refusal-rate-closed = Das Ticket ist geschlossen: seine Bewertung ändert sich nicht mehr
 refusal-rate-unsolved = Ein Ticket wird bewertet, sobald es gelöst ist
 refusal-rating = Die Bewertung ist gut oder schlecht
+refusal-report-period = Ein Bericht umfasst ganze Tage, sein Ende nach seinem Anfang
+refusal-report-too-long = Ein Bericht umfasst höchstens { $max } Tage
+refusal-report-group = Ein Bericht wird nach Team, Agent, Kanal, Priorität oder Firma aufgeteilt

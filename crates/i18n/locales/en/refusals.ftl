@@ -233,3 +233,6 @@ refusal-assign-cap-form = the cap is a whole number
 refusal-rate-closed = the ticket is closed: its rating no longer changes
 refusal-rate-unsolved = a ticket is rated once it is solved
 refusal-rating = the rating is good or bad
+refusal-report-period = a report covers whole days, its end after its start
+refusal-report-too-long = a report covers at most { $max } days
+refusal-report-group = a report is broken down by team, agent, channel, priority or company

@@ -4,8 +4,8 @@
 pub mod calendar;
 pub mod clock;
 mod escalation;
-mod levels;
-mod policies;
+pub(crate) mod levels;
+pub(crate) mod policies;
 
 pub use calendar::{Calendar, CalendarProblem, Holiday, OpenPeriod};
 pub use clock::{Goals, Happening, Moment, Phase, Progress, Target, progress};

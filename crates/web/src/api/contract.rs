@@ -62,6 +62,8 @@ fn bound_parameters(path: &str, operation: &mut Value) {
             "status" => one_of(&["new", "open", "pending", "solved", "closed"]),
             "visibility" => one_of(&["public", "internal"]),
             "locale" => json!({ "type": "string", "pattern": "^[a-z]{2,3}(-[A-Z]{2})?$" }),
+            "from" | "to" if path == "/api/v1/reports" => day(),
+            "group_by" => one_of(&["team", "agent", "channel", "priority", "company"]),
             // A plain name: no path, no control or invisible characters, no leading dot.
             "filename" => json!({
                 "type": "string",

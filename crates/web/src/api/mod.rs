@@ -19,6 +19,7 @@ pub mod notifications;
 pub mod people;
 pub mod presence;
 pub mod quarantine;
+pub mod reports;
 pub mod rules;
 pub mod satisfaction;
 pub mod service_levels;
@@ -73,10 +74,11 @@ use utoipa::OpenApi;
         rules::list, rules::create, rules::replace, rules::delete,
         availability::get, availability::set,
         satisfaction::get, satisfaction::rate,
+        reports::report,
         people::list_companies, people::create_company, people::get_company, people::update_company,
     ),
     components(schemas(crate::Problem)),
-    tags((name = "tickets"), (name = "attachments"), (name = "people"), (name = "auth"), (name = "audit"), (name = "help centre"), (name = "assistant"), (name = "notifications"), (name = "service levels"), (name = "automation"))
+    tags((name = "tickets"), (name = "attachments"), (name = "people"), (name = "auth"), (name = "audit"), (name = "help centre"), (name = "assistant"), (name = "notifications"), (name = "service levels"), (name = "automation"), (name = "reports"))
 )]
 pub struct ApiDoc;
 

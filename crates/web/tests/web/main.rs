@@ -36,6 +36,7 @@ mod quarantine;
 mod redaction;
 mod redaction_reach;
 mod reply_files;
+mod reports;
 mod reset;
 mod route_matrix;
 mod routing;

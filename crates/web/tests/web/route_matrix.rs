@@ -169,6 +169,10 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /api/v1/tickets/{id}/satisfaction", "YYYY-Y"),
     ("PUT /api/v1/tickets/{id}/satisfaction", "-----c"),
     ("POST /tickets/{id}/rating", "-----c"),
+    // Reports: supervisors and administrators.
+    ("GET /api/v1/reports", "YY----"),
+    ("GET /reports", "YY----"),
+    ("GET /reports/export", "YY----"),
     // Whether you take tickets automatically: everyone in the staff workspace.
     ("GET /api/v1/me/availability", "YYYYY-"),
     ("PUT /api/v1/me/availability", "YYYYY-"),
@@ -405,6 +409,11 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         .replace("{macro_id}", &w.shared_macro)
         .replace("{other_id}", &w.ticket_3)
         .replace("{address}", "help@desk.test");
+    let path = if template == "/api/v1/reports" {
+        format!("{path}?from=2026-11-01&to=2026-11-30")
+    } else {
+        path
+    };
     let payload = match key {
         "POST /api/v1/tickets" => Payload::Json(
             json!({"subject": "Matrix", "body": "hello", "requester_id": w.customer_1.id.to_string()}),

@@ -545,6 +545,16 @@ impl World {
         self.dispatcher.run_once().await.unwrap()
     }
 
+    /// Moves "now" by hand from here on, for the desk's decisions and for when tickets,
+    /// their messages and events happen (sessions keep the real time).
+    pub fn with_clock(mut self, clock: palisade_core::ManualClock) -> World {
+        let clock: Arc<dyn palisade_core::Clock> = Arc::new(clock);
+        self.store = self.store.clone().with_clock(clock.clone());
+        self.state.store = self.store.clone();
+        self.dispatcher = Arc::new(security_notices(&self.store));
+        self.with_config(|c| c.clock = clock)
+    }
+
     /// Adjusts the web configuration (as an operator's configuration would).
     pub fn with_config(mut self, adjust: impl FnOnce(&mut WebConfig)) -> World {
         let mut config = (*self.state.config).clone();
