@@ -335,15 +335,17 @@ impl ReplyNotifier {
             token.expose()
         );
         let locale = Locale::for_mail(self.store.mail_language(user.locale.as_deref()).await?.as_deref());
-        let number = Arg::Number(ticket.number);
-        let text = text_with(
+        let (subject, text) = palisade_service::automation::survey_text(
+            &team.survey_texts,
             locale,
-            "mail-survey-body",
-            &[("number", number.clone()), ("link", link.as_str().into())],
-        ) + "\n";
+            &user.name,
+            ticket.number,
+            &link,
+        );
+        let text = format!("{}\n", text.trim_end());
         let mail = OutgoingMail {
             to: user.email.as_str().to_owned(),
-            subject: text_with(locale, "mail-survey-subject", &[("number", number)]),
+            subject,
             html: Some(html_of(&text)),
             text,
             files: Vec::new(),

@@ -302,13 +302,17 @@ impl Desk {
         if let Some(texts) = change.ack_texts.take() {
             change.ack_texts = Some(crate::automation::valid_ack_texts(&texts)?);
         }
+        if let Some(texts) = change.survey_texts.take() {
+            change.survey_texts = Some(crate::automation::valid_survey_texts(&texts)?);
+        }
         let mut tx = self.store.begin().await?;
         self.store.update_team_settings(&mut tx, &team, &change).await?;
         let event = AuditEvent::new(AuditAction::TeamUpdated, team.to_string(), Outcome::Success)
             .with_detail(json!({ "secure_delivery": change.secure_delivery,
                     "notifications_with_text": change.notifications_with_text,
                     "auto_assign": change.auto_assign, "assign_cap": change.assign_cap,
-                    "acknowledge": change.acknowledge, "ack_texts": change.ack_texts.is_some() }));
+                    "acknowledge": change.acknowledge, "ack_texts": change.ack_texts.is_some(),
+                    "satisfaction_survey": change.satisfaction_survey, "survey_texts": change.survey_texts.is_some() }));
         self.store.append_audit(&mut tx, &actor.audit, &event).await?;
         tx.commit().await?;
         Ok(self.store.get_team(&team).await?)

@@ -23,3 +23,6 @@ CREATE INDEX satisfaction_links_ticket ON satisfaction_links (ticket_id);
 
 -- Whether a team's requesters are asked, by mail, once a ticket is solved.
 ALTER TABLE teams ADD COLUMN satisfaction_survey BIGINT NOT NULL DEFAULT 0;
+-- The survey's text in the team's own words per language (JSON), the built-in ones
+-- without.
+ALTER TABLE teams ADD COLUMN survey_texts TEXT NOT NULL DEFAULT '{}';

@@ -81,6 +81,8 @@ pub struct TeamRecord {
     pub ack_texts: String,
     /// Requesters are mailed a satisfaction survey once a ticket is solved.
     pub satisfaction_survey: bool,
+    /// JSON: the survey's text per language tag.
+    pub survey_texts: String,
 }
 
 /// A change to a team's settings; `None` leaves one as it is.
@@ -94,6 +96,7 @@ pub struct TeamSettings {
     pub acknowledge: Option<bool>,
     pub ack_texts: Option<String>,
     pub satisfaction_survey: Option<bool>,
+    pub survey_texts: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -435,8 +438,8 @@ impl Store {
             "UPDATE teams SET secure_delivery = COALESCE($1, secure_delivery), \
              notifications_with_text = COALESCE($2, notifications_with_text), \
              auto_assign = COALESCE($4, auto_assign), acknowledge = COALESCE($5, acknowledge), \
-             ack_texts = COALESCE($6, ack_texts), satisfaction_survey = COALESCE($7, satisfaction_survey) \
-             WHERE id = $3",
+             ack_texts = COALESCE($6, ack_texts), satisfaction_survey = COALESCE($7, satisfaction_survey), \
+             survey_texts = COALESCE($8, survey_texts) WHERE id = $3",
         )
         .bind(change.secure_delivery.map(i64::from))
         .bind(change.notifications_with_text.map(i64::from))
@@ -445,6 +448,7 @@ impl Store {
         .bind(change.acknowledge.map(i64::from))
         .bind(change.ack_texts.clone())
         .bind(change.satisfaction_survey.map(i64::from))
+        .bind(change.survey_texts.clone())
         .execute(tx.conn())
         .await?;
         if done.rows_affected() == 0 {
@@ -488,7 +492,7 @@ impl Store {
     pub async fn list_teams(&self) -> Result<Vec<TeamRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, name, created_at, secure_delivery, notifications_with_text, auto_assign, assign_cap, \
-             assign_cursor, acknowledge, ack_texts, satisfaction_survey FROM teams ORDER BY name",
+             assign_cursor, acknowledge, ack_texts, satisfaction_survey, survey_texts FROM teams ORDER BY name",
         )
         .fetch_all(&self.read)
         .await?;
@@ -498,7 +502,7 @@ impl Store {
     pub async fn get_team(&self, id: &TeamId) -> Result<TeamRecord, StoreError> {
         let row = sqlx::query(
             "SELECT id, name, created_at, secure_delivery, notifications_with_text, auto_assign, assign_cap, \
-             assign_cursor, acknowledge, ack_texts, satisfaction_survey FROM teams WHERE id = $1",
+             assign_cursor, acknowledge, ack_texts, satisfaction_survey, survey_texts FROM teams WHERE id = $1",
         )
         .bind(id.as_str())
         .fetch_optional(&self.read)
@@ -626,6 +630,7 @@ fn team_from_row(row: &AnyRow) -> Result<TeamRecord, StoreError> {
         acknowledge: row.try_get::<i64, _>("acknowledge")? != 0,
         ack_texts: row.try_get("ack_texts")?,
         satisfaction_survey: row.try_get::<i64, _>("satisfaction_survey")? != 0,
+        survey_texts: row.try_get("survey_texts")?,
     })
 }
 

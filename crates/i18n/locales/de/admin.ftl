@@ -239,3 +239,5 @@ teams-acknowledge = Dem Anfragenden eines neuen Tickets eine Eingangsbestätigun
 teams-ack-explained = Lassen Sie eine Sprache leer für den eingebauten Text. Platzhalter: {"{"}requester_name{"}"}, {"{"}requester_first_name{"}"}, {"{"}ticket_number{"}"}, {"{"}ticket_subject{"}"} (bei sicherer Zustellung nie zurückgeschickt).
 teams-ack-text = Eingangsbestätigung ({ $name })
 teams-survey = Dem Anfragenden nach der Lösung eine Zufriedenheitsumfrage senden
+teams-survey-explained = Lassen Sie eine Sprache leer für den eingebauten Text. Ein eigener Text muss den Link enthalten: {"{"}link{"}"}; dazu {"{"}requester_name{"}"}, {"{"}requester_first_name{"}"}, {"{"}ticket_number{"}"}.
+teams-survey-text = Umfrage ({ $name })

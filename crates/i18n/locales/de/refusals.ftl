@@ -236,3 +236,4 @@ refusal-rating = Die Bewertung ist gut oder schlecht
 refusal-report-period = Ein Bericht umfasst ganze Tage, sein Ende nach seinem Anfang
 refusal-report-too-long = Ein Bericht umfasst höchstens { $max } Tage
 refusal-report-group = Ein Bericht wird nach Team, Agent, Kanal, Priorität oder Firma aufgeteilt
+refusal-survey-link = Ein Umfragetext enthält den Link: {"{"}link{"}"}

@@ -239,3 +239,5 @@ teams-acknowledge = Send the requester of a new ticket an acknowledgement
 teams-ack-explained = Leave a language empty for the built-in words. Placeholders: {"{"}requester_name{"}"}, {"{"}requester_first_name{"}"}, {"{"}ticket_number{"}"}, {"{"}ticket_subject{"}"} (never sent back by a team that delivers securely).
 teams-ack-text = Acknowledgement ({ $name })
 teams-survey = Mail the requester a satisfaction survey once a ticket is solved
+teams-survey-explained = Leave a language empty for the built-in words. A text of your own must carry the link: {"{"}link{"}"}; also {"{"}requester_name{"}"}, {"{"}requester_first_name{"}"}, {"{"}ticket_number{"}"}.
+teams-survey-text = Survey ({ $name })

@@ -236,3 +236,4 @@ refusal-rating = the rating is good or bad
 refusal-report-period = a report covers whole days, its end after its start
 refusal-report-too-long = a report covers at most { $max } days
 refusal-report-group = a report is broken down by team, agent, channel, priority or company
+refusal-survey-link = a survey text carries the link: {"{"}link{"}"}

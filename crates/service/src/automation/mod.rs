@@ -11,21 +11,24 @@
 //! led to an event travel with it: a rule never runs again on its own change, and a
 //! chain of rules stops after [`MAX_CHAIN`].
 
-mod acknowledgement;
 mod assignment;
 mod rules;
 mod runner;
+mod team_mail;
 mod triggers;
 
 use palisade_core::{EmailAddress, Principal, Role, TeamId, UserId};
 use palisade_store::{NewUser, StoreError};
 
-pub use acknowledgement::{ACK_PLACEHOLDERS, MAX_ACK_CHARS, ack_text, valid_ack_texts};
 pub(crate) use assignment::valid_assignment;
 pub use assignment::{ASSIGNMENT_MODES, MAX_ASSIGN_CAP};
 pub use rules::{
     MAX_RULE_TAGS, MAX_RULES, MAX_WAIT_MINUTES, RuleActions, RuleBody, RuleConditions, RuleDefinition,
     RuleWhen, TRIGGER_EVENTS, WAIT_STATES, body_of,
+};
+pub use team_mail::{
+    ACK_PLACEHOLDERS, MAX_ACK_CHARS, SURVEY_PLACEHOLDERS, ack_text, survey_text, valid_ack_texts,
+    valid_survey_texts,
 };
 pub use triggers::Triggers;
 

@@ -102,6 +102,8 @@ const TEXT: &str = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\
 const MACRO_BRACES: &str = r"^([^{}]|\{(requester_name|requester_first_name|ticket_number|agent_name)\})*$";
 /// An acknowledgement's text: braces only around the placeholders it may use.
 const ACK_BRACES: &str = r"^([^{}]|\{(requester_name|requester_first_name|ticket_number|ticket_subject)\})*$";
+/// A survey's text: braces only around the placeholders it may use.
+const SURVEY_BRACES: &str = r"^([^{}]|\{(requester_name|requester_first_name|ticket_number|link)\})*$";
 const LINE: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
 /// An address `EmailAddress::parse` accepts (local part at most 64 characters, dotted
 /// labels, at most 254 in all).
@@ -151,6 +153,21 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
             json!({ "type": "string", "maxLength": 254, "pattern": EMAIL })
         }
         ("RenamePasskeyRequest" | "PasskeyRegistrationRequest", "name") => text(60),
+        ("UpdateTeamRequest", "survey_texts") => {
+            let tags: Vec<&str> = palisade_i18n::Locale::ALL.iter().map(|l| l.tag()).collect();
+            json!({
+                "type": "object",
+                "propertyNames": one_of(&tags),
+                "additionalProperties": { "anyOf": [
+                    { "type": "string", "pattern": "^[ \\t\\r\\n]*$" },
+                    { "allOf": [
+                        text(palisade_service::automation::MAX_ACK_CHARS),
+                        { "pattern": SURVEY_BRACES },
+                        { "pattern": "\\{link\\}" },
+                    ] },
+                ] },
+            })
+        }
         ("RateRequest", "rating") => one_of(&["good", "bad"]),
         ("RateRequest", "comment") => json!({ "anyOf": [
             { "type": "string", "pattern": "^[ \t\r\n]*$" },

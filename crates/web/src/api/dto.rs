@@ -235,6 +235,8 @@ pub struct TeamView {
     pub ack_texts: std::collections::BTreeMap<String, String>,
     /// Requesters are mailed a satisfaction survey once a ticket is solved.
     pub satisfaction_survey: bool,
+    /// The team's own survey text per language tag (the built-in one elsewhere).
+    pub survey_texts: std::collections::BTreeMap<String, String>,
 }
 
 impl From<&TeamRecord> for TeamView {
@@ -249,6 +251,7 @@ impl From<&TeamRecord> for TeamView {
             acknowledge: t.acknowledge,
             ack_texts: serde_json::from_str(&t.ack_texts).unwrap_or_default(),
             satisfaction_survey: t.satisfaction_survey,
+            survey_texts: serde_json::from_str(&t.survey_texts).unwrap_or_default(),
         }
     }
 }
@@ -475,6 +478,9 @@ pub struct UpdateTeamRequest {
     /// Mail a solved ticket's requester a single-use link to say how satisfied they
     /// are (off for new teams; requesters can always rate in the portal).
     pub satisfaction_survey: Option<bool>,
+    /// The survey's text per language tag; it must carry `{link}`. Placeholders:
+    /// `{requester_name}`, `{requester_first_name}`, `{ticket_number}`, `{link}`.
+    pub survey_texts: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -262,6 +262,9 @@ pub async fn update_team(
                     .ack_texts
                     .map(|texts| serde_json::to_string(&texts).unwrap_or_else(|_| "{}".into())),
                 satisfaction_survey: req.satisfaction_survey,
+                survey_texts: req
+                    .survey_texts
+                    .map(|texts| serde_json::to_string(&texts).unwrap_or_else(|_| "{}".into())),
             },
         )
         .await?;

@@ -2,11 +2,12 @@
 //! whole UTC days, in all, per group and per day; also as CSV.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use palisade_service::reports::{Durations, Figures, GroupBy, Report, day_text};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::extract::ApiQuery;
 use crate::{AppError, AppState, Caller, Problem};
 
 #[derive(Deserialize, IntoParams)]
@@ -130,7 +131,7 @@ pub(crate) async fn run(
 pub async fn report(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<ReportQuery>,
+    ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> Result<Json<ReportView>, AppError> {
     let (report, group_by) = run(&s, &caller, &q).await?;
     Ok(Json(ReportView {

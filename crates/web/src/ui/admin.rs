@@ -34,6 +34,8 @@ struct TeamRow {
     assign_cap: String,
     acknowledge: bool,
     satisfaction_survey: bool,
+    /// (language tag, the team's own survey text in it or nothing)
+    survey_texts: Vec<(&'static str, String)>,
     /// (language tag, the team's own acknowledgement in it or nothing)
     ack_texts: Vec<(&'static str, String)>,
     members: Vec<Member>,
@@ -129,6 +131,14 @@ pub async fn teams(
                 assign_cap: entry.team.assign_cap.map(|c| c.to_string()).unwrap_or_default(),
                 acknowledge: entry.team.acknowledge,
                 satisfaction_survey: entry.team.satisfaction_survey,
+                survey_texts: {
+                    let own: std::collections::BTreeMap<String, String> =
+                        serde_json::from_str(&entry.team.survey_texts).unwrap_or_default();
+                    palisade_i18n::Locale::ALL
+                        .iter()
+                        .map(|l| (l.tag(), own.get(l.tag()).cloned().unwrap_or_default()))
+                        .collect()
+                },
                 ack_texts: {
                     let own: std::collections::BTreeMap<String, String> =
                         serde_json::from_str(&entry.team.ack_texts).unwrap_or_default();
@@ -218,10 +228,13 @@ pub async fn save_team(
                 .map_err(|_| AppError::bad_request("refusal-assign-cap-form"))?,
         ),
     };
-    let texts: std::collections::BTreeMap<&str, &str> = form
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix("ack.").map(|tag| (tag, v.as_str())))
-        .collect();
+    let texts_of = |prefix: &str| {
+        let texts: std::collections::BTreeMap<&str, &str> = form
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|tag| (tag, v.as_str())))
+            .collect();
+        serde_json::to_string(&texts).unwrap_or_else(|_| "{}".into())
+    };
     s.desk()
         .update_team(
             &caller.actor(),
@@ -232,8 +245,9 @@ pub async fn save_team(
                 auto_assign: Some(field("auto_assign").unwrap_or("off").to_owned()),
                 assign_cap: Some(assign_cap),
                 acknowledge: Some(ticked("acknowledge")),
-                ack_texts: Some(serde_json::to_string(&texts).unwrap_or_else(|_| "{}".into())),
+                ack_texts: Some(texts_of("ack.")),
                 satisfaction_survey: Some(ticked("satisfaction_survey")),
+                survey_texts: Some(texts_of("survey.")),
             },
         )
         .await?;

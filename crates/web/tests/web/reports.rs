@@ -91,7 +91,8 @@ struct Expect {
 impl Expect {
     fn json(&self) -> Value {
         let secs = |v: Option<i64>| v.map(|ms| ms / 1000);
-        let pct = |a: usize, b: usize| (a + b > 0).then(|| (a as f64 * 1000.0 / (a + b) as f64).round() / 10.0);
+        let pct =
+            |a: usize, b: usize| (a + b > 0).then(|| (a as f64 * 1000.0 / (a + b) as f64).round() / 10.0);
         json!({
             "created": self.created, "solved": self.solved, "backlog": self.backlog,
             "first_response": {"count": self.first.len(), "median_seconds": secs(nearest_rank(self.first.clone(), 50)),

@@ -80,6 +80,26 @@ async fn a_solved_ticket_is_rated_by_its_requester_once_per_link_until_it_closes
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["satisfaction_survey"], true);
+    // The team's own words, which must carry the link.
+    let team = format!("/api/v1/teams/{}", w.team_a);
+    let r = w
+        .json(
+            &w.admin,
+            "PATCH",
+            &team,
+            json!({"survey_texts": {"en": "Rate us, {requester_first_name}"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    let r = w
+        .json(
+            &w.admin,
+            "PATCH",
+            &team,
+            json!({"survey_texts": {"en": "Tell us, {requester_first_name}: {link}"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 
     let r = w
         .json(
@@ -104,6 +124,13 @@ async fn a_solved_ticket_is_rated_by_its_requester_once_per_link_until_it_closes
     let mails = surveys(&w).await;
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to, "c1@sharing.test");
+    assert!(
+        mails[0]
+            .text
+            .starts_with("Tell us, customer: https://desk.test/rate/"),
+        "{}",
+        mails[0].text
+    );
     let link = mails[0]
         .text
         .split_whitespace()

@@ -1,7 +1,9 @@
-//! The acknowledgement a new ticket's requester is sent: the team's own words in the
-//! requester's language where it wrote some, else the built-in text of the catalogue.
-//! Placeholders are filled in one pass, so what a customer wrote (a name, a subject)
-//! is never read as a placeholder; the mail's HTML alternative escapes all of it.
+//! The mail a team sends its requesters on its own: the acknowledgement of a new
+//! ticket and the satisfaction survey once one is solved. Each is the team's own words
+//! in the requester's language where it wrote some, else the built-in text of the
+//! catalogue. Placeholders are filled in one pass, so what a customer wrote (a name, a
+//! subject) is never read as a placeholder; the mail's HTML alternative escapes all of
+//! it.
 
 use std::collections::BTreeMap;
 
@@ -16,12 +18,30 @@ pub const ACK_PLACEHOLDERS: [&str; 4] = [
     "{ticket_number}",
     "{ticket_subject}",
 ];
-/// The longest acknowledgement a team may write, per language.
+/// The placeholders a satisfaction survey may use; `{link}` it must.
+pub const SURVEY_PLACEHOLDERS: [&str; 4] = [
+    "{requester_name}",
+    "{requester_first_name}",
+    "{ticket_number}",
+    "{link}",
+];
+/// The longest text a team may write, per language.
 pub const MAX_ACK_CHARS: usize = 5000;
 
-/// A team's texts as stored: JSON of known language tags to valid texts (blank ones
-/// dropped, so clearing a language's text returns it to the built-in one).
+/// A team's acknowledgements as stored (see [`valid_texts`]).
 pub fn valid_ack_texts(json: &str) -> Result<String, ServiceError> {
+    valid_texts(json, &ACK_PLACEHOLDERS, None)
+}
+
+/// A team's survey texts as stored: each must carry the link.
+pub fn valid_survey_texts(json: &str) -> Result<String, ServiceError> {
+    valid_texts(json, &SURVEY_PLACEHOLDERS, Some("{link}"))
+}
+
+/// Texts as stored: JSON of known language tags to valid texts using only `known`
+/// placeholders and each holding `required` (blank ones dropped, so clearing a
+/// language's text returns it to the built-in one).
+fn valid_texts(json: &str, known: &[&str], required: Option<&str>) -> Result<String, ServiceError> {
     let texts: BTreeMap<String, String> =
         serde_json::from_str(json).map_err(|_| ServiceError::invalid("refusal-ack-texts"))?;
     let mut kept = BTreeMap::new();
@@ -37,7 +57,10 @@ pub fn valid_ack_texts(json: &str) -> Result<String, ServiceError> {
             continue;
         }
         let text = validate_text("body", &text, MAX_ACK_CHARS)?;
-        crate::macros::check_placeholders_of(&text, &ACK_PLACEHOLDERS)?;
+        crate::macros::check_placeholders_of(&text, known)?;
+        if required.is_some_and(|r| !text.contains(r)) {
+            return Err(ServiceError::invalid("refusal-survey-link"));
+        }
         kept.insert(tag, text);
     }
     serde_json::to_string(&kept)
@@ -63,6 +86,39 @@ fn fill(text: &str, values: &[(&str, &str)]) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The survey's subject and text for a requester reading `locale`, with its link.
+pub fn survey_text(
+    texts_json: &str,
+    locale: Locale,
+    requester: &str,
+    number: i64,
+    link: &str,
+) -> (String, String) {
+    let texts: BTreeMap<String, String> = serde_json::from_str(texts_json).unwrap_or_default();
+    let subject = text_with(locale, "mail-survey-subject", &[("number", Arg::Number(number))]);
+    let body = match texts.get(locale.tag()) {
+        Some(own) => {
+            let first = requester.split_whitespace().next().unwrap_or(requester);
+            let number = number.to_string();
+            fill(
+                own,
+                &[
+                    ("{requester_name}", requester),
+                    ("{requester_first_name}", first),
+                    ("{ticket_number}", &number),
+                    ("{link}", link),
+                ],
+            )
+        }
+        None => text_with(
+            locale,
+            "mail-survey-body",
+            &[("number", Arg::Number(number)), ("link", link.into())],
+        ),
+    };
+    (subject, body)
 }
 
 /// The acknowledgement's subject and text for a requester reading `locale`.
@@ -136,5 +192,14 @@ mod tests {
         assert!(valid_ack_texts(r#"{"fr": "Bonjour"}"#).is_err());
         assert!(valid_ack_texts(r#"{"en": "Hi {requester.email}"}"#).is_err());
         assert!(valid_ack_texts("not json").is_err());
+        assert!(
+            valid_survey_texts(r#"{"en": "Rate us, {requester_name}"}"#).is_err(),
+            "no link"
+        );
+        let texts = valid_survey_texts(r#"{"en": "Rate #{ticket_number}: {link}"}"#).unwrap();
+        assert_eq!(
+            survey_text(&texts, Locale::En, "Ann", 3, "https://d/rate/x").1,
+            "Rate #3: https://d/rate/x"
+        );
     }
 }
