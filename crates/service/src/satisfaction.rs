@@ -18,11 +18,14 @@ pub const MAX_RATING_COMMENT_CHARS: usize = 2000;
 /// How long a survey link works.
 pub const SURVEY_LINK_SECS: i64 = 30 * 24 * 3600;
 
+/// The comment as kept: line breaks as browsers send them (`\r\n`) count once, as
+/// the form's limit counts them.
 fn comment_of(comment: &str) -> Result<String, ServiceError> {
+    let comment = comment.replace("\r\n", "\n");
     if comment.trim().is_empty() {
         Ok(String::new())
     } else {
-        validate_text("comment", comment, MAX_RATING_COMMENT_CHARS)
+        validate_text("comment", &comment, MAX_RATING_COMMENT_CHARS)
     }
 }
 
@@ -98,6 +101,8 @@ impl Desk {
         comment: &str,
     ) -> Result<(), ServiceError> {
         let token = RandomToken::from_presented(presented).ok_or(ServiceError::NotFound)?;
+        // What the answer itself may be refused for is judged before the link is spent.
+        comment_of(comment)?;
         let (ticket, user) = self
             .store
             .satisfaction_link(&token.hash())

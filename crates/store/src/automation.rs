@@ -84,7 +84,9 @@ fn run_from(r: &AnyRow) -> Result<RuleRun, StoreError> {
 pub enum Waiting<'a> {
     /// In this status (since the last status change, or since it was opened).
     Status(&'a str),
-    /// Unsolved with nobody assigned (since the last assignment or team change).
+    /// Unsolved with nobody assigned (since the last assignment or team change, or its
+    /// reopening: a status change's detail is JSON with its keys in order, so one away
+    /// from `solved` or `closed` is found by its text).
     Unassigned,
 }
 
@@ -277,7 +279,9 @@ impl Store {
             .bind(status),
             Waiting::Unassigned => sqlx::query(
                 "SELECT id, since FROM (SELECT t.id AS id, (SELECT MAX(e.at) FROM domain_events e \
-                 WHERE e.subject = t.id AND e.kind IN ('ticket.created', 'ticket.assigned', 'ticket.team_changed')) \
+                 WHERE e.subject = t.id AND (e.kind IN ('ticket.created', 'ticket.assigned', 'ticket.team_changed') \
+                 OR (e.kind = 'ticket.status_changed' AND (e.detail LIKE '%\"from\":\"solved\"%' \
+                 OR e.detail LIKE '%\"from\":\"closed\"%')))) \
                  AS since FROM tickets t WHERE t.team_id = $1 AND t.merged_into IS NULL \
                  AND t.assignee_id IS NULL AND t.status NOT IN ('solved', 'closed')) c \
                  WHERE c.since <= $2 AND NOT EXISTS (SELECT 1 FROM rule_runs r WHERE r.rule_id = $3 \
@@ -311,7 +315,9 @@ impl Store {
             ),
             Waiting::Unassigned => sqlx::query(
                 "SELECT MAX(at) FROM domain_events WHERE subject = $1 \
-                 AND kind IN ('ticket.created', 'ticket.assigned', 'ticket.team_changed')",
+                 AND (kind IN ('ticket.created', 'ticket.assigned', 'ticket.team_changed') \
+                 OR (kind = 'ticket.status_changed' AND (detail LIKE '%\"from\":\"solved\"%' \
+                 OR detail LIKE '%\"from\":\"closed\"%')))",
             ),
         };
         Ok(query

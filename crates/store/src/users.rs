@@ -118,6 +118,24 @@ impl Store {
     }
 
     pub async fn create_user(&self, tx: &mut Tx, new: &NewUser) -> Result<UserId, StoreError> {
+        // `.invalid` is reserved (RFC 2606): no person has such an address, and the
+        // desk's own accounts (its automation account) live there, so nobody can take
+        // one of theirs by typing it or by sending mail from it.
+        if new.email.as_str().ends_with(".invalid") {
+            return Err(StoreError::Conflict);
+        }
+        self.insert_user(tx, new).await
+    }
+
+    /// Creates one of the desk's own accounts (at a reserved `.invalid` address).
+    pub async fn create_system_user(&self, tx: &mut Tx, new: &NewUser) -> Result<UserId, StoreError> {
+        if !new.email.as_str().ends_with(".invalid") {
+            return Err(StoreError::Conflict);
+        }
+        self.insert_user(tx, new).await
+    }
+
+    async fn insert_user(&self, tx: &mut Tx, new: &NewUser) -> Result<UserId, StoreError> {
         let id = UserId::generate();
         // Each customer gets a data key of their own; staff share the organisation's.
         let (key_id, key) = if new.role == Role::Customer {

@@ -22,6 +22,8 @@ use crate::{Actor, Channel, Desk, ServiceError};
 pub const ASSIGNMENT_MODES: [&str; 3] = ["off", "round_robin", "least_open"];
 /// Tickets assigned per team per round.
 const ROUND: u32 = 50;
+/// How automatic assignment names itself in the chain of rules its changes carry.
+const ASSIGNER: &str = "auto_assign";
 /// The lease one assigning node holds, and for how long at most.
 const ASSIGNMENT_LEASE: &str = "auto_assignment";
 const LEASE_MS: i64 = 30_000;
@@ -131,7 +133,20 @@ impl Desk {
         let mut assigned = 0;
         let mut failure = None;
         for team in teams {
-            match self.assign_team(&team, &automaton, &mut load).await {
+            // Renewed per team: a long round never outlives its lease.
+            if self
+                .store
+                .lease_subscription(ASSIGNMENT_LEASE, &owner, LEASE_MS, 0)
+                .await?
+                .is_none()
+            {
+                break;
+            }
+            let round = super::RULE_CHAIN.scope(
+                vec![ASSIGNER.to_owned()],
+                self.assign_team(&team, &automaton, &mut load),
+            );
+            match round.await {
                 Ok(n) => assigned += n,
                 Err(e) => {
                     failure = Some(e);
@@ -185,6 +200,9 @@ impl Desk {
             {
                 continue;
             }
+            if self.unassigned_in_reply(&ticket).await? {
+                continue;
+            }
             let update = TicketUpdate {
                 assignee: Some(Some(agent.clone())),
                 ..TicketUpdate::default()
@@ -205,6 +223,22 @@ impl Desk {
             }
         }
         Ok(assigned)
+    }
+}
+
+impl Desk {
+    /// Whether a rule took the ticket away in answer to an automatic assignment: then
+    /// it stays unassigned, or the two would take turns for ever.
+    async fn unassigned_in_reply(&self, ticket: &palisade_core::TicketId) -> Result<bool, ServiceError> {
+        let events = self.store.events_of(ticket.as_str(), i64::MAX).await?;
+        let Some(last) = events.iter().rev().find(|e| e.kind == "ticket.assigned") else {
+            return Ok(false);
+        };
+        let detail: serde_json::Value = serde_json::from_str(&last.detail).unwrap_or_default();
+        Ok(detail["to"].is_null()
+            && detail["rules"]
+                .as_array()
+                .is_some_and(|chain| chain.iter().any(|r| r == ASSIGNER)))
     }
 }
 

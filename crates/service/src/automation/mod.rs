@@ -64,6 +64,18 @@ pub(crate) fn rule_principal(automaton: &UserId, team: &TeamId) -> Principal {
     }
 }
 
+/// The automation account as found: a disabled agent, or something is wrong and no
+/// rule runs (its address is reserved, so nobody else can hold it).
+fn desk_account(user: palisade_store::UserRecord) -> Result<UserId, ServiceError> {
+    if user.role == Role::Agent && user.disabled {
+        Ok(user.id)
+    } else {
+        Err(ServiceError::Unavailable(
+            "the automation account is not a disabled agent",
+        ))
+    }
+}
+
 impl Desk {
     /// The automation account that rules' replies and notes are written by: created
     /// on first use, disabled from the start (it never signs in; rules are given its
@@ -71,12 +83,12 @@ impl Desk {
     pub async fn automaton(&self) -> Result<UserId, ServiceError> {
         let email = EmailAddress::parse(AUTOMATION_EMAIL)?;
         if let Some(user) = self.store.find_user_by_email(&email).await? {
-            return Ok(user.id);
+            return desk_account(user);
         }
         let mut tx = self.store.begin().await?;
         let created = self
             .store
-            .create_user(
+            .create_system_user(
                 &mut tx,
                 &NewUser {
                     role: Role::Agent,
@@ -97,11 +109,10 @@ impl Desk {
             // Another node made it first.
             Err(StoreError::Conflict) => {
                 drop(tx);
-                self.store
-                    .find_user_by_email(&email)
-                    .await?
-                    .map(|u| u.id)
-                    .ok_or(ServiceError::Store(StoreError::NotFound))
+                match self.store.find_user_by_email(&email).await? {
+                    Some(user) => desk_account(user),
+                    None => Err(ServiceError::Store(StoreError::NotFound)),
+                }
             }
             Err(e) => Err(e.into()),
         }

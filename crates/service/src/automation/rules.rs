@@ -71,8 +71,8 @@ pub struct RuleConditions {
     pub field: Option<(String, String)>,
 }
 
-/// What a rule does, in this order: its reply, its macro, its changes to the ticket,
-/// its tags and field, its notifications.
+/// What a rule does, in this order: its reply, its macro, its field, its changes to
+/// the ticket, its tags, its notifications.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleActions {
     /// A public reply to the requester (the macros' placeholders), sent by mail like
@@ -299,8 +299,16 @@ impl Desk {
         if let Some(t) = &a.set_type {
             TicketType::parse(t)?;
         }
+        // A rule acts with its own team's rights, which hand no ticket to another team:
+        // such a move would be refused every time it ran, so it is refused now.
         let lands_in = match &a.move_to_team {
-            Some(raw) => self.known_team(raw).await?,
+            Some(raw) => {
+                let to = self.known_team(raw).await?;
+                if to != *team {
+                    return Err(ServiceError::conflict("refusal-rule-team-move"));
+                }
+                to
+            }
             None => team.clone(),
         };
         if let Some(raw) = a.assign.as_deref().filter(|a| *a != "nobody") {

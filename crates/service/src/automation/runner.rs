@@ -187,8 +187,12 @@ impl Desk {
             }
             return Ended::Refused(action);
         }
+        // A rule that fills in a field is judged on solving once it has (the update
+        // checks again); one that does not is refused before it does anything.
         let status = a.set_status.as_deref().and_then(|s| TicketStatus::parse(s).ok());
-        if let Err(e) = self.require_fields_to_solve(&ticket, status).await {
+        if a.set_field.is_none()
+            && let Err(e) = self.require_fields_to_solve(&ticket, status).await
+        {
             return Ended::Failed(Vec::new(), e);
         }
         let mut done = Vec::new();
@@ -321,6 +325,11 @@ impl Desk {
             self.apply_macro(actor, &id, raw).await?;
             done.push("macro_applied");
         }
+        if let Some((key, value)) = &a.set_field {
+            self.set_ticket_fields(actor, &id, &[(key.clone(), Some(value.clone()))], None)
+                .await?;
+            done.push("field_set");
+        }
         let update = TicketUpdate {
             status: a.set_status.as_deref().map(TicketStatus::parse).transpose()?,
             priority: a.set_priority.as_deref().map(Priority::parse).transpose()?,
@@ -360,11 +369,6 @@ impl Desk {
                 self.set_tags(actor, &id, tags).await?;
                 done.push("tagged");
             }
-        }
-        if let Some((key, value)) = &a.set_field {
-            self.set_ticket_fields(actor, &id, &[(key.clone(), Some(value.clone()))], None)
-                .await?;
-            done.push("field_set");
         }
         if a.notify_assignee || a.notify_supervisors {
             let (now, _) = self.readable_ticket(actor, &id).await?;

@@ -70,9 +70,11 @@ impl Measured {
                         }
                     }
                 }
+                // A rule's automatic reply is not an answer.
                 "message.added"
                     if first_answer.is_none()
                         && detail["visibility"] == "public"
+                        && e.channel != crate::Channel::Automation.as_str()
                         && cx.staff.get(&e.actor).copied().unwrap_or(false) =>
                 {
                     first_answer = Some(e.at.0);

@@ -237,6 +237,9 @@ async fn history(store: &Store, ticket: &TicketRecord, until: i64) -> Result<Vec
     for event in store.events_of(ticket.id.as_str(), until).await? {
         let detail: Value = serde_json::from_str(&event.detail).unwrap_or_default();
         let moment = match event.kind.as_str() {
+            // A rule's automatic reply answers nobody: it neither meets a response
+            // target nor counts as the customer writing again.
+            "message.added" if event.channel == crate::Channel::Automation.as_str() => continue,
             "message.added" if detail["visibility"] == "public" => {
                 let role = match roles.get(&event.actor) {
                     Some(role) => *role,

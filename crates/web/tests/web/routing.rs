@@ -211,6 +211,46 @@ async fn waiting_tickets_go_to_present_agents_in_turn_within_the_cap_once(backen
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(desk.assign_waiting().await.unwrap(), 0);
+    // A rule that takes away what automatic assignment gave: the two do not take
+    // turns for ever (the rule's answer to the assignment stands).
+    let r = w.form(&w.agent_a, "/account/availability", "available=on").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = w
+        .json(
+            &w.admin,
+            "POST",
+            "/api/v1/rules",
+            json!({"name": "Nobody", "team_id": w.team_a.to_string(), "event": "assignee_changed",
+                   "conditions": {"assigned": true}, "actions": {"assign_to": "nobody"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let ping = open_ticket(&w, &w.customer_1, "Ping pong").await;
+    for _ in 0..4 {
+        desk.assign_waiting().await.unwrap();
+        w.dispatch().await;
+        desk.run_rules(common::ORIGIN).await.unwrap();
+        w.dispatch().await;
+    }
+    let assigned_ping = w
+        .store
+        .audit_entries(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.actor == "auto_assign" && e.object == ping)
+        .count();
+    assert_eq!(assigned_ping, 1);
+    let r = w
+        .json(
+            &w.agent_a,
+            "PUT",
+            "/api/v1/me/availability",
+            json!({"available": false}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+
     // The page: the box on the notifications page, and the team's settings form.
     let page = w.get(&w.agent_a, "/account/notifications").await.text();
     assert!(page.contains("name=\"available\"") && !page.contains("name=\"available\" value=\"on\" checked"));

@@ -90,8 +90,32 @@ async fn a_trigger_answers_tags_and_raises_new_tickets_once(backend: Backend) {
                            "add_tags": ["Welcomed"], "set_priority": "high", "notify_assignee": true}}),
     )
     .await;
+    // High tickets owe a first answer within the hour: the rule's automatic reply is
+    // no answer.
+    let r = w
+        .json(
+            &w.admin,
+            "POST",
+            "/api/v1/sla-policies",
+            json!({"name": "High first", "position": 1, "conditions": {"priorities": ["high"]},
+                   "first_response_minutes": 60}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    w.dispatch().await;
     let id = open_ticket(&w, "Card stolen").await;
     assert_eq!(settle(&w).await, 1);
+    let targets = w
+        .get(&w.agent_a, &format!("/api/v1/tickets/{id}/service-levels"))
+        .await
+        .json();
+    let first = targets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["target"] == "first_response")
+        .unwrap_or_else(|| panic!("{targets}"));
+    assert!(first["met_at"].is_null(), "{first}");
 
     let t = ticket(&w, &id).await;
     assert_eq!(t["priority"], "high");
@@ -254,20 +278,54 @@ async fn rules_never_loop_and_never_reach_beyond_their_team(backend: Backend) {
             .await;
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
     }
-    let mover = create_rule(
+    // A rule that would hand tickets to another team is refused when saved: its
+    // team's rights hand none over.
+    let r = w
+        .json(
+            &w.admin,
+            "POST",
+            "/api/v1/rules",
+            json!({"name": "Mover", "team_id": w.team_a.to_string(), "event": "ticket_created",
+                   "actions": {"move_to_team_id": w.team_b.to_string()}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    // A macro shared with the rule's team, later given to another team only: the run
+    // no longer reaches it, fails with its failure audited, and the ticket is untouched.
+    let hello = json!({"name": "Team A hello", "body": "Hello", "visibility": "public",
+                       "share_with": w.team_a.to_string()});
+    let r = w.json(&w.supervisor, "POST", "/api/v1/macros", hello).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let hello = r.json()["id"].as_str().unwrap().to_owned();
+    let greeter = create_rule(
         &w,
-        json!({"name": "Mover", "team_id": w.team_a.to_string(), "event": "ticket_created",
-               "actions": {"move_to_team_id": w.team_b.to_string(), "add_tags": ["moved"]}}),
+        json!({"name": "Greeter", "team_id": w.team_a.to_string(), "event": "ticket_created",
+               "actions": {"macro_id": hello}}),
     )
     .await;
-    let moved = open_ticket(&w, "Move me").await;
+    let r = w
+        .json(
+            &w.supervisor,
+            "PUT",
+            &format!("/api/v1/macros/{hello}"),
+            json!({"name": "Team A hello", "body": "Hello", "visibility": "public",
+                   "share_with": w.team_b.to_string()}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let greeted = open_ticket(&w, "Hello?").await;
     assert_eq!(settle(&w).await, 1);
-    let t = ticket(&w, &moved).await;
-    assert_eq!(t["team_id"], w.team_a.to_string());
-    assert_eq!(t["tags"], json!([]));
-    let ran = runs(&w, &mover).await;
-    assert_eq!(ran[0]["outcome"], "denied");
-    assert_eq!(ran[0]["refused"], "team.route_to");
+    let messages = w
+        .get(&w.admin, &format!("/api/v1/tickets/{greeted}/messages"))
+        .await
+        .json();
+    assert_eq!(messages.as_array().unwrap().len(), 1, "nothing was sent");
+    let ran = runs(&w, &greeter).await;
+    assert_eq!(ran[0]["outcome"], "failure", "{ran:?}");
+    let r = w
+        .json(&w.admin, "DELETE", &format!("/api/v1/rules/{greeter}"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
 
     // A rule of team B never touches team A's tickets.
     let other = create_rule(
