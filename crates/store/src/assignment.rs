@@ -80,12 +80,24 @@ impl Store {
             .collect()
     }
 
-    /// Every ticket opened before `before` (ms), oldest first (for reports).
-    pub async fn tickets_opened_before(&self, before: i64) -> Result<Vec<TicketId>, StoreError> {
-        let rows = sqlx::query("SELECT id FROM tickets WHERE created_at < $1 ORDER BY created_at, id")
-            .bind(before)
-            .fetch_all(&self.read)
-            .await?;
+    /// The tickets a report over `[from, to)` can say anything about, oldest first:
+    /// opened before its end and unsolved now, or with something recorded since its
+    /// start (an event, an answer, a target met or due). Any other ticket was solved
+    /// before the period and stayed so: it adds nothing.
+    pub async fn report_candidates(&self, from: i64, to: i64) -> Result<Vec<TicketId>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id FROM tickets WHERE created_at < $2 AND (status NOT IN ('solved', 'closed') \
+             OR id IN (SELECT subject FROM domain_events WHERE at >= $1 \
+                       AND kind IN ('ticket.created', 'ticket.status_changed', 'message.added')) \
+             OR id IN (SELECT ticket_id FROM satisfaction WHERE rated_at >= $1 AND rated_at < $2) \
+             OR id IN (SELECT ticket_id FROM ticket_targets WHERE (met_at >= $1 AND met_at < $2) \
+                       OR (due_at >= $1 AND due_at < $2))) \
+             ORDER BY created_at, id",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
         rows.iter()
             .map(|r| Ok(TicketId::parse(&r.try_get::<String, _>(0)?)?))
             .collect()

@@ -65,19 +65,6 @@ impl Store {
         rows.iter().map(event_from).collect()
     }
 
-    /// Every ticket's opening, status changes and messages before `before` (ms), oldest
-    /// first: what reports are counted from.
-    pub async fn ticket_history_before(&self, before: i64) -> Result<Vec<DomainEventRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT seq, kind, subject, channel, actor, detail, at FROM domain_events \
-             WHERE at < $1 AND kind IN ('ticket.created', 'ticket.status_changed', 'message.added') ORDER BY seq",
-        )
-        .bind(before)
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter().map(event_from).collect()
-    }
-
     /// What happened to `subject` (a ticket's id), oldest first, up to event `until`
     /// (inclusive): the history its service-level clocks replay.
     pub async fn events_of(&self, subject: &str, until: i64) -> Result<Vec<DomainEventRecord>, StoreError> {

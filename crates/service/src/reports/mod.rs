@@ -24,6 +24,8 @@ pub use figures::{Durations, Figures, percentile};
 
 use crate::{Actor, Desk, ServiceError};
 
+/// The events a ticket is measured by.
+const MEASURED: [&str; 3] = ["ticket.created", "ticket.status_changed", "message.added"];
 /// The longest period a report covers.
 pub const MAX_REPORT_DAYS: i64 = 366;
 const DAY_MS: i64 = 86_400_000;
@@ -116,10 +118,7 @@ impl Desk {
             ));
         }
         let now = self.now();
-        let mut history: HashMap<String, Vec<DomainEventRecord>> = HashMap::new();
-        for event in self.store.ticket_history_before(to).await? {
-            history.entry(event.subject.clone()).or_default().push(event);
-        }
+        let calendars = self.store.calendars().await?;
         let mut ratings: HashMap<String, bool> = HashMap::new();
         for r in self.store.ratings_between(from, to).await? {
             ratings.insert(r.ticket.to_string(), r.good);
@@ -144,7 +143,7 @@ impl Desk {
         let days = usize::try_from((to - from) / DAY_MS).unwrap_or(0);
         let mut daily = vec![(0usize, 0usize); days];
         let mut names: HashMap<UserId, String> = HashMap::new();
-        for id in self.store.tickets_opened_before(to).await? {
+        for id in self.store.report_candidates(from, to).await? {
             let ticket = self.store.get_ticket(&id).await?;
             if ticket.merged_into.is_some()
                 || !self.permits(
@@ -155,7 +154,13 @@ impl Desk {
             {
                 continue;
             }
-            let events = history.remove(id.as_str()).unwrap_or_default();
+            let events: Vec<DomainEventRecord> = self
+                .store
+                .events_of(id.as_str(), i64::MAX)
+                .await?
+                .into_iter()
+                .filter(|e| e.at.0 < to && MEASURED.contains(&e.kind.as_str()))
+                .collect();
             // Who wrote each public message matters (staff answers count): looked up
             // once per person.
             for e in &events {
@@ -173,10 +178,7 @@ impl Desk {
             }
             let calendar = match crate::sla::levels::policy_for(&self.store, &ticket).await? {
                 Some(policy) => match &policy.calendar {
-                    Some(id) => self
-                        .store
-                        .calendars()
-                        .await?
+                    Some(id) => calendars
                         .iter()
                         .find(|c| c.id == *id)
                         .map(crate::sla::policies::calendar_of)
