@@ -40,6 +40,7 @@ mod saved_views;
 mod service_levels;
 mod sessions;
 mod settings;
+mod teams;
 mod throttle;
 mod ticket_lists;
 mod ticket_merge;
@@ -70,10 +71,9 @@ pub use satisfaction::{RatingFact, SatisfactionRecord};
 pub use saved_views::{SavedFilter, SavedViewRecord};
 pub use service_levels::{CalendarRecord, SlaPolicyRecord, SlaTimer, TicketTargetRecord};
 pub use sessions::{NewSession, SessionRecord, SessionStage};
+pub use teams::{TeamRecord, TeamSettings};
 pub use throttle::Reservation;
 pub use ticket_lists::{AssigneeFilter, TargetFilter, TicketFilter, TicketSearch, TicketSort};
 pub use ticket_merge::MergeMoved;
 pub use tickets::{Including, MessageRecord, NewTicket, TicketRecord, TicketScope, TicketUpdate};
-pub use users::{
-    CompanyRecord, LiveSession, NewUser, ProfileUpdate, TeamRecord, TeamSettings, UserKind, UserRecord,
-};
+pub use users::{CompanyRecord, LiveSession, NewUser, ProfileUpdate, UserKind, UserRecord};
