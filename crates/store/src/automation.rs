@@ -37,15 +37,6 @@ pub struct RuleRun {
     pub chain: String,
 }
 
-/// A finished run, as the ticket's history shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RuleRunRecord {
-    pub run: RuleRun,
-    /// `done`, `skipped`, `refused` or `failed`.
-    pub outcome: String,
-    pub finished_at: i64,
-}
-
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
@@ -226,31 +217,6 @@ impl Store {
         .execute(tx.conn())
         .await?;
         Ok(())
-    }
-
-    /// The finished runs on a ticket, newest first.
-    pub async fn rule_runs_of(
-        &self,
-        ticket: &TicketId,
-        limit: u32,
-    ) -> Result<Vec<RuleRunRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT rule_id, ticket_id, event_seq, since, chain, outcome, finished_at FROM rule_runs \
-             WHERE ticket_id = $1 AND state = 'finished' ORDER BY finished_at DESC, rule_id LIMIT $2",
-        )
-        .bind(ticket.as_str())
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(RuleRunRecord {
-                    run: run_from(r)?,
-                    outcome: r.try_get("outcome")?,
-                    finished_at: r.try_get("finished_at")?,
-                })
-            })
-            .collect()
     }
 
     /// Unmerged tickets of `team` that have been `waiting` since `cutoff` or earlier and

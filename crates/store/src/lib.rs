@@ -52,7 +52,7 @@ pub use article_files::{ArticleFile, NewArticleFile};
 pub use articles::{ArticleChange, ArticleDraft, ArticleRecord, ArticleVersion};
 pub use assistant::{ConversationRecord, ConversationState, NewConversation, TranscriptEntry, Verification};
 pub use attachments::{AttachmentContent, AttachmentRecord, NewAttachment, ScanState, ScanWork};
-pub use automation::{RuleRecord, RuleRun, RuleRunRecord, Waiting};
+pub use automation::{RuleRecord, RuleRun, Waiting};
 pub use capabilities::ReplyCapability;
 pub use custom_fields::{FieldDefinition, FieldKind, FieldRecord};
 pub use customer_merge::PeopleMerged;

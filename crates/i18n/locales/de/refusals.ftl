@@ -237,4 +237,3 @@ refusal-report-period = Ein Bericht umfasst ganze Tage, sein Ende nach seinem An
 refusal-report-too-long = Ein Bericht umfasst höchstens { $max } Tage
 refusal-report-group = Ein Bericht wird nach Team, Agent, Kanal, Priorität oder Firma aufgeteilt
 refusal-survey-link = Ein Umfragetext enthält den Link: {"{"}link{"}"}
-refusal-rule-team-move = Eine Regel handelt mit den Rechten ihres Teams, die kein Ticket an ein anderes Team geben

@@ -237,4 +237,3 @@ refusal-report-period = a report covers whole days, its end after its start
 refusal-report-too-long = a report covers at most { $max } days
 refusal-report-group = a report is broken down by team, agent, channel, priority or company
 refusal-survey-link = a survey text carries the link: {"{"}link{"}"}
-refusal-rule-team-move = a rule acts with its team's rights, which hand no ticket to another team

@@ -88,11 +88,10 @@ pub struct RuleActions {
     pub set_priority: Option<String>,
     #[serde(default)]
     pub set_type: Option<String>,
-    /// An agent of the team (the new one when the rule moves the ticket), or `nobody`.
+    /// An agent of the rule's team, or `nobody`. (A rule never hands a ticket to
+    /// another team: its team's rights route into no other.)
     #[serde(default)]
     pub assign: Option<String>,
-    #[serde(default)]
-    pub move_to_team: Option<String>,
     #[serde(default)]
     pub add_tags: Vec<String>,
     #[serde(default)]
@@ -299,21 +298,9 @@ impl Desk {
         if let Some(t) = &a.set_type {
             TicketType::parse(t)?;
         }
-        // A rule acts with its own team's rights, which hand no ticket to another team:
-        // such a move would be refused every time it ran, so it is refused now.
-        let lands_in = match &a.move_to_team {
-            Some(raw) => {
-                let to = self.known_team(raw).await?;
-                if to != *team {
-                    return Err(ServiceError::conflict("refusal-rule-team-move"));
-                }
-                to
-            }
-            None => team.clone(),
-        };
         if let Some(raw) = a.assign.as_deref().filter(|a| *a != "nobody") {
             let user = UserId::parse(raw).map_err(|_| ServiceError::conflict("refusal-assignee-team"))?;
-            let member = self.store.team_members(&lands_in).await?.contains(&user);
+            let member = self.store.team_members(team).await?.contains(&user);
             let takes = self
                 .store
                 .get_user(&user)

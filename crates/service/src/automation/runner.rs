@@ -6,9 +6,7 @@
 //! the rule) at the end. A run that fails part-way keeps what it did and says so.
 
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
-use palisade_core::{
-    MacroId, Priority, RuleId, TagName, TeamId, TicketStatus, TicketType, UserId, Visibility,
-};
+use palisade_core::{MacroId, Priority, RuleId, TagName, TicketStatus, TicketType, UserId, Visibility};
 use palisade_policy::{Action, Resource};
 use palisade_store::{RuleRecord, RuleRun, TicketRecord, TicketUpdate, Waiting};
 use serde_json::json;
@@ -277,7 +275,7 @@ impl Desk {
         if a.set_priority.is_some() || a.set_type.is_some() {
             needed.push(Action::TicketClassify);
         }
-        if a.assign.is_some() || a.move_to_team.is_some() {
+        if a.assign.is_some() {
             needed.push(Action::TicketAssign);
         }
         if !a.add_tags.is_empty() || !a.remove_tags.is_empty() {
@@ -287,19 +285,9 @@ impl Desk {
             needed.push(Action::TicketSetFields);
         }
         let resource = Resource::Ticket(ticket.facts());
-        if let Some(refused) = needed
+        needed
             .into_iter()
             .find(|action| !self.permits(&actor.principal, *action, &resource))
-        {
-            return Some(refused);
-        }
-        let team = a.move_to_team.as_deref().and_then(|t| TeamId::parse(t).ok());
-        if let Some(team) = team.filter(|t| *t != ticket.team)
-            && !self.permits(&actor.principal, Action::TeamRouteTo, &Resource::Team(team))
-        {
-            return Some(Action::TeamRouteTo);
-        }
-        None
     }
 
     /// Carries the actions out through the use cases, naming each in `done`.
@@ -339,9 +327,8 @@ impl Desk {
                 .map(TicketType::parse)
                 .transpose()?
                 .map(Some),
-            team: a.move_to_team.as_deref().map(TeamId::parse).transpose()?,
+            team: None,
             assignee: match a.assign.as_deref() {
-                None if a.move_to_team.is_some() => Some(None),
                 None => None,
                 Some("nobody") => Some(None),
                 Some(raw) => Some(Some(UserId::parse(raw)?)),

@@ -221,7 +221,6 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
         ("RuleActionsBody", "set_priority") => one_of(&["low", "normal", "high", "urgent"]),
         ("RuleActionsBody", "set_type") => one_of(&["question", "incident", "problem", "task"]),
         ("RuleActionsBody", "assign_to") => json!({ "oneOf": [{ "const": "nobody" }, id_of("usr_")] }),
-        ("RuleActionsBody", "move_to_team_id") => id_of("team_"),
         // An unknown zone is refused as a conflict (the document does not list the
         // time zone database).
         ("CalendarBody", "time_zone") => json!({ "type": "string", "minLength": 1, "maxLength": 64 }),

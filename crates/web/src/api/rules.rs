@@ -57,12 +57,9 @@ pub struct RuleActionsBody {
     pub set_priority: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_type: Option<String>,
-    /// An agent of the team the ticket ends up in, or `nobody`.
+    /// An agent of the rule's team, or `nobody`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assign_to: Option<String>,
-    /// Hand the ticket to this team (unassigned unless `assign_to` says otherwise).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub move_to_team_id: Option<String>,
     #[serde(default)]
     pub add_tags: Vec<String>,
     #[serde(default)]
@@ -174,7 +171,6 @@ pub(crate) fn rule_definition(body: RuleBody) -> Result<RuleDefinition, AppError
             set_priority: a.set_priority,
             set_type: a.set_type,
             assign: a.assign_to,
-            move_to_team: a.move_to_team_id,
             add_tags: a.add_tags,
             remove_tags: a.remove_tags,
             set_field: pair(a.field, a.field_value)?,
@@ -218,7 +214,6 @@ pub(crate) fn rule_view(record: &RuleRecord) -> Result<RuleView, AppError> {
             set_priority: a.set_priority,
             set_type: a.set_type,
             assign_to: a.assign,
-            move_to_team_id: a.move_to_team,
             add_tags: a.add_tags,
             remove_tags: a.remove_tags,
             field: set_field,

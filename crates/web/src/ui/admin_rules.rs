@@ -238,7 +238,6 @@ fn rule_form(form: &[(String, String)]) -> Result<RuleBody, AppError> {
             set_priority: given(form, "a.priority"),
             set_type: given(form, "a.type"),
             assign_to: given(form, "a.assign"),
-            move_to_team_id: given(form, "a.team"),
             add_tags: tag_list(form, "a.add_tags"),
             remove_tags: tag_list(form, "a.remove_tags"),
             field: given(form, "a.field"),

@@ -278,8 +278,8 @@ async fn rules_never_loop_and_never_reach_beyond_their_team(backend: Backend) {
             .await;
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
     }
-    // A rule that would hand tickets to another team is refused when saved: its
-    // team's rights hand none over.
+    // A rule has no way to hand tickets to another team (its team's rights route into
+    // none): asking for one is a malformed rule.
     let r = w
         .json(
             &w.admin,
@@ -289,7 +289,7 @@ async fn rules_never_loop_and_never_reach_beyond_their_team(backend: Backend) {
                    "actions": {"move_to_team_id": w.team_b.to_string()}}),
         )
         .await;
-    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
     // A macro shared with the rule's team, later given to another team only: the run
     // no longer reaches it, fails with its failure audited, and the ticket is untouched.
     let hello = json!({"name": "Team A hello", "body": "Hello", "visibility": "public",
