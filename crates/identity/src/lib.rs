@@ -14,6 +14,7 @@ mod password;
 mod rate;
 mod reset;
 mod service;
+mod session_cache;
 mod throttle;
 
 pub use account_events::{AccountEvent, queue_security_notice};
@@ -32,6 +33,7 @@ pub use reset::{INVITATION_SECS, RESET_LINK_SECS};
 pub use service::{
     Authenticated, Identity, OnSessionLimit, SessionLimits, SessionState, SignedIn, mfa_required,
 };
+pub use session_cache::SESSION_CACHE_CAPACITY;
 pub use throttle::ThrottlePolicy;
 /// WebAuthn message types, for callers that (de)serialise the browser's side.
 pub use webauthn_rs::prelude::{

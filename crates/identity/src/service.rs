@@ -5,6 +5,7 @@ use palisade_crypto::RandomToken;
 use palisade_store::{NewSession, SessionStage, Store, UserRecord};
 use serde_json::json;
 
+use crate::session_cache::CachedSession;
 use crate::throttle::{Counter, source_key};
 use crate::{IdentityError, PasswordHasherPool, ThrottlePolicy, needs_rehash, validate_new_password};
 
@@ -114,6 +115,8 @@ pub struct Identity {
     pub(crate) token_rate: crate::TokenRateLimits,
     /// Where emailed links point (`https://host[:port]`).
     pub(crate) public_origin: Option<String>,
+    /// Shared by every clone of this service on the node.
+    sessions: std::sync::Arc<crate::session_cache::SessionCache>,
 }
 
 impl Identity {
@@ -127,6 +130,9 @@ impl Identity {
             oidc: crate::OidcProviders::default(),
             token_rate: crate::TokenRateLimits::default(),
             public_origin: None,
+            sessions: std::sync::Arc::new(crate::session_cache::SessionCache::new(
+                crate::session_cache::SESSION_CACHE_CAPACITY,
+            )),
         }
     }
 
@@ -504,17 +510,32 @@ impl Identity {
         let Some(token) = RandomToken::from_presented(presented) else {
             return Ok(None);
         };
-        let Some(live) = self.store.live_session_user(&token.hash()).await? else {
-            return Ok(None);
+        let token_hash = token.hash();
+        // Read before the session is loaded, so an entry can only be stamped with a
+        // number older than the state it holds (never newer): a change in between
+        // makes it stale at once.
+        let generation = self.store.identity_generation().await?;
+        let now = UnixMillis::now();
+        let CachedSession { live, teams } = match self.sessions.get(&token_hash, generation, now) {
+            Some(hit) => hit,
+            None => {
+                let Some(live) = self.store.live_session_user(&token_hash).await? else {
+                    return Ok(None);
+                };
+                let teams = self.store.user_teams(&live.user.id).await?;
+                let loaded = CachedSession { live, teams };
+                if loaded.live.stage == SessionStage::Full {
+                    self.sessions
+                        .insert(token_hash.clone(), generation, loaded.clone());
+                }
+                loaded
+            }
         };
         let (session_id, last_seen, user) = (live.id, live.last_seen, live.user);
-        let teams = self.store.user_teams(&user.id).await?;
-        if !background
-            && live.stage == SessionStage::Full
-            && UnixMillis::now().0 - last_seen.0 > TOUCH_INTERVAL_MS
-        {
+        if !background && live.stage == SessionStage::Full && now.0 - last_seen.0 > TOUCH_INTERVAL_MS {
             let (idle, _) = self.limits.for_role(user.role);
-            self.store.touch_session(&session_id, idle).await?;
+            self.store.touch_session(&session_id, now, idle).await?;
+            self.sessions.touched(&token_hash, now, now.plus_secs(idle));
         }
         let principal = Principal {
             user_id: user.id.clone(),

@@ -25,6 +25,9 @@ palisade_testkit::on_both_backends!(
     ipv6_sources_are_counted_per_64,
 );
 
+#[path = "sign_in/cached_sessions.rs"]
+mod cached_sessions;
+
 const PASSWORD: &str = "velvet tractor lagoon origami";
 
 fn from(ip: &str) -> AuditContext {

@@ -73,15 +73,25 @@ impl Store {
             ));
         };
         let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+        // No ping before each use: it was a round trip (and, on the read path, a third
+        // of the queries) per request. A connection the server dropped fails the one
+        // query that finds out and is then closed by the pool, and every pooled
+        // connection is replaced within `max_lifetime` anyway.
+        let pool = || {
+            AnyPoolOptions::new()
+                .test_before_acquire(false)
+                .max_lifetime(Duration::from_secs(30 * 60))
+                .idle_timeout(Duration::from_secs(10 * 60))
+        };
         let (read, write) = match dialect {
             Dialect::Sqlite => {
-                let write = AnyPoolOptions::new()
+                let write = pool()
                     .max_connections(1)
                     .acquire_timeout(Duration::from_secs(30))
                     .after_connect(|c, _| Box::pin(sqlite_pragmas(c)))
                     .connect_with(options.clone())
                     .await?;
-                let read = AnyPoolOptions::new()
+                let read = pool()
                     .max_connections(8)
                     .after_connect(|c, _| Box::pin(sqlite_pragmas(c)))
                     .connect_with(options)
@@ -93,12 +103,12 @@ impl Store {
             // many concurrent transactions as connections would each wait for a second
             // connection that never frees up (seen at 64 concurrent SMTP senders).
             Dialect::Postgres => {
-                let write = AnyPoolOptions::new()
+                let write = pool()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(options.clone())
                     .await?;
-                let read = AnyPoolOptions::new()
+                let read = pool()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(options)
@@ -222,4 +232,25 @@ async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Erro
     )
     .await?;
     Ok(())
+}
+
+/// `($1, $2), ($3, $4), …`: the VALUES list of a multi-row INSERT of `rows` rows of
+/// `columns` parameters each, numbered in bind order.
+pub(crate) fn value_rows(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let params: Vec<String> = (1..=columns).map(|c| format!("${}", row * columns + c)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod value_rows_tests {
+    #[test]
+    fn parameters_are_numbered_in_bind_order() {
+        assert_eq!(super::value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(super::value_rows(1, 2), "($1, $2)");
+    }
 }

@@ -49,13 +49,16 @@ impl Store {
             .map(|word| self.name_term(word))
             .chain(std::iter::once(self.address_term(email)))
             .collect();
-        for term in terms {
-            sqlx::query("INSERT INTO people_terms (term, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(term)
-                .bind(id.as_str())
-                .execute(tx.conn())
-                .await?;
+        // At most 201 rows: one statement.
+        let sql = format!(
+            "INSERT INTO people_terms (term, user_id) VALUES {} ON CONFLICT DO NOTHING",
+            crate::db::value_rows(terms.len(), 2)
+        );
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+        for term in &terms {
+            insert = insert.bind(term).bind(id.as_str());
         }
+        insert.execute(tx.conn()).await?;
         Ok(())
     }
 

@@ -193,8 +193,13 @@ impl Store {
     }
 
     /// Extends the idle deadline. Callers throttle this so reads do not all become writes.
-    pub async fn touch_session(&self, id: &SessionId, idle_timeout_secs: i64) -> Result<(), StoreError> {
-        let now = UnixMillis::now();
+    /// Marks the session used at `now` and moves its idle deadline on from there.
+    pub async fn touch_session(
+        &self,
+        id: &SessionId,
+        now: UnixMillis,
+        idle_timeout_secs: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3 AND revoked_at IS NULL",
         )

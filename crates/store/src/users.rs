@@ -51,6 +51,9 @@ pub struct LiveSession {
     pub last_seen: UnixMillis,
     pub stage: crate::SessionStage,
     pub auth_at: UnixMillis,
+    /// When the session ends unless used again, and when it ends regardless.
+    pub idle_expires: UnixMillis,
+    pub expires: UnixMillis,
     pub user: UserRecord,
 }
 
@@ -209,7 +212,8 @@ impl Store {
     ) -> Result<Option<LiveSession>, StoreError> {
         let sql = format!(
             "SELECT {USER_COLUMNS}, s.id AS session_id, s.last_seen_at AS session_last_seen, s.token_hash, \
-             s.stage AS session_stage, s.auth_at AS session_auth_at \
+             s.stage AS session_stage, s.auth_at AS session_auth_at, \
+             s.idle_expires_at AS session_idle_expires, s.expires_at AS session_expires \
              FROM sessions s JOIN users u ON u.id = s.user_id JOIN data_keys dk ON dk.id = u.data_key_id \
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.idle_expires_at > $2 AND s.expires_at > $2 \
              AND u.disabled = 0"
@@ -229,8 +233,20 @@ impl Store {
             last_seen: UnixMillis(row.try_get("session_last_seen")?),
             stage: crate::SessionStage::parse(&row.try_get::<String, _>("session_stage")?)?,
             auth_at: UnixMillis(row.try_get("session_auth_at")?),
+            idle_expires: UnixMillis(row.try_get("session_idle_expires")?),
+            expires: UnixMillis(row.try_get("session_expires")?),
             user: self.user_from_row(&row)?,
         }))
+    }
+
+    /// The identity-change number (migration 0042): it moves, by trigger, with every
+    /// change to an account, a team membership or a session's standing, and with
+    /// nothing else. A cached session is trusted only while this is unchanged.
+    pub async fn identity_generation(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT value FROM counters WHERE name = 'identity_change'")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get(0)?)
     }
 
     /// The stored password hash (PHC string) of an account, if it has one.

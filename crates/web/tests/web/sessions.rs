@@ -265,12 +265,14 @@ async fn background_requests_do_not_extend_the_session(backend: Backend) {
             .0
     };
     // Pretend the last activity was two minutes ago, with ten minutes of idle time left.
+    // Setting `auth_at` to itself moves the identity-change number, as any change to a
+    // session's standing made behind the node's back does, so the node reloads it.
     let now = palisade_core::UnixMillis::now().0;
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&w.db.url)
         .await
         .unwrap();
     let sql = format!(
-        "UPDATE sessions SET last_seen_at = {}, idle_expires_at = {} WHERE id = '{}'",
+        "UPDATE sessions SET last_seen_at = {}, idle_expires_at = {}, auth_at = auth_at WHERE id = '{}'",
         now - 120_000,
         now + 600_000,
         w.agent_a.session
