@@ -36,7 +36,7 @@ pub use error::{AppError, Problem};
 pub use layers::CONTENT_SECURITY_POLICY;
 pub use limits::{Limit, PublicLimits};
 pub use routes::route_list;
-pub use state::{AppState, WebConfig};
+pub use state::{AppParts, AppState, WebConfig};
 pub use ui::welcome::FirstRunLink;
 pub use watch::SharedDetector;
 

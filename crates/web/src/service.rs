@@ -62,6 +62,24 @@ impl Caller {
     }
 }
 
+impl crate::state::AppParts {
+    /// The use cases as this node runs them (kept by [`AppState`], built once).
+    pub(crate) fn build_desk(&self) -> Desk {
+        let desk = Desk::new(self.store.clone(), self.policy.clone());
+        let desk = match &self.config.scanner {
+            Some(scanner) => desk.with_scanner(scanner.clone()),
+            None => desk,
+        };
+        desk.with_identity(self.identity.clone())
+            .with_clock(self.config.clock.clone())
+            .with_redactor(Arc::new(AssistRedaction(self.config.redactor.clone())))
+            .with_reaction(Arc::new(crate::confirmation::AskRequester {
+                store: self.store.clone(),
+                public_origin: self.config.public_origin.clone(),
+            }))
+    }
+}
+
 impl AppState {
     /// The runtime settings as the configuration file (or the defaults) gives them.
     pub fn file_settings(&self) -> palisade_service::DeskSettings {
@@ -108,21 +126,6 @@ impl AppState {
 
     /// The use cases, with this server's redactor and the requester-confirmation mail
     /// (ticket mail follows the domain events: `palisade_service::Dispatcher`).
-    pub fn desk(&self) -> Desk {
-        let desk = Desk::new(self.store.clone(), self.policy.clone());
-        let desk = match &self.config.scanner {
-            Some(scanner) => desk.with_scanner(scanner.clone()),
-            None => desk,
-        };
-        desk.with_identity(self.identity.clone())
-            .with_clock(self.config.clock.clone())
-            .with_redactor(Arc::new(AssistRedaction(self.config.redactor.clone())))
-            .with_reaction(Arc::new(crate::confirmation::AskRequester {
-                store: self.store.clone(),
-                public_origin: self.config.public_origin.clone(),
-            }))
-    }
-
     pub async fn default_team(&self) -> Result<TeamId, AppError> {
         Ok(self.desk().default_team().await?)
     }

@@ -86,8 +86,48 @@ impl Default for WebConfig {
     }
 }
 
+/// What every handler shares, behind one reference count: a request clones this
+/// several times (middleware, extractors), and cloning each part was measurable.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+struct Shared {
+    parts: AppParts,
+    /// Built once from the parts, not per request.
+    desk: palisade_service::Desk,
+}
+
+impl From<AppParts> for AppState {
+    fn from(parts: AppParts) -> Self {
+        let desk = parts.build_desk();
+        Self(Arc::new(Shared { parts, desk }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0.parts
+    }
+}
+
+impl AppState {
+    /// The use cases, with this node's scanner, identity, clock and redaction.
+    pub fn desk(&self) -> &palisade_service::Desk {
+        &self.0.desk
+    }
+
+    /// A new state from these parts changed by `adjust` (the desk rebuilt to match).
+    pub fn with_parts(&self, adjust: impl FnOnce(&mut AppParts)) -> AppState {
+        let mut parts = self.0.parts.clone();
+        adjust(&mut parts);
+        parts.into()
+    }
+}
+
+#[derive(Clone)]
+pub struct AppParts {
     pub store: Store,
     pub identity: Identity,
     pub policy: Arc<PolicyEngine>,

@@ -6,7 +6,7 @@ use axum_server::tls_rustls::RustlsConfig;
 use palisade_identity::{Identity, PasswordHasherPool};
 use palisade_policy::PolicyEngine;
 use palisade_store::UserKind;
-use palisade_web::{AppState, WebConfig};
+use palisade_web::{AppParts, AppState, WebConfig};
 
 use super::mail_setup::{MailboxSetup, mailboxes, reception, reply_notifier};
 use crate::app;
@@ -38,7 +38,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     };
     let help = palisade_assist::HelpCentre::open(store.clone()).await?;
     let (first_run, first_run_token) = first_run_link(&store).await?;
-    let state = AppState {
+    let state = AppState::from(AppParts {
         anomaly: Arc::new(std::sync::Mutex::new(palisade_web::Detector::new(
             settings.anomaly,
         ))),
@@ -82,7 +82,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
                 .collect(),
             ..WebConfig::default()
         }),
-    };
+    });
     let tls = tls::load_or_generate(
         &settings.data_dir,
         settings.tls_cert.as_deref(),

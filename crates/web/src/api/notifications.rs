@@ -95,7 +95,7 @@ pub async fn stream(
     caller: Caller,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let watch = Watch {
-        desk: s.desk(),
+        desk: s.desk().clone(),
         actor: caller.actor(),
         last: None,
         ends: Instant::now() + s.config.notification_stream,

@@ -80,7 +80,7 @@ pub async fn stream(
     // Decided before the stream starts, so a refusal is an answer, not an empty stream.
     let first = views(desk.present_on_ticket(&actor, &id, false).await?);
     let watch = Watch {
-        desk,
+        desk: desk.clone(),
         actor,
         ticket: id,
         last: None,

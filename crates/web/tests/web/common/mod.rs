@@ -19,7 +19,7 @@ use palisade_identity::{Identity, PasswordHasherPool, SessionLimits};
 use palisade_policy::PolicyEngine;
 use palisade_store::{NewSession, NewUser, Store};
 use palisade_testkit::{Backend, TestDatabase};
-use palisade_web::{AppState, WebConfig};
+use palisade_web::{AppParts, AppState, WebConfig};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -242,7 +242,7 @@ impl World {
         .with_relying_party(palisade_identity::RelyingParty::new(ORIGIN).unwrap())
         .with_public_origin(ORIGIN);
         let identity = configure(identity);
-        let state = AppState {
+        let parts = AppParts {
             help: palisade_assist::HelpCentre::open(store.clone()).await.unwrap(),
             store: store.clone(),
             identity,
@@ -267,12 +267,12 @@ impl World {
             }),
             anomaly: Default::default(),
         };
-        let state = AppState {
+        let state = AppState::from(AppParts {
             anomaly: Arc::new(std::sync::Mutex::new(palisade_web::Detector::new(
-                state.config.anomaly,
+                parts.config.anomaly,
             ))),
-            ..state
-        };
+            ..parts
+        });
         let app = palisade_web::router(state.clone());
 
         let hash = match PASSWORD_HASH.get() {
@@ -550,7 +550,8 @@ impl World {
     pub fn with_clock(mut self, clock: palisade_core::ManualClock) -> World {
         let clock: Arc<dyn palisade_core::Clock> = Arc::new(clock);
         self.store = self.store.clone().with_clock(clock.clone());
-        self.state.store = self.store.clone();
+        let store = self.store.clone();
+        self.state = self.state.with_parts(|parts| parts.store = store);
         self.dispatcher = Arc::new(security_notices(&self.store));
         self.with_config(|c| c.clock = clock)
     }
@@ -559,8 +560,10 @@ impl World {
     pub fn with_config(mut self, adjust: impl FnOnce(&mut WebConfig)) -> World {
         let mut config = (*self.state.config).clone();
         adjust(&mut config);
-        self.state.anomaly = Arc::new(std::sync::Mutex::new(palisade_web::Detector::new(config.anomaly)));
-        self.state.config = Arc::new(config);
+        self.state = self.state.with_parts(|parts| {
+            parts.anomaly = Arc::new(std::sync::Mutex::new(palisade_web::Detector::new(config.anomaly)));
+            parts.config = Arc::new(config);
+        });
         self.app = palisade_web::router(self.state.clone());
         self
     }
