@@ -12,6 +12,7 @@ mod oidc;
 mod passkeys;
 mod password;
 mod rate;
+mod remembered_blocks;
 mod reset;
 mod service;
 mod session_cache;
@@ -29,6 +30,7 @@ pub use palisade_store::SessionStage;
 pub use passkeys::RelyingParty;
 pub use password::{PasswordHasherPool, needs_rehash, validate_new_password};
 pub use rate::{DEFAULT_TOKEN_REQUESTS_PER_MINUTE, TokenRateLimits};
+pub use remembered_blocks::REMEMBERED_BLOCKS;
 pub use reset::{INVITATION_SECS, RESET_LINK_SECS};
 pub use service::{
     Authenticated, Identity, OnSessionLimit, SessionLimits, SessionState, SignedIn, mfa_required,

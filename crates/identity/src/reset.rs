@@ -43,6 +43,13 @@ impl Identity {
             AuditEvent::new(AuditAction::PasswordResetRequested, "account", Outcome::Denied)
                 .with_detail(json!({ "reason": reason }))
         };
+        if self
+            .remembered_blocks()
+            .refuse(&ip_key, palisade_core::UnixMillis::now())
+            .is_some()
+        {
+            return Ok(());
+        }
         if self.reserve_attempt(&ip_key, Counter::Source).await.is_err() {
             return self.refuse_reset(ctx, refuse("source_throttled")).await;
         }

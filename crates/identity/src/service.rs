@@ -117,6 +117,8 @@ pub struct Identity {
     pub(crate) public_origin: Option<String>,
     /// Shared by every clone of this service on the node.
     sessions: std::sync::Arc<crate::session_cache::SessionCache>,
+    /// Sources the database has blocked, refused here without a write (shared too).
+    remembered: std::sync::Arc<crate::remembered_blocks::RememberedBlocks>,
 }
 
 impl Identity {
@@ -133,7 +135,12 @@ impl Identity {
             sessions: std::sync::Arc::new(crate::session_cache::SessionCache::new(
                 crate::session_cache::SESSION_CACHE_CAPACITY,
             )),
+            remembered: std::sync::Arc::default(),
         }
+    }
+
+    pub(crate) fn remembered_blocks(&self) -> &crate::remembered_blocks::RememberedBlocks {
+        &self.remembered
     }
 
     /// The origin emailed links (reset, invitation) point to.
@@ -185,6 +192,11 @@ impl Identity {
         // Both attempts are reserved before the password is looked at, so a burst of
         // concurrent guesses gets no more evaluations than the limits allow.
         let ip_key = source_key("ip", ctx);
+        // A source the database already blocked is refused without a write (counted,
+        // and audited with the others later).
+        if let Some(retry_after_secs) = self.remembered.refuse(&ip_key, UnixMillis::now()) {
+            return Err(IdentityError::Throttled { retry_after_secs });
+        }
         if let Err(throttled) = self.reserve_attempt(&ip_key, Counter::Source).await {
             let event = AuditEvent::new(AuditAction::SignIn, "account", Outcome::Denied)
                 .with_detail(json!({ "reason": "source_throttled" }));

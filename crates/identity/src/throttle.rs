@@ -102,9 +102,14 @@ impl Identity {
             .await?
         {
             Reservation::Granted { failures } => Ok(failures),
-            blocked @ Reservation::Blocked { .. } => Err(IdentityError::Throttled {
-                retry_after_secs: blocked.retry_after_secs().unwrap_or(1),
-            }),
+            blocked @ Reservation::Blocked { until } => {
+                if matches!(counter, Counter::Source) {
+                    self.remembered_blocks().remember(key, until);
+                }
+                Err(IdentityError::Throttled {
+                    retry_after_secs: blocked.retry_after_secs().unwrap_or(1),
+                })
+            }
         }
     }
 
@@ -114,6 +119,7 @@ impl Identity {
         self.store()
             .release_attempt(key, |n| policy.block_ms(counter, n))
             .await?;
+        self.remembered_blocks().forget(key);
         Ok(())
     }
 

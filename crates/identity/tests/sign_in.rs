@@ -23,6 +23,7 @@ palisade_testkit::on_both_backends!(
     a_burst_from_one_address_is_evaluated_no_more_than_its_limit_allows,
     a_burst_of_reset_requests_sends_no_more_mail_than_the_limit,
     ipv6_sources_are_counted_per_64,
+    a_flood_from_a_blocked_source_writes_nothing_and_is_audited_in_one_entry,
 );
 
 #[path = "sign_in/cached_sessions.rs"]
@@ -595,5 +596,71 @@ async fn ipv6_sources_are_counted_per_64(backend: Backend) {
     assert!(
         refused > 0,
         "reset requests rotating inside one /64 meet the source limit"
+    );
+}
+
+/// The last time the database counted an attempt from `key`.
+async fn last_counted(db: &TestDatabase, key: &str) -> i64 {
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&db.url)
+        .await
+        .unwrap();
+    let sql = format!("SELECT last_failure_at FROM throttle WHERE key = '{key}'");
+    sqlx::Row::try_get(
+        &sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap(),
+        0,
+    )
+    .unwrap()
+}
+
+async fn a_flood_from_a_blocked_source_writes_nothing_and_is_audited_in_one_entry(backend: Backend) {
+    let (db, store, id) = with_address_limit_of_five(backend).await;
+    let flood = from("198.51.100.7");
+    let guess = || secret("guess guess guess");
+    for i in 0..5 {
+        let r = id
+            .sign_in(&format!("nobody{i}@desk.test"), &guess(), &flood)
+            .await;
+        assert!(matches!(r, Err(IdentityError::InvalidCredentials)), "evaluated");
+    }
+    // The database blocks the source: refused and audited, as before.
+    let r = id.sign_in("nobody5@desk.test", &guess(), &flood).await;
+    assert!(matches!(r, Err(IdentityError::Throttled { .. })));
+    let audited = audit_actions(&store).await.len();
+    let counted = last_counted(&db, "ip:198.51.100.7").await;
+
+    // The flood: refused just the same, with no write at all.
+    for i in 0..200 {
+        let r = id
+            .sign_in(&format!("victim{i}@desk.test"), &guess(), &flood)
+            .await;
+        assert!(matches!(r, Err(IdentityError::Throttled { .. })), "attempt {i}");
+    }
+    assert_eq!(
+        audit_actions(&store).await.len(),
+        audited,
+        "no audit entry per refused attempt"
+    );
+    assert_eq!(
+        last_counted(&db, "ip:198.51.100.7").await,
+        counted,
+        "no throttle write either"
+    );
+
+    // Another source is not affected, and the refusals are audited together.
+    let other = id
+        .sign_in("nobody@desk.test", &guess(), &from("198.51.100.8"))
+        .await;
+    assert!(matches!(other, Err(IdentityError::InvalidCredentials)));
+    assert_eq!(id.audit_remembered_refusals().await.unwrap(), 1);
+    let (action, detail) = audit_actions(&store).await.pop().unwrap();
+    assert_eq!(action, "auth.sign_in");
+    assert!(detail.contains("\"refused_from_memory\":200"), "{detail}");
+    assert_eq!(
+        id.audit_remembered_refusals().await.unwrap(),
+        0,
+        "each refusal is audited once"
     );
 }

@@ -88,7 +88,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         settings.tls_cert.as_deref(),
         settings.tls_key.as_deref(),
     )?;
-    let app = palisade_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = palisade_web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
 
     tokio::spawn(checkpoint_loop(store.clone()));
     match &settings.mail {
@@ -136,6 +136,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         settings.public_origin.clone(),
         smtp_stopping.clone(),
     ));
+    tokio::spawn(remembered_refusals(state.identity.clone(), smtp_stopping.clone()));
     if let Some(setup) = &mail_setup {
         dispatcher = dispatcher.with_subscriber(reply_notifier(
             setup,
@@ -315,6 +316,28 @@ async fn scan_sweep(desk: palisade_service::Desk, mut stopping: tokio::sync::wat
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stopping.changed() => return,
+        }
+    }
+}
+
+/// Audits, once a minute, the sign-in and reset attempts refused from memory (from
+/// sources the database had blocked): one entry per source, with how many.
+async fn remembered_refusals(
+    identity: palisade_identity::Identity,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.tick().await;
+    loop {
+        let stop = tokio::select! {
+            _ = tick.tick() => false,
+            _ = stopping.changed() => true,
+        };
+        if let Err(e) = identity.audit_remembered_refusals().await {
+            tracing::error!(error = %e, "auditing refused attempts failed");
+        }
+        if stop {
+            return;
         }
     }
 }
