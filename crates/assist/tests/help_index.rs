@@ -3,6 +3,7 @@
 //! documented second, and no article text reaches the database in clear.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -208,6 +209,21 @@ async fn hidden_articles_do_not_move_the_scores_of_visible_ones(backend: Backend
             .unwrap(),
     );
     assert_eq!(before.len(), 2);
+    // Coverage: the share of the query's words an article has, in its title or text,
+    // as the analyzer reads them ("refunded" is "refund", "parcels" is "parcel").
+    let coverage: HashMap<String, f32> = node
+        .search("en", &visitor, "refund parcel courier", 10)
+        .await
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| (h.article.title, h.coverage))
+        .collect();
+    assert_eq!(coverage["Lost parcels"], 1.0);
+    assert!(
+        (coverage["Refund policy"] - 1.0 / 3.0).abs() < 1e-6,
+        "{coverage:?}"
+    );
     for i in 0..20 {
         publish(
             format!("Courier fraud runbook {i}"),
