@@ -8,7 +8,10 @@
 //! it named), so the limits are exactly the database's. The first refusal is audited as
 //! before; the ones refused from memory are counted and audited together, one entry per
 //! source and kind of attempt, by [`Identity::audit_remembered_refusals`] (`serve` calls
-//! it every minute). The map is bounded: when it is full, nothing new is remembered
+//! it every minute and once more when it stops). That entry names the source network
+//! (an IPv6 source's /64, as the limit counts it), the count and the first and last
+//! time, not each attempt's user agent; a crash loses at most a minute of counts.
+//! The map is bounded: when it is full, nothing new is remembered
 //! and those attempts go to the database as before.
 
 use std::collections::HashMap;
@@ -93,6 +96,22 @@ impl RememberedBlocks {
         }
     }
 
+    /// Gives back a count that could not be audited, for the next attempt.
+    fn restore(&self, key: String, taken: Block) {
+        let mut blocks = self.lock();
+        let block = blocks.entry(key).or_insert(Block {
+            until: taken.until,
+            refused: 0,
+            first_refused: taken.first_refused,
+            last_refused: taken.last_refused,
+        });
+        if block.refused == 0 || taken.first_refused < block.first_refused {
+            block.first_refused = taken.first_refused;
+        }
+        block.refused += taken.refused;
+        block.last_refused = block.last_refused.max(taken.last_refused);
+    }
+
     /// Takes the counts not yet audited, dropping blocks that have ended.
     fn take_refusals(&self, now: UnixMillis) -> Vec<(String, Block)> {
         let mut blocks = self.lock();
@@ -125,12 +144,31 @@ impl Identity {
     /// the last call: what kind of attempt, how many, first and last. Returns how many
     /// entries it wrote.
     pub async fn audit_remembered_refusals(&self) -> Result<usize, IdentityError> {
-        let taken = self.remembered_blocks().take_refusals(UnixMillis::now());
-        for (key, block) in &taken {
+        let mut taken = self
+            .remembered_blocks()
+            .take_refusals(UnixMillis::now())
+            .into_iter();
+        let mut written = 0;
+        while let Some((key, block)) = taken.next() {
+            if let Err(e) = self.audit_refusals(&key, &block).await {
+                // Nothing counted is lost: this count and the rest go back.
+                self.remembered_blocks().restore(key, block);
+                for (key, block) in taken {
+                    self.remembered_blocks().restore(key, block);
+                }
+                return Err(e);
+            }
+            written += 1;
+        }
+        Ok(written)
+    }
+
+    async fn audit_refusals(&self, key: &str, block: &Block) -> Result<(), IdentityError> {
+        {
             let (action, network) = match key.split_once(':') {
                 Some(("reset-ip", network)) => (AuditAction::PasswordResetRequested, network),
                 Some((_, network)) => (AuditAction::SignIn, network),
-                None => (AuditAction::SignIn, key.as_str()),
+                None => (AuditAction::SignIn, key),
             };
             let ctx = AuditContext {
                 actor: "anonymous".into(),
@@ -146,7 +184,7 @@ impl Identity {
             }));
             self.store().audit(&ctx, &event).await?;
         }
-        Ok(taken.len())
+        Ok(())
     }
 }
 

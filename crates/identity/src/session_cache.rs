@@ -34,14 +34,31 @@ struct Entry {
 }
 
 pub(crate) struct SessionCache {
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<Entries>,
     capacity: usize,
+}
+
+#[derive(Default)]
+struct Entries {
+    by_token: HashMap<String, Entry>,
+    /// The newest identity-change number seen: entries from before it can never be
+    /// trusted again, so they (and the account data they hold) go at once.
+    newest: i64,
+}
+
+impl Entries {
+    fn saw(&mut self, generation: i64) {
+        if generation > self.newest {
+            self.newest = generation;
+            self.by_token.retain(|_, e| e.generation >= generation);
+        }
+    }
 }
 
 impl SessionCache {
     pub fn new(capacity: usize) -> Self {
         Self {
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Entries::default()),
             capacity: capacity.max(1),
         }
     }
@@ -50,6 +67,8 @@ impl SessionCache {
     /// within both of its deadlines at `now`.
     pub fn get(&self, token_hash: &TokenHash, generation: i64, now: UnixMillis) -> Option<CachedSession> {
         let mut entries = self.lock();
+        entries.saw(generation);
+        let entries = &mut entries.by_token;
         let entry = entries.get(&token_hash.0)?;
         // The map found it by the hash; confirm in constant time, as the store does.
         let fresh = entry.generation == generation
@@ -66,10 +85,13 @@ impl SessionCache {
     /// Remembers a session read from the database after `generation` was read.
     pub fn insert(&self, token_hash: TokenHash, generation: i64, session: CachedSession) {
         let mut entries = self.lock();
+        entries.saw(generation);
+        if generation < entries.newest {
+            return;
+        }
+        let entries = &mut entries.by_token;
         if entries.len() >= self.capacity && !entries.contains_key(&token_hash.0) {
-            // Entries from an older generation can never be trusted again: drop those
-            // first; if the cache is still full, drop an arbitrary one.
-            entries.retain(|_, e| e.generation >= generation);
+            // The cache is full of current entries: drop an arbitrary one.
             if entries.len() >= self.capacity
                 && let Some(victim) = entries.keys().next().cloned()
             {
@@ -88,7 +110,7 @@ impl SessionCache {
 
     /// Records that this node has just extended the session's idle deadline.
     pub fn touched(&self, token_hash: &TokenHash, last_seen: UnixMillis, idle_expires: UnixMillis) {
-        if let Some(entry) = self.lock().get_mut(&token_hash.0) {
+        if let Some(entry) = self.lock().by_token.get_mut(&token_hash.0) {
             entry.session.live.last_seen = last_seen;
             entry.session.live.idle_expires = idle_expires;
         }
@@ -96,10 +118,10 @@ impl SessionCache {
 
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().by_token.len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         // A panic while holding the lock cannot leave an entry half-written (every
         // change is one map operation), so a poisoned map is still sound.
         self.entries
@@ -177,6 +199,21 @@ mod tests {
         cache.touched(&hash(1), UnixMillis(900), UnixMillis(5_000));
         let hit = cache.get(&hash(1), 1, UnixMillis(4_000)).expect("extended");
         assert_eq!(hit.live.last_seen, UnixMillis(900));
+    }
+
+    #[test]
+    fn a_newer_number_drops_every_older_entry_at_once() {
+        let cache = SessionCache::new(8);
+        cache.insert(hash(1), 1, session(1_000, 2_000));
+        cache.insert(hash(2), 1, session(1_000, 2_000));
+        assert!(cache.get(&hash(3), 2, UnixMillis(0)).is_none());
+        assert_eq!(cache.len(), 0, "account data of stale entries is not kept");
+        cache.insert(hash(1), 1, session(1_000, 2_000));
+        assert_eq!(
+            cache.len(),
+            0,
+            "an entry loaded under an older number is not kept"
+        );
     }
 
     #[test]

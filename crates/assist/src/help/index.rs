@@ -584,7 +584,6 @@ fn analyzed_words(
     Ok(words)
 }
 
-/// Marks which of `words` (analyzed) occur in `text`, in one pass over its tokens.
 /// Whether the article at `address` has `word` (as the analyzer made it) in `field`,
 /// read from the index's postings: the same answer as analysing its stored text again,
 /// which was most of the time of a search with several hits.

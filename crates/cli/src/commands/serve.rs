@@ -209,6 +209,10 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     if let Some(smtp) = smtp {
         let _ = smtp.await;
     }
+    // Attempts refused from memory during the last minute (and the graceful shutdown).
+    if let Err(e) = state.identity.audit_remembered_refusals().await {
+        tracing::error!(error = %e, "auditing refused attempts failed");
+    }
     store.checkpoint_audit_head().await?;
     store.close().await;
     Ok(())

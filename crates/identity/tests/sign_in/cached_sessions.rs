@@ -166,3 +166,62 @@ async fn unrelated_activity_keeps_the_cache_warm(backend: Backend) {
     account(&n.store_a, &n.node_a, "another@desk.test").await;
     assert_eq!(n.store_a.identity_generation().await.unwrap(), before);
 }
+
+/// The number is moved at commit (deferred triggers), so it never orders two
+/// transactions' other locks: one that changes an account and then ends a session, and
+/// one that ends that session and then changes another account, both commit. With the
+/// counter row locked at each change instead, they would deadlock and PostgreSQL would
+/// abort one (a password change or a disable, say).
+#[tokio::test]
+async fn changes_locking_accounts_and_sessions_in_opposite_orders_both_commit_on_postgres() {
+    let n = two_nodes(Backend::Postgres).await;
+    let other = account(&n.store_a, &n.node_a, "other@desk.test").await;
+    let before = n.store_a.identity_generation().await.unwrap();
+    let connect = || async {
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&n._db.url)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+        conn
+    };
+    let end_session = format!(
+        "UPDATE sessions SET revoked_at = {} WHERE id = '{}'",
+        UnixMillis::now().0,
+        n.session
+    );
+    let (mut first, mut second) = (connect().await, connect().await);
+    exec_in(
+        &mut first,
+        format!("UPDATE users SET locale = 'de' WHERE id = '{}'", n.agent),
+    )
+    .await
+    .unwrap();
+    exec_in(&mut second, end_session.clone())
+        .await
+        .expect("ending the session does not wait for the first's account change");
+    // The first now waits for the session row the second holds.
+    let first_done = tokio::spawn(async move {
+        exec_in(&mut first, end_session).await?;
+        exec_in(&mut first, "COMMIT".into()).await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    exec_in(
+        &mut second,
+        format!("UPDATE users SET locale = 'fr' WHERE id = '{other}'"),
+    )
+    .await
+    .expect("the second is not stuck behind the first");
+    exec_in(&mut second, "COMMIT".into()).await.unwrap();
+    first_done.await.unwrap().expect("the first commits too");
+    assert!(n.store_a.identity_generation().await.unwrap() >= before + 3);
+    assert!(n.on_b().await.is_none(), "and the ended session is refused");
+}
+
+/// Runs `sql`; waiting more than ten seconds for a lock counts as failing.
+async fn exec_in(conn: &mut sqlx::AnyConnection, sql: String) -> Result<(), sqlx::Error> {
+    let statement = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(conn);
+    match tokio::time::timeout(std::time::Duration::from_secs(10), statement).await {
+        Ok(done) => done.map(|_| ()),
+        Err(_) => Err(sqlx::Error::PoolTimedOut),
+    }
+}
