@@ -90,13 +90,12 @@ impl SessionCache {
             return;
         }
         let entries = &mut entries.by_token;
-        if entries.len() >= self.capacity && !entries.contains_key(&token_hash.0) {
-            // The cache is full of current entries: drop an arbitrary one.
-            if entries.len() >= self.capacity
-                && let Some(victim) = entries.keys().next().cloned()
-            {
-                entries.remove(&victim);
-            }
+        // Full of current entries (older ones went in `saw`): drop an arbitrary one.
+        if entries.len() >= self.capacity
+            && !entries.contains_key(&token_hash.0)
+            && let Some(victim) = entries.keys().next().cloned()
+        {
+            entries.remove(&victim);
         }
         entries.insert(
             token_hash.0.clone(),

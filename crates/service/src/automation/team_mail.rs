@@ -88,6 +88,30 @@ fn fill(text: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
+/// A team's own words for `locale`, if it wrote some, with the requester's name, first
+/// name and the ticket number filled in, and `extra` (one more placeholder and value).
+fn own_words(
+    texts_json: &str,
+    locale: Locale,
+    requester: &str,
+    number: i64,
+    extra: (&str, &str),
+) -> Option<String> {
+    let texts: BTreeMap<String, String> = serde_json::from_str(texts_json).unwrap_or_default();
+    let own = texts.get(locale.tag())?;
+    let first = requester.split_whitespace().next().unwrap_or(requester);
+    let number = number.to_string();
+    Some(fill(
+        own,
+        &[
+            ("{requester_name}", requester),
+            ("{requester_first_name}", first),
+            ("{ticket_number}", &number),
+            extra,
+        ],
+    ))
+}
+
 /// The survey's subject and text for a requester reading `locale`, with its link.
 pub fn survey_text(
     texts_json: &str,
@@ -96,28 +120,14 @@ pub fn survey_text(
     number: i64,
     link: &str,
 ) -> (String, String) {
-    let texts: BTreeMap<String, String> = serde_json::from_str(texts_json).unwrap_or_default();
     let subject = text_with(locale, "mail-survey-subject", &[("number", Arg::Number(number))]);
-    let body = match texts.get(locale.tag()) {
-        Some(own) => {
-            let first = requester.split_whitespace().next().unwrap_or(requester);
-            let number = number.to_string();
-            fill(
-                own,
-                &[
-                    ("{requester_name}", requester),
-                    ("{requester_first_name}", first),
-                    ("{ticket_number}", &number),
-                    ("{link}", link),
-                ],
-            )
-        }
-        None => text_with(
+    let body = own_words(texts_json, locale, requester, number, ("{link}", link)).unwrap_or_else(|| {
+        text_with(
             locale,
             "mail-survey-body",
             &[("number", Arg::Number(number)), ("link", link.into())],
-        ),
-    };
+        )
+    });
     (subject, body)
 }
 
@@ -129,22 +139,16 @@ pub fn ack_text(
     number: i64,
     subject: &str,
 ) -> (String, String) {
-    let texts: BTreeMap<String, String> = serde_json::from_str(texts_json).unwrap_or_default();
     let mail_subject = text_with(locale, "mail-ack-subject", &[("number", Arg::Number(number))]);
-    let body = match texts.get(locale.tag()) {
-        Some(own) => {
-            let first = requester.split_whitespace().next().unwrap_or(requester);
-            let number = number.to_string();
-            fill(
-                own,
-                &[
-                    ("{requester_name}", requester),
-                    ("{requester_first_name}", first),
-                    ("{ticket_number}", &number),
-                    ("{ticket_subject}", subject),
-                ],
-            )
-        }
+    let own = own_words(
+        texts_json,
+        locale,
+        requester,
+        number,
+        ("{ticket_subject}", subject),
+    );
+    let body = match own {
+        Some(own) => own,
         None if subject.is_empty() => text_with(
             locale,
             "mail-ack-body-secure",
