@@ -78,7 +78,7 @@ start_pg() { # dir -> sets PGDATA and DB_URL
         port_in_use "$candidate" && continue
         # shellcheck disable=SC2086  # PG_OPTS is a list of -c options
         if as_pg "$PGBIN/pg_ctl" start -D "$PGDATA" -l "$log" -w -t 60 -o \
-            "-p $candidate -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 $PG_OPTS" >/dev/null; then
+            "-p $candidate -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_preload_libraries=pg_stat_statements $PG_OPTS" >/dev/null; then
             port="$candidate"
             break
         fi

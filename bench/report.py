@@ -8,6 +8,7 @@
 wrk prints latencies with units (us, ms, s); everything here is normalised to ms.
 """
 
+import csv
 import json
 import os
 import re
@@ -281,6 +282,27 @@ def perf_top(path, n):
 # --- the report -------------------------------------------------------------------------
 
 
+def add_statements(add, scenario, path):
+    """The heaviest statements of a scenario by PostgreSQL's own count (pg_stat_statements,
+    reset before the scenario's rounds); time includes waiting for row locks."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))[:8]
+    if not rows:
+        return
+    add(f"<details><summary>PostgreSQL's heaviest statements during {scenario} (pg_stat_statements)</summary>")
+    add("")
+    add("| calls | total ms | mean ms | rows | statement |")
+    add("| ---: | ---: | ---: | ---: | --- |")
+    for r in rows:
+        query = r["query"].replace("|", "\\|")
+        if len(query) > 140:
+            query = query[:137] + "…"
+        add(f"| {r['calls']} | {r['total_ms']} | {r['mean_ms']} | {r['rows']} | `{query}` |")
+    add("")
+    add("</details>")
+    add("")
+
+
 def report(out_dir, results_path):
     out = Path(out_dir)
     machine = read_env(out / "machine.env")
@@ -355,6 +377,11 @@ def report(out_dir, results_path):
             + (f", WAL file {env['wal_bytes']} bytes" if env.get("wal_bytes") else "")
             + "."
         )
+        if env.get("serve_peak_rss_kb"):
+            add(
+                f"Memory of `palisade serve` after the run: {int(env['serve_rss_kb']) / 1024:.0f} MiB resident, "
+                f"peak {int(env['serve_peak_rss_kb']) / 1024:.0f} MiB."
+            )
         add("")
         add("| scenario | req/s | p50 ms | p99 ms | vs bare | req/s per round | bad |")
         add("| --- | ---: | ---: | ---: | ---: | --- | --- |")
@@ -411,6 +438,10 @@ def report(out_dir, results_path):
             )
             add(row)
         add("")
+        for scenario in ("read", "create"):
+            statements = out / b / f"{scenario}.statements.csv"
+            if statements.is_file():
+                add_statements(add, scenario, statements)
         notes.append((b, runs, env))
 
     # --- aims and noise ---

@@ -159,6 +159,23 @@ run_wrk() { # name script url [args...]
 
 profile() { perf_profile "$SERVER_PID" "$CUR" "$@"; }
 
+# PostgreSQL's own account of the statements a scenario ran (pg_stat_statements): calls,
+# mean and total execution time, rows; the report quotes the heaviest few.
+statements_reset() { # backend db_url
+    [[ "$1" == postgres ]] || return 0
+    psql -XAtq "$2" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" \
+        >/dev/null
+}
+statements_report() { # backend db_url scenario
+    [[ "$1" == postgres ]] || return 0
+    psql -XAq --csv "$2" -c "SELECT calls, round(total_exec_time::numeric, 1) AS total_ms, \
+        round(mean_exec_time::numeric, 3) AS mean_ms, rows, \
+        regexp_replace(query, '\s+', ' ', 'g') AS query FROM pg_stat_statements \
+        WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 15" \
+        >"$CUR/$3.statements.csv"
+    psql -XAtq "$2" -c "SELECT pg_stat_statements_reset()" >/dev/null
+}
+
 warm_up() { # script url [args...]
     local script="$1" url="$2"
     shift 2
@@ -287,13 +304,16 @@ bench_backend() {
     warm_up bare.lua "$bare_url"
     warm_up read.lua "$BASE" "$CUR/ticket-ids.txt" "$agent_token"
     local r
+    statements_reset "$backend" "$db_url"
     for r in $(seq "$ROUNDS"); do
         run_wrk "bare-$r" bare.lua "$bare_url"
         run_wrk "read-$r" read.lua "$BASE" "$CUR/ticket-ids.txt" "$agent_token"
     done
+    statements_report "$backend" "$db_url" read
     for r in $(seq "$ROUNDS"); do
         run_wrk "create-$r" create.lua "$BASE" "$CUR/customer-ids.txt" "$agent_token"
     done
+    statements_report "$backend" "$db_url" create
     if [[ "$PERF" == 1 ]]; then
         profile read read.lua "$BASE" "$CUR/ticket-ids.txt" "$agent_token"
         profile create create.lua "$BASE" "$CUR/customer-ids.txt" "$agent_token"
@@ -315,6 +335,9 @@ bench_backend() {
         echo "terms_per_ticket=$(python3 -c "print(round($n_terms / $n_tickets, 1))" 2>/dev/null || echo '?')"
     } >>"$CUR/db.env"
 
+    # Memory of `serve` after every scenario: resident now and the peak (kB).
+    awk '/^VmRSS/ {print "serve_rss_kb=" $2} /^VmHWM/ {print "serve_peak_rss_kb=" $2}' \
+        "/proc/$SERVER_PID/status" >>"$CUR/db.env" 2>/dev/null || true
     stop_pid "$BARE_PID"
     BARE_PID=""
     stop_pid "$SERVER_PID"

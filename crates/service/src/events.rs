@@ -32,23 +32,37 @@ pub trait Reaction: Send + Sync {
 }
 
 impl Desk {
-    /// Appends the audit entry, records the domain event and runs the reactions, in
-    /// that order and in `tx`. The audit entry comes last among the change's writes:
-    /// every transaction takes row locks before the audit chain's head, so two never
-    /// wait for each other.
+    /// Runs the reactions, appends the audit entry and records the domain event, in
+    /// that order and in `tx`. The two shared rows come last, in one order everywhere
+    /// (the audit chain's head, then the event counter): every transaction takes its row
+    /// locks before them, so two never wait for each other, and concurrent changes queue
+    /// only for those last statements and the commit, not for their whole work.
     pub(crate) async fn record(
         &self,
         tx: &mut Tx,
         audit: AuditEvent,
         happened: Happened<'_>,
     ) -> Result<(), ServiceError> {
+        self.react(tx, &happened).await?;
         self.store.append_audit(tx, &happened.actor.audit, &audit).await?;
-        self.publish(tx, &happened).await
+        self.record_event(tx, &happened).await
     }
 
     /// Records the domain event and runs the reactions (for a change whose audit entry
     /// is already written).
     pub(crate) async fn publish(&self, tx: &mut Tx, happened: &Happened<'_>) -> Result<(), ServiceError> {
+        self.record_event(tx, happened).await?;
+        self.react(tx, happened).await
+    }
+
+    async fn react(&self, tx: &mut Tx, happened: &Happened<'_>) -> Result<(), ServiceError> {
+        for reaction in &self.reactions {
+            reaction.react(tx, happened).await?;
+        }
+        Ok(())
+    }
+
+    async fn record_event(&self, tx: &mut Tx, happened: &Happened<'_>) -> Result<(), ServiceError> {
         // A rule's change carries the rules that led to it, so the triggers it would
         // set off know where the chain stands.
         let chain = crate::automation::current_chain();
@@ -70,9 +84,6 @@ impl Desk {
                 },
             )
             .await?;
-        for reaction in &self.reactions {
-            reaction.react(tx, happened).await?;
-        }
         Ok(())
     }
 }

@@ -47,29 +47,41 @@ impl Store {
             hash: String::new(),
         }
         .seal();
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at, actor, action, object, outcome, ip, user_agent, session_id, detail, \
-             prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(entry.seq)
-        .bind(entry.at)
-        .bind(&entry.actor)
-        .bind(&entry.action)
-        .bind(&entry.object)
-        .bind(&entry.outcome)
-        .bind(&entry.ip)
-        .bind(&entry.user_agent)
-        .bind(&entry.session)
-        .bind(&entry.detail)
-        .bind(&entry.prev_hash)
-        .bind(&entry.hash)
-        .execute(tx.conn())
-        .await?;
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        // The head stays locked from the SELECT above until commit, so on PostgreSQL the
+        // entry and the new head go in one round trip: fewer statements while it is held.
+        let insert_sql = match tx.dialect {
+            Dialect::Postgres => {
+                "WITH entry AS (INSERT INTO audit_log (seq, at, actor, action, object, outcome, ip, user_agent, \
+                 session_id, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)) \
+                 UPDATE audit_head SET seq = $1, hash = $12 WHERE id = 1"
+            }
+            Dialect::Sqlite => {
+                "INSERT INTO audit_log (seq, at, actor, action, object, outcome, ip, user_agent, session_id, detail, \
+                 prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            }
+        };
+        sqlx::query(insert_sql)
             .bind(entry.seq)
+            .bind(entry.at)
+            .bind(&entry.actor)
+            .bind(&entry.action)
+            .bind(&entry.object)
+            .bind(&entry.outcome)
+            .bind(&entry.ip)
+            .bind(&entry.user_agent)
+            .bind(&entry.session)
+            .bind(&entry.detail)
+            .bind(&entry.prev_hash)
             .bind(&entry.hash)
             .execute(tx.conn())
             .await?;
+        if tx.dialect == Dialect::Sqlite {
+            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(entry.seq)
+                .bind(&entry.hash)
+                .execute(tx.conn())
+                .await?;
+        }
         if entry.seq % CHECKPOINT_EVERY == 0 {
             self.insert_checkpoint(tx, entry.seq, &entry.hash).await?;
         }

@@ -4,7 +4,7 @@
 use palisade_core::UnixMillis;
 use sqlx::Row;
 
-use crate::{Store, StoreError, Tx};
+use crate::{Dialect, Store, StoreError, Tx};
 
 /// An event to record. `detail` is JSON of ids and states, never content.
 #[derive(Clone, Debug)]
@@ -31,6 +31,23 @@ impl Store {
     /// Records `event` in `tx`; returns its number. The counter row stays locked until
     /// the transaction ends, so numbers are handed out in commit order.
     pub async fn record_event(&self, tx: &mut Tx, event: &NewDomainEvent) -> Result<i64, StoreError> {
+        if tx.dialect == Dialect::Postgres {
+            // One round trip while the counter is held (it stays locked until commit).
+            return Ok(sqlx::query(
+                "WITH counter AS (UPDATE counters SET value = value + 1 WHERE name = 'domain_event' RETURNING value) \
+                 INSERT INTO domain_events (seq, kind, subject, channel, actor, detail, at) \
+                 SELECT value, $1, $2, $3, $4, $5, $6 FROM counter RETURNING seq",
+            )
+            .bind(&event.kind)
+            .bind(&event.subject)
+            .bind(&event.channel)
+            .bind(&event.actor)
+            .bind(&event.detail)
+            .bind(self.now().0)
+            .fetch_one(tx.conn())
+            .await?
+            .try_get(0)?);
+        }
         let seq: i64 =
             sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'domain_event' RETURNING value")
                 .fetch_one(tx.conn())

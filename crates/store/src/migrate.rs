@@ -225,7 +225,21 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0042_identity_changes.sql"),
         sqlite: Some(include_str!("../migrations/0042_identity_changes.sqlite.sql")),
     },
+    Migration {
+        version: 43,
+        sql: include_str!("../migrations/0043_ticket_number_sequence.sql"),
+        sqlite: Some(include_str!(
+            "../migrations/0043_ticket_number_sequence.sqlite.sql"
+        )),
+    },
 ];
+
+/// A migration that changes nothing in a dialect is only comments there.
+fn has_statements(sql: &str) -> bool {
+    sql.lines()
+        .map(str::trim)
+        .any(|line| !line.is_empty() && !line.starts_with("--"))
+}
 
 /// The schema is written once; SQLite only needs its name for byte strings.
 fn for_dialect(sql: &str, dialect: Dialect) -> String {
@@ -269,7 +283,9 @@ async fn apply_pending(dialect: Dialect, conn: &mut sqlx::AnyConnection) -> Resu
             _ => for_dialect(m.sql, dialect),
         };
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+        if has_statements(&sql) {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+        }
         sqlx::query("INSERT INTO palisade_migrations (version, applied_at) VALUES ($1, $2)")
             .bind(m.version)
             .bind(palisade_core::UnixMillis::now().0)
@@ -279,4 +295,16 @@ async fn apply_pending(dialect: Dialect, conn: &mut sqlx::AnyConnection) -> Resu
         tracing::info!(version = m.version, "applied database migration");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_statements;
+
+    #[test]
+    fn a_body_of_comments_alone_changes_nothing() {
+        assert!(!has_statements("-- nothing here\n\n   -- nor here\n"));
+        assert!(has_statements("-- why\nCREATE SEQUENCE s;\n"));
+        assert!(has_statements("  SELECT 1"));
+    }
 }

@@ -384,6 +384,9 @@ impl Desk {
         action: AuditAction,
         object: &str,
     ) -> Result<(), ServiceError> {
+        // The audit head before the event counter, as everywhere (see `Desk::record`).
+        let event = AuditEvent::new(action, object, Outcome::Success);
+        self.store.append_audit(tx, &actor.audit, &event).await?;
         self.store
             .record_event(
                 tx,
@@ -396,8 +399,6 @@ impl Desk {
                 },
             )
             .await?;
-        let event = AuditEvent::new(action, object, Outcome::Success);
-        self.store.append_audit(tx, &actor.audit, &event).await?;
         Ok(())
     }
 }

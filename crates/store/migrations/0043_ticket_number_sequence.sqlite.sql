@@ -1,0 +1,2 @@
+-- Nothing on SQLite: its one writer serialises creates anyway, so ticket numbers stay
+-- in the `ticket_number` counter row (see 0043_ticket_number_sequence.sql).
