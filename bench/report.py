@@ -372,7 +372,8 @@ def report(out_dir, results_path):
         add(
             f"Response sizes: ticket view {env.get('ticket_view_bytes', '?')} bytes, "
             f"bare {env.get('bare_view_bytes', '?')} bytes. After the run: {env.get('tickets_after', '?')} tickets, "
-            f"{env.get('terms_per_ticket', '?')} search-term rows per ticket (one multi-row INSERT), "
+            f"{env.get('terms_per_ticket', '?')} search-term rows per ticket merged into the term index "
+            f"({env.get('pending_texts', '?')} texts still pending), "
             f"{env.get('audit_rows', '?')} audit entries"
             + (f", WAL file {env['wal_bytes']} bytes" if env.get("wal_bytes") else "")
             + "."
@@ -511,21 +512,24 @@ def report(out_dir, results_path):
             iowait = med_cpu(create, "iowait")
             terms = env.get("terms_per_ticket", "?")
             text = f"- **{title}, create** ({fmt(rps, 0)} req/s). "
+            pending = env.get("pending_texts", "?")
+            merge = (
+                "A text's keyed search terms go into one pending row; `serve` merges pending rows into the "
+                "term index in sorted batches of up to 2,000 texts every second (the merge's work is inside "
+                f"these numbers; {pending} texts were still pending when the run ended, {terms} index rows "
+                "per ticket). "
+            )
             if b == "sqlite":
                 text += (
                     "Creates are serialised on SQLite's single writer connection; each transaction runs "
-                    f"about 12 statements (the {terms} search terms in one of them) before its commit "
-                    f"(synchronous={machine.get('sqlite_sync', '?')}, WAL: one fsync per commit). The terms "
-                    "are keyed hashes, so each lands on its own page of the term index, and SQLite's WAL "
-                    "writes every page a commit touched: most of a create's time is `sqlite3VdbeHalt` "
-                    "writing those pages and the checkpoints copying them back. "
+                    "about 12 statements before its commit "
+                    f"(synchronous={machine.get('sqlite_sync', '?')}, WAL: one fsync per commit). " + merge
                 )
             else:
                 text += (
-                    "Every create starts with `UPDATE counters … RETURNING` (the ticket number) and ends "
-                    "with the audit head `FOR UPDATE`, and both row locks are held until commit, so creates "
-                    f"are serialised for the whole transaction: about 12 statements (the {terms} search "
-                    "terms in one of them), each a loopback round trip. "
+                    "A create takes its ticket number from a sequence and writes its rows beside other "
+                    "creates; only the audit head (`FOR UPDATE`) and the event counter, taken last, are "
+                    "held until commit. " + merge
                 )
             if rps:
                 text += f"At {rps:,.0f} commits/s a transaction holds the write path for {1000 / rps:.1f} ms"

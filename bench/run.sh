@@ -318,18 +318,19 @@ bench_backend() {
         profile read read.lua "$BASE" "$CUR/ticket-ids.txt" "$agent_token"
         profile create create.lua "$BASE" "$CUR/customer-ids.txt" "$agent_token"
     fi
-    local stats_sql="SELECT (SELECT COUNT(*) FROM tickets), (SELECT COUNT(*) FROM search_terms), (SELECT COUNT(*) FROM audit_log)"
+    local stats_sql="SELECT (SELECT COUNT(*) FROM tickets), (SELECT COUNT(*) FROM search_terms), (SELECT COUNT(*) FROM audit_log), (SELECT COUNT(*) FROM search_pending)"
     local stats
     if [[ "$backend" == sqlite ]]; then
         echo "sqlite_journal_mode=$(sqlite3 "$data/palisade.db" 'PRAGMA journal_mode' 2>/dev/null || echo '?')" >>"$CUR/db.env"
         echo "wal_bytes=$(stat -c %s "$data/palisade.db-wal" 2>/dev/null || echo 0)" >>"$CUR/db.env"
-        stats="$(sqlite3 -separator ' ' "$data/palisade.db" "$stats_sql" 2>/dev/null || echo '? ? ?')"
+        stats="$(sqlite3 -separator ' ' "$data/palisade.db" "$stats_sql" 2>/dev/null || echo '? ? ? ?')"
     else
-        stats="$(psql -XAtq -F ' ' "$db_url" -c "$stats_sql" 2>/dev/null || echo '? ? ?')"
+        stats="$(psql -XAtq -F ' ' "$db_url" -c "$stats_sql" 2>/dev/null || echo '? ? ? ?')"
     fi
-    local n_tickets n_terms n_audit
-    read -r n_tickets n_terms n_audit <<<"$stats"
+    local n_tickets n_terms n_audit n_pending
+    read -r n_tickets n_terms n_audit n_pending <<<"$stats"
     {
+        echo "pending_texts=$n_pending"
         echo "tickets_after=$n_tickets"
         echo "audit_rows=$n_audit"
         echo "terms_per_ticket=$(python3 -c "print(round($n_terms / $n_tickets, 1))" 2>/dev/null || echo '?')"

@@ -7,9 +7,11 @@
 # placement (a new customer account on first mail, a new ticket per message),
 # encryption and the audit trail, all committed before the 250 — with 1, 8 and 64
 # concurrent senders, and the time from the end of DATA to the 250 (median and p99).
-# Beside it, in the same run and interleaved, the same load against `smtpbare`: an
-# SMTP server with the same runtime and DATA framing that accepts everything and does
-# nothing (the baseline). The load generator is `smtpload` (bench/src/bin), sending
+# Beside it, in the same run and interleaved, the same load against two baselines:
+# `smtpbare`, an SMTP server with the same runtime and DATA framing that accepts
+# everything and does nothing, and Debian's Postfix (installed if missing), an instance
+# of its own on a loopback port, relay-free, taking mail for desk.test into its discard
+# transport (each message still queued and fsynced before the 250, no checks at all). The load generator is `smtpload` (bench/src/bin), sending
 # from 127.0.0.2, which the test zone's SPF record authorises. Results go into the
 # SMTP section of bench/RESULTS.md (raw JSON lines in bench/last-run/smtp/).
 #
@@ -48,6 +50,12 @@ if [[ ! -x "$DNSMASQ" ]]; then
     say "installing dnsmasq-base"
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dnsmasq-base
 fi
+if [[ ! -x /usr/sbin/postfix ]]; then
+    if [[ $EUID -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
+    say "installing postfix (no system configuration: the benchmark runs its own instance)"
+    echo "postfix postfix/main_mailer_type select No configuration" | "${SUDO[@]}" debconf-set-selections
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postfix
+fi
 for tool in python3 cargo; do command -v "$tool" >/dev/null || die "$tool is missing"; done
 
 STARTED_AT="$(date -u +%s)"
@@ -61,7 +69,7 @@ WORK="$(mktemp -d /tmp/palisade-smtp-bench.XXXXXX)"
 chmod 755 "$WORK"
 OUT="$WORK/out"
 mkdir -p "$OUT"
-SERVER_PID="" BARE_PID="" DNS_PID="" PGBIN="" PGDATA=""
+SERVER_PID="" BARE_PID="" DNS_PID="" PGBIN="" PGDATA="" POSTFIX_CONF=""
 
 # shellcheck disable=SC2317  # invoked by trap
 cleanup() {
@@ -70,6 +78,7 @@ cleanup() {
     stop_pid "$SERVER_PID"
     stop_pid "$BARE_PID"
     stop_pid "$DNS_PID"
+    [[ -n "$POSTFIX_CONF" ]] && postfix -c "$POSTFIX_CONF" stop >/dev/null 2>&1
     stop_pg
     if ((rc != 0)); then say "failed (exit $rc); logs kept in $WORK"; else rm -rf "$WORK"; fi
     exit "$rc"
@@ -112,6 +121,67 @@ BARE_PORT="$(free_port 12525)"
 "$SMTPBARE" --listen "127.0.0.1:$BARE_PORT" >"$WORK/smtpbare.log" 2>&1 &
 BARE_PID=$!
 wait_port "$BARE_PORT" "$BARE_PID" smtpbare
+
+# Postfix as a baseline: its own configuration, queue and log under $WORK, listening on
+# 127.0.0.1 only, relaying nothing, mail for desk.test discarded once it is queued.
+start_postfix() { # port
+    local dir="$WORK/postfix" port="$1"
+    mkdir -p "$dir/conf" "$dir/queue" "$dir/data"
+    chown postfix "$dir/data"
+    cat >"$dir/conf/main.cf" <<CF
+compatibility_level = 3.6
+queue_directory = $dir/queue
+data_directory = $dir/data
+maillog_file = $dir/maillog
+maillog_file_prefixes = $dir
+myhostname = mx.desk.test
+mydestination =
+relay_domains = desk.test
+relay_recipient_maps =
+transport_maps = inline:{ desk.test=discard:silently }
+alias_maps =
+alias_database =
+mynetworks = 127.0.0.0/8
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+smtpd_recipient_restrictions = permit_mynetworks, reject
+smtpd_client_connection_count_limit = 0
+smtpd_peername_lookup = no
+default_process_limit = 300
+CF
+    cat >"$dir/conf/master.cf" <<CF
+127.0.0.1:$port inet n - n - - smtpd
+pickup    unix  n - n 60    1 pickup
+cleanup   unix  n - n -     0 cleanup
+qmgr      unix  n - n 300   1 qmgr
+rewrite   unix  - - n -     - trivial-rewrite
+bounce    unix  - - n -     0 bounce
+defer     unix  - - n -     0 bounce
+trace     unix  - - n -     0 bounce
+verify    unix  - - n -     1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n -     - proxymap
+showq     unix  n - n -     - showq
+error     unix  - - n -     - error
+retry     unix  - - n -     - error
+discard   unix  - - n -     - discard
+anvil     unix  - - n -     1 anvil
+scache    unix  - - n -     1 scache
+postlog   unix-dgram n - n - 1 postlogd
+CF
+    postfix -c "$dir/conf" check >"$WORK/postfix-check.log" 2>&1 ||
+        { cat "$WORK/postfix-check.log" "$dir/maillog" >&2 2>/dev/null; die "postfix check failed"; }
+    postfix -c "$dir/conf" start >/dev/null 2>&1 || { cat "$dir/maillog" >&2 2>/dev/null; die "postfix did not start"; }
+    POSTFIX_CONF="$dir/conf"
+    for _ in $(seq 300); do
+        port_in_use "$port" && break
+        sleep 0.1
+    done
+    port_in_use "$port" || die "postfix did not listen on $port within 30 s"
+    echo "postfix_version=$(postconf -c "$dir/conf" -h mail_version)" >>"$OUT/machine.env"
+}
+POSTFIX_PORT="$(free_port 12725)"
+start_postfix "$POSTFIX_PORT"
 
 load() { # port senders label -> one JSON line appended to $CUR/<label>.jsonl
     local port="$1" senders="$2" label="$3"
@@ -171,6 +241,7 @@ TOML
     for round in $(seq "$ROUNDS"); do
         for senders in $SENDERS; do
             load "$BARE_PORT" "$senders" "bare-$senders"
+            load "$POSTFIX_PORT" "$senders" "postfix-$senders"
             load "$smtp_port" "$senders" "palisade-$senders"
         done
         say "$backend: round $round of $ROUNDS done"

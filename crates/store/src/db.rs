@@ -169,6 +169,7 @@ impl Store {
             "audit_log",
             "audit_checkpoints",
             "search_terms",
+            "search_pending",
             "people_terms",
             "data_keys",
             "throttle",

@@ -37,6 +37,7 @@ mod presence;
 mod received;
 mod satisfaction;
 mod saved_views;
+mod search_merge;
 mod service_levels;
 mod sessions;
 mod settings;

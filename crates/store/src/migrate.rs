@@ -232,6 +232,11 @@ const MIGRATIONS: &[Migration] = &[
             "../migrations/0043_ticket_number_sequence.sqlite.sql"
         )),
     },
+    Migration {
+        version: 44,
+        sql: include_str!("../migrations/0044_search_pending.sql"),
+        sqlite: Some(include_str!("../migrations/0044_search_pending.sqlite.sql")),
+    },
 ];
 
 /// A migration that changes nothing in a dialect is only comments there.

@@ -11,7 +11,7 @@ use sqlx::{AssertSqlSafe, Row};
 use crate::db::placeholders;
 use crate::tickets::{SEARCH_DOMAIN, ticket_select};
 use crate::users::paginate;
-use crate::{Cursor, Page, Store, StoreError, TicketRecord, TicketScope};
+use crate::{Cursor, Dialect, Page, Store, StoreError, TicketRecord, TicketScope};
 
 /// Whose tickets a filter wants by assignee.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -424,11 +424,18 @@ impl Store {
         };
         let mut word_clauses = Vec::new();
         for word in &words {
+            let term = self.keys.search_index().compute(SEARCH_DOMAIN, word);
+            let merged = next(term.clone(), &mut params);
+            let pending = next(term, &mut params);
+            // Pending texts are few (the merge keeps up) and each holds whole terms
+            // between spaces, so a term matches only itself.
+            let in_pending = match self.dialect {
+                Dialect::Postgres => format!("strpos(' ' || terms || ' ', ' ' || {pending} || ' ') > 0"),
+                Dialect::Sqlite => format!("instr(' ' || terms || ' ', ' ' || {pending} || ' ') > 0"),
+            };
             let mut any = vec![
-                format!(
-                    "t.id IN (SELECT ticket_id FROM search_terms WHERE term = {}{visibility})",
-                    next(self.keys.search_index().compute(SEARCH_DOMAIN, word), &mut params)
-                ),
+                format!("t.id IN (SELECT ticket_id FROM search_terms WHERE term = {merged}{visibility})"),
+                format!("t.id IN (SELECT ticket_id FROM search_pending WHERE {in_pending}{visibility})"),
                 format!(
                     "t.requester_id IN (SELECT user_id FROM people_terms WHERE term = {})",
                     next(self.name_term(word), &mut params)

@@ -105,7 +105,14 @@ impl Store {
                 .execute(tx.conn())
                 .await?;
         }
-        // Words stay findable, each with the visibility it had.
+        // Words stay findable, each with the visibility it had. Pending texts first: on
+        // PostgreSQL this waits for a merge holding them, whose terms the copy below
+        // then sees.
+        sqlx::query("UPDATE search_pending SET ticket_id = $1 WHERE ticket_id = $2")
+            .bind(survivor.id.as_str())
+            .bind(duplicate.id.as_str())
+            .execute(tx.conn())
+            .await?;
         sqlx::query(
             "INSERT INTO search_terms (term, ticket_id, visibility) \
              SELECT term, $1, visibility FROM search_terms WHERE ticket_id = $2 \

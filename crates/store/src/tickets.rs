@@ -355,26 +355,22 @@ impl Store {
         visibility: Visibility,
         text: &str,
     ) -> Result<(), StoreError> {
-        // 3 parameters a row: well inside SQLite's 32,766 and PostgreSQL's 65,535.
-        const ROWS_PER_STATEMENT: usize = 500;
         let index = self.keys.search_index();
         let keyed: Vec<_> = search_terms(text)
             .iter()
             .take(2000)
             .map(|term| index.compute(SEARCH_DOMAIN, term))
             .collect();
-        for chunk in keyed.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO search_terms (term, ticket_id, visibility) VALUES {} ON CONFLICT DO NOTHING",
-                crate::db::value_rows(chunk.len(), 3)
-            );
-            // Not kept prepared: each row count is its own statement text.
-            let mut insert = sqlx::query(AssertSqlSafe(sql)).persistent(false);
-            for term in chunk {
-                insert = insert.bind(term).bind(ticket.as_str()).bind(visibility.as_str());
-            }
-            insert.execute(tx.conn()).await?;
+        if keyed.is_empty() {
+            return Ok(());
         }
+        // One row for the whole text; `merge_pending_terms` moves it into the index.
+        sqlx::query("INSERT INTO search_pending (ticket_id, visibility, terms) VALUES ($1, $2, $3)")
+            .bind(ticket.as_str())
+            .bind(visibility.as_str())
+            .bind(keyed.join(" "))
+            .execute(tx.conn())
+            .await?;
         Ok(())
     }
 

@@ -137,6 +137,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         smtp_stopping.clone(),
     ));
     tokio::spawn(remembered_refusals(state.identity.clone(), smtp_stopping.clone()));
+    tokio::spawn(search_merge(store.clone(), smtp_stopping.clone()));
     if let Some(setup) = &mail_setup {
         dispatcher = dispatcher.with_subscriber(reply_notifier(
             setup,
@@ -342,6 +343,37 @@ async fn remembered_refusals(
         }
         if stop {
             return;
+        }
+    }
+}
+
+/// Moves texts' pending search terms into the term index, a batch at a time (see
+/// `Store::merge_pending_terms`): every second, and at once while batches come back
+/// full, with a pause between them so requests' writes keep their turn.
+async fn search_merge(store: palisade_store::Store, mut stopping: tokio::sync::watch::Receiver<bool>) {
+    const BATCH: u32 = 2_000;
+    let mut warned = false;
+    loop {
+        let wait = match store.merge_pending_terms(BATCH).await {
+            Ok(moved) => {
+                warned = false;
+                if moved == BATCH as usize {
+                    Duration::from_millis(100)
+                } else {
+                    Duration::from_secs(1)
+                }
+            }
+            Err(e) => {
+                if !warned {
+                    tracing::error!(error = %e, "merging pending search terms failed; searches still find them");
+                    warned = true;
+                }
+                Duration::from_secs(5)
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopping.changed() => return,
         }
     }
 }

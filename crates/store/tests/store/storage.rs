@@ -18,6 +18,7 @@ palisade_testkit::on_both_backends!(
     wrong_master_key_is_refused_at_start,
     audit_verify_names_edited_removed_reordered_and_inserted_entries,
     ticket_scope_lists_only_the_scope,
+    words_are_found_before_and_after_their_merge,
 );
 
 fn keyring() -> Arc<Keyring> {
@@ -425,4 +426,75 @@ async fn sqlite_database_is_in_wal_mode() {
         .unwrap();
     let mode: String = sqlx::Row::try_get(&row, 0).unwrap();
     assert_eq!(mode.to_lowercase(), "wal");
+}
+
+async fn found(store: &Store, query: &str, include_internal: bool) -> Vec<TicketId> {
+    store
+        .search_tickets(
+            &TicketScope::All,
+            &palisade_store::TicketSearch {
+                query,
+                include_internal,
+                ..Default::default()
+            },
+            10,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect()
+}
+
+/// A text's terms are written pending and merged into the index later; a search finds
+/// the same tickets either way, and the visibility of internal notes holds in both.
+async fn words_are_found_before_and_after_their_merge(backend: Backend) {
+    let db = TestDatabase::new(backend).await.unwrap();
+    let store = Store::connect(&db.url, keyring()).await.unwrap();
+    let (_, ticket) = seed(&store, "Pendq4Word").await;
+    let (_, other) = seed(&store, "Otherq4Word").await;
+    for stage in ["pending", "merged"] {
+        assert_eq!(
+            found(&store, "Body Pendq4Word", false).await,
+            vec![ticket.clone()],
+            "{stage}"
+        );
+        assert_eq!(
+            found(&store, "otherq4word", false).await,
+            vec![other.clone()],
+            "{stage}"
+        );
+        assert!(
+            found(&store, "Note Pendq4Word", false).await.is_empty(),
+            "{stage}: an internal note's words stay out of a search without the internal side"
+        );
+        assert_eq!(
+            found(&store, "Note Pendq4Word", true).await,
+            vec![ticket.clone()],
+            "{stage}"
+        );
+        assert!(
+            found(&store, "Pendq4Wor", true).await.is_empty(),
+            "{stage}: a term matches itself, never part of another"
+        );
+        if stage == "pending" {
+            assert!(
+                store.pending_term_texts().await.unwrap() >= 6,
+                "subject, body and note of each"
+            );
+            let mut moved = 0;
+            // One text per batch: several batches, each its own transaction.
+            loop {
+                let batch = store.merge_pending_terms(1).await.unwrap();
+                if batch == 0 {
+                    break;
+                }
+                assert_eq!(batch, 1);
+                moved += batch;
+            }
+            assert!(moved >= 6);
+            assert_eq!(store.pending_term_texts().await.unwrap(), 0);
+        }
+    }
+    store.close().await;
 }
