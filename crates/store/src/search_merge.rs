@@ -1,79 +1,68 @@
 //! The term index's second half: texts' keyed terms written to `search_pending` by the
-//! transaction that adds them (one row per text), merged into `search_terms` later in
-//! large, sorted batches. Searches read both halves (`ticket_lists`), so nothing waits
-//! for a merge to be findable; the merge only moves work out of the write path.
+//! transaction that adds them (one row per text, its terms a JSON array), merged into
+//! `search_terms` later in batches, in index order. Searches read both halves
+//! (`ticket_lists`), so nothing waits for a merge to be findable; the merge only moves
+//! work out of the write path. The merge is done by the database itself, in one
+//! statement per step: the terms never travel to the server and back.
 
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Row;
 
 use crate::{Dialect, Store, StoreError};
 
-/// Rows per statement: 3 parameters each, well inside both databases' limits.
-const ROWS_PER_STATEMENT: usize = 500;
+/// PostgreSQL: one statement takes the batch (rows another node is merging, or a
+/// ticket merge is moving, are left to them), deletes it and indexes its terms, so
+/// exactly the rows deleted are the rows indexed.
+const MERGE_POSTGRES: &str = "WITH batch AS (SELECT seq FROM search_pending ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED), \
+     moved AS (DELETE FROM search_pending p USING batch b WHERE p.seq = b.seq \
+     RETURNING p.ticket_id, p.visibility, p.terms), \
+     indexed AS (INSERT INTO search_terms (term, ticket_id, visibility) \
+     SELECT t.term, m.ticket_id, m.visibility FROM moved m, jsonb_array_elements_text(m.terms::jsonb) AS t(term) \
+     ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING) \
+     SELECT COUNT(*) FROM moved";
 
 impl Store {
     /// Moves up to `texts` pending texts' terms into the term index, in one
     /// transaction; returns how many texts it moved (fewer than `texts`: none are left).
     pub async fn merge_pending_terms(&self, texts: u32) -> Result<usize, StoreError> {
-        // PostgreSQL: rows another node is merging, or a ticket merge is moving, are
-        // left to them.
-        let lock = match self.dialect {
-            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
-            Dialect::Sqlite => "",
-        };
         let mut tx = self.begin().await?;
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT seq, ticket_id, visibility, terms FROM search_pending ORDER BY seq LIMIT $1{lock}"
-        )))
-        .bind(i64::from(texts))
-        .fetch_all(tx.conn())
-        .await?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let mut seqs = Vec::with_capacity(rows.len());
-        let mut entries = Vec::new();
-        for row in &rows {
-            seqs.push(row.try_get::<i64, _>("seq")?);
-            let ticket: String = row.try_get("ticket_id")?;
-            let visibility: String = row.try_get("visibility")?;
-            let terms: String = row.try_get("terms")?;
-            entries.extend(
-                terms
-                    .split(' ')
-                    .filter(|t| !t.is_empty())
-                    .map(|term| (term.to_owned(), ticket.clone(), visibility.clone())),
-            );
-        }
-        // In index order, so neighbouring entries land on the same pages.
-        entries.sort_unstable();
-        entries.dedup();
-        for chunk in entries.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO search_terms (term, ticket_id, visibility) VALUES {} ON CONFLICT DO NOTHING",
-                crate::db::value_rows(chunk.len(), 3)
-            );
-            let mut insert = sqlx::query(AssertSqlSafe(sql)).persistent(false);
-            for (term, ticket, visibility) in chunk {
-                insert = insert.bind(term).bind(ticket).bind(visibility);
+        let moved: i64 = match self.dialect {
+            Dialect::Postgres => sqlx::query(MERGE_POSTGRES)
+                .bind(i64::from(texts))
+                .fetch_one(tx.conn())
+                .await?
+                .try_get(0)?,
+            // SQLite's one writer holds the batch still for the whole transaction.
+            Dialect::Sqlite => {
+                let batch = sqlx::query(
+                    "SELECT COUNT(*) AS n, MAX(seq) AS last FROM \
+                     (SELECT seq FROM search_pending ORDER BY seq LIMIT $1)",
+                )
+                .bind(i64::from(texts))
+                .fetch_one(tx.conn())
+                .await?;
+                let n: i64 = batch.try_get("n")?;
+                if n > 0 {
+                    let last: i64 = batch.try_get("last")?;
+                    sqlx::query(
+                        "INSERT INTO search_terms (term, ticket_id, visibility) \
+                         SELECT t.value, p.ticket_id, p.visibility FROM search_pending p, json_each(p.terms) t \
+                         WHERE p.seq <= $1 ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING",
+                    )
+                    .bind(last)
+                    .execute(tx.conn())
+                    .await?;
+                    sqlx::query("DELETE FROM search_pending WHERE seq <= $1")
+                        .bind(last)
+                        .execute(tx.conn())
+                        .await?;
+                }
+                n
             }
-            insert.execute(tx.conn()).await?;
+        };
+        if moved > 0 {
+            tx.commit().await?;
         }
-        for chunk in seqs.chunks(ROWS_PER_STATEMENT) {
-            let list = (1..=chunk.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mut delete = sqlx::query(AssertSqlSafe(format!(
-                "DELETE FROM search_pending WHERE seq IN ({list})"
-            )))
-            .persistent(false);
-            for seq in chunk {
-                delete = delete.bind(seq);
-            }
-            delete.execute(tx.conn()).await?;
-        }
-        tx.commit().await?;
-        Ok(rows.len())
+        Ok(usize::try_from(moved).unwrap_or(0))
     }
 
     /// Texts whose terms wait to be merged.

@@ -427,11 +427,11 @@ impl Store {
             let term = self.keys.search_index().compute(SEARCH_DOMAIN, word);
             let merged = next(term.clone(), &mut params);
             let pending = next(term, &mut params);
-            // Pending texts are few (the merge keeps up) and each holds whole terms
-            // between spaces, so a term matches only itself.
+            // Pending texts are few (the merge keeps up); each is a JSON array of hex
+            // terms, so a quoted term matches only itself.
             let in_pending = match self.dialect {
-                Dialect::Postgres => format!("strpos(' ' || terms || ' ', ' ' || {pending} || ' ') > 0"),
-                Dialect::Sqlite => format!("instr(' ' || terms || ' ', ' ' || {pending} || ' ') > 0"),
+                Dialect::Postgres => format!("strpos(terms, '\"' || {pending} || '\"') > 0"),
+                Dialect::Sqlite => format!("instr(terms, '\"' || {pending} || '\"') > 0"),
             };
             let mut any = vec![
                 format!("t.id IN (SELECT ticket_id FROM search_terms WHERE term = {merged}{visibility})"),

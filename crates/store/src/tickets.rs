@@ -364,11 +364,15 @@ impl Store {
         if keyed.is_empty() {
             return Ok(());
         }
-        // One row for the whole text; `merge_pending_terms` moves it into the index.
+        // One row for the whole text, its terms a JSON array of hex strings;
+        // `merge_pending_terms` moves it into the index.
+        // Hex needs no escaping inside JSON strings.
+        let quoted: Vec<String> = keyed.iter().map(|term| format!("\"{term}\"")).collect();
+        let terms = format!("[{}]", quoted.join(","));
         sqlx::query("INSERT INTO search_pending (ticket_id, visibility, terms) VALUES ($1, $2, $3)")
             .bind(ticket.as_str())
             .bind(visibility.as_str())
-            .bind(keyed.join(" "))
+            .bind(terms)
             .execute(tx.conn())
             .await?;
         Ok(())
