@@ -515,7 +515,7 @@ def report(out_dir, results_path):
             pending = env.get("pending_texts", "?")
             merge = (
                 "A text's keyed search terms go into one pending row; `serve` merges pending rows into the "
-                "term index in sorted batches of up to 2,000 texts every second (the merge's work is inside "
+                "term index in batches of up to 1,000 texts every second (the merge's work is inside "
                 f"these numbers; {pending} texts were still pending when the run ended, {terms} index rows "
                 "per ticket). "
             )

@@ -49,8 +49,9 @@ def section(out):
         f"- Command: `{machine.get('command', 'bash bench/smtp.sh')}`; whole run "
         f"{int(machine.get('whole_run_seconds', '0')) / 60:.1f} min",
         f"- {machine.get('rounds', '?')} rounds × {machine.get('duration', '?')} s per (target, senders), "
-        "bare and Palisade interleaved; load generator `smtpload` (one connection per sender, "
-        "one message after another, ~2 kB bodies) from 127.0.0.2 on the same machine",
+        "the baselines and Palisade interleaved; load generator `smtpload` (one connection at a time "
+        "per sender, a new one every 100 messages, one message after another, ~2 kB bodies) from "
+        "127.0.0.2 on the same machine",
         "- Palisade does, before each 250: strict reading, SPF against dnsmasq on 127.0.0.1 "
         "(DNS cache off), a new customer account on a sender's first mail, a new sealed ticket, "
         "the audit entry, commit. The baselines: `smtpbare` reads DATA the same way and answers 250; "

@@ -3,6 +3,10 @@
 //! same runtime), returning a fixed JSON body the size of a ticket view. The ratio
 //! Palisade / bare is what the benchmark reports; both are measured in the same run.
 
+// The same allocator as `palisade`, so the baseline differs from it only in its work.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

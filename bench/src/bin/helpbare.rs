@@ -3,6 +3,10 @@
 //! re-check, no limits, no database) behind one axum route on Palisade's TLS setup.
 //! Palisade's search over HTTP divided by this is what the benchmark reports.
 
+// The same allocator as `palisade`, so the baseline differs from it only in its work.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -4,6 +4,10 @@
 //! storage. Palisade's messages per second divided by this one's is the ratio the
 //! benchmark reports.
 
+// The same allocator as `palisade`, so the baseline differs from it only in its work.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::SocketAddr;
 
 use clap::Parser;

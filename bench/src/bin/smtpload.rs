@@ -45,6 +45,10 @@ struct Args {
     /// Body size in bytes (approximately).
     #[arg(long, default_value_t = 2000)]
     body_bytes: usize,
+    /// Messages per connection before the sender says QUIT and connects again, as MTAs
+    /// do (servers bound a session's commands; Palisade allows 1,000).
+    #[arg(long, default_value_t = 100)]
+    messages_per_connection: usize,
 }
 
 struct Outcome {
@@ -110,16 +114,7 @@ async fn send_loop(
     deadline: Instant,
     budget: &std::sync::atomic::AtomicUsize,
 ) -> anyhow::Result<Outcome> {
-    let socket = match args.source_ip {
-        IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
-        IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
-    };
-    socket.bind(SocketAddr::new(args.source_ip, 0))?;
-    let stream: TcpStream = socket.connect(args.server).await.context("connecting")?;
-    stream.set_nodelay(true)?;
-    let mut io = BufReader::new(stream);
-    expect(&mut io, "2").await.context("greeting")?;
-    command(&mut io, "EHLO load.bench\r\n", "2").await?;
+    let mut io = connect(args).await?;
     let body: String =
         "Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n".repeat(args.body_bytes / 58 + 1);
     let mut outcome = Outcome {
@@ -138,6 +133,10 @@ async fn send_loop(
             break;
         }
         n += 1;
+        if n > 1 && (n - 1).is_multiple_of(args.messages_per_connection.max(1)) {
+            let _ = io.get_mut().write_all(b"QUIT\r\n").await;
+            io = connect(args).await?;
+        }
         let address = format!("c{}@{}", (sender * 7919 + n) % args.addresses.max(1), args.domain);
         command(&mut io, &format!("MAIL FROM:<{address}>\r\n"), "2").await?;
         command(&mut io, &format!("RCPT TO:<{}>\r\n", args.rcpt), "2").await?;
@@ -164,6 +163,21 @@ async fn send_loop(
     }
     let _ = io.get_mut().write_all(b"QUIT\r\n").await;
     Ok(outcome)
+}
+
+/// A new session from the source address, greeted and introduced.
+async fn connect(args: &Args) -> anyhow::Result<BufReader<TcpStream>> {
+    let socket = match args.source_ip {
+        IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.bind(SocketAddr::new(args.source_ip, 0))?;
+    let stream: TcpStream = socket.connect(args.server).await.context("connecting")?;
+    stream.set_nodelay(true)?;
+    let mut io = BufReader::new(stream);
+    expect(&mut io, "2").await.context("greeting")?;
+    command(&mut io, "EHLO load.bench\r\n", "2").await?;
+    Ok(io)
 }
 
 async fn command(io: &mut BufReader<TcpStream>, line: &str, want: &str) -> anyhow::Result<()> {

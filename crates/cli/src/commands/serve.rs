@@ -351,7 +351,7 @@ async fn remembered_refusals(
 /// `Store::merge_pending_terms`): every second, and at once while batches come back
 /// full, with a pause between them so requests' writes keep their turn.
 async fn search_merge(store: palisade_store::Store, mut stopping: tokio::sync::watch::Receiver<bool>) {
-    const BATCH: u32 = 2_000;
+    const BATCH: u32 = 1_000;
     let mut warned = false;
     loop {
         let wait = match store.merge_pending_terms(BATCH).await {
