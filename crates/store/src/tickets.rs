@@ -158,6 +158,15 @@ pub(crate) fn ticket_select(dialect: Dialect) -> String {
 
 pub(crate) const SEARCH_DOMAIN: &str = "tickets.terms";
 
+/// A message as `insert_message_row` writes it.
+struct MessageRow<'a> {
+    ticket: &'a TicketId,
+    author: &'a UserId,
+    visibility: Visibility,
+    body: &'a str,
+    now: i64,
+}
+
 pub(crate) fn require(proof: &Authorized, action: Action, ticket: &TicketId) -> Result<(), StoreError> {
     if proof.covers(action, ticket.as_str()) {
         Ok(())
@@ -234,18 +243,28 @@ impl Store {
         .execute(tx.conn())
         .await
         .map_err(StoreError::from_insert)?;
-        self.index_terms(tx, ticket_id, Visibility::Public, &new.subject)
-            .await?;
+        // The row was inserted with `updated_at` now, and subject and first message are
+        // both public: their words go into one pending row.
         let message = self
-            .insert_message(
+            .insert_message_row(
                 tx,
                 &key,
-                ticket_id,
-                &new.author,
-                Visibility::Public,
-                &new.first_message,
+                MessageRow {
+                    ticket: ticket_id,
+                    author: &new.author,
+                    visibility: Visibility::Public,
+                    body: &new.first_message,
+                    now,
+                },
             )
             .await?;
+        self.index_terms(
+            tx,
+            ticket_id,
+            Visibility::Public,
+            &[&new.subject, &new.first_message],
+        )
+        .await?;
         Ok((number, message))
     }
 
@@ -345,22 +364,23 @@ impl Store {
             .collect()
     }
 
-    /// Writes a text's keyed terms in one multi-row INSERT per few hundred terms rather
-    /// than one per term: a ticket's words went from ~30 statements (each a round trip
-    /// inside the write transaction) to one or two.
+    /// Writes the keyed terms of `texts` (all of one visibility) as one pending row: one
+    /// statement in the write transaction, one page (see `search_merge`).
     async fn index_terms(
         &self,
         tx: &mut Tx,
         ticket: &TicketId,
         visibility: Visibility,
-        text: &str,
+        texts: &[&str],
     ) -> Result<(), StoreError> {
         let index = self.keys.search_index();
-        let keyed: Vec<_> = search_terms(text)
+        let mut keyed: Vec<_> = texts
             .iter()
-            .take(2000)
-            .map(|term| index.compute(SEARCH_DOMAIN, term))
+            .flat_map(|text| search_terms(text).into_iter().take(2000))
+            .map(|term| index.compute(SEARCH_DOMAIN, &term))
             .collect();
+        keyed.sort_unstable();
+        keyed.dedup();
         if keyed.is_empty() {
             return Ok(());
         }
@@ -378,18 +398,22 @@ impl Store {
         Ok(())
     }
 
-    async fn insert_message(
+    /// The message row alone; its words and the ticket's `updated_at` are the caller's.
+    async fn insert_message_row(
         &self,
         tx: &mut Tx,
         key: &DataKey,
-        ticket: &TicketId,
-        author: &UserId,
-        visibility: Visibility,
-        body: &str,
+        row: MessageRow<'_>,
     ) -> Result<MessageId, StoreError> {
+        let MessageRow {
+            ticket,
+            author,
+            visibility,
+            body,
+            now,
+        } = row;
         let id = MessageId::generate();
         let body_enc = seal(key, "messages", "body", id.as_str(), body.as_bytes())?;
-        let now = self.now().0;
         sqlx::query(
             "INSERT INTO messages (id, ticket_id, author_id, visibility, body_enc, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -402,12 +426,6 @@ impl Store {
         .bind(now)
         .execute(tx.conn())
         .await?;
-        sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(ticket.as_str())
-            .execute(tx.conn())
-            .await?;
-        self.index_terms(tx, ticket, visibility, body).await?;
         Ok(id)
     }
 
@@ -430,8 +448,27 @@ impl Store {
             return Err(StoreError::Unauthorized);
         }
         let key = self.load_key_tx(tx, &ticket.data_key_id).await?;
-        self.insert_message(tx, &key, &ticket.id, author, visibility, body)
-            .await
+        let now = self.now().0;
+        let id = self
+            .insert_message_row(
+                tx,
+                &key,
+                MessageRow {
+                    ticket: &ticket.id,
+                    author,
+                    visibility,
+                    body,
+                    now,
+                },
+            )
+            .await?;
+        sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(ticket.id.as_str())
+            .execute(tx.conn())
+            .await?;
+        self.index_terms(tx, &ticket.id, visibility, &[body]).await?;
+        Ok(id)
     }
 
     /// Messages of a ticket, oldest first. Internal notes are left out in SQL unless
