@@ -1,5 +1,5 @@
--- A ticket's words are first written here, one row per text (its keyed terms joined by
--- spaces), and later merged into `search_terms` in large sorted batches. Writing each
+-- A ticket's words are first written here, one row per text (its keyed terms as a JSON
+-- array), and later merged into `search_terms` in batches (`search_merge.rs`). Writing each
 -- of a text's ~31 randomly keyed terms straight into the term index dirtied one index
 -- page per term inside every create's transaction, which was most of a create's time;
 -- one row here is one page. Searches read both tables, so a word is findable from the
