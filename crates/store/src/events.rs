@@ -31,42 +31,39 @@ impl Store {
     /// Records `event` in `tx`; returns its number. The counter row stays locked until
     /// the transaction ends, so numbers are handed out in commit order.
     pub async fn record_event(&self, tx: &mut Tx, event: &NewDomainEvent) -> Result<i64, StoreError> {
-        if tx.dialect == Dialect::Postgres {
-            // One round trip while the counter is held (it stays locked until commit).
-            return Ok(sqlx::query(
+        // PostgreSQL takes the number and writes the event in one round trip while the
+        // counter is held; SQLite's one writer asks for the number first.
+        let (sql, seq) = match tx.dialect {
+            Dialect::Postgres => (
                 "WITH counter AS (UPDATE counters SET value = value + 1 WHERE name = 'domain_event' RETURNING value) \
                  INSERT INTO domain_events (seq, kind, subject, channel, actor, detail, at) \
                  SELECT value, $1, $2, $3, $4, $5, $6 FROM counter RETURNING seq",
-            )
+                None,
+            ),
+            Dialect::Sqlite => (
+                "INSERT INTO domain_events (kind, subject, channel, actor, detail, at, seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+                Some(
+                    sqlx::query(
+                        "UPDATE counters SET value = value + 1 WHERE name = 'domain_event' RETURNING value",
+                    )
+                    .fetch_one(tx.conn())
+                    .await?
+                    .try_get::<i64, _>(0)?,
+                ),
+            ),
+        };
+        let mut insert = sqlx::query(sql)
             .bind(&event.kind)
             .bind(&event.subject)
             .bind(&event.channel)
             .bind(&event.actor)
             .bind(&event.detail)
-            .bind(self.now().0)
-            .fetch_one(tx.conn())
-            .await?
-            .try_get(0)?);
+            .bind(self.now().0);
+        if let Some(seq) = seq {
+            insert = insert.bind(seq);
         }
-        let seq: i64 =
-            sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'domain_event' RETURNING value")
-                .fetch_one(tx.conn())
-                .await?
-                .try_get(0)?;
-        sqlx::query(
-            "INSERT INTO domain_events (seq, kind, subject, channel, actor, detail, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(seq)
-        .bind(&event.kind)
-        .bind(&event.subject)
-        .bind(&event.channel)
-        .bind(&event.actor)
-        .bind(&event.detail)
-        .bind(self.now().0)
-        .execute(tx.conn())
-        .await?;
-        Ok(seq)
+        Ok(insert.fetch_one(tx.conn()).await?.try_get(0)?)
     }
 
     /// Events numbered after `after`, oldest first, at most `limit`.

@@ -19,6 +19,7 @@ palisade_testkit::on_both_backends!(
     audit_verify_names_edited_removed_reordered_and_inserted_entries,
     ticket_scope_lists_only_the_scope,
     words_are_found_before_and_after_their_merge,
+    a_merged_tickets_pending_words_find_the_survivor,
 );
 
 fn keyring() -> Arc<Keyring> {
@@ -497,5 +498,53 @@ async fn words_are_found_before_and_after_their_merge(backend: Backend) {
             assert_eq!(store.pending_term_texts().await.unwrap(), 0);
         }
     }
+    store.close().await;
+}
+
+/// A ticket merged while its words still wait to be indexed: they move with it, so
+/// they find the survivor, before and after the index merge, and no longer the duplicate.
+async fn a_merged_tickets_pending_words_find_the_survivor(backend: Backend) {
+    let db = TestDatabase::new(backend).await.unwrap();
+    let store = Store::connect(&db.url, keyring()).await.unwrap();
+    let (_, survivor) = seed(&store, "Mergeq7Alpha").await;
+    let (_, duplicate) = seed(&store, "Mergeq7Beta").await;
+    // "note" is in both tickets' notes, "mergeq7beta" in the duplicate's texts and its
+    // requester's name: before the merge only the duplicate has both.
+    assert_eq!(
+        found(&store, "Note Mergeq7Beta", true).await,
+        vec![duplicate.clone()]
+    );
+    let policy = PolicyEngine::load().unwrap();
+    let survivor_record = store.get_ticket(&survivor).await.unwrap();
+    let duplicate_record = store.get_ticket(&duplicate).await.unwrap();
+    let proofs: Vec<_> = [&survivor_record, &duplicate_record]
+        .iter()
+        .map(|t| {
+            policy
+                .authorize(&admin(), Action::TicketMerge, &Resource::Ticket(t.facts()))
+                .unwrap()
+        })
+        .collect();
+    let mut tx = store.begin().await.unwrap();
+    store
+        .merge_tickets(&mut tx, &proofs, &duplicate_record, &survivor_record)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        store.pending_term_texts().await.unwrap() > 0,
+        "the words were still pending"
+    );
+    assert_eq!(
+        found(&store, "Note Mergeq7Beta", true).await,
+        vec![survivor.clone()],
+        "pending"
+    );
+    while store.merge_pending_terms(100).await.unwrap() > 0 {}
+    assert_eq!(
+        found(&store, "Note Mergeq7Beta", true).await,
+        vec![survivor],
+        "merged"
+    );
     store.close().await;
 }
