@@ -53,35 +53,13 @@ say "building (release)"
 cargo build --release --quiet -p palisade -p palisade-bench
 PALISADE="$CARGO_TARGET_DIR/release/palisade"
 
-WORK="$(mktemp -d /tmp/palisade-help-bench.XXXXXX)"
-# The postgres user runs the throwaway cluster inside it.
-chmod 755 "$WORK"
-OUT="$WORK/out"
-mkdir -p "$OUT"
 SERVER_PID=""
 BARE_PID=""
-# shellcheck disable=SC2317  # invoked by trap
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM HUP
-    stop_pid "$BARE_PID"
-    stop_pid "$SERVER_PID"
-    stop_pg
-    if ((rc != 0)); then say "failed (exit $rc); logs kept in $WORK"; else rm -rf "$WORK"; fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
+CLEANUP_PIDS="BARE_PID SERVER_PID"
+start_work palisade-help-bench
 
 {
-    echo "nproc=$(nproc)"
-    echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-    echo "mem_kb=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
-    echo "kernel=$(uname -r)"
-    echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '+dirty')"
+    machine_facts
     echo "n=$N"
     echo "duration=$DURATION"
     echo "connections=$CONNECTIONS"
@@ -147,13 +125,8 @@ for _ in $(seq 400); do
         --data "{\"consent\": true, \"notice_version\": \"$NOTICE\"}" | jq -er '"\(.id) \(.secret)"'
 done >"$WORK/conversations.txt"
 
-run_wrk() { # name script url [args...]
-    local name="$1" script="$2" url="$3"
-    shift 3
-    timeout $((DURATION + 60)) wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --timeout 10s --latency \
-        -s "$BENCH/wrk/$script" "$url" -- "$@" >"$OUT/$name.txt" 2>&1 || { cat "$OUT/$name.txt" >&2; die "wrk failed for $name"; }
-    say "$name: $(awk '/^Requests\/sec/ {print $2}' "$OUT/$name.txt") req/s, unexpected statuses: $(awk '/^BENCH_BAD_STATUS/ {print $2}' "$OUT/$name.txt")"
-}
+# The rounds' raw output goes straight into OUT.
+CUR="$OUT"
 
 say "warming up"
 timeout 60 wrk -t "$THREADS" -c "$CONNECTIONS" -d 3s -s "$BENCH/wrk/help.lua" "https://127.0.0.1:$BARE_PORT" -- /search >/dev/null

@@ -9,10 +9,10 @@ each replaces an earlier one or is appended. bench/report.py keeps both when it
 rewrites the file.
 """
 
-import re
 import statistics
 import sys
-from pathlib import Path
+
+from sections import env, main, wrk_run
 
 
 
@@ -21,22 +21,9 @@ def markers(backend):
     return f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
 
 
-def env(path):
-    out = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if "=" in line:
-                key, value = line.split("=", 1)
-                out[key] = value
-    return out
-
-
 def measure(path):
-    text = path.read_text()
-    rps = float(re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M).group(1))
-    lat = re.search(r"BENCH_LATENCY_US p50=(\d+) p99=(\d+)", text)
-    bad = int(re.search(r"BENCH_BAD_STATUS (\d+)", text).group(1))
-    return rps, int(lat.group(1)) / 1000, int(lat.group(2)) / 1000, bad
+    run = wrk_run(path)
+    return run["rps"], run["p50"], run["p99"], run["bad"]
 
 
 def medians(out, name, rounds):
@@ -85,20 +72,5 @@ def section(out):
     return begin, end, "\n".join(lines)
 
 
-def main(argv):
-    if len(argv) != 3:
-        sys.stderr.write(__doc__)
-        return 2
-    out, results = Path(argv[1]), Path(argv[2])
-    text = results.read_text() if results.exists() else ""
-    begin, end, new = section(out)
-    if begin in text and end in text:
-        text = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: new, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + new + "\n"
-    results.write_text(text)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main(sys.argv, __doc__, section))

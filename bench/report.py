@@ -622,9 +622,9 @@ def report(out_dir, results_path):
     add("")
     # The SMTP section belongs to bench/smtp.sh; a new HTTP report keeps it.
     previous = results.read_text() if results.exists() else ""
-    # bench/smtp.sh's and bench/help.sh's sections, and the hand-written notes on what
+    # the sections of bench/smtp.sh, help.sh, scale.sh and flood.sh, and the hand-written notes on what
     # changed between runs and what comes next.
-    for kept in ("notes", "smtp", "help", "help-postgres"):
+    for kept in ("notes", "smtp", "help", "help-postgres", "scale", "flood"):
         found = re.search(rf"<!-- {kept}:begin -->.*?<!-- {kept}:end -->", previous, re.S)
         if found:
             lines += ["", found.group(0), ""]

@@ -65,28 +65,13 @@ PALISADE="$CARGO_TARGET_DIR/release/palisade"
 LOAD="$CARGO_TARGET_DIR/release/smtpload"
 SMTPBARE="$CARGO_TARGET_DIR/release/smtpbare"
 
-WORK="$(mktemp -d /tmp/palisade-smtp-bench.XXXXXX)"
-chmod 755 "$WORK"
-OUT="$WORK/out"
-mkdir -p "$OUT"
 SERVER_PID="" BARE_PID="" DNS_PID="" PGBIN="" PGDATA="" POSTFIX_CONF=""
 
-# shellcheck disable=SC2317  # invoked by trap
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM HUP
-    stop_pid "$SERVER_PID"
-    stop_pid "$BARE_PID"
-    stop_pid "$DNS_PID"
-    [[ -n "$POSTFIX_CONF" ]] && postfix -c "$POSTFIX_CONF" stop >/dev/null 2>&1
-    stop_pg
-    if ((rc != 0)); then say "failed (exit $rc); logs kept in $WORK"; else rm -rf "$WORK"; fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+# shellcheck disable=SC2317  # invoked by finish_work
+stop_postfix() { [[ -z "$POSTFIX_CONF" ]] || postfix -c "$POSTFIX_CONF" stop >/dev/null 2>&1; }
+CLEANUP_PIDS="SERVER_PID BARE_PID DNS_PID"
+CLEANUP_HOOK=stop_postfix
+start_work palisade-smtp-bench
 
 wait_port() { # port pid what
     for _ in $(seq 300); do
@@ -98,12 +83,7 @@ wait_port() { # port pid what
 }
 
 {
-    echo "nproc=$(nproc)"
-    echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-    echo "mem_kb=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
-    echo "kernel=$(uname -r)"
-    echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '+dirty')"
+    machine_facts
     echo "duration=$DURATION"
     echo "rounds=$ROUNDS"
     echo "senders=$SENDERS"

@@ -8,22 +8,12 @@ an earlier one or is appended. bench/report.py keeps it when it rewrites the fil
 """
 
 import json
-import re
 import statistics
 import sys
-from pathlib import Path
+
+from sections import env, main
 
 BEGIN, END = "<!-- smtp:begin -->", "<!-- smtp:end -->"
-
-
-def env(path):
-    out = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if "=" in line:
-                key, value = line.split("=", 1)
-                out[key] = value
-    return out
 
 
 def runs(path):
@@ -102,21 +92,5 @@ def section(out):
     return "\n".join(lines)
 
 
-def main(argv):
-    if len(argv) != 3:
-        sys.stderr.write(__doc__)
-        return 2
-    out, results = Path(argv[1]), Path(argv[2])
-    block = section(out)
-    text = results.read_text() if results.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    results.write_text(text)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main(sys.argv, __doc__, lambda out: (BEGIN, END, section(out))))

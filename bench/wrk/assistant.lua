@@ -1,21 +1,15 @@
 -- wrk script: questions to the assistant, spread over many anonymous conversations.
 --   wrk ... -s assistant.lua https://127.0.0.1:PORT -- <file of "id secret" lines>
 -- Every response must be 200; others are counted and printed as BENCH_BAD_STATUS.
-local threads = {}
-local counter = 0
+-- common.lua: thread numbers, expect() and done(); loaded from this script's directory.
+package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
+require("common")
 local words = { "refund", "delivery", "invoice", "printer", "warranty", "shipping", "order",
    "subscription", "cancel", "discount", "return", "exchange", "tracking", "parcel", "damaged",
    "voucher", "billing", "receipt", "upgrade", "license", "installation", "battery", "screen",
    "charger", "repair", "store" }
 
-function setup(thread)
-   counter = counter + 1
-   thread:set("thread_no", counter)
-   table.insert(threads, thread)
-end
-
 function init(args)
-   bad = 0
    chats = {}
    for line in io.lines(args[1]) do
       local id, secret = line:match("^(%S+)%s+(%S+)$")
@@ -39,17 +33,5 @@ function request()
 end
 
 function response(status, headers, body)
-   if status ~= 200 then
-      bad = bad + 1
-   end
-end
-
-function done(summary, latency, requests)
-   local total = 0
-   for _, t in ipairs(threads) do
-      total = total + t:get("bad")
-   end
-   io.write(string.format("BENCH_BAD_STATUS %d\n", total))
-   io.write(string.format("BENCH_LATENCY_US p50=%d p99=%d max=%d\n",
-      latency:percentile(50), latency:percentile(99), latency.max))
+   expect(status, 200, body, "assistant")
 end

@@ -1,17 +1,11 @@
 -- wrk script: an agent reads random seeded tickets.
 --   wrk ... -s read.lua https://127.0.0.1:PORT -- <ticket-ids file> <bearer token>
 -- Every response must be 200; others are counted and printed as BENCH_BAD_STATUS.
-local threads = {}
-local counter = 0
-
-function setup(thread)
-   counter = counter + 1
-   thread:set("thread_no", counter)
-   table.insert(threads, thread)
-end
+-- common.lua: thread numbers, expect() and done(); loaded from this script's directory.
+package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
+require("common")
 
 function init(args)
-   bad = 0
    ids = {}
    for line in io.lines(args[1]) do
       if #line > 0 then
@@ -30,20 +24,5 @@ function request()
 end
 
 function response(status, headers, body)
-   if status ~= 200 then
-      bad = bad + 1
-      if bad <= 3 then
-         io.stderr:write("read: status " .. status .. ": " .. string.sub(body or "", 1, 300) .. "\n")
-      end
-   end
-end
-
-function done(summary, latency, requests)
-   local total = 0
-   for _, t in ipairs(threads) do
-      total = total + t:get("bad")
-   end
-   io.write(string.format("BENCH_BAD_STATUS %d\n", total))
-   io.write(string.format("BENCH_LATENCY_US p50=%d p99=%d max=%d\n",
-      latency:percentile(50), latency:percentile(99), latency.max))
+   expect(status, 200, body, "read")
 end

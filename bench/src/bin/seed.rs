@@ -11,10 +11,10 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
-use palisade_core::{EmailAddress, Principal, Role, TicketId, UserId};
+use palisade_core::{EmailAddress, MessageId, Principal, Role, TicketId, UserId};
 use palisade_crypto::{Keyring, MasterKey};
 use palisade_policy::{Action, PolicyEngine, Resource, TicketFacts};
-use palisade_store::{NewTicket, NewUser, Store, UserKind};
+use palisade_store::{BulkTicket, NewTicket, NewUser, Store, UserKind};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -44,6 +44,11 @@ struct Args {
     /// Where to write the created customer ids, one per line (requesters for new tickets).
     #[arg(long)]
     customers_out: Option<PathBuf>,
+    /// Write each transaction's tickets with a few multi-row statements
+    /// (`create_tickets_bulk`, `append_audit_many`) instead of one use case at a time:
+    /// the same rows, for seeding a million tickets.
+    #[arg(long)]
+    bulk: bool,
 }
 
 const WORDS: &[&str] = &[
@@ -159,8 +164,8 @@ async fn seed(args: Args) -> anyhow::Result<()> {
     let mut ids = Vec::with_capacity(args.count as usize);
     let mut next_report = Instant::now();
     while (ids.len() as u64) < args.count {
-        let mut tx = store.begin().await?;
         let upto = (ids.len() as u64 + args.batch).min(args.count);
+        let mut batch = Vec::with_capacity((upto - ids.len() as u64) as usize);
         for i in ids.len() as u64..upto {
             let requester = customers[(i % customers.len() as u64) as usize].clone();
             let id = TicketId::generate();
@@ -189,14 +194,35 @@ async fn seed(args: Args) -> anyhow::Result<()> {
                 ),
                 author: admin.user_id.clone(),
             };
-            let (number, message) = store.create_ticket(&mut tx, &proof, &id, &new).await?;
-            let event = AuditEvent::new(AuditAction::TicketCreated, id.to_string(), Outcome::Success)
-                .with_detail(
-                    json!({ "number": number, "message": message.to_string(), "team": team.to_string() }),
-                );
-            store.append_audit(&mut tx, &ctx, &event).await?;
-            ids.push(id.to_string());
+            batch.push((proof, id, new));
         }
+        let created_event = |id: &TicketId, number: i64, message: &MessageId| {
+            AuditEvent::new(AuditAction::TicketCreated, id.to_string(), Outcome::Success).with_detail(
+                json!({ "number": number, "message": message.to_string(), "team": team.to_string() }),
+            )
+        };
+        let mut tx = store.begin().await?;
+        if args.bulk {
+            let tickets: Vec<BulkTicket<'_>> = batch
+                .iter()
+                .map(|(proof, id, new)| BulkTicket { proof, id, new })
+                .collect();
+            let created = store.create_tickets_bulk(&mut tx, &tickets).await?;
+            let events: Vec<AuditEvent> = batch
+                .iter()
+                .zip(&created)
+                .map(|((_, id, _), (number, message))| created_event(id, *number, message))
+                .collect();
+            store.append_audit_many(&mut tx, &ctx, &events).await?;
+        } else {
+            for (proof, id, new) in &batch {
+                let (number, message) = store.create_ticket(&mut tx, proof, id, new).await?;
+                store
+                    .append_audit(&mut tx, &ctx, &created_event(id, number, &message))
+                    .await?;
+            }
+        }
+        ids.extend(batch.iter().map(|(_, id, _)| id.to_string()));
         tx.commit().await?;
         if next_report.elapsed().as_secs() >= 5 || ids.len() as u64 == args.count {
             let secs = tickets_started.elapsed().as_secs_f64();

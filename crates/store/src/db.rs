@@ -221,6 +221,14 @@ pub(crate) fn placeholders(offset: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// `INSERT INTO <target> VALUES (…), (…)` for `rows` rows of `columns` parameters.
+pub(crate) fn multi_row_insert(target: &str, columns: usize, rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|i| format!("({})", placeholders(i * columns, columns)))
+        .collect();
+    format!("INSERT INTO {target} VALUES {}", values.join(", "))
+}
+
 pub(crate) fn flag(v: bool) -> i64 {
     i64::from(v)
 }

@@ -237,6 +237,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0044_search_pending.sql"),
         sqlite: Some(include_str!("../migrations/0044_search_pending.sqlite.sql")),
     },
+    Migration {
+        version: 45,
+        sql: include_str!("../migrations/0045_ticket_tags_by_tag.sql"),
+        sqlite: None,
+    },
 ];
 
 /// A migration that changes nothing in a dialect is only comments there.

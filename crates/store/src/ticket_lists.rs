@@ -1,17 +1,15 @@
 //! Lists of tickets: the scope a reader may even consider (mirroring the policies;
 //! every listed ticket is still authorised one by one by the caller), the filters of
-//! the working queue's views, counts for the views' sidebar, and the keyed search.
+//! the working queue's views and counts for the views' sidebar. The keyed search is in
+//! `ticket_search`.
 
-use palisade_core::{
-    CompanyId, CustomFieldId, Priority, TagName, TeamId, TicketStatus, TicketType, UnixMillis, UserId,
-};
-use palisade_crypto::search_terms;
+use palisade_core::{CompanyId, Priority, TagName, TeamId, TicketStatus, TicketType, UnixMillis, UserId};
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::db::placeholders;
-use crate::tickets::{SEARCH_DOMAIN, ticket_select};
+use crate::tickets::ticket_select;
 use crate::users::paginate;
-use crate::{Cursor, Dialect, Page, Store, StoreError, TicketRecord, TicketScope};
+use crate::{Cursor, Page, Store, StoreError, TicketRecord, TicketScope};
 
 /// Whose tickets a filter wants by assignee.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -265,7 +263,7 @@ fn bind_all<'q>(
     q
 }
 
-fn scope_sql(scope: &TicketScope, offset: usize) -> (String, Vec<String>) {
+pub(crate) fn scope_sql(scope: &TicketScope, offset: usize) -> (String, Vec<String>) {
     match scope {
         TicketScope::All => ("1 = 1".into(), vec![]),
         TicketScope::Teams { teams, assignee } => {
@@ -392,128 +390,6 @@ impl Store {
             .await?;
         Ok(row.try_get(0)?)
     }
-
-    /// Tickets within `scope` that `search` finds, newest first: each word of the
-    /// query is in the subject or a message, the requester's name, a tag, or the value
-    /// of a field the search may look at; or the whole query is the value of such a
-    /// field, a tag, or (for those who may see it) the requester's address.
-    pub async fn search_tickets(
-        &self,
-        scope: &TicketScope,
-        search: &TicketSearch<'_>,
-        limit: u32,
-    ) -> Result<Vec<TicketRecord>, StoreError> {
-        let words: Vec<String> = search_terms(search.query).into_iter().take(16).collect();
-        let whole = search.query.trim();
-        let mut params: Vec<String> = Vec::new();
-        let next = |value: String, params: &mut Vec<String>| {
-            params.push(value);
-            format!("${}", params.len())
-        };
-        let visibility = if search.include_internal {
-            ""
-        } else {
-            " AND visibility = 'public'"
-        };
-        let field_list = |fields: &[CustomFieldId], params: &mut Vec<String>| {
-            fields
-                .iter()
-                .map(|f| next(f.to_string(), params))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let mut word_clauses = Vec::new();
-        for word in &words {
-            let term = self.keys.search_index().compute(SEARCH_DOMAIN, word);
-            let merged = next(term.clone(), &mut params);
-            let pending = next(term, &mut params);
-            // Pending texts are few (the merge keeps up); each is a JSON array of hex
-            // terms, so a quoted term matches only itself.
-            let in_pending = match self.dialect {
-                Dialect::Postgres => format!("strpos(terms, '\"' || {pending} || '\"') > 0"),
-                Dialect::Sqlite => format!("instr(terms, '\"' || {pending} || '\"') > 0"),
-            };
-            let mut any = vec![
-                format!("t.id IN (SELECT ticket_id FROM search_terms WHERE term = {merged}{visibility})"),
-                format!("t.id IN (SELECT ticket_id FROM search_pending WHERE {in_pending}{visibility})"),
-                format!(
-                    "t.requester_id IN (SELECT user_id FROM people_terms WHERE term = {})",
-                    next(self.name_term(word), &mut params)
-                ),
-            ];
-            if search.include_tags {
-                any.push(format!(
-                    "t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = {})",
-                    next(word.clone(), &mut params)
-                ));
-            }
-            if !search.word_fields.is_empty() {
-                let fields = field_list(&search.word_fields, &mut params);
-                any.push(format!(
-                    "t.id IN (SELECT ticket_id FROM ticket_field_values WHERE field_id IN ({fields}) \
-                     AND value_fold = {})",
-                    next(word.clone(), &mut params)
-                ));
-            }
-            word_clauses.push(format!("({})", any.join(" OR ")));
-        }
-        let mut alternatives = Vec::new();
-        if !word_clauses.is_empty() {
-            alternatives.push(word_clauses.join(" AND "));
-        }
-        for (field, key) in &search.whole_values {
-            alternatives.push(format!(
-                "t.id IN (SELECT ticket_id FROM ticket_field_values WHERE field_id = {} AND value_key = {})",
-                next(field.to_string(), &mut params),
-                next(key.clone(), &mut params)
-            ));
-        }
-        if search.include_addresses && whole.contains('@') {
-            alternatives.push(format!(
-                "t.requester_id IN (SELECT user_id FROM people_terms WHERE term = {})",
-                next(self.address_term(whole), &mut params)
-            ));
-        }
-        if search.include_tags && !whole.is_empty() && whole.len() <= 64 {
-            alternatives.push(format!(
-                "t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = {})",
-                next(whole.to_lowercase(), &mut params)
-            ));
-        }
-        if alternatives.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (scope_where, scope_params) = scope_sql(scope, params.len());
-        let sql = format!(
-            "{select} WHERE ({}) AND {scope_where} ORDER BY t.created_at DESC, t.id DESC LIMIT {limit}",
-            alternatives.join(" OR "),
-            select = ticket_select(self.dialect),
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for p in params.iter().chain(scope_params.iter()) {
-            q = q.bind(p.as_str());
-        }
-        let rows = q.fetch_all(&self.read).await?;
-        self.tickets_from_rows(&rows).await
-    }
-}
-
-/// What a ticket search looks at besides subjects, public messages and requesters.
-#[derive(Clone, Debug, Default)]
-pub struct TicketSearch<'a> {
-    pub query: &'a str,
-    /// Words of internal notes count (staff who may read them).
-    pub include_internal: bool,
-    /// Tags count (staff).
-    pub include_tags: bool,
-    /// The query may be a requester's whole address (staff who may see addresses).
-    pub include_addresses: bool,
-    /// Fields whose values are kept as they are (not personal) and that the searcher
-    /// may see: a word of the query may be one's whole value, in any case.
-    pub word_fields: Vec<CustomFieldId>,
-    /// A field the searcher may see and the key of the whole query as its value
-    /// ([`Store::field_match_key`]).
-    pub whole_values: Vec<(CustomFieldId, String)>,
 }
 
 #[cfg(test)]

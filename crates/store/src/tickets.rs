@@ -191,7 +191,7 @@ impl Store {
         Ok(row.try_get(0)?)
     }
 
-    async fn requester_key(
+    pub(crate) async fn requester_key(
         &self,
         tx: &mut Tx,
         requester: &UserId,
@@ -373,6 +373,22 @@ impl Store {
         visibility: Visibility,
         texts: &[&str],
     ) -> Result<(), StoreError> {
+        let Some(terms) = self.pending_terms(texts) else {
+            return Ok(());
+        };
+        sqlx::query("INSERT INTO search_pending (ticket_id, visibility, terms) VALUES ($1, $2, $3)")
+            .bind(ticket.as_str())
+            .bind(visibility.as_str())
+            .bind(terms)
+            .execute(tx.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// The keyed terms of `texts` as one `search_pending` row holds them (a JSON array
+    /// of hex strings, which need no escaping); `None` when they have no words.
+    /// `merge_pending_terms` later moves them into the index.
+    pub(crate) fn pending_terms(&self, texts: &[&str]) -> Option<String> {
         let index = self.keys.search_index();
         let mut keyed: Vec<_> = texts
             .iter()
@@ -382,20 +398,10 @@ impl Store {
         keyed.sort_unstable();
         keyed.dedup();
         if keyed.is_empty() {
-            return Ok(());
+            return None;
         }
-        // One row for the whole text, its terms a JSON array of hex strings;
-        // `merge_pending_terms` moves it into the index.
-        // Hex needs no escaping inside JSON strings.
         let quoted: Vec<String> = keyed.iter().map(|term| format!("\"{term}\"")).collect();
-        let terms = format!("[{}]", quoted.join(","));
-        sqlx::query("INSERT INTO search_pending (ticket_id, visibility, terms) VALUES ($1, $2, $3)")
-            .bind(ticket.as_str())
-            .bind(visibility.as_str())
-            .bind(terms)
-            .execute(tx.conn())
-            .await?;
-        Ok(())
+        Some(format!("[{}]", quoted.join(",")))
     }
 
     /// The message row alone; its words and the ticket's `updated_at` are the caller's.
