@@ -14,6 +14,7 @@ mod password;
 mod rate;
 mod remembered_blocks;
 mod reset;
+mod reset_admission;
 mod service;
 mod session_cache;
 mod throttle;

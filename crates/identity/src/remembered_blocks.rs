@@ -141,7 +141,8 @@ impl RememberedBlocks {
 
 impl Identity {
     /// Writes one audit entry per source whose attempts were refused from memory since
-    /// the last call: what kind of attempt, how many, first and last. Returns how many
+    /// the last call (what kind of attempt, how many, first and last), and one for the
+    /// password-reset requests the node shed (`reset_admission`). Returns how many
     /// entries it wrote.
     pub async fn audit_remembered_refusals(&self) -> Result<usize, IdentityError> {
         let mut taken = self
@@ -158,6 +159,9 @@ impl Identity {
                 }
                 return Err(e);
             }
+            written += 1;
+        }
+        if self.audit_shed_resets().await? {
             written += 1;
         }
         Ok(written)

@@ -21,12 +21,17 @@ pub const RESET_LINK_SECS: i64 = 15 * 60;
 pub const INVITATION_SECS: i64 = 72 * 3600;
 
 impl Identity {
-    /// Starts a reset for `email` in the background and returns at once.
+    /// Starts a reset for `email` in the background and returns at once, unless this
+    /// node has taken on all the reset work it will (`reset_admission`).
     pub fn request_password_reset(&self, email: &str, ctx: &AuditContext) {
+        let Some(slot) = self.reset_admission().admit(palisade_core::UnixMillis::now()) else {
+            return;
+        };
         let this = self.clone();
         let email: String = email.chars().take(254).collect();
         let ctx = ctx.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             if let Err(e) = this.password_reset_work(&email, &ctx).await {
                 tracing::error!(error = %e, "password reset request failed");
             }

@@ -119,6 +119,8 @@ pub struct Identity {
     sessions: std::sync::Arc<crate::session_cache::SessionCache>,
     /// Sources the database has blocked, refused here without a write (shared too).
     remembered: std::sync::Arc<crate::remembered_blocks::RememberedBlocks>,
+    /// The password-reset work this node takes on (shared too).
+    resets: std::sync::Arc<crate::reset_admission::ResetAdmission>,
 }
 
 impl Identity {
@@ -136,7 +138,21 @@ impl Identity {
                 crate::session_cache::SESSION_CACHE_CAPACITY,
             )),
             remembered: std::sync::Arc::default(),
+            resets: std::sync::Arc::default(),
         }
+    }
+
+    pub(crate) fn reset_admission(&self) -> &crate::reset_admission::ResetAdmission {
+        &self.resets
+    }
+
+    /// Replaces the bounds on this node's password-reset work (see
+    /// `reset_admission`): starts per second, their burst, and how many run at once.
+    pub fn with_reset_bounds(mut self, per_second: u32, burst: u32, in_flight: usize) -> Self {
+        self.resets = std::sync::Arc::new(crate::reset_admission::ResetAdmission::new(
+            per_second, burst, in_flight,
+        ));
+        self
     }
 
     pub(crate) fn remembered_blocks(&self) -> &crate::remembered_blocks::RememberedBlocks {

@@ -24,6 +24,7 @@ palisade_testkit::on_both_backends!(
     a_burst_of_reset_requests_sends_no_more_mail_than_the_limit,
     ipv6_sources_are_counted_per_64,
     a_flood_from_a_blocked_source_writes_nothing_and_is_audited_in_one_entry,
+    a_reset_flood_beyond_the_nodes_bound_is_shed_before_any_write,
 );
 
 #[path = "sign_in/cached_sessions.rs"]
@@ -663,4 +664,69 @@ async fn a_flood_from_a_blocked_source_writes_nothing_and_is_audited_in_one_entr
         0,
         "each refusal is audited once"
     );
+}
+
+/// Waits (at most ten seconds) until no password reset runs in the background.
+async fn resets_done(id: &Identity) {
+    for _ in 0..1000 {
+        if id.resets_running() == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("reset requests still running after ten seconds");
+}
+
+async fn a_reset_flood_beyond_the_nodes_bound_is_shed_before_any_write(backend: Backend) {
+    let db = TestDatabase::new(backend).await.unwrap();
+    let (store, id) = open(
+        &db,
+        Arc::new(Keyring::new(&MasterKey::generate().unwrap())),
+        ThrottlePolicy::default(),
+    )
+    .await;
+    // Five at once, then one a second.
+    let id = id
+        .with_public_origin("https://desk.test")
+        .with_reset_bounds(1, 5, 100);
+    account(&store, &id, "victim@desk.test").await;
+    let resets = |entries: Vec<(String, String)>| {
+        entries
+            .into_iter()
+            .filter(|(a, _)| a == "auth.password_reset_requested")
+            .collect::<Vec<_>>()
+    };
+    let before = resets(audit_actions(&store).await).len();
+    let throttle_rows = store.count_rows("throttle").await.unwrap();
+
+    // The flood: sixty requests from sixty addresses, each far inside its own limits.
+    for i in 0..60 {
+        id.request_password_reset(&format!("nobody{i}@desk.test"), &from(&format!("203.0.113.{i}")));
+    }
+    resets_done(&id).await;
+    let worked = resets(audit_actions(&store).await).len() - before;
+    assert!(
+        (5..=7).contains(&worked),
+        "{worked} requests did their work; the burst is five, then one a second"
+    );
+    assert!(
+        store.count_rows("throttle").await.unwrap() - throttle_rows <= 2 * worked as i64,
+        "a shed request reserves nothing"
+    );
+    assert_eq!(id.audit_remembered_refusals().await.unwrap(), 1);
+    let (action, detail) = audit_actions(&store).await.pop().unwrap();
+    assert_eq!(action, "auth.password_reset_requested");
+    assert!(detail.contains("\"reason\":\"node_busy\""), "{detail}");
+    assert!(
+        detail.contains(&format!("\"shed\":{}", 60 - worked)),
+        "{detail}: every request is either worked or counted"
+    );
+    assert_eq!(id.audit_remembered_refusals().await.unwrap(), 0, "audited once");
+
+    // The genuine request, once the node has room again, gets its link.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let mails = store.count_rows("outbox").await.unwrap();
+    id.request_password_reset("victim@desk.test", &from("198.51.100.1"));
+    resets_done(&id).await;
+    assert_eq!(store.count_rows("outbox").await.unwrap(), mails + 1);
 }
