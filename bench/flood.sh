@@ -17,7 +17,8 @@
 #
 # Environment: BENCH_DURATION (s per round, 10), BENCH_CONNECTIONS (reads, 32),
 # BENCH_THREADS (2), BENCH_ROUNDS (3), BENCH_BACKENDS ("sqlite postgres"),
-# BENCH_FLOOD_SIGN_INS (50), BENCH_FLOOD_RESETS (50), CARGO_TARGET_DIR.
+# BENCH_FLOOD_SIGN_INS (50), BENCH_FLOOD_RESETS (50), BENCH_PERF (1: one more, unmeasured
+# flooded round with `perf record` on the server, reports in bench/last-run/flood/), CARGO_TARGET_DIR.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -34,6 +35,7 @@ ROUNDS="${BENCH_ROUNDS:-3}"
 BACKENDS="${BENCH_BACKENDS:-sqlite postgres}"
 SIGN_INS="${BENCH_FLOOD_SIGN_INS:-50}"
 RESETS="${BENCH_FLOOD_RESETS:-50}"
+if command -v perf >/dev/null; then PERF="${BENCH_PERF:-0}"; else PERF=0; fi
 for v in DURATION CONNECTIONS THREADS ROUNDS SIGN_INS RESETS; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number"
 done
@@ -136,6 +138,16 @@ bench_backend() {
         after="$(written "$backend" "$data" "$db_url")"
         echo "$before $after" >"$CUR/written-$r.txt"
     done
+    if [[ "$PERF" == 1 ]]; then
+        "$CARGO_TARGET_DIR/release/floodload" --target "127.0.0.1:$PORT" --cert "$data/tls/cert.pem" \
+            --sign-ins "$SIGN_INS" --resets "$RESETS" --real-account agent@bench.test \
+            --seconds $((DURATION + 3)) >"$CUR/flood-perf.json" 2>/dev/null &
+        FLOOD_PID=$!
+        sleep 2
+        perf_profile "$SERVER_PID" "$CUR" flood read.lua "$BASE" "$CUR/ticket-ids.txt" "$agent_token"
+        wait "$FLOOD_PID" || true
+        FLOOD_PID=""
+    fi
     awk '/^VmRSS/ {print "serve_rss_kb=" $2} /^VmHWM/ {print "serve_peak_rss_kb=" $2}' \
         "/proc/$SERVER_PID/status" >"$CUR/db.env" 2>/dev/null || true
     grep -c 'password reset request failed' "$CUR/serve.log" | sed 's/^/reset_failures=/' >>"$CUR/db.env" || true
