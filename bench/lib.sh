@@ -240,10 +240,10 @@ sign_in() { # email -> token; staff enrol an authenticator app on their first si
 
 # The admin's setup link completed, then an agent of team Support created, set up and
 # signed in (with an authenticator app): prints the agent's bearer token.
-agent_of_support() { # admin setup path
+agent_of_support() { # admin setup path [admin address, default admin@bench.test]
     complete_setup "$1"
     local admin_token team agent_setup
-    admin_token="$(sign_in admin@bench.test)"
+    admin_token="$(sign_in "${2:-admin@bench.test}")"
     team="$(api GET /api/v1/teams "$admin_token" | jq -er '.[] | select(.name == "Support") | .id')"
     agent_setup="$(api POST /api/v1/agents "$admin_token" \
         "$(jq -nc --arg t "$team" '{email: "agent@bench.test", name: "Bench Agent", role: "agent", team_ids: [$t]}')" |
