@@ -20,8 +20,9 @@
 #
 # Environment: BENCH_SCALE_SIZES (default "10000 1000000"), BENCH_SCALE_ARTICLES (10000),
 # BENCH_DURATION (s per wrk run, 10), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
-# BENCH_ROUNDS (3), CARGO_TARGET_DIR. About 25 minutes on 2 cores with the defaults
-# (the million tickets take about ten of them to load).
+# BENCH_ROUNDS (3), CARGO_TARGET_DIR. About 45 minutes on 2 cores with the defaults:
+# the million tickets take 5 minutes to write and about 30 more to merge their words
+# into the term index.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -4,6 +4,8 @@
 //! own authorisation proof, its subject and first message sealed under its requester's
 //! data key, its words pending for the term index; the caller audits them, as with a
 //! single create (`append_audit_many` takes the chain's head once for all of them).
+//! It records no domain events, so nothing reacts to a loaded ticket: no notifications,
+//! service-level targets or rules, as befits tickets brought in from elsewhere.
 
 use std::collections::HashMap;
 
