@@ -4,7 +4,9 @@
 
 use palisade_audit::{AuditContext, AuditEntry, AuditEvent, Checkpoint, sign_checkpoint};
 use palisade_core::UnixMillis;
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyArguments, AnyRow};
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, AnyArguments>;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::db::multi_row_insert;
@@ -43,19 +45,7 @@ impl Store {
                  prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
             }
         };
-        sqlx::query(insert_sql)
-            .bind(entry.seq)
-            .bind(entry.at)
-            .bind(&entry.actor)
-            .bind(&entry.action)
-            .bind(&entry.object)
-            .bind(&entry.outcome)
-            .bind(&entry.ip)
-            .bind(&entry.user_agent)
-            .bind(&entry.session)
-            .bind(&entry.detail)
-            .bind(&entry.prev_hash)
-            .bind(&entry.hash)
+        bind_entry(sqlx::query(insert_sql), &entry)
             .execute(tx.conn())
             .await?;
         if tx.dialect == Dialect::Sqlite {
@@ -108,19 +98,7 @@ impl Store {
             );
             let mut insert = sqlx::query(AssertSqlSafe(sql));
             for entry in chunk {
-                insert = insert
-                    .bind(entry.seq)
-                    .bind(entry.at)
-                    .bind(&entry.actor)
-                    .bind(&entry.action)
-                    .bind(&entry.object)
-                    .bind(&entry.outcome)
-                    .bind(&entry.ip)
-                    .bind(&entry.user_agent)
-                    .bind(&entry.session)
-                    .bind(&entry.detail)
-                    .bind(&entry.prev_hash)
-                    .bind(&entry.hash);
+                insert = bind_entry(insert, entry);
             }
             insert.execute(tx.conn()).await?;
         }
@@ -213,6 +191,23 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Binds an entry's twelve columns, in `audit_log`'s insert order.
+fn bind_entry<'q>(query: AnyQuery<'q>, entry: &'q AuditEntry) -> AnyQuery<'q> {
+    query
+        .bind(entry.seq)
+        .bind(entry.at)
+        .bind(&entry.actor)
+        .bind(&entry.action)
+        .bind(&entry.object)
+        .bind(&entry.outcome)
+        .bind(&entry.ip)
+        .bind(&entry.user_agent)
+        .bind(&entry.session)
+        .bind(&entry.detail)
+        .bind(&entry.prev_hash)
+        .bind(&entry.hash)
 }
 
 /// The entry recording `event` at `seq`, chained to `prev_hash` and sealed.

@@ -1,4 +1,4 @@
-//! The keyed ticket search, shaped to stay fast however many tickets there are.
+//! The keyed ticket search.
 //!
 //! A query matches a ticket when every word is in its subject or a message (keyed
 //! terms, merged or still pending), its requester's name, a tag, or a searchable
@@ -6,10 +6,11 @@
 //! requester's address. Written as one predicate over the tickets table newest first,
 //! PostgreSQL hashed each word's whole posting list and then walked the tickets until
 //! it had a page: a rare word behind a common one ("reference 48213") read every
-//! ticket. So each word's sources are tested per ticket (index probes), and when one
-//! word is rare (bounded counts, asked first) its own tickets drive the query: only
-//! they are read, sorted and tested for the other words. With only common words the
-//! newest tickets are walked, which finds a page quickly because matches are dense.
+//! ticket. So bounded counts are asked first, and a word in fewer than 1,000 tickets
+//! drives the query: only its tickets are read, sorted and tested for the other words.
+//! With only common words the newest tickets are walked, which finds a page quickly
+//! because matches are dense, but PostgreSQL may still hash those words' postings, so
+//! that path grows with the desk (`bench/scale.sh`; see bench/RESULTS.md).
 
 use palisade_core::CustomFieldId;
 use palisade_crypto::search_terms;
