@@ -242,6 +242,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0045_ticket_tags_by_tag.sql"),
         sqlite: None,
     },
+    Migration {
+        version: 46,
+        sql: include_str!("../migrations/0046_search_terms_by_time.sql"),
+        sqlite: Some(include_str!("../migrations/0046_search_terms_by_time.sqlite.sql")),
+    },
 ];
 
 /// A migration that changes nothing in a dialect is only comments there.

@@ -9,15 +9,19 @@ use sqlx::Row;
 
 use crate::{Dialect, Store, StoreError};
 
+/// PostgreSQL's SQLSTATE for a lock taken with NOWAIT that somebody else holds.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+
 /// PostgreSQL: one statement takes the batch (rows another node is merging, or a
 /// ticket merge is moving, are left to them), deletes it and indexes its terms, so
 /// exactly the rows deleted are the rows indexed.
 const MERGE_POSTGRES: &str = "WITH batch AS (SELECT seq FROM search_pending ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED), \
      moved AS (DELETE FROM search_pending p USING batch b WHERE p.seq = b.seq \
      RETURNING p.ticket_id, p.visibility, p.terms), \
-     indexed AS (INSERT INTO search_terms (term, ticket_id, visibility) \
-     SELECT t.term, m.ticket_id, m.visibility FROM moved m, jsonb_array_elements_text(m.terms::jsonb) AS t(term) \
-     ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING) \
+     indexed AS (INSERT INTO search_terms (term, ticket_created_at, ticket_id, visibility) \
+     SELECT t.term, k.created_at, m.ticket_id, m.visibility FROM moved m JOIN tickets k ON k.id = m.ticket_id, \
+     jsonb_array_elements_text(m.terms::jsonb) AS t(term) \
+     ORDER BY 1, 2, 3, 4 ON CONFLICT DO NOTHING) \
      SELECT COUNT(*) FROM moved";
 
 impl Store {
@@ -44,9 +48,10 @@ impl Store {
                 if n > 0 {
                     let last: i64 = batch.try_get("last")?;
                     sqlx::query(
-                        "INSERT INTO search_terms (term, ticket_id, visibility) \
-                         SELECT t.value, p.ticket_id, p.visibility FROM search_pending p, json_each(p.terms) t \
-                         WHERE p.seq <= $1 ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING",
+                        "INSERT INTO search_terms (term, ticket_created_at, ticket_id, visibility) \
+                         SELECT t.value, k.created_at, p.ticket_id, p.visibility \
+                         FROM search_pending p JOIN tickets k ON k.id = p.ticket_id, json_each(p.terms) t \
+                         WHERE p.seq <= $1 ORDER BY 1, 2, 3, 4 ON CONFLICT DO NOTHING",
                     )
                     .bind(last)
                     .execute(tx.conn())
@@ -62,7 +67,49 @@ impl Store {
         if moved > 0 {
             tx.commit().await?;
         }
+        if self.dialect == Dialect::Postgres && moved < i64::from(texts) {
+            self.shrink_drained_pending().await?;
+        }
         Ok(usize::try_from(moved).unwrap_or(0))
+    }
+
+    /// PostgreSQL: empties the drained pending table outright once a bulk load or a
+    /// backlog has left it large. Every search reads the pending texts whole, so dead
+    /// rows cost each search a scan; VACUUM marks their space free but seldom gives it
+    /// back while merges and creates keep touching the table (a million loaded tickets
+    /// left 1.2 GiB behind: `bench/scale.sh`). TRUNCATE needs the table to itself, so
+    /// it is only tried without waiting: a create in flight keeps its turn, and the
+    /// next drained merge tries again.
+    async fn shrink_drained_pending(&self) -> Result<(), StoreError> {
+        // 32 pages: a drained table larger than that is mostly dead rows, and giving it
+        // back is one catalog swap; a busy desk's merges stay below it between vacuums.
+        const SHRINK_ABOVE_BYTES: i64 = 256 << 10;
+        let bytes: i64 = sqlx::query("SELECT pg_relation_size('search_pending')")
+            .fetch_one(&self.read)
+            .await?
+            .try_get(0)?;
+        if bytes < SHRINK_ABOVE_BYTES {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        match sqlx::query("LOCK TABLE search_pending IN ACCESS EXCLUSIVE MODE NOWAIT")
+            .execute(tx.conn())
+            .await
+        {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(LOCK_NOT_AVAILABLE) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+        // With the table held, no text can arrive between this look and the TRUNCATE.
+        let drained: bool = sqlx::query("SELECT NOT EXISTS (SELECT 1 FROM search_pending)")
+            .fetch_one(tx.conn())
+            .await?
+            .try_get(0)?;
+        if drained {
+            sqlx::query("TRUNCATE search_pending").execute(tx.conn()).await?;
+            tx.commit().await?;
+        }
+        Ok(())
     }
 
     /// Texts whose terms wait to be merged.

@@ -114,9 +114,9 @@ impl Store {
             .execute(tx.conn())
             .await?;
         sqlx::query(
-            "INSERT INTO search_terms (term, ticket_id, visibility) \
-             SELECT term, $1, visibility FROM search_terms WHERE ticket_id = $2 \
-             ON CONFLICT DO NOTHING",
+            "INSERT INTO search_terms (term, ticket_created_at, ticket_id, visibility) \
+             SELECT term, (SELECT created_at FROM tickets WHERE id = $1), $1, visibility \
+             FROM search_terms WHERE ticket_id = $2 ON CONFLICT DO NOTHING",
         )
         .bind(survivor.id.as_str())
         .bind(duplicate.id.as_str())

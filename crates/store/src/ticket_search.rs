@@ -3,14 +3,20 @@
 //! A query matches a ticket when every word is in its subject or a message (keyed
 //! terms, merged or still pending), its requester's name, a tag, or a searchable
 //! field's value; or when the whole query is such a field's value, a tag, or the
-//! requester's address. Written as one predicate over the tickets table newest first,
-//! PostgreSQL hashed each word's whole posting list and then walked the tickets until
-//! it had a page: a rare word behind a common one ("reference 48213") read every
-//! ticket. So bounded counts are asked first, and a word in fewer than 1,000 tickets
-//! drives the query: only its tickets are read, sorted and tested for the other words.
-//! With only common words the newest tickets are walked, which finds a page quickly
-//! because matches are dense, but PostgreSQL may still hash those words' postings, so
-//! that path grows with the desk (`bench/scale.sh`; see bench/RESULTS.md).
+//! requester's address.
+//!
+//! Written as one predicate over the tickets table newest first, PostgreSQL hashed
+//! each word's whole posting list before walking the tickets, so a search grew with
+//! the desk (`bench/scale.sh`; see bench/RESULTS.md). So a word drives the search
+//! instead: the merged postings are kept in ticket time (migration 0046), and the
+//! driving word's newest tickets are read from that index range, each tested for the
+//! other words by index probes, until a page is full. Its other sources (pending texts,
+//! names, tags, field values) and the whole-query matches are merged into that stream
+//! as a small sorted set. A word qualifies to drive when those other sources hold
+//! fewer than [`DRIVING_BELOW`] of its tickets (counted first, with bounded counts);
+//! among those, the one in the fewest tickets. Only when every word is common as a
+//! name, tag or field value are the newest tickets walked instead, which finds a page
+//! quickly because such matches are dense.
 
 use palisade_core::CustomFieldId;
 use palisade_crypto::search_terms;
@@ -20,7 +26,8 @@ use crate::ticket_lists::scope_sql;
 use crate::tickets::{SEARCH_DOMAIN, ticket_select};
 use crate::{Dialect, Store, StoreError, TicketRecord, TicketScope};
 
-/// A word found in fewer tickets than this drives the search; counting stops here.
+/// A word in fewer tickets than this outside the term index may drive the search;
+/// counting stops here.
 const DRIVING_BELOW: i64 = 1_000;
 
 /// At most this many words of a query count.
@@ -73,7 +80,7 @@ enum Whole {
 struct Plan<'a> {
     dialect: Dialect,
     search: &'a TicketSearch<'a>,
-    visibility: &'static str,
+    scope: &'a TicketScope,
 }
 
 impl Plan<'_> {
@@ -82,6 +89,15 @@ impl Plan<'_> {
         match self.dialect {
             Dialect::Postgres => format!("strpos(terms, '\"' || {term} || '\"') > 0"),
             Dialect::Sqlite => format!("instr(terms, '\"' || {term} || '\"') > 0"),
+        }
+    }
+
+    /// The visibility condition on a term or pending row named `alias`.
+    fn visible(&self, alias: &str) -> String {
+        if self.search.include_internal {
+            String::new()
+        } else {
+            format!(" AND {alias}.visibility = 'public'")
         }
     }
 
@@ -94,20 +110,22 @@ impl Plan<'_> {
             .join(", ")
     }
 
-    /// True of ticket `t` when `word` is in it: an index probe per source (PostgreSQL
-    /// may hash a source's rows once instead, when it expects to test many tickets).
+    /// True of ticket `t` when `word` is in it: an index probe per source (the term
+    /// index's key leads with the term and the ticket's time, both known here).
     fn word_test(&self, word: &Word, params: &mut Params) -> String {
-        let vis = self.visibility;
         let mut any = vec![
             format!(
-                "EXISTS (SELECT 1 FROM search_terms s WHERE s.term = {} AND s.ticket_id = t.id{vis})",
-                params.next(word.term.clone())
+                "EXISTS (SELECT 1 FROM search_terms s WHERE s.term = {} AND s.ticket_created_at = t.created_at \
+                 AND s.ticket_id = t.id{})",
+                params.next(word.term.clone()),
+                self.visible("s")
             ),
             // Pending texts are few (the merge keeps up), but the table's planner
             // statistics rarely say so: read once per query, not probed per ticket.
             format!(
-                "t.id IN (SELECT ticket_id FROM search_pending WHERE {}{vis})",
-                self.pending_has(&params.next(word.term.clone()))
+                "t.id IN (SELECT p.ticket_id FROM search_pending p WHERE {}{})",
+                self.pending_has(&params.next(word.term.clone())),
+                self.visible("p")
             ),
             format!(
                 "EXISTS (SELECT 1 FROM people_terms n WHERE n.term = {} AND n.user_id = t.requester_id)",
@@ -131,17 +149,14 @@ impl Plan<'_> {
         format!("({})", any.join(" OR "))
     }
 
-    /// The ids of the tickets `word` is in.
-    fn word_set(&self, word: &Word, params: &mut Params) -> Vec<String> {
-        let vis = self.visibility;
+    /// The ids of the tickets `word` is in outside the merged term index: pending
+    /// texts, requesters' names, tags and field values.
+    fn other_sets(&self, word: &Word, params: &mut Params) -> Vec<String> {
         let mut sets = vec![
             format!(
-                "SELECT ticket_id FROM search_terms WHERE term = {}{vis}",
-                params.next(word.term.clone())
-            ),
-            format!(
-                "SELECT ticket_id FROM search_pending WHERE {}{vis}",
-                self.pending_has(&params.next(word.term.clone()))
+                "SELECT p.ticket_id FROM search_pending p WHERE {}{}",
+                self.pending_has(&params.next(word.term.clone())),
+                self.visible("p")
             ),
             format!(
                 "SELECT id FROM tickets WHERE requester_id IN (SELECT user_id FROM people_terms WHERE term = {})",
@@ -164,35 +179,34 @@ impl Plan<'_> {
         sets
     }
 
-    /// How many tickets `word` is in, counted up to [`DRIVING_BELOW`] per source
-    /// (pending texts are left out: the merge keeps them few).
-    fn word_count(&self, word: &Word, params: &mut Params) -> String {
+    /// How many tickets `word` is in: in the term index, and in the other sets
+    /// (pending texts left out: the merge keeps them few); each source counted up to
+    /// [`DRIVING_BELOW`].
+    fn word_counts(&self, word: &Word, params: &mut Params) -> [String; 2] {
         let bounded = |set: String| format!("(SELECT COUNT(*) FROM ({set} LIMIT {DRIVING_BELOW}) c)");
-        let vis = self.visibility;
-        let mut counts = vec![
-            bounded(format!(
-                "SELECT 1 FROM search_terms WHERE term = {}{vis}",
-                params.next(word.term.clone())
-            )),
-            bounded(format!(
-                "SELECT 1 FROM tickets WHERE requester_id IN (SELECT user_id FROM people_terms WHERE term = {})",
-                params.next(word.name_term.clone())
-            )),
-        ];
+        let text = bounded(format!(
+            "SELECT 1 FROM search_terms s WHERE s.term = {}{}",
+            params.next(word.term.clone()),
+            self.visible("s")
+        ));
+        let mut others = vec![bounded(format!(
+            "SELECT 1 FROM tickets WHERE requester_id IN (SELECT user_id FROM people_terms WHERE term = {})",
+            params.next(word.name_term.clone())
+        ))];
         if self.search.include_tags {
-            counts.push(bounded(format!(
+            others.push(bounded(format!(
                 "SELECT 1 FROM ticket_tags WHERE tag = {}",
                 params.next(word.folded.clone())
             )));
         }
         if !self.search.word_fields.is_empty() {
             let fields = self.field_list(params);
-            counts.push(bounded(format!(
+            others.push(bounded(format!(
                 "SELECT 1 FROM ticket_field_values WHERE field_id IN ({fields}) AND value_fold = {}",
                 params.next(word.folded.clone())
             )));
         }
-        counts.join(" + ")
+        [text, others.join(" + ")]
     }
 
     fn whole_test(whole: &Whole, params: &mut Params) -> String {
@@ -230,6 +244,20 @@ impl Plan<'_> {
                 params.next(tag.clone())
             ),
         }
+    }
+
+    /// What ticket `t` must satisfy: every word, or the whole query one way, and the
+    /// searcher's scope.
+    fn matches(&self, words: &[Word], wholes: &[Whole], params: &mut Params) -> String {
+        let mut alternatives = Vec::new();
+        if !words.is_empty() {
+            let all: Vec<String> = words.iter().map(|w| self.word_test(w, params)).collect();
+            alternatives.push(all.join(" AND "));
+        }
+        alternatives.extend(wholes.iter().map(|w| Plan::whole_test(w, params)));
+        let (scope_where, scope_params) = scope_sql(self.scope, params.0.len());
+        params.0.extend(scope_params);
+        format!("(({})) AND {scope_where}", alternatives.join(") OR ("))
     }
 }
 
@@ -271,67 +299,108 @@ impl Store {
         let plan = Plan {
             dialect: self.dialect,
             search,
-            visibility: if search.include_internal {
-                ""
-            } else {
-                " AND visibility = 'public'"
-            },
+            scope,
         };
-        let rarest = self.rarest_word(&plan, &words).await?;
-
+        let driver = self.driving_word(&plan, &words).await?;
         let mut params = Params::default();
-        let mut conditions = Vec::new();
-        // Whole-query matches are few, so with no rare word they drive on their own.
-        if rarest.is_some() || words.is_empty() {
-            // Every match has the rare word or matches as a whole, so these ids hold
-            // them all; the tests below still decide.
-            let mut sets = rarest.map_or_else(Vec::new, |i| plan.word_set(&words[i], &mut params));
+        let sql = if driver.is_some() || words.is_empty() {
+            // The driving word's newest tickets in the term index, merged with the
+            // small sorted set of its other tickets and the whole-query matches;
+            // every candidate is still tested. A ticket may come more than once
+            // (public and internal postings, or both halves), so three times the
+            // page is asked for.
+            let mut branches = Vec::new();
+            if let Some(i) = driver {
+                branches.push(format!(
+                    "SELECT d.ticket_id AS id, d.ticket_created_at AS at FROM search_terms d \
+                         JOIN tickets t ON t.id = d.ticket_id AND t.created_at = d.ticket_created_at \
+                         WHERE d.term = {}{} AND {}",
+                    params.next(words[i].term.clone()),
+                    plan.visible("d"),
+                    plan.matches(&words, &wholes, &mut params)
+                ));
+            }
+            let mut sets = driver.map_or_else(Vec::new, |i| plan.other_sets(&words[i], &mut params));
             sets.extend(wholes.iter().map(|w| Plan::whole_set(w, &mut params)));
-            conditions.push(format!("t.id IN ({})", sets.join(" UNION ")));
+            branches.push(format!(
+                "SELECT t.id AS id, t.created_at AS at FROM tickets t WHERE t.id IN ({}) AND {}",
+                sets.join(" UNION "),
+                plan.matches(&words, &wholes, &mut params)
+            ));
+            let page = limit.saturating_mul(3);
+            format!(
+                "{} ORDER BY at DESC, id DESC LIMIT {page}",
+                branches.join(" UNION ALL ")
+            )
+        } else {
+            format!(
+                "SELECT t.id AS id FROM tickets t WHERE {} ORDER BY t.created_at DESC, t.id DESC LIMIT {limit}",
+                plan.matches(&words, &wholes, &mut params)
+            )
+        };
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for p in &params.0 {
+            q = q.bind(p.as_str());
         }
-        let mut alternatives = Vec::new();
-        if !words.is_empty() {
-            let all: Vec<String> = words.iter().map(|w| plan.word_test(w, &mut params)).collect();
-            alternatives.push(all.join(" AND "));
+        let mut ids: Vec<String> = Vec::new();
+        for row in q.fetch_all(&self.read).await? {
+            let id: String = row.try_get(0)?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
         }
-        alternatives.extend(wholes.iter().map(|w| Plan::whole_test(w, &mut params)));
-        conditions.push(format!("(({}))", alternatives.join(") OR (")));
-        let (scope_where, scope_params) = scope_sql(scope, params.0.len());
-        conditions.push(scope_where);
+        ids.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        self.tickets_newest_first(&ids).await
+    }
+
+    /// The tickets with these ids, newest first.
+    async fn tickets_newest_first(&self, ids: &[String]) -> Result<Vec<TicketRecord>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let sql = format!(
-            "{select} WHERE {} ORDER BY t.created_at DESC, t.id DESC LIMIT {limit}",
-            conditions.join(" AND "),
+            "{select} WHERE t.id IN ({}) ORDER BY t.created_at DESC, t.id DESC",
+            (1..=ids.len())
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             select = ticket_select(self.dialect),
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
-        for p in params.0.iter().chain(scope_params.iter()) {
-            q = q.bind(p.as_str());
+        for id in ids {
+            q = q.bind(id.as_str());
         }
         let rows = q.fetch_all(&self.read).await?;
         self.tickets_from_rows(&rows).await
     }
 
-    /// The index of the word in the fewest tickets, if it is in fewer than
-    /// [`DRIVING_BELOW`]; one statement, each count bounded.
-    async fn rarest_word(&self, plan: &Plan<'_>, words: &[Word]) -> Result<Option<usize>, StoreError> {
+    /// The word to drive the search: of those in fewer than [`DRIVING_BELOW`]
+    /// tickets outside the term index, the one in the fewest tickets overall. One
+    /// statement, each count bounded.
+    async fn driving_word(&self, plan: &Plan<'_>, words: &[Word]) -> Result<Option<usize>, StoreError> {
         if words.is_empty() {
             return Ok(None);
         }
         let mut params = Params::default();
-        let columns: Vec<String> = words.iter().map(|w| plan.word_count(w, &mut params)).collect();
+        let columns: Vec<String> = words
+            .iter()
+            .flat_map(|w| plan.word_counts(w, &mut params))
+            .collect();
         let sql = format!("SELECT {}", columns.join(", "));
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for p in &params.0 {
             q = q.bind(p.as_str());
         }
         let row = q.fetch_one(&self.read).await?;
-        let mut rarest: Option<(usize, i64)> = None;
+        let mut driver: Option<(usize, i64)> = None;
         for i in 0..words.len() {
-            let count: i64 = row.try_get(i)?;
-            if count < DRIVING_BELOW && rarest.is_none_or(|(_, fewest)| count < fewest) {
-                rarest = Some((i, count));
+            let in_terms: i64 = row.try_get(2 * i)?;
+            let elsewhere: i64 = row.try_get(2 * i + 1)?;
+            let total = in_terms + elsewhere;
+            if elsewhere < DRIVING_BELOW && driver.is_none_or(|(_, fewest)| total < fewest) {
+                driver = Some((i, total));
             }
         }
-        Ok(rarest.map(|(i, _)| i))
+        Ok(driver.map(|(i, _)| i))
     }
 }
