@@ -11,7 +11,7 @@ import json
 import statistics
 import sys
 
-from sections import env, main, wrk_run
+from sections import env, main, whole_run, wrk_run
 
 BEGIN, END = "<!-- flood:begin -->", "<!-- flood:end -->"
 AIM = 2.0
@@ -45,7 +45,7 @@ def section(out):
         "## Floods (`bench/flood.sh`)",
         "",
         f"Measured {m.get('date', '?')} at `{m.get('git', '?')}` by `{m.get('command', 'bash bench/flood.sh')}` "
-        f"on {m.get('nproc', '?')} cores ({m.get('cpu', '?')}); whole run {int(m.get('total_seconds', '0')) // 60} min. "
+        f"on {m.get('nproc', '?')} cores ({m.get('cpu', '?')}); whole run {whole_run(m)}. "
         f"An agent reads random tickets (wrk, {m.get('connections', '?')} connections, {m.get('duration', '?')} s "
         f"rounds, medians of {rounds}) idle and while `floodload` keeps {m.get('sign_ins', '?')} sign-ins and "
         f"{m.get('resets', '?')} password resets in flight from 5,000 loopback addresses, a new TLS connection "

@@ -48,7 +48,11 @@ done
 ((DURATION <= 600)) || die "BENCH_DURATION is capped at 600 seconds"
 # auto_explain is loaded but silent (its default) until the plan run switches it on
 # with ALTER SYSTEM, which a -c option here would override.
-PG_OPTS="-c shared_preload_libraries=pg_stat_statements,auto_explain"
+# Memory as an operator sizes it for a database of gigabytes (a sixth of this machine's
+# RAM for buffers, the rest counted as the OS's cache), the same at every size: the
+# default 128 MB of buffers is for a desk of a few thousand tickets.
+PG_OPTS="-c shared_preload_libraries=pg_stat_statements,auto_explain -c shared_buffers=4GB \
+-c effective_cache_size=16GB -c maintenance_work_mem=512MB -c max_wal_size=8GB"
 PGBIN=""
 PGDATA=""
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/palisade/target}"
@@ -120,6 +124,8 @@ bench_size() {
     export PALISADE_DATABASE_URL="$db_url"
     echo "pg_version=$("$PGBIN/postgres" --version)" >"$CUR/db.env"
     echo "n=$n" >>"$CUR/db.env"
+    echo "pg_memory=$(psql -XAtq "$db_url" -c "SELECT string_agg(name || ' ' || current_setting(name), ', ' ORDER BY name) \
+        FROM pg_settings WHERE name IN ('shared_buffers', 'effective_cache_size', 'max_wal_size')")" >>"$CUR/db.env"
 
     PORT="$(free_port 20443)"
     BASE="https://127.0.0.1:$PORT"
@@ -141,7 +147,10 @@ bench_size() {
     "$CARGO_TARGET_DIR/release/helpseed" --database-url "$db_url" --master-key-file "$data/master.key" \
         --count "$ARTICLES" 2>&1 | tee "$CUR/helpseed.txt" >&2
     echo "article_seed_seconds=$(($(date +%s) - t0))" >>"$CUR/db.env"
+    # The load's dead rows and unwritten pages are settled before measuring, as on a
+    # desk that has been running: no autovacuum or checkpoint of the load mid-round.
     psql -XAtq "$db_url" -c "VACUUM ANALYZE" >/dev/null
+    psql -XAtq "$db_url" -c "CHECKPOINT" >/dev/null
 
     say "$n tickets: serve on 127.0.0.1:$PORT"
     # One agent stands in for a whole team here: their per-account search limit (60 a

@@ -15,7 +15,7 @@ import re
 import statistics
 import sys
 
-from sections import env, main, wrk_run
+from sections import env, main, whole_run, wrk_run
 
 BEGIN, END = "<!-- scale:begin -->", "<!-- scale:end -->"
 SCENARIOS = (
@@ -108,7 +108,7 @@ def section(out):
         "",
         f"Measured {m.get('date', '?')} at `{m.get('git', '?')}` by `{m.get('command', 'bash bench/scale.sh')}` "
         f"on {m.get('nproc', '?')} cores ({m.get('cpu', '?')}), {int(m.get('mem_kb', '0')) // 1024:,} MiB, "
-        f"{pg}, durable commits; whole run {int(m.get('total_seconds', '0')) // 60} min. "
+        f"{pg} ({runs[smallest]['env'].get('pg_memory', 'memory settings not recorded')}), durable commits; whole run {whole_run(m)}. "
         f"wrk: {m.get('connections', '?')} connections, {m.get('threads', '?')} threads, "
         f"{m.get('duration', '?')} s per round, medians of {rounds} rounds. Each size is a fresh installation "
         f"with {int(m.get('articles', '0')):,} published articles beside its tickets.",
@@ -125,7 +125,14 @@ def section(out):
             if r["errors"]:
                 flag += f" (socket errors: {r['errors']})"
             cells.append(f"{r['rps']:,.0f}, {r['p50']:.1f} ms, {r['p99']:.1f} ms{flag}")
-        ratio = runs[largest][scenario]["p99"] / max(runs[smallest][scenario]["p99"], 1e-9)
+        silent = [n for n in sizes if not runs[n][scenario]["rps"] or not runs[n][scenario]["p99"]]
+        if silent:
+            # Nothing answered within a round: there is no latency to compare, and
+            # that is the worst result, not a met aim.
+            at = ", ".join(f"{n:,}" for n in silent)
+            lines.append(f"| {label} | " + " | ".join(cells) + f" | no answers at {at} (**not met**) |")
+            continue
+        ratio = runs[largest][scenario]["p99"] / runs[smallest][scenario]["p99"]
         verdict = "met" if ratio <= AIM else "**not met**"
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {ratio:.2f}× ({verdict}) |")
     lines += [

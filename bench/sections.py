@@ -19,6 +19,12 @@ def env(path):
     return out
 
 
+def whole_run(machine):
+    """How long a run took, from its machine.env (a run resumed by hand has no total)."""
+    seconds = machine.get("total_seconds")
+    return f"{int(seconds) / 60:.1f} min" if seconds else "not recorded"
+
+
 def wrk_run(path):
     """req/s, p50 and p99 in ms, unexpected statuses and socket errors of one run."""
     text = path.read_text()

@@ -6,6 +6,7 @@ mod commands;
 mod config;
 mod error;
 mod framing;
+mod handshakes;
 mod tls;
 
 // glibc's allocator was about a fifth of a ticket read's CPU (bench/RESULTS.md).

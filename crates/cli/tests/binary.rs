@@ -71,6 +71,67 @@ async fn serve_starts_with_no_configuration_and_speaks_tls12_and_tls13() {
     }
 }
 
+/// A flood of new connections: the node handshakes them at its configured rate, holds
+/// at most 512 in line and closes the rest before any TLS work, while a connection
+/// opened before the flood is still answered at once.
+#[tokio::test]
+async fn a_connection_flood_waits_in_line_or_is_closed_while_open_connections_are_served() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    const FLOOD: usize = 700;
+    const IN_LINE: usize = 512;
+    let dir = TestDir::new("handshakes").with_config("[limits]\ntls_handshakes_per_second = 10\n");
+    let server = dir.serve().await;
+    let config = common::client_config(&server.cert, &TLS13).unwrap();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    let mut open = tokio_rustls::TlsConnector::from(config)
+        .connect(rustls::pki_types::ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+
+    // The attack: connections that never say anything, far more than the line holds.
+    let mut flood = Vec::new();
+    for _ in 0..FLOOD {
+        flood.push(
+            tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+                .await
+                .unwrap(),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut closed = 0;
+    for stream in &mut flood {
+        let mut byte = [0u8; 1];
+        if let Ok(Ok(0) | Err(_)) =
+            tokio::time::timeout(Duration::from_millis(2), stream.read(&mut byte)).await
+        {
+            closed += 1;
+        }
+    }
+    // What the line could not hold was closed; what it holds waits (admitted ones wait
+    // for a hello they never get): at most 10 a second were admitted, plus the burst.
+    assert!(
+        (FLOOD - IN_LINE - 30..=FLOOD - IN_LINE).contains(&closed),
+        "{closed} of {FLOOD} closed\n--- server log\n{}",
+        server.log()
+    );
+
+    let started = Instant::now();
+    open.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), open.read_to_end(&mut buf)).await;
+    let response = common::parse_response(&buf).unwrap();
+    assert_eq!(response.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "the open connection waited {:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn setup_link_works_once_then_sign_in_succeeds() {
     let dir = TestDir::new("setup");

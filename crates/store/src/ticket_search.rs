@@ -306,15 +306,19 @@ impl Store {
         let sql = if driver.is_some() || words.is_empty() {
             // The driving word's newest tickets in the term index, merged with the
             // small sorted set of its other tickets and the whole-query matches;
-            // every candidate is still tested. A ticket may come more than once
-            // (public and internal postings, or both halves), so three times the
-            // page is asked for.
+            // every candidate is still tested. Each half is ordered and limited on
+            // its own, so PostgreSQL plans the index range read newest first and
+            // stops at a page (ordered only as a whole, it sorted every posting of
+            // the word). A ticket's public and internal postings are one candidate
+            // (DISTINCT over the ordered stream), and the halves are merged by UNION,
+            // so each ticket comes once.
             let mut branches = Vec::new();
             if let Some(i) = driver {
                 branches.push(format!(
-                    "SELECT d.ticket_id AS id, d.ticket_created_at AS at FROM search_terms d \
-                         JOIN tickets t ON t.id = d.ticket_id AND t.created_at = d.ticket_created_at \
-                         WHERE d.term = {}{} AND {}",
+                    "SELECT id, at FROM (SELECT DISTINCT d.ticket_id AS id, d.ticket_created_at AS at \
+                     FROM search_terms d JOIN tickets t ON t.id = d.ticket_id AND t.created_at = d.ticket_created_at \
+                     WHERE d.term = {}{} AND {} \
+                     ORDER BY d.ticket_created_at DESC, d.ticket_id DESC LIMIT {limit}) AS postings",
                     params.next(words[i].term.clone()),
                     plan.visible("d"),
                     plan.matches(&words, &wholes, &mut params)
@@ -323,14 +327,14 @@ impl Store {
             let mut sets = driver.map_or_else(Vec::new, |i| plan.other_sets(&words[i], &mut params));
             sets.extend(wholes.iter().map(|w| Plan::whole_set(w, &mut params)));
             branches.push(format!(
-                "SELECT t.id AS id, t.created_at AS at FROM tickets t WHERE t.id IN ({}) AND {}",
+                "SELECT id, at FROM (SELECT t.id AS id, t.created_at AS at FROM tickets t WHERE t.id IN ({}) AND {} \
+                 ORDER BY t.created_at DESC, t.id DESC LIMIT {limit}) AS others",
                 sets.join(" UNION "),
                 plan.matches(&words, &wholes, &mut params)
             ));
-            let page = limit.saturating_mul(3);
             format!(
-                "{} ORDER BY at DESC, id DESC LIMIT {page}",
-                branches.join(" UNION ALL ")
+                "{} ORDER BY at DESC, id DESC LIMIT {limit}",
+                branches.join(" UNION ")
             )
         } else {
             format!(
@@ -342,14 +346,12 @@ impl Store {
         for p in &params.0 {
             q = q.bind(p.as_str());
         }
-        let mut ids: Vec<String> = Vec::new();
-        for row in q.fetch_all(&self.read).await? {
-            let id: String = row.try_get(0)?;
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-        ids.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let ids = q
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|row| row.try_get::<String, _>(0))
+            .collect::<Result<Vec<_>, _>>()?;
         self.tickets_newest_first(&ids).await
     }
 

@@ -196,10 +196,15 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         shutdown.graceful_shutdown(Some(Duration::from_secs(10)));
     });
     tracing::info!(listen = %settings.listen, origin = %settings.public_origin, "Palisade is serving HTTPS");
-    // TLS, then the strict HTTP/1 framing guard, then hyper.
-    let acceptor = crate::framing::GuardedAcceptor(axum_server::tls_rustls::RustlsAcceptor::new(
-        RustlsConfig::from_config(Arc::new(tls)),
-    ));
+    // Admission to the handshake, TLS, then the strict HTTP/1 framing guard, then hyper.
+    let acceptor = crate::handshakes::AdmittedAcceptor {
+        inner: crate::framing::GuardedAcceptor(axum_server::tls_rustls::RustlsAcceptor::new(
+            RustlsConfig::from_config(Arc::new(tls)),
+        )),
+        admission: Arc::new(crate::handshakes::HandshakeAdmission::new(
+            settings.tls_handshakes_per_second,
+        )),
+    };
     axum_server::bind(settings.listen)
         .acceptor(acceptor)
         .handle(handle)

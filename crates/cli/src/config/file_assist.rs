@@ -231,9 +231,26 @@ pub struct LimitsFileConfig {
     pub manipulation_attempts_per_conversation: Option<i64>,
     pub site_token_failures_per_10_minutes: Option<i64>,
     pub ticket_searches_per_minute: Option<i64>,
+    /// Not per source: the whole node's new HTTPS connections (`handshakes.rs`).
+    pub tls_handshakes_per_second: Option<i64>,
 }
 
 impl LimitsFileConfig {
+    pub(super) fn handshakes(&self) -> Result<Option<u32>, CliError> {
+        self.tls_handshakes_per_second
+            .map(|n| {
+                u32::try_from(n)
+                    .ok()
+                    .filter(|n| (10..=100_000).contains(n))
+                    .ok_or_else(|| {
+                        CliError::Config(format!(
+                            "[limits] tls_handshakes_per_second: {n} is not between 10 and 100000"
+                        ))
+                    })
+            })
+            .transpose()
+    }
+
     pub(super) fn into_settings(self) -> Result<palisade_web::PublicLimits, CliError> {
         let mut limits = palisade_web::PublicLimits::default();
         for (value, limit) in [

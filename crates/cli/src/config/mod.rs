@@ -48,6 +48,8 @@ pub struct Settings {
     pub assistant: palisade_assist::assistant::Thresholds,
     pub privacy_notice_url: String,
     pub public_limits: palisade_web::PublicLimits,
+    /// New HTTPS connections handshaken per second (`crate::handshakes`).
+    pub tls_handshakes_per_second: u32,
     pub anomaly: palisade_web::DetectorConfig,
     /// `None`: answers from articles only (the default).
     pub model: Option<palisade_assist::assistant::ModelSettings>,
@@ -247,6 +249,11 @@ impl Settings {
                 .assistant
                 .and_then(|a| a.privacy_notice_url)
                 .unwrap_or_else(|| "/help/en/privacy-notice".into()),
+            tls_handshakes_per_second: file
+                .limits
+                .as_ref()
+                .map_or(Ok(None), |l| l.handshakes())?
+                .unwrap_or(crate::handshakes::DEFAULT_HANDSHAKES_PER_SECOND),
             public_limits: file.limits.unwrap_or_default().into_settings()?,
             anomaly: file.anomaly.unwrap_or_default().into_settings()?,
             scanner: file
@@ -410,10 +417,18 @@ mod tests {
             s.public_limits.conversations_per_ip,
             palisade_web::PublicLimits::default().conversations_per_ip
         );
+        assert_eq!(
+            s.tls_handshakes_per_second,
+            crate::handshakes::DEFAULT_HANDSHAKES_PER_SECOND
+        );
+        let s = from_toml("[limits]\ntls_handshakes_per_second = 50\n").unwrap();
+        assert_eq!(s.tls_handshakes_per_second, 50);
         for bad in [
             "[help]\ndefault_locale = \"../x\"\n",
             "[assistant]\nmin_coverage = 2.0\n",
             "[limits]\nhelp_searches_per_minute = 0\n",
+            "[limits]\ntls_handshakes_per_second = 5\n",
+            "[limits]\ntls_handshakes_per_second = -1\n",
             "[limits]\nsearches = 5\n",
         ] {
             assert!(from_toml(bad).is_err(), "{bad}");

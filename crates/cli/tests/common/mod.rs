@@ -501,7 +501,7 @@ impl HttpResponse {
     }
 }
 
-fn client_config(
+pub fn client_config(
     cert: &Path,
     version: &'static SupportedProtocolVersion,
 ) -> anyhow::Result<Arc<ClientConfig>> {
