@@ -247,12 +247,22 @@ impl Plan<'_> {
     }
 
     /// What ticket `t` must satisfy: every word, or the whole query one way, and the
-    /// searcher's scope.
-    fn matches(&self, words: &[Word], wholes: &[Whole], params: &mut Params) -> String {
+    /// searcher's scope. `known` is a word the ticket is already known to have (it
+    /// came from that word's visible postings), so it is not tested again.
+    fn matches(&self, words: &[Word], known: Option<usize>, wholes: &[Whole], params: &mut Params) -> String {
         let mut alternatives = Vec::new();
         if !words.is_empty() {
-            let all: Vec<String> = words.iter().map(|w| self.word_test(w, params)).collect();
-            alternatives.push(all.join(" AND "));
+            let all: Vec<String> = words
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| Some(*i) != known)
+                .map(|(_, w)| self.word_test(w, params))
+                .collect();
+            alternatives.push(if all.is_empty() {
+                "1 = 1".to_owned()
+            } else {
+                all.join(" AND ")
+            });
         }
         alternatives.extend(wholes.iter().map(|w| Plan::whole_test(w, params)));
         let (scope_where, scope_params) = scope_sql(self.scope, params.0.len());
@@ -321,7 +331,7 @@ impl Store {
                      ORDER BY d.ticket_created_at DESC, d.ticket_id DESC LIMIT {limit}) AS postings",
                     params.next(words[i].term.clone()),
                     plan.visible("d"),
-                    plan.matches(&words, &wholes, &mut params)
+                    plan.matches(&words, driver, &wholes, &mut params)
                 ));
             }
             let mut sets = driver.map_or_else(Vec::new, |i| plan.other_sets(&words[i], &mut params));
@@ -330,7 +340,7 @@ impl Store {
                 "SELECT id, at FROM (SELECT t.id AS id, t.created_at AS at FROM tickets t WHERE t.id IN ({}) AND {} \
                  ORDER BY t.created_at DESC, t.id DESC LIMIT {limit}) AS others",
                 sets.join(" UNION "),
-                plan.matches(&words, &wholes, &mut params)
+                plan.matches(&words, None, &wholes, &mut params)
             ));
             format!(
                 "{} ORDER BY at DESC, id DESC LIMIT {limit}",
@@ -339,7 +349,7 @@ impl Store {
         } else {
             format!(
                 "SELECT t.id AS id FROM tickets t WHERE {} ORDER BY t.created_at DESC, t.id DESC LIMIT {limit}",
-                plan.matches(&words, &wholes, &mut params)
+                plan.matches(&words, None, &wholes, &mut params)
             )
         };
         let mut q = sqlx::query(AssertSqlSafe(sql));
