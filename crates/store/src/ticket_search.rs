@@ -319,15 +319,23 @@ impl Store {
             // every candidate is still tested. Each half is ordered and limited on
             // its own, so PostgreSQL plans the index range read newest first and
             // stops at a page (ordered only as a whole, it sorted every posting of
-            // the word). A ticket's public and internal postings are one candidate
-            // (DISTINCT over the ordered stream), and the halves are merged by UNION,
-            // so each ticket comes once.
+            // the word). A ticket with postings of several visibilities is taken at
+            // the first of them only, by a probe that keeps the stream ordered (a
+            // DISTINCT let PostgreSQL hash every posting of the word at a million
+            // tickets), and the halves are merged by UNION, so each ticket comes once.
             let mut branches = Vec::new();
             if let Some(i) = driver {
+                let first_visibility = if search.include_internal {
+                    " AND NOT EXISTS (SELECT 1 FROM search_terms v WHERE v.term = d.term \
+                     AND v.ticket_created_at = d.ticket_created_at AND v.ticket_id = d.ticket_id \
+                     AND v.visibility < d.visibility)"
+                } else {
+                    ""
+                };
                 branches.push(format!(
-                    "SELECT id, at FROM (SELECT DISTINCT d.ticket_id AS id, d.ticket_created_at AS at \
+                    "SELECT id, at FROM (SELECT d.ticket_id AS id, d.ticket_created_at AS at \
                      FROM search_terms d JOIN tickets t ON t.id = d.ticket_id AND t.created_at = d.ticket_created_at \
-                     WHERE d.term = {}{} AND {} \
+                     WHERE d.term = {}{}{first_visibility} AND {} \
                      ORDER BY d.ticket_created_at DESC, d.ticket_id DESC LIMIT {limit}) AS postings",
                     params.next(words[i].term.clone()),
                     plan.visible("d"),
