@@ -708,6 +708,48 @@ async fn a_bulk_create_reads_back_like_single_creates(backend: Backend) {
             .unwrap();
         assert_eq!(bytes, 0);
     }
+    // The attack: another team's agent searches the same common words, and a customer
+    // who is not the requester searches the requester's name. Each search path keeps
+    // to the searcher's scope.
+    let (stranger, _) = seed(&store, "Bulkq9Stranger").await;
+    let mut tx = store.begin().await.unwrap();
+    let other_team = store.create_team(&mut tx, "Bulkq9 Other").await.unwrap();
+    tx.commit().await.unwrap();
+    let other_agents = TicketScope::Teams {
+        teams: vec![other_team],
+        assignee: None,
+    };
+    let own_agents = TicketScope::Teams {
+        teams: vec![team.clone()],
+        assignee: None,
+    };
+    let outsider = TicketScope::Customer {
+        user: stranger,
+        shared_company: None,
+    };
+    for (query, driven) in [("bulk body", true), ("name bulkq9seed", false)] {
+        for (scope, expected) in [
+            (&other_agents, vec![]),
+            (&outsider, vec![]),
+            (&own_agents, newest.clone()),
+        ] {
+            let found: Vec<TicketId> = store
+                .search_tickets(
+                    scope,
+                    &palisade_store::TicketSearch {
+                        query,
+                        ..Default::default()
+                    },
+                    10,
+                )
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|t| t.id)
+                .collect();
+            assert_eq!(found, expected, "{query} (driven: {driven}) in {scope:?}");
+        }
+    }
     store.close().await;
 }
 
