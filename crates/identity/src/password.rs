@@ -97,10 +97,10 @@ pub struct PasswordHasherPool {
 type Job = Box<dyn FnOnce() + Send>;
 
 /// The nice value of the hashing threads (Linux: per thread; 0 is the default, 19 the
-/// lowest). At 19 a busy request thread gets about seventy times the CPU of a hashing
-/// one; at 10 (nine times) a sign-in flood still took about a core from agents' reads
-/// on SQLite (`bench/flood.sh`). An idle machine hashes as fast either way.
-pub const HASHING_NICENESS: i32 = 19;
+/// lowest). At 10 a busy request thread gets about nine times the CPU of a hashing one.
+/// 19 was tried (`bench/flood.sh`, bench/RESULTS.md): no clear gain under the flood,
+/// and on a machine kept fully busy one hash took over a second, so sign-ins starved.
+pub const HASHING_NICENESS: i32 = 10;
 
 impl PasswordHasherPool {
     pub fn new(concurrency: usize) -> Result<Self, IdentityError> {
