@@ -245,7 +245,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 46,
         sql: include_str!("../migrations/0046_search_terms_by_time.sql"),
-        sqlite: Some(include_str!("../migrations/0046_search_terms_by_time.sqlite.sql")),
+        sqlite: None,
     },
 ];
 

@@ -433,9 +433,13 @@ async fn sqlite_database_is_in_wal_mode() {
 }
 
 async fn found(store: &Store, query: &str, include_internal: bool) -> Vec<TicketId> {
+    found_in(store, &TicketScope::All, query, include_internal).await
+}
+
+async fn found_in(store: &Store, scope: &TicketScope, query: &str, include_internal: bool) -> Vec<TicketId> {
     store
         .search_tickets(
-            &TicketScope::All,
+            scope,
             &palisade_store::TicketSearch {
                 query,
                 include_internal,
@@ -733,21 +737,11 @@ async fn a_bulk_create_reads_back_like_single_creates(backend: Backend) {
             (&outsider, vec![]),
             (&own_agents, newest.clone()),
         ] {
-            let found: Vec<TicketId> = store
-                .search_tickets(
-                    scope,
-                    &palisade_store::TicketSearch {
-                        query,
-                        ..Default::default()
-                    },
-                    10,
-                )
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|t| t.id)
-                .collect();
-            assert_eq!(found, expected, "{query} (driven: {driven}) in {scope:?}");
+            assert_eq!(
+                found_in(&store, scope, query, false).await,
+                expected,
+                "{query} (driven: {driven}) in {scope:?}"
+            );
         }
     }
     store.close().await;
