@@ -3,6 +3,7 @@
 //! through the [`Caller`] extractor, authorise only through [`AppState::authorize`] (and
 //! its ticket helpers in `authz`), and map every failure through [`AppError`].
 
+mod allowance;
 mod anomaly;
 mod api;
 mod assistant;

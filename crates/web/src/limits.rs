@@ -1,11 +1,12 @@
 //! Limits on the public surfaces (help centre, assistant) and the security alerts they
-//! raise. Counts live in the database, so a limit holds across nodes. The first request
+//! raise. Counts live in the database, so a limit holds across nodes; each node reserves
+//! a few requests of a subject's allowance per write (`allowance`). The first request
 //! over a limit in a window raises one alert for its source: listed for administrators,
 //! mailed to them, written to the audit trail.
 
-use palisade_core::UnixMillis;
 use palisade_store::Store;
 
+use crate::allowance::{Settled, Take};
 use crate::{AppError, AppState, RequestMeta};
 
 /// One limit: at most `max` events per `window_ms` for one subject.
@@ -130,19 +131,35 @@ impl AppState {
         meta: &RequestMeta,
     ) -> Result<bool, AppError> {
         let key = format!("{}:{subject}", limit.name);
-        let hits = self.store.hit_rate_window(&key, limit.window_ms).await?;
-        if hits == limit.max + 1 {
-            let window = UnixMillis::now().0 / limit.window_ms.max(1);
-            let detail = format!(
-                "more than {} {} in {} s",
-                limit.max,
-                limit.name.replace('_', " "),
-                limit.window_ms / 1000
-            );
-            self.raise_alert(limit.alert, subject, &detail, &format!("{key}:{window}"), meta)
-                .await?;
+        let window_start = Store::rate_window_start(limit.window_ms);
+        let window_end = window_start + limit.window_ms.max(1);
+        let allowances = self.allowances();
+        let reserve = match allowances.take(&key, limit.max, window_start, window_end) {
+            Take::Granted => return Ok(false),
+            Take::Refused => return Ok(true),
+            Take::Reserve(n) => n,
+        };
+        let total = self
+            .store
+            .add_to_window_starting(&key, window_start, reserve)
+            .await?;
+        match allowances.settle(&key, limit.max, window_start, reserve, total) {
+            Settled::Granted => Ok(false),
+            Settled::Refused { first } => {
+                if first {
+                    let window = window_start / limit.window_ms.max(1);
+                    let detail = format!(
+                        "more than {} {} in {} s",
+                        limit.max,
+                        limit.name.replace('_', " "),
+                        limit.window_ms / 1000
+                    );
+                    self.raise_alert(limit.alert, subject, &detail, &format!("{key}:{window}"), meta)
+                        .await?;
+                }
+                Ok(true)
+            }
         }
-        Ok(hits > limit.max)
     }
 
     /// Refuses the request with 429 once `subject` is over `limit`.
@@ -161,7 +178,11 @@ impl AppState {
     /// Refuses with 429 while `subject` is over `limit`, without counting this request.
     pub(crate) async fn refuse_if_over(&self, limit: &Limit, subject: &str) -> Result<(), AppError> {
         let key = format!("{}:{subject}", limit.name);
-        if self.store.rate_window_hits(&key, limit.window_ms).await? > limit.max {
+        if self
+            .allowances()
+            .known_spent(&key, Store::rate_window_start(limit.window_ms))
+            || self.store.rate_window_hits(&key, limit.window_ms).await? > limit.max
+        {
             return Err(AppError::TooManyRequests(retry_after(limit)));
         }
         Ok(())

@@ -95,12 +95,18 @@ struct Shared {
     parts: AppParts,
     /// Built once from the parts, not per request.
     desk: palisade_service::Desk,
+    /// This node's reservations of the shared limits.
+    allowances: crate::allowance::Allowances,
 }
 
 impl From<AppParts> for AppState {
     fn from(parts: AppParts) -> Self {
         let desk = parts.build_desk();
-        Self(Arc::new(Shared { parts, desk }))
+        Self(Arc::new(Shared {
+            parts,
+            desk,
+            allowances: Default::default(),
+        }))
     }
 }
 
@@ -116,6 +122,11 @@ impl AppState {
     /// The use cases, with this node's scanner, identity, clock and redaction.
     pub fn desk(&self) -> &palisade_service::Desk {
         &self.0.desk
+    }
+
+    /// This node's reservations of the shared limits (see `allowance`).
+    pub(crate) fn allowances(&self) -> &crate::allowance::Allowances {
+        &self.0.allowances
     }
 
     /// A new state from these parts changed by `adjust` (the desk rebuilt to match).

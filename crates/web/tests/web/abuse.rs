@@ -232,6 +232,74 @@ async fn floods_and_probes_are_slowed_and_reported_once(backend: Backend) {
 }
 
 palisade_testkit::on_both_backends!(
+    a_limit_reserved_in_blocks_lets_no_more_through_across_nodes_and_refusals_cost_no_writes
+);
+
+/// Limits large enough are counted by reserving blocks (one write for several
+/// requests): two nodes taking turns must together let through no more than the
+/// limit, refused requests must not each write, and one alert is raised.
+async fn a_limit_reserved_in_blocks_lets_no_more_through_across_nodes_and_refusals_cost_no_writes(
+    backend: Backend,
+) {
+    const HOUR: i64 = 3_600_000;
+    const MAX: i64 = 48;
+    let w = World::new(backend).await.with_config(|c| {
+        c.public_limits.help_search_per_ip = Limit {
+            max: MAX,
+            window_ms: HOUR,
+            ..PublicLimits::default().help_search_per_ip
+        };
+    });
+    // The count is per window: start well inside one.
+    let left = palisade_store::Store::rate_window_left(HOUR);
+    if left < 60_000 {
+        tokio::time::sleep(std::time::Duration::from_millis(left as u64 + 100)).await;
+    }
+    let nodes = [w.app.clone(), w.another_node()];
+    let mut passed = 0;
+    let mut refused = 0;
+    for i in 0..120 {
+        let r = w
+            .raw_via(
+                &nodes[i % 2],
+                Some(&w.customer_1),
+                "GET",
+                "/api/v1/help/articles?q=refund",
+                Body::empty(),
+                &[],
+            )
+            .await;
+        match r.status {
+            StatusCode::OK => passed += 1,
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    // Blocks of three: the other node may hold at most two it did not use.
+    assert!((MAX - 2..=MAX).contains(&passed), "{passed} let through");
+    assert_eq!(passed + refused, 120);
+    let counted = w
+        .store
+        .rate_window_hits(&format!("help_search:user:{}", w.customer_1.id), HOUR)
+        .await
+        .unwrap();
+    // Every reservation is in the database; each node wrote one more to learn the
+    // allowance was spent, and nothing for the refusals after that.
+    assert!(
+        counted <= MAX + 2 * 3,
+        "{counted} counted for {} refusals",
+        refused
+    );
+    assert!(counted >= passed);
+    let raised = alerts(&w).await;
+    assert_eq!(
+        raised.iter().filter(|(k, _)| k == "flood.help_search").count(),
+        1,
+        "{raised:?}"
+    );
+}
+
+palisade_testkit::on_both_backends!(
     human_only_conversations_never_count_manipulation_and_one_address_raises_one_alert
 );
 

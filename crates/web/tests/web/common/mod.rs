@@ -587,6 +587,29 @@ impl World {
         body: Body,
         headers: &[(&str, &str)],
     ) -> Response {
+        self.raw_via(&self.app, who, method, path, body, headers).await
+    }
+
+    /// Another node of the same installation: the same database, its own per-node
+    /// state (reserved allowances, anomaly baselines, caches).
+    pub fn another_node(&self) -> Router {
+        palisade_web::router(self.state.with_parts(|parts| {
+            parts.anomaly = Arc::new(std::sync::Mutex::new(palisade_web::Detector::new(
+                self.state.config.anomaly,
+            )));
+        }))
+    }
+
+    /// [`World::raw`] through `app` (this node's or [`World::another_node`]).
+    pub async fn raw_via(
+        &self,
+        app: &Router,
+        who: Option<&Actor>,
+        method: &str,
+        path: &str,
+        body: Body,
+        headers: &[(&str, &str)],
+    ) -> Response {
         let mut req = Request::builder()
             .method(Method::from_bytes(method.as_bytes()).unwrap())
             .uri(path);
@@ -596,7 +619,7 @@ impl World {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let response = self.app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+        let response = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
