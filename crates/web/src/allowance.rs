@@ -23,6 +23,10 @@ const MAX_BLOCK: i64 = 64;
 /// reservations, so memory stays bounded without letting anyone through.
 const MAX_LEASES: usize = 50_000;
 
+/// How often a full table may be swept for lapsed reservations: a sweep reads every
+/// entry under the lock, and a flood of new addresses must not buy one per request.
+const SWEEP_INTERVAL_MS: i64 = 1_000;
+
 /// How many requests of a limit of `max` one database write reserves.
 pub(crate) fn block_for(max: i64) -> i64 {
     (max / BLOCK_DIVISOR).clamp(1, MAX_BLOCK)
@@ -61,12 +65,18 @@ pub(crate) enum Settled {
 }
 
 #[derive(Default)]
+struct Leases {
+    by_key: HashMap<String, Lease>,
+    swept_at: i64,
+}
+
+#[derive(Default)]
 pub(crate) struct Allowances {
-    leases: Mutex<HashMap<String, Lease>>,
+    leases: Mutex<Leases>,
 }
 
 impl Allowances {
-    fn leases(&self) -> std::sync::MutexGuard<'_, HashMap<String, Lease>> {
+    fn leases(&self) -> std::sync::MutexGuard<'_, Leases> {
         // Every update below leaves a lease consistent, so a panic elsewhere while the
         // map was held does not stop the counting.
         self.leases
@@ -81,8 +91,9 @@ impl Allowances {
         if block == 1 {
             return Take::Reserve(1);
         }
-        let mut leases = self.leases();
-        match leases.get_mut(key) {
+        let mut guard = self.leases();
+        let leases = &mut *guard;
+        match leases.by_key.get_mut(key) {
             Some(lease) if lease.window_start == window_start => {
                 if lease.spent {
                     Take::Refused
@@ -103,13 +114,15 @@ impl Allowances {
                 Take::Reserve(block)
             }
             None => {
-                if leases.len() >= MAX_LEASES {
-                    leases.retain(|_, lease| lease.window_end > window_start);
+                let now = palisade_core::UnixMillis::now().0;
+                if leases.by_key.len() >= MAX_LEASES && now - leases.swept_at >= SWEEP_INTERVAL_MS {
+                    leases.by_key.retain(|_, lease| lease.window_end > now);
+                    leases.swept_at = now;
                 }
-                if leases.len() >= MAX_LEASES {
+                if leases.by_key.len() >= MAX_LEASES {
                     return Take::Reserve(1);
                 }
-                leases.insert(
+                leases.by_key.insert(
                     key.to_owned(),
                     Lease {
                         window_start,
@@ -137,6 +150,7 @@ impl Allowances {
         let fits = (max - before).clamp(0, reserved);
         let mut leases = self.leases();
         let lease = leases
+            .by_key
             .get_mut(key)
             .filter(|lease| lease.window_start == window_start);
         if fits > 0 {
@@ -156,6 +170,7 @@ impl Allowances {
     /// Whether this node already knows `key`'s allowance is spent for the window.
     pub(crate) fn known_spent(&self, key: &str, window_start: i64) -> bool {
         self.leases()
+            .by_key
             .get(key)
             .is_some_and(|lease| lease.window_start == window_start && lease.spent)
     }
@@ -252,6 +267,30 @@ mod tests {
         let node = Allowances::default();
         assert_eq!(node.settle("k", 10, 0, 1, 11), Settled::Refused { first: true });
         assert_eq!(node.settle("k", 10, 0, 1, 12), Settled::Refused { first: false });
+    }
+
+    #[test]
+    fn a_full_table_counts_new_subjects_one_write_each_and_is_swept_once_they_lapse() {
+        let node = Allowances::default();
+        let now = palisade_core::UnixMillis::now().0;
+        let window = now - now.rem_euclid(60_000);
+        for n in 0..MAX_LEASES {
+            assert_eq!(
+                node.take(&format!("ip:{n}"), 64, window, window + 60_000),
+                Take::Reserve(4)
+            );
+        }
+        // Full: a new subject is counted exactly, and the table does not grow.
+        assert_eq!(node.take("ip:new", 64, window, window + 60_000), Take::Reserve(1));
+        assert_eq!(node.leases().by_key.len(), MAX_LEASES);
+        assert!(!node.leases().by_key.contains_key("ip:new"));
+        // Once those reservations have lapsed (and a sweep is due), room is made.
+        for lease in node.leases().by_key.values_mut() {
+            lease.window_end = now - 1;
+        }
+        node.leases().swept_at = now - SWEEP_INTERVAL_MS;
+        assert_eq!(node.take("ip:new", 64, window, window + 60_000), Take::Reserve(4));
+        assert_eq!(node.leases().by_key.len(), 1);
     }
 
     #[test]

@@ -113,17 +113,6 @@ impl AppState {
         }
     }
 
-    /// When the assistant counts an article as an answer, as the settings say now.
-    pub async fn thresholds(&self) -> Result<palisade_assist::assistant::Thresholds, AppError> {
-        let s = self.settings().await?;
-        Ok(palisade_assist::assistant::Thresholds {
-            min_score: s.assistant_min_score,
-            min_coverage: s.assistant_min_coverage,
-            max_passages: s.assistant_max_passages,
-            misses_before_handover: s.assistant_misses_before_handover,
-        })
-    }
-
     /// The use cases, with this server's redactor and the requester-confirmation mail
     /// (ticket mail follows the domain events: `palisade_service::Dispatcher`).
     pub async fn default_team(&self) -> Result<TeamId, AppError> {
@@ -243,5 +232,15 @@ impl AppState {
             .desk()
             .set_collaborator(&caller.actor(), raw_id, user, present)
             .await?)
+    }
+}
+
+/// When the assistant counts an article as an answer, as `settings` say.
+pub(crate) fn thresholds_of(s: &palisade_service::DeskSettings) -> palisade_assist::assistant::Thresholds {
+    palisade_assist::assistant::Thresholds {
+        min_score: s.assistant_min_score,
+        min_coverage: s.assistant_min_coverage,
+        max_passages: s.assistant_max_passages,
+        misses_before_handover: s.assistant_misses_before_handover,
     }
 }

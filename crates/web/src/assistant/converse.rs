@@ -106,7 +106,7 @@ pub(crate) async fn converse(
     };
     let mut answered = None;
     let settings = s.settings().await?;
-    let thresholds = s.thresholds().await?;
+    let thresholds = crate::service::thresholds_of(&settings);
     if human_only {
         turn.reply = crate::locale::text(if conversation.human_only {
             "assistant-people-only-reply"
