@@ -40,24 +40,6 @@ where
 }
 
 impl Store {
-    /// Counts one request for `key` in the current window of `window_ms` and returns
-    /// the count so far, this one included.
-    pub async fn hit_rate_window(&self, key: &str, window_ms: i64) -> Result<i64, StoreError> {
-        self.add_to_rate_window(key, window_ms, 1).await
-    }
-
-    /// Adds `amount` (which may be negative, to give back a reservation) to `key`'s
-    /// current window of `window_ms` and returns the new total.
-    pub async fn add_to_rate_window(
-        &self,
-        key: &str,
-        window_ms: i64,
-        amount: i64,
-    ) -> Result<i64, StoreError> {
-        self.add_to_window_starting(key, Self::rate_window_start(window_ms), amount)
-            .await
-    }
-
     /// The start of the current window of `window_ms`, to correct that same window
     /// later with [`Store::add_to_window_starting`] even after it has ended.
     pub fn rate_window_start(window_ms: i64) -> i64 {

@@ -23,7 +23,11 @@ async fn two_nodes_count_into_one_window(backend: Backend) {
             let mut passed = 0;
             for _ in 0..n {
                 if node
-                    .hit_rate_window("assistant_message_ip:ip:192.0.2.9", WINDOW)
+                    .add_to_window_starting(
+                        "assistant_message_ip:ip:192.0.2.9",
+                        Store::rate_window_start(WINDOW),
+                        1,
+                    )
                     .await
                     .unwrap()
                     <= LIMIT
@@ -49,7 +53,11 @@ async fn two_nodes_count_into_one_window(backend: Backend) {
     // Another source has its own count.
     assert_eq!(
         node_a
-            .hit_rate_window("assistant_message_ip:ip:192.0.2.10", WINDOW)
+            .add_to_window_starting(
+                "assistant_message_ip:ip:192.0.2.10",
+                Store::rate_window_start(WINDOW),
+                1
+            )
             .await
             .unwrap(),
         1

@@ -590,8 +590,9 @@ impl World {
         self.raw_via(&self.app, who, method, path, body, headers).await
     }
 
-    /// Another node of the same installation: the same database, its own per-node
-    /// state (reserved allowances, anomaly baselines, caches).
+    /// Another node of the same installation: its own reserved allowances and anomaly
+    /// baselines; the database and the identity service (with its session cache) are
+    /// this node's.
     pub fn another_node(&self) -> Router {
         palisade_web::router(self.state.with_parts(|parts| {
             parts.anomaly = Arc::new(std::sync::Mutex::new(palisade_web::Detector::new(
