@@ -59,9 +59,9 @@ def section(out):
         f"{rounds} rounds interleaved, from the same machine over TLS",
         "- The baseline queries the same in-memory tantivy index with the visitor's audience filter and "
         "returns the same JSON shape; Palisade adds the audience filter from Cedar, the per-hit "
-        "re-authorisation, the shared rate-limit count (one database write per request), the index "
+        "re-authorisation, the shared rate limits (reserved from the database in blocks), the index "
         "freshness check and its middleware. The assistant adds redaction, intent rules, grounding and "
-        "two sealed transcript writes per answer.",
+        "one commit per answer (the customer's message and the answer, each sealed).",
         "",
         "| scenario | req/s (median) | p50 ms | p99 ms | vs bare | unexpected statuses |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",

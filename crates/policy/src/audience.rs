@@ -52,6 +52,16 @@ impl AudienceFilter {
 impl PolicyEngine {
     /// The audiences `reader` may search.
     pub fn audience_filter(&self, reader: Reader<'_>) -> AudienceFilter {
+        match reader {
+            Reader::Visitor => self
+                .visitor_audience
+                .get_or_init(|| self.ask_audience_filter(reader))
+                .clone(),
+            Reader::User(_) => self.ask_audience_filter(reader),
+        }
+    }
+
+    fn ask_audience_filter(&self, reader: Reader<'_>) -> AudienceFilter {
         let policy = self;
         let may_read = |audience, companies: Vec<CompanyId>| {
             let probe = Resource::Article(ArticleFacts {
@@ -96,6 +106,18 @@ mod tests {
             session: None,
             scopes: None,
         }
+    }
+
+    #[test]
+    fn a_visitors_filter_asked_once_is_the_one_the_policies_give() {
+        let policy = PolicyEngine::load().unwrap();
+        let first = policy.audience_filter(Reader::Visitor);
+        assert_eq!(first, policy.ask_audience_filter(Reader::Visitor));
+        assert_eq!(policy.audience_filter(Reader::Visitor), first);
+        // A signed-in reader is never answered from the visitor's filter.
+        let staff = principal(Role::Agent, None);
+        assert!(policy.audience_filter(Reader::User(&staff)).internal());
+        assert!(!policy.audience_filter(Reader::Visitor).internal());
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub struct PolicyEngine {
     by_action: HashMap<Action, PolicySet>,
     authorizer: Authorizer,
     types: Types,
+    /// A visitor's audiences, asked once: the policies are compiled in and a visitor has
+    /// no attributes, so every visitor gets the same answer for the life of the engine.
+    pub(crate) visitor_audience: std::sync::OnceLock<crate::AudienceFilter>,
 }
 
 struct Types {
@@ -142,6 +145,7 @@ impl PolicyEngine {
             by_action,
             authorizer: Authorizer::new(),
             types,
+            visitor_audience: std::sync::OnceLock::new(),
         })
     }
 

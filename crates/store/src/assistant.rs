@@ -108,6 +108,20 @@ pub struct TranscriptEntry {
     pub at: UnixMillis,
 }
 
+/// One turn of a conversation, written together by [`Store::record_exchange`].
+#[derive(Clone, Copy, Debug)]
+pub struct Exchange<'a> {
+    /// The customer's message, already redacted.
+    pub customer: &'a str,
+    /// An earlier customer message's new text, when redaction reached back into it.
+    pub rewritten: Option<(i64, &'a str)>,
+    pub answer: &'a str,
+    pub cited: &'a [ArticleId],
+    /// `Some(true)` resets the miss streak (answered from the articles), `Some(false)`
+    /// extends it, `None` leaves it.
+    pub answered: Option<bool>,
+}
+
 const CONVERSATION_COLUMNS: &str = "id, secret_hash, user_id, verification, notice_version, human_only, state, \
      ticket_id, misses, messages, created_at";
 
@@ -147,6 +161,31 @@ fn seal_message(
         &message_row(id, seq),
         body.as_bytes(),
     )
+}
+
+fn transcript_entry(
+    key: &palisade_crypto::DataKey,
+    id: &ConversationId,
+    row: &AnyRow,
+) -> Result<TranscriptEntry, StoreError> {
+    let seq: i64 = row.try_get("seq")?;
+    Ok(TranscriptEntry {
+        seq,
+        author: row.try_get("author")?,
+        body: open_text(
+            key,
+            "assistant_messages",
+            "body",
+            &message_row(id, seq),
+            &row.try_get::<Vec<u8>, _>("body_enc")?,
+        )?,
+        cited: row
+            .try_get::<String, _>("cited")?
+            .split_whitespace()
+            .map(ArticleId::parse)
+            .collect::<Result<_, _>>()?,
+        at: UnixMillis(row.try_get("created_at")?),
+    })
 }
 
 fn message_row(conversation: &ConversationId, seq: i64) -> String {
@@ -208,25 +247,36 @@ impl Store {
         self.load_key(&row.try_get::<String, _>(0)?).await
     }
 
-    /// Appends one (already redacted) message and updates the miss streak: `Some(true)`
-    /// resets it (an answer from the articles), `Some(false)` extends it, `None` leaves it.
-    pub async fn append_conversation_message(
+    /// Records one turn in one transaction: the customer's (redacted) message, the
+    /// assistant's answer after it and, when redaction found the rest of something an
+    /// earlier message held in part, that message's new text. One commit and one key
+    /// load per turn, where three separate writes had each waited on their own commit.
+    /// Returns the answer's sequence number.
+    pub async fn record_exchange(
         &self,
         id: &ConversationId,
-        author: &str,
-        body: &str,
-        cited: &[ArticleId],
-        answered: Option<bool>,
+        exchange: &Exchange<'_>,
     ) -> Result<i64, StoreError> {
         let key = self.conversation_key(id).await?;
         let mut tx = self.begin().await?;
+        if let Some((seq, body)) = exchange.rewritten {
+            sqlx::query(
+                "UPDATE assistant_messages SET body_enc = $1 WHERE conversation_id = $2 AND seq = $3",
+            )
+            .bind(seal_message(&key, id, seq, body)?)
+            .bind(id.as_str())
+            .bind(seq)
+            .execute(tx.conn())
+            .await?;
+        }
+        let now = UnixMillis::now().0;
         let row = sqlx::query(
-            "UPDATE assistant_conversations SET messages = messages + 1, updated_at = $1, \
+            "UPDATE assistant_conversations SET messages = messages + 2, updated_at = $1, \
              misses = CASE WHEN $2 = 1 THEN 0 WHEN $2 = 2 THEN misses + 1 ELSE misses END \
              WHERE id = $3 RETURNING messages",
         )
-        .bind(UnixMillis::now().0)
-        .bind(match answered {
+        .bind(now)
+        .bind(match exchange.answered {
             Some(true) => 1_i64,
             Some(false) => 2,
             None => 0,
@@ -235,22 +285,55 @@ impl Store {
         .fetch_optional(tx.conn())
         .await?
         .ok_or(StoreError::NotFound)?;
-        let seq: i64 = row.try_get(0)?;
-        let sealed = seal_message(&key, id, seq, body)?;
-        sqlx::query(
-            "INSERT INTO assistant_messages (conversation_id, seq, author, body_enc, cited, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+        let answer_seq: i64 = row.try_get(0)?;
+        let turns = [
+            (answer_seq - 1, "customer", exchange.customer, String::new()),
+            (
+                answer_seq,
+                "assistant",
+                exchange.answer,
+                exchange
+                    .cited
+                    .iter()
+                    .map(ArticleId::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+        ];
+        for (seq, author, body, cited) in turns {
+            sqlx::query(
+                "INSERT INTO assistant_messages (conversation_id, seq, author, body_enc, cited, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id.as_str())
+            .bind(seq)
+            .bind(author)
+            .bind(seal_message(&key, id, seq, body)?)
+            .bind(cited)
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(answer_seq)
+    }
+
+    /// The customer's latest message in a conversation, without reading (or opening)
+    /// the rest of the transcript.
+    pub async fn last_customer_message(
+        &self,
+        id: &ConversationId,
+    ) -> Result<Option<TranscriptEntry>, StoreError> {
+        let row = sqlx::query(
+            "SELECT seq, author, body_enc, cited, created_at FROM assistant_messages \
+             WHERE conversation_id = $1 AND author = 'customer' ORDER BY seq DESC LIMIT 1",
         )
         .bind(id.as_str())
-        .bind(seq)
-        .bind(author)
-        .bind(sealed)
-        .bind(cited.iter().map(ArticleId::as_str).collect::<Vec<_>>().join(" "))
-        .bind(UnixMillis::now().0)
-        .execute(tx.conn())
+        .fetch_optional(&self.read)
         .await?;
-        tx.commit().await?;
-        Ok(seq)
+        let Some(row) = row else { return Ok(None) };
+        let key = self.conversation_key(id).await?;
+        transcript_entry(&key, id, &row).map(Some)
     }
 
     /// Turns automated answers off for one conversation for good (it stays open, so the
@@ -260,25 +343,6 @@ impl Store {
             .bind(UnixMillis::now().0)
             .bind(id.as_str())
             .execute(tx.conn())
-            .await?;
-        Ok(())
-    }
-
-    /// Replaces the text of message `seq` (redaction found, in a later message, the
-    /// rest of something it held in part).
-    pub async fn replace_conversation_message(
-        &self,
-        id: &ConversationId,
-        seq: i64,
-        body: &str,
-    ) -> Result<(), StoreError> {
-        let key = self.conversation_key(id).await?;
-        let sealed = seal_message(&key, id, seq, body)?;
-        sqlx::query("UPDATE assistant_messages SET body_enc = $1 WHERE conversation_id = $2 AND seq = $3")
-            .bind(sealed)
-            .bind(id.as_str())
-            .bind(seq)
-            .execute(&self.write)
             .await?;
         Ok(())
     }
@@ -295,28 +359,7 @@ impl Store {
         .bind(id.as_str())
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let seq: i64 = r.try_get("seq")?;
-                Ok(TranscriptEntry {
-                    seq,
-                    author: r.try_get("author")?,
-                    body: open_text(
-                        &key,
-                        "assistant_messages",
-                        "body",
-                        &message_row(id, seq),
-                        &r.try_get::<Vec<u8>, _>("body_enc")?,
-                    )?,
-                    cited: r
-                        .try_get::<String, _>("cited")?
-                        .split_whitespace()
-                        .map(ArticleId::parse)
-                        .collect::<Result<_, _>>()?,
-                    at: UnixMillis(r.try_get("created_at")?),
-                })
-            })
-            .collect()
+        rows.iter().map(|r| transcript_entry(&key, id, r)).collect()
     }
 
     /// Marks a conversation handed over to a person (with the ticket, when one was

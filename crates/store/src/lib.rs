@@ -53,7 +53,9 @@ mod users;
 pub use api_tokens::{ApiTokenRecord, NewApiToken};
 pub use article_files::{ArticleFile, NewArticleFile};
 pub use articles::{ArticleChange, ArticleDraft, ArticleRecord, ArticleVersion};
-pub use assistant::{ConversationRecord, ConversationState, NewConversation, TranscriptEntry, Verification};
+pub use assistant::{
+    ConversationRecord, ConversationState, Exchange, NewConversation, TranscriptEntry, Verification,
+};
 pub use attachments::{AttachmentContent, AttachmentRecord, NewAttachment, ScanState, ScanWork};
 pub use automation::{RuleRecord, RuleRun, Waiting};
 pub use bulk_tickets::BulkTicket;

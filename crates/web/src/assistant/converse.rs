@@ -44,13 +44,7 @@ pub(crate) async fn converse(
     // Read beside the customer's previous message: a card number split over two
     // messages, or its security code sent after it, is found across the two, and the
     // part already stored is removed from it too.
-    let previous = s
-        .store
-        .conversation_transcript(&conversation.id)
-        .await?
-        .into_iter()
-        .rev()
-        .find(|m| m.author == "customer");
+    let previous = s.store.last_customer_message(&conversation.id).await?;
     let following = match &previous {
         Some(p) => s.config.redactor.redact_following(&p.body, &text),
         None => palisade_assist::Following {
@@ -58,11 +52,10 @@ pub(crate) async fn converse(
             previous: None,
         },
     };
-    if let (Some(p), Some(rewritten)) = (&previous, &following.previous) {
-        s.store
-            .replace_conversation_message(&conversation.id, p.seq, rewritten)
-            .await?;
-    }
+    let rewritten = match (&previous, &following.previous) {
+        (Some(p), Some(text)) => Some((p.seq, text.as_str())),
+        _ => None,
+    };
     let redacted = following.current;
     let clean = redacted.text;
     let removed: Vec<String> = redacted
@@ -70,9 +63,6 @@ pub(crate) async fn converse(
         .iter()
         .map(|(kind, _)| RedactionKind::as_str(*kind).to_owned())
         .collect();
-    s.store
-        .append_conversation_message(&conversation.id, "customer", &clean, &[], None)
-        .await?;
     let reader = acting_reader(conversation);
     let verified = conversation.acting.as_ref();
     let reading = assistant::read(&clean);
@@ -208,13 +198,18 @@ pub(crate) async fn converse(
         .iter()
         .filter_map(|c| palisade_core::ArticleId::parse(&c.article_id).ok())
         .collect();
+    // The customer's message and the answer are kept together, in one commit: a turn
+    // that failed on the way leaves no half of itself, and the customer may send it again.
     s.store
-        .append_conversation_message(
+        .record_exchange(
             &conversation.id,
-            "assistant",
-            &transcript_text(&turn),
-            &cited,
-            answered,
+            &palisade_store::Exchange {
+                customer: &clean,
+                rewritten,
+                answer: &transcript_text(&turn),
+                cited: &cited,
+                answered,
+            },
         )
         .await?;
     Ok(turn)
