@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::sync::RwLock;
 
 use palisade_core::{ArticleId, Audience, CompanyId};
-use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     AllQuery, Bm25StatisticsProvider, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery,
 };
@@ -24,6 +24,7 @@ use tantivy::{
     DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
 };
 
+use super::statistics::VisibleStatistics;
 use crate::AssistError;
 use palisade_policy::AudienceFilter;
 
@@ -207,7 +208,7 @@ impl LanguageIndex {
     }
 }
 
-fn search_error(e: impl std::fmt::Display) -> AssistError {
+pub(super) fn search_error(e: impl std::fmt::Display) -> AssistError {
     AssistError::Search(e.to_string())
 }
 
@@ -502,66 +503,6 @@ impl SearchIndex {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-}
-
-/// BM25 statistics over the documents one reader may see (a locale and the audiences
-/// Cedar grants them), so nothing outside that set moves the scores.
-struct VisibleStatistics<'a> {
-    searcher: &'a Searcher,
-    visible: Box<dyn Query>,
-    docs: u64,
-    tokens: HashMap<Field, u64>,
-}
-
-impl<'a> VisibleStatistics<'a> {
-    fn gather(
-        searcher: &'a Searcher,
-        visible: Box<dyn Query>,
-        fields: &[Field],
-    ) -> Result<Self, AssistError> {
-        let addresses = searcher
-            .search(&visible, &DocSetCollector)
-            .map_err(search_error)?;
-        let mut tokens = HashMap::new();
-        for field in fields {
-            let mut total = 0u64;
-            for address in &addresses {
-                let norms = searcher
-                    .segment_reader(address.segment_ord)
-                    .get_fieldnorms_reader(*field)
-                    .map_err(search_error)?;
-                total += u64::from(norms.fieldnorm(address.doc_id));
-            }
-            tokens.insert(*field, total);
-        }
-        Ok(Self {
-            searcher,
-            visible,
-            docs: addresses.len() as u64,
-            tokens,
-        })
-    }
-}
-
-impl Bm25StatisticsProvider for VisibleStatistics<'_> {
-    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
-        Ok(self.tokens.get(&field).copied().unwrap_or(0))
-    }
-
-    fn total_num_docs(&self) -> tantivy::Result<u64> {
-        Ok(self.docs)
-    }
-
-    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
-        let with_term = BooleanQuery::new(vec![
-            (Occur::Must, self.visible.box_clone()),
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(term.clone(), IndexRecordOption::Basic)),
-            ),
-        ]);
-        self.searcher.search(&with_term, &Count).map(|n| n as u64)
     }
 }
 

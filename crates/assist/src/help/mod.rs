@@ -4,6 +4,7 @@
 mod centre;
 mod draft;
 mod index;
+mod statistics;
 
 pub use centre::HelpCentre;
 pub use draft::{ArticleInput, MAX_BODY_CHARS, MAX_TITLE_CHARS, slug_from};
