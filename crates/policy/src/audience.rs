@@ -120,6 +120,43 @@ mod tests {
         assert!(!policy.audience_filter(Reader::Visitor).internal());
     }
 
+    /// `Desk::readable_articles` shares one decision between hits whose facts differ
+    /// only in their id; that holds only while no policy names an article by id.
+    #[test]
+    fn no_policy_names_an_article_by_id() {
+        let policies = include_str!("../cedar/palisade.cedar");
+        assert!(!policies.contains("Article::\""), "a policy names one article");
+        assert!(!policies.contains("resource.id"));
+        // Two articles alike but for their id get the same decision, for every reader.
+        let policy = PolicyEngine::load().unwrap();
+        let acme = CompanyId::generate();
+        let readers = [
+            principal(Role::Customer, Some(acme.clone())),
+            principal(Role::Customer, None),
+            principal(Role::Agent, None),
+        ];
+        for audience in [Audience::Public, Audience::Customers, Audience::Internal] {
+            for companies in [vec![], vec![acme.clone()]] {
+                let article = |id| {
+                    Resource::Article(ArticleFacts {
+                        id,
+                        audience,
+                        companies: companies.clone(),
+                        published: true,
+                    })
+                };
+                let (one, other) = (article(ArticleId::generate()), article(ArticleId::generate()));
+                let decide = |reader: Reader<'_>, r: &Resource| {
+                    policy.authorize_reader(reader, Action::ArticleRead, r).is_ok()
+                };
+                assert_eq!(decide(Reader::Visitor, &one), decide(Reader::Visitor, &other));
+                for p in &readers {
+                    assert_eq!(decide(Reader::User(p), &one), decide(Reader::User(p), &other));
+                }
+            }
+        }
+    }
+
     #[test]
     fn filters_follow_the_policies() {
         let policy = PolicyEngine::load().unwrap();

@@ -58,11 +58,7 @@ pub(crate) async fn search(
             limit.clamp(1, MAX_RESULTS),
         )
         .await?;
-    let hits = results
-        .hits
-        .into_iter()
-        .filter(|hit| desk.may_read_article(reader, hit.facts()))
-        .collect();
+    let hits = desk.readable_articles(reader, results.hits, |hit| hit.facts());
     Ok((results.total, hits))
 }
 

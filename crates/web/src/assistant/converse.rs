@@ -150,11 +150,7 @@ pub(crate) async fn converse(
                     .search(&locale, &desk.article_audience(reader), &clean, 10)
                     .await?;
                 // Every hit authorised again, as for a search page.
-                let hits: Vec<_> = results
-                    .hits
-                    .into_iter()
-                    .filter(|h| desk.may_read_article(reader, h.facts()))
-                    .collect();
+                let hits = desk.readable_articles(reader, results.hits, |h| h.facts());
                 // A passage is quoted only if it passes the checks a model's draft must
                 // pass (no image, no link or address off the help centre and allowed
                 // hosts, no request for secrets): a poisoned article quotes as nothing.
