@@ -9,7 +9,7 @@ use palisade_store::Store;
 use crate::config::Settings;
 use crate::error::CliError;
 
-fn ensure_private_dir(dir: &Path) -> Result<(), CliError> {
+pub(crate) fn ensure_private_dir(dir: &Path) -> Result<(), CliError> {
     std::fs::create_dir_all(dir).map_err(|e| CliError::Io(dir.display().to_string(), e))?;
     #[cfg(unix)]
     {
@@ -20,25 +20,31 @@ fn ensure_private_dir(dir: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Refuses a secret file that other users can read.
+pub(crate) fn refuse_if_shared(path: &Path) -> Result<(), CliError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| CliError::Io(path.display().to_string(), e))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(CliError::Config(format!(
+                "{} is readable by other users (mode {:o}); run chmod 600 on it",
+                path.display(),
+                mode & 0o777
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Loads the master key; creates it only when `create` is set and the file is absent.
 pub fn master_key(settings: &Settings, create: bool) -> Result<MasterKey, CliError> {
     let path = &settings.master_key_file;
     if path.exists() {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path)
-                .map_err(|e| CliError::Io(path.display().to_string(), e))?
-                .permissions()
-                .mode();
-            if mode & 0o077 != 0 {
-                return Err(CliError::Config(format!(
-                    "{} is readable by other users (mode {:o}); run chmod 600 on it",
-                    path.display(),
-                    mode & 0o777
-                )));
-            }
-        }
+        refuse_if_shared(path)?;
         return Ok(MasterKey::load(path)?);
     }
     if !create {

@@ -22,6 +22,8 @@ pub enum CliError {
     Io(String, std::io::Error),
     #[error("audit trail verification failed: {0}")]
     AuditInvalid(#[from] palisade_audit::AuditError),
+    #[error(transparent)]
+    Backup(#[from] palisade_backup::BackupError),
     #[error("{0}")]
     Invalid(String),
     /// A refusal to report with an exit status of its own (`ingest`): the SMTP reply.

@@ -128,6 +128,7 @@ pub struct Keyring {
     blind_index: BlindIndex,
     search: BlindIndex,
     audit_signing: SigningKey,
+    backup_signing: SigningKey,
     capabilities: crate::CapabilityKeys,
 }
 
@@ -143,6 +144,7 @@ impl Keyring {
         let blind = master.derive("blind-index");
         let search = master.derive("search-terms");
         let audit = master.derive("audit-checkpoint-signing");
+        let backup = master.derive("backup-manifest-signing");
         let capabilities = crate::CapabilityKeys::new(master.derive("mail-capability-tokens"));
         Self {
             capabilities,
@@ -150,6 +152,7 @@ impl Keyring {
             blind_index: BlindIndex::new(&blind),
             search: BlindIndex::new(&search),
             audit_signing: SigningKey::from_bytes(&audit),
+            backup_signing: SigningKey::from_bytes(&backup),
         }
     }
 
@@ -212,6 +215,15 @@ impl Keyring {
 
     pub fn audit_signing_key(&self) -> &SigningKey {
         &self.audit_signing
+    }
+
+    /// Signs backup manifests: a backup shows it came from a holder of this master key.
+    pub fn backup_signing_key(&self) -> &SigningKey {
+        &self.backup_signing
+    }
+
+    pub fn backup_verifying_key(&self) -> VerifyingKey {
+        self.backup_signing.verifying_key()
     }
 
     pub fn audit_verifying_key(&self) -> VerifyingKey {

@@ -176,6 +176,26 @@ impl Store {
         rows.iter().map(entry_from_row).collect()
     }
 
+    /// Walks the whole trail with its signed checkpoints; the error names the first
+    /// entry changed, removed, inserted or reordered.
+    pub async fn verify_audit_trail(
+        &self,
+        key: palisade_audit::VerifyingKey,
+    ) -> Result<palisade_audit::VerifyReport, StoreError> {
+        const PAGE: u32 = 5000;
+        let mut verifier = palisade_audit::Verifier::new(key, self.audit_checkpoints().await?)?;
+        let mut after = 0;
+        loop {
+            let entries = self.audit_entries(after, PAGE).await?;
+            let Some(last) = entries.last() else { break };
+            after = last.seq;
+            for entry in &entries {
+                verifier.push(entry)?;
+            }
+        }
+        Ok(verifier.finish()?)
+    }
+
     pub async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
         let rows = sqlx::query("SELECT seq, hash, at, signature FROM audit_checkpoints ORDER BY seq")
             .fetch_all(&self.read)

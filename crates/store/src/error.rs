@@ -20,6 +20,8 @@ pub enum StoreError {
     InvalidCursor,
     #[error("the master key does not open this database's keys (wrong key file?)")]
     WrongMasterKey,
+    #[error("audit trail verification failed: {0}")]
+    AuditTrail(#[from] palisade_audit::AuditError),
 }
 
 impl StoreError {

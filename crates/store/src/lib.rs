@@ -42,6 +42,7 @@ mod search_merge;
 mod service_levels;
 mod sessions;
 mod settings;
+mod snapshot;
 mod teams;
 mod throttle;
 mod ticket_lists;
@@ -68,6 +69,7 @@ pub use events::{DomainEventRecord, NewDomainEvent};
 pub use limits::SecurityAlert;
 pub use macros::{MacroAssignee, MacroContent, MacroRecord};
 pub use mfa::{PasskeyRecord, TotpRecord};
+pub use migrate::schema_version;
 pub use notifications::NotificationRecord;
 pub use oidc::OidcFlowRecord;
 pub use outbox::{BOUNCE_ID_LEN, ClaimedMail, OutboxStatus};
@@ -77,6 +79,9 @@ pub use satisfaction::{RatingFact, SatisfactionRecord};
 pub use saved_views::{SavedFilter, SavedViewRecord};
 pub use service_levels::{CalendarRecord, SlaPolicyRecord, SlaTimer, TicketTargetRecord};
 pub use sessions::{NewSession, SessionRecord, SessionStage};
+pub use snapshot::{
+    HeldSnapshot, SealedSample, SnapshotFacts, create_database, drop_database, facts_at, is_empty_database,
+};
 pub use teams::{TeamRecord, TeamSettings};
 pub use throttle::Reservation;
 pub use ticket_lists::{AssigneeFilter, TargetFilter, TicketFilter, TicketSort};

@@ -269,6 +269,11 @@ fn for_dialect(sql: &str, dialect: Dialect) -> String {
 const PG_LOCK: &str = "SELECT pg_advisory_lock(8097872805151990885)";
 const PG_UNLOCK: &str = "SELECT pg_advisory_unlock(8097872805151990885)";
 
+/// The newest schema this build knows (its last migration).
+pub fn schema_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
     let mut conn = store.write.acquire().await?;
     if store.dialect == Dialect::Postgres {

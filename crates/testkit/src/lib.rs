@@ -58,12 +58,12 @@ impl std::fmt::Display for Backend {
 
 /// A directory removed (recursively) when the guard is dropped.
 #[derive(Debug)]
-struct TempDir {
-    path: PathBuf,
+pub struct TempDir {
+    pub path: PathBuf,
 }
 
 impl TempDir {
-    fn new(prefix: &str) -> anyhow::Result<TempDir> {
+    pub fn new(prefix: &str) -> anyhow::Result<TempDir> {
         let path = std::env::temp_dir().join(format!("{prefix}-{}", random_hex(12)?));
         // create_dir (not create_dir_all) fails if the name already exists, so the directory is ours alone.
         std::fs::create_dir(&path).with_context(|| format!("creating temp dir {}", path.display()))?;

@@ -83,7 +83,8 @@ impl From<StoreError> for AppError {
             | StoreError::Crypto(_)
             | StoreError::Corrupt(_)
             | StoreError::Invalid(_)
-            | StoreError::WrongMasterKey => AppError::Internal(e.to_string()),
+            | StoreError::WrongMasterKey
+            | StoreError::AuditTrail(_) => AppError::Internal(e.to_string()),
         }
     }
 }

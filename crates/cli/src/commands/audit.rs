@@ -1,10 +1,6 @@
-use palisade_audit::Verifier;
-
 use crate::app;
 use crate::config::Settings;
 use crate::error::CliError;
-
-const PAGE: u32 = 5000;
 
 /// Walks the whole trail; exits non-zero (through the error) naming the first bad entry.
 pub async fn verify(settings: &Settings, public_key: Option<&str>) -> Result<(), CliError> {
@@ -18,18 +14,10 @@ pub async fn verify(settings: &Settings, public_key: Option<&str>) -> Result<(),
         }
         None => opened.keyring.audit_verifying_key(),
     };
-    let checkpoints = opened.store.audit_checkpoints().await?;
-    let mut verifier = Verifier::new(key, checkpoints)?;
-    let mut after = 0;
-    loop {
-        let entries = opened.store.audit_entries(after, PAGE).await?;
-        let Some(last) = entries.last() else { break };
-        after = last.seq;
-        for entry in &entries {
-            verifier.push(entry)?;
-        }
-    }
-    let report = verifier.finish()?;
+    let report = match opened.store.verify_audit_trail(key).await {
+        Err(palisade_store::StoreError::AuditTrail(e)) => return Err(CliError::AuditInvalid(e)),
+        other => other?,
+    };
     println!(
         "audit trail intact: {} entries, {} signed checkpoints, head {}",
         report.entries, report.checkpoints, report.head_hash

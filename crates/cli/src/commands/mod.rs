@@ -1,12 +1,15 @@
 mod admin;
 mod audit;
+mod backup;
 mod dkim;
 mod dns;
 mod ingest;
 mod mail_setup;
 mod serve;
 
-use crate::config::{AdminCommand, AuditCommand, Cli, Command, DkimCommand, DnsCommand, Settings};
+use crate::config::{
+    AdminCommand, AuditCommand, BackupCommand, Cli, Command, DkimCommand, DnsCommand, Settings,
+};
 use crate::error::CliError;
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -48,6 +51,19 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Dns {
             command: DnsCommand::Check(args),
         } => dns::check(&settings, &args).await,
+        Command::Backup {
+            command: BackupCommand::Create { to, recipient },
+        } => backup::create(&settings, &to, &recipient).await,
+        Command::Backup {
+            command:
+                BackupCommand::Verify {
+                    file,
+                    identity,
+                    scratch,
+                    scratch_url,
+                },
+        } => backup::verify(&settings, &file, &identity, scratch, scratch_url).await,
+        Command::Restore(args) => backup::restore(&settings, &args.file, &args.identity).await,
     }
 }
 

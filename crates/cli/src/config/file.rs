@@ -36,6 +36,7 @@ pub struct FileConfig {
     pub limits: Option<LimitsFileConfig>,
     pub anomaly: Option<AnomalyFileConfig>,
     pub scan: Option<ScanFileConfig>,
+    pub backup: Option<BackupFileConfig>,
     /// `[[imap]]` tables: hosted mailboxes to take mail from.
     #[serde(default)]
     pub imap: Vec<ImapFileConfig>,

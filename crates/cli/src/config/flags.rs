@@ -59,6 +59,51 @@ pub enum Command {
         #[command(subcommand)]
         command: DnsCommand,
     },
+    /// Encrypted backups of the whole desk (see docs/OPERATIONS.md).
+    Backup {
+        #[command(subcommand)]
+        command: BackupCommand,
+    },
+    /// Restore a backup into the configured database, which must be empty, then check
+    /// it as `backup verify` does.
+    Restore(RestoreArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BackupCommand {
+    /// Write one backup of the running desk into a directory, encrypted to the
+    /// `[backup] recipients` (or to `--recipient`).
+    Create {
+        #[arg(long)]
+        to: PathBuf,
+        /// An age X25519 recipient (`age1…`), repeatable; replaces the configured ones.
+        #[arg(long)]
+        recipient: Vec<String>,
+    },
+    /// Decrypt a backup into a scratch database and check it; exits non-zero naming
+    /// what failed.
+    Verify {
+        file: PathBuf,
+        /// The age identity file (`age-keygen`'s) of one of the recipients.
+        #[arg(long)]
+        identity: PathBuf,
+        /// Where a SQLite backup is decrypted for the check (default: the temporary
+        /// directory); removed afterwards.
+        #[arg(long)]
+        scratch: Option<PathBuf>,
+        /// A PostgreSQL server where a scratch database may be created and dropped
+        /// (default: the configured database's server).
+        #[arg(long)]
+        scratch_url: Option<String>,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RestoreArgs {
+    pub file: PathBuf,
+    /// The age identity file of one of the backup's recipients.
+    #[arg(long)]
+    pub identity: PathBuf,
 }
 
 #[derive(Subcommand, Debug)]

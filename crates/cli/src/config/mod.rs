@@ -14,10 +14,12 @@ use serde::Deserialize;
 
 use crate::error::CliError;
 
+mod backup;
 mod file;
 mod file_assist;
 mod flags;
 
+pub use backup::*;
 pub use file::*;
 pub use file_assist::*;
 pub use flags::*;
@@ -60,6 +62,8 @@ pub struct Settings {
     pub scanner: Option<palisade_scan::Scanner>,
     /// Hosted mailboxes to take mail from (`[[imap]]`; needs `[smtp]`, listening or not).
     pub imap: Vec<palisade_mail::ImapMailbox>,
+    /// `[backup]`: recipients and PostgreSQL's tools.
+    pub backup: BackupSettings,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -263,6 +267,7 @@ impl Settings {
                     timeout_secs: None,
                 })
                 .into_scanner()?,
+            backup: file.backup.unwrap_or_default().into_settings()?,
         };
         settings.validate()?;
         Ok(settings)
