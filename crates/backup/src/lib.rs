@@ -22,7 +22,7 @@ use palisade_crypto::Keyring;
 use palisade_store::{SealedSample, SnapshotFacts, Store};
 
 pub use error::BackupError;
-pub use keys::{Identity, Recipient};
+pub use keys::{Identity, Recipient, write_identity};
 pub use manifest::Manifest;
 pub use postgres::PgTools;
 

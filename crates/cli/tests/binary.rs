@@ -1,9 +1,11 @@
 //! End-to-end tests of the real `palisade` binary: first start with no configuration,
 //! TLS, the one-time setup link, sign-in, audit-trail tampering detected by
 //! `audit verify`, and the start-up refusals (unknown environment variables, wrong or
-//! exposed master key). Every test has its own temp data directory, talks to 127.0.0.1
+//! exposed master key), and backups made, verified and restored. Every test has its own temp data directory, talks to 127.0.0.1
 //! only, bounds every wait and kills every process it starts.
 
+#[path = "binary/backup.rs"]
+mod backup;
 mod common;
 
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};

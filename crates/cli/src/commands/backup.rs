@@ -10,6 +10,26 @@ use crate::app;
 use crate::config::{Settings, parse_recipients};
 use crate::error::CliError;
 
+/// Writes a new identity to `out` (owner-only, never over an existing file) and prints
+/// its recipient.
+pub fn keygen(out: &Path, x25519: bool) -> Result<(), CliError> {
+    let identity = if x25519 {
+        palisade_backup::Identity::generate_x25519()
+    } else {
+        palisade_backup::Identity::generate()
+    };
+    let recipient = identity.to_public();
+    palisade_backup::write_identity(out, &identity)?;
+    println!("identity written to {}; keep it off the server.", out.display());
+    println!(
+        "Add its recipient to the configuration:
+
+[backup]
+recipients = [\"{recipient}\"]"
+    );
+    Ok(())
+}
+
 pub async fn create(settings: &Settings, to: &Path, recipients: &[String]) -> Result<(), CliError> {
     let recipients = if recipients.is_empty() {
         settings.backup.recipients.clone()

@@ -28,6 +28,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     {
         return dkim::generate(domain, selector, out);
     }
+    if let Command::Backup {
+        command: BackupCommand::Keygen { out, x25519 },
+    } = &cli.command
+    {
+        return backup::keygen(out, *x25519);
+    }
     let settings = Settings::resolve(&cli.global, serve_args)?;
     init_tracing(settings.log_json);
     match cli.command {
@@ -46,7 +52,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit {
             command: AuditCommand::Checkpoint,
         } => audit::checkpoint(&settings).await,
-        Command::Dkim { .. } => Ok(()),
+        Command::Dkim { .. }
+        | Command::Backup {
+            command: BackupCommand::Keygen { .. },
+        } => Ok(()),
         Command::Ingest(args) => ingest::run(&settings, &args).await,
         Command::Dns {
             command: DnsCommand::Check(args),

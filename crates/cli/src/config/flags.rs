@@ -71,6 +71,16 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum BackupCommand {
+    /// Create an age identity for reading backups (post-quantum unless `--x25519`);
+    /// prints the recipient to configure. Keep the file off the server.
+    Keygen {
+        /// Where to write the identity; refused if the file exists.
+        #[arg(long)]
+        out: PathBuf,
+        /// A classic X25519 identity, for Debian's `age` 1.1 (not post-quantum).
+        #[arg(long)]
+        x25519: bool,
+    },
     /// Write one backup of the running desk into a directory, encrypted to the
     /// `[backup] recipients` (or to `--recipient`).
     Create {
