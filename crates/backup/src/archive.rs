@@ -15,7 +15,8 @@ pub(crate) const MANIFEST: &str = "manifest.json";
 pub(crate) const SIGNATURE: &str = "manifest.sig";
 const MAX_MANIFEST_BYTES: u64 = 1 << 20;
 
-/// Writes `out` (a new file) holding the manifest, its signature and the database file.
+/// Writes `out` (a new file) holding the manifest, its signature and the database file,
+/// encrypted to `recipients` (never empty: `create` refuses that first).
 pub(crate) fn write(
     out: &Path,
     recipients: &[crate::Recipient],
@@ -24,11 +25,6 @@ pub(crate) fn write(
     database_name: &str,
     database: &Path,
 ) -> Result<(), BackupError> {
-    if recipients.is_empty() {
-        return Err(BackupError::Refused(
-            "no backup recipient: set [backup] recipients or pass --recipient".into(),
-        ));
-    }
     let file = create_private(out)?;
     let encryptor = age::Encryptor::with_recipients(recipients.iter().map(crate::Recipient::as_age))
         .map_err(|e| BackupError::Encrypt(e.to_string()))?;
