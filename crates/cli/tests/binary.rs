@@ -7,6 +7,8 @@
 #[path = "binary/backup.rs"]
 mod backup;
 mod common;
+#[path = "binary/shutdown.rs"]
+mod shutdown;
 
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::time::{Duration, Instant};

@@ -191,7 +191,8 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     let handle = axum_server::Handle::new();
     let shutdown = handle.clone();
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        stop_requested().await;
+        tracing::info!("stopping: new work refused, work in flight finishing");
         let _ = stop_smtp.send(true);
         shutdown.graceful_shutdown(Some(Duration::from_secs(10)));
     });
@@ -222,6 +223,26 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     store.checkpoint_audit_head().await?;
     store.close().await;
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM: what systemd, container runtimes and `kill` send to stop a
+/// service. Without a handler SIGTERM ended the process at once, mid-request.
+async fn stop_requested() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM; stop with Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }
 
 /// Sends agents' notification digests once an hour (each node may try; a digest's

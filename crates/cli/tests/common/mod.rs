@@ -353,6 +353,24 @@ pub struct Server {
 }
 
 impl Server {
+    /// Sends SIGTERM and waits (bounded) for the process to end; its exit status.
+    pub fn terminate(&mut self, within: Duration) -> std::process::ExitStatus {
+        let pid = rustix::process::Pid::from_child(&self.child.0);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).must("sending SIGTERM");
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.0.try_wait().must("waiting for serve") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not stop within {within:?} of SIGTERM\n--- stderr\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// What the server logged so far.
     pub fn log(&self) -> String {
         fs::read_to_string(&self.stderr).unwrap_or_default()
