@@ -94,23 +94,20 @@ impl std::fmt::Display for Recipient {
     }
 }
 
-/// Writes `identity` in `age-keygen`'s format to a new file only its owner can read.
+/// Writes `identity` in `age-keygen`'s format to a new file only its owner can read
+/// (through the one writer of secret files, `palisade_crypto::write_secret_file`).
 pub fn write_identity(path: &std::path::Path, identity: &Identity) -> Result<(), crate::BackupError> {
     use age::secrecy::ExposeSecret as _;
-    use std::io::Write as _;
     let secret = match identity {
         Identity::PostQuantum(i) => i.to_string(),
         Identity::X25519(i) => i.to_string(),
     };
-    let mut file = crate::archive::create_private(path)?;
     let text = zeroize::Zeroizing::new(format!(
         "# a Palisade backup identity\n# public key: {}\n{}\n",
         identity.to_public(),
         secret.expose_secret()
     ));
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(crate::error::io(path.display()))
+    Ok(palisade_crypto::write_secret_file(path, text.as_bytes())?)
 }
 
 impl std::fmt::Debug for Recipient {

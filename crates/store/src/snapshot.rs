@@ -91,13 +91,7 @@ impl Store {
 /// The facts of the database at `url`, read in one transaction (for a copy being
 /// checked: a SQLite file opened read-only, or a scratch PostgreSQL database).
 pub async fn facts_at(url: &str) -> Result<SnapshotFacts, StoreError> {
-    let dialect = if url.starts_with("sqlite:") {
-        Dialect::Sqlite
-    } else {
-        Dialect::Postgres
-    };
-    sqlx::any::install_default_drivers();
-    let mut conn = AnyConnection::connect_with(&AnyConnectOptions::from_str(url)?).await?;
+    let (mut conn, dialect) = connect_to(url).await?;
     conn.execute("BEGIN").await?;
     let facts = facts_of(&mut conn, dialect).await;
     conn.execute("ROLLBACK").await?;
@@ -107,16 +101,24 @@ pub async fn facts_at(url: &str) -> Result<SnapshotFacts, StoreError> {
 
 /// Whether the database at `url` holds no table at all (a restore's target must not).
 pub async fn is_empty_database(url: &str) -> Result<bool, StoreError> {
+    let (mut conn, dialect) = connect_to(url).await?;
+    let tables = table_names(&mut conn, dialect).await?;
+    conn.close().await?;
+    Ok(tables.is_empty())
+}
+
+/// One connection of its own to the database at `url`, and its dialect.
+async fn connect_to(url: &str) -> Result<(AnyConnection, Dialect), StoreError> {
     let dialect = if url.starts_with("sqlite:") {
         Dialect::Sqlite
     } else {
         Dialect::Postgres
     };
     sqlx::any::install_default_drivers();
-    let mut conn = AnyConnection::connect_with(&AnyConnectOptions::from_str(url)?).await?;
-    let tables = table_names(&mut conn, dialect).await?;
-    conn.close().await?;
-    Ok(tables.is_empty())
+    Ok((
+        AnyConnection::connect_with(&AnyConnectOptions::from_str(url)?).await?,
+        dialect,
+    ))
 }
 
 async fn table_names(conn: &mut AnyConnection, dialect: Dialect) -> Result<Vec<String>, StoreError> {
@@ -247,24 +249,22 @@ impl Store {
 /// Creates database `name` on the PostgreSQL server at `server_url` (a scratch copy
 /// for checking a backup).
 pub async fn create_database(server_url: &str, name: &str) -> Result<(), StoreError> {
-    let name = plain_name(name)?;
-    sqlx::any::install_default_drivers();
-    let mut conn = AnyConnection::connect_with(&AnyConnectOptions::from_str(server_url)?).await?;
-    conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await?;
-    conn.close().await?;
-    Ok(())
+    on_server(server_url, format!("CREATE DATABASE {}", plain_name(name)?)).await
 }
 
 /// Drops database `name` from the server at `server_url`, closing its sessions.
 pub async fn drop_database(server_url: &str, name: &str) -> Result<(), StoreError> {
-    let name = plain_name(name)?;
-    sqlx::any::install_default_drivers();
-    let mut conn = AnyConnection::connect_with(&AnyConnectOptions::from_str(server_url)?).await?;
-    conn.execute(AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .await?;
+    on_server(
+        server_url,
+        format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", plain_name(name)?),
+    )
+    .await
+}
+
+/// Runs one statement (built from checked names only) on its own connection.
+async fn on_server(server_url: &str, sql: String) -> Result<(), StoreError> {
+    let (mut conn, _) = connect_to(server_url).await?;
+    conn.execute(AssertSqlSafe(sql)).await?;
     conn.close().await?;
     Ok(())
 }
