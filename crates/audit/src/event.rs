@@ -87,6 +87,8 @@ pub enum AuditAction {
     SecurityAlert,
     ConversationEnded,
     PiiUnmasked,
+    /// A scheduled backup was written and verified.
+    BackupCreated,
 }
 
 impl AuditAction {
@@ -172,6 +174,7 @@ impl AuditAction {
             AuditAction::SecurityAlert => "security.alert_raised",
             AuditAction::ConversationEnded => "assistant.conversation_ended",
             AuditAction::PiiUnmasked => "directory.pii_unmasked",
+            AuditAction::BackupCreated => "operations.backup_created",
         }
     }
 }

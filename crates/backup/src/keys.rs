@@ -26,6 +26,11 @@ pub enum Identity {
 }
 
 impl Recipient {
+    /// Whether this is a hybrid post-quantum recipient (age refuses to mix the kinds).
+    pub fn is_post_quantum(&self) -> bool {
+        matches!(self, Self::PostQuantum(_))
+    }
+
     pub(crate) fn as_age(&self) -> &dyn age::Recipient {
         match self {
             Self::PostQuantum(r) => r,

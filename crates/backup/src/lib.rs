@@ -12,6 +12,7 @@ mod error;
 mod keys;
 mod manifest;
 mod postgres;
+mod retention;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub use error::BackupError;
 pub use keys::{Identity, Recipient, write_identity};
 pub use manifest::Manifest;
 pub use postgres::PgTools;
+pub use retention::{Pruned, prune};
 
 use error::io;
 

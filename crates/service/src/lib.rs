@@ -28,6 +28,8 @@ mod mail;
 mod merging;
 use merging::merged;
 mod notices;
+mod operations;
+pub use operations::BackupRecord;
 mod notifications;
 mod people;
 mod people_merge;

@@ -122,7 +122,7 @@ fn keyring(settings: &Settings) -> Result<Arc<Keyring>, CliError> {
 
 /// An age identity file (`age-keygen`'s format: comments, then `AGE-SECRET-KEY-1…`),
 /// readable by its owner only.
-fn read_identity(path: &Path) -> Result<palisade_backup::Identity, CliError> {
+pub(crate) fn read_identity(path: &Path) -> Result<palisade_backup::Identity, CliError> {
     app::refuse_if_shared(path)?;
     let text = Zeroizing::new(
         std::fs::read_to_string(path).map_err(|e| CliError::Io(path.display().to_string(), e))?,

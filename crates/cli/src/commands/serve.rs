@@ -110,7 +110,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         palisade_core::UnixMillis::now().0
     );
     let policy = Arc::new(palisade_policy::PolicyEngine::load()?);
-    let mut dispatcher = palisade_service::Dispatcher::new(store.clone(), node)
+    let mut dispatcher = palisade_service::Dispatcher::new(store.clone(), node.clone())
         .with_subscriber(Arc::new(palisade_service::SecurityNotices::new(store.clone())))
         .with_subscriber(Arc::new(palisade_service::sla::ServiceLevels::new(store.clone())))
         .with_subscriber(Arc::new(palisade_service::automation::Triggers::new(
@@ -137,6 +137,15 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         smtp_stopping.clone(),
     ));
     tokio::spawn(remembered_refusals(state.identity.clone(), smtp_stopping.clone()));
+    if let Some(backups) = super::scheduled_backups::ScheduledBackups::from_settings(
+        settings,
+        &store,
+        palisade_service::Desk::new(store.clone(), policy.clone()),
+        opened.keyring.clone(),
+        &node,
+    )? {
+        tokio::spawn(backups.run(smtp_stopping.clone()));
+    }
     tokio::spawn(search_merge(store.clone(), smtp_stopping.clone()));
     if let Some(setup) = &mail_setup {
         dispatcher = dispatcher.with_subscriber(reply_notifier(
