@@ -13,6 +13,7 @@ mod caller;
 mod client_ip;
 mod confirmation;
 mod error;
+mod health;
 mod help;
 mod layers;
 mod limits;

@@ -30,7 +30,9 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
     use Method as M;
     vec![
         // Public.
-        r(M::GET, "/health", true, get(|| async { "ok" })),
+        r(M::GET, "/health", true, get(crate::health::live)),
+        r(M::GET, "/health/live", true, get(crate::health::live)),
+        r(M::GET, "/health/ready", true, get(crate::health::ready)),
         r(M::GET, "/api/v1/openapi.json", true, get(api::openapi)),
         r(M::POST, "/api/v1/sessions", true, post(api::session::sign_in)),
         r(M::GET, "/static/style.css", true, get(ui::assets::style)),

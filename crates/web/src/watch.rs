@@ -20,7 +20,7 @@ use crate::{AppError, AppState, RequestMeta};
 pub type SharedDetector = Arc<Mutex<Detector>>;
 
 fn unwatched(path: &str) -> bool {
-    path == "/health" || path.starts_with("/static/")
+    path == "/health" || path.starts_with("/health/") || path.starts_with("/static/")
 }
 
 /// Paths with limits of their own, shared by all nodes (sign-in and its throttles, the

@@ -5,5 +5,6 @@
 
 mod conversations;
 mod limits;
+mod readiness;
 mod storage;
 mod token_ids;

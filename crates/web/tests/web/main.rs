@@ -20,6 +20,7 @@ mod customer_merge;
 mod customers_pages;
 mod factor_reset;
 mod hardening;
+mod health;
 mod help_centre;
 mod isolation;
 mod languages;

@@ -289,6 +289,8 @@ const MATRIX: &[(&str, &str)] = &[
 
 const PUBLIC: &[&str] = &[
     "GET /health",
+    "GET /health/live",
+    "GET /health/ready",
     "GET /api/v1/openapi.json",
     "POST /api/v1/sessions",
     "GET /static/style.css",
@@ -708,6 +710,8 @@ async fn public_routes_answer_without_a_session() {
     let w = World::new(Backend::Sqlite).await;
     for (path, want) in [
         ("/health", StatusCode::OK),
+        ("/health/live", StatusCode::OK),
+        ("/health/ready", StatusCode::OK),
         ("/api/v1/openapi.json", StatusCode::OK),
         ("/static/style.css", StatusCode::OK),
         ("/login", StatusCode::OK),
