@@ -121,6 +121,7 @@ pub struct SmtpListener {
     per_ip: Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>,
     rate: Arc<governor::DefaultKeyedRateLimiter<IpAddr>>,
     shutdown: watch::Receiver<bool>,
+    metrics: Option<palisade_metrics::Metrics>,
 }
 
 impl SmtpListener {
@@ -141,6 +142,19 @@ impl SmtpListener {
             per_ip: Arc::new(std::sync::Mutex::new(HashMap::new())),
             rate,
             shutdown: watch::channel(false).1,
+            metrics: None,
+        }
+    }
+
+    /// Counts sessions and the answers given to messages into `metrics`.
+    pub fn with_metrics(mut self, metrics: palisade_metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count_session(&self, answer: &'static str) {
+        if let Some(metrics) = &self.metrics {
+            metrics.smtp_session(answer);
         }
     }
 
@@ -173,6 +187,7 @@ impl SmtpListener {
             let this = self.clone();
             tokio::spawn(async move {
                 let Ok(permit) = this.slots.clone().try_acquire_owned() else {
+                    this.count_session("too_many");
                     let mut stream = stream;
                     let _ = stream
                         .write_all(b"421 4.3.2 too many connections, try later\r\n")
@@ -182,12 +197,14 @@ impl SmtpListener {
                 let Some(_ip_slot) =
                     IpSlot::take(&this.per_ip, peer.ip(), this.settings.max_connections_per_ip)
                 else {
+                    this.count_session("too_many_from_address");
                     let mut stream = stream;
                     let _ = stream
                         .write_all(b"421 4.7.0 too many connections from your address, try later\r\n")
                         .await;
                     return;
                 };
+                this.count_session("accepted");
                 if let Err(e) = this.connection(stream, peer).await {
                     tracing::debug!(%peer, error = %e, "SMTP session ended");
                 }
@@ -373,6 +390,9 @@ impl SmtpListener {
                         recipient: rcpt.clone(),
                     };
                     let answer = self.reception.receive(arrival, raw).await;
+                    if let Some(metrics) = &self.metrics {
+                        metrics.smtp_message(answer.code);
+                    }
                     reply(io, answer.code, &answer.text).await?;
                     (mail_from, recipient) = (None, None);
                 }

@@ -45,6 +45,11 @@ impl Dispatcher {
         self
     }
 
+    /// The subscribers' names, in the order they are fed (for their backlog metrics).
+    pub fn subscriber_names(&self) -> Vec<&'static str> {
+        self.subscribers.iter().map(|s| s.name()).collect()
+    }
+
     /// One round: every subscriber this node can lease gets its waiting events (up to
     /// a batch each). Returns how many events were handled; a subscriber that fails
     /// stops at the failed event (it comes again next round) without holding up the

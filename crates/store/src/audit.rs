@@ -58,6 +58,7 @@ impl Store {
         if entry.seq % CHECKPOINT_EVERY == 0 {
             self.insert_checkpoint(tx, entry.seq, &entry.hash).await?;
         }
+        tx.note_audited(event.action.as_str(), event.outcome.as_str());
         Ok(entry.seq)
     }
 
@@ -109,6 +110,9 @@ impl Store {
             .await?;
         for entry in entries.iter().filter(|e| e.seq % CHECKPOINT_EVERY == 0) {
             self.insert_checkpoint(tx, entry.seq, &entry.hash).await?;
+        }
+        for event in events {
+            tx.note_audited(event.action.as_str(), event.outcome.as_str());
         }
         Ok(entries.iter().map(|e| e.seq).collect())
     }

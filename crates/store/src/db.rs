@@ -26,6 +26,13 @@ pub struct Store {
     /// When tickets, their messages and their events happen (tests move one by hand
     /// to lay out a month of traffic); sessions, tokens and leases keep the system's.
     pub(crate) clock: Arc<dyn palisade_core::Clock>,
+    /// Told of each audit entry once its transaction commits (metrics).
+    pub(crate) audit_tap: Option<Arc<dyn AuditTap>>,
+}
+
+/// Hears of audit entries once they are committed: rolled-back entries never count.
+pub trait AuditTap: Send + Sync {
+    fn committed(&self, action: &'static str, outcome: &'static str);
 }
 
 /// A write transaction. Dropping it without `commit` rolls everything back, audit
@@ -33,12 +40,26 @@ pub struct Store {
 pub struct Tx {
     pub(crate) inner: Transaction<'static, Any>,
     pub(crate) dialect: Dialect,
+    pub(crate) audit_tap: Option<Arc<dyn AuditTap>>,
+    /// The entries appended in this transaction, for the tap (only kept when tapped).
+    pub(crate) audited: Vec<(&'static str, &'static str)>,
 }
 
 impl Tx {
     pub async fn commit(self) -> Result<(), StoreError> {
         self.inner.commit().await?;
+        if let Some(tap) = &self.audit_tap {
+            for (action, outcome) in &self.audited {
+                tap.committed(action, outcome);
+            }
+        }
         Ok(())
+    }
+
+    pub(crate) fn note_audited(&mut self, action: &'static str, outcome: &'static str) {
+        if self.audit_tap.is_some() {
+            self.audited.push((action, outcome));
+        }
     }
 
     pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
@@ -50,6 +71,12 @@ impl Store {
     /// Takes the time tickets, messages and events happen at from `clock`.
     pub fn with_clock(mut self, clock: Arc<dyn palisade_core::Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Tells `tap` of every audit entry this handle (and its clones made after) commits.
+    pub fn with_audit_tap(mut self, tap: Arc<dyn AuditTap>) -> Self {
+        self.audit_tap = Some(tap);
         self
     }
 
@@ -122,6 +149,7 @@ impl Store {
             dialect,
             keys,
             clock: Arc::new(palisade_core::SystemClock),
+            audit_tap: None,
         };
         crate::migrate::run(&store).await?;
         store.ensure_org_key().await?;
@@ -148,6 +176,8 @@ impl Store {
         Ok(Tx {
             inner: self.write.begin().await?,
             dialect: self.dialect,
+            audit_tap: self.audit_tap.clone(),
+            audited: Vec::new(),
         })
     }
 

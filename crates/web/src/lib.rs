@@ -18,6 +18,7 @@ mod help;
 mod layers;
 mod limits;
 mod locale;
+mod measure;
 mod routes;
 mod service;
 mod state;
@@ -45,7 +46,8 @@ pub use watch::SharedDetector;
 /// The complete application. Body size is capped for every route (attachments have
 /// their own, larger cap); unknown paths get a problem+json 404.
 pub fn router(state: AppState) -> Router {
-    routes::build(&state)
+    let metrics = state.config.metrics.clone();
+    let router = routes::build(&state)
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn(locale::negotiate))
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes))
@@ -59,6 +61,13 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             client_ip::resolve_client_ip,
-        ))
-        .with_state(state)
+        ));
+    // Outermost, so refusals by the layers inside are timed and counted too.
+    let router = match metrics {
+        Some(metrics) => router.layer(middleware::from_fn(move |request, next| {
+            measure::count(metrics.clone(), request, next)
+        })),
+        None => router,
+    };
+    router.with_state(state)
 }

@@ -53,6 +53,8 @@ pub struct WebConfig {
     /// shown on the Teams page. They stay in the file, beside the DNS records and the
     /// listener they need.
     pub team_mailboxes: Vec<(String, String)>,
+    /// This node's metrics, counted when `[metrics]` is on.
+    pub metrics: Option<palisade_metrics::Metrics>,
 }
 
 impl Default for WebConfig {
@@ -75,6 +77,7 @@ impl Default for WebConfig {
             site_tokens: None,
             widget_origins: Vec::new(),
             team_mailboxes: Vec::new(),
+            metrics: None,
             anomaly: crate::DetectorConfig::default(),
             redact_mail: false,
             mail_file_limits: palisade_mail::FileLimits::default(),

@@ -5,6 +5,7 @@ mod dkim;
 mod dns;
 mod ingest;
 mod mail_setup;
+mod metrics;
 mod scheduled_backups;
 mod serve;
 

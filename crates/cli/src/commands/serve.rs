@@ -18,7 +18,11 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(300);
 
 pub async fn run(settings: &Settings) -> Result<(), CliError> {
     let opened = app::open(settings, true).await?;
-    let store = opened.store.clone();
+    let metrics = settings.metrics_listen.map(|_| palisade_metrics::Metrics::new());
+    let store = match &metrics {
+        Some(metrics) => opened.store.clone().with_audit_tap(Arc::new(metrics.clone())),
+        None => opened.store.clone(),
+    };
     let policy = Arc::new(PolicyEngine::load()?);
     write_audit_public_key(settings, &opened)?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -80,6 +84,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
                 .flat_map(|smtp| &smtp.mailboxes)
                 .map(|(address, team)| (address.as_str().to_owned(), team.clone()))
                 .collect(),
+            metrics: metrics.clone(),
             ..WebConfig::default()
         }),
     });
@@ -155,6 +160,17 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
             settings.scanner.is_some(),
         ));
     }
+    if let (Some(listen), Some(metrics)) = (settings.metrics_listen, &metrics) {
+        super::metrics::start(
+            listen,
+            metrics.clone(),
+            store.clone(),
+            settings.scanner.clone(),
+            dispatcher.subscriber_names(),
+            smtp_stopping.clone(),
+        )
+        .await?;
+    }
     tokio::spawn(dispatcher.run(
         Duration::from_secs(1),
         |e| tracing::warn!(error = %e, "handing domain events to subscribers"),
@@ -186,7 +202,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     }
     let mut smtp = None;
     if let (Some(listen), Some(setup)) = (settings.smtp.as_ref().and_then(|s| s.listen), mail_setup) {
-        smtp = Some(start_smtp(settings, listen, setup, &store, &tls, smtp_stopping).await?);
+        smtp = Some(start_smtp(settings, listen, setup, &store, &tls, metrics, smtp_stopping).await?);
     }
     if let Some(token) = first_run_token {
         eprintln!();
@@ -469,6 +485,7 @@ async fn start_smtp(
     setup: MailboxSetup,
     store: &palisade_store::Store,
     tls: &rustls::ServerConfig,
+    metrics: Option<palisade_metrics::Metrics>,
     stopping: tokio::sync::watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>, CliError> {
     let Some(smtp) = &settings.smtp else {
@@ -491,6 +508,10 @@ async fn start_smtp(
         reception,
     )
     .with_shutdown(stopping);
+    let listener = match metrics {
+        Some(metrics) => listener.with_metrics(metrics),
+        None => listener,
+    };
     let socket = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| CliError::Io(format!("listening for SMTP on {listen}"), e))?;

@@ -37,6 +37,7 @@ pub struct FileConfig {
     pub anomaly: Option<AnomalyFileConfig>,
     pub scan: Option<ScanFileConfig>,
     pub backup: Option<BackupFileConfig>,
+    pub metrics: Option<MetricsFileConfig>,
     /// `[[imap]]` tables: hosted mailboxes to take mail from.
     #[serde(default)]
     pub imap: Vec<ImapFileConfig>,

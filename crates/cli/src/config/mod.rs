@@ -18,11 +18,13 @@ mod backup;
 mod file;
 mod file_assist;
 mod flags;
+mod metrics;
 
 pub use backup::*;
 pub use file::*;
 pub use file_assist::*;
 pub use flags::*;
+pub use metrics::*;
 
 /// The resolved configuration every command works from.
 #[derive(Debug, Clone)]
@@ -64,6 +66,8 @@ pub struct Settings {
     pub imap: Vec<palisade_mail::ImapMailbox>,
     /// `[backup]`: recipients and PostgreSQL's tools.
     pub backup: BackupSettings,
+    /// `[metrics]`: where Prometheus scrapes, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -268,6 +272,7 @@ impl Settings {
                 })
                 .into_scanner()?,
             backup: file.backup.unwrap_or_default().into_settings()?,
+            metrics_listen: file.metrics.unwrap_or_default().into_listen()?,
         };
         settings.validate()?;
         Ok(settings)

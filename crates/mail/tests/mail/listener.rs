@@ -34,6 +34,7 @@ struct World {
     _db: TestDatabase,
     server: tokio::task::JoinHandle<()>,
     stop: tokio::sync::watch::Sender<bool>,
+    metrics: palisade_metrics::Metrics,
 }
 
 async fn world() -> World {
@@ -87,7 +88,8 @@ async fn world() -> World {
         Arc::new(Reception::new(Arc::new(verifier), deliver)),
     );
     let (stop, stopping) = tokio::sync::watch::channel(false);
-    let listener = listener.with_shutdown(stopping);
+    let metrics = palisade_metrics::Metrics::new();
+    let listener = listener.with_shutdown(stopping).with_metrics(metrics.clone());
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = socket.local_addr().unwrap().port();
     let server = tokio::spawn(listener.serve(socket));
@@ -98,7 +100,17 @@ async fn world() -> World {
         _db: db,
         server,
         stop,
+        metrics,
     }
+}
+
+/// The value of one metric line (`name{labels}`) in the listener's metrics, 0 if absent.
+fn counted(w: &World, line: &str) -> u64 {
+    w.metrics
+        .render()
+        .lines()
+        .find_map(|l| l.strip_prefix(line)?.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Runs swaks (blocking, so on a worker thread); returns (exit success, transcript).
@@ -319,6 +331,14 @@ async fn genuine_and_forged_mail_get_their_verdicts_and_protocol_attacks_are_ref
         2,
         "nothing refused was handed over"
     );
+    // The metrics saw the two messages taken and the 552s, and name no address.
+    assert_eq!(
+        counted(&w, r#"palisade_smtp_messages_total{answer="accepted"}"#),
+        2
+    );
+    assert!(counted(&w, r#"palisade_smtp_sessions_total{answer="accepted"}"#) >= 4);
+    let text = w.metrics.render();
+    assert!(!text.contains("spfonly") && !text.contains("127.0.0"), "{text}");
 }
 
 #[tokio::test]
@@ -331,6 +351,10 @@ async fn a_dns_failure_defers_instead_of_accepting() {
         .await;
     assert!(answer.starts_with("451"), "{answer}");
     assert!(w.received.lock().unwrap().is_empty());
+    assert_eq!(
+        counted(&w, r#"palisade_smtp_messages_total{answer="deferred"}"#),
+        1
+    );
 }
 
 #[tokio::test]
@@ -345,6 +369,13 @@ async fn one_client_address_gets_bounded_connections_and_message_rate() {
     let mut line = String::new();
     extra.read_line(&mut line).await.unwrap();
     assert!(line.starts_with("421"), "{line}");
+    assert_eq!(
+        counted(
+            &w,
+            r#"palisade_smtp_sessions_total{answer="too_many_from_address"}"#
+        ),
+        1
+    );
     drop(open);
     // The slots come back as the server sees the connections close (bounded wait).
     let mut raw = None;
