@@ -89,6 +89,8 @@ pub enum AuditAction {
     PiiUnmasked,
     /// A scheduled backup was written and verified.
     BackupCreated,
+    /// The compiled-in dependencies were checked against an advisory database.
+    AdvisoriesChecked,
 }
 
 impl AuditAction {
@@ -175,6 +177,7 @@ impl AuditAction {
             AuditAction::ConversationEnded => "assistant.conversation_ended",
             AuditAction::PiiUnmasked => "directory.pii_unmasked",
             AuditAction::BackupCreated => "operations.backup_created",
+            AuditAction::AdvisoriesChecked => "operations.advisories_checked",
         }
     }
 }

@@ -396,7 +396,7 @@ mod tests {
     #[test]
     fn a_missing_or_changed_table_is_named() {
         let expected = SnapshotFacts {
-            schema_version: 46,
+            schema_version: 47,
             rows: [("tickets".to_owned(), 3), ("messages".to_owned(), 5)].into(),
             audit_head: Some((9, "h".into())),
             audit_checkpoint: None,

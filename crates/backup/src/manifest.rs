@@ -73,7 +73,7 @@ mod tests {
             database_bytes: 3,
             database_sha256: "00".into(),
             facts: SnapshotFacts {
-                schema_version: 46,
+                schema_version: 47,
                 rows: [("tickets".to_owned(), 2)].into(),
                 audit_head: Some((5, "ab".into())),
                 audit_checkpoint: None,

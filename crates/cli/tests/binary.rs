@@ -13,6 +13,8 @@ mod metrics;
 mod scheduled_backup;
 #[path = "binary/shutdown.rs"]
 mod shutdown;
+#[path = "binary/supply.rs"]
+mod supply;
 
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::time::{Duration, Instant};

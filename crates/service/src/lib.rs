@@ -29,7 +29,7 @@ mod merging;
 use merging::merged;
 mod notices;
 mod operations;
-pub use operations::BackupRecord;
+pub use operations::{BackupRecord, SCHEDULED_BACKUP_LEASE};
 mod notifications;
 mod people;
 mod people_merge;

@@ -50,14 +50,9 @@ impl Store {
 
     /// How far the subscriber `name` is behind; `None` before it first ran.
     pub async fn event_backlog(&self, name: &str) -> Result<Option<EventBacklog>, StoreError> {
-        let Some(row) = sqlx::query("SELECT position FROM event_subscriptions WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.read)
-            .await?
-        else {
+        let Some(position) = self.subscription_position(name).await? else {
             return Ok(None);
         };
-        let position: i64 = row.try_get(0)?;
         let newest = self.last_event().await?;
         let oldest_at = sqlx::query("SELECT at FROM domain_events WHERE seq > $1 ORDER BY seq LIMIT 1")
             .bind(position)

@@ -225,6 +225,7 @@ impl Store {
             "satisfaction",
             "satisfaction_links",
             "ticket_targets",
+            "advisory_checks",
         ];
         let table = TABLES
             .iter()

@@ -154,6 +154,15 @@ impl Store {
         Ok(done == 1)
     }
 
+    /// Where subscriber (or scheduled work) `name` stands; `None` before it first ran.
+    pub async fn subscription_position(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT position FROM event_subscriptions WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?)
+    }
+
     /// Gives up `owner`'s lease on `name` (for work that takes one per round).
     pub async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE event_subscriptions SET lease_until = 0 WHERE name = $1 AND lease_owner = $2")

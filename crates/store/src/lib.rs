@@ -6,6 +6,7 @@
 //! the same transaction as the change they record. Ticket writes demand an
 //! [`palisade_policy::Authorized`] proof covering the ticket.
 
+mod advisory_checks;
 mod api_tokens;
 mod article_files;
 mod articles;
@@ -53,6 +54,7 @@ mod ticket_search;
 mod tickets;
 mod users;
 
+pub use advisory_checks::AdvisoryCheck;
 pub use api_tokens::{ApiTokenRecord, NewApiToken};
 pub use article_files::{ArticleFile, NewArticleFile};
 pub use articles::{ArticleChange, ArticleDraft, ArticleRecord, ArticleVersion};

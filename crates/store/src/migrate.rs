@@ -247,6 +247,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0046_search_terms_by_time.sql"),
         sqlite: None,
     },
+    Migration {
+        version: 47,
+        sql: include_str!("../migrations/0047_advisory_checks.sql"),
+        sqlite: None,
+    },
 ];
 
 /// A migration that changes nothing in a dialect is only comments there.

@@ -280,6 +280,7 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
         ),
         r(M::POST, "/assistant/end", true, post(ui::assistant::end)),
         r(M::GET, "/api/v1/security-alerts", false, get(api::alerts::list)),
+        r(M::GET, "/api/v1/operations", false, get(api::operations::status)),
         r(
             M::POST,
             "/api/v1/customers/{id}/unmask",
@@ -287,6 +288,7 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             post(api::people::unmask_customer),
         ),
         r(M::GET, "/admin/alerts", false, get(ui::alerts::list)),
+        r(M::GET, "/admin/operations", false, get(ui::operations::show)),
         r(M::GET, "/admin/staff", false, get(ui::admin::staff)),
         r(M::POST, "/admin/staff", false, post(ui::admin::invite)),
         r(

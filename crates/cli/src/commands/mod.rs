@@ -8,9 +8,11 @@ mod mail_setup;
 mod metrics;
 mod scheduled_backups;
 mod serve;
+mod supply;
 
 use crate::config::{
-    AdminCommand, AuditCommand, BackupCommand, Cli, Command, DkimCommand, DnsCommand, Settings,
+    AdminCommand, AdvisoriesCommand, AuditCommand, BackupCommand, Cli, Command, DkimCommand, DnsCommand,
+    Settings,
 };
 use crate::error::CliError;
 
@@ -36,6 +38,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     {
         return backup::keygen(out, *x25519);
     }
+    if let Command::Version { sbom } = &cli.command {
+        return supply::version(*sbom);
+    }
+    if let Command::Advisories {
+        command: AdvisoriesCommand::Check { db, no_record: true },
+    } = &cli.command
+    {
+        return supply::check(db, None).await;
+    }
     let settings = Settings::resolve(&cli.global, serve_args)?;
     init_tracing(settings.log_json);
     match cli.command {
@@ -55,9 +66,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             command: AuditCommand::Checkpoint,
         } => audit::checkpoint(&settings).await,
         Command::Dkim { .. }
+        | Command::Version { .. }
         | Command::Backup {
             command: BackupCommand::Keygen { .. },
         } => Ok(()),
+        Command::Advisories {
+            command: AdvisoriesCommand::Check { db, .. },
+        } => supply::check(&db, Some(&settings)).await,
         Command::Ingest(args) => ingest::run(&settings, &args).await,
         Command::Dns {
             command: DnsCommand::Check(args),

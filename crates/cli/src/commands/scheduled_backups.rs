@@ -18,7 +18,7 @@ use palisade_store::Store;
 use crate::config::{BackupSchedule, Settings};
 use crate::error::CliError;
 
-const LEASE: &str = "scheduled-backup";
+const LEASE: &str = palisade_service::SCHEDULED_BACKUP_LEASE;
 /// Longer than any backup runs, so no second node starts one beside it; a node that
 /// dies mid-backup hands over once it lapses.
 const LEASE_MS: i64 = 6 * 3_600_000;

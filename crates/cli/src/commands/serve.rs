@@ -142,6 +142,13 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         smtp_stopping.clone(),
     ));
     tokio::spawn(remembered_refusals(state.identity.clone(), smtp_stopping.clone()));
+    if let Some(db) = &settings.advisory_db {
+        tokio::spawn(super::supply::daily_check(
+            db.clone(),
+            palisade_service::Desk::new(store.clone(), policy.clone()),
+            smtp_stopping.clone(),
+        ));
+    }
     if let Some(backups) = super::scheduled_backups::ScheduledBackups::from_settings(
         settings,
         &store,

@@ -38,6 +38,7 @@ pub struct FileConfig {
     pub scan: Option<ScanFileConfig>,
     pub backup: Option<BackupFileConfig>,
     pub metrics: Option<MetricsFileConfig>,
+    pub advisories: Option<AdvisoriesFileConfig>,
     /// `[[imap]]` tables: hosted mailboxes to take mail from.
     #[serde(default)]
     pub imap: Vec<ImapFileConfig>,

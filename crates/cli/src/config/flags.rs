@@ -67,6 +67,31 @@ pub enum Command {
     /// Restore a backup into the configured database, which must be empty, then check
     /// it as `backup verify` does.
     Restore(RestoreArgs),
+    /// This build's version; with `--sbom`, the crates compiled into it as a CycloneDX
+    /// JSON document.
+    Version {
+        #[arg(long)]
+        sbom: bool,
+    },
+    /// Known vulnerabilities in the crates compiled into this binary.
+    Advisories {
+        #[command(subcommand)]
+        command: AdvisoriesCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdvisoriesCommand {
+    /// Compare the compiled-in crates with a RustSec advisory database directory
+    /// (offline); exits 1 when one is vulnerable. The result is recorded for the
+    /// administration pages (and a vulnerability raises an alert) unless `--no-record`.
+    Check {
+        #[arg(long)]
+        db: PathBuf,
+        /// Only print: open no database (for CI, or before installing).
+        #[arg(long)]
+        no_record: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -18,13 +18,13 @@ mod backup;
 mod file;
 mod file_assist;
 mod flags;
-mod metrics;
+mod operations;
 
 pub use backup::*;
 pub use file::*;
 pub use file_assist::*;
 pub use flags::*;
-pub use metrics::*;
+pub use operations::*;
 
 /// The resolved configuration every command works from.
 #[derive(Debug, Clone)]
@@ -68,6 +68,8 @@ pub struct Settings {
     pub backup: BackupSettings,
     /// `[metrics]`: where Prometheus scrapes, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// `[advisories] database`: checked at start and daily by `serve`.
+    pub advisory_db: Option<PathBuf>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -273,6 +275,7 @@ impl Settings {
                 .into_scanner()?,
             backup: file.backup.unwrap_or_default().into_settings()?,
             metrics_listen: file.metrics.unwrap_or_default().into_listen()?,
+            advisory_db: file.advisories.unwrap_or_default().database,
         };
         settings.validate()?;
         Ok(settings)

@@ -17,6 +17,7 @@ nav-rules = Regeln
 nav-service-levels = Service-Level
 nav-companies = Firmen
 nav-alerts = Warnungen
+nav-operations = Betrieb
 nav-devices = Geräte
 nav-security = Sicherheit
 nav-search-label = Tickets durchsuchen

@@ -17,6 +17,7 @@ nav-rules = Rules
 nav-service-levels = Service levels
 nav-companies = Companies
 nav-alerts = Alerts
+nav-operations = Operations
 nav-devices = Devices
 nav-security = Security
 nav-search-label = Search tickets

@@ -16,6 +16,7 @@ pub mod macros;
 pub mod mailboxes;
 pub mod mfa;
 pub mod notifications;
+pub mod operations;
 pub mod people;
 pub mod presence;
 pub mod quarantine;
@@ -46,7 +47,7 @@ use utoipa::OpenApi;
         quarantine::list, quarantine::get, quarantine::release, quarantine::discard,
         articles::search, articles::read, articles::list, articles::create, articles::get,
         articles::revise, articles::publish, articles::upload_file, articles::withdraw,
-        alerts::list,
+        alerts::list, operations::status,
         assistant::notice, assistant::start, assistant::get, assistant::message, assistant::handover,
         devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable, devices::change_role, devices::reset_second_factor,
         tickets::list, tickets::create, tickets::search, tickets::get, tickets::update, bulk::update,

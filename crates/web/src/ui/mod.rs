@@ -21,6 +21,7 @@ pub mod help;
 pub mod language;
 pub mod macros;
 pub mod notifications;
+pub mod operations;
 pub mod pages;
 pub mod quarantine;
 pub mod rating;

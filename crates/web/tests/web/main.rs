@@ -29,6 +29,7 @@ mod masking;
 mod merging;
 mod mfa;
 mod notifications;
+mod operations;
 mod originals;
 mod passkeys;
 mod presence;

@@ -87,6 +87,8 @@ const MATRIX: &[(&str, &str)] = &[
     // Security alerts: administrators and auditors.
     ("GET /api/v1/security-alerts", "Y---Y-"),
     ("GET /admin/alerts", "Y---Y-"),
+    ("GET /api/v1/operations", "Y---Y-"),
+    ("GET /admin/operations", "Y---Y-"),
     // The staff and teams pages: administrators only, like the API they stand for.
     ("GET /admin/staff", "Y-----"),
     ("POST /admin/staff", "Y-----"),

@@ -1,5 +1,7 @@
 //! `[metrics]`: the Prometheus listener, off unless asked for, on loopback unless told
 //! otherwise (the numbers describe the desk's traffic; they are for the operator).
+//! `[advisories]`: the RustSec advisory database `serve` checks its dependencies
+//! against, daily.
 
 use super::*;
 
@@ -35,4 +37,13 @@ impl MetricsFileConfig {
             _ => Ok(None),
         }
     }
+}
+
+/// `[advisories]`.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AdvisoriesFileConfig {
+    /// A RustSec advisory database directory (a clone of rustsec/advisory-db, kept
+    /// current by the operator); `serve` checks against it at start and daily.
+    pub database: Option<PathBuf>,
 }

@@ -1,0 +1,96 @@
+//! The operations status administrators and auditors watch: when the last verified
+//! scheduled backup was made, and what the last dependency advisory check found.
+
+use axum::Json;
+use axum::extract::State;
+use palisade_policy::{Action, Resource};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::dto::rfc3339;
+use crate::{AppError, AppState, Caller, Problem};
+
+#[derive(Serialize, ToSchema)]
+pub struct OperationsView {
+    /// This server's Palisade version.
+    pub version: String,
+    /// When the newest scheduled backup that passed its check was made; absent if
+    /// none was (or scheduled backups are not configured).
+    pub last_verified_backup_at: Option<String>,
+    /// The newest dependency advisory check; absent if none was made.
+    pub advisories: Option<AdvisoryCheckView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AdvisoryCheckView {
+    pub checked_at: String,
+    /// `cli` (`palisade advisories check`) or `serve` (`[advisories] database`).
+    pub checked_by: String,
+    /// The Palisade version that was checked.
+    pub palisade_version: String,
+    pub dependencies: i64,
+    pub vulnerable: Vec<FindingView>,
+    /// Unmaintained, unsound or notice advisories.
+    pub warnings: Vec<FindingView>,
+    /// Vulnerabilities reviewed and accepted for this release (SECURITY.md).
+    pub accepted: Vec<FindingView>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct FindingView {
+    /// The RustSec id, e.g. `RUSTSEC-2023-0071`.
+    pub id: String,
+    pub package: String,
+    pub version: String,
+    pub title: String,
+    /// `vulnerability`, `unmaintained`, `unsound` or `notice`.
+    pub kind: String,
+    /// Releases that carry the fix (version requirements); empty when none does.
+    pub patched: Vec<String>,
+    pub url: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct StoredFindings {
+    #[serde(default)]
+    vulnerable: Vec<FindingView>,
+    #[serde(default)]
+    warnings: Vec<FindingView>,
+    #[serde(default)]
+    accepted: Vec<FindingView>,
+}
+
+pub(crate) async fn readable_status(s: &AppState, caller: &Caller) -> Result<OperationsView, AppError> {
+    s.authorize(caller, Action::ReadAlerts, &Resource::AuditTrail)
+        .await?;
+    let backup = s
+        .store
+        .subscription_position(palisade_service::SCHEDULED_BACKUP_LEASE)
+        .await?
+        .filter(|at| *at > 0);
+    let advisories = s.store.latest_advisory_check().await?.map(|check| {
+        // Written by this code's service layer; an unreadable record shows as empty
+        // lists beside its counts rather than hiding the check.
+        let findings: StoredFindings = serde_json::from_str(&check.findings).unwrap_or_default();
+        AdvisoryCheckView {
+            checked_at: rfc3339(check.checked_at),
+            checked_by: check.checked_by,
+            palisade_version: check.palisade_version,
+            dependencies: check.dependencies,
+            vulnerable: findings.vulnerable,
+            warnings: findings.warnings,
+            accepted: findings.accepted,
+        }
+    });
+    Ok(OperationsView {
+        version: palisade_supply::VERSION.to_owned(),
+        last_verified_backup_at: backup.map(rfc3339),
+        advisories,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/operations", tag = "audit",
+    responses((status = 200, body = OperationsView), (status = 403, body = Problem)))]
+pub async fn status(State(s): State<AppState>, caller: Caller) -> Result<Json<OperationsView>, AppError> {
+    Ok(Json(readable_status(&s, &caller).await?))
+}

@@ -1,0 +1,90 @@
+//! The operations page and API: before anything ran they say so; after a vulnerable
+//! advisory check and a verified scheduled backup they show both, to administrators
+//! and auditors (the route matrix keeps everyone else out), on both backends.
+
+use crate::common;
+
+use axum::http::StatusCode;
+use common::World;
+use palisade_supply::advisories::{Finding, Report};
+use palisade_testkit::Backend;
+
+palisade_testkit::on_both_backends!(operations_show_the_last_backup_and_advisory_check);
+
+async fn operations_show_the_last_backup_and_advisory_check(backend: Backend) {
+    let w = World::new(backend).await;
+    let before = w.get(&w.admin, "/api/v1/operations").await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.text());
+    let body = before.json();
+    assert!(body["last_verified_backup_at"].is_null());
+    assert!(body["advisories"].is_null());
+    let page = w.get(&w.auditor, "/admin/operations").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text().contains("have not been checked yet"),
+        "{}",
+        page.text()
+    );
+
+    let finding = |id: &str, kind: &str| Finding {
+        id: id.into(),
+        package: "tokio".into(),
+        version: "1.0.0".into(),
+        title: "A drill advisory".into(),
+        kind: kind.into(),
+        patched: vec![">= 999.0.0".into()],
+        url: None,
+    };
+    let report = Report {
+        dependencies: 560,
+        advisories_read: 3,
+        vulnerable: vec![finding("RUSTSEC-2099-0001", "vulnerability")],
+        warnings: vec![finding("RUSTSEC-2099-0002", "unmaintained")],
+        accepted: vec![],
+    };
+    w.state
+        .desk()
+        .record_advisory_check(&report, "cli")
+        .await
+        .unwrap();
+    // The schedule's lease position is the last verified backup's time.
+    w.store
+        .lease_subscription(palisade_service::SCHEDULED_BACKUP_LEASE, "node-a", 60_000, 0)
+        .await
+        .unwrap();
+    let mut tx = w.store.begin().await.unwrap();
+    assert!(
+        w.store
+            .advance_subscription(
+                &mut tx,
+                palisade_service::SCHEDULED_BACKUP_LEASE,
+                "node-a",
+                1_796_631_300_123,
+                60_000
+            )
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+
+    let after = w.get(&w.admin, "/api/v1/operations").await.json();
+    assert_eq!(after["last_verified_backup_at"], "2026-12-07T08:15:00.123Z");
+    assert_eq!(after["advisories"]["checked_by"], "cli");
+    assert_eq!(after["advisories"]["vulnerable"][0]["id"], "RUSTSEC-2099-0001");
+    assert_eq!(after["advisories"]["warnings"][0]["kind"], "unmaintained");
+    let page = w.get(&w.admin, "/admin/operations").await.text();
+    assert!(
+        page.contains("RUSTSEC-2099-0001") && page.contains("role=\"alert\""),
+        "{page}"
+    );
+    assert!(page.contains("2026-12-07T08:15:00.123Z"), "{page}");
+    let alerts = w.get(&w.admin, "/api/v1/security-alerts").await.json();
+    assert!(
+        alerts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "vulnerable_dependency"),
+        "{alerts}"
+    );
+}
