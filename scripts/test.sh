@@ -56,7 +56,7 @@ if ! installed postgresql-15 && ! installed postgresql; then
         missing+=(postgresql)
     fi
 fi
-for pkg in libssl-dev pkg-config curl openssl wrk chromium dnsmasq-base swaks libnet-ssleay-perl clamav-daemon dovecot-imapd; do
+for pkg in libssl-dev pkg-config curl openssl wrk chromium dnsmasq-base swaks libnet-ssleay-perl clamav-daemon dovecot-imapd rsyslog rsyslog-gnutls; do
     installed "$pkg" || missing+=("$pkg")
 done
 # Node runs the OpenID provider and drives the browser in tests; a machine that already

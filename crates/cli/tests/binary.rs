@@ -13,6 +13,8 @@ mod metrics;
 mod scheduled_backup;
 #[path = "binary/shutdown.rs"]
 mod shutdown;
+#[path = "binary/siem.rs"]
+mod siem;
 #[path = "binary/supply.rs"]
 mod supply;
 

@@ -131,32 +131,39 @@ pub fn acceptable_url(url: &str) -> bool {
     }
 }
 
+/// The TLS client configuration for reaching other servers: the system's roots plus
+/// an optional extra CA file (an issuer or collector on the intranet). Every outbound
+/// TLS connection Palisade makes verifies against this, so trust is decided once.
+pub fn client_tls(extra_ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, OutboundError> {
+    let mut roots = rustls::RootCertStore::empty();
+    // Unreadable system certificates only shrink the set; an empty set fails closed.
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = extra_ca_file {
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| OutboundError::Config(format!("CA file {}: {e}", path.display())))?;
+        for cert in certs {
+            let cert = cert.map_err(|e| OutboundError::Config(format!("CA file {}: {e}", path.display())))?;
+            roots
+                .add(cert)
+                .map_err(|e| OutboundError::Config(format!("CA file {}: {e}", path.display())))?;
+        }
+    }
+    let config =
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(provider_error)?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 impl HttpClient {
     pub fn new(extra_ca_file: Option<&Path>) -> Result<Self, OutboundError> {
-        let mut roots = rustls::RootCertStore::empty();
-        // Unreadable system certificates only shrink the set; an empty set fails closed.
-        for cert in rustls_native_certs::load_native_certs().certs {
-            let _ = roots.add(cert);
-        }
-        if let Some(path) = extra_ca_file {
-            let certs = CertificateDer::pem_file_iter(path)
-                .map_err(|e| OutboundError::Config(format!("CA file {}: {e}", path.display())))?;
-            for cert in certs {
-                let cert =
-                    cert.map_err(|e| OutboundError::Config(format!("CA file {}: {e}", path.display())))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| OutboundError::Config(format!("CA file {}: {e}", path.display())))?;
-            }
-        }
-        let config =
-            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .map_err(provider_error)?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
+        let config = client_tls(extra_ca_file)?;
         Ok(Self {
-            tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            tls: tokio_rustls::TlsConnector::from(config),
             timeout: DEFAULT_TIMEOUT,
             trusted_hosts: Arc::new(Vec::new()),
         })

@@ -154,6 +154,23 @@ impl Store {
         Ok(done == 1)
     }
 
+    /// Moves `name` to `position` on its own, for work whose result lies outside the
+    /// database (a backup written, entries exported); false if `owner` lost the lease.
+    pub async fn advance_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        position: i64,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let advanced = self
+            .advance_subscription(&mut tx, name, owner, position, lease_ms)
+            .await?;
+        tx.commit().await?;
+        Ok(advanced)
+    }
+
     /// Where subscriber (or scheduled work) `name` stands; `None` before it first ran.
     pub async fn subscription_position(&self, name: &str) -> Result<Option<i64>, StoreError> {
         let row = sqlx::query("SELECT position FROM event_subscriptions WHERE name = $1")

@@ -18,6 +18,7 @@ pub mod model;
 pub mod node;
 pub mod oidc;
 pub mod proxy;
+pub mod rsyslog;
 pub mod sensitive;
 pub mod smtp;
 

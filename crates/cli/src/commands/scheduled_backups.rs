@@ -158,18 +158,16 @@ impl ScheduledBackups {
                 return Err(e.into());
             }
         };
-        let mut tx = self.store.begin().await?;
         let made_at = created.manifest.created_at;
         if !self
             .store
-            .advance_subscription(&mut tx, LEASE, &self.node, made_at, LEASE_MS)
+            .advance_lease(LEASE, &self.node, made_at, LEASE_MS)
             .await?
         {
             // The lease lapsed mid-backup and another node may be taking one: this
             // archive is good, but the schedule is that node's now.
             tracing::warn!("the scheduled backup outlived its lease");
         }
-        tx.commit().await?;
         let pruned = palisade_backup::prune(
             dir,
             self.schedule.keep,

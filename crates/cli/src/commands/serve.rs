@@ -142,6 +142,9 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         smtp_stopping.clone(),
     ));
     tokio::spawn(remembered_refusals(state.identity.clone(), smtp_stopping.clone()));
+    if let Some(siem) = &settings.siem {
+        tokio::spawn(siem_exporter(siem, &settings.public_origin, &store, &node)?.run(smtp_stopping.clone()));
+    }
     if let Some(db) = &settings.advisory_db {
         tokio::spawn(super::supply::daily_check(
             db.clone(),
@@ -524,4 +527,40 @@ async fn start_smtp(
         .map_err(|e| CliError::Io(format!("listening for SMTP on {listen}"), e))?;
     tracing::info!(%listen, "Palisade is receiving mail (SMTP)");
     Ok(tokio::spawn(listener.serve(socket)))
+}
+
+/// The SIEM exporter `[siem]` describes; the syslog hostname is the public origin's.
+fn siem_exporter(
+    siem: &crate::config::SiemSettings,
+    public_origin: &str,
+    store: &palisade_store::Store,
+    node: &str,
+) -> Result<palisade_siem::Exporter, CliError> {
+    let hostname = public_origin
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split([':', '/']).next())
+        .unwrap_or_default();
+    let mut destinations = Vec::new();
+    if let Some((address, server_name, ca_file)) = &siem.syslog {
+        let tls =
+            palisade_outbound::client_tls(ca_file.as_deref()).map_err(|e| CliError::Config(e.to_string()))?;
+        destinations.push(palisade_siem::Destination::Syslog(
+            palisade_siem::SyslogTls::new(address, server_name, tls, hostname)
+                .map_err(|e| CliError::Config(e.to_string()))?,
+        ));
+        tracing::info!(%address, "exporting audit entries to syslog over TLS");
+    }
+    if let Some(path) = &siem.jsonl {
+        destinations.push(palisade_siem::Destination::JsonLines(
+            palisade_siem::JsonLines::new(path.clone()),
+        ));
+        tracing::info!(path = %path.display(), "exporting audit entries as JSON lines");
+    }
+    Ok(palisade_siem::Exporter::new(
+        store.clone(),
+        node,
+        siem.actions.clone(),
+        destinations,
+    ))
 }

@@ -39,6 +39,7 @@ pub struct FileConfig {
     pub backup: Option<BackupFileConfig>,
     pub metrics: Option<MetricsFileConfig>,
     pub advisories: Option<AdvisoriesFileConfig>,
+    pub siem: Option<SiemFileConfig>,
     /// `[[imap]]` tables: hosted mailboxes to take mail from.
     #[serde(default)]
     pub imap: Vec<ImapFileConfig>,

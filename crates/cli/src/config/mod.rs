@@ -70,6 +70,8 @@ pub struct Settings {
     pub metrics_listen: Option<SocketAddr>,
     /// `[advisories] database`: checked at start and daily by `serve`.
     pub advisory_db: Option<PathBuf>,
+    /// `[siem]`: where audit entries are exported, if anywhere.
+    pub siem: Option<SiemSettings>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -276,6 +278,7 @@ impl Settings {
             backup: file.backup.unwrap_or_default().into_settings()?,
             metrics_listen: file.metrics.unwrap_or_default().into_listen()?,
             advisory_db: file.advisories.unwrap_or_default().database,
+            siem: file.siem.unwrap_or_default().into_settings()?,
         };
         settings.validate()?;
         Ok(settings)
