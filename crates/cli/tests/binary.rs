@@ -7,6 +7,8 @@
 #[path = "binary/backup.rs"]
 mod backup;
 mod common;
+#[path = "binary/durability.rs"]
+mod durability;
 #[path = "binary/metrics.rs"]
 mod metrics;
 #[path = "binary/scheduled_backup.rs"]

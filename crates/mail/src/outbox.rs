@@ -123,19 +123,42 @@ impl OutboxWorker {
     }
 
     /// Runs until the task is dropped: drains what is due, then waits a little.
-    pub async fn run(self) {
+    /// Sends what is due until `stopping`; a message being sent when it comes is
+    /// finished (or failed back to the queue), then the worker gives back any claim it
+    /// still holds, so another node sends it at once rather than when the lease lapses.
+    pub async fn run(self, mut stopping: tokio::sync::watch::Receiver<bool>) {
         loop {
-            if let Err(e) = self.drain().await {
+            if *stopping.borrow() {
+                break;
+            }
+            if let Err(e) = self.drain_until(Some(&stopping)).await {
                 tracing::warn!(error = %e, "outbox worker: store unavailable; retrying");
             }
-            tokio::time::sleep(POLL_INTERVAL).await;
+            tokio::select! {
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
+                _ = stopping.changed() => {}
+            }
+        }
+        match self.store.release_mail_claims(&self.name).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(released = n, "outbox claims given back"),
+            Err(e) => tracing::warn!(error = %e, "giving back outbox claims failed; they lapse on their own"),
         }
     }
 
     /// Handles every message that is due now; returns how many were sent.
     pub async fn drain(&self) -> Result<usize, MailError> {
+        self.drain_until(None).await
+    }
+
+    async fn drain_until(
+        &self,
+        stopping: Option<&tokio::sync::watch::Receiver<bool>>,
+    ) -> Result<usize, MailError> {
         let mut sent = 0;
-        while let Some(claimed) = self.store.claim_mail(&self.name, LEASE_SECS).await? {
+        while !stopping.is_some_and(|s| *s.borrow())
+            && let Some(claimed) = self.store.claim_mail(&self.name, LEASE_SECS).await?
+        {
             match self.send(&claimed.envelope, &claimed.bounce_id).await {
                 Ok(()) => {
                     if self.store.mail_sent(&claimed.id, &self.name).await? {

@@ -180,6 +180,18 @@ impl Store {
         Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?)
     }
 
+    /// Gives up every lease `owner` holds (a node stopping): its subscribers, export
+    /// cursors and scheduled work pass to another node at once.
+    pub async fn release_leases_of(&self, owner: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE event_subscriptions SET lease_until = 0 WHERE lease_owner = $1 AND lease_until > 0",
+        )
+        .bind(owner)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Gives up `owner`'s lease on `name` (for work that takes one per round).
     pub async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE event_subscriptions SET lease_until = 0 WHERE name = $1 AND lease_owner = $2")

@@ -115,6 +115,17 @@ impl Store {
 
     /// Claims the oldest due message for `lease_secs`, or `None`. The re-check of the
     /// lease in the outer UPDATE makes a race between nodes end with one winner.
+    /// Gives back every queued message `worker` still holds (it is stopping).
+    pub async fn release_mail_claims(&self, worker: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET lease_until = 0, lease_owner = NULL WHERE lease_owner = $1 AND status = 'queued' AND lease_until > 0",
+        )
+        .bind(worker)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     pub async fn claim_mail(&self, worker: &str, lease_secs: i64) -> Result<Option<ClaimedMail>, StoreError> {
         let now = UnixMillis::now();
         let row = sqlx::query(

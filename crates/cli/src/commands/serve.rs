@@ -96,17 +96,18 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     let app = palisade_web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
 
     tokio::spawn(checkpoint_loop(store.clone()));
+    let (stop_smtp, smtp_stopping) = tokio::sync::watch::channel(false);
+    let mut outbox = None;
     match &settings.mail {
         Some(relay) => {
             let worker = palisade_mail::OutboxWorker::new(store.clone(), relay.clone())
                 .map_err(|e| CliError::Config(e.to_string()))?;
-            tokio::spawn(worker.run());
+            outbox = Some(tokio::spawn(worker.run(smtp_stopping.clone())));
         }
         None => tracing::warn!(
             "no [mail] relay configured: password resets, invitations and security notices wait in the outbox"
         ),
     }
-    let (stop_smtp, smtp_stopping) = tokio::sync::watch::channel(false);
     // Security notices, and agents' public replies when mailboxes are set up, follow
     // the domain events (each subscriber on one node at a time across a cluster).
     let node = format!(
@@ -142,8 +143,13 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         smtp_stopping.clone(),
     ));
     tokio::spawn(remembered_refusals(state.identity.clone(), smtp_stopping.clone()));
+    // Work that holds leases: on the way out each finishes its round, then the leases
+    // are given back, so another node carries on at once.
+    let mut leased = Vec::new();
     if let Some(siem) = &settings.siem {
-        tokio::spawn(siem_exporter(siem, &settings.public_origin, &store, &node)?.run(smtp_stopping.clone()));
+        leased.push(tokio::spawn(
+            siem_exporter(siem, &settings.public_origin, &store, &node)?.run(smtp_stopping.clone()),
+        ));
     }
     if let Some(db) = &settings.advisory_db {
         tokio::spawn(super::supply::daily_check(
@@ -159,7 +165,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         opened.keyring.clone(),
         &node,
     )? {
-        tokio::spawn(backups.run(smtp_stopping.clone()));
+        leased.push(tokio::spawn(backups.run(smtp_stopping.clone())));
     }
     tokio::spawn(search_merge(store.clone(), smtp_stopping.clone()));
     if let Some(setup) = &mail_setup {
@@ -181,11 +187,11 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         )
         .await?;
     }
-    tokio::spawn(dispatcher.run(
+    leased.push(tokio::spawn(dispatcher.run(
         Duration::from_secs(1),
         |e| tracing::warn!(error = %e, "handing domain events to subscribers"),
         smtp_stopping.clone(),
-    ));
+    )));
     match &settings.scanner {
         Some(scanner) => {
             let desk =
@@ -247,9 +253,29 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         .serve(app)
         .await
         .map_err(|e| CliError::Io(format!("listening on {}", settings.listen), e))?;
-    // Messages being received when the signal came are taken (or refused) first.
+    // Messages being received when the signal came are taken (or refused) first, and
+    // a message being relayed is finished.
     if let Some(smtp) = smtp {
         let _ = smtp.await;
+    }
+    if let Some(outbox) = outbox
+        && tokio::time::timeout(Duration::from_secs(10), outbox)
+            .await
+            .is_err()
+    {
+        tracing::warn!("the outbox worker did not stop within 10 s; its claim lapses on its own");
+    }
+    let rounds = futures_all(leased);
+    if tokio::time::timeout(Duration::from_secs(10), rounds)
+        .await
+        .is_err()
+    {
+        tracing::warn!("background work did not finish its round within 10 s");
+    }
+    match store.release_leases_of(&node).await {
+        Ok(n) if n > 0 => tracing::info!(released = n, "leases given back for other nodes"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "giving back leases failed; they lapse on their own"),
     }
     // Attempts refused from memory during the last minute (and the graceful shutdown).
     if let Err(e) = state.identity.audit_remembered_refusals().await {
@@ -563,4 +589,11 @@ fn siem_exporter(
         siem.actions.clone(),
         destinations,
     ))
+}
+
+/// Waits for every task (their results are logged where they run).
+async fn futures_all(tasks: Vec<tokio::task::JoinHandle<()>>) {
+    for task in tasks {
+        let _ = task.await;
+    }
 }

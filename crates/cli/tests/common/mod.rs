@@ -371,6 +371,33 @@ impl Server {
         }
     }
 
+    /// Sends SIGTERM (a stop) or SIGKILL (a crash) without waiting: load keeps running.
+    pub fn signal(&self, kill: bool) {
+        let pid = rustix::process::Pid::from_child(&self.child.0);
+        let signal = if kill {
+            rustix::process::Signal::KILL
+        } else {
+            rustix::process::Signal::TERM
+        };
+        rustix::process::kill_process(pid, signal).must("signalling serve");
+    }
+
+    /// Waits (bounded, without blocking the runtime) for the process to end.
+    pub async fn exited(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.0.try_wait().must("waiting for serve") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not stop within {within:?}\n--- stderr\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// What the server logged so far.
     pub fn log(&self) -> String {
         fs::read_to_string(&self.stderr).unwrap_or_default()
