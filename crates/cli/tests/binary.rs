@@ -19,6 +19,8 @@ mod shutdown;
 mod siem;
 #[path = "binary/supply.rs"]
 mod supply;
+#[path = "binary/tls_reload.rs"]
+mod tls_reload;
 
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::time::{Duration, Instant};

@@ -88,7 +88,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
             ..WebConfig::default()
         }),
     });
-    let tls = tls::load_or_generate(
+    let (tls, server_cert) = tls::load_or_generate(
         &settings.data_dir,
         settings.tls_cert.as_deref(),
         settings.tls_key.as_deref(),
@@ -97,6 +97,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
 
     tokio::spawn(checkpoint_loop(store.clone()));
     let (stop_smtp, smtp_stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(tls::watch(server_cert, smtp_stopping.clone()));
     let mut outbox = None;
     match &settings.mail {
         Some(relay) => {

@@ -152,7 +152,11 @@ async fn load_then(dir: &TestDir, smtp_port: u16, kill: bool) -> Acknowledged {
         .collect();
     tokio::time::sleep(Duration::from_millis(2500)).await;
     stopping.store(true, Ordering::SeqCst);
-    server.signal(kill);
+    server.signal(if kill {
+        rustix::process::Signal::KILL
+    } else {
+        rustix::process::Signal::TERM
+    });
     let mut acknowledged = Acknowledged::default();
     for task in api {
         acknowledged

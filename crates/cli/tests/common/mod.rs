@@ -371,14 +371,9 @@ impl Server {
         }
     }
 
-    /// Sends SIGTERM (a stop) or SIGKILL (a crash) without waiting: load keeps running.
-    pub fn signal(&self, kill: bool) {
+    /// Sends `signal` (TERM: a stop, KILL: a crash, HUP: reload) without waiting.
+    pub fn signal(&self, signal: rustix::process::Signal) {
         let pid = rustix::process::Pid::from_child(&self.child.0);
-        let signal = if kill {
-            rustix::process::Signal::KILL
-        } else {
-            rustix::process::Signal::TERM
-        };
         rustix::process::kill_process(pid, signal).must("signalling serve");
     }
 
