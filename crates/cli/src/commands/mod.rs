@@ -1,5 +1,6 @@
 mod admin;
 mod audit;
+mod background;
 mod backup;
 mod dkim;
 mod dns;

@@ -8,13 +8,12 @@ use palisade_policy::PolicyEngine;
 use palisade_store::UserKind;
 use palisade_web::{AppParts, AppState, WebConfig};
 
+use super::background;
 use super::mail_setup::{MailboxSetup, mailboxes, reception, reply_notifier};
 use crate::app;
 use crate::config::Settings;
 use crate::error::CliError;
 use crate::tls;
-
-const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(300);
 
 pub async fn run(settings: &Settings) -> Result<(), CliError> {
     let opened = app::open(settings, true).await?;
@@ -95,7 +94,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     )?;
     let app = palisade_web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
 
-    tokio::spawn(checkpoint_loop(store.clone()));
+    tokio::spawn(background::checkpoint_loop(store.clone()));
     let (stop_smtp, smtp_stopping) = tokio::sync::watch::channel(false);
     tokio::spawn(tls::watch(server_cert, smtp_stopping.clone()));
     let mut outbox = None;
@@ -128,22 +127,25 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
             policy.clone(),
             settings.public_origin.clone(),
         )));
-    tokio::spawn(notification_digests(
+    tokio::spawn(background::notification_digests(
         palisade_service::Desk::new(store.clone(), policy.clone()),
         settings.public_origin.clone(),
         smtp_stopping.clone(),
     ));
-    tokio::spawn(escalations(
+    tokio::spawn(background::escalations(
         palisade_service::Desk::new(store.clone(), policy.clone()),
         settings.public_origin.clone(),
         smtp_stopping.clone(),
     ));
-    tokio::spawn(rules(
+    tokio::spawn(background::rules(
         palisade_service::Desk::new(store.clone(), policy.clone()),
         settings.public_origin.clone(),
         smtp_stopping.clone(),
     ));
-    tokio::spawn(remembered_refusals(state.identity.clone(), smtp_stopping.clone()));
+    tokio::spawn(background::remembered_refusals(
+        state.identity.clone(),
+        smtp_stopping.clone(),
+    ));
     // Work that holds leases: on the way out each finishes its round, then the leases
     // are given back, so another node carries on at once.
     let mut leased = Vec::new();
@@ -168,7 +170,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     )? {
         leased.push(tokio::spawn(backups.run(smtp_stopping.clone())));
     }
-    tokio::spawn(search_merge(store.clone(), smtp_stopping.clone()));
+    tokio::spawn(background::search_merge(store.clone(), smtp_stopping.clone()));
     if let Some(setup) = &mail_setup {
         dispatcher = dispatcher.with_subscriber(reply_notifier(
             setup,
@@ -197,7 +199,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         Some(scanner) => {
             let desk =
                 palisade_service::Desk::new(store.clone(), policy.clone()).with_scanner(scanner.clone());
-            tokio::spawn(scan_sweep(desk, smtp_stopping.clone()));
+            tokio::spawn(background::scan_sweep(desk, smtp_stopping.clone()));
         }
         None => tracing::warn!("[scan] clamd = \"off\": files are served without a malware scan"),
     }
@@ -304,187 +306,6 @@ async fn stop_requested() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
-    }
-}
-
-/// Sends agents' notification digests once an hour (each node may try; a digest's
-/// notifications are taken in the transaction that queues its mail, so each goes once).
-async fn notification_digests(
-    desk: palisade_service::Desk,
-    public_origin: String,
-    mut stopping: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut tick = tokio::time::interval(Duration::from_secs(3600));
-    tick.tick().await;
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stopping.changed() => return,
-        }
-        if let Err(e) = desk.send_notification_digests(&public_origin).await {
-            tracing::error!(error = %e, "sending notification digests failed");
-        }
-    }
-}
-
-/// Fires the service-level escalation steps that fell due: every half minute, and at
-/// once again while a round was full. Several nodes may run it; each step fires once.
-async fn escalations(
-    desk: palisade_service::Desk,
-    public_origin: String,
-    mut stopping: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        let wait = match desk.escalate(&public_origin).await {
-            Ok(fired) if fired >= 100 => Duration::ZERO,
-            Ok(_) => Duration::from_secs(30),
-            Err(e) => {
-                tracing::error!(error = %e, "service-level escalations failed");
-                Duration::from_secs(30)
-            }
-        };
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = stopping.changed() => return,
-        }
-    }
-}
-
-/// Makes the triggers' and automations' queued runs and gives teams' waiting tickets
-/// to their agents every two seconds (at once again while a round was full), and
-/// queues the automations that fell due every minute. Several nodes may run it; each
-/// run is made once and each ticket assigned once.
-async fn rules(
-    desk: palisade_service::Desk,
-    public_origin: String,
-    mut stopping: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut last_sweep: Option<std::time::Instant> = None;
-    loop {
-        if last_sweep.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
-            last_sweep = Some(std::time::Instant::now());
-            if let Err(e) = desk.sweep_automations().await {
-                tracing::error!(error = %e, "queueing automations failed");
-            }
-        }
-        if let Err(e) = desk.assign_waiting().await {
-            tracing::error!(error = %e, "assigning waiting tickets failed");
-        }
-        let wait = match desk.run_rules(&public_origin).await {
-            Ok(made) if made >= 100 => Duration::ZERO,
-            Ok(_) => Duration::from_secs(2),
-            Err(e) => {
-                tracing::error!(error = %e, "running rules failed");
-                Duration::from_secs(2)
-            }
-        };
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = stopping.changed() => return,
-        }
-    }
-}
-
-/// Judges the files still waiting for the malware scanner (stored while it was down,
-/// or before scanning was turned on): at once while there are more, otherwise every
-/// few seconds. Until then they are not served.
-async fn scan_sweep(desk: palisade_service::Desk, mut stopping: tokio::sync::watch::Receiver<bool>) {
-    let mut warned = false;
-    loop {
-        let wait = match desk.scan_waiting().await {
-            Ok(round) if round.clean + round.infected > 0 => Duration::ZERO,
-            Ok(_) => {
-                warned = false;
-                Duration::from_secs(5)
-            }
-            Err(e) => {
-                // Once per outage, not every five seconds.
-                if !warned {
-                    tracing::error!(error = %e, "malware scanner unavailable: files wait until it answers");
-                    warned = true;
-                }
-                Duration::from_secs(5)
-            }
-        };
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = stopping.changed() => return,
-        }
-    }
-}
-
-/// Audits, once a minute, the sign-in and reset attempts refused from memory (from
-/// sources the database had blocked): one entry per source, with how many.
-async fn remembered_refusals(
-    identity: palisade_identity::Identity,
-    mut stopping: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
-    tick.tick().await;
-    loop {
-        let stop = tokio::select! {
-            _ = tick.tick() => false,
-            _ = stopping.changed() => true,
-        };
-        if let Err(e) = identity.audit_remembered_refusals().await {
-            tracing::error!(error = %e, "auditing refused attempts failed");
-        }
-        if stop {
-            return;
-        }
-    }
-}
-
-/// Moves texts' pending search terms into the term index, a batch at a time (see
-/// `Store::merge_pending_terms`): every second, and at once while batches come back
-/// full, with a pause between them so requests' writes keep their turn.
-async fn search_merge(store: palisade_store::Store, mut stopping: tokio::sync::watch::Receiver<bool>) {
-    const BATCH: u32 = 1_000;
-    let mut warned = false;
-    loop {
-        let wait = match store.merge_pending_terms(BATCH).await {
-            Ok(moved) => {
-                warned = false;
-                if moved == BATCH as usize {
-                    Duration::from_millis(100)
-                } else {
-                    Duration::from_secs(1)
-                }
-            }
-            Err(e) => {
-                if !warned {
-                    tracing::error!(error = %e, "merging pending search terms failed; searches still find them");
-                    warned = true;
-                }
-                Duration::from_secs(5)
-            }
-        };
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = stopping.changed() => return,
-        }
-    }
-}
-
-/// Periodically signs the audit chain head, so entries removed from the end of the
-/// trail are detectable up to the last checkpoint.
-async fn checkpoint_loop(store: palisade_store::Store) {
-    let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
-    loop {
-        tick.tick().await;
-        if let Err(e) = store.checkpoint_audit_head().await {
-            tracing::error!(error = %e, "signing an audit checkpoint failed");
-        }
-        // Rate windows older than the longest limit's window count for nothing.
-        let day_ago = palisade_core::UnixMillis(palisade_core::UnixMillis::now().0 - 2 * 86_400_000);
-        if let Err(e) = store.prune_rate_windows(day_ago).await {
-            tracing::error!(error = %e, "pruning rate windows failed");
-        }
-        // Alerts are listed for 90 days; the audit trail keeps them for good.
-        let listed_since = palisade_core::UnixMillis(palisade_core::UnixMillis::now().0 - 90 * 86_400_000);
-        if let Err(e) = store.prune_alerts(listed_since).await {
-            tracing::error!(error = %e, "pruning security alerts failed");
-        }
     }
 }
 

@@ -1,0 +1,234 @@
+//! How files, variables and flags resolve into settings, and what is refused.
+
+use super::*;
+
+fn global() -> GlobalArgs {
+    GlobalArgs {
+        config: None,
+        data_dir: None,
+        database_url: None,
+        master_key_file: None,
+        log_json: false,
+    }
+}
+
+#[test]
+fn defaults_need_no_configuration() {
+    let s = Settings::resolve(&global(), None).unwrap();
+    assert_eq!(s.listen.to_string(), "127.0.0.1:8443");
+    assert_eq!(s.public_origin, "https://localhost:8443");
+    assert!(s.database_url.starts_with("sqlite://palisade-data/palisade.db"));
+    assert_eq!(s.master_key_file, PathBuf::from("palisade-data/master.key"));
+}
+
+#[test]
+fn insecure_or_half_settings_are_refused() {
+    let serve = ServeArgs {
+        listen: None,
+        public_origin: Some("http://help.example.com".into()),
+        tls_cert: None,
+        tls_key: None,
+    };
+    assert!(Settings::resolve(&global(), Some(&serve)).is_err());
+    let serve = ServeArgs {
+        listen: None,
+        public_origin: None,
+        tls_cert: Some("c.pem".into()),
+        tls_key: None,
+    };
+    assert!(Settings::resolve(&global(), Some(&serve)).is_err());
+}
+
+#[test]
+fn unknown_toml_keys_are_refused() {
+    assert!(toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"\nlisten_adress = \"x\"").is_err());
+    assert!(toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"").is_ok());
+}
+
+#[test]
+fn help_assistant_and_limits_sections() {
+    let s = from_toml(
+        "[help]\ndefault_locale = \"de\"\n[assistant]\nmin_coverage = 0.6\nprivacy_notice_url = \"https://example.com/privacy\"\n[limits]\nhelp_searches_per_minute = 30\n",
+    )
+    .unwrap();
+    assert_eq!(s.default_locale, "de");
+    assert!((s.assistant.min_coverage - 0.6).abs() < f32::EPSILON);
+    assert_eq!(s.privacy_notice_url, "https://example.com/privacy");
+    assert_eq!(s.public_limits.help_search_per_ip.max, 30);
+    assert_eq!(
+        s.public_limits.conversations_per_ip,
+        palisade_web::PublicLimits::default().conversations_per_ip
+    );
+    assert_eq!(
+        s.tls_handshakes_per_second,
+        crate::handshakes::DEFAULT_HANDSHAKES_PER_SECOND
+    );
+    let s = from_toml("[limits]\ntls_handshakes_per_second = 50\n").unwrap();
+    assert_eq!(s.tls_handshakes_per_second, 50);
+    for bad in [
+        "[help]\ndefault_locale = \"../x\"\n",
+        "[assistant]\nmin_coverage = 2.0\n",
+        "[limits]\nhelp_searches_per_minute = 0\n",
+        "[limits]\ntls_handshakes_per_second = 5\n",
+        "[limits]\ntls_handshakes_per_second = -1\n",
+        "[limits]\nsearches = 5\n",
+    ] {
+        assert!(from_toml(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn model_widget_and_site_token_sections() {
+    let s = from_toml("[assistant.model]\nurl = \"https://llm.example/v1\"\nmodel = \"m\"\n").unwrap();
+    assert!(s.model.is_none(), "a configured model stays off until enabled");
+    let s = from_toml(
+        "[assistant]\nwidget_origins = [\"https://www.example.com\", \"http://127.0.0.1:8080\"]\n\
+         [assistant.model]\nenabled = true\nurl = \"https://llm.example/v1\"\nmodel = \"m\"\ndaily_budget = 5000\n\
+         [assistant.site_tokens]\nissuer = \"https://www.example.com\"\naudience = \"palisade\"\n\
+         [[assistant.site_tokens.keys]]\nkid = \"ed-1\"\nalgorithm = \"EdDSA\"\n\
+         public_key = \"O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=\"\n",
+    )
+    .unwrap();
+    let model = s.model.unwrap();
+    assert_eq!(model.daily_budget, 5000);
+    assert_eq!(model.conversation_budget, 20_000);
+    assert_eq!(s.widget_origins.len(), 2);
+    assert!(s.site_tokens.is_some());
+    for bad in [
+        // Plain http to a model anywhere but loopback.
+        "[assistant.model]\nenabled = true\nurl = \"http://llm.example\"\nmodel = \"m\"\n",
+        "[assistant.model]\nenabled = true\nurl = \"https://llm.example\"\nmodel = \"m\"\ndaily_budget = 0\n",
+        "[assistant]\nwidget_origins = [\"http://www.example.com\"]\n",
+        "[assistant]\nwidget_origins = [\"https://www.example.com/page\"]\n",
+        "[assistant]\nwidget_origins = [\"*\"]\n",
+        "[assistant]\nwidget_origins = [\"https://WWW.example.com\"]\n",
+        "[assistant]\nwidget_origins = [\"https://www.example.com:443\"]\n",
+        "[assistant.model]\nenabled = true\nurl = \"https://llm.example\"\nmodel = \"m\"\nallowed_link_domains = [\"com\"]\n",
+        "[assistant.model]\nenabled = true\nurl = \"https://llm.example\"\nmodel = \"m\"\nallowed_link_domains = [\"https://x.example\"]\n",
+        // The algorithm is pinned by configuration, with the matching key material.
+        "[assistant.site_tokens]\nissuer = \"i\"\naudience = \"a\"\n[[assistant.site_tokens.keys]]\nkid = \"k\"\nalgorithm = \"none\"\n",
+        "[assistant.site_tokens]\nissuer = \"i\"\naudience = \"a\"\n[[assistant.site_tokens.keys]]\nkid = \"k\"\nalgorithm = \"EdDSA\"\npublic_key = \"AAAA\"\n",
+        "[assistant.site_tokens]\nissuer = \"i\"\naudience = \"a\"\nkeys = []\n",
+    ] {
+        assert!(from_toml(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn trusted_proxies_need_a_header_and_real_networks() {
+    let ok =
+        from_toml("[proxy]\ntrusted = [\"10.0.0.0/8\", \"192.0.2.1\"]\nheader = \"forwarded\"\n").unwrap();
+    assert_eq!(ok.trusted_proxies.networks.len(), 2);
+    assert!(
+        from_toml("").unwrap().trusted_proxies.networks.is_empty(),
+        "nobody by default"
+    );
+    for bad in [
+        "[proxy]\ntrusted = [\"10.0.0.0/8\"]\nheader = \"x-real-ip\"\n",
+        "[proxy]\ntrusted = [\"proxy.example\"]\nheader = \"forwarded\"\n",
+        "[proxy]\ntrusted = []\nheader = \"forwarded\"\n",
+    ] {
+        assert!(matches!(from_toml(bad), Err(CliError::Config(_))), "{bad}");
+    }
+}
+
+#[test]
+fn redaction_patterns_are_checked_at_start() {
+    let ok = from_toml("[[redaction]]\nname = \"member number\"\nregex = 'M-\\d{8}'\n").unwrap();
+    assert_eq!(
+        ok.redactor.redact("member M-12345678").text,
+        "member [removed: member number]"
+    );
+    for bad in ["regex = '('", "regex = 'x*'"] {
+        let text = format!("[[redaction]]\nname = \"bad\"\n{bad}\n");
+        assert!(matches!(from_toml(&text), Err(CliError::Config(_))), "{bad}");
+    }
+}
+
+fn from_toml(text: &str) -> Result<Settings, CliError> {
+    let dir = std::env::temp_dir().join(format!("palisade-config-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!(
+        "{:x}.toml",
+        text.len() * 7919 + text.bytes().map(usize::from).sum::<usize>()
+    ));
+    std::fs::write(&path, text).unwrap();
+    let mut g = global();
+    g.config = Some(path.clone());
+    let result = Settings::resolve(&g, None);
+    let _ = std::fs::remove_file(path);
+    result
+}
+
+#[test]
+fn oidc_providers_and_session_limits_come_from_the_file() {
+    let s = from_toml(
+        r#"
+[api_tokens]
+requests_per_minute = 120
+
+[mail]
+relay_host = "smtp.example.com"
+from_address = "support@example.com"
+
+[sessions]
+staff_idle_minutes = 15
+customer_max_sessions = 3
+on_limit = "refuse_new"
+
+[[oidc]]
+name = "corp"
+display_name = "Corporate login"
+issuer = "https://login.example.com"
+client_id = "palisade"
+client_secret = "s3cret"
+create_accounts = true
+new_account_role = "agent"
+allowed_domains = ["example.com"]
+"#,
+    )
+    .unwrap();
+    assert_eq!(s.sessions.staff_idle_secs, 15 * 60);
+    assert_eq!(s.token_requests_per_minute, 120);
+    let mail = s.mail.as_ref().unwrap();
+    assert_eq!(
+        (mail.port, mail.tls, mail.helo_name.as_str()),
+        (587, RelayTls::StartTls, "localhost")
+    );
+    assert_eq!(s.sessions.customer_max_sessions, 3);
+    assert_eq!(s.sessions.on_limit, OnSessionLimit::RefuseNew);
+    assert_eq!(s.oidc.len(), 1);
+    assert_eq!(s.oidc[0].new_account_role, Role::Agent);
+    assert!(
+        !s.oidc[0].trust_provider_mfa,
+        "provider MFA is never trusted by default"
+    );
+    assert!(
+        !format!("{:?}", s.oidc[0]).contains("s3cret"),
+        "the client secret never prints"
+    );
+}
+
+#[test]
+fn unsafe_oidc_settings_are_refused() {
+    let base = "[[oidc]]\nname = \"corp\"\nclient_id = \"p\"\nclient_secret = \"s\"\n";
+    // Plain HTTP to a remote issuer, a missing secret, staff creation for any domain.
+    assert!(from_toml(&format!("{base}issuer = \"http://login.example.com\"")).is_err());
+    assert!(
+        from_toml("[[oidc]]\nname = \"corp\"\nclient_id = \"p\"\nissuer = \"https://a.example\"").is_err()
+    );
+    assert!(
+        from_toml(&format!(
+            "{base}issuer = \"https://a.example\"\ncreate_accounts = true\nnew_account_role = \"admin\""
+        ))
+        .is_err()
+    );
+    assert!(from_toml(&format!("{base}issuer = \"https://a.example\"\nname2 = 1")).is_err());
+    assert!(from_toml(&format!("{base}issuer = \"https://a.example\"")).is_ok());
+    // Mail in clear to a relay elsewhere is refused; to a local MTA it is allowed.
+    let mail = |host: &str| {
+        format!("[mail]\nrelay_host = \"{host}\"\nrelay_tls = \"none\"\nfrom_address = \"a@b.example\"")
+    };
+    assert!(from_toml(&mail("smtp.example.com")).is_err());
+    assert!(from_toml(&mail("127.0.0.1")).is_ok());
+}
