@@ -26,7 +26,7 @@ pub use error::BackupError;
 pub use keys::{Identity, Recipient, write_identity};
 pub use manifest::Manifest;
 pub use postgres::PgTools;
-pub use retention::{Pruned, prune};
+pub use retention::{Pruned, prune, remove_abandoned};
 
 use error::io;
 
@@ -50,13 +50,17 @@ pub struct Checked {
     pub sealed: SealedSample,
 }
 
-/// Writes one backup of the database behind `store` (at `url`) into `dir`.
+/// Writes one backup of the database behind `store` (at `url`) into `dir`. The
+/// unencrypted copy is made under `work` (a private directory beside the database,
+/// never the backup directory: that is often a mount on the backup host, which must
+/// only ever hold ciphertext).
 pub async fn create(
     store: &Store,
     url: &str,
     keys: &Keyring,
     recipients: &[Recipient],
     dir: &Path,
+    work: &Path,
     tools: &PgTools,
 ) -> Result<Created, BackupError> {
     if recipients.is_empty() {
@@ -66,7 +70,7 @@ pub async fn create(
     }
     std::fs::create_dir_all(dir).map_err(io(dir.display()))?;
     let stamp = stamp();
-    let work = PrivateDir::create(&dir.join(format!(".palisade-backup-{stamp}")))?;
+    let work = PrivateDir::create(&work.join(format!(".palisade-backup-{stamp}")))?;
     let postgres = !url.starts_with("sqlite:");
     let (name, facts) = if postgres {
         let copy = work.path.join(PGDUMP_FILE);
@@ -83,7 +87,11 @@ pub async fn create(
         (SQLITE_FILE, facts)
     };
     let copy = work.path.join(name);
-    let (database_bytes, database_sha256) = archive::digest(&copy)?;
+    let (database_bytes, database_sha256) = blocking({
+        let copy = copy.clone();
+        move || archive::digest(&copy)
+    })
+    .await?;
     let manifest = Manifest {
         format: manifest::FORMAT,
         created_at: UnixMillis::now().0,
@@ -99,7 +107,11 @@ pub async fn create(
     let signature = manifest::sign(keys.backup_signing_key(), &manifest_bytes);
     let path = dir.join(format!("palisade-{stamp}.backup.age"));
     let partial = dir.join(format!(".palisade-{stamp}.backup.age.partial"));
-    let written = archive::write(&partial, recipients, &manifest_bytes, &signature, name, &copy);
+    let written = blocking({
+        let (partial, recipients, copy) = (partial.clone(), recipients.to_vec(), copy.clone());
+        move || archive::write(&partial, &recipients, &manifest_bytes, &signature, name, &copy)
+    })
+    .await;
     if let Err(e) = written {
         let _ = std::fs::remove_file(&partial);
         return Err(e);
@@ -128,7 +140,7 @@ pub async fn verify(
     tools: &PgTools,
 ) -> Result<Checked, BackupError> {
     let work = PrivateDir::create(&scratch.dir.join(format!(".palisade-verify-{}", stamp())))?;
-    let (opened, manifest) = open_archive(archive_path, identity, &keys, &work.path)?;
+    let (opened, manifest) = open_archive(archive_path, identity, &keys, &work.path).await?;
     if manifest.backend == "sqlite" {
         return check(&sqlite_url(&opened.database, "rw")?, manifest, keys).await;
     }
@@ -177,7 +189,7 @@ pub async fn restore(
         std::fs::create_dir_all(parent).map_err(io(parent.display()))?;
         // Beside the target, so the copy is moved into place, never copied again.
         let work = PrivateDir::create(&parent.join(format!(".palisade-restore-{}", stamp())))?;
-        let (opened, manifest) = open_archive(archive_path, identity, &keys, &work.path)?;
+        let (opened, manifest) = open_archive(archive_path, identity, &keys, &work.path).await?;
         if manifest.backend != "sqlite" {
             return Err(BackupError::Refused(
                 "this is a PostgreSQL backup; restore it into a PostgreSQL database".into(),
@@ -199,7 +211,7 @@ pub async fn restore(
         ));
     }
     let work = PrivateDir::create(&std::env::temp_dir().join(format!(".palisade-restore-{}", stamp())))?;
-    let (opened, manifest) = open_archive(archive_path, identity, &keys, &work.path)?;
+    let (opened, manifest) = open_archive(archive_path, identity, &keys, &work.path).await?;
     if manifest.backend != "postgres" {
         return Err(BackupError::Refused(
             "this is a SQLite backup; restore it into a SQLite database".into(),
@@ -213,14 +225,19 @@ pub async fn restore(
     })
 }
 
-/// Decrypts, checks the signature and the database file's digest.
-fn open_archive(
+/// Decrypts (off the async threads: it reads and hashes the whole database), checks
+/// the signature and the database file's digest.
+async fn open_archive(
     archive_path: &Path,
     identity: &Identity,
     keys: &Keyring,
     dir: &Path,
 ) -> Result<(archive::Opened, Manifest), BackupError> {
-    let opened = archive::read(archive_path, identity, dir)?;
+    let opened = blocking({
+        let (archive_path, identity, dir) = (archive_path.to_owned(), identity.clone(), dir.to_owned());
+        move || archive::read(&archive_path, &identity, &dir)
+    })
+    .await?;
     let manifest = manifest::open(&keys.backup_verifying_key(), &opened.manifest, &opened.signature)?;
     let expected_name = match manifest.backend.as_str() {
         "sqlite" => SQLITE_FILE,
@@ -300,6 +317,16 @@ fn compare(expected: &SnapshotFacts, found: &SnapshotFacts) -> Result<(), Backup
         ));
     }
     Ok(())
+}
+
+/// Runs file work that reads or writes a whole database on tokio's blocking threads,
+/// so a server taking a backup keeps answering.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, BackupError> + Send + 'static,
+) -> Result<T, BackupError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| BackupError::Format(format!("a backup task stopped: {e}")))?
 }
 
 /// `yyyymmddThhmmss.mmmZ`, UTC: names sort by time.

@@ -23,20 +23,30 @@ pub struct Pruned {
     pub abandoned: Vec<PathBuf>,
 }
 
-/// Removes from `dir` the backups neither rule keeps, and abandoned work.
+/// Removes from `dir` the backups neither rule keeps, every set-aside failed archive
+/// but the newest (kept for inspection; a failure that repeats must not fill the
+/// disk), and abandoned work.
 pub fn prune(dir: &Path, keep: usize, keep_for: Duration, now_ms: i64) -> Result<Pruned, BackupError> {
     let mut backups = Vec::new();
-    let mut pruned = Pruned::default();
+    let mut failed = Vec::new();
+    let mut pruned = Pruned {
+        abandoned: remove_abandoned(dir)?,
+        ..Pruned::default()
+    };
     for entry in std::fs::read_dir(dir).map_err(io(dir.display()))? {
         let entry = entry.map_err(io(dir.display()))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         if let Some(made) = made_at(name) {
             backups.push((made, entry.path()));
-        } else if is_leftover(name) && older_than(&entry, ABANDONED_AFTER) {
-            remove(&entry.path())?;
-            pruned.abandoned.push(entry.path());
+        } else if let Some(made) = name.strip_suffix(".failed").and_then(made_at) {
+            failed.push((made, entry.path()));
         }
+    }
+    failed.sort_by_key(|f| std::cmp::Reverse(f.0));
+    for (_, path) in failed.into_iter().skip(1) {
+        remove(&path)?;
+        pruned.backups.push(path);
     }
     backups.sort_by_key(|b| std::cmp::Reverse(b.0));
     let keep_for_ms = i64::try_from(keep_for.as_millis()).unwrap_or(i64::MAX);
@@ -47,6 +57,24 @@ pub fn prune(dir: &Path, keep: usize, keep_for: Duration, now_ms: i64) -> Result
         }
     }
     Ok(pruned)
+}
+
+/// Removes what an interrupted backup or check left in `dir` (a working directory
+/// with an unencrypted copy, a partial archive) once it is old enough to be nobody's
+/// work in flight.
+pub fn remove_abandoned(dir: &Path) -> Result<Vec<PathBuf>, BackupError> {
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(removed);
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_str().is_some_and(is_leftover) && older_than(&entry, ABANDONED_AFTER) {
+            remove(&entry.path())?;
+            removed.push(entry.path());
+        }
+    }
+    Ok(removed)
 }
 
 /// When a backup named `palisade-yyyymmddThhmmss.mmmZ.backup.age` was made, in Unix
@@ -149,17 +177,29 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let days: Vec<PathBuf> = (0..10).map(|day| backup(&dir, 20_000 + day)).collect();
         std::fs::write(dir.join("operator-notes.txt"), b"mine").unwrap();
+        let failed_old = dir.join("palisade-20200101T000000.000Z.backup.age.failed");
+        let failed_new = dir.join("palisade-20200102T000000.000Z.backup.age.failed");
+        std::fs::write(&failed_old, b"x").unwrap();
+        std::fs::write(&failed_new, b"x").unwrap();
         let now = (20_009 * DAY_MS) + DAY_MS / 2;
         // The newest three, and whatever is younger than five days.
         let pruned = prune(&dir, 3, Duration::from_secs(5 * 86_400), now).unwrap();
         let mut gone = pruned.backups.clone();
         gone.sort();
-        assert_eq!(gone, days[..5].to_vec());
+        let mut expected = days[..5].to_vec();
+        expected.push(failed_old.clone());
+        expected.sort();
+        assert_eq!(gone, expected);
+        assert!(
+            failed_new.exists(),
+            "the newest failed archive stays for inspection"
+        );
         for kept in &days[5..] {
             assert!(kept.exists(), "{}", kept.display());
         }
         assert!(dir.join("operator-notes.txt").exists());
         // However old, the newest backup stays.
+        std::fs::remove_file(&failed_new).unwrap();
         let pruned = prune(&dir, 0, Duration::ZERO, now + 400 * DAY_MS).unwrap();
         assert_eq!(pruned.backups.len(), 4);
         assert!(days[9].exists());

@@ -170,6 +170,7 @@ async fn a_backup_taken_during_writes_restores_and_refuses_tampering(backend: Ba
         &keys,
         &[operator.to_public()],
         &dir.path,
+        &std::env::temp_dir(),
         &tools,
     )
     .await
@@ -261,6 +262,7 @@ async fn a_backup_taken_during_writes_restores_and_refuses_tampering(backend: Ba
         &other_keys,
         &[operator.to_public()],
         &dir.path,
+        &std::env::temp_dir(),
         &tools,
     )
     .await

@@ -125,15 +125,13 @@ pub fn load_or_generate(
     Ok((server_config(cert.clone())?, cert))
 }
 
-/// Reloads the certificate on SIGHUP and when its files change, until `stopping`.
-pub async fn watch(cert: Arc<ServerCert>, mut stopping: tokio::sync::watch::Receiver<bool>) {
-    let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-        Ok(signal) => Some(signal),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGHUP; certificate files are still checked every 30 s");
-            None
-        }
-    };
+/// Reloads the certificate on SIGHUP (`hangup`, registered when `serve` starts) and
+/// when its files change, until `stopping`.
+pub async fn watch(
+    cert: Arc<ServerCert>,
+    mut hangup: Option<tokio::signal::unix::Signal>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         let asked = tokio::select! {
             _ = async {

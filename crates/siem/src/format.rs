@@ -61,7 +61,7 @@ pub fn rfc5424(entry: &AuditEntry, hostname: &str, procid: u32) -> String {
     format!(
         "<{pri}>1 {} {} palisade {procid} {} {sd} \u{feff}{}",
         rfc3339(entry.at),
-        nil_or(&printable(hostname)),
+        nil_or(&printable(hostname).chars().take(255).collect::<String>()),
         nil_or(&msgid),
         entry_json(entry)
     )
@@ -72,10 +72,15 @@ pub fn octet_counted(message: &str) -> String {
     format!("{} {message}", message.len())
 }
 
-/// RFC 5424 §6.3.3: `"`, `\` and `]` are escaped inside a parameter value.
+/// RFC 5424 §6.3.3: `"`, `\` and `]` are escaped inside a parameter value; control
+/// characters (which a collector writing lines would split on) become U+FFFD.
 fn escape_param(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
+        if c.is_control() {
+            out.push('\u{fffd}');
+            continue;
+        }
         if matches!(c, '"' | '\\' | ']') {
             out.push('\\');
         }
@@ -119,7 +124,7 @@ mod tests {
             at: 1_796_631_300_123,
             actor: "user:usr_1".into(),
             action: "auth.sign_in".into(),
-            object: "evil\"] [inject@1 x=\"y\\".into(),
+            object: "evil\"] [inject@1 x=\"y\\\r\nsecond".into(),
             outcome: "failure".into(),
             ip: "192.0.2.7".into(),
             user_agent: "curl/8\nforged line".into(),
@@ -141,7 +146,7 @@ mod tests {
         );
         // A value cannot close the element and open one of its own.
         assert!(
-            message.contains(r#"object="evil\"\] [inject@1 x=\"y\\""#),
+            message.contains("object=\"evil\\\"\\] [inject@1 x=\\\"y\\\\\u{fffd}\u{fffd}second\""),
             "{message}"
         );
         // Nor start a new line (a second message, to a collector reading lines).

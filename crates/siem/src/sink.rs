@@ -66,10 +66,14 @@ impl SyslogTls {
         tls.flush().await.map_err(io)?;
         // close_notify and our FIN; the collector closes once it has read everything.
         tls.shutdown().await.map_err(io)?;
+        // rsyslog closes after reading to our close_notify, but without one of its own
+        // (seen with its gtls driver), so a plain close has to count. Syslog over TLS
+        // has no acknowledgement: an attacker who can drop and forge TCP segments on
+        // the path could make a batch that never arrived look delivered. Collectors
+        // can see such a hole as a gap in `seq`; RELP would close it (docs/OPERATIONS.md).
         let mut rest = Vec::new();
         match tls.read_to_end(&mut rest).await {
             Ok(_) => Ok(()),
-            // A collector that closes without close_notify still read to our FIN.
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(()),
             Err(e) => Err(io(e)),
         }
@@ -107,7 +111,29 @@ fn append_synced(path: &std::path::Path, bytes: &[u8]) -> Result<(), SiemError> 
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
+    let created = !path.exists();
     let mut file = options.open(path).map_err(io)?;
+    // A batch cut short (a full disk) left a partial line: start on a fresh one, so
+    // the retried batch's first entry is not glued to it.
+    let length = file.metadata().map_err(io)?.len();
+    if length > 0 && !ends_with_newline(path, length)? {
+        file.write_all(b"\n").map_err(io)?;
+    }
     file.write_all(bytes).map_err(io)?;
-    file.sync_data().map_err(io)
+    file.sync_data().map_err(io)?;
+    if created && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // The new file's name must survive a power loss as well as its lines.
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    }
+    Ok(())
+}
+
+fn ends_with_newline(path: &std::path::Path, length: u64) -> Result<bool, SiemError> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let io = |e| SiemError::Io(path.display().to_string(), e);
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    file.seek(SeekFrom::Start(length - 1)).map_err(io)?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last).map_err(io)?;
+    Ok(last[0] == b'\n')
 }

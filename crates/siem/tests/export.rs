@@ -216,3 +216,26 @@ async fn only_the_configured_actions_are_sent_and_the_rest_is_passed_over() {
         "past the entries not sent too"
     );
 }
+
+#[tokio::test]
+async fn a_batch_after_a_cut_short_one_starts_on_a_line_of_its_own() {
+    let (_db, store) = store(Backend::Sqlite).await;
+    let dir = TempDir::new("palisade-siem-partial").unwrap();
+    let file = dir.path.join("audit.jsonl");
+    // What a write cut short by a full disk leaves behind.
+    std::fs::write(&file, b"{\"seq\":1,\"at\":\"2026-").unwrap();
+    audit(&store, AuditAction::SignIn, 2).await;
+    let mut exporter = Exporter::new(
+        store.clone(),
+        "node-a",
+        Vec::new(),
+        vec![Destination::JsonLines(JsonLines::new(file.clone()))],
+    );
+    exporter.run_once().await;
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    for line in &lines[1..] {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+}

@@ -22,12 +22,33 @@ impl Store {
             migrated: false,
             master_key: false,
         };
-        let Ok(applied) = self.applied_schema_version().await else {
-            return ready;
+        let applied = match self.applied_schema_version().await {
+            Ok(applied) => applied,
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness: the database did not answer");
+                return ready;
+            }
         };
         ready.database = true;
         ready.migrated = applied >= crate::schema_version();
-        ready.master_key = self.org_key_opens().await.unwrap_or(false);
+        if !ready.migrated {
+            tracing::warn!(
+                applied,
+                needed = crate::schema_version(),
+                "readiness: the schema is older than this build's"
+            );
+        }
+        ready.master_key = match self.org_key_opens().await {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::warn!("readiness: the master key does not open the organisation's data key");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness: reading the organisation's data key failed");
+                false
+            }
+        };
         ready
     }
 

@@ -69,7 +69,11 @@ pub fn check(db: &Path) -> Result<Report, SupplyError> {
 
 pub fn check_list(db: &Path, dependencies: &[Dependency], accepted: &[&str]) -> Result<Report, SupplyError> {
     let crates = db.join("crates");
-    if !crates.is_dir() {
+    // An empty directory would say "nothing known" about everything: fail closed.
+    let holds_advisories = std::fs::read_dir(&crates)
+        .map(|mut entries| entries.next().is_some())
+        .unwrap_or(false);
+    if !holds_advisories {
         return Err(SupplyError::NotADatabase(db.display().to_string()));
     }
     let mut report = Report {
@@ -88,8 +92,11 @@ pub fn check_list(db: &Path, dependencies: &[Dependency], accepted: &[&str]) -> 
     names.dedup();
     for name in names {
         let dir = crates.join(name);
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            // Unreadable is not "no advisories".
+            Err(e) => return Err(SupplyError::Io(dir.display().to_string(), e)),
         };
         for entry in entries {
             let path = entry
@@ -185,23 +192,35 @@ fn satisfies(req: &VersionReq, version: &Version) -> bool {
 }
 
 fn comparator_admits(comparator: &Comparator, version: &Version) -> bool {
-    let bound = Version {
-        major: comparator.major,
-        minor: comparator.minor.unwrap_or(0),
-        patch: comparator.patch.unwrap_or(0),
+    let full = |major: u64, minor: u64, patch: u64| Version {
+        major,
+        minor,
+        patch,
         pre: comparator.pre.clone(),
         build: semver::BuildMetadata::EMPTY,
     };
+    let (major, minor, patch) = (comparator.major, comparator.minor, comparator.patch);
+    // The first version a partial bound leaves out: `> 1.2` means `>= 1.3.0`,
+    // `<= 1.2` means `< 1.3.0`.
+    let past = || match (minor, patch) {
+        (None, _) => full(major + 1, 0, 0),
+        (Some(minor), None) => full(major, minor + 1, 0),
+        (Some(minor), Some(patch)) => full(major, minor, patch),
+    };
+    let lowest = full(major, minor.unwrap_or(0), patch.unwrap_or(0));
     match comparator.op {
-        Op::Greater => *version > bound,
-        Op::GreaterEq => *version >= bound,
-        Op::Less => *version < bound,
-        Op::LessEq => *version <= bound,
-        Op::Exact => *version == bound,
-        // Caret, tilde and wildcards: judged on the release the pre-release leads to.
+        Op::Greater if patch.is_some() => *version > lowest,
+        Op::Greater => *version >= past(),
+        Op::GreaterEq => *version >= lowest,
+        Op::Less => *version < lowest,
+        Op::LessEq if patch.is_some() => *version <= lowest,
+        Op::LessEq => *version < past(),
+        Op::Exact if patch.is_some() => *version == lowest,
+        // Caret, tilde, wildcards and partial `=`: at or above their lowest version
+        // (a pre-release of it is below it) and within the range its release is in.
         _ => {
             let release = Version::new(version.major, version.minor, version.patch);
-            comparator.matches(&release)
+            *version >= lowest && comparator.matches(&release)
         }
     }
 }
@@ -302,6 +321,18 @@ mod tests {
         )
         .unwrap();
         assert!(clean.vulnerable.is_empty(), "{clean:#?}");
+        // Pre-releases: before the fix is before it, whatever the operator.
+        let pre = check_list(
+            &db,
+            &[
+                dependency("zeta", "1.4.2-rc.1"),
+                dependency("alpha", "1.2.3-rc.1"),
+            ],
+            &[],
+        )
+        .unwrap();
+        let ids: Vec<&str> = pre.vulnerable.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, ["RUSTSEC-2026-0001", "RUSTSEC-2026-0006"], "{pre:#?}");
         // A reviewed acceptance moves the finding aside; it no longer fails the check.
         let reviewed = check_list(&db, &[dependency("alpha", "1.0.0")], &["RUSTSEC-2026-0001"]).unwrap();
         assert!(reviewed.vulnerable.is_empty());
@@ -315,5 +346,27 @@ mod tests {
             check(Path::new("/nonexistent/advisory-db")),
             Err(SupplyError::NotADatabase(_))
         ));
+        let empty = std::env::temp_dir().join(format!("palisade-advisories-empty-{}", std::process::id()));
+        std::fs::create_dir_all(empty.join("crates")).unwrap();
+        assert!(
+            matches!(check(&empty), Err(SupplyError::NotADatabase(_))),
+            "an empty database knows nothing: fail closed"
+        );
+        std::fs::remove_dir_all(&empty).unwrap();
+    }
+
+    #[test]
+    fn partial_bounds_mean_what_semver_means() {
+        let v = |t: &str| Version::parse(t).unwrap();
+        let req = |t: &str| VersionReq::parse(t).unwrap();
+        assert!(!satisfies(&req("> 1.2"), &v("1.2.5-rc.1")), "> 1.2 is >= 1.3.0");
+        assert!(satisfies(&req("> 1.2"), &v("1.3.0")));
+        assert!(!satisfies(&req("> 1.2"), &v("1.2.9")));
+        assert!(satisfies(&req("<= 1.2"), &v("1.2.7-rc.1")), "<= 1.2 is < 1.3.0");
+        assert!(
+            !satisfies(&req("^1.4.2"), &v("1.4.2-rc.1")),
+            "the fix shipped in 1.4.2"
+        );
+        assert!(satisfies(&req("^1.4.2"), &v("1.5.0-rc.1")));
     }
 }

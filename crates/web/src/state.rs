@@ -100,6 +100,8 @@ struct Shared {
     desk: palisade_service::Desk,
     /// This node's reservations of the shared limits.
     allowances: crate::allowance::Allowances,
+    /// The last readiness answer, reused for a moment (see `health`).
+    readiness: crate::health::ReadinessCache,
 }
 
 impl From<AppParts> for AppState {
@@ -109,6 +111,7 @@ impl From<AppParts> for AppState {
             parts,
             desk,
             allowances: Default::default(),
+            readiness: Default::default(),
         }))
     }
 }
@@ -125,6 +128,10 @@ impl AppState {
     /// The use cases, with this node's scanner, identity, clock and redaction.
     pub fn desk(&self) -> &palisade_service::Desk {
         &self.0.desk
+    }
+
+    pub(crate) fn readiness_cache(&self) -> &crate::health::ReadinessCache {
+        &self.0.readiness
     }
 
     /// This node's reservations of the shared limits (see `allowance`).

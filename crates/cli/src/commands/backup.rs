@@ -43,6 +43,7 @@ pub async fn create(settings: &Settings, to: &Path, recipients: &[String]) -> Re
         &opened.keyring,
         &recipients,
         to,
+        &work_dir(settings),
         &settings.backup.tools,
     )
     .await;
@@ -112,6 +113,17 @@ fn report(what: &str, checked: &palisade_backup::Checked) {
         checked.sealed.subjects,
         checked.sealed.messages
     );
+}
+
+/// Where the unencrypted copy is made: the data directory (private, beside the
+/// database) when it exists, else the system's temporary directory; never the
+/// backup directory.
+pub(crate) fn work_dir(settings: &Settings) -> PathBuf {
+    if settings.data_dir.is_dir() {
+        settings.data_dir.clone()
+    } else {
+        std::env::temp_dir()
+    }
 }
 
 /// The master key alone: checking or restoring a backup opens no configured database.

@@ -45,6 +45,9 @@ pub async fn start(
         subscribers,
     });
     tracing::info!(%listen, "serving Prometheus metrics");
+    if !listen.ip().is_loopback() {
+        tracing::warn!(%listen, "[metrics] listens beyond loopback: keep it behind a firewall, it has no authentication");
+    }
     tokio::spawn(async move {
         let stopped = async move {
             let _ = stopping.wait_for(|stop| *stop).await;

@@ -36,6 +36,8 @@ pub struct ScheduledBackups {
     recipients: Vec<Recipient>,
     verify_with: Identity,
     node: String,
+    /// The data directory: where unencrypted copies are made and checked.
+    work: PathBuf,
 }
 
 impl ScheduledBackups {
@@ -76,6 +78,7 @@ impl ScheduledBackups {
             recipients,
             verify_with,
             node: node.to_owned(),
+            work: settings.data_dir.clone(),
         }))
     }
 
@@ -117,8 +120,20 @@ impl ScheduledBackups {
         } else {
             Ok(None)
         };
-        if let Err(e) = self.store.release_lease(LEASE, &self.node).await {
-            tracing::warn!(error = %e, "releasing the scheduled backup's lease");
+        let handed = if done.is_err() {
+            // Kept until this node's retry, so the rest of a cluster does not run a
+            // full dump each a minute later for the same failure.
+            let retry_ms =
+                i64::try_from(RETRY_AFTER.min(self.schedule.every).as_millis()).unwrap_or(LEASE_MS);
+            self.store
+                .lease_subscription(LEASE, &self.node, retry_ms, 0)
+                .await
+                .map(|_| ())
+        } else {
+            self.store.release_lease(LEASE, &self.node).await
+        };
+        if let Err(e) = handed {
+            tracing::warn!(error = %e, "handing on the scheduled backup's lease");
         }
         done
     }
@@ -131,11 +146,12 @@ impl ScheduledBackups {
             &self.keys,
             &self.recipients,
             dir,
+            &self.work,
             &self.tools,
         )
         .await?;
         let scratch = palisade_backup::Scratch {
-            dir: dir.clone(),
+            dir: self.work.clone(),
             postgres_url: Some(
                 self.schedule
                     .scratch_url
@@ -168,12 +184,18 @@ impl ScheduledBackups {
             // archive is good, but the schedule is that node's now.
             tracing::warn!("the scheduled backup outlived its lease");
         }
-        let pruned = palisade_backup::prune(
-            dir,
+        let (dir_owned, work, keep, keep_for) = (
+            dir.clone(),
+            self.work.clone(),
             self.schedule.keep,
             self.schedule.keep_for,
-            UnixMillis::now().0,
-        )?;
+        );
+        let pruned = tokio::task::spawn_blocking(move || {
+            palisade_backup::remove_abandoned(&work)?;
+            palisade_backup::prune(&dir_owned, keep, keep_for, UnixMillis::now().0)
+        })
+        .await
+        .map_err(|e| CliError::Invalid(format!("retention stopped: {e}")))??;
         let record = BackupRecord {
             file: file_name(&created.path),
             bytes: std::fs::metadata(&created.path).map_or(0, |m| m.len()),

@@ -16,6 +16,11 @@ use crate::error::CliError;
 use crate::tls;
 
 pub async fn run(settings: &Settings) -> Result<(), CliError> {
+    // Before anything slow (migrations): a reload asked for while starting must not
+    // end the process, as SIGHUP's default action would.
+    let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| tracing::warn!(error = %e, "cannot listen for SIGHUP; certificate files are still checked every 30 s"))
+        .ok();
     let opened = app::open(settings, true).await?;
     let metrics = settings.metrics_listen.map(|_| palisade_metrics::Metrics::new());
     let store = match &metrics {
@@ -96,7 +101,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
 
     tokio::spawn(background::checkpoint_loop(store.clone()));
     let (stop_smtp, smtp_stopping) = tokio::sync::watch::channel(false);
-    tokio::spawn(tls::watch(server_cert, smtp_stopping.clone()));
+    tokio::spawn(tls::watch(server_cert, hangup, smtp_stopping.clone()));
     let mut outbox = None;
     match &settings.mail {
         Some(relay) => {
@@ -256,29 +261,27 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         .serve(app)
         .await
         .map_err(|e| CliError::Io(format!("listening on {}", settings.listen), e))?;
-    // Messages being received when the signal came are taken (or refused) first, and
-    // a message being relayed is finished.
+    // Messages being received when the signal came are taken (or refused) first.
     if let Some(smtp) = smtp {
         let _ = smtp.await;
     }
-    if let Some(outbox) = outbox
-        && tokio::time::timeout(Duration::from_secs(10), outbox)
-            .await
-            .is_err()
-    {
-        tracing::warn!("the outbox worker did not stop within 10 s; its claim lapses on its own");
-    }
+    // The outbox worker finishing the message in hand, and leased work its round:
+    // together, within one bound, so the whole stop fits systemd's stop timeout.
+    leased.extend(outbox);
     let rounds = futures_all(leased);
     if tokio::time::timeout(Duration::from_secs(10), rounds)
         .await
         .is_err()
     {
-        tracing::warn!("background work did not finish its round within 10 s");
-    }
-    match store.release_leases_of(&node).await {
-        Ok(n) if n > 0 => tracing::info!(released = n, "leases given back for other nodes"),
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "giving back leases failed; they lapse on their own"),
+        // Work still in flight keeps its leases: given back now, another node could
+        // start the same round beside it. They lapse on their own.
+        tracing::warn!("background work did not finish its round within 10 s; its leases lapse on their own");
+    } else {
+        match store.release_leases_of(&node).await {
+            Ok(n) if n > 0 => tracing::info!(released = n, "leases given back for other nodes"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "giving back leases failed; they lapse on their own"),
+        }
     }
     // Attempts refused from memory during the last minute (and the graceful shutdown).
     if let Err(e) = state.identity.audit_remembered_refusals().await {

@@ -97,11 +97,17 @@ impl BackupFileConfig {
                         "[backup] keep must be at least 1: the newest backup is always kept".into(),
                     ));
                 }
+                let keep_days = self.keep_days.unwrap_or(30);
+                if keep_days > 36_500 {
+                    return Err(CliError::Config(
+                        "[backup] keep_days must be at most 36500".into(),
+                    ));
+                }
                 Some(BackupSchedule {
                     directory,
                     every: std::time::Duration::from_secs(every_minutes * 60),
                     keep,
-                    keep_for: std::time::Duration::from_secs(self.keep_days.unwrap_or(30) * 86_400),
+                    keep_for: std::time::Duration::from_secs(keep_days * 86_400),
                     verify_identity: self.verify_identity,
                     scratch_url: self.scratch_url,
                 })

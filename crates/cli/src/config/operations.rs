@@ -24,12 +24,7 @@ impl MetricsFileConfig {
             (Some(false), Some(_)) => Err(CliError::Config(
                 "[metrics] enabled = false with a listen address: say which you mean".into(),
             )),
-            (_, Some(listen)) => {
-                if !listen.ip().is_loopback() {
-                    tracing::warn!(%listen, "[metrics] listens beyond loopback: keep it behind a firewall, it has no authentication");
-                }
-                Ok(Some(listen))
-            }
+            (_, Some(listen)) => Ok(Some(listen)),
             (Some(true), None) => DEFAULT_METRICS_LISTEN
                 .parse()
                 .map(Some)

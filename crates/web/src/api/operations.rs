@@ -29,6 +29,8 @@ pub struct AdvisoryCheckView {
     /// The Palisade version that was checked.
     pub palisade_version: String,
     pub dependencies: i64,
+    /// How many vulnerabilities the check found (the list below names them).
+    pub vulnerable_count: i64,
     pub vulnerable: Vec<FindingView>,
     /// Unmaintained, unsound or notice advisories.
     pub warnings: Vec<FindingView>,
@@ -77,6 +79,7 @@ pub(crate) async fn readable_status(s: &AppState, caller: &Caller) -> Result<Ope
             checked_by: check.checked_by,
             palisade_version: check.palisade_version,
             dependencies: check.dependencies,
+            vulnerable_count: check.vulnerable,
             vulnerable: findings.vulnerable,
             warnings: findings.warnings,
             accepted: findings.accepted,

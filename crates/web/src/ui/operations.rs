@@ -34,7 +34,11 @@ pub async fn show(State(s): State<AppState>, caller: Caller) -> Result<Response,
         ],
         None => Vec::new(),
     };
-    let vulnerable = sections.first().is_some_and(|(_, found)| !found.is_empty());
+    // The stored count decides, not the list: an unreadable list never turns green.
+    let vulnerable = status
+        .advisories
+        .as_ref()
+        .is_some_and(|check| check.vulnerable_count > 0);
     Ok(render(&OperationsPage {
         user_name: caller.user.name.clone(),
         role: caller.principal.role.as_str(),
