@@ -91,6 +91,8 @@ pub enum AuditAction {
     BackupCreated,
     /// The compiled-in dependencies were checked against an advisory database.
     AdvisoriesChecked,
+    /// This database was restored from a backup (the first entry after the backup's).
+    BackupRestored,
 }
 
 impl AuditAction {
@@ -178,6 +180,7 @@ impl AuditAction {
             AuditAction::PiiUnmasked => "directory.pii_unmasked",
             AuditAction::BackupCreated => "operations.backup_created",
             AuditAction::AdvisoriesChecked => "operations.advisories_checked",
+            AuditAction::BackupRestored => "operations.backup_restored",
         }
     }
 }

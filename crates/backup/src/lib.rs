@@ -197,13 +197,15 @@ pub async fn restore(
         }
         let _ = std::fs::remove_file(&file);
         std::fs::rename(&opened.database, &file).map_err(io(file.display()))?;
-        let checked = check(target, manifest, keys).await;
+        let checked = check(target, manifest, keys.clone()).await;
         if checked.is_err() {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
             }
         }
-        return checked;
+        let checked = checked?;
+        record_restore(target, keys, archive_path, &checked).await?;
+        return Ok(checked);
     }
     if !palisade_store::is_empty_database(target).await? {
         return Err(BackupError::Refused(
@@ -218,11 +220,45 @@ pub async fn restore(
         ));
     }
     tools.restore(target, &opened.database).await?;
-    check(target, manifest, keys).await.map_err(|e| {
+    let checked = check(target, manifest, keys.clone()).await.map_err(|e| {
         BackupError::Refused(format!(
             "the restored database failed its check ({e}); drop its tables before trying again"
         ))
-    })
+    })?;
+    record_restore(target, keys, archive_path, &checked).await?;
+    Ok(checked)
+}
+
+/// The restored trail's next entry says so: which archive, made when, up to which
+/// entry. Entries after it are the restored desk's own, and an auditor sees where the
+/// history was taken up again.
+async fn record_restore(
+    target: &str,
+    keys: Arc<Keyring>,
+    archive_path: &Path,
+    checked: &Checked,
+) -> Result<(), BackupError> {
+    use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
+    let archive = archive_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let event = AuditEvent::new(AuditAction::BackupRestored, archive, Outcome::Success).with_detail(
+        serde_json::json!({
+            "backup_made_at": checked.manifest.created_at,
+            "audit_entries": checked.audit.entries,
+            "palisade_version": checked.manifest.palisade_version,
+        }),
+    );
+    let store = Store::connect(target, keys).await?;
+    let recorded = async {
+        store.audit(&AuditContext::system(), &event).await?;
+        store.checkpoint_audit_head().await?;
+        Ok::<(), BackupError>(())
+    }
+    .await;
+    store.close().await;
+    recorded
 }
 
 /// Decrypts (off the async threads: it reads and hashes the whole database), checks

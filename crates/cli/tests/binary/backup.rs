@@ -3,11 +3,11 @@
 
 use std::os::unix::fs::PermissionsExt as _;
 
-use super::common::TestDir;
+use super::common::{TestDir, query_i64};
 use super::mode;
 
-#[test]
-fn a_backup_made_by_the_binary_verifies_and_restores_only_into_an_empty_place() {
+#[tokio::test]
+async fn a_backup_made_by_the_binary_verifies_and_restores_only_into_an_empty_place() {
     let dir = TestDir::new("backup");
     dir.create_admin("ada@example.com", "Ada");
     let identity = dir.root.join("identity.txt");
@@ -110,6 +110,20 @@ fn a_backup_made_by_the_binary_verifies_and_restores_only_into_an_empty_place() 
     elsewhere
         .run(&["audit", "verify"])
         .assert_success("audit verify on the restored desk");
+    // The restored trail says so, as its next entry, under a signed checkpoint.
+    let restored_at = query_i64(
+        &elsewhere,
+        "SELECT seq FROM audit_log WHERE action = 'operations.backup_restored'",
+    )
+    .await;
+    assert_eq!(
+        restored_at,
+        query_i64(&elsewhere, "SELECT MAX(seq) FROM audit_log").await
+    );
+    assert_eq!(
+        query_i64(&elsewhere, "SELECT MAX(seq) FROM audit_checkpoints").await,
+        restored_at
+    );
 
     // With another master key, the backup is not this desk's: refused.
     let stranger = TestDir::new("stranger");
