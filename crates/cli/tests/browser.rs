@@ -162,6 +162,10 @@ async fn an_agents_morning_and_every_page_pass_in_chromium_at_phone_and_desktop_
         sink.port()
     ));
     let setup = dir.create_admin("ada@example.com", "Ada");
+    // A recorded advisory check (with its reviewed findings) for the operations page.
+    let advisory_db = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/advisory-db");
+    dir.run(&["advisories", "check", "--db", &advisory_db.display().to_string()])
+        .assert_success("advisories check");
     let server = dir.serve().await;
     let ada = server.admin_token(&setup, "ada@example.com").await;
     let api = |method: &'static str, path: &'static str, body: Value| {

@@ -76,6 +76,19 @@ async fn serve_takes_verifies_audits_and_prunes_scheduled_backups() {
     );
     assert!(!old.exists(), "older than a day and not the newest: pruned");
     assert!(notes.exists(), "a file retention cannot prove is a backup stays");
+    // The backup directory (the backup host's, often) only ever held ciphertext: the
+    // unencrypted copy and the check's scratch copy were made in the data directory.
+    let mut names: Vec<String> = std::fs::read_dir(&backups)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names.len(),
+        2,
+        "the archive and the operator's notes only: {names:?}"
+    );
+    assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
     assert_eq!(mode(&archives[0]), 0o600);
     let verify_identity = dir.data_dir().join("backup-verify.age");
     assert_eq!(

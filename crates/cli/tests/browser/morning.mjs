@@ -126,7 +126,7 @@ try {
   const eve = await staffMember(input.eve_setup, 'eve@example.com');
   await sweep(eve.page,
     ['/admin/staff', '/admin/teams', '/admin/companies', '/admin/fields', '/admin/settings', '/admin/service-levels',
-      '/admin/rules', '/admin/alerts', '/reports', '/reports?group_by=team']);
+      '/admin/rules', '/admin/alerts', '/admin/operations', '/reports', '/reports?group_by=team']);
   // Eve writes a trigger on the rules page: saved, listed, and its own page opens.
   await eve.page.goto(`${origin}/admin/rules`);
   await eve.page.fill('#rule-form input[name=name]', 'Welcome');

@@ -355,8 +355,7 @@ pub struct Server {
 impl Server {
     /// Sends SIGTERM and waits (bounded) for the process to end; its exit status.
     pub fn terminate(&mut self, within: Duration) -> std::process::ExitStatus {
-        let pid = rustix::process::Pid::from_child(&self.child.0);
-        rustix::process::kill_process(pid, rustix::process::Signal::TERM).must("sending SIGTERM");
+        self.signal(rustix::process::Signal::TERM);
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.0.try_wait().must("waiting for serve") {
