@@ -225,6 +225,8 @@ done
 [[ -n "$PORT" ]] || die "no free port for PostgreSQL in 55432-55531"
 
 export PALISADE_TEST_PG_URL="postgres://palisade@127.0.0.1:$PORT/postgres"
+# The failover test starts a primary and a synchronous standby of its own from these.
+export PALISADE_TEST_PG_BIN="$PGBIN"
 say "PostgreSQL running: PALISADE_TEST_PG_URL=$PALISADE_TEST_PG_URL"
 
 # --- ClamAV's daemon, once for the run ----------------------------------------------

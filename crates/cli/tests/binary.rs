@@ -9,6 +9,8 @@ mod backup;
 mod common;
 #[path = "binary/durability.rs"]
 mod durability;
+#[path = "binary/failover.rs"]
+mod failover;
 #[path = "binary/metrics.rs"]
 mod metrics;
 #[path = "binary/scheduled_backup.rs"]

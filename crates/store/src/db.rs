@@ -99,16 +99,39 @@ impl Store {
                 "database URL must start with sqlite: or postgres://".into(),
             ));
         };
-        let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+        // Several PostgreSQL servers (libpq's `host1,host2` list): the pools use the one
+        // that is the primary and follow it when another is promoted.
+        let candidates = crate::primary::candidate_urls(url)?;
+        let (options, follower) = if candidates.len() > 1 {
+            let (follower, options) = crate::primary::Follower::start(&candidates).await?;
+            (options, Some(follower))
+        } else {
+            (
+                AnyConnectOptions::from_str(url)?.disable_statement_logging(),
+                None,
+            )
+        };
         // No ping before each use: it was a round trip (and, on the read path, a third
         // of the queries) per request. A connection the server dropped fails the one
         // query that finds out and is then closed by the pool, and every pooled
         // connection is replaced within `max_lifetime` anyway.
         let pool = || {
-            AnyPoolOptions::new()
+            let options = AnyPoolOptions::new()
                 .test_before_acquire(false)
                 .max_lifetime(Duration::from_secs(30 * 60))
-                .idle_timeout(Duration::from_secs(10 * 60))
+                .idle_timeout(Duration::from_secs(10 * 60));
+            match follower.clone() {
+                None => options,
+                // After a failover, connections opened to the old primary are dropped
+                // unused rather than each failing one request; a new connection that
+                // reached a standby is refused.
+                Some(follower) => options
+                    .before_acquire(move |_, meta| {
+                        let fresh = !follower.is_stale(meta.age);
+                        Box::pin(async move { Ok(fresh) })
+                    })
+                    .after_connect(|c, _| Box::pin(crate::primary::refuse_standby(c))),
+            }
         };
         let (read, write) = match dialect {
             Dialect::Sqlite => {
@@ -143,6 +166,9 @@ impl Store {
                 (read, write)
             }
         };
+        if let Some(follower) = follower {
+            follower.watch(read.clone(), write.clone());
+        }
         let store = Self {
             read,
             write,

@@ -18,6 +18,8 @@ pub enum StoreError {
     Invalid(String),
     #[error("invalid cursor")]
     InvalidCursor,
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("the master key does not open this database's keys (wrong key file?)")]
     WrongMasterKey,
     #[error("audit trail verification failed: {0}")]

@@ -2,7 +2,7 @@
 //! the cluster scripts/test.sh starts), and raw dumps of what a backend actually stored, so tests can prove
 //! that plaintext never reaches the disk; real peers (an OpenID provider in [`oidc`], headless Chromium through [`node`], an SMTP
 //! sink in [`smtp`], a DNS server in [`dns`], a scripted adversarial language model in [`model`], ClamAV in
-//! [`clamd`], Dovecot IMAP in [`dovecot`]).
+//! [`clamd`], Dovecot IMAP in [`dovecot`], a primary with a synchronous standby in [`pg_replica`]).
 //!
 //! PostgreSQL tests need `PALISADE_TEST_PG_URL` (an admin URL for a throwaway cluster, e.g.
 //! `postgres://palisade@127.0.0.1:55432/postgres`). `scripts/test.sh` starts such a cluster and sets it.
@@ -17,6 +17,7 @@ pub mod jwt;
 pub mod model;
 pub mod node;
 pub mod oidc;
+pub mod pg_replica;
 pub mod proxy;
 pub mod rsyslog;
 pub mod sensitive;

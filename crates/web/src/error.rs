@@ -84,6 +84,7 @@ impl From<StoreError> for AppError {
             | StoreError::Corrupt(_)
             | StoreError::Invalid(_)
             | StoreError::WrongMasterKey
+            | StoreError::Unavailable(_)
             | StoreError::AuditTrail(_) => AppError::Internal(e.to_string()),
         }
     }

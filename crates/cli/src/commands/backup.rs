@@ -37,9 +37,10 @@ pub async fn create(settings: &Settings, to: &Path, recipients: &[String]) -> Re
         parse_recipients(recipients, "--recipient")?
     };
     let opened = app::open(settings, false).await?;
+    let database_url = palisade_store::primary_url(&settings.database_url).await?;
     let created = palisade_backup::create(
         &opened.store,
-        &settings.database_url,
+        &database_url,
         &opened.keyring,
         &recipients,
         to,
@@ -70,11 +71,14 @@ pub async fn verify(
 ) -> Result<(), CliError> {
     let identity = read_identity(identity)?;
     let keys = keyring(settings)?;
+    let postgres_url = match scratch_url {
+        Some(url) => Some(url),
+        None if settings.database_url.starts_with("sqlite:") => None,
+        None => Some(palisade_store::primary_url(&settings.database_url).await?),
+    };
     let scratch = palisade_backup::Scratch {
         dir: scratch.unwrap_or_else(std::env::temp_dir),
-        postgres_url: scratch_url.or_else(|| {
-            (!settings.database_url.starts_with("sqlite:")).then(|| settings.database_url.clone())
-        }),
+        postgres_url,
     };
     let checked = palisade_backup::verify(file, &identity, keys, &scratch, &settings.backup.tools).await?;
     report("backup verified", &checked);
@@ -87,14 +91,9 @@ pub async fn restore(settings: &Settings, file: &Path, identity: &Path) -> Resul
     if settings.database_url.starts_with("sqlite:") {
         app::ensure_private_dir(&settings.data_dir)?;
     }
-    let checked = palisade_backup::restore(
-        file,
-        &identity,
-        keys,
-        &settings.database_url,
-        &settings.backup.tools,
-    )
-    .await?;
+    let database_url = palisade_store::primary_url(&settings.database_url).await?;
+    let checked =
+        palisade_backup::restore(file, &identity, keys, &database_url, &settings.backup.tools).await?;
     report("backup restored and verified", &checked);
     Ok(())
 }

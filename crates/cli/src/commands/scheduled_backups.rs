@@ -140,9 +140,12 @@ impl ScheduledBackups {
 
     async fn back_up(&self) -> Result<BackupRecord, CliError> {
         let dir = &self.schedule.directory;
+        // With several PostgreSQL servers, the dump and the scratch copy go to whichever
+        // is the primary now.
+        let database_url = palisade_store::primary_url(&self.database_url).await?;
         let created = palisade_backup::create(
             &self.store,
-            &self.database_url,
+            &database_url,
             &self.keys,
             &self.recipients,
             dir,
@@ -152,12 +155,7 @@ impl ScheduledBackups {
         .await?;
         let scratch = palisade_backup::Scratch {
             dir: self.work.clone(),
-            postgres_url: Some(
-                self.schedule
-                    .scratch_url
-                    .clone()
-                    .unwrap_or_else(|| self.database_url.clone()),
-            ),
+            postgres_url: Some(self.schedule.scratch_url.clone().unwrap_or(database_url)),
         };
         let checked = palisade_backup::verify(
             &created.path,

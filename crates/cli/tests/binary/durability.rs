@@ -63,7 +63,7 @@ async fn command(io: &mut BufReader<tokio::net::TcpStream>, line: &str) -> Optio
 
 /// Sends messages from 127.0.0.2 (which the test's SPF record allows) until the server
 /// goes away; counts the 250s after DATA and notices a 421.
-async fn smtp_client(port: u16, client: usize, stopping: Arc<AtomicBool>) -> (usize, bool) {
+pub(super) async fn smtp_client(port: u16, client: usize, stopping: Arc<AtomicBool>) -> (usize, bool) {
     let (mut accepted, mut saw_421) = (0, false);
     'sessions: for _ in 0..40 {
         let socket = tokio::net::TcpSocket::new_v4().unwrap_or_else(|e| panic!("{e}"));

@@ -1,0 +1,197 @@
+//! Failover that loses nothing. Two `serve` nodes share a PostgreSQL primary whose
+//! standby is synchronous (a commit is acknowledged only once the standby has it), both
+//! named in one libpq host list. Under API and SMTP load on both nodes the primary is
+//! killed outright (SIGKILL to all of its processes) and the standby promoted: every
+//! ticket answered 201 and every message answered 250 is on the promoted server, both
+//! nodes take writes again within 10 s of the promotion without being restarted, and
+//! the audit trail verifies.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use palisade_testkit::pg_replica::ReplicatedPostgres;
+use sqlx::Connection as _;
+
+use super::common::{Server, TestDir, free_port, random_hex};
+use super::durability::smtp_client;
+
+/// Creates tickets until told to stop (bounded in count), keeping the ids answered 201.
+async fn api_load(
+    server: Arc<Server>,
+    token: String,
+    requester: String,
+    stop: Arc<AtomicBool>,
+) -> Vec<String> {
+    let mut created = Vec::new();
+    for i in 0..3000 {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let body = serde_json::json!({"subject": format!("failover {i}"), "body": "across the failover", "requester_id": requester});
+        match server
+            .api("POST", "/api/v1/tickets", Some(&token), Some(&body))
+            .await
+        {
+            Ok(r) if r.status == 201 => created.push(r.json()["id"].as_str().unwrap_or_default().to_owned()),
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    created
+}
+
+/// How long after `since` the node first answered a write with 201 (bounded at 30 s).
+async fn serves_writes_again(server: &Server, token: &str, requester: &str, since: Instant) -> Duration {
+    let body = serde_json::json!({"subject": "after the failover", "body": "are you back?", "requester_id": requester});
+    while since.elapsed() < Duration::from_secs(30) {
+        if let Ok(r) = server
+            .api("POST", "/api/v1/tickets", Some(token), Some(&body))
+            .await
+            && r.status == 201
+        {
+            return since.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the node did not take a write within 30 s of the promotion\n--- stderr\n{}",
+        server.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killing_the_primary_and_promoting_the_standby_loses_nothing_acknowledged() {
+    let mut pair = ReplicatedPostgres::start()
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let dns = palisade_testkit::dns::DnsServer::start(&[("customer.test", "v=spf1 ip4:127.0.0.2 -all")])
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let key = random_hex(32);
+    let smtp_ports = [free_port(), free_port()];
+    let dirs: Vec<TestDir> = smtp_ports
+        .iter()
+        .enumerate()
+        .map(|(n, port)| {
+            let dir = TestDir::new(&format!("failover-{n}"))
+                .with_env("PALISADE_DATABASE_URL", &pair.url())
+                .with_config(&format!(
+                    "[smtp]\nlisten = \"127.0.0.1:{port}\"\nnameservers = [\"{}\"]\nmessages_per_minute_per_ip = 100000\n\
+                     max_connections_per_ip = 16\n\n[[mailbox]]\naddress = \"support@desk.test\"\nteam = \"Support\"\n\n\
+                     [scan]\nclamd = \"off\"\n",
+                    dns.addr
+                ));
+            dir.install_master_key(&key);
+            dir
+        })
+        .collect();
+    let email = "ada@example.com";
+    let setup = dirs[0].create_admin(email, "Ada");
+    let nodes = [Arc::new(dirs[0].serve().await), Arc::new(dirs[1].serve().await)];
+    let token = nodes[1].admin_token(&setup, email).await;
+    let customer = nodes[0]
+        .api(
+            "POST",
+            "/api/v1/customers",
+            Some(&token),
+            Some(&serde_json::json!({"email": "bo@customer.test", "name": "Bo"})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(customer.status, 201, "{}", customer.text());
+    let requester = customer.json()["user"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let api: Vec<_> = nodes
+        .iter()
+        .flat_map(|node| [node.clone(), node.clone()])
+        .map(|node| tokio::spawn(api_load(node, token.clone(), requester.clone(), stop.clone())))
+        .collect();
+    let smtp: Vec<_> = smtp_ports
+        .iter()
+        .flat_map(|port| [*port, *port])
+        .enumerate()
+        .map(|(client, port)| tokio::spawn(smtp_client(port, client, stop.clone())))
+        .collect();
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    pair.kill_primary();
+    // The operator (or their cluster manager) notices and promotes the standby.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    pair.promote_standby()
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", pair.logs()));
+    let promoted = Instant::now();
+    for node in &nodes {
+        let back = serves_writes_again(node, &token, &requester, promoted).await;
+        eprintln!("a node took writes again {back:?} after the promotion");
+        assert!(
+            back < Duration::from_secs(10),
+            "a node took {back:?} after the promotion to take writes again"
+        );
+    }
+    // Load goes on against the promoted server for a while, then stops.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop.store(true, Ordering::SeqCst);
+    let mut tickets = Vec::new();
+    for task in api {
+        tickets.extend(task.await.unwrap_or_else(|e| panic!("{e}")));
+    }
+    let mut messages = 0;
+    for task in smtp {
+        messages += task.await.unwrap_or_else(|e| panic!("{e}")).0;
+    }
+    eprintln!(
+        "acknowledged across the failover: {} tickets, {messages} messages",
+        tickets.len()
+    );
+    assert!(
+        tickets.len() > 20 && messages > 5,
+        "the load did not get going: {} tickets, {messages} messages",
+        tickets.len()
+    );
+
+    let mut promoted_db = sqlx::PgConnection::connect(&pair.standby_url())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stored: HashSet<String> = sqlx::query_scalar("SELECT id FROM tickets")
+        .fetch_all(&mut promoted_db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .collect();
+    let lost: Vec<_> = tickets.iter().filter(|id| !stored.contains(*id)).collect();
+    assert!(
+        lost.is_empty(),
+        "answered 201 and gone after the failover: {lost:?}"
+    );
+    let mail: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM received_messages")
+        .fetch_one(&mut promoted_db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        mail >= i64::try_from(messages).unwrap_or(i64::MAX),
+        "{messages} messages were answered 250, {mail} are on the promoted server"
+    );
+
+    // Neither node was restarted: both still run and report ready.
+    for node in &nodes {
+        let ready = node
+            .get(&rustls::version::TLS13, "/health/ready")
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(ready.status, 200, "{}", ready.text());
+        assert!(
+            node.log().contains("database primary moved"),
+            "the node says where it went\n{}",
+            node.log()
+        );
+    }
+    dirs[0]
+        .run(&["audit", "verify"])
+        .assert_success("audit verify on the promoted server");
+}
