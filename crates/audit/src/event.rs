@@ -93,6 +93,10 @@ pub enum AuditAction {
     AdvisoriesChecked,
     /// This database was restored from a backup (the first entry after the backup's).
     BackupRestored,
+    /// A master-key rotation began: data keys are being re-wrapped under a new key.
+    MasterKeyRotationStarted,
+    /// Every data key is wrapped under the new master key; the old one is retired.
+    MasterKeyRotationFinished,
 }
 
 impl AuditAction {
@@ -181,6 +185,8 @@ impl AuditAction {
             AuditAction::BackupCreated => "operations.backup_created",
             AuditAction::AdvisoriesChecked => "operations.advisories_checked",
             AuditAction::BackupRestored => "operations.backup_restored",
+            AuditAction::MasterKeyRotationStarted => "keys.master_rotation_started",
+            AuditAction::MasterKeyRotationFinished => "keys.master_rotation_finished",
         }
     }
 }

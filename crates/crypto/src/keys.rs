@@ -1,6 +1,7 @@
 use std::fmt;
 use std::io::Write;
 use std::path::Path;
+use std::sync::RwLock;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -48,9 +49,17 @@ pub fn write_secret_file(path: &Path, contents: &[u8]) -> Result<(), CryptoError
         .map_err(fail)
 }
 
-/// The root secret. Lives in a file (mode 0600) or the environment, never in the database.
+/// The master key: a root secret that every derived key (blind indexes, search terms,
+/// signing keys, capability tokens) comes from, and the secret that wraps the data
+/// keys. They are one and the same until the first rotation, which replaces only the
+/// wrapping secret (`palisade keys rotate-master`): the derived keys stay valid, and
+/// what a copy of the database holds after the rotation no longer opens with the old
+/// file. Lives in a file (mode 0600) or the environment, never in the database.
 #[derive(Zeroize, ZeroizeOnDrop)]
-pub struct MasterKey([u8; KEY_LEN]);
+pub struct MasterKey {
+    root: [u8; KEY_LEN],
+    wrapping: [u8; KEY_LEN],
+}
 
 impl fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -60,19 +69,53 @@ impl fmt::Debug for MasterKey {
 
 impl MasterKey {
     pub fn generate() -> Result<Self, CryptoError> {
-        Ok(Self(random_bytes()?))
+        Ok(Self::from_bytes(random_bytes()?))
     }
 
     pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
-        Self(bytes)
+        Self {
+            root: bytes,
+            wrapping: bytes,
+        }
     }
 
-    /// The file holds the key as 64 hex characters (a trailing newline is allowed).
+    /// The file holds the key as 64 hex characters (a trailing newline is allowed), or,
+    /// once rotated, as two lines: `root <64 hex>` and `wrapping <64 hex>`.
     pub fn from_hex(text: &str) -> Result<Self, CryptoError> {
-        let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
-        hex::decode_to_slice(text.trim(), bytes.as_mut_slice())
-            .map_err(|_| CryptoError::KeyFile("expected 64 hexadecimal characters".into()))?;
-        Ok(Self(*bytes))
+        let parse = |hex_text: &str| {
+            let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
+            hex::decode_to_slice(hex_text.trim(), bytes.as_mut_slice()).map_err(|_| {
+                CryptoError::KeyFile(
+                    "expected 64 hexadecimal characters, or the lines `root …` and `wrapping …`".into(),
+                )
+            })?;
+            Ok::<_, CryptoError>(bytes)
+        };
+        let text = text.trim();
+        if !text.contains(char::is_whitespace) {
+            return Ok(Self::from_bytes(*parse(text)?));
+        }
+        let (mut root, mut wrapping) = (None, None);
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            match line.split_once(char::is_whitespace) {
+                Some(("root", value)) if root.is_none() => root = Some(parse(value)?),
+                Some(("wrapping", value)) if wrapping.is_none() => wrapping = Some(parse(value)?),
+                _ => {
+                    return Err(CryptoError::KeyFile(
+                        "unexpected line in the master key file".into(),
+                    ));
+                }
+            }
+        }
+        match (root, wrapping) {
+            (Some(root), Some(wrapping)) => Ok(Self {
+                root: *root,
+                wrapping: *wrapping,
+            }),
+            _ => Err(CryptoError::KeyFile(
+                "a rotated master key file needs both a root line and a wrapping line".into(),
+            )),
+        }
     }
 
     pub fn load(path: &Path) -> Result<Self, CryptoError> {
@@ -86,18 +129,104 @@ impl MasterKey {
     /// Creates the key file readable by its owner only; refuses to overwrite one.
     pub fn create_file(path: &Path) -> Result<Self, CryptoError> {
         let key = Self::generate()?;
-        let mut text = Zeroizing::new(hex::encode(key.0));
-        text.push('\n');
-        write_secret_file(path, text.as_bytes())?;
+        key.write_file(path)?;
         Ok(key)
     }
 
+    /// The next key of a rotation: the same root, a new wrapping secret.
+    pub fn rotated(&self) -> Result<Self, CryptoError> {
+        Ok(Self {
+            root: self.root,
+            wrapping: random_bytes()?,
+        })
+    }
+
+    /// Whether `other` has the same root (is a rotation of this key), in constant time.
+    pub fn same_root(&self, other: &MasterKey) -> bool {
+        use subtle::ConstantTimeEq as _;
+        self.root.ct_eq(&other.root).into()
+    }
+
+    /// Writes the key to a new file readable by its owner only; refuses to overwrite.
+    pub fn write_file(&self, path: &Path) -> Result<(), CryptoError> {
+        let text = Zeroizing::new(if self.root == self.wrapping {
+            format!("{}\n", hex::encode(self.root))
+        } else {
+            format!(
+                "root {}\nwrapping {}\n",
+                hex::encode(self.root),
+                hex::encode(self.wrapping)
+            )
+        });
+        write_secret_file(path, text.as_bytes())
+    }
+
     fn derive(&self, purpose: &str) -> Zeroizing<[u8; KEY_LEN]> {
-        let hk = Hkdf::<Sha256>::new(Some(b"palisade/v1"), &self.0);
-        let mut out = Zeroizing::new([0u8; KEY_LEN]);
-        // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so expand cannot fail.
-        let _ = hk.expand(purpose.as_bytes(), out.as_mut_slice());
-        out
+        hkdf_expand(&self.root, purpose)
+    }
+}
+
+fn hkdf_expand(secret: &[u8; KEY_LEN], purpose: &str) -> Zeroizing<[u8; KEY_LEN]> {
+    let hk = Hkdf::<Sha256>::new(Some(b"palisade/v1"), secret);
+    let mut out = Zeroizing::new([0u8; KEY_LEN]);
+    // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so expand cannot fail.
+    let _ = hk.expand(purpose.as_bytes(), out.as_mut_slice());
+    out
+}
+
+/// A key-encryption key and its public name (16 hex characters derived from it, so a
+/// data key's row can say which key wrapped it without saying anything about the key).
+struct Kek {
+    id: String,
+    cipher: XChaCha20Poly1305,
+}
+
+impl Kek {
+    fn from_wrapping_secret(secret: &[u8; KEY_LEN]) -> Self {
+        // "data-key-wrapping" is what the single-secret key always derived, so a key
+        // that was never rotated wraps exactly as before.
+        let key = hkdf_expand(secret, "data-key-wrapping");
+        let id = hkdf_expand(secret, "data-key-wrapping-id");
+        Self {
+            id: hex::encode(&id[..8]),
+            cipher: XChaCha20Poly1305::new(&(*key).into()),
+        }
+    }
+
+    fn seal(&self, msg: &[u8], aad: &str) -> Result<Vec<u8>, CryptoError> {
+        let nonce: [u8; NONCE_LEN] = random_bytes()?;
+        let sealed = self
+            .cipher
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .map_err(|_| CryptoError::Decrypt)?;
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
+        out.push(WRAP_VERSION);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    fn open(&self, bytes: &[u8], aad: &str) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        if bytes.len() < 1 + NONCE_LEN || bytes[0] != WRAP_VERSION {
+            return Err(CryptoError::Format);
+        }
+        Ok(Zeroizing::new(
+            self.cipher
+                .decrypt(
+                    &nonce_at(bytes)?,
+                    Payload {
+                        msg: &bytes[1 + NONCE_LEN..],
+                        aad: aad.as_bytes(),
+                    },
+                )
+                .map_err(|_| CryptoError::Decrypt)?,
+        ))
     }
 }
 
@@ -124,7 +253,11 @@ pub struct WrappedDataKey(pub Vec<u8>);
 
 /// Every key derived from the master key, held for the life of the process.
 pub struct Keyring {
-    kek: XChaCha20Poly1305,
+    kek: Kek,
+    /// Wrapping keys of a rotation under way, learned from the database (sealed under
+    /// a key this ring already holds): data keys re-wrapped by the rotation still open,
+    /// and new ones are wrapped under the newest.
+    learned: RwLock<Vec<Kek>>,
     blind_index: BlindIndex,
     search: BlindIndex,
     audit_signing: SigningKey,
@@ -140,7 +273,6 @@ impl fmt::Debug for Keyring {
 
 impl Keyring {
     pub fn new(master: &MasterKey) -> Self {
-        let kek = master.derive("data-key-wrapping");
         let blind = master.derive("blind-index");
         let search = master.derive("search-terms");
         let audit = master.derive("audit-checkpoint-signing");
@@ -148,7 +280,8 @@ impl Keyring {
         let capabilities = crate::CapabilityKeys::new(master.derive("mail-capability-tokens"));
         Self {
             capabilities,
-            kek: XChaCha20Poly1305::new(&(*kek).into()),
+            kek: Kek::from_wrapping_secret(&master.wrapping),
+            learned: RwLock::new(Vec::new()),
             blind_index: BlindIndex::new(&blind),
             search: BlindIndex::new(&search),
             audit_signing: SigningKey::from_bytes(&audit),
@@ -156,46 +289,120 @@ impl Keyring {
         }
     }
 
-    /// Wraps a data key; `key_id` is bound as associated data so wrapped keys cannot be swapped.
+    /// Wraps a data key under the newest wrapping key this ring holds; `key_id` is
+    /// bound as associated data so wrapped keys cannot be swapped.
     pub fn wrap(&self, key: &DataKey, key_id: &str) -> Result<WrappedDataKey, CryptoError> {
-        let nonce: [u8; NONCE_LEN] = random_bytes()?;
-        let aad = format!("palisade/data-key/v1/{key_id}");
-        let sealed = self
-            .kek
-            .encrypt(
-                &XNonce::from(nonce),
-                Payload {
-                    msg: &key.0,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| CryptoError::Decrypt)?;
-        let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
-        out.push(WRAP_VERSION);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&sealed);
-        Ok(WrappedDataKey(out))
+        Ok(self.wrap_tagged(key, key_id)?.0)
     }
 
-    pub fn unwrap(&self, wrapped: &WrappedDataKey, key_id: &str) -> Result<DataKey, CryptoError> {
-        let bytes = &wrapped.0;
-        if bytes.len() < 1 + NONCE_LEN || bytes[0] != WRAP_VERSION {
-            return Err(CryptoError::Format);
-        }
+    /// As [`Keyring::wrap`], with the name of the wrapping key used.
+    pub fn wrap_tagged(&self, key: &DataKey, key_id: &str) -> Result<(WrappedDataKey, String), CryptoError> {
         let aad = format!("palisade/data-key/v1/{key_id}");
-        let plain = Zeroizing::new(
-            self.kek
-                .decrypt(
-                    &nonce_at(bytes)?,
-                    Payload {
-                        msg: &bytes[1 + NONCE_LEN..],
-                        aad: aad.as_bytes(),
-                    },
-                )
-                .map_err(|_| CryptoError::Decrypt)?,
-        );
+        let learned = self.learned.read().map_err(|_| CryptoError::Format)?;
+        let kek = learned.last().unwrap_or(&self.kek);
+        Ok((WrappedDataKey(kek.seal(&key.0, &aad)?), kek.id.clone()))
+    }
+
+    /// Wraps a data key under the wrapping key named `kek_id`, which this ring must hold.
+    pub fn wrap_under(
+        &self,
+        kek_id: &str,
+        key: &DataKey,
+        key_id: &str,
+    ) -> Result<WrappedDataKey, CryptoError> {
+        let aad = format!("palisade/data-key/v1/{key_id}");
+        if self.kek.id == kek_id {
+            return Ok(WrappedDataKey(self.kek.seal(&key.0, &aad)?));
+        }
+        let learned = self.learned.read().map_err(|_| CryptoError::Format)?;
+        let kek = learned
+            .iter()
+            .find(|k| k.id == kek_id)
+            .ok_or(CryptoError::Decrypt)?;
+        Ok(WrappedDataKey(kek.seal(&key.0, &aad)?))
+    }
+
+    /// Opens a wrapped data key under whichever wrapping key this ring holds sealed it.
+    pub fn unwrap(&self, wrapped: &WrappedDataKey, key_id: &str) -> Result<DataKey, CryptoError> {
+        let aad = format!("palisade/data-key/v1/{key_id}");
+        let plain = match self.kek.open(&wrapped.0, &aad) {
+            Ok(plain) => plain,
+            Err(CryptoError::Decrypt) => {
+                let learned = self.learned.read().map_err(|_| CryptoError::Format)?;
+                learned
+                    .iter()
+                    .rev()
+                    .find_map(|kek| kek.open(&wrapped.0, &aad).ok())
+                    .ok_or(CryptoError::Decrypt)?
+            }
+            Err(e) => return Err(e),
+        };
         let key: [u8; KEY_LEN] = plain.as_slice().try_into().map_err(|_| CryptoError::Format)?;
         Ok(DataKey(key))
+    }
+
+    /// The name of the wrapping key from this ring's own master key.
+    pub fn kek_id(&self) -> &str {
+        &self.kek.id
+    }
+
+    /// Whether this ring holds the wrapping key named `kek_id`.
+    pub fn knows(&self, kek_id: &str) -> bool {
+        self.kek.id == kek_id
+            || self
+                .learned
+                .read()
+                .is_ok_and(|learned| learned.iter().any(|k| k.id == kek_id))
+    }
+
+    /// The wrapping secret of `next` sealed under this ring's own wrapping key, for
+    /// other nodes (holding this ring's key) to learn during a rotation; with its name.
+    pub fn seal_next(&self, next: &MasterKey) -> Result<(String, Vec<u8>), CryptoError> {
+        let id = Kek::from_wrapping_secret(&next.wrapping).id;
+        let sealed = self
+            .kek
+            .seal(&next.wrapping, &format!("palisade/next-wrapping-key/v1/{id}"))?;
+        Ok((id, sealed))
+    }
+
+    /// Learns the wrapping key named `kek_id` from `sealed` (made by
+    /// [`Keyring::seal_next`] under a key this ring holds); a no-op when already known.
+    pub fn learn(&self, kek_id: &str, sealed: &[u8]) -> Result<(), CryptoError> {
+        if self.knows(kek_id) {
+            return Ok(());
+        }
+        let aad = format!("palisade/next-wrapping-key/v1/{kek_id}");
+        let secret = match self.kek.open(sealed, &aad) {
+            Ok(secret) => secret,
+            Err(_) => {
+                let learned = self.learned.read().map_err(|_| CryptoError::Format)?;
+                learned
+                    .iter()
+                    .find_map(|kek| kek.open(sealed, &aad).ok())
+                    .ok_or(CryptoError::Decrypt)?
+            }
+        };
+        let secret: Zeroizing<[u8; KEY_LEN]> =
+            Zeroizing::new(secret.as_slice().try_into().map_err(|_| CryptoError::Format)?);
+        self.hold(Kek::from_wrapping_secret(&secret), kek_id)
+    }
+
+    /// Holds the wrapping key of `next` beside this ring's own (the rotating process).
+    pub fn learn_key(&self, next: &MasterKey) -> Result<(), CryptoError> {
+        let kek = Kek::from_wrapping_secret(&next.wrapping);
+        let id = kek.id.clone();
+        if self.knows(&id) {
+            return Ok(());
+        }
+        self.hold(kek, &id)
+    }
+
+    fn hold(&self, kek: Kek, expected_id: &str) -> Result<(), CryptoError> {
+        if kek.id != expected_id {
+            return Err(CryptoError::Decrypt);
+        }
+        self.learned.write().map_err(|_| CryptoError::Format)?.push(kek);
+        Ok(())
     }
 
     /// Keyed index for equality lookups on encrypted values (e.g. email addresses).
@@ -262,7 +469,12 @@ mod tests {
         let path = dir.join("master.key");
         let created = MasterKey::create_file(&path).unwrap();
         let loaded = MasterKey::load(&path).unwrap();
-        assert_eq!(created.0, loaded.0);
+        assert_eq!((created.root, created.wrapping), (loaded.root, loaded.wrapping));
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap().trim().len(),
+            64,
+            "one hex line until rotated"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -282,5 +494,76 @@ mod tests {
     fn malformed_key_text_is_refused() {
         assert!(MasterKey::from_hex("abc").is_err());
         assert!(MasterKey::from_hex(&"zz".repeat(32)).is_err());
+    }
+
+    #[test]
+    fn a_rotation_replaces_only_the_wrapping_key_and_its_file_says_both() {
+        let old = MasterKey::generate().unwrap();
+        let next = old.rotated().unwrap();
+        let (old_ring, new_ring) = (Keyring::new(&old), Keyring::new(&next));
+        assert_ne!(old_ring.kek_id(), new_ring.kek_id());
+        assert_eq!(
+            old_ring.blind_index().compute("email", "ann@example.org"),
+            new_ring.blind_index().compute("email", "ann@example.org"),
+            "lookups keep working across the rotation"
+        );
+        assert_eq!(old_ring.audit_verifying_key(), new_ring.audit_verifying_key());
+
+        let dir = std::env::temp_dir().join(format!(
+            "palisade-key-test-{}",
+            hex::encode(random_bytes::<8>().unwrap())
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("next.key");
+        next.write_file(&path).unwrap();
+        let loaded = MasterKey::load(&path).unwrap();
+        assert_eq!(Keyring::new(&loaded).kek_id(), new_ring.kek_id());
+        assert!(loaded.same_root(&old) && !loaded.same_root(&MasterKey::generate().unwrap()));
+        assert!(std::fs::read_to_string(&path).unwrap().starts_with("root "));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            MasterKey::from_hex(&format!("root {}", "ab".repeat(32))).is_err(),
+            "half a rotated file"
+        );
+    }
+
+    #[test]
+    fn a_node_learns_the_next_key_only_from_a_key_it_holds() {
+        let old = MasterKey::generate().unwrap();
+        let next = old.rotated().unwrap();
+        let rotating = Keyring::new(&old);
+        let serving = Keyring::new(&old);
+        let dk = DataKey::generate().unwrap();
+        let before = serving.wrap(&dk, "dk_a").unwrap();
+
+        let (next_id, sealed) = rotating.seal_next(&next).unwrap();
+        rotating.learn_key(&next).unwrap();
+        let rewrapped = rotating.wrap_under(&next_id, &dk, "dk_a").unwrap();
+        assert!(serving.unwrap(&rewrapped, "dk_a").is_err(), "not yet learned");
+
+        let stranger = Keyring::new(&MasterKey::generate().unwrap());
+        assert!(
+            stranger.learn(&next_id, &sealed).is_err(),
+            "sealed under a key it lacks"
+        );
+        assert!(serving.learn("0000000000000000", &sealed).is_err(), "wrong name");
+        serving.learn(&next_id, &sealed).unwrap();
+        assert_eq!(serving.unwrap(&rewrapped, "dk_a").unwrap().0, dk.0);
+        assert_eq!(serving.unwrap(&before, "dk_a").unwrap().0, dk.0);
+        let (created, used) = serving.wrap_tagged(&dk, "dk_b").unwrap();
+        assert_eq!(used, next_id, "new data keys are wrapped under the newest key");
+
+        let retired_ring = Keyring::new(&old);
+        let new_ring = Keyring::new(&next);
+        assert!(retired_ring.unwrap(&created, "dk_b").is_err());
+        assert!(
+            retired_ring.unwrap(&rewrapped, "dk_a").is_err(),
+            "the old file opens nothing re-wrapped"
+        );
+        assert_eq!(new_ring.unwrap(&created, "dk_b").unwrap().0, dk.0);
+        assert!(
+            new_ring.unwrap(&before, "dk_a").is_err(),
+            "the new file alone needs the rotation finished"
+        );
     }
 }

@@ -28,6 +28,8 @@ pub struct Store {
     pub(crate) clock: Arc<dyn palisade_core::Clock>,
     /// Told of each audit entry once its transaction commits (metrics).
     pub(crate) audit_tap: Option<Arc<dyn AuditTap>>,
+    /// When this handle last looked for a master-key rotation under way (ms).
+    pub(crate) learned_at: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// Hears of audit entries once they are committed: rolled-back entries never count.
@@ -176,8 +178,15 @@ impl Store {
             keys,
             clock: Arc::new(palisade_core::SystemClock),
             audit_tap: None,
+            learned_at: Arc::new(std::sync::atomic::AtomicI64::new(0)),
         };
         crate::migrate::run(&store).await?;
+        // A rotation may be under way (its new key is learned) or finished (a node
+        // with the key it retired must not start).
+        store.learn_wrapping_keys().await?;
+        if store.retired_at().await?.is_some() {
+            return Err(StoreError::RetiredMasterKey);
+        }
         store.ensure_org_key().await?;
         let indexed = store.index_unindexed_people().await?;
         if indexed > 0 {

@@ -18,6 +18,8 @@ pub enum StoreError {
     Invalid(String),
     #[error("invalid cursor")]
     InvalidCursor,
+    #[error("this master key was retired by a master-key rotation: start with the new key file")]
+    RetiredMasterKey,
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("the master key does not open this database's keys (wrong key file?)")]

@@ -23,13 +23,14 @@ impl Store {
                     .map_err(|_| StoreError::WrongMasterKey)?;
             }
             None => {
-                let wrapped = self.keys.wrap(&DataKey::generate()?, ORG_KEY_ID)?;
+                let (wrapped, kek_id) = self.keys.wrap_tagged(&DataKey::generate()?, ORG_KEY_ID)?;
                 sqlx::query(
-                    "INSERT INTO data_keys (id, wrapped, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO data_keys (id, wrapped, created_at, kek_id) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
                 )
                 .bind(ORG_KEY_ID)
                 .bind(wrapped.0)
                 .bind(UnixMillis::now().0)
+                .bind(kek_id)
                 .execute(&self.write)
                 .await?;
             }
@@ -43,7 +44,8 @@ impl Store {
             .fetch_optional(&self.read)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("data key {id} missing")))?;
-        Ok(self.keys.unwrap(&WrappedDataKey(row.try_get("wrapped")?), id)?)
+        self.open_wrapped(id, WrappedDataKey(row.try_get("wrapped")?))
+            .await
     }
 
     pub(crate) async fn load_key_tx(&self, tx: &mut Tx, id: &str) -> Result<DataKey, StoreError> {
@@ -52,7 +54,20 @@ impl Store {
             .fetch_optional(tx.conn())
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("data key {id} missing")))?;
-        Ok(self.keys.unwrap(&WrappedDataKey(row.try_get("wrapped")?), id)?)
+        self.open_wrapped(id, WrappedDataKey(row.try_get("wrapped")?))
+            .await
+    }
+
+    /// Opens a wrapped data key; one that opens under no key held may have been
+    /// re-wrapped by a rotation this node has not learned of yet, so it looks once.
+    async fn open_wrapped(&self, id: &str, wrapped: WrappedDataKey) -> Result<DataKey, StoreError> {
+        match self.keys.unwrap(&wrapped, id) {
+            Ok(key) => Ok(key),
+            Err(palisade_crypto::CryptoError::Decrypt) if self.learn_wrapping_keys().await? > 0 => {
+                Ok(self.keys.unwrap(&wrapped, id)?)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub(crate) fn unwrap_key(&self, id: &str, wrapped: Vec<u8>) -> Result<DataKey, StoreError> {
@@ -64,11 +79,14 @@ impl Store {
     pub(crate) async fn create_key(&self, tx: &mut Tx, owner: &str) -> Result<(String, DataKey), StoreError> {
         let id = format!("dk_{owner}");
         let key = DataKey::generate()?;
-        let wrapped = self.keys.wrap(&key, &id)?;
-        sqlx::query("INSERT INTO data_keys (id, wrapped, created_at) VALUES ($1, $2, $3)")
+        // Wrapped under the newest key: during a rotation, that is the new one.
+        self.learn_if_due().await?;
+        let (wrapped, kek_id) = self.keys.wrap_tagged(&key, &id)?;
+        sqlx::query("INSERT INTO data_keys (id, wrapped, created_at, kek_id) VALUES ($1, $2, $3, $4)")
             .bind(&id)
             .bind(wrapped.0)
             .bind(UnixMillis::now().0)
+            .bind(kek_id)
             .execute(tx.conn())
             .await
             .map_err(StoreError::from_insert)?;

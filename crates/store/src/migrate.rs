@@ -252,6 +252,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0047_advisory_checks.sql"),
         sqlite: None,
     },
+    Migration {
+        version: 48,
+        sql: include_str!("../migrations/0048_master_rotations.sql"),
+        sqlite: None,
+    },
 ];
 
 /// A migration that changes nothing in a dialect is only comments there.

@@ -85,6 +85,7 @@ impl From<StoreError> for AppError {
             | StoreError::Invalid(_)
             | StoreError::WrongMasterKey
             | StoreError::Unavailable(_)
+            | StoreError::RetiredMasterKey
             | StoreError::AuditTrail(_) => AppError::Internal(e.to_string()),
         }
     }

@@ -194,3 +194,17 @@ pub(super) async fn checkpoint_loop(store: palisade_store::Store) {
         }
     }
 }
+
+/// Looks for a master-key rotation under way every few seconds, so this node holds
+/// the new wrapping key before any data key moves under it (`keys rotate-master`
+/// waits longer than this before it starts and before it retires the old key).
+pub(super) async fn learn_wrapping_keys(store: palisade_store::Store) {
+    let every = std::time::Duration::from_millis(palisade_store::LEARN_EVERY_MS.unsigned_abs() / 2);
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        if let Err(e) = store.learn_wrapping_keys().await {
+            tracing::warn!(error = %e, "looking for a master-key rotation failed");
+        }
+    }
+}

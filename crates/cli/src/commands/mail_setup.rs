@@ -38,7 +38,7 @@ pub async fn mailboxes(settings: &Settings, store: &Store) -> Result<MailboxSetu
     }
     let mut threading = palisade_mail::Threading::new(
         store.clone(),
-        palisade_mail::ReplyKeys::default(),
+        settings.reply_keys.clone(),
         teams_by_mailbox.keys().cloned().collect(),
     );
     if let Some(relay) = &settings.mail {

@@ -5,6 +5,7 @@ mod backup;
 mod dkim;
 mod dns;
 mod ingest;
+mod keys;
 mod mail_setup;
 mod metrics;
 mod scheduled_backups;
@@ -13,7 +14,7 @@ mod supply;
 
 use crate::config::{
     AdminCommand, AdvisoriesCommand, AuditCommand, BackupCommand, Cli, Command, DkimCommand, DnsCommand,
-    Settings,
+    KeysCommand, Settings,
 };
 use crate::error::CliError;
 
@@ -91,6 +92,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 },
         } => backup::verify(&settings, &file, &identity, scratch, scratch_url).await,
         Command::Restore(args) => backup::restore(&settings, &args.file, &args.identity).await,
+        Command::Keys {
+            command:
+                KeysCommand::RotateMaster {
+                    new_key_file,
+                    settle_seconds,
+                },
+        } => keys::rotate_master(&settings, &new_key_file, settle_seconds).await,
     }
 }
 

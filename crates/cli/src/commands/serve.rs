@@ -100,13 +100,15 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     let app = palisade_web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
 
     tokio::spawn(background::checkpoint_loop(store.clone()));
+    tokio::spawn(background::learn_wrapping_keys(store.clone()));
     let (stop_smtp, smtp_stopping) = tokio::sync::watch::channel(false);
     tokio::spawn(tls::watch(server_cert, hangup, smtp_stopping.clone()));
     let mut outbox = None;
     match &settings.mail {
         Some(relay) => {
             let worker = palisade_mail::OutboxWorker::new(store.clone(), relay.clone())
-                .map_err(|e| CliError::Config(e.to_string()))?;
+                .map_err(|e| CliError::Config(e.to_string()))?
+                .with_keys(&settings.reply_keys);
             outbox = Some(tokio::spawn(worker.run(smtp_stopping.clone())));
         }
         None => tracing::warn!(

@@ -40,6 +40,7 @@ pub struct FileConfig {
     pub metrics: Option<MetricsFileConfig>,
     pub advisories: Option<AdvisoriesFileConfig>,
     pub siem: Option<SiemFileConfig>,
+    pub reply_tokens: Option<ReplyTokensFileConfig>,
     /// `[[imap]]` tables: hosted mailboxes to take mail from.
     #[serde(default)]
     pub imap: Vec<ImapFileConfig>,

@@ -78,6 +78,26 @@ pub enum Command {
         #[command(subcommand)]
         command: AdvisoriesCommand,
     },
+    /// The master key (see docs/OPERATIONS.md, "Rotating the master key").
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Re-wrap every data key under a new master key while the desk keeps serving,
+    /// then retire the current key. Writes the new key to `--new-key-file` (which must
+    /// not exist), or, given an existing file, resumes the rotation to that key.
+    RotateMaster {
+        #[arg(long)]
+        new_key_file: PathBuf,
+        /// How long running nodes are given to learn the new key before data keys
+        /// move, and again before the old key is retired (at least 6 seconds).
+        #[arg(long, default_value_t = 15)]
+        settle_seconds: u64,
+    },
 }
 
 #[derive(Subcommand, Debug)]

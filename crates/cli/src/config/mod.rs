@@ -18,12 +18,14 @@ mod backup;
 mod file;
 mod file_assist;
 mod flags;
+mod keys;
 mod operations;
 
 pub use backup::*;
 pub use file::*;
 pub use file_assist::*;
 pub use flags::*;
+pub use keys::*;
 pub use operations::*;
 
 /// The resolved configuration every command works from.
@@ -72,6 +74,8 @@ pub struct Settings {
     pub advisory_db: Option<PathBuf>,
     /// `[siem]`: where audit entries are exported, if anywhere.
     pub siem: Option<SiemSettings>,
+    /// `[reply_tokens]`: the key versions of reply, `Message-ID` and bounce tokens.
+    pub reply_keys: palisade_mail::ReplyKeys,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -279,6 +283,7 @@ impl Settings {
             metrics_listen: file.metrics.unwrap_or_default().into_listen()?,
             advisory_db: file.advisories.unwrap_or_default().database,
             siem: file.siem.unwrap_or_default().into_settings()?,
+            reply_keys: file.reply_tokens.unwrap_or_default().into_keys()?,
         };
         settings.validate()?;
         Ok(settings)

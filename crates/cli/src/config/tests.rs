@@ -232,3 +232,26 @@ fn unsafe_oidc_settings_are_refused() {
     assert!(from_toml(&mail("smtp.example.com")).is_err());
     assert!(from_toml(&mail("127.0.0.1")).is_ok());
 }
+
+#[test]
+fn reply_token_keys_rotate_with_a_grace_period_from_the_file() {
+    let defaults = from_toml("").unwrap();
+    assert_eq!(defaults.reply_keys.current, 1);
+    assert!(defaults.reply_keys.also_accept.is_empty());
+    let grace = from_toml("[reply_tokens]\nkey_version = 2\nalso_accept = [1, 1, 2]\n").unwrap();
+    assert_eq!(grace.reply_keys.current, 2);
+    assert_eq!(
+        grace.reply_keys.also_accept,
+        vec![1],
+        "deduplicated, the current one left out"
+    );
+    for refused in [
+        "[reply_tokens]\nkey_version = 0\n",
+        "[reply_tokens]\nkey_version = 2\nalso_accept = [0]\n",
+        "[reply_tokens]\nkey_version = 2\nalso_accept = [3]\n",
+        "[reply_tokens]\nkey_version = 256\n",
+        "[reply_tokens]\nversion = 2\n",
+    ] {
+        assert!(from_toml(refused).is_err(), "{refused}");
+    }
+}

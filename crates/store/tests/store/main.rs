@@ -6,5 +6,6 @@
 mod conversations;
 mod limits;
 mod readiness;
+mod rotation;
 mod storage;
 mod token_ids;

@@ -1,0 +1,59 @@
+//! Rotating the master key's wrapping secret while the desk keeps serving. The store
+//! does each step (publish the new key, re-wrap a batch, finish) in a transaction of
+//! its own; this use case orders them and waits, twice, long enough for every running
+//! node to have learned the new key ([`palisade_store::LEARN_EVERY_MS`]): before data
+//! keys move, so no node meets a key it cannot open, and before the old key is
+//! retired, so no node is still wrapping new data keys under it.
+
+use std::time::Duration;
+
+use palisade_crypto::MasterKey;
+use palisade_store::{MasterRotation, Store};
+
+use crate::ServiceError;
+
+/// Data keys re-wrapped per transaction.
+const BATCH: i64 = 500;
+
+/// Rotates to `next` (or resumes the rotation to it), reporting each batch as
+/// `(re-wrapped so far in this run, left)`.
+pub async fn rotate_master_key(
+    store: &Store,
+    next: &MasterKey,
+    settle: Duration,
+    mut progress: impl FnMut(usize, i64),
+) -> Result<MasterRotation, ServiceError> {
+    let rotation = store.begin_master_rotation(next).await?;
+    let id = rotation.new_kek_id.clone();
+    if rotation.finished_at.is_none() {
+        tokio::time::sleep(settle).await;
+        let mut moved = rewrap_all(store, &id, 0, &mut progress).await?;
+        tokio::time::sleep(settle).await;
+        loop {
+            moved = rewrap_all(store, &id, moved, &mut progress).await?;
+            if store.finish_master_rotation(&id).await? {
+                break;
+            }
+            // A data key created or re-wrapped elsewhere meanwhile: go round again.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(store.rotation(&id).await?.unwrap_or(rotation))
+}
+
+async fn rewrap_all(
+    store: &Store,
+    id: &str,
+    mut moved: usize,
+    progress: &mut impl FnMut(usize, i64),
+) -> Result<usize, ServiceError> {
+    loop {
+        let batch = store.rewrap_data_keys(id, BATCH).await?;
+        moved += batch;
+        let left = store.data_keys_not_under(id).await?;
+        progress(moved, left);
+        if batch == 0 || left == 0 {
+            return Ok(moved);
+        }
+    }
+}

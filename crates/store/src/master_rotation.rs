@@ -1,0 +1,245 @@
+//! Master-key rotation, online: the new wrapping key is published sealed under the
+//! old one (nodes holding the old key learn it and keep serving), every data key is
+//! re-wrapped under it in batches that each commit on their own (so a crash loses at
+//! most one batch's work and the next run carries on), and the rotation finishes only
+//! when no data key is left under the old key. Then the published copy is erased and
+//! the old key is retired: a node that starts with it is refused.
+
+use std::sync::atomic::Ordering;
+
+use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
+use palisade_core::UnixMillis;
+use palisade_crypto::{MasterKey, WrappedDataKey};
+use serde_json::json;
+use sqlx::Row as _;
+
+use crate::{Store, StoreError};
+
+/// How long a node goes at most without looking for a rotation under way before it
+/// wraps a new data key. A rotation waits longer than this before it re-wraps and
+/// again before it finishes, so no node wraps a new key under a retired one.
+pub const LEARN_EVERY_MS: i64 = 5_000;
+
+/// A rotation as the database records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MasterRotation {
+    pub new_kek_id: String,
+    pub old_kek_id: String,
+    pub started_at: UnixMillis,
+    pub finished_at: Option<UnixMillis>,
+    pub rewrapped: i64,
+}
+
+const NOT_UNDER: &str = "(kek_id IS NULL OR kek_id <> $1)";
+
+impl Store {
+    /// Learns the wrapping keys of rotations under way, sealed in the database under a
+    /// key this node holds; returns how many were new.
+    pub async fn learn_wrapping_keys(&self) -> Result<usize, StoreError> {
+        self.learned_at.store(UnixMillis::now().0, Ordering::Relaxed);
+        let rows = sqlx::query(
+            "SELECT new_kek_id, next_sealed FROM master_rotations \
+             WHERE finished_at IS NULL AND next_sealed IS NOT NULL",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        let mut learned = 0;
+        for row in rows {
+            let id: String = row.try_get("new_kek_id")?;
+            if self.keys.knows(&id) {
+                continue;
+            }
+            let sealed: Vec<u8> = row.try_get("next_sealed")?;
+            if self.keys.learn(&id, &sealed).is_ok() {
+                learned += 1;
+                tracing::info!(kek = %id, "learned the new wrapping key of a master-key rotation under way");
+            }
+        }
+        Ok(learned)
+    }
+
+    /// Looks for a rotation under way unless this node looked within [`LEARN_EVERY_MS`].
+    pub(crate) async fn learn_if_due(&self) -> Result<(), StoreError> {
+        let last = self.learned_at.load(Ordering::Relaxed);
+        if UnixMillis::now().0 - last >= LEARN_EVERY_MS {
+            self.learn_wrapping_keys().await?;
+        }
+        Ok(())
+    }
+
+    /// When the key this node holds was retired by a finished rotation, when that was.
+    pub(crate) async fn retired_at(&self) -> Result<Option<UnixMillis>, StoreError> {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT finished_at FROM master_rotations WHERE old_kek_id = $1 AND finished_at IS NOT NULL",
+        )
+        .bind(self.keys.kek_id())
+        .fetch_optional(&self.read)
+        .await?
+        .flatten();
+        Ok(at.map(UnixMillis))
+    }
+
+    /// Starts a rotation to `next` (or finds the one to it already under way), audited
+    /// when it starts. Refused while a rotation to another key is under way, and when
+    /// this node's key is not the one data keys are being moved from.
+    pub async fn begin_master_rotation(&self, next: &MasterKey) -> Result<MasterRotation, StoreError> {
+        let (new_kek_id, sealed) = self.keys.seal_next(next)?;
+        self.keys.learn_key(next)?;
+        if new_kek_id == self.keys.kek_id() {
+            return Err(StoreError::Invalid("the new master key is the one in use".into()));
+        }
+        let mut tx = self.begin().await?;
+        let under_way: Vec<(String, Option<i64>)> =
+            sqlx::query_as("SELECT new_kek_id, finished_at FROM master_rotations WHERE finished_at IS NULL OR new_kek_id = $1")
+                .bind(&new_kek_id)
+                .fetch_all(tx.conn())
+                .await?;
+        match under_way.first() {
+            Some((id, None)) if *id == new_kek_id => {}
+            Some((_, Some(_))) => {
+                return Err(StoreError::Invalid(
+                    "a rotation to this key has already finished".into(),
+                ));
+            }
+            Some(_) => {
+                return Err(StoreError::Invalid(
+                    "another master-key rotation is under way: finish it first with its key file".into(),
+                ));
+            }
+            None => {
+                let now = UnixMillis::now();
+                sqlx::query(
+                    "INSERT INTO master_rotations (new_kek_id, old_kek_id, next_sealed, started_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&new_kek_id)
+                .bind(self.keys.kek_id())
+                .bind(sealed)
+                .bind(now.0)
+                .execute(tx.conn())
+                .await?;
+                let remaining: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM data_keys")
+                    .fetch_one(tx.conn())
+                    .await?;
+                let event = AuditEvent::new(
+                    AuditAction::MasterKeyRotationStarted,
+                    &new_kek_id,
+                    Outcome::Success,
+                )
+                .with_detail(json!({"old_key": self.keys.kek_id(), "data_keys": remaining}));
+                self.append_audit(&mut tx, &AuditContext::system(), &event)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        self.rotation(&new_kek_id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// The rotation to the wrapping key named `new_kek_id`.
+    pub async fn rotation(&self, new_kek_id: &str) -> Result<Option<MasterRotation>, StoreError> {
+        let row = sqlx::query(
+            "SELECT new_kek_id, old_kek_id, started_at, finished_at, rewrapped FROM master_rotations WHERE new_kek_id = $1",
+        )
+        .bind(new_kek_id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|row| {
+            Ok(MasterRotation {
+                new_kek_id: row.try_get("new_kek_id")?,
+                old_kek_id: row.try_get("old_kek_id")?,
+                started_at: UnixMillis(row.try_get("started_at")?),
+                finished_at: row.try_get::<Option<i64>, _>("finished_at")?.map(UnixMillis),
+                rewrapped: row.try_get("rewrapped")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Data keys not yet wrapped under `new_kek_id`.
+    pub async fn data_keys_not_under(&self, new_kek_id: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM data_keys WHERE {NOT_UNDER}"
+        )))
+        .bind(new_kek_id)
+        .fetch_one(&self.read)
+        .await?)
+    }
+
+    /// Re-wraps up to `batch` data keys under `new_kek_id`, in one transaction; returns
+    /// how many. A row changed meanwhile (by another rotating process) is left for the
+    /// next batch rather than overwritten.
+    pub async fn rewrap_data_keys(&self, new_kek_id: &str, batch: i64) -> Result<usize, StoreError> {
+        let mut tx = self.begin().await?;
+        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id, wrapped FROM data_keys WHERE {NOT_UNDER} ORDER BY id LIMIT $2"
+        )))
+        .bind(new_kek_id)
+        .bind(batch)
+        .fetch_all(tx.conn())
+        .await?;
+        let mut moved = 0;
+        for (id, wrapped) in rows {
+            let key = self
+                .keys
+                .unwrap(&WrappedDataKey(wrapped.clone()), &id)
+                .map_err(|_| {
+                    StoreError::Corrupt(format!("data key {id} opens under no key this node holds"))
+                })?;
+            let rewrapped = self.keys.wrap_under(new_kek_id, &key, &id)?;
+            let changed =
+                sqlx::query("UPDATE data_keys SET wrapped = $1, kek_id = $2 WHERE id = $3 AND wrapped = $4")
+                    .bind(rewrapped.0)
+                    .bind(new_kek_id)
+                    .bind(&id)
+                    .bind(wrapped)
+                    .execute(tx.conn())
+                    .await?
+                    .rows_affected();
+            moved += usize::try_from(changed).unwrap_or(0);
+        }
+        sqlx::query("UPDATE master_rotations SET rewrapped = rewrapped + $1 WHERE new_kek_id = $2")
+            .bind(i64::try_from(moved).unwrap_or(i64::MAX))
+            .bind(new_kek_id)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// Finishes the rotation when no data key is left under another key: erases the
+    /// published copy of the new key and retires the old one, audited. `false` when
+    /// some are left (re-wrap them and try again).
+    pub async fn finish_master_rotation(&self, new_kek_id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM data_keys WHERE {NOT_UNDER}"
+        )))
+        .bind(new_kek_id)
+        .fetch_one(tx.conn())
+        .await?;
+        if left > 0 {
+            return Ok(false);
+        }
+        let now = UnixMillis::now();
+        let rewrapped: Option<i64> = sqlx::query_scalar(
+            "UPDATE master_rotations SET finished_at = $1, next_sealed = NULL \
+             WHERE new_kek_id = $2 AND finished_at IS NULL RETURNING rewrapped",
+        )
+        .bind(now.0)
+        .bind(new_kek_id)
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some(rewrapped) = rewrapped else {
+            return Err(StoreError::Invalid("no rotation to this key is under way".into()));
+        };
+        let event = AuditEvent::new(
+            AuditAction::MasterKeyRotationFinished,
+            new_kek_id,
+            Outcome::Success,
+        )
+        .with_detail(json!({"rewrapped": rewrapped}));
+        self.append_audit(&mut tx, &AuditContext::system(), &event)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
