@@ -56,7 +56,7 @@ if ! installed postgresql-15 && ! installed postgresql; then
         missing+=(postgresql)
     fi
 fi
-for pkg in libssl-dev pkg-config curl openssl wrk chromium dnsmasq-base swaks libnet-ssleay-perl clamav-daemon dovecot-imapd rsyslog rsyslog-gnutls; do
+for pkg in libssl-dev pkg-config curl openssl wrk chromium dnsmasq-base swaks libnet-ssleay-perl clamav-daemon dovecot-imapd rsyslog rsyslog-gnutls softhsm2; do
     installed "$pkg" || missing+=("$pkg")
 done
 # Node runs the OpenID provider and drives the browser in tests; a machine that already
@@ -187,6 +187,7 @@ cleanup() {
         wait "$CLAMD_PID" 2>/dev/null || true
     fi
     if [[ -n "$CLAMD_DIR" ]]; then rm -rf "$CLAMD_DIR"; fi
+    if [[ -n "${SOFTHSM_DIR:-}" ]]; then rm -rf "$SOFTHSM_DIR"; fi
     exit "$rc"
 }
 trap cleanup EXIT
@@ -241,6 +242,14 @@ done
 [[ -S "$CLAMD_DIR/clamd.sock" ]] || die "clamd did not open its socket within 60 s"
 export PALISADE_TEST_CLAMD="unix:$CLAMD_DIR/clamd.sock"
 say "clamd running: PALISADE_TEST_CLAMD=$PALISADE_TEST_CLAMD"
+
+# --- SoftHSM v2 tokens, in a directory of the run's own ------------------------------
+SOFTHSM_DIR="$(mktemp -d /tmp/palisade-softhsm.XXXXXX)"
+mkdir -p "$SOFTHSM_DIR/tokens"
+printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$SOFTHSM_DIR" \
+    >"$SOFTHSM_DIR/softhsm2.conf"
+export SOFTHSM2_CONF="$SOFTHSM_DIR/softhsm2.conf"
+say "SoftHSM tokens in $SOFTHSM_DIR"
 
 # --- tests ---------------------------------------------------------------------
 if [[ -n "${PALISADE_TEST_CMD:-}" ]]; then

@@ -1,7 +1,7 @@
 use std::fmt;
 use std::io::Write;
 use std::path::Path;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -174,11 +174,24 @@ fn hkdf_expand(secret: &[u8; KEY_LEN], purpose: &str) -> Zeroizing<[u8; KEY_LEN]
     out
 }
 
+/// A wrapping key held outside this process, such as in an HSM reached through
+/// PKCS#11: it seals and opens data keys itself, and its secret never enters memory.
+pub trait ExternalWrappingKey: Send + Sync {
+    /// Its public name: 16 hex characters, unique among the wrapping keys in use.
+    fn id(&self) -> &str;
+    /// Seals `plaintext` with `aad` bound; the result starts with a version byte other
+    /// than the software wrapping's.
+    fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    /// Opens what [`ExternalWrappingKey::seal`] made; `CryptoError::Decrypt` for
+    /// anything else.
+    fn open(&self, sealed: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError>;
+}
+
 /// A key-encryption key and its public name (16 hex characters derived from it, so a
 /// data key's row can say which key wrapped it without saying anything about the key).
-struct Kek {
-    id: String,
-    cipher: XChaCha20Poly1305,
+enum Kek {
+    Software { id: String, cipher: XChaCha20Poly1305 },
+    External(Arc<dyn ExternalWrappingKey>),
 }
 
 impl Kek {
@@ -187,16 +200,26 @@ impl Kek {
         // that was never rotated wraps exactly as before.
         let key = hkdf_expand(secret, "data-key-wrapping");
         let id = hkdf_expand(secret, "data-key-wrapping-id");
-        Self {
+        Self::Software {
             id: hex::encode(&id[..8]),
             cipher: XChaCha20Poly1305::new(&(*key).into()),
         }
     }
 
+    fn id(&self) -> &str {
+        match self {
+            Self::Software { id, .. } => id,
+            Self::External(key) => key.id(),
+        }
+    }
+
     fn seal(&self, msg: &[u8], aad: &str) -> Result<Vec<u8>, CryptoError> {
+        let cipher = match self {
+            Self::Software { cipher, .. } => cipher,
+            Self::External(key) => return key.seal(msg, aad.as_bytes()),
+        };
         let nonce: [u8; NONCE_LEN] = random_bytes()?;
-        let sealed = self
-            .cipher
+        let sealed = cipher
             .encrypt(
                 &XNonce::from(nonce),
                 Payload {
@@ -213,11 +236,19 @@ impl Kek {
     }
 
     fn open(&self, bytes: &[u8], aad: &str) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        if bytes.len() < 1 + NONCE_LEN || bytes[0] != WRAP_VERSION {
+        let cipher = match self {
+            Self::Software { cipher, .. } => cipher,
+            Self::External(key) => return key.open(bytes, aad.as_bytes()),
+        };
+        if bytes.len() < 1 + NONCE_LEN {
             return Err(CryptoError::Format);
         }
+        if bytes[0] != WRAP_VERSION {
+            // Sealed by another kind of wrapping key: not this one's to open.
+            return Err(CryptoError::Decrypt);
+        }
         Ok(Zeroizing::new(
-            self.cipher
+            cipher
                 .decrypt(
                     &nonce_at(bytes)?,
                     Payload {
@@ -254,6 +285,9 @@ pub struct WrappedDataKey(pub Vec<u8>);
 /// Every key derived from the master key, held for the life of the process.
 pub struct Keyring {
     kek: Kek,
+    /// Wrapping keys that only open: the master key file's own while an HSM key is the
+    /// one in use (data keys not yet moved into the HSM still open).
+    previous: Vec<Kek>,
     /// Wrapping keys of a rotation under way, learned from the database (sealed under
     /// a key this ring already holds): data keys re-wrapped by the rotation still open,
     /// and new ones are wrapped under the newest.
@@ -281,12 +315,22 @@ impl Keyring {
         Self {
             capabilities,
             kek: Kek::from_wrapping_secret(&master.wrapping),
+            previous: Vec::new(),
             learned: RwLock::new(Vec::new()),
             blind_index: BlindIndex::new(&blind),
             search: BlindIndex::new(&search),
             audit_signing: SigningKey::from_bytes(&audit),
             backup_signing: SigningKey::from_bytes(&backup),
         }
+    }
+
+    /// The derived keys from `master`'s root, and `external` (an HSM key) as the wrapping
+    /// key in use; the file's own wrapping key still opens what it sealed.
+    pub fn with_external(master: &MasterKey, external: Arc<dyn ExternalWrappingKey>) -> Self {
+        let mut ring = Self::new(master);
+        let file = std::mem::replace(&mut ring.kek, Kek::External(external));
+        ring.previous.push(file);
+        ring
     }
 
     /// Wraps a data key under the newest wrapping key this ring holds; `key_id` is
@@ -300,7 +344,7 @@ impl Keyring {
         let aad = format!("palisade/data-key/v1/{key_id}");
         let learned = self.learned.read().map_err(|_| CryptoError::Format)?;
         let kek = learned.last().unwrap_or(&self.kek);
-        Ok((WrappedDataKey(kek.seal(&key.0, &aad)?), kek.id.clone()))
+        Ok((WrappedDataKey(kek.seal(&key.0, &aad)?), kek.id().to_owned()))
     }
 
     /// Wraps a data key under the wrapping key named `kek_id`, which this ring must hold.
@@ -311,13 +355,13 @@ impl Keyring {
         key_id: &str,
     ) -> Result<WrappedDataKey, CryptoError> {
         let aad = format!("palisade/data-key/v1/{key_id}");
-        if self.kek.id == kek_id {
+        if self.kek.id() == kek_id {
             return Ok(WrappedDataKey(self.kek.seal(&key.0, &aad)?));
         }
         let learned = self.learned.read().map_err(|_| CryptoError::Format)?;
         let kek = learned
             .iter()
-            .find(|k| k.id == kek_id)
+            .find(|k| k.id() == kek_id)
             .ok_or(CryptoError::Decrypt)?;
         Ok(WrappedDataKey(kek.seal(&key.0, &aad)?))
     }
@@ -332,6 +376,7 @@ impl Keyring {
                 learned
                     .iter()
                     .rev()
+                    .chain(&self.previous)
                     .find_map(|kek| kek.open(&wrapped.0, &aad).ok())
                     .ok_or(CryptoError::Decrypt)?
             }
@@ -341,24 +386,31 @@ impl Keyring {
         Ok(DataKey(key))
     }
 
-    /// The name of the wrapping key from this ring's own master key.
+    /// The name of the wrapping key in use: the HSM's when one is configured, else
+    /// the master key file's.
     pub fn kek_id(&self) -> &str {
-        &self.kek.id
+        self.kek.id()
+    }
+
+    /// The names of the wrapping keys that only open (the file's, beside an HSM key).
+    pub fn previous_kek_ids(&self) -> Vec<String> {
+        self.previous.iter().map(|k| k.id().to_owned()).collect()
     }
 
     /// Whether this ring holds the wrapping key named `kek_id`.
     pub fn knows(&self, kek_id: &str) -> bool {
-        self.kek.id == kek_id
+        self.kek.id() == kek_id
+            || self.previous.iter().any(|k| k.id() == kek_id)
             || self
                 .learned
                 .read()
-                .is_ok_and(|learned| learned.iter().any(|k| k.id == kek_id))
+                .is_ok_and(|learned| learned.iter().any(|k| k.id() == kek_id))
     }
 
     /// The wrapping secret of `next` sealed under this ring's own wrapping key, for
     /// other nodes (holding this ring's key) to learn during a rotation; with its name.
     pub fn seal_next(&self, next: &MasterKey) -> Result<(String, Vec<u8>), CryptoError> {
-        let id = Kek::from_wrapping_secret(&next.wrapping).id;
+        let id = Kek::from_wrapping_secret(&next.wrapping).id().to_owned();
         let sealed = self
             .kek
             .seal(&next.wrapping, &format!("palisade/next-wrapping-key/v1/{id}"))?;
@@ -378,6 +430,7 @@ impl Keyring {
                 let learned = self.learned.read().map_err(|_| CryptoError::Format)?;
                 learned
                     .iter()
+                    .chain(&self.previous)
                     .find_map(|kek| kek.open(sealed, &aad).ok())
                     .ok_or(CryptoError::Decrypt)?
             }
@@ -390,7 +443,7 @@ impl Keyring {
     /// Holds the wrapping key of `next` beside this ring's own (the rotating process).
     pub fn learn_key(&self, next: &MasterKey) -> Result<(), CryptoError> {
         let kek = Kek::from_wrapping_secret(&next.wrapping);
-        let id = kek.id.clone();
+        let id = kek.id().to_owned();
         if self.knows(&id) {
             return Ok(());
         }
@@ -398,7 +451,7 @@ impl Keyring {
     }
 
     fn hold(&self, kek: Kek, expected_id: &str) -> Result<(), CryptoError> {
-        if kek.id != expected_id {
+        if kek.id() != expected_id {
             return Err(CryptoError::Decrypt);
         }
         self.learned.write().map_err(|_| CryptoError::Format)?.push(kek);

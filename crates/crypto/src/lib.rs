@@ -17,5 +17,7 @@ pub use aead::{FieldAad, open_field, seal_field};
 pub use capability::{CAPABILITY_ID_LEN, CAPABILITY_TOKEN_CHARS, CapabilityKeys, CapabilityPurpose};
 pub use error::CryptoError;
 pub use index::{BlindIndex, search_terms};
-pub use keys::{DataKey, Keyring, MasterKey, WrappedDataKey, random_bytes, write_secret_file};
+pub use keys::{
+    DataKey, ExternalWrappingKey, Keyring, MasterKey, WrappedDataKey, random_bytes, write_secret_file,
+};
 pub use token::{RandomToken, TokenHash, human_code, sha256_hex};

@@ -208,8 +208,16 @@ impl Store {
     }
 
     pub async fn begin(&self) -> Result<Tx, StoreError> {
+        // SQLite: take the write lock at the start. Within this process writes already
+        // take turns on one connection; another process writing the same file (a CLI
+        // command beside `serve`) then makes this wait (busy_timeout) instead of failing
+        // with "database is locked" when a read inside the transaction turns into a write.
+        let inner = match self.dialect {
+            Dialect::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.write.begin().await?,
+        };
         Ok(Tx {
-            inner: self.write.begin().await?,
+            inner,
             dialect: self.dialect,
             audit_tap: self.audit_tap.clone(),
             audited: Vec::new(),

@@ -22,6 +22,7 @@ pub mod proxy;
 pub mod rsyslog;
 pub mod sensitive;
 pub mod smtp;
+pub mod softhsm;
 
 use std::path::{Path, PathBuf};
 
