@@ -61,6 +61,15 @@ pub fn master_key(settings: &Settings, create: bool) -> Result<MasterKey, CliErr
     Ok(key)
 }
 
+/// The keys from the master key file, with the HSM's wrapping key in use when `[hsm]`
+/// is configured.
+pub fn keyring_for(settings: &Settings, key: &MasterKey) -> Result<Arc<Keyring>, CliError> {
+    Ok(Arc::new(match &settings.hsm {
+        None => Keyring::new(key),
+        Some(hsm) => Keyring::with_external(key, Arc::new(palisade_hsm::HsmWrappingKey::open(hsm)?)),
+    }))
+}
+
 pub struct Opened {
     pub store: Store,
     pub keyring: Arc<Keyring>,
@@ -80,7 +89,7 @@ pub async fn open(settings: &Settings, create: bool) -> Result<Opened, CliError>
     } else {
         read_only_if_missing(&settings.database_url)
     };
-    let keyring = Arc::new(Keyring::new(&key));
+    let keyring = keyring_for(settings, &key)?;
     drop(key);
     let store = Store::connect(&url, keyring.clone()).await?;
     Ok(Opened { store, keyring })

@@ -24,6 +24,8 @@ pub enum CliError {
     AuditInvalid(#[from] palisade_audit::AuditError),
     #[error(transparent)]
     Backup(#[from] palisade_backup::BackupError),
+    #[error("HSM: {0}")]
+    Hsm(#[from] palisade_hsm::HsmError),
     #[error("{0}")]
     Invalid(String),
     /// A refusal to report with an exit status of its own (`ingest`): the SMTP reply.

@@ -11,6 +11,8 @@ mod common;
 mod durability;
 #[path = "binary/failover.rs"]
 mod failover;
+#[path = "binary/hsm.rs"]
+mod hsm;
 #[path = "binary/key_rotation.rs"]
 mod key_rotation;
 #[path = "binary/metrics.rs"]

@@ -50,13 +50,24 @@ impl From<Pkcs11Error> for HsmError {
 }
 
 /// Where the token and key are (`[hsm]`).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct HsmSettings {
     /// The PKCS#11 module, e.g. `/usr/lib/softhsm/libsofthsm2.so`.
     pub module: PathBuf,
     pub token_label: String,
     pub key_label: String,
     pub pin: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for HsmSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HsmSettings")
+            .field("module", &self.module)
+            .field("token_label", &self.token_label)
+            .field("key_label", &self.key_label)
+            .field("pin", &"<redacted>")
+            .finish()
+    }
 }
 
 /// A signed-in session on the token and the wrapping key's handle. The session is

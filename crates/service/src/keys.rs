@@ -15,15 +15,26 @@ use crate::ServiceError;
 /// Data keys re-wrapped per transaction.
 const BATCH: i64 = 500;
 
-/// Rotates to `next` (or resumes the rotation to it), reporting each batch as
+/// Where a rotation moves the data keys.
+pub enum RotationTarget<'a> {
+    /// A new master key file's wrapping key.
+    NewKey(&'a MasterKey),
+    /// The HSM key this node is configured with.
+    Token,
+}
+
+/// Rotates to `target` (or resumes the rotation to it), reporting each batch as
 /// `(re-wrapped so far in this run, left)`.
 pub async fn rotate_master_key(
     store: &Store,
-    next: &MasterKey,
+    target: RotationTarget<'_>,
     settle: Duration,
     mut progress: impl FnMut(usize, i64),
 ) -> Result<MasterRotation, ServiceError> {
-    let rotation = store.begin_master_rotation(next).await?;
+    let rotation = match target {
+        RotationTarget::NewKey(next) => store.begin_master_rotation(next).await?,
+        RotationTarget::Token => store.begin_rotation_into_token().await?,
+    };
     let id = rotation.new_kek_id.clone();
     if rotation.finished_at.is_none() {
         tokio::time::sleep(settle).await;

@@ -80,14 +80,35 @@ impl Store {
     }
 
     /// Starts a rotation to `next` (or finds the one to it already under way), audited
-    /// when it starts. Refused while a rotation to another key is under way, and when
-    /// this node's key is not the one data keys are being moved from.
+    /// when it starts. Refused while a rotation to another key is under way.
     pub async fn begin_master_rotation(&self, next: &MasterKey) -> Result<MasterRotation, StoreError> {
         let (new_kek_id, sealed) = self.keys.seal_next(next)?;
         self.keys.learn_key(next)?;
         if new_kek_id == self.keys.kek_id() {
             return Err(StoreError::Invalid("the new master key is the one in use".into()));
         }
+        let old = self.keys.kek_id().to_owned();
+        self.begin_rotation(new_kek_id, old, Some(sealed)).await
+    }
+
+    /// Starts (or finds) the rotation that moves every data key from the master key
+    /// file's wrapping key into the HSM key this node uses. Nothing is published: every
+    /// node must be configured with the HSM first.
+    pub async fn begin_rotation_into_token(&self) -> Result<MasterRotation, StoreError> {
+        let Some(old) = self.keys.previous_kek_ids().into_iter().next() else {
+            return Err(StoreError::Invalid("no HSM wrapping key is configured".into()));
+        };
+        self.begin_rotation(self.keys.kek_id().to_owned(), old, None)
+            .await
+    }
+
+    async fn begin_rotation(
+        &self,
+        new_kek_id: String,
+        old_kek_id: String,
+        sealed: Option<Vec<u8>>,
+    ) -> Result<MasterRotation, StoreError> {
+        let sealed_is_none = sealed.is_none();
         let mut tx = self.begin().await?;
         let under_way: Vec<(String, Option<i64>)> =
             sqlx::query_as("SELECT new_kek_id, finished_at FROM master_rotations WHERE finished_at IS NULL OR new_kek_id = $1")
@@ -112,7 +133,7 @@ impl Store {
                     "INSERT INTO master_rotations (new_kek_id, old_kek_id, next_sealed, started_at) VALUES ($1, $2, $3, $4)",
                 )
                 .bind(&new_kek_id)
-                .bind(self.keys.kek_id())
+                .bind(&old_kek_id)
                 .bind(sealed)
                 .bind(now.0)
                 .execute(tx.conn())
@@ -125,7 +146,9 @@ impl Store {
                     &new_kek_id,
                     Outcome::Success,
                 )
-                .with_detail(json!({"old_key": self.keys.kek_id(), "data_keys": remaining}));
+                .with_detail(
+                    json!({"old_key": old_kek_id, "data_keys": remaining, "into_hsm": sealed_is_none}),
+                );
                 self.append_audit(&mut tx, &AuditContext::system(), &event)
                     .await?;
             }

@@ -128,7 +128,7 @@ pub(crate) fn work_dir(settings: &Settings) -> PathBuf {
 /// The master key alone: checking or restoring a backup opens no configured database.
 fn keyring(settings: &Settings) -> Result<Arc<Keyring>, CliError> {
     let key = app::master_key(settings, false)?;
-    Ok(Arc::new(Keyring::new(&key)))
+    app::keyring_for(settings, &key)
 }
 
 /// An age identity file (`age-keygen`'s format: comments, then `AGE-SECRET-KEY-1…`),

@@ -1,12 +1,14 @@
-//! `palisade keys rotate-master`: a new master key for the data keys, while the desk
-//! keeps serving. The new key file is written first (so a crash never leaves the
-//! database waiting for a key nobody has), then the rotation runs in the service
-//! layer; running it again with the same file resumes it.
+//! `palisade keys rotate-master`: a new wrapping key for the data keys, while the desk
+//! keeps serving: a new master key file's (written first, so a crash never leaves the
+//! database waiting for a key nobody has) or the `[hsm]` token's. The rotation runs in
+//! the service layer; running the command again resumes it.
+//! `palisade keys hsm-generate`: the wrapping key, made inside the token.
 
 use std::path::Path;
 use std::time::Duration;
 
 use palisade_crypto::MasterKey;
+use palisade_service::RotationTarget;
 
 use crate::app;
 use crate::config::Settings;
@@ -14,7 +16,8 @@ use crate::error::CliError;
 
 pub async fn rotate_master(
     settings: &Settings,
-    new_key_file: &Path,
+    new_key_file: Option<&Path>,
+    to_hsm: bool,
     settle_seconds: u64,
 ) -> Result<(), CliError> {
     if settle_seconds < 6 {
@@ -22,32 +25,19 @@ pub async fn rotate_master(
             "--settle-seconds must be at least 6: running nodes look for a rotation every 2.5 seconds".into(),
         ));
     }
-    let current = app::master_key(settings, false)?;
-    let next = if new_key_file.exists() {
-        app::refuse_if_shared(new_key_file)?;
-        let next = MasterKey::load(new_key_file)?;
-        if !next.same_root(&current) {
-            return Err(CliError::Invalid(format!(
-                "{} is not a rotation of the current master key (its root differs)",
-                new_key_file.display()
-            )));
-        }
-        println!("Resuming the rotation to {}.", new_key_file.display());
-        next
-    } else {
-        let next = current.rotated()?;
-        next.write_file(new_key_file)?;
-        println!(
-            "New master key written to {} (mode 0600).",
-            new_key_file.display()
-        );
-        next
+    let next = match (new_key_file, to_hsm) {
+        (Some(path), false) => Some(next_key(settings, path)?),
+        (None, true) if settings.hsm.is_some() => None,
+        (None, true) => return Err(CliError::Invalid("--to-hsm needs an [hsm] section".into())),
+        _ => return Err(CliError::Invalid("give --new-key-file or --to-hsm".into())),
     };
-    drop(current);
     let opened = app::open(settings, false).await?;
+    let target = next
+        .as_ref()
+        .map_or(RotationTarget::Token, RotationTarget::NewKey);
     let rotated = palisade_service::rotate_master_key(
         &opened.store,
-        &next,
+        target,
         Duration::from_secs(settle_seconds),
         |moved, left| println!("re-wrapped {moved} data keys, {left} left"),
     )
@@ -58,12 +48,52 @@ pub async fn rotate_master(
         "Rotation finished: {} data keys re-wrapped under key {}; key {} is retired.",
         rotation.rewrapped, rotation.new_kek_id, rotation.old_kek_id
     );
+    match new_key_file {
+        Some(path) => println!(
+            "Now install {} as {} on every node and restart them one at a time: a node that \
+             starts with the old file is refused. Keep the old file offline only as long as \
+             you keep backups made before now; they open with it alone.",
+            path.display(),
+            settings.master_key_file.display()
+        ),
+        None => println!(
+            "Every node needs [hsm] from now on: one that starts without it is refused. Backups \
+             made from now on open only with the token."
+        ),
+    }
+    Ok(())
+}
+
+/// The new key: written to `path` when it does not exist, or read from it to resume.
+fn next_key(settings: &Settings, path: &Path) -> Result<MasterKey, CliError> {
+    let current = app::master_key(settings, false)?;
+    if !path.exists() {
+        let next = current.rotated()?;
+        next.write_file(path)?;
+        println!("New master key written to {} (mode 0600).", path.display());
+        return Ok(next);
+    }
+    app::refuse_if_shared(path)?;
+    let next = MasterKey::load(path)?;
+    if !next.same_root(&current) {
+        return Err(CliError::Invalid(format!(
+            "{} is not a rotation of the current master key (its root differs)",
+            path.display()
+        )));
+    }
+    println!("Resuming the rotation to {}.", path.display());
+    Ok(next)
+}
+
+pub fn hsm_generate(settings: &Settings) -> Result<(), CliError> {
+    let Some(hsm) = &settings.hsm else {
+        return Err(CliError::Invalid("configure [hsm] first".into()));
+    };
+    let id = palisade_hsm::generate(hsm)?;
     println!(
-        "Now install {} as {} on every node and restart them one at a time: a node that \
-         starts with the old file is refused. Keep the old file offline only as long as \
-         you keep backups made before now; they open with it alone.",
-        new_key_file.display(),
-        settings.master_key_file.display()
+        "Wrapping key {id} generated in token {:?} as {:?}. Configure [hsm] on every node, restart \
+         them, then run `palisade keys rotate-master --to-hsm`.",
+        hsm.token_label, hsm.key_label
     );
     Ok(())
 }

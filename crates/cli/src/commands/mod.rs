@@ -96,9 +96,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             command:
                 KeysCommand::RotateMaster {
                     new_key_file,
+                    to_hsm,
                     settle_seconds,
                 },
-        } => keys::rotate_master(&settings, &new_key_file, settle_seconds).await,
+        } => keys::rotate_master(&settings, new_key_file.as_deref(), to_hsm, settle_seconds).await,
+        Command::Keys {
+            command: KeysCommand::HsmGenerate,
+        } => keys::hsm_generate(&settings),
     }
 }
 

@@ -41,6 +41,7 @@ pub struct FileConfig {
     pub advisories: Option<AdvisoriesFileConfig>,
     pub siem: Option<SiemFileConfig>,
     pub reply_tokens: Option<ReplyTokensFileConfig>,
+    pub hsm: Option<HsmFileConfig>,
     /// `[[imap]]` tables: hosted mailboxes to take mail from.
     #[serde(default)]
     pub imap: Vec<ImapFileConfig>,

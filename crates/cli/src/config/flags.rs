@@ -91,13 +91,20 @@ pub enum KeysCommand {
     /// then retire the current key. Writes the new key to `--new-key-file` (which must
     /// not exist), or, given an existing file, resumes the rotation to that key.
     RotateMaster {
+        #[arg(long, required_unless_present = "to_hsm", conflicts_with = "to_hsm")]
+        new_key_file: Option<PathBuf>,
+        /// Move every data key into the `[hsm]` key instead (configure every node with
+        /// `[hsm]` first); the master key file's wrapping key is then retired.
         #[arg(long)]
-        new_key_file: PathBuf,
+        to_hsm: bool,
         /// How long running nodes are given to learn the new key before data keys
         /// move, and again before the old key is retired (at least 6 seconds).
         #[arg(long, default_value_t = 15)]
         settle_seconds: u64,
     },
+    /// Generate the wrapping key inside the `[hsm]` token (AES-256, sensitive, never
+    /// extractable); prints its id.
+    HsmGenerate,
 }
 
 #[derive(Subcommand, Debug)]

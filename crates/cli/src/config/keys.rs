@@ -1,3 +1,5 @@
+//! `[hsm]`: the data-key wrapping key in a PKCS#11 token instead of the master key
+//! file (the file keeps the root the derived keys come from).
 //! `[reply_tokens]`: which key version signs the capability tokens in reply addresses,
 //! `Message-ID`s and bounce addresses, and which older versions are still accepted.
 //! Moving `key_version` up while keeping the old one in `also_accept` starts a grace
@@ -35,5 +37,36 @@ impl ReplyTokensFileConfig {
         also_accept.sort_unstable();
         also_accept.dedup();
         Ok(palisade_mail::ReplyKeys { current, also_accept })
+    }
+}
+
+/// `[hsm]`.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct HsmFileConfig {
+    /// The PKCS#11 module, e.g. `/usr/lib/softhsm/libsofthsm2.so`.
+    pub module: PathBuf,
+    pub token_label: String,
+    /// Default `palisade-wrapping`.
+    pub key_label: Option<String>,
+    /// A file holding the user PIN (mode 0600).
+    pub pin_file: PathBuf,
+}
+
+impl HsmFileConfig {
+    pub fn into_settings(self) -> Result<palisade_hsm::HsmSettings, CliError> {
+        if !self.module.is_file() {
+            return Err(CliError::Config(format!(
+                "[hsm] module {} does not exist",
+                self.module.display()
+            )));
+        }
+        crate::app::refuse_if_shared(&self.pin_file)?;
+        Ok(palisade_hsm::HsmSettings {
+            module: self.module,
+            token_label: self.token_label,
+            key_label: self.key_label.unwrap_or_else(|| "palisade-wrapping".into()),
+            pin: palisade_hsm::read_pin(&self.pin_file)?,
+        })
     }
 }

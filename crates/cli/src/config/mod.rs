@@ -76,6 +76,8 @@ pub struct Settings {
     pub siem: Option<SiemSettings>,
     /// `[reply_tokens]`: the key versions of reply, `Message-ID` and bounce tokens.
     pub reply_keys: palisade_mail::ReplyKeys,
+    /// `[hsm]`: the wrapping key in a PKCS#11 token.
+    pub hsm: Option<palisade_hsm::HsmSettings>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -284,6 +286,7 @@ impl Settings {
             advisory_db: file.advisories.unwrap_or_default().database,
             siem: file.siem.unwrap_or_default().into_settings()?,
             reply_keys: file.reply_tokens.unwrap_or_default().into_keys()?,
+            hsm: file.hsm.map(HsmFileConfig::into_settings).transpose()?,
         };
         settings.validate()?;
         Ok(settings)

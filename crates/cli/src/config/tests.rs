@@ -255,3 +255,32 @@ fn reply_token_keys_rotate_with_a_grace_period_from_the_file() {
         assert!(from_toml(refused).is_err(), "{refused}");
     }
 }
+
+#[test]
+fn an_hsm_needs_its_module_and_a_private_pin_file() {
+    let dir = std::env::temp_dir().join(format!("palisade-hsm-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pin = dir.join("pin");
+    std::fs::write(&pin, "1234\n").unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&pin, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let module = dir.join("module.so");
+    std::fs::write(&module, b"").unwrap();
+    let section = |module: &std::path::Path| {
+        format!(
+            "[hsm]\nmodule = \"{}\"\ntoken_label = \"t\"\npin_file = \"{}\"\n",
+            module.display(),
+            pin.display()
+        )
+    };
+    let shared = from_toml(&section(&module)).unwrap_err().to_string();
+    assert!(shared.contains("chmod 600"), "{shared}");
+    std::fs::set_permissions(&pin, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let settings = from_toml(&section(&module)).unwrap();
+    let hsm = settings.hsm.unwrap();
+    assert_eq!(hsm.key_label, "palisade-wrapping");
+    assert_eq!(hsm.pin.as_str(), "1234");
+    assert!(!format!("{hsm:?}").contains("1234"), "the PIN never prints");
+    assert!(from_toml(&section(&dir.join("missing.so"))).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,137 @@
+//! The wrapping key moved into a PKCS#11 token (SoftHSM v2) on a desk that already
+//! holds data: the key is generated in the token, the node restarted with `[hsm]`
+//! reads what the file wrapped and wraps what is new in the token, `rotate-master
+//! --to-hsm` moves every data key in while the desk serves, and afterwards the master
+//! key file alone starts nothing, a wrong PIN starts nothing, and with the token every
+//! ticket opens.
+
+use std::time::Duration;
+
+use palisade_testkit::softhsm::Token;
+
+use super::common::{Server, TestDir, query_i64};
+
+fn write_config(dir: &TestDir, hsm: Option<(&Token, &std::path::Path)>) {
+    let mut text = String::from("[scan]\nclamd = \"off\"\n");
+    if let Some((token, pin_file)) = hsm {
+        text.push_str(&format!(
+            "\n[hsm]\nmodule = \"{}\"\ntoken_label = \"{}\"\npin_file = \"{}\"\n",
+            token.module.display(),
+            token.label,
+            pin_file.display()
+        ));
+    }
+    std::fs::write(dir.root.join("palisade.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn private_file(path: &std::path::Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap_or_else(|e| panic!("{e}"));
+}
+
+async fn ticket(server: &Server, token: &str, email: &str, subject: &str) -> String {
+    let person = server
+        .api(
+            "POST",
+            "/api/v1/customers",
+            Some(token),
+            Some(&serde_json::json!({"email": email, "name": "HSM customer"})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(person.status, 201, "{}", person.text());
+    let body = serde_json::json!({"subject": subject, "body": "sealed", "requester_id": person.json()["user"]["id"]});
+    let r = server
+        .api("POST", "/api/v1/tickets", Some(token), Some(&body))
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["id"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn assert_subjects(server: &Server, token: &str, tickets: &[(String, String)]) {
+    for (id, subject) in tickets {
+        let r = server
+            .api("GET", &format!("/api/v1/tickets/{id}"), Some(token), None)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["subject"].as_str(), Some(subject.as_str()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wrapping_key_moves_into_the_token_and_the_file_alone_then_opens_nothing() {
+    let token = Token::init("palisade").unwrap_or_else(|e| panic!("{e:#}"));
+    let dir = TestDir::new("hsm").with_config("[scan]\nclamd = \"off\"\n");
+    let pin_file = dir.root.join("hsm.pin");
+    private_file(&pin_file, &format!("{}\n", token.pin));
+    let setup = dir.create_admin("ada@example.com", "Ada");
+    let mut server = dir.serve().await;
+    let api = server.admin_token(&setup, "ada@example.com").await;
+    let mut tickets = vec![(
+        ticket(&server, &api, "file@customer.test", "wrapped by the file").await,
+        "wrapped by the file".to_owned(),
+    )];
+    assert!(server.terminate(Duration::from_secs(30)).success());
+
+    write_config(&dir, Some((&token, &pin_file)));
+    let generated = dir.run(&["keys", "hsm-generate"]);
+    generated.assert_success("keys hsm-generate");
+    let key_id = generated
+        .stdout
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(key_id.len(), 16, "{}", generated.stdout);
+    dir.run(&["keys", "hsm-generate"])
+        .assert_failure("a second key under the same label");
+
+    // With [hsm]: what the file wrapped still opens, what is new goes into the token.
+    let server = dir.serve().await;
+    assert_subjects(&server, &api, &tickets).await;
+    tickets.push((
+        ticket(&server, &api, "token@customer.test", "wrapped in the token").await,
+        "wrapped in the token".to_owned(),
+    ));
+    let rotation = dir.run(&["keys", "rotate-master", "--to-hsm", "--settle-seconds", "6"]);
+    rotation.assert_success("keys rotate-master --to-hsm");
+    assert!(
+        rotation.stdout.contains("Rotation finished"),
+        "{}",
+        rotation.stdout
+    );
+    assert_subjects(&server, &api, &tickets).await;
+    let mut server = server;
+    assert!(server.terminate(Duration::from_secs(30)).success());
+    assert_eq!(
+        query_i64(
+            &dir,
+            &format!("SELECT COUNT(*) FROM data_keys WHERE kek_id IS NULL OR kek_id <> '{key_id}'")
+        )
+        .await,
+        0,
+        "every data key is wrapped by the token"
+    );
+
+    // The master key file alone is retired; a wrong PIN opens nothing.
+    write_config(&dir, None);
+    let alone = dir.run(&["audit", "verify"]);
+    let stderr = alone.assert_failure("the file without the token");
+    assert!(stderr.contains("retired"), "{stderr}");
+    let wrong_pin = dir.root.join("wrong.pin");
+    private_file(&wrong_pin, "000000\n");
+    write_config(&dir, Some((&token, &wrong_pin)));
+    let refused = dir.run(&["audit", "verify"]);
+    let stderr = refused.assert_failure("a wrong PIN");
+    assert!(stderr.contains("PIN"), "{stderr}");
+
+    // With the token, everything opens and the trail verifies.
+    write_config(&dir, Some((&token, &pin_file)));
+    dir.run(&["audit", "verify"])
+        .assert_success("audit verify with the token");
+    let server = dir.serve().await;
+    assert_subjects(&server, &api, &tickets).await;
+}
