@@ -16,6 +16,10 @@
 #                       installed from crates/testkit/peers (default /var/cache/palisade/npm)
 #   PALISADE_TEST_CLAMD set by this script: the socket of the clamd it starts for the run
 #                       (crates/testkit/peers/clamd.sh, an EICAR-only signature database)
+#   SOFTHSM2_CONF       set by this script: a SoftHSM v2 configuration whose token
+#                       directory is the run's own (tests initialise tokens there)
+#   PALISADE_TEST_PG_BIN set by this script: the PostgreSQL server binaries, for the
+#                       failover test's own primary and standby
 #   PALISADE_TEST_CMD   run this shell command instead of the nextest run (the cluster is
 #                       still started; extra args are passed as "$@"), e.g.
 #                       PALISADE_TEST_CMD='psql "$PALISADE_TEST_PG_URL" -c "select 1"'
