@@ -342,6 +342,33 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_rotates_with_overlap_by_kid_and_the_retired_one_is_refused() {
+        const NEXT: &[u8] = b"the next shared secret, also thirty-two bytes long";
+        let hs = |kid: &str, secret: &[u8]| SiteKey::Hs256 {
+            kid: kid.into(),
+            secret: SecretBytes::new(secret.to_vec()),
+        };
+        let old = hs256(&json!({"alg": "HS256", "kid": "hmac-1"}), &claims(), SECRET);
+        let new = hs256(&json!({"alg": "HS256", "kid": "hmac-2"}), &claims(), NEXT);
+        // The overlap: both keys configured, the site switching over.
+        let both = SiteTokenVerifier::new(
+            vec![hs("hmac-1", SECRET), hs("hmac-2", NEXT)],
+            "https://shop.example",
+            "palisade",
+        )
+        .unwrap();
+        assert!(both.verify(&old, NOW).is_ok() && both.verify(&new, NOW).is_ok());
+        // A token naming the new kid but signed with the old secret is a forgery.
+        let mixed = hs256(&json!({"alg": "HS256", "kid": "hmac-2"}), &claims(), SECRET);
+        assert_eq!(both.verify(&mixed, NOW), Err(SiteTokenRejection::BadSignature));
+        // The old key removed: its tokens are refused.
+        let after =
+            SiteTokenVerifier::new(vec![hs("hmac-2", NEXT)], "https://shop.example", "palisade").unwrap();
+        assert_eq!(after.verify(&old, NOW), Err(SiteTokenRejection::UnknownKey));
+        assert!(after.verify(&new, NOW).is_ok());
+    }
+
+    #[test]
     fn forged_and_altered_tokens_are_refused() {
         use SiteTokenRejection as R;
         let (v, _) = setup();

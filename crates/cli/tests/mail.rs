@@ -264,20 +264,29 @@ async fn dns_check_verifies_the_organisations_own_records() {
         .unwrap_or_else(|| panic!("no record in {}", out.stdout))
         .to_owned();
     let other_key = dir.data_dir().with_extension("other.pem");
-    dir.run(&[
+    let other = dir.run(&[
         "dkim",
         "generate",
         "--domain",
         "desk.test",
         "--selector",
-        "sel",
+        "sel2",
         "--out",
         &other_key.display().to_string(),
-    ])
-    .assert_success("dkim generate");
+    ]);
+    other.assert_success("dkim generate");
+    let other_record = other
+        .stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("v=DKIM1"))
+        .unwrap_or_else(|| panic!("no record in {}", other.stdout))
+        .to_owned();
     let dns = palisade_testkit::dns::DnsServer::start(&[
         ("desk.test", "v=spf1 ip4:127.0.0.10 -all"),
         ("sel._domainkey.desk.test", record.as_str()),
+        ("sel2._domainkey.desk.test", other_record.as_str()),
+        ("sel0._domainkey.desk.test", record.as_str()),
         ("_dmarc.desk.test", "v=DMARC1; p=reject"),
         ("weak.test", "v=spf1 +all"),
         ("_dmarc.weak.test", "v=DMARC1; p=none"),
@@ -340,4 +349,59 @@ async fn dns_check_verifies_the_organisations_own_records() {
         assert!(weak.stdout.contains(reason), "{reason}: {}", weak.stdout);
     }
     assert!(weak.stderr.contains("check(s) failed"), "{}", weak.stderr);
+
+    // A DKIM rotation with overlap: the next key (other_key, published as sel2) must be
+    // in DNS before the switch, and the retired selector stays published meanwhile.
+    let rotation = |next_selector: &str, retired: &str| {
+        dir.run(&[
+            "dns",
+            "check",
+            "--domain",
+            "desk.test",
+            "--selector",
+            "sel",
+            "--dkim-key",
+            &key.display().to_string(),
+            "--next-selector",
+            next_selector,
+            "--next-dkim-key",
+            &other_key.display().to_string(),
+            "--retired-selector",
+            retired,
+            "--relay-ip",
+            "127.0.0.10",
+            "--nameserver",
+            &ns,
+        ])
+    };
+    let ready = rotation("sel2", "sel0");
+    ready.assert_success("dns check during a DKIM rotation");
+    for line in [
+        "sel2._domainkey.desk.test publishes the next signing key: ready to switch",
+        "sel0._domainkey.desk.test (retired) is still published",
+    ] {
+        assert!(ready.stdout.contains(line), "{line}: {}", ready.stdout);
+    }
+    // The next selector publishing another key (the current one) or nothing: not ready.
+    let early = rotation("sel", "gone");
+    assert_eq!(early.status.code(), Some(1), "{}", early.stdout);
+    assert!(
+        early.stdout.contains("publish it before switching"),
+        "{}",
+        early.stdout
+    );
+    assert!(
+        early
+            .stdout
+            .contains("gone._domainkey.desk.test (retired) is gone"),
+        "{}",
+        early.stdout
+    );
+    let unpublished = rotation("sel3", "sel0");
+    assert_eq!(unpublished.status.code(), Some(1), "{}", unpublished.stdout);
+    assert!(
+        unpublished.stdout.contains("next key: no key record at sel3"),
+        "{}",
+        unpublished.stdout
+    );
 }

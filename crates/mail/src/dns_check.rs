@@ -51,6 +51,11 @@ pub struct OwnDomainCheck {
     /// `p=`); without a selector DKIM is not checked.
     pub dkim_selector: Option<String>,
     pub dkim_public_key: Option<String>,
+    /// A DKIM rotation under way: the selector and key (base64 SPKI) to sign with next,
+    /// whose record must be published before the switch.
+    pub dkim_next: Option<(String, String)>,
+    /// Selectors signed with before the last switch, kept published for the overlap.
+    pub dkim_retired: Vec<String>,
     /// Addresses Palisade's mail leaves from (the relay); SPF must authorise each.
     pub relay_ips: Vec<IpAddr>,
 }
@@ -93,6 +98,44 @@ impl SenderVerifier {
                 "DKIM",
                 "no selector configured: Palisade's mail is not signed, so it passes DMARC only through SPF",
             )),
+        }
+        if let Some((selector, key)) = &check.dkim_next {
+            let name = format!("{selector}._domainkey.{domain}");
+            findings.extend(
+                evaluate_dkim(&name, &self.txt(&name).await, Some(key))
+                    .into_iter()
+                    .map(|f| match f.level {
+                        Level::Ok => finding(
+                            Level::Ok,
+                            "DKIM",
+                            format!("{name} publishes the next signing key: ready to switch"),
+                        ),
+                        _ => Finding {
+                            text: format!("next key: {} (publish it before switching)", f.text),
+                            ..f
+                        },
+                    }),
+            );
+        }
+        for selector in &check.dkim_retired {
+            let name = format!("{selector}._domainkey.{domain}");
+            let published = self.txt(&name).await.iter().any(|r| r.contains("p="));
+            findings.push(if published {
+                finding(
+                    Level::Ok,
+                    "DKIM",
+                    format!("{name} (retired) is still published: mail signed before the switch verifies"),
+                )
+            } else {
+                finding(
+                    Level::Warn,
+                    "DKIM",
+                    format!(
+                        "{name} (retired) is gone: mail signed with it no longer verifies; \
+                         remove it from dkim_retired_selectors once that is intended"
+                    ),
+                )
+            });
         }
         findings.extend(evaluate_dmarc(&self.txt(&format!("_dmarc.{domain}")).await));
         findings.sort_by_key(|f| std::cmp::Reverse(f.level));

@@ -40,6 +40,19 @@ pub async fn check(settings: &Settings, args: &DnsCheckArgs) -> Result<(), CliEr
         .map(palisade_mail::dkim_public_key)
         .transpose()
         .map_err(|e| CliError::Config(e.to_string()))?;
+    let next_key = match (&args.next_selector, &args.next_dkim_key) {
+        (Some(selector), Some(path)) => Some((selector.clone(), read_key(path)?)),
+        _ => settings.dkim_rotation.next.clone(),
+    };
+    let dkim_next = next_key
+        .map(|(selector, key)| palisade_mail::dkim_public_key(&key).map(|public| (selector, public)))
+        .transpose()
+        .map_err(|e| CliError::Config(e.to_string()))?;
+    let dkim_retired = if args.retired_selector.is_empty() {
+        settings.dkim_rotation.retired.clone()
+    } else {
+        args.retired_selector.clone()
+    };
     let verifier = SenderVerifier::new(&nameservers, &domain, Duration::from_secs(5))
         .map_err(|e| CliError::Config(format!("{e} (give --nameserver or [smtp] nameservers)")))?;
     let findings = verifier
@@ -47,6 +60,8 @@ pub async fn check(settings: &Settings, args: &DnsCheckArgs) -> Result<(), CliEr
             domain: domain.clone(),
             dkim_selector: selector,
             dkim_public_key,
+            dkim_next,
+            dkim_retired,
             relay_ips: args.relay_ip.clone(),
         })
         .await;

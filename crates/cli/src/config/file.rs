@@ -233,9 +233,63 @@ pub struct MailFileConfig {
     /// A PEM PKCS#8 RSA key (`palisade dkim generate`); with `dkim_selector`.
     pub dkim_key_file: Option<PathBuf>,
     pub dkim_selector: Option<String>,
+    /// A DKIM rotation: the key and selector to sign with next (published first,
+    /// checked by `palisade dns check`, used once they replace the two above).
+    pub dkim_next_key_file: Option<PathBuf>,
+    pub dkim_next_selector: Option<String>,
+    /// Selectors signed with before, kept published for the overlap.
+    #[serde(default)]
+    pub dkim_retired_selectors: Vec<String>,
+}
+
+/// A DKIM key rotation under way (`[mail] dkim_next_*`, `dkim_retired_selectors`).
+#[derive(Clone, Debug, Default)]
+pub struct DkimRotation {
+    pub next: Option<(String, SecretBytes)>,
+    pub retired: Vec<String>,
 }
 
 impl MailFileConfig {
+    /// The rotation settings, checked against the signing selector.
+    pub(super) fn dkim_rotation(&self) -> Result<DkimRotation, CliError> {
+        use rustls::pki_types::{PrivatePkcs8KeyDer, pem::PemObject as _};
+        let next = match (&self.dkim_next_key_file, &self.dkim_next_selector) {
+            (None, None) => None,
+            (Some(path), Some(selector)) => {
+                if self.dkim_selector.as_deref() == Some(selector.as_str()) {
+                    return Err(CliError::Config(
+                        "[mail] dkim_next_selector must differ from dkim_selector".into(),
+                    ));
+                }
+                let key = PrivatePkcs8KeyDer::from_pem_file(path).map_err(|e| {
+                    CliError::Config(format!("[mail] dkim_next_key_file {}: {e}", path.display()))
+                })?;
+                Some((
+                    selector.clone(),
+                    SecretBytes::new(key.secret_pkcs8_der().to_vec()),
+                ))
+            }
+            _ => {
+                return Err(CliError::Config(
+                    "[mail] set both dkim_next_key_file and dkim_next_selector".into(),
+                ));
+            }
+        };
+        if self
+            .dkim_retired_selectors
+            .iter()
+            .any(|s| Some(s.as_str()) == self.dkim_selector.as_deref())
+        {
+            return Err(CliError::Config(
+                "[mail] dkim_retired_selectors lists the selector in use".into(),
+            ));
+        }
+        Ok(DkimRotation {
+            next,
+            retired: self.dkim_retired_selectors.clone(),
+        })
+    }
+
     pub(super) fn into_settings(self, public_origin: &str) -> Result<RelaySettings, CliError> {
         let tls = match self.relay_tls.as_deref() {
             None | Some("starttls") => RelayTls::StartTls,

@@ -186,6 +186,17 @@ pub struct DnsCheckArgs {
     /// `[mail] dkim_key_file`.
     #[arg(long)]
     pub dkim_key: Option<PathBuf>,
+    /// A DKIM rotation: the selector to sign with next, whose record must already be
+    /// published. Default: `[mail] dkim_next_selector`.
+    #[arg(long, requires = "next_dkim_key")]
+    pub next_selector: Option<String>,
+    /// The next selector's private key. Default: `[mail] dkim_next_key_file`.
+    #[arg(long, requires = "next_selector")]
+    pub next_dkim_key: Option<PathBuf>,
+    /// A selector signed with before the switch, kept published for the overlap
+    /// (repeatable). Default: `[mail] dkim_retired_selectors`.
+    #[arg(long)]
+    pub retired_selector: Vec<String>,
     /// An address Palisade's mail leaves from, which SPF must authorise (repeatable).
     #[arg(long)]
     pub relay_ip: Vec<std::net::IpAddr>,

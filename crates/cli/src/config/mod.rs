@@ -78,6 +78,8 @@ pub struct Settings {
     pub reply_keys: palisade_mail::ReplyKeys,
     /// `[hsm]`: the wrapping key in a PKCS#11 token.
     pub hsm: Option<palisade_hsm::HsmSettings>,
+    /// A DKIM key rotation under way, for `dns check`.
+    pub dkim_rotation: DkimRotation,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -117,6 +119,12 @@ impl Settings {
             .and_then(|s| s.public_origin.clone())
             .or(file.public_origin)
             .unwrap_or_else(|| default_origin(listen));
+        let dkim_rotation = file
+            .mail
+            .as_ref()
+            .map(MailFileConfig::dkim_rotation)
+            .transpose()?
+            .unwrap_or_default();
         let mail = file.mail.map(|m| m.into_settings(&public_origin)).transpose()?;
         let smtp = match file.smtp {
             None if file.mailbox.is_empty() => None,
@@ -287,6 +295,7 @@ impl Settings {
             siem: file.siem.unwrap_or_default().into_settings()?,
             reply_keys: file.reply_tokens.unwrap_or_default().into_keys()?,
             hsm: file.hsm.map(HsmFileConfig::into_settings).transpose()?,
+            dkim_rotation,
         };
         settings.validate()?;
         Ok(settings)

@@ -284,3 +284,18 @@ fn an_hsm_needs_its_module_and_a_private_pin_file() {
     assert!(from_toml(&section(&dir.join("missing.so"))).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_dkim_rotation_needs_a_whole_next_key_and_never_retires_the_selector_in_use() {
+    let mail = "[mail]\nrelay_host = \"relay.example\"\nfrom_address = \"support@example.com\"\n";
+    for refused in [
+        "dkim_next_selector = \"s2\"\n",
+        "dkim_next_key_file = \"/nonexistent.pem\"\ndkim_next_selector = \"s2\"\n",
+        "dkim_retired_selectors = [\"s1\"]\ndkim_selector = \"s1\"\ndkim_key_file = \"/nonexistent.pem\"\n",
+    ] {
+        assert!(from_toml(&format!("{mail}{refused}")).is_err(), "{refused}");
+    }
+    let settings = from_toml(&format!("{mail}dkim_retired_selectors = [\"s0\"]\n")).unwrap();
+    assert_eq!(settings.dkim_rotation.retired, vec!["s0".to_owned()]);
+    assert!(settings.dkim_rotation.next.is_none());
+}
