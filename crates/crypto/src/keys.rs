@@ -3,19 +3,18 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use chacha20poly1305::XNonce;
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use hkdf::Hkdf;
-use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::CryptoError;
 use crate::index::BlindIndex;
+pub use crate::wrapping::ExternalWrappingKey;
+use crate::wrapping::{Kek, hkdf_expand};
 
 pub(crate) const KEY_LEN: usize = 32;
 pub(crate) const NONCE_LEN: usize = 24;
-const WRAP_VERSION: u8 = 1;
+pub(crate) const WRAP_VERSION: u8 = 1;
 
 /// The nonce that follows the one-byte version prefix of a sealed value.
 pub(crate) fn nonce_at(sealed: &[u8]) -> Result<XNonce, CryptoError> {
@@ -149,115 +148,22 @@ impl MasterKey {
 
     /// Writes the key to a new file readable by its owner only; refuses to overwrite.
     pub fn write_file(&self, path: &Path) -> Result<(), CryptoError> {
-        let text = Zeroizing::new(if self.root == self.wrapping {
-            format!("{}\n", hex::encode(self.root))
-        } else {
-            format!(
-                "root {}\nwrapping {}\n",
-                hex::encode(self.root),
-                hex::encode(self.wrapping)
-            )
-        });
+        let text = Zeroizing::new(
+            if bool::from(subtle::ConstantTimeEq::ct_eq(&self.root[..], &self.wrapping[..])) {
+                format!("{}\n", hex::encode(self.root))
+            } else {
+                format!(
+                    "root {}\nwrapping {}\n",
+                    hex::encode(self.root),
+                    hex::encode(self.wrapping)
+                )
+            },
+        );
         write_secret_file(path, text.as_bytes())
     }
 
     fn derive(&self, purpose: &str) -> Zeroizing<[u8; KEY_LEN]> {
         hkdf_expand(&self.root, purpose)
-    }
-}
-
-fn hkdf_expand(secret: &[u8; KEY_LEN], purpose: &str) -> Zeroizing<[u8; KEY_LEN]> {
-    let hk = Hkdf::<Sha256>::new(Some(b"palisade/v1"), secret);
-    let mut out = Zeroizing::new([0u8; KEY_LEN]);
-    // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so expand cannot fail.
-    let _ = hk.expand(purpose.as_bytes(), out.as_mut_slice());
-    out
-}
-
-/// A wrapping key held outside this process, such as in an HSM reached through
-/// PKCS#11: it seals and opens data keys itself, and its secret never enters memory.
-pub trait ExternalWrappingKey: Send + Sync {
-    /// Its public name: 16 hex characters, unique among the wrapping keys in use.
-    fn id(&self) -> &str;
-    /// Seals `plaintext` with `aad` bound; the result starts with a version byte other
-    /// than the software wrapping's.
-    fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError>;
-    /// Opens what [`ExternalWrappingKey::seal`] made; `CryptoError::Decrypt` for
-    /// anything else.
-    fn open(&self, sealed: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError>;
-}
-
-/// A key-encryption key and its public name (16 hex characters derived from it, so a
-/// data key's row can say which key wrapped it without saying anything about the key).
-enum Kek {
-    Software { id: String, cipher: XChaCha20Poly1305 },
-    External(Arc<dyn ExternalWrappingKey>),
-}
-
-impl Kek {
-    fn from_wrapping_secret(secret: &[u8; KEY_LEN]) -> Self {
-        // "data-key-wrapping" is what the single-secret key always derived, so a key
-        // that was never rotated wraps exactly as before.
-        let key = hkdf_expand(secret, "data-key-wrapping");
-        let id = hkdf_expand(secret, "data-key-wrapping-id");
-        Self::Software {
-            id: hex::encode(&id[..8]),
-            cipher: XChaCha20Poly1305::new(&(*key).into()),
-        }
-    }
-
-    fn id(&self) -> &str {
-        match self {
-            Self::Software { id, .. } => id,
-            Self::External(key) => key.id(),
-        }
-    }
-
-    fn seal(&self, msg: &[u8], aad: &str) -> Result<Vec<u8>, CryptoError> {
-        let cipher = match self {
-            Self::Software { cipher, .. } => cipher,
-            Self::External(key) => return key.seal(msg, aad.as_bytes()),
-        };
-        let nonce: [u8; NONCE_LEN] = random_bytes()?;
-        let sealed = cipher
-            .encrypt(
-                &XNonce::from(nonce),
-                Payload {
-                    msg,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| CryptoError::Decrypt)?;
-        let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
-        out.push(WRAP_VERSION);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&sealed);
-        Ok(out)
-    }
-
-    fn open(&self, bytes: &[u8], aad: &str) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        let cipher = match self {
-            Self::Software { cipher, .. } => cipher,
-            Self::External(key) => return key.open(bytes, aad.as_bytes()),
-        };
-        if bytes.len() < 1 + NONCE_LEN {
-            return Err(CryptoError::Format);
-        }
-        if bytes[0] != WRAP_VERSION {
-            // Sealed by another kind of wrapping key: not this one's to open.
-            return Err(CryptoError::Decrypt);
-        }
-        Ok(Zeroizing::new(
-            cipher
-                .decrypt(
-                    &nonce_at(bytes)?,
-                    Payload {
-                        msg: &bytes[1 + NONCE_LEN..],
-                        aad: aad.as_bytes(),
-                    },
-                )
-                .map_err(|_| CryptoError::Decrypt)?,
-        ))
     }
 }
 
@@ -417,24 +323,16 @@ impl Keyring {
         Ok((id, sealed))
     }
 
-    /// Learns the wrapping key named `kek_id` from `sealed` (made by
-    /// [`Keyring::seal_next`] under a key this ring holds); a no-op when already known.
+    /// Learns the wrapping key named `kek_id` from `sealed`, made by
+    /// [`Keyring::seal_next`] under the key this ring uses; a no-op when already known.
+    /// Only the key in use is trusted to introduce a successor: a retired or merely
+    /// previous key (which someone may still hold) cannot plant one.
     pub fn learn(&self, kek_id: &str, sealed: &[u8]) -> Result<(), CryptoError> {
         if self.knows(kek_id) {
             return Ok(());
         }
         let aad = format!("palisade/next-wrapping-key/v1/{kek_id}");
-        let secret = match self.kek.open(sealed, &aad) {
-            Ok(secret) => secret,
-            Err(_) => {
-                let learned = self.learned.read().map_err(|_| CryptoError::Format)?;
-                learned
-                    .iter()
-                    .chain(&self.previous)
-                    .find_map(|kek| kek.open(sealed, &aad).ok())
-                    .ok_or(CryptoError::Decrypt)?
-            }
-        };
+        let secret = self.kek.open(sealed, &aad)?;
         let secret: Zeroizing<[u8; KEY_LEN]> =
             Zeroizing::new(secret.as_slice().try_into().map_err(|_| CryptoError::Format)?);
         self.hold(Kek::from_wrapping_secret(&secret), kek_id)
@@ -598,6 +496,14 @@ mod tests {
         assert!(
             stranger.learn(&next_id, &sealed).is_err(),
             "sealed under a key it lacks"
+        );
+        // A node that moved to `next` is not told a successor by the key it moved from.
+        let after_next = Keyring::new(&next);
+        let planted = next.rotated().unwrap();
+        let (planted_id, planted_sealed) = Keyring::new(&old).seal_next(&planted).unwrap();
+        assert!(
+            after_next.learn(&planted_id, &planted_sealed).is_err(),
+            "planted under a retired key"
         );
         assert!(serving.learn("0000000000000000", &sealed).is_err(), "wrong name");
         serving.learn(&next_id, &sealed).unwrap();

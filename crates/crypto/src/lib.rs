@@ -12,6 +12,7 @@ mod error;
 mod index;
 mod keys;
 mod token;
+mod wrapping;
 
 pub use aead::{FieldAad, open_field, seal_field};
 pub use capability::{CAPABILITY_ID_LEN, CAPABILITY_TOKEN_CHARS, CapabilityKeys, CapabilityPurpose};

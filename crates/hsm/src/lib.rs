@@ -111,12 +111,18 @@ fn open_session(settings: &HsmSettings) -> Result<Session, HsmError> {
     Ok(session)
 }
 
+/// The one secret key under `label`; two under one label are refused, since which
+/// one a token returns first is not defined.
 fn find_key(session: &Session, label: &str) -> Result<Option<ObjectHandle>, HsmError> {
     let found = session.find_objects(&[
         Attribute::Class(ObjectClass::SECRET_KEY),
         Attribute::Label(label.as_bytes().to_vec()),
     ])?;
-    Ok(found.into_iter().next())
+    match found.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(*one)),
+        _ => Err(HsmError::WeakKey(label.to_owned())),
+    }
 }
 
 /// Generates the wrapping key inside the token: AES-256, sensitive, never extractable,
@@ -157,20 +163,37 @@ impl HsmWrappingKey {
                 AttributeType::KeyType,
                 AttributeType::Sensitive,
                 AttributeType::Extractable,
+                AttributeType::Local,
+                AttributeType::AlwaysSensitive,
+                AttributeType::NeverExtractable,
                 AttributeType::Id,
             ],
         )?;
-        let (mut aes, mut sensitive, mut extractable, mut id) = (false, false, true, Vec::new());
+        // Generated inside the token and never out of it: an imported key (not local)
+        // or one that was ever readable may be known elsewhere.
+        let (mut aes, mut id) = (false, Vec::new());
+        let (mut sensitive, mut extractable, mut local, mut always_sensitive, mut never_extractable) =
+            (false, true, false, false, false);
         for attribute in attributes {
             match attribute {
                 Attribute::KeyType(kind) => aes = kind == KeyType::AES,
                 Attribute::Sensitive(value) => sensitive = value,
                 Attribute::Extractable(value) => extractable = value,
+                Attribute::Local(value) => local = value,
+                Attribute::AlwaysSensitive(value) => always_sensitive = value,
+                Attribute::NeverExtractable(value) => never_extractable = value,
                 Attribute::Id(value) => id = value,
                 _ => {}
             }
         }
-        if !aes || !sensitive || extractable || id.is_empty() {
+        if !aes
+            || !sensitive
+            || extractable
+            || !local
+            || !always_sensitive
+            || !never_extractable
+            || id.is_empty()
+        {
             return Err(HsmError::WeakKey(settings.key_label.clone()));
         }
         Ok(Self {
@@ -180,8 +203,7 @@ impl HsmWrappingKey {
         })
     }
 
-    /// Whether the token hands out the key's value (it must not): for tests and
-    /// `keys hsm-check`.
+    /// Whether the token hands out the key's value (it must not).
     pub fn value_is_readable(&self) -> bool {
         let Ok(session) = self.session.lock() else {
             return false;

@@ -112,4 +112,43 @@ fn a_wrong_pin_a_missing_token_and_a_key_that_could_leave_the_token_are_refused(
         .unwrap();
     let planted = HsmWrappingKey::open(&settings(&token, "palisade-wrapping"));
     assert!(matches!(planted, Err(HsmError::WeakKey(_))), "{planted:?}");
+
+    // A sensitive, non-extractable key that was imported (its value known to whoever
+    // imported it) is refused too.
+    session
+        .create_object(&[
+            Attribute::Class(cryptoki::object::ObjectClass::SECRET_KEY),
+            Attribute::KeyType(cryptoki::object::KeyType::AES),
+            Attribute::Value(vec![7; 32]),
+            Attribute::Token(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Encrypt(true),
+            Attribute::Decrypt(true),
+            Attribute::Label(b"imported".to_vec()),
+            Attribute::Id(vec![9; 8]),
+        ])
+        .unwrap();
+    let imported = HsmWrappingKey::open(&settings(&token, "imported"));
+    assert!(matches!(imported, Err(HsmError::WeakKey(_))), "{imported:?}");
+
+    // Two keys under one label: which one a token returns is not defined, so neither.
+    let twice = settings(&token, "twice");
+    generate(&twice).unwrap();
+    session
+        .generate_key(
+            &Mechanism::AesKeyGen,
+            &[
+                Attribute::Token(true),
+                Attribute::Sensitive(true),
+                Attribute::Extractable(false),
+                Attribute::Encrypt(true),
+                Attribute::Decrypt(true),
+                Attribute::ValueLen(32u64.into()),
+                Attribute::Label(b"twice".to_vec()),
+                Attribute::Id(vec![3; 8]),
+            ],
+        )
+        .unwrap();
+    assert!(matches!(HsmWrappingKey::open(&twice), Err(HsmError::WeakKey(_))));
 }

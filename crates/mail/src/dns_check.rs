@@ -119,7 +119,12 @@ impl SenderVerifier {
         }
         for selector in &check.dkim_retired {
             let name = format!("{selector}._domainkey.{domain}");
-            let published = self.txt(&name).await.iter().any(|r| r.contains("p="));
+            // A record with an empty `p=` is a revocation, not a published key.
+            let published = self.txt(&name).await.iter().any(|r| {
+                r.split(';')
+                    .filter_map(|t| t.split_once('='))
+                    .any(|(k, v)| k.trim().eq_ignore_ascii_case("p") && !v.trim().is_empty())
+            });
             findings.push(if published {
                 finding(
                     Level::Ok,

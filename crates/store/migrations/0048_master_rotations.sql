@@ -11,5 +11,8 @@ CREATE TABLE master_rotations (
     next_sealed BYTEA,
     started_at  BIGINT NOT NULL,
     finished_at BIGINT,
-    rewrapped   BIGINT NOT NULL DEFAULT 0
+    rewrapped   BIGINT NOT NULL DEFAULT 0,
+    -- 1 while under way, NULL once finished: at most one rotation at a time, even
+    -- when two are started at the same moment.
+    under_way   SMALLINT UNIQUE
 );

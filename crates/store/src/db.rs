@@ -168,9 +168,6 @@ impl Store {
                 (read, write)
             }
         };
-        if let Some(follower) = follower {
-            follower.watch(read.clone(), write.clone());
-        }
         let store = Self {
             read,
             write,
@@ -188,6 +185,10 @@ impl Store {
             return Err(StoreError::RetiredMasterKey);
         }
         store.ensure_org_key().await?;
+        // Only now: a node that fails to start must not leave a watcher behind.
+        if let Some(follower) = follower {
+            follower.watch(store.read.clone(), store.write.clone());
+        }
         let indexed = store.index_unindexed_people().await?;
         if indexed > 0 {
             tracing::info!(accounts = indexed, "indexed people for search");

@@ -82,6 +82,7 @@ impl Store {
         // Wrapped under the newest key: during a rotation, that is the new one.
         self.learn_if_due().await?;
         let (wrapped, kek_id) = self.keys.wrap_tagged(&key, &id)?;
+        self.refuse_retired_wrapping(tx, &kek_id).await?;
         sqlx::query("INSERT INTO data_keys (id, wrapped, created_at, kek_id) VALUES ($1, $2, $3, $4)")
             .bind(&id)
             .bind(wrapped.0)

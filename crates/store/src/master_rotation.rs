@@ -13,7 +13,7 @@ use palisade_crypto::{MasterKey, WrappedDataKey};
 use serde_json::json;
 use sqlx::Row as _;
 
-use crate::{Store, StoreError};
+use crate::{Dialect, Store, StoreError, Tx};
 
 /// How long a node goes at most without looking for a rotation under way before it
 /// wraps a new data key. A rotation waits longer than this before it re-wraps and
@@ -36,11 +36,13 @@ impl Store {
     /// Learns the wrapping keys of rotations under way, sealed in the database under a
     /// key this node holds; returns how many were new.
     pub async fn learn_wrapping_keys(&self) -> Result<usize, StoreError> {
-        self.learned_at.store(UnixMillis::now().0, Ordering::Relaxed);
+        // Only a rotation away from the key this node uses may introduce a new one: a
+        // row sealed under a retired key (which someone may still hold) is not trusted.
         let rows = sqlx::query(
             "SELECT new_kek_id, next_sealed FROM master_rotations \
-             WHERE finished_at IS NULL AND next_sealed IS NOT NULL",
+             WHERE finished_at IS NULL AND next_sealed IS NOT NULL AND old_kek_id = $1",
         )
+        .bind(self.keys.kek_id())
         .fetch_all(&self.read)
         .await?;
         let mut learned = 0;
@@ -50,12 +52,33 @@ impl Store {
                 continue;
             }
             let sealed: Vec<u8> = row.try_get("next_sealed")?;
-            if self.keys.learn(&id, &sealed).is_ok() {
-                learned += 1;
-                tracing::info!(kek = %id, "learned the new wrapping key of a master-key rotation under way");
+            match self.keys.learn(&id, &sealed) {
+                Ok(()) => {
+                    learned += 1;
+                    tracing::info!(kek = %id, "learned the new wrapping key of a master-key rotation under way");
+                }
+                Err(_) => {
+                    tracing::error!(kek = %id, "a rotation's new key does not open under the key in use: altered?");
+                }
             }
         }
+        self.learned_at.store(UnixMillis::now().0, Ordering::Relaxed);
         Ok(learned)
+    }
+
+    /// Refuses, inside the transaction that would insert it, a data key wrapped under a
+    /// key a finished rotation retired (a node that kept running on it).
+    pub(crate) async fn refuse_retired_wrapping(&self, tx: &mut Tx, kek_id: &str) -> Result<(), StoreError> {
+        let retired: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM master_rotations WHERE old_kek_id = $1 AND finished_at IS NOT NULL",
+        )
+        .bind(kek_id)
+        .fetch_optional(tx.conn())
+        .await?;
+        match retired {
+            Some(_) => Err(StoreError::RetiredMasterKey),
+            None => Ok(()),
+        }
     }
 
     /// Looks for a rotation under way unless this node looked within [`LEARN_EVERY_MS`].
@@ -130,14 +153,19 @@ impl Store {
             None => {
                 let now = UnixMillis::now();
                 sqlx::query(
-                    "INSERT INTO master_rotations (new_kek_id, old_kek_id, next_sealed, started_at) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO master_rotations (new_kek_id, old_kek_id, next_sealed, started_at, under_way) \
+                     VALUES ($1, $2, $3, $4, 1)",
                 )
                 .bind(&new_kek_id)
                 .bind(&old_kek_id)
                 .bind(sealed)
                 .bind(now.0)
                 .execute(tx.conn())
-                .await?;
+                .await
+                .map_err(|e| match StoreError::from_insert(e) {
+                    StoreError::Conflict => StoreError::Invalid("another master-key rotation is under way".into()),
+                    other => other,
+                })?;
                 let remaining: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM data_keys")
                     .fetch_one(tx.conn())
                     .await?;
@@ -233,6 +261,15 @@ impl Store {
     /// some are left (re-wrap them and try again).
     pub async fn finish_master_rotation(&self, new_kek_id: &str) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
+        // No data key may be written between the count and the retirement: on
+        // PostgreSQL this waits for transactions inserting one and holds off new ones
+        // (SQLite's write transactions already exclude each other). Those committed
+        // later see the retirement and are refused (`refuse_retired_wrapping`).
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("LOCK TABLE data_keys IN SHARE MODE")
+                .execute(tx.conn())
+                .await?;
+        }
         let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM data_keys WHERE {NOT_UNDER}"
         )))
@@ -243,8 +280,14 @@ impl Store {
             return Ok(false);
         }
         let now = UnixMillis::now();
+        if self.dialect == Dialect::Sqlite {
+            // The erased key's bytes are overwritten in the page, not merely freed.
+            sqlx::query("PRAGMA secure_delete = ON")
+                .execute(tx.conn())
+                .await?;
+        }
         let rewrapped: Option<i64> = sqlx::query_scalar(
-            "UPDATE master_rotations SET finished_at = $1, next_sealed = NULL \
+            "UPDATE master_rotations SET finished_at = $1, next_sealed = NULL, under_way = NULL \
              WHERE new_kek_id = $2 AND finished_at IS NULL RETURNING rewrapped",
         )
         .bind(now.0)
@@ -263,6 +306,25 @@ impl Store {
         self.append_audit(&mut tx, &AuditContext::system(), &event)
             .await?;
         tx.commit().await?;
+        self.scrub_published_key().await;
         Ok(true)
+    }
+
+    /// Best effort to leave no readable copy of the published (now erased) key in the
+    /// database files: SQLite zeroed the freed space and its WAL is checkpointed and
+    /// truncated; PostgreSQL's dead row versions are vacuumed. Physical copies made during
+    /// the rotation (WAL archives, base backups, snapshots) still hold it sealed under
+    /// the old key: they are old-key material.
+    async fn scrub_published_key(&self) {
+        let statements: &[&'static str] = match self.dialect {
+            // secure_delete was on for the update that erased it (see above).
+            Dialect::Sqlite => &["PRAGMA wal_checkpoint(TRUNCATE)", "PRAGMA secure_delete = OFF"],
+            Dialect::Postgres => &["VACUUM master_rotations"],
+        };
+        for statement in statements {
+            if let Err(e) = sqlx::query(*statement).execute(&self.write).await {
+                tracing::warn!(error = %e, "scrubbing the erased rotation key from the database files");
+            }
+        }
     }
 }

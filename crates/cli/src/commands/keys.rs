@@ -26,6 +26,13 @@ pub async fn rotate_master(
         ));
     }
     let next = match (new_key_file, to_hsm) {
+        // The data keys would leave the token and its key be retired, and every node
+        // configured with [hsm] would then be refused.
+        (Some(_), false) if settings.hsm.is_some() => {
+            return Err(CliError::Invalid(
+                "with [hsm], the wrapping key is the token's: rotating to a key file is not supported".into(),
+            ));
+        }
         (Some(path), false) => Some(next_key(settings, path)?),
         (None, true) if settings.hsm.is_some() => None,
         (None, true) => return Err(CliError::Invalid("--to-hsm needs an [hsm] section".into())),

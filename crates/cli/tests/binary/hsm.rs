@@ -116,6 +116,25 @@ async fn the_wrapping_key_moves_into_the_token_and_the_file_alone_then_opens_not
         "every data key is wrapped by the token"
     );
 
+    // Offline, with the database and the master key file, not one data key opens.
+    let file_keys = palisade_crypto::Keyring::new(
+        &palisade_crypto::MasterKey::load(&dir.master_key()).unwrap_or_else(|e| panic!("{e}")),
+    );
+    let mut conn = super::common::open_db(&dir).await;
+    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT id, wrapped FROM data_keys")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(rows.len() >= 3);
+    for (id, wrapped) in rows {
+        assert!(
+            file_keys
+                .unwrap(&palisade_crypto::WrappedDataKey(wrapped), &id)
+                .is_err(),
+            "{id} opens with the file alone"
+        );
+    }
+
     // The master key file alone is retired; a wrong PIN opens nothing.
     write_config(&dir, None);
     let alone = dir.run(&["audit", "verify"]);

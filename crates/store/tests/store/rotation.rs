@@ -40,6 +40,41 @@ async fn all_open(store: &Store, customers: &[UserId]) {
     }
 }
 
+async fn raw_insert_rotation(
+    url: &str,
+    new_kek_id: &str,
+    old_kek_id: &str,
+    sealed: &[u8],
+    under_way: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::AnyConnection::connect(url).await?;
+    let done = sqlx::query(
+        "INSERT INTO master_rotations (new_kek_id, old_kek_id, next_sealed, started_at, under_way) VALUES ($1, $2, $3, 0, $4)",
+    )
+    .bind(new_kek_id)
+    .bind(old_kek_id)
+    .bind(sealed.to_vec())
+    .bind(under_way)
+    .execute(&mut conn)
+    .await
+    .map(|_| ());
+    conn.close().await?;
+    done
+}
+
+async fn published_sealed(url: &str, new_kek_id: &str) -> Vec<u8> {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    let sealed = sqlx::query_scalar("SELECT next_sealed FROM master_rotations WHERE new_kek_id = $1")
+        .bind(new_kek_id)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    sealed
+}
+
 async fn wrapped_rows(url: &str) -> Vec<(String, Vec<u8>, Option<String>)> {
     use sqlx::Connection as _;
     let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
@@ -66,6 +101,12 @@ async fn a_rotation_moves_every_data_key_online_resumes_and_retires_the_old_key(
     let keys_before = wrapped_rows(&db.url).await.len();
     assert!(keys_before >= 6, "the organisation's key and one per customer");
 
+    // A node that started before the rotation and never looks again (its last look
+    // is recent, and it never misses a key).
+    let stale = Store::connect(&db.url, Arc::new(Keyring::new(&old)))
+        .await
+        .unwrap();
+
     // The rotation starts in another process holding the old key; it dies after one
     // small batch.
     let rotating = Store::connect(&db.url, Arc::new(Keyring::new(&old)))
@@ -78,6 +119,20 @@ async fn a_rotation_moves_every_data_key_online_resumes_and_retires_the_old_key(
         rotating.begin_master_rotation(&other).await.is_err(),
         "a second rotation to another key is refused while one is under way"
     );
+    let (other_id, other_sealed) = Keyring::new(&old).seal_next(&other).unwrap();
+    assert!(
+        raw_insert_rotation(
+            &db.url,
+            &other_id,
+            Keyring::new(&old).kek_id(),
+            &other_sealed,
+            Some(1)
+        )
+        .await
+        .is_err(),
+        "the database itself holds at most one rotation under way"
+    );
+    let published = published_sealed(&db.url, &rotation.new_kek_id).await;
     // The serving node learns the new key (as `serve` looks every 2.5 s, and the
     // rotation waits longer than that before moving anything).
     assert_eq!(serving.learn_wrapping_keys().await.unwrap(), 1);
@@ -128,6 +183,35 @@ async fn a_rotation_moves_every_data_key_online_resumes_and_retires_the_old_key(
             .unwrap()
     );
     let finished = resumed.rotation(&rotation.new_kek_id).await.unwrap().unwrap();
+    if backend == Backend::Sqlite {
+        let bytes = db.raw_dump().await.unwrap();
+        assert!(
+            !bytes.windows(published.len()).any(|w| w == published.as_slice()),
+            "the published key is gone from the database file and its WAL"
+        );
+    }
+    // The node that kept running on the old key without learning cannot add a data
+    // key under the retired key.
+    let mut tx = stale.begin().await.unwrap();
+    let refused = stale
+        .create_user(
+            &mut tx,
+            &NewUser {
+                role: Role::Customer,
+                email: EmailAddress::parse("late@example.org").unwrap(),
+                name: "Late".into(),
+                phone: None,
+                company: None,
+                password_hash: None,
+            },
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::RetiredMasterKey)),
+        "{refused:?}"
+    );
+    drop(tx);
+    stale.close().await;
     assert!(finished.finished_at.is_some());
     assert_eq!(
         finished.rewrapped,
@@ -174,6 +258,26 @@ async fn a_rotation_moves_every_data_key_online_resumes_and_retires_the_old_key(
         .verify_audit_trail(ring.audit_verifying_key())
         .await
         .unwrap();
+
+    // Someone with the retired key and write access plants a "rotation" sealed under it:
+    // the new key's nodes are not told a successor by a key they moved away from.
+    let planted = next.rotated().unwrap();
+    let (planted_id, planted_sealed) = Keyring::new(&old).seal_next(&planted).unwrap();
+    raw_insert_rotation(
+        &db.url,
+        &planted_id,
+        Keyring::new(&old).kek_id(),
+        &planted_sealed,
+        None,
+    )
+    .await
+    .unwrap();
+    let (forged_id, forged_sealed) = Keyring::new(&old).seal_next(&planted.rotated().unwrap()).unwrap();
+    raw_insert_rotation(&db.url, &forged_id, ring.kek_id(), &forged_sealed, None)
+        .await
+        .unwrap();
+    assert_eq!(after.learn_wrapping_keys().await.unwrap(), 0);
+    assert!(!ring.knows(&planted_id) && !ring.knows(&forged_id));
     let actions: Vec<String> = {
         use sqlx::Connection as _;
         let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
