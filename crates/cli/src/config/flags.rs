@@ -78,7 +78,7 @@ pub enum Command {
         #[command(subcommand)]
         command: AdvisoriesCommand,
     },
-    /// The master key (see docs/OPERATIONS.md, "Rotating the master key").
+    /// The master key and its rotation (see docs/KEYS.md).
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
