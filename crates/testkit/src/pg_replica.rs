@@ -142,6 +142,14 @@ impl ReplicatedPostgres {
         )
     }
 
+    /// The same list with the standby first: a client must still find the primary.
+    pub fn url_standby_first(&self) -> String {
+        format!(
+            "postgres://palisade@127.0.0.1:{},127.0.0.1:{}/{DATABASE}?target_session_attrs=read-write",
+            self.standby_port, self.primary_port
+        )
+    }
+
     /// The URL of the standby alone (the primary after promotion).
     pub fn standby_url(&self) -> String {
         format!("postgres://palisade@127.0.0.1:{}/{DATABASE}", self.standby_port)

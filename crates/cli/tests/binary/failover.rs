@@ -4,7 +4,8 @@
 //! killed outright (SIGKILL to all of its processes) and the standby promoted: every
 //! ticket answered 201 and every message answered 250 is on the promoted server, both
 //! nodes take writes again within 10 s of the promotion without being restarted, and
-//! the audit trail verifies.
+//! the audit trail verifies. One node lists the standby first and still writes only to
+//! the primary (a standby would refuse the writes and the load would not get going).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -75,7 +76,11 @@ async fn killing_the_primary_and_promoting_the_standby_loses_nothing_acknowledge
         .enumerate()
         .map(|(n, port)| {
             let dir = TestDir::new(&format!("failover-{n}"))
-                .with_env("PALISADE_DATABASE_URL", &pair.url())
+                // Node 1 lists the standby first: it must still write to the primary.
+                .with_env(
+                    "PALISADE_DATABASE_URL",
+                    &if n == 0 { pair.url() } else { pair.url_standby_first() },
+                )
                 .with_config(&format!(
                     "[smtp]\nlisten = \"127.0.0.1:{port}\"\nnameservers = [\"{}\"]\nmessages_per_minute_per_ip = 100000\n\
                      max_connections_per_ip = 16\n\n[[mailbox]]\naddress = \"support@desk.test\"\nteam = \"Support\"\n\n\
@@ -104,6 +109,10 @@ async fn killing_the_primary_and_promoting_the_standby_loses_nothing_acknowledge
         .as_str()
         .unwrap_or_default()
         .to_owned();
+
+    // The node that lists the standby first writes (to the primary) from the start.
+    let first = serves_writes_again(&nodes[1], &token, &requester, Instant::now()).await;
+    assert!(first < Duration::from_secs(1), "took {first:?}");
 
     let stop = Arc::new(AtomicBool::new(false));
     let api: Vec<_> = nodes
