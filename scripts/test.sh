@@ -20,6 +20,8 @@
 #                       directory is the run's own (tests initialise tokens there)
 #   PALISADE_TEST_PG_BIN set by this script: the PostgreSQL server binaries, for the
 #                       failover test's own primary and standby
+#   PALISADE_TEST_PREVIOUS_BIN set by this script: the previous release's binary
+#                       (scripts/previous-release.sh builds it once per machine)
 #   PALISADE_TEST_CMD   run this shell command instead of the nextest run (the cluster is
 #                       still started; extra args are passed as "$@"), e.g.
 #                       PALISADE_TEST_CMD='psql "$PALISADE_TEST_PG_URL" -c "select 1"'
@@ -254,6 +256,11 @@ printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level 
     >"$SOFTHSM_DIR/softhsm2.conf"
 export SOFTHSM2_CONF="$SOFTHSM_DIR/softhsm2.conf"
 say "SoftHSM tokens in $SOFTHSM_DIR"
+
+# --- the previous release, for the upgrade tests ---------------------------------
+PALISADE_TEST_PREVIOUS_BIN="$(bash scripts/previous-release.sh)"
+export PALISADE_TEST_PREVIOUS_BIN
+say "previous release: $PALISADE_TEST_PREVIOUS_BIN"
 
 # --- tests ---------------------------------------------------------------------
 if [[ -n "${PALISADE_TEST_CMD:-}" ]]; then

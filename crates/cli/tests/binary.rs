@@ -27,6 +27,8 @@ mod siem;
 mod supply;
 #[path = "binary/tls_reload.rs"]
 mod tls_reload;
+#[path = "binary/upgrade.rs"]
+mod upgrade;
 
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::time::{Duration, Instant};

@@ -138,6 +138,8 @@ pub struct TestDir {
     pub root: PathBuf,
     runs: AtomicU64,
     env: Vec<(String, String)>,
+    /// Another `palisade` to run instead of this build's (the previous release).
+    binary: std::sync::Mutex<Option<PathBuf>>,
 }
 
 impl TestDir {
@@ -149,7 +151,13 @@ impl TestDir {
             root,
             runs: AtomicU64::new(0),
             env: Vec::new(),
+            binary: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Runs `binary` instead of this build from now on (`None`: this build again).
+    pub fn use_binary(&self, binary: Option<&Path>) {
+        *self.binary.lock().must("the binary choice") = binary.map(Path::to_path_buf);
     }
 
     /// Sets an environment variable for every command run from this directory.
@@ -202,7 +210,8 @@ impl TestDir {
     /// The binary with `--data-dir`, run from the temp root, with every inherited
     /// `PALISADE_*` variable removed.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
+        let chosen = self.binary.lock().must("the binary choice").clone();
+        let mut cmd = Command::new(chosen.unwrap_or_else(|| PathBuf::from(BIN)));
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("PALISADE_") {
                 cmd.env_remove(&key);

@@ -1,0 +1,164 @@
+//! Upgrades from the previous release (`upgrade/PREVIOUS`, built by
+//! scripts/previous-release.sh): a SQLite desk the old binary made migrates and keeps
+//! everything; and on PostgreSQL a rolling upgrade, where a node of the new build
+//! migrates the shared database while a node of the old one keeps serving, and both
+//! read and write each other's tickets until the old one is replaced.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use palisade_testkit::{Backend, TestDatabase};
+
+use super::common::{Server, TestDir, random_hex};
+
+fn previous_release() -> PathBuf {
+    let path = std::env::var_os("PALISADE_TEST_PREVIOUS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            panic!("PALISADE_TEST_PREVIOUS_BIN is not set (scripts/test.sh builds the previous release)")
+        });
+    assert!(path.is_file(), "{} is missing", path.display());
+    path
+}
+
+async fn ticket(server: &Server, token: &str, requester: &str, subject: &str) -> String {
+    let body =
+        serde_json::json!({"subject": subject, "body": "across the upgrade", "requester_id": requester});
+    let r = server
+        .api("POST", "/api/v1/tickets", Some(token), Some(&body))
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(r.status, 201, "{}\n--- stderr\n{}", r.text(), server.log());
+    r.json()["id"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn customer(server: &Server, token: &str, email: &str) -> String {
+    let r = server
+        .api(
+            "POST",
+            "/api/v1/customers",
+            Some(token),
+            Some(&serde_json::json!({"email": email, "name": "Upgrade customer"})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["user"]["id"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn assert_reads(server: &Server, token: &str, tickets: &[(String, String)]) {
+    for (id, subject) in tickets {
+        let r = server
+            .api("GET", &format!("/api/v1/tickets/{id}"), Some(token), None)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(r.status, 200, "{}\n--- stderr\n{}", r.text(), server.log());
+        assert_eq!(r.json()["subject"].as_str(), Some(subject.as_str()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_desk_made_by_the_previous_release_migrates_and_keeps_everything() {
+    let previous = previous_release();
+    let dir = TestDir::new("upgrade-sqlite").with_config("[scan]\nclamd = \"off\"\n");
+    // The two builds really differ: only this one rotates keys.
+    dir.use_binary(Some(&previous));
+    dir.run(&["keys", "--help"])
+        .assert_failure("the previous release has no keys command");
+    let setup = dir.create_admin("ada@example.com", "Ada");
+    let mut old = dir.serve().await;
+    let token = old.admin_token(&setup, "ada@example.com").await;
+    let requester = customer(&old, &token, "before@customer.test").await;
+    let mut tickets = vec![(
+        ticket(&old, &token, &requester, "made by the old release").await,
+        "made by the old release".to_owned(),
+    )];
+    assert!(old.terminate(Duration::from_secs(30)).success());
+
+    dir.use_binary(None);
+    dir.run(&["audit", "verify"])
+        .assert_success("audit verify after the upgrade");
+    let new = dir.serve().await;
+    assert_reads(&new, &token, &tickets).await;
+    let later = customer(&new, &token, "after@customer.test").await;
+    tickets.push((
+        ticket(&new, &token, &later, "made by the new release").await,
+        "made by the new release".to_owned(),
+    ));
+    assert_reads(&new, &token, &tickets).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_upgrade_on_postgres_serves_from_old_and_new_nodes_side_by_side() {
+    let previous = previous_release();
+    let db = TestDatabase::new(Backend::Postgres)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let key = random_hex(32);
+    let nodes: Vec<TestDir> = ["old", "new"]
+        .iter()
+        .map(|label| {
+            let dir = TestDir::new(&format!("rolling-{label}"))
+                .with_env("PALISADE_DATABASE_URL", &db.url)
+                .with_config("[scan]\nclamd = \"off\"\n");
+            dir.install_master_key(&key);
+            dir
+        })
+        .collect();
+    nodes[0].use_binary(Some(&previous));
+    nodes[1].use_binary(Some(&previous));
+    let setup = nodes[0].create_admin("ada@example.com", "Ada");
+    let mut a = nodes[0].serve().await;
+    let mut b = nodes[1].serve().await;
+    let token = a.admin_token(&setup, "ada@example.com").await;
+    let requester = customer(&a, &token, "rolling@customer.test").await;
+    let mut tickets = vec![(
+        ticket(&b, &token, &requester, "both old").await,
+        "both old".to_owned(),
+    )];
+
+    // Node B is replaced by the new build: it migrates the database under node A.
+    assert!(b.terminate(Duration::from_secs(30)).success());
+    nodes[1].use_binary(None);
+    let b = nodes[1].serve().await;
+    for (writer, reader, subject) in [
+        (&a, &b, "old writes, new reads"),
+        (&b, &a, "new writes, old reads"),
+    ] {
+        let person = customer(writer, &token, &format!("{}@customer.test", random_hex(4))).await;
+        tickets.push((ticket(writer, &token, &person, subject).await, subject.to_owned()));
+        assert_reads(reader, &token, &tickets).await;
+    }
+    let ready = a
+        .get(&rustls::version::TLS13, "/health/ready")
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(
+        ready.status,
+        200,
+        "the old node stays ready on the newer schema: {}",
+        ready.text()
+    );
+
+    // Then node A.
+    let old_log = a.log();
+    assert!(
+        !old_log.contains(" ERROR "),
+        "the old node logged errors beside the new schema:\n{old_log}"
+    );
+    assert!(a.terminate(Duration::from_secs(30)).success());
+    nodes[0].use_binary(None);
+    let a = nodes[0].serve().await;
+    assert_reads(&a, &token, &tickets).await;
+    assert_reads(&b, &token, &tickets).await;
+    nodes[0]
+        .run(&["audit", "verify"])
+        .assert_success("audit verify after the rolling upgrade");
+    for node in [&a, &b] {
+        assert!(
+            !node.log().contains(" ERROR "),
+            "no errors during the upgrade:\n{}",
+            node.log()
+        );
+    }
+}
