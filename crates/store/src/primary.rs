@@ -24,6 +24,8 @@ use crate::StoreError;
 
 /// How often the current primary is asked whether it still is one.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
+/// Every how many checks the other candidates are asked too.
+const LOOK_AROUND_EVERY: u64 = 5;
 /// How long one candidate may take to connect and answer.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long `connect` waits for some candidate to be a primary (a failover may be
@@ -89,9 +91,9 @@ pub async fn primary_url(url: &str) -> Result<String, StoreError> {
         return Ok(url.to_owned());
     }
     let options = parse_all(&candidates)?;
-    let (index, connection) = find_primary(&options, 0, STARTUP_WAIT).await?;
-    let _ = connection.close().await;
-    Ok(candidates[index].clone())
+    let found = find_primary(&options, STARTUP_WAIT).await?;
+    let _ = found.connection.close().await;
+    Ok(candidates[found.index].clone())
 }
 
 fn parse_all(candidates: &[String]) -> Result<Vec<AnyConnectOptions>, StoreError> {
@@ -117,8 +119,9 @@ impl Follower {
     pub(crate) async fn start(urls: &[String]) -> Result<(Arc<Follower>, AnyConnectOptions), StoreError> {
         let candidates = parse_all(urls)?;
         let labels = urls.iter().map(|u| host_label(u)).collect();
-        let (index, connection) = find_primary(&candidates, 0, STARTUP_WAIT).await?;
-        let _ = connection.close().await;
+        let found = find_primary(&candidates, STARTUP_WAIT).await?;
+        let index = found.index;
+        let _ = found.connection.close().await;
         let options = candidates[index].clone();
         let follower = Arc::new(Follower {
             candidates,
@@ -127,6 +130,7 @@ impl Follower {
             moved_at: Mutex::new(None),
         });
         tracing::info!(primary = %follower.labels[index], "database primary found");
+        follower.warn_if_split(found.claims);
         Ok((follower, options))
     }
 
@@ -141,12 +145,18 @@ impl Follower {
     pub(crate) fn watch(self: Arc<Self>, read: AnyPool, write: AnyPool) {
         tokio::spawn(async move {
             let mut watching: Option<AnyConnection> = None;
+            let mut tick: u64 = 0;
             loop {
                 tokio::time::sleep(CHECK_EVERY).await;
                 if write.is_closed() {
                     return;
                 }
-                if let Some(connection) = watching.as_mut()
+                tick += 1;
+                // Every few seconds the others are asked too, even while the primary in
+                // use answers: a promotion elsewhere (its old primary not fenced) wins.
+                let look_around = tick.is_multiple_of(LOOK_AROUND_EVERY);
+                if !look_around
+                    && let Some(connection) = watching.as_mut()
                     && matches!(
                         tokio::time::timeout(PROBE_TIMEOUT, in_recovery(connection)).await,
                         Ok(Ok(false))
@@ -158,30 +168,40 @@ impl Follower {
                     let _ = tokio::time::timeout(PROBE_TIMEOUT, lost.close()).await;
                 }
                 let current = self.current.load(Ordering::SeqCst);
-                let Ok((found, connection)) = find_primary(&self.candidates, current, Duration::ZERO).await
-                else {
+                let Ok(found) = find_primary(&self.candidates, Duration::ZERO).await else {
                     tracing::warn!(
                         was = %self.labels[current],
                         "no database server answers as primary; retrying every second"
                     );
                     continue;
                 };
-                watching = Some(connection);
-                if found != current {
-                    read.set_connect_options(self.candidates[found].clone());
-                    write.set_connect_options(self.candidates[found].clone());
+                self.warn_if_split(found.claims);
+                watching = Some(found.connection);
+                if found.index != current {
+                    read.set_connect_options(self.candidates[found.index].clone());
+                    write.set_connect_options(self.candidates[found.index].clone());
                     if let Ok(mut moved_at) = self.moved_at.lock() {
                         *moved_at = Some(Instant::now());
                     }
-                    self.current.store(found, Ordering::SeqCst);
+                    self.current.store(found.index, Ordering::SeqCst);
                     tracing::warn!(
                         from = %self.labels[current],
-                        to = %self.labels[found],
+                        to = %self.labels[found.index],
                         "database primary moved: new connections go to the promoted server"
                     );
                 }
             }
         });
+    }
+
+    fn warn_if_split(&self, claims: usize) {
+        if claims > 1 {
+            tracing::error!(
+                servers = claims,
+                "several database servers claim to be primary: using the one on the newest timeline; \
+                 fence the others (an old primary must be rebuilt as a standby)"
+            );
+        }
     }
 }
 
@@ -202,25 +222,50 @@ pub(crate) async fn refuse_standby(connection: &mut AnyConnection) -> Result<(),
     Ok(())
 }
 
-/// The first candidate, starting at `first` and going round, that answers and is not
-/// in recovery, with a connection to it. Tries again for up to `wait`.
-async fn find_primary(
-    candidates: &[AnyConnectOptions],
-    first: usize,
-    wait: Duration,
-) -> Result<(usize, AnyConnection), StoreError> {
+/// What probing the candidates found: the primary to use, a connection to it, and how
+/// many candidates claim to be primary (more than one: an old primary was not fenced).
+struct Found {
+    index: usize,
+    connection: AnyConnection,
+    claims: usize,
+}
+
+/// The primary among the candidates: of those that answer and are not in recovery, the
+/// one on the newest timeline (a promotion starts a new one, so an old primary that
+/// was not fenced loses), the first in order on a tie. Tries again for up to `wait`.
+async fn find_primary(candidates: &[AnyConnectOptions], wait: Duration) -> Result<Found, StoreError> {
     let deadline = Instant::now() + wait;
     loop {
-        for offset in 0..candidates.len() {
-            let index = (first + offset) % candidates.len();
+        let mut best: Option<(u32, usize, AnyConnection)> = None;
+        let mut claims = 0;
+        for (index, options) in candidates.iter().enumerate() {
             let probe = async {
-                let mut connection = AnyConnection::connect_with(&candidates[index]).await?;
-                let standby = in_recovery(&mut connection).await?;
-                Ok::<_, sqlx::Error>((standby, connection))
+                let mut connection = AnyConnection::connect_with(options).await?;
+                let timeline = primary_timeline(&mut connection).await?;
+                Ok::<_, sqlx::Error>((timeline, connection))
             };
-            if let Ok(Ok((false, connection))) = tokio::time::timeout(PROBE_TIMEOUT, probe).await {
-                return Ok((index, connection));
+            let Ok(Ok((Some(timeline), connection))) = tokio::time::timeout(PROBE_TIMEOUT, probe).await
+            else {
+                continue;
+            };
+            claims += 1;
+            match &best {
+                Some((newest, _, _)) if *newest >= timeline => {
+                    let _ = tokio::time::timeout(PROBE_TIMEOUT, connection.close()).await;
+                }
+                _ => {
+                    if let Some((_, _, replaced)) = best.replace((timeline, index, connection)) {
+                        let _ = tokio::time::timeout(PROBE_TIMEOUT, replaced.close()).await;
+                    }
+                }
             }
+        }
+        if let Some((_, index, connection)) = best {
+            return Ok(Found {
+                index,
+                connection,
+                claims,
+            });
         }
         if Instant::now() >= deadline {
             return Err(StoreError::Unavailable(format!(
@@ -230,6 +275,22 @@ async fn find_primary(
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// The server's timeline when it is a primary; `None` for a standby. The timeline is
+/// the first eight hex digits of the current WAL file's name (readable by any user,
+/// unlike `pg_control_checkpoint()`).
+async fn primary_timeline(connection: &mut AnyConnection) -> Result<Option<u32>, sqlx::Error> {
+    if in_recovery(connection).await? {
+        return Ok(None);
+    }
+    let file: String = sqlx::query_scalar("SELECT pg_walfile_name(pg_current_wal_lsn())")
+        .fetch_one(connection)
+        .await?;
+    file.get(..8)
+        .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+        .map(Some)
+        .ok_or_else(|| sqlx::Error::Protocol("an unexpected WAL file name".into()))
 }
 
 /// `host:port` of a single-server URL.

@@ -204,3 +204,104 @@ async fn killing_the_primary_and_promoting_the_standby_loses_nothing_acknowledge
         .run(&["audit", "verify"])
         .assert_success("audit verify on the promoted server");
 }
+
+/// Promoted without the old primary being stopped (it was not fenced): two servers claim
+/// to be primary. A running node moves to the promoted one (the newer timeline) within
+/// seconds, a node that starts picks it at once, and both say the others must be fenced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unfenced_old_primary_loses_to_the_promoted_server() {
+    let pair = ReplicatedPostgres::start()
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let key = random_hex(32);
+    let dirs: Vec<TestDir> = (0..2)
+        .map(|n| {
+            let dir = TestDir::new(&format!("split-{n}"))
+                .with_env("PALISADE_DATABASE_URL", &pair.url())
+                .with_config("[scan]\nclamd = \"off\"\n");
+            dir.install_master_key(&key);
+            dir
+        })
+        .collect();
+    let setup = dirs[0].create_admin("ada@example.com", "Ada");
+    let running = dirs[0].serve().await;
+    let token = running.admin_token(&setup, "ada@example.com").await;
+    let customer = running
+        .api(
+            "POST",
+            "/api/v1/customers",
+            Some(&token),
+            Some(&serde_json::json!({"email": "split@customer.test", "name": "Split"})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(customer.status, 201, "{}", customer.text());
+    let requester = customer.json()["user"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    pair.promote_standby()
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", pair.logs()));
+    let promoted = Instant::now();
+    // The old primary now waits for a synchronous standby that left, so a write sent
+    // there hangs: each try is bounded, and the node must move to the promoted server.
+    let mut moved = None;
+    while promoted.elapsed() < Duration::from_secs(30) {
+        let body = serde_json::json!({"subject": "after the split", "body": "which server?", "requester_id": requester});
+        let attempt = tokio::time::timeout(
+            Duration::from_secs(2),
+            running.api("POST", "/api/v1/tickets", Some(&token), Some(&body)),
+        )
+        .await;
+        if let Ok(Ok(r)) = attempt
+            && r.status == 201
+            && running.log().contains("database primary moved")
+        {
+            moved = Some(r.json()["id"].as_str().unwrap_or_default().to_owned());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let ticket = moved.unwrap_or_else(|| panic!("the running node did not move\n{}", running.log()));
+    assert!(
+        promoted.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        promoted.elapsed()
+    );
+    let mut promoted_db = sqlx::PgConnection::connect(&pair.standby_url())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE id = $1")
+        .bind(&ticket)
+        .fetch_one(&mut promoted_db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(found, 1, "the write went to the promoted server");
+
+    // A node that starts now picks the promoted server although the old one is listed first.
+    let starting = dirs[1].serve().await;
+    let body = serde_json::json!({"subject": "started during the split", "body": "which server?", "requester_id": requester});
+    let r = tokio::time::timeout(
+        Duration::from_secs(10),
+        starting.api("POST", "/api/v1/tickets", Some(&token), Some(&body)),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "the new node wrote to the old primary and hung\n{}",
+            starting.log()
+        )
+    })
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(r.status, 201, "{}", r.text());
+    for node in [&running, &starting] {
+        assert!(
+            node.log()
+                .contains("several database servers claim to be primary"),
+            "{}",
+            node.log()
+        );
+    }
+}
