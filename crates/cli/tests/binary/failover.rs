@@ -16,31 +16,7 @@ use palisade_testkit::pg_replica::ReplicatedPostgres;
 use sqlx::Connection as _;
 
 use super::common::{Server, TestDir, free_port, random_hex};
-use super::durability::smtp_client;
-
-/// Creates tickets until told to stop (bounded in count), keeping the ids answered 201.
-async fn api_load(
-    server: Arc<Server>,
-    token: String,
-    requester: String,
-    stop: Arc<AtomicBool>,
-) -> Vec<String> {
-    let mut created = Vec::new();
-    for i in 0..3000 {
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let body = serde_json::json!({"subject": format!("failover {i}"), "body": "across the failover", "requester_id": requester});
-        match server
-            .api("POST", "/api/v1/tickets", Some(&token), Some(&body))
-            .await
-        {
-            Ok(r) if r.status == 201 => created.push(r.json()["id"].as_str().unwrap_or_default().to_owned()),
-            _ => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-    created
-}
+use super::durability::{api_client, smtp_client};
 
 /// How long after `since` the node first answered a write with 201 (bounded at 30 s).
 async fn serves_writes_again(server: &Server, token: &str, requester: &str, since: Instant) -> Duration {
@@ -95,20 +71,7 @@ async fn killing_the_primary_and_promoting_the_standby_loses_nothing_acknowledge
     let setup = dirs[0].create_admin(email, "Ada");
     let nodes = [Arc::new(dirs[0].serve().await), Arc::new(dirs[1].serve().await)];
     let token = nodes[1].admin_token(&setup, email).await;
-    let customer = nodes[0]
-        .api(
-            "POST",
-            "/api/v1/customers",
-            Some(&token),
-            Some(&serde_json::json!({"email": "bo@customer.test", "name": "Bo"})),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    assert_eq!(customer.status, 201, "{}", customer.text());
-    let requester = customer.json()["user"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let requester = nodes[0].create_customer(&token, "bo@customer.test").await;
 
     // The node that lists the standby first writes (to the primary) from the start.
     let first = serves_writes_again(&nodes[1], &token, &requester, Instant::now()).await;
@@ -118,7 +81,7 @@ async fn killing_the_primary_and_promoting_the_standby_loses_nothing_acknowledge
     let api: Vec<_> = nodes
         .iter()
         .flat_map(|node| [node.clone(), node.clone()])
-        .map(|node| tokio::spawn(api_load(node, token.clone(), requester.clone(), stop.clone())))
+        .map(|node| tokio::spawn(api_client(node, token.clone(), requester.clone(), stop.clone())))
         .collect();
     let smtp: Vec<_> = smtp_ports
         .iter()
@@ -226,20 +189,7 @@ async fn an_unfenced_old_primary_loses_to_the_promoted_server() {
     let setup = dirs[0].create_admin("ada@example.com", "Ada");
     let running = dirs[0].serve().await;
     let token = running.admin_token(&setup, "ada@example.com").await;
-    let customer = running
-        .api(
-            "POST",
-            "/api/v1/customers",
-            Some(&token),
-            Some(&serde_json::json!({"email": "split@customer.test", "name": "Split"})),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    assert_eq!(customer.status, 201, "{}", customer.text());
-    let requester = customer.json()["user"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let requester = running.create_customer(&token, "split@customer.test").await;
 
     pair.promote_standby()
         .await

@@ -31,34 +31,8 @@ fn private_file(path: &std::path::Path, text: &str) {
 }
 
 async fn ticket(server: &Server, token: &str, email: &str, subject: &str) -> String {
-    let person = server
-        .api(
-            "POST",
-            "/api/v1/customers",
-            Some(token),
-            Some(&serde_json::json!({"email": email, "name": "HSM customer"})),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    assert_eq!(person.status, 201, "{}", person.text());
-    let body = serde_json::json!({"subject": subject, "body": "sealed", "requester_id": person.json()["user"]["id"]});
-    let r = server
-        .api("POST", "/api/v1/tickets", Some(token), Some(&body))
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.json()["id"].as_str().unwrap_or_default().to_owned()
-}
-
-async fn assert_subjects(server: &Server, token: &str, tickets: &[(String, String)]) {
-    for (id, subject) in tickets {
-        let r = server
-            .api("GET", &format!("/api/v1/tickets/{id}"), Some(token), None)
-            .await
-            .unwrap_or_else(|e| panic!("{e:#}"));
-        assert_eq!(r.status, 200, "{}", r.text());
-        assert_eq!(r.json()["subject"].as_str(), Some(subject.as_str()));
-    }
+    let person = server.create_customer(token, email).await;
+    server.create_ticket(token, &person, subject).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,7 +65,7 @@ async fn the_wrapping_key_moves_into_the_token_and_the_file_alone_then_opens_not
 
     // With [hsm]: what the file wrapped still opens, what is new goes into the token.
     let server = dir.serve().await;
-    assert_subjects(&server, &api, &tickets).await;
+    server.assert_subjects(&api, &tickets).await;
     tickets.push((
         ticket(&server, &api, "token@customer.test", "wrapped in the token").await,
         "wrapped in the token".to_owned(),
@@ -103,7 +77,7 @@ async fn the_wrapping_key_moves_into_the_token_and_the_file_alone_then_opens_not
         "{}",
         rotation.stdout
     );
-    assert_subjects(&server, &api, &tickets).await;
+    server.assert_subjects(&api, &tickets).await;
     let mut server = server;
     assert!(server.terminate(Duration::from_secs(30)).success());
     assert_eq!(
@@ -152,5 +126,5 @@ async fn the_wrapping_key_moves_into_the_token_and_the_file_alone_then_opens_not
     dir.run(&["audit", "verify"])
         .assert_success("audit verify with the token");
     let server = dir.serve().await;
-    assert_subjects(&server, &api, &tickets).await;
+    server.assert_subjects(&api, &tickets).await;
 }

@@ -6,41 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::common::{Server, TestDir, query_i64};
-
-async fn customer(server: &Server, token: &str, email: &str) -> String {
-    let r = server
-        .api(
-            "POST",
-            "/api/v1/customers",
-            Some(token),
-            Some(&serde_json::json!({"email": email, "name": "Rotation customer"})),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.json()["user"]["id"].as_str().unwrap_or_default().to_owned()
-}
-
-async fn ticket(server: &Server, token: &str, requester: &str, subject: &str) -> String {
-    let body =
-        serde_json::json!({"subject": subject, "body": "sealed under a data key", "requester_id": requester});
-    let r = server
-        .api("POST", "/api/v1/tickets", Some(token), Some(&body))
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.json()["id"].as_str().unwrap_or_default().to_owned()
-}
-
-async fn subject_of(server: &Server, token: &str, id: &str) -> String {
-    let r = server
-        .api("GET", &format!("/api/v1/tickets/{id}"), Some(token), None)
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()["subject"].as_str().unwrap_or_default().to_owned()
-}
+use super::common::{TestDir, query_i64};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_master_key_rotates_while_the_desk_serves_and_the_old_key_is_retired() {
@@ -50,9 +16,13 @@ async fn the_master_key_rotates_while_the_desk_serves_and_the_old_key_is_retired
     let token = server.admin_token(&setup, "ada@example.com").await;
     let mut tickets = Vec::new();
     for n in 0..3 {
-        let person = customer(&server, &token, &format!("before-{n}@customer.test")).await;
+        let person = server
+            .create_customer(&token, &format!("before-{n}@customer.test"))
+            .await;
         tickets.push((
-            ticket(&server, &token, &person, &format!("before {n}")).await,
+            server
+                .create_ticket(&token, &person, &format!("before {n}"))
+                .await,
             format!("before {n}"),
         ));
     }
@@ -83,12 +53,12 @@ async fn the_master_key_rotates_while_the_desk_serves_and_the_old_key_is_retired
             started.elapsed() < Duration::from_secs(120),
             "the rotation did not finish"
         );
-        for (id, subject) in &tickets {
-            assert_eq!(&subject_of(&server, &token, id).await, subject);
-        }
-        let person = customer(&server, &token, &format!("during-{during}@customer.test")).await;
+        server.assert_subjects(&token, &tickets).await;
+        let person = server
+            .create_customer(&token, &format!("during-{during}@customer.test"))
+            .await;
         let subject = format!("during {during}");
-        tickets.push((ticket(&server, &token, &person, &subject).await, subject));
+        tickets.push((server.create_ticket(&token, &person, &subject).await, subject));
         during += 1;
         let ready = server
             .get(&rustls::version::TLS13, "/health/ready")
@@ -109,8 +79,11 @@ async fn the_master_key_rotates_while_the_desk_serves_and_the_old_key_is_retired
         "the desk was used during the rotation ({during} rounds)"
     );
     // The running node holds the new key too: it goes on after the old one is retired.
-    let person = customer(&server, &token, "after@customer.test").await;
-    tickets.push((ticket(&server, &token, &person, "after").await, "after".into()));
+    let person = server.create_customer(&token, "after@customer.test").await;
+    tickets.push((
+        server.create_ticket(&token, &person, "after").await,
+        "after".into(),
+    ));
     assert!(server.terminate(Duration::from_secs(30)).success());
 
     // The old key file is retired: nothing starts with it.
@@ -136,9 +109,7 @@ async fn the_master_key_rotates_while_the_desk_serves_and_the_old_key_is_retired
     let verified = dir.run(&["audit", "verify"]);
     verified.assert_success("audit verify with the new key");
     let server = dir.serve().await;
-    for (id, subject) in &tickets {
-        assert_eq!(&subject_of(&server, &token, id).await, subject);
-    }
+    server.assert_subjects(&token, &tickets).await;
     for action in ["keys.master_rotation_started", "keys.master_rotation_finished"] {
         assert_eq!(
             query_i64(
@@ -155,4 +126,72 @@ async fn the_master_key_rotates_while_the_desk_serves_and_the_old_key_is_retired
 fn set_private(path: &std::path::Path) {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The rotating process killed outright (SIGKILL) after it has moved data keys: running
+/// the command again with the same key file resumes and finishes, and nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_killed_outright_resumes_with_the_same_key_file() {
+    use std::io::BufRead as _;
+    let dir = TestDir::new("rotate-killed").with_config("[scan]\nclamd = \"off\"\n");
+    let setup = dir.create_admin("ada@example.com", "Ada");
+    let mut server = dir.serve().await;
+    let token = server.admin_token(&setup, "ada@example.com").await;
+    let person = server.create_customer(&token, "killed@customer.test").await;
+    let tickets = vec![(
+        server.create_ticket(&token, &person, "before the crash").await,
+        "before the crash".to_owned(),
+    )];
+    assert!(server.terminate(Duration::from_secs(30)).success());
+
+    let next_key = dir.root.join("next.key");
+    let next = next_key.to_str().unwrap_or_default().to_owned();
+    let args = [
+        "keys",
+        "rotate-master",
+        "--new-key-file",
+        &next,
+        "--settle-seconds",
+        "6",
+    ];
+    let mut first = dir
+        .command(&args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = first.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let moved = std::thread::spawn(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|line| line.starts_with("re-wrapped"))
+    });
+    assert!(
+        moved.join().unwrap_or(false),
+        "the first run reported moving data keys"
+    );
+    first.kill().unwrap_or_else(|e| panic!("{e}"));
+    assert!(!first.wait().unwrap_or_else(|e| panic!("{e}")).success());
+    assert_eq!(
+        query_i64(
+            &dir,
+            "SELECT COUNT(*) FROM master_rotations WHERE finished_at IS NULL"
+        )
+        .await,
+        1,
+        "killed before it finished"
+    );
+
+    let resumed = dir.run(&args);
+    resumed.assert_success("the rotation run again");
+    assert!(
+        resumed.stdout.contains("Resuming") && resumed.stdout.contains("Rotation finished"),
+        "{}",
+        resumed.stdout
+    );
+    std::fs::copy(&next_key, dir.master_key()).unwrap_or_else(|e| panic!("{e}"));
+    dir.run(&["audit", "verify"])
+        .assert_success("audit verify after the resumed rotation");
+    let server = dir.serve().await;
+    server.assert_subjects(&token, &tickets).await;
 }

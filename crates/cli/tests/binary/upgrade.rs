@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use palisade_testkit::{Backend, TestDatabase};
 
-use super::common::{Server, TestDir, random_hex};
+use super::common::{TestDir, random_hex};
 
 fn previous_release() -> PathBuf {
     let path = std::env::var_os("PALISADE_TEST_PREVIOUS_BIN")
@@ -19,42 +19,6 @@ fn previous_release() -> PathBuf {
         });
     assert!(path.is_file(), "{} is missing", path.display());
     path
-}
-
-async fn ticket(server: &Server, token: &str, requester: &str, subject: &str) -> String {
-    let body =
-        serde_json::json!({"subject": subject, "body": "across the upgrade", "requester_id": requester});
-    let r = server
-        .api("POST", "/api/v1/tickets", Some(token), Some(&body))
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    assert_eq!(r.status, 201, "{}\n--- stderr\n{}", r.text(), server.log());
-    r.json()["id"].as_str().unwrap_or_default().to_owned()
-}
-
-async fn customer(server: &Server, token: &str, email: &str) -> String {
-    let r = server
-        .api(
-            "POST",
-            "/api/v1/customers",
-            Some(token),
-            Some(&serde_json::json!({"email": email, "name": "Upgrade customer"})),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.json()["user"]["id"].as_str().unwrap_or_default().to_owned()
-}
-
-async fn assert_reads(server: &Server, token: &str, tickets: &[(String, String)]) {
-    for (id, subject) in tickets {
-        let r = server
-            .api("GET", &format!("/api/v1/tickets/{id}"), Some(token), None)
-            .await
-            .unwrap_or_else(|e| panic!("{e:#}"));
-        assert_eq!(r.status, 200, "{}\n--- stderr\n{}", r.text(), server.log());
-        assert_eq!(r.json()["subject"].as_str(), Some(subject.as_str()));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,9 +32,10 @@ async fn a_desk_made_by_the_previous_release_migrates_and_keeps_everything() {
     let setup = dir.create_admin("ada@example.com", "Ada");
     let mut old = dir.serve().await;
     let token = old.admin_token(&setup, "ada@example.com").await;
-    let requester = customer(&old, &token, "before@customer.test").await;
+    let requester = old.create_customer(&token, "before@customer.test").await;
     let mut tickets = vec![(
-        ticket(&old, &token, &requester, "made by the old release").await,
+        old.create_ticket(&token, &requester, "made by the old release")
+            .await,
         "made by the old release".to_owned(),
     )];
     assert!(old.terminate(Duration::from_secs(30)).success());
@@ -79,13 +44,13 @@ async fn a_desk_made_by_the_previous_release_migrates_and_keeps_everything() {
     dir.run(&["audit", "verify"])
         .assert_success("audit verify after the upgrade");
     let new = dir.serve().await;
-    assert_reads(&new, &token, &tickets).await;
-    let later = customer(&new, &token, "after@customer.test").await;
+    new.assert_subjects(&token, &tickets).await;
+    let later = new.create_customer(&token, "after@customer.test").await;
     tickets.push((
-        ticket(&new, &token, &later, "made by the new release").await,
+        new.create_ticket(&token, &later, "made by the new release").await,
         "made by the new release".to_owned(),
     ));
-    assert_reads(&new, &token, &tickets).await;
+    new.assert_subjects(&token, &tickets).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,9 +76,9 @@ async fn a_rolling_upgrade_on_postgres_serves_from_old_and_new_nodes_side_by_sid
     let mut a = nodes[0].serve().await;
     let mut b = nodes[1].serve().await;
     let token = a.admin_token(&setup, "ada@example.com").await;
-    let requester = customer(&a, &token, "rolling@customer.test").await;
+    let requester = a.create_customer(&token, "rolling@customer.test").await;
     let mut tickets = vec![(
-        ticket(&b, &token, &requester, "both old").await,
+        b.create_ticket(&token, &requester, "both old").await,
         "both old".to_owned(),
     )];
 
@@ -125,9 +90,14 @@ async fn a_rolling_upgrade_on_postgres_serves_from_old_and_new_nodes_side_by_sid
         (&a, &b, "old writes, new reads"),
         (&b, &a, "new writes, old reads"),
     ] {
-        let person = customer(writer, &token, &format!("{}@customer.test", random_hex(4))).await;
-        tickets.push((ticket(writer, &token, &person, subject).await, subject.to_owned()));
-        assert_reads(reader, &token, &tickets).await;
+        let person = writer
+            .create_customer(&token, &format!("{}@customer.test", random_hex(4)))
+            .await;
+        tickets.push((
+            writer.create_ticket(&token, &person, subject).await,
+            subject.to_owned(),
+        ));
+        reader.assert_subjects(&token, &tickets).await;
     }
     let ready = a
         .get(&rustls::version::TLS13, "/health/ready")
@@ -149,8 +119,8 @@ async fn a_rolling_upgrade_on_postgres_serves_from_old_and_new_nodes_side_by_sid
     assert!(a.terminate(Duration::from_secs(30)).success());
     nodes[0].use_binary(None);
     let a = nodes[0].serve().await;
-    assert_reads(&a, &token, &tickets).await;
-    assert_reads(&b, &token, &tickets).await;
+    a.assert_subjects(&token, &tickets).await;
+    b.assert_subjects(&token, &tickets).await;
     nodes[0]
         .run(&["audit", "verify"])
         .assert_success("audit verify after the rolling upgrade");

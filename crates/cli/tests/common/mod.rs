@@ -467,6 +467,45 @@ impl Server {
     /// Signs a new staff account in: the password gives an enrol-only session, which
     /// sets up an authenticator app and comes back as a full session token.
     #[allow(clippy::unwrap_used)] // test helper: a panic is the failure report
+    /// Creates a customer through the API (asserting 201); their id.
+    pub async fn create_customer(&self, token: &str, email: &str) -> String {
+        let r = self
+            .api(
+                "POST",
+                "/api/v1/customers",
+                Some(token),
+                Some(&serde_json::json!({"email": email, "name": "Test customer"})),
+            )
+            .await
+            .must("creating a customer");
+        assert_eq!(r.status, 201, "{}\n--- stderr\n{}", r.text(), self.log());
+        r.json()["user"]["id"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Creates a ticket for `requester` through the API (asserting 201); its id.
+    pub async fn create_ticket(&self, token: &str, requester: &str, subject: &str) -> String {
+        let body =
+            serde_json::json!({"subject": subject, "body": "a sealed body", "requester_id": requester});
+        let r = self
+            .api("POST", "/api/v1/tickets", Some(token), Some(&body))
+            .await
+            .must("creating a ticket");
+        assert_eq!(r.status, 201, "{}\n--- stderr\n{}", r.text(), self.log());
+        r.json()["id"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Asserts each ticket reads (200) with its subject: what was sealed still opens.
+    pub async fn assert_subjects(&self, token: &str, tickets: &[(String, String)]) {
+        for (id, subject) in tickets {
+            let r = self
+                .api("GET", &format!("/api/v1/tickets/{id}"), Some(token), None)
+                .await
+                .must("reading a ticket");
+            assert_eq!(r.status, 200, "{}\n--- stderr\n{}", r.text(), self.log());
+            assert_eq!(r.json()["subject"].as_str(), Some(subject.as_str()));
+        }
+    }
+
     /// The administrator `setup` was printed for, with the test password chosen and an
     /// authenticator app enrolled: their session token.
     pub async fn admin_token(&self, setup: &str, email: &str) -> String {
