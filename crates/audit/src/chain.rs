@@ -61,6 +61,9 @@ pub struct Checkpoint {
     pub hash: String,
     pub at: i64,
     pub signature: String,
+    /// The signer's public key (hex); `None` on checkpoints made before they named it,
+    /// which the master key's root signed.
+    pub key: Option<String>,
 }
 
 fn checkpoint_message(seq: i64, hash: &str, at: i64) -> Vec<u8> {
@@ -78,6 +81,7 @@ pub fn sign_checkpoint(key: &SigningKey, seq: i64, hash: &str, at: i64) -> Check
         hash: hash.to_owned(),
         at,
         signature: hex::encode(signature.to_bytes()),
+        key: Some(hex::encode(key.verifying_key().to_bytes())),
     }
 }
 

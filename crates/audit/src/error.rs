@@ -13,6 +13,17 @@ pub enum AuditError {
     CheckpointSignature { seq: i64 },
     #[error("checkpoint at entry {seq}: does not match the entry's hash")]
     CheckpointMismatch { seq: i64 },
+    #[error("checkpoint at entry {seq}: signed with a key this verification does not trust")]
+    UntrustedKey { seq: i64 },
+    #[error("checkpoint at entry {seq}: signed with a key the trail retired at entry {retired_at}")]
+    RetiredKey { seq: i64, retired_at: i64 },
+    #[error(
+        "checkpoint at entry {seq}: signed with an earlier key that the trail never hands over from \
+         (entries after it were rewritten, or the handover removed)"
+    )]
+    NoHandover { seq: i64 },
+    #[error("entry {seq}: a signing-key handover that cannot be read")]
+    Handover { seq: i64 },
     #[error("checkpoint at entry {seq}: the trail ends at entry {last} (entries after it were removed)")]
     Truncated { seq: i64, last: i64 },
 }

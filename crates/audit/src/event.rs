@@ -97,6 +97,9 @@ pub enum AuditAction {
     MasterKeyRotationStarted,
     /// Every data key is wrapped under the new master key; the old one is retired.
     MasterKeyRotationFinished,
+    /// Checkpoints are signed with a new key from this entry on; the old key's
+    /// checkpoints before it still verify.
+    SigningKeyRotated,
 }
 
 impl AuditAction {
@@ -187,6 +190,7 @@ impl AuditAction {
             AuditAction::BackupRestored => "operations.backup_restored",
             AuditAction::MasterKeyRotationStarted => "keys.master_rotation_started",
             AuditAction::MasterKeyRotationFinished => "keys.master_rotation_finished",
+            AuditAction::SigningKeyRotated => "audit.signing_key_rotated",
         }
     }
 }

@@ -7,10 +7,12 @@
 mod chain;
 mod error;
 mod event;
+mod trust;
 mod verify;
 
 pub use chain::{AuditEntry, Checkpoint, GENESIS_HASH, sign_checkpoint};
-pub use ed25519_dalek::VerifyingKey;
+pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use error::AuditError;
 pub use event::{AuditAction, AuditContext, AuditEvent, Outcome};
+pub use trust::{TrustedKeys, handover_detail};
 pub use verify::{Verifier, VerifyReport};

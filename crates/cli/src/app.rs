@@ -64,9 +64,13 @@ pub fn master_key(settings: &Settings, create: bool) -> Result<MasterKey, CliErr
 /// The keys from the master key file, with the HSM's wrapping key in use when `[hsm]`
 /// is configured.
 pub fn keyring_for(settings: &Settings, key: &MasterKey) -> Result<Arc<Keyring>, CliError> {
-    Ok(Arc::new(match &settings.hsm {
+    let ring = match &settings.hsm {
         None => Keyring::new(key),
         Some(hsm) => Keyring::with_external(key, Arc::new(palisade_hsm::HsmWrappingKey::open(hsm)?)),
+    };
+    Ok(Arc::new(match &settings.audit_signing {
+        None => ring,
+        Some(audit) => ring.with_audit_signing_key(audit.key.clone(), audit.retired.clone()),
     }))
 }
 

@@ -201,6 +201,11 @@ pub struct Keyring {
     blind_index: BlindIndex,
     search: BlindIndex,
     audit_signing: SigningKey,
+    /// The root's own audit key, which signed checkpoints until a key file replaced it
+    /// (and signed those that name no key).
+    audit_derived: VerifyingKey,
+    /// Keys that signed earlier checkpoints, from the configuration.
+    audit_retired: Vec<VerifyingKey>,
     backup_signing: SigningKey,
     capabilities: crate::CapabilityKeys,
 }
@@ -225,7 +230,9 @@ impl Keyring {
             learned: RwLock::new(Vec::new()),
             blind_index: BlindIndex::new(&blind),
             search: BlindIndex::new(&search),
+            audit_derived: SigningKey::from_bytes(&audit).verifying_key(),
             audit_signing: SigningKey::from_bytes(&audit),
+            audit_retired: Vec::new(),
             backup_signing: SigningKey::from_bytes(&backup),
         }
     }
@@ -386,6 +393,32 @@ impl Keyring {
 
     pub fn audit_verifying_key(&self) -> VerifyingKey {
         self.audit_signing.verifying_key()
+    }
+
+    /// Signs checkpoints with `key` (an `[audit] signing_key_file`) instead of the
+    /// root's key; `retired` are earlier keys whose checkpoints still verify.
+    pub fn with_audit_signing_key(mut self, key: SigningKey, retired: Vec<VerifyingKey>) -> Self {
+        self.audit_signing = key;
+        self.audit_retired = retired;
+        self
+    }
+
+    /// The root's own audit key: it signed every checkpoint that names no key.
+    pub fn audit_derived_verifying_key(&self) -> VerifyingKey {
+        self.audit_derived
+    }
+
+    /// Every earlier key this node trusts for checkpoints signed before their handover:
+    /// the configured ones and the root's own, unless that is the current key.
+    pub fn audit_retired_verifying_keys(&self) -> Vec<VerifyingKey> {
+        let current = self.audit_verifying_key();
+        let mut keys: Vec<VerifyingKey> = Vec::new();
+        for key in self.audit_retired.iter().chain([&self.audit_derived]) {
+            if *key != current && !keys.contains(key) {
+                keys.push(*key);
+            }
+        }
+        keys
     }
 }
 

@@ -7,6 +7,7 @@
 //! another place no longer opens. Nothing here touches the database or the network.
 
 mod aead;
+mod audit_key;
 mod capability;
 mod error;
 mod index;
@@ -15,6 +16,7 @@ mod token;
 mod wrapping;
 
 pub use aead::{FieldAad, open_field, seal_field};
+pub use audit_key::{create_audit_signing_key_file, load_audit_signing_key, parse_audit_public_key};
 pub use capability::{CAPABILITY_ID_LEN, CAPABILITY_TOKEN_CHARS, CapabilityKeys, CapabilityPurpose};
 pub use error::CryptoError;
 pub use index::{BlindIndex, search_terms};

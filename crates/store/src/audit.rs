@@ -126,23 +126,37 @@ impl Store {
         Ok(seq)
     }
 
+    /// Signs `seq` into `tx`, unless this node's key was handed over from: then it
+    /// signs nothing (its checkpoints would be refused) until it is configured with the
+    /// new key, and the other nodes' checkpoints cover what it appends. Returns whether
+    /// it signed.
     pub(crate) async fn insert_checkpoint(
         &self,
         tx: &mut Tx,
         seq: i64,
         hash: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
+        if let Some(retired_seq) = self.audit_key_retired_at(tx).await? {
+            tracing::error!(
+                retired_at = retired_seq,
+                "not signing an audit checkpoint: this node's audit signing key was handed over from; \
+                 configure [audit] signing_key_file with the new key and restart"
+            );
+            return Ok(false);
+        }
         let cp = sign_checkpoint(self.keys.audit_signing_key(), seq, hash, UnixMillis::now().0);
         sqlx::query(
-            "INSERT INTO audit_checkpoints (seq, hash, at, signature) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            "INSERT INTO audit_checkpoints (seq, hash, at, signature, public_key) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(cp.seq)
         .bind(&cp.hash)
         .bind(cp.at)
         .bind(&cp.signature)
+        .bind(&cp.key)
         .execute(tx.conn())
         .await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Signs the current head unless it is already checkpointed. Returns the seq signed.
@@ -162,9 +176,9 @@ impl Store {
         if seq == 0 || latest == Some(seq) {
             return Ok(None);
         }
-        self.insert_checkpoint(&mut tx, seq, &hash).await?;
+        let signed = self.insert_checkpoint(&mut tx, seq, &hash).await?;
         tx.commit().await?;
-        Ok(Some(seq))
+        Ok(signed.then_some(seq))
     }
 
     /// Entries with `seq > after`, in order, at most `limit`.
@@ -180,14 +194,15 @@ impl Store {
         rows.iter().map(entry_from_row).collect()
     }
 
-    /// Walks the whole trail with its signed checkpoints; the error names the first
-    /// entry changed, removed, inserted or reordered.
+    /// Walks the whole trail with its signed checkpoints, trusting `keys` to have
+    /// signed them; the error names the first entry changed, removed, inserted or
+    /// reordered, or the first checkpoint signed with a key not trusted there.
     pub async fn verify_audit_trail(
         &self,
-        key: palisade_audit::VerifyingKey,
+        keys: palisade_audit::TrustedKeys,
     ) -> Result<palisade_audit::VerifyReport, StoreError> {
         const PAGE: u32 = 5000;
-        let mut verifier = palisade_audit::Verifier::new(key, self.audit_checkpoints().await?)?;
+        let mut verifier = palisade_audit::Verifier::new(keys, self.audit_checkpoints().await?)?;
         let mut after = 0;
         loop {
             let entries = self.audit_entries(after, PAGE).await?;
@@ -201,9 +216,10 @@ impl Store {
     }
 
     pub async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
-        let rows = sqlx::query("SELECT seq, hash, at, signature FROM audit_checkpoints ORDER BY seq")
-            .fetch_all(&self.read)
-            .await?;
+        let rows =
+            sqlx::query("SELECT seq, hash, at, signature, public_key FROM audit_checkpoints ORDER BY seq")
+                .fetch_all(&self.read)
+                .await?;
         rows.iter()
             .map(|r| {
                 Ok(Checkpoint {
@@ -211,6 +227,7 @@ impl Store {
                     hash: r.try_get("hash")?,
                     at: r.try_get("at")?,
                     signature: r.try_get("signature")?,
+                    key: r.try_get("public_key")?,
                 })
             })
             .collect()

@@ -20,6 +20,16 @@ pub enum StoreError {
     InvalidCursor,
     #[error("this master key was retired by a master-key rotation: start with the new key file")]
     RetiredMasterKey,
+    #[error(
+        "this audit signing key was retired at audit entry {retired_seq}: configure [audit] signing_key_file \
+         with the key that replaced it"
+    )]
+    RetiredAuditKey { retired_seq: i64 },
+    #[error(
+        "the latest audit checkpoint is signed with key {key}, which this configuration does not trust: \
+         list it in [audit] retired_public_keys to hand signing over from it"
+    )]
+    UnknownAuditSigner { key: String },
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("the master key does not open this database's keys (wrong key file?)")]

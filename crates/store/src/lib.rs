@@ -14,6 +14,7 @@ mod assignment;
 mod assistant;
 mod attachments;
 mod audit;
+mod audit_keys;
 mod automation;
 mod backlog;
 mod bulk_tickets;

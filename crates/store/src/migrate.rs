@@ -257,6 +257,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0048_master_rotations.sql"),
         sqlite: None,
     },
+    Migration {
+        version: 49,
+        sql: include_str!("../migrations/0049_audit_signing_keys.sql"),
+        sqlite: None,
+    },
 ];
 
 /// A migration that changes nothing in a dialect is only comments there.

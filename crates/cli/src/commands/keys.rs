@@ -3,6 +3,8 @@
 //! database waiting for a key nobody has) or the `[hsm]` token's. The rotation runs in
 //! the service layer; running the command again resumes it.
 //! `palisade keys hsm-generate`: the wrapping key, made inside the token.
+//! `palisade keys audit-generate`: a checkpoint signing key of its own; the first node
+//! started with it records the handover in the trail.
 
 use std::path::Path;
 use std::time::Duration;
@@ -101,6 +103,32 @@ pub fn hsm_generate(settings: &Settings) -> Result<(), CliError> {
         "Wrapping key {id} generated in token {:?} as {:?}. Configure [hsm] on every node, restart \
          them, then run `palisade keys rotate-master --to-hsm`.",
         hsm.token_label, hsm.key_label
+    );
+    Ok(())
+}
+
+pub fn audit_generate(settings: &Settings, out: &Path) -> Result<(), CliError> {
+    let keyring = app::keyring_for(settings, &app::master_key(settings, false)?)?;
+    let new_key = palisade_crypto::create_audit_signing_key_file(out)?;
+    let current = keyring.audit_verifying_key();
+    let retired: Vec<String> = settings
+        .audit_signing
+        .iter()
+        .flat_map(|audit| audit.retired.iter())
+        .chain([&current])
+        .filter(|key| **key != keyring.audit_derived_verifying_key())
+        .map(|key| format!("\"{}\"", hex::encode(key.to_bytes())))
+        .collect();
+    println!(
+        "Audit signing key written to {} (mode 0600); its public key is {}.\n\
+         Install it on every node with these settings and restart them one at a time; the first to start \
+         records the handover in the trail, and checkpoints signed before it still verify:\n\n\
+         [audit]\nsigning_key_file = \"{}\"\nretired_public_keys = [{}]\n\n\
+         A node still configured with the old key stops signing checkpoints and is refused at its next start.",
+        out.display(),
+        hex::encode(new_key.to_bytes()),
+        out.display(),
+        retired.join(", ")
     );
     Ok(())
 }

@@ -63,7 +63,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         } => admin::create(&settings, &email, &name, public_origin.as_deref()).await,
         Command::Audit {
             command: AuditCommand::Verify { public_key },
-        } => audit::verify(&settings, public_key.as_deref()).await,
+        } => audit::verify(&settings, &public_key).await,
         Command::Audit {
             command: AuditCommand::Checkpoint,
         } => audit::checkpoint(&settings).await,
@@ -103,6 +103,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Keys {
             command: KeysCommand::HsmGenerate,
         } => keys::hsm_generate(&settings),
+        Command::Keys {
+            command: KeysCommand::AuditGenerate { out },
+        } => keys::audit_generate(&settings, &out),
     }
 }
 

@@ -28,6 +28,9 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         None => opened.store.clone(),
     };
     let policy = Arc::new(PolicyEngine::load()?);
+    // Before anything is appended: a node whose key was handed over from is refused
+    // here, and the first node with a new key records the handover.
+    opened.store.hand_over_audit_signing().await?;
     write_audit_public_key(settings, &opened)?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let identity = Identity::new(store.clone(), PasswordHasherPool::new(cores)?, settings.sessions)

@@ -42,6 +42,7 @@ pub struct FileConfig {
     pub siem: Option<SiemFileConfig>,
     pub reply_tokens: Option<ReplyTokensFileConfig>,
     pub hsm: Option<HsmFileConfig>,
+    pub audit: Option<AuditFileConfig>,
     /// `[[imap]]` tables: hosted mailboxes to take mail from.
     #[serde(default)]
     pub imap: Vec<ImapFileConfig>,

@@ -105,6 +105,12 @@ pub enum KeysCommand {
     /// Generate the wrapping key inside the `[hsm]` token (AES-256, sensitive, never
     /// extractable); prints its id.
     HsmGenerate,
+    /// Write a new audit checkpoint signing key to `--out` (mode 0600) and print the
+    /// `[audit]` settings that hand signing over to it.
+    AuditGenerate {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -268,10 +274,11 @@ pub enum AdminCommand {
 pub enum AuditCommand {
     /// Check every entry's hash, every link and every signed checkpoint.
     Verify {
-        /// Hex Ed25519 public key to check checkpoints with (default: derived from the
-        /// master key, as written to `<data-dir>/audit-signing.pub`).
+        /// Hex Ed25519 public key to check checkpoints with, repeated for the keys of
+        /// earlier checkpoints: the first is the current one (default: the configured
+        /// keys, as the current one is written to `<data-dir>/audit-signing.pub`).
         #[arg(long)]
-        public_key: Option<String>,
+        public_key: Vec<String>,
     },
     /// Sign a checkpoint of the current chain head now.
     Checkpoint,

@@ -5,6 +5,8 @@
 //! Moving `key_version` up while keeping the old one in `also_accept` starts a grace
 //! period; dropping it from `also_accept` ends it, and every address minted before is
 //! refused from then on (a leaked or long-forwarded reply address stops working).
+//! `[audit]`: a checkpoint signing key of its own instead of the root's, and the earlier
+//! keys whose checkpoints still verify (docs/KEYS.md, "Audit signing key").
 
 use super::*;
 
@@ -68,5 +70,54 @@ impl HsmFileConfig {
             key_label: self.key_label.unwrap_or_else(|| "palisade-wrapping".into()),
             pin: palisade_hsm::read_pin(&self.pin_file)?,
         })
+    }
+}
+
+/// `[audit]`.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AuditFileConfig {
+    /// A key made by `palisade keys audit-generate` (mode 0600). Default: the key
+    /// derived from the master key's root.
+    pub signing_key_file: Option<PathBuf>,
+    /// Public keys (hex) that signed earlier checkpoints, kept so those still verify.
+    /// The root's own key is always trusted for the checkpoints it signed.
+    #[serde(default)]
+    pub retired_public_keys: Vec<String>,
+}
+
+/// The checkpoint signing key configured in `[audit]`.
+#[derive(Debug, Clone)]
+pub struct AuditSigning {
+    pub key: palisade_audit::SigningKey,
+    pub retired: Vec<palisade_audit::VerifyingKey>,
+}
+
+impl AuditFileConfig {
+    pub fn into_settings(self) -> Result<Option<AuditSigning>, CliError> {
+        let retired = self
+            .retired_public_keys
+            .iter()
+            .map(|text| {
+                palisade_crypto::parse_audit_public_key(text)
+                    .map_err(|e| CliError::Config(format!("[audit] retired_public_keys: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some(path) = self.signing_key_file else {
+            if !retired.is_empty() {
+                return Err(CliError::Config(
+                    "[audit] retired_public_keys needs signing_key_file: the key that replaced them".into(),
+                ));
+            }
+            return Ok(None);
+        };
+        crate::app::refuse_if_shared(&path)?;
+        let key = palisade_crypto::load_audit_signing_key(&path)?;
+        if retired.contains(&key.verifying_key()) {
+            return Err(CliError::Config(
+                "[audit] retired_public_keys lists the key in signing_key_file".into(),
+            ));
+        }
+        Ok(Some(AuditSigning { key, retired }))
     }
 }

@@ -78,6 +78,8 @@ pub struct Settings {
     pub reply_keys: palisade_mail::ReplyKeys,
     /// `[hsm]`: the wrapping key in a PKCS#11 token.
     pub hsm: Option<palisade_hsm::HsmSettings>,
+    /// `[audit]`: a checkpoint signing key of its own, if configured.
+    pub audit_signing: Option<AuditSigning>,
     /// A DKIM key rotation under way, for `dns check`.
     pub dkim_rotation: DkimRotation,
 }
@@ -295,6 +297,7 @@ impl Settings {
             siem: file.siem.unwrap_or_default().into_settings()?,
             reply_keys: file.reply_tokens.unwrap_or_default().into_keys()?,
             hsm: file.hsm.map(HsmFileConfig::into_settings).transpose()?,
+            audit_signing: file.audit.unwrap_or_default().into_settings()?,
             dkim_rotation,
         };
         settings.validate()?;

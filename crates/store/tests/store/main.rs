@@ -3,6 +3,7 @@
 //! per file. Each module is one concern; `common` holds the shared fixtures.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
+mod audit_handover;
 mod conversations;
 mod limits;
 mod readiness;

@@ -255,7 +255,7 @@ async fn a_rotation_moves_every_data_key_online_resumes_and_retires_the_old_key(
         "lookups by email still find people"
     );
     after
-        .verify_audit_trail(ring.audit_verifying_key())
+        .verify_audit_trail(after.audit_trusted_keys())
         .await
         .unwrap();
 

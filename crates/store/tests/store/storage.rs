@@ -241,7 +241,7 @@ async fn append(store: &Store, n: usize, who: &str) {
 
 async fn verify(store: &Store) -> Result<i64, AuditError> {
     let mut v = Verifier::new(
-        store.keys().audit_verifying_key(),
+        store.audit_trusted_keys(),
         store.audit_checkpoints().await.unwrap(),
     )?;
     for e in store.audit_entries(0, 100_000).await.unwrap() {
