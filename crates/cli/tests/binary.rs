@@ -4,6 +4,8 @@
 //! exposed master key), and backups made, verified and restored. Every test has its own temp data directory, talks to 127.0.0.1
 //! only, bounds every wait and kills every process it starts.
 
+#[path = "binary/audit_key.rs"]
+mod audit_key;
 #[path = "binary/backup.rs"]
 mod backup;
 mod common;

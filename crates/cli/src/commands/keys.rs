@@ -116,7 +116,6 @@ pub fn audit_generate(settings: &Settings, out: &Path) -> Result<(), CliError> {
         .iter()
         .flat_map(|audit| audit.retired.iter())
         .chain([&current])
-        .filter(|key| **key != keyring.audit_derived_verifying_key())
         .map(|key| format!("\"{}\"", hex::encode(key.to_bytes())))
         .collect();
     println!(

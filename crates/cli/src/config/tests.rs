@@ -299,3 +299,46 @@ fn a_dkim_rotation_needs_a_whole_next_key_and_never_retires_the_selector_in_use(
     assert_eq!(settings.dkim_rotation.retired, vec!["s0".to_owned()]);
     assert!(settings.dkim_rotation.next.is_none());
 }
+
+#[test]
+fn an_audit_signing_key_is_private_and_never_listed_as_retired() {
+    let dir = std::env::temp_dir().join(format!("palisade-audit-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_file = dir.join("audit.key");
+    let _ = std::fs::remove_file(&key_file);
+    let public = hex::encode(
+        palisade_crypto::create_audit_signing_key_file(&key_file)
+            .unwrap()
+            .to_bytes(),
+    );
+    let earlier = hex::encode(
+        palisade_audit::SigningKey::from_bytes(&[3u8; 32])
+            .verifying_key()
+            .to_bytes(),
+    );
+    let section = |retired: &str| {
+        format!(
+            "[audit]\nsigning_key_file = \"{}\"\nretired_public_keys = [{retired}]\n",
+            key_file.display()
+        )
+    };
+    let settings = from_toml(&section(&format!("\"{earlier}\""))).unwrap();
+    let audit = settings.audit_signing.unwrap();
+    assert_eq!(hex::encode(audit.key.verifying_key().to_bytes()), public);
+    assert_eq!(audit.retired.len(), 1);
+    assert!(!format!("{audit:?}").contains(&std::fs::read_to_string(&key_file).unwrap().trim().to_owned()));
+    for refused in [
+        section(&format!("\"{public}\"")),
+        section("\"not hex\""),
+        format!("[audit]\nretired_public_keys = [\"{earlier}\"]\n"),
+        "[audit]\nsigning_key = \"x\"\n".to_owned(),
+    ] {
+        assert!(from_toml(&refused).is_err(), "{refused}");
+    }
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let shared = from_toml(&section("")).unwrap_err().to_string();
+    assert!(shared.contains("chmod 600"), "{shared}");
+    assert!(from_toml("").unwrap().audit_signing.is_none());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
