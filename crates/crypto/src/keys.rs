@@ -305,6 +305,11 @@ impl Keyring {
         self.kek.id()
     }
 
+    /// Whether the wrapping key in use lives in a token (`[hsm]`), not in the key file.
+    pub fn wraps_in_token(&self) -> bool {
+        matches!(self.kek, Kek::External(_))
+    }
+
     /// The names of the wrapping keys that only open (the file's, beside an HSM key).
     pub fn previous_kek_ids(&self) -> Vec<String> {
         self.previous.iter().map(|k| k.id().to_owned()).collect()

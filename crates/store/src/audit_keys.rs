@@ -81,6 +81,17 @@ impl Store {
         Ok(Some(seq))
     }
 
+    /// Keys checkpoint signing was handed over from, with the audit entry of each
+    /// handover, oldest first (for display: verification reads the trail instead).
+    pub async fn audit_key_handovers(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT public_key, retired_seq FROM audit_retired_keys ORDER BY retired_seq")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("public_key")?, r.try_get("retired_seq")?)))
+            .collect()
+    }
+
     /// The entry at which this node's signing key was handed over from, if it was.
     pub(crate) async fn audit_key_retired_at(&self, tx: &mut Tx) -> Result<Option<i64>, StoreError> {
         let row = sqlx::query("SELECT retired_seq FROM audit_retired_keys WHERE public_key = $1")

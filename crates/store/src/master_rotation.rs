@@ -193,16 +193,18 @@ impl Store {
         .bind(new_kek_id)
         .fetch_optional(&self.read)
         .await?;
-        row.map(|row| {
-            Ok(MasterRotation {
-                new_kek_id: row.try_get("new_kek_id")?,
-                old_kek_id: row.try_get("old_kek_id")?,
-                started_at: UnixMillis(row.try_get("started_at")?),
-                finished_at: row.try_get::<Option<i64>, _>("finished_at")?.map(UnixMillis),
-                rewrapped: row.try_get("rewrapped")?,
-            })
-        })
-        .transpose()
+        row.map(|row| rotation_from_row(&row)).transpose()
+    }
+
+    /// The rotation under way, if one is (at most one can be).
+    pub async fn rotation_under_way(&self) -> Result<Option<MasterRotation>, StoreError> {
+        let row = sqlx::query(
+            "SELECT new_kek_id, old_kek_id, started_at, finished_at, rewrapped FROM master_rotations \
+             WHERE under_way = 1",
+        )
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|row| rotation_from_row(&row)).transpose()
     }
 
     /// Data keys not yet wrapped under `new_kek_id`.
@@ -327,4 +329,14 @@ impl Store {
             }
         }
     }
+}
+
+fn rotation_from_row(row: &sqlx::any::AnyRow) -> Result<MasterRotation, StoreError> {
+    Ok(MasterRotation {
+        new_kek_id: row.try_get("new_kek_id")?,
+        old_kek_id: row.try_get("old_kek_id")?,
+        started_at: UnixMillis(row.try_get("started_at")?),
+        finished_at: row.try_get::<Option<i64>, _>("finished_at")?.map(UnixMillis),
+        rewrapped: row.try_get("rewrapped")?,
+    })
 }

@@ -1,5 +1,6 @@
 //! The operations status administrators and auditors watch: when the last verified
-//! scheduled backup was made, and what the last dependency advisory check found.
+//! scheduled backup was made, what the last dependency advisory check found, and which
+//! keys are in use (names and public keys only, never secret material).
 
 use axum::Json;
 use axum::extract::State;
@@ -19,6 +20,39 @@ pub struct OperationsView {
     pub last_verified_backup_at: Option<String>,
     /// The newest dependency advisory check; absent if none was made.
     pub advisories: Option<AdvisoryCheckView>,
+    pub keys: KeysView,
+}
+
+/// The keys this server uses, by name or public key (docs/KEYS.md).
+#[derive(Serialize, ToSchema)]
+pub struct KeysView {
+    /// The id of the key that wraps new data keys (a name derived from it, not the key).
+    pub wrapping_key_id: String,
+    /// Where that key lives: `file` (the master key file) or `hsm` (a PKCS#11 token).
+    pub wrapping_key_in: String,
+    /// A master-key rotation under way; absent when none is.
+    pub master_rotation: Option<MasterRotationView>,
+    /// The Ed25519 public key (hex) this server signs audit checkpoints with.
+    pub audit_signing_key: String,
+    /// Earlier audit keys checkpoint signing was handed over from, oldest first.
+    pub audit_handovers: Vec<AuditHandoverView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MasterRotationView {
+    pub started_at: String,
+    /// The wrapping key the data keys move to.
+    pub new_wrapping_key_id: String,
+    /// Data keys moved so far.
+    pub rewrapped: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditHandoverView {
+    /// The retired key (hex); its checkpoints before the handover still verify.
+    pub public_key: String,
+    /// The audit entry that handed signing over from it.
+    pub at_entry: i64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -89,6 +123,30 @@ pub(crate) async fn readable_status(s: &AppState, caller: &Caller) -> Result<Ope
         version: palisade_supply::VERSION.to_owned(),
         last_verified_backup_at: backup.map(rfc3339),
         advisories,
+        keys: keys_in_use(s).await?,
+    })
+}
+
+async fn keys_in_use(s: &AppState) -> Result<KeysView, AppError> {
+    let keys = s.store.keys();
+    let master_rotation = s.store.rotation_under_way().await?.map(|r| MasterRotationView {
+        started_at: rfc3339(r.started_at.0),
+        new_wrapping_key_id: r.new_kek_id,
+        rewrapped: r.rewrapped,
+    });
+    let audit_handovers = s
+        .store
+        .audit_key_handovers()
+        .await?
+        .into_iter()
+        .map(|(public_key, at_entry)| AuditHandoverView { public_key, at_entry })
+        .collect();
+    Ok(KeysView {
+        wrapping_key_id: keys.kek_id().to_owned(),
+        wrapping_key_in: if keys.wraps_in_token() { "hsm" } else { "file" }.to_owned(),
+        master_rotation,
+        audit_signing_key: hex::encode(keys.audit_verifying_key().to_bytes()),
+        audit_handovers,
     })
 }
 

@@ -1,6 +1,8 @@
 //! The operations page and API: before anything ran they say so; after a vulnerable
 //! advisory check and a verified scheduled backup they show both, to administrators
-//! and auditors (the route matrix keeps everyone else out), on both backends.
+//! and auditors (the route matrix keeps everyone else out), on both backends. The keys
+//! in use are shown by name and public key: a master-key rotation under way and the
+//! audit key's handovers appear, and no secret does.
 
 use crate::common;
 
@@ -86,5 +88,50 @@ async fn operations_show_the_last_backup_and_advisory_check(backend: Backend) {
             .iter()
             .any(|a| a["kind"] == "vulnerable_dependency"),
         "{alerts}"
+    );
+
+    let keys = &after["keys"];
+    let audit_key = hex::encode(w.store.keys().audit_verifying_key().to_bytes());
+    assert_eq!(keys["audit_signing_key"], audit_key.as_str());
+    assert_eq!(keys["wrapping_key_in"], "file");
+    assert_eq!(keys["wrapping_key_id"], w.store.keys().kek_id());
+    assert!(keys["master_rotation"].is_null() && keys["audit_handovers"] == serde_json::json!([]));
+    assert!(page.contains(&audit_key), "{page}");
+}
+
+palisade_testkit::on_both_backends!(operations_show_a_rotation_under_way_and_audit_key_handovers);
+
+async fn operations_show_a_rotation_under_way_and_audit_key_handovers(backend: Backend) {
+    let w = World::new(backend).await;
+    let next = palisade_crypto::MasterKey::generate().unwrap();
+    let rotation = w.store.begin_master_rotation(&next).await.unwrap();
+    // What the handover writes for nodes to read; the trail itself is tested in the store.
+    let retired = "ab".repeat(32);
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&w.db.url)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO audit_retired_keys (public_key, retired_seq) VALUES ($1, 42)")
+        .bind(&retired)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let keys = w.get(&w.auditor, "/api/v1/operations").await.json()["keys"].clone();
+    assert_eq!(
+        keys["master_rotation"]["new_wrapping_key_id"],
+        rotation.new_kek_id.as_str()
+    );
+    assert_eq!(keys["master_rotation"]["rewrapped"], 0);
+    assert_eq!(
+        keys["audit_handovers"],
+        serde_json::json!([{"public_key": retired, "at_entry": 42}])
+    );
+    let page = w.get(&w.auditor, "/admin/operations").await.text();
+    assert!(
+        page.contains("id=\"master-rotation\"") && page.contains(&rotation.new_kek_id),
+        "{page}"
+    );
+    assert!(
+        page.contains(&retired) && page.contains("at audit entry 42"),
+        "{page}"
     );
 }
