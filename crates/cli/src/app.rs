@@ -66,7 +66,12 @@ pub fn master_key(settings: &Settings, create: bool) -> Result<MasterKey, CliErr
 pub fn keyring_for(settings: &Settings, key: &MasterKey) -> Result<Arc<Keyring>, CliError> {
     let ring = match &settings.hsm {
         None => Keyring::new(key),
-        Some(hsm) => Keyring::with_external(key, Arc::new(palisade_hsm::HsmWrappingKey::open(hsm)?)),
+        Some(hsm) => palisade_hsm::HsmWrappingKey::open_previous(hsm)?
+            .into_iter()
+            .fold(
+                Keyring::with_external(key, Arc::new(palisade_hsm::HsmWrappingKey::open(hsm)?)),
+                |ring, previous| ring.with_previous_external(Arc::new(previous)),
+            ),
     };
     Ok(Arc::new(match &settings.audit_signing {
         None => ring,

@@ -246,6 +246,13 @@ impl Keyring {
         ring
     }
 
+    /// Adds a token key that wrapping moved away from: it opens the data keys it
+    /// wrapped until a rotation moves them.
+    pub fn with_previous_external(mut self, previous: Arc<dyn ExternalWrappingKey>) -> Self {
+        self.previous.push(Kek::External(previous));
+        self
+    }
+
     /// Wraps a data key under the newest wrapping key this ring holds; `key_id` is
     /// bound as associated data so wrapped keys cannot be swapped.
     pub fn wrap(&self, key: &DataKey, key_id: &str) -> Result<WrappedDataKey, CryptoError> {

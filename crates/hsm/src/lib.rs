@@ -56,6 +56,9 @@ pub struct HsmSettings {
     pub module: PathBuf,
     pub token_label: String,
     pub key_label: String,
+    /// Keys wrapping was moved away from (`keys rotate-master --to-hsm` with a new
+    /// `key_label`): they only open data keys not moved yet.
+    pub previous_key_labels: Vec<String>,
     pub pin: Zeroizing<String>,
 }
 
@@ -65,6 +68,7 @@ impl std::fmt::Debug for HsmSettings {
             .field("module", &self.module)
             .field("token_label", &self.token_label)
             .field("key_label", &self.key_label)
+            .field("previous_key_labels", &self.previous_key_labels)
             .field("pin", &"<redacted>")
             .finish()
     }
@@ -154,9 +158,21 @@ impl HsmWrappingKey {
     /// Signs in to the token and finds the wrapping key; refuses one that could leave
     /// the token.
     pub fn open(settings: &HsmSettings) -> Result<Self, HsmError> {
+        Self::open_label(settings, &settings.key_label)
+    }
+
+    /// The keys wrapping moved away from, in the order configured.
+    pub fn open_previous(settings: &HsmSettings) -> Result<Vec<Self>, HsmError> {
+        settings
+            .previous_key_labels
+            .iter()
+            .map(|label| Self::open_label(settings, label))
+            .collect()
+    }
+
+    fn open_label(settings: &HsmSettings, label: &str) -> Result<Self, HsmError> {
         let session = open_session(settings)?;
-        let key = find_key(&session, &settings.key_label)?
-            .ok_or_else(|| HsmError::NoKey(settings.key_label.clone()))?;
+        let key = find_key(&session, label)?.ok_or_else(|| HsmError::NoKey(label.to_owned()))?;
         let attributes = session.get_attributes(
             key,
             &[
@@ -194,7 +210,7 @@ impl HsmWrappingKey {
             || !never_extractable
             || id.is_empty()
         {
-            return Err(HsmError::WeakKey(settings.key_label.clone()));
+            return Err(HsmError::WeakKey(label.to_owned()));
         }
         Ok(Self {
             session: Mutex::new(session),

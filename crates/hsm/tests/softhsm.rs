@@ -20,6 +20,7 @@ fn settings(token: &Token, key: &str) -> HsmSettings {
         module: token.module.clone(),
         token_label: token.label.clone(),
         key_label: key.into(),
+        previous_key_labels: Vec::new(),
         pin: Zeroizing::new(token.pin.clone()),
     }
 }

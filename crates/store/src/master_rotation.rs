@@ -92,10 +92,15 @@ impl Store {
 
     /// When the key this node holds was retired by a finished rotation, when that was.
     pub(crate) async fn retired_at(&self) -> Result<Option<UnixMillis>, StoreError> {
+        self.retired_kek_at(self.keys.kek_id()).await
+    }
+
+    /// When the wrapping key `kek_id` was retired, if it was.
+    async fn retired_kek_at(&self, kek_id: &str) -> Result<Option<UnixMillis>, StoreError> {
         let at: Option<i64> = sqlx::query_scalar(
             "SELECT finished_at FROM master_rotations WHERE old_kek_id = $1 AND finished_at IS NOT NULL",
         )
-        .bind(self.keys.kek_id())
+        .bind(kek_id)
         .fetch_optional(&self.read)
         .await?
         .flatten();
@@ -114,12 +119,27 @@ impl Store {
         self.begin_rotation(new_kek_id, old, Some(sealed)).await
     }
 
-    /// Starts (or finds) the rotation that moves every data key from the master key
-    /// file's wrapping key into the HSM key this node uses. Nothing is published: every
-    /// node must be configured with the HSM first.
+    /// Starts (or finds) the rotation that moves every data key into the HSM key this
+    /// node uses, from the master key file's wrapping key or, once that is retired,
+    /// from the token key configured as previous. Nothing is published: every node must
+    /// be configured with the token's keys first.
     pub async fn begin_rotation_into_token(&self) -> Result<MasterRotation, StoreError> {
-        let Some(old) = self.keys.previous_kek_ids().into_iter().next() else {
+        if !self.keys.wraps_in_token() {
             return Err(StoreError::Invalid("no HSM wrapping key is configured".into()));
+        }
+        let mut old = None;
+        for id in self.keys.previous_kek_ids() {
+            if self.retired_kek_at(&id).await?.is_none() {
+                old = Some(id);
+                break;
+            }
+        }
+        let Some(old) = old else {
+            return Err(StoreError::Invalid(
+                "every wrapping key configured besides the token's is retired: to move to another key in the \
+                 token, configure it as [hsm] key_label and the one in use as previous_key_labels"
+                    .into(),
+            ));
         };
         self.begin_rotation(self.keys.kek_id().to_owned(), old, None)
             .await

@@ -51,6 +51,10 @@ pub struct HsmFileConfig {
     pub token_label: String,
     /// Default `palisade-wrapping`.
     pub key_label: Option<String>,
+    /// Keys in the token that wrapping moved away from, while `keys rotate-master
+    /// --to-hsm` moves the data keys to `key_label` (docs/KEYS.md).
+    #[serde(default)]
+    pub previous_key_labels: Vec<String>,
     /// A file holding the user PIN (mode 0600).
     pub pin_file: PathBuf,
 }
@@ -64,10 +68,17 @@ impl HsmFileConfig {
             )));
         }
         crate::app::refuse_if_shared(&self.pin_file)?;
+        let key_label = self.key_label.unwrap_or_else(|| "palisade-wrapping".into());
+        if self.previous_key_labels.contains(&key_label) {
+            return Err(CliError::Config(
+                "[hsm] previous_key_labels lists key_label, the key in use".into(),
+            ));
+        }
         Ok(palisade_hsm::HsmSettings {
             module: self.module,
             token_label: self.token_label,
-            key_label: self.key_label.unwrap_or_else(|| "palisade-wrapping".into()),
+            key_label,
+            previous_key_labels: self.previous_key_labels,
             pin: palisade_hsm::read_pin(&self.pin_file)?,
         })
     }

@@ -282,6 +282,22 @@ fn an_hsm_needs_its_module_and_a_private_pin_file() {
     assert_eq!(hsm.pin.as_str(), "1234");
     assert!(!format!("{hsm:?}").contains("1234"), "the PIN never prints");
     assert!(from_toml(&section(&dir.join("missing.so"))).is_err());
+    let moving = format!(
+        "{}key_label = \"k2\"\nprevious_key_labels = [\"palisade-wrapping\"]\n",
+        section(&module)
+    );
+    assert_eq!(
+        from_toml(&moving).unwrap().hsm.unwrap().previous_key_labels,
+        vec!["palisade-wrapping".to_owned()]
+    );
+    let in_use = format!(
+        "{}previous_key_labels = [\"palisade-wrapping\"]\n",
+        section(&module)
+    );
+    assert!(
+        from_toml(&in_use).is_err(),
+        "the key in use is never a previous one"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -3,7 +3,8 @@
 //! reads what the file wrapped and wraps what is new in the token, `rotate-master
 //! --to-hsm` moves every data key in while the desk serves, and afterwards the master
 //! key file alone starts nothing, a wrong PIN starts nothing, and with the token every
-//! ticket opens.
+//! ticket opens. Then the wrapping key moves again, to a second key in the token: the
+//! old token key is retired, and a node configured with it alone is refused.
 
 use std::time::Duration;
 
@@ -11,14 +12,22 @@ use palisade_testkit::softhsm::Token;
 
 use super::common::{Server, TestDir, query_i64};
 
-fn write_config(dir: &TestDir, hsm: Option<(&Token, &std::path::Path)>) {
+const FIRST_KEY: &str = "palisade-wrapping";
+
+/// `[hsm]` with `token` (and its PIN in `pin_file`), wrapping with `labels.0` and
+/// opening with `labels.1` too.
+fn write_config(dir: &TestDir, hsm: Option<(&Token, &std::path::Path)>, labels: (&str, &[&str])) {
     let mut text = String::from("[scan]\nclamd = \"off\"\n");
     if let Some((token, pin_file)) = hsm {
+        let previous: Vec<String> = labels.1.iter().map(|l| format!("\"{l}\"")).collect();
         text.push_str(&format!(
-            "\n[hsm]\nmodule = \"{}\"\ntoken_label = \"{}\"\npin_file = \"{}\"\n",
+            "\n[hsm]\nmodule = \"{}\"\ntoken_label = \"{}\"\npin_file = \"{}\"\nkey_label = \"{}\"\n\
+             previous_key_labels = [{}]\n",
             token.module.display(),
             token.label,
-            pin_file.display()
+            pin_file.display(),
+            labels.0,
+            previous.join(", ")
         ));
     }
     std::fs::write(dir.root.join("palisade.toml"), text).unwrap_or_else(|e| panic!("{e}"));
@@ -50,16 +59,8 @@ async fn the_wrapping_key_moves_into_the_token_and_the_file_alone_then_opens_not
     )];
     assert!(server.terminate(Duration::from_secs(30)).success());
 
-    write_config(&dir, Some((&token, &pin_file)));
-    let generated = dir.run(&["keys", "hsm-generate"]);
-    generated.assert_success("keys hsm-generate");
-    let key_id = generated
-        .stdout
-        .split_whitespace()
-        .nth(2)
-        .unwrap_or_default()
-        .to_owned();
-    assert_eq!(key_id.len(), 16, "{}", generated.stdout);
+    write_config(&dir, Some((&token, &pin_file)), (FIRST_KEY, &[]));
+    let key_id = generate_key(&dir);
     dir.run(&["keys", "hsm-generate"])
         .assert_failure("a second key under the same label");
 
@@ -110,21 +111,93 @@ async fn the_wrapping_key_moves_into_the_token_and_the_file_alone_then_opens_not
     }
 
     // The master key file alone is retired; a wrong PIN opens nothing.
-    write_config(&dir, None);
+    write_config(&dir, None, (FIRST_KEY, &[]));
     let alone = dir.run(&["audit", "verify"]);
     let stderr = alone.assert_failure("the file without the token");
     assert!(stderr.contains("retired"), "{stderr}");
     let wrong_pin = dir.root.join("wrong.pin");
     private_file(&wrong_pin, "000000\n");
-    write_config(&dir, Some((&token, &wrong_pin)));
+    write_config(&dir, Some((&token, &wrong_pin)), (FIRST_KEY, &[]));
     let refused = dir.run(&["audit", "verify"]);
     let stderr = refused.assert_failure("a wrong PIN");
     assert!(stderr.contains("PIN"), "{stderr}");
 
     // With the token, everything opens and the trail verifies.
-    write_config(&dir, Some((&token, &pin_file)));
+    write_config(&dir, Some((&token, &pin_file)), (FIRST_KEY, &[]));
     dir.run(&["audit", "verify"])
         .assert_success("audit verify with the token");
     let server = dir.serve().await;
     server.assert_subjects(&api, &tickets).await;
+    tickets.push((
+        ticket(&server, &api, "second@customer.test", "before the second move").await,
+        "before the second move".to_owned(),
+    ));
+    let mut server = server;
+    assert!(server.terminate(Duration::from_secs(30)).success());
+
+    // To a second key in the token: generated, configured with the first as previous.
+    write_config(
+        &dir,
+        Some((&token, &pin_file)),
+        ("palisade-wrapping-2", &[FIRST_KEY]),
+    );
+    let second_id = generate_key(&dir);
+    assert_ne!(second_id, key_id);
+    let server = dir.serve().await;
+    server.assert_subjects(&api, &tickets).await;
+    let rotation = dir.run(&["keys", "rotate-master", "--to-hsm", "--settle-seconds", "6"]);
+    rotation.assert_success("keys rotate-master --to-hsm to the second key");
+    assert!(
+        rotation.stdout.contains(&format!("key {key_id} is retired")),
+        "{}",
+        rotation.stdout
+    );
+    server.assert_subjects(&api, &tickets).await;
+    let mut server = server;
+    assert!(server.terminate(Duration::from_secs(30)).success());
+    assert_eq!(
+        query_i64(
+            &dir,
+            &format!("SELECT COUNT(*) FROM data_keys WHERE kek_id IS NULL OR kek_id <> '{second_id}'")
+        )
+        .await,
+        0,
+        "every data key is wrapped by the second key"
+    );
+    let again = dir.run(&["keys", "rotate-master", "--to-hsm", "--settle-seconds", "6"]);
+    assert!(
+        again
+            .assert_failure("a rotation with nothing left to move from")
+            .contains("retired"),
+        "{}",
+        again.stderr
+    );
+    write_config(&dir, Some((&token, &pin_file)), (FIRST_KEY, &[]));
+    let first_alone = dir.run(&["audit", "verify"]);
+    assert!(
+        first_alone
+            .assert_failure("the first token key, retired")
+            .contains("retired"),
+        "{}",
+        first_alone.stderr
+    );
+    write_config(&dir, Some((&token, &pin_file)), ("palisade-wrapping-2", &[]));
+    dir.run(&["audit", "verify"])
+        .assert_success("audit verify with the second key alone");
+    let server = dir.serve().await;
+    server.assert_subjects(&api, &tickets).await;
+}
+
+/// `keys hsm-generate` for the configured label: the new key's id.
+fn generate_key(dir: &TestDir) -> String {
+    let generated = dir.run(&["keys", "hsm-generate"]);
+    generated.assert_success("keys hsm-generate");
+    let key_id = generated
+        .stdout
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(key_id.len(), 16, "{}", generated.stdout);
+    key_id
 }
