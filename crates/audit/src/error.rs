@@ -18,12 +18,20 @@ pub enum AuditError {
     #[error("checkpoint at entry {seq}: signed with a key the trail retired at entry {retired_at}")]
     RetiredKey { seq: i64, retired_at: i64 },
     #[error(
-        "checkpoint at entry {seq}: signed with an earlier key that the trail never hands over from \
-         (entries after it were rewritten, or the handover removed)"
+        "checkpoint at entry {seq}: signed with a key other than the one signing at that point of the trail \
+         (entries were rewritten, or a handover removed)"
     )]
-    NoHandover { seq: i64 },
-    #[error("entry {seq}: a signing-key handover that cannot be read")]
+    OutOfTurn { seq: i64 },
+    #[error("entry {seq}: a signing-key handover that cannot be read, or not from the key signing before it")]
     Handover { seq: i64 },
+    #[error("entry {seq}: a signing-key handover that no checkpoint of the new key confirms")]
+    HandoverUnconfirmed { seq: i64 },
+    #[error(
+        "the newest checkpoints are not signed with the configured audit key: start `serve` or run \
+         `palisade audit checkpoint` with the new [audit] settings to record the handover (or, with \
+         --public-key, give the signing key first)"
+    )]
+    NotCurrent,
     #[error("checkpoint at entry {seq}: the trail ends at entry {last} (entries after it were removed)")]
     Truncated { seq: i64, last: i64 },
 }

@@ -1,18 +1,21 @@
 //! Which keys a verification trusts to have signed checkpoints, and the handover entry
-//! that moves signing from one key to the next. A retired key stays trusted for the
-//! checkpoints before its handover and for none after it, and a checkpoint signed with
-//! an earlier key needs a handover after it: someone holding an old (perhaps leaked)
-//! key cannot rewrite the trail from some point on and sign it again, because either
-//! the handover is gone or the new key's checkpoints no longer match.
+//! that moves signing from one key to the next. The handovers cut the trail into
+//! stretches, each signed by one key: the first by the key the first handover is
+//! from, each later one by the key the handover before it is to. A handover counts
+//! only when the key it hands to signed a checkpoint at the handover entry itself, and
+//! that checkpoint pins every entry before it. So someone holding an old (perhaps
+//! leaked) key can neither sign after its handover, nor rewrite the trail before it and
+//! sign that again (the new key's checkpoint no longer matches), nor forge a handover
+//! (the new key must confirm it).
 
 use ed25519_dalek::VerifyingKey;
 
 use crate::{AuditAction, AuditEntry, AuditError};
 
 pub struct TrustedKeys {
-    /// The key that signs checkpoints now.
+    /// The key that signs checkpoints now: the trail's newest stretch must be its.
     pub current: VerifyingKey,
-    /// Earlier keys, trusted for checkpoints signed before their handover.
+    /// Earlier keys, trusted for the stretches they signed before their handover.
     pub retired: Vec<VerifyingKey>,
     /// What signed the checkpoints that name no key (the root's own key); `None`: any
     /// of the keys above whose signature fits.
@@ -46,33 +49,44 @@ pub fn handover_detail(from: &VerifyingKey, to: &VerifyingKey) -> serde_json::Va
     })
 }
 
+/// A public key as checkpoints and handovers name it (64 hex characters).
+pub(crate) fn parse_key(text: &str) -> Option<VerifyingKey> {
+    palisade_crypto::parse_audit_public_key(text).ok()
+}
+
 /// A handover recorded in the trail.
 pub(crate) struct Handover {
     pub seq: i64,
     pub from: VerifyingKey,
+    pub to: VerifyingKey,
 }
 
 impl Handover {
-    /// The handover `entry` records, if it is one.
+    /// The handover `entry` records, if it is one. Only the system records handovers.
     pub(crate) fn read(entry: &AuditEntry) -> Result<Option<Self>, AuditError> {
         if entry.action != AuditAction::SigningKeyRotated.as_str() {
             return Ok(None);
         }
         let unreadable = || AuditError::Handover { seq: entry.seq };
+        if entry.actor != "system" {
+            return Err(unreadable());
+        }
         let detail: serde_json::Value = serde_json::from_str(&entry.detail).map_err(|_| unreadable())?;
         let key = |name: &str| {
-            let text = detail
+            detail
                 .get(name)
                 .and_then(serde_json::Value::as_str)
-                .ok_or_else(unreadable)?;
-            let mut bytes = [0u8; 32];
-            hex::decode_to_slice(text, &mut bytes).map_err(|_| unreadable())?;
-            VerifyingKey::from_bytes(&bytes).map_err(|_| unreadable())
+                .and_then(parse_key)
+                .ok_or_else(unreadable)
         };
-        key("to")?;
+        let (from, to) = (key("from")?, key("to")?);
+        if from == to {
+            return Err(unreadable());
+        }
         Ok(Some(Self {
             seq: entry.seq,
-            from: key("from")?,
+            from,
+            to,
         }))
     }
 }

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use ed25519_dalek::VerifyingKey;
 
-use crate::trust::{Handover, TrustedKeys};
+use crate::trust::{Handover, TrustedKeys, parse_key};
 use crate::{AuditEntry, AuditError, Checkpoint, GENESIS_HASH};
 
 /// Walks a trail in sequence order, entry by entry, so a trail of any length is checked
@@ -12,6 +12,8 @@ pub struct Verifier {
     /// Each checkpoint with the key whose signature it carries.
     checkpoints: BTreeMap<i64, (Checkpoint, VerifyingKey)>,
     handovers: Vec<Handover>,
+    /// A copy (a backup) may end before the handover to the current key.
+    may_end_before_current: bool,
     expected_seq: i64,
     prev_hash: String,
 }
@@ -26,6 +28,7 @@ pub struct VerifyReport {
 }
 
 impl Verifier {
+    /// Verifies a live trail: its newest checkpoints must be signed with `keys.current`.
     pub fn new(keys: TrustedKeys, checkpoints: Vec<Checkpoint>) -> Result<Self, AuditError> {
         let mut signed = BTreeMap::new();
         for c in checkpoints {
@@ -36,9 +39,17 @@ impl Verifier {
             keys,
             checkpoints: signed,
             handovers: Vec::new(),
+            may_end_before_current: false,
             expected_seq: 1,
             prev_hash: GENESIS_HASH.to_owned(),
         })
+    }
+
+    /// For a copy taken before signing moved to the current key: its newest stretch may
+    /// be signed by any trusted key (a backup's own signature pins its head).
+    pub fn for_a_copy(mut self) -> Self {
+        self.may_end_before_current = true;
+        self
     }
 
     pub fn push(&mut self, entry: &AuditEntry) -> Result<(), AuditError> {
@@ -60,6 +71,10 @@ impl Verifier {
             return Err(AuditError::CheckpointMismatch { seq: entry.seq });
         }
         if let Some(handover) = Handover::read(entry)? {
+            // Each handover is from the key the one before handed to.
+            if self.handovers.last().is_some_and(|last| last.to != handover.from) {
+                return Err(AuditError::Handover { seq: entry.seq });
+            }
             self.handovers.push(handover);
         }
         self.prev_hash.clone_from(&entry.hash);
@@ -74,17 +89,39 @@ impl Verifier {
         {
             return Err(AuditError::Truncated { seq, last });
         }
+        for h in &self.handovers {
+            match self.checkpoints.get(&h.seq) {
+                Some((_, signer)) if *signer == h.to => {}
+                _ => return Err(AuditError::HandoverUnconfirmed { seq: h.seq }),
+            }
+        }
+        // Before any handover, the key the first one is from; with none, whichever key
+        // signed the first checkpoint (every one must be its).
+        let first_signer = match self.handovers.first() {
+            Some(h) => Some(h.from),
+            None => self.checkpoints.values().next().map(|(_, signer)| *signer),
+        };
         for (&seq, (_, signer)) in &self.checkpoints {
-            let mut retirements = self.handovers.iter().filter(|h| h.from == *signer);
-            if let Some(h) = retirements.clone().find(|h| h.seq <= seq) {
+            let expected = self
+                .handovers
+                .iter()
+                .rev()
+                .find(|h| h.seq <= seq)
+                .map_or(first_signer, |h| Some(h.to));
+            if expected == Some(*signer) {
+                continue;
+            }
+            if let Some(h) = self.handovers.iter().find(|h| h.from == *signer && h.seq <= seq) {
                 return Err(AuditError::RetiredKey {
                     seq,
                     retired_at: h.seq,
                 });
             }
-            if *signer != self.keys.current && !retirements.any(|h| h.seq > seq) {
-                return Err(AuditError::NoHandover { seq });
-            }
+            return Err(AuditError::OutOfTurn { seq });
+        }
+        let newest = self.handovers.last().map_or(first_signer, |h| Some(h.to));
+        if !self.may_end_before_current && newest.is_some_and(|k| k != self.keys.current) {
+            return Err(AuditError::NotCurrent);
         }
         Ok(VerifyReport {
             entries: last,
@@ -99,10 +136,7 @@ impl Verifier {
 fn signer_of(keys: &TrustedKeys, c: &Checkpoint) -> Result<VerifyingKey, AuditError> {
     let candidates: Vec<VerifyingKey> = match (&c.key, keys.unlabelled) {
         (Some(named), _) => {
-            let mut bytes = [0u8; 32];
-            let key = hex::decode_to_slice(named, &mut bytes)
-                .ok()
-                .and_then(|()| VerifyingKey::from_bytes(&bytes).ok())
+            let key = parse_key(named)
                 .filter(|k| keys.trusts(k))
                 .ok_or(AuditError::UntrustedKey { seq: c.seq })?;
             vec![key]
@@ -134,10 +168,15 @@ mod tests {
         (1..=n)
             .map(|seq| {
                 let (action, detail) = special(seq).unwrap_or_else(|| ("ticket.created".into(), "{}".into()));
+                let actor = if action == AuditAction::SigningKeyRotated.as_str() {
+                    "system".to_owned()
+                } else {
+                    format!("usr_{seq}")
+                };
                 let e = AuditEntry {
                     seq,
                     at: 1_700_000_000_000 + seq,
-                    actor: format!("usr_{seq}"),
+                    actor,
                     action,
                     object: format!("tkt_{seq}"),
                     outcome: "success".into(),
@@ -160,11 +199,7 @@ mod tests {
     }
 
     fn verify(entries: &[AuditEntry], checkpoints: Vec<Checkpoint>) -> Result<VerifyReport, AuditError> {
-        let mut v = Verifier::new(TrustedKeys::only(key().verifying_key()), checkpoints)?;
-        for e in entries {
-            v.push(e)?;
-        }
-        v.finish()
+        verify_with(TrustedKeys::only(key().verifying_key()), entries, checkpoints)
     }
 
     #[test]
@@ -245,12 +280,7 @@ mod tests {
 
     /// Ten entries; the sixth hands signing from `key()` to `new_key()`.
     fn handed_over_chain() -> Vec<AuditEntry> {
-        chain_with(10, |seq| {
-            (seq == 6).then(|| {
-                let detail = crate::handover_detail(&key().verifying_key(), &new_key().verifying_key());
-                (AuditAction::SigningKeyRotated.as_str().into(), detail.to_string())
-            })
-        })
+        chain_with(10, |seq| (seq == 6).then(|| handover(&key(), &new_key())))
     }
 
     fn after_handover() -> TrustedKeys {
@@ -266,11 +296,19 @@ mod tests {
         entries: &[AuditEntry],
         checkpoints: Vec<Checkpoint>,
     ) -> Result<VerifyReport, AuditError> {
-        let mut v = Verifier::new(keys, checkpoints)?;
+        walk(Verifier::new(keys, checkpoints)?, entries)
+    }
+
+    fn walk(mut v: Verifier, entries: &[AuditEntry]) -> Result<VerifyReport, AuditError> {
         for e in entries {
             v.push(e)?;
         }
         v.finish()
+    }
+
+    fn handover(from: &SigningKey, to: &SigningKey) -> (String, String) {
+        let detail = crate::handover_detail(&from.verifying_key(), &to.verifying_key());
+        (AuditAction::SigningKeyRotated.as_str().into(), detail.to_string())
     }
 
     #[test]
@@ -302,7 +340,8 @@ mod tests {
             unlabelled: None,
             ..after_handover()
         };
-        verify_with(by_hand, &entries, vec![old.clone()]).unwrap();
+        let confirmed = sign_checkpoint(&new_key(), 6, &entries[5].hash, 2);
+        verify_with(by_hand, &entries, vec![old.clone(), confirmed]).unwrap();
         let mut forged = sign_checkpoint(&SigningKey::from_bytes(&[9u8; 32]), 3, &entries[2].hash, 1);
         forged.key = None;
         assert_eq!(
@@ -329,15 +368,80 @@ mod tests {
     }
 
     #[test]
-    fn a_trail_rewritten_with_an_old_key_and_no_handover_is_refused() {
+    fn a_trail_rewritten_with_an_old_key_and_no_handover_is_refused_but_a_copy_from_before_is_not() {
         // The trail from entry 6 on rewritten without the handover (the new key's
         // checkpoints dropped because they no longer match) and signed again with the
-        // old key: every link and hash is right, but the old key was never handed over.
+        // old key: every link and hash is right, but the newest stretch is not the
+        // current key's.
         let rewritten = chain(10);
         let checkpoints = vec![sign_checkpoint(&key(), 10, &rewritten[9].hash, 3)];
         assert_eq!(
-            verify_with(after_handover(), &rewritten, checkpoints),
-            Err(AuditError::NoHandover { seq: 10 })
+            verify_with(after_handover(), &rewritten, checkpoints.clone()),
+            Err(AuditError::NotCurrent)
+        );
+        // A backup taken before the handover looks the same, and its own signature pins
+        // its head: as a copy it verifies.
+        let copy = Verifier::new(after_handover(), checkpoints).unwrap().for_a_copy();
+        assert_eq!(walk(copy, &rewritten).unwrap().entries, 10);
+    }
+
+    #[test]
+    fn a_trail_rewritten_before_the_handover_and_signed_with_the_old_key_is_refused() {
+        // Entry 2 edited and everything after it chained again, the handover kept as it
+        // was; the old key signs the rewritten stretch.
+        let rewritten = chain_with(10, |seq| match seq {
+            2 => Some(("ticket.deleted".into(), "{}".into())),
+            6 => Some(handover(&key(), &new_key())),
+            _ => None,
+        });
+        let genuine = handed_over_chain();
+        let old = sign_checkpoint(&key(), 3, &rewritten[2].hash, 1);
+        // The new key's checkpoint at the handover no longer matches…
+        let kept = sign_checkpoint(&new_key(), 6, &genuine[5].hash, 2);
+        assert_eq!(
+            verify_with(after_handover(), &rewritten, vec![old.clone(), kept]),
+            Err(AuditError::CheckpointMismatch { seq: 6 })
+        );
+        // …and without it the handover is unconfirmed.
+        assert_eq!(
+            verify_with(after_handover(), &rewritten, vec![old]),
+            Err(AuditError::HandoverUnconfirmed { seq: 6 })
+        );
+    }
+
+    #[test]
+    fn a_forged_handover_is_refused() {
+        // Someone with the old key appends a handover to the current key at the head
+        // and signs what comes before with the old key: the current key never confirms.
+        let entries = chain_with(10, |seq| (seq == 10).then(|| handover(&key(), &new_key())));
+        let checkpoints = vec![sign_checkpoint(&key(), 9, &entries[8].hash, 1)];
+        assert_eq!(
+            verify_with(after_handover(), &entries, checkpoints),
+            Err(AuditError::HandoverUnconfirmed { seq: 10 })
+        );
+        // A handover from a key that was not signing.
+        let third = SigningKey::from_bytes(&[5u8; 32]);
+        let entries = chain_with(10, |seq| match seq {
+            4 => Some(handover(&key(), &new_key())),
+            8 => Some(handover(&third, &key())),
+            _ => None,
+        });
+        assert_eq!(
+            verify_with(after_handover(), &entries, vec![]),
+            Err(AuditError::Handover { seq: 8 })
+        );
+    }
+
+    #[test]
+    fn a_new_key_signing_before_its_handover_is_out_of_turn() {
+        let entries = handed_over_chain();
+        let checkpoints = vec![
+            sign_checkpoint(&new_key(), 3, &entries[2].hash, 1),
+            sign_checkpoint(&new_key(), 6, &entries[5].hash, 2),
+        ];
+        assert_eq!(
+            verify_with(after_handover(), &entries, checkpoints),
+            Err(AuditError::OutOfTurn { seq: 3 })
         );
     }
 
@@ -371,6 +475,14 @@ mod tests {
         assert_eq!(
             verify_with(after_handover(), &entries, vec![]),
             Err(AuditError::Handover { seq: 2 })
+        );
+        // A well-formed handover recorded by someone other than the system.
+        let mut by_a_user = handed_over_chain();
+        by_a_user[5].actor = "usr_mallory".into();
+        by_a_user[5] = by_a_user[5].clone().seal();
+        assert_eq!(
+            verify_with(after_handover(), &by_a_user[..6], vec![]),
+            Err(AuditError::Handover { seq: 6 })
         );
     }
 }

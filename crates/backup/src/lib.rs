@@ -307,7 +307,9 @@ async fn check(url: &str, manifest: Manifest, keys: Arc<Keyring>) -> Result<Chec
     }
     let store = Store::connect(url, keys.clone()).await?;
     let checked = async {
-        let audit = store.verify_audit_trail(store.audit_trusted_keys()).await?;
+        let audit = store
+            .verify_audit_trail_of_copy(store.audit_trusted_keys())
+            .await?;
         if let Some((seq, hash)) = &manifest.facts.audit_head
             && (audit.entries != *seq || &audit.head_hash != hash)
         {

@@ -24,13 +24,7 @@ impl Store {
         ctx: &AuditContext,
         event: &AuditEvent,
     ) -> Result<i64, StoreError> {
-        let head_sql = match tx.dialect {
-            Dialect::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
-            Dialect::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
-        };
-        let head = sqlx::query(head_sql).fetch_one(tx.conn()).await?;
-        let prev_seq: i64 = head.try_get("seq")?;
-        let prev_hash: String = head.try_get("hash")?;
+        let (prev_seq, prev_hash) = lock_head(tx).await?;
         let entry = sealed_entry(ctx, event, prev_seq + 1, prev_hash);
         // The head stays locked from the SELECT above until commit, so on PostgreSQL the
         // entry and the new head go in one round trip: fewer statements while it is held.
@@ -76,13 +70,7 @@ impl Store {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let head_sql = match tx.dialect {
-            Dialect::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
-            Dialect::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
-        };
-        let head = sqlx::query(head_sql).fetch_one(tx.conn()).await?;
-        let mut seq: i64 = head.try_get("seq")?;
-        let mut hash: String = head.try_get("hash")?;
+        let (mut seq, mut hash) = lock_head(tx).await?;
         let mut entries = Vec::with_capacity(events.len());
         for event in events {
             seq += 1;
@@ -126,24 +114,42 @@ impl Store {
         Ok(seq)
     }
 
-    /// Signs `seq` into `tx`, unless this node's key was handed over from: then it
-    /// signs nothing (its checkpoints would be refused) until it is configured with the
-    /// new key, and the other nodes' checkpoints cover what it appends. Returns whether
-    /// it signed.
+    /// Signs `seq` into `tx` (which holds the head, `lock_head`), if this node's key is
+    /// the one signing the trail now: the signer of the latest checkpoint. Otherwise it
+    /// signs nothing, since its checkpoint would be out of turn: its key was handed over
+    /// from (the other nodes' checkpoints cover what it appends), or the handover to it
+    /// is not recorded yet (`serve` records it at start). Returns whether it signed.
     pub(crate) async fn insert_checkpoint(
         &self,
         tx: &mut Tx,
         seq: i64,
         hash: &str,
     ) -> Result<bool, StoreError> {
-        if let Some(retired_seq) = self.audit_key_retired_at(tx).await? {
-            tracing::error!(
-                retired_at = retired_seq,
-                "not signing an audit checkpoint: this node's audit signing key was handed over from; \
-                 configure [audit] signing_key_file with the new key and restart"
-            );
-            return Ok(false);
+        let mine = hex::encode(self.keys.audit_verifying_key().to_bytes());
+        let latest = sqlx::query("SELECT public_key FROM audit_checkpoints ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(tx.conn())
+            .await?;
+        if let Some(latest) = latest {
+            // Checkpoints that name no key were signed by the root's key.
+            let signer = latest
+                .try_get::<Option<String>, _>("public_key")?
+                .unwrap_or_else(|| hex::encode(self.keys.audit_derived_verifying_key().to_bytes()));
+            if signer != mine {
+                tracing::warn!(
+                    signing = %signer,
+                    this_node = %mine,
+                    "not signing an audit checkpoint: the trail is signed with another key (this node's was handed \
+                     over from, or the handover to it is not recorded yet: restart serve with the new [audit] settings)"
+                );
+                return Ok(false);
+            }
         }
+        self.write_checkpoint(tx, seq, hash).await?;
+        Ok(true)
+    }
+
+    /// Signs `seq` with this node's key into `tx`, whoever signed before.
+    pub(crate) async fn write_checkpoint(&self, tx: &mut Tx, seq: i64, hash: &str) -> Result<(), StoreError> {
         let cp = sign_checkpoint(self.keys.audit_signing_key(), seq, hash, UnixMillis::now().0);
         sqlx::query(
             "INSERT INTO audit_checkpoints (seq, hash, at, signature, public_key) VALUES ($1, $2, $3, $4, $5) \
@@ -156,29 +162,28 @@ impl Store {
         .bind(&cp.key)
         .execute(tx.conn())
         .await?;
-        Ok(true)
+        Ok(())
     }
 
-    /// Signs the current head unless it is already checkpointed. Returns the seq signed.
-    pub async fn checkpoint_audit_head(&self) -> Result<Option<i64>, StoreError> {
+    /// Signs the current head unless it is already checkpointed or this node's key is
+    /// not the one signing the trail now.
+    pub async fn checkpoint_audit_head(&self) -> Result<HeadCheckpoint, StoreError> {
         let mut tx = self.begin().await?;
-        let head_sql = match tx.dialect {
-            Dialect::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
-            Dialect::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
-        };
-        let head = sqlx::query(head_sql).fetch_one(tx.conn()).await?;
-        let seq: i64 = head.try_get("seq")?;
-        let hash: String = head.try_get("hash")?;
+        let (seq, hash) = lock_head(&mut tx).await?;
         let latest = sqlx::query("SELECT MAX(seq) FROM audit_checkpoints")
             .fetch_one(tx.conn())
             .await?;
         let latest: Option<i64> = latest.try_get(0)?;
         if seq == 0 || latest == Some(seq) {
-            return Ok(None);
+            return Ok(HeadCheckpoint::AlreadySigned);
         }
         let signed = self.insert_checkpoint(&mut tx, seq, &hash).await?;
         tx.commit().await?;
-        Ok(signed.then_some(seq))
+        Ok(if signed {
+            HeadCheckpoint::Signed(seq)
+        } else {
+            HeadCheckpoint::NotThisNodesTurn
+        })
     }
 
     /// Entries with `seq > after`, in order, at most `limit`.
@@ -201,8 +206,28 @@ impl Store {
         &self,
         keys: palisade_audit::TrustedKeys,
     ) -> Result<palisade_audit::VerifyReport, StoreError> {
+        self.walk_audit_trail(palisade_audit::Verifier::new(
+            keys,
+            self.audit_checkpoints().await?,
+        )?)
+        .await
+    }
+
+    /// As [`Store::verify_audit_trail`], for a copy (a backup) that may have been taken
+    /// before signing moved to the current key.
+    pub async fn verify_audit_trail_of_copy(
+        &self,
+        keys: palisade_audit::TrustedKeys,
+    ) -> Result<palisade_audit::VerifyReport, StoreError> {
+        let verifier = palisade_audit::Verifier::new(keys, self.audit_checkpoints().await?)?.for_a_copy();
+        self.walk_audit_trail(verifier).await
+    }
+
+    async fn walk_audit_trail(
+        &self,
+        mut verifier: palisade_audit::Verifier,
+    ) -> Result<palisade_audit::VerifyReport, StoreError> {
         const PAGE: u32 = 5000;
-        let mut verifier = palisade_audit::Verifier::new(keys, self.audit_checkpoints().await?)?;
         let mut after = 0;
         loop {
             let entries = self.audit_entries(after, PAGE).await?;
@@ -220,18 +245,39 @@ impl Store {
             sqlx::query("SELECT seq, hash, at, signature, public_key FROM audit_checkpoints ORDER BY seq")
                 .fetch_all(&self.read)
                 .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Checkpoint {
-                    seq: r.try_get("seq")?,
-                    hash: r.try_get("hash")?,
-                    at: r.try_get("at")?,
-                    signature: r.try_get("signature")?,
-                    key: r.try_get("public_key")?,
-                })
-            })
-            .collect()
+        rows.iter().map(checkpoint_from_row).collect()
     }
+}
+
+/// What [`Store::checkpoint_audit_head`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadCheckpoint {
+    Signed(i64),
+    AlreadySigned,
+    /// This node's key is not the one signing the trail now (see the log).
+    NotThisNodesTurn,
+}
+
+pub(crate) fn checkpoint_from_row(r: &AnyRow) -> Result<Checkpoint, StoreError> {
+    Ok(Checkpoint {
+        seq: r.try_get("seq")?,
+        hash: r.try_get("hash")?,
+        at: r.try_get("at")?,
+        signature: r.try_get("signature")?,
+        key: r.try_get("public_key")?,
+    })
+}
+
+/// Locks the trail's head for this transaction (`FOR UPDATE` on PostgreSQL; SQLite's
+/// write transactions already exclude each other) and reads it: every append and
+/// checkpoint goes through here, so nodes form one chain.
+pub(crate) async fn lock_head(tx: &mut Tx) -> Result<(i64, String), StoreError> {
+    let head_sql = match tx.dialect {
+        Dialect::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+        Dialect::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
+    };
+    let head = sqlx::query(head_sql).fetch_one(tx.conn()).await?;
+    Ok((head.try_get("seq")?, head.try_get("hash")?))
 }
 
 /// Binds an entry's twelve columns, in `audit_log`'s insert order.

@@ -184,6 +184,7 @@ impl Store {
         if store.retired_at().await?.is_some() {
             return Err(StoreError::RetiredMasterKey);
         }
+        store.refuse_retired_audit_key().await?;
         store.ensure_org_key().await?;
         // Only now: a node that fails to start must not leave a watcher behind.
         if let Some(follower) = follower {

@@ -65,6 +65,7 @@ pub use assistant::{
     ConversationRecord, ConversationState, Exchange, NewConversation, TranscriptEntry, Verification,
 };
 pub use attachments::{AttachmentContent, AttachmentRecord, NewAttachment, ScanState, ScanWork};
+pub use audit::HeadCheckpoint;
 pub use automation::{RuleRecord, RuleRun, Waiting};
 pub use backlog::{EventBacklog, OutboxBacklog, PoolStats, age_seconds};
 pub use bulk_tickets::BulkTicket;

@@ -120,29 +120,59 @@ impl Store {
     }
 
     /// Starts (or finds) the rotation that moves every data key into the HSM key this
-    /// node uses, from the master key file's wrapping key or, once that is retired,
-    /// from the token key configured as previous. Nothing is published: every node must
-    /// be configured with the token's keys first.
+    /// node uses, from the one other key that still wraps data keys: the master key
+    /// file's, or a token key configured as previous. Nothing is published: every node
+    /// must be configured with the token's keys first.
     pub async fn begin_rotation_into_token(&self) -> Result<MasterRotation, StoreError> {
         if !self.keys.wraps_in_token() {
             return Err(StoreError::Invalid("no HSM wrapping key is configured".into()));
         }
-        let mut old = None;
-        for id in self.keys.previous_kek_ids() {
-            if self.retired_kek_at(&id).await?.is_none() {
-                old = Some(id);
-                break;
-            }
+        let new = self.keys.kek_id().to_owned();
+        if let Some(under_way) = self.rotation_under_way().await?
+            && under_way.new_kek_id == new
+        {
+            return Ok(under_way);
         }
-        let Some(old) = old else {
-            return Err(StoreError::Invalid(
-                "every wrapping key configured besides the token's is retired: to move to another key in the \
-                 token, configure it as [hsm] key_label and the one in use as previous_key_labels"
-                    .into(),
-            ));
+        // Rows from before data keys named their wrapping key were wrapped by the file.
+        let file = self
+            .keys
+            .previous_kek_ids()
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let wrapping: Vec<Option<String>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT kek_id FROM data_keys WHERE {NOT_UNDER}"
+        )))
+        .bind(&new)
+        .fetch_all(&self.read)
+        .await?;
+        let mut olds: Vec<String> = wrapping
+            .into_iter()
+            .map(|id| id.unwrap_or_else(|| file.clone()))
+            .collect();
+        olds.sort();
+        olds.dedup();
+        let old = match olds.as_slice() {
+            [] => {
+                return Err(StoreError::Invalid(
+                    "every data key is already wrapped by the token's key in use: nothing to move".into(),
+                ));
+            }
+            [old] if self.keys.knows(old) => old.clone(),
+            [old] => {
+                return Err(StoreError::Invalid(format!(
+                    "data keys are wrapped by key {old}, which this node does not hold: list its label in \
+                     [hsm] previous_key_labels"
+                )));
+            }
+            _ => {
+                return Err(StoreError::Invalid(format!(
+                    "data keys are wrapped by several earlier keys ({}): finish the rotation that was moving them",
+                    olds.join(", ")
+                )));
+            }
         };
-        self.begin_rotation(self.keys.kek_id().to_owned(), old, None)
-            .await
+        self.begin_rotation(new, old, None).await
     }
 
     async fn begin_rotation(

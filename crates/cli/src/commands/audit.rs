@@ -1,3 +1,5 @@
+use palisade_store::HeadCheckpoint;
+
 use crate::app;
 use crate::config::Settings;
 use crate::error::CliError;
@@ -38,10 +40,16 @@ pub async fn checkpoint(settings: &Settings) -> Result<(), CliError> {
     if let Some(seq) = opened.store.hand_over_audit_signing().await? {
         println!("checkpoint signing handed over to the configured key at entry {seq}");
     }
-    match opened.store.checkpoint_audit_head().await? {
-        Some(seq) => println!("signed a checkpoint at entry {seq}"),
-        None => println!("the chain head is already checkpointed"),
-    }
+    let outcome = opened.store.checkpoint_audit_head().await;
     opened.store.close().await;
+    match outcome? {
+        HeadCheckpoint::Signed(seq) => println!("signed a checkpoint at entry {seq}"),
+        HeadCheckpoint::AlreadySigned => println!("the chain head is already checkpointed"),
+        HeadCheckpoint::NotThisNodesTurn => {
+            return Err(CliError::Invalid(
+                "this key is not the one signing the trail's checkpoints (see the log above)".into(),
+            ));
+        }
+    }
     Ok(())
 }

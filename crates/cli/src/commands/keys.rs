@@ -108,9 +108,14 @@ pub fn hsm_generate(settings: &Settings) -> Result<(), CliError> {
 }
 
 pub fn audit_generate(settings: &Settings, out: &Path) -> Result<(), CliError> {
-    let keyring = app::keyring_for(settings, &app::master_key(settings, false)?)?;
+    let out_text = out
+        .to_str()
+        .ok_or_else(|| CliError::Invalid("--out must be a UTF-8 path".into()))?;
+    let current = match &settings.audit_signing {
+        Some(audit) => audit.key.verifying_key(),
+        None => palisade_crypto::Keyring::new(&app::master_key(settings, false)?).audit_verifying_key(),
+    };
     let new_key = palisade_crypto::create_audit_signing_key_file(out)?;
-    let current = keyring.audit_verifying_key();
     let retired: Vec<String> = settings
         .audit_signing
         .iter()
@@ -118,15 +123,17 @@ pub fn audit_generate(settings: &Settings, out: &Path) -> Result<(), CliError> {
         .chain([&current])
         .map(|key| format!("\"{}\"", hex::encode(key.to_bytes())))
         .collect();
+    // A JSON string is a valid TOML basic string: quotes, backslashes and control
+    // characters in the path come out escaped.
+    let quoted_path = serde_json::to_string(out_text).map_err(|e| CliError::Invalid(e.to_string()))?;
     println!(
-        "Audit signing key written to {} (mode 0600); its public key is {}.\n\
+        "Audit signing key written to {out_text} (mode 0600); its public key is {}.\n\
          Install it on every node with these settings and restart them one at a time; the first to start \
          records the handover in the trail, and checkpoints signed before it still verify:\n\n\
-         [audit]\nsigning_key_file = \"{}\"\nretired_public_keys = [{}]\n\n\
-         A node still configured with the old key stops signing checkpoints and is refused at its next start.",
-        out.display(),
+         [audit]\nsigning_key_file = {quoted_path}\nretired_public_keys = [{}]\n\n\
+         A node still configured with the old key stops signing checkpoints, and every command refuses it \
+         from its next start.",
         hex::encode(new_key.to_bytes()),
-        out.display(),
         retired.join(", ")
     );
     Ok(())

@@ -2,7 +2,8 @@
 //! own, as an operator would: `keys audit-generate` prints the `[audit]` settings, the
 //! desk started with them records the handover, `audit verify` passes with the old
 //! checkpoints (configured, or with both public keys given by hand) and fails when
-//! only the new key is trusted; a node started with the old configuration is refused.
+//! only the new key is trusted; every command started with the old configuration is
+//! refused.
 
 use std::time::Duration;
 
@@ -100,4 +101,12 @@ async fn checkpoint_signing_moves_to_a_key_file_and_the_old_configuration_is_ref
         .assert_failure("serve with the retired audit key")
         .to_owned();
     assert!(refused.contains("audit signing key was retired"), "{refused}");
+    let verify_refused = dir
+        .run(&["audit", "verify"])
+        .assert_failure("audit verify with the retired audit key")
+        .to_owned();
+    assert!(
+        verify_refused.contains("audit signing key was retired"),
+        "{verify_refused}"
+    );
 }

@@ -167,8 +167,8 @@ async fn the_wrapping_key_moves_into_the_token_and_the_file_alone_then_opens_not
     let again = dir.run(&["keys", "rotate-master", "--to-hsm", "--settle-seconds", "6"]);
     assert!(
         again
-            .assert_failure("a rotation with nothing left to move from")
-            .contains("retired"),
+            .assert_failure("a rotation with nothing left to move")
+            .contains("nothing to move"),
         "{}",
         again.stderr
     );

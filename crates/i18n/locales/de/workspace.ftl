@@ -201,6 +201,6 @@ operations-wrapping-in-hsm = (im HSM-Token; er verlässt es nie).
 operations-rotation = Ein Wechsel des Hauptschlüssels läuft seit
 operations-rotation-moved = Datenschlüssel bisher umgezogen zu Schlüssel
 operations-audit-key = Prüfpunkte des Audit-Protokolls werden signiert mit dem öffentlichen Schlüssel
-operations-audit-handover = Übergeben von
+operations-audit-handover = Knoten haben eine Übergabe aufgezeichnet (belegt durch `palisade audit verify` aus dem Protokoll) von
 operations-audit-at-entry = bei Audit-Eintrag
 operations-keys-explained = Schlüssel werden mit den Befehlen aus docs/KEYS.md gewechselt. Diese Seite zeigt nur Schlüsselnamen und öffentliche Schlüssel, nie geheimes Material.

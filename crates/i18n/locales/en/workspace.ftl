@@ -201,6 +201,6 @@ operations-wrapping-in-hsm = (inside the HSM token; it never leaves it).
 operations-rotation = A master-key rotation is under way since
 operations-rotation-moved = data keys moved so far to key
 operations-audit-key = Audit checkpoints are signed with the public key
-operations-audit-handover = Handed over from
+operations-audit-handover = Nodes recorded a handover (proved by `palisade audit verify` from the trail) from
 operations-audit-at-entry = at audit entry
 operations-keys-explained = Keys are rotated with the commands in docs/KEYS.md. This page shows key names and public keys only, never secret material.

@@ -97,6 +97,11 @@ async fn operations_show_the_last_backup_and_advisory_check(backend: Backend) {
     assert_eq!(keys["wrapping_key_id"], w.store.keys().kek_id());
     assert!(keys["master_rotation"].is_null() && keys["audit_handovers"] == serde_json::json!([]));
     assert!(page.contains(&audit_key), "{page}");
+    let secret = hex::encode(w.store.keys().audit_signing_key().to_bytes());
+    assert!(
+        !page.contains(&secret) && !after.to_string().contains(&secret),
+        "the signing key never shows"
+    );
 }
 
 palisade_testkit::on_both_backends!(operations_show_a_rotation_under_way_and_audit_key_handovers);
