@@ -32,6 +32,8 @@ pub enum AuditError {
          --public-key, give the signing key first)"
     )]
     NotCurrent,
+    #[error("the trail has {entries} entries and not one signed checkpoint (they were removed)")]
+    Unsigned { entries: i64 },
     #[error("checkpoint at entry {seq}: the trail ends at entry {last} (entries after it were removed)")]
     Truncated { seq: i64, last: i64 },
 }

@@ -10,6 +10,10 @@ mod event;
 mod trust;
 mod verify;
 
+/// A checkpoint is signed into the appending transaction every this many entries (and
+/// `serve` signs the head every few minutes).
+pub const CHECKPOINT_EVERY: i64 = 256;
+
 pub use chain::{AuditEntry, Checkpoint, GENESIS_HASH, sign_checkpoint};
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use error::AuditError;

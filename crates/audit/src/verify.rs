@@ -25,6 +25,11 @@ pub struct VerifyReport {
     pub head_hash: String,
     /// How many times checkpoint signing moved to a new key.
     pub key_handovers: usize,
+    /// The newest signed checkpoint: entries after it are not signed yet, and a copy of
+    /// it kept off this machine shows whether anything before it was removed.
+    pub newest_checkpoint: Option<i64>,
+    /// The key that signs the newest stretch (hex): in a copy, possibly an earlier one.
+    pub newest_signer: Option<String>,
 }
 
 impl Verifier {
@@ -32,6 +37,9 @@ impl Verifier {
     pub fn new(keys: TrustedKeys, checkpoints: Vec<Checkpoint>) -> Result<Self, AuditError> {
         let mut signed = BTreeMap::new();
         for c in checkpoints {
+            if c.seq < 1 {
+                return Err(AuditError::CheckpointMismatch { seq: c.seq });
+            }
             let signer = signer_of(&keys, &c)?;
             signed.insert(c.seq, (c, signer));
         }
@@ -71,8 +79,11 @@ impl Verifier {
             return Err(AuditError::CheckpointMismatch { seq: entry.seq });
         }
         if let Some(handover) = Handover::read(entry)? {
-            // Each handover is from the key the one before handed to.
-            if self.handovers.last().is_some_and(|last| last.to != handover.from) {
+            // Each handover is from the key the one before handed to, and never back to
+            // a key that signed an earlier stretch.
+            if self.handovers.last().is_some_and(|last| last.to != handover.from)
+                || self.handovers.iter().any(|h| h.from == handover.to)
+            {
                 return Err(AuditError::Handover { seq: entry.seq });
             }
             self.handovers.push(handover);
@@ -88,6 +99,10 @@ impl Verifier {
             && seq > last
         {
             return Err(AuditError::Truncated { seq, last });
+        }
+        // Entry CHECKPOINT_EVERY is always signed when no checkpoint exists yet.
+        if self.checkpoints.is_empty() && last >= crate::CHECKPOINT_EVERY {
+            return Err(AuditError::Unsigned { entries: last });
         }
         for h in &self.handovers {
             match self.checkpoints.get(&h.seq) {
@@ -123,11 +138,14 @@ impl Verifier {
         if !self.may_end_before_current && newest.is_some_and(|k| k != self.keys.current) {
             return Err(AuditError::NotCurrent);
         }
+        let newest_checkpoint = self.checkpoints.last_key_value().map(|(&seq, _)| seq);
         Ok(VerifyReport {
             entries: last,
             checkpoints: self.checkpoints.len(),
             head_hash: self.prev_hash,
             key_handovers: self.handovers.len(),
+            newest_checkpoint,
+            newest_signer: newest.map(|k| hex::encode(k.to_bytes())),
         })
     }
 }
@@ -424,6 +442,38 @@ mod tests {
         let entries = chain_with(10, |seq| match seq {
             4 => Some(handover(&key(), &new_key())),
             8 => Some(handover(&third, &key())),
+            _ => None,
+        });
+        assert_eq!(
+            verify_with(after_handover(), &entries, vec![]),
+            Err(AuditError::Handover { seq: 8 })
+        );
+    }
+
+    #[test]
+    fn a_long_trail_without_any_checkpoint_is_refused() {
+        // Every checkpoint deleted so that a rewritten trail has nothing to match.
+        let entries = chain(crate::CHECKPOINT_EVERY);
+        assert_eq!(
+            verify(&entries, vec![]),
+            Err(AuditError::Unsigned {
+                entries: crate::CHECKPOINT_EVERY
+            })
+        );
+        assert_eq!(verify(&entries[..255], vec![]).unwrap().newest_checkpoint, None);
+        let signed = sign_checkpoint(&key(), 256, &entries[255].hash, 1);
+        assert_eq!(
+            verify(&entries, vec![signed]).unwrap().newest_checkpoint,
+            Some(256)
+        );
+    }
+
+    #[test]
+    fn a_handover_back_to_a_retired_key_is_refused() {
+        // The old key's holder hands signing back to it and confirms with it.
+        let entries = chain_with(10, |seq| match seq {
+            4 => Some(handover(&key(), &new_key())),
+            8 => Some(handover(&new_key(), &key())),
             _ => None,
         });
         assert_eq!(

@@ -2,7 +2,7 @@
 //! (`FOR UPDATE` on PostgreSQL; SQLite has a single writer) so appends from every node
 //! form one chain.
 
-use palisade_audit::{AuditContext, AuditEntry, AuditEvent, Checkpoint, sign_checkpoint};
+use palisade_audit::{AuditContext, AuditEntry, AuditEvent, CHECKPOINT_EVERY, Checkpoint, sign_checkpoint};
 use palisade_core::UnixMillis;
 use sqlx::any::{AnyArguments, AnyRow};
 
@@ -11,10 +11,6 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::db::multi_row_insert;
 use crate::{Dialect, Store, StoreError, Tx};
-
-/// A checkpoint is signed into the same transaction every this many entries, besides
-/// the periodic ones `serve` makes.
-const CHECKPOINT_EVERY: i64 = 256;
 
 impl Store {
     /// Appends one entry inside `tx`: if the change it records rolls back, so does it.
@@ -125,19 +121,21 @@ impl Store {
         seq: i64,
         hash: &str,
     ) -> Result<bool, StoreError> {
-        let mine = hex::encode(self.keys.audit_verifying_key().to_bytes());
+        let mine = self.keys.audit_verifying_key();
         let latest = sqlx::query("SELECT public_key FROM audit_checkpoints ORDER BY seq DESC LIMIT 1")
             .fetch_optional(tx.conn())
             .await?;
         if let Some(latest) = latest {
             // Checkpoints that name no key were signed by the root's key.
-            let signer = latest
-                .try_get::<Option<String>, _>("public_key")?
-                .unwrap_or_else(|| hex::encode(self.keys.audit_derived_verifying_key().to_bytes()));
-            if signer != mine {
+            let named: Option<String> = latest.try_get("public_key")?;
+            let signer = match &named {
+                None => Some(self.keys.audit_derived_verifying_key()),
+                Some(text) => palisade_crypto::parse_audit_public_key(text).ok(),
+            };
+            if signer != Some(mine) {
                 tracing::warn!(
-                    signing = %signer,
-                    this_node = %mine,
+                    signing = named.as_deref().unwrap_or("(the root's key)"),
+                    this_node = %hex::encode(mine.to_bytes()),
                     "not signing an audit checkpoint: the trail is signed with another key (this node's was handed \
                      over from, or the handover to it is not recorded yet: restart serve with the new [audit] settings)"
                 );

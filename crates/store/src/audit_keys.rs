@@ -61,6 +61,18 @@ impl Store {
         if signer == current {
             return Ok(None);
         }
+        // Signed with a key already handed over from: tampering, or a node of an earlier
+        // release. Handing over again would hide it.
+        let signer_retired_at: Option<i64> = sqlx::query_scalar(RETIRED_SQL)
+            .bind(hex::encode(signer.to_bytes()))
+            .fetch_optional(tx.conn())
+            .await?;
+        if let Some(retired_at) = signer_retired_at {
+            return Err(StoreError::AuditTrail(AuditError::RetiredKey {
+                seq: latest.seq,
+                retired_at,
+            }));
+        }
         let event = AuditEvent::new(AuditAction::SigningKeyRotated, "audit", Outcome::Success)
             .with_detail(palisade_audit::handover_detail(&signer, &current));
         // The new key is not the latest signer yet, so the entry is checkpointed here,

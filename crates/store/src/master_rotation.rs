@@ -197,7 +197,8 @@ impl Store {
             }
             Some(_) => {
                 return Err(StoreError::Invalid(
-                    "another master-key rotation is under way: finish it first with its key file".into(),
+                    "another master-key rotation is under way: finish it first (run the same rotate-master command again)"
+                        .into(),
                 ));
             }
             None => {

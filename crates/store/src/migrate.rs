@@ -260,7 +260,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 49,
         sql: include_str!("../migrations/0049_audit_signing_keys.sql"),
-        sqlite: None,
+        sqlite: Some(include_str!("../migrations/0049_audit_signing_keys.sqlite.sql")),
     },
 ];
 

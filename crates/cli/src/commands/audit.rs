@@ -31,6 +31,14 @@ pub async fn verify(settings: &Settings, public_keys: &[String]) -> Result<(), C
         "audit trail intact: {} entries, {} signed checkpoints, {} signing-key handovers, head {}",
         report.entries, report.checkpoints, report.key_handovers, report.head_hash
     );
+    if let Some(seq) = report.newest_checkpoint {
+        // Entries after it can still be removed unnoticed; a copy of the newest
+        // checkpoint kept elsewhere shows whether any before it were.
+        println!(
+            "newest signed checkpoint at entry {seq}; {} entries after it are not signed yet",
+            report.entries - seq
+        );
+    }
     opened.store.close().await;
     Ok(())
 }

@@ -179,8 +179,17 @@ pub(super) async fn checkpoint_loop(store: palisade_store::Store) {
     let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
     loop {
         tick.tick().await;
-        if let Err(e) = store.checkpoint_audit_head().await {
-            tracing::error!(error = %e, "signing an audit checkpoint failed");
+        match store.checkpoint_audit_head().await {
+            // A node of an earlier key signed first after this one started: hand over
+            // now rather than at the next restart (refused, and logged, if this key
+            // is the retired one).
+            Ok(palisade_store::HeadCheckpoint::NotThisNodesTurn) => {
+                if let Err(e) = store.hand_over_audit_signing().await {
+                    tracing::error!(error = %e, "handing audit checkpoint signing over to this node's key failed");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "signing an audit checkpoint failed"),
         }
         // Rate windows older than the longest limit's window count for nothing.
         let day_ago = palisade_core::UnixMillis(palisade_core::UnixMillis::now().0 - 2 * 86_400_000);

@@ -112,6 +112,9 @@ fn report(what: &str, checked: &palisade_backup::Checked) {
         checked.sealed.subjects,
         checked.sealed.messages
     );
+    if let Some(signer) = &checked.audit.newest_signer {
+        println!("its newest audit checkpoints are signed with key {signer}");
+    }
 }
 
 /// Where the unencrypted copy is made: the data directory (private, beside the

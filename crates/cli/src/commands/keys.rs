@@ -110,7 +110,8 @@ pub fn hsm_generate(settings: &Settings) -> Result<(), CliError> {
 pub fn audit_generate(settings: &Settings, out: &Path) -> Result<(), CliError> {
     let out_text = out
         .to_str()
-        .ok_or_else(|| CliError::Invalid("--out must be a UTF-8 path".into()))?;
+        .filter(|text| !text.chars().any(char::is_control))
+        .ok_or_else(|| CliError::Invalid("--out must be a UTF-8 path without control characters".into()))?;
     let current = match &settings.audit_signing {
         Some(audit) => audit.key.verifying_key(),
         None => palisade_crypto::Keyring::new(&app::master_key(settings, false)?).audit_verifying_key(),
@@ -123,8 +124,8 @@ pub fn audit_generate(settings: &Settings, out: &Path) -> Result<(), CliError> {
         .chain([&current])
         .map(|key| format!("\"{}\"", hex::encode(key.to_bytes())))
         .collect();
-    // A JSON string is a valid TOML basic string: quotes, backslashes and control
-    // characters in the path come out escaped.
+    // Without control characters, a JSON string is a valid TOML basic string: quotes
+    // and backslashes in the path come out escaped.
     let quoted_path = serde_json::to_string(out_text).map_err(|e| CliError::Invalid(e.to_string()))?;
     println!(
         "Audit signing key written to {out_text} (mode 0600); its public key is {}.\n\

@@ -4,8 +4,9 @@
 //! still holding the old key stops signing and no command starts with it; the trail
 //! verifies with the old key's checkpoints before the handover (including those that
 //! name no key); someone holding the old key cannot sign after the handover, renaming a
-//! checkpoint's signer is caught, an unconfirmed handover does not count, and a node
-//! trusting neither key is refused.
+//! checkpoint's signer is caught (and no node hands over from it), an earlier
+//! release's unnamed checkpoint after the handover is dropped, an unconfirmed handover
+//! does not count, and a node trusting neither key is refused.
 
 use std::sync::Arc;
 
@@ -188,11 +189,42 @@ async fn checkpoint_signing_is_handed_over_and_the_old_key_cannot_sign_after(bac
             seq: 768
         }))
     ));
+    // Nor does a node with the new key hand over again from the old key's checkpoint.
+    assert!(matches!(
+        new_node.hand_over_audit_signing().await,
+        Err(StoreError::AuditTrail(AuditError::RetiredKey {
+            seq: 774,
+            retired_at: 513
+        }))
+    ));
     exec(
         &db.url,
         &format!("UPDATE audit_checkpoints SET public_key = '{}' WHERE seq = 768; DELETE FROM audit_checkpoints WHERE seq = 774", new_hex.clone().unwrap()),
     )
     .await;
+    new_node
+        .verify_audit_trail(new_node.audit_trusted_keys())
+        .await
+        .unwrap();
+
+    // A node of an earlier release signs with the root's key and names none: after a
+    // handover the database drops such a checkpoint instead of letting it break the trail.
+    append(&old_node, 1).await;
+    let head = new_node.audit_entries(774, 1).await.unwrap().remove(0);
+    let unnamed = sign_checkpoint(old_ring.audit_signing_key(), head.seq, &head.hash, 1);
+    exec(
+        &db.url,
+        &format!(
+            "INSERT INTO audit_checkpoints (seq, hash, at, signature) VALUES ({}, '{}', 1, '{}') ON CONFLICT DO NOTHING",
+            head.seq, unnamed.hash, unnamed.signature
+        ),
+    )
+    .await;
+    assert_eq!(
+        checkpoint_count(&new_node).await,
+        4,
+        "the unnamed checkpoint was dropped"
+    );
     new_node
         .verify_audit_trail(new_node.audit_trusted_keys())
         .await
