@@ -71,25 +71,7 @@ async fn the_wrapping_key_moves_into_the_token_and_the_file_alone_then_opens_not
         ticket(&server, &api, "token@customer.test", "wrapped in the token").await,
         "wrapped in the token".to_owned(),
     ));
-    let rotation = dir.run(&["keys", "rotate-master", "--to-hsm", "--settle-seconds", "6"]);
-    rotation.assert_success("keys rotate-master --to-hsm");
-    assert!(
-        rotation.stdout.contains("Rotation finished"),
-        "{}",
-        rotation.stdout
-    );
-    server.assert_subjects(&api, &tickets).await;
-    let mut server = server;
-    assert!(server.terminate(Duration::from_secs(30)).success());
-    assert_eq!(
-        query_i64(
-            &dir,
-            &format!("SELECT COUNT(*) FROM data_keys WHERE kek_id IS NULL OR kek_id <> '{key_id}'")
-        )
-        .await,
-        0,
-        "every data key is wrapped by the token"
-    );
+    move_into_token(&dir, server, &api, &tickets, &key_id, "Rotation finished").await;
 
     // Offline, with the database and the master key file, not one data key opens.
     let file_keys = palisade_crypto::Keyring::new(
@@ -145,25 +127,8 @@ async fn the_wrapping_key_moves_into_the_token_and_the_file_alone_then_opens_not
     assert_ne!(second_id, key_id);
     let server = dir.serve().await;
     server.assert_subjects(&api, &tickets).await;
-    let rotation = dir.run(&["keys", "rotate-master", "--to-hsm", "--settle-seconds", "6"]);
-    rotation.assert_success("keys rotate-master --to-hsm to the second key");
-    assert!(
-        rotation.stdout.contains(&format!("key {key_id} is retired")),
-        "{}",
-        rotation.stdout
-    );
-    server.assert_subjects(&api, &tickets).await;
-    let mut server = server;
-    assert!(server.terminate(Duration::from_secs(30)).success());
-    assert_eq!(
-        query_i64(
-            &dir,
-            &format!("SELECT COUNT(*) FROM data_keys WHERE kek_id IS NULL OR kek_id <> '{second_id}'")
-        )
-        .await,
-        0,
-        "every data key is wrapped by the second key"
-    );
+    let retired = format!("key {key_id} is retired");
+    move_into_token(&dir, server, &api, &tickets, &second_id, &retired).await;
     let again = dir.run(&["keys", "rotate-master", "--to-hsm", "--settle-seconds", "6"]);
     assert!(
         again
@@ -186,6 +151,33 @@ async fn the_wrapping_key_moves_into_the_token_and_the_file_alone_then_opens_not
         .assert_success("audit verify with the second key alone");
     let server = dir.serve().await;
     server.assert_subjects(&api, &tickets).await;
+}
+
+/// Runs `keys rotate-master --to-hsm` beside `server` (which keeps opening every
+/// ticket), expecting `said` in its report, stops the server and checks that every data
+/// key is wrapped by the token key `key_id`.
+async fn move_into_token(
+    dir: &TestDir,
+    mut server: Server,
+    api: &str,
+    tickets: &[(String, String)],
+    key_id: &str,
+    said: &str,
+) {
+    let rotation = dir.run(&["keys", "rotate-master", "--to-hsm", "--settle-seconds", "6"]);
+    rotation.assert_success("keys rotate-master --to-hsm");
+    assert!(rotation.stdout.contains(said), "{}", rotation.stdout);
+    server.assert_subjects(api, tickets).await;
+    assert!(server.terminate(Duration::from_secs(30)).success());
+    assert_eq!(
+        query_i64(
+            dir,
+            &format!("SELECT COUNT(*) FROM data_keys WHERE kek_id IS NULL OR kek_id <> '{key_id}'")
+        )
+        .await,
+        0,
+        "every data key is wrapped by token key {key_id}"
+    );
 }
 
 /// `keys hsm-generate` for the configured label: the new key's id.

@@ -10,13 +10,13 @@
 
 use std::sync::Arc;
 
+use crate::common::exec;
 use palisade_audit::{
     AuditAction, AuditContext, AuditError, AuditEvent, Outcome, SigningKey, sign_checkpoint,
 };
 use palisade_crypto::{Keyring, MasterKey};
 use palisade_store::{HeadCheckpoint, Store, StoreError};
 use palisade_testkit::{Backend, TestDatabase};
-use sqlx::{AssertSqlSafe, Connection};
 
 palisade_testkit::on_both_backends!(checkpoint_signing_is_handed_over_and_the_old_key_cannot_sign_after);
 
@@ -28,14 +28,6 @@ async fn append(store: &Store, n: usize) {
     let mut tx = store.begin().await.unwrap();
     store.append_audit_many(&mut tx, &ctx, &events).await.unwrap();
     tx.commit().await.unwrap();
-}
-
-async fn exec(url: &str, sql: &str) {
-    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
-    sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-        .execute(&mut conn)
-        .await
-        .unwrap();
 }
 
 async fn checkpoint_count(store: &Store) -> usize {

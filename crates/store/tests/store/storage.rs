@@ -14,6 +14,8 @@ use palisade_store::{
 use palisade_testkit::{Backend, TestDatabase};
 use sqlx::{AssertSqlSafe, Connection};
 
+use crate::common::exec;
+
 palisade_testkit::on_both_backends!(
     markers_never_reach_the_database_in_clear,
     ciphertext_moved_between_rows_does_not_decrypt,
@@ -248,14 +250,6 @@ async fn verify(store: &Store) -> Result<i64, AuditError> {
         v.push(&e)?;
     }
     v.finish().map(|r| r.entries)
-}
-
-async fn exec(url: &str, sql: &str) {
-    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
-    sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-        .execute(&mut conn)
-        .await
-        .unwrap();
 }
 
 async fn audit_verify_names_edited_removed_reordered_and_inserted_entries(backend: Backend) {
