@@ -22,6 +22,8 @@
 #                       failover test's own primary and standby
 #   PALISADE_TEST_PREVIOUS_BIN set by this script: the previous release's binary
 #                       (scripts/previous-release.sh builds it once per machine)
+#   PALISADE_TEST_OLDER_BINS set by this script: the binaries of the older releases in
+#                       upgrade/OLDER, separated by colons (built the same way)
 #   PALISADE_TEST_CMD   run this shell command instead of the nextest run (the cluster is
 #                       still started; extra args are passed as "$@"), e.g.
 #                       PALISADE_TEST_CMD='psql "$PALISADE_TEST_PG_URL" -c "select 1"'
@@ -261,6 +263,13 @@ say "SoftHSM tokens in $SOFTHSM_DIR"
 PALISADE_TEST_PREVIOUS_BIN="$(bash scripts/previous-release.sh)"
 export PALISADE_TEST_PREVIOUS_BIN
 say "previous release: $PALISADE_TEST_PREVIOUS_BIN"
+PALISADE_TEST_OLDER_BINS=""
+while read -r older; do
+    [[ -z "$older" || "$older" == \#* ]] && continue
+    PALISADE_TEST_OLDER_BINS+="${PALISADE_TEST_OLDER_BINS:+:}$(bash scripts/previous-release.sh "$older")"
+done <upgrade/OLDER
+export PALISADE_TEST_OLDER_BINS
+say "older releases: $PALISADE_TEST_OLDER_BINS"
 
 # --- tests ---------------------------------------------------------------------
 if [[ -n "${PALISADE_TEST_CMD:-}" ]]; then

@@ -1,15 +1,15 @@
-//! Upgrades from the previous release (`upgrade/PREVIOUS`, built by
-//! scripts/previous-release.sh): a SQLite desk the old binary made migrates and keeps
-//! everything; and on PostgreSQL a rolling upgrade, where a node of the new build
-//! migrates the shared database while a node of the old one keeps serving, and both
-//! read and write each other's tickets until the old one is replaced.
+//! Upgrades from earlier releases (`upgrade/PREVIOUS` and `upgrade/OLDER`, built by
+//! scripts/previous-release.sh): a SQLite desk each of them made migrates and keeps
+//! everything; and on PostgreSQL a rolling upgrade from the previous release, where a
+//! node of the new build migrates the shared database while a node of the old one keeps
+//! serving, and both read and write each other's tickets until the old one is replaced.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use palisade_testkit::{Backend, TestDatabase};
 
-use super::common::{TestDir, random_hex};
+use super::common::{TestDir, query_i64, random_hex};
 
 fn previous_release() -> PathBuf {
     let path = std::env::var_os("PALISADE_TEST_PREVIOUS_BIN")
@@ -21,6 +21,22 @@ fn previous_release() -> PathBuf {
     path
 }
 
+/// The releases before the previous one (`upgrade/OLDER`), oldest last.
+fn older_releases() -> Vec<PathBuf> {
+    let paths = std::env::var("PALISADE_TEST_OLDER_BINS").unwrap_or_else(|_| {
+        panic!("PALISADE_TEST_OLDER_BINS is not set (scripts/test.sh builds the older releases)")
+    });
+    let paths: Vec<PathBuf> = paths
+        .split(':')
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    for path in &paths {
+        assert!(path.is_file(), "{} is missing", path.display());
+    }
+    paths
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_desk_made_by_the_previous_release_migrates_and_keeps_everything() {
     let previous = previous_release();
@@ -29,6 +45,37 @@ async fn a_desk_made_by_the_previous_release_migrates_and_keeps_everything() {
     dir.use_binary(Some(&previous));
     dir.run(&["keys", "--help"])
         .assert_failure("the previous release has no keys command");
+    migrates_and_keeps_everything(&dir).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desks_made_by_older_releases_migrate_through_every_later_schema() {
+    let older = older_releases();
+    assert!(!older.is_empty(), "upgrade/OLDER names no release");
+    for (n, binary) in older.iter().enumerate() {
+        let dir = TestDir::new(&format!("upgrade-older-{n}")).with_config("[scan]\nclamd = \"off\"\n");
+        dir.use_binary(Some(binary));
+        dir.create_admin("grace@example.com", "Grace");
+        let schema = query_i64(&dir, "SELECT MAX(version) FROM palisade_migrations").await;
+        let newest = palisade_store::schema_version();
+        assert!(
+            schema < newest - 2,
+            "release {} made schema {schema}: not old enough to be worth its build",
+            binary.display()
+        );
+        migrates_and_keeps_everything(&dir).await;
+        assert_eq!(
+            query_i64(&dir, "SELECT COUNT(*) FROM palisade_migrations WHERE version > 0").await,
+            newest,
+            "every migration from {schema} on applied"
+        );
+    }
+}
+
+/// With `dir` on an earlier release: makes a desk with a customer and a ticket, then
+/// switches to this build, which migrates it; the trail verifies, the old ticket reads
+/// and a new one is written beside it.
+async fn migrates_and_keeps_everything(dir: &TestDir) {
     let setup = dir.create_admin("ada@example.com", "Ada");
     let mut old = dir.serve().await;
     let token = old.admin_token(&setup, "ada@example.com").await;
@@ -38,7 +85,13 @@ async fn a_desk_made_by_the_previous_release_migrates_and_keeps_everything() {
             .await,
         "made by the old release".to_owned(),
     )];
-    assert!(old.terminate(Duration::from_secs(30)).success());
+    // Releases before graceful shutdown end on SIGTERM's default action: committed
+    // writes are on disk either way.
+    let stopped = old.terminate(Duration::from_secs(30));
+    assert!(
+        stopped.success() || std::os::unix::process::ExitStatusExt::signal(&stopped) == Some(15),
+        "{stopped}"
+    );
 
     dir.use_binary(None);
     dir.run(&["audit", "verify"])
