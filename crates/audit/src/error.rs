@@ -32,6 +32,10 @@ pub enum AuditError {
          --public-key, give the signing key first)"
     )]
     NotCurrent,
+    #[error(
+        "entry {seq}: missing, or not the entry recorded elsewhere (the trail was cut or rewritten there)"
+    )]
+    NotAsRecorded { seq: i64 },
     #[error("the trail has {entries} entries and not one signed checkpoint (they were removed)")]
     Unsigned { entries: i64 },
     #[error("checkpoint at entry {seq}: the trail ends at entry {last} (entries after it were removed)")]

@@ -14,6 +14,9 @@ pub struct Verifier {
     handovers: Vec<Handover>,
     /// A copy (a backup) may end before the handover to the current key.
     may_end_before_current: bool,
+    /// Entries' hashes recorded elsewhere (an earlier run's head): the trail must hold
+    /// each, which catches a tail cut back together with the checkpoints covering it.
+    expected: BTreeMap<i64, String>,
     expected_seq: i64,
     prev_hash: String,
 }
@@ -48,6 +51,7 @@ impl Verifier {
             checkpoints: signed,
             handovers: Vec::new(),
             may_end_before_current: false,
+            expected: BTreeMap::new(),
             expected_seq: 1,
             prev_hash: GENESIS_HASH.to_owned(),
         })
@@ -57,6 +61,12 @@ impl Verifier {
     /// be signed by any trusted key (a backup's own signature pins its head).
     pub fn for_a_copy(mut self) -> Self {
         self.may_end_before_current = true;
+        self
+    }
+
+    /// Requires entry `seq` to have `hash`, as recorded elsewhere.
+    pub fn expecting(mut self, seq: i64, hash: &str) -> Self {
+        self.expected.insert(seq, hash.to_ascii_lowercase());
         self
     }
 
@@ -77,6 +87,13 @@ impl Verifier {
             && c.hash != entry.hash
         {
             return Err(AuditError::CheckpointMismatch { seq: entry.seq });
+        }
+        if self
+            .expected
+            .get(&entry.seq)
+            .is_some_and(|hash| *hash != entry.hash)
+        {
+            return Err(AuditError::NotAsRecorded { seq: entry.seq });
         }
         if let Some(handover) = Handover::read(entry)? {
             // Each handover is from the key the one before handed to, and never back to
@@ -99,6 +116,11 @@ impl Verifier {
             && seq > last
         {
             return Err(AuditError::Truncated { seq, last });
+        }
+        if let Some((&seq, _)) = self.expected.iter().next_back()
+            && seq > last
+        {
+            return Err(AuditError::NotAsRecorded { seq });
         }
         // Entry CHECKPOINT_EVERY is always signed when no checkpoint exists yet.
         if self.checkpoints.is_empty() && last >= crate::CHECKPOINT_EVERY {
@@ -447,6 +469,28 @@ mod tests {
         assert_eq!(
             verify_with(after_handover(), &entries, vec![]),
             Err(AuditError::Handover { seq: 8 })
+        );
+    }
+
+    #[test]
+    fn a_head_recorded_elsewhere_catches_a_cut_or_rewritten_trail() {
+        let entries = chain(6);
+        let head = entries[5].hash.clone();
+        let expecting = |upto: usize, hash: &str| {
+            walk(
+                Verifier::new(TrustedKeys::only(key().verifying_key()), vec![])
+                    .unwrap()
+                    .expecting(6, hash),
+                &entries[..upto],
+            )
+        };
+        assert_eq!(expecting(6, &head.to_uppercase()).unwrap().entries, 6);
+        // Cut back to entry 4 (with any checkpoint after it): intact on its own.
+        assert_eq!(verify(&entries[..4], vec![]).unwrap().entries, 4);
+        assert_eq!(expecting(4, &head), Err(AuditError::NotAsRecorded { seq: 6 }));
+        assert_eq!(
+            expecting(6, &entries[4].hash),
+            Err(AuditError::NotAsRecorded { seq: 6 })
         );
     }
 

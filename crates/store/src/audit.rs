@@ -204,11 +204,21 @@ impl Store {
         &self,
         keys: palisade_audit::TrustedKeys,
     ) -> Result<palisade_audit::VerifyReport, StoreError> {
-        self.walk_audit_trail(palisade_audit::Verifier::new(
-            keys,
-            self.audit_checkpoints().await?,
-        )?)
-        .await
+        self.verify_audit_trail_expecting(keys, &[]).await
+    }
+
+    /// As [`Store::verify_audit_trail`], and each `(seq, hash)` recorded elsewhere (an
+    /// earlier run's head) must be in the trail.
+    pub async fn verify_audit_trail_expecting(
+        &self,
+        keys: palisade_audit::TrustedKeys,
+        expected: &[(i64, String)],
+    ) -> Result<palisade_audit::VerifyReport, StoreError> {
+        let verifier = expected.iter().fold(
+            palisade_audit::Verifier::new(keys, self.audit_checkpoints().await?)?,
+            |verifier, (seq, hash)| verifier.expecting(*seq, hash),
+        );
+        self.walk_audit_trail(verifier).await
     }
 
     /// As [`Store::verify_audit_trail`], for a copy (a backup) that may have been taken

@@ -7,7 +7,11 @@ use crate::error::CliError;
 /// Walks the whole trail; exits non-zero (through the error) naming the first bad entry.
 /// `public_keys` given by hand replace the configured ones: the first is the current
 /// key, the others earlier ones.
-pub async fn verify(settings: &Settings, public_keys: &[String]) -> Result<(), CliError> {
+pub async fn verify(settings: &Settings, public_keys: &[String], expect: &[String]) -> Result<(), CliError> {
+    let expected = expect
+        .iter()
+        .map(|e| parse_expectation(e))
+        .collect::<Result<Vec<_>, _>>()?;
     let given = public_keys
         .iter()
         .map(|text| {
@@ -23,7 +27,7 @@ pub async fn verify(settings: &Settings, public_keys: &[String]) -> Result<(), C
         },
         None => opened.store.audit_trusted_keys(),
     };
-    let report = match opened.store.verify_audit_trail(keys).await {
+    let report = match opened.store.verify_audit_trail_expecting(keys, &expected).await {
         Err(palisade_store::StoreError::AuditTrail(e)) => return Err(CliError::AuditInvalid(e)),
         other => other?,
     };
@@ -39,8 +43,29 @@ pub async fn verify(settings: &Settings, public_keys: &[String]) -> Result<(), C
             report.entries - seq
         );
     }
+    // Kept off this machine, this line lets a later run show that nothing up to here
+    // was removed or rewritten, signed or not.
+    println!(
+        "to check later that this trail was kept: palisade audit verify --expect {}:{}",
+        report.entries, report.head_hash
+    );
     opened.store.close().await;
     Ok(())
+}
+
+/// `SEQ:HASH`, as `audit verify` prints it.
+fn parse_expectation(text: &str) -> Result<(i64, String), CliError> {
+    let invalid = || {
+        CliError::Invalid(format!(
+            "--expect {text:?}: expected SEQ:HASH, as audit verify prints it"
+        ))
+    };
+    let (seq, hash) = text.trim().split_once(':').ok_or_else(invalid)?;
+    let seq: i64 = seq.parse().map_err(|_| invalid())?;
+    if seq < 1 || hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(invalid());
+    }
+    Ok((seq, hash.to_ascii_lowercase()))
 }
 
 pub async fn checkpoint(settings: &Settings) -> Result<(), CliError> {

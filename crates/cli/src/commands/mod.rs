@@ -62,8 +62,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 },
         } => admin::create(&settings, &email, &name, public_origin.as_deref()).await,
         Command::Audit {
-            command: AuditCommand::Verify { public_key },
-        } => audit::verify(&settings, &public_key).await,
+            command: AuditCommand::Verify { public_key, expect },
+        } => audit::verify(&settings, &public_key, &expect).await,
         Command::Audit {
             command: AuditCommand::Checkpoint,
         } => audit::checkpoint(&settings).await,

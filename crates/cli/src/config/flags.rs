@@ -279,6 +279,11 @@ pub enum AuditCommand {
         /// keys, as the current one is written to `<data-dir>/audit-signing.pub`).
         #[arg(long)]
         public_key: Vec<String>,
+        /// `SEQ:HASH` as an earlier run printed it, kept off this machine: the trail must
+        /// still hold that entry (repeatable). Catches newest entries removed together
+        /// with the checkpoints that covered them.
+        #[arg(long, value_name = "SEQ:HASH")]
+        expect: Vec<String>,
     },
     /// Sign a checkpoint of the current chain head now.
     Checkpoint,
