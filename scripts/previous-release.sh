@@ -27,8 +27,17 @@ trap 'rm -rf "$src"' EXIT
 git archive "$commit" | tar -x -C "$src"
 echo "building the release ${commit:0:12} (once per machine)" >&2
 target="$TOOLS/releases/target"
-(cd "$src" && CARGO_TARGET_DIR="$target" CARGO_INCREMENTAL=0 cargo build --locked -p palisade --bin palisade >&2)
-mkdir -p "$out"
-cp "$target/debug/palisade" "$out/palisade.tmp"
-mv "$out/palisade.tmp" "$out/palisade"
+# Releases share the target directory (and so their dependencies' builds): a build and
+# the copy of its binary happen under one lock, so another run building another
+# release in between cannot swap the binary.
+mkdir -p "$TOOLS/releases"
+exec 9>"$TOOLS/releases/.build.lock"
+flock 9
+if [[ ! -x "$out/palisade" ]]; then
+    (cd "$src" && CARGO_TARGET_DIR="$target" CARGO_INCREMENTAL=0 cargo build --locked -p palisade --bin palisade >&2)
+    mkdir -p "$out"
+    cp "$target/debug/palisade" "$out/palisade.tmp"
+    mv "$out/palisade.tmp" "$out/palisade"
+fi
+flock -u 9
 echo "$out/palisade"

@@ -45,10 +45,12 @@ pub async fn verify(settings: &Settings, public_keys: &[String], expect: &[Strin
     }
     // Kept off this machine, this line lets a later run show that nothing up to here
     // was removed or rewritten, signed or not.
-    println!(
-        "to check later that this trail was kept: palisade audit verify --expect {}:{}",
-        report.entries, report.head_hash
-    );
+    if report.entries > 0 {
+        println!(
+            "to check later that this trail was kept: palisade audit verify --expect {}:{}",
+            report.entries, report.head_hash
+        );
+    }
     opened.store.close().await;
     Ok(())
 }

@@ -106,15 +106,42 @@ fn generate() -> Vec<Sensitive> {
 
 /// Whether `needle` is in the database files. A short run of digits also turns up by
 /// chance inside the hex text the database is full of (hashes, signatures, keys,
-/// indexes: random per run), so a short needle counts only where it does not sit
-/// inside a longer run of hex digits; the whole numbers it comes from are checked too.
+/// indexes: random per run), so a short all-digit needle does not count where the run
+/// of hex characters around it holds a letter a–f: random hex, not a number written
+/// out. A leak sits among digits, separators or words, and still counts.
 fn stored_in(dump: &[u8], needle: &[u8]) -> bool {
     const SHORT: usize = 12;
-    let hex = |b: Option<&u8>| b.is_some_and(u8::is_ascii_hexdigit);
+    let may_be_chance = needle.len() < SHORT && needle.iter().all(u8::is_ascii_digit);
     dump.windows(needle.len()).enumerate().any(|(at, window)| {
-        let inside_hex_run = (at > 0 && hex(dump.get(at - 1))) || hex(dump.get(at + needle.len()));
-        window == needle && (needle.len() >= SHORT || !inside_hex_run)
+        if window != needle {
+            return false;
+        }
+        if !may_be_chance {
+            return true;
+        }
+        let start = dump[..at]
+            .iter()
+            .rposition(|b| !b.is_ascii_hexdigit())
+            .map_or(0, |i| i + 1);
+        let end = dump[at..]
+            .iter()
+            .position(|b| !b.is_ascii_hexdigit())
+            .map_or(dump.len(), |i| at + i);
+        !dump[start..end]
+            .iter()
+            .any(|b| matches!(b, b'a'..=b'f' | b'A'..=b'F'))
     })
+}
+
+#[test]
+fn a_short_number_counts_unless_it_sits_in_random_hex() {
+    assert!(stored_in(b"card 4111119999991111 end", b"119999"));
+    assert!(stored_in(b"x411111999999****y", b"119999"));
+    assert!(!stored_in(
+        b"\0e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c\0",
+        b"298"
+    ));
+    assert!(stored_in(b"SSN 536-22-8734.", b"536-22-8734"));
 }
 
 async fn generated_secrets_reach_no_file_log_index_or_model(backend: Backend) {
