@@ -4,8 +4,8 @@
 // duplicate into its original, sees his colleague Cat arrive on the same ticket, loses
 // a race to her (the page answers 409 and says what changed) and saves again. Then
 // every page a staff member, an administrator, a customer and a visitor reach is run
-// through axe-core and checked at 375 px; the customer portal is photographed at phone
-// and desktop widths.
+// through axe-core and checked at 375 px; the customer portal and the operations page
+// are photographed at phone and desktop widths.
 //
 // Runs after `common.mjs`. Input: bo_setup, cat_setup, eve_setup (an administrator),
 // dee_setup (the customer), dee_id, tickets ([{id, number, subject}], Dee's six).
@@ -127,6 +127,17 @@ try {
   await sweep(eve.page,
     ['/admin/staff', '/admin/teams', '/admin/companies', '/admin/fields', '/admin/settings', '/admin/service-levels',
       '/admin/rules', '/admin/alerts', '/admin/operations', '/reports', '/reports?group_by=team']);
+  // The operations page (backups, advisories, the keys in use) photographed at both widths.
+  seen.operations_screenshots = 0;
+  await eve.page.goto(`${origin}/admin/operations`);
+  seen.operations_shows_audit_key = await eve.page.locator('#audit-key code.key').count();
+  for (const width of [375, 1280]) {
+    await eve.page.setViewportSize({ width, height: 800 });
+    const file = `${process.env.TMPDIR || '/tmp'}/palisade-operations-${width}.png`;
+    await eve.page.screenshot({ path: file, fullPage: true });
+    if (statSync(file).size > 0) seen.operations_screenshots += 1;
+  }
+  await eve.page.setViewportSize({ width: 1280, height: 800 });
   // Eve writes a trigger on the rules page: saved, listed, and its own page opens.
   await eve.page.goto(`${origin}/admin/rules`);
   await eve.page.fill('#rule-form input[name=name]', 'Welcome');
