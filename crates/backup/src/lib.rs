@@ -68,6 +68,15 @@ pub async fn create(
             "no backup recipient: set [backup] recipients or pass --recipient".into(),
         ));
     }
+    // While a master-key rotation runs, the database holds the new wrapping key sealed
+    // under the old one: a copy taken then would hand the new key to anyone with the
+    // old file, undoing the rotation.
+    if let Some(rotation) = store.rotation_under_way().await? {
+        return Err(BackupError::Refused(format!(
+            "a master-key rotation to key {} is under way: back up once it has finished",
+            rotation.new_kek_id
+        )));
+    }
     std::fs::create_dir_all(dir).map_err(io(dir.display()))?;
     let stamp = stamp();
     let work = PrivateDir::create(&work.join(format!(".palisade-backup-{stamp}")))?;
@@ -252,6 +261,9 @@ async fn record_restore(
     );
     let store = Store::connect(target, keys).await?;
     let recorded = async {
+        // A backup from before an audit-key handover, restored with the new settings:
+        // hand over first, as `serve` would, so the restore's own entry is signed.
+        store.hand_over_audit_signing().await?;
         store.audit(&AuditContext::system(), &event).await?;
         store.checkpoint_audit_head().await?;
         Ok::<(), BackupError>(())

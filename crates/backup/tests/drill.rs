@@ -273,6 +273,28 @@ async fn a_backup_taken_during_writes_restores_and_refuses_tampering(backend: Ba
     let refused = palisade_backup::verify(&foreign.path, &operator, keys.clone(), &scratch, &tools).await;
     assert!(matches!(refused, Err(BackupError::Signature)), "{refused:?}");
 
+    // While a master-key rotation runs, the database holds the new wrapping key sealed
+    // under the old one: no backup may carry that away.
+    other
+        .store
+        .begin_master_rotation(&MasterKey::generate().unwrap())
+        .await
+        .unwrap();
+    let during_rotation = palisade_backup::create(
+        &other.store,
+        &other_db.url,
+        &other_keys,
+        &[operator.to_public()],
+        &dir.path,
+        &std::env::temp_dir(),
+        &tools,
+    )
+    .await;
+    assert!(
+        matches!(&during_rotation, Err(BackupError::Refused(why)) if why.contains("rotation")),
+        "{during_rotation:?}"
+    );
+
     // Nothing decrypted is left behind in the backup directory.
     let left: Vec<_> = std::fs::read_dir(&dir.path)
         .unwrap()

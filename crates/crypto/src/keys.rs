@@ -275,15 +275,24 @@ impl Keyring {
         key_id: &str,
     ) -> Result<WrappedDataKey, CryptoError> {
         let aad = format!("palisade/data-key/v1/{key_id}");
-        if self.kek.id() == kek_id {
-            return Ok(WrappedDataKey(self.kek.seal(&key.0, &aad)?));
+        let sealed = if self.kek.id() == kek_id {
+            self.kek.seal(&key.0, &aad)?
+        } else {
+            let learned = self.learned.read().map_err(|_| CryptoError::Format)?;
+            let kek = learned
+                .iter()
+                .find(|k| k.id() == kek_id)
+                .ok_or(CryptoError::Decrypt)?;
+            kek.seal(&key.0, &aad)?
+        };
+        // A re-wrap replaces the only copy of the key: it must open to the same key
+        // before anyone stores it (a token that misbehaves loses nothing).
+        let wrapped = WrappedDataKey(sealed);
+        let reopened = self.unwrap(&wrapped, key_id)?;
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(&reopened.0[..], &key.0[..])) {
+            return Err(CryptoError::Decrypt);
         }
-        let learned = self.learned.read().map_err(|_| CryptoError::Format)?;
-        let kek = learned
-            .iter()
-            .find(|k| k.id() == kek_id)
-            .ok_or(CryptoError::Decrypt)?;
-        Ok(WrappedDataKey(kek.seal(&key.0, &aad)?))
+        Ok(wrapped)
     }
 
     /// Opens a wrapped data key under whichever wrapping key this ring holds sealed it.

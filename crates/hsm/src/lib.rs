@@ -219,15 +219,20 @@ impl HsmWrappingKey {
         })
     }
 
-    /// Whether the token hands out the key's value (it must not).
+    /// Whether the token may hand out the key's value (it must not). Only an answer
+    /// that withholds the value counts as "no": anything else (a failed call) cannot
+    /// show the value is safe.
     pub fn value_is_readable(&self) -> bool {
         let Ok(session) = self.session.lock() else {
-            return false;
+            return true;
         };
-        matches!(
-            session.get_attributes(self.key, &[AttributeType::Value]),
-            Ok(values) if values.iter().any(|a| matches!(a, Attribute::Value(v) if !v.is_empty()))
-        )
+        match session.get_attributes(self.key, &[AttributeType::Value]) {
+            Ok(values) => values
+                .iter()
+                .any(|a| matches!(a, Attribute::Value(v) if !v.is_empty())),
+            Err(Pkcs11Error::Pkcs11(RvError::AttributeSensitive, _)) => false,
+            Err(_) => true,
+        }
     }
 }
 
@@ -238,14 +243,16 @@ impl ExternalWrappingKey for HsmWrappingKey {
 
     fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let mut iv: [u8; IV_LEN] = random_bytes()?;
-        let mut out = Vec::with_capacity(1 + IV_LEN + plaintext.len() + 16);
-        out.push(SEAL_VERSION);
-        out.extend_from_slice(&iv);
         let params = GcmParams::new(&mut iv, aad, TAG_BITS.into()).map_err(|_| CryptoError::Format)?;
         let session = self.session.lock().map_err(|_| CryptoError::Decrypt)?;
         let sealed = session
             .encrypt(&Mechanism::AesGcm(params), self.key, plaintext)
             .map_err(|_| CryptoError::Decrypt)?;
+        drop(session);
+        // Read only now: a token may choose the IV itself and write it back.
+        let mut out = Vec::with_capacity(1 + IV_LEN + sealed.len());
+        out.push(SEAL_VERSION);
+        out.extend_from_slice(&iv);
         out.extend_from_slice(&sealed);
         Ok(out)
     }

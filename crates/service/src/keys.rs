@@ -35,21 +35,26 @@ pub async fn rotate_master_key(
         RotationTarget::NewKey(next) => store.begin_master_rotation(next).await?,
         RotationTarget::Token => store.begin_rotation_into_token().await?,
     };
-    let id = rotation.new_kek_id.clone();
-    if rotation.finished_at.is_none() {
-        tokio::time::sleep(settle).await;
-        let mut moved = rewrap_all(store, &id, 0, &mut progress).await?;
-        tokio::time::sleep(settle).await;
-        loop {
-            moved = rewrap_all(store, &id, moved, &mut progress).await?;
-            if store.finish_master_rotation(&id).await? {
-                break;
-            }
-            // A data key created or re-wrapped elsewhere meanwhile: go round again.
-            tokio::time::sleep(Duration::from_millis(200)).await;
+    // Never shorter than the nodes' look-up interval, whatever the caller asked.
+    let settle = settle.max(min_settle());
+    let id = rotation.new_kek_id;
+    tokio::time::sleep(settle).await;
+    let mut moved = rewrap_all(store, &id, 0, &mut progress).await?;
+    tokio::time::sleep(settle).await;
+    loop {
+        moved = rewrap_all(store, &id, moved, &mut progress).await?;
+        if store.finish_master_rotation(&id).await? {
+            break;
         }
+        // A data key created or re-wrapped elsewhere meanwhile: go round again.
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    Ok(store.rotation(&id).await?.unwrap_or(rotation))
+    store.rotation(&id).await?.ok_or(ServiceError::NotFound)
+}
+
+/// The shortest wait that lets every running node look for the rotation once.
+pub fn min_settle() -> Duration {
+    Duration::from_millis(u64::try_from(palisade_store::LEARN_EVERY_MS).unwrap_or(5_000) + 1_000)
 }
 
 async fn rewrap_all(

@@ -82,15 +82,19 @@ impl Store {
         // Wrapped under the newest key: during a rotation, that is the new one.
         self.learn_if_due().await?;
         let (wrapped, kek_id) = self.keys.wrap_tagged(&key, &id)?;
-        self.refuse_retired_wrapping(tx, &kek_id).await?;
         sqlx::query("INSERT INTO data_keys (id, wrapped, created_at, kek_id) VALUES ($1, $2, $3, $4)")
             .bind(&id)
             .bind(wrapped.0)
             .bind(UnixMillis::now().0)
-            .bind(kek_id)
+            .bind(&kek_id)
             .execute(tx.conn())
             .await
             .map_err(StoreError::from_insert)?;
+        // Checked after the insert, not before: the row's lock makes a rotation's finish
+        // (which locks the table) wait for this transaction, and a finish that committed
+        // first is seen by this later statement. Either way no key lands under a
+        // retired one.
+        self.refuse_retired_wrapping(tx, &kek_id).await?;
         Ok((id, key))
     }
 }

@@ -110,13 +110,22 @@ impl Store {
     /// Starts a rotation to `next` (or finds the one to it already under way), audited
     /// when it starts. Refused while a rotation to another key is under way.
     pub async fn begin_master_rotation(&self, next: &MasterKey) -> Result<MasterRotation, StoreError> {
+        // The data keys would leave the token and its key be retired.
+        if self.keys.wraps_in_token() {
+            return Err(StoreError::Invalid(
+                "with [hsm], the wrapping key is the token's: rotating to a key file is not supported".into(),
+            ));
+        }
         let (new_kek_id, sealed) = self.keys.seal_next(next)?;
-        self.keys.learn_key(next)?;
         if new_kek_id == self.keys.kek_id() {
             return Err(StoreError::Invalid("the new master key is the one in use".into()));
         }
         let old = self.keys.kek_id().to_owned();
-        self.begin_rotation(new_kek_id, old, Some(sealed)).await
+        let rotation = self.begin_rotation(new_kek_id, old, Some(sealed)).await?;
+        // Only once the database took it: a refused rotation must not leave this node
+        // wrapping new data keys under a key no other node holds.
+        self.keys.learn_key(next)?;
+        Ok(rotation)
     }
 
     /// Starts (or finds) the rotation that moves every data key into the HSM key this

@@ -72,10 +72,13 @@ fn parse_expectation(text: &str) -> Result<(i64, String), CliError> {
 
 pub async fn checkpoint(settings: &Settings) -> Result<(), CliError> {
     let opened = app::open(settings, false).await?;
-    if let Some(seq) = opened.store.hand_over_audit_signing().await? {
-        println!("checkpoint signing handed over to the configured key at entry {seq}");
+    let outcome = async {
+        if let Some(seq) = opened.store.hand_over_audit_signing().await? {
+            println!("checkpoint signing handed over to the configured key at entry {seq}");
+        }
+        opened.store.checkpoint_audit_head().await
     }
-    let outcome = opened.store.checkpoint_audit_head().await;
+    .await;
     opened.store.close().await;
     match outcome? {
         HeadCheckpoint::Signed(seq) => println!("signed a checkpoint at entry {seq}"),

@@ -22,10 +22,12 @@ pub async fn rotate_master(
     to_hsm: bool,
     settle_seconds: u64,
 ) -> Result<(), CliError> {
-    if settle_seconds < 6 {
-        return Err(CliError::Invalid(
-            "--settle-seconds must be at least 6: running nodes look for a rotation every 2.5 seconds".into(),
-        ));
+    let settle = Duration::from_secs(settle_seconds);
+    if settle < palisade_service::min_settle() {
+        return Err(CliError::Invalid(format!(
+            "--settle-seconds must be at least {}: running nodes look for a rotation that often",
+            palisade_service::min_settle().as_secs()
+        )));
     }
     let next = match (new_key_file, to_hsm) {
         // The data keys would leave the token and its key be retired, and every node
@@ -44,12 +46,9 @@ pub async fn rotate_master(
     let target = next
         .as_ref()
         .map_or(RotationTarget::Token, RotationTarget::NewKey);
-    let rotated = palisade_service::rotate_master_key(
-        &opened.store,
-        target,
-        Duration::from_secs(settle_seconds),
-        |moved, left| println!("re-wrapped {moved} data keys, {left} left"),
-    )
+    let rotated = palisade_service::rotate_master_key(&opened.store, target, settle, |moved, left| {
+        println!("re-wrapped {moved} data keys, {left} left")
+    })
     .await;
     opened.store.close().await;
     let rotation = rotated.map_err(CliError::Service)?;

@@ -464,9 +464,6 @@ impl Server {
         self.post(path, "application/json", &body.to_string()).await
     }
 
-    /// Signs a new staff account in: the password gives an enrol-only session, which
-    /// sets up an authenticator app and comes back as a full session token.
-    #[allow(clippy::unwrap_used)] // test helper: a panic is the failure report
     /// Creates a customer through the API (asserting 201); their id.
     pub async fn create_customer(&self, token: &str, email: &str) -> String {
         let r = self
@@ -521,6 +518,9 @@ impl Server {
         self.sign_in_and_enrol(email, PASSWORD).await
     }
 
+    /// Signs a new staff account in: the password gives an enrol-only session, which
+    /// sets up an authenticator app and comes back as a full session token.
+    #[allow(clippy::unwrap_used)] // test helper: a panic is the failure report
     pub async fn sign_in_and_enrol(&self, email: &str, password: &str) -> String {
         let signed = self
             .post_json(

@@ -32,7 +32,8 @@ pub struct KeysView {
     pub wrapping_key_in: String,
     /// A master-key rotation under way; absent when none is.
     pub master_rotation: Option<MasterRotationView>,
-    /// The Ed25519 public key (hex) this server signs audit checkpoints with.
+    /// The Ed25519 public key (hex) this server signs audit checkpoints with, when it is
+    /// its turn (see docs/KEYS.md, "Audit signing key").
     pub audit_signing_key: String,
     /// Earlier audit keys checkpoint signing was handed over from, oldest first.
     pub audit_handovers: Vec<AuditHandoverView>,
