@@ -97,6 +97,10 @@ pub enum AuditAction {
     MasterKeyRotationStarted,
     /// Every data key is wrapped under the new master key; the old one is retired.
     MasterKeyRotationFinished,
+    /// A root rotation began: every node stops until it finishes.
+    RootRotationStarted,
+    /// Every derived value was rewritten under the new root, which retired the old.
+    RootRotationFinished,
     /// Checkpoints are signed with a new key from this entry on; the old key's
     /// checkpoints before it still verify.
     SigningKeyRotated,
@@ -190,6 +194,8 @@ impl AuditAction {
             AuditAction::BackupRestored => "operations.backup_restored",
             AuditAction::MasterKeyRotationStarted => "keys.master_rotation_started",
             AuditAction::MasterKeyRotationFinished => "keys.master_rotation_finished",
+            AuditAction::RootRotationStarted => "keys.root_rotation_started",
+            AuditAction::RootRotationFinished => "keys.root_rotation_finished",
             AuditAction::SigningKeyRotated => "audit.signing_key_rotated",
         }
     }

@@ -104,6 +104,11 @@ pub async fn open(settings: &Settings, create: bool) -> Result<Opened, CliError>
     Ok(Opened { store, keyring })
 }
 
+/// The configured database, which must exist already (SQLite: no new file made).
+pub fn existing_database_url(settings: &Settings) -> String {
+    read_only_if_missing(&settings.database_url)
+}
+
 /// For SQLite, turns `mode=rwc` into `mode=rw` so that a missing file is an error.
 fn read_only_if_missing(url: &str) -> String {
     if !url.starts_with("sqlite:") {

@@ -48,6 +48,10 @@ impl CapabilityKeys {
         Self { root }
     }
 
+    pub(crate) fn secret(&self) -> &[u8; 32] {
+        &self.root
+    }
+
     fn tag(&self, purpose: CapabilityPurpose, version: u8, id: &[u8; CAPABILITY_ID_LEN]) -> [u8; 32] {
         // HMAC accepts keys of any length, so neither construction can fail.
         let Ok(mut derive) = HmacSha256::new_from_slice(self.root.as_slice()) else {

@@ -24,6 +24,10 @@ impl BlindIndex {
         }
     }
 
+    pub(crate) fn secret(&self) -> &[u8; KEY_LEN] {
+        &self.key
+    }
+
     /// `domain` separates uses (e.g. "user.email") so equal values in different columns
     /// do not share an index value.
     pub fn compute(&self, domain: &str, value: &str) -> String {

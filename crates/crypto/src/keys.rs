@@ -140,6 +140,21 @@ impl MasterKey {
         })
     }
 
+    /// The next key of a root rotation (`palisade keys rotate-root`): a new root, the
+    /// same wrapping secret (the data keys stay as they are).
+    pub fn rerooted(&self) -> Result<Self, CryptoError> {
+        Ok(Self {
+            root: random_bytes()?,
+            wrapping: self.wrapping,
+        })
+    }
+
+    /// Whether `other` wraps with the same secret, in constant time.
+    pub fn same_wrapping(&self, other: &MasterKey) -> bool {
+        use subtle::ConstantTimeEq as _;
+        self.wrapping.ct_eq(&other.wrapping).into()
+    }
+
     /// Whether `other` has the same root (is a rotation of this key), in constant time.
     pub fn same_root(&self, other: &MasterKey) -> bool {
         use subtle::ConstantTimeEq as _;
@@ -208,6 +223,10 @@ pub struct Keyring {
     audit_retired: Vec<VerifyingKey>,
     backup_signing: SigningKey,
     capabilities: crate::CapabilityKeys,
+    /// Names the root without revealing anything of it (see [`Keyring::root_id`]).
+    pub(crate) root_id: String,
+    /// What this node keeps of roots a root rotation retired (see `crate::root`).
+    pub(crate) retired_roots: RwLock<Vec<crate::root::RetiredRoot>>,
 }
 
 impl fmt::Debug for Keyring {
@@ -223,8 +242,11 @@ impl Keyring {
         let audit = master.derive("audit-checkpoint-signing");
         let backup = master.derive("backup-manifest-signing");
         let capabilities = crate::CapabilityKeys::new(master.derive("mail-capability-tokens"));
+        let root_id = hex::encode(&master.derive("root-id")[..8]);
         Self {
             capabilities,
+            root_id,
+            retired_roots: RwLock::new(Vec::new()),
             kek: Kek::from_wrapping_secret(&master.wrapping),
             previous: Vec::new(),
             learned: RwLock::new(Vec::new()),
@@ -387,6 +409,10 @@ impl Keyring {
     /// Keyed index for equality lookups on encrypted values (e.g. email addresses).
     pub fn blind_index(&self) -> &BlindIndex {
         &self.blind_index
+    }
+
+    pub(crate) fn blind_index_secret(&self) -> &[u8; KEY_LEN] {
+        self.blind_index.secret()
     }
 
     /// Keyed word tokens for searching encrypted text.

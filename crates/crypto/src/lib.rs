@@ -12,6 +12,7 @@ mod capability;
 mod error;
 mod index;
 mod keys;
+mod root;
 mod token;
 mod wrapping;
 

@@ -128,6 +128,14 @@ impl Identity {
         )
     }
 
+    /// The code's hash under the current root and every root a rotation retired.
+    fn recovery_hashes(&self, user: &UserId, code: &str) -> Vec<String> {
+        self.store().keys().blind_indexes(
+            RECOVERY_INDEX_DOMAIN,
+            &format!("{user}:{}", normalise_recovery_code(code)),
+        )
+    }
+
     pub(crate) async fn issue_recovery_codes(
         &self,
         tx: &mut palisade_store::Tx,
@@ -166,8 +174,8 @@ impl Identity {
                 if !self.factors(user).await?.any() {
                     return Ok(Err("no_second_factor"));
                 }
-                let hash = self.recovery_hash(user, code.expose());
-                if self.store().use_recovery_code(user, &hash).await? {
+                let hashes = self.recovery_hashes(user, code.expose());
+                if self.store().use_recovery_code(user, &hashes).await? {
                     Ok(Ok("recovery_code"))
                 } else {
                     Ok(Err("wrong_recovery_code"))

@@ -198,11 +198,12 @@ impl Threading {
         if token.len() != CAPABILITY_TOKEN_CHARS || !self.mailboxes.contains(&mailbox) {
             return Ok(Recipient::Unknown);
         }
-        let Some((version, id)) =
-            self.keyring()
-                .capabilities()
-                .verify(CapabilityPurpose::Reply, token, &self.keys.accepted())
-        else {
+        let Some((version, id)) = self.keyring().verify_capability(
+            CapabilityPurpose::Reply,
+            token,
+            &self.keys.accepted(),
+            palisade_core::UnixMillis::now().0,
+        ) else {
             return Ok(Recipient::Unknown);
         };
         match self.store.reply_capability(&id).await? {
@@ -220,11 +221,12 @@ impl Threading {
         if !self.bounce_senders.contains(&sender) {
             return Recipient::Unknown;
         }
-        match self
-            .keyring()
-            .capabilities()
-            .verify(CapabilityPurpose::Bounce, token, &self.keys.accepted())
-        {
+        match self.keyring().verify_capability(
+            CapabilityPurpose::Bounce,
+            token,
+            &self.keys.accepted(),
+            palisade_core::UnixMillis::now().0,
+        ) {
             Some((_, bounce_id)) => Recipient::Bounce { bounce_id },
             None => Recipient::Unknown,
         }

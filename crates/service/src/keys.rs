@@ -3,12 +3,14 @@
 //! its own; this use case orders them and waits, twice, long enough for every running
 //! node to have learned the new key ([`palisade_store::LEARN_EVERY_MS`]): before data
 //! keys move, so no node meets a key it cannot open, and before the old key is
-//! retired, so no node is still wrapping new data keys under it.
+//! retired, so no node is still wrapping new data keys under it. A root rotation waits
+//! the same way for serving nodes with the old root to stop.
 
 use std::time::Duration;
 
-use palisade_crypto::MasterKey;
-use palisade_store::{MasterRotation, Store};
+use palisade_core::UnixMillis;
+use palisade_crypto::{Keyring, MasterKey};
+use palisade_store::{MasterRotation, RootReindexed, RootRotation, Store};
 
 use crate::ServiceError;
 
@@ -50,6 +52,31 @@ pub async fn rotate_master_key(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     store.rotation(&id).await?.ok_or(ServiceError::NotFound)
+}
+
+/// Rotates the root from `old` to `store`'s own (connected with
+/// `Store::connect_rotating_root`), or resumes that rotation: records it, waits for
+/// every serving node with the old root to stop, then rewrites every derived value in
+/// one transaction. Reply addresses minted under the old root keep working for
+/// `reply_grace`.
+pub async fn rotate_root(
+    store: &Store,
+    old: &Keyring,
+    settle: Duration,
+    reply_grace: Duration,
+) -> Result<(RootRotation, RootReindexed), ServiceError> {
+    let grace_ms = i64::try_from(reply_grace.as_millis()).unwrap_or(i64::MAX);
+    let replies_until = UnixMillis(UnixMillis::now().0.saturating_add(grace_ms));
+    let rotation = store.begin_root_rotation(old, replies_until).await?;
+    tokio::time::sleep(settle.max(min_settle())).await;
+    let done = store.finish_root_rotation(old).await?;
+    let finished = store
+        .root_rotations()
+        .await?
+        .into_iter()
+        .find(|r| r.new_root_id == rotation.new_root_id)
+        .ok_or(ServiceError::NotFound)?;
+    Ok((finished, done))
 }
 
 /// The shortest wait that lets every running node look for the rotation once.

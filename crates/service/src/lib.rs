@@ -30,7 +30,7 @@ mod merging;
 use merging::merged;
 mod notices;
 mod operations;
-pub use keys::{RotationTarget, min_settle, rotate_master_key};
+pub use keys::{RotationTarget, min_settle, rotate_master_key, rotate_root};
 pub use operations::{BackupRecord, SCHEDULED_BACKUP_LEASE};
 mod notifications;
 mod people;

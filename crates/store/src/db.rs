@@ -91,6 +91,16 @@ impl Store {
     /// migrations (safe when several nodes start at once) and checks that `keys` opens
     /// the database's data keys.
     pub async fn connect(url: &str, keys: Arc<Keyring>) -> Result<Self, StoreError> {
+        Self::connect_with(url, keys, false).await
+    }
+
+    /// As [`Store::connect`], for `keys rotate-root` with the new root: the one
+    /// process let in while its rotation is under way.
+    pub async fn connect_rotating_root(url: &str, keys: Arc<Keyring>) -> Result<Self, StoreError> {
+        Self::connect_with(url, keys, true).await
+    }
+
+    async fn connect_with(url: &str, keys: Arc<Keyring>, rotating_root: bool) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let dialect = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Dialect::Postgres
@@ -184,8 +194,10 @@ impl Store {
         if store.retired_at().await?.is_some() {
             return Err(StoreError::RetiredMasterKey);
         }
+        store.refuse_root_in_rotation(rotating_root).await?;
         store.refuse_retired_audit_key().await?;
         store.ensure_org_key().await?;
+        store.hold_retired_roots().await?;
         // Only now: a node that fails to start must not leave a watcher behind.
         if let Some(follower) = follower {
             follower.watch(store.read.clone(), store.write.clone());

@@ -20,6 +20,13 @@ pub enum StoreError {
     InvalidCursor,
     #[error("this master key was retired by a master-key rotation: start with the new key file")]
     RetiredMasterKey,
+    #[error("this master key's root was retired by a root rotation: start with the new key file")]
+    RetiredRoot,
+    #[error(
+        "a root rotation is under way: no node serves until it finishes (run the same keys rotate-root \
+         command again if it stopped)"
+    )]
+    RootRotationUnderWay,
     #[error(
         "this audit signing key was retired at audit entry {retired_seq}: configure [audit] signing_key_file \
          with the key that replaced it"

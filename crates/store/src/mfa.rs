@@ -146,16 +146,24 @@ impl Store {
     }
 
     /// Spends a recovery code; false when it is unknown or already used.
-    pub async fn use_recovery_code(&self, user: &UserId, hash: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
-        )
-        .bind(UnixMillis::now().0)
-        .bind(user.as_str())
-        .bind(hash)
-        .execute(&self.write)
-        .await?;
-        Ok(done.rows_affected() == 1)
+    /// Uses the unused code whose hash is one of `hashes` (the code's under the current
+    /// root and under roots a rotation retired: codes issued before it still work).
+    pub async fn use_recovery_code(&self, user: &UserId, hashes: &[String]) -> Result<bool, StoreError> {
+        if hashes.is_empty() {
+            return Ok(false);
+        }
+        let sql = format!(
+            "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL AND code_hash IN ({})",
+            crate::db::placeholders(2, hashes.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(UnixMillis::now().0)
+            .bind(user.as_str());
+        for hash in hashes {
+            query = query.bind(hash);
+        }
+        let done = query.execute(&self.write).await?;
+        Ok(done.rows_affected() >= 1)
     }
 
     pub async fn recovery_codes_left(&self, user: &UserId) -> Result<i64, StoreError> {

@@ -262,6 +262,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0049_audit_signing_keys.sql"),
         sqlite: Some(include_str!("../migrations/0049_audit_signing_keys.sqlite.sql")),
     },
+    Migration {
+        version: 50,
+        sql: include_str!("../migrations/0050_root_rotations.sql"),
+        sqlite: None,
+    },
 ];
 
 /// A migration that changes nothing in a dialect is only comments there.

@@ -67,6 +67,28 @@ impl Store {
         }))
     }
 
+    /// Moves a link stored under a retired root's index (`indexes[1..]`) to the current
+    /// one (`indexes[0]`); nothing to do without a retired root.
+    pub async fn rekey_oidc_link(&self, indexes: &[String]) -> Result<(), StoreError> {
+        let Some((current, retired)) = indexes.split_first() else {
+            return Ok(());
+        };
+        if retired.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "UPDATE oidc_links SET subject_index = $1 WHERE subject_index IN ({}) \
+             AND NOT EXISTS (SELECT 1 FROM oidc_links WHERE subject_index = $1)",
+            crate::db::placeholders(1, retired.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(current);
+        for index in retired {
+            query = query.bind(index);
+        }
+        query.execute(&self.write).await?;
+        Ok(())
+    }
+
     pub async fn oidc_linked_user(&self, subject_index: &str) -> Result<Option<UserId>, StoreError> {
         let row = sqlx::query("SELECT user_id FROM oidc_links WHERE subject_index = $1")
             .bind(subject_index)

@@ -104,13 +104,22 @@ impl Store {
         &self,
         address: &EmailAddress,
     ) -> Result<Option<(i64, UnixMillis)>, StoreError> {
-        let row =
-            sqlx::query("SELECT bounces, last_bounce_at FROM bounced_addresses WHERE address_index = $1")
-                .bind(self.email_index(address))
-                .fetch_optional(&self.read)
-                .await?;
-        row.map(|r| Ok((r.try_get(0)?, UnixMillis(r.try_get(1)?))))
-            .transpose()
+        // Bounces recorded before a root rotation are under the retired root's index.
+        let indexes = self
+            .keys
+            .blind_indexes(crate::users::EMAIL_INDEX_DOMAIN, address.as_str());
+        let sql = format!(
+            "SELECT CAST(SUM(bounces) AS BIGINT), MAX(last_bounce_at) FROM bounced_addresses WHERE address_index IN ({})",
+            crate::db::placeholders(0, indexes.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for index in &indexes {
+            query = query.bind(index);
+        }
+        let row = query.fetch_one(&self.read).await?;
+        let bounces: Option<i64> = row.try_get(0)?;
+        let last: Option<i64> = row.try_get(1)?;
+        Ok(bounces.zip(last).map(|(n, at)| (n, UnixMillis(at))))
     }
 
     /// Claims the oldest due message for `lease_secs`, or `None`. The re-check of the

@@ -153,18 +153,24 @@ impl Store {
         sender: &str,
         message_id: &str,
     ) -> Result<bool, StoreError> {
-        let index = self.keys().blind_index();
-        let sender_index = index.compute("received.sender", sender);
-        let message_index = index.compute("received.message_id", message_id);
-        let exists =
-            sqlx::query("SELECT 1 FROM received_messages WHERE sender_index = $1 AND message_id_index = $2")
-                .bind(&sender_index)
-                .bind(&message_index)
-                .fetch_optional(tx.conn())
-                .await?;
-        if exists.is_some() {
-            return Ok(false);
+        let senders = self.keys().blind_indexes("received.sender", sender);
+        let message_ids = self.keys().blind_indexes("received.message_id", message_id);
+        // Under each root held: a message received before a root rotation is still a
+        // duplicate after it.
+        for (sender_index, message_index) in senders.iter().zip(&message_ids) {
+            let exists =
+                sqlx::query("SELECT 1 FROM received_messages WHERE sender_index = $1 AND message_id_index = $2")
+                    .bind(sender_index)
+                    .bind(message_index)
+                    .fetch_optional(tx.conn())
+                    .await?;
+            if exists.is_some() {
+                return Ok(false);
+            }
         }
+        let (Some(sender_index), Some(message_index)) = (senders.first(), message_ids.first()) else {
+            return Ok(true);
+        };
         sqlx::query(
             "INSERT INTO received_messages (sender_index, message_id_index, received_at) VALUES ($1, $2, $3)",
         )
@@ -269,15 +275,27 @@ impl Store {
         token_id: &str,
         expires_at: UnixMillis,
     ) -> Result<bool, StoreError> {
-        let hash = self
+        let hashes = self
             .keys()
-            .blind_index()
-            .compute("used_token_ids.id", &format!("{issuer}\u{0}{token_id}"));
+            .blind_indexes("used_token_ids.id", &format!("{issuer}\u{0}{token_id}"));
         let now = UnixMillis::now().0;
         sqlx::query("DELETE FROM used_token_ids WHERE expires_at < $1")
             .bind(now)
             .execute(&self.write)
             .await?;
+        let Some((hash, retired)) = hashes.split_first() else {
+            return Ok(false);
+        };
+        // Used before a root rotation: recorded under the retired root.
+        for old in retired {
+            let used: Option<i64> = sqlx::query_scalar("SELECT 1 FROM used_token_ids WHERE id_hash = $1")
+                .bind(old)
+                .fetch_optional(&self.read)
+                .await?;
+            if used.is_some() {
+                return Ok(false);
+            }
+        }
         let inserted = sqlx::query(
             "INSERT INTO used_token_ids (id_hash, expires_at) VALUES ($1, $2) ON CONFLICT (id_hash) DO NOTHING",
         )

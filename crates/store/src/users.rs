@@ -9,7 +9,7 @@ use crate::db::{flag, placeholders};
 use crate::keys::{ORG_KEY_ID, open_text, seal};
 use crate::{Cursor, Page, Store, StoreError, Tx};
 
-const EMAIL_INDEX_DOMAIN: &str = "users.email";
+pub(crate) const EMAIL_INDEX_DOMAIN: &str = "users.email";
 
 #[derive(Clone, Debug)]
 pub struct NewUser {

@@ -86,6 +86,8 @@ impl From<StoreError> for AppError {
             | StoreError::WrongMasterKey
             | StoreError::Unavailable(_)
             | StoreError::RetiredMasterKey
+            | StoreError::RetiredRoot
+            | StoreError::RootRotationUnderWay
             | StoreError::RetiredAuditKey { .. }
             | StoreError::UnknownAuditSigner { .. }
             | StoreError::AuditTrail(_) => AppError::Internal(e.to_string()),

@@ -206,14 +206,27 @@ pub(super) async fn checkpoint_loop(store: palisade_store::Store) {
 
 /// Looks for a master-key rotation under way every few seconds, so this node holds
 /// the new wrapping key before any data key moves under it (`keys rotate-master`
-/// waits longer than this before it starts and before it retires the old key).
-pub(super) async fn learn_wrapping_keys(store: palisade_store::Store) {
+/// waits longer than this before it starts and before it retires the old key), and
+/// for a root rotation away from this node's root: then it says so on `root_retired`
+/// and returns (`keys rotate-root` waits as long for nodes to stop).
+pub(super) async fn learn_wrapping_keys(
+    store: palisade_store::Store,
+    root_retired: tokio::sync::oneshot::Sender<()>,
+) {
     let every = std::time::Duration::from_millis(palisade_store::LEARN_EVERY_MS.unsigned_abs() / 2);
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
         if let Err(e) = store.learn_wrapping_keys().await {
             tracing::warn!(error = %e, "looking for a master-key rotation failed");
+        }
+        match store.root_retired().await {
+            Ok(true) => {
+                let _ = root_retired.send(());
+                return;
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "looking for a root rotation failed"),
         }
     }
 }

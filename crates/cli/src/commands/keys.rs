@@ -2,6 +2,8 @@
 //! keeps serving: a new master key file's (written first, so a crash never leaves the
 //! database waiting for a key nobody has) or the `[hsm]` token's. The rotation runs in
 //! the service layer; running the command again resumes it.
+//! `palisade keys rotate-root`: a new root for every derived key, the wrapping key kept;
+//! the desk stops while every derived value is rewritten.
 //! `palisade keys hsm-generate`: the wrapping key, made inside the token.
 //! `palisade keys audit-generate`: a checkpoint signing key of its own; the first node
 //! started with it records the handover in the trail.
@@ -91,6 +93,76 @@ fn next_key(settings: &Settings, path: &Path) -> Result<MasterKey, CliError> {
     }
     println!("Resuming the rotation to {}.", path.display());
     Ok(next)
+}
+
+/// `palisade keys rotate-root`: a new root, the wrapping key kept. Serving nodes stop
+/// while it runs (the store refuses them until it finishes).
+pub async fn rotate_root(
+    settings: &Settings,
+    new_key_file: &Path,
+    settle_seconds: u64,
+    old_reply_addresses_days: u64,
+) -> Result<(), CliError> {
+    let settle = Duration::from_secs(settle_seconds);
+    if settle < palisade_service::min_settle() {
+        return Err(CliError::Invalid(format!(
+            "--settle-seconds must be at least {}: serving nodes look for a rotation that often",
+            palisade_service::min_settle().as_secs()
+        )));
+    }
+    if old_reply_addresses_days > 365 {
+        return Err(CliError::Invalid("--old-reply-addresses-days is at most 365".into()));
+    }
+    let current = app::master_key(settings, false)?;
+    let next = if new_key_file.exists() {
+        app::refuse_if_shared(new_key_file)?;
+        let next = MasterKey::load(new_key_file)?;
+        if !next.same_wrapping(&current) || next.same_root(&current) {
+            return Err(CliError::Invalid(format!(
+                "{} is not a new root for the current master key (a root rotation keeps the wrapping key)",
+                new_key_file.display()
+            )));
+        }
+        println!("Resuming the root rotation to {}.", new_key_file.display());
+        next
+    } else {
+        let next = current.rerooted()?;
+        next.write_file(new_key_file)?;
+        println!("New master key written to {} (mode 0600).", new_key_file.display());
+        next
+    };
+    let old_ring = app::keyring_for(settings, &current)?;
+    let new_ring = app::keyring_for(settings, &next)?;
+    drop((current, next));
+    let store = palisade_store::Store::connect_rotating_root(&app::existing_database_url(settings), new_ring).await?;
+    println!(
+        "Serving nodes with the current key stop within seconds and are refused at start until the rotation \
+         finishes; the rewrite begins in {settle_seconds} s."
+    );
+    let grace = Duration::from_secs(old_reply_addresses_days * 86_400);
+    let result = palisade_service::rotate_root(&store, &old_ring, settle, grace).await;
+    store.close().await;
+    let (rotation, done) = result.map_err(CliError::Service)?;
+    println!(
+        "Root rotation finished: root {} replaced {}. Rewritten: {} account lookups, {} known domains, {} \
+         personal field values, the search terms of {} tickets; {} earlier checkpoints now name the key that \
+         signed them.",
+        rotation.new_root_id,
+        rotation.old_root_id,
+        done.accounts,
+        done.known_domains,
+        done.field_values,
+        done.tickets,
+        done.checkpoints_named
+    );
+    println!(
+        "Now install {} as {} on every node and start them: one that starts with the old file is refused. \
+         Reply addresses sent before now keep working for {old_reply_addresses_days} days. Backups made before \
+         now restore only with the old file.",
+        new_key_file.display(),
+        settings.master_key_file.display()
+    );
+    Ok(())
 }
 
 pub fn hsm_generate(settings: &Settings) -> Result<(), CliError> {

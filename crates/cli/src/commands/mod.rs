@@ -101,6 +101,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 },
         } => keys::rotate_master(&settings, new_key_file.as_deref(), to_hsm, settle_seconds).await,
         Command::Keys {
+            command:
+                KeysCommand::RotateRoot {
+                    new_key_file,
+                    settle_seconds,
+                    old_reply_addresses_days,
+                },
+        } => keys::rotate_root(&settings, &new_key_file, settle_seconds, old_reply_addresses_days).await,
+        Command::Keys {
             command: KeysCommand::HsmGenerate,
         } => keys::hsm_generate(&settings),
         Command::Keys {

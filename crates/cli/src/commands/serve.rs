@@ -103,7 +103,8 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     let app = palisade_web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
 
     tokio::spawn(background::checkpoint_loop(store.clone()));
-    tokio::spawn(background::learn_wrapping_keys(store.clone()));
+    let (root_retired_tx, root_retired) = tokio::sync::oneshot::channel();
+    tokio::spawn(background::learn_wrapping_keys(store.clone(), root_retired_tx));
     let (stop_smtp, smtp_stopping) = tokio::sync::watch::channel(false);
     tokio::spawn(tls::watch(server_cert, hangup, smtp_stopping.clone()));
     let mut outbox = None;
@@ -244,8 +245,18 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
 
     let handle = axum_server::Handle::new();
     let shutdown = handle.clone();
+    let stopped_for_root = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopping_for_root = stopped_for_root.clone();
     tokio::spawn(async move {
-        stop_requested().await;
+        tokio::select! {
+            () = stop_requested() => {}
+            // A root rotation began: what this node would write with the old root
+            // nobody could find again.
+            Ok(()) = root_retired => {
+                stopping_for_root.store(true, std::sync::atomic::Ordering::SeqCst);
+                tracing::error!("a root rotation retired this node's master key root: stopping; start again with the new key file");
+            }
+        }
         tracing::info!("stopping: new work refused, work in flight finishing");
         let _ = stop_smtp.send(true);
         shutdown.graceful_shutdown(Some(Duration::from_secs(10)));
@@ -291,6 +302,11 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     // Attempts refused from memory during the last minute (and the graceful shutdown).
     if let Err(e) = state.identity.audit_remembered_refusals().await {
         tracing::error!(error = %e, "auditing refused attempts failed");
+    }
+    if stopped_for_root.load(std::sync::atomic::Ordering::SeqCst) {
+        // No checkpoint: the trail is the rotation's now.
+        store.close().await;
+        return Err(palisade_store::StoreError::RetiredRoot.into());
     }
     store.checkpoint_audit_head().await?;
     store.close().await;

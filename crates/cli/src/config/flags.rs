@@ -102,6 +102,22 @@ pub enum KeysCommand {
         #[arg(long, default_value_t = 15)]
         settle_seconds: u64,
     },
+    /// Replace the root every derived key comes from (lookups, search terms, reply
+    /// tokens, audit and backup signing), keeping the wrapping key. Serving nodes stop
+    /// while it runs; start them again with the new file. Writes the new key to
+    /// `--new-key-file` (which must not exist), or, given an existing file, resumes.
+    RotateRoot {
+        #[arg(long)]
+        new_key_file: PathBuf,
+        /// How long serving nodes are given to see the rotation and stop before the
+        /// rewrite begins (at least 6 seconds).
+        #[arg(long, default_value_t = 15)]
+        settle_seconds: u64,
+        /// Days reply addresses already sent (minted under the old root) keep working.
+        /// 0 refuses them at once: for a key file known to have leaked.
+        #[arg(long, default_value_t = 14)]
+        old_reply_addresses_days: u64,
+    },
     /// Generate the wrapping key inside the `[hsm]` token (AES-256, sensitive, never
     /// extractable); prints its id.
     HsmGenerate,

@@ -206,10 +206,14 @@ impl Identity {
         ctx: &AuditContext,
     ) -> Result<SignedIn, IdentityError> {
         let settings = provider.settings();
-        let subject_index = self.store().keys().blind_index().compute(
+        let subject_indexes = self.store().keys().blind_indexes(
             "oidc.subject",
             &format!("{}\n{}", settings.issuer, verified.subject),
         );
+        // A link made under a root a rotation retired moves to the current one on use
+        // (the provider's subject is not stored, so only now can it be recomputed).
+        self.store().rekey_oidc_link(&subject_indexes).await?;
+        let subject_index = subject_indexes.into_iter().next().unwrap_or_default();
         let user = match self
             .oidc_account(provider, &verified, &subject_index, ctx)
             .await?

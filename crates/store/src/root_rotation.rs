@@ -1,0 +1,244 @@
+//! Root rotation: a new root for every key derived from the master key (blind indexes,
+//! search terms, reply tokens, audit and backup signing), with the wrapping key left as
+//! it is. Unlike a wrapping rotation this one cannot run beside serving nodes: a node
+//! holding the old root would write lookups and terms nobody finds again. So the
+//! rotation is recorded first; nodes with the old root see it within a look-up interval
+//! and stop, and every node is refused at start until it finishes. The rewrite itself
+//! (`root_reindex`) is one transaction: a crash leaves nothing half done, and running
+//! the command again with the same new key file starts it afresh. Afterwards a node
+//! with the old root is refused for good.
+
+use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
+use palisade_core::UnixMillis;
+use palisade_crypto::{Keyring, WrappedDataKey};
+use serde_json::json;
+use sqlx::Row as _;
+
+use crate::{Store, StoreError};
+
+/// A root rotation as the database records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RootRotation {
+    pub new_root_id: String,
+    pub old_root_id: String,
+    pub started_at: UnixMillis,
+    pub finished_at: Option<UnixMillis>,
+    /// Reply addresses minted under the old root are accepted until then.
+    pub replies_until: UnixMillis,
+}
+
+/// The data keys that hold what a rotation kept of the root `root_id`.
+pub(crate) fn kept_key_ids(root_id: &str) -> (String, String) {
+    (format!("rk_index_{root_id}"), format!("rk_reply_{root_id}"))
+}
+
+const COLUMNS: &str = "new_root_id, old_root_id, started_at, finished_at, replies_until";
+
+impl Store {
+    /// Refused at start: a node whose root a rotation retired (or is retiring), and,
+    /// while a rotation is under way, every node but the rotating process with the new
+    /// root (`rotating`).
+    pub(crate) async fn refuse_root_in_rotation(&self, rotating: bool) -> Result<(), StoreError> {
+        let mine = self.keys.root_id();
+        let rows = sqlx::query(
+            "SELECT new_root_id, old_root_id, finished_at FROM root_rotations \
+             WHERE old_root_id = $1 OR finished_at IS NULL",
+        )
+        .bind(mine)
+        .fetch_all(&self.read)
+        .await?;
+        for row in rows {
+            let old: String = row.try_get("old_root_id")?;
+            let new: String = row.try_get("new_root_id")?;
+            if old == mine {
+                return Err(StoreError::RetiredRoot);
+            }
+            if !(rotating && new == mine) {
+                return Err(StoreError::RootRotationUnderWay);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a root rotation retired, or is retiring, the root this node holds: a
+    /// serving node that finds so stops.
+    pub async fn root_retired(&self) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM root_rotations WHERE old_root_id = $1")
+            .bind(self.keys.root_id())
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    /// Gives this node's keyring what finished rotations kept of earlier roots.
+    pub(crate) async fn hold_retired_roots(&self) -> Result<(), StoreError> {
+        let rows = sqlx::query("SELECT old_root_id, replies_until FROM root_rotations WHERE finished_at IS NOT NULL")
+            .fetch_all(&self.read)
+            .await?;
+        for row in rows {
+            let root_id: String = row.try_get("old_root_id")?;
+            let (index_id, reply_id) = kept_key_ids(&root_id);
+            let index = self.load_key(&index_id).await?;
+            let reply = self.load_key(&reply_id).await?;
+            self.keys
+                .hold_retired_root(&root_id, &index, &reply, row.try_get("replies_until")?)?;
+        }
+        Ok(())
+    }
+
+    /// The root rotation under way, if one is.
+    pub async fn root_rotation_under_way(&self) -> Result<Option<RootRotation>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM root_rotations WHERE under_way = 1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|row| root_rotation_from_row(&row)).transpose()
+    }
+
+    /// The root rotations recorded, newest first.
+    pub async fn root_rotations(&self) -> Result<Vec<RootRotation>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM root_rotations ORDER BY started_at DESC");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(root_rotation_from_row).collect()
+    }
+
+    /// Records a rotation from `old` (the keyring of the root in use until now) to this
+    /// store's own root, or finds the one to it under way; audited when it starts. From
+    /// then on no node with the old root serves. Refused when `old` does not wrap with
+    /// the same key, is not the root the database's lookups were made with, or the
+    /// audit trail's earlier checkpoints would lose the key that verifies them.
+    pub async fn begin_root_rotation(
+        &self,
+        old: &Keyring,
+        replies_until: UnixMillis,
+    ) -> Result<RootRotation, StoreError> {
+        let new_root = self.keys.root_id().to_owned();
+        if old.root_id() == new_root {
+            return Err(StoreError::Invalid("the new key file has the root in use".into()));
+        }
+        if old.kek_id() != self.keys.kek_id() {
+            return Err(StoreError::Invalid(
+                "a root rotation keeps the wrapping key: the new key file must wrap with the current one".into(),
+            ));
+        }
+        if self.rotation_under_way().await?.is_some() {
+            return Err(StoreError::Invalid(
+                "a master-key rotation is under way: finish it first".into(),
+            ));
+        }
+        if let Some(under_way) = self.root_rotation_under_way().await? {
+            if under_way.new_root_id == new_root && under_way.old_root_id == old.root_id() {
+                return Ok(under_way);
+            }
+            return Err(StoreError::Invalid(format!(
+                "another root rotation is under way (to root {}): finish it with its key file",
+                under_way.new_root_id
+            )));
+        }
+        self.refuse_unrelated_root(old).await?;
+        self.refuse_losing_audit_trust(old).await?;
+        let mut tx = self.begin().await?;
+        let now = UnixMillis::now();
+        sqlx::query(
+            "INSERT INTO root_rotations (new_root_id, old_root_id, started_at, replies_until, under_way) \
+             VALUES ($1, $2, $3, $4, 1)",
+        )
+        .bind(&new_root)
+        .bind(old.root_id())
+        .bind(now.0)
+        .bind(replies_until.0)
+        .execute(tx.conn())
+        .await
+        .map_err(|e| match StoreError::from_insert(e) {
+            StoreError::Conflict => {
+                StoreError::Invalid("another root rotation is under way, or this root was used before".into())
+            }
+            other => other,
+        })?;
+        let event = AuditEvent::new(AuditAction::RootRotationStarted, &new_root, Outcome::Success)
+            .with_detail(json!({"old_root": old.root_id(), "replies_until": replies_until.0}));
+        self.append_audit(&mut tx, &AuditContext::system(), &event)
+            .await?;
+        tx.commit().await?;
+        self.root_rotation_under_way().await?.ok_or(StoreError::NotFound)
+    }
+
+    /// The database's lookups were made with `old`'s root: the first account's address
+    /// must index alike (an empty desk has nothing to compare).
+    async fn refuse_unrelated_root(&self, old: &Keyring) -> Result<(), StoreError> {
+        let first: Option<(String, String)> =
+            sqlx::query_as("SELECT id, email_index FROM users ORDER BY created_at, id LIMIT 1")
+                .fetch_optional(&self.read)
+                .await?;
+        let Some((id, stored)) = first else {
+            return Ok(());
+        };
+        let user = self.get_user(&palisade_core::UserId::parse(&id)?).await?;
+        let expected = old.blind_index().compute(crate::users::EMAIL_INDEX_DOMAIN, user.email.as_str());
+        if expected != stored {
+            return Err(StoreError::Invalid(
+                "the configured master key file's root is not the one this database was indexed with".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checkpoints signed by the old root's own audit key (named by it, or naming none)
+    /// verify after the rotation only if the configuration lists that key as retired.
+    async fn refuse_losing_audit_trust(&self, old: &Keyring) -> Result<(), StoreError> {
+        let old_key = old.audit_derived_verifying_key();
+        let old_hex = hex::encode(old_key.to_bytes());
+        let signed: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_checkpoints WHERE public_key IS NULL OR public_key = $1",
+        )
+        .bind(&old_hex)
+        .fetch_one(&self.read)
+        .await?;
+        let trusted = self.audit_trusted_keys();
+        if signed > 0 && trusted.current != old_key && !trusted.retired.contains(&old_key) {
+            return Err(StoreError::Invalid(format!(
+                "{signed} audit checkpoints were signed by the current root's own key {old_hex}, which the new root \
+                 no longer derives: give checkpoints a key of their own first (`palisade keys audit-generate` \
+                 prints [audit] settings that keep this one as retired), restart serve once, then rotate the root"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Stores what the rotation keeps of `old`'s root, as data keys wrapped like the
+    /// others, inside the rotation's transaction.
+    pub(crate) async fn keep_retired_root_keys(
+        &self,
+        tx: &mut crate::Tx,
+        old: &Keyring,
+    ) -> Result<(), StoreError> {
+        let (index, reply) = old.keys_kept_after_root_rotation();
+        let (index_id, reply_id) = kept_key_ids(old.root_id());
+        for (id, key) in [(index_id, index), (reply_id, reply)] {
+            let (wrapped, kek_id): (WrappedDataKey, String) = self.keys.wrap_tagged(&key, &id)?;
+            sqlx::query(
+                "INSERT INTO data_keys (id, wrapped, created_at, kek_id) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (id) DO UPDATE SET wrapped = excluded.wrapped, kek_id = excluded.kek_id",
+            )
+            .bind(&id)
+            .bind(wrapped.0)
+            .bind(UnixMillis::now().0)
+            .bind(kek_id)
+            .execute(tx.conn())
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+fn root_rotation_from_row(row: &sqlx::any::AnyRow) -> Result<RootRotation, StoreError> {
+    Ok(RootRotation {
+        new_root_id: row.try_get("new_root_id")?,
+        old_root_id: row.try_get("old_root_id")?,
+        started_at: UnixMillis(row.try_get("started_at")?),
+        finished_at: row.try_get::<Option<i64>, _>("finished_at")?.map(UnixMillis),
+        replies_until: UnixMillis(row.try_get("replies_until")?),
+    })
+}
