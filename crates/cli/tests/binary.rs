@@ -21,6 +21,8 @@ mod hsm;
 mod key_rotation;
 #[path = "binary/metrics.rs"]
 mod metrics;
+#[path = "binary/root_rotation.rs"]
+mod root_rotation;
 #[path = "binary/scheduled_backup.rs"]
 mod scheduled_backup;
 #[path = "binary/shutdown.rs"]

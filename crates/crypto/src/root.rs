@@ -120,36 +120,51 @@ mod tests {
 
         let id = [7u8; CAPABILITY_ID_LEN];
         let old_token = old.capabilities().mint(CapabilityPurpose::Reply, 1, &id);
-        assert!(new.verify_capability(CapabilityPurpose::Reply, &old_token, &[1], 0).is_none());
+        assert!(
+            new.verify_capability(CapabilityPurpose::Reply, &old_token, &[1], 0)
+                .is_none()
+        );
         assert_eq!(new.blind_indexes("recovery", "code").len(), 1);
 
         let (index, capabilities) = old.keys_kept_after_root_rotation();
-        new.hold_retired_root(old.root_id(), &index, &capabilities, 1_000).unwrap();
-        new.hold_retired_root(old.root_id(), &index, &capabilities, 1_000).unwrap();
+        new.hold_retired_root(old.root_id(), &index, &capabilities, 1_000)
+            .unwrap();
+        new.hold_retired_root(old.root_id(), &index, &capabilities, 1_000)
+            .unwrap();
         let both = new.blind_indexes("recovery", "code");
         assert_eq!(both.len(), 2, "held once");
         assert_eq!(both[1], old_index, "the old hash still matches");
-        assert_eq!(both[0], new.blind_index().compute("recovery", "code"), "new rows first");
+        assert_eq!(
+            both[0],
+            new.blind_index().compute("recovery", "code"),
+            "new rows first"
+        );
         assert_eq!(
             new.verify_capability(CapabilityPurpose::Reply, &old_token, &[1], 999),
             Some((1, id)),
             "within the grace period"
         );
         assert!(
-            new.verify_capability(CapabilityPurpose::Reply, &old_token, &[1], 1_000).is_none(),
+            new.verify_capability(CapabilityPurpose::Reply, &old_token, &[1], 1_000)
+                .is_none(),
             "after it"
         );
         assert!(
-            new.verify_capability(CapabilityPurpose::Bounce, &old_token, &[1], 0).is_none(),
+            new.verify_capability(CapabilityPurpose::Bounce, &old_token, &[1], 0)
+                .is_none(),
             "another purpose"
         );
         assert!(
-            new.verify_capability(CapabilityPurpose::Reply, &old_token, &[2], 0).is_none(),
+            new.verify_capability(CapabilityPurpose::Reply, &old_token, &[2], 0)
+                .is_none(),
             "a version not accepted"
         );
         // A forged token: the tag under neither root.
         let stranger = Keyring::new(&MasterKey::generate().unwrap());
         let forged = stranger.capabilities().mint(CapabilityPurpose::Reply, 1, &id);
-        assert!(new.verify_capability(CapabilityPurpose::Reply, &forged, &[1], 0).is_none());
+        assert!(
+            new.verify_capability(CapabilityPurpose::Reply, &forged, &[1], 0)
+                .is_none()
+        );
     }
 }

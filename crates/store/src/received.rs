@@ -158,12 +158,13 @@ impl Store {
         // Under each root held: a message received before a root rotation is still a
         // duplicate after it.
         for (sender_index, message_index) in senders.iter().zip(&message_ids) {
-            let exists =
-                sqlx::query("SELECT 1 FROM received_messages WHERE sender_index = $1 AND message_id_index = $2")
-                    .bind(sender_index)
-                    .bind(message_index)
-                    .fetch_optional(tx.conn())
-                    .await?;
+            let exists = sqlx::query(
+                "SELECT 1 FROM received_messages WHERE sender_index = $1 AND message_id_index = $2",
+            )
+            .bind(sender_index)
+            .bind(message_index)
+            .fetch_optional(tx.conn())
+            .await?;
             if exists.is_some() {
                 return Ok(false);
             }

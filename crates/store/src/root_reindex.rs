@@ -55,7 +55,9 @@ impl Store {
             .root_rotation_under_way()
             .await?
             .filter(|r| r.new_root_id == self.keys.root_id() && r.old_root_id == old.root_id())
-            .ok_or_else(|| StoreError::Invalid("no rotation from that root to this one is under way".into()))?;
+            .ok_or_else(|| {
+                StoreError::Invalid("no rotation from that root to this one is under way".into())
+            })?;
         let mut tx = self.begin().await?;
         let mut keys = OpenedKeys::default();
         let mut done = RootReindexed {
@@ -69,11 +71,12 @@ impl Store {
         // Their signature does not cover the column: naming the key that made them
         // keeps them verifiable once the root that derived it is gone (the operator
         // lists it as retired; `begin_root_rotation` made sure).
-        done.checkpoints_named = sqlx::query("UPDATE audit_checkpoints SET public_key = $1 WHERE public_key IS NULL")
-            .bind(hex::encode(old.audit_derived_verifying_key().to_bytes()))
-            .execute(tx.conn())
-            .await?
-            .rows_affected();
+        done.checkpoints_named =
+            sqlx::query("UPDATE audit_checkpoints SET public_key = $1 WHERE public_key IS NULL")
+                .bind(hex::encode(old.audit_derived_verifying_key().to_bytes()))
+                .execute(tx.conn())
+                .await?
+                .rows_affected();
         self.keep_retired_root_keys(&mut tx, old).await?;
         sqlx::query(
             "UPDATE root_rotations SET finished_at = $1, under_way = NULL WHERE new_root_id = $2 AND finished_at IS NULL",
@@ -135,20 +138,23 @@ impl Store {
 
     /// Known domains are sealed bound to their index, so each is sealed again.
     async fn reindex_known_domains(&self, tx: &mut Tx) -> Result<usize, StoreError> {
-        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT domain_index, domain_enc FROM known_domains")
-            .fetch_all(tx.conn())
-            .await?;
+        let rows: Vec<(String, Vec<u8>)> =
+            sqlx::query_as("SELECT domain_index, domain_enc FROM known_domains")
+                .fetch_all(tx.conn())
+                .await?;
         let key = self.load_key_tx(tx, ORG_KEY_ID).await?;
         for (old_index, sealed) in &rows {
             let domain = open_text(&key, "known_domains", "domain_enc", old_index, sealed)?;
             let index = self.keys.blind_index().compute("known_domains.domain", &domain);
             let resealed = seal(&key, "known_domains", "domain_enc", &index, domain.as_bytes())?;
-            sqlx::query("UPDATE known_domains SET domain_index = $1, domain_enc = $2 WHERE domain_index = $3")
-                .bind(index)
-                .bind(resealed)
-                .bind(old_index)
-                .execute(tx.conn())
-                .await?;
+            sqlx::query(
+                "UPDATE known_domains SET domain_index = $1, domain_enc = $2 WHERE domain_index = $3",
+            )
+            .bind(index)
+            .bind(resealed)
+            .bind(old_index)
+            .execute(tx.conn())
+            .await?;
         }
         Ok(rows.len())
     }
@@ -163,17 +169,25 @@ impl Store {
         .await?;
         for (ticket, field, key_id, sealed) in &rows {
             let row = format!("{ticket}/{field}");
-            let value = open_text(keys.get(self, tx, key_id).await?, "ticket_field_values", "value", &row, sealed)?;
+            let value = open_text(
+                keys.get(self, tx, key_id).await?,
+                "ticket_field_values",
+                "value",
+                &row,
+                sealed,
+            )?;
             let index = self
                 .keys
                 .blind_index()
                 .compute(&format!("custom_field.{field}"), &value);
-            sqlx::query("UPDATE ticket_field_values SET value_key = $1 WHERE ticket_id = $2 AND field_id = $3")
-                .bind(index)
-                .bind(ticket)
-                .bind(field)
-                .execute(tx.conn())
-                .await?;
+            sqlx::query(
+                "UPDATE ticket_field_values SET value_key = $1 WHERE ticket_id = $2 AND field_id = $3",
+            )
+            .bind(index)
+            .bind(ticket)
+            .bind(field)
+            .execute(tx.conn())
+            .await?;
         }
         Ok(rows.len())
     }
@@ -219,14 +233,19 @@ impl Store {
                     .or_default()
                     .push(open_text(key, "tickets", "subject", id, subject)?);
             }
-            let ticket_keys: HashMap<&str, &str> =
-                tickets.iter().map(|(id, key, _)| (id.as_str(), key.as_str())).collect();
+            let ticket_keys: HashMap<&str, &str> = tickets
+                .iter()
+                .map(|(id, key, _)| (id.as_str(), key.as_str()))
+                .collect();
             for (id, ticket, visibility, body) in &messages {
                 let key_id = ticket_keys
                     .get(ticket.as_str())
                     .ok_or_else(|| StoreError::Corrupt(format!("message {id} of an unknown ticket")))?;
                 let text = open_text(keys.get(self, tx, key_id).await?, "messages", "body", id, body)?;
-                texts.entry((ticket.clone(), visibility.clone())).or_default().push(text);
+                texts
+                    .entry((ticket.clone(), visibility.clone()))
+                    .or_default()
+                    .push(text);
             }
             for ((ticket, visibility), bodies) in &texts {
                 let borrowed: Vec<&str> = bodies.iter().map(String::as_str).collect();

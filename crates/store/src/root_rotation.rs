@@ -72,9 +72,11 @@ impl Store {
 
     /// Gives this node's keyring what finished rotations kept of earlier roots.
     pub(crate) async fn hold_retired_roots(&self) -> Result<(), StoreError> {
-        let rows = sqlx::query("SELECT old_root_id, replies_until FROM root_rotations WHERE finished_at IS NOT NULL")
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT old_root_id, replies_until FROM root_rotations WHERE finished_at IS NOT NULL",
+        )
+        .fetch_all(&self.read)
+        .await?;
         for row in rows {
             let root_id: String = row.try_get("old_root_id")?;
             let (index_id, reply_id) = kept_key_ids(&root_id);
@@ -120,7 +122,8 @@ impl Store {
         }
         if old.kek_id() != self.keys.kek_id() {
             return Err(StoreError::Invalid(
-                "a root rotation keeps the wrapping key: the new key file must wrap with the current one".into(),
+                "a root rotation keeps the wrapping key: the new key file must wrap with the current one"
+                    .into(),
             ));
         }
         if self.rotation_under_way().await?.is_some() {
@@ -176,7 +179,9 @@ impl Store {
             return Ok(());
         };
         let user = self.get_user(&palisade_core::UserId::parse(&id)?).await?;
-        let expected = old.blind_index().compute(crate::users::EMAIL_INDEX_DOMAIN, user.email.as_str());
+        let expected = old
+            .blind_index()
+            .compute(crate::users::EMAIL_INDEX_DOMAIN, user.email.as_str());
         if expected != stored {
             return Err(StoreError::Invalid(
                 "the configured master key file's root is not the one this database was indexed with".into(),

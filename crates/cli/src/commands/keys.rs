@@ -111,7 +111,9 @@ pub async fn rotate_root(
         )));
     }
     if old_reply_addresses_days > 365 {
-        return Err(CliError::Invalid("--old-reply-addresses-days is at most 365".into()));
+        return Err(CliError::Invalid(
+            "--old-reply-addresses-days is at most 365".into(),
+        ));
     }
     let current = app::master_key(settings, false)?;
     let next = if new_key_file.exists() {
@@ -128,13 +130,17 @@ pub async fn rotate_root(
     } else {
         let next = current.rerooted()?;
         next.write_file(new_key_file)?;
-        println!("New master key written to {} (mode 0600).", new_key_file.display());
+        println!(
+            "New master key written to {} (mode 0600).",
+            new_key_file.display()
+        );
         next
     };
     let old_ring = app::keyring_for(settings, &current)?;
     let new_ring = app::keyring_for(settings, &next)?;
     drop((current, next));
-    let store = palisade_store::Store::connect_rotating_root(&app::existing_database_url(settings), new_ring).await?;
+    let store =
+        palisade_store::Store::connect_rotating_root(&app::existing_database_url(settings), new_ring).await?;
     println!(
         "Serving nodes with the current key stop within seconds and are refused at start until the rotation \
          finishes; the rewrite begins in {settle_seconds} s."

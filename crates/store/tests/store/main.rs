@@ -8,6 +8,7 @@ mod common;
 mod conversations;
 mod limits;
 mod readiness;
+mod root_rotation;
 mod rotation;
 mod storage;
 mod token_ids;

@@ -43,7 +43,7 @@ fn admin() -> Principal {
 }
 
 /// A customer with a ticket, a public message, an internal note and an attachment.
-async fn seed(store: &Store, marker: &str) -> (UserId, TicketId) {
+pub(crate) async fn seed(store: &Store, marker: &str) -> (UserId, TicketId) {
     let policy = PolicyEngine::load().unwrap();
     let mut tx = store.begin().await.unwrap();
     let team = store
@@ -426,7 +426,7 @@ async fn sqlite_database_is_in_wal_mode() {
     assert_eq!(mode.to_lowercase(), "wal");
 }
 
-async fn found(store: &Store, query: &str, include_internal: bool) -> Vec<TicketId> {
+pub(crate) async fn found(store: &Store, query: &str, include_internal: bool) -> Vec<TicketId> {
     found_in(store, &TicketScope::All, query, include_internal).await
 }
 
