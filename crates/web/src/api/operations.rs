@@ -37,6 +37,22 @@ pub struct KeysView {
     pub audit_signing_key: String,
     /// Earlier audit keys checkpoint signing was handed over from, oldest first.
     pub audit_handovers: Vec<AuditHandoverView>,
+    /// The id of the master key's root, which every derived key comes from (a name
+    /// derived from it, not the root).
+    pub root_id: String,
+    /// Root rotations recorded (`palisade keys rotate-root`), newest first.
+    pub root_rotations: Vec<RootRotationView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RootRotationView {
+    pub old_root_id: String,
+    pub new_root_id: String,
+    pub started_at: String,
+    /// Absent while the rotation is under way (no node serves then).
+    pub finished_at: Option<String>,
+    /// Until when reply addresses minted under the old root are accepted.
+    pub old_reply_addresses_until: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -142,7 +158,22 @@ async fn keys_in_use(s: &AppState) -> Result<KeysView, AppError> {
         .into_iter()
         .map(|(public_key, at_entry)| AuditHandoverView { public_key, at_entry })
         .collect();
+    let root_rotations = s
+        .store
+        .root_rotations()
+        .await?
+        .into_iter()
+        .map(|r| RootRotationView {
+            old_root_id: r.old_root_id,
+            new_root_id: r.new_root_id,
+            started_at: rfc3339(r.started_at.0),
+            finished_at: r.finished_at.map(|at| rfc3339(at.0)),
+            old_reply_addresses_until: rfc3339(r.replies_until.0),
+        })
+        .collect();
     Ok(KeysView {
+        root_id: keys.root_id().to_owned(),
+        root_rotations,
         wrapping_key_id: keys.kek_id().to_owned(),
         wrapping_key_in: if keys.wraps_in_token() { "hsm" } else { "file" }.to_owned(),
         master_rotation,

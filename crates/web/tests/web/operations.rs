@@ -97,6 +97,9 @@ async fn operations_show_the_last_backup_and_advisory_check(backend: Backend) {
     assert_eq!(keys["wrapping_key_id"], w.store.keys().kek_id());
     assert!(keys["master_rotation"].is_null() && keys["audit_handovers"] == serde_json::json!([]));
     assert!(page.contains(&audit_key), "{page}");
+    assert_eq!(keys["root_id"], w.store.keys().root_id());
+    assert!(keys["root_rotations"] == serde_json::json!([]));
+    assert!(page.contains(w.store.keys().root_id()), "{page}");
     let secret = hex::encode(w.store.keys().audit_signing_key().to_bytes());
     assert!(
         !page.contains(&secret) && !after.to_string().contains(&secret),
@@ -137,6 +140,33 @@ async fn operations_show_a_rotation_under_way_and_audit_key_handovers(backend: B
     );
     assert!(
         page.contains(&retired) && page.contains("at audit entry 42"),
+        "{page}"
+    );
+
+    // A finished root rotation, as `keys rotate-root` leaves it (the rewrite itself is
+    // tested in the store and with the binary).
+    sqlx::query(
+        "INSERT INTO root_rotations (new_root_id, old_root_id, started_at, finished_at, replies_until) \
+         VALUES ($1, 'feedfacefeedface', 1796631300000, 1796631360000, 1797840960000)",
+    )
+    .bind(w.store.keys().root_id())
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let keys = w.get(&w.auditor, "/api/v1/operations").await.json()["keys"].clone();
+    assert_eq!(
+        keys["root_rotations"],
+        serde_json::json!([{
+            "old_root_id": "feedfacefeedface",
+            "new_root_id": w.store.keys().root_id(),
+            "started_at": "2026-12-07T08:15:00Z",
+            "finished_at": "2026-12-07T08:16:00Z",
+            "old_reply_addresses_until": "2026-12-21T08:16:00Z",
+        }])
+    );
+    let page = w.get(&w.auditor, "/admin/operations").await.text();
+    assert!(
+        page.contains("id=\"root-rotations\"") && page.contains("feedfacefeedface"),
         "{page}"
     );
 }
