@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome, SigningKey};
-use palisade_core::{EmailAddress, UnixMillis};
+use palisade_core::UnixMillis;
 use palisade_crypto::{Keyring, MasterKey};
 use palisade_store::{HeadCheckpoint, Store, StoreError};
 use palisade_testkit::{Backend, TestDatabase};
