@@ -101,6 +101,8 @@ pub enum AuditAction {
     RootRotationStarted,
     /// Every derived value was rewritten under the new root, which retired the old.
     RootRotationFinished,
+    /// A root rotation under way was abandoned before its rewrite.
+    RootRotationAborted,
     /// Checkpoints are signed with a new key from this entry on; the old key's
     /// checkpoints before it still verify.
     SigningKeyRotated,
@@ -196,6 +198,7 @@ impl AuditAction {
             AuditAction::MasterKeyRotationFinished => "keys.master_rotation_finished",
             AuditAction::RootRotationStarted => "keys.root_rotation_started",
             AuditAction::RootRotationFinished => "keys.root_rotation_finished",
+            AuditAction::RootRotationAborted => "keys.root_rotation_aborted",
             AuditAction::SigningKeyRotated => "audit.signing_key_rotated",
         }
     }

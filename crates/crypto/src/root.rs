@@ -6,8 +6,9 @@
 //! addresses, used token ids). Reply addresses already in customers' mailboxes stay
 //! valid under its reply-token key for a grace period the operator chooses. Only those
 //! two keys are kept, never the root: they live in the database as data keys, wrapped
-//! like any other, so a later wrapping rotation takes them out of the old file's reach
-//! as well, and the root itself derives nothing any more.
+//! like any other. The old file still derives both itself; what the rotation takes
+//! from it is everything else (the lookups, search terms and signatures the desk
+//! relies on); its reply addresses stop being accepted when the grace period ends.
 
 use zeroize::Zeroizing;
 
@@ -18,7 +19,8 @@ use crate::{CAPABILITY_ID_LEN, CapabilityKeys, CapabilityPurpose, CryptoError};
 pub(crate) struct RetiredRoot {
     root_id: String,
     index: BlindIndex,
-    capabilities: CapabilityKeys,
+    /// Absent once the grace period is over (or when there was none).
+    capabilities: Option<CapabilityKeys>,
     /// Unix milliseconds until which reply and bounce tokens minted under it verify.
     replies_until: i64,
 }
@@ -45,7 +47,7 @@ impl Keyring {
         &self,
         root_id: &str,
         index: &DataKey,
-        capabilities: &DataKey,
+        capabilities: Option<&DataKey>,
         replies_until: i64,
     ) -> Result<(), CryptoError> {
         let mut held = self.retired_roots.write().map_err(|_| CryptoError::Format)?;
@@ -55,7 +57,7 @@ impl Keyring {
         held.push(RetiredRoot {
             root_id: root_id.to_owned(),
             index: BlindIndex::new(&index.0),
-            capabilities: CapabilityKeys::new(Zeroizing::new(capabilities.0)),
+            capabilities: capabilities.map(|key| CapabilityKeys::new(Zeroizing::new(key.0))),
             replies_until,
         });
         Ok(())
@@ -93,7 +95,7 @@ impl Keyring {
         let held = self.retired_roots.read().ok()?;
         held.iter()
             .filter(|r| now_ms < r.replies_until)
-            .find_map(|r| r.capabilities.verify(purpose, token, accepted))
+            .find_map(|r| r.capabilities.as_ref()?.verify(purpose, token, accepted))
     }
 }
 

@@ -64,12 +64,13 @@ pub async fn rotate_root(
     old: &Keyring,
     settle: Duration,
     reply_grace: Duration,
+    revoke_recovery_codes: bool,
 ) -> Result<(RootRotation, RootReindexed), ServiceError> {
     let grace_ms = i64::try_from(reply_grace.as_millis()).unwrap_or(i64::MAX);
     let replies_until = UnixMillis(UnixMillis::now().0.saturating_add(grace_ms));
     let rotation = store.begin_root_rotation(old, replies_until).await?;
-    tokio::time::sleep(settle.max(min_settle())).await;
-    let done = store.finish_root_rotation(old).await?;
+    tokio::time::sleep(settle.max(min_root_settle())).await;
+    let done = store.finish_root_rotation(old, revoke_recovery_codes).await?;
     let finished = store
         .root_rotations()
         .await?
@@ -77,6 +78,19 @@ pub async fn rotate_root(
         .find(|r| r.new_root_id == rotation.new_root_id)
         .ok_or(ServiceError::NotFound)?;
     Ok((finished, done))
+}
+
+/// Abandons the root rotation under way, if any (nothing is rewritten before it
+/// finishes); the rotation it abandoned.
+pub async fn abort_root_rotation(store: &Store) -> Result<Option<RootRotation>, ServiceError> {
+    Ok(store.abort_root_rotation().await?)
+}
+
+/// The shortest wait before a root rotation rewrites: every serving node has looked
+/// for it, stopped beginning transactions, and any write it had queued behind
+/// SQLite's lock has given up (busy timeout, 10 s).
+pub fn min_root_settle() -> Duration {
+    min_settle() + Duration::from_secs(10)
 }
 
 /// The shortest wait that lets every running node look for the rotation once.

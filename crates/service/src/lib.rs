@@ -30,7 +30,9 @@ mod merging;
 use merging::merged;
 mod notices;
 mod operations;
-pub use keys::{RotationTarget, min_settle, rotate_master_key, rotate_root};
+pub use keys::{
+    RotationTarget, abort_root_rotation, min_root_settle, min_settle, rotate_master_key, rotate_root,
+};
 pub use operations::{BackupRecord, SCHEDULED_BACKUP_LEASE};
 mod notifications;
 mod people;

@@ -30,6 +30,9 @@ pub struct Store {
     pub(crate) audit_tap: Option<Arc<dyn AuditTap>>,
     /// When this handle last looked for a master-key rotation under way (ms).
     pub(crate) learned_at: Arc<std::sync::atomic::AtomicI64>,
+    /// Set once a root rotation away from this node's root was seen: no transaction
+    /// begins after that (what it wrote would be keyed under a retired root).
+    pub(crate) fenced: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Hears of audit entries once they are committed: rolled-back entries never count.
@@ -186,6 +189,7 @@ impl Store {
             clock: Arc::new(palisade_core::SystemClock),
             audit_tap: None,
             learned_at: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+            fenced: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         };
         crate::migrate::run(&store).await?;
         // A rotation may be under way (its new key is learned) or finished (a node
@@ -222,6 +226,9 @@ impl Store {
     }
 
     pub async fn begin(&self) -> Result<Tx, StoreError> {
+        if self.fenced.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::RetiredRoot);
+        }
         // SQLite: take the write lock at the start. Within this process writes already
         // take turns on one connection; another process writing the same file (a CLI
         // command beside `serve`) then makes this wait (busy_timeout) instead of failing

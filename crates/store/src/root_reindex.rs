@@ -28,6 +28,8 @@ pub struct RootReindexed {
     pub tickets: usize,
     /// Checkpoints that named no key, now named by the old root's audit key.
     pub checkpoints_named: u64,
+    /// Unused recovery codes revoked (when asked: their hashes stay under the old root).
+    pub recovery_codes_revoked: u64,
 }
 
 /// Data keys opened once per rotation, by id.
@@ -50,15 +52,38 @@ impl Store {
     /// Rewrites every keyed value under this store's root and retires `old`'s, in one
     /// transaction; the rotation must have been begun (and the nodes given time to
     /// stop) first. People's terms are rebuilt after the commit.
-    pub async fn finish_root_rotation(&self, old: &Keyring) -> Result<RootReindexed, StoreError> {
-        let under_way = self
-            .root_rotation_under_way()
-            .await?
+    pub async fn finish_root_rotation(
+        &self,
+        old: &Keyring,
+        revoke_recovery_codes: bool,
+    ) -> Result<RootReindexed, StoreError> {
+        let mut tx = self.begin().await?;
+        if self.dialect == Dialect::Postgres {
+            // Whatever a straggling node still writes waits for the rewrite and is
+            // then refused (its root is retired by then); on SQLite the rewrite's write
+            // transaction already excludes every other.
+            sqlx::query(
+                "LOCK TABLE root_rotations, users, known_domains, ticket_field_values, tickets, messages, \
+                 recovery_codes, people_terms, search_terms, search_pending IN EXCLUSIVE MODE",
+            )
+            .execute(tx.conn())
+            .await?;
+        }
+        // Checked inside the transaction: two runs at once rewrite once.
+        let sql = format!(
+            "SELECT {} FROM root_rotations WHERE under_way = 1",
+            crate::root_rotation::COLUMNS
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_optional(tx.conn())
+            .await?;
+        let under_way = row
+            .map(|row| crate::root_rotation::root_rotation_from_row(&row))
+            .transpose()?
             .filter(|r| r.new_root_id == self.keys.root_id() && r.old_root_id == old.root_id())
             .ok_or_else(|| {
                 StoreError::Invalid("no rotation from that root to this one is under way".into())
             })?;
-        let mut tx = self.begin().await?;
         let mut keys = OpenedKeys::default();
         let mut done = RootReindexed {
             accounts: self.reindex_accounts(&mut tx, &mut keys).await?,
@@ -68,6 +93,12 @@ impl Store {
             ..RootReindexed::default()
         };
         sqlx::query("DELETE FROM people_terms").execute(tx.conn()).await?;
+        if revoke_recovery_codes {
+            done.recovery_codes_revoked = sqlx::query("DELETE FROM recovery_codes WHERE used_at IS NULL")
+                .execute(tx.conn())
+                .await?
+                .rows_affected();
+        }
         // Their signature does not cover the column: naming the key that made them
         // keeps them verifiable once the root that derived it is gone (the operator
         // lists it as retired; `begin_root_rotation` made sure).
@@ -77,14 +108,21 @@ impl Store {
                 .execute(tx.conn())
                 .await?
                 .rows_affected();
-        self.keep_retired_root_keys(&mut tx, old).await?;
-        sqlx::query(
+        self.keep_retired_root_keys(&mut tx, old, under_way.replies_until)
+            .await?;
+        let finished = sqlx::query(
             "UPDATE root_rotations SET finished_at = $1, under_way = NULL WHERE new_root_id = $2 AND finished_at IS NULL",
         )
         .bind(UnixMillis::now().0)
         .bind(&under_way.new_root_id)
         .execute(tx.conn())
-        .await?;
+        .await?
+        .rows_affected();
+        if finished != 1 {
+            return Err(StoreError::Invalid(
+                "the rotation finished or was aborted meanwhile".into(),
+            ));
+        }
         let event = AuditEvent::new(
             AuditAction::RootRotationFinished,
             &under_way.new_root_id,
@@ -96,6 +134,7 @@ impl Store {
             "known_domains": done.known_domains,
             "field_values": done.field_values,
             "tickets": done.tickets,
+            "recovery_codes_revoked": done.recovery_codes_revoked,
         }));
         self.append_audit(&mut tx, &AuditContext::system(), &event)
             .await?;
@@ -202,6 +241,25 @@ impl Store {
         for statement in clear {
             sqlx::query(*statement).execute(tx.conn()).await?;
         }
+        // A merged ticket's subject words belong to the ticket it was merged into
+        // (`ticket_merge` moved them there), through any chain of merges.
+        let merges: HashMap<String, String> = sqlx::query_as::<_, (String, String)>(
+            "SELECT id, merged_into FROM tickets WHERE merged_into IS NOT NULL",
+        )
+        .fetch_all(tx.conn())
+        .await?
+        .into_iter()
+        .collect();
+        let survivor = |id: &str| {
+            let mut at = id.to_owned();
+            for _ in 0..=merges.len() {
+                match merges.get(&at) {
+                    Some(next) => at = next.clone(),
+                    None => break,
+                }
+            }
+            at
+        };
         let mut after = String::new();
         let mut count = 0;
         loop {
@@ -229,7 +287,7 @@ impl Store {
             for (id, key_id, subject) in &tickets {
                 let key = keys.get(self, tx, key_id).await?;
                 texts
-                    .entry((id.clone(), Visibility::Public.as_str().to_owned()))
+                    .entry((survivor(id), Visibility::Public.as_str().to_owned()))
                     .or_default()
                     .push(open_text(key, "tickets", "subject", id, subject)?);
             }

@@ -27,12 +27,17 @@ pub struct RootRotation {
     pub replies_until: UnixMillis,
 }
 
-/// The data keys that hold what a rotation kept of the root `root_id`.
-pub(crate) fn kept_key_ids(root_id: &str) -> (String, String) {
-    (format!("rk_index_{root_id}"), format!("rk_reply_{root_id}"))
+/// The data keys that hold what a rotation kept of the root `root_id`. The reply
+/// key's id (bound into its wrapping) names the end of its grace period, so a changed
+/// `replies_until` in the database finds no key rather than extending it.
+pub(crate) fn kept_key_ids(root_id: &str, replies_until: UnixMillis) -> (String, String) {
+    (
+        format!("rk_index_{root_id}"),
+        format!("rk_reply_{root_id}_{}", replies_until.0),
+    )
 }
 
-const COLUMNS: &str = "new_root_id, old_root_id, started_at, finished_at, replies_until";
+pub(crate) const COLUMNS: &str = "new_root_id, old_root_id, started_at, finished_at, replies_until";
 
 impl Store {
     /// Refused at start: a node whose root a rotation retired (or is retiring), and,
@@ -50,23 +55,31 @@ impl Store {
         for row in rows {
             let old: String = row.try_get("old_root_id")?;
             let new: String = row.try_get("new_root_id")?;
+            let under_way = row.try_get::<Option<i64>, _>("finished_at")?.is_none();
+            // The rotating command may hold either root: the new one to finish the
+            // rotation, the old one to abort it.
+            if under_way && rotating && (new == mine || old == mine) {
+                continue;
+            }
             if old == mine {
                 return Err(StoreError::RetiredRoot);
             }
-            if !(rotating && new == mine) {
-                return Err(StoreError::RootRotationUnderWay);
-            }
+            return Err(StoreError::RootRotationUnderWay);
         }
         Ok(())
     }
 
     /// Whether a root rotation retired, or is retiring, the root this node holds: a
     /// serving node that finds so stops.
+    /// Once it has, this handle (and its clones) begins no transaction any more.
     pub async fn root_retired(&self) -> Result<bool, StoreError> {
         let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM root_rotations WHERE old_root_id = $1")
             .bind(self.keys.root_id())
             .fetch_optional(&self.read)
             .await?;
+        if found.is_some() {
+            self.fenced.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         Ok(found.is_some())
     }
 
@@ -77,13 +90,30 @@ impl Store {
         )
         .fetch_all(&self.read)
         .await?;
+        let now = UnixMillis::now();
         for row in rows {
             let root_id: String = row.try_get("old_root_id")?;
-            let (index_id, reply_id) = kept_key_ids(&root_id);
+            let until = UnixMillis(row.try_get("replies_until")?);
+            let (index_id, reply_id) = kept_key_ids(&root_id, until);
             let index = self.load_key(&index_id).await?;
-            let reply = self.load_key(&reply_id).await?;
+            let stored: Option<Vec<u8>> = sqlx::query_scalar("SELECT wrapped FROM data_keys WHERE id = $1")
+                .bind(&reply_id)
+                .fetch_optional(&self.read)
+                .await?;
+            let reply = match stored {
+                Some(wrapped) if now < until => Some(self.unwrap_key(&reply_id, wrapped)?),
+                Some(_) => {
+                    // The grace period is over: the key goes for good.
+                    sqlx::query("DELETE FROM data_keys WHERE id = $1")
+                        .bind(&reply_id)
+                        .execute(&self.write)
+                        .await?;
+                    None
+                }
+                None => None,
+            };
             self.keys
-                .hold_retired_root(&root_id, &index, &reply, row.try_get("replies_until")?)?;
+                .hold_retired_root(&root_id, &index, reply.as_ref(), until.0)?;
         }
         Ok(())
     }
@@ -131,9 +161,25 @@ impl Store {
                 "a master-key rotation is under way: finish it first".into(),
             ));
         }
+        let finished: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM root_rotations WHERE new_root_id = $1 AND finished_at IS NOT NULL",
+        )
+        .bind(&new_root)
+        .fetch_optional(&self.read)
+        .await?;
+        if finished.is_some() {
+            return Err(StoreError::Invalid(
+                "the rotation to this root has already finished: install the new key file".into(),
+            ));
+        }
         if let Some(under_way) = self.root_rotation_under_way().await? {
             if under_way.new_root_id == new_root && under_way.old_root_id == old.root_id() {
-                return Ok(under_way);
+                // Resumed: the grace period runs from now, as this run was asked.
+                sqlx::query("UPDATE root_rotations SET replies_until = $1 WHERE under_way = 1")
+                    .bind(replies_until.0)
+                    .execute(&self.write)
+                    .await?;
+                return self.root_rotation_under_way().await?.ok_or(StoreError::NotFound);
             }
             return Err(StoreError::Invalid(format!(
                 "another root rotation is under way (to root {}): finish it with its key file",
@@ -218,10 +264,16 @@ impl Store {
         &self,
         tx: &mut crate::Tx,
         old: &Keyring,
+        replies_until: UnixMillis,
     ) -> Result<(), StoreError> {
         let (index, reply) = old.keys_kept_after_root_rotation();
-        let (index_id, reply_id) = kept_key_ids(old.root_id());
-        for (id, key) in [(index_id, index), (reply_id, reply)] {
+        let (index_id, reply_id) = kept_key_ids(old.root_id(), replies_until);
+        let mut kept = vec![(index_id, index)];
+        // No grace period: the reply key is not kept at all.
+        if UnixMillis::now() < replies_until {
+            kept.push((reply_id, reply));
+        }
+        for (id, key) in kept {
             let (wrapped, kek_id): (WrappedDataKey, String) = self.keys.wrap_tagged(&key, &id)?;
             sqlx::query(
                 "INSERT INTO data_keys (id, wrapped, created_at, kek_id) VALUES ($1, $2, $3, $4) \
@@ -238,7 +290,36 @@ impl Store {
     }
 }
 
-fn root_rotation_from_row(row: &sqlx::any::AnyRow) -> Result<RootRotation, StoreError> {
+impl Store {
+    /// Abandons the root rotation under way (nothing was rewritten before it
+    /// finishes), audited; nodes with the old root may start again. For an operator
+    /// who lost the new key file, or started the rotation by mistake.
+    pub async fn abort_root_rotation(&self) -> Result<Option<RootRotation>, StoreError> {
+        let Some(under_way) = self.root_rotation_under_way().await? else {
+            return Ok(None);
+        };
+        let mut tx = self.begin().await?;
+        let gone = sqlx::query("DELETE FROM root_rotations WHERE under_way = 1 AND finished_at IS NULL")
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+        if gone != 1 {
+            return Ok(None);
+        }
+        let event = AuditEvent::new(
+            AuditAction::RootRotationAborted,
+            &under_way.new_root_id,
+            Outcome::Success,
+        )
+        .with_detail(json!({"old_root": under_way.old_root_id}));
+        self.append_audit(&mut tx, &AuditContext::system(), &event)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(under_way))
+    }
+}
+
+pub(crate) fn root_rotation_from_row(row: &sqlx::any::AnyRow) -> Result<RootRotation, StoreError> {
     Ok(RootRotation {
         new_root_id: row.try_get("new_root_id")?,
         old_root_id: row.try_get("old_root_id")?,

@@ -95,22 +95,29 @@ fn next_key(settings: &Settings, path: &Path) -> Result<MasterKey, CliError> {
     Ok(next)
 }
 
+/// What `keys rotate-root` was asked besides the key file.
+pub struct RootRotationOptions {
+    pub settle_seconds: u64,
+    pub old_reply_addresses_days: u64,
+    pub revoke_recovery_codes: bool,
+}
+
 /// `palisade keys rotate-root`: a new root, the wrapping key kept. Serving nodes stop
 /// while it runs (the store refuses them until it finishes).
 pub async fn rotate_root(
     settings: &Settings,
     new_key_file: &Path,
-    settle_seconds: u64,
-    old_reply_addresses_days: u64,
+    options: &RootRotationOptions,
 ) -> Result<(), CliError> {
-    let settle = Duration::from_secs(settle_seconds);
-    if settle < palisade_service::min_settle() {
+    let settle = Duration::from_secs(options.settle_seconds);
+    if settle < palisade_service::min_root_settle() {
         return Err(CliError::Invalid(format!(
-            "--settle-seconds must be at least {}: serving nodes look for a rotation that often",
-            palisade_service::min_settle().as_secs()
+            "--settle-seconds must be at least {}: serving nodes look for a rotation every few seconds, \
+             and a write queued before they stopped gives up after 10",
+            palisade_service::min_root_settle().as_secs()
         )));
     }
-    if old_reply_addresses_days > 365 {
+    if options.old_reply_addresses_days > 365 {
         return Err(CliError::Invalid(
             "--old-reply-addresses-days is at most 365".into(),
         ));
@@ -143,31 +150,55 @@ pub async fn rotate_root(
         palisade_store::Store::connect_rotating_root(&app::existing_database_url(settings), new_ring).await?;
     println!(
         "Serving nodes with the current key stop within seconds and are refused at start until the rotation \
-         finishes; the rewrite begins in {settle_seconds} s."
+         finishes; the rewrite begins in {} s.",
+        options.settle_seconds
     );
-    let grace = Duration::from_secs(old_reply_addresses_days * 86_400);
-    let result = palisade_service::rotate_root(&store, &old_ring, settle, grace).await;
+    let grace = Duration::from_secs(options.old_reply_addresses_days * 86_400);
+    let result =
+        palisade_service::rotate_root(&store, &old_ring, settle, grace, options.revoke_recovery_codes).await;
     store.close().await;
     let (rotation, done) = result.map_err(CliError::Service)?;
     println!(
         "Root rotation finished: root {} replaced {}. Rewritten: {} account lookups, {} known domains, {} \
          personal field values, the search terms of {} tickets; {} earlier checkpoints now name the key that \
-         signed them.",
+         signed them; {} unused recovery codes revoked.",
         rotation.new_root_id,
         rotation.old_root_id,
         done.accounts,
         done.known_domains,
         done.field_values,
         done.tickets,
-        done.checkpoints_named
+        done.checkpoints_named,
+        done.recovery_codes_revoked
     );
     println!(
         "Now install {} as {} on every node and start them: one that starts with the old file is refused. \
-         Reply addresses sent before now keep working for {old_reply_addresses_days} days. Backups made before \
-         now restore only with the old file.",
+         Then run `palisade keys rotate-master`: until it finishes, the old file still opens every data key, \
+         because a root rotation keeps the wrapping key. Reply addresses sent before now keep working for {} \
+         days. Backups made before now restore only with the old file.",
         new_key_file.display(),
-        settings.master_key_file.display()
+        settings.master_key_file.display(),
+        options.old_reply_addresses_days
     );
+    Ok(())
+}
+
+/// `palisade keys rotate-root --abort`, run with the current (old) key file.
+pub async fn abort_root_rotation(settings: &Settings) -> Result<(), CliError> {
+    let current = app::master_key(settings, false)?;
+    let ring = app::keyring_for(settings, &current)?;
+    drop(current);
+    let store =
+        palisade_store::Store::connect_rotating_root(&app::existing_database_url(settings), ring).await?;
+    let aborted = palisade_service::abort_root_rotation(&store).await;
+    store.close().await;
+    match aborted.map_err(CliError::Service)? {
+        Some(rotation) => println!(
+            "Root rotation to {} abandoned; nothing was rewritten. Nodes with the current key file may start again.",
+            rotation.new_root_id
+        ),
+        None => println!("No root rotation is under way."),
+    }
     Ok(())
 }
 

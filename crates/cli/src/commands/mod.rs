@@ -106,8 +106,20 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     new_key_file,
                     settle_seconds,
                     old_reply_addresses_days,
+                    revoke_recovery_codes,
+                    abort,
                 },
-        } => keys::rotate_root(&settings, &new_key_file, settle_seconds, old_reply_addresses_days).await,
+        } => match new_key_file {
+            Some(file) if !abort => {
+                let options = keys::RootRotationOptions {
+                    settle_seconds,
+                    old_reply_addresses_days,
+                    revoke_recovery_codes,
+                };
+                keys::rotate_root(&settings, &file, &options).await
+            }
+            _ => keys::abort_root_rotation(&settings).await,
+        },
         Command::Keys {
             command: KeysCommand::HsmGenerate,
         } => keys::hsm_generate(&settings),

@@ -107,16 +107,25 @@ pub enum KeysCommand {
     /// while it runs; start them again with the new file. Writes the new key to
     /// `--new-key-file` (which must not exist), or, given an existing file, resumes.
     RotateRoot {
-        #[arg(long)]
-        new_key_file: PathBuf,
+        #[arg(long, required_unless_present = "abort", conflicts_with = "abort")]
+        new_key_file: Option<PathBuf>,
         /// How long serving nodes are given to see the rotation and stop before the
-        /// rewrite begins (at least 6 seconds).
-        #[arg(long, default_value_t = 15)]
+        /// rewrite begins (at least 16 seconds).
+        #[arg(long, default_value_t = 20)]
         settle_seconds: u64,
         /// Days reply addresses already sent (minted under the old root) keep working.
         /// 0 refuses them at once: for a key file known to have leaked.
         #[arg(long, default_value_t = 14)]
         old_reply_addresses_days: u64,
+        /// Revoke every unused recovery code: their hashes can only stay under the old
+        /// root, so whoever holds the old file could try guesses against a copy of the
+        /// database. Users issue new ones in their account page.
+        #[arg(long)]
+        revoke_recovery_codes: bool,
+        /// Abandon the rotation under way (run with the current, old key file); nothing
+        /// was rewritten yet, and nodes with the old file may start again.
+        #[arg(long)]
+        abort: bool,
     },
     /// Generate the wrapping key inside the `[hsm]` token (AES-256, sensitive, never
     /// extractable); prints its id.

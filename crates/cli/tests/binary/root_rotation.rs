@@ -29,7 +29,8 @@ async fn a_new_root_stops_the_desk_rewrites_it_and_retires_the_old_file() {
         "--new-key-file",
         &next_key_arg,
         "--settle-seconds",
-        "6",
+        "16",
+        "--revoke-recovery-codes",
     ];
 
     // The root's own key signed the checkpoints so far: refused, with the way out.
@@ -61,6 +62,16 @@ async fn a_new_root_stops_the_desk_rewrites_it_and_retires_the_old_file() {
         output.stdout.contains("Root rotation finished"),
         "{}",
         output.stdout
+    );
+    assert!(
+        output.stdout.contains("keys rotate-master"),
+        "the next step is named: {}",
+        output.stdout
+    );
+    assert_eq!(
+        query_i64(&dir, "SELECT COUNT(*) FROM recovery_codes WHERE used_at IS NULL").await,
+        0,
+        "the administrator's unused recovery codes were revoked"
     );
     let status = server.exited(Duration::from_secs(30)).await;
     assert!(!status.success(), "the serving node stops with an error");

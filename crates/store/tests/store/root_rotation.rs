@@ -116,6 +116,20 @@ async fn a_new_root_rewrites_every_keyed_value_and_retires_the_old_one(backend: 
     let rewrapped = Keyring::new(&MasterKey::generate().unwrap());
     assert!(rotating.begin_root_rotation(&rewrapped, far).await.is_err());
 
+    // Begun and abandoned: nothing was rewritten, and the old key serves again.
+    rotating.begin_root_rotation(&old_ring, far).await.unwrap();
+    assert!(matches!(
+        Store::connect(&db.url, old_ring.clone()).await,
+        Err(StoreError::RetiredRoot)
+    ));
+    assert!(rotating.abort_root_rotation().await.unwrap().is_some());
+    assert!(rotating.abort_root_rotation().await.unwrap().is_none(), "once");
+    Store::connect(&db.url, old_ring.clone())
+        .await
+        .unwrap()
+        .close()
+        .await;
+
     let begun = rotating.begin_root_rotation(&old_ring, far).await.unwrap();
     assert_eq!(begun.old_root_id, old_ring.root_id());
     assert_eq!(
@@ -123,8 +137,12 @@ async fn a_new_root_rewrites_every_keyed_value_and_retires_the_old_one(backend: 
         begun,
         "running it again resumes"
     );
-    // Serving nodes with the old root see it and stop; no node starts meanwhile.
+    // Serving nodes with the old root see it and stop writing; no node starts meanwhile.
     assert!(serving.root_retired().await.unwrap());
+    assert!(
+        matches!(serving.begin().await, Err(StoreError::RetiredRoot)),
+        "a node that saw the rotation begins no transaction"
+    );
     assert!(matches!(
         Store::connect(&db.url, old_ring.clone()).await,
         Err(StoreError::RetiredRoot)
@@ -135,15 +153,20 @@ async fn a_new_root_rewrites_every_keyed_value_and_retires_the_old_one(backend: 
     ));
     serving.close().await;
 
-    let done = rotating.finish_root_rotation(&old_ring).await.unwrap();
+    let done = rotating.finish_root_rotation(&old_ring, false).await.unwrap();
     assert_eq!((done.accounts, done.known_domains, done.tickets), (2, 1, 1));
     assert_eq!(
         done.checkpoints_named, 1,
         "the root's unnamed checkpoint now names its key"
     );
     assert!(
-        rotating.finish_root_rotation(&old_ring).await.is_err(),
+        rotating.finish_root_rotation(&old_ring, false).await.is_err(),
         "finished once"
+    );
+    let again = rotating.begin_root_rotation(&old_ring, far).await;
+    assert!(
+        matches!(&again, Err(StoreError::Invalid(m)) if m.contains("already finished")),
+        "{again:?}"
     );
     rotating.close().await;
 
@@ -245,6 +268,39 @@ async fn a_new_root_rewrites_every_keyed_value_and_retires_the_old_one(backend: 
         "once"
     );
 
+    // Old reply addresses verify during the grace period, under the kept key only.
+    let capability = [3u8; palisade_crypto::CAPABILITY_ID_LEN];
+    let old_token = plain_old
+        .capabilities()
+        .mint(palisade_crypto::CapabilityPurpose::Reply, 1, &capability);
+    let now = UnixMillis::now().0;
+    assert_eq!(
+        new_ring.verify_capability(palisade_crypto::CapabilityPurpose::Reply, &old_token, &[1], now),
+        Some((1, capability))
+    );
+    // Someone with write access to the database extends the grace period: the kept
+    // key's name (bound into its wrapping) no longer matches, so nothing verifies.
+    crate::common::exec(
+        &db.url,
+        "UPDATE root_rotations SET replies_until = replies_until + 86400000",
+    )
+    .await;
+    let extended = Store::connect(&db.url, ring(&new_key, Some((&audit_key, &plain_old))))
+        .await
+        .unwrap();
+    assert!(
+        extended
+            .keys()
+            .verify_capability(palisade_crypto::CapabilityPurpose::Reply, &old_token, &[1], now)
+            .is_none()
+    );
+    assert_eq!(
+        extended.keys().blind_indexes("x", "y").len(),
+        2,
+        "the kept index key still matches"
+    );
+    extended.close().await;
+
     // The trail verifies with the new root's keys: the old root's checkpoint under the
     // key the configuration keeps as retired.
     assert!(matches!(
@@ -264,7 +320,12 @@ async fn a_new_root_rewrites_every_keyed_value_and_retires_the_old_one(backend: 
     };
     assert_eq!(
         actions,
-        ["keys.root_rotation_started", "keys.root_rotation_finished"]
+        [
+            "keys.root_rotation_started",
+            "keys.root_rotation_aborted",
+            "keys.root_rotation_started",
+            "keys.root_rotation_finished"
+        ]
     );
     assert_eq!(store.root_rotations().await.unwrap().len(), 1);
     store.close().await;
