@@ -129,9 +129,9 @@ mod tests {
         assert_eq!(new.blind_indexes("recovery", "code").len(), 1);
 
         let (index, capabilities) = old.keys_kept_after_root_rotation();
-        new.hold_retired_root(old.root_id(), &index, &capabilities, 1_000)
+        new.hold_retired_root(old.root_id(), &index, Some(&capabilities), 1_000)
             .unwrap();
-        new.hold_retired_root(old.root_id(), &index, &capabilities, 1_000)
+        new.hold_retired_root(old.root_id(), &index, Some(&capabilities), 1_000)
             .unwrap();
         let both = new.blind_indexes("recovery", "code");
         assert_eq!(both.len(), 2, "held once");
