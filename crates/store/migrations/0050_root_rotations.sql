@@ -4,8 +4,8 @@
 -- is under way no node serves: one with the old root stops when it sees the row, and
 -- every node is refused at start until it finishes. Afterwards a node with the old root
 -- is refused for good. What the rotation keeps of the old root (its blind-index and
--- reply-token keys, never the root) is stored as two data keys, `rk_index_<old id>`
--- and `rk_reply_<old id>`, wrapped like every other.
+-- reply-token keys, never the root) is stored as data keys, `rk_index_<old id>` and,
+-- for a grace period, `rk_reply_<old id>_<replies_until>`, wrapped like every other.
 CREATE TABLE root_rotations (
     new_root_id    TEXT PRIMARY KEY,
     old_root_id    TEXT NOT NULL UNIQUE,

@@ -48,10 +48,18 @@ pub struct Tx {
     pub(crate) audit_tap: Option<Arc<dyn AuditTap>>,
     /// The entries appended in this transaction, for the tap (only kept when tapped).
     pub(crate) audited: Vec<(&'static str, &'static str)>,
+    /// The store's fence (see `Store::fenced`), read again at commit: a transaction
+    /// that began before its node saw a root rotation, and waited for a connection or
+    /// a lock meanwhile, must not commit what it keyed under the retired root.
+    pub(crate) fenced: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Tx {
     pub async fn commit(self) -> Result<(), StoreError> {
+        if self.fenced.load(std::sync::atomic::Ordering::SeqCst) {
+            self.inner.rollback().await?;
+            return Err(StoreError::RetiredRoot);
+        }
         self.inner.commit().await?;
         if let Some(tap) = &self.audit_tap {
             for (action, outcome) in &self.audited {
@@ -198,7 +206,11 @@ impl Store {
         if store.retired_at().await?.is_some() {
             return Err(StoreError::RetiredMasterKey);
         }
-        store.refuse_root_in_rotation(rotating_root).await?;
+        if store.refuse_root_in_rotation(rotating_root).await? {
+            // `keys rotate-root --abort` with the old root: it writes nothing at start
+            // (a rewrite finishing meanwhile must not meet terms keyed under the old root).
+            return Ok(store);
+        }
         store.refuse_retired_audit_key().await?;
         store.ensure_org_key().await?;
         store.hold_retired_roots().await?;
@@ -242,6 +254,7 @@ impl Store {
             dialect: self.dialect,
             audit_tap: self.audit_tap.clone(),
             audited: Vec::new(),
+            fenced: self.fenced.clone(),
         })
     }
 

@@ -59,15 +59,12 @@ impl Store {
     ) -> Result<RootReindexed, StoreError> {
         let mut tx = self.begin().await?;
         if self.dialect == Dialect::Postgres {
-            // Whatever a straggling node still writes waits for the rewrite and is
-            // then refused (its root is retired by then); on SQLite the rewrite's write
-            // transaction already excludes every other.
-            sqlx::query(
-                "LOCK TABLE root_rotations, users, known_domains, ticket_field_values, tickets, messages, \
-                 recovery_codes, people_terms, search_terms, search_pending IN EXCLUSIVE MODE",
-            )
-            .execute(tx.conn())
-            .await?;
+            // Two runs at once: the second waits here, then finds nothing under way.
+            // (Stragglers of serving nodes are refused at their commit: their store is
+            // fenced from the moment they saw the rotation.)
+            sqlx::query("LOCK TABLE root_rotations IN EXCLUSIVE MODE")
+                .execute(tx.conn())
+                .await?;
         }
         // Checked inside the transaction: two runs at once rewrite once.
         let sql = format!(
@@ -135,6 +132,7 @@ impl Store {
             "field_values": done.field_values,
             "tickets": done.tickets,
             "recovery_codes_revoked": done.recovery_codes_revoked,
+            "replies_until": under_way.replies_until.0,
         }));
         self.append_audit(&mut tx, &AuditContext::system(), &event)
             .await?;

@@ -41,9 +41,9 @@ pub(crate) const COLUMNS: &str = "new_root_id, old_root_id, started_at, finished
 
 impl Store {
     /// Refused at start: a node whose root a rotation retired (or is retiring), and,
-    /// while a rotation is under way, every node but the rotating process with the new
-    /// root (`rotating`).
-    pub(crate) async fn refuse_root_in_rotation(&self, rotating: bool) -> Result<(), StoreError> {
+    /// while a rotation is under way, every node but the rotating command (`rotating`).
+    /// True when that command holds the old root (to abort the rotation).
+    pub(crate) async fn refuse_root_in_rotation(&self, rotating: bool) -> Result<bool, StoreError> {
         let mine = self.keys.root_id();
         let rows = sqlx::query(
             "SELECT new_root_id, old_root_id, finished_at FROM root_rotations \
@@ -52,6 +52,7 @@ impl Store {
         .bind(mine)
         .fetch_all(&self.read)
         .await?;
+        let mut aborting = false;
         for row in rows {
             let old: String = row.try_get("old_root_id")?;
             let new: String = row.try_get("new_root_id")?;
@@ -59,6 +60,7 @@ impl Store {
             // The rotating command may hold either root: the new one to finish the
             // rotation, the old one to abort it.
             if under_way && rotating && (new == mine || old == mine) {
+                aborting |= old == mine;
                 continue;
             }
             if old == mine {
@@ -66,7 +68,7 @@ impl Store {
             }
             return Err(StoreError::RootRotationUnderWay);
         }
-        Ok(())
+        Ok(aborting)
     }
 
     /// Whether a root rotation retired, or is retiring, the root this node holds: a
@@ -103,11 +105,16 @@ impl Store {
             let reply = match stored {
                 Some(wrapped) if now < until => Some(self.unwrap_key(&reply_id, wrapped)?),
                 Some(_) => {
-                    // The grace period is over: the key goes for good.
-                    sqlx::query("DELETE FROM data_keys WHERE id = $1")
+                    // The grace period is over: the key goes for good. Best effort: a
+                    // node starting while another writes must not fail for it (the
+                    // expired key is not held either way, and the next start retries).
+                    if let Err(e) = sqlx::query("DELETE FROM data_keys WHERE id = $1")
                         .bind(&reply_id)
                         .execute(&self.write)
-                        .await?;
+                        .await
+                    {
+                        tracing::warn!(error = %e, "deleting an expired reply key of a retired root");
+                    }
                     None
                 }
                 None => None,
@@ -298,11 +305,21 @@ impl Store {
         let Some(under_way) = self.root_rotation_under_way().await? else {
             return Ok(None);
         };
+        // Only the old root may abandon it: nodes with the new file would otherwise
+        // serve a database still indexed under the old one.
+        if under_way.old_root_id != self.keys.root_id() {
+            return Err(StoreError::Invalid(
+                "abort a root rotation with the current (old) key file configured, not the new one".into(),
+            ));
+        }
         let mut tx = self.begin().await?;
-        let gone = sqlx::query("DELETE FROM root_rotations WHERE under_way = 1 AND finished_at IS NULL")
-            .execute(tx.conn())
-            .await?
-            .rows_affected();
+        let gone = sqlx::query(
+            "DELETE FROM root_rotations WHERE under_way = 1 AND finished_at IS NULL AND old_root_id = $1",
+        )
+        .bind(self.keys.root_id())
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
         if gone != 1 {
             return Ok(None);
         }

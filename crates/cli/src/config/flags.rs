@@ -124,7 +124,10 @@ pub enum KeysCommand {
         revoke_recovery_codes: bool,
         /// Abandon the rotation under way (run with the current, old key file); nothing
         /// was rewritten yet, and nodes with the old file may start again.
-        #[arg(long)]
+        #[arg(
+            long,
+            conflicts_with_all = ["settle_seconds", "old_reply_addresses_days", "revoke_recovery_codes"]
+        )]
         abort: bool,
     },
     /// Generate the wrapping key inside the `[hsm]` token (AES-256, sensitive, never

@@ -33,6 +33,12 @@ async fn a_new_root_stops_the_desk_rewrites_it_and_retires_the_old_file() {
         "--revoke-recovery-codes",
     ];
 
+    let nothing = dir.run(&["keys", "rotate-root", "--abort"]);
+    nothing.assert_success("abort with nothing under way");
+    assert!(nothing.stdout.contains("No root rotation"), "{}", nothing.stdout);
+    dir.run(&["keys", "rotate-root", "--abort", "--revoke-recovery-codes"])
+        .assert_failure("--abort with an option it would ignore");
+
     // The root's own key signed the checkpoints so far: refused, with the way out.
     let refused = dir.run(&rotate);
     let refused = refused.assert_failure("rotate-root while the root signs the trail");

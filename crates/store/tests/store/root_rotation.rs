@@ -122,8 +122,17 @@ async fn a_new_root_rewrites_every_keyed_value_and_retires_the_old_one(backend: 
         Store::connect(&db.url, old_ring.clone()).await,
         Err(StoreError::RetiredRoot)
     ));
-    assert!(rotating.abort_root_rotation().await.unwrap().is_some());
-    assert!(rotating.abort_root_rotation().await.unwrap().is_none(), "once");
+    let refused = rotating.abort_root_rotation().await;
+    assert!(
+        matches!(&refused, Err(StoreError::Invalid(m)) if m.contains("old")),
+        "only the old file abandons it: {refused:?}"
+    );
+    let aborting = Store::connect_rotating_root(&db.url, old_ring.clone())
+        .await
+        .unwrap();
+    assert!(aborting.abort_root_rotation().await.unwrap().is_some());
+    assert!(aborting.abort_root_rotation().await.unwrap().is_none(), "once");
+    aborting.close().await;
     Store::connect(&db.url, old_ring.clone())
         .await
         .unwrap()
@@ -137,11 +146,23 @@ async fn a_new_root_rewrites_every_keyed_value_and_retires_the_old_one(backend: 
         begun,
         "running it again resumes"
     );
+    // A transaction the serving node began before it saw the rotation, committed
+    // after: rolled back.
+    let mut straggler = serving.begin().await.unwrap();
+    let event = AuditEvent::new(AuditAction::TicketUpdated, ticket.as_str(), Outcome::Success);
+    serving
+        .append_audit(&mut straggler, &AuditContext::system(), &event)
+        .await
+        .unwrap();
     // Serving nodes with the old root see it and stop writing; no node starts meanwhile.
     assert!(serving.root_retired().await.unwrap());
     assert!(
         matches!(serving.begin().await, Err(StoreError::RetiredRoot)),
         "a node that saw the rotation begins no transaction"
+    );
+    assert!(
+        matches!(straggler.commit().await, Err(StoreError::RetiredRoot)),
+        "nor commits one it began before"
     );
     assert!(matches!(
         Store::connect(&db.url, old_ring.clone()).await,
