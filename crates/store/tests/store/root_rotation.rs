@@ -15,7 +15,7 @@ use palisade_store::{HeadCheckpoint, Store, StoreError};
 use palisade_testkit::{Backend, TestDatabase};
 use sqlx::Connection as _;
 
-use crate::storage::{found, seed};
+use crate::storage::{found, seed, seed_with_subject};
 
 palisade_testkit::on_both_backends!(a_new_root_rewrites_every_keyed_value_and_retires_the_old_one);
 
@@ -48,6 +48,10 @@ async fn a_new_root_rewrites_every_keyed_value_and_retires_the_old_one(backend: 
     let marker = "Rootq7Marker";
     let (customer, ticket) = seed(&store, marker).await;
     let email = store.get_user(&customer).await.unwrap().email;
+    // A ticket merged into that one: its subject's words belong to the survivor.
+    let (_, duplicate) = seed_with_subject(&store, "Rootq7Dup", "Wombatq7 invoice").await;
+    merge(&store, &duplicate, &ticket).await;
+    assert_eq!(found(&store, "wombatq7", false).await, vec![ticket.clone()]);
     let old_code_hashes = plain_old.blind_indexes("recovery_codes", &format!("{customer}:abcd-efgh"));
     let mut tx = store.begin().await.unwrap();
     let event = AuditEvent::new(AuditAction::TicketUpdated, ticket.as_str(), Outcome::Success);
@@ -175,7 +179,7 @@ async fn a_new_root_rewrites_every_keyed_value_and_retires_the_old_one(backend: 
     serving.close().await;
 
     let done = rotating.finish_root_rotation(&old_ring, false).await.unwrap();
-    assert_eq!((done.accounts, done.known_domains, done.tickets), (2, 1, 1));
+    assert_eq!((done.accounts, done.known_domains, done.tickets), (4, 1, 2));
     assert_eq!(
         done.checkpoints_named, 1,
         "the root's unnamed checkpoint now names its key"
@@ -202,6 +206,11 @@ async fn a_new_root_rewrites_every_keyed_value_and_retires_the_old_one(backend: 
     assert_eq!(
         found(&store, &format!("Body {marker}"), false).await,
         vec![ticket.clone()]
+    );
+    assert_eq!(
+        found(&store, "wombatq7", false).await,
+        vec![ticket.clone()],
+        "a merged ticket's subject still finds the survivor"
     );
     assert_eq!(
         found(&store, &format!("Note {marker}"), true).await,
@@ -350,4 +359,33 @@ async fn a_new_root_rewrites_every_keyed_value_and_retires_the_old_one(backend: 
     );
     assert_eq!(store.root_rotations().await.unwrap().len(), 1);
     store.close().await;
+}
+
+async fn merge(store: &Store, duplicate: &palisade_core::TicketId, survivor: &palisade_core::TicketId) {
+    use palisade_policy::{Action, PolicyEngine, Resource};
+    let policy = PolicyEngine::load().unwrap();
+    let admin = palisade_core::Principal {
+        user_id: palisade_core::UserId::generate(),
+        role: palisade_core::Role::Admin,
+        teams: vec![],
+        company: None,
+        session: None,
+        scopes: None,
+    };
+    let survivor = store.get_ticket(survivor).await.unwrap();
+    let duplicate = store.get_ticket(duplicate).await.unwrap();
+    let proofs: Vec<_> = [&survivor, &duplicate]
+        .iter()
+        .map(|t| {
+            policy
+                .authorize(&admin, Action::TicketMerge, &Resource::Ticket(t.facts()))
+                .unwrap()
+        })
+        .collect();
+    let mut tx = store.begin().await.unwrap();
+    store
+        .merge_tickets(&mut tx, &proofs, &duplicate, &survivor)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
 }

@@ -44,6 +44,11 @@ fn admin() -> Principal {
 
 /// A customer with a ticket, a public message, an internal note and an attachment.
 pub(crate) async fn seed(store: &Store, marker: &str) -> (UserId, TicketId) {
+    seed_with_subject(store, marker, &format!("Subject {marker}")).await
+}
+
+/// As [`seed`], with the ticket's subject given.
+pub(crate) async fn seed_with_subject(store: &Store, marker: &str, subject: &str) -> (UserId, TicketId) {
     let policy = PolicyEngine::load().unwrap();
     let mut tx = store.begin().await.unwrap();
     let team = store
@@ -81,7 +86,7 @@ pub(crate) async fn seed(store: &Store, marker: &str) -> (UserId, TicketId) {
     let new = NewTicket {
         requester: customer.clone(),
         team,
-        subject: format!("Subject {marker}"),
+        subject: subject.to_owned(),
         first_message: format!("Body {marker}"),
         author: customer.clone(),
     };
