@@ -34,10 +34,12 @@ pub use keys::{
     RotationTarget, abort_root_rotation, min_root_settle, min_settle, rotate_master_key, rotate_root,
 };
 pub use operations::{BackupRecord, SCHEDULED_BACKUP_LEASE};
+pub use privacy::{DataCategory, OutsideParty, PartyKind};
 mod notifications;
 mod people;
 mod people_merge;
 mod presence;
+mod privacy;
 mod quarantine;
 mod reading;
 pub mod reports;

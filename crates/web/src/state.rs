@@ -55,6 +55,9 @@ pub struct WebConfig {
     pub team_mailboxes: Vec<(String, String)>,
     /// This node's metrics, counted when `[metrics]` is on.
     pub metrics: Option<palisade_metrics::Metrics>,
+    /// Who outside this desk receives personal data, from the configuration
+    /// (`palisade_service::OutsideParty`); shown on the operations page.
+    pub outside_parties: Vec<palisade_service::OutsideParty>,
 }
 
 impl Default for WebConfig {
@@ -78,6 +81,7 @@ impl Default for WebConfig {
             widget_origins: Vec::new(),
             team_mailboxes: Vec::new(),
             metrics: None,
+            outside_parties: Vec::new(),
             anomaly: crate::DetectorConfig::default(),
             redact_mail: false,
             mail_file_limits: palisade_mail::FileLimits::default(),

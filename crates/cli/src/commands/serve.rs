@@ -92,6 +92,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
                 .map(|(address, team)| (address.as_str().to_owned(), team.clone()))
                 .collect(),
             metrics: metrics.clone(),
+            outside_parties: settings.outside_parties(),
             ..WebConfig::default()
         }),
     });

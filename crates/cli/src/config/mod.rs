@@ -20,6 +20,7 @@ mod file_assist;
 mod flags;
 mod keys;
 mod operations;
+mod register;
 
 pub use backup::*;
 pub use file::*;

@@ -207,6 +207,35 @@ allowed_domains = ["example.com"]
         !format!("{:?}", s.oidc[0]).contains("s3cret"),
         "the client secret never prints"
     );
+
+    // The register of outside parties follows the configuration.
+    use palisade_service::{DataCategory, PartyKind};
+    let parties = s.outside_parties();
+    let relay = parties.iter().find(|p| p.kind == PartyKind::MailRelay).unwrap();
+    assert_eq!(
+        (relay.name.as_str(), relay.endpoint.as_str()),
+        ("smtp.example.com", "smtp.example.com:587")
+    );
+    assert!(relay.receives.contains(&DataCategory::MessageContent));
+    let provider = parties
+        .iter()
+        .find(|p| p.kind == PartyKind::IdentityProvider)
+        .unwrap();
+    assert_eq!(
+        (provider.name.as_str(), provider.endpoint.as_str()),
+        ("Corporate login", "https://login.example.com")
+    );
+    assert!(!format!("{parties:?}").contains("s3cret"));
+    assert!(
+        !parties
+            .iter()
+            .any(|p| p.kind == PartyKind::LanguageModel || p.kind == PartyKind::Siem)
+    );
+    let bare = from_toml("[scan]\nclamd = \"off\"\n").unwrap();
+    assert!(
+        bare.outside_parties().is_empty(),
+        "nothing configured, nobody outside"
+    );
 }
 
 #[test]

@@ -21,6 +21,23 @@ pub struct OperationsView {
     /// The newest dependency advisory check; absent if none was made.
     pub advisories: Option<AdvisoryCheckView>,
     pub keys: KeysView,
+    /// The register of outside parties: who beyond this desk receives personal data,
+    /// and which categories, from the running configuration (docs/PRIVACY.md).
+    pub outside_parties: Vec<OutsidePartyView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OutsidePartyView {
+    #[schema(value_type = String, example = "mail_relay")]
+    /// `mail_relay`, `mailbox`, `identity_provider`, `language_model`, `virus_scanner`
+    /// or `siem`.
+    pub kind: palisade_service::PartyKind,
+    pub name: String,
+    pub endpoint: String,
+    /// Of `contact_details`, `message_content`, `attachments`, `sign_in_events`,
+    /// `assistant_questions`, `audit_events`.
+    #[schema(value_type = Vec<String>)]
+    pub receives: Vec<palisade_service::DataCategory>,
 }
 
 /// The keys this server uses, by name or public key (docs/KEYS.md).
@@ -141,6 +158,17 @@ pub(crate) async fn readable_status(s: &AppState, caller: &Caller) -> Result<Ope
         last_verified_backup_at: backup.map(rfc3339),
         advisories,
         keys: keys_in_use(s).await?,
+        outside_parties: s
+            .config
+            .outside_parties
+            .iter()
+            .map(|party| OutsidePartyView {
+                kind: party.kind,
+                name: party.name.clone(),
+                endpoint: party.endpoint.clone(),
+                receives: party.receives.clone(),
+            })
+            .collect(),
     })
 }
 

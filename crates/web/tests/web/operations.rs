@@ -100,6 +100,21 @@ async fn operations_show_the_last_backup_and_advisory_check(backend: Backend) {
     assert_eq!(keys["root_id"], w.store.keys().root_id());
     assert!(keys["root_rotations"] == serde_json::json!([]));
     assert!(page.contains(w.store.keys().root_id()), "{page}");
+    assert_eq!(
+        after["outside_parties"],
+        serde_json::json!([{
+            "kind": "mail_relay",
+            "name": "relay.desk.test",
+            "endpoint": "relay.desk.test:587",
+            "receives": ["contact_details", "message_content", "attachments"],
+        }])
+    );
+    assert!(
+        page.contains("id=\"outside-parties\"")
+            && page.contains("Mail relay (outgoing mail)")
+            && page.contains("subjects and messages"),
+        "{page}"
+    );
     let secret = hex::encode(w.store.keys().audit_signing_key().to_bytes());
     assert!(
         !page.contains(&secret) && !after.to_string().contains(&secret),

@@ -263,6 +263,12 @@ impl World {
                 },
                 // One support address, as `[[mailbox]]` would give it.
                 team_mailboxes: vec![("help@desk.test".into(), "Team A".into())],
+                // What `[mail]` would put in the register of outside parties.
+                outside_parties: vec![palisade_service::OutsideParty::new(
+                    palisade_service::PartyKind::MailRelay,
+                    "relay.desk.test",
+                    "relay.desk.test:587",
+                )],
                 ..WebConfig::default()
             }),
             anomaly: Default::default(),

@@ -1,0 +1,101 @@
+//! The register of outside parties: every service beyond this desk's own servers that
+//! the running configuration sends personal data to, with what each receives. It is
+//! the operator's record of processing and third-party risk list, derived from the
+//! configuration so it cannot drift from what the desk actually does (docs/PRIVACY.md).
+
+use serde::Serialize;
+
+/// What kind of service an outside party is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyKind {
+    /// The SMTP relay outgoing mail leaves through (`[mail]`).
+    MailRelay,
+    /// A hosted mailbox incoming mail is fetched from (`[[imap]]`).
+    Mailbox,
+    /// An OpenID Connect provider staff sign in with (`[[oidc]]`).
+    IdentityProvider,
+    /// The language model the assistant asks (`[assistant.model]`).
+    LanguageModel,
+    /// The malware scanner files are sent to (`[scan]`).
+    VirusScanner,
+    /// The syslog collector audit entries are exported to (`[siem]`).
+    Siem,
+}
+
+impl PartyKind {
+    /// The message id naming it in the pages.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Self::MailRelay => "party-kind-mail-relay",
+            Self::Mailbox => "party-kind-mailbox",
+            Self::IdentityProvider => "party-kind-identity-provider",
+            Self::LanguageModel => "party-kind-language-model",
+            Self::VirusScanner => "party-kind-virus-scanner",
+            Self::Siem => "party-kind-siem",
+        }
+    }
+}
+
+/// The categories of personal data a party receives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataCategory {
+    /// Names and email addresses of customers and staff.
+    ContactDetails,
+    /// What customers and staff write: subjects and messages.
+    MessageContent,
+    /// Files attached to messages.
+    Attachments,
+    /// Who signs in, and when.
+    SignInEvents,
+    /// Questions asked of the assistant (after redaction) and help-centre excerpts.
+    AssistantQuestions,
+    /// Audit entries: account ids, actions, times and IP addresses.
+    AuditEvents,
+}
+
+impl DataCategory {
+    /// The message id naming it in the pages.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Self::ContactDetails => "data-contact-details",
+            Self::MessageContent => "data-message-content",
+            Self::Attachments => "data-attachments",
+            Self::SignInEvents => "data-sign-in-events",
+            Self::AssistantQuestions => "data-assistant-questions",
+            Self::AuditEvents => "data-audit-events",
+        }
+    }
+}
+
+/// One outside party of the running configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OutsideParty {
+    pub kind: PartyKind,
+    /// The configuration's name for it (a provider's name, a mailbox address), or its host.
+    pub name: String,
+    /// Where the desk reaches it: host and port, or URL.
+    pub endpoint: String,
+    pub receives: Vec<DataCategory>,
+}
+
+impl OutsideParty {
+    /// A party of `kind` with the categories that kind always receives.
+    pub fn new(kind: PartyKind, name: impl Into<String>, endpoint: impl Into<String>) -> Self {
+        use DataCategory::*;
+        let receives = match kind {
+            PartyKind::MailRelay | PartyKind::Mailbox => vec![ContactDetails, MessageContent, Attachments],
+            PartyKind::IdentityProvider => vec![ContactDetails, SignInEvents],
+            PartyKind::LanguageModel => vec![AssistantQuestions],
+            PartyKind::VirusScanner => vec![Attachments],
+            PartyKind::Siem => vec![AuditEvents],
+        };
+        Self {
+            kind,
+            name: name.into(),
+            endpoint: endpoint.into(),
+            receives,
+        }
+    }
+}
