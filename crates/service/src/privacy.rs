@@ -21,6 +21,11 @@ pub enum PartyKind {
     VirusScanner,
     /// The syslog collector audit entries are exported to (`[siem]`).
     Siem,
+    /// A DNS resolver beyond this machine that mail checks ask (`[smtp] nameservers`).
+    DnsResolver,
+    /// The PostgreSQL server scheduled backups are decrypted into to be checked
+    /// (`[backup] scratch_url`), when it is not the desk's own.
+    BackupCheckDatabase,
 }
 
 impl PartyKind {
@@ -33,6 +38,8 @@ impl PartyKind {
             Self::LanguageModel => "party-kind-language-model",
             Self::VirusScanner => "party-kind-virus-scanner",
             Self::Siem => "party-kind-siem",
+            Self::DnsResolver => "party-kind-dns-resolver",
+            Self::BackupCheckDatabase => "party-kind-backup-check-database",
         }
     }
 }
@@ -51,8 +58,12 @@ pub enum DataCategory {
     SignInEvents,
     /// Questions asked of the assistant (after redaction) and help-centre excerpts.
     AssistantQuestions,
-    /// Audit entries: account ids, actions, times and IP addresses.
+    /// Audit entries: account and session ids, actions, objects, times, IP addresses
+    /// and browsers' user agents.
     AuditEvents,
+    /// Senders' addresses and domains and their servers' IP addresses (what SPF,
+    /// DKIM and DMARC checks look up).
+    SenderLookups,
 }
 
 impl DataCategory {
@@ -65,6 +76,7 @@ impl DataCategory {
             Self::SignInEvents => "data-sign-in-events",
             Self::AssistantQuestions => "data-assistant-questions",
             Self::AuditEvents => "data-audit-events",
+            Self::SenderLookups => "data-sender-lookups",
         }
     }
 }
@@ -90,6 +102,8 @@ impl OutsideParty {
             PartyKind::LanguageModel => vec![AssistantQuestions],
             PartyKind::VirusScanner => vec![Attachments],
             PartyKind::Siem => vec![AuditEvents],
+            PartyKind::DnsResolver => vec![SenderLookups],
+            PartyKind::BackupCheckDatabase => vec![ContactDetails, MessageContent, Attachments, AuditEvents],
         };
         Self {
             kind,

@@ -7,7 +7,7 @@ use super::Settings;
 
 impl Settings {
     /// Every outside party this configuration sends personal data to, in the order
-    /// mail, sign-in, assistant, scanning, audit export.
+    /// mail, sign-in, assistant, scanning, audit export, resolvers, backup checks.
     pub fn outside_parties(&self) -> Vec<OutsideParty> {
         let mut parties = Vec::new();
         if let Some(relay) = &self.mail {
@@ -27,17 +27,22 @@ impl Settings {
             ));
         }
         for provider in &self.oidc {
+            // The token and key endpoints may live on other origins than the issuer.
+            let endpoint = std::iter::once(public_part(&provider.issuer))
+                .chain(provider.endpoint_origins.iter().map(|o| public_part(o)))
+                .collect::<Vec<_>>()
+                .join(", ");
             parties.push(OutsideParty::new(
                 PartyKind::IdentityProvider,
                 provider.display_name.clone(),
-                provider.issuer.clone(),
+                endpoint,
             ));
         }
         if let Some(model) = &self.model {
             parties.push(OutsideParty::new(
                 PartyKind::LanguageModel,
                 model.model.clone(),
-                model.url.clone(),
+                public_part(&model.url),
             ));
         }
         if let Some(scanner) = &self.scanner {
@@ -51,6 +56,75 @@ impl Settings {
                 address.clone(),
             ));
         }
+        for resolver in self.smtp.iter().flat_map(|smtp| &smtp.nameservers) {
+            if !resolver.ip().is_loopback() {
+                parties.push(OutsideParty::new(
+                    PartyKind::DnsResolver,
+                    resolver.ip().to_string(),
+                    resolver.to_string(),
+                ));
+            }
+        }
+        let scratch = self
+            .backup
+            .schedule
+            .as_ref()
+            .and_then(|s| s.scratch_url.as_deref());
+        if let Some(scratch) = scratch.filter(|url| host_of(url) != host_of(&self.database_url)) {
+            let host = host_of(scratch);
+            parties.push(OutsideParty::new(
+                PartyKind::BackupCheckDatabase,
+                host.clone(),
+                host,
+            ));
+        }
         parties
+    }
+}
+
+/// A URL as the register shows it: scheme, host, port and path, never the user
+/// information or query that may carry a credential.
+fn public_part(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    if scheme.is_empty() {
+        format!("{host}{path}")
+    } else {
+        format!("{scheme}://{host}{path}")
+    }
+}
+
+/// The server part of a database URL (every host of a libpq list), without user,
+/// password, database or parameters.
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_urls_never_reach_the_register() {
+        assert_eq!(
+            public_part("https://user:s3cret@llm.example:8443/v1/chat?key=s3cret#x"),
+            "https://llm.example:8443/v1/chat"
+        );
+        assert_eq!(
+            public_part("https://login.example.com"),
+            "https://login.example.com"
+        );
+        assert_eq!(
+            host_of("postgres://palisade:s3cret@db1:5432,db2:5432/palisade?sslmode=require"),
+            "db1:5432,db2:5432"
+        );
+        assert_eq!(host_of("sqlite://data/palisade.db?mode=rwc"), "data");
     }
 }

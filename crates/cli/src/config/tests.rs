@@ -231,6 +231,21 @@ allowed_domains = ["example.com"]
             .iter()
             .any(|p| p.kind == PartyKind::LanguageModel || p.kind == PartyKind::Siem)
     );
+    let resolved = from_toml(
+        "[scan]\nclamd = \"off\"\n[smtp]\nnameservers = [\"127.0.0.1:53\", \"192.0.2.53:53\"]\n[[mailbox]]\naddress = \"help@desk.example\"\nteam = \"Support\"\n",
+    );
+    let resolvers: Vec<_> = resolved
+        .unwrap()
+        .outside_parties()
+        .into_iter()
+        .filter(|p| p.kind == PartyKind::DnsResolver)
+        .map(|p| p.endpoint)
+        .collect();
+    assert_eq!(
+        resolvers,
+        ["192.0.2.53:53"],
+        "a resolver on loopback is the desk's own"
+    );
     let bare = from_toml("[scan]\nclamd = \"off\"\n").unwrap();
     assert!(
         bare.outside_parties().is_empty(),
