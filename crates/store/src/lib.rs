@@ -86,6 +86,7 @@ pub use notifications::NotificationRecord;
 pub use oidc::OidcFlowRecord;
 pub use outbox::{BOUNCE_ID_LEN, ClaimedMail, OutboxStatus};
 pub use page::{CURSOR_PATTERN, Cursor, Page};
+pub use primary::database_host;
 pub use primary::{candidate_urls, primary_url};
 pub use readiness::Readiness;
 pub use received::{QuarantineStatus, QuarantinedMail};

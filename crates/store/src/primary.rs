@@ -118,7 +118,7 @@ impl Follower {
     /// Parses the candidates and waits (bounded) for one of them to be a primary.
     pub(crate) async fn start(urls: &[String]) -> Result<(Arc<Follower>, AnyConnectOptions), StoreError> {
         let candidates = parse_all(urls)?;
-        let labels = urls.iter().map(|u| host_label(u)).collect();
+        let labels = urls.iter().map(|u| database_host(u)).collect();
         let found = find_primary(&candidates, STARTUP_WAIT).await?;
         let index = found.index;
         let _ = found.connection.close().await;
@@ -293,8 +293,9 @@ async fn primary_timeline(connection: &mut AnyConnection) -> Result<Option<u32>,
         .ok_or_else(|| sqlx::Error::Protocol("an unexpected WAL file name".into()))
 }
 
-/// `host:port` of a single-server URL.
-fn host_label(url: &str) -> String {
+/// The server part of a database URL (`host:port`, or every host of a libpq list),
+/// without user, password, database or parameters: safe to show and log.
+pub fn database_host(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split(['/', '?']).next().unwrap_or_default();
     authority
@@ -331,7 +332,7 @@ mod tests {
                 "postgresql://app:s%40cret@db3/palisade?sslmode=require",
             ]
         );
-        assert_eq!(host_label(&urls[1]), "[::1]:5433");
+        assert_eq!(database_host(&urls[1]), "[::1]:5433");
     }
 
     #[test]

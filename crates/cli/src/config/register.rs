@@ -2,6 +2,7 @@
 //! `serve` would send personal data to beyond this desk's own servers and database.
 
 use palisade_service::{OutsideParty, PartyKind};
+use palisade_store::database_host;
 
 use super::Settings;
 
@@ -70,8 +71,8 @@ impl Settings {
             .schedule
             .as_ref()
             .and_then(|s| s.scratch_url.as_deref());
-        if let Some(scratch) = scratch.filter(|url| host_of(url) != host_of(&self.database_url)) {
-            let host = host_of(scratch);
+        if let Some(scratch) = scratch.filter(|url| database_host(url) != database_host(&self.database_url)) {
+            let host = database_host(scratch);
             parties.push(OutsideParty::new(
                 PartyKind::BackupCheckDatabase,
                 host.clone(),
@@ -96,17 +97,6 @@ fn public_part(url: &str) -> String {
     }
 }
 
-/// The server part of a database URL (every host of a libpq list), without user,
-/// password, database or parameters.
-fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?']).next().unwrap_or_default();
-    authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host)
-        .to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,9 +112,9 @@ mod tests {
             "https://login.example.com"
         );
         assert_eq!(
-            host_of("postgres://palisade:s3cret@db1:5432,db2:5432/palisade?sslmode=require"),
-            "db1:5432,db2:5432"
+            database_host("postgres://palisade:s3cret@db1:5432,db2:5432/palisade?sslmode=require"),
+            "db1:5432,db2:5432",
+            "database servers by host only"
         );
-        assert_eq!(host_of("sqlite://data/palisade.db?mode=rwc"), "data");
     }
 }

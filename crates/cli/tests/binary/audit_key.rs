@@ -25,18 +25,7 @@ async fn checkpoint_signing_moves_to_a_key_file_and_the_old_configuration_is_ref
     let old_public = old_public.trim().to_owned();
 
     let key_file = dir.root.join("audit-signing.key");
-    let generated = dir.run(&[
-        "keys",
-        "audit-generate",
-        "--out",
-        key_file.to_str().unwrap_or_default(),
-    ]);
-    generated.assert_success("keys audit-generate");
-    let printed = generated
-        .stdout
-        .split_once("[audit]")
-        .and_then(|(_, rest)| rest.split("\n\n").next())
-        .unwrap_or_else(|| panic!("no [audit] settings printed:\n{}", generated.stdout));
+    let printed = dir.generate_audit_key(&key_file);
     assert!(
         printed.contains(&old_public),
         "the current key is listed as retired:\n{printed}"

@@ -46,18 +46,7 @@ async fn a_new_root_stops_the_desk_rewrites_it_and_retires_the_old_file() {
     std::fs::remove_file(&next_key).unwrap_or_else(|e| panic!("{e}"));
 
     let audit_key = dir.root.join("audit-signing.key");
-    let generated = dir.run(&[
-        "keys",
-        "audit-generate",
-        "--out",
-        audit_key.to_str().unwrap_or_default(),
-    ]);
-    generated.assert_success("keys audit-generate");
-    let printed = generated
-        .stdout
-        .split_once("[audit]")
-        .and_then(|(_, rest)| rest.split("\n\n").next())
-        .unwrap_or_else(|| panic!("no [audit] settings printed:\n{}", generated.stdout));
+    let printed = dir.generate_audit_key(&audit_key);
     std::fs::write(&config, format!("{BASE}[audit]{printed}\n")).unwrap_or_else(|e| panic!("{e}"));
 
     // The desk serves (and hands checkpoint signing over) while the rotation starts.

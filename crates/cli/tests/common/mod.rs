@@ -278,6 +278,24 @@ impl TestDir {
 
     /// Starts `serve` on a free 127.0.0.1 port and waits (bounded) until `/health`
     /// answers 200 over TLS.
+    /// Runs `keys audit-generate --out out` (asserting success); the body of the
+    /// `[audit]` section it prints for the operator to install.
+    pub fn generate_audit_key(&self, out: &Path) -> String {
+        let generated = self.run(&[
+            "keys",
+            "audit-generate",
+            "--out",
+            out.to_str().unwrap_or_default(),
+        ]);
+        generated.assert_success("keys audit-generate");
+        generated
+            .stdout
+            .split_once("[audit]")
+            .and_then(|(_, rest)| rest.split("\n\n").next())
+            .unwrap_or_else(|| panic!("no [audit] settings printed:\n{}", generated.stdout))
+            .to_owned()
+    }
+
     pub async fn serve(&self) -> Server {
         for attempt in 0..3 {
             let port = free_port();
