@@ -106,6 +106,18 @@ pub enum AuditAction {
     /// Checkpoints are signed with a new key from this entry on; the old key's
     /// checkpoints before it still verify.
     SigningKeyRotated,
+    /// Erasure of a person was asked for (and awaits a second person's approval when
+    /// the desk requires one).
+    ErasureRequested,
+    /// A second person approved an erasure, or declined it.
+    ErasureApproved,
+    ErasureDeclined,
+    /// A person's data key was destroyed and everything keyed to them deleted.
+    PersonErased,
+    /// An erasure the ledger holds was done again (after a restore of an older backup).
+    ErasureReapplied,
+    LegalHoldPlaced,
+    LegalHoldReleased,
 }
 
 impl AuditAction {
@@ -200,6 +212,13 @@ impl AuditAction {
             AuditAction::RootRotationFinished => "keys.root_rotation_finished",
             AuditAction::RootRotationAborted => "keys.root_rotation_aborted",
             AuditAction::SigningKeyRotated => "audit.signing_key_rotated",
+            AuditAction::ErasureRequested => "privacy.erasure_requested",
+            AuditAction::ErasureApproved => "privacy.erasure_approved",
+            AuditAction::ErasureDeclined => "privacy.erasure_declined",
+            AuditAction::PersonErased => "privacy.person_erased",
+            AuditAction::ErasureReapplied => "privacy.erasure_reapplied",
+            AuditAction::LegalHoldPlaced => "privacy.legal_hold_placed",
+            AuditAction::LegalHoldReleased => "privacy.legal_hold_released",
         }
     }
 }

@@ -26,6 +26,8 @@ pub enum BackupError {
     Audit(#[from] palisade_audit::AuditError),
     #[error("{0}")]
     Refused(String),
+    #[error("the erasure ledger is damaged or was not written with this master key: {0}")]
+    Ledger(String),
     #[error("{tool} failed: {detail}")]
     Tool { tool: String, detail: String },
 }

@@ -8,6 +8,7 @@
 //! into an empty database and refuses any other.
 
 mod archive;
+pub mod erasure_ledger;
 mod error;
 mod keys;
 mod manifest;
@@ -48,6 +49,9 @@ pub struct Checked {
     pub manifest: Manifest,
     pub audit: VerifyReport,
     pub sealed: SealedSample,
+    /// What a restore's reconciliation with the erasure ledger did (nothing for a
+    /// check alone).
+    pub erasures: erasure_ledger::Reconciled,
 }
 
 /// Writes one backup of the database behind `store` (at `url`) into `dir`. The
@@ -176,12 +180,14 @@ pub async fn verify(
 
 /// Restores `archive` into the empty database at `target` and checks it there; a
 /// restore that fails its check is removed again (SQLite) or reported for dropping.
+/// Then everyone `ledger` says was erased is erased again, and the restore recorded.
 pub async fn restore(
     archive_path: &Path,
     identity: &Identity,
     keys: Arc<Keyring>,
     target: &str,
     tools: &PgTools,
+    ledger: &erasure_ledger::ErasureLedger,
 ) -> Result<Checked, BackupError> {
     if target.starts_with("sqlite:") {
         let file = sqlite_path(target)?;
@@ -212,8 +218,8 @@ pub async fn restore(
                 let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
             }
         }
-        let checked = checked?;
-        record_restore(target, keys, archive_path, &checked).await?;
+        let mut checked = checked?;
+        checked.erasures = record_restore(target, keys, archive_path, &checked, ledger).await?;
         return Ok(checked);
     }
     if !palisade_store::is_empty_database(target).await? {
@@ -229,24 +235,26 @@ pub async fn restore(
         ));
     }
     tools.restore(target, &opened.database).await?;
-    let checked = check(target, manifest, keys.clone()).await.map_err(|e| {
+    let mut checked = check(target, manifest, keys.clone()).await.map_err(|e| {
         BackupError::Refused(format!(
             "the restored database failed its check ({e}); drop its tables before trying again"
         ))
     })?;
-    record_restore(target, keys, archive_path, &checked).await?;
+    checked.erasures = record_restore(target, keys, archive_path, &checked, ledger).await?;
     Ok(checked)
 }
 
 /// The restored trail's next entry says so: which archive, made when, up to which
 /// entry. Entries after it are the restored desk's own, and an auditor sees where the
-/// history was taken up again.
+/// history was taken up again. Erasures made since the backup are done again here,
+/// before anything can serve the restored copy.
 async fn record_restore(
     target: &str,
     keys: Arc<Keyring>,
     archive_path: &Path,
     checked: &Checked,
-) -> Result<(), BackupError> {
+    ledger: &erasure_ledger::ErasureLedger,
+) -> Result<erasure_ledger::Reconciled, BackupError> {
     use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
     let archive = archive_path
         .file_name()
@@ -259,14 +267,15 @@ async fn record_restore(
             "palisade_version": checked.manifest.palisade_version,
         }),
     );
-    let store = Store::connect(target, keys).await?;
+    let store = Store::connect(target, keys.clone()).await?;
     let recorded = async {
         // A backup from before an audit-key handover, restored with the new settings:
         // hand over first, as `serve` would, so the restore's own entry is signed.
         store.hand_over_audit_signing().await?;
         store.audit(&AuditContext::system(), &event).await?;
+        let reconciled = erasure_ledger::reconcile(&store, ledger, &keys).await?;
         store.checkpoint_audit_head().await?;
-        Ok::<(), BackupError>(())
+        Ok::<_, BackupError>(reconciled)
     }
     .await;
     store.close().await;
@@ -337,6 +346,7 @@ async fn check(url: &str, manifest: Manifest, keys: Arc<Keyring>) -> Result<Chec
         manifest,
         audit,
         sealed,
+        erasures: erasure_ledger::Reconciled::default(),
     })
 }
 

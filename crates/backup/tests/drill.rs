@@ -165,6 +165,7 @@ async fn a_backup_taken_during_writes_restores_and_refuses_tampering(backend: Ba
     };
     let operator = Identity::generate();
     let dir = palisade_testkit::TempDir::new("palisade-backups").unwrap();
+    let ledger = palisade_backup::erasure_ledger::ErasureLedger::at(dir.path.join("erasures.ledger"));
     let tools = PgTools::default();
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     let created = palisade_backup::create(
@@ -194,7 +195,7 @@ async fn a_backup_taken_during_writes_restores_and_refuses_tampering(backend: Ba
     // Restored elsewhere: the same tickets and messages as the source had at the
     // snapshot, a valid audit chain, sealed values that open.
     let target = TestDatabase::new(backend).await.unwrap();
-    let restored = palisade_backup::restore(&created.path, &operator, keys.clone(), &target.url, &tools)
+    let restored = palisade_backup::restore(&created.path, &operator, keys.clone(), &target.url, &tools, &ledger)
         .await
         .unwrap();
     assert_eq!(restored.manifest, created.manifest);
@@ -224,7 +225,7 @@ async fn a_backup_taken_during_writes_restores_and_refuses_tampering(backend: Ba
     );
 
     // A restore never overwrites a database that holds anything.
-    let refused = palisade_backup::restore(&created.path, &operator, keys.clone(), &source.url, &tools).await;
+    let refused = palisade_backup::restore(&created.path, &operator, keys.clone(), &source.url, &tools, &ledger).await;
     assert!(matches!(refused, Err(BackupError::Refused(_))), "{refused:?}");
 
     let scratch = Scratch {
@@ -245,7 +246,7 @@ async fn a_backup_taken_during_writes_restores_and_refuses_tampering(backend: Ba
     let refused = palisade_backup::verify(&tampered, &operator, keys.clone(), &scratch, &tools).await;
     assert!(matches!(refused, Err(BackupError::Decrypt(_))), "{refused:?}");
     let into = TestDatabase::new(backend).await.unwrap();
-    let refused = palisade_backup::restore(&tampered, &operator, keys.clone(), &into.url, &tools).await;
+    let refused = palisade_backup::restore(&tampered, &operator, keys.clone(), &into.url, &tools, &ledger).await;
     assert!(refused.is_err(), "a changed archive is not restored");
 
     // Attack: the archive opened by someone who is not its recipient.

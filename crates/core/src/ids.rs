@@ -153,6 +153,13 @@ random_id!(
 random_id!(
     /// A trigger or automation: conditions and actions a team's tickets run through.
     RuleId, "rul_", "rule");
+random_id!(
+    /// A request under privacy law about one person (erasure; later access), with the
+    /// deadline it must be answered by.
+    PrivacyRequestId, "prq_", "privacy request");
+random_id!(
+    /// A legal hold: a customer, company or ticket kept from erasure and retention.
+    LegalHoldId, "hold_", "legal hold");
 
 /// Position of an entry in the audit chain. Sequential by design: gaps are evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

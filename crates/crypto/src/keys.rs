@@ -222,6 +222,7 @@ pub struct Keyring {
     /// Keys that signed earlier checkpoints, from the configuration.
     audit_retired: Vec<VerifyingKey>,
     backup_signing: SigningKey,
+    erasure_signing: SigningKey,
     capabilities: crate::CapabilityKeys,
     /// Names the root without revealing anything of it (see [`Keyring::root_id`]).
     pub(crate) root_id: String,
@@ -241,6 +242,7 @@ impl Keyring {
         let search = master.derive("search-terms");
         let audit = master.derive("audit-checkpoint-signing");
         let backup = master.derive("backup-manifest-signing");
+        let erasure = master.derive("erasure-ledger-signing");
         let capabilities = crate::CapabilityKeys::new(master.derive("mail-capability-tokens"));
         let root_id = hex::encode(&master.derive("root-id")[..8]);
         Self {
@@ -256,6 +258,7 @@ impl Keyring {
             audit_signing: SigningKey::from_bytes(&audit),
             audit_retired: Vec::new(),
             backup_signing: SigningKey::from_bytes(&backup),
+            erasure_signing: SigningKey::from_bytes(&erasure),
         }
     }
 
@@ -436,6 +439,12 @@ impl Keyring {
 
     pub fn backup_verifying_key(&self) -> VerifyingKey {
         self.backup_signing.verifying_key()
+    }
+
+    /// Signs the erasure ledger kept beside the master key: an entry nobody holding
+    /// this root wrote is refused, so a planted one cannot erase anyone on restore.
+    pub fn erasure_ledger_key(&self) -> &SigningKey {
+        &self.erasure_signing
     }
 
     pub fn audit_verifying_key(&self) -> VerifyingKey {

@@ -154,6 +154,7 @@ mod tests {
                     disabled: false,
                     created_at: UnixMillis(0),
                     locale: None,
+                    erased: false,
                 },
             },
             teams: Vec::new(),

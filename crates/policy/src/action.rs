@@ -34,6 +34,8 @@ pub enum Action {
     /// Merge a duplicate customer account into another: needed on both. Its tickets
     /// and conversations move, and the duplicate is closed for good.
     UserMerge,
+    /// Erase a customer under privacy law: their key destroyed, their words removed.
+    UserErase,
     CompanyRead,
     /// Place a customer in a company (at creation or by moving them): company members
     /// may read each other's shared tickets, so this is a supervisor's decision.
@@ -86,10 +88,13 @@ pub enum Action {
     AuditRead,
     /// Read the security alerts.
     ReadAlerts,
+    /// Answer privacy requests (erasure, and approving another's) and place or
+    /// release legal holds.
+    ManagePrivacy,
 }
 
 impl Action {
-    pub const ALL: [Action; 54] = [
+    pub const ALL: [Action; 56] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -113,6 +118,7 @@ impl Action {
         Action::UserManageFactors,
         Action::UserUnmask,
         Action::UserMerge,
+        Action::UserErase,
         Action::CompanyRead,
         Action::CompanyAddMember,
         Action::TeamRead,
@@ -144,6 +150,7 @@ impl Action {
         Action::EnterWorkspace,
         Action::AuditRead,
         Action::ReadAlerts,
+        Action::ManagePrivacy,
     ];
 
     /// Whether the action only reads what it applies to.
@@ -186,7 +193,8 @@ impl Action {
             | Action::UserManageTokens
             | Action::UserManageFactors
             | Action::UserUnmask
-            | Action::UserMerge => K::User,
+            | Action::UserMerge
+            | Action::UserErase => K::User,
             Action::CompanyRead | Action::CompanyAddMember => K::Company,
             Action::TeamRead | Action::MailReview | Action::TeamRouteTo => K::Team,
             Action::ListCustomers
@@ -200,6 +208,7 @@ impl Action {
             | Action::ManageSettings
             | Action::ManageServiceLevels
             | Action::ManageAutomation
+            | Action::ManagePrivacy
             | Action::ListCompanies
             | Action::ListTickets
             | Action::ReadReports
@@ -251,6 +260,7 @@ impl Action {
             | Action::UserManageTokens
             | Action::UserManageFactors
             | Action::UserMerge
+            | Action::UserErase
             | Action::CreateCustomer
             | Action::ManageStaff
             | Action::ManageTeams
@@ -262,7 +272,8 @@ impl Action {
             Action::ManageFields
             | Action::ManageSettings
             | Action::ManageServiceLevels
-            | Action::ManageAutomation => Scope::PeopleWrite,
+            | Action::ManageAutomation
+            | Action::ManagePrivacy => Scope::PeopleWrite,
             Action::AuditRead | Action::ReadAlerts => Scope::AuditRead,
             Action::ArticleRead => Scope::ArticlesRead,
             Action::ArticleManage => Scope::ArticlesWrite,
@@ -300,6 +311,7 @@ impl Action {
             Action::UserManageFactors => "user.manage_factors",
             Action::UserUnmask => "user.unmask",
             Action::UserMerge => "user.merge",
+            Action::UserErase => "user.erase",
             Action::CompanyRead => "company.read",
             Action::CompanyAddMember => "company.add_member",
             Action::TeamRead => "team.read",
@@ -331,6 +343,7 @@ impl Action {
             Action::EnterWorkspace => "workspace.enter",
             Action::AuditRead => "audit.read",
             Action::ReadAlerts => "alerts.read",
+            Action::ManagePrivacy => "directory.manage_privacy",
         }
     }
 }

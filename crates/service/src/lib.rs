@@ -16,6 +16,7 @@ mod bulk;
 mod conversations;
 mod directory;
 mod dispatch;
+mod erasure;
 mod error;
 mod events;
 mod fields;
@@ -35,6 +36,7 @@ pub use keys::{
 };
 pub use operations::{BackupRecord, SCHEDULED_BACKUP_LEASE};
 pub use privacy::{DataCategory, OutsideParty, PartyKind};
+pub use erasure::{ErasureLog, ErasureOutcome, MAX_PRIVACY_REASON_CHARS, PrivacyRules};
 mod notifications;
 mod people;
 mod people_merge;
@@ -103,6 +105,8 @@ pub struct Desk {
     scanner: Option<palisade_scan::Scanner>,
     /// "Now" for decisions that depend on it (which targets are breached).
     clock: Arc<dyn palisade_core::Clock>,
+    /// How privacy requests are answered (four eyes, deadline, the erasure ledger).
+    privacy: erasure::PrivacyRules,
 }
 
 /// Keeps text as written: for channels whose text the adapter already treated (mail,
@@ -130,6 +134,7 @@ impl Desk {
             identity: None,
             scanner: None,
             clock: Arc::new(palisade_core::SystemClock),
+            privacy: erasure::PrivacyRules::default(),
         }
     }
 

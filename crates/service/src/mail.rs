@@ -559,6 +559,7 @@ impl Desk {
             disabled: false,
             created_at: palisade_core::UnixMillis::now(),
             locale: None,
+            erased: false,
         };
         Ok((user, event))
     }

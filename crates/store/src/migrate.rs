@@ -267,6 +267,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0050_root_rotations.sql"),
         sqlite: None,
     },
+    Migration {
+        version: 51,
+        sql: include_str!("../migrations/0051_privacy.sql"),
+        sqlite: None,
+    },
 ];
 
 /// A migration that changes nothing in a dialect is only comments there.

@@ -11,6 +11,14 @@ use crate::{Cursor, Page, Store, StoreError, Tx};
 
 pub(crate) const EMAIL_INDEX_DOMAIN: &str = "users.email";
 
+/// The domain of erased accounts' placeholder addresses: reserved (RFC 2606), so no
+/// mail is ever delivered there.
+pub const ERASED_DOMAIN: &str = "erased.invalid";
+
+fn erased_address(id: &str) -> Result<EmailAddress, StoreError> {
+    Ok(EmailAddress::parse(&format!("{}@{ERASED_DOMAIN}", id.to_ascii_lowercase()))?)
+}
+
 #[derive(Clone, Debug)]
 pub struct NewUser {
     pub role: Role,
@@ -34,6 +42,9 @@ pub struct UserRecord {
     pub created_at: UnixMillis,
     /// The language they chose for the pages (a tag); `None`: their browser decides.
     pub locale: Option<String>,
+    /// Erased under privacy law: nothing of the person is left (the name is empty and
+    /// the address a reserved placeholder nobody receives mail at).
+    pub erased: bool,
 }
 
 /// Changes to a person's profile; `None` keeps a field, `Some(None)` clears it.
@@ -72,7 +83,7 @@ pub struct CompanyRecord {
 }
 
 const USER_COLUMNS: &str = "u.id, u.role, u.data_key_id, u.email_enc, u.name_enc, u.phone_enc, u.company_id, \
-     u.disabled, u.created_at, u.locale, dk.wrapped";
+     u.disabled, u.created_at, u.locale, u.erased_at, dk.wrapped";
 
 impl Store {
     pub fn email_index(&self, email: &EmailAddress) -> String {
@@ -137,6 +148,21 @@ impl Store {
 
     fn user_from_row(&self, row: &AnyRow) -> Result<UserRecord, StoreError> {
         let id: String = row.try_get("id")?;
+        if row.try_get::<Option<i64>, _>("erased_at")?.is_some() {
+            let company: Option<String> = row.try_get("company_id")?;
+            return Ok(UserRecord {
+                role: Role::parse(&row.try_get::<String, _>("role")?)?,
+                email: erased_address(&id)?,
+                name: String::new(),
+                phone: None,
+                company: company.map(|c| CompanyId::parse(&c)).transpose()?,
+                disabled: true,
+                created_at: UnixMillis(row.try_get("created_at")?),
+                locale: None,
+                erased: true,
+                id: UserId::parse(&id)?,
+            });
+        }
         let key = self.unwrap_key(&row.try_get::<String, _>("data_key_id")?, row.try_get("wrapped")?)?;
         let phone: Option<Vec<u8>> = row.try_get("phone_enc")?;
         let company: Option<String> = row.try_get("company_id")?;
@@ -163,6 +189,7 @@ impl Store {
             disabled: row.try_get::<i64, _>("disabled")? != 0,
             created_at: UnixMillis(row.try_get("created_at")?),
             locale: row.try_get("locale")?,
+            erased: false,
             id: UserId::parse(&id)?,
         })
     }

@@ -92,9 +92,25 @@ pub async fn restore(settings: &Settings, file: &Path, identity: &Path) -> Resul
         app::ensure_private_dir(&settings.data_dir)?;
     }
     let database_url = palisade_store::primary_url(&settings.database_url).await?;
-    let checked =
-        palisade_backup::restore(file, &identity, keys, &database_url, &settings.backup.tools).await?;
+    let ledger = palisade_backup::erasure_ledger::ErasureLedger::beside(&settings.master_key_file);
+    let checked = palisade_backup::restore(
+        file,
+        &identity,
+        keys,
+        &database_url,
+        &settings.backup.tools,
+        &ledger,
+    )
+    .await?;
     report("backup restored and verified", &checked);
+    let again = &checked.erasures.reapplied;
+    if !again.is_empty() {
+        println!(
+            "{} people erased after this backup was made were erased again (the erasure ledger {})",
+            again.len(),
+            ledger.path().display()
+        );
+    }
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 mod audit_handover;
 mod common;
 mod conversations;
+mod erasure;
 mod limits;
 mod readiness;
 mod root_rotation;

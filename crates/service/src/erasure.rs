@@ -1,0 +1,330 @@
+//! Erasure under privacy law, and the legal holds that stop it. Asked for by someone
+//! with privacy rights (`directory.manage_privacy` and `user.erase` on the customer);
+//! when the desk requires four eyes, a second such person approves before anything is
+//! destroyed. Every step is audited. The erasure itself is the store's
+//! ([`palisade_store::Store::erase_person`]); it is written to the erasure ledger beside
+//! the master key before it commits, so no restore can bring the person back.
+
+use std::sync::Arc;
+
+use palisade_audit::{AuditAction, AuditEvent, Outcome};
+use palisade_core::{LegalHoldId, PrivacyRequestId, UnixMillis, UserId};
+use palisade_policy::{Action, Resource};
+use palisade_store::{ErasureRecord, HoldTarget, LegalHold, PrivacyRequest, RequestState, StoreError};
+use serde_json::json;
+
+use crate::{Actor, Desk, ServiceError};
+
+/// The longest reason a request or hold keeps.
+pub const MAX_PRIVACY_REASON_CHARS: usize = 500;
+const DAY_MS: i64 = 86_400_000;
+
+/// Where erasures are written outside the database, before they commit (the signed
+/// ledger beside the master key, `palisade_backup::erasure_ledger`).
+pub trait ErasureLog: Send + Sync {
+    fn write(&self, erased: &[ErasureRecord]) -> Result<(), String>;
+}
+
+/// How this desk answers privacy requests.
+#[derive(Clone)]
+pub struct PrivacyRules {
+    /// A second person with privacy rights approves each erasure.
+    pub four_eyes: bool,
+    /// Days a request must be answered within (GDPR: a month).
+    pub answer_within_days: u32,
+    /// Without a ledger nothing is erased: a restored backup would bring it back.
+    pub ledger: Option<Arc<dyn ErasureLog>>,
+}
+
+impl Default for PrivacyRules {
+    fn default() -> Self {
+        Self {
+            four_eyes: false,
+            answer_within_days: 30,
+            ledger: None,
+        }
+    }
+}
+
+/// What happened to a request for erasure.
+#[derive(Clone, Debug)]
+pub struct ErasureOutcome {
+    pub request: PrivacyRequest,
+    /// `Some` once the person is erased.
+    pub erased: Option<palisade_store::Erased>,
+}
+
+impl Desk {
+    /// Uses `rules` for privacy requests.
+    pub fn with_privacy(mut self, rules: PrivacyRules) -> Self {
+        self.privacy = rules;
+        self
+    }
+
+    pub fn privacy_rules(&self) -> &PrivacyRules {
+        &self.privacy
+    }
+
+    async fn authorize_privacy(&self, actor: &Actor) -> Result<(), ServiceError> {
+        self.authorize(actor, Action::ManagePrivacy, &Resource::Directory)
+            .await
+            .map(|_| ())
+    }
+
+    /// Asks for `person` (a customer) to be erased. Without four eyes the erasure is
+    /// done at once; with them it waits for another person's approval.
+    pub async fn request_erasure(
+        &self,
+        actor: &Actor,
+        person: &str,
+        reason: &str,
+    ) -> Result<ErasureOutcome, ServiceError> {
+        self.authorize_privacy(actor).await?;
+        let reason = privacy_reason(reason)?;
+        let customer = self.customer_for(actor, person, Action::UserRead).await?;
+        if customer.erased {
+            return Err(ServiceError::conflict("refusal-erasure-done-already"));
+        }
+        let resource = self.user_resource(&customer.id).await?;
+        self.authorize(actor, Action::UserErase, &resource).await?;
+        let ledger = self.erasure_ledger()?;
+        let due = UnixMillis(self.now() + i64::from(self.privacy.answer_within_days) * DAY_MS);
+        let mut tx = self.store.begin().await?;
+        let request = self
+            .store
+            .create_privacy_request(&mut tx, "erasure", &customer.id, &reason, &actor.principal.user_id, due)
+            .await?;
+        let event = AuditEvent::new(AuditAction::ErasureRequested, customer.id.to_string(), Outcome::Success)
+            .with_detail(json!({"request": request.id.to_string(), "four_eyes": self.privacy.four_eyes}));
+        self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+        if self.privacy.four_eyes {
+            tx.commit().await?;
+            return Ok(ErasureOutcome {
+                request,
+                erased: None,
+            });
+        }
+        let erased = match self
+            .erase_in(&mut tx, actor, &request, &resource, ledger.as_ref())
+            .await?
+        {
+            Ok(erased) => erased,
+            Err(holds) => {
+                drop(tx);
+                return Err(self.refuse_for_holds(actor, &request, &holds).await);
+            }
+        };
+        tx.commit().await?;
+        self.store.scrub_after_erasure().await;
+        Ok(ErasureOutcome {
+            request: self.privacy_request(&request.id).await?,
+            erased: Some(erased),
+        })
+    }
+
+    /// Refused while a legal hold applies: audited with the holds that stopped it.
+    async fn refuse_for_holds(&self, actor: &Actor, request: &PrivacyRequest, holds: &[LegalHold]) -> ServiceError {
+        let ids: Vec<String> = holds.iter().map(|h| h.id.to_string()).collect();
+        let event = AuditEvent::new(AuditAction::PersonErased, request.person.to_string(), Outcome::Denied)
+            .with_detail(json!({"request": request.id.to_string(), "legal_holds": ids}));
+        match self.store.audit(&actor.audit, &event).await {
+            Ok(_) => ServiceError::conflict("refusal-erasure-legal-hold"),
+            Err(e) => e.into(),
+        }
+    }
+
+    /// A second person approves a pending erasure, which is then done.
+    pub async fn approve_erasure(&self, actor: &Actor, id: &str) -> Result<ErasureOutcome, ServiceError> {
+        self.authorize_privacy(actor).await?;
+        let id = PrivacyRequestId::parse(id).map_err(|_| ServiceError::NotFound)?;
+        let ledger = self.erasure_ledger()?;
+        let mut tx = self.store.begin().await?;
+        let request = match self.store.privacy_request_in(&mut tx, &id).await {
+            Err(StoreError::NotFound) => return Err(ServiceError::NotFound),
+            other => other?,
+        };
+        if request.state != RequestState::AwaitingApproval {
+            return Err(ServiceError::conflict("refusal-privacy-request-decided"));
+        }
+        if request.requested_by == actor.principal.user_id {
+            // Four eyes means two people: the one who asked never approves.
+            drop(tx);
+            self.audit_denial(&actor.audit, Action::UserErase, request.person.as_str(), "same_person")
+                .await?;
+            return Err(ServiceError::conflict("refusal-erasure-same-approver"));
+        }
+        let resource = self.user_resource(&request.person).await?;
+        self.authorize(actor, Action::UserErase, &resource).await?;
+        let event = AuditEvent::new(AuditAction::ErasureApproved, request.person.to_string(), Outcome::Success)
+            .with_detail(json!({"request": request.id.to_string(), "requested_by": request.requested_by.to_string()}));
+        self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+        let erased = match self
+            .erase_in(&mut tx, actor, &request, &resource, ledger.as_ref())
+            .await?
+        {
+            Ok(erased) => erased,
+            Err(holds) => {
+                drop(tx);
+                return Err(self.refuse_for_holds(actor, &request, &holds).await);
+            }
+        };
+        tx.commit().await?;
+        self.store.scrub_after_erasure().await;
+        Ok(ErasureOutcome {
+            request: self.privacy_request(&request.id).await?,
+            erased: Some(erased),
+        })
+    }
+
+    /// Declines a pending erasure (the one who asked may withdraw it too).
+    pub async fn decline_erasure(&self, actor: &Actor, id: &str) -> Result<PrivacyRequest, ServiceError> {
+        self.authorize_privacy(actor).await?;
+        let id = PrivacyRequestId::parse(id).map_err(|_| ServiceError::NotFound)?;
+        let mut tx = self.store.begin().await?;
+        let request = match self.store.privacy_request_in(&mut tx, &id).await {
+            Err(StoreError::NotFound) => return Err(ServiceError::NotFound),
+            other => other?,
+        };
+        if request.state != RequestState::AwaitingApproval {
+            return Err(ServiceError::conflict("refusal-privacy-request-decided"));
+        }
+        self.store
+            .decide_privacy_request(&mut tx, &id, RequestState::Declined, &actor.principal.user_id)
+            .await?;
+        let event = AuditEvent::new(AuditAction::ErasureDeclined, request.person.to_string(), Outcome::Success)
+            .with_detail(json!({"request": id.to_string()}));
+        self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+        tx.commit().await?;
+        self.privacy_request(&id).await
+    }
+
+    /// Erases inside `tx`, unless legal holds apply (returned, for the caller to
+    /// refuse once the transaction is gone).
+    async fn erase_in(
+        &self,
+        tx: &mut palisade_store::Tx,
+        actor: &Actor,
+        request: &PrivacyRequest,
+        resource: &Resource,
+        ledger: &dyn ErasureLog,
+    ) -> Result<Result<palisade_store::Erased, Vec<LegalHold>>, ServiceError> {
+        let holds = self.store.holds_on_person(tx, &request.person).await?;
+        if !holds.is_empty() {
+            return Ok(Err(holds));
+        }
+        let proof = self.authorize(actor, Action::UserErase, resource).await?;
+        let erased = self.store.erase_person(tx, &proof, &request.person).await?;
+        self.store
+            .decide_privacy_request(tx, &request.id, RequestState::Done, &actor.principal.user_id)
+            .await?;
+        let event = AuditEvent::new(AuditAction::PersonErased, request.person.to_string(), Outcome::Success)
+            .with_detail(json!({
+                "request": request.id.to_string(),
+                "accounts": erased.accounts.len(),
+                "tickets_rekeyed": erased.tickets_rekeyed,
+                "messages_emptied": erased.messages_emptied,
+                "attachments_deleted": erased.attachments_deleted,
+                "conversations_deleted": erased.conversations_deleted,
+            }));
+        self.store.append_audit(tx, &actor.audit, &event).await?;
+        // Outside the database first: if the commit then fails, the next
+        // reconciliation erases them anyway (the erasure was decided).
+        ledger.write(&erased.accounts).map_err(|e| {
+            tracing::error!(error = %e, "writing the erasure ledger");
+            ServiceError::Unavailable("the erasure ledger cannot be written")
+        })?;
+        Ok(Ok(erased))
+    }
+
+    fn erasure_ledger(&self) -> Result<Arc<dyn ErasureLog>, ServiceError> {
+        self.privacy
+            .ledger
+            .clone()
+            .ok_or(ServiceError::Unavailable("no erasure ledger is configured"))
+    }
+
+    async fn privacy_request(&self, id: &PrivacyRequestId) -> Result<PrivacyRequest, ServiceError> {
+        let mut tx = self.store.begin().await?;
+        let request = self.store.privacy_request_in(&mut tx, id).await?;
+        drop(tx);
+        Ok(request)
+    }
+
+    /// The privacy requests, open ones first by due date.
+    pub async fn privacy_requests(&self, actor: &Actor) -> Result<Vec<PrivacyRequest>, ServiceError> {
+        self.authorize_privacy(actor).await?;
+        Ok(self.store.privacy_requests(200).await?)
+    }
+
+    /// Places a legal hold on a customer, company or ticket.
+    pub async fn place_legal_hold(
+        &self,
+        actor: &Actor,
+        kind: &str,
+        target: &str,
+        reason: &str,
+    ) -> Result<LegalHold, ServiceError> {
+        self.authorize_privacy(actor).await?;
+        let reason = privacy_reason(reason)?;
+        let target = HoldTarget::parse(kind, target).map_err(|_| ServiceError::invalid("refusal-hold-target"))?;
+        let exists = match &target {
+            HoldTarget::Customer(id) => self.store.get_user(id).await.map(|u| !u.role.is_staff()),
+            HoldTarget::Company(id) => self.store.get_company(id).await.map(|_| true),
+            HoldTarget::Ticket(id) => self.store.get_ticket(id).await.map(|_| true),
+        };
+        match exists {
+            Ok(true) => {}
+            Ok(false) | Err(StoreError::NotFound) => return Err(ServiceError::invalid("refusal-hold-target")),
+            Err(e) => return Err(e.into()),
+        }
+        let mut tx = self.store.begin().await?;
+        let hold = self
+            .store
+            .place_legal_hold(&mut tx, &target, &reason, &actor.principal.user_id)
+            .await?;
+        let event = AuditEvent::new(AuditAction::LegalHoldPlaced, hold.id.to_string(), Outcome::Success)
+            .with_detail(json!({"kind": target.kind(), "target": target.id()}));
+        self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+        tx.commit().await?;
+        Ok(hold)
+    }
+
+    pub async fn release_legal_hold(&self, actor: &Actor, id: &str) -> Result<LegalHold, ServiceError> {
+        self.authorize_privacy(actor).await?;
+        let id = LegalHoldId::parse(id).map_err(|_| ServiceError::NotFound)?;
+        let mut tx = self.store.begin().await?;
+        let hold = match self.store.legal_hold_in(&mut tx, &id).await {
+            Err(StoreError::NotFound) => return Err(ServiceError::NotFound),
+            other => other?,
+        };
+        match self.store.release_legal_hold(&mut tx, &id, &actor.principal.user_id).await {
+            Err(StoreError::Conflict) => return Err(ServiceError::conflict("refusal-hold-released")),
+            other => other?,
+        }
+        let event = AuditEvent::new(AuditAction::LegalHoldReleased, id.to_string(), Outcome::Success)
+            .with_detail(json!({"kind": hold.target.kind(), "target": hold.target.id()}));
+        self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+        let hold = self.store.legal_hold_in(&mut tx, &id).await?;
+        tx.commit().await?;
+        Ok(hold)
+    }
+
+    pub async fn legal_holds(&self, actor: &Actor) -> Result<Vec<LegalHold>, ServiceError> {
+        self.authorize_privacy(actor).await?;
+        Ok(self.store.legal_holds(200).await?)
+    }
+
+    /// Names of the people the privacy pages mention, erased ones as such (empty).
+    pub async fn privacy_people(&self, ids: &[UserId]) -> Result<Vec<palisade_store::UserRecord>, ServiceError> {
+        Ok(self.store.users_by_ids(ids).await?)
+    }
+}
+
+fn privacy_reason(reason: &str) -> Result<String, ServiceError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_PRIVACY_REASON_CHARS || reason.chars().any(char::is_control)
+    {
+        return Err(ServiceError::invalid("refusal-privacy-reason"));
+    }
+    Ok(reason.to_owned())
+}
