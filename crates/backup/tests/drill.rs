@@ -15,7 +15,10 @@ use palisade_policy::{Action, PolicyEngine, Resource, TicketFacts};
 use palisade_store::{NewTicket, NewUser, Store};
 use palisade_testkit::{Backend, TestDatabase};
 
-palisade_testkit::on_both_backends!(a_backup_taken_during_writes_restores_and_refuses_tampering);
+palisade_testkit::on_both_backends!(
+    a_backup_taken_during_writes_restores_and_refuses_tampering,
+    an_erasure_after_the_backup_is_done_again_by_its_restore,
+);
 
 struct Desk {
     store: Store,
@@ -307,4 +310,124 @@ async fn a_backup_taken_during_writes_restores_and_refuses_tampering(backend: Ba
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Back up, erase, restore the older backup: the ledger beside the master key erases
+/// the person again before anything could serve the copy, so their words stay
+/// unreadable and their key is not in the restored files; the trail verifies. A
+/// ledger written with another key is refused rather than trusted.
+async fn an_erasure_after_the_backup_is_done_again_by_its_restore(backend: Backend) {
+    use palisade_backup::erasure_ledger::{ErasureLedger, LedgerEntry};
+    let source = TestDatabase::new(backend).await.unwrap();
+    let keys = Arc::new(Keyring::new(&MasterKey::generate().unwrap()));
+    let desk = Desk::open(&source.url, keys.clone()).await;
+    for n in 0..3 {
+        desk.ticket(n).await;
+    }
+    let pool = sqlx::AnyPool::connect(&source.url).await.unwrap();
+    let wrapped: Vec<u8> = sqlx::query_scalar("SELECT wrapped FROM data_keys WHERE id = $1")
+        .bind(format!("dk_{}", desk.customer))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let operator = Identity::generate();
+    let dir = palisade_testkit::TempDir::new("palisade-erasure-backups").unwrap();
+    let tools = PgTools::default();
+    let created = palisade_backup::create(
+        &desk.store,
+        &source.url,
+        &keys,
+        &[operator.to_public()],
+        &dir.path,
+        &std::env::temp_dir(),
+        &tools,
+    )
+    .await
+    .unwrap();
+
+    // Erased after the backup, written to the ledger as the desk does.
+    let ledger = ErasureLedger::at(dir.path.join("erasures.ledger"));
+    let admin = Principal {
+        user_id: UserId::generate(),
+        role: Role::Admin,
+        teams: vec![],
+        company: None,
+        session: None,
+        scopes: None,
+    };
+    let proof = desk
+        .policy
+        .authorize(
+            &admin,
+            Action::UserErase,
+            &Resource::User(palisade_policy::UserFacts {
+                id: desk.customer.clone(),
+                role: Role::Customer,
+                company: None,
+                teams: vec![],
+            }),
+        )
+        .unwrap();
+    let mut tx = desk.store.begin().await.unwrap();
+    let erased = desk
+        .store
+        .erase_person(&mut tx, &proof, &desk.customer)
+        .await
+        .unwrap();
+    let entries: Vec<LedgerEntry> = erased
+        .accounts
+        .iter()
+        .map(|r| LedgerEntry {
+            user: r.user.clone(),
+            data_key_id: r.data_key_id.clone(),
+            erased_at: r.erased_at,
+        })
+        .collect();
+    ledger.append(keys.erasure_ledger_key(), &entries).unwrap();
+    tx.commit().await.unwrap();
+
+    // Attack: a ledger planted by someone without this master key is refused.
+    let planted = ErasureLedger::at(dir.path.join("planted.ledger"));
+    let stranger = Keyring::new(&MasterKey::generate().unwrap());
+    planted.append(stranger.erasure_ledger_key(), &entries).unwrap();
+    let elsewhere = TestDatabase::new(backend).await.unwrap();
+    let refused = palisade_backup::restore(&created.path, &operator, keys.clone(), &elsewhere.url, &tools, &planted).await;
+    assert!(matches!(refused, Err(BackupError::Ledger(_))), "{refused:?}");
+
+    // Genuine: the older backup restored, and she is erased again.
+    let target = TestDatabase::new(backend).await.unwrap();
+    let restored = palisade_backup::restore(&created.path, &operator, keys.clone(), &target.url, &tools, &ledger)
+        .await
+        .unwrap();
+    assert_eq!(restored.erasures.reapplied, vec![desk.customer.clone()]);
+    let copy = Desk {
+        store: Store::connect(&target.url, keys.clone()).await.unwrap(),
+        policy: PolicyEngine::load().unwrap(),
+        team: desk.team.clone(),
+        customer: desk.customer.clone(),
+    };
+    assert!(copy.store.get_user(&desk.customer).await.unwrap().erased);
+    let contents = copy.contents(&target.url).await;
+    assert_eq!(contents.len(), 3);
+    for (_, subject, messages) in &contents {
+        assert!(subject.is_empty(), "{subject}");
+        assert!(messages.iter().all(String::is_empty), "{messages:?}");
+    }
+    copy.store
+        .verify_audit_trail(copy.store.audit_trusted_keys())
+        .await
+        .unwrap();
+    copy.store.close().await;
+    let dump = target.raw_dump().await.unwrap();
+    let hex = hex::encode(&wrapped);
+    assert!(
+        !dump.windows(wrapped.len()).any(|w| w == wrapped.as_slice())
+            && !dump.windows(hex.len()).any(|w| w == hex.as_bytes()),
+        "her wrapped key is not in the restored files"
+    );
+    // Reconciling again changes nothing.
+    let store = Store::connect(&target.url, keys.clone()).await.unwrap();
+    let again = palisade_backup::erasure_ledger::reconcile(&store, &ledger, &keys).await.unwrap();
+    assert_eq!(again, Default::default());
 }

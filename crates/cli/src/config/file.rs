@@ -43,6 +43,7 @@ pub struct FileConfig {
     pub reply_tokens: Option<ReplyTokensFileConfig>,
     pub hsm: Option<HsmFileConfig>,
     pub audit: Option<AuditFileConfig>,
+    pub privacy: Option<PrivacyFileConfig>,
     /// `[[imap]]` tables: hosted mailboxes to take mail from.
     #[serde(default)]
     pub imap: Vec<ImapFileConfig>,

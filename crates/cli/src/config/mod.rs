@@ -4,7 +4,7 @@
 //! setting at its default.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use palisade_core::{EmailAddress, Role, SecretBytes, SecretString};
@@ -20,6 +20,7 @@ mod file_assist;
 mod flags;
 mod keys;
 mod operations;
+mod privacy;
 mod register;
 
 pub use backup::*;
@@ -28,6 +29,7 @@ pub use file_assist::*;
 pub use flags::*;
 pub use keys::*;
 pub use operations::*;
+pub use privacy::*;
 
 /// The resolved configuration every command works from.
 #[derive(Debug, Clone)]
@@ -83,6 +85,8 @@ pub struct Settings {
     pub audit_signing: Option<AuditSigning>,
     /// A DKIM key rotation under way, for `dns check`.
     pub dkim_rotation: DkimRotation,
+    /// `[privacy]`: four eyes, deadlines, the erasure ledger.
+    pub privacy: PrivacySettings,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -201,6 +205,11 @@ impl Settings {
                 unknown.mailbox.as_str()
             )));
         }
+        let privacy = file
+            .privacy
+            .clone()
+            .unwrap_or_default()
+            .into_settings(&master_key_file)?;
         let settings = Self {
             imap,
             mail,
@@ -299,6 +308,7 @@ impl Settings {
             reply_keys: file.reply_tokens.unwrap_or_default().into_keys()?,
             hsm: file.hsm.map(HsmFileConfig::into_settings).transpose()?,
             audit_signing: file.audit.unwrap_or_default().into_settings()?,
+            privacy,
             dkim_rotation,
         };
         settings.validate()?;
