@@ -5,9 +5,12 @@
 //!
 //! One JSON line per erasure, each signed with a key derived from the root (so an entry
 //! written by anyone else is refused rather than erasing whom it names) and chained to
-//! the line before (so a line taken out of the middle is noticed). Lines taken off the
-//! end cannot be told from a shorter history by the file alone; the database's own
-//! `erasures` table puts them back at the next reconciliation.
+//! the line before (so a line taken out of the middle is noticed). A root rotation adds
+//! a line signed by the old root's key and countersigned by the new one's, so the
+//! ledger reads with either file: a backup from before the rotation is restored with
+//! the old file and still gets every later erasure. Lines taken off the end cannot be
+//! told from a shorter history by the file alone; the database's own `erasures` table
+//! puts them back at the next reconciliation.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,21 +42,49 @@ pub struct LedgerEntry {
 #[serde(deny_unknown_fields)]
 struct Line {
     seq: u64,
-    user: String,
-    data_key: String,
+    /// An erasure (`user`, `data_key`), or `rekey`: the root changed to `next`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    data_key: Option<String>,
     at: i64,
+    /// The public key that signed this line.
+    key: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    next: Option<String>,
     prev: String,
     sig: String,
+    /// The next key's signature over the same line: it agrees to succeed `key`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    next_sig: Option<String>,
 }
 
 impl Line {
-    fn signed_message(&self) -> Vec<u8> {
+    fn signed_message(&self, role: &str) -> Vec<u8> {
         format!(
-            "palisade/erasure-ledger/v1\n{}\n{}\n{}\n{}\n{}",
-            self.seq, self.user, self.data_key, self.at, self.prev
+            "palisade/erasure-ledger/v1/{role}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
+            self.seq,
+            self.user.as_deref().unwrap_or(""),
+            self.data_key.as_deref().unwrap_or(""),
+            self.at,
+            self.key,
+            self.next.as_deref().unwrap_or(""),
+            self.prev
         )
         .into_bytes()
     }
+}
+
+fn public_key(hex_key: &str) -> Option<VerifyingKey> {
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(hex_key, &mut bytes).ok()?;
+    VerifyingKey::from_bytes(&bytes).ok()
+}
+
+fn verifies(key: &VerifyingKey, message: &[u8], signature: &str) -> bool {
+    let mut bytes = [0u8; 64];
+    hex::decode_to_slice(signature, &mut bytes).is_ok()
+        && key.verify(message, &Signature::from_bytes(&bytes)).is_ok()
 }
 
 /// What a reconciliation did.
@@ -94,95 +125,211 @@ impl ErasureLedger {
     /// Every entry, each checked: its signature under `key` and its link to the line
     /// before. A missing file is an empty ledger.
     pub fn read(&self, key: &VerifyingKey) -> Result<Vec<LedgerEntry>, BackupError> {
-        Ok(self.read_lines(key)?.into_iter().map(|(entry, _)| entry).collect())
+        Ok(self
+            .read_lines(key)?
+            .into_iter()
+            .filter_map(|(entry, _)| entry)
+            .collect())
     }
 
-    fn read_lines(&self, key: &VerifyingKey) -> Result<Vec<(LedgerEntry, String)>, BackupError> {
+    fn read_lines(&self, key: &VerifyingKey) -> Result<Vec<(Option<LedgerEntry>, String)>, BackupError> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(BackupError::Io(self.path.display().to_string(), e)),
         };
         let mut prev = FIRST_PREV.to_owned();
-        let mut entries = Vec::new();
+        let mut lines = Vec::new();
         for (n, raw) in text.lines().enumerate() {
             let broken = |why: &str| BackupError::Ledger(format!("line {}: {why}", n + 1));
             let line: Line = serde_json::from_str(raw).map_err(|_| broken("not a ledger entry"))?;
             if line.seq != n as u64 + 1 || line.prev != prev {
                 return Err(broken("out of sequence (a line was removed or moved)"));
             }
-            let mut bytes = [0u8; 64];
-            hex::decode_to_slice(&line.sig, &mut bytes).map_err(|_| broken("signature is not hex"))?;
-            key.verify(&line.signed_message(), &Signature::from_bytes(&bytes))
-                .map_err(|_| broken("signature does not verify with this master key"))?;
+            let signer = public_key(&line.key).ok_or_else(|| broken("not a signing key"))?;
+            if !verifies(&signer, &line.signed_message("entry"), &line.sig) {
+                return Err(broken("its signature does not verify"));
+            }
+            match (&line.next, &line.next_sig, &line.user) {
+                (Some(next), Some(next_sig), None) => {
+                    let next = public_key(next).ok_or_else(|| broken("not a signing key"))?;
+                    if !verifies(&next, &line.signed_message("successor"), next_sig) {
+                        return Err(broken("the new root's signature does not verify"));
+                    }
+                }
+                (None, None, Some(_)) => {}
+                _ => return Err(broken("neither an erasure nor a new root")),
+            }
             prev = hex::encode(Sha256::digest(raw.as_bytes()));
-            entries.push((
-                LedgerEntry {
-                    user: UserId::parse(&line.user).map_err(|_| broken("not an account id"))?,
-                    data_key_id: line.data_key,
-                    erased_at: UnixMillis(line.at),
-                },
-                raw.to_owned(),
-            ));
+            lines.push((line, raw.to_owned()));
         }
-        Ok(entries)
+        // Which signers this root vouches for: its own key, and through each change of
+        // root (signed by both) its predecessors and successors.
+        let mut trusted = vec![hex::encode(key.as_bytes())];
+        loop {
+            let before = trusted.len();
+            for (line, _) in &lines {
+                if let Some(next) = &line.next {
+                    if trusted.contains(&line.key) && !trusted.contains(next) {
+                        trusted.push(next.clone());
+                    }
+                    if trusted.contains(next) && !trusted.contains(&line.key) {
+                        trusted.push(line.key.clone());
+                    }
+                }
+            }
+            if trusted.len() == before {
+                break;
+            }
+        }
+        let mut out = Vec::new();
+        for (line, raw) in lines {
+            if !trusted.contains(&line.key) {
+                return Err(BackupError::Ledger(format!(
+                    "line {}: signed with a key this master key does not vouch for",
+                    line.seq
+                )));
+            }
+            let entry = match (line.user, line.data_key) {
+                (Some(user), Some(data_key_id)) => Some(LedgerEntry {
+                    user: UserId::parse(&user)
+                        .map_err(|_| BackupError::Ledger(format!("line {}: not an account id", line.seq)))?,
+                    data_key_id,
+                    erased_at: UnixMillis(line.at),
+                }),
+                _ => None,
+            };
+            out.push((entry, raw));
+        }
+        Ok(out)
     }
 
     /// Appends the entries not in the ledger yet (by account), signed with `key`;
     /// written and flushed to disk before returning. Returns how many were added.
     pub fn append(&self, key: &SigningKey, entries: &[LedgerEntry]) -> Result<usize, BackupError> {
-        let _one = APPENDING.lock().map_err(|_| BackupError::Ledger("a writer failed".into()))?;
+        let _one = APPENDING
+            .lock()
+            .map_err(|_| BackupError::Ledger("a writer failed".into()))?;
         let existing = self.read_lines(&key.verifying_key())?;
+        let mut queued: Vec<&UserId> = Vec::new();
+        let mut lines = Vec::new();
+        for entry in entries {
+            let known = existing
+                .iter()
+                .any(|(e, _)| e.as_ref().is_some_and(|e| e.user == entry.user));
+            if known || queued.contains(&&entry.user) {
+                continue;
+            }
+            queued.push(&entry.user);
+            lines.push(Line {
+                seq: 0,
+                user: Some(entry.user.to_string()),
+                data_key: Some(entry.data_key_id.clone()),
+                at: entry.erased_at.0,
+                key: hex::encode(key.verifying_key().as_bytes()),
+                next: None,
+                prev: String::new(),
+                sig: String::new(),
+                next_sig: None,
+            });
+        }
+        self.write_after(&existing, lines, key, None)
+    }
+
+    /// Records a root rotation: `old` hands over to `new`, both signing, so the ledger
+    /// reads with either root and later entries are signed with the new one.
+    pub fn change_root(&self, old: &SigningKey, new: &SigningKey) -> Result<(), BackupError> {
+        let _one = APPENDING
+            .lock()
+            .map_err(|_| BackupError::Ledger("a writer failed".into()))?;
+        let existing = self.read_lines(&old.verifying_key())?;
+        let next = hex::encode(new.verifying_key().as_bytes());
+        let recorded = existing.iter().any(|(_, raw)| {
+            serde_json::from_str::<Line>(raw).is_ok_and(|l| l.next.as_deref() == Some(next.as_str()))
+        });
+        if recorded {
+            return Ok(());
+        }
+        let line = Line {
+            seq: 0,
+            user: None,
+            data_key: None,
+            at: UnixMillis::now().0,
+            key: hex::encode(old.verifying_key().as_bytes()),
+            next: Some(next),
+            prev: String::new(),
+            sig: String::new(),
+            next_sig: None,
+        };
+        self.write_after(&existing, vec![line], old, Some(new))
+            .map(|_| ())
+    }
+
+    fn write_after(
+        &self,
+        existing: &[(Option<LedgerEntry>, String)],
+        lines: Vec<Line>,
+        key: &SigningKey,
+        successor: Option<&SigningKey>,
+    ) -> Result<usize, BackupError> {
+        if lines.is_empty() {
+            return Ok(0);
+        }
         let mut prev = existing
             .last()
             .map(|(_, raw)| hex::encode(Sha256::digest(raw.as_bytes())))
             .unwrap_or_else(|| FIRST_PREV.to_owned());
         let mut seq = existing.len() as u64;
         let mut out = String::new();
-        let mut queued: Vec<&UserId> = Vec::new();
-        for entry in entries {
-            if existing.iter().any(|(e, _)| e.user == entry.user) || queued.contains(&&entry.user) {
-                continue;
-            }
-            queued.push(&entry.user);
+        let added = lines.len();
+        for mut line in lines {
             seq += 1;
-            let mut line = Line {
-                seq,
-                user: entry.user.to_string(),
-                data_key: entry.data_key_id.clone(),
-                at: entry.erased_at.0,
-                prev,
-                sig: String::new(),
-            };
-            line.sig = hex::encode(key.sign(&line.signed_message()).to_bytes());
+            line.seq = seq;
+            line.prev = prev;
+            line.sig = hex::encode(key.sign(&line.signed_message("entry")).to_bytes());
+            if let Some(next) = successor {
+                line.next_sig = Some(hex::encode(
+                    next.sign(&line.signed_message("successor")).to_bytes(),
+                ));
+            }
             let raw = serde_json::to_string(&line).map_err(|e| BackupError::Ledger(e.to_string()))?;
             prev = hex::encode(Sha256::digest(raw.as_bytes()));
             out.push_str(&raw);
             out.push('\n');
-        }
-        let added = queued.len();
-        if added == 0 {
-            return Ok(0);
         }
         let mut file = open_for_append(&self.path)?;
         file.write_all(out.as_bytes()).map_err(io(self.path.display()))?;
         file.sync_all().map_err(io(self.path.display()))?;
         Ok(added)
     }
+}
 
-    /// Signs every entry again with `new` after checking it under `old` (a root
-    /// rotation: the old root's key goes with it). Written to a new file that then
-    /// replaces the old one.
-    pub fn resign(&self, old: &VerifyingKey, new: &SigningKey) -> Result<usize, BackupError> {
-        let entries = self.read(old)?;
-        if entries.is_empty() {
-            return Ok(0);
-        }
-        let fresh = Self::at(self.path.with_extension("ledger.new"));
-        let _ = std::fs::remove_file(&fresh.path);
-        let added = fresh.append(new, &entries)?;
-        std::fs::rename(&fresh.path, &self.path).map_err(io(self.path.display()))?;
-        Ok(added)
+/// Writes each erasure to the ledger as the desk makes it, signed with `keys`' root.
+pub struct LedgerWriter {
+    ledger: ErasureLedger,
+    keys: std::sync::Arc<Keyring>,
+}
+
+impl LedgerWriter {
+    pub fn new(ledger: ErasureLedger, keys: std::sync::Arc<Keyring>) -> Self {
+        Self { ledger, keys }
+    }
+}
+
+impl palisade_store::ErasureLog for LedgerWriter {
+    fn write(&self, erased: &[palisade_store::ErasureRecord]) -> Result<(), String> {
+        let entries: Vec<LedgerEntry> = erased
+            .iter()
+            .map(|r| LedgerEntry {
+                user: r.user.clone(),
+                data_key_id: r.data_key_id.clone(),
+                erased_at: r.erased_at,
+            })
+            .collect();
+        self.ledger
+            .append(self.keys.erasure_ledger_key(), &entries)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -254,7 +401,9 @@ mod tests {
 
         // Attack: an entry written by someone without the root (another key) is refused.
         let planted = ErasureLedger::at(dir.join("planted.ledger"));
-        planted.append(&SigningKey::from_bytes(&[8; 32]), &[entry(4)]).unwrap();
+        planted
+            .append(&SigningKey::from_bytes(&[8; 32]), &[entry(4)])
+            .unwrap();
         assert!(planted.read(&key.verifying_key()).is_err());
 
         // Attack: a line removed from the middle breaks the chain.
@@ -268,12 +417,46 @@ mod tests {
         std::fs::write(ledger.path(), format!("{changed}\n")).unwrap();
         assert!(ledger.read(&key.verifying_key()).is_err());
 
-        // Signed again under a new root, it reads with the new key only.
+        // A new root: the ledger reads with either root, and later entries are the new
+        // root's.
         std::fs::write(ledger.path(), format!("{}\n{}\n", lines[0], lines[1])).unwrap();
         let new = SigningKey::from_bytes(&[9; 32]);
-        assert_eq!(ledger.resign(&key.verifying_key(), &new).unwrap(), 2);
-        assert_eq!(ledger.read(&new.verifying_key()).unwrap().len(), 2);
-        assert!(ledger.read(&key.verifying_key()).is_err());
+        ledger.change_root(&key, &new).unwrap();
+        ledger.change_root(&key, &new).unwrap();
+        let d = entry(5);
+        assert_eq!(ledger.append(&new, &[d.clone()]).unwrap(), 1);
+        for reader in [&key, &new] {
+            let read = ledger.read(&reader.verifying_key()).unwrap();
+            assert_eq!(read.len(), 3, "every erasure, read with either root");
+            assert_eq!(read[2], d);
+        }
+        // Attack: a stranger's entry followed by a change of root to this root that this
+        // root never countersigned (the stranger signs both halves) vouches for nothing.
+        let stranger = SigningKey::from_bytes(&[10; 32]);
+        let planted = ErasureLedger::at(dir.join("planted-root.ledger"));
+        planted.append(&stranger, &[entry(6)]).unwrap();
+        let first = std::fs::read_to_string(planted.path()).unwrap();
+        let mut claim = Line {
+            seq: 2,
+            user: None,
+            data_key: None,
+            at: 7,
+            key: hex::encode(stranger.verifying_key().as_bytes()),
+            next: Some(hex::encode(new.verifying_key().as_bytes())),
+            prev: hex::encode(Sha256::digest(first.trim_end().as_bytes())),
+            sig: String::new(),
+            next_sig: None,
+        };
+        claim.sig = hex::encode(stranger.sign(&claim.signed_message("entry")).to_bytes());
+        claim.next_sig = Some(hex::encode(
+            stranger.sign(&claim.signed_message("successor")).to_bytes(),
+        ));
+        std::fs::write(
+            planted.path(),
+            format!("{first}{}\n", serde_json::to_string(&claim).unwrap()),
+        )
+        .unwrap();
+        assert!(planted.read(&new.verifying_key()).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -198,9 +198,16 @@ async fn a_backup_taken_during_writes_restores_and_refuses_tampering(backend: Ba
     // Restored elsewhere: the same tickets and messages as the source had at the
     // snapshot, a valid audit chain, sealed values that open.
     let target = TestDatabase::new(backend).await.unwrap();
-    let restored = palisade_backup::restore(&created.path, &operator, keys.clone(), &target.url, &tools, &ledger)
-        .await
-        .unwrap();
+    let restored = palisade_backup::restore(
+        &created.path,
+        &operator,
+        keys.clone(),
+        &target.url,
+        &tools,
+        &ledger,
+    )
+    .await
+    .unwrap();
     assert_eq!(restored.manifest, created.manifest);
     assert_eq!(
         restored.audit.entries,
@@ -228,7 +235,15 @@ async fn a_backup_taken_during_writes_restores_and_refuses_tampering(backend: Ba
     );
 
     // A restore never overwrites a database that holds anything.
-    let refused = palisade_backup::restore(&created.path, &operator, keys.clone(), &source.url, &tools, &ledger).await;
+    let refused = palisade_backup::restore(
+        &created.path,
+        &operator,
+        keys.clone(),
+        &source.url,
+        &tools,
+        &ledger,
+    )
+    .await;
     assert!(matches!(refused, Err(BackupError::Refused(_))), "{refused:?}");
 
     let scratch = Scratch {
@@ -249,7 +264,8 @@ async fn a_backup_taken_during_writes_restores_and_refuses_tampering(backend: Ba
     let refused = palisade_backup::verify(&tampered, &operator, keys.clone(), &scratch, &tools).await;
     assert!(matches!(refused, Err(BackupError::Decrypt(_))), "{refused:?}");
     let into = TestDatabase::new(backend).await.unwrap();
-    let refused = palisade_backup::restore(&tampered, &operator, keys.clone(), &into.url, &tools, &ledger).await;
+    let refused =
+        palisade_backup::restore(&tampered, &operator, keys.clone(), &into.url, &tools, &ledger).await;
     assert!(refused.is_err(), "a changed archive is not restored");
 
     // Attack: the archive opened by someone who is not its recipient.
@@ -392,14 +408,29 @@ async fn an_erasure_after_the_backup_is_done_again_by_its_restore(backend: Backe
     let stranger = Keyring::new(&MasterKey::generate().unwrap());
     planted.append(stranger.erasure_ledger_key(), &entries).unwrap();
     let elsewhere = TestDatabase::new(backend).await.unwrap();
-    let refused = palisade_backup::restore(&created.path, &operator, keys.clone(), &elsewhere.url, &tools, &planted).await;
+    let refused = palisade_backup::restore(
+        &created.path,
+        &operator,
+        keys.clone(),
+        &elsewhere.url,
+        &tools,
+        &planted,
+    )
+    .await;
     assert!(matches!(refused, Err(BackupError::Ledger(_))), "{refused:?}");
 
     // Genuine: the older backup restored, and she is erased again.
     let target = TestDatabase::new(backend).await.unwrap();
-    let restored = palisade_backup::restore(&created.path, &operator, keys.clone(), &target.url, &tools, &ledger)
-        .await
-        .unwrap();
+    let restored = palisade_backup::restore(
+        &created.path,
+        &operator,
+        keys.clone(),
+        &target.url,
+        &tools,
+        &ledger,
+    )
+    .await
+    .unwrap();
     assert_eq!(restored.erasures.reapplied, vec![desk.customer.clone()]);
     let copy = Desk {
         store: Store::connect(&target.url, keys.clone()).await.unwrap(),
@@ -428,6 +459,8 @@ async fn an_erasure_after_the_backup_is_done_again_by_its_restore(backend: Backe
     );
     // Reconciling again changes nothing.
     let store = Store::connect(&target.url, keys.clone()).await.unwrap();
-    let again = palisade_backup::erasure_ledger::reconcile(&store, &ledger, &keys).await.unwrap();
+    let again = palisade_backup::erasure_ledger::reconcile(&store, &ledger, &keys)
+        .await
+        .unwrap();
     assert_eq!(again, Default::default());
 }

@@ -4,6 +4,7 @@
 mod app;
 mod commands;
 mod config;
+mod erasures;
 mod error;
 mod framing;
 mod handshakes;

@@ -14,9 +14,8 @@ mod values;
 pub use error::CoreError;
 pub use ids::{
     ArticleFileId, ArticleId, AttachmentId, AuditSeq, CalendarId, CeremonyId, CompanyId, ConversationId,
-    CustomFieldId, LegalHoldId, MacroId, MessageId, NotificationId, OutboxId, PasskeyId, PrivacyRequestId, RuleId,
-    SessionId, SlaPolicyId,
-    TeamId, TicketId, UserId, ViewId, unique_name,
+    CustomFieldId, LegalHoldId, MacroId, MessageId, NotificationId, OutboxId, PasskeyId, PrivacyRequestId,
+    RuleId, SessionId, SlaPolicyId, TeamId, TicketId, UserId, ViewId, unique_name,
 };
 pub use mail::{OutgoingFile, OutgoingMail};
 pub use network::source_network;

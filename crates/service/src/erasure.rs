@@ -10,7 +10,7 @@ use std::sync::Arc;
 use palisade_audit::{AuditAction, AuditEvent, Outcome};
 use palisade_core::{LegalHoldId, PrivacyRequestId, UnixMillis, UserId};
 use palisade_policy::{Action, Resource};
-use palisade_store::{ErasureRecord, HoldTarget, LegalHold, PrivacyRequest, RequestState, StoreError};
+use palisade_store::{ErasureLog, HoldTarget, LegalHold, PrivacyRequest, RequestState, StoreError};
 use serde_json::json;
 
 use crate::{Actor, Desk, ServiceError};
@@ -18,12 +18,6 @@ use crate::{Actor, Desk, ServiceError};
 /// The longest reason a request or hold keeps.
 pub const MAX_PRIVACY_REASON_CHARS: usize = 500;
 const DAY_MS: i64 = 86_400_000;
-
-/// Where erasures are written outside the database, before they commit (the signed
-/// ledger beside the master key, `palisade_backup::erasure_ledger`).
-pub trait ErasureLog: Send + Sync {
-    fn write(&self, erased: &[ErasureRecord]) -> Result<(), String>;
-}
 
 /// How this desk answers privacy requests.
 #[derive(Clone)]
@@ -34,6 +28,16 @@ pub struct PrivacyRules {
     pub answer_within_days: u32,
     /// Without a ledger nothing is erased: a restored backup would bring it back.
     pub ledger: Option<Arc<dyn ErasureLog>>,
+}
+
+impl std::fmt::Debug for PrivacyRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrivacyRules")
+            .field("four_eyes", &self.four_eyes)
+            .field("answer_within_days", &self.answer_within_days)
+            .field("ledger", &self.ledger.is_some())
+            .finish()
+    }
 }
 
 impl Default for PrivacyRules {
@@ -92,10 +96,21 @@ impl Desk {
         let mut tx = self.store.begin().await?;
         let request = self
             .store
-            .create_privacy_request(&mut tx, "erasure", &customer.id, &reason, &actor.principal.user_id, due)
+            .create_privacy_request(
+                &mut tx,
+                "erasure",
+                &customer.id,
+                &reason,
+                &actor.principal.user_id,
+                due,
+            )
             .await?;
-        let event = AuditEvent::new(AuditAction::ErasureRequested, customer.id.to_string(), Outcome::Success)
-            .with_detail(json!({"request": request.id.to_string(), "four_eyes": self.privacy.four_eyes}));
+        let event = AuditEvent::new(
+            AuditAction::ErasureRequested,
+            customer.id.to_string(),
+            Outcome::Success,
+        )
+        .with_detail(json!({"request": request.id.to_string(), "four_eyes": self.privacy.four_eyes}));
         self.store.append_audit(&mut tx, &actor.audit, &event).await?;
         if self.privacy.four_eyes {
             tx.commit().await?;
@@ -123,10 +138,19 @@ impl Desk {
     }
 
     /// Refused while a legal hold applies: audited with the holds that stopped it.
-    async fn refuse_for_holds(&self, actor: &Actor, request: &PrivacyRequest, holds: &[LegalHold]) -> ServiceError {
+    async fn refuse_for_holds(
+        &self,
+        actor: &Actor,
+        request: &PrivacyRequest,
+        holds: &[LegalHold],
+    ) -> ServiceError {
         let ids: Vec<String> = holds.iter().map(|h| h.id.to_string()).collect();
-        let event = AuditEvent::new(AuditAction::PersonErased, request.person.to_string(), Outcome::Denied)
-            .with_detail(json!({"request": request.id.to_string(), "legal_holds": ids}));
+        let event = AuditEvent::new(
+            AuditAction::PersonErased,
+            request.person.to_string(),
+            Outcome::Denied,
+        )
+        .with_detail(json!({"request": request.id.to_string(), "legal_holds": ids}));
         match self.store.audit(&actor.audit, &event).await {
             Ok(_) => ServiceError::conflict("refusal-erasure-legal-hold"),
             Err(e) => e.into(),
@@ -149,14 +173,25 @@ impl Desk {
         if request.requested_by == actor.principal.user_id {
             // Four eyes means two people: the one who asked never approves.
             drop(tx);
-            self.audit_denial(&actor.audit, Action::UserErase, request.person.as_str(), "same_person")
-                .await?;
+            self.audit_denial(
+                &actor.audit,
+                Action::UserErase,
+                request.person.as_str(),
+                "same_person",
+            )
+            .await?;
             return Err(ServiceError::conflict("refusal-erasure-same-approver"));
         }
         let resource = self.user_resource(&request.person).await?;
         self.authorize(actor, Action::UserErase, &resource).await?;
-        let event = AuditEvent::new(AuditAction::ErasureApproved, request.person.to_string(), Outcome::Success)
-            .with_detail(json!({"request": request.id.to_string(), "requested_by": request.requested_by.to_string()}));
+        let event = AuditEvent::new(
+            AuditAction::ErasureApproved,
+            request.person.to_string(),
+            Outcome::Success,
+        )
+        .with_detail(
+            json!({"request": request.id.to_string(), "requested_by": request.requested_by.to_string()}),
+        );
         self.store.append_audit(&mut tx, &actor.audit, &event).await?;
         let erased = match self
             .erase_in(&mut tx, actor, &request, &resource, ledger.as_ref())
@@ -191,8 +226,12 @@ impl Desk {
         self.store
             .decide_privacy_request(&mut tx, &id, RequestState::Declined, &actor.principal.user_id)
             .await?;
-        let event = AuditEvent::new(AuditAction::ErasureDeclined, request.person.to_string(), Outcome::Success)
-            .with_detail(json!({"request": id.to_string()}));
+        let event = AuditEvent::new(
+            AuditAction::ErasureDeclined,
+            request.person.to_string(),
+            Outcome::Success,
+        )
+        .with_detail(json!({"request": id.to_string()}));
         self.store.append_audit(&mut tx, &actor.audit, &event).await?;
         tx.commit().await?;
         self.privacy_request(&id).await
@@ -217,15 +256,19 @@ impl Desk {
         self.store
             .decide_privacy_request(tx, &request.id, RequestState::Done, &actor.principal.user_id)
             .await?;
-        let event = AuditEvent::new(AuditAction::PersonErased, request.person.to_string(), Outcome::Success)
-            .with_detail(json!({
-                "request": request.id.to_string(),
-                "accounts": erased.accounts.len(),
-                "tickets_rekeyed": erased.tickets_rekeyed,
-                "messages_emptied": erased.messages_emptied,
-                "attachments_deleted": erased.attachments_deleted,
-                "conversations_deleted": erased.conversations_deleted,
-            }));
+        let event = AuditEvent::new(
+            AuditAction::PersonErased,
+            request.person.to_string(),
+            Outcome::Success,
+        )
+        .with_detail(json!({
+            "request": request.id.to_string(),
+            "accounts": erased.accounts.len(),
+            "tickets_rekeyed": erased.tickets_rekeyed,
+            "messages_emptied": erased.messages_emptied,
+            "attachments_deleted": erased.attachments_deleted,
+            "conversations_deleted": erased.conversations_deleted,
+        }));
         self.store.append_audit(tx, &actor.audit, &event).await?;
         // Outside the database first: if the commit then fails, the next
         // reconciliation erases them anyway (the erasure was decided).
@@ -256,17 +299,20 @@ impl Desk {
         Ok(self.store.privacy_requests(200).await?)
     }
 
-    /// Places a legal hold on a customer, company or ticket.
+    /// Places a legal hold on a customer, company or ticket, named by its id (whose
+    /// prefix says which). One that does not exist, or a staff account, is not found.
     pub async fn place_legal_hold(
         &self,
         actor: &Actor,
-        kind: &str,
         target: &str,
         reason: &str,
     ) -> Result<LegalHold, ServiceError> {
         self.authorize_privacy(actor).await?;
         let reason = privacy_reason(reason)?;
-        let target = HoldTarget::parse(kind, target).map_err(|_| ServiceError::invalid("refusal-hold-target"))?;
+        let target = ["customer", "company", "ticket"]
+            .into_iter()
+            .find_map(|kind| HoldTarget::parse(kind, target).ok())
+            .ok_or(ServiceError::NotFound)?;
         let exists = match &target {
             HoldTarget::Customer(id) => self.store.get_user(id).await.map(|u| !u.role.is_staff()),
             HoldTarget::Company(id) => self.store.get_company(id).await.map(|_| true),
@@ -274,7 +320,7 @@ impl Desk {
         };
         match exists {
             Ok(true) => {}
-            Ok(false) | Err(StoreError::NotFound) => return Err(ServiceError::invalid("refusal-hold-target")),
+            Ok(false) | Err(StoreError::NotFound) => return Err(ServiceError::NotFound),
             Err(e) => return Err(e.into()),
         }
         let mut tx = self.store.begin().await?;
@@ -282,8 +328,12 @@ impl Desk {
             .store
             .place_legal_hold(&mut tx, &target, &reason, &actor.principal.user_id)
             .await?;
-        let event = AuditEvent::new(AuditAction::LegalHoldPlaced, hold.id.to_string(), Outcome::Success)
-            .with_detail(json!({"kind": target.kind(), "target": target.id()}));
+        let event = AuditEvent::new(
+            AuditAction::LegalHoldPlaced,
+            hold.id.to_string(),
+            Outcome::Success,
+        )
+        .with_detail(json!({"kind": target.kind(), "target": target.id()}));
         self.store.append_audit(&mut tx, &actor.audit, &event).await?;
         tx.commit().await?;
         Ok(hold)
@@ -297,7 +347,11 @@ impl Desk {
             Err(StoreError::NotFound) => return Err(ServiceError::NotFound),
             other => other?,
         };
-        match self.store.release_legal_hold(&mut tx, &id, &actor.principal.user_id).await {
+        match self
+            .store
+            .release_legal_hold(&mut tx, &id, &actor.principal.user_id)
+            .await
+        {
             Err(StoreError::Conflict) => return Err(ServiceError::conflict("refusal-hold-released")),
             other => other?,
         }
@@ -315,14 +369,19 @@ impl Desk {
     }
 
     /// Names of the people the privacy pages mention, erased ones as such (empty).
-    pub async fn privacy_people(&self, ids: &[UserId]) -> Result<Vec<palisade_store::UserRecord>, ServiceError> {
+    pub async fn privacy_people(
+        &self,
+        ids: &[UserId],
+    ) -> Result<Vec<palisade_store::UserRecord>, ServiceError> {
         Ok(self.store.users_by_ids(ids).await?)
     }
 }
 
 fn privacy_reason(reason: &str) -> Result<String, ServiceError> {
     let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_PRIVACY_REASON_CHARS || reason.chars().any(char::is_control)
+    if reason.is_empty()
+        || reason.chars().count() > MAX_PRIVACY_REASON_CHARS
+        || reason.chars().any(char::is_control)
     {
         return Err(ServiceError::invalid("refusal-privacy-reason"));
     }

@@ -31,12 +31,13 @@ mod merging;
 use merging::merged;
 mod notices;
 mod operations;
+pub use erasure::{ErasureOutcome, MAX_PRIVACY_REASON_CHARS, PrivacyRules};
 pub use keys::{
     RotationTarget, abort_root_rotation, min_root_settle, min_settle, rotate_master_key, rotate_root,
 };
 pub use operations::{BackupRecord, SCHEDULED_BACKUP_LEASE};
+pub use palisade_store::ErasureLog;
 pub use privacy::{DataCategory, OutsideParty, PartyKind};
-pub use erasure::{ErasureLog, ErasureOutcome, MAX_PRIVACY_REASON_CHARS, PrivacyRules};
 mod notifications;
 mod people;
 mod people_merge;

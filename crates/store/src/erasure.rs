@@ -35,6 +35,12 @@ pub struct Erased {
     pub conversations_deleted: usize,
 }
 
+/// Where erasures are written outside the database before they commit: the signed
+/// ledger beside the master key (`palisade_backup::erasure_ledger::LedgerWriter`).
+pub trait ErasureLog: Send + Sync {
+    fn write(&self, erased: &[ErasureRecord]) -> Result<(), String>;
+}
+
 /// One erasure done, by id only.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ErasureRecord {
@@ -124,9 +130,10 @@ impl Store {
 
     /// Every erasure recorded in this database, oldest first.
     pub async fn erasures(&self) -> Result<Vec<ErasureRecord>, StoreError> {
-        let rows = sqlx::query("SELECT user_id, data_key_id, erased_at FROM erasures ORDER BY erased_at, user_id")
-            .fetch_all(&self.read)
-            .await?;
+        let rows =
+            sqlx::query("SELECT user_id, data_key_id, erased_at FROM erasures ORDER BY erased_at, user_id")
+                .fetch_all(&self.read)
+                .await?;
         rows.iter()
             .map(|r| {
                 Ok(ErasureRecord {
@@ -188,7 +195,9 @@ impl Store {
         }
         let key_id: String = row.try_get("data_key_id")?;
         if key_id == ORG_KEY_ID {
-            return Err(StoreError::Corrupt(format!("customer {person} under the organisation key")));
+            return Err(StoreError::Corrupt(format!(
+                "customer {person} under the organisation key"
+            )));
         }
         if self.dialect == Dialect::Sqlite {
             // Freed pages are overwritten, not merely unlinked.
@@ -354,10 +363,11 @@ impl Store {
             touched.insert(ticket);
             erased.messages_emptied += 1;
         }
-        let files: Vec<String> = sqlx::query_scalar("SELECT ticket_id FROM attachments WHERE uploader_id = $1")
-            .bind(person.as_str())
-            .fetch_all(tx.conn())
-            .await?;
+        let files: Vec<String> =
+            sqlx::query_scalar("SELECT ticket_id FROM attachments WHERE uploader_id = $1")
+                .bind(person.as_str())
+                .fetch_all(tx.conn())
+                .await?;
         touched.extend(files);
         erased.attachments_deleted = sqlx::query("DELETE FROM attachments WHERE uploader_id = $1")
             .bind(person.as_str())

@@ -207,7 +207,13 @@ impl Store {
         .bind(id.as_str())
         .bind(target.kind())
         .bind(target.id())
-        .bind(seal(&org, "legal_holds", "reason", id.as_str(), reason.as_bytes())?)
+        .bind(seal(
+            &org,
+            "legal_holds",
+            "reason",
+            id.as_str(),
+            reason.as_bytes(),
+        )?)
         .bind(by.as_str())
         .bind(self.now().0)
         .execute(tx.conn())
@@ -227,7 +233,12 @@ impl Store {
     }
 
     /// Releases a hold still in force; `Conflict` when it was released already.
-    pub async fn release_legal_hold(&self, tx: &mut Tx, id: &LegalHoldId, by: &UserId) -> Result<(), StoreError> {
+    pub async fn release_legal_hold(
+        &self,
+        tx: &mut Tx,
+        id: &LegalHoldId,
+        by: &UserId,
+    ) -> Result<(), StoreError> {
         let changed = sqlx::query(
             "UPDATE legal_holds SET released_by = $1, released_at = $2 WHERE id = $3 AND released_at IS NULL",
         )

@@ -16,7 +16,10 @@ pub(crate) const EMAIL_INDEX_DOMAIN: &str = "users.email";
 pub const ERASED_DOMAIN: &str = "erased.invalid";
 
 fn erased_address(id: &str) -> Result<EmailAddress, StoreError> {
-    Ok(EmailAddress::parse(&format!("{}@{ERASED_DOMAIN}", id.to_ascii_lowercase()))?)
+    Ok(EmailAddress::parse(&format!(
+        "{}@{ERASED_DOMAIN}",
+        id.to_ascii_lowercase()
+    ))?)
 }
 
 #[derive(Clone, Debug)]

@@ -58,6 +58,8 @@ pub struct WebConfig {
     /// Who outside this desk receives personal data, from the configuration
     /// (`palisade_service::OutsideParty`); shown on the operations page.
     pub outside_parties: Vec<palisade_service::OutsideParty>,
+    /// Four eyes, deadlines and the erasure ledger (`[privacy]`).
+    pub privacy: palisade_service::PrivacyRules,
 }
 
 impl Default for WebConfig {
@@ -82,6 +84,7 @@ impl Default for WebConfig {
             team_mailboxes: Vec::new(),
             metrics: None,
             outside_parties: Vec::new(),
+            privacy: palisade_service::PrivacyRules::default(),
             anomaly: crate::DetectorConfig::default(),
             redact_mail: false,
             mail_file_limits: palisade_mail::FileLimits::default(),

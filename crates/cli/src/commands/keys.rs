@@ -147,7 +147,8 @@ pub async fn rotate_root(
     let new_ring = app::keyring_for(settings, &next)?;
     drop((current, next));
     let store =
-        palisade_store::Store::connect_rotating_root(&app::existing_database_url(settings), new_ring).await?;
+        palisade_store::Store::connect_rotating_root(&app::existing_database_url(settings), new_ring.clone())
+            .await?;
     println!(
         "Serving nodes with the current key stop within seconds and are refused at start until the rotation \
          finishes; the rewrite begins in {} s.",
@@ -158,6 +159,10 @@ pub async fn rotate_root(
         palisade_service::rotate_root(&store, &old_ring, settle, grace, options.revoke_recovery_codes).await;
     store.close().await;
     let (rotation, done) = result.map_err(CliError::Service)?;
+    // The erasure ledger reads with either root from now on, and the new root signs
+    // what follows.
+    palisade_backup::erasure_ledger::ErasureLedger::at(&settings.privacy.erasure_ledger)
+        .change_root(old_ring.erasure_ledger_key(), new_ring.erasure_ledger_key())?;
     println!(
         "Root rotation finished: root {} replaced {}. Rewritten: {} account lookups, {} known domains, {} \
          personal field values, the search terms of {} tickets; {} earlier checkpoints now name the key that \

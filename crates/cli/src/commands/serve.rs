@@ -32,6 +32,9 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     // here, and the first node with a new key records the handover.
     opened.store.hand_over_audit_signing().await?;
     write_audit_public_key(settings, &opened)?;
+    // Before anything is served: erasures the ledger holds are done again (a restored
+    // older backup), and those this database holds are written to this node's ledger.
+    crate::erasures::reconcile(settings, &opened).await?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let identity = Identity::new(store.clone(), PasswordHasherPool::new(cores)?, settings.sessions)
         .with_relying_party(palisade_identity::RelyingParty::new(&settings.public_origin)?)
@@ -93,6 +96,14 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
                 .collect(),
             metrics: metrics.clone(),
             outside_parties: settings.outside_parties(),
+            privacy: palisade_service::PrivacyRules {
+                four_eyes: settings.privacy.four_eyes,
+                answer_within_days: settings.privacy.answer_within_days,
+                ledger: Some(Arc::new(palisade_backup::erasure_ledger::LedgerWriter::new(
+                    palisade_backup::erasure_ledger::ErasureLedger::at(&settings.privacy.erasure_ledger),
+                    opened.keyring.clone(),
+                ))),
+            },
             ..WebConfig::default()
         }),
     });

@@ -241,6 +241,6 @@ refusal-erasure-done-already = Diese Person wurde bereits gelöscht
 refusal-privacy-request-decided = Über diesen Antrag wurde bereits entschieden
 refusal-erasure-same-approver = Eine Löschung bestätigt eine zweite Person, nicht die, die sie beantragt hat
 refusal-erasure-legal-hold = Für diese Person, ihre Firma oder eines ihrer Tickets gilt eine Aufbewahrungspflicht (Legal Hold): erst aufheben
-refusal-hold-target = Ein Legal Hold gilt für ein bestehendes Kundenkonto, eine Firma oder ein Ticket
 refusal-hold-released = Dieser Legal Hold wurde bereits aufgehoben
 refusal-privacy-reason = Geben Sie einen Grund an, höchstens 500 Zeichen in einer Zeile
+refusal-privacy-not-found = Kein Kundenkonto, keine Firma und kein Ticket hat diese ID

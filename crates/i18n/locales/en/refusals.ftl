@@ -241,6 +241,6 @@ refusal-erasure-done-already = this person was erased already
 refusal-privacy-request-decided = this request was decided already
 refusal-erasure-same-approver = a second person approves an erasure: not the one who asked for it
 refusal-erasure-legal-hold = a legal hold applies to this person, their company or one of their tickets: release it first
-refusal-hold-target = a legal hold is placed on an existing customer, company or ticket
 refusal-hold-released = this legal hold was released already
 refusal-privacy-reason = give a reason of at most 500 characters, on one line
+refusal-privacy-not-found = no customer, company or ticket has that id

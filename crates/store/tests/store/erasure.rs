@@ -65,7 +65,11 @@ fn holds(dump: &[u8], bytes: &[u8]) -> bool {
 async fn messages(store: &Store, policy: &PolicyEngine, ticket: &TicketRecord) -> Vec<(UserId, String)> {
     let admin = principal(&UserId::generate(), Role::Admin);
     let proof = policy
-        .authorize(&admin, Action::TicketReadInternal, &Resource::Ticket(ticket.facts()))
+        .authorize(
+            &admin,
+            Action::TicketReadInternal,
+            &Resource::Ticket(ticket.facts()),
+        )
         .unwrap();
     store
         .list_messages(ticket, Including::Internal(&proof))
@@ -93,17 +97,32 @@ async fn erasing_a_customer_destroys_their_key_and_keeps_what_others_wrote(backe
     facts.collaborators.push(ann.clone());
     let admin = principal(&UserId::generate(), Role::Admin);
     let add = policy
-        .authorize(&admin, Action::TicketManageCollaborators, &Resource::Ticket(facts.clone()))
+        .authorize(
+            &admin,
+            Action::TicketManageCollaborators,
+            &Resource::Ticket(facts.clone()),
+        )
         .unwrap();
     store
         .add_collaborator(&mut tx, &add, &bob_ticket, &ann)
         .await
         .unwrap();
     let reply = policy
-        .authorize(&principal(&ann, Role::Customer), Action::TicketReply, &Resource::Ticket(facts))
+        .authorize(
+            &principal(&ann, Role::Customer),
+            Action::TicketReply,
+            &Resource::Ticket(facts),
+        )
         .unwrap();
     store
-        .add_message(&mut tx, &reply, &bob_record, &ann, Visibility::Public, "Annq8Aside in Bob's ticket")
+        .add_message(
+            &mut tx,
+            &reply,
+            &bob_record,
+            &ann,
+            Visibility::Public,
+            "Annq8Aside in Bob's ticket",
+        )
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -114,11 +133,19 @@ async fn erasing_a_customer_destroys_their_key_and_keeps_what_others_wrote(backe
     let key_id = format!("dk_{ann}");
     let wrapped = one_column(&db.url, "SELECT wrapped FROM data_keys WHERE id = $1", &key_id).await;
     assert_eq!(wrapped.len(), 1, "Ann has her own key");
-    let her_bodies = one_column(&db.url, "SELECT body_enc FROM messages WHERE author_id = $1", ann.as_str()).await;
+    let her_bodies = one_column(
+        &db.url,
+        "SELECT body_enc FROM messages WHERE author_id = $1",
+        ann.as_str(),
+    )
+    .await;
     assert_eq!(her_bodies.len(), 2);
 
     let before = db.raw_dump().await.unwrap();
-    assert!(holds(&before, &wrapped[0]), "the files hold her wrapped key before");
+    assert!(
+        holds(&before, &wrapped[0]),
+        "the files hold her wrapped key before"
+    );
     assert!(holds(&before, &her_bodies[0]), "and her sealed words");
 
     // Attack: erasure without the proof for her, and of a staff account.
@@ -160,7 +187,11 @@ async fn erasing_a_customer_destroys_their_key_and_keeps_what_others_wrote(backe
         .append_audit(
             &mut tx,
             &AuditContext::system(),
-            &AuditEvent::new(palisade_audit::AuditAction::PersonErased, ann.as_str(), Outcome::Success),
+            &AuditEvent::new(
+                palisade_audit::AuditAction::PersonErased,
+                ann.as_str(),
+                Outcome::Success,
+            ),
         )
         .await
         .unwrap();
@@ -189,11 +220,18 @@ async fn erasing_a_customer_destroys_their_key_and_keeps_what_others_wrote(backe
         .await
         .unwrap();
     conn.close().await.unwrap();
-    assert_eq!(ticket_key, format!("dk_{ann_ticket}"), "her ticket has a key of its own");
+    assert_eq!(
+        ticket_key,
+        format!("dk_{ann_ticket}"),
+        "her ticket has a key of its own"
+    );
     assert_eq!(ann_record.subject, "");
     let thread = messages(&store, &policy, &ann_record).await;
     assert!(thread.contains(&(ann.clone(), String::new())), "{thread:?}");
-    assert!(thread.iter().any(|(a, b)| *a != ann && b == "Note Annq8Erase"), "{thread:?}");
+    assert!(
+        thread.iter().any(|(a, b)| *a != ann && b == "Note Annq8Erase"),
+        "{thread:?}"
+    );
     let files = store
         .list_attachments(&ann_record, Including::Public)
         .await
@@ -210,7 +248,10 @@ async fn erasing_a_customer_destroys_their_key_and_keeps_what_others_wrote(backe
     // Attack: a search for her words finds nothing; others' still do.
     store.merge_pending_terms(100).await.unwrap();
     assert!(found(&store, "annq8aside", false).await.is_empty());
-    assert!(found(&store, "annq8erase", true).await == vec![ann_ticket.clone()], "the note's words stay");
+    assert!(
+        found(&store, "annq8erase", true).await == vec![ann_ticket.clone()],
+        "the note's words stay"
+    );
     assert!(found(&store, "body annq8erase", false).await.is_empty());
     assert_eq!(found(&store, "bobq8keep", false).await, vec![bob_ticket.clone()]);
 
@@ -218,7 +259,10 @@ async fn erasing_a_customer_destroys_their_key_and_keeps_what_others_wrote(backe
     // the ciphertext of what she wrote, not her address's index.
     store.close().await;
     let dump = db.raw_dump().await.unwrap();
-    assert!(!holds(&dump, &wrapped[0]), "her wrapped key is gone from the files");
+    assert!(
+        !holds(&dump, &wrapped[0]),
+        "her wrapped key is gone from the files"
+    );
     for body in &her_bodies {
         assert!(!holds(&dump, body), "her sealed words are gone from the files");
     }

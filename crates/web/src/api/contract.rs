@@ -168,6 +168,9 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
                 ] },
             })
         }
+        ("ErasureBody", "person") => id_of("usr_"),
+        ("ErasureBody" | "LegalHoldBody", "reason") => line(palisade_service::MAX_PRIVACY_REASON_CHARS),
+        ("LegalHoldBody", "target") => json!({ "anyOf": [id_of("usr_"), id_of("org_"), id_of("tkt_")] }),
         ("RateRequest", "rating") => one_of(&["good", "bad"]),
         ("RateRequest", "comment") => json!({ "anyOf": [
             { "type": "string", "pattern": "^[ \t\r\n]*$" },

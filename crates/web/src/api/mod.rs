@@ -19,6 +19,7 @@ pub mod notifications;
 pub mod operations;
 pub mod people;
 pub mod presence;
+pub mod privacy;
 pub mod quarantine;
 pub mod reports;
 pub mod rules;
@@ -48,6 +49,8 @@ use utoipa::OpenApi;
         articles::search, articles::read, articles::list, articles::create, articles::get,
         articles::revise, articles::publish, articles::upload_file, articles::withdraw,
         alerts::list, operations::status,
+        privacy::requests, privacy::erase, privacy::approve, privacy::decline,
+        privacy::holds, privacy::place_hold, privacy::release_hold,
         assistant::notice, assistant::start, assistant::get, assistant::message, assistant::handover,
         devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable, devices::change_role, devices::reset_second_factor,
         tickets::list, tickets::create, tickets::search, tickets::get, tickets::update, bulk::update,
@@ -79,7 +82,7 @@ use utoipa::OpenApi;
         people::list_companies, people::create_company, people::get_company, people::update_company,
     ),
     components(schemas(crate::Problem)),
-    tags((name = "tickets"), (name = "attachments"), (name = "people"), (name = "auth"), (name = "audit"), (name = "help centre"), (name = "assistant"), (name = "notifications"), (name = "service levels"), (name = "automation"), (name = "reports"))
+    tags((name = "tickets"), (name = "attachments"), (name = "people"), (name = "auth"), (name = "audit"), (name = "help centre"), (name = "assistant"), (name = "notifications"), (name = "service levels"), (name = "automation"), (name = "reports"), (name = "privacy"))
 )]
 pub struct ApiDoc;
 

@@ -49,6 +49,8 @@ struct CustomerPage {
     can_edit: bool,
     can_place: bool,
     can_disable: bool,
+    /// Administrators erase customers and hold them from erasure (the privacy page).
+    can_privacy: bool,
     /// Supervisors and administrators merge a duplicate into another customer.
     can_merge: bool,
     /// The words looked for among the customers to merge into, and what they found
@@ -210,6 +212,7 @@ async fn customer_page(
         can_edit: s.permits(caller, Action::UserUpdate, &resource),
         can_disable: !user.disabled && s.permits(caller, Action::UserDisable, &resource),
         can_place: may(s, caller, Action::ManageCompanies),
+        can_privacy: !user.erased && may(s, caller, Action::ManagePrivacy),
         customer: UserView::seen_by(&user, &caller.principal.user_id),
         companies: company_names(s, caller).await?,
         can_merge,

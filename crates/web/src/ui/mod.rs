@@ -23,6 +23,7 @@ pub mod macros;
 pub mod notifications;
 pub mod operations;
 pub mod pages;
+pub mod privacy;
 pub mod quarantine;
 pub mod rating;
 pub mod reply;

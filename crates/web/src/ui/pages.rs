@@ -482,8 +482,17 @@ async fn ticket_page_with(
         .iter()
         .find(|u| u.id == t.requester)
         .map(|u| u.email.clone());
-    let names: std::collections::HashMap<UserId, (String, Role)> =
-        users.into_iter().map(|u| (u.id, (u.name, u.role))).collect();
+    let names: std::collections::HashMap<UserId, (String, Role)> = users
+        .into_iter()
+        .map(|u| {
+            let name = if u.erased {
+                crate::locale::word("person-erased").to_owned()
+            } else {
+                u.name
+            };
+            (u.id, (name, u.role))
+        })
+        .collect();
     // Mail verdicts, lookalike and bounce warnings are for those who may see the
     // ticket's internal side; Cedar decides who that is.
     let staff = s.permits(caller, Action::TicketReadInternal, &resource);

@@ -34,6 +34,7 @@ mod originals;
 mod passkeys;
 mod presence;
 mod previews;
+mod privacy;
 mod quarantine;
 mod redaction;
 mod redaction_reach;

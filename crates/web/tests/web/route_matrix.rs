@@ -89,6 +89,20 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /admin/alerts", "Y---Y-"),
     ("GET /api/v1/operations", "Y---Y-"),
     ("GET /admin/operations", "Y---Y-"),
+    // Privacy requests (erasure) and legal holds: administrators.
+    ("GET /api/v1/privacy/requests", "Y-----"),
+    ("POST /api/v1/privacy/erasures", "Y-----"),
+    ("POST /api/v1/privacy/requests/{id}/approve", "Y-----"),
+    ("POST /api/v1/privacy/requests/{id}/decline", "Y-----"),
+    ("GET /api/v1/privacy/holds", "Y-----"),
+    ("POST /api/v1/privacy/holds", "Y-----"),
+    ("POST /api/v1/privacy/holds/{id}/release", "Y-----"),
+    ("GET /admin/privacy", "Y-----"),
+    ("POST /admin/privacy/erasures", "Y-----"),
+    ("POST /admin/privacy/requests/{id}/approve", "Y-----"),
+    ("POST /admin/privacy/requests/{id}/decline", "Y-----"),
+    ("POST /admin/privacy/holds", "Y-----"),
+    ("POST /admin/privacy/holds/{id}/release", "Y-----"),
     // The staff and teams pages: administrators only, like the API they stand for.
     ("GET /admin/staff", "Y-----"),
     ("POST /admin/staff", "Y-----"),
@@ -465,6 +479,14 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
             Payload::FormOwned(format!("address=help%40desk.test&team_id={}", w.team_b))
         }
         "POST /admin/settings" => Payload::Form("value.organisation_name=Acme"),
+        "POST /api/v1/privacy/erasures" => {
+            Payload::Json(json!({"person": w.customer_2.id.to_string(), "reason": "Matrix"}))
+        }
+        "POST /api/v1/privacy/holds" => Payload::Json(json!({"target": w.ticket_3, "reason": "Matrix"})),
+        "POST /admin/privacy/erasures" => {
+            Payload::FormOwned(format!("person={}&reason=Matrix", w.customer_2.id))
+        }
+        "POST /admin/privacy/holds" => Payload::FormOwned(format!("target={}&reason=Matrix", w.ticket_3)),
         "PATCH /api/v1/fields/{id}" => {
             Payload::Json(json!({"label": "Plan", "options": ["Gold", "Silver", "Bronze"]}))
         }
@@ -595,6 +617,41 @@ async fn send(w: &World, who: Option<&Actor>, key: &str, n: usize) -> StatusCode
         };
         let extra = common::extra_session(&w.store, &actor.id).await;
         path = path.replace(&w.ticket_1, extra.as_str());
+    }
+    if key.contains("/privacy/requests/{id}") {
+        // A pending erasure another administrator asked for, so deciding it is genuine.
+        let mut tx = w.store.begin().await.unwrap();
+        let due = palisade_core::UnixMillis(palisade_core::UnixMillis::now().0 + 86_400_000);
+        let request = w
+            .store
+            .create_privacy_request(
+                &mut tx,
+                "erasure",
+                &w.customer_2.id,
+                "Matrix",
+                &w.supervisor.id,
+                due,
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        path = path.replace(&w.ticket_1, request.id.as_str());
+    }
+    if key.contains("/privacy/holds/{id}") {
+        let mut tx = w.store.begin().await.unwrap();
+        let ticket = palisade_core::TicketId::parse(&w.ticket_3).unwrap();
+        let hold = w
+            .store
+            .place_legal_hold(
+                &mut tx,
+                &palisade_store::HoldTarget::Ticket(ticket),
+                "Matrix",
+                &w.supervisor.id,
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        path = path.replace(&w.ticket_1, hold.id.as_str());
     }
     let (body, headers): (Body, Vec<(&str, &str)>) = match payload {
         Payload::None => (Body::empty(), vec![]),

@@ -122,6 +122,9 @@ pub struct World {
     /// Hands domain events to ticket mail, once turned on ([`World::with_notifier`]).
     pub dispatcher: Arc<palisade_service::Dispatcher>,
     pub db: TestDatabase,
+    /// Holds the erasure ledger (beside where the master key would be).
+    pub key_dir: palisade_testkit::TempDir,
+    pub keyring: Arc<Keyring>,
     pub store: Store,
     pub state: AppState,
     pub app: Router,
@@ -233,7 +236,8 @@ impl World {
     pub async fn new_with(backend: Backend, configure: impl FnOnce(Identity) -> Identity) -> World {
         let db = TestDatabase::new(backend).await.unwrap();
         let keyring = Arc::new(Keyring::new(&MasterKey::generate().unwrap()));
-        let store = Store::connect(&db.url, keyring).await.unwrap();
+        let key_dir = palisade_testkit::TempDir::new("palisade-keys").unwrap();
+        let store = Store::connect(&db.url, keyring.clone()).await.unwrap();
         let identity = Identity::new(
             store.clone(),
             PasswordHasherPool::new(2).unwrap(),
@@ -269,6 +273,15 @@ impl World {
                     "relay.desk.test",
                     "relay.desk.test:587",
                 )],
+                privacy: palisade_service::PrivacyRules {
+                    ledger: Some(Arc::new(palisade_backup::erasure_ledger::LedgerWriter::new(
+                        palisade_backup::erasure_ledger::ErasureLedger::at(
+                            key_dir.path.join("erasures.ledger"),
+                        ),
+                        keyring.clone(),
+                    ))),
+                    ..palisade_service::PrivacyRules::default()
+                },
                 ..WebConfig::default()
             }),
             anomaly: Default::default(),
@@ -359,6 +372,8 @@ impl World {
         let mut world = World {
             dispatcher: Arc::new(security_notices(&store)),
             db,
+            key_dir,
+            keyring,
             store,
             state,
             app,
