@@ -424,7 +424,7 @@ mod tests {
         ledger.change_root(&key, &new).unwrap();
         ledger.change_root(&key, &new).unwrap();
         let d = entry(5);
-        assert_eq!(ledger.append(&new, &[d.clone()]).unwrap(), 1);
+        assert_eq!(ledger.append(&new, std::slice::from_ref(&d)).unwrap(), 1);
         for reader in [&key, &new] {
             let read = ledger.read(&reader.verifying_key()).unwrap();
             assert_eq!(read.len(), 3, "every erasure, read with either root");
