@@ -418,7 +418,7 @@ mod tests {
         for name in [
             "name", "other", "count", "number", "when", "query", "view", "role", "team", "address", "link",
             "field", "max", "min", "value", "kind", "key", "tag", "list", "option", "detail", "reason",
-            "minutes",
+            "minutes", "days",
         ] {
             args.set(name, FluentValue::from(2));
         }

@@ -126,7 +126,14 @@ try {
   const eve = await staffMember(input.eve_setup, 'eve@example.com');
   await sweep(eve.page,
     ['/admin/staff', '/admin/teams', '/admin/companies', '/admin/fields', '/admin/settings', '/admin/service-levels',
-      '/admin/rules', '/admin/alerts', '/admin/operations', '/reports', '/reports?group_by=team']);
+      '/admin/rules', '/admin/alerts', '/admin/operations', '/admin/privacy', '/reports', '/reports?group_by=team']);
+  // From Dee's page to the privacy page, her id filled in: Eve places a legal hold.
+  await eve.page.goto(`${origin}/customers/${input.dee_id}`);
+  await Promise.all([eve.page.waitForURL('**/admin/privacy?person=*'), eve.page.click('#privacy-link')]);
+  await eve.page.fill('#hold-form input[name=reason]', 'Chargeback dispute 2026-7');
+  await Promise.all([eve.page.waitForURL('**/admin/privacy?done=held'), eve.page.click('#hold-form button[type=submit]')]);
+  seen.holds_listed = await eve.page.locator('#privacy-holds tbody tr').count();
+  await sweep(eve.page, ['/admin/privacy']);
   // The operations page (backups, advisories, the keys in use) photographed at both widths.
   seen.operations_screenshots = 0;
   await eve.page.goto(`${origin}/admin/operations`);
