@@ -118,6 +118,14 @@ pub enum AuditAction {
     ErasureReapplied,
     LegalHoldPlaced,
     LegalHoldReleased,
+    /// Everything stored about a person was asked for (subject access).
+    AccessRequested,
+    /// Their export was built and waits for its download.
+    AccessExportBuilt,
+    /// A single-use download link to it was issued.
+    AccessLinkIssued,
+    /// It was downloaded (and deleted).
+    AccessExportDelivered,
 }
 
 impl AuditAction {
@@ -219,6 +227,10 @@ impl AuditAction {
             AuditAction::ErasureReapplied => "privacy.erasure_reapplied",
             AuditAction::LegalHoldPlaced => "privacy.legal_hold_placed",
             AuditAction::LegalHoldReleased => "privacy.legal_hold_released",
+            AuditAction::AccessRequested => "privacy.access_requested",
+            AuditAction::AccessExportBuilt => "privacy.access_export_built",
+            AuditAction::AccessLinkIssued => "privacy.access_link_issued",
+            AuditAction::AccessExportDelivered => "privacy.access_export_delivered",
         }
     }
 }

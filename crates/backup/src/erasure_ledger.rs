@@ -87,6 +87,9 @@ fn verifies(key: &VerifyingKey, message: &[u8], signature: &str) -> bool {
         && key.verify(message, &Signature::from_bytes(&bytes)).is_ok()
 }
 
+/// A line as read: its erasure (none for a change of root) and its exact text.
+type ReadLine = (Option<LedgerEntry>, String);
+
 /// What a reconciliation did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Reconciled {
@@ -127,15 +130,18 @@ impl ErasureLedger {
     pub fn read(&self, key: &VerifyingKey) -> Result<Vec<LedgerEntry>, BackupError> {
         Ok(self
             .read_lines(key)?
+            .0
             .into_iter()
             .filter_map(|(entry, _)| entry)
             .collect())
     }
 
-    fn read_lines(&self, key: &VerifyingKey) -> Result<Vec<(Option<LedgerEntry>, String)>, BackupError> {
+    /// Each line (its entry, if an erasure, and its text) and the root holding the
+    /// ledger now (hex), checked as [`ErasureLedger::read`] says.
+    fn read_lines(&self, key: &VerifyingKey) -> Result<(Vec<ReadLine>, Option<String>), BackupError> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), None)),
             Err(e) => return Err(BackupError::Io(self.path.display().to_string(), e)),
         };
         let mut prev = FIRST_PREV.to_owned();
@@ -163,33 +169,37 @@ impl ErasureLedger {
             prev = hex::encode(Sha256::digest(raw.as_bytes()));
             lines.push((line, raw.to_owned()));
         }
-        // Which signers this root vouches for: its own key, and through each change of
-        // root (signed by both) its predecessors and successors.
-        let mut trusted = vec![hex::encode(key.as_bytes())];
-        loop {
-            let before = trusted.len();
-            for (line, _) in &lines {
-                if let Some(next) = &line.next {
-                    if trusted.contains(&line.key) && !trusted.contains(next) {
-                        trusted.push(next.clone());
-                    }
-                    if trusted.contains(next) && !trusted.contains(&line.key) {
-                        trusted.push(line.key.clone());
-                    }
+        // The roots in the order they held the ledger: each line is signed by the root
+        // of its time, and a change of root (signed by both) hands over to the next. So
+        // a root retired by a rotation signs nothing after it, and the ledger reads with
+        // any root of the chain.
+        let mut current: Option<&str> = None;
+        let mut chain: Vec<&str> = Vec::new();
+        for (line, _) in &lines {
+            match current {
+                None => chain.push(&line.key),
+                Some(root) if root != line.key => {
+                    return Err(BackupError::Ledger(format!(
+                        "line {}: signed by a root that did not hold the ledger then",
+                        line.seq
+                    )));
                 }
+                Some(_) => {}
             }
-            if trusted.len() == before {
-                break;
+            current = Some(line.next.as_deref().unwrap_or(&line.key));
+            if let Some(next) = &line.next {
+                chain.push(next);
             }
         }
+        let reader = hex::encode(key.as_bytes());
+        if !lines.is_empty() && !chain.contains(&reader.as_str()) {
+            return Err(BackupError::Ledger(
+                "signed with a key this master key does not vouch for".into(),
+            ));
+        }
+        let current = current.map(str::to_owned);
         let mut out = Vec::new();
         for (line, raw) in lines {
-            if !trusted.contains(&line.key) {
-                return Err(BackupError::Ledger(format!(
-                    "line {}: signed with a key this master key does not vouch for",
-                    line.seq
-                )));
-            }
             let entry = match (line.user, line.data_key) {
                 (Some(user), Some(data_key_id)) => Some(LedgerEntry {
                     user: UserId::parse(&user)
@@ -201,7 +211,7 @@ impl ErasureLedger {
             };
             out.push((entry, raw));
         }
-        Ok(out)
+        Ok((out, current))
     }
 
     /// Appends the entries not in the ledger yet (by account), signed with `key`;
@@ -210,7 +220,13 @@ impl ErasureLedger {
         let _one = APPENDING
             .lock()
             .map_err(|_| BackupError::Ledger("a writer failed".into()))?;
-        let existing = self.read_lines(&key.verifying_key())?;
+        let (existing, current) = self.read_lines(&key.verifying_key())?;
+        let signer = hex::encode(key.verifying_key().as_bytes());
+        if current.as_ref().is_some_and(|root| *root != signer) {
+            return Err(BackupError::Ledger(
+                "a root rotation handed the ledger to another root: write with the current master key".into(),
+            ));
+        }
         let mut queued: Vec<&UserId> = Vec::new();
         let mut lines = Vec::new();
         for entry in entries {
@@ -242,13 +258,16 @@ impl ErasureLedger {
         let _one = APPENDING
             .lock()
             .map_err(|_| BackupError::Ledger("a writer failed".into()))?;
-        let existing = self.read_lines(&old.verifying_key())?;
+        let (existing, current) = self.read_lines(&old.verifying_key())?;
         let next = hex::encode(new.verifying_key().as_bytes());
-        let recorded = existing.iter().any(|(_, raw)| {
-            serde_json::from_str::<Line>(raw).is_ok_and(|l| l.next.as_deref() == Some(next.as_str()))
-        });
-        if recorded {
-            return Ok(());
+        match current {
+            Some(root) if root == next => return Ok(()),
+            Some(root) if root != hex::encode(old.verifying_key().as_bytes()) => {
+                return Err(BackupError::Ledger(
+                    "the old root does not hold the ledger".into(),
+                ));
+            }
+            _ => {}
         }
         let line = Line {
             seq: 0,
@@ -267,7 +286,7 @@ impl ErasureLedger {
 
     fn write_after(
         &self,
-        existing: &[(Option<LedgerEntry>, String)],
+        existing: &[ReadLine],
         lines: Vec<Line>,
         key: &SigningKey,
         successor: Option<&SigningKey>,
@@ -430,6 +449,33 @@ mod tests {
             assert_eq!(read.len(), 3, "every erasure, read with either root");
             assert_eq!(read[2], d);
         }
+        // Attack: the retired root writes after the rotation. The ledger will not take
+        // it, and a line it signs and appends by hand is refused by either root.
+        assert!(ledger.append(&key, &[entry(7)]).is_err());
+        let text = std::fs::read_to_string(ledger.path()).unwrap();
+        let last = text.lines().last().unwrap();
+        let mut late = Line {
+            seq: text.lines().count() as u64 + 1,
+            user: Some(UserId::generate().to_string()),
+            data_key: Some("dk_x".into()),
+            at: 8,
+            key: hex::encode(key.verifying_key().as_bytes()),
+            next: None,
+            prev: hex::encode(Sha256::digest(last.as_bytes())),
+            sig: String::new(),
+            next_sig: None,
+        };
+        late.sig = hex::encode(key.sign(&late.signed_message("entry")).to_bytes());
+        let kept = text.clone();
+        std::fs::write(
+            ledger.path(),
+            format!("{text}{}\n", serde_json::to_string(&late).unwrap()),
+        )
+        .unwrap();
+        assert!(ledger.read(&key.verifying_key()).is_err());
+        assert!(ledger.read(&new.verifying_key()).is_err());
+        std::fs::write(ledger.path(), kept).unwrap();
+
         // Attack: a stranger's entry followed by a change of root to this root that this
         // root never countersigned (the stranger signs both halves) vouches for nothing.
         let stranger = SigningKey::from_bytes(&[10; 32]);

@@ -189,6 +189,9 @@ pub async fn restore(
     tools: &PgTools,
     ledger: &erasure_ledger::ErasureLedger,
 ) -> Result<Checked, BackupError> {
+    // A damaged or foreign ledger stops the restore before anything is written: a
+    // restored copy it could not erase again must not be left behind.
+    ledger.read(&keys.erasure_ledger_key().verifying_key())?;
     if target.starts_with("sqlite:") {
         let file = sqlite_path(target)?;
         if std::fs::metadata(&file).is_ok_and(|m| m.len() > 0) {

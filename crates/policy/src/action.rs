@@ -36,6 +36,9 @@ pub enum Action {
     UserMerge,
     /// Erase a customer under privacy law: their key destroyed, their words removed.
     UserErase,
+    /// Everything stored about a person, in one archive (subject access): the person
+    /// themselves, and whoever answers privacy requests.
+    UserExport,
     CompanyRead,
     /// Place a customer in a company (at creation or by moving them): company members
     /// may read each other's shared tickets, so this is a supervisor's decision.
@@ -94,7 +97,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 56] = [
+    pub const ALL: [Action; 57] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -119,6 +122,7 @@ impl Action {
         Action::UserUnmask,
         Action::UserMerge,
         Action::UserErase,
+        Action::UserExport,
         Action::CompanyRead,
         Action::CompanyAddMember,
         Action::TeamRead,
@@ -194,7 +198,8 @@ impl Action {
             | Action::UserManageFactors
             | Action::UserUnmask
             | Action::UserMerge
-            | Action::UserErase => K::User,
+            | Action::UserErase
+            | Action::UserExport => K::User,
             Action::CompanyRead | Action::CompanyAddMember => K::Company,
             Action::TeamRead | Action::MailReview | Action::TeamRouteTo => K::Team,
             Action::ListCustomers
@@ -247,6 +252,7 @@ impl Action {
             | Action::MailReview
             | Action::TeamRouteTo => Scope::TicketsWrite,
             Action::UserRead
+            | Action::UserExport
             | Action::UserUnmask
             | Action::CompanyRead
             | Action::TeamRead
@@ -312,6 +318,7 @@ impl Action {
             Action::UserUnmask => "user.unmask",
             Action::UserMerge => "user.merge",
             Action::UserErase => "user.erase",
+            Action::UserExport => "user.export",
             Action::CompanyRead => "company.read",
             Action::CompanyAddMember => "company.add_member",
             Action::TeamRead => "team.read",

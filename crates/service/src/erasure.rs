@@ -75,8 +75,9 @@ impl Desk {
             .map(|_| ())
     }
 
-    /// Asks for `person` (a customer) to be erased. Without four eyes the erasure is
-    /// done at once; with them it waits for another person's approval.
+    /// Asks for `person` (a customer) to be erased. The request is recorded first (so
+    /// its deadline is tracked whatever happens next); without four eyes the erasure
+    /// is then done at once, with them it waits for another person's approval.
     pub async fn request_erasure(
         &self,
         actor: &Actor,
@@ -90,7 +91,7 @@ impl Desk {
             return Err(ServiceError::conflict("refusal-erasure-done-already"));
         }
         let resource = self.user_resource(&customer.id).await?;
-        self.authorize(actor, Action::UserErase, &resource).await?;
+        let proof = self.authorize(actor, Action::UserErase, &resource).await?;
         let ledger = self.erasure_ledger()?;
         let due = UnixMillis(self.now() + i64::from(self.privacy.answer_within_days) * DAY_MS);
         let mut tx = self.store.begin().await?;
@@ -98,11 +99,15 @@ impl Desk {
             .store
             .create_privacy_request(
                 &mut tx,
-                "erasure",
-                &customer.id,
-                &reason,
-                &actor.principal.user_id,
-                due,
+                &palisade_store::NewPrivacyRequest {
+                    kind: "erasure",
+                    person: &customer.id,
+                    reason: &reason,
+                    requested_by: &actor.principal.user_id,
+                    due_at: due,
+                    state: RequestState::AwaitingApproval,
+                    withheld: None,
+                },
             )
             .await?;
         let event = AuditEvent::new(
@@ -112,29 +117,15 @@ impl Desk {
         )
         .with_detail(json!({"request": request.id.to_string(), "four_eyes": self.privacy.four_eyes}));
         self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+        tx.commit().await?;
         if self.privacy.four_eyes {
-            tx.commit().await?;
             return Ok(ErasureOutcome {
                 request,
                 erased: None,
             });
         }
-        let erased = match self
-            .erase_in(&mut tx, actor, &request, &resource, ledger.as_ref())
-            .await?
-        {
-            Ok(erased) => erased,
-            Err(holds) => {
-                drop(tx);
-                return Err(self.refuse_for_holds(actor, &request, &holds).await);
-            }
-        };
-        tx.commit().await?;
-        self.store.scrub_after_erasure().await;
-        Ok(ErasureOutcome {
-            request: self.privacy_request(&request.id).await?,
-            erased: Some(erased),
-        })
+        self.carry_out(actor, &request, &proof, ledger.as_ref(), None)
+            .await
     }
 
     /// Refused while a legal hold applies: audited with the holds that stopped it.
@@ -157,22 +148,25 @@ impl Desk {
         }
     }
 
-    /// A second person approves a pending erasure, which is then done.
+    /// Approves a pending erasure, which is then done. With four eyes, by another
+    /// person than the one who asked; without, the one who asked may take it up again
+    /// (after a legal hold that stopped it was released).
     pub async fn approve_erasure(&self, actor: &Actor, id: &str) -> Result<ErasureOutcome, ServiceError> {
         self.authorize_privacy(actor).await?;
         let id = PrivacyRequestId::parse(id).map_err(|_| ServiceError::NotFound)?;
         let ledger = self.erasure_ledger()?;
-        let mut tx = self.store.begin().await?;
-        let request = match self.store.privacy_request_in(&mut tx, &id).await {
-            Err(StoreError::NotFound) => return Err(ServiceError::NotFound),
+        let request = match self.privacy_request(&id).await {
+            Err(ServiceError::Store(StoreError::NotFound)) => return Err(ServiceError::NotFound),
             other => other?,
         };
+        if request.kind != "erasure" {
+            return Err(ServiceError::NotFound);
+        }
         if request.state != RequestState::AwaitingApproval {
             return Err(ServiceError::conflict("refusal-privacy-request-decided"));
         }
-        if request.requested_by == actor.principal.user_id {
+        if self.privacy.four_eyes && request.requested_by == actor.principal.user_id {
             // Four eyes means two people: the one who asked never approves.
-            drop(tx);
             self.audit_denial(
                 &actor.audit,
                 Action::UserErase,
@@ -183,26 +177,79 @@ impl Desk {
             return Err(ServiceError::conflict("refusal-erasure-same-approver"));
         }
         let resource = self.user_resource(&request.person).await?;
-        self.authorize(actor, Action::UserErase, &resource).await?;
-        let event = AuditEvent::new(
-            AuditAction::ErasureApproved,
-            request.person.to_string(),
-            Outcome::Success,
+        let proof = self.authorize(actor, Action::UserErase, &resource).await?;
+        self.carry_out(
+            actor,
+            &request,
+            &proof,
+            ledger.as_ref(),
+            Some(&request.requested_by),
         )
-        .with_detail(
-            json!({"request": request.id.to_string(), "requested_by": request.requested_by.to_string()}),
+        .await
+    }
+
+    /// The erasure itself, in one transaction: legal holds first (their table locked,
+    /// before anything else, so a hold placed meanwhile either is seen or waits), the
+    /// request still pending, the erasure, the ledger written, the audit entries last.
+    async fn carry_out(
+        &self,
+        actor: &Actor,
+        request: &PrivacyRequest,
+        proof: &palisade_policy::Authorized,
+        ledger: &dyn ErasureLog,
+        approving_for: Option<&palisade_core::UserId>,
+    ) -> Result<ErasureOutcome, ServiceError> {
+        let mut tx = self.store.begin().await?;
+        let holds = self.store.holds_on_person(&mut tx, &request.person).await?;
+        if !holds.is_empty() {
+            drop(tx);
+            return Err(self.refuse_for_holds(actor, request, &holds).await);
+        }
+        let current = self.store.privacy_request_in(&mut tx, &request.id).await?;
+        if current.state != RequestState::AwaitingApproval {
+            return Err(ServiceError::conflict("refusal-privacy-request-decided"));
+        }
+        let erased = self.store.erase_person(&mut tx, proof, &request.person).await?;
+        self.store
+            .decide_privacy_request(&mut tx, &request.id, RequestState::Done, &actor.principal.user_id)
+            .await?;
+        let mut events = Vec::new();
+        if let Some(requested_by) = approving_for {
+            events.push(
+                AuditEvent::new(
+                    AuditAction::ErasureApproved,
+                    request.person.to_string(),
+                    Outcome::Success,
+                )
+                .with_detail(
+                    json!({"request": request.id.to_string(), "requested_by": requested_by.to_string()}),
+                ),
+            );
+        }
+        events.push(
+            AuditEvent::new(
+                AuditAction::PersonErased,
+                request.person.to_string(),
+                Outcome::Success,
+            )
+            .with_detail(json!({
+                "request": request.id.to_string(),
+                "accounts": erased.accounts.len(),
+                "tickets_rekeyed": erased.tickets_rekeyed,
+                "messages_emptied": erased.messages_emptied,
+                "attachments_deleted": erased.attachments_deleted,
+                "conversations_deleted": erased.conversations_deleted,
+            })),
         );
-        self.store.append_audit(&mut tx, &actor.audit, &event).await?;
-        let erased = match self
-            .erase_in(&mut tx, actor, &request, &resource, ledger.as_ref())
-            .await?
-        {
-            Ok(erased) => erased,
-            Err(holds) => {
-                drop(tx);
-                return Err(self.refuse_for_holds(actor, &request, &holds).await);
-            }
-        };
+        // Outside the database first: if the commit then fails, the next
+        // reconciliation erases them anyway (the erasure was decided).
+        ledger.write(&erased.accounts).map_err(|e| {
+            tracing::error!(error = %e, "writing the erasure ledger");
+            ServiceError::Unavailable("the erasure ledger cannot be written")
+        })?;
+        self.store
+            .append_audit_many(&mut tx, &actor.audit, &events)
+            .await?;
         tx.commit().await?;
         self.store.scrub_after_erasure().await;
         Ok(ErasureOutcome {
@@ -220,6 +267,9 @@ impl Desk {
             Err(StoreError::NotFound) => return Err(ServiceError::NotFound),
             other => other?,
         };
+        if request.kind != "erasure" {
+            return Err(ServiceError::NotFound);
+        }
         if request.state != RequestState::AwaitingApproval {
             return Err(ServiceError::conflict("refusal-privacy-request-decided"));
         }
@@ -237,48 +287,6 @@ impl Desk {
         self.privacy_request(&id).await
     }
 
-    /// Erases inside `tx`, unless legal holds apply (returned, for the caller to
-    /// refuse once the transaction is gone).
-    async fn erase_in(
-        &self,
-        tx: &mut palisade_store::Tx,
-        actor: &Actor,
-        request: &PrivacyRequest,
-        resource: &Resource,
-        ledger: &dyn ErasureLog,
-    ) -> Result<Result<palisade_store::Erased, Vec<LegalHold>>, ServiceError> {
-        let holds = self.store.holds_on_person(tx, &request.person).await?;
-        if !holds.is_empty() {
-            return Ok(Err(holds));
-        }
-        let proof = self.authorize(actor, Action::UserErase, resource).await?;
-        let erased = self.store.erase_person(tx, &proof, &request.person).await?;
-        self.store
-            .decide_privacy_request(tx, &request.id, RequestState::Done, &actor.principal.user_id)
-            .await?;
-        let event = AuditEvent::new(
-            AuditAction::PersonErased,
-            request.person.to_string(),
-            Outcome::Success,
-        )
-        .with_detail(json!({
-            "request": request.id.to_string(),
-            "accounts": erased.accounts.len(),
-            "tickets_rekeyed": erased.tickets_rekeyed,
-            "messages_emptied": erased.messages_emptied,
-            "attachments_deleted": erased.attachments_deleted,
-            "conversations_deleted": erased.conversations_deleted,
-        }));
-        self.store.append_audit(tx, &actor.audit, &event).await?;
-        // Outside the database first: if the commit then fails, the next
-        // reconciliation erases them anyway (the erasure was decided).
-        ledger.write(&erased.accounts).map_err(|e| {
-            tracing::error!(error = %e, "writing the erasure ledger");
-            ServiceError::Unavailable("the erasure ledger cannot be written")
-        })?;
-        Ok(Ok(erased))
-    }
-
     fn erasure_ledger(&self) -> Result<Arc<dyn ErasureLog>, ServiceError> {
         self.privacy
             .ledger
@@ -287,10 +295,7 @@ impl Desk {
     }
 
     async fn privacy_request(&self, id: &PrivacyRequestId) -> Result<PrivacyRequest, ServiceError> {
-        let mut tx = self.store.begin().await?;
-        let request = self.store.privacy_request_in(&mut tx, id).await?;
-        drop(tx);
-        Ok(request)
+        Ok(self.store.privacy_request(id).await?)
     }
 
     /// The privacy requests, open ones first by due date.
@@ -377,7 +382,7 @@ impl Desk {
     }
 }
 
-fn privacy_reason(reason: &str) -> Result<String, ServiceError> {
+pub(crate) fn privacy_reason(reason: &str) -> Result<String, ServiceError> {
     let reason = reason.trim();
     if reason.is_empty()
         || reason.chars().count() > MAX_PRIVACY_REASON_CHARS

@@ -38,6 +38,7 @@ pub use keys::{
 pub use operations::{BackupRecord, SCHEDULED_BACKUP_LEASE};
 pub use palisade_store::ErasureLog;
 pub use privacy::{DataCategory, OutsideParty, PartyKind};
+pub use subject_export::{EXPORT_LINK_SECS, EXPORT_SCHEMA, ExportLink};
 mod notifications;
 mod people;
 mod people_merge;
@@ -50,6 +51,7 @@ mod satisfaction;
 mod scanning;
 mod settings;
 pub mod sla;
+mod subject_export;
 mod text;
 mod tickets;
 mod views;

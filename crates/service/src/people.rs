@@ -72,6 +72,10 @@ impl Desk {
             .map_err(|_| ServiceError::NotFound)?;
         if action != Action::UserRead {
             self.authorize(actor, action, &resource).await?;
+            // Nothing of an erased person is kept again: no new name, phone or company.
+            if user.erased {
+                return Err(ServiceError::conflict("refusal-person-erased"));
+            }
         }
         Ok(user)
     }

@@ -24,6 +24,9 @@ impl Desk {
         if duplicate.id == survivor.id {
             return Err(ServiceError::conflict("refusal-people-merge-self"));
         }
+        if duplicate.erased || survivor.erased {
+            return Err(ServiceError::conflict("refusal-person-erased"));
+        }
         let mut proofs = Vec::new();
         for account in [&duplicate, &survivor] {
             let resource = self.user_resource(&account.id).await?;

@@ -127,7 +127,8 @@ impl Desk {
         let proof = self
             .authorize(actor, Action::TicketCreate, &Resource::Ticket(proposed))
             .await?;
-        if !requester_user.is_some_and(|u| u.role == Role::Customer) {
+        // An erased person's key is gone: nothing new is kept in their name.
+        if !requester_user.is_some_and(|u| u.role == Role::Customer && !u.erased) {
             return Err(ServiceError::conflict("refusal-requester-customer"));
         }
         let new = NewTicket {

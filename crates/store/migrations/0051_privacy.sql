@@ -1,4 +1,5 @@
--- Privacy law: erasure of a person, the requests privacy staff answer, legal holds.
+-- Privacy law: erasure of a person, access to what is stored about them, the requests
+-- privacy staff answer, legal holds.
 
 -- An erased account keeps its row (tickets, messages and the audit trail name its id)
 -- but nothing of the person: no address, name or key.
@@ -8,13 +9,15 @@ ALTER TABLE users ADD COLUMN erased_at BIGINT;
 -- is sealed with the organisation key.
 CREATE TABLE privacy_requests (
     id            TEXT PRIMARY KEY,
-    kind          TEXT NOT NULL CHECK (kind IN ('erasure')),
+    kind          TEXT NOT NULL CHECK (kind IN ('erasure', 'access')),
     person_id     TEXT NOT NULL REFERENCES users(id),
     reason_enc    BYTEA NOT NULL,
     requested_by  TEXT NOT NULL REFERENCES users(id),
     requested_at  BIGINT NOT NULL,
     due_at        BIGINT NOT NULL,
-    -- awaiting_approval, done or declined.
+    -- Why internal notes are left out of an access export (sealed), if they are.
+    withheld_enc  BYTEA,
+    -- Erasure: awaiting_approval, done or declined. Access: building, ready, done.
     state         TEXT NOT NULL,
     decided_by    TEXT REFERENCES users(id),
     decided_at    BIGINT
@@ -28,6 +31,17 @@ CREATE TABLE erasures (
     user_id      TEXT PRIMARY KEY,
     data_key_id  TEXT NOT NULL,
     erased_at    BIGINT NOT NULL
+);
+
+-- A built access export, sealed under the person's data key, until its one download.
+-- `link_hash` names the current single-use download link.
+CREATE TABLE privacy_exports (
+    request_id       TEXT PRIMARY KEY REFERENCES privacy_requests(id),
+    data_key_id      TEXT NOT NULL,
+    archive_enc      BYTEA NOT NULL,
+    built_at         BIGINT NOT NULL,
+    link_hash        TEXT UNIQUE,
+    link_expires_at  BIGINT
 );
 
 CREATE TABLE legal_holds (

@@ -333,7 +333,7 @@ pub(crate) fn sealed_entry(
     .seal()
 }
 
-fn entry_from_row(r: &AnyRow) -> Result<AuditEntry, StoreError> {
+pub(crate) fn entry_from_row(r: &AnyRow) -> Result<AuditEntry, StoreError> {
     Ok(AuditEntry {
         seq: r.try_get("seq")?,
         at: r.try_get("at")?,

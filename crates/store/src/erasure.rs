@@ -128,12 +128,17 @@ impl Store {
         Ok(done)
     }
 
-    /// Every erasure recorded in this database, oldest first.
+    /// Every erasure this database shows done, oldest first: recorded, the account
+    /// erased and its key gone. A row written into `erasures` by hand, without the
+    /// erasure, is not one (it must not reach the signed ledger).
     pub async fn erasures(&self) -> Result<Vec<ErasureRecord>, StoreError> {
-        let rows =
-            sqlx::query("SELECT user_id, data_key_id, erased_at FROM erasures ORDER BY erased_at, user_id")
-                .fetch_all(&self.read)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT e.user_id, e.data_key_id, e.erased_at FROM erasures e JOIN users u ON u.id = e.user_id \
+             WHERE u.erased_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM data_keys d WHERE d.id = e.data_key_id) \
+             ORDER BY e.erased_at, e.user_id",
+        )
+        .fetch_all(&self.read)
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok(ErasureRecord {
@@ -271,6 +276,18 @@ impl Store {
             query = query.bind(k);
         }
         query.execute(tx.conn()).await?;
+        // Mail received from them is remembered by a keyed hash of the sender (to drop
+        // duplicates): those go too, under every root held.
+        let senders = self.keys.blind_indexes("received.sender", email.as_str());
+        let sql = format!(
+            "DELETE FROM received_messages WHERE sender_index IN ({})",
+            placeholders(0, senders.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for index in &senders {
+            query = query.bind(index);
+        }
+        query.execute(tx.conn()).await?;
         for table in [
             ("bounced_addresses", "address_index"),
             ("outbox", "recipient_index"),
@@ -300,6 +317,11 @@ impl Store {
         .bind(person.as_str())
         .execute(tx.conn())
         .await?;
+        // Exports waiting for download hold what the key sealed; they go with it.
+        sqlx::query("DELETE FROM privacy_exports WHERE data_key_id = $1")
+            .bind(&key_id)
+            .execute(tx.conn())
+            .await?;
         sqlx::query("DELETE FROM data_keys WHERE id = $1")
             .bind(&key_id)
             .execute(tx.conn())
@@ -461,21 +483,24 @@ impl Store {
         Ok(())
     }
 
+    /// Their conversations, and anonymous ones handed over into a ticket they asked
+    /// (their words, under the organisation key).
     async fn delete_conversations(&self, tx: &mut Tx, person: &UserId) -> Result<usize, StoreError> {
-        sqlx::query(
+        const THEIRS: &str = "user_id = $1 OR ticket_id IN (SELECT id FROM tickets WHERE requester_id = $1)";
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM assistant_messages WHERE conversation_id IN \
-             (SELECT id FROM assistant_conversations WHERE user_id = $1)",
-        )
+             (SELECT id FROM assistant_conversations WHERE {THEIRS})"
+        )))
         .bind(person.as_str())
         .execute(tx.conn())
         .await?;
-        Ok(
-            sqlx::query("DELETE FROM assistant_conversations WHERE user_id = $1")
-                .bind(person.as_str())
-                .execute(tx.conn())
-                .await?
-                .rows_affected() as usize,
-        )
+        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM assistant_conversations WHERE {THEIRS}"
+        )))
+        .bind(person.as_str())
+        .execute(tx.conn())
+        .await?
+        .rows_affected() as usize)
     }
 
     /// Best effort to leave no copy of the deleted key or the emptied values in the
@@ -486,7 +511,9 @@ impl Store {
             Dialect::Sqlite => &["PRAGMA wal_checkpoint(TRUNCATE)", "PRAGMA secure_delete = OFF"],
             Dialect::Postgres => &[
                 "VACUUM data_keys, users, tickets, messages, attachments, message_originals, message_html, \
-                 assistant_messages, assistant_conversations, outbox, search_terms, search_pending, people_terms",
+                 mail_provenance, satisfaction, ticket_field_values, sessions, throttle, bounced_addresses, \
+                 received_messages, privacy_exports, assistant_messages, assistant_conversations, outbox, \
+                 search_terms, search_pending, people_terms",
             ],
         };
         for statement in statements {

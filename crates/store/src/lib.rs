@@ -53,6 +53,7 @@ mod service_levels;
 mod sessions;
 mod settings;
 mod snapshot;
+mod subject_access;
 mod teams;
 mod throttle;
 mod ticket_lists;
@@ -91,7 +92,7 @@ pub use outbox::{BOUNCE_ID_LEN, ClaimedMail, OutboxStatus};
 pub use page::{CURSOR_PATTERN, Cursor, Page};
 pub use primary::database_host;
 pub use primary::{candidate_urls, primary_url};
-pub use privacy::{HoldTarget, LegalHold, PrivacyRequest, RequestState};
+pub use privacy::{HoldTarget, LegalHold, NewPrivacyRequest, PrivacyRequest, RequestState};
 pub use readiness::Readiness;
 pub use received::{QuarantineStatus, QuarantinedMail};
 pub use root_reindex::RootReindexed;
@@ -102,6 +103,10 @@ pub use service_levels::{CalendarRecord, SlaPolicyRecord, SlaTimer, TicketTarget
 pub use sessions::{NewSession, SessionRecord, SessionStage};
 pub use snapshot::{
     HeldSnapshot, SealedSample, SnapshotFacts, create_database, drop_database, facts_at, is_empty_database,
+};
+pub use subject_access::{
+    BuiltExport, ExportConversation, ExportFile, ExportMessage, ExportSession, ExportTicket, SubjectAccess,
+    TicketRelation,
 };
 pub use teams::{TeamRecord, TeamSettings};
 pub use throttle::Reservation;

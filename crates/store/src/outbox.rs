@@ -47,6 +47,12 @@ impl Store {
         );
         let recipient = EmailAddress::parse(&mail.to)
             .map_err(|e| StoreError::Invalid(format!("outgoing mail recipient: {e}")))?;
+        if recipient.domain() == crate::users::ERASED_DOMAIN {
+            // An erased person's placeholder: nobody receives mail there, and nothing
+            // about them is kept again. The change the mail was for still happens.
+            tracing::info!(kind, "mail to an erased person dropped");
+            return Ok(id);
+        }
         let key = self.load_key(ORG_KEY_ID).await?;
         let sealed = seal(&key, "outbox", "envelope_enc", id.as_str(), &envelope)?;
         let bounce_id = hex::encode(palisade_crypto::random_bytes::<BOUNCE_ID_LEN>()?);

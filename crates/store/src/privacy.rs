@@ -15,6 +15,10 @@ pub enum RequestState {
     AwaitingApproval,
     Done,
     Declined,
+    /// An access export being built in the background.
+    Building,
+    /// An access export waiting for its download.
+    Ready,
 }
 
 impl RequestState {
@@ -23,6 +27,8 @@ impl RequestState {
             RequestState::AwaitingApproval => "awaiting_approval",
             RequestState::Done => "done",
             RequestState::Declined => "declined",
+            RequestState::Building => "building",
+            RequestState::Ready => "ready",
         }
     }
 
@@ -31,6 +37,8 @@ impl RequestState {
             "awaiting_approval" => Ok(RequestState::AwaitingApproval),
             "done" => Ok(RequestState::Done),
             "declined" => Ok(RequestState::Declined),
+            "building" => Ok(RequestState::Building),
+            "ready" => Ok(RequestState::Ready),
             other => Err(StoreError::Corrupt(format!("privacy request state {other}"))),
         }
     }
@@ -39,7 +47,7 @@ impl RequestState {
 #[derive(Clone, Debug)]
 pub struct PrivacyRequest {
     pub id: PrivacyRequestId,
-    /// What is asked; only "erasure" so far.
+    /// What is asked: "erasure" or "access".
     pub kind: String,
     pub person: UserId,
     pub reason: String,
@@ -49,6 +57,8 @@ pub struct PrivacyRequest {
     pub state: RequestState,
     pub decided_by: Option<UserId>,
     pub decided_at: Option<UnixMillis>,
+    /// Why internal notes are left out of an access export (an exemption), if they are.
+    pub withheld: Option<String>,
 }
 
 /// What a legal hold keeps from erasure and retention.
@@ -97,38 +107,73 @@ pub struct LegalHold {
     pub released_at: Option<UnixMillis>,
 }
 
-const REQUEST_COLUMNS: &str =
-    "id, kind, person_id, reason_enc, requested_by, requested_at, due_at, state, decided_by, decided_at";
+impl PrivacyRequest {
+    /// Not answered yet: awaiting approval, or an export not downloaded yet.
+    pub fn is_open(&self) -> bool {
+        matches!(
+            self.state,
+            RequestState::AwaitingApproval | RequestState::Building | RequestState::Ready
+        )
+    }
+}
+
+const REQUEST_COLUMNS: &str = "id, kind, person_id, reason_enc, requested_by, requested_at, due_at, state, decided_by, decided_at, withheld_enc";
+
+/// A privacy request to record.
+#[derive(Clone, Copy, Debug)]
+pub struct NewPrivacyRequest<'a> {
+    /// "erasure" or "access".
+    pub kind: &'a str,
+    pub person: &'a UserId,
+    pub reason: &'a str,
+    pub requested_by: &'a UserId,
+    pub due_at: UnixMillis,
+    pub state: RequestState,
+    /// An access export's exemption for internal notes.
+    pub withheld: Option<&'a str>,
+}
 const HOLD_COLUMNS: &str = "id, kind, target_id, reason_enc, placed_by, placed_at, released_by, released_at";
 
 impl Store {
     pub async fn create_privacy_request(
         &self,
         tx: &mut Tx,
-        kind: &str,
-        person: &UserId,
-        reason: &str,
-        requested_by: &UserId,
-        due_at: UnixMillis,
+        new: &NewPrivacyRequest<'_>,
     ) -> Result<PrivacyRequest, StoreError> {
         let id = PrivacyRequestId::generate();
         let org = self.load_key_tx(tx, ORG_KEY_ID).await?;
         let now = self.now();
+        let withheld = new
+            .withheld
+            .map(|w| seal(&org, "privacy_requests", "withheld", id.as_str(), w.as_bytes()))
+            .transpose()?;
         sqlx::query(
-            "INSERT INTO privacy_requests (id, kind, person_id, reason_enc, requested_by, requested_at, due_at, state) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO privacy_requests (id, kind, person_id, reason_enc, requested_by, requested_at, due_at, state, \
+             withheld_enc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(id.as_str())
-        .bind(kind)
-        .bind(person.as_str())
-        .bind(seal(&org, "privacy_requests", "reason", id.as_str(), reason.as_bytes())?)
-        .bind(requested_by.as_str())
+        .bind(new.kind)
+        .bind(new.person.as_str())
+        .bind(seal(&org, "privacy_requests", "reason", id.as_str(), new.reason.as_bytes())?)
+        .bind(new.requested_by.as_str())
         .bind(now.0)
-        .bind(due_at.0)
-        .bind(RequestState::AwaitingApproval.as_str())
+        .bind(new.due_at.0)
+        .bind(new.state.as_str())
+        .bind(withheld)
         .execute(tx.conn())
         .await?;
         self.privacy_request_in(tx, &id).await
+    }
+
+    pub async fn privacy_request(&self, id: &PrivacyRequestId) -> Result<PrivacyRequest, StoreError> {
+        let sql = format!("SELECT {REQUEST_COLUMNS} FROM privacy_requests WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let org = self.load_key(ORG_KEY_ID).await?;
+        request_from_row(&row, &org)
     }
 
     /// The request, locked for a decision (on PostgreSQL).
@@ -175,13 +220,27 @@ impl Store {
         Ok(())
     }
 
+    /// One person's requests, newest first.
+    pub async fn privacy_requests_of(&self, person: &UserId) -> Result<Vec<PrivacyRequest>, StoreError> {
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS} FROM privacy_requests WHERE person_id = $1 ORDER BY requested_at DESC, id LIMIT 100"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(person.as_str())
+            .fetch_all(&self.read)
+            .await?;
+        let org = self.load_key(ORG_KEY_ID).await?;
+        rows.iter().map(|r| request_from_row(r, &org)).collect()
+    }
+
     /// Every request, those still open first (soonest due first), then the rest
     /// newest first; at most `limit`.
     pub async fn privacy_requests(&self, limit: i64) -> Result<Vec<PrivacyRequest>, StoreError> {
         let sql = format!(
             "SELECT {REQUEST_COLUMNS} FROM privacy_requests \
-             ORDER BY CASE WHEN state = 'awaiting_approval' THEN 0 ELSE 1 END, \
-             CASE WHEN state = 'awaiting_approval' THEN due_at ELSE -requested_at END, id LIMIT $1"
+             ORDER BY CASE WHEN state IN ('awaiting_approval', 'building', 'ready') THEN 0 ELSE 1 END, \
+             CASE WHEN state IN ('awaiting_approval', 'building', 'ready') THEN due_at ELSE -requested_at END, id \
+             LIMIT $1"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(limit)
@@ -268,17 +327,25 @@ impl Store {
         rows.iter().map(|r| hold_from_row(r, &org)).collect()
     }
 
-    /// Holds in force that keep `person` from erasure: on them, on their company, or on
-    /// a ticket they asked or take part in. Read inside the erasure's transaction, so
-    /// a hold placed concurrently is either seen or placed after the erasure.
+    /// Holds in force that keep `person` from erasure, for them and every account
+    /// merged into theirs (erased with them): on any of those accounts; on their
+    /// company, or the company a ticket they asked was filed under; on a ticket they
+    /// asked, take part in, wrote in or added a file to. Read inside the erasure's
+    /// transaction, so a hold placed concurrently is either seen or placed after it.
     pub async fn holds_on_person(&self, tx: &mut Tx, person: &UserId) -> Result<Vec<LegalHold>, StoreError> {
+        const PEOPLE: &str = "SELECT id FROM users WHERE id = $1 OR merged_into = $1";
         let sql = format!(
             "SELECT {HOLD_COLUMNS} FROM legal_holds WHERE released_at IS NULL AND ( \
-               (kind = 'customer' AND target_id = $1) \
-               OR (kind = 'company' AND target_id IN (SELECT company_id FROM users WHERE id = $1 AND company_id IS NOT NULL)) \
-               OR (kind = 'ticket' AND (target_id IN (SELECT id FROM tickets WHERE requester_id = $1) \
-                   OR target_id IN (SELECT ticket_id FROM ticket_collaborators WHERE user_id = $1) \
-                   OR target_id IN (SELECT ticket_id FROM messages WHERE author_id = $1))))"
+               (kind = 'customer' AND target_id IN ({PEOPLE})) \
+               OR (kind = 'company' AND ( \
+                   target_id IN (SELECT company_id FROM users WHERE id IN ({PEOPLE}) AND company_id IS NOT NULL) \
+                   OR target_id IN (SELECT company_id FROM tickets WHERE requester_id IN ({PEOPLE}) \
+                       AND company_id IS NOT NULL))) \
+               OR (kind = 'ticket' AND ( \
+                   target_id IN (SELECT id FROM tickets WHERE requester_id IN ({PEOPLE})) \
+                   OR target_id IN (SELECT ticket_id FROM ticket_collaborators WHERE user_id IN ({PEOPLE})) \
+                   OR target_id IN (SELECT ticket_id FROM messages WHERE author_id IN ({PEOPLE})) \
+                   OR target_id IN (SELECT ticket_id FROM attachments WHERE uploader_id IN ({PEOPLE})))))"
         );
         if self.dialect == crate::Dialect::Postgres {
             // A hold placed while this erasure runs waits for it, and the erasure sees
@@ -317,6 +384,10 @@ fn request_from_row(row: &AnyRow, org: &palisade_crypto::DataKey) -> Result<Priv
             .map(|u| UserId::parse(&u))
             .transpose()?,
         decided_at: row.try_get::<Option<i64>, _>("decided_at")?.map(UnixMillis),
+        withheld: row
+            .try_get::<Option<Vec<u8>>, _>("withheld_enc")?
+            .map(|w| open_text(org, "privacy_requests", "withheld", &id, &w))
+            .transpose()?,
         id: PrivacyRequestId::parse(&id)?,
     })
 }

@@ -147,7 +147,8 @@ impl Store {
         let mut count = 0;
         loop {
             let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
-                "SELECT id, data_key_id, email_enc FROM users WHERE id > $1 ORDER BY id LIMIT $2",
+                // Erased accounts hold no address: nothing to index.
+                "SELECT id, data_key_id, email_enc FROM users WHERE id > $1 AND erased_at IS NULL ORDER BY id LIMIT $2",
             )
             .bind(&after)
             .bind(PAGE)

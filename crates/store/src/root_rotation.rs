@@ -224,10 +224,11 @@ impl Store {
     /// The database's lookups were made with `old`'s root: the first account's address
     /// must index alike (an empty desk has nothing to compare).
     async fn refuse_unrelated_root(&self, old: &Keyring) -> Result<(), StoreError> {
-        let first: Option<(String, String)> =
-            sqlx::query_as("SELECT id, email_index FROM users ORDER BY created_at, id LIMIT 1")
-                .fetch_optional(&self.read)
-                .await?;
+        let first: Option<(String, String)> = sqlx::query_as(
+            "SELECT id, email_index FROM users WHERE erased_at IS NULL ORDER BY created_at, id LIMIT 1",
+        )
+        .fetch_optional(&self.read)
+        .await?;
         let Some((id, stored)) = first else {
             return Ok(());
         };

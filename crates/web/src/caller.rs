@@ -21,8 +21,9 @@ pub const STRICT_COOKIE: &str = "__Host-palisade-strict";
 /// administration and the audit trail. A cross-site link, form or navigation arrives
 /// without it and is refused, whatever the browser's `Lax` rules let through.
 fn in_admin_area(path: &str) -> bool {
-    const PREFIXES: [&str; 6] = [
+    const PREFIXES: [&str; 7] = [
         "/admin",
+        "/api/v1/privacy",
         "/api/v1/agents",
         "/api/v1/teams",
         "/api/v1/users/",

@@ -117,6 +117,28 @@ pub(super) async fn scan_sweep(
     }
 }
 
+/// Builds subject-access exports as they are asked for (every few seconds; several
+/// nodes may look, and only one stores each).
+pub(super) async fn build_exports(
+    desk: palisade_service::Desk,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let wait = match desk.build_pending_exports(5).await {
+            Ok(0) => Duration::from_secs(5),
+            Ok(_) => Duration::ZERO,
+            Err(e) => {
+                tracing::error!(error = %e, "building a subject-access export");
+                Duration::from_secs(30)
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopping.changed() => return,
+        }
+    }
+}
+
 /// Audits, once a minute, the sign-in and reset attempts refused from memory (from
 /// sources the database had blocked): one entry per source, with how many.
 pub(super) async fn remembered_refusals(

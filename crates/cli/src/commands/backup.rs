@@ -92,7 +92,7 @@ pub async fn restore(settings: &Settings, file: &Path, identity: &Path) -> Resul
         app::ensure_private_dir(&settings.data_dir)?;
     }
     let database_url = palisade_store::primary_url(&settings.database_url).await?;
-    let ledger = palisade_backup::erasure_ledger::ErasureLedger::beside(&settings.master_key_file);
+    let ledger = palisade_backup::erasure_ledger::ErasureLedger::at(&settings.privacy.erasure_ledger);
     let checked = palisade_backup::restore(
         file,
         &identity,

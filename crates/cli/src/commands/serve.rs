@@ -218,6 +218,13 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         |e| tracing::warn!(error = %e, "handing domain events to subscribers"),
         smtp_stopping.clone(),
     )));
+    // Files go into an export as the desk would serve them: scanned when scanning is on.
+    let exports = palisade_service::Desk::new(store.clone(), policy.clone());
+    let exports = match &settings.scanner {
+        Some(scanner) => exports.with_scanner(scanner.clone()),
+        None => exports,
+    };
+    tokio::spawn(background::build_exports(exports, smtp_stopping.clone()));
     match &settings.scanner {
         Some(scanner) => {
             let desk =

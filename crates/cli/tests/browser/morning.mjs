@@ -163,6 +163,11 @@ try {
   await dee.page.fill('input[name=password]', input.password);
   await Promise.all([dee.page.waitForURL((url) => !url.pathname.startsWith('/login')), dee.page.click('button[type=submit]')]);
   await sweep(dee.page, ['/tickets', `/tickets/${original.id}`, '/help', '/account/security', '/devices', '/account/language']);
+  // Dee asks for a copy of her data (just signed in, so no step-up): listed on her page.
+  await dee.page.goto(`${origin}/account/privacy`);
+  await Promise.all([dee.page.waitForURL('**/account/privacy?done=asked'), dee.page.click('#export-form button[type=submit]')]);
+  seen.own_exports_listed = await dee.page.locator('#your-exports li').count();
+  await sweep(dee.page, ['/account/privacy']);
   // Dee reads the portal in German from now on, and it still passes axe at phone width.
   await dee.page.goto(`${origin}/account/language`);
   await dee.page.check('input[name=language][value=de]');

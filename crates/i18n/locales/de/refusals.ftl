@@ -244,3 +244,6 @@ refusal-erasure-legal-hold = Für diese Person, ihre Firma oder eines ihrer Tick
 refusal-hold-released = Dieser Legal Hold wurde bereits aufgehoben
 refusal-privacy-reason = Geben Sie einen Grund an, höchstens 500 Zeichen in einer Zeile
 refusal-privacy-not-found = Kein Kundenkonto, keine Firma und kein Ticket hat diese ID
+refusal-export-open = Ein Export Ihrer Daten wird bereits erstellt oder wartet auf Sie
+refusal-export-not-ready = Dieser Export ist nicht fertig oder wurde bereits heruntergeladen
+refusal-person-erased = Diese Person wurde gelöscht: in ihrem Namen wird nichts mehr gespeichert

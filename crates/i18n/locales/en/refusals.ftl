@@ -244,3 +244,6 @@ refusal-erasure-legal-hold = a legal hold applies to this person, their company 
 refusal-hold-released = this legal hold was released already
 refusal-privacy-reason = give a reason of at most 500 characters, on one line
 refusal-privacy-not-found = no customer, company or ticket has that id
+refusal-export-open = an export of your data is already being prepared or waiting for you
+refusal-export-not-ready = this export is not ready, or was downloaded already
+refusal-person-erased = this person was erased: nothing is kept in their name any more

@@ -29,7 +29,7 @@ fn principal(user: &UserId, role: Role) -> Principal {
     }
 }
 
-fn erase_proof(policy: &PolicyEngine, target: &UserId, role: Role) -> palisade_policy::Authorized {
+pub(crate) fn erase_proof(policy: &PolicyEngine, target: &UserId, role: Role) -> palisade_policy::Authorized {
     let admin = principal(&UserId::generate(), Role::Admin);
     policy
         .authorize(

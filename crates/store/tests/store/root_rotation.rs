@@ -46,6 +46,17 @@ async fn a_new_root_rewrites_every_keyed_value_and_retires_the_old_one(backend: 
     let plain_old = Keyring::new(&old_key);
     let store = Store::connect(&db.url, ring(&old_key, None)).await.unwrap();
     let marker = "Rootq7Marker";
+    // An erased customer, the oldest account: the rotation passes over them (their
+    // address is gone, so nothing of theirs is indexed again).
+    let (gone, _) = seed(&store, "Rootq7Gone").await;
+    let mut tx = store.begin().await.unwrap();
+    let proof = crate::erasure::erase_proof(
+        &palisade_policy::PolicyEngine::load().unwrap(),
+        &gone,
+        palisade_core::Role::Customer,
+    );
+    store.erase_person(&mut tx, &proof, &gone).await.unwrap();
+    tx.commit().await.unwrap();
     let (customer, ticket) = seed(&store, marker).await;
     let email = store.get_user(&customer).await.unwrap().email;
     // A ticket merged into that one: its subject's words belong to the survivor.
@@ -179,7 +190,8 @@ async fn a_new_root_rewrites_every_keyed_value_and_retires_the_old_one(backend: 
     serving.close().await;
 
     let done = rotating.finish_root_rotation(&old_ring, false).await.unwrap();
-    assert_eq!((done.accounts, done.known_domains, done.tickets), (4, 1, 2));
+    // Six accounts, the erased one not among those indexed; three tickets.
+    assert_eq!((done.accounts, done.known_domains, done.tickets), (5, 1, 3));
     assert_eq!(
         done.checkpoints_named, 1,
         "the root's unnamed checkpoint now names its key"

@@ -168,7 +168,10 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
                 ] },
             })
         }
-        ("ErasureBody", "person") => id_of("usr_"),
+        ("ErasureBody" | "AccessBody", "person") => id_of("usr_"),
+        ("AccessBody", "reason" | "withhold_internal_notes") => {
+            line(palisade_service::MAX_PRIVACY_REASON_CHARS)
+        }
         ("ErasureBody" | "LegalHoldBody", "reason") => line(palisade_service::MAX_PRIVACY_REASON_CHARS),
         ("LegalHoldBody", "target") => json!({ "anyOf": [id_of("usr_"), id_of("org_"), id_of("tkt_")] }),
         ("RateRequest", "rating") => one_of(&["good", "bad"]),

@@ -51,6 +51,7 @@ use utoipa::OpenApi;
         alerts::list, operations::status,
         privacy::requests, privacy::erase, privacy::approve, privacy::decline,
         privacy::holds, privacy::place_hold, privacy::release_hold,
+        privacy::export_for, privacy::export_mine, privacy::mine, privacy::link, privacy::download,
         assistant::notice, assistant::start, assistant::get, assistant::message, assistant::handover,
         devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable, devices::change_role, devices::reset_second_factor,
         tickets::list, tickets::create, tickets::search, tickets::get, tickets::update, bulk::update,

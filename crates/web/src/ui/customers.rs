@@ -209,7 +209,7 @@ async fn customer_page(
         user_name: caller.user.name.clone(),
         role: caller.principal.role.as_str(),
         is_customer: false,
-        can_edit: s.permits(caller, Action::UserUpdate, &resource),
+        can_edit: !user.erased && s.permits(caller, Action::UserUpdate, &resource),
         can_disable: !user.disabled && s.permits(caller, Action::UserDisable, &resource),
         can_place: may(s, caller, Action::ManageCompanies),
         can_privacy: !user.erased && may(s, caller, Action::ManagePrivacy),

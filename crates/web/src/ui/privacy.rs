@@ -1,6 +1,8 @@
-//! The privacy page (administrators): requests for erasure with their due dates and
-//! the approvals four eyes ask for, legal holds, and the forms that make both. A
-//! customer's page links here with the customer filled in.
+//! The privacy page (administrators): requests for erasure and for access with their
+//! due dates, the approvals four eyes ask for, legal holds, and the forms that make
+//! them; a customer's page links here with the customer filled in. And the portal's
+//! "your data" page, where customers ask for everything stored about them (after a
+//! step-up) and download it once.
 
 use std::collections::HashMap;
 
@@ -20,6 +22,9 @@ use crate::{AppState, Caller};
 
 struct RequestRow {
     id: String,
+    kind: &'static str,
+    /// An access export waiting for its download.
+    ready: bool,
     person: String,
     person_name: String,
     reason: String,
@@ -138,13 +143,21 @@ async fn page(
                 requested_by: name_of(&r.requested_by),
                 due: crate::api::dto::rfc3339(r.due_at.0),
                 due_text: day(r.due_at.0),
-                overdue: r.state == RequestState::AwaitingApproval && r.due_at.0 < now,
+                overdue: r.is_open() && r.due_at.0 < now,
                 state: match r.state {
                     RequestState::AwaitingApproval => "privacy-state-awaiting",
                     RequestState::Done => "privacy-state-done",
                     RequestState::Declined => "privacy-state-declined",
+                    RequestState::Building => "privacy-state-building",
+                    RequestState::Ready => "privacy-state-ready",
+                },
+                kind: if r.kind == "access" {
+                    "privacy-kind-access"
+                } else {
+                    "privacy-kind-erasure"
                 },
                 open: r.state == RequestState::AwaitingApproval,
+                ready: r.kind == "access" && r.state == RequestState::Ready,
                 decided_by: r.decided_by.as_ref().map(&name_of).unwrap_or_default(),
             })
             .collect(),
@@ -186,6 +199,7 @@ pub async fn show(
         Some("declined") => Some(crate::locale::word("notice-erasure-declined")),
         Some("held") => Some(crate::locale::word("notice-hold-placed")),
         Some("released") => Some(crate::locale::word("notice-hold-released")),
+        Some("exporting") => Some(crate::locale::word("notice-export-building")),
         _ => None,
     };
     // Only an account id is filled in; anything else is dropped.
@@ -219,6 +233,9 @@ pub async fn erase(
     caller: Caller,
     Form(form): Form<ErasureForm>,
 ) -> Result<Response, UiError> {
+    if palisade_identity::require_recent_auth(caller.session.as_ref()).is_err() {
+        return Ok(super::security::step_up_redirect("/admin/privacy"));
+    }
     let person = form.person.trim().to_owned();
     match s
         .desk()
@@ -240,6 +257,9 @@ pub async fn approve(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, UiError> {
+    if palisade_identity::require_recent_auth(caller.session.as_ref()).is_err() {
+        return Ok(super::security::step_up_redirect("/admin/privacy"));
+    }
     match s.desk().approve_erasure(&caller.actor(), &id).await {
         Ok(_) => Ok(Redirect::to("/admin/privacy?done=erased").into_response()),
         Err(e @ (ServiceError::Conflict(_) | ServiceError::Invalid(_))) => {
@@ -285,6 +305,144 @@ pub async fn release_hold(
     match s.desk().release_legal_hold(&caller.actor(), &id).await {
         Ok(_) => Ok(Redirect::to("/admin/privacy?done=released").into_response()),
         Err(e @ ServiceError::Conflict(_)) => refused(&s, &caller, String::new(), e).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AccessForm {
+    person: String,
+    reason: String,
+    withhold: Option<String>,
+}
+
+pub async fn export_for(
+    State(s): State<AppState>,
+    caller: Caller,
+    Form(form): Form<AccessForm>,
+) -> Result<Response, UiError> {
+    let person = form.person.trim().to_owned();
+    match s
+        .desk()
+        .request_access(&caller.actor(), &person, &form.reason, form.withhold.as_deref())
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/admin/privacy?done=exporting").into_response()),
+        Err(e) => refused(&s, &caller, person, e).await,
+    }
+}
+
+/// Mints a single-use link to a ready export and follows it at once.
+pub async fn download(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    match s.desk().export_link(&caller.actor(), &id).await {
+        Ok(link) => {
+            Ok(Redirect::to(&format!("/api/v1/privacy/exports/{}", link.token.expose())).into_response())
+        }
+        Err(e @ ServiceError::Conflict(_)) => refused(&s, &caller, String::new(), e).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+struct OwnRequestRow {
+    id: String,
+    requested_text: String,
+    state: &'static str,
+    ready: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account_privacy.html")]
+struct YourDataPage {
+    user_name: String,
+    role: &'static str,
+    is_customer: bool,
+    requests: Vec<OwnRequestRow>,
+    answer_within_days: u32,
+    notice: Option<&'static str>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct MineQuery {
+    done: Option<String>,
+}
+
+async fn mine_page(
+    s: &AppState,
+    caller: &Caller,
+    notice: Option<&'static str>,
+    error: Option<String>,
+) -> Result<Response, UiError> {
+    let desk = s.desk();
+    let requests = desk.own_privacy_requests(&caller.actor()).await?;
+    Ok(render(&YourDataPage {
+        user_name: caller.user.name.clone(),
+        role: caller.principal.role.as_str(),
+        is_customer: caller.principal.role == palisade_core::Role::Customer,
+        answer_within_days: desk.privacy_rules().answer_within_days,
+        requests: requests
+            .iter()
+            .filter(|r| r.kind == "access")
+            .map(|r| OwnRequestRow {
+                id: r.id.to_string(),
+                requested_text: day(r.requested_at.0),
+                state: match r.state {
+                    RequestState::Ready => "your-data-ready",
+                    RequestState::Done => "your-data-downloaded",
+                    _ => "your-data-building",
+                },
+                ready: r.state == RequestState::Ready,
+            })
+            .collect(),
+        notice,
+        error,
+    }))
+}
+
+/// The portal's "your data" page.
+pub async fn mine(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<MineQuery>,
+) -> Result<Response, UiError> {
+    let notice = (q.done.as_deref() == Some("asked")).then_some(crate::locale::word("your-data-asked"));
+    mine_page(&s, &caller, notice, None).await
+}
+
+/// Asks for a copy of everything stored about the caller: a fresh sign-in first.
+pub async fn export_mine(State(s): State<AppState>, caller: Caller) -> Result<Response, UiError> {
+    if palisade_identity::require_recent_auth(caller.session.as_ref()).is_err() {
+        return Ok(super::security::step_up_redirect("/account/privacy"));
+    }
+    match s.desk().request_own_export(&caller.actor()).await {
+        Ok(_) => Ok(Redirect::to("/account/privacy?done=asked").into_response()),
+        Err(ServiceError::Conflict(why)) => {
+            let mut response = mine_page(&s, &caller, None, Some(crate::locale::refusal(&why))).await?;
+            *response.status_mut() = StatusCode::CONFLICT;
+            Ok(response)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn download_mine(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    match s.desk().export_link(&caller.actor(), &id).await {
+        Ok(link) => {
+            Ok(Redirect::to(&format!("/api/v1/privacy/exports/{}", link.token.expose())).into_response())
+        }
+        Err(ServiceError::Conflict(why)) => {
+            let mut response = mine_page(&s, &caller, None, Some(crate::locale::refusal(&why))).await?;
+            *response.status_mut() = StatusCode::CONFLICT;
+            Ok(response)
+        }
         Err(e) => Err(e.into()),
     }
 }

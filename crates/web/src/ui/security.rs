@@ -30,7 +30,10 @@ fn with_status(mut response: Response, status: StatusCode) -> Response {
 /// Where step-up sends the user back to: only pages of this site's account area, so
 /// the parameter cannot become an open redirect.
 fn safe_next(next: &str) -> &str {
-    let ok = (next.starts_with("/account/") || next == "/tickets" || next == "/admin/staff")
+    let ok = (next.starts_with("/account/")
+        || next == "/tickets"
+        || next == "/admin/staff"
+        || next == "/admin/privacy")
         && !next.contains("//")
         && !next.contains('\\')
         && next.bytes().all(|b| b.is_ascii_graphic());

@@ -52,6 +52,7 @@ mod search_reach;
 mod service_levels;
 mod sessions;
 mod sso;
+mod subject_access;
 mod ticket_fields;
 mod ticket_mail;
 mod widget;

@@ -76,6 +76,25 @@ async fn an_erasure_waits_for_a_second_administrator_and_for_legal_holds(backend
         );
     }
 
+    // Attack: an administrator's session signed in long ago (a stolen cookie, a
+    // walked-away desk) erases nobody without a fresh sign-in.
+    let stale = common::session_signed_in_at(
+        &w.store,
+        w.admin.id.clone(),
+        Role::Admin,
+        UnixMillis(UnixMillis::now().0 - 3_600_000),
+    )
+    .await;
+    let r = w
+        .json(
+            &stale,
+            "POST",
+            "/api/v1/privacy/erasures",
+            json!({"person": person, "reason": "Art. 17"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+
     // A legal hold on her ticket.
     let r = w
         .json(

@@ -103,6 +103,19 @@ const MATRIX: &[(&str, &str)] = &[
     ("POST /admin/privacy/requests/{id}/decline", "Y-----"),
     ("POST /admin/privacy/holds", "Y-----"),
     ("POST /admin/privacy/holds/{id}/release", "Y-----"),
+    // Subject access: administrators for anyone; customers (and administrators, by
+    // admin-all) for themselves; a link and its download only for the person or an
+    // administrator (the fixture's export is customer 2's).
+    ("POST /api/v1/privacy/exports", "Y-----"),
+    ("POST /api/v1/me/privacy/exports", "Y----Y"),
+    ("GET /api/v1/me/privacy/requests", "YYYYYY"),
+    ("POST /api/v1/privacy/requests/{id}/link", "Y-----"),
+    ("GET /api/v1/privacy/exports/{token}", "Y-----"),
+    ("GET /account/privacy", "YYYYYY"),
+    ("POST /account/privacy/export", "Y----Y"),
+    ("POST /account/privacy/requests/{id}/download", "Y-----"),
+    ("POST /admin/privacy/exports", "Y-----"),
+    ("POST /admin/privacy/requests/{id}/download", "Y-----"),
     // The staff and teams pages: administrators only, like the API they stand for.
     ("GET /admin/staff", "Y-----"),
     ("POST /admin/staff", "Y-----"),
@@ -487,6 +500,12 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
             Payload::FormOwned(format!("person={}&reason=Matrix", w.customer_2.id))
         }
         "POST /admin/privacy/holds" => Payload::FormOwned(format!("target={}&reason=Matrix", w.ticket_3)),
+        "POST /api/v1/privacy/exports" => {
+            Payload::Json(json!({"person": w.customer_2.id.to_string(), "reason": "Matrix"}))
+        }
+        "POST /admin/privacy/exports" => {
+            Payload::FormOwned(format!("person={}&reason=Matrix", w.customer_2.id))
+        }
         "PATCH /api/v1/fields/{id}" => {
             Payload::Json(json!({"label": "Plan", "options": ["Gold", "Silver", "Bronze"]}))
         }
@@ -618,7 +637,44 @@ async fn send(w: &World, who: Option<&Actor>, key: &str, n: usize) -> StatusCode
         let extra = common::extra_session(&w.store, &actor.id).await;
         path = path.replace(&w.ticket_1, extra.as_str());
     }
-    if key.contains("/privacy/requests/{id}") {
+    let export_route = key.ends_with("/link") || key.ends_with("/download") || key.contains("{token}");
+    if export_route {
+        // Customer 2's export, built and waiting for its download.
+        let mut tx = w.store.begin().await.unwrap();
+        let due = palisade_core::UnixMillis(palisade_core::UnixMillis::now().0 + 86_400_000);
+        let request = w
+            .store
+            .create_privacy_request(
+                &mut tx,
+                &palisade_store::NewPrivacyRequest {
+                    kind: "access",
+                    person: &w.customer_2.id,
+                    reason: "Matrix",
+                    requested_by: &w.admin.id,
+                    due_at: due,
+                    state: palisade_store::RequestState::Building,
+                    withheld: None,
+                },
+            )
+            .await
+            .unwrap();
+        let key_id = w.store.person_key_id(&w.customer_2.id).await.unwrap();
+        w.store
+            .store_export(&mut tx, &request.id, &key_id, b"archive")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        if key.contains("{token}") {
+            let token = palisade_crypto::RandomToken::generate().unwrap();
+            w.store
+                .set_export_link(&request.id, &token.hash().0, due)
+                .await
+                .unwrap();
+            path = path.replace("{token}", token.expose());
+        } else {
+            path = path.replace(&w.ticket_1, request.id.as_str());
+        }
+    } else if key.contains("/privacy/requests/{id}") {
         // A pending erasure another administrator asked for, so deciding it is genuine.
         let mut tx = w.store.begin().await.unwrap();
         let due = palisade_core::UnixMillis(palisade_core::UnixMillis::now().0 + 86_400_000);
@@ -626,11 +682,15 @@ async fn send(w: &World, who: Option<&Actor>, key: &str, n: usize) -> StatusCode
             .store
             .create_privacy_request(
                 &mut tx,
-                "erasure",
-                &w.customer_2.id,
-                "Matrix",
-                &w.supervisor.id,
-                due,
+                &palisade_store::NewPrivacyRequest {
+                    kind: "erasure",
+                    person: &w.customer_2.id,
+                    reason: "Matrix",
+                    requested_by: &w.supervisor.id,
+                    due_at: due,
+                    state: palisade_store::RequestState::AwaitingApproval,
+                    withheld: None,
+                },
             )
             .await
             .unwrap();
