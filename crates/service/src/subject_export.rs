@@ -25,6 +25,8 @@ const DAY_MS: i64 = 86_400_000;
 pub const EXPORT_LINK_SECS: i64 = 3600;
 pub const EXPORT_SCHEMA: &str = "palisade/subject-access/v1";
 const SIGNED_AS: &[u8] = b"palisade/subject-access-export/v1\n";
+/// Why a self-service export leaves internal notes out.
+const SELF_SERVICE_NOTES: &str = "asked for by the person: internal notes about them are released by privacy staff, who ask for the export";
 
 /// A single-use download link, shown once.
 pub struct ExportLink {
@@ -75,7 +77,9 @@ impl Desk {
         if open {
             return Err(ServiceError::conflict("refusal-export-open"));
         }
-        self.record_access_request(actor, &me, "asked for in the portal", None)
+        // Internal notes reach a customer only through privacy staff, who can weigh
+        // an exemption first (an investigation under way): they ask for the export.
+        self.record_access_request(actor, &me, "asked for in the portal", Some(SELF_SERVICE_NOTES))
             .await
     }
 
@@ -113,20 +117,40 @@ impl Desk {
         Ok(request)
     }
 
-    /// The person's own requests (the portal's list).
+    /// The exports the person asked for themselves (the portal's list): privacy
+    /// staff's requests about them, and their reasons, are staff's.
     pub async fn own_privacy_requests(&self, actor: &Actor) -> Result<Vec<PrivacyRequest>, ServiceError> {
-        Ok(self.store.privacy_requests_of(&actor.principal.user_id).await?)
+        let me = &actor.principal.user_id;
+        Ok(self
+            .store
+            .privacy_requests_of(me)
+            .await?
+            .into_iter()
+            .filter(|r| r.kind == "access" && r.requested_by == *me)
+            .collect())
     }
 
     /// Builds the exports waiting to be built (at most `limit`); returns how many were.
-    /// One that cannot be built is logged and left for the next round, after the rest.
+    /// One that cannot be built is marked failed and audited.
     pub async fn build_pending_exports(&self, limit: i64) -> Result<usize, ServiceError> {
         let mut built = 0;
         for id in self.store.exports_to_build(limit).await? {
             match self.build_export(&id).await {
                 Ok(true) => built += 1,
                 Ok(false) => {}
-                Err(e) => tracing::warn!(request = %id, error = %e, "building a subject-access export"),
+                Err(e) => {
+                    // Marked failed, so it neither blocks the queue nor the person's
+                    // next request; the detail stays in the log.
+                    tracing::warn!(request = %id, error = %e, "building a subject-access export");
+                    if self.store.fail_export(&id).await? {
+                        let event =
+                            AuditEvent::new(AuditAction::AccessExportBuilt, id.to_string(), Outcome::Failure)
+                                .with_detail(json!({"error": e.kind()}));
+                        self.store
+                            .audit(&palisade_audit::AuditContext::system(), &event)
+                            .await?;
+                    }
+                }
             }
         }
         Ok(built)
@@ -141,6 +165,9 @@ impl Desk {
         if request.state != RequestState::Building {
             return Ok(false);
         }
+        // The key first: if they are erased while this runs, the store refuses to keep
+        // what was read before.
+        let key_id = self.store.person_key_id(&request.person).await?;
         let requester = self.principal_of(&request.requested_by).await?;
         let resource = self.user_resource(&request.person).await?;
         let proof = self
@@ -157,9 +184,12 @@ impl Desk {
             )
             .await?;
         let archive = archive(&data, &request, self.store.keys().audit_signing_key(), self.now())?;
-        let key_id = self.store.person_key_id(&request.person).await?;
         let mut tx = self.store.begin().await?;
-        match self.store.store_export(&mut tx, id, &key_id, &archive).await {
+        match self
+            .store
+            .store_export(&mut tx, id, &key_id, &request.person, &archive)
+            .await
+        {
             Err(StoreError::Conflict) => return Ok(false),
             other => other?,
         }
@@ -250,7 +280,8 @@ impl Desk {
     /// runs inside the transaction that took the export, and a second write there
     /// would wait on SQLite's one writer.
     async fn may_fetch_export(&self, actor: &Actor, request: &PrivacyRequest) -> bool {
-        request.person == actor.principal.user_id
+        // The person, for an export they asked for themselves; privacy staff, any.
+        (request.person == actor.principal.user_id && request.requested_by == actor.principal.user_id)
             || self
                 .policy
                 .authorize(&actor.principal, Action::ManagePrivacy, &Resource::Directory)
@@ -407,7 +438,10 @@ fn export_document(data: &SubjectAccess, request: &PrivacyRequest, now: i64) -> 
                 "visibility": f.visibility.as_str(),
                 "created_at": at(f.created_at),
                 "path": f.content.as_ref().map(|_| file_path(t.number, &f.id, &f.filename)),
-                "withheld_because": if f.content.is_none() { Some("not judged clean by the malware scanner") } else { None },
+                "withheld_because": f.withheld.map(|w| match w {
+                    palisade_store::FileWithheld::NotClean => "not judged clean by the malware scanner",
+                    palisade_store::FileWithheld::TooLarge => "the export reached its size limit: ask privacy staff for the rest",
+                }),
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "assistant": {

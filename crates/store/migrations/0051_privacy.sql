@@ -17,7 +17,8 @@ CREATE TABLE privacy_requests (
     due_at        BIGINT NOT NULL,
     -- Why internal notes are left out of an access export (sealed), if they are.
     withheld_enc  BYTEA,
-    -- Erasure: awaiting_approval, done or declined. Access: building, ready, done.
+    -- Erasure: awaiting_approval, done or declined. Access: building, ready, done,
+    -- failed, or declined (the person was erased meanwhile).
     state         TEXT NOT NULL,
     decided_by    TEXT REFERENCES users(id),
     decided_at    BIGINT

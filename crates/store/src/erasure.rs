@@ -317,11 +317,24 @@ impl Store {
         .bind(person.as_str())
         .execute(tx.conn())
         .await?;
-        // Exports waiting for download hold what the key sealed; they go with it.
-        sqlx::query("DELETE FROM privacy_exports WHERE data_key_id = $1")
-            .bind(&key_id)
-            .execute(tx.conn())
-            .await?;
+        // Exports of their data go with it, and access requests still open are closed
+        // (nothing is left to hand out).
+        sqlx::query(
+            "DELETE FROM privacy_exports WHERE data_key_id = $1 \
+             OR request_id IN (SELECT id FROM privacy_requests WHERE person_id = $2)",
+        )
+        .bind(&key_id)
+        .bind(person.as_str())
+        .execute(tx.conn())
+        .await?;
+        sqlx::query(
+            "UPDATE privacy_requests SET state = 'declined', decided_at = $1 \
+             WHERE person_id = $2 AND kind = 'access' AND state IN ('building', 'ready')",
+        )
+        .bind(self.now().0)
+        .bind(person.as_str())
+        .execute(tx.conn())
+        .await?;
         sqlx::query("DELETE FROM data_keys WHERE id = $1")
             .bind(&key_id)
             .execute(tx.conn())

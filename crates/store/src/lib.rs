@@ -105,8 +105,8 @@ pub use snapshot::{
     HeldSnapshot, SealedSample, SnapshotFacts, create_database, drop_database, facts_at, is_empty_database,
 };
 pub use subject_access::{
-    BuiltExport, ExportConversation, ExportFile, ExportMessage, ExportSession, ExportTicket, SubjectAccess,
-    TicketRelation,
+    ExportConversation, ExportFile, ExportMessage, ExportSession, ExportTicket, FileWithheld,
+    MAX_EXPORT_FILE_BYTES, SubjectAccess, TicketRelation,
 };
 pub use teams::{TeamRecord, TeamSettings};
 pub use throttle::Reservation;

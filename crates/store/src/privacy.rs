@@ -19,6 +19,8 @@ pub enum RequestState {
     Building,
     /// An access export waiting for its download.
     Ready,
+    /// An access export that could not be built (audited); the person may ask again.
+    Failed,
 }
 
 impl RequestState {
@@ -29,6 +31,7 @@ impl RequestState {
             RequestState::Declined => "declined",
             RequestState::Building => "building",
             RequestState::Ready => "ready",
+            RequestState::Failed => "failed",
         }
     }
 
@@ -39,6 +42,7 @@ impl RequestState {
             "declined" => Ok(RequestState::Declined),
             "building" => Ok(RequestState::Building),
             "ready" => Ok(RequestState::Ready),
+            "failed" => Ok(RequestState::Failed),
             other => Err(StoreError::Corrupt(format!("privacy request state {other}"))),
         }
     }
@@ -218,6 +222,20 @@ impl Store {
             return Err(StoreError::Conflict);
         }
         Ok(())
+    }
+
+    /// Marks an export that could not be built as failed; false when it was not
+    /// being built any more.
+    pub async fn fail_export(&self, id: &PrivacyRequestId) -> Result<bool, StoreError> {
+        let changed = sqlx::query(
+            "UPDATE privacy_requests SET state = 'failed', decided_at = $1 WHERE id = $2 AND state = 'building'",
+        )
+        .bind(self.now().0)
+        .bind(id.as_str())
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        Ok(changed == 1)
     }
 
     /// One person's requests, newest first.

@@ -49,9 +49,35 @@ pub struct ExportFile {
     pub content_type: String,
     pub visibility: Visibility,
     pub created_at: UnixMillis,
-    /// `None` when the file is not included: not judged clean by the malware scanner,
-    /// or another customer's.
+    /// `None` when the file is not included (`withheld` says why).
     pub content: Option<Vec<u8>>,
+    pub withheld: Option<FileWithheld>,
+}
+
+/// Why a file's bytes are not in an export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileWithheld {
+    /// The malware scanner has not judged it clean.
+    NotClean,
+    /// The export reached [`MAX_EXPORT_FILE_BYTES`]: privacy staff send the rest.
+    TooLarge,
+}
+
+/// The most file bytes one export holds (it is built, sealed and stored in memory).
+pub const MAX_EXPORT_FILE_BYTES: i64 = 200 * 1024 * 1024;
+
+/// What is left of an export's file budget.
+struct Budget(i64);
+
+impl Budget {
+    fn take(&mut self, bytes: i64) -> bool {
+        if bytes <= self.0 {
+            self.0 -= bytes;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -103,14 +129,6 @@ pub struct SubjectAccess {
     pub internal_notes_included: bool,
 }
 
-/// A built export, sealed under the person's key until it is downloaded once.
-#[derive(Clone, Debug)]
-pub struct BuiltExport {
-    pub request: PrivacyRequestId,
-    pub archive: Vec<u8>,
-    pub built_at: UnixMillis,
-}
-
 impl Store {
     /// Everything stored about `person`. Needs the proof of `user.export` on them.
     pub async fn subject_access(
@@ -125,6 +143,7 @@ impl Store {
         }
         let record = self.get_user(person).await?;
         let mut tickets = Vec::new();
+        let mut budget = Budget(MAX_EXPORT_FILE_BYTES);
         for (relation, sql) in [
             (
                 TicketRelation::Requester,
@@ -149,8 +168,15 @@ impl Store {
                 }
                 let ticket = TicketId::parse(&id)?;
                 tickets.push(
-                    self.export_ticket(&ticket, person, relation, include_internal, scanning_off)
-                        .await?,
+                    self.export_ticket(
+                        &ticket,
+                        person,
+                        relation,
+                        include_internal,
+                        scanning_off,
+                        &mut budget,
+                    )
+                    .await?,
                 );
             }
         }
@@ -212,6 +238,7 @@ impl Store {
         relation: TicketRelation,
         include_internal: bool,
         scanning_off: bool,
+        budget: &mut Budget,
     ) -> Result<ExportTicket, StoreError> {
         let record = self.get_ticket(ticket).await?;
         let key = self.load_key(&record.data_key_id).await?;
@@ -224,6 +251,8 @@ impl Store {
         .bind(ticket.as_str())
         .fetch_all(&self.read)
         .await?;
+        // Internal notes only where they are about this person: the tickets they asked.
+        let include_internal = include_internal && relation == TicketRelation::Requester;
         let internal = if include_internal {
             ""
         } else {
@@ -263,7 +292,7 @@ impl Store {
             });
         }
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT id, uploader_id, visibility, filename_enc, content_type, created_at, scan_state, content_enc \
+            "SELECT id, uploader_id, visibility, filename_enc, content_type, size_bytes, created_at, scan_state \
              FROM attachments WHERE ticket_id = $1{internal} ORDER BY created_at, position, id"
         )))
         .bind(ticket.as_str())
@@ -277,18 +306,27 @@ impl Store {
                 continue;
             }
             let scan: String = row.try_get("scan_state")?;
-            // As the desk serves files: clean ones, or (scanning off) any not infected.
+            let size: i64 = row.try_get("size_bytes")?;
+            // As the desk serves files: clean ones, or (scanning off) any not infected;
+            // and no more in one export than it can hold.
             let servable = scan == "clean" || (scanning_off && scan == "pending");
-            let content = if servable {
-                Some(open_bytes(
-                    &key,
-                    "attachments",
-                    "content",
-                    &id,
-                    &row.try_get::<Vec<u8>, _>("content_enc")?,
-                )?)
-            } else {
+            let withheld = if !servable {
+                Some(FileWithheld::NotClean)
+            } else if budget.take(size) {
                 None
+            } else {
+                Some(FileWithheld::TooLarge)
+            };
+            let content = match withheld {
+                Some(_) => None,
+                None => {
+                    let sealed: Vec<u8> =
+                        sqlx::query_scalar("SELECT content_enc FROM attachments WHERE id = $1")
+                            .bind(&id)
+                            .fetch_one(&self.read)
+                            .await?;
+                    Some(open_bytes(&key, "attachments", "content", &id, &sealed)?)
+                }
             };
             files.push(ExportFile {
                 filename: open_text(
@@ -302,6 +340,7 @@ impl Store {
                 visibility: Visibility::parse(&row.try_get::<String, _>("visibility")?)?,
                 created_at: UnixMillis(row.try_get("created_at")?),
                 content,
+                withheld,
                 id,
             });
         }
@@ -359,7 +398,19 @@ impl Store {
         .bind(person)
         .fetch_all(&self.read)
         .await?;
-        rows.iter().map(crate::audit::entry_from_row).collect()
+        // Who else acted on them is named, but where they acted from is theirs, not
+        // this person's.
+        rows.iter()
+            .map(|row| {
+                let mut entry = crate::audit::entry_from_row(row)?;
+                if entry.actor != person {
+                    entry.ip = String::new();
+                    entry.user_agent = String::new();
+                    entry.session = String::new();
+                }
+                Ok(entry)
+            })
+            .collect()
     }
 
     /// Keeps a built export, sealed under `key_id` (the person's data key, so erasing
@@ -369,8 +420,25 @@ impl Store {
         tx: &mut Tx,
         request: &PrivacyRequestId,
         key_id: &str,
+        person: &UserId,
         archive: &[u8],
     ) -> Result<(), StoreError> {
+        // Erased while it was built: nothing of it is kept.
+        let lock = match self.dialect {
+            crate::Dialect::Postgres => " FOR UPDATE",
+            crate::Dialect::Sqlite => "",
+        };
+        let current: Option<(String, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT data_key_id, erased_at FROM users WHERE id = $1{lock}"
+        )))
+        .bind(person.as_str())
+        .fetch_optional(tx.conn())
+        .await?;
+        if !matches!(&current, Some((k, None)) if k == key_id) {
+            return Err(StoreError::Invalid(
+                "the person was erased while their export was built".into(),
+            ));
+        }
         let key = self.load_key_tx(tx, key_id).await?;
         sqlx::query(
             "INSERT INTO privacy_exports (request_id, data_key_id, archive_enc, built_at) VALUES ($1, $2, $3, $4)",

@@ -293,3 +293,5 @@ your-data-ready = bereit
 your-data-downloaded = heruntergeladen
 your-data-download = Herunterladen (einmal)
 your-data-asked = Beantragt: Ihre Kopie wird erstellt.
+privacy-state-failed = konnte nicht erstellt werden
+your-data-failed = konnte nicht erstellt werden: beantragen Sie es erneut oder fragen Sie den Support

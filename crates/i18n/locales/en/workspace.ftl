@@ -293,3 +293,5 @@ your-data-ready = ready
 your-data-downloaded = downloaded
 your-data-download = Download (once)
 your-data-asked = Asked for: your copy is being prepared.
+privacy-state-failed = could not be prepared
+your-data-failed = could not be prepared: ask again, or ask support

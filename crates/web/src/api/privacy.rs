@@ -323,12 +323,15 @@ pub async fn mine(State(s): State<AppState>, caller: Caller) -> Result<Json<Priv
 
 #[utoipa::path(post, path = "/api/v1/privacy/requests/{id}/link", tag = "privacy", params(("id" = String, Path)),
     responses((status = 200, body = ExportLinkView), (status = 404, body = Problem), (status = 409, body = Problem)))]
-/// A single-use download link to a ready export (any earlier link stops working).
+/// A single-use download link to a ready export (any earlier link stops working): for
+/// the person, of an export they asked for, or an administrator; a fresh sign-in.
 pub async fn link(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ExportLinkView>, AppError> {
+    // Everything about a person: a fresh sign-in, never an API token.
+    palisade_identity::require_recent_auth(caller.session.as_ref())?;
     let link = s.desk().export_link(&caller.actor(), &id).await?;
     Ok(Json(ExportLinkView {
         url: format!("/api/v1/privacy/exports/{}", link.token.expose()),
@@ -345,6 +348,7 @@ pub async fn download(
     caller: Caller,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
+    palisade_identity::require_recent_auth(caller.session.as_ref())?;
     let (id, archive) = s.desk().download_export(&caller.actor(), &token).await?;
     Ok(tar_download(&id.to_string(), archive))
 }

@@ -150,6 +150,7 @@ async fn page(
                     RequestState::Declined => "privacy-state-declined",
                     RequestState::Building => "privacy-state-building",
                     RequestState::Ready => "privacy-state-ready",
+                    RequestState::Failed => "privacy-state-failed",
                 },
                 kind: if r.kind == "access" {
                     "privacy-kind-access"
@@ -338,6 +339,9 @@ pub async fn download(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, UiError> {
+    if palisade_identity::require_recent_auth(caller.session.as_ref()).is_err() {
+        return Ok(super::security::step_up_redirect("/admin/privacy"));
+    }
     match s.desk().export_link(&caller.actor(), &id).await {
         Ok(link) => {
             Ok(Redirect::to(&format!("/api/v1/privacy/exports/{}", link.token.expose())).into_response())
@@ -393,6 +397,7 @@ async fn mine_page(
                 state: match r.state {
                     RequestState::Ready => "your-data-ready",
                     RequestState::Done => "your-data-downloaded",
+                    RequestState::Failed | RequestState::Declined => "your-data-failed",
                     _ => "your-data-building",
                 },
                 ready: r.state == RequestState::Ready,
@@ -434,6 +439,9 @@ pub async fn download_mine(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, UiError> {
+    if palisade_identity::require_recent_auth(caller.session.as_ref()).is_err() {
+        return Ok(super::security::step_up_redirect("/account/privacy"));
+    }
     match s.desk().export_link(&caller.actor(), &id).await {
         Ok(link) => {
             Ok(Redirect::to(&format!("/api/v1/privacy/exports/{}", link.token.expose())).into_response())

@@ -660,7 +660,7 @@ async fn send(w: &World, who: Option<&Actor>, key: &str, n: usize) -> StatusCode
             .unwrap();
         let key_id = w.store.person_key_id(&w.customer_2.id).await.unwrap();
         w.store
-            .store_export(&mut tx, &request.id, &key_id, b"archive")
+            .store_export(&mut tx, &request.id, &key_id, &w.customer_2.id, b"archive")
             .await
             .unwrap();
         tx.commit().await.unwrap();

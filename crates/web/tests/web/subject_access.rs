@@ -135,11 +135,15 @@ async fn a_customer_gets_everything_stored_about_them_once(backend: Backend) {
         "Refund for order 1234",
         "My card was charged twice",
         "We are on it",
-        "Looks like fraud, secretword escalate",
     ] {
         assert!(text.contains(stored), "{stored} in the export");
     }
-    assert_eq!(export["request"]["internal_notes_included"], true);
+    // Attack: internal notes reach a customer only through privacy staff.
+    assert_eq!(export["request"]["internal_notes_included"], false);
+    assert!(
+        !text.contains("secretword"),
+        "no internal note in a self-service export"
+    );
     assert!(export["sign_in"]["sessions"].as_array().unwrap().len() >= 2);
     assert!(
         export["audit"]
@@ -148,15 +152,20 @@ async fn a_customer_gets_everything_stored_about_them_once(backend: Backend) {
             .iter()
             .any(|e| e["action"] == "privacy.access_requested")
     );
-    let attached: Vec<&Vec<u8>> = files
-        .iter()
-        .filter(|(path, _)| path.starts_with("files/"))
-        .map(|(_, bytes)| bytes)
-        .collect();
     assert!(
-        attached.iter().any(|b| b.as_slice() == b"internal analysis"),
-        "the staff's files on her ticket are there"
+        files.keys().any(|path| path.starts_with("files/")),
+        "her ticket's public files are there"
     );
+    assert!(
+        !files.values().any(|b| b.as_slice() == b"internal analysis"),
+        "no internal file either"
+    );
+    // Staff who acted on her are named, not where they acted from.
+    for entry in export["audit"].as_array().unwrap() {
+        if entry["actor"] != me.id.to_string() {
+            assert_eq!(entry["ip"], "", "{entry}");
+        }
+    }
     for other in [
         "Cannot log in",
         "Password reset mail never came",
@@ -164,6 +173,43 @@ async fn a_customer_gets_everything_stored_about_them_once(backend: Backend) {
     ] {
         assert!(!text.contains(other), "{other} is another customer's");
     }
+
+    // An administrator's export of her: the staff note and internal file are there.
+    let r = w
+        .json(
+            &w.admin,
+            "POST",
+            "/api/v1/privacy/exports",
+            json!({"person": me.id.to_string(), "reason": "Art. 15 request 2026-30"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let full = r.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(w.state.desk().build_pending_exports(10).await.unwrap(), 1);
+    // Attack: she takes the export staff asked for (its notes are staff's to release).
+    let r = w
+        .json(
+            me,
+            "POST",
+            &format!("/api/v1/privacy/requests/{full}/link"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    let r = w
+        .json(
+            &w.admin,
+            "POST",
+            &format!("/api/v1/privacy/requests/{full}/link"),
+            json!({}),
+        )
+        .await;
+    let download = w.get(&w.admin, r.json()["url"].as_str().unwrap()).await;
+    assert_eq!(download.status, StatusCode::OK);
+    let files = unpack(&download.body);
+    let text = String::from_utf8(files["export.json"].clone()).unwrap();
+    assert!(text.contains("Looks like fraud, secretword escalate"));
+    assert!(files.values().any(|b| b.as_slice() == b"internal analysis"));
 
     // An administrator's export of customer 3 under an exemption: no internal notes.
     let r = w
@@ -206,6 +252,22 @@ async fn a_customer_gets_everything_stored_about_them_once(backend: Backend) {
             .iter()
             .all(|m| m["visibility"] == "public")
     );
+    // Erased before their export is built: the request is closed, nothing is kept.
+    let r = w
+        .json(&w.customer_4, "POST", "/api/v1/me/privacy/exports", json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let r = w
+        .json(
+            &w.admin,
+            "POST",
+            "/api/v1/privacy/erasures",
+            json!({"person": w.customer_4.id.to_string(), "reason": "Art. 17 request 2026-40"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(w.state.desk().build_pending_exports(10).await.unwrap(), 0);
+
     // Attack: a customer asks for someone else's export through the staff route.
     let r = w
         .json(
