@@ -34,6 +34,9 @@ mkdir -p "$TOOLS/releases"
 exec 9>"$TOOLS/releases/.build.lock"
 flock 9
 if [[ ! -x "$out/palisade" ]]; then
+    # The supply crate's build script reads the whole resolve offline (`cargo metadata
+    # --frozen`), dev-dependencies included, which building one binary never downloads.
+    (cd "$src" && cargo fetch --locked >&2)
     (cd "$src" && CARGO_TARGET_DIR="$target" CARGO_INCREMENTAL=0 cargo build --locked -p palisade --bin palisade >&2)
     mkdir -p "$out"
     cp "$target/debug/palisade" "$out/palisade.tmp"

@@ -56,3 +56,7 @@ CREATE TABLE legal_holds (
     released_at  BIGINT
 );
 CREATE INDEX legal_holds_target ON legal_holds (kind, target_id);
+
+-- A subject-access export gathers the audit entries a person made or that name them.
+CREATE INDEX audit_log_actor ON audit_log (actor, seq);
+CREATE INDEX audit_log_object ON audit_log (object, seq);

@@ -393,7 +393,9 @@ impl Store {
     async fn audit_entries_about(&self, person: &str) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
             "SELECT seq, at, actor, action, object, outcome, ip, user_agent, session_id, detail, prev_hash, hash \
-             FROM audit_log WHERE actor = $1 OR object = $1 ORDER BY seq LIMIT 100000",
+             FROM audit_log WHERE actor = $1 UNION \
+             SELECT seq, at, actor, action, object, outcome, ip, user_agent, session_id, detail, prev_hash, hash \
+             FROM audit_log WHERE object = $1 ORDER BY seq LIMIT 100000",
         )
         .bind(person)
         .fetch_all(&self.read)
