@@ -9,6 +9,8 @@ pub enum AuditError {
     Link { seq: i64 },
     #[error("entry {seq}: content does not match its hash (the entry was changed)")]
     Content { seq: i64 },
+    #[error("entry {seq}: its network address is not the one recorded (the address was changed)")]
+    Address { seq: i64 },
     #[error("checkpoint at entry {seq}: signature is invalid")]
     CheckpointSignature { seq: i64 },
     #[error("checkpoint at entry {seq}: does not match the entry's hash")]

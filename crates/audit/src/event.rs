@@ -126,6 +126,15 @@ pub enum AuditAction {
     AccessLinkIssued,
     /// It was downloaded (and deleted).
     AccessExportDelivered,
+    /// A retention schedule was set, changed or removed.
+    RetentionScheduleSet,
+    RetentionScheduleRemoved,
+    /// A run of the retention schedules began (by the schedule, or by hand).
+    RetentionRunStarted,
+    /// One batch of a run disposed of what was due (with counts and the tickets).
+    RetentionApplied,
+    /// A run finished, with its totals.
+    RetentionRunFinished,
 }
 
 impl AuditAction {
@@ -231,6 +240,11 @@ impl AuditAction {
             AuditAction::AccessExportBuilt => "privacy.access_export_built",
             AuditAction::AccessLinkIssued => "privacy.access_link_issued",
             AuditAction::AccessExportDelivered => "privacy.access_export_delivered",
+            AuditAction::RetentionScheduleSet => "privacy.retention_schedule_set",
+            AuditAction::RetentionScheduleRemoved => "privacy.retention_schedule_removed",
+            AuditAction::RetentionRunStarted => "privacy.retention_run_started",
+            AuditAction::RetentionApplied => "privacy.retention_applied",
+            AuditAction::RetentionRunFinished => "privacy.retention_run_finished",
         }
     }
 }

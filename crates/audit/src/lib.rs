@@ -4,6 +4,7 @@
 //! in `palisade-store`, which appends entries in the same transaction as the change
 //! they record.
 
+mod address;
 mod chain;
 mod error;
 mod event;
@@ -14,6 +15,7 @@ mod verify;
 /// `serve` signs the head every few minutes).
 pub const CHECKPOINT_EVERY: i64 = 256;
 
+pub use address::{commit_ip, new_salt};
 pub use chain::{AuditEntry, Checkpoint, GENESIS_HASH, sign_checkpoint};
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use error::AuditError;

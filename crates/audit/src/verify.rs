@@ -83,6 +83,9 @@ impl Verifier {
         if entry.compute_hash() != entry.hash {
             return Err(AuditError::Content { seq: entry.seq });
         }
+        if !entry.address_intact() {
+            return Err(AuditError::Address { seq: entry.seq });
+        }
         if let Some((c, _)) = self.checkpoints.get(&entry.seq)
             && c.hash != entry.hash
         {
@@ -221,11 +224,20 @@ mod tests {
                     object: format!("tkt_{seq}"),
                     outcome: "success".into(),
                     ip: "127.0.0.1".into(),
+                    ip_salt: String::new(),
+                    ip_commit: String::new(),
                     user_agent: "test".into(),
                     session: String::new(),
                     detail,
                     prev_hash: prev.clone(),
                     hash: String::new(),
+                };
+                // Even entries keep their address apart from the chain, as entries
+                // written since that release do; odd ones are of the first format.
+                let e = if seq % 2 == 0 {
+                    e.with_address_salt(format!("{seq:032x}"))
+                } else {
+                    e
                 }
                 .seal();
                 prev.clone_from(&e.hash);
@@ -256,6 +268,38 @@ mod tests {
         let mut entries = chain(5);
         entries[2].outcome = "denied".into();
         assert_eq!(verify(&entries, vec![]), Err(AuditError::Content { seq: 3 }));
+    }
+
+    #[test]
+    fn a_shortened_address_still_verifies() {
+        let mut entries = chain(4);
+        entries[1].ip = palisade_core::truncate_ip(&entries[1].ip);
+        entries[1].ip_salt.clear();
+        assert_eq!(verify(&entries, vec![]).map(|r| r.entries), Ok(4));
+    }
+
+    #[test]
+    fn a_changed_address_is_named() {
+        // Kept apart, with its salt: the commitment catches another host.
+        let mut entries = chain(4);
+        entries[1].ip = "127.0.0.2".into();
+        assert_eq!(verify(&entries, vec![]), Err(AuditError::Address { seq: 2 }));
+        // The salt deleted without shortening the address: the proof is gone.
+        let mut entries = chain(4);
+        entries[1].ip_salt.clear();
+        assert_eq!(verify(&entries, vec![]), Err(AuditError::Address { seq: 2 }));
+        // Shortened, then moved to another network: the chain covers the network.
+        let mut entries = chain(4);
+        entries[1].ip = "10.9.9.0/24".into();
+        entries[1].ip_salt.clear();
+        assert_eq!(verify(&entries, vec![]), Err(AuditError::Content { seq: 2 }));
+        // An entry of the first format cannot be shortened, nor given a salt.
+        let mut entries = chain(4);
+        entries[0].ip = palisade_core::truncate_ip(&entries[0].ip);
+        assert_eq!(verify(&entries, vec![]), Err(AuditError::Content { seq: 1 }));
+        let mut entries = chain(4);
+        entries[0].ip_salt = "00".into();
+        assert_eq!(verify(&entries, vec![]), Err(AuditError::Address { seq: 1 }));
     }
 
     #[test]

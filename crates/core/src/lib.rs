@@ -18,7 +18,7 @@ pub use ids::{
     RuleId, SessionId, SlaPolicyId, TeamId, TicketId, UserId, ViewId, unique_name,
 };
 pub use mail::{OutgoingFile, OutgoingMail};
-pub use network::source_network;
+pub use network::{is_truncated, source_network, truncate_ip};
 pub use principal::{Principal, Role, Scope};
 pub use secret::{SecretBytes, SecretString};
 pub use time::{Clock, ManualClock, SystemClock, UnixMillis};

@@ -38,6 +38,7 @@ pub use keys::{
 pub use operations::{BackupRecord, SCHEDULED_BACKUP_LEASE};
 pub use palisade_store::ErasureLog;
 pub use privacy::{DataCategory, OutsideParty, PartyKind};
+pub use retention::{PREVIEW_TICKETS, RETENTION_BATCH, RETENTION_LEASE, RunTrigger, ScheduleChange};
 pub use subject_export::{EXPORT_LINK_SECS, EXPORT_SCHEMA, ExportLink};
 mod notifications;
 mod people;
@@ -47,6 +48,7 @@ mod privacy;
 mod quarantine;
 mod reading;
 pub mod reports;
+mod retention;
 mod satisfaction;
 mod scanning;
 mod settings;

@@ -127,6 +127,8 @@ mod tests {
             object: "evil\"] [inject@1 x=\"y\\\r\nsecond".into(),
             outcome: "failure".into(),
             ip: "192.0.2.7".into(),
+            ip_salt: String::new(),
+            ip_commit: String::new(),
             user_agent: "curl/8\nforged line".into(),
             session: String::new(),
             detail: r#"{"reason":"password"}"#.into(),

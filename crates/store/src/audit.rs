@@ -21,18 +21,19 @@ impl Store {
         event: &AuditEvent,
     ) -> Result<i64, StoreError> {
         let (prev_seq, prev_hash) = lock_head(tx).await?;
-        let entry = sealed_entry(ctx, event, prev_seq + 1, prev_hash);
+        let entry = sealed_entry(ctx, event, prev_seq + 1, prev_hash)?;
         // The head stays locked from the SELECT above until commit, so on PostgreSQL the
         // entry and the new head go in one round trip: fewer statements while it is held.
         let insert_sql = match tx.dialect {
             Dialect::Postgres => {
                 "WITH entry AS (INSERT INTO audit_log (seq, at, actor, action, object, outcome, ip, user_agent, \
-                 session_id, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)) \
-                 UPDATE audit_head SET seq = $1, hash = $12 WHERE id = 1"
+                 session_id, detail, prev_hash, hash, ip_salt, ip_commit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+                 $10, $11, $12, $13, $14)) UPDATE audit_head SET seq = $1, hash = $12 WHERE id = 1"
             }
             Dialect::Sqlite => {
                 "INSERT INTO audit_log (seq, at, actor, action, object, outcome, ip, user_agent, session_id, detail, \
-                 prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                 prev_hash, hash, ip_salt, ip_commit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+                 $14)"
             }
         };
         bind_entry(sqlx::query(insert_sql), &entry)
@@ -60,7 +61,7 @@ impl Store {
         ctx: &AuditContext,
         events: &[AuditEvent],
     ) -> Result<Vec<i64>, StoreError> {
-        const COLUMNS: usize = 12;
+        const COLUMNS: usize = 14;
         // Under both databases' limits on parameters per statement.
         const ROWS_PER_STATEMENT: usize = 1_000;
         if events.is_empty() {
@@ -70,14 +71,14 @@ impl Store {
         let mut entries = Vec::with_capacity(events.len());
         for event in events {
             seq += 1;
-            let entry = sealed_entry(ctx, event, seq, hash);
+            let entry = sealed_entry(ctx, event, seq, hash)?;
             hash = entry.hash.clone();
             entries.push(entry);
         }
         for chunk in entries.chunks(ROWS_PER_STATEMENT) {
             let sql = multi_row_insert(
                 "audit_log (seq, at, actor, action, object, outcome, ip, user_agent, session_id, detail, prev_hash, \
-                 hash)",
+                 hash, ip_salt, ip_commit)",
                 COLUMNS,
                 chunk.len(),
             );
@@ -186,10 +187,9 @@ impl Store {
 
     /// Entries with `seq > after`, in order, at most `limit`.
     pub async fn audit_entries(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT seq, at, actor, action, object, outcome, ip, user_agent, session_id, detail, prev_hash, hash \
-             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+        )))
         .bind(after)
         .bind(i64::from(limit))
         .fetch_all(&self.read)
@@ -288,7 +288,10 @@ pub(crate) async fn lock_head(tx: &mut Tx) -> Result<(i64, String), StoreError> 
     Ok((head.try_get("seq")?, head.try_get("hash")?))
 }
 
-/// Binds an entry's twelve columns, in `audit_log`'s insert order.
+/// An entry's columns, as [`entry_from_row`] reads them.
+pub(crate) const ENTRY_COLUMNS: &str = "seq, at, actor, action, object, outcome, ip, user_agent, session_id, detail, prev_hash, hash, ip_salt, ip_commit";
+
+/// Binds an entry's fourteen columns, in `audit_log`'s insert order.
 fn bind_entry<'q>(query: AnyQuery<'q>, entry: &'q AuditEntry) -> AnyQuery<'q> {
     query
         .bind(entry.seq)
@@ -303,6 +306,8 @@ fn bind_entry<'q>(query: AnyQuery<'q>, entry: &'q AuditEntry) -> AnyQuery<'q> {
         .bind(&entry.detail)
         .bind(&entry.prev_hash)
         .bind(&entry.hash)
+        .bind(&entry.ip_salt)
+        .bind(&entry.ip_commit)
 }
 
 /// The entry recording `event` at `seq`, chained to `prev_hash` and sealed.
@@ -311,8 +316,8 @@ pub(crate) fn sealed_entry(
     event: &AuditEvent,
     seq: i64,
     prev_hash: String,
-) -> AuditEntry {
-    AuditEntry {
+) -> Result<AuditEntry, StoreError> {
+    let entry = AuditEntry {
         seq,
         at: UnixMillis::now().0,
         actor: ctx.actor.clone(),
@@ -320,6 +325,8 @@ pub(crate) fn sealed_entry(
         object: event.object.clone(),
         outcome: event.outcome.as_str().to_owned(),
         ip: ctx.ip.clone(),
+        ip_salt: String::new(),
+        ip_commit: String::new(),
         user_agent: ctx.user_agent.chars().take(256).collect(),
         session: ctx.session.clone(),
         detail: if event.detail.is_null() {
@@ -329,8 +336,9 @@ pub(crate) fn sealed_entry(
         },
         prev_hash,
         hash: String::new(),
-    }
-    .seal()
+    };
+    // The address is kept apart from the chain, so retention can shorten it.
+    Ok(entry.with_address_salt(palisade_audit::new_salt()?).seal())
 }
 
 pub(crate) fn entry_from_row(r: &AnyRow) -> Result<AuditEntry, StoreError> {
@@ -342,6 +350,8 @@ pub(crate) fn entry_from_row(r: &AnyRow) -> Result<AuditEntry, StoreError> {
         object: r.try_get("object")?,
         outcome: r.try_get("outcome")?,
         ip: r.try_get("ip")?,
+        ip_salt: r.try_get("ip_salt")?,
+        ip_commit: r.try_get("ip_commit")?,
         user_agent: r.try_get("user_agent")?,
         session: r.try_get("session_id")?,
         detail: r.try_get("detail")?,

@@ -44,6 +44,8 @@ mod primary;
 mod privacy;
 mod readiness;
 mod received;
+mod retention;
+mod retention_apply;
 mod root_reindex;
 mod root_rotation;
 mod satisfaction;
@@ -95,6 +97,11 @@ pub use primary::{candidate_urls, primary_url};
 pub use privacy::{HoldTarget, LegalHold, NewPrivacyRequest, PrivacyRequest, RequestState};
 pub use readiness::Readiness;
 pub use received::{QuarantineStatus, QuarantinedMail};
+pub use retention::{
+    AddressesDue, DueTicket, MAX_RETENTION_DAYS, RetentionDue, RetentionRun, RetentionSchedule,
+    RetentionScope, TicketDisposal,
+};
+pub use retention_apply::{ANONYMISED_PERSON, RetentionDone};
 pub use root_reindex::RootReindexed;
 pub use root_rotation::RootRotation;
 pub use satisfaction::{RatingFact, SatisfactionRecord};

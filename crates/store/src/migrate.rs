@@ -272,6 +272,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0051_privacy.sql"),
         sqlite: None,
     },
+    Migration {
+        version: 52,
+        sql: include_str!("../migrations/0052_retention.sql"),
+        sqlite: None,
+    },
 ];
 
 /// A migration that changes nothing in a dialect is only comments there.

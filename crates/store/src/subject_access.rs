@@ -391,12 +391,11 @@ impl Store {
     }
 
     async fn audit_entries_about(&self, person: &str) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT seq, at, actor, action, object, outcome, ip, user_agent, session_id, detail, prev_hash, hash \
-             FROM audit_log WHERE actor = $1 UNION \
-             SELECT seq, at, actor, action, object, outcome, ip, user_agent, session_id, detail, prev_hash, hash \
-             FROM audit_log WHERE object = $1 ORDER BY seq LIMIT 100000",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {c} FROM audit_log WHERE actor = $1 UNION SELECT {c} FROM audit_log WHERE object = $1 \
+                 ORDER BY seq LIMIT 100000",
+            c = crate::audit::ENTRY_COLUMNS
+        )))
         .bind(person)
         .fetch_all(&self.read)
         .await?;

@@ -348,6 +348,36 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             false,
             get(api::privacy::download),
         ),
+        r(
+            M::GET,
+            "/api/v1/privacy/retention",
+            false,
+            get(api::retention::overview),
+        ),
+        r(
+            M::PUT,
+            "/api/v1/privacy/retention/schedules/{scope}",
+            false,
+            put(api::retention::set_schedule),
+        ),
+        r(
+            M::DELETE,
+            "/api/v1/privacy/retention/schedules/{scope}",
+            false,
+            delete(api::retention::remove_schedule),
+        ),
+        r(
+            M::GET,
+            "/api/v1/privacy/retention/preview",
+            false,
+            get(api::retention::preview),
+        ),
+        r(
+            M::POST,
+            "/api/v1/privacy/retention/runs",
+            false,
+            post(api::retention::run),
+        ),
         r(M::GET, "/account/privacy", false, get(ui::privacy::mine)),
         r(
             M::POST,
@@ -374,6 +404,20 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             post(ui::privacy::download),
         ),
         r(M::GET, "/admin/privacy", false, get(ui::privacy::show)),
+        r(M::GET, "/admin/retention", false, get(ui::retention::show)),
+        r(
+            M::POST,
+            "/admin/retention/schedules",
+            false,
+            post(ui::retention::set_schedule),
+        ),
+        r(
+            M::POST,
+            "/admin/retention/schedules/remove",
+            false,
+            post(ui::retention::remove_schedule),
+        ),
+        r(M::POST, "/admin/retention/run", false, post(ui::retention::run)),
         r(
             M::POST,
             "/admin/privacy/erasures",

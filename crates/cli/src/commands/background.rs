@@ -1,8 +1,8 @@
 //! The periodic work `serve` runs beside the listeners: digests, escalations, rules
 //! and assignment, the malware-scan sweep, refused attempts remembered in memory, the
-//! search index's merge, and the audit head's checkpoints. Each loop stops with the
-//! server (or, for checkpoints, with the process: the last one is signed on the way
-//! out).
+//! search index's merge, the retention schedules and the audit head's checkpoints.
+//! Each loop stops with the server (or, for checkpoints, with the process: the last
+//! one is signed on the way out).
 
 use std::time::Duration;
 
@@ -249,6 +249,29 @@ pub(super) async fn learn_wrapping_keys(
             }
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "looking for a root rotation failed"),
+        }
+    }
+}
+
+/// Runs the retention schedules once an hour (and soon after start, which also brings
+/// a restored older backup back in line), on whichever node holds the lease.
+pub(super) async fn retention(
+    desk: palisade_service::Desk,
+    node: String,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    const EVERY: Duration = Duration::from_secs(3600);
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopping.changed() => return,
+        }
+        let every_ms = i64::try_from(EVERY.as_millis()).unwrap_or(i64::MAX);
+        match desk.run_retention_if_due(&node, every_ms).await {
+            Ok(Some(run)) => tracing::info!(run = %run.id, counts = %run.counts, "retention schedules ran"),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "running the retention schedules failed"),
         }
     }
 }

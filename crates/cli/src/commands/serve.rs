@@ -225,6 +225,11 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         None => exports,
     };
     tokio::spawn(background::build_exports(exports, smtp_stopping.clone()));
+    leased.push(tokio::spawn(background::retention(
+        palisade_service::Desk::new(store.clone(), policy.clone()),
+        node.clone(),
+        smtp_stopping.clone(),
+    )));
     match &settings.scanner {
         Some(scanner) => {
             let desk =

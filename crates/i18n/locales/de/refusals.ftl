@@ -247,3 +247,5 @@ refusal-privacy-not-found = Kein Kundenkonto, keine Firma und kein Ticket hat di
 refusal-export-open = Ein Export Ihrer Daten wird bereits erstellt oder wartet auf Sie
 refusal-export-not-ready = Dieser Export ist nicht fertig oder wurde bereits heruntergeladen
 refusal-person-erased = Diese Person wurde gelöscht: in ihrem Namen wird nichts mehr gespeichert
+refusal-retention-schedule = Eine Aufbewahrungsfrist beträgt 1 bis 36500 Tage; Adressen folgen nur dem Plan des Desks, Mail in Quarantäne dem des Desks oder eines Teams, Gesprächsverläufe dem des Desks oder einer Firma
+refusal-retention-scope = Kein Team und keine Firma hat diese ID

@@ -288,7 +288,7 @@ async fn erasing_a_customer_destroys_their_key_and_keeps_what_others_wrote(backe
     assert!(again.accounts.is_empty());
 }
 
-async fn seed_staff(store: &Store) -> UserId {
+pub(crate) async fn seed_staff(store: &Store) -> UserId {
     let mut tx = store.begin().await.unwrap();
     let id = store
         .create_user(

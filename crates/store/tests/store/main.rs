@@ -9,6 +9,7 @@ mod conversations;
 mod erasure;
 mod limits;
 mod readiness;
+mod retention;
 mod root_rotation;
 mod rotation;
 mod storage;

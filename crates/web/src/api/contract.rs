@@ -174,6 +174,13 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
         }
         ("ErasureBody" | "LegalHoldBody", "reason") => line(palisade_service::MAX_PRIVACY_REASON_CHARS),
         ("LegalHoldBody", "target") => json!({ "anyOf": [id_of("usr_"), id_of("org_"), id_of("tkt_")] }),
+        (
+            "RetentionScheduleBody",
+            "tickets_days" | "transcripts_days" | "quarantine_days" | "addresses_days",
+        ) => {
+            json!({ "type": "integer", "minimum": 1, "maximum": palisade_store::MAX_RETENTION_DAYS })
+        }
+        ("RetentionScheduleBody", "tickets_action") => one_of(&["anonymise", "erase"]),
         ("RateRequest", "rating") => one_of(&["good", "bad"]),
         ("RateRequest", "comment") => json!({ "anyOf": [
             { "type": "string", "pattern": "^[ \t\r\n]*$" },

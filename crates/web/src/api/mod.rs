@@ -22,6 +22,7 @@ pub mod presence;
 pub mod privacy;
 pub mod quarantine;
 pub mod reports;
+pub mod retention;
 pub mod rules;
 pub mod satisfaction;
 pub mod service_levels;
@@ -52,6 +53,7 @@ use utoipa::OpenApi;
         privacy::requests, privacy::erase, privacy::approve, privacy::decline,
         privacy::holds, privacy::place_hold, privacy::release_hold,
         privacy::export_for, privacy::export_mine, privacy::mine, privacy::link, privacy::download,
+        retention::overview, retention::set_schedule, retention::remove_schedule, retention::preview, retention::run,
         assistant::notice, assistant::start, assistant::get, assistant::message, assistant::handover,
         devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable, devices::change_role, devices::reset_second_factor,
         tickets::list, tickets::create, tickets::search, tickets::get, tickets::update, bulk::update,

@@ -87,6 +87,12 @@ impl Count for usize {
     }
 }
 
+impl Count for u64 {
+    fn whole(&self) -> i64 {
+        i64::try_from(*self).unwrap_or(i64::MAX)
+    }
+}
+
 impl<T: Count + ?Sized> Count for &T {
     fn whole(&self) -> i64 {
         (**self).whole()

@@ -28,6 +28,7 @@ pub mod quarantine;
 pub mod rating;
 pub mod reply;
 pub mod reports;
+pub mod retention;
 pub mod saved_views;
 pub mod security;
 pub mod sso;

@@ -1,0 +1,253 @@
+//! Retention schedules, set by people with privacy rights and run by `serve` on one
+//! node at a time (or by hand). Setting and removing a schedule, the start and end of
+//! each run and every batch it disposes of are audited.
+
+use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
+use palisade_core::UnixMillis;
+use palisade_policy::{Action, Resource};
+use palisade_store::{
+    RetentionDone, RetentionDue, RetentionRun, RetentionSchedule, RetentionScope, StoreError, TicketDisposal,
+};
+use serde_json::json;
+
+use crate::{Actor, Desk, ServiceError};
+
+/// Things of each kind one transaction disposes of: short enough that a batch holds
+/// SQLite's one writer for a moment, not a minute.
+pub const RETENTION_BATCH: i64 = 200;
+/// A run stops after this many batches and the next carries on, so one run cannot
+/// hold the lease forever.
+const MAX_BATCHES_PER_RUN: usize = 500;
+/// The lease that keeps the schedule's runs to one node at a time.
+pub const RETENTION_LEASE: &str = "retention";
+/// Longer than a run of `MAX_BATCHES_PER_RUN` batches takes.
+const RETENTION_LEASE_MS: i64 = 3_600_000;
+/// How many due tickets a dry run names.
+pub const PREVIEW_TICKETS: i64 = 50;
+
+/// A schedule as asked for (who and when are filled in).
+#[derive(Clone, Debug)]
+pub struct ScheduleChange {
+    pub tickets_days: Option<u32>,
+    pub tickets_action: TicketDisposal,
+    pub transcripts_days: Option<u32>,
+    pub quarantine_days: Option<u32>,
+    pub addresses_days: Option<u32>,
+}
+
+/// Who started a run.
+#[derive(Clone, Copy, Debug)]
+pub enum RunTrigger<'a> {
+    Schedule,
+    ByHand(&'a Actor),
+}
+
+impl Desk {
+    pub async fn retention_schedules(&self, actor: &Actor) -> Result<Vec<RetentionSchedule>, ServiceError> {
+        self.authorize(actor, Action::ManagePrivacy, &Resource::Directory)
+            .await?;
+        Ok(self.store.retention_schedules().await?)
+    }
+
+    pub async fn retention_runs(&self, actor: &Actor) -> Result<Vec<RetentionRun>, ServiceError> {
+        self.authorize(actor, Action::ManagePrivacy, &Resource::Directory)
+            .await?;
+        Ok(self.store.retention_runs(20).await?)
+    }
+
+    /// Sets the schedule of `scope` ("desk", "team:<id>" or "company:<id>"); a team or
+    /// company that does not exist is not found.
+    pub async fn set_retention_schedule(
+        &self,
+        actor: &Actor,
+        scope: &str,
+        change: &ScheduleChange,
+    ) -> Result<RetentionSchedule, ServiceError> {
+        let proof = self
+            .authorize(actor, Action::ManagePrivacy, &Resource::Directory)
+            .await?;
+        let scope = self.existing_scope(scope).await?;
+        let schedule = RetentionSchedule {
+            scope,
+            tickets_days: change.tickets_days,
+            tickets_action: change.tickets_action,
+            transcripts_days: change.transcripts_days,
+            quarantine_days: change.quarantine_days,
+            addresses_days: change.addresses_days,
+            updated_by: actor.principal.user_id.clone(),
+            updated_at: UnixMillis(self.now()),
+        };
+        if schedule.check().is_err() {
+            return Err(ServiceError::invalid("refusal-retention-schedule"));
+        }
+        let mut tx = self.store.begin().await?;
+        self.store
+            .set_retention_schedule(&mut tx, &proof, &schedule)
+            .await?;
+        let event = AuditEvent::new(
+            AuditAction::RetentionScheduleSet,
+            schedule.scope.key(),
+            Outcome::Success,
+        )
+        .with_detail(json!({
+            "tickets_days": schedule.tickets_days,
+            "tickets_action": schedule.tickets_action.as_str(),
+            "transcripts_days": schedule.transcripts_days,
+            "quarantine_days": schedule.quarantine_days,
+            "addresses_days": schedule.addresses_days,
+        }));
+        self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+        tx.commit().await?;
+        Ok(schedule)
+    }
+
+    pub async fn remove_retention_schedule(&self, actor: &Actor, scope: &str) -> Result<(), ServiceError> {
+        let proof = self
+            .authorize(actor, Action::ManagePrivacy, &Resource::Directory)
+            .await?;
+        let scope = RetentionScope::parse(scope).map_err(|_| ServiceError::NotFound)?;
+        let mut tx = self.store.begin().await?;
+        match self
+            .store
+            .remove_retention_schedule(&mut tx, &proof, &scope)
+            .await
+        {
+            Err(StoreError::NotFound) => return Err(ServiceError::NotFound),
+            other => other?,
+        }
+        let event = AuditEvent::new(
+            AuditAction::RetentionScheduleRemoved,
+            scope.key(),
+            Outcome::Success,
+        );
+        self.store.append_audit(&mut tx, &actor.audit, &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A dry run: what the schedules would dispose of now, and what legal holds keep.
+    pub async fn retention_preview(&self, actor: &Actor) -> Result<RetentionDue, ServiceError> {
+        self.authorize(actor, Action::ManagePrivacy, &Resource::Directory)
+            .await?;
+        Ok(self.store.retention_due(PREVIEW_TICKETS).await?)
+    }
+
+    /// Runs the schedules now, batch by batch, and returns the run with its totals.
+    /// Started by hand it needs privacy rights; the schedule's own runs come from the
+    /// leased background job.
+    pub async fn run_retention(&self, trigger: RunTrigger<'_>) -> Result<RetentionRun, ServiceError> {
+        let (audit, started_by) = match trigger {
+            RunTrigger::Schedule => (AuditContext::system(), "schedule".to_owned()),
+            RunTrigger::ByHand(actor) => {
+                self.authorize(actor, Action::ManagePrivacy, &Resource::Directory)
+                    .await?;
+                (actor.audit.clone(), actor.principal.user_id.to_string())
+            }
+        };
+        let mut tx = self.store.begin().await?;
+        let run = self.store.start_retention_run(&mut tx, &started_by).await?;
+        let event = AuditEvent::new(AuditAction::RetentionRunStarted, run.clone(), Outcome::Success);
+        self.store.append_audit(&mut tx, &audit, &event).await?;
+        tx.commit().await?;
+
+        let mut total = RetentionDone::default();
+        let mut complete = false;
+        for _ in 0..MAX_BATCHES_PER_RUN {
+            let (done, more) = self.store.apply_retention_batch(&run, RETENTION_BATCH).await?;
+            total.add(&done);
+            if !more {
+                complete = true;
+                break;
+            }
+        }
+        let mut counts = serde_json::to_value(&total).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        counts["complete"] = serde_json::Value::from(complete);
+        let mut tx = self.store.begin().await?;
+        self.store.finish_retention_run(&mut tx, &run, &counts).await?;
+        let event = AuditEvent::new(AuditAction::RetentionRunFinished, run.clone(), Outcome::Success)
+            .with_detail(counts);
+        self.store.append_audit(&mut tx, &audit, &event).await?;
+        tx.commit().await?;
+        if total.tickets_erased
+            + total.tickets_anonymised
+            + total.transcripts_deleted
+            + total.quarantined_purged
+            > 0
+        {
+            self.store.scrub_after_erasure().await;
+        }
+        let runs = self.store.retention_runs(20).await?;
+        runs.into_iter()
+            .find(|r| r.id == run)
+            .ok_or_else(|| StoreError::Corrupt("a retention run vanished".into()).into())
+    }
+
+    /// The schedule's own run, on one node at a time: when this node (`node`) takes the
+    /// lease and the last run began at least `every_ms` ago, a run now. A node that
+    /// stops midway leaves its lease to lapse, and the next run carries on.
+    pub async fn run_retention_if_due(
+        &self,
+        node: &str,
+        every_ms: i64,
+    ) -> Result<Option<RetentionRun>, ServiceError> {
+        let Some(last) = self
+            .store
+            .lease_subscription(RETENTION_LEASE, node, RETENTION_LEASE_MS, 0)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let started = self.now();
+        let ran = if started.saturating_sub(last) >= every_ms {
+            self.run_retention(RunTrigger::Schedule).await.map(Some)
+        } else {
+            Ok(None)
+        };
+        if ran.as_ref().is_ok_and(Option::is_some)
+            && !self
+                .store
+                .advance_lease(RETENTION_LEASE, node, started, RETENTION_LEASE_MS)
+                .await?
+        {
+            tracing::warn!("a retention run outlived its lease");
+        }
+        self.store.release_lease(RETENTION_LEASE, node).await?;
+        ran
+    }
+
+    /// Every scope a schedule can be set for, with its name: the desk, each team and
+    /// each company (by name).
+    pub async fn retention_scopes(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<(RetentionScope, String)>, ServiceError> {
+        self.authorize(actor, Action::ManagePrivacy, &Resource::Directory)
+            .await?;
+        let mut teams = self.store.list_teams().await?;
+        teams.sort_by_key(|t| t.name.to_lowercase());
+        let mut companies = self.store.list_companies().await?;
+        companies.sort_by_key(|c| c.name.to_lowercase());
+        let mut scopes = vec![(RetentionScope::Desk, String::new())];
+        scopes.extend(teams.into_iter().map(|t| (RetentionScope::Team(t.id), t.name)));
+        scopes.extend(
+            companies
+                .into_iter()
+                .map(|c| (RetentionScope::Company(c.id), c.name)),
+        );
+        Ok(scopes)
+    }
+
+    async fn existing_scope(&self, scope: &str) -> Result<RetentionScope, ServiceError> {
+        let scope = RetentionScope::parse(scope).map_err(|_| ServiceError::NotFound)?;
+        let found = match &scope {
+            RetentionScope::Desk => Ok(()),
+            RetentionScope::Team(id) => self.store.get_team(id).await.map(|_| ()),
+            RetentionScope::Company(id) => self.store.get_company(id).await.map(|_| ()),
+        };
+        match found {
+            Ok(()) => Ok(scope),
+            Err(StoreError::NotFound) => Err(ServiceError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
