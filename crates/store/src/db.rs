@@ -303,6 +303,8 @@ impl Store {
             "satisfaction_links",
             "ticket_targets",
             "advisory_checks",
+            "retention_schedules",
+            "retention_runs",
         ];
         let table = TABLES
             .iter()

@@ -41,6 +41,7 @@ mod redaction_reach;
 mod reply_files;
 mod reports;
 mod reset;
+mod retention;
 mod route_matrix;
 mod routing;
 mod rules;

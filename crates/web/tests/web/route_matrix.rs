@@ -97,6 +97,16 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /api/v1/privacy/holds", "Y-----"),
     ("POST /api/v1/privacy/holds", "Y-----"),
     ("POST /api/v1/privacy/holds/{id}/release", "Y-----"),
+    // Retention schedules, their dry run and runs: administrators.
+    ("GET /api/v1/privacy/retention", "Y-----"),
+    ("PUT /api/v1/privacy/retention/schedules/{scope}", "Y-----"),
+    ("DELETE /api/v1/privacy/retention/schedules/{scope}", "Y-----"),
+    ("GET /api/v1/privacy/retention/preview", "Y-----"),
+    ("POST /api/v1/privacy/retention/runs", "Y-----"),
+    ("GET /admin/retention", "Y-----"),
+    ("POST /admin/retention/schedules", "Y-----"),
+    ("POST /admin/retention/schedules/remove", "Y-----"),
+    ("POST /admin/retention/run", "Y-----"),
     ("GET /admin/privacy", "Y-----"),
     ("POST /admin/privacy/erasures", "Y-----"),
     ("POST /admin/privacy/requests/{id}/approve", "Y-----"),
@@ -439,7 +449,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         .replace("{user_id}", &user_id)
         .replace("{macro_id}", &w.shared_macro)
         .replace("{other_id}", &w.ticket_3)
-        .replace("{address}", "help@desk.test");
+        .replace("{address}", "help@desk.test")
+        .replace("{scope}", "desk");
     let path = if template == "/api/v1/reports" {
         format!("{path}?from=2026-11-01&to=2026-11-30")
     } else {
@@ -500,6 +511,10 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
             Payload::FormOwned(format!("person={}&reason=Matrix", w.customer_2.id))
         }
         "POST /admin/privacy/holds" => Payload::FormOwned(format!("target={}&reason=Matrix", w.ticket_3)),
+        // Ten years: nothing of the fixture is that old.
+        "PUT /api/v1/privacy/retention/schedules/{scope}" => Payload::Json(json!({"tickets_days": 3650})),
+        "POST /admin/retention/schedules" => Payload::Form("scope=desk&tickets_days=3650"),
+        "POST /admin/retention/schedules/remove" => Payload::Form("scope=desk"),
         "POST /api/v1/privacy/exports" => {
             Payload::Json(json!({"person": w.customer_2.id.to_string(), "reason": "Matrix"}))
         }
@@ -696,6 +711,45 @@ async fn send(w: &World, who: Option<&Actor>, key: &str, n: usize) -> StatusCode
             .unwrap();
         tx.commit().await.unwrap();
         path = path.replace(&w.ticket_1, request.id.as_str());
+    }
+    if key == "DELETE /api/v1/privacy/retention/schedules/{scope}"
+        || key == "POST /admin/retention/schedules/remove"
+    {
+        let admin = palisade_core::Principal {
+            user_id: w.admin.id.clone(),
+            role: palisade_core::Role::Admin,
+            teams: vec![],
+            company: None,
+            session: None,
+            scopes: None,
+        };
+        let proof = palisade_policy::PolicyEngine::load()
+            .unwrap()
+            .authorize(
+                &admin,
+                palisade_policy::Action::ManagePrivacy,
+                &palisade_policy::Resource::Directory,
+            )
+            .unwrap();
+        let mut tx = w.store.begin().await.unwrap();
+        w.store
+            .set_retention_schedule(
+                &mut tx,
+                &proof,
+                &palisade_store::RetentionSchedule {
+                    scope: palisade_store::RetentionScope::Desk,
+                    tickets_days: Some(3650),
+                    tickets_action: palisade_store::TicketDisposal::Anonymise,
+                    transcripts_days: None,
+                    quarantine_days: None,
+                    addresses_days: None,
+                    updated_by: w.admin.id.clone(),
+                    updated_at: palisade_core::UnixMillis::now(),
+                },
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
     }
     if key.contains("/privacy/holds/{id}") {
         let mut tx = w.store.begin().await.unwrap();
