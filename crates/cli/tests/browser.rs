@@ -272,6 +272,8 @@ async fn an_agents_morning_and_every_page_pass_in_chromium_at_phone_and_desktop_
         "portal_screenshots": 4,
         "operations_screenshots": 2,
         "holds_listed": 1,
+        "retention_schedules_listed": 1,
+        "retention_preview_shown": 4,
         "own_exports_listed": 1,
         "operations_shows_audit_key": 1,
     });

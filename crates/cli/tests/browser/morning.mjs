@@ -126,13 +126,24 @@ try {
   const eve = await staffMember(input.eve_setup, 'eve@example.com');
   await sweep(eve.page,
     ['/admin/staff', '/admin/teams', '/admin/companies', '/admin/fields', '/admin/settings', '/admin/service-levels',
-      '/admin/rules', '/admin/alerts', '/admin/operations', '/admin/privacy', '/reports', '/reports?group_by=team']);
+      '/admin/rules', '/admin/alerts', '/admin/operations', '/admin/privacy', '/admin/retention', '/reports', '/reports?group_by=team']);
   // From Dee's page to the privacy page, her id filled in: Eve places a legal hold.
   await eve.page.goto(`${origin}/customers/${input.dee_id}`);
   await Promise.all([eve.page.waitForURL('**/admin/privacy?person=*'), eve.page.click('#privacy-link')]);
   await eve.page.fill('#hold-form input[name=reason]', 'Chargeback dispute 2026-7');
   await Promise.all([eve.page.waitForURL('**/admin/privacy?done=held'), eve.page.click('#hold-form button[type=submit]')]);
   seen.holds_listed = await eve.page.locator('#privacy-holds tbody tr').count();
+  // From there to the retention schedules: Eve keeps solved tickets a year and
+  // addresses a month, then asks what would go now (a dry run).
+  await Promise.all([eve.page.waitForURL('**/admin/retention'), eve.page.click('#retention-link')]);
+  await eve.page.fill('#retention-form input[name=tickets_days]', '365');
+  await eve.page.fill('#retention-form input[name=addresses_days]', '30');
+  await Promise.all([eve.page.waitForURL('**/admin/retention?done=set'),
+    eve.page.click('#retention-form button[type=submit]')]);
+  seen.retention_schedules_listed = await eve.page.locator('#retention-schedules tbody tr').count();
+  await Promise.all([eve.page.waitForURL('**/admin/retention?preview=1'),
+    eve.page.click('#retention-preview-form button[type=submit]')]);
+  seen.retention_preview_shown = await eve.page.locator('#retention-preview li').count();
   await sweep(eve.page, ['/admin/privacy']);
   // The operations page (backups, advisories, the keys in use) photographed at both widths.
   seen.operations_screenshots = 0;
