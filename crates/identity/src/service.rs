@@ -432,7 +432,12 @@ impl Identity {
         for old in live.iter().skip(max - 1) {
             if self.store.revoke_user_session(&mut tx, &user.id, &old.id).await? {
                 let event = AuditEvent::new(AuditAction::SessionEnded, old.id.to_string(), Outcome::Success)
-                    .with_detail(json!({ "reason": "replaced_by_new_sign_in", "ip": old.ip }));
+                    // Only the old session's network: the chain covers the detail, so
+                    // retention could never shorten a full address written here.
+                    .with_detail(json!({
+                        "reason": "replaced_by_new_sign_in",
+                        "network": palisade_core::truncate_ip(&old.ip),
+                    }));
                 self.store.append_audit(&mut tx, ctx, &event).await?;
                 account_events::record(
                     &self.store,

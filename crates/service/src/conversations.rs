@@ -88,7 +88,11 @@ impl Desk {
                 },
             )
             .await?;
-        if let Some(user) = &user {
+        // A choice made now is recorded (and becomes the standing one); a start that
+        // only followed the standing choice records nothing new.
+        if let Some(user) = &user
+            && (start.consent || start.human_only)
+        {
             self.store
                 .set_assistant_preference(user, human_only, &start.notice_version)
                 .await?;

@@ -38,7 +38,7 @@ pub use keys::{
 pub use operations::{BackupRecord, SCHEDULED_BACKUP_LEASE};
 pub use palisade_store::ErasureLog;
 pub use privacy::{DataCategory, OutsideParty, PartyKind};
-pub use retention::{PREVIEW_TICKETS, RETENTION_BATCH, RETENTION_LEASE, RunTrigger, ScheduleChange};
+pub use retention::{PREVIEW_TICKETS, RETENTION_BATCH, RETENTION_LEASE, ScheduleChange};
 pub use subject_export::{EXPORT_LINK_SECS, EXPORT_SCHEMA, ExportLink};
 mod notifications;
 mod people;

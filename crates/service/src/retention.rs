@@ -35,13 +35,6 @@ pub struct ScheduleChange {
     pub addresses_days: Option<u32>,
 }
 
-/// Who started a run.
-#[derive(Clone, Copy, Debug)]
-pub enum RunTrigger<'a> {
-    Schedule,
-    ByHand(&'a Actor),
-}
-
 impl Desk {
     pub async fn retention_schedules(&self, actor: &Actor) -> Result<Vec<RetentionSchedule>, ServiceError> {
         self.authorize(actor, Action::ManagePrivacy, &Resource::Directory)
@@ -133,48 +126,98 @@ impl Desk {
     }
 
     /// Runs the schedules now, batch by batch, and returns the run with its totals.
-    /// Started by hand it needs privacy rights; the schedule's own runs come from the
-    /// leased background job.
-    pub async fn run_retention(&self, trigger: RunTrigger<'_>) -> Result<RetentionRun, ServiceError> {
-        let (audit, started_by) = match trigger {
-            RunTrigger::Schedule => (AuditContext::system(), "schedule".to_owned()),
-            RunTrigger::ByHand(actor) => {
-                self.authorize(actor, Action::ManagePrivacy, &Resource::Directory)
-                    .await?;
-                (actor.audit.clone(), actor.principal.user_id.to_string())
-            }
-        };
+    /// Started by hand it needs privacy rights and takes the schedule's lease (so no
+    /// scheduled run on another node overlaps it; one under way refuses it); the
+    /// schedule's own runs come from [`Desk::run_retention_if_due`], which holds it.
+    pub async fn run_retention(&self, actor: &Actor) -> Result<RetentionRun, ServiceError> {
+        self.authorize(actor, Action::ManagePrivacy, &Resource::Directory)
+            .await?;
+        let owner = palisade_core::unique_name("retention-by-hand-");
+        if self
+            .store
+            .lease_subscription(RETENTION_LEASE, &owner, RETENTION_LEASE_MS, 0)
+            .await?
+            .is_none()
+        {
+            return Err(ServiceError::conflict("refusal-retention-running"));
+        }
+        let started = self.now();
+        let run = self
+            .run_leased(&owner, &actor.audit, &actor.principal.user_id.to_string())
+            .await;
+        if run.is_ok() {
+            self.store
+                .advance_lease(RETENTION_LEASE, &owner, started, RETENTION_LEASE_MS)
+                .await?;
+        }
+        self.store.release_lease(RETENTION_LEASE, &owner).await?;
+        run
+    }
+
+    /// One run while `owner` holds the lease (renewed with every batch; a run that
+    /// loses it stops). A batch that fails ends the run as failed, audited; what the
+    /// batches before it did stays done.
+    async fn run_leased(
+        &self,
+        owner: &str,
+        audit: &AuditContext,
+        started_by: &str,
+    ) -> Result<RetentionRun, ServiceError> {
         let mut tx = self.store.begin().await?;
-        let run = self.store.start_retention_run(&mut tx, &started_by).await?;
+        let run = self.store.start_retention_run(&mut tx, started_by).await?;
         let event = AuditEvent::new(AuditAction::RetentionRunStarted, run.clone(), Outcome::Success);
-        self.store.append_audit(&mut tx, &audit, &event).await?;
+        self.store.append_audit(&mut tx, audit, &event).await?;
         tx.commit().await?;
 
         let mut total = RetentionDone::default();
         let mut complete = false;
+        let mut failure = None;
         for _ in 0..MAX_BATCHES_PER_RUN {
-            let (done, more) = self.store.apply_retention_batch(&run, RETENTION_BATCH).await?;
-            total.add(&done);
-            if !more {
-                complete = true;
-                break;
+            match self
+                .store
+                .lease_subscription(RETENTION_LEASE, owner, RETENTION_LEASE_MS, 0)
+                .await
+            {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            match self.store.apply_retention_batch(&run, RETENTION_BATCH).await {
+                Ok((done, more)) => {
+                    total.add(&done);
+                    if !more {
+                        complete = true;
+                        break;
+                    }
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
             }
         }
         let mut counts = serde_json::to_value(&total).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         counts["complete"] = serde_json::Value::from(complete);
+        counts["failed"] = serde_json::Value::from(failure.is_some());
+        let outcome = if failure.is_some() {
+            Outcome::Failure
+        } else {
+            Outcome::Success
+        };
         let mut tx = self.store.begin().await?;
         self.store.finish_retention_run(&mut tx, &run, &counts).await?;
-        let event = AuditEvent::new(AuditAction::RetentionRunFinished, run.clone(), Outcome::Success)
-            .with_detail(counts);
-        self.store.append_audit(&mut tx, &audit, &event).await?;
+        let event =
+            AuditEvent::new(AuditAction::RetentionRunFinished, run.clone(), outcome).with_detail(counts);
+        self.store.append_audit(&mut tx, audit, &event).await?;
         tx.commit().await?;
-        if total.tickets_erased
-            + total.tickets_anonymised
-            + total.transcripts_deleted
-            + total.quarantined_purged
-            > 0
-        {
+        if !total.is_empty() {
             self.store.scrub_after_erasure().await;
+        }
+        if let Some(e) = failure {
+            return Err(e.into());
         }
         let runs = self.store.retention_runs(20).await?;
         runs.into_iter()
@@ -183,8 +226,9 @@ impl Desk {
     }
 
     /// The schedule's own run, on one node at a time: when this node (`node`) takes the
-    /// lease and the last run began at least `every_ms` ago, a run now. A node that
-    /// stops midway leaves its lease to lapse, and the next run carries on.
+    /// lease and the last run began at least `every_ms` ago, a run now. A failed run
+    /// counts as a run (the next is an hour later, not a minute); a node that stops
+    /// midway leaves its lease to lapse, and the next run carries on.
     pub async fn run_retention_if_due(
         &self,
         node: &str,
@@ -198,16 +242,18 @@ impl Desk {
             return Ok(None);
         };
         let started = self.now();
-        let ran = if started.saturating_sub(last) >= every_ms {
-            self.run_retention(RunTrigger::Schedule).await.map(Some)
-        } else {
-            Ok(None)
-        };
-        if ran.as_ref().is_ok_and(Option::is_some)
-            && !self
-                .store
-                .advance_lease(RETENTION_LEASE, node, started, RETENTION_LEASE_MS)
-                .await?
+        if started.saturating_sub(last) < every_ms {
+            self.store.release_lease(RETENTION_LEASE, node).await?;
+            return Ok(None);
+        }
+        let ran = self
+            .run_leased(node, &AuditContext::system(), "schedule")
+            .await
+            .map(Some);
+        if !self
+            .store
+            .advance_lease(RETENTION_LEASE, node, started, RETENTION_LEASE_MS)
+            .await?
         {
             tracing::warn!("a retention run outlived its lease");
         }

@@ -117,6 +117,15 @@ impl Desk {
         Ok(request)
     }
 
+    /// The signed-in person's own choices about the assistant, oldest first (only ever
+    /// their own: the id is the session's).
+    pub async fn own_consents(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<palisade_store::ConsentRecord>, ServiceError> {
+        Ok(self.store.consent_history(&actor.principal.user_id).await?)
+    }
+
     /// The exports the person asked for themselves (the portal's list): privacy
     /// staff's requests about them, and their reasons, are staff's.
     pub async fn own_privacy_requests(&self, actor: &Actor) -> Result<Vec<PrivacyRequest>, ServiceError> {
@@ -448,6 +457,13 @@ fn export_document(data: &SubjectAccess, request: &PrivacyRequest, now: i64) -> 
             "consent": data.assistant_consent.as_ref().map(|(v, human_only, when)| json!({
                 "notice_version": v, "human_only": human_only, "decided_at": at(*when),
             })),
+            // Each choice with the notice it was made under (its words on that page).
+            "consent_history": data.consent_history.iter().map(|c| json!({
+                "notice_version": c.notice_version,
+                "choice": if c.people_only { "people_only" } else { "assistant" },
+                "decided_at": at(c.decided_at),
+                "notice": format!("/privacy/notices/{}", c.notice_version),
+            })).collect::<Vec<_>>(),
             "conversations": data.conversations.iter().map(|c| json!({
                 "id": c.id,
                 "state": c.state,

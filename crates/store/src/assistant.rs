@@ -192,6 +192,15 @@ fn message_row(conversation: &ConversationId, seq: i64) -> String {
     format!("{conversation}/{seq}")
 }
 
+/// One choice about the assistant, with the notice version it was made under.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsentRecord {
+    pub notice_version: String,
+    /// Chose to talk to people only (otherwise: agreed to the assistant).
+    pub people_only: bool,
+    pub decided_at: UnixMillis,
+}
+
 impl Store {
     pub async fn create_conversation(
         &self,
@@ -464,6 +473,8 @@ impl Store {
         human_only: bool,
         notice_version: &str,
     ) -> Result<(), StoreError> {
+        let now = UnixMillis::now().0;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO assistant_preferences (user_id, human_only, notice_version, decided_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO UPDATE SET human_only = $2, \
@@ -472,9 +483,41 @@ impl Store {
         .bind(user.as_str())
         .bind(i64::from(human_only))
         .bind(notice_version)
-        .bind(UnixMillis::now().0)
-        .execute(&self.write)
+        .bind(now)
+        .execute(tx.conn())
         .await?;
+        // The history keeps every choice: the standing one above is only the newest.
+        sqlx::query(
+            "INSERT INTO consent_records (id, user_id, notice_version, choice, decided_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(palisade_core::unique_name("cr_"))
+        .bind(user.as_str())
+        .bind(notice_version)
+        .bind(if human_only { "people_only" } else { "assistant" })
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// Every choice `user` made about the assistant, oldest first.
+    pub async fn consent_history(&self, user: &UserId) -> Result<Vec<ConsentRecord>, StoreError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT notice_version, choice, decided_at FROM consent_records WHERE user_id = $1 \
+             ORDER BY decided_at, id LIMIT 10000",
+        )
+        .bind(user.as_str())
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(notice_version, choice, at)| ConsentRecord {
+                notice_version,
+                people_only: choice == "people_only",
+                decided_at: UnixMillis(at),
+            })
+            .collect())
     }
 }

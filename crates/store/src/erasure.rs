@@ -50,8 +50,9 @@ pub struct ErasureRecord {
 }
 
 /// Tables whose rows about a person are deleted outright, by `user_id`.
-const PERSONAL_ROWS: [&str; 17] = [
+const PERSONAL_ROWS: [&str; 18] = [
     "api_tokens",
+    "consent_records",
     "setup_tokens",
     "mfa_totp",
     "recovery_codes",
@@ -526,7 +527,8 @@ impl Store {
                 "VACUUM data_keys, users, tickets, messages, attachments, message_originals, message_html, \
                  mail_provenance, satisfaction, ticket_field_values, sessions, throttle, bounced_addresses, \
                  received_messages, privacy_exports, assistant_messages, assistant_conversations, outbox, \
-                 search_terms, search_pending, people_terms",
+                 search_terms, search_pending, people_terms, audit_log, quarantine, api_tokens, consent_records, \
+                 retention_runs",
             ],
         };
         for statement in statements {

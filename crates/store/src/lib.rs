@@ -69,7 +69,8 @@ pub use api_tokens::{ApiTokenRecord, NewApiToken};
 pub use article_files::{ArticleFile, NewArticleFile};
 pub use articles::{ArticleChange, ArticleDraft, ArticleRecord, ArticleVersion};
 pub use assistant::{
-    ConversationRecord, ConversationState, Exchange, NewConversation, TranscriptEntry, Verification,
+    ConsentRecord, ConversationRecord, ConversationState, Exchange, NewConversation, TranscriptEntry,
+    Verification,
 };
 pub use attachments::{AttachmentContent, AttachmentRecord, NewAttachment, ScanState, ScanWork};
 pub use audit::HeadCheckpoint;

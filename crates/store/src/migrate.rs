@@ -277,6 +277,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0052_retention.sql"),
         sqlite: None,
     },
+    Migration {
+        version: 53,
+        sql: include_str!("../migrations/0053_consents.sql"),
+        sqlite: None,
+    },
 ];
 
 /// A migration that changes nothing in a dialect is only comments there.

@@ -162,12 +162,19 @@ pub struct AddressesDue {
     pub transcripts: u64,
 }
 
-/// Holds in force, by what they name, with the accounts merged into a held customer.
+/// Holds in force, by what they name, with the accounts merged into a held customer
+/// and the account a held customer was merged into.
 #[derive(Debug, Default)]
 pub(crate) struct HeldSet {
     pub people: BTreeSet<String>,
     pub companies: BTreeSet<String>,
     pub tickets: BTreeSet<String>,
+}
+
+impl HeldSet {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.people.is_empty() && self.companies.is_empty() && self.tickets.is_empty()
+    }
 }
 
 const SCHEDULE_COLUMNS: &str = "scope, tickets_days, tickets_action, transcripts_days, quarantine_days, \
@@ -248,22 +255,27 @@ impl Store {
     /// What the schedules make due at `now`, read outside any transaction (a dry run).
     pub async fn retention_due(&self, limit: i64) -> Result<RetentionDue, StoreError> {
         let mut conn = self.read.acquire().await?;
-        self.retention_due_on(&mut conn, limit).await
+        let held = self.holds_in_force(&mut conn).await?;
+        self.retention_due_on(&mut conn, &held, limit, true).await
     }
 
     /// What is due, read on `conn` (inside the transaction that disposes of it, after
     /// [`Store::lock_holds`], that transaction sees exactly this).
+    /// With `exhaustive`, everything due is counted (a dry run); without, the reading
+    /// stops once one more than `limit` is found (a batch only needs to know whether
+    /// another follows), and held ones are counted as far as it read.
     pub(crate) async fn retention_due_on(
         &self,
         tx: &mut sqlx::AnyConnection,
+        held: &HeldSet,
         limit: i64,
+        exhaustive: bool,
     ) -> Result<RetentionDue, StoreError> {
         let now = self.now().0;
-        let held = self.holds_in_force(tx).await?;
         let mut due = RetentionDue::default();
 
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT t.id, t.number, t.requester_id, t.company_id, t.updated_at, \
+            "SELECT t.id, t.number, t.updated_at, \
              CASE WHEN c.tickets_days IS NOT NULL THEN c.tickets_action \
                   WHEN tm.tickets_days IS NOT NULL THEN tm.tickets_action ELSE d.tickets_action END AS action \
              FROM tickets t {TICKET_SCHEDULES} \
@@ -274,19 +286,19 @@ impl Store {
         .bind(now)
         .fetch_all(&mut *tx)
         .await?;
+        let limit = usize::try_from(limit).unwrap_or(0);
         for row in &rows {
             let id: String = row.try_get("id")?;
-            let requester: String = row.try_get("requester_id")?;
-            let company: Option<String> = row.try_get("company_id")?;
-            if self
-                .ticket_held(tx, &held, &id, &requester, company.as_deref())
-                .await?
-            {
+            if self.ticket_held(tx, held, &id).await? {
                 due.tickets_held += 1;
                 continue;
             }
             due.tickets_due += 1;
-            if due.tickets.len() < usize::try_from(limit).unwrap_or(0) {
+            if !exhaustive && due.tickets.len() == limit {
+                // One more is due: enough to know another batch follows.
+                break;
+            }
+            if due.tickets.len() < limit {
                 due.tickets.push(DueTicket {
                     id: TicketId::parse(&id)?,
                     number: row.try_get("number")?,
@@ -316,7 +328,10 @@ impl Store {
                 continue;
             }
             due.transcripts_due += 1;
-            if due.transcripts.len() < usize::try_from(limit).unwrap_or(0) {
+            if !exhaustive && due.transcripts.len() == limit {
+                break;
+            }
+            if due.transcripts.len() < limit {
                 due.transcripts.push(row.try_get("id")?);
             }
         }
@@ -331,12 +346,16 @@ impl Store {
         )
         .await?;
         if let Some(cutoff) = self.addresses_cutoff(tx, now).await? {
+            let mut counted = Vec::new();
+            for place in &ADDRESS_PLACES {
+                counted.push(count_addresses(tx, place, cutoff, held).await?);
+            }
             due.addresses = AddressesDue {
-                sessions: count(tx, SESSIONS_WITH_ADDRESSES, cutoff).await?,
-                audit_entries: count(tx, AUDIT_WITH_ADDRESSES, cutoff).await?,
+                sessions: counted[0],
+                api_tokens: counted[1],
+                transcripts: counted[2],
+                audit_entries: counted[3],
                 audit_entries_fixed: count(tx, AUDIT_WITH_CHAINED_ADDRESSES, cutoff).await?,
-                api_tokens: count(tx, TOKENS_WITH_ADDRESSES, cutoff).await?,
-                transcripts: count(tx, TRANSCRIPTS_WITH_ADDRESSES, cutoff).await?,
             };
         }
         Ok(due)
@@ -386,14 +405,21 @@ impl Store {
                 }
             }
         }
-        // Accounts merged into a held customer are the same person.
+        // Accounts merged into a held customer, and the one they were merged into, are
+        // the same person (their tickets moved to the survivor).
         let mut frontier: Vec<String> = held.people.iter().cloned().collect();
         while let Some(person) = frontier.pop() {
-            let merged: Vec<String> = sqlx::query_scalar("SELECT id FROM users WHERE merged_into = $1")
+            let mut same: Vec<String> = sqlx::query_scalar("SELECT id FROM users WHERE merged_into = $1")
                 .bind(&person)
                 .fetch_all(&mut *tx)
                 .await?;
-            for id in merged {
+            let survivor: Option<Option<String>> =
+                sqlx::query_scalar("SELECT merged_into FROM users WHERE id = $1")
+                    .bind(&person)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            same.extend(survivor.flatten());
+            for id in same {
                 if held.people.len() < 10_000 && held.people.insert(id.clone()) {
                     frontier.push(id);
                 }
@@ -402,47 +428,93 @@ impl Store {
         Ok(held)
     }
 
-    /// Whether a hold covers the ticket: on it, on a ticket merged into it, on its
-    /// company or its requester's, or on anyone who asked it, wrote in it, added a
-    /// file to it or takes part in it.
+    /// Whether a hold covers the ticket or any ticket of its merge group (those merged
+    /// into it, and the one it was merged into, at any depth): on the ticket, on its
+    /// company, or on anyone who asked it, wrote in it, added a file to it or takes part
+    /// in it (or their company).
     pub(crate) async fn ticket_held(
         &self,
         tx: &mut sqlx::AnyConnection,
         held: &HeldSet,
         ticket: &str,
-        requester: &str,
-        company: Option<&str>,
     ) -> Result<bool, StoreError> {
-        if held.tickets.contains(ticket)
-            || held.people.contains(requester)
-            || company.is_some_and(|c| held.companies.contains(c))
-        {
-            return Ok(true);
-        }
-        if held.tickets.is_empty() && held.people.is_empty() && held.companies.is_empty() {
+        if held.is_empty() {
             return Ok(false);
         }
-        let merged: Vec<String> = sqlx::query_scalar("SELECT id FROM tickets WHERE merged_into = $1")
-            .bind(ticket)
+        for member in &merge_group(tx, ticket, true).await? {
+            if held.tickets.contains(member) {
+                return Ok(true);
+            }
+            let company: Option<Option<String>> =
+                sqlx::query_scalar("SELECT company_id FROM tickets WHERE id = $1")
+                    .bind(member)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if company.flatten().is_some_and(|c| held.companies.contains(&c)) {
+                return Ok(true);
+            }
+            let people: Vec<(String, Option<String>)> = sqlx::query_as(
+                "SELECT u.id, u.company_id FROM users u \
+                 WHERE u.id IN (SELECT requester_id FROM tickets WHERE id = $1) \
+                    OR u.id IN (SELECT author_id FROM messages WHERE ticket_id = $1) \
+                    OR u.id IN (SELECT uploader_id FROM attachments WHERE ticket_id = $1) \
+                    OR u.id IN (SELECT user_id FROM ticket_collaborators WHERE ticket_id = $1)",
+            )
+            .bind(member)
             .fetch_all(&mut *tx)
             .await?;
-        if merged.iter().any(|m| held.tickets.contains(m)) {
-            return Ok(true);
+            if people.iter().any(|(person, company)| {
+                held.people.contains(person) || company.as_ref().is_some_and(|c| held.companies.contains(c))
+            }) {
+                return Ok(true);
+            }
         }
-        let people: Vec<(String, Option<String>)> = sqlx::query_as(
-            "SELECT u.id, u.company_id FROM users u WHERE u.id = $1 \
-                OR u.id IN (SELECT author_id FROM messages WHERE ticket_id = $2) \
-                OR u.id IN (SELECT uploader_id FROM attachments WHERE ticket_id = $2) \
-                OR u.id IN (SELECT user_id FROM ticket_collaborators WHERE ticket_id = $2)",
-        )
-        .bind(requester)
-        .bind(ticket)
-        .fetch_all(&mut *tx)
-        .await?;
-        Ok(people.iter().any(|(person, company)| {
-            held.people.contains(person) || company.as_ref().is_some_and(|c| held.companies.contains(c))
-        }))
+        Ok(false)
     }
+}
+
+/// The most tickets one merge group is followed through.
+const MAX_MERGE_GROUP: usize = 1000;
+
+/// `ticket` and every ticket merged into it, at any depth (those first: the deepest
+/// last); with `upwards`, also the tickets it was merged into.
+pub(crate) async fn merge_group(
+    tx: &mut sqlx::AnyConnection,
+    ticket: &str,
+    upwards: bool,
+) -> Result<Vec<String>, StoreError> {
+    let mut group = vec![ticket.to_owned()];
+    if upwards {
+        let mut top = ticket.to_owned();
+        for _ in 0..MAX_MERGE_GROUP {
+            let up: Option<Option<String>> =
+                sqlx::query_scalar("SELECT merged_into FROM tickets WHERE id = $1")
+                    .bind(&top)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match up.flatten() {
+                Some(survivor) if !group.contains(&survivor) => {
+                    group.push(survivor.clone());
+                    top = survivor;
+                }
+                _ => break,
+            }
+        }
+    }
+    let mut at = 0;
+    while at < group.len() && group.len() <= MAX_MERGE_GROUP {
+        let merged: Vec<String> = sqlx::query_scalar("SELECT id FROM tickets WHERE merged_into = $1")
+            .bind(&group[at])
+            .fetch_all(&mut *tx)
+            .await?;
+        for id in merged {
+            if !group.contains(&id) {
+                group.push(id);
+            }
+        }
+        at += 1;
+    }
+    Ok(group)
 }
 
 /// Rows about a ticket deleted when it is anonymised or erased (by `ticket_id`).
@@ -525,16 +597,87 @@ impl Store {
     }
 }
 
-pub(crate) const SESSIONS_WITH_ADDRESSES: &str =
-    "SELECT COUNT(*) FROM sessions WHERE created_at < $1 AND ip <> '' AND ip NOT LIKE '%/%'";
-pub(crate) const AUDIT_WITH_ADDRESSES: &str =
-    "SELECT COUNT(*) FROM audit_log WHERE ip_salt <> '' AND at < $1";
+/// Where network addresses are kept, and how a row's age and owner are read.
+pub(crate) struct AddressPlace {
+    pub table: &'static str,
+    pub key: &'static str,
+    pub column: &'static str,
+    /// The account the address is about: a legal hold on them keeps it.
+    pub person: &'static str,
+    /// Rows old enough to shorten (`$1` is the cutoff) and not shortened yet.
+    pub due: &'static str,
+}
+
+/// Sessions, API tokens' last use, assistant conversations and the audit trail (whose
+/// entries of the first format, empty `ip_commit`, carry the address in their hash and
+/// are left as they are).
+pub(crate) const ADDRESS_PLACES: [AddressPlace; 4] = [
+    AddressPlace {
+        table: "sessions",
+        key: "id",
+        column: "ip",
+        person: "user_id",
+        due: "created_at < $1 AND ip <> '' AND ip NOT LIKE '%/%'",
+    },
+    AddressPlace {
+        table: "api_tokens",
+        key: "id",
+        column: "last_used_ip",
+        person: "user_id",
+        due: "last_used_at < $1 AND last_used_ip IS NOT NULL AND last_used_ip <> '' \
+              AND last_used_ip NOT LIKE '%/%'",
+    },
+    AddressPlace {
+        table: "assistant_conversations",
+        key: "id",
+        column: "client_ip",
+        person: "user_id",
+        due: "updated_at < $1 AND client_ip <> '' AND client_ip NOT LIKE '%/%'",
+    },
+    AddressPlace {
+        table: "audit_log",
+        key: "seq",
+        column: "ip",
+        person: "actor",
+        due: "at < $1 AND ip_salt <> ''",
+    },
+];
+
+impl AddressPlace {
+    /// `due`, without the rows of people under a legal hold (bound from `$first` on).
+    pub(crate) fn due_unheld(&self, held: &HeldSet, first: usize) -> String {
+        if held.people.is_empty() {
+            return self.due.to_owned();
+        }
+        format!(
+            "{} AND ({person} IS NULL OR {person} NOT IN ({}))",
+            self.due,
+            crate::db::placeholders(first - 1, held.people.len()),
+            person = self.person
+        )
+    }
+}
+
+async fn count_addresses(
+    tx: &mut sqlx::AnyConnection,
+    place: &AddressPlace,
+    cutoff: i64,
+    held: &HeldSet,
+) -> Result<u64, StoreError> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM {} WHERE {}",
+        place.table,
+        place.due_unheld(held, 2)
+    );
+    let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(cutoff);
+    for person in &held.people {
+        query = query.bind(person);
+    }
+    Ok(u64::try_from(query.fetch_one(&mut *tx).await?).unwrap_or(0))
+}
+
 pub(crate) const AUDIT_WITH_CHAINED_ADDRESSES: &str =
     "SELECT COUNT(*) FROM audit_log WHERE ip_commit = '' AND ip <> '' AND at < $1";
-pub(crate) const TOKENS_WITH_ADDRESSES: &str = "SELECT COUNT(*) FROM api_tokens WHERE last_used_at < $1 \
-     AND last_used_ip IS NOT NULL AND last_used_ip <> '' AND last_used_ip NOT LIKE '%/%'";
-pub(crate) const TRANSCRIPTS_WITH_ADDRESSES: &str = "SELECT COUNT(*) FROM assistant_conversations \
-     WHERE updated_at < $1 AND client_ip <> '' AND client_ip NOT LIKE '%/%'";
 
 async fn count(tx: &mut sqlx::AnyConnection, sql: &str, at: i64) -> Result<u64, StoreError> {
     let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))

@@ -3,12 +3,14 @@
 //! of it and records what it did in the audit trail, all or nothing.
 
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
-use palisade_core::{TicketId, truncate_ip};
+use palisade_core::TicketId;
 use serde::Serialize;
 use sqlx::Row;
 
 use crate::keys::{ORG_KEY_ID, seal};
-use crate::retention::{TICKET_ROWS, TicketDisposal};
+use crate::retention::{
+    ADDRESS_PLACES, AddressPlace, DueTicket, HeldSet, TICKET_ROWS, TicketDisposal, merge_group,
+};
 use crate::{Dialect, Store, StoreError, Tx};
 
 /// The account an anonymised ticket names in place of its customers: erased from the
@@ -66,7 +68,8 @@ impl Store {
     ) -> Result<(RetentionDone, bool), StoreError> {
         let mut tx = self.begin().await?;
         self.lock_holds(&mut tx).await?;
-        let due = self.retention_due_on(tx.conn(), batch).await?;
+        let held = self.holds_in_force(tx.conn()).await?;
+        let due = self.retention_due_on(tx.conn(), &held, batch, false).await?;
         if self.dialect == Dialect::Sqlite {
             // Freed pages are overwritten, not merely unlinked.
             sqlx::query("PRAGMA secure_delete = ON")
@@ -80,59 +83,46 @@ impl Store {
         };
         let mut tickets = Vec::new();
         for ticket in &due.tickets {
+            // Read again under a lock: a reply or a reopening since makes it live, and
+            // an erased merge group may have taken it already.
+            if !self.still_due(&mut tx, ticket).await? {
+                continue;
+            }
             match ticket.action {
                 TicketDisposal::Anonymise => {
                     self.anonymise_ticket(&mut tx, &ticket.id).await?;
                     done.tickets_anonymised += 1;
+                    tickets.push(ticket.id.as_str().to_owned());
                 }
                 TicketDisposal::Erase => {
-                    done.tickets_erased += self.erase_ticket(&mut tx, &ticket.id).await?;
+                    let group = self.erase_ticket(&mut tx, &ticket.id).await?;
+                    done.tickets_erased += group.len() as u64;
+                    tickets.extend(group);
                 }
             }
-            tickets.push(ticket.id.as_str().to_owned());
         }
         for conversation in &due.transcripts {
-            delete_conversation(&mut tx, conversation).await?;
-            done.transcripts_deleted += 1;
+            done.transcripts_deleted += delete_conversation(&mut tx, conversation).await?;
         }
         done.quarantined_purged = self.purge_quarantine(&mut tx, batch).await?;
         let now = self.now().0;
+        let mut shortened = [0u64; 4];
         if let Some(cutoff) = self.addresses_cutoff(tx.conn(), now).await? {
-            done.session_addresses_shortened =
-                shorten(&mut tx, "sessions", "id", "ip", "created_at < $1", cutoff, batch).await?;
-            done.token_addresses_shortened = shorten(
-                &mut tx,
-                "api_tokens",
-                "id",
-                "last_used_ip",
-                "last_used_at < $1 AND last_used_ip IS NOT NULL",
-                cutoff,
-                batch,
-            )
-            .await?;
-            done.transcript_addresses_shortened = shorten(
-                &mut tx,
-                "assistant_conversations",
-                "id",
-                "client_ip",
-                "updated_at < $1",
-                cutoff,
-                batch,
-            )
-            .await?;
-            done.audit_addresses_shortened = shorten_audit(&mut tx, cutoff, batch).await?;
+            for (place, count) in ADDRESS_PLACES.iter().zip(shortened.iter_mut()) {
+                *count = shorten(&mut tx, place, cutoff, batch, &held).await?;
+            }
         }
+        [
+            done.session_addresses_shortened,
+            done.token_addresses_shortened,
+            done.transcript_addresses_shortened,
+            done.audit_addresses_shortened,
+        ] = shortened;
+        let full = |n: u64| i64::try_from(n).unwrap_or(i64::MAX) >= batch;
         let more = due.tickets_due > due.tickets.len() as u64
             || due.transcripts_due > due.transcripts.len() as u64
-            || i64::try_from(done.quarantined_purged).unwrap_or(i64::MAX) >= batch
-            || [
-                done.session_addresses_shortened,
-                done.token_addresses_shortened,
-                done.transcript_addresses_shortened,
-                done.audit_addresses_shortened,
-            ]
-            .iter()
-            .any(|n| i64::try_from(*n).unwrap_or(i64::MAX) >= batch);
+            || full(done.quarantined_purged)
+            || shortened.into_iter().any(full);
         if done.is_empty() {
             tx.commit().await?;
             return Ok((done, false));
@@ -201,25 +191,28 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes the ticket, those merged into it and everything in them. Returns how
-    /// many tickets went.
-    async fn erase_ticket(&self, tx: &mut Tx, ticket: &TicketId) -> Result<u64, StoreError> {
+    /// Whether the ticket is as it was read when found due: still solved or closed,
+    /// not anonymised, unchanged since. Locked on PostgreSQL until the batch commits.
+    async fn still_due(&self, tx: &mut Tx, ticket: &DueTicket) -> Result<bool, StoreError> {
+        let lock = match self.dialect {
+            Dialect::Postgres => " FOR UPDATE",
+            Dialect::Sqlite => "",
+        };
+        let row: Option<(String, Option<i64>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT status, anonymised_at, updated_at FROM tickets WHERE id = $1{lock}"
+        )))
+        .bind(ticket.id.as_str())
+        .fetch_optional(tx.conn())
+        .await?;
+        Ok(matches!(row, Some((status, None, changed))
+            if (status == "solved" || status == "closed") && changed == ticket.last_change.0))
+    }
+
+    /// Deletes the ticket, those merged into it and everything in them (legal holds on
+    /// any of them were checked when it was found due). Returns the tickets deleted.
+    async fn erase_ticket(&self, tx: &mut Tx, ticket: &TicketId) -> Result<Vec<String>, StoreError> {
         // Merged tickets name their survivor, so they go first (deepest first).
-        let mut group = vec![ticket.as_str().to_owned()];
-        let mut at = 0;
-        while at < group.len() && group.len() <= 1000 {
-            let merged: Vec<String> = sqlx::query_scalar("SELECT id FROM tickets WHERE merged_into = $1")
-                .bind(&group[at])
-                .fetch_all(tx.conn())
-                .await?;
-            group.extend(
-                merged
-                    .into_iter()
-                    .filter(|m| !group.contains(m))
-                    .collect::<Vec<_>>(),
-            );
-            at += 1;
-        }
+        let group = merge_group(tx.conn(), ticket.as_str(), false).await?;
         for id in group.iter().rev() {
             let key: String = sqlx::query_scalar("SELECT data_key_id FROM tickets WHERE id = $1")
                 .bind(id)
@@ -232,6 +225,7 @@ impl Store {
                 "rule_runs",
                 "ticket_tags",
                 "satisfaction",
+                "ticket_field_values",
             ] {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "DELETE FROM {table} WHERE ticket_id = $1"
@@ -254,7 +248,7 @@ impl Store {
                 .await?;
             drop_own_key(tx, &TicketId::parse(id)?, &key).await?;
         }
-        Ok(group.len() as u64)
+        Ok(group)
     }
 
     async fn ensure_anonymised_person(&self, tx: &mut Tx) -> Result<(), StoreError> {
@@ -346,66 +340,62 @@ async fn drop_own_key(tx: &mut Tx, ticket: &TicketId, key: &str) -> Result<(), S
     Ok(())
 }
 
-async fn delete_conversation(tx: &mut Tx, conversation: &str) -> Result<(), StoreError> {
+/// Deletes a conversation with its messages; 0 when it went already (with a ticket).
+async fn delete_conversation(tx: &mut Tx, conversation: &str) -> Result<u64, StoreError> {
     sqlx::query("DELETE FROM assistant_messages WHERE conversation_id = $1")
         .bind(conversation)
         .execute(tx.conn())
         .await?;
-    sqlx::query("DELETE FROM assistant_conversations WHERE id = $1")
+    Ok(sqlx::query("DELETE FROM assistant_conversations WHERE id = $1")
         .bind(conversation)
         .execute(tx.conn())
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected())
 }
 
-/// Shortens at most `batch` addresses in `column` of rows matching `older` to their
-/// network.
+/// Shortens at most `batch` addresses kept in `place` to their network, leaving those
+/// of people under a legal hold; in the audit trail the salt goes too, so the
+/// commitment no longer opens.
 async fn shorten(
     tx: &mut Tx,
-    table: &str,
-    key: &str,
-    column: &str,
-    older: &str,
+    place: &AddressPlace,
     cutoff: i64,
     batch: i64,
+    held: &HeldSet,
 ) -> Result<u64, StoreError> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {key} AS k, {column} AS ip FROM {table} WHERE {older} AND {column} <> '' \
-         AND {column} NOT LIKE '%/%' LIMIT $2"
-    )))
-    .bind(cutoff)
-    .bind(batch)
-    .fetch_all(tx.conn())
-    .await?;
-    for row in &rows {
-        let id: String = row.try_get("k")?;
-        let ip: String = row.try_get("ip")?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE {table} SET {column} = $1 WHERE {key} = $2"
-        )))
-        .bind(truncate_ip(&ip))
-        .bind(&id)
-        .execute(tx.conn())
-        .await?;
+    let sql = format!(
+        "SELECT {key} AS k, {column} AS ip FROM {table} WHERE {due} LIMIT ${limit}",
+        key = place.key,
+        column = place.column,
+        table = place.table,
+        due = place.due_unheld(held, 2),
+        limit = held.people.len() + 2,
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(cutoff);
+    for person in &held.people {
+        query = query.bind(person);
     }
-    Ok(rows.len() as u64)
-}
-
-/// Shortens audit entries' addresses and deletes their salts: the chain covers the
-/// network and a commitment the deleted salt no longer opens.
-async fn shorten_audit(tx: &mut Tx, cutoff: i64, batch: i64) -> Result<u64, StoreError> {
-    let rows: Vec<(i64, String)> =
-        sqlx::query_as("SELECT seq, ip FROM audit_log WHERE ip_salt <> '' AND at < $1 ORDER BY at LIMIT $2")
-            .bind(cutoff)
-            .bind(batch)
-            .fetch_all(tx.conn())
-            .await?;
-    for (seq, ip) in &rows {
-        sqlx::query("UPDATE audit_log SET ip = $1, ip_salt = '' WHERE seq = $2")
-            .bind(truncate_ip(ip))
-            .bind(seq)
-            .execute(tx.conn())
-            .await?;
+    let rows = query.bind(batch).fetch_all(tx.conn()).await?;
+    let salt = if place.table == "audit_log" {
+        ", ip_salt = ''"
+    } else {
+        ""
+    };
+    let update = format!(
+        "UPDATE {table} SET {column} = $1{salt} WHERE {key} = $2",
+        table = place.table,
+        column = place.column,
+        key = place.key,
+    );
+    for row in &rows {
+        let ip: String = row.try_get("ip")?;
+        let query = sqlx::query(sqlx::AssertSqlSafe(update.clone())).bind(palisade_core::truncate_ip(&ip));
+        let query = if place.key == "seq" {
+            query.bind(row.try_get::<i64, _>("k")?)
+        } else {
+            query.bind(row.try_get::<String, _>("k")?)
+        };
+        query.execute(tx.conn()).await?;
     }
     Ok(rows.len() as u64)
 }

@@ -119,6 +119,8 @@ pub struct SubjectAccess {
     pub conversations: Vec<ExportConversation>,
     /// The assistant's privacy notice they last decided on: (version, human only, when).
     pub assistant_consent: Option<(String, bool, UnixMillis)>,
+    /// Every choice they made about the assistant, oldest first.
+    pub consent_history: Vec<crate::ConsentRecord>,
     pub sessions: Vec<ExportSession>,
     /// (name, created, last used).
     pub passkeys: Vec<(String, UnixMillis, Option<UnixMillis>)>,
@@ -183,6 +185,7 @@ impl Store {
         Ok(SubjectAccess {
             tickets,
             conversations: self.export_conversations(person).await?,
+            consent_history: self.consent_history(person).await?,
             assistant_consent: sqlx::query_as::<_, (String, i64, i64)>(
                 "SELECT notice_version, human_only, decided_at FROM assistant_preferences WHERE user_id = $1",
             )

@@ -270,6 +270,10 @@ pub fn route_table(max_attachment_bytes: usize) -> Vec<RouteDef> {
             post(api::assistant::handover),
         ),
         r(M::GET, "/assistant", true, get(ui::assistant::show)),
+        r(M::GET, "/api/v1/notices", true, get(api::notices::list)),
+        r(M::GET, "/api/v1/me/consents", false, get(api::notices::mine)),
+        r(M::GET, "/privacy/notices", true, get(ui::notices::list)),
+        r(M::GET, "/privacy/notices/{version}", true, get(ui::notices::show)),
         r(M::POST, "/assistant/start", true, post(ui::assistant::start)),
         r(M::POST, "/assistant/messages", true, post(ui::assistant::message)),
         r(

@@ -7,11 +7,13 @@
 mod grounding;
 mod intent;
 pub mod model;
+mod notices;
 mod vet;
 
 pub use grounding::{Passage, Thresholds, ground};
 pub use intent::{Intent, Reading, SensitiveTopic, read};
 pub use model::{ModelProvider, ModelReply, ModelRequest, ModelSettings, OpenAiCompatible, build_prompt};
+pub use notices::{NOTICE_VERSIONS, NoticeVersion, current_notice, notice_version};
 pub use vet::{Discard, VetContext, Vetted, quotable, vet};
 
 /// Changes whenever [`NOTICE`] changes: consent is recorded against it.

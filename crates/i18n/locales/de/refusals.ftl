@@ -249,3 +249,4 @@ refusal-export-not-ready = Dieser Export ist nicht fertig oder wurde bereits her
 refusal-person-erased = Diese Person wurde gelöscht: in ihrem Namen wird nichts mehr gespeichert
 refusal-retention-schedule = Eine Aufbewahrungsfrist beträgt 1 bis 36500 Tage; Adressen folgen nur dem Plan des Desks, Mail in Quarantäne dem des Desks oder eines Teams, Gesprächsverläufe dem des Desks oder einer Firma
 refusal-retention-scope = Kein Team und keine Firma hat diese ID
+refusal-retention-running = Die Aufbewahrungspläne werden gerade ausgeführt; versuchen Sie es nach dem Ende erneut

@@ -249,3 +249,4 @@ refusal-export-not-ready = this export is not ready, or was downloaded already
 refusal-person-erased = this person was erased: nothing is kept in their name any more
 refusal-retention-schedule = a retention period is 1 to 36500 days; addresses follow the desk's schedule only, quarantined mail the desk's or a team's, transcripts the desk's or a company's
 refusal-retention-scope = no team or company has that id
+refusal-retention-running = a run of the retention schedules is under way; try again when it has finished

@@ -135,24 +135,26 @@ async fn retention_disposes_of_what_is_past_its_time_and_spares_what_is_held(bac
     )
     .await;
 
-    // A sign-in and audit entries from an address.
+    // Sign-ins and audit entries from an address (the held customer's too).
     let mut tx = store.begin().await.unwrap();
-    store
-        .create_session(
-            &mut tx,
-            &NewSession {
-                user: anon_customer.clone(),
-                stage: SessionStage::Full,
-                auth_at: UnixMillis::now(),
-                token_hash: TokenHash("f".repeat(64)),
-                idle_timeout_secs: 3600,
-                absolute_timeout_secs: 7200,
-                ip: "203.0.113.77".into(),
-                user_agent: "test".into(),
-            },
-        )
-        .await
-        .unwrap();
+    for (who, hash) in [(&anon_customer, "f"), (&held_customer, "e")] {
+        store
+            .create_session(
+                &mut tx,
+                &NewSession {
+                    user: who.clone(),
+                    stage: SessionStage::Full,
+                    auth_at: UnixMillis::now(),
+                    token_hash: TokenHash(hash.repeat(64)),
+                    idle_timeout_secs: 3600,
+                    absolute_timeout_secs: 7200,
+                    ip: "203.0.113.77".into(),
+                    user_agent: "test".into(),
+                },
+            )
+            .await
+            .unwrap();
+    }
     let from_address = AuditContext {
         actor: anon_customer.to_string(),
         ip: "203.0.113.77".into(),
@@ -251,7 +253,10 @@ async fn retention_disposes_of_what_is_past_its_time_and_spares_what_is_held(bac
     ];
     expected.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(named, expected);
-    assert_eq!(due.addresses.sessions, 1);
+    assert_eq!(
+        due.addresses.sessions, 1,
+        "the held customer's sign-in is not counted"
+    );
     assert!(due.addresses.audit_entries >= 1);
     assert_eq!(
         store.get_ticket(&anonymised).await.unwrap().subject,
@@ -305,6 +310,14 @@ async fn retention_disposes_of_what_is_past_its_time_and_spares_what_is_held(bac
     )
     .await;
     assert_eq!(ips, vec!["203.0.113.0/24".to_owned()]);
+    // The held customer's sign-in keeps its address while the hold stands.
+    let held_ips = column(
+        &db.url,
+        "SELECT ip FROM sessions WHERE user_id = $1",
+        held_customer.as_str(),
+    )
+    .await;
+    assert_eq!(held_ips, vec!["203.0.113.77".to_owned()]);
     let audit_ips = column(
         &db.url,
         "SELECT ip FROM audit_log WHERE actor = $1 AND action = 'auth.sign_in'",
@@ -344,6 +357,13 @@ async fn retention_disposes_of_what_is_past_its_time_and_spares_what_is_held(bac
     let done = run_to_the_end(&store).await;
     assert_eq!((done.tickets_anonymised, done.tickets_held), (1, 0));
     assert_eq!(store.get_ticket(&held).await.unwrap().subject, "");
+    let held_ips = column(
+        &db.url,
+        "SELECT ip FROM sessions WHERE user_id = $1",
+        held_customer.as_str(),
+    )
+    .await;
+    assert_eq!(held_ips, vec!["203.0.113.0/24".to_owned()]);
     store
         .verify_audit_trail(store.audit_trusted_keys())
         .await

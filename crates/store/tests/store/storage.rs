@@ -280,7 +280,7 @@ async fn audit_verify_names_edited_removed_reordered_and_inserted_entries(backen
     exec(&db.url, "UPDATE audit_log SET seq = -1 WHERE seq = 4; UPDATE audit_log SET seq = 4 WHERE seq = 5; UPDATE audit_log SET seq = 5 WHERE seq = -1").await;
     assert_eq!(verify(&store).await, Ok(8));
     // Insert: a forged entry at the end that copies the last one.
-    exec(&db.url, "INSERT INTO audit_log SELECT 9, at, actor, action, object, outcome, ip, user_agent, session_id, detail, prev_hash, hash FROM audit_log WHERE seq = 8").await;
+    exec(&db.url, "INSERT INTO audit_log (seq, at, actor, action, object, outcome, ip, user_agent, session_id, detail, prev_hash, hash, ip_salt, ip_commit) SELECT 9, at, actor, action, object, outcome, ip, user_agent, session_id, detail, prev_hash, hash, ip_salt, ip_commit FROM audit_log WHERE seq = 8").await;
     assert_eq!(verify(&store).await, Err(AuditError::Link { seq: 9 }));
     exec(&db.url, "DELETE FROM audit_log WHERE seq = 9").await;
     // Remove from the middle, then from the checkpointed tail.

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use palisade_assist::assistant::{NOTICE, NOTICE_VERSION};
+use palisade_assist::assistant::current_notice;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -50,13 +50,10 @@ const WIDGET_WORDS: [&str; 15] = [
 pub(crate) async fn notice_of(s: &AppState) -> Result<Notice, AppError> {
     // The consent's version stays the same in every language: it names what is said,
     // and each language says the same.
-    let text = match crate::locale::current() {
-        palisade_i18n::Locale::En => NOTICE.to_owned(),
-        _ => crate::locale::text("assistant-notice-text"),
-    };
+    let notice = current_notice();
     Ok(Notice {
-        version: NOTICE_VERSION.into(),
-        text,
+        version: notice.version.into(),
+        text: notice.text(crate::locale::current()).to_owned(),
         privacy_notice_url: s.settings().await?.privacy_notice_url,
         words: WIDGET_WORDS
             .iter()
@@ -265,13 +262,8 @@ pub async fn handover(
 mod tests {
     use super::*;
 
-    /// The consent's version names its words: the English message is the notice itself.
     #[test]
-    fn the_english_notice_is_the_versioned_one() {
-        assert_eq!(
-            palisade_i18n::text(palisade_i18n::Locale::En, "assistant-notice-text"),
-            NOTICE
-        );
+    fn the_widget_speaks_every_language() {
         for name in WIDGET_WORDS {
             let id = format!("widget-{name}");
             assert_ne!(palisade_i18n::text(palisade_i18n::Locale::De, &id), id);

@@ -15,6 +15,7 @@ pub mod fields;
 pub mod macros;
 pub mod mailboxes;
 pub mod mfa;
+pub mod notices;
 pub mod notifications;
 pub mod operations;
 pub mod people;
@@ -53,6 +54,7 @@ use utoipa::OpenApi;
         privacy::requests, privacy::erase, privacy::approve, privacy::decline,
         privacy::holds, privacy::place_hold, privacy::release_hold,
         privacy::export_for, privacy::export_mine, privacy::mine, privacy::link, privacy::download,
+        notices::list, notices::mine,
         retention::overview, retention::set_schedule, retention::remove_schedule, retention::preview, retention::run,
         assistant::notice, assistant::start, assistant::get, assistant::message, assistant::handover,
         devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable, devices::change_role, devices::reset_second_factor,

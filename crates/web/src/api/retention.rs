@@ -7,7 +7,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use palisade_service::{RunTrigger, ScheduleChange};
+use palisade_service::ScheduleChange;
 use palisade_store::{RetentionDue, RetentionRun, RetentionSchedule, TicketDisposal};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -87,14 +87,28 @@ pub struct RetentionOverview {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetentionScheduleBody {
-    pub tickets_days: Option<u32>,
+    #[serde(default, deserialize_with = "super::dto::whole_number")]
+    pub tickets_days: Option<i64>,
     /// `anonymise` (the default) or `erase`.
     pub tickets_action: Option<String>,
-    pub transcripts_days: Option<u32>,
+    #[serde(default, deserialize_with = "super::dto::whole_number")]
+    pub transcripts_days: Option<i64>,
     /// Not for a company (mail has none).
-    pub quarantine_days: Option<u32>,
+    #[serde(default, deserialize_with = "super::dto::whole_number")]
+    pub quarantine_days: Option<i64>,
     /// The desk's schedule only.
-    pub addresses_days: Option<u32>,
+    #[serde(default, deserialize_with = "super::dto::whole_number")]
+    pub addresses_days: Option<i64>,
+}
+
+/// A number of days as the schedule holds it; out of range is refused.
+fn days(value: Option<i64>) -> Result<Option<u32>, palisade_service::ServiceError> {
+    value
+        .map(|d| {
+            u32::try_from(d)
+                .map_err(|_| palisade_service::ServiceError::invalid("refusal-retention-schedule"))
+        })
+        .transpose()
 }
 
 #[derive(Serialize, ToSchema)]
@@ -190,11 +204,11 @@ pub async fn set_schedule(
             .map_err(|_| palisade_service::ServiceError::invalid("refusal-retention-schedule"))?,
     };
     let change = ScheduleChange {
-        tickets_days: body.tickets_days,
+        tickets_days: days(body.tickets_days)?,
         tickets_action,
-        transcripts_days: body.transcripts_days,
-        quarantine_days: body.quarantine_days,
-        addresses_days: body.addresses_days,
+        transcripts_days: days(body.transcripts_days)?,
+        quarantine_days: days(body.quarantine_days)?,
+        addresses_days: days(body.addresses_days)?,
     };
     let schedule = s
         .desk()
@@ -206,12 +220,14 @@ pub async fn set_schedule(
 #[utoipa::path(delete, path = "/api/v1/privacy/retention/schedules/{scope}", tag = "privacy",
     params(("scope" = String, Path)),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
-/// Removes a schedule: that scope's data is kept (or follows the wider schedule).
+/// Removes a schedule: that scope's data is kept, or follows the wider schedule (which
+/// may keep it for less time), so it needs a fresh sign-in too.
 pub async fn remove_schedule(
     State(s): State<AppState>,
     caller: Caller,
     Path(scope): Path<String>,
 ) -> Result<StatusCode, AppError> {
+    palisade_identity::require_recent_auth(caller.session.as_ref())?;
     s.desk()
         .remove_retention_schedule(&caller.actor(), &scope)
         .await?;
@@ -227,14 +243,16 @@ pub async fn preview(State(s): State<AppState>, caller: Caller) -> Result<Json<R
 }
 
 #[utoipa::path(post, path = "/api/v1/privacy/retention/runs", tag = "privacy",
-    responses((status = 201, body = RetentionRunView), (status = 403, body = Problem)))]
-/// Runs the schedules now rather than at the next hourly run. Needs a fresh sign-in.
+    responses((status = 201, body = RetentionRunView), (status = 403, body = Problem),
+        (status = 409, body = Problem)))]
+/// Runs the schedules now rather than at the next hourly run (refused while a run is
+/// under way on any node). Needs a fresh sign-in.
 pub async fn run(
     State(s): State<AppState>,
     caller: Caller,
 ) -> Result<(StatusCode, Json<RetentionRunView>), AppError> {
     palisade_identity::require_recent_auth(caller.session.as_ref())?;
     let actor = caller.actor();
-    let run = s.desk().run_retention(RunTrigger::ByHand(&actor)).await?;
+    let run = s.desk().run_retention(&actor).await?;
     Ok((StatusCode::CREATED, Json(RetentionRunView::of(&run))))
 }

@@ -20,6 +20,7 @@ pub mod filters;
 pub mod help;
 pub mod language;
 pub mod macros;
+pub mod notices;
 pub mod notifications;
 pub mod operations;
 pub mod pages;

@@ -351,6 +351,12 @@ pub async fn download(
     }
 }
 
+struct ConsentRow {
+    version: String,
+    choice: &'static str,
+    when: String,
+}
+
 struct OwnRequestRow {
     id: String,
     requested_text: String,
@@ -365,6 +371,8 @@ struct YourDataPage {
     role: &'static str,
     is_customer: bool,
     requests: Vec<OwnRequestRow>,
+    /// Their choices about the assistant, newest first.
+    consents: Vec<ConsentRow>,
     answer_within_days: u32,
     notice: Option<&'static str>,
     error: Option<String>,
@@ -383,7 +391,21 @@ async fn mine_page(
 ) -> Result<Response, UiError> {
     let desk = s.desk();
     let requests = desk.own_privacy_requests(&caller.actor()).await?;
+    let consents = desk.own_consents(&caller.actor()).await?;
     Ok(render(&YourDataPage {
+        consents: consents
+            .iter()
+            .rev()
+            .map(|c| ConsentRow {
+                version: c.notice_version.clone(),
+                choice: if c.people_only {
+                    "your-data-consent-people"
+                } else {
+                    "your-data-consent-assistant"
+                },
+                when: day(c.decided_at.0),
+            })
+            .collect(),
         user_name: caller.user.name.clone(),
         role: caller.principal.role.as_str(),
         is_customer: caller.principal.role == palisade_core::Role::Customer,

@@ -12,7 +12,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use palisade_i18n::Arg;
-use palisade_service::{RunTrigger, ScheduleChange, ServiceError};
+use palisade_service::{ScheduleChange, ServiceError};
 use palisade_store::{RetentionDue, RetentionScope, TicketDisposal};
 use serde::Deserialize;
 
@@ -261,6 +261,7 @@ pub async fn show(
 async fn refused(s: &AppState, caller: &Caller, e: ServiceError) -> Result<Response, UiError> {
     let (why, status) = match e {
         ServiceError::Invalid(why) => (why, StatusCode::BAD_REQUEST),
+        ServiceError::Conflict(why) => (why, StatusCode::CONFLICT),
         ServiceError::NotFound => (
             palisade_i18n::Refusal::new("refusal-retention-scope"),
             StatusCode::NOT_FOUND,
@@ -324,6 +325,9 @@ pub async fn remove_schedule(
     caller: Caller,
     Form(form): Form<RemoveForm>,
 ) -> Result<Response, UiError> {
+    if palisade_identity::require_recent_auth(caller.session.as_ref()).is_err() {
+        return Ok(super::security::step_up_redirect("/admin/retention"));
+    }
     match s
         .desk()
         .remove_retention_schedule(&caller.actor(), &form.scope)
@@ -338,7 +342,9 @@ pub async fn run(State(s): State<AppState>, caller: Caller) -> Result<Response, 
     if palisade_identity::require_recent_auth(caller.session.as_ref()).is_err() {
         return Ok(super::security::step_up_redirect("/admin/retention"));
     }
-    let actor = caller.actor();
-    s.desk().run_retention(RunTrigger::ByHand(&actor)).await?;
-    Ok(Redirect::to("/admin/retention?done=ran").into_response())
+    match s.desk().run_retention(&caller.actor()).await {
+        Ok(_) => Ok(Redirect::to("/admin/retention?done=ran").into_response()),
+        Err(e @ ServiceError::Conflict(_)) => refused(&s, &caller, e).await,
+        Err(e) => Err(e.into()),
+    }
 }

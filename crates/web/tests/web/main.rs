@@ -28,6 +28,7 @@ mod macros;
 mod masking;
 mod merging;
 mod mfa;
+mod notices;
 mod notifications;
 mod operations;
 mod originals;

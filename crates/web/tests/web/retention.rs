@@ -184,8 +184,9 @@ async fn retention_schedules_dispose_of_solved_tickets_past_their_time(backend: 
     let page = w.get(&w.admin, "/admin/retention").await;
     assert!(page.text().contains("retention-runs") && page.text().contains("data-scope=\"desk\""));
 
-    // The schedule's own run: one node at a time. While node A holds the lease, node
-    // B does nothing; once A ran, nobody runs again within the hour.
+    // The schedule's own run: one node at a time. The run by hand counts as the
+    // hour's; two hours on, while node A holds the lease, node B does nothing; once A
+    // ran, nobody runs again within the hour.
     let desk = palisade_service::Desk::new(
         w.store.clone(),
         Arc::new(palisade_policy::PolicyEngine::load().unwrap()),
@@ -196,6 +197,18 @@ async fn retention_schedules_dispose_of_solved_tickets_past_their_time(backend: 
         .await
         .unwrap()
         .unwrap();
+    // A run by hand meanwhile is refused: it would overlap node A's.
+    let r = w
+        .json(&w.admin, "POST", "/api/v1/privacy/retention/runs", json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(
+        desk.run_retention_if_due("node-b", 3_600_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    clock.advance_secs(2 * 3600);
     assert!(
         desk.run_retention_if_due("node-b", 3_600_000)
             .await

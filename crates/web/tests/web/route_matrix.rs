@@ -119,6 +119,8 @@ const MATRIX: &[(&str, &str)] = &[
     ("POST /api/v1/privacy/exports", "Y-----"),
     ("POST /api/v1/me/privacy/exports", "Y----Y"),
     ("GET /api/v1/me/privacy/requests", "YYYYYY"),
+    // Everyone reads their own choices about the assistant (staff have none).
+    ("GET /api/v1/me/consents", "YYYYYY"),
     ("POST /api/v1/privacy/requests/{id}/link", "Y-----"),
     ("GET /api/v1/privacy/exports/{token}", "Y-----"),
     ("GET /account/privacy", "YYYYYY"),
@@ -366,6 +368,10 @@ const PUBLIC: &[&str] = &[
     "GET /api/v1/help/articles/{id}",
     // The assistant (tests/assistant.rs checks who reaches which conversation).
     "GET /api/v1/assistant/notice",
+    // Every version of the assistant's notice: the same words for everyone.
+    "GET /api/v1/notices",
+    "GET /privacy/notices",
+    "GET /privacy/notices/{version}",
     "POST /api/v1/assistant/conversations",
     "GET /api/v1/assistant/conversations/{id}",
     "POST /api/v1/assistant/conversations/{id}/messages",
@@ -450,7 +456,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         .replace("{macro_id}", &w.shared_macro)
         .replace("{other_id}", &w.ticket_3)
         .replace("{address}", "help@desk.test")
-        .replace("{scope}", "desk");
+        .replace("{scope}", "desk")
+        .replace("{version}", palisade_assist::assistant::NOTICE_VERSION);
     let path = if template == "/api/v1/reports" {
         format!("{path}?from=2026-11-01&to=2026-11-30")
     } else {
