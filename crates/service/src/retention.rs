@@ -141,17 +141,28 @@ impl Desk {
         {
             return Err(ServiceError::conflict("refusal-retention-running"));
         }
-        let started = self.now();
-        let run = self
-            .run_leased(&owner, &actor.audit, &actor.principal.user_id.to_string())
-            .await;
-        if run.is_ok() {
-            self.store
-                .advance_lease(RETENTION_LEASE, &owner, started, RETENTION_LEASE_MS)
-                .await?;
-        }
-        self.store.release_lease(RETENTION_LEASE, &owner).await?;
-        run
+        // The run goes on in a task of its own: a request given up halfway (the client
+        // gone, a proxy's timeout) must not leave the lease held and the run unfinished.
+        let desk = self.clone();
+        let (audit, started_by) = (actor.audit.clone(), actor.principal.user_id.to_string());
+        tokio::spawn(async move {
+            let started = desk.now();
+            let run = desk.run_leased(&owner, &audit, &started_by).await;
+            if run.is_ok()
+                && let Err(e) = desk
+                    .store
+                    .advance_lease(RETENTION_LEASE, &owner, started, RETENTION_LEASE_MS)
+                    .await
+            {
+                tracing::warn!(error = %e, "recording a retention run by hand");
+            }
+            if let Err(e) = desk.store.release_lease(RETENTION_LEASE, &owner).await {
+                tracing::warn!(error = %e, "handing back the retention lease");
+            }
+            run
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("a retention run stopped: {e}")))?
     }
 
     /// One run while `owner` holds the lease (renewed with every batch; a run that
@@ -250,12 +261,14 @@ impl Desk {
             .run_leased(node, &AuditContext::system(), "schedule")
             .await
             .map(Some);
-        if !self
+        match self
             .store
             .advance_lease(RETENTION_LEASE, node, started, RETENTION_LEASE_MS)
-            .await?
+            .await
         {
-            tracing::warn!("a retention run outlived its lease");
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("a retention run outlived its lease"),
+            Err(e) => tracing::warn!(error = %e, "recording a scheduled retention run"),
         }
         self.store.release_lease(RETENTION_LEASE, node).await?;
         ran

@@ -322,6 +322,11 @@ fn archive(
     let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
     let document = export_document(data, request, now);
     for ticket in &data.tickets {
+        for message in &ticket.messages {
+            if let Some(raw) = &message.original {
+                entries.push((original_path(ticket.number, &message.id.to_string()), raw.clone()));
+            }
+        }
         for file in &ticket.files {
             if let Some(content) = &file.content {
                 entries.push((
@@ -401,6 +406,11 @@ fn file_path(ticket: i64, id: &str, name: &str) -> String {
     format!("files/{ticket}/{id}-{safe}")
 }
 
+/// `mail/<ticket number>/<message id>.eml`: the mail a message of theirs arrived as.
+fn original_path(ticket: i64, message: &str) -> String {
+    format!("mail/{ticket}/{message}.eml")
+}
+
 fn export_document(data: &SubjectAccess, request: &PrivacyRequest, now: i64) -> Value {
     let at = |t: UnixMillis| rfc3339(t.0);
     let p = &data.person;
@@ -421,6 +431,7 @@ fn export_document(data: &SubjectAccess, request: &PrivacyRequest, now: i64) -> 
             "email": p.email.as_str(),
             "phone": p.phone,
             "company": p.company.as_ref().map(ToString::to_string),
+            "merged_accounts": data.merged_accounts.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "language": p.locale,
             "disabled": p.disabled,
             "created_at": at(p.created_at),
@@ -439,7 +450,12 @@ fn export_document(data: &SubjectAccess, request: &PrivacyRequest, now: i64) -> 
                 "created_at": at(m.created_at),
                 "body": m.body,
                 "withheld": m.body.is_none(),
+                "original": m.original.as_ref().map(|_| original_path(t.number, &m.id.to_string())),
             })).collect::<Vec<_>>(),
+            "fields": t.fields.iter().map(|(key, value)| json!({"key": key, "value": value})).collect::<Vec<_>>(),
+            "rating": t.rating.as_ref().map(|r| json!({
+                "rating": r.rating, "comment": r.comment, "rated_at": at(r.rated_at),
+            })),
             "files": t.files.iter().map(|f| json!({
                 "id": f.id,
                 "name": f.filename,
@@ -488,6 +504,9 @@ fn export_document(data: &SubjectAccess, request: &PrivacyRequest, now: i64) -> 
             "api_tokens": data.api_tokens.iter().map(|(name, scopes, created, expires, revoked)| json!({
                 "name": name, "scopes": scopes, "created_at": at(*created), "expires_at": at(*expires),
                 "revoked_at": revoked.map(at),
+            })).collect::<Vec<_>>(),
+            "sso_links": data.sso_links.iter().map(|(provider, created, used)| json!({
+                "provider": provider, "created_at": at(*created), "last_used_at": used.map(at),
             })).collect::<Vec<_>>(),
         },
         "audit": data.audit.iter().map(|e| json!({

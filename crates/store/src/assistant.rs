@@ -473,8 +473,15 @@ impl Store {
         human_only: bool,
         notice_version: &str,
     ) -> Result<(), StoreError> {
-        let now = UnixMillis::now().0;
         let mut tx = self.begin().await?;
+        // Each of a person's choices gets its own later time, so their history reads in
+        // the order they were made even within one millisecond.
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(decided_at) FROM consent_records WHERE user_id = $1")
+                .bind(user.as_str())
+                .fetch_one(tx.conn())
+                .await?;
+        let now = UnixMillis::now().0.max(last.map_or(i64::MIN, |l| l + 1));
         sqlx::query(
             "INSERT INTO assistant_preferences (user_id, human_only, notice_version, decided_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO UPDATE SET human_only = $2, \
@@ -502,17 +509,19 @@ impl Store {
         Ok(())
     }
 
-    /// Every choice `user` made about the assistant, oldest first.
+    /// Every choice `user` made about the assistant, oldest first (the newest 100 000
+    /// of them, should anyone make more).
     pub async fn consent_history(&self, user: &UserId) -> Result<Vec<ConsentRecord>, StoreError> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT notice_version, choice, decided_at FROM consent_records WHERE user_id = $1 \
-             ORDER BY decided_at, id LIMIT 10000",
+             ORDER BY decided_at DESC, id LIMIT 100000",
         )
         .bind(user.as_str())
         .fetch_all(&self.read)
         .await?;
         Ok(rows
             .into_iter()
+            .rev()
             .map(|(notice_version, choice, at)| ConsentRecord {
                 notice_version,
                 people_only: choice == "people_only",

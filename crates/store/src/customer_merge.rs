@@ -123,10 +123,12 @@ impl Store {
         .await?;
         // Replies to mail the duplicate was sent, and links mailed to them, keep working
         // for the same person.
+        // Their choices about the assistant are the same person's history.
         for table in [
             "reply_capabilities",
             "requester_confirmations",
             "satisfaction_links",
+            "consent_records",
         ] {
             let sql = format!("UPDATE {table} SET user_id = $1 WHERE user_id = $2");
             sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -405,6 +405,14 @@ impl Store {
                 }
             }
         }
+        // A hold on a company holds its customers (their own data: sign-ins, addresses).
+        for company in &held.companies {
+            let customers: Vec<String> = sqlx::query_scalar("SELECT id FROM users WHERE company_id = $1")
+                .bind(company)
+                .fetch_all(&mut *tx)
+                .await?;
+            held.people.extend(customers.into_iter().take(10_000));
+        }
         // Accounts merged into a held customer, and the one they were merged into, are
         // the same person (their tickets moved to the survivor).
         let mut frontier: Vec<String> = held.people.iter().cloned().collect();

@@ -81,6 +81,19 @@ impl Store {
             transcripts_held: due.transcripts_held,
             ..RetentionDone::default()
         };
+        if self.dialect == Dialect::Postgres && !due.tickets.is_empty() {
+            // All of the batch's tickets at once, in id order, as erasure locks a
+            // person's: the two never wait on each other in a cycle.
+            let sql = format!(
+                "SELECT id FROM tickets WHERE id IN ({}) ORDER BY id FOR UPDATE",
+                crate::db::placeholders(0, due.tickets.len())
+            );
+            let mut lock = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for ticket in &due.tickets {
+                lock = lock.bind(ticket.id.as_str());
+            }
+            lock.fetch_all(tx.conn()).await?;
+        }
         let mut tickets = Vec::new();
         for ticket in &due.tickets {
             // Read again under a lock: a reply or a reopening since makes it live, and
@@ -192,18 +205,13 @@ impl Store {
     }
 
     /// Whether the ticket is as it was read when found due: still solved or closed,
-    /// not anonymised, unchanged since. Locked on PostgreSQL until the batch commits.
+    /// not anonymised, unchanged since (read after the batch locked it).
     async fn still_due(&self, tx: &mut Tx, ticket: &DueTicket) -> Result<bool, StoreError> {
-        let lock = match self.dialect {
-            Dialect::Postgres => " FOR UPDATE",
-            Dialect::Sqlite => "",
-        };
-        let row: Option<(String, Option<i64>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT status, anonymised_at, updated_at FROM tickets WHERE id = $1{lock}"
-        )))
-        .bind(ticket.id.as_str())
-        .fetch_optional(tx.conn())
-        .await?;
+        let row: Option<(String, Option<i64>, i64)> =
+            sqlx::query_as("SELECT status, anonymised_at, updated_at FROM tickets WHERE id = $1")
+                .bind(ticket.id.as_str())
+                .fetch_optional(tx.conn())
+                .await?;
         Ok(matches!(row, Some((status, None, changed))
             if (status == "solved" || status == "closed") && changed == ticket.last_change.0))
     }

@@ -40,6 +40,16 @@ pub struct ExportMessage {
     pub by_staff: bool,
     pub visibility: Visibility,
     pub created_at: UnixMillis,
+    /// The mail the person's message arrived as, as received (within the file budget).
+    pub original: Option<Vec<u8>>,
+}
+
+/// The person's answer to a ticket's satisfaction survey.
+#[derive(Clone, Debug)]
+pub struct ExportRating {
+    pub rating: String,
+    pub comment: String,
+    pub rated_at: UnixMillis,
 }
 
 #[derive(Clone, Debug)]
@@ -90,6 +100,9 @@ pub struct ExportTicket {
     pub created_at: UnixMillis,
     pub messages: Vec<ExportMessage>,
     pub files: Vec<ExportFile>,
+    /// Custom field values of a ticket they asked: (field key, value).
+    pub fields: Vec<(String, String)>,
+    pub rating: Option<ExportRating>,
 }
 
 #[derive(Clone, Debug)]
@@ -126,6 +139,10 @@ pub struct SubjectAccess {
     pub passkeys: Vec<(String, UnixMillis, Option<UnixMillis>)>,
     /// (name, scopes, created, expires, revoked).
     pub api_tokens: Vec<(String, String, UnixMillis, UnixMillis, Option<UnixMillis>)>,
+    /// Single sign-on links: (provider, created, last used).
+    pub sso_links: Vec<(String, UnixMillis, Option<UnixMillis>)>,
+    /// Accounts merged into theirs (duplicates): what those wrote is theirs too.
+    pub merged_accounts: Vec<UserId>,
     /// Audit entries they made or that are about them.
     pub audit: Vec<AuditEntry>,
     pub internal_notes_included: bool,
@@ -144,6 +161,7 @@ impl Store {
             return Err(StoreError::Unauthorized);
         }
         let record = self.get_user(person).await?;
+        let people = self.person_and_merged(person).await?;
         let mut tickets = Vec::new();
         let mut budget = Budget(MAX_EXPORT_FILE_BYTES);
         for (relation, sql) in [
@@ -160,10 +178,15 @@ impl Store {
                 "SELECT ticket_id FROM ticket_followers WHERE user_id = $1 ORDER BY ticket_id",
             ),
         ] {
-            let ids: Vec<String> = sqlx::query_scalar(sql)
-                .bind(person.as_str())
-                .fetch_all(&self.read)
-                .await?;
+            let mut ids: Vec<String> = Vec::new();
+            for account in &people {
+                ids.extend(
+                    sqlx::query_scalar::<_, String>(sql)
+                        .bind(account.as_str())
+                        .fetch_all(&self.read)
+                        .await?,
+                );
+            }
             for id in ids {
                 if tickets.iter().any(|t: &ExportTicket| t.id.as_str() == id) {
                     continue;
@@ -172,7 +195,7 @@ impl Store {
                 tickets.push(
                     self.export_ticket(
                         &ticket,
-                        person,
+                        &people,
                         relation,
                         include_internal,
                         scanning_off,
@@ -229,6 +252,17 @@ impl Store {
             .map(|(n, s, c, e, r)| (n, s, UnixMillis(c), UnixMillis(e), r.map(UnixMillis)))
             .collect(),
             audit: self.audit_entries_about(person.as_str()).await?,
+            sso_links: sqlx::query_as::<_, (String, i64, Option<i64>)>(
+                "SELECT provider, created_at, last_used_at FROM oidc_links WHERE user_id = $1 \
+                 ORDER BY created_at, subject_index",
+            )
+            .bind(person.as_str())
+            .fetch_all(&self.read)
+            .await?
+            .into_iter()
+            .map(|(p, c, l)| (p, UnixMillis(c), l.map(UnixMillis)))
+            .collect(),
+            merged_accounts: people[1..].to_vec(),
             internal_notes_included: include_internal,
             person: record,
         })
@@ -237,7 +271,7 @@ impl Store {
     async fn export_ticket(
         &self,
         ticket: &TicketId,
-        person: &UserId,
+        people: &[UserId],
         relation: TicketRelation,
         include_internal: bool,
         scanning_off: bool,
@@ -272,7 +306,7 @@ impl Store {
         for row in &rows {
             let id: String = row.try_get("id")?;
             let author: String = row.try_get("author_id")?;
-            let by_person = author == person.as_str();
+            let by_person = people.iter().any(|p| p.as_str() == author);
             let by_staff = staff.contains(&author);
             let body = if by_person || by_staff {
                 Some(open_text(
@@ -285,8 +319,14 @@ impl Store {
             } else {
                 None
             };
+            let original = if by_person {
+                self.export_original(&key, ticket, &id, budget).await?
+            } else {
+                None
+            };
             messages.push(ExportMessage {
                 id: MessageId::parse(&id)?,
+                original,
                 body,
                 by_person,
                 by_staff,
@@ -305,7 +345,7 @@ impl Store {
         for row in &rows {
             let id: String = row.try_get("id")?;
             let uploader: String = row.try_get("uploader_id")?;
-            if uploader != person.as_str() && !staff.contains(&uploader) {
+            if !people.iter().any(|p| p.as_str() == uploader) && !staff.contains(&uploader) {
                 continue;
             }
             let scan: String = row.try_get("scan_state")?;
@@ -347,7 +387,43 @@ impl Store {
                 id,
             });
         }
+        let fields = if relation == TicketRelation::Requester {
+            let keys: Vec<(String, String)> = sqlx::query_as("SELECT id, field_key FROM custom_fields")
+                .fetch_all(&self.read)
+                .await?;
+            self.field_values(&record)
+                .await?
+                .into_iter()
+                .map(|(field, value)| {
+                    let key = keys
+                        .iter()
+                        .find(|(id, _)| id == field.as_str())
+                        .map_or_else(|| field.to_string(), |(_, key)| key.clone());
+                    (key, value)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let rating = match sqlx::query_as::<_, (String, Vec<u8>, String, i64)>(
+            "SELECT rating, comment_enc, rated_by, rated_at FROM satisfaction WHERE ticket_id = $1",
+        )
+        .bind(ticket.as_str())
+        .fetch_optional(&self.read)
+        .await?
+        {
+            Some((rating, comment, by, at)) if people.iter().any(|p| p.as_str() == by) => {
+                Some(ExportRating {
+                    rating,
+                    comment: open_text(&key, "satisfaction", "comment", ticket.as_str(), &comment)?,
+                    rated_at: UnixMillis(at),
+                })
+            }
+            _ => None,
+        };
         Ok(ExportTicket {
+            fields,
+            rating,
             id: record.id.clone(),
             number: record.number,
             subject: record.subject.clone(),
@@ -357,6 +433,49 @@ impl Store {
             messages,
             files,
         })
+    }
+
+    /// The person and every account merged into theirs, at any depth.
+    async fn person_and_merged(&self, person: &UserId) -> Result<Vec<UserId>, StoreError> {
+        let mut people = vec![person.clone()];
+        let mut at = 0;
+        while at < people.len() && people.len() <= 1000 {
+            let merged: Vec<String> = sqlx::query_scalar("SELECT id FROM users WHERE merged_into = $1")
+                .bind(people[at].as_str())
+                .fetch_all(&self.read)
+                .await?;
+            for id in merged {
+                let id = UserId::parse(&id)?;
+                if !people.contains(&id) {
+                    people.push(id);
+                }
+            }
+            at += 1;
+        }
+        Ok(people)
+    }
+
+    /// The mail a message arrived as, if it was kept and the budget allows.
+    async fn export_original(
+        &self,
+        key: &palisade_crypto::DataKey,
+        ticket: &TicketId,
+        message: &str,
+        budget: &mut Budget,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let sealed: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT raw_enc FROM message_originals WHERE message_id = $1 AND ticket_id = $2",
+        )
+        .bind(message)
+        .bind(ticket.as_str())
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
+        let raw = open_bytes(key, "message_originals", "raw", message, &sealed)?;
+        let size = i64::try_from(raw.len()).unwrap_or(i64::MAX);
+        Ok(budget.take(size).then_some(raw))
     }
 
     async fn export_conversations(&self, person: &UserId) -> Result<Vec<ExportConversation>, StoreError> {

@@ -58,6 +58,52 @@ async fn a_customer_gets_everything_stored_about_them_once(backend: Backend) {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
 
+    // Her ticket carries a personal field value, and she rates it once it is solved.
+    let r = w
+        .json(
+            &w.admin,
+            "POST",
+            "/api/v1/fields",
+            json!({"key": "account_ref", "label": "Account reference", "kind": "text", "personal": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let ticket = format!("/api/v1/tickets/{}", w.ticket_1);
+    let r = w
+        .json(
+            &w.supervisor,
+            "PUT",
+            &format!("{ticket}/fields"),
+            json!({"values": {"account_ref": "ACC-Exq9Field"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = w
+        .json(&w.supervisor, "PATCH", &ticket, json!({"status": "solved"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = w
+        .json(
+            me,
+            "PUT",
+            &format!("{ticket}/satisfaction"),
+            json!({"rating": "good", "comment": "Quick Exq9Rate"}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text());
+
+    // Her first message arrived by mail: the original is kept.
+    let thread = w.get(&w.admin, &format!("{ticket}/messages")).await.json();
+    let her_message = thread
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["author_id"] == me.id.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
     let r = w.json(me, "POST", "/api/v1/me/privacy/exports", json!({})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     assert_eq!(r.json()["state"], "building");
@@ -138,6 +184,33 @@ async fn a_customer_gets_everything_stored_about_them_once(backend: Backend) {
     ] {
         assert!(text.contains(stored), "{stored} in the export");
     }
+    // Her field value and her rating, with its comment.
+    let asked = export["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == w.ticket_1.as_str())
+        .unwrap();
+    assert_eq!(
+        asked["fields"],
+        json!([{"key": "account_ref", "value": "ACC-Exq9Field"}])
+    );
+    assert_eq!(asked["rating"]["rating"], "good");
+    assert_eq!(asked["rating"]["comment"], "Quick Exq9Rate");
+    assert_eq!(export["sign_in"]["sso_links"], json!([]));
+    let mailed = asked["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == her_message.as_str())
+        .unwrap();
+    let path = mailed["original"].as_str().unwrap();
+    assert!(
+        String::from_utf8_lossy(&files[path])
+            .to_ascii_lowercase()
+            .contains("from:"),
+        "the mail she sent is in the archive"
+    );
     // Attack: internal notes reach a customer only through privacy staff.
     assert_eq!(export["request"]["internal_notes_included"], false);
     assert!(
