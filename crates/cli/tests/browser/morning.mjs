@@ -126,7 +126,8 @@ try {
   const eve = await staffMember(input.eve_setup, 'eve@example.com');
   await sweep(eve.page,
     ['/admin/staff', '/admin/teams', '/admin/companies', '/admin/fields', '/admin/settings', '/admin/service-levels',
-      '/admin/rules', '/admin/alerts', '/admin/operations', '/admin/privacy', '/admin/retention', '/reports', '/reports?group_by=team']);
+      '/admin/rules', '/admin/alerts', '/admin/operations', '/admin/privacy', '/admin/retention', '/privacy/notices',
+      '/privacy/notices/2026-11-22', '/reports', '/reports?group_by=team']);
   // From Dee's page to the privacy page, her id filled in: Eve places a legal hold.
   await eve.page.goto(`${origin}/customers/${input.dee_id}`);
   await Promise.all([eve.page.waitForURL('**/admin/privacy?person=*'), eve.page.click('#privacy-link')]);

@@ -101,6 +101,26 @@ async fn retention_schedules_dispose_of_solved_tickets_past_their_time(backend: 
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    // A duplicate merged into the held ticket is held with it (closed by the merge).
+    let r = w
+        .json(
+            &w.supervisor,
+            "POST",
+            "/api/v1/tickets",
+            json!({"subject": "Duplicate Retq2", "body": "same again", "requester_id": w.customer_2.id.to_string()}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let duplicate = r.json()["id"].as_str().unwrap().to_owned();
+    let r = w
+        .json(
+            &w.supervisor,
+            "POST",
+            &format!("/api/v1/tickets/{duplicate}/merge"),
+            json!({"into": w.ticket_3}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 
     // Before their time nothing is due.
     let preview = w.get(&w.admin, "/api/v1/privacy/retention/preview").await.json();
@@ -109,14 +129,15 @@ async fn retention_schedules_dispose_of_solved_tickets_past_their_time(backend: 
         (Some(0), Some(0))
     );
 
-    // 31 days on, the dry run names ticket 1 and counts the held one; nothing changes.
+    // 31 days on, the dry run names ticket 1 and counts the held ones; nothing changes.
     clock.advance_secs(31 * DAY_SECS);
     let preview = w.get(&w.admin, "/api/v1/privacy/retention/preview").await;
     assert_eq!(preview.status, StatusCode::OK, "{}", preview.text());
     let preview = preview.json();
     assert_eq!(
         (preview["tickets_due"].as_u64(), preview["tickets_held"].as_u64()),
-        (Some(1), Some(1))
+        (Some(1), Some(2)),
+        "the held ticket and the duplicate merged into it"
     );
     assert_eq!(preview["tickets"][0]["id"], w.ticket_1.as_str());
     assert_eq!(preview["tickets"][0]["action"], "erase");
@@ -137,7 +158,7 @@ async fn retention_schedules_dispose_of_solved_tickets_past_their_time(backend: 
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let run = r.json();
     assert_eq!(run["counts"]["tickets_erased"], 1, "{run}");
-    assert_eq!(run["counts"]["tickets_held"], 1, "{run}");
+    assert_eq!(run["counts"]["tickets_held"], 2, "{run}");
     assert_eq!(run["counts"]["complete"], true, "{run}");
     assert_eq!(run["started_by"], w.admin.id.as_str());
     let r = w.get(&w.admin, &format!("/api/v1/tickets/{}", w.ticket_1)).await;
@@ -148,6 +169,12 @@ async fn retention_schedules_dispose_of_solved_tickets_past_their_time(backend: 
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = w.get(&w.admin, &format!("/api/v1/tickets/{}", w.ticket_3)).await;
     assert_eq!(r.status, StatusCode::OK);
+    let r = w.get(&w.admin, &format!("/api/v1/tickets/{duplicate}")).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "the duplicate merged into the held ticket stays"
+    );
 
     // Audited: the schedule, the run and the batch naming the ticket; the trail verifies.
     let audit = w.get(&w.admin, "/api/v1/audit?limit=1000").await.json();
