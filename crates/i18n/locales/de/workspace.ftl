@@ -355,3 +355,4 @@ retention-count-nothing = nichts war fällig
 notice-retention-set = Plan gespeichert.
 notice-retention-removed = Plan entfernt.
 notice-retention-ran = Die Pläne wurden ausgeführt.
+retention-edit = Ändern

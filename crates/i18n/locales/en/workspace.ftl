@@ -355,3 +355,4 @@ retention-count-nothing = nothing was due
 notice-retention-set = Schedule saved.
 notice-retention-removed = Schedule removed.
 notice-retention-ran = The schedules ran.
+retention-edit = Change

@@ -22,6 +22,17 @@ use crate::{AppState, Caller};
 struct ScopeOption {
     key: String,
     label: String,
+    selected: bool,
+}
+
+/// What the form shows: an existing schedule's values when one is being changed.
+#[derive(Default)]
+struct FormValues {
+    tickets_days: String,
+    erase: bool,
+    transcripts_days: String,
+    quarantine_days: String,
+    addresses_days: String,
 }
 
 struct ScheduleRow {
@@ -66,6 +77,7 @@ struct RetentionPage {
     role: &'static str,
     is_customer: bool,
     scopes: Vec<ScopeOption>,
+    form: FormValues,
     schedules: Vec<ScheduleRow>,
     runs: Vec<RunRow>,
     preview: Option<PreviewView>,
@@ -77,6 +89,8 @@ struct RetentionPage {
 pub struct PageQuery {
     done: Option<String>,
     preview: Option<String>,
+    /// A schedule to change: the form is filled in with it.
+    scope: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +122,7 @@ fn days(value: Option<u32>) -> String {
 async fn page(
     s: &AppState,
     caller: &Caller,
+    editing: Option<&str>,
     preview: bool,
     notice: Option<&'static str>,
     error: Option<String>,
@@ -130,6 +145,15 @@ async fn page(
         .iter()
         .map(|(scope, name)| (scope.key(), label_of(scope, name)))
         .collect();
+    let current = schedules.iter().find(|s| Some(s.scope.key().as_str()) == editing);
+    let shown = |days: Option<u32>| days.map(|d| d.to_string()).unwrap_or_default();
+    let form = current.map_or_else(FormValues::default, |s| FormValues {
+        tickets_days: shown(s.tickets_days),
+        erase: s.tickets_action == TicketDisposal::Erase,
+        transcripts_days: shown(s.transcripts_days),
+        quarantine_days: shown(s.quarantine_days),
+        addresses_days: shown(s.addresses_days),
+    });
     let preview = if preview {
         Some(preview_view(&desk.retention_preview(&actor).await?))
     } else {
@@ -142,10 +166,12 @@ async fn page(
         scopes: scopes
             .iter()
             .map(|(scope, name)| ScopeOption {
+                selected: Some(scope.key().as_str()) == editing,
                 key: scope.key(),
                 label: label_of(scope, name),
             })
             .collect(),
+        form,
         schedules: schedules
             .iter()
             .map(|s| ScheduleRow {
@@ -255,7 +281,7 @@ pub async fn show(
         Some("ran") => Some(crate::locale::word("notice-retention-ran")),
         _ => None,
     };
-    page(&s, &caller, q.preview.is_some(), notice, None).await
+    page(&s, &caller, q.scope.as_deref(), q.preview.is_some(), notice, None).await
 }
 
 async fn refused(s: &AppState, caller: &Caller, e: ServiceError) -> Result<Response, UiError> {
@@ -268,7 +294,7 @@ async fn refused(s: &AppState, caller: &Caller, e: ServiceError) -> Result<Respo
         ),
         other => return Err(other.into()),
     };
-    let mut response = page(s, caller, false, None, Some(crate::locale::refusal(&why))).await?;
+    let mut response = page(s, caller, None, false, None, Some(crate::locale::refusal(&why))).await?;
     *response.status_mut() = status;
     Ok(response)
 }

@@ -277,6 +277,18 @@ async fn retention_schedules_dispose_of_solved_tickets_past_their_time(backend: 
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    // "Change" fills the form in with the team's schedule.
+    let page = w
+        .get(&w.admin, &format!("/admin/retention?scope=team:{}", w.team_b))
+        .await
+        .text();
+    assert!(
+        page.contains(&format!("value=\"team:{}\" selected", w.team_b)),
+        "{page}"
+    );
+    assert!(
+        page.contains("name=\"tickets_days\" min=\"1\" max=\"36500\" inputmode=\"numeric\" value=\"90\"")
+    );
     let overview = w.get(&w.admin, "/api/v1/privacy/retention").await.json();
     let team_b = overview["schedules"]
         .as_array()
