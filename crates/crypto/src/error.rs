@@ -11,4 +11,7 @@ pub enum CryptoError {
     KeyFile(String),
     #[error("operating system random generator failed")]
     Random,
+    /// A webhook secret that is not `whsec_` and 16 to 64 bytes of base64.
+    #[error("not a webhook signing secret")]
+    InvalidSecret,
 }

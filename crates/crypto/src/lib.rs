@@ -4,7 +4,8 @@
 //! key that wraps per-customer data keys, the blind-index and search-token keys and the
 //! audit signing key. Field values are sealed with XChaCha20-Poly1305 under a data key,
 //! with associated data naming the table, column and row so a ciphertext moved to
-//! another place no longer opens. Nothing here touches the database or the network.
+//! another place no longer opens. Outgoing webhooks are signed here too (Standard
+//! Webhooks, `webhook`). Nothing here touches the database or the network.
 
 mod aead;
 mod audit_key;
@@ -14,6 +15,7 @@ mod index;
 mod keys;
 mod root;
 mod token;
+mod webhook;
 mod wrapping;
 
 pub use aead::{FieldAad, open_field, seal_field};
@@ -25,3 +27,4 @@ pub use keys::{
     DataKey, ExternalWrappingKey, Keyring, MasterKey, WrappedDataKey, random_bytes, write_secret_file,
 };
 pub use token::{RandomToken, TokenHash, human_code, sha256_hex};
+pub use webhook::{WebhookSecret, signature_header, verify as verify_webhook};
