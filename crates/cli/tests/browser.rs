@@ -274,6 +274,7 @@ async fn an_agents_morning_and_every_page_pass_in_chromium_at_phone_and_desktop_
         "holds_listed": 1,
         "retention_schedules_listed": 1,
         "retention_preview_shown": 4,
+        "retention_screenshots": 2,
         "own_exports_listed": 1,
         "operations_shows_audit_key": 1,
     });

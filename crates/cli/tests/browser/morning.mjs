@@ -145,6 +145,15 @@ try {
   await Promise.all([eve.page.waitForURL('**/admin/retention?preview=1'),
     eve.page.click('#retention-preview-form button[type=submit]')]);
   seen.retention_preview_shown = await eve.page.locator('#retention-preview li').count();
+  // The retention page with its schedule and dry run, photographed at both widths.
+  seen.retention_screenshots = 0;
+  for (const width of [375, 1280]) {
+    await eve.page.setViewportSize({ width, height: 800 });
+    const file = `${process.env.TMPDIR || '/tmp'}/palisade-retention-${width}.png`;
+    await eve.page.screenshot({ path: file, fullPage: true });
+    if (statSync(file).size > 0) seen.retention_screenshots += 1;
+  }
+  await eve.page.setViewportSize({ width: 1280, height: 800 });
   await sweep(eve.page, ['/admin/privacy']);
   // The operations page (backups, advisories, the keys in use) photographed at both widths.
   seen.operations_screenshots = 0;

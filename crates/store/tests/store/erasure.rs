@@ -18,7 +18,7 @@ use crate::storage::{found, seed};
 
 palisade_testkit::on_both_backends!(erasing_a_customer_destroys_their_key_and_keeps_what_others_wrote);
 
-fn principal(user: &UserId, role: Role) -> Principal {
+pub(crate) fn principal(user: &UserId, role: Role) -> Principal {
     Principal {
         user_id: user.clone(),
         role,

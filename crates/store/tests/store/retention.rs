@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use palisade_audit::{AuditAction, AuditContext, AuditEvent, Outcome};
-use palisade_core::{ManualClock, Principal, Role, UnixMillis, UserId};
+use palisade_core::{ManualClock, Role, UnixMillis, UserId};
 use palisade_crypto::{Keyring, MasterKey, TokenHash};
 use palisade_policy::{Action, PolicyEngine, Resource};
 use palisade_store::{
@@ -18,7 +18,7 @@ use palisade_store::{
 use palisade_testkit::{Backend, TestDatabase};
 use sqlx::Connection as _;
 
-use crate::erasure::seed_staff;
+use crate::erasure::{erase_proof, principal, seed_staff};
 use crate::storage::{found, seed};
 
 palisade_testkit::on_both_backends!(retention_disposes_of_what_is_past_its_time_and_spares_what_is_held);
@@ -29,15 +29,11 @@ fn manage_privacy(
     policy: &PolicyEngine,
     role: Role,
 ) -> Result<palisade_policy::Authorized, palisade_policy::PolicyError> {
-    let principal = Principal {
-        user_id: UserId::generate(),
-        role,
-        teams: vec![],
-        company: None,
-        session: None,
-        scopes: None,
-    };
-    policy.authorize(&principal, Action::ManagePrivacy, &Resource::Directory)
+    policy.authorize(
+        &principal(&UserId::generate(), role),
+        Action::ManagePrivacy,
+        &Resource::Directory,
+    )
 }
 
 fn schedule(scope: RetentionScope, by: &UserId) -> RetentionSchedule {
@@ -174,25 +170,8 @@ async fn retention_disposes_of_what_is_past_its_time_and_spares_what_is_held(bac
     // Attack: a schedule without the proof, and one a team cannot hold.
     let proof = manage_privacy(&policy, Role::Admin).unwrap();
     assert!(manage_privacy(&policy, Role::Agent).is_err());
-    let ticket_proof = policy
-        .authorize(
-            &Principal {
-                user_id: admin.clone(),
-                role: Role::Admin,
-                teams: vec![],
-                company: None,
-                session: None,
-                scopes: None,
-            },
-            Action::UserErase,
-            &Resource::User(palisade_policy::UserFacts {
-                id: anon_customer.clone(),
-                role: Role::Customer,
-                company: None,
-                teams: vec![],
-            }),
-        )
-        .unwrap();
+    // A proof of another action (erasing a customer) covers no schedule.
+    let ticket_proof = erase_proof(&policy, &anon_customer, Role::Customer);
     let mut tx = store.begin().await.unwrap();
     assert!(matches!(
         store
