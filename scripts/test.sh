@@ -12,6 +12,8 @@
 #   PALISADE_PG_BIN     PostgreSQL server binaries (default: newest /usr/lib/postgresql/*/bin)
 #   PALISADE_SCHEMATHESIS  set by this script: the schemathesis it installs into
 #                       $PALISADE_TOOLS/venv (pinned) for the OpenAPI contract test
+#   PALISADE_TEST_PYTHON   set by this script: that environment's python, with
+#                       standardwebhooks (pinned) for the webhook receiver in the web tests
 #   PALISADE_TEST_NPM_DIR  where the npm test peers (oidc-provider, playwright-core) are
 #                       installed from crates/testkit/peers (default /var/cache/palisade/npm)
 #   PALISADE_TEST_CLAMD set by this script: the socket of the clamd it starts for the run
@@ -105,23 +107,29 @@ if ! cargo nextest --version >/dev/null 2>&1; then
 fi
 
 # --- PyPI test tools --------------------------------------------------------------
-# schemathesis checks the served OpenAPI document (crates/cli/tests/binary.rs), from a
-# virtual environment of its own, pinned, and installed again only when the pin moves.
+# schemathesis checks the served OpenAPI document (crates/cli/tests/binary.rs), and
+# standardwebhooks verifies the desk's webhooks as an independent receiver (the web
+# tests' receiver, testkit's webhook module); from a virtual environment of their own,
+# pinned, and installed again only when a pin moves.
 SCHEMATHESIS_VERSION="4.32.5"
+STANDARDWEBHOOKS_VERSION="1.3.0"
+PYPI_PINS="schemathesis==$SCHEMATHESIS_VERSION standardwebhooks==$STANDARDWEBHOOKS_VERSION"
 VENV="$TOOLS/venv"
-if [[ "$(cat "$VENV/.installed" 2>/dev/null)" != "schemathesis==$SCHEMATHESIS_VERSION" ]]; then
-    say "installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
+if [[ "$(cat "$VENV/.installed" 2>/dev/null)" != "$PYPI_PINS" ]]; then
+    say "installing $PYPI_PINS into $VENV"
     if ! python3 -m venv --clear "$VENV" 2>/dev/null; then
         need_sudo "installing python3-venv"
         "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv python3-pip
         python3 -m venv --clear "$VENV"
     fi
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
-    echo "schemathesis==$SCHEMATHESIS_VERSION" >"$VENV/.installed"
+    # shellcheck disable=SC2086 # the pins are words
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check $PYPI_PINS
+    echo "$PYPI_PINS" >"$VENV/.installed"
 else
-    say "schemathesis present"
+    say "PyPI test tools present"
 fi
 export PALISADE_SCHEMATHESIS="$VENV/bin/schemathesis"
+export PALISADE_TEST_PYTHON="$VENV/bin/python"
 
 # --- npm test peers --------------------------------------------------------------
 # Installed from the committed lock file, and again only when it changes.

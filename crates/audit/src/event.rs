@@ -135,6 +135,15 @@ pub enum AuditAction {
     RetentionApplied,
     /// A run finished, with its totals.
     RetentionRunFinished,
+    /// A webhook endpoint was registered, changed (where, what, as whom, on or off)
+    /// or removed.
+    WebhookEndpointCreated,
+    WebhookEndpointChanged,
+    WebhookEndpointDeleted,
+    /// Its signing secret was replaced (the old one signs on for the overlap).
+    WebhookSecretRotated,
+    /// A delivery that had ended was queued again by hand.
+    WebhookRedelivered,
 }
 
 impl AuditAction {
@@ -245,6 +254,11 @@ impl AuditAction {
             AuditAction::RetentionRunStarted => "privacy.retention_run_started",
             AuditAction::RetentionApplied => "privacy.retention_applied",
             AuditAction::RetentionRunFinished => "privacy.retention_run_finished",
+            AuditAction::WebhookEndpointCreated => "integrations.webhook_created",
+            AuditAction::WebhookEndpointChanged => "integrations.webhook_changed",
+            AuditAction::WebhookEndpointDeleted => "integrations.webhook_deleted",
+            AuditAction::WebhookSecretRotated => "integrations.webhook_secret_rotated",
+            AuditAction::WebhookRedelivered => "integrations.webhook_redelivered",
         }
     }
 }

@@ -160,6 +160,12 @@ random_id!(
 random_id!(
     /// A legal hold: a customer, company or ticket kept from erasure and retention.
     LegalHoldId, "hold_", "legal hold");
+random_id!(
+    /// Where the desk posts signed webhooks, for which events and as whom.
+    WebhookEndpointId, "wh_", "webhook endpoint");
+random_id!(
+    /// One event for one webhook endpoint: its `webhook-id`, the same on every retry.
+    WebhookDeliveryId, "msg_", "webhook delivery");
 
 /// Position of an entry in the audit chain. Sequential by design: gaps are evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -15,7 +15,8 @@ pub use error::CoreError;
 pub use ids::{
     ArticleFileId, ArticleId, AttachmentId, AuditSeq, CalendarId, CeremonyId, CompanyId, ConversationId,
     CustomFieldId, LegalHoldId, MacroId, MessageId, NotificationId, OutboxId, PasskeyId, PrivacyRequestId,
-    RuleId, SessionId, SlaPolicyId, TeamId, TicketId, UserId, ViewId, unique_name,
+    RuleId, SessionId, SlaPolicyId, TeamId, TicketId, UserId, ViewId, WebhookDeliveryId, WebhookEndpointId,
+    unique_name,
 };
 pub use mail::{OutgoingFile, OutgoingMail};
 pub use network::{is_truncated, source_network, truncate_ip};

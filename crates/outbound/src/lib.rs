@@ -10,6 +10,9 @@
 //! address it judged (so a second DNS answer cannot swap in an internal one). Only the
 //! hosts an operator named in configuration (an issuer, a model server) may resolve to
 //! such addresses: [`HttpClient::trust_host`].
+//!
+//! Names are resolved by the system's resolver, or by the nameservers given to
+//! [`HttpClient::resolving_with`] (a site's own, or a test's).
 
 use std::io::Cursor;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -45,6 +48,8 @@ pub struct HttpClient {
     timeout: Duration,
     /// Hosts (lower case, without brackets) that may resolve to non-public addresses.
     trusted_hosts: Arc<Vec<String>>,
+    /// `None`: the system's resolver.
+    resolver: Option<Arc<hickory_resolver::TokioResolver>>,
 }
 
 /// Whether `ip` is an address on the public internet: not loopback, private,
@@ -166,7 +171,40 @@ impl HttpClient {
             tls: tokio_rustls::TlsConnector::from(config),
             timeout: DEFAULT_TIMEOUT,
             trusted_hosts: Arc::new(Vec::new()),
+            resolver: None,
         })
+    }
+
+    /// Resolves names with these nameservers instead of the system's.
+    pub fn resolving_with(mut self, nameservers: &[SocketAddr]) -> Result<Self, OutboundError> {
+        use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
+        if nameservers.is_empty() {
+            return Err(OutboundError::Config("at least one nameserver is needed".into()));
+        }
+        let servers = nameservers
+            .iter()
+            .map(|addr| {
+                let mut udp = ConnectionConfig::udp();
+                udp.port = addr.port();
+                let mut tcp = ConnectionConfig::tcp();
+                tcp.port = addr.port();
+                NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
+            })
+            .collect();
+        let mut builder = hickory_resolver::TokioResolver::builder_with_config(
+            ResolverConfig::from_parts(None, vec![], servers),
+            hickory_resolver::net::runtime::TokioRuntimeProvider::default(),
+        );
+        builder.options_mut().timeout = Duration::from_secs(5);
+        builder.options_mut().attempts = 2;
+        // Every request judges the addresses afresh: a cached answer would hide a
+        // changed one from the judgement, never from the connection.
+        builder.options_mut().cache_size = 0;
+        let resolver = builder
+            .build()
+            .map_err(|e| OutboundError::Config(format!("DNS resolver: {e}")))?;
+        self.resolver = Some(Arc::new(resolver));
+        Ok(self)
     }
 
     /// Lets requests to the host of `url` reach non-public addresses: for a server the
@@ -191,10 +229,19 @@ impl HttpClient {
     async fn destinations(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, OutboundError> {
         let resolved: Vec<SocketAddr> = match host.parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, port)],
-            Err(_) => tokio::net::lookup_host((host, port))
-                .await
-                .map_err(provider_error)?
-                .collect(),
+            Err(_) => match &self.resolver {
+                Some(resolver) => resolver
+                    .lookup_ip(host)
+                    .await
+                    .map_err(provider_error)?
+                    .iter()
+                    .map(|ip| SocketAddr::new(ip, port))
+                    .collect(),
+                None => tokio::net::lookup_host((host, port))
+                    .await
+                    .map_err(provider_error)?
+                    .collect(),
+            },
         };
         let trusted = self.trusts(host);
         let allowed: Vec<SocketAddr> = resolved

@@ -94,10 +94,12 @@ pub enum Action {
     /// Answer privacy requests (erasure, and approving another's) and place or
     /// release legal holds.
     ManagePrivacy,
+    /// Webhook endpoints and the other ways in and out for third-party systems.
+    ManageIntegrations,
 }
 
 impl Action {
-    pub const ALL: [Action; 57] = [
+    pub const ALL: [Action; 58] = [
         Action::TicketRead,
         Action::TicketReadInternal,
         Action::TicketReply,
@@ -155,6 +157,7 @@ impl Action {
         Action::AuditRead,
         Action::ReadAlerts,
         Action::ManagePrivacy,
+        Action::ManageIntegrations,
     ];
 
     /// Whether the action only reads what it applies to.
@@ -214,6 +217,7 @@ impl Action {
             | Action::ManageServiceLevels
             | Action::ManageAutomation
             | Action::ManagePrivacy
+            | Action::ManageIntegrations
             | Action::ListCompanies
             | Action::ListTickets
             | Action::ReadReports
@@ -279,7 +283,8 @@ impl Action {
             | Action::ManageSettings
             | Action::ManageServiceLevels
             | Action::ManageAutomation
-            | Action::ManagePrivacy => Scope::PeopleWrite,
+            | Action::ManagePrivacy
+            | Action::ManageIntegrations => Scope::PeopleWrite,
             Action::AuditRead | Action::ReadAlerts => Scope::AuditRead,
             Action::ArticleRead => Scope::ArticlesRead,
             Action::ArticleManage => Scope::ArticlesWrite,
@@ -351,6 +356,7 @@ impl Action {
             Action::AuditRead => "audit.read",
             Action::ReadAlerts => "alerts.read",
             Action::ManagePrivacy => "directory.manage_privacy",
+            Action::ManageIntegrations => "directory.manage_integrations",
         }
     }
 }

@@ -57,6 +57,7 @@ mod subject_export;
 mod text;
 mod tickets;
 mod views;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -96,6 +97,10 @@ pub use settings::{DeskSettings, Setting, SettingEntry};
 pub use text::{MAX_BODY_CHARS, MAX_SUBJECT_CHARS, Redacted, Redactor, validate_line, validate_text};
 pub use tickets::{OpenTicket, Opened, Sending, TicketDetail};
 pub use views::{BuiltInView, DUE_SOON_MS, UsableView, day_end, day_start};
+pub use webhooks::{
+    EndpointOverview, EndpointRequest, MAX_WEBHOOK_NAME_CHARS, MAX_WEBHOOK_URL_CHARS, RECENT_DELIVERIES,
+    RETRY_AFTER_SECS, SECRET_OVERLAP_MS, WEBHOOK_EVENT_TYPES, WebhookHosts, WebhookQueue, WebhookSender,
+};
 
 /// The use cases, over one store and one policy engine.
 #[derive(Clone)]
@@ -112,6 +117,8 @@ pub struct Desk {
     clock: Arc<dyn palisade_core::Clock>,
     /// How privacy requests are answered (four eyes, deadline, the erasure ledger).
     privacy: erasure::PrivacyRules,
+    /// Where webhooks may go besides public https destinations.
+    webhook_hosts: Arc<webhooks::WebhookHosts>,
 }
 
 /// Keeps text as written: for channels whose text the adapter already treated (mail,
@@ -140,6 +147,7 @@ impl Desk {
             scanner: None,
             clock: Arc::new(palisade_core::SystemClock),
             privacy: erasure::PrivacyRules::default(),
+            webhook_hosts: Arc::new(webhooks::WebhookHosts::default()),
         }
     }
 

@@ -305,6 +305,8 @@ impl Store {
             "advisory_checks",
             "retention_schedules",
             "retention_runs",
+            "webhook_endpoints",
+            "webhook_deliveries",
         ];
         let table = TABLES
             .iter()

@@ -63,6 +63,7 @@ mod ticket_merge;
 mod ticket_search;
 mod tickets;
 mod users;
+mod webhooks;
 
 pub use advisory_checks::AdvisoryCheck;
 pub use api_tokens::{ApiTokenRecord, NewApiToken};
@@ -123,3 +124,7 @@ pub use ticket_merge::MergeMoved;
 pub use ticket_search::TicketSearch;
 pub use tickets::{Including, MessageRecord, NewTicket, TicketRecord, TicketScope, TicketUpdate};
 pub use users::{CompanyRecord, ERASED_DOMAIN, LiveSession, NewUser, ProfileUpdate, UserKind, UserRecord};
+pub use webhooks::{
+    ClaimedDelivery, DeliveryCounts, DeliveryOutcome, WebhookDelivery, WebhookEndpoint,
+    WebhookEndpointChange, WebhookSecrets,
+};

@@ -282,6 +282,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0053_consents.sql"),
         sqlite: None,
     },
+    Migration {
+        version: 54,
+        sql: include_str!("../migrations/0054_webhooks.sql"),
+        sqlite: None,
+    },
 ];
 
 /// A migration that changes nothing in a dialect is only comments there.

@@ -1,7 +1,9 @@
 //! A real DNS server for tests: Debian's `dnsmasq` on 127.0.0.1, answering TXT records
 //! the test gives (SPF, DKIM keys, DMARC) authoritatively for `*.test`, NXDOMAIN for
 //! other names there, and SERVFAIL for `*.broken.test` (forwarded to a closed port), so
-//! tests can see how verification behaves when DNS fails. Stopped when dropped.
+//! tests can see how verification behaves when DNS fails. Address records too, for
+//! names that must resolve somewhere in particular (an internal address). Stopped when
+//! dropped.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Stdio;
@@ -34,6 +36,14 @@ fn txt_arg(name: &str, value: &str) -> anyhow::Result<String> {
 impl DnsServer {
     /// Serves `records` (name, TXT value); a name may appear several times.
     pub async fn start(records: &[(&str, &str)]) -> anyhow::Result<DnsServer> {
+        Self::start_with_addresses(records, &[]).await
+    }
+
+    /// Serves TXT `records` and address records (name, IPv4 or IPv6 address).
+    pub async fn start_with_addresses(
+        records: &[(&str, &str)],
+        addresses: &[(&str, std::net::IpAddr)],
+    ) -> anyhow::Result<DnsServer> {
         if !std::path::Path::new(DNSMASQ).exists() {
             bail!("{DNSMASQ} is missing (scripts/test.sh installs Debian's dnsmasq-base)");
         }
@@ -61,6 +71,9 @@ impl DnsServer {
             .arg(format!("--port={port}"));
             for (name, value) in records {
                 cmd.arg(txt_arg(name, value)?);
+            }
+            for (name, address) in addresses {
+                cmd.arg(format!("--host-record={name},{address}"));
             }
             let mut child = cmd
                 .stdin(Stdio::null())

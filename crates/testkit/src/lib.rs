@@ -23,6 +23,7 @@ pub mod rsyslog;
 pub mod sensitive;
 pub mod smtp;
 pub mod softhsm;
+pub mod webhook_receiver;
 
 use std::path::{Path, PathBuf};
 

@@ -73,6 +73,7 @@ impl crate::state::AppParts {
         desk.with_identity(self.identity.clone())
             .with_clock(self.config.clock.clone())
             .with_privacy(self.config.privacy.clone())
+            .with_webhook_hosts(self.config.webhook_hosts.clone())
             .with_redactor(Arc::new(AssistRedaction(self.config.redactor.clone())))
             .with_reaction(Arc::new(crate::confirmation::AskRequester {
                 store: self.store.clone(),

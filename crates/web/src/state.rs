@@ -60,6 +60,8 @@ pub struct WebConfig {
     pub outside_parties: Vec<palisade_service::OutsideParty>,
     /// Four eyes, deadlines and the erasure ledger (`[privacy]`).
     pub privacy: palisade_service::PrivacyRules,
+    /// Where webhooks may go besides public https destinations (`[webhooks]`).
+    pub webhook_hosts: palisade_service::WebhookHosts,
 }
 
 impl Default for WebConfig {
@@ -85,6 +87,7 @@ impl Default for WebConfig {
             metrics: None,
             outside_parties: Vec::new(),
             privacy: palisade_service::PrivacyRules::default(),
+            webhook_hosts: palisade_service::WebhookHosts::default(),
             anomaly: crate::DetectorConfig::default(),
             redact_mail: false,
             mail_file_limits: palisade_mail::FileLimits::default(),

@@ -104,6 +104,7 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
                     opened.keyring.clone(),
                 ))),
             },
+            webhook_hosts: settings.webhooks.hosts(),
             ..WebConfig::default()
         }),
     });
@@ -149,7 +150,8 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
             store.clone(),
             policy.clone(),
             settings.public_origin.clone(),
-        )));
+        )))
+        .with_subscriber(Arc::new(palisade_service::WebhookQueue::new(store.clone())));
     tokio::spawn(background::notification_digests(
         palisade_service::Desk::new(store.clone(), policy.clone()),
         settings.public_origin.clone(),
@@ -172,6 +174,18 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     // Work that holds leases: on the way out each finishes its round, then the leases
     // are given back, so another node carries on at once.
     let mut leased = Vec::new();
+    // Webhooks go out from every node (each delivery is leased), through the one
+    // outbound client, judged on the addresses their names resolve to at each attempt.
+    let webhooks = palisade_service::WebhookSender::new(
+        palisade_service::Desk::new(store.clone(), policy.clone()),
+        settings.webhooks.client()?,
+        node.clone(),
+    );
+    leased.push(tokio::spawn(webhooks.run(
+        Duration::from_secs(1),
+        |e| tracing::warn!(error = %e, "sending webhooks"),
+        smtp_stopping.clone(),
+    )));
     if let Some(siem) = &settings.siem {
         leased.push(tokio::spawn(
             siem_exporter(siem, &settings.public_origin, &store, &node)?.run(smtp_stopping.clone()),

@@ -44,6 +44,7 @@ pub struct FileConfig {
     pub hsm: Option<HsmFileConfig>,
     pub audit: Option<AuditFileConfig>,
     pub privacy: Option<PrivacyFileConfig>,
+    pub webhooks: Option<WebhooksFileConfig>,
     /// `[[imap]]` tables: hosted mailboxes to take mail from.
     #[serde(default)]
     pub imap: Vec<ImapFileConfig>,

@@ -22,6 +22,7 @@ mod keys;
 mod operations;
 mod privacy;
 mod register;
+mod webhooks;
 
 pub use backup::*;
 pub use file::*;
@@ -30,6 +31,7 @@ pub use flags::*;
 pub use keys::*;
 pub use operations::*;
 pub use privacy::*;
+pub use webhooks::*;
 
 /// The resolved configuration every command works from.
 #[derive(Debug, Clone)]
@@ -87,6 +89,8 @@ pub struct Settings {
     pub dkim_rotation: DkimRotation,
     /// `[privacy]`: four eyes, deadlines, the erasure ledger.
     pub privacy: PrivacySettings,
+    /// `[webhooks]`: allowed internal hosts, nameservers, extra CA.
+    pub webhooks: WebhookSettings,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -310,6 +314,7 @@ impl Settings {
             audit_signing: file.audit.unwrap_or_default().into_settings()?,
             privacy,
             dkim_rotation,
+            webhooks: file.webhooks.unwrap_or_default().into_settings()?,
         };
         settings.validate()?;
         Ok(settings)

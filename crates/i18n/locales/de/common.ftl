@@ -19,6 +19,7 @@ nav-companies = Firmen
 nav-alerts = Warnungen
 nav-operations = Betrieb
 nav-privacy = Datenschutz
+nav-webhooks = Webhooks
 person-erased = gelöschte Person
 nav-devices = Geräte
 nav-security = Sicherheit

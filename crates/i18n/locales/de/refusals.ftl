@@ -250,3 +250,6 @@ refusal-person-erased = Diese Person wurde gelöscht: in ihrem Namen wird nichts
 refusal-retention-schedule = Eine Aufbewahrungsfrist beträgt 1 bis 36500 Tage; Adressen folgen nur dem Plan des Desks, Mail in Quarantäne dem des Desks oder eines Teams, Gesprächsverläufe dem des Desks oder einer Firma
 refusal-retention-scope = Kein Team und keine Firma hat diese ID
 refusal-retention-running = Die Aufbewahrungspläne werden gerade ausgeführt; versuchen Sie es nach dem Ende erneut
+refusal-webhook-name = Ein Webhook braucht einen Namen von 1 bis 100 Zeichen in einer Zeile
+refusal-webhook-url = Ein Webhook geht per https an eine öffentliche Adresse (einfaches http und interne Adressen nur an einen vom Betreiber erlaubten Host), ohne Benutzername oder Passwort in der URL, mit höchstens 2000 Zeichen
+refusal-webhook-events = Wählen Sie mindestens eines der Ereignisse, die ein Webhook senden kann

@@ -19,6 +19,7 @@ nav-companies = Companies
 nav-alerts = Alerts
 nav-operations = Operations
 nav-privacy = Privacy
+nav-webhooks = Webhooks
 person-erased = erased person
 nav-devices = Devices
 nav-security = Security

@@ -250,3 +250,6 @@ refusal-person-erased = this person was erased: nothing is kept in their name an
 refusal-retention-schedule = a retention period is 1 to 36500 days; addresses follow the desk's schedule only, quarantined mail the desk's or a team's, transcripts the desk's or a company's
 refusal-retention-scope = no team or company has that id
 refusal-retention-running = a run of the retention schedules is under way; try again when it has finished
+refusal-webhook-name = a webhook needs a name of 1 to 100 characters, on one line
+refusal-webhook-url = a webhook is sent over https to a public address (plain http and internal addresses only to a host the operator allowed), without a user name or password in the URL, in at most 2000 characters
+refusal-webhook-events = choose at least one of the events a webhook can send

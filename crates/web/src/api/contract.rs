@@ -117,6 +117,11 @@ const TRIMMED_LINE: &str = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s
 /// no backslash) or an https address whose host names no user; printable ASCII only.
 const NOTICE_URL: &str = r"^(/([!-.0-\[\]-~][!-\[\]-~]*)?|https://[!-.0-?A-~]+(/[!-~]*)?)$";
 
+/// A webhook's address as the document promises it is taken: https to a DNS name
+/// (internal addresses and plain http, which only an operator's allow-list admits, are
+/// left out), a port below 60000, a path of URL characters.
+const WEBHOOK_URL: &str = r"^https://([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(:([1-9][0-9]{0,3}|[1-5][0-9]{4}))?(/[A-Za-z0-9._~!$&'()*+,;=:@/?-]*)?$";
+
 fn id_of(prefix: &str) -> Value {
     json!({ "type": "string", "pattern": format!("^{prefix}[A-Za-z0-9_-]{{22}}$") })
 }
@@ -181,6 +186,18 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
             json!({ "type": "integer", "minimum": 1, "maximum": palisade_store::MAX_RETENTION_DAYS })
         }
         ("RetentionScheduleBody", "tickets_action") => one_of(&["anonymise", "erase"]),
+        ("WebhookBody", "name") => line(palisade_service::MAX_WEBHOOK_NAME_CHARS),
+        ("WebhookBody", "url") => json!({
+            "type": "string",
+            "maxLength": palisade_service::MAX_WEBHOOK_URL_CHARS,
+            "pattern": WEBHOOK_URL,
+        }),
+        ("WebhookBody", "event_types") => json!({
+            "type": "array",
+            "minItems": 1,
+            "items": one_of(&palisade_service::WEBHOOK_EVENT_TYPES),
+        }),
+        ("WebhookBody", "run_as_id") => id_of("usr_"),
         ("RateRequest", "rating") => one_of(&["good", "bad"]),
         ("RateRequest", "comment") => json!({ "anyOf": [
             { "type": "string", "pattern": "^[ \t\r\n]*$" },

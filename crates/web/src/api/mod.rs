@@ -33,6 +33,7 @@ pub mod ticket_relations;
 pub mod tickets;
 pub mod tokens;
 pub mod views;
+pub mod webhooks;
 
 use axum::Json;
 use utoipa::OpenApi;
@@ -56,6 +57,7 @@ use utoipa::OpenApi;
         privacy::export_for, privacy::export_mine, privacy::mine, privacy::link, privacy::download,
         notices::list, notices::mine,
         retention::overview, retention::set_schedule, retention::remove_schedule, retention::preview, retention::run,
+        webhooks::list, webhooks::create, webhooks::get, webhooks::replace, webhooks::delete, webhooks::rotate_secret, webhooks::redeliver,
         assistant::notice, assistant::start, assistant::get, assistant::message, assistant::handover,
         devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable, devices::change_role, devices::reset_second_factor,
         tickets::list, tickets::create, tickets::search, tickets::get, tickets::update, bulk::update,
@@ -87,7 +89,7 @@ use utoipa::OpenApi;
         people::list_companies, people::create_company, people::get_company, people::update_company,
     ),
     components(schemas(crate::Problem)),
-    tags((name = "tickets"), (name = "attachments"), (name = "people"), (name = "auth"), (name = "audit"), (name = "help centre"), (name = "assistant"), (name = "notifications"), (name = "service levels"), (name = "automation"), (name = "reports"), (name = "privacy"))
+    tags((name = "tickets"), (name = "attachments"), (name = "people"), (name = "auth"), (name = "audit"), (name = "help centre"), (name = "assistant"), (name = "notifications"), (name = "service levels"), (name = "automation"), (name = "reports"), (name = "privacy"), (name = "integrations"))
 )]
 pub struct ApiDoc;
 

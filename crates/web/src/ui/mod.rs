@@ -39,6 +39,7 @@ pub mod ticket_rating;
 pub mod ticket_relations;
 pub mod ticket_targets;
 pub mod ticket_update;
+pub mod webhooks;
 pub mod welcome;
 
 use askama::Template;

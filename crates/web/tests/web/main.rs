@@ -57,5 +57,6 @@ mod sso;
 mod subject_access;
 mod ticket_fields;
 mod ticket_mail;
+mod webhooks;
 mod widget;
 mod working_queue;

@@ -104,6 +104,27 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /api/v1/privacy/retention/preview", "Y-----"),
     ("POST /api/v1/privacy/retention/runs", "Y-----"),
     ("GET /admin/retention", "Y-----"),
+    // Webhooks decide where the desk's data goes: administrators only.
+    ("GET /api/v1/webhooks", "Y-----"),
+    ("POST /api/v1/webhooks", "Y-----"),
+    ("GET /api/v1/webhooks/{id}", "Y-----"),
+    ("PUT /api/v1/webhooks/{id}", "Y-----"),
+    ("DELETE /api/v1/webhooks/{id}", "Y-----"),
+    ("POST /api/v1/webhooks/{id}/secret", "Y-----"),
+    (
+        "POST /api/v1/webhooks/{id}/deliveries/{delivery}/redeliver",
+        "Y-----",
+    ),
+    ("GET /admin/webhooks", "Y-----"),
+    ("POST /admin/webhooks", "Y-----"),
+    ("GET /admin/webhooks/{id}", "Y-----"),
+    ("POST /admin/webhooks/{id}", "Y-----"),
+    ("POST /admin/webhooks/{id}/secret", "Y-----"),
+    ("POST /admin/webhooks/{id}/delete", "Y-----"),
+    (
+        "POST /admin/webhooks/{id}/deliveries/{delivery}/redeliver",
+        "Y-----",
+    ),
     ("POST /admin/retention/schedules", "Y-----"),
     ("POST /admin/retention/schedules/remove", "Y-----"),
     ("POST /admin/retention/run", "Y-----"),
@@ -441,6 +462,8 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         w.rule.clone()
     } else if template.starts_with("/api/v1/articles/") || template.starts_with("/articles/") {
         w.article.clone()
+    } else if template.starts_with("/api/v1/webhooks/") || template.starts_with("/admin/webhooks/") {
+        w.webhook.clone()
     } else {
         w.ticket_1.clone()
     };
@@ -457,6 +480,7 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         .replace("{other_id}", &w.ticket_3)
         .replace("{address}", "help@desk.test")
         .replace("{scope}", "desk")
+        .replace("{delivery}", &w.webhook_delivery)
         .replace("{version}", palisade_assist::assistant::NOTICE_VERSION);
     let path = if template == "/api/v1/reports" {
         format!("{path}?from=2026-11-01&to=2026-11-30")
@@ -522,6 +546,14 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         "PUT /api/v1/privacy/retention/schedules/{scope}" => Payload::Json(json!({"tickets_days": 3650})),
         "POST /admin/retention/schedules" => Payload::Form("scope=desk&tickets_days=3650"),
         "POST /admin/retention/schedules/remove" => Payload::Form("scope=desk"),
+        "POST /api/v1/webhooks" | "PUT /api/v1/webhooks/{id}" => Payload::Json(json!({
+            "name": format!("Hook {n}"), "url": "https://hooks.example.test/matrix",
+            "event_types": ["ticket.created", "message.added"], "run_as_id": w.admin.id.to_string()
+        })),
+        "POST /admin/webhooks" | "POST /admin/webhooks/{id}" => Payload::FormOwned(format!(
+            "name=Hook+{n}&url=https%3A%2F%2Fhooks.example.test%2Fmatrix&event=ticket.created&run_as={}&enabled=on",
+            w.admin.id
+        )),
         "POST /api/v1/privacy/exports" => {
             Payload::Json(json!({"person": w.customer_2.id.to_string(), "reason": "Matrix"}))
         }

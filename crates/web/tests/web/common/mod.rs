@@ -174,6 +174,10 @@ pub struct World {
     pub sla_policy: String,
     /// A disabled trigger of team A's (tags new urgent tickets), the administrator's.
     pub rule: String,
+    /// A webhook endpoint running as the administrator, and one delivery of it that
+    /// was given up.
+    pub webhook: String,
+    pub webhook_delivery: String,
 }
 
 async fn actor(store: &Store, id: UserId, role: Role) -> Actor {
@@ -406,6 +410,8 @@ impl World {
             calendar: String::new(),
             sla_policy: String::new(),
             rule: String::new(),
+            webhook: String::new(),
+            webhook_delivery: String::new(),
         };
         let c1 = world.customer_1.clone();
         let t1 = world
@@ -539,6 +545,12 @@ impl World {
         let r = world.json(&admin, "POST", "/api/v1/rules", rule).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         world.rule = r.json()["id"].as_str().unwrap().to_owned();
+        let hook = json!({"name": "CRM", "url": "https://hooks.example.test/palisade",
+                          "event_types": ["ticket.created"], "run_as_id": admin.id.to_string()});
+        let r = world.json(&admin, "POST", "/api/v1/webhooks", hook).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        world.webhook = r.json()["endpoint"]["id"].as_str().unwrap().to_owned();
+        world.webhook_delivery = given_up_delivery(&world.store, &world.webhook, &world.ticket_1).await;
         // The subscribers start here, after the fixture, as on a fresh install.
         world.dispatch().await;
         world
@@ -548,6 +560,17 @@ impl World {
     /// a dispatcher with the notifier subscribed, run by [`World::dispatch`].
     pub async fn with_notifier(mut self, notifier: Arc<palisade_mail::ReplyNotifier>) -> World {
         self.dispatcher = Arc::new(security_notices(&self.store).with_subscriber(notifier));
+        self.dispatch().await;
+        self
+    }
+
+    /// Turns on webhooks (as `serve` always does), from now on: events queue deliveries
+    /// for the endpoints, and the test sends them with a sender of its own.
+    pub async fn with_webhooks(mut self) -> World {
+        self.dispatcher = Arc::new(
+            security_notices(&self.store)
+                .with_subscriber(Arc::new(palisade_service::WebhookQueue::new(self.store.clone()))),
+        );
         self.dispatch().await;
         self
     }
@@ -733,6 +756,37 @@ pub async fn api_token(store: &Store, user: &UserId, scopes: &[&str]) -> (String
     store.create_api_token(&mut tx, &id, &new).await.unwrap();
     tx.commit().await.unwrap();
     (id, format!("pal_{}", token.expose()))
+}
+
+/// Queues one delivery of `endpoint` about `ticket` and gives it up, as the sender
+/// does when the retries run out.
+async fn given_up_delivery(store: &palisade_store::Store, endpoint: &str, ticket: &str) -> String {
+    let endpoint = palisade_core::WebhookEndpointId::parse(endpoint).unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let ticket = palisade_core::TicketId::parse(ticket).unwrap();
+    store
+        .enqueue_webhook(&mut tx, &endpoint, 1, "ticket.created", &ticket)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let claimed = store
+        .claim_webhook_delivery("fixture", 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    let outcome = palisade_store::DeliveryOutcome {
+        status: "failed",
+        http_status: Some(500),
+        error: Some("the receiver answered 500"),
+        retry_at: None,
+    };
+    assert!(
+        store
+            .finish_webhook_attempt(&claimed.id, "fixture", &outcome)
+            .await
+            .unwrap()
+    );
+    claimed.id.to_string()
 }
 
 /// The dispatcher every world has: security notices follow account events, tickets'
