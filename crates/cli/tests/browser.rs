@@ -275,6 +275,9 @@ async fn an_agents_morning_and_every_page_pass_in_chromium_at_phone_and_desktop_
         "retention_schedules_listed": 1,
         "retention_preview_shown": 4,
         "retention_screenshots": 2,
+        "webhook_secret_shown": true,
+        "webhook_screenshots": 2,
+        "webhooks_listed": 1,
         "own_exports_listed": 1,
         "operations_shows_audit_key": 1,
     });

@@ -165,7 +165,7 @@ random_id!(
     WebhookEndpointId, "wh_", "webhook endpoint");
 random_id!(
     /// One event for one webhook endpoint: its `webhook-id`, the same on every retry.
-    WebhookDeliveryId, "msg_", "webhook delivery");
+    WebhookDeliveryId, "whd_", "webhook delivery");
 
 /// Position of an entry in the audit chain. Sequential by design: gaps are evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

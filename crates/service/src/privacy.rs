@@ -1,7 +1,8 @@
 //! The register of outside parties: every service beyond this desk's own servers that
 //! the running configuration sends personal data to, with what each receives. It is
 //! the operator's record of processing and third-party risk list, derived from the
-//! configuration so it cannot drift from what the desk actually does (docs/PRIVACY.md).
+//! configuration, and from the webhook endpoints administrators registered, so it
+//! cannot drift from what the desk actually does (docs/PRIVACY.md).
 
 use serde::Serialize;
 
@@ -26,6 +27,9 @@ pub enum PartyKind {
     /// The PostgreSQL server scheduled backups are decrypted into to be checked
     /// (`[backup] scratch_url`), when it is not the desk's own.
     BackupCheckDatabase,
+    /// A webhook endpoint an administrator registered (`/admin/webhooks`): ticket
+    /// events with what its account may read of the ticket and its messages.
+    WebhookReceiver,
 }
 
 impl PartyKind {
@@ -40,6 +44,7 @@ impl PartyKind {
             Self::Siem => "party-kind-siem",
             Self::DnsResolver => "party-kind-dns-resolver",
             Self::BackupCheckDatabase => "party-kind-backup-check-database",
+            Self::WebhookReceiver => "party-kind-webhook-receiver",
         }
     }
 }
@@ -104,6 +109,7 @@ impl OutsideParty {
             PartyKind::Siem => vec![AuditEvents],
             PartyKind::DnsResolver => vec![SenderLookups],
             PartyKind::BackupCheckDatabase => vec![ContactDetails, MessageContent, Attachments, AuditEvents],
+            PartyKind::WebhookReceiver => vec![MessageContent],
         };
         Self {
             kind,

@@ -166,6 +166,29 @@ try {
     if (statSync(file).size > 0) seen.operations_screenshots += 1;
   }
   await eve.page.setViewportSize({ width: 1280, height: 800 });
+  // Eve registers a webhook for the CRM: the secret is shown once, on the endpoint's
+  // page, which is photographed at both widths; the list and the page pass the sweep.
+  await eve.page.goto(`${origin}/admin/webhooks`);
+  await eve.page.fill('#webhook-form input[name=name]', 'CRM');
+  await eve.page.fill('#webhook-form input[name=url]', 'https://crm.example.com/palisade');
+  await eve.page.check('#webhook-form input[value="ticket.created"]');
+  await eve.page.check('#webhook-form input[value="message.added"]');
+  // Paused: the test's network is loopback only, so nothing is to be sent there.
+  await eve.page.uncheck('#webhook-form input[name=enabled]');
+  await Promise.all([eve.page.waitForURL('**/admin/webhooks'), eve.page.click('#webhook-form button[type=submit]')]);
+  seen.webhook_secret_shown = (await eve.page.locator('#webhook-secret code').textContent()).startsWith('whsec_');
+  seen.webhook_screenshots = 0;
+  for (const width of [375, 1280]) {
+    await eve.page.setViewportSize({ width, height: 800 });
+    const file = `${process.env.TMPDIR || '/tmp'}/palisade-webhook-${width}.png`;
+    await eve.page.screenshot({ path: file, fullPage: true });
+    if (statSync(file).size > 0) seen.webhook_screenshots += 1;
+  }
+  await eve.page.setViewportSize({ width: 1280, height: 800 });
+  await eve.page.goto(`${origin}/admin/webhooks`);
+  seen.webhooks_listed = await eve.page.locator('#webhook-endpoints tbody tr').count();
+  const endpointPath = await eve.page.locator('#webhook-endpoints tbody a').first().getAttribute('href');
+  await sweep(eve.page, ['/admin/webhooks', endpointPath]);
   // Eve writes a trigger on the rules page: saved, listed, and its own page opens.
   await eve.page.goto(`${origin}/admin/rules`);
   await eve.page.fill('#rule-form input[name=name]', 'Welcome');

@@ -221,6 +221,7 @@ party-kind-identity-provider = Identitätsanbieter (Anmeldung)
 party-kind-language-model = Sprachmodell (Assistent)
 party-kind-virus-scanner = Schadsoftware-Scanner
 party-kind-siem = SIEM-Sammler (Audit-Export)
+party-kind-webhook-receiver = Webhook-Empfänger
 data-contact-details = Namen und E-Mail-Adressen
 data-message-content = Betreffe und Nachrichten
 data-attachments = Anhänge

@@ -221,6 +221,7 @@ party-kind-identity-provider = Identity provider (sign-in)
 party-kind-language-model = Language model (assistant)
 party-kind-virus-scanner = Malware scanner
 party-kind-siem = SIEM collector (audit export)
+party-kind-webhook-receiver = Webhook receiver
 data-contact-details = names and email addresses
 data-message-content = subjects and messages
 data-attachments = attachments

@@ -113,6 +113,29 @@ impl Desk {
         Ok(listed)
     }
 
+    /// The register of outside parties as it stands: the configuration's, and every
+    /// enabled webhook endpoint (where the desk sends ticket content now).
+    pub async fn outside_parties(
+        &self,
+        actor: &Actor,
+        configured: &[crate::OutsideParty],
+    ) -> Result<Vec<crate::OutsideParty>, ServiceError> {
+        self.authorize(actor, Action::ReadAlerts, &Resource::AuditTrail)
+            .await?;
+        let mut parties = configured.to_vec();
+        for endpoint in self.store.webhook_endpoints().await? {
+            if endpoint.enabled {
+                let origin = palisade_outbound::origin_of(&endpoint.url).unwrap_or_default();
+                parties.push(crate::OutsideParty::new(
+                    crate::PartyKind::WebhookReceiver,
+                    endpoint.name,
+                    origin,
+                ));
+            }
+        }
+        Ok(parties)
+    }
+
     /// One endpoint with its newest deliveries.
     pub async fn webhook_endpoint(
         &self,

@@ -29,8 +29,9 @@ pub struct OperationsView {
 #[derive(Serialize, ToSchema)]
 pub struct OutsidePartyView {
     #[schema(value_type = String, example = "mail_relay")]
-    /// `mail_relay`, `mailbox`, `identity_provider`, `language_model`, `virus_scanner`
-    /// or `siem`.
+    /// `mail_relay`, `mailbox`, `identity_provider`, `language_model`, `virus_scanner`,
+    /// `siem`, `dns_resolver`, `backup_check_database` or `webhook_receiver` (one per
+    /// enabled webhook endpoint).
     pub kind: palisade_service::PartyKind,
     pub name: String,
     pub endpoint: String,
@@ -159,8 +160,9 @@ pub(crate) async fn readable_status(s: &AppState, caller: &Caller) -> Result<Ope
         advisories,
         keys: keys_in_use(s).await?,
         outside_parties: s
-            .config
-            .outside_parties
+            .desk()
+            .outside_parties(&caller.actor(), &s.config.outside_parties)
+            .await?
             .iter()
             .map(|party| OutsidePartyView {
                 kind: party.kind,

@@ -107,11 +107,18 @@ async fn operations_show_the_last_backup_and_advisory_check(backend: Backend) {
             "name": "relay.desk.test",
             "endpoint": "relay.desk.test:587",
             "receives": ["contact_details", "message_content", "attachments"],
+        }, {
+            // The fixture's webhook endpoint: registered in the pages, listed here.
+            "kind": "webhook_receiver",
+            "name": "CRM",
+            "endpoint": "https://hooks.example.test",
+            "receives": ["message_content"],
         }])
     );
     assert!(
         page.contains("id=\"outside-parties\"")
             && page.contains("Mail relay (outgoing mail)")
+            && page.contains("Webhook receiver")
             && page.contains("subjects and messages"),
         "{page}"
     );
