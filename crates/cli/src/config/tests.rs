@@ -402,3 +402,31 @@ fn an_audit_signing_key_is_private_and_never_listed_as_retired() {
     assert!(from_toml("").unwrap().audit_signing.is_none());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn webhook_destinations_are_public_unless_a_host_is_named() {
+    let none = from_toml("").unwrap();
+    assert!(none.webhooks.allow_hosts.is_empty() && none.webhooks.nameservers.is_empty());
+    assert!(!none.webhooks.hosts().acceptable("http://127.0.0.1:9000/hook"));
+    let s = from_toml(
+        "[webhooks]\nallow_hosts = [\"CRM.intranet\", \"127.0.0.1\", \"[::1]\"]\nnameservers = [\"127.0.0.1:5353\"]\n",
+    )
+    .unwrap();
+    assert_eq!(s.webhooks.allow_hosts, ["crm.intranet", "127.0.0.1", "::1"]);
+    assert!(s.webhooks.hosts().acceptable("https://crm.intranet/hook"));
+    assert!(s.webhooks.hosts().acceptable("http://127.0.0.1:9000/hook"));
+    assert!(s.webhooks.client().is_ok());
+    for bad in [
+        "\"https://crm.intranet\"",
+        "\"crm.intranet/x\"",
+        "\"\"",
+        "\"user@crm\"",
+    ] {
+        let text = format!("[webhooks]\nallow_hosts = [{bad}]\n");
+        assert!(matches!(from_toml(&text), Err(CliError::Config(_))), "{bad}");
+    }
+    assert!(matches!(
+        from_toml("[webhooks]\nallow = []\n"),
+        Err(CliError::Config(_))
+    ));
+}
