@@ -144,6 +144,18 @@ pub enum AuditAction {
     WebhookSecretRotated,
     /// A delivery that had ended was queued again by hand.
     WebhookRedelivered,
+    /// An OAuth application was registered, changed, removed, or given a new secret.
+    OAuthClientRegistered,
+    OAuthClientChanged,
+    OAuthClientDeleted,
+    OAuthClientSecretRotated,
+    /// A person allowed an application (the consent page), with the scopes.
+    OAuthAuthorized,
+    /// A grant was revoked: by its person, by an administrator, or because a refresh
+    /// token or code was used twice (a copy is in someone else's hands).
+    OAuthGrantRevoked,
+    /// An application obtained a token as its own account (client credentials).
+    OAuthClientCredentials,
 }
 
 impl AuditAction {
@@ -259,6 +271,13 @@ impl AuditAction {
             AuditAction::WebhookEndpointDeleted => "integrations.webhook_deleted",
             AuditAction::WebhookSecretRotated => "integrations.webhook_secret_rotated",
             AuditAction::WebhookRedelivered => "integrations.webhook_redelivered",
+            AuditAction::OAuthClientRegistered => "integrations.oauth_client_registered",
+            AuditAction::OAuthClientChanged => "integrations.oauth_client_changed",
+            AuditAction::OAuthClientDeleted => "integrations.oauth_client_deleted",
+            AuditAction::OAuthClientSecretRotated => "integrations.oauth_client_secret_rotated",
+            AuditAction::OAuthAuthorized => "integrations.oauth_authorized",
+            AuditAction::OAuthGrantRevoked => "integrations.oauth_grant_revoked",
+            AuditAction::OAuthClientCredentials => "integrations.oauth_client_credentials",
         }
     }
 }

@@ -26,5 +26,5 @@ pub use index::{BlindIndex, search_terms};
 pub use keys::{
     DataKey, ExternalWrappingKey, Keyring, MasterKey, WrappedDataKey, random_bytes, write_secret_file,
 };
-pub use token::{RandomToken, TokenHash, human_code, sha256_hex};
+pub use token::{RandomToken, TokenHash, human_code, pkce_s256_matches, sha256_hex};
 pub use webhook::{WebhookSecret, signature_header, verify as verify_webhook};

@@ -81,9 +81,40 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
+/// Whether a PKCE `code_verifier` answers the `code_challenge` made with method S256
+/// (RFC 7636 §4.6): base64url, unpadded, of the verifier's SHA-256. A verifier of the
+/// wrong shape (43 to 128 unreserved characters) never answers. Constant time.
+pub fn pkce_s256_matches(verifier: &str, challenge: &str) -> bool {
+    let shaped = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let same: bool = computed.as_bytes().ct_eq(challenge.as_bytes()).into();
+    shaped && same
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pkce_answers_only_its_own_challenge() {
+        // RFC 7636 appendix B.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(pkce_s256_matches(verifier, challenge));
+        assert!(!pkce_s256_matches(
+            verifier,
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN"
+        ));
+        // The challenge itself (the `plain` method's answer) is not a verifier for it.
+        assert!(!pkce_s256_matches(challenge, challenge));
+        assert!(!pkce_s256_matches(
+            "short",
+            &URL_SAFE_NO_PAD.encode(Sha256::digest(b"short"))
+        ));
+    }
 
     #[test]
     fn tokens_are_unique_well_formed_and_hash_stably() {

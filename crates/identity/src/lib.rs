@@ -8,6 +8,7 @@ mod credentials;
 mod error;
 mod mailer;
 mod mfa;
+mod oauth;
 mod oidc;
 mod passkeys;
 mod password;
@@ -25,6 +26,11 @@ pub use error::IdentityError;
 pub use mailer::{MAIL_INVITATION, MAIL_NOTICE, MAIL_PASSWORD_RESET};
 pub use mfa::{
     Enrolled, Factors, RECOVERY_CODE_COUNT, STEP_UP_WINDOW_SECS, SecondFactor, TotpSetup, require_recent_auth,
+};
+pub use oauth::{
+    ACCESS_TOKEN_SECS, AuthorizeCheck, AuthorizeParams, ClientCredentials, Introspection, IssuedTokens,
+    OAUTH_ACCESS_PREFIX, OAUTH_REFRESH_PREFIX, OAUTH_SECRET_PREFIX, OAuthRefusal, PendingAuthorization,
+    REFRESH_TOKEN_SECS, TokenRequest, acceptable_redirect_uri,
 };
 pub use oidc::{OidcCallback, OidcProviders, OidcSettings, OidcStart};
 pub use palisade_store::SessionStage;

@@ -30,6 +30,7 @@ mod mail;
 mod merging;
 use merging::merged;
 mod notices;
+mod oauth_clients;
 mod operations;
 pub use erasure::{ErasureOutcome, MAX_PRIVACY_REASON_CHARS, PrivacyRules};
 pub use keys::{
@@ -87,6 +88,7 @@ pub use notices::SecurityNotices;
 pub use notifications::{
     AgentNotifications, Channel as NotificationChannel, MAIL_NOTIFICATION, Notification, NotificationKind,
 };
+pub use oauth_clients::{AppRequest, MAX_APP_NAME_CHARS, MAX_REDIRECT_URIS};
 pub use palisade_i18n::{Arg, Refusal};
 pub use people::{CreatedAccount, CustomerChange, NewCustomer, NewStaff};
 pub use presence::Colleague;

@@ -34,6 +34,7 @@ mod master_rotation;
 mod mfa;
 mod migrate;
 mod notifications;
+mod oauth;
 mod oidc;
 mod originals;
 mod outbox;
@@ -91,6 +92,9 @@ pub use master_rotation::{LEARN_EVERY_MS, MasterRotation};
 pub use mfa::{PasskeyRecord, TotpRecord};
 pub use migrate::schema_version;
 pub use notifications::NotificationRecord;
+pub use oauth::{
+    NewOAuthCode, NewOAuthToken, OAuthClient, OAuthClientChange, OAuthCode, OAuthGrant, OAuthToken,
+};
 pub use oidc::OidcFlowRecord;
 pub use outbox::{BOUNCE_ID_LEN, ClaimedMail, OutboxStatus};
 pub use page::{CURSOR_PATTERN, Cursor, Page};

@@ -287,6 +287,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0054_webhooks.sql"),
         sqlite: None,
     },
+    Migration {
+        version: 55,
+        sql: include_str!("../migrations/0055_oauth.sql"),
+        sqlite: None,
+    },
 ];
 
 /// A migration that changes nothing in a dialect is only comments there.

@@ -389,6 +389,11 @@ impl Store {
             .bind(id.as_str())
             .execute(tx.conn())
             .await?;
+        if disabled {
+            // What applications were allowed ends with the account, not just pauses:
+            // enabling it again does not bring old tokens back.
+            self.revoke_oauth_of_user(tx, id).await?;
+        }
         Ok(())
     }
 

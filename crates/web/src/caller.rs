@@ -230,6 +230,11 @@ impl FromRequestParts<AppState> for PendingCaller {
                 CredentialSource::ApiToken,
                 state.identity.authenticate_api_token(&token, &meta.ip).await,
             )
+        } else if token.starts_with(palisade_identity::OAUTH_ACCESS_PREFIX) {
+            (
+                CredentialSource::ApiToken,
+                state.identity.authenticate_oauth_access(&token).await,
+            )
         } else {
             (
                 source,

@@ -23,7 +23,9 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         header::STRICT_TRANSPORT_SECURITY,
         HeaderValue::from_static("max-age=63072000; includeSubDomains"),
     );
-    // A handler may tighten the policy (attachment downloads add `sandbox`); never loosen.
+    // A handler may tighten the policy (attachment downloads add `sandbox`); never loosen,
+    // except the OAuth consent page, whose form may lead to the application's registered
+    // redirect URI's origin (`ui::consent`).
     h.entry(header::CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     h.insert(
@@ -61,6 +63,11 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 pub async fn cross_site_guard(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if safe {
+        return next.run(request).await;
+    }
+    // The OAuth endpoints applications call read no cookie: the client authenticates
+    // itself, so a request from another site carries no authority of the browser's.
+    if crate::oauth::CLIENT_ENDPOINTS.contains(&request.uri().path()) {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();

@@ -19,6 +19,7 @@ mod layers;
 mod limits;
 mod locale;
 mod measure;
+mod oauth;
 mod routes;
 mod service;
 mod state;

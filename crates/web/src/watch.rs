@@ -147,6 +147,8 @@ impl AppState {
         };
         let found = if token.starts_with(palisade_identity::API_TOKEN_PREFIX) {
             self.identity.authenticate_api_token(&token, &meta.ip).await
+        } else if token.starts_with(palisade_identity::OAUTH_ACCESS_PREFIX) {
+            self.identity.authenticate_oauth_access(&token).await
         } else {
             self.identity.authenticate_with(&token, true).await
         };

@@ -253,3 +253,7 @@ refusal-retention-running = Die Aufbewahrungspläne werden gerade ausgeführt; v
 refusal-webhook-name = Ein Webhook braucht einen Namen von 1 bis 100 Zeichen in einer Zeile
 refusal-webhook-url = Ein Webhook geht per https an eine öffentliche Adresse (einfaches http und interne Adressen nur an einen vom Betreiber erlaubten Host), ohne Benutzername oder Passwort in der URL, mit höchstens 2000 Zeichen
 refusal-webhook-events = Wählen Sie mindestens eines der Ereignisse, die ein Webhook senden kann
+refusal-app-name = Eine Anwendung braucht einen Namen von 1 bis 100 Zeichen in einer Zeile
+refusal-app-redirect = Weiterleitungsadressen sind https-Adressen oder http an eine Loopback-Adresse (127.0.0.1 oder [::1]), ohne Fragment oder Benutzernamen, höchstens 10; eine Anwendung ohne sie muss als ein Konto handeln
+refusal-app-scopes = Wählen Sie mindestens einen Bereich: tickets:read, tickets:write, people:read, people:write, audit:read, articles:read, articles:write
+refusal-app-act-as = Nur eine vertrauliche Anwendung (die ein Geheimnis bewahrt) darf als ein Konto handeln

@@ -253,3 +253,7 @@ refusal-retention-running = a run of the retention schedules is under way; try a
 refusal-webhook-name = a webhook needs a name of 1 to 100 characters, on one line
 refusal-webhook-url = a webhook is sent over https to a public address (plain http and internal addresses only to a host the operator allowed), without a user name or password in the URL, in at most 2000 characters
 refusal-webhook-events = choose at least one of the events a webhook can send
+refusal-app-name = an application needs a name of 1 to 100 characters, on one line
+refusal-app-redirect = redirect URIs are https addresses, or http to a loopback address (127.0.0.1 or [::1]), without a fragment or user name, at most 10; an application without any must act as an account
+refusal-app-scopes = choose at least one of the scopes: tickets:read, tickets:write, people:read, people:write, audit:read, articles:read, articles:write
+refusal-app-act-as = only a confidential application (one that keeps a secret) may act as an account

@@ -17,6 +17,7 @@ pub mod mailboxes;
 pub mod mfa;
 pub mod notices;
 pub mod notifications;
+pub mod oauth_apps;
 pub mod operations;
 pub mod people;
 pub mod presence;
@@ -58,6 +59,8 @@ use utoipa::OpenApi;
         notices::list, notices::mine,
         retention::overview, retention::set_schedule, retention::remove_schedule, retention::preview, retention::run,
         webhooks::list, webhooks::create, webhooks::get, webhooks::replace, webhooks::delete, webhooks::rotate_secret, webhooks::redeliver,
+        oauth_apps::list, oauth_apps::register, oauth_apps::get, oauth_apps::replace, oauth_apps::delete, oauth_apps::rotate_secret,
+        oauth_apps::my_grants, oauth_apps::revoke_my_grant,
         assistant::notice, assistant::start, assistant::get, assistant::message, assistant::handover,
         devices::list, devices::end, devices::end_other, devices::end_user_sessions, devices::disable, devices::change_role, devices::reset_second_factor,
         tickets::list, tickets::create, tickets::search, tickets::get, tickets::update, bulk::update,

@@ -30,6 +30,7 @@ mod merging;
 mod mfa;
 mod notices;
 mod notifications;
+mod oauth;
 mod operations;
 mod originals;
 mod passkeys;

@@ -125,6 +125,27 @@ const MATRIX: &[(&str, &str)] = &[
         "POST /admin/webhooks/{id}/deliveries/{delivery}/redeliver",
         "Y-----",
     ),
+    // OAuth applications: administrators register them; everyone sees and revokes
+    // what they allowed (the fixture's grant is customer 1's).
+    ("GET /api/v1/oauth/clients", "Y-----"),
+    ("POST /api/v1/oauth/clients", "Y-----"),
+    ("GET /api/v1/oauth/clients/{id}", "Y-----"),
+    ("PUT /api/v1/oauth/clients/{id}", "Y-----"),
+    ("DELETE /api/v1/oauth/clients/{id}", "Y-----"),
+    ("POST /api/v1/oauth/clients/{id}/secret", "Y-----"),
+    ("GET /admin/apps", "Y-----"),
+    ("POST /admin/apps", "Y-----"),
+    ("GET /admin/apps/{id}", "Y-----"),
+    ("POST /admin/apps/{id}", "Y-----"),
+    ("POST /admin/apps/{id}/secret", "Y-----"),
+    ("POST /admin/apps/{id}/delete", "Y-----"),
+    ("GET /api/v1/me/oauth/grants", "YYYYYY"),
+    ("DELETE /api/v1/me/oauth/grants/{id}", "-----Y"),
+    ("GET /account/apps", "YYYYYY"),
+    ("POST /account/apps/{id}/revoke", "-----Y"),
+    // Consent is a person's in a browser: a bearer credential (as here) never gives it
+    // (tests/oauth.rs gives it with a session cookie).
+    ("POST /oauth/authorize", "------"),
     ("POST /admin/retention/schedules", "Y-----"),
     ("POST /admin/retention/schedules/remove", "Y-----"),
     ("POST /admin/retention/run", "Y-----"),
@@ -398,6 +419,13 @@ const PUBLIC: &[&str] = &[
     "POST /api/v1/assistant/conversations/{id}/messages",
     "POST /api/v1/assistant/conversations/{id}/handover",
     "GET /assistant",
+    // OAuth 2.0 (tests/oauth.rs): the consent page asks a visitor to sign in; the other
+    // endpoints authenticate the application, never a person.
+    "GET /oauth/authorize",
+    "POST /oauth/token",
+    "POST /oauth/revoke",
+    "POST /oauth/introspect",
+    "GET /.well-known/oauth-authorization-server",
     "POST /assistant/start",
     "POST /assistant/messages",
     "POST /assistant/handover",
@@ -464,6 +492,10 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         w.article.clone()
     } else if template.starts_with("/api/v1/webhooks/") || template.starts_with("/admin/webhooks/") {
         w.webhook.clone()
+    } else if template.starts_with("/api/v1/oauth/clients/") || template.starts_with("/admin/apps/") {
+        w.oauth_client.clone()
+    } else if template.starts_with("/api/v1/me/oauth/grants/") || template.starts_with("/account/apps/") {
+        w.oauth_grant.clone()
     } else {
         w.ticket_1.clone()
     };
@@ -546,6 +578,18 @@ fn request_for(w: &World, key: &str, n: usize) -> (String, Payload) {
         "PUT /api/v1/privacy/retention/schedules/{scope}" => Payload::Json(json!({"tickets_days": 3650})),
         "POST /admin/retention/schedules" => Payload::Form("scope=desk&tickets_days=3650"),
         "POST /admin/retention/schedules/remove" => Payload::Form("scope=desk"),
+        "POST /api/v1/oauth/clients" | "PUT /api/v1/oauth/clients/{id}" => Payload::Json(json!({
+            "name": format!("App {n}"), "confidential": true, "redirect_uris": [common::APP_REDIRECT],
+            "scopes": ["tickets:read", "tickets:write"]
+        })),
+        "POST /admin/apps" | "POST /admin/apps/{id}" => Payload::FormOwned(format!(
+            "name=App+{n}&kind=confidential&redirect_uris=https%3A%2F%2Fapp.example.test%2Fcb&scope=tickets%3Aread&enabled=on"
+        )),
+        "POST /oauth/authorize" => Payload::FormOwned(format!(
+            "response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fapp.example.test%2Fcb&scope=tickets%3Aread\
+             &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&decision=allow",
+            w.oauth_client
+        )),
         "POST /api/v1/webhooks" | "PUT /api/v1/webhooks/{id}" => Payload::Json(json!({
             "name": format!("Hook {n}"), "url": "https://hooks.example.test/matrix",
             "event_types": ["ticket.created", "message.added"], "run_as_id": w.admin.id.to_string()

@@ -24,6 +24,8 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 pub const ORIGIN: &str = "https://localhost:8443";
+/// The fixture's OAuth application's one redirect URI.
+pub const APP_REDIRECT: &str = "https://app.example.test/cb";
 /// The authenticator-app secret [`World::enrol_totp`] gives an account.
 pub const TOTP_SECRET: [u8; 20] = *b"palisade-test-secret";
 
@@ -178,6 +180,11 @@ pub struct World {
     /// was given up.
     pub webhook: String,
     pub webhook_delivery: String,
+    /// A confidential OAuth application (redirect `https://app.example.test/cb`,
+    /// tickets read and write), and what customer 1 allowed it (tickets read).
+    pub oauth_client: String,
+    pub oauth_client_secret: String,
+    pub oauth_grant: String,
 }
 
 async fn actor(store: &Store, id: UserId, role: Role) -> Actor {
@@ -412,6 +419,9 @@ impl World {
             rule: String::new(),
             webhook: String::new(),
             webhook_delivery: String::new(),
+            oauth_client: String::new(),
+            oauth_client_secret: String::new(),
+            oauth_grant: String::new(),
         };
         let c1 = world.customer_1.clone();
         let t1 = world
@@ -551,6 +561,26 @@ impl World {
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         world.webhook = r.json()["endpoint"]["id"].as_str().unwrap().to_owned();
         world.webhook_delivery = given_up_delivery(&world.store, &world.webhook, &world.ticket_1).await;
+        let app = json!({"name": "CRM app", "confidential": true, "redirect_uris": [APP_REDIRECT],
+                         "scopes": ["tickets:read", "tickets:write"]});
+        let r = world.json(&admin, "POST", "/api/v1/oauth/clients", app).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        world.oauth_client = r.json()["client"]["id"].as_str().unwrap().to_owned();
+        world.oauth_client_secret = r.json()["client_secret"].as_str().unwrap().to_owned();
+        world.oauth_grant = "ogr_FixtureGrantOfCustomer1".to_owned();
+        let mut tx = world.store.begin().await.unwrap();
+        world
+            .store
+            .create_oauth_grant(
+                &mut tx,
+                &world.oauth_grant,
+                &world.oauth_client,
+                &world.customer_1.id,
+                &["tickets:read".to_owned()],
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
         // The subscribers start here, after the fixture, as on a fresh install.
         world.dispatch().await;
         world
