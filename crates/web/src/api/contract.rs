@@ -122,6 +122,10 @@ const NOTICE_URL: &str = r"^(/([!-.0-\[\]-~][!-\[\]-~]*)?|https://[!-.0-?A-~]+(/
 /// left out), a port below 60000, a path of URL characters.
 const WEBHOOK_URL: &str = r"^https://([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(:([1-9][0-9]{0,3}|[1-5][0-9]{4}))?(/[A-Za-z0-9._~!$&'()*+,;=:@/?-]*)?$";
 
+/// A native application's redirect URI: plain http to a loopback address (RFC 8252).
+const LOOPBACK_REDIRECT: &str =
+    r"^http://(127\.0\.0\.1|\[::1\])(:([1-9][0-9]{0,3}|[1-5][0-9]{4}))?(/[A-Za-z0-9._~!$&'()*+,;=:@/?-]*)?$";
+
 fn id_of(prefix: &str) -> Value {
     json!({ "type": "string", "pattern": format!("^{prefix}[A-Za-z0-9_-]{{22}}$") })
 }
@@ -198,6 +202,20 @@ fn request_field(schema: &str, field: &str) -> Option<Value> {
             "items": one_of(&palisade_service::WEBHOOK_EVENT_TYPES),
         }),
         ("WebhookBody", "run_as_id") => id_of("usr_"),
+        ("OAuthClientBody", "name") => line(palisade_service::MAX_APP_NAME_CHARS),
+        ("OAuthClientBody", "redirect_uris") => json!({
+            "type": "array",
+            "maxItems": palisade_service::MAX_REDIRECT_URIS,
+            "items": { "type": "string", "maxLength": 2000, "anyOf": [
+                { "pattern": WEBHOOK_URL },
+                { "pattern": LOOPBACK_REDIRECT },
+            ] },
+        }),
+        ("OAuthClientBody", "scopes") => {
+            let scopes: Vec<&str> = palisade_core::Scope::ALL.iter().map(|s| s.as_str()).collect();
+            json!({ "type": "array", "minItems": 1, "items": one_of(&scopes) })
+        }
+        ("OAuthClientBody", "act_as_id") => id_of("usr_"),
         ("RateRequest", "rating") => one_of(&["good", "bad"]),
         ("RateRequest", "comment") => json!({ "anyOf": [
             { "type": "string", "pattern": "^[ \t\r\n]*$" },
@@ -570,6 +588,18 @@ fn tighten_request_schemas(doc: &mut Value) {
 /// check box holds no personal data.
 fn request_rules(schema: &str) -> Vec<Value> {
     match schema {
+        // Only a confidential application acts as an account; one with no redirect URI
+        // must (or nothing could ever use it).
+        "OAuthClientBody" => vec![
+            json!({
+                "required": ["act_as_id"],
+                "properties": { "act_as_id": { "type": "string" } },
+                "not": { "required": ["confidential"], "properties": { "confidential": { "const": true } } },
+            }),
+            json!({
+                "properties": { "redirect_uris": { "maxItems": 0 }, "act_as_id": { "type": "null" } },
+            }),
+        ],
         "CreateMessageRequest" => vec![json!({
             "required": ["visibility", "secure_delivery"],
             "properties": { "visibility": { "const": "internal" }, "secure_delivery": { "const": true } },
