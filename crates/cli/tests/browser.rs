@@ -278,6 +278,10 @@ async fn an_agents_morning_and_every_page_pass_in_chromium_at_phone_and_desktop_
         "webhook_secret_shown": true,
         "webhook_screenshots": 2,
         "webhooks_listed": 1,
+        "app_registered": true,
+        "consent_scopes": 1,
+        "consent_returned": true,
+        "apps_connected": 1,
         "own_exports_listed": 1,
         "operations_shows_audit_key": 1,
     });

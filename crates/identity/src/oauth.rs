@@ -712,6 +712,13 @@ impl Identity {
         if user.disabled || user.erased {
             return Ok(None);
         }
+        // The same allowance as a personal API token, per application and person.
+        let bucket = format!("oauth:{}:{}", token.client_id, token.user);
+        if let Err(refused) = self.token_rate.check(&bucket) {
+            return Err(IdentityError::Throttled {
+                retry_after_secs: refused.retry_after_secs,
+            });
+        }
         let principal = Principal {
             user_id: user.id.clone(),
             role: user.role,

@@ -508,6 +508,10 @@ fn export_document(data: &SubjectAccess, request: &PrivacyRequest, now: i64) -> 
             "sso_links": data.sso_links.iter().map(|(provider, created, used)| json!({
                 "provider": provider, "created_at": at(*created), "last_used_at": used.map(at),
             })).collect::<Vec<_>>(),
+            "connected_applications": data.oauth_grants.iter().map(|g| json!({
+                "application": g.client_name, "scopes": g.scopes, "created_at": at(g.created_at),
+                "last_used_at": g.last_used_at.map(at), "revoked_at": g.revoked_at.map(at),
+            })).collect::<Vec<_>>(),
         },
         "audit": data.audit.iter().map(|e| json!({
             "seq": e.seq,

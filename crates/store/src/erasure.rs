@@ -50,8 +50,10 @@ pub struct ErasureRecord {
 }
 
 /// Tables whose rows about a person are deleted outright, by `user_id`.
-const PERSONAL_ROWS: [&str; 18] = [
+const PERSONAL_ROWS: [&str; 20] = [
     "api_tokens",
+    "oauth_tokens",
+    "oauth_grants",
     "consent_records",
     "setup_tokens",
     "mfa_totp",

@@ -141,6 +141,8 @@ pub struct SubjectAccess {
     pub api_tokens: Vec<(String, String, UnixMillis, UnixMillis, Option<UnixMillis>)>,
     /// Single sign-on links: (provider, created, last used).
     pub sso_links: Vec<(String, UnixMillis, Option<UnixMillis>)>,
+    /// Applications they allowed (OAuth grants), revoked ones too.
+    pub oauth_grants: Vec<crate::OAuthGrant>,
     /// Accounts merged into theirs (duplicates): what those wrote is theirs too.
     pub merged_accounts: Vec<UserId>,
     /// Audit entries they made or that are about them.
@@ -262,6 +264,7 @@ impl Store {
             .into_iter()
             .map(|(p, c, l)| (p, UnixMillis(c), l.map(UnixMillis)))
             .collect(),
+            oauth_grants: self.oauth_grants_of(person).await?,
             merged_accounts: people[1..].to_vec(),
             internal_notes_included: include_internal,
             person: record,

@@ -10,6 +10,7 @@
 // Runs after `common.mjs`. Input: bo_setup, cat_setup, eve_setup (an administrator),
 // dee_setup (the customer), dee_id, tickets ([{id, number, subject}], Dee's six).
 import { statSync } from 'node:fs';
+import { createServer } from 'node:http';
 
 const ticket = (subject) => input.tickets.find((t) => t.subject === subject);
 const rows = (page) => page.locator('table.tickets tbody tr');
@@ -189,6 +190,37 @@ try {
   seen.webhooks_listed = await eve.page.locator('#webhook-endpoints tbody tr').count();
   const endpointPath = await eve.page.locator('#webhook-endpoints tbody a').first().getAttribute('href');
   await sweep(eve.page, ['/admin/webhooks', endpointPath]);
+  // Eve registers a public application and allows it for herself on the consent page:
+  // her browser is sent back to the application's loopback address with a code and her
+  // state (the consent page's policy lets its form lead there, and only there).
+  await eve.page.goto(`${origin}/admin/apps`);
+  await eve.page.fill('#app-form input[name=name]', 'Desk sync');
+  await eve.page.check('#app-form input[value=public]');
+  // The application's local listener (as a native application's would be).
+  let returned = null;
+  const listener = createServer((request, response) => {
+    returned = new URL(request.url, 'http://127.0.0.1');
+    response.writeHead(200, { 'content-type': 'text/plain' });
+    response.end('signed in');
+  });
+  await new Promise((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const callback = `http://127.0.0.1:${listener.address().port}/callback`;
+  await eve.page.fill('#app-form textarea[name=redirect_uris]', callback);
+  await eve.page.check('#app-form input[value="tickets:read"]');
+  await Promise.all([eve.page.waitForURL('**/admin/apps'), eve.page.click('#app-form button[type=submit]')]);
+  const clientId = (await eve.page.locator('#app-client-id').textContent()).trim();
+  seen.app_registered = clientId.startsWith('cli_');
+  const authorize = `/oauth/authorize?response_type=code&client_id=${clientId}` +
+    `&redirect_uri=${encodeURIComponent(callback)}&scope=tickets%3Aread&state=morning` +
+    '&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256';
+  await sweep(eve.page, [authorize]);
+  seen.consent_scopes = await eve.page.locator('#consent-scopes li').count();
+  await Promise.all([eve.page.waitForURL(`${callback}?**`), eve.page.click('#consent-allow button')]);
+  seen.consent_returned = returned !== null && returned.searchParams.get('state') === 'morning'
+    && (returned.searchParams.get('code') || '').length === 43 && returned.searchParams.get('iss') === origin;
+  listener.close();
+  await sweep(eve.page, ['/admin/apps', '/account/apps']);
+  seen.apps_connected = await eve.page.locator('#my-apps tbody tr').count();
   // Eve writes a trigger on the rules page: saved, listed, and its own page opens.
   await eve.page.goto(`${origin}/admin/rules`);
   await eve.page.fill('#rule-form input[name=name]', 'Welcome');

@@ -198,6 +198,11 @@ async fn a_customer_gets_everything_stored_about_them_once(backend: Backend) {
     assert_eq!(asked["rating"]["rating"], "good");
     assert_eq!(asked["rating"]["comment"], "Quick Exq9Rate");
     assert_eq!(export["sign_in"]["sso_links"], json!([]));
+    // The application she allowed (the fixture's grant).
+    let apps = export["sign_in"]["connected_applications"].as_array().unwrap();
+    assert_eq!(apps.len(), 1, "{apps:?}");
+    assert_eq!(apps[0]["application"], "CRM app");
+    assert_eq!(apps[0]["scopes"], json!(["tickets:read"]));
     let mailed = asked["messages"]
         .as_array()
         .unwrap()
