@@ -401,7 +401,7 @@ pub async fn mine(
     Ok(render(&AccountAppsPage {
         user_name: caller.user.name.clone(),
         role: caller.principal.role.as_str(),
-        is_customer: !caller.principal.role.is_staff(),
+        is_customer: caller.principal.role == palisade_core::Role::Customer,
         grants: grants
             .iter()
             .filter(|g| g.revoked_at.is_none())

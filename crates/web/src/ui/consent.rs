@@ -11,12 +11,56 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
 use palisade_identity::{AuthorizeCheck, AuthorizeParams, PendingAuthorization};
 
 use super::filters;
 use super::{Notice, UiError, render};
 use crate::caller::{CredentialSource, MaybeCaller};
 use crate::{AppError, AppState, Caller};
+
+/// Where a visitor asked to allow an application returns once signed in: the consent
+/// request they came with, kept for ten minutes in a cookie only this site can set.
+const RETURN_COOKIE: &str = "__Host-palisade-return";
+const AUTHORIZE_PREFIX: &str = "/oauth/authorize?";
+
+fn remember_return(response: &mut Response, path_and_query: &str) {
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(path_and_query);
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "{RETURN_COOKIE}={encoded}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=600"
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// The consent request a visitor came with, if any (a path under `/oauth/authorize`).
+pub(crate) fn pending_return(headers: &axum::http::HeaderMap) -> Option<String> {
+    crate::caller::cookie_value(headers, RETURN_COOKIE)
+        .and_then(|v| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(v).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .filter(|p| p.starts_with(AUTHORIZE_PREFIX) && p.bytes().all(|b| b.is_ascii_graphic()))
+}
+
+/// Where a sign-in that just completed leads: back to the consent request the person
+/// came with (only ever a path under `/oauth/authorize`), or `default`. The cookie is
+/// spent on the way.
+pub(crate) fn after_sign_in(headers: &axum::http::HeaderMap, response: Response) -> Response {
+    let Some(target) = pending_return(headers) else {
+        return response;
+    };
+    let mut response = response;
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(location) = HeaderValue::from_str(&target) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "__Host-palisade-return=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0",
+        ),
+    );
+    response
+}
 
 /// The words for what a scope lets an application do.
 pub(crate) fn scope_label_key(scope: palisade_core::Scope) -> &'static str {
@@ -113,7 +157,7 @@ fn consent_page(caller: &Caller, pending: &PendingAuthorization) -> Response {
     let response = render(&ConsentPage {
         user_name: caller.user.name.clone(),
         role: caller.principal.role.as_str(),
-        is_customer: !caller.principal.role.is_staff(),
+        is_customer: caller.principal.role == palisade_core::Role::Customer,
         app: pending.client.name.clone(),
         scopes: pending
             .scopes
@@ -133,8 +177,13 @@ fn consent_page(caller: &Caller, pending: &PendingAuthorization) -> Response {
 pub async fn show(
     State(s): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
+    uri: axum::http::Uri,
     Query(fields): Query<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
+    let path_and_query = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
     let issuer = &s.config.public_origin;
     let check = s
         .identity
@@ -146,15 +195,19 @@ pub async fn show(
         AuthorizeCheck::RedirectError(location) => Ok(Redirect::to(&location).into_response()),
         AuthorizeCheck::Consent(pending) => match caller {
             Some(caller) if caller.source == CredentialSource::Cookie => Ok(consent_page(&caller, &pending)),
-            _ => Ok(render(&Notice {
-                title: crate::locale::word("oauth-sign-in-title"),
-                message: &crate::locale::text_with(
-                    "oauth-sign-in",
-                    &[("name", palisade_i18n::Arg::Text(pending.client.name.clone()))],
-                ),
-                link: "/login",
-                link_text: crate::locale::word("oauth-sign-in-link"),
-            })),
+            _ => {
+                let mut page = render(&Notice {
+                    title: crate::locale::word("oauth-sign-in-title"),
+                    message: &crate::locale::text_with(
+                        "oauth-sign-in",
+                        &[("name", palisade_i18n::Arg::Text(pending.client.name.clone()))],
+                    ),
+                    link: "/login",
+                    link_text: crate::locale::word("oauth-sign-in-link"),
+                });
+                remember_return(&mut page, &path_and_query);
+                Ok(page)
+            }
         },
     }
 }

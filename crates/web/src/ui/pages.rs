@@ -74,6 +74,7 @@ pub struct LoginForm {
 pub async fn login_submit(
     State(s): State<AppState>,
     meta: RequestMeta,
+    headers: axum::http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, UiError> {
     match s
@@ -88,6 +89,9 @@ pub async fn login_submit(
                 palisade_identity::SessionStage::Enrol => "/account/security",
             };
             let mut response = Redirect::to(next).into_response();
+            if signed.stage == palisade_identity::SessionStage::Full {
+                response = super::consent::after_sign_in(&headers, response);
+            }
             set_session_cookies(response.headers_mut(), signed.token.expose());
             Ok(response)
         }

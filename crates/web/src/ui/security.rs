@@ -66,11 +66,14 @@ struct SecondFactorPage<'a> {
     error: Option<&'a str>,
     totp: bool,
     passkey: bool,
+    /// Where the passkey's script goes once the sign-in is complete.
+    next: String,
 }
 
 async fn second_factor_page(
     s: &AppState,
     caller: &Caller,
+    headers: &axum::http::HeaderMap,
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<Response, UiError> {
@@ -84,6 +87,7 @@ async fn second_factor_page(
             error,
             totp: factors.totp,
             passkey: factors.passkeys > 0,
+            next: super::consent::pending_return(headers).unwrap_or_else(|| "/tickets".to_owned()),
         }),
         status,
     ))
@@ -92,11 +96,12 @@ async fn second_factor_page(
 pub async fn second_factor_form(
     State(s): State<AppState>,
     PendingCaller(caller): PendingCaller,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, UiError> {
     if caller.session()?.stage != SessionStage::SecondFactor {
         return Ok(Redirect::to("/").into_response());
     }
-    second_factor_page(&s, &caller, None, StatusCode::OK).await
+    second_factor_page(&s, &caller, &headers, None, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -108,12 +113,14 @@ pub struct CodeForm {
 pub async fn second_factor_submit(
     State(s): State<AppState>,
     PendingCaller(caller): PendingCaller,
+    headers: axum::http::HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, UiError> {
     let Some(factor) = factor_from(form.code, form.recovery_code) else {
         return second_factor_page(
             &s,
             &caller,
+            &headers,
             Some(crate::locale::word("code-missing")),
             StatusCode::BAD_REQUEST,
         )
@@ -125,13 +132,14 @@ pub async fn second_factor_submit(
         .await
     {
         Ok(signed) => Ok(with_cookie(
-            Redirect::to("/tickets").into_response(),
+            super::consent::after_sign_in(&headers, Redirect::to("/tickets").into_response()),
             &signed.token,
         )),
         Err(IdentityError::InvalidSecondFactor) => {
             second_factor_page(
                 &s,
                 &caller,
+                &headers,
                 Some(crate::locale::word("code-refused")),
                 StatusCode::UNAUTHORIZED,
             )
@@ -145,7 +153,7 @@ pub async fn second_factor_submit(
                     palisade_i18n::Arg::Number(i64::try_from(retry_after_secs).unwrap_or(i64::MAX)),
                 )],
             );
-            second_factor_page(&s, &caller, Some(&msg), StatusCode::TOO_MANY_REQUESTS).await
+            second_factor_page(&s, &caller, &headers, Some(&msg), StatusCode::TOO_MANY_REQUESTS).await
         }
         Err(e) => Err(UiError(e.into())),
     }

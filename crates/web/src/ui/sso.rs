@@ -55,6 +55,9 @@ pub async fn callback(
                 SessionStage::Enrol => "/account/security",
             };
             let mut r = Redirect::to(next).into_response();
+            if signed.stage == SessionStage::Full {
+                r = super::consent::after_sign_in(&headers, r);
+            }
             set_session_cookies(r.headers_mut(), signed.token.expose());
             r
         }

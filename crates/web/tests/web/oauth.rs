@@ -811,14 +811,62 @@ async fn an_administrator_registers_applications_in_the_pages() {
             .status,
         StatusCode::NOT_FOUND
     );
-    // A visitor at the consent page is asked to sign in first.
-    let r = w
-        .raw(None, "GET",
-             &format!("/oauth/authorize?response_type=code&client_id={}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256", w.oauth_client),
-             Body::empty(), &[])
-        .await;
+    // A visitor at the consent page is asked to sign in first, and comes back to it.
+    let authorize = format!(
+        "/oauth/authorize?response_type=code&client_id={}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+        w.oauth_client
+    );
+    let r = w.raw(None, "GET", &authorize, Body::empty(), &[]).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.text().contains("/login"));
+    let remembered = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.starts_with("__Host-palisade-return="))
+        .expect("the request is remembered");
+    let signed_in = w
+        .raw(
+            None,
+            "POST",
+            "/login",
+            Body::from(format!(
+                "email=c1%40sharing.test&password={}",
+                common::PASSWORD.replace(' ', "+")
+            )),
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &remembered),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{}", signed_in.text());
+    assert_eq!(location(&signed_in), authorize);
+    // Attack: a return cookie naming anywhere else is ignored.
+    let forged = format!(
+        "__Host-palisade-return={}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            "//evil.example/oauth/authorize?x"
+        )
+    );
+    let signed_in = w
+        .raw(
+            None,
+            "POST",
+            "/login",
+            Body::from(format!(
+                "email=c1%40sharing.test&password={}",
+                common::PASSWORD.replace(' ', "+")
+            )),
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &forged),
+            ],
+        )
+        .await;
+    assert_eq!(location(&signed_in), "/tickets");
     // Customer 1's grant (the fixture's) is theirs to see and revoke in the pages.
     let page = w.get(&w.customer_1, "/account/apps").await;
     assert!(page.text().contains("CRM app"));
