@@ -78,14 +78,24 @@ pub enum AuthorizeCheck {
 }
 
 /// Who a client says it is at the token, revocation and introspection endpoints.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct ClientCredentials {
     pub id: String,
     pub secret: Option<Zeroizing<String>>,
 }
 
-/// A token request's parameters (RFC 6749 §4.1.3, §4.4.2, §6).
-#[derive(Clone, Debug, Default)]
+impl std::fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("id", &self.id)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// A token request's parameters (RFC 6749 §4.1.3, §4.4.2, §6). Never printed: the
+/// code, verifier and refresh token are credentials.
+#[derive(Clone, Default)]
 pub struct TokenRequest {
     pub grant_type: String,
     pub code: Option<String>,
@@ -93,6 +103,16 @@ pub struct TokenRequest {
     pub code_verifier: Option<String>,
     pub refresh_token: Option<String>,
     pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("grant_type", &self.grant_type)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the token endpoint hands out.
@@ -393,17 +413,22 @@ impl Identity {
             return Ok(Err(INVALID_GRANT));
         };
         let mut tx = self.store().begin().await?;
-        let Some(code) = self.store().redeem_oauth_code(&mut tx, &hash).await? else {
+        let Some(code) = self.store().find_oauth_code(&mut tx, &hash).await? else {
             return Ok(Err(INVALID_GRANT));
         };
         if code.used {
-            // A code redeemed twice was intercepted: nothing issued from it stands.
-            self.revoke_grant_in(&mut tx, &code.grant_id, "code_replayed", ctx)
-                .await?;
-            tx.commit().await?;
+            // The code's own client presenting it again: it was intercepted, and
+            // nothing issued from it stands. Another client learns nothing and ends
+            // nothing (it could be anyone).
+            if code.client_id == client.id {
+                self.revoke_grant_in(&mut tx, &code.grant_id, "code_replayed", ctx)
+                    .await?;
+                tx.commit().await?;
+            }
             return Ok(Err(INVALID_GRANT));
         }
-        tx.commit().await?;
+        // Checked before the code is spent, so a wrong presentation (another client,
+        // a guessed verifier) cannot burn the genuine one.
         let verifier_ok = request
             .code_verifier
             .as_deref()
@@ -415,11 +440,13 @@ impl Identity {
         {
             return Ok(Err(INVALID_GRANT));
         }
+        if !self.store().spend_oauth_code(&mut tx, &hash).await? {
+            return Ok(Err(INVALID_GRANT));
+        }
         let grant = self.store().oauth_grant(&code.grant_id).await?;
         if grant.revoked_at.is_some() || !self.active(&grant.user).await? {
             return Ok(Err(INVALID_GRANT));
         }
-        let mut tx = self.store().begin().await?;
         let issued = self
             .issue(
                 &mut tx,

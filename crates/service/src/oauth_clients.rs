@@ -116,6 +116,10 @@ impl Desk {
         if narrowed || !change.enabled {
             self.store.revoke_oauth_grants_of_client(&mut tx, id).await?;
         }
+        if existing.act_as != change.act_as {
+            // Its tokens acted as the account it no longer acts as.
+            self.store.revoke_oauth_client_tokens(&mut tx, id).await?;
+        }
         let event = AuditEvent::new(AuditAction::OAuthClientChanged, id.to_owned(), Outcome::Success)
             .with_detail(app_detail(&change));
         self.store.append_audit(&mut tx, &actor.audit, &event).await?;

@@ -377,6 +377,19 @@ impl Store {
         Ok(done.rows_affected())
     }
 
+    /// Revokes the tokens a client obtained as its own account (client credentials):
+    /// the account it acts as changed.
+    pub async fn revoke_oauth_client_tokens(&self, tx: &mut Tx, client_id: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE oauth_tokens SET revoked_at = $1 WHERE client_id = $2 AND grant_id IS NULL AND revoked_at IS NULL",
+        )
+        .bind(self.now().0)
+        .bind(client_id)
+        .execute(tx.conn())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Revokes every grant and token a person holds (their account was disabled).
     pub async fn revoke_oauth_of_user(&self, tx: &mut Tx, user: &UserId) -> Result<u64, StoreError> {
         let now = self.now().0;
@@ -411,9 +424,9 @@ impl Store {
         Ok(())
     }
 
-    /// Redeems a code in `tx`: marks it used and returns it, with `used` set when it
-    /// had been redeemed before (a replay). `None` for a code that never existed.
-    pub async fn redeem_oauth_code(
+    /// A code as stored, read in `tx` (`used` when it was redeemed already); `None`
+    /// for a code that never existed.
+    pub async fn find_oauth_code(
         &self,
         tx: &mut Tx,
         hash: &TokenHash,
@@ -426,20 +439,25 @@ impl Store {
         .fetch_optional(tx.conn())
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let done =
-            sqlx::query("UPDATE oauth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
-                .bind(self.now().0)
-                .bind(&hash.0)
-                .execute(tx.conn())
-                .await?;
         Ok(Some(OAuthCode {
             grant_id: row.try_get(0)?,
             client_id: row.try_get(1)?,
             redirect_uri: row.try_get(2)?,
             code_challenge: row.try_get(3)?,
             expires_at: UnixMillis(row.try_get(4)?),
-            used: done.rows_affected() == 0,
+            used: row.try_get::<Option<i64>, _>(5)?.is_some(),
         }))
+    }
+
+    /// Marks a code redeemed, in `tx`; false when another redemption got there first.
+    pub async fn spend_oauth_code(&self, tx: &mut Tx, hash: &TokenHash) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE oauth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
+                .bind(self.now().0)
+                .bind(&hash.0)
+                .execute(tx.conn())
+                .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn insert_oauth_token(&self, tx: &mut Tx, token: &NewOAuthToken<'_>) -> Result<(), StoreError> {

@@ -34,7 +34,9 @@ impl Withheld {
     pub(super) fn reason(&self) -> &'static str {
         match self {
             Self::Gone => "the ticket or message no longer exists",
-            Self::NotReadable => "the endpoint's account may not read this",
+            Self::NotReadable => {
+                "not for this endpoint: its account may not read it, or it no longer asks for it"
+            }
         }
     }
 }

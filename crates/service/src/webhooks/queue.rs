@@ -27,7 +27,7 @@ impl WebhookQueue {
             .webhook_endpoints()
             .await?
             .into_iter()
-            .filter(|e| e.enabled && e.event_types.contains(&event.kind))
+            .filter(|e| e.event_types.contains(&event.kind))
             .collect();
         if endpoints.is_empty() {
             return Ok(());

@@ -97,7 +97,18 @@ impl WebhookSender {
                 break;
             };
             attempts += 1;
-            let attempt = self.attempt(&claimed).await?;
+            // A failure of this desk's own (the database, a stored secret) is retried
+            // like a receiver's, so the delivery neither stalls its ticket nor loops.
+            let attempt = match self.attempt(&claimed).await {
+                Ok(attempt) => attempt,
+                Err(e) => {
+                    tracing::warn!(error = %e, delivery = %claimed.id, "preparing a webhook failed");
+                    Attempt::Refused {
+                        status: None,
+                        error: "the desk could not prepare this delivery".into(),
+                    }
+                }
+            };
             let error_text;
             let outcome = match &attempt {
                 Attempt::Delivered(status) => DeliveryOutcome {
@@ -144,6 +155,19 @@ impl WebhookSender {
             Err(StoreError::NotFound) => return Ok(Attempt::Withheld(Withheld::Gone)),
             Err(e) => return Err(e.into()),
         };
+        // What the endpoint asks for now: a ticket moved to another team, or an event
+        // type taken off the endpoint since it was queued, is not sent.
+        if !endpoint.event_types.contains(&claimed.event_type) {
+            return Ok(Attempt::Withheld(Withheld::NotReadable));
+        }
+        if let Some(team) = &endpoint.team {
+            match store.get_ticket(&claimed.ticket).await {
+                Ok(ticket) if ticket.team == *team => {}
+                Ok(_) => return Ok(Attempt::Withheld(Withheld::NotReadable)),
+                Err(StoreError::NotFound) => return Ok(Attempt::Withheld(Withheld::Gone)),
+                Err(e) => return Err(e.into()),
+            }
+        }
         let account = match store.get_user(&endpoint.run_as).await {
             Ok(user) if user.role.is_staff() && !user.disabled && !user.erased => user,
             Ok(_) | Err(StoreError::NotFound) => return Ok(Attempt::NoAccount),
