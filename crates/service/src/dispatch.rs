@@ -99,27 +99,40 @@ impl Dispatcher {
         Ok(handled)
     }
 
-    /// Rounds until `shutdown` resolves: at once while there is work, otherwise every
-    /// `idle`. A failing round is logged by the caller's `on_error` and retried.
+    /// Rounds until `shutdown` resolves (see [`rounds`]).
     pub async fn run(
         self,
         idle: Duration,
-        on_error: impl Fn(&ServiceError) + Send,
-        mut shutdown: tokio::sync::watch::Receiver<bool>,
+        on_error: impl Fn(&ServiceError) + Send + Sync,
+        shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
-        loop {
-            let wait = match self.run_once().await {
-                Ok(n) if n > 0 => Duration::ZERO,
-                Ok(_) => idle,
-                Err(e) => {
-                    on_error(&e);
-                    idle
-                }
-            };
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = shutdown.changed() => return,
+        rounds(|| self.run_once(), idle, &on_error, shutdown).await;
+    }
+}
+
+/// Runs `round` until `shutdown` resolves: at once again while a round did work,
+/// otherwise every `idle`. A failing round is reported to `on_error` and retried.
+pub(crate) async fn rounds<Round, Done>(
+    mut round: Round,
+    idle: Duration,
+    on_error: &(impl Fn(&ServiceError) + Send + Sync),
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) where
+    Round: FnMut() -> Done,
+    Done: std::future::Future<Output = Result<usize, ServiceError>>,
+{
+    loop {
+        let wait = match round().await {
+            Ok(n) if n > 0 => Duration::ZERO,
+            Ok(_) => idle,
+            Err(e) => {
+                on_error(&e);
+                idle
             }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => return,
         }
     }
 }

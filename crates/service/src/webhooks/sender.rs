@@ -235,23 +235,10 @@ impl WebhookSender {
     pub async fn run(
         self,
         idle: Duration,
-        on_error: impl Fn(&ServiceError) + Send,
-        mut shutdown: tokio::sync::watch::Receiver<bool>,
+        on_error: impl Fn(&ServiceError) + Send + Sync,
+        shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
-        loop {
-            let wait = match self.run_once().await {
-                Ok(n) if n > 0 => Duration::ZERO,
-                Ok(_) => idle,
-                Err(e) => {
-                    on_error(&e);
-                    idle
-                }
-            };
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = shutdown.changed() => break,
-            }
-        }
+        crate::dispatch::rounds(|| self.run_once(), idle, &on_error, shutdown).await;
         if let Err(e) = self
             .inner
             .desk

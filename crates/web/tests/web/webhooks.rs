@@ -330,6 +330,49 @@ async fn webhooks_reach_an_independent_receiver_signed_in_order_and_bounded_by_t
     let resent = seen["received"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(resent["id"], again["id"]);
 
+    // Paused: what happens meanwhile is queued and waits; enabled again, it is sent.
+    let mut paused = hook.clone();
+    paused["enabled"] = json!(false);
+    let r = w
+        .json(&w.admin, "PUT", &format!("/api/v1/webhooks/{endpoint}"), paused)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = w
+        .json(
+            &w.agent_a,
+            "POST",
+            &messages,
+            json!({"body": "While paused", "visibility": "public"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    w.dispatch().await;
+    let before = receiver.received().await.unwrap()["attempts"].as_i64().unwrap();
+    sender.run_once().await.unwrap();
+    assert_eq!(
+        receiver.received().await.unwrap()["attempts"].as_i64().unwrap(),
+        before,
+        "nothing sent while paused"
+    );
+    assert_eq!(deliveries(&w, &endpoint).await[0]["status"], "pending");
+    let r = w
+        .json(
+            &w.admin,
+            "PUT",
+            &format!("/api/v1/webhooks/{endpoint}"),
+            hook.clone(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    sender.run_once().await.unwrap();
+    let last = receiver.received().await.unwrap()["received"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["payload"]["data"]["message"]["body"], "While paused");
+
     // The account disabled: nothing more is sent as it.
     let r = w
         .json(
